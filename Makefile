@@ -1,0 +1,17 @@
+# Convenience targets; README.md and .ci/run hold the canonical commands.
+.PHONY: build test bench vet
+
+build:
+	go build -o bin/kith ./cmd/kith
+
+test:
+	go test -race -timeout 45m ./...
+
+vet:
+	gofmt -l $$(git ls-files '*.go')
+	go vet ./...
+
+# Benchmarks behind the figures in BENCHMARKS.md (not run by CI: they need
+# a quiet machine and several minutes).
+bench:
+	go test -run '^$$' -bench . -benchtime 3x -count 5 -timeout 60m ./blockstore/dag/ ./node/

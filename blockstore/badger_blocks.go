@@ -1,0 +1,265 @@
+package blockstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+)
+
+const blockPrefix = "b/"
+
+// maxBatchBytes caps the block bytes one PutMany transaction carries.
+// Badger counts values that live in the value log as pointers only, so its
+// own ErrTxnTooBig would let a transaction grow to gigabytes of 1 MiB
+// blocks held in memory at once; this keeps each commit bounded.
+const maxBatchBytes = 16 << 20
+
+var (
+	_ Blockstore = (*BadgerStore)(nil)
+	_ Syncer     = (*BadgerStore)(nil)
+	_ Reclaimer  = (*BadgerStore)(nil)
+)
+
+func blockKey(c cid.Cid) []byte {
+	h := c.Hash()
+	k := make([]byte, 0, len(blockPrefix)+len(h))
+	return append(append(k, blockPrefix...), h...)
+}
+
+// encodeBlockValue prepends the codec to the block bytes (see BadgerStore).
+func encodeBlockValue(b blocks.Block) []byte {
+	data := b.RawData()
+	v := make([]byte, binary.MaxVarintLen64+len(data))
+	n := binary.PutUvarint(v, b.Cid().Type())
+	copy(v[n:], data)
+	return v[:n+len(data)]
+}
+
+// decodeBlockValue splits a stored value into codec and block bytes. The
+// returned bytes alias v.
+func decodeBlockValue(v []byte) (uint64, []byte, error) {
+	codec, n := binary.Uvarint(v)
+	if n <= 0 {
+		return 0, nil, errors.New("corrupt block value: bad codec prefix")
+	}
+	return codec, v[n:], nil
+}
+
+// Get returns the block stored under c, labelled with c itself.
+func (s *BadgerStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("badger get %s: %w", c, err)
+	}
+	var data []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(blockKey(c))
+		if err != nil {
+			return err
+		}
+		// Value hands us Badger's buffer (often the mmapped value log)
+		// without copying; copy only the block bytes, once.
+		return item.Value(func(v []byte) error {
+			_, d, err := decodeBlockValue(v)
+			data = append([]byte(nil), d...)
+			return err
+		})
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, NotFound(c)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("badger get %s: %w", c, err)
+	}
+	return blocks.NewBlockWithCid(data, c)
+}
+
+// Put stores one block; see PutMany.
+func (s *BadgerStore) Put(ctx context.Context, b blocks.Block) error {
+	return s.PutMany(ctx, []blocks.Block{b})
+}
+
+// PutMany stores bs in as few transactions as possible, so that many small
+// blocks cost one commit. Blocks already present are skipped: the check is a
+// key lookup (bloom filters, no value read), far cheaper than writing a
+// 1 MiB value to the log a second time.
+func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
+	if len(bs) == 0 {
+		return nil
+	}
+	s.writeMu.RLock()
+	defer s.writeMu.RUnlock()
+
+	txn := s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	pending := 0
+	commit := func() error {
+		if err := txn.Commit(); err != nil {
+			return err
+		}
+		txn = s.db.NewTransaction(true)
+		pending = 0
+		return nil
+	}
+	for _, b := range bs {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("badger put %s: %w", b.Cid(), err)
+		}
+		k := blockKey(b.Cid())
+		_, err := txn.Get(k)
+		if err == nil {
+			continue // already stored (or earlier in this batch)
+		}
+		if !errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("badger put %s: lookup: %w", b.Cid(), err)
+		}
+		if pending > 0 && pending+len(b.RawData()) > maxBatchBytes {
+			if err := commit(); err != nil {
+				return fmt.Errorf("badger put %s: commit: %w", b.Cid(), err)
+			}
+		}
+		v := encodeBlockValue(b)
+		err = txn.Set(k, v)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err = commit(); err == nil {
+				err = txn.Set(k, v)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("badger put %s: %w", b.Cid(), err)
+		}
+		pending += len(v)
+	}
+	if err := txn.Commit(); err != nil {
+		return fmt.Errorf("badger put %d blocks: commit: %w", len(bs), err)
+	}
+	return nil
+}
+
+// Has reports whether c is stored, without reading the value.
+func (s *BadgerStore) Has(ctx context.Context, c cid.Cid) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("badger has %s: %w", c, err)
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(blockKey(c))
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("badger has %s: %w", c, err)
+	}
+	return true, nil
+}
+
+// Delete removes c. The check for presence first avoids writing a tombstone
+// for a block that was never there.
+func (s *BadgerStore) Delete(ctx context.Context, c cid.Cid) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("badger delete %s: %w", c, err)
+	}
+	s.writeMu.RLock()
+	defer s.writeMu.RUnlock()
+	err := s.db.Update(func(txn *badger.Txn) error {
+		k := blockKey(c)
+		if _, err := txn.Get(k); err != nil {
+			return err
+		}
+		return txn.Delete(k)
+	})
+	if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+		return fmt.Errorf("badger delete %s: %w", c, err)
+	}
+	return nil
+}
+
+// GetSize returns the exact size of the block under c. It reads only the
+// start of the value (Badger hands out a view of the mmapped log, no copy),
+// because Item.ValueSize is an estimate for values in the value log.
+func (s *BadgerStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("badger size %s: %w", c, err)
+	}
+	size := 0
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(blockKey(c))
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			_, d, err := decodeBlockValue(v)
+			size = len(d)
+			return err
+		})
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, NotFound(c)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("badger size %s: %w", c, err)
+	}
+	return size, nil
+}
+
+// AllKeys calls fn with a CIDv1 (stored codec + multihash) for every block.
+// fn runs inside one read transaction: it may read the store, not write.
+func (s *BadgerStore) AllKeys(ctx context.Context, fn func(cid.Cid) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{
+			// Only the codec prefix of each value is needed; prefetching
+			// would read whole 1 MiB blocks.
+			PrefetchValues: false,
+			Prefix:         []byte(blockPrefix),
+		})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("badger all keys: %w", err)
+			}
+			item := it.Item()
+			mh := item.KeyCopy(nil)[len(blockPrefix):]
+			var codec uint64
+			err := item.Value(func(v []byte) error {
+				var err error
+				codec, _, err = decodeBlockValue(v)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("badger all keys: key %x: %w", mh, err)
+			}
+			if err := fn(cid.NewCidV1(codec, mh)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Stats returns the number of stored blocks and their total size. It walks
+// keys only and uses Badger's size estimate, so it stays fast on a large
+// repo; the byte total can be off by a few bytes per block (codec prefix,
+// value-log header estimate).
+func (s *BadgerStore) Stats(ctx context.Context) (blocks int, bytes int64, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(blockPrefix)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			blocks++
+			bytes += it.Item().ValueSize()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("badger stats: %w", err)
+	}
+	return blocks, bytes, nil
+}

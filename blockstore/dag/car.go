@@ -1,0 +1,126 @@
+package dag
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ipfs/go-cid"
+	carv2 "github.com/ipld/go-car/v2"
+	"github.com/ipld/go-car/v2/storage"
+
+	"github.com/kith-p2p/kith/blockstore"
+)
+
+// ErrBadBlock matches (with errors.Is) the error ImportCAR returns for a
+// block whose bytes do not hash to its CID.
+var ErrBadBlock = errors.New("block does not match its CID")
+
+// ExportCAR writes the DAG under root to w as a CARv1 whose only root is
+// root. Every block appears once, in depth-first pre-order following links
+// in the order they are stored (the same order on every run, so two exports
+// of one DAG are identical byte for byte). A missing block aborts the export
+// with an error matching blockstore.ErrNotFound; w then holds a truncated CAR.
+func ExportCAR(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	// writerOnly hides any io.WriterAt on w (an *os.File, say): go-car would
+	// otherwise write at absolute offsets, wrong for stdout or an appended file.
+	car, err := storage.NewWritable(writerOnly{bw}, []cid.Cid{root},
+		carv2.WriteAsCarV1(true),
+		carv2.StoreIdentityCIDs(true), // export exactly what the DAG links to
+	)
+	if err != nil {
+		return err
+	}
+	seen := make(map[string]struct{})
+	stack := []cid.Cid{root}
+	for len(stack) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if _, ok := seen[c.KeyString()]; ok {
+			continue
+		}
+		seen[c.KeyString()] = struct{}{}
+		blk, err := bs.Get(ctx, c)
+		if err != nil {
+			return fmt.Errorf("exporting %s: %w", root, err)
+		}
+		if err := car.Put(ctx, c.KeyString(), blk.RawData()); err != nil {
+			return fmt.Errorf("writing CAR: %w", err)
+		}
+		links, err := blockstore.Links(blk)
+		if err != nil {
+			return fmt.Errorf("exporting %s: %w", root, err)
+		}
+		// Push in reverse so the first link is visited first.
+		for i := len(links) - 1; i >= 0; i-- {
+			stack = append(stack, links[i])
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing CAR: %w", err)
+	}
+	return nil
+}
+
+type writerOnly struct{ w io.Writer }
+
+func (o writerOnly) Write(p []byte) (int, error) { return o.w.Write(p) }
+
+// ImportCAR reads a CARv1 or CARv2 from r and stores its blocks. A CAR is
+// untrusted input, so every block is hashed and compared with its CID; the
+// first mismatch (or unreadable section) stops the import with an error that
+// names the CID and matches ErrBadBlock, and neither that block nor any
+// later one is stored. Blocks from earlier batches may already be stored by
+// then; they are valid, merely unreferenced, and GC reclaims them. It returns
+// the CAR's roots and the number of distinct blocks stored; it does not
+// check that the blocks form complete DAGs under the roots. When it returns
+// without error every block is in bs, and on disk if bs is a
+// blockstore.Syncer.
+func ImportCAR(ctx context.Context, bs blockstore.Blockstore, r io.Reader) (roots []cid.Cid, blocks int, err error) {
+	// Trusted only in the sense that we verify below ourselves, once,
+	// with an error that names the block.
+	br, err := carv2.NewBlockReader(bufio.NewReaderSize(r, 1<<20), carv2.WithTrustedCAR(true))
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading CAR header: %w", err)
+	}
+	ds := newDAGService(ctx, bs)
+	for {
+		blk, err := br.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			ds.abort()
+			return nil, 0, fmt.Errorf("reading CAR block %d: %w", ds.blockCount()+1, err)
+		}
+		c := blk.Cid()
+		sum, err := c.Prefix().Sum(blk.RawData())
+		if err != nil {
+			ds.abort()
+			return nil, 0, fmt.Errorf("block %s: %w: %v", c, ErrBadBlock, err)
+		}
+		if !sum.Equals(c) {
+			ds.abort()
+			return nil, 0, fmt.Errorf("block %s: %w (content hashes to %s)", c, ErrBadBlock, sum)
+		}
+		if err := ds.addBlock(blk); err != nil {
+			ds.abort()
+			return nil, 0, err
+		}
+	}
+	if err := ds.close(); err != nil {
+		return nil, 0, err
+	}
+	if s, ok := bs.(blockstore.Syncer); ok {
+		if err := s.Sync(ctx); err != nil {
+			return nil, 0, fmt.Errorf("syncing blockstore: %w", err)
+		}
+	}
+	return br.Roots, ds.blockCount(), nil
+}

@@ -1,0 +1,211 @@
+package dag
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	uio "github.com/ipfs/boxo/ipld/unixfs/io"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+
+	"github.com/kith-p2p/kith/blockstore"
+)
+
+// WriteOption changes how WriteTo writes.
+type WriteOption func(*writeOpts)
+
+type writeOpts struct {
+	overwrite bool
+}
+
+// WithOverwrite lets WriteTo replace an existing file or folder at the
+// output path. The old one is removed only after the new content is fully
+// written, just before the final rename.
+func WithOverwrite(ok bool) WriteOption {
+	return func(o *writeOpts) { o.overwrite = ok }
+}
+
+// WriteTo writes the file or folder tree at c to outPath, byte for byte.
+//
+// Everything is first written under a hidden temporary name next to
+// outPath and renamed into place at the end, so an interrupted or failed
+// WriteTo never leaves a partial file or folder under outPath (the temporary
+// one is removed on error). outPath must not exist unless WithOverwrite(true)
+// is given; the error then matches fs.ErrExist. Entry names that could escape
+// the output folder fail with an error matching ErrUnsafeName that names the
+// entry, before anything is written for it. Files are created 0644 and
+// folders 0755 (less the umask for entries inside a folder); no metadata is
+// restored because kith's DAGs carry none. progress, if not nil, is called
+// with the cumulative number of content bytes written. Missing blocks give
+// errors matching blockstore.ErrNotFound.
+func WriteTo(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, outPath string, progress func(bytes int64), opts ...WriteOption) error {
+	var o writeOpts
+	for _, opt := range opts {
+		opt(&o)
+	}
+	rd := readDAG{bs}
+	nd, err := rd.Get(ctx, c)
+	if err != nil {
+		return err
+	}
+	typ, _, err := nodeInfo(nd)
+	if err != nil {
+		return err
+	}
+	outPath = filepath.Clean(outPath)
+	if err := checkTarget(outPath, o.overwrite); err != nil {
+		return err
+	}
+	parent, base := filepath.Split(outPath)
+	if parent == "" {
+		parent = "."
+	}
+	pattern := "." + base + ".kith-tmp-*"
+	w := &treeWriter{ctx: ctx, rd: rd, progress: progress}
+
+	var tmp string
+	if typ == TypeDir {
+		if tmp, err = os.MkdirTemp(parent, pattern); err != nil {
+			return err
+		}
+		if err = os.Chmod(tmp, 0o755); err == nil {
+			err = w.writeDir(nd, tmp, ".")
+		}
+	} else {
+		var f *os.File
+		if f, err = os.CreateTemp(parent, pattern); err != nil {
+			return err
+		}
+		tmp = f.Name()
+		if err = f.Chmod(0o644); err == nil {
+			err = w.copyFile(nd, f)
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = w.ctx.Err()
+	}
+	if err == nil {
+		err = replace(tmp, outPath, o.overwrite)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	return nil
+}
+
+// checkTarget refuses an existing outPath unless overwriting.
+func checkTarget(outPath string, overwrite bool) error {
+	if overwrite {
+		return nil
+	}
+	if _, err := os.Lstat(outPath); err == nil {
+		return fmt.Errorf("%s: %w (choose another path or allow overwriting)", outPath, fs.ErrExist)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// replace moves tmp to outPath. The existence check is repeated because the
+// output may have appeared while we were writing, and rename would silently
+// replace a file.
+func replace(tmp, outPath string, overwrite bool) error {
+	if err := checkTarget(outPath, overwrite); err != nil {
+		return err
+	}
+	if overwrite {
+		// rename cannot replace a non-empty folder, or a file by a folder.
+		if err := os.RemoveAll(outPath); err != nil {
+			return err
+		}
+	}
+	return os.Rename(tmp, outPath)
+}
+
+// treeWriter writes one DAG to disk.
+type treeWriter struct {
+	ctx      context.Context
+	rd       readDAG
+	progress func(int64)
+	total    int64
+}
+
+// writeDir writes the entries of the folder node nd into the existing
+// folder dst. rel is the entry's path inside the DAG, for error messages.
+func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
+	dir, err := dirFromNode(w.rd, nd)
+	if err != nil {
+		return err
+	}
+	return dir.ForEachLink(w.ctx, func(l *ipld.Link) error {
+		if err := checkName(l.Name); err != nil {
+			return fmt.Errorf("folder %s: %w", rel, err)
+		}
+		childRel := filepath.Join(rel, l.Name)
+		child, err := w.rd.Get(w.ctx, l.Cid)
+		if err != nil {
+			return fmt.Errorf("%s: %w", childRel, err)
+		}
+		typ, _, err := nodeInfo(child)
+		if err != nil {
+			return fmt.Errorf("%s: %w", childRel, err)
+		}
+		p := filepath.Join(dst, l.Name)
+		if typ == TypeDir {
+			// Mkdir (not MkdirAll) fails on a duplicate name instead of merging.
+			if err := os.Mkdir(p, 0o755); err != nil {
+				return fmt.Errorf("%s: %w", childRel, err)
+			}
+			return w.writeDir(child, p, childRel)
+		}
+		// O_EXCL: a DAG listing the same name twice must not let the second
+		// entry silently replace the first.
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return fmt.Errorf("%s: %w", childRel, err)
+		}
+		err = w.copyFile(child, f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", childRel, err)
+		}
+		return nil
+	})
+}
+
+// copyFile streams the file node nd into f.
+func (w *treeWriter) copyFile(nd ipld.Node, f *os.File) error {
+	r, err := uio.NewDagReader(w.ctx, nd, w.rd)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	_, err = io.Copy(&progressWriter{w: f, tw: w}, r)
+	return err
+}
+
+// progressWriter counts bytes on their way to disk.
+type progressWriter struct {
+	w  io.Writer
+	tw *treeWriter
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	p.tw.total += int64(n)
+	if p.tw.progress != nil && n > 0 {
+		p.tw.progress(p.tw.total)
+	}
+	return n, err
+}

@@ -1,0 +1,159 @@
+package dag
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	ft "github.com/ipfs/boxo/ipld/unixfs"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+
+	"github.com/kith-p2p/kith/blockstore"
+)
+
+func TestWriteToRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		tr   tree
+	}{
+		{"nested folders, empty file and folder, binary", sampleTree()},
+		{"HAMT folder", hamtTree(5000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bs := blockstore.NewMemStore()
+			res := importNode(t, bs, tt.tr.node())
+			parent := t.TempDir()
+			out := filepath.Join(parent, "out")
+			var last int64
+			if err := WriteTo(ctx, bs, res.Root, out, func(n int64) { last = n }); err != nil {
+				t.Fatal(err)
+			}
+			diffTrees(t, "", tt.tr, readDisk(t, out))
+			if uint64(last) != res.Size {
+				t.Errorf("progress ended at %d, want %d", last, res.Size)
+			}
+			noLeftovers(t, parent, "out")
+		})
+	}
+}
+
+func TestWriteToFile(t *testing.T) {
+	ctx := context.Background()
+	bs := blockstore.NewMemStore()
+	data := detBytes(5, 2<<20+3)
+	res := importNode(t, bs, files.NewBytesFile(data))
+	parent := t.TempDir()
+	out := filepath.Join(parent, "f.bin")
+	if err := WriteTo(ctx, bs, res.Root, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil || string(got) != string(data) {
+		t.Fatalf("content differs (err %v)", err)
+	}
+
+	// An existing output is refused, and left alone.
+	other := importNode(t, bs, files.NewBytesFile([]byte("other")))
+	if err := WriteTo(ctx, bs, other.Root, out, nil); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("err = %v, want fs.ErrExist", err)
+	}
+	if got, _ := os.ReadFile(out); string(got) != string(data) {
+		t.Error("refused write changed the file")
+	}
+	// Unless overwriting is allowed, for a file or a folder in its place.
+	if err := WriteTo(ctx, bs, other.Root, out, nil, WithOverwrite(true)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); string(got) != "other" {
+		t.Errorf("overwrite gave %q", got)
+	}
+	dir := importNode(t, bs, sampleTree().node())
+	if err := WriteTo(ctx, bs, dir.Root, out, nil, WithOverwrite(true)); err != nil {
+		t.Fatal(err)
+	}
+	diffTrees(t, "", sampleTree(), readDisk(t, out))
+	noLeftovers(t, parent, "f.bin")
+}
+
+// A cut-short write leaves nothing under the final name.
+func TestWriteToCancelledLeavesNothing(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	res := importNode(t, bs, files.NewBytesFile(detBytes(6, 8<<20)))
+	parent := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	err := WriteTo(ctx, bs, res.Root, filepath.Join(parent, "big"), func(n int64) {
+		if n > 2<<20 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	noLeftovers(t, parent)
+}
+
+// evilDir stores a dag-pb folder holding one file under name, built by hand
+// since the importer refuses such names.
+func evilDir(t *testing.T, bs blockstore.Blockstore, name string) cid.Cid {
+	t.Helper()
+	ctx := context.Background()
+	file, err := merkledag.NewRawNodeWPrefix([]byte("pwned\n"), merkledag.V1CidPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := ft.EmptyDirNode()
+	if err := dir.SetCidBuilder(merkledag.V1CidPrefix()); err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.AddRawLink(name, &ipld.Link{Cid: file.Cid(), Size: 6}); err != nil {
+		t.Fatal(err)
+	}
+	if err := bs.PutMany(ctx, []blocksBlock{file, dir}); err != nil {
+		t.Fatal(err)
+	}
+	return dir.Cid()
+}
+
+func TestWriteToRefusesUnsafeNames(t *testing.T) {
+	names := []string{"", ".", "..", "../escape", "a/b", "/etc/passwd", `..\evil`, "a\x00b"}
+	for _, name := range names {
+		t.Run(strings.ReplaceAll(name, "\x00", "NUL"), func(t *testing.T) {
+			ctx := context.Background()
+			bs := blockstore.NewMemStore()
+			bad := evilDir(t, bs, name)
+			// Nest it one level down to check the reported path.
+			outer := importNode(t, bs, files.NewMapDirectory(map[string]files.Node{
+				"ok.txt": files.NewBytesFile([]byte("fine")),
+			}))
+			top := ft.EmptyDirNode()
+			_ = top.SetCidBuilder(merkledag.V1CidPrefix())
+			_ = top.AddRawLink("inner", &ipld.Link{Cid: bad})
+			_ = top.AddRawLink("good", &ipld.Link{Cid: outer.Root})
+			if err := bs.Put(ctx, top); err != nil {
+				t.Fatal(err)
+			}
+			parent := t.TempDir()
+			err := WriteTo(ctx, bs, top.Cid(), filepath.Join(parent, "out"), nil)
+			if !errors.Is(err, ErrUnsafeName) {
+				t.Fatalf("err = %v, want ErrUnsafeName", err)
+			}
+			var une *UnsafeNameError
+			if !errors.As(err, &une) || une.Name != name || !strings.Contains(err.Error(), "inner") {
+				t.Errorf("error %q does not name the entry", err)
+			}
+			noLeftovers(t, parent)
+			if _, err := os.Stat(filepath.Join(filepath.Dir(parent), "escape")); !isNotExist(err) {
+				t.Error("escaped the output folder")
+			}
+		})
+	}
+}

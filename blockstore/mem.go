@@ -1,0 +1,209 @@
+package blockstore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+)
+
+// MemStore is an in-memory Blockstore and PinStore. It exists so tests of
+// the layers above (GC, DAG import, the daemon) run fast without a disk, and
+// it is held to the same conformance suite as BadgerStore so the two behave
+// alike. It is safe for concurrent use.
+//
+// Blocks are keyed by multihash (like BadgerStore), so a CIDv0 and a CIDv1
+// of the same bytes name one block. Pins are keyed by the exact CID.
+type MemStore struct {
+	mu     sync.RWMutex
+	blocks map[string]memBlock // key: string(multihash)
+	pins   map[cid.Cid]Pin
+}
+
+// memBlock keeps the codec next to the bytes because the key (a multihash)
+// has lost it, and AllKeys must hand GC CIDs whose codec says whether the
+// block has links.
+type memBlock struct {
+	codec uint64
+	data  []byte
+}
+
+var (
+	_ Blockstore = (*MemStore)(nil)
+	_ PinStore   = (*MemStore)(nil)
+)
+
+// NewMemStore returns an empty MemStore.
+func NewMemStore() *MemStore {
+	return &MemStore{
+		blocks: make(map[string]memBlock),
+		pins:   make(map[cid.Cid]Pin),
+	}
+}
+
+// Get returns a copy of the block stored under c, labelled with c itself.
+func (m *MemStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mem get %s: %w", c, err)
+	}
+	m.mu.RLock()
+	mb, ok := m.blocks[string(c.Hash())]
+	m.mu.RUnlock()
+	if !ok {
+		return nil, NotFound(c)
+	}
+	// Copy so a caller that scribbles on the returned bytes cannot corrupt
+	// the store, which a disk-backed store would never allow either.
+	return blocks.NewBlockWithCid(append([]byte(nil), mb.data...), c)
+}
+
+// Put stores a copy of b. A block already present (by multihash) is kept
+// as it is.
+func (m *MemStore) Put(ctx context.Context, b blocks.Block) error {
+	return m.PutMany(ctx, []blocks.Block{b})
+}
+
+// PutMany stores copies of every block in bs under one lock acquisition.
+func (m *MemStore) PutMany(ctx context.Context, bs []blocks.Block) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("mem put %d blocks: %w", len(bs), err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, b := range bs {
+		k := string(b.Cid().Hash())
+		if _, ok := m.blocks[k]; ok {
+			continue
+		}
+		// Copy: the caller may reuse its buffer after Put returns.
+		m.blocks[k] = memBlock{codec: b.Cid().Type(), data: append([]byte(nil), b.RawData()...)}
+	}
+	return nil
+}
+
+// Has reports whether c is stored.
+func (m *MemStore) Has(ctx context.Context, c cid.Cid) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("mem has %s: %w", c, err)
+	}
+	m.mu.RLock()
+	_, ok := m.blocks[string(c.Hash())]
+	m.mu.RUnlock()
+	return ok, nil
+}
+
+// Delete removes c; removing an absent block is not an error.
+func (m *MemStore) Delete(ctx context.Context, c cid.Cid) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("mem delete %s: %w", c, err)
+	}
+	m.mu.Lock()
+	delete(m.blocks, string(c.Hash()))
+	m.mu.Unlock()
+	return nil
+}
+
+// GetSize returns the size of the block stored under c.
+func (m *MemStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("mem size %s: %w", c, err)
+	}
+	m.mu.RLock()
+	mb, ok := m.blocks[string(c.Hash())]
+	m.mu.RUnlock()
+	if !ok {
+		return 0, NotFound(c)
+	}
+	return len(mb.data), nil
+}
+
+// AllKeys calls fn with a CIDv1 (stored codec + multihash) for every block.
+//
+// The keys are snapshotted first and fn runs without the lock held, so fn
+// may read the store (GC and Verify do) without deadlocking against a
+// waiting writer.
+func (m *MemStore) AllKeys(ctx context.Context, fn func(cid.Cid) error) error {
+	m.mu.RLock()
+	keys := make([]cid.Cid, 0, len(m.blocks))
+	for k, mb := range m.blocks {
+		keys = append(keys, cid.NewCidV1(mb.codec, []byte(k)))
+	}
+	m.mu.RUnlock()
+	for _, c := range keys {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("mem all keys: %w", err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddPin stores p, replacing any pin on the same CID.
+func (m *MemStore) AddPin(ctx context.Context, p Pin) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("mem add pin %s: %w", p.Cid, err)
+	}
+	m.mu.Lock()
+	m.pins[p.Cid] = p
+	m.mu.Unlock()
+	return nil
+}
+
+// RemovePin removes the pin on c; a missing pin is a NotFoundError.
+func (m *MemStore) RemovePin(ctx context.Context, c cid.Cid) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("mem remove pin %s: %w", c, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.pins[c]; !ok {
+		return NotFound(c)
+	}
+	delete(m.pins, c)
+	return nil
+}
+
+// GetPin returns the pin on c.
+func (m *MemStore) GetPin(ctx context.Context, c cid.Cid) (Pin, error) {
+	if err := ctx.Err(); err != nil {
+		return Pin{}, fmt.Errorf("mem get pin %s: %w", c, err)
+	}
+	m.mu.RLock()
+	p, ok := m.pins[c]
+	m.mu.RUnlock()
+	if !ok {
+		return Pin{}, NotFound(c)
+	}
+	return p, nil
+}
+
+// Pins returns every pin, oldest first.
+func (m *MemStore) Pins(ctx context.Context) ([]Pin, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mem pins: %w", err)
+	}
+	m.mu.RLock()
+	out := make([]Pin, 0, len(m.pins))
+	for _, p := range m.pins {
+		out = append(out, p)
+	}
+	m.mu.RUnlock()
+	sortPins(out)
+	return out, nil
+}
+
+// sortPins orders pins oldest first; ties break on the CID so that listings
+// are stable across calls and across store implementations.
+func sortPins(ps []Pin) {
+	sort.Slice(ps, func(i, j int) bool {
+		if !ps[i].Created.Equal(ps[j].Created) {
+			return ps[i].Created.Before(ps[j].Created)
+		}
+		return ps[i].Cid.KeyString() < ps[j].Cid.KeyString()
+	})
+}

@@ -1,0 +1,112 @@
+package main_test
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// These benchmarks drive the real kith binary (built without -race) through
+// its CLI and API, as a user would. Run them with `make bench`; BENCHMARKS.md
+// records the figures.
+
+// BenchmarkAdd1GiB adds a 1 GiB random file through the daemon and reports
+// MB/s, the ratio to one sha256 pass over the same file in the same run, and
+// the daemon's RSS idle and at its peak.
+func BenchmarkAdd1GiB(b *testing.B) {
+	const size = 1 << 30
+	src := filepath.Join(b.TempDir(), "big.bin")
+	writeRandomFile(b, src, size)
+	shaRate := sha256Rate(b, src)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		repo := b.TempDir()
+		d := startDaemon(b, repo)
+		waitIdle()
+		idle := rssKiB(b, d.cmd.Process.Pid, "VmRSS")
+		b.StartTimer()
+		start := time.Now()
+		mustKith(b, repo, "add", "-q", src)
+		el := time.Since(start)
+		b.StopTimer()
+		peak := rssKiB(b, d.cmd.Process.Pid, "VmHWM")
+		rate := float64(size) / el.Seconds() / 1e6
+		b.ReportMetric(rate, "MB/s")
+		b.ReportMetric(rate/shaRate, "x_sha256")
+		b.ReportMetric(shaRate, "sha256_MB/s")
+		b.ReportMetric(float64(idle)/1024, "idle_RSS_MiB")
+		b.ReportMetric(float64(peak)/1024, "peak_RSS_MiB")
+		d.stop()
+		os.RemoveAll(repo)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkAddSmallFiles adds 10,000 files of 4 KiB in 100 folders.
+func BenchmarkAddSmallFiles(b *testing.B) {
+	src := filepath.Join(b.TempDir(), "small")
+	for d := 0; d < 100; d++ {
+		dir := filepath.Join(src, fmt.Sprintf("dir%03d", d))
+		os.MkdirAll(dir, 0o755)
+		for f := 0; f < 100; f++ {
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("file%03d", f)), randomBytes(4096), 0o644)
+		}
+	}
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		repo := b.TempDir()
+		d := startDaemon(b, repo)
+		b.StartTimer()
+		start := time.Now()
+		mustKith(b, repo, "add", "-r", "-q", src)
+		b.ReportMetric(time.Since(start).Seconds(), "s/add")
+		b.StopTimer()
+		d.stop()
+		os.RemoveAll(repo)
+		b.StartTimer()
+	}
+}
+
+// sha256Rate hashes the file once (1 MiB reads) and returns MB/s: the limit
+// an add cannot beat.
+func sha256Rate(tb testing.TB, path string) float64 {
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	start := time.Now()
+	n, err := io.CopyBuffer(h, f, buf)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return float64(n) / time.Since(start).Seconds() / 1e6
+}
+
+// rssKiB reads a memory figure (VmRSS, VmHWM) of a process from /proc.
+func rssKiB(tb testing.TB, pid int, field string) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			v, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return v
+		}
+	}
+	tb.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
+}
+
+// waitIdle lets a freshly started daemon finish its start-up work before its
+// idle memory is read (a measurement pause, not synchronisation).
+func waitIdle() { time.Sleep(2 * time.Second) }

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+func catCmd(e *env) *cobra.Command {
+	var offset, length int64
+	cmd := &cobra.Command{
+		Use:     "cat CID",
+		Short:   "Stream a file to stdout",
+		Example: "  kith cat bafk... > copy.bin\n  kith cat --offset 100 --length 20 bafk...",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseCID(args[0])
+			if err != nil {
+				return err
+			}
+			if offset < 0 {
+				return fmt.Errorf("--offset must not be negative")
+			}
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			r, err := c.Cat(cmd.Context(), id, offset, length)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			if _, err := io.Copy(e.stdout, r); err != nil {
+				return fmt.Errorf("cat %s: %w", id, err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Int64Var(&offset, "offset", 0, "byte to start at")
+	cmd.Flags().Int64Var(&length, "length", -1, "number of bytes to write (default: to the end)")
+	return cmd
+}

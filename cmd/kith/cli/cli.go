@@ -1,0 +1,107 @@
+// Package cli holds kith's commands: one file per command. Every command
+// except daemon is a thin client of the daemon's local API.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/ipfs/go-cid"
+	"github.com/spf13/cobra"
+
+	"github.com/kith-p2p/kith/node"
+	"github.com/kith-p2p/kith/web/api"
+	"github.com/kith-p2p/kith/web/client"
+)
+
+// env is what every command shares: flags of the root command and the
+// process's streams.
+type env struct {
+	repo   string
+	json   bool
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// Run executes kith with args and returns the exit code. Errors are printed
+// as one line on stderr.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRoot(e)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "kith: "+userMessage(err))
+		return 1
+	}
+	return 0
+}
+
+func newRoot(e *env) *cobra.Command {
+	defRepo, _ := node.DefaultRepoPath()
+	root := &cobra.Command{
+		Use:   "kith",
+		Short: "Share files and folders peer to peer",
+		Long: `kith shares files and folders between computers with no server in between.
+
+Start the daemon once with 'kith daemon', then add, list and read content
+with the other commands. Content is addressed by CID: the same bytes give
+the same CID on every machine, and any IPFS tool agrees on it.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&e.repo, "repo", defRepo, "repo folder (default $KITH_PATH or ~/.kith)")
+	root.PersistentFlags().BoolVar(&e.json, "json", false, "print machine-readable JSON (streams events for long work)")
+	root.AddCommand(
+		daemonCmd(e), addCmd(e), getCmd(e), catCmd(e), lsCmd(e), pinCmd(e), gcCmd(e),
+		repoCmd(e), exportCmd(e), importCmd(e), idCmd(e), versionCmd(e), shutdownCmd(e),
+	)
+	return root
+}
+
+// client finds the running daemon of the repo.
+func (e *env) client() (*client.Client, error) {
+	return client.FromRepo(e.repo)
+}
+
+// printJSON writes v as one line of JSON on stdout; with progress events
+// before it, the result is always the last line.
+func (e *env) printJSON(v any) error {
+	return json.NewEncoder(e.stdout).Encode(v)
+}
+
+// parseCID validates a CID argument before anything is sent.
+func parseCID(s string) (string, error) {
+	c, err := cid.Decode(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a valid CID", s)
+	}
+	return c.String(), nil
+}
+
+// userMessage turns an error into the one line a user reads.
+func userMessage(err error) string {
+	var ae *api.Error
+	switch {
+	case errors.Is(err, client.ErrNoDaemon):
+		return client.ErrNoDaemon.Error()
+	case errors.Is(err, syscall.ENOSPC):
+		return "disk full: " + err.Error()
+	case errors.As(err, &ae) && ae.Kind == api.KindDiskFull:
+		return "disk full: " + ae.Message
+	}
+	msg := err.Error()
+	return strings.ReplaceAll(msg, "\n", " ")
+}

@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kith-p2p/kith/node"
+)
+
+func daemonCmd(e *env) *cobra.Command {
+	var apiAddr string
+	cmd := &cobra.Command{
+		Use:   "daemon",
+		Short: "Run the kith daemon (creates the repo on first run)",
+		Long: `Run the kith daemon in the foreground.
+
+On first run it creates the repo ($KITH_PATH or ~/.kith): an identity key, a
+config file with every default written out, the API token and the block
+store. It serves the local API on 127.0.0.1 only. Stop it with Ctrl-C,
+SIGTERM or 'kith shutdown'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			n, err := node.New(node.Options{Repo: e.repo, APIAddress: apiAddr, Logger: log})
+			if err != nil {
+				return err
+			}
+			if err := n.Start(cmd.Context()); err != nil {
+				n.Close()
+				return err
+			}
+			if !e.json {
+				id, _ := n.ID(cmd.Context())
+				fmt.Fprintf(e.stdout, "kith daemon ready\npeer id: %s\napi:     http://%s\nrepo:    %s\n", id.PeerID, n.APIAddr(), id.Repo)
+			}
+			var serveErr error
+			select {
+			case <-cmd.Context().Done():
+				log.Info("signal received, shutting down")
+			case <-n.Stopped():
+				log.Info("shutdown requested through the API")
+			case serveErr = <-n.ServeErr():
+			}
+			if err := n.Close(); err != nil {
+				return err
+			}
+			if serveErr != nil {
+				return fmt.Errorf("API server stopped: %w", serveErr)
+			}
+			log.Info("daemon stopped")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&apiAddr, "api", "", "API address host:port (default from the config, "+node.DefaultAPIAddress+")")
+	return cmd
+}

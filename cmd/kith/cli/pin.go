@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func pinCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pin",
+		Short: "Keep content from garbage collection (add, rm, ls)",
+	}
+	var name string
+	add := &cobra.Command{
+		Use:   "pin add CID",
+		Short: "Pin content that is in the repo",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseCID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			p := e.newProgress("pinning", false)
+			pin, err := c.PinAdd(cmd.Context(), id, name, p.event)
+			p.done()
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(pin)
+			}
+			fmt.Fprintf(e.stdout, "pinned %s\n", pin.Cid)
+			return nil
+		},
+	}
+	add.Use = "add CID"
+	add.Flags().StringVar(&name, "name", "", "name to record on the pin")
+	rm := &cobra.Command{
+		Use:   "rm CID",
+		Short: "Unpin content (its blocks go at the next gc)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseCID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			if err := c.PinRm(cmd.Context(), id); err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(map[string]string{"cid": id})
+			}
+			fmt.Fprintf(e.stdout, "unpinned %s\n", id)
+			return nil
+		},
+	}
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List pins: CID, name, size, date",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			pins, err := c.Pins(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(pins)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CID\tNAME\tSIZE\tPINNED")
+			for _, p := range pins {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Cid, p.Name, humanBytes(int64(p.Size)), p.Created.Local().Format("2006-01-02 15:04"))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.AddCommand(add, rm, ls)
+	return cmd
+}

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func repoCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "repo",
+		Short: "Inspect the repo (stat, verify)",
+	}
+	stat := &cobra.Command{
+		Use:   "stat",
+		Short: "Show the repo's size, blocks and pins",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			st, err := c.RepoStat(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(st)
+			}
+			fmt.Fprintf(e.stdout, "repo:    %s\nblocks:  %d (%s)\non disk: %s\npins:    %d\n",
+				st.Path, st.Blocks, humanBytes(st.Bytes), humanBytes(st.DiskUsage), st.Pins)
+			return nil
+		},
+	}
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Re-hash every block and report those that do not match their CID",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			p := e.newProgress("verifying", false)
+			res, err := c.Verify(cmd.Context(), p.event)
+			p.done()
+			if err != nil {
+				return err
+			}
+			if e.json {
+				if err := e.printJSON(res); err != nil {
+					return err
+				}
+			} else {
+				for _, b := range res.Bad {
+					fmt.Fprintf(e.stdout, "corrupt: %s\n", b)
+				}
+				fmt.Fprintf(e.stdout, "checked %d blocks, %d corrupt\n", res.Checked, len(res.Bad))
+			}
+			if len(res.Bad) > 0 {
+				return fmt.Errorf("%d blocks do not match their CID", len(res.Bad))
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(stat, verify)
+	return cmd
+}

@@ -1,0 +1,165 @@
+package main_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestREADMETour runs the tour of README.md against a real daemon.
+func TestREADMETour(t *testing.T) {
+	repo := t.TempDir()
+	d := startDaemon(t, repo)
+	dir := t.TempDir()
+	hello := filepath.Join(dir, "hello.txt")
+	os.WriteFile(hello, []byte("hello kith\n"), 0o644)
+
+	cid := mustKith(t, repo, "add", "-q", hello)
+	if cid != "bafkreicljtzuqjre64mv5kc5pf3plz2wsh2fjhkrof3v6rgdvkdfva24qe" {
+		t.Fatalf("add printed %q", cid)
+	}
+	if ls := mustKith(t, repo, "pin", "ls"); !strings.Contains(ls, cid) || !strings.Contains(ls, "hello.txt") {
+		t.Fatalf("pin ls:\n%s", ls)
+	}
+	if got := mustKith(t, repo, "cat", cid); got != "hello kith" {
+		t.Fatalf("cat: %q", got)
+	}
+	out := filepath.Join(dir, "back.txt")
+	mustKith(t, repo, "get", cid, "-o", out)
+	if b, _ := os.ReadFile(out); string(b) != "hello kith\n" {
+		t.Fatalf("get wrote %q", b)
+	}
+
+	folder := filepath.Join(dir, "album")
+	os.MkdirAll(filepath.Join(folder, "sub"), 0o755)
+	os.WriteFile(filepath.Join(folder, "a.jpg"), randomBytes(3<<20), 0o644)
+	os.WriteFile(filepath.Join(folder, "sub", "b.txt"), []byte("bee"), 0o644)
+	root := mustKith(t, repo, "add", "-r", "-q", folder)
+	if ls := mustKith(t, repo, "ls", root); !strings.Contains(ls, "a.jpg") || !strings.Contains(ls, "sub/") {
+		t.Fatalf("ls:\n%s", ls)
+	}
+	back := filepath.Join(dir, "album-back")
+	mustKith(t, repo, "get", root, "-o", back)
+	if out, err := exec.Command("diff", "-r", folder, back).CombinedOutput(); err != nil {
+		t.Fatalf("folder differs after get: %s", out)
+	}
+
+	car := filepath.Join(dir, "album.car")
+	mustKith(t, repo, "export", root, "-o", car)
+	other := t.TempDir()
+	startDaemon(t, other)
+	if got := mustKith(t, other, "import", car); !strings.Contains(got, root) {
+		t.Fatalf("import: %s", got)
+	}
+	var st struct{ Blocks, Pins int }
+	json.Unmarshal([]byte(mustKith(t, other, "--json", "repo", "stat")), &st)
+	if st.Pins != 1 || st.Blocks < 4 {
+		t.Fatalf("repo stat after import: %+v", st)
+	}
+	if v := mustKith(t, repo, "repo", "verify"); !strings.Contains(v, "0 corrupt") {
+		t.Fatalf("verify: %s", v)
+	}
+
+	mustKith(t, repo, "shutdown")
+	<-d.done
+	if d.err != nil {
+		t.Fatalf("daemon exit after shutdown: %v", d.err)
+	}
+}
+
+// TestCLIErrors checks that bad input gives one clear line and a non-zero exit.
+func TestCLIErrors(t *testing.T) {
+	repo := t.TempDir()
+	noDaemon := t.TempDir()
+	startDaemon(t, repo)
+	dir := t.TempDir()
+	notAFolder := filepath.Join(dir, "file.txt")
+	os.WriteFile(notAFolder, []byte("x"), 0o644)
+	unknown := "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+
+	tests := []struct {
+		name string
+		repo string
+		args []string
+		want string
+	}{
+		{"missing file", repo, []string{"add", filepath.Join(dir, "nope.txt")}, "no such file or directory"},
+		{"unreadable path", repo, []string{"add", filepath.Join(notAFolder, "inside")}, "not a directory"},
+		{"folder without -r", repo, []string{"add", dir}, "use -r"},
+		{"malformed CID", repo, []string{"cat", "bafy-not-a-cid"}, `"bafy-not-a-cid" is not a valid CID`},
+		{"unknown CID", repo, []string{"cat", unknown}, "not found"},
+		{"unknown CID get", repo, []string{"get", unknown, "-o", filepath.Join(dir, "out")}, "not found"},
+		{"unpin unknown", repo, []string{"pin", "rm", unknown}, "not found"},
+		{"no daemon", noDaemon, []string{"id"}, "no kith daemon is running (start it with `kith daemon`)"},
+		{"repo locked", repo, []string{"daemon", "--api", "127.0.0.1:0"}, "is in use by another kith daemon"},
+		{"unknown command", repo, []string{"frobnicate"}, "unknown command"},
+		{"missing argument", repo, []string{"cat"}, "accepts 1 arg"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, err := runKith(t, tt.repo, tt.args...)
+			if err == nil {
+				t.Fatalf("exit 0; stdout %q", stdout)
+			}
+			line := strings.TrimSpace(stderr)
+			if strings.Count(line, "\n") != 0 {
+				t.Fatalf("stderr is more than one line:\n%s", stderr)
+			}
+			if !strings.HasPrefix(line, "kith: ") || !strings.Contains(line, tt.want) {
+				t.Fatalf("stderr %q does not say %q", line, tt.want)
+			}
+			for _, leak := range []string{"goroutine ", "panic", "*errors.", "*fs.PathError", "*api.Error"} {
+				if strings.Contains(stderr, leak) {
+					t.Fatalf("stderr shows internals (%q): %s", leak, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestDiskFull checks the message when the output cannot be written because
+// the disk is full (/dev/full fails every write with ENOSPC).
+func TestDiskFull(t *testing.T) {
+	repo := t.TempDir()
+	startDaemon(t, repo)
+	p := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(p, randomBytes(1<<20), 0o644)
+	cid := mustKith(t, repo, "add", "-q", p)
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full on this system")
+	}
+	defer full.Close()
+	cmd := exec.Command(kithBin, "--repo", repo, "cat", cid)
+	var errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = full, &errb
+	if err := cmd.Run(); err == nil {
+		t.Fatal("cat into a full disk exited 0")
+	}
+	if line := strings.TrimSpace(errb.String()); !strings.HasPrefix(line, "kith: disk full") || strings.Contains(line, "\n") {
+		t.Fatalf("stderr %q", errb.String())
+	}
+}
+
+// TestSIGTERMExitsCleanly checks that the daemon shuts down with exit 0.
+func TestSIGTERMExitsCleanly(t *testing.T) {
+	repo := t.TempDir()
+	d := startDaemon(t, repo)
+	if err := d.stop(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, d.log.String())
+	}
+	// The repo reopens: the lock was released and Badger closed cleanly.
+	startDaemon(t, repo)
+	mustKith(t, repo, "repo", "stat")
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}

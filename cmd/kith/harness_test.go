@@ -1,0 +1,146 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// kithBin is the kith binary built once for these tests.
+var kithBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kith-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	kithBin = filepath.Join(dir, "kith")
+	// Tests run the daemon with the race detector; benchmarks measure the
+	// binary users run.
+	args := []string{"build", "-race", "-o", kithBin, "."}
+	if benchmarking() {
+		args = []string{"build", "-o", kithBin, "."}
+	}
+	build := exec.Command("go", args...)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build kith:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func benchmarking() bool {
+	for _, a := range os.Args {
+		if strings.HasPrefix(a, "-test.bench=") && a != "-test.bench=" {
+			return true
+		}
+	}
+	return false
+}
+
+// daemon is a real `kith daemon` process on its own repo.
+type daemon struct {
+	t    testing.TB
+	repo string
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+	done chan struct{}
+	err  error
+}
+
+// startDaemon runs `kith daemon` on repo (created if empty) with the API on
+// a free loopback port and waits until it answers.
+func startDaemon(t testing.TB, repo string) *daemon {
+	t.Helper()
+	d := &daemon{t: t, repo: repo, log: &bytes.Buffer{}, done: make(chan struct{})}
+	d.cmd = exec.Command(kithBin, "daemon", "--repo", repo, "--api", "127.0.0.1:0")
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.err = d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		d.kill()
+		if t.Failed() {
+			t.Logf("daemon log (%s):\n%s", repo, d.log.String())
+		}
+	})
+	waitFor(t, 60*time.Second, "daemon to answer", func() bool {
+		select {
+		case <-d.done:
+			t.Fatalf("daemon exited early: %v\n%s", d.err, d.log.String())
+		default:
+		}
+		_, _, err := runKith(t, repo, "id")
+		return err == nil
+	})
+	return d
+}
+
+// kill ends the daemon with SIGKILL (a crash) and waits for it.
+func (d *daemon) kill() {
+	select {
+	case <-d.done:
+		return
+	default:
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.done
+}
+
+// stop sends SIGTERM and returns the exit error (nil for exit 0).
+func (d *daemon) stop() error {
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+		return d.err
+	case <-time.After(60 * time.Second):
+		d.t.Fatal("daemon did not stop within 60s of SIGTERM")
+		return nil
+	}
+}
+
+// runKith runs one CLI command against repo and returns stdout and stderr.
+func runKith(t testing.TB, repo string, args ...string) (string, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kithBin, append([]string{"--repo", repo}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// mustKith runs a command that must succeed and returns its trimmed stdout.
+func mustKith(t testing.TB, repo string, args ...string) string {
+	t.Helper()
+	out, errOut, err := runKith(t, repo, args...)
+	if err != nil {
+		t.Fatalf("kith %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut)
+	}
+	return strings.TrimSpace(out)
+}
+
+// waitFor polls cond until it is true or the deadline passes.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

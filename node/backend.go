@@ -1,0 +1,329 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"time"
+
+	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// The node is the API's backend.
+var _ api.Backend = (*Node)(nil)
+
+func report(progress func(api.Progress), p api.Progress) {
+	if progress != nil {
+		progress(p)
+	}
+}
+
+// ID describes this node.
+func (n *Node) ID(ctx context.Context) (api.ID, error) {
+	return api.ID{PeerID: n.repo.id.String(), Version: Version, Repo: n.repo.dir, API: n.APIAddr()}, nil
+}
+
+// Add imports a file or folder and pins it. The add holds a pin lock from
+// its first block until its pin is written, so a gc running meanwhile cannot
+// take its blocks; the importer syncs every block to disk before the pin is
+// written, so a pin never points at blocks a crash could lose.
+func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.AddOptions, progress func(api.Progress)) (api.AddResult, error) {
+	unlock := n.gcl.PinLock()
+	defer unlock()
+	im := dag.NewImporter(n.store)
+	res, err := im.Add(ctx, node, func(b int64) { report(progress, api.Progress{Phase: "add", Bytes: b}) })
+	if err != nil {
+		return api.AddResult{}, fmt.Errorf("add %s: %w", name, err)
+	}
+	pinName := opts.Name
+	if pinName == "" {
+		pinName = name
+	}
+	out := api.AddResult{Cid: res.Root.String(), Name: pinName, Size: res.Size, Blocks: res.Blocks}
+	if opts.NoPin {
+		return out, nil
+	}
+	pin := blockstore.Pin{Cid: res.Root, Name: pinName, Size: res.Size, Created: time.Now().UTC()}
+	if err := n.store.AddPin(ctx, pin); err != nil {
+		return api.AddResult{}, fmt.Errorf("pin %s: %w", res.Root, err)
+	}
+	out.Pinned = true
+	return out, nil
+}
+
+// Get writes the file or folder c to out.
+func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api.Progress)) (api.GetResult, error) {
+	if !filepath.IsAbs(out) {
+		return api.GetResult{}, fmt.Errorf("output path %q must be absolute: %w", out, api.ErrInvalid)
+	}
+	st, err := dag.Stat(ctx, n.store, c)
+	if err != nil {
+		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
+	}
+	err = dag.WriteTo(ctx, n.store, c, out, func(b int64) {
+		report(progress, api.Progress{Phase: "write", Bytes: b, Total: int64(st.Size)})
+	})
+	if err != nil {
+		if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, fs.ErrExist) {
+			err = fmt.Errorf("%w: %w", err, api.ErrInvalid)
+		}
+		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
+	}
+	return api.GetResult{Cid: c.String(), Path: out, Size: st.Size}, nil
+}
+
+// Cat streams part of a file.
+func (n *Node) Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.ReadCloser, error) {
+	if offset < 0 {
+		return nil, fmt.Errorf("offset %d is negative: %w", offset, api.ErrInvalid)
+	}
+	r, size, err := dag.Open(ctx, n.store, c)
+	if err != nil {
+		return nil, fmt.Errorf("cat %s: %w", c, err)
+	}
+	if offset > int64(size) {
+		r.Close()
+		return nil, fmt.Errorf("offset %d is past the end of %s (%d bytes): %w", offset, c, size, api.ErrInvalid)
+	}
+	if _, err := r.Seek(offset, io.SeekStart); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("cat %s: seek to %d: %w", c, offset, err)
+	}
+	if length < 0 {
+		return r, nil
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(r, length), r}, nil
+}
+
+func toAPIEntry(e dag.Entry) api.Entry {
+	return api.Entry{Name: e.Name, Cid: e.Cid.String(), Type: e.Type, Size: e.Size}
+}
+
+// Ls lists a folder.
+func (n *Node) Ls(ctx context.Context, c cid.Cid) ([]api.Entry, error) {
+	es, err := dag.Ls(ctx, n.store, c)
+	if err != nil {
+		return nil, fmt.Errorf("ls %s: %w", c, err)
+	}
+	out := make([]api.Entry, len(es))
+	for i, e := range es {
+		out[i] = toAPIEntry(e)
+	}
+	return out, nil
+}
+
+// Stat describes a file or folder.
+func (n *Node) Stat(ctx context.Context, c cid.Cid) (api.Entry, error) {
+	e, err := dag.Stat(ctx, n.store, c)
+	if err != nil {
+		return api.Entry{}, fmt.Errorf("stat %s: %w", c, err)
+	}
+	return toAPIEntry(e), nil
+}
+
+func toAPIPin(p blockstore.Pin) api.Pin {
+	return api.Pin{Cid: p.Cid.String(), Name: p.Name, Size: p.Size, Created: p.Created}
+}
+
+// PinAdd pins content that is complete in the repo. (Fetching what is
+// missing from peers arrives with the networking layer.)
+func (n *Node) PinAdd(ctx context.Context, c cid.Cid, name string, progress func(api.Progress)) (api.Pin, error) {
+	unlock := n.gcl.PinLock()
+	defer unlock()
+	missing, err := missingBlocks(ctx, n.store, c, progress)
+	if err != nil {
+		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
+	}
+	if missing > 0 {
+		return api.Pin{}, fmt.Errorf("pin %s: %d blocks of it are not in the repo: %w", c, missing, blockstore.NotFound(c))
+	}
+	st, err := dag.Stat(ctx, n.store, c)
+	if err != nil {
+		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
+	}
+	p := blockstore.Pin{Cid: c, Name: name, Size: st.Size, Created: time.Now().UTC()}
+	if old, err := n.store.GetPin(ctx, c); err == nil {
+		p.Created = old.Created
+		if name == "" {
+			p.Name = old.Name
+		}
+	}
+	if err := n.store.AddPin(ctx, p); err != nil {
+		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
+	}
+	return toAPIPin(p), nil
+}
+
+// missingBlocks walks the DAG under root and counts the blocks the store lacks.
+func missingBlocks(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, progress func(api.Progress)) (int, error) {
+	seen := map[cid.Cid]struct{}{}
+	stack := []cid.Cid{root}
+	missing := 0
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if _, ok := seen[c]; ok {
+			continue
+		}
+		seen[c] = struct{}{}
+		if c.Prefix().Codec == cid.Raw {
+			ok, err := bs.Has(ctx, c)
+			if err != nil {
+				return 0, err
+			}
+			if !ok {
+				missing++
+			}
+			continue
+		}
+		b, err := bs.Get(ctx, c)
+		if errors.Is(err, blockstore.ErrNotFound) {
+			missing++
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		links, err := blockstore.Links(b)
+		if err != nil {
+			return 0, err
+		}
+		stack = append(stack, links...)
+		if len(seen)%1024 == 0 {
+			report(progress, api.Progress{Phase: "check", Count: int64(len(seen))})
+		}
+	}
+	return missing, nil
+}
+
+// PinRm removes a pin; the blocks go at the next gc.
+func (n *Node) PinRm(ctx context.Context, c cid.Cid) error {
+	if err := n.store.RemovePin(ctx, c); err != nil {
+		return fmt.Errorf("unpin %s: %w", c, err)
+	}
+	return nil
+}
+
+// Pins lists every pin, oldest first.
+func (n *Node) Pins(ctx context.Context) ([]api.Pin, error) {
+	ps, err := n.store.Pins(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list pins: %w", err)
+	}
+	out := make([]api.Pin, len(ps))
+	for i, p := range ps {
+		out[i] = toAPIPin(p)
+	}
+	return out, nil
+}
+
+// GC removes every block no pin reaches and gives the space back.
+func (n *Node) GC(ctx context.Context, progress func(api.Progress)) (api.GCResult, error) {
+	before, _ := n.store.DiskUsage()
+	res, err := blockstore.CollectGarbage(ctx, n.store, n.store, n.gcl, func(p blockstore.GCProgress) {
+		count := p.Marked
+		if p.Phase == blockstore.GCPhaseSweep || p.Phase == blockstore.GCPhaseReclaim {
+			count = p.Removed
+		}
+		report(progress, api.Progress{Phase: p.Phase, Count: int64(count)})
+	})
+	if err != nil {
+		return api.GCResult{}, fmt.Errorf("gc: %w", err)
+	}
+	after, _ := n.store.DiskUsage()
+	return api.GCResult{Removed: res.Removed, RemovedBytes: res.RemovedBytes, Kept: res.Kept, Missing: res.Missing, DiskBefore: before, DiskAfter: after}, nil
+}
+
+// RepoStat describes the repo.
+func (n *Node) RepoStat(ctx context.Context) (api.RepoStat, error) {
+	count, size, err := n.store.Stats(ctx)
+	if err != nil {
+		return api.RepoStat{}, fmt.Errorf("repo stat: %w", err)
+	}
+	disk, err := n.store.DiskUsage()
+	if err != nil {
+		return api.RepoStat{}, fmt.Errorf("repo stat: %w", err)
+	}
+	pins, err := n.store.Pins(ctx)
+	if err != nil {
+		return api.RepoStat{}, fmt.Errorf("repo stat: %w", err)
+	}
+	return api.RepoStat{Path: n.repo.dir, Blocks: count, Bytes: size, DiskUsage: disk, Pins: len(pins)}, nil
+}
+
+// Verify re-hashes every block.
+func (n *Node) Verify(ctx context.Context, progress func(api.Progress)) (api.VerifyResult, error) {
+	checked := 0
+	bad, err := blockstore.Verify(ctx, n.store, func(c int) {
+		checked = c
+		report(progress, api.Progress{Phase: "verify", Count: int64(c)})
+	})
+	if err != nil {
+		return api.VerifyResult{}, fmt.Errorf("verify: %w", err)
+	}
+	res := api.VerifyResult{Checked: checked, Bad: []string{}}
+	for _, c := range bad {
+		res.Bad = append(res.Bad, c.String())
+	}
+	return res, nil
+}
+
+// ExportCAR writes the DAG under c as a CAR stream.
+func (n *Node) ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error {
+	if err := dag.ExportCAR(ctx, n.store, c, w); err != nil {
+		return fmt.Errorf("export %s: %w", c, err)
+	}
+	return nil
+}
+
+// ImportCAR stores a CAR stream's blocks (verified) and pins its roots.
+func (n *Node) ImportCAR(ctx context.Context, r io.Reader, progress func(api.Progress)) (api.ImportResult, error) {
+	unlock := n.gcl.PinLock()
+	defer unlock()
+	cr := &countingReader{r: r, progress: progress}
+	roots, count, err := dag.ImportCAR(ctx, n.store, cr)
+	if err != nil {
+		return api.ImportResult{}, fmt.Errorf("import CAR: %w: %w", err, api.ErrInvalid)
+	}
+	res := api.ImportResult{Blocks: count, Roots: []string{}}
+	for _, root := range roots {
+		var size uint64
+		if st, err := dag.Stat(ctx, n.store, root); err == nil {
+			size = st.Size
+		}
+		if err := n.store.AddPin(ctx, blockstore.Pin{Cid: root, Size: size, Created: time.Now().UTC()}); err != nil {
+			return api.ImportResult{}, fmt.Errorf("pin imported root %s: %w", root, err)
+		}
+		res.Roots = append(res.Roots, root.String())
+	}
+	return res, nil
+}
+
+type countingReader struct {
+	r        io.Reader
+	n        int64
+	progress func(api.Progress)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	report(c.progress, api.Progress{Phase: "import", Bytes: c.n})
+	return k, err
+}
+
+// Shutdown asks the daemon to stop.
+func (n *Node) Shutdown() {
+	n.stopOnce.Do(func() { close(n.stop) })
+}

@@ -1,0 +1,282 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ipfs/boxo/files"
+	"go.uber.org/goleak"
+
+	"github.com/kith-p2p/kith/web/api"
+	"github.com/kith-p2p/kith/web/client"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// Badger's and ristretto's background goroutines end shortly after Close.
+		goleak.IgnoreTopFunction("github.com/golang/glog.(*fileSink).flushDaemon"),
+		goleak.IgnoreTopFunction("go.opencensus.io/stats/view.(*worker).start"),
+	)
+}
+
+// startNode runs a node on a fresh repo with the API on a free port.
+func startNode(t *testing.T) (*Node, *client.Client) {
+	t.Helper()
+	n, err := New(Options{Repo: t.TempDir(), APIAddress: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(context.Background()); err != nil {
+		n.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Errorf("close node: %v", err)
+		}
+	})
+	c, err := client.FromRepo(n.repo.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, c
+}
+
+func TestAddCatGetRoundTrip(t *testing.T) {
+	_, c := startNode(t)
+	ctx := context.Background()
+	data := make([]byte, 3<<20+12345)
+	rand.Read(data)
+	src := filepath.Join(t.TempDir(), "blob.bin")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.AddPath(ctx, src, false, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Pinned || res.Name != "blob.bin" || res.Size != uint64(len(data)) {
+		t.Fatalf("add result %+v", res)
+	}
+	r, err := c.Cat(ctx, res.Cid, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r)
+	r.Close()
+	if !bytes.Equal(got, data) {
+		t.Fatalf("cat returned %d bytes, want the %d added", len(got), len(data))
+	}
+	r, err = c.Cat(ctx, res.Cid, 1<<20-5, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = io.ReadAll(r)
+	r.Close()
+	if !bytes.Equal(got, data[1<<20-5:1<<20+5]) {
+		t.Fatalf("cat with offset/length across a chunk border returned %x", got)
+	}
+	out := filepath.Join(t.TempDir(), "out.bin")
+	if _, err := c.Get(ctx, res.Cid, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	back, _ := os.ReadFile(out)
+	if !bytes.Equal(back, data) {
+		t.Fatal("get wrote different bytes")
+	}
+	if _, err := c.Get(ctx, res.Cid, out, nil); err == nil {
+		t.Fatal("get over an existing path succeeded")
+	}
+}
+
+func TestHelloKithVector(t *testing.T) {
+	_, c := startNode(t)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "hello.txt")
+	os.WriteFile(p, []byte("hello kith\n"), 0o644)
+	res, err := c.AddPath(context.Background(), p, false, api.AddOptions{Name: "greeting"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "bafkreicljtzuqjre64mv5kc5pf3plz2wsh2fjhkrof3v6rgdvkdfva24qe"; res.Cid != want {
+		t.Fatalf("cid %s, want %s", res.Cid, want)
+	}
+	pins, err := c.Pins(context.Background())
+	if err != nil || len(pins) != 1 || pins[0].Name != "greeting" || pins[0].Size != 11 {
+		t.Fatalf("pins %+v, %v", pins, err)
+	}
+}
+
+func TestFolderAddLsGet(t *testing.T) {
+	_, c := startNode(t)
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "album")
+	want := map[string]string{
+		"a.txt":         "alpha",
+		"sub/b.txt":     "bravo",
+		"sub/deep/c.md": strings.Repeat("c", 5000),
+		"empty.txt":     "",
+	}
+	for name, body := range want {
+		p := filepath.Join(src, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(body), 0o644)
+	}
+	os.MkdirAll(filepath.Join(src, "nothing-here"), 0o755)
+	if _, err := c.AddPath(ctx, src, false, api.AddOptions{}, nil); !errors.Is(err, api.ErrInvalid) {
+		t.Fatalf("adding a folder without -r: %v", err)
+	}
+	res, err := c.AddPath(ctx, src, true, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := c.Ls(ctx, res.Cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name+":"+e.Type)
+	}
+	if got := strings.Join(names, ","); got != "a.txt:file,empty.txt:file,nothing-here:dir,sub:dir" {
+		t.Fatalf("ls: %s", got)
+	}
+	out := filepath.Join(t.TempDir(), "copy")
+	if _, err := c.Get(ctx, res.Cid, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range want {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil || string(b) != body {
+			t.Fatalf("%s after get: %q, %v", name, b, err)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(out, "nothing-here")); err != nil || !st.IsDir() {
+		t.Fatalf("empty folder lost: %v", err)
+	}
+}
+
+func TestPinRmGCRemovesBlocks(t *testing.T) {
+	_, c := startNode(t)
+	ctx := context.Background()
+	keep := addBytes(t, c, "keep", 2<<20)
+	drop := addBytes(t, c, "drop", 3<<20)
+	if err := c.PinRm(ctx, drop); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PinRm(ctx, drop); classifyKind(err) != api.KindNotFound {
+		t.Fatalf("second unpin: %v", err)
+	}
+	res, err := c.GC(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Removed != 4 { // 3 leaves + the root
+		t.Fatalf("gc removed %d blocks, want 4", res.Removed)
+	}
+	if _, err := c.Stat(ctx, drop); classifyKind(err) != api.KindNotFound {
+		t.Fatalf("stat of collected content: %v", err)
+	}
+	if _, err := c.Stat(ctx, keep); err != nil {
+		t.Fatalf("pinned content lost: %v", err)
+	}
+	v, err := c.Verify(ctx, nil)
+	if err != nil || len(v.Bad) != 0 || v.Checked != 3 {
+		t.Fatalf("verify %+v %v", v, err)
+	}
+}
+
+func TestExportImportCAR(t *testing.T) {
+	_, a := startNode(t)
+	_, b := startNode(t)
+	ctx := context.Background()
+	root := addBytes(t, a, "car", 2<<20+7)
+	var car bytes.Buffer
+	if _, err := a.Export(ctx, root, &car); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.Import(ctx, bytes.NewReader(car.Bytes()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Roots) != 1 || res.Roots[0] != root || res.Blocks != 4 {
+		t.Fatalf("import %+v", res)
+	}
+	pins, _ := b.Pins(ctx)
+	if len(pins) != 1 || pins[0].Cid != root {
+		t.Fatalf("imported root not pinned: %+v", pins)
+	}
+	// A CAR whose block bytes were changed must be refused.
+	bad := car.Bytes()
+	bad[len(bad)-10] ^= 0xff
+	if _, err := b.Import(ctx, bytes.NewReader(bad), nil); err == nil {
+		t.Fatal("tampered CAR imported")
+	}
+}
+
+func TestSecondNodeOnSameRepoIsRefused(t *testing.T) {
+	n, _ := startNode(t)
+	_, err := New(Options{Repo: n.repo.dir, APIAddress: "127.0.0.1:0"})
+	if !errors.Is(err, ErrRepoLocked) {
+		t.Fatalf("second node on the repo: %v", err)
+	}
+}
+
+func TestBadInputs(t *testing.T) {
+	_, c := startNode(t)
+	ctx := context.Background()
+	unknown := "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+	tests := []struct {
+		name string
+		call func() error
+		want api.Kind
+	}{
+		{"stat unknown", func() error { _, err := c.Stat(ctx, unknown); return err }, api.KindNotFound},
+		{"cat unknown", func() error { _, err := c.Cat(ctx, unknown, 0, -1); return err }, api.KindNotFound},
+		{"bad cid", func() error { _, err := c.Stat(ctx, "not-a-cid"); return err }, api.KindInvalid},
+		{"pin unknown", func() error { _, err := c.PinAdd(ctx, unknown, "", nil); return err }, api.KindNotFound},
+		{"get relative", func() error { _, err := c.Get(ctx, unknown, "rel/path", nil); return err }, api.KindInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := classifyKind(tt.call()); got != tt.want {
+				t.Fatalf("kind %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAPIRejectsForeignRequests(t *testing.T) {
+	n, _ := startNode(t)
+	ctx := context.Background()
+	wrong := client.New(n.APIAddr(), strings.Repeat("0", 64))
+	if _, err := wrong.ID(ctx); classifyKind(err) != api.KindPermission {
+		t.Fatalf("wrong token: %v", err)
+	}
+}
+
+func addBytes(t *testing.T, c *client.Client, name string, size int) string {
+	t.Helper()
+	data := make([]byte, size)
+	rand.Read(data)
+	res, err := c.Add(context.Background(), name, files.NewBytesFile(data), int64(size), api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Cid
+}
+
+func classifyKind(err error) api.Kind {
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return ae.Kind
+	}
+	return ""
+}

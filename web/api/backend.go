@@ -1,0 +1,36 @@
+package api
+
+import (
+	"context"
+	"io"
+
+	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/go-cid"
+)
+
+// Backend is what the daemon does for API clients; package node implements it.
+// The HTTP server only decodes requests, calls these methods and encodes the
+// results. Progress callbacks may be nil and are called from the calling
+// goroutine. Errors are classified with Classify.
+type Backend interface {
+	ID(ctx context.Context) (ID, error)
+	// Add imports a file or folder (a boxo files.Node) and pins it unless opts.NoPin.
+	Add(ctx context.Context, name string, node files.Node, opts AddOptions, progress func(Progress)) (AddResult, error)
+	// Get writes the file or folder c to out, which must not exist yet.
+	Get(ctx context.Context, c cid.Cid, out string, progress func(Progress)) (GetResult, error)
+	// Cat streams length bytes of file c from offset (length < 0: to the end).
+	Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.ReadCloser, error)
+	Ls(ctx context.Context, c cid.Cid) ([]Entry, error)
+	Stat(ctx context.Context, c cid.Cid) (Entry, error)
+	PinAdd(ctx context.Context, c cid.Cid, name string, progress func(Progress)) (Pin, error)
+	PinRm(ctx context.Context, c cid.Cid) error
+	Pins(ctx context.Context) ([]Pin, error)
+	GC(ctx context.Context, progress func(Progress)) (GCResult, error)
+	RepoStat(ctx context.Context) (RepoStat, error)
+	Verify(ctx context.Context, progress func(Progress)) (VerifyResult, error)
+	ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error
+	// ImportCAR stores every block of a CAR stream and pins its roots.
+	ImportCAR(ctx context.Context, r io.Reader, progress func(Progress)) (ImportResult, error)
+	// Shutdown asks the daemon to stop; it returns at once.
+	Shutdown()
+}

@@ -1,0 +1,130 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Prefix is the path every API route starts with.
+const Prefix = "/api/v1"
+
+// TokenHeader carries the API token; clients send "Authorization: Bearer TOKEN".
+const TokenHeader = "Authorization"
+
+// Event is one line of a streamed response.
+type Event struct {
+	// Type is "progress", "done" or "error".
+	Type string `json:"type"`
+	// Phase names the step a progress event belongs to (e.g. "mark", "sweep").
+	Phase string `json:"phase,omitempty"`
+	// Bytes done so far and Total expected (0 when unknown).
+	Bytes int64 `json:"bytes,omitempty"`
+	Total int64 `json:"total,omitempty"`
+	// Count of items done so far (blocks, files), when that is what progresses.
+	Count int64 `json:"count,omitempty"`
+	// Result is the operation's result on a "done" event.
+	Result json.RawMessage `json:"result,omitempty"`
+	// Error is the failure on an "error" event, with its Kind.
+	Error string `json:"error,omitempty"`
+	Kind  Kind   `json:"kind,omitempty"`
+}
+
+// Progress is what a long operation reports while it runs.
+type Progress struct {
+	Phase string
+	Bytes int64
+	Total int64
+	Count int64
+}
+
+// ErrorBody is the JSON body of every non-2xx, non-streamed response.
+type ErrorBody struct {
+	Error string `json:"error"`
+	Kind  Kind   `json:"kind"`
+}
+
+// ID describes the daemon.
+type ID struct {
+	PeerID  string `json:"peer_id"`
+	Version string `json:"version"`
+	Repo    string `json:"repo"`
+	API     string `json:"api"`
+}
+
+// AddOptions qualify an add.
+type AddOptions struct {
+	// Name to record on the pin; defaults to the file or folder name.
+	Name string `json:"name,omitempty"`
+	// NoPin adds the blocks without pinning them (they go at the next gc).
+	NoPin bool `json:"no_pin,omitempty"`
+}
+
+// AddResult is the result of an add.
+type AddResult struct {
+	Cid    string `json:"cid"`
+	Name   string `json:"name"`
+	Size   uint64 `json:"size"`
+	Blocks int    `json:"blocks"`
+	Pinned bool   `json:"pinned"`
+}
+
+// Entry is a file or folder inside a DAG.
+type Entry struct {
+	Name string `json:"name"`
+	Cid  string `json:"cid"`
+	Type string `json:"type"` // "file" or "dir"
+	Size uint64 `json:"size"`
+}
+
+// GetResult is the result of writing a DAG out to a path.
+type GetResult struct {
+	Cid  string `json:"cid"`
+	Path string `json:"path"`
+	Size uint64 `json:"size"`
+}
+
+// Pin is one pin as the API shows it.
+type Pin struct {
+	Cid     string    `json:"cid"`
+	Name    string    `json:"name,omitempty"`
+	Size    uint64    `json:"size"`
+	Created time.Time `json:"created"`
+}
+
+// GCResult is the result of a garbage collection.
+type GCResult struct {
+	Removed      int   `json:"removed"`
+	RemovedBytes int64 `json:"removed_bytes"`
+	Kept         int   `json:"kept"`
+	Missing      int   `json:"missing"`
+	DiskBefore   int64 `json:"disk_before"`
+	DiskAfter    int64 `json:"disk_after"`
+}
+
+// RepoStat describes the repo.
+type RepoStat struct {
+	Path      string `json:"path"`
+	Blocks    int    `json:"blocks"`
+	Bytes     int64  `json:"bytes"`
+	DiskUsage int64  `json:"disk_usage"`
+	Pins      int    `json:"pins"`
+}
+
+// VerifyResult lists the blocks whose bytes no longer match their CID.
+type VerifyResult struct {
+	Checked int      `json:"checked"`
+	Bad     []string `json:"bad"`
+}
+
+// ImportResult is the result of importing a CAR file.
+type ImportResult struct {
+	Roots  []string `json:"roots"`
+	Blocks int      `json:"blocks"`
+}
+
+// Files in the repo through which local clients find the daemon: the API's
+// address (host:port) while the daemon runs, and the API token (mode 0600).
+const (
+	APIFile   = "api"
+	TokenFile = "api.token"
+)

@@ -1,0 +1,65 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/ipfs/boxo/files"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// AddPath adds the file or folder at path (folders only with recursive) and
+// streams it to the daemon as multipart, the format of boxo/files.
+func (c *Client) AddPath(ctx context.Context, path string, recursive bool, opts api.AddOptions, progress func(api.Event)) (api.AddResult, error) {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
+	}
+	if st.IsDir() && !recursive {
+		return api.AddResult{}, fmt.Errorf("add %s: it is a folder; use -r to add a folder: %w", path, api.ErrInvalid)
+	}
+	if !st.IsDir() && !st.Mode().IsRegular() {
+		return api.AddResult{}, fmt.Errorf("add %s: not a regular file or folder: %w", path, api.ErrInvalid)
+	}
+	if !st.IsDir() {
+		// Fail here, with the path, rather than half-way through the upload.
+		f, err := os.Open(path)
+		if err != nil {
+			return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
+		}
+		f.Close()
+	}
+	node, err := files.NewSerialFile(path, false, st)
+	if err != nil {
+		return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
+	}
+	defer node.Close()
+	total, _ := node.Size() // for the progress bar only; 0 if unknown
+	name := filepath.Base(filepath.Clean(path))
+	return c.Add(ctx, name, node, total, opts, progress)
+}
+
+// Add streams one file or folder named name to the daemon.
+func (c *Client) Add(ctx context.Context, name string, node files.Node, total int64, opts api.AddOptions, progress func(api.Event)) (api.AddResult, error) {
+	dir := files.NewMapDirectory(map[string]files.Node{name: node})
+	body := files.NewMultiFileReader(dir, true, false)
+	q := url.Values{}
+	if opts.Name != "" {
+		q.Set("name", opts.Name)
+	}
+	if opts.NoPin {
+		q.Set("no_pin", "true")
+	}
+	if total > 0 {
+		q.Set("total", strconv.FormatInt(total, 10))
+	}
+	var res api.AddResult
+	err := c.stream(ctx, http.MethodPost, "/add", q, body, "multipart/form-data; boundary="+body.Boundary(), progress, &res)
+	return res, err
+}

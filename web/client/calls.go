@@ -1,0 +1,116 @@
+package client
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+func cidQuery(c string) url.Values { return url.Values{"cid": {c}} }
+
+// ID describes the daemon.
+func (c *Client) ID(ctx context.Context) (api.ID, error) {
+	var id api.ID
+	return id, c.getJSON(ctx, "/id", nil, &id)
+}
+
+// Get writes the file or folder cid to out (an absolute path the daemon can write).
+func (c *Client) Get(ctx context.Context, cid, out string, progress func(api.Event)) (api.GetResult, error) {
+	var res api.GetResult
+	q := cidQuery(cid)
+	q.Set("out", out)
+	return res, c.stream(ctx, http.MethodPost, "/get", q, nil, "", progress, &res)
+}
+
+// Cat streams length bytes (all when length < 0) of file cid from offset.
+// The caller closes the reader.
+func (c *Client) Cat(ctx context.Context, cid string, offset, length int64) (io.ReadCloser, error) {
+	q := cidQuery(cid)
+	if offset > 0 {
+		q.Set("offset", strconv.FormatInt(offset, 10))
+	}
+	if length >= 0 {
+		q.Set("length", strconv.FormatInt(length, 10))
+	}
+	resp, err := c.do(ctx, http.MethodGet, "/cat", q, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// Ls lists a folder.
+func (c *Client) Ls(ctx context.Context, cid string) ([]api.Entry, error) {
+	var es []api.Entry
+	return es, c.getJSON(ctx, "/ls", cidQuery(cid), &es)
+}
+
+// Stat describes a file or folder.
+func (c *Client) Stat(ctx context.Context, cid string) (api.Entry, error) {
+	var e api.Entry
+	return e, c.getJSON(ctx, "/stat", cidQuery(cid), &e)
+}
+
+// PinAdd pins cid under name.
+func (c *Client) PinAdd(ctx context.Context, cid, name string, progress func(api.Event)) (api.Pin, error) {
+	var p api.Pin
+	q := cidQuery(cid)
+	if name != "" {
+		q.Set("name", name)
+	}
+	return p, c.stream(ctx, http.MethodPost, "/pin/add", q, nil, "", progress, &p)
+}
+
+// PinRm removes the pin on cid.
+func (c *Client) PinRm(ctx context.Context, cid string) error {
+	return c.postJSON(ctx, "/pin/rm", cidQuery(cid), nil)
+}
+
+// Pins lists every pin.
+func (c *Client) Pins(ctx context.Context) ([]api.Pin, error) {
+	var ps []api.Pin
+	return ps, c.getJSON(ctx, "/pin/ls", nil, &ps)
+}
+
+// GC collects garbage.
+func (c *Client) GC(ctx context.Context, progress func(api.Event)) (api.GCResult, error) {
+	var r api.GCResult
+	return r, c.stream(ctx, http.MethodPost, "/gc", nil, nil, "", progress, &r)
+}
+
+// RepoStat describes the repo.
+func (c *Client) RepoStat(ctx context.Context) (api.RepoStat, error) {
+	var r api.RepoStat
+	return r, c.getJSON(ctx, "/repo/stat", nil, &r)
+}
+
+// Verify re-hashes every block.
+func (c *Client) Verify(ctx context.Context, progress func(api.Event)) (api.VerifyResult, error) {
+	var r api.VerifyResult
+	return r, c.stream(ctx, http.MethodPost, "/repo/verify", nil, nil, "", progress, &r)
+}
+
+// Export writes a CAR of cid to w.
+func (c *Client) Export(ctx context.Context, cid string, w io.Writer) (int64, error) {
+	resp, err := c.do(ctx, http.MethodGet, "/export", cidQuery(cid), nil, "")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	return io.Copy(w, resp.Body)
+}
+
+// Import stores a CAR stream and pins its roots.
+func (c *Client) Import(ctx context.Context, r io.Reader, progress func(api.Event)) (api.ImportResult, error) {
+	var res api.ImportResult
+	return res, c.stream(ctx, http.MethodPost, "/import", nil, r, "application/vnd.ipld.car", progress, &res)
+}
+
+// Shutdown asks the daemon to stop.
+func (c *Client) Shutdown(ctx context.Context) error {
+	return c.postJSON(ctx, "/shutdown", nil, nil)
+}

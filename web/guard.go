@@ -1,0 +1,70 @@
+package web
+
+import (
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// guard rejects requests that did not come from a local client of this
+// daemon: a Host header other than the daemon's own address defeats DNS
+// rebinding, an Origin from another site defeats cross-site requests from web
+// pages open in the user's browser, and the bearer token (readable only by
+// the repo's owner) keeps other local users out.
+type guard struct {
+	port  string
+	token string
+}
+
+// hostAllowed accepts loopback names with the daemon's port.
+func (g *guard) hostAllowed(hostport string) bool {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil || port != g.port {
+		return false
+	}
+	switch strings.ToLower(host) {
+	case "127.0.0.1", "localhost", "::1":
+		return true
+	}
+	return false
+}
+
+func (g *guard) originAllowed(origin string) bool {
+	if origin == "" {
+		return true // not a browser, or a same-origin GET
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	return g.hostAllowed(u.Host)
+}
+
+func (g *guard) tokenOK(r *http.Request) bool {
+	h := r.Header.Get(api.TokenHeader)
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(tok), []byte(g.token)) == 1
+}
+
+func (g *guard) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case !g.hostAllowed(r.Host):
+			writeError(w, &api.Error{Kind: api.KindPermission, Message: "request refused: Host " + r.Host + " is not this daemon's address"})
+		case !g.originAllowed(r.Header.Get("Origin")):
+			writeError(w, &api.Error{Kind: api.KindPermission, Message: "request refused: cross-origin requests are not allowed"})
+		case !g.tokenOK(r):
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			writeErrorStatus(w, http.StatusUnauthorized, &api.Error{Kind: api.KindPermission, Message: "request refused: missing or wrong API token"})
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}

@@ -1,0 +1,330 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// Server is the daemon's local HTTP API.
+type Server struct {
+	backend api.Backend
+	token   string
+	http    *http.Server
+	ln      net.Listener
+	// cancel ends the context of every running request, so shutting down
+	// stops in-flight work (an add, a gc) instead of waiting for it.
+	cancel context.CancelFunc
+}
+
+// Listen binds the API to addr (host:port; the host must be a loopback
+// address) and prepares the server. Serve starts answering.
+func Listen(addr string, backend api.Backend, token string) (*Server, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("api address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("api address %q: the API only listens on a loopback address", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s for the API: %w", addr, err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	base, cancel := context.WithCancel(context.Background())
+	s := &Server{backend: backend, token: token, ln: ln, cancel: cancel}
+	g := &guard{port: port, token: token}
+	s.http = &http.Server{
+		Handler:           g.wrap(s.routes()),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
+	return s, nil
+}
+
+// Addr is the address the API listens on, e.g. 127.0.0.1:5080.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve answers requests until Shutdown; it returns nil after a clean shutdown.
+func (s *Server) Serve() error {
+	if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting requests, cancels the running ones and waits for
+// them to return until ctx ends, then closes their connections.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancel()
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		_ = s.http.Close()
+	}
+	return err
+}
+
+func (s *Server) routes() *http.ServeMux {
+	m := http.NewServeMux()
+	p := api.Prefix
+	m.HandleFunc("GET "+p+"/id", s.handleID)
+	m.HandleFunc("POST "+p+"/add", s.handleAdd)
+	m.HandleFunc("POST "+p+"/get", s.handleGet)
+	m.HandleFunc("GET "+p+"/cat", s.handleCat)
+	m.HandleFunc("GET "+p+"/ls", s.handleLs)
+	m.HandleFunc("GET "+p+"/stat", s.handleStat)
+	m.HandleFunc("GET "+p+"/pin/ls", s.handlePins)
+	m.HandleFunc("POST "+p+"/pin/add", s.handlePinAdd)
+	m.HandleFunc("POST "+p+"/pin/rm", s.handlePinRm)
+	m.HandleFunc("POST "+p+"/gc", s.handleGC)
+	m.HandleFunc("GET "+p+"/repo/stat", s.handleRepoStat)
+	m.HandleFunc("POST "+p+"/repo/verify", s.handleVerify)
+	m.HandleFunc("GET "+p+"/export", s.handleExport)
+	m.HandleFunc("POST "+p+"/import", s.handleImport)
+	m.HandleFunc("POST "+p+"/shutdown", s.handleShutdown)
+	m.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("no API route %s %s", r.Method, r.URL.Path)})
+	})
+	return m
+}
+
+// cidParam parses the "cid" query parameter.
+func cidParam(r *http.Request) (cid.Cid, error) {
+	s := r.URL.Query().Get("cid")
+	if s == "" {
+		return cid.Undef, fmt.Errorf("missing cid parameter: %w", api.ErrInvalid)
+	}
+	c, err := cid.Decode(s)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("%q is not a valid CID: %w", s, api.ErrInvalid)
+	}
+	return c, nil
+}
+
+func int64Param(r *http.Request, name string, def int64) (int64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parameter %s=%q is not a number: %w", name, s, api.ErrInvalid)
+	}
+	return v, nil
+}
+
+func (s *Server) handleID(w http.ResponseWriter, r *http.Request) {
+	id, err := s.backend.ID(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, id)
+}
+
+// handleAdd takes a multipart body in the format of boxo/files (the same as
+// Kubo's API): one top-level file or folder whose parts stream through.
+func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		writeError(w, fmt.Errorf("add expects a multipart/form-data body: %w", api.ErrInvalid))
+		return
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		writeError(w, fmt.Errorf("read add body: %w", api.ErrInvalid))
+		return
+	}
+	dir, err := files.NewFileFromPartReader(mr, mt)
+	if err != nil {
+		writeError(w, fmt.Errorf("read add body: %w", api.ErrInvalid))
+		return
+	}
+	it := dir.Entries()
+	if !it.Next() {
+		err := it.Err()
+		if err == nil {
+			err = errors.New("no file in the request")
+		}
+		writeError(w, fmt.Errorf("read add body: %v: %w", err, api.ErrInvalid))
+		return
+	}
+	opts := api.AddOptions{Name: r.URL.Query().Get("name"), NoPin: r.URL.Query().Get("no_pin") == "true"}
+	total, _ := int64Param(r, "total", 0)
+	st := newEventStream(w)
+	res, err := s.backend.Add(r.Context(), it.Name(), it.Node(), opts, func(p api.Progress) {
+		if p.Total == 0 {
+			p.Total = total
+		}
+		st.progress(p)
+	})
+	st.finish(res, err)
+}
+
+func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
+	c, err := cidParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := r.URL.Query().Get("out")
+	if out == "" {
+		writeError(w, fmt.Errorf("missing out parameter: %w", api.ErrInvalid))
+		return
+	}
+	st := newEventStream(w)
+	res, err := s.backend.Get(r.Context(), c, out, st.progress)
+	st.finish(res, err)
+}
+
+func (s *Server) handleCat(w http.ResponseWriter, r *http.Request) {
+	c, err := cidParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	offset, err := int64Param(r, "offset", 0)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	length, err := int64Param(r, "length", -1)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	rc, err := s.backend.Cat(r.Context(), c, offset, length)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = io.Copy(w, rc)
+}
+
+func (s *Server) handleLs(w http.ResponseWriter, r *http.Request) {
+	c, err := cidParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	entries, err := s.backend.Ls(r.Context(), c)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, entries)
+}
+
+func (s *Server) handleStat(w http.ResponseWriter, r *http.Request) {
+	c, err := cidParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	e, err := s.backend.Stat(r.Context(), c)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, e)
+}
+
+func (s *Server) handlePins(w http.ResponseWriter, r *http.Request) {
+	pins, err := s.backend.Pins(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, pins)
+}
+
+func (s *Server) handlePinAdd(w http.ResponseWriter, r *http.Request) {
+	c, err := cidParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	st := newEventStream(w)
+	res, err := s.backend.PinAdd(r.Context(), c, r.URL.Query().Get("name"), st.progress)
+	st.finish(res, err)
+}
+
+func (s *Server) handlePinRm(w http.ResponseWriter, r *http.Request) {
+	c, err := cidParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.backend.PinRm(r.Context(), c); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, map[string]string{"cid": c.String()})
+}
+
+func (s *Server) handleGC(w http.ResponseWriter, r *http.Request) {
+	st := newEventStream(w)
+	res, err := s.backend.GC(r.Context(), st.progress)
+	st.finish(res, err)
+}
+
+func (s *Server) handleRepoStat(w http.ResponseWriter, r *http.Request) {
+	res, err := s.backend.RepoStat(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, res)
+}
+
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
+	st := newEventStream(w)
+	res, err := s.backend.Verify(r.Context(), st.progress)
+	st.finish(res, err)
+}
+
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
+	c, err := cidParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	// Check the root first so a miss is a clean 404 rather than a cut stream.
+	if _, err := s.backend.Stat(r.Context(), c); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.ipld.car; version=1")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if err := s.backend.ExportCAR(r.Context(), c, w); err != nil {
+		// Headers are gone; cut the connection so the client sees a failure
+		// instead of a short CAR it could mistake for a whole one.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
+	st := newEventStream(w)
+	res, err := s.backend.ImportCAR(r.Context(), r.Body, st.progress)
+	st.finish(res, err)
+}
+
+func (s *Server) handleShutdown(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]string{"status": "shutting down"})
+	s.backend.Shutdown()
+}
