@@ -19,15 +19,16 @@ var ErrRepoLocked = errors.New("repository is locked by another process")
 //
 // Layout of the key space:
 //
-//	"b/" + multihash  ->  uvarint(codec) || block bytes
+//	"b/" + multihash  ->  block bytes, codec in Badger's user meta (raw,
+//	                      dag-pb), or uvarint(codec) || block bytes (others)
 //	"p/" + CID bytes  ->  JSON of Pin
 //	"!flush"          ->  transient sentinel written and dropped by Reclaim
 //
 // Blocks are keyed by multihash so that a CIDv0 and a CIDv1 of the same
-// bytes find the same block. The codec goes in front of the bytes because
-// the multihash has lost it and AllKeys must yield CIDs whose codec tells GC
-// whether to look for links. A uvarint is one byte for raw and dag-pb. If
-// the same bytes are put under two codecs, the first one wins.
+// bytes find the same block. The codec is kept beside the value because the
+// multihash has lost it and AllKeys must yield CIDs whose codec tells GC
+// whether to look for links. If the same bytes are put under two codecs, the
+// first one wins.
 //
 // Durability: writes are not synced as they happen (SyncWrites=false keeps
 // bulk imports fast); call Sync at durability points. AddPin and RemovePin
@@ -41,6 +42,8 @@ type BadgerStore struct {
 	// concurrent writes with ErrBlockedWrites, so every write holds the read
 	// side and Reclaim holds the write side around DropPrefix only.
 	writeMu sync.RWMutex
+
+	wb writeback
 }
 
 // BadgerOption changes how OpenBadger configures Badger.
@@ -126,13 +129,14 @@ func OpenBadger(dir string, opts ...BadgerOption) (*BadgerStore, error) {
 		}
 		return nil, fmt.Errorf("open badger %s: %w", dir, err)
 	}
-	return &BadgerStore{db: db, dir: dir}, nil
+	return &BadgerStore{db: db, dir: dir, wb: writeback{dir: dir}}, nil
 }
 
 // Close flushes and closes the database, waiting for writes in flight.
 func (s *BadgerStore) Close() error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	s.wb.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close badger %s: %w", s.dir, err)
 	}

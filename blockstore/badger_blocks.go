@@ -31,6 +31,38 @@ func blockKey(c cid.Cid) []byte {
 	return append(append(k, blockPrefix...), h...)
 }
 
+// Badger's one-byte user metadata names the codec of the two codecs UnixFS
+// uses, so their values are the block bytes as they are: no copy on put, and
+// AllKeys learns the codec from the LSM tree without reading the value log.
+// Other codecs keep meta 0 and a uvarint codec in front of the bytes.
+const (
+	metaPrefixed byte = 0
+	metaRaw      byte = 1
+	metaDagPB    byte = 2
+)
+
+func codecMeta(codec uint64) byte {
+	switch codec {
+	case cid.Raw:
+		return metaRaw
+	case cid.DagProtobuf:
+		return metaDagPB
+	}
+	return metaPrefixed
+}
+
+// blockValue returns the codec and block bytes of a stored value. The
+// returned bytes alias v.
+func blockValue(meta byte, v []byte) (uint64, []byte, error) {
+	switch meta {
+	case metaRaw:
+		return cid.Raw, v, nil
+	case metaDagPB:
+		return cid.DagProtobuf, v, nil
+	}
+	return decodeBlockValue(v)
+}
+
 // encodeBlockValue prepends the codec to the block bytes (see BadgerStore).
 func encodeBlockValue(b blocks.Block) []byte {
 	data := b.RawData()
@@ -64,7 +96,7 @@ func (s *BadgerStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) 
 		// Value hands us Badger's buffer (often the mmapped value log)
 		// without copying; copy only the block bytes, once.
 		return item.Value(func(v []byte) error {
-			_, d, err := decodeBlockValue(v)
+			_, d, err := blockValue(item.UserMeta(), v)
 			data = append([]byte(nil), d...)
 			return err
 		})
@@ -96,7 +128,7 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 
 	txn := s.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
-	pending := 0
+	pending, written := 0, 0
 	commit := func() error {
 		if err := txn.Commit(); err != nil {
 			return err
@@ -122,21 +154,28 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 				return fmt.Errorf("badger put %s: commit: %w", b.Cid(), err)
 			}
 		}
-		v := encodeBlockValue(b)
-		err = txn.Set(k, v)
+		meta := codecMeta(b.Cid().Type())
+		v := b.RawData()
+		if meta == metaPrefixed {
+			v = encodeBlockValue(b)
+		}
+		e := badger.NewEntry(k, v).WithMeta(meta)
+		err = txn.SetEntry(e)
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			if err = commit(); err == nil {
-				err = txn.Set(k, v)
+				err = txn.SetEntry(badger.NewEntry(k, v).WithMeta(meta))
 			}
 		}
 		if err != nil {
 			return fmt.Errorf("badger put %s: %w", b.Cid(), err)
 		}
 		pending += len(v)
+		written += len(v)
 	}
 	if err := txn.Commit(); err != nil {
 		return fmt.Errorf("badger put %d blocks: commit: %w", len(bs), err)
 	}
+	s.wb.wrote(written)
 	return nil
 }
 
@@ -193,7 +232,7 @@ func (s *BadgerStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
 			return err
 		}
 		return item.Value(func(v []byte) error {
-			_, d, err := decodeBlockValue(v)
+			_, d, err := blockValue(item.UserMeta(), v)
 			size = len(d)
 			return err
 		})
@@ -224,12 +263,14 @@ func (s *BadgerStore) AllKeys(ctx context.Context, fn func(cid.Cid) error) error
 			}
 			item := it.Item()
 			mh := item.KeyCopy(nil)[len(blockPrefix):]
-			var codec uint64
-			err := item.Value(func(v []byte) error {
-				var err error
-				codec, _, err = decodeBlockValue(v)
-				return err
-			})
+			codec, _, err := blockValue(item.UserMeta(), nil)
+			if item.UserMeta() == metaPrefixed {
+				err = item.Value(func(v []byte) error {
+					var err error
+					codec, _, err = decodeBlockValue(v)
+					return err
+				})
+			}
 			if err != nil {
 				return fmt.Errorf("badger all keys: key %x: %w", mh, err)
 			}

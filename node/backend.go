@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -57,6 +58,30 @@ func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.A
 	}
 	out.Pinned = true
 	return out, nil
+}
+
+// AddPath imports the file or folder at path, reading it directly.
+func (n *Node) AddPath(ctx context.Context, path string, opts api.AddOptions, progress func(api.Progress)) (api.AddResult, error) {
+	if !filepath.IsAbs(path) {
+		return api.AddResult{}, fmt.Errorf("add path %q must be absolute: %w", path, api.ErrInvalid)
+	}
+	st, err := os.Lstat(path)
+	if err != nil {
+		return api.AddResult{}, fmt.Errorf("add %w", err)
+	}
+	if st.IsDir() && !opts.Recursive {
+		return api.AddResult{}, fmt.Errorf("add %s: it is a folder; use -r to add a folder: %w", path, api.ErrInvalid)
+	}
+	node, err := files.NewSerialFile(path, false, st)
+	if err != nil {
+		return api.AddResult{}, fmt.Errorf("add %w", err)
+	}
+	defer node.Close()
+	total, _ := node.Size()
+	return n.Add(ctx, filepath.Base(path), node, opts, func(p api.Progress) {
+		p.Total = total
+		report(progress, p)
+	})
 }
 
 // Get writes the file or folder c to out.

@@ -134,9 +134,19 @@ func (s *Server) handleID(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, id)
 }
 
-// handleAdd takes a multipart body in the format of boxo/files (the same as
-// Kubo's API): one top-level file or folder whose parts stream through.
+// handleAdd takes either a path the daemon reads itself (?path=, for a CLI
+// on the same machine) or a multipart body in the format of boxo/files (the
+// same as Kubo's API): one top-level file or folder whose parts stream
+// through.
 func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	opts := api.AddOptions{Name: q.Get("name"), NoPin: q.Get("no_pin") == "true", Recursive: q.Get("recursive") == "true"}
+	if path := q.Get("path"); path != "" {
+		st := newEventStream(w)
+		res, err := s.backend.AddPath(r.Context(), path, opts, st.progress)
+		st.finish(res, err)
+		return
+	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
 		writeError(w, fmt.Errorf("add expects a multipart/form-data body: %w", api.ErrInvalid))
@@ -161,7 +171,6 @@ func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("read add body: %v: %w", err, api.ErrInvalid))
 		return
 	}
-	opts := api.AddOptions{Name: r.URL.Query().Get("name"), NoPin: r.URL.Query().Get("no_pin") == "true"}
 	total, _ := int64Param(r, "total", 0)
 	st := newEventStream(w)
 	res, err := s.backend.Add(r.Context(), it.Name(), it.Node(), opts, func(p api.Progress) {

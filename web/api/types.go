@@ -57,6 +57,8 @@ type AddOptions struct {
 	Name string `json:"name,omitempty"`
 	// NoPin adds the blocks without pinning them (they go at the next gc).
 	NoPin bool `json:"no_pin,omitempty"`
+	// Recursive allows adding a folder by path (AddPath).
+	Recursive bool `json:"recursive,omitempty"`
 }
 
 // AddResult is the result of an add.

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -35,6 +36,24 @@ func (c *Client) AddPath(ctx context.Context, path string, recursive bool, opts 
 		}
 		f.Close()
 	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
+	}
+	// The daemon usually runs as the same user on the same machine: let it
+	// read the file itself, which spares streaming every byte through the
+	// API. If it cannot read the path (another user, a container), stream.
+	q := addQuery(opts)
+	q.Set("path", abs)
+	if recursive {
+		q.Set("recursive", "true")
+	}
+	var res api.AddResult
+	err = c.stream(ctx, http.MethodPost, "/add", q, nil, "", progress, &res)
+	var ae *api.Error
+	if err == nil || !errors.As(err, &ae) || (ae.Kind != api.KindPermission && ae.Kind != api.KindNotFound) {
+		return res, err
+	}
 	node, err := files.NewSerialFile(path, false, st)
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
@@ -49,6 +68,16 @@ func (c *Client) AddPath(ctx context.Context, path string, recursive bool, opts 
 func (c *Client) Add(ctx context.Context, name string, node files.Node, total int64, opts api.AddOptions, progress func(api.Event)) (api.AddResult, error) {
 	dir := files.NewMapDirectory(map[string]files.Node{name: node})
 	body := files.NewMultiFileReader(dir, true, false)
+	q := addQuery(opts)
+	if total > 0 {
+		q.Set("total", strconv.FormatInt(total, 10))
+	}
+	var res api.AddResult
+	err := c.stream(ctx, http.MethodPost, "/add", q, body, "multipart/form-data; boundary="+body.Boundary(), progress, &res)
+	return res, err
+}
+
+func addQuery(opts api.AddOptions) url.Values {
 	q := url.Values{}
 	if opts.Name != "" {
 		q.Set("name", opts.Name)
@@ -56,10 +85,5 @@ func (c *Client) Add(ctx context.Context, name string, node files.Node, total in
 	if opts.NoPin {
 		q.Set("no_pin", "true")
 	}
-	if total > 0 {
-		q.Set("total", strconv.FormatInt(total, 10))
-	}
-	var res api.AddResult
-	err := c.stream(ctx, http.MethodPost, "/add", q, body, "multipart/form-data; boundary="+body.Boundary(), progress, &res)
-	return res, err
+	return q
 }
