@@ -43,6 +43,13 @@ type BadgerStore struct {
 	// side and Reclaim holds the write side around DropPrefix only.
 	writeMu sync.RWMutex
 
+	// dbMu guards the db pointer, which Reclaim may replace by reopening
+	// Badger. Every method holds the read side while it uses db; the write
+	// side is only ever taken with TryLock, never waited for, so nested
+	// reads (Verify reads inside AllKeys) cannot deadlock behind it.
+	dbMu sync.RWMutex
+	opts badger.Options
+
 	wb writeback
 }
 
@@ -120,7 +127,8 @@ func OpenBadger(dir string, opts ...BadgerOption) (*BadgerStore, error) {
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	db, err := badger.Open(badgerOptions(dir, cfg))
+	bo := badgerOptions(dir, cfg)
+	db, err := badger.Open(bo)
 	if err != nil {
 		// Badger formats the flock error with %+v, not %w, so the message
 		// is all there is to go on.
@@ -129,13 +137,15 @@ func OpenBadger(dir string, opts ...BadgerOption) (*BadgerStore, error) {
 		}
 		return nil, fmt.Errorf("open badger %s: %w", dir, err)
 	}
-	return &BadgerStore{db: db, dir: dir, wb: writeback{dir: dir}}, nil
+	return &BadgerStore{db: db, dir: dir, opts: bo, wb: writeback{dir: dir}}, nil
 }
 
 // Close flushes and closes the database, waiting for writes in flight.
 func (s *BadgerStore) Close() error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	s.dbMu.Lock()
+	defer s.dbMu.Unlock()
 	s.wb.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close badger %s: %w", s.dir, err)

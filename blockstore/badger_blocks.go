@@ -84,6 +84,8 @@ func decodeBlockValue(v []byte) (uint64, []byte, error) {
 
 // Get returns the block stored under c, labelled with c itself.
 func (s *BadgerStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("badger get %s: %w", c, err)
 	}
@@ -120,6 +122,8 @@ func (s *BadgerStore) Put(ctx context.Context, b blocks.Block) error {
 // key lookup (bloom filters, no value read), far cheaper than writing a
 // 1 MiB value to the log a second time.
 func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	if len(bs) == 0 {
 		return nil
 	}
@@ -181,6 +185,8 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 
 // Has reports whether c is stored, without reading the value.
 func (s *BadgerStore) Has(ctx context.Context, c cid.Cid) (bool, error) {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("badger has %s: %w", c, err)
 	}
@@ -200,6 +206,8 @@ func (s *BadgerStore) Has(ctx context.Context, c cid.Cid) (bool, error) {
 // Delete removes c. The check for presence first avoids writing a tombstone
 // for a block that was never there.
 func (s *BadgerStore) Delete(ctx context.Context, c cid.Cid) error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("badger delete %s: %w", c, err)
 	}
@@ -222,6 +230,8 @@ func (s *BadgerStore) Delete(ctx context.Context, c cid.Cid) error {
 // start of the value (Badger hands out a view of the mmapped log, no copy),
 // because Item.ValueSize is an estimate for values in the value log.
 func (s *BadgerStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("badger size %s: %w", c, err)
 	}
@@ -249,6 +259,8 @@ func (s *BadgerStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
 // AllKeys calls fn with a CIDv1 (stored codec + multihash) for every block.
 // fn runs inside one read transaction: it may read the store, not write.
 func (s *BadgerStore) AllKeys(ctx context.Context, fn func(cid.Cid) error) error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	return s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{
 			// Only the codec prefix of each value is needed; prefetching
@@ -287,6 +299,8 @@ func (s *BadgerStore) AllKeys(ctx context.Context, fn func(cid.Cid) error) error
 // repo; the byte total can be off by a few bytes per block (codec prefix,
 // value-log header estimate).
 func (s *BadgerStore) Stats(ctx context.Context) (blocks int, bytes int64, err error) {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	err = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(blockPrefix)})
 		defer it.Close()

@@ -63,6 +63,8 @@ func (s *BadgerStore) RemovePin(ctx context.Context, c cid.Cid) error {
 
 // pinWrite runs one update under the writers' lock and syncs.
 func (s *BadgerStore) pinWrite(fn func(*badger.Txn) error) error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	s.writeMu.RLock()
 	defer s.writeMu.RUnlock()
 	if err := s.db.Update(fn); err != nil {
@@ -76,6 +78,8 @@ func (s *BadgerStore) pinWrite(fn func(*badger.Txn) error) error {
 
 // GetPin returns the pin on c.
 func (s *BadgerStore) GetPin(ctx context.Context, c cid.Cid) (Pin, error) {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	if err := ctx.Err(); err != nil {
 		return Pin{}, fmt.Errorf("badger get pin %s: %w", c, err)
 	}
@@ -99,6 +103,8 @@ func (s *BadgerStore) GetPin(ctx context.Context, c cid.Cid) (Pin, error) {
 // Pins returns every pin, oldest first. Pins are few (one per user add), so
 // loading them all and sorting in memory is fine.
 func (s *BadgerStore) Pins(ctx context.Context) ([]Pin, error) {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	var out []Pin
 	err := s.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions

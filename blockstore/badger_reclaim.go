@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -17,12 +18,24 @@ const flushPrefix = "!flush"
 // amplification stays around 2x.
 const vlogDiscardRatio = 0.5
 
+// headSlack is how much more than the live blocks the repo may occupy on
+// disk after value-log GC before Reclaim reopens Badger to free the head
+// value-log file (see Reclaim).
+const headSlack = 2 << 20
+
+// reopenTries bounds how long Reclaim waits for a moment with no operation
+// in flight before it gives up reopening (the space then comes back at a
+// later gc or the next start).
+const reopenTries = 50
+
 // Sync makes every write made before the call durable (write-ahead log and
 // value log are fsynced).
 func (s *BadgerStore) Sync(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("badger sync %s: %w", s.dir, err)
 	}
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	if err := s.db.Sync(); err != nil {
 		return fmt.Errorf("badger sync %s: %w", s.dir, err)
 	}
@@ -40,20 +53,42 @@ func (s *BadgerStore) Sync(ctx context.Context) error {
 // sentinel under a private prefix, drops that prefix, then runs value-log GC
 // until it has nothing left to rewrite.
 //
-// DropPrefix makes concurrent writes fail with ErrBlockedWrites, so Reclaim
-// excludes this store's writers for that step only; the value-log GC that
-// follows runs alongside writes.
+// Badger never rewrites the value-log file it is appending to (the head,
+// up to ValueLogFileSize), so garbage there would stay until later writes
+// rotate it: a small repo would not shrink at all. Badger starts a new head
+// on every open, so when the repo still holds clearly more than its live
+// blocks, Reclaim closes and reopens Badger at a moment when no operation is
+// in flight and runs value-log GC once more.
 //
-// Limit: Badger never rewrites the value-log file it is appending to, so
-// garbage in that head file (at most ValueLogFileSize, 64 MiB, plus one
-// batch) stays on disk until later writes fill and rotate it; the next
-// Reclaim then frees it. Measured (TestBadgerGCShrinksRepo): 200 MiB of
-// 1 MiB blocks put then collected went from 200 MiB on disk to 8 MiB, the
-// 8 MiB being the head file.
+// DropPrefix makes concurrent writes fail with ErrBlockedWrites, so Reclaim
+// excludes this store's writers for that step only; the value-log GC runs
+// alongside reads and writes.
 func (s *BadgerStore) Reclaim(ctx context.Context) error {
 	if err := s.flushMemtables(); err != nil {
 		return err
 	}
+	if err := s.valueLogGC(ctx); err != nil {
+		return err
+	}
+	_, live, err := s.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	usage, err := s.DiskUsage()
+	if err != nil || usage-live <= headSlack {
+		return err
+	}
+	reopened, err := s.reopen(ctx)
+	if err != nil || !reopened {
+		return err
+	}
+	return s.valueLogGC(ctx)
+}
+
+// valueLogGC rewrites value-log files until Badger finds none worth it.
+func (s *BadgerStore) valueLogGC(ctx context.Context) error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	for {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("badger reclaim %s: %w", s.dir, err)
@@ -68,11 +103,42 @@ func (s *BadgerStore) Reclaim(ctx context.Context) error {
 	}
 }
 
+// reopen closes and reopens Badger once no operation is in flight, trying
+// for a bounded time. It reports whether it reopened.
+func (s *BadgerStore) reopen(ctx context.Context) (bool, error) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for i := 0; !s.dbMu.TryLock(); i++ {
+		if i == reopenTries {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("badger reclaim %s: %w", s.dir, ctx.Err())
+		case <-t.C:
+		}
+	}
+	defer s.dbMu.Unlock()
+	s.wb.close()
+	if err := s.db.Close(); err != nil {
+		return false, fmt.Errorf("badger reclaim %s: close for reopen: %w", s.dir, err)
+	}
+	db, err := badger.Open(s.opts)
+	if err != nil {
+		// The store is unusable now; say so plainly rather than limp on.
+		return false, fmt.Errorf("badger reclaim %s: reopen: %w", s.dir, err)
+	}
+	s.db = db
+	return true, nil
+}
+
 // flushMemtables pushes every memtable to L0 via the DropPrefix trick.
 // DropPrefix is a no-op when no key has the prefix, hence the sentinel.
 func (s *BadgerStore) flushMemtables() error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	err := s.db.Update(func(txn *badger.Txn) error {
 		return txn.Set([]byte(flushPrefix), []byte{1})
 	})

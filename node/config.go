@@ -18,8 +18,6 @@ type Config struct {
 	Identity IdentityConfig `json:"identity"`
 	// API configures the local HTTP API.
 	API APIConfig `json:"api"`
-	// Store configures the Badger block store.
-	Store StoreConfig `json:"store"`
 }
 
 // IdentityConfig names the node.
@@ -34,18 +32,10 @@ type APIConfig struct {
 	Address string `json:"address"`
 }
 
-// StoreConfig configures the block store.
-type StoreConfig struct {
-	// ReclaimAfterGC runs Badger's value-log GC after gc so the repo shrinks
-	// on disk (without it deleted blocks keep their space).
-	ReclaimAfterGC bool `json:"reclaim_after_gc"`
-}
-
 // DefaultConfig is the configuration a new repo starts with.
 func DefaultConfig() Config {
 	return Config{
-		API:   APIConfig{Address: DefaultAPIAddress},
-		Store: StoreConfig{ReclaimAfterGC: true},
+		API: APIConfig{Address: DefaultAPIAddress},
 	}
 }
 

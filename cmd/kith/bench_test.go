@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -163,3 +164,47 @@ func rssKiB(tb testing.TB, pid int, field string) int {
 // waitIdle lets a freshly started daemon finish its start-up work before its
 // idle memory is read (a measurement pause, not synchronisation).
 func waitIdle() { time.Sleep(2 * time.Second) }
+
+// BenchmarkRead1GiB writes a 1 GiB file back out of the repo (`kith get`)
+// and streams it through the API (`kith cat`), reporting MB/s and the
+// daemon's peak anonymous RSS: reading must stream, not buffer the file.
+func BenchmarkRead1GiB(b *testing.B) {
+	const size = 1 << 30
+	dir := b.TempDir()
+	src := filepath.Join(dir, "big.bin")
+	writeRandomFile(b, src, size)
+	repo := b.TempDir()
+	d := startDaemon(b, repo)
+	cid := mustKith(b, repo, "add", "-q", src)
+	os.Remove(src)
+	for i := 0; i < b.N; i++ {
+		out := filepath.Join(dir, fmt.Sprintf("out-%d", i))
+		sampler := sampleRSS(d.cmd.Process.Pid)
+		start := time.Now()
+		mustKith(b, repo, "get", cid, "-o", out)
+		getRate := float64(size) / time.Since(start).Seconds() / 1e6
+		start = time.Now()
+		catTo(b, repo, cid, os.DevNull)
+		catRate := float64(size) / time.Since(start).Seconds() / 1e6
+		peak := sampler.stop()
+		b.ReportMetric(getRate, "get_MB/s")
+		b.ReportMetric(catRate, "cat_MB/s")
+		b.ReportMetric(float64(peak)/1024, "peak_anon_RSS_MiB")
+		os.Remove(out)
+	}
+}
+
+// catTo runs `kith cat CID > path`.
+func catTo(tb testing.TB, repo, cid, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(kithBin, "--repo", repo, "cat", cid)
+	var errb strings.Builder
+	cmd.Stdout, cmd.Stderr = f, &errb
+	if err := cmd.Run(); err != nil {
+		tb.Fatalf("kith cat: %v: %s", err, errb.String())
+	}
+}
