@@ -14,4 +14,5 @@ vet:
 # Benchmarks behind the figures in BENCHMARKS.md (not run by CI: they need
 # a quiet machine and several minutes).
 bench:
-	go test -run '^$$' -bench . -benchtime 3x -count 5 -timeout 60m ./blockstore/dag/ ./node/
+	go test -run '^$$' -bench . -benchtime 1x -count 5 -timeout 60m ./cmd/kith/
+	go test -run '^$$' -bench . -count 3 -timeout 30m ./blockstore/dag/
