@@ -54,7 +54,7 @@ func (p *progress) event(ev api.Event) {
 			progressbar.OptionSetWidth(30),
 		}
 		if p.bytes {
-			opts = append(opts, progressbar.OptionShowBytes(true), progressbar.OptionShowTotalBytes(true))
+			opts = append(opts, progressbar.OptionShowBytes(true), progressbar.OptionShowTotalBytes(true), progressbar.OptionShowCount())
 		} else {
 			opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionSpinnerType(14))
 		}
