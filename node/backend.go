@@ -27,11 +27,6 @@ func report(progress func(api.Progress), p api.Progress) {
 	}
 }
 
-// ID describes this node.
-func (n *Node) ID(ctx context.Context) (api.ID, error) {
-	return api.ID{PeerID: n.repo.id.String(), Version: Version, Repo: n.repo.dir, API: n.APIAddr()}, nil
-}
-
 // Add imports a file or folder and pins it. The add holds a pin lock from
 // its first block until its pin is written, so a gc running meanwhile cannot
 // take its blocks; the importer syncs every block to disk before the pin is
@@ -57,6 +52,7 @@ func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.A
 		return api.AddResult{}, fmt.Errorf("pin %s: %w", res.Root, err)
 	}
 	out.Pinned = true
+	n.provide(res.Root)
 	return out, nil
 }
 
@@ -84,10 +80,21 @@ func (n *Node) AddPath(ctx context.Context, path string, opts api.AddOptions, pr
 	})
 }
 
-// Get writes the file or folder c to out.
+// Get writes the file or folder c to out, fetching from peers whatever the
+// repo lacks. The fetched blocks stay in the repo (unpinned) until gc, so
+// an interrupted get resumes where it stopped.
 func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api.Progress)) (api.GetResult, error) {
 	if !filepath.IsAbs(out) {
 		return api.GetResult{}, fmt.Errorf("output path %q must be absolute: %w", out, api.ErrInvalid)
+	}
+	if _, err := os.Lstat(out); err == nil {
+		return api.GetResult{}, fmt.Errorf("get %s: %s already exists: %w", c, out, api.ErrInvalid)
+	}
+	unlock := n.gcl.PinLock()
+	fetched, err := n.ensureLocal(ctx, c, progress)
+	unlock()
+	if err != nil {
+		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
 	}
 	st, err := dag.Stat(ctx, n.store, c)
 	if err != nil {
@@ -102,7 +109,7 @@ func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api
 		}
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
 	}
-	return api.GetResult{Cid: c.String(), Path: out, Size: st.Size}, nil
+	return api.GetResult{Cid: c.String(), Path: out, Size: st.Size, Fetched: fetched}, nil
 }
 
 // Cat streams part of a file.
@@ -161,17 +168,12 @@ func toAPIPin(p blockstore.Pin) api.Pin {
 	return api.Pin{Cid: p.Cid.String(), Name: p.Name, Size: p.Size, Created: p.Created}
 }
 
-// PinAdd pins content that is complete in the repo. (Fetching what is
-// missing from peers arrives with the networking layer.)
+// PinAdd pins content, fetching from peers whatever the repo lacks.
 func (n *Node) PinAdd(ctx context.Context, c cid.Cid, name string, progress func(api.Progress)) (api.Pin, error) {
 	unlock := n.gcl.PinLock()
 	defer unlock()
-	missing, err := missingBlocks(ctx, n.store, c, progress)
-	if err != nil {
+	if _, err := n.ensureLocal(ctx, c, progress); err != nil {
 		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
-	}
-	if missing > 0 {
-		return api.Pin{}, fmt.Errorf("pin %s: %d blocks of it are not in the repo: %w", c, missing, blockstore.NotFound(c))
 	}
 	st, err := dag.Stat(ctx, n.store, c)
 	if err != nil {
@@ -187,6 +189,7 @@ func (n *Node) PinAdd(ctx context.Context, c cid.Cid, name string, progress func
 	if err := n.store.AddPin(ctx, p); err != nil {
 		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
 	}
+	n.provide(c)
 	return toAPIPin(p), nil
 }
 
@@ -236,6 +239,9 @@ func missingBlocks(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, 
 func (n *Node) PinRm(ctx context.Context, c cid.Cid) error {
 	if err := n.store.RemovePin(ctx, c); err != nil {
 		return fmt.Errorf("unpin %s: %w", c, err)
+	}
+	if err := n.dht.StopProviding(ctx, c); err != nil {
+		n.log.Debug("stop providing", "cid", c, "err", err)
 	}
 	return nil
 }
@@ -330,6 +336,7 @@ func (n *Node) ImportCAR(ctx context.Context, r io.Reader, progress func(api.Pro
 		if err := n.store.AddPin(ctx, blockstore.Pin{Cid: root, Size: size, Created: time.Now().UTC()}); err != nil {
 			return api.ImportResult{}, fmt.Errorf("pin imported root %s: %w", root, err)
 		}
+		n.provide(root)
 		res.Roots = append(res.Roots, root.String())
 	}
 	return res, nil

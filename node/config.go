@@ -5,10 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 )
 
 // DefaultAPIAddress is where the local API listens unless configured.
 const DefaultAPIAddress = "127.0.0.1:5091"
+
+// DefaultP2PPort is the fixed port kith listens on for peers (TCP and QUIC),
+// so a port forward or firewall rule made once keeps working.
+const DefaultP2PPort = 4101
 
 // Config is the daemon's configuration, kept as JSON in the repo's config
 // file. The file is written on first run with every default spelled out, so
@@ -18,6 +23,12 @@ type Config struct {
 	Identity IdentityConfig `json:"identity"`
 	// API configures the local HTTP API.
 	API APIConfig `json:"api"`
+	// Network configures the libp2p host: listeners, NAT traversal, limits.
+	Network NetworkConfig `json:"network"`
+	// DHT configures Kademlia discovery.
+	DHT DHTConfig `json:"dht"`
+	// Fetch configures block transfers.
+	Fetch FetchConfig `json:"fetch"`
 }
 
 // IdentityConfig names the node.
@@ -32,11 +43,118 @@ type APIConfig struct {
 	Address string `json:"address"`
 }
 
-// DefaultConfig is the configuration a new repo starts with.
+// NetworkConfig configures how the node reaches and is reached by peers.
+type NetworkConfig struct {
+	// ListenAddrs are multiaddrs to listen on (TCP and QUIC, IPv4 and IPv6).
+	ListenAddrs []string `json:"listen_addrs"`
+	// Bootstrap peers (multiaddrs ending in /p2p/ID) to join the DHT through.
+	// kith peers form their own network, so this starts empty: add a friend's
+	// address, or rely on mDNS on a LAN.
+	Bootstrap []string `json:"bootstrap"`
+	// MDNS finds kith peers on the local network with no configuration.
+	MDNS bool `json:"mdns"`
+	// PortMapping asks the home router (UPnP / NAT-PMP) to forward the port.
+	PortMapping bool `json:"port_mapping"`
+	// AutoNAT lets peers tell this node whether it is publicly reachable.
+	AutoNAT bool `json:"autonat"`
+	// HolePunching connects two nodes behind NATs directly (DCUtR).
+	HolePunching bool `json:"hole_punching"`
+	// RelayClient reserves a slot on a public relay when the node is not
+	// reachable, so others can still reach it (and hole punch from there).
+	RelayClient bool `json:"relay_client"`
+	// ConnLow and ConnHigh bound the connection manager: above ConnHigh it
+	// trims connections down to ConnLow, sparing peers in active use.
+	ConnLow  int `json:"conn_low"`
+	ConnHigh int `json:"conn_high"`
+	// MaxMemoryMiB and MaxFileDescriptors cap what libp2p may use in all
+	// (the resource manager scales its per-peer limits from these).
+	MaxMemoryMiB       int `json:"max_memory_mib"`
+	MaxFileDescriptors int `json:"max_file_descriptors"`
+}
+
+// DHTConfig configures Kademlia discovery.
+type DHTConfig struct {
+	// Mode is "auto" (server when publicly reachable, else client),
+	// "server" or "client".
+	Mode string `json:"mode"`
+	// ReprovideInterval is how often provider records are renewed.
+	ReprovideInterval Duration `json:"reprovide_interval"`
+}
+
+// FetchConfig configures block transfers.
+type FetchConfig struct {
+	// UploadLimit caps the bytes per second served to peers (0: no cap).
+	UploadLimit int64 `json:"upload_limit"`
+}
+
+// Duration is a time.Duration written as "22h0m0s" in JSON.
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// DefaultConfig is the configuration a new repo starts with: a laptop on
+// a home network.
 func DefaultConfig() Config {
+	port := fmt.Sprint(DefaultP2PPort)
 	return Config{
 		API: APIConfig{Address: DefaultAPIAddress},
+		Network: NetworkConfig{
+			ListenAddrs: []string{
+				"/ip4/0.0.0.0/tcp/" + port,
+				"/ip4/0.0.0.0/udp/" + port + "/quic-v1",
+				"/ip6/::/tcp/" + port,
+				"/ip6/::/udp/" + port + "/quic-v1",
+			},
+			Bootstrap:          []string{},
+			MDNS:               true,
+			PortMapping:        true,
+			AutoNAT:            true,
+			HolePunching:       true,
+			RelayClient:        true,
+			ConnLow:            32,
+			ConnHigh:           96,
+			MaxMemoryMiB:       512,
+			MaxFileDescriptors: 1024,
+		},
+		DHT:   DHTConfig{Mode: "auto", ReprovideInterval: Duration(22 * time.Hour)},
+		Fetch: FetchConfig{},
 	}
+}
+
+// LocalConfig is a preset for tests and for trying several daemons on one
+// machine: it listens on 127.0.0.1 only (random ports), never multicasts
+// (no mDNS), never talks to a router (no port mapping), and runs the DHT in
+// server mode, since loopback nodes are never "publicly reachable".
+func LocalConfig() Config {
+	c := DefaultConfig()
+	c.API.Address = "127.0.0.1:0"
+	c.Network.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+	c.Network.MDNS = false
+	c.Network.PortMapping = false
+	c.Network.AutoNAT = false
+	c.Network.HolePunching = false
+	c.Network.RelayClient = false
+	c.DHT.Mode = "server"
+	return c
+}
+
+// Profiles are the named presets `kith daemon --profile` accepts for a new repo.
+var Profiles = map[string]func() Config{
+	"default": DefaultConfig,
+	"local":   LocalConfig,
 }
 
 // loadConfig reads the config file, filling fields it lacks with defaults.
@@ -51,6 +169,11 @@ func loadConfig(path string) (Config, error) {
 	}
 	if cfg.API.Address == "" {
 		return cfg, errors.New("config " + path + ": api.address is empty")
+	}
+	switch cfg.DHT.Mode {
+	case "auto", "server", "client":
+	default:
+		return cfg, fmt.Errorf("config %s: dht.mode %q is not auto, server or client", path, cfg.DHT.Mode)
 	}
 	return cfg, nil
 }

@@ -10,7 +10,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
+	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/dht"
+	"github.com/kith-p2p/kith/protocol/fetch"
 	"github.com/kith-p2p/kith/web"
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -18,25 +26,48 @@ import (
 // Version is kith's version, set at build time with -ldflags "-X ...".
 var Version = "0.1.0-dev"
 
+// mdnsService is the name kith advertises on the LAN; distinct from IPFS's
+// so kith nodes find each other and nothing else.
+const mdnsService = "_kith._udp"
+
 // Options say which repo a node opens and what overrides its config.
 type Options struct {
 	// Repo is the repo folder; empty means DefaultRepoPath().
 	Repo string
+	// Profile names the preset a new repo's config starts from ("default"
+	// or "local"); ignored for an existing repo.
+	Profile string
 	// APIAddress overrides the config's api.address when not empty
 	// (tests use 127.0.0.1:0).
 	APIAddress string
+	// Configure, if set, adjusts the loaded config for this run only
+	// (tests shorten intervals); the file is not changed.
+	Configure func(*Config)
 	// Logger receives the node's log; nil means slog.Default().
 	Logger *slog.Logger
 }
 
 // Node is one kith peer. New opens it, Start serves it, Close stops it.
 type Node struct {
-	log   *slog.Logger
-	repo  *repo
-	store *blockstore.BadgerStore
-	gcl   *blockstore.GCLocker
-	api   *web.Server
-	apiAt string // the config's (or overridden) API address
+	log     *slog.Logger
+	repo    *repo
+	cfg     Config
+	store   *blockstore.BadgerStore
+	gcl     *blockstore.GCLocker
+	reg     *prometheus.Registry
+	bw      *metrics.BandwidthCounter
+	host    host.Host
+	dht     *dht.DHT
+	server  *fetch.Server
+	fetcher *fetch.Fetcher
+	reach   *reachability
+	mdns    mdns.Service
+	api     *web.Server
+	apiAt   string // the config's (or overridden) API address
+
+	ctx    context.Context // lives until Close; background work hangs off it
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
 
 	serveErr  chan error
 	stop      chan struct{} // closed when a client asks for shutdown
@@ -45,8 +76,9 @@ type Node struct {
 	closeErr  error
 }
 
-// New opens the repo (creating it on first use) and the block store. If it
-// fails, nothing it opened stays open.
+// New opens the repo (creating it on first use), the block store and the
+// libp2p host with its DHT and protocols. If it fails, nothing it opened
+// stays open.
 func New(opts Options) (n *Node, err error) {
 	dir := opts.Repo
 	if dir == "" {
@@ -57,53 +89,102 @@ func New(opts Options) (n *Node, err error) {
 	if dir, err = filepath.Abs(dir); err != nil {
 		return nil, fmt.Errorf("repo path: %w", err)
 	}
+	profile := DefaultConfig
+	if opts.Profile != "" {
+		p, ok := Profiles[opts.Profile]
+		if !ok {
+			return nil, fmt.Errorf("unknown profile %q (use default or local): %w", opts.Profile, api.ErrInvalid)
+		}
+		profile = p
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	r, err := openRepo(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			r.close()
-		}
-	}()
-	store, err := blockstore.OpenBadger(filepath.Join(dir, blocksDir))
-	if err != nil {
-		return nil, fmt.Errorf("open block store in %s: %w", dir, err)
-	}
+	ctx, cancel := context.WithCancel(context.Background())
 	n = &Node{
 		log:      log,
-		repo:     r,
-		store:    store,
 		gcl:      blockstore.NewGCLocker(),
-		apiAt:    r.cfg.API.Address,
+		reg:      prometheus.NewRegistry(),
+		bw:       metrics.NewBandwidthCounter(),
+		ctx:      ctx,
+		cancel:   cancel,
 		serveErr: make(chan error, 1),
 		stop:     make(chan struct{}),
 	}
+	defer func() {
+		if err != nil {
+			n.Close()
+			n = nil
+		}
+	}()
+	if n.repo, err = openRepo(dir, profile); err != nil {
+		return n, err
+	}
+	n.cfg = n.repo.cfg
+	if opts.Configure != nil {
+		opts.Configure(&n.cfg)
+	}
+	n.apiAt = n.cfg.API.Address
 	if opts.APIAddress != "" {
 		n.apiAt = opts.APIAddress
 	}
+	if n.store, err = blockstore.OpenBadger(filepath.Join(dir, blocksDir)); err != nil {
+		return n, fmt.Errorf("open block store in %s: %w", dir, err)
+	}
+	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if n.host, err = newHost(n.cfg.Network, n.repo.key, n.bw, n.reg, n.relayCandidates); err != nil {
+		return n, err
+	}
+	n.reach = watchReachability(n.host)
+	if n.dht, err = newDHT(ctx, n.host, n.cfg); err != nil {
+		return n, err
+	}
+	fm := fetch.NewMetrics(n.reg)
+	opt := []fetch.ServerOption{fetch.WithServerMetrics(fm)}
+	if n.cfg.Fetch.UploadLimit > 0 {
+		opt = append(opt, fetch.WithUploadLimit(n.cfg.Fetch.UploadLimit))
+	}
+	n.server = fetch.NewServer(n.host, n.store, opt...)
+	n.fetcher = fetch.NewFetcher(n.host, n.store, fetch.WithFetcherMetrics(fm))
+	n.reg.MustRegister(newNetCollector(n))
 	return n, nil
 }
 
-// Start serves the local API and publishes its address in the repo so local
+// Start joins the network (bootstrap, mDNS, announcing pinned content) and
+// serves the local API, publishing its address in the repo so local
 // clients find it.
 func (n *Node) Start(ctx context.Context) error {
-	srv, err := web.Listen(n.apiAt, n, n.repo.token)
+	srv, err := web.Listen(n.apiAt, n, n.repo.token, web.WithMetrics(n.reg))
 	if err != nil {
 		return err
 	}
 	n.api = srv
 	if err := writeFileAtomic(filepath.Join(n.repo.dir, api.APIFile), []byte(srv.Addr()+"\n"), 0o600); err != nil {
 		_ = srv.Shutdown(ctx)
+		n.api = nil
 		return err
 	}
 	go func() { n.serveErr <- srv.Serve() }()
-	n.log.Info("kith daemon ready", "peer", n.repo.id.String(), "api", "http://"+srv.Addr(), "repo", n.repo.dir)
+	if n.cfg.Network.MDNS {
+		n.mdns = mdns.NewMdnsService(n.host, mdnsService, &mdnsNotifee{n: n})
+		if err := n.mdns.Start(); err != nil {
+			n.log.Warn("mDNS discovery is off", "err", err)
+			n.mdns = nil
+		}
+	}
+	n.background(n.joinNetwork)
+	n.log.Info("kith daemon ready", "peer", n.host.ID().String(), "api", "http://"+srv.Addr(), "repo", n.repo.dir)
 	return nil
+}
+
+// background runs fn on the node's context; Close waits for it.
+func (n *Node) background(fn func(ctx context.Context)) {
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		fn(n.ctx)
+	}()
 }
 
 // APIAddr is the address the API listens on (after Start).
@@ -114,8 +195,14 @@ func (n *Node) APIAddr() string {
 	return n.api.Addr()
 }
 
+// Host is the node's libp2p host.
+func (n *Node) Host() host.Host { return n.host }
+
 // Token is the API token local clients must send.
 func (n *Node) Token() string { return n.repo.token }
+
+// RepoDir is the repo folder.
+func (n *Node) RepoDir() string { return n.repo.dir }
 
 // Stopped is closed when a client asked the daemon to shut down.
 func (n *Node) Stopped() <-chan struct{} { return n.stop }
@@ -123,8 +210,9 @@ func (n *Node) Stopped() <-chan struct{} { return n.stop }
 // ServeErr delivers an error if the API server stops unexpectedly.
 func (n *Node) ServeErr() <-chan error { return n.serveErr }
 
-// Close stops the API (giving running requests a few seconds, then cutting
-// them), closes the store and releases the repo. It is safe to call twice.
+// Close stops the API (cancelling running requests), background work,
+// discovery, protocols, the DHT and the host, then closes the store and
+// releases the repo. It is safe to call twice and on a half-built node.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
@@ -135,11 +223,36 @@ func (n *Node) Close() error {
 			<-n.serveErr
 			_ = os.Remove(filepath.Join(n.repo.dir, api.APIFile))
 		}
-		if err := n.store.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close block store: %w", err))
+		n.cancel()
+		n.bg.Wait()
+		if n.mdns != nil {
+			_ = n.mdns.Close()
 		}
-		if err := n.repo.close(); err != nil {
-			errs = append(errs, fmt.Errorf("release repo lock: %w", err))
+		if n.server != nil {
+			n.server.Close()
+		}
+		if n.dht != nil {
+			if err := n.dht.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close DHT: %w", err))
+			}
+		}
+		if n.reach != nil {
+			n.reach.close()
+		}
+		if n.host != nil {
+			if err := n.host.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close libp2p host: %w", err))
+			}
+		}
+		if n.store != nil {
+			if err := n.store.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close block store: %w", err))
+			}
+		}
+		if n.repo != nil {
+			if err := n.repo.close(); err != nil {
+				errs = append(errs, fmt.Errorf("release repo lock: %w", err))
+			}
 		}
 		n.closeErr = errors.Join(errs...)
 	})

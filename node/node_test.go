@@ -20,16 +20,17 @@ import (
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,
-		// Badger's and ristretto's background goroutines end shortly after Close.
-		goleak.IgnoreTopFunction("github.com/golang/glog.(*fileSink).flushDaemon"),
-		goleak.IgnoreTopFunction("go.opencensus.io/stats/view.(*worker).start"),
+		// go-flow-metrics (libp2p's bandwidth counter) runs one process-wide
+		// sweeper that is never stopped by design.
+		goleak.IgnoreAnyFunction("github.com/libp2p/go-flow-metrics.(*sweeper).run"),
+		goleak.IgnoreAnyFunction("github.com/libp2p/go-flow-metrics.(*sweeper).runActive"),
 	)
 }
 
 // startNode runs a node on a fresh repo with the API on a free port.
 func startNode(t *testing.T) (*Node, *client.Client) {
 	t.Helper()
-	n, err := New(Options{Repo: t.TempDir(), APIAddress: "127.0.0.1:0"})
+	n, err := New(Options{Repo: t.TempDir(), Profile: "local"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,9 +50,9 @@ type repo struct {
 	token string
 }
 
-// openRepo locks dir (creating and initialising it on first use) and loads
-// its config, identity and API token.
-func openRepo(dir string) (r *repo, err error) {
+// openRepo locks dir (creating and initialising it on first use, with the
+// config of profile) and loads its config, identity and API token.
+func openRepo(dir string, profile func() Config) (r *repo, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create repo %s: %w", dir, err)
 	}
@@ -74,7 +74,7 @@ func openRepo(dir string) (r *repo, err error) {
 	}
 	cfgPath := filepath.Join(dir, configFile)
 	if _, statErr := os.Stat(cfgPath); errors.Is(statErr, os.ErrNotExist) {
-		cfg := DefaultConfig()
+		cfg := profile()
 		cfg.Identity.PeerID = r.id.String()
 		if err := writeConfig(cfgPath, cfg); err != nil {
 			return nil, err

@@ -18,6 +18,9 @@ import (
 type guard struct {
 	port  string
 	token string
+	// open are handlers served without the token (still behind the Host
+	// and Origin checks).
+	open map[string]http.Handler
 }
 
 // hostAllowed accepts loopback names with the daemon's port.
@@ -60,6 +63,8 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 			writeError(w, &api.Error{Kind: api.KindPermission, Message: "request refused: Host " + r.Host + " is not this daemon's address"})
 		case !g.originAllowed(r.Header.Get("Origin")):
 			writeError(w, &api.Error{Kind: api.KindPermission, Message: "request refused: cross-origin requests are not allowed"})
+		case g.open[r.URL.Path] != nil && r.Method == http.MethodGet:
+			g.open[r.URL.Path].ServeHTTP(w, r)
 		case !g.tokenOK(r):
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			writeErrorStatus(w, http.StatusUnauthorized, &api.Error{Kind: api.KindPermission, Message: "request refused: missing or wrong API token"})

@@ -13,6 +13,8 @@ import (
 
 	"github.com/ipfs/boxo/files"
 	"github.com/ipfs/go-cid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -26,11 +28,23 @@ type Server struct {
 	// cancel ends the context of every running request, so shutting down
 	// stops in-flight work (an add, a gc) instead of waiting for it.
 	cancel context.CancelFunc
+
+	metrics prometheus.Gatherer
+}
+
+// Option configures the server.
+type Option func(*Server)
+
+// WithMetrics serves the registry's metrics at /metrics in the Prometheus
+// text format. The route needs no token (scrapers rarely carry one) but is
+// still held to the Host and Origin checks; it reveals counters only.
+func WithMetrics(g prometheus.Gatherer) Option {
+	return func(s *Server) { s.metrics = g }
 }
 
 // Listen binds the API to addr (host:port; the host must be a loopback
 // address) and prepares the server. Serve starts answering.
-func Listen(addr string, backend api.Backend, token string) (*Server, error) {
+func Listen(addr string, backend api.Backend, token string, opts ...Option) (*Server, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("api address %q: %w", addr, err)
@@ -45,7 +59,13 @@ func Listen(addr string, backend api.Backend, token string) (*Server, error) {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	base, cancel := context.WithCancel(context.Background())
 	s := &Server{backend: backend, token: token, ln: ln, cancel: cancel}
+	for _, o := range opts {
+		o(s)
+	}
 	g := &guard{port: port, token: token}
+	if s.metrics != nil {
+		g.open = map[string]http.Handler{"/metrics": promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})}
+	}
 	s.http = &http.Server{
 		Handler:           g.wrap(s.routes()),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -94,6 +114,10 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET "+p+"/export", s.handleExport)
 	m.HandleFunc("POST "+p+"/import", s.handleImport)
 	m.HandleFunc("POST "+p+"/shutdown", s.handleShutdown)
+	m.HandleFunc("GET "+p+"/peers", s.handlePeers)
+	m.HandleFunc("POST "+p+"/connect", s.handleConnect)
+	m.HandleFunc("GET "+p+"/dht/findprovs", s.handleFindProvs)
+	m.HandleFunc("GET "+p+"/dht/findpeer", s.handleFindPeer)
 	m.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("no API route %s %s", r.Method, r.URL.Path)})
 	})

@@ -96,7 +96,7 @@ func TestCLIErrors(t *testing.T) {
 		{"unknown CID get", repo, []string{"get", unknown, "-o", filepath.Join(dir, "out")}, "not found"},
 		{"unpin unknown", repo, []string{"pin", "rm", unknown}, "not found"},
 		{"no daemon", noDaemon, []string{"id"}, "no kith daemon is running (start it with `kith daemon`)"},
-		{"repo locked", repo, []string{"daemon", "--api", "127.0.0.1:0"}, "is in use by another kith daemon"},
+		{"repo locked", repo, []string{"daemon", "--profile", "local", "--api", "127.0.0.1:0"}, "is in use by another kith daemon"},
 		{"unknown command", repo, []string{"frobnicate"}, "unknown command"},
 		{"missing argument", repo, []string{"cat"}, "accepts 1 arg"},
 	}

@@ -59,12 +59,14 @@ type daemon struct {
 	err  error
 }
 
-// startDaemon runs `kith daemon` on repo (created if empty) with the API on
-// a free loopback port and waits until it answers.
+// startDaemon runs `kith daemon` on repo (created if empty, with the local
+// profile) with the API on a free loopback port and waits until it answers.
 func startDaemon(t testing.TB, repo string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, repo: repo, log: &bytes.Buffer{}, done: make(chan struct{})}
-	d.cmd = exec.Command(kithBin, "daemon", "--repo", repo, "--api", "127.0.0.1:0")
+	// The local profile keeps the daemon on 127.0.0.1: no mDNS multicast,
+	// no router port mapping, random ports.
+	d.cmd = exec.Command(kithBin, "daemon", "--repo", repo, "--profile", "local", "--api", "127.0.0.1:0")
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

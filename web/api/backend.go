@@ -35,6 +35,12 @@ type Backend interface {
 	ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error
 	// ImportCAR stores every block of a CAR stream and pins its roots.
 	ImportCAR(ctx context.Context, r io.Reader, progress func(Progress)) (ImportResult, error)
+	// Peers lists connected peers; Connect dials a multiaddr ending in /p2p/ID.
+	Peers(ctx context.Context) ([]Peer, error)
+	Connect(ctx context.Context, addr string) (PeerInfo, error)
+	// FindProviders asks the DHT who provides c; FindPeer where id is.
+	FindProviders(ctx context.Context, c cid.Cid, max int) ([]PeerInfo, error)
+	FindPeer(ctx context.Context, id string) (PeerInfo, error)
 	// Shutdown asks the daemon to stop; it returns at once.
 	Shutdown()
 }

@@ -22,6 +22,9 @@ type Event struct {
 	Total int64 `json:"total,omitempty"`
 	// Count of items done so far (blocks, files), when that is what progresses.
 	Count int64 `json:"count,omitempty"`
+	// Peers serving a transfer, and its Rate in bytes per second.
+	Peers int     `json:"peers,omitempty"`
+	Rate  float64 `json:"rate,omitempty"`
 	// Result is the operation's result on a "done" event.
 	Result json.RawMessage `json:"result,omitempty"`
 	// Error is the failure on an "error" event, with its Kind.
@@ -35,6 +38,8 @@ type Progress struct {
 	Bytes int64
 	Total int64
 	Count int64
+	Peers int
+	Rate  float64 // bytes per second, when the operation measures it
 }
 
 // ErrorBody is the JSON body of every non-2xx, non-streamed response.
@@ -49,6 +54,33 @@ type ID struct {
 	Version string `json:"version"`
 	Repo    string `json:"repo"`
 	API     string `json:"api"`
+	// Listen are the addresses the host listens on; Addresses the ones it
+	// announces to peers (listen, observed and relayed, as libp2p judges).
+	Listen    []string `json:"listen"`
+	Addresses []string `json:"addresses"`
+	// Reachability is "public", "private" (behind NAT) or "unknown".
+	Reachability string `json:"reachability"`
+	// DHTPeers is the size of the DHT routing table.
+	DHTPeers int `json:"dht_peers"`
+}
+
+// Peer is one connected peer.
+type Peer struct {
+	ID        string  `json:"id"`
+	Addr      string  `json:"addr"`
+	Relayed   bool    `json:"relayed"`
+	Transport string  `json:"transport"` // "tcp", "quic", ...
+	Direction string  `json:"direction"` // "inbound" or "outbound"
+	LatencyMs float64 `json:"latency_ms"`
+	BytesIn   int64   `json:"bytes_in"`
+	BytesOut  int64   `json:"bytes_out"`
+	Agent     string  `json:"agent,omitempty"`
+}
+
+// PeerInfo is a peer and the addresses it can be reached at.
+type PeerInfo struct {
+	ID    string   `json:"id"`
+	Addrs []string `json:"addrs"`
 }
 
 // AddOptions qualify an add.
@@ -83,6 +115,18 @@ type GetResult struct {
 	Cid  string `json:"cid"`
 	Path string `json:"path"`
 	Size uint64 `json:"size"`
+	// Fetched is what came from peers (zero when all was local).
+	Fetched FetchStats `json:"fetched"`
+}
+
+// FetchStats sums up a transfer from peers.
+type FetchStats struct {
+	Blocks     int     `json:"blocks"`
+	Bytes      int64   `json:"bytes"`
+	Peers      int     `json:"peers"`
+	Duplicates int     `json:"duplicates"`
+	Dropped    int     `json:"dropped"` // peers dropped for lying, stalling or failing
+	Seconds    float64 `json:"seconds"`
 }
 
 // Pin is one pin as the API shows it.

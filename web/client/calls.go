@@ -114,3 +114,29 @@ func (c *Client) Import(ctx context.Context, r io.Reader, progress func(api.Even
 func (c *Client) Shutdown(ctx context.Context) error {
 	return c.postJSON(ctx, "/shutdown", nil, nil)
 }
+
+// Peers lists connected peers.
+func (c *Client) Peers(ctx context.Context) ([]api.Peer, error) {
+	var ps []api.Peer
+	return ps, c.getJSON(ctx, "/peers", nil, &ps)
+}
+
+// Connect dials a peer by multiaddr (ending in /p2p/ID).
+func (c *Client) Connect(ctx context.Context, addr string) (api.PeerInfo, error) {
+	var p api.PeerInfo
+	return p, c.postJSON(ctx, "/connect", url.Values{"addr": {addr}}, &p)
+}
+
+// FindProviders asks the DHT who provides cid.
+func (c *Client) FindProviders(ctx context.Context, cid string, max int) ([]api.PeerInfo, error) {
+	var ps []api.PeerInfo
+	q := cidQuery(cid)
+	q.Set("max", strconv.Itoa(max))
+	return ps, c.getJSON(ctx, "/dht/findprovs", q, &ps)
+}
+
+// FindPeer asks the DHT for a peer's addresses.
+func (c *Client) FindPeer(ctx context.Context, id string) (api.PeerInfo, error) {
+	var p api.PeerInfo
+	return p, c.getJSON(ctx, "/dht/findpeer", url.Values{"id": {id}}, &p)
+}

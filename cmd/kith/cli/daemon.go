@@ -10,7 +10,7 @@ import (
 )
 
 func daemonCmd(e *env) *cobra.Command {
-	var apiAddr string
+	var apiAddr, profile string
 	cmd := &cobra.Command{
 		Use:   "daemon",
 		Short: "Run the kith daemon (creates the repo on first run)",
@@ -18,12 +18,13 @@ func daemonCmd(e *env) *cobra.Command {
 
 On first run it creates the repo ($KITH_PATH or ~/.kith): an identity key, a
 config file with every default written out, the API token and the block
-store. It serves the local API on 127.0.0.1 only. Stop it with Ctrl-C,
-SIGTERM or 'kith shutdown'.`,
+store. It serves the local API on 127.0.0.1 only and joins the kith network:
+a libp2p host (TCP and QUIC on port 4101), the kith DHT, mDNS on the LAN.
+Stop it with Ctrl-C, SIGTERM or 'kith shutdown'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-			n, err := node.New(node.Options{Repo: e.repo, APIAddress: apiAddr, Logger: log})
+			n, err := node.New(node.Options{Repo: e.repo, Profile: profile, APIAddress: apiAddr, Logger: log})
 			if err != nil {
 				return err
 			}
@@ -54,5 +55,6 @@ SIGTERM or 'kith shutdown'.`,
 		},
 	}
 	cmd.Flags().StringVar(&apiAddr, "api", "", "API address host:port (default from the config, "+node.DefaultAPIAddress+")")
+	cmd.Flags().StringVar(&profile, "profile", "default", "config preset for a NEW repo: default (a laptop on a LAN: all interfaces, mDNS, UPnP) or local (127.0.0.1 only, no mDNS or UPnP: for tests and several daemons on one machine)")
 	return cmd
 }

@@ -11,10 +11,13 @@ func getCmd(e *env) *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
 		Use:   "get CID",
-		Short: "Write a file or folder out of the repo",
+		Short: "Fetch a file or folder (from peers if needed) and write it out",
 		Long: `Write the file or folder CID to a path (default: ./CID). The path must not
-exist yet. Names inside the content that would escape the output folder are
-refused.`,
+exist yet. Whatever the repo lacks is fetched from every peer that has it at
+once (connected peers first, then providers found through the DHT), each
+block checked against its CID. Interrupted? Run the same command again: only
+what is missing is fetched. Names inside the content that would escape the
+output folder are refused.`,
 		Example: "  kith get bafy... -o holiday",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,6 +46,11 @@ refused.`,
 				return e.printJSON(res)
 			}
 			fmt.Fprintf(e.stdout, "saved %s to %s (%s)\n", res.Cid, res.Path, humanBytes(int64(res.Size)))
+			if f := res.Fetched; f.Blocks > 0 {
+				rate := float64(f.Bytes) / max(f.Seconds, 1e-3)
+				fmt.Fprintf(e.stdout, "fetched %s in %d blocks from %d peer%s in %.1fs (%s/s)\n",
+					humanBytes(f.Bytes), f.Blocks, f.Peers, plural(f.Peers), f.Seconds, humanBytes(int64(rate)))
+			}
 			return nil
 		},
 	}

@@ -15,7 +15,7 @@ type apiEvent = api.Event
 func idCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "id",
-		Short: "Show this node's peer ID and API address",
+		Short: "Show this node's peer ID, addresses and whether it is publicly reachable",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -29,7 +29,16 @@ func idCmd(e *env) *cobra.Command {
 			if e.json {
 				return e.printJSON(id)
 			}
-			fmt.Fprintf(e.stdout, "peer id: %s\napi:     http://%s\nrepo:    %s\nversion: %s\n", id.PeerID, id.API, id.Repo, id.Version)
+			fmt.Fprintf(e.stdout, "peer id:      %s\nreachability: %s\ndht peers:    %d\napi:          http://%s\nrepo:         %s\nversion:      %s\n",
+				id.PeerID, reachabilityText(id.Reachability), id.DHTPeers, id.API, id.Repo, id.Version)
+			fmt.Fprintln(e.stdout, "listening on:")
+			for _, a := range id.Listen {
+				fmt.Fprintln(e.stdout, "  "+a)
+			}
+			fmt.Fprintln(e.stdout, "announced addresses (give one to a friend for `kith connect`):")
+			for _, a := range id.Addresses {
+				fmt.Fprintf(e.stdout, "  %s/p2p/%s\n", a, id.PeerID)
+			}
 			return nil
 		},
 	}
@@ -69,4 +78,14 @@ func shutdownCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func reachabilityText(r string) string {
+	switch r {
+	case "public":
+		return "public (peers can dial this node)"
+	case "private":
+		return "private (behind NAT: reachable through relays and hole punching)"
+	}
+	return "unknown (not yet determined by AutoNAT)"
 }

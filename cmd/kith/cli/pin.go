@@ -15,7 +15,7 @@ func pinCmd(e *env) *cobra.Command {
 	var name string
 	add := &cobra.Command{
 		Use:   "pin add CID",
-		Short: "Pin content that is in the repo",
+		Short: "Pin content, fetching from peers whatever the repo lacks",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseCID(args[0])
@@ -26,7 +26,7 @@ func pinCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p := e.newProgress("pinning", false)
+			p := e.newProgress("pinning", true)
 			pin, err := c.PinAdd(cmd.Context(), id, name, p.event)
 			p.done()
 			if err != nil {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 
@@ -60,14 +61,27 @@ func (p *progress) event(ev api.Event) {
 		}
 		p.bar = progressbar.NewOptions64(max, opts...)
 	}
-	if ev.Phase != "" && !p.bytes {
+	switch {
+	case ev.Peers > 0:
+		p.bar.Describe(fmt.Sprintf("%s from %d peer%s", p.desc, ev.Peers, plural(ev.Peers)))
+	case ev.Phase != "" && !p.bytes:
 		p.bar.Describe(p.desc + " (" + ev.Phase + ")")
+	}
+	if p.bytes && ev.Total > 0 && p.bar.GetMax64() != ev.Total {
+		p.bar.ChangeMax64(ev.Total)
 	}
 	if p.bytes {
 		_ = p.bar.Set64(ev.Bytes)
 	} else {
 		_ = p.bar.Set64(ev.Count)
 	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // done clears the bar.

@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func connectCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:     "connect MULTIADDR",
+		Short:   "Connect to a peer by address",
+		Example: "  kith connect /ip4/192.0.2.7/tcp/4101/p2p/12D3KooW...",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			p, err := c.Connect(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(p)
+			}
+			fmt.Fprintf(e.stdout, "connected to %s\n", p.ID)
+			return nil
+		},
+	}
+}
+
+func peersCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "peers",
+		Short: "List connected peers: address, direct or relayed, latency, bytes in/out",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			peers, err := c.Peers(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(peers)
+			}
+			if len(peers) == 0 {
+				fmt.Fprintln(e.stdout, "no peers connected")
+				return nil
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "PEER\tADDRESS\tVIA\tLATENCY\tIN\tOUT")
+			for _, p := range peers {
+				via := "direct/" + p.Transport
+				if p.Relayed {
+					via = "relayed"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f ms\t%s\t%s\n", p.ID, p.Addr, via, p.LatencyMs, humanBytes(p.BytesIn), humanBytes(p.BytesOut))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func dhtCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dht",
+		Short: "Ask the DHT directly (findprovs, findpeer), for diagnosis",
+	}
+	var max int
+	findprovs := &cobra.Command{
+		Use:   "findprovs CID",
+		Short: "List peers that announce they provide CID",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseCID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			provs, err := c.FindProviders(cmd.Context(), id, max)
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(provs)
+			}
+			if len(provs) == 0 {
+				return fmt.Errorf("no providers found for %s", id)
+			}
+			for _, p := range provs {
+				fmt.Fprintf(e.stdout, "%s %v\n", p.ID, p.Addrs)
+			}
+			return nil
+		},
+	}
+	findprovs.Flags().IntVarP(&max, "num", "n", 20, "stop after this many providers")
+	findpeer := &cobra.Command{
+		Use:   "findpeer PEER-ID",
+		Short: "Show the addresses the DHT knows for a peer",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			p, err := c.FindPeer(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(p)
+			}
+			for _, a := range p.Addrs {
+				fmt.Fprintln(e.stdout, a)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(findprovs, findpeer)
+	return cmd
+}

@@ -1,0 +1,98 @@
+package dht
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Bootstrap joins the network: it connects to the bootstrap peers (in
+// parallel), waits until at least one connected peer has entered the routing
+// table, then runs a routing table refresh (lookups that discover the peers
+// near this node) and waits for it to finish.
+//
+// It fails if bootstrap peers are configured and none can be reached, or if
+// the host has connections but none of those peers joins the routing table
+// (they are not kith DHT servers) within ctx or 10s, whichever ends first.
+// A node with neither bootstrap peers nor connections (the first node of a
+// network) succeeds immediately with an empty routing table. Bootstrap may be
+// called again at any time, e.g. after the network was lost.
+//
+// The provider starts announcing once a lookup succeeds; it checks with a
+// backoff that starts at 100ms and grows to one minute while the node has no
+// peers, so keys provided before Bootstrap are announced shortly after it.
+func (d *DHT) Bootstrap(ctx context.Context) error {
+	if d.closed() {
+		return ErrClosed
+	}
+	if err := d.connectBootstrapPeers(ctx); err != nil {
+		return fmt.Errorf("dht: bootstrap: %w", err)
+	}
+	if len(d.host.Network().Peers()) == 0 {
+		return nil
+	}
+	// Asks kad-dht to consider every connected peer for the routing table
+	// and to refresh without waiting.
+	_ = d.ipfs.Bootstrap(ctx)
+	if err := d.waitRoutingTable(ctx); err != nil {
+		return fmt.Errorf("dht: bootstrap: %w", err)
+	}
+	select {
+	case err := <-d.ipfs.RefreshRoutingTable():
+		if err != nil {
+			return fmt.Errorf("dht: bootstrap: refresh routing table: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("dht: bootstrap: refresh routing table: %w", ctx.Err())
+	}
+}
+
+// connectBootstrapPeers dials all configured bootstrap peers concurrently. It
+// succeeds if there are none or at least one connection is up.
+func (d *DHT) connectBootstrapPeers(ctx context.Context) error {
+	peers := d.cfg.bootstrapPeers
+	if len(peers) == 0 {
+		return nil
+	}
+	errs := make([]error, len(peers))
+	var wg sync.WaitGroup
+	for i, ai := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := d.host.Connect(ctx, ai); err != nil {
+				errs[i] = fmt.Errorf("connect to bootstrap peer %s: %w", ai.ID, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("no bootstrap peer reachable: %w", errors.Join(errs...))
+}
+
+// waitRoutingTable waits until the routing table is not empty. Peers enter
+// it asynchronously, after identify has confirmed they speak ProtocolID.
+func (d *DHT) waitRoutingTable(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, bootstrapRTWait)
+	defer cancel()
+	tick := time.NewTicker(rtPollInterval)
+	defer tick.Stop()
+	for d.RoutingTableSize() == 0 {
+		select {
+		case <-tick.C:
+		case <-d.closing:
+			return ErrClosed
+		case <-ctx.Done():
+			return fmt.Errorf("no connected peer (of %d) entered the routing table; are they %s servers? %w",
+				len(d.host.Network().Peers()), ProtocolID, ctx.Err())
+		}
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/protocol/fetch"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// providerSource finds peers that may have a DAG: first every connected
+// peer (a fast "not found" costs one round trip), then whoever the DHT
+// names. It implements fetch.Providers.
+type providerSource struct{ n *Node }
+
+func (ps providerSource) FindProviders(ctx context.Context, c cid.Cid) <-chan peer.AddrInfo {
+	out := make(chan peer.AddrInfo)
+	go func() {
+		defer close(out)
+		seen := map[peer.ID]bool{ps.n.host.ID(): true}
+		send := func(ai peer.AddrInfo) bool {
+			if seen[ai.ID] {
+				return true
+			}
+			seen[ai.ID] = true
+			select {
+			case out <- ai:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for _, p := range ps.n.host.Network().Peers() {
+			if !send(ps.n.host.Peerstore().PeerInfo(p)) {
+				return
+			}
+		}
+		for ai := range ps.n.dht.FindProviders(ctx, c, 0) {
+			if !send(ai) {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// ensureLocal makes the whole DAG under root present in the store, fetching
+// what is missing from peers. The caller holds a pin lock so gc cannot take
+// blocks in between.
+func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.Progress)) (api.FetchStats, error) {
+	missing, err := missingBlocks(ctx, n.store, root, nil)
+	if err != nil {
+		return api.FetchStats{}, err
+	}
+	if missing == 0 {
+		return api.FetchStats{}, nil
+	}
+	start := time.Now()
+	res, err := n.fetcher.Fetch(ctx, root, providerSource{n}, func(p fetch.Progress) {
+		report(progress, api.Progress{Phase: "fetch", Bytes: p.Bytes + p.HaveBytes, Total: p.Total, Count: int64(p.Blocks), Peers: p.Peers, Rate: p.Rate})
+	})
+	if err != nil {
+		if errors.Is(err, blockstore.ErrNotFound) {
+			return api.FetchStats{}, fmt.Errorf("no peer could provide it (%v): %w", err, blockstore.NotFound(root))
+		}
+		return api.FetchStats{}, err
+	}
+	return api.FetchStats{
+		Blocks: res.Blocks, Bytes: res.Bytes, Peers: len(res.PerPeer),
+		Duplicates: res.Duplicates, Dropped: len(res.Dropped), Seconds: time.Since(start).Seconds(),
+	}, nil
+}

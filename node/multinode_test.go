@@ -1,0 +1,243 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ipfs/boxo/files"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/protocol/fetch"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// newLocalNode starts a node on a fresh repo with the loopback profile.
+func newLocalNode(t *testing.T) *Node {
+	t.Helper()
+	n, err := New(Options{Repo: t.TempDir(), Profile: "local", Configure: func(c *Config) {
+		c.DHT.ReprovideInterval = Duration(time.Minute)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(context.Background()); err != nil {
+		n.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Errorf("close node: %v", err)
+		}
+	})
+	return n
+}
+
+// p2pAddr is a multiaddr other nodes can dial n at.
+func p2pAddr(t *testing.T, h host.Host) string {
+	t.Helper()
+	for _, a := range h.Addrs() {
+		return a.String() + "/p2p/" + h.ID().String()
+	}
+	t.Fatal("host has no address")
+	return ""
+}
+
+func connect(t *testing.T, from *Node, to host.Host) {
+	t.Helper()
+	if _, err := from.Connect(context.Background(), p2pAddr(t, to)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// addData adds data as a file on n and returns its root.
+func addData(t *testing.T, n *Node, data []byte) cid.Cid {
+	t.Helper()
+	res, err := n.Add(context.Background(), "data.bin", files.NewBytesFile(data), api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cid.MustParse(res.Cid)
+}
+
+func randomData(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// getBytes fetches root on n into a temp file and returns its bytes.
+func getBytes(t *testing.T, n *Node, root cid.Cid) ([]byte, api.GetResult) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	res, err := n.Get(context.Background(), root, out, nil)
+	if err != nil {
+		t.Fatalf("get %s: %v", root, err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, res
+}
+
+func TestFetchFromOneSeeder(t *testing.T) {
+	a, b := newLocalNode(t), newLocalNode(t)
+	data := randomData(9<<20 + 123)
+	root := addData(t, a, data)
+	connect(t, b, a.Host())
+	got, res := getBytes(t, b, root)
+	if !bytes.Equal(got, data) {
+		t.Fatal("fetched bytes differ")
+	}
+	if res.Fetched.Peers != 1 || res.Fetched.Blocks != 11 {
+		t.Fatalf("fetch stats %+v, want 11 blocks from 1 peer", res.Fetched)
+	}
+	// Everything is local now: a second get fetches nothing.
+	_, res = getBytes(t, b, root)
+	if res.Fetched.Blocks != 0 {
+		t.Fatalf("second get fetched %d blocks", res.Fetched.Blocks)
+	}
+}
+
+// lyingStore serves wrong bytes for every raw leaf.
+type lyingStore struct{ blockstore.Blockstore }
+
+func (l lyingStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	b, err := l.Blockstore.Get(ctx, c)
+	if err != nil || c.Prefix().Codec != cid.Raw {
+		return b, err
+	}
+	bad := append([]byte(nil), b.RawData()...)
+	bad[0] ^= 0xff
+	return blocks.NewBlockWithCid(bad, c)
+}
+
+// TestFetchFromThreeSeedersAndALiar runs five hosts: three honest seeders,
+// a liar serving corrupted leaves through the real fetch protocol, and the
+// requester. The fetch completes from the honest three, the liar is dropped.
+func TestFetchFromThreeSeedersAndALiar(t *testing.T) {
+	seeders := []*Node{newLocalNode(t), newLocalNode(t), newLocalNode(t)}
+	d := newLocalNode(t)
+	data := randomData(48 << 20)
+	var root cid.Cid
+	for _, s := range seeders {
+		root = addData(t, s, data)
+	}
+	// The liar: a libp2p host on loopback serving the same DAG from a store
+	// that flips a byte in every leaf.
+	liarStore := blockstore.NewMemStore()
+	var car bytes.Buffer
+	if err := seeders[0].ExportCAR(context.Background(), root, &car); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := dag.ImportCAR(context.Background(), liarStore, &car); err != nil {
+		t.Fatal(err)
+	}
+	liar, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { liar.Close() })
+	srv := fetch.NewServer(liar, lyingStore{liarStore})
+	t.Cleanup(func() { srv.Close() })
+
+	connect(t, d, liar)
+	for _, s := range seeders {
+		connect(t, d, s.Host())
+	}
+	got, res := getBytes(t, d, root)
+	if !bytes.Equal(got, data) {
+		t.Fatal("fetched bytes differ")
+	}
+	if res.Fetched.Peers < 3 {
+		t.Fatalf("served by %d peers, want the 3 honest seeders to share the work: %+v", res.Fetched.Peers, res.Fetched)
+	}
+	if res.Fetched.Dropped != 1 {
+		t.Fatalf("dropped %d peers, want the liar dropped: %+v", res.Fetched.Dropped, res.Fetched)
+	}
+}
+
+func TestResumeAfterInterruptedGet(t *testing.T) {
+	a, b := newLocalNode(t), newLocalNode(t)
+	data := randomData(64 << 20)
+	root := addData(t, a, data)
+	connect(t, b, a.Host())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	out := filepath.Join(t.TempDir(), "out")
+	_, err := b.Get(ctx, root, out, func(p api.Progress) {
+		if p.Phase == "fetch" && p.Bytes >= int64(len(data))/2 {
+			cancel()
+		}
+	})
+	cancel()
+	if err == nil {
+		t.Fatal("interrupted get succeeded")
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("interrupted get left %s behind: %v", out, err)
+	}
+	got, res := getBytes(t, b, root)
+	if !bytes.Equal(got, data) {
+		t.Fatal("resumed get wrote different bytes")
+	}
+	if res.Fetched.Bytes > int64(len(data))*3/4 {
+		t.Fatalf("resumed get fetched %d of %d bytes again", res.Fetched.Bytes, len(data))
+	}
+}
+
+// TestDHTDiscoveryWithoutDirectConnection is the chain A-B-C: C only knows
+// B, yet finds A through the DHT and fetches A's content.
+func TestDHTDiscoveryWithoutDirectConnection(t *testing.T) {
+	a, b, c := newLocalNode(t), newLocalNode(t), newLocalNode(t)
+	connect(t, a, b.Host())
+	connect(t, c, b.Host())
+	data := randomData(3 << 20)
+	root := addData(t, a, data) // provided to the DHT in the background
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		provs, err := c.FindProviders(ctx, root, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(provs) > 0 && provs[0].ID == a.Host().ID().String() {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("C never found A as a provider through the DHT")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if c.Host().Network().Connectedness(a.Host().ID()) == 1 {
+		t.Log("C already connected to A")
+	}
+	got, res := getBytes(t, c, root)
+	if !bytes.Equal(got, data) || res.Fetched.Blocks == 0 {
+		t.Fatalf("fetch through DHT discovery: %+v", res.Fetched)
+	}
+}
+
+func TestGetUnknownContentSaysWhy(t *testing.T) {
+	a, b := newLocalNode(t), newLocalNode(t)
+	connect(t, b, a.Host())
+	missing := cid.MustParse("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := b.Get(ctx, missing, filepath.Join(t.TempDir(), "x"), nil)
+	if !errors.Is(err, blockstore.ErrNotFound) {
+		t.Fatalf("get of content nobody has: %v", err)
+	}
+}

@@ -1,0 +1,36 @@
+// Package fetch is kith's block transfer protocol, /kith/fetch/1.0.0, and
+// the client that fetches whole DAGs with it.
+//
+// # Wire protocol
+//
+// One request per stream. The requester opens a stream, writes one Request
+// frame naming up to MaxRequestCIDs CIDs, and closes its write side. The
+// server answers every CID in the order asked, without waiting for anything:
+// a Block frame (the CID and its bytes) or a NotFound frame, then one End
+// frame, then it closes the stream. An Error frame (a protocol.ErrorCode and
+// a short text) may replace the rest of the answer. Any other sequence is a
+// protocol violation, and the stream is reset. Frames are
+//
+//	uvarint(length) | type byte | payload     (length counts type + payload)
+//
+// and every length is checked against a per-type bound before anything is
+// allocated (see codec.go).
+//
+// Streaming whole batches without per-block acknowledgements, and keeping
+// several batches in flight per peer, is what keeps throughput independent of
+// round-trip time; Bitswap's fixed per-peer window is what makes it collapse
+// at 50 ms.
+//
+// # Fetching
+//
+// Server answers requests from a blockstore.Blockstore; it never verifies
+// what it serves. Fetcher walks a DAG breadth-first, asks several providers
+// at once, verifies every block against its CID before storing it, drops
+// peers that lie or stall, and resumes from what the local store already
+// holds. See Fetcher.Fetch.
+package fetch
+
+import libp2pprotocol "github.com/libp2p/go-libp2p/core/protocol"
+
+// ID is the libp2p protocol ID of the fetch protocol.
+const ID libp2pprotocol.ID = "/kith/fetch/1.0.0"

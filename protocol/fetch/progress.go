@@ -1,0 +1,104 @@
+package fetch
+
+import (
+	"context"
+	"time"
+)
+
+// Progress is a snapshot of a running fetch, passed to Fetch's callback.
+type Progress struct {
+	// Bytes and Blocks count verified blocks received so far by this call.
+	Bytes  int64
+	Blocks int
+	// Total estimates the byte size of the whole DAG (all its blocks), 0
+	// until the root block is known: the root's size plus the Tsize of its
+	// links, which is exact for DAGs from standard UnixFS importers but only
+	// as good as the Tsizes a remote importer wrote. Bytes + HaveBytes
+	// approaches Total.
+	Total int64
+	// HaveBytes counts blocks of the DAG that were already in the local
+	// store (found while walking; grows as the walk proceeds).
+	HaveBytes int64
+	// Peers is the number of peers that delivered a block in the last
+	// recentPeer interval.
+	Peers int
+	// Rate is the recent receive rate in bytes per second (smoothed).
+	Rate float64
+}
+
+const (
+	tickInterval = 100 * time.Millisecond
+	recentPeer   = 3 * time.Second
+)
+
+// tick drives the per-peer rate estimates, the stall watchdog and the
+// progress callback, until ctx ends.
+func (r *run) tick(ctx context.Context, progress func(Progress)) {
+	t := time.NewTicker(tickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			r.sched.tick(now)
+			if progress != nil {
+				progress(r.sched.snapshot(now))
+			}
+		}
+	}
+}
+
+// tick updates rates and drops peers that have stalled.
+func (s *scheduler) tick(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dt := now.Sub(s.lastTick).Seconds()
+	if dt <= 0 {
+		return
+	}
+	s.lastTick = now
+	s.rate = ewma(s.rate, float64(s.res.Bytes-s.lastBytes)/dt)
+	s.lastBytes = s.res.Bytes
+	for _, p := range s.peers {
+		if p.gone() {
+			continue
+		}
+		got := p.received.Load()
+		p.rate = ewma(p.rate, float64(got-p.lastReceived)/dt)
+		p.lastReceived = got
+		if p.inflight <= 0 {
+			continue
+		}
+		// A slow peer may need a while for one whole block on transports
+		// that deliver writes whole; that is not a stall.
+		limit := s.r.f.stallTimeout
+		if p.rate > 0 {
+			limit = max(limit, time.Duration(4*leafSizeGuess/p.rate*float64(time.Second)))
+		}
+		if idle := now.Sub(time.Unix(0, p.lastActivity.Load())); idle > limit {
+			s.dropLocked(p, dropStalled, "stalled: no data for "+idle.Round(time.Millisecond).String())
+		}
+	}
+}
+
+// ewma smooths rate samples taken every tickInterval (~0.5 s memory).
+func ewma(old, sample float64) float64 {
+	if old == 0 {
+		return sample
+	}
+	return 0.75*old + 0.25*sample
+}
+
+// snapshot returns the current Progress.
+func (s *scheduler) snapshot(now time.Time) Progress {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := Progress{Bytes: s.res.Bytes, Blocks: s.res.Blocks, Total: s.total, HaveBytes: s.haveBytes, Rate: s.rate}
+	for _, p := range s.peers {
+		if !p.lastDelivery.IsZero() && now.Sub(p.lastDelivery) < recentPeer {
+			pr.Peers++
+		}
+	}
+	return pr
+}

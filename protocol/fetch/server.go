@@ -1,0 +1,181 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"golang.org/x/time/rate"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/protocol"
+)
+
+const (
+	// requestTimeout bounds how long a new stream may take to deliver its
+	// Request; a peer that opens streams and says nothing must not hold
+	// handlers.
+	requestTimeout = 10 * time.Second
+	// blockWriteTimeout bounds the write of one block, so a requester that
+	// stops reading (a full flow-control window) cannot pin a handler.
+	blockWriteTimeout = 30 * time.Second
+	// serverWriteBuffer is the response buffer: large enough that small
+	// blocks and NotFound frames go out in few transport writes.
+	serverWriteBuffer = 256 << 10
+)
+
+// Server answers /kith/fetch/1.0.0 requests from a blockstore. It serves
+// whatever the store returns without verifying it (the requester verifies,
+// and a store is trusted by its owner).
+//
+// Each stream is handled in the goroutine libp2p starts for it; the store
+// must be safe for concurrent use.
+type Server struct {
+	h       host.Host
+	bs      blockstore.Blockstore
+	limiter *rate.Limiter
+	metrics *Metrics
+
+	ctx    context.Context // cancelled by Close: ends waits on the store and the limiter
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	closed  bool
+	streams map[network.Stream]struct{}
+	wg      sync.WaitGroup
+}
+
+// ServerOption configures a Server.
+type ServerOption func(*Server)
+
+// WithUploadLimit caps the bytes per second the server sends, over all its
+// streams and peers together (one token bucket). bytesPerSecond <= 0 means
+// no limit (the default). Blocks are paced whole, so bursts reach up to one
+// maximal block.
+func WithUploadLimit(bytesPerSecond int64) ServerOption {
+	return func(s *Server) {
+		if bytesPerSecond <= 0 {
+			s.limiter = nil
+			return
+		}
+		s.limiter = rate.NewLimiter(rate.Limit(bytesPerSecond), MaxBlockSize+frameHeaderSize+maxCIDField)
+	}
+}
+
+// WithServerMetrics records blocks and bytes served in m (nil: no metrics).
+func WithServerMetrics(m *Metrics) ServerOption {
+	return func(s *Server) { s.metrics = m }
+}
+
+// NewServer registers the fetch protocol handler on h, serving blocks from
+// bs, and returns the running Server. Call Close to unregister it.
+func NewServer(h host.Host, bs blockstore.Blockstore, opts ...ServerOption) *Server {
+	s := &Server{h: h, bs: bs, streams: make(map[network.Stream]struct{})}
+	for _, o := range opts {
+		o(s)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	h.SetStreamHandler(ID, s.handle)
+	return s
+}
+
+// Close removes the stream handler, resets the streams being served and
+// waits until every handler has returned. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.h.RemoveStreamHandler(ID)
+	s.mu.Lock()
+	s.closed = true
+	for str := range s.streams {
+		_ = str.Reset()
+	}
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) handle(str network.Stream) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = str.Reset()
+		return
+	}
+	s.streams[str] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.streams, str)
+		s.mu.Unlock()
+		s.wg.Done()
+	}()
+
+	if err := s.serve(str); err != nil {
+		_ = str.Reset()
+		return
+	}
+	_ = str.Close()
+}
+
+// serve answers the one request of str. A nil error means the answer was
+// written in full (or an Error frame was) and the stream should be closed.
+func (s *Server) serve(str network.Stream) error {
+	_ = str.SetReadDeadline(time.Now().Add(requestTimeout))
+	req, err := NewReader(str, 4096).Next()
+	_ = str.SetReadDeadline(time.Time{})
+	w := NewWriter(str, serverWriteBuffer)
+	if err != nil {
+		if errors.Is(err, ErrMalformed) || errors.Is(err, ErrTooLarge) {
+			return writeError(str, w, protocol.CodeInvalid, err.Error())
+		}
+		return fmt.Errorf("read request: %w", err)
+	}
+	if req.Type != MsgRequest {
+		return writeError(str, w, protocol.CodeInvalid, "expected a request, got "+req.Type.String())
+	}
+	for _, c := range req.CIDs {
+		blk, err := s.bs.Get(s.ctx, c)
+		// Any store failure is answered as NotFound: the requester then asks
+		// another provider, which is the useful reaction to a local disk
+		// error too.
+		if err != nil || len(blk.RawData()) > MaxBlockSize {
+			if s.ctx.Err() != nil {
+				return s.ctx.Err()
+			}
+			_ = str.SetWriteDeadline(time.Now().Add(blockWriteTimeout))
+			if err := w.WriteNotFound(c); err != nil {
+				return err
+			}
+			continue
+		}
+		data := blk.RawData()
+		if s.limiter != nil {
+			if err := s.limiter.WaitN(s.ctx, len(data)+frameHeaderSize+maxCIDField); err != nil {
+				return err
+			}
+		}
+		_ = str.SetWriteDeadline(time.Now().Add(blockWriteTimeout))
+		if err := w.WriteBlock(c, data); err != nil {
+			return err
+		}
+		s.metrics.served(len(data))
+	}
+	_ = str.SetWriteDeadline(time.Now().Add(blockWriteTimeout))
+	if err := w.WriteEnd(); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+func writeError(str network.Stream, w *Writer, code protocol.ErrorCode, text string) error {
+	_ = str.SetWriteDeadline(time.Now().Add(blockWriteTimeout))
+	if err := w.WriteError(code, text); err != nil {
+		return err
+	}
+	return w.Flush()
+}

@@ -1,0 +1,195 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	merkledagpb "github.com/ipfs/boxo/ipld/merkledag/pb"
+	"github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kith-p2p/kith/blockstore"
+)
+
+// walkItem is a dag-pb block whose links are to be walked; data nil means
+// it is in the local store. Each item holds one of the scheduler's open
+// counts until it is walked.
+type walkItem struct {
+	c    cid.Cid
+	data []byte
+}
+
+// link is one decoded dag-pb link.
+type link struct {
+	c     cid.Cid
+	tsize uint64
+}
+
+// walker walks the DAG breadth-first in one goroutine: it decodes dag-pb
+// blocks (fetched or local), checks which children the store already has,
+// and hands the missing ones to the scheduler. Checking the store here, not
+// in the stream readers, keeps store lookups off the receive path.
+type walker struct {
+	r    *run
+	mu   sync.Mutex
+	q    []walkItem
+	wake chan struct{}
+	seen map[string]struct{} // walker goroutine only
+}
+
+func newWalker(r *run) *walker {
+	return &walker{r: r, wake: make(chan struct{}, 1), seen: make(map[string]struct{})}
+}
+
+// push queues a fetched dag-pb block for walking. Safe for concurrent use.
+func (wk *walker) push(it walkItem) {
+	wk.mu.Lock()
+	wk.q = append(wk.q, it)
+	wk.mu.Unlock()
+	select {
+	case wk.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (wk *walker) pop() (walkItem, bool) {
+	wk.mu.Lock()
+	defer wk.mu.Unlock()
+	if len(wk.q) == 0 {
+		return walkItem{}, false
+	}
+	it := wk.q[0]
+	wk.q[0] = walkItem{}
+	wk.q = wk.q[1:]
+	return it, true
+}
+
+func (wk *walker) run(ctx context.Context) {
+	// The root is classified like a link of an imaginary parent; the
+	// scheduler starts with one open count for this step.
+	if err := wk.classify(ctx, []link{{c: wk.r.root}}); err != nil {
+		wk.r.fail(err)
+		return
+	}
+	wk.r.sched.release(1)
+	for {
+		it, ok := wk.pop()
+		if !ok {
+			select {
+			case <-wk.wake:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		if err := wk.visit(ctx, it); err != nil {
+			if ctx.Err() == nil {
+				wk.r.fail(err)
+			}
+			return
+		}
+	}
+}
+
+// visit walks one dag-pb block.
+func (wk *walker) visit(ctx context.Context, it walkItem) error {
+	data := it.data
+	if data == nil {
+		blk, err := wk.r.f.bs.Get(ctx, it.c)
+		if err != nil {
+			return fmt.Errorf("read local %s: %w", it.c, err)
+		}
+		data = blk.RawData()
+	}
+	links, err := decodeLinks(it.c, data)
+	if err != nil {
+		return err
+	}
+	if it.c.Equals(wk.r.root) {
+		// Tsize is the cumulative size of a link's blocks, so this is the
+		// byte size of the whole DAG for DAGs written by standard importers.
+		total := int64(len(data))
+		for _, l := range links {
+			total += int64(l.tsize)
+		}
+		wk.r.sched.setTotal(total)
+	}
+	if err := wk.classify(ctx, links); err != nil {
+		return err
+	}
+	wk.r.sched.release(1)
+	return nil
+}
+
+// classify checks each new link against the local store: missing blocks
+// become wants, local dag-pb blocks are queued for walking, local leaves are
+// counted as already had.
+func (wk *walker) classify(ctx context.Context, links []link) error {
+	var missing []*want
+	var nLocal int
+	var have int64
+	for _, l := range links {
+		k := l.c.KeyString()
+		if _, ok := wk.seen[k]; ok {
+			continue // repeated content (identical files, zero chunks)
+		}
+		wk.seen[k] = struct{}{}
+		inner := l.c.Type() == cid.DagProtobuf
+		if l.c.Prefix().MhType == mh.IDENTITY {
+			// The bytes are inside the CID: nothing to fetch or store.
+			if inner {
+				dm, err := mh.Decode(l.c.Hash())
+				if err != nil {
+					return fmt.Errorf("identity CID %s: %w", l.c, err)
+				}
+				wk.push(walkItem{c: l.c, data: dm.Digest})
+				nLocal++
+			}
+			continue
+		}
+		size, err := wk.r.f.bs.GetSize(ctx, l.c)
+		if err == nil {
+			have += int64(size)
+			if inner {
+				wk.push(walkItem{c: l.c})
+				nLocal++
+			}
+			continue
+		}
+		if !errors.Is(err, blockstore.ErrNotFound) {
+			return fmt.Errorf("check local %s: %w", l.c, err)
+		}
+		est := int64(l.tsize)
+		if est <= 0 {
+			est = leafSizeGuess
+		}
+		if inner {
+			est = min(est, innerSizeGuess)
+		}
+		missing = append(missing, &want{c: l.c, size: est, inner: inner})
+	}
+	wk.r.sched.add(missing, nLocal, have)
+	return nil
+}
+
+// decodeLinks reads the links of a dag-pb block. The block was verified (or
+// came from the local store), so a decoding failure means the DAG itself is
+// broken and the fetch cannot complete.
+func decodeLinks(c cid.Cid, data []byte) ([]link, error) {
+	var nd merkledagpb.PBNode
+	if err := proto.Unmarshal(data, &nd); err != nil {
+		return nil, fmt.Errorf("decode dag-pb %s: %w", c, err)
+	}
+	out := make([]link, len(nd.Links))
+	for i, l := range nd.Links {
+		lc, err := cid.Cast(l.GetHash())
+		if err != nil {
+			return nil, fmt.Errorf("decode dag-pb %s: link %d: %w", c, i, err)
+		}
+		out[i] = link{c: lc, tsize: l.GetTsize()}
+	}
+	return out, nil
+}
