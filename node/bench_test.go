@@ -23,7 +23,7 @@ import (
 
 func benchNode(b *testing.B, configure func(*Config)) *Node {
 	b.Helper()
-	n, err := New(Options{Repo: b.TempDir(), Profile: "local", Configure: configure})
+	n, err := New(Options{Repo: b.TempDir(), Profile: "local", Configure: configure, Logger: quietLog})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,8 +43,9 @@ func benchConnect(b *testing.B, from, to *Node) {
 	}
 }
 
-// addRandomFile writes size random bytes to a file and adds it on n.
-func addRandomFile(b *testing.B, n *Node, size int64, seed byte) cid.Cid {
+// addRandomFile writes size random bytes to a file and adds that same file
+// on every node given.
+func addRandomFile(b *testing.B, size int64, nodes ...*Node) cid.Cid {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "src.bin")
 	f, err := os.Create(path)
@@ -53,16 +54,20 @@ func addRandomFile(b *testing.B, n *Node, size int64, seed byte) cid.Cid {
 	}
 	buf := randomData(1 << 20)
 	for w := int64(0); w < size; w += int64(len(buf)) {
-		buf[0], buf[1] = byte(w>>20), seed
+		buf[0], buf[1], buf[2] = byte(w>>20), byte(w>>28), byte(w>>36)
 		f.Write(buf)
 	}
 	f.Close()
-	res, err := n.AddPath(context.Background(), path, api.AddOptions{}, nil)
-	if err != nil {
-		b.Fatal(err)
+	defer os.Remove(path)
+	var root cid.Cid
+	for _, n := range nodes {
+		res, err := n.AddPath(context.Background(), path, api.AddOptions{}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		root = cid.MustParse(res.Cid)
 	}
-	os.Remove(path)
-	return cid.MustParse(res.Cid)
+	return root
 }
 
 // rawStreamRate sends size bytes over one libp2p stream from a to b.
@@ -98,7 +103,7 @@ func rawStreamRate(b *testing.B, from, to *Node, size int64) float64 {
 func BenchmarkFetch1GiB(b *testing.B) {
 	const size = 1 << 30
 	a := benchNode(b, nil)
-	root := addRandomFile(b, a, size, 1)
+	root := addRandomFile(b, size, a)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		r := benchNode(b, nil)
@@ -159,10 +164,7 @@ func BenchmarkFetchFourCappedSeeders(b *testing.B) {
 	const size = 128 << 20
 	capped := func(c *Config) { c.Fetch.UploadLimit = 25_000_000 }
 	seeders := []*Node{benchNode(b, capped), benchNode(b, capped), benchNode(b, capped), benchNode(b, capped)}
-	var root cid.Cid
-	for _, s := range seeders {
-		root = addRandomFile(b, s, size, 4)
-	}
+	root := addRandomFile(b, size, seeders...)
 	fetchFrom := func(from []*Node) float64 {
 		r := benchNode(b, nil)
 		defer r.Close()

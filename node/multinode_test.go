@@ -5,8 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +28,7 @@ import (
 // newLocalNode starts a node on a fresh repo with the loopback profile.
 func newLocalNode(t *testing.T) *Node {
 	t.Helper()
-	n, err := New(Options{Repo: t.TempDir(), Profile: "local", Configure: func(c *Config) {
+	n, err := New(Options{Repo: t.TempDir(), Profile: "local", Logger: quietLog, Configure: func(c *Config) {
 		c.DHT.ReprovideInterval = Duration(time.Minute)
 	}})
 	if err != nil {
@@ -239,5 +242,34 @@ func TestGetUnknownContentSaysWhy(t *testing.T) {
 	_, err := b.Get(ctx, missing, filepath.Join(t.TempDir(), "x"), nil)
 	if !errors.Is(err, blockstore.ErrNotFound) {
 		t.Fatalf("get of content nobody has: %v", err)
+	}
+}
+
+// TestMetricsEndpoint checks /metrics is served (without the token) and
+// counts a transfer on both sides.
+func TestMetricsEndpoint(t *testing.T) {
+	a, b := newLocalNode(t), newLocalNode(t)
+	root := addData(t, a, randomData(2<<20))
+	connect(t, b, a.Host())
+	getBytes(t, b, root)
+	scrape := func(n *Node) string {
+		resp, err := http.Get("http://" + n.APIAddr() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("/metrics: %s: %s", resp.Status, body)
+		}
+		return string(body)
+	}
+	for _, want := range []string{"kith_fetch_blocks_fetched_total 3", "kith_fetch_duration_seconds_count 1", "kith_p2p_connected_peers 1", `kith_p2p_protocol_bytes_total{direction="in",protocol="/kith/fetch/1.0.0"}`} {
+		if m := scrape(b); !strings.Contains(m, want) {
+			t.Errorf("requester metrics lack %q", want)
+		}
+	}
+	if m := scrape(a); !strings.Contains(m, "kith_fetch_blocks_served_total 3") {
+		t.Errorf("seeder metrics lack blocks served")
 	}
 }

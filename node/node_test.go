@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,10 +28,14 @@ func TestMain(m *testing.M) {
 	)
 }
 
+// quietLog keeps test and benchmark output readable; failures say what
+// went wrong through their errors.
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 // startNode runs a node on a fresh repo with the API on a free port.
 func startNode(t *testing.T) (*Node, *client.Client) {
 	t.Helper()
-	n, err := New(Options{Repo: t.TempDir(), Profile: "local"})
+	n, err := New(Options{Repo: t.TempDir(), Profile: "local", Logger: quietLog})
 	if err != nil {
 		t.Fatal(err)
 	}

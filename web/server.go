@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 
@@ -118,6 +119,11 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST "+p+"/connect", s.handleConnect)
 	m.HandleFunc("GET "+p+"/dht/findprovs", s.handleFindProvs)
 	m.HandleFunc("GET "+p+"/dht/findpeer", s.handleFindPeer)
+	// Go's profiler, behind the token like everything else: for diagnosing
+	// a slow or stuck daemon (go tool pprof with an Authorization header).
+	m.HandleFunc("GET /debug/pprof/", pprof.Index)
+	m.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	m.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("no API route %s %s", r.Method, r.URL.Path)})
 	})

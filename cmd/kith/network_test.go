@@ -1,15 +1,18 @@
 package main_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // p2pAddrOf returns a multiaddr other daemons can dial the daemon of repo at.
-func p2pAddrOf(t *testing.T, repo string) string {
+func p2pAddrOf(t testing.TB, repo string) string {
 	t.Helper()
 	var id struct {
 		PeerID    string `json:"peer_id"`
@@ -63,5 +66,71 @@ func TestThreeDaemonsShare(t *testing.T) {
 	}
 	if id := mustKith(t, r1, "id"); !strings.Contains(id, "/p2p/") {
 		t.Fatalf("id:\n%s", id)
+	}
+}
+
+// TestGetResumesAfterDaemonRestart stops the fetching daemon (SIGTERM) in
+// the middle of a `kith get`, restarts it, and runs the same get again: only
+// what is missing moves.
+func TestGetResumesAfterDaemonRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 256 MiB")
+	}
+	seed, repo := t.TempDir(), t.TempDir()
+	startDaemon(t, seed)
+	d := startDaemon(t, repo)
+	src := filepath.Join(t.TempDir(), "big.bin")
+	writeRandomFile(t, src, 256<<20)
+	root := mustKith(t, seed, "add", "-q", src)
+	seedAddr := p2pAddrOf(t, seed)
+	mustKith(t, repo, "connect", seedAddr)
+
+	out := filepath.Join(t.TempDir(), "out.bin")
+	get := exec.Command(kithBin, "--repo", repo, "--json", "get", root, "-o", out)
+	stdout, _ := get.StdoutPipe()
+	get.Stderr = io.Discard
+	if err := get.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { get.Process.Kill(); get.Wait() })
+	sc := bufio.NewScanner(stdout)
+	stopped := false
+	for sc.Scan() {
+		var ev struct {
+			Type, Phase string
+			Bytes       int64
+		}
+		json.Unmarshal(sc.Bytes(), &ev)
+		if ev.Type == "progress" && ev.Phase == "fetch" && ev.Bytes >= 64<<20 {
+			if err := d.stop(); err != nil {
+				t.Fatalf("daemon exit after SIGTERM mid-get: %v", err)
+			}
+			stopped = true
+			break
+		}
+	}
+	if !stopped {
+		t.Fatal("the get finished before the daemon could be stopped; make the file bigger")
+	}
+	get.Wait()
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("the interrupted get left a file behind")
+	}
+
+	startDaemon(t, repo)
+	mustKith(t, repo, "connect", seedAddr)
+	var res struct {
+		Fetched struct{ Bytes int64 }
+	}
+	if err := json.Unmarshal([]byte(lastLine(mustKith(t, repo, "--json", "get", root, "-o", out))), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Fetched.Bytes == 0 || res.Fetched.Bytes > 200<<20 {
+		t.Fatalf("after restart the get fetched %d bytes of 256 MiB; want only the missing part", res.Fetched.Bytes)
+	}
+	want, _ := os.ReadFile(src)
+	got, _ := os.ReadFile(out)
+	if string(got) != string(want) {
+		t.Fatal("resumed get wrote different bytes")
 	}
 }
