@@ -46,30 +46,10 @@ func (s *scheduler) steal(p *peerState, limit int64) []*want {
 				ws = append(ws, w)
 				bytes += w.size
 				if bytes >= limit || len(ws) >= maxBatchBlocks {
-					s.stealing = true
 					return ws
 				}
 			}
 		}
 	}
-	if len(ws) > 0 {
-		s.stealing = true
-	}
 	return ws
-}
-
-// restDone reports whether every unanswered want of b already arrived from
-// someone else, so its stream can be cancelled.
-func (s *scheduler) restDone(b *batch) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.stealing {
-		return false
-	}
-	for _, w := range b.wants[b.answered:] {
-		if !w.done {
-			return false
-		}
-	}
-	return true
 }

@@ -88,12 +88,33 @@ func (p *peerState) window() int64 {
 }
 
 // runPeer issues batches to p while its window has room, until p is gone
-// or the fetch ends. Runs in its own goroutine; each batch gets another.
+// or the fetch ends. Batches go out on a few long-lived streams (lanes),
+// pipelined: a lane writes the next request while answers to earlier ones
+// are still arriving. Long-lived streams matter at internet latency: a new
+// yamux stream starts with a 256 KiB receive window that doubles per round
+// trip, so one stream per batch never got past a few MiB per round trip
+// (measured through a 50 ms proxy: 18 MB/s with a stream per batch).
 func (r *run) runPeer(p *peerState) {
+	var lanes []*lane
+	defer func() {
+		for _, l := range lanes {
+			l.finish()
+		}
+	}()
 	for {
 		b, wait := r.sched.next(p)
 		if b != nil {
-			r.wg.Go(func() { r.runBatch(p, b) })
+			l, err := r.pickLane(p, &lanes)
+			if err == nil {
+				err = l.send(b)
+			}
+			if err != nil {
+				r.sched.batchEnd(b)
+				if p.ctx.Err() == nil {
+					r.sched.drop(p, dropStream, err.Error())
+				}
+				return
+			}
 			continue
 		}
 		if wait == nil {
@@ -105,6 +126,34 @@ func (r *run) runPeer(p *peerState) {
 			return
 		}
 	}
+}
+
+// lanesPerPeer is how many pipelined streams a peer gets: more than one so
+// a large block at the head of one lane does not hold up the others, few
+// enough that each stream's flow-control window grows large.
+const lanesPerPeer = 3
+
+// pickLane returns the lane with the fewest batches waiting, opening a new
+// one while there are fewer than lanesPerPeer.
+func (r *run) pickLane(p *peerState, lanes *[]*lane) (*lane, error) {
+	var best *lane
+	for _, l := range *lanes {
+		if best == nil || l.queued() < best.queued() {
+			best = l
+		}
+	}
+	if best != nil && (best.queued() == 0 || len(*lanes) == lanesPerPeer) {
+		return best, nil
+	}
+	l, err := r.openLane(p)
+	if err != nil {
+		if best != nil {
+			return best, nil
+		}
+		return nil, err
+	}
+	*lanes = append(*lanes, l)
+	return l, nil
 }
 
 // dropError is why a peer is dropped.
@@ -119,65 +168,13 @@ func dropf(kind dropKind, format string, args ...any) error {
 	return &dropError{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
-func (r *run) runBatch(p *peerState, b *batch) {
-	defer r.sched.batchEnd(b)
-	err := r.exchange(p, b)
-	if err == nil || p.ctx.Err() != nil {
-		return // success, or the peer or fetch was stopped anyway
-	}
-	var de *dropError
-	if errors.As(err, &de) {
-		r.sched.drop(p, de.kind, de.msg)
-	}
-}
-
-// exchange sends b's request on a new stream and consumes the answer.
-func (r *run) exchange(p *peerState, b *batch) error {
-	octx, cancel := context.WithTimeout(p.ctx, openTimeout)
-	s, err := r.f.h.NewStream(octx, p.id, ID)
-	cancel()
-	if err != nil {
-		if p.ctx.Err() != nil {
-			return nil
-		}
-		return dropf(dropStream, "open stream: %v", err)
-	}
-	// Reading blocks with no deadline (mocknet streams have none): resetting
-	// the stream is how a drop, the stall watchdog or the end of the fetch
-	// interrupts it. Wait for the reset so no goroutine outlives the fetch.
-	resetDone := make(chan struct{})
-	stop := context.AfterFunc(p.ctx, func() {
-		defer close(resetDone)
-		_ = s.Reset()
-	})
-	clean := false
-	defer func() {
-		if !stop() {
-			<-resetDone
-		} else if !clean {
-			_ = s.Reset()
-		}
-	}()
-
-	cids := make([]cid.Cid, len(b.wants))
+// readAnswer consumes the answer to b's request from rd.
+func (r *run) readAnswer(p *peerState, b *batch, rd *Reader, sent time.Time) error {
 	for i, w := range b.wants {
-		cids[i] = w.c // immutable after creation: safe without the lock
-	}
-	w := NewWriter(s, 0)
-	if err := w.WriteRequest(cids); err != nil {
-		return dropf(dropStream, "send request: %v", err)
-	}
-	if err := w.Flush(); err != nil {
-		return dropf(dropStream, "send request: %v", err)
-	}
-	_ = s.CloseWrite()
-	sent := time.Now()
-
-	rd := NewReader(activityReader{s, p}, readBuffer)
-	for i, c := range cids {
+		c := w.c // immutable after creation: safe without the lock
 		m, err := rd.Next()
 		if err != nil {
-			return readError(err, i, len(cids))
+			return readError(err, i, len(b.wants))
 		}
 		if i == 0 {
 			r.sched.sawRTT(p, time.Since(sent))
@@ -191,7 +188,7 @@ func (r *run) exchange(p *peerState, b *batch) error {
 				return dropf(dropHashMismatch, "%v", err)
 			}
 			if err := r.deliver(b, i, c, m.Data); err != nil {
-				return nil // the fetch is ending
+				return err // the fetch is ending
 			}
 		case MsgNotFound:
 			if !m.Cid.Equals(c) {
@@ -203,19 +200,14 @@ func (r *run) exchange(p *peerState, b *batch) error {
 		default:
 			return dropf(dropProtocol, "unexpected %s frame", m.Type)
 		}
-		if i+1 < len(cids) && r.sched.restDone(b) {
-			return nil // endgame: the rest arrived from others; reset cancels it
-		}
 	}
 	m, err := rd.Next()
 	if err != nil {
-		return readError(err, len(cids), len(cids))
+		return readError(err, len(b.wants), len(b.wants))
 	}
 	if m.Type != MsgEnd {
 		return dropf(dropProtocol, "expected end, got %s frame", m.Type)
 	}
-	clean = true
-	_ = s.Close()
 	return nil
 }
 

@@ -61,7 +61,6 @@ type scheduler struct {
 	open             int
 	outstanding      int // wants not done
 	innerOutstanding int
-	stealing         bool // endgame copies were issued
 
 	peers      map[peer.ID]*peerState
 	usable     int // peers neither dropped nor retired

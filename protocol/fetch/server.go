@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -122,13 +123,38 @@ func (s *Server) handle(str network.Stream) {
 	_ = str.Close()
 }
 
-// serve answers the one request of str. A nil error means the answer was
-// written in full (or an Error frame was) and the stream should be closed.
+// serve answers the requests of str, one after another, until the
+// requester closes its side. A requester may pipeline requests on one
+// stream (it keeps long-lived streams, whose flow-control windows have grown)
+// or send one and close. A nil error means every answer was written in full
+// (or an Error frame was) and the stream should be closed.
 func (s *Server) serve(str network.Stream) error {
-	_ = str.SetReadDeadline(time.Now().Add(requestTimeout))
-	req, err := NewReader(str, 4096).Next()
-	_ = str.SetReadDeadline(time.Time{})
+	rd := NewReader(str, 4096)
 	w := NewWriter(str, serverWriteBuffer)
+	for first := true; ; first = false {
+		// The first request must come promptly; later ones may follow
+		// whenever the requester has more work for this peer.
+		timeout := requestTimeout
+		if !first {
+			timeout = idleLaneTimeout
+		}
+		_ = str.SetReadDeadline(time.Now().Add(timeout))
+		req, err := rd.Next()
+		_ = str.SetReadDeadline(time.Time{})
+		if !first && errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err := s.answer(str, w, req, err); err != nil {
+			return err
+		}
+		if req.Type != MsgRequest {
+			return nil // an Error frame was sent
+		}
+	}
+}
+
+// answer writes the answer to one request (or the Error frame for a bad one).
+func (s *Server) answer(str network.Stream, w *Writer, req Message, err error) error {
 	if err != nil {
 		if errors.Is(err, ErrMalformed) || errors.Is(err, ErrTooLarge) {
 			return writeError(str, w, protocol.CodeInvalid, err.Error())
@@ -171,6 +197,9 @@ func (s *Server) serve(str network.Stream) error {
 	}
 	return w.Flush()
 }
+
+// idleLaneTimeout bounds how long a stream may sit between requests.
+const idleLaneTimeout = 2 * time.Minute
 
 func writeError(str network.Stream, w *Writer, code protocol.ErrorCode, text string) error {
 	_ = str.SetWriteDeadline(time.Now().Add(blockWriteTimeout))

@@ -1,0 +1,157 @@
+package node
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// delayProxy forwards TCP connections to target, delaying every chunk by a
+// fixed one-way latency in each direction and optionally capping the rate:
+// an emulated WAN link between two real libp2p hosts on loopback. It keeps
+// no window of its own (the queue holds whatever is in flight), so it adds
+// delay, not a throughput limit, like the proxy REFERENCE.md's Kubo figures
+// were measured through.
+type delayProxy struct {
+	ln     net.Listener
+	target string
+	delay  time.Duration
+	rate   float64 // bytes per second per direction; 0: no cap
+	wg     sync.WaitGroup
+}
+
+func newDelayProxy(tb testing.TB, target string, delay time.Duration, bytesPerSec float64) *delayProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &delayProxy{ln: ln, target: target, delay: delay, rate: bytesPerSec}
+	p.wg.Add(1)
+	go p.serve()
+	tb.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	return p
+}
+
+func (p *delayProxy) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
+
+func (p *delayProxy) serve() {
+	defer p.wg.Done()
+	for {
+		in, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		out, err := net.Dial("tcp", p.target)
+		if err != nil {
+			in.Close()
+			continue
+		}
+		p.wg.Add(2)
+		go p.pipe(in, out)
+		go p.pipe(out, in)
+	}
+}
+
+type chunk struct {
+	due  time.Time
+	data []byte
+}
+
+// pipe copies src to dst, each chunk leaving delay after it arrived.
+func (p *delayProxy) pipe(src, dst net.Conn) {
+	defer p.wg.Done()
+	q := make(chan chunk, 1<<16)
+	go func() {
+		defer close(q)
+		for {
+			buf := make([]byte, 256<<10)
+			n, err := src.Read(buf)
+			if n > 0 {
+				q <- chunk{time.Now().Add(p.delay), buf[:n]}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var lim *rate.Limiter
+	if p.rate > 0 {
+		lim = rate.NewLimiter(rate.Limit(p.rate), 64<<10)
+	}
+	for c := range q {
+		time.Sleep(time.Until(c.due))
+		if lim != nil {
+			lim.WaitN(context.Background(), len(c.data))
+		}
+		if _, err := dst.Write(c.data); err != nil {
+			break
+		}
+	}
+	dst.Close()
+	src.Close()
+	for range q {
+	}
+}
+
+// BenchmarkFetchLatency50ms fetches between two real nodes through a proxy
+// adding 25 ms each way (RTT 50 ms), uncapped and with the link capped at
+// 12.5 MB/s (100 Mbit/s). Uncapped, it is compared with a raw libp2p stream
+// through the same proxy in the same run; capped, with the cap. Kubo at
+// RTT 50 ms: 6.5 MB/s uncapped, 4.5-5 MB/s (36-40%) capped.
+func BenchmarkFetchLatency50ms(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		cap  float64
+		size int64
+	}{{"uncapped", 0, 256 << 20}, {"cap12.5MB", 12.5e6, 256 << 20}} {
+		b.Run(tc.name, func(b *testing.B) {
+			seed := benchNode(b, nil)
+			root := addRandomFile(b, tc.size, seed)
+			var tcpAddr string
+			for _, a := range seed.Host().Addrs() {
+				if v, err := a.ValueForProtocol(6 /* tcp */); err == nil {
+					tcpAddr = "127.0.0.1:" + v
+				}
+			}
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				proxy := newDelayProxy(b, tcpAddr, 25*time.Millisecond, tc.cap)
+				r := benchNode(b, nil)
+				via := "/ip4/127.0.0.1/tcp/" + strconv.Itoa(proxy.port()) + "/p2p/" + seed.Host().ID().String()
+				if _, err := r.Connect(context.Background(), via); err != nil {
+					b.Fatal(err)
+				}
+				var raw float64
+				if tc.cap == 0 {
+					raw = rawStreamRate(b, seed, r, tc.size)
+				}
+				b.StartTimer()
+				start := time.Now()
+				if _, err := r.PinAdd(context.Background(), root, "bench", nil); err != nil {
+					b.Fatal(err)
+				}
+				mbps := float64(tc.size) / time.Since(start).Seconds() / 1e6
+				b.StopTimer()
+				b.ReportMetric(mbps, "MB/s")
+				if tc.cap == 0 {
+					b.ReportMetric(raw, "raw_stream_MB/s")
+					b.ReportMetric(mbps/raw, "x_raw")
+				} else {
+					b.ReportMetric(100*mbps*1e6/tc.cap, "pct_of_cap")
+				}
+				for _, c := range r.Host().Network().ConnsToPeer(seed.Host().ID()) {
+					if c.RemoteMultiaddr().String() != via[:len(via)-len("/p2p/")-len(seed.Host().ID().String())] {
+						b.Fatalf("fetch used a connection around the proxy: %s", c.RemoteMultiaddr())
+					}
+				}
+				r.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}
