@@ -33,8 +33,11 @@ func newStoreWriter(bs blockstore.Blockstore, fail func(error)) *storeWriter {
 }
 
 // run stores blocks until in is closed. After a failure it keeps draining
-// (discarding) so senders never block on it.
+// (discarding) so senders never block on it. Blocks that were verified
+// before the fetch was cancelled are still stored (ctx's cancellation is
+// ignored for the writes): they are what the next Fetch resumes from.
 func (s *storeWriter) run(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
 	failed := false
 	batch := make([]blocks.Block, 0, maxPutBlocks)
 	for b := range s.in {
