@@ -57,6 +57,10 @@ func (p *delayProxy) serve() {
 	}
 }
 
+// proxyChunk is the most the proxy reads at once (and the rate limiter's
+// burst, which must not be smaller).
+const proxyChunk = 256 << 10
+
 type chunk struct {
 	due  time.Time
 	data []byte
@@ -69,7 +73,7 @@ func (p *delayProxy) pipe(src, dst net.Conn) {
 	go func() {
 		defer close(q)
 		for {
-			buf := make([]byte, 256<<10)
+			buf := make([]byte, proxyChunk)
 			n, err := src.Read(buf)
 			if n > 0 {
 				q <- chunk{time.Now().Add(p.delay), buf[:n]}
@@ -81,12 +85,14 @@ func (p *delayProxy) pipe(src, dst net.Conn) {
 	}()
 	var lim *rate.Limiter
 	if p.rate > 0 {
-		lim = rate.NewLimiter(rate.Limit(p.rate), 64<<10)
+		lim = rate.NewLimiter(rate.Limit(p.rate), proxyChunk)
 	}
 	for c := range q {
 		time.Sleep(time.Until(c.due))
 		if lim != nil {
-			lim.WaitN(context.Background(), len(c.data))
+			if err := lim.WaitN(context.Background(), len(c.data)); err != nil {
+				panic(err) // a chunk larger than the burst: a bug in this proxy
+			}
 		}
 		if _, err := dst.Write(c.data); err != nil {
 			break
