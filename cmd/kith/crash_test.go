@@ -1,11 +1,8 @@
 package main_test
 
 import (
-	"bufio"
 	"encoding/json"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,31 +23,11 @@ func TestCrashMidAdd(t *testing.T) {
 
 	big := filepath.Join(t.TempDir(), "big.bin")
 	writeRandomFile(t, big, 512<<20)
-	add := exec.Command(kithBin, "--repo", repo, "--json", "add", big)
-	stdout, err := add.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	add.Stderr = io.Discard
-	if err := add.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { add.Process.Kill(); add.Wait() })
-
+	add, events := startKithJSON(t, repo, "add", big)
 	// Kill the daemon once a good part of the file has gone in.
-	sc := bufio.NewScanner(stdout)
-	killed := false
-	for sc.Scan() {
-		var ev struct {
-			Type  string
-			Bytes int64
-		}
-		json.Unmarshal(sc.Bytes(), &ev)
-		if ev.Type == "progress" && ev.Bytes >= 64<<20 {
-			d.kill()
-			killed = true
-			break
-		}
+	killed := awaitProgress(events, "", 64<<20)
+	if killed {
+		d.kill()
 	}
 	if !killed {
 		t.Fatal("the add finished or failed before the daemon could be killed")

@@ -1,9 +1,12 @@
 package main_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,4 +148,37 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// startKithJSON starts a `kith --json` command against repo whose progress
+// events the test watches; it is killed at cleanup if still running.
+func startKithJSON(t testing.TB, repo string, args ...string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(kithBin, append([]string{"--repo", repo, "--json"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, bufio.NewScanner(stdout)
+}
+
+// awaitProgress reads events until a progress event of phase (any phase if
+// empty) reports at least bytes; false if the stream ended first.
+func awaitProgress(sc *bufio.Scanner, phase string, bytes int64) bool {
+	for sc.Scan() {
+		var ev struct {
+			Type, Phase string
+			Bytes       int64
+		}
+		json.Unmarshal(sc.Bytes(), &ev)
+		if ev.Type == "progress" && (phase == "" || ev.Phase == phase) && ev.Bytes >= bytes {
+			return true
+		}
+	}
+	return false
 }

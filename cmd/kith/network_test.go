@@ -1,11 +1,8 @@
 package main_test
 
 import (
-	"bufio"
 	"encoding/json"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,27 +83,11 @@ func TestGetResumesAfterDaemonRestart(t *testing.T) {
 	mustKith(t, repo, "connect", seedAddr)
 
 	out := filepath.Join(t.TempDir(), "out.bin")
-	get := exec.Command(kithBin, "--repo", repo, "--json", "get", root, "-o", out)
-	stdout, _ := get.StdoutPipe()
-	get.Stderr = io.Discard
-	if err := get.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { get.Process.Kill(); get.Wait() })
-	sc := bufio.NewScanner(stdout)
-	stopped := false
-	for sc.Scan() {
-		var ev struct {
-			Type, Phase string
-			Bytes       int64
-		}
-		json.Unmarshal(sc.Bytes(), &ev)
-		if ev.Type == "progress" && ev.Phase == "fetch" && ev.Bytes >= 64<<20 {
-			if err := d.stop(); err != nil {
-				t.Fatalf("daemon exit after SIGTERM mid-get: %v", err)
-			}
-			stopped = true
-			break
+	get, events := startKithJSON(t, repo, "get", root, "-o", out)
+	stopped := awaitProgress(events, "fetch", 64<<20)
+	if stopped {
+		if err := d.stop(); err != nil {
+			t.Fatalf("daemon exit after SIGTERM mid-get: %v", err)
 		}
 	}
 	if !stopped {

@@ -16,11 +16,7 @@ func exportCmd(e *env) *cobra.Command {
 		Example: "  kith export bafy... > holiday.car",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseCID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := e.client()
+			id, c, err := e.cidClient(args[0])
 			if err != nil {
 				return err
 			}

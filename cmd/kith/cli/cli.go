@@ -77,6 +77,17 @@ func (e *env) client() (*client.Client, error) {
 	return client.FromRepo(e.repo)
 }
 
+// cidClient validates a CID argument, then finds the daemon: what most
+// commands do first.
+func (e *env) cidClient(arg string) (string, *client.Client, error) {
+	id, err := parseCID(arg)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := e.client()
+	return id, c, err
+}
+
 // printJSON writes v as one line of JSON on stdout; with progress events
 // before it, the result is always the last line.
 func (e *env) printJSON(v any) error {

@@ -13,11 +13,7 @@ func lsCmd(e *env) *cobra.Command {
 		Short: "List a folder",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseCID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := e.client()
+			id, c, err := e.cidClient(args[0])
 			if err != nil {
 				return err
 			}

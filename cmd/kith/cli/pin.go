@@ -18,11 +18,7 @@ func pinCmd(e *env) *cobra.Command {
 		Short: "Pin content, fetching from peers whatever the repo lacks",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseCID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := e.client()
+			id, c, err := e.cidClient(args[0])
 			if err != nil {
 				return err
 			}
@@ -46,11 +42,7 @@ func pinCmd(e *env) *cobra.Command {
 		Short: "Unpin content (its blocks go at the next gc)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseCID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := e.client()
+			id, c, err := e.cidClient(args[0])
 			if err != nil {
 				return err
 			}
