@@ -33,11 +33,9 @@ func newStoreWriter(bs blockstore.Blockstore, fail func(error)) *storeWriter {
 }
 
 // run stores blocks until in is closed. After a failure it keeps draining
-// (discarding) so senders never block on it. Blocks that were verified
-// before the fetch was cancelled are still stored (ctx's cancellation is
-// ignored for the writes): they are what the next Fetch resumes from.
+// (discarding) so senders never block on it. Fetch passes a context that
+// outlives a cancellation, so verified blocks are still stored.
 func (s *storeWriter) run(ctx context.Context) {
-	ctx = context.WithoutCancel(ctx)
 	failed := false
 	batch := make([]blocks.Block, 0, maxPutBlocks)
 	for b := range s.in {
