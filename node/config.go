@@ -29,6 +29,8 @@ type Config struct {
 	DHT DHTConfig `json:"dht"`
 	// Fetch configures block transfers.
 	Fetch FetchConfig `json:"fetch"`
+	// Groups configures group replication (see groups_config.go).
+	Groups GroupsConfig `json:"groups"`
 }
 
 // IdentityConfig names the node.
@@ -129,8 +131,9 @@ func DefaultConfig() Config {
 			MaxMemoryMiB:       512,
 			MaxFileDescriptors: 1024,
 		},
-		DHT:   DHTConfig{Mode: "auto", ReprovideInterval: Duration(22 * time.Hour)},
-		Fetch: FetchConfig{},
+		DHT:    DHTConfig{Mode: "auto", ReprovideInterval: Duration(22 * time.Hour)},
+		Fetch:  FetchConfig{},
+		Groups: DefaultGroupsConfig(),
 	}
 }
 

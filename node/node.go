@@ -64,6 +64,8 @@ type Node struct {
 	mdns    mdns.Service
 	api     *web.Server
 	apiAt   string // the config's (or overridden) API address
+	jobs    *jobRegistry
+	groups  *groupSet // group replication; nil until Start
 
 	ctx    context.Context // lives until Close; background work hangs off it
 	cancel context.CancelFunc
@@ -112,6 +114,7 @@ func New(opts Options) (n *Node, err error) {
 		serveErr: make(chan error, 1),
 		stop:     make(chan struct{}),
 	}
+	n.jobs = newJobRegistry(n)
 	defer func() {
 		if err != nil {
 			n.Close()
@@ -155,6 +158,9 @@ func New(opts Options) (n *Node, err error) {
 // serves the local API, publishing its address in the repo so local
 // clients find it.
 func (n *Node) Start(ctx context.Context) error {
+	if err := n.startGroups(); err != nil { // before the API serves group calls
+		n.log.Warn("group replication is off", "err", err)
+	}
 	srv, err := web.Listen(n.apiAt, n, n.repo.token, web.WithMetrics(n.reg))
 	if err != nil {
 		return err
@@ -174,7 +180,7 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 	}
 	n.background(n.joinNetwork)
-	n.log.Info("kith daemon ready", "peer", n.host.ID().String(), "api", "http://"+srv.Addr(), "repo", n.repo.dir)
+	n.log.Info("kith daemon ready", "peer", n.host.ID().String(), "api", "http://"+srv.Addr(), "repo", n.repo.dir, "web_ui", "run `kith ui` to open it signed in")
 	return nil
 }
 
@@ -225,6 +231,7 @@ func (n *Node) Close() error {
 		}
 		n.cancel()
 		n.bg.Wait()
+		n.closeGroups()
 		if n.mdns != nil {
 			_ = n.mdns.Close()
 		}

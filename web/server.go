@@ -31,6 +31,11 @@ type Server struct {
 	cancel context.CancelFunc
 
 	metrics prometheus.Gatherer
+	// sessions signs the web UI's browser in; pins announces pin changes
+	// to event streams, and stopWatch ends the server's job watch.
+	sessions  *sessions
+	pins      *changes
+	stopWatch func()
 }
 
 // Option configures the server.
@@ -59,11 +64,12 @@ func Listen(addr string, backend api.Backend, token string, opts ...Option) (*Se
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	base, cancel := context.WithCancel(context.Background())
-	s := &Server{backend: backend, token: token, ln: ln, cancel: cancel}
+	s := &Server{backend: backend, token: token, ln: ln, cancel: cancel, sessions: newSessions(token, port), pins: newChanges()}
 	for _, o := range opts {
 		o(s)
 	}
-	g := &guard{port: port, token: token}
+	s.stopWatch = s.watchJobPins()
+	g := &guard{port: port, token: token, sessions: s.sessions, public: s.publicRoutes(), isPublic: isPublicPath}
 	if s.metrics != nil {
 		g.open = map[string]http.Handler{"/metrics": promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})}
 	}
@@ -89,6 +95,7 @@ func (s *Server) Serve() error {
 // Shutdown stops accepting requests, cancels the running ones and waits for
 // them to return until ctx ends, then closes their connections.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopWatch()
 	s.cancel()
 	err := s.http.Shutdown(ctx)
 	if err != nil {
@@ -101,24 +108,31 @@ func (s *Server) routes() *http.ServeMux {
 	m := http.NewServeMux()
 	p := api.Prefix
 	m.HandleFunc("GET "+p+"/id", s.handleID)
-	m.HandleFunc("POST "+p+"/add", s.handleAdd)
+	m.HandleFunc("POST "+p+"/add", s.changingPins(s.handleAdd))
 	m.HandleFunc("POST "+p+"/get", s.handleGet)
 	m.HandleFunc("GET "+p+"/cat", s.handleCat)
 	m.HandleFunc("GET "+p+"/ls", s.handleLs)
 	m.HandleFunc("GET "+p+"/stat", s.handleStat)
 	m.HandleFunc("GET "+p+"/pin/ls", s.handlePins)
-	m.HandleFunc("POST "+p+"/pin/add", s.handlePinAdd)
-	m.HandleFunc("POST "+p+"/pin/rm", s.handlePinRm)
+	m.HandleFunc("POST "+p+"/pin/add", s.changingPins(s.handlePinAdd))
+	m.HandleFunc("POST "+p+"/pin/rm", s.changingPins(s.handlePinRm))
 	m.HandleFunc("POST "+p+"/gc", s.handleGC)
 	m.HandleFunc("GET "+p+"/repo/stat", s.handleRepoStat)
 	m.HandleFunc("POST "+p+"/repo/verify", s.handleVerify)
 	m.HandleFunc("GET "+p+"/export", s.handleExport)
-	m.HandleFunc("POST "+p+"/import", s.handleImport)
+	m.HandleFunc("POST "+p+"/import", s.changingPins(s.handleImport))
 	m.HandleFunc("POST "+p+"/shutdown", s.handleShutdown)
 	m.HandleFunc("GET "+p+"/peers", s.handlePeers)
 	m.HandleFunc("POST "+p+"/connect", s.handleConnect)
 	m.HandleFunc("GET "+p+"/dht/findprovs", s.handleFindProvs)
 	m.HandleFunc("GET "+p+"/dht/findpeer", s.handleFindPeer)
+	s.groupRoutes(m, p)
+	// For the web UI: background jobs, the live event stream, sign-in.
+	m.HandleFunc("POST "+p+"/jobs/fetch", s.handleJobFetch)
+	m.HandleFunc("GET "+p+"/jobs", s.handleJobs)
+	m.HandleFunc("POST "+p+"/jobs/cancel", s.handleJobCancel)
+	m.HandleFunc("GET "+p+"/events", s.handleEvents)
+	m.HandleFunc("POST "+p+"/ui/login", s.handleLoginCode)
 	// Go's profiler, behind the token like everything else: for diagnosing
 	// a slow or stuck daemon (go tool pprof with an Authorization header).
 	m.HandleFunc("GET /debug/pprof/", pprof.Index)
@@ -127,6 +141,18 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("no API route %s %s", r.Method, r.URL.Path)})
 	})
+	return m
+}
+
+// publicRoutes serves what needs no credentials (see isPublicPath).
+func (s *Server) publicRoutes() *http.ServeMux {
+	m := http.NewServeMux()
+	ui := uiHandler()
+	m.Handle("GET /{$}", ui)
+	m.Handle("GET /favicon.ico", ui)
+	m.Handle("GET /ui/", ui)
+	m.HandleFunc("GET /login", s.handleLogin)
+	m.HandleFunc("GET /ipfs/", s.handleGateway)
 	return m
 }
 
@@ -169,6 +195,7 @@ func (s *Server) handleID(w http.ResponseWriter, r *http.Request) {
 // same as Kubo's API): one top-level file or folder whose parts stream
 // through.
 func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
+	defer closeDuplexBody(r)
 	q := r.URL.Query()
 	opts := api.AddOptions{Name: q.Get("name"), NoPin: q.Get("no_pin") == "true", Recursive: q.Get("recursive") == "true"}
 	if path := q.Get("path"); path != "" {
@@ -358,6 +385,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
+	defer closeDuplexBody(r)
 	st := newEventStream(w)
 	res, err := s.backend.ImportCAR(r.Context(), r.Body, st.progress)
 	st.finish(res, err)

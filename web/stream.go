@@ -35,6 +35,14 @@ func newEventStream(w http.ResponseWriter) *eventStream {
 	return &eventStream{w: w, rc: rc, enc: json.NewEncoder(w)}
 }
 
+// closeDuplexBody closes the body of a request whose handler streamed
+// events in full duplex. A full-duplex handler that returns before reading
+// its body to the end (a multipart reader stops at the closing boundary)
+// makes the server panic with "invalid concurrent Body.Read call" when it
+// reads the connection's next request (golang/go#68560), which cuts the
+// keep-alive connection under the client's next request.
+func closeDuplexBody(r *http.Request) { _ = r.Body.Close() }
+
 func (s *eventStream) send(ev api.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

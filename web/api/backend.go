@@ -13,6 +13,7 @@ import (
 // results. Progress callbacks may be nil and are called from the calling
 // goroutine. Errors are classified with Classify.
 type Backend interface {
+	GroupBackend // groups.go
 	ID(ctx context.Context) (ID, error)
 	// Add imports a file or folder (a boxo files.Node) and pins it unless opts.NoPin.
 	Add(ctx context.Context, name string, node files.Node, opts AddOptions, progress func(Progress)) (AddResult, error)

@@ -135,6 +135,9 @@ type Pin struct {
 	Name    string    `json:"name,omitempty"`
 	Size    uint64    `json:"size"`
 	Created time.Time `json:"created"`
+	// Replication says where else the content is kept; empty means only
+	// in this repo (groups, which fill it, come later).
+	Replication string `json:"replication,omitempty"`
 }
 
 // GCResult is the result of a garbage collection.

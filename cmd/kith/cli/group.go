@@ -1,0 +1,265 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// groupCmd is `kith group`: create, join, ls, members, leave.
+func groupCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "group",
+		Short: "Groups of devices that keep copies of what you share (create, join, ls, members, leave)",
+		Long: `A group is a set of devices (yours, or a team's) that keep N copies of
+whatever a member shares with 'kith share --group NAME --copies N', with no
+server and no coordinator. Each member offers part of its free disk.`,
+	}
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a group and print its invite token",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			inv, err := c.GroupCreate(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(inv)
+			}
+			fmt.Fprintf(e.stderr, "created group %s (%s). Invite others with the token below.\n", inv.Name, inv.ID)
+			fmt.Fprintln(e.stderr, "WARNING: the token is a password: whoever has it can join and read what the group shares.")
+			fmt.Fprintln(e.stderr, "Send it privately, and join with 'kith group join -' to read it from stdin.")
+			fmt.Fprintln(e.stdout, inv.Token)
+			return nil
+		},
+	}
+	join := &cobra.Command{
+		Use:   "join TOKEN",
+		Short: "Join a group with an invite token (- reads it from stdin)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tok := args[0]
+			if tok == "-" {
+				line, err := bufio.NewReader(e.stdin).ReadString('\n')
+				if err != nil && line == "" {
+					return fmt.Errorf("no invite token on stdin")
+				}
+				tok = line
+			}
+			tok = strings.TrimSpace(tok)
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			g, err := c.GroupJoin(cmd.Context(), tok)
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(g)
+			}
+			fmt.Fprintf(e.stdout, "joined group %s (%s): %d members\n", g.Name, g.ID, g.Members)
+			return nil
+		},
+	}
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List your groups",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			gs, err := c.Groups(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(gs)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tID\tMEMBERS\tSHARED\tREPLICAS\tOFFERED")
+			for _, g := range gs {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d (%s)\t%s\n", g.Name, g.ID, g.Members, g.Intents, g.Replicas, humanBytes(g.ReplicaBytes), humanBytes(g.Budget))
+			}
+			return tw.Flush()
+		},
+	}
+	members := &cobra.Command{
+		Use:   "members NAME",
+		Short: "List a group's members: name, health, last seen, space offered and used",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			ms, err := c.GroupMembers(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(ms)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "PEER\tNAME\tHEALTH\tLAST SEEN\tOFFERED\tUSED")
+			for _, m := range ms {
+				name := m.Name
+				if m.Self {
+					name += " (this device)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Peer, name, m.Health, ago(m.LastSeen), humanBytes(m.Budget), humanBytes(m.Used))
+			}
+			return tw.Flush()
+		},
+	}
+	leave := &cobra.Command{
+		Use:   "leave NAME",
+		Short: "Leave a group (your copies of others' content go at the next gc)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			if err := c.GroupLeave(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(map[string]string{"group": args[0]})
+			}
+			fmt.Fprintf(e.stdout, "left group %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(create, join, ls, members, leave)
+	return cmd
+}
+
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return time.Since(t).Round(time.Second).String() + " ago"
+}
+
+// shareCmd is `kith share PATH --group NAME --copies N`: add, then share.
+func shareCmd(e *env) *cobra.Command {
+	var (
+		groupName string
+		copies    int
+		recursive bool
+	)
+	cmd := &cobra.Command{
+		Use:     "share PATH",
+		Short:   "Add a file or folder and keep N copies of it in a group",
+		Example: "  kith share -r ./photos --group family --copies 3",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if groupName == "" {
+				return fmt.Errorf("say which group with --group NAME")
+			}
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			p := e.newProgress("adding", true)
+			res, err := c.AddPath(cmd.Context(), args[0], recursive, api.AddOptions{}, p.event)
+			p.done()
+			if err != nil {
+				return err
+			}
+			in, err := c.GroupShare(cmd.Context(), groupName, res.Cid, copies)
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(in)
+			}
+			fmt.Fprintf(e.stdout, "shared %s %s (%s) in %s: %d copies\n", in.Cid, in.Name, humanBytes(in.Size), in.Group, in.Copies)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&groupName, "group", "", "the group to share in")
+	cmd.Flags().IntVar(&copies, "copies", 2, "how many members keep a copy")
+	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "share a folder and everything in it")
+	return cmd
+}
+
+// unshareCmd is `kith unshare CID --group NAME`.
+func unshareCmd(e *env) *cobra.Command {
+	var groupName string
+	cmd := &cobra.Command{
+		Use:   "unshare CID",
+		Short: "Stop keeping copies of content in a group (your own pin stays)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if groupName == "" {
+				return fmt.Errorf("say which group with --group NAME")
+			}
+			id, c, err := e.cidClient(args[0])
+			if err != nil {
+				return err
+			}
+			if err := c.GroupUnshare(cmd.Context(), groupName, id); err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(map[string]string{"group": groupName, "cid": id})
+			}
+			fmt.Fprintf(e.stdout, "unshared %s in %s\n", id, groupName)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&groupName, "group", "", "the group to unshare in")
+	return cmd
+}
+
+// statusCmd is `kith status CID`: who holds it in each group, and why not.
+func statusCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status CID",
+		Short: "Show which group members hold shared content, and why copies are missing",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, c, err := e.cidClient(args[0])
+			if err != nil {
+				return err
+			}
+			sts, err := c.GroupStatus(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(sts)
+			}
+			for _, st := range sts {
+				fmt.Fprintf(e.stdout, "%s in %s: %s, %d copies wanted", st.Cid, st.Group, st.State, st.Copies)
+				if st.Reason != "" {
+					fmt.Fprintf(e.stdout, " (%s)", st.Reason)
+				}
+				fmt.Fprintln(e.stdout)
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				for _, h := range st.Holders {
+					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", h.Peer, h.Name, h.State, h.Reason)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}

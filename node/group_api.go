@@ -1,0 +1,345 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/protocol/group"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// The node implements the API's group calls.
+var _ api.GroupBackend = (*Node)(nil)
+
+// join writes (or refreshes) our member record: name, addresses, budget.
+// fresh keeps an existing budget when false (a restart).
+func (g *localGroup) join(ctx context.Context, fresh bool) error {
+	name, _ := os.Hostname()
+	if name == "" {
+		name = g.n.host.ID().String()
+	}
+	if len(name) > group.MaxNameLen {
+		name = name[:group.MaxNameLen]
+	}
+	budget := g.n.groupBudget()
+	return g.net.Apply(ctx, func(s *group.State, c *group.Clock) (group.Update, error) {
+		if m, ok := s.Member(c.Node()); ok && !m.Left && !fresh {
+			name, budget = m.Name, m.Budget
+		}
+		return s.Join(c, name, g.n.memberAddrs(), budget)
+	})
+}
+
+// GroupCreate makes a new group with us as its only member.
+func (n *Node) GroupCreate(ctx context.Context, name string) (api.GroupInvite, error) {
+	gs, err := n.groupSet()
+	if err != nil {
+		return api.GroupInvite{}, err
+	}
+	if err := validGroupName(name); err != nil {
+		return api.GroupInvite{}, err
+	}
+	sec, err := group.NewSecret()
+	if err != nil {
+		return api.GroupInvite{}, fmt.Errorf("create group %s: %w", name, err)
+	}
+	g, err := gs.add(ctx, sec, name)
+	if err != nil {
+		return api.GroupInvite{}, err
+	}
+	tok, err := group.EncodeInvite(group.Invite{Name: name, Secret: sec, Addrs: n.memberAddrs()})
+	if err != nil {
+		return api.GroupInvite{}, fmt.Errorf("create group %s: invite: %w", name, err)
+	}
+	return api.GroupInvite{Group: g.info(), Token: tok}, nil
+}
+
+// GroupJoin joins the group of an invite token. The token is never logged.
+func (n *Node) GroupJoin(ctx context.Context, token string) (api.Group, error) {
+	gs, err := n.groupSet()
+	if err != nil {
+		return api.Group{}, err
+	}
+	inv, err := group.DecodeInvite(strings.TrimSpace(token))
+	if err != nil {
+		return api.Group{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+	}
+	if g, err := gs.find(inv.Secret.ID().String()); err == nil {
+		return g.info(), nil // already in it
+	}
+	g, err := gs.add(ctx, inv.Secret, inv.Name)
+	if err != nil {
+		return api.Group{}, err
+	}
+	// The first sync (on connect) brings the group's state.
+	if n.dialAddrs(ctx, inv.Addrs, 15*time.Second) == 0 && len(inv.Addrs) > 0 {
+		n.log.Warn("joined a group but reached none of its members yet; will keep trying", "group", g.id)
+	}
+	// Sync with the first inviting member we reach, so the answer already
+	// lists the group; the rest follows by gossip and later syncs.
+	for _, id := range addrPeers(inv.Addrs) {
+		if n.host.Network().Connectedness(id) != network.Connected {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err := g.net.Sync(sctx, id)
+		cancel()
+		if err == nil {
+			break
+		}
+		n.log.Debug("first group sync", "group", g.id, "peer", id, "err", err)
+	}
+	g.changed()
+	return g.info(), nil
+}
+
+// add opens a new group, joins it and saves it.
+func (gs *groupSet) add(ctx context.Context, sec group.Secret, name string) (*localGroup, error) {
+	g, err := gs.open(sec, groupMeta{Name: name, Incarnation: 1}, group.NewState())
+	if err != nil {
+		return nil, err
+	}
+	if err := g.saveMeta(); err != nil {
+		return nil, err
+	}
+	if err := g.join(ctx, true); err != nil {
+		return nil, fmt.Errorf("join group %s: %w", name, err)
+	}
+	g.save()
+	return g, nil
+}
+
+// GroupLeave leaves the group, stops it, and drops our replica pins.
+func (n *Node) GroupLeave(ctx context.Context, name string) error {
+	gs, err := n.groupSet()
+	if err != nil {
+		return err
+	}
+	g, err := gs.find(name)
+	if err != nil {
+		return err
+	}
+	if err := g.net.Apply(ctx, func(s *group.State, c *group.Clock) (group.Update, error) { return s.Leave(c) }); err != nil {
+		return fmt.Errorf("leave group %s: %w", name, err)
+	}
+	g.mu.Lock()
+	g.left = true
+	var release []cid.Cid
+	for r, rep := range g.replicas {
+		if !rep.user {
+			release = append(release, r)
+		}
+	}
+	g.replicas = map[cid.Cid]replica{}
+	g.mu.Unlock()
+	g.stop.Do(func() { close(g.done) })
+	gs.mu.Lock()
+	delete(gs.byID, g.id)
+	gs.mu.Unlock()
+	for _, r := range release {
+		g.release(ctx, r)
+	}
+	g.net.Close()
+	if err := os.RemoveAll(g.dir); err != nil {
+		return fmt.Errorf("leave group %s: remove its folder: %w", name, err)
+	}
+	return nil
+}
+
+// Groups lists our groups by name.
+func (n *Node) Groups(ctx context.Context) ([]api.Group, error) {
+	gs, err := n.groupSet()
+	if err != nil {
+		return nil, err
+	}
+	out := []api.Group{}
+	for _, g := range gs.list() {
+		out = append(out, g.info())
+	}
+	slices.SortFunc(out, func(a, b api.Group) int { return strings.Compare(a.Name+a.ID, b.Name+b.ID) })
+	return out, nil
+}
+
+func (g *localGroup) info() api.Group {
+	info := api.Group{ID: g.id.String(), Name: g.name}
+	g.net.Read(func(s *group.State, _ *group.Liveness) {
+		info.Members, info.Intents = len(s.Members()), len(s.Intents())
+		if m, ok := s.Member(g.n.host.ID()); ok {
+			info.Budget = m.Budget
+		}
+	})
+	used, roots := g.holdings()
+	info.Replicas, info.ReplicaBytes = len(roots), used
+	return info
+}
+
+// GroupMembers lists the members with what their heartbeats say.
+func (n *Node) GroupMembers(ctx context.Context, name string) ([]api.GroupMember, error) {
+	gs, err := n.groupSet()
+	if err != nil {
+		return nil, err
+	}
+	g, err := gs.find(name)
+	if err != nil {
+		return nil, err
+	}
+	self := n.host.ID()
+	used, roots := g.holdings()
+	now := time.Now()
+	out := []api.GroupMember{}
+	g.net.Read(func(s *group.State, l *group.Liveness) {
+		views := map[peer.ID]group.MemberView{}
+		for _, v := range l.Views(s) {
+			views[v.ID] = v
+		}
+		for _, m := range s.Members() {
+			v := views[m.ID]
+			gm := api.GroupMember{
+				Peer: m.ID.String(), Name: m.Name, Budget: m.Budget, Used: v.Used, Held: len(v.Holds),
+				Health: l.Health(m.ID, now).String(), LastSeen: l.LastSeen(m.ID),
+			}
+			if m.ID == self {
+				gm.Self, gm.Health, gm.LastSeen, gm.Used, gm.Held = true, group.Alive.String(), now, used, len(roots)
+			}
+			out = append(out, gm)
+		}
+	})
+	return out, nil
+}
+
+// GroupShare pins c (fetching what is missing) and records the intent.
+func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, copies int) (api.GroupIntent, error) {
+	gs, err := n.groupSet()
+	if err != nil {
+		return api.GroupIntent{}, err
+	}
+	g, err := gs.find(name)
+	if err != nil {
+		return api.GroupIntent{}, err
+	}
+	if copies < group.MinCopies || copies > group.MaxCopies {
+		return api.GroupIntent{}, fmt.Errorf("copies must be between %d and %d: %w", group.MinCopies, group.MaxCopies, api.ErrInvalid)
+	}
+	p, err := n.store.GetPin(ctx, c)
+	if err != nil || isReplicaPin(p) {
+		// Share means "keep this": it becomes the user's own pin.
+		name := ""
+		if err == nil {
+			name = strings.TrimPrefix(p.Name, g.pinName(""))
+		}
+		ap, err := n.PinAdd(ctx, c, name, nil)
+		if err != nil {
+			return api.GroupIntent{}, fmt.Errorf("share %s: %w", c, err)
+		}
+		p = blockstore.Pin{Cid: c, Name: ap.Name, Size: ap.Size}
+	}
+	in := api.GroupIntent{Group: g.name, Cid: c.String(), Name: p.Name, Size: int64(p.Size), Copies: copies}
+	err = g.net.Apply(ctx, func(s *group.State, clk *group.Clock) (group.Update, error) {
+		return s.Share(clk, c, p.Name, int64(p.Size), copies)
+	})
+	if err != nil {
+		return api.GroupIntent{}, fmt.Errorf("share %s in group %s: %w", c, g.name, err)
+	}
+	return in, nil
+}
+
+// GroupUnshare withdraws the intent; our own pin stays.
+func (n *Node) GroupUnshare(ctx context.Context, name string, c cid.Cid) error {
+	gs, err := n.groupSet()
+	if err != nil {
+		return err
+	}
+	g, err := gs.find(name)
+	if err != nil {
+		return err
+	}
+	err = g.net.Apply(ctx, func(s *group.State, clk *group.Clock) (group.Update, error) { return s.Unshare(clk, c) })
+	if errors.Is(err, group.ErrNotFound) {
+		return fmt.Errorf("%s is not shared in group %s: %w", c, g.name, blockstore.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("unshare %s in group %s: %w", c, g.name, err)
+	}
+	return nil
+}
+
+// GroupStatus reports, for each group sharing c, its holders and state.
+func (n *Node) GroupStatus(ctx context.Context, c cid.Cid) ([]api.GroupStatus, error) {
+	gs, err := n.groupSet()
+	if err != nil {
+		return nil, err
+	}
+	out := []api.GroupStatus{}
+	for _, g := range gs.list() {
+		if st, ok := g.status(c); ok {
+			out = append(out, st)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s is not shared in any of your groups: %w", c, blockstore.NotFound(c))
+	}
+	return out, nil
+}
+
+// status is c's placement in g, computed from the last plan's assignment
+// and the current views.
+func (g *localGroup) status(c cid.Cid) (api.GroupStatus, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var asg *group.Assignment
+	for i := range g.plan.Assignments {
+		if g.plan.Assignments[i].Intent.Root == c {
+			asg = &g.plan.Assignments[i]
+		}
+	}
+	if asg == nil {
+		return api.GroupStatus{}, false
+	}
+	self := g.n.host.ID()
+	now := time.Now()
+	me := group.MemberView{ID: self, LastSeen: now, Holds: group.RootSet{}}
+	for r, rep := range g.replicas {
+		me.Holds[r] = struct{}{}
+		me.Used += rep.size
+	}
+	in := asg.Intent
+	st := api.GroupStatus{GroupIntent: api.GroupIntent{Group: g.name, Cid: c.String(), Name: in.Name, Size: in.Size, Copies: in.Copies}}
+	names := map[peer.ID]string{}
+	g.net.Read(func(s *group.State, l *group.Liveness) {
+		vs := []group.MemberView{}
+		for _, v := range l.Views(s) {
+			if v.ID != self {
+				vs = append(vs, v)
+			}
+		}
+		if m, ok := s.Member(self); ok {
+			me.Name, me.Budget = m.Name, m.Budget
+		}
+		for _, m := range s.Members() {
+			names[m.ID] = m.Name
+		}
+		p := g.planner.Placer().Status(*asg, group.NewViews(append(vs, me)), now, g.set.cfg.Grace)
+		st.State, st.Reason = p.State.String(), p.Reason
+		for _, mc := range p.Copies {
+			h := api.GroupHolder{Peer: mc.ID.String(), Name: names[mc.ID], State: mc.State.String()}
+			if mc.ID == self && mc.State == group.CopyFetching {
+				h.Reason = g.fetchErr[c]
+			}
+			st.Holders = append(st.Holders, h)
+		}
+	})
+	if st.Holders == nil {
+		st.Holders = []api.GroupHolder{}
+	}
+	return st, true
+}

@@ -1,0 +1,324 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/kith-p2p/kith/protocol/group"
+	groupnet "github.com/kith-p2p/kith/protocol/group/net"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// Group timings for tests: fast enough to see grace periods and releases
+// in seconds, slow enough for -race on a loaded machine.
+const (
+	testHeartbeat    = 100 * time.Millisecond
+	testGrace        = 2 * time.Second
+	testReleaseDelay = time.Second
+)
+
+// groupNode starts (or restarts) a node on dir with short group timings,
+// offering budget bytes to groups.
+func groupNode(t *testing.T, dir string, budget int64) *Node {
+	t.Helper()
+	n, err := New(Options{Repo: dir, Profile: "local", Logger: quietLog, Configure: func(c *Config) {
+		c.Groups.HeartbeatInterval = Duration(testHeartbeat)
+		c.Groups.Grace = Duration(testGrace)
+		c.Groups.ReleaseDelay = Duration(testReleaseDelay)
+		c.Groups.SyncInterval = Duration(3 * time.Second)
+		c.Groups.GossipHeartbeat = Duration(200 * time.Millisecond)
+		c.Groups.BudgetMax = budget
+		c.Groups.BudgetPercent = 100
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(context.Background()); err != nil {
+		n.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// groupOf returns n's group called name.
+func groupOf(t *testing.T, n *Node, name string) *localGroup {
+	t.Helper()
+	g, err := n.groups.find(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// holds reports whether n counts root as its copy in the group and has
+// every block of it.
+func holds(t *testing.T, n *Node, name string, root cid.Cid) bool {
+	g := groupOf(t, n, name)
+	g.mu.Lock()
+	_, ok := g.replicas[root]
+	g.mu.Unlock()
+	if !ok {
+		return false
+	}
+	missing, err := missingBlocks(context.Background(), n.store, root, nil)
+	return err == nil && missing == 0
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// formGroup makes nodes[0] create a group the others join, and waits until
+// every node sees every member.
+func formGroup(t *testing.T, nodes []*Node, name string) {
+	t.Helper()
+	ctx := context.Background()
+	inv, err := nodes[0].GroupCreate(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes[1:] {
+		if _, err := n.GroupJoin(ctx, inv.Token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 20*time.Second, "every node to see every member", func() bool {
+		for _, n := range nodes {
+			ms, err := n.GroupMembers(ctx, name)
+			if err != nil || len(ms) != len(nodes) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func countHolders(t *testing.T, nodes []*Node, root cid.Cid) (n int, who []int) {
+	for i, nd := range nodes {
+		if nd != nil && holds(t, nd, "family", root) {
+			n++
+			who = append(who, i)
+		}
+	}
+	return n, who
+}
+
+func TestGroupKeepsCopies(t *testing.T) {
+	size := 10
+	if testing.Short() {
+		size = 5
+	}
+	ctx := context.Background()
+	dirs := make([]string, size)
+	nodes := make([]*Node, size)
+	for i := range nodes {
+		dirs[i] = t.TempDir()
+		nodes[i] = groupNode(t, dirs[i], 1<<30)
+	}
+	start := time.Now()
+	formGroup(t, nodes, "family")
+	t.Logf("%d nodes formed a group in %v", size, time.Since(start))
+
+	root := addData(t, nodes[0], randomData(300<<10))
+	if _, err := nodes[0].GroupShare(ctx, "family", root, 3); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	waitFor(t, 30*time.Second, "3 holders", func() bool { c, _ := countHolders(t, nodes, root); return c == 3 })
+	_, who := countHolders(t, nodes, root)
+	t.Logf("3 copies on %v in %v", who, time.Since(start))
+	st, err := nodes[0].GroupStatus(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "status held", func() bool {
+		st, err = nodes[0].GroupStatus(ctx, root)
+		return err == nil && st[0].State == "held"
+	})
+
+	// Stop a holder (not the sharer): after the grace period another member
+	// takes its copy.
+	victim := who[0]
+	if victim == 0 {
+		victim = who[1]
+	}
+	nodes[victim].Close()
+	nodes[victim] = nil
+	start = time.Now()
+	waitFor(t, 30*time.Second, "3 holders after one stopped", func() bool { c, _ := countHolders(t, nodes, root); return c == 3 })
+	_, who = countHolders(t, nodes, root)
+	t.Logf("copy moved after %v (grace %v): holders %v", time.Since(start), testGrace, who)
+
+	// Restart it: it comes back with its copy, and one stand-in releases.
+	nodes[victim] = groupNode(t, dirs[victim], 1<<30)
+	start = time.Now()
+	waitFor(t, 30*time.Second, "the restarted holder to hold again", func() bool { return holds(t, nodes[victim], "family", root) })
+	ok := false
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end) && !ok; time.Sleep(20 * time.Millisecond) {
+		c, _ := countHolders(t, nodes, root)
+		ok = c == 3
+	}
+	if !ok {
+		_, who = countHolders(t, nodes, root)
+		for _, i := range who {
+			t.Logf("node %d sees: %s", i, dumpViews(groupOf(t, nodes[i], "family"), root))
+		}
+		t.Fatalf("not back to 3 holders: %v", who)
+	}
+	_, who = countHolders(t, nodes, root)
+	t.Logf("back to 3 holders %v in %v", who, time.Since(start))
+	// No flapping: the holders stay the same for several release delays.
+	for end := time.Now().Add(3 * testReleaseDelay); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if c, w := countHolders(t, nodes, root); c != 3 || fmt.Sprint(w) != fmt.Sprint(who) {
+			t.Fatalf("holders changed from %v to %v", who, w)
+		}
+	}
+
+	// Unshare: every replica is released and collected.
+	if err := nodes[0].GroupUnshare(ctx, "family", root); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "every replica released", func() bool {
+		for _, n := range nodes[1:] {
+			if p, err := n.store.GetPin(ctx, root); err == nil && isReplicaPin(p) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, n := range nodes[1:] {
+		if _, err := n.GC(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := n.store.Has(ctx, root); ok {
+			t.Fatalf("%s still has the root after gc", n.host.ID())
+		}
+	}
+	if _, err := nodes[0].store.GetPin(ctx, root); err != nil {
+		t.Fatalf("the sharer's own pin was touched: %v", err)
+	}
+}
+
+func TestGroupBudgetsAndOutsiders(t *testing.T) {
+	ctx := context.Background()
+	nodes := []*Node{
+		groupNode(t, t.TempDir(), 1<<20),
+		groupNode(t, t.TempDir(), 1<<20),
+		groupNode(t, t.TempDir(), 1<<10), // too small for anything
+	}
+	formGroup(t, nodes, "family")
+
+	root := addData(t, nodes[0], randomData(200<<10))
+	if _, err := nodes[0].GroupShare(ctx, "family", root, 3); err != nil {
+		t.Fatal(err)
+	}
+	huge := addData(t, nodes[1], randomData(1<<20+1))
+	if _, err := nodes[1].GroupShare(ctx, "family", huge, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the two members with room to hold it", func() bool {
+		return holds(t, nodes[0], "family", root) && holds(t, nodes[1], "family", root)
+	})
+	for _, c := range []cid.Cid{root, huge} {
+		var st []api.GroupStatus
+		waitFor(t, 10*time.Second, "under-replicated status", func() bool {
+			s, err := nodes[2].GroupStatus(ctx, c)
+			st = s
+			return err == nil && s[0].State == "under-replicated" && s[0].Reason != ""
+		})
+		t.Logf("%s: %s (%s)", c, st[0].State, st[0].Reason)
+	}
+	if holds(t, nodes[2], "family", root) || holds(t, nodes[2], "family", huge) {
+		t.Fatal("the member with no room holds a copy")
+	}
+
+	// An outsider who learnt the topic publishes junk and dials the sync
+	// protocol: nothing changes.
+	g := groupOf(t, nodes[0], "family")
+	digestOf := func(n *Node) (d [32]byte) {
+		groupOf(t, n, "family").net.Read(func(s *group.State, _ *group.Liveness) { d = s.Digest() })
+		return d
+	}
+	// Let the members agree first, so any later change is the outsider's.
+	waitFor(t, 30*time.Second, "the members to agree on the group state", func() bool {
+		d0 := digestOf(nodes[0])
+		for _, n := range nodes[1:] {
+			if digestOf(n) != d0 {
+				return false
+			}
+		}
+		return true
+	})
+	before := digestOf(nodes[0])
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	octx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ps, err := pubsub.NewGossipSub(octx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if err := h.Connect(ctx, peer.AddrInfo{ID: n.host.ID(), Addrs: n.host.Addrs()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	topic, err := ps.Join(g.secret.Topic())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer topic.Close()
+	for range 5 {
+		_ = topic.Publish(ctx, []byte("junk junk junk junk junk junk junk junk junk junk"))
+	}
+	s, err := h.NewStream(ctx, nodes[0].host.ID(), groupnet.SyncProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := g.id
+	_, _ = s.Write(append(id[:], []byte("\x10junk junk junk junk")...))
+	_ = s.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := s.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the sync handler answered an outsider")
+	}
+	s.Reset()
+	time.Sleep(5 * testHeartbeat) // let the junk reach everyone
+	if after := digestOf(nodes[0]); before != after {
+		t.Fatal("the outsider changed the group state")
+	}
+	if ms, _ := nodes[0].GroupMembers(ctx, "family"); len(ms) != 3 {
+		t.Fatalf("%d members after the outsider", len(ms))
+	}
+}
+
+// dumpViews says what g knows of every member's liveness and holdings of
+// root, for failure messages.
+func dumpViews(g *localGroup, root cid.Cid) string {
+	var out string
+	now := time.Now()
+	g.net.Read(func(s *group.State, l *group.Liveness) {
+		for _, v := range l.Views(s) {
+			out += fmt.Sprintf("\n  %s seen %v ago holds=%v", v.ID.ShortString(), now.Sub(v.LastSeen).Round(time.Millisecond), v.Holds.Has(root))
+		}
+	})
+	return out
+}

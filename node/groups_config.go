@@ -1,0 +1,77 @@
+package node
+
+import (
+	"time"
+
+	"github.com/kith-p2p/kith/protocol/group"
+)
+
+// GroupsConfig configures group replication: the timings every group this
+// node is in runs with, and how much disk it offers to others.
+type GroupsConfig struct {
+	// HeartbeatInterval is how often we tell each group we are alive and
+	// what we hold, and re-plan our replicas.
+	HeartbeatInterval Duration `json:"heartbeat_interval"`
+	// Grace is how long a silent member keeps its copies before they are
+	// placed on others: longer than a laptop's usual sleep.
+	Grace Duration `json:"grace"`
+	// ReleaseDelay is how long a copy must have been surplus before we drop
+	// it, so a member waking up does not make copies flap.
+	ReleaseDelay Duration `json:"release_delay"`
+	// SyncInterval is how often we reconcile state with a random member,
+	// for whatever gossip missed.
+	SyncInterval Duration `json:"sync_interval"`
+	// BudgetPercent of the free disk space, capped at BudgetMax bytes, is
+	// what we offer a group we create or join for others' content.
+	BudgetPercent int   `json:"budget_percent"`
+	BudgetMax     int64 `json:"budget_max"`
+	// FetchConcurrency bounds how many replicas we fetch at once.
+	FetchConcurrency int `json:"fetch_concurrency"`
+	// GossipHeartbeat overrides GossipSub's mesh heartbeat (1 s). Tests
+	// only: it is not read from the config file.
+	GossipHeartbeat Duration `json:"-"`
+}
+
+// DefaultGroupsConfig returns the defaults: laptops on home networks.
+func DefaultGroupsConfig() GroupsConfig {
+	d := group.DefaultConfig()
+	return GroupsConfig{
+		HeartbeatInterval: Duration(d.HeartbeatInterval),
+		Grace:             Duration(d.Grace),
+		ReleaseDelay:      Duration(d.ReleaseDelay),
+		SyncInterval:      Duration(5 * time.Minute),
+		BudgetPercent:     20,
+		BudgetMax:         100 << 30,
+		FetchConcurrency:  2,
+	}
+}
+
+// groupConfig is the package group timings from c, filling what an older
+// config file lacks with defaults.
+func (c GroupsConfig) groupConfig() group.Config {
+	g := group.DefaultConfig()
+	if c.HeartbeatInterval > 0 {
+		g.HeartbeatInterval = time.Duration(c.HeartbeatInterval)
+		g.SuspectAfter = 3 * g.HeartbeatInterval
+	}
+	if c.Grace > 0 {
+		g.Grace = time.Duration(c.Grace)
+	}
+	if c.ReleaseDelay > 0 {
+		g.ReleaseDelay = time.Duration(c.ReleaseDelay)
+	}
+	return g
+}
+
+// budget is what we offer a group: BudgetPercent of free bytes, capped.
+func (c GroupsConfig) budget(free int64) int64 {
+	pct := c.BudgetPercent
+	if pct <= 0 {
+		pct = 20
+	}
+	b := free / 100 * int64(pct)
+	if c.BudgetMax > 0 && b > c.BudgetMax {
+		b = c.BudgetMax
+	}
+	return b
+}

@@ -1,0 +1,235 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+const (
+	// keepFinished is how long a finished job stays listed, so a page
+	// reloaded after a transfer ended still shows how it ended.
+	keepFinished = time.Hour
+	// maxFinished bounds the finished jobs kept, whatever their age.
+	maxFinished = 100
+	// jobNotifyInterval bounds progress notifications per job: enough for a
+	// live bar, few enough that watchers are not flooded.
+	jobNotifyInterval = 200 * time.Millisecond
+)
+
+// jobRegistry runs fetch-and-pin jobs in the background, on the node's
+// context rather than a request's, and remembers how they went. Its
+// goroutines are the node's background work, so Close cancels and waits
+// for them.
+type jobRegistry struct {
+	n *Node
+
+	mu       sync.Mutex
+	jobs     map[string]*job
+	watchers map[int]func(api.Job)
+	nextW    int
+}
+
+// job is one entry of the registry; its fields are guarded by the
+// registry's mutex.
+type job struct {
+	api.Job
+	cancel     context.CancelFunc
+	canceled   bool // by CancelJob, as opposed to the daemon stopping
+	lastNotify time.Time
+}
+
+func newJobRegistry(n *Node) *jobRegistry {
+	return &jobRegistry{n: n, jobs: map[string]*job{}, watchers: map[int]func(api.Job){}}
+}
+
+// The node runs background jobs for the API.
+var _ api.Jobs = (*Node)(nil)
+
+// StartFetch starts fetching and pinning c in the background.
+func (n *Node) StartFetch(c cid.Cid, name string) (api.Job, error) { return n.jobs.start(c, name) }
+
+// Jobs lists running and recently finished jobs, newest first.
+func (n *Node) Jobs() []api.Job { return n.jobs.list() }
+
+// CancelJob stops a running job.
+func (n *Node) CancelJob(id string) (api.Job, error) { return n.jobs.cancelJob(id) }
+
+// WatchJobs calls fn whenever a job changes, until stop is called.
+func (n *Node) WatchJobs(fn func(api.Job)) (stop func()) { return n.jobs.watch(fn) }
+
+func (r *jobRegistry) start(c cid.Cid, name string) (api.Job, error) {
+	if err := r.n.ctx.Err(); err != nil {
+		return api.Job{}, fmt.Errorf("start fetch of %s: the daemon is stopping: %w", c, api.ErrUnavailable)
+	}
+	r.mu.Lock()
+	for _, j := range r.jobs {
+		if j.Cid == c.String() && j.State == api.JobRunning {
+			snap := j.Job
+			r.mu.Unlock()
+			return snap, nil
+		}
+	}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	j := &job{Job: api.Job{
+		ID: hex.EncodeToString(id[:]), Cid: c.String(), Name: name,
+		State: api.JobRunning, Phase: "searching", Started: time.Now().UTC(),
+	}}
+	// The job's context hangs off the node's, not the request's: it ends
+	// when the job is cancelled or the daemon stops.
+	ctx, cancel := context.WithCancel(r.n.ctx)
+	j.cancel = cancel
+	r.jobs[j.ID] = j
+	r.pruneLocked()
+	snap := j.Job
+	r.mu.Unlock()
+	// Announce the job before it can finish, so watchers never see it
+	// running after it ended.
+	r.notify(snap)
+	r.n.background(func(context.Context) {
+		defer cancel()
+		r.run(ctx, j, c, name)
+	})
+	return snap, nil
+}
+
+// run fetches and pins, then records the outcome.
+func (r *jobRegistry) run(ctx context.Context, j *job, c cid.Cid, name string) {
+	pin, err := r.n.PinAdd(ctx, c, name, func(p api.Progress) { r.progress(j, p) })
+	var explained missReason
+	if err != nil && errors.Is(err, blockstore.ErrNotFound) && ctx.Err() == nil {
+		explained = r.n.explainMiss(ctx, c)
+	}
+	r.mu.Lock()
+	now := time.Now().UTC()
+	j.Finished = &now
+	j.Rate, j.Peers, j.Phase = 0, 0, ""
+	switch {
+	case err == nil:
+		j.State = api.JobDone
+		j.Size = pin.Size
+		if j.Total == 0 {
+			j.Total = int64(pin.Size)
+		}
+		j.Bytes = j.Total
+	case j.canceled:
+		j.State = api.JobCanceled
+	default:
+		j.State = api.JobFailed
+		j.Error = err.Error()
+		j.Reason = explained.text
+		j.Connected, j.Providers = explained.connected, explained.providers
+		if ctx.Err() != nil {
+			j.Reason = "The daemon stopped before the transfer finished."
+		}
+	}
+	snap := j.Job
+	r.mu.Unlock()
+	r.notify(snap)
+}
+
+func (r *jobRegistry) progress(j *job, p api.Progress) {
+	if p.Phase != "fetch" {
+		return
+	}
+	now := time.Now()
+	r.mu.Lock()
+	j.Bytes, j.Total, j.Peers, j.Rate = p.Bytes, p.Total, p.Peers, p.Rate
+	if p.Count > 0 {
+		j.Phase = "fetching"
+	}
+	if now.Sub(j.lastNotify) < jobNotifyInterval {
+		r.mu.Unlock()
+		return
+	}
+	j.lastNotify = now
+	snap := j.Job
+	r.mu.Unlock()
+	r.notify(snap)
+}
+
+func (r *jobRegistry) list() []api.Job {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pruneLocked()
+	out := make([]api.Job, 0, len(r.jobs))
+	for _, j := range r.jobs {
+		out = append(out, j.Job)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Started.After(out[b].Started) })
+	return out
+}
+
+// pruneLocked forgets finished jobs that are too old or too many.
+func (r *jobRegistry) pruneLocked() {
+	var finished []*job
+	for id, j := range r.jobs {
+		if j.Finished == nil {
+			continue
+		}
+		if time.Since(*j.Finished) > keepFinished {
+			delete(r.jobs, id)
+			continue
+		}
+		finished = append(finished, j)
+	}
+	if len(finished) <= maxFinished {
+		return
+	}
+	sort.Slice(finished, func(a, b int) bool { return finished[a].Finished.After(*finished[b].Finished) })
+	for _, j := range finished[maxFinished:] {
+		delete(r.jobs, j.ID)
+	}
+}
+
+func (r *jobRegistry) cancelJob(id string) (api.Job, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	j, ok := r.jobs[id]
+	if !ok {
+		return api.Job{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("no job %q: it may have finished over an hour ago", id)}
+	}
+	if j.State == api.JobRunning && j.cancel != nil {
+		j.canceled = true
+		j.cancel()
+	}
+	return j.Job, nil
+}
+
+func (r *jobRegistry) watch(fn func(api.Job)) (stop func()) {
+	r.mu.Lock()
+	id := r.nextW
+	r.nextW++
+	r.watchers[id] = fn
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.watchers, id)
+		r.mu.Unlock()
+	}
+}
+
+// notify hands a job's state to every watcher, outside the lock so a
+// watcher cannot stall the registry for long.
+func (r *jobRegistry) notify(j api.Job) {
+	r.mu.Lock()
+	fns := make([]func(api.Job), 0, len(r.watchers))
+	for _, fn := range r.watchers {
+		fns = append(fns, fn)
+	}
+	r.mu.Unlock()
+	for _, fn := range fns {
+		fn(j)
+	}
+}

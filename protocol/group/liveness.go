@@ -1,0 +1,151 @@
+package group
+
+import (
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Health is what a member's heartbeats say about it. Only Gone changes
+// placement; Suspect is for display (a silent laptop is usually asleep or on
+// a bad network, not dead: memberlist's lesson).
+type Health int
+
+const (
+	Alive   Health = iota // heard within SuspectAfter
+	Suspect               // silent for longer than SuspectAfter, within Grace
+	Gone                  // silent for longer than Grace: its copies move
+)
+
+func (h Health) String() string {
+	switch h {
+	case Alive:
+		return "alive"
+	case Suspect:
+		return "suspect"
+	default:
+		return "gone"
+	}
+}
+
+// RootSet is a set of roots.
+type RootSet map[cid.Cid]struct{}
+
+// Has reports whether c is in the set (a nil set is empty).
+func (s RootSet) Has(c cid.Cid) bool { _, ok := s[c]; return ok }
+
+// Liveness keeps what heartbeats said: when each member was last heard (by
+// our clock: a receive time, never the sender's wall clock), what it uses
+// and which roots it holds. Not safe for concurrent use.
+type Liveness struct {
+	cfg   Config
+	start time.Time
+	peers map[peer.ID]*seen
+}
+
+type seen struct {
+	at     time.Time
+	clock  HLC
+	inc    uint64
+	used   int64
+	parts  uint16
+	held   RootSet
+	digest [32]byte
+}
+
+// NewLiveness returns an empty tracker started at start. A member not heard
+// from yet counts as last seen at start: after a restart, we give everyone a
+// grace period to be heard before moving their copies, rather than taking
+// all copies on ourselves.
+func NewLiveness(cfg Config, start time.Time) *Liveness {
+	return &Liveness{cfg: cfg, start: start, peers: make(map[peer.ID]*seen)}
+}
+
+// Observe records a heartbeat validated by Message.Validate, received at at
+// (local time). A heartbeat older than the last one from the same member
+// (reordered or replayed) is ignored; Observe reports whether it was used.
+// A higher incarnation (the member restarted) or a change in its page
+// count resets what we know of its holdings.
+func (l *Liveness) Observe(h Heartbeat, at time.Time) bool {
+	p := l.peers[h.Member]
+	if p == nil {
+		p = &seen{}
+		l.peers[h.Member] = p
+	} else if h.Incarnation < p.inc || (h.Incarnation == p.inc && h.Clock.Compare(p.clock) <= 0) {
+		return false
+	}
+	if h.Incarnation != p.inc || h.Parts != p.parts || p.held == nil {
+		p.held = make(RootSet)
+	}
+	p.inc, p.parts, p.clock, p.used = h.Incarnation, h.Parts, h.Clock, h.Used
+	if at.After(p.at) {
+		p.at = at
+	}
+	copy(p.digest[:], h.Digest)
+	for r := range p.held {
+		if HeldPart(r, h.Parts) == h.Part {
+			delete(p.held, r)
+		}
+	}
+	for _, r := range h.Roots {
+		p.held[r] = struct{}{}
+	}
+	return true
+}
+
+// Forget drops what we know of a member (it left).
+func (l *Liveness) Forget(id peer.ID) { delete(l.peers, id) }
+
+// LastSeen returns when id was last heard, or the tracker's start.
+func (l *Liveness) LastSeen(id peer.ID) time.Time {
+	if p := l.peers[id]; p != nil {
+		return p.at
+	}
+	return l.start
+}
+
+// Health returns id's health at now.
+func (l *Liveness) Health(id peer.ID, now time.Time) Health {
+	return health(now.Sub(l.LastSeen(id)), l.cfg)
+}
+
+func health(silent time.Duration, cfg Config) Health {
+	switch {
+	case silent > cfg.Grace:
+		return Gone
+	case silent > cfg.SuspectAfter:
+		return Suspect
+	default:
+		return Alive
+	}
+}
+
+// Behind returns the members whose last heartbeat carried a state digest
+// other than ours: sync with one of them.
+func (l *Liveness) Behind(s *State) []peer.ID {
+	d := s.Digest()
+	var out []peer.ID
+	for id, p := range l.peers {
+		if p.digest != d && s.IsMember(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Views returns the placement view of every current member of s: budget
+// from the replicated state, last seen, use and holdings from heartbeats.
+// The returned Holds sets belong to the tracker; do not change them.
+func (l *Liveness) Views(s *State) []MemberView {
+	ms := s.Members()
+	out := make([]MemberView, 0, len(ms))
+	for _, m := range ms {
+		v := MemberView{ID: m.ID, Name: m.Name, Budget: m.Budget, LastSeen: l.start}
+		if p := l.peers[m.ID]; p != nil {
+			v.LastSeen, v.Used, v.Holds = p.at, p.used, p.held
+		}
+		out = append(out, v)
+	}
+	return out
+}

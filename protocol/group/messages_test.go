@@ -1,0 +1,149 @@
+package group
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+)
+
+func TestMessageValidation(t *testing.T) {
+	ft := newFakeTime()
+	alice, bob, eve := testID(1), testID(2), testID(3)
+	ca, ce := clockAt(alice, ft), clockAt(eve, ft)
+	s := NewState()
+	mustApply(t, s, memberUpdate(alice, 1<<30, ca.Now()))
+	mustApply(t, s, memberUpdate(bob, 1<<30, clockAt(bob, ft).Now()))
+
+	hb := func(m, clockOf int) Message {
+		return Message{Heartbeat: &Heartbeat{Member: testID(m), Clock: clockAt(testID(clockOf), ft).Now(), Parts: 1, Digest: make([]byte, 32)}}
+	}
+	intent := func(c *Clock, copies int, name string) Message {
+		u := intentUpdate(testCID(1), c.Node(), copies, c.Now())
+		u.Intent.Name = name
+		return Message{Update: &u}
+	}
+	future := intent(ca, 1, "x")
+	future.Update.Intent.Version.Wall = ft.t.Add(time.Hour).UnixMilli()
+	future.Update.Intent.Created = future.Update.Intent.Version
+	eveJoin := memberUpdate(eve, 0, ce.Now())
+	forgedJoin := memberUpdate(eve, 0, ca.Now()) // a record of eve written by alice
+
+	tests := []struct {
+		name   string
+		msg    Message
+		sender int
+		want   error // nil: valid
+	}{
+		{"intent from member", intent(ca, 2, "photos"), 1, nil},
+		{"intent from non-member", intent(ce, 2, "photos"), 3, ErrNotMember},
+		{"intent relayed by another", intent(ca, 2, "photos"), 2, ErrInvalid},
+		{"copies 0", intent(ca, 0, "x"), 1, ErrInvalid},
+		{"copies 17", intent(ca, 17, "x"), 1, ErrInvalid},
+		{"control character in name", intent(ca, 1, "a\x1bb"), 1, ErrInvalid},
+		{"name too long", intent(ca, 1, strings.Repeat("n", 300)), 1, ErrInvalid},
+		{"clock far ahead", future, 1, ErrClockSkew},
+		{"self join by non-member", Message{Update: &eveJoin}, 3, nil},
+		{"member record written by another", Message{Update: &forgedJoin}, 1, ErrInvalid},
+		{"heartbeat from member", hb(1, 1), 1, nil},
+		{"heartbeat naming another", hb(2, 2), 1, ErrInvalid},
+		{"heartbeat from non-member", hb(3, 3), 3, ErrNotMember},
+		{"empty message", Message{}, 1, ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := EncodeMessage(tt.msg)
+			if err == nil {
+				var m Message
+				if m, err = DecodeMessage(b); err == nil {
+					err = m.Validate(testID(tt.sender), s, ft.t)
+				}
+			}
+			if tt.want == nil && err != nil {
+				t.Fatalf("valid message refused: %v", err)
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestMessageBounds(t *testing.T) {
+	if _, err := DecodeMessage(make([]byte, MaxMessageSize+1)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("oversize: %v", err)
+	}
+	roots := make([]cid.Cid, MaxHeldPage+1)
+	for i := range roots {
+		roots[i] = testCID(i)
+	}
+	h := Heartbeat{Member: testID(1), Clock: HLC{Wall: 1, Node: testID(1)}, Parts: 1, Held: len(roots), Roots: roots, Digest: make([]byte, 32)}
+	b, _ := EncodeMessage(Message{Heartbeat: &h})
+	if _, err := DecodeMessage(b); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("too many roots: %v", err)
+	}
+	h.Roots, h.Parts, h.Part = roots[:10], 4, 1
+	b, _ = EncodeMessage(Message{Heartbeat: &h})
+	if _, err := DecodeMessage(b); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("roots outside their page: %v", err)
+	}
+}
+
+func TestLiveness(t *testing.T) {
+	cfg := TestConfig()
+	l := NewLiveness(cfg, t0)
+	id := testID(1)
+	beat := func(wall int64, inc uint64, part, parts uint16, roots ...cid.Cid) Heartbeat {
+		return Heartbeat{Member: id, Clock: HLC{Wall: wall, Node: id}, Incarnation: inc, Part: part, Parts: parts, Roots: roots, Held: len(roots), Digest: make([]byte, 32)}
+	}
+	if l.Health(id, t0.Add(cfg.Grace)) != Suspect {
+		t.Fatal("an unheard member gets the grace period from our start")
+	}
+	if l.Health(id, t0.Add(cfg.Grace+time.Millisecond)) != Gone {
+		t.Fatal("unheard past grace must be gone")
+	}
+	at := t0.Add(time.Second)
+	if !l.Observe(beat(10, 1, 0, 1, testCID(1), testCID(2)), at) {
+		t.Fatal("heartbeat refused")
+	}
+	if l.Observe(beat(9, 1, 0, 1), at.Add(time.Millisecond)) {
+		t.Fatal("older heartbeat accepted")
+	}
+	for _, tt := range []struct {
+		after time.Duration
+		want  Health
+	}{{0, Alive}, {cfg.SuspectAfter + 1, Suspect}, {cfg.Grace, Suspect}, {cfg.Grace + 1, Gone}} {
+		if got := l.Health(id, at.Add(tt.after)); got != tt.want {
+			t.Errorf("after %v: %v, want %v", tt.after, got, tt.want)
+		}
+	}
+	s := NewState()
+	mustApply(t, s, memberUpdate(id, 5, HLC{Wall: 1, Node: id}))
+	if v := l.Views(s); len(v) != 1 || !v[0].Holds.Has(testCID(2)) || v[0].Budget != 5 {
+		t.Fatalf("views: %+v", v)
+	}
+	// Pages: with 2 parts, a page replaces only its own roots.
+	var in0, in1 cid.Cid
+	for i := 0; !in0.Defined() || !in1.Defined(); i++ {
+		if c := testCID(100 + i); HeldPart(c, 2) == 0 {
+			in0 = c
+		} else {
+			in1 = c
+		}
+	}
+	l.Observe(beat(11, 1, 0, 2, in0), at)
+	l.Observe(beat(12, 1, 1, 2, in1), at)
+	l.Observe(beat(13, 1, 0, 2), at)
+	if v := l.Views(s); v[0].Holds.Has(in0) || !v[0].Holds.Has(in1) {
+		t.Fatalf("page replace wrong: %v", v[0].Holds)
+	}
+	// A restart (higher incarnation) resets holdings even with an older clock.
+	if !l.Observe(beat(1, 2, 0, 2), at) {
+		t.Fatal("new incarnation refused")
+	}
+	if v := l.Views(s); len(v[0].Holds) != 0 {
+		t.Fatal("restart did not reset holdings")
+	}
+}

@@ -1,0 +1,358 @@
+package groupnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/kith-p2p/kith/protocol/group"
+)
+
+// GroupOptions open one group.
+type GroupOptions struct {
+	Secret group.Secret
+	// State is the group's state (from disk, or new); the Group owns it
+	// from now on: read it through Read.
+	State *group.State
+	// Incarnation is bumped by the caller at every start (see Heartbeat).
+	Incarnation uint64
+	// Config holds the group timings.
+	Config group.Config
+	// SyncInterval is how often to sync with a random connected member
+	// (anti-entropy for whatever gossip lost). Zero means 5 minutes.
+	SyncInterval time.Duration
+	// OnChange is called, with no lock held, after the state changed
+	// (gossip, sync or a local action): persist it and re-plan.
+	OnChange func()
+}
+
+// Group is one group on the network: its state, clock and liveness behind
+// one lock, its topic, and the syncs it runs. Safe for concurrent use.
+type Group struct {
+	svc      *Service // nil in tests that only sync
+	id       group.GroupID
+	keys     *group.Keys
+	self     peer.ID
+	inc      uint64
+	onChange func()
+
+	mu     sync.Mutex
+	state  *group.State
+	clock  *group.Clock
+	live   *group.Liveness
+	part   uint16           // next heartbeat page
+	behind map[peer.ID]bool // members behind at the previous heartbeat
+
+	topicName string
+	topic     *pubsub.Topic
+	sub       *pubsub.Subscription
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	syncMu    sync.Mutex
+	syncing   map[peer.ID]bool
+	closed    sync.Once
+}
+
+func newGroup(self peer.ID, o GroupOptions) *Group {
+	st := o.State
+	if st == nil {
+		st = group.NewState()
+	}
+	onChange := o.OnChange
+	if onChange == nil {
+		onChange = func() {}
+	}
+	keys := group.NewKeys(o.Secret)
+	return &Group{
+		id: keys.ID(), keys: keys, self: self, inc: o.Incarnation, onChange: onChange,
+		state: st, clock: group.NewClock(self, nil), live: group.NewLiveness(o.Config, time.Now()),
+		behind: map[peer.ID]bool{}, syncing: map[peer.ID]bool{},
+	}
+}
+
+// Open joins the group's topic and starts receiving. It does not make us a
+// member: the caller applies State.Join through Apply.
+func (s *Service) Open(o GroupOptions) (*Group, error) {
+	g := newGroup(s.host.ID(), o)
+	g.svc = s
+	s.mu.Lock()
+	if _, ok := s.groups[g.id]; ok {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("open group %s: already open", g.id)
+	}
+	s.groups[g.id] = g
+	s.mu.Unlock()
+	topic := o.Secret.Topic()
+	g.topicName = topic
+	if err := s.ps.RegisterTopicValidator(topic, g.validate); err != nil {
+		s.forget(g)
+		return nil, fmt.Errorf("open group %s: register validator: %w", g.id, err)
+	}
+	var err error
+	if g.topic, err = s.ps.Join(topic); err == nil {
+		g.sub, err = g.topic.Subscribe()
+	}
+	if err != nil {
+		g.Close()
+		return nil, fmt.Errorf("open group %s: join topic: %w", g.id, err)
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	g.cancel = cancel
+	every := o.SyncInterval
+	if every <= 0 {
+		every = 5 * time.Minute
+	}
+	g.wg.Add(2)
+	go func() { defer g.wg.Done(); g.receive(ctx) }()
+	go func() { defer g.wg.Done(); g.syncLoop(ctx, every) }()
+	return g, nil
+}
+
+// ID is the group's ID.
+func (g *Group) ID() group.GroupID { return g.id }
+
+// Close leaves the topic and stops the group's goroutines; the state stays
+// readable.
+func (g *Group) Close() {
+	g.closed.Do(func() {
+		if g.cancel != nil {
+			g.cancel()
+		}
+		if g.sub != nil {
+			g.sub.Cancel()
+		}
+		g.wg.Wait()
+		if g.topic != nil {
+			_ = g.topic.Close()
+		}
+		if g.svc != nil {
+			_ = g.svc.ps.UnregisterTopicValidator(g.topicName)
+			g.svc.forget(g)
+		}
+	})
+}
+
+// Read calls fn with the state and liveness under the group's lock; fn must
+// not keep them (Clone the state to keep it).
+func (g *Group) Read(fn func(s *group.State, l *group.Liveness)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	fn(g.state, g.live)
+}
+
+// Apply runs a local action (Join, Share, Unshare, Leave) on the state and
+// gossips the update it returns.
+func (g *Group) Apply(ctx context.Context, fn func(s *group.State, c *group.Clock) (group.Update, error)) error {
+	g.mu.Lock()
+	u, err := fn(g.state, g.clock)
+	g.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	g.onChange()
+	return g.publish(ctx, group.Message{Update: &u})
+}
+
+// Heartbeat gossips that we are alive, what we use and one page of the
+// replica roots we hold (all of them, in turn, over successive calls), then
+// starts a sync with a member whose digest differed from ours at this
+// heartbeat and the previous one.
+func (g *Group) Heartbeat(ctx context.Context, used int64, held []cid.Cid) error {
+	g.mu.Lock()
+	parts := group.HeldParts(len(held))
+	part := g.part % parts
+	g.part = part + 1
+	var roots []cid.Cid
+	for _, r := range held {
+		if group.HeldPart(r, parts) == part && len(roots) < group.MaxHeldPage {
+			roots = append(roots, r)
+		}
+	}
+	d := g.state.Digest()
+	hb := group.Heartbeat{
+		Member: g.self, Clock: g.clock.Now(), Incarnation: g.inc, Used: used,
+		Held: len(held), Part: part, Parts: parts, Roots: roots, Digest: d[:],
+	}
+	var lagging []peer.ID
+	behind := map[peer.ID]bool{}
+	for _, p := range g.live.Behind(g.state) {
+		if p == g.self {
+			continue
+		}
+		behind[p] = true
+		if g.behind[p] {
+			lagging = append(lagging, p)
+		}
+	}
+	g.behind = behind
+	g.mu.Unlock()
+	if len(lagging) > 0 {
+		g.SyncSoon(lagging[rand.IntN(len(lagging))])
+	}
+	return g.publish(ctx, group.Message{Heartbeat: &hb})
+}
+
+func (g *Group) publish(ctx context.Context, m group.Message) error {
+	if g.topic == nil {
+		return nil
+	}
+	b, err := group.EncodeMessage(m)
+	if err != nil {
+		return err
+	}
+	if err := g.topic.Publish(ctx, g.keys.Seal(g.self, b)); err != nil {
+		return fmt.Errorf("publish to group %s: %w", g.id, err)
+	}
+	return nil
+}
+
+// validate is the topic validator: nothing reaches the state, or is
+// forwarded, before the payload opened for its signer, decoded within
+// bounds, and came from someone allowed to say it. Tampering and malformed
+// messages are rejected (GossipSub's peer scoring punishes the forwarder);
+// a sender we do not know as a member yet, or a clock ahead of ours, is
+// only ignored: the update comes back through sync.
+func (g *Group) validate(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+	msg, err := g.check(m.GetFrom(), m.Data, time.Now())
+	switch {
+	case err == nil:
+		m.ValidatorData = msg
+		return pubsub.ValidationAccept
+	case errors.Is(err, group.ErrNotMember), errors.Is(err, group.ErrClockSkew):
+		return pubsub.ValidationIgnore
+	default:
+		return pubsub.ValidationReject
+	}
+}
+
+// check opens, decodes and validates a gossip payload signed by sender.
+func (g *Group) check(sender peer.ID, data []byte, now time.Time) (group.Message, error) {
+	if len(data) > group.MaxMessageSize+group.Overhead {
+		return group.Message{}, fmt.Errorf("gossip from %s: %d bytes: %w", sender, len(data), group.ErrTooLarge)
+	}
+	plain, err := g.keys.Open(sender, data)
+	if err != nil {
+		return group.Message{}, err
+	}
+	msg, err := group.DecodeMessage(plain)
+	if err != nil {
+		return group.Message{}, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := msg.Validate(sender, g.state, now); err != nil {
+		return group.Message{}, err
+	}
+	return msg, nil
+}
+
+// receive merges what the validator accepted.
+func (g *Group) receive(ctx context.Context) {
+	for {
+		m, err := g.sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		msg, ok := m.ValidatorData.(group.Message)
+		if !ok {
+			continue
+		}
+		if g.deliver(msg, time.Now()) {
+			g.onChange()
+		}
+	}
+}
+
+// deliver merges one validated message and reports whether the state changed.
+func (g *Group) deliver(msg group.Message, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if u := msg.Update; u != nil {
+		if g.clock.Observe(u.Version()) != nil {
+			return false
+		}
+		changed, err := g.state.ApplyUpdate(*u)
+		return err == nil && changed
+	}
+	hb := *msg.Heartbeat
+	if g.clock.Observe(hb.Clock) == nil {
+		g.live.Observe(hb, now)
+	}
+	return false
+}
+
+// isMember reports whether p is a current member.
+func (g *Group) isMember(p peer.ID) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return p != g.self && g.state.IsMember(p)
+}
+
+// ConnectedMembers returns the members we have a connection to.
+func (g *Group) ConnectedMembers() []peer.ID {
+	if g.svc == nil {
+		return nil
+	}
+	var out []peer.ID
+	for _, p := range g.svc.host.Network().Peers() {
+		if g.isMember(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// syncLoop syncs with a random connected member now, again a few seconds
+// later (updates published while the GossipSub mesh of a newly joined group
+// was forming are lost to us), then every interval.
+func (g *Group) syncLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	next := min(every, 5*time.Second)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if ps := g.ConnectedMembers(); len(ps) > 0 {
+			g.SyncSoon(ps[rand.IntN(len(ps))])
+		}
+		t.Reset(next)
+		next = every
+	}
+}
+
+// SyncSoon starts a sync with p in the background unless one is running
+// (after dialling a member we do not know yet, such as an inviter).
+func (g *Group) SyncSoon(p peer.ID) {
+	if g.svc == nil {
+		return
+	}
+	g.syncMu.Lock()
+	if g.syncing[p] {
+		g.syncMu.Unlock()
+		return
+	}
+	g.syncing[p] = true
+	g.syncMu.Unlock()
+	g.svc.goFn(func(ctx context.Context) {
+		defer func() {
+			g.syncMu.Lock()
+			delete(g.syncing, p)
+			g.syncMu.Unlock()
+		}()
+		ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+		defer cancel()
+		if err := g.Sync(ctx, p); err != nil && ctx.Err() == nil {
+			g.svc.log.Debug("group sync", "group", g.id, "peer", p, "err", err)
+		}
+	})
+}

@@ -1,0 +1,147 @@
+// Package groupnet carries kith's group replication over libp2p: one
+// GossipSub topic per group for updates and heartbeats, and the
+// /kith/sync/1.0.0 stream protocol for anti-entropy between members.
+//
+// The replicated logic (state, placement, liveness) is package group; this
+// package only moves its messages, checks them at the trust boundary and
+// decides when to sync. It never touches the block store: the daemon reads
+// a Group's state and decides what to fetch and release.
+package groupnet
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/kith-p2p/kith/protocol/group"
+)
+
+// Service is the node's group networking: one PubSub shared by every group,
+// and the sync protocol handler that routes streams to the group they name.
+// Safe for concurrent use.
+type Service struct {
+	host host.Host
+	ps   *pubsub.PubSub
+	log  *slog.Logger
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	mu     sync.Mutex
+	groups map[group.GroupID]*Group
+}
+
+// Option adjusts a Service.
+type Option func(*options)
+
+type options struct {
+	log       *slog.Logger
+	heartbeat time.Duration
+}
+
+// WithLogger sets the logger (slog.Default when unset).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithGossipHeartbeat sets GossipSub's own heartbeat (mesh maintenance), not
+// the group heartbeat. Tests shorten it so meshes form in milliseconds;
+// leave it at GossipSub's default (1 s) otherwise.
+func WithGossipHeartbeat(d time.Duration) Option { return func(o *options) { o.heartbeat = d } }
+
+// NewService starts GossipSub on h (signed messages, strict verification:
+// the signer is the sender every payload is opened for) and serves the
+// sync protocol. Close stops both.
+func NewService(h host.Host, opts ...Option) (*Service, error) {
+	o := options{log: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	psOpts := []pubsub.Option{pubsub.WithMessageSignaturePolicy(pubsub.StrictSign)}
+	if o.heartbeat > 0 {
+		p := pubsub.DefaultGossipSubParams()
+		p.HeartbeatInterval = o.heartbeat
+		p.HeartbeatInitialDelay = o.heartbeat / 10
+		psOpts = append(psOpts, pubsub.WithGossipSubParams(p))
+	}
+	ps, err := pubsub.NewGossipSub(ctx, h, psOpts...)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("start gossipsub: %w", err)
+	}
+	s := &Service{host: h, ps: ps, log: o.log, ctx: ctx, stop: cancel, groups: make(map[group.GroupID]*Group)}
+	h.SetStreamHandler(SyncProtocol, s.handleSync)
+	h.Network().Notify(&connNotifee{s: s})
+	return s, nil
+}
+
+// Close leaves every group and stops the sync handler and GossipSub.
+func (s *Service) Close() {
+	s.host.RemoveStreamHandler(SyncProtocol)
+	s.mu.Lock()
+	gs := make([]*Group, 0, len(s.groups))
+	for _, g := range s.groups {
+		gs = append(gs, g)
+	}
+	s.mu.Unlock()
+	for _, g := range gs {
+		g.Close()
+	}
+	s.stop()
+	s.wg.Wait()
+}
+
+// lookup returns the open group with id.
+func (s *Service) lookup(id group.GroupID) *Group {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.groups[id]
+}
+
+func (s *Service) forget(g *Group) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.groups[g.id] == g {
+		delete(s.groups, g.id)
+	}
+}
+
+// go runs fn until the service stops.
+func (s *Service) goFn(fn func(ctx context.Context)) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn(s.ctx)
+	}()
+}
+
+// connNotifee starts a sync when we connect to a member of one of our
+// groups: after a partition or a restart, that is when states diverge.
+type connNotifee struct{ s *Service }
+
+func (c *connNotifee) Connected(_ network.Network, conn network.Conn) {
+	p := conn.RemotePeer()
+	c.s.mu.Lock()
+	gs := make([]*Group, 0, len(c.s.groups))
+	for _, g := range c.s.groups {
+		gs = append(gs, g)
+	}
+	c.s.mu.Unlock()
+	for _, g := range gs {
+		if g.isMember(p) {
+			g.SyncSoon(p)
+		}
+	}
+}
+
+func (c *connNotifee) Disconnected(network.Network, network.Conn) {}
+func (c *connNotifee) Listen(network.Network, ma.Multiaddr)       {}
+func (c *connNotifee) ListenClose(network.Network, ma.Multiaddr)  {}
+
+var _ network.Notifiee = (*connNotifee)(nil)

@@ -1,0 +1,89 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/ipfs/go-cid"
+)
+
+// GroupBackend is the group replication part of the daemon: groups of
+// members that keep N copies of what a member shares, with no coordinator.
+// Groups are named by the name given at create or join, or by their ID.
+type GroupBackend interface {
+	// GroupCreate makes a new group with us as its only member and returns
+	// its invite token (a password: whoever holds it can join).
+	GroupCreate(ctx context.Context, name string) (GroupInvite, error)
+	// GroupJoin joins the group of an invite token and dials its members.
+	GroupJoin(ctx context.Context, token string) (Group, error)
+	// GroupLeave leaves a group and drops our replicas of its content.
+	GroupLeave(ctx context.Context, name string) error
+	// Groups lists the groups we are in.
+	Groups(ctx context.Context) ([]Group, error)
+	// GroupMembers lists a group's members as we see them.
+	GroupMembers(ctx context.Context, name string) ([]GroupMember, error)
+	// GroupShare pins c (fetching what is missing) and asks the group to
+	// keep copies of it on that many members.
+	GroupShare(ctx context.Context, name string, c cid.Cid, copies int) (GroupIntent, error)
+	// GroupUnshare withdraws the intent: members release their replicas.
+	// Our own pin stays.
+	GroupUnshare(ctx context.Context, name string, c cid.Cid) error
+	// GroupStatus says, for every group sharing c, who holds it and why not.
+	GroupStatus(ctx context.Context, c cid.Cid) ([]GroupStatus, error)
+}
+
+// Group describes one group.
+type Group struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Members int    `json:"members"`
+	Intents int    `json:"intents"`
+	// Replicas and ReplicaBytes are what this node keeps for the group.
+	Replicas     int   `json:"replicas"`
+	ReplicaBytes int64 `json:"replica_bytes"`
+	Budget       int64 `json:"budget"`
+}
+
+// GroupInvite is a new group and its invite token.
+type GroupInvite struct {
+	Group
+	// Token is the invite: it holds the group secret. Treat it as a password.
+	Token string `json:"token"`
+}
+
+// GroupMember is one member as this node sees it.
+type GroupMember struct {
+	Peer     string    `json:"peer"`
+	Name     string    `json:"name"`
+	Self     bool      `json:"self,omitempty"`
+	Health   string    `json:"health"` // alive, suspect, gone
+	LastSeen time.Time `json:"last_seen"`
+	Budget   int64     `json:"budget"` // bytes offered
+	Used     int64     `json:"used"`   // bytes of replicas held
+	Held     int       `json:"held"`   // replica roots held
+}
+
+// GroupIntent is one shared root.
+type GroupIntent struct {
+	Group  string `json:"group"`
+	Cid    string `json:"cid"`
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	Copies int    `json:"copies"`
+}
+
+// GroupStatus is the replication state of one root in one group.
+type GroupStatus struct {
+	GroupIntent
+	State   string        `json:"state"` // wanted, fetching, held, over-replicated, under-replicated
+	Reason  string        `json:"reason,omitempty"`
+	Holders []GroupHolder `json:"holders"`
+}
+
+// GroupHolder is one member's part in a root's replication.
+type GroupHolder struct {
+	Peer   string `json:"peer"`
+	Name   string `json:"name"`
+	State  string `json:"state"` // fetching, held, surplus, lost
+	Reason string `json:"reason,omitempty"`
+}

@@ -1,0 +1,98 @@
+package api
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/ipfs/go-cid"
+)
+
+// Job states: a job is running until it ends done, failed or canceled.
+const (
+	JobRunning  = "running"
+	JobDone     = "done"
+	JobFailed   = "failed"
+	JobCanceled = "canceled"
+)
+
+// Job is a fetch-and-pin the daemon runs in the background, independent of
+// the request that started it: a browser tab can reload, or close, and the
+// transfer goes on.
+type Job struct {
+	ID    string `json:"id"`
+	Cid   string `json:"cid"`
+	Name  string `json:"name,omitempty"`
+	State string `json:"state"`
+	// Phase is "searching" until the first block arrives, then "fetching".
+	Phase string `json:"phase,omitempty"`
+	// Bytes present so far of Total (estimated from the root; 0 until known).
+	Bytes int64 `json:"bytes"`
+	Total int64 `json:"total"`
+	// Peers serving right now, and the receive Rate in bytes per second.
+	Peers int     `json:"peers"`
+	Rate  float64 `json:"rate"`
+	// Size is the content size once the job is done.
+	Size uint64 `json:"size,omitempty"`
+	// Error is the failure as the daemon saw it; Reason says in plain words
+	// why nothing could be fetched, from Connected (peers connected when it
+	// failed) and Providers (how many the DHT named).
+	Error     string     `json:"error,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	Connected int        `json:"connected"`
+	Providers int        `json:"providers"`
+	Started   time.Time  `json:"started"`
+	Finished  *time.Time `json:"finished,omitempty"`
+}
+
+// Jobs is implemented by backends that run fetches in the background
+// (package node does). The web server serves the /jobs routes only when its
+// backend implements it.
+type Jobs interface {
+	// StartFetch starts fetching and pinning c under name and returns at
+	// once; a running job for the same CID is returned instead of a second one.
+	StartFetch(c cid.Cid, name string) (Job, error)
+	// Jobs lists running jobs and recently finished ones, newest first.
+	Jobs() []Job
+	// CancelJob stops a running job; the job reports JobCanceled when it
+	// has stopped. An unknown id is a KindNotFound error.
+	CancelJob(id string) (Job, error)
+	// WatchJobs calls fn with a job's new state whenever it changes (at most
+	// a few times a second per job while it progresses) until stop is
+	// called. fn must return quickly and must not call back into Jobs.
+	WatchJobs(fn func(Job)) (stop func())
+}
+
+// Stats is a snapshot of what the node is doing, sent every second on the
+// event stream.
+type Stats struct {
+	// TotalIn and TotalOut are the bytes received and sent over libp2p since
+	// the daemon started; RateIn and RateOut their recent rates (bytes/s).
+	TotalIn  int64   `json:"total_in"`
+	TotalOut int64   `json:"total_out"`
+	RateIn   float64 `json:"rate_in"`
+	RateOut  float64 `json:"rate_out"`
+	// Peers is the number of connected peers.
+	Peers int `json:"peers"`
+	// DiskUsage is what the repo's block store takes on disk.
+	DiskUsage int64     `json:"disk_usage"`
+	Time      time.Time `json:"time"`
+}
+
+// StatsSource is implemented by backends that report live statistics.
+type StatsSource interface {
+	Stats(ctx context.Context) (Stats, error)
+}
+
+// Gateway is implemented by backends whose content the web server may
+// serve at /ipfs/CID/path. Both methods read the local repo only: they never
+// fetch from peers, so a link cannot make the daemon reach the network.
+type Gateway interface {
+	// Resolve walks path (slash-separated names, may be empty) from root
+	// through folders and describes what it names. A miss matches
+	// blockstore.ErrNotFound.
+	Resolve(ctx context.Context, root cid.Cid, path string) (Entry, error)
+	// Open returns a seekable reader over file c and its length; the
+	// caller closes it. ctx bounds the reader's whole life.
+	Open(ctx context.Context, c cid.Cid) (io.ReadSeekCloser, uint64, error)
+}

@@ -1,0 +1,71 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+func groupQuery(group string) url.Values { return url.Values{"group": {group}} }
+
+// GroupCreate makes a new group and returns its invite token.
+func (c *Client) GroupCreate(ctx context.Context, name string) (api.GroupInvite, error) {
+	var inv api.GroupInvite
+	return inv, c.postJSON(ctx, "/groups/create", groupQuery(name), &inv)
+}
+
+// GroupJoin joins the group of an invite token. The token goes in the
+// request body, never in the URL.
+func (c *Client) GroupJoin(ctx context.Context, token string) (api.Group, error) {
+	var g api.Group
+	resp, err := c.do(ctx, http.MethodPost, "/groups/join", nil, strings.NewReader(token), "text/plain")
+	if err != nil {
+		return g, err
+	}
+	defer resp.Body.Close()
+	return g, json.NewDecoder(resp.Body).Decode(&g)
+}
+
+// GroupLeave leaves a group.
+func (c *Client) GroupLeave(ctx context.Context, group string) error {
+	return c.postJSON(ctx, "/groups/leave", groupQuery(group), nil)
+}
+
+// Groups lists our groups.
+func (c *Client) Groups(ctx context.Context) ([]api.Group, error) {
+	var gs []api.Group
+	return gs, c.getJSON(ctx, "/groups/ls", nil, &gs)
+}
+
+// GroupMembers lists a group's members.
+func (c *Client) GroupMembers(ctx context.Context, group string) ([]api.GroupMember, error) {
+	var ms []api.GroupMember
+	return ms, c.getJSON(ctx, "/groups/members", groupQuery(group), &ms)
+}
+
+// GroupShare asks group to keep copies of cid.
+func (c *Client) GroupShare(ctx context.Context, group, cid string, copies int) (api.GroupIntent, error) {
+	var in api.GroupIntent
+	q := groupQuery(group)
+	q.Set("cid", cid)
+	q.Set("copies", strconv.Itoa(copies))
+	return in, c.postJSON(ctx, "/groups/share", q, &in)
+}
+
+// GroupUnshare withdraws cid from group.
+func (c *Client) GroupUnshare(ctx context.Context, group, cid string) error {
+	q := groupQuery(group)
+	q.Set("cid", cid)
+	return c.postJSON(ctx, "/groups/unshare", q, nil)
+}
+
+// GroupStatus reports cid's replication in every group sharing it.
+func (c *Client) GroupStatus(ctx context.Context, cid string) ([]api.GroupStatus, error) {
+	var st []api.GroupStatus
+	return st, c.getJSON(ctx, "/groups/status", cidQuery(cid), &st)
+}

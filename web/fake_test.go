@@ -1,0 +1,123 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// fakeBackend implements what the web UI's routes need; any other Backend
+// method panics through the nil embedded interface.
+type fakeBackend struct {
+	api.Backend
+
+	mu       sync.Mutex
+	jobs     []api.Job
+	watchers map[int]func(api.Job)
+	unpinned []string
+}
+
+func (f *fakeBackend) Stats(context.Context) (api.Stats, error) {
+	return api.Stats{TotalIn: 100, RateIn: 10, Peers: 2, DiskUsage: 4096}, nil
+}
+
+func (f *fakeBackend) PinRm(_ context.Context, c cid.Cid) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unpinned = append(f.unpinned, c.String())
+	return nil
+}
+
+func (f *fakeBackend) StartFetch(c cid.Cid, name string) (api.Job, error) {
+	j := api.Job{ID: "job1", Cid: c.String(), Name: name, State: api.JobRunning}
+	f.mu.Lock()
+	f.jobs = append(f.jobs, j)
+	f.mu.Unlock()
+	f.report(j)
+	return j, nil
+}
+
+func (f *fakeBackend) Jobs() []api.Job {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]api.Job{}, f.jobs...)
+}
+
+func (f *fakeBackend) CancelJob(id string) (api.Job, error) {
+	return api.Job{}, &api.Error{Kind: api.KindNotFound, Message: "no job " + id}
+}
+
+func (f *fakeBackend) WatchJobs(fn func(api.Job)) func() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.watchers == nil {
+		f.watchers = map[int]func(api.Job){}
+	}
+	id := len(f.watchers) + 1
+	for f.watchers[id] != nil {
+		id++
+	}
+	f.watchers[id] = fn
+	return func() {
+		f.mu.Lock()
+		delete(f.watchers, id)
+		f.mu.Unlock()
+	}
+}
+
+// report tells watchers about a job, as the node does on progress.
+func (f *fakeBackend) report(j api.Job) {
+	f.mu.Lock()
+	fns := make([]func(api.Job), 0, len(f.watchers))
+	for _, fn := range f.watchers {
+		fns = append(fns, fn)
+	}
+	f.mu.Unlock()
+	for _, fn := range fns {
+		fn(j)
+	}
+}
+
+// startServer serves backend on a free loopback port until the test ends.
+func startServer(t *testing.T, backend api.Backend) *Server {
+	t.Helper()
+	s, err := Listen("127.0.0.1:0", backend, "secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve() }()
+	t.Cleanup(func() {
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return s
+}
+
+// request sends a request to s with the given headers (token: the bearer token).
+func request(t *testing.T, s *Server, method, path string, header http.Header) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+s.Addr()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}

@@ -1,0 +1,161 @@
+package web
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// maxTokenBytes bounds an invite token in a request body.
+const maxTokenBytes = 16 << 10
+
+// groupRoutes adds the group replication routes under p/groups.
+func (s *Server) groupRoutes(m *http.ServeMux, p string) {
+	m.HandleFunc("POST "+p+"/groups/create", s.handleGroupCreate)
+	m.HandleFunc("POST "+p+"/groups/join", s.handleGroupJoin)
+	m.HandleFunc("POST "+p+"/groups/leave", s.handleGroupLeave)
+	m.HandleFunc("GET "+p+"/groups/ls", s.handleGroups)
+	m.HandleFunc("GET "+p+"/groups/members", s.handleGroupMembers)
+	m.HandleFunc("POST "+p+"/groups/share", s.changingPins(s.handleGroupShare))
+	m.HandleFunc("POST "+p+"/groups/unshare", s.handleGroupUnshare)
+	m.HandleFunc("GET "+p+"/groups/status", s.handleGroupStatus)
+}
+
+// groupParam is the required "group" query parameter (a name or an ID).
+func groupParam(r *http.Request) (string, error) {
+	g := r.URL.Query().Get("group")
+	if g == "" {
+		return "", fmt.Errorf("missing group parameter: %w", api.ErrInvalid)
+	}
+	return g, nil
+}
+
+func (s *Server) handleGroupCreate(w http.ResponseWriter, r *http.Request) {
+	g, err := groupParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	inv, err := s.backend.GroupCreate(r.Context(), g)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, inv)
+}
+
+// handleGroupJoin reads the token from the body, never the URL: URLs end
+// up in logs and histories, and the token is a password.
+func (s *Server) handleGroupJoin(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxTokenBytes+1))
+	if err != nil {
+		writeError(w, fmt.Errorf("read invite token: %w", err))
+		return
+	}
+	if len(b) == 0 || len(b) > maxTokenBytes {
+		writeError(w, fmt.Errorf("send the invite token (at most %d bytes) as the request body: %w", maxTokenBytes, api.ErrInvalid))
+		return
+	}
+	g, err := s.backend.GroupJoin(r.Context(), string(b))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, g)
+}
+
+func (s *Server) handleGroupLeave(w http.ResponseWriter, r *http.Request) {
+	g, err := groupParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.backend.GroupLeave(r.Context(), g); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, map[string]string{"group": g})
+}
+
+func (s *Server) handleGroups(w http.ResponseWriter, r *http.Request) {
+	gs, err := s.backend.Groups(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, gs)
+}
+
+func (s *Server) handleGroupMembers(w http.ResponseWriter, r *http.Request) {
+	g, err := groupParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ms, err := s.backend.GroupMembers(r.Context(), g)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, ms)
+}
+
+func (s *Server) handleGroupShare(w http.ResponseWriter, r *http.Request) {
+	g, c, err := groupAndCID(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	copies, err := strconv.Atoi(r.URL.Query().Get("copies"))
+	if err != nil {
+		writeError(w, fmt.Errorf("copies=%q is not a number: %w", r.URL.Query().Get("copies"), api.ErrInvalid))
+		return
+	}
+	in, err := s.backend.GroupShare(r.Context(), g, c, copies)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, in)
+}
+
+func (s *Server) handleGroupUnshare(w http.ResponseWriter, r *http.Request) {
+	g, c, err := groupAndCID(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.backend.GroupUnshare(r.Context(), g, c); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, map[string]string{"group": g, "cid": c.String()})
+}
+
+func (s *Server) handleGroupStatus(w http.ResponseWriter, r *http.Request) {
+	c, err := cidParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	st, err := s.backend.GroupStatus(r.Context(), c)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, st)
+}
+
+func groupAndCID(r *http.Request) (string, cid.Cid, error) {
+	g, err := groupParam(r)
+	if err != nil {
+		return "", cid.Undef, err
+	}
+	c, err := cidParam(r)
+	return g, c, err
+}

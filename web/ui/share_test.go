@@ -1,0 +1,216 @@
+package ui_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+	"github.com/ipfs/boxo/files"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestBrowserShareBetweenDaemons is the UI's main path: add a file on one
+// daemon through the file input, see it listed with the right CID, get it
+// on a second daemon from its CID (reloading the page mid-transfer), then
+// download it and compare the bytes. It saves a screenshot of every page.
+func TestBrowserShareBetweenDaemons(t *testing.T) {
+	ctx := newBrowser(t)
+	shots := artifacts(t)
+	// The sender serves at 16 MiB/s so the 64 MiB transfer lasts long
+	// enough to reload the page in the middle of it.
+	a := startDaemon(t, func(c *node.Config) { c.Fetch.UploadLimit = 16 << 20 })
+	b := startDaemon(t, nil)
+	id, err := a.c.ID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.c.Connect(ctx, id.Addresses[0]+"/p2p/"+id.PeerID); err != nil {
+		t.Fatal(err)
+	}
+
+	data := make([]byte, 64<<20)
+	rand.Read(data)
+	src := filepath.Join(t.TempDir(), "big file.bin")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := expectedCID(t, data)
+
+	// Daemon A: sign in, add through the file input, see it in Files.
+	a.login(t, ctx)
+	waitText(t, ctx, "#stat-peers", "1")
+	if err := chromedp.Run(ctx, chromedp.WaitVisible("#peer-id", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, shots, "overview")
+	var got string
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(a.base()+"/#/add"),
+		chromedp.WaitVisible("#dropzone", chromedp.ByQuery),
+		chromedp.SetUploadFiles("#file-input", []string{src}, chromedp.ByQuery),
+		chromedp.WaitVisible(`li.upload[data-state="done"]`, chromedp.ByQuery),
+		chromedp.AttributeValue(`li.upload[data-state="done"]`, "data-cid", &got, nil, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("add through the file input: %v", err)
+	}
+	if got != want {
+		t.Fatalf("the UI added CID %s, want %s", got, want)
+	}
+	screenshot(t, ctx, shots, "add")
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(a.base()+"/#/files"),
+		chromedp.WaitVisible(fmt.Sprintf(`#pins tr[data-cid="%s"]`, want), chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("files page: %v", err)
+	}
+	waitText(t, ctx, fmt.Sprintf(`#pins tr[data-cid="%s"] td.name`, want), "big file.bin")
+	screenshot(t, ctx, shots, "files")
+
+	// Daemon B, in another tab of the same browser: paste the CID.
+	tab := newTab(t, ctx)
+	b.login(t, tab)
+	job := fmt.Sprintf(`li.job[data-cid="%s"]`, want)
+	err = chromedp.Run(tab,
+		chromedp.Navigate(b.base()+"/#/get"),
+		chromedp.WaitVisible("#get-cid", chromedp.ByQuery),
+		chromedp.SendKeys("#get-cid", want, chromedp.ByQuery),
+		chromedp.Click(`#get-form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(job, chromedp.ByQuery),
+		chromedp.Poll(fmt.Sprintf(`(() => { const p = document.querySelector('%s progress'); return p && p.value > 5; })()`, job), nil,
+			chromedp.WithPollingTimeout(time.Minute)),
+	)
+	if err != nil {
+		t.Fatalf("start the get: %v", err)
+	}
+	screenshot(t, tab, shots, "get")
+	var state string
+	err = chromedp.Run(tab,
+		chromedp.Reload(),
+		chromedp.WaitVisible(job, chromedp.ByQuery),
+		chromedp.AttributeValue(job, "data-state", &state, nil, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("reload during the get: %v", err)
+	}
+	t.Logf("after reloading, the transfer is shown as %q", state)
+	if state != api.JobRunning && state != api.JobDone {
+		t.Fatalf("after reloading, the transfer is %q", state)
+	}
+	err = chromedp.Run(tab,
+		chromedp.WaitVisible(job+`[data-state="done"]`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("wait for the get to finish: %v", err)
+	}
+	waitText(t, tab, job+" .detail", "Fetched and pinned")
+
+	// Download it through the UI's link and compare the bytes.
+	dl := downloadByClick(t, tab, job+` [data-action="download"]`, len(data))
+	if !bytes.Equal(dl, data) {
+		t.Fatalf("downloaded %d bytes that differ from the %d added", len(dl), len(data))
+	}
+
+	// Peers and a preview, for the screenshots.
+	err = chromedp.Run(tab,
+		chromedp.Navigate(b.base()+"/#/peers"),
+		chromedp.WaitVisible("#peers tbody tr", chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("peers page: %v", err)
+	}
+	screenshot(t, tab, shots, "peers")
+	// The receiver's overview, its chart showing the transfer.
+	err = chromedp.Run(tab,
+		chromedp.Navigate(b.base()+"/#/overview"),
+		chromedp.WaitVisible("#peer-id", chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("overview page: %v", err)
+	}
+	screenshot(t, tab, shots, "overview-after-transfer")
+	if os.Getenv("KITH_UPDATE_DOCS") == "1" {
+		screenshot(t, tab, filepath.Join("..", "..", "docs"), "ui-overview")
+	}
+	res, err := a.c.Add(ctx, "notes.txt", files.NewBytesFile([]byte("Shared notes\n\nkith previews text files in a sandboxed frame.\n")), 0, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(a.base()+"/#/open/"+res.Cid+"?name=notes.txt"),
+		chromedp.WaitVisible("#preview iframe", chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("preview page: %v", err)
+	}
+	screenshot(t, ctx, shots, "preview")
+}
+
+// expectedCID is the CID kith gives data, computed apart from the daemon.
+func expectedCID(t *testing.T, data []byte) string {
+	t.Helper()
+	res, err := dag.NewImporter(blockstore.NewMemStore()).Add(context.Background(), files.NewBytesFile(data), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Root.String()
+}
+
+// waitText waits until the element's text contains want.
+func waitText(t *testing.T, ctx context.Context, sel, want string) {
+	t.Helper()
+	expr := fmt.Sprintf(`(() => { const el = document.querySelector(%q); return !!el && el.textContent.includes(%q); })()`, sel, want)
+	if err := chromedp.Run(ctx, chromedp.Poll(expr, nil, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		var text string
+		_ = chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, sel), &text))
+		t.Fatalf("%s never showed %q (it shows %q): %v", sel, want, strings.TrimSpace(text), err)
+	}
+}
+
+// downloadByClick clicks a download link and returns the saved file once
+// it has size bytes.
+func downloadByClick(t *testing.T, ctx context.Context, sel string, size int) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	err := chromedp.Run(ctx,
+		browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(dir),
+		chromedp.Click(sel, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("click %s: %v", sel, err)
+	}
+	// Chromium writes NAME.crdownload and renames it when complete.
+	deadline := time.Now().Add(time.Minute)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && !strings.HasSuffix(e.Name(), ".crdownload") && info.Size() == int64(size) {
+				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("downloaded %s", e.Name())
+				return b
+			}
+		}
+		<-tick.C
+	}
+	entries, _ := os.ReadDir(dir)
+	t.Fatalf("the download never completed; the download folder holds %v", entries)
+	return nil
+}

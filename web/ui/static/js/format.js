@@ -1,0 +1,40 @@
+// Formatting of sizes, rates, durations and dates for people.
+
+const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** bytes formats a size: 1.5 MiB. */
+export function bytes(n) {
+  n = Number(n) || 0;
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i === 0 ? n.toFixed(0) : n.toFixed(n < 10 ? 1 : 0)) + ' ' + units[i];
+}
+
+/** rate formats bytes per second. */
+export function rate(n) { return bytes(n) + '/s'; }
+
+/** duration formats seconds: 45 s, 3 min 10 s, 2 h 5 min. */
+export function duration(s) {
+  if (!isFinite(s) || s < 0) return '–';
+  s = Math.round(s);
+  if (s < 60) return s + ' s';
+  if (s < 3600) return Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
+  return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min';
+}
+
+/** date formats an ISO time in the reader's locale. */
+export function date(iso) {
+  const d = new Date(iso);
+  return isNaN(d) ? '' : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** shortId keeps the start and end of a long CID or peer ID. */
+export function shortId(s) {
+  return s.length > 20 ? s.slice(0, 10) + '…' + s.slice(-6) : s;
+}
+
+/** percent of done over total, clamped, or null when total is unknown. */
+export function percent(done, total) {
+  if (!total) return null;
+  return Math.max(0, Math.min(100, (100 * done) / total));
+}

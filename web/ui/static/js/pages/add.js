@@ -1,0 +1,80 @@
+// Add: drag and drop files or whole folders, or choose them, and watch
+// each one go in with its own progress bar.
+
+import { gatewayURL } from '../api.js';
+import { h, copyButton, replace } from '../dom.js';
+import { bytes, percent } from '../format.js';
+import { itemsFromDrop, itemsFromInput, upload } from '../upload.js';
+
+export const title = 'Add';
+
+// Items are queued across visits to the page: an upload keeps going (and
+// shows) when the reader looks at another page and comes back.
+const rows = [];
+let queue = Promise.resolve();
+
+export function render(main) {
+  const list = h('ol', { class: 'uploads', id: 'uploads', 'aria-label': 'Uploads' });
+  const fileInput = h('input', { type: 'file', id: 'file-input', multiple: true, class: 'file-input' });
+  const dirInput = h('input', { type: 'file', id: 'dir-input', webkitdirectory: true, class: 'file-input' });
+  const zone = h('div', { class: 'dropzone', id: 'dropzone' },
+    h('p', { class: 'big' }, 'Drop files or folders here'),
+    h('p', {}, 'or'),
+    h('div', { class: 'choose' },
+      h('label', { class: 'button', for: 'file-input' }, 'Choose files…', fileInput),
+      h('label', { class: 'button', for: 'dir-input' }, 'Choose a folder…', dirInput)),
+    h('p', { class: 'muted' }, 'Everything added is pinned in this node\'s repo and announced to the network.'));
+
+  const addItems = (items) => items.forEach((it) => enqueue(it, list));
+  fileInput.addEventListener('change', () => { addItems(itemsFromInput(fileInput.files)); fileInput.value = ''; });
+  dirInput.addEventListener('change', () => { addItems(itemsFromInput(dirInput.files)); dirInput.value = ''; });
+  zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', async (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    addItems(await itemsFromDrop(e.dataTransfer));
+  });
+
+  replace(main, h('h1', {}, 'Add'), zone, list);
+  for (const r of rows) list.prepend(r.el);
+}
+
+function enqueue(item, list) {
+  const bar = h('progress', { max: 100, value: 0, 'aria-label': 'Progress of ' + item.name });
+  const status = h('span', { class: 'status' }, 'Waiting…');
+  const result = h('div', { class: 'result' });
+  const el = h('li', { class: 'upload', dataset: { name: item.name, state: 'waiting' } },
+    h('div', { class: 'row' },
+      h('strong', { class: 'name' }, item.name + (item.dirs.length ? '/' : '')),
+      h('span', { class: 'muted' }, `${item.files.length} file${item.files.length === 1 ? '' : 's'}, ${bytes(item.size)}`)),
+    bar, status, result);
+  rows.push({ el });
+  list.prepend(el);
+  queue = queue.then(async () => {
+    el.dataset.state = 'running';
+    status.textContent = 'Uploading…';
+    try {
+      const res = await upload(item, (p) => {
+        const done = Math.max(p.added, p.sent);
+        const pct = percent(done, p.total);
+        if (pct !== null) bar.value = pct;
+        status.textContent = p.sent >= p.total && p.added < p.total
+          ? `Importing… ${bytes(p.added)} of ${bytes(p.total)}`
+          : `Uploading… ${bytes(done)} of ${bytes(p.total)}`;
+      });
+      bar.value = 100;
+      el.dataset.state = 'done';
+      el.dataset.cid = res.cid;
+      status.textContent = `Added and pinned, ${bytes(res.size)}.`;
+      replace(result,
+        h('code', { class: 'cid' }, res.cid), ' ', copyButton(res.cid), ' ',
+        h('a', { class: 'button small', href: '#/open/' + encodeURIComponent(res.cid) + '?name=' + encodeURIComponent(res.name) }, 'Open'), ' ',
+        h('a', { class: 'button small', href: gatewayURL(res.cid, { name: res.name, download: true }) }, 'Download'));
+    } catch (err) {
+      el.dataset.state = 'failed';
+      status.textContent = err.message;
+      status.setAttribute('role', 'alert');
+    }
+  });
+}

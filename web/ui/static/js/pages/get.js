@@ -1,0 +1,129 @@
+// Get: paste a CID; the daemon fetches and pins it in the background, so
+// the progress shown here survives reloading or closing the page.
+
+import { api, gatewayURL } from '../api.js';
+import { h, copyButton, replace } from '../dom.js';
+import { bytes, duration, percent, rate, shortId } from '../format.js';
+import * as live from '../live.js';
+
+export const title = 'Get';
+
+export function render(main, _arg, query) {
+  const cidInput = h('input', { id: 'get-cid', name: 'cid', type: 'text', required: true, spellcheck: 'false',
+    autocomplete: 'off', placeholder: 'bafy…', value: query.get('cid') || '' });
+  const nameInput = h('input', { id: 'get-name', name: 'name', type: 'text', autocomplete: 'off', placeholder: 'optional' });
+  const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
+  const form = h('form', { class: 'get-form', id: 'get-form' },
+    h('div', { class: 'field wide' }, h('label', { for: 'get-cid' }, 'CID'), cidInput),
+    h('div', { class: 'field' }, h('label', { for: 'get-name' }, 'Name'), nameInput),
+    h('button', { type: 'submit', class: 'primary' }, 'Get'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    status.textContent = 'Starting…';
+    try {
+      const job = await api('/jobs/fetch', { method: 'POST', params: { cid: cidInput.value.trim(), name: nameInput.value.trim() } });
+      live.addJob(job);
+      status.textContent = '';
+      cidInput.value = '';
+      nameInput.value = '';
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  });
+
+  const list = h('ol', { class: 'jobs', id: 'jobs', 'aria-label': 'Transfers' });
+  replace(main, h('h1', {}, 'Get'),
+    h('section', { class: 'card' }, form, status,
+      h('p', { class: 'muted' }, 'The transfer runs in the daemon: you can reload or close this page and come back.')),
+    h('h2', {}, 'Transfers'), list);
+
+  const draw = () => {
+    // Cards are redrawn on every update; keep keyboard focus where it was.
+    const focused = document.activeElement;
+    const card = focused && list.contains(focused) ? focused.closest('[data-id]') : null;
+    const again = card ? [card.dataset.id, focused.dataset.action] : null;
+    const jobs = [...live.state.jobs.values()].sort((a, b) => (a.started < b.started ? 1 : -1));
+    if (jobs.length === 0) replace(list, h('li', { class: 'muted' }, 'No transfers yet.'));
+    else replace(list, jobs.map(jobCard));
+    if (again) {
+      const el = list.querySelector(`[data-id="${CSS.escape(again[0])}"] [data-action="${CSS.escape(again[1] || '')}"]`);
+      if (el) el.focus();
+    }
+  };
+  draw();
+  // The stream pushes changes; GET /jobs covers the moment before it connects.
+  api('/jobs').then((js) => { js.forEach(live.addJob); draw(); }).catch(() => {});
+  return live.on('jobs', draw);
+}
+
+function jobCard(j) {
+  const name = j.name || shortId(j.cid);
+  const pct = j.state === 'done' ? 100 : percent(j.bytes, j.total);
+  const bar = h('progress', { max: 100, 'aria-label': 'Progress of ' + name });
+  if (pct !== null) bar.value = pct;
+  return h('li', { class: 'job card', dataset: { id: j.id, cid: j.cid, state: j.state } },
+    h('div', { class: 'row' },
+      h('strong', { class: 'name' }, name),
+      h('span', { class: 'badge ' + badgeClass(j.state) }, stateText(j))),
+    h('div', { class: 'muted small' }, h('code', {}, j.cid), ' ', copyButton(j.cid)),
+    j.state === 'running' || j.state === 'done' ? bar : null,
+    h('p', { class: 'detail' }, detail(j, pct)),
+    j.state === 'failed' ? failure(j) : null,
+    actions(j));
+}
+
+function stateText(j) {
+  if (j.state === 'running') return j.phase === 'searching' ? 'Searching' : 'Fetching';
+  return { done: 'Done', failed: 'Failed', canceled: 'Cancelled' }[j.state] || j.state;
+}
+
+function badgeClass(state) {
+  return { done: 'ok', failed: 'bad', canceled: 'warn' }[state] || 'info';
+}
+
+function detail(j, pct) {
+  switch (j.state) {
+    case 'running': {
+      if (j.phase === 'searching' && !j.bytes) return 'Looking for peers that have it…';
+      const left = j.total > j.bytes && j.rate > 0 ? (j.total - j.bytes) / j.rate : NaN;
+      return [
+        pct !== null ? `${pct.toFixed(0)}%` : null,
+        `${bytes(j.bytes)}${j.total ? ' of ' + bytes(j.total) : ''}`,
+        rate(j.rate),
+        isFinite(left) ? 'about ' + duration(left) + ' left' : null,
+        `${j.peers} peer${j.peers === 1 ? '' : 's'} serving`,
+      ].filter(Boolean).join(' · ');
+    }
+    case 'done': return `Fetched and pinned, ${bytes(j.size || j.total)}.`;
+    case 'canceled': return 'Cancelled. Getting it again resumes from the blocks already fetched.';
+    default: return '';
+  }
+}
+
+function failure(j) {
+  return h('div', { class: 'failure', role: 'alert' },
+    h('p', { class: 'reason' }, j.reason || 'The transfer failed.'),
+    h('p', { class: 'muted small' },
+      `${j.connected} peer${j.connected === 1 ? '' : 's'} connected, ${j.providers} provider${j.providers === 1 ? '' : 's'} found in the DHT.`),
+    j.error ? h('details', {}, h('summary', {}, 'Details'), h('code', {}, j.error)) : null);
+}
+
+function actions(j) {
+  const cancel = async () => {
+    try { await api('/jobs/cancel', { method: 'POST', params: { id: j.id } }); } catch { /* shown by the stream */ }
+  };
+  const retry = async () => {
+    try { live.addJob(await api('/jobs/fetch', { method: 'POST', params: { cid: j.cid, name: j.name } })); } catch { /* idem */ }
+  };
+  const open = '#/open/' + encodeURIComponent(j.cid) + (j.name ? '?name=' + encodeURIComponent(j.name) : '');
+  switch (j.state) {
+    case 'running':
+      return h('div', { class: 'actions' }, h('button', { type: 'button', class: 'small', dataset: { action: 'cancel' }, onclick: cancel }, 'Cancel'));
+    case 'done':
+      return h('div', { class: 'actions' },
+        h('a', { class: 'button small', href: open, dataset: { action: 'open' } }, 'Open'),
+        h('a', { class: 'button small', href: gatewayURL(j.cid, { name: j.name, download: true }), download: j.name || j.cid, dataset: { action: 'download' } }, 'Download'));
+    default:
+      return h('div', { class: 'actions' }, h('button', { type: 'button', class: 'small', dataset: { action: 'retry' }, onclick: retry }, 'Try again'));
+  }
+}

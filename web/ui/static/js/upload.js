@@ -1,0 +1,149 @@
+// Uploading to POST /api/v1/add, which takes the multipart format of
+// boxo/files (Kubo's): one part per file or folder, each named by its path
+// relative to the upload, url-escaped in the Content-Disposition filename;
+// folders are parts with Content-Type application/x-directory, placed
+// before their contents, and each folder's contents are contiguous. One
+// request carries one top-level file or folder.
+
+import { url } from './api.js';
+
+/**
+ * An item is one top-level file or folder to add:
+ * {name, size, files: [{path, file}], dirs: [path]}; paths start with name.
+ */
+
+/** itemsFromInput groups an <input type=file> selection into items. */
+export function itemsFromInput(fileList) {
+  const items = new Map();
+  for (const file of fileList) {
+    const rel = file.webkitRelativePath || file.name;
+    const top = rel.split('/')[0];
+    if (!items.has(top)) items.set(top, { name: top, size: 0, files: [], dirs: [] });
+    const it = items.get(top);
+    it.files.push({ path: rel, file });
+    it.size += file.size;
+    // A folder chosen with webkitdirectory lists files only; their parent
+    // folders are implied by the paths.
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const d = parts.slice(0, i).join('/');
+      if (!it.dirs.includes(d)) it.dirs.push(d);
+    }
+  }
+  return [...items.values()];
+}
+
+/** itemsFromDrop reads dropped files and whole folders (with empty ones). */
+export async function itemsFromDrop(dataTransfer) {
+  const entries = [...dataTransfer.items]
+    .filter((i) => i.kind === 'file')
+    .map((i) => (i.webkitGetAsEntry ? i.webkitGetAsEntry() : null));
+  if (entries.some((e) => !e)) return itemsFromInput(dataTransfer.files);
+  const items = [];
+  for (const entry of entries) {
+    const it = { name: entry.name, size: 0, files: [], dirs: [] };
+    await walk(entry, entry.name, it);
+    items.push(it);
+  }
+  return items;
+}
+
+async function walk(entry, path, it) {
+  if (entry.isFile) {
+    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+    it.files.push({ path, file });
+    it.size += file.size;
+    return;
+  }
+  it.dirs.push(path);
+  const reader = entry.createReader();
+  // readEntries returns a batch at a time; an empty batch is the end.
+  for (;;) {
+    const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+    if (batch.length === 0) break;
+    for (const child of batch) await walk(child, path + '/' + child.name, it);
+  }
+}
+
+/** comparePaths orders paths folder by folder, so a folder's part comes
+ * right before its contents and the contents stay together. */
+function comparePaths(a, b) {
+  const pa = a.split('/');
+  const pb = b.split('/');
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    if (pa[i] !== pb[i]) return pa[i] < pb[i] ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+/** body builds the multipart body for one item. */
+export function body(item) {
+  const parts = [
+    ...item.dirs.map((path) => ({ path, dir: true })),
+    ...item.files.map(({ path, file }) => ({ path, file })),
+  ].sort((x, y) => comparePaths(x.path, y.path));
+  const fd = new FormData();
+  for (const p of parts) {
+    // encodeURIComponent output is safe inside the quoted filename, and
+    // the daemon url-unescapes it (spaces, quotes, non-ASCII names).
+    const name = encodeURIComponent(p.path);
+    if (p.dir) fd.append('file', new Blob([], { type: 'application/x-directory' }), name);
+    else fd.append('file', new Blob([p.file], { type: 'application/octet-stream' }), name);
+  }
+  return fd;
+}
+
+/**
+ * upload adds one item. onProgress({sent, added, total}) reports bytes
+ * sent (XHR upload events) and bytes imported (the daemon's NDJSON progress
+ * events). It resolves with the add result {cid, name, size, ...} and
+ * rejects with an Error whose message is the daemon's sentence.
+ */
+export function upload(item, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    const progress = { sent: 0, added: 0, total: item.size };
+    let seen = 0;
+    let result = null;
+    let failure = null;
+    const readEvents = () => {
+      const text = xhr.responseText;
+      let nl;
+      while ((nl = text.indexOf('\n', seen)) >= 0) {
+        const line = text.slice(seen, nl);
+        seen = nl + 1;
+        if (!line.trim()) continue;
+        let ev;
+        try { ev = JSON.parse(line); } catch { continue; }
+        if (ev.type === 'progress') {
+          progress.added = ev.bytes || 0;
+          onProgress({ ...progress });
+        } else if (ev.type === 'done') {
+          result = ev.result;
+        } else if (ev.type === 'error') {
+          failure = ev.error;
+        }
+      }
+    };
+    xhr.open('POST', url('/add', { total: item.size }));
+    xhr.upload.addEventListener('progress', (e) => {
+      progress.sent = e.loaded;
+      onProgress({ ...progress });
+    });
+    xhr.addEventListener('progress', () => { if (xhr.status === 200) readEvents(); });
+    xhr.addEventListener('load', () => {
+      if (xhr.status !== 200) {
+        let msg = `The daemon answered ${xhr.status}.`;
+        try { msg = JSON.parse(xhr.responseText).error || msg; } catch { /* not JSON */ }
+        reject(new Error(msg));
+        return;
+      }
+      readEvents();
+      if (result) resolve(result);
+      else reject(new Error(failure || 'The daemon ended the upload without a result.'));
+    });
+    xhr.addEventListener('error', () => reject(new Error('The upload was cut off: is the daemon still running?')));
+    xhr.addEventListener('abort', () => reject(new Error('Upload cancelled.')));
+    xhr.send(body(item));
+  });
+}
