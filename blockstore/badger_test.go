@@ -241,9 +241,14 @@ func TestReclaimReopenKeepsReaders(t *testing.T) {
 						return
 					default:
 					}
-					b, err := s.Get(ctx, keep[i%len(keep)].Cid())
-					if err != nil || !bytes.Equal(b.RawData(), keep[i%len(keep)].RawData()) {
-						errs <- fmt.Errorf("read during reclaim: %v", err)
+					want := keep[i%len(keep)]
+					b, err := s.Get(ctx, want.Cid())
+					if err != nil {
+						errs <- fmt.Errorf("read during reclaim: %w", err)
+						return
+					}
+					if got := b.RawData(); !bytes.Equal(got, want.RawData()) {
+						errs <- fmt.Errorf("read during reclaim: %d bytes starting %x, want %d bytes starting %x", len(got), got[:min(8, len(got))], len(want.RawData()), want.RawData()[:8])
 						return
 					}
 				}
@@ -263,8 +268,9 @@ func TestReclaimReopenKeepsReaders(t *testing.T) {
 		t.Logf("round %d: %d -> %d bytes", round, before, after)
 	}
 	for _, b := range keep {
-		if ok, err := s.Has(ctx, b.Cid()); err != nil || !ok {
-			t.Fatalf("kept block lost: %v %v", ok, err)
+		got, err := s.Get(ctx, b.Cid())
+		if err != nil || !bytes.Equal(got.RawData(), b.RawData()) {
+			t.Fatalf("kept block lost or changed: %v", err)
 		}
 	}
 }
