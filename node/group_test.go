@@ -26,7 +26,7 @@ const (
 
 // groupNode starts (or restarts) a node on dir with short group timings,
 // offering budget bytes to groups.
-func groupNode(t *testing.T, dir string, budget int64) *Node {
+func groupNode(t testing.TB, dir string, budget int64) *Node {
 	t.Helper()
 	n, err := New(Options{Repo: dir, Profile: "local", Logger: quietLog, Configure: func(c *Config) {
 		c.Groups.HeartbeatInterval = Duration(testHeartbeat)
@@ -49,7 +49,7 @@ func groupNode(t *testing.T, dir string, budget int64) *Node {
 }
 
 // groupOf returns n's group called name.
-func groupOf(t *testing.T, n *Node, name string) *localGroup {
+func groupOf(t testing.TB, n *Node, name string) *localGroup {
 	t.Helper()
 	g, err := n.groups.find(name)
 	if err != nil {
@@ -60,7 +60,7 @@ func groupOf(t *testing.T, n *Node, name string) *localGroup {
 
 // holds reports whether n counts root as its copy in the group and has
 // every block of it.
-func holds(t *testing.T, n *Node, name string, root cid.Cid) bool {
+func holds(t testing.TB, n *Node, name string, root cid.Cid) bool {
 	g := groupOf(t, n, name)
 	g.mu.Lock()
 	_, ok := g.replicas[root]
@@ -73,7 +73,7 @@ func holds(t *testing.T, n *Node, name string, root cid.Cid) bool {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -86,7 +86,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 // formGroup makes nodes[0] create a group the others join, and waits until
 // every node sees every member.
-func formGroup(t *testing.T, nodes []*Node, name string) {
+func formGroup(t testing.TB, nodes []*Node, name string) {
 	t.Helper()
 	ctx := context.Background()
 	inv, err := nodes[0].GroupCreate(ctx, name)
@@ -98,7 +98,7 @@ func formGroup(t *testing.T, nodes []*Node, name string) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 20*time.Second, "every node to see every member", func() bool {
+	waitFor(t, time.Duration(20+2*len(nodes))*time.Second, "every node to see every member", func() bool {
 		for _, n := range nodes {
 			ms, err := n.GroupMembers(ctx, name)
 			if err != nil || len(ms) != len(nodes) {
@@ -109,7 +109,7 @@ func formGroup(t *testing.T, nodes []*Node, name string) {
 	})
 }
 
-func countHolders(t *testing.T, nodes []*Node, root cid.Cid) (n int, who []int) {
+func countHolders(t testing.TB, nodes []*Node, root cid.Cid) (n int, who []int) {
 	for i, nd := range nodes {
 		if nd != nil && holds(t, nd, "family", root) {
 			n++
@@ -147,7 +147,7 @@ func TestGroupKeepsCopies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "status held", func() bool {
+	waitFor(t, 30*time.Second, "status held", func() bool {
 		st, err = nodes[0].GroupStatus(ctx, root)
 		return err == nil && st[0].State == "held"
 	})

@@ -64,7 +64,7 @@ func connect(t *testing.T, from *Node, to host.Host) {
 }
 
 // addData adds data as a file on n and returns its root.
-func addData(t *testing.T, n *Node, data []byte) cid.Cid {
+func addData(t testing.TB, n *Node, data []byte) cid.Cid {
 	t.Helper()
 	res, err := n.Add(context.Background(), "data.bin", files.NewBytesFile(data), api.AddOptions{}, nil)
 	if err != nil {
