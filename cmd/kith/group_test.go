@@ -1,0 +1,130 @@
+package main_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// groupRepoConfig is the local profile with group timings short enough to
+// watch a grace period pass in a test.
+const groupRepoConfig = `{
+  "api": {"address": "127.0.0.1:0"},
+  "network": {"listen_addrs": ["/ip4/127.0.0.1/tcp/0"], "mdns": false, "port_mapping": false,
+    "autonat": false, "hole_punching": false, "relay_client": false},
+  "dht": {"mode": "server"},
+  "groups": {"heartbeat_interval": "300ms", "grace": "3s", "release_delay": "2s", "sync_interval": "5s"}
+}`
+
+type holderStatus struct {
+	Cid     string
+	State   string
+	Reason  string
+	Holders []struct{ Peer, State string }
+}
+
+// heldBy returns the peers that hold cid according to `kith status` on repo.
+func heldBy(t *testing.T, repo, cid string) []string {
+	out, _, err := runKith(t, repo, "--json", "status", cid)
+	if err != nil {
+		return nil
+	}
+	var sts []holderStatus
+	if json.Unmarshal([]byte(out), &sts) != nil || len(sts) == 0 {
+		return nil
+	}
+	var held []string
+	for _, h := range sts[0].Holders {
+		if h.State == "held" {
+			held = append(held, h.Peer)
+		}
+	}
+	return held
+}
+
+// TestGroupOfThreeDaemons: three real daemons form a group, one shares a
+// file with --copies 2, a holder is killed, and `kith status` shows the
+// copy restored on the remaining member after the grace period.
+func TestGroupOfThreeDaemons(t *testing.T) {
+	repos := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	daemons := make([]*daemon, 3)
+	ids := make([]string, 3)
+	for i, r := range repos {
+		if err := os.WriteFile(filepath.Join(r, "config.json"), []byte(groupRepoConfig), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		daemons[i] = startDaemon(t, r)
+		var id struct {
+			PeerID string `json:"peer_id"`
+		}
+		json.Unmarshal([]byte(mustKith(t, r, "--json", "id")), &id)
+		ids[i] = id.PeerID
+	}
+	var inv struct{ Token string }
+	if err := json.Unmarshal([]byte(mustKith(t, repos[0], "--json", "group", "create", "family")), &inv); err != nil || !strings.HasPrefix(inv.Token, "kith1-") {
+		t.Fatalf("group create gave no token: %v", err)
+	}
+	for _, r := range repos[1:] {
+		// The token goes on stdin so it never shows in a process listing.
+		cmd := exec.Command(kithBin, "--repo", r, "group", "join", "-")
+		cmd.Stdin = strings.NewReader(inv.Token + "\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("group join: %v: %s", err, out)
+		}
+	}
+	waitFor(t, time.Minute, "three members everywhere", func() bool {
+		for _, r := range repos {
+			var ms []json.RawMessage
+			out, _, err := runKith(t, r, "--json", "group", "members", "family")
+			if err != nil || json.Unmarshal([]byte(out), &ms) != nil || len(ms) != 3 {
+				return false
+			}
+		}
+		return true
+	})
+
+	src := filepath.Join(t.TempDir(), "photo.bin")
+	os.WriteFile(src, randomBytes(3<<20), 0o644)
+	var intent struct{ Cid string }
+	if err := json.Unmarshal([]byte(lastLine(mustKith(t, repos[0], "--json", "share", src, "--group", "family", "--copies", "2"))), &intent); err != nil {
+		t.Fatal(err)
+	}
+	var holders []string
+	waitFor(t, time.Minute, "2 copies", func() bool {
+		holders = heldBy(t, repos[0], intent.Cid)
+		return len(holders) == 2
+	})
+
+	// Kill a holder other than the member we ask.
+	victim := -1
+	for i := 1; i < 3; i++ {
+		for _, h := range holders {
+			if h == ids[i] {
+				victim = i
+			}
+		}
+	}
+	if victim < 0 {
+		t.Fatalf("holders %v include neither member 2 nor 3", holders)
+	}
+	daemons[victim].kill()
+	waitFor(t, time.Minute, "the copy restored after the grace period", func() bool {
+		now := heldBy(t, repos[0], intent.Cid)
+		if len(now) != 2 {
+			return false
+		}
+		for _, h := range now {
+			if h == ids[victim] {
+				return false
+			}
+		}
+		return true
+	})
+	if st := mustKith(t, repos[0], "status", intent.Cid); !strings.Contains(st, "held") {
+		t.Fatalf("status:\n%s", st)
+	}
+}
