@@ -23,16 +23,7 @@ import (
 
 func benchNode(b *testing.B, configure func(*Config)) *Node {
 	b.Helper()
-	n, err := New(Options{Repo: b.TempDir(), Profile: "local", Configure: configure, Logger: quietLog})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := n.Start(context.Background()); err != nil {
-		n.Close()
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { n.Close() })
-	return n
+	return newNodeAt(b, b.TempDir(), configure)
 }
 
 func benchConnect(b *testing.B, from, to *Node) {

@@ -73,15 +73,7 @@ func BenchmarkGroupIdleTraffic(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				nodes := make([]*Node, size)
 				for j := range nodes {
-					n, err := New(Options{Repo: b.TempDir(), Profile: "local", Logger: quietLog})
-					if err != nil {
-						b.Fatal(err)
-					}
-					if err := n.Start(context.Background()); err != nil {
-						b.Fatal(err)
-					}
-					b.Cleanup(func() { n.Close() })
-					nodes[j] = n
+					nodes[j] = newNodeAt(b, b.TempDir(), nil)
 				}
 				formGroup(b, nodes, "family")
 				root := addData(b, nodes[0], randomData(64<<10))

@@ -28,7 +28,7 @@ const (
 // offering budget bytes to groups.
 func groupNode(t testing.TB, dir string, budget int64) *Node {
 	t.Helper()
-	n, err := New(Options{Repo: dir, Profile: "local", Logger: quietLog, Configure: func(c *Config) {
+	return newNodeAt(t, dir, func(c *Config) {
 		c.Groups.HeartbeatInterval = Duration(testHeartbeat)
 		c.Groups.Grace = Duration(testGrace)
 		c.Groups.ReleaseDelay = Duration(testReleaseDelay)
@@ -36,16 +36,7 @@ func groupNode(t testing.TB, dir string, budget int64) *Node {
 		c.Groups.GossipHeartbeat = Duration(200 * time.Millisecond)
 		c.Groups.BudgetMax = budget
 		c.Groups.BudgetPercent = 100
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(context.Background()); err != nil {
-		n.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	return n
+	})
 }
 
 // groupOf returns n's group called name.

@@ -157,18 +157,5 @@ func TestJobFailureSaysWhy(t *testing.T) {
 // newLocalNodeWith is newLocalNode with a config adjustment.
 func newLocalNodeWith(t *testing.T, configure func(*Config)) *Node {
 	t.Helper()
-	n, err := New(Options{Repo: t.TempDir(), Profile: "local", Logger: quietLog, Configure: configure})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(context.Background()); err != nil {
-		n.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.Close(); err != nil {
-			t.Errorf("close node: %v", err)
-		}
-	})
-	return n
+	return newNodeAt(t, t.TempDir(), configure)
 }

@@ -28,22 +28,9 @@ import (
 // newLocalNode starts a node on a fresh repo with the loopback profile.
 func newLocalNode(t *testing.T) *Node {
 	t.Helper()
-	n, err := New(Options{Repo: t.TempDir(), Profile: "local", Logger: quietLog, Configure: func(c *Config) {
+	return newNodeAt(t, t.TempDir(), func(c *Config) {
 		c.DHT.ReprovideInterval = Duration(time.Minute)
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(context.Background()); err != nil {
-		n.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.Close(); err != nil {
-			t.Errorf("close node: %v", err)
-		}
 	})
-	return n
 }
 
 // p2pAddr is a multiaddr other nodes can dial n at.

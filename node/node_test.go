@@ -32,22 +32,31 @@ func TestMain(m *testing.M) {
 // went wrong through their errors.
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// startNode runs a node on a fresh repo with the API on a free port.
-func startNode(t *testing.T) (*Node, *client.Client) {
-	t.Helper()
-	n, err := New(Options{Repo: t.TempDir(), Profile: "local", Logger: quietLog})
+// newNodeAt starts a node with the local profile on the repo in dir (new
+// or existing), its config adjusted by configure (may be nil). It is closed
+// when the test ends; closing it earlier is fine.
+func newNodeAt(tb testing.TB, dir string, configure func(*Config)) *Node {
+	tb.Helper()
+	n, err := New(Options{Repo: dir, Profile: "local", Logger: quietLog, Configure: configure})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := n.Start(context.Background()); err != nil {
 		n.Close()
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		if err := n.Close(); err != nil {
-			t.Errorf("close node: %v", err)
+			tb.Errorf("close node: %v", err)
 		}
 	})
+	return n
+}
+
+// startNode runs a node on a fresh repo and returns it with an API client.
+func startNode(t *testing.T) (*Node, *client.Client) {
+	t.Helper()
+	n := newNodeAt(t, t.TempDir(), nil)
 	c, err := client.FromRepo(n.repo.dir)
 	if err != nil {
 		t.Fatal(err)

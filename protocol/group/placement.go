@@ -1,6 +1,8 @@
 package group
 
 import (
+	"github.com/dustin/go-humanize"
+
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
@@ -230,25 +232,12 @@ func (p *Placer) Assign(intents []Intent, v *Views, now time.Time, grace time.Du
 				a.Reason = fmt.Sprintf("only %d live members for %d copies", live, in.Copies)
 			} else {
 				a.Reason = fmt.Sprintf("no room on %d of %d live members: largest free budget %s < size %s",
-					full, live, bytesString(max(largest, 0)), bytesString(in.Size))
+					full, live, humanize.IBytes(uint64(max(largest, 0))), humanize.IBytes(uint64(max(in.Size, 0))))
 			}
 		}
 		out = append(out, a)
 	}
 	return out
-}
-
-func bytesString(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // IntentState is the replication state of an intent, for status.

@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/spf13/cobra"
 
 	"github.com/kith-p2p/kith/web/api"
@@ -55,16 +57,5 @@ disk.`,
 	return cmd
 }
 
-// humanBytes formats a byte count with binary units.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// humanBytes formats a byte count with binary units ("1.5 MiB").
+func humanBytes(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
