@@ -83,6 +83,10 @@ func (g *localGroup) changed() {
 func (g *localGroup) run(ctx context.Context) {
 	t := time.NewTicker(g.set.cfg.HeartbeatInterval)
 	defer t.Stop()
+	// Tombstones older than the compaction horizon go hourly, so the state
+	// does not grow forever; members away longer re-sync from a snapshot.
+	compact := time.NewTicker(compactEvery)
+	defer compact.Stop()
 	defer g.save()
 	g.tick(ctx)
 	for {
@@ -98,9 +102,14 @@ func (g *localGroup) run(ctx context.Context) {
 			}
 		case <-g.kick:
 			g.replan(ctx)
+		case <-compact.C:
+			g.net.Compact(time.Now(), g.set.cfg.CompactionHorizon) // marks the state for saving
 		}
 	}
 }
+
+// compactEvery is how often a group's tombstones are compacted.
+const compactEvery = time.Hour
 
 // tick: check our replicas, say we are alive, re-plan, keep in touch.
 func (g *localGroup) tick(ctx context.Context) {

@@ -147,6 +147,18 @@ func (g *Group) Read(fn func(s *group.State, l *group.Liveness)) {
 	fn(g.state, g.live)
 }
 
+// Compact drops tombstones older than horizon (see group.State.Compact)
+// and returns how many went; the state then needs saving.
+func (g *Group) Compact(now time.Time, horizon time.Duration) int {
+	g.mu.Lock()
+	n := g.state.Compact(now, horizon)
+	g.mu.Unlock()
+	if n > 0 {
+		g.onChange()
+	}
+	return n
+}
+
 // Apply runs a local action (Join, Share, Unshare, Leave) on the state and
 // gossips the update it returns.
 func (g *Group) Apply(ctx context.Context, fn func(s *group.State, c *group.Clock) (group.Update, error)) error {
