@@ -27,11 +27,17 @@ export function url(path, params = {}) {
   return u.pathname + u.search;
 }
 
-/** api calls the daemon and returns its JSON answer, or throws an ApiError. */
-export async function api(path, { method = 'GET', params } = {}) {
+/**
+ * api calls the daemon and returns its JSON answer, or throws an ApiError.
+ * body, when given, is sent as text/plain (secrets such as invite tokens
+ * go there, never in the URL).
+ */
+export async function api(path, { method = 'GET', params, body } = {}) {
   let res;
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'text/plain;charset=utf-8';
   try {
-    res = await fetch(url(path, params), { method, credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    res = await fetch(url(path, params), { method, body, credentials: 'same-origin', headers });
   } catch {
     throw new ApiError('The daemon is not answering: is `kith daemon` still running?', 'unavailable', 0);
   }

@@ -10,9 +10,10 @@ import * as files from './pages/files.js';
 import * as add from './pages/add.js';
 import * as get from './pages/get.js';
 import * as peers from './pages/peers.js';
+import * as groups from './pages/groups.js';
 import * as preview from './pages/preview.js';
 
-const pages = { overview, files, add, get, peers, open: preview };
+const pages = { overview, files, add, get, peers, groups, open: preview };
 const main = document.getElementById('main');
 let cleanup = null;
 let signedIn = false;

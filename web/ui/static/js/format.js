@@ -38,3 +38,15 @@ export function percent(done, total) {
   if (!total) return null;
   return Math.max(0, Math.min(100, (100 * done) / total));
 }
+
+/** ago formats an ISO time relative to now: just now, 5 min ago, 3 h ago. */
+export function ago(iso) {
+  const t = Date.parse(iso);
+  if (isNaN(t) || t <= 0 || new Date(t).getUTCFullYear() < 2000) return 'never';
+  const s = Math.max(0, (Date.now() - t) / 1000);
+  if (s < 10) return 'just now';
+  if (s < 60) return Math.round(s) + ' s ago';
+  if (s < 3600) return Math.floor(s / 60) + ' min ago';
+  if (s < 86400) return Math.floor(s / 3600) + ' h ago';
+  return Math.floor(s / 86400) + ' d ago';
+}

@@ -4,6 +4,7 @@ import { api, gatewayURL } from '../api.js';
 import { h, copyButton, errorBox, replace } from '../dom.js';
 import { bytes, date, shortId } from '../format.js';
 import * as live from '../live.js';
+import { tracker } from '../replication.js';
 
 export const title = 'Files';
 
@@ -16,8 +17,13 @@ export function render(main) {
       h('a', { class: 'button', href: '#/add' }, 'Add files')),
     status, body);
 
+  const replication = tracker();
+  const cellOf = (cid) => body.querySelector(`tr[data-cid="${CSS.escape(cid)}"] td.replication`);
   const load = () => api('/pin/ls')
-    .then((pins) => replace(body, pins.length === 0 ? empty() : table(pins.reverse(), unpin)))
+    .then((pins) => {
+      replace(body, pins.length === 0 ? empty() : table(pins.reverse(), unpin));
+      return replication.fill(pins, cellOf);
+    })
     .catch((err) => replace(body, errorBox(err)));
 
   async function unpin(pin) {
@@ -60,7 +66,7 @@ function table(pins, unpin) {
         h('td', { class: 'num' }, bytes(p.size)),
         h('td', {}, h('code', { class: 'cid', title: p.cid }, shortId(p.cid)), ' ', copyButton(p.cid)),
         h('td', {}, date(p.created)),
-        h('td', {}, p.replication || 'local only'),
+        h('td', { class: 'replication' }, p.replication || 'local only'),
         h('td', { class: 'actions' },
           h('a', { class: 'button small', href: openHref }, 'Open'),
           h('a', { class: 'button small', href: gatewayURL(p.cid, { name: p.name, download: true }), download: p.name || p.cid }, 'Download'),

@@ -1,0 +1,130 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/ipfs/boxo/files"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestBrowserGroupInvite creates a group on one daemon through the Groups
+// page, reads the invite token from the page, joins the group on a second
+// daemon through its own Groups page, and waits for the first to list both
+// members. Then it shares a file into the group and checks the Files page
+// shows its copies. It saves screenshots of both Groups pages and Files.
+func TestBrowserGroupInvite(t *testing.T) {
+	ctx := newBrowser(t)
+	shots := artifacts(t)
+	a := startDaemon(t, nil)
+	b := startDaemon(t, nil)
+
+	// Daemon A: create the group and read its token from the page.
+	a.login(t, ctx)
+	var token string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(a.base()+"/#/groups"),
+		chromedp.WaitVisible("#group-name", chromedp.ByQuery),
+		chromedp.SendKeys("#group-name", "family", chromedp.ByQuery),
+		chromedp.Click(`#create-form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#invite-token", chromedp.ByQuery),
+		chromedp.Value("#invite-token", &token, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("create a group: %v", err)
+	}
+	token = strings.TrimSpace(token)
+	if token == "" {
+		t.Fatal("the page showed an empty invite token")
+	}
+	waitText(t, ctx, "#invite .warning", "password")
+	waitText(t, ctx, "#groups tbody", "family")
+	screenshot(t, ctx, shots, "groups-created")
+
+	// Daemon B, in another tab: paste the token and join.
+	tab := newTab(t, ctx)
+	b.login(t, tab)
+	err = chromedp.Run(tab,
+		chromedp.Navigate(b.base()+"/#/groups"),
+		chromedp.WaitVisible("#join-token", chromedp.ByQuery),
+		chromedp.SetValue("#join-token", token, chromedp.ByQuery),
+		chromedp.Click(`#join-form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#members tbody tr", chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("join the group: %v", err)
+	}
+	waitText(t, tab, "#groups tbody", "family")
+
+	// Daemon A lists both members once B's join has reached it. Its tab
+	// comes to the front first: a background tab runs no animation frames,
+	// which Poll waits for.
+	front(t, ctx)
+	gs, err := a.c.Groups(ctx)
+	if err != nil || len(gs) != 1 {
+		t.Fatalf("groups on A: %v, %v", gs, err)
+	}
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(a.base()+"/#/groups/"+gs[0].ID),
+		chromedp.WaitVisible("#members tbody tr", chromedp.ByQuery),
+		chromedp.Poll(`document.querySelectorAll('#members tbody tr').length === 2`, nil,
+			chromedp.WithPollingTimeout(time.Minute)),
+	)
+	if err != nil {
+		ms, _ := a.c.GroupMembers(ctx, "family")
+		t.Fatalf("A never listed 2 members (the API says %+v): %v", ms, err)
+	}
+	waitText(t, ctx, "#groups tbody tr td.members", "2")
+	waitText(t, ctx, `#members tbody tr:not([data-health="gone"])`, "alive")
+	screenshot(t, ctx, shots, "groups")
+
+	// Share a file into the group: the Files page shows its copies. Each
+	// step has its own deadline, so a hang says where it is.
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := a.c.Add(sctx, "album.txt", files.NewBytesFile([]byte("holiday photos, in text\n")), 0, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.c.GroupShare(sctx, "family", res.Cid, 2); err != nil {
+		t.Fatalf("share into the group: %v", err)
+	}
+	cell := fmt.Sprintf(`#pins tr[data-cid="%s"] td.replication`, res.Cid)
+	err = chromedp.Run(sctx,
+		chromedp.Navigate(a.base()+"/#/files"),
+		chromedp.WaitVisible(cell, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("files page: %v", err)
+	}
+	waitText(t, ctx, cell, "of 2 copies")
+	screenshot(t, ctx, shots, "files-group")
+
+	// Leaving, on B, goes through a confirm step.
+	front(t, tab)
+	lctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	defer cancel()
+	err = chromedp.Run(lctx,
+		chromedp.Click("#leave-group", chromedp.ByQuery),
+		chromedp.WaitVisible("#leave-confirm", chromedp.ByQuery),
+		chromedp.Click("#leave-confirm", chromedp.ByQuery),
+		chromedp.WaitVisible("#groups-empty", chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("leave the group on B: %v", err)
+	}
+}
+
+// front makes ctx's tab the visible one.
+func front(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if err := chromedp.Run(ctx, page.BringToFront()); err != nil {
+		t.Fatalf("bring the tab to the front: %v", err)
+	}
+}

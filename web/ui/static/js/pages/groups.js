@@ -1,0 +1,122 @@
+// Groups: the groups this node is in (members that keep N copies of what a
+// member shares), creating one with its invite token, joining one from a
+// token, and a selected group's members (group-detail.js).
+
+import { api } from '../api.js';
+import { h, copyButton, errorBox, replace, section } from '../dom.js';
+import { bytes } from '../format.js';
+import { renderDetail } from './group-detail.js';
+
+export const title = 'Groups';
+
+export function render(main, selected) {
+  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const detail = h('div', { id: 'group-detail' });
+  const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
+  replace(main,
+    h('div', { class: 'page-head' }, h('h1', {}, 'Groups'),
+      h('button', { type: 'button', onclick: () => load() }, 'Refresh')),
+    status, body, detail,
+    h('div', { class: 'group-forms' }, createForm(status, () => load()), joinForm(status, () => load())));
+
+  let stopDetail = null;
+  const load = () => api('/groups/ls')
+    .then((groups) => {
+      replace(body, groups.length ? table(groups, selected) : empty());
+      const g = groups.find((x) => x.id === selected || x.name === selected);
+      if (stopDetail) stopDetail();
+      stopDetail = null;
+      if (g) stopDetail = renderDetail(detail, g, status, () => { location.hash = '#/groups'; });
+      else replace(detail, selected ? h('p', { class: 'muted' }, 'You are not in that group.') : null);
+    })
+    .catch((err) => replace(body, errorBox(err)));
+  load();
+  return () => { if (stopDetail) stopDetail(); };
+}
+
+function empty() {
+  return h('div', { class: 'card empty', id: 'groups-empty' },
+    h('p', {}, 'You are not in any group yet.'),
+    h('p', {}, 'Create one below and join it from your other devices with its invite token, ',
+      'or paste a token you were given. A group keeps the number of copies you ask for of what its members share.'));
+}
+
+function table(groups, selected) {
+  return h('table', { class: 'list', id: 'groups' },
+    h('thead', {}, h('tr', {},
+      h('th', { scope: 'col' }, 'Name'),
+      h('th', { scope: 'col', class: 'num' }, 'Members'),
+      h('th', { scope: 'col', class: 'num' }, 'Shared'),
+      h('th', { scope: 'col', class: 'num' }, 'Replicas here'),
+      h('th', { scope: 'col', class: 'num' }, 'Budget'))),
+    h('tbody', {}, groups.map((g) => {
+      const current = g.id === selected || g.name === selected;
+      return h('tr', { dataset: { group: g.id }, class: current ? 'selected' : null },
+        h('td', { class: 'name' },
+          h('a', { href: '#/groups/' + encodeURIComponent(g.id), 'aria-current': current ? 'true' : null }, g.name)),
+        h('td', { class: 'num members' }, String(g.members)),
+        h('td', { class: 'num' }, String(g.intents)),
+        h('td', { class: 'num' }, `${g.replicas} (${bytes(g.replica_bytes)})`),
+        h('td', { class: 'num' }, g.budget > 0 ? bytes(g.budget) : '–'));
+    })));
+}
+
+function createForm(status, reload) {
+  const name = h('input', { id: 'group-name', type: 'text', required: true, autocomplete: 'off', spellcheck: 'false',
+    maxlength: 64, placeholder: 'family' });
+  const invite = h('div', { id: 'invite', 'aria-live': 'polite' });
+  const form = h('form', { class: 'inline', id: 'create-form' },
+    h('label', { for: 'group-name' }, 'Name of the new group'), name,
+    h('button', { type: 'submit', class: 'primary' }, 'Create'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    status.textContent = 'Creating…';
+    replace(invite);
+    try {
+      const inv = await api('/groups/create', { method: 'POST', params: { group: name.value.trim() } });
+      status.textContent = `Created ${inv.name}.`;
+      name.value = '';
+      replace(invite, inviteBox(inv));
+      reload();
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  });
+  return section('Create a group', form, invite);
+}
+
+function inviteBox(inv) {
+  const token = h('input', { id: 'invite-token', type: 'text', readonly: true, value: inv.token, spellcheck: 'false',
+    'aria-label': 'Invite token for ' + inv.name, onfocus: (e) => e.target.select() });
+  return h('div', { class: 'invite' },
+    h('p', { class: 'warning', role: 'note' },
+      'This token is a password: whoever has it can join ', h('strong', {}, inv.name), ' and read what it shares.'),
+    h('div', { class: 'token-row' }, token, copyButton(inv.token, 'Copy')),
+    h('p', { class: 'muted small' }, 'On your other device, open Groups and paste it under “Join a group”, or run ',
+      h('code', {}, 'kith group join -'), '.'));
+}
+
+function joinForm(status, reload) {
+  const token = h('textarea', { id: 'join-token', required: true, rows: 3, spellcheck: 'false', autocomplete: 'off',
+    placeholder: 'Paste an invite token' });
+  const form = h('form', { class: 'inline', id: 'join-form' },
+    h('label', { for: 'join-token' }, 'Invite token'), token,
+    h('button', { type: 'submit' }, 'Join'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const t = token.value.trim();
+    if (!t) return;
+    status.textContent = 'Joining… (reaching the group’s members can take a few seconds)';
+    try {
+      const g = await api('/groups/join', { method: 'POST', body: t });
+      token.value = '';
+      status.textContent = `Joined ${g.name}.`;
+      const next = '#/groups/' + encodeURIComponent(g.id);
+      if (location.hash === next) reload();
+      else location.hash = next; // renders the page again, with the group selected
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  });
+  return section('Join a group', form);
+}
