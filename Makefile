@@ -15,4 +15,7 @@ vet:
 # a quiet machine and several minutes).
 bench:
 	go test -run '^$$' -bench . -benchtime 1x -count 5 -timeout 60m ./cmd/kith/
-	go test -run '^$$' -bench . -count 3 -timeout 30m ./blockstore/dag/
+	go test -run '^$$' -bench 'Fetch|Latency' -benchtime 1x -count 3 -timeout 60m ./node/
+	go test -run '^$$' -bench 'Group' -benchtime 1x -count 1 -timeout 60m ./node/
+	go test -run '^$$' -bench . -count 3 -timeout 30m ./blockstore/dag/ ./protocol/fetch/
+	go run ./protocol/group/sim/cmd/groupsim -n 1000,10000
