@@ -57,14 +57,7 @@ func BenchmarkAdd1GiB(b *testing.B) {
 
 // BenchmarkAddSmallFiles adds 10,000 files of 4 KiB in 100 folders.
 func BenchmarkAddSmallFiles(b *testing.B) {
-	src := filepath.Join(b.TempDir(), "small")
-	for d := 0; d < 100; d++ {
-		dir := filepath.Join(src, fmt.Sprintf("dir%03d", d))
-		os.MkdirAll(dir, 0o755)
-		for f := 0; f < 100; f++ {
-			os.WriteFile(filepath.Join(dir, fmt.Sprintf("file%03d", f)), randomBytes(4096), 0o644)
-		}
-	}
+	src := writeSmallTree(b)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		repo := b.TempDir()
@@ -247,14 +240,7 @@ func BenchmarkP2PFetch1GiB(b *testing.B) {
 // measures it), then `kith get` of the now-local folder (writing 10,000
 // files to disk).
 func BenchmarkP2PFetchSmallFiles(b *testing.B) {
-	src := filepath.Join(b.TempDir(), "small")
-	for d := 0; d < 100; d++ {
-		dir := filepath.Join(src, fmt.Sprintf("dir%03d", d))
-		os.MkdirAll(dir, 0o755)
-		for f := 0; f < 100; f++ {
-			os.WriteFile(filepath.Join(dir, fmt.Sprintf("file%03d", f)), randomBytes(4096), 0o644)
-		}
-	}
+	src := writeSmallTree(b)
 	seed := b.TempDir()
 	startDaemon(b, seed)
 	root := mustKith(b, seed, "add", "-r", "-q", src)
@@ -281,4 +267,18 @@ func BenchmarkP2PFetchSmallFiles(b *testing.B) {
 		os.RemoveAll(repo)
 		b.StartTimer()
 	}
+}
+
+// writeSmallTree writes 10,000 random files of 4 KiB in 100 folders and
+// returns the tree's root folder.
+func writeSmallTree(b *testing.B) string {
+	src := filepath.Join(b.TempDir(), "small")
+	for d := 0; d < 100; d++ {
+		dir := filepath.Join(src, fmt.Sprintf("dir%03d", d))
+		os.MkdirAll(dir, 0o755)
+		for f := 0; f < 100; f++ {
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("file%03d", f)), randomBytes(4096), 0o644)
+		}
+	}
+	return src
 }
