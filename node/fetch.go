@@ -54,13 +54,8 @@ func (ps providerSource) FindProviders(ctx context.Context, c cid.Cid) <-chan pe
 // what is missing from peers. The caller holds a pin lock so gc cannot take
 // blocks in between.
 func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.Progress)) (api.FetchStats, error) {
-	missing, err := missingBlocks(ctx, n.store, root, nil)
-	if err != nil {
-		return api.FetchStats{}, err
-	}
-	if missing == 0 {
-		return api.FetchStats{}, nil
-	}
+	// Fetch walks what is local first and asks no peer when nothing is
+	// missing, so there is no separate local check here.
 	start := time.Now()
 	res, err := n.fetcher.Fetch(ctx, root, providerSource{n}, func(p fetch.Progress) {
 		report(progress, api.Progress{Phase: "fetch", Bytes: p.Bytes + p.HaveBytes, Total: p.Total, Count: int64(p.Blocks), Peers: p.Peers, Rate: p.Rate})
@@ -70,6 +65,9 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.
 			return api.FetchStats{}, fmt.Errorf("no peer could provide it (%v): %w", err, blockstore.NotFound(root))
 		}
 		return api.FetchStats{}, err
+	}
+	if res.Blocks == 0 {
+		return api.FetchStats{}, nil // all was local
 	}
 	return api.FetchStats{
 		Blocks: res.Blocks, Bytes: res.Bytes, Peers: len(res.PerPeer),
