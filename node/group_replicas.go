@@ -58,6 +58,7 @@ type localGroup struct {
 
 	dirty atomic.Bool
 	kick  chan struct{}
+	soon  chan struct{} // holdings changed: heartbeat early
 	done  chan struct{} // closed to stop run (leave)
 	stop  sync.Once
 }
@@ -77,28 +78,42 @@ func (g *localGroup) changed() {
 	}
 }
 
-// run drives the group: a heartbeat and a plan every interval, a plan after
-// a state change, and the state saved when it changed (at most once per
-// interval: saving on every gossip message would be wasteful) and at exit.
+// run drives the group: a heartbeat and a plan every interval (longer in
+// larger groups, see group.Config.HeartbeatEvery), an early heartbeat when
+// our holdings changed, a plan after a state change, and the state saved
+// when it changed (at most once per interval: saving on every gossip
+// message would be wasteful) and at exit.
 func (g *localGroup) run(ctx context.Context) {
-	t := time.NewTicker(g.set.cfg.HeartbeatInterval)
-	defer t.Stop()
+	beat := time.NewTimer(0)
+	defer beat.Stop()
+	var last, due time.Time
 	// Tombstones older than the compaction horizon go hourly, so the state
 	// does not grow forever; members away longer re-sync from a snapshot.
-	compact := time.NewTicker(compactEvery)
+	compact := time.NewTicker(min(compactEvery, g.set.cfg.CompactionHorizon/8))
 	defer compact.Stop()
 	defer g.save()
-	g.tick(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-g.done:
 			return
-		case <-t.C:
+		case <-beat.C:
 			g.tick(ctx)
 			if g.dirty.Load() {
 				g.save()
+			}
+			last = time.Now()
+			every := g.net.Interval()
+			due = last.Add(every)
+			beat.Reset(every)
+		case <-g.soon:
+			// What we hold changed: tell the group well before the next
+			// heartbeat (others wait for it to release surplus copies), but
+			// at most a few times per base interval.
+			if at := last.Add(g.set.cfg.HeartbeatInterval / 4); at.Before(due) {
+				due = at
+				beat.Reset(max(0, time.Until(at)))
 			}
 		case <-g.kick:
 			g.replan(ctx)
@@ -108,7 +123,16 @@ func (g *localGroup) run(ctx context.Context) {
 	}
 }
 
-// compactEvery is how often a group's tombstones are compacted.
+// beatSoon asks run for an early heartbeat: our holdings changed.
+func (g *localGroup) beatSoon() {
+	select {
+	case g.soon <- struct{}{}:
+	default:
+	}
+}
+
+// compactEvery is how often a group's tombstones are compacted (more often
+// when the horizon is shorter than a few hours).
 const compactEvery = time.Hour
 
 // tick: check our replicas, say we are alive, re-plan, keep in touch.
@@ -200,6 +224,7 @@ func (g *localGroup) planLocked(ctx context.Context) (release []cid.Cid) {
 	for _, r := range g.plan.Release {
 		if rep, ok := g.replicas[r]; ok {
 			delete(g.replicas, r)
+			g.beatSoon()
 			if !rep.user {
 				release = append(release, r)
 			}
@@ -256,7 +281,8 @@ func (g *localGroup) fetch(ctx context.Context, in group.Intent) {
 	}
 	g.replicas[in.Root] = replica{size: in.Size}
 	g.n.provide(in.Root)
-	g.changed() // re-plan and tell the group at the next heartbeat
+	g.changed() // re-plan
+	g.beatSoon()
 }
 
 func (g *localGroup) fetchOne(ctx context.Context, in group.Intent) error {
@@ -264,6 +290,7 @@ func (g *localGroup) fetchOne(ctx context.Context, in group.Intent) error {
 	defer cancel()
 	var addrs []string
 	g.net.Read(func(s *group.State, l *group.Liveness) {
+		now := time.Now()
 		ids := []peer.ID{in.Who}
 		for _, v := range l.Views(s) {
 			if v.Holds.Has(in.Root) {
@@ -271,7 +298,10 @@ func (g *localGroup) fetchOne(ctx context.Context, in group.Intent) error {
 			}
 		}
 		for _, id := range ids {
-			if m, ok := s.Member(id); ok && g.n.host.Network().Connectedness(id) != network.Connected {
+			// Only members heard from lately: dialling a holder that went
+			// away (the reason we fetch) would hold the fetch up for a
+			// dial timeout.
+			if m, ok := s.Member(id); ok && l.Health(id, now) == group.Alive && g.n.host.Network().Connectedness(id) != network.Connected {
 				addrs = append(addrs, m.Addrs...)
 			}
 		}

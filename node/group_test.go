@@ -24,16 +24,30 @@ const (
 	testReleaseDelay = time.Second
 )
 
+// groupTimings are the group timings of a test.
+type groupTimings struct {
+	heartbeat, grace, release, sync, gossip time.Duration
+}
+
+// testTimings are the tests' group timings.
+var testTimings = groupTimings{testHeartbeat, testGrace, testReleaseDelay, 3 * time.Second, 200 * time.Millisecond}
+
 // groupNode starts (or restarts) a node on dir with short group timings,
 // offering budget bytes to groups.
 func groupNode(t testing.TB, dir string, budget int64) *Node {
 	t.Helper()
+	return groupNodeTimed(t, dir, budget, testTimings)
+}
+
+// groupNodeTimed is groupNode with the given timings.
+func groupNodeTimed(t testing.TB, dir string, budget int64, tm groupTimings) *Node {
+	t.Helper()
 	return newNodeAt(t, dir, func(c *Config) {
-		c.Groups.HeartbeatInterval = Duration(testHeartbeat)
-		c.Groups.Grace = Duration(testGrace)
-		c.Groups.ReleaseDelay = Duration(testReleaseDelay)
-		c.Groups.SyncInterval = Duration(3 * time.Second)
-		c.Groups.GossipHeartbeat = Duration(200 * time.Millisecond)
+		c.Groups.HeartbeatInterval = Duration(tm.heartbeat)
+		c.Groups.Grace = Duration(tm.grace)
+		c.Groups.ReleaseDelay = Duration(tm.release)
+		c.Groups.SyncInterval = Duration(tm.sync)
+		c.Groups.GossipHeartbeat = Duration(tm.gossip)
 		c.Groups.BudgetMax = budget
 		c.Groups.BudgetPercent = 100
 	})

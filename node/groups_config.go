@@ -21,6 +21,11 @@ type GroupsConfig struct {
 	// SyncInterval is how often we reconcile state with a random member,
 	// for whatever gossip missed.
 	SyncInterval Duration `json:"sync_interval"`
+	// TombstoneHorizon is how long the record of an unshare or of a member
+	// who left is kept (so that a late copy of an older version cannot bring
+	// it back) before it is dropped and the state shrinks. A member away for
+	// longer catches up from a snapshot instead of merging.
+	TombstoneHorizon Duration `json:"tombstone_horizon"`
 	// BudgetPercent of the free disk space, capped at BudgetMax bytes, is
 	// what we offer a group we create or join for others' content.
 	BudgetPercent int   `json:"budget_percent"`
@@ -40,6 +45,7 @@ func DefaultGroupsConfig() GroupsConfig {
 		Grace:             Duration(d.Grace),
 		ReleaseDelay:      Duration(d.ReleaseDelay),
 		SyncInterval:      Duration(5 * time.Minute),
+		TombstoneHorizon:  Duration(d.CompactionHorizon),
 		BudgetPercent:     20,
 		BudgetMax:         100 << 30,
 		FetchConcurrency:  2,
@@ -52,13 +58,16 @@ func (c GroupsConfig) groupConfig() group.Config {
 	g := group.DefaultConfig()
 	if c.HeartbeatInterval > 0 {
 		g.HeartbeatInterval = time.Duration(c.HeartbeatInterval)
-		g.SuspectAfter = 3 * g.HeartbeatInterval
+		g.SuspectAfter = group.SuspectBeats * g.HeartbeatInterval
 	}
 	if c.Grace > 0 {
 		g.Grace = time.Duration(c.Grace)
 	}
 	if c.ReleaseDelay > 0 {
 		g.ReleaseDelay = time.Duration(c.ReleaseDelay)
+	}
+	if c.TombstoneHorizon > 0 {
+		g.CompactionHorizon = time.Duration(c.TombstoneHorizon)
 	}
 	return g
 }

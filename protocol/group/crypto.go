@@ -63,7 +63,9 @@ var topicEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 // Topic returns the GossipSub topic of the group: outsiders cannot guess it,
 // so they cannot even learn when the group talks.
 func (s Secret) Topic() string {
-	return "/kith/group/1/" + topicEncoding.EncodeToString(s.derive("kith group topic", 20))
+	// 80 bits: unguessable, and short, since every message and every IHAVE
+	// carries the topic name.
+	return "/kith/g/" + topicEncoding.EncodeToString(s.derive("kith group topic", 10))
 }
 
 // Keys seals and opens the group's payloads. Safe for concurrent use.

@@ -51,7 +51,8 @@ type seen struct {
 	used   int64
 	parts  uint16
 	held   RootSet
-	digest [32]byte
+	digest [HeartbeatDigestLen]byte
+	every  time.Duration // the interval it announced
 }
 
 // NewLiveness returns an empty tracker started at start. A member not heard
@@ -78,7 +79,7 @@ func (l *Liveness) Observe(h Heartbeat, at time.Time) bool {
 	if h.Incarnation != p.inc || h.Parts != p.parts || p.held == nil {
 		p.held = make(RootSet)
 	}
-	p.inc, p.parts, p.clock, p.used = h.Incarnation, h.Parts, h.Clock, h.Used
+	p.inc, p.parts, p.clock, p.used, p.every = h.Incarnation, h.Parts, h.Clock, h.Used, h.Every
 	if at.After(p.at) {
 		p.at = at
 	}
@@ -107,14 +108,24 @@ func (l *Liveness) LastSeen(id peer.ID) time.Time {
 
 // Health returns id's health at now.
 func (l *Liveness) Health(id peer.ID, now time.Time) Health {
-	return health(now.Sub(l.LastSeen(id)), l.cfg)
+	return health(now.Sub(l.LastSeen(id)), l.suspectAfter(id), l.cfg.Grace)
 }
 
-func health(silent time.Duration, cfg Config) Health {
+// suspectAfter is how long id may stay silent before it is suspect, from
+// the interval its last heartbeat announced.
+func (l *Liveness) suspectAfter(id peer.ID) time.Duration {
+	var every time.Duration
+	if p := l.peers[id]; p != nil {
+		every = p.every
+	}
+	return l.cfg.suspectAfter(every)
+}
+
+func health(silent, suspectAfter, grace time.Duration) Health {
 	switch {
-	case silent > cfg.Grace:
+	case silent > grace:
 		return Gone
-	case silent > cfg.SuspectAfter:
+	case silent > suspectAfter:
 		return Suspect
 	default:
 		return Alive
@@ -127,7 +138,7 @@ func (l *Liveness) Behind(s *State) []peer.ID {
 	d := s.Digest()
 	var out []peer.ID
 	for id, p := range l.peers {
-		if p.digest != d && s.IsMember(id) {
+		if [HeartbeatDigestLen]byte(d[:HeartbeatDigestLen]) != p.digest && s.IsMember(id) {
 			out = append(out, id)
 		}
 	}
@@ -141,7 +152,7 @@ func (l *Liveness) Views(s *State) []MemberView {
 	ms := s.Members()
 	out := make([]MemberView, 0, len(ms))
 	for _, m := range ms {
-		v := MemberView{ID: m.ID, Name: m.Name, Budget: m.Budget, LastSeen: l.start}
+		v := MemberView{ID: m.ID, Name: m.Name, Budget: m.Budget, LastSeen: l.start, SuspectAfter: l.suspectAfter(m.ID)}
 		if p := l.peers[m.ID]; p != nil {
 			v.LastSeen, v.Used, v.Holds = p.at, p.used, p.held
 		}

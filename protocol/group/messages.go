@@ -46,8 +46,18 @@ type Heartbeat struct {
 	Part        uint16    `json:"part"`
 	Parts       uint16    `json:"parts"`
 	Roots       []cid.Cid `json:"roots,omitempty"`
-	Digest      []byte    `json:"digest"`
+	// Digest is the first HeartbeatDigestLen bytes of the sender's state
+	// digest: enough to tell that two states differ.
+	Digest []byte `json:"digest"`
+	// Every is how often the sender beats (see Config.HeartbeatEvery):
+	// receivers suspect it after SuspectBeats of its intervals of silence.
+	// Zero: the receiver's own SuspectAfter.
+	Every time.Duration `json:"every,omitempty"`
 }
+
+// HeartbeatDigestLen is how many bytes of the state digest a heartbeat
+// carries.
+const HeartbeatDigestLen = 8
 
 // HeldPart returns the page a root belongs to when held roots are split
 // into parts pages.
@@ -69,7 +79,12 @@ func HeldParts(n int) uint16 {
 }
 
 // EncodeMessage encodes m for gossip (seal the result with Keys.Seal).
+// Heartbeats, the bulk of idle traffic, have a compact binary form (see
+// heartbeat_codec.go); updates are JSON.
 func EncodeMessage(m Message) ([]byte, error) {
+	if m.Heartbeat != nil && m.Update == nil {
+		return appendHeartbeat(nil, m.Heartbeat)
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode group message: %w", err)
@@ -86,7 +101,13 @@ func DecodeMessage(b []byte) (Message, error) {
 		return Message{}, fmt.Errorf("group message of %d bytes: %w", len(b), ErrTooLarge)
 	}
 	var m Message
-	if err := json.Unmarshal(b, &m); err != nil {
+	if len(b) > 0 && b[0] == heartbeatTag {
+		h, err := decodeHeartbeat(b)
+		if err != nil {
+			return Message{}, err
+		}
+		m.Heartbeat = &h
+	} else if err := json.Unmarshal(b, &m); err != nil {
 		return Message{}, fmt.Errorf("group message: %v: %w", err, ErrInvalid)
 	}
 	if (m.Update == nil) == (m.Heartbeat == nil) {
@@ -106,7 +127,7 @@ func DecodeMessage(b []byte) (Message, error) {
 		return Message{}, fmt.Errorf("heartbeat: page %d of %d: %w", h.Part, h.Parts, ErrInvalid)
 	case len(h.Roots) > MaxHeldPage:
 		return Message{}, fmt.Errorf("heartbeat: %d roots: %w", len(h.Roots), ErrTooLarge)
-	case h.Used < 0 || h.Held < len(h.Roots) || len(h.Digest) != 32:
+	case h.Used < 0 || h.Held < len(h.Roots) || len(h.Digest) != HeartbeatDigestLen || h.Every < 0 || h.Every > MaxHeartbeatEvery:
 		return Message{}, fmt.Errorf("heartbeat: bad counts or digest: %w", ErrInvalid)
 	}
 	for _, r := range h.Roots {

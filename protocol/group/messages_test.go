@@ -18,7 +18,7 @@ func TestMessageValidation(t *testing.T) {
 	mustApply(t, s, memberUpdate(bob, 1<<30, clockAt(bob, ft).Now()))
 
 	hb := func(m, clockOf int) Message {
-		return Message{Heartbeat: &Heartbeat{Member: testID(m), Clock: clockAt(testID(clockOf), ft).Now(), Parts: 1, Digest: make([]byte, 32)}}
+		return Message{Heartbeat: &Heartbeat{Member: testID(m), Clock: clockAt(testID(clockOf), ft).Now(), Parts: 1, Digest: make([]byte, HeartbeatDigestLen)}}
 	}
 	intent := func(c *Clock, copies int, name string) Message {
 		u := intentUpdate(testCID(1), c.Node(), copies, c.Now())
@@ -79,7 +79,7 @@ func TestMessageBounds(t *testing.T) {
 	for i := range roots {
 		roots[i] = testCID(i)
 	}
-	h := Heartbeat{Member: testID(1), Clock: HLC{Wall: 1, Node: testID(1)}, Parts: 1, Held: len(roots), Roots: roots, Digest: make([]byte, 32)}
+	h := Heartbeat{Member: testID(1), Clock: HLC{Wall: 1, Node: testID(1)}, Parts: 1, Held: len(roots), Roots: roots, Digest: make([]byte, HeartbeatDigestLen)}
 	b, _ := EncodeMessage(Message{Heartbeat: &h})
 	if _, err := DecodeMessage(b); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("too many roots: %v", err)
@@ -96,7 +96,7 @@ func TestLiveness(t *testing.T) {
 	l := NewLiveness(cfg, t0)
 	id := testID(1)
 	beat := func(wall int64, inc uint64, part, parts uint16, roots ...cid.Cid) Heartbeat {
-		return Heartbeat{Member: id, Clock: HLC{Wall: wall, Node: id}, Incarnation: inc, Part: part, Parts: parts, Roots: roots, Held: len(roots), Digest: make([]byte, 32)}
+		return Heartbeat{Member: id, Clock: HLC{Wall: wall, Node: id}, Incarnation: inc, Part: part, Parts: parts, Roots: roots, Held: len(roots), Digest: make([]byte, HeartbeatDigestLen)}
 	}
 	if l.Health(id, t0.Add(cfg.Grace)) != Suspect {
 		t.Fatal("an unheard member gets the grace period from our start")
@@ -145,5 +145,83 @@ func TestLiveness(t *testing.T) {
 	}
 	if v := l.Views(s); len(v[0].Holds) != 0 {
 		t.Fatal("restart did not reset holdings")
+	}
+}
+
+func TestHeartbeatCodec(t *testing.T) {
+	id := testID(1)
+	full := Heartbeat{
+		Member: id, Clock: HLC{Wall: 1_795_000_000_000, Count: 7, Node: id}, Incarnation: 12,
+		Used: 5 << 30, Held: 3, Part: 1, Parts: 2, Every: 90 * time.Second,
+		Digest: []byte{1, 2, 3, 4, 5, 6, 7, 8},
+	}
+	for i := 0; len(full.Roots) < 2; i++ {
+		if c := testCID(200 + i); HeldPart(c, 2) == 1 {
+			full.Roots = append(full.Roots, c)
+		}
+	}
+	b, err := EncodeMessage(Message{Heartbeat: &full})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := DecodeMessage(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.Heartbeat
+	if got == nil || got.Member != id || got.Clock != full.Clock || got.Incarnation != 12 || got.Used != full.Used ||
+		got.Held != 3 || got.Part != 1 || got.Parts != 2 || got.Every != full.Every ||
+		string(got.Digest) != string(full.Digest) || len(got.Roots) != 2 || !got.Roots[1].Equals(full.Roots[1]) {
+		t.Fatalf("round trip: got %+v, want %+v", got, full)
+	}
+	idle := Heartbeat{Member: id, Clock: full.Clock, Parts: 1, Digest: full.Digest, Every: 30 * time.Second}
+	small, _ := EncodeMessage(Message{Heartbeat: &idle})
+	if len(small) > 80 {
+		t.Errorf("an idle heartbeat takes %d bytes, want at most 80", len(small))
+	}
+	for _, tt := range []struct {
+		name string
+		b    []byte
+		want error
+	}{
+		{"truncated", b[:len(b)-3], ErrInvalid},
+		{"trailing byte", append(append([]byte(nil), b...), 0), ErrInvalid},
+		{"tag only", []byte{heartbeatTag}, ErrInvalid},
+		{"huge peer ID length", []byte{heartbeatTag, 0xff, 0xff, 0x03}, ErrInvalid},
+		{"root count over the page", append(small[:len(small)-1:len(small)-1], 0x81, 0x02), ErrTooLarge},
+		{"unknown peer ID bytes", append([]byte{heartbeatTag, 3, 'a', 'b', 'c'}, small[2+len(id):]...), ErrInvalid},
+	} {
+		if _, err := DecodeMessage(tt.b); !errors.Is(err, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestHeartbeatEvery(t *testing.T) {
+	cfg := DefaultConfig()
+	for _, tt := range []struct {
+		members int
+		want    time.Duration
+	}{
+		{1, 30 * time.Second}, {25, 30 * time.Second}, {50, time.Minute},
+		{100, 2 * time.Minute}, {1000, 3 * time.Minute}, // capped at a tenth of the 30 min grace
+	} {
+		if got := cfg.HeartbeatEvery(tt.members); got != tt.want {
+			t.Errorf("%d members: %v, want %v", tt.members, got, tt.want)
+		}
+	}
+	// A member that beats slowly is suspected later; never later than grace.
+	l := NewLiveness(cfg, t0)
+	id := testID(1)
+	l.Observe(Heartbeat{Member: id, Clock: HLC{Wall: 1, Node: id}, Parts: 1, Every: 2 * time.Minute, Digest: make([]byte, HeartbeatDigestLen)}, t0)
+	if h := l.Health(id, t0.Add(5*time.Minute)); h != Alive {
+		t.Errorf("5 min after a beat announcing 2 min: %v, want alive", h)
+	}
+	if h := l.Health(id, t0.Add(6*time.Minute+time.Second)); h != Suspect {
+		t.Errorf("past 3 announced intervals: %v, want suspect", h)
+	}
+	l.Observe(Heartbeat{Member: id, Clock: HLC{Wall: 2, Node: id}, Parts: 1, Every: 20 * time.Hour, Digest: make([]byte, HeartbeatDigestLen)}, t0)
+	if h := l.Health(id, t0.Add(cfg.Grace+time.Second)); h != Gone {
+		t.Errorf("an announced interval past grace must not delay gone: %v", h)
 	}
 }

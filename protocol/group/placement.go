@@ -37,6 +37,9 @@ type MemberView struct {
 	Budget   int64     // bytes offered for others' content (from the state)
 	Used     int64     // bytes of replicas held (from heartbeats)
 	Holds    RootSet   // replica roots held (from heartbeats)
+	// SuspectAfter is how long it may be silent before it is suspect (from
+	// the interval its heartbeats announce; zero: Config.SuspectAfter).
+	SuspectAfter time.Duration
 }
 
 func (m *MemberView) live(now time.Time, grace time.Duration) bool {

@@ -149,7 +149,7 @@ func (p *Planner) releasable(a *Assignment, r cid.Cid, v *Views, now time.Time) 
 		// a suspect holder may be gone for good, and releasing our copy now
 		// would mean fetching it again when its grace period ends.
 		m, ok := v.Get(id)
-		if !ok || !m.live(now, p.cfg.SuspectAfter) || !m.Holds.Has(r) {
+		if !ok || !m.live(now, max(m.SuspectAfter, p.cfg.SuspectAfter)) || !m.Holds.Has(r) {
 			return false
 		}
 	}

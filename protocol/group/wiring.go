@@ -32,10 +32,13 @@ package group
 //   - local actions (share, unshare, join, leave, budget change): the State
 //     method returns the Update to publish.
 //
-// Heartbeat every cfg.HeartbeatInterval: Used and Held from the replica set
+// Heartbeat every cfg.HeartbeatEvery(number of members) (longer in large
+// groups, so idle traffic per member stays flat), and soon after our
+// holdings change: Used and Held from the replica set
 // (only roots the store can serve: a root that failed verification or a
 // read is dropped from the set), Parts = HeldParts(len), Part rotating,
-// Roots = the replica roots in that part, Digest = State.Digest(). Observe
+// Roots = the replica roots in that part, Digest = the first
+// HeartbeatDigestLen bytes of State.Digest(), Every = the interval. Observe
 // our own heartbeat too (for Members listings); the Planner takes our
 // holdings from the replica set directly.
 //

@@ -41,6 +41,7 @@ type Group struct {
 	keys     *group.Keys
 	self     peer.ID
 	inc      uint64
+	cfg      group.Config
 	onChange func()
 
 	mu     sync.Mutex
@@ -71,7 +72,7 @@ func newGroup(self peer.ID, o GroupOptions) *Group {
 	}
 	keys := group.NewKeys(o.Secret)
 	return &Group{
-		id: keys.ID(), keys: keys, self: self, inc: o.Incarnation, onChange: onChange,
+		id: keys.ID(), keys: keys, self: self, inc: o.Incarnation, cfg: o.Config, onChange: onChange,
 		state: st, clock: group.NewClock(self, nil), live: group.NewLiveness(o.Config, time.Now()),
 		behind: map[peer.ID]bool{}, syncing: map[peer.ID]bool{},
 	}
@@ -172,6 +173,18 @@ func (g *Group) Apply(ctx context.Context, fn func(s *group.State, c *group.Cloc
 	return g.publish(ctx, group.Message{Update: &u})
 }
 
+// Interval is how long to wait before the next heartbeat: the group's
+// heartbeat interval for its current size (group.Config.HeartbeatEvery).
+func (g *Group) Interval() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.interval()
+}
+
+func (g *Group) interval() time.Duration {
+	return g.cfg.HeartbeatEvery(len(g.state.Members()))
+}
+
 // Heartbeat gossips that we are alive, what we use and one page of the
 // replica roots we hold (all of them, in turn, over successive calls), then
 // starts a sync with a member whose digest differed from ours at this
@@ -190,7 +203,8 @@ func (g *Group) Heartbeat(ctx context.Context, used int64, held []cid.Cid) error
 	d := g.state.Digest()
 	hb := group.Heartbeat{
 		Member: g.self, Clock: g.clock.Now(), Incarnation: g.inc, Used: used,
-		Held: len(held), Part: part, Parts: parts, Roots: roots, Digest: d[:],
+		Held: len(held), Part: part, Parts: parts, Roots: roots,
+		Digest: d[:group.HeartbeatDigestLen], Every: g.interval(),
 	}
 	var lagging []peer.ID
 	behind := map[peer.ID]bool{}

@@ -173,6 +173,7 @@ type sim struct {
 	probing       bool
 	res           Result
 	leftAt        map[int]time.Duration // root index -> when a holder left, until recovered
+	inGroup       int                   // members joined and not left: sets the heartbeat interval
 	gossipMsgs    int
 	beatMsgs      float64
 	syncMsgs      int
@@ -192,6 +193,10 @@ func (s *sim) at(d time.Duration, k kind, m, arg int) {
 	s.seq++
 	heap.Push(&s.q, event{at: s.now + d, seq: s.seq, kind: k, m: m, arg: arg})
 }
+
+// every is the heartbeat interval for the group's current size, as the
+// daemon computes it.
+func (s *sim) every() time.Duration { return s.cfg.Group.HeartbeatEvery(s.inGroup) }
 
 func (s *sim) wall() time.Time { return s.start.Add(s.now) }
 
@@ -217,12 +222,13 @@ func Run(cfg Config) Result {
 				panic(err)
 			}
 			m.joined = true
+			s.inGroup++
 		}
 	}
 	for i, m := range s.members {
 		m.state = base
 		if i < cfg.Members {
-			s.at(time.Duration(s.r.Int64N(int64(cfg.Group.HeartbeatInterval))), evBeat, i, 0)
+			s.at(time.Duration(s.r.Int64N(int64(s.every()))), evBeat, i, 0)
 			s.at(time.Duration(s.r.Int64N(int64(cfg.SyncInterval))), evSync, i, 0)
 		}
 	}
@@ -356,7 +362,7 @@ func (s *sim) handle(e event) {
 		if m.left {
 			return
 		}
-		s.at(s.cfg.Group.HeartbeatInterval, evBeat, e.m, 0)
+		s.at(s.every(), evBeat, e.m, 0)
 		if m.asleep || !m.joined {
 			return
 		}
@@ -449,6 +455,7 @@ func (s *sim) leave(i int) {
 		}
 	}
 	m.left = true
+	s.inGroup--
 	m.asleep = false
 	s.viewsDirty = true
 	s.startProbe()
@@ -462,6 +469,7 @@ func (s *sim) join(i int) {
 	}
 	m.state = s.members[j].state // the snapshot of the member it first syncs with
 	m.joined = true
+	s.inGroup++
 	st := m.state.Clone()
 	u, err := st.Join(m.clock, fmt.Sprintf("m%d", i), nil, s.cfg.Budget)
 	if err != nil {
@@ -471,7 +479,7 @@ func (s *sim) join(i int) {
 	m.lastBeat = s.now
 	s.syncMsgs += 2
 	s.originate(i, u)
-	s.at(time.Duration(s.r.Int64N(int64(s.cfg.Group.HeartbeatInterval))), evBeat, i, 0)
+	s.at(time.Duration(s.r.Int64N(int64(s.every()))), evBeat, i, 0)
 	s.at(time.Duration(s.r.Int64N(int64(s.cfg.SyncInterval))), evSync, i, 0)
 }
 
@@ -528,7 +536,10 @@ func (s *sim) refreshViews() {
 			holds[r] = struct{}{}
 			used += sz
 		}
-		vs = append(vs, group.MemberView{ID: m.id, LastSeen: s.start.Add(m.lastBeat), Budget: s.cfg.Budget, Used: used, Holds: holds})
+		vs = append(vs, group.MemberView{
+			ID: m.id, LastSeen: s.start.Add(m.lastBeat), Budget: s.cfg.Budget, Used: used, Holds: holds,
+			SuspectAfter: group.SuspectBeats * s.every(),
+		})
 	}
 	s.views = group.NewViews(vs)
 	s.viewsVersion++
