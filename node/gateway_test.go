@@ -133,3 +133,69 @@ func TestGateway(t *testing.T) {
 		}
 	})
 }
+
+// TestGatewayHeadersByType checks that every kind of answer carries the
+// same sandbox and nosniff headers (PDFs included: they need no narrower
+// policy, see web/gateway.go), and that the type follows the name, so a
+// file named .pdf is never served as HTML whatever its bytes.
+func TestGatewayHeadersByType(t *testing.T) {
+	n, c := startNode(t)
+	page := []byte("<!doctype html><script>alert(1)</script>")
+	pdf := []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\n")
+	dir := files.NewMapDirectory(map[string]files.Node{
+		"page.html":  files.NewBytesFile(page),
+		"page.xhtml": files.NewBytesFile(page),
+		"pic.svg":    files.NewBytesFile([]byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`)),
+		"feed.xml":   files.NewBytesFile([]byte(`<?xml version="1.0"?><a/>`)),
+		"doc.pdf":    files.NewBytesFile(pdf),
+		"no-ext-pdf": files.NewBytesFile(pdf),
+		"no-ext-htm": files.NewBytesFile(page),
+		"fake.pdf":   files.NewBytesFile(page),
+		"sub":        files.NewMapDirectory(map[string]files.Node{"a.txt": files.NewBytesFile([]byte("a"))}),
+	})
+	res, err := c.Add(context.Background(), "mixed", dir, 0, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + n.APIAddr() + "/ipfs/" + res.Cid
+	tests := []struct {
+		path   string
+		status int
+		ctype  string
+	}{
+		{"/doc.pdf", 200, "application/pdf"},
+		{"/no-ext-pdf", 200, "application/pdf"},
+		{"/fake.pdf", 200, "application/pdf"},
+		{"/no-ext-htm?filename=x.pdf", 200, "application/pdf"},
+		{"/page.html", 200, "text/html; charset=utf-8"},
+		{"/page.xhtml", 200, "application/xhtml+xml"},
+		{"/no-ext-htm", 200, "text/html; charset=utf-8"},
+		{"/pic.svg", 200, "image/svg+xml"},
+		{"/feed.xml", 200, "text/xml; charset=utf-8"},
+		{"/", 200, "text/html; charset=utf-8"},
+		{"/sub", 301, ""},
+		{"/missing.pdf", 404, "text/plain; charset=utf-8"},
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, err := noRedirect.Get(base + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if got := resp.Header.Get("Content-Type"); tt.ctype != "" && got != tt.ctype {
+				t.Errorf("Content-Type %q, want %q", got, tt.ctype)
+			}
+			if got := resp.Header.Values("Content-Security-Policy"); len(got) != 1 || got[0] != "sandbox" {
+				t.Errorf("Content-Security-Policy %q, want exactly sandbox", got)
+			}
+			if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options %q, want nosniff", got)
+			}
+		})
+	}
+}

@@ -291,6 +291,35 @@ func (n *Node) GroupStatus(ctx context.Context, c cid.Cid) ([]api.GroupStatus, e
 	return out, nil
 }
 
+// GroupStatuses reports every root shared in any group, as GroupStatus
+// does for one: the Files page shows them all with one request.
+func (n *Node) GroupStatuses(ctx context.Context) ([]api.GroupStatus, error) {
+	gs, err := n.groupSet()
+	if err != nil {
+		return nil, err
+	}
+	out := []api.GroupStatus{}
+	for _, g := range gs.list() {
+		for _, c := range g.sharedRoots() {
+			if st, ok := g.status(c); ok {
+				out = append(out, st)
+			}
+		}
+	}
+	return out, nil
+}
+
+// sharedRoots lists the roots of g's last plan.
+func (g *localGroup) sharedRoots() []cid.Cid {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]cid.Cid, 0, len(g.plan.Assignments))
+	for _, a := range g.plan.Assignments {
+		out = append(out, a.Intent.Root)
+	}
+	return out
+}
+
 // status is c's placement in g, computed from the last plan's assignment
 // and the current views.
 func (g *localGroup) status(c cid.Cid) (api.GroupStatus, bool) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/web/api"
@@ -25,12 +26,20 @@ const (
 	// jobNotifyInterval bounds progress notifications per job: enough for a
 	// live bar, few enough that watchers are not flooded.
 	jobNotifyInterval = 200 * time.Millisecond
+	// resumeWait is how long a job resumed after a restart keeps waiting
+	// for a peer that has its content: the network is only starting, and
+	// the provider may come back later (a laptop waking up).
+	resumeWait = time.Hour
+	// resumeRetryMax caps the pause between its attempts when no new peer
+	// connects (a provider found through the DHT needs no new connection).
+	resumeRetryMax = time.Minute
 )
 
 // jobRegistry runs fetch-and-pin jobs in the background, on the node's
 // context rather than a request's, and remembers how they went. Its
 // goroutines are the node's background work, so Close cancels and waits
-// for them.
+// for them. Unfinished jobs are also kept in a journal in the repo, and
+// resume starts them again when the daemon starts.
 type jobRegistry struct {
 	n *Node
 
@@ -38,6 +47,9 @@ type jobRegistry struct {
 	jobs     map[string]*job
 	watchers map[int]func(api.Job)
 	nextW    int
+	// journal is nil until resume has read it: writing before then would
+	// lose the jobs it holds.
+	journal *jobJournal
 }
 
 // job is one entry of the registry; its fields are guarded by the
@@ -47,6 +59,10 @@ type job struct {
 	cancel     context.CancelFunc
 	canceled   bool // by CancelJob, as opposed to the daemon stopping
 	lastNotify time.Time
+	// unfinished puts the job in the journal: true while it runs, and
+	// still true when the daemon stopped before it ended, so that the next
+	// start resumes it.
+	unfinished bool
 }
 
 func newJobRegistry(n *Node) *jobRegistry {
@@ -72,20 +88,37 @@ func (r *jobRegistry) start(c cid.Cid, name string) (api.Job, error) {
 	if err := r.n.ctx.Err(); err != nil {
 		return api.Job{}, fmt.Errorf("start fetch of %s: the daemon is stopping: %w", c, api.ErrUnavailable)
 	}
+	snap, added := r.add(c, name, nil)
+	if added {
+		r.persist()
+	}
+	return snap, nil
+}
+
+// add registers a job for c and runs it, unless one for c is running
+// already (then it returns that one and false). from, when not nil, is the
+// journal's entry of a job the daemon ran before it restarted: the job
+// keeps its ID and start time, and waits for peers that have c.
+func (r *jobRegistry) add(c cid.Cid, name string, from *journalEntry) (api.Job, bool) {
 	r.mu.Lock()
 	for _, j := range r.jobs {
 		if j.Cid == c.String() && j.State == api.JobRunning {
 			snap := j.Job
 			r.mu.Unlock()
-			return snap, nil
+			return snap, false
 		}
 	}
-	var id [8]byte
-	_, _ = rand.Read(id[:])
-	j := &job{Job: api.Job{
-		ID: hex.EncodeToString(id[:]), Cid: c.String(), Name: name,
-		State: api.JobRunning, Phase: "searching", Started: time.Now().UTC(),
+	j := &job{unfinished: true, Job: api.Job{
+		Cid: c.String(), Name: name, State: api.JobRunning, Phase: "searching", Started: time.Now().UTC(),
 	}}
+	if from != nil {
+		j.ID, j.Started = from.ID, from.Started
+	}
+	if _, taken := r.jobs[j.ID]; j.ID == "" || taken {
+		var id [8]byte
+		_, _ = rand.Read(id[:])
+		j.ID = hex.EncodeToString(id[:])
+	}
 	// The job's context hangs off the node's, not the request's: it ends
 	// when the job is cancelled or the daemon stops.
 	ctx, cancel := context.WithCancel(r.n.ctx)
@@ -99,14 +132,21 @@ func (r *jobRegistry) start(c cid.Cid, name string) (api.Job, error) {
 	r.notify(snap)
 	r.n.background(func(context.Context) {
 		defer cancel()
-		r.run(ctx, j, c, name)
+		r.run(ctx, j, c, name, from != nil)
 	})
-	return snap, nil
+	return snap, true
 }
 
-// run fetches and pins, then records the outcome.
-func (r *jobRegistry) run(ctx context.Context, j *job, c cid.Cid, name string) {
-	pin, err := r.n.PinAdd(ctx, c, name, func(p api.Progress) { r.progress(j, p) })
+// run fetches and pins, then records the outcome. A resumed job waits for
+// peers that have c instead of failing at once.
+func (r *jobRegistry) run(ctx context.Context, j *job, c cid.Cid, name string, resumed bool) {
+	var pin api.Pin
+	var err error
+	if resumed {
+		pin, err = r.pinWhenFound(ctx, j, c, name)
+	} else {
+		pin, err = r.n.PinAdd(ctx, c, name, func(p api.Progress) { r.progress(j, p) })
+	}
 	var explained missReason
 	if err != nil && errors.Is(err, blockstore.ErrNotFound) && ctx.Err() == nil {
 		explained = r.n.explainMiss(ctx, c)
@@ -134,6 +174,53 @@ func (r *jobRegistry) run(ctx context.Context, j *job, c cid.Cid, name string) {
 			j.Reason = "The daemon stopped before the transfer finished."
 		}
 	}
+	// Only a job the daemon's stopping cut short stays in the journal.
+	j.unfinished = err != nil && !j.canceled && ctx.Err() != nil
+	snap := j.Job
+	r.mu.Unlock()
+	r.notify(snap)
+	r.persist()
+}
+
+// pinWhenFound is PinAdd for a job resumed after a restart: while no peer
+// has the content, it waits for a new connection (or a pause that doubles
+// up to resumeRetryMax) and tries again, for up to resumeWait. Each try
+// fetches only the blocks still missing.
+func (r *jobRegistry) pinWhenFound(ctx context.Context, j *job, c cid.Cid, name string) (api.Pin, error) {
+	connected := make(chan struct{}, 1)
+	nb := &network.NotifyBundle{ConnectedF: func(network.Network, network.Conn) {
+		select {
+		case connected <- struct{}{}:
+		default:
+		}
+	}}
+	r.n.host.Network().Notify(nb)
+	defer r.n.host.Network().StopNotify(nb)
+	deadline := time.Now().Add(resumeWait)
+	pause := 2 * time.Second
+	for {
+		pin, err := r.n.PinAdd(ctx, c, name, func(p api.Progress) { r.progress(j, p) })
+		if err == nil || !errors.Is(err, blockstore.ErrNotFound) || ctx.Err() != nil || time.Now().After(deadline) {
+			return pin, err
+		}
+		r.setPhase(j, "waiting")
+		timer := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return api.Pin{}, fmt.Errorf("resume fetch of %s: %w", c, ctx.Err())
+		case <-connected:
+		case <-timer.C:
+		}
+		timer.Stop()
+		pause = min(2*pause, resumeRetryMax)
+	}
+}
+
+// setPhase shows a running job's phase to watchers.
+func (r *jobRegistry) setPhase(j *job, phase string) {
+	r.mu.Lock()
+	j.Phase, j.Peers, j.Rate = phase, 0, 0
 	snap := j.Job
 	r.mu.Unlock()
 	r.notify(snap)
@@ -175,7 +262,7 @@ func (r *jobRegistry) list() []api.Job {
 func (r *jobRegistry) pruneLocked() {
 	var finished []*job
 	for id, j := range r.jobs {
-		if j.Finished == nil {
+		if j.Finished == nil || j.unfinished {
 			continue
 		}
 		if time.Since(*j.Finished) > keepFinished {

@@ -159,3 +159,149 @@ func newLocalNodeWith(t *testing.T, configure func(*Config)) *Node {
 	t.Helper()
 	return newNodeAt(t, t.TempDir(), configure)
 }
+
+// TestJobResumesAfterRestart starts a get from a slow provider, stops the
+// daemon halfway, stops the provider too, and starts the daemon again on
+// the same repo: the job is listed under the same ID, waits for a peer
+// that has the content, and completes once the provider is back, fetching
+// only what it lacked. The journal is empty once the job is done.
+func TestJobResumesAfterRestart(t *testing.T) {
+	repo, provRepo := t.TempDir(), t.TempDir()
+	a := newNodeAt(t, provRepo, func(c *Config) { c.Fetch.UploadLimit = 4 << 20 })
+	data := randomData(24 << 20) // 24 leaves of 1 MiB and a root
+	root := addData(t, a, data)
+	b := newNodeAt(t, repo, nil)
+	connect(t, b, a.Host())
+	w := watchJobs(t, b)
+	j, err := b.StartFetch(root, "resumed.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readJournal(t, repo); len(got) != 1 || got[0].ID != j.ID || got[0].Cid != root.String() || got[0].Name != "resumed.bin" {
+		t.Fatalf("journal of a running job: %+v", got)
+	}
+	w.wait(t, j.ID, func(j api.Job) bool { return j.Phase == "fetching" && j.Bytes >= 4<<20 })
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readJournal(t, repo); len(got) != 1 || got[0].ID != j.ID || !got[0].Started.Equal(j.Started) {
+		t.Fatalf("journal after the daemon stopped mid-transfer: %+v, want job %s", got, j.ID)
+	}
+	if err := a.Close(); err != nil { // the provider goes away too
+		t.Fatal(err)
+	}
+
+	b = newNodeAt(t, repo, nil)
+	w = watchJobs(t, b)
+	listed := b.Jobs()
+	if len(listed) != 1 || listed[0].ID != j.ID || listed[0].State != api.JobRunning || listed[0].Name != "resumed.bin" {
+		t.Fatalf("jobs after the restart: %+v, want job %s running", listed, j.ID)
+	}
+	// With no peer around it waits rather than failing.
+	awaitJob(t, b, w, j.ID, func(j api.Job) bool { return j.Phase == "waiting" })
+
+	a = newNodeAt(t, provRepo, nil) // the provider is back
+	connect(t, b, a.Host())
+	done := awaitJob(t, b, w, j.ID, func(j api.Job) bool { return j.State != api.JobRunning })
+	if done.State != api.JobDone || done.Size != uint64(len(data)) {
+		t.Fatalf("resumed job ended %+v", done)
+	}
+	got, _ := getBytes(t, b, root)
+	if !bytes.Equal(got, data) {
+		t.Fatal("the resumed job stored different bytes")
+	}
+	pins, _ := b.Pins(context.Background())
+	if len(pins) != 1 || pins[0].Cid != root.String() || pins[0].Name != "resumed.bin" {
+		t.Fatalf("pins after the resumed job: %+v", pins)
+	}
+	// At least 4 of the 25 blocks came before the restart.
+	if served := blocksServed(t, a); served == 0 || served > 21 {
+		t.Fatalf("the provider served %v blocks after the restart, want 1 to 21", served)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readJournal(t, repo); len(got) != 0 {
+		t.Fatalf("journal after the job finished: %+v", got)
+	}
+}
+
+// TestJobJournalDropsEndedJobs checks that a failed and a cancelled job
+// leave the journal, so a restart does not start them again.
+func TestJobJournalDropsEndedJobs(t *testing.T) {
+	a := newLocalNodeWith(t, func(c *Config) { c.Fetch.UploadLimit = 1 << 20 })
+	root := addData(t, a, randomData(16<<20))
+	sum, _ := multihash.Sum([]byte("content nobody has"), multihash.SHA2_256, -1)
+	missing := cid.NewCidV1(cid.Raw, sum)
+	b := newLocalNode(t)
+	connect(t, b, a.Host())
+	w := watchJobs(t, b)
+	canceled, err := b.StartFetch(root, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readJournal(t, b.RepoDir()); len(got) != 1 || got[0].ID != canceled.ID {
+		t.Fatalf("journal of a running job: %+v", got)
+	}
+	failing, err := b.StartFetch(missing, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t, canceled.ID, func(j api.Job) bool { return j.Bytes > 0 })
+	if _, err := b.CancelJob(canceled.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t, canceled.ID, func(j api.Job) bool { return j.State == api.JobCanceled })
+	w.wait(t, failing.ID, func(j api.Job) bool { return j.State == api.JobFailed })
+	// Close waits for the jobs' last journal writes.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readJournal(t, b.RepoDir()); len(got) != 0 {
+		t.Fatalf("journal after a failed and a cancelled job: %+v", got)
+	}
+}
+
+// awaitJob is jobWatch.wait for states that may have been reported before
+// the watch began: it looks at the node's list first.
+func awaitJob(t *testing.T, n *Node, w *jobWatch, id string, ok func(api.Job) bool) api.Job {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for {
+		for _, j := range n.Jobs() {
+			if j.ID == id && ok(j) {
+				return j
+			}
+		}
+		select {
+		case <-w.ch:
+		case <-deadline:
+			t.Fatalf("job %s never reached the expected state; it is %+v", id, n.Jobs())
+		}
+	}
+}
+
+func readJournal(t *testing.T, repo string) []journalEntry {
+	t.Helper()
+	entries, err := newJobJournal(repo).load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
+
+// blocksServed reads n's count of blocks sent to peers.
+func blocksServed(t *testing.T, n *Node) float64 {
+	t.Helper()
+	families, err := n.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "kith_fetch_blocks_served_total" {
+			return f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatal("no kith_fetch_blocks_served_total metric")
+	return 0
+}

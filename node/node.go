@@ -180,6 +180,7 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 	}
 	n.background(n.joinNetwork)
+	n.jobs.resume()
 	n.log.Info("kith daemon ready", "peer", n.host.ID().String(), "api", "http://"+srv.Addr(), "repo", n.repo.dir, "web_ui", "run `kith ui` to open it signed in")
 	return nil
 }

@@ -24,6 +24,15 @@ import (
 // allow-same-origin gives the document an opaque origin (its requests carry
 // Origin: null and no cookie, which the guard refuses) and, with no
 // allow-scripts, runs none of its scripts at all.
+//
+// PDFs need no narrower policy: Chromium renders them under this one, in a
+// tab or in a frame (web/ui/pdf_test.go checks it). It does so by leaving
+// the document that holds its viewer out of the sandbox (that document
+// keeps this origin), but that document is the browser's own, with no
+// script from the file: a PDF's scripts run inside the viewer, apart from
+// the page. Only a frame's sandbox attribute keeps the viewer out, so the
+// Open page frames PDFs without one. HTML, SVG, XML and everything else
+// stay fully sandboxed.
 const gatewayPolicy = "sandbox"
 
 // setGatewayHeaders sets the headers every gateway answer carries.

@@ -24,6 +24,7 @@ func (s *Server) groupRoutes(m *http.ServeMux, p string) {
 	m.HandleFunc("POST "+p+"/groups/share", s.changingPins(s.handleGroupShare))
 	m.HandleFunc("POST "+p+"/groups/unshare", s.handleGroupUnshare)
 	m.HandleFunc("GET "+p+"/groups/status", s.handleGroupStatus)
+	m.HandleFunc("GET "+p+"/groups/status/all", s.handleGroupStatuses)
 }
 
 // groupParam is the required "group" query parameter (a name or an ID).
@@ -144,6 +145,16 @@ func (s *Server) handleGroupStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := s.backend.GroupStatus(r.Context(), c)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, st)
+}
+
+// handleGroupStatuses answers the status of every shared root at once.
+func (s *Server) handleGroupStatuses(w http.ResponseWriter, r *http.Request) {
+	st, err := s.backend.GroupStatuses(r.Context())
 	if err != nil {
 		writeError(w, err)
 		return

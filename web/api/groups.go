@@ -30,6 +30,10 @@ type GroupBackend interface {
 	GroupUnshare(ctx context.Context, name string, c cid.Cid) error
 	// GroupStatus says, for every group sharing c, who holds it and why not.
 	GroupStatus(ctx context.Context, c cid.Cid) ([]GroupStatus, error)
+	// GroupStatuses is GroupStatus for every root shared in any of our
+	// groups, in one call: one entry per group and root, none when nothing
+	// is shared.
+	GroupStatuses(ctx context.Context) ([]GroupStatus, error)
 }
 
 // Group describes one group.

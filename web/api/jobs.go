@@ -18,13 +18,16 @@ const (
 
 // Job is a fetch-and-pin the daemon runs in the background, independent of
 // the request that started it: a browser tab can reload, or close, and the
-// transfer goes on.
+// transfer goes on. A job still running when the daemon stops is started
+// again, under the same ID, when it starts.
 type Job struct {
 	ID    string `json:"id"`
 	Cid   string `json:"cid"`
 	Name  string `json:"name,omitempty"`
 	State string `json:"state"`
 	// Phase is "searching" until the first block arrives, then "fetching".
+	// A job the daemon resumed after a restart is "waiting" while no peer
+	// has the content: it tries again when peers connect.
 	Phase string `json:"phase,omitempty"`
 	// Bytes present so far of Total (estimated from the root; 0 until known).
 	Bytes int64 `json:"bytes"`

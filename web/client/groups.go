@@ -69,3 +69,9 @@ func (c *Client) GroupStatus(ctx context.Context, cid string) ([]api.GroupStatus
 	var st []api.GroupStatus
 	return st, c.getJSON(ctx, "/groups/status", cidQuery(cid), &st)
 }
+
+// GroupStatuses reports the replication of every root shared in any group.
+func (c *Client) GroupStatuses(ctx context.Context) ([]api.GroupStatus, error) {
+	var st []api.GroupStatus
+	return st, c.getJSON(ctx, "/groups/status/all", nil, &st)
+}

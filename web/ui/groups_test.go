@@ -105,6 +105,25 @@ func TestBrowserGroupInvite(t *testing.T) {
 	}
 	waitText(t, ctx, cell, "of 2 copies")
 	screenshot(t, ctx, shots, "files-group")
+	// The page asked for every pin's replication in one request.
+	var asked []string
+	err = chromedp.Run(sctx, chromedp.Evaluate(
+		`performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname + new URL(e.name).search).filter((u) => u.startsWith('/api/v1/groups/status'))`, &asked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range asked {
+		if u != "/api/v1/groups/status/all" {
+			t.Errorf("the Files page asked %s, want only /api/v1/groups/status/all", u)
+		}
+	}
+	if len(asked) == 0 {
+		t.Error("the Files page never asked /api/v1/groups/status/all")
+	}
+	all, err := a.c.GroupStatuses(sctx)
+	if err != nil || len(all) != 1 || all[0].Cid != res.Cid || all[0].Copies != 2 || all[0].Group != "family" {
+		t.Fatalf("GroupStatuses: %+v, %v", all, err)
+	}
 
 	// Leaving, on B, goes through a confirm step.
 	front(t, tab)

@@ -1,43 +1,29 @@
-// Replication of pins shared into groups, for the Files page. The daemon
-// answers per CID (GET /api/v1/groups/status?cid=), so each CID is asked
-// once per page load, and only when some group has something shared.
+// Replication of pins shared into groups, for the Files page. One request
+// (GET /api/v1/groups/status/all) answers for every shared root, whatever
+// the number of pins.
 
 import { api } from './api.js';
 import { h, replace } from './dom.js';
 import { shortId } from './format.js';
 
-// parallel bounds the status requests in flight at once.
-const parallel = 4;
-
-/** tracker remembers statuses for one page load. */
+/** tracker fills the Files page's replication cells. */
 export function tracker() {
-  const known = new Map(); // cid -> [status] (empty: not shared)
-  let shared = null; // promise: does any group share anything?
-
-  /** fill asks for the statuses of pins not asked yet and fills their cells. */
+  /** fill asks for every shared root's status and fills the pins' cells. */
   async function fill(pins, cellOf) {
-    if (!shared) {
-      shared = api('/groups/ls').then((gs) => gs.some((g) => g.intents > 0)).catch(() => false);
+    let all;
+    try {
+      all = await api('/groups/status/all');
+    } catch {
+      return; // groups not running now: the cells keep what they say
     }
-    if (!(await shared)) return;
-    const todo = pins.filter((p) => !known.has(p.cid));
-    let next = 0;
-    const worker = async () => {
-      while (next < todo.length) {
-        const p = todo[next++];
-        try {
-          known.set(p.cid, await api('/groups/status', { params: { cid: p.cid } }));
-        } catch {
-          known.set(p.cid, []); // not shared in any group (or not answerable now)
-        }
-        const td = cellOf(p.cid);
-        if (td) show(td, p, known.get(p.cid));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, todo.length) }, worker));
+    const byCid = new Map();
+    for (const st of all) {
+      if (!byCid.has(st.cid)) byCid.set(st.cid, []);
+      byCid.get(st.cid).push(st);
+    }
     for (const p of pins) {
       const td = cellOf(p.cid);
-      if (td && known.has(p.cid)) show(td, p, known.get(p.cid));
+      if (td) show(td, p, byCid.get(p.cid) || []);
     }
   }
   return { fill };

@@ -73,7 +73,7 @@ function jobCard(j) {
 }
 
 function stateText(j) {
-  if (j.state === 'running') return j.phase === 'searching' ? 'Searching' : 'Fetching';
+  if (j.state === 'running') return { searching: 'Searching', waiting: 'Waiting for peers' }[j.phase] || 'Fetching';
   return { done: 'Done', failed: 'Failed', canceled: 'Cancelled' }[j.state] || j.state;
 }
 
@@ -85,6 +85,10 @@ function detail(j, pct) {
   switch (j.state) {
     case 'running': {
       if (j.phase === 'searching' && !j.bytes) return 'Looking for peers that have it…';
+      if (j.phase === 'waiting') {
+        return 'Resumed after the daemon restarted: no peer that has it is reachable yet; '
+          + `it goes on when one connects (${bytes(j.bytes)} already here).`;
+      }
       const left = j.total > j.bytes && j.rate > 0 ? (j.total - j.bytes) / j.rate : NaN;
       return [
         pct !== null ? `${pct.toFixed(0)}%` : null,
