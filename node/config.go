@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/connmgr"
 )
 
 // DefaultAPIAddress is where the local API listens unless configured.
@@ -72,6 +74,12 @@ type NetworkConfig struct {
 	// (the resource manager scales its per-peer limits from these).
 	MaxMemoryMiB       int `json:"max_memory_mib"`
 	MaxFileDescriptors int `json:"max_file_descriptors"`
+
+	// gater, if set, vets every connection the host dials or accepts. It is
+	// for tests only (set through Options.Configure, to cut nodes apart and
+	// join them again); unexported, it is never read from or written to the
+	// config file, so a daemon always runs without one.
+	gater connmgr.ConnectionGater
 }
 
 // DHTConfig configures Kademlia discovery.

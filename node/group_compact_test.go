@@ -14,17 +14,10 @@ import (
 func TestGroupCompactsTombstones(t *testing.T) {
 	ctx := context.Background()
 	const horizon = 2 * time.Second
+	tm := testTimings
+	tm.sync = time.Second
 	start := func(dir string) *Node {
-		return newNodeAt(t, dir, func(c *Config) {
-			c.Groups.HeartbeatInterval = Duration(testHeartbeat)
-			c.Groups.Grace = Duration(testGrace)
-			c.Groups.ReleaseDelay = Duration(testReleaseDelay)
-			c.Groups.SyncInterval = Duration(time.Second)
-			c.Groups.GossipHeartbeat = Duration(200 * time.Millisecond)
-			c.Groups.TombstoneHorizon = Duration(horizon)
-			c.Groups.BudgetMax = 1 << 30
-			c.Groups.BudgetPercent = 100
-		})
+		return groupNodeTimed(t, dir, 1<<30, tm, func(c *Config) { c.Groups.TombstoneHorizon = Duration(horizon) })
 	}
 	dirs := []string{t.TempDir(), t.TempDir()}
 	nodes := []*Node{start(dirs[0]), start(dirs[1])}

@@ -99,14 +99,16 @@ func (g *localGroup) run(ctx context.Context) {
 		case <-g.done:
 			return
 		case <-beat.C:
+			// The next beat is due an interval after this one started, not
+			// after it ended: a slow tick must not stretch the interval
+			// others expect from us.
+			last = time.Now()
 			g.tick(ctx)
 			if g.dirty.Load() {
 				g.save()
 			}
-			last = time.Now()
-			every := g.net.Interval()
-			due = last.Add(every)
-			beat.Reset(every)
+			due = last.Add(g.net.Interval())
+			beat.Reset(time.Until(due))
 		case <-g.soon:
 			// What we hold changed: tell the group well before the next
 			// heartbeat (others wait for it to release surplus copies), but
@@ -323,28 +325,38 @@ func (g *localGroup) fetchOne(ctx context.Context, in group.Intent) error {
 }
 
 // keepConnected dials a few members when we are connected to too few of
-// them for gossip to reach us reliably.
+// them for gossip to reach us reliably, and one member gone past the grace
+// period at every heartbeat: it may be back (a network split that healed, a
+// laptop that slept for hours), and no one else would dial it (Serf's
+// reconnect loop). libp2p's dial backoff keeps a member that is gone for good
+// from costing more than a failed dial every few minutes.
 func (g *localGroup) keepConnected(ctx context.Context) {
 	const want = 4
 	conn := map[peer.ID]bool{}
 	for _, p := range g.net.ConnectedMembers() {
 		conn[p] = true
 	}
-	if len(conn) >= want {
-		return
-	}
-	var cands [][]string
+	var cands, gone [][]string
 	g.net.Read(func(s *group.State, l *group.Liveness) {
+		now := time.Now()
 		for _, m := range s.Members() {
-			if m.ID != g.n.host.ID() && !conn[m.ID] && l.Health(m.ID, time.Now()) != group.Gone && len(m.Addrs) > 0 {
+			if m.ID == g.n.host.ID() || conn[m.ID] || len(m.Addrs) == 0 {
+				continue
+			}
+			if l.Health(m.ID, now) == group.Gone {
+				gone = append(gone, m.Addrs)
+			} else {
 				cands = append(cands, m.Addrs)
 			}
 		}
 	})
 	rand.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
 	var addrs []string
-	for _, c := range cands[:min(len(cands), want-len(conn))] {
+	for _, c := range cands[:min(len(cands), max(0, want-len(conn)))] {
 		addrs = append(addrs, c...)
+	}
+	if len(gone) > 0 {
+		addrs = append(addrs, gone[rand.IntN(len(gone))]...)
 	}
 	if len(addrs) > 0 {
 		g.n.background(func(ctx context.Context) { g.n.dialAddrs(ctx, addrs, 5*time.Second) })

@@ -39,8 +39,9 @@ func groupNode(t testing.TB, dir string, budget int64) *Node {
 	return groupNodeTimed(t, dir, budget, testTimings)
 }
 
-// groupNodeTimed is groupNode with the given timings.
-func groupNodeTimed(t testing.TB, dir string, budget int64, tm groupTimings) *Node {
+// groupNodeTimed is groupNode with the given timings, and then any other
+// settings.
+func groupNodeTimed(t testing.TB, dir string, budget int64, tm groupTimings, more ...func(*Config)) *Node {
 	t.Helper()
 	return newNodeAt(t, dir, func(c *Config) {
 		c.Groups.HeartbeatInterval = Duration(tm.heartbeat)
@@ -50,6 +51,9 @@ func groupNodeTimed(t testing.TB, dir string, budget int64, tm groupTimings) *No
 		c.Groups.GossipHeartbeat = Duration(tm.gossip)
 		c.Groups.BudgetMax = budget
 		c.Groups.BudgetPercent = 100
+		for _, f := range more {
+			f(c)
+		}
 	})
 }
 

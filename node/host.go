@@ -56,6 +56,9 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 		libp2p.PrometheusRegisterer(reg),
 		libp2p.UserAgent("kith/" + Version),
 	}
+	if cfg.gater != nil {
+		opts = append(opts, libp2p.ConnectionGater(cfg.gater))
+	}
 	if cfg.PortMapping {
 		opts = append(opts, libp2p.NATPortMap())
 	}

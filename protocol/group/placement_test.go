@@ -179,8 +179,12 @@ func TestPlanReturningHolderReleaseByLowestRanked(t *testing.T) {
 	held := map[cid.Cid]int64{root: 10}
 	pStand, pExtra := NewPlanner(stand, cfg), NewPlanner(extra, cfg)
 
-	// The top holder sleeps past grace: the next in rank is chosen.
-	if plan := pStand.Plan(s, vs(true), nil, now); len(plan.Fetch) != 1 {
+	// The top holder sleeps past grace: the next in rank is chosen, and
+	// fetches once it has stood in for a heartbeat interval.
+	if plan := pStand.Plan(s, vs(true), nil, now); len(plan.Fetch) != 0 {
+		t.Fatalf("stand-in fetched before waiting a heartbeat interval: %+v", plan.Fetch)
+	}
+	if plan := pStand.Plan(s, vs(true), nil, now.Add(cfg.HeartbeatEvery(5))); len(plan.Fetch) != 1 {
 		t.Fatalf("stand-in should fetch, plan %+v", plan)
 	}
 	// It comes back, still holding: the stand-in's copy and the extra copy
@@ -222,6 +226,38 @@ func TestPlanReturningHolderReleaseByLowestRanked(t *testing.T) {
 	}
 	if p := pStand.Plan(s, v, held, now.Add(cfg.ReleaseDelay)); !slices.Equal(p.Release, []cid.Cid{root}) {
 		t.Fatalf("stand-in did not release: %+v", p)
+	}
+}
+
+// A member that looks gone only because it has not been heard yet (the
+// other side of a healed split) is heard within a heartbeat interval: the
+// member standing in for it never fetches.
+func TestPlanStandInWaitsAHeartbeat(t *testing.T) {
+	cfg := TestConfig()
+	root := testCID(7)
+	s := groupOf(t, 4, 100, root, 1)
+	rank := Rank(root, ids(views(4, 0, t0)))
+	v := views(4, 100, t0)
+	for i := range v {
+		if v[i].ID == rank[0] {
+			v[i].LastSeen = t0.Add(-cfg.Grace - time.Millisecond)
+		}
+	}
+	p := NewPlanner(rank[1], cfg)
+	if plan := p.Plan(s, v, nil, t0); len(plan.Fetch) != 0 || !plan.Assignments[0].Chosen(rank[1]) {
+		t.Fatalf("chosen in a gone member's place: want no fetch yet, got %+v", plan)
+	}
+	now := t0.Add(cfg.HeartbeatEvery(4) / 2)
+	for i := range v {
+		v[i].LastSeen = now // the top member is heard
+	}
+	for _, at := range []time.Duration{0, cfg.HeartbeatEvery(4), cfg.Grace} {
+		if plan := p.Plan(s, v, nil, now.Add(at)); len(plan.Fetch) != 0 {
+			t.Fatalf("fetched although the member ranked above is back: %+v", plan.Fetch)
+		}
+		for i := range v {
+			v[i].LastSeen = now.Add(at)
+		}
 	}
 }
 
@@ -283,5 +319,16 @@ func TestPlanNoReleaseWhileChosenHolderSuspect(t *testing.T) {
 		if plan := p.Plan(s, v, held, t0.Add(at)); len(plan.Release) != 0 {
 			t.Fatal("released while the chosen holder is suspect")
 		}
+	}
+	// Its heartbeat arrives, late: the release timer ran on while it was
+	// suspect, so the surplus copy goes now rather than a delay later.
+	now := t0.Add(cfg.ReleaseDelay + time.Millisecond)
+	for i := range v {
+		if v[i].ID == rank[0] {
+			v[i].LastSeen = now
+		}
+	}
+	if plan := p.Plan(s, v, held, now); !slices.Equal(plan.Release, []cid.Cid{root}) {
+		t.Fatalf("a late heartbeat restarted the release delay: %+v", plan.Release)
 	}
 }

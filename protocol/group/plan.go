@@ -21,11 +21,15 @@ type Planner struct {
 	cfg     Config
 	placer  *Placer
 	surplus map[cid.Cid]time.Time // replica root -> when it was first seen releasable
+	standBy map[cid.Cid]time.Time // root -> since when we stand in for a gone member
 }
 
 // NewPlanner returns a planner for member self.
 func NewPlanner(self peer.ID, cfg Config) *Planner {
-	return &Planner{self: self, cfg: cfg, placer: NewPlacer(), surplus: make(map[cid.Cid]time.Time)}
+	return &Planner{
+		self: self, cfg: cfg, placer: NewPlacer(),
+		surplus: make(map[cid.Cid]time.Time), standBy: make(map[cid.Cid]time.Time),
+	}
 }
 
 // Placer returns the planner's placer (to compute Status with the same cache).
@@ -86,6 +90,7 @@ func (p *Planner) PlanAssigned(asg []Assignment, v *Views, held map[cid.Cid]int6
 		used += size
 	}
 	byRoot := make(map[cid.Cid]*Assignment, len(asg))
+	standing := make(map[cid.Cid]bool)
 	for i := range asg {
 		a := &asg[i]
 		byRoot[a.Intent.Root] = a
@@ -95,12 +100,34 @@ func (p *Planner) PlanAssigned(asg []Assignment, v *Views, held map[cid.Cid]int6
 		if _, ok := held[a.Intent.Root]; ok {
 			continue
 		}
+		if p.standingIn(a.Intent.Root, v, now) {
+			// We are chosen only because a member ranked above us looks
+			// gone. It may just not have been heard yet (a healed split: the
+			// other side's intents arrive by sync before its heartbeats), so
+			// wait one of its heartbeat intervals before fetching a copy
+			// that would be released again.
+			standing[a.Intent.Root] = true
+			since, ok := p.standBy[a.Intent.Root]
+			if !ok {
+				p.standBy[a.Intent.Root] = now
+				since = now
+			}
+			if now.Sub(since) < p.cfg.HeartbeatEvery(len(v.list)) {
+				continue
+			}
+		}
 		if used+a.Intent.Size > budget {
 			plan.Waiting = append(plan.Waiting, a.Intent)
 			continue
 		}
 		used += a.Intent.Size
 		plan.Fetch = append(plan.Fetch, a.Intent)
+	}
+
+	for r := range p.standBy {
+		if !standing[r] {
+			delete(p.standBy, r)
+		}
 	}
 
 	roots := make([]cid.Cid, 0, len(held))
@@ -114,7 +141,8 @@ func (p *Planner) PlanAssigned(asg []Assignment, v *Views, held map[cid.Cid]int6
 		}
 	}
 	for _, r := range roots {
-		if !p.releasable(byRoot[r], r, v, now) {
+		st := p.releasable(byRoot[r], r, v, now)
+		if st == notSurplus {
 			delete(p.surplus, r)
 			continue
 		}
@@ -123,7 +151,7 @@ func (p *Planner) PlanAssigned(asg []Assignment, v *Views, held map[cid.Cid]int6
 			p.surplus[r] = now
 			since = now
 		}
-		if now.Sub(since) >= p.cfg.ReleaseDelay {
+		if st == surplus && now.Sub(since) >= p.cfg.ReleaseDelay {
 			plan.Release = append(plan.Release, r)
 			delete(p.surplus, r)
 		}
@@ -131,26 +159,58 @@ func (p *Planner) PlanAssigned(asg []Assignment, v *Views, held map[cid.Cid]int6
 	return plan
 }
 
-// releasable reports whether our replica of r is surplus now: its intent is
-// withdrawn (or unknown), or every chosen holder is live and holds it and
-// we are the lowest-ranked of the live members holding a surplus copy. One
-// surplus copy goes at a time, lowest rank first, and only once the chosen
-// holders have proved they hold the root, so a holder waking from sleep and
-// the member that stood in for it never both drop their copies.
-func (p *Planner) releasable(a *Assignment, r cid.Cid, v *Views, now time.Time) bool {
+// standingIn reports whether a member of v ranked above us for root is
+// gone (not heard within the grace period): then we are chosen in its place.
+func (p *Planner) standingIn(root cid.Cid, v *Views, now time.Time) bool {
+	for _, s := range p.placer.ranking(root, v) {
+		if s.id == p.self {
+			return false
+		}
+		if m, ok := v.Get(s.id); ok && !m.live(now, p.cfg.Grace) {
+			return true
+		}
+	}
+	return false
+}
+
+// surplusState is what releasable says of one of our replicas.
+type surplusState int
+
+const (
+	notSurplus surplusState = iota // needed: forget any release timer
+	surplus                        // may go once surplus for ReleaseDelay
+	// surplusPaused: surplus, but a chosen holder is suspect (silent for a
+	// few heartbeats, within grace). Not now: it may be gone for good. The
+	// release timer keeps running, so that a holder whose heartbeats are
+	// merely late (a loaded machine, a lossy network) does not restart it
+	// every time and hold the surplus copy forever.
+	surplusPaused
+)
+
+// releasable says whether our replica of r is surplus now: its intent is
+// withdrawn (or unknown), or every chosen holder holds it and we are the
+// lowest-ranked of the live members holding a surplus copy. One surplus
+// copy goes at a time, lowest rank first, and only once the chosen holders
+// have proved they hold the root, so a holder waking from sleep and the
+// member that stood in for it never both drop their copies.
+func (p *Planner) releasable(a *Assignment, r cid.Cid, v *Views, now time.Time) surplusState {
 	if a == nil {
-		return true
+		return surplus
 	}
 	if a.Chosen(p.self) || len(a.Holders) < a.Intent.Copies {
-		return false
+		return notSurplus
 	}
+	state := surplus
 	for _, id := range a.Holders {
+		m, ok := v.Get(id)
+		if !ok || !m.Holds.Has(r) {
+			return notSurplus
+		}
 		// Chosen holders must be alive, not merely within the grace period:
 		// a suspect holder may be gone for good, and releasing our copy now
 		// would mean fetching it again when its grace period ends.
-		m, ok := v.Get(id)
-		if !ok || !m.live(now, max(m.SuspectAfter, p.cfg.SuspectAfter)) || !m.Holds.Has(r) {
-			return false
+		if !m.live(now, max(m.SuspectAfter, p.cfg.SuspectAfter)) {
+			state = surplusPaused
 		}
 	}
 	mine := scored{p.self, Score(p.self, r)}
@@ -160,10 +220,10 @@ func (p *Planner) releasable(a *Assignment, r cid.Cid, v *Views, now time.Time) 
 		}
 		m, _ := v.Get(id)
 		if m.live(now, p.cfg.Grace) && cmpScored(scored{id, Score(id, r)}, mine) > 0 {
-			return false // id ranks below us: it goes first
+			return notSurplus // id ranks below us: it goes first
 		}
 	}
-	return true
+	return state
 }
 
 func compareCID(a, b cid.Cid) int {
