@@ -17,8 +17,8 @@ import (
 // until the copy is back, counted from when the grace period ran out (the
 // holder's last heartbeat as a survivor saw it, plus grace). Group timings are the
 // tests' (heartbeat 100 ms, grace 2 s) at 10 members; at 50, fifty hosts
-// share two cores, so heartbeats are every second (2 s at 50 members) and
-// grace is 10 s.
+// share two cores, so heartbeats are every second (the 50-member interval
+// of 2 s is capped at a tenth of the grace period) and grace is 10 s.
 func BenchmarkGroupPlacement(b *testing.B) {
 	for _, size := range []int{10, 50} {
 		tm := testTimings

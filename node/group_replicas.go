@@ -91,6 +91,10 @@ func (g *localGroup) run(ctx context.Context) {
 	// does not grow forever; members away longer re-sync from a snapshot.
 	compact := time.NewTicker(min(compactEvery, g.set.cfg.CompactionHorizon/8))
 	defer compact.Stop()
+	// Heartbeats are rarer in large groups; repairing a state that differs
+	// from what members' heartbeats say should not be.
+	behind := time.NewTicker(g.set.cfg.HeartbeatInterval)
+	defer behind.Stop()
 	defer g.save()
 	for {
 		select {
@@ -119,6 +123,10 @@ func (g *localGroup) run(ctx context.Context) {
 			}
 		case <-g.kick:
 			g.replan(ctx)
+		case <-behind.C:
+			if time.Until(due) > g.set.cfg.HeartbeatInterval/2 {
+				g.net.SyncBehind()
+			}
 		case <-compact.C:
 			g.net.Compact(time.Now(), g.set.cfg.CompactionHorizon) // marks the state for saving
 		}

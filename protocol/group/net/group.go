@@ -186,9 +186,8 @@ func (g *Group) interval() time.Duration {
 }
 
 // Heartbeat gossips that we are alive, what we use and one page of the
-// replica roots we hold (all of them, in turn, over successive calls), then
-// starts a sync with a member whose digest differed from ours at this
-// heartbeat and the previous one.
+// replica roots we hold (all of them, in turn, over successive calls),
+// after SyncBehind.
 func (g *Group) Heartbeat(ctx context.Context, used int64, held []cid.Cid) error {
 	g.mu.Lock()
 	parts := group.HeldParts(len(held))
@@ -206,6 +205,18 @@ func (g *Group) Heartbeat(ctx context.Context, used int64, held []cid.Cid) error
 		Held: len(held), Part: part, Parts: parts, Roots: roots,
 		Digest: d[:group.HeartbeatDigestLen], Every: g.interval(),
 	}
+	g.mu.Unlock()
+	g.SyncBehind()
+	return g.publish(ctx, group.Message{Heartbeat: &hb})
+}
+
+// SyncBehind starts a sync with one member whose heartbeat carried a state
+// digest other than ours at this call and the previous one (twice, so as
+// not to sync while an update is still spreading). Heartbeat calls it; in a
+// large group, whose heartbeats are rarer, call it also every base
+// heartbeat interval so repairs do not slow down as the group grows.
+func (g *Group) SyncBehind() {
+	g.mu.Lock()
 	var lagging []peer.ID
 	behind := map[peer.ID]bool{}
 	for _, p := range g.live.Behind(g.state) {
@@ -222,7 +233,6 @@ func (g *Group) Heartbeat(ctx context.Context, used int64, held []cid.Cid) error
 	if len(lagging) > 0 {
 		g.SyncSoon(lagging[rand.IntN(len(lagging))])
 	}
-	return g.publish(ctx, group.Message{Heartbeat: &hb})
 }
 
 func (g *Group) publish(ctx context.Context, m group.Message) error {

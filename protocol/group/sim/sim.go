@@ -80,6 +80,7 @@ type kind uint8
 const (
 	evDeliver kind = iota // arg: update index
 	evBeat                // heartbeat + plan
+	evCheck               // look at a heard digest; sync if it differs
 	evSync
 	evSleep
 	evWake
@@ -229,6 +230,7 @@ func Run(cfg Config) Result {
 		m.state = base
 		if i < cfg.Members {
 			s.at(time.Duration(s.r.Int64N(int64(s.every()))), evBeat, i, 0)
+			s.at(time.Duration(s.r.Int64N(int64(cfg.Group.HeartbeatInterval))), evCheck, i, 0)
 			s.at(time.Duration(s.r.Int64N(int64(cfg.SyncInterval))), evSync, i, 0)
 		}
 	}
@@ -368,13 +370,23 @@ func (s *sim) handle(e event) {
 		}
 		m.lastBeat = s.now
 		s.beatMsgs += float64(s.awakeCount() - 1)
+		s.plan(e.m)
+	case evCheck:
+		if m.left {
+			return
+		}
 		// Heartbeats carry state digests: a member that sees one differ from
-		// its own (here: that of one member it heard from) syncs with that
-		// member, instead of waiting for the periodic sync.
+		// its own syncs with that member, instead of waiting for the
+		// periodic sync. The daemon looks every base heartbeat interval,
+		// also in large groups whose heartbeats are rarer; modelled as one
+		// digest (of one member it heard from) per base interval.
+		s.at(s.cfg.Group.HeartbeatInterval, evCheck, e.m, 0)
+		if !s.awake(e.m) {
+			return
+		}
 		if j := s.randomAwake(e.m); j >= 0 && s.members[j].state.Digest() != m.state.Digest() {
 			s.syncWith(e.m, j)
 		}
-		s.plan(e.m)
 	case evSync:
 		if m.left {
 			return
@@ -480,6 +492,7 @@ func (s *sim) join(i int) {
 	s.syncMsgs += 2
 	s.originate(i, u)
 	s.at(time.Duration(s.r.Int64N(int64(s.every()))), evBeat, i, 0)
+	s.at(time.Duration(s.r.Int64N(int64(s.cfg.Group.HeartbeatInterval))), evCheck, i, 0)
 	s.at(time.Duration(s.r.Int64N(int64(s.cfg.SyncInterval))), evSync, i, 0)
 }
 

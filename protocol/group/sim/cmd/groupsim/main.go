@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/protocol/group/sim"
 )
 
@@ -24,6 +25,8 @@ func main() {
 	join := flag.Float64("join", 0.02, "fraction of members joining")
 	sleep := flag.Float64("sleep", 0.2, "fraction of members sleeping (below the grace period)")
 	seed := flag.Uint64("seed", 1, "random seed")
+	beatGroup := flag.Int("heartbeat-group-size", group.DefaultConfig().HeartbeatGroupSize,
+		"members up to which heartbeats keep the base interval (larger groups beat less often)")
 	flag.Parse()
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -37,6 +40,7 @@ func main() {
 		cfg := sim.DefaultConfig(n)
 		cfg.Intents, cfg.Copies, cfg.Duration, cfg.Seed = *intents, *copies, *dur, *seed
 		cfg.Leavers, cfg.Joiners, cfg.Sleepers = int(*leave*float64(n)), int(*join*float64(n)), *sleep
+		cfg.Group.HeartbeatGroupSize = *beatGroup
 		r := sim.Run(cfg)
 		fmt.Fprintf(w, "%d\t%v\t%v\t%v\t%d\t%d\t%d\t%.3f\t%.1f\t%.4f\t%d\t%v\t\n", n,
 			r.ConvergeMax.Round(time.Second), r.Placed.Round(time.Second), r.RecoveryMax.Round(time.Second),
