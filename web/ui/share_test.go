@@ -124,22 +124,40 @@ func TestBrowserShareBetweenDaemons(t *testing.T) {
 		t.Fatalf("downloaded %d bytes that differ from the %d added", len(dl), len(data))
 	}
 
-	// Peers and a preview, for the screenshots.
+	// Peers: the sender is listed, directly connected, with the bytes it
+	// sent us (at least the 64 MiB).
+	var peerID, conn, received string
 	err = chromedp.Run(tab,
 		chromedp.Navigate(b.base()+"/#/peers"),
 		chromedp.WaitVisible("#peers tbody tr", chromedp.ByQuery),
+		chromedp.AttributeValue("#peers tbody tr td:nth-child(1) code", "title", &peerID, nil, chromedp.ByQuery),
+		chromedp.Text("#peers tbody tr td:nth-child(2)", &conn, chromedp.ByQuery),
+		chromedp.Text("#peers tbody tr td:nth-child(5)", &received, chromedp.ByQuery),
 	)
 	if err != nil {
 		t.Fatalf("peers page: %v", err)
 	}
+	if peerID != id.PeerID || !strings.Contains(conn, "Direct") || !(strings.Contains(conn, "TCP") || strings.Contains(conn, "QUIC")) ||
+		!(strings.HasSuffix(received, "MiB") || strings.HasSuffix(received, "MB")) {
+		t.Fatalf("peers page shows %q %q received %q, want %s, direct over TCP or QUIC, megabytes received", peerID, conn, received, id.PeerID)
+	}
 	screenshot(t, tab, shots, "peers")
-	// The receiver's overview, its chart showing the transfer.
+	// The receiver's overview: its own peer ID, its chart showing the transfer.
+	bid, err := b.c.ID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown string
 	err = chromedp.Run(tab,
 		chromedp.Navigate(b.base()+"/#/overview"),
 		chromedp.WaitVisible("#peer-id", chromedp.ByQuery),
+		chromedp.Text("#peer-id", &shown, chromedp.ByQuery),
 	)
 	if err != nil {
 		t.Fatalf("overview page: %v", err)
+	}
+	if !strings.Contains(shown, bid.PeerID) {
+		t.Fatalf("overview shows peer ID %q, want %s", shown, bid.PeerID)
 	}
 	screenshot(t, tab, shots, "overview-after-transfer")
 	if os.Getenv("KITH_UPDATE_DOCS") == "1" {
