@@ -124,7 +124,7 @@ func (g *localGroup) run(ctx context.Context) {
 		case <-g.kick:
 			g.replan(ctx)
 		case <-behind.C:
-			if time.Until(due) > g.set.cfg.HeartbeatInterval/2 {
+			if g.net.Interval() > g.set.cfg.HeartbeatInterval { // else each heartbeat does it
 				g.net.SyncBehind()
 			}
 		case <-compact.C:
