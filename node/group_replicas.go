@@ -51,7 +51,7 @@ type localGroup struct {
 	mu       sync.Mutex // planner, replicas, fetching, fetchErr, plan
 	planner  *group.Planner
 	replicas map[cid.Cid]replica
-	fetching map[cid.Cid]bool
+	fetching map[cid.Cid]context.CancelFunc // replica fetches under way
 	fetchErr map[cid.Cid]string
 	plan     group.Plan
 	left     bool
@@ -215,9 +215,24 @@ func (g *localGroup) planLocked(ctx context.Context) (release []cid.Cid) {
 	g.net.Read(func(s *group.State, l *group.Liveness) {
 		g.plan = g.planner.Plan(s, l.Views(s), held, now)
 	})
+	// A fetch we are no longer chosen for (the intent was withdrawn, or the
+	// member we stood in for is back) stops: a large replica would
+	// otherwise be downloaded in full only to be released.
+	chosen := make(map[cid.Cid]bool, len(g.fetching))
+	for _, a := range g.plan.Assignments {
+		if a.Chosen(g.n.host.ID()) {
+			chosen[a.Intent.Root] = true
+		}
+	}
+	for r, cancel := range g.fetching {
+		if !chosen[r] {
+			g.n.log.Info("group replica no longer wanted here; fetch stopped", "group", g.id, "cid", r)
+			cancel()
+		}
+	}
 	limit := max(1, g.n.cfg.Groups.FetchConcurrency)
 	for _, in := range g.plan.Fetch {
-		if g.fetching[in.Root] {
+		if g.fetching[in.Root] != nil {
 			continue
 		}
 		// A root the user pinned is already here: it counts as our copy.
@@ -228,8 +243,9 @@ func (g *localGroup) planLocked(ctx context.Context) (release []cid.Cid) {
 		if len(g.fetching) >= limit {
 			continue
 		}
-		g.fetching[in.Root] = true
-		g.n.background(func(ctx context.Context) { g.fetch(ctx, in) })
+		fctx, cancel := context.WithCancel(g.n.ctx) // the node's lifetime, whoever planned
+		g.fetching[in.Root] = cancel
+		g.n.background(func(context.Context) { g.fetch(fctx, in) })
 	}
 	for _, r := range g.plan.Release {
 		if rep, ok := g.replicas[r]; ok {
@@ -277,6 +293,7 @@ func (g *localGroup) fetch(ctx context.Context, in group.Intent) {
 	err := g.fetchOne(ctx, in)
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.fetching[in.Root]()
 	delete(g.fetching, in.Root)
 	if err != nil {
 		if ctx.Err() == nil {

@@ -175,7 +175,7 @@ func (s *groupSplit) dump() string {
 			in, ok := s.intent(n, r)
 			g.mu.Lock()
 			ferr := g.fetchErr[r]
-			fetching := g.fetching[r]
+			fetching := g.fetching[r] != nil
 			var chosen []int // by the node's last plan
 			for _, as := range g.plan.Assignments {
 				if as.Intent.Root == r {

@@ -120,7 +120,7 @@ func (gs *groupSet) open(sec group.Secret, meta groupMeta, st *group.State) (*lo
 		n: gs.n, set: gs, id: id, name: meta.Name, secret: sec, inc: meta.Incarnation,
 		dir:      filepath.Join(gs.n.repo.dir, groupsDir, id.String()),
 		planner:  group.NewPlanner(gs.n.host.ID(), gs.cfg),
-		replicas: map[cid.Cid]replica{}, fetching: map[cid.Cid]bool{}, fetchErr: map[cid.Cid]string{},
+		replicas: map[cid.Cid]replica{}, fetching: map[cid.Cid]context.CancelFunc{}, fetchErr: map[cid.Cid]string{},
 		kick: make(chan struct{}, 1), soon: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	if err := os.MkdirAll(g.dir, 0o700); err != nil {
