@@ -5,7 +5,7 @@ build:
 	go build -o bin/kith ./cmd/kith
 
 test:
-	go test -race -timeout 45m ./...
+	go test -race -count=1 -timeout 45m ./...
 
 vet:
 	gofmt -l $$(git ls-files '*.go')
