@@ -119,13 +119,18 @@ func (gs *groupSet) add(ctx context.Context, sec group.Secret, name string) (*lo
 	return g, nil
 }
 
-// GroupLeave leaves the group, stops it, and drops our replica pins.
-func (n *Node) GroupLeave(ctx context.Context, name string) error {
+// findGroup returns the running group called name (a name or an ID).
+func (n *Node) findGroup(name string) (*localGroup, error) {
 	gs, err := n.groupSet()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	g, err := gs.find(name)
+	return gs.find(name)
+}
+
+// GroupLeave leaves the group, stops it, and drops our replica pins.
+func (n *Node) GroupLeave(ctx context.Context, name string) error {
+	g, err := n.findGroup(name)
 	if err != nil {
 		return err
 	}
@@ -143,9 +148,9 @@ func (n *Node) GroupLeave(ctx context.Context, name string) error {
 	g.replicas = map[cid.Cid]replica{}
 	g.mu.Unlock()
 	g.stop.Do(func() { close(g.done) })
-	gs.mu.Lock()
-	delete(gs.byID, g.id)
-	gs.mu.Unlock()
+	g.set.mu.Lock()
+	delete(g.set.byID, g.id)
+	g.set.mu.Unlock()
 	for _, r := range release {
 		g.release(ctx, r)
 	}
@@ -185,11 +190,7 @@ func (g *localGroup) info() api.Group {
 
 // GroupMembers lists the members with what their heartbeats say.
 func (n *Node) GroupMembers(ctx context.Context, name string) ([]api.GroupMember, error) {
-	gs, err := n.groupSet()
-	if err != nil {
-		return nil, err
-	}
-	g, err := gs.find(name)
+	g, err := n.findGroup(name)
 	if err != nil {
 		return nil, err
 	}
@@ -219,11 +220,7 @@ func (n *Node) GroupMembers(ctx context.Context, name string) ([]api.GroupMember
 
 // GroupShare pins c (fetching what is missing) and records the intent.
 func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, copies int) (api.GroupIntent, error) {
-	gs, err := n.groupSet()
-	if err != nil {
-		return api.GroupIntent{}, err
-	}
-	g, err := gs.find(name)
+	g, err := n.findGroup(name)
 	if err != nil {
 		return api.GroupIntent{}, err
 	}
@@ -255,11 +252,7 @@ func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, copies in
 
 // GroupUnshare withdraws the intent; our own pin stays.
 func (n *Node) GroupUnshare(ctx context.Context, name string, c cid.Cid) error {
-	gs, err := n.groupSet()
-	if err != nil {
-		return err
-	}
-	g, err := gs.find(name)
+	g, err := n.findGroup(name)
 	if err != nil {
 		return err
 	}

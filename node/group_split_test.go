@@ -446,31 +446,37 @@ func (s *groupSplit) steady(want map[cid.Cid]int) map[cid.Cid][]int {
 	return who
 }
 
+// newSharedSplit forms the group (8 nodes, 6 with -short) and shares x
+// from node 0 with 2 copies and y from node 1 with 3.
+func newSharedSplit(t *testing.T) (s *groupSplit, x, y cid.Cid) {
+	size := 8
+	if testing.Short() {
+		size = 6
+	}
+	s = newGroupSplit(t, size)
+	x = addData(t, s.nodes[0], randomData(200<<10))
+	y = addData(t, s.nodes[1], randomData(200<<10))
+	s.roots["x"], s.roots["y"] = x, y
+	s.share(0, x, 2)
+	s.share(1, y, 3)
+	return s, x, y
+}
+
 // TestGroupSplit splits a group of real nodes in two (a connection gater
 // refuses every connection across), changes the state on both sides, heals
 // the split, and checks that every member converges to the same state with
 // no intent lost, and every intent to exactly its copies.
 func TestGroupSplit(t *testing.T) {
-	size := 8
-	if testing.Short() {
-		size = 6
-	}
 	ctx := context.Background()
-	s := newGroupSplit(t, size)
-
 	// Before the split: x, to be withdrawn on one side, and y, to be
 	// re-shared with other copies on both.
-	x := addData(t, s.nodes[0], randomData(200<<10))
-	y := addData(t, s.nodes[1], randomData(200<<10))
-	s.roots["x"], s.roots["y"] = x, y
-	s.share(0, x, 2)
-	s.share(1, y, 3)
+	s, x, y := newSharedSplit(t)
 	all := s.all()
 	s.eventually(60*time.Second, "x on 2 members, y on 3, one state", func() bool {
 		return s.placed(all, map[cid.Cid]int{x: 2, y: 3}) && s.agree(all)
 	})
 
-	s.split(pickSides(size, s.holders(all, x), s.holders(all, y)))
+	s.split(pickSides(len(s.nodes), s.holders(all, x), s.holders(all, y)))
 	A, B := s.sides[0], s.sides[1]
 	t.Logf("split: side A %v, side B %v; x on %v, y on %v", A, B, s.holders(all, x), s.holders(all, y))
 
@@ -628,16 +634,7 @@ func TestGroupSplit(t *testing.T) {
 // other again by themselves, and the copies each side made of the other's
 // go.
 func TestGroupSplitIdle(t *testing.T) {
-	size := 8
-	if testing.Short() {
-		size = 6
-	}
-	s := newGroupSplit(t, size)
-	x := addData(t, s.nodes[0], randomData(200<<10))
-	y := addData(t, s.nodes[1], randomData(200<<10))
-	s.roots["x"], s.roots["y"] = x, y
-	s.share(0, x, 2)
-	s.share(1, y, 3)
+	s, x, y := newSharedSplit(t)
 	all := s.all()
 	want := map[cid.Cid]int{x: 2, y: 3}
 	// Idle: every heartbeat heard carries the state we have, so no member
@@ -656,7 +653,7 @@ func TestGroupSplitIdle(t *testing.T) {
 		return true
 	})
 
-	s.split(pickSides(size, s.holders(all, x), s.holders(all, y)))
+	s.split(pickSides(len(s.nodes), s.holders(all, x), s.holders(all, y)))
 	A, B := s.sides[0], s.sides[1]
 	s.eventually(90*time.Second, "each side to keep x on 2 and y on 3 of its own members", func() bool {
 		return s.placed(A, want) && s.placed(B, want)
