@@ -14,6 +14,8 @@ type Pin struct {
 	Name    string    `json:"name,omitempty"`
 	Size    uint64    `json:"size"` // bytes of the DAG's content (file bytes, or the sum for a folder)
 	Created time.Time `json:"created"`
+	// Private pins are not announced in the DHT (kith add --private).
+	Private bool `json:"private,omitempty"`
 }
 
 // PinStore persists pins. Implementations are safe for concurrent use.

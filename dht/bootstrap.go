@@ -6,10 +6,16 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// Bootstrap joins the network: it connects to the bootstrap peers (in
-// parallel), waits until at least one connected peer has entered the routing
+// ErrNoBootstrapPeer means that none of the bootstrap peers (nor any peer
+// saved from the last run) could be reached: the node is probably offline.
+var ErrNoBootstrapPeer = errors.New("no bootstrap peer reachable")
+
+// Bootstrap joins the network: it connects to the bootstrap peers and to the
+// routing-table peers saved by the last run (in parallel), waits until at least one connected peer has entered the routing
 // table, then runs a routing table refresh (lookups that discover the peers
 // near this node) and waits for it to finish.
 //
@@ -35,25 +41,36 @@ func (d *DHT) Bootstrap(ctx context.Context) error {
 	}
 	// Asks kad-dht to consider every connected peer for the routing table
 	// and to refresh without waiting.
-	_ = d.ipfs.Bootstrap(ctx)
+	_ = d.router.Bootstrap(ctx)
 	if err := d.waitRoutingTable(ctx); err != nil {
 		return fmt.Errorf("dht: bootstrap: %w", err)
 	}
-	select {
-	case err := <-d.ipfs.RefreshRoutingTable():
-		if err != nil {
-			return fmt.Errorf("dht: bootstrap: refresh routing table: %w", err)
+	// Refresh every table that has peers; an empty LAN table (no kith or
+	// IPFS peer on this LAN) is normal.
+	var refreshed []<-chan error
+	for _, k := range d.kads {
+		if k.RoutingTable().Size() > 0 {
+			refreshed = append(refreshed, k.RefreshRoutingTable())
 		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("dht: bootstrap: refresh routing table: %w", ctx.Err())
 	}
+	for _, ch := range refreshed {
+		select {
+		case err := <-ch:
+			if err != nil {
+				return fmt.Errorf("dht: bootstrap: refresh routing table: %w", err)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("dht: bootstrap: refresh routing table: %w", ctx.Err())
+		}
+	}
+	return nil
 }
 
-// connectBootstrapPeers dials all configured bootstrap peers concurrently. It
-// succeeds if there are none or at least one connection is up.
+// connectBootstrapPeers dials all configured bootstrap peers and the saved
+// routing-table peers concurrently. It succeeds if there are none or at
+// least one connection is up.
 func (d *DHT) connectBootstrapPeers(ctx context.Context) error {
-	peers := d.cfg.bootstrapPeers
+	peers := append(append([]peer.AddrInfo(nil), d.cfg.bootstrapPeers...), d.cfg.savedPeers...)
 	if len(peers) == 0 {
 		return nil
 	}
@@ -64,7 +81,7 @@ func (d *DHT) connectBootstrapPeers(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			if err := d.host.Connect(ctx, ai); err != nil {
-				errs[i] = fmt.Errorf("connect to bootstrap peer %s: %w", ai.ID, err)
+				errs[i] = fmt.Errorf("connect to %s: %w", ai.ID, err)
 			}
 		}()
 	}
@@ -74,7 +91,7 @@ func (d *DHT) connectBootstrapPeers(ctx context.Context) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("no bootstrap peer reachable: %w", errors.Join(errs...))
+	return fmt.Errorf("%w (%d tried): %w", ErrNoBootstrapPeer, len(peers), errors.Join(errs...))
 }
 
 // waitRoutingTable waits until the routing table is not empty. Peers enter
@@ -91,7 +108,7 @@ func (d *DHT) waitRoutingTable(ctx context.Context) error {
 			return ErrClosed
 		case <-ctx.Done():
 			return fmt.Errorf("no connected peer (of %d) entered the routing table; are they %s servers? %w",
-				len(d.host.Network().Peers()), ProtocolID, ctx.Err())
+				len(d.host.Network().Peers()), d.cfg.protocols()[0], ctx.Err())
 		}
 	}
 	return nil

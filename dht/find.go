@@ -33,7 +33,7 @@ func (d *DHT) FindProviders(ctx context.Context, c cid.Cid, max int) <-chan peer
 		count = max + 1
 	}
 	lookupCtx, cancel := context.WithCancel(ctx)
-	in := d.ipfs.FindProvidersAsync(lookupCtx, c, count)
+	in := d.router.FindProvidersAsync(lookupCtx, c, count)
 	go func() {
 		defer close(out)
 		defer func() {
@@ -87,7 +87,7 @@ func (d *DHT) resolveAddrs(ctx context.Context, id peer.ID) peer.AddrInfo {
 	if addrs := d.host.Peerstore().Addrs(id); len(addrs) > 0 {
 		return peer.AddrInfo{ID: id, Addrs: addrs}
 	}
-	if ai, err := d.ipfs.FindPeer(ctx, id); err == nil {
+	if ai, err := d.router.FindPeer(ctx, id); err == nil {
 		return ai
 	}
 	return peer.AddrInfo{ID: id}
@@ -104,7 +104,7 @@ func (d *DHT) FindPeer(ctx context.Context, id peer.ID) (peer.AddrInfo, error) {
 	if id == d.host.ID() {
 		return peer.AddrInfo{ID: id, Addrs: d.host.Addrs()}, nil
 	}
-	ai, err := d.ipfs.FindPeer(ctx, id)
+	ai, err := d.router.FindPeer(ctx, id)
 	if err != nil {
 		return peer.AddrInfo{}, fmt.Errorf("dht: find peer %s: %w", id, err)
 	}

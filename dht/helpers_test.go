@@ -49,12 +49,18 @@ func newHost(t *testing.T) host.Host {
 	return h
 }
 
-// newNode starts a host and a DHT in server mode: loopback hosts are never
-// "publicly reachable", so ModeAuto would leave every node a client.
+// kithProtocol is the protocol of the closed, single DHT these tests run.
+const kithProtocol = KithPrefix + "/kad/1.0.0"
+
+// newNode starts a host and a single (not dual: loopback addresses are
+// neither public nor LAN to kad-dht's filters) kith DHT in server mode:
+// loopback hosts are never "publicly reachable", so ModeAuto would leave
+// every node a client.
 func newNode(t *testing.T, opts ...Option) *node {
 	t.Helper()
 	h := newHost(t)
-	d, err := New(context.Background(), h, append([]Option{WithMode(ModeServer)}, opts...)...)
+	base := []Option{WithMode(ModeServer), WithDual(false), WithProtocolPrefix(KithPrefix)}
+	d, err := New(context.Background(), h, append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("new dht: %v", err)
 	}
@@ -131,7 +137,7 @@ func findProvider(ctx context.Context, d *DHT, c cid.Cid, want peer.ID) (peer.Ad
 // that p provides c: the state a provide or reprovide leaves on a DHT server.
 func storedProvider(t *testing.T, n *node, c cid.Cid, p peer.ID) bool {
 	t.Helper()
-	provs, err := n.d.ipfs.ProviderStore().GetProviders(context.Background(), c.Hash())
+	provs, err := n.d.wan.ProviderStore().GetProviders(context.Background(), c.Hash())
 	if err != nil {
 		t.Fatalf("read provider store of %s: %v", n.h.ID(), err)
 	}

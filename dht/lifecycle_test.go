@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +35,8 @@ func TestNewFailsWithoutLeaking(t *testing.T) {
 		"reprovide too rare":      {WithReprovideInterval(25 * time.Hour)},
 		"nil datastore":           {WithDatastore(nil)},
 		"bad bootstrap peer":      {WithBootstrapPeers([]peer.AddrInfo{{ID: ""}})},
-		"provider fails to start": {withProviderOptions(provider.WithReplicationFactor(0))},
+		"bad protocol prefix":     {WithProtocolPrefix("kith")},
+		"provider fails to start": {WithDual(false), withProviderOptions(provider.WithReplicationFactor(0))},
 	}
 	for name, opts := range cases {
 		d, err := New(context.Background(), h, opts...)
@@ -45,8 +47,10 @@ func TestNewFailsWithoutLeaking(t *testing.T) {
 		}
 		t.Logf("%s: %v", name, err)
 	}
-	if slices.Contains(h.Mux().Protocols(), ProtocolID) {
-		t.Errorf("failed New left the %s handler on the host", ProtocolID)
+	for _, p := range h.Mux().Protocols() {
+		if strings.Contains(string(p), "/kad/") {
+			t.Errorf("failed New left the %s handler on the host", p)
+		}
 	}
 	if err := h.Close(); err != nil {
 		t.Fatalf("close host: %v", err)
@@ -58,8 +62,8 @@ func TestProtocolAndClose(t *testing.T) {
 	ctx := testContext(t)
 	ds := dssync.MutexWrap(datastore.NewMapDatastore())
 	n := newNode(t, WithDatastore(ds))
-	if !slices.Contains(n.h.Mux().Protocols(), ProtocolID) {
-		t.Fatalf("server DHT does not serve %s; host protocols: %v", ProtocolID, n.h.Mux().Protocols())
+	if !slices.Contains(n.h.Mux().Protocols(), kithProtocol) {
+		t.Fatalf("server DHT does not serve %s; host protocols: %v", kithProtocol, n.h.Mux().Protocols())
 	}
 	if slices.Contains(n.h.Mux().Protocols(), "/ipfs/kad/1.0.0") {
 		t.Fatal("kith DHT speaks the Amino protocol")
@@ -75,7 +79,7 @@ func TestProtocolAndClose(t *testing.T) {
 	if err := n.d.Close(); err != nil {
 		t.Fatalf("second close: %v", err)
 	}
-	if slices.Contains(n.h.Mux().Protocols(), ProtocolID) {
+	if slices.Contains(n.h.Mux().Protocols(), kithProtocol) {
 		t.Fatal("closed DHT still serves its protocol")
 	}
 	for name, err := range map[string]error{

@@ -10,6 +10,7 @@ import (
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p-kad-dht/provider"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 // Mode selects whether this node answers DHT queries.
@@ -64,10 +65,16 @@ type Option func(*config)
 
 type config struct {
 	mode              Mode
+	prefix            protocol.ID
+	dual              bool
 	bootstrapPeers    []peer.AddrInfo
 	reprovideInterval time.Duration
 	datastore         datastore.Batching
 	ownsDatastore     bool // the default in-memory store is closed by Close
+
+	// savedPeers are the routing table's peers saved by the last Close,
+	// dialled by Bootstrap beside the bootstrap peers.
+	savedPeers []peer.AddrInfo
 
 	// Test-only hooks: extra options handed to the libraries as-is.
 	kadOptions      []kaddht.Option
@@ -77,6 +84,8 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		mode:              ModeAuto,
+		prefix:            AminoPrefix,
+		dual:              true,
 		reprovideInterval: DefaultReprovideInterval,
 		datastore:         dssync.MutexWrap(datastore.NewMapDatastore()),
 		ownsDatastore:     true,
@@ -96,6 +105,9 @@ func (c *config) validate() error {
 		errs = append(errs, fmt.Errorf("reprovide interval %v above %v: records would expire after one missed reprovide",
 			c.reprovideInterval, maxReprovideInterval()))
 	}
+	if c.prefix == "" || c.prefix[0] != '/' {
+		errs = append(errs, fmt.Errorf("protocol prefix %q does not start with /", c.prefix))
+	}
 	if c.datastore == nil {
 		errs = append(errs, errors.New("datastore is nil"))
 	}
@@ -110,6 +122,32 @@ func (c *config) validate() error {
 // WithMode sets the DHT mode; the default is ModeAuto.
 func WithMode(m Mode) Option {
 	return func(c *config) { c.mode = m }
+}
+
+// protocols are the DHT protocol IDs this configuration speaks, WAN (or the
+// only one) first.
+func (c *config) protocols() []protocol.ID {
+	wan := c.prefix + "/kad/1.0.0"
+	if !c.dual {
+		return []protocol.ID{wan}
+	}
+	return []protocol.ID{wan, c.prefix + "/lan/kad/1.0.0"}
+}
+
+// WithProtocolPrefix sets the DHT's protocol prefix: AminoPrefix (the
+// default) joins IPFS's public DHT; KithPrefix or another prefix keeps a
+// closed network that only peers using the same prefix can join.
+func WithProtocolPrefix(p protocol.ID) Option {
+	return func(c *config) { c.prefix = p }
+}
+
+// WithDual chooses between kad-dht's dual DHT (the default: a WAN DHT that
+// only holds peers with public addresses and a LAN DHT for private ones, as
+// Kubo runs, so two laptops on one LAN find each other without the
+// internet) and a single DHT that takes every address, for networks on
+// loopback or one private network (tests, the local profile).
+func WithDual(dual bool) Option {
+	return func(c *config) { c.dual = dual }
 }
 
 // WithBootstrapPeers sets the peers Bootstrap connects to. kad-dht also

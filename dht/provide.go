@@ -4,9 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p-kad-dht/provider"
+	dualprov "github.com/libp2p/go-libp2p-kad-dht/provider/dual"
+	mh "github.com/multiformats/go-multihash"
 )
+
+// classicProvideTimeout bounds a background classic announcement.
+const classicProvideTimeout = 2 * time.Minute
+
+// sweepers returns the single sweeping providers (one, or WAN and LAN).
+func (d *DHT) sweepers() []*provider.SweepingProvider {
+	if dp, ok := d.prov.(*dualprov.SweepingProvider); ok {
+		return []*provider.SweepingProvider{dp.WAN, dp.LAN}
+	}
+	return []*provider.SweepingProvider{d.single}
+}
 
 // Provide makes this node a provider of c: the key is added to the
 // provider's keystore, so it is reprovided every reprovide interval until
@@ -33,6 +48,16 @@ func (d *DHT) Provide(ctx context.Context, c cid.Cid) error {
 	if err := d.prov.StartProviding(false, c.Hash()); err != nil {
 		return fmt.Errorf("dht: provide %s: %w", c, err)
 	}
+	// On a small network the sweep may skip the key's region (small.go).
+	if len(d.smallTables()) > 0 {
+		d.bg.Add(1)
+		go func() {
+			defer d.bg.Done()
+			ctx, cancel := context.WithTimeout(d.life, classicProvideTimeout)
+			defer cancel()
+			_ = d.announceClassic(ctx, []mh.Multihash{c.Hash()})
+		}()
+	}
 	return nil
 }
 
@@ -58,10 +83,12 @@ func (d *DHT) ProvideNow(ctx context.Context, c cid.Cid) error {
 	if _, err := d.keystore.Put(ctx, c.Hash()); err != nil {
 		return fmt.Errorf("dht: provide now %s: add to keystore: %w", c, err)
 	}
-	if err := d.prov.AddToSchedule(c.Hash()); err != nil {
-		return fmt.Errorf("dht: provide now %s: schedule reprovide: %w", c, err)
+	for _, p := range d.sweepers() {
+		if err := p.AddToSchedule(c.Hash()); err != nil {
+			return fmt.Errorf("dht: provide now %s: schedule reprovide: %w", c, err)
+		}
 	}
-	if err := d.ipfs.Provide(ctx, c, true); err != nil {
+	if err := d.router.Provide(ctx, c, true); err != nil {
 		return fmt.Errorf("dht: provide now %s: announce: %w", c, err)
 	}
 	return nil

@@ -47,12 +47,13 @@ func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.A
 	if opts.NoPin {
 		return out, nil
 	}
-	pin := blockstore.Pin{Cid: res.Root, Name: pinName, Size: res.Size, Created: time.Now().UTC()}
+	pin := blockstore.Pin{Cid: res.Root, Name: pinName, Size: res.Size, Created: time.Now().UTC(), Private: opts.Private}
 	if err := n.store.AddPin(ctx, pin); err != nil {
 		return api.AddResult{}, fmt.Errorf("pin %s: %w", res.Root, err)
 	}
 	out.Pinned = true
-	n.provide(res.Root)
+	out.Ticket = n.Ticket(res.Root)
+	n.announce(pin)
 	return out, nil
 }
 
@@ -181,7 +182,7 @@ func (n *Node) PinAdd(ctx context.Context, c cid.Cid, name string, progress func
 	}
 	p := blockstore.Pin{Cid: c, Name: name, Size: st.Size, Created: time.Now().UTC()}
 	if old, err := n.store.GetPin(ctx, c); err == nil {
-		p.Created = old.Created
+		p.Created, p.Private = old.Created, old.Private
 		if name == "" {
 			p.Name = old.Name
 		}
@@ -189,7 +190,7 @@ func (n *Node) PinAdd(ctx context.Context, c cid.Cid, name string, progress func
 	if err := n.store.AddPin(ctx, p); err != nil {
 		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
 	}
-	n.provide(c)
+	n.announce(p)
 	return toAPIPin(p), nil
 }
 
@@ -333,10 +334,11 @@ func (n *Node) ImportCAR(ctx context.Context, r io.Reader, progress func(api.Pro
 		if st, err := dag.Stat(ctx, n.store, root); err == nil {
 			size = st.Size
 		}
-		if err := n.store.AddPin(ctx, blockstore.Pin{Cid: root, Size: size, Created: time.Now().UTC()}); err != nil {
+		pin := blockstore.Pin{Cid: root, Size: size, Created: time.Now().UTC()}
+		if err := n.store.AddPin(ctx, pin); err != nil {
 			return api.ImportResult{}, fmt.Errorf("pin imported root %s: %w", root, err)
 		}
-		n.provide(root)
+		n.announce(pin)
 		res.Roots = append(res.Roots, root.String())
 	}
 	return res, nil

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
+	kaddht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/connmgr"
 )
 
@@ -52,20 +54,34 @@ type NetworkConfig struct {
 	// ListenAddrs are multiaddrs to listen on (TCP and QUIC, IPv4 and IPv6).
 	ListenAddrs []string `json:"listen_addrs"`
 	// Bootstrap peers (multiaddrs ending in /p2p/ID) to join the DHT through.
-	// kith peers form their own network, so this starts empty: add a friend's
-	// address, or rely on mDNS on a LAN.
+	// A new repo starts with the public IPFS (Amino) bootstrap peers, as
+	// Kubo does; for a closed network, list your own peers here and set
+	// dht.protocol_prefix to a prefix of your own.
 	Bootstrap []string `json:"bootstrap"`
 	// MDNS finds kith peers on the local network with no configuration.
 	MDNS bool `json:"mdns"`
 	// PortMapping asks the home router (UPnP / NAT-PMP) to forward the port.
 	PortMapping bool `json:"port_mapping"`
-	// AutoNAT lets peers tell this node whether it is publicly reachable.
+	// AutoNAT lets peers tell this node whether it is publicly reachable
+	// (AutoNAT v2: each address is confirmed by a dial back), and lets
+	// this node answer such questions for others.
 	AutoNAT bool `json:"autonat"`
+	// Reachability is "auto" (AutoNAT decides), or "public" / "private" to
+	// skip the test, e.g. "public" on a server known to be reachable.
+	Reachability string `json:"reachability"`
 	// HolePunching connects two nodes behind NATs directly (DCUtR).
 	HolePunching bool `json:"hole_punching"`
 	// RelayClient reserves a slot on a public relay when the node is not
 	// reachable, so others can still reach it (and hole punch from there).
 	RelayClient bool `json:"relay_client"`
+	// RelayService offers, while this node is publicly reachable, the
+	// limited relay every public IPFS node offers (2 minutes and 128 KiB
+	// per circuit: enough to start a hole punch, never a file transfer).
+	RelayService bool `json:"relay_service"`
+	// GroupRelay offers, while this node is publicly reachable, a relay
+	// without limits to the members of its groups, so members behind NATs
+	// that hole punching cannot cross still reach each other through it.
+	GroupRelay bool `json:"group_relay"`
 	// ConnLow and ConnHigh bound the connection manager: above ConnHigh it
 	// trims connections down to ConnLow, sparing peers in active use.
 	ConnLow  int `json:"conn_low"`
@@ -84,6 +100,21 @@ type NetworkConfig struct {
 
 // DHTConfig configures Kademlia discovery.
 type DHTConfig struct {
+	// ProtocolPrefix names the DHT to join: "/ipfs" is IPFS's public Amino
+	// DHT (thousands of peers, relays and AutoNAT servers); any other
+	// prefix (for example "/kith") forms a closed network of the peers that
+	// use it, joined through network.bootstrap.
+	ProtocolPrefix string `json:"protocol_prefix"`
+	// Dual runs a WAN DHT (public addresses only) and a LAN DHT (private
+	// addresses), as Kubo does, so peers on one LAN find each other without
+	// the internet. Off, one DHT takes every address (loopback tests).
+	Dual bool `json:"dual"`
+	// Announce tells the DHT about content you add or pin, so others can
+	// find it by CID alone (as IPFS does). Off, content is found only by
+	// peers given a ticket, by group members and by peers already
+	// connected. `kith add --private` turns it off for one add. Copies
+	// that a group places are never announced.
+	Announce bool `json:"announce"`
 	// Mode is "auto" (server when publicly reachable, else client),
 	// "server" or "client".
 	Mode string `json:"mode"`
@@ -128,38 +159,58 @@ func DefaultConfig() Config {
 				"/ip6/::/tcp/" + port,
 				"/ip6/::/udp/" + port + "/quic-v1",
 			},
-			Bootstrap:          []string{},
+			Bootstrap:          DefaultBootstrap(),
 			MDNS:               true,
 			PortMapping:        true,
 			AutoNAT:            true,
+			Reachability:       "auto",
 			HolePunching:       true,
 			RelayClient:        true,
+			RelayService:       true,
+			GroupRelay:         true,
 			ConnLow:            32,
 			ConnHigh:           96,
 			MaxMemoryMiB:       512,
 			MaxFileDescriptors: 1024,
 		},
-		DHT:    DHTConfig{Mode: "auto", ReprovideInterval: Duration(22 * time.Hour)},
+		DHT: DHTConfig{ProtocolPrefix: "/ipfs", Dual: true, Announce: true,
+			Mode: "auto", ReprovideInterval: Duration(22 * time.Hour)},
 		Fetch:  FetchConfig{},
 		Groups: DefaultGroupsConfig(),
 	}
 }
 
 // LocalConfig is a preset for tests and for trying several daemons on one
-// machine: it listens on 127.0.0.1 only (random ports), never multicasts
-// (no mDNS), never talks to a router (no port mapping), and runs the DHT in
-// server mode, since loopback nodes are never "publicly reachable".
+// machine: it listens on 127.0.0.1 only (random ports), dials no public
+// bootstrap peer, never multicasts (no mDNS), never talks to a router (no
+// port mapping), and runs one DHT (loopback addresses are neither WAN nor
+// LAN to the dual DHT's filters) in server mode, since loopback nodes are
+// never "publicly reachable".
 func LocalConfig() Config {
 	c := DefaultConfig()
 	c.API.Address = "127.0.0.1:0"
 	c.Network.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+	c.Network.Bootstrap = []string{}
 	c.Network.MDNS = false
 	c.Network.PortMapping = false
 	c.Network.AutoNAT = false
 	c.Network.HolePunching = false
 	c.Network.RelayClient = false
+	c.Network.RelayService = false
+	c.Network.GroupRelay = false
+	c.DHT.Dual = false
 	c.DHT.Mode = "server"
 	return c
+}
+
+// DefaultBootstrap is the public Amino DHT's bootstrap list (kad-dht's,
+// as Kubo uses).
+func DefaultBootstrap() []string {
+	var out []string
+	for _, a := range kaddht.DefaultBootstrapPeers {
+		out = append(out, a.String())
+	}
+	return out
 }
 
 // Profiles are the named presets `kith daemon --profile` accepts for a new repo.
@@ -178,6 +229,7 @@ func loadConfig(path string) (Config, error) {
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		return cfg, fmt.Errorf("config %s is not valid JSON: %w", path, err)
 	}
+	upgradeConfig(b, &cfg)
 	if cfg.API.Address == "" {
 		return cfg, errors.New("config " + path + ": api.address is empty")
 	}
@@ -186,7 +238,36 @@ func loadConfig(path string) (Config, error) {
 	default:
 		return cfg, fmt.Errorf("config %s: dht.mode %q is not auto, server or client", path, cfg.DHT.Mode)
 	}
+	switch cfg.Network.Reachability {
+	case "auto", "public", "private":
+	default:
+		return cfg, fmt.Errorf("config %s: network.reachability %q is not auto, public or private", path, cfg.Network.Reachability)
+	}
+	if !strings.HasPrefix(cfg.DHT.ProtocolPrefix, "/") {
+		return cfg, fmt.Errorf("config %s: dht.protocol_prefix %q must start with / (\"/ipfs\" joins the public IPFS DHT)", path, cfg.DHT.ProtocolPrefix)
+	}
 	return cfg, nil
+}
+
+// upgradeConfig keeps a config written by an older kith meaning what it
+// meant: before the public DHT became the default, kith peers formed a
+// closed network on /kith/kad/1.0.0 with one DHT and no bootstrap peers.
+// A file without dht.protocol_prefix is such a config; it stays on that
+// network (kith doctor says how to join the public one).
+func upgradeConfig(raw []byte, cfg *Config) {
+	var probe struct {
+		DHT map[string]json.RawMessage `json:"dht"`
+	}
+	if json.Unmarshal(raw, &probe) != nil || probe.DHT == nil {
+		return
+	}
+	if _, ok := probe.DHT["protocol_prefix"]; ok {
+		return
+	}
+	cfg.DHT.ProtocolPrefix = "/kith"
+	if _, ok := probe.DHT["dual"]; !ok {
+		cfg.DHT.Dual = false
+	}
 }
 
 // writeConfig writes cfg atomically (temp file, fsync, rename).

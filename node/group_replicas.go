@@ -307,7 +307,7 @@ func (g *localGroup) fetch(ctx context.Context, in group.Intent) {
 		return
 	}
 	g.replicas[in.Root] = replica{size: in.Size}
-	g.n.provide(in.Root)
+	// Not announced in the DHT: members find holders through the group.
 	g.changed() // re-plan
 	g.beatSoon()
 }

@@ -3,31 +3,125 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/config"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/host/autorelay"
+	"github.com/libp2p/go-libp2p/p2p/host/observedaddrs"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kith-p2p/kith/node/reach"
 )
 
 // relayPeerSource hands autorelay candidate relays; the node fills it with
 // peers from the DHT's routing table once the DHT exists.
 type relayPeerSource func(ctx context.Context, num int) <-chan peer.AddrInfo
 
+// observerThreshold is how many different peers must report the same
+// public address before libp2p considers it (and AutoNAT v2 tests it).
+// libp2p's 4 is never reached on a small network (a laptop talking to two
+// or three public peers), so the node would never learn its router's
+// address; 2 still takes more than one liar. Unconfirmed observed
+// addresses are not advertised anyway (see addrFilter).
+const observerThreshold = 2
+
+var setObserverThreshold sync.Once
+
+// Autorelay tuning: libp2p waits for 4 candidates or 3 minutes before its
+// first reservation (~200 s after start on a small network); one candidate
+// is enough to be reachable, and a reservation within seconds of learning
+// that the node is private is what makes a laptop reachable at all.
+const (
+	relayMinCandidates = 1
+	relayBootDelay     = 5 * time.Second
+	relayBackoff       = 30 * time.Second
+	relayMinInterval   = 5 * time.Second
+	relayNum           = 2
+)
+
+// addrFilter decides which of the host's addresses are advertised (in
+// identify, DHT records, kith id): every interface address (a LAN peer or
+// a public server needs them), relay circuits, and public addresses that
+// are not an interface's (observed by peers, mapped by the router) only
+// once AutoNAT v2 has dialled them back. It also appends the circuits of
+// group relays this node holds reservations on.
+type addrFilter struct {
+	h      atomic.Pointer[host.Host]
+	reach  *reach.Tracker
+	extras atomic.Pointer[func() []ma.Multiaddr]
+}
+
+func (f *addrFilter) factory(addrs []ma.Multiaddr) []ma.Multiaddr {
+	hp := f.h.Load()
+	if hp == nil {
+		return addrs
+	}
+	iface, _ := (*hp).Network().InterfaceListenAddresses()
+	out := make([]ma.Multiaddr, 0, len(addrs))
+	for _, a := range addrs {
+		if isRelayed(a) || !manet.IsPublicAddr(a) || slices.ContainsFunc(iface, a.Equal) || f.reach.IsReachable(a) {
+			out = append(out, a)
+		}
+	}
+	if ex := f.extras.Load(); ex != nil && f.reach.Status().Reachability != network.ReachabilityPublic {
+		out = append(out, (*ex)()...)
+	}
+	return out
+}
+
+// forceReachability sets libp2p's AutoNAT v1 to a fixed answer, which also
+// stops its probing: kith's reach.Tracker decides from AutoNAT v2 instead
+// (v1 only asks peers that advertise public addresses, so a lone public
+// node never learns it is public), or the config decides.
+func forceReachability(r network.Reachability) libp2p.Option {
+	return func(cfg *config.Config) error {
+		cfg.AutoNATConfig.ForceReachability = &r
+		return nil
+	}
+}
+
+// fixedReachability is the reachability the config imposes, or Unknown
+// when AutoNAT is to decide. Without AutoNAT nothing can tell, so the node
+// assumes it is private: its DHT stays a client and it seeks relays (a
+// loopback test node sets its DHT mode explicitly).
+func fixedReachability(cfg NetworkConfig) network.Reachability {
+	switch cfg.Reachability {
+	case "public":
+		return network.ReachabilityPublic
+	case "private":
+		return network.ReachabilityPrivate
+	}
+	if !cfg.AutoNAT {
+		return network.ReachabilityPrivate
+	}
+	return network.ReachabilityUnknown
+}
+
 // newHost builds the libp2p host: TCP and QUIC, Noise and TLS, yamux, a
 // resource manager and connection manager sized for a laptop, and the NAT
 // traversal pieces the config turns on.
-func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter, reg prometheus.Registerer, relays relayPeerSource) (host.Host, error) {
+func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter, reg prometheus.Registerer,
+	relays relayPeerSource, tracker *reach.Tracker, filter *addrFilter) (host.Host, error) {
+	setObserverThreshold.Do(func() { observedaddrs.ActivationThresh = observerThreshold })
 	// The resource manager scales libp2p's default per-peer and per-protocol
 	// limits to the memory and file descriptors a laptop daemon should use.
 	limits := rcmgr.DefaultLimits
@@ -55,6 +149,10 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 		libp2p.BandwidthReporter(bw),
 		libp2p.PrometheusRegisterer(reg),
 		libp2p.UserAgent("kith/" + Version),
+		libp2p.AddrsFactory(filter.factory),
+		// Dialling relay circuits (a friend behind NAT) needs the circuit
+		// transport whatever this node offers.
+		libp2p.EnableRelay(),
 	}
 	if cfg.gater != nil {
 		opts = append(opts, libp2p.ConnectionGater(cfg.gater))
@@ -62,23 +160,29 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 	if cfg.PortMapping {
 		opts = append(opts, libp2p.NATPortMap())
 	}
+	// Unknown here means the reach.Tracker decides (and v1 stays silent).
+	opts = append(opts, forceReachability(fixedReachability(cfg)))
 	if cfg.AutoNAT {
 		opts = append(opts, libp2p.EnableAutoNATv2())
 	}
 	if cfg.HolePunching {
-		opts = append(opts, libp2p.EnableHolePunching())
+		opts = append(opts, libp2p.EnableHolePunching(holepunch.WithTracer(tracker.HolePunchTracer())))
 	}
 	if cfg.RelayClient {
-		opts = append(opts, libp2p.EnableRelay(), libp2p.EnableAutoRelayWithPeerSource(func(ctx context.Context, num int) <-chan peer.AddrInfo {
-			return relays(ctx, num)
-		}))
-	} else {
-		opts = append(opts, libp2p.DisableRelay())
+		opts = append(opts, libp2p.EnableAutoRelayWithPeerSource(
+			func(ctx context.Context, num int) <-chan peer.AddrInfo { return relays(ctx, num) },
+			autorelay.WithMinCandidates(relayMinCandidates),
+			autorelay.WithBootDelay(relayBootDelay),
+			autorelay.WithBackoff(relayBackoff),
+			autorelay.WithMinInterval(relayMinInterval),
+			autorelay.WithNumRelays(relayNum),
+		))
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		rm.Close()
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
+	filter.h.Store(&h)
 	return h, nil
 }

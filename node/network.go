@@ -2,24 +2,27 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/ipfs/go-datastore"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/dht"
+	"github.com/kith-p2p/kith/node/reach"
 	"github.com/kith-p2p/kith/web/api"
 )
 
-// newDHT starts Kademlia discovery with the config's mode and bootstrap peers.
-func newDHT(ctx context.Context, h host.Host, cfg Config) (*dht.DHT, error) {
+// newDHT starts Kademlia discovery with the config's network, mode and
+// bootstrap peers, keeping its records and routing table in ds (the repo).
+func newDHT(ctx context.Context, h host.Host, cfg Config, ds datastore.Batching) (*dht.DHT, error) {
 	boot, err := parseAddrInfos(cfg.Network.Bootstrap)
 	if err != nil {
 		return nil, fmt.Errorf("config network.bootstrap: %w", err)
@@ -27,6 +30,9 @@ func newDHT(ctx context.Context, h host.Host, cfg Config) (*dht.DHT, error) {
 	mode := map[string]dht.Mode{"auto": dht.ModeAuto, "server": dht.ModeServer, "client": dht.ModeClient}[cfg.DHT.Mode]
 	d, err := dht.New(ctx, h,
 		dht.WithMode(mode),
+		dht.WithProtocolPrefix(protocol.ID(cfg.DHT.ProtocolPrefix)),
+		dht.WithDual(cfg.DHT.Dual),
+		dht.WithDatastore(ds),
 		dht.WithBootstrapPeers(boot),
 		dht.WithReprovideInterval(time.Duration(cfg.DHT.ReprovideInterval)),
 	)
@@ -48,48 +54,52 @@ func parseAddrInfos(addrs []string) ([]peer.AddrInfo, error) {
 	return out, nil
 }
 
-// joinNetwork bootstraps the DHT and announces every pinned root, so a
-// restarted node is findable again without re-adding anything.
+// joinNetwork makes the DHT's set of announced keys match the pins that
+// should be announced (the config may have changed, a pin may have been
+// made private), then bootstraps, so a restarted node is findable again
+// without re-adding anything.
 func (n *Node) joinNetwork(ctx context.Context) {
-	if err := n.dht.Bootstrap(ctx); err != nil && ctx.Err() == nil {
-		n.log.Warn("DHT bootstrap", "err", err)
+	if pins, err := n.store.Pins(ctx); err == nil {
+		for _, p := range pins {
+			var err error
+			if n.announced(p) {
+				err = n.dht.Provide(ctx, p.Cid)
+			} else {
+				err = n.dht.StopProviding(ctx, p.Cid)
+			}
+			if err != nil && ctx.Err() == nil {
+				n.log.Debug("provide pinned root", "cid", p.Cid, "err", err)
+			}
+		}
 	}
-	pins, err := n.store.Pins(ctx)
-	if err != nil {
+	if err := n.dht.Bootstrap(ctx); err != nil && ctx.Err() == nil {
+		if errors.Is(err, dht.ErrNoBootstrapPeer) {
+			n.log.Warn("no bootstrap peer reachable: offline? kith keeps trying, and peers on the LAN still work", "err", err)
+		} else {
+			n.log.Warn("DHT bootstrap", "err", err)
+		}
+	}
+}
+
+// announced says whether a pin is announced in the DHT: content a person
+// added or pinned is (as in IPFS), unless they asked for it to be private
+// or turned announcing off; copies a group placed never are.
+func (n *Node) announced(p blockstore.Pin) bool {
+	return n.cfg.DHT.Announce && !p.Private && !isReplicaPin(p)
+}
+
+// announce tells the DHT about a pin in the background: an add or pin
+// does not wait for a DHT walk, and a failure only delays discovery until
+// the next reprovide.
+func (n *Node) announce(p blockstore.Pin) {
+	if !n.announced(p) {
 		return
 	}
-	for _, p := range pins {
-		if err := n.dht.Provide(ctx, p.Cid); err != nil && ctx.Err() == nil {
-			n.log.Debug("provide pinned root", "cid", p.Cid, "err", err)
-		}
-	}
-}
-
-// provide announces c in the background: an add or pin does not wait for a
-// DHT walk, and a failure only delays discovery until the next reprovide.
-func (n *Node) provide(c cid.Cid) {
 	n.background(func(ctx context.Context) {
-		if err := n.dht.Provide(ctx, c); err != nil && ctx.Err() == nil {
-			n.log.Debug("provide", "cid", c, "err", err)
+		if err := n.dht.Provide(ctx, p.Cid); err != nil && ctx.Err() == nil {
+			n.log.Debug("provide", "cid", p.Cid, "err", err)
 		}
 	})
-}
-
-// relayCandidates offers autorelay the peers the node knows, DHT servers
-// first among them being whoever it is connected to.
-func (n *Node) relayCandidates(ctx context.Context, num int) <-chan peer.AddrInfo {
-	out := make(chan peer.AddrInfo, num)
-	defer close(out)
-	if n.host == nil {
-		return out
-	}
-	for _, p := range n.host.Network().Peers() {
-		if len(out) == num {
-			break
-		}
-		out <- n.host.Peerstore().PeerInfo(p)
-	}
-	return out
 }
 
 // mdnsNotifee connects to kith peers found on the LAN.
@@ -108,52 +118,6 @@ func (m *mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
 	})
 }
 
-// reachability tracks what AutoNAT concluded about this node.
-type reachability struct {
-	mu   sync.Mutex
-	v    network.Reachability
-	sub  event.Subscription
-	done chan struct{}
-}
-
-func watchReachability(h host.Host) *reachability {
-	r := &reachability{done: make(chan struct{})}
-	sub, err := h.EventBus().Subscribe(new(event.EvtLocalReachabilityChanged))
-	if err != nil {
-		close(r.done)
-		return r
-	}
-	r.sub = sub
-	go func() {
-		defer close(r.done)
-		for ev := range sub.Out() {
-			r.mu.Lock()
-			r.v = ev.(event.EvtLocalReachabilityChanged).Reachability
-			r.mu.Unlock()
-		}
-	}()
-	return r
-}
-
-func (r *reachability) String() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch r.v {
-	case network.ReachabilityPublic:
-		return "public"
-	case network.ReachabilityPrivate:
-		return "private"
-	}
-	return "unknown"
-}
-
-func (r *reachability) close() {
-	if r.sub != nil {
-		r.sub.Close()
-	}
-	<-r.done
-}
-
 func addrStrings(addrs []ma.Multiaddr) []string {
 	out := make([]string, 0, len(addrs))
 	for _, a := range addrs {
@@ -165,25 +129,38 @@ func addrStrings(addrs []ma.Multiaddr) []string {
 // ID describes this node.
 func (n *Node) ID(ctx context.Context) (api.ID, error) {
 	listen, _ := n.host.Network().InterfaceListenAddresses()
+	share, lan, _ := n.shareAddrs()
+	self := ma.StringCast("/p2p/" + n.host.ID().String())
+	withID := func(as []ma.Multiaddr) []string {
+		out := make([]string, 0, len(as))
+		for _, a := range as {
+			out = append(out, a.Encapsulate(self).String())
+		}
+		return out
+	}
 	return api.ID{
+		Share:        withID(share),
+		LAN:          withID(lan),
 		PeerID:       n.host.ID().String(),
 		Version:      Version,
 		Repo:         n.repo.dir,
 		API:          n.APIAddr(),
 		Listen:       addrStrings(listen),
 		Addresses:    addrStrings(n.host.Addrs()),
-		Reachability: n.reach.String(),
+		Reachability: reach.Name(n.tracker.Status().Reachability),
 		DHTPeers:     n.dht.RoutingTableSize(),
 	}, nil
 }
 
-// Peers lists the connected peers with how they are connected.
+// Peers lists the connections to peers (a peer reached directly and
+// through a relay has two rows), with the bytes kith's protocols moved on
+// each.
 func (n *Node) Peers(ctx context.Context) ([]api.Peer, error) {
 	var out []api.Peer
 	for _, c := range n.host.Network().Conns() {
 		p := c.RemotePeer()
 		addr := c.RemoteMultiaddr()
-		st := n.bw.GetBandwidthForPeer(p)
+		bytesIn, bytesOut := n.connBytes.get(c)
 		info := api.Peer{
 			ID:        p.String(),
 			Addr:      addr.String(),
@@ -191,8 +168,9 @@ func (n *Node) Peers(ctx context.Context) ([]api.Peer, error) {
 			Transport: transportOf(addr),
 			Direction: strings.ToLower(c.Stat().Direction.String()),
 			LatencyMs: float64(n.host.Peerstore().LatencyEWMA(p)) / float64(time.Millisecond),
-			BytesIn:   st.TotalIn,
-			BytesOut:  st.TotalOut,
+			BytesIn:   bytesIn,
+			BytesOut:  bytesOut,
+			Limited:   c.Stat().Limited,
 		}
 		if av, err := n.host.Peerstore().Get(p, "AgentVersion"); err == nil {
 			info.Agent, _ = av.(string)

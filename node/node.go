@@ -10,14 +10,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipfs/boxo/peering"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+	routedhost "github.com/libp2p/go-libp2p/p2p/host/routed"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/dht"
+	"github.com/kith-p2p/kith/node/reach"
+	"github.com/kith-p2p/kith/node/relaysvc"
 	"github.com/kith-p2p/kith/protocol/fetch"
 	"github.com/kith-p2p/kith/web"
 	"github.com/kith-p2p/kith/web/api"
@@ -49,23 +53,31 @@ type Options struct {
 
 // Node is one kith peer. New opens it, Start serves it, Close stops it.
 type Node struct {
-	log     *slog.Logger
-	repo    *repo
-	cfg     Config
-	store   *blockstore.BadgerStore
-	gcl     *blockstore.GCLocker
-	reg     *prometheus.Registry
-	bw      *metrics.BandwidthCounter
-	host    host.Host
-	dht     *dht.DHT
-	server  *fetch.Server
-	fetcher *fetch.Fetcher
-	reach   *reachability
-	mdns    mdns.Service
-	api     *web.Server
-	apiAt   string // the config's (or overridden) API address
-	jobs    *jobRegistry
-	groups  *groupSet // group replication; nil until Start
+	log           *slog.Logger
+	repo          *repo
+	cfg           Config
+	store         *blockstore.BadgerStore
+	gcl           *blockstore.GCLocker
+	reg           *prometheus.Registry
+	bw            *metrics.BandwidthCounter
+	host          host.Host
+	dht           *dht.DHT
+	server        *fetch.Server
+	fetcher       *fetch.Fetcher
+	tracker       *reach.Tracker          // reachability, NAT type, hole punches
+	addrs         *addrFilter             // what the host advertises
+	relaySvc      *relaysvc.Service       // the relays this node offers when public
+	groupRes      *relaysvc.Reservations  // our reservations on group members' relays
+	peering       *peering.PeeringService // keeps group members and ticket peers connected
+	keep          keepSet
+	connBytes     *connCounter
+	rejoin        chan struct{}
+	groupRelayNow chan struct{}
+	mdns          mdns.Service
+	api           *web.Server
+	apiAt         string // the config's (or overridden) API address
+	jobs          *jobRegistry
+	groups        *groupSet // group replication; nil until Start
 
 	ctx    context.Context // lives until Close; background work hangs off it
 	cancel context.CancelFunc
@@ -105,14 +117,16 @@ func New(opts Options) (n *Node, err error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n = &Node{
-		log:      log,
-		gcl:      blockstore.NewGCLocker(),
-		reg:      prometheus.NewRegistry(),
-		bw:       metrics.NewBandwidthCounter(),
-		ctx:      ctx,
-		cancel:   cancel,
-		serveErr: make(chan error, 1),
-		stop:     make(chan struct{}),
+		log:           log,
+		gcl:           blockstore.NewGCLocker(),
+		reg:           prometheus.NewRegistry(),
+		bw:            metrics.NewBandwidthCounter(),
+		ctx:           ctx,
+		cancel:        cancel,
+		serveErr:      make(chan error, 1),
+		stop:          make(chan struct{}),
+		rejoin:        make(chan struct{}, 1),
+		groupRelayNow: make(chan struct{}, 1),
 	}
 	n.jobs = newJobRegistry(n)
 	defer func() {
@@ -136,13 +150,33 @@ func New(opts Options) (n *Node, err error) {
 		return n, fmt.Errorf("open block store in %s: %w", dir, err)
 	}
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if n.host, err = newHost(n.cfg.Network, n.repo.key, n.bw, n.reg, n.relayCandidates); err != nil {
+	n.tracker = reach.NewTracker(reach.Options{
+		Forced:   fixedReachability(n.cfg.Network),
+		OnChange: n.reachabilityChanged,
+	})
+	n.addrs = &addrFilter{reach: n.tracker}
+	if n.host, err = newHost(n.cfg.Network, n.repo.key, n.bw, n.reg, n.relayCandidates, n.tracker, n.addrs); err != nil {
 		return n, err
 	}
-	n.reach = watchReachability(n.host)
-	if n.dht, err = newDHT(ctx, n.host, n.cfg); err != nil {
+	n.relaySvc = relaysvc.New(n.host, relaysvc.Options{
+		Public: n.cfg.Network.RelayService, Groups: n.cfg.Network.GroupRelay, Members: memberIndex{n}})
+	n.groupRes = relaysvc.NewReservations(n.host)
+	extras := n.groupRes.Addrs
+	n.addrs.extras.Store(&extras)
+	// kith's protocols (the DHT, fetch, groups) see a host that counts
+	// their bytes per connection (kith peers).
+	n.connBytes = newConnCounter(n.host.Network())
+	n.host = countingHost{Host: n.host, c: n.connBytes}
+	if n.dht, err = newDHT(ctx, n.host, n.cfg, n.store.Datastore()); err != nil {
 		return n, err
 	}
+	if err := n.tracker.Start(n.host); err != nil {
+		return n, fmt.Errorf("watch reachability: %w", err)
+	}
+	// From here on, a dial to a peer whose addresses are unknown or stale
+	// asks the DHT where it is now.
+	n.host = routedhost.Wrap(n.host, n.dht.Routing())
+	n.peering = peering.NewPeeringService(n.host)
 	fm := fetch.NewMetrics(n.reg)
 	opt := []fetch.ServerOption{fetch.WithServerMetrics(fm)}
 	if n.cfg.Fetch.UploadLimit > 0 {
@@ -180,6 +214,18 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 	}
 	n.background(n.joinNetwork)
+	if st := n.tracker.Status(); st.Forced {
+		n.reachabilityChanged(st.Reachability)
+	}
+	n.background(n.watchNetwork)
+	if err := n.peering.Start(); err != nil {
+		n.log.Warn("peering is off", "err", err)
+	} else {
+		n.background(n.peeringLoop)
+	}
+	if n.cfg.Network.RelayClient {
+		n.background(n.groupRelayLoop)
+	}
 	n.jobs.resume()
 	n.log.Info("kith daemon ready", "peer", n.host.ID().String(), "api", "http://"+srv.Addr(), "repo", n.repo.dir, "web_ui", "run `kith ui` to open it signed in")
 	return nil
@@ -244,8 +290,14 @@ func (n *Node) Close() error {
 				errs = append(errs, fmt.Errorf("close DHT: %w", err))
 			}
 		}
-		if n.reach != nil {
-			n.reach.close()
+		if n.peering != nil {
+			n.peering.Stop()
+		}
+		if n.relaySvc != nil {
+			n.relaySvc.Close()
+		}
+		if n.tracker != nil {
+			n.tracker.Close()
 		}
 		if n.host != nil {
 			if err := n.host.Close(); err != nil {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -120,4 +121,12 @@ func request(t *testing.T, s *Server, method, path string, header http.Header) *
 	}
 	t.Cleanup(func() { resp.Body.Close() })
 	return resp
+}
+
+func (f *fakeBackend) ResolveRef(_ context.Context, s string) (cid.Cid, error) {
+	c, err := cid.Decode(s)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("%q is not a CID: %w", s, api.ErrInvalid)
+	}
+	return c, nil
 }

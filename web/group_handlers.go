@@ -107,7 +107,7 @@ func (s *Server) handleGroupMembers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGroupShare(w http.ResponseWriter, r *http.Request) {
-	g, c, err := groupAndCID(r)
+	g, c, err := s.groupAndCID(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -126,7 +126,7 @@ func (s *Server) handleGroupShare(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGroupUnshare(w http.ResponseWriter, r *http.Request) {
-	g, c, err := groupAndCID(r)
+	g, c, err := s.groupAndCID(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -139,7 +139,7 @@ func (s *Server) handleGroupUnshare(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGroupStatus(w http.ResponseWriter, r *http.Request) {
-	c, err := cidParam(r)
+	c, err := s.cidParam(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -162,11 +162,11 @@ func (s *Server) handleGroupStatuses(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, st)
 }
 
-func groupAndCID(r *http.Request) (string, cid.Cid, error) {
+func (s *Server) groupAndCID(r *http.Request) (string, cid.Cid, error) {
 	g, err := groupParam(r)
 	if err != nil {
 		return "", cid.Undef, err
 	}
-	c, err := cidParam(r)
+	c, err := s.cidParam(r)
 	return g, c, err
 }

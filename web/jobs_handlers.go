@@ -23,7 +23,7 @@ func (s *Server) handleJobFetch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := cidParam(r)
+	c, err := s.cidParam(r)
 	if err != nil {
 		writeError(w, err)
 		return

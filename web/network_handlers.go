@@ -32,7 +32,7 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleFindProvs(w http.ResponseWriter, r *http.Request) {
-	c, err := cidParam(r)
+	c, err := s.cidParam(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -64,4 +64,13 @@ func (s *Server) handleFindPeer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, info)
+}
+
+func (s *Server) handleDoctor(w http.ResponseWriter, r *http.Request) {
+	d, err := s.backend.Doctor(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, d)
 }

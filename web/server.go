@@ -126,6 +126,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST "+p+"/connect", s.handleConnect)
 	m.HandleFunc("GET "+p+"/dht/findprovs", s.handleFindProvs)
 	m.HandleFunc("GET "+p+"/dht/findpeer", s.handleFindPeer)
+	m.HandleFunc("GET "+p+"/doctor", s.handleDoctor)
 	s.groupRoutes(m, p)
 	// For the web UI: background jobs, the live event stream, sign-in.
 	m.HandleFunc("POST "+p+"/jobs/fetch", s.handleJobFetch)
@@ -156,17 +157,14 @@ func (s *Server) publicRoutes() *http.ServeMux {
 	return m
 }
 
-// cidParam parses the "cid" query parameter.
-func cidParam(r *http.Request) (cid.Cid, error) {
-	s := r.URL.Query().Get("cid")
-	if s == "" {
+// cidParam parses the "cid" query parameter: a CID, or a share ticket
+// (whose peers the backend connects to first).
+func (s *Server) cidParam(r *http.Request) (cid.Cid, error) {
+	v := r.URL.Query().Get("cid")
+	if v == "" {
 		return cid.Undef, fmt.Errorf("missing cid parameter: %w", api.ErrInvalid)
 	}
-	c, err := cid.Decode(s)
-	if err != nil {
-		return cid.Undef, fmt.Errorf("%q is not a valid CID: %w", s, api.ErrInvalid)
-	}
-	return c, nil
+	return s.backend.ResolveRef(r.Context(), v)
 }
 
 func int64Param(r *http.Request, name string, def int64) (int64, error) {
@@ -197,7 +195,7 @@ func (s *Server) handleID(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
 	defer closeDuplexBody(r)
 	q := r.URL.Query()
-	opts := api.AddOptions{Name: q.Get("name"), NoPin: q.Get("no_pin") == "true", Recursive: q.Get("recursive") == "true"}
+	opts := api.AddOptions{Name: q.Get("name"), NoPin: q.Get("no_pin") == "true", Recursive: q.Get("recursive") == "true", Private: q.Get("private") == "true"}
 	if path := q.Get("path"); path != "" {
 		st := newEventStream(w)
 		res, err := s.backend.AddPath(r.Context(), path, opts, st.progress)
@@ -240,7 +238,7 @@ func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
-	c, err := cidParam(r)
+	c, err := s.cidParam(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -256,7 +254,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCat(w http.ResponseWriter, r *http.Request) {
-	c, err := cidParam(r)
+	c, err := s.cidParam(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -283,7 +281,7 @@ func (s *Server) handleCat(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLs(w http.ResponseWriter, r *http.Request) {
-	c, err := cidParam(r)
+	c, err := s.cidParam(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -297,7 +295,7 @@ func (s *Server) handleLs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleStat(w http.ResponseWriter, r *http.Request) {
-	c, err := cidParam(r)
+	c, err := s.cidParam(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -320,7 +318,7 @@ func (s *Server) handlePins(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePinAdd(w http.ResponseWriter, r *http.Request) {
-	c, err := cidParam(r)
+	c, err := s.cidParam(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -331,7 +329,7 @@ func (s *Server) handlePinAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePinRm(w http.ResponseWriter, r *http.Request) {
-	c, err := cidParam(r)
+	c, err := s.cidParam(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -365,7 +363,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
-	c, err := cidParam(r)
+	c, err := s.cidParam(r)
 	if err != nil {
 		writeError(w, err)
 		return

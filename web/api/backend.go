@@ -15,6 +15,9 @@ import (
 type Backend interface {
 	GroupBackend // groups.go
 	ID(ctx context.Context) (ID, error)
+	// ResolveRef reads what a user pasted where a CID goes: a CID, or a
+	// share ticket, whose peers it connects to before returning its CID.
+	ResolveRef(ctx context.Context, ref string) (cid.Cid, error)
 	// Add imports a file or folder (a boxo files.Node) and pins it unless opts.NoPin.
 	Add(ctx context.Context, name string, node files.Node, opts AddOptions, progress func(Progress)) (AddResult, error)
 	// AddPath imports the file or folder at an absolute path the daemon
@@ -42,6 +45,8 @@ type Backend interface {
 	// FindProviders asks the DHT who provides c; FindPeer where id is.
 	FindProviders(ctx context.Context, c cid.Cid, max int) ([]PeerInfo, error)
 	FindPeer(ctx context.Context, id string) (PeerInfo, error)
+	// Doctor describes how the node stands on the network.
+	Doctor(ctx context.Context) (Doctor, error)
 	// Shutdown asks the daemon to stop; it returns at once.
 	Shutdown()
 }

@@ -55,20 +55,28 @@ type ID struct {
 	Repo    string `json:"repo"`
 	API     string `json:"api"`
 	// Listen are the addresses the host listens on; Addresses the ones it
-	// announces to peers (listen, observed and relayed, as libp2p judges).
+	// announces to peers (interface, confirmed public and relayed).
 	Listen    []string `json:"listen"`
 	Addresses []string `json:"addresses"`
+	// Share are the announced addresses a friend on the internet can dial
+	// (public or relay circuits, each ending in /p2p/ID); LAN the private
+	// ones, usable only on the same network.
+	Share []string `json:"share"`
+	LAN   []string `json:"lan"`
 	// Reachability is "public", "private" (behind NAT) or "unknown".
 	Reachability string `json:"reachability"`
 	// DHTPeers is the size of the DHT routing table.
 	DHTPeers int `json:"dht_peers"`
 }
 
-// Peer is one connected peer.
+// Peer is one connection to a peer.
 type Peer struct {
-	ID        string  `json:"id"`
-	Addr      string  `json:"addr"`
-	Relayed   bool    `json:"relayed"`
+	ID      string `json:"id"`
+	Addr    string `json:"addr"`
+	Relayed bool   `json:"relayed"`
+	// Limited: a relayed connection with a time and data cap (a stranger's
+	// relay), which carries hole punching but no transfer.
+	Limited   bool    `json:"limited,omitempty"`
 	Transport string  `json:"transport"` // "tcp", "quic", ...
 	Direction string  `json:"direction"` // "inbound" or "outbound"
 	LatencyMs float64 `json:"latency_ms"`
@@ -91,6 +99,9 @@ type AddOptions struct {
 	NoPin bool `json:"no_pin,omitempty"`
 	// Recursive allows adding a folder by path (AddPath).
 	Recursive bool `json:"recursive,omitempty"`
+	// Private keeps the content out of the DHT: only peers given its
+	// ticket, group members and connected peers can find it.
+	Private bool `json:"private,omitempty"`
 }
 
 // AddResult is the result of an add.
@@ -100,6 +111,9 @@ type AddResult struct {
 	Size   uint64 `json:"size"`
 	Blocks int    `json:"blocks"`
 	Pinned bool   `json:"pinned"`
+	// Ticket holds the CID and this node's dialable addresses: give it to
+	// a friend for `kith get TICKET` (no DHT lookup needed).
+	Ticket string `json:"ticket,omitempty"`
 }
 
 // Entry is a file or folder inside a DAG.
@@ -177,3 +191,50 @@ const (
 	APIFile   = "api"
 	TokenFile = "api.token"
 )
+
+// Doctor is what `kith doctor` and the UI's network panel show: how this
+// node stands on the network, and what to do about what is missing.
+type Doctor struct {
+	// Reachability is "public", "private" or "unknown"; ReachabilityHow
+	// says how it was learnt.
+	Reachability    string `json:"reachability"`
+	ReachabilityHow string `json:"reachability_how"`
+	// NAT is "none", "cone", "symmetric" or "unknown" as observed by
+	// peers; NATHow says from what.
+	NAT    string `json:"nat"`
+	NATHow string `json:"nat_how"`
+	// HolePunches tried with this node on either side, and how many
+	// ended in a direct connection.
+	HolePunches        int    `json:"hole_punches"`
+	HolePunchesOK      int    `json:"hole_punches_ok"`
+	LastHolePunchError string `json:"last_hole_punch_error,omitempty"`
+	// RelayAddrs are circuits through relays this node holds a
+	// reservation on (GroupRelays: group members' unlimited ones).
+	RelayAddrs  []string `json:"relay_addrs"`
+	GroupRelays []string `json:"group_relays"`
+	// RelayService says what this node relays for others.
+	RelayService string `json:"relay_service"`
+	// DHT state.
+	DHTProtocol        string `json:"dht_protocol"`
+	DHTServer          bool   `json:"dht_server"`
+	DHTWAN             int    `json:"dht_wan_peers"`
+	DHTLAN             int    `json:"dht_lan_peers"`
+	Bootstrap          int    `json:"bootstrap_peers"`
+	BootstrapConnected int    `json:"bootstrap_connected"`
+	// Peers is the number of connected peers.
+	Peers int `json:"peers"`
+	// Share and LAN are as in ID.
+	Share []string `json:"share"`
+	LAN   []string `json:"lan"`
+	// Checks are the findings, worst first.
+	Checks []Check `json:"checks"`
+}
+
+// Check is one finding of the doctor.
+type Check struct {
+	// Status is "ok", "warn" or "fail".
+	Status string `json:"status"`
+	// Text says what was found, Fix what to do (empty when nothing).
+	Text string `json:"text"`
+	Fix  string `json:"fix,omitempty"`
+}

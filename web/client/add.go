@@ -85,5 +85,8 @@ func addQuery(opts api.AddOptions) url.Values {
 	if opts.NoPin {
 		q.Set("no_pin", "true")
 	}
+	if opts.Private {
+		q.Set("private", "true")
+	}
 	return q
 }

@@ -121,6 +121,12 @@ func (c *Client) Peers(ctx context.Context) ([]api.Peer, error) {
 	return ps, c.getJSON(ctx, "/peers", nil, &ps)
 }
 
+// Doctor asks how the node stands on the network.
+func (c *Client) Doctor(ctx context.Context) (api.Doctor, error) {
+	var d api.Doctor
+	return d, c.getJSON(ctx, "/doctor", nil, &d)
+}
+
 // Connect dials a peer by multiaddr (ending in /p2p/ID).
 func (c *Client) Connect(ctx context.Context, addr string) (api.PeerInfo, error) {
 	var p api.PeerInfo

@@ -16,6 +16,7 @@ func addCmd(e *env) *cobra.Command {
 		name      string
 		noPin     bool
 		quiet     bool
+		private   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "add PATH",
@@ -25,7 +26,15 @@ func addCmd(e *env) *cobra.Command {
 The DAG follows the IPIP-499 "unixfs-v1-2025" profile (CIDv1, raw leaves,
 sha2-256, 1 MiB chunks), so any IPFS implementation using that profile gives
 the same CID for the same bytes. When add prints the CID, every block is on
-disk.`,
+disk.
+
+add also prints a ticket: the CID with this node's address. A friend runs
+kith get TICKET and connects to you directly (through a relay if you are
+behind a NAT, then hole punched), with no DHT lookup. Content you add is
+also announced in the DHT, as IPFS does, so the CID alone is enough to find
+it; --private (or dht.announce false in the config) leaves it out, so only
+people with the ticket, your group members and peers already connected to
+you can fetch it.`,
 		Example: "  kith add photo.jpg\n  kith add -r ./holiday --name holiday-2026",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -34,7 +43,7 @@ disk.`,
 				return err
 			}
 			p := e.newProgress("adding", true)
-			res, err := c.AddPath(cmd.Context(), args[0], recursive, api.AddOptions{Name: name, NoPin: noPin}, p.event)
+			res, err := c.AddPath(cmd.Context(), args[0], recursive, api.AddOptions{Name: name, NoPin: noPin, Private: private}, p.event)
 			p.done()
 			if err != nil {
 				return err
@@ -46,6 +55,9 @@ disk.`,
 				fmt.Fprintln(e.stdout, res.Cid)
 			default:
 				fmt.Fprintf(e.stdout, "added %s %s (%s)\n", res.Cid, res.Name, humanBytes(int64(res.Size)))
+				if res.Ticket != "" {
+					fmt.Fprintf(e.stdout, "ticket (for a friend: kith get TICKET):\n  %s\n", res.Ticket)
+				}
 			}
 			return nil
 		},
@@ -54,6 +66,7 @@ disk.`,
 	cmd.Flags().StringVar(&name, "name", "", "name to record on the pin (default: the file or folder name)")
 	cmd.Flags().BoolVar(&noPin, "no-pin", false, "store the blocks without pinning them")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the CID")
+	cmd.Flags().BoolVar(&private, "private", false, "do not announce it in the DHT (share it by ticket or group only)")
 	return cmd
 }
 

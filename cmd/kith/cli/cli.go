@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kith-p2p/kith/node"
+	"github.com/kith-p2p/kith/protocol/ticket"
 	"github.com/kith-p2p/kith/web/api"
 	"github.com/kith-p2p/kith/web/client"
 )
@@ -97,12 +98,34 @@ func (e *env) printJSON(v any) error {
 }
 
 // parseCID validates a CID argument before anything is sent.
+//
+// A share ticket (kith1...) is accepted wherever a CID is: it is checked
+// here, so a damaged one fails before any request, and sent as it is (the
+// daemon dials its peers).
 func parseCID(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if ticket.IsTicket(s) {
+		if _, err := ticket.Parse(s); err != nil {
+			return "", err
+		}
+		return s, nil
+	}
 	c, err := cid.Decode(s)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a valid CID", s)
+		if len(s) > 64 {
+			s = s[:61] + "..."
+		}
+		return "", fmt.Errorf("%q is neither a CID nor a kith ticket", s)
 	}
 	return c.String(), nil
+}
+
+// refCID is the CID a reference names (the ticket's, for a ticket).
+func refCID(ref string) string {
+	if t, err := ticket.Parse(ref); err == nil {
+		return t.Cid.String()
+	}
+	return ref
 }
 
 // userMessage turns an error into the one line a user reads.

@@ -10,15 +10,19 @@ import (
 func getCmd(e *env) *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
-		Use:   "get CID",
+		Use:   "get CID|TICKET",
 		Short: "Fetch a file or folder (from peers if needed) and write it out",
 		Long: `Write the file or folder CID to a path (default: ./CID). The path must not
 exist yet. Whatever the repo lacks is fetched from every peer that has it at
 once (connected peers first, then providers found through the DHT), each
 block checked against its CID. Interrupted? Run the same command again: only
 what is missing is fetched. Names inside the content that would escape the
-output folder are refused.`,
-		Example: "  kith get bafy... -o holiday",
+output folder are refused.
+
+Given a ticket (what kith add prints: kith1...), kith dials the sharer
+directly first, through its relay if it is behind a NAT, with no DHT
+lookup; the DHT is still asked if the sharer cannot be reached.`,
+		Example: "  kith get bafy... -o holiday\n  kith get kith1ab... -o holiday",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseCID(args[0])
@@ -26,7 +30,7 @@ output folder are refused.`,
 				return err
 			}
 			if out == "" {
-				out = id
+				out = refCID(id)
 			}
 			abs, err := filepath.Abs(out)
 			if err != nil {

@@ -35,9 +35,27 @@ func idCmd(e *env) *cobra.Command {
 			for _, a := range id.Listen {
 				fmt.Fprintln(e.stdout, "  "+a)
 			}
-			fmt.Fprintln(e.stdout, "announced addresses (give one to a friend for `kith connect`):")
-			for _, a := range id.Addresses {
-				fmt.Fprintf(e.stdout, "  %s/p2p/%s\n", a, id.PeerID)
+			switch {
+			case len(id.Share) > 0:
+				fmt.Fprintln(e.stdout, "addresses a friend can dial (`kith connect ADDRESS`):")
+				for _, a := range id.Share {
+					fmt.Fprintln(e.stdout, "  "+a)
+				}
+			case id.Reachability == "public":
+			default:
+				fmt.Fprintln(e.stdout, "addresses a friend can dial: none yet (no public address confirmed, no relay reservation); `kith doctor` says why")
+			}
+			if len(id.LAN) > 0 {
+				fmt.Fprintln(e.stdout, "on your local network only:")
+				for _, a := range id.LAN {
+					fmt.Fprintln(e.stdout, "  "+a)
+				}
+			}
+			if len(id.Share) == 0 && len(id.LAN) == 0 {
+				fmt.Fprintln(e.stdout, "announced addresses (this machine only):")
+				for _, a := range id.Addresses {
+					fmt.Fprintf(e.stdout, "  %s/p2p/%s\n", a, id.PeerID)
+				}
 			}
 			return nil
 		},

@@ -34,7 +34,13 @@ func connectCmd(e *env) *cobra.Command {
 func peersCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "peers",
-		Short: "List connected peers: address, direct or relayed, latency, bytes in/out",
+		Short: "List connections to peers: address, direct or relayed, latency, bytes in/out",
+		Long: `List every connection to a peer, one row each: a peer reached both
+directly (hole punched) and through a relay has two rows. VIA says
+direct/tcp or direct/quic, "relayed" for an unlimited relay (a group
+member's) and "relayed (limited)" for a stranger's relay, which only starts
+hole punching and carries no transfer. IN and OUT count the bytes kith's
+protocols (fetch, groups, DHT) moved on that connection.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -56,7 +62,10 @@ func peersCmd(e *env) *cobra.Command {
 			fmt.Fprintln(tw, "PEER\tADDRESS\tVIA\tLATENCY\tIN\tOUT")
 			for _, p := range peers {
 				via := "direct/" + p.Transport
-				if p.Relayed {
+				switch {
+				case p.Relayed && p.Limited:
+					via = "relayed (limited)"
+				case p.Relayed:
 					via = "relayed"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f ms\t%s\t%s\n", p.ID, p.Addr, via, p.LatencyMs, humanBytes(p.BytesIn), humanBytes(p.BytesOut))

@@ -331,6 +331,9 @@ func (g *Group) isMember(p peer.ID) bool {
 	return p != g.self && g.state.IsMember(p)
 }
 
+// HasMember reports whether p is a current member other than this node.
+func (g *Group) HasMember(p peer.ID) bool { return g.isMember(p) }
+
 // ConnectedMembers returns the members we have a connection to.
 func (g *Group) ConnectedMembers() []peer.ID {
 	if g.svc == nil {

@@ -1,0 +1,207 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/kith-p2p/kith/dht"
+	"github.com/kith-p2p/kith/node/reach"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// facts are what the doctor judges; gathered by Doctor, judged by diagnose
+// (a pure function, table-tested).
+type facts struct {
+	reach        reach.Status
+	dht          dht.Stats
+	autonat      bool // AutoNAT on in the config
+	relayClient  bool // autorelay on in the config
+	groupRelays  int  // reservations on group members' relays
+	relayPublic  bool // this node runs the limited relay now
+	relayGroups  bool // this node runs the group relay now
+	peers        int
+	share        int // addresses a friend can dial
+	port         string
+	inGroups     bool
+	groupHasRely bool // some connected group member offers a relay
+}
+
+// Doctor describes how the node stands on the network and what to do.
+func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
+	f := n.facts()
+	share, lan, _ := n.shareAddrs()
+	d := api.Doctor{
+		Reachability:       reach.Name(f.reach.Reachability),
+		ReachabilityHow:    reachabilityHow(f),
+		NAT:                f.reach.NAT.String(),
+		NATHow:             natHow(f.reach),
+		HolePunches:        f.reach.HolePunches,
+		HolePunchesOK:      f.reach.HolePunchOK,
+		LastHolePunchError: f.reach.LastHolePunchError,
+		RelayAddrs:         addrStrings(f.reach.RelayAddrs),
+		GroupRelays:        addrStrings(n.groupRes.Addrs()),
+		RelayService:       relayServiceText(f),
+		DHTProtocol:        string(f.dht.Protocol),
+		DHTServer:          f.dht.Server,
+		DHTWAN:             f.dht.WAN,
+		DHTLAN:             f.dht.LAN,
+		Bootstrap:          f.dht.Bootstrap,
+		BootstrapConnected: f.dht.BootstrapConnected,
+		Peers:              f.peers,
+		Share:              addrStrings(share),
+		LAN:                addrStrings(lan),
+		Checks:             diagnose(f),
+	}
+	return d, nil
+}
+
+func (n *Node) facts() facts {
+	pub, grp := n.relaySvc.Running()
+	f := facts{
+		reach:       n.tracker.Status(),
+		dht:         n.dht.Stats(),
+		autonat:     n.cfg.Network.AutoNAT,
+		relayClient: n.cfg.Network.RelayClient,
+		groupRelays: len(n.groupRes.Relays()),
+		relayPublic: pub,
+		relayGroups: grp,
+		peers:       len(n.host.Network().Peers()),
+		port:        fmt.Sprint(DefaultP2PPort),
+		inGroups:    n.groups != nil && len(n.groups.list()) > 0,
+	}
+	share, _, _ := n.shareAddrs()
+	f.share = len(share)
+	f.groupHasRely = len(n.groupRelayCandidates()) > 0
+	if a, err := ma.NewMultiaddr(firstOr(n.cfg.Network.ListenAddrs, "")); err == nil {
+		if p, err := a.ValueForProtocol(ma.P_TCP); err == nil {
+			f.port = p
+		}
+	}
+	return f
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) == 0 {
+		return def
+	}
+	return s[0]
+}
+
+func reachabilityHow(f facts) string {
+	st := f.reach
+	switch {
+	case st.Forced && !f.autonat:
+		return "assumed: AutoNAT is off in the config, so nothing tests it"
+	case st.Forced:
+		return "set in the config (network.reachability)"
+	case len(st.Reachable) > 0:
+		return "AutoNAT v2: a peer dialled back " + st.Reachable[0].String()
+	case len(st.Unreachable) > 0:
+		return "AutoNAT v2: no peer could dial back " + st.Unreachable[0].String()
+	case st.Observers < 2:
+		return fmt.Sprintf("not known yet: %d peer(s) on the internet have reported this node's public address, 2 are needed before it is tested", st.Observers)
+	default:
+		return "not known yet: waiting for an AutoNAT v2 server to test the address peers see"
+	}
+}
+
+func natHow(st reach.Status) string {
+	switch st.NAT {
+	case reach.NATNone:
+		return "peers see the address this node listens on"
+	case reach.NATCone:
+		return fmt.Sprintf("%d peers saw the same public port (%s)", st.Observers, strings.Join(st.Observed, ", "))
+	case reach.NATSymmetric:
+		return fmt.Sprintf("peers saw different public ports (%s)", strings.Join(st.Observed, ", "))
+	}
+	return fmt.Sprintf("%d peer(s) on the internet reported an address; 2 are needed", st.Observers)
+}
+
+func relayServiceText(f facts) string {
+	switch {
+	case f.relayPublic && f.relayGroups:
+		return "a limited relay for everyone and an unlimited one for group members"
+	case f.relayPublic:
+		return "a limited relay for everyone"
+	case f.relayGroups:
+		return "an unlimited relay for group members"
+	case f.reach.Reachability != network.ReachabilityPublic:
+		return "none (only a publicly reachable node can relay)"
+	}
+	return "none (off in the config)"
+}
+
+// diagnose turns facts into findings, worst first.
+func diagnose(f facts) []api.Check {
+	var fails, warns, oks []api.Check
+	fail := func(text, fix string) { fails = append(fails, api.Check{Status: "fail", Text: text, Fix: fix}) }
+	warn := func(text, fix string) { warns = append(warns, api.Check{Status: "warn", Text: text, Fix: fix}) }
+	ok := func(text string) { oks = append(oks, api.Check{Status: "ok", Text: text}) }
+
+	rt := f.dht.WAN + f.dht.LAN
+	switch {
+	case f.dht.Bootstrap > 0 && f.dht.BootstrapConnected == 0 && rt == 0:
+		fail("No bootstrap peer reachable and no DHT peers: are you offline?",
+			"check this machine's internet connection; kith keeps trying, and peers on your LAN still work")
+	case f.dht.Bootstrap == 0 && rt == 0:
+		warn("No bootstrap peers are configured, so this node finds others only on the LAN (mDNS) or when given an address or ticket.",
+			"to join the public IPFS network, set dht.protocol_prefix to \"/ipfs\" and network.bootstrap to the default list (kith's README shows it), then restart")
+	default:
+		ok(fmt.Sprintf("DHT (%s): %d peers in the routing table, %s", f.dht.Protocol, rt, map[bool]string{true: "serving queries", false: "as a client"}[f.dht.Server]))
+	}
+
+	switch f.reach.Reachability {
+	case network.ReachabilityPublic:
+		ok("Reachable from the internet: " + reachabilityHow(f))
+	case network.ReachabilityPrivate:
+		ok("Behind a NAT or firewall (" + reachabilityHow(f) + "): others reach this node through a relay, then a hole punch")
+	default:
+		if f.autonat {
+			warn("Reachability is not known yet ("+reachabilityHow(f)+").", "wait a minute after start; if it stays unknown, check that bootstrap peers are reachable")
+		}
+	}
+
+	switch f.reach.NAT {
+	case reach.NATSymmetric:
+		fix := "share within a group that has a publicly reachable member (a NAS with a port forward, a VPS): transfers then go through its relay; or forward port " + f.port + " (TCP and UDP) on your router to this machine"
+		if f.groupRelays > 0 {
+			warn("Behind a symmetric NAT (peers see a different port each): hole punching will fail; group transfers go through a group member's relay.", "")
+		} else {
+			warn("Behind a symmetric NAT (peers see a different port each): hole punching will fail, so peers behind NATs cannot connect to you directly.", fix)
+		}
+	case reach.NATCone:
+		ok("The NAT keeps ports (cone): hole punching can connect you directly to peers behind NATs")
+	}
+
+	if f.reach.Reachability != network.ReachabilityPublic {
+		switch {
+		case len(f.reach.RelayAddrs) == 0 && f.groupRelays == 0 && f.relayClient:
+			fail("No relay reservation yet: peers on the internet cannot reach this node.",
+				"this takes seconds after start when bootstrap peers are reachable; see the DHT line above")
+		case len(f.reach.RelayAddrs) == 0 && f.groupRelays == 0:
+			warn("No relay: network.relay_client is off, so peers on the internet cannot reach this node.", "set network.relay_client to true and restart")
+		default:
+			ok(fmt.Sprintf("Reachable through %d relay(s) (%d of them a group member's, which carries transfers)", len(f.reach.RelayAddrs)+f.groupRelays, f.groupRelays))
+		}
+		if f.inGroups && f.groupRelays == 0 && !f.groupHasRely && f.reach.NAT == reach.NATSymmetric {
+			warn("No member of your groups offers a relay: if hole punching fails, group transfers cannot reach this node.",
+				"add a publicly reachable device (a NAS with port "+f.port+" forwarded, a VPS) to the group")
+		}
+	}
+
+	if f.reach.HolePunches > 0 && f.reach.HolePunchOK == 0 {
+		warn(fmt.Sprintf("%d hole punch(es) tried, none succeeded (last: %s).", f.reach.HolePunches, f.reach.LastHolePunchError),
+			"usually a symmetric NAT on this side or the other; a group member's relay or a port forward gets around it")
+	} else if f.reach.HolePunchOK > 0 {
+		ok(fmt.Sprintf("Hole punching works: %d of %d succeeded", f.reach.HolePunchOK, f.reach.HolePunches))
+	}
+
+	if f.share == 0 && f.reach.Reachability != network.ReachabilityUnknown {
+		warn("No address a friend on the internet can dial yet.", "see the relay and reachability lines above")
+	}
+	return append(append(fails, warns...), oks...)
+}

@@ -1,0 +1,230 @@
+package node
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
+	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/kith-p2p/kith/node/reach"
+)
+
+// How the node follows its network: reachability decides the relay
+// service and group relay reservations; waking from sleep or an address
+// change makes it rejoin the DHT and re-announce its content, since
+// records on the network point at addresses that may have stopped working.
+const (
+	// groupRelayEvery is how often reservations on group members' relays
+	// are checked (renewed, taken on a member that became a relay).
+	groupRelayEvery = 30 * time.Second
+	// wakeCheckEvery and sleepJump detect a laptop that slept: the wall
+	// clock moves on during suspend, the monotonic clock does not.
+	wakeCheckEvery = 30 * time.Second
+	sleepJump      = time.Minute
+	// rejoinSettle lets a burst of address changes (a Wi-Fi handover
+	// removes, then adds) settle before rejoining.
+	rejoinSettle = 5 * time.Second
+)
+
+// memberIndex answers the relay service's membership questions from the
+// node's groups.
+type memberIndex struct{ n *Node }
+
+func (m memberIndex) IsMember(p peer.ID) bool {
+	gs := m.n.groups
+	if gs == nil {
+		return false
+	}
+	for _, g := range gs.list() {
+		if g.net.HasMember(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m memberIndex) ShareGroup(a, b peer.ID) bool {
+	gs := m.n.groups
+	if gs == nil {
+		return false
+	}
+	for _, g := range gs.list() {
+		if g.net.HasMember(a) && g.net.HasMember(b) {
+			return true
+		}
+	}
+	return false
+}
+
+// reachabilityChanged runs on every decision of the reach.Tracker.
+func (n *Node) reachabilityChanged(r network.Reachability) {
+	n.log.Info("reachability", "now", reach.Name(r))
+	if err := n.relaySvc.SetReachability(r); err != nil {
+		n.log.Warn("relay service", "err", err)
+	}
+	if r == network.ReachabilityPublic {
+		n.groupRes.Drop()
+	}
+	n.rejoinSoon()
+}
+
+// groupRelayLoop keeps reservations on the relays of group members while
+// this node is not publicly reachable.
+func (n *Node) groupRelayLoop(ctx context.Context) {
+	t := time.NewTicker(groupRelayEvery)
+	defer t.Stop()
+	for {
+		if n.tracker.Status().Reachability != network.ReachabilityPublic {
+			n.groupRes.Refresh(ctx, n.groupRelayCandidates())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-n.groupRelayNow:
+		}
+	}
+}
+
+// groupRelayCandidates are connected group members that offer a relay.
+func (n *Node) groupRelayCandidates() []peer.AddrInfo {
+	var out []peer.AddrInfo
+	mi := memberIndex{n}
+	for _, p := range n.host.Network().Peers() {
+		if !mi.IsMember(p) {
+			continue
+		}
+		if ok, _ := n.host.Peerstore().SupportsProtocols(p, proto.ProtoIDv2Hop); len(ok) == 0 {
+			continue
+		}
+		if !hasDirectConn(n.host.Network().ConnsToPeer(p)) {
+			continue
+		}
+		out = append(out, n.host.Peerstore().PeerInfo(p))
+	}
+	return out
+}
+
+func hasDirectConn(cs []network.Conn) bool {
+	for _, c := range cs {
+		if !isRelayed(c.RemoteMultiaddr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// relayCandidates offers autorelay the peers most likely to relay: public
+// DHT servers in the routing table (public Amino and kith nodes offer the
+// limited relay), then other connected peers with public addresses.
+func (n *Node) relayCandidates(ctx context.Context, num int) <-chan peer.AddrInfo {
+	out := make(chan peer.AddrInfo, num)
+	defer close(out)
+	if n.host == nil || n.dht == nil {
+		return out
+	}
+	seen := map[peer.ID]bool{n.host.ID(): true}
+	offer := func(ai peer.AddrInfo) bool {
+		if seen[ai.ID] || len(out) == num {
+			return len(out) < num
+		}
+		seen[ai.ID] = true
+		if !slices.ContainsFunc(ai.Addrs, manet.IsPublicAddr) {
+			return true
+		}
+		out <- ai
+		return len(out) < num
+	}
+	for _, ai := range n.dht.RoutingPeers() {
+		if !offer(ai) {
+			return out
+		}
+	}
+	for _, p := range n.host.Network().Peers() {
+		if !offer(n.host.Peerstore().PeerInfo(p)) {
+			return out
+		}
+	}
+	return out
+}
+
+// rejoinSoon asks watchNetwork to rejoin the DHT and re-announce.
+func (n *Node) rejoinSoon() {
+	select {
+	case n.rejoin <- struct{}{}:
+	default:
+	}
+}
+
+// watchNetwork rejoins after sleep or an address change.
+func (n *Node) watchNetwork(ctx context.Context) {
+	sub, err := n.host.EventBus().Subscribe(new(event.EvtLocalAddressesUpdated), eventbus.Name("kith network watch"))
+	if err != nil {
+		n.log.Warn("cannot watch address changes", "err", err)
+		return
+	}
+	defer sub.Close()
+	wake := time.NewTicker(wakeCheckEvery)
+	defer wake.Stop()
+	last := time.Now()
+	var settle <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-sub.Out():
+			if ev, ok := e.(event.EvtLocalAddressesUpdated); ok && lostDirectAddr(ev) {
+				n.tracker.Forget()
+				n.groupRes.Drop()
+				settle = time.After(rejoinSettle)
+			}
+		case now := <-wake.C:
+			// Round(0) strips the monotonic reading: wall minus monotonic
+			// elapsed is the time spent suspended.
+			if now.Round(0).Sub(last.Round(0))-now.Sub(last) > sleepJump {
+				n.log.Info("woke from sleep: rejoining the network")
+				settle = time.After(rejoinSettle)
+			}
+			last = now
+		case <-n.rejoin:
+			settle = time.After(rejoinSettle)
+		case <-settle:
+			settle = nil
+			n.rejoinNetwork(ctx)
+		}
+	}
+}
+
+// lostDirectAddr reports whether an address update removed a direct (not
+// relayed) address: the node moved or its router changed.
+func lostDirectAddr(ev event.EvtLocalAddressesUpdated) bool {
+	for _, u := range ev.Removed {
+		if !isRelayed(u.Address) {
+			return true
+		}
+	}
+	return false
+}
+
+// rejoinNetwork bootstraps the DHT again, re-announces every provided key
+// and renews group relay reservations.
+func (n *Node) rejoinNetwork(ctx context.Context) {
+	select {
+	case n.groupRelayNow <- struct{}{}:
+	default:
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := n.dht.Bootstrap(cctx); err != nil && ctx.Err() == nil {
+		n.log.Debug("rejoin: DHT bootstrap", "err", err)
+	}
+	if err := n.dht.Reprovide(cctx); err != nil && ctx.Err() == nil {
+		n.log.Debug("rejoin: reprovide", "err", err)
+	}
+}

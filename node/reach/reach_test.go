@@ -1,0 +1,90 @@
+package reach
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+func TestDecide(t *testing.T) {
+	pub := ma.StringCast("/ip4/11.0.0.5/tcp/4101")
+	other := ma.StringCast("/ip4/11.0.0.5/udp/4101/quic-v1")
+	tests := []struct {
+		name                   string
+		reachable, unreachable []ma.Multiaddr
+		want                   network.Reachability
+	}{
+		{"nothing probed yet", nil, nil, network.ReachabilityUnknown},
+		{"one address dialled back", []ma.Multiaddr{pub}, nil, network.ReachabilityPublic},
+		{"one of two dialled back", []ma.Multiaddr{pub}, []ma.Multiaddr{other}, network.ReachabilityPublic},
+		{"every probe failed", nil, []ma.Multiaddr{pub, other}, network.ReachabilityPrivate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Decide(tt.reachable, tt.unreachable); got != tt.want {
+				t.Errorf("Decide = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestInferNAT(t *testing.T) {
+	now := time.Now()
+	ap := netip.MustParseAddrPort
+	ip := netip.MustParseAddr
+	local := ap("192.168.1.10:4101")
+	obs := func(observer, observed string) Observation {
+		return Observation{Observer: ip(observer), Local: local, Transport: "udp", Observed: ap(observed), At: now}
+	}
+	tests := []struct {
+		name string
+		obs  []Observation
+		want NATType
+	}{
+		{"no reports", nil, NATUnknown},
+		{"one observer is not enough", []Observation{obs("11.0.0.1", "11.9.0.1:4101")}, NATUnknown},
+		{"two observers agree: cone", []Observation{obs("11.0.0.1", "11.9.0.1:4101"), obs("11.0.0.2", "11.9.0.1:4101")}, NATCone},
+		{"ports differ per observer: symmetric", []Observation{
+			obs("11.0.0.1", "11.9.0.1:40112"), obs("11.0.0.2", "11.9.0.1:51873"), obs("11.0.0.3", "11.9.0.1:40112")}, NATSymmetric},
+		{"a LAN observer does not count", []Observation{obs("192.168.1.1", "192.168.1.10:4101"), obs("11.0.0.2", "11.9.0.1:4101")}, NATUnknown},
+		{"observed address is our own: no NAT", []Observation{
+			{Observer: ip("11.0.0.1"), Local: ap("11.0.0.7:4101"), Transport: "tcp", Observed: ap("11.0.0.7:4101"), At: now}}, NATNone},
+		{"stale reports are ignored", []Observation{
+			{Observer: ip("11.0.0.1"), Local: local, Transport: "udp", Observed: ap("11.9.0.1:1"), At: now.Add(-time.Hour)},
+			obs("11.0.0.2", "11.9.0.1:4101"), obs("11.0.0.3", "11.9.0.1:4101")}, NATCone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := InferNAT(tt.obs, now.Add(-observationTTL)); got != tt.want {
+				t.Errorf("InferNAT = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestThinWaist(t *testing.T) {
+	tests := []struct {
+		in        string
+		want      string
+		transport string
+		ok        bool
+	}{
+		{"/ip4/11.0.0.5/tcp/4101", "11.0.0.5:4101", "tcp", true},
+		{"/ip6/2001:db8::1/udp/4101/quic-v1", "[2001:db8::1]:4101", "udp", true},
+		{"/ip4/11.0.0.5/tcp/4101/p2p/12D3KooWA1b2RkSKDfFyRRXXnGzRWDQFoPRVSGJstxA4q8DvwzqT/p2p-circuit", "11.0.0.5:4101", "tcp", true},
+		{"/dns4/example.com/tcp/4101", "", "", false},
+	}
+	for _, tt := range tests {
+		a, err := ma.NewMultiaddr(tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, tr, ok := thinWaist(a)
+		if ok != tt.ok || (ok && (got.String() != tt.want || tr != tt.transport)) {
+			t.Errorf("thinWaist(%s) = %v %q %v, want %s %q %v", tt.in, got, tr, ok, tt.want, tt.transport, tt.ok)
+		}
+	}
+}

@@ -1,0 +1,178 @@
+// Package ticket encodes share tickets: one copyable string that holds a
+// CID and the peers that have it, with the addresses a friend can dial
+// (direct and relay circuits), like sendme's tickets or a magnet link.
+// `kith get TICKET` dials those peers first and needs no DHT lookup.
+//
+// A ticket is "kith1" followed by lower-case base32 (RFC 4648, no padding)
+// of: a version byte, the CID, the number of peers, and for each peer its
+// ID and addresses (every item a uvarint length and its bytes), then the
+// first four bytes of the SHA-256 of all that, so a mistyped or truncated
+// ticket is refused instead of being read as another one.
+package ticket
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Prefix starts every ticket; it also tells a ticket from a CID.
+const Prefix = "kith1"
+
+const (
+	version     = 1
+	checksumLen = 4
+	// Bounds that keep a hostile ticket from costing memory; real tickets
+	// have one or two peers with a handful of addresses.
+	MaxPeers    = 8
+	MaxAddrs    = 16 // per peer
+	maxItemLen  = 512
+	maxTicketSz = 8 << 10
+)
+
+var enc = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// Errors a user can act on.
+var (
+	ErrNotTicket = errors.New("not a kith ticket (a ticket starts with " + Prefix + ")")
+	ErrDamaged   = errors.New("the ticket is damaged: was it copied whole?")
+)
+
+// Ticket is a CID and who has it.
+type Ticket struct {
+	Cid   cid.Cid
+	Peers []peer.AddrInfo
+}
+
+// IsTicket reports whether s looks like a ticket (rather than a CID).
+func IsTicket(s string) bool { return strings.HasPrefix(strings.TrimSpace(s), Prefix) }
+
+// String encodes t. Peers and addresses past the bounds are left out.
+func (t Ticket) String() string {
+	var b bytes.Buffer
+	b.WriteByte(version)
+	putItem(&b, t.Cid.Bytes())
+	peers := t.Peers[:min(len(t.Peers), MaxPeers)]
+	putUvarint(&b, uint64(len(peers)))
+	for _, p := range peers {
+		putItem(&b, []byte(p.ID))
+		addrs := p.Addrs[:min(len(p.Addrs), MaxAddrs)]
+		putUvarint(&b, uint64(len(addrs)))
+		for _, a := range addrs {
+			putItem(&b, a.Bytes())
+		}
+	}
+	sum := sha256.Sum256(b.Bytes())
+	b.Write(sum[:checksumLen])
+	return Prefix + strings.ToLower(enc.EncodeToString(b.Bytes()))
+}
+
+// Parse decodes a ticket, checking its checksum, CID, peer IDs and
+// addresses.
+func Parse(s string) (Ticket, error) {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, Prefix) {
+		return Ticket{}, ErrNotTicket
+	}
+	if len(s) > maxTicketSz {
+		return Ticket{}, fmt.Errorf("ticket of %d characters is too long: %w", len(s), ErrDamaged)
+	}
+	raw, err := enc.DecodeString(strings.ToUpper(s[len(Prefix):]))
+	if err != nil || len(raw) < 1+checksumLen {
+		return Ticket{}, ErrDamaged
+	}
+	body, sum := raw[:len(raw)-checksumLen], raw[len(raw)-checksumLen:]
+	want := sha256.Sum256(body)
+	if !bytes.Equal(sum, want[:checksumLen]) {
+		return Ticket{}, ErrDamaged
+	}
+	r := bytes.NewReader(body)
+	v, _ := r.ReadByte()
+	if v != version {
+		return Ticket{}, fmt.Errorf("ticket version %d is not supported by this kith; is it newer? %w", v, ErrNotTicket)
+	}
+	var t Ticket
+	cb, err := getItem(r)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if t.Cid, err = cid.Cast(cb); err != nil {
+		return Ticket{}, fmt.Errorf("ticket holds no valid CID: %w", ErrDamaged)
+	}
+	n, err := getCount(r, MaxPeers)
+	if err != nil {
+		return Ticket{}, err
+	}
+	for range n {
+		idb, err := getItem(r)
+		if err != nil {
+			return Ticket{}, err
+		}
+		id, err := peer.IDFromBytes(idb)
+		if err != nil {
+			return Ticket{}, fmt.Errorf("ticket holds an invalid peer ID: %w", ErrDamaged)
+		}
+		ai := peer.AddrInfo{ID: id}
+		na, err := getCount(r, MaxAddrs)
+		if err != nil {
+			return Ticket{}, err
+		}
+		for range na {
+			ab, err := getItem(r)
+			if err != nil {
+				return Ticket{}, err
+			}
+			a, err := ma.NewMultiaddrBytes(ab)
+			if err != nil {
+				return Ticket{}, fmt.Errorf("ticket holds an invalid address: %w", ErrDamaged)
+			}
+			ai.Addrs = append(ai.Addrs, a)
+		}
+		t.Peers = append(t.Peers, ai)
+	}
+	if r.Len() != 0 {
+		return Ticket{}, fmt.Errorf("ticket has %d trailing bytes: %w", r.Len(), ErrDamaged)
+	}
+	return t, nil
+}
+
+func putUvarint(b *bytes.Buffer, v uint64) {
+	b.Write(binary.AppendUvarint(nil, v))
+}
+
+func putItem(b *bytes.Buffer, p []byte) {
+	putUvarint(b, uint64(len(p)))
+	b.Write(p)
+}
+
+func getCount(r *bytes.Reader, max int) (int, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return 0, ErrDamaged
+	}
+	if n > uint64(max) {
+		return 0, fmt.Errorf("ticket names %d items, at most %d are allowed: %w", n, max, ErrDamaged)
+	}
+	return int(n), nil
+}
+
+func getItem(r *bytes.Reader) ([]byte, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil || n > maxItemLen || n > uint64(r.Len()) {
+		return nil, ErrDamaged
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(r, p); err != nil {
+		return nil, ErrDamaged
+	}
+	return p, nil
+}
