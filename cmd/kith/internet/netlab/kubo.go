@@ -1,0 +1,205 @@
+package netlab
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// KuboBinary returns the Kubo (ipfs) binary for the tests: $KITH_KUBO, else
+// ipfs in PATH. .ci/kubo.sh builds one. Without one it skips the test, or
+// fails it when CI=true.
+func KuboBinary(t testing.TB) string {
+	t.Helper()
+	if bin := os.Getenv("KITH_KUBO"); bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			skipOrFail(t, "netlab: KITH_KUBO: "+err.Error())
+		}
+		return bin
+	}
+	bin, err := exec.LookPath("ipfs")
+	if err != nil {
+		skipOrFail(t, "netlab: no Kubo binary: set KITH_KUBO or put ipfs in PATH (.ci/kubo.sh builds one)")
+	}
+	return bin
+}
+
+// KuboConfig describes a Kubo node for StartKubo.
+type KuboConfig struct {
+	// Bin is the Kubo binary; KuboBinary's when empty.
+	Bin string
+	// Bootstrap lists the multiaddrs (with /p2p/ID) the node bootstraps
+	// from; none when empty.
+	Bootstrap []string
+}
+
+// A Kubo is a Kubo daemon running on a public host of a lab.
+type Kubo struct {
+	Host *Host
+	// Repo is the node's IPFS_PATH, in a temporary directory.
+	Repo string
+	// PeerID is the node's peer ID.
+	PeerID string
+	// Addrs are the node's swarm addresses on the host's public address,
+	// TCP and QUIC, each ending in /p2p/PeerID.
+	Addrs   []string
+	Process *Process
+	bin     string
+}
+
+// Kubo's ports; one Kubo per host. The API and gateway listen on the
+// namespace's own 127.0.0.1, out of the lab's reach.
+const (
+	kuboSwarmPort   = 4001
+	kuboAPIPort     = 5001
+	kuboGatewayPort = 8080
+)
+
+// StartKubo runs a Kubo daemon on the public host h, configured as a public
+// node of the lab's IPFS network: DHT server (Routing.Type dhtserver),
+// AutoNAT service, circuit relay v2 service, reachability forced to public
+// (so that the relay and AutoNAT services start without waiting for other
+// peers to confirm it), swarm on h's address over TCP and QUIC, no mDNS,
+// no UPnP, no AutoConf, AutoTLS or telemetry (nothing of the real IPFS
+// network). It returns once the daemon is ready, and stops it at cleanup.
+func StartKubo(t testing.TB, h *Host, cfg KuboConfig) *Kubo {
+	t.Helper()
+	if h.router != nil {
+		t.Fatalf("netlab: StartKubo: %s is behind a router; Kubo runs on a public host", h.node)
+	}
+	bin := cfg.Bin
+	if bin == "" {
+		bin = KuboBinary(t)
+	}
+	k := &Kubo{Host: h, Repo: t.TempDir(), bin: bin}
+	if out, err := k.Command("init", "--profile=autoconf-off").CombinedOutput(); err != nil {
+		t.Fatalf("netlab: ipfs init: %v: %s", err, out)
+	}
+	if err := k.configure(cfg.Bootstrap); err != nil {
+		t.Fatal(err)
+	}
+	k.Process = Start(t, k.Command("daemon"))
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(k.Process.Output(), "Daemon is ready") {
+		select {
+		case <-k.Process.Done():
+			t.Fatalf("netlab: Kubo on %s exited before it was ready: %v\n%s", h.node, k.Process.Err(), k.Process.Output())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("netlab: Kubo on %s not ready after 2m:\n%s", h.node, k.Process.Output())
+		}
+	}
+	id, err := k.ID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.PeerID = id.ID
+	for _, a := range id.Addresses {
+		if strings.HasPrefix(a, "/ip4/"+h.addr.String()+"/") {
+			k.Addrs = append(k.Addrs, a)
+		}
+	}
+	if len(k.Addrs) == 0 {
+		t.Fatalf("netlab: Kubo on %s has no address on %s: %q", h.node, h.addr, id.Addresses)
+	}
+	return k
+}
+
+// Command returns `ipfs args...` run in the node's namespace on its repo,
+// for the CLI commands that talk to the daemon's API (ipfs id, ipfs add,
+// ipfs routing findprovs, ...).
+func (k *Kubo) Command(args ...string) *exec.Cmd {
+	cmd := k.Host.Command(k.bin, args...)
+	cmd.Env = append(os.Environ(), "IPFS_PATH="+k.Repo, "IPFS_TELEMETRY=off")
+	return cmd
+}
+
+// KuboID is what `ipfs id` reports.
+type KuboID struct {
+	ID           string
+	Addresses    []string
+	AgentVersion string
+	Protocols    []string
+}
+
+// ID asks the daemon's API who it is (`ipfs id`).
+func (k *Kubo) ID() (KuboID, error) {
+	var id KuboID
+	cmd := k.Command("id")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return id, fmt.Errorf("netlab: ipfs id on %s: %v: %s", k.Host.node, err, stderr.String())
+	}
+	if err := json.Unmarshal(out, &id); err != nil {
+		return id, fmt.Errorf("netlab: ipfs id on %s: %v: %s", k.Host.node, err, out)
+	}
+	return id, nil
+}
+
+// configure edits the repo's config file: the settings StartKubo promises.
+func (k *Kubo) configure(bootstrap []string) error {
+	path := filepath.Join(k.Repo, "config")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("netlab: kubo config: %w", err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return fmt.Errorf("netlab: kubo config: %w", err)
+	}
+	ip := k.Host.addr.String()
+	if bootstrap == nil {
+		bootstrap = []string{}
+	}
+	settings := []struct {
+		key   string
+		value any
+	}{
+		{"Addresses.Swarm", []string{
+			fmt.Sprintf("/ip4/%s/tcp/%d", ip, kuboSwarmPort),
+			fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", ip, kuboSwarmPort),
+		}},
+		{"Addresses.API", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", kuboAPIPort)},
+		{"Addresses.Gateway", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", kuboGatewayPort)},
+		{"Bootstrap", bootstrap},
+		{"Routing.Type", "dhtserver"},
+		{"AutoNAT.ServiceMode", "enabled"},
+		{"Swarm.RelayService.Enabled", true},
+		{"Swarm.RelayClient.Enabled", false},
+		{"Swarm.DisableNatPortMap", true},
+		{"Discovery.MDNS.Enabled", false},
+		{"Internal.Libp2pForceReachability", "public"},
+		{"AutoConf.Enabled", false},
+		{"AutoTLS.Enabled", false},
+		{"Plugins.Plugins.telemetry.Config.Mode", "off"},
+	}
+	for _, s := range settings {
+		setKey(c, strings.Split(s.key, "."), s.value)
+	}
+	raw, err = json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("netlab: kubo config: %w", err)
+	}
+	return os.WriteFile(path, raw, 0o600)
+}
+
+// setKey sets a dotted key in a JSON object, creating the objects on the way.
+func setKey(obj map[string]any, key []string, value any) {
+	for _, k := range key[:len(key)-1] {
+		next, ok := obj[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			obj[k] = next
+		}
+		obj = next
+	}
+	obj[key[len(key)-1]] = value
+}
