@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -61,8 +60,8 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.
 		report(progress, api.Progress{Phase: "fetch", Bytes: p.Bytes + p.HaveBytes, Total: p.Total, Count: int64(p.Blocks), Peers: p.Peers, Rate: p.Rate})
 	})
 	if err != nil {
-		if errors.Is(err, blockstore.ErrNotFound) {
-			return api.FetchStats{}, fmt.Errorf("no peer could provide it (%v): %w", err, blockstore.NotFound(root))
+		if errors.Is(err, blockstore.ErrNotFound) && ctx.Err() == nil {
+			return api.FetchStats{}, &missError{reason: n.explainMiss(ctx, root)}
 		}
 		return api.FetchStats{}, err
 	}

@@ -53,6 +53,7 @@ func (n *Node) startGroups() error {
 	}
 	gs := &groupSet{n: n, svc: svc, cfg: n.cfg.Groups.groupConfig(), byID: map[group.GroupID]*localGroup{}}
 	n.groups = gs
+	n.groupsReady.Store(gs)
 	ents, err := os.ReadDir(filepath.Join(n.repo.dir, groupsDir))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("read groups folder: %w", err)

@@ -120,7 +120,7 @@ func fixedReachability(cfg NetworkConfig) network.Reachability {
 // resource manager and connection manager sized for a laptop, and the NAT
 // traversal pieces the config turns on.
 func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter, reg prometheus.Registerer,
-	relays relayPeerSource, tracker *reach.Tracker, filter *addrFilter) (host.Host, error) {
+	relays relayPeerSource, tracker *reach.Tracker, filter *addrFilter, gater *groupPathGater) (host.Host, error) {
 	setObserverThreshold.Do(func() { observedaddrs.ActivationThresh = observerThreshold })
 	// The resource manager scales libp2p's default per-peer and per-protocol
 	// limits to the memory and file descriptors a laptop daemon should use.
@@ -154,9 +154,7 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 		// transport whatever this node offers.
 		libp2p.EnableRelay(),
 	}
-	if cfg.gater != nil {
-		opts = append(opts, libp2p.ConnectionGater(cfg.gater))
-	}
+	opts = append(opts, libp2p.ConnectionGater(gater))
 	if cfg.PortMapping {
 		opts = append(opts, libp2p.NATPortMap())
 	}
@@ -166,7 +164,13 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 		opts = append(opts, libp2p.EnableAutoNATv2())
 	}
 	if cfg.HolePunching {
-		opts = append(opts, libp2p.EnableHolePunching(holepunch.WithTracer(tracker.HolePunchTracer())))
+		punch := reach.PunchFilter{Listen: func() []ma.Multiaddr {
+			if hp := filter.h.Load(); hp != nil {
+				return (*hp).Network().ListenAddresses()
+			}
+			return nil
+		}}
+		opts = append(opts, libp2p.EnableHolePunching(holepunch.WithTracer(tracker.HolePunchTracer()), holepunch.WithAddrFilter(punch)))
 	}
 	if cfg.RelayClient {
 		opts = append(opts, libp2p.EnableAutoRelayWithPeerSource(

@@ -148,7 +148,10 @@ func (r *jobRegistry) run(ctx context.Context, j *job, c cid.Cid, name string, r
 		pin, err = r.n.PinAdd(ctx, c, name, func(p api.Progress) { r.progress(j, p) })
 	}
 	var explained missReason
-	if err != nil && errors.Is(err, blockstore.ErrNotFound) && ctx.Err() == nil {
+	var miss *missError
+	if errors.As(err, &miss) {
+		explained = miss.reason
+	} else if err != nil && errors.Is(err, blockstore.ErrNotFound) && ctx.Err() == nil {
 		explained = r.n.explainMiss(ctx, c)
 	}
 	r.mu.Lock()

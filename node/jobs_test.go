@@ -129,7 +129,7 @@ func TestJobFailureSaysWhy(t *testing.T) {
 		connect bool
 		want    string
 	}{
-		{"alone", false, "No providers found: this node is not connected to any peer"},
+		{"alone", false, "No peers at all: this node is not connected to any peer"},
 		{"peers lack it", true, "No providers found: none of the 1 connected peers has this content"},
 	}
 	for _, tt := range tests {
@@ -147,7 +147,8 @@ func TestJobFailureSaysWhy(t *testing.T) {
 			if end.State != api.JobFailed || !strings.HasPrefix(end.Reason, tt.want) {
 				t.Fatalf("failed job %+v, want reason %q", end, tt.want)
 			}
-			if !strings.Contains(end.Error, "no peer could provide it") || end.Providers != 0 {
+			// The error says the same in one line, naming the CID at most once.
+			if !strings.Contains(end.Error, tt.want) || strings.Count(end.Error, missing.String()) > 1 || end.Providers != 0 {
 				t.Fatalf("failed job %+v", end)
 			}
 		})

@@ -7,6 +7,9 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/node/reach"
 )
 
 // missLookup bounds the DHT query made to explain a failed fetch.
@@ -16,8 +19,9 @@ const missLookup = 15 * time.Second
 // IPFS users otherwise work out by hand with findprovs and swarm peers.
 type missReason struct {
 	text      string
-	connected int // peers connected when the fetch failed
-	providers int // providers the DHT named
+	fix       string // what to do about it
+	connected int    // peers connected when the fetch failed
+	providers int    // providers the DHT named
 }
 
 // explainMiss looks at the node's connections and asks the DHT who
@@ -50,17 +54,39 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid) missReason {
 			relayedOnly++
 		}
 	}
+	symmetric := n.tracker.Status().NAT == reach.NATSymmetric
 	switch {
 	case r.providers == 0 && r.connected == 0:
-		r.text = "No providers found: this node is not connected to any peer, and the DHT names nobody who has this content."
+		r.text = "No peers at all: this node is not connected to any peer, so nobody could be asked for this content."
+		r.fix = "Are you offline? `kith doctor` checks the network."
 	case r.providers == 0:
 		r.text = fmt.Sprintf("No providers found: none of the %d connected peers has this content, and the DHT names nobody else who does.", r.connected)
+		r.fix = "Check that the sharer's kith is running, or ask them for a ticket (kith add prints one) and get that instead."
+	case relayedOnly > 0 && relayedOnly == r.providers && symmetric:
+		r.text = fmt.Sprintf("Only relayed connections: %d provider(s) found, reachable only through a stranger's relay, which does not carry transfers, and hole punching fails because this node is behind a symmetric NAT.", r.providers)
+		r.fix = "Share within a group that has a publicly reachable member (its relay carries group transfers), or forward port 4101 (TCP and UDP) on your router to this machine."
 	case relayedOnly > 0 && relayedOnly == r.providers:
-		r.text = fmt.Sprintf("Only relayed connections: %d providers were found, but they are reachable only through a relay, which does not carry file transfers.", r.providers)
+		r.text = fmt.Sprintf("Only relayed connections: %d provider(s) found, reachable only through a stranger's relay, which does not carry transfers, and hole punching to them has not succeeded.", r.providers)
+		r.fix = "They may be behind a symmetric NAT: a group with a publicly reachable member carries transfers through its relay; `kith doctor` on their side tells."
 	case reachable == 0:
-		r.text = fmt.Sprintf("Providers found but unreachable: the DHT names %d providers, but none of them could be dialled.", r.providers)
+		r.text = fmt.Sprintf("Providers found but unreachable: the DHT names %d provider(s), but none of them could be dialled.", r.providers)
+		r.fix = "They may be offline; ask the sharer for a fresh ticket, and run `kith doctor` on both sides."
 	default:
 		r.text = fmt.Sprintf("Providers found, but none of the %d reachable ones has every block of this content.", reachable)
+		r.fix = "Someone may hold only part of it; try again when the sharer is online."
 	}
 	return r
 }
+
+// missError is a fetch that found nobody to fetch from, explained. It
+// matches blockstore.ErrNotFound, so it keeps the API's "not found" kind.
+type missError struct{ reason missReason }
+
+func (e *missError) Error() string {
+	if e.reason.fix == "" {
+		return e.reason.text
+	}
+	return e.reason.text + " " + e.reason.fix
+}
+
+func (e *missError) Is(target error) bool { return target == blockstore.ErrNotFound }

@@ -37,7 +37,7 @@ const (
 type memberIndex struct{ n *Node }
 
 func (m memberIndex) IsMember(p peer.ID) bool {
-	gs := m.n.groups
+	gs := m.n.groupsReady.Load()
 	if gs == nil {
 		return false
 	}
@@ -50,7 +50,7 @@ func (m memberIndex) IsMember(p peer.ID) bool {
 }
 
 func (m memberIndex) ShareGroup(a, b peer.ID) bool {
-	gs := m.n.groups
+	gs := m.n.groupsReady.Load()
 	if gs == nil {
 		return false
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/boxo/peering"
@@ -78,6 +79,9 @@ type Node struct {
 	apiAt         string // the config's (or overridden) API address
 	jobs          *jobRegistry
 	groups        *groupSet // group replication; nil until Start
+	// groupsReady is groups for code that may run on libp2p's goroutines
+	// before Start (the relay service, the dial gater).
+	groupsReady atomic.Pointer[groupSet]
 
 	ctx    context.Context // lives until Close; background work hangs off it
 	cancel context.CancelFunc
@@ -155,7 +159,8 @@ func New(opts Options) (n *Node, err error) {
 		OnChange: n.reachabilityChanged,
 	})
 	n.addrs = &addrFilter{reach: n.tracker}
-	if n.host, err = newHost(n.cfg.Network, n.repo.key, n.bw, n.reg, n.relayCandidates, n.tracker, n.addrs); err != nil {
+	gater := &groupPathGater{test: n.cfg.Network.gater}
+	if n.host, err = newHost(n.cfg.Network, n.repo.key, n.bw, n.reg, n.relayCandidates, n.tracker, n.addrs, gater); err != nil {
 		return n, err
 	}
 	n.relaySvc = relaysvc.New(n.host, relaysvc.Options{
@@ -177,6 +182,7 @@ func New(opts Options) (n *Node, err error) {
 	// asks the DHT where it is now.
 	n.host = routedhost.Wrap(n.host, n.dht.Routing())
 	n.peering = peering.NewPeeringService(n.host)
+	gater.node.Store(n)
 	fm := fetch.NewMetrics(n.reg)
 	opt := []fetch.ServerOption{fetch.WithServerMetrics(fm)}
 	if n.cfg.Fetch.UploadLimit > 0 {

@@ -2,6 +2,7 @@ package reach
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,5 +87,51 @@ func TestThinWaist(t *testing.T) {
 		if ok != tt.ok || (ok && (got.String() != tt.want || tr != tt.transport)) {
 			t.Errorf("thinWaist(%s) = %v %q %v, want %s %q %v", tt.in, got, tr, ok, tt.want, tt.transport, tt.ok)
 		}
+	}
+}
+
+func TestPunchFilter(t *testing.T) {
+	listen := []ma.Multiaddr{ma.StringCast("/ip4/0.0.0.0/tcp/4101"), ma.StringCast("/ip4/0.0.0.0/udp/4101/quic-v1")}
+	f := PunchFilter{Listen: func() []ma.Multiaddr { return listen }}
+	strs := func(as []ma.Multiaddr) []string {
+		var out []string
+		for _, a := range as {
+			out = append(out, a.String())
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		local bool
+		in    []string
+		want  []string
+	}{
+		{"our TCP address names our QUIC one", true, []string{"/ip4/11.0.0.4/tcp/4101"},
+			[]string{"/ip4/11.0.0.4/tcp/4101", "/ip4/11.0.0.4/udp/4101/quic-v1"}},
+		{"and the other way", true, []string{"/ip4/11.0.0.4/udp/4101/quic-v1"},
+			[]string{"/ip4/11.0.0.4/udp/4101/quic-v1", "/ip4/11.0.0.4/tcp/4101"}},
+		{"not for a port we do not listen on", true, []string{"/ip4/11.0.0.4/tcp/50123"}, []string{"/ip4/11.0.0.4/tcp/50123"}},
+		{"private addresses are left alone", true, []string{"/ip4/192.168.1.2/tcp/4101"}, []string{"/ip4/192.168.1.2/tcp/4101"}},
+		{"nothing twice", true, []string{"/ip4/11.0.0.4/tcp/4101", "/ip4/11.0.0.4/udp/4101/quic-v1"},
+			[]string{"/ip4/11.0.0.4/tcp/4101", "/ip4/11.0.0.4/udp/4101/quic-v1"}},
+		{"a remote's TCP address names its QUIC one on any port", false, []string{"/ip4/11.0.0.5/tcp/4001"},
+			[]string{"/ip4/11.0.0.5/tcp/4001", "/ip4/11.0.0.5/udp/4001/quic-v1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var in []ma.Multiaddr
+			for _, s := range tt.in {
+				in = append(in, ma.StringCast(s))
+			}
+			var got []ma.Multiaddr
+			if tt.local {
+				got = f.FilterLocal("", in)
+			} else {
+				got = f.FilterRemote("", in)
+			}
+			if g := strs(got); strings.Join(g, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("got %v, want %v", g, tt.want)
+			}
+		})
 	}
 }

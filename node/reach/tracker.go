@@ -39,6 +39,9 @@ type Status struct {
 	HolePunches, HolePunchOK int
 	// LastHolePunchError is the error of the last failed one.
 	LastHolePunchError string
+	// DirectDials counts peers that were dialled directly instead of hole
+	// punched (their address turned out reachable).
+	DirectDials int
 	// RelayAddrs are the relay circuit addresses autorelay holds
 	// reservations for.
 	RelayAddrs []ma.Multiaddr
@@ -88,17 +91,25 @@ func (t *Tracker) HolePunchTracer() holepunch.EventTracer { return tracer{t} }
 type tracer struct{ t *Tracker }
 
 func (tr tracer) Trace(evt *holepunch.Event) {
-	end, ok := evt.Evt.(*holepunch.EndHolePunchEvt)
-	if !ok {
-		return
-	}
 	tr.t.mu.Lock()
 	defer tr.t.mu.Unlock()
-	tr.t.st.HolePunches++
-	if end.Success {
-		tr.t.st.HolePunchOK++
-	} else {
-		tr.t.st.LastHolePunchError = end.Error
+	switch e := evt.Evt.(type) {
+	case *holepunch.EndHolePunchEvt:
+		tr.t.st.HolePunches++
+		if e.Success {
+			tr.t.st.HolePunchOK++
+		} else {
+			tr.t.st.LastHolePunchError = e.Error
+		}
+	case *holepunch.ProtocolErrorEvt:
+		// The punch could not even be coordinated (the other side does
+		// not answer the protocol, or the relayed stream broke).
+		tr.t.st.HolePunches++
+		tr.t.st.LastHolePunchError = "coordination failed: " + e.Error
+	case *holepunch.DirectDialEvt:
+		if e.Success {
+			tr.t.st.DirectDials++
+		}
 	}
 }
 

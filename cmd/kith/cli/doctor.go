@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+func doctorCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "doctor",
+		Short: "Say how this node stands on the network, and what to do about what is missing",
+		Long: `Check this node's connection to the world: whether it is reachable from
+the internet and how that was learnt, the kind of NAT in front of it (as
+peers observe it) and how hole punches went, relay reservations, the DHT
+and its bootstrap peers, and the addresses a friend can use. Each finding
+that needs action comes with the next step.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			d, err := c.Doctor(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(d)
+			}
+			w := e.stdout
+			fmt.Fprintf(w, "reachability:   %s (%s)\n", d.Reachability, d.ReachabilityHow)
+			fmt.Fprintf(w, "NAT:            %s (%s)\n", d.NAT, d.NATHow)
+			fmt.Fprintf(w, "hole punches:   %d tried, %d direct\n", d.HolePunches, d.HolePunchesOK)
+			fmt.Fprintf(w, "relays:         %s\n", countOr(len(d.RelayAddrs), "reservation", "none"))
+			fmt.Fprintf(w, "group relays:   %s\n", countOr(len(d.GroupRelays), "reservation", "none"))
+			fmt.Fprintf(w, "relay service:  %s\n", d.RelayService)
+			role := "client"
+			if d.DHTServer {
+				role = "server"
+			}
+			fmt.Fprintf(w, "DHT:            %s as a %s, %d WAN + %d LAN peers; bootstrap peers connected: %d of %d\n",
+				d.DHTProtocol, role, d.DHTWAN, d.DHTLAN, d.BootstrapConnected, d.Bootstrap)
+			fmt.Fprintf(w, "peers:          %d connected\n", d.Peers)
+			if len(d.Share) > 0 {
+				fmt.Fprintln(w, "a friend can dial:")
+				for _, a := range d.Share {
+					fmt.Fprintln(w, "  "+a)
+				}
+			}
+			fmt.Fprintln(w)
+			for _, c := range d.Checks {
+				mark := map[string]string{"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}[c.Status]
+				fmt.Fprintf(w, "%s %s\n", mark, c.Text)
+				if c.Fix != "" {
+					fmt.Fprintf(w, "     -> %s\n", c.Fix)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func countOr(n int, noun, none string) string {
+	if n == 0 {
+		return none
+	}
+	s := fmt.Sprintf("%d %s", n, noun)
+	if n > 1 {
+		s += "s"
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,253 @@
+package internet_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// kithBin is the kith binary built once for these tests. It is built
+// without the race detector: these tests run many daemons at once on two
+// cores, and the daemon's code is race-tested by the other packages.
+var kithBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kith-inet-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	kithBin = filepath.Join(dir, "kith")
+	build := exec.Command("go", "build", "-o", kithBin, "github.com/kith-p2p/kith/cmd/kith")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build kith:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// kith is a kith daemon running in a lab namespace.
+type kith struct {
+	t    testing.TB
+	name string
+	host *netlab.Host
+	repo string
+	proc *netlab.Process
+	id   api.ID
+}
+
+// config is a kith config.json, as nested maps, merged over the defaults
+// by the daemon.
+type config map[string]any
+
+// laptopConfig is the default profile, as a new user gets it, except that
+// the bootstrap list names the lab's public nodes instead of the real
+// internet's.
+func laptopConfig(bootstrap []string) config {
+	return config{
+		"network": map[string]any{"bootstrap": bootstrap},
+		"dht":     map[string]any{"protocol_prefix": "/ipfs"},
+	}
+}
+
+// serverConfig is a public kith node: the default profile with the lab's
+// bootstrap list, on a machine with a public address (AutoNAT v2 finds
+// out, as for any user).
+func serverConfig(bootstrap []string) config {
+	return laptopConfig(bootstrap)
+}
+
+// startKith runs `kith daemon` in h's namespace on a new repo with cfg,
+// and waits until it answers.
+func startKith(t testing.TB, name string, h *netlab.Host, cfg config) *kith {
+	t.Helper()
+	k := &kith{t: t, name: name, host: h, repo: t.TempDir()}
+	k.writeConfig(cfg)
+	k.start()
+	return k
+}
+
+func (k *kith) writeConfig(cfg config) {
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(k.repo, "config.json"), b, 0o600); err != nil {
+		k.t.Fatal(err)
+	}
+}
+
+// start (re)starts the daemon on its repo.
+func (k *kith) start() {
+	k.t.Helper()
+	cmd := k.host.Command(kithBin, "daemon", "--repo", k.repo, "--api", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "HOME="+k.repo, "GOLOG_LOG_LEVEL="+os.Getenv("KITH_TEST_GOLOG"))
+	k.proc = netlab.Start(k.t, cmd)
+	waitFor(k.t, time.Minute, k.name+"'s daemon to answer", func() bool {
+		select {
+		case <-k.proc.Done():
+			k.t.Fatalf("%s's daemon exited: %v\n%s", k.name, k.proc.Err(), k.proc.Output())
+		default:
+		}
+		return k.runJSON(&k.id, "id") == nil
+	})
+	k.t.Cleanup(func() {
+		if k.t.Failed() {
+			if out, err := k.run("doctor"); err == nil {
+				k.t.Logf("kith doctor on %s:\n%s", k.name, out)
+			}
+			var d api.Doctor
+			if k.runJSON(&d, "doctor") == nil && d.LastHolePunchError != "" {
+				k.t.Logf("last hole punch error on %s: %s", k.name, d.LastHolePunchError)
+			}
+			if out, err := k.run("peers"); err == nil {
+				k.t.Logf("kith peers on %s:\n%s", k.name, out)
+			}
+		}
+	})
+}
+
+// stop ends the daemon (SIGTERM) and waits.
+func (k *kith) stop() {
+	if err := k.proc.Stop(); err != nil {
+		k.t.Logf("%s stopped: %v", k.name, err)
+	}
+}
+
+// run runs a kith command against this daemon, in its namespace.
+func (k *kith) run(args ...string) (string, error) {
+	cmd := k.host.Command(kithBin, append([]string{"--repo", k.repo}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String(), fmt.Errorf("kith %s on %s: %v: %s", strings.Join(args, " "), k.name, err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+// runJSON runs a command with --json and decodes its last line into v.
+func (k *kith) runJSON(v any, args ...string) error {
+	out, err := k.run(append([]string{"--json"}, args...)...)
+	if err != nil {
+		return err
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return json.Unmarshal([]byte(lines[len(lines)-1]), v)
+}
+
+// addrs are the daemon's addresses on the lab, with /p2p/ID, for
+// bootstrap lists.
+func (k *kith) addrs() []string {
+	var id api.ID
+	if err := k.runJSON(&id, "id"); err != nil {
+		k.t.Fatal(err)
+	}
+	var out []string
+	for _, a := range id.Addresses {
+		if strings.Contains(a, "/"+k.host.Addr().String()+"/") {
+			out = append(out, a+"/p2p/"+id.PeerID)
+		}
+	}
+	if len(out) == 0 {
+		k.t.Fatalf("%s has no address on %s: %v", k.name, k.host.Addr(), id.Addresses)
+	}
+	return out
+}
+
+func (k *kith) doctor() api.Doctor {
+	var d api.Doctor
+	if err := k.runJSON(&d, "doctor"); err != nil {
+		k.t.Fatal(err)
+	}
+	return d
+}
+
+func (k *kith) peers() []api.Peer {
+	var ps []api.Peer
+	if err := k.runJSON(&ps, "peers"); err != nil {
+		k.t.Fatal(err)
+	}
+	return ps
+}
+
+// addFile writes size random bytes to a file in the repo's folder and adds
+// it; it returns the add result and the bytes.
+func (k *kith) addFile(size int, extra ...string) (api.AddResult, []byte) {
+	k.t.Helper()
+	data := make([]byte, size)
+	rand.Read(data)
+	path := filepath.Join(k.repo, "shared.bin")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		k.t.Fatal(err)
+	}
+	var res api.AddResult
+	if err := k.runJSON(&res, append([]string{"add", path}, extra...)...); err != nil {
+		k.t.Fatal(err)
+	}
+	return res, data
+}
+
+// waitFor polls cond until it holds, failing the test at the deadline.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// publicNet is the small public network standing in for Amino: kith
+// public nodes and a Kubo.
+type publicNet struct {
+	kiths []*kith
+	kubo  *netlab.Kubo
+	boot  []string
+}
+
+// startPublicNet starts n kith public nodes and one Kubo, bootstrapping
+// from each other.
+func startPublicNet(t *testing.T, lab *netlab.Lab, n int, withKubo bool) *publicNet {
+	t.Helper()
+	pn := &publicNet{}
+	first := startKith(t, "public-1", lab.PublicHost("pub1"), serverConfig(nil))
+	pn.kiths = append(pn.kiths, first)
+	pn.boot = append(pn.boot, first.addrs()...)
+	if withKubo {
+		pn.kubo = netlab.StartKubo(t, lab.PublicHost("kubo"), netlab.KuboConfig{Bootstrap: pn.boot})
+		pn.boot = append(pn.boot, pn.kubo.Addrs...)
+	}
+	for i := 2; i <= n; i++ {
+		k := startKith(t, fmt.Sprintf("public-%d", i), lab.PublicHost(fmt.Sprintf("pub%d", i)), serverConfig(pn.boot))
+		pn.kiths = append(pn.kiths, k)
+		pn.boot = append(pn.boot, k.addrs()...)
+	}
+	return pn
+}
+
+// hasDirectConnTo reports whether k has a direct (not relayed) connection
+// to peer id that carried at least min bytes in.
+func hasDirectConnTo(ps []api.Peer, id string, min int64) bool {
+	for _, p := range ps {
+		if p.ID == id && !p.Relayed && p.BytesIn >= min {
+			return true
+		}
+	}
+	return false
+}

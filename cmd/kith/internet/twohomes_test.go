@@ -1,0 +1,53 @@
+package internet_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
+)
+
+// TestTwoHomesByCID: two laptops behind cone NATs, each with the default
+// config except a bootstrap list naming the lab's small public network
+// (two kith nodes and a Kubo). B gets A's file knowing only its CID; the
+// bytes arrive over a direct, hole-punched connection.
+func TestTwoHomesByCID(t *testing.T) {
+	lab := netlab.New(t)
+	pub := startPublicNet(t, lab, 2, true)
+	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Cone})
+	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Cone})
+	a := startKith(t, "laptop-A", homeA.Laptop("a"), laptopConfig(pub.boot))
+	b := startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(pub.boot))
+
+	waitFor(t, 60*time.Second, "A to be private with a relay reservation", func() bool {
+		d := a.doctor()
+		return d.Reachability == "private" && len(d.RelayAddrs) > 0
+	})
+	waitFor(t, 60*time.Second, "the public kith nodes to find they are public", func() bool {
+		return pub.kiths[0].doctor().Reachability == "public"
+	})
+	res, data := a.addFile(4 << 20)
+	out := filepath.Join(b.repo, "got.bin")
+	waitFor(t, 90*time.Second, "B to get A's file by CID", func() bool {
+		_, err := b.run("get", res.Cid, "-o", out)
+		if err != nil {
+			t.Logf("get: %v", err)
+		}
+		return err == nil
+	})
+	got, err := os.ReadFile(out)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("B's copy differs from A's file (%d of %d bytes, err %v)", len(got), len(data), err)
+	}
+	peers := b.peers()
+	if !hasDirectConnTo(peers, a.id.PeerID, int64(len(data))) {
+		t.Fatalf("the file did not come over a direct connection to A: %+v", peers)
+	}
+	out, _ = b.run("peers")
+	t.Logf("B's connections after the get:\n%s", out)
+	out, _ = a.run("doctor")
+	t.Logf("A's doctor:\n%s", out)
+}
