@@ -91,11 +91,13 @@ func (s sseWriter) send(event string, v any) error {
 
 // handleEvents is the web UI's one live feed (text/event-stream): "stats"
 // every second, "jobs" (all of them) on connect then "job" on each change,
-// and "pins" when the pin list changed. It ends when the client goes or
-// the server shuts down.
+// and "pins" when the pin list changed. It ends when the client goes, the
+// server shuts down, or the web UI session it was opened with ends (the
+// page's reconnection is then refused, and it says it is signed out).
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	stats, _ := s.backend.(api.StatsSource)
 	jobs, _ := s.backend.(api.Jobs)
+	session, bySession := sessionOf(r)
 
 	// Job changes are coalesced per job: a slow client gets each job's
 	// latest state, never a backlog.
@@ -158,6 +160,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
+			if bySession && !s.sessions.alive(session) {
+				return
+			}
 			err = sendStats()
 		case <-pinsChanged:
 			err = out.send("pins", struct{}{})

@@ -20,10 +20,11 @@ import (
 
 // gatewayPolicy sandboxes everything the gateway serves. Shared content is
 // untrusted: without the sandbox, shared HTML or SVG would run with the UI's
-// origin and could drive the API with the user's session. "sandbox" with no
-// allow-same-origin gives the document an opaque origin (its requests carry
-// Origin: null and no cookie, which the guard refuses) and, with no
-// allow-scripts, runs none of its scripts at all.
+// origin, read the page's session from its storage and drive the API with
+// it. "sandbox" with no allow-same-origin gives the document an opaque
+// origin (no access to the UI's storage, and its requests carry Origin:
+// null, which the guard refuses) and, with no allow-scripts, runs none of
+// its scripts at all.
 //
 // PDFs need no narrower policy: Chromium renders them under this one, in a
 // tab or in a frame (web/ui/pdf_test.go checks it). It does so by leaving

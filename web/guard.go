@@ -14,19 +14,23 @@ import (
 // daemon: a Host header other than the daemon's own address defeats DNS
 // rebinding, an Origin from another site defeats cross-site requests from web
 // pages open in the user's browser, and the bearer token (readable only by
-// the repo's owner) keeps other local users out. A browser signed in through
-// `kith ui` carries a session cookie instead of the token.
+// the repo's owner) keeps other local users out. The web UI's page, signed
+// in through `kith ui`, sends a session secret instead of the token, and
+// only from its own origin.
 type guard struct {
 	port  string
 	token string
-	// sessions checks the browser's cookie; nil accepts the token only.
+	// sessions checks web UI session secrets; nil accepts the token only.
 	sessions *sessions
+	// signIn redeems a sign-in code (POST signInPath); it needs no
+	// credentials but only answers the UI's own page. Nil: no route.
+	signIn http.Handler
 	// open are handlers served without the token (still behind the Host
 	// and Origin checks).
 	open map[string]http.Handler
 	// public, for the GET and HEAD requests isPublic accepts, serves what
-	// needs no credentials: the UI's static files, /login and the content
-	// gateway (still behind the Host and Origin checks).
+	// needs no credentials: the UI's static files and the content gateway
+	// (still behind the Host and Origin checks).
 	public   http.Handler
 	isPublic func(path string) bool
 }
@@ -64,13 +68,32 @@ func (g *guard) tokenOK(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(tok), []byte(g.token)) == 1
 }
 
-// authenticated accepts the bearer token, or the session cookie on a
-// request the browser says came from this daemon's own pages.
-func (g *guard) authenticated(r *http.Request) bool {
+// Refusals of credentials, one sentence each.
+var (
+	errNoCredentials = &api.Error{Kind: api.KindPermission, Message: "request refused: missing or wrong API token"}
+	errSessionEnded  = &api.Error{Kind: api.KindPermission, Message: "request refused: this web UI session has ended or expired; run `kith ui` to sign in again"}
+	errNotOwnPage    = &api.Error{Kind: api.KindPermission, Message: "request refused: a web UI session is accepted only from the web UI's own page"}
+)
+
+// authenticate accepts the bearer token, or a web UI session secret on a
+// request the browser says came from the UI's own page. It returns r with
+// the session in its context, or the refusal and its status.
+func (g *guard) authenticate(r *http.Request) (*http.Request, int, error) {
 	if g.tokenOK(r) {
-		return true
+		return r, 0, nil
 	}
-	return g.sessions != nil && g.sessions.cookieOK(r) && sameOriginFetch(r)
+	secret := r.Header.Get(api.SessionHeader)
+	if secret == "" || g.sessions == nil {
+		return nil, http.StatusUnauthorized, errNoCredentials
+	}
+	if !fromOwnPage(r) {
+		return nil, http.StatusForbidden, errNotOwnPage
+	}
+	k, ok := g.sessions.use(secret)
+	if !ok {
+		return nil, http.StatusUnauthorized, errSessionEnded
+	}
+	return r.WithContext(withSession(r.Context(), k)), 0, nil
 }
 
 func (g *guard) publicRequest(r *http.Request) bool {
@@ -88,11 +111,24 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 			g.open[r.URL.Path].ServeHTTP(w, r)
 		case g.publicRequest(r):
 			g.public.ServeHTTP(w, r)
-		case !g.authenticated(r):
-			w.Header().Set("WWW-Authenticate", "Bearer")
-			writeErrorStatus(w, http.StatusUnauthorized, &api.Error{Kind: api.KindPermission, Message: "request refused: missing or wrong API token"})
+		case g.signIn != nil && r.Method == http.MethodPost && r.URL.Path == signInPath:
+			// Checked before a code is touched, so a refused request
+			// does not use it up.
+			if !fromOwnPage(r) {
+				writeError(w, &api.Error{Kind: api.KindPermission, Message: "request refused: sign-in codes are redeemed only by the web UI's own page"})
+				return
+			}
+			g.signIn.ServeHTTP(w, r)
 		default:
-			next.ServeHTTP(w, r)
+			ar, status, err := g.authenticate(r)
+			if err != nil {
+				if status == http.StatusUnauthorized {
+					w.Header().Set("WWW-Authenticate", "Bearer")
+				}
+				writeErrorStatus(w, status, err)
+				return
+			}
+			next.ServeHTTP(w, ar)
 		}
 	})
 }

@@ -31,8 +31,8 @@ type Server struct {
 	cancel context.CancelFunc
 
 	metrics prometheus.Gatherer
-	// sessions signs the web UI's browser in; pins announces pin changes
-	// to event streams, and stopWatch ends the server's job watch.
+	// sessions signs the web UI's page in; pins announces pin changes to
+	// event streams, and stopWatch ends the server's job watch.
 	sessions  *sessions
 	pins      *changes
 	stopWatch func()
@@ -64,12 +64,13 @@ func Listen(addr string, backend api.Backend, token string, opts ...Option) (*Se
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	base, cancel := context.WithCancel(context.Background())
-	s := &Server{backend: backend, token: token, ln: ln, cancel: cancel, sessions: newSessions(token, port), pins: newChanges()}
+	s := &Server{backend: backend, token: token, ln: ln, cancel: cancel, sessions: newSessions(), pins: newChanges()}
 	for _, o := range opts {
 		o(s)
 	}
 	s.stopWatch = s.watchJobPins()
-	g := &guard{port: port, token: token, sessions: s.sessions, public: s.publicRoutes(), isPublic: isPublicPath}
+	g := &guard{port: port, token: token, sessions: s.sessions, signIn: http.HandlerFunc(s.handleSignIn),
+		public: s.publicRoutes(port), isPublic: isPublicPath}
 	if s.metrics != nil {
 		g.open = map[string]http.Handler{"/metrics": promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})}
 	}
@@ -134,6 +135,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST "+p+"/jobs/cancel", s.handleJobCancel)
 	m.HandleFunc("GET "+p+"/events", s.handleEvents)
 	m.HandleFunc("POST "+p+"/ui/login", s.handleLoginCode)
+	m.HandleFunc("GET "+p+"/ui/login/wait", s.handleLoginWait)
+	m.HandleFunc("POST "+p+"/ui/revoke", s.handleRevoke)
 	// Go's profiler, behind the token like everything else: for diagnosing
 	// a slow or stuck daemon (go tool pprof with an Authorization header).
 	m.HandleFunc("GET /debug/pprof/", pprof.Index)
@@ -146,13 +149,12 @@ func (s *Server) routes() *http.ServeMux {
 }
 
 // publicRoutes serves what needs no credentials (see isPublicPath).
-func (s *Server) publicRoutes() *http.ServeMux {
+func (s *Server) publicRoutes(port string) *http.ServeMux {
 	m := http.NewServeMux()
 	ui := uiHandler()
-	m.Handle("GET /{$}", ui)
+	m.Handle("GET /{$}", forgetOldCookie(port, ui))
 	m.Handle("GET /favicon.ico", ui)
 	m.Handle("GET /ui/", ui)
-	m.HandleFunc("GET /login", s.handleLogin)
 	m.HandleFunc("GET /ipfs/", s.handleGateway)
 	return m
 }

@@ -1,10 +1,9 @@
 package web
 
 import (
-	"crypto/hmac"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"sync"
@@ -14,153 +13,251 @@ import (
 )
 
 const (
-	// loginCodeTTL is how long a login link works: long enough to switch to
-	// the browser, short enough that a link seen in a process list or a
-	// shell history is useless by the time anyone else reads it.
+	// loginCodeTTL is how long a sign-in link works: long enough for a
+	// browser to start, short enough that a leftover link is useless.
 	loginCodeTTL = 2 * time.Minute
 	// maxLoginCodes bounds the codes waiting to be redeemed.
 	maxLoginCodes = 32
-	// sessionMaxAge keeps the browser signed in across daemon restarts.
-	sessionMaxAge = 30 * 24 * time.Hour
+	// sessionIdle ends a session after this long without a request from
+	// its page. An open live stream is not a request: a tab left alone
+	// overnight is signed out by the next day.
+	sessionIdle = 12 * time.Hour
+	// sessionMaxAge ends a session this long after it started, however
+	// busy: a secret that leaked without anyone noticing dies within a
+	// week.
+	sessionMaxAge = 7 * 24 * time.Hour
+	// maxSessions bounds the sessions kept; signing in once more ends the
+	// least recently used.
+	maxSessions = 64
 )
 
-// sessions signs browsers in without the API token ever reaching a page:
-// `kith ui` (which can read the token file) asks for a one-time login code,
-// the browser redeems it at /login, and gets an HttpOnly cookie whose value
-// is derived from the token. Scripts cannot read the cookie, other sites
-// never get it sent (SameSite=Strict, and the guard's Origin and
-// Sec-Fetch-Site checks), and a leaked cookie is not the token itself.
+// sessions signs the web UI in without the API token ever reaching a page,
+// and without any cookie: browsers send cookies for 127.0.0.1 to every port
+// of it, so any other local web server the user visits would receive one.
+//
+// `kith ui` (which can read the token file) asks for a one-time code and
+// hands it to the browser in a URL fragment; the page redeems it for a
+// random session secret, keeps it in sessionStorage and sends it in a
+// header (api.SessionHeader) with each of its own requests. The daemon
+// keeps a hash of each code and secret only, in memory.
 type sessions struct {
-	token string
-	port  string
+	// now is the clock; tests replace it.
+	now func() time.Time
 
 	mu    sync.Mutex
-	codes map[string]time.Time // code -> expiry
+	codes map[digest]*loginCode
+	live  map[digest]*session
 }
 
-func newSessions(token, port string) *sessions {
-	return &sessions{token: token, port: port, codes: map[string]time.Time{}}
+// digest is the SHA-256 of a code or secret: what the daemon keeps, so a
+// copy of its memory holds nothing a browser could present.
+type digest [sha256.Size]byte
+
+func hashSecret(s string) digest { return sha256.Sum256([]byte(s)) }
+
+type loginCode struct {
+	id      string
+	expires time.Time
+	used    bool
+	// done is closed once the code is used, expired or revoked: it wakes
+	// a `kith ui` waiting for the browser.
+	done   chan struct{}
+	closed bool
 }
 
-// cookieName carries the port because cookies ignore ports: two daemons on
-// 127.0.0.1 must not overwrite each other's session.
-func (s *sessions) cookieName() string { return "kith_session_" + s.port }
-
-// value is the session cookie's value: an HMAC of a fixed label under the
-// token, so it changes when the token does and reveals nothing of it.
-func (s *sessions) value() string {
-	m := hmac.New(sha256.New, []byte(s.token))
-	m.Write([]byte("kith web ui session v1"))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+func (c *loginCode) finish() {
+	if !c.closed {
+		c.closed = true
+		close(c.done)
+	}
 }
 
-// newCode issues a one-time login code.
-func (s *sessions) newCode() (string, time.Time) {
-	var b [24]byte
-	_, _ = rand.Read(b[:])
-	code := base64.RawURLEncoding.EncodeToString(b[:])
-	exp := time.Now().Add(loginCodeTTL)
+type session struct {
+	created, lastUsed time.Time
+}
+
+func (s *session) expired(now time.Time) bool {
+	return now.Sub(s.lastUsed) >= sessionIdle || now.Sub(s.created) >= sessionMaxAge
+}
+
+func newSessions() *sessions {
+	return &sessions{now: time.Now, codes: map[digest]*loginCode{}, live: map[digest]*session{}}
+}
+
+// randomSecret is 256 random bits, URL-safe.
+func randomSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics rather than return short)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// newCode issues a one-time sign-in code and the ID to wait on it by.
+func (s *sessions) newCode() (code, id string, expires time.Time) {
+	code, id = randomSecret(), randomSecret()[:16]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pruneLocked()
+	now := s.now()
+	expires = now.Add(loginCodeTTL)
+	s.pruneCodesLocked(now)
 	for len(s.codes) >= maxLoginCodes {
-		for c := range s.codes {
-			delete(s.codes, c)
-			break
+		var oldest digest
+		first := true
+		for k, c := range s.codes {
+			if first || c.expires.Before(s.codes[oldest].expires) {
+				oldest, first = k, false
+			}
 		}
+		s.codes[oldest].finish()
+		delete(s.codes, oldest)
 	}
-	s.codes[code] = exp
-	return code, exp
+	s.codes[hashSecret(code)] = &loginCode{id: id, expires: expires, done: make(chan struct{})}
+	return code, id, expires
 }
 
-// redeem consumes code; it is true once per valid, unexpired code.
-func (s *sessions) redeem(code string) bool {
+// redeem consumes code and starts a session; ok is true once per valid,
+// unexpired code.
+func (s *sessions) redeem(code string) (secret string, expires time.Time, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pruneLocked()
-	for c := range s.codes {
-		if subtle.ConstantTimeCompare([]byte(c), []byte(code)) == 1 {
-			delete(s.codes, c)
-			return true
+	now := s.now()
+	s.pruneCodesLocked(now)
+	c := s.codes[hashSecret(code)]
+	if c == nil || c.used {
+		return "", time.Time{}, false
+	}
+	// The entry stays until it expires, so `kith ui` can learn it was used.
+	c.used = true
+	c.finish()
+	s.pruneSessionsLocked(now)
+	for len(s.live) >= maxSessions {
+		var lru digest
+		first := true
+		for k, ss := range s.live {
+			if first || ss.lastUsed.Before(s.live[lru].lastUsed) {
+				lru, first = k, false
+			}
+		}
+		delete(s.live, lru)
+	}
+	secret = randomSecret()
+	s.live[hashSecret(secret)] = &session{created: now, lastUsed: now}
+	return secret, now.Add(sessionMaxAge), true
+}
+
+// wait blocks until the code named id is used (api.LoginSignedIn), expires or
+// is revoked (api.LoginExpired), or ctx ends.
+func (s *sessions) wait(ctx context.Context, id string) (string, error) {
+	for {
+		s.mu.Lock()
+		now := s.now()
+		s.pruneCodesLocked(now)
+		var c *loginCode
+		for _, x := range s.codes {
+			if x.id == id {
+				c = x
+			}
+		}
+		if c == nil {
+			s.mu.Unlock()
+			return api.LoginExpired, nil
+		}
+		if c.used {
+			s.mu.Unlock()
+			return api.LoginSignedIn, nil
+		}
+		left, done := c.expires.Sub(now), c.done
+		s.mu.Unlock()
+		t := time.NewTimer(left)
+		select {
+		case <-done:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		}
+		t.Stop()
+	}
+}
+
+// use checks a session secret and counts the request as activity.
+func (s *sessions) use(secret string) (digest, bool) {
+	k := hashSecret(secret)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	ss := s.live[k]
+	if ss == nil {
+		return k, false
+	}
+	if ss.expired(now) {
+		delete(s.live, k)
+		return k, false
+	}
+	ss.lastUsed = now
+	return k, true
+}
+
+// alive reports whether a session still holds, without counting as
+// activity: for a long request (the event stream) to end with its session.
+func (s *sessions) alive(k digest) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss := s.live[k]
+	return ss != nil && !ss.expired(s.now())
+}
+
+// revokeAll ends every session and every code not yet redeemed, and
+// returns how many sessions it ended.
+func (s *sessions) revokeAll() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.pruneSessionsLocked(now)
+	n := len(s.live)
+	clear(s.live)
+	for k, c := range s.codes {
+		c.finish()
+		delete(s.codes, k)
+	}
+	return n
+}
+
+func (s *sessions) pruneCodesLocked(now time.Time) {
+	for k, c := range s.codes {
+		if !now.Before(c.expires) {
+			c.finish()
+			delete(s.codes, k)
 		}
 	}
-	return false
 }
 
-func (s *sessions) pruneLocked() {
-	now := time.Now()
-	for c, exp := range s.codes {
-		if now.After(exp) {
-			delete(s.codes, c)
+func (s *sessions) pruneSessionsLocked(now time.Time) {
+	for k, ss := range s.live {
+		if ss.expired(now) {
+			delete(s.live, k)
 		}
 	}
 }
 
-// cookieOK reports whether r carries this daemon's session cookie.
-func (s *sessions) cookieOK(r *http.Request) bool {
-	c, err := r.Cookie(s.cookieName())
-	if err != nil {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(s.value())) == 1
+// sessionKey is the request context key for the session a request was
+// authenticated with.
+type sessionKey struct{}
+
+func withSession(ctx context.Context, k digest) context.Context {
+	return context.WithValue(ctx, sessionKey{}, k)
 }
 
-// sameOriginFetch reports whether a cookie-carrying request came from this
-// daemon's own pages or from the user (typed URL, bookmark). Browsers send
-// cookies to every port of 127.0.0.1 (it is one "site"), so a page on
-// another local port could otherwise make credentialed GETs (an <img>, a
-// link); Sec-Fetch-Site tells them apart. Browsers too old to send it are
-// still held to the Origin check.
-func sameOriginFetch(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
-		return true
-	}
-	return false
+// sessionOf returns the session r was authenticated with, if it was not
+// the API token.
+func sessionOf(r *http.Request) (digest, bool) {
+	k, ok := r.Context().Value(sessionKey{}).(digest)
+	return k, ok
 }
 
-// setCookie signs the browser in.
-func (s *sessions) setCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     s.cookieName(),
-		Value:    s.value(),
-		Path:     "/",
-		MaxAge:   int(sessionMaxAge / time.Second),
-		HttpOnly: true,
-		SameSite: http.SameSiteStrictMode,
-	})
+// fromOwnPage reports whether the browser says r came from a page of this
+// very origin (a fetch by the UI). Browsers set Sec-Fetch-Site themselves
+// and scripts cannot; a request without it is not from a current browser,
+// so a session secret copied out of one and replayed is refused.
+func fromOwnPage(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Site") == "same-origin"
 }
-
-// handleLoginCode issues a login URL; the route needs the bearer token, so
-// only a local client that can read the repo (kith ui) gets one.
-func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) {
-	code, exp := s.sessions.newCode()
-	writeJSON(w, api.LoginCode{URL: "http://" + s.Addr() + "/login?code=" + code, Expires: exp.UTC()})
-}
-
-// handleLogin redeems a login code for the session cookie and sends the
-// browser to the UI.
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	// The code must not leak to other sites through the Referer of
-	// anything the next page loads.
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	if !s.sessions.redeem(r.URL.Query().Get("code")) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(loginFailedPage))
-		return
-	}
-	s.sessions.setCookie(w)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
-const loginFailedPage = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>kith: sign-in link expired</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40em; margin: 4em auto; line-height: 1.5">
-<h1>This sign-in link has expired or was already used</h1>
-<p>Run <code>kith ui</code> in a terminal to open a new one.</p>
-</body></html>
-`

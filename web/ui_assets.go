@@ -17,10 +17,10 @@ const uiPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-s
 	"form-action 'self'; frame-ancestors 'none'"
 
 // isPublicPath names what is served without credentials: the UI's static
-// files (the page asks for data through the API, which needs them), the
-// login redemption and the content gateway.
+// files (the page asks for data through the API, which needs them) and the
+// content gateway.
 func isPublicPath(p string) bool {
-	return p == "/" || p == "/login" || p == "/favicon.ico" ||
+	return p == "/" || p == "/favicon.ico" ||
 		strings.HasPrefix(p, "/ui/") || strings.HasPrefix(p, "/ipfs/")
 }
 

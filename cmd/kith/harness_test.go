@@ -20,6 +20,9 @@ import (
 var kithBin string
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(fakeBrowserEnv); dir != "" {
+		os.Exit(fakeBrowser(dir))
+	}
 	dir, err := os.MkdirTemp("", "kith-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

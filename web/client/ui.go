@@ -15,6 +15,22 @@ func (c *Client) LoginURL(ctx context.Context) (api.LoginCode, error) {
 	return lc, err
 }
 
+// WaitLogin waits until the sign-in link named id is used or expires, and
+// returns which (api.LoginSignedIn or api.LoginExpired).
+func (c *Client) WaitLogin(ctx context.Context, id string) (string, error) {
+	var st api.LoginState
+	err := c.getJSON(ctx, "/ui/login/wait", url.Values{"id": {id}}, &st)
+	return st.State, err
+}
+
+// RevokeSessions signs every browser out of the web UI, and voids sign-in
+// links not used yet; it returns how many sessions ended.
+func (c *Client) RevokeSessions(ctx context.Context) (int, error) {
+	var rv api.Revoked
+	err := c.postJSON(ctx, "/ui/revoke", nil, &rv)
+	return rv.Sessions, err
+}
+
 // StartFetch starts a background fetch-and-pin of cid in the daemon.
 func (c *Client) StartFetch(ctx context.Context, cid, name string) (api.Job, error) {
 	q := url.Values{"cid": {cid}}

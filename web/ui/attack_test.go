@@ -16,9 +16,9 @@ import (
 )
 
 // evilPage tries to drive the daemon from another origin on 127.0.0.1 (a
-// page on another port is the same "site", so the browser sends the
-// SameSite=Strict cookie along): credentialed fetches, with and without
-// CORS, and a plain form POST.
+// page on another port is the same "site", so a browser would send it any
+// cookie the daemon set): credentialed fetches, with and without CORS, and
+// a plain form POST.
 const evilPage = `<!doctype html>
 <html><head><title>evil</title></head><body>
 <iframe name="sink" id="sink"></iframe>
@@ -68,7 +68,7 @@ func TestBrowserAttacksFail(t *testing.T) {
 	// The session works from the UI's own origin, so what fails below
 	// fails because of where it comes from.
 	var status int
-	err = chromedp.Run(ctx, chromedp.Evaluate(`fetch('/api/v1/pin/ls').then((r) => r.status)`, &status, awaitPromise))
+	err = chromedp.Run(ctx, chromedp.Evaluate(`fetch('/api/v1/pin/ls', {headers: {'Kith-Session': sessionStorage.getItem('kith-session')}}).then((r) => r.status)`, &status, awaitPromise))
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("signed-in UI reading pins: status %d, %v", status, err)
 	}
@@ -120,7 +120,8 @@ func TestBrowserAttacksFail(t *testing.T) {
 			t.Errorf("the shared page runs with origin %q, want an opaque origin", origin)
 		}
 		// Even a script that did run there (here, injected by the test)
-		// gets nowhere: its requests carry Origin: null and no cookie.
+		// gets nowhere: its requests carry Origin: null, and it cannot
+		// read the UI's session (an opaque origin has no storage).
 		var res string
 		err = chromedp.Run(tab, chromedp.Evaluate(fmt.Sprintf(
 			`fetch('/api/v1/pin/rm?cid=%s', {method: 'POST', credentials: 'include'}).then((r) => 'status ' + r.status, () => 'blocked')`,
@@ -131,6 +132,15 @@ func TestBrowserAttacksFail(t *testing.T) {
 		t.Logf("the shared page's unpin attempt: %s", res)
 		if strings.HasPrefix(res, "status 2") {
 			t.Errorf("the shared page unpinned through the API: %s", res)
+		}
+		// Nor can it read the session: an opaque origin has no storage.
+		var stolen string
+		err = chromedp.Run(tab, chromedp.Evaluate(`(() => { try { return sessionStorage.getItem('kith-session') || ''; } catch { return ''; } })()`, &stolen))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stolen != "" {
+			t.Errorf("the shared page read the session: %s", stolen)
 		}
 		assertUnharmed(t, d, victim.Cid)
 	})

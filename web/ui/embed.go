@@ -1,7 +1,8 @@
 // Package ui holds the web UI's static files (HTML, CSS, ES modules),
 // embedded in the binary so the UI works offline, with no CDN and no build
-// step. The web package serves them; the UI is a client of the local API
-// like the CLI.
+// step, and the local sign-in page `kith ui` has the browser open. The web
+// package serves the files; the UI is a client of the local API like the
+// CLI.
 package ui
 
 import (

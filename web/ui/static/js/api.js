@@ -1,6 +1,8 @@
-// The daemon's API, as the page uses it. The browser is signed in by an
-// HttpOnly session cookie (set by the link `kith ui` opens), so no request
-// here carries a token, and no script can read one.
+// The daemon's API, as the page uses it. Each request carries the page's
+// session (session.js) in a header, never a cookie, and never the API
+// token, which the page does not have.
+
+import * as session from './session.js';
 
 export const prefix = '/api/v1';
 
@@ -12,11 +14,6 @@ export class ApiError extends Error {
     this.status = status;
   }
 }
-
-const signedOutListeners = new Set();
-
-/** onSignedOut calls fn when the daemon refuses the session. */
-export function onSignedOut(fn) { signedOutListeners.add(fn); }
 
 /** url builds an API URL with query parameters. */
 export function url(path, params = {}) {
@@ -34,17 +31,17 @@ export function url(path, params = {}) {
  */
 export async function api(path, { method = 'GET', params, body } = {}) {
   let res;
-  const headers = { Accept: 'application/json' };
+  const headers = session.headers({ Accept: 'application/json' });
   if (body !== undefined) headers['Content-Type'] = 'text/plain;charset=utf-8';
   try {
-    res = await fetch(url(path, params), { method, body, credentials: 'same-origin', headers });
+    res = await fetch(url(path, params), { method, body, credentials: 'omit', headers });
   } catch {
     throw new ApiError('The daemon is not answering: is `kith daemon` still running?', 'unavailable', 0);
   }
   if (!res.ok) {
     let body = {};
     try { body = await res.json(); } catch { /* not JSON */ }
-    if (res.status === 401) signedOutListeners.forEach((fn) => fn());
+    if (res.status === 401) session.signedOut('ended');
     throw new ApiError(body.error || `The daemon answered ${res.status}.`, body.kind, res.status);
   }
   return res.json();

@@ -1,10 +1,12 @@
-// The web UI's shell: signs-in check, navigation between pages (the part of
-// the URL after #), and the live connection indicator. Each page is a
-// module with render(main, arg, query) returning an optional cleanup.
+// The web UI's shell: sign-in (session.js), navigation between pages (the
+// part of the URL after #), the live connection indicator and "Sign out
+// everywhere". Each page is a module with render(main, arg, query)
+// returning an optional cleanup.
 
-import { api, onSignedOut } from './api.js';
+import { api } from './api.js';
 import { h, replace } from './dom.js';
 import * as live from './live.js';
+import * as session from './session.js';
 import * as overview from './pages/overview.js';
 import * as files from './pages/files.js';
 import * as add from './pages/add.js';
@@ -15,8 +17,10 @@ import * as preview from './pages/preview.js';
 
 const pages = { overview, files, add, get, peers, groups, open: preview };
 const main = document.getElementById('main');
+const signOutButton = document.getElementById('signout');
 let cleanup = null;
 let signedIn = false;
+let signedOutShown = false;
 
 /** route renders the page the location's hash names: #/page/arg?query. */
 function route() {
@@ -38,45 +42,112 @@ function route() {
   cleanup = page.render(main, decodeURIComponent(rest.join('/')), new URLSearchParams(queryPart || '')) || null;
 }
 
-/** showSignedOut explains how to sign in: the page never holds the token. */
-function showSignedOut() {
+// What the signed-out page says, by why the page has no session.
+const signedOutText = {
+  none: ['Sign in to this kith daemon', 'This browser tab is not signed in.'],
+  ended: ['Signed out', 'This browser is no longer signed in: the daemon restarted, or the session expired or was ended.'],
+  everywhere: ['Signed out everywhere', 'Every browser signed in to this daemon is now signed out.'],
+};
+
+/**
+ * showSignedOut explains how to sign in (the page never holds the API
+ * token). reason is a key of signedOutText, or 'code' with the sentence
+ * saying why a sign-in link did not work.
+ */
+function showSignedOut(reason, message) {
+  if (signedOutShown) return; // the first reason given is the one to tell
+  signedOutShown = true;
   signedIn = false;
+  live.disconnect();
   if (cleanup) cleanup();
   cleanup = null;
+  signOutButton.hidden = true;
+  const indicator = document.getElementById('live');
+  indicator.textContent = '';
+  indicator.className = 'live';
+  const [title, why] = reason === 'code' ? ['This sign-in link did not work', message] : signedOutText[reason] || signedOutText.none;
+  document.title = title + ' · kith';
   replace(main,
-    h('section', { class: 'card signin' },
-      h('h1', {}, 'Sign in to this kith daemon'),
-      h('p', {}, 'This browser is not signed in. In a terminal on this computer, run:'),
+    h('section', { class: 'card signin', dataset: { reason } },
+      h('h1', {}, title),
+      h('p', {}, why, ' To sign in, run this in a terminal on this computer:'),
       h('pre', {}, h('code', {}, 'kith ui')),
-      h('p', {}, 'It opens a one-time link that signs this browser in. The link works once, for two minutes.')));
+      h('p', { class: 'muted' }, 'It opens the web UI in your browser, signed in. A sign-in lasts until the daemon restarts, for 12 hours without use, and for 7 days at most.')));
 }
 
 function showConnection(ok) {
+  if (!signedIn) return;
   const el = document.getElementById('live');
   el.textContent = ok ? 'Live' : 'Reconnecting…';
   el.className = 'live ' + (ok ? 'ok' : 'down');
 }
 
-async function start() {
-  onSignedOut(showSignedOut);
-  window.addEventListener('hashchange', () => {
-    route();
-    main.focus({ preventScroll: true });
-  });
+async function signOutEverywhere() {
+  signOutButton.disabled = true;
+  try {
+    await api('/ui/revoke', { method: 'POST' });
+    session.signedOutEverywhere();
+  } catch (err) {
+    if (err.status !== 401) {
+      signOutButton.textContent = 'Sign-out failed';
+      signOutButton.title = err.message;
+    }
+  } finally {
+    signOutButton.disabled = false;
+  }
+}
+
+/**
+ * begin signs the page in: with the code of a sign-in link when the
+ * address carries one, else with this tab's session or another tab's.
+ */
+async function begin() {
+  signedOutShown = false;
+  const code = session.takeCode();
+  if (code) {
+    try {
+      await session.signIn(code);
+    } catch (err) {
+      showSignedOut('code', err.message);
+      return;
+    }
+  } else if (!session.has()) {
+    await session.borrow();
+  }
+  if (!session.has()) {
+    showSignedOut('none');
+    return;
+  }
   try {
     await api('/id');
   } catch (err) {
-    if (err.status === 401) {
-      showSignedOut();
-      return;
-    }
-    replace(main, h('p', { class: 'error', role: 'alert' }, err.message));
-    return;
+    if (err.status !== 401) replace(main, h('p', { class: 'error', role: 'alert' }, err.message));
+    return; // a refused session shows the signed-out page by itself
   }
   signedIn = true;
-  live.on('connection', showConnection);
+  signOutButton.hidden = false;
+  signOutButton.textContent = 'Sign out everywhere';
+  signOutButton.removeAttribute('title');
+  live.disconnect(); // a stream opened with an earlier session
   live.connect();
   route();
+}
+
+function start() {
+  session.onSignedOut(showSignedOut);
+  live.on('connection', showConnection);
+  signOutButton.addEventListener('click', signOutEverywhere);
+  window.addEventListener('hashchange', () => {
+    // A sign-in link opened in a tab already showing the UI changes only
+    // the fragment: the page does not reload.
+    if (location.hash.startsWith('#signin=')) {
+      begin();
+      return;
+    }
+    route();
+    main.focus({ preventScroll: true });
+  });
+  begin();
 }
 
 start();

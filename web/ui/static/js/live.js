@@ -1,14 +1,21 @@
 // live keeps the page up to date from the daemon's one event stream
-// (GET /api/v1/events): stats every second, background job changes and pin
-// changes. Nothing polls; pages subscribe to what they show.
+// (GET /api/v1/events, server-sent events): stats every second, background
+// job changes and pin changes. Nothing polls; pages subscribe to what they
+// show. The stream is read with fetch rather than EventSource, which cannot
+// send the session header; it reconnects by itself when it breaks.
 
 import { prefix } from './api.js';
+import * as session from './session.js';
 
 /** history is how many stats samples the rate chart keeps (two minutes). */
 export const historyLength = 120;
 
 const listeners = new Map(); // event name -> Set of functions
-let source = null;
+// generation counts connects and disconnects: a loop whose generation has
+// passed stops, so a quick disconnect and connect never leave two streams.
+let generation = 0;
+let connected = false;
+let abort = null;
 
 /** state is what the stream told so far. */
 export const state = {
@@ -29,31 +36,107 @@ function emit(kind, data) {
   (listeners.get(kind) || []).forEach((fn) => fn(data));
 }
 
-/** connect opens the stream; the browser reconnects by itself if it breaks. */
+/** connect opens the stream and keeps it open until disconnect. */
 export function connect() {
-  if (source) return;
-  source = new EventSource(prefix + '/events');
-  source.addEventListener('open', () => { state.connected = true; emit('connection', true); });
-  source.addEventListener('error', () => { state.connected = false; emit('connection', false); });
-  source.addEventListener('stats', (e) => {
-    const s = JSON.parse(e.data);
-    state.stats = s;
-    state.history.push(s);
-    if (state.history.length > historyLength) state.history.shift();
-    emit('stats', s);
-  });
-  source.addEventListener('jobs', (e) => {
-    state.jobs = new Map(JSON.parse(e.data).map((j) => [j.id, j]));
-    emit('jobs', state.jobs);
-  });
-  source.addEventListener('job', (e) => {
-    const j = JSON.parse(e.data);
-    const before = state.jobs.get(j.id);
-    state.jobs.set(j.id, j);
-    emit('jobs', state.jobs);
-    if (j.state === 'done' && (!before || before.state !== 'done')) emit('pins', {});
-  });
-  source.addEventListener('pins', () => emit('pins', {}));
+  if (connected) return;
+  connected = true;
+  run(++generation);
+}
+
+/** disconnect closes the stream (when the page is signed out). */
+export function disconnect() {
+  connected = false;
+  generation++;
+  if (abort) abort.abort();
+}
+
+function setConnected(ok) {
+  state.connected = ok;
+  emit('connection', ok);
+}
+
+async function run(gen) {
+  let retry = 2000; // the daemon may say otherwise (retry: field)
+  while (gen === generation) {
+    abort = new AbortController();
+    try {
+      const res = await fetch(prefix + '/events', {
+        headers: session.headers({ Accept: 'text/event-stream' }),
+        credentials: 'omit',
+        cache: 'no-store',
+        signal: abort.signal,
+      });
+      if (res.status === 401) {
+        disconnect();
+        state.connected = false;
+        session.signedOut('ended');
+        return;
+      }
+      if (res.ok && res.body) {
+        setConnected(true);
+        retry = await read(res.body, retry);
+      }
+    } catch { /* the daemon went away, or disconnect */ }
+    if (gen !== generation) return;
+    setConnected(false);
+    await new Promise((resolve) => setTimeout(resolve, retry));
+  }
+}
+
+/** read dispatches the stream's events until it ends; it returns the retry delay. */
+async function read(body, retry) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return retry;
+    buf += value;
+    let end;
+    while ((end = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      let event = 'message';
+      const data = [];
+      for (const line of block.split('\n')) {
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        let v = colon < 0 ? '' : line.slice(colon + 1);
+        if (v.startsWith(' ')) v = v.slice(1);
+        if (field === 'event') event = v;
+        else if (field === 'data') data.push(v);
+        else if (field === 'retry' && /^\d+$/.test(v)) retry = Number(v);
+      }
+      if (data.length) dispatch(event, data.join('\n'));
+    }
+  }
+}
+
+function dispatch(event, data) {
+  switch (event) {
+    case 'stats': {
+      const s = JSON.parse(data);
+      state.stats = s;
+      state.history.push(s);
+      if (state.history.length > historyLength) state.history.shift();
+      emit('stats', s);
+      break;
+    }
+    case 'jobs':
+      state.jobs = new Map(JSON.parse(data).map((j) => [j.id, j]));
+      emit('jobs', state.jobs);
+      break;
+    case 'job': {
+      const j = JSON.parse(data);
+      const before = state.jobs.get(j.id);
+      state.jobs.set(j.id, j);
+      emit('jobs', state.jobs);
+      if (j.state === 'done' && (!before || before.state !== 'done')) emit('pins', {});
+      break;
+    }
+    case 'pins':
+      emit('pins', {});
+      break;
+  }
 }
 
 /** addJob records a job the page just started, before the stream echoes it. */

@@ -6,6 +6,7 @@
 // request carries one top-level file or folder.
 
 import { url } from './api.js';
+import * as session from './session.js';
 
 /**
  * An item is one top-level file or folder to add:
@@ -126,6 +127,7 @@ export function upload(item, onProgress) {
       }
     };
     xhr.open('POST', url('/add', { total: item.size }));
+    for (const [k, v] of Object.entries(session.headers())) xhr.setRequestHeader(k, v);
     xhr.upload.addEventListener('progress', (e) => {
       progress.sent = e.loaded;
       onProgress({ ...progress });
@@ -135,6 +137,7 @@ export function upload(item, onProgress) {
       if (xhr.status !== 200) {
         let msg = `The daemon answered ${xhr.status}.`;
         try { msg = JSON.parse(xhr.responseText).error || msg; } catch { /* not JSON */ }
+        if (xhr.status === 401) session.signedOut('ended');
         reject(new Error(msg));
         return;
       }
