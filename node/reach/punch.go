@@ -96,4 +96,3 @@ func quicComponent() *ma.Component {
 	c, _ := ma.NewComponent("quic-v1", "")
 	return c
 }
-

@@ -41,7 +41,7 @@ direct/tcp or direct/quic, "relayed" for an unlimited relay (a group
 member's) and "relayed (limited)" for a stranger's relay, which only starts
 hole punching and carries no transfer. IN and OUT count the bytes kith's
 protocols (fetch, groups, DHT) moved on that connection.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
 			if err != nil {
