@@ -20,7 +20,8 @@ type facts struct {
 	dht          dht.Stats
 	autonat      bool // AutoNAT on in the config
 	relayClient  bool // autorelay on in the config
-	groupRelays  int  // reservations on group members' relays
+	relays       int  // relays of strangers holding a reservation for us
+	groupRelays  int  // group members' relays holding a reservation for us
 	relayPublic  bool // this node runs the limited relay now
 	relayGroups  bool // this node runs the group relay now
 	peers        int
@@ -34,6 +35,7 @@ type facts struct {
 func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 	f := n.facts()
 	share, lan, _ := n.shareAddrs()
+	strangers, members := n.relayCircuits()
 	d := api.Doctor{
 		Reachability:       reach.Name(f.reach.Reachability),
 		ReachabilityHow:    reachabilityHow(f),
@@ -42,8 +44,8 @@ func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 		HolePunches:        f.reach.HolePunches,
 		HolePunchesOK:      f.reach.HolePunchOK,
 		LastHolePunchError: f.reach.LastHolePunchError,
-		RelayAddrs:         addrStrings(f.reach.RelayAddrs),
-		GroupRelays:        addrStrings(n.groupRes.Addrs()),
+		RelayAddrs:         addrStrings(strangers),
+		GroupRelays:        addrStrings(members),
 		RelayService:       relayServiceText(f),
 		DHTProtocol:        string(f.dht.Protocol),
 		DHTServer:          f.dht.Server,
@@ -59,14 +61,51 @@ func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 	return d, nil
 }
 
+// relayCircuits sorts the relay circuits this node holds reservations on:
+// through strangers' relays (limited) and through group members' relays
+// (unlimited for other members), whether autorelay or the group relay
+// loop took them. A public node holds none (its old ones are stale).
+func (n *Node) relayCircuits() (strangers, members []ma.Multiaddr) {
+	if n.tracker.Status().Reachability == network.ReachabilityPublic {
+		return nil, nil
+	}
+	mi := memberIndex{n}
+	seen := map[string]bool{}
+	for _, a := range append(n.tracker.Status().RelayAddrs, n.groupRes.Addrs()...) {
+		if seen[string(a.Bytes())] {
+			continue
+		}
+		seen[string(a.Bytes())] = true
+		if r, ok := relayOf(a); ok && mi.IsMember(r) {
+			members = append(members, a)
+		} else {
+			strangers = append(strangers, a)
+		}
+	}
+	return strangers, members
+}
+
+// distinctRelays counts the relays behind a list of circuits.
+func distinctRelays(as []ma.Multiaddr) int {
+	ids := map[string]bool{}
+	for _, a := range as {
+		if r, ok := relayOf(a); ok {
+			ids[string(r)] = true
+		}
+	}
+	return len(ids)
+}
+
 func (n *Node) facts() facts {
+	strangers, members := n.relayCircuits()
 	pub, grp := n.relaySvc.Running()
 	f := facts{
 		reach:       n.tracker.Status(),
 		dht:         n.dht.Stats(),
 		autonat:     n.cfg.Network.AutoNAT,
 		relayClient: n.cfg.Network.RelayClient,
-		groupRelays: len(n.groupRes.Relays()),
+		relays:      distinctRelays(strangers),
+		groupRelays: distinctRelays(members),
 		relayPublic: pub,
 		relayGroups: grp,
 		peers:       len(n.host.Network().Peers()),
@@ -179,13 +218,13 @@ func diagnose(f facts) []api.Check {
 
 	if f.reach.Reachability != network.ReachabilityPublic {
 		switch {
-		case len(f.reach.RelayAddrs) == 0 && f.groupRelays == 0 && f.relayClient:
+		case f.relays == 0 && f.groupRelays == 0 && f.relayClient:
 			fail("No relay reservation yet: peers on the internet cannot reach this node.",
 				"this takes seconds after start when bootstrap peers are reachable; see the DHT line above")
-		case len(f.reach.RelayAddrs) == 0 && f.groupRelays == 0:
+		case f.relays == 0 && f.groupRelays == 0:
 			warn("No relay: network.relay_client is off, so peers on the internet cannot reach this node.", "set network.relay_client to true and restart")
 		default:
-			ok(fmt.Sprintf("Reachable through %d relay(s) (%d of them a group member's, which carries transfers)", len(f.reach.RelayAddrs)+f.groupRelays, f.groupRelays))
+			ok(fmt.Sprintf("Reachable through %d relay(s) (%d of them a group member's, which carries group transfers)", f.relays+f.groupRelays, f.groupRelays))
 		}
 		if f.inGroups && f.groupRelays == 0 && !f.groupHasRely && f.reach.NAT == reach.NATSymmetric {
 			warn("No member of your groups offers a relay: if hole punching fails, group transfers cannot reach this node.",

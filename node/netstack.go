@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/event"
@@ -27,6 +28,12 @@ const (
 	// clock moves on during suspend, the monotonic clock does not.
 	wakeCheckEvery = 30 * time.Second
 	sleepJump      = time.Minute
+	// deadConnCheck is how often connections are checked against the
+	// machine's addresses: one whose local address is gone (a new DHCP
+	// lease, another access point) can never carry a packet again, and
+	// waiting for its keepalive to time out would keep a laptop cut off
+	// from its group for half a minute or more.
+	deadConnCheck = 2 * time.Second
 	// rejoinSettle lets a burst of address changes (a Wi-Fi handover
 	// removes, then adds) settle before rejoining.
 	rejoinSettle = 5 * time.Second
@@ -172,6 +179,8 @@ func (n *Node) watchNetwork(ctx context.Context) {
 	defer sub.Close()
 	wake := time.NewTicker(wakeCheckEvery)
 	defer wake.Stop()
+	dead := time.NewTicker(deadConnCheck)
+	defer dead.Stop()
 	last := time.Now()
 	var settle <-chan time.Time
 	for {
@@ -192,6 +201,13 @@ func (n *Node) watchNetwork(ctx context.Context) {
 				settle = time.After(rejoinSettle)
 			}
 			last = now
+		case <-dead.C:
+			if n.closeDeadConns() > 0 {
+				n.tracker.Forget()
+				n.groupRes.Drop()
+				settle = time.After(time.Second)
+				n.background(n.redialKept)
+			}
 		case <-n.rejoin:
 			settle = time.After(rejoinSettle)
 		case <-settle:
@@ -199,6 +215,76 @@ func (n *Node) watchNetwork(ctx context.Context) {
 			n.rejoinNetwork(ctx)
 		}
 	}
+}
+
+// closeDeadConns closes the direct connections that went with an address
+// this machine lost, and returns how many. A connection bound to an IP no
+// interface has any more is dead; so are QUIC connections, which report
+// the unspecified listen address as their local one and so cannot be told
+// apart: when any address was lost since the last check, they are all
+// closed (as Syncthing and Tailscale rebind on a link change), and peers
+// are redialled from the new address.
+func (n *Node) closeDeadConns() int {
+	ifaces, err := manet.InterfaceMultiaddrs()
+	if err != nil {
+		return 0
+	}
+	have := map[string]bool{}
+	for _, a := range ifaces {
+		if ip, err := manet.ToIP(a); err == nil && !ip.IsLoopback() {
+			have[ip.String()] = true
+		}
+	}
+	lost := false
+	for ip := range n.ifaceIPs {
+		if !have[ip] {
+			lost = true
+		}
+	}
+	first := n.ifaceIPs == nil
+	n.ifaceIPs = have
+	if first {
+		return 0
+	}
+	closed := 0
+	for _, c := range n.host.Network().Conns() {
+		if isRelayed(c.RemoteMultiaddr()) {
+			continue
+		}
+		ip, err := manet.ToIP(c.LocalMultiaddr())
+		if err != nil || ip.IsLoopback() {
+			continue
+		}
+		if have[ip.String()] || (ip.IsUnspecified() && !lost) {
+			continue
+		}
+		_ = c.Close()
+		closed++
+	}
+	if closed > 0 {
+		n.log.Info("this machine's address changed: closed connections through the old one", "closed", closed)
+	}
+	return closed
+}
+
+// redialKept dials, at once and in parallel, the peers kept connected
+// (group members, ticket peers) after the machine's address changed,
+// rather than waiting for the peering service's back-off; a peer reached
+// only through a relay then gets its hole punch.
+func (n *Node) redialKept(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, ai := range n.peering.ListPeers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, ticketDialTimeout)
+			defer cancel()
+			if err := n.host.Connect(cctx, peer.AddrInfo{ID: ai.ID}); err == nil {
+				n.awaitDirect(cctx, peer.AddrInfo{ID: ai.ID})
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // lostDirectAddr reports whether an address update removed a direct (not
@@ -226,5 +312,122 @@ func (n *Node) rejoinNetwork(ctx context.Context) {
 	}
 	if err := n.dht.Reprovide(cctx); err != nil && ctx.Err() == nil {
 		n.log.Debug("rejoin: reprovide", "err", err)
+	}
+}
+
+// Upgrading relayed connections. A group member or a ticket's peer reached
+// only through a stranger's relay cannot carry a transfer; the hole punch
+// that should follow is attempted once per relayed connection, by the side
+// that accepted it, and a punch can be missed (the other side had just
+// started or just changed address). punchLoop notices such peers and
+// redials them through the relay, which makes the other side try again.
+const (
+	punchCheckEvery = 5 * time.Second
+	// punchBudget bounds the redials per peer within punchBudgetWindow:
+	// behind a NAT that cannot be punched they only cost.
+	punchBudget       = 3
+	punchBudgetWindow = 10 * time.Minute
+)
+
+type punchState struct {
+	limitedSince time.Time
+	tries        []time.Time
+}
+
+func (n *Node) punchLoop(ctx context.Context) {
+	t := time.NewTicker(punchCheckEvery)
+	defer t.Stop()
+	state := map[peer.ID]*punchState{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n.tracker.Status().NAT == reach.NATSymmetric {
+			continue
+		}
+		now := time.Now()
+		wanted := n.wantedPeers()
+		for p := range state {
+			if !wanted[p] {
+				delete(state, p)
+			}
+		}
+		for p := range wanted {
+			if !onlyLimited(n.host.Network().ConnsToPeer(p)) {
+				if st := state[p]; st != nil {
+					st.limitedSince = time.Time{}
+				}
+				continue
+			}
+			st := state[p]
+			if st == nil {
+				st = &punchState{}
+				state[p] = st
+			}
+			if st.limitedSince.IsZero() {
+				st.limitedSince = now
+				continue
+			}
+			st.tries = slices.DeleteFunc(st.tries, func(at time.Time) bool { return now.Sub(at) > punchBudgetWindow })
+			if now.Sub(st.limitedSince) < punchWait || len(st.tries) >= punchBudget {
+				continue
+			}
+			st.tries = append(st.tries, now)
+			st.limitedSince = time.Time{}
+			n.background(func(ctx context.Context) {
+				ai := peer.AddrInfo{ID: p}
+				n.log.Debug("only a limited relayed connection; redialling for a hole punch", "peer", p)
+				_ = n.host.Network().ClosePeer(p)
+				cctx, cancel := context.WithTimeout(ctx, ticketDialTimeout)
+				defer cancel()
+				if err := n.host.Connect(cctx, ai); err == nil {
+					n.awaitDirect(cctx, ai)
+				}
+			})
+		}
+	}
+}
+
+// wantedPeers are the peers worth a direct connection: group members and
+// the peers of recently used tickets.
+func (n *Node) wantedPeers() map[peer.ID]bool {
+	out := map[peer.ID]bool{}
+	for _, ai := range n.keep.want(time.Now()) {
+		out[ai.ID] = true
+	}
+	if gs := n.groupsReady.Load(); gs != nil {
+		for _, p := range n.host.Network().Peers() {
+			if (memberIndex{n}).IsMember(p) {
+				out[p] = true
+			}
+		}
+	}
+	return out
+}
+
+// staleAfter is how old a direct connection must be before a relayed
+// connection from the same peer is taken as proof that it died (a parallel
+// dial may open both at once).
+const staleAfter = 10 * time.Second
+
+// dropStaleDirect is a network notifiee: a peer that dials us through a
+// relay while we hold a direct connection to it has lost that connection on
+// its side (it moved, its router restarted); ours is a corpse that would
+// swallow our writes until a keepalive times out, half a minute or more,
+// and it stops the hole punch that would replace it ("already
+// connected"). Close it.
+func (n *Node) dropStaleDirect(_ network.Network, c network.Conn) {
+	if c.Stat().Direction != network.DirInbound || !isRelayed(c.RemoteMultiaddr()) {
+		return
+	}
+	p := c.RemotePeer()
+	for _, old := range n.host.Network().ConnsToPeer(p) {
+		if isRelayed(old.RemoteMultiaddr()) || time.Since(old.Stat().Opened) < staleAfter {
+			continue
+		}
+		n.log.Debug("peer came back through a relay: closing our old direct connection", "peer", p, "addr", old.RemoteMultiaddr())
+		_ = old.Close()
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ipfs/boxo/peering"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	routedhost "github.com/libp2p/go-libp2p/p2p/host/routed"
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,6 +73,7 @@ type Node struct {
 	peering       *peering.PeeringService // keeps group members and ticket peers connected
 	keep          keepSet
 	connBytes     *connCounter
+	ifaceIPs      map[string]bool // interface IPs at the last check (watchNetwork only)
 	rejoin        chan struct{}
 	groupRelayNow chan struct{}
 	mdns          mdns.Service
@@ -224,6 +226,10 @@ func (n *Node) Start(ctx context.Context) error {
 		n.reachabilityChanged(st.Reachability)
 	}
 	n.background(n.watchNetwork)
+	n.background(n.punchLoop)
+	n.host.Network().Notify(&network.NotifyBundle{ConnectedF: func(nw network.Network, c network.Conn) {
+		go n.dropStaleDirect(nw, c) // not on libp2p's notification goroutine
+	}})
 	if err := n.peering.Start(); err != nil {
 		n.log.Warn("peering is off", "err", err)
 	} else {

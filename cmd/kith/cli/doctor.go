@@ -33,8 +33,8 @@ that needs action comes with the next step.`,
 			fmt.Fprintf(w, "reachability:   %s (%s)\n", d.Reachability, d.ReachabilityHow)
 			fmt.Fprintf(w, "NAT:            %s (%s)\n", d.NAT, d.NATHow)
 			fmt.Fprintf(w, "hole punches:   %d tried, %d direct\n", d.HolePunches, d.HolePunchesOK)
-			fmt.Fprintf(w, "relays:         %s\n", countOr(len(d.RelayAddrs), "reservation", "none"))
-			fmt.Fprintf(w, "group relays:   %s\n", countOr(len(d.GroupRelays), "reservation", "none"))
+			fmt.Fprintf(w, "relays:         %s\n", countOr(len(d.RelayAddrs), "circuit", "none"))
+			fmt.Fprintf(w, "group relays:   %s\n", countOr(len(d.GroupRelays), "circuit", "none"))
 			fmt.Fprintf(w, "relay service:  %s\n", d.RelayService)
 			role := "client"
 			if d.DHTServer {

@@ -204,13 +204,15 @@ func (k *kith) addFile(size int, extra ...string) (api.AddResult, []byte) {
 // waitFor polls cond until it holds, failing the test at the deadline.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	start := time.Now()
+	deadline := start.Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	t.Logf("%v: %s", time.Since(start).Round(10*time.Millisecond), what)
 }
 
 // publicNet is the small public network standing in for Amino: kith
