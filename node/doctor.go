@@ -157,7 +157,10 @@ func natHow(st reach.Status) string {
 	case reach.NATSymmetric:
 		return fmt.Sprintf("peers saw different public ports (%s)", strings.Join(st.Observed, ", "))
 	}
-	return fmt.Sprintf("%d peer(s) on the internet reported an address; 2 are needed", st.Observers)
+	if st.Observers < 2 {
+		return fmt.Sprintf("%d peer(s) on the internet reported this node's address; 2 are needed", st.Observers)
+	}
+	return fmt.Sprintf("the addresses %d peers reported do not tell yet (%s)", st.Observers, strings.Join(st.Observed, ", "))
 }
 
 func relayServiceText(f facts) string {

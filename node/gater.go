@@ -47,12 +47,20 @@ func (g *groupPathGater) InterceptAddrDial(p peer.ID, a ma.Multiaddr) bool {
 	if !mi.IsMember(p) || mi.ShareGroup(p, relay) {
 		return true
 	}
-	for _, other := range n.host.Peerstore().Addrs(p) {
-		if r, ok := relayOf(other); ok && mi.ShareGroup(p, r) {
-			return false // a group relay reaches p: use that one
+	return !n.hasGroupCircuit(p) // a group relay reaches p: use that one
+}
+
+// hasGroupCircuit reports whether one of p's known addresses is a circuit
+// through a relay that shares a group with p (whose relay carries
+// transfers between members).
+func (n *Node) hasGroupCircuit(p peer.ID) bool {
+	mi := memberIndex{n}
+	for _, a := range n.host.Peerstore().Addrs(p) {
+		if r, ok := relayOf(a); ok && mi.ShareGroup(p, r) {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 func (g *groupPathGater) InterceptAccept(cm network.ConnMultiaddrs) bool {

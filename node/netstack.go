@@ -320,7 +320,9 @@ func (n *Node) rejoinNetwork(ctx context.Context) {
 // that should follow is attempted once per relayed connection, by the side
 // that accepted it, and a punch can be missed (the other side had just
 // started or just changed address). punchLoop notices such peers and
-// redials them through the relay, which makes the other side try again.
+// redials them through the relay, which makes the other side try again;
+// or, for a member that a group relay reaches, redials it through that
+// relay.
 const (
 	punchCheckEvery = 5 * time.Second
 	// punchBudget bounds the redials per peer within punchBudgetWindow:
@@ -344,9 +346,7 @@ func (n *Node) punchLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if n.tracker.Status().NAT == reach.NATSymmetric {
-			continue
-		}
+		symmetric := n.tracker.Status().NAT == reach.NATSymmetric
 		now := time.Now()
 		wanted := n.wantedPeers()
 		for p := range state {
@@ -372,6 +372,12 @@ func (n *Node) punchLoop(ctx context.Context) {
 			}
 			st.tries = slices.DeleteFunc(st.tries, func(at time.Time) bool { return now.Sub(at) > punchBudgetWindow })
 			if now.Sub(st.limitedSince) < punchWait || len(st.tries) >= punchBudget {
+				continue
+			}
+			// Behind a symmetric NAT no punch will come; a redial helps
+			// only if it can go through a group member's relay (the dial
+			// gater then keeps it off strangers' relays).
+			if symmetric && !n.hasGroupCircuit(p) {
 				continue
 			}
 			st.tries = append(st.tries, now)

@@ -86,10 +86,12 @@ func InferNAT(obs []Observation, since time.Time) NATType {
 	if none {
 		result = NATNone
 	}
+	decided := false
 	for _, byObserver := range ports {
 		if len(byObserver) < 2 {
 			continue
 		}
+		decided = true
 		distinct := map[uint16]bool{}
 		for _, p := range byObserver {
 			distinct[p] = true
@@ -98,6 +100,36 @@ func InferNAT(obs []Observation, since time.Time) NATType {
 			return NATSymmetric
 		}
 		result = NATCone
+	}
+	if decided || result == NATNone {
+		return result
+	}
+	// No transport has two observers yet (a laptop may reach one public
+	// peer over TCP and another over QUIC). kith listens on the same port
+	// for both, so the ports still tell: kept on every mapping, the NAT
+	// preserves ports (cone); changed on each, to a different port every
+	// time, it maps per destination (symmetric).
+	var seen []uint16
+	kept, changed := 0, 0
+	for g, byObserver := range ports {
+		for _, p := range byObserver {
+			if p == g.local.Port() {
+				kept++
+			} else {
+				changed++
+				seen = append(seen, p)
+			}
+		}
+	}
+	distinct := map[uint16]bool{}
+	for _, p := range seen {
+		distinct[p] = true
+	}
+	switch {
+	case kept >= 2 && changed == 0:
+		return NATCone
+	case changed >= 2 && kept == 0 && len(distinct) == changed:
+		return NATSymmetric
 	}
 	return result
 }

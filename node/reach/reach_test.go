@@ -53,6 +53,12 @@ func TestInferNAT(t *testing.T) {
 		{"a LAN observer does not count", []Observation{obs("192.168.1.1", "192.168.1.10:4101"), obs("11.0.0.2", "11.9.0.1:4101")}, NATUnknown},
 		{"observed address is our own: no NAT", []Observation{
 			{Observer: ip("11.0.0.1"), Local: ap("11.0.0.7:4101"), Transport: "tcp", Observed: ap("11.0.0.7:4101"), At: now}}, NATNone},
+		{"ports kept across transports: cone", []Observation{obs("11.0.0.1", "11.9.0.1:4101"),
+			{Observer: ip("11.0.0.2"), Local: local, Transport: "tcp", Observed: ap("11.9.0.1:4101"), At: now}}, NATCone},
+		{"a new port per observer across transports: symmetric", []Observation{obs("11.0.0.1", "11.9.0.1:40112"),
+			{Observer: ip("11.0.0.2"), Local: local, Transport: "tcp", Observed: ap("11.9.0.1:51873"), At: now}}, NATSymmetric},
+		{"one changed, one kept: not known", []Observation{obs("11.0.0.1", "11.9.0.1:40112"),
+			{Observer: ip("11.0.0.2"), Local: local, Transport: "tcp", Observed: ap("11.9.0.1:4101"), At: now}}, NATUnknown},
 		{"stale reports are ignored", []Observation{
 			{Observer: ip("11.0.0.1"), Local: local, Transport: "udp", Observed: ap("11.9.0.1:1"), At: now.Add(-time.Hour)},
 			obs("11.0.0.2", "11.9.0.1:4101"), obs("11.0.0.3", "11.9.0.1:4101")}, NATCone},
