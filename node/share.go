@@ -54,10 +54,16 @@ func (n *Node) shareAddrs() (share, lan, loopback []ma.Multiaddr) {
 	return share, lan, loopback
 }
 
-// Ticket makes a share ticket for c: this node and the addresses a friend
+// Ticket is the API's ticket for c.
+func (n *Node) Ticket(_ context.Context, c cid.Cid) (api.TicketInfo, error) {
+	share, _, _ := n.shareAddrs()
+	return api.TicketInfo{Cid: c.String(), Ticket: n.ticket(c), Reachable: len(share) > 0}, nil
+}
+
+// ticket makes a share ticket for c: this node and the addresses a friend
 // can dial, LAN addresses after internet ones (loopback only when there is
 // nothing else, for several daemons on one machine).
-func (n *Node) Ticket(c cid.Cid) string {
+func (n *Node) ticket(c cid.Cid) string {
 	share, lan, loopback := n.shareAddrs()
 	addrs := append(share, lan...)
 	if len(addrs) == 0 {

@@ -74,3 +74,17 @@ func (s *Server) handleDoctor(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, d)
 }
+
+func (s *Server) handleTicket(w http.ResponseWriter, r *http.Request) {
+	c, err := s.cidParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	t, err := s.backend.Ticket(r.Context(), c)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, t)
+}

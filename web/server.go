@@ -128,6 +128,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET "+p+"/dht/findprovs", s.handleFindProvs)
 	m.HandleFunc("GET "+p+"/dht/findpeer", s.handleFindPeer)
 	m.HandleFunc("GET "+p+"/doctor", s.handleDoctor)
+	m.HandleFunc("GET "+p+"/ticket", s.handleTicket)
 	s.groupRoutes(m, p)
 	// For the web UI: background jobs, the live event stream, sign-in.
 	m.HandleFunc("POST "+p+"/jobs/fetch", s.handleJobFetch)

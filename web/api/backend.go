@@ -45,6 +45,9 @@ type Backend interface {
 	// FindProviders asks the DHT who provides c; FindPeer where id is.
 	FindProviders(ctx context.Context, c cid.Cid, max int) ([]PeerInfo, error)
 	FindPeer(ctx context.Context, id string) (PeerInfo, error)
+	// Ticket makes a share ticket for c: the CID with this node's
+	// dialable addresses.
+	Ticket(ctx context.Context, c cid.Cid) (TicketInfo, error)
 	// Doctor describes how the node stands on the network.
 	Doctor(ctx context.Context) (Doctor, error)
 	// Shutdown asks the daemon to stop; it returns at once.

@@ -238,3 +238,13 @@ type Check struct {
 	Text string `json:"text"`
 	Fix  string `json:"fix,omitempty"`
 }
+
+// TicketInfo is a share ticket: one string holding a CID and this node's
+// dialable addresses, for `kith get TICKET` or the UI's Get page.
+type TicketInfo struct {
+	Cid    string `json:"cid"`
+	Ticket string `json:"ticket"`
+	// Reachable is false while the ticket holds no address a friend on
+	// the internet can dial (only LAN or loopback ones).
+	Reachable bool `json:"reachable"`
+}

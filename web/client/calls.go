@@ -121,6 +121,12 @@ func (c *Client) Peers(ctx context.Context) ([]api.Peer, error) {
 	return ps, c.getJSON(ctx, "/peers", nil, &ps)
 }
 
+// Ticket asks for a share ticket for cid.
+func (c *Client) Ticket(ctx context.Context, cid string) (api.TicketInfo, error) {
+	var t api.TicketInfo
+	return t, c.getJSON(ctx, "/ticket", cidQuery(cid), &t)
+}
+
 // Doctor asks how the node stands on the network.
 func (c *Client) Doctor(ctx context.Context) (api.Doctor, error) {
 	var d api.Doctor
