@@ -47,7 +47,7 @@ func symmetricHomes(t *testing.T) (lab *netlab.Lab, pub *publicNet, a, b *kith) 
 }
 
 // makeGroup creates a group on the first node and joins the others.
-func makeGroup(t *testing.T, name string, first *kith, others ...*kith) {
+func makeGroup(t testing.TB, name string, first *kith, others ...*kith) {
 	t.Helper()
 	var inv api.GroupInvite
 	if err := first.runJSON(&inv, "group", "create", name); err != nil {

@@ -1,6 +1,7 @@
 package netlab
 
 import (
+	"encoding/json"
 	"net/netip"
 )
 
@@ -12,6 +13,24 @@ type Host struct {
 	*Namespace
 	addr   netip.Addr
 	router *Router // nil for a public host
+	up     Rate    // eth0's upload limit (ShapeUp), 0 for none
+}
+
+// Traffic returns the bytes the host received and sent on eth0 so far:
+// everything it exchanged with the rest of the lab.
+func (h *Host) Traffic() (rx, tx uint64) {
+	h.lab.t.Helper()
+	out := h.mustRun(nil, "ip", "-s", "-j", "link", "show", "dev", "eth0")
+	var links []struct {
+		Stats64 struct {
+			Rx struct{ Bytes uint64 } `json:"rx"`
+			Tx struct{ Bytes uint64 } `json:"tx"`
+		} `json:"stats64"`
+	}
+	if err := json.Unmarshal(out, &links); err != nil || len(links) != 1 {
+		h.lab.t.Fatalf("netlab: traffic of %s: %v: %s", h.node, err, out)
+	}
+	return links[0].Stats64.Rx.Bytes, links[0].Stats64.Tx.Bytes
 }
 
 // Addr returns the host's address: public for a public host, private for a

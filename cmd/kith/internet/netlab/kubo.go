@@ -36,6 +36,11 @@ type KuboConfig struct {
 	// Bootstrap lists the multiaddrs (with /p2p/ID) the node bootstraps
 	// from; none when empty.
 	Bootstrap []string
+	// Laptop runs Kubo as a user would on a laptop behind a NAT: its
+	// defaults (automatic DHT mode, AutoNAT, relay client, hole punching)
+	// instead of a public server's settings; the host must then be a
+	// laptop.
+	Laptop bool
 }
 
 // A Kubo is a Kubo daemon running on a public host of a lab.
@@ -69,8 +74,8 @@ const (
 // network). It returns once the daemon is ready, and stops it at cleanup.
 func StartKubo(t testing.TB, h *Host, cfg KuboConfig) *Kubo {
 	t.Helper()
-	if h.router != nil {
-		t.Fatalf("netlab: StartKubo: %s is behind a router; Kubo runs on a public host", h.node)
+	if h.router != nil && !cfg.Laptop {
+		t.Fatalf("netlab: StartKubo: %s is behind a router; set KuboConfig.Laptop for a laptop", h.node)
 	}
 	bin := cfg.Bin
 	if bin == "" {
@@ -80,7 +85,7 @@ func StartKubo(t testing.TB, h *Host, cfg KuboConfig) *Kubo {
 	if out, err := k.Command("init", "--profile=autoconf-off").CombinedOutput(); err != nil {
 		t.Fatalf("netlab: ipfs init: %v: %s", err, out)
 	}
-	if err := k.configure(cfg.Bootstrap); err != nil {
+	if err := k.configure(cfg.Bootstrap, cfg.Laptop); err != nil {
 		t.Fatal(err)
 	}
 	k.Process = Start(t, k.Command("daemon"))
@@ -105,7 +110,7 @@ func StartKubo(t testing.TB, h *Host, cfg KuboConfig) *Kubo {
 			k.Addrs = append(k.Addrs, a)
 		}
 	}
-	if len(k.Addrs) == 0 {
+	if len(k.Addrs) == 0 && !cfg.Laptop {
 		t.Fatalf("netlab: Kubo on %s has no address on %s: %q", h.node, h.addr, id.Addresses)
 	}
 	return k
@@ -145,7 +150,7 @@ func (k *Kubo) ID() (KuboID, error) {
 }
 
 // configure edits the repo's config file: the settings StartKubo promises.
-func (k *Kubo) configure(bootstrap []string) error {
+func (k *Kubo) configure(bootstrap []string, laptop bool) error {
 	path := filepath.Join(k.Repo, "config")
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -180,6 +185,35 @@ func (k *Kubo) configure(bootstrap []string) error {
 		{"AutoConf.Enabled", false},
 		{"AutoTLS.Enabled", false},
 		{"Plugins.Plugins.telemetry.Config.Mode", "off"},
+	}
+	if laptop {
+		// Kubo's own defaults for everything that decides reachability,
+		// listening on every interface like a laptop's daemon.
+		settings = append(settings[:4:4],
+			struct {
+				key   string
+				value any
+			}{"Addresses.Swarm", []string{
+				fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", kuboSwarmPort),
+				fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", kuboSwarmPort),
+			}},
+			struct {
+				key   string
+				value any
+			}{"Discovery.MDNS.Enabled", false},
+			struct {
+				key   string
+				value any
+			}{"AutoConf.Enabled", false},
+			struct {
+				key   string
+				value any
+			}{"AutoTLS.Enabled", false},
+			struct {
+				key   string
+				value any
+			}{"Plugins.Plugins.telemetry.Config.Mode", "off"},
+		)
 	}
 	for _, s := range settings {
 		setKey(c, strings.Split(s.key, "."), s.value)

@@ -65,3 +65,15 @@ func shapeLink(ns *Namespace, dev string, old, rate Rate) {
 		ns.lab.t.Fatalf("netlab: in %s: tc %v: %v: %s", ns.name, args, err, out)
 	}
 }
+
+// ShapeUp limits what the host sends on eth0 (its upload: for a public
+// host, everything it sends to the internet, relayed traffic included) with
+// a tbf of the given rate; 0 removes the limit.
+func (h *Host) ShapeUp(rate Rate) {
+	h.lab.t.Helper()
+	if rate < 0 {
+		h.lab.t.Fatalf("netlab: host %s: negative rate", h.node)
+	}
+	shapeLink(h.Namespace, "eth0", h.up, rate)
+	h.up = rate
+}
