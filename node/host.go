@@ -54,7 +54,7 @@ const (
 	relayMinCandidates = 1
 	relayBootDelay     = 5 * time.Second
 	relayBackoff       = 30 * time.Second
-	relayMinInterval   = 5 * time.Second
+	relayMinInterval   = time.Second
 	relayNum           = 2
 )
 

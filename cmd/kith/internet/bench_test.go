@@ -22,6 +22,9 @@ import (
 // twoHomes is the lab most benchmarks share: two kith public nodes (DHT
 // servers and relays), two laptops behind cone NATs with their relay
 // reservations held, as daemons that have been running for a while are.
+// The lab has no delay (no netem on these machines): round trips are
+// well under a millisecond, so times to first byte count round trips and
+// timers, not distance.
 func twoHomes(b *testing.B, upA netlab.Rate) (lab *netlab.Lab, pub *publicNet, a, bb *kith) {
 	lab = netlab.New(b)
 	pub = startPublicNetB(b, lab, 2)

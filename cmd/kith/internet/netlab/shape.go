@@ -37,18 +37,20 @@ func (r *Router) Shape(up, down Rate) {
 	if up < 0 || down < 0 {
 		r.lab.t.Fatalf("netlab: router %s: negative rate", r.node)
 	}
-	shapeLink(r.Namespace, "wan", r.up, up)
-	shapeLink(r.lab.core, r.port, r.down, down)
+	shapeLink(r.Namespace, "wan", r.up != 0, up)
+	shapeLink(r.lab.core, r.port, r.down != 0, down)
 	r.up, r.down = up, down
 }
 
-// shapeLink puts a tbf of the given rate on dev's egress in ns, replacing
-// the one of rate old, or removes it for a rate of 0.
-func shapeLink(ns *Namespace, dev string, old, rate Rate) {
+// shapeLink sets dev's egress in ns to the given rate (tbf), replacing
+// what was there (had says whether anything was), or removes it for 0.
+// (There is no delay emulation: the kernels these tests run on have no
+// netem.)
+func shapeLink(ns *Namespace, dev string, had bool, rate Rate) {
 	ns.lab.t.Helper()
 	var args []string
 	switch {
-	case rate == 0 && old == 0:
+	case rate == 0 && !had:
 		return
 	case rate == 0:
 		args = []string{"qdisc", "del", "dev", dev, "root"}
@@ -74,6 +76,6 @@ func (h *Host) ShapeUp(rate Rate) {
 	if rate < 0 {
 		h.lab.t.Fatalf("netlab: host %s: negative rate", h.node)
 	}
-	shapeLink(h.Namespace, "eth0", h.up, rate)
+	shapeLink(h.Namespace, "eth0", h.up != 0, rate)
 	h.up = rate
 }
