@@ -38,19 +38,37 @@ export function replace(el, ...children) {
   append(el, children);
 }
 
-/** copyButton copies text to the clipboard and says so. */
-export function copyButton(text, what = 'Copy') {
-  const b = h('button', { type: 'button', class: 'small', title: 'Copy ' + text }, what);
+/**
+ * copyButton copies text to the clipboard and says so. field, when given,
+ * is the element showing the text: where the clipboard cannot be written
+ * (a browser that refuses, an insecure context), its text is selected for
+ * the reader to copy by hand.
+ */
+export function copyButton(text, what = 'Copy', field = null) {
+  const b = h('button', { type: 'button', class: 'small', title: text.length > 100 ? 'Copy to the clipboard' : 'Copy ' + text }, what);
+  const key = /Mac|iPhone|iPad/.test(navigator.userAgent) ? '⌘C' : 'Ctrl+C';
   b.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(text);
-      b.textContent = 'Copied';
-    } catch {
-      b.textContent = 'Copy failed';
-    }
-    setTimeout(() => { b.textContent = what; }, 1500);
+    b.textContent = { copied: 'Copied', selected: 'Selected: press ' + key, failed: 'Copy failed' }[await copyText(text, field)];
+    setTimeout(() => { b.textContent = what; }, 2500);
   });
   return b;
+}
+
+/** copyText writes text to the clipboard, else selects it in field. */
+async function copyText(text, field) {
+  if (navigator.clipboard) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return 'copied';
+    } catch { /* refused: fall back to the selection */ }
+  }
+  if (!field) return 'failed';
+  field.focus();
+  field.select();
+  try {
+    if (document.execCommand('copy')) return 'copied';
+  } catch { /* not supported */ }
+  return 'selected';
 }
 
 /** errorBox shows a failure as one readable sentence. */

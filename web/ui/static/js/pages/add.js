@@ -1,9 +1,10 @@
 // Add: drag and drop files or whole folders, or choose them, and watch
 // each one go in with its own progress bar.
 
-import { gatewayURL } from '../api.js';
+import { api, gatewayURL } from '../api.js';
 import { h, copyButton, replace } from '../dom.js';
 import { bytes, percent } from '../format.js';
+import { ticketBox } from '../ticket.js';
 import { itemsFromDrop, itemsFromInput, upload } from '../upload.js';
 
 export const title = 'Add';
@@ -70,7 +71,10 @@ function enqueue(item, list) {
       replace(result,
         h('code', { class: 'cid' }, res.cid), ' ', copyButton(res.cid), ' ',
         h('a', { class: 'button small', href: '#/open/' + encodeURIComponent(res.cid) + '?name=' + encodeURIComponent(res.name) }, 'Open'), ' ',
-        h('a', { class: 'button small', href: gatewayURL(res.cid, { name: res.name, download: true }) }, 'Download'));
+        h('a', { class: 'button small', href: gatewayURL(res.cid, { name: res.name, download: true }) }, 'Download'),
+        // The ticket is reachable from the internet when the node has an
+        // address to share there (the rule GET /ticket applies).
+        res.ticket ? ticketBox(res.ticket, api('/id').then((id) => (id.share || []).length > 0)) : null);
     } catch (err) {
       el.dataset.state = 'failed';
       status.textContent = err.message;

@@ -1,5 +1,6 @@
-// Get: paste a CID; the daemon fetches and pins it in the background, so
-// the progress shown here survives reloading or closing the page.
+// Get: paste a CID or a share ticket; the daemon fetches and pins it in
+// the background, so the progress shown here survives reloading or closing
+// the page.
 
 import { api, gatewayURL } from '../api.js';
 import { h, copyButton, replace } from '../dom.js';
@@ -8,33 +9,60 @@ import * as live from '../live.js';
 
 export const title = 'Get';
 
+/**
+ * ref reads what was pasted: whitespace goes (a ticket may come wrapped
+ * over lines). It is checked only loosely, the daemon says what is wrong
+ * in detail: a ticket starts with kith1, anything else must look like a CID.
+ */
+function ref(text) {
+  const value = text.replace(/\s+/g, '');
+  if (value.startsWith('kith1')) return { value, ticket: true };
+  if (/^[A-Za-z0-9]+$/.test(value)) return { value, ticket: false };
+  return { value, problem: 'Paste a CID (bafy… or Qm…) or a share ticket (kith1…).' };
+}
+
 export function render(main, _arg, query) {
   const cidInput = h('input', { id: 'get-cid', name: 'cid', type: 'text', required: true, spellcheck: 'false',
-    autocomplete: 'off', placeholder: 'bafy…', value: query.get('cid') || '' });
+    autocomplete: 'off', placeholder: 'bafy… or kith1…', value: query.get('cid') || '' });
   const nameInput = h('input', { id: 'get-name', name: 'name', type: 'text', autocomplete: 'off', placeholder: 'optional' });
-  const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Get');
+  const status = h('p', { class: 'status', id: 'get-status', role: 'status', 'aria-live': 'polite' });
   const form = h('form', { class: 'get-form', id: 'get-form' },
-    h('div', { class: 'field wide' }, h('label', { for: 'get-cid' }, 'CID'), cidInput),
+    h('div', { class: 'field wide' }, h('label', { for: 'get-cid' }, 'CID or ticket'), cidInput),
     h('div', { class: 'field' }, h('label', { for: 'get-name' }, 'Name'), nameInput),
-    h('button', { type: 'submit', class: 'primary' }, 'Get'));
+    submit);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    status.textContent = 'Starting…';
+    const r = ref(cidInput.value);
+    status.classList.remove('error');
+    if (r.problem) {
+      status.textContent = r.problem;
+      status.classList.add('error');
+      return;
+    }
+    // A ticket's peers are dialled before the daemon answers.
+    status.textContent = r.ticket ? 'Reaching the peers in the ticket…' : 'Starting…';
+    submit.disabled = true;
     try {
-      const job = await api('/jobs/fetch', { method: 'POST', params: { cid: cidInput.value.trim(), name: nameInput.value.trim() } });
+      const job = await api('/jobs/fetch', { method: 'POST', params: { cid: r.value, name: nameInput.value.trim() } });
       live.addJob(job);
       status.textContent = '';
       cidInput.value = '';
       nameInput.value = '';
     } catch (err) {
       status.textContent = err.message;
+      status.classList.add('error');
+    } finally {
+      submit.disabled = false;
     }
   });
 
   const list = h('ol', { class: 'jobs', id: 'jobs', 'aria-label': 'Transfers' });
   replace(main, h('h1', {}, 'Get'),
     h('section', { class: 'card' }, form, status,
-      h('p', { class: 'muted' }, 'The transfer runs in the daemon: you can reload or close this page and come back.')),
+      h('p', { class: 'muted' }, 'A ticket (from a friend\'s Files page or ', h('code', {}, 'kith add'),
+        ') also names the peers that have it, so they are dialled first. ',
+        'The transfer runs in the daemon: you can reload or close this page and come back.')),
     h('h2', {}, 'Transfers'), list);
 
   const draw = () => {

@@ -91,7 +91,7 @@ function inviteBox(inv) {
   return h('div', { class: 'invite' },
     h('p', { class: 'warning', role: 'note' },
       'This token is a password: whoever has it can join ', h('strong', {}, inv.name), ' and read what it shares.'),
-    h('div', { class: 'token-row' }, token, copyButton(inv.token, 'Copy')),
+    h('div', { class: 'token-row' }, token, copyButton(inv.token, 'Copy', token)),
     h('p', { class: 'muted small' }, 'On your other device, open Groups and paste it under “Join a group”, or run ',
       h('code', {}, 'kith group join -'), '.'));
 }

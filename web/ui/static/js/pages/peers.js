@@ -1,4 +1,5 @@
-// Peers: who this node is connected to and how.
+// Peers: who this node is connected to and how, one row per connection
+// (a peer may have several: TCP and QUIC, or a relayed one besides).
 
 import { api } from '../api.js';
 import { h, copyButton, errorBox, replace, section } from '../dom.js';
@@ -39,7 +40,10 @@ export function render(main) {
 
   let count = -1;
   const load = () => api('/peers')
-    .then((peers) => { count = peers.length; replace(body, peers.length ? table(peers) : empty()); })
+    .then((conns) => {
+      count = new Set(conns.map((c) => c.id)).size;
+      replace(body, conns.length ? table(conns, count) : empty());
+    })
     .catch((err) => replace(body, errorBox(err)));
   load();
   const off = live.on('stats', (s) => { if (s.peers !== count) load(); });
@@ -53,22 +57,45 @@ function empty() {
     h('p', {}, 'On the same network kith peers find each other by themselves; otherwise connect to a friend\'s address below.'));
 }
 
-function table(peers) {
-  return h('table', { class: 'list', id: 'peers' },
-    h('thead', {}, h('tr', {},
-      h('th', { scope: 'col' }, 'Peer'),
-      h('th', { scope: 'col' }, 'Connection'),
-      h('th', { scope: 'col' }, 'Address'),
-      h('th', { scope: 'col', class: 'num' }, 'Latency'),
-      h('th', { scope: 'col', class: 'num' }, 'Received'),
-      h('th', { scope: 'col', class: 'num' }, 'Sent'))),
-    h('tbody', {}, peers.map((p) => h('tr', {},
-      h('td', {}, h('code', { title: p.id }, shortId(p.id)), ' ', copyButton(p.id),
-        p.agent ? h('div', { class: 'muted small' }, p.agent) : null),
-      h('td', {}, h('span', { class: 'badge ' + (p.relayed ? 'warn' : 'ok') }, p.relayed ? 'Relayed' : 'Direct'),
-        ' ', p.transport.toUpperCase(), ' · ', p.direction),
-      h('td', { class: 'addr' }, h('code', {}, p.addr)),
-      h('td', { class: 'num' }, p.latency_ms > 0 ? p.latency_ms.toFixed(1) + ' ms' : '–'),
-      h('td', { class: 'num' }, bytes(p.bytes_in)),
-      h('td', { class: 'num' }, bytes(p.bytes_out))))));
+// How a connection goes, by its kind: the badge, its colour, and what it
+// means for transfers.
+const kinds = {
+  direct: ['Direct', 'ok', 'A direct connection: carries transfers.'],
+  relayed: ['Relayed (carries transfers)', 'info', 'Through a group member\'s relay, which carries transfers.'],
+  limited: ['Relayed (limited)', 'warn', 'Through a stranger\'s relay, capped in time and data: it is used to set up a direct connection (a hole punch) and carries no transfer.'],
+};
+
+function kindOf(c) {
+  if (!c.relayed) return 'direct';
+  return c.limited ? 'limited' : 'relayed';
+}
+
+function table(conns, peerCount) {
+  // A peer's connections side by side, direct ones first.
+  const order = { direct: 0, relayed: 1, limited: 2 };
+  conns.sort((a, b) => a.id.localeCompare(b.id) || order[kindOf(a)] - order[kindOf(b)]);
+  return h('div', {},
+    h('p', { class: 'muted', id: 'peers-count' },
+      `${peerCount} peer${peerCount === 1 ? '' : 's'}, ${conns.length} connection${conns.length === 1 ? '' : 's'}`),
+    h('table', { class: 'list', id: 'peers' },
+      h('thead', {}, h('tr', {},
+        h('th', { scope: 'col' }, 'Peer'),
+        h('th', { scope: 'col' }, 'Connection'),
+        h('th', { scope: 'col' }, 'Address'),
+        h('th', { scope: 'col', class: 'num' }, 'Latency'),
+        h('th', { scope: 'col', class: 'num' }, 'Received'),
+        h('th', { scope: 'col', class: 'num' }, 'Sent'))),
+      h('tbody', {}, conns.map((p) => {
+        const kind = kindOf(p);
+        const [label, badge, why] = kinds[kind];
+        return h('tr', { dataset: { peer: p.id, kind } },
+          h('td', {}, h('code', { title: p.id }, shortId(p.id)), ' ', copyButton(p.id),
+            p.agent ? h('div', { class: 'muted small' }, p.agent) : null),
+          h('td', {}, h('span', { class: 'badge ' + badge, title: why }, label),
+            ' ', p.transport.toUpperCase(), ' · ', p.direction),
+          h('td', { class: 'addr' }, h('code', {}, p.addr)),
+          h('td', { class: 'num' }, p.latency_ms > 0 ? p.latency_ms.toFixed(1) + ' ms' : '–'),
+          h('td', { class: 'num' }, bytes(p.bytes_in)),
+          h('td', { class: 'num' }, bytes(p.bytes_out)));
+      }))));
 }

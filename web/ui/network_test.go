@@ -1,0 +1,97 @@
+package ui_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// shownCheck is one of the doctor's findings as the Network panel shows it.
+type shownCheck struct {
+	Status string `json:"status"`
+	Class  string `json:"class"`
+	Mark   string `json:"mark"`
+	Text   string `json:"text"`
+	Fix    string `json:"fix"`
+	Bar    string `json:"bar"` // the colour of its left border
+}
+
+// TestBrowserNetworkPanel: the Overview's Network panel shows the doctor's
+// findings, worst first, each marked in words and colour, with what to do
+// under each warning or failure, and the facts above them. The daemon runs
+// with the local profile, so it is asserted on what that profile makes
+// the doctor say (no relay client), not on the state of the internet.
+func TestBrowserNetworkPanel(t *testing.T) {
+	ctx := newBrowser(t)
+	shots := artifacts(t)
+	d := startDaemon(t, nil)
+	doc, err := d.c.Doctor(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.login(t, ctx)
+
+	var checks []shownCheck
+	var reach, nat, dht string
+	err = chromedp.Run(ctx,
+		chromedp.WaitVisible("#network #checks li.check", chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll('#checks li.check')].map((li) => ({
+			status: li.dataset.status, class: li.className,
+			mark: li.querySelector('.mark').textContent, text: li.querySelector('.text').textContent,
+			fix: (li.querySelector('.fix') || {}).textContent || '',
+			bar: getComputedStyle(li).borderLeftColor }))`, &checks),
+		chromedp.Text("#net-reach .value", &reach, chromedp.ByQuery),
+		chromedp.Text("#net-nat .value", &nat, chromedp.ByQuery),
+		chromedp.Text("#net-dht", &dht, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("network panel: %v", err)
+	}
+	screenshot(t, ctx, shots, "network")
+
+	if len(checks) != len(doc.Checks) {
+		t.Fatalf("the panel shows %d findings, the doctor has %d: %+v", len(checks), len(doc.Checks), checks)
+	}
+	rank := map[string]int{"fail": 0, "warn": 1, "ok": 2}
+	marks := map[string]string{"fail": "Problem", "warn": "Warning", "ok": "OK"}
+	bars := map[string]string{}
+	for i, c := range checks {
+		want := doc.Checks[i]
+		if c.Status != want.Status || c.Text != want.Text {
+			t.Errorf("finding %d shows %s %q, the doctor says %s %q", i, c.Status, c.Text, want.Status, want.Text)
+		}
+		if !strings.Contains(c.Class, c.Status) || !strings.EqualFold(c.Mark, marks[c.Status]) {
+			t.Errorf("finding %q: class %q, mark %q; want class %s and mark %s", c.Text, c.Class, c.Mark, c.Status, marks[c.Status])
+		}
+		if i > 0 && rank[c.Status] < rank[checks[i-1].Status] {
+			t.Errorf("finding %q (%s) comes after a %s one: not worst first", c.Text, c.Status, checks[i-1].Status)
+		}
+		switch {
+		case c.Status == "ok" && c.Fix != "":
+			t.Errorf("ok finding %q shows a fix %q", c.Text, c.Fix)
+		case c.Status != "ok" && want.Fix != "" && !strings.Contains(c.Fix, want.Fix):
+			t.Errorf("finding %q shows fix %q, want %q", c.Text, c.Fix, want.Fix)
+		}
+		if b, ok := bars[c.Status]; ok && b != c.Bar {
+			t.Errorf("two %s findings have different colours (%s, %s)", c.Status, b, c.Bar)
+		}
+		bars[c.Status] = c.Bar
+	}
+	if bars["ok"] == bars["warn"] || (bars["fail"] != "" && (bars["fail"] == bars["warn"] || bars["fail"] == bars["ok"])) {
+		t.Errorf("the statuses share a colour: %v", bars)
+	}
+	// The local profile turns the relay client off; the doctor says so and how to fix it.
+	i := slices.IndexFunc(checks, func(c shownCheck) bool { return strings.Contains(c.Text, "relay_client is off") })
+	if i < 0 || checks[i].Status != "warn" || !strings.Contains(checks[i].Fix, "set network.relay_client to true") {
+		t.Errorf("no warning that relay_client is off, with its fix: %+v", checks)
+	}
+
+	if !(reach == "Reachable from the internet" || strings.HasPrefix(reach, "Behind a NAT: ") || reach == "Not known yet") {
+		t.Errorf("reachability reads %q", reach)
+	}
+	if nat == "" || !strings.Contains(dht, doc.DHTProtocol) {
+		t.Errorf("NAT reads %q, DHT %q (want the protocol %s)", nat, dht, doc.DHTProtocol)
+	}
+}
