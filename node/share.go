@@ -80,13 +80,13 @@ func (n *Node) ResolveRef(ctx context.Context, s string) (cid.Cid, error) {
 	if !ticket.IsTicket(s) {
 		c, err := cid.Decode(s)
 		if err != nil {
-			return cid.Undef, fmt.Errorf("%q is neither a CID nor a kith ticket: %w", short(s), api.ErrInvalid)
+			return cid.Undef, &api.Error{Kind: api.KindInvalid, Message: fmt.Sprintf("%q is neither a CID nor a kith ticket", short(s))}
 		}
 		return c, nil
 	}
 	t, err := ticket.Parse(s)
 	if err != nil {
-		return cid.Undef, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+		return cid.Undef, &api.Error{Kind: api.KindInvalid, Message: err.Error()}
 	}
 	n.connectTicketPeers(ctx, t.Peers)
 	return t.Cid, nil
