@@ -256,7 +256,8 @@ func loadConfig(path string) (Config, error) {
 // network (kith doctor says how to join the public one).
 func upgradeConfig(raw []byte, cfg *Config) {
 	var probe struct {
-		DHT map[string]json.RawMessage `json:"dht"`
+		Network map[string]json.RawMessage `json:"network"`
+		DHT     map[string]json.RawMessage `json:"dht"`
 	}
 	if json.Unmarshal(raw, &probe) != nil || probe.DHT == nil {
 		return
@@ -267,6 +268,9 @@ func upgradeConfig(raw []byte, cfg *Config) {
 	cfg.DHT.ProtocolPrefix = "/kith"
 	if _, ok := probe.DHT["dual"]; !ok {
 		cfg.DHT.Dual = false
+	}
+	if _, ok := probe.Network["bootstrap"]; !ok {
+		cfg.Network.Bootstrap = []string{} // the old default: no public peers
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // watch a grace period pass in a test.
 const groupRepoConfig = `{
   "api": {"address": "127.0.0.1:0"},
-  "network": {"listen_addrs": ["/ip4/127.0.0.1/tcp/0"], "mdns": false, "port_mapping": false,
+  "network": {"listen_addrs": ["/ip4/127.0.0.1/tcp/0"], "bootstrap": [], "mdns": false, "port_mapping": false,
     "autonat": false, "hole_punching": false, "relay_client": false},
   "dht": {"mode": "server"},
   "groups": {"heartbeat_interval": "300ms", "grace": "3s", "release_delay": "2s", "sync_interval": "5s"}

@@ -61,7 +61,7 @@ func TestMDNSFindsPeersOnALAN(t *testing.T) {
 	for _, repo := range []string{repoA, repoB} {
 		// A LAN laptop's config, minus talking to a router: mDNS on,
 		// listening on the namespace's interfaces.
-		cfg := `{"network": {"listen_addrs": ["/ip4/0.0.0.0/tcp/4101"], "mdns": true,
+		cfg := `{"network": {"listen_addrs": ["/ip4/0.0.0.0/tcp/4101"], "bootstrap": [], "mdns": true,
 			"port_mapping": false, "autonat": false, "hole_punching": false, "relay_client": false},
 			"dht": {"mode": "server"}}`
 		if err := os.WriteFile(filepath.Join(repo, "config.json"), []byte(cfg), 0o600); err != nil {
