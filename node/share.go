@@ -9,12 +9,10 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
-	"github.com/kith-p2p/kith/node/reach"
 	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/protocol/ticket"
 	"github.com/kith-p2p/kith/web/api"
@@ -123,55 +121,6 @@ func (n *Node) connectTicketPeers(ctx context.Context, peers []peer.AddrInfo) {
 		}()
 	}
 	wg.Wait()
-}
-
-// Hole punching after a relayed dial. The peer that accepts a relayed
-// connection starts the hole punch, and it tries once: if this node had
-// only just started, its hole-punch service may not have been listening yet
-// (libp2p starts it once the node knows a public address of its own), and
-// the connection stays relayed and limited, useless for a transfer. A new
-// relayed connection makes the other side try again.
-const (
-	punchWait    = 6 * time.Second
-	punchRetries = 2
-)
-
-// awaitDirect waits for a direct connection to a peer reached through a
-// relay, redialling through the relay when the hole punch does not come.
-// Behind a symmetric NAT it does not wait: the punch cannot work.
-func (n *Node) awaitDirect(ctx context.Context, ai peer.AddrInfo) {
-	for try := 0; ; try++ {
-		if !onlyLimited(n.host.Network().ConnsToPeer(ai.ID)) || n.tracker.Status().NAT == reach.NATSymmetric {
-			return
-		}
-		deadline := time.Now().Add(punchWait)
-		for time.Now().Before(deadline) && onlyLimited(n.host.Network().ConnsToPeer(ai.ID)) {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-		if !onlyLimited(n.host.Network().ConnsToPeer(ai.ID)) || try == punchRetries {
-			return
-		}
-		n.log.Debug("no hole punch yet; reconnecting through the relay", "peer", ai.ID)
-		_ = n.host.Network().ClosePeer(ai.ID)
-		if err := n.host.Connect(ctx, ai); err != nil {
-			return
-		}
-	}
-}
-
-// onlyLimited reports whether every connection in cs is limited (and there
-// is at least one).
-func onlyLimited(cs []network.Conn) bool {
-	for _, c := range cs {
-		if !c.Stat().Limited {
-			return false
-		}
-	}
-	return len(cs) > 0
 }
 
 // keepSet is what the node keeps connected through boxo's peering service
