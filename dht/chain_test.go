@@ -44,8 +44,8 @@ func chain(t *testing.T, ctx context.Context) (a, b, c *node) {
 // providerSettled reports whether n's provider has come online and measured
 // the network, after which it runs no lookups until it has keys to provide.
 func providerSettled(n *node) bool {
-	st := n.d.single.Stats()
-	return st.Connectivity.Status == "online" && st.Schedule.AvgPrefixLength >= 0
+	st, err := n.d.single.Stats(context.Background())
+	return err == nil && st.Connectivity.Status == "online" && st.Schedule.AvgPrefixLength >= 0
 }
 
 // dialWith checks that the addresses in ai reach ai.ID: n connects with them

@@ -78,9 +78,8 @@ type DHT struct {
 //
 // The host must already listen on the addresses peers should use: provider
 // records carry h.Addrs() at announcement time. New dials nothing; call
-// Bootstrap to join the network. The ctx bounds the DHT's lifetime like
-// kad-dht's (cancelling it stops the DHT's background work), but Close must
-// still be called.
+// Bootstrap to join the network. The ctx bounds reading the saved state
+// only; the DHT runs until Close.
 //
 // If New fails, everything it started has been stopped again and the DHT
 // stream handlers are removed from the host.
@@ -139,7 +138,7 @@ func (d *DHT) startKad(ctx context.Context) error {
 	if !cfg.dual {
 		opts := append([]kaddht.Option{kaddht.Mode(mode), kaddht.ProtocolPrefix(cfg.prefix),
 			kaddht.Datastore(namespace.Wrap(cfg.datastore, dhtNamespace))}, common...)
-		ipfs, err := kaddht.New(ctx, d.host, opts...)
+		ipfs, err := kaddht.New(d.host, opts...)
 		if err != nil {
 			return fmt.Errorf("dht: new: start kad-dht on %s: %w", d.host.ID(), err)
 		}
@@ -152,7 +151,7 @@ func (d *DHT) startKad(ctx context.Context) error {
 	if cfg.mode == ModeClient {
 		lanMode = kaddht.ModeClient
 	}
-	dd, err := dual.New(ctx, d.host,
+	dd, err := dual.New(d.host,
 		dual.DHTOption(common...),
 		dual.WanDHTOption(kaddht.Mode(mode), kaddht.ProtocolPrefix(cfg.prefix),
 			kaddht.Datastore(namespace.Wrap(cfg.datastore, dhtNamespace.ChildString("wan")))),
@@ -195,8 +194,8 @@ func (d *DHT) startProvider() error {
 		// Record ourselves as a provider locally too, as kad-dht's dual
 		// provider does, so this node answers GET_PROVIDERS for its own
 		// content.
-		provider.WithAddLocalRecord(func(k mh.Multihash) error {
-			return ipfs.Provide(ipfs.Context(), cid.NewCidV1(cid.Raw, k), false)
+		provider.WithAddLocalRecord(func(ctx context.Context, k mh.Multihash) error {
+			return ipfs.Provide(ctx, cid.NewCidV1(cid.Raw, k), false)
 		}),
 		provider.WithKeystore(d.keystore),
 		provider.WithDatastore(namespace.Wrap(cfg.datastore, providerNamespace)),

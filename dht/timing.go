@@ -5,19 +5,15 @@ import (
 
 	"github.com/libp2p/go-libp2p-kad-dht/amino"
 	"github.com/libp2p/go-libp2p-kad-dht/provider"
-	"github.com/libp2p/go-libp2p-kad-dht/records"
 )
 
 // How kith's DHT timing was chosen.
 //
-// Provider records. A DHT server keeps a provider record for
-// records.ProvideValidity (48h, amino.DefaultProvideValidity) after it last
-// received it, and remembers the provider's addresses for
-// records.ProviderAddrTTL (24h). Both are process-wide variables of
-// go-libp2p-kad-dht, not per-DHT options; kith leaves them at Amino's values
-// because they are what every other kad-dht based node in the process (and
-// on the network) assumes, and changing a library global from here would be
-// surprising.
+// Provider records. A DHT server keeps a provider record for 48h
+// (amino.DefaultProvideValidity) after it last received it, and remembers
+// the provider's addresses for 24h (amino.DefaultProviderAddrTTL). kith
+// leaves both at Amino's values: they are what every other node on the
+// network assumes.
 //
 // Reprovide interval. Kubo reprovides every 22h (amino.DefaultReprovideInterval)
 // against the 48h record validity: a record survives one missed or late
@@ -64,7 +60,7 @@ const (
 
 // maxReprovideInterval is the longest accepted reprovide interval: half the
 // provider record validity, so that a record outlives one missed reprovide.
-func maxReprovideInterval() time.Duration { return records.ProvideValidity / 2 }
+func maxReprovideInterval() time.Duration { return amino.DefaultProvideValidity / 2 }
 
 // maxReprovideDelay returns the sweeping provider's allowed slack for a
 // given reprovide interval (see above).
