@@ -26,6 +26,10 @@ import (
 const (
 	// DefaultChunkSize is the fixed leaf size: 1 MiB.
 	DefaultChunkSize = 1 << 20
+	// MaxChunkSize is the largest leaf an import may make: the profile's
+	// 1 MiB, which every IPFS implementation accepts (boxo now allows up to
+	// 2 MiB, the Bitswap maximum; older peers stop at 1 MiB).
+	MaxChunkSize = 1 << 20
 	// FileMaxLinks is the most links one file node of the balanced layout has.
 	FileMaxLinks = 1024
 	// HAMTFanout is the shard width used once a directory becomes a HAMT.
@@ -109,8 +113,8 @@ type importRun struct {
 // some blocks may already be stored; they are unreferenced, and garbage
 // collection reclaims them.
 func (im *Importer) Add(ctx context.Context, node files.Node, progress func(bytes int64)) (Result, error) {
-	if im.chunkSize < 1 || im.chunkSize > int64(helpers.BlockSizeLimit) {
-		return Result{}, fmt.Errorf("dag: chunk size %d out of range 1..%d", im.chunkSize, helpers.BlockSizeLimit)
+	if im.chunkSize < 1 || im.chunkSize > MaxChunkSize {
+		return Result{}, fmt.Errorf("dag: chunk size %d out of range 1..%d", im.chunkSize, MaxChunkSize)
 	}
 	run := &importRun{ds: newDAGService(ctx, im.bs), progress: progress}
 	root, err := im.addNode(ctx, run, node, ".")
