@@ -66,7 +66,7 @@ func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 // (unlimited for other members), whether autorelay or the group relay
 // loop took them. A public node holds none (its old ones are stale).
 func (n *Node) relayCircuits() (strangers, members []ma.Multiaddr) {
-	if n.tracker.Status().Reachability == network.ReachabilityPublic {
+	if n.tracker.Reachability() == network.ReachabilityPublic {
 		return nil, nil
 	}
 	mi := memberIndex{n}

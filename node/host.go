@@ -82,7 +82,7 @@ func (f *addrFilter) factory(addrs []ma.Multiaddr) []ma.Multiaddr {
 			out = append(out, a)
 		}
 	}
-	if ex := f.extras.Load(); ex != nil && f.reach.Status().Reachability != network.ReachabilityPublic {
+	if ex := f.extras.Load(); ex != nil && f.reach.Reachability() != network.ReachabilityPublic {
 		out = append(out, (*ex)()...)
 	}
 	return out

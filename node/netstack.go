@@ -65,7 +65,7 @@ func (n *Node) groupRelayLoop(ctx context.Context) {
 	t := time.NewTicker(groupRelayEvery)
 	defer t.Stop()
 	for {
-		if n.tracker.Status().Reachability != network.ReachabilityPublic {
+		if n.tracker.Reachability() != network.ReachabilityPublic {
 			n.groupRes.Refresh(ctx, n.groupRelayCandidates())
 		}
 		select {

@@ -147,7 +147,7 @@ func (n *Node) ID(ctx context.Context) (api.ID, error) {
 		API:          n.APIAddr(),
 		Listen:       addrStrings(listen),
 		Addresses:    addrStrings(n.host.Addrs()),
-		Reachability: reach.Name(n.tracker.Status().Reachability),
+		Reachability: reach.Name(n.tracker.Reachability()),
 		DHTPeers:     n.dht.RoutingTableSize(),
 	}, nil
 }

@@ -245,6 +245,14 @@ func (t *Tracker) Status() Status {
 	return st
 }
 
+// Reachability returns the current decision (cheaper than Status, which
+// also infers the NAT type).
+func (t *Tracker) Reachability() network.Reachability {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.st.Reachability
+}
+
 // IsReachable reports whether a is an address AutoNAT v2 confirmed.
 func (t *Tracker) IsReachable(a ma.Multiaddr) bool {
 	t.mu.Lock()
