@@ -101,16 +101,19 @@ func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api
 	if err != nil {
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
 	}
+	var written int64
 	err = dag.WriteTo(ctx, n.store, c, out, func(b int64) {
+		written = b
 		report(progress, api.Progress{Phase: "write", Bytes: b, Total: int64(st.Size)})
 	})
 	if err != nil {
-		if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, fs.ErrExist) {
+		if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, fs.ErrExist) || errors.Is(err, dag.ErrInconsistent) {
 			err = fmt.Errorf("%w: %w", err, api.ErrInvalid)
 		}
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
 	}
-	return api.GetResult{Cid: c.String(), Path: out, Size: st.Size, Fetched: fetched}, nil
+	// The size reported is what was written, never what the root claims.
+	return api.GetResult{Cid: c.String(), Path: out, Size: uint64(written), Fetched: fetched}, nil
 }
 
 // Cat streams part of a file.

@@ -278,9 +278,24 @@ func (s *Server) handleCat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rc.Close()
+	// Read the first chunk before answering, so a file whose first block
+	// is missing is a clean error, not an empty success.
+	buf := make([]byte, 64<<10)
+	n, err := io.ReadFull(rc, buf)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		writeError(w, fmt.Errorf("cat %s: %w", c, err))
+		return
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_, _ = io.Copy(w, rc)
+	if _, werr := w.Write(buf[:n]); werr != nil || err != nil {
+		return // the client left, or that was all
+	}
+	if _, err := io.Copy(w, rc); err != nil && r.Context().Err() == nil {
+		// Headers are gone: cut the connection so the client sees a
+		// failure instead of a short file it could take for the whole.
+		panic(http.ErrAbortHandler)
+	}
 }
 
 func (s *Server) handleLs(w http.ResponseWriter, r *http.Request) {

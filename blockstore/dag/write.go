@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	uio "github.com/ipfs/boxo/ipld/unixfs/io"
 	"github.com/ipfs/go-cid"
@@ -66,13 +67,16 @@ func WriteTo(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, outPath s
 		parent = "."
 	}
 	pattern := "." + base + ".kith-tmp-*"
+	removeStaleTemps(parent, pattern)
 	w := &treeWriter{ctx: ctx, rd: rd, progress: progress}
 
 	var tmp string
+	defer func() { activeTemps.Delete(filepath.Clean(tmp)) }()
 	if typ == TypeDir {
 		if tmp, err = os.MkdirTemp(parent, pattern); err != nil {
 			return err
 		}
+		activeTemps.Store(filepath.Clean(tmp), true)
 		if err = os.Chmod(tmp, 0o755); err == nil {
 			err = w.writeDir(nd, tmp, ".")
 		}
@@ -82,6 +86,7 @@ func WriteTo(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, outPath s
 			return err
 		}
 		tmp = f.Name()
+		activeTemps.Store(filepath.Clean(tmp), true)
 		if err = f.Chmod(0o644); err == nil {
 			err = w.copyFile(nd, f)
 		}
@@ -184,15 +189,44 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 	})
 }
 
-// copyFile streams the file node nd into f.
+// copyFile streams the file node nd into f, and checks that the file's
+// blocks held as many bytes as its root claims: a root that claims more
+// (a hostile or broken DAG) must not pass for a whole file.
 func (w *treeWriter) copyFile(nd ipld.Node, f *os.File) error {
 	r, err := uio.NewDagReader(w.ctx, nd, w.rd)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	_, err = io.Copy(&progressWriter{w: f, tw: w}, r)
-	return err
+	n, err := io.Copy(&progressWriter{w: f, tw: w}, r)
+	if err != nil {
+		return err
+	}
+	if claimed := r.Size(); uint64(n) != claimed {
+		return fmt.Errorf("%w: the file claims %d bytes but its blocks hold %d", ErrInconsistent, claimed, n)
+	}
+	return nil
+}
+
+// ErrInconsistent means a DAG's nodes disagree with each other (a file
+// whose root claims a size its leaves do not have).
+var ErrInconsistent = errors.New("content is inconsistent")
+
+// activeTemps are the temporary outputs being written now, by this
+// process; any other file named like one is left over from an interrupted
+// write (a killed daemon) and is removed before the next write to the
+// same path.
+var activeTemps sync.Map
+
+// removeStaleTemps removes leftovers of interrupted writes matching
+// pattern in dir.
+func removeStaleTemps(dir, pattern string) {
+	matches, _ := filepath.Glob(filepath.Join(dir, pattern))
+	for _, m := range matches {
+		if _, busy := activeTemps.Load(filepath.Clean(m)); !busy {
+			os.RemoveAll(m)
+		}
+	}
 }
 
 // progressWriter counts bytes on their way to disk.
