@@ -307,9 +307,21 @@ func (n *Node) Verify(ctx context.Context, progress func(api.Progress)) (api.Ver
 	if err != nil {
 		return api.VerifyResult{}, fmt.Errorf("verify: %w", err)
 	}
-	res := api.VerifyResult{Checked: checked, Bad: []string{}}
+	res := api.VerifyResult{Checked: checked, Bad: []string{}, Incomplete: []string{}}
 	for _, c := range bad {
 		res.Bad = append(res.Bad, c.String())
+	}
+	pins, err := n.store.Pins(ctx)
+	if err != nil {
+		return api.VerifyResult{}, fmt.Errorf("verify: %w", err)
+	}
+	for _, p := range pins {
+		report(progress, api.Progress{Phase: "pins", Count: int64(len(res.Incomplete))})
+		if missing, err := missingBlocks(ctx, n.store, p.Cid, nil); err != nil {
+			return api.VerifyResult{}, fmt.Errorf("verify pin %s: %w", p.Cid, err)
+		} else if missing > 0 {
+			res.Incomplete = append(res.Incomplete, p.Cid.String())
+		}
 	}
 	return res, nil
 }
@@ -323,7 +335,7 @@ func (n *Node) ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error {
 }
 
 // ImportCAR stores a CAR stream's blocks (verified) and pins its roots.
-func (n *Node) ImportCAR(ctx context.Context, r io.Reader, progress func(api.Progress)) (api.ImportResult, error) {
+func (n *Node) ImportCAR(ctx context.Context, r io.Reader, allowPartial bool, progress func(api.Progress)) (api.ImportResult, error) {
 	unlock := n.gcl.PinLock()
 	defer unlock()
 	cr := &countingReader{r: r, progress: progress}
@@ -333,6 +345,14 @@ func (n *Node) ImportCAR(ctx context.Context, r io.Reader, progress func(api.Pro
 	}
 	res := api.ImportResult{Blocks: count, Roots: []string{}}
 	for _, root := range roots {
+		missing, err := missingBlocks(ctx, n.store, root, nil)
+		if err != nil {
+			return api.ImportResult{}, fmt.Errorf("check imported root %s: %w", root, err)
+		}
+		if missing > 0 && !allowPartial {
+			res.Incomplete = append(res.Incomplete, root.String())
+			continue
+		}
 		var size uint64
 		if st, err := dag.Stat(ctx, n.store, root); err == nil {
 			size = st.Size

@@ -13,6 +13,10 @@ import (
 	"testing"
 
 	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/go-cid"
+	carv2 "github.com/ipld/go-car/v2"
+	carstorage "github.com/ipld/go-car/v2/storage"
+	mh "github.com/multiformats/go-multihash"
 	"go.uber.org/goleak"
 
 	"github.com/kith-p2p/kith/web/api"
@@ -221,7 +225,7 @@ func TestExportImportCAR(t *testing.T) {
 	if _, err := a.Export(ctx, root, &car); err != nil {
 		t.Fatal(err)
 	}
-	res, err := b.Import(ctx, bytes.NewReader(car.Bytes()), nil)
+	res, err := b.Import(ctx, bytes.NewReader(car.Bytes()), false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +239,7 @@ func TestExportImportCAR(t *testing.T) {
 	// A CAR whose block bytes were changed must be refused.
 	bad := car.Bytes()
 	bad[len(bad)-10] ^= 0xff
-	if _, err := b.Import(ctx, bytes.NewReader(bad), nil); err == nil {
+	if _, err := b.Import(ctx, bytes.NewReader(bad), false, nil); err == nil {
 		t.Fatal("tampered CAR imported")
 	}
 }
@@ -298,4 +302,43 @@ func classifyKind(err error) api.Kind {
 		return ae.Kind
 	}
 	return ""
+}
+
+// TestImportPinsOnlyCompleteRoots: a CAR that names roots without their
+// blocks pins nothing (and announces nothing) unless partial DAGs are
+// allowed, and repo verify reports a pin whose blocks are missing.
+func TestImportPinsOnlyCompleteRoots(t *testing.T) {
+	n, b := startNode(t)
+	ctx := context.Background()
+	sum, _ := mh.Sum([]byte("a root nobody has"), mh.SHA2_256, -1)
+	ghost := cid.NewCidV1(cid.DagProtobuf, sum)
+	var car bytes.Buffer
+	w, err := carstorage.NewWritable(&car, []cid.Cid{ghost}, carv2.WriteAsCarV1(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.Import(ctx, bytes.NewReader(car.Bytes()), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Roots) != 0 || len(res.Incomplete) != 1 || res.Incomplete[0] != ghost.String() {
+		t.Fatalf("import of a root without blocks: %+v", res)
+	}
+	if pins, _ := b.Pins(ctx); len(pins) != 0 {
+		t.Fatalf("an empty root was pinned: %+v", pins)
+	}
+	res, err = b.Import(ctx, bytes.NewReader(car.Bytes()), true, nil)
+	if err != nil || len(res.Roots) != 1 {
+		t.Fatalf("import --allow-partial: %+v, %v", res, err)
+	}
+	v, err := n.Verify(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Incomplete) != 1 || v.Incomplete[0] != ghost.String() {
+		t.Fatalf("verify does not report the pin that points at nothing: %+v", v)
+	}
 }

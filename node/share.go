@@ -13,6 +13,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
+	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/protocol/ticket"
 	"github.com/kith-p2p/kith/web/api"
@@ -79,6 +80,9 @@ func (n *Node) ResolveRef(ctx context.Context, s string) (cid.Cid, error) {
 		c, err := cid.Decode(s)
 		if err != nil {
 			return cid.Undef, &api.Error{Kind: api.KindInvalid, Message: fmt.Sprintf("%q is neither a CID nor a kith ticket", short(s))}
+		}
+		if err := dag.CheckCID(c); err != nil {
+			return cid.Undef, &api.Error{Kind: api.KindInvalid, Message: fmt.Sprintf("%s %v", c, err)}
 		}
 		return c, nil
 	}

@@ -403,7 +403,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	defer closeDuplexBody(r)
 	st := newEventStream(w)
-	res, err := s.backend.ImportCAR(r.Context(), r.Body, st.progress)
+	res, err := s.backend.ImportCAR(r.Context(), r.Body, r.URL.Query().Get("allow_partial") == "true", st.progress)
 	st.finish(res, err)
 }
 

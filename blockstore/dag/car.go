@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ipfs/boxo/verifcid"
 	"github.com/ipfs/go-cid"
 	carv2 "github.com/ipld/go-car/v2"
 	"github.com/ipld/go-car/v2/storage"
@@ -72,6 +73,24 @@ type writerOnly struct{ w io.Writer }
 
 func (o writerOnly) Write(p []byte) (int, error) { return o.w.Write(p) }
 
+// MaxCARRoots bounds the roots a CAR may name: a CAR file shares a few
+// DAGs, and each root may become a pin announced in the DHT.
+const MaxCARRoots = 1000
+
+// ErrWeakHash means a CID uses a hash kith does not trust (md5, sha1, a
+// truncated digest, ...): its blocks could be forged.
+var ErrWeakHash = errors.New("uses a hash that is too weak or too short to trust")
+
+// CheckCID refuses CIDs whose hash boxo's verifcid rejects: where a CID
+// enters kith (a CAR, the API, a DAG's links), a block named with a weak
+// hash could be replaced by another with the same name.
+func CheckCID(c cid.Cid) error {
+	if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, c); err != nil {
+		return fmt.Errorf("%w (%v)", ErrWeakHash, err)
+	}
+	return nil
+}
+
 // ImportCAR reads a CARv1 or CARv2 from r and stores its blocks. A CAR is
 // untrusted input, so every block is hashed and compared with its CID; the
 // first mismatch (or unreadable section) stops the import with an error that
@@ -89,6 +108,14 @@ func ImportCAR(ctx context.Context, bs blockstore.Blockstore, r io.Reader) (root
 	if err != nil {
 		return nil, 0, fmt.Errorf("reading CAR header: %w", err)
 	}
+	if len(br.Roots) > MaxCARRoots {
+		return nil, 0, fmt.Errorf("the CAR names %d roots, more than the %d kith imports: %w", len(br.Roots), MaxCARRoots, ErrBadBlock)
+	}
+	for _, root := range br.Roots {
+		if err := CheckCID(root); err != nil {
+			return nil, 0, fmt.Errorf("CAR root %s: %w", root, err)
+		}
+	}
 	ds := newDAGService(ctx, bs)
 	for {
 		blk, err := br.Next()
@@ -100,6 +127,10 @@ func ImportCAR(ctx context.Context, bs blockstore.Blockstore, r io.Reader) (root
 			return nil, 0, fmt.Errorf("reading CAR block %d: %w", ds.blockCount()+1, err)
 		}
 		c := blk.Cid()
+		if err := CheckCID(c); err != nil {
+			ds.abort()
+			return nil, 0, fmt.Errorf("block %s: %w", c, err)
+		}
 		sum, err := c.Prefix().Sum(blk.RawData())
 		if err != nil {
 			ds.abort()

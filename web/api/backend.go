@@ -37,8 +37,9 @@ type Backend interface {
 	RepoStat(ctx context.Context) (RepoStat, error)
 	Verify(ctx context.Context, progress func(Progress)) (VerifyResult, error)
 	ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error
-	// ImportCAR stores every block of a CAR stream and pins its roots.
-	ImportCAR(ctx context.Context, r io.Reader, progress func(Progress)) (ImportResult, error)
+	// ImportCAR stores every block of a CAR stream and pins the roots whose
+	// whole DAG is then present (every root when allowPartial).
+	ImportCAR(ctx context.Context, r io.Reader, allowPartial bool, progress func(Progress)) (ImportResult, error)
 	// Peers lists connected peers; Connect dials a multiaddr ending in /p2p/ID.
 	Peers(ctx context.Context) ([]Peer, error)
 	Connect(ctx context.Context, addr string) (PeerInfo, error)

@@ -177,12 +177,19 @@ type RepoStat struct {
 type VerifyResult struct {
 	Checked int      `json:"checked"`
 	Bad     []string `json:"bad"`
+	// Incomplete are pins whose DAG lacks blocks (the repo claims content
+	// it cannot serve whole).
+	Incomplete []string `json:"incomplete"`
 }
 
 // ImportResult is the result of importing a CAR file.
 type ImportResult struct {
+	// Roots are the roots pinned.
 	Roots  []string `json:"roots"`
 	Blocks int      `json:"blocks"`
+	// Incomplete are roots the CAR named without all of their blocks:
+	// not pinned (unless the import allowed partial DAGs).
+	Incomplete []string `json:"incomplete,omitempty"`
 }
 
 // Files in the repo through which local clients find the daemon: the API's

@@ -105,9 +105,13 @@ func (c *Client) Export(ctx context.Context, cid string, w io.Writer) (int64, er
 }
 
 // Import stores a CAR stream and pins its roots.
-func (c *Client) Import(ctx context.Context, r io.Reader, progress func(api.Event)) (api.ImportResult, error) {
+func (c *Client) Import(ctx context.Context, r io.Reader, allowPartial bool, progress func(api.Event)) (api.ImportResult, error) {
 	var res api.ImportResult
-	return res, c.stream(ctx, http.MethodPost, "/import", nil, r, "application/vnd.ipld.car", progress, &res)
+	var q url.Values
+	if allowPartial {
+		q = url.Values{"allow_partial": {"true"}}
+	}
+	return res, c.stream(ctx, http.MethodPost, "/import", q, r, "application/vnd.ipld.car", progress, &res)
 }
 
 // Shutdown asks the daemon to stop.

@@ -40,11 +40,16 @@ func exportCmd(e *env) *cobra.Command {
 }
 
 func importCmd(e *env) *cobra.Command {
-	return &cobra.Command{
+	var allowPartial bool
+	cmd := &cobra.Command{
 		Use:   "import FILE.car",
 		Short: "Import a CAR file (verifying every block) and pin its roots",
-		Long:  "Import a CAR file (v1 or v2; - reads stdin). Every block is checked against its CID; the roots are pinned.",
-		Args:  cobra.ExactArgs(1),
+		Long: `Import a CAR file (v1 or v2; - reads stdin). Every block is checked
+against its CID, and CIDs with weak or truncated hashes are refused. A root
+is pinned (and announced) only when its whole DAG is then in the repo; roots
+the CAR names without all their blocks are listed as incomplete and left
+unpinned, unless --allow-partial.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var r io.Reader = e.stdin
 			var total int64
@@ -64,7 +69,7 @@ func importCmd(e *env) *cobra.Command {
 				return err
 			}
 			p := e.newProgress("importing", true)
-			res, err := c.Import(cmd.Context(), r, func(ev apiEvent) {
+			res, err := c.Import(cmd.Context(), r, allowPartial, func(ev apiEvent) {
 				ev.Total = total
 				p.event(ev)
 			})
@@ -78,8 +83,13 @@ func importCmd(e *env) *cobra.Command {
 			for _, root := range res.Roots {
 				fmt.Fprintf(e.stdout, "imported and pinned %s\n", root)
 			}
+			for _, root := range res.Incomplete {
+				fmt.Fprintf(e.stdout, "not pinned: %s is incomplete (the CAR lacks some of its blocks; --allow-partial pins it anyway)\n", root)
+			}
 			fmt.Fprintf(e.stdout, "%d blocks\n", res.Blocks)
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&allowPartial, "allow-partial", false, "pin roots even when the CAR lacks some of their blocks")
+	return cmd
 }

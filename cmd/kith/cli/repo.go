@@ -55,10 +55,16 @@ func repoCmd(e *env) *cobra.Command {
 				for _, b := range res.Bad {
 					fmt.Fprintf(e.stdout, "corrupt: %s\n", b)
 				}
-				fmt.Fprintf(e.stdout, "checked %d blocks, %d corrupt\n", res.Checked, len(res.Bad))
+				for _, p := range res.Incomplete {
+					fmt.Fprintf(e.stdout, "incomplete pin: %s (some of its blocks are missing; kith pin add fetches them)\n", p)
+				}
+				fmt.Fprintf(e.stdout, "checked %d blocks, %d corrupt; %d incomplete pins\n", res.Checked, len(res.Bad), len(res.Incomplete))
 			}
-			if len(res.Bad) > 0 {
+			switch {
+			case len(res.Bad) > 0:
 				return fmt.Errorf("%d blocks do not match their CID", len(res.Bad))
+			case len(res.Incomplete) > 0:
+				return fmt.Errorf("%d pins point at content that is not all here", len(res.Incomplete))
 			}
 			return nil
 		},
