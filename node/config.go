@@ -47,6 +47,10 @@ type APIConfig struct {
 	// Address is host:port; the host must be a loopback address because the
 	// API can read and write the user's files.
 	Address string `json:"address"`
+	// MetricsWithoutToken serves /metrics without the API token, for a
+	// local Prometheus that cannot send one (it shows what the node
+	// transfers and with how many peers; off by default).
+	MetricsWithoutToken bool `json:"metrics_without_token"`
 }
 
 // NetworkConfig configures how the node reaches and is reached by peers.

@@ -232,15 +232,28 @@ func TestGetUnknownContentSaysWhy(t *testing.T) {
 	}
 }
 
-// TestMetricsEndpoint checks /metrics is served (without the token) and
-// counts a transfer on both sides.
+// TestMetricsEndpoint checks /metrics is served, to the token only unless
+// the config opens it, and counts a transfer on both sides.
 func TestMetricsEndpoint(t *testing.T) {
-	a, b := newLocalNode(t), newLocalNode(t)
+	a := newLocalNode(t)
+	b := newLocalNodeWith(t, func(c *Config) { c.API.MetricsWithoutToken = true })
 	root := addData(t, a, randomData(2<<20))
 	connect(t, b, a.Host())
 	getBytes(t, b, root)
+	resp, err := http.Get("http://" + a.APIAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/metrics without the token: %s, want 401", resp.Status)
+	}
 	scrape := func(n *Node) string {
-		resp, err := http.Get("http://" + n.APIAddr() + "/metrics")
+		req, _ := http.NewRequest(http.MethodGet, "http://"+n.APIAddr()+"/metrics", nil)
+		if n == a {
+			req.Header.Set(api.TokenHeader, "Bearer "+n.Token())
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

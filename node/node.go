@@ -203,7 +203,11 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.startGroups(); err != nil { // before the API serves group calls
 		n.log.Warn("group replication is off", "err", err)
 	}
-	srv, err := web.Listen(n.apiAt, n, n.repo.token, web.WithMetrics(n.reg))
+	webOpts := []web.Option{web.WithMetrics(n.reg)}
+	if n.cfg.API.MetricsWithoutToken {
+		webOpts = append(webOpts, web.WithOpenMetrics())
+	}
+	srv, err := web.Listen(n.apiAt, n, n.repo.token, webOpts...)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,9 @@ type Server struct {
 	// stops in-flight work (an add, a gc) instead of waiting for it.
 	cancel context.CancelFunc
 
-	metrics prometheus.Gatherer
+	metrics     prometheus.Gatherer
+	openMetrics bool
+	idleTimeout time.Duration
 	// sessions signs the web UI's page in; pins announces pin changes to
 	// event streams, and stopWatch ends the server's job watch.
 	sessions  *sessions
@@ -40,6 +42,18 @@ type Server struct {
 
 // Option configures the server.
 type Option func(*Server)
+
+// WithOpenMetrics serves /metrics without the token (the Host and Origin
+// checks still apply), for a local Prometheus that cannot send one.
+func WithOpenMetrics() Option {
+	return func(s *Server) { s.openMetrics = true }
+}
+
+// WithIdleTimeout sets how long a kept-alive API connection may sit idle
+// (default 60 s), so idle clients cannot hold connections open forever.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(s *Server) { s.idleTimeout = d }
+}
 
 // WithMetrics serves the registry's metrics at /metrics in the Prometheus
 // text format. The route needs no token (scrapers rarely carry one) but is
@@ -64,23 +78,33 @@ func Listen(addr string, backend api.Backend, token string, opts ...Option) (*Se
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	base, cancel := context.WithCancel(context.Background())
-	s := &Server{backend: backend, token: token, ln: ln, cancel: cancel, sessions: newSessions(), pins: newChanges()}
+	s := &Server{backend: backend, token: token, ln: ln, cancel: cancel, sessions: newSessions(), pins: newChanges(), idleTimeout: defaultIdleTimeout}
 	for _, o := range opts {
 		o(s)
 	}
 	s.stopWatch = s.watchJobPins()
 	g := &guard{port: port, token: token, sessions: s.sessions, signIn: http.HandlerFunc(s.handleSignIn),
 		public: s.publicRoutes(port), isPublic: isPublicPath}
+	mux := s.routes()
 	if s.metrics != nil {
-		g.open = map[string]http.Handler{"/metrics": promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})}
+		h := promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})
+		if s.openMetrics {
+			g.open = map[string]http.Handler{"/metrics": h}
+		} else {
+			mux.Handle("GET /metrics", h)
+		}
 	}
 	s.http = &http.Server{
-		Handler:           g.wrap(s.routes()),
+		Handler:           g.wrap(mux),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       s.idleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	return s, nil
 }
+
+// defaultIdleTimeout closes kept-alive API connections idle this long.
+const defaultIdleTimeout = 60 * time.Second
 
 // Addr is the address the API listens on, e.g. 127.0.0.1:5080.
 func (s *Server) Addr() string { return s.ln.Addr().String() }

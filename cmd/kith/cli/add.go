@@ -54,7 +54,7 @@ you can fetch it.`,
 			case quiet:
 				fmt.Fprintln(e.stdout, res.Cid)
 			default:
-				fmt.Fprintf(e.stdout, "added %s %s (%s)\n", res.Cid, res.Name, humanBytes(int64(res.Size)))
+				fmt.Fprintf(e.stdout, "added %s %s (%s)\n", res.Cid, printable(res.Name), humanBytes(int64(res.Size)))
 				if res.Ticket != "" {
 					fmt.Fprintf(e.stdout, "ticket (for a friend: kith get TICKET):\n  %s\n", res.Ticket)
 				}

@@ -10,8 +10,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ipfs/go-cid"
 	"github.com/spf13/cobra"
@@ -140,5 +143,38 @@ func userMessage(err error) string {
 		return "disk full: " + ae.Message
 	}
 	msg := err.Error()
-	return strings.ReplaceAll(msg, "\n", " ")
+	return printable(strings.ReplaceAll(msg, "\n", " "))
+}
+
+// printable escapes what a terminal would act on in text that came from
+// elsewhere (names inside shared folders, pin names, group member names,
+// peers' agent strings): control characters, including the escape
+// sequences that could retitle the terminal or clear the screen, and
+// invalid UTF-8 are written as Go escapes (\x1b, \u009b).
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsControl(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }

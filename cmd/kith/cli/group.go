@@ -37,7 +37,7 @@ server and no coordinator. Each member offers part of its free disk.`,
 			if e.json {
 				return e.printJSON(inv)
 			}
-			fmt.Fprintf(e.stderr, "created group %s (%s). Invite others with the token below.\n", inv.Name, inv.ID)
+			fmt.Fprintf(e.stderr, "created group %s (%s). Invite others with the token below.\n", printable(inv.Name), inv.ID)
 			fmt.Fprintln(e.stderr, "WARNING: the token is a password: whoever has it can join and read what the group shares.")
 			fmt.Fprintln(e.stderr, "Send it privately, and join with 'kith group join -' to read it from stdin.")
 			fmt.Fprintln(e.stdout, inv.Token)
@@ -50,6 +50,11 @@ server and no coordinator. Each member offers part of its free disk.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tok := args[0]
+			if tok != "-" {
+				// Too late to hide it now, but say so: the token is the
+				// group's password, and any local user can read argv.
+				fmt.Fprintln(e.stderr, "warning: a token given as an argument is visible to other users of this machine (ps) and stays in your shell history; use 'kith group join -' and paste it on stdin")
+			}
 			if tok == "-" {
 				line, err := bufio.NewReader(e.stdin).ReadString('\n')
 				if err != nil && line == "" {
@@ -69,7 +74,7 @@ server and no coordinator. Each member offers part of its free disk.`,
 			if e.json {
 				return e.printJSON(g)
 			}
-			fmt.Fprintf(e.stdout, "joined group %s (%s): %d members\n", g.Name, g.ID, g.Members)
+			fmt.Fprintf(e.stdout, "joined group %s (%s): %d members\n", printable(g.Name), g.ID, g.Members)
 			return nil
 		},
 	}
@@ -92,7 +97,7 @@ server and no coordinator. Each member offers part of its free disk.`,
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tID\tMEMBERS\tSHARED\tREPLICAS\tOFFERED")
 			for _, g := range gs {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d (%s)\t%s\n", g.Name, g.ID, g.Members, g.Intents, g.Replicas, humanBytes(g.ReplicaBytes), humanBytes(g.Budget))
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d (%s)\t%s\n", printable(g.Name), g.ID, g.Members, g.Intents, g.Replicas, humanBytes(g.ReplicaBytes), humanBytes(g.Budget))
 			}
 			return tw.Flush()
 		},
@@ -116,7 +121,7 @@ server and no coordinator. Each member offers part of its free disk.`,
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "PEER\tNAME\tHEALTH\tLAST SEEN\tOFFERED\tUSED")
 			for _, m := range ms {
-				name := m.Name
+				name := printable(m.Name)
 				if m.Self {
 					name += " (this device)"
 				}
@@ -188,7 +193,7 @@ func shareCmd(e *env) *cobra.Command {
 			if e.json {
 				return e.printJSON(in)
 			}
-			fmt.Fprintf(e.stdout, "shared %s %s (%s) in %s: %d copies\n", in.Cid, in.Name, humanBytes(in.Size), in.Group, in.Copies)
+			fmt.Fprintf(e.stdout, "shared %s %s (%s) in %s: %d copies\n", in.Cid, printable(in.Name), humanBytes(in.Size), printable(in.Group), in.Copies)
 			return nil
 		},
 	}
@@ -248,12 +253,12 @@ func statusCmd(e *env) *cobra.Command {
 			for _, st := range sts {
 				fmt.Fprintf(e.stdout, "%s in %s: %s, %d copies wanted", st.Cid, st.Group, st.State, st.Copies)
 				if st.Reason != "" {
-					fmt.Fprintf(e.stdout, " (%s)", st.Reason)
+					fmt.Fprintf(e.stdout, " (%s)", printable(st.Reason))
 				}
 				fmt.Fprintln(e.stdout)
 				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 				for _, h := range st.Holders {
-					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", h.Peer, h.Name, h.State, h.Reason)
+					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", h.Peer, printable(h.Name), h.State, printable(h.Reason))
 				}
 				if err := tw.Flush(); err != nil {
 					return err

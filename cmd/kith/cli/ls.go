@@ -26,7 +26,7 @@ func lsCmd(e *env) *cobra.Command {
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			for _, en := range entries {
-				name := en.Name
+				name := printable(en.Name)
 				if en.Type == "dir" {
 					name += "/"
 				}

@@ -75,7 +75,7 @@ func pinCmd(e *env) *cobra.Command {
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "CID\tNAME\tSIZE\tPINNED")
 			for _, p := range pins {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Cid, p.Name, humanBytes(int64(p.Size)), p.Created.Local().Format("2006-01-02 15:04"))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Cid, printable(p.Name), humanBytes(int64(p.Size)), p.Created.Local().Format("2006-01-02 15:04"))
 			}
 			return tw.Flush()
 		},
