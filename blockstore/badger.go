@@ -51,14 +51,18 @@ type BadgerStore struct {
 	opts badger.Options
 
 	wb writeback
+
+	// reserve is the free space block writes leave (space.go).
+	reserve int64
 }
 
 // BadgerOption changes how OpenBadger configures Badger.
 type BadgerOption func(*badgerConfig)
 
 type badgerConfig struct {
-	logger badger.Logger
-	tweak  func(badger.Options) badger.Options
+	reserve int64
+	logger  badger.Logger
+	tweak   func(badger.Options) badger.Options
 }
 
 // WithBadgerLogger routes Badger's log lines to l. By default they are
@@ -123,11 +127,12 @@ func badgerOptions(dir string, cfg badgerConfig) badger.Options {
 // OpenBadger opens (creating if needed) the Badger repository in dir.
 // If the directory is already open elsewhere the error wraps ErrRepoLocked.
 func OpenBadger(dir string, opts ...BadgerOption) (*BadgerStore, error) {
-	cfg := badgerConfig{logger: nopLogger{}}
+	cfg := badgerConfig{logger: nopLogger{}, reserve: DefaultReserve}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
 	bo := badgerOptions(dir, cfg)
+	releaseBallast(dir, cfg.reserve)
 	db, err := badger.Open(bo)
 	if err != nil {
 		// Badger formats the flock error with %+v, not %w, so the message
@@ -137,7 +142,8 @@ func OpenBadger(dir string, opts ...BadgerOption) (*BadgerStore, error) {
 		}
 		return nil, fmt.Errorf("open badger %s: %w", dir, err)
 	}
-	return &BadgerStore{db: db, dir: dir, opts: bo, wb: writeback{dir: dir}}, nil
+	keepBallast(dir, cfg.reserve)
+	return &BadgerStore{db: db, dir: dir, opts: bo, wb: writeback{dir: dir}, reserve: cfg.reserve}, nil
 }
 
 // Close flushes and closes the database, waiting for writes in flight.

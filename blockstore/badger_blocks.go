@@ -163,6 +163,13 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 	}
 	s.writeMu.RLock()
 	defer s.writeMu.RUnlock()
+	var size int64
+	for _, b := range bs {
+		size += int64(len(b.RawData()))
+	}
+	if err := s.CheckSpace(size); err != nil {
+		return fmt.Errorf("badger put %d blocks: %w", len(bs), err)
+	}
 
 	txn := s.db.NewTransaction(true)
 	defer func() { txn.Discard() }()

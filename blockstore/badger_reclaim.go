@@ -64,6 +64,8 @@ func (s *BadgerStore) Sync(ctx context.Context) error {
 // excludes this store's writers for that step only; the value-log GC runs
 // alongside reads and writes.
 func (s *BadgerStore) Reclaim(ctx context.Context) error {
+	// Space given back may let the ballast (space.go) return.
+	defer keepBallast(s.dir, s.reserve)
 	if err := s.flushMemtables(); err != nil {
 		return err
 	}

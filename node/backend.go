@@ -69,6 +69,13 @@ func (n *Node) AddPath(ctx context.Context, path string, opts api.AddOptions, pr
 	if st.IsDir() && !opts.Recursive {
 		return api.AddResult{}, fmt.Errorf("add %s: it is a folder; use -r to add a folder: %w", path, api.ErrInvalid)
 	}
+	if st.Mode().IsRegular() {
+		// Fail before reading anything rather than at the first batch
+		// that no longer fits.
+		if err := n.store.CheckSpace(st.Size()); err != nil {
+			return api.AddResult{}, err
+		}
+	}
 	node, err := files.NewSerialFile(path, false, st)
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("add %w", err)

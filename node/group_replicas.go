@@ -149,11 +149,50 @@ const compactEvery = time.Hour
 func (g *localGroup) tick(ctx context.Context) {
 	g.refresh(ctx)
 	used, roots := g.holdings()
+	g.fitBudget(ctx, used)
 	if err := g.net.Heartbeat(ctx, used, roots); err != nil && ctx.Err() == nil {
 		g.n.log.Debug("group heartbeat", "group", g.id, "err", err)
 	}
 	g.replan(ctx)
 	g.keepConnected(ctx)
+}
+
+// fitBudget keeps the space we offer the group within what the disk can
+// still hold: a member whose disk fills stops being offered copies (the
+// planner places by budget), and offers space again when it is freed.
+// Small changes are ignored so that the member record does not churn.
+func (g *localGroup) fitBudget(ctx context.Context, used int64) {
+	free, err := g.n.store.Free()
+	if err != nil {
+		return
+	}
+	target := min(g.n.groupBudget(), used+free)
+	var current int64
+	g.net.Read(func(s *group.State, _ *group.Liveness) {
+		if m, ok := s.Member(g.n.host.ID()); ok {
+			current = m.Budget
+		}
+	})
+	if diff := target - current; diff == 0 || (abs(diff) < max(current/4, 256<<20) && target > used) {
+		return
+	}
+	err = g.net.Apply(ctx, func(s *group.State, c *group.Clock) (group.Update, error) {
+		m, ok := s.Member(c.Node())
+		if !ok || m.Left {
+			return group.Update{}, fmt.Errorf("not a member")
+		}
+		return s.Join(c, m.Name, g.n.memberAddrs(), target)
+	})
+	if err == nil {
+		g.n.log.Info("group budget follows free disk space", "group", g.id, "from", current, "to", target)
+	}
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // holdings is what our heartbeat reports: the bytes and roots we hold.
@@ -313,6 +352,9 @@ func (g *localGroup) fetch(ctx context.Context, in group.Intent) {
 }
 
 func (g *localGroup) fetchOne(ctx context.Context, in group.Intent) error {
+	if err := g.n.store.CheckSpace(in.Size); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
 	var addrs []string

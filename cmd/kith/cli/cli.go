@@ -138,9 +138,9 @@ func userMessage(err error) string {
 	case errors.Is(err, client.ErrNoDaemon):
 		return client.ErrNoDaemon.Error()
 	case errors.Is(err, syscall.ENOSPC):
-		return "disk full: " + err.Error()
+		return diskFull(err.Error())
 	case errors.As(err, &ae) && ae.Kind == api.KindDiskFull:
-		return "disk full: " + ae.Message
+		return diskFull(ae.Message)
 	}
 	msg := err.Error()
 	return printable(strings.ReplaceAll(msg, "\n", " "))
@@ -177,4 +177,12 @@ func printable(s string) string {
 		i += size
 	}
 	return b.String()
+}
+
+// diskFull says a disk-full error once, without the layers above it.
+func diskFull(msg string) string {
+	if i := strings.Index(msg, "disk full: "); i >= 0 {
+		return printable(msg[i:])
+	}
+	return "disk full: " + printable(msg)
 }
