@@ -161,7 +161,14 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 	// Unknown here means the reach.Tracker decides (and v1 stays silent).
 	opts = append(opts, forceReachability(fixedReachability(cfg)))
 	if cfg.AutoNAT {
-		opts = append(opts, libp2p.EnableAutoNATv2())
+		// No UDP black-hole detector: libp2p shares it read-only with the
+		// AutoNAT v2 server's dialer, which then refuses every QUIC
+		// dial-back until this node has made 100 outbound UDP dials. A
+		// young public node (all of a small or closed network) would never
+		// test a laptop's QUIC address, and a laptop whose peers saw only
+		// its QUIC address would stay "unknown" behind its NAT. A blocked
+		// UDP costs a dial 250 ms before TCP is tried; rare on home networks.
+		opts = append(opts, libp2p.EnableAutoNATv2(), libp2p.UDPBlackHoleSuccessCounter(nil))
 	}
 	if cfg.HolePunching {
 		punch := reach.PunchFilter{Listen: func() []ma.Multiaddr {
