@@ -10,7 +10,7 @@ import (
 	mh "github.com/multiformats/go-multihash"
 
 	"github.com/kith-p2p/kith/blockstore"
-	"github.com/kith-p2p/kith/internal/allocs"
+	"github.com/kith-p2p/kith/protocol/allocs"
 )
 
 // FuzzImportCAR feeds ImportCAR a CAR file (the body of POST /import) over

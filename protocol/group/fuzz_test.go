@@ -11,7 +11,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/kith-p2p/kith/internal/allocs"
+	"github.com/kith-p2p/kith/protocol/allocs"
 )
 
 // Fuzz targets for every decoder of bytes from peers, from invite tokens and

@@ -14,7 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/kith-p2p/kith/internal/allocs"
+	"github.com/kith-p2p/kith/protocol/allocs"
 	"github.com/kith-p2p/kith/protocol/group"
 )
 
