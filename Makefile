@@ -1,5 +1,5 @@
 # Convenience targets; README.md and .ci/run hold the canonical commands.
-.PHONY: build test bench vet
+.PHONY: build test bench vet fuzz
 
 build:
 	go build -o bin/kith ./cmd/kith
@@ -10,6 +10,12 @@ test:
 vet:
 	gofmt -l $$(git ls-files '*.go')
 	go vet ./...
+
+# Every fuzz target for FUZZTIME each (CI runs them for 30s); .ci/fuzz.sh
+# finds them in the source.
+FUZZTIME ?= 10s
+fuzz:
+	FUZZTIME=$(FUZZTIME) bash .ci/fuzz.sh
 
 # Benchmarks behind the figures in BENCHMARKS.md (not run by CI: they need
 # a quiet machine and several minutes).

@@ -55,7 +55,7 @@ func (s *Server) handleGroupCreate(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleGroupJoin(w http.ResponseWriter, r *http.Request) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxTokenBytes+1))
 	if err != nil {
-		writeError(w, fmt.Errorf("read invite token: %w", err))
+		writeError(w, fmt.Errorf("read invite token: %v: %w", err, api.ErrInvalid))
 		return
 	}
 	if len(b) == 0 || len(b) > maxTokenBytes {

@@ -77,6 +77,19 @@ func (o writerOnly) Write(p []byte) (int, error) { return o.w.Write(p) }
 // DAGs, and each root may become a pin announced in the DHT.
 const MaxCARRoots = 1000
 
+// Bounds of what a CAR may declare. go-car allocates the length a header or
+// section declares before reading it, so they are also what a CAR that
+// lies about a length makes us allocate (its defaults are 32 MiB and
+// 8 MiB, for four bytes of input).
+const (
+	// maxCARHeader holds MaxCARRoots roots of the longest CIDs verifcid
+	// accepts (a 128-byte digest).
+	maxCARHeader = 256 << 10
+	// maxCARSection is a CID and a block of 2 MiB, the largest block kith
+	// (protocol/fetch.MaxBlockSize) and Bitswap carry.
+	maxCARSection = 2<<20 + 1<<10
+)
+
 // ErrWeakHash means a CID uses a hash kith does not trust (md5, sha1, a
 // truncated digest, ...): its blocks could be forged.
 var ErrWeakHash = errors.New("uses a hash that is too weak or too short to trust")
@@ -104,7 +117,8 @@ func CheckCID(c cid.Cid) error {
 func ImportCAR(ctx context.Context, bs blockstore.Blockstore, r io.Reader) (roots []cid.Cid, blocks int, err error) {
 	// Trusted only in the sense that we verify below ourselves, once,
 	// with an error that names the block.
-	br, err := carv2.NewBlockReader(bufio.NewReaderSize(r, 1<<20), carv2.WithTrustedCAR(true))
+	br, err := carv2.NewBlockReader(bufio.NewReaderSize(r, 1<<20), carv2.WithTrustedCAR(true),
+		carv2.MaxAllowedHeaderSize(maxCARHeader), carv2.MaxAllowedSectionSize(maxCARSection))
 	if err != nil {
 		return nil, 0, fmt.Errorf("reading CAR header: %w", err)
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // carWith writes a CARv1 naming roots and holding blocks (CID -> bytes).
-func carWith(t *testing.T, roots []cid.Cid, blocks map[cid.Cid][]byte) []byte {
+func carWith(t testing.TB, roots []cid.Cid, blocks map[cid.Cid][]byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w, err := carstorage.NewWritable(&buf, roots, carv2.WriteAsCarV1(true))
@@ -33,7 +33,7 @@ func carWith(t *testing.T, roots []cid.Cid, blocks map[cid.Cid][]byte) []byte {
 	return buf.Bytes()
 }
 
-func rawCID(t *testing.T, data []byte, code uint64, length int) cid.Cid {
+func rawCID(t testing.TB, data []byte, code uint64, length int) cid.Cid {
 	t.Helper()
 	sum, err := mh.Sum(data, code, length)
 	if err != nil {
@@ -76,5 +76,21 @@ func TestImportCARRefusesWeakHashes(t *testing.T) {
 	// The good one is fine.
 	if _, n, err := ImportCAR(context.Background(), blockstore.NewMemStore(), bytes.NewReader(carWith(t, []cid.Cid{good}, map[cid.Cid][]byte{good: data}))); err != nil || n != 1 {
 		t.Fatalf("a good CAR: %d blocks, %v", n, err)
+	}
+}
+
+// TestImportCARBlockSize: a block of 2 MiB (the largest kith and Bitswap
+// carry) imports; a larger one is refused before it is read.
+func TestImportCARBlockSize(t *testing.T) {
+	for _, tt := range []struct {
+		size int
+		ok   bool
+	}{{2 << 20, true}, {2<<20 + 1<<10, false}} {
+		data := detBytes(7, tt.size)
+		c := rawCID(t, data, mh.SHA2_256, -1)
+		_, n, err := ImportCAR(context.Background(), blockstore.NewMemStore(), bytes.NewReader(carWith(t, []cid.Cid{c}, map[cid.Cid][]byte{c: data})))
+		if ok := err == nil && n == 1; ok != tt.ok {
+			t.Errorf("a block of %d bytes: %d blocks, %v", tt.size, n, err)
+		}
 	}
 }

@@ -32,8 +32,25 @@ const heartbeatTag = 0x01
 // MaxHeartbeatEvery bounds the interval a heartbeat may announce.
 const MaxHeartbeatEvery = 24 * time.Hour
 
+// Ranges of the numbers the binary form carries. DecodeMessage holds a
+// heartbeat in either form to them (see inRange), so that every heartbeat
+// it accepts has a binary form.
+const (
+	maxHeartbeatWall = 1 << 62
+	maxHeartbeatUsed = 1 << 62
+	maxHeartbeatHeld = 1 << 31
+)
+
+// inRange reports whether h's numbers are within the binary form's ranges.
+func (h *Heartbeat) inRange() bool {
+	return h.Clock.Wall >= 0 && h.Clock.Wall <= maxHeartbeatWall &&
+		h.Used >= 0 && h.Used <= maxHeartbeatUsed &&
+		h.Held >= 0 && h.Held <= maxHeartbeatHeld &&
+		h.Every >= 0 && h.Every <= MaxHeartbeatEvery
+}
+
 func appendHeartbeat(b []byte, h *Heartbeat) ([]byte, error) {
-	if h.Clock.Node != h.Member || h.Used < 0 || h.Clock.Wall < 0 || h.Every < 0 || len(h.Digest) != HeartbeatDigestLen {
+	if h.Clock.Node != h.Member || !h.inRange() || len(h.Digest) != HeartbeatDigestLen {
 		return nil, fmt.Errorf("encode heartbeat: bad fields: %w", ErrInvalid)
 	}
 	id := []byte(h.Member)
@@ -106,10 +123,10 @@ func decodeHeartbeat(b []byte) (Heartbeat, error) {
 	}
 	var h Heartbeat
 	h.Member = id
-	h.Clock = HLC{Wall: int64(r.uvarint(1 << 62)), Count: uint32(r.uvarint(1<<32 - 1)), Node: id}
+	h.Clock = HLC{Wall: int64(r.uvarint(maxHeartbeatWall)), Count: uint32(r.uvarint(1<<32 - 1)), Node: id}
 	h.Incarnation = r.uvarint(1<<64 - 1)
-	h.Used = int64(r.uvarint(1 << 62))
-	h.Held = int(r.uvarint(1 << 31))
+	h.Used = int64(r.uvarint(maxHeartbeatUsed))
+	h.Held = int(r.uvarint(maxHeartbeatHeld))
 	h.Part = uint16(r.uvarint(MaxHeldParts))
 	h.Parts = uint16(r.uvarint(MaxHeldParts))
 	h.Every = time.Duration(r.uvarint(uint64(MaxHeartbeatEvery/time.Millisecond))) * time.Millisecond

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // The invite token is everything a new member needs on one line:
@@ -54,7 +53,7 @@ func EncodeInvite(inv Invite) (string, error) {
 	b = append(b, inv.Secret[:]...)
 	b = append(b, byte(len(inv.Addrs)))
 	for _, a := range inv.Addrs {
-		if a == "" || len(a) > MaxAddrLen || !utf8.ValidString(a) {
+		if !validAddr(a) {
 			return "", fmt.Errorf("invite: bad address: %w", ErrInvalid)
 		}
 		b = binary.BigEndian.AppendUint16(b, uint16(len(a)))
@@ -106,6 +105,9 @@ func DecodeInvite(token string) (Invite, error) {
 	inv.Name, r = string(r[1:1+n]), r[1+n:]
 	copy(inv.Secret[:], r[:32])
 	count, r := int(r[32]), r[33:]
+	if count > maxInviteAddrs {
+		return Invite{}, malformed
+	}
 	for range count {
 		if len(r) < 2 {
 			return Invite{}, malformed
@@ -114,7 +116,11 @@ func DecodeInvite(token string) (Invite, error) {
 		if len(r) < 2+l {
 			return Invite{}, malformed
 		}
-		inv.Addrs, r = append(inv.Addrs, string(r[2:2+l])), r[2+l:]
+		a := string(r[2 : 2+l])
+		if !validAddr(a) {
+			return Invite{}, malformed
+		}
+		inv.Addrs, r = append(inv.Addrs, a), r[2+l:]
 	}
 	if len(r) != 0 || validName(inv.Name) != nil {
 		return Invite{}, malformed

@@ -44,6 +44,10 @@ func validName(s string) error {
 	return nil
 }
 
+// validAddr accepts a member's address: UTF-8, within MaxAddrLen. (Whether
+// it parses as a multiaddr is the dialler's business.)
+func validAddr(a string) bool { return a != "" && len(a) <= MaxAddrLen && utf8.ValidString(a) }
+
 // Validate checks the shape of an update: bounds, and that the writer named
 // in the version is the one allowed to write it (a member writes only its
 // own record; an intent's Who wrote it). It does not check membership, which
@@ -70,7 +74,7 @@ func (u Update) Validate() error {
 			return fmt.Errorf("member %s: %d addresses, at most %d: %w", m.ID, len(m.Addrs), MaxAddrs, ErrInvalid)
 		}
 		for _, a := range m.Addrs {
-			if a == "" || len(a) > MaxAddrLen || !utf8.ValidString(a) {
+			if !validAddr(a) {
 				return fmt.Errorf("member %s: bad address: %w", m.ID, ErrInvalid)
 			}
 		}
@@ -94,6 +98,12 @@ func (u Update) Validate() error {
 	}
 	if i.Who != i.Version.Node {
 		return fmt.Errorf("intent %s: written by %s but claims %s: %w", i.Root, i.Version.Node, i.Who, ErrInvalid)
+	}
+	if i.Created.Node.Validate() != nil {
+		// Every member would accept it, and every peer refuse the sync
+		// message or snapshot that carried it on: an empty peer ID does not
+		// decode.
+		return fmt.Errorf("intent %s: creation time without its writer: %w", i.Root, ErrInvalid)
 	}
 	if i.Created.Wall <= 0 || i.Created.Compare(i.Version) > 0 {
 		return fmt.Errorf("intent %s: created after its version: %w", i.Root, ErrInvalid)

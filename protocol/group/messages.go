@@ -127,7 +127,7 @@ func DecodeMessage(b []byte) (Message, error) {
 		return Message{}, fmt.Errorf("heartbeat: page %d of %d: %w", h.Part, h.Parts, ErrInvalid)
 	case len(h.Roots) > MaxHeldPage:
 		return Message{}, fmt.Errorf("heartbeat: %d roots: %w", len(h.Roots), ErrTooLarge)
-	case h.Used < 0 || h.Held < len(h.Roots) || len(h.Digest) != HeartbeatDigestLen || h.Every < 0 || h.Every > MaxHeartbeatEvery:
+	case !h.inRange() || h.Held < len(h.Roots) || len(h.Digest) != HeartbeatDigestLen:
 		return Message{}, fmt.Errorf("heartbeat: bad counts or digest: %w", ErrInvalid)
 	}
 	for _, r := range h.Roots {
@@ -135,6 +135,9 @@ func DecodeMessage(b []byte) (Message, error) {
 			return Message{}, fmt.Errorf("heartbeat: root %s not in page %d: %w", r, h.Part, ErrInvalid)
 		}
 	}
+	// The binary form counts milliseconds; the JSON form of older members
+	// may carry a finer interval.
+	h.Every = h.Every.Truncate(time.Millisecond)
 	return m, nil
 }
 

@@ -340,6 +340,8 @@ func (s *State) NeedsSnapshot(peerSynced time.Time) bool {
 // kept entries.
 func (s *State) Rebase(snap *State, now time.Time) int {
 	next := snap.Clone()
+	// When the peer last synced is its business: ours is now.
+	next.synced = s.synced
 	kept := 0
 	treeRange(s.root, 0, 0, func(n *node) bool {
 		if n.u.Version().Wall >= snap.floor {

@@ -29,7 +29,7 @@ func newID(t *testing.T) peer.ID {
 	return id
 }
 
-func testRoot(t *testing.T, s string) cid.Cid {
+func testRoot(t testing.TB, s string) cid.Cid {
 	h, err := mh.Sum([]byte(s), mh.SHA2_256, -1)
 	if err != nil {
 		t.Fatal(err)

@@ -256,7 +256,9 @@ func (c *syncConn) writeJSON(v any) error {
 }
 
 // read reads one frame of at most max plain bytes: the length is checked
-// before anything is allocated.
+// before anything is read, and the buffer grows with the bytes that arrive
+// rather than to the length the peer declares (a snapshot frame may declare
+// 64 MiB and send nothing).
 func (c *syncConn) read(max int) ([]byte, error) {
 	n, err := binary.ReadUvarint(c.r)
 	if err != nil {
@@ -268,9 +270,12 @@ func (c *syncConn) read(max int) ([]byte, error) {
 	if n > uint64(max+group.Overhead) {
 		return nil, fmt.Errorf("sync frame of %d bytes from %s: %w", n, c.remote, group.ErrTooLarge)
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(c.r, b); err != nil {
+	b, err := io.ReadAll(io.LimitReader(c.r, int64(n)))
+	if err != nil {
 		return nil, fmt.Errorf("read sync frame: %w", err)
+	}
+	if uint64(len(b)) != n {
+		return nil, fmt.Errorf("read sync frame: %w", io.ErrUnexpectedEOF)
 	}
 	return c.g.keys.Open(c.remote, b)
 }
