@@ -153,7 +153,7 @@ func (s *Server) routes() *http.ServeMux {
 // publicRoutes serves what needs no credentials (see isPublicPath).
 func (s *Server) publicRoutes(port string, gw http.Handler) *http.ServeMux {
 	m := http.NewServeMux()
-	ui := uiHandler()
+	ui := uiHandler(port)
 	m.Handle("GET /{$}", forgetOldCookie(port, ui))
 	m.Handle("GET /favicon.ico", ui)
 	m.Handle("GET /ui/", ui)
