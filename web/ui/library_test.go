@@ -220,4 +220,3 @@ func port(t *testing.T, d *daemon) string {
 	}
 	return u.Port()
 }
-
