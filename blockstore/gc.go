@@ -36,18 +36,21 @@ type GCResult struct {
 	Missing      int   // blocks reachable from a pin but not stored
 }
 
-// CollectGarbage deletes every block not reachable from a pin, then asks the
-// store to give the space back if it is a Reclaimer.
+// CollectGarbage deletes every block not reachable from a pin or a hold
+// (GCLocker.Hold), then asks the store to give the space back if it is a
+// Reclaimer.
 //
 // It holds lk's GCLock for mark and sweep, so adds that hold PinLock finish
-// (and pin) first, and new adds wait. A nil lk is allowed only when nothing
-// else writes to bs.
+// (and pin) first, and new adds wait. Holds do not wait: those taken while
+// GC runs are marked from before the next block is deleted. A nil lk is
+// allowed only when nothing else writes to bs.
 //
 // Missing blocks do not stop GC: a pin whose DAG is partly absent (an
 // interrupted fetch) still protects what is there, and the absent blocks are
-// counted in GCResult.Missing. A block whose links cannot be read (unknown
-// codec, undecodable dag-pb) does stop it, before anything is deleted,
-// because GC cannot know what that block keeps alive.
+// counted in GCResult.Missing (only those below pins: a held DAG is usually
+// partial by design). A block whose links cannot be read (unknown codec,
+// undecodable dag-pb) does stop it, before anything is deleted, because GC
+// cannot know what that block keeps alive.
 //
 // progress, if not nil, is called every few hundred blocks and at each
 // phase change.
@@ -56,21 +59,30 @@ func CollectGarbage(ctx context.Context, bs Blockstore, pins PinStore, lk *GCLoc
 		progress = func(GCProgress) {}
 	}
 	var res GCResult
+	var held []cid.Cid
 	if lk != nil {
 		unlock := lk.GCLock()
 		defer unlock()
+		held = lk.holds.beginGC()
+		defer lk.holds.endGC()
 	}
 
-	marked, err := markPinned(ctx, bs, pins, &res, progress)
-	if err != nil {
+	pinned := newMarker(bs)
+	if err := markPinned(ctx, pinned, pins, &res, progress); err != nil {
 		return res, err
 	}
-	if err := sweep(ctx, bs, marked, &res, progress); err != nil {
+	// Held DAGs are marked apart: their absent blocks are not "missing".
+	kept := newMarker(bs)
+	kept.lenient = true
+	if _, err := kept.mark(ctx, held, nil); err != nil {
+		return res, err
+	}
+	if err := sweep(ctx, bs, pinned, kept, lk, &res, progress); err != nil {
 		return res, err
 	}
 
 	if r, ok := bs.(Reclaimer); ok {
-		progress(GCProgress{Phase: GCPhaseReclaim, Marked: len(marked), Missing: res.Missing, Removed: res.Removed})
+		progress(GCProgress{Phase: GCPhaseReclaim, Marked: len(pinned.marked), Missing: res.Missing, Removed: res.Removed})
 		if err := r.Reclaim(ctx); err != nil {
 			return res, fmt.Errorf("gc: %w", err)
 		}
@@ -78,25 +90,34 @@ func CollectGarbage(ctx context.Context, bs Blockstore, pins PinStore, lk *GCLoc
 	return res, nil
 }
 
-// markPinned returns the multihashes (as strings) of every block reachable
-// from a pin. Keying by multihash matches the stores, so a DAG linked by
-// CIDv0 protects blocks AllKeys reports as CIDv1.
-func markPinned(ctx context.Context, bs Blockstore, pins PinStore, res *GCResult, progress func(GCProgress)) (map[string]struct{}, error) {
-	ps, err := pins.Pins(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("gc: list pins: %w", err)
-	}
-	marked := make(map[string]struct{})
-	report := func() {
-		progress(GCProgress{Phase: GCPhaseMark, Marked: len(marked), Missing: res.Missing})
-	}
-	report()
-	stack := make([]cid.Cid, 0, len(ps))
-	for _, p := range ps {
-		stack = append(stack, p.Cid)
-	}
+// marker collects the multihashes (as strings) of reachable blocks. Keying
+// by multihash matches the stores, so a DAG linked by CIDv0 protects blocks
+// AllKeys reports as CIDv1.
+type marker struct {
+	bs     Blockstore
+	marked map[string]struct{}
+	// lenient treats a block whose links cannot be read as a leaf instead
+	// of failing: holds may name any block the gateway serves (dag-cbor,
+	// say), and keeping it is all that matters.
+	lenient bool
+}
+
+func newMarker(bs Blockstore) *marker {
+	return &marker{bs: bs, marked: make(map[string]struct{})}
+}
+
+func (m *marker) has(c cid.Cid) bool {
+	_, ok := m.marked[string(c.Hash())]
+	return ok
+}
+
+// mark walks the stored DAGs under roots, marking every block it reaches,
+// and returns how many non-raw blocks it found missing. every, if not nil,
+// is called each gcProgressEvery newly marked blocks.
+func (m *marker) mark(ctx context.Context, roots []cid.Cid, every func()) (missing int, err error) {
 	// Depth-first with an explicit stack: DAGs of large files are wide, not
 	// deep, but recursion depth should not depend on user data.
+	stack := append([]cid.Cid(nil), roots...)
 	for len(stack) > 0 {
 		c := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -104,71 +125,94 @@ func markPinned(ctx context.Context, bs Blockstore, pins PinStore, res *GCResult
 			continue // the data is inside the CID; nothing is stored for it
 		}
 		k := string(c.Hash())
-		if _, ok := marked[k]; ok {
+		if _, ok := m.marked[k]; ok {
 			continue
 		}
-		marked[k] = struct{}{}
-		if len(marked)%gcProgressEvery == 0 {
-			report()
+		m.marked[k] = struct{}{}
+		if every != nil && len(m.marked)%gcProgressEvery == 0 {
+			every()
 		}
 		if c.Type() == cid.Raw {
 			continue // leaves: no need to read a 1 MiB block to learn it has no links
 		}
-		b, err := bs.Get(ctx, c)
+		b, err := m.bs.Get(ctx, c)
 		if errors.Is(err, ErrNotFound) {
-			res.Missing++
+			missing++
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("gc: mark: %w", err)
+			return missing, fmt.Errorf("gc: mark: %w", err)
 		}
 		links, err := Links(b)
-		if err != nil {
-			return nil, fmt.Errorf("gc: mark: %w", err)
+		if err != nil && !m.lenient {
+			return missing, fmt.Errorf("gc: mark: %w", err)
 		}
 		stack = append(stack, links...)
 	}
-	report()
-	return marked, nil
+	return missing, nil
 }
 
-// sweep deletes every stored block that is not marked. Keys are collected
-// first and deleted afterwards because AllKeys' callback must not write.
-// Raw leaves were marked without being read, so a missing raw leaf is
-// noticed here: marked but never seen in the store.
-func sweep(ctx context.Context, bs Blockstore, marked map[string]struct{}, res *GCResult, progress func(GCProgress)) error {
+// markPinned marks every block reachable from a pin.
+func markPinned(ctx context.Context, m *marker, pins PinStore, res *GCResult, progress func(GCProgress)) error {
+	ps, err := pins.Pins(ctx)
+	if err != nil {
+		return fmt.Errorf("gc: list pins: %w", err)
+	}
+	report := func() {
+		progress(GCProgress{Phase: GCPhaseMark, Marked: len(m.marked), Missing: res.Missing})
+	}
+	report()
+	roots := make([]cid.Cid, 0, len(ps))
+	for _, p := range ps {
+		roots = append(roots, p.Cid)
+	}
+	res.Missing, err = m.mark(ctx, roots, report)
+	if err != nil {
+		return err
+	}
+	report()
+	return nil
+}
+
+// sweep deletes every stored block that is marked neither by a pin nor by
+// a hold. Keys are collected first and deleted afterwards because AllKeys'
+// callback must not write. Raw leaves were marked without being read, so a
+// missing raw leaf below a pin is noticed here: marked but never seen in
+// the store. Before each deletion it marks from holds taken since the last
+// one, under the lock that orders holds with deletions.
+func sweep(ctx context.Context, bs Blockstore, pinned, kept *marker, lk *GCLocker, res *GCResult, progress func(GCProgress)) error {
 	var doomed []cid.Cid
-	seen := 0
+	seenPinned, seenKept := 0, 0
 	err := bs.AllKeys(ctx, func(c cid.Cid) error {
-		if _, ok := marked[string(c.Hash())]; ok {
-			seen++
-			return nil
+		switch {
+		case pinned.has(c):
+			seenPinned++
+		case kept.has(c):
+			seenKept++
+		default:
+			doomed = append(doomed, c)
 		}
-		doomed = append(doomed, c)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("gc: list blocks: %w", err)
 	}
-	res.Kept = seen
+	res.Kept = seenPinned + seenKept
 	// Marked entries that are not stored are missing blocks; the non-raw
 	// ones were already counted when Get missed during mark.
-	res.Missing = len(marked) - seen
+	res.Missing = len(pinned.marked) - seenPinned
 
 	report := func() {
-		progress(GCProgress{Phase: GCPhaseSweep, Marked: len(marked), Missing: res.Missing, Removed: res.Removed})
+		progress(GCProgress{Phase: GCPhaseSweep, Marked: len(pinned.marked), Missing: res.Missing, Removed: res.Removed})
 	}
 	report()
 	for _, c := range doomed {
-		size, err := bs.GetSize(ctx, c)
-		if errors.Is(err, ErrNotFound) {
-			continue // already gone; nothing to free
-		}
+		removed, size, err := sweepOne(ctx, bs, kept, lk, c)
 		if err != nil {
-			return fmt.Errorf("gc: sweep: %w", err)
+			return err
 		}
-		if err := bs.Delete(ctx, c); err != nil {
-			return fmt.Errorf("gc: sweep: %w", err)
+		if !removed {
+			continue
 		}
 		res.Removed++
 		res.RemovedBytes += int64(size)
@@ -178,4 +222,29 @@ func sweep(ctx context.Context, bs Blockstore, marked map[string]struct{}, res *
 	}
 	report()
 	return nil
+}
+
+// sweepOne deletes c unless a hold taken during the sweep reaches it.
+func sweepOne(ctx context.Context, bs Blockstore, kept *marker, lk *GCLocker, c cid.Cid) (bool, int, error) {
+	if lk != nil {
+		fresh, unlock := lk.holds.lockFresh()
+		defer unlock()
+		if _, err := kept.mark(ctx, fresh, nil); err != nil {
+			return false, 0, err
+		}
+		if kept.has(c) {
+			return false, 0, nil
+		}
+	}
+	size, err := bs.GetSize(ctx, c)
+	if errors.Is(err, ErrNotFound) {
+		return false, 0, nil // already gone; nothing to free
+	}
+	if err != nil {
+		return false, 0, fmt.Errorf("gc: sweep: %w", err)
+	}
+	if err := bs.Delete(ctx, c); err != nil {
+		return false, 0, fmt.Errorf("gc: sweep: %w", err)
+	}
+	return true, size, nil
 }

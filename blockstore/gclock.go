@@ -14,11 +14,15 @@ import "sync"
 //   - Many adds can hold PinLock at once; GCLock excludes them all.
 //   - Neither lock is reentrant: a goroutine holding PinLock must not take it
 //     again, because a GC waiting in between would deadlock both.
+//   - Hold (gchold.go) is separate: it keeps unpinned blocks that are being
+//     read, such as the gateway's cache, without taking either lock.
 //
 // A waiting GC blocks new adds (Go's RWMutex favours the writer), so a
 // steady stream of adds cannot starve GC forever.
 type GCLocker struct {
 	mu sync.RWMutex
+	// holds keep what is being served without a pin (see Hold).
+	holds holds
 
 	// contended, when set (tests only), is called when GCLock finds the
 	// lock held and is about to wait, so a test can observe that GC really

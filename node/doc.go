@@ -1,5 +1,7 @@
 // Package node builds a kith peer and owns its lifecycle: it opens the repo
-// (config, identity, Badger store), starts the local API and, as the next
-// layers land, the libp2p host, DHT and protocols, and shuts them down in
-// order. It implements api.Backend, the daemon's side of the local API.
+// (config, identity, Badger store), the libp2p host, DHT and protocols,
+// group replication, and the local API, and shuts them down in order. It
+// implements api.Backend, the daemon's side of the local API, and
+// api.Gateway: what the web gateway serves, the repo plus what peers hold,
+// read through BlockSources a few blocks at a time (gateway.go, demand.go).
 package node

@@ -66,6 +66,8 @@ type Node struct {
 	dht           *dht.DHT
 	server        *fetch.Server
 	fetcher       *fetch.Fetcher
+	demand        *demandStore            // the repo plus what peers hold, for the gateway
+	gateway       *gatewayBackend         // what the web gateway serves
 	tracker       *reach.Tracker          // reachability, NAT type, hole punches
 	addrs         *addrFilter             // what the host advertises
 	relaySvc      *relaysvc.Service       // the relays this node offers when public
@@ -192,6 +194,10 @@ func New(opts Options) (n *Node, err error) {
 	}
 	n.server = fetch.NewServer(n.host, n.store, opt...)
 	n.fetcher = fetch.NewFetcher(n.host, n.store, fetch.WithFetcherMetrics(fm))
+	n.demand = newDemandStore(n.store, n.gcl, n.reg, newKithSource(n))
+	if n.gateway, err = newGatewayBackend(n.demand); err != nil {
+		return n, err
+	}
 	n.reg.MustRegister(newNetCollector(n))
 	return n, nil
 }

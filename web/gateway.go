@@ -1,195 +1,239 @@
 package web
 
 import (
-	"errors"
-	"fmt"
-	"html/template"
-	"io"
-	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
-	"time"
 
+	"github.com/ipfs/boxo/gateway"
 	"github.com/ipfs/go-cid"
+	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/web/api"
 )
 
-// gatewayPolicy sandboxes everything the gateway serves. Shared content is
-// untrusted: without the sandbox, shared HTML or SVG would run with the UI's
-// origin, read the page's session from its storage and drive the API with
-// it. "sandbox" with no allow-same-origin gives the document an opaque
-// origin (no access to the UI's storage, and its requests carry Origin:
-// null, which the guard refuses) and, with no allow-scripts, runs none of
-// its scripts at all.
+// The content gateway is boxo's (the IPFS HTTP gateway specification:
+// path, subdomain and trustless gateways) over what the backend serves:
+// the repo, and content held by peers, fetched as requests read it. It
+// answers on two kinds of host:
 //
-// PDFs need no narrower policy: Chromium renders them under this one, in a
-// tab or in a frame (web/ui/pdf_test.go checks it). It does so by leaving
-// the document that holds its viewer out of the sandbox (that document
-// keeps this origin), but that document is the browser's own, with no
-// script from the file: a PDF's scripts run inside the viewer, apart from
-// the page. Only a frame's sandbox attribute keeps the viewer out, so the
-// Open page frames PDFs without one. HTML, SVG, XML and everything else
-// stay fully sandboxed.
-const gatewayPolicy = "sandbox"
+//   - the daemon's own address (127.0.0.1:PORT, [::1]:PORT): the path
+//     gateway, /ipfs/CID[/path]. That origin is the web UI's, so
+//     everything is sandboxed (pathPolicy): shared HTML or SVG runs
+//     without scripts, in an opaque origin. On localhost:PORT, /ipfs/CID
+//     redirects to the subdomain gateway, as Kubo's does.
+//   - CID.ipfs.localhost:PORT (browsers resolve *.localhost to loopback):
+//     the subdomain gateway. Every CID is an origin of its own, which
+//     holds no credential and reaches no API (the guard sends a gateway
+//     host nothing but this), so content runs there as the web would run
+//     it, scripts included. The web UI opens previews there.
+//
+// Names (/ipns/, DNSLink) are not served.
 
-// setGatewayHeaders sets the headers every gateway answer carries.
-func setGatewayHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", gatewayPolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
-	// Other sites may link to content (a navigation is fine) but not embed
-	// it, which would let them probe what this repo holds.
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Referrer-Policy", "no-referrer")
+// gatewayDomain is the subdomain gateway's parent: CID.ipfs.localhost.
+const gatewayDomain = "localhost"
+
+// pathPolicy sandboxes everything the path gateway serves. Shared content
+// is untrusted and the path gateway shares the UI's origin: without the
+// sandbox, shared HTML or SVG would run with that origin, read the page's
+// session from its storage and drive the API with it. "sandbox" with no
+// allow-same-origin gives the document an opaque origin (no access to the
+// UI's storage, and its requests carry Origin: null, which the guard
+// refuses) and, with no allow-scripts, runs none of its scripts at all.
+//
+// PDFs are the exception Chromium makes: it gives the document that holds
+// its PDF viewer the gateway's origin whatever the sandbox says (see
+// web/ui/pdf_test.go). That document is the browser's own, with no script
+// from the file, but it is why the UI opens previews on the subdomain
+// gateway, whose origins hold nothing.
+const pathPolicy = "sandbox"
+
+// newGateway returns the gateway handler for a daemon on port.
+func newGateway(gw api.Gateway, port string, reg prometheus.Registerer) http.Handler {
+	backend := gw.GatewayBackend()
+	if reg == nil {
+		reg = prometheus.NewRegistry() // boxo's metrics, unexported
+	}
+	cfg := gateway.Config{
+		DeserializedResponses: true,
+		NoDNSLink:             true,
+		DisableHTMLErrors:     true,
+		PublicGateways: map[string]*gateway.PublicGateway{
+			gatewayDomain: {Paths: []string{"/ipfs"}, UseSubdomains: true, NoDNSLink: true, DeserializedResponses: true},
+		},
+		MetricsRegistry: reg,
+	}
+	inner := folderDownloads(gw, gateway.NewHandler(cfg, backend))
+	hosts := gateway.NewHostnameHandler(cfg, backend, inner)
+	return &gatewayFront{port: port, next: hosts}
 }
 
-// handleGateway serves /ipfs/CID[/path]: files with Range support (for
-// seeking in audio and video), folders as a plain HTML listing. It reads
-// the local repo only; content not in it is a 404, never a network fetch.
-// Query parameters: filename= names the file (its extension picks the
-// content type), download=true makes it an attachment (a folder then comes
-// as a tar archive, as with format=tar).
-func (s *Server) handleGateway(w http.ResponseWriter, r *http.Request) {
-	setGatewayHeaders(w.Header())
-	gw, ok := s.backend.(api.Gateway)
-	if !ok {
-		gatewayError(w, http.StatusNotImplemented, "This daemon does not serve content to browsers.")
-		return
-	}
-	rest := strings.TrimPrefix(r.URL.Path, "/ipfs/")
-	cidStr, sub, _ := strings.Cut(rest, "/")
-	root, err := cid.Decode(cidStr)
-	if err != nil {
-		gatewayError(w, http.StatusBadRequest, fmt.Sprintf("%q is not a valid CID.", cidStr))
-		return
-	}
-	e, err := gw.Resolve(r.Context(), root, sub)
-	if err != nil {
-		if errors.Is(err, blockstore.ErrNotFound) {
-			gatewayError(w, http.StatusNotFound, "This content is not in this node's repo: fetch it first (Get page or kith pin add).")
-			return
-		}
-		gatewayError(w, http.StatusInternalServerError, "Reading this content failed: "+err.Error())
-		return
-	}
-	q := r.URL.Query()
-	name := q.Get("filename")
-	if name == "" && sub != "" {
-		name = path.Base(sub)
-	}
-	if e.Type == "dir" {
-		if q.Get("format") == "tar" || q.Get("download") == "true" {
-			s.serveTar(w, r, gw, e, name)
-			return
-		}
-		// Relative links in the listing need the trailing slash.
-		if !strings.HasSuffix(r.URL.Path, "/") {
-			http.Redirect(w, r, r.URL.EscapedPath()+"/", http.StatusMovedPermanently)
-			return
-		}
-		s.serveListing(w, r, e, root, sub)
-		return
-	}
-	rs, _, err := gw.Open(r.Context(), mustCid(e.Cid))
-	if err != nil {
-		gatewayError(w, http.StatusInternalServerError, "Opening this file failed: "+err.Error())
-		return
-	}
-	defer rs.Close()
-	ctype, err := contentType(name, rs)
-	if err != nil {
-		gatewayError(w, http.StatusInternalServerError, "Reading this file failed: "+err.Error())
+// gatewayFront does what kith adds in front of boxo: refuses requests
+// another site makes the browser send, sets the headers each host's
+// answers carry, and cuts a stream that failed midway.
+type gatewayFront struct {
+	port string
+	next http.Handler
+}
+
+func (g *gatewayFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// No proxy stands in front of the daemon: a client must not choose
+	// the host boxo routes by.
+	r.Header.Del("X-Forwarded-Host")
+	r.Header.Del("X-Forwarded-Proto")
+	if !g.invited(r) {
+		gatewayRefusal(w, "request refused: another site may link to content on this gateway but not embed it")
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", ctype)
-	// The same CID is always the same bytes.
-	h.Set("Etag", `"`+e.Cid+`"`)
-	h.Set("Cache-Control", "public, max-age=29030400, immutable")
-	if q.Get("download") == "true" {
-		h.Set("Content-Disposition", attachment(name, e.Cid))
+	h.Set("X-Content-Type-Options", "nosniff")
+	if isGatewayHost(r.Host, g.port) {
+		// Framed by the UI (previews) or by other content here, no one else.
+		h.Set("Content-Security-Policy", "frame-ancestors 'self' "+strings.Join(g.ownOrigins(), " "))
+		// The UI (another site: 127.0.0.1) embeds previews from here;
+		// invited already refused everyone else.
+		h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	} else {
+		h.Set("Content-Security-Policy", pathPolicy)
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Referrer-Policy", "no-referrer")
 	}
-	http.ServeContent(w, r, "", time.Time{}, rs)
+	sw := &streamWriter{ResponseWriter: w}
+	g.next.ServeHTTP(sw, r)
+	if sw.wrote && h.Get("X-Stream-Error") != "" {
+		// boxo reports a CAR or tar stream that failed after its headers
+		// in a header nobody receives; cut the connection instead, so the
+		// client sees a failure rather than a short file.
+		panic(http.ErrAbortHandler)
+	}
 }
 
-// contentType picks a file's type by its name's extension, else by
-// sniffing its first bytes (then rewinds).
-func contentType(name string, rs io.ReadSeeker) (string, error) {
-	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
-		return t, nil
+// invited tells requests the browser sends because the user asked (a
+// typed address, a link followed, this daemon's own pages) from those
+// another site's page makes it send by embedding content, which would let
+// any site make the daemon fetch from peers and time what it holds.
+// Requests without fetch metadata come from programs, not pages.
+func (g *gatewayFront) invited(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "none", "same-origin":
+		return true
 	}
-	buf := make([]byte, 512)
-	n, err := io.ReadFull(rs, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return "", err
+	if r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Header.Get("Sec-Fetch-Dest") == "document" {
+		return true // a link followed, from anywhere: as on any gateway
 	}
-	if _, err := rs.Seek(0, io.SeekStart); err != nil {
-		return "", err
+	// Embedded by the web UI or by content on this gateway: browsers
+	// send their origin as the Referer (same-site is not enough: ports
+	// do not count, and another gateway on *.ipfs.localhost serves
+	// anyone's pages).
+	ref, err := url.Parse(r.Header.Get("Referer"))
+	if err != nil || ref.Scheme != "http" {
+		return false
 	}
-	return http.DetectContentType(buf[:n]), nil
+	return isOwnHost(ref.Host, g.port) || isGatewayHost(ref.Host, g.port)
 }
 
-// attachment is a Content-Disposition that saves the file under name.
-func attachment(name, fallback string) string {
-	if name == "" {
-		name = fallback
+// ownOrigins are the web UI's origins, for frame-ancestors.
+func (g *gatewayFront) ownOrigins() []string {
+	return []string{"http://127.0.0.1:" + g.port, "http://localhost:" + g.port, "http://[::1]:" + g.port,
+		"http://*.ipfs." + gatewayDomain + ":" + g.port}
+}
+
+// isOwnHost accepts the daemon's loopback names with its port.
+func isOwnHost(hostport, port string) bool {
+	host, p, err := net.SplitHostPort(hostport)
+	if err != nil || p != port {
+		return false
 	}
-	return "attachment; filename*=UTF-8''" + url.PathEscape(name)
+	switch strings.ToLower(host) {
+	case "127.0.0.1", "localhost", "::1":
+		return true
+	}
+	return false
 }
 
-func mustCid(s string) cid.Cid {
-	c, _ := cid.Decode(s) // the backend hands back CIDs it decoded itself
-	return c
+// isGatewayHost accepts LABEL.ipfs.localhost:PORT, the subdomain
+// gateway's hosts, where LABEL is a CID (boxo redirects other spellings
+// of one to its canonical label).
+func isGatewayHost(hostport, port string) bool {
+	host, p, err := net.SplitHostPort(hostport)
+	if err != nil || p != port {
+		return false
+	}
+	label, ok := strings.CutSuffix(strings.ToLower(host), ".ipfs."+gatewayDomain)
+	if !ok || label == "" || strings.Contains(label, ".") {
+		return false
+	}
+	_, err = cid.Decode(label)
+	return err == nil
 }
 
-func gatewayError(w http.ResponseWriter, status int, msg string) {
+// folderDownloads makes ?download=true on a folder what it was before the
+// gateway was boxo's: a tar archive (boxo's format=tar), named after the
+// folder, rather than its listing.
+func folderDownloads(gw api.Gateway, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		rest, isPath := strings.CutPrefix(r.URL.Path, "/ipfs/")
+		if q.Get("download") != "true" || q.Get("format") != "" || !isPath || strings.Contains(r.Header.Get("Accept"), "application/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		cidStr, sub, _ := strings.Cut(rest, "/")
+		root, err := cid.Decode(cidStr)
+		if err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if e, err := gw.Resolve(r.Context(), root, sub); err != nil || e.Type != "dir" {
+			next.ServeHTTP(w, r) // a file, or an error boxo will report
+			return
+		}
+		name := q.Get("filename")
+		if name == "" {
+			if name = path.Base("/" + strings.Trim(sub, "/")); name == "/" {
+				name = cidStr
+			}
+		}
+		if !strings.HasSuffix(name, ".tar") {
+			name += ".tar"
+		}
+		q.Set("format", "tar")
+		q.Set("filename", name)
+		r.URL.RawQuery = q.Encode()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// streamWriter notes whether the response has started.
+type streamWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (s *streamWriter) WriteHeader(code int) {
+	s.wrote = true
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *streamWriter) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush lets boxo stream listings and archives as they are made.
+func (s *streamWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// gatewayRefusal is a gateway error: plain text, one sentence.
+func gatewayRefusal(w http.ResponseWriter, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, msg+"\n")
-}
-
-var listingTmpl = template.Must(template.New("listing").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="color-scheme" content="light dark">
-<title>{{.Title}}</title></head>
-<body style="font-family: system-ui, sans-serif; margin: 2em">
-<h1 style="font-size: 1.2em; word-break: break-all">{{.Title}}</h1>
-<table style="border-collapse: collapse">
-<thead><tr><th style="text-align: left; padding: .2em 1em .2em 0">Name</th><th style="text-align: right; padding: .2em 1em">Size</th><th style="text-align: left">CID</th></tr></thead>
-<tbody>
-{{if .Parent}}<tr><td><a href="../">..</a></td><td></td><td></td></tr>{{end}}
-{{range .Entries}}<tr><td style="padding: .2em 1em .2em 0"><a href="{{.Href}}">{{.Name}}{{if eq .Type "dir"}}/{{end}}</a></td><td style="text-align: right; padding: .2em 1em">{{.Size}}</td><td style="font-family: monospace">{{.Cid}}</td></tr>
-{{end}}</tbody></table></body></html>
-`))
-
-type listingEntry struct {
-	api.Entry
-	Href string
-}
-
-// serveListing writes a folder as a simple HTML page of relative links.
-func (s *Server) serveListing(w http.ResponseWriter, r *http.Request, e api.Entry, root cid.Cid, sub string) {
-	entries, err := s.backend.Ls(r.Context(), mustCid(e.Cid))
-	if err != nil {
-		gatewayError(w, http.StatusInternalServerError, "Listing this folder failed: "+err.Error())
-		return
-	}
-	out := make([]listingEntry, len(entries))
-	for i, en := range entries {
-		href := url.PathEscape(en.Name)
-		if en.Type == "dir" {
-			href += "/"
-		}
-		out[i] = listingEntry{Entry: en, Href: href}
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=29030400, immutable")
-	title := "/ipfs/" + root.String()
-	if sub = strings.Trim(sub, "/"); sub != "" {
-		title += "/" + sub
-	}
-	_ = listingTmpl.Execute(w, map[string]any{"Title": title, "Parent": sub != "", "Entries": out})
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = w.Write([]byte(msg + "\n"))
 }

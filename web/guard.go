@@ -2,7 +2,6 @@ package web
 
 import (
 	"crypto/subtle"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,7 +11,8 @@ import (
 
 // guard rejects requests that did not come from a local client of this
 // daemon: a Host header other than the daemon's own address defeats DNS
-// rebinding, an Origin from another site defeats cross-site requests from web
+// rebinding (subdomain gateway hosts, CID.ipfs.localhost:PORT, are handed
+// to the content gateway and reach nothing else), an Origin from another site defeats cross-site requests from web
 // pages open in the user's browser, and the bearer token (readable only by
 // the repo's owner) keeps other local users out. The web UI's page, signed
 // in through `kith ui`, sends a session secret instead of the token, and
@@ -33,20 +33,14 @@ type guard struct {
 	// (still behind the Host and Origin checks).
 	public   http.Handler
 	isPublic func(path string) bool
+	// gateway answers every request to a subdomain gateway host
+	// (CID.ipfs.localhost:PORT), and nothing else does.
+	gateway http.Handler
 }
 
-// hostAllowed accepts loopback names with the daemon's port.
-func (g *guard) hostAllowed(hostport string) bool {
-	host, port, err := net.SplitHostPort(hostport)
-	if err != nil || port != g.port {
-		return false
-	}
-	switch strings.ToLower(host) {
-	case "127.0.0.1", "localhost", "::1":
-		return true
-	}
-	return false
-}
+// hostAllowed accepts loopback names with the daemon's port: the API's
+// and the UI's hosts. Gateway hosts are not among them.
+func (g *guard) hostAllowed(hostport string) bool { return isOwnHost(hostport, g.port) }
 
 func (g *guard) originAllowed(origin string) bool {
 	if origin == "" {
@@ -103,6 +97,11 @@ func (g *guard) publicRequest(r *http.Request) bool {
 func (g *guard) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
+		case g.gateway != nil && isGatewayHost(r.Host, g.port):
+			// A gateway origin reaches the gateway and nothing else: no
+			// API, no UI, whatever the path (boxo serves /api/v1/... there
+			// as a path inside the CID).
+			g.gateway.ServeHTTP(w, r)
 		case !g.hostAllowed(r.Host):
 			writeError(w, &api.Error{Kind: api.KindPermission, Message: "request refused: Host " + r.Host + " is not this daemon's address"})
 		case !g.originAllowed(r.Header.Get("Origin")):

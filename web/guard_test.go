@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/kith-p2p/kith/web/api"
@@ -56,5 +57,49 @@ func TestListenRefusesNonLoopback(t *testing.T) {
 			s.ln.Close()
 			t.Fatalf("Listen(%q) succeeded", addr)
 		}
+	}
+}
+
+// TestGuardGatewayHosts: a subdomain gateway host reaches the gateway and
+// nothing else, whatever the path and credentials; a gateway origin
+// reaches no API; hosts that only look like gateway hosts reach nothing.
+func TestGuardGatewayHosts(t *testing.T) {
+	const cidLabel = "bafkreicljtzuqjre64mv5kc5pf3plz2wsh2fjhkrof3v6rgdvkdfva24qe"
+	gw := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	apiRoutes := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	g := &guard{port: "5091", token: "secret-token", gateway: gw, public: gw, isPublic: isPublicPath}
+	h := g.wrap(apiRoutes)
+	tests := []struct {
+		name   string
+		host   string
+		origin string
+		path   string
+		want   int
+	}{
+		{"gateway host", cidLabel + ".ipfs.localhost:5091", "", "/", http.StatusTeapot},
+		{"api path on a gateway host", cidLabel + ".ipfs.localhost:5091", "", "/api/v1/gc", http.StatusTeapot},
+		{"upper case", strings.ToUpper(cidLabel[:1]) + cidLabel[1:] + ".IPFS.localhost:5091", "", "/api/v1/gc", http.StatusTeapot},
+		{"api from a gateway origin", "127.0.0.1:5091", "http://" + cidLabel + ".ipfs.localhost:5091", "/api/v1/gc", http.StatusForbidden},
+		{"not a cid", "evil.ipfs.localhost:5091", "", "/api/v1/gc", http.StatusForbidden},
+		{"ipns", cidLabel + ".ipns.localhost:5091", "", "/api/v1/gc", http.StatusForbidden},
+		{"other port", cidLabel + ".ipfs.localhost:8080", "", "/api/v1/gc", http.StatusForbidden},
+		{"nested", "a." + cidLabel + ".ipfs.localhost:5091", "", "/api/v1/gc", http.StatusForbidden},
+		{"other domain", cidLabel + ".ipfs.example:5091", "", "/api/v1/gc", http.StatusForbidden},
+		{"api still works", "127.0.0.1:5091", "", "/api/v1/gc", http.StatusNoContent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, tt.path, nil)
+			r.Host = tt.host
+			r.Header.Set("Authorization", "Bearer secret-token")
+			if tt.origin != "" {
+				r.Header.Set("Origin", tt.origin)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.want {
+				t.Fatalf("status %d, want %d (%s)", w.Code, tt.want, w.Body.String())
+			}
+		})
 	}
 }

@@ -83,8 +83,9 @@ func Listen(addr string, backend api.Backend, token string, opts ...Option) (*Se
 		o(s)
 	}
 	s.stopWatch = s.watchJobPins()
+	gw := s.gateway(port)
 	g := &guard{port: port, token: token, sessions: s.sessions, signIn: http.HandlerFunc(s.handleSignIn),
-		public: s.publicRoutes(port), isPublic: isPublicPath}
+		public: s.publicRoutes(port, gw), isPublic: isPublicPath, gateway: gw}
 	mux := s.routes()
 	if s.metrics != nil {
 		h := promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})
@@ -174,14 +175,27 @@ func (s *Server) routes() *http.ServeMux {
 }
 
 // publicRoutes serves what needs no credentials (see isPublicPath).
-func (s *Server) publicRoutes(port string) *http.ServeMux {
+func (s *Server) publicRoutes(port string, gw http.Handler) *http.ServeMux {
 	m := http.NewServeMux()
-	ui := uiHandler()
+	ui := uiHandler(port)
 	m.Handle("GET /{$}", forgetOldCookie(port, ui))
 	m.Handle("GET /favicon.ico", ui)
 	m.Handle("GET /ui/", ui)
-	m.HandleFunc("GET /ipfs/", s.handleGateway)
+	m.Handle("GET /ipfs/", gw)
 	return m
+}
+
+// gateway is the content gateway (gateway.go), or a refusal when the
+// backend serves no content to browsers.
+func (s *Server) gateway(port string) http.Handler {
+	gw, ok := s.backend.(api.Gateway)
+	if !ok {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, &api.Error{Kind: api.KindNotFound, Message: "this daemon does not serve content to browsers"})
+		})
+	}
+	reg, _ := s.metrics.(prometheus.Registerer)
+	return newGateway(gw, port, reg)
 }
 
 // cidParam parses the "cid" query parameter: a CID, or a share ticket
@@ -328,7 +342,11 @@ func (s *Server) handleLs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	entries, err := s.backend.Ls(r.Context(), c)
+	ls := s.backend.Ls
+	if gw, ok := s.backend.(api.Gateway); ok && r.URL.Query().Get("peers") == "true" {
+		ls = gw.BrowseLs
+	}
+	entries, err := ls(r.Context(), c)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -342,7 +360,11 @@ func (s *Server) handleStat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	e, err := s.backend.Stat(r.Context(), c)
+	stat := s.backend.Stat
+	if gw, ok := s.backend.(api.Gateway); ok && r.URL.Query().Get("peers") == "true" {
+		stat = gw.BrowseStat
+	}
+	e, err := stat(r.Context(), c)
 	if err != nil {
 		writeError(w, err)
 		return

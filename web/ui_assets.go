@@ -8,13 +8,17 @@ import (
 	"github.com/kith-p2p/kith/web/ui"
 )
 
-// uiPolicy is the web UI's Content-Security-Policy: its own scripts and
-// styles only, no inline code, nothing from elsewhere; previews come from
-// the same origin's /ipfs/ gateway (which sandboxes them itself), and no
-// other site may frame the UI (clickjacking).
-const uiPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
-	"media-src 'self'; frame-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
-	"form-action 'self'; frame-ancestors 'none'"
+// uiPolicy is the web UI's Content-Security-Policy for a daemon on port:
+// its own scripts and styles only, no inline code, nothing from elsewhere
+// but previews, which come from the subdomain gateway (CID.ipfs.localhost,
+// origins that hold nothing), and no other site may frame the UI
+// (clickjacking).
+func uiPolicy(port string) string {
+	gw := "http://*.ipfs." + gatewayDomain + ":" + port
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: " + gw + "; " +
+		"media-src 'self' " + gw + "; frame-src 'self' " + gw + "; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
+		"form-action 'self'; frame-ancestors 'none'"
+}
 
 // isPublicPath names what is served without credentials: the UI's static
 // files (the page asks for data through the API, which needs them) and the
@@ -25,15 +29,20 @@ func isPublicPath(p string) bool {
 }
 
 // uiHandler serves index.html at / and the assets under /ui/.
-func uiHandler() http.Handler {
+func uiHandler(port string) http.Handler {
+	policy := uiPolicy(port)
 	files := ui.Files()
 	assets := http.StripPrefix("/ui/", http.FileServerFS(files))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", uiPolicy)
+		h.Set("Content-Security-Policy", policy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
+		// Only the origin, and only over http: the gateway lets the UI
+		// embed previews because their requests name it (see
+		// gatewayFront.invited). The UI's path is always /, and the part
+		// after # (a sign-in code) is never sent.
+		h.Set("Referrer-Policy", "strict-origin")
 		// Revalidate so a new daemon version's UI is picked up at once.
 		h.Set("Cache-Control", "no-cache")
 		switch {

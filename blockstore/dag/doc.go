@@ -16,5 +16,8 @@
 // package's own work is feeding boxo a blockstore fast (a batching DAGService
 // whose writer goroutine overlaps hashing with PutMany), reading DAGs back
 // safely (names that would escape the output folder are refused, see
-// ErrUnsafeName), and verifying CAR input, which is untrusted.
+// ErrUnsafeName), and verifying CAR input, which is untrusted. For stores
+// that fetch from peers as they are read (the gateway's), Stream reads a
+// file block by block with bounded read-ahead, and StatRoot and LsLinks
+// describe content from as few blocks as they can.
 package dag

@@ -97,6 +97,75 @@ func Ls(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) ([]Entry, erro
 	return out, nil
 }
 
+// StatRoot describes c from its own block alone, for content that may not
+// be here: a file's Size is exact; a folder's is the sum of its links'
+// sizes, the bytes of every block below it (slightly more than its
+// content, as Ls reports sub-folders).
+func StatRoot(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (Entry, error) {
+	nd, err := readDAG{bs}.Get(ctx, c)
+	if err != nil {
+		return Entry{}, err
+	}
+	typ, size, err := nodeInfo(nd)
+	if err != nil {
+		return Entry{}, err
+	}
+	if typ == TypeDir {
+		for _, l := range nd.Links() {
+			size += l.Size
+		}
+	}
+	return Entry{Cid: c, Type: typ, Size: size}, nil
+}
+
+// LsLinks lists the folder at c as Ls does, except that a raw file's Size
+// is its link's: the folder's nodes and its dag-pb children's root blocks
+// are read, the raw files (whole small files) are not. It is made for a
+// store that fetches from peers; when that store is a Prefetcher, the
+// dag-pb children are asked for in one request.
+func LsLinks(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) ([]Entry, error) {
+	rd := readDAG{bs}
+	dir, err := openDir(ctx, rd, c)
+	if err != nil {
+		return nil, err
+	}
+	links, err := dir.Links(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if pf, ok := bs.(Prefetcher); ok {
+		var nodes []cid.Cid
+		for _, l := range links {
+			if l.Cid.Type() == cid.DagProtobuf {
+				nodes = append(nodes, l.Cid)
+			}
+		}
+		if len(nodes) > 0 {
+			pf.Prefetch(ctx, nodes)
+		}
+	}
+	out := make([]Entry, 0, len(links))
+	for _, l := range links {
+		e := Entry{Name: l.Name, Cid: l.Cid, Type: TypeFile, Size: l.Size}
+		if l.Cid.Type() != cid.Raw {
+			nd, err := rd.Get(ctx, l.Cid)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", l.Name, err)
+			}
+			var size uint64
+			if e.Type, size, err = nodeInfo(nd); err != nil {
+				return nil, fmt.Errorf("%s: %w", l.Name, err)
+			}
+			if e.Type == TypeFile {
+				e.Size = size
+			}
+		}
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
 // Open returns a streaming, seekable reader over the file at c and its
 // length. Blocks are fetched from bs as reading proceeds; a missing one
 // surfaces from Read as an error matching blockstore.ErrNotFound. ctx bounds

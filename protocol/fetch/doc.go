@@ -27,7 +27,9 @@
 // what it serves. Fetcher walks a DAG breadth-first, asks several providers
 // at once, verifies every block against its CID before storing it, drops
 // peers that lie or stall, and resumes from what the local store already
-// holds. See Fetcher.Fetch.
+// holds. See Fetcher.Fetch. Fetcher.FetchBlocks asks one peer for a few
+// named blocks and verifies them without storing them, for reading a DAG
+// piecemeal (the gateway's seeks into a file held by a peer).
 package fetch
 
 import libp2pprotocol "github.com/libp2p/go-libp2p/core/protocol"

@@ -2,9 +2,9 @@ package api
 
 import (
 	"context"
-	"io"
 	"time"
 
+	"github.com/ipfs/boxo/gateway"
 	"github.com/ipfs/go-cid"
 )
 
@@ -87,15 +87,21 @@ type StatsSource interface {
 	Stats(ctx context.Context) (Stats, error)
 }
 
-// Gateway is implemented by backends whose content the web server may
-// serve at /ipfs/CID/path. Both methods read the local repo only: they never
-// fetch from peers, so a link cannot make the daemon reach the network.
+// Gateway is implemented by backends whose content the web server serves
+// to browsers, at /ipfs/CID[/path] and on CID.ipfs.localhost. Content that
+// is not in the repo is fetched from peers, only the blocks a request
+// reads, verified, and kept unpinned: a cache that gc empties.
 type Gateway interface {
+	// GatewayBackend is what boxo's gateway handler serves.
+	GatewayBackend() gateway.IPFSBackend
 	// Resolve walks path (slash-separated names, may be empty) from root
 	// through folders and describes what it names. A miss matches
 	// blockstore.ErrNotFound.
 	Resolve(ctx context.Context, root cid.Cid, path string) (Entry, error)
-	// Open returns a seekable reader over file c and its length; the
-	// caller closes it. ctx bounds the reader's whole life.
-	Open(ctx context.Context, c cid.Cid) (io.ReadSeekCloser, uint64, error)
+	// BrowseStat and BrowseLs are Stat and Ls for content that may be
+	// held only by peers: what is not in the repo is described from the
+	// few blocks that say what it is (a folder's size is then the size of
+	// its blocks, as Ls gives for sub-folders).
+	BrowseStat(ctx context.Context, c cid.Cid) (Entry, error)
+	BrowseLs(ctx context.Context, c cid.Cid) ([]Entry, error)
 }

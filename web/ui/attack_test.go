@@ -51,7 +51,9 @@ fetch('/api/v1/pin/rm?cid=%s', {method: 'POST', credentials: 'include'}).then((r
 </script></body></html>`
 
 // TestBrowserAttacksFail checks that a signed-in browser cannot be made to
-// act on the daemon by another page, or by shared content opened in it.
+// act on the daemon by another page, or by shared content opened in it on
+// the path gateway, which shares the UI's origin and so sandboxes it
+// (library_test.go opens shared content on its own origin instead).
 func TestBrowserAttacksFail(t *testing.T) {
 	ctx := newBrowser(t)
 	d := startDaemon(t, nil)

@@ -16,8 +16,9 @@ import (
 )
 
 // TestBrowserPDF checks that Chromium's PDF viewer renders a shared PDF
-// served by the gateway with Content-Security-Policy: sandbox, both in a
-// tab of its own and inside the Open page. A damaged PDF must make the
+// served by the path gateway with Content-Security-Policy: sandbox, in a
+// tab of its own, and inside the Open page, which frames it from the
+// subdomain gateway (the PDF's own origin). A damaged PDF must make the
 // viewer report a failure, which shows the check can tell the two apart.
 func TestBrowserPDF(t *testing.T) {
 	ctx := newBrowser(t)
@@ -45,7 +46,8 @@ func TestBrowserPDF(t *testing.T) {
 		}
 		// Not an assertion: Chromium gives the document that holds its
 		// viewer the gateway's origin whatever the sandbox says (see
-		// gatewayPolicy in web/gateway.go).
+		// pathPolicy in web/gateway.go), which is why the UI opens PDFs on
+		// the subdomain gateway.
 		t.Logf("the PDF's document has origin %q", origin)
 		if st := waitPDFViewer(t, ctx); st.State != "success" || st.Pages != 1 {
 			t.Fatalf("the PDF viewer shows %+v, want 1 page loaded", st)
@@ -66,12 +68,17 @@ func TestBrowserPDF(t *testing.T) {
 
 	t.Run("open page", func(t *testing.T) {
 		d.login(t, ctx)
+		var src string
 		err := chromedp.Run(ctx,
 			chromedp.Navigate(d.base()+"/#/open/"+good.Cid+"?name=hello.pdf"),
 			chromedp.WaitVisible("#preview iframe.pdf-frame", chromedp.ByQuery),
+			chromedp.AttributeValue("#preview iframe.pdf-frame", "src", &src, nil, chromedp.ByQuery),
 		)
 		if err != nil {
 			t.Fatalf("open page: %v", err)
+		}
+		if want := "http://" + good.Cid + ".ipfs.localhost:" + port(t, d) + "/"; !strings.HasPrefix(src, want) {
+			t.Fatalf("the Open page frames the PDF from %s, want its own origin %s", src, want)
 		}
 		if st := waitPDFViewer(t, ctx); st.State != "success" || st.Pages != 1 {
 			t.Fatalf("the Open page's PDF viewer shows %+v, want 1 page loaded", st)

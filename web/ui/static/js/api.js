@@ -47,13 +47,25 @@ export async function api(path, { method = 'GET', params, body } = {}) {
   return res.json();
 }
 
-/** gatewayURL is where the daemon serves content for browsers. */
+/**
+ * gatewayURL is where a browser opens content: the subdomain gateway,
+ * http://CID.ipfs.localhost:PORT/path, where every CID is an origin of its
+ * own that holds no credential and reaches no API (browsers resolve
+ * *.localhost to this computer). The daemon fetches from peers whatever
+ * it does not hold, as the browser reads it. A CID that is not a DNS label
+ * (CIDv0) goes through localhost's path gateway, which redirects to its
+ * canonical label.
+ */
 export function gatewayURL(cid, { name, download, path } = {}) {
-  let p = '/ipfs/' + encodeURIComponent(cid);
-  if (path) p += '/' + path.split('/').map(encodeURIComponent).join('/');
+  const port = location.port ? ':' + location.port : '';
+  let p = '/';
+  if (path) p += path.split('/').map(encodeURIComponent).join('/');
+  const origin = /^b[a-z2-7]{1,62}$/.test(cid)
+    ? `http://${cid}.ipfs.localhost${port}`
+    : `http://localhost${port}/ipfs/${encodeURIComponent(cid)}`;
   const q = new URLSearchParams();
   if (name) q.set('filename', name);
   if (download) q.set('download', 'true');
   const s = q.toString();
-  return s ? p + '?' + s : p;
+  return origin + p + (s ? '?' + s : '');
 }

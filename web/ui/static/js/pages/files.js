@@ -1,4 +1,8 @@
-// Files: everything pinned, with open, download, share (a ticket) and unpin.
+// Files: everything pinned, with open, download, share (a ticket) and
+// unpin; and everything shared in your groups that this node does not
+// hold, which opens and downloads straight from the members who do
+// (streamed through the gateway, nothing copied here) or can be kept here.
+// #/files?group=NAME shows one group's library, held here or not.
 
 import { api, gatewayURL } from '../api.js';
 import { h, copyButton, errorBox, replace } from '../dom.js';
@@ -9,29 +13,33 @@ import { ticketBox } from '../ticket.js';
 
 export const title = 'Files';
 
-export function render(main) {
+export function render(main, _arg, query) {
+  const group = query.get('group') || '';
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
+  const picker = h('div', { class: 'group-pick' });
   replace(main,
     h('div', { class: 'page-head' },
-      h('h1', {}, 'Files'),
+      h('h1', {}, group ? `Files shared in ${group}` : 'Files'),
       h('a', { class: 'button', href: '#/add' }, 'Add files')),
-    status, body);
+    picker, status, body);
 
   const replication = tracker();
   const rowOf = (cid) => body.querySelector(`tr[data-cid="${CSS.escape(cid)}"]`);
   const cellOf = (cid) => body.querySelector(`tr[data-cid="${CSS.escape(cid)}"] td.replication`);
   // Tickets shown under their pins, by CID: kept when the list reloads.
   const tickets = new Map();
-  const load = () => api('/pin/ls')
-    .then((pins) => {
-      replace(body, pins.length === 0 ? empty() : table(pins.reverse(), unpin, share));
+  const load = () => Promise.all([api('/pin/ls'), api('/groups/status/all').catch(() => [])])
+    .then(([pins, shared]) => {
+      replace(picker, groupPicker(shared, group));
+      const rows = listing(pins.reverse(), shared, group);
+      replace(body, rows.length === 0 ? empty(group) : table(rows, { unpin, share, keep }));
       for (const [cid, tr] of tickets) {
         const row = rowOf(cid);
         if (row) placeTicket(row, tr);
         else tickets.delete(cid);
       }
-      return replication.fill(pins, cellOf);
+      return replication.fill(rows, cellOf);
     })
     .catch((err) => replace(body, errorBox(err)));
 
@@ -68,8 +76,49 @@ export function render(main) {
     }
   }
 
+  // keep copies a group's item here: a background fetch that pins it.
+  async function keep(item) {
+    try {
+      await api('/jobs/fetch', { method: 'POST', params: { cid: item.cid, name: item.name } });
+      status.textContent = `Keeping a copy of ${item.name || item.cid} here: see Get for progress.`;
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  }
+
   load();
   return live.on('pins', load);
+}
+
+/**
+ * listing merges pins with the roots shared in groups: every pin (or, for
+ * one group, its roots that are pinned here), then the shared roots this
+ * node does not hold, marked remote.
+ */
+function listing(pins, shared, group) {
+  const inGroup = new Set(shared.filter((st) => st.group === group).map((st) => st.cid));
+  const here = new Set(pins.map((p) => p.cid));
+  const rows = group ? pins.filter((p) => inGroup.has(p.cid)) : [...pins];
+  const seen = new Set(rows.map((p) => p.cid));
+  for (const st of shared) {
+    if (here.has(st.cid) || seen.has(st.cid) || (group && st.group !== group)) continue;
+    seen.add(st.cid);
+    rows.push({ cid: st.cid, name: st.name, size: st.size, remote: true });
+  }
+  return rows;
+}
+
+/** groupPicker switches between all files and one group's library. */
+function groupPicker(shared, group) {
+  const names = [...new Set(shared.map((st) => st.group))].sort();
+  if (group && !names.includes(group)) names.push(group);
+  if (!names.length) return null;
+  const select = h('select', { id: 'group-filter', onchange: (e) => {
+    location.hash = '#/files' + (e.target.value ? '?group=' + encodeURIComponent(e.target.value) : '');
+  } },
+  h('option', { value: '' }, 'All files'),
+  names.map((n) => h('option', { value: n, selected: n === group }, 'Shared in ' + n)));
+  return h('label', { class: 'inline' }, 'Show ', select);
 }
 
 function placeTicket(row, tr) {
@@ -77,14 +126,15 @@ function placeTicket(row, tr) {
   row.querySelector('[data-action="share"]').setAttribute('aria-expanded', 'true');
 }
 
-function empty() {
+function empty(group) {
+  if (group) return h('div', { class: 'card empty' }, h('p', {}, `Nothing is shared in ${group} yet.`));
   return h('div', { class: 'card empty' },
     h('p', {}, 'Nothing is pinned yet.'),
     h('p', {}, h('a', { href: '#/add' }, 'Add files or a folder'), ' from this computer, or ',
       h('a', { href: '#/get' }, 'get a CID or ticket'), ' from a peer.'));
 }
 
-function table(pins, unpin, share) {
+function table(rows, { unpin, share, keep }) {
   return h('table', { class: 'list', id: 'pins' },
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col' }, 'Name'),
@@ -93,20 +143,29 @@ function table(pins, unpin, share) {
       h('th', { scope: 'col' }, 'Added'),
       h('th', { scope: 'col' }, 'Replication'),
       h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
-    h('tbody', {}, pins.map((p) => {
+    h('tbody', {}, rows.map((p) => {
       const name = p.name || '(no name)';
       const openHref = '#/open/' + encodeURIComponent(p.cid) + (p.name ? '?name=' + encodeURIComponent(p.name) : '');
-      return h('tr', { dataset: { cid: p.cid } },
-        h('td', { class: 'name' }, h('a', { href: openHref }, name)),
-        h('td', { class: 'num' }, bytes(p.size)),
-        h('td', {}, h('code', { class: 'cid', title: p.cid }, shortId(p.cid)), ' ', copyButton(p.cid)),
-        h('td', {}, date(p.created)),
-        h('td', { class: 'replication' }, p.replication || 'local only'),
-        h('td', { class: 'actions' },
-          h('a', { class: 'button small', href: openHref }, 'Open'),
-          h('a', { class: 'button small', href: gatewayURL(p.cid, { name: p.name, download: true }), download: p.name || p.cid }, 'Download'),
+      const actions = [
+        h('a', { class: 'button small', href: openHref, dataset: { action: 'open' } }, 'Open'),
+        h('a', { class: 'button small', href: gatewayURL(p.cid, { name: p.name, download: true }), download: p.name || p.cid }, 'Download'),
+      ];
+      if (p.remote) {
+        actions.push(h('button', { type: 'button', class: 'small', dataset: { action: 'keep' },
+          title: 'Fetch a copy and pin it here', onclick: () => keep(p) }, 'Keep here'));
+      } else {
+        actions.push(
           h('button', { type: 'button', class: 'small', dataset: { action: 'share' }, 'aria-expanded': 'false',
             title: 'Make a ticket a friend can get this with', onclick: () => share(p) }, 'Share'),
-          h('button', { type: 'button', class: 'small danger', onclick: () => unpin(p) }, 'Unpin')));
+          h('button', { type: 'button', class: 'small danger', onclick: () => unpin(p) }, 'Unpin'));
+      }
+      return h('tr', { dataset: { cid: p.cid, here: p.remote ? 'no' : 'yes' } },
+        h('td', { class: 'name' }, h('a', { href: openHref }, name),
+          p.remote ? h('div', { class: 'muted small' }, 'Not on this computer: opens from the members who hold it') : null),
+        h('td', { class: 'num' }, bytes(p.size)),
+        h('td', {}, h('code', { class: 'cid', title: p.cid }, shortId(p.cid)), ' ', copyButton(p.cid)),
+        h('td', {}, p.remote ? '–' : date(p.created)),
+        h('td', { class: 'replication' }, p.replication || (p.remote ? 'not here' : 'local only')),
+        h('td', { class: 'actions' }, actions));
     })));
 }

@@ -15,6 +15,8 @@ export function renderDetail(el, g, status, onLeft) {
   const members = h('div', {}, h('p', { class: 'muted' }, 'Loading members…'));
   replace(el, section(`Members of ${g.name}`,
     h('p', { class: 'muted small' }, 'Group ID ', h('code', { title: g.id }, shortId(g.id)), ' ', copyButton(g.id)),
+    h('p', {}, h('a', { href: '#/files?group=' + encodeURIComponent(g.name), id: 'group-files' }, `Files shared in ${g.name}`),
+      h('span', { class: 'muted' }, ', held here or not: they open from the members who hold them.')),
     members,
     leaveControl(g, status, onLeft)));
   const load = () => api('/groups/members', { params: { group: g.id } })

@@ -1,7 +1,10 @@
-// Open: preview a file (image, text, PDF, audio, video) or list a folder.
-// Content comes from the daemon's /ipfs/ gateway, which serves it sandboxed
-// (Content-Security-Policy: sandbox): shared HTML or SVG never runs with
-// this page's origin, so it cannot use the session.
+// Open: preview a file (image, text, web page, PDF, audio, video) or list
+// a folder. Content comes from the subdomain gateway
+// (http://CID.ipfs.localhost:PORT/), where every CID is an origin of its
+// own: shared HTML, SVG or a PDF runs there, never with this page's
+// origin, so it cannot reach the session or the API. What this daemon
+// does not hold (a group member's file) streams from peers as the browser
+// reads it: a video plays at once and a seek fetches only what it needs.
 
 import { api, gatewayURL } from '../api.js';
 import { h, copyButton, errorBox, replace } from '../dom.js';
@@ -14,8 +17,9 @@ const kinds = {
   video: ['mp4', 'm4v', 'webm', 'ogv', 'mov'],
   audio: ['mp3', 'm4a', 'ogg', 'oga', 'opus', 'wav', 'flac', 'aac'],
   pdf: ['pdf'],
+  page: ['html', 'htm', 'xhtml'],
   text: ['txt', 'md', 'markdown', 'json', 'csv', 'tsv', 'log', 'xml', 'yaml', 'yml', 'toml', 'ini', 'go', 'js', 'mjs',
-    'ts', 'py', 'rs', 'c', 'h', 'cpp', 'java', 'sh', 'css', 'html', 'htm', 'sql', 'diff', 'patch'],
+    'ts', 'py', 'rs', 'c', 'h', 'cpp', 'java', 'sh', 'css', 'sql', 'diff', 'patch'],
 };
 
 /** kindOf guesses how to preview a file from its name's extension. */
@@ -33,7 +37,8 @@ export function render(main, cid, query) {
     h('h1', { class: 'name' }, name || shortId(cid)),
     h('p', { class: 'muted small' }, h('code', {}, cid), ' ', copyButton(cid)),
     body);
-  api('/stat', { params: { cid } })
+  // peers: content this daemon does not hold is described from peers.
+  api('/stat', { params: { cid, peers: true } })
     .then((st) => (st.type === 'dir' ? folder(body, cid, name) : file(body, cid, name, st)))
     .catch((err) => replace(body, errorBox(err)));
 }
@@ -60,23 +65,22 @@ function file(body, cid, name, st) {
       break;
     case 'pdf':
       // A frame with a sandbox attribute gets no PDF viewer at all, so
-      // this one has none. What keeps it safe: a name ending in .pdf makes
-      // the gateway answer application/pdf with nosniff, so the bytes only
-      // ever reach the browser's PDF viewer, which runs none of them as
-      // page script, and anything else the frame loads carries the
-      // gateway's Content-Security-Policy: sandbox. (Chromium gives the
-      // document holding a PDF the gateway's origin whatever that policy
-      // says, in a frame as in a tab of its own: see web/ui/pdf_test.go.)
+      // this one has none; the PDF's origin (its CID's) holds nothing.
       // The link stays for browsers that will not show a PDF in a frame.
       view = [
         h('iframe', { src, title: 'Preview of ' + (name || cid), class: 'pdf-frame' }),
         h('p', { class: 'muted small' }, 'Nothing shown? ', h('a', { href: src, target: '_blank', rel: 'noopener' }, 'Open ' + (name || 'the PDF') + ' in its own tab'), '.'),
       ];
       break;
+    case 'page':
+      // A shared web page runs, scripts included, in its CID's own origin;
+      // the sandbox only keeps it from navigating this page away.
+      view = h('iframe', { src, sandbox: 'allow-scripts allow-same-origin allow-forms allow-popups',
+        title: 'Preview of ' + (name || cid), class: 'text-frame page-frame' });
+      break;
     case 'text':
     case 'unknown':
-      // The frame is sandboxed twice: by this attribute and by the
-      // gateway's CSP, so even HTML shows inertly.
+      // Fully sandboxed: whatever it turns out to be, nothing in it runs.
       view = h('iframe', { src, sandbox: '', title: 'Preview of ' + (name || cid), class: 'text-frame' });
       break;
     default:
@@ -86,11 +90,11 @@ function file(body, cid, name, st) {
 }
 
 function folder(body, cid, name) {
-  api('/ls', { params: { cid } }).then((entries) => {
+  api('/ls', { params: { cid, peers: true } }).then((entries) => {
     replace(body,
       h('p', { class: 'muted' }, `Folder, ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}`),
       h('div', { class: 'actions' },
-        h('a', { class: 'button small', href: gatewayURL(cid) + '/', target: '_blank', rel: 'noopener' }, 'Open in a new tab'),
+        h('a', { class: 'button small', href: gatewayURL(cid), target: '_blank', rel: 'noopener' }, 'Open in a new tab'),
         h('a', { class: 'button small', href: gatewayURL(cid, { name, download: true }), download: (name || cid) + '.tar' }, 'Download as .tar')),
       h('table', { class: 'list', id: 'folder' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col', class: 'num' }, 'Size'), h('th', { scope: 'col' }, 'CID'))),
