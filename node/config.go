@@ -128,8 +128,13 @@ type DHTConfig struct {
 
 // FetchConfig configures block transfers.
 type FetchConfig struct {
-	// UploadLimit caps the bytes per second served to peers (0: no cap).
+	// UploadLimit caps the bytes per second served to peers, over
+	// /kith/fetch and Bitswap together (0: no cap).
 	UploadLimit int64 `json:"upload_limit"`
+	// Bitswap exchanges blocks with IPFS nodes (Kubo and others) over
+	// IPFS's Bitswap protocol: it serves them what this node holds, and
+	// fetches from providers that do not speak kith's own protocol.
+	Bitswap bool `json:"bitswap"`
 }
 
 // Duration is a time.Duration written as "22h0m0s" in JSON.
@@ -179,7 +184,7 @@ func DefaultConfig() Config {
 		},
 		DHT: DHTConfig{ProtocolPrefix: "/ipfs", Dual: true, Announce: true,
 			Mode: "auto", ReprovideInterval: Duration(22 * time.Hour)},
-		Fetch:  FetchConfig{},
+		Fetch:  FetchConfig{Bitswap: true},
 		Groups: DefaultGroupsConfig(),
 	}
 }

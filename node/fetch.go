@@ -15,7 +15,8 @@ import (
 
 // providerSource finds peers that may have a DAG: first every connected
 // peer (a fast "not found" costs one round trip), then whoever the DHT
-// names. It implements fetch.Providers.
+// names; kith peers and IPFS nodes alike (the fetcher asks each in the
+// protocol its identify lists). It implements fetch.Providers.
 type providerSource struct{ n *Node }
 
 func (ps providerSource) FindProviders(ctx context.Context, c cid.Cid) <-chan peer.AddrInfo {
@@ -68,8 +69,13 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.
 	if res.Blocks == 0 {
 		return api.FetchStats{}, nil // all was local
 	}
-	return api.FetchStats{
+	st := api.FetchStats{
 		Blocks: res.Blocks, Bytes: res.Bytes, Peers: len(res.PerPeer),
 		Duplicates: res.Duplicates, Dropped: len(res.Dropped), Seconds: time.Since(start).Seconds(),
-	}, nil
+		Protocols: make(map[string]api.ProtocolStats, len(res.PerProtocol)),
+	}
+	for p, ps := range res.PerProtocol {
+		st.Protocols[string(p)] = api.ProtocolStats{Blocks: ps.Blocks, Bytes: ps.Bytes, Peers: ps.Peers}
+	}
+	return st, nil
 }

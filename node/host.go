@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kith-p2p/kith/node/reach"
+	"github.com/kith-p2p/kith/protocol/bitswap"
 )
 
 // relayPeerSource hands autorelay candidate relays; the node fills it with
@@ -116,6 +117,25 @@ func fixedReachability(cfg NetworkConfig) network.Reachability {
 	return network.ReachabilityUnknown
 }
 
+// setBitswapLimits gives Bitswap's streams resource-manager limits of their
+// own, as libp2p gives its services, rather than the defaults for any
+// protocol. Per peer: a Bitswap server sends each message of blocks on a
+// stream of its own, a few at once (boxo's, Kubo's and kith's run 8 send
+// workers) plus those still closing, and receives wants on one stream; so
+// tens of inbound streams, and few outbound (one of wants, and kith's
+// server's messages). Memory bounds the flow-control windows of those
+// streams: enough for several 1 MiB blocks in flight per peer.
+func setBitswapLimits(l *rcmgr.ScalingLimitConfig) {
+	for _, p := range bitswap.Protocols {
+		l.AddProtocolLimit(p,
+			rcmgr.BaseLimit{StreamsInbound: 256, StreamsOutbound: 256, Streams: 512, Memory: 64 << 20},
+			rcmgr.BaseLimitIncrease{StreamsInbound: 64, StreamsOutbound: 64, Streams: 128, Memory: 64 << 20})
+		l.AddProtocolPeerLimit(p,
+			rcmgr.BaseLimit{StreamsInbound: 32, StreamsOutbound: 16, Streams: 48, Memory: 32 << 20},
+			rcmgr.BaseLimitIncrease{})
+	}
+}
+
 // newHost builds the libp2p host: TCP and QUIC, Noise and TLS, yamux, a
 // resource manager and connection manager sized for a laptop, and the NAT
 // traversal pieces the config turns on.
@@ -126,6 +146,7 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 	// limits to the memory and file descriptors a laptop daemon should use.
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
+	setBitswapLimits(&limits)
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(int64(cfg.MaxMemoryMiB)<<20, cfg.MaxFileDescriptors)))
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)

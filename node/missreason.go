@@ -61,7 +61,7 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid) missReason {
 		r.fix = "Are you offline? `kith doctor` checks the network."
 	case r.providers == 0:
 		r.text = fmt.Sprintf("No providers found: none of the %d connected peers has this content, and the DHT names nobody else who does.", r.connected)
-		r.fix = "Check that the sharer's kith is running, or ask them for a ticket (kith add prints one) and get that instead."
+		r.fix = "Check that the sharer's kith (or IPFS node) is running, or ask a kith sharer for a ticket (kith add prints one) and get that instead."
 	case relayedOnly > 0 && relayedOnly == r.providers && symmetric:
 		r.text = fmt.Sprintf("Only relayed connections: %d provider(s) found, reachable only through a stranger's relay, which does not carry transfers, and hole punching fails because this node is behind a symmetric NAT.", r.providers)
 		r.fix = "Share within a group that has a publicly reachable member (its relay carries group transfers), or forward port 4101 (TCP and UDP) on your router to this machine."

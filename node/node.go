@@ -24,6 +24,7 @@ import (
 	"github.com/kith-p2p/kith/dht"
 	"github.com/kith-p2p/kith/node/reach"
 	"github.com/kith-p2p/kith/node/relaysvc"
+	"github.com/kith-p2p/kith/protocol/bitswap"
 	"github.com/kith-p2p/kith/protocol/fetch"
 	"github.com/kith-p2p/kith/web"
 	"github.com/kith-p2p/kith/web/api"
@@ -65,6 +66,7 @@ type Node struct {
 	host          host.Host
 	dht           *dht.DHT
 	server        *fetch.Server
+	bitswap       *bitswap.Exchange // nil when fetch.bitswap is off
 	fetcher       *fetch.Fetcher
 	demand        *demandStore            // the repo plus what peers hold, for the gateway
 	gateway       *gatewayBackend         // what the web gateway serves
@@ -188,12 +190,15 @@ func New(opts Options) (n *Node, err error) {
 	n.peering = peering.NewPeeringService(n.host)
 	gater.node.Store(n)
 	fm := fetch.NewMetrics(n.reg)
-	opt := []fetch.ServerOption{fetch.WithServerMetrics(fm)}
-	if n.cfg.Fetch.UploadLimit > 0 {
-		opt = append(opt, fetch.WithUploadLimit(n.cfg.Fetch.UploadLimit))
+	// One upload cap for /kith/fetch and Bitswap together.
+	upload := fetch.NewUploadLimiter(n.cfg.Fetch.UploadLimit)
+	n.server = fetch.NewServer(n.host, n.store, fetch.WithServerMetrics(fm), fetch.WithUploadLimiter(upload))
+	fopts := []fetch.FetcherOption{fetch.WithFetcherMetrics(fm)}
+	if n.cfg.Fetch.Bitswap {
+		n.bitswap = bitswap.New(n.host, n.store, bitswap.WithUploadLimiter(upload), bitswap.WithMetrics(bitswap.NewMetrics(n.reg)))
+		fopts = append(fopts, fetch.WithBitswap(n.bitswap))
 	}
-	n.server = fetch.NewServer(n.host, n.store, opt...)
-	n.fetcher = fetch.NewFetcher(n.host, n.store, fetch.WithFetcherMetrics(fm))
+	n.fetcher = fetch.NewFetcher(n.host, n.store, fopts...)
 	n.demand = newDemandStore(n.store, n.gcl, n.reg, newKithSource(n))
 	if n.gateway, err = newGatewayBackend(n.demand); err != nil {
 		return n, err
@@ -306,6 +311,9 @@ func (n *Node) Close() error {
 		}
 		if n.server != nil {
 			n.server.Close()
+		}
+		if n.bitswap != nil {
+			_ = n.bitswap.Close()
 		}
 		if n.dht != nil {
 			if err := n.dht.Close(); err != nil {

@@ -42,10 +42,12 @@ func StaticProviders(ais ...peer.AddrInfo) Providers {
 	})
 }
 
-// PeerStats is what one peer delivered in a fetch (first copies only).
+// PeerStats is what one peer (or protocol) delivered in a fetch (first
+// copies only).
 type PeerStats struct {
 	Blocks int
 	Bytes  int64
+	Peers  int // in Result.PerProtocol only
 }
 
 // Result describes one Fetch call. Counts cover only blocks moved by this
@@ -60,6 +62,10 @@ type Result struct {
 	Duplicates int
 	// PerPeer is what each peer delivered.
 	PerPeer map[peer.ID]PeerStats
+	// PerProtocol is what each protocol carried (kith peers over
+	// /kith/fetch, IPFS peers over Bitswap); Peers counts the peers that
+	// delivered at least one block over it.
+	PerProtocol map[Protocol]PeerStats
 	// Dropped names the peers this fetch stopped using because they lied
 	// (a block that does not match its CID), stalled, broke the protocol or
 	// could not be reached, with a one-line reason. Peers that simply do not
@@ -68,12 +74,14 @@ type Result struct {
 }
 
 // Fetcher fetches whole DAGs from peers into a local blockstore over
-// /kith/fetch/1.0.0. A Fetcher holds only settings; concurrent Fetch calls
+// /kith/fetch/1.0.0, and over Bitswap from peers that speak only that
+// (see WithBitswap). A Fetcher holds only settings; concurrent Fetch calls
 // are independent (they may fetch the same blocks twice if their DAGs
 // overlap, and the store keeps one copy).
 type Fetcher struct {
 	h            host.Host
 	bs           blockstore.Blockstore
+	bitswap      Bitswap
 	metrics      *Metrics
 	stallTimeout time.Duration
 	connectLimit int

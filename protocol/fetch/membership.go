@@ -75,14 +75,16 @@ func (s *scheduler) failMissing(c cid.Cid) {
 }
 
 // connectStarted and connectEnded bracket a dial to a provider; a
-// successful dial registers the peer and returns it.
+// successful dial registers the peer and returns it. proto is how to ask
+// it for blocks, empty for a peer that speaks neither protocol (it counts
+// as tried, like a peer without the content, and is not listed as dropped).
 func (s *scheduler) connectStarted() {
 	s.mu.Lock()
 	s.connecting++
 	s.mu.Unlock()
 }
 
-func (s *scheduler) connectEnded(id peer.ID, err error) *peerState {
+func (s *scheduler) connectEnded(id peer.ID, proto Protocol, err error) *peerState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.connecting--
@@ -90,15 +92,24 @@ func (s *scheduler) connectEnded(id peer.ID, err error) *peerState {
 		s.checkStuck()
 		return nil
 	}
-	p := newPeerState(id, s.r.net)
+	p := newPeerState(s.r.net, id, proto)
 	s.peers[id] = p
-	if err != nil {
+	switch {
+	case err != nil:
 		p.dropped = true
 		p.cancel()
 		s.res.Dropped[id] = "unreachable: " + err.Error()
 		s.r.f.metrics.droppedPeer(dropUnreachable)
 		s.checkStuck()
 		return nil
+	case proto == "":
+		p.retired = true
+		p.cancel()
+		s.checkStuck()
+		return nil
+	}
+	if proto == ProtocolBitswap {
+		p.bitswap = newBitswapPeer(s.r, p)
 	}
 	s.usable++
 	s.broadcast()

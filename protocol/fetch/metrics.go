@@ -16,8 +16,12 @@ type Metrics struct {
 	blocksFetched prometheus.Counter
 	bytesFetched  prometheus.Counter
 	duplicates    prometheus.Counter
-	dropped       *prometheus.CounterVec
-	fetchDuration prometheus.Histogram
+	// protocolBlocks and protocolBytes split what was fetched by protocol
+	// (kith, bitswap).
+	protocolBlocks *prometheus.CounterVec
+	protocolBytes  *prometheus.CounterVec
+	dropped        *prometheus.CounterVec
+	fetchDuration  prometheus.Histogram
 }
 
 // NewMetrics creates the collectors and registers them with reg (if reg is
@@ -37,6 +41,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "kith", Subsystem: "fetch", Name: "peers_dropped_total",
 			Help: "Peers dropped from a fetch, by reason.",
 		}, []string{"reason"}),
+		protocolBlocks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "kith", Subsystem: "fetch", Name: "protocol_blocks_total",
+			Help: "Verified blocks received and stored, by the protocol that carried them (kith, bitswap).",
+		}, []string{"protocol"}),
+		protocolBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "kith", Subsystem: "fetch", Name: "protocol_bytes_total",
+			Help: "Bytes of verified blocks received and stored, by the protocol that carried them (kith, bitswap).",
+		}, []string{"protocol"}),
 		fetchDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "kith", Subsystem: "fetch", Name: "duration_seconds",
 			Help:    "Duration of Fetch calls, successful or not.",
@@ -45,7 +57,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.blocksServed, m.bytesServed, m.blocksFetched, m.bytesFetched,
-			m.duplicates, m.dropped, m.fetchDuration)
+			m.duplicates, m.dropped, m.fetchDuration, m.protocolBlocks, m.protocolBytes)
 	}
 	return m
 }
@@ -64,6 +76,14 @@ func (m *Metrics) fetched(n int) {
 	}
 	m.blocksFetched.Inc()
 	m.bytesFetched.Add(float64(n))
+}
+
+func (m *Metrics) fetchedOver(p Protocol, n int) {
+	if m == nil {
+		return
+	}
+	m.protocolBlocks.WithLabelValues(string(p)).Inc()
+	m.protocolBytes.WithLabelValues(string(p)).Add(float64(n))
 }
 
 func (m *Metrics) duplicate() {

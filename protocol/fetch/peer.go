@@ -37,24 +37,29 @@ const (
 // guarded by scheduler.mu.
 type peerState struct {
 	id     peer.ID
+	proto  Protocol        // how blocks are asked of it
 	ctx    context.Context // cancelled when the peer is dropped, retired or the fetch ends
 	cancel context.CancelFunc
+	// bitswap is set for a Bitswap peer: its wants and their replies.
+	bitswap *bitswapPeer
 
 	lastActivity atomic.Int64 // unix nanoseconds of the last byte received
 	received     atomic.Int64 // bytes received on all its streams
 
 	batches      []*batch // in flight, oldest first
 	inflight     int64    // estimated bytes requested and not yet answered
+	wants        int      // blocks requested and not yet answered
 	dropped      bool
-	retired      bool // answered NotFound to a whole batch: lacks the content
-	rate         float64
+	retired      bool    // answered NotFound to a whole batch: lacks the content
+	rate         float64 // bytes per second, smoothed; decays while it sends nothing
+	sendRate     float64 // rate as of the last tick it sent something: the stall watchdog's
 	minRTT       time.Duration
 	lastReceived int64
 	lastDelivery time.Time
 }
 
-func newPeerState(id peer.ID, parent context.Context) *peerState {
-	p := &peerState{id: id}
+func newPeerState(parent context.Context, id peer.ID, proto Protocol) *peerState {
+	p := &peerState{id: id, proto: proto}
 	p.ctx, p.cancel = context.WithCancel(parent)
 	p.touch(time.Now())
 	return p
@@ -72,6 +77,15 @@ func (p *peerState) batchBytes() int64 {
 		return initBatchBytes
 	}
 	return min(max(int64(p.rate/10), minBatchBytes), maxBatchBytes)
+}
+
+// batchBlocks is how many CIDs p's next batch may name: a Bitswap peer
+// keeps at most bitswapMaxWants on its wantlist.
+func (p *peerState) batchBlocks() int {
+	if p.proto == ProtocolBitswap {
+		return min(maxBatchBlocks, bitswapMaxWants-p.wants)
+	}
+	return maxBatchBlocks
 }
 
 // window is how many bytes p may have in flight: three times its measured
@@ -225,7 +239,11 @@ func readError(err error, got, want int) error {
 // deliver hands a verified block to the store and the walker, unless
 // another peer delivered it first. An error means the fetch is ending.
 func (r *run) deliver(b *batch, i int, c cid.Cid, data []byte) error {
-	if !r.sched.claim(b, i, len(data)) {
+	first, others := r.sched.claim(b, i, len(data))
+	for _, q := range others {
+		q.bitswap.withdraw(c)
+	}
+	if !first {
 		return nil
 	}
 	blk, err := blocks.NewBlockWithCid(data, c)

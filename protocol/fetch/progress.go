@@ -66,15 +66,20 @@ func (s *scheduler) tick(now time.Time) {
 		}
 		got := p.received.Load()
 		p.rate = ewma(p.rate, float64(got-p.lastReceived)/dt)
+		if got > p.lastReceived {
+			p.sendRate = p.rate
+		}
 		p.lastReceived = got
 		if p.inflight <= 0 {
 			continue
 		}
 		// A slow peer may need a while for one whole block on transports
-		// that deliver writes whole; that is not a stall.
+		// that deliver writes whole; that is not a stall. The allowance
+		// follows the rate it sent at, not the rate decaying while it
+		// sends nothing (which would grow the allowance without end).
 		limit := s.r.f.stallTimeout
-		if p.rate > 0 {
-			limit = max(limit, time.Duration(4*leafSizeGuess/p.rate*float64(time.Second)))
+		if p.sendRate > 0 {
+			limit = max(limit, time.Duration(4*leafSizeGuess/p.sendRate*float64(time.Second)))
 		}
 		if idle := now.Sub(time.Unix(0, p.lastActivity.Load())); idle > limit {
 			s.dropLocked(p, dropStalled, "stalled: no data for "+idle.Round(time.Millisecond).String())

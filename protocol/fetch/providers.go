@@ -47,11 +47,54 @@ func (r *run) findPeers(ctx context.Context, providers Providers) {
 		r.wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 			err := r.f.h.Connect(cctx, ai)
+			var proto Protocol
+			if err == nil {
+				proto = r.protocolOf(cctx, ai.ID)
+			}
 			cancel()
 			<-sem
-			if p := r.sched.connectEnded(ai.ID, err); p != nil {
+			p := r.sched.connectEnded(ai.ID, proto, err)
+			switch {
+			case p == nil:
+			case p.proto == ProtocolBitswap:
+				r.runBitswapPeer(p)
+			default:
 				r.runPeer(p)
 			}
 		})
+	}
+}
+
+// identifyWait bounds the wait for a connected peer's identify, which
+// says what it speaks: Connect waits for it on a new connection, not on
+// one that was already open (and perhaps still being identified).
+const identifyWait = 5 * time.Second
+
+// protocolOf decides how to ask id for blocks, from the protocols its
+// identify listed: /kith/fetch if it speaks it, else Bitswap if it speaks
+// that and the Fetcher has a Bitswap; "" if it speaks neither. A peer whose
+// protocols are still unknown when the wait ends is tried as a kith peer
+// (a failed stream then drops it, as before identify was consulted).
+func (r *run) protocolOf(ctx context.Context, id peer.ID) Protocol {
+	ps := r.f.h.Peerstore()
+	deadline := time.Now().Add(identifyWait)
+	for {
+		if ok, _ := ps.SupportsProtocols(id, ID); len(ok) > 0 {
+			return ProtocolKith
+		}
+		if r.f.bitswap != nil && r.f.bitswap.Speaks(id) {
+			return ProtocolBitswap
+		}
+		if known, _ := ps.GetProtocols(id); len(known) > 0 {
+			return ""
+		}
+		if time.Now().After(deadline) {
+			return ProtocolKith
+		}
+		select {
+		case <-ctx.Done():
+			return ProtocolKith
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -34,11 +35,14 @@ type want struct {
 	lacking []*peerState
 }
 
-// batch is one request on one stream. Guarded by scheduler.mu.
+// batch is one request to one peer: on one stream of a kith peer, or a
+// group of wants sent to a Bitswap peer. Answers may come in any order
+// (Bitswap's do). Guarded by scheduler.mu.
 type batch struct {
 	p        *peerState
 	wants    []*want
-	answered int // wants[:answered] are answered; the rest are in flight
+	got      []bool // got[i]: wants[i] is answered (or withdrawn)
+	answered int    // how many of got are set
 	notFound int
 	ended    bool
 }
@@ -90,7 +94,8 @@ func newScheduler(r *run) *scheduler {
 		changed:  make(chan struct{}),
 		done:     make(chan struct{}),
 		wantSeen: make(chan struct{}),
-		res:      Result{PerPeer: make(map[peer.ID]PeerStats), Dropped: make(map[peer.ID]string)},
+		res: Result{PerPeer: make(map[peer.ID]PeerStats), PerProtocol: make(map[Protocol]PeerStats),
+			Dropped: make(map[peer.ID]string)},
 		lastTick: time.Now(),
 	}
 }
@@ -166,14 +171,17 @@ func (s *scheduler) next(p *peerState) (*batch, <-chan struct{}) {
 	if p.inflight >= p.window() {
 		return nil, s.changed
 	}
-	limit := p.batchBytes()
+	limit, maxN := p.batchBytes(), p.batchBlocks()
+	if maxN <= 0 {
+		return nil, s.changed
+	}
 	var ws []*want
 	var bytes int64
 	for _, q := range []*[]*want{&s.retryQ, &s.innerQ, &s.leafQ} {
-		ws, bytes = s.takeFrom(q, p, ws, bytes, limit)
+		ws, bytes = s.takeFrom(q, p, ws, bytes, limit, maxN)
 	}
 	if len(ws) == 0 && s.endgame() {
-		ws = s.steal(p, limit)
+		ws = s.steal(p, limit, maxN)
 	}
 	if len(ws) == 0 {
 		return nil, s.changed
@@ -181,21 +189,22 @@ func (s *scheduler) next(p *peerState) (*batch, <-chan struct{}) {
 	if p.inflight == 0 {
 		p.touch(time.Now()) // idle time before this batch is not a stall
 	}
-	b := &batch{p: p, wants: ws}
+	b := &batch{p: p, wants: ws, got: make([]bool, len(ws))}
 	for _, w := range ws {
 		w.owners = append(w.owners, p)
 		p.inflight += w.size
 	}
+	p.wants += len(ws)
 	p.batches = append(p.batches, b)
 	return b, nil
 }
 
 // takeFrom moves wants from the front of q into ws until the batch holds
-// limit bytes or maxBatchBlocks CIDs, skipping (and keeping) wants p lacks.
-func (s *scheduler) takeFrom(q *[]*want, p *peerState, ws []*want, bytes, limit int64) ([]*want, int64) {
+// limit bytes or maxN CIDs, skipping (and keeping) wants p lacks.
+func (s *scheduler) takeFrom(q *[]*want, p *peerState, ws []*want, bytes, limit int64, maxN int) ([]*want, int64) {
 	var skipped []*want
 	i := 0
-	for ; i < len(*q) && bytes < limit && len(ws) < maxBatchBlocks; i++ {
+	for ; i < len(*q) && bytes < limit && len(ws) < maxN; i++ {
 		w := (*q)[i]
 		if w.done || !w.queued {
 			continue
@@ -217,27 +226,32 @@ func (s *scheduler) takeFrom(q *[]*want, p *peerState, ws []*want, bytes, limit 
 }
 
 // answer marks b.wants[i] answered by b's peer and frees its window.
-// Called with mu held; false if b was already ended (its peer dropped).
+// Called with mu held; false if b was already ended (its peer dropped) or
+// wants[i] was answered before.
 func (s *scheduler) answer(b *batch, i int) (*want, bool) {
-	if b.ended || i != b.answered {
+	if b.ended || b.got[i] {
 		return nil, false
 	}
 	w := b.wants[i]
-	b.answered = i + 1
+	b.got[i] = true
+	b.answered++
 	b.p.inflight -= w.size
+	b.p.wants--
 	w.owners = slices.DeleteFunc(w.owners, func(q *peerState) bool { return q == b.p })
 	return w, true
 }
 
 // claim records that b's peer delivered a verified b.wants[i] of n bytes.
 // It reports whether this is the first copy, which the caller must store;
-// later copies are counted as duplicates and dropped.
-func (s *scheduler) claim(b *batch, i, n int) bool {
+// later copies are counted as duplicates and dropped. With the first copy
+// it also returns the Bitswap peers that were asked for the same block
+// (endgame): the caller withdraws those wants.
+func (s *scheduler) claim(b *batch, i, n int) (first bool, others []*peerState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w, ok := s.answer(b, i)
 	if !ok {
-		return false
+		return false, nil
 	}
 	defer s.broadcast()
 	p := b.p
@@ -245,9 +259,14 @@ func (s *scheduler) claim(b *batch, i, n int) bool {
 	if w.done {
 		s.res.Duplicates++
 		s.r.f.metrics.duplicate()
-		return false
+		return false, nil
 	}
 	w.done = true
+	for _, q := range w.owners {
+		if q.bitswap != nil {
+			others = append(others, q)
+		}
+	}
 	// Forget it: the walker's seen set already keeps repeats out, and a
 	// map of every block ever fetched would grow with the DAG.
 	delete(s.wants, w.c.KeyString())
@@ -261,10 +280,28 @@ func (s *scheduler) claim(b *batch, i, n int) bool {
 	st.Blocks++
 	st.Bytes += int64(n)
 	s.res.PerPeer[p.id] = st
+	ps := s.res.PerProtocol[p.proto]
+	ps.Blocks++
+	ps.Bytes += int64(n)
+	if st.Blocks == 1 {
+		ps.Peers++
+	}
+	s.res.PerProtocol[p.proto] = ps
+	s.r.f.metrics.fetchedOver(p.proto, n)
 	if !w.inner && w.c.Equals(s.r.root) {
 		s.total = int64(n)
 	}
-	return true
+	return true, others
+}
+
+// withdraw marks b.wants[i] answered without a block: its peer was told
+// to stop sending it because another peer delivered it first.
+func (s *scheduler) withdraw(b *batch, i int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.answer(b, i); ok {
+		s.broadcast()
+	}
 }
 
 // notFound records that b's peer lacks b.wants[i].
@@ -306,8 +343,12 @@ func (s *scheduler) endBatch(b *batch) {
 	b.ended = true
 	p := b.p
 	p.batches = slices.DeleteFunc(p.batches, func(x *batch) bool { return x == b })
-	for _, w := range b.wants[b.answered:] {
+	for i, w := range b.wants {
+		if b.got[i] {
+			continue
+		}
 		p.inflight -= w.size
+		p.wants--
 		w.owners = slices.DeleteFunc(w.owners, func(q *peerState) bool { return q == p })
 		s.requeue(w)
 	}
@@ -327,13 +368,8 @@ func (s *scheduler) result() Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.res
-	r.PerPeer = make(map[peer.ID]PeerStats, len(s.res.PerPeer))
-	for k, v := range s.res.PerPeer {
-		r.PerPeer[k] = v
-	}
-	r.Dropped = make(map[peer.ID]string, len(s.res.Dropped))
-	for k, v := range s.res.Dropped {
-		r.Dropped[k] = v
-	}
+	r.PerPeer = maps.Clone(s.res.PerPeer)
+	r.PerProtocol = maps.Clone(s.res.PerProtocol)
+	r.Dropped = maps.Clone(s.res.Dropped)
 	return r
 }

@@ -141,6 +141,16 @@ type FetchStats struct {
 	Duplicates int     `json:"duplicates"`
 	Dropped    int     `json:"dropped"` // peers dropped for lying, stalling or failing
 	Seconds    float64 `json:"seconds"`
+	// Protocols splits the transfer by the protocol that carried it:
+	// "kith" (kith peers, /kith/fetch) and "bitswap" (IPFS nodes).
+	Protocols map[string]ProtocolStats `json:"protocols,omitempty"`
+}
+
+// ProtocolStats is what one protocol carried in a transfer.
+type ProtocolStats struct {
+	Blocks int   `json:"blocks"`
+	Bytes  int64 `json:"bytes"`
+	Peers  int   `json:"peers"`
 }
 
 // Pin is one pin as the API shows it.

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kith-p2p/kith/web/api"
 )
 
 func getCmd(e *env) *cobra.Command {
@@ -15,7 +17,8 @@ func getCmd(e *env) *cobra.Command {
 		Long: `Write the file or folder CID to a path (default: ./CID). The path must not
 exist yet. Whatever the repo lacks is fetched from every peer that has it at
 once (connected peers first, then providers found through the DHT), each
-block checked against its CID. Interrupted? Run the same command again: only
+block checked against its CID. IPFS nodes (Kubo and others) are asked over
+Bitswap, kith peers over kith's own protocol. Interrupted? Run the same command again: only
 what is missing is fetched. Names inside the content that would escape the
 output folder are refused.
 
@@ -52,12 +55,21 @@ lookup; the DHT is still asked if the sharer cannot be reached.`,
 			fmt.Fprintf(e.stdout, "saved %s to %s (%s)\n", res.Cid, res.Path, humanBytes(int64(res.Size)))
 			if f := res.Fetched; f.Blocks > 0 {
 				rate := float64(f.Bytes) / max(f.Seconds, 1e-3)
-				fmt.Fprintf(e.stdout, "fetched %s in %d blocks from %d peer%s in %.1fs (%s/s)\n",
-					humanBytes(f.Bytes), f.Blocks, f.Peers, plural(f.Peers), f.Seconds, humanBytes(int64(rate)))
+				fmt.Fprintf(e.stdout, "fetched %s in %d blocks from %d peer%s in %.1fs (%s/s)%s\n",
+					humanBytes(f.Bytes), f.Blocks, f.Peers, plural(f.Peers), f.Seconds, humanBytes(int64(rate)), bitswapShare(f))
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write (default ./CID)")
 	return cmd
+}
+
+// bitswapShare says what IPFS nodes carried over Bitswap, if anything.
+func bitswapShare(f api.FetchStats) string {
+	b := f.Protocols["bitswap"]
+	if b.Blocks == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %s of it over Bitswap from %d IPFS node%s", humanBytes(b.Bytes), b.Peers, plural(b.Peers))
 }

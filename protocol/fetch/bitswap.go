@@ -1,0 +1,77 @@
+package fetch
+
+import (
+	"context"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Protocol names a way of asking a peer for blocks; Result.PerProtocol
+// counts what each carried.
+type Protocol string
+
+const (
+	// ProtocolKith is /kith/fetch/1.0.0, spoken by kith peers.
+	ProtocolKith Protocol = "kith"
+	// ProtocolBitswap is IPFS's Bitswap, for peers that do not speak
+	// /kith/fetch (Kubo and other IPFS nodes).
+	ProtocolBitswap Protocol = "bitswap"
+)
+
+// bitswapMaxWants caps the blocks one fetch keeps on a Bitswap peer's
+// wantlist. Kubo keeps at most 1,024 entries per peer (boxo's
+// MaxQueuedWantlistEntriesPerPeer) and drops the rest; half leaves room for
+// other fetches, and 512 leaves of 1 MiB are far more than any
+// bandwidth-delay product a Bitswap server keeps up with.
+const bitswapMaxWants = 512
+
+// Bitswap is how a Fetcher asks peers that speak Bitswap, but not
+// /kith/fetch, for blocks. The Fetcher treats such a peer like a kith
+// peer: the scheduler hands it batches of wants, sized from its measured
+// rate, and the Fetcher verifies, stores and counts what it sends. The
+// implementation only carries wants and replies (package
+// protocol/bitswap over libp2p; tests use an in-memory one).
+type Bitswap interface {
+	// Speaks reports whether p speaks Bitswap, from what its identify
+	// listed.
+	Speaks(p peer.ID) bool
+	// Open starts a wantlist on p for one fetch; replies to its wants are
+	// passed to r until the wantlist is closed. ctx bounds opening only.
+	Open(ctx context.Context, p peer.ID, r Replies) (Wantlist, error)
+}
+
+// Wantlist is what one fetch wants from one Bitswap peer. Its methods are
+// safe for concurrent use and do not wait for the network: wants and
+// cancels are queued and sent in order.
+type Wantlist interface {
+	// Want asks the peer for the blocks cs (want-block, with DONT_HAVE
+	// asked for), the first ones first. An error means the wantlist is
+	// unusable (the peer is gone).
+	Want(cs []cid.Cid) error
+	// Cancel withdraws wants; replies for them are no longer passed on.
+	Cancel(cs []cid.Cid)
+	// Close withdraws every want still open. No reply is passed on after
+	// Close returns; it may wait for replies being passed on.
+	Close()
+}
+
+// Replies receives a Bitswap peer's answers to a Wantlist's wants. Its
+// methods may be called concurrently, and each want is answered at most
+// once (a block or a DONT_HAVE).
+type Replies interface {
+	// Block is a block the peer sent for the wanted CID c. Its bytes are
+	// not trusted: the Fetcher verifies them.
+	Block(c cid.Cid, data []byte)
+	// DontHave says the peer does not have c.
+	DontHave(c cid.Cid)
+	// Gone says the wantlist stopped working (the peer disconnected, or a
+	// send failed); nothing more will be answered.
+	Gone(err error)
+}
+
+// WithBitswap lets the Fetcher fetch from peers that speak Bitswap but not
+// /kith/fetch, through bs (nil: it does not).
+func WithBitswap(bs Bitswap) FetcherOption {
+	return func(f *Fetcher) { f.bitswap = bs }
+}
