@@ -72,21 +72,15 @@ require (
 	github.com/ipfs/go-cidutil v0.1.1 // indirect
 	github.com/ipfs/go-detect-race v0.0.1 // indirect
 	github.com/ipfs/go-dsqueue v0.2.0 // indirect
-<<<<<<< HEAD
-	github.com/ipfs/go-ipfs-redirects-file v0.1.2 // indirect
-=======
 	github.com/ipfs/go-ipfs-pq v0.0.4 // indirect
->>>>>>> bitswap
+	github.com/ipfs/go-ipfs-redirects-file v0.1.2 // indirect
 	github.com/ipfs/go-ipld-cbor v0.2.1 // indirect
 	github.com/ipfs/go-ipld-legacy v0.3.0 // indirect
 	github.com/ipfs/go-libdht v0.5.0 // indirect
 	github.com/ipfs/go-log/v2 v2.9.2 // indirect
 	github.com/ipfs/go-metrics-interface v0.3.0 // indirect
-<<<<<<< HEAD
-	github.com/ipfs/go-unixfsnode v1.10.4 // indirect
-=======
 	github.com/ipfs/go-peertaskqueue v0.8.3 // indirect
->>>>>>> bitswap
+	github.com/ipfs/go-unixfsnode v1.10.4 // indirect
 	github.com/ipld/go-codec-dagpb v1.7.0 // indirect
 	github.com/ipld/go-ipld-prime v0.24.0 // indirect
 	github.com/jackpal/go-nat-pmp v1.0.2 // indirect
