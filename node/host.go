@@ -31,6 +31,8 @@ import (
 
 	"github.com/kith-p2p/kith/node/reach"
 	"github.com/kith-p2p/kith/protocol/bitswap"
+	"github.com/kith-p2p/kith/protocol/fetch"
+	groupnet "github.com/kith-p2p/kith/protocol/group/net"
 )
 
 // relayPeerSource hands autorelay candidate relays; the node fills it with
@@ -147,6 +149,8 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
 	setBitswapLimits(&limits)
+	fetch.AddLimits(&limits)
+	groupnet.AddLimits(&limits)
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(int64(cfg.MaxMemoryMiB)<<20, cfg.MaxFileDescriptors)))
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/ipfs/go-cid"
 
@@ -107,8 +108,25 @@ func maxBody(t MsgType) (int, bool) {
 // Reader decodes frames from an io.Reader. It is not safe for concurrent
 // use; it never closes the underlying reader.
 type Reader struct {
-	br *bufio.Reader
+	br     *bufio.Reader
+	expect []MsgType
+	hook   FrameHook
 }
+
+// A FrameHook sees each frame's type and body length once its header is
+// read, before anything is allocated for the body. An error refuses the
+// frame (Next returns it); otherwise done is called once the body has been
+// read, or failed to be. Servers reserve the body's memory from the
+// resource manager in it; fetchers also start the frame's deadline.
+type FrameHook func(t MsgType, bodyLen int) (done func(), err error)
+
+// Expect makes Next refuse, at its header, any frame whose type is not one
+// of types: a server expects only requests, and a 2 MiB Block frame sent
+// in their place is refused before its body is read. No types: any.
+func (r *Reader) Expect(types ...MsgType) { r.expect = types }
+
+// Hook installs h (nil: none).
+func (r *Reader) Hook(h FrameHook) { r.hook = h }
 
 // NewReader returns a Reader buffering r with a buffer of size bytes
 // (at least 4 KiB). Large frame bodies are read straight into their own
@@ -144,9 +162,19 @@ func (r *Reader) Next() (Message, error) {
 	if !ok {
 		return Message{}, fmt.Errorf("%w: unknown frame %s", ErrMalformed, t)
 	}
+	if len(r.expect) > 0 && !slices.Contains(r.expect, t) {
+		return Message{}, fmt.Errorf("%w: unexpected %s frame", ErrMalformed, t)
+	}
 	bodyLen := int(n - 1)
 	if bodyLen > limit {
 		return Message{}, fmt.Errorf("%w: %s frame of %d bytes (limit %d)", ErrTooLarge, t, bodyLen, limit)
+	}
+	if r.hook != nil {
+		done, err := r.hook(t, bodyLen)
+		if err != nil {
+			return Message{}, err
+		}
+		defer done()
 	}
 	body := make([]byte, bodyLen)
 	if _, err := io.ReadFull(r.br, body); err != nil {

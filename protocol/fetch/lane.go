@@ -91,6 +91,8 @@ func (l *lane) signal() {
 func (l *lane) read() {
 	defer close(l.done)
 	rd := NewReader(activityReader{l.s, l.p}, readBuffer)
+	rd.Expect(MsgBlock, MsgNotFound, MsgEnd, MsgError)
+	rd.Hook(l.frameHook)
 	var failed error
 	for {
 		l.mu.Lock()

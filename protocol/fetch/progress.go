@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -85,6 +86,33 @@ func (s *scheduler) tick(now time.Time) {
 			s.dropLocked(p, dropStalled, "stalled: no data for "+idle.Round(time.Millisecond).String())
 		}
 	}
+	if s.overdue(now) {
+		s.broadcast() // idle peers may take copies of overdue wants
+	}
+}
+
+// A frame must arrive at minFrameRate at least, after frameGrace: a peer
+// that announces a 2 MiB block and sends a byte a second stays clear of
+// the stall watchdog (it is never silent) but not of this. The rate is an
+// uplink slower than any a peer could usefully serve from.
+const (
+	minFrameRate = 32 << 10
+	frameGrace   = 5 * time.Second
+)
+
+func frameDeadline(n int64) time.Duration {
+	return frameGrace + time.Duration(n)*time.Second/minFrameRate
+}
+
+// frameHook starts the deadline of the frame l's reader is about to read;
+// a frame still incomplete at it drops the peer.
+func (l *lane) frameHook(_ MsgType, n int) (func(), error) {
+	d := frameDeadline(int64(n) + 1)
+	t := time.AfterFunc(d, func() {
+		l.r.sched.drop(l.p, dropStalled, fmt.Sprintf("stalled: a frame of %d bytes took over %v (a trickle under %d KiB/s)",
+			n+1, d.Round(time.Second), minFrameRate>>10))
+	})
+	return func() { t.Stop() }, nil
 }
 
 // ewma smooths rate samples taken every tickInterval (~0.5 s memory).

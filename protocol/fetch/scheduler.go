@@ -45,6 +45,7 @@ type batch struct {
 	answered int    // how many of got are set
 	notFound int
 	ended    bool
+	sent     time.Time // when it was handed to its peer
 }
 
 // scheduler decides which peer asks for which block. It owns the want list,
@@ -180,8 +181,11 @@ func (s *scheduler) next(p *peerState) (*batch, <-chan struct{}) {
 	for _, q := range []*[]*want{&s.retryQ, &s.innerQ, &s.leafQ} {
 		ws, bytes = s.takeFrom(q, p, ws, bytes, limit, maxN)
 	}
-	if len(ws) == 0 && s.endgame() {
-		ws = s.steal(p, limit, maxN)
+	if len(ws) == 0 {
+		// Copies of other peers' requests: any of them in endgame; before
+		// it, only overdue ones (a peer holding the root, or inner blocks,
+		// far longer than its rate explains would stall everyone).
+		ws = s.steal(p, limit, maxN, !s.endgame(), time.Now())
 	}
 	if len(ws) == 0 {
 		return nil, s.changed
@@ -189,7 +193,7 @@ func (s *scheduler) next(p *peerState) (*batch, <-chan struct{}) {
 	if p.inflight == 0 {
 		p.touch(time.Now()) // idle time before this batch is not a stall
 	}
-	b := &batch{p: p, wants: ws, got: make([]bool, len(ws))}
+	b := &batch{p: p, wants: ws, got: make([]bool, len(ws)), sent: time.Now()}
 	for _, w := range ws {
 		w.owners = append(w.owners, p)
 		p.inflight += w.size

@@ -141,7 +141,14 @@ func (s *Server) handle(str network.Stream) {
 // (or an Error frame was) and the stream should be closed.
 func (s *Server) serve(str network.Stream) error {
 	rd := NewReader(str, 4096)
-	w := NewWriter(str, serverWriteBuffer)
+	// Only requests come this way; a request's body is reserved from the
+	// stream's resource scope (its peer's and /kith/fetch's limits) before
+	// it is allocated, so peers that send headers and hold their bodies
+	// back cannot make the daemon allocate beyond those limits.
+	rd.Expect(MsgRequest)
+	rd.Hook(reserveBody(str))
+	// The response buffer is made once there is something to answer.
+	lazy := &lazyWriter{str: str}
 	for first := true; ; first = false {
 		// The first request must come promptly; later ones may follow
 		// whenever the requester has more work for this peer.
@@ -154,6 +161,12 @@ func (s *Server) serve(str network.Stream) error {
 		_ = str.SetReadDeadline(time.Time{})
 		if !first && errors.Is(err, io.EOF) {
 			return nil
+		}
+		w := lazy.w
+		if w == nil && err != nil {
+			w = NewWriter(str, 0) // an Error frame needs no big buffer
+		} else if w == nil {
+			w = lazy.get()
 		}
 		if err := s.answer(str, w, req, err); err != nil {
 			return err
@@ -207,6 +220,40 @@ func (s *Server) answer(str network.Stream, w *Writer, req Message, err error) e
 		return err
 	}
 	return w.Flush()
+}
+
+// lazyWriter makes the stream's response Writer on first use: a stream
+// that never gets as far as a request costs no buffer.
+type lazyWriter struct {
+	str network.Stream
+	w   *Writer
+}
+
+func (l *lazyWriter) get() *Writer {
+	if l.w == nil {
+		l.w = NewWriter(l.str, serverWriteBuffer)
+	}
+	return l.w
+}
+
+// ErrNoMemory is wrapped when the resource manager refuses the memory for
+// a frame's body: the peer (or all peers of /kith/fetch together) has as
+// many bodies in flight as the limits allow.
+var ErrNoMemory = errors.New("fetch: over the memory limit for frames")
+
+// reserveBody returns a FrameHook that reserves each body's bytes from
+// str's resource scope while it is read.
+func reserveBody(str network.Stream) FrameHook {
+	return func(t MsgType, n int) (func(), error) {
+		if n == 0 {
+			return func() {}, nil
+		}
+		sc := str.Scope()
+		if err := sc.ReserveMemory(n, network.ReservationPriorityAlways); err != nil {
+			return nil, fmt.Errorf("%w: %s frame of %d bytes: %v", ErrNoMemory, t, n, err)
+		}
+		return func() { sc.ReleaseMemory(n) }, nil
+	}
 }
 
 // idleLaneTimeout bounds how long a stream may sit between requests.
