@@ -98,7 +98,7 @@ func (wl *fakeWantlist) Want(cs []cid.Cid) error {
 	wl.mu.Lock()
 	if wl.gone {
 		wl.mu.Unlock()
-		return errors.New("fake: peer gone")
+		return errors.New("fake: connection closed") // the same departure Gone reports
 	}
 	for _, c := range cs {
 		wl.open[c.KeyString()] = true
