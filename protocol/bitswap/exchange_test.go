@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -157,7 +158,10 @@ func TestWantlistsShareAPeer(t *testing.T) {
 	src := blockstore.NewMemStore()
 	root := addFile(t, src, detBytes(4, 3<<20))
 	missing := addFile(t, blockstore.NewMemStore(), []byte("not on the server"))
-	exchange(t, hs[1], src)
+	// The server answers nothing until a has withdrawn its want: otherwise
+	// the block may come back (to a, rightly) before the Cancel.
+	gate := &gatedStore{Blockstore: src, open: make(chan struct{})}
+	exchange(t, hs[1], gate)
 	e := exchange(t, hs[0], blockstore.NewMemStore())
 	ctx := testCtx(t, time.Minute)
 	if err := hs[0].Connect(ctx, addrInfo(hs[1])); err != nil {
@@ -177,6 +181,7 @@ func TestWantlistsShareAPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Cancel([]cid.Cid{root})
+	close(gate.open)
 	if err := b.Want([]cid.Cid{root, missing}); err != nil {
 		t.Fatal(err)
 	}
@@ -267,4 +272,25 @@ func TestOpenAfterClose(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
+}
+
+// gatedStore holds every read until open is closed.
+type gatedStore struct {
+	blockstore.Blockstore
+	open chan struct{}
+}
+
+func (g *gatedStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	<-g.open
+	return g.Blockstore.Get(ctx, c)
+}
+
+func (g *gatedStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
+	<-g.open
+	return g.Blockstore.GetSize(ctx, c)
+}
+
+func (g *gatedStore) Has(ctx context.Context, c cid.Cid) (bool, error) {
+	<-g.open
+	return g.Blockstore.Has(ctx, c)
 }
