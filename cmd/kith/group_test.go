@@ -87,8 +87,10 @@ func TestGroupOfThreeDaemons(t *testing.T) {
 		return true
 	})
 
-	src := filepath.Join(t.TempDir(), "photo.bin")
-	os.WriteFile(src, randomBytes(3<<20), 0o644)
+	// A folder, shared as README's Groups section does (no -r needed).
+	src := filepath.Join(t.TempDir(), "photos")
+	os.Mkdir(src, 0o755)
+	os.WriteFile(filepath.Join(src, "photo.bin"), randomBytes(3<<20), 0o644)
 	var intent struct{ Cid string }
 	if err := json.Unmarshal([]byte(lastLine(mustKith(t, repos[0], "--json", "share", src, "--group", "family", "--copies", "2"))), &intent); err != nil {
 		t.Fatal(err)

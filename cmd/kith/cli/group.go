@@ -170,7 +170,9 @@ func shareCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "share PATH",
 		Short:   "Add a file or folder and keep N copies of it in a group",
-		Example: "  kith share -r ./photos --group family --copies 3",
+		Long: `Add a file or a folder (a folder always whole, with everything in it) and
+share it in a group: the group keeps N copies of it among its members.`,
+		Example: "  kith share ./photos --group family --copies 3",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if groupName == "" {
@@ -181,7 +183,7 @@ func shareCmd(e *env) *cobra.Command {
 				return err
 			}
 			p := e.newProgress("adding", true)
-			res, err := c.AddPath(cmd.Context(), args[0], recursive, api.AddOptions{}, p.event)
+			res, err := c.AddPath(cmd.Context(), args[0], true, api.AddOptions{}, p.event)
 			p.done()
 			if err != nil {
 				return err
@@ -199,7 +201,10 @@ func shareCmd(e *env) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&groupName, "group", "", "the group to share in")
 	cmd.Flags().IntVar(&copies, "copies", 2, "how many members keep a copy")
-	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "share a folder and everything in it")
+	// Folders are always shared whole; -r stays accepted for scripts
+	// written when it was needed.
+	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "(no longer needed: a folder is always shared whole)")
+	_ = cmd.Flags().MarkHidden("recursive")
 	return cmd
 }
 
