@@ -57,9 +57,10 @@ func pinCmd(e *env) *cobra.Command {
 		},
 	}
 	ls := &cobra.Command{
-		Use:   "ls",
-		Short: "List pins: CID, name, size, date",
-		Args:  cobra.NoArgs,
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "List pins: CID, name, size, date",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
 			if err != nil {
