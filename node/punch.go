@@ -2,11 +2,16 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
+	"io"
 	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	msmux "github.com/multiformats/go-multistream"
 
 	"github.com/kith-p2p/kith/node/reach"
 )
@@ -164,13 +169,16 @@ func (n *Node) wantedPeers() map[peer.ID]bool {
 const staleAfter = 10 * time.Second
 
 // dropStaleDirect is a network notifiee: a peer that dials us through a
-// relay while we hold a direct connection to it has lost that connection on
-// its side (it moved, its router restarted); ours is a corpse that would
-// swallow our writes until a keepalive times out, half a minute or more,
-// and it stops the hole punch that would replace it ("already
-// connected"). Close it.
+// relay while we hold a direct connection to it may have lost that
+// connection on its side (it moved, its router restarted); ours is then a
+// corpse that would swallow our writes until a keepalive times out, half a
+// minute or more, and it stops the hole punch that would replace it
+// ("already connected"). A relayed dial proves nothing by itself, though (a
+// redial after a missed punch, a ticket's relay address, a group join all
+// arrive that way while the direct connection is fine), so the old
+// connection is pinged first and closed only if it does not answer.
 func (n *Node) dropStaleDirect(_ network.Network, c network.Conn) {
-	if c.Stat().Direction != network.DirInbound || !isRelayed(c.RemoteMultiaddr()) {
+	if c.Stat().Direction != network.DirInbound || !isRelayed(c.RemoteMultiaddr()) || n.ctx.Err() != nil {
 		return
 	}
 	p := c.RemotePeer()
@@ -178,7 +186,44 @@ func (n *Node) dropStaleDirect(_ network.Network, c network.Conn) {
 		if isRelayed(old.RemoteMultiaddr()) || time.Since(old.Stat().Opened) < staleAfter {
 			continue
 		}
-		n.log.Debug("peer came back through a relay: closing our old direct connection", "peer", p, "addr", old.RemoteMultiaddr())
-		_ = old.Close()
+		n.background(func(ctx context.Context) {
+			ctx, cancel := context.WithTimeout(ctx, staleProbe)
+			defer cancel()
+			if err := pingConn(ctx, old); err != nil && ctx.Err() != context.Canceled {
+				n.log.Debug("peer came back through a relay and our direct connection is dead: closing it", "peer", p, "addr", old.RemoteMultiaddr(), "err", err)
+				_ = old.Close()
+			}
+		})
 	}
+}
+
+// staleProbe bounds the ping of a direct connection suspected dead.
+const staleProbe = 3 * time.Second
+
+// pingConn runs one libp2p ping over c itself (not whichever connection to
+// its peer the host would pick).
+func pingConn(ctx context.Context, c network.Conn) error {
+	s, err := c.NewStream(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Reset()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	if err := msmux.SelectProtoOrFail(ping.ID, s); err != nil {
+		return err
+	}
+	var out, in [ping.PingSize]byte
+	_, _ = rand.Read(out[:])
+	if _, err := s.Write(out[:]); err != nil {
+		return err
+	}
+	if _, err := io.ReadFull(s, in[:]); err != nil {
+		return err
+	}
+	if in != out {
+		return errors.New("ping answered with other bytes")
+	}
+	return nil
 }

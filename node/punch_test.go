@@ -1,0 +1,45 @@
+package node
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+)
+
+// TestPingConn: the probe dropStaleDirect uses before it closes a direct
+// connection answers on a live connection, and fails (so the connection
+// would be closed) when nothing answers the ping.
+func TestPingConn(t *testing.T) {
+	newHost := func() host.Host {
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		return h
+	}
+	a, b := newHost(), newHost()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	conns := a.Network().ConnsToPeer(b.ID())
+	if len(conns) != 1 {
+		t.Fatalf("%d connections", len(conns))
+	}
+	if err := pingConn(ctx, conns[0]); err != nil {
+		t.Fatalf("ping over a live connection: %v", err)
+	}
+	b.RemoveStreamHandler(ping.ID)
+	short, cancel2 := context.WithTimeout(ctx, staleProbe)
+	defer cancel2()
+	if err := pingConn(short, conns[0]); err == nil {
+		t.Fatal("ping succeeded with nobody answering")
+	}
+}
