@@ -208,6 +208,15 @@ func (e *Exchange) dispatch(p peer.ID, msg bsmsg.BitSwapMessage) {
 	if cancels {
 		rm.signal()
 	}
+	e.pass(out)
+}
+
+// pass passes replies (counted in their wantlists' active) on to the
+// fetches, without e.mu held.
+func (e *Exchange) pass(out []reply) {
+	if len(out) == 0 {
+		return
+	}
 	for _, r := range out {
 		if r.dontHave {
 			r.wl.r.DontHave(r.c)
@@ -251,4 +260,13 @@ func (e *Exchange) fail(rm *remote, err error) {
 	}
 	e.idle.Broadcast()
 	e.mu.Unlock()
+}
+
+// isEmptyBlock reports whether c names the block of no bytes (an empty
+// file's). No IPFS peer sends that block: boxo's server, Kubo's, takes a
+// size of 0 for "not found" and answers DONT_HAVE. Its bytes are known
+// from its CID, so a wantlist answers it itself.
+func isEmptyBlock(c cid.Cid) bool {
+	e, err := c.Prefix().Sum(nil)
+	return err == nil && e.Equals(c)
 }
