@@ -188,6 +188,7 @@ func TestKuboMixedSwarm(t *testing.T) {
 		repo := fresh(t)
 		out := filepath.Join(t.TempDir(), "out.bin")
 		res := getResult(t, mustKith(t, repo, "--json", "get", root, "-o", out))
+		t.Logf("carried: %+v", res.Fetched.Protocols)
 		for _, p := range []string{"kith", "bitswap"} {
 			if res.Fetched.Protocols[p].Blocks == 0 {
 				t.Errorf("%s carried no block: %+v", p, res.Fetched.Protocols)
@@ -222,6 +223,7 @@ func TestKuboMixedSwarm(t *testing.T) {
 			t.Fatalf("the get took %s after Kubo was killed", d)
 		}
 		res := getResult(t, lastLine(rest.String()))
+		t.Logf("done %s after the kill; carried: %+v", time.Since(killed).Round(time.Millisecond), res.Fetched.Protocols)
 		if res.Fetched.Protocols["kith"].Blocks == 0 {
 			t.Fatalf("kith peers carried nothing: %+v", res.Fetched.Protocols)
 		}
