@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -229,6 +231,59 @@ func TestKuboMixedSwarm(t *testing.T) {
 		}
 		sameContent(t, src, out)
 	})
+}
+
+// TestKuboGatewayRange: kith's gateway serves a Range of a file that only
+// a Kubo daemon holds, fetched over Bitswap as the request reads it.
+func TestKuboGatewayRange(t *testing.T) {
+	k := startKubo(t)
+	data := randomBytes(24<<20 + 99)
+	src := filepath.Join(t.TempDir(), "clip.bin")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := k.must("add", "-Q", src)
+	repo := t.TempDir()
+	startDaemon(t, repo)
+	connectKith(t, repo, k)
+
+	from := int64(17<<20 + 4321)
+	req, err := http.NewRequest(http.MethodGet, apiOf(t, repo)+"/ipfs/"+root+"?filename=clip.bin", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", from, from+3<<20-1))
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	t.Logf("3 MiB from the middle of a file only Kubo holds in %s", time.Since(start).Round(time.Millisecond))
+	if err != nil || resp.StatusCode != http.StatusPartialContent {
+		t.Fatalf("range request: %d, %v: %.300s", resp.StatusCode, err, body)
+	}
+	if !bytes.Equal(body, data[from:from+3<<20]) {
+		t.Fatalf("the range returned %d bytes that differ from the file's", len(body))
+	}
+	if pins := mustKith(t, repo, "pin", "ls"); strings.Contains(pins, root) {
+		t.Fatalf("streaming pinned the file:\n%s", pins)
+	}
+}
+
+// apiOf returns the base URL of the API (and gateway) of the daemon of
+// repo.
+func apiOf(t *testing.T, repo string) string {
+	t.Helper()
+	var id struct{ API string }
+	if err := json.Unmarshal([]byte(mustKith(t, repo, "--json", "id")), &id); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(id.API, "http") {
+		id.API = "http://" + id.API
+	}
+	return id.API
 }
 
 // getResultJSON is what `kith --json get` prints last.
