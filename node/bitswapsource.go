@@ -202,7 +202,7 @@ func (pa *bitswapAsk) close() {
 // Block implements fetch.Replies: a block the peer sent, verified here.
 func (pa *bitswapAsk) Block(c cid.Cid, data []byte) {
 	a := pa.a
-	if err := verifyBlock(c, data); err != nil {
+	if err := pa.a.s.verify(c, data); err != nil {
 		pa.n().log.Warn("gateway: a Bitswap peer sent a block that does not match its CID; asking it no more", "peer", pa.p, "err", err)
 		pa.Gone(err)
 		return
@@ -255,9 +255,12 @@ func (pa *bitswapAsk) Gone(err error) {
 
 func (pa *bitswapAsk) n() *Node { return pa.a.s.n }
 
-// verifyBlock checks that data hashes to c (the trust boundary for blocks
-// from the network).
-func verifyBlock(c cid.Cid, data []byte) error {
+// verify checks that data hashes to c (the trust boundary for blocks from
+// the network), unless the Bitswap did (fetch.HashingBitswap).
+func (s *bitswapSource) verify(c cid.Cid, data []byte) error {
+	if h, ok := s.bs.(fetch.HashingBitswap); ok && h.HashesBlocks() {
+		return nil
+	}
 	sum, err := c.Prefix().Sum(data)
 	if err != nil {
 		return fmt.Errorf("hash block %s: %w", c, err)

@@ -137,6 +137,14 @@ func (e *Exchange) Close() error {
 	return nil
 }
 
+// HashesBlocks implements fetch.HashingBitswap: a block is passed on only
+// under the CID boxo's decoding computed by hashing its bytes (bsmsg's
+// NewWantlistBlock, or blocks.NewBlock for Bitswap 1.0.0), and an empty
+// block only for its own CID.
+func (e *Exchange) HashesBlocks() bool { return true }
+
+var _ fetch.HashingBitswap = (*Exchange)(nil)
+
 // Speaks reports whether p listed a Bitswap protocol in its identify.
 func (e *Exchange) Speaks(p peer.ID) bool {
 	ok, _ := e.h.Peerstore().SupportsProtocols(p, Protocols...)
