@@ -20,11 +20,16 @@ const (
 )
 
 // bitswapMaxWants caps the blocks one fetch keeps on a Bitswap peer's
-// wantlist. Kubo keeps at most 1,024 entries per peer (boxo's
-// MaxQueuedWantlistEntriesPerPeer) and drops the rest; half leaves room for
-// other fetches, and 512 leaves of 1 MiB are far more than any
-// bandwidth-delay product a Bitswap server keeps up with.
-const bitswapMaxWants = 512
+// wantlist. A Bitswap server sends each message of blocks on a stream of
+// its own, and drops the message for good when the stream is refused, so
+// the wants in flight bound the streams a peer opens to us, and must stay
+// under the resource manager's limit for them (node: 160 per peer); at
+// 512, a Kubo seeder's 1 MiB blocks were refused under load
+// (StreamResourceLimitExceeded), the fetch stalled and dropped its only
+// provider. 128 leaves of 1 MiB are still more than any bandwidth-delay
+// product a Bitswap server keeps up with (Kubo keeps up to 1,024 wants
+// per peer: boxo's MaxQueuedWantlistEntriesPerPeer).
+const bitswapMaxWants = 128
 
 // Bitswap is how a Fetcher asks peers that speak Bitswap, but not
 // /kith/fetch, for blocks. The Fetcher treats such a peer like a kith
