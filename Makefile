@@ -20,6 +20,8 @@ fuzz:
 # Benchmarks behind the figures in BENCHMARKS.md (not run by CI: they need
 # a quiet machine and several minutes).
 bench:
+	# Includes the Bitswap benchmarks against Kubo (KITH_KUBO, see
+	# .ci/kubo.sh; skipped without it).
 	go test -run '^$$' -bench . -benchtime 1x -count 5 -timeout 60m ./cmd/kith/
 	go test -run '^$$' -bench 'Fetch|Latency' -benchtime 1x -count 3 -timeout 60m ./node/
 	go test -run '^$$' -bench 'Group' -benchtime 1x -count 1 -timeout 60m ./node/

@@ -16,8 +16,8 @@ import (
 
 // BlockSource fetches a few named blocks the repo lacks, for reads that
 // need only part of a DAG: the gateway streaming a file, seeking in it,
-// listing a folder. kith's fetch protocol is one source (kithSource); a
-// Bitswap client can be another, added to the node's list of sources.
+// listing a folder. kith's fetch protocol is one source (kithSource),
+// Bitswap another (bitswapSource); the demand store asks them in turn.
 //
 // FetchBlocks asks the network for cids, which belong to the DAG under
 // root (a hint for finding who has them; cid.Undef when unknown), and
@@ -36,25 +36,24 @@ const (
 	askInParallel = 8
 	// dialTimeout bounds connecting to a provider the DHT names.
 	dialTimeout = 10 * time.Second
-	// rememberRoots bounds how many DAGs kithSource remembers holders of.
+	// rememberRoots bounds how many DAGs a source remembers holders of.
 	rememberRoots = 256
 )
 
 // kithSource asks kith peers over /kith/fetch: first the peers that lately
 // had blocks of the same DAG (a seek goes straight to the peer that served
-// the start of the video), then group members that hold it, then every
-// connected peer at once, then the providers the DHT names.
+// the start of the video), then group members that hold it, then the
+// connected kith peers, a few at a time, then the providers the DHT names
+// (it connects to them; those that are IPFS nodes are then bitswapSource's
+// to ask).
 type kithSource struct {
 	n       *Node
 	fetcher *fetch.Fetcher
-
-	mu   sync.Mutex
-	good map[cid.Cid][]peer.ID // root -> peers that delivered, latest first
-	seen []cid.Cid             // roots in good, oldest first
+	recent  recentHolders
 }
 
 func newKithSource(n *Node) *kithSource {
-	return &kithSource{n: n, fetcher: n.fetcher, good: map[cid.Cid][]peer.ID{}}
+	return &kithSource{n: n, fetcher: n.fetcher}
 }
 
 // FetchBlocks implements BlockSource.
@@ -63,7 +62,7 @@ func (k *kithSource) FetchBlocks(ctx context.Context, root cid.Cid, cids []cid.C
 	for _, c := range cids {
 		a.want[c] = true
 	}
-	for _, p := range k.remembered(root) {
+	for _, p := range k.recent.remembered(root) {
 		if a.done(ctx) {
 			return
 		}
@@ -76,7 +75,7 @@ func (k *kithSource) FetchBlocks(ctx context.Context, root cid.Cid, cids []cid.C
 	if a.done(ctx) {
 		return
 	}
-	a.askAll(ctx, k.n.host.Network().Peers())
+	a.askAll(ctx, k.n.connectedKithPeers())
 	if a.done(ctx) || !root.Defined() {
 		return
 	}
@@ -136,7 +135,7 @@ func (a *asking) ask(ctx context.Context, p peer.ID) {
 		a.mu.Unlock()
 	})
 	if n > 0 {
-		a.k.remember(a.root, p)
+		a.k.recent.remember(a.root, p)
 	}
 	if err != nil && ctx.Err() == nil {
 		a.k.n.log.Debug("fetch blocks for the gateway", "peer", p, "err", err)
@@ -160,29 +159,66 @@ func (a *asking) askAll(ctx context.Context, peers []peer.ID) {
 	wg.Wait()
 }
 
+// connectedKithPeers lists the connected peers that speak /kith/fetch,
+// or whose protocols are not known yet. IPFS nodes (every DHT peer is one)
+// are left to bitswapSource: asking them here would cost a round trip
+// each.
+func (n *Node) connectedKithPeers() []peer.ID {
+	var out []peer.ID
+	for _, p := range n.host.Network().Peers() {
+		if speaks, known := n.speaksKith(p); speaks || !known {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// speaksKith reports whether p listed /kith/fetch in its identify, and
+// whether its protocols are known at all.
+func (n *Node) speaksKith(p peer.ID) (speaks, known bool) {
+	ps := n.host.Peerstore()
+	if ok, _ := ps.SupportsProtocols(p, fetch.ID); len(ok) > 0 {
+		return true, true
+	}
+	protos, _ := ps.GetProtocols(p)
+	return false, len(protos) > 0
+}
+
+// recentHolders remembers, for the last rememberRoots DAGs read, the peers
+// that delivered blocks of each, so that the next read of the same DAG (a
+// seek in a video) asks them first. Safe for concurrent use.
+type recentHolders struct {
+	mu   sync.Mutex
+	good map[cid.Cid][]peer.ID // root -> peers that delivered, latest first
+	seen []cid.Cid             // roots in good, oldest first
+}
+
 // remembered returns the peers that lately had blocks under root.
-func (k *kithSource) remembered(root cid.Cid) []peer.ID {
+func (r *recentHolders) remembered(root cid.Cid) []peer.ID {
 	if !root.Defined() {
 		return nil
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return append([]peer.ID(nil), k.good[root]...)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]peer.ID(nil), r.good[root]...)
 }
 
-func (k *kithSource) remember(root cid.Cid, p peer.ID) {
+func (r *recentHolders) remember(root cid.Cid, p peer.ID) {
 	if !root.Defined() {
 		return
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	ps, known := k.good[root]
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.good == nil {
+		r.good = map[cid.Cid][]peer.ID{}
+	}
+	ps, known := r.good[root]
 	if !known {
-		if len(k.seen) >= rememberRoots {
-			delete(k.good, k.seen[0])
-			k.seen = k.seen[1:]
+		if len(r.seen) >= rememberRoots {
+			delete(r.good, r.seen[0])
+			r.seen = r.seen[1:]
 		}
-		k.seen = append(k.seen, root)
+		r.seen = append(r.seen, root)
 	}
 	out := []peer.ID{p}
 	for _, q := range ps {
@@ -190,7 +226,7 @@ func (k *kithSource) remember(root cid.Cid, p peer.ID) {
 			out = append(out, q)
 		}
 	}
-	k.good[root] = out
+	r.good[root] = out
 }
 
 // holders lists the members of our groups that say they hold root,

@@ -122,18 +122,21 @@ func fixedReachability(cfg NetworkConfig) network.Reachability {
 // setBitswapLimits gives Bitswap's streams resource-manager limits of their
 // own, as libp2p gives its services, rather than the defaults for any
 // protocol. Per peer: a Bitswap server sends each message of blocks on a
-// stream of its own, a few at once (boxo's, Kubo's and kith's run 8 send
-// workers) plus those still closing, and receives wants on one stream; so
-// tens of inbound streams, and few outbound (one of wants, and kith's
-// server's messages). Memory bounds the flow-control windows of those
-// streams: enough for several 1 MiB blocks in flight per peer.
+// stream of its own, which stays open here until the message is read and
+// passed on; a refused stream is a message lost for good (the server does
+// not send it again). So a peer may hold as many inbound streams as this
+// node has wants on it: up to 128 per fetch (fetch's bitswapMaxWants),
+// plus its wants stream and a few for the gateway. Outbound streams are
+// few (one of wants, and kith's server's messages). Memory bounds the
+// flow-control windows of those streams (a stream whose window cannot grow
+// is slower, not refused).
 func setBitswapLimits(l *rcmgr.ScalingLimitConfig) {
 	for _, p := range bitswap.Protocols {
 		l.AddProtocolLimit(p,
-			rcmgr.BaseLimit{StreamsInbound: 256, StreamsOutbound: 256, Streams: 512, Memory: 64 << 20},
+			rcmgr.BaseLimit{StreamsInbound: 512, StreamsOutbound: 256, Streams: 768, Memory: 64 << 20},
 			rcmgr.BaseLimitIncrease{StreamsInbound: 64, StreamsOutbound: 64, Streams: 128, Memory: 64 << 20})
 		l.AddProtocolPeerLimit(p,
-			rcmgr.BaseLimit{StreamsInbound: 32, StreamsOutbound: 16, Streams: 48, Memory: 32 << 20},
+			rcmgr.BaseLimit{StreamsInbound: 160, StreamsOutbound: 16, Streams: 176, Memory: 32 << 20},
 			rcmgr.BaseLimitIncrease{})
 	}
 }

@@ -199,7 +199,11 @@ func New(opts Options) (n *Node, err error) {
 		fopts = append(fopts, fetch.WithBitswap(n.bitswap))
 	}
 	n.fetcher = fetch.NewFetcher(n.host, n.store, fopts...)
-	n.demand = newDemandStore(n.store, n.gcl, n.reg, newKithSource(n))
+	sources := []BlockSource{newKithSource(n)}
+	if n.bitswap != nil {
+		sources = append(sources, newBitswapSource(n, n.bitswap))
+	}
+	n.demand = newDemandStore(n.store, n.gcl, n.reg, sources...)
 	if n.gateway, err = newGatewayBackend(n.demand); err != nil {
 		return n, err
 	}

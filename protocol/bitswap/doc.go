@@ -21,14 +21,17 @@
 // protocol), and keep a window of wants sized for Bitswap, not for the
 // link. kith's fetch scheduler (package fetch) instead decides which peer
 // is asked for which blocks: a Bitswap peer is one more kind of peer there,
-// given batches of leaves sized from its measured rate, with endgame,
-// stall detection and hash checks shared with kith peers. The Exchange
+// given batches of leaves sized from its measured rate, with endgame and
+// stall detection shared with kith peers. The Exchange
 // implements fetch.Bitswap for it: a Wantlist per fetch and peer, whose
 // wants and cancels go out in boxo's message format (want-block with
 // DONT_HAVE asked for, priorities in the order asked) on one stream per
 // peer, and whose replies, which come back on streams the peer opens, are
-// matched to the fetches that want them. The fetch verifies every block
-// against its CID before it is stored.
+// matched to the fetches that want them. A block is matched by the CID
+// boxo's decoding computes by hashing its bytes, so every block passed on
+// is verified against its CID, once (fetch.HashingBitswap). No IPFS peer
+// sends the empty block (boxo's server takes a size of 0 for a miss): a
+// wantlist answers it itself, and the server here sends it.
 //
 // Both directions share one boxo network (bsnet) on the node's host, so
 // Bitswap's bytes are counted with kith's other protocols.

@@ -137,6 +137,14 @@ func (e *Exchange) Close() error {
 	return nil
 }
 
+// HashesBlocks implements fetch.HashingBitswap: a block is passed on only
+// under the CID boxo's decoding computed by hashing its bytes (bsmsg's
+// NewWantlistBlock, or blocks.NewBlock for Bitswap 1.0.0), and an empty
+// block only for its own CID.
+func (e *Exchange) HashesBlocks() bool { return true }
+
+var _ fetch.HashingBitswap = (*Exchange)(nil)
+
 // Speaks reports whether p listed a Bitswap protocol in its identify.
 func (e *Exchange) Speaks(p peer.ID) bool {
 	ok, _ := e.h.Peerstore().SupportsProtocols(p, Protocols...)
@@ -208,6 +216,15 @@ func (e *Exchange) dispatch(p peer.ID, msg bsmsg.BitSwapMessage) {
 	if cancels {
 		rm.signal()
 	}
+	e.pass(out)
+}
+
+// pass passes replies (counted in their wantlists' active) on to the
+// fetches, without e.mu held.
+func (e *Exchange) pass(out []reply) {
+	if len(out) == 0 {
+		return
+	}
 	for _, r := range out {
 		if r.dontHave {
 			r.wl.r.DontHave(r.c)
@@ -251,4 +268,13 @@ func (e *Exchange) fail(rm *remote, err error) {
 	}
 	e.idle.Broadcast()
 	e.mu.Unlock()
+}
+
+// isEmptyBlock reports whether c names the block of no bytes (an empty
+// file's). No IPFS peer sends that block: boxo's server, Kubo's, takes a
+// size of 0 for "not found" and answers DONT_HAVE. Its bytes are known
+// from its CID, so a wantlist answers it itself.
+func isEmptyBlock(c cid.Cid) bool {
+	e, err := c.Prefix().Sum(nil)
+	return err == nil && e.Equals(c)
 }

@@ -77,8 +77,15 @@ func (v storeView) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
 
 func (v storeView) GetSize(ctx context.Context, c cid.Cid) (int, error) {
 	n, err := v.bs.GetSize(ctx, c)
-	if err == nil && n > fetch.MaxBlockSize {
+	switch {
+	case err == nil && n > fetch.MaxBlockSize:
 		return 0, ipld.ErrNotFound{Cid: c}
+	case err == nil && n == 0:
+		// boxo's engine takes a size of 0 for a miss and answers
+		// DONT_HAVE, so a peer asking for the empty block (an empty
+		// file's) would never get it; Kubo's own server has that bug.
+		// One byte of queue accounting is the price of sending it.
+		return 1, nil
 	}
 	return n, miss(c, err)
 }

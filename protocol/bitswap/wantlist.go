@@ -117,7 +117,8 @@ func (e *Exchange) Open(ctx context.Context, p peer.ID, r fetch.Replies) (fetch.
 	return wl, nil
 }
 
-// Want queues want-blocks for cs, in order of priority.
+// Want queues want-blocks for cs, in order of priority. The empty block
+// is not asked for (see isEmptyBlock): Want answers it before returning.
 func (wl *wantlist) Want(cs []cid.Cid) error {
 	e, rm := wl.e, wl.rm
 	e.mu.Lock()
@@ -129,9 +130,15 @@ func (wl *wantlist) Want(cs []cid.Cid) error {
 		e.mu.Unlock()
 		return rm.err
 	}
+	var local []reply
 	for _, c := range cs {
 		k := c.KeyString()
 		if _, ok := wl.wants[k]; ok {
+			continue
+		}
+		if isEmptyBlock(c) {
+			wl.active++
+			local = append(local, reply{wl: wl, c: c, data: []byte{}})
 			continue
 		}
 		wl.wants[k] = c
@@ -143,6 +150,7 @@ func (wl *wantlist) Want(cs []cid.Cid) error {
 	}
 	e.mu.Unlock()
 	rm.signal()
+	e.pass(local)
 	return nil
 }
 

@@ -20,11 +20,16 @@ const (
 )
 
 // bitswapMaxWants caps the blocks one fetch keeps on a Bitswap peer's
-// wantlist. Kubo keeps at most 1,024 entries per peer (boxo's
-// MaxQueuedWantlistEntriesPerPeer) and drops the rest; half leaves room for
-// other fetches, and 512 leaves of 1 MiB are far more than any
-// bandwidth-delay product a Bitswap server keeps up with.
-const bitswapMaxWants = 512
+// wantlist. A Bitswap server sends each message of blocks on a stream of
+// its own, and drops the message for good when the stream is refused, so
+// the wants in flight bound the streams a peer opens to us, and must stay
+// under the resource manager's limit for them (node: 160 per peer); at
+// 512, a Kubo seeder's 1 MiB blocks were refused under load
+// (StreamResourceLimitExceeded), the fetch stalled and dropped its only
+// provider. 128 leaves of 1 MiB are still more than any bandwidth-delay
+// product a Bitswap server keeps up with (Kubo keeps up to 1,024 wants
+// per peer: boxo's MaxQueuedWantlistEntriesPerPeer).
+const bitswapMaxWants = 128
 
 // Bitswap is how a Fetcher asks peers that speak Bitswap, but not
 // /kith/fetch, for blocks. The Fetcher treats such a peer like a kith
@@ -56,12 +61,25 @@ type Wantlist interface {
 	Close()
 }
 
+// HashingBitswap is a Bitswap that hashes every block it passes to
+// Replies.Block against the CID it passes it under (package
+// protocol/bitswap: boxo's message decoding finds each block's CID by
+// hashing its bytes, and a reply goes only to wants of that CID). The
+// Fetcher then does not hash the bytes a second time: at 1 MiB blocks,
+// that second sha256 was a tenth of a Bitswap fetch's CPU.
+type HashingBitswap interface {
+	Bitswap
+	// HashesBlocks reports whether the blocks passed on are hashed.
+	HashesBlocks() bool
+}
+
 // Replies receives a Bitswap peer's answers to a Wantlist's wants. Its
 // methods may be called concurrently, and each want is answered at most
 // once (a block or a DONT_HAVE).
 type Replies interface {
 	// Block is a block the peer sent for the wanted CID c. Its bytes are
-	// not trusted: the Fetcher verifies them.
+	// not trusted: the Fetcher verifies them, unless the Bitswap is a
+	// HashingBitswap.
 	Block(c cid.Cid, data []byte)
 	// DontHave says the peer does not have c.
 	DontHave(c cid.Cid)

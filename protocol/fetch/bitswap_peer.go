@@ -16,6 +16,8 @@ type bitswapPeer struct {
 	r *run
 	p *peerState
 
+	hashed bool // the Bitswap hashes blocks itself (HashingBitswap)
+
 	mu      sync.Mutex
 	wl      Wantlist            // nil until Open returned
 	pending map[string]wantSlot // wants asked and not answered, by CID key
@@ -31,7 +33,9 @@ type wantSlot struct {
 }
 
 func newBitswapPeer(r *run, p *peerState) *bitswapPeer {
-	return &bitswapPeer{r: r, p: p, pending: make(map[string]wantSlot), left: make(map[*batch]int)}
+	h, ok := r.f.bitswap.(HashingBitswap)
+	return &bitswapPeer{r: r, p: p, hashed: ok && h.HashesBlocks(),
+		pending: make(map[string]wantSlot), left: make(map[*batch]int)}
 }
 
 // runBitswapPeer opens p's wantlist and keeps it filled while p's window
@@ -132,9 +136,11 @@ func (bp *bitswapPeer) Block(c cid.Cid, data []byte) {
 		return // withdrawn, or the fetch is over
 	}
 	bp.heard(s, len(data))
-	if err := verify(c, data); err != nil {
-		bp.r.sched.drop(bp.p, dropHashMismatch, err.Error())
-		return
+	if !bp.hashed {
+		if err := verify(c, data); err != nil {
+			bp.r.sched.drop(bp.p, dropHashMismatch, err.Error())
+			return
+		}
 	}
 	if err := bp.r.deliver(s.b, s.i, c, data); err != nil {
 		return // the fetch is ending
