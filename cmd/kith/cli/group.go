@@ -168,8 +168,8 @@ func shareCmd(e *env) *cobra.Command {
 		recursive bool
 	)
 	cmd := &cobra.Command{
-		Use:     "share PATH",
-		Short:   "Add a file or folder and keep N copies of it in a group",
+		Use:   "share PATH",
+		Short: "Add a file or folder and keep N copies of it in a group",
 		Long: `Add a file or a folder (a folder always whole, with everything in it) and
 share it in a group: the group keeps N copies of it among its members.`,
 		Example: "  kith share ./photos --group family --copies 3",
