@@ -103,19 +103,27 @@ func (s *BadgerStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) 
 // never legitimately empty (values that small live in the LSM tree), so it
 // reads again: the next read finds the moved value.
 func (s *BadgerStore) readRetry(c cid.Cid) ([]byte, error) {
+	data, _, err := s.readOrSize(c, true)
+	return data, err
+}
+
+// readOrSize is readRetry, returning the block's size too; with keep false
+// it copies nothing (a size asked for every block Bitswap serves would
+// otherwise copy each 1 MiB block once more).
+func (s *BadgerStore) readOrSize(c cid.Cid, keep bool) ([]byte, int, error) {
 	for attempt := 0; ; attempt++ {
-		data, torn, err := s.read(c)
+		data, n, torn, err := s.read(c, keep)
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil, NotFound(c)
+			return nil, 0, NotFound(c)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("badger get %s: %w", c, err)
+			return nil, 0, fmt.Errorf("badger get %s: %w", c, err)
 		}
 		if !torn {
-			return data, nil
+			return data, n, nil
 		}
 		if attempt == maxTornReads {
-			return nil, fmt.Errorf("badger get %s: value read empty %d times", c, attempt+1)
+			return nil, 0, fmt.Errorf("badger get %s: value read empty %d times", c, attempt+1)
 		}
 	}
 }
@@ -123,9 +131,10 @@ func (s *BadgerStore) readRetry(c cid.Cid) ([]byte, error) {
 // maxTornReads bounds the re-reads of a value that came back empty.
 const maxTornReads = 5
 
-// read returns the block bytes of c, and whether the read came back empty
-// although Badger holds the value in the value log (see Get).
-func (s *BadgerStore) read(c cid.Cid) (data []byte, torn bool, err error) {
+// read returns the block bytes of c (a copy, if keep) and their length, and
+// whether the read came back empty although Badger holds the value in the
+// value log (see Get).
+func (s *BadgerStore) read(c cid.Cid, keep bool) (data []byte, n int, torn bool, err error) {
 	err = s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(blockKey(c))
 		if err != nil {
@@ -139,11 +148,14 @@ func (s *BadgerStore) read(c cid.Cid) (data []byte, torn bool, err error) {
 				return nil
 			}
 			_, d, err := blockValue(item.UserMeta(), v)
-			data = append([]byte(nil), d...)
+			n = len(d)
+			if keep {
+				data = append([]byte(nil), d...)
+			}
 			return err
 		})
 	})
-	return data, torn, err
+	return data, n, torn, err
 }
 
 // Put stores one block; see PutMany.
@@ -275,8 +287,8 @@ func (s *BadgerStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("badger size %s: %w", c, err)
 	}
-	data, err := s.readRetry(c)
-	return len(data), err
+	_, n, err := s.readOrSize(c, false)
+	return n, err
 }
 
 // AllKeys calls fn with a CIDv1 (stored codec + multihash) for every block.
