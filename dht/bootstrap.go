@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 )
 
 // ErrNoBootstrapPeer means that none of the bootstrap peers (nor any peer
@@ -80,6 +81,12 @@ func (d *DHT) connectBootstrapPeers(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// An explicit (re)join is not refused for an earlier failure:
+			// a peer that was down a minute ago (a restarting server) is
+			// dialled again.
+			if sw, ok := d.host.Network().(*swarm.Swarm); ok {
+				sw.Backoff().Clear(ai.ID)
+			}
 			if err := d.host.Connect(ctx, ai); err != nil {
 				errs[i] = fmt.Errorf("connect to %s: %w", ai.ID, err)
 			}

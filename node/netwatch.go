@@ -26,6 +26,10 @@ const (
 	// waiting for its keepalive to time out would keep a laptop cut off
 	// from its group for half a minute or more.
 	deadConnCheck = 2 * time.Second
+	// lonelyFirst and lonelyMax bound the wait before a node left without
+	// any peer rejoins (doubling in between).
+	lonelyFirst = 4 * time.Second
+	lonelyMax   = 2 * time.Minute
 	// rejoinSettle lets a burst of address changes (a Wi-Fi handover
 	// removes, then adds) settle before rejoining.
 	rejoinSettle = 5 * time.Second
@@ -53,6 +57,10 @@ func (n *Node) watchNetwork(ctx context.Context) {
 	defer dead.Stop()
 	last := time.Now()
 	var settle <-chan time.Time
+	// A node with bootstrap peers that finds itself with no peer at all
+	// (its servers restarted, the network came back) rejoins, first after
+	// lonelyFirst, then less and less often.
+	lonelyWait, lonelyAt := lonelyFirst, time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -71,7 +79,20 @@ func (n *Node) watchNetwork(ctx context.Context) {
 				settle = time.After(rejoinSettle)
 			}
 			last = now
-		case <-dead.C:
+		case now := <-dead.C:
+			if len(n.cfg.Network.Bootstrap) > 0 && len(n.host.Network().Peers()) == 0 {
+				switch {
+				case lonelyAt.IsZero():
+					lonelyAt = now.Add(lonelyWait)
+				case now.After(lonelyAt) && settle == nil:
+					n.log.Info("no peers left: rejoining the network")
+					lonelyWait = min(2*lonelyWait, lonelyMax)
+					lonelyAt = now.Add(lonelyWait)
+					settle = time.After(0)
+				}
+			} else {
+				lonelyWait, lonelyAt = lonelyFirst, time.Time{}
+			}
 			if n.closeDeadConns() > 0 {
 				n.tracker.Forget()
 				n.groupRes.Drop()

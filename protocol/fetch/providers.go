@@ -85,7 +85,11 @@ func (r *run) protocolOf(ctx context.Context, id peer.ID) Protocol {
 		if r.f.bitswap != nil && r.f.bitswap.Speaks(id) {
 			return ProtocolBitswap
 		}
-		if known, _ := ps.GetProtocols(id); len(known) > 0 {
+		// The protocol list is complete once identify has run, which is
+		// when it records the agent version (after the protocols). Before
+		// that it may hold only what we negotiated ourselves (identify's
+		// own protocol), and "speaks neither" would be wrong.
+		if _, err := ps.Get(id, "AgentVersion"); err == nil {
 			return ""
 		}
 		if time.Now().After(deadline) {
