@@ -80,15 +80,20 @@ func (n *Node) watchNetwork(ctx context.Context) {
 			}
 			last = now
 		case now := <-dead.C:
-			if len(n.cfg.Network.Bootstrap) > 0 && len(n.host.Network().Peers()) == 0 {
+			if n.lonely() {
 				switch {
 				case lonelyAt.IsZero():
 					lonelyAt = now.Add(lonelyWait)
-				case now.After(lonelyAt) && settle == nil:
-					n.log.Info("no peers left: rejoining the network")
+				case now.After(lonelyAt) && n.rejoining.CompareAndSwap(false, true):
+					n.log.Info("no DHT peers left: rejoining the network")
 					lonelyWait = min(2*lonelyWait, lonelyMax)
 					lonelyAt = now.Add(lonelyWait)
-					settle = time.After(0)
+					// In the background: a rejoin may take a minute, and
+					// this loop also watches addresses.
+					n.background(func(ctx context.Context) {
+						defer n.rejoining.Store(false)
+						n.rejoinNetwork(ctx)
+					})
 				}
 			} else {
 				lonelyWait, lonelyAt = lonelyFirst, time.Time{}
@@ -103,9 +108,26 @@ func (n *Node) watchNetwork(ctx context.Context) {
 			settle = time.After(rejoinSettle)
 		case <-settle:
 			settle = nil
-			n.rejoinNetwork(ctx)
+			if n.rejoining.CompareAndSwap(false, true) {
+				n.background(func(ctx context.Context) {
+					defer n.rejoining.Store(false)
+					n.rejoinNetwork(ctx)
+				})
+			}
 		}
 	}
+}
+
+// lonely reports whether a node that has bootstrap peers has lost its
+// place in the network: no bootstrap peer connected, and no connection at
+// all or an empty routing table. (Either alone can mislead: the routing
+// table keeps peers that restarted until a query fails, and a connection
+// the other side dropped lingers until a keepalive notices.)
+func (n *Node) lonely() bool {
+	if len(n.cfg.Network.Bootstrap) == 0 || n.dht.Stats().BootstrapConnected > 0 {
+		return false
+	}
+	return len(n.host.Network().Peers()) == 0 || n.dht.RoutingTableSize() == 0
 }
 
 // closeDeadConns closes the direct connections that went with an address
@@ -198,8 +220,14 @@ func (n *Node) rejoinNetwork(ctx context.Context) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	if err := n.dht.Bootstrap(cctx); err != nil && ctx.Err() == nil {
-		n.log.Debug("rejoin: DHT bootstrap", "err", err)
+	if err := n.dht.Bootstrap(cctx); err != nil {
+		// Nobody to announce to (a reprovide would wait out its timeout,
+		// holding back the next rejoin): a node left without peers tries
+		// again (see lonely).
+		if ctx.Err() == nil {
+			n.log.Debug("rejoin: DHT bootstrap", "err", err)
+		}
+		return
 	}
 	if err := n.dht.Reprovide(cctx); err != nil && ctx.Err() == nil {
 		n.log.Debug("rejoin: reprovide", "err", err)

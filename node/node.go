@@ -78,6 +78,7 @@ type Node struct {
 	keep          keepSet
 	connBytes     *connCounter
 	ifaceIPs      map[string]bool // interface IPs at the last check (watchNetwork only)
+	rejoining     atomic.Bool     // a rejoin of a node left without DHT peers is running
 	rejoin        chan struct{}
 	groupRelayNow chan struct{}
 	mdns          mdns.Service

@@ -48,8 +48,12 @@ func TestDHTServerRestart(t *testing.T) {
 		t.Fatalf("the restarted servers lost A's record: %v", outs)
 	}
 	// A lost every peer with the restart; it rejoins by itself (the
-	// servers' earlier failures must not hold its dials back).
-	waitFor(t, 30*time.Second, "A to rejoin the restarted servers", func() bool { return a.doctor().BootstrapConnected > 0 })
+	// servers' earlier failures must not hold its dials back) and its
+	// routing table fills again.
+	waitFor(t, 60*time.Second, "A to rejoin the restarted servers", func() bool {
+		d := a.doctor()
+		return d.BootstrapConnected > 0 && d.DHTWAN > 0
+	})
 	b := startKith(t, "laptop-B", lab.HomeRouter("homeb", netlab.RouterConfig{}).Laptop("b"), laptopConfig(pub.boot))
 	got := filepath.Join(b.repo, "got.bin")
 	waitFor(t, 90*time.Second, "B to get A's file after the restart", func() bool {
