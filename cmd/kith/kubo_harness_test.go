@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -72,16 +71,7 @@ func startKubo(t testing.TB) *kubo {
 
 // configure edits the repo's config: the settings startKubo promises.
 func (k *kubo) configure() {
-	path := filepath.Join(k.repo, "config")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	var c map[string]any
-	if err := json.Unmarshal(raw, &c); err != nil {
-		k.t.Fatal(err)
-	}
-	for key, v := range map[string]any{
+	if err := netlab.EditKuboConfig(k.repo, map[string]any{
 		"Addresses.Swarm":                       []string{"/ip4/127.0.0.1/tcp/0"},
 		"Addresses.API":                         "/ip4/127.0.0.1/tcp/0",
 		"Addresses.Gateway":                     "/ip4/127.0.0.1/tcp/0",
@@ -94,23 +84,7 @@ func (k *kubo) configure() {
 		"AutoConf.Enabled":                      false,
 		"AutoTLS.Enabled":                       false,
 		"Plugins.Plugins.telemetry.Config.Mode": "off",
-	} {
-		obj := c
-		parts := strings.Split(key, ".")
-		for _, p := range parts[:len(parts)-1] {
-			next, ok := obj[p].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				obj[p] = next
-			}
-			obj = next
-		}
-		obj[parts[len(parts)-1]] = v
-	}
-	if raw, err = json.MarshalIndent(c, "", "  "); err != nil {
-		k.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
+	}); err != nil {
 		k.t.Fatal(err)
 	}
 }

@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -56,26 +57,12 @@ func (r *run) runBitswapPeer(p *peerState) {
 	bp.wl = wl
 	bp.mu.Unlock()
 	defer bp.finish()
-	for {
-		b, wait := r.sched.next(p)
-		if b != nil {
-			if err := wl.Want(bp.add(b)); err != nil {
-				if p.ctx.Err() == nil {
-					r.sched.drop(p, dropStream, "Bitswap: "+err.Error())
-				}
-				return
-			}
-			continue
+	r.feed(p, func(b *batch) error {
+		if err := wl.Want(bp.add(b)); err != nil {
+			return fmt.Errorf("Bitswap: %w", err)
 		}
-		if wait == nil {
-			return
-		}
-		select {
-		case <-wait:
-		case <-p.ctx.Done():
-			return
-		}
-	}
+		return nil
+	})
 }
 
 // add records b's wants as pending (before they are sent: a reply may come

@@ -115,15 +115,25 @@ func (r *run) runPeer(p *peerState) {
 			l.finish()
 		}
 	}()
+	r.feed(p, func(b *batch) error {
+		l, err := r.pickLane(p, &lanes)
+		if err == nil {
+			err = l.send(b)
+		}
+		if err != nil {
+			r.sched.batchEnd(b)
+		}
+		return err
+	})
+}
+
+// feed hands p its batches through send while its window has room, until
+// p is gone or the fetch ends; a send that fails drops p.
+func (r *run) feed(p *peerState, send func(*batch) error) {
 	for {
 		b, wait := r.sched.next(p)
 		if b != nil {
-			l, err := r.pickLane(p, &lanes)
-			if err == nil {
-				err = l.send(b)
-			}
-			if err != nil {
-				r.sched.batchEnd(b)
+			if err := send(b); err != nil {
 				if p.ctx.Err() == nil {
 					r.sched.drop(p, dropStream, err.Error())
 				}

@@ -151,7 +151,49 @@ func (k *Kubo) ID() (KuboID, error) {
 
 // configure edits the repo's config file: the settings StartKubo promises.
 func (k *Kubo) configure(bootstrap []string, laptop bool) error {
-	path := filepath.Join(k.Repo, "config")
+	ip := k.Host.addr.String()
+	if bootstrap == nil {
+		bootstrap = []string{}
+	}
+	settings := map[string]any{
+		"Addresses.API":                         fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", kuboAPIPort),
+		"Addresses.Gateway":                     fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", kuboGatewayPort),
+		"Bootstrap":                             bootstrap,
+		"Discovery.MDNS.Enabled":                false,
+		"AutoConf.Enabled":                      false,
+		"AutoTLS.Enabled":                       false,
+		"Plugins.Plugins.telemetry.Config.Mode": "off",
+	}
+	if laptop {
+		// Kubo's own defaults for everything that decides reachability,
+		// listening on every interface like a laptop's daemon.
+		settings["Addresses.Swarm"] = []string{
+			fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", kuboSwarmPort),
+			fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", kuboSwarmPort),
+		}
+	} else {
+		settings["Addresses.Swarm"] = []string{
+			fmt.Sprintf("/ip4/%s/tcp/%d", ip, kuboSwarmPort),
+			fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", ip, kuboSwarmPort),
+		}
+		for key, v := range map[string]any{
+			"Routing.Type":                     "dhtserver",
+			"AutoNAT.ServiceMode":              "enabled",
+			"Swarm.RelayService.Enabled":       true,
+			"Swarm.RelayClient.Enabled":        false,
+			"Swarm.DisableNatPortMap":          true,
+			"Internal.Libp2pForceReachability": "public",
+		} {
+			settings[key] = v
+		}
+	}
+	return EditKuboConfig(k.Repo, settings)
+}
+
+// EditKuboConfig sets dotted keys ("Swarm.RelayService.Enabled") in the
+// config file of the Kubo repo at repo, creating objects on the way.
+func EditKuboConfig(repo string, settings map[string]any) error {
+	path := filepath.Join(repo, "config")
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("netlab: kubo config: %w", err)
@@ -160,80 +202,20 @@ func (k *Kubo) configure(bootstrap []string, laptop bool) error {
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return fmt.Errorf("netlab: kubo config: %w", err)
 	}
-	ip := k.Host.addr.String()
-	if bootstrap == nil {
-		bootstrap = []string{}
+	for key, v := range settings {
+		obj, parts := c, strings.Split(key, ".")
+		for _, p := range parts[:len(parts)-1] {
+			next, ok := obj[p].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				obj[p] = next
+			}
+			obj = next
+		}
+		obj[parts[len(parts)-1]] = v
 	}
-	settings := []struct {
-		key   string
-		value any
-	}{
-		{"Addresses.Swarm", []string{
-			fmt.Sprintf("/ip4/%s/tcp/%d", ip, kuboSwarmPort),
-			fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", ip, kuboSwarmPort),
-		}},
-		{"Addresses.API", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", kuboAPIPort)},
-		{"Addresses.Gateway", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", kuboGatewayPort)},
-		{"Bootstrap", bootstrap},
-		{"Routing.Type", "dhtserver"},
-		{"AutoNAT.ServiceMode", "enabled"},
-		{"Swarm.RelayService.Enabled", true},
-		{"Swarm.RelayClient.Enabled", false},
-		{"Swarm.DisableNatPortMap", true},
-		{"Discovery.MDNS.Enabled", false},
-		{"Internal.Libp2pForceReachability", "public"},
-		{"AutoConf.Enabled", false},
-		{"AutoTLS.Enabled", false},
-		{"Plugins.Plugins.telemetry.Config.Mode", "off"},
-	}
-	if laptop {
-		// Kubo's own defaults for everything that decides reachability,
-		// listening on every interface like a laptop's daemon.
-		settings = append(settings[:4:4],
-			struct {
-				key   string
-				value any
-			}{"Addresses.Swarm", []string{
-				fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", kuboSwarmPort),
-				fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", kuboSwarmPort),
-			}},
-			struct {
-				key   string
-				value any
-			}{"Discovery.MDNS.Enabled", false},
-			struct {
-				key   string
-				value any
-			}{"AutoConf.Enabled", false},
-			struct {
-				key   string
-				value any
-			}{"AutoTLS.Enabled", false},
-			struct {
-				key   string
-				value any
-			}{"Plugins.Plugins.telemetry.Config.Mode", "off"},
-		)
-	}
-	for _, s := range settings {
-		setKey(c, strings.Split(s.key, "."), s.value)
-	}
-	raw, err = json.MarshalIndent(c, "", "  ")
-	if err != nil {
+	if raw, err = json.MarshalIndent(c, "", "  "); err != nil {
 		return fmt.Errorf("netlab: kubo config: %w", err)
 	}
 	return os.WriteFile(path, raw, 0o600)
-}
-
-// setKey sets a dotted key in a JSON object, creating the objects on the way.
-func setKey(obj map[string]any, key []string, value any) {
-	for _, k := range key[:len(key)-1] {
-		next, ok := obj[k].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			obj[k] = next
-		}
-		obj = next
-	}
-	obj[key[len(key)-1]] = value
 }
