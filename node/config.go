@@ -10,6 +10,8 @@ import (
 
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/connmgr"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 )
 
 // DefaultAPIAddress is where the local API listens unless configured.
@@ -210,6 +212,46 @@ func LocalConfig() Config {
 	c.DHT.Dual = false
 	c.DHT.Mode = "server"
 	return c
+}
+
+// LocalOverlay narrows an existing repo's config to what the local
+// profile allows, for one run (`kith daemon --profile local` on a repo
+// made with the default profile): listen addresses and bootstrap peers
+// that are not loopback are dropped (the local profile's listen addresses
+// replace them if none is left), and mDNS, port mapping, AutoNAT, hole
+// punching, relays and the dual DHT are off. The API and everything else
+// stay as configured.
+func LocalOverlay(c *Config) {
+	local := LocalConfig()
+	c.Network.ListenAddrs = loopbackOnly(c.Network.ListenAddrs)
+	if len(c.Network.ListenAddrs) == 0 {
+		c.Network.ListenAddrs = local.Network.ListenAddrs
+	}
+	c.Network.Bootstrap = loopbackOnly(c.Network.Bootstrap)
+	c.Network.MDNS = false
+	c.Network.PortMapping = false
+	c.Network.AutoNAT = false
+	c.Network.HolePunching = false
+	c.Network.RelayClient = false
+	c.Network.RelayService = false
+	c.Network.GroupRelay = false
+	c.DHT.Dual = false
+	c.DHT.Mode = local.DHT.Mode
+}
+
+// loopbackOnly keeps the multiaddrs whose IP is a loopback address.
+func loopbackOnly(addrs []string) []string {
+	out := []string{}
+	for _, s := range addrs {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			continue
+		}
+		if ip, err := manet.ToIP(a); err == nil && ip.IsLoopback() {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // DefaultBootstrap is the public Amino DHT's bootstrap list (kad-dht's,

@@ -86,9 +86,12 @@ func (n *Node) GroupJoin(ctx context.Context, token string) (api.Group, error) {
 		n.log.Warn("joined a group but reached none of its members yet; will keep trying", "group", g.id)
 	}
 	// Sync with the first inviting member we reach, so the answer already
-	// lists the group; the rest follows by gossip and later syncs.
+	// lists the group; the rest follows by gossip and later syncs. A
+	// member behind a NAT is often reached through a relay first, and the
+	// hole punch follows: a sync runs over the relayed connection too (it
+	// is small), or the inviter would learn of us only from our heartbeats.
 	for _, id := range addrPeers(inv.Addrs) {
-		if n.host.Network().Connectedness(id) != network.Connected {
+		if n.host.Network().Connectedness(id) == network.NotConnected {
 			continue
 		}
 		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)

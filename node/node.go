@@ -41,8 +41,10 @@ const mdnsService = "_kith._udp"
 type Options struct {
 	// Repo is the repo folder; empty means DefaultRepoPath().
 	Repo string
-	// Profile names the preset a new repo's config starts from ("default"
-	// or "local"); ignored for an existing repo.
+	// Profile names the preset a new repo's config starts from ("default",
+	// the same as empty, or "local"). On an existing repo, "local" narrows
+	// this run to loopback (see LocalOverlay) and "default" is refused:
+	// the repo's config.json decides.
 	Profile string
 	// APIAddress overrides the config's api.address when not empty
 	// (tests use 127.0.0.1:0).
@@ -150,6 +152,15 @@ func New(opts Options) (n *Node, err error) {
 		return n, err
 	}
 	n.cfg = n.repo.cfg
+	if !n.repo.created {
+		switch opts.Profile {
+		case "local":
+			LocalOverlay(&n.cfg)
+			log.Info("profile local applies to this run: loopback only, no mDNS, no port mapping, no public bootstrap peers (config.json is unchanged)")
+		case "default":
+			return n, fmt.Errorf("repo %s already exists and its config.json decides how it joins the network; --profile default only seeds a new repo (drop the flag, or use --profile local to keep this run on 127.0.0.1): %w", dir, api.ErrInvalid)
+		}
+	}
 	if opts.Configure != nil {
 		opts.Configure(&n.cfg)
 	}

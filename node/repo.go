@@ -48,6 +48,8 @@ type repo struct {
 	key   crypto.PrivKey
 	id    peer.ID
 	token string
+	// created: this run made the repo (its config came from the profile).
+	created bool
 }
 
 // openRepo locks dir (creating and initialising it on first use, with the
@@ -79,6 +81,7 @@ func openRepo(dir string, profile func() Config) (r *repo, err error) {
 		if err := writeConfig(cfgPath, cfg); err != nil {
 			return nil, err
 		}
+		r.created = true
 	}
 	if r.cfg, err = loadConfig(cfgPath); err != nil {
 		return nil, err

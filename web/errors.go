@@ -39,7 +39,7 @@ func writeErrorStatus(w http.ResponseWriter, status int, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(api.ErrorBody{Error: err.Error(), Kind: classify(err)})
+	_ = json.NewEncoder(w).Encode(api.ErrorBody{Error: api.Sentence(err), Kind: classify(err)})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

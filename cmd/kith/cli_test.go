@@ -81,6 +81,8 @@ func TestCLIErrors(t *testing.T) {
 	notAFolder := filepath.Join(dir, "file.txt")
 	os.WriteFile(notAFolder, []byte("x"), 0o644)
 	unknown := "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+	stopped := t.TempDir() // a repo that exists, with no daemon on it
+	os.WriteFile(filepath.Join(stopped, "config.json"), []byte(`{"api": {"address": "127.0.0.1:0"}}`), 0o600)
 
 	tests := []struct {
 		name string
@@ -98,6 +100,8 @@ func TestCLIErrors(t *testing.T) {
 		{"unpin unknown", repo, []string{"pin", "rm", unknown}, "not found"},
 		{"no daemon", noDaemon, []string{"id"}, "no kith daemon is running (start it with `kith daemon`)"},
 		{"repo locked", repo, []string{"daemon", "--profile", "local", "--api", "127.0.0.1:0"}, "is in use by another kith daemon"},
+		{"profile default on an existing repo", stopped, []string{"daemon", "--profile", "default"}, "--profile default only seeds a new repo"},
+		{"bad log level", stopped, []string{"daemon", "--log-level", "loud"}, "use debug, info, warn or error"},
 		{"unknown command", repo, []string{"frobnicate"}, "unknown command"},
 		{"missing argument", repo, []string{"cat"}, "accepts 1 arg"},
 	}
@@ -117,6 +121,11 @@ func TestCLIErrors(t *testing.T) {
 			for _, leak := range []string{"goroutine ", "panic", "*errors.", "*fs.PathError", "*api.Error"} {
 				if strings.Contains(stderr, leak) {
 					t.Fatalf("stderr shows internals (%q): %s", leak, stderr)
+				}
+			}
+			for _, kind := range []string{": invalid input", ": unavailable", ": permission denied"} {
+				if strings.HasSuffix(line, kind) {
+					t.Fatalf("stderr ends with an error kind (%q): %s", kind, line)
 				}
 			}
 		})

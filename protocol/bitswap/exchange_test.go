@@ -27,6 +27,7 @@ func TestFetchFromKithOverBitswap(t *testing.T) {
 	exchange(t, hs[1], src)
 	e := exchange(t, hs[0], blockstore.NewMemStore())
 
+	identified(t, hs[0], hs[1])
 	dst := blockstore.NewMemStore()
 	res, err := fetcher(hs[0], dst, e).Fetch(testCtx(t, time.Minute), root, fetch.StaticProviders(addrInfo(hs[1])), nil)
 	if err != nil {
@@ -48,6 +49,7 @@ func TestFetchFromBoxoServer(t *testing.T) {
 	boxoServer(t, hs[1], boxoStore(t, src))
 	e := exchange(t, hs[0], blockstore.NewMemStore())
 
+	identified(t, hs[0], hs[1])
 	dst := blockstore.NewMemStore()
 	res, err := fetcher(hs[0], dst, e).Fetch(testCtx(t, time.Minute), root, fetch.StaticProviders(addrInfo(hs[1])), nil)
 	if err != nil {
@@ -243,6 +245,7 @@ func TestServerUploadLimit(t *testing.T) {
 	exchange(t, hs[1], src, WithUploadLimiter(fetch.NewUploadLimiter(limit)), WithMetrics(m))
 	e := exchange(t, hs[0], blockstore.NewMemStore())
 
+	identified(t, hs[0], hs[1])
 	dst := blockstore.NewMemStore()
 	start := time.Now()
 	if _, err := fetcher(hs[0], dst, e).Fetch(testCtx(t, time.Minute), root, fetch.StaticProviders(addrInfo(hs[1])), nil); err != nil {

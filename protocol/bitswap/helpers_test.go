@@ -96,6 +96,30 @@ func exchange(tb testing.TB, h host.Host, bs blockstore.Blockstore, opts ...Opti
 	return e
 }
 
+// identified connects from to to and waits until from's peerstore lists
+// a Bitswap protocol for to. A host that has just started serving may
+// answer the first identify with the protocols it had before (identify
+// updates its snapshot in the background) and correct them by a push a
+// moment later; a fetch that began in between would take the server for a
+// peer that speaks neither protocol.
+func identified(tb testing.TB, from, to host.Host) {
+	tb.Helper()
+	ctx := testCtx(tb, 10*time.Second)
+	if err := from.Connect(ctx, addrInfo(to)); err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if ok, _ := from.Peerstore().SupportsProtocols(to.ID(), Protocols...); len(ok) > 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatalf("%s never listed Bitswap in its identify", to.ID())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 func addrInfo(h host.Host) peer.AddrInfo { return peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()} }
 
 func testCtx(tb testing.TB, d time.Duration) context.Context {

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // Kind sorts errors into the few classes a client acts on differently.
@@ -24,6 +25,22 @@ var (
 	ErrPermission  = errors.New("permission denied")
 	ErrUnavailable = errors.New("unavailable")
 )
+
+// Sentence is err's message as a user reads it: without the sentinels
+// above, which the daemon appends (": invalid input") only so the API can
+// classify the error; its Kind says the same to a program.
+func Sentence(err error) string {
+	msg := err.Error()
+	for trimmed := true; trimmed; {
+		trimmed = false
+		for _, s := range []error{ErrInvalid, ErrPermission, ErrUnavailable} {
+			if t, ok := strings.CutSuffix(msg, ": "+s.Error()); ok && t != "" {
+				msg, trimmed = t, true
+			}
+		}
+	}
+	return msg
+}
 
 // Status maps a kind to its HTTP status.
 func (k Kind) Status() int {

@@ -142,7 +142,7 @@ func userMessage(err error) string {
 	case errors.As(err, &ae) && ae.Kind == api.KindDiskFull:
 		return diskFull(ae.Message)
 	}
-	msg := err.Error()
+	msg := api.Sentence(err)
 	return printable(strings.ReplaceAll(msg, "\n", " "))
 }
 

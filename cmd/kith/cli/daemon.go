@@ -10,7 +10,7 @@ import (
 )
 
 func daemonCmd(e *env) *cobra.Command {
-	var apiAddr, profile string
+	var apiAddr, profile, logLevel string
 	cmd := &cobra.Command{
 		Use:   "daemon",
 		Short: "Run the kith daemon (creates the repo on first run)",
@@ -18,12 +18,17 @@ func daemonCmd(e *env) *cobra.Command {
 
 On first run it creates the repo ($KITH_PATH or ~/.kith): an identity key, a
 config file with every default written out, the API token and the block
-store. It serves the local API on 127.0.0.1 only and joins the kith network:
-a libp2p host (TCP and QUIC on port 4101), the kith DHT, mDNS on the LAN.
-Stop it with Ctrl-C, SIGTERM or 'kith shutdown'.`,
+store. It serves the local API on 127.0.0.1 only and joins the network: a
+libp2p host (TCP and QUIC on port 4101), the public IPFS DHT (Amino), mDNS
+on the LAN, a relay and a hole punch when behind a NAT. 'kith doctor' says
+how that went. Stop it with Ctrl-C, SIGTERM or 'kith shutdown'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level %q: use debug, info, warn or error", logLevel)
+			}
+			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 			n, err := node.New(node.Options{Repo: e.repo, Profile: profile, APIAddress: apiAddr, Logger: log})
 			if err != nil {
 				return err
@@ -55,6 +60,7 @@ Stop it with Ctrl-C, SIGTERM or 'kith shutdown'.`,
 		},
 	}
 	cmd.Flags().StringVar(&apiAddr, "api", "", "API address host:port (default from the config, "+node.DefaultAPIAddress+")")
-	cmd.Flags().StringVar(&profile, "profile", "default", "config preset for a NEW repo: default (a laptop on a LAN: all interfaces, mDNS, UPnP) or local (127.0.0.1 only, no mDNS or UPnP: for tests and several daemons on one machine)")
+	cmd.Flags().StringVar(&profile, "profile", "", "config preset for a new repo: default (a laptop on the internet: all interfaces, mDNS, UPnP, the public DHT) or local (127.0.0.1 only, no mDNS, UPnP or public peers: for tests and several daemons on one machine); on an existing repo, local keeps this run on 127.0.0.1 without changing config.json")
+	cmd.Flags().StringVar(&logLevel, "log-level", "info", "what the daemon logs: debug, info, warn or error (libp2p's own logs follow GOLOG_LOG_LEVEL)")
 	return cmd
 }

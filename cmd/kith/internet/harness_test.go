@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,6 +78,7 @@ func startKith(t testing.TB, name string, h *netlab.Host, cfg config) *kith {
 	k := &kith{t: t, name: name, host: h, repo: t.TempDir()}
 	k.writeConfig(cfg)
 	k.start()
+	register(k)
 	return k
 }
 
@@ -93,7 +95,11 @@ func (k *kith) writeConfig(cfg config) {
 // start (re)starts the daemon on its repo.
 func (k *kith) start() {
 	k.t.Helper()
-	cmd := k.host.Command(kithBin, "daemon", "--repo", k.repo, "--api", "127.0.0.1:0")
+	args := []string{"daemon", "--repo", k.repo, "--api", "127.0.0.1:0"}
+	if os.Getenv("KITH_TEST_GOLOG") != "" {
+		args = append(args, "--log-level", "debug")
+	}
+	cmd := k.host.Command(kithBin, args...)
 	cmd.Env = append(os.Environ(), "HOME="+k.repo, "GOLOG_LOG_LEVEL="+os.Getenv("KITH_TEST_GOLOG"))
 	k.proc = netlab.Start(k.t, cmd)
 	waitFor(k.t, time.Minute, k.name+"'s daemon to answer", func() bool {
@@ -106,18 +112,62 @@ func (k *kith) start() {
 	})
 	k.t.Cleanup(func() {
 		if k.t.Failed() {
-			if out, err := k.run("doctor"); err == nil {
-				k.t.Logf("kith doctor on %s:\n%s", k.name, out)
-			}
-			var d api.Doctor
-			if k.runJSON(&d, "doctor") == nil && d.LastHolePunchError != "" {
-				k.t.Logf("last hole punch error on %s: %s", k.name, d.LastHolePunchError)
-			}
-			if out, err := k.run("peers"); err == nil {
-				k.t.Logf("kith peers on %s:\n%s", k.name, out)
-			}
+			diagnoseAll(k.t)
 		}
 	})
+}
+
+// The daemons of each running test, so that a failed test prints the
+// doctor and peers of every one of them before any is stopped (cleanups
+// run last first: each daemon's own would see the later ones gone).
+var (
+	labMu     sync.Mutex
+	labKiths  = map[testing.TB][]*kith{}
+	diagnosed = map[testing.TB]bool{}
+)
+
+func register(k *kith) {
+	labMu.Lock()
+	defer labMu.Unlock()
+	if len(labKiths[k.t]) == 0 {
+		t := k.t
+		t.Cleanup(func() {
+			labMu.Lock()
+			delete(labKiths, t)
+			delete(diagnosed, t)
+			labMu.Unlock()
+		})
+	}
+	labKiths[k.t] = append(labKiths[k.t], k)
+}
+
+// diagnoseAll logs doctor and peers of t's daemons still running, once.
+func diagnoseAll(t testing.TB) {
+	labMu.Lock()
+	ks := labKiths[t]
+	done := diagnosed[t]
+	diagnosed[t] = true
+	labMu.Unlock()
+	if done {
+		return
+	}
+	for _, k := range ks {
+		select {
+		case <-k.proc.Done():
+			continue
+		default:
+		}
+		if out, err := k.run("doctor"); err == nil {
+			t.Logf("kith doctor on %s:\n%s", k.name, out)
+		}
+		var d api.Doctor
+		if k.runJSON(&d, "doctor") == nil && d.LastHolePunchError != "" {
+			t.Logf("last hole punch error on %s: %s", k.name, d.LastHolePunchError)
+		}
+		if out, err := k.run("peers"); err == nil {
+			t.Logf("kith peers on %s:\n%s", k.name, out)
+		}
+	}
 }
 
 // stop ends the daemon (SIGTERM) and waits.

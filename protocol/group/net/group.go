@@ -58,6 +58,7 @@ type Group struct {
 	wg        sync.WaitGroup
 	syncMu    sync.Mutex
 	syncing   map[peer.ID]bool
+	strangers map[peer.ID]time.Time // on syncMu: last sync started for a sender not known as a member
 	closed    sync.Once
 }
 
@@ -74,7 +75,7 @@ func newGroup(self peer.ID, o GroupOptions) *Group {
 	return &Group{
 		id: keys.ID(), keys: keys, self: self, inc: o.Incarnation, cfg: o.Config, onChange: onChange,
 		state: st, clock: group.NewClock(self, nil), live: group.NewLiveness(o.Config, time.Now()),
-		behind: map[peer.ID]bool{}, syncing: map[peer.ID]bool{},
+		behind: map[peer.ID]bool{}, syncing: map[peer.ID]bool{}, strangers: map[peer.ID]time.Time{},
 	}
 }
 
@@ -254,14 +255,21 @@ func (g *Group) publish(ctx context.Context, m group.Message) error {
 // bounds, and came from someone allowed to say it. Tampering and malformed
 // messages are rejected (GossipSub's peer scoring punishes the forwarder);
 // a sender we do not know as a member yet, or a clock ahead of ours, is
-// only ignored: the update comes back through sync.
+// only ignored: the update comes back through sync, which a sender we do
+// not know starts (it sealed the message with the group's key: it has
+// joined, and its join has not reached us, as when it joined through a
+// relay before any gossip could flow).
 func (g *Group) validate(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult {
-	msg, err := g.check(m.GetFrom(), m.Data, time.Now())
+	from := m.GetFrom()
+	msg, err := g.check(from, m.Data, time.Now())
 	switch {
 	case err == nil:
 		m.ValidatorData = msg
 		return pubsub.ValidationAccept
-	case errors.Is(err, group.ErrNotMember), errors.Is(err, group.ErrClockSkew):
+	case errors.Is(err, group.ErrNotMember):
+		g.syncStranger(from)
+		return pubsub.ValidationIgnore
+	case errors.Is(err, group.ErrClockSkew):
 		return pubsub.ValidationIgnore
 	default:
 		return pubsub.ValidationReject
@@ -367,6 +375,34 @@ func (g *Group) syncLoop(ctx context.Context, every time.Duration) {
 		t.Reset(next)
 		next = every
 	}
+}
+
+// strangerSyncEvery bounds the syncs with one sender that is not a member
+// as far as we know (a left member whose heartbeats still circulate).
+const strangerSyncEvery = 30 * time.Second
+
+// syncStranger syncs with p, a sender of a message sealed with the
+// group's key that our state does not list as a member, at most once per
+// strangerSyncEvery.
+func (g *Group) syncStranger(p peer.ID) {
+	if p == g.self || p == "" {
+		return
+	}
+	now := time.Now()
+	g.syncMu.Lock()
+	last, seen := g.strangers[p]
+	if seen && now.Sub(last) < strangerSyncEvery {
+		g.syncMu.Unlock()
+		return
+	}
+	for q, at := range g.strangers {
+		if now.Sub(at) >= strangerSyncEvery {
+			delete(g.strangers, q)
+		}
+	}
+	g.strangers[p] = now
+	g.syncMu.Unlock()
+	g.SyncSoon(p)
 }
 
 // SyncSoon starts a sync with p in the background unless one is running

@@ -1,0 +1,86 @@
+package node
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestLocalOverlay: what `--profile local` keeps of an existing repo's
+// network settings for one run.
+func TestLocalOverlay(t *testing.T) {
+	tests := []struct {
+		name            string
+		listen, boot    []string
+		wantL, wantBoot []string
+	}{
+		{"default repo", DefaultConfig().Network.ListenAddrs, DefaultBootstrap(),
+			LocalConfig().Network.ListenAddrs, []string{}},
+		{"loopback kept", []string{"/ip4/0.0.0.0/tcp/4101", "/ip4/127.0.0.1/tcp/4101", "/ip6/::1/udp/4101/quic-v1"},
+			[]string{"/ip4/127.0.0.1/tcp/4102/p2p/12D3KooWA1b2RkSKDfFyRRXXnGzRWDQFoPRVSGJstxA4q8DvwzqT", "/dnsaddr/bootstrap.libp2p.io/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN"},
+			[]string{"/ip4/127.0.0.1/tcp/4101", "/ip6/::1/udp/4101/quic-v1"},
+			[]string{"/ip4/127.0.0.1/tcp/4102/p2p/12D3KooWA1b2RkSKDfFyRRXXnGzRWDQFoPRVSGJstxA4q8DvwzqT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.Network.ListenAddrs, c.Network.Bootstrap = tt.listen, tt.boot
+			c.API.Address = "127.0.0.1:5099"
+			LocalOverlay(&c)
+			if !slices.Equal(c.Network.ListenAddrs, tt.wantL) || !slices.Equal(c.Network.Bootstrap, tt.wantBoot) {
+				t.Errorf("listen %v, bootstrap %v; want %v, %v", c.Network.ListenAddrs, c.Network.Bootstrap, tt.wantL, tt.wantBoot)
+			}
+			n := c.Network
+			if n.MDNS || n.PortMapping || n.AutoNAT || n.HolePunching || n.RelayClient || n.RelayService || n.GroupRelay || c.DHT.Dual {
+				t.Errorf("something still reaches beyond the machine: %+v, dual DHT %v", n, c.DHT.Dual)
+			}
+			if c.API.Address != "127.0.0.1:5099" {
+				t.Errorf("API address changed to %s", c.API.Address)
+			}
+		})
+	}
+}
+
+// TestProfileOnExistingRepo: `--profile local` on a repo made with the
+// default profile keeps that run on loopback and leaves config.json as it
+// was; `--profile default` there is refused (the file decides).
+func TestProfileOnExistingRepo(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, configFile)
+	if err := writeConfig(path, DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Options{Repo: dir, Profile: "default", APIAddress: "127.0.0.1:0", Logger: quietLog}); !errors.Is(err, api.ErrInvalid) {
+		t.Fatalf("--profile default on an existing repo: %v, want it refused", err)
+	}
+	n, err := New(Options{Repo: dir, Profile: "local", APIAddress: "127.0.0.1:0", Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	for _, a := range n.host.Addrs() {
+		if ip, err := manet.ToIP(a); err != nil || !ip.IsLoopback() {
+			t.Errorf("listens on %s", a)
+		}
+	}
+	if n.cfg.Network.MDNS || n.cfg.Network.PortMapping || len(n.cfg.Network.Bootstrap) != 0 {
+		t.Errorf("network config of the run: %+v", n.cfg.Network)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(after) != string(before) {
+		t.Error("config.json changed")
+	}
+}
