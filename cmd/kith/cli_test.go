@@ -102,6 +102,7 @@ func TestCLIErrors(t *testing.T) {
 		{"repo locked", repo, []string{"daemon", "--profile", "local", "--api", "127.0.0.1:0"}, "is in use by another kith daemon"},
 		{"profile default on an existing repo", stopped, []string{"daemon", "--profile", "default"}, "--profile default only seeds a new repo"},
 		{"bad log level", stopped, []string{"daemon", "--log-level", "loud"}, "use debug, info, warn or error"},
+		{"group join without a token", repo, []string{"group", "join"}, "no invite token given"},
 		{"unknown command", repo, []string{"frobnicate"}, "unknown command"},
 		{"missing argument", repo, []string{"cat"}, "accepts 1 arg"},
 	}

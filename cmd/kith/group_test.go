@@ -129,4 +129,9 @@ func TestGroupOfThreeDaemons(t *testing.T) {
 	if st := mustKith(t, repos[0], "status", intent.Cid); !strings.Contains(st, "held") {
 		t.Fatalf("status:\n%s", st)
 	}
+	// With no CID, status lists every share with its copies.
+	waitFor(t, 30*time.Second, "status to list the share with 2 of 2 copies", func() bool {
+		st, _, err := runKith(t, repos[0], "status")
+		return err == nil && strings.Contains(st, "photos") && strings.Contains(st, "2 of 2") && strings.Contains(st, intent.Cid)
+	})
 }

@@ -1,8 +1,11 @@
 package main_test
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,6 +86,28 @@ func TestGetResumesAfterDaemonRestart(t *testing.T) {
 	mustKith(t, repo, "connect", seedAddr)
 
 	out := filepath.Join(t.TempDir(), "out.bin")
+	// Ctrl-C on the CLI: it says how far it got and how to go on.
+	var stderr bytes.Buffer
+	first := exec.Command(kithBin, "--repo", repo, "--json", "get", root, "-o", out)
+	pipe, err := first.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Stderr = &stderr
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !awaitProgress(bufio.NewScanner(pipe), "fetch", 16<<20) {
+		t.Fatal("the get finished before it could be interrupted; make the file bigger")
+	}
+	first.Process.Signal(os.Interrupt)
+	if err := first.Wait(); err == nil {
+		t.Fatal("an interrupted get exited 0")
+	}
+	if msg := stderr.String(); !strings.Contains(msg, "get stopped at ") || !strings.Contains(msg, "run the same command to resume") {
+		t.Fatalf("interrupted get said %q", msg)
+	}
+
 	get, events := startKithJSON(t, repo, "get", root, "-o", out)
 	stopped := awaitProgress(events, "fetch", 64<<20)
 	if stopped {

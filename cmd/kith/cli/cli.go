@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/kith-p2p/kith/node"
 	"github.com/kith-p2p/kith/protocol/ticket"
@@ -185,4 +187,24 @@ func diskFull(msg string) string {
 		return printable(msg[i:])
 	}
 	return "disk full: " + printable(msg)
+}
+
+// readSecret reads one line from stdin: on a terminal, after printing
+// prompt to stderr and without echoing what is typed (a token is a
+// password); otherwise as piped.
+func (e *env) readSecret(prompt string) (string, error) {
+	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(e.stderr, prompt)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return "", fmt.Errorf("read the token from the terminal: %w", err)
+		}
+		return string(b), nil
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", nil
+	}
+	return line, nil
 }

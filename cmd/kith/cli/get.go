@@ -46,6 +46,9 @@ lookup; the DHT is still asked if the sharer cannot be reached.`,
 			p := e.newProgress("getting", true)
 			res, err := c.Get(cmd.Context(), id, abs, p.event)
 			p.done()
+			if err != nil && cmd.Context().Err() != nil {
+				return p.stopped("get")
+			}
 			if err != nil {
 				return err
 			}

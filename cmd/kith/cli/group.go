@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"bufio"
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -45,20 +45,31 @@ server and no coordinator. Each member offers part of its free disk.`,
 		},
 	}
 	join := &cobra.Command{
-		Use:   "join TOKEN",
-		Short: "Join a group with an invite token (- reads it from stdin)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "join [TOKEN]",
+		Short: "Join a group with an invite token (asked for, unechoed, when not given)",
+		Long: `Join a group with the invite token a member gave you (kith group create
+prints it). Without TOKEN, or with -, the token is read from stdin: on a
+terminal kith asks for it and does not echo it. Prefer that: a token given
+as an argument is visible to other users of this machine and stays in your
+shell history.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tok := args[0]
+			tok := "-"
+			if len(args) == 1 {
+				tok = args[0]
+			}
 			if tok != "-" {
 				// Too late to hide it now, but say so: the token is the
 				// group's password, and any local user can read argv.
-				fmt.Fprintln(e.stderr, "warning: a token given as an argument is visible to other users of this machine (ps) and stays in your shell history; use 'kith group join -' and paste it on stdin")
+				fmt.Fprintln(e.stderr, "warning: a token given as an argument is visible to other users of this machine (ps) and stays in your shell history; next time run 'kith group join' and paste it when asked")
 			}
 			if tok == "-" {
-				line, err := bufio.NewReader(e.stdin).ReadString('\n')
-				if err != nil && line == "" {
-					return fmt.Errorf("no invite token on stdin")
+				line, err := e.readSecret("Paste the invite token (it is not shown), then Enter: ")
+				if err != nil {
+					return err
+				}
+				if strings.TrimSpace(line) == "" {
+					return fmt.Errorf("no invite token given: paste the token that 'kith group create' printed")
 				}
 				tok = line
 			}
@@ -240,10 +251,13 @@ func unshareCmd(e *env) *cobra.Command {
 // statusCmd is `kith status CID`: who holds it in each group, and why not.
 func statusCmd(e *env) *cobra.Command {
 	return &cobra.Command{
-		Use:   "status CID",
-		Short: "Show which group members hold shared content, and why copies are missing",
-		Args:  cobra.ExactArgs(1),
+		Use:   "status [CID]",
+		Short: "Show what your groups share and how many copies each has (one CID: who holds it, and why copies are missing)",
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return statusAll(cmd.Context(), e)
+			}
 			id, c, err := e.cidClient(args[0])
 			if err != nil {
 				return err
@@ -272,4 +286,44 @@ func statusCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// statusAll is `kith status` with no CID: every share of every group, one
+// line each, with the copies held against those wanted.
+func statusAll(ctx context.Context, e *env) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	sts, err := c.GroupStatuses(ctx)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return e.printJSON(sts)
+	}
+	if len(sts) == 0 {
+		fmt.Fprintln(e.stdout, "nothing is shared in your groups yet: 'kith share PATH --group NAME --copies N' shares a file or folder")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tGROUP\tCOPIES\tSTATE\tCID")
+	for _, st := range sts {
+		held := 0
+		for _, h := range st.Holders {
+			if h.State == "held" {
+				held++
+			}
+		}
+		state := st.State
+		if st.Reason != "" {
+			state += " (" + printable(st.Reason) + ")"
+		}
+		name := printable(st.Name)
+		if name == "" {
+			name = "(no name)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d of %d\t%s\t%s\n", name, printable(st.Group), held, st.Copies, state, st.Cid)
+	}
+	return tw.Flush()
 }

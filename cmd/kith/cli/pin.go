@@ -25,6 +25,9 @@ func pinCmd(e *env) *cobra.Command {
 			p := e.newProgress("pinning", true)
 			pin, err := c.PinAdd(cmd.Context(), id, name, p.event)
 			p.done()
+			if err != nil && cmd.Context().Err() != nil {
+				return p.stopped("pin add")
+			}
 			if err != nil {
 				return err
 			}

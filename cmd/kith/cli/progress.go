@@ -19,6 +19,7 @@ type progress struct {
 	bar   *progressbar.ProgressBar
 	desc  string
 	bytes bool
+	last  api.Event // the latest event, for a message if the operation stops
 }
 
 // newProgress prepares progress output; bytes says whether the operation
@@ -34,6 +35,9 @@ func isTerminal(w io.Writer) bool {
 
 // event handles one progress event.
 func (p *progress) event(ev api.Event) {
+	if ev.Type == "progress" || ev.Type == "" {
+		p.last = ev
+	}
 	if p.e.json {
 		b, _ := json.Marshal(ev)
 		p.e.stdout.Write(append(b, '\n'))
@@ -82,6 +86,16 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// stopped is the message for an operation interrupted by the user (Ctrl-C):
+// how far it got, and that running it again resumes it.
+func (p *progress) stopped(what string) error {
+	at := ""
+	if ev := p.last; ev.Total > 0 {
+		at = fmt.Sprintf(" at %d%% (%s of %s)", ev.Bytes*100/ev.Total, humanBytes(ev.Bytes), humanBytes(ev.Total))
+	}
+	return fmt.Errorf("%s stopped%s; run the same command to resume: what is here is kept", what, at)
 }
 
 // done clears the bar.
