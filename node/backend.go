@@ -96,7 +96,7 @@ func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api
 		return api.GetResult{}, fmt.Errorf("output path %q must be absolute: %w", out, api.ErrInvalid)
 	}
 	if _, err := os.Lstat(out); err == nil {
-		return api.GetResult{}, fmt.Errorf("get %s: %s already exists: %w", c, out, api.ErrInvalid)
+		return api.GetResult{}, fmt.Errorf("%s already exists: kith never overwrites; choose another path with -o, or move it away first: %w", out, api.ErrInvalid)
 	}
 	unlock := n.gcl.PinLock()
 	fetched, err := n.ensureLocal(ctx, c, progress)
@@ -129,6 +129,12 @@ func (n *Node) Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.Rea
 		return nil, fmt.Errorf("offset %d is negative: %w", offset, api.ErrInvalid)
 	}
 	r, size, err := dag.Open(ctx, n.store, c)
+	if errors.Is(err, dag.ErrIsDir) {
+		return nil, fmt.Errorf("%s is a folder: list it with `kith ls`, or save it with `kith get`: %w", c, api.ErrInvalid)
+	}
+	if missingRoot(err, c) {
+		return nil, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("%s is not in this repo: `kith get` fetches it from peers", c)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cat %s: %w", c, err)
 	}
@@ -248,7 +254,9 @@ func missingBlocks(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, 
 
 // PinRm removes a pin; the blocks go at the next gc.
 func (n *Node) PinRm(ctx context.Context, c cid.Cid) error {
-	if err := n.store.RemovePin(ctx, c); err != nil {
+	if err := n.store.RemovePin(ctx, c); missingRoot(err, c) {
+		return &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("%s is not pinned (`kith pin ls` lists the pins)", c)}
+	} else if err != nil {
 		return fmt.Errorf("unpin %s: %w", c, err)
 	}
 	if err := n.dht.StopProviding(ctx, c); err != nil {
@@ -390,4 +398,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // Shutdown asks the daemon to stop.
 func (n *Node) Shutdown() {
 	n.stopOnce.Do(func() { close(n.stop) })
+}
+
+// missingRoot reports whether err is a store's miss of c itself (not of a
+// block inside it): the message then says so once, in the user's terms.
+func missingRoot(err error, c cid.Cid) bool {
+	var nf *blockstore.NotFoundError
+	return errors.As(err, &nf) && nf.Cid.Equals(c)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -155,7 +156,11 @@ func New(opts Options) (n *Node, err error) {
 	if !n.repo.created {
 		switch opts.Profile {
 		case "local":
+			before := n.cfg
 			LocalOverlay(&n.cfg)
+			if reflect.DeepEqual(before.Network, n.cfg.Network) && before.DHT == n.cfg.DHT {
+				break // a repo made with the local profile
+			}
 			log.Info("profile local applies to this run: loopback only, no mDNS, no port mapping, no public bootstrap peers (config.json is unchanged)")
 		case "default":
 			return n, fmt.Errorf("repo %s already exists and its config.json decides how it joins the network; --profile default only seeds a new repo (drop the flag, or use --profile local to keep this run on 127.0.0.1): %w", dir, api.ErrInvalid)

@@ -81,6 +81,7 @@ func TestCLIErrors(t *testing.T) {
 	notAFolder := filepath.Join(dir, "file.txt")
 	os.WriteFile(notAFolder, []byte("x"), 0o644)
 	unknown := "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+	folder := strings.TrimSpace(mustKith(t, repo, "add", "-q", "-r", dir))
 	stopped := t.TempDir() // a repo that exists, with no daemon on it
 	os.WriteFile(filepath.Join(stopped, "config.json"), []byte(`{"api": {"address": "127.0.0.1:0"}}`), 0o600)
 
@@ -95,13 +96,16 @@ func TestCLIErrors(t *testing.T) {
 		{"folder without -r", repo, []string{"add", dir}, "use -r"},
 		{"malformed CID", repo, []string{"cat", "bafy-not-a-cid"}, `"bafy-not-a-cid" is neither a CID nor a kith ticket`},
 		{"damaged ticket", repo, []string{"get", "kith1aesac4aseadmsgsrwqstuezn5mztftz476"}, "the ticket is damaged: was it copied whole?"},
-		{"unknown CID", repo, []string{"cat", unknown}, "not found"},
+		{"unknown CID", repo, []string{"cat", unknown}, "is not in this repo: `kith get` fetches it from peers"},
 		{"unknown CID get", repo, []string{"get", unknown, "-o", filepath.Join(dir, "out")}, "No peers at all: this node is not connected to any peer"},
-		{"unpin unknown", repo, []string{"pin", "rm", unknown}, "not found"},
+		{"unpin unknown", repo, []string{"pin", "rm", unknown}, "is not pinned"},
 		{"no daemon", noDaemon, []string{"id"}, "no kith daemon is running (start it with `kith daemon`)"},
 		{"repo locked", repo, []string{"daemon", "--profile", "local", "--api", "127.0.0.1:0"}, "is in use by another kith daemon"},
 		{"profile default on an existing repo", stopped, []string{"daemon", "--profile", "default"}, "--profile default only seeds a new repo"},
 		{"bad log level", stopped, []string{"daemon", "--log-level", "loud"}, "use debug, info, warn or error"},
+		{"unknown flag", repo, []string{"get", "--outptu", "x", unknown}, "unknown flag --outptu: did you mean --output?"},
+		{"cat of a folder", repo, []string{"cat", folder}, "is a folder: list it with `kith ls`"},
+		{"get over an existing path", repo, []string{"get", folder, "-o", notAFolder}, "already exists: kith never overwrites"},
 		{"group join without a token", repo, []string{"group", "join"}, "no invite token given"},
 		{"unknown command", repo, []string{"frobnicate"}, "unknown command"},
 		{"missing argument", repo, []string{"cat"}, "accepts 1 arg"},
@@ -124,12 +128,36 @@ func TestCLIErrors(t *testing.T) {
 					t.Fatalf("stderr shows internals (%q): %s", leak, stderr)
 				}
 			}
+			if strings.Count(line, folder) > 1 || strings.Count(line, unknown) > 1 {
+				t.Fatalf("stderr repeats the CID: %s", line)
+			}
 			for _, kind := range []string{": invalid input", ": unavailable", ": permission denied"} {
 				if strings.HasSuffix(line, kind) {
 					t.Fatalf("stderr ends with an error kind (%q): %s", kind, line)
 				}
 			}
 		})
+	}
+}
+
+// TestCLIErrorsJSON: with --json, an error is also the last line on
+// stdout, as an event of kind error.
+func TestCLIErrorsJSON(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		kind string
+	}{
+		{[]string{"cat", "bafy-not-a-cid"}, "invalid"},
+		{[]string{"id"}, "unavailable"}, // no daemon
+	} {
+		stdout, _, err := runKith(t, t.TempDir(), append([]string{"--json"}, tt.args...)...)
+		if err == nil {
+			t.Fatalf("%v: exit 0", tt.args)
+		}
+		var ev struct{ Type, Error, Kind string }
+		if err := json.Unmarshal([]byte(lastLine(stdout)), &ev); err != nil || ev.Type != "error" || ev.Kind != tt.kind || ev.Error == "" {
+			t.Fatalf("%v: stdout %q; want an error event of kind %s", tt.args, stdout, tt.kind)
+		}
 	}
 }
 

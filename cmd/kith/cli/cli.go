@@ -19,6 +19,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/kith-p2p/kith/node"
@@ -49,10 +50,77 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "kith: "+userMessage(err))
+		msg := userMessage(err)
+		if e.json {
+			// The last line on stdout, as a result would be: an event of
+			// the stream long operations print.
+			b, _ := json.Marshal(api.Event{Type: "error", Error: msg, Kind: errorKind(err)})
+			fmt.Fprintln(stdout, string(b))
+		}
+		fmt.Fprintln(stderr, "kith: "+msg)
 		return 1
 	}
 	return 0
+}
+
+// errorKind sorts a command's error into the API's vocabulary, for --json.
+func errorKind(err error) api.Kind {
+	var ae *api.Error
+	switch {
+	case errors.As(err, &ae):
+		return ae.Kind
+	case errors.Is(err, client.ErrNoDaemon), errors.Is(err, api.ErrUnavailable), errors.Is(err, context.Canceled):
+		return api.KindUnavailable
+	case errors.Is(err, syscall.ENOSPC):
+		return api.KindDiskFull
+	case errors.Is(err, api.ErrPermission), errors.Is(err, os.ErrPermission):
+		return api.KindPermission
+	case errors.Is(err, os.ErrNotExist):
+		return api.KindNotFound
+	}
+	return api.KindInvalid // a bad argument, flag or file: what a command itself refuses
+}
+
+// flagError is how an unknown or malformed flag is reported: with the
+// closest flag of the command when there is one.
+func flagError(c *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return fmt.Errorf("%w (`%s --help` lists the flags)", err, c.CommandPath())
+	}
+	best, bestD := "", 3 // suggest only within 2 edits
+	visit := func(f *pflag.Flag) {
+		if d := editDistance(name, f.Name); d < bestD {
+			best, bestD = f.Name, d
+		}
+	}
+	c.Flags().VisitAll(visit)
+	c.InheritedFlags().VisitAll(visit)
+	if best != "" {
+		return fmt.Errorf("unknown flag --%s: did you mean --%s?", name, best)
+	}
+	return fmt.Errorf("unknown flag --%s (`%s --help` lists the flags)", name, c.CommandPath())
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func newRoot(e *env) *cobra.Command {
@@ -68,6 +136,7 @@ the same CID on every machine, and any IPFS tool agrees on it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(flagError)
 	root.PersistentFlags().StringVar(&e.repo, "repo", defRepo, "repo folder (default $KITH_PATH or ~/.kith)")
 	root.PersistentFlags().BoolVar(&e.json, "json", false, "print machine-readable JSON (streams events for long work)")
 	root.AddCommand(
