@@ -10,6 +10,8 @@ test:
 vet:
 	gofmt -l $$(git ls-files '*.go')
 	go vet ./...
+	for t in linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do \
+		GOOS=$${t%/*} GOARCH=$${t#*/} go vet ./... || exit 1; done
 
 # Every fuzz target for FUZZTIME each (CI runs them for 30s); .ci/fuzz.sh
 # finds them in the source.

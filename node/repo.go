@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -92,15 +91,16 @@ func openRepo(dir string, profile func() Config) (r *repo, err error) {
 	return r, nil
 }
 
-// lockRepo takes an exclusive flock on the repo's lock file. The kernel
-// drops it when the process dies, so a crash never leaves a stale lock.
+// lockRepo takes an exclusive lock on the repo's lock file (flock on Unix,
+// LockFileEx on Windows: see lockFile*). The kernel drops it when the
+// process dies, so a crash never leaves a stale lock.
 func lockRepo(dir string) (*os.File, error) {
 	path := filepath.Join(dir, lockFile)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open repo lock %s: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryLock(f); err != nil {
 		owner, _ := os.ReadFile(path)
 		f.Close()
 		msg := fmt.Sprintf("repo %s is in use by another kith daemon", dir)

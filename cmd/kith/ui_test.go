@@ -164,7 +164,7 @@ func TestUIKeepsTheCodeOutOfArgv(t *testing.T) {
 	startDaemon(t, repo)
 	tmp, fifos := t.TempDir(), t.TempDir()
 	for _, name := range []string{"ready", "go"} {
-		if err := syscall.Mkfifo(filepath.Join(fifos, name), 0o600); err != nil {
+		if err := mkfifo(filepath.Join(fifos, name)); err != nil {
 			t.Fatal(err)
 		}
 	}

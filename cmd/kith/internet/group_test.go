@@ -1,3 +1,5 @@
+//go:build linux
+
 package internet_test
 
 import (
