@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -68,10 +69,19 @@ func versionCmd(e *env) *cobra.Command {
 		Short: "Print kith's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			commit, dirty := buildCommit()
 			if e.json {
-				return e.printJSON(map[string]string{"version": node.Version, "go": runtime.Version()})
+				return e.printJSON(map[string]any{"version": node.Version, "go": runtime.Version(),
+					"os": runtime.GOOS + "/" + runtime.GOARCH, "commit": commit, "modified": dirty})
 			}
-			fmt.Fprintf(e.stdout, "kith %s (%s)\n", node.Version, runtime.Version())
+			from := ""
+			if commit != "" {
+				from = ", commit " + commit
+				if dirty {
+					from += " with local changes"
+				}
+			}
+			fmt.Fprintf(e.stdout, "kith %s (%s, %s/%s%s)\n", node.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, from)
 			return nil
 		},
 	}
@@ -106,4 +116,26 @@ func reachabilityText(r string) string {
 		return "private (behind NAT: reachable through relays and hole punching)"
 	}
 	return "unknown (not yet determined by AutoNAT)"
+}
+
+// buildCommit is the VCS revision Go stamped into the binary ("" when it
+// was built outside a checkout, or by go run) and whether the tree had
+// local changes.
+func buildCommit() (commit string, modified bool) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", false
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	return commit, modified
 }
