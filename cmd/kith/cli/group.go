@@ -39,7 +39,7 @@ server and no coordinator. Each member offers part of its free disk.`,
 			}
 			fmt.Fprintf(e.stderr, "created group %s (%s). Invite others with the token below.\n", printable(inv.Name), inv.ID)
 			fmt.Fprintln(e.stderr, "WARNING: the token is a password: whoever has it can join and read what the group shares.")
-			fmt.Fprintln(e.stderr, "Send it privately, and join with 'kith group join -' to read it from stdin.")
+			fmt.Fprintln(e.stderr, "Send it privately; the other device runs 'kith group join' and pastes it when asked.")
 			fmt.Fprintln(e.stdout, inv.Token)
 			return nil
 		},
