@@ -202,12 +202,24 @@ func transportOf(a ma.Multiaddr) string {
 
 // Connect dials a peer by a multiaddr ending in /p2p/ID.
 func (n *Node) Connect(ctx context.Context, addr string) (api.PeerInfo, error) {
-	ai, err := peer.AddrInfoFromString(addr)
-	if err != nil {
-		return api.PeerInfo{}, fmt.Errorf("%q is not a multiaddr ending in /p2p/ID: %w", addr, api.ErrInvalid)
-	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	ai, err := peer.AddrInfoFromString(addr)
+	if err != nil {
+		// A bare peer ID: its addresses come from the peerstore or the DHT.
+		p, perr := peer.Decode(strings.TrimPrefix(addr, "/p2p/"))
+		if perr != nil {
+			return api.PeerInfo{}, fmt.Errorf("%q is neither a peer ID nor a multiaddr ending in /p2p/ID: %w", addr, api.ErrInvalid)
+		}
+		ai = &peer.AddrInfo{ID: p}
+		if len(n.host.Peerstore().Addrs(p)) == 0 {
+			found, err := n.dht.FindPeer(ctx, p)
+			if err != nil {
+				return api.PeerInfo{}, fmt.Errorf("no address known for %s and the DHT did not find it (%v): give a full address (/ip4/.../p2p/ID) or a ticket: %w", p, err, api.ErrUnavailable)
+			}
+			ai = &found
+		}
+	}
 	if err := n.host.Connect(ctx, *ai); err != nil {
 		return api.PeerInfo{}, fmt.Errorf("connect to %s: %v: %w", ai.ID, err, api.ErrUnavailable)
 	}

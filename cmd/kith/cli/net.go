@@ -9,9 +9,9 @@ import (
 
 func connectCmd(e *env) *cobra.Command {
 	return &cobra.Command{
-		Use:     "connect MULTIADDR",
-		Short:   "Connect to a peer by address",
-		Example: "  kith connect /ip4/192.0.2.7/tcp/4101/p2p/12D3KooW...",
+		Use:     "connect MULTIADDR|PEERID",
+		Short:   "Connect to a peer by address, or by peer ID (found through the DHT)",
+		Example: "  kith connect /ip4/192.0.2.7/tcp/4101/p2p/12D3KooW...\n  kith connect 12D3KooW...",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
