@@ -2,10 +2,13 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -220,6 +223,9 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		rm.Close()
+		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") { // libp2p flattens the cause into text
+			return nil, fmt.Errorf("a port of network.listen_addrs (%s) is in use, perhaps by another kith daemon: change network.listen_addrs in config.json (port 0 picks a free one), or run with --profile local", strings.Join(cfg.ListenAddrs, ", "))
+		}
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
 	filter.h.Store(&h)

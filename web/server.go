@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/ipfs/boxo/files"
@@ -74,6 +75,9 @@ func Listen(addr string, backend api.Backend, token string, opts ...Option) (*Se
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("the API address %s is in use (another kith daemon, or another program): set api.address in config.json, or run `kith daemon --api 127.0.0.1:PORT`", addr)
+		}
 		return nil, fmt.Errorf("listen on %s for the API: %w", addr, err)
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,6 +84,11 @@ func TestCLIErrors(t *testing.T) {
 	unknown := "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
 	folder := strings.TrimSpace(mustKith(t, repo, "add", "-q", "-r", dir))
 	stopped := t.TempDir() // a repo that exists, with no daemon on it
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
 	os.WriteFile(filepath.Join(stopped, "config.json"), []byte(`{"api": {"address": "127.0.0.1:0"}}`), 0o600)
 
 	tests := []struct {
@@ -102,6 +108,7 @@ func TestCLIErrors(t *testing.T) {
 		{"no daemon", noDaemon, []string{"id"}, "no kith daemon is running (start it with `kith daemon`)"},
 		{"repo locked", repo, []string{"daemon", "--profile", "local", "--api", "127.0.0.1:0"}, "is in use by another kith daemon"},
 		{"profile default on an existing repo", stopped, []string{"daemon", "--profile", "default"}, "--profile default only seeds a new repo"},
+		{"API port in use", stopped, []string{"daemon", "--profile", "local", "--api", busy.Addr().String()}, "is in use (another kith daemon, or another program): set api.address in config.json"},
 		{"bad log level", stopped, []string{"daemon", "--log-level", "loud"}, "use debug, info, warn or error"},
 		{"unknown flag", repo, []string{"get", "--outptu", "x", unknown}, "unknown flag --outptu: did you mean --output?"},
 		{"cat of a folder", repo, []string{"cat", folder}, "is a folder: list it with `kith ls`"},
@@ -116,7 +123,15 @@ func TestCLIErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("exit 0; stdout %q", stdout)
 			}
-			line := strings.TrimSpace(stderr)
+			// A daemon that fails to start may have logged before (its
+			// log lines start with time=); the error is the one other line.
+			var kept []string
+			for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+				if !strings.HasPrefix(l, "time=") {
+					kept = append(kept, l)
+				}
+			}
+			line := strings.Join(kept, "\n")
 			if strings.Count(line, "\n") != 0 {
 				t.Fatalf("stderr is more than one line:\n%s", stderr)
 			}
