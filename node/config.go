@@ -202,6 +202,14 @@ func LocalConfig() Config {
 	c.API.Address = "127.0.0.1:0"
 	c.Network.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
 	c.Network.Bootstrap = []string{}
+	stayLocal(&c)
+	return c
+}
+
+// stayLocal turns off everything of c that reaches beyond the machine or
+// needs a public address: mDNS, port mapping, AutoNAT, hole punching,
+// relays, and the dual DHT (one DHT in server mode instead).
+func stayLocal(c *Config) {
 	c.Network.MDNS = false
 	c.Network.PortMapping = false
 	c.Network.AutoNAT = false
@@ -211,7 +219,6 @@ func LocalConfig() Config {
 	c.Network.GroupRelay = false
 	c.DHT.Dual = false
 	c.DHT.Mode = "server"
-	return c
 }
 
 // LocalOverlay narrows an existing repo's config to what the local
@@ -222,21 +229,12 @@ func LocalConfig() Config {
 // punching, relays and the dual DHT are off. The API and everything else
 // stay as configured.
 func LocalOverlay(c *Config) {
-	local := LocalConfig()
 	c.Network.ListenAddrs = loopbackOnly(c.Network.ListenAddrs)
 	if len(c.Network.ListenAddrs) == 0 {
-		c.Network.ListenAddrs = local.Network.ListenAddrs
+		c.Network.ListenAddrs = LocalConfig().Network.ListenAddrs
 	}
 	c.Network.Bootstrap = loopbackOnly(c.Network.Bootstrap)
-	c.Network.MDNS = false
-	c.Network.PortMapping = false
-	c.Network.AutoNAT = false
-	c.Network.HolePunching = false
-	c.Network.RelayClient = false
-	c.Network.RelayService = false
-	c.Network.GroupRelay = false
-	c.DHT.Dual = false
-	c.DHT.Mode = local.DHT.Mode
+	stayLocal(c)
 }
 
 // loopbackOnly keeps the multiaddrs whose IP is a loopback address.
