@@ -67,7 +67,7 @@ func (s *eventStream) progress(p api.Progress) {
 // finish writes the final event: the result, or the error.
 func (s *eventStream) finish(result any, err error) {
 	if err != nil {
-		s.send(api.Event{Type: "error", Error: err.Error(), Kind: classify(err)})
+		s.send(api.Event{Type: "error", Error: api.Sentence(err), Kind: api.KindOf(err)})
 		return
 	}
 	raw, merr := json.Marshal(result)

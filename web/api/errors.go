@@ -1,9 +1,13 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"syscall"
+
+	"github.com/kith-p2p/kith/blockstore"
 )
 
 // Kind sorts errors into the few classes a client acts on differently.
@@ -25,6 +29,28 @@ var (
 	ErrPermission  = errors.New("permission denied")
 	ErrUnavailable = errors.New("unavailable")
 )
+
+// KindOf sorts an error into a Kind: the one place the daemon's errors
+// meet the API's vocabulary (the server's status codes and streamed error
+// events, and the CLI's --json errors, all use it).
+func KindOf(err error) Kind {
+	var ae *Error
+	switch {
+	case errors.As(err, &ae):
+		return ae.Kind
+	case errors.Is(err, syscall.ENOSPC):
+		return KindDiskFull
+	case errors.Is(err, blockstore.ErrNotFound):
+		return KindNotFound
+	case errors.Is(err, ErrInvalid):
+		return KindInvalid
+	case errors.Is(err, ErrPermission), errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return KindPermission
+	case errors.Is(err, ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return KindUnavailable
+	}
+	return KindInternal
+}
 
 // Sentence is err's message as a user reads it: without the sentinels
 // above, which the daemon appends (": invalid input") only so the API can

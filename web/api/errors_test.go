@@ -1,9 +1,15 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"syscall"
 	"testing"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
 )
 
 func TestSentence(t *testing.T) {
@@ -21,6 +27,26 @@ func TestSentence(t *testing.T) {
 	for _, tt := range tests {
 		if got := Sentence(tt.err); got != tt.want {
 			t.Errorf("Sentence(%q) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	tests := []struct {
+		err  error
+		want Kind
+	}{
+		{&Error{Kind: KindPermission, Message: "x"}, KindPermission},
+		{fmt.Errorf("write: %w", syscall.ENOSPC), KindDiskFull},
+		{fmt.Errorf("cat: %w", blockstore.NotFound(cid.MustParse("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"))), KindNotFound},
+		{fmt.Errorf("bad: %w", ErrInvalid), KindInvalid},
+		{fmt.Errorf("open: %w", syscall.EACCES), KindPermission},
+		{fmt.Errorf("fetch: %w", context.Canceled), KindUnavailable},
+		{errors.New("something else"), KindInternal},
+	}
+	for _, tt := range tests {
+		if got := KindOf(tt.err); got != tt.want {
+			t.Errorf("KindOf(%v) = %s, want %s", tt.err, got, tt.want)
 		}
 	}
 }

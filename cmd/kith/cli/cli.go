@@ -63,22 +63,20 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// errorKind sorts a command's error into the API's vocabulary, for --json.
+// errorKind sorts a command's error into the API's vocabulary, for --json:
+// the daemon's kinds, and for what the command refused by itself (a bad
+// argument, flag or file), invalid.
 func errorKind(err error) api.Kind {
-	var ae *api.Error
 	switch {
-	case errors.As(err, &ae):
-		return ae.Kind
-	case errors.Is(err, client.ErrNoDaemon), errors.Is(err, api.ErrUnavailable), errors.Is(err, context.Canceled):
+	case errors.Is(err, client.ErrNoDaemon):
 		return api.KindUnavailable
-	case errors.Is(err, syscall.ENOSPC):
-		return api.KindDiskFull
-	case errors.Is(err, api.ErrPermission), errors.Is(err, os.ErrPermission):
-		return api.KindPermission
 	case errors.Is(err, os.ErrNotExist):
-		return api.KindNotFound
+		return api.KindNotFound // a local path
 	}
-	return api.KindInvalid // a bad argument, flag or file: what a command itself refuses
+	if k := api.KindOf(err); k != api.KindInternal {
+		return k
+	}
+	return api.KindInvalid
 }
 
 // flagError is how an unknown or malformed flag is reported: with the
