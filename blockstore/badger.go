@@ -20,7 +20,10 @@ var ErrRepoLocked = errors.New("repository is locked by another process")
 // Layout of the key space:
 //
 //	"b/" + multihash  ->  block bytes, codec in Badger's user meta (raw,
-//	                      dag-pb), or uvarint(codec) || block bytes (others)
+//	                      dag-pb), or uvarint(codec) || block bytes (others);
+//	                      for a block of 64 KiB or more (meta|metaPacked),
+//	                      where its bytes are in a pack file: uvarint pack,
+//	                      offset, size [, codec] (see packs)
 //	"p/" + CID bytes  ->  JSON of Pin
 //	"!flush"          ->  transient sentinel written and dropped by Reclaim
 //
@@ -32,8 +35,9 @@ var ErrRepoLocked = errors.New("repository is locked by another process")
 //
 // Durability: writes are not synced as they happen (SyncWrites=false keeps
 // bulk imports fast); call Sync at durability points. AddPin and RemovePin
-// sync before returning. After a crash Badger replays its write-ahead log,
-// so only the writes since the last sync can be lost, never corrupted.
+// sync before returning. After a crash Badger replays its write-ahead log
+// and the store drops records whose pack bytes did not reach the disk, so
+// only the writes since the last sync can be lost, never corrupted.
 type BadgerStore struct {
 	db  *badger.DB
 	dir string
@@ -52,6 +56,14 @@ type BadgerStore struct {
 
 	wb writeback
 
+	// packs holds the bytes of large blocks (packs.go). packMu keeps
+	// Reclaim's freeing of unreferenced pack ranges (write side) apart from
+	// reads between a record's lookup and the read of its bytes.
+	packs  *packs
+	packMu sync.RWMutex
+
+	afterLookup func() // tests: runs between a packed record's lookup and its read
+
 	// reserve is the free space block writes leave (space.go).
 	reserve int64
 }
@@ -60,9 +72,10 @@ type BadgerStore struct {
 type BadgerOption func(*badgerConfig)
 
 type badgerConfig struct {
-	reserve int64
-	logger  badger.Logger
-	tweak   func(badger.Options) badger.Options
+	reserve  int64
+	packSize int64
+	logger   badger.Logger
+	tweak    func(badger.Options) badger.Options
 }
 
 // WithBadgerLogger routes Badger's log lines to l. By default they are
@@ -127,7 +140,7 @@ func badgerOptions(dir string, cfg badgerConfig) badger.Options {
 // OpenBadger opens (creating if needed) the Badger repository in dir.
 // If the directory is already open elsewhere the error wraps ErrRepoLocked.
 func OpenBadger(dir string, opts ...BadgerOption) (*BadgerStore, error) {
-	cfg := badgerConfig{logger: nopLogger{}, reserve: DefaultReserve}
+	cfg := badgerConfig{logger: nopLogger{}, reserve: DefaultReserve, packSize: packMaxSize}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
@@ -142,8 +155,13 @@ func OpenBadger(dir string, opts ...BadgerOption) (*BadgerStore, error) {
 		}
 		return nil, fmt.Errorf("open badger %s: %w", dir, err)
 	}
+	s := &BadgerStore{db: db, dir: dir, opts: bo, wb: writeback{dir: dir}, reserve: cfg.reserve}
+	if err := s.openPacks(cfg.packSize); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open badger %s: %w", dir, err)
+	}
 	keepBallast(dir, cfg.reserve)
-	return &BadgerStore{db: db, dir: dir, opts: bo, wb: writeback{dir: dir}, reserve: cfg.reserve}, nil
+	return s, nil
 }
 
 // Close flushes and closes the database, waiting for writes in flight.
@@ -153,8 +171,14 @@ func (s *BadgerStore) Close() error {
 	s.dbMu.Lock()
 	defer s.dbMu.Unlock()
 	s.wb.close()
+	// Badger's own close syncs its logs; the packs are synced first, so
+	// that a record on disk never points to bytes that are not.
+	perr := s.packs.close(true)
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close badger %s: %w", s.dir, err)
+	}
+	if perr != nil {
+		return fmt.Errorf("close badger %s: %w", s.dir, perr)
 	}
 	return nil
 }

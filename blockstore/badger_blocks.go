@@ -39,6 +39,10 @@ const (
 	metaPrefixed byte = 0
 	metaRaw      byte = 1
 	metaDagPB    byte = 2
+	// metaPacked flags a record whose block bytes are in a pack file (see
+	// packs); the value is then encodePackRecord's, and the other bits keep
+	// the codec meta.
+	metaPacked byte = 0x10
 )
 
 func codecMeta(codec uint64) byte {
@@ -49,6 +53,66 @@ func codecMeta(codec uint64) byte {
 		return metaDagPB
 	}
 	return metaPrefixed
+}
+
+// encodePackRecord is the value of a packed block's record: pack number,
+// offset and size, then the codec if the meta does not name it.
+func encodePackRecord(ref packRef, codec uint64, meta byte) []byte {
+	v := make([]byte, 0, 4*binary.MaxVarintLen64)
+	v = binary.AppendUvarint(v, uint64(ref.pack))
+	v = binary.AppendUvarint(v, uint64(ref.off))
+	v = binary.AppendUvarint(v, uint64(ref.size))
+	if meta == metaPrefixed {
+		v = binary.AppendUvarint(v, codec)
+	}
+	return v
+}
+
+// decodePackRecord reads a packed block's record (meta with metaPacked).
+func decodePackRecord(meta byte, v []byte) (packRef, uint64, error) {
+	var f [4]uint64
+	n := 3
+	if meta&^metaPacked == metaPrefixed {
+		n = 4
+	}
+	for i := range n {
+		x, k := binary.Uvarint(v)
+		if k <= 0 {
+			return packRef{}, 0, errors.New("corrupt block record: bad pack reference")
+		}
+		f[i], v = x, v[k:]
+	}
+	if f[0] == 0 || f[0] > 1<<32-1 || f[1] > 1<<62 || f[2] > 1<<31 {
+		return packRef{}, 0, errors.New("corrupt block record: pack reference out of range")
+	}
+	codec, _, err := blockValue(meta&^metaPacked, nil)
+	if n == 4 {
+		codec, err = f[3], nil
+	}
+	return packRef{pack: uint32(f[0]), off: int64(f[1]), size: int(f[2])}, codec, err
+}
+
+// blockCodec returns the codec of a record from its meta, reading the
+// (inline, small) value only when the meta does not say.
+func blockCodec(item *badger.Item) (uint64, error) {
+	meta := item.UserMeta()
+	switch meta {
+	case metaRaw, metaRaw | metaPacked:
+		return cid.Raw, nil
+	case metaDagPB, metaDagPB | metaPacked:
+		return cid.DagProtobuf, nil
+	}
+	var codec uint64
+	err := item.Value(func(v []byte) error {
+		var err error
+		if meta&metaPacked != 0 {
+			_, codec, err = decodePackRecord(meta, v)
+		} else {
+			codec, _, err = decodeBlockValue(v)
+		}
+		return err
+	})
+	return codec, err
 }
 
 // blockValue returns the codec and block bytes of a stored value. The
@@ -108,16 +172,28 @@ func (s *BadgerStore) readRetry(c cid.Cid) ([]byte, error) {
 }
 
 // readOrSize is readRetry, returning the block's size too; with keep false
-// it copies nothing (a size asked for every block Bitswap serves would
-// otherwise copy each 1 MiB block once more).
+// it copies nothing and reads no pack (Bitswap's server asks the size of
+// every block it sends).
 func (s *BadgerStore) readOrSize(c cid.Cid, keep bool) ([]byte, int, error) {
+	// Reclaim frees pack ranges no record points to: hold it off from the
+	// record's lookup until its bytes are read.
+	s.packMu.RLock()
+	defer s.packMu.RUnlock()
 	for attempt := 0; ; attempt++ {
-		data, n, torn, err := s.read(c, keep)
+		data, n, ref, torn, err := s.read(c, keep)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil, 0, NotFound(c)
 		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("badger get %s: %w", c, err)
+		}
+		if ref.pack != 0 && keep {
+			if s.afterLookup != nil {
+				s.afterLookup()
+			}
+			if data, err = s.packs.read(ref); err != nil {
+				return nil, 0, fmt.Errorf("read block %s: %w", c, err)
+			}
 		}
 		if !torn {
 			return data, n, nil
@@ -131,10 +207,10 @@ func (s *BadgerStore) readOrSize(c cid.Cid, keep bool) ([]byte, int, error) {
 // maxTornReads bounds the re-reads of a value that came back empty.
 const maxTornReads = 5
 
-// read returns the block bytes of c (a copy, if keep) and their length, and
-// whether the read came back empty although Badger holds the value in the
-// value log (see Get).
-func (s *BadgerStore) read(c cid.Cid, keep bool) (data []byte, n int, torn bool, err error) {
+// read returns the block bytes of c (a copy, if keep) and their length, or
+// where they are if they are in a pack, and whether the read came back
+// empty although Badger holds the value in the value log (see Get).
+func (s *BadgerStore) read(c cid.Cid, keep bool) (data []byte, n int, ref packRef, torn bool, err error) {
 	err = s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(blockKey(c))
 		if err != nil {
@@ -147,6 +223,12 @@ func (s *BadgerStore) read(c cid.Cid, keep bool) (data []byte, n int, torn bool,
 				torn = true
 				return nil
 			}
+			if meta := item.UserMeta(); meta&metaPacked != 0 {
+				var err error
+				ref, _, err = decodePackRecord(meta, v)
+				n = ref.size
+				return err
+			}
 			_, d, err := blockValue(item.UserMeta(), v)
 			n = len(d)
 			if keep {
@@ -155,7 +237,7 @@ func (s *BadgerStore) read(c cid.Cid, keep bool) (data []byte, n int, torn bool,
 			return err
 		})
 	})
-	return data, n, torn, err
+	return data, n, ref, torn, err
 }
 
 // Put stores one block; see PutMany.
@@ -213,7 +295,16 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 		}
 		meta := codecMeta(b.Cid().Type())
 		v := b.RawData()
-		if meta == metaPrefixed {
+		packed := len(v) >= packThreshold
+		switch {
+		case packed:
+			ref, err := s.packs.write(v)
+			if err != nil {
+				return fmt.Errorf("store block %s: %w", b.Cid(), err)
+			}
+			v = encodePackRecord(ref, b.Cid().Type(), meta)
+			meta |= metaPacked
+		case meta == metaPrefixed:
 			v = encodeBlockValue(b)
 		}
 		e := badger.NewEntry(k, v).WithMeta(meta)
@@ -227,7 +318,9 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 			return fmt.Errorf("badger put %s: %w", b.Cid(), err)
 		}
 		pending += len(v)
-		written += len(v)
+		if !packed {
+			written += len(v)
+		}
 	}
 	if err := txn.Commit(); err != nil {
 		return fmt.Errorf("badger put %d blocks: commit: %w", len(bs), err)
@@ -279,8 +372,9 @@ func (s *BadgerStore) Delete(ctx context.Context, c cid.Cid) error {
 	return nil
 }
 
-// GetSize returns the exact size of the block under c. It reads the value
-// because Item.ValueSize is only an estimate for values in the value log.
+// GetSize returns the exact size of the block under c: a packed block's
+// record holds it; for one in Badger it reads the value, because
+// Item.ValueSize is only an estimate for values in the value log.
 func (s *BadgerStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
 	s.dbMu.RLock()
 	defer s.dbMu.RUnlock()
@@ -310,14 +404,7 @@ func (s *BadgerStore) AllKeys(ctx context.Context, fn func(cid.Cid) error) error
 			}
 			item := it.Item()
 			mh := item.KeyCopy(nil)[len(blockPrefix):]
-			codec, _, err := blockValue(item.UserMeta(), nil)
-			if item.UserMeta() == metaPrefixed {
-				err = item.Value(func(v []byte) error {
-					var err error
-					codec, _, err = decodeBlockValue(v)
-					return err
-				})
-			}
+			codec, err := blockCodec(item)
 			if err != nil {
 				return fmt.Errorf("badger all keys: key %x: %w", mh, err)
 			}
@@ -330,8 +417,9 @@ func (s *BadgerStore) AllKeys(ctx context.Context, fn func(cid.Cid) error) error
 }
 
 // Stats returns the number of stored blocks and their total size. It walks
-// keys only and uses Badger's size estimate, so it stays fast on a large
-// repo; the byte total can be off by a few bytes per block (codec prefix,
+// the records only (a packed block's holds its size; for the others it
+// uses Badger's size estimate), so it stays fast on a large repo; the byte
+// total can be off by a few bytes per block kept in Badger (codec prefix,
 // value-log header estimate).
 func (s *BadgerStore) Stats(ctx context.Context) (blocks int, bytes int64, err error) {
 	s.dbMu.RLock()
@@ -344,7 +432,19 @@ func (s *BadgerStore) Stats(ctx context.Context) (blocks int, bytes int64, err e
 				return err
 			}
 			blocks++
-			bytes += it.Item().ValueSize()
+			item := it.Item()
+			if item.UserMeta()&metaPacked == 0 {
+				bytes += item.ValueSize()
+				continue
+			}
+			err := item.Value(func(v []byte) error {
+				ref, _, err := decodePackRecord(item.UserMeta(), v)
+				bytes += int64(ref.size)
+				return err
+			})
+			if err != nil {
+				return err
+			}
 		}
 		return nil
 	})

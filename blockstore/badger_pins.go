@@ -70,7 +70,7 @@ func (s *BadgerStore) pinWrite(fn func(*badger.Txn) error) error {
 	if err := s.db.Update(fn); err != nil {
 		return err
 	}
-	if err := s.db.Sync(); err != nil {
+	if err := s.syncAll(); err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
 	return nil

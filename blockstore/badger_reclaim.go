@@ -28,21 +28,25 @@ const headSlack = 2 << 20
 // later gc or the next start).
 const reopenTries = 50
 
-// Sync makes every write made before the call durable (write-ahead log and
-// value log are fsynced).
+// Sync makes every write made before the call durable (pack files,
+// write-ahead log and value log are fsynced).
 func (s *BadgerStore) Sync(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("badger sync %s: %w", s.dir, err)
 	}
 	s.dbMu.RLock()
 	defer s.dbMu.RUnlock()
-	if err := s.db.Sync(); err != nil {
+	if err := s.syncAll(); err != nil {
 		return fmt.Errorf("badger sync %s: %w", s.dir, err)
 	}
 	return nil
 }
 
 // Reclaim gives disk space back after blocks were deleted.
+//
+// Packed blocks (see packs) give their space back first and at once:
+// reclaimPacks frees every pack range no record points to. The rest of
+// this comment is about the blocks kept in Badger.
 //
 // Deleting a key only writes a tombstone; the 1 MiB value stays in the value
 // log until value-log GC rewrites its file. That GC picks files from
@@ -66,6 +70,9 @@ func (s *BadgerStore) Sync(ctx context.Context) error {
 func (s *BadgerStore) Reclaim(ctx context.Context) error {
 	// Space given back may let the ballast (space.go) return.
 	defer keepBallast(s.dir, s.reserve)
+	if err := s.reclaimPacks(ctx); err != nil {
+		return err
+	}
 	if err := s.flushMemtables(); err != nil {
 		return err
 	}

@@ -112,7 +112,7 @@ func (d *badgerDatastore) Delete(ctx context.Context, key ds.Key) error {
 func (d *badgerDatastore) Sync(ctx context.Context, prefix ds.Key) error {
 	d.s.dbMu.RLock()
 	defer d.s.dbMu.RUnlock()
-	if err := d.s.db.Sync(); err != nil {
+	if err := d.s.syncAll(); err != nil {
 		return fmt.Errorf("datastore sync: %w", err)
 	}
 	return nil

@@ -1,5 +1,36 @@
 package blockstore
 
+import (
+	"github.com/dgraph-io/badger/v4"
+	blocks "github.com/ipfs/go-block-format"
+)
+
 // SetGCContendedHook lets the external tests observe that GCLock found the
 // lock held and is about to wait (see GCLocker.contended).
 func SetGCContendedHook(l *GCLocker, f func()) { l.contended = f }
+
+// WithPackSize makes pack files roll over at n bytes, so that tests see
+// several packs without writing gigabytes.
+func WithPackSize(n int64) BadgerOption {
+	return func(c *badgerConfig) { c.packSize = n }
+}
+
+// PackThreshold is the smallest block kept in a pack file.
+const PackThreshold = packThreshold
+
+// PutInBadger stores b the way stores before pack files did, its bytes in
+// Badger whatever its size, so tests can check such repos stay readable.
+func PutInBadger(s *BadgerStore, b blocks.Block) error {
+	meta := codecMeta(b.Cid().Type())
+	v := b.RawData()
+	if meta == metaPrefixed {
+		v = encodeBlockValue(b)
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		return txn.SetEntry(badger.NewEntry(blockKey(b.Cid()), v).WithMeta(meta))
+	})
+}
+
+// SetAfterLookupHook makes f run in every read of a packed block between
+// the lookup of its record and the read of its bytes.
+func SetAfterLookupHook(s *BadgerStore, f func()) { s.afterLookup = f }

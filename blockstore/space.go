@@ -15,7 +15,8 @@ import (
 // a reserve left (enough for Badger to finish what it has begun: its next
 // value-log file, memtables and their logs), and keeps a ballast file it
 // deletes when the disk is full at start, so that Badger can open and the
-// user can still run gc, pin rm or repo stat to make room.
+// user can still run gc, pin rm or repo stat to make room. (Pack files, see
+// packs, are written with pwrite: a full disk there is an ENOSPC error.)
 
 const (
 	// DefaultReserve is the free space block writes leave on the disk:

@@ -1,0 +1,19 @@
+package blockstore
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// punchHole frees the disk space of n bytes at off in f; reads of the
+// range return zeros and the file keeps its size.
+func punchHole(f *os.File, off, n int64) error {
+	return unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n)
+}
+
+// startWriteback asks the kernel to start writing f's dirty pages out,
+// without waiting (see writebackEvery and packWritebackEvery).
+func startWriteback(f *os.File) {
+	_ = unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+}
