@@ -20,8 +20,9 @@ import (
 // BenchmarkAdd1GiB adds a 1 GiB random file through the daemon and reports
 // MB/s, the ratio to one sha256 pass over the same file in the same run, and
 // the daemon's memory: RSS when idle, peak RSS (VmHWM, which counts the
-// pages of Badger's memory-mapped value log, i.e. page cache) and peak
-// anonymous RSS (the daemon's own heap and stacks, sampled every 10 ms).
+// pages of Badger's memory-mapped files) and peak anonymous RSS (the
+// daemon's own heap and stacks, sampled every 10 ms), and the CPU time the
+// daemon spent on the add.
 func BenchmarkAdd1GiB(b *testing.B) {
 	const size = 1 << 30
 	src := filepath.Join(b.TempDir(), "big.bin")
@@ -35,11 +36,13 @@ func BenchmarkAdd1GiB(b *testing.B) {
 		idle := rssKiB(b, d.cmd.Process.Pid, "VmRSS")
 		b.ReportMetric(float64(readStatus(d.cmd.Process.Pid, "RssAnon"))/1024, "idle_anon_RSS_MiB")
 		sampler := sampleRSS(d.cmd.Process.Pid)
+		cpu := cpuSeconds(d.cmd.Process.Pid)
 		b.StartTimer()
 		start := time.Now()
 		mustKith(b, repo, "add", "-q", src)
 		el := time.Since(start)
 		b.StopTimer()
+		b.ReportMetric(cpuSeconds(d.cmd.Process.Pid)-cpu, "daemon_cpu_s/GiB")
 		peakAnon := sampler.stop()
 		peak := rssKiB(b, d.cmd.Process.Pid, "VmHWM")
 		rate := float64(size) / el.Seconds() / 1e6
@@ -154,6 +157,24 @@ func rssKiB(tb testing.TB, pid int, field string) int {
 	return 0
 }
 
+// cpuSeconds returns the CPU time (user + system) a process has used, from
+// /proc/PID/stat, 0 if unreadable.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces), from field 3.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ is 100 on Linux
+}
+
 // waitIdle lets a freshly started daemon finish its start-up work before its
 // idle memory is read (a measurement pause, not synchronisation).
 func waitIdle() { time.Sleep(2 * time.Second) }
@@ -204,8 +225,8 @@ func catTo(tb testing.TB, repo, cid, path string) {
 
 // BenchmarkP2PFetch1GiB runs two real daemons on loopback: the first adds a
 // 1 GiB file, the second fetches it with `kith pin add` (verified, stored
-// durably, pinned). Reports MB/s and the fetching daemon's peak anonymous
-// RSS and VmHWM.
+// durably, pinned). Reports MB/s, the fetching daemon's peak anonymous
+// RSS and VmHWM, and the CPU time it spent on the fetch.
 func BenchmarkP2PFetch1GiB(b *testing.B) {
 	const size = 1 << 30
 	src := filepath.Join(b.TempDir(), "big.bin")
@@ -220,11 +241,13 @@ func BenchmarkP2PFetch1GiB(b *testing.B) {
 		d := startDaemon(b, repo)
 		mustKith(b, repo, "connect", p2pAddrOf(b, seed))
 		sampler := sampleRSS(d.cmd.Process.Pid)
+		cpu := cpuSeconds(d.cmd.Process.Pid)
 		b.StartTimer()
 		start := time.Now()
 		mustKith(b, repo, "pin", "add", root)
 		el := time.Since(start)
 		b.StopTimer()
+		b.ReportMetric(cpuSeconds(d.cmd.Process.Pid)-cpu, "daemon_cpu_s/GiB")
 		peakAnon := sampler.stop()
 		b.ReportMetric(float64(size)/el.Seconds()/1e6, "MB/s")
 		b.ReportMetric(float64(peakAnon)/1024, "peak_anon_RSS_MiB")

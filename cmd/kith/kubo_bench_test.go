@@ -32,9 +32,11 @@ func BenchmarkKuboSeederToKith(b *testing.B) {
 			repo := b.TempDir()
 			d := startDaemon(b, repo)
 			connectKith(b, repo, seed)
+			prof := cpuProfile(b, repo, "kubo-seeder-to-kith", 2)
 			start := time.Now()
 			mustKith(b, repo, "pin", "add", root)
 			kith = float64(size) / time.Since(start).Seconds() / 1e6
+			prof()
 			d.stop()
 			os.RemoveAll(repo)
 		}, func() {

@@ -31,7 +31,11 @@
 // boxo's decoding computes by hashing its bytes, so every block passed on
 // is verified against its CID, once (fetch.HashingBitswap). No IPFS peer
 // sends the empty block (boxo's server takes a size of 0 for a miss): a
-// wantlist answers it itself, and the server here sends it.
+// wantlist answers it itself, and the server here sends it. A wantlist can
+// send its open wants again (Rewant): the fetch's stall watchdog does so
+// before it gives up on a silent peer, because boxo's server forgets a
+// want once it has queued the block, and the block is lost for good if
+// the stream for its message is refused.
 //
 // Both directions share one boxo network (bsnet) on the node's host, so
 // Bitswap's bytes are counted with kith's other protocols.

@@ -7,10 +7,13 @@ import (
 	"testing"
 	"time"
 
+	bsmsg "github.com/ipfs/boxo/bitswap/message"
+	"github.com/ipfs/boxo/bitswap/network/bsnet"
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/kith-p2p/kith/blockstore"
@@ -296,4 +299,71 @@ func (g *gatedStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
 func (g *gatedStore) Has(ctx context.Context, c cid.Cid) (bool, error) {
 	<-g.open
 	return g.Blockstore.Has(ctx, c)
+}
+
+// TestRewantSendsOpenWantsAgain: Rewant puts every want still open on the
+// wire again, with its first priority, and not the withdrawn ones.
+func TestRewantSendsOpenWantsAgain(t *testing.T) {
+	hs := hosts(t, 2)
+	e := exchange(t, hs[0], blockstore.NewMemStore())
+	// hs[1] is a Bitswap peer that only records the wants it is sent.
+	type want struct {
+		c    cid.Cid
+		prio int32
+	}
+	wants := make(chan want, 64)
+	hs[1].SetStreamHandler(bsnet.ProtocolBitswap, func(s network.Stream) {
+		defer s.Close()
+		for {
+			m, _, err := bsmsg.FromNet(s)
+			if err != nil {
+				return
+			}
+			for _, en := range m.Wantlist() {
+				if !en.Cancel {
+					wants <- want{en.Cid, en.Priority}
+				}
+			}
+		}
+	})
+	ctx := testCtx(t, time.Minute)
+	if err := hs[0].Connect(ctx, addrInfo(hs[1])); err != nil {
+		t.Fatal(err)
+	}
+	var cs []cid.Cid
+	for i := range 3 {
+		cs = append(cs, addFile(t, blockstore.NewMemStore(), detBytes(uint64(40+i), 100)))
+	}
+	wl, err := e.Open(ctx, hs[1].ID(), newReplies())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wl.Close()
+	if err := wl.Want(cs); err != nil {
+		t.Fatal(err)
+	}
+	wl.Cancel(cs[1:2])
+	wl.Rewant()
+
+	asked := map[cid.Cid][]int32{}
+	for n := 0; n < 5; n++ { // 3 wants, then 2 again
+		select {
+		case w := <-wants:
+			asked[w.c] = append(asked[w.c], w.prio)
+		case <-ctx.Done():
+			t.Fatalf("the peer saw %d wants, want 5: %v", n, asked)
+		}
+	}
+	for i, c := range cs {
+		want := 2
+		if i == 1 {
+			want = 1
+		}
+		if got := asked[c]; len(got) != want || got[0] != got[len(got)-1] {
+			t.Errorf("want %d asked with priorities %v, want %d times with one priority", i, got, want)
+		}
+	}
+	if asked[cs[0]][0] <= asked[cs[2]][0] {
+		t.Errorf("priorities %v, %v: the first asked should come first", asked[cs[0]], asked[cs[2]])
+	}
 }

@@ -1,10 +1,12 @@
 package bitswap
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	bsmsg "github.com/ipfs/boxo/bitswap/message"
@@ -89,8 +91,8 @@ type wantlist struct {
 	e      *Exchange
 	rm     *remote
 	r      fetch.Replies
-	wants  map[string]cid.Cid
-	active int // replies being passed on to r
+	wants  map[string]entry // open wants by CID key, with their priority
+	active int              // replies being passed on to r
 	closed bool
 }
 
@@ -112,7 +114,7 @@ func (e *Exchange) Open(ctx context.Context, p peer.ID, r fetch.Replies) (fetch.
 		e.remotes[p] = rm
 		e.senders.Go(func() { e.send(rm) })
 	}
-	wl := &wantlist{e: e, rm: rm, r: r, wants: make(map[string]cid.Cid)}
+	wl := &wantlist{e: e, rm: rm, r: r, wants: make(map[string]entry)}
 	rm.lists[wl] = struct{}{}
 	return wl, nil
 }
@@ -141,9 +143,10 @@ func (wl *wantlist) Want(cs []cid.Cid) error {
 			local = append(local, reply{wl: wl, c: c, data: []byte{}})
 			continue
 		}
-		wl.wants[k] = c
+		en := entry{c: c, prio: rm.prio}
+		wl.wants[k] = en
 		rm.refs[k]++
-		rm.queue = append(rm.queue, entry{c: c, prio: rm.prio})
+		rm.queue = append(rm.queue, en)
 		if rm.prio > 1 {
 			rm.prio--
 		}
@@ -152,6 +155,25 @@ func (wl *wantlist) Want(cs []cid.Cid) error {
 	rm.signal()
 	e.pass(local)
 	return nil
+}
+
+// Rewant sends every open want of this wantlist again (see
+// fetch.Wantlist.Rewant), in the order of their first asking.
+func (wl *wantlist) Rewant() {
+	e, rm := wl.e, wl.rm
+	e.mu.Lock()
+	if wl.closed || rm.err != nil || len(wl.wants) == 0 {
+		e.mu.Unlock()
+		return
+	}
+	again := make([]entry, 0, len(wl.wants))
+	for _, en := range wl.wants {
+		again = append(again, en)
+	}
+	slices.SortFunc(again, func(a, b entry) int { return cmp.Compare(b.prio, a.prio) })
+	rm.queue = append(rm.queue, again...)
+	e.mu.Unlock()
+	rm.signal()
 }
 
 // Cancel withdraws wants; the peer is told unless another wantlist still
@@ -171,13 +193,13 @@ func (wl *wantlist) Cancel(cs []cid.Cid) {
 }
 
 func (wl *wantlist) withdrawLocked(k string) {
-	c, ok := wl.wants[k]
+	en, ok := wl.wants[k]
 	if !ok {
 		return
 	}
 	delete(wl.wants, k)
 	if wl.rm.unref(k) && wl.rm.err == nil {
-		wl.rm.queue = append(wl.rm.queue, entry{c: c, cancel: true})
+		wl.rm.queue = append(wl.rm.queue, entry{c: en.c, cancel: true})
 	}
 }
 

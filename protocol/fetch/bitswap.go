@@ -59,6 +59,12 @@ type Wantlist interface {
 	// Close withdraws every want still open. No reply is passed on after
 	// Close returns; it may wait for replies being passed on.
 	Close()
+	// Rewant asks the peer again for every want still open. A Bitswap
+	// server forgets a want once it has queued the block for sending, so
+	// a block whose message was lost (the stream for it refused under
+	// load) would never come otherwise; for a want the peer still holds,
+	// asking again changes nothing.
+	Rewant()
 }
 
 // HashingBitswap is a Bitswap that hashes every block it passes to

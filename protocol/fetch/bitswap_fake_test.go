@@ -35,6 +35,10 @@ type fakeSeeder struct {
 	// stallAfter stops answering (without a word) after this many blocks;
 	// goneAfter reports the wantlist gone after this many. 0: never.
 	stallAfter, goneAfter int
+	// lose drops the blocks of these wants (counted from 0 in the order
+	// the seeder takes them up) without a word, as a server does whose
+	// message for them was lost; the want is forgotten until asked again.
+	lose map[int]bool
 
 	mu         sync.Mutex
 	wanted     int // CIDs asked for, over all wantlists
@@ -43,6 +47,8 @@ type fakeSeeder struct {
 	sent       int // blocks sent
 	lists      int
 	closedList int
+	rewants    int           // Rewant calls
+	taken      int           // wants taken up
 	asked      chan struct{} // closed at the first want
 	askedOnce  sync.Once
 	stalled    chan struct{} // closed when it first withholds a block
@@ -74,7 +80,7 @@ func (f *fakeBitswap) Open(ctx context.Context, p peer.ID, r Replies) (Wantlist,
 	s.mu.Lock()
 	s.lists++
 	s.mu.Unlock()
-	wl := &fakeWantlist{s: s, r: r, open: make(map[string]bool), wake: make(chan struct{}, 1),
+	wl := &fakeWantlist{s: s, r: r, open: make(map[string]bool), asked: make(map[string]cid.Cid), wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go wl.serve()
 	return wl, nil
@@ -86,7 +92,8 @@ type fakeWantlist struct {
 
 	mu     sync.Mutex
 	queue  []cid.Cid
-	open   map[string]bool
+	open   map[string]bool    // on the seeder's wantlist
+	asked  map[string]cid.Cid // asked and not answered nor cancelled
 	closed bool
 	gone   bool
 	wake   chan struct{}
@@ -102,6 +109,7 @@ func (wl *fakeWantlist) Want(cs []cid.Cid) error {
 	}
 	for _, c := range cs {
 		wl.open[c.KeyString()] = true
+		wl.asked[c.KeyString()] = c
 	}
 	wl.queue = append(wl.queue, cs...)
 	n := len(wl.open)
@@ -122,6 +130,7 @@ func (wl *fakeWantlist) Cancel(cs []cid.Cid) {
 	wl.mu.Lock()
 	n := 0
 	for _, c := range cs {
+		delete(wl.asked, c.KeyString())
 		if wl.open[c.KeyString()] {
 			delete(wl.open, c.KeyString())
 			n++
@@ -131,6 +140,31 @@ func (wl *fakeWantlist) Cancel(cs []cid.Cid) {
 	wl.s.mu.Lock()
 	wl.s.cancelled += n
 	wl.s.mu.Unlock()
+}
+
+func (wl *fakeWantlist) Rewant() {
+	wl.mu.Lock()
+	for k, c := range wl.asked {
+		if !wl.open[k] {
+			wl.open[k] = true
+			wl.queue = append(wl.queue, c)
+		}
+	}
+	wl.mu.Unlock()
+	wl.s.mu.Lock()
+	wl.s.rewants++
+	wl.s.mu.Unlock()
+	select {
+	case wl.wake <- struct{}{}:
+	default:
+	}
+}
+
+// answered records that c was answered (block or DONT_HAVE).
+func (wl *fakeWantlist) answered(c cid.Cid) {
+	wl.mu.Lock()
+	delete(wl.asked, c.KeyString())
+	wl.mu.Unlock()
 }
 
 func (wl *fakeWantlist) Close() {
@@ -192,8 +226,16 @@ func (wl *fakeWantlist) serve() {
 			<-wl.stop
 			return
 		}
+		s.mu.Lock()
+		lose := s.lose[s.taken]
+		s.taken++
+		s.mu.Unlock()
+		if lose {
+			continue
+		}
 		blk, err := s.bs.Get(context.Background(), c)
 		if err != nil {
+			wl.answered(c)
 			wl.r.DontHave(c)
 			continue
 		}
@@ -212,6 +254,7 @@ func (wl *fakeWantlist) serve() {
 		s.mu.Lock()
 		s.sent++
 		s.mu.Unlock()
+		wl.answered(c)
 		wl.r.Block(c, data)
 	}
 }

@@ -153,6 +153,18 @@ func (bp *bitswapPeer) Gone(err error) {
 	}
 }
 
+// rewant asks the peer again for the wants it has not answered; the stall
+// watchdog calls it once when the peer has been silent for half its
+// allowance, before it gives up on the peer.
+func (bp *bitswapPeer) rewant() {
+	bp.mu.Lock()
+	wl := bp.wl
+	bp.mu.Unlock()
+	if wl != nil {
+		wl.Rewant()
+	}
+}
+
 // withdraw cancels the want for c, which another peer delivered first.
 func (bp *bitswapPeer) withdraw(c cid.Cid) {
 	s, ok := bp.take(c)

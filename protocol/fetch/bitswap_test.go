@@ -165,6 +165,32 @@ func TestBitswapDropsStalledPeer(t *testing.T) {
 	}
 }
 
+// TestBitswapRewantsLostBlocks: a Bitswap seeder that lost the messages of
+// two blocks, the root's and a leaf's (it forgot the wants, as boxo's
+// server does once a block is queued), is asked for them again before the
+// watchdog gives up on it, so a fetch whose only provider it is completes.
+func TestBitswapRewantsLostBlocks(t *testing.T) {
+	_, hs := newMocknet(t, 2)
+	src := blockstore.NewMemStore()
+	data := detBytes(26, 4<<20)
+	root := addFile(t, src, data)
+	fb := newFakeBitswap()
+	seeder := fb.add(hs[1].ID(), &fakeSeeder{bs: src, lose: map[int]bool{0: true, 3: true}})
+	dst := blockstore.NewMemStore()
+	res, err := NewFetcher(hs[0], dst, WithBitswap(fb), WithStallTimeout(300*time.Millisecond)).
+		Fetch(testCtx(t, time.Minute), root, infos(hs[1]), nil)
+	if err != nil {
+		t.Fatalf("fetch from a seeder that lost 2 blocks: %v (dropped: %v)", err, res.Dropped)
+	}
+	checkFile(t, dst, root, data)
+	seeder.mu.Lock()
+	rewants := seeder.rewants
+	seeder.mu.Unlock()
+	if rewants < 2 {
+		t.Errorf("%d Rewants for the 2 lost blocks", rewants)
+	}
+}
+
 func TestBitswapNotFound(t *testing.T) {
 	_, hs := newMocknet(t, 2)
 	root := addFile(t, blockstore.NewMemStore(), detBytes(25, 3<<20))

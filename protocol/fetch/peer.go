@@ -56,6 +56,7 @@ type peerState struct {
 	minRTT       time.Duration
 	lastReceived int64
 	lastDelivery time.Time
+	rewanted     int64 // Bitswap: lastActivity when its wants were last asked again
 }
 
 func newPeerState(parent context.Context, id peer.ID, proto Protocol) *peerState {

@@ -52,6 +52,12 @@ func (r *run) tick(ctx context.Context, progress func(Progress)) {
 
 // tick updates rates and drops peers that have stalled.
 func (s *scheduler) tick(now time.Time) {
+	var rewant []*bitswapPeer
+	defer func() {
+		for _, bp := range rewant { // outside s.mu: it sends
+			bp.rewant()
+		}
+	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	dt := now.Sub(s.lastTick).Seconds()
@@ -82,8 +88,16 @@ func (s *scheduler) tick(now time.Time) {
 		if p.sendRate > 0 {
 			limit = max(limit, time.Duration(4*leafSizeGuess/p.sendRate*float64(time.Second)))
 		}
-		if idle := now.Sub(time.Unix(0, p.lastActivity.Load())); idle > limit {
+		last := p.lastActivity.Load()
+		idle := now.Sub(time.Unix(0, last))
+		switch {
+		case idle > limit:
 			s.dropLocked(p, dropStalled, "stalled: no data for "+idle.Round(time.Millisecond).String())
+		case p.bitswap != nil && idle > limit/2 && p.rewanted != last:
+			// A Bitswap server may have lost the message of a block
+			// (see Wantlist.Rewant): ask once more before giving up.
+			p.rewanted = last
+			rewant = append(rewant, p.bitswap)
 		}
 	}
 	if s.overdue(now) {
