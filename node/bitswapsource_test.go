@@ -122,6 +122,9 @@ func (w *fakeWantlist) Want(cs []cid.Cid) error {
 	return nil
 }
 
+// Rewant does nothing: these peers answer every want they get (or none).
+func (w *fakeWantlist) Rewant() {}
+
 func (w *fakeWantlist) Cancel(cs []cid.Cid) {
 	w.f.mu.Lock()
 	defer w.f.mu.Unlock()

@@ -17,7 +17,8 @@ import (
 // BlockSource fetches a few named blocks the repo lacks, for reads that
 // need only part of a DAG: the gateway streaming a file, seeking in it,
 // listing a folder. kith's fetch protocol is one source (kithSource),
-// Bitswap another (bitswapSource); the demand store asks them in turn.
+// Bitswap another (bitswapSource); the demand store asks them side by side,
+// each after a head start (see demandStore.fetch).
 //
 // FetchBlocks asks the network for cids, which belong to the DAG under
 // root (a hint for finding who has them; cid.Undef when unknown), and

@@ -134,41 +134,82 @@ func (d *demandStore) start(ctx context.Context, cids []cid.Cid) []*pendingBlock
 	return out
 }
 
-// fetch asks the sources, in order, for what is still missing, and
-// completes the pending blocks of cids.
+// sourceHeadStart is how long a source has the blocks to itself before the
+// next source is asked too. kith peers that hold a DAG answer within a
+// round trip; when none does, kithSource goes on to search the DHT, which
+// can take many seconds, and an IPFS peer that is already connected should
+// not wait for that.
+const sourceHeadStart = 300 * time.Millisecond
+
+// fetch asks the sources for what is still missing and completes the
+// pending blocks of cids. The sources are asked in order, each one
+// sourceHeadStart after the one before it (or as soon as that one
+// returned), and work side by side; a block is kept from whichever source
+// delivers it first. A source that returned while an earlier one was still
+// looking is asked once more when that one is done: the earlier one may
+// have connected peers it can ask (kithSource connects the providers the
+// DHT names; those that are IPFS nodes are bitswapSource's).
 func (d *demandStore) fetch(ctx context.Context, cids []cid.Cid) {
 	fctx, cancel := context.WithTimeout(ctx, demandTimeout)
 	defer cancel()
 	holds := holdsFrom(ctx)
 	root := rootHint(ctx)
+
+	var mu sync.Mutex // serialises deliveries from all sources
 	left := map[cid.Cid]bool{}
 	for _, c := range cids {
 		left[c] = true
 	}
 	var storeErr error
-	for _, src := range d.sources {
+	missing := func() []cid.Cid {
+		mu.Lock()
+		defer mu.Unlock()
 		want := make([]cid.Cid, 0, len(left))
 		for _, c := range cids {
 			if left[c] {
 				want = append(want, c)
 			}
 		}
-		src.FetchBlocks(fctx, root, want, func(b blocks.Block) {
-			// Hold before storing, so a GC that is sweeping keeps it
-			// for as long as the response needs it.
-			holds.hold(d.gcl, b.Cid())
-			if err := d.Blockstore.Put(context.WithoutCancel(ctx), b); err != nil {
-				storeErr = err
-			} else {
-				d.fetched.Inc()
-			}
-			delete(left, b.Cid())
-			d.complete(b.Cid(), b, nil, false)
-		})
-		if len(left) == 0 || fctx.Err() != nil {
-			break
+		return want
+	}
+	got := func(b blocks.Block) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !left[b.Cid()] {
+			return // another source delivered it first
+		}
+		// Hold before storing, so a GC that is sweeping keeps it for as
+		// long as the response needs it.
+		holds.hold(d.gcl, b.Cid())
+		if err := d.Blockstore.Put(context.WithoutCancel(ctx), b); err != nil {
+			storeErr = err
+		} else {
+			d.fetched.Inc()
+		}
+		delete(left, b.Cid())
+		d.complete(b.Cid(), b, nil, false)
+		if len(left) == 0 {
+			cancel() // the other sources can stop
 		}
 	}
+
+	var wg sync.WaitGroup
+	prev := make(chan struct{})
+	close(prev) // the first source waits for nobody
+	for i, src := range d.sources {
+		before, done := prev, make(chan struct{})
+		wg.Go(func() {
+			defer close(done)
+			askSource(fctx, i > 0, before, func(want []cid.Cid) {
+				src.FetchBlocks(fctx, root, want, got)
+			}, missing)
+		})
+		prev = done
+	}
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
 	for c := range left {
 		switch {
 		case ctx.Err() != nil:
@@ -177,6 +218,40 @@ func (d *demandStore) fetch(ctx context.Context, cids []cid.Cid) {
 			d.complete(c, nil, fmt.Errorf("keep block %s fetched from a peer: %w", c, storeErr), false)
 		default:
 			d.complete(c, nil, &blockMissError{cid: c}, false)
+		}
+	}
+}
+
+// askSource runs one source of fetch: after prev is done or, if wait,
+// sourceHeadStart has passed, it asks for what is still missing; if prev
+// was still running then, it asks once more after prev is done.
+func askSource(ctx context.Context, wait bool, prev <-chan struct{}, ask func([]cid.Cid), missing func() []cid.Cid) {
+	if wait {
+		t := time.NewTimer(sourceHeadStart)
+		defer t.Stop()
+		select {
+		case <-prev:
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+	for turn := 0; turn < 2; turn++ {
+		want := missing()
+		if len(want) == 0 || ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-prev:
+			ask(want)
+			return // everyone before had their say: no second turn needed
+		default:
+		}
+		ask(want)
+		select {
+		case <-prev:
+		case <-ctx.Done():
+			return
 		}
 	}
 }
