@@ -36,6 +36,7 @@ func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.A
 	defer unlock()
 	im := dag.NewImporter(n.store)
 	res, err := im.Add(ctx, node, func(b int64) { report(progress, api.Progress{Phase: "add", Bytes: b}) })
+	n.trim.moved(int64(res.Size))
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("add %s: %w", name, err)
 	}

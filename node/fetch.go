@@ -60,6 +60,7 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.
 	res, err := n.fetcher.Fetch(ctx, root, providerSource{n}, func(p fetch.Progress) {
 		report(progress, api.Progress{Phase: "fetch", Bytes: p.Bytes + p.HaveBytes, Total: p.Total, Count: int64(p.Blocks), Peers: p.Peers, Rate: p.Rate})
 	})
+	n.trim.moved(res.Bytes)
 	if err != nil {
 		if errors.Is(err, blockstore.ErrNotFound) && ctx.Err() == nil {
 			return api.FetchStats{}, &missError{reason: n.explainMiss(ctx, root)}

@@ -60,6 +60,7 @@ type Options struct {
 // Node is one kith peer. New opens it, Start serves it, Close stops it.
 type Node struct {
 	log           *slog.Logger
+	trim          *memTrimmer
 	repo          *repo
 	cfg           Config
 	store         *blockstore.BadgerStore
@@ -132,6 +133,7 @@ func New(opts Options) (n *Node, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n = &Node{
 		log:           log,
+		trim:          newMemTrimmer(),
 		gcl:           blockstore.NewGCLocker(),
 		reg:           prometheus.NewRegistry(),
 		bw:            metrics.NewBandwidthCounter(),
@@ -326,6 +328,7 @@ func (n *Node) Close() error {
 		}
 		n.cancel()
 		n.bg.Wait()
+		n.trim.close()
 		n.closeGroups()
 		if n.mdns != nil {
 			_ = n.mdns.Close()

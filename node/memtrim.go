@@ -1,0 +1,59 @@
+package node
+
+import (
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// A daemon that has just added or fetched gigabytes holds on to the heap
+// that work needed: Go returns freed memory to the system only slowly, so
+// after moving 4 GiB the daemon's resident memory stayed at ~170 MB
+// (measured), of which 28 MB was live. memTrimmer hands it back once the
+// daemon has been quiet for a moment after a large transfer.
+const (
+	// trimAfterBytes is the smallest transfer worth a trim.
+	trimAfterBytes = 64 << 20
+	// trimQuiet is how long after the last large transfer ended the trim
+	// runs (a later one ending pushes it back).
+	trimQuiet = 5 * time.Second
+)
+
+// memTrimmer runs trim (debug.FreeOSMemory: a GC, then everything free
+// goes back to the system) trimQuiet after the last large transfer.
+type memTrimmer struct {
+	trim  func()
+	quiet time.Duration // trimQuiet, but for tests
+
+	mu     sync.Mutex
+	timer  *time.Timer
+	closed bool
+}
+
+func newMemTrimmer() *memTrimmer { return &memTrimmer{trim: debug.FreeOSMemory, quiet: trimQuiet} }
+
+// moved records a transfer of n bytes that just ended.
+func (m *memTrimmer) moved(n int64) {
+	if n < trimAfterBytes {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case m.closed:
+	case m.timer == nil:
+		m.timer = time.AfterFunc(m.quiet, m.trim)
+	default:
+		m.timer.Reset(m.quiet)
+	}
+}
+
+// close cancels a pending trim.
+func (m *memTrimmer) close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	if m.timer != nil {
+		m.timer.Stop()
+	}
+}
