@@ -200,7 +200,13 @@ func (n *Node) PinAdd(ctx context.Context, c cid.Cid, name string, progress func
 	p := blockstore.Pin{Cid: c, Name: name, Size: st.Size, Created: time.Now().UTC()}
 	if old, err := n.store.GetPin(ctx, c); err == nil {
 		p.Created, p.Private = old.Created, old.Private
-		if name == "" {
+		switch {
+		case name != "":
+		case isReplicaPin(old):
+			// The user pins what a group placed here: it becomes his pin
+			// (named after the share), which no group ever releases.
+			p.Name = replicaShareName(old.Name)
+		default:
 			p.Name = old.Name
 		}
 	}

@@ -69,6 +69,15 @@ func (g *localGroup) pinName(name string) string {
 
 func isReplicaPin(p blockstore.Pin) bool { return strings.HasPrefix(p.Name, replicaPinPrefix) }
 
+// replicaShareName is the share's name in a replica pin's name.
+func replicaShareName(pinName string) string {
+	rest := strings.TrimPrefix(pinName, replicaPinPrefix)
+	if _, name, ok := strings.Cut(rest, ":"); ok {
+		return name
+	}
+	return rest
+}
+
 // changed is the state's change hook: save soon, and re-plan.
 func (g *localGroup) changed() {
 	g.dirty.Store(true)

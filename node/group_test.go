@@ -331,3 +331,42 @@ func dumpViews(g *localGroup, root cid.Cid) string {
 	})
 	return out
 }
+
+// TestUserPinOfReplicaIsKept: a member pins (kith pin add, no name) a root
+// a group placed on it. The pin is then the user's: named after the share,
+// and kept when the share is withdrawn and the group releases its copies.
+func TestUserPinOfReplicaIsKept(t *testing.T) {
+	ctx := context.Background()
+	nodes := []*Node{groupNode(t, t.TempDir(), 1<<30), groupNode(t, t.TempDir(), 1<<30)}
+	formGroup(t, nodes, "family")
+	root := addData(t, nodes[0], randomData(200<<10))
+	if _, err := nodes[0].GroupShare(ctx, "family", root, 2); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "a replica on the second member", func() bool { return holds(t, nodes[1], "family", root) })
+	if _, err := nodes[1].PinAdd(ctx, root, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	p, err := nodes[1].store.GetPin(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if isReplicaPin(p) {
+		t.Fatalf("after the user pinned it, the pin is still the group's: %q", p.Name)
+	}
+	if err := nodes[0].GroupUnshare(ctx, "family", root); err != nil {
+		t.Fatal(err)
+	}
+	// The group lets go of the root (it no longer counts it as a copy of
+	// a share); the user's pin stays.
+	waitFor(t, 30*time.Second, "the group to let go", func() bool { return !holds(t, nodes[1], "family", root) })
+	if _, err := nodes[1].GC(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nodes[1].store.GetPin(ctx, root); err != nil {
+		t.Fatalf("the user's pin was released with the group's copy: %v", err)
+	}
+	if ok, _ := nodes[1].store.Has(ctx, root); !ok {
+		t.Fatal("the user's pinned root was collected")
+	}
+}
