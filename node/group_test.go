@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -368,5 +370,73 @@ func TestUserPinOfReplicaIsKept(t *testing.T) {
 	}
 	if ok, _ := nodes[1].store.Has(ctx, root); !ok {
 		t.Fatal("the user's pinned root was collected")
+	}
+}
+
+// TestGroupOutsiderLearnsNoMembers: a peer connected to one member, which
+// subscribes to the group's topic (members announce it to every peer they
+// are connected to), receives none of the group's messages, so it cannot
+// learn the members from their signers, while the members hear each
+// other's heartbeats.
+func TestGroupOutsiderLearnsNoMembers(t *testing.T) {
+	ctx := context.Background()
+	nodes := []*Node{groupNode(t, t.TempDir(), 1<<30), groupNode(t, t.TempDir(), 1<<30), groupNode(t, t.TempDir(), 1<<30)}
+	formGroup(t, nodes, "family")
+
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	octx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ps, err := pubsub.NewGossipSub(octx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Connect(ctx, peer.AddrInfo{ID: nodes[0].host.ID(), Addrs: nodes[0].host.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	topic, err := ps.Join(groupOf(t, nodes[0], "family").secret.Topic())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer topic.Close()
+	sub, err := topic.Subscribe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Cancel()
+	var heard atomic.Int32
+	var signers sync.Map
+	go func() {
+		for {
+			m, err := sub.Next(octx)
+			if err != nil {
+				return
+			}
+			heard.Add(1)
+			signers.Store(m.GetFrom(), true)
+		}
+	}()
+
+	// Several heartbeats of every member after the outsider subscribed:
+	// the second member has heard each of the others since then.
+	since := time.Now().Add(3 * testHeartbeat)
+	waitFor(t, 30*time.Second, "heartbeats of every member, heard by a member", func() bool {
+		fresh := 0
+		groupOf(t, nodes[1], "family").net.Read(func(s *group.State, l *group.Liveness) {
+			for _, v := range l.Views(s) {
+				if v.ID != nodes[1].host.ID() && v.LastSeen.After(since) {
+					fresh++
+				}
+			}
+		})
+		return fresh == 2
+	})
+	if n := heard.Load(); n != 0 {
+		var who []string
+		signers.Range(func(k, _ any) bool { who = append(who, k.(peer.ID).ShortString()); return true })
+		t.Fatalf("the outsider received %d group messages, signed by %v", n, who)
 	}
 }

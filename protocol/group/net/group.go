@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -51,6 +52,10 @@ type Group struct {
 	part   uint16           // next heartbeat page
 	behind map[peer.ID]bool // members behind at the previous heartbeat
 
+	// members is a snapshot of the state's members, for Service.mayHear;
+	// refreshMembers renews it whenever the state changed.
+	members atomic.Pointer[map[peer.ID]struct{}]
+
 	topicName string
 	topic     *pubsub.Topic
 	sub       *pubsub.Subscription
@@ -72,11 +77,36 @@ func newGroup(self peer.ID, o GroupOptions) *Group {
 		onChange = func() {}
 	}
 	keys := group.NewKeys(o.Secret)
-	return &Group{
-		id: keys.ID(), keys: keys, self: self, inc: o.Incarnation, cfg: o.Config, onChange: onChange,
+	g := &Group{
+		id: keys.ID(), keys: keys, self: self, inc: o.Incarnation, cfg: o.Config,
 		state: st, clock: group.NewClock(self, nil), live: group.NewLiveness(o.Config, time.Now()),
 		behind: map[peer.ID]bool{}, syncing: map[peer.ID]bool{}, strangers: map[peer.ID]time.Time{},
 	}
+	g.onChange = func() {
+		g.refreshMembers()
+		onChange()
+	}
+	g.refreshMembers()
+	return g
+}
+
+// refreshMembers renews the members snapshot from the state.
+func (g *Group) refreshMembers() {
+	g.mu.Lock()
+	ms := g.state.Members()
+	g.mu.Unlock()
+	set := make(map[peer.ID]struct{}, len(ms))
+	for _, m := range ms {
+		set[m.ID] = struct{}{}
+	}
+	g.members.Store(&set)
+}
+
+// mayHear reports whether p is a member as of the last state change: a
+// peer this group's messages may go to (see Service.mayHear).
+func (g *Group) mayHear(p peer.ID) bool {
+	_, ok := (*g.members.Load())[p]
+	return ok
 }
 
 // Open joins the group's topic and starts receiving. It does not make us a
@@ -93,6 +123,7 @@ func (s *Service) Open(o GroupOptions) (*Group, error) {
 	s.mu.Unlock()
 	topic := o.Secret.Topic()
 	g.topicName = topic
+	s.byTopic.Store(topic, g)
 	if err := s.ps.RegisterTopicValidator(topic, g.validate); err != nil {
 		s.forget(g)
 		return nil, fmt.Errorf("open group %s: register validator: %w", g.id, err)
@@ -105,15 +136,21 @@ func (s *Service) Open(o GroupOptions) (*Group, error) {
 		g.Close()
 		return nil, fmt.Errorf("open group %s: join topic: %w", g.id, err)
 	}
+	events, err := g.topic.EventHandler()
+	if err != nil {
+		g.Close()
+		return nil, fmt.Errorf("open group %s: topic events: %w", g.id, err)
+	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	g.cancel = cancel
 	every := o.SyncInterval
 	if every <= 0 {
 		every = 5 * time.Minute
 	}
-	g.wg.Add(2)
+	g.wg.Add(3)
 	go func() { defer g.wg.Done(); g.receive(ctx) }()
 	go func() { defer g.wg.Done(); g.syncLoop(ctx, every) }()
+	go func() { defer g.wg.Done(); defer events.Cancel(); g.watchSubscribers(ctx, events) }()
 	return g, nil
 }
 
@@ -377,13 +414,31 @@ func (g *Group) syncLoop(ctx context.Context, every time.Duration) {
 	}
 }
 
+// watchSubscribers syncs with each peer that subscribes to the topic
+// without being a member as far as we know. Messages go to members only
+// (Service.mayHear), so a member whose join never reached us (it joined
+// while it could reach nobody, or only through a relay) would never be
+// heard; the sync, sealed with the group's key, learns its join if it has
+// one, and tells an outsider nothing.
+func (g *Group) watchSubscribers(ctx context.Context, events *pubsub.TopicEventHandler) {
+	for {
+		ev, err := events.NextPeerEvent(ctx)
+		if err != nil {
+			return
+		}
+		if ev.Type == pubsub.PeerJoin && !g.isMember(ev.Peer) {
+			g.syncStranger(ev.Peer)
+		}
+	}
+}
+
 // strangerSyncEvery bounds the syncs with one sender that is not a member
 // as far as we know (a left member whose heartbeats still circulate).
 const strangerSyncEvery = 30 * time.Second
 
-// syncStranger syncs with p, a sender of a message sealed with the
-// group's key that our state does not list as a member, at most once per
-// strangerSyncEvery.
+// syncStranger syncs with p, a subscriber to the topic or a sender of a
+// message sealed with the group's key that our state does not list as a
+// member, at most once per strangerSyncEvery.
 func (g *Group) syncStranger(p peer.ID) {
 	if p == g.self || p == "" {
 		return

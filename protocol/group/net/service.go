@@ -4,8 +4,10 @@
 //
 // The replicated logic (state, placement, liveness) is package group; this
 // package only moves its messages, checks them at the trust boundary and
-// decides when to sync. It never touches the block store: the daemon reads
-// a Group's state and decides what to fetch and release.
+// decides when to sync. A topic's messages go to the peers its group lists
+// as members and to no one else (Service.mayHear). It never touches the
+// block store: the daemon reads a Group's state and decides what to fetch
+// and release.
 package groupnet
 
 import (
@@ -20,6 +22,8 @@ import (
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-p2p/kith/protocol/group"
@@ -38,6 +42,9 @@ type Service struct {
 
 	mu     sync.Mutex
 	groups map[group.GroupID]*Group
+	// byTopic maps each open group's topic to it, for mayHear (which
+	// must not take locks).
+	byTopic sync.Map
 }
 
 // Option adjusts a Service.
@@ -70,17 +77,22 @@ func NewService(h host.Host, opts ...Option) (*Service, error) {
 		p.HeartbeatInterval = o.heartbeat
 		p.HeartbeatInitialDelay = o.heartbeat / 10
 	}
+	s := &Service{host: h, log: o.log, ctx: ctx, stop: cancel, groups: make(map[group.GroupID]*Group)}
 	psOpts := []pubsub.Option{
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
 		pubsub.WithGossipSubParams(p),
 		pubsub.WithMessageIdFn(messageID),
+		// A group's messages go to its members only (see mayHear).
+		pubsub.WithPeerFilter(s.mayHear),
+		pubsub.WithFloodPublish(false),
+		pubsub.WithGossipSubProtocols(meshProtocols(), pubsub.GossipSubDefaultFeatures),
 	}
 	ps, err := pubsub.NewGossipSub(ctx, h, psOpts...)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("start gossipsub: %w", err)
 	}
-	s := &Service{host: h, ps: ps, log: o.log, ctx: ctx, stop: cancel, groups: make(map[group.GroupID]*Group)}
+	s.ps = ps
 	h.SetStreamHandler(SyncProtocol, s.handleSync)
 	h.Network().Notify(&connNotifee{s: s})
 	return s, nil
@@ -109,6 +121,35 @@ func messageID(m *pb.Message) string {
 	h.Write(m.GetFrom())
 	h.Write(m.GetSeqno())
 	return string(h.Sum(nil)[:16])
+}
+
+// mayHear is GossipSub's peer filter: a group's topic is exchanged only
+// with the peers its state lists as members. Payloads are sealed with the
+// group's key, but who sends them is not: without the filter a peer
+// connected to one member could subscribe to the topic (members announce
+// it to every peer) and learn every member's peer ID from the messages'
+// signers. GossipSub then never grafts an outsider into the topic's mesh,
+// gossips to it or answers its IWANTs; publishing goes through the mesh
+// (flood publishing, which sends to every subscriber, is off), and
+// floodsub, whose peers get every message, is not spoken. It runs in
+// GossipSub's event loop, so it reads a snapshot, without locks.
+func (s *Service) mayHear(p peer.ID, topic string) bool {
+	v, ok := s.byTopic.Load(topic)
+	if !ok {
+		return false // not a topic of ours: nothing to exchange
+	}
+	return v.(*Group).mayHear(p)
+}
+
+// meshProtocols is GossipSub's protocol list without floodsub.
+func meshProtocols() []protocol.ID {
+	var out []protocol.ID
+	for _, p := range pubsub.GossipSubDefaultProtocols {
+		if p != pubsub.FloodSubID {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Close leaves every group and stops the sync handler and GossipSub.
@@ -140,6 +181,7 @@ func (s *Service) forget(g *Group) {
 	if s.groups[g.id] == g {
 		delete(s.groups, g.id)
 	}
+	s.byTopic.CompareAndDelete(g.topicName, g)
 }
 
 // go runs fn until the service stops.
