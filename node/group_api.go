@@ -49,6 +49,9 @@ func (n *Node) GroupCreate(ctx context.Context, name string) (api.GroupInvite, e
 	if err := validGroupName(name); err != nil {
 		return api.GroupInvite{}, err
 	}
+	if gs.named(name) {
+		return api.GroupInvite{}, fmt.Errorf("you are already in a group called %q; choose another name, so that commands can tell the two apart: %w", name, api.ErrInvalid)
+	}
 	sec, err := group.NewSecret()
 	if err != nil {
 		return api.GroupInvite{}, fmt.Errorf("create group %s: %w", name, err)
@@ -77,7 +80,10 @@ func (n *Node) GroupJoin(ctx context.Context, token string) (api.Group, error) {
 	if g, err := gs.find(inv.Secret.ID().String()); err == nil {
 		return g.info(), nil // already in it
 	}
-	g, err := gs.add(ctx, inv.Secret, inv.Name)
+	// Another group of ours with the same name would make the name
+	// ambiguous in every command: this one gets a free variant of it
+	// (the answer names it).
+	g, err := gs.add(ctx, inv.Secret, gs.freeName(inv.Name))
 	if err != nil {
 		return api.Group{}, err
 	}
@@ -245,6 +251,7 @@ func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, copies in
 	}
 	in := api.GroupIntent{Group: g.name, Cid: c.String(), Name: p.Name, Size: int64(p.Size), Copies: copies}
 	err = g.net.Apply(ctx, func(s *group.State, clk *group.Clock) (group.Update, error) {
+		in.Members = len(s.Members())
 		return s.Share(clk, c, p.Name, int64(p.Size), copies)
 	})
 	if err != nil {

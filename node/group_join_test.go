@@ -2,12 +2,15 @@ package node
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/protocol/group"
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // TestGroupLearnsOfUnheardJoiner: a member that joined without reaching
@@ -47,4 +50,45 @@ func TestGroupLearnsOfUnheardJoiner(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestGroupNamesStayDistinct: a second group of the same name would make
+// the name useless in every command. Creating one is refused with a
+// reason; joining one names it apart (family-2), and says so.
+func TestGroupNamesStayDistinct(t *testing.T) {
+	ctx := context.Background()
+	a := groupNode(t, t.TempDir(), 1<<30)
+	b := groupNode(t, t.TempDir(), 1<<30)
+	if _, err := a.GroupCreate(ctx, "family"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.GroupCreate(ctx, "family"); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "already in a group called") {
+		t.Fatalf("second group called family: %v, want a refusal that says why", err)
+	}
+	inv, err := b.GroupCreate(ctx, "family") // another family, b's
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined, err := a.GroupJoin(ctx, inv.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if joined.Name != "family-2" {
+		t.Fatalf("joined b's family as %q, want family-2", joined.Name)
+	}
+	for _, name := range []string{"family", "family-2"} {
+		if _, err := a.GroupMembers(ctx, name); err != nil {
+			t.Errorf("group %s: %v", name, err)
+		}
+	}
+	// Sharing asks for more copies than there are members: the answer says
+	// how many members there are.
+	root := addData(t, a, randomData(10<<10))
+	in, err := a.GroupShare(ctx, "family", root, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Members != 1 || in.Copies != 3 {
+		t.Fatalf("share answered %d members, %d copies; want 1, 3", in.Members, in.Copies)
+	}
 }

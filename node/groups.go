@@ -168,6 +168,36 @@ func (gs *groupSet) find(name string) (*localGroup, error) {
 	return nil, fmt.Errorf("several groups are called %q; name one by its ID: %w", name, api.ErrInvalid)
 }
 
+// named reports whether one of our groups is called name.
+func (gs *groupSet) named(name string) bool {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	for _, g := range gs.byID {
+		if g.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// freeName returns name, or the first of name-2, name-3, ... that none of
+// our groups is called.
+func (gs *groupSet) freeName(name string) string {
+	if !gs.named(name) {
+		return name
+	}
+	for i := 2; ; i++ {
+		suffix := fmt.Sprintf("-%d", i)
+		cand := name
+		if len(cand)+len(suffix) > group.MaxNameLen {
+			cand = cand[:group.MaxNameLen-len(suffix)]
+		}
+		if cand += suffix; !gs.named(cand) {
+			return cand
+		}
+	}
+}
+
 func (gs *groupSet) list() []*localGroup {
 	gs.mu.Lock()
 	defer gs.mu.Unlock()

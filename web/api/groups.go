@@ -74,6 +74,10 @@ type GroupIntent struct {
 	Name   string `json:"name"`
 	Size   int64  `json:"size"`
 	Copies int    `json:"copies"`
+	// Members is how many members the group had when it was shared (in
+	// the answer to a share only): fewer than Copies means fewer copies
+	// until more members join.
+	Members int `json:"members,omitempty"`
 }
 
 // GroupStatus is the replication state of one root in one group.

@@ -207,6 +207,14 @@ share it in a group: the group keeps N copies of it among its members.`,
 				return e.printJSON(in)
 			}
 			fmt.Fprintf(e.stdout, "shared %s %s (%s) in %s: %d copies\n", in.Cid, printable(in.Name), humanBytes(in.Size), printable(in.Group), in.Copies)
+			if in.Members > 0 && in.Members < in.Copies {
+				copies := "copies"
+				if in.Members == 1 {
+					copies = "copy"
+				}
+				fmt.Fprintf(e.stdout, "note: %s has %d member%s, so it keeps %d %s until more join\n",
+					printable(in.Group), in.Members, plural(in.Members), in.Members, copies)
+			}
 			return nil
 		},
 	}
@@ -240,7 +248,7 @@ func unshareCmd(e *env) *cobra.Command {
 			if e.json {
 				return e.printJSON(map[string]string{"group": groupName, "cid": id})
 			}
-			fmt.Fprintf(e.stdout, "unshared %s in %s\n", id, groupName)
+			fmt.Fprintf(e.stdout, "unshared %s in %s: your own pin stays; the other members drop their copies once the group's release delay has passed (groups.release_delay)\n", id, groupName)
 			return nil
 		},
 	}
