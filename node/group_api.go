@@ -22,15 +22,9 @@ import (
 var _ api.GroupBackend = (*Node)(nil)
 
 // join writes (or refreshes) our member record: name, addresses, budget.
-// fresh keeps an existing budget when false (a restart).
+// fresh keeps an existing name and budget when false (a restart).
 func (g *localGroup) join(ctx context.Context, fresh bool) error {
-	name, _ := os.Hostname()
-	if name == "" {
-		name = g.n.host.ID().String()
-	}
-	if len(name) > group.MaxNameLen {
-		name = name[:group.MaxNameLen]
-	}
+	name := g.n.deviceName()
 	budget := g.n.groupBudget()
 	return g.net.Apply(ctx, func(s *group.State, c *group.Clock) (group.Update, error) {
 		if m, ok := s.Member(c.Node()); ok && !m.Left && !fresh {

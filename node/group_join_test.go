@@ -92,3 +92,55 @@ func TestGroupNamesStayDistinct(t *testing.T) {
 		t.Fatalf("share answered %d members, %d copies; want 1, 3", in.Members, in.Copies)
 	}
 }
+
+// TestGroupRenameMe: a device renamed in all its groups is known by the
+// new name to the other members and joins later groups under it; renamed
+// in one group, only in that one.
+func TestGroupRenameMe(t *testing.T) {
+	ctx := context.Background()
+	nodes := []*Node{groupNode(t, t.TempDir(), 1<<30), groupNode(t, t.TempDir(), 1<<30)}
+	formGroup(t, nodes, "family")
+	a, b := nodes[0], nodes[1]
+	nameOn := func(n *Node, grp string, who peer.ID) string {
+		ms, err := n.GroupMembers(ctx, grp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Peer == who.String() {
+				return m.Name
+			}
+		}
+		return ""
+	}
+	res, err := a.GroupRenameMe(ctx, "anna's laptop", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Name != "anna's laptop" || len(res.Groups) != 1 || res.Groups[0] != "family" {
+		t.Fatalf("rename answered %+v", res)
+	}
+	waitFor(t, 20*time.Second, "b to know a by its new name", func() bool {
+		return nameOn(b, "family", a.host.ID()) == "anna's laptop"
+	})
+	// A group created afterwards gets the chosen name, not the hostname.
+	if _, err := a.GroupCreate(ctx, "work"); err != nil {
+		t.Fatal(err)
+	}
+	if got := nameOn(a, "work", a.host.ID()); got != "anna's laptop" {
+		t.Errorf("in a new group a is %q", got)
+	}
+	// Renamed in one group only.
+	if _, err := a.GroupRenameMe(ctx, "office pc", "work"); err != nil {
+		t.Fatal(err)
+	}
+	if got := nameOn(a, "work", a.host.ID()); got != "office pc" {
+		t.Errorf("in work a is %q, want office pc", got)
+	}
+	if got := nameOn(a, "family", a.host.ID()); got != "anna's laptop" {
+		t.Errorf("in family a is %q after renaming in work only", got)
+	}
+	if _, err := a.GroupRenameMe(ctx, "", ""); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("empty name: %v, want invalid", err)
+	}
+}

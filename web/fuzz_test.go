@@ -65,6 +65,10 @@ func (*fuzzBackend) GroupShare(_ context.Context, name string, c cid.Cid, copies
 
 func (*fuzzBackend) GroupUnshare(context.Context, string, cid.Cid) error { return nil }
 
+func (*fuzzBackend) GroupRenameMe(_ context.Context, name, _ string) (api.DeviceName, error) {
+	return api.DeviceName{Name: name, Groups: []string{}}, nil
+}
+
 func (*fuzzBackend) GroupStatus(context.Context, cid.Cid) ([]api.GroupStatus, error) {
 	return []api.GroupStatus{}, nil
 }

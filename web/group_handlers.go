@@ -15,7 +15,7 @@ import (
 const maxTokenBytes = 16 << 10
 
 // groupRoutes adds the group replication routes under p/groups.
-func (s *Server) groupRoutes(m *http.ServeMux, p string) {
+func (s *Server) groupRoutes(m *routeMux, p string) {
 	m.HandleFunc("POST "+p+"/groups/create", s.handleGroupCreate)
 	m.HandleFunc("POST "+p+"/groups/join", s.handleGroupJoin)
 	m.HandleFunc("POST "+p+"/groups/leave", s.handleGroupLeave)
@@ -25,6 +25,23 @@ func (s *Server) groupRoutes(m *http.ServeMux, p string) {
 	m.HandleFunc("POST "+p+"/groups/unshare", s.handleGroupUnshare)
 	m.HandleFunc("GET "+p+"/groups/status", s.handleGroupStatus)
 	m.HandleFunc("GET "+p+"/groups/status/all", s.handleGroupStatuses)
+	m.HandleFunc("POST "+p+"/groups/rename-me", s.handleGroupRenameMe)
+}
+
+// handleGroupRenameMe sets this device's name (?name=), in one group
+// (?group=) or in all.
+func (s *Server) handleGroupRenameMe(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		writeError(w, fmt.Errorf("missing name parameter: %w", api.ErrInvalid))
+		return
+	}
+	res, err := s.backend.GroupRenameMe(r.Context(), name, r.URL.Query().Get("group"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, res)
 }
 
 // groupParam is the required "group" query parameter (a name or an ID).

@@ -134,8 +134,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func (s *Server) routes() *http.ServeMux {
-	m := http.NewServeMux()
+// routeMux is an http.ServeMux that remembers the patterns registered on
+// it, so that a test holds docs/api.md to them.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+func (s *Server) routes() *routeMux {
+	m := &routeMux{ServeMux: http.NewServeMux()}
 	p := api.Prefix
 	m.HandleFunc("GET "+p+"/id", s.handleID)
 	m.HandleFunc("POST "+p+"/add", s.changingPins(s.handleAdd))

@@ -34,6 +34,16 @@ type GroupBackend interface {
 	// groups, in one call: one entry per group and root, none when nothing
 	// is shared.
 	GroupStatuses(ctx context.Context) ([]GroupStatus, error)
+	// GroupRenameMe sets the name this device goes by in one group, or
+	// (group "") in all of them and in those it joins later.
+	GroupRenameMe(ctx context.Context, name, group string) (DeviceName, error)
+}
+
+// DeviceName is the answer to a rename: the name, and the groups that now
+// know this device by it.
+type DeviceName struct {
+	Name   string   `json:"name"`
+	Groups []string `json:"groups"`
 }
 
 // Group describes one group.

@@ -57,6 +57,17 @@ func (c *Client) GroupShare(ctx context.Context, group, cid string, copies int) 
 	return in, c.postJSON(ctx, "/groups/share", q, &in)
 }
 
+// GroupRenameMe sets the name this device goes by in group, or in every
+// group (group "").
+func (c *Client) GroupRenameMe(ctx context.Context, name, group string) (api.DeviceName, error) {
+	var out api.DeviceName
+	q := url.Values{"name": {name}}
+	if group != "" {
+		q.Set("group", group)
+	}
+	return out, c.postJSON(ctx, "/groups/rename-me", q, &out)
+}
+
 // GroupUnshare withdraws cid from group.
 func (c *Client) GroupUnshare(ctx context.Context, group, cid string) error {
 	q := groupQuery(group)

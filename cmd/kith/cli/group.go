@@ -160,7 +160,39 @@ shell history.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(create, join, ls, members, leave)
+	cmd.AddCommand(create, join, ls, members, leave, renameMeCmd(e))
+	return cmd
+}
+
+// renameMeCmd is `kith group rename-me NAME [--group G]`.
+func renameMeCmd(e *env) *cobra.Command {
+	var groupName string
+	cmd := &cobra.Command{
+		Use:   "rename-me NAME",
+		Short: "Choose the name this device goes by in your groups (default: its hostname)",
+		Long: `Choose the name other members see for this device, instead of its hostname
+("vm", "laptop"...), so that status and member lists tell your devices apart.
+Without --group it applies to every group you are in and to those you join later.`,
+		Example: "  kith group rename-me \"anna's laptop\"\n  kith group rename-me nas --group family",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.GroupRenameMe(cmd.Context(), args[0], groupName)
+			if e.json && err == nil {
+				return e.printJSON(res)
+			}
+			if len(res.Groups) > 0 {
+				fmt.Fprintf(e.stdout, "this device is now %q in %s\n", res.Name, strings.Join(res.Groups, ", "))
+			} else if err == nil {
+				fmt.Fprintf(e.stdout, "this device will be %q in the groups it joins\n", res.Name)
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&groupName, "group", "", "rename in this group only")
 	return cmd
 }
 
