@@ -281,6 +281,10 @@ func (n *Node) Pins(ctx context.Context) ([]api.Pin, error) {
 	out := make([]api.Pin, len(ps))
 	for i, p := range ps {
 		out[i] = toAPIPin(p)
+		if isReplicaPin(p) {
+			out[i].Replica = true
+			out[i].Name, out[i].Group = n.replicaLabel(p.Name)
+		}
 	}
 	return out, nil
 }

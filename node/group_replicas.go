@@ -69,6 +69,20 @@ func (g *localGroup) pinName(name string) string {
 
 func isReplicaPin(p blockstore.Pin) bool { return strings.HasPrefix(p.Name, replicaPinPrefix) }
 
+// replicaLabel returns the share's name and the group's name (as this
+// node calls it; its ID if it is not one of ours any more) of a replica
+// pin's name, for showing it: the pin's own name is an internal key.
+func (n *Node) replicaLabel(pinName string) (share, groupName string) {
+	id, _, _ := strings.Cut(strings.TrimPrefix(pinName, replicaPinPrefix), ":")
+	groupName = id
+	if gs, err := n.groupSet(); err == nil {
+		if g, err := gs.find(id); err == nil {
+			groupName = g.name
+		}
+	}
+	return replicaShareName(pinName), groupName
+}
+
 // replicaShareName is the share's name in a replica pin's name.
 func replicaShareName(pinName string) string {
 	rest := strings.TrimPrefix(pinName, replicaPinPrefix)

@@ -162,6 +162,11 @@ type Pin struct {
 	// Replication says where else the content is kept; empty means only
 	// in this repo (groups, which fill it, come later).
 	Replication string `json:"replication,omitempty"`
+	// Replica is set for a copy a group placed here (not the user's own
+	// pin): Group names the group, Name is the share's name. Pinning it
+	// (pin add) makes it the user's.
+	Replica bool   `json:"replica,omitempty"`
+	Group   string `json:"group,omitempty"`
 }
 
 // GCResult is the result of a garbage collection.

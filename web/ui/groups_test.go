@@ -125,11 +125,65 @@ func TestBrowserGroupInvite(t *testing.T) {
 		t.Fatalf("GroupStatuses: %+v, %v", all, err)
 	}
 
+	// On B, the copy the group placed there shows as the share's name
+	// with its group, and offers "Keep a copy for me" instead of Unpin;
+	// keeping it makes it B's own pin.
+	isReplica := func() (replica, found bool) {
+		pins, err := b.c.Pins(sctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pins {
+			if p.Cid == res.Cid {
+				return p.Replica, true
+			}
+		}
+		return false, false
+	}
+	for {
+		if replica, ok := isReplica(); ok && replica {
+			break
+		}
+		if sctx.Err() != nil {
+			t.Fatal("the group never placed its second copy on B")
+		}
+		time.Sleep(100 * time.Millisecond) // polling pace for a condition with a deadline
+	}
+	front(t, tab)
+	bRow := fmt.Sprintf(`#pins tr[data-cid="%s"]`, res.Cid)
+	var unpins int
+	err = chromedp.Run(tab,
+		chromedp.Navigate(b.base()+"/#/files"),
+		chromedp.WaitVisible(bRow+` [data-action="keep-mine"]`, chromedp.ByQuery),
+		chromedp.Evaluate(fmt.Sprintf(`document.querySelectorAll('%s button.danger').length`, bRow), &unpins),
+	)
+	if err != nil {
+		t.Fatalf("B's Files page: %v", err)
+	}
+	waitText(t, tab, bRow+" td.name", "album.txt")
+	waitText(t, tab, bRow+" td.name .replica", "family · replica")
+	if unpins != 0 {
+		t.Error("a replica the group placed offers Unpin")
+	}
+	screenshot(t, tab, shots, "files-replica")
+	err = chromedp.Run(tab,
+		chromedp.Click(bRow+` [data-action="keep-mine"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(bRow+` button.danger`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("keep the replica as B's own: %v", err)
+	}
+	if replica, ok := isReplica(); !ok || replica {
+		t.Fatalf("after Keep a copy for me, B's pin: found %v, replica %v", ok, replica)
+	}
+
 	// Leaving, on B, goes through a confirm step.
 	front(t, tab)
 	lctx, cancel := context.WithTimeout(tab, 30*time.Second)
 	defer cancel()
 	err = chromedp.Run(lctx,
+		chromedp.Navigate(b.base()+"/#/groups/family"),
+		chromedp.WaitVisible("#leave-group", chromedp.ByQuery),
 		chromedp.Click("#leave-group", chromedp.ByQuery),
 		chromedp.WaitVisible("#leave-confirm", chromedp.ByQuery),
 		chromedp.Click("#leave-confirm", chromedp.ByQuery),

@@ -62,7 +62,7 @@ func pinCmd(e *env) *cobra.Command {
 	ls := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
-		Short:   "List pins: CID, name, size, date",
+		Short:   "List pins: CID, name, size, date (copies your groups placed here end in \"· GROUP · replica\")",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -79,7 +79,11 @@ func pinCmd(e *env) *cobra.Command {
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "CID\tNAME\tSIZE\tPINNED")
 			for _, p := range pins {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Cid, printable(p.Name), humanBytes(int64(p.Size)), p.Created.Local().Format("2006-01-02 15:04"))
+				name := printable(p.Name)
+				if p.Replica {
+					name += " · " + printable(p.Group) + " · replica"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Cid, name, humanBytes(int64(p.Size)), p.Created.Local().Format("2006-01-02 15:04"))
 			}
 			return tw.Flush()
 		},

@@ -76,11 +76,14 @@ export function render(main, _arg, query) {
     }
   }
 
-  // keep copies a group's item here: a background fetch that pins it.
+  // keep copies a group's item here, or makes a replica the group placed
+  // here the user's own pin: a background fetch that pins it.
   async function keep(item) {
     try {
       await api('/jobs/fetch', { method: 'POST', params: { cid: item.cid, name: item.name } });
-      status.textContent = `Keeping a copy of ${item.name || item.cid} here: see Get for progress.`;
+      status.textContent = item.replica
+        ? `${item.name || item.cid} is now yours: the group no longer moves it.`
+        : `Keeping a copy of ${item.name || item.cid} here: see Get for progress.`;
     } catch (err) {
       status.textContent = err.message;
     }
@@ -153,6 +156,15 @@ function table(rows, { unpin, share, keep }) {
       if (p.remote) {
         actions.push(h('button', { type: 'button', class: 'small', dataset: { action: 'keep' },
           title: 'Fetch a copy and pin it here', onclick: () => keep(p) }, 'Keep here'));
+      } else if (p.replica) {
+        // A copy the group placed here: the group releases it when it is
+        // no longer needed; keeping it makes it an ordinary pin of yours.
+        actions.push(
+          h('button', { type: 'button', class: 'small', dataset: { action: 'share' }, 'aria-expanded': 'false',
+            title: 'Make a ticket a friend can get this with', onclick: () => share(p) }, 'Share'),
+          h('button', { type: 'button', class: 'small', dataset: { action: 'keep-mine' },
+            title: `${p.group || 'The group'} placed this copy here and may move it; keep it as your own pin`,
+            onclick: () => keep(p) }, 'Keep a copy for me'));
       } else {
         actions.push(
           h('button', { type: 'button', class: 'small', dataset: { action: 'share' }, 'aria-expanded': 'false',
@@ -161,7 +173,8 @@ function table(rows, { unpin, share, keep }) {
       }
       return h('tr', { dataset: { cid: p.cid, here: p.remote ? 'no' : 'yes' } },
         h('td', { class: 'name' }, h('a', { href: openHref }, name),
-          p.remote ? h('div', { class: 'muted small' }, 'Not on this computer: opens from the members who hold it') : null),
+          p.remote ? h('div', { class: 'muted small' }, 'Not on this computer: opens from the members who hold it') : null,
+          p.replica ? h('div', { class: 'muted small replica' }, `${p.group} · replica`) : null),
         h('td', { class: 'num' }, bytes(p.size)),
         h('td', {}, h('code', { class: 'cid', title: p.cid }, shortId(p.cid)), ' ', copyButton(p.cid)),
         h('td', {}, p.remote ? '–' : date(p.created)),
