@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	mh "github.com/multiformats/go-multihash"
 
 	"github.com/kith-p2p/kith/protocol/group"
@@ -193,5 +195,32 @@ func TestSyncRefusesNonMember(t *testing.T) {
 	}
 	if a.state.Digest() != before || len(a.state.Members()) != 1 {
 		t.Fatal("a refused sync changed the state")
+	}
+}
+
+// TestMeshFeatures: a peer whose protocol GossipSub does not know yet is
+// not taken for a floodsub peer (which would get every message, past the
+// member filter); known protocols keep GossipSub's features.
+func TestMeshFeatures(t *testing.T) {
+	tests := []struct {
+		feat  pubsub.GossipSubFeature
+		proto protocol.ID
+		want  bool
+	}{
+		{pubsub.GossipSubFeatureMesh, "", true},
+		{pubsub.GossipSubFeaturePX, "", false},
+		{pubsub.GossipSubFeatureMesh, pubsub.GossipSubID_v11, true},
+		{pubsub.GossipSubFeaturePX, pubsub.GossipSubID_v11, true},
+		{pubsub.GossipSubFeatureMesh, pubsub.FloodSubID, false},
+	}
+	for _, tt := range tests {
+		if got := meshFeatures(tt.feat, tt.proto); got != tt.want {
+			t.Errorf("meshFeatures(%v, %q) = %v, want %v", tt.feat, tt.proto, got, tt.want)
+		}
+	}
+	for _, p := range meshProtocols() {
+		if p == pubsub.FloodSubID {
+			t.Error("floodsub is among the protocols spoken")
+		}
 	}
 }

@@ -85,7 +85,7 @@ func NewService(h host.Host, opts ...Option) (*Service, error) {
 		// A group's messages go to its members only (see mayHear).
 		pubsub.WithPeerFilter(s.mayHear),
 		pubsub.WithFloodPublish(false),
-		pubsub.WithGossipSubProtocols(meshProtocols(), pubsub.GossipSubDefaultFeatures),
+		pubsub.WithGossipSubProtocols(meshProtocols(), meshFeatures),
 	}
 	ps, err := pubsub.NewGossipSub(ctx, h, psOpts...)
 	if err != nil {
@@ -139,6 +139,20 @@ func (s *Service) mayHear(p peer.ID, topic string) bool {
 		return false // not a topic of ours: nothing to exchange
 	}
 	return v.(*Group).mayHear(p)
+}
+
+// meshFeatures is GossipSub's feature test, except that a peer whose
+// protocol is not known yet counts as a mesh peer. GossipSub learns a
+// peer's protocol only once its own stream to the peer is open, and until
+// then takes the peer for a floodsub peer, which gets every message of the
+// topics it subscribed to, past the peer filter (seen once under load: an
+// outsider received a group message). Only mesh protocols are spoken here
+// (meshProtocols), so the peer will turn out to be one.
+func meshFeatures(feat pubsub.GossipSubFeature, proto protocol.ID) bool {
+	if proto == "" {
+		return feat == pubsub.GossipSubFeatureMesh
+	}
+	return pubsub.GossipSubDefaultFeatures(feat, proto)
 }
 
 // meshProtocols is GossipSub's protocol list without floodsub.
