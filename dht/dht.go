@@ -305,9 +305,24 @@ type Stats struct {
 	Bootstrap, BootstrapConnected int
 }
 
+// serving reports whether the WAN (or only) DHT answers queries now: its
+// protocol has a stream handler, which kad-dht sets in server mode and
+// removes in client mode. (kad-dht's Mode() is the configured option, so
+// in auto mode it said "auto" whatever the node did: the doctor showed
+// public servers as clients.)
+func (d *DHT) serving() bool {
+	want := d.cfg.protocols()[0]
+	for _, p := range d.host.Mux().Protocols() {
+		if p == want {
+			return true
+		}
+	}
+	return false
+}
+
 // Stats returns the DHT's state now.
 func (d *DHT) Stats() Stats {
-	st := Stats{Protocol: d.cfg.protocols()[0], WAN: d.wan.RoutingTable().Size(), Server: d.wan.Mode() == kaddht.ModeServer}
+	st := Stats{Protocol: d.cfg.protocols()[0], WAN: d.wan.RoutingTable().Size(), Server: d.serving()}
 	if d.lan != nil {
 		st.LAN = d.lan.RoutingTable().Size()
 	}

@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 )
 
 // TestDefaultsJoinAmino: with no options a DHT speaks the Amino protocols,
@@ -83,5 +87,41 @@ func TestRoutingPeersSurviveRestart(t *testing.T) {
 	}
 	if again.d.RoutingTableSize() == 0 || len(again.h.Network().ConnsToPeer(b.h.ID())) == 0 {
 		t.Fatalf("restarted node did not rejoin through the saved peer %s", b.h.ID())
+	}
+}
+
+// TestStatsServerFollowsReachability: in auto mode, Stats says "server"
+// exactly while the node answers DHT queries, which follows the host's
+// reachability (kad-dht's own Mode() only gives the configured option).
+func TestStatsServerFollowsReachability(t *testing.T) {
+	h := newHost(t)
+	d, err := New(context.Background(), h, WithMode(ModeAuto))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	em, err := h.EventBus().Emitter(new(event.EvtLocalReachabilityChanged), eventbus.Stateful)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	for _, step := range []struct {
+		r      network.Reachability
+		server bool
+	}{
+		{network.ReachabilityPublic, true},
+		{network.ReachabilityPrivate, false},
+		{network.ReachabilityPublic, true},
+	} {
+		if err := em.Emit(event.EvtLocalReachabilityChanged{Reachability: step.r}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for d.Stats().Server != step.server {
+			if time.Now().After(deadline) {
+				t.Fatalf("reachability %v: Stats().Server stayed %v", step.r, !step.server)
+			}
+			time.Sleep(10 * time.Millisecond) // polling pace for a condition with a deadline
+		}
 	}
 }

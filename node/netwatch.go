@@ -119,15 +119,22 @@ func (n *Node) watchNetwork(ctx context.Context) {
 }
 
 // lonely reports whether a node that has bootstrap peers has lost its
-// place in the network: no bootstrap peer connected, and no connection at
-// all or an empty routing table. (Either alone can mislead: the routing
-// table keeps peers that restarted until a query fails, and a connection
-// the other side dropped lingers until a keepalive notices.)
+// place in the network: an empty routing table, or no bootstrap peer and
+// no peer at all connected. (A full routing table alone can mislead: it
+// keeps peers that restarted until a query fails.) An empty routing table
+// is lonely even with a bootstrap peer connected: a server that restarted
+// answers DHT queries only once it knows it is publicly reachable, and
+// the node that reconnected to it before then never added it (seen under
+// load: connected to one of two restarted servers, never redialling the
+// other, with an empty table for good).
 func (n *Node) lonely() bool {
-	if len(n.cfg.Network.Bootstrap) == 0 || n.dht.Stats().BootstrapConnected > 0 {
+	if len(n.cfg.Network.Bootstrap) == 0 {
 		return false
 	}
-	return len(n.host.Network().Peers()) == 0 || n.dht.RoutingTableSize() == 0
+	if n.dht.RoutingTableSize() == 0 {
+		return true
+	}
+	return n.dht.Stats().BootstrapConnected == 0 && len(n.host.Network().Peers()) == 0
 }
 
 // closeDeadConns closes the direct connections that went with an address
