@@ -58,7 +58,12 @@ func (g *Group) Sync(ctx context.Context, p peer.ID) error {
 		_ = s.Reset()
 		return fmt.Errorf("sync group %s with %s: %w", g.id, p, err)
 	}
-	return s.Close()
+	// The exchange is complete. Close may still fail: over QUIC, when the
+	// peer wrote the last message and closed first, our side's writing was
+	// already stopped ("close called for canceled stream"), which a test
+	// saw fail every sync after a restart.
+	_ = s.Close()
+	return nil
 }
 
 // handleSync serves a sync stream for the group it names, if we are in it.
