@@ -110,3 +110,14 @@ func (d *DHT) FindPeer(ctx context.Context, id peer.ID) (peer.AddrInfo, error) {
 	}
 	return ai, nil
 }
+
+// Forget drops id from the routing tables, so that the next lookup of it
+// asks other peers where it is instead of dialling what this node knew
+// (kad-dht counts a peer it fails to dial as not found, even when a peer
+// it asked next knows where it is now).
+func (d *DHT) Forget(id peer.ID) {
+	d.wan.RoutingTable().RemovePeer(id)
+	if d.lan != nil {
+		d.lan.RoutingTable().RemovePeer(id)
+	}
+}

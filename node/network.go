@@ -212,13 +212,18 @@ func (n *Node) Connect(ctx context.Context, addr string) (api.PeerInfo, error) {
 			return api.PeerInfo{}, fmt.Errorf("%q is neither a peer ID nor a multiaddr ending in /p2p/ID: %w", addr, api.ErrInvalid)
 		}
 		ai = &peer.AddrInfo{ID: p}
-		if len(n.host.Peerstore().Addrs(p)) == 0 {
-			found, err := n.dht.FindPeer(ctx, p)
-			if err != nil {
-				return api.PeerInfo{}, fmt.Errorf("no address known for %s and the DHT did not find it (%v): give a full address (/ip4/.../p2p/ID) or a ticket: %w", p, err, api.ErrUnavailable)
+		if len(n.host.Peerstore().Addrs(p)) > 0 {
+			if err := n.host.Connect(ctx, *ai); err == nil {
+				return toPeerInfo(n.host.Peerstore().PeerInfo(p)), nil
 			}
-			ai = &found
+			// The addresses known here are stale (it moved): ask the DHT.
 		}
+		n.dht.Forget(p)
+		found, err := n.dht.FindPeer(ctx, p)
+		if err != nil {
+			return api.PeerInfo{}, fmt.Errorf("no working address known for %s and the DHT did not find it (%v): give a full address (/ip4/.../p2p/ID) or a ticket: %w", p, err, api.ErrUnavailable)
+		}
+		ai = &found
 	}
 	if err := n.host.Connect(ctx, *ai); err != nil {
 		return api.PeerInfo{}, fmt.Errorf("connect to %s: %v: %w", ai.ID, err, api.ErrUnavailable)
