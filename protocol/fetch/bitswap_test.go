@@ -152,6 +152,7 @@ func TestBitswapDropsStalledPeer(t *testing.T) {
 	// answer, and is slow enough (6 MiB at 4 MiB/s) that the fetch depends
 	// on the watchdog handing those wants on.
 	serve(t, hs[2], src, WithUploadLimit(4<<20))
+	identified(t, hs[0], hs[2])
 
 	dst := blockstore.NewMemStore()
 	res, err := NewFetcher(hs[0], dst, WithBitswap(fb), WithStallTimeout(300*time.Millisecond)).
