@@ -58,7 +58,7 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.
 	// missing, so there is no separate local check here.
 	start := time.Now()
 	res, err := n.fetcher.Fetch(ctx, root, providerSource{n}, func(p fetch.Progress) {
-		report(progress, api.Progress{Phase: "fetch", Bytes: p.Bytes + p.HaveBytes, Total: p.Total, Count: int64(p.Blocks), Peers: p.Peers, Rate: p.Rate})
+		report(progress, api.Progress{Phase: "fetch", Bytes: p.Bytes + p.HaveBytes, Total: p.Total, Count: int64(p.Blocks), Peers: p.Peers, Rate: p.Rate, Have: p.HaveBytes})
 	})
 	n.trim.moved(res.Bytes)
 	if err != nil {

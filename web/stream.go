@@ -61,7 +61,7 @@ func (s *eventStream) progress(p api.Progress) {
 	}
 	s.last = now
 	s.mu.Unlock()
-	s.send(api.Event{Type: "progress", Phase: p.Phase, Bytes: p.Bytes, Total: p.Total, Count: p.Count, Peers: p.Peers, Rate: p.Rate})
+	s.send(api.Event{Type: "progress", Phase: p.Phase, Bytes: p.Bytes, Total: p.Total, Count: p.Count, Peers: p.Peers, Rate: p.Rate, Have: p.Have})
 }
 
 // finish writes the final event: the result, or the error.

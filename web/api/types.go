@@ -25,6 +25,9 @@ type Event struct {
 	// Peers serving a transfer, and its Rate in bytes per second.
 	Peers int     `json:"peers,omitempty"`
 	Rate  float64 `json:"rate,omitempty"`
+	// Have is the part of Bytes that was already in the repo when a fetch
+	// began (a get or pin add resuming).
+	Have int64 `json:"have,omitempty"`
 	// Result is the operation's result on a "done" event.
 	Result json.RawMessage `json:"result,omitempty"`
 	// Error is the failure on an "error" event, with its Kind.
@@ -40,6 +43,7 @@ type Progress struct {
 	Count int64
 	Peers int
 	Rate  float64 // bytes per second, when the operation measures it
+	Have  int64   // of Bytes, what was already here when a fetch began
 }
 
 // ErrorBody is the JSON body of every non-2xx, non-streamed response.

@@ -36,6 +36,7 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	tty    bool // draw progress bars on stderr although it is no terminal (tests)
 }
 
 // Run executes kith with args and returns the exit code. Errors are printed

@@ -14,12 +14,20 @@ import (
 
 // progress draws a long operation's events: a bar on a terminal, one JSON
 // line per event with --json, nothing when stderr is piped.
+//
+// A fetch that resumes starts with part of its content already here: the
+// bar then says so on a line of its own and counts only the rest, so that
+// it neither starts at 0% and jumps nor takes the bytes found here for a
+// burst of speed. Its time field is labelled (ETA), from the daemon's
+// measured rate.
 type progress struct {
-	e     *env
-	bar   *progressbar.ProgressBar
-	desc  string
-	bytes bool
-	last  api.Event // the latest event, for a message if the operation stops
+	e       *env
+	bar     *progressbar.ProgressBar
+	desc    string
+	bytes   bool
+	have    int64     // already here when the fetch resumed
+	resumed bool      // have is known (the first bytes from peers came)
+	last    api.Event // the latest event, for a message if the operation stops
 }
 
 // newProgress prepares progress output; bytes says whether the operation
@@ -33,6 +41,10 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// drawsBars reports whether progress bars go to stderr: a terminal (or a
+// test that says so).
+func (e *env) drawsBars() bool { return e.tty || isTerminal(e.stderr) }
+
 // event handles one progress event.
 func (p *progress) event(ev api.Event) {
 	if ev.Type == "progress" || ev.Type == "" {
@@ -43,13 +55,24 @@ func (p *progress) event(ev api.Event) {
 		p.e.stdout.Write(append(b, '\n'))
 		return
 	}
-	if !isTerminal(p.e.stderr) {
+	if !p.e.drawsBars() {
 		return
+	}
+	if p.bytes && !p.resumed && ev.Have > 0 && ev.Total > 0 && ev.Bytes > ev.Have {
+		// The first bytes from peers: what was found here is known now
+		// (the fetch looks at the repo first). The bar, if one was drawn
+		// while peers were sought, starts again over the rest.
+		p.resumed, p.have = true, ev.Have
+		if p.bar != nil {
+			_ = p.bar.Clear()
+			p.bar = nil
+		}
+		fmt.Fprintf(p.e.stderr, "resuming: %s of %s already here\n", humanBytes(ev.Have), humanBytes(ev.Total))
 	}
 	if p.bar == nil {
 		max := int64(-1)
 		if p.bytes && ev.Total > 0 {
-			max = ev.Total
+			max = ev.Total - p.have
 		}
 		opts := []progressbar.Option{
 			progressbar.OptionSetWriter(p.e.stderr),
@@ -59,26 +82,48 @@ func (p *progress) event(ev api.Event) {
 			progressbar.OptionSetWidth(30),
 		}
 		if p.bytes {
-			opts = append(opts, progressbar.OptionShowBytes(true), progressbar.OptionShowTotalBytes(true), progressbar.OptionShowCount())
+			opts = append(opts, progressbar.OptionShowBytes(true), progressbar.OptionShowTotalBytes(true), progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(false)) // an ETA with a label goes in the description
 		} else {
 			opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionSpinnerType(14))
 		}
 		p.bar = progressbar.NewOptions64(max, opts...)
 	}
+	desc := p.desc
 	switch {
 	case ev.Peers > 0:
-		p.bar.Describe(fmt.Sprintf("%s from %d peer%s", p.desc, ev.Peers, plural(ev.Peers)))
+		desc = fmt.Sprintf("%s from %d peer%s", p.desc, ev.Peers, plural(ev.Peers))
 	case ev.Phase != "" && !p.bytes:
-		p.bar.Describe(p.desc + " (" + ev.Phase + ")")
+		desc = p.desc + " (" + ev.Phase + ")"
 	}
-	if p.bytes && ev.Total > 0 && p.bar.GetMax64() != ev.Total {
-		p.bar.ChangeMax64(ev.Total)
+	if p.have > 0 {
+		desc += " (the rest)"
+	}
+	if eta := eta(ev); eta != "" && p.bytes {
+		desc += ", ETA " + eta
+	}
+	p.bar.Describe(desc)
+	if p.bytes && ev.Total > 0 && p.bar.GetMax64() != ev.Total-p.have {
+		p.bar.ChangeMax64(ev.Total - p.have)
 	}
 	if p.bytes {
-		_ = p.bar.Set64(ev.Bytes)
+		_ = p.bar.Set64(max(ev.Bytes-p.have, 0))
 	} else {
 		_ = p.bar.Set64(ev.Count)
 	}
+}
+
+// eta is the time left at the daemon's measured rate, as m:ss (h:mm:ss
+// from an hour), or "" while the rate or the total is unknown.
+func eta(ev api.Event) string {
+	if ev.Rate <= 0 || ev.Total <= 0 || ev.Bytes >= ev.Total {
+		return ""
+	}
+	secs := int64(float64(ev.Total-ev.Bytes) / ev.Rate)
+	if secs >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", secs/3600, secs/60%60, secs%60)
+	}
+	return fmt.Sprintf("%d:%02d", secs/60, secs%60)
 }
 
 func plural(n int) string {

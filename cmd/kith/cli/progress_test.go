@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+const mib = 1 << 20
+
+// TestProgressResumes: a get that resumes says how much is already here
+// and draws its bar over the rest, with a labelled ETA from the daemon's
+// rate; a fresh one just draws the bar.
+func TestProgressResumes(t *testing.T) {
+	tests := []struct {
+		name     string
+		events   []api.Event
+		want     []string // in stderr
+		avoid    []string
+		at, over int64 // the bar's position and length
+	}{
+		{
+			name: "resuming",
+			events: []api.Event{
+				{Type: "progress", Phase: "fetch"},                                                    // seeking peers
+				{Type: "progress", Phase: "fetch", Bytes: 90 * mib, Total: 100 * mib, Have: 90 * mib}, // found here
+				{Type: "progress", Phase: "fetch", Bytes: 95 * mib, Total: 100 * mib, Have: 90 * mib, Peers: 1, Rate: 1 * mib},
+			},
+			want: []string{"resuming: 90 MiB of 100 MiB already here", "from 1 peer (the rest), ETA 0:05"},
+			at:   5 * mib, over: 10 * mib,
+		},
+		{
+			name: "fresh",
+			events: []api.Event{
+				{Type: "progress", Phase: "fetch", Bytes: 10 * mib, Total: 100 * mib, Peers: 2, Rate: 2 * mib},
+			},
+			want:  []string{"from 2 peers, ETA 0:45"},
+			avoid: []string{"resuming", "the rest"},
+			at:    10 * mib, over: 100 * mib,
+		},
+		{
+			name: "an hour or more",
+			events: []api.Event{
+				{Type: "progress", Phase: "fetch", Bytes: 1, Total: 8000 * mib, Peers: 1, Rate: 1 * mib},
+			},
+			want: []string{"ETA 2:13:19"},
+			at:   1, over: 8000 * mib,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var errOut bytes.Buffer
+			e := &env{stdout: &bytes.Buffer{}, stderr: &errOut, tty: true}
+			p := e.newProgress("getting", true)
+			for _, ev := range tt.events {
+				p.event(ev)
+			}
+			if st := p.bar.State(); st.CurrentNum != tt.at || st.Max != tt.over {
+				t.Errorf("bar at %d of %d, want %d of %d", st.CurrentNum, st.Max, tt.at, tt.over)
+			}
+			out := errOut.String()
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("stderr lacks %q:\n%q", w, out)
+				}
+			}
+			for _, a := range tt.avoid {
+				if strings.Contains(out, a) {
+					t.Errorf("stderr has %q:\n%q", a, out)
+				}
+			}
+		})
+	}
+}
