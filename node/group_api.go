@@ -232,12 +232,9 @@ func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, copies in
 	}
 	p, err := n.store.GetPin(ctx, c)
 	if err != nil || isReplicaPin(p) {
-		// Share means "keep this": it becomes the user's own pin.
-		name := ""
-		if err == nil {
-			name = strings.TrimPrefix(p.Name, g.pinName(""))
-		}
-		ap, err := n.PinAdd(ctx, c, name, nil)
+		// Share means "keep this": it becomes the user's own pin (a
+		// replica, of this group or another, takes the share's name).
+		ap, err := n.PinAdd(ctx, c, "", nil)
 		if err != nil {
 			return api.GroupIntent{}, fmt.Errorf("share %s: %w", c, err)
 		}

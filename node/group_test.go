@@ -440,3 +440,29 @@ func TestGroupOutsiderLearnsNoMembers(t *testing.T) {
 		t.Fatalf("the outsider received %d group messages, signed by %v", n, who)
 	}
 }
+
+// TestShareOfAnotherGroupsReplica: sharing in one group a root that another
+// group placed here makes it the user's pin, named after the share (it
+// kept the other group's replica name, so that group could release it).
+func TestShareOfAnotherGroupsReplica(t *testing.T) {
+	ctx := context.Background()
+	nodes := []*Node{groupNode(t, t.TempDir(), 1<<30), groupNode(t, t.TempDir(), 1<<30)}
+	formGroup(t, nodes, "family")
+	formGroup(t, nodes, "work")
+	root := addData(t, nodes[0], randomData(100<<10))
+	if _, err := nodes[0].GroupShare(ctx, "family", root, 2); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "family's replica on the second member", func() bool { return holds(t, nodes[1], "family", root) })
+	in, err := nodes[1].GroupShare(ctx, "work", root, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := nodes[1].store.GetPin(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if isReplicaPin(p) || p.Name != in.Name || in.Name == "" {
+		t.Fatalf("after sharing it in work, the pin is %q (share named %q); want the user's, named after the share", p.Name, in.Name)
+	}
+}
