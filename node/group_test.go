@@ -11,6 +11,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/protocol/group"
@@ -277,22 +278,7 @@ func TestGroupBudgetsAndOutsiders(t *testing.T) {
 		return true
 	})
 	before := digestOf(nodes[0])
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	octx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ps, err := pubsub.NewGossipSub(octx, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range nodes {
-		if err := h.Connect(ctx, peer.AddrInfo{ID: n.host.ID(), Addrs: n.host.Addrs()}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	h, ps := outsider(t, nodes...)
 	topic, err := ps.Join(g.secret.Topic())
 	if err != nil {
 		t.Fatal(err)
@@ -319,6 +305,29 @@ func TestGroupBudgetsAndOutsiders(t *testing.T) {
 	if ms, _ := nodes[0].GroupMembers(ctx, "family"); len(ms) != 3 {
 		t.Fatalf("%d members after the outsider", len(ms))
 	}
+}
+
+// outsider is a libp2p host running GossipSub, not in any group,
+// connected to the given nodes; both stop when the test ends.
+func outsider(t *testing.T, to ...*Node) (host.Host, *pubsub.PubSub) {
+	t.Helper()
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ps, err := pubsub.NewGossipSub(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range to {
+		if err := h.Connect(ctx, peer.AddrInfo{ID: n.host.ID(), Addrs: n.host.Addrs()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h, ps
 }
 
 // dumpViews says what g knows of every member's liveness and holdings of
@@ -383,20 +392,9 @@ func TestGroupOutsiderLearnsNoMembers(t *testing.T) {
 	nodes := []*Node{groupNode(t, t.TempDir(), 1<<30), groupNode(t, t.TempDir(), 1<<30), groupNode(t, t.TempDir(), 1<<30)}
 	formGroup(t, nodes, "family")
 
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	_, ps := outsider(t, nodes[0])
 	octx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ps, err := pubsub.NewGossipSub(octx, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Connect(ctx, peer.AddrInfo{ID: nodes[0].host.ID(), Addrs: nodes[0].host.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
 	topic, err := ps.Join(groupOf(t, nodes[0], "family").secret.Topic())
 	if err != nil {
 		t.Fatal(err)
