@@ -63,10 +63,8 @@ func (p *progress) event(ev api.Event) {
 		// (the fetch looks at the repo first). The bar, if one was drawn
 		// while peers were sought, starts again over the rest.
 		p.resumed, p.have = true, ev.Have
-		if p.bar != nil {
-			_ = p.bar.Clear()
-			p.bar = nil
-		}
+		p.done() // Finish, not only Clear: a spinner's render goroutine ends only then
+		p.bar = nil
 		fmt.Fprintf(p.e.stderr, "resuming: %s of %s already here\n", humanBytes(ev.Have), humanBytes(ev.Total))
 	}
 	if p.bar == nil {

@@ -3,7 +3,10 @@ package cli
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
+
+	"go.uber.org/goleak"
 
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -51,7 +54,8 @@ func TestProgressResumes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var errOut bytes.Buffer
+			leakOpt := goleak.IgnoreCurrent()
+			var errOut lockedBuffer // a spinner renders from its own goroutine
 			e := &env{stdout: &bytes.Buffer{}, stderr: &errOut, tty: true}
 			p := e.newProgress("getting", true)
 			for _, ev := range tt.events {
@@ -61,6 +65,9 @@ func TestProgressResumes(t *testing.T) {
 				t.Errorf("bar at %d of %d, want %d of %d", st.CurrentNum, st.Max, tt.at, tt.over)
 			}
 			out := errOut.String()
+			p.done()
+			// A bar dropped on resume must not keep its render goroutine.
+			goleak.VerifyNone(t, leakOpt)
 			for _, w := range tt.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("stderr lacks %q:\n%q", w, out)
@@ -73,4 +80,23 @@ func TestProgressResumes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the progress bar's render
+// goroutine and the test reading it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
