@@ -74,6 +74,9 @@ func (n *Node) GroupJoin(ctx context.Context, token string) (api.Group, error) {
 	if g, err := gs.find(inv.Secret.ID().String()); err == nil {
 		return g.info(), nil // already in it
 	}
+	if _, r, ok := gs.findRemoved(inv.Secret.ID().String()); ok {
+		return api.Group{}, r.err()
+	}
 	// Another group of ours with the same name would make the name
 	// ambiguous in every command: this one gets a free variant of it
 	// (the answer names it).
@@ -99,6 +102,11 @@ func (n *Node) GroupJoin(ctx context.Context, token string) (api.Group, error) {
 		cancel()
 		if err == nil {
 			break
+		}
+		if notice, removed := g.removal(); errors.Is(err, group.ErrRemoved) && removed {
+			// An old token of a group that removed this device.
+			g.checkRemoved(ctx) // (or the group's own loop does it first)
+			return api.Group{}, removedGroup{name: g.name, notice: notice}.err()
 		}
 		n.log.Debug("first group sync", "group", g.id, "peer", id, "err", err)
 	}
@@ -133,6 +141,13 @@ func (n *Node) findGroup(name string) (*localGroup, error) {
 
 // GroupLeave leaves the group, stops it, and drops our replica pins.
 func (n *Node) GroupLeave(ctx context.Context, name string) error {
+	gs, err := n.groupSet()
+	if err != nil {
+		return err
+	}
+	if id, r, ok := gs.findRemoved(name); ok {
+		return gs.clearRemoved(id, r) // the group had removed us: clear its notice
+	}
 	g, err := n.findGroup(name)
 	if err != nil {
 		return err
@@ -140,24 +155,7 @@ func (n *Node) GroupLeave(ctx context.Context, name string) error {
 	if err := g.net.Apply(ctx, func(s *group.State, c *group.Clock) (group.Update, error) { return s.Leave(c) }); err != nil {
 		return fmt.Errorf("leave group %s: %w", name, err)
 	}
-	g.mu.Lock()
-	g.left = true
-	var release []cid.Cid
-	for r, rep := range g.replicas {
-		if !rep.user {
-			release = append(release, r)
-		}
-	}
-	g.replicas = map[cid.Cid]replica{}
-	g.mu.Unlock()
-	g.stop.Do(func() { close(g.done) })
-	g.set.mu.Lock()
-	delete(g.set.byID, g.id)
-	g.set.mu.Unlock()
-	for _, r := range release {
-		g.release(ctx, r)
-	}
-	g.net.Close()
+	g.teardown(ctx)
 	if err := os.RemoveAll(g.dir); err != nil {
 		return fmt.Errorf("leave group %s: remove its folder: %w", name, err)
 	}
@@ -174,6 +172,11 @@ func (n *Node) Groups(ctx context.Context) ([]api.Group, error) {
 	for _, g := range gs.list() {
 		out = append(out, g.info())
 	}
+	gs.mu.Lock()
+	for id, r := range gs.removed {
+		out = append(out, api.Group{ID: id.String(), Name: r.name, Removed: r.notice.sentence(r.name)})
+	}
+	gs.mu.Unlock()
 	slices.SortFunc(out, func(a, b api.Group) int { return strings.Compare(a.Name+a.ID, b.Name+b.ID) })
 	return out, nil
 }

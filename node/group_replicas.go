@@ -255,6 +255,9 @@ func (g *localGroup) refresh(ctx context.Context) {
 // replan runs the planner and acts on the plan: fetch what we are chosen
 // for, release what has been surplus long enough.
 func (g *localGroup) replan(ctx context.Context) {
+	if g.checkRemoved(ctx) {
+		return
+	}
 	for _, r := range g.planLocked(ctx) {
 		g.release(ctx, r)
 	}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,14 +31,17 @@ type groupSet struct {
 	svc *groupnet.Service
 	cfg group.Config
 
-	mu   sync.Mutex
-	byID map[group.GroupID]*localGroup
+	mu      sync.Mutex
+	byID    map[group.GroupID]*localGroup
+	removed map[group.GroupID]removedGroup // groups that removed us (notices)
 }
 
 // groupMeta is what we keep beside a group's state.
 type groupMeta struct {
 	Name        string `json:"name"`
 	Incarnation uint64 `json:"incarnation"`
+	// Removed: the group removed this device; only this notice is kept.
+	Removed *removedNotice `json:"removed,omitempty"`
 }
 
 // startGroups starts group networking and reopens every group in the repo.
@@ -51,7 +55,7 @@ func (n *Node) startGroups() error {
 	if err != nil {
 		return err
 	}
-	gs := &groupSet{n: n, svc: svc, cfg: n.cfg.Groups.groupConfig(), byID: map[group.GroupID]*localGroup{}}
+	gs := &groupSet{n: n, svc: svc, cfg: n.cfg.Groups.groupConfig(), byID: map[group.GroupID]*localGroup{}, removed: map[group.GroupID]removedGroup{}}
 	n.groups = gs
 	n.groupsReady.Store(gs)
 	ents, err := os.ReadDir(filepath.Join(n.repo.dir, groupsDir))
@@ -79,6 +83,26 @@ func (n *Node) closeGroups() {
 
 // load reopens the group persisted in dir, bumping its incarnation.
 func (gs *groupSet) load(dir string) error {
+	var meta groupMeta
+	b, err := os.ReadFile(filepath.Join(dir, "group.json"))
+	if err != nil {
+		return fmt.Errorf("read group metadata: %w", err)
+	}
+	if err := json.Unmarshal(b, &meta); err != nil {
+		return fmt.Errorf("group metadata in %s: %w", dir, err)
+	}
+	if meta.Removed != nil {
+		var id group.GroupID
+		if raw, err := hex.DecodeString(filepath.Base(dir)); err != nil || len(raw) != len(id) {
+			return fmt.Errorf("group folder %s: not a group ID", dir)
+		} else {
+			copy(id[:], raw)
+		}
+		gs.mu.Lock()
+		gs.removed[id] = removedGroup{name: meta.Name, dir: dir, notice: *meta.Removed}
+		gs.mu.Unlock()
+		return nil
+	}
 	raw, err := os.ReadFile(filepath.Join(dir, "secret"))
 	if err != nil {
 		return fmt.Errorf("read group secret: %w", err)
@@ -88,14 +112,6 @@ func (gs *groupSet) load(dir string) error {
 		return fmt.Errorf("group secret in %s is damaged", dir)
 	}
 	copy(sec[:], raw)
-	var meta groupMeta
-	b, err := os.ReadFile(filepath.Join(dir, "group.json"))
-	if err != nil {
-		return fmt.Errorf("read group metadata: %w", err)
-	}
-	if err := json.Unmarshal(b, &meta); err != nil {
-		return fmt.Errorf("group metadata in %s: %w", dir, err)
-	}
 	st := group.NewState()
 	if b, err := os.ReadFile(filepath.Join(dir, "state")); err == nil {
 		if st, err = group.Unmarshal(b); err != nil {
@@ -111,7 +127,11 @@ func (gs *groupSet) load(dir string) error {
 		return err
 	}
 	// Our addresses may have changed since the last run.
-	return g.join(gs.n.ctx, false)
+	err = g.join(gs.n.ctx, false)
+	if errors.Is(err, group.ErrRemoved) && g.checkRemoved(gs.n.ctx) {
+		return nil // removed while we were stopping: only the notice stays
+	}
+	return err
 }
 
 // open starts a group's networking and its loop.
@@ -161,6 +181,11 @@ func (gs *groupSet) find(name string) (*localGroup, error) {
 	}
 	switch len(found) {
 	case 0:
+		for id, r := range gs.removed {
+			if r.name == name || id.String() == name {
+				return nil, r.err()
+			}
+		}
 		return nil, fmt.Errorf("you are in no group called %q: %w", name, blockstore.ErrNotFound)
 	case 1:
 		return found[0], nil
@@ -174,6 +199,11 @@ func (gs *groupSet) named(name string) bool {
 	defer gs.mu.Unlock()
 	for _, g := range gs.byID {
 		if g.name == name {
+			return true
+		}
+	}
+	for _, r := range gs.removed {
+		if r.name == name {
 			return true
 		}
 	}

@@ -65,6 +65,9 @@ func (*fuzzBackend) GroupShare(_ context.Context, name string, c cid.Cid, copies
 
 func (*fuzzBackend) GroupUnshare(context.Context, string, cid.Cid) error { return nil }
 
+func (*fuzzBackend) GroupRemove(_ context.Context, _, member string) (api.GroupMember, error) {
+	return api.GroupMember{Peer: member}, nil
+}
 func (*fuzzBackend) GroupRenameMe(_ context.Context, name, _ string) (api.DeviceName, error) {
 	return api.DeviceName{Name: name, Groups: []string{}}, nil
 }

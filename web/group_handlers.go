@@ -26,6 +26,27 @@ func (s *Server) groupRoutes(m *routeMux, p string) {
 	m.HandleFunc("GET "+p+"/groups/status", s.handleGroupStatus)
 	m.HandleFunc("GET "+p+"/groups/status/all", s.handleGroupStatuses)
 	m.HandleFunc("POST "+p+"/groups/rename-me", s.handleGroupRenameMe)
+	m.HandleFunc("POST "+p+"/groups/remove", s.handleGroupRemove)
+}
+
+// handleGroupRemove removes a member (?member=) from a group (?group=).
+func (s *Server) handleGroupRemove(w http.ResponseWriter, r *http.Request) {
+	g, err := groupParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	member := r.URL.Query().Get("member")
+	if member == "" {
+		writeError(w, fmt.Errorf("missing member parameter: %w", api.ErrInvalid))
+		return
+	}
+	res, err := s.backend.GroupRemove(r.Context(), g, member)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, res)
 }
 
 // handleGroupRenameMe sets this device's name (?name=), in one group

@@ -20,6 +20,8 @@ var (
 	ErrClockSkew = errors.New("clock too far ahead")
 	// ErrNotFound: no such intent or member.
 	ErrNotFound = errors.New("not found")
+	// ErrRemoved: this member was removed from the group by another member.
+	ErrRemoved = errors.New("removed from the group")
 	// ErrInvite: an invite token is mistyped, damaged or of an unknown version.
 	ErrInvite = errors.New("bad invite token")
 )

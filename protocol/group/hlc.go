@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -54,6 +55,7 @@ type Clock struct {
 	now   func() time.Time
 	wall  int64
 	count uint32
+	key   crypto.PrivKey // signs the updates stamped by this clock (SetSigner)
 }
 
 // NewClock returns a clock for node. now is the wall clock (time.Now when

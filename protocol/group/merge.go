@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Bounds on what an update may hold. They are part of validation: an update
@@ -64,7 +65,10 @@ func (u Update) Validate() error {
 		if m.ID.Validate() != nil {
 			return fmt.Errorf("member: empty ID: %w", ErrInvalid)
 		}
-		if m.Version.Node != m.ID {
+		switch {
+		case m.Removed && (!m.Left || m.Version.Node == m.ID):
+			return fmt.Errorf("member %s: a removal must be a tombstone written by another member: %w", m.ID, ErrInvalid)
+		case !m.Removed && m.Version.Node != m.ID:
 			return fmt.Errorf("member %s: record written by %s, not by the member: %w", m.ID, m.Version.Node, ErrInvalid)
 		}
 		if err := validName(m.Name); err != nil {
@@ -111,15 +115,26 @@ func (u Update) Validate() error {
 	return nil
 }
 
-// newer reports whether a wins over b in the last-writer-wins register. Equal
-// versions with different contents (only a buggy or lying member makes them)
-// are ordered by entry hash, so every member still picks the same one.
+// newer reports whether a wins over b in the last-writer-wins register. A
+// member's removal wins over any record of that member that is not one (a
+// removed device cannot undo it by writing later). Equal versions with
+// different contents (only a buggy or lying member makes them) are ordered
+// by entry hash, so every member still picks the same one; of two copies of
+// the same entry, a signed one replaces an unsigned one.
 func newer(a *node, b *node) bool {
+	if ra, rb := a.u.removal(), b.u.removal(); ra != rb {
+		return ra
+	}
 	if c := a.u.Version().Compare(b.u.Version()); c != 0 {
 		return c > 0
 	}
-	return bytes.Compare(a.h[:], b.h[:]) > 0
+	if c := bytes.Compare(a.h[:], b.h[:]); c != 0 {
+		return c > 0
+	}
+	return len(a.u.Sig()) > 0 && len(b.u.Sig()) == 0
 }
+
+func (u Update) removal() bool { return u.Member != nil && u.Member.Removed }
 
 // ApplyUpdate merges one update (from gossip, sync or a local action). It
 // reports whether the state changed; an update that is older than what the
@@ -129,6 +144,11 @@ func newer(a *node, b *node) bool {
 func (s *State) ApplyUpdate(u Update) (changed bool, err error) {
 	if err := u.Validate(); err != nil {
 		return false, err
+	}
+	if s.signed {
+		if err := u.VerifySig(); err != nil {
+			return false, err
+		}
 	}
 	return s.put(newNode(u.clone())), nil
 }
@@ -142,7 +162,7 @@ func (s *State) put(x *node) bool {
 	if old != nil && !newer(x, old) {
 		return false
 	}
-	if x.u.tombstone() && x.u.Version().Wall < s.floor {
+	if x.u.tombstone() && !x.u.removal() && x.u.Version().Wall < s.floor {
 		// The winner is a tombstone we would already have compacted.
 		if old == nil {
 			return false
@@ -165,6 +185,9 @@ func (s *State) Merge(other *State) int {
 	}
 	changed := 0
 	treeRange(other.root, 0, 0, func(n *node) bool {
+		if s.signed && n.u.VerifySig() != nil {
+			return true
+		}
 		x := *n
 		if s.put(&x) {
 			changed++
@@ -192,7 +215,7 @@ func (s *State) Compact(now time.Time, horizon time.Duration) int {
 	}
 	var drop []*node
 	treeRange(s.root, 0, 0, func(n *node) bool {
-		if n.u.tombstone() && n.u.Version().Wall < s.floor {
+		if n.u.tombstone() && !n.u.removal() && n.u.Version().Wall < s.floor {
 			drop = append(drop, n)
 		}
 		return true
@@ -213,7 +236,7 @@ func (s *State) Share(c *Clock, root cid.Cid, name string, size int64, copies in
 		in.Created = old.Created
 	}
 	u := Update{Intent: &in}
-	if _, err := s.ApplyUpdate(u); err != nil {
+	if err := s.apply(c, &u); err != nil {
 		return Update{}, fmt.Errorf("share %s: %w", root, err)
 	}
 	return u, nil
@@ -229,8 +252,9 @@ func (s *State) Unshare(c *Clock, root cid.Cid) (Update, error) {
 	old.Withdrawn = true
 	old.Who = c.Node()
 	old.Version = c.Now()
+	old.Sig = nil
 	u := Update{Intent: &old}
-	if _, err := s.ApplyUpdate(u); err != nil {
+	if err := s.apply(c, &u); err != nil {
 		return Update{}, fmt.Errorf("unshare %s: %w", root, err)
 	}
 	return u, nil
@@ -239,13 +263,16 @@ func (s *State) Unshare(c *Clock, root cid.Cid) (Update, error) {
 // Join writes the clock's node's own member record (joining, or changing
 // name, addresses or budget) and returns the update to gossip.
 func (s *State) Join(c *Clock, name string, addrs []string, budget int64) (Update, error) {
+	if r, ok := s.Removed(c.Node()); ok {
+		return Update{}, fmt.Errorf("join: removed by %s: %w", r.Version.Node, ErrRemoved)
+	}
 	v := c.Now()
 	m := Member{ID: c.Node(), Name: name, Addrs: addrs, Budget: budget, Joined: v.Wall, Version: v}
 	if old, ok := s.Member(m.ID); ok && !old.Left {
 		m.Joined = old.Joined
 	}
 	u := Update{Member: &m}
-	if _, err := s.ApplyUpdate(u); err != nil {
+	if err := s.apply(c, &u); err != nil {
 		return Update{}, fmt.Errorf("join: %w", err)
 	}
 	return u, nil
@@ -260,11 +287,46 @@ func (s *State) Leave(c *Clock) (Update, error) {
 	}
 	old.Left = true
 	old.Version = c.Now()
+	old.Sig = nil
 	u := Update{Member: &old}
-	if _, err := s.ApplyUpdate(u); err != nil {
+	if err := s.apply(c, &u); err != nil {
 		return Update{}, fmt.Errorf("leave: %w", err)
 	}
 	return u, nil
+}
+
+// Remove writes the removal of member id by the clock's node, which must be
+// a current member other than id (to go yourself, Leave). The removed
+// member's record becomes a tombstone no later record of its own can beat:
+// placement stops counting on it, current members stop talking to it, and
+// it learns of it at its next sync. It returns the update to gossip.
+func (s *State) Remove(c *Clock, id peer.ID) (Update, error) {
+	if id == c.Node() {
+		return Update{}, fmt.Errorf("remove %s: that is this member; leave the group instead: %w", id, ErrInvalid)
+	}
+	if !s.IsMember(c.Node()) {
+		return Update{}, fmt.Errorf("remove %s: %w", id, ErrNotMember)
+	}
+	old, ok := s.Member(id)
+	if !ok || old.Left {
+		return Update{}, fmt.Errorf("remove %s: %w", id, ErrNotFound)
+	}
+	old.Left, old.Removed, old.Version, old.Sig = true, true, c.Now(), nil
+	old.Addrs = nil
+	u := Update{Member: &old}
+	if err := s.apply(c, &u); err != nil {
+		return Update{}, fmt.Errorf("remove %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// apply signs u with the clock's signer (if any) and merges it.
+func (s *State) apply(c *Clock, u *Update) error {
+	if err := c.signWith(u); err != nil {
+		return err
+	}
+	_, err := s.ApplyUpdate(*u)
+	return err
 }
 
 // MaxSnapshotSize bounds a marshalled state accepted by Unmarshal.

@@ -160,8 +160,8 @@ func (m Message) Validate(sender peer.ID, s *State, now time.Time) error {
 		if err := checkSkew(u.Version(), now); err != nil {
 			return err
 		}
-		if u.Intent != nil && !s.IsMember(sender) {
-			return fmt.Errorf("intent from %s: %w", sender, ErrNotMember)
+		if (u.Intent != nil || u.removal()) && !s.IsMember(sender) {
+			return fmt.Errorf("%s from %s: %w", u.Key(), sender, ErrNotMember)
 		}
 		return nil
 	}

@@ -23,8 +23,12 @@ type Member struct {
 	Budget int64    `json:"budget,omitempty"` // bytes offered for others' content
 	Joined int64    `json:"joined"`           // unix ms of the first join
 	Left   bool     `json:"left,omitempty"`
+	// Removed: another member removed this one (Version.Node says who).
+	Removed bool `json:"removed,omitempty"`
 	// Version orders writes to this record (last writer wins).
 	Version HLC `json:"v"`
+	// Sig is the writer's signature (see sign.go).
+	Sig []byte `json:"sig,omitempty"`
 }
 
 // Intent is the wish that root be kept on Copies members. Withdrawn is a
@@ -40,6 +44,7 @@ type Intent struct {
 	Created   HLC     `json:"created"`
 	Withdrawn bool    `json:"withdrawn,omitempty"`
 	Version   HLC     `json:"v"`
+	Sig       []byte  `json:"sig,omitempty"` // the writer's signature (see sign.go)
 }
 
 // Update is one entry of the state: exactly one of Member or Intent. It is
@@ -117,6 +122,9 @@ func (u Update) hash() [32]byte {
 		num(m.Joined)
 		flag(m.Left)
 		hlc(m.Version)
+		if m.Removed { // only then: records written before removals keep their hash
+			str("removed")
+		}
 	case u.Intent != nil:
 		i := u.Intent
 		str("intent/1")
@@ -163,6 +171,8 @@ type State struct {
 	floor int64
 	// synced: local time of the last complete sync with a current member.
 	synced time.Time
+	// signed: refuse updates not signed by their writer (RequireSignatures).
+	signed bool
 }
 
 // NewState returns an empty state.
@@ -186,6 +196,13 @@ func (s *State) Member(id peer.ID) (Member, bool) {
 		return Member{}, false
 	}
 	return *n.u.clone().Member, true
+}
+
+// Removed returns the removal of id (who removed it: Version.Node, and
+// when), if another member removed it.
+func (s *State) Removed(id peer.ID) (Member, bool) {
+	m, ok := s.Member(id)
+	return m, ok && m.Removed
 }
 
 // IsMember reports whether id has joined and not left.

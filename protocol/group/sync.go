@@ -294,10 +294,15 @@ func cmpWallCount(w1 int64, c1 uint32, w2 int64, c2 uint32) int {
 // record, so a member the responder has not heard of yet can prove it
 // joined), when we last synced, and our state digest (equal digests: nothing
 // to do).
+//
+// A responder that finds the initiator removed answers with a hello that
+// carries only Removed, the removal record: so the removed member learns
+// it (it cannot hear the group's gossip any more), and nothing else.
 type SyncHello struct {
-	Self   Update    `json:"self"`
-	Synced time.Time `json:"synced"`
-	Digest []byte    `json:"digest"`
+	Self    Update    `json:"self"`
+	Synced  time.Time `json:"synced"`
+	Digest  []byte    `json:"digest"`
+	Removed *Update   `json:"removed,omitempty"`
 }
 
 // CheckHello validates a peer's hello: its record must be its own member
@@ -314,10 +319,35 @@ func (s *State) CheckHello(from peer.ID, h SyncHello, now time.Time) error {
 	if _, err := s.ApplyUpdate(h.Self); err != nil {
 		return fmt.Errorf("sync hello from %s: %w", from, err)
 	}
+	if r, ok := s.Removed(from); ok {
+		return fmt.Errorf("sync hello from %s: removed by %s: %w", from, r.Version.Node, ErrRemoved)
+	}
 	if !s.IsMember(from) {
 		return fmt.Errorf("sync hello from %s: %w", from, ErrNotMember)
 	}
 	return nil
+}
+
+// RemovalNotice is the hello a responder sends to a member it found removed
+// (CheckHello said ErrRemoved): the removal record and nothing else.
+func (s *State) RemovalNotice(id peer.ID) (SyncHello, bool) {
+	n := treeGet(s.root, memberKey(id))
+	if n == nil || !n.u.removal() {
+		return SyncHello{}, false
+	}
+	u := n.u.clone()
+	return SyncHello{Removed: &u}, true
+}
+
+// CheckRemovalNotice merges a removal notice that from sent us: it must be
+// our own removal, written (and, when s requires it, signed) by a member
+// other than us. It reports whether s changed.
+func (s *State) CheckRemovalNotice(self peer.ID, h SyncHello) (bool, error) {
+	u := h.Removed
+	if u == nil || !u.removal() || u.Member.ID != self {
+		return false, fmt.Errorf("removal notice: not about this member: %w", ErrInvalid)
+	}
+	return s.ApplyUpdate(*u)
 }
 
 // staleMargin allows for clock differences between a peer's Synced time and
@@ -341,7 +371,21 @@ func (s *State) NeedsSnapshot(peerSynced time.Time) bool {
 func (s *State) Rebase(snap *State, now time.Time) int {
 	next := snap.Clone()
 	// When the peer last synced is its business: ours is now.
-	next.synced = s.synced
+	next.synced, next.signed = s.synced, s.signed
+	if s.signed {
+		// The peer relays others' entries: keep only those their writers
+		// signed.
+		var forged []*node
+		treeRange(next.root, 0, 0, func(n *node) bool {
+			if n.u.VerifySig() != nil {
+				forged = append(forged, n)
+			}
+			return true
+		})
+		for _, n := range forged {
+			next.root = treeDelete(next.root, n.kh, n.key)
+		}
+	}
 	kept := 0
 	treeRange(s.root, 0, 0, func(n *node) bool {
 		if n.u.Version().Wall >= snap.floor {

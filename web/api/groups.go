@@ -37,6 +37,10 @@ type GroupBackend interface {
 	// GroupRenameMe sets the name this device goes by in one group, or
 	// (group "") in all of them and in those it joins later.
 	GroupRenameMe(ctx context.Context, name, group string) (DeviceName, error)
+	// GroupRemove removes another member (a peer ID, its end as member
+	// lists show it, or a name only one member has): its copies are placed
+	// elsewhere, it is told at its next sync and cannot re-join.
+	GroupRemove(ctx context.Context, group, member string) (GroupMember, error)
 }
 
 // DeviceName is the answer to a rename: the name, and the groups that now
@@ -56,6 +60,9 @@ type Group struct {
 	Replicas     int   `json:"replicas"`
 	ReplicaBytes int64 `json:"replica_bytes"`
 	Budget       int64 `json:"budget"`
+	// Removed says who removed this device from the group, and when; such
+	// a group is no longer running (kith group leave clears the notice).
+	Removed string `json:"removed,omitempty"`
 }
 
 // GroupInvite is a new group and its invite token.

@@ -86,3 +86,11 @@ func (c *Client) GroupStatuses(ctx context.Context) ([]api.GroupStatus, error) {
 	var st []api.GroupStatus
 	return st, c.getJSON(ctx, "/groups/status/all", nil, &st)
 }
+
+// GroupRemove removes member from group.
+func (c *Client) GroupRemove(ctx context.Context, group, member string) (api.GroupMember, error) {
+	var out api.GroupMember
+	q := groupQuery(group)
+	q.Set("member", member)
+	return out, c.postJSON(ctx, "/groups/remove", q, &out)
+}

@@ -107,10 +107,21 @@ shell history.`,
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tID\tMEMBERS\tSHARED\tREPLICAS\tOFFERED")
+			var removed []api.Group
 			for _, g := range gs {
+				if g.Removed != "" {
+					removed = append(removed, g)
+					continue
+				}
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d (%s)\t%s\n", printable(g.Name), g.ID, g.Members, g.Intents, g.Replicas, humanBytes(g.ReplicaBytes), humanBytes(g.Budget))
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, g := range removed {
+				fmt.Fprintf(e.stdout, "this device was %s (kith group leave %s clears this)\n", printable(g.Removed), printable(g.Name))
+			}
+			return nil
 		},
 	}
 	members := &cobra.Command{
@@ -160,8 +171,56 @@ shell history.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(create, join, ls, members, leave, renameMeCmd(e))
+	cmd.AddCommand(create, join, ls, members, leave, renameMeCmd(e), removeCmd(e))
 	return cmd
+}
+
+// removeCmd is `kith group remove GROUP MEMBER`.
+func removeCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove GROUP MEMBER",
+		Short: "Remove another device from a group (a lost laptop, someone who left for good)",
+		Long: `Remove another member from a group: MEMBER is its name, if only one member
+has it, or its peer ID (or the end of it) from 'kith group members'.
+
+The removal is signed by this device and reaches every member: the removed
+device stops being counted for copies (what it kept is placed on other
+members), current members stop talking to it, and it cannot come back with
+an old invite token. It is told at its next sync with any member, drops its
+copies of the group's content and shows the group as removed.
+
+Content shared before the removal stays readable to it where it already
+has a copy. To go yourself, use 'kith group leave'.`,
+		Example: "  kith group remove family \"old laptop\"\n  kith group remove family 12D3KooWQm",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			m, err := c.GroupRemove(cmd.Context(), args[0], args[1])
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(m)
+			}
+			fmt.Fprintf(e.stdout, "removed %s from group %s; its copies will be placed on other members\n", memberLabel(m.Name, m.Peer), printable(args[0]))
+			return nil
+		},
+	}
+}
+
+// memberLabel shows a member as "NAME (…end of its peer ID)".
+func memberLabel(name, id string) string {
+	short := id
+	if len(short) > 8 {
+		short = "…" + short[len(short)-6:]
+	}
+	if name == "" {
+		return short
+	}
+	return fmt.Sprintf("%s (%s)", printable(name), short)
 }
 
 // renameMeCmd is `kith group rename-me NAME [--group G]`.

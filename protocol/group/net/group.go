@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/protocol/group"
@@ -32,6 +33,10 @@ type GroupOptions struct {
 	// OnChange is called, with no lock held, after the state changed
 	// (gossip, sync or a local action): persist it and re-plan.
 	OnChange func()
+	// Key is our identity key: it signs our updates, and the group then
+	// accepts only updates signed by their writers. Open takes it from the
+	// host's peerstore when nil; tests of the sync codec run without one.
+	Key crypto.PrivKey
 }
 
 // Group is one group on the network: its state, clock and liveness behind
@@ -86,8 +91,23 @@ func newGroup(self peer.ID, o GroupOptions) *Group {
 		g.refreshMembers()
 		onChange()
 	}
+	if o.Key != nil {
+		g.sign(o.Key)
+	}
 	g.refreshMembers()
 	return g
+}
+
+// sign makes the group sign what we write and accept only signed updates;
+// our own entries written before signatures are signed now.
+func (g *Group) sign(key crypto.PrivKey) {
+	if err := g.clock.SetSigner(key); err != nil {
+		panic("groupnet: " + err.Error()) // the host's own key: cannot mismatch
+	}
+	if _, err := g.state.SignOwn(key); err != nil {
+		panic("groupnet: " + err.Error())
+	}
+	g.state.RequireSignatures()
 }
 
 // refreshMembers renews the members snapshot from the state.
@@ -112,6 +132,12 @@ func (g *Group) mayHear(p peer.ID) bool {
 // Open joins the group's topic and starts receiving. It does not make us a
 // member: the caller applies State.Join through Apply.
 func (s *Service) Open(o GroupOptions) (*Group, error) {
+	if o.Key == nil {
+		o.Key = s.host.Peerstore().PrivKey(s.host.ID())
+	}
+	if o.Key == nil {
+		return nil, fmt.Errorf("open group: the host has no private key to sign with")
+	}
 	g := newGroup(s.host.ID(), o)
 	g.svc = s
 	s.mu.Lock()
@@ -198,7 +224,7 @@ func (g *Group) Compact(now time.Time, horizon time.Duration) int {
 	return n
 }
 
-// Apply runs a local action (Join, Share, Unshare, Leave) on the state and
+// Apply runs a local action (Join, Share, Unshare, Leave, Remove) on the state and
 // gossips the update it returns.
 func (g *Group) Apply(ctx context.Context, fn func(s *group.State, c *group.Clock) (group.Update, error)) error {
 	g.mu.Lock()

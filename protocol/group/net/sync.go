@@ -51,8 +51,8 @@ func (g *Group) Sync(ctx context.Context, p peer.ID) error {
 	_ = s.SetDeadline(time.Now().Add(syncTimeout))
 	stop := context.AfterFunc(ctx, func() { _ = s.Reset() })
 	defer stop()
-	if _, err := s.Write(g.id[:]); err == nil {
-		err = g.runSync(s, p, true)
+	if _, err = s.Write(g.id[:]); err == nil {
+		err = g.runSync(s, p, true) // not a new err: its failure must reach the caller
 	}
 	if err != nil {
 		_ = s.Reset()
@@ -81,6 +81,10 @@ func (s *Service) handleSync(st network.Stream) {
 	}
 	if err := g.runSync(st, st.Conn().RemotePeer(), false); err != nil {
 		s.log.Debug("group sync refused or failed", "group", id, "peer", st.Conn().RemotePeer(), "err", err)
+		if errors.Is(err, group.ErrRemoved) {
+			_ = st.Close() // a reset could drop the removal notice just written
+			return
+		}
 		_ = st.Reset()
 		return
 	}
@@ -106,10 +110,20 @@ func (g *Group) runSync(rw io.ReadWriter, remote peer.ID, initiator bool) error 
 			return err
 		}
 		if err := c.readHello(&theirs); err != nil {
+			changed = c.merged // a removal notice
 			return err
 		}
 	} else {
 		if err := c.readHello(&theirs); err != nil {
+			if errors.Is(err, group.ErrRemoved) {
+				// Tell the removed member, which cannot hear our gossip.
+				g.mu.Lock()
+				notice, ok := g.state.RemovalNotice(remote)
+				g.mu.Unlock()
+				if ok {
+					_ = c.writeJSON(notice)
+				}
+			}
 			return err
 		}
 		if err := c.writeJSON(mine); err != nil {
@@ -297,6 +311,15 @@ func (c *syncConn) readHello(h *group.SyncHello) error {
 	c.g.mu.Lock()
 	defer c.g.mu.Unlock()
 	before := c.g.state.Digest()
+	if h.Removed != nil {
+		// The peer says we were removed (see group.SyncHello).
+		changed, err := c.g.state.CheckRemovalNotice(c.g.self, *h)
+		if err != nil {
+			return fmt.Errorf("removal notice from %s: %w", c.remote, err)
+		}
+		c.merged = changed
+		return fmt.Errorf("sync with %s: %w", c.remote, group.ErrRemoved)
+	}
 	if err := c.g.state.CheckHello(c.remote, *h, time.Now()); err != nil {
 		return err
 	}
