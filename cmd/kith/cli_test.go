@@ -90,6 +90,13 @@ func TestCLIErrors(t *testing.T) {
 	}
 	defer busy.Close()
 	os.WriteFile(filepath.Join(stopped, "config.json"), []byte(`{"api": {"address": "127.0.0.1:0"}}`), 0o600)
+	mustKith(t, repo, "group", "create", "family")
+	var self struct {
+		PeerID string `json:"peer_id"`
+	}
+	if err := json.Unmarshal([]byte(mustKith(t, repo, "--json", "id")), &self); err != nil || self.PeerID == "" {
+		t.Fatalf("kith id: %v", err)
+	}
 
 	tests := []struct {
 		name string
@@ -114,6 +121,9 @@ func TestCLIErrors(t *testing.T) {
 		{"cat of a folder", repo, []string{"cat", folder}, "is a folder: list it with `kith ls`"},
 		{"get over an existing path", repo, []string{"get", folder, "-o", notAFolder}, "already exists: kith never overwrites"},
 		{"group join without a token", repo, []string{"group", "join"}, "no invite token given"},
+		{"remove nobody", repo, []string{"group", "remove", "family", "nobody"}, `no member matches "nobody" (see kith group members)`},
+		{"remove oneself", repo, []string{"group", "remove", "family", self.PeerID}, "is this device: to go, leave the group (kith group leave family)"},
+		{"remove from no group", repo, []string{"group", "remove", "friends", "nobody"}, `you are in no group called "friends"`},
 		{"unknown command", repo, []string{"frobnicate"}, "unknown command"},
 		{"missing argument", repo, []string{"cat"}, "accepts 1 arg"},
 	}
