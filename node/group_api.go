@@ -54,11 +54,7 @@ func (n *Node) GroupCreate(ctx context.Context, name string) (api.GroupInvite, e
 	if err != nil {
 		return api.GroupInvite{}, err
 	}
-	tok, err := group.EncodeInvite(group.Invite{Name: name, Secret: sec, Addrs: n.memberAddrs()})
-	if err != nil {
-		return api.GroupInvite{}, fmt.Errorf("create group %s: invite: %w", name, err)
-	}
-	return api.GroupInvite{Group: g.info(), Token: tok}, nil
+	return n.GroupInvite(ctx, g.id.String(), 0, 0)
 }
 
 // GroupJoin joins the group of an invite token. The token is never logged.
@@ -71,22 +67,28 @@ func (n *Node) GroupJoin(ctx context.Context, token string) (api.Group, error) {
 	if err != nil {
 		return api.Group{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
 	}
-	if g, err := gs.find(inv.Secret.ID().String()); err == nil {
+	if inv.Legacy() {
+		return api.Group{}, fmt.Errorf("this invite was made by an older kith and never expires; ask a member for a new one (kith group invite %s): %w", printableName(inv.Name), api.ErrInvalid)
+	}
+	if g, err := gs.find(inv.Group.String()); err == nil {
 		return g.info(), nil // already in it
 	}
-	if _, r, ok := gs.findRemoved(inv.Secret.ID().String()); ok {
+	if _, r, ok := gs.findRemoved(inv.Group.String()); ok {
 		return api.Group{}, r.err()
+	}
+	// The member that made the invite hands us the secret, if the invite
+	// is still open.
+	n.dialAddrs(ctx, inv.Addrs, 15*time.Second)
+	sec, err := n.redeem(ctx, gs, inv)
+	if err != nil {
+		return api.Group{}, err
 	}
 	// Another group of ours with the same name would make the name
 	// ambiguous in every command: this one gets a free variant of it
 	// (the answer names it).
-	g, err := gs.add(ctx, inv.Secret, gs.freeName(inv.Name))
+	g, err := gs.add(ctx, sec, gs.freeName(inv.Name))
 	if err != nil {
 		return api.Group{}, err
-	}
-	// The first sync (on connect) brings the group's state.
-	if n.dialAddrs(ctx, inv.Addrs, 15*time.Second) == 0 && len(inv.Addrs) > 0 {
-		n.log.Warn("joined a group but reached none of its members yet; will keep trying", "group", g.id)
 	}
 	// Sync with the first inviting member we reach, so the answer already
 	// lists the group; the rest follows by gossip and later syncs. A

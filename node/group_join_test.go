@@ -9,7 +9,6 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -26,16 +25,9 @@ func TestGroupLearnsOfUnheardJoiner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec, err := group.DecodeInvite(inv.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec.Addrs = nil // B reaches nobody when it joins
-	tok, err := group.EncodeInvite(dec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.GroupJoin(ctx, tok); err != nil {
+	// B has the group's key (it redeemed an invite) but reaches nobody
+	// when it joins.
+	if _, err := b.groups.add(ctx, groupOf(t, a, inv.Name).secret, "family"); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.host.Connect(ctx, peer.AddrInfo{ID: a.host.ID(), Addrs: a.host.Addrs()}); err != nil {

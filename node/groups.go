@@ -34,6 +34,7 @@ type groupSet struct {
 	mu      sync.Mutex
 	byID    map[group.GroupID]*localGroup
 	removed map[group.GroupID]removedGroup // groups that removed us (notices)
+	invMu   sync.Mutex                     // invite books (group_invite.go)
 }
 
 // groupMeta is what we keep beside a group's state.
@@ -56,6 +57,7 @@ func (n *Node) startGroups() error {
 		return err
 	}
 	gs := &groupSet{n: n, svc: svc, cfg: n.cfg.Groups.groupConfig(), byID: map[group.GroupID]*localGroup{}, removed: map[group.GroupID]removedGroup{}}
+	svc.HandleInvites(gs.redeemInvite)
 	n.groups = gs
 	n.groupsReady.Store(gs)
 	ents, err := os.ReadDir(filepath.Join(n.repo.dir, groupsDir))

@@ -68,6 +68,13 @@ func (*fuzzBackend) GroupUnshare(context.Context, string, cid.Cid) error { retur
 func (*fuzzBackend) GroupRemove(_ context.Context, _, member string) (api.GroupMember, error) {
 	return api.GroupMember{Peer: member}, nil
 }
+func (*fuzzBackend) GroupInvite(_ context.Context, g string, _ time.Duration, _ int) (api.GroupInvite, error) {
+	return api.GroupInvite{Group: api.Group{Name: g}}, nil
+}
+func (*fuzzBackend) GroupInvites(context.Context, string) ([]api.Invite, error) { return nil, nil }
+func (*fuzzBackend) GroupRevokeInvites(context.Context, string, string) (int, error) {
+	return 0, nil
+}
 func (*fuzzBackend) GroupRenameMe(_ context.Context, name, _ string) (api.DeviceName, error) {
 	return api.DeviceName{Name: name, Groups: []string{}}, nil
 }

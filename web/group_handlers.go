@@ -27,6 +27,7 @@ func (s *Server) groupRoutes(m *routeMux, p string) {
 	m.HandleFunc("GET "+p+"/groups/status/all", s.handleGroupStatuses)
 	m.HandleFunc("POST "+p+"/groups/rename-me", s.handleGroupRenameMe)
 	m.HandleFunc("POST "+p+"/groups/remove", s.handleGroupRemove)
+	s.inviteRoutes(m, p)
 }
 
 // handleGroupRemove removes a member (?member=) from a group (?group=).

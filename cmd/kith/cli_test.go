@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kith-p2p/kith/protocol/group"
 )
 
 // TestREADMETour runs the tour of README.md against a real daemon.
@@ -98,6 +100,19 @@ func TestCLIErrors(t *testing.T) {
 		t.Fatalf("kith id: %v", err)
 	}
 
+	var sec group.Secret
+	oldToken, err := group.EncodeInvite(group.Invite{Name: "friends", Secret: sec})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// On stdin, as users are told to pass it.
+	join := exec.Command(kithBin, "--repo", repo, "group", "join", "-")
+	join.Stdin = strings.NewReader(oldToken + "\n")
+	if out, err := join.CombinedOutput(); err == nil || strings.TrimSpace(string(out)) != "kith: this invite was made by an older kith and never expires; ask a member for a new one (kith group invite friends)" {
+		t.Fatalf("join with a token of an older kith: %v: %s", err, out)
+	}
+
 	tests := []struct {
 		name string
 		repo string
@@ -123,6 +138,8 @@ func TestCLIErrors(t *testing.T) {
 		{"group join without a token", repo, []string{"group", "join"}, "no invite token given"},
 		{"remove nobody", repo, []string{"group", "remove", "family", "nobody"}, `no member matches "nobody" (see kith group members)`},
 		{"remove oneself", repo, []string{"group", "remove", "family", self.PeerID}, "is this device: to go, leave the group (kith group leave family)"},
+		{"invite with a bad lifetime", repo, []string{"group", "invite", "family", "--expires", "soon"}, `--expires "soon": give days (7d), hours (36h) or minutes (90m)`},
+		{"invite for too long", repo, []string{"group", "invite", "family", "--expires", "400d"}, "an invite must expire within 365 days"},
 		{"remove from no group", repo, []string{"group", "remove", "friends", "nobody"}, `you are in no group called "friends"`},
 		{"unknown command", repo, []string{"frobnicate"}, "unknown command"},
 		{"missing argument", repo, []string{"cat"}, "accepts 1 arg"},

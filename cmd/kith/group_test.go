@@ -68,13 +68,26 @@ func TestGroupOfThreeDaemons(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustKith(t, repos[0], "--json", "group", "create", "family")), &inv); err != nil || !strings.HasPrefix(inv.Token, "kith1-") {
 		t.Fatalf("group create gave no token: %v", err)
 	}
-	for _, r := range repos[1:] {
+	// The third device joins with a single-use token of its own (the
+	// token alone on stdout, what it allows on stderr).
+	single, stderr, err := runKith(t, repos[0], "group", "invite", "family", "--single-use", "--expires", "1d")
+	if err != nil || !strings.Contains(stderr, "admits 1 device until") {
+		t.Fatalf("group invite: %v: %s", err, stderr)
+	}
+	for i, r := range repos[1:] {
+		tok := inv.Token
+		if i == 1 {
+			tok = strings.TrimSpace(single)
+		}
 		// The token goes on stdin so it never shows in a process listing.
 		cmd := exec.Command(kithBin, "--repo", r, "group", "join", "-")
-		cmd.Stdin = strings.NewReader(inv.Token + "\n")
+		cmd.Stdin = strings.NewReader(tok + "\n")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("group join: %v: %s", err, out)
 		}
+	}
+	if list := mustKith(t, repos[0], "group", "invites", "family"); !strings.Contains(list, "1 of 1") || !strings.Contains(list, "used up") || !strings.Contains(list, "1 of any") {
+		t.Fatalf("group invites:\n%s", list)
 	}
 	waitFor(t, time.Minute, "three members everywhere", func() bool {
 		for _, r := range repos {

@@ -16,8 +16,10 @@ import (
 // Secret is a group's shared secret. Everything that makes a group private
 // derives from it: its ID, its gossip topic, the payload keys. Whoever holds
 // it is, cryptographically, a member; treat it like a password (never log
-// it; the daemon keeps it in a 0600 file). Removing a member for good means
-// making a new secret (not implemented yet).
+// it; the daemon keeps it in a 0600 file). Invite tokens do not hold it (see
+// invite.go). A removed member is shut out by the state (State.Remove) and
+// by every member's checks, not by a new secret: rotating the secret on
+// removal is not implemented yet.
 type Secret [32]byte
 
 // NewSecret returns a random secret.

@@ -2,6 +2,7 @@ package group
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -54,6 +55,39 @@ func TestDerivedNames(t *testing.T) {
 	}
 	if got := s1.String(); strings.Contains(got, "0") && len(got) > 40 {
 		t.Fatalf("secret printed: %s", got)
+	}
+}
+
+// TestInviteV2: what kith makes now holds the group's ID and an invite
+// key, not the secret; a version 1 token (the secret itself) still decodes,
+// so that kith can say what to do with it.
+func TestInviteV2(t *testing.T) {
+	sec, _ := NewSecret()
+	key, err := NewInviteKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := Invite{Name: "family", Group: sec.ID(), Key: key, Addrs: []string{"/ip4/192.0.2.1/tcp/4001"}}
+	tok, err := EncodeInvite(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeInvite(tok)
+	if err != nil || got.Legacy() || got.Group != inv.Group || got.Key != key || got.Secret != (Secret{}) {
+		t.Fatalf("v2 round trip: %+v, %v", got, err)
+	}
+	if strings.Contains(fmt.Sprintf("%v %#v", key, key), fmt.Sprint(key[0])+" ") {
+		t.Fatal("invite key printed")
+	}
+	if len(key.ID()) != 16 || key.ID() == (InviteKey{}).ID() {
+		t.Fatalf("invite ID %q", key.ID())
+	}
+	old, err := EncodeInvite(Invite{Name: "family", Secret: sec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DecodeInvite(old); err != nil || !got.Legacy() || got.Secret != sec {
+		t.Fatalf("v1 token: %+v, %v", got, err)
 	}
 }
 

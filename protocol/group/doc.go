@@ -11,7 +11,9 @@
 //     sync.go): two members find what differs in few round trips and pull
 //     only that, in bounded messages.
 //   - Keys: the group secret, the ID and gossip topic derived from it, and
-//     payload sealing (crypto.go); the invite token (invite.go).
+//     payload sealing (crypto.go); signed updates (sign.go); the invite
+//     token and the book of invites a member made (invite.go,
+//     invitebook.go).
 //   - The gossip messages, bounded and validated before anything is merged
 //     (messages.go).
 //   - Liveness: heartbeat bookkeeping with suspicion before death and a grace

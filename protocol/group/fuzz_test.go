@@ -189,6 +189,7 @@ func inviteSeeds(tb testing.TB) []string {
 		{Name: "family", Secret: sec},
 		{Name: "photos ☀", Secret: sec, Addrs: []string{"/ip4/192.0.2.1/tcp/4001/p2p/12D3KooWHk2nE1Zn3CJbh6n8N4RnrBKv1XQ3kxW9Bq3aYSe7vV9Z", "/ip6/::1/udp/4001/quic-v1"}},
 		{Name: "", Secret: sec, Addrs: []string{strings.Repeat("a", MaxAddrLen)}},
+		{Name: "family", Group: sec.ID(), Key: InviteKey(sec), Addrs: []string{"/ip4/192.0.2.1/tcp/4001/p2p/12D3KooWHk2nE1Zn3CJbh6n8N4RnrBKv1XQ3kxW9Bq3aYSe7vV9Z"}},
 	} {
 		tok, err := EncodeInvite(inv)
 		if err != nil {
@@ -215,7 +216,7 @@ func inviteRoundTrip(t *testing.T, token string) {
 	if err != nil {
 		t.Fatalf("a re-encoded invite does not decode: %v", err)
 	}
-	if again.Name != inv.Name || again.Secret != inv.Secret || !slices.Equal(again.Addrs, inv.Addrs) {
+	if again.Name != inv.Name || again.Secret != inv.Secret || again.Group != inv.Group || again.Key != inv.Key || !slices.Equal(again.Addrs, inv.Addrs) {
 		t.Fatalf("round trip changed the invite: %q %v, then %q %v", inv.Name, inv.Addrs, again.Name, again.Addrs)
 	}
 }
@@ -242,7 +243,8 @@ func FuzzDecodeInviteBody(f *testing.F) {
 		}
 		f.Add(b[:len(b)-4])
 	}
-	f.Add([]byte{inviteVersion, 0})
+	f.Add([]byte{inviteV1, 0})
+	f.Add([]byte{inviteV2, 0})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		b := append(body[:len(body):len(body)], inviteSum(body)...)
 		inviteRoundTrip(t, InvitePrefix+inviteEncoding.EncodeToString(b))

@@ -15,10 +15,19 @@ package group
 // period to be heard, and release timers start over (which only delays
 // releases).
 //
-// Create: NewSecret; State.Join(clock, name, addrs, budget); EncodeInvite
-// with the group name, secret and our addrs. Join from a token: DecodeInvite;
-// State.Join; dial the addrs; the first sync gets a snapshot (our Synced is
-// zero). Leave: State.Leave, publish it, stop, drop all replica pins.
+// Clock.SetSigner(identity key) and State.RequireSignatures first, so what
+// we write is signed and what we accept is signed by its writer.
+//
+// Create: NewSecret; State.Join(clock, name, addrs, budget). Invite:
+// NewInviteKey; InviteBook.Add (persist the book); EncodeInvite with the
+// group name and ID, the key and our addrs. Join from a token: DecodeInvite;
+// dial the addrs; redeem the key with the inviter (it runs
+// InviteBook.Redeem and answers with the secret); State.Join; the first sync
+// gets a snapshot (our Synced is zero). Leave: State.Leave, publish it,
+// stop, drop all replica pins. Remove another: State.Remove, publish it;
+// a sync hello from a removed member gets RemovalNotice as its answer, and
+// the removed member merges it (CheckRemovalNotice), stops and drops its
+// replica pins.
 //
 // Gossip (GossipSub topic Secret.Topic(), signed messages, StrictSign):
 //   - publish: Keys.Seal(self, EncodeMessage(msg)).

@@ -41,6 +41,15 @@ type GroupBackend interface {
 	// lists show it, or a name only one member has): its copies are placed
 	// elsewhere, it is told at its next sync and cannot re-join.
 	GroupRemove(ctx context.Context, group, member string) (GroupMember, error)
+	// GroupInvite makes an invite token good for ttl (0: 7 days) and for
+	// uses devices (0: any number). This device must be online when it is
+	// used.
+	GroupInvite(ctx context.Context, group string, ttl time.Duration, uses int) (GroupInvite, error)
+	// GroupInvites lists the invites this device made to the group.
+	GroupInvites(ctx context.Context, group string) ([]Invite, error)
+	// GroupRevokeInvites revokes the invite whose ID starts with id, or
+	// every open one ("all"), and returns how many.
+	GroupRevokeInvites(ctx context.Context, group, id string) (int, error)
 }
 
 // DeviceName is the answer to a rename: the name, and the groups that now
@@ -68,8 +77,23 @@ type Group struct {
 // GroupInvite is a new group and its invite token.
 type GroupInvite struct {
 	Group
-	// Token is the invite: it holds the group secret. Treat it as a password.
+	// Token is the invite: a password until it expires.
 	Token string `json:"token"`
+	// Invite is what the token allows.
+	Invite Invite `json:"invite"`
+}
+
+// Invite is one invite this device made: ID (a hash: it cannot be
+// redeemed), when it expires, how many devices may use it (0: any number)
+// and how many did.
+type Invite struct {
+	ID      string    `json:"id"`
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires"`
+	Uses    int       `json:"uses"`
+	Used    int       `json:"used"`
+	Revoked bool      `json:"revoked,omitempty"`
+	Open    bool      `json:"open"` // can still admit a device
 }
 
 // GroupMember is one member as this node sees it.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -93,4 +94,30 @@ func (c *Client) GroupRemove(ctx context.Context, group, member string) (api.Gro
 	q := groupQuery(group)
 	q.Set("member", member)
 	return out, c.postJSON(ctx, "/groups/remove", q, &out)
+}
+
+// GroupInvite makes an invite to group, good for ttl (0: 7 days) and uses
+// devices (0: any number).
+func (c *Client) GroupInvite(ctx context.Context, group string, ttl time.Duration, uses int) (api.GroupInvite, error) {
+	var out api.GroupInvite
+	q := groupQuery(group)
+	if ttl > 0 {
+		q.Set("expires", ttl.String())
+	}
+	q.Set("uses", strconv.Itoa(uses))
+	return out, c.postJSON(ctx, "/groups/invite", q, &out)
+}
+
+// GroupInvites lists the invites this device made to group.
+func (c *Client) GroupInvites(ctx context.Context, group string) ([]api.Invite, error) {
+	var out []api.Invite
+	return out, c.getJSON(ctx, "/groups/invites", groupQuery(group), &out)
+}
+
+// GroupRevokeInvites revokes the invite whose ID starts with id, or all.
+func (c *Client) GroupRevokeInvites(ctx context.Context, group, id string) (int, error) {
+	var out struct{ Revoked int }
+	q := groupQuery(group)
+	q.Set("id", id)
+	return out.Revoked, c.postJSON(ctx, "/groups/invites/revoke", q, &out)
 }

@@ -16,7 +16,7 @@ import (
 func groupCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "group",
-		Short: "Groups of devices that keep copies of what you share (create, join, ls, members, leave)",
+		Short: "Groups of devices that keep copies of what you share (create, invite, join, ls, members, remove, leave)",
 		Long: `A group is a set of devices (yours, or a team's) that keep N copies of
 whatever a member shares with 'kith share --group NAME --copies N', with no
 server and no coordinator. Each member offers part of its free disk.`,
@@ -38,9 +38,7 @@ server and no coordinator. Each member offers part of its free disk.`,
 				return e.printJSON(inv)
 			}
 			fmt.Fprintf(e.stderr, "created group %s (%s). Invite others with the token below.\n", printable(inv.Name), inv.ID)
-			fmt.Fprintln(e.stderr, "WARNING: the token is a password: whoever has it can join and read what the group shares.")
-			fmt.Fprintln(e.stderr, "Send it privately; the other device runs 'kith group join' and pastes it when asked.")
-			fmt.Fprintln(e.stdout, inv.Token)
+			e.printInvite(inv)
 			return nil
 		},
 	}
@@ -171,7 +169,7 @@ shell history.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(create, join, ls, members, leave, renameMeCmd(e), removeCmd(e))
+	cmd.AddCommand(create, join, ls, members, leave, renameMeCmd(e), removeCmd(e), inviteCmd(e), invitesCmd(e))
 	return cmd
 }
 

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -45,6 +46,8 @@ type Service struct {
 	// byTopic maps each open group's topic to it, for mayHear (which
 	// must not take locks).
 	byTopic sync.Map
+	// redeem answers invite redemptions (HandleInvites); nil: refuse all.
+	redeem atomic.Pointer[InviteRedeemer]
 }
 
 // Option adjusts a Service.
@@ -169,6 +172,7 @@ func meshProtocols() []protocol.ID {
 // Close leaves every group and stops the sync handler and GossipSub.
 func (s *Service) Close() {
 	s.host.RemoveStreamHandler(SyncProtocol)
+	s.host.RemoveStreamHandler(InviteProtocol)
 	s.mu.Lock()
 	gs := make([]*Group, 0, len(s.groups))
 	for _, g := range s.groups {
