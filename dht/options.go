@@ -101,9 +101,9 @@ func (c *config) validate() error {
 	switch {
 	case c.reprovideInterval <= 0:
 		errs = append(errs, fmt.Errorf("reprovide interval %v is not positive", c.reprovideInterval))
-	case c.reprovideInterval > maxReprovideInterval():
+	case c.reprovideInterval > MaxReprovideInterval():
 		errs = append(errs, fmt.Errorf("reprovide interval %v above %v: records would expire after one missed reprovide",
-			c.reprovideInterval, maxReprovideInterval()))
+			c.reprovideInterval, MaxReprovideInterval()))
 	}
 	if c.prefix == "" || c.prefix[0] != '/' {
 		errs = append(errs, fmt.Errorf("protocol prefix %q does not start with /", c.prefix))

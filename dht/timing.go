@@ -58,9 +58,9 @@ const (
 	rtPollInterval = 20 * time.Millisecond
 )
 
-// maxReprovideInterval is the longest accepted reprovide interval: half the
+// MaxReprovideInterval is the longest accepted reprovide interval: half the
 // provider record validity, so that a record outlives one missed reprovide.
-func maxReprovideInterval() time.Duration { return amino.DefaultProvideValidity / 2 }
+func MaxReprovideInterval() time.Duration { return amino.DefaultProvideValidity / 2 }
 
 // maxReprovideDelay returns the sweeping provider's allowed slack for a
 // given reprovide interval (see above).

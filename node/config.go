@@ -2,10 +2,8 @@ package node
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
@@ -268,33 +266,31 @@ var Profiles = map[string]func() Config{
 	"local":   LocalConfig,
 }
 
-// loadConfig reads the config file, filling fields it lacks with defaults.
+// loadConfig reads the config file, filling fields it lacks with
+// defaults, and validates it.
 func loadConfig(path string) (Config, error) {
-	cfg := DefaultConfig()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return cfg, fmt.Errorf("read config %s: %w", path, err)
+		return DefaultConfig(), fmt.Errorf("read config %s: %w", path, err)
 	}
-	if err := json.Unmarshal(b, &cfg); err != nil {
+	cfg, err := decodeConfig(b)
+	if err != nil {
 		return cfg, fmt.Errorf("config %s is not valid JSON: %w", path, err)
 	}
+	if err := cfg.validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// decodeConfig reads a config file's bytes as the daemon means them:
+// DefaultConfig for what the file lacks, and an older kith's file upgraded.
+func decodeConfig(b []byte) (Config, error) {
+	cfg := DefaultConfig()
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return cfg, err
+	}
 	upgradeConfig(b, &cfg)
-	if cfg.API.Address == "" {
-		return cfg, errors.New("config " + path + ": api.address is empty")
-	}
-	switch cfg.DHT.Mode {
-	case "auto", "server", "client":
-	default:
-		return cfg, fmt.Errorf("config %s: dht.mode %q is not auto, server or client", path, cfg.DHT.Mode)
-	}
-	switch cfg.Network.Reachability {
-	case "auto", "public", "private":
-	default:
-		return cfg, fmt.Errorf("config %s: network.reachability %q is not auto, public or private", path, cfg.Network.Reachability)
-	}
-	if !strings.HasPrefix(cfg.DHT.ProtocolPrefix, "/") {
-		return cfg, fmt.Errorf("config %s: dht.protocol_prefix %q must start with / (\"/ipfs\" joins the public IPFS DHT)", path, cfg.DHT.ProtocolPrefix)
-	}
 	return cfg, nil
 }
 

@@ -57,6 +57,7 @@ func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 		Share:              addrStrings(share),
 		LAN:                addrStrings(lan),
 		Checks:             diagnose(f),
+		Log:                n.logFile,
 	}
 	return d, nil
 }
@@ -191,7 +192,7 @@ func diagnose(f facts) []api.Check {
 			"check this machine's internet connection; kith keeps trying, and peers on your LAN still work")
 	case f.dht.Bootstrap == 0 && rt == 0:
 		warn("No bootstrap peers are configured, so this node finds others only on the LAN (mDNS) or when given an address or ticket.",
-			"to join the public IPFS network, set dht.protocol_prefix to \"/ipfs\" and network.bootstrap to the default list (kith's README shows it), then restart")
+			"to join the public IPFS network, run `kith config set dht.protocol_prefix /ipfs` and `kith config unset network.bootstrap` (the public bootstrap peers), then restart the daemon")
 	default:
 		ok(fmt.Sprintf("DHT (%s): %d peers in the routing table, %s", f.dht.Protocol, rt, map[bool]string{true: "serving queries", false: "as a client"}[f.dht.Server]))
 	}
@@ -225,7 +226,7 @@ func diagnose(f facts) []api.Check {
 			fail("No relay reservation yet: peers on the internet cannot reach this node.",
 				"this takes seconds after start when bootstrap peers are reachable; see the DHT line above")
 		case f.relays == 0 && f.groupRelays == 0:
-			warn("No relay: network.relay_client is off, so peers on the internet cannot reach this node.", "set network.relay_client to true and restart")
+			warn("No relay: network.relay_client is off, so peers on the internet cannot reach this node.", "run `kith config set network.relay_client true`, then restart the daemon")
 		default:
 			ok(fmt.Sprintf("Reachable through %d relay(s) (%d of them a group member's, which carries group transfers)", f.relays+f.groupRelays, f.groupRelays))
 		}

@@ -2,13 +2,10 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -157,6 +154,9 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 	setBitswapLimits(&limits)
 	fetch.AddLimits(&limits)
 	groupnet.AddLimits(&limits)
+	if busy := portsInUse(cfg.ListenAddrs); len(busy) > 0 {
+		return nil, portInUseError(busy, cfg.ListenAddrs)
+	}
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(int64(cfg.MaxMemoryMiB)<<20, cfg.MaxFileDescriptors)))
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)
@@ -223,8 +223,8 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		rm.Close()
-		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") { // libp2p flattens the cause into text
-			return nil, fmt.Errorf("a port of network.listen_addrs (%s) is in use, perhaps by another kith daemon: change network.listen_addrs in config.json (port 0 picks a free one), or run with --profile local", strings.Join(cfg.ListenAddrs, ", "))
+		if addrInUse(err) {
+			return nil, portInUseError(cfg.ListenAddrs, cfg.ListenAddrs)
 		}
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}

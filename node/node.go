@@ -55,6 +55,9 @@ type Options struct {
 	Configure func(*Config)
 	// Logger receives the node's log; nil means slog.Default().
 	Logger *slog.Logger
+	// LogFile is the file Logger writes to, if any (see OpenDaemonLog),
+	// which `kith doctor` names.
+	LogFile string
 }
 
 // Node is one kith peer. New opens it, Start serves it, Close stops it.
@@ -88,6 +91,7 @@ type Node struct {
 	mdns          mdns.Service
 	api           *web.Server
 	apiAt         string // the config's (or overridden) API address
+	logFile       string // where the log goes besides stderr ("" if nowhere)
 	jobs          *jobRegistry
 	groups        *groupSet // group replication; nil until Start
 	// groupsReady is groups for code that may run on libp2p's goroutines
@@ -109,14 +113,9 @@ type Node struct {
 // libp2p host with its DHT and protocols. If it fails, nothing it opened
 // stays open.
 func New(opts Options) (n *Node, err error) {
-	dir := opts.Repo
-	if dir == "" {
-		if dir, err = DefaultRepoPath(); err != nil {
-			return nil, err
-		}
-	}
-	if dir, err = filepath.Abs(dir); err != nil {
-		return nil, fmt.Errorf("repo path: %w", err)
+	dir, err := resolveRepoDir(opts.Repo)
+	if err != nil {
+		return nil, err
 	}
 	profile := DefaultConfig
 	if opts.Profile != "" {
@@ -133,6 +132,7 @@ func New(opts Options) (n *Node, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n = &Node{
 		log:           log,
+		logFile:       opts.LogFile,
 		trim:          newMemTrimmer(),
 		gcl:           blockstore.NewGCLocker(),
 		reg:           prometheus.NewRegistry(),

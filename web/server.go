@@ -76,7 +76,7 @@ func Listen(addr string, backend api.Backend, token string, opts ...Option) (*Se
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("the API address %s is in use (another kith daemon, or another program): set api.address in config.json, or run `kith daemon --api 127.0.0.1:PORT`", addr)
+			return nil, fmt.Errorf("the API address %s is in use (another kith daemon, or another program): choose another with `kith config set api.address 127.0.0.1:PORT`, or run `kith daemon --api 127.0.0.1:PORT` for this run only", addr)
 		}
 		return nil, fmt.Errorf("listen on %s for the API: %w", addr, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -112,6 +113,15 @@ func TestCLIErrors(t *testing.T) {
 	if out, err := join.CombinedOutput(); err == nil || strings.TrimSpace(string(out)) != "kith: this invite was made by an older kith and never expires; ask a member for a new one (kith group invite friends)" {
 		t.Fatalf("join with a token of an older kith: %v: %s", err, out)
 	}
+	// A repo whose listen port another program holds (without
+	// SO_REUSEPORT, so libp2p cannot share it).
+	busyP2P, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busyP2P.Close()
+	portTaken := t.TempDir()
+	os.WriteFile(filepath.Join(portTaken, "config.json"), []byte(fmt.Sprintf(`{"api": {"address": "127.0.0.1:0"}, "network": {"listen_addrs": ["/ip4/127.0.0.1/tcp/%d"], "bootstrap": []}, "dht": {"protocol_prefix": "/kith"}}`, busyP2P.Addr().(*net.TCPAddr).Port)), 0o600)
 
 	tests := []struct {
 		name string
@@ -130,8 +140,21 @@ func TestCLIErrors(t *testing.T) {
 		{"no daemon", noDaemon, []string{"id"}, "no kith daemon is running (start it with `kith daemon`)"},
 		{"repo locked", repo, []string{"daemon", "--profile", "local", "--api", "127.0.0.1:0"}, "is in use by another kith daemon"},
 		{"profile default on an existing repo", stopped, []string{"daemon", "--profile", "default"}, "--profile default only seeds a new repo"},
-		{"API port in use", stopped, []string{"daemon", "--profile", "local", "--api", busy.Addr().String()}, "is in use (another kith daemon, or another program): set api.address in config.json"},
+		{"API port in use", stopped, []string{"daemon", "--profile", "local", "--api", busy.Addr().String()}, "is in use (another kith daemon, or another program): choose another with `kith config set api.address 127.0.0.1:PORT`"},
+		{"listen port in use", portTaken, []string{"daemon", "--profile", "local"}, "is in use, perhaps by another kith daemon: choose another with `kith config set network.listen_addrs"},
 		{"bad log level", stopped, []string{"daemon", "--log-level", "loud"}, "use debug, info, warn or error"},
+		{"config of no repo", noDaemon, []string{"config", "show"}, "there is no config at " + filepath.Join(noDaemon, "config.json") + " yet: `kith daemon` creates the repo"},
+		{"config unknown key", repo, []string{"config", "set", "api.adress", "127.0.0.1:5092"}, `"api.adress" is not a config key: did you mean api.address?`},
+		{"config key of no kind", repo, []string{"config", "get", "colour"}, "is not a config key (`kith config show` lists them all)"},
+		{"config section", repo, []string{"config", "set", "api", "x"}, "api is a section of the config, not one setting"},
+		{"config bad value", repo, []string{"config", "set", "dht.mode", "sideways"}, `dht.mode "sideways" is not auto, server or client`},
+		{"config bad bool", repo, []string{"config", "set", "network.mdns", "maybe"}, `network.mdns takes true or false, not "maybe"`},
+		{"config bad duration", repo, []string{"config", "set", "groups.grace", "soon"}, "groups.grace takes a duration such as 90s"},
+		{"config bad multiaddr", repo, []string{"config", "set", "network.listen_addrs", "0.0.0.0:4101"}, `network.listen_addrs: "0.0.0.0:4101" is not a multiaddr`},
+		{"config API off loopback", repo, []string{"config", "set", "api.address", "0.0.0.0:5091"}, "the API listens on a loopback address"},
+		{"config read-only key", repo, []string{"config", "set", "identity.peer_id", "x"}, "cannot be set"},
+		{"log of no repo", noDaemon, []string{"log"}, "there is no log at " + filepath.Join(noDaemon, "logs", "daemon.log") + " yet"},
+		{"log bad count", repo, []string{"log", "-n", "-1"}, "-n -1: give a number of lines, 0 or more"},
 		{"unknown flag", repo, []string{"get", "--outptu", "x", unknown}, "unknown flag --outptu: did you mean --output?"},
 		{"cat of a folder", repo, []string{"cat", folder}, "is a folder: list it with `kith ls`"},
 		{"get over an existing path", repo, []string{"get", folder, "-o", notAFolder}, "already exists: kith never overwrites"},
@@ -179,6 +202,11 @@ func TestCLIErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+	// The log keeps why a daemon did not start.
+	logged := mustKith(t, portTaken, "log")
+	if !strings.Contains(logged, "daemon did not start: a port of network.listen_addrs") {
+		t.Errorf("the log does not say why the daemon did not start:\n%s", logged)
 	}
 }
 

@@ -254,6 +254,9 @@ type Doctor struct {
 	LAN   []string `json:"lan"`
 	// Checks are the findings, worst first.
 	Checks []Check `json:"checks"`
+	// Log is the daemon's log file (`kith log` prints it); empty when the
+	// daemon keeps no log file.
+	Log string `json:"log"`
 }
 
 // Check is one finding of the doctor.

@@ -84,7 +84,7 @@ func TestBrowserNetworkPanel(t *testing.T) {
 	}
 	// The local profile turns the relay client off; the doctor says so and how to fix it.
 	i := slices.IndexFunc(checks, func(c shownCheck) bool { return strings.Contains(c.Text, "relay_client is off") })
-	if i < 0 || checks[i].Status != "warn" || !strings.Contains(checks[i].Fix, "set network.relay_client to true") {
+	if i < 0 || checks[i].Status != "warn" || !strings.Contains(checks[i].Fix, "kith config set network.relay_client true") {
 		t.Errorf("no warning that relay_client is off, with its fix: %+v", checks)
 	}
 

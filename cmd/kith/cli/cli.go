@@ -143,7 +143,7 @@ the same CID on every machine, and any IPFS tool agrees on it.`,
 		repoCmd(e), exportCmd(e), importCmd(e), idCmd(e), versionCmd(e), shutdownCmd(e),
 		connectCmd(e), peersCmd(e), dhtCmd(e), doctorCmd(e),
 		groupCmd(e), shareCmd(e), unshareCmd(e), statusCmd(e),
-		uiCmd(e),
+		uiCmd(e), configCmd(e), logCmd(e),
 	)
 	return root
 }

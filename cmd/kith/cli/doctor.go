@@ -43,6 +43,9 @@ that needs action comes with the next step.`,
 			fmt.Fprintf(w, "DHT:            %s as a %s, %d WAN + %d LAN peers; bootstrap peers connected: %d of %d\n",
 				d.DHTProtocol, role, d.DHTWAN, d.DHTLAN, d.BootstrapConnected, d.Bootstrap)
 			fmt.Fprintf(w, "peers:          %d connected\n", d.Peers)
+			if d.Log != "" {
+				fmt.Fprintf(w, "log:            %s (`kith log` prints it)\n", d.Log)
+			}
 			if len(d.Share) > 0 {
 				fmt.Fprintln(w, "a friend can dial:")
 				for _, a := range d.Share {

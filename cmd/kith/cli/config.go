@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kith-p2p/kith/node"
+)
+
+// restartNote is what `config set` adds when a daemon has the repo open:
+// it reads config.json only when it starts.
+const restartNote = "the daemon is running: restart it (kith shutdown, then kith daemon) for this to take effect"
+
+func configCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Show or change the repo's settings (config.json)",
+		Long: `Show or change the settings in the repo's config.json, by key.
+
+A key is the setting's path in config.json, with dots: api.address,
+network.listen_addrs, dht.announce, groups.grace... ('kith config show'
+prints them all with their values). Values are checked before the file is
+written: addresses must parse, durations take units (90s, 30m, 22h, 7d),
+lists are a JSON array or items separated by commas, byte counts may say
+10MiB. The daemon reads config.json when it starts: restart it after a
+change. Works whether or not the daemon runs.`,
+		Example: `  kith config show
+  kith config get api.address
+  kith config set api.address 127.0.0.1:5092
+  kith config set network.listen_addrs /ip4/0.0.0.0/tcp/4102,/ip4/0.0.0.0/udp/4102/quic-v1
+  kith config set fetch.upload_limit 2MiB
+  kith config unset fetch.upload_limit`,
+	}
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "Print the whole config as the daemon reads it (defaults filled in)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := node.ReadConfig(e.repo)
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(cfg)
+			}
+			b, err := json.MarshalIndent(cfg, "", "  ")
+			if err != nil {
+				return err
+			}
+			for l := range strings.SplitSeq(string(b), "\n") {
+				fmt.Fprintln(e.stdout, printable(l))
+			}
+			return nil
+		},
+	}
+	get := &cobra.Command{
+		Use:   "get KEY",
+		Short: "Print one setting (or a whole section, such as network)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := node.ReadConfig(e.repo)
+			if err != nil {
+				return err
+			}
+			v, err := cfg.Lookup(args[0])
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(v)
+			}
+			for l := range strings.SplitSeq(v.Text(), "\n") { // a list or section: indented JSON
+				fmt.Fprintln(e.stdout, printable(l))
+			}
+			return nil
+		},
+	}
+	set := &cobra.Command{
+		Use:   "set KEY VALUE",
+		Short: "Change one setting, checking the value first",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := node.SetConfig(e.repo, args[0], args[1])
+			if err != nil {
+				return err
+			}
+			return e.configChanged(v)
+		},
+	}
+	unset := &cobra.Command{
+		Use:   "unset KEY",
+		Short: "Set one setting back to its default (what a new repo of the default profile has)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := node.UnsetConfig(e.repo, args[0])
+			if err != nil {
+				return err
+			}
+			return e.configChanged(v)
+		},
+	}
+	for _, c := range []*cobra.Command{get, set, unset} {
+		c.ValidArgsFunction = completeKey
+	}
+	cmd.AddCommand(show, get, set, unset)
+	return cmd
+}
+
+// completeKey completes the KEY argument from the settings kith knows.
+func completeKey(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []cobra.Completion
+	for _, k := range node.ConfigKeys() {
+		if strings.HasPrefix(k, toComplete) {
+			out = append(out, k)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// configChanged reports a changed setting, and that the running daemon,
+// if any, goes on with the old value until restarted.
+func (e *env) configChanged(v node.ConfigValue) error {
+	running, err := node.RepoInUse(e.repo)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return e.printJSON(struct {
+			node.ConfigValue
+			RestartNeeded bool `json:"restart_needed"`
+		}{v, running})
+	}
+	text := v.Text()
+	if strings.Contains(text, "\n") {
+		text = string(v.Value) // a list, on one line
+	}
+	fmt.Fprintf(e.stdout, "%s = %s\n", v.Key, printable(text))
+	if running {
+		fmt.Fprintln(e.stdout, restartNote)
+	}
+	return nil
+}

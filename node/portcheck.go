@@ -1,0 +1,76 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+)
+
+// portsInUse finds the listen addresses whose fixed port another socket
+// holds. libp2p binds its ports with SO_REUSEPORT (so that its outgoing
+// connections leave from them, which hole punching needs), and so does a
+// second kith daemon: both would then bind the same port, and each would
+// receive some of the other's connections. A plain bind, without
+// SO_REUSEPORT, fails on a port anyone holds, so each fixed port is tried
+// that way first (and released at once). Port 0, DNS names and addresses
+// that cannot be bound here for other reasons (no IPv6) are for libp2p to
+// judge.
+func portsInUse(listen []string) []string {
+	var busy []string
+	for _, s := range listen {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			continue
+		}
+		ip, err := manet.ToIP(a)
+		if err != nil {
+			continue
+		}
+		family := "6"
+		if ip.To4() != nil {
+			family = "4"
+		}
+		var bindErr error
+		if port, err := a.ValueForProtocol(ma.P_TCP); err == nil && port != "0" {
+			var ln net.Listener
+			if ln, bindErr = net.Listen("tcp"+family, net.JoinHostPort(ip.String(), port)); bindErr == nil {
+				ln.Close()
+			}
+		} else if port, err := a.ValueForProtocol(ma.P_UDP); err == nil && port != "0" {
+			var pc net.PacketConn
+			if pc, bindErr = net.ListenPacket("udp"+family, net.JoinHostPort(ip.String(), port)); bindErr == nil {
+				pc.Close()
+			}
+		}
+		if addrInUse(bindErr) {
+			busy = append(busy, s)
+		}
+	}
+	return busy
+}
+
+// addrInUse reports whether err is a bind to an address in use (libp2p
+// sometimes flattens the cause into text; Windows words it otherwise).
+func addrInUse(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(msg, "address already in use") ||
+		strings.Contains(msg, "only one usage of each socket address")
+}
+
+// portInUseError is the one sentence for listen ports in use.
+func portInUseError(busy, listen []string) error {
+	hint := ""
+	if len(loopbackOnly(listen)) < len(listen) {
+		hint = ", or run with --profile local"
+	}
+	return fmt.Errorf("a port of network.listen_addrs (%s) is in use, perhaps by another kith daemon: choose another with `kith config set network.listen_addrs /ip4/0.0.0.0/tcp/PORT,/ip4/0.0.0.0/udp/PORT/quic-v1` (port 0 picks a free one)%s",
+		strings.Join(busy, ", "), hint)
+}
