@@ -2,65 +2,125 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-p2p/kith/cmd/kith/service"
 	"github.com/kith-p2p/kith/node"
 )
 
+// logFileMax is the size past which --log-file starts afresh (the old log
+// kept as FILE.old), so that a daemon started at every login does not
+// fill the disk.
+const logFileMax = 10 << 20
+
 func daemonCmd(e *env) *cobra.Command {
-	var apiAddr, profile, logLevel string
+	var apiAddr, profile, logLevel, logFile string
+	var noConsole bool
 	cmd := &cobra.Command{
 		Use:   "daemon",
 		Short: "Run the kith daemon (creates the repo on first run)",
 		Long: `Run the kith daemon in the foreground.
 
-On first run it creates the repo ($KITH_PATH or ~/.kith): an identity key, a
-config file with every default written out, the API token and the block
-store. It serves the local API on 127.0.0.1 only and joins the network: a
-libp2p host (TCP and QUIC on port 4101), the public IPFS DHT (Amino), mDNS
-on the LAN, a relay and a hole punch when behind a NAT. 'kith doctor' says
-how that went. Stop it with Ctrl-C, SIGTERM or 'kith shutdown'.`,
+On first run it creates the repo: an identity key, a config file with every
+default written out, the API token and the block store. It serves the local
+API on 127.0.0.1 only and joins the network: a libp2p host (TCP and QUIC on
+port 4101), the public IPFS DHT (Amino), mDNS on the LAN, a relay and a hole
+punch when behind a NAT. 'kith doctor' says how that went. Stop it with
+Ctrl-C, SIGTERM or 'kith shutdown'; 'kith service install' starts it
+whenever you log in.
+
+The repo is the --repo folder, else ` + node.RepoPathHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return fmt.Errorf("--log-level %q: use debug, info, warn or error", logLevel)
 			}
-			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-			n, err := node.New(node.Options{Repo: e.repo, Profile: profile, APIAddress: apiAddr, Logger: log})
-			if err != nil {
-				return err
+			if noConsole {
+				service.HideConsole()
 			}
-			if err := n.Start(cmd.Context()); err != nil {
-				n.Close()
-				return err
+			out := e.stderr
+			if logFile != "" {
+				f, err := openLog(logFile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				out = f
 			}
-			if !e.json {
-				id, _ := n.ID(cmd.Context())
-				fmt.Fprintf(e.stdout, "kith daemon ready\npeer id: %s\napi:     http://%s\nrepo:    %s\n", id.PeerID, n.APIAddr(), id.Repo)
+			log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
+			err := runDaemon(cmd, e, log, node.Options{Repo: e.repo, Profile: profile, APIAddress: apiAddr, Logger: log})
+			if err != nil && logFile != "" {
+				log.Error("daemon failed: " + userMessage(err))
 			}
-			var serveErr error
-			select {
-			case <-cmd.Context().Done():
-				log.Info("signal received, shutting down")
-			case <-n.Stopped():
-				log.Info("shutdown requested through the API")
-			case serveErr = <-n.ServeErr():
-			}
-			if err := n.Close(); err != nil {
-				return err
-			}
-			if serveErr != nil {
-				return fmt.Errorf("API server stopped: %w", serveErr)
-			}
-			log.Info("daemon stopped")
-			return nil
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&apiAddr, "api", "", "API address host:port (default from the config, "+node.DefaultAPIAddress+")")
 	cmd.Flags().StringVar(&profile, "profile", "", "config preset for a new repo: default (a laptop on the internet: all interfaces, mDNS, UPnP, the public DHT) or local (127.0.0.1 only, no mDNS, UPnP or public peers: for tests and several daemons on one machine); on an existing repo, local keeps this run on 127.0.0.1 without changing config.json")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "what the daemon logs: debug, info, warn or error (libp2p's own logs follow GOLOG_LOG_LEVEL)")
+	cmd.Flags().StringVar(&logFile, "log-file", "", "append the daemon's log to this file instead of stderr (started afresh past 10 MiB, the old one kept as FILE.old)")
+	cmd.Flags().BoolVar(&noConsole, "no-console", false, "Windows: hide the console window the daemon was given (kith service install uses it at login)")
+	if runtime.GOOS != "windows" {
+		_ = cmd.Flags().MarkHidden("no-console")
+	}
 	return cmd
+}
+
+// runDaemon runs the node until a signal, a shutdown request or a failure
+// of its API server.
+func runDaemon(cmd *cobra.Command, e *env, log *slog.Logger, opts node.Options) error {
+	n, err := node.New(opts)
+	if err != nil {
+		return err
+	}
+	if err := n.Start(cmd.Context()); err != nil {
+		n.Close()
+		return err
+	}
+	id, _ := n.ID(cmd.Context())
+	if !e.json {
+		fmt.Fprintf(e.stdout, "kith daemon ready\npeer id: %s\napi:     http://%s\nrepo:    %s\n", id.PeerID, n.APIAddr(), id.Repo)
+	}
+	log.Info("kith daemon ready", "peer", id.PeerID, "api", "http://"+n.APIAddr(), "repo", id.Repo, "version", id.Version)
+	var serveErr error
+	select {
+	case <-cmd.Context().Done():
+		log.Info("signal received, shutting down")
+	case <-n.Stopped():
+		log.Info("shutdown requested through the API")
+	case serveErr = <-n.ServeErr():
+	}
+	if err := n.Close(); err != nil {
+		return err
+	}
+	if serveErr != nil {
+		return fmt.Errorf("API server stopped: %w", serveErr)
+	}
+	log.Info("daemon stopped")
+	return nil
+}
+
+// openLog opens the log file for appending, starting afresh when it has
+// grown past logFileMax.
+func openLog(path string) (io.WriteCloser, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create the log's folder: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Size() > logFileMax {
+		if err := os.Rename(path, path+".old"); err != nil {
+			return nil, fmt.Errorf("set the old log aside: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the log file: %w", err)
+	}
+	return f, nil
 }
