@@ -132,6 +132,10 @@ func serviceStatusCmd(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec, err := e.serviceSpec(cmd)
+			if errors.Is(err, errGoRun) {
+				// Nothing to compare what is installed with.
+				spec.Exe, err = "", nil
+			}
 			if err != nil {
 				return err
 			}
@@ -173,6 +177,9 @@ func serviceStatusCmd(e *env) *cobra.Command {
 	}
 }
 
+// errGoRun: a service cannot run a binary `go run` deletes when it exits.
+var errGoRun = errors.New("this kith is a temporary build of `go run`, which is gone once it exits: install kith first (`go install ./cmd/kith`), then run `kith service install`")
+
 // serviceSpec is what the service runs: this binary's daemon, on the repo
 // this command uses.
 func (e *env) serviceSpec(cmd *cobra.Command) (service.Spec, error) {
@@ -183,14 +190,14 @@ func (e *env) serviceSpec(cmd *cobra.Command) (service.Spec, error) {
 	if r, err := filepath.EvalSymlinks(exe); err == nil {
 		exe = r
 	}
-	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
-		return service.Spec{}, errors.New("this kith is a temporary build of `go run`, which is gone once it exits: install kith first (`go install ./cmd/kith`), then run `kith service install`")
-	}
 	repo, err := filepath.Abs(e.repo)
 	if err != nil {
 		return service.Spec{}, fmt.Errorf("repo path: %w", err)
 	}
 	spec := service.Spec{Exe: exe, Args: []string{"daemon"}, Repo: repo}
+	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return spec, errGoRun
+	}
 	if f := cmd.Flag("repo"); f != nil && f.Changed {
 		spec.Args = append(spec.Args, "--repo", repo)
 	}
