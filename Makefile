@@ -1,5 +1,5 @@
 # Convenience targets; README.md and .ci/run hold the canonical commands.
-.PHONY: build test bench vet fuzz
+.PHONY: build test bench vet fuzz dist
 
 build:
 	go build -o bin/kith ./cmd/kith
@@ -12,6 +12,12 @@ vet:
 	go vet ./...
 	for t in linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do \
 		GOOS=$${t%/*} GOARCH=$${t#*/} go vet ./... || exit 1; done
+
+# Release archives for Linux, macOS and Windows (amd64, arm64) in dist/,
+# with SHA256SUMS; TARGETS="linux/amd64 ..." builds only those.
+# .ci/dist.sh says more.
+dist:
+	bash .ci/dist.sh $(TARGETS)
 
 # Every fuzz target for FUZZTIME each (CI runs them for 30s); .ci/fuzz.sh
 # finds them in the source.

@@ -179,7 +179,7 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 		libp2p.ConnectionManager(cm),
 		libp2p.BandwidthReporter(bw),
 		libp2p.PrometheusRegisterer(reg),
-		libp2p.UserAgent("kith/" + Version),
+		libp2p.UserAgent("kith/" + BuildVersion()),
 		libp2p.AddrsFactory(filter.factory),
 		// Dialling relay circuits (a friend behind NAT) needs the circuit
 		// transport whatever this node offers.

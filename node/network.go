@@ -142,7 +142,7 @@ func (n *Node) ID(ctx context.Context) (api.ID, error) {
 		Share:        withID(share),
 		LAN:          withID(lan),
 		PeerID:       n.host.ID().String(),
-		Version:      Version,
+		Version:      BuildVersion(),
 		Repo:         n.repo.dir,
 		API:          n.APIAddr(),
 		Listen:       addrStrings(listen),

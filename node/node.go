@@ -31,9 +31,6 @@ import (
 	"github.com/kith-p2p/kith/web/api"
 )
 
-// Version is kith's version, set at build time with -ldflags "-X ...".
-var Version = "0.1.0-dev"
-
 // mdnsService is the name kith advertises on the LAN; distinct from IPFS's
 // so kith nodes find each other and nothing else.
 const mdnsService = "_kith._udp"

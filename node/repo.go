@@ -27,18 +27,6 @@ const (
 // ErrRepoLocked means another process owns the repo.
 var ErrRepoLocked = errors.New("repo is locked")
 
-// DefaultRepoPath is $KITH_PATH, or ~/.kith.
-func DefaultRepoPath() (string, error) {
-	if p := os.Getenv("KITH_PATH"); p != "" {
-		return p, nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("find the home folder for the repo (set KITH_PATH): %w", err)
-	}
-	return filepath.Join(home, ".kith"), nil
-}
-
 // repo is an open, locked repo folder.
 type repo struct {
 	dir   string

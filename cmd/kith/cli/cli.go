@@ -136,14 +136,14 @@ the same CID on every machine, and any IPFS tool agrees on it.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(flagError)
-	root.PersistentFlags().StringVar(&e.repo, "repo", defRepo, "repo folder (default $KITH_PATH or ~/.kith)")
+	root.PersistentFlags().StringVar(&e.repo, "repo", defRepo, "repo folder ($KITH_PATH when set, else the platform's usual folder: see 'kith daemon --help')")
 	root.PersistentFlags().BoolVar(&e.json, "json", false, "print machine-readable JSON (streams events for long work)")
 	root.AddCommand(
 		daemonCmd(e), addCmd(e), getCmd(e), catCmd(e), lsCmd(e), pinCmd(e), gcCmd(e),
 		repoCmd(e), exportCmd(e), importCmd(e), idCmd(e), versionCmd(e), shutdownCmd(e),
 		connectCmd(e), peersCmd(e), dhtCmd(e), doctorCmd(e),
 		groupCmd(e), shareCmd(e), unshareCmd(e), statusCmd(e),
-		uiCmd(e), configCmd(e), logCmd(e),
+		uiCmd(e), configCmd(e), logCmd(e), serviceCmd(e),
 	)
 	return root
 }

@@ -2,29 +2,43 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-p2p/kith/cmd/kith/service"
 	"github.com/kith-p2p/kith/node"
 )
 
+// logFileMax is the size past which --log-file starts afresh (the old log
+// kept as FILE.old), so that a daemon started at every login does not
+// fill the disk.
+const logFileMax = 10 << 20
+
 func daemonCmd(e *env) *cobra.Command {
-	var apiAddr, profile, logLevel string
+	var apiAddr, profile, logLevel, logFile string
+	var noConsole bool
 	cmd := &cobra.Command{
 		Use:   "daemon",
 		Short: "Run the kith daemon (creates the repo on first run)",
 		Long: `Run the kith daemon in the foreground.
 
-On first run it creates the repo ($KITH_PATH or ~/.kith): an identity key, a
-config file with every default written out, the API token and the block
-store. It serves the local API on 127.0.0.1 only and joins the network: a
-libp2p host (TCP and QUIC on port 4101), the public IPFS DHT (Amino), mDNS
-on the LAN, a relay and a hole punch when behind a NAT. 'kith doctor' says
-how that went. Stop it with Ctrl-C, SIGTERM or 'kith shutdown'.
+On first run it creates the repo: an identity key, a config file with every
+default written out, the API token and the block store. It serves the local
+API on 127.0.0.1 only and joins the network: a libp2p host (TCP and QUIC on
+port 4101), the public IPFS DHT (Amino), mDNS on the LAN, a relay and a hole
+punch when behind a NAT. 'kith doctor' says how that went. Stop it with
+Ctrl-C, SIGTERM or 'kith shutdown'; 'kith service install' starts it
+whenever you log in.
 
-It logs to stderr and to logs/daemon.log in the repo ('kith log' prints
-it; 10 MiB, then it moves to daemon.log.1). libp2p's own logs go to that
+The repo is the --repo folder, else ` + node.RepoPathHelp + `
+
+It logs to stderr (or to --log-file) and to logs/daemon.log in the repo
+('kith log' prints it; 10 MiB, then it moves to daemon.log.1). libp2p's own logs go to that
 file only, unless GOLOG_LOG_LEVEL is set (for example
 GOLOG_LOG_LEVEL="error,p2p-holepunch=debug"), which shows them on stderr
 too.`,
@@ -34,7 +48,19 @@ too.`,
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return fmt.Errorf("--log-level %q: use debug, info, warn or error", logLevel)
 			}
-			dl, err := node.OpenDaemonLog(e.repo, level, e.stderr)
+			if noConsole {
+				service.HideConsole()
+			}
+			console := e.stderr
+			if logFile != "" {
+				f, err := openLog(logFile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				console = f
+			}
+			dl, err := node.OpenDaemonLog(e.repo, level, console)
 			if err != nil {
 				return err
 			}
@@ -78,5 +104,28 @@ too.`,
 	cmd.Flags().StringVar(&apiAddr, "api", "", "API address host:port (default from the config, "+node.DefaultAPIAddress+")")
 	cmd.Flags().StringVar(&profile, "profile", "", "config preset for a new repo: default (a laptop on the internet: all interfaces, mDNS, UPnP, the public DHT) or local (127.0.0.1 only, no mDNS, UPnP or public peers: for tests and several daemons on one machine); on an existing repo, local keeps this run on 127.0.0.1 without changing config.json")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "what the daemon logs: debug, info, warn or error (libp2p's own logs follow GOLOG_LOG_LEVEL, and reach stderr only when it is set)")
+	cmd.Flags().StringVar(&logFile, "log-file", "", "append the daemon's log to this file instead of stderr (started afresh past 10 MiB, the old one kept as FILE.old)")
+	cmd.Flags().BoolVar(&noConsole, "no-console", false, "Windows: hide the console window the daemon was given (kith service install uses it at login)")
+	if runtime.GOOS != "windows" {
+		_ = cmd.Flags().MarkHidden("no-console")
+	}
 	return cmd
+}
+
+// openLog opens the log file for appending, starting afresh when it has
+// grown past logFileMax.
+func openLog(path string) (io.WriteCloser, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create the log's folder: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Size() > logFileMax {
+		if err := os.Rename(path, path+".old"); err != nil {
+			return nil, fmt.Errorf("set the old log aside: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the log file: %w", err)
+	}
+	return f, nil
 }

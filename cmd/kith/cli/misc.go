@@ -71,7 +71,7 @@ func versionCmd(e *env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			commit, dirty := buildCommit()
 			if e.json {
-				return e.printJSON(map[string]any{"version": node.Version, "go": runtime.Version(),
+				return e.printJSON(map[string]any{"version": node.BuildVersion(), "go": runtime.Version(),
 					"os": runtime.GOOS + "/" + runtime.GOARCH, "commit": commit, "modified": dirty})
 			}
 			from := ""
@@ -81,7 +81,7 @@ func versionCmd(e *env) *cobra.Command {
 					from += " with local changes"
 				}
 			}
-			fmt.Fprintf(e.stdout, "kith %s (%s, %s/%s%s)\n", node.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, from)
+			fmt.Fprintf(e.stdout, "kith %s (%s, %s/%s%s)\n", node.BuildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH, from)
 			return nil
 		},
 	}
