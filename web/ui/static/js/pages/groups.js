@@ -54,10 +54,10 @@ function table(groups, selected) {
       return h('tr', { dataset: { group: g.id }, class: current ? 'selected' : null },
         h('td', { class: 'name' },
           h('a', { href: '#/groups/' + encodeURIComponent(g.id), 'aria-current': current ? 'true' : null }, g.name)),
-        h('td', { class: 'num members' }, String(g.members)),
-        h('td', { class: 'num' }, String(g.intents)),
-        h('td', { class: 'num' }, `${g.replicas} (${bytes(g.replica_bytes)})`),
-        h('td', { class: 'num' }, g.budget > 0 ? bytes(g.budget) : '–'));
+        h('td', { class: 'num members', 'data-label': 'Members' }, String(g.members)),
+        h('td', { class: 'num', 'data-label': 'Shared' }, String(g.intents)),
+        h('td', { class: 'num', 'data-label': 'Replicas here' }, `${g.replicas} (${bytes(g.replica_bytes)})`),
+        h('td', { class: 'num', 'data-label': 'Budget' }, g.budget > 0 ? bytes(g.budget) : '–'));
     })));
 }
 
