@@ -360,8 +360,9 @@ func (n *Node) ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error {
 	return nil
 }
 
-// ImportCAR stores a CAR stream's blocks (verified) and pins its roots.
-func (n *Node) ImportCAR(ctx context.Context, r io.Reader, allowPartial bool, progress func(api.Progress)) (api.ImportResult, error) {
+// ImportCAR stores a CAR stream's blocks (verified) and pins its roots,
+// named as opts says (see importedPinName).
+func (n *Node) ImportCAR(ctx context.Context, r io.Reader, opts api.ImportOptions, progress func(api.Progress)) (api.ImportResult, error) {
 	unlock := n.gcl.PinLock()
 	defer unlock()
 	cr := &countingReader{r: r, progress: progress}
@@ -370,12 +371,12 @@ func (n *Node) ImportCAR(ctx context.Context, r io.Reader, allowPartial bool, pr
 		return api.ImportResult{}, fmt.Errorf("import CAR: %w: %w", err, api.ErrInvalid)
 	}
 	res := api.ImportResult{Blocks: count, Roots: []string{}}
-	for _, root := range roots {
+	for i, root := range roots {
 		missing, err := missingBlocks(ctx, n.store, root, nil)
 		if err != nil {
 			return api.ImportResult{}, fmt.Errorf("check imported root %s: %w", root, err)
 		}
-		if missing > 0 && !allowPartial {
+		if missing > 0 && !opts.AllowPartial {
 			res.Incomplete = append(res.Incomplete, root.String())
 			continue
 		}
@@ -384,6 +385,17 @@ func (n *Node) ImportCAR(ctx context.Context, r io.Reader, allowPartial bool, pr
 			size = st.Size
 		}
 		pin := blockstore.Pin{Cid: root, Size: size, Created: time.Now().UTC()}
+		first := ""
+		if opts.Name == "" {
+			// A root that is no folder, or lacks its own block, has no
+			// first entry: it stays unnamed.
+			first, _ = dag.FirstName(ctx, n.store, root)
+		}
+		pin.Name = carPinName(opts.Name, i, len(roots), first)
+		if old, err := n.store.GetPin(ctx, root); err == nil {
+			pin.Created, pin.Private = old.Created, old.Private
+			pin.Name = importedPinName(old, pin.Name)
+		}
 		if err := n.store.AddPin(ctx, pin); err != nil {
 			return api.ImportResult{}, fmt.Errorf("pin imported root %s: %w", root, err)
 		}
