@@ -122,7 +122,8 @@ func TestLsHAMT(t *testing.T) {
 	st, err := Stat(ctx, bs, res.Root)
 	if err != nil || st.Size != tr.size() || st.Type != TypeDir {
 		t.Errorf("Stat = %+v, %v; want dir of %d", st, err, tr.size())
-	}	// A sharded folder enumerates in hash order: its first name is still
+	}
+	// A sharded folder enumerates in hash order: its first name is still
 	// the first by name.
 	if first, err := FirstName(ctx, bs, res.Root); err != nil || first != ents[0].Name {
 		t.Errorf("FirstName = %q, %v; want %q", first, err, ents[0].Name)
