@@ -3,6 +3,9 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"github.com/ipfs/boxo/files"
 
 	"github.com/kith-p2p/kith/web/api"
+	"github.com/kith-p2p/kith/web/ui"
 )
 
 // A viewport the pages are laid out in: a desktop window and a phone.
@@ -109,6 +113,11 @@ func TestBrowserLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A sign-in link to here leaves the browser on the sign-in page: a
+	// navigation answered 204 No Content does not leave the page.
+	stay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(stay.Close)
+
 	row := fmt.Sprintf(`#pins tr[data-cid=%q]`, long)
 	pages := []layoutPage{
 		{name: "overview", route: "#/overview", ready: `!!document.querySelector('#peer-id') && !!document.querySelector('#checks li')`},
@@ -151,6 +160,14 @@ func TestBrowserLayout(t *testing.T) {
 		showPage(t, tab, a.base()+"/#signin=expired", `!!document.querySelector('.signin[data-reason="code"]')`, vp, "signed-out")
 		checkLayout(t, tab, vp, "signed-out")
 		screenshot(t, tab, shots, fmt.Sprintf("signed-out-%dx%d", vp.width, vp.height))
+		// The local page `kith ui` has the browser open, should the
+		// browser stay on it.
+		tab = newTab(t, ctx)
+		setViewport(t, tab, vp)
+		showPage(t, tab, signInFile(t, stay.URL+"/#signin=expired"), `!!document.querySelector('.signin h1')`, vp, "sign-in file")
+		checkLayout(t, tab, vp, "sign-in file")
+		checkStyled(t, tab, vp)
+		screenshot(t, tab, shots, fmt.Sprintf("signin-file-%dx%d", vp.width, vp.height))
 		front(t, ctx) // a tab in the background draws no frames, which Poll waits for
 	}
 }
@@ -289,5 +306,35 @@ func viewportShot(t *testing.T, ctx context.Context, dir, name string) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// signInFile writes the sign-in page `kith ui` writes for link and
+// returns its file URL.
+func signInFile(t *testing.T, link string) string {
+	t.Helper()
+	page := filepath.Join(t.TempDir(), "signin.html")
+	if err := os.WriteFile(page, ui.SignInPage(link), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return (&url.URL{Scheme: "file", Path: page}).String()
+}
+
+// checkStyled: the page shown is styled like the UI (its font, its cards
+// and header), not a browser's default serif text.
+func checkStyled(t *testing.T, ctx context.Context, vp viewport) {
+	t.Helper()
+	var got struct{ Font, Border, Header string }
+	err := chromedp.Run(ctx, chromedp.Evaluate(`(() => {
+		const card = document.querySelector('.card'), header = document.querySelector('header.top');
+		return { font: getComputedStyle(document.body).fontFamily,
+			border: card ? getComputedStyle(card).borderTopWidth : '',
+			header: header ? getComputedStyle(header).borderBottomWidth : '' };
+	})()`, &got))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got.Font, "system-ui") || got.Border != "1px" || got.Header != "1px" {
+		t.Errorf("the sign-in page at %s is not styled like the UI: %+v", vp.name, got)
 	}
 }
