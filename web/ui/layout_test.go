@@ -67,6 +67,12 @@ func TestBrowserLayout(t *testing.T) {
 	if _, err := b.c.Connect(ctx, id.Addresses[0]+"/p2p/"+id.PeerID); err != nil {
 		t.Fatal(err)
 	}
+	// Devices named as people name them (both hosts are this machine).
+	for d, name := range map[*daemon]string{a: "laptop", b: "desktop"} {
+		if _, err := d.c.GroupRenameMe(ctx, name, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
 	inv, err := a.c.GroupCreate(ctx, "family")
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +98,6 @@ func TestBrowserLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJob(t, ctx, a, job.ID)
-	t.Logf("setup done")
 
 	// The long-named file goes in through the Add page, which then shows it.
 	src := filepath.Join(t.TempDir(), longName)
@@ -112,6 +117,7 @@ func TestBrowserLayout(t *testing.T) {
 	if _, err := a.c.GroupShare(ctx, "family", long, 2); err != nil {
 		t.Fatal(err)
 	}
+	waitHeld(t, ctx, a, long, 2)
 
 	// A sign-in link to here leaves the browser on the sign-in page: a
 	// navigation answered 204 No Content does not leave the page.
@@ -196,6 +202,30 @@ func waitJob(t *testing.T, ctx context.Context, d *daemon, id string) {
 	}
 }
 
+// waitHeld waits until d sees copies of root held in its group.
+func waitHeld(t *testing.T, ctx context.Context, d *daemon, root string, copies int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		sts, err := d.c.GroupStatus(ctx, root)
+		held := 0
+		for _, st := range sts {
+			for _, h := range st.Holders {
+				if h.State == "held" {
+					held++
+				}
+			}
+		}
+		if err == nil && held >= copies {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never had %d copies held: %+v, %v", root, copies, sts, err)
+		}
+		time.Sleep(100 * time.Millisecond) // polling pace for a condition with a deadline
+	}
+}
+
 // setViewport lays the tab out at vp's size; a phone honours the page's
 // viewport meta tag, as a real one does.
 func setViewport(t *testing.T, ctx context.Context, vp viewport) {
@@ -212,8 +242,6 @@ func setViewport(t *testing.T, ctx context.Context, vp viewport) {
 // showPage opens url and waits until ready is true.
 func showPage(t *testing.T, ctx context.Context, url, ready string, vp viewport, name string) {
 	t.Helper()
-	start := time.Now()
-	defer func() { t.Logf("%s at %s: %v", name, vp.name, time.Since(start)) }()
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(url),
 		chromedp.Poll(ready, nil, chromedp.WithPollingTimeout(time.Minute)),
