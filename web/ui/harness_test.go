@@ -45,9 +45,16 @@ func findChrome(t *testing.T) string {
 }
 
 // newBrowser starts a headless browser with a fresh profile and returns a
-// context for its first tab. The flags keep it from reaching the network
-// by itself (the test machine is offline).
+// context for its first tab, which ends after browserTimeout. The flags
+// keep it from reaching the network by itself (the test machine is
+// offline).
 func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	return newBrowserFor(t, browserTimeout)
+}
+
+// newBrowserFor is newBrowser for a test that needs longer than most.
+func newBrowserFor(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
 	chrome := findChrome(t)
 	profile := browserProfile(t)
@@ -66,7 +73,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.Flag("disable-extensions", true),
 	}
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), browserTimeout)
+	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	t.Cleanup(func() {

@@ -61,7 +61,8 @@ type layoutPage struct {
 // every size goes there; KITH_UPDATE_DOCS=1 refreshes docs/ui-overview.png
 // from the desktop's Files page.
 func TestBrowserLayout(t *testing.T) {
-	ctx := newBrowser(t)
+	// Twelve pages at four sizes take longer than most browser tests.
+	ctx := newBrowserFor(t, 3*browserTimeout)
 	shots := artifacts(t)
 	a := startDaemon(t, nil)
 	b := startDaemon(t, nil)
