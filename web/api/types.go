@@ -201,7 +201,6 @@ type VerifyResult struct {
 	Incomplete []string `json:"incomplete"`
 }
 
-// ImportResult is the result of importing a CAR file.
 // ImportOptions are the options of a CAR import.
 type ImportOptions struct {
 	// AllowPartial pins roots the CAR holds only part of.
@@ -213,7 +212,7 @@ type ImportOptions struct {
 	Name string
 }
 
-// ImportResult is the result of a CAR import.
+// ImportResult is the result of importing a CAR file.
 type ImportResult struct {
 	// Roots are the roots pinned.
 	Roots  []string `json:"roots"`
