@@ -365,7 +365,9 @@ func (n *Node) ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error {
 }
 
 // ImportCAR stores a CAR stream's blocks (verified) and pins its roots,
-// named as opts says (see importedPinName).
+// named as opts says (carPinName), except a root already pinned, which
+// keeps its creation time, its privacy and, mostly, its name
+// (importedPinName).
 func (n *Node) ImportCAR(ctx context.Context, r io.Reader, opts api.ImportOptions, progress func(api.Progress)) (api.ImportResult, error) {
 	unlock := n.gcl.PinLock()
 	defer unlock()
