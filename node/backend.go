@@ -35,7 +35,10 @@ func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.A
 	unlock := n.gcl.PinLock()
 	defer unlock()
 	im := dag.NewImporter(n.store)
-	res, err := im.Add(ctx, node, func(b int64) { report(progress, api.Progress{Phase: "add", Bytes: b}) })
+	meter := newRateMeter(time.Now)
+	res, err := im.Add(ctx, node, func(b int64) {
+		report(progress, api.Progress{Phase: "add", Bytes: b, Rate: meter.observe(b)})
+	})
 	n.trim.moved(int64(res.Size))
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("add %s: %w", name, err)
@@ -110,9 +113,10 @@ func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
 	}
 	var written int64
+	meter := newRateMeter(time.Now)
 	err = dag.WriteTo(ctx, n.store, c, out, func(b int64) {
 		written = b
-		report(progress, api.Progress{Phase: "write", Bytes: b, Total: int64(st.Size)})
+		report(progress, api.Progress{Phase: "write", Bytes: b, Total: int64(st.Size), Rate: meter.observe(b)})
 	})
 	if err != nil {
 		if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, fs.ErrExist) || errors.Is(err, dag.ErrInconsistent) {
@@ -360,22 +364,25 @@ func (n *Node) ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error {
 	return nil
 }
 
-// ImportCAR stores a CAR stream's blocks (verified) and pins its roots.
-func (n *Node) ImportCAR(ctx context.Context, r io.Reader, allowPartial bool, progress func(api.Progress)) (api.ImportResult, error) {
+// ImportCAR stores a CAR stream's blocks (verified) and pins its roots,
+// named as opts says (carPinName), except a root already pinned, which
+// keeps its creation time, its privacy and, mostly, its name
+// (importedPinName).
+func (n *Node) ImportCAR(ctx context.Context, r io.Reader, opts api.ImportOptions, progress func(api.Progress)) (api.ImportResult, error) {
 	unlock := n.gcl.PinLock()
 	defer unlock()
-	cr := &countingReader{r: r, progress: progress}
+	cr := &countingReader{r: r, progress: progress, meter: newRateMeter(time.Now)}
 	roots, count, err := dag.ImportCAR(ctx, n.store, cr)
 	if err != nil {
 		return api.ImportResult{}, fmt.Errorf("import CAR: %w: %w", err, api.ErrInvalid)
 	}
 	res := api.ImportResult{Blocks: count, Roots: []string{}}
-	for _, root := range roots {
+	for i, root := range roots {
 		missing, err := missingBlocks(ctx, n.store, root, nil)
 		if err != nil {
 			return api.ImportResult{}, fmt.Errorf("check imported root %s: %w", root, err)
 		}
-		if missing > 0 && !allowPartial {
+		if missing > 0 && !opts.AllowPartial {
 			res.Incomplete = append(res.Incomplete, root.String())
 			continue
 		}
@@ -384,6 +391,17 @@ func (n *Node) ImportCAR(ctx context.Context, r io.Reader, allowPartial bool, pr
 			size = st.Size
 		}
 		pin := blockstore.Pin{Cid: root, Size: size, Created: time.Now().UTC()}
+		first := ""
+		if opts.Name == "" {
+			// A root that is no folder, or lacks its own block, has no
+			// first entry: it stays unnamed.
+			first, _ = dag.FirstName(ctx, n.store, root)
+		}
+		pin.Name = carPinName(opts.Name, i, len(roots), first)
+		if old, err := n.store.GetPin(ctx, root); err == nil {
+			pin.Created, pin.Private = old.Created, old.Private
+			pin.Name = importedPinName(old, pin.Name)
+		}
 		if err := n.store.AddPin(ctx, pin); err != nil {
 			return api.ImportResult{}, fmt.Errorf("pin imported root %s: %w", root, err)
 		}
@@ -397,12 +415,13 @@ type countingReader struct {
 	r        io.Reader
 	n        int64
 	progress func(api.Progress)
+	meter    *rateMeter
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	k, err := c.r.Read(p)
 	c.n += int64(k)
-	report(c.progress, api.Progress{Phase: "import", Bytes: c.n})
+	report(c.progress, api.Progress{Phase: "import", Bytes: c.n, Rate: c.meter.observe(c.n)})
 	return k, err
 }
 

@@ -225,7 +225,7 @@ func TestExportImportCAR(t *testing.T) {
 	if _, err := a.Export(ctx, root, &car); err != nil {
 		t.Fatal(err)
 	}
-	res, err := b.Import(ctx, bytes.NewReader(car.Bytes()), false, nil)
+	res, err := b.Import(ctx, bytes.NewReader(car.Bytes()), api.ImportOptions{Name: "car.car"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,14 +233,47 @@ func TestExportImportCAR(t *testing.T) {
 		t.Fatalf("import %+v", res)
 	}
 	pins, _ := b.Pins(ctx)
-	if len(pins) != 1 || pins[0].Cid != root {
-		t.Fatalf("imported root not pinned: %+v", pins)
+	if len(pins) != 1 || pins[0].Cid != root || pins[0].Name != "car" {
+		t.Fatalf("imported root not pinned as \"car\", the CAR's name: %+v", pins)
 	}
 	// A CAR whose block bytes were changed must be refused.
 	bad := car.Bytes()
 	bad[len(bad)-10] ^= 0xff
-	if _, err := b.Import(ctx, bytes.NewReader(bad), false, nil); err == nil {
+	if _, err := b.Import(ctx, bytes.NewReader(bad), api.ImportOptions{}, nil); err == nil {
 		t.Fatal("tampered CAR imported")
+	}
+}
+
+// TestImportNamesPins: without a CAR name (a CAR from stdin), a folder
+// root is pinned under its first entry's name; importing it again under
+// a CAR name leaves a name it already has.
+func TestImportNamesPins(t *testing.T) {
+	_, a := startNode(t)
+	_, b := startNode(t)
+	ctx := context.Background()
+	folder := files.NewMapDirectory(map[string]files.Node{
+		"sunset.jpg": files.NewBytesFile([]byte("orange")),
+		"beach.jpg":  files.NewBytesFile([]byte("sand")),
+	})
+	added, err := a.Add(ctx, "album", folder, 0, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var car bytes.Buffer
+	if _, err := a.Export(ctx, added.Cid, &car); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"", "other.car"} {
+		if _, err := b.Import(ctx, bytes.NewReader(car.Bytes()), api.ImportOptions{Name: name}, nil); err != nil {
+			t.Fatalf("import named %q: %v", name, err)
+		}
+		pins, err := b.Pins(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pins) != 1 || pins[0].Cid != added.Cid || pins[0].Name != "beach.jpg" {
+			t.Fatalf("after the import named %q, pins are %+v, want %s named after its first entry, beach.jpg", name, pins, added.Cid)
+		}
 	}
 }
 
@@ -320,7 +353,7 @@ func TestImportPinsOnlyCompleteRoots(t *testing.T) {
 	if err := w.Finalize(); err != nil {
 		t.Fatal(err)
 	}
-	res, err := b.Import(ctx, bytes.NewReader(car.Bytes()), false, nil)
+	res, err := b.Import(ctx, bytes.NewReader(car.Bytes()), api.ImportOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +363,7 @@ func TestImportPinsOnlyCompleteRoots(t *testing.T) {
 	if pins, _ := b.Pins(ctx); len(pins) != 0 {
 		t.Fatalf("an empty root was pinned: %+v", pins)
 	}
-	res, err = b.Import(ctx, bytes.NewReader(car.Bytes()), true, nil)
+	res, err = b.Import(ctx, bytes.NewReader(car.Bytes()), api.ImportOptions{AllowPartial: true}, nil)
 	if err != nil || len(res.Roots) != 1 {
 		t.Fatalf("import --allow-partial: %+v, %v", res, err)
 	}

@@ -83,7 +83,7 @@ func (*fuzzBackend) GroupStatus(context.Context, cid.Cid) ([]api.GroupStatus, er
 	return []api.GroupStatus{}, nil
 }
 
-func (*fuzzBackend) ImportCAR(ctx context.Context, r io.Reader, _ bool, progress func(api.Progress)) (api.ImportResult, error) {
+func (*fuzzBackend) ImportCAR(ctx context.Context, r io.Reader, _ api.ImportOptions, progress func(api.Progress)) (api.ImportResult, error) {
 	roots, n, err := dag.ImportCAR(ctx, blockstore.NewMemStore(), r)
 	if err != nil {
 		return api.ImportResult{}, fmt.Errorf("import CAR: %w: %w", err, api.ErrInvalid)

@@ -465,7 +465,9 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	defer closeDuplexBody(r)
 	st := newEventStream(w)
-	res, err := s.backend.ImportCAR(r.Context(), r.Body, r.URL.Query().Get("allow_partial") == "true", st.progress)
+	q := r.URL.Query()
+	opts := api.ImportOptions{AllowPartial: q.Get("allow_partial") == "true", Name: q.Get("name")}
+	res, err := s.backend.ImportCAR(r.Context(), r.Body, opts, st.progress)
 	st.finish(res, err)
 }
 

@@ -97,6 +97,27 @@ func Ls(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) ([]Entry, erro
 	return out, nil
 }
 
+// FirstName is the name of the folder at c's first entry, by name ("" for
+// an empty folder). It reads the folder's own nodes, none of its entries;
+// a file is ErrNotDir.
+func FirstName(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (string, error) {
+	dir, err := openDir(ctx, readDAG{bs}, c)
+	if err != nil {
+		return "", err
+	}
+	first, seen := "", false
+	err = dir.ForEachLink(ctx, func(l *ipld.Link) error {
+		if !seen || l.Name < first {
+			first, seen = l.Name, true
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return first, nil
+}
+
 // StatRoot describes c from its own block alone, for content that may not
 // be here: a file's Size is exact; a folder's is the sum of its links'
 // sizes, the bytes of every block below it (slightly more than its

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/go-cid"
 
 	"github.com/kith-p2p/kith/blockstore"
 )
@@ -73,6 +74,28 @@ func TestStatAndLs(t *testing.T) {
 	if _, _, err := Open(ctx, bs, res.Root); !errors.Is(err, ErrIsDir) {
 		t.Errorf("Open(dir) err = %v, want ErrIsDir", err)
 	}
+
+	subEnts, err := Ls(ctx, bs, ents[5].Cid)
+	if err != nil || len(subEnts) == 0 {
+		t.Fatalf("Ls(sub): %v, %d entries", err, len(subEnts))
+	}
+	firsts := []struct {
+		name string
+		c    cid.Cid
+		want string
+		err  error
+	}{
+		{"folder", res.Root, "binary.bin", nil},
+		{"sub-folder", ents[5].Cid, subEnts[0].Name, nil},
+		{"empty folder", ents[2].Cid, "", nil},
+		{"file", ents[0].Cid, "", ErrNotDir},
+	}
+	for _, tt := range firsts {
+		got, err := FirstName(ctx, bs, tt.c)
+		if got != tt.want || !errors.Is(err, tt.err) {
+			t.Errorf("FirstName(%s) = %q, %v; want %q, %v", tt.name, got, err, tt.want, tt.err)
+		}
+	}
 }
 
 func TestLsHAMT(t *testing.T) {
@@ -99,6 +122,11 @@ func TestLsHAMT(t *testing.T) {
 	st, err := Stat(ctx, bs, res.Root)
 	if err != nil || st.Size != tr.size() || st.Type != TypeDir {
 		t.Errorf("Stat = %+v, %v; want dir of %d", st, err, tr.size())
+	}
+	// A sharded folder enumerates in hash order: its first name is still
+	// the first by name.
+	if first, err := FirstName(ctx, bs, res.Root); err != nil || first != ents[0].Name {
+		t.Errorf("FirstName = %q, %v; want %q", first, err, ents[0].Name)
 	}
 }
 

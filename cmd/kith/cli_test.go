@@ -60,6 +60,10 @@ func TestREADMETour(t *testing.T) {
 	if got := mustKith(t, other, "import", car); !strings.Contains(got, root) {
 		t.Fatalf("import: %s", got)
 	}
+	// The pin is named after the CAR file, not "(no name)".
+	if ls := mustKith(t, other, "pin", "ls"); !strings.Contains(ls, root) || !strings.Contains(ls, "album") {
+		t.Fatalf("pin ls after import:\n%s", ls)
+	}
 	var st struct{ Blocks, Pins int }
 	json.Unmarshal([]byte(mustKith(t, other, "--json", "repo", "stat")), &st)
 	if st.Pins != 1 || st.Blocks < 4 {

@@ -38,8 +38,9 @@ type Backend interface {
 	Verify(ctx context.Context, progress func(Progress)) (VerifyResult, error)
 	ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error
 	// ImportCAR stores every block of a CAR stream and pins the roots whose
-	// whole DAG is then present (every root when allowPartial).
-	ImportCAR(ctx context.Context, r io.Reader, allowPartial bool, progress func(Progress)) (ImportResult, error)
+	// whole DAG is then present (every root when opts.AllowPartial), named
+	// as opts says.
+	ImportCAR(ctx context.Context, r io.Reader, opts ImportOptions, progress func(Progress)) (ImportResult, error)
 	// Peers lists connected peers; Connect dials a multiaddr ending in /p2p/ID.
 	Peers(ctx context.Context) ([]Peer, error)
 	Connect(ctx context.Context, addr string) (PeerInfo, error)

@@ -201,6 +201,17 @@ type VerifyResult struct {
 	Incomplete []string `json:"incomplete"`
 }
 
+// ImportOptions are the options of a CAR import.
+type ImportOptions struct {
+	// AllowPartial pins roots the CAR holds only part of.
+	AllowPartial bool
+	// Name names the pins of the roots (the CAR file's name, without
+	// .car): with several roots, each gets "NAME (i of n)". Without it, a
+	// folder root is named after its first entry. It never renames a pin
+	// the user already named.
+	Name string
+}
+
 // ImportResult is the result of importing a CAR file.
 type ImportResult struct {
 	// Roots are the roots pinned.

@@ -105,11 +105,14 @@ func (c *Client) Export(ctx context.Context, cid string, w io.Writer) (int64, er
 }
 
 // Import stores a CAR stream and pins its roots.
-func (c *Client) Import(ctx context.Context, r io.Reader, allowPartial bool, progress func(api.Event)) (api.ImportResult, error) {
+func (c *Client) Import(ctx context.Context, r io.Reader, opts api.ImportOptions, progress func(api.Event)) (api.ImportResult, error) {
 	var res api.ImportResult
-	var q url.Values
-	if allowPartial {
-		q = url.Values{"allow_partial": {"true"}}
+	q := url.Values{}
+	if opts.AllowPartial {
+		q.Set("allow_partial", "true")
+	}
+	if opts.Name != "" {
+		q.Set("name", opts.Name)
 	}
 	return res, c.stream(ctx, http.MethodPost, "/import", q, r, "application/vnd.ipld.car", progress, &res)
 }

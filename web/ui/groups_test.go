@@ -201,3 +201,52 @@ func front(t *testing.T, ctx context.Context) {
 		t.Fatalf("bring the tab to the front: %v", err)
 	}
 }
+
+// TestBrowserGroupJoinErrorByTheBox: a token that does not work is
+// explained right under the Join box it was pasted in (and the box marked
+// invalid), not at the top of the page, far from it; so is a failed
+// create under its own box.
+func TestBrowserGroupJoinErrorByTheBox(t *testing.T) {
+	ctx := newBrowser(t)
+	d := startDaemon(t, nil)
+	if _, err := d.c.GroupCreate(ctx, "family"); err != nil {
+		t.Fatal(err)
+	}
+	d.login(t, ctx)
+	tests := []struct {
+		name, field, value, submit, status string
+	}{
+		{"join", "#join-token", "kith-group-token-that-is-not-one", `#join-form button[type="submit"]`, "#join-status"},
+		{"create", "#group-name", "family", `#create-form button[type="submit"]`, "#create-status"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got struct {
+				Text, Top                 string
+				InSection, Invalid, Below bool
+			}
+			err := chromedp.Run(ctx,
+				chromedp.Navigate(d.base()+"/#/groups"),
+				chromedp.WaitVisible(tt.field, chromedp.ByQuery),
+				chromedp.SetValue(tt.field, tt.value, chromedp.ByQuery),
+				chromedp.Click(tt.submit, chromedp.ByQuery),
+				chromedp.WaitVisible(tt.status+".error", chromedp.ByQuery),
+				chromedp.Evaluate(fmt.Sprintf(`(() => {
+					const box = document.querySelector(%q), st = document.querySelector(%q);
+					const b = box.getBoundingClientRect(), s = st.getBoundingClientRect();
+					return { text: st.textContent, top: document.querySelector('main > .status').textContent,
+						insection: box.closest('section') === st.closest('section'),
+						invalid: box.getAttribute('aria-invalid') === 'true',
+						below: s.top >= b.bottom && s.top - b.bottom < 80 };
+				})()`, tt.field, tt.status), &got),
+			)
+			if err != nil {
+				t.Fatalf("%s with %q: %v", tt.name, tt.value, err)
+			}
+			t.Logf("%s: %q", tt.name, got.Text)
+			if strings.TrimSpace(got.Text) == "" || got.Top != "" || !got.InSection || !got.Invalid || !got.Below {
+				t.Errorf("the failure shows as %+v, want it under the box, in its section, the box marked invalid, nothing at the top", got)
+			}
+		})
+	}
+}

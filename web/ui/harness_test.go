@@ -45,9 +45,16 @@ func findChrome(t *testing.T) string {
 }
 
 // newBrowser starts a headless browser with a fresh profile and returns a
-// context for its first tab. The flags keep it from reaching the network
-// by itself (the test machine is offline).
+// context for its first tab, which ends after browserTimeout. The flags
+// keep it from reaching the network by itself (the test machine is
+// offline).
 func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	return newBrowserFor(t, browserTimeout)
+}
+
+// newBrowserFor is newBrowser for a test that needs longer than most.
+func newBrowserFor(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
 	chrome := findChrome(t)
 	profile := browserProfile(t)
@@ -66,7 +73,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.Flag("disable-extensions", true),
 	}
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), browserTimeout)
+	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	t.Cleanup(func() {
@@ -166,12 +173,13 @@ func (d *daemon) login(t *testing.T, ctx context.Context) {
 	}
 }
 
-// artifacts is where screenshots go: $KITH_ARTIFACTS, else a temp folder.
+// artifacts is where screenshots go: $KITH_SCREENSHOTS (CI sets it, see
+// .ci/run), or "" when unset, and then screenshot saves nothing.
 func artifacts(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("KITH_ARTIFACTS")
+	dir := os.Getenv("KITH_SCREENSHOTS")
 	if dir == "" {
-		dir = t.TempDir()
+		return ""
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -180,9 +188,13 @@ func artifacts(t *testing.T) string {
 	return dir
 }
 
-// screenshot saves the whole page as dir/name.png.
+// screenshot saves the whole page as dir/name.png; without a dir it does
+// nothing.
 func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
+	if dir == "" {
+		return
+	}
 	var png []byte
 	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)

@@ -160,9 +160,6 @@ func TestBrowserShareBetweenDaemons(t *testing.T) {
 		t.Fatalf("overview shows peer ID %q, want %s", shown, bid.PeerID)
 	}
 	screenshot(t, tab, shots, "overview-after-transfer")
-	if os.Getenv("KITH_UPDATE_DOCS") == "1" {
-		screenshot(t, tab, filepath.Join("..", "..", "docs"), "ui-overview")
-	}
 	res, err := a.c.Add(ctx, "notes.txt", files.NewBytesFile([]byte("Shared notes\n\nkith previews text files in a sandboxed frame.\n")), 0, api.AddOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kith-p2p/kith/web/api"
 )
 
 func exportCmd(e *env) *cobra.Command {
@@ -41,6 +44,7 @@ func exportCmd(e *env) *cobra.Command {
 
 func importCmd(e *env) *cobra.Command {
 	var allowPartial bool
+	var name string
 	cmd := &cobra.Command{
 		Use:   "import FILE.car",
 		Short: "Import a CAR file (verifying every block) and pin its roots",
@@ -48,12 +52,22 @@ func importCmd(e *env) *cobra.Command {
 against its CID, and CIDs with weak or truncated hashes are refused. A root
 is pinned (and announced) only when its whole DAG is then in the repo; roots
 the CAR names without all their blocks are listed as incomplete and left
-unpinned, unless --allow-partial.`,
-		Args: cobra.ExactArgs(1),
+unpinned, unless --allow-partial.
+
+The pins are named after the CAR file (holiday.car pins "holiday"; the
+roots of a CAR with several are numbered), or --name. From stdin without
+--name, a folder is named after its first entry. A root you already
+pinned under a name keeps it.`,
+		Example: "  kith import holiday.car\n  curl -s https://example.org/album.car | kith import --name album -",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var r io.Reader = e.stdin
 			var total int64
+			opts := api.ImportOptions{AllowPartial: allowPartial, Name: name}
 			if args[0] != "-" {
+				if opts.Name == "" {
+					opts.Name = filepath.Base(args[0])
+				}
 				f, err := os.Open(args[0])
 				if err != nil {
 					return fmt.Errorf("import %w", err)
@@ -69,7 +83,7 @@ unpinned, unless --allow-partial.`,
 				return err
 			}
 			p := e.newProgress("importing", true)
-			res, err := c.Import(cmd.Context(), r, allowPartial, func(ev apiEvent) {
+			res, err := c.Import(cmd.Context(), r, opts, func(ev apiEvent) {
 				ev.Total = total
 				p.event(ev)
 			})
@@ -91,5 +105,6 @@ unpinned, unless --allow-partial.`,
 		},
 	}
 	cmd.Flags().BoolVar(&allowPartial, "allow-partial", false, "pin roots even when the CAR lacks some of their blocks")
+	cmd.Flags().StringVar(&name, "name", "", "name the pins NAME (default: the CAR file's name without .car)")
 	return cmd
 }

@@ -95,15 +95,16 @@ export function body(item) {
 }
 
 /**
- * upload adds one item. onProgress({sent, added, total}) reports bytes
- * sent (XHR upload events) and bytes imported (the daemon's NDJSON progress
- * events). It resolves with the add result {cid, name, size, ...} and
+ * upload adds one item. onProgress({sent, added, total, rate}) reports
+ * bytes sent (XHR upload events), bytes imported and the rate of the
+ * import in bytes per second (the daemon's NDJSON progress events; 0 until
+ * the daemon has measured it). It resolves with the add result {cid, name, size, ...} and
  * rejects with an Error whose message is the daemon's sentence.
  */
 export function upload(item, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    const progress = { sent: 0, added: 0, total: item.size };
+    const progress = { sent: 0, added: 0, total: item.size, rate: 0 };
     let seen = 0;
     let result = null;
     let failure = null;
@@ -118,6 +119,7 @@ export function upload(item, onProgress) {
         try { ev = JSON.parse(line); } catch { continue; }
         if (ev.type === 'progress') {
           progress.added = ev.bytes || 0;
+          progress.rate = ev.rate || 0;
           onProgress({ ...progress });
         } else if (ev.type === 'done') {
           result = ev.result;

@@ -3,7 +3,7 @@
 
 import { api, gatewayURL } from '../api.js';
 import { h, copyButton, replace } from '../dom.js';
-import { bytes, percent } from '../format.js';
+import { bytes, duration, percent, rate } from '../format.js';
 import { ticketBox } from '../ticket.js';
 import { itemsFromDrop, itemsFromInput, upload } from '../upload.js';
 
@@ -57,12 +57,9 @@ function enqueue(item, list) {
     status.textContent = 'Uploading…';
     try {
       const res = await upload(item, (p) => {
-        const done = Math.max(p.added, p.sent);
-        const pct = percent(done, p.total);
+        const pct = percent(Math.max(p.added, p.sent), p.total);
         if (pct !== null) bar.value = pct;
-        status.textContent = p.sent >= p.total && p.added < p.total
-          ? `Importing… ${bytes(p.added)} of ${bytes(p.total)}`
-          : `Uploading… ${bytes(done)} of ${bytes(p.total)}`;
+        status.textContent = progressText(p);
       });
       bar.value = 100;
       el.dataset.state = 'done';
@@ -81,4 +78,20 @@ function enqueue(item, list) {
       status.setAttribute('role', 'alert');
     }
   });
+}
+
+/**
+ * progressText says how an upload goes, from upload's progress
+ * {sent, added, total, rate}: the step, how much of how much, and, once
+ * the daemon has measured it, the rate and the time left at that rate.
+ */
+export function progressText(p) {
+  const importing = p.sent >= p.total && p.added < p.total;
+  const done = importing ? p.added : Math.max(p.added, p.sent);
+  const left = p.rate > 0 && p.total > p.added ? (p.total - p.added) / p.rate : NaN;
+  return [
+    `${importing ? 'Importing' : 'Uploading'}… ${bytes(done)} of ${bytes(p.total)}`,
+    p.rate > 0 ? rate(p.rate) : null,
+    isFinite(left) ? 'about ' + duration(left) + ' left' : null,
+  ].filter(Boolean).join(' · ');
 }

@@ -176,8 +176,8 @@ function table(rows, { unpin, share, keep }) {
           p.remote ? h('div', { class: 'muted small' }, 'Not on this computer: opens from the members who hold it') : null,
           p.replica ? h('div', { class: 'muted small replica' }, `${p.group} · replica`) : null),
         h('td', { class: 'num' }, bytes(p.size)),
-        h('td', {}, h('code', { class: 'cid', title: p.cid }, shortId(p.cid)), ' ', copyButton(p.cid)),
-        h('td', {}, p.remote ? '–' : date(p.created)),
+        h('td', { class: 'id cid', 'data-label': 'CID' }, h('code', { class: 'cid', title: p.cid }, shortId(p.cid)), ' ', copyButton(p.cid)),
+        h('td', { class: 'fact added', 'data-label': 'Added' }, p.remote ? null : date(p.created)),
         h('td', { class: 'replication' }, p.replication || (p.remote ? 'not here' : 'local only')),
         h('td', { class: 'actions' }, actions));
     })));

@@ -39,10 +39,10 @@ function table(ms) {
     h('tbody', {}, ms.map((m) => h('tr', { dataset: { peer: m.peer, health: m.health } },
       h('td', { class: 'name' }, m.name || '(no name)', m.self ? h('span', { class: 'muted' }, ' (this node)') : null,
         h('div', { class: 'muted small' }, h('code', { title: m.peer }, shortId(m.peer)))),
-      h('td', {}, h('span', { class: 'badge ' + (healthBadge[m.health] || 'info') }, m.health)),
-      h('td', { title: m.last_seen }, m.self ? 'now' : ago(m.last_seen)),
-      h('td', { class: 'num' }, m.budget > 0 ? bytes(m.budget) : 'none'),
-      h('td', { class: 'num' }, bytes(m.used) + (m.held ? ` · ${m.held} ${m.held === 1 ? 'root' : 'roots'}` : ''))))));
+      h('td', { class: 'fact' }, h('span', { class: 'badge ' + (healthBadge[m.health] || 'info') }, m.health)),
+      h('td', { class: 'fact', title: m.last_seen, 'data-label': 'Last seen' }, m.self ? 'now' : ago(m.last_seen)),
+      h('td', { class: 'num', 'data-label': 'Space offered' }, m.budget > 0 ? bytes(m.budget) : 'none'),
+      h('td', { class: 'num', 'data-label': 'Used' }, bytes(m.used) + (m.held ? ` · ${m.held} ${m.held === 1 ? 'root' : 'roots'}` : ''))))));
 }
 
 // leaveControl is a Leave button that asks for confirmation in place.

@@ -17,7 +17,7 @@ export function render(main, selected) {
     h('div', { class: 'page-head' }, h('h1', {}, 'Groups'),
       h('button', { type: 'button', onclick: () => load() }, 'Refresh')),
     status, body, detail,
-    h('div', { class: 'group-forms' }, createForm(status, () => load()), joinForm(status, () => load())));
+    h('div', { class: 'group-forms' }, createForm(() => load()), joinForm(() => load())));
 
   let stopDetail = null;
   const load = () => api('/groups/ls')
@@ -54,35 +54,53 @@ function table(groups, selected) {
       return h('tr', { dataset: { group: g.id }, class: current ? 'selected' : null },
         h('td', { class: 'name' },
           h('a', { href: '#/groups/' + encodeURIComponent(g.id), 'aria-current': current ? 'true' : null }, g.name)),
-        h('td', { class: 'num members' }, String(g.members)),
-        h('td', { class: 'num' }, String(g.intents)),
-        h('td', { class: 'num' }, `${g.replicas} (${bytes(g.replica_bytes)})`),
-        h('td', { class: 'num' }, g.budget > 0 ? bytes(g.budget) : '–'));
+        h('td', { class: 'num members', 'data-label': 'Members' }, String(g.members)),
+        h('td', { class: 'num', 'data-label': 'Shared' }, String(g.intents)),
+        h('td', { class: 'num', 'data-label': 'Replicas here' }, `${g.replicas} (${bytes(g.replica_bytes)})`),
+        h('td', { class: 'num', 'data-label': 'Budget' }, g.budget > 0 ? bytes(g.budget) : '–'));
     })));
 }
 
-function createForm(status, reload) {
+/**
+ * formStatus is the line under a form that says how its request goes: a
+ * failure shows there, next to the box it concerns, not at the top of the
+ * page. field is the input it describes.
+ */
+function formStatus(id, field) {
+  const el = h('p', { class: 'status', id, role: 'status', 'aria-live': 'polite' });
+  field.setAttribute('aria-describedby', id);
+  const say = (text, failed = false) => {
+    el.textContent = text;
+    el.classList.toggle('error', failed);
+    if (failed) field.setAttribute('aria-invalid', 'true');
+    else field.removeAttribute('aria-invalid');
+  };
+  return { el, say };
+}
+
+function createForm(reload) {
   const name = h('input', { id: 'group-name', type: 'text', required: true, autocomplete: 'off', spellcheck: 'false',
     maxlength: 64, placeholder: 'family' });
+  const status = formStatus('create-status', name);
   const invite = h('div', { id: 'invite', 'aria-live': 'polite' });
   const form = h('form', { class: 'inline', id: 'create-form' },
     h('label', { for: 'group-name' }, 'Name of the new group'), name,
     h('button', { type: 'submit', class: 'primary' }, 'Create'));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    status.textContent = 'Creating…';
+    status.say('Creating…');
     replace(invite);
     try {
       const inv = await api('/groups/create', { method: 'POST', params: { group: name.value.trim() } });
-      status.textContent = `Created ${inv.name}.`;
+      status.say(`Created ${inv.name}.`);
       name.value = '';
       replace(invite, inviteBox(inv));
       reload();
     } catch (err) {
-      status.textContent = err.message;
+      status.say(err.message, true);
     }
   });
-  return section('Create a group', form, invite);
+  return section('Create a group', form, status.el, invite);
 }
 
 function inviteBox(inv) {
@@ -96,9 +114,10 @@ function inviteBox(inv) {
       h('code', {}, 'kith group join -'), '.'));
 }
 
-function joinForm(status, reload) {
+function joinForm(reload) {
   const token = h('textarea', { id: 'join-token', required: true, rows: 3, spellcheck: 'false', autocomplete: 'off',
     placeholder: 'Paste an invite token' });
+  const status = formStatus('join-status', token);
   const form = h('form', { class: 'inline', id: 'join-form' },
     h('label', { for: 'join-token' }, 'Invite token'), token,
     h('button', { type: 'submit' }, 'Join'));
@@ -106,17 +125,17 @@ function joinForm(status, reload) {
     e.preventDefault();
     const t = token.value.trim();
     if (!t) return;
-    status.textContent = 'Joining… (reaching the group’s members can take a few seconds)';
+    status.say('Joining… (reaching the group’s members can take a few seconds)');
     try {
       const g = await api('/groups/join', { method: 'POST', body: t });
       token.value = '';
-      status.textContent = `Joined ${g.name}.`;
+      status.say(`Joined ${g.name}.`);
       const next = '#/groups/' + encodeURIComponent(g.id);
       if (location.hash === next) reload();
       else location.hash = next; // renders the page again, with the group selected
     } catch (err) {
-      status.textContent = err.message;
+      status.say(err.message, true);
     }
   });
-  return section('Join a group', form);
+  return section('Join a group', form, status.el);
 }

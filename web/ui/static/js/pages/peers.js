@@ -89,13 +89,13 @@ function table(conns, peerCount) {
         const kind = kindOf(p);
         const [label, badge, why] = kinds[kind];
         return h('tr', { dataset: { peer: p.id, kind } },
-          h('td', {}, h('code', { title: p.id }, shortId(p.id)), ' ', copyButton(p.id),
+          h('td', { class: 'name peer' }, h('code', { title: p.id }, shortId(p.id)), ' ', copyButton(p.id),
             p.agent ? h('div', { class: 'muted small' }, p.agent) : null),
           h('td', {}, h('span', { class: 'badge ' + badge, title: why }, label),
             ' ', p.transport.toUpperCase(), ' · ', p.direction),
           h('td', { class: 'addr' }, h('code', {}, p.addr)),
-          h('td', { class: 'num' }, p.latency_ms > 0 ? p.latency_ms.toFixed(1) + ' ms' : '–'),
-          h('td', { class: 'num' }, bytes(p.bytes_in)),
-          h('td', { class: 'num' }, bytes(p.bytes_out)));
+          h('td', { class: 'num', 'data-label': 'Latency' }, p.latency_ms > 0 ? p.latency_ms.toFixed(1) + ' ms' : '–'),
+          h('td', { class: 'num', 'data-label': 'Received' }, bytes(p.bytes_in)),
+          h('td', { class: 'num', 'data-label': 'Sent' }, bytes(p.bytes_out)));
       }))));
 }

@@ -99,8 +99,8 @@ function folder(body, cid, name) {
       h('table', { class: 'list', id: 'folder' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col', class: 'num' }, 'Size'), h('th', { scope: 'col' }, 'CID'))),
         h('tbody', {}, entries.map((e) => h('tr', {},
-          h('td', {}, h('a', { href: '#/open/' + encodeURIComponent(e.cid) + '?name=' + encodeURIComponent(e.name) }, e.name + (e.type === 'dir' ? '/' : ''))),
+          h('td', { class: 'name' }, h('a', { href: '#/open/' + encodeURIComponent(e.cid) + '?name=' + encodeURIComponent(e.name) }, e.name + (e.type === 'dir' ? '/' : ''))),
           h('td', { class: 'num' }, bytes(e.size)),
-          h('td', {}, h('code', { title: e.cid }, shortId(e.cid))))))));
+          h('td', { class: 'id', 'data-label': 'CID' }, h('code', { title: e.cid }, shortId(e.cid)), ' ', copyButton(e.cid)))))));
   }).catch((err) => replace(body, errorBox(err)));
 }
