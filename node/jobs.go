@@ -38,8 +38,11 @@ const (
 // jobRegistry runs fetch-and-pin jobs in the background, on the node's
 // context rather than a request's, and remembers how they went. Its
 // goroutines are the node's background work, so Close cancels and waits
-// for them. Unfinished jobs are also kept in a journal in the repo, and
-// resume starts them again when the daemon starts.
+// for them. A running job can be paused (its run is cancelled, the job
+// stays) and resumed (a new run, which fetches only what is missing).
+// Unfinished jobs, paused ones included, are also kept in a journal in the
+// repo, and resume starts them again (or lists them paused) when the
+// daemon starts.
 type jobRegistry struct {
 	n *Node
 

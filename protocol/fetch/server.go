@@ -87,8 +87,9 @@ func WithServerMetrics(m *Metrics) ServerOption {
 }
 
 // ServeObserver is told of every block a server sent, and to whom. It is
-// called on the serving goroutine, so it must be quick and must not block;
-// the block is the store's and must not be changed.
+// called on the serving goroutine, so it must be quick (a local lookup at
+// most, never a wait on the network); the block is the store's and must
+// not be changed.
 type ServeObserver func(to peer.ID, b blocks.Block)
 
 // WithServeObserver calls fn for every block the server sends (nil: no
