@@ -38,8 +38,11 @@ const (
 // jobRegistry runs fetch-and-pin jobs in the background, on the node's
 // context rather than a request's, and remembers how they went. Its
 // goroutines are the node's background work, so Close cancels and waits
-// for them. Unfinished jobs are also kept in a journal in the repo, and
-// resume starts them again when the daemon starts.
+// for them. A running job can be paused (its run is cancelled, the job
+// stays) and resumed (a new run, which fetches only what is missing).
+// Unfinished jobs, paused ones included, are also kept in a journal in the
+// repo, and resume starts them again (or lists them paused) when the
+// daemon starts.
 type jobRegistry struct {
 	n *Node
 
@@ -56,13 +59,20 @@ type jobRegistry struct {
 // registry's mutex.
 type job struct {
 	api.Job
+	root       cid.Cid
 	cancel     context.CancelFunc
 	canceled   bool // by CancelJob, as opposed to the daemon stopping
 	lastNotify time.Time
-	// unfinished puts the job in the journal: true while it runs, and
-	// still true when the daemon stopped before it ended, so that the next
-	// start resumes it.
+	// unfinished puts the job in the journal: true while it runs or is
+	// paused, and still true when the daemon stopped before it ended, so
+	// that the next start resumes it (or lists it paused).
 	unfinished bool
+	// gen counts the job's runs: a resume starts a new one, and what an
+	// older run reports once it is stopped is ignored.
+	gen int
+	// done is closed when the latest run has returned (nil before the
+	// first run: a job listed paused from the journal).
+	done chan struct{}
 }
 
 func newJobRegistry(n *Node) *jobRegistry {
@@ -78,8 +88,14 @@ func (n *Node) StartFetch(c cid.Cid, name string) (api.Job, error) { return n.jo
 // Jobs lists running and recently finished jobs, newest first.
 func (n *Node) Jobs() []api.Job { return n.jobs.list() }
 
-// CancelJob stops a running job.
+// CancelJob stops a running or paused job.
 func (n *Node) CancelJob(id string) (api.Job, error) { return n.jobs.cancelJob(id) }
+
+// PauseJob stops a running job's fetch and keeps what it fetched.
+func (n *Node) PauseJob(id string) (api.Job, error) { return n.jobs.pauseJob(id) }
+
+// ResumeJob starts a paused job's fetch again.
+func (n *Node) ResumeJob(id string) (api.Job, error) { return n.jobs.resumeJob(id) }
 
 // WatchJobs calls fn whenever a job changes, until stop is called.
 func (n *Node) WatchJobs(fn func(api.Job)) (stop func()) { return n.jobs.watch(fn) }
@@ -88,29 +104,54 @@ func (r *jobRegistry) start(c cid.Cid, name string) (api.Job, error) {
 	if err := r.n.ctx.Err(); err != nil {
 		return api.Job{}, fmt.Errorf("start fetch of %s: the daemon is stopping: %w", c, api.ErrUnavailable)
 	}
-	snap, added := r.add(c, name, nil)
-	if added {
+	snap, changed := r.add(c, name, nil)
+	if changed {
 		r.persist()
 	}
 	return snap, nil
 }
 
 // add registers a job for c and runs it, unless one for c is running
-// already (then it returns that one and false). from, when not nil, is the
-// journal's entry of a job the daemon ran before it restarted: the job
-// keeps its ID and start time, and waits for peers that have c.
+// already (then it returns that one and false) or paused (then it resumes
+// that one). from, when not nil, is the journal's entry of a job the
+// daemon ran before it restarted: the job keeps its ID and start time, and
+// waits for peers that have c.
 func (r *jobRegistry) add(c cid.Cid, name string, from *journalEntry) (api.Job, bool) {
 	r.mu.Lock()
 	for _, j := range r.jobs {
-		if j.Cid == c.String() && j.State == api.JobRunning {
+		if j.Cid != c.String() {
+			continue
+		}
+		switch j.State {
+		case api.JobRunning:
 			snap := j.Job
 			r.mu.Unlock()
 			return snap, false
+		case api.JobPaused:
+			launch := r.resumeLocked(j)
+			snap := j.Job
+			r.mu.Unlock()
+			r.notify(snap)
+			launch()
+			return snap, true
 		}
 	}
-	j := &job{unfinished: true, Job: api.Job{
-		Cid: c.String(), Name: name, State: api.JobRunning, Phase: "searching", Started: time.Now().UTC(),
-	}}
+	j := r.newJobLocked(c, name, from)
+	j.State, j.Phase = api.JobRunning, "searching"
+	launch := r.launchLocked(j, from != nil)
+	snap := j.Job
+	r.mu.Unlock()
+	// Announce the job before it can finish, so watchers never see it
+	// running after it ended.
+	r.notify(snap)
+	launch()
+	return snap, true
+}
+
+// newJobLocked registers a job for c, under the ID of from when the
+// journal gave one and it is free.
+func (r *jobRegistry) newJobLocked(c cid.Cid, name string, from *journalEntry) *job {
+	j := &job{root: c, unfinished: true, Job: api.Job{Cid: c.String(), Name: name, Started: time.Now().UTC()}}
 	if from != nil {
 		j.ID, j.Started = from.ID, from.Started
 	}
@@ -119,33 +160,52 @@ func (r *jobRegistry) add(c cid.Cid, name string, from *journalEntry) (api.Job, 
 		_, _ = rand.Read(id[:])
 		j.ID = hex.EncodeToString(id[:])
 	}
-	// The job's context hangs off the node's, not the request's: it ends
-	// when the job is cancelled or the daemon stops.
-	ctx, cancel := context.WithCancel(r.n.ctx)
-	j.cancel = cancel
 	r.jobs[j.ID] = j
 	r.pruneLocked()
-	snap := j.Job
-	r.mu.Unlock()
-	// Announce the job before it can finish, so watchers never see it
-	// running after it ended.
-	r.notify(snap)
-	r.n.background(func(context.Context) {
-		defer cancel()
-		r.run(ctx, j, c, name, from != nil)
-	})
-	return snap, true
+	return j
 }
 
-// run fetches and pins, then records the outcome. A resumed job waits for
-// peers that have c instead of failing at once.
-func (r *jobRegistry) run(ctx context.Context, j *job, c cid.Cid, name string, resumed bool) {
+// launchLocked prepares a new run of j and returns the func that starts
+// it, to call once the registry's lock is released and watchers were told.
+// The run waits for the job's previous run to return, so that two never
+// fetch at once. waitForPeers is for jobs resumed after a restart.
+func (r *jobRegistry) launchLocked(j *job, waitForPeers bool) func() {
+	// The run's context hangs off the node's, not the request's: it ends
+	// when the job is cancelled or paused, or the daemon stops.
+	ctx, cancel := context.WithCancel(r.n.ctx)
+	j.cancel = cancel
+	j.gen++
+	gen, prev, done := j.gen, j.done, make(chan struct{})
+	j.done = done
+	return func() {
+		r.n.background(func(context.Context) {
+			defer close(done)
+			defer cancel()
+			if prev != nil {
+				select {
+				case <-prev:
+				case <-ctx.Done():
+				}
+			}
+			r.run(ctx, j, gen, waitForPeers)
+		})
+	}
+}
+
+// run fetches and pins, then records the outcome. A job resumed after a
+// restart waits for peers that have its content instead of failing at once.
+func (r *jobRegistry) run(ctx context.Context, j *job, gen int, waitForPeers bool) {
+	c, name := j.root, j.Name // fixed for the job's life
+	progress := func(p api.Progress) { r.progress(j, gen, p) }
 	var pin api.Pin
 	var err error
-	if resumed {
-		pin, err = r.pinWhenFound(ctx, j, c, name)
-	} else {
-		pin, err = r.n.PinAdd(ctx, c, name, func(p api.Progress) { r.progress(j, p) })
+	switch {
+	case ctx.Err() != nil:
+		err = fmt.Errorf("fetch %s: %w", c, ctx.Err())
+	case waitForPeers:
+		pin, err = r.pinWhenFound(ctx, j, gen, c, name)
+	default:
+		pin, err = r.n.PinAdd(ctx, c, name, progress)
 	}
 	var explained missReason
 	var miss *missError
@@ -155,21 +215,30 @@ func (r *jobRegistry) run(ctx context.Context, j *job, c cid.Cid, name string, r
 		explained = r.n.explainMiss(ctx, c)
 	}
 	r.mu.Lock()
+	if j.gen != gen || j.State == api.JobCanceled {
+		// A newer run reports, or the job was cancelled while paused.
+		r.mu.Unlock()
+		return
+	}
 	now := time.Now().UTC()
-	j.Finished = &now
 	j.Rate, j.Peers, j.Phase = 0, 0, ""
 	switch {
-	case err == nil:
+	case err == nil: // even if a pause came as it ended: it is all here
 		j.State = api.JobDone
+		j.Finished = &now
 		j.Size = pin.Size
 		if j.Total == 0 {
 			j.Total = int64(pin.Size)
 		}
 		j.Bytes = j.Total
+	case j.State == api.JobPaused:
+		// Paused: what it fetched stays, and so does the job.
 	case j.canceled:
 		j.State = api.JobCanceled
+		j.Finished = &now
 	default:
 		j.State = api.JobFailed
+		j.Finished = &now
 		j.Error = err.Error()
 		j.Reason = explained.text
 		j.Connected, j.Providers = explained.connected, explained.providers
@@ -177,8 +246,9 @@ func (r *jobRegistry) run(ctx context.Context, j *job, c cid.Cid, name string, r
 			j.Reason = "The daemon stopped before the transfer finished."
 		}
 	}
-	// Only a job the daemon's stopping cut short stays in the journal.
-	j.unfinished = err != nil && !j.canceled && ctx.Err() != nil
+	// A paused job stays in the journal, and so does one the daemon's
+	// stopping cut short.
+	j.unfinished = j.State == api.JobPaused || (err != nil && !j.canceled && ctx.Err() != nil)
 	snap := j.Job
 	r.mu.Unlock()
 	r.notify(snap)
@@ -189,7 +259,7 @@ func (r *jobRegistry) run(ctx context.Context, j *job, c cid.Cid, name string, r
 // has the content, it waits for a new connection (or a pause that doubles
 // up to resumeRetryMax) and tries again, for up to resumeWait. Each try
 // fetches only the blocks still missing.
-func (r *jobRegistry) pinWhenFound(ctx context.Context, j *job, c cid.Cid, name string) (api.Pin, error) {
+func (r *jobRegistry) pinWhenFound(ctx context.Context, j *job, gen int, c cid.Cid, name string) (api.Pin, error) {
 	connected := make(chan struct{}, 1)
 	nb := &network.NotifyBundle{ConnectedF: func(network.Network, network.Conn) {
 		select {
@@ -202,11 +272,11 @@ func (r *jobRegistry) pinWhenFound(ctx context.Context, j *job, c cid.Cid, name 
 	deadline := time.Now().Add(resumeWait)
 	pause := 2 * time.Second
 	for {
-		pin, err := r.n.PinAdd(ctx, c, name, func(p api.Progress) { r.progress(j, p) })
+		pin, err := r.n.PinAdd(ctx, c, name, func(p api.Progress) { r.progress(j, gen, p) })
 		if err == nil || !errors.Is(err, blockstore.ErrNotFound) || ctx.Err() != nil || time.Now().After(deadline) {
 			return pin, err
 		}
-		r.setPhase(j, "waiting")
+		r.setPhase(j, gen, "waiting")
 		timer := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
@@ -221,21 +291,31 @@ func (r *jobRegistry) pinWhenFound(ctx context.Context, j *job, c cid.Cid, name 
 }
 
 // setPhase shows a running job's phase to watchers.
-func (r *jobRegistry) setPhase(j *job, phase string) {
+func (r *jobRegistry) setPhase(j *job, gen int, phase string) {
 	r.mu.Lock()
+	if j.gen != gen || j.State != api.JobRunning {
+		r.mu.Unlock()
+		return
+	}
 	j.Phase, j.Peers, j.Rate = phase, 0, 0
 	snap := j.Job
 	r.mu.Unlock()
 	r.notify(snap)
 }
 
-func (r *jobRegistry) progress(j *job, p api.Progress) {
+// progress records a run's progress; a paused job's, or an older run's,
+// is ignored: what it says after the pause is not the job's any more.
+func (r *jobRegistry) progress(j *job, gen int, p api.Progress) {
 	if p.Phase != "fetch" {
 		return
 	}
 	now := time.Now()
 	r.mu.Lock()
-	j.Bytes, j.Total, j.Peers, j.Rate = p.Bytes, p.Total, p.Peers, p.Rate
+	if j.gen != gen || j.State != api.JobRunning {
+		r.mu.Unlock()
+		return
+	}
+	j.Bytes, j.Total, j.Peers, j.Rate, j.Have = p.Bytes, p.Total, p.Peers, p.Rate, p.Have
 	if p.Count > 0 {
 		j.Phase = "fetching"
 	}
@@ -281,20 +361,6 @@ func (r *jobRegistry) pruneLocked() {
 	for _, j := range finished[maxFinished:] {
 		delete(r.jobs, j.ID)
 	}
-}
-
-func (r *jobRegistry) cancelJob(id string) (api.Job, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	j, ok := r.jobs[id]
-	if !ok {
-		return api.Job{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("no job %q: it may have finished over an hour ago", id)}
-	}
-	if j.State == api.JobRunning && j.cancel != nil {
-		j.canceled = true
-		j.cancel()
-	}
-	return j.Job, nil
 }
 
 func (r *jobRegistry) watch(fn func(api.Job)) (stop func()) {

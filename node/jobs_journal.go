@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // jobsFile is the journal of unfinished background jobs, in the repo.
@@ -23,7 +25,15 @@ type journalEntry struct {
 	Cid     string    `json:"cid"`
 	Name    string    `json:"name,omitempty"`
 	Started time.Time `json:"started"`
+	// Paused jobs are listed paused after a restart, with the progress
+	// they had; the others start again.
+	Paused bool  `json:"paused,omitempty"`
+	Bytes  int64 `json:"bytes,omitempty"`
+	Total  int64 `json:"total,omitempty"`
+	Have   int64 `json:"have,omitempty"`
 }
+
+func (e journalEntry) cid() (cid.Cid, error) { return cid.Decode(e.Cid) }
 
 // journalFormat is the file's layout; the version lets a later kith read
 // an older file or refuse a newer one.
@@ -101,10 +111,11 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// resume reads the journal and starts again every job it lists: those the
-// daemon was running when it last stopped. They keep their IDs, wait for
-// peers that have their content (the network is only starting) and fetch
-// only the blocks not stored yet. Jobs started before resume are written
+// resume reads the journal and starts again every job it lists that was
+// not paused: those the daemon was running when it last stopped. They keep
+// their IDs, wait for peers that have their content (the network is only
+// starting) and fetch only the blocks not stored yet. Paused jobs are
+// listed paused, under their IDs. Jobs started before resume are written
 // to the journal with them.
 func (r *jobRegistry) resume() {
 	jr := newJobJournal(r.n.repo.dir)
@@ -112,20 +123,29 @@ func (r *jobRegistry) resume() {
 	if err != nil {
 		r.n.log.Warn("background jobs from before the restart are lost", "err", err)
 	}
+	running := 0
 	for _, e := range entries {
-		c, err := cid.Decode(e.Cid)
+		if e.Paused {
+			r.addPaused(e)
+			continue
+		}
+		c, err := e.cid()
 		if err != nil {
 			r.n.log.Warn("skipping a background job from before the restart", "cid", e.Cid, "err", err)
 			continue
 		}
 		r.add(c, e.Name, &e)
+		running++
 	}
 	r.mu.Lock()
 	r.journal = jr
 	r.mu.Unlock()
 	r.persist()
-	if len(entries) > 0 {
-		r.n.log.Info("resumed background jobs from before the restart", "jobs", len(entries))
+	if running > 0 {
+		r.n.log.Info("resumed background jobs from before the restart", "jobs", running)
+	}
+	if paused := len(entries) - running; paused > 0 {
+		r.n.log.Info("background jobs paused before the restart stay paused", "jobs", paused)
 	}
 }
 
@@ -149,9 +169,14 @@ func (r *jobRegistry) unfinished() []journalEntry {
 	defer r.mu.Unlock()
 	var out []journalEntry
 	for _, j := range r.jobs {
-		if j.unfinished {
-			out = append(out, journalEntry{ID: j.ID, Cid: j.Cid, Name: j.Name, Started: j.Started})
+		if !j.unfinished {
+			continue
 		}
+		e := journalEntry{ID: j.ID, Cid: j.Cid, Name: j.Name, Started: j.Started}
+		if j.State == api.JobPaused {
+			e.Paused, e.Bytes, e.Total, e.Have = true, j.Bytes, j.Total, j.Have
+		}
+		out = append(out, e)
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Started.Before(out[b].Started) })
 	return out

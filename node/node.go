@@ -90,7 +90,8 @@ type Node struct {
 	apiAt         string // the config's (or overridden) API address
 	logFile       string // where the log goes besides stderr ("" if nowhere)
 	jobs          *jobRegistry
-	groups        *groupSet // group replication; nil until Start
+	uploads       *uploadTracker // what peers download from us
+	groups        *groupSet      // group replication; nil until Start
 	// groupsReady is groups for code that may run on libp2p's goroutines
 	// before Start (the relay service, the dial gater).
 	groupsReady atomic.Pointer[groupSet]
@@ -208,10 +209,13 @@ func New(opts Options) (n *Node, err error) {
 	fm := fetch.NewMetrics(n.reg)
 	// One upload cap for /kith/fetch and Bitswap together.
 	upload := fetch.NewUploadLimiter(n.cfg.Fetch.UploadLimit)
-	n.server = fetch.NewServer(n.host, n.store, fetch.WithServerMetrics(fm), fetch.WithUploadLimiter(upload))
+	n.uploads = newUploadTracker(n.isPinnedRoot)
+	n.server = fetch.NewServer(n.host, n.store, fetch.WithServerMetrics(fm), fetch.WithUploadLimiter(upload),
+		fetch.WithServeObserver(n.uploads.observer(protoKith)))
 	fopts := []fetch.FetcherOption{fetch.WithFetcherMetrics(fm)}
 	if n.cfg.Fetch.Bitswap {
-		n.bitswap = bitswap.New(n.host, n.store, bitswap.WithUploadLimiter(upload), bitswap.WithMetrics(bitswap.NewMetrics(n.reg)))
+		n.bitswap = bitswap.New(n.host, n.store, bitswap.WithUploadLimiter(upload), bitswap.WithMetrics(bitswap.NewMetrics(n.reg)),
+			bitswap.WithServeObserver(n.uploads.observer(protoBitswap)))
 		fopts = append(fopts, fetch.WithBitswap(n.bitswap))
 	}
 	n.fetcher = fetch.NewFetcher(n.host, n.store, fopts...)

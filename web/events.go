@@ -91,12 +91,14 @@ func (s sseWriter) send(event string, v any) error {
 
 // handleEvents is the web UI's one live feed (text/event-stream): "stats"
 // every second, "jobs" (all of them) on connect then "job" on each change,
-// and "pins" when the pin list changed. It ends when the client goes, the
+// "pins" when the pin list changed, and "uploads" (the whole list) every
+// second while peers download from this node, plus once when they stop. It ends when the client goes, the
 // server shuts down, or the web UI session it was opened with ends (the
 // page's reconnection is then refused, and it says it is signed out).
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	stats, _ := s.backend.(api.StatsSource)
 	jobs, _ := s.backend.(api.Jobs)
+	uploads, _ := s.backend.(api.Uploads)
 	session, bySession := sessionOf(r)
 
 	// Job changes are coalesced per job: a slow client gets each job's
@@ -140,6 +142,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return out.send("stats", st)
 	}
+	sendUploads := uploadTicker(r, uploads, out)
 	// Tell the client to reconnect quickly if the stream breaks.
 	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
 		return
@@ -163,7 +166,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			if bySession && !s.sessions.alive(session) {
 				return
 			}
-			err = sendStats()
+			if err = sendStats(); err == nil {
+				err = sendUploads()
+			}
 		case <-pinsChanged:
 			err = out.send("pins", struct{}{})
 		case <-jobsChanged:
@@ -183,5 +188,23 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
+	}
+}
+
+// uploadTicker returns what sends the uploads on each tick of a stream:
+// the list while it has entries, and the empty list once after, so a page
+// clears it; nothing while no peer downloads.
+func uploadTicker(r *http.Request, uploads api.Uploads, out sseWriter) func() error {
+	shown := false
+	return func() error {
+		if uploads == nil {
+			return nil
+		}
+		list, err := uploads.Uploads(r.Context())
+		if err != nil || (len(list) == 0 && !shown) {
+			return nil // an error skips one tick rather than end the stream
+		}
+		shown = len(list) > 0
+		return out.send("uploads", list)
 	}
 }

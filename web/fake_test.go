@@ -21,6 +21,7 @@ type fakeBackend struct {
 	jobs     []api.Job
 	watchers map[int]func(api.Job)
 	unpinned []string
+	uploads  []api.Upload
 }
 
 func (f *fakeBackend) Stats(context.Context) (api.Stats, error) {
@@ -51,6 +52,52 @@ func (f *fakeBackend) Jobs() []api.Job {
 
 func (f *fakeBackend) CancelJob(id string) (api.Job, error) {
 	return api.Job{}, &api.Error{Kind: api.KindNotFound, Message: "no job " + id}
+}
+
+// PauseJob and ResumeJob move a job between running and paused, and
+// refuse as the node does (KindConflict) a job in any other state.
+func (f *fakeBackend) PauseJob(id string) (api.Job, error) {
+	return f.move(id, api.JobRunning, api.JobPaused, "only a running transfer can be paused")
+}
+
+func (f *fakeBackend) ResumeJob(id string) (api.Job, error) {
+	return f.move(id, api.JobPaused, api.JobRunning, "only a paused transfer can be resumed")
+}
+
+func (f *fakeBackend) move(id, from, to, rule string) (api.Job, error) {
+	f.mu.Lock()
+	var j *api.Job
+	for i := range f.jobs {
+		if f.jobs[i].ID == id {
+			j = &f.jobs[i]
+		}
+	}
+	switch {
+	case j == nil:
+		f.mu.Unlock()
+		return api.Job{}, &api.Error{Kind: api.KindNotFound, Message: "no job " + id}
+	case j.State != from:
+		f.mu.Unlock()
+		return api.Job{}, &api.Error{Kind: api.KindConflict, Message: "the transfer is " + j.State + ": " + rule}
+	}
+	j.State = to
+	snap := *j
+	f.mu.Unlock()
+	f.report(snap)
+	return snap, nil
+}
+
+func (f *fakeBackend) Uploads(context.Context) ([]api.Upload, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]api.Upload{}, f.uploads...), nil
+}
+
+// setUploads replaces what Uploads reports.
+func (f *fakeBackend) setUploads(us []api.Upload) {
+	f.mu.Lock()
+	f.uploads = us
+	f.mu.Unlock()
 }
 
 func (f *fakeBackend) WatchJobs(fn func(api.Job)) func() {

@@ -214,6 +214,9 @@ var fuzzRoutes = []struct {
 	{"GET", api.Prefix + "/groups/status", 0},
 	{"POST", api.Prefix + "/jobs/fetch", 0},
 	{"POST", api.Prefix + "/jobs/cancel", 0},
+	{"POST", api.Prefix + "/jobs/pause", 0},
+	{"POST", api.Prefix + "/jobs/resume", 0},
+	{"GET", api.Prefix + "/uploads", 0},
 }
 
 // countingBody is a request body that counts what the handler reads and,
@@ -336,6 +339,9 @@ func FuzzAPI(f *testing.F) {
 	f.Add(route("/dht/findpeer"), "id=12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq", "", "", []byte{}, uint16(0))
 	f.Add(route("/jobs/fetch"), "cid="+c+"&name=x", "", "", []byte{}, uint16(0))
 	f.Add(route("/jobs/cancel"), "id=job1", "", "", []byte{}, uint16(0))
+	f.Add(route("/jobs/pause"), "id=job1", "", "", []byte{}, uint16(0))
+	f.Add(route("/jobs/resume"), "id=job1", "", "", []byte{}, uint16(0))
+	f.Add(route("/uploads"), "", "", "", []byte{}, uint16(0))
 	f.Add(route("/export"), "cid=%zz", "", "", []byte{}, uint16(0))
 
 	f.Fuzz(func(t *testing.T, which uint8, query, contentType, origin string, body []byte, cut uint16) {

@@ -44,20 +44,24 @@ func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, jobs.Jobs())
 }
 
-func (s *Server) handleJobCancel(w http.ResponseWriter, r *http.Request) {
-	jobs, ok := s.jobsBackend(w)
-	if !ok {
-		return
+// jobAction serves the routes that act on one job named by ?id=:
+// cancel, pause, resume.
+func (s *Server) jobAction(act func(api.Jobs, string) (api.Job, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		jobs, ok := s.jobsBackend(w)
+		if !ok {
+			return
+		}
+		id := r.URL.Query().Get("id")
+		if id == "" {
+			writeError(w, fmt.Errorf("missing id parameter: %w", api.ErrInvalid))
+			return
+		}
+		j, err := act(jobs, id)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, j)
 	}
-	id := r.URL.Query().Get("id")
-	if id == "" {
-		writeError(w, fmt.Errorf("missing id parameter: %w", api.ErrInvalid))
-		return
-	}
-	j, err := jobs.CancelJob(id)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, j)
 }

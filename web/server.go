@@ -171,10 +171,14 @@ func (s *Server) routes() *routeMux {
 	m.HandleFunc("GET "+p+"/doctor", s.handleDoctor)
 	m.HandleFunc("GET "+p+"/ticket", s.handleTicket)
 	s.groupRoutes(m, p)
-	// For the web UI: background jobs, the live event stream, sign-in.
+	// For the web UI: background jobs, uploads to peers, the live event
+	// stream, sign-in.
 	m.HandleFunc("POST "+p+"/jobs/fetch", s.handleJobFetch)
 	m.HandleFunc("GET "+p+"/jobs", s.handleJobs)
-	m.HandleFunc("POST "+p+"/jobs/cancel", s.handleJobCancel)
+	m.HandleFunc("POST "+p+"/jobs/cancel", s.jobAction(api.Jobs.CancelJob))
+	m.HandleFunc("POST "+p+"/jobs/pause", s.jobAction(api.Jobs.PauseJob))
+	m.HandleFunc("POST "+p+"/jobs/resume", s.jobAction(api.Jobs.ResumeJob))
+	m.HandleFunc("GET "+p+"/uploads", s.handleUploads)
 	m.HandleFunc("GET "+p+"/events", s.handleEvents)
 	m.HandleFunc("POST "+p+"/ui/login", s.handleLoginCode)
 	m.HandleFunc("GET "+p+"/ui/login/wait", s.handleLoginWait)

@@ -58,6 +58,7 @@ type Exchange struct {
 	server  *server.Server
 	limiter *rate.Limiter
 	metrics *Metrics
+	served  fetch.ServeObserver
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -84,6 +85,12 @@ func WithUploadLimiter(l *rate.Limiter) Option {
 // WithMetrics records blocks and bytes served in m (nil: no metrics).
 func WithMetrics(m *Metrics) Option {
 	return func(e *Exchange) { e.metrics = m }
+}
+
+// WithServeObserver calls fn for every block the server sent (nil: no one
+// is told), as fetch.WithServeObserver does for /kith/fetch.
+func WithServeObserver(fn fetch.ServeObserver) Option {
+	return func(e *Exchange) { e.served = fn }
 }
 
 // New starts Bitswap on h: the server answers wants from bs, and the

@@ -14,6 +14,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/kith-p2p/kith/blockstore"
@@ -365,5 +366,40 @@ func TestRewantSendsOpenWantsAgain(t *testing.T) {
 	}
 	if asked[cs[0]][0] <= asked[cs[2]][0] {
 		t.Errorf("priorities %v, %v: the first asked should come first", asked[cs[0]], asked[cs[2]])
+	}
+}
+
+// TestServerTellsWhatItServed: the serve observer hears of every block
+// the server sent, with the peer it went to.
+func TestServerTellsWhatItServed(t *testing.T) {
+	hs := hosts(t, 2)
+	src := blockstore.NewMemStore()
+	data := detBytes(9, 3<<20+17)
+	root := addFile(t, src, data)
+	var mu sync.Mutex
+	var bytesTo int
+	got := map[cid.Cid]bool{}
+	exchange(t, hs[1], src, WithServeObserver(func(to peer.ID, b blocks.Block) {
+		mu.Lock()
+		defer mu.Unlock()
+		if to == hs[0].ID() {
+			got[b.Cid()] = true
+			bytesTo += len(b.RawData())
+		}
+	}))
+	e := exchange(t, hs[0], blockstore.NewMemStore())
+	identified(t, hs[0], hs[1])
+	dst := blockstore.NewMemStore()
+	res, err := fetcher(hs[0], dst, e).Fetch(testCtx(t, time.Minute), root, fetch.StaticProviders(addrInfo(hs[1])), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, dst, root, data)
+	mu.Lock()
+	defer mu.Unlock()
+	// The fetcher stores each block once; the observer may hear of one
+	// more than once (a want sent again), never of fewer.
+	if len(got) != res.Blocks || !got[root] || bytesTo < len(data) {
+		t.Fatalf("observer heard of %d blocks (%d bytes) to the fetcher; it stored %d of a %d-byte file", len(got), bytesTo, res.Blocks, len(data))
 	}
 }

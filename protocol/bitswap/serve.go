@@ -19,7 +19,7 @@ import (
 
 // limitedNetwork is the network as the server sees it: every message of
 // blocks waits for the upload limiter before it is sent, and is counted
-// once sent.
+// (and its blocks told to the serve observer) once sent.
 type limitedNetwork struct {
 	bsiface.BitSwapNetwork
 	e *Exchange
@@ -46,6 +46,11 @@ func (n limitedNetwork) SendMessage(ctx context.Context, p peer.ID, msg bsmsg.Bi
 		return err
 	}
 	n.e.metrics.served(len(blks), size)
+	if n.e.served != nil {
+		for _, b := range blks {
+			n.e.served(p, b)
+		}
+	}
 	return nil
 }
 

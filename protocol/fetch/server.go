@@ -8,8 +8,10 @@ import (
 	"sync"
 	"time"
 
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"golang.org/x/time/rate"
 
 	"github.com/kith-p2p/kith/blockstore"
@@ -40,6 +42,7 @@ type Server struct {
 	bs      blockstore.Blockstore
 	limiter *rate.Limiter
 	metrics *Metrics
+	served  ServeObserver
 
 	ctx    context.Context // cancelled by Close: ends waits on the store and the limiter
 	cancel context.CancelFunc
@@ -81,6 +84,18 @@ func NewUploadLimiter(bytesPerSecond int64) *rate.Limiter {
 // WithServerMetrics records blocks and bytes served in m (nil: no metrics).
 func WithServerMetrics(m *Metrics) ServerOption {
 	return func(s *Server) { s.metrics = m }
+}
+
+// ServeObserver is told of every block a server sent, and to whom. It is
+// called on the serving goroutine, so it must be quick (a local lookup at
+// most, never a wait on the network); the block is the store's and must
+// not be changed.
+type ServeObserver func(to peer.ID, b blocks.Block)
+
+// WithServeObserver calls fn for every block the server sends (nil: no
+// one is told), so the node can show who downloads what.
+func WithServeObserver(fn ServeObserver) ServerOption {
+	return func(s *Server) { s.served = fn }
 }
 
 // NewServer registers the fetch protocol handler on h, serving blocks from
@@ -214,6 +229,9 @@ func (s *Server) answer(str network.Stream, w *Writer, req Message, err error) e
 			return err
 		}
 		s.metrics.served(len(data))
+		if s.served != nil {
+			s.served(str.Conn().RemotePeer(), blk)
+		}
 	}
 	_ = str.SetWriteDeadline(time.Now().Add(blockWriteTimeout))
 	if err := w.WriteEnd(); err != nil {

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/protocol"
@@ -139,5 +142,37 @@ func TestServerCloseWaits(t *testing.T) {
 	}
 	if slices.Contains(hs[1].Mux().Protocols(), ID) {
 		t.Error("protocol still registered after Close")
+	}
+}
+
+// TestServerTellsWhatItServed: the serve observer hears of every block a
+// fetch took, once each, with the peer it went to.
+func TestServerTellsWhatItServed(t *testing.T) {
+	_, hs := newMocknet(t, 2)
+	src := blockstore.NewMemStore()
+	root := addFile(t, src, detBytes(22, 3<<20+5))
+	want, _ := dagBlocks(t, src, root)
+	var mu sync.Mutex
+	got := map[cid.Cid]int{}
+	serve(t, hs[1], src, WithServeObserver(func(to peer.ID, b blocks.Block) {
+		mu.Lock()
+		defer mu.Unlock()
+		if to != hs[0].ID() {
+			t.Errorf("served %s to %s, want %s", b.Cid(), to, hs[0].ID())
+		}
+		got[b.Cid()]++
+	}))
+	if _, err := NewFetcher(hs[0], blockstore.NewMemStore()).Fetch(testCtx(t, time.Minute), root, infos(hs[1]), nil); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != len(want) {
+		t.Fatalf("observer heard of %d blocks, the DAG has %d", len(got), len(want))
+	}
+	for c, n := range got {
+		if !want[c] || n != 1 {
+			t.Fatalf("block %s heard of %d times (in the DAG: %v)", c, n, want[c])
+		}
 	}
 }

@@ -19,7 +19,10 @@ const (
 	KindPermission  Kind = "permission"
 	KindUnavailable Kind = "unavailable"
 	KindDiskFull    Kind = "disk_full"
-	KindInternal    Kind = "internal"
+	// KindConflict: the request does not fit the state of what it names
+	// (pausing a transfer that has ended, resuming one that runs).
+	KindConflict Kind = "conflict"
+	KindInternal Kind = "internal"
 )
 
 // Sentinels the daemon wraps its errors with so the API can classify them.
@@ -81,6 +84,8 @@ func (k Kind) Status() int {
 		return http.StatusServiceUnavailable
 	case KindDiskFull:
 		return http.StatusInsufficientStorage
+	case KindConflict:
+		return http.StatusConflict
 	default:
 		return http.StatusInternalServerError
 	}

@@ -43,10 +43,26 @@ func TestKindOf(t *testing.T) {
 		{fmt.Errorf("open: %w", syscall.EACCES), KindPermission},
 		{fmt.Errorf("fetch: %w", context.Canceled), KindUnavailable},
 		{errors.New("something else"), KindInternal},
+		{fmt.Errorf("pause: %w", &Error{Kind: KindConflict, Message: "the transfer has finished"}), KindConflict},
 	}
 	for _, tt := range tests {
 		if got := KindOf(tt.err); got != tt.want {
 			t.Errorf("KindOf(%v) = %s, want %s", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestKindStatus(t *testing.T) {
+	tests := []struct {
+		kind Kind
+		want int
+	}{
+		{KindNotFound, 404}, {KindInvalid, 400}, {KindPermission, 403}, {KindUnavailable, 503},
+		{KindDiskFull, 507}, {KindConflict, 409}, {KindInternal, 500}, {Kind("unheard of"), 500},
+	}
+	for _, tt := range tests {
+		if got := tt.kind.Status(); got != tt.want {
+			t.Errorf("%s.Status() = %d, want %d", tt.kind, got, tt.want)
 		}
 	}
 }

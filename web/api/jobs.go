@@ -8,9 +8,13 @@ import (
 	"github.com/ipfs/go-cid"
 )
 
-// Job states: a job is running until it ends done, failed or canceled.
+// Job states: a job is running until it ends done, failed or canceled. A
+// running job may be paused, and a paused one resumed (running again) or
+// canceled; a paused job keeps what it fetched and stays paused across
+// daemon restarts.
 const (
 	JobRunning  = "running"
+	JobPaused   = "paused"
 	JobDone     = "done"
 	JobFailed   = "failed"
 	JobCanceled = "canceled"
@@ -32,6 +36,9 @@ type Job struct {
 	// Bytes present so far of Total (estimated from the root; 0 until known).
 	Bytes int64 `json:"bytes"`
 	Total int64 `json:"total"`
+	// Have is the part of Bytes that was already here when the fetch last
+	// (re)started: a resumed job's progress starts from it.
+	Have int64 `json:"have,omitempty"`
 	// Peers serving right now, and the receive Rate in bytes per second.
 	Peers int     `json:"peers"`
 	Rate  float64 `json:"rate"`
@@ -53,13 +60,21 @@ type Job struct {
 // backend implements it.
 type Jobs interface {
 	// StartFetch starts fetching and pinning c under name and returns at
-	// once; a running job for the same CID is returned instead of a second one.
+	// once; a running job for the same CID is returned instead of a second
+	// one, and a paused one is resumed.
 	StartFetch(c cid.Cid, name string) (Job, error)
 	// Jobs lists running jobs and recently finished ones, newest first.
 	Jobs() []Job
-	// CancelJob stops a running job; the job reports JobCanceled when it
-	// has stopped. An unknown id is a KindNotFound error.
+	// CancelJob stops a running or paused job; the job reports JobCanceled
+	// when it has stopped. An unknown id is a KindNotFound error.
 	CancelJob(id string) (Job, error)
+	// PauseJob stops a running job's fetch and keeps the job, JobPaused,
+	// with what it fetched; it returns once the fetch has stopped. A job
+	// that is not running is a KindConflict error.
+	PauseJob(id string) (Job, error)
+	// ResumeJob starts a paused job's fetch again, from the blocks already
+	// here. A job that is not paused is a KindConflict error.
+	ResumeJob(id string) (Job, error)
 	// WatchJobs calls fn with a job's new state whenever it changes (at most
 	// a few times a second per job while it progresses) until stop is
 	// called. fn must return quickly and must not call back into Jobs.

@@ -128,6 +128,12 @@ func (c *Client) Peers(ctx context.Context) ([]api.Peer, error) {
 	return ps, c.getJSON(ctx, "/peers", nil, &ps)
 }
 
+// Uploads lists what peers are downloading from the daemon.
+func (c *Client) Uploads(ctx context.Context) ([]api.Upload, error) {
+	var us []api.Upload
+	return us, c.getJSON(ctx, "/uploads", nil, &us)
+}
+
 // Ticket asks for a share ticket for cid.
 func (c *Client) Ticket(ctx context.Context, cid string) (api.TicketInfo, error) {
 	var t api.TicketInfo

@@ -55,3 +55,18 @@ func (c *Client) CancelJob(ctx context.Context, id string) (api.Job, error) {
 	err := c.postJSON(ctx, "/jobs/cancel", url.Values{"id": {id}}, &j)
 	return j, err
 }
+
+// PauseJob stops a background job's fetch and keeps it, paused, with what
+// it fetched.
+func (c *Client) PauseJob(ctx context.Context, id string) (api.Job, error) {
+	var j api.Job
+	err := c.postJSON(ctx, "/jobs/pause", url.Values{"id": {id}}, &j)
+	return j, err
+}
+
+// ResumeJob starts a paused background job's fetch again.
+func (c *Client) ResumeJob(ctx context.Context, id string) (api.Job, error) {
+	var j api.Job
+	err := c.postJSON(ctx, "/jobs/resume", url.Values{"id": {id}}, &j)
+	return j, err
+}

@@ -1,6 +1,6 @@
 // live keeps the page up to date from the daemon's one event stream
 // (GET /api/v1/events, server-sent events): stats every second, background
-// job changes and pin changes. Nothing polls; pages subscribe to what they
+// job changes, pin changes and uploads to peers. Nothing polls; pages subscribe to what they
 // show. The stream is read with fetch rather than EventSource, which cannot
 // send the session header; it reconnects by itself when it breaks.
 
@@ -23,6 +23,7 @@ export const state = {
   stats: null,
   history: [], // stats samples, oldest first
   jobs: new Map(), // id -> job
+  uploads: null, // what peers download from us, once known
 };
 
 /** on calls fn(data) for each event of the kind; it returns an unsubscribe. */
@@ -136,6 +137,10 @@ function dispatch(event, data) {
     case 'pins':
       emit('pins', {});
       break;
+    case 'uploads':
+      state.uploads = JSON.parse(data);
+      emit('uploads', state.uploads);
+      break;
   }
 }
 
@@ -145,4 +150,10 @@ export function addJob(j) {
     state.jobs.set(j.id, j);
     emit('jobs', state.jobs);
   }
+}
+
+/** setUploads records the uploads list an API call answered. */
+export function setUploads(list) {
+  state.uploads = list;
+  emit('uploads', list);
 }

@@ -6,6 +6,7 @@ import { api, gatewayURL } from '../api.js';
 import { h, copyButton, replace } from '../dom.js';
 import { bytes, duration, percent, rate, shortId } from '../format.js';
 import * as live from '../live.js';
+import { uploadsSection } from '../uploads.js';
 
 export const title = 'Get';
 
@@ -57,13 +58,15 @@ export function render(main, _arg, query) {
     }
   });
 
-  const list = h('ol', { class: 'jobs', id: 'jobs', 'aria-label': 'Transfers' });
+  const list = h('ol', { class: 'jobs', id: 'jobs', 'aria-label': 'Downloads' });
   replace(main, h('h1', {}, 'Get'),
     h('section', { class: 'card' }, form, status,
       h('p', { class: 'muted' }, 'A ticket (from a friend\'s Files page or ', h('code', {}, 'kith add'),
         ') also names the peers that have it, so they are dialled first. ',
         'The transfer runs in the daemon: you can reload or close this page and come back.')),
-    h('h2', {}, 'Transfers'), list);
+    h('h2', {}, 'Downloads'), list);
+  const uploads = uploadsSection();
+  main.append(uploads.el);
 
   const draw = () => {
     // Cards are redrawn on every update; keep keyboard focus where it was.
@@ -71,17 +74,20 @@ export function render(main, _arg, query) {
     const card = focused && list.contains(focused) ? focused.closest('[data-id]') : null;
     const again = card ? [card.dataset.id, focused.dataset.action] : null;
     const jobs = [...live.state.jobs.values()].sort((a, b) => (a.started < b.started ? 1 : -1));
-    if (jobs.length === 0) replace(list, h('li', { class: 'muted' }, 'No transfers yet.'));
+    if (jobs.length === 0) replace(list, h('li', { class: 'muted' }, 'No downloads yet.'));
     else replace(list, jobs.map(jobCard));
     if (again) {
-      const el = list.querySelector(`[data-id="${CSS.escape(again[0])}"] [data-action="${CSS.escape(again[1] || '')}"]`);
+      // Pause and Resume swap places: focus the card's first action then.
+      const sel = `[data-id="${CSS.escape(again[0])}"]`;
+      const el = list.querySelector(`${sel} [data-action="${CSS.escape(again[1] || '')}"]`) || list.querySelector(`${sel} .actions button`);
       if (el) el.focus();
     }
   };
   draw();
   // The stream pushes changes; GET /jobs covers the moment before it connects.
   api('/jobs').then((js) => { js.forEach(live.addJob); draw(); }).catch(() => {});
-  return live.on('jobs', draw);
+  const off = live.on('jobs', draw);
+  return () => { off(); uploads.stop(); };
 }
 
 function jobCard(j) {
@@ -94,7 +100,7 @@ function jobCard(j) {
       h('strong', { class: 'name' }, name),
       h('span', { class: 'badge ' + badgeClass(j.state) }, stateText(j))),
     h('div', { class: 'muted small' }, h('code', {}, j.cid), ' ', copyButton(j.cid)),
-    j.state === 'running' || j.state === 'done' ? bar : null,
+    j.state === 'running' || j.state === 'paused' || j.state === 'done' ? bar : null,
     h('p', { class: 'detail' }, detail(j, pct)),
     j.state === 'failed' ? failure(j) : null,
     actions(j));
@@ -102,11 +108,11 @@ function jobCard(j) {
 
 function stateText(j) {
   if (j.state === 'running') return { searching: 'Searching', waiting: 'Waiting for peers' }[j.phase] || 'Fetching';
-  return { done: 'Done', failed: 'Failed', canceled: 'Cancelled' }[j.state] || j.state;
+  return { paused: 'Paused', done: 'Done', failed: 'Failed', canceled: 'Cancelled' }[j.state] || j.state;
 }
 
 function badgeClass(state) {
-  return { done: 'ok', failed: 'bad', canceled: 'warn' }[state] || 'info';
+  return { paused: 'warn', done: 'ok', failed: 'bad', canceled: 'warn' }[state] || 'info';
 }
 
 function detail(j, pct) {
@@ -124,8 +130,12 @@ function detail(j, pct) {
         rate(j.rate),
         isFinite(left) ? 'about ' + duration(left) + ' left' : null,
         `${j.peers} peer${j.peers === 1 ? '' : 's'} serving`,
+        j.have > 0 ? `resumed: ${bytes(j.have)} were already here` : null,
       ].filter(Boolean).join(' · ');
     }
+    case 'paused':
+      return `Paused${pct !== null ? ' at ' + pct.toFixed(0) + '%' : ''}: ${bytes(j.bytes)}${j.total ? ' of ' + bytes(j.total) : ''} here. `
+        + 'Resume fetches only the rest, also after the daemon restarts.';
     case 'done': return `Fetched and pinned, ${bytes(j.size || j.total)}.`;
     case 'canceled': return 'Cancelled. Getting it again resumes from the blocks already fetched.';
     default: return '';
@@ -144,13 +154,31 @@ function actions(j) {
   const cancel = async () => {
     try { await api('/jobs/cancel', { method: 'POST', params: { id: j.id } }); } catch { /* shown by the stream */ }
   };
+  // The stream brings the job's new state (the card is redrawn); a refusal
+  // (the job changed meanwhile) is shown under the buttons until then.
+  const move = (action) => async (e) => {
+    const button = e.currentTarget;
+    const card = button.closest('li');
+    button.disabled = true;
+    try {
+      await api('/jobs/' + action, { method: 'POST', params: { id: j.id } });
+    } catch (err) {
+      const old = card.querySelector('.action-error');
+      if (old) old.remove();
+      card.append(h('p', { class: 'error action-error', role: 'alert' }, err.message));
+      button.disabled = false;
+    }
+  };
+  const button = (action, label, onclick) => h('button', { type: 'button', class: 'small', dataset: { action }, onclick }, label);
   const retry = async () => {
     try { live.addJob(await api('/jobs/fetch', { method: 'POST', params: { cid: j.cid, name: j.name } })); } catch { /* idem */ }
   };
   const open = '#/open/' + encodeURIComponent(j.cid) + (j.name ? '?name=' + encodeURIComponent(j.name) : '');
   switch (j.state) {
     case 'running':
-      return h('div', { class: 'actions' }, h('button', { type: 'button', class: 'small', dataset: { action: 'cancel' }, onclick: cancel }, 'Cancel'));
+      return h('div', { class: 'actions' }, button('pause', 'Pause', move('pause')), button('cancel', 'Cancel', cancel));
+    case 'paused':
+      return h('div', { class: 'actions' }, button('resume', 'Resume', move('resume')), button('cancel', 'Cancel', cancel));
     case 'done':
       return h('div', { class: 'actions' },
         h('a', { class: 'button small', href: open, dataset: { action: 'open' } }, 'Open'),
