@@ -3,10 +3,10 @@ package node
 import "time"
 
 const (
-	// rateWindow is how far back a measured rate looks: long enough to
+	// meterWindow is how far back a measured rate looks: long enough to
 	// smooth the bursts of batched writes, short enough to follow a
 	// change of pace.
-	rateWindow = 3 * time.Second
+	meterWindow = 3 * time.Second
 	// rateMinSpan is the least time a rate is measured over: before it,
 	// the first chunk's burst would read as a wild rate.
 	rateMinSpan = 500 * time.Millisecond
@@ -36,7 +36,7 @@ func newRateMeter(now func() time.Time) *rateMeter {
 }
 
 // observe records that bytes are done and returns the rate over the last
-// rateWindow in bytes per second, or 0 while there is too little to tell.
+// meterWindow in bytes per second, or 0 while there is too little to tell.
 func (m *rateMeter) observe(bytes int64) float64 {
 	now := m.now()
 	last := m.samples[len(m.samples)-1]
@@ -49,7 +49,7 @@ func (m *rateMeter) observe(bytes int64) float64 {
 		m.samples = append(m.samples, rateSample{now, bytes})
 	}
 	// Keep one sample at or before the window's start.
-	for len(m.samples) > 1 && now.Sub(m.samples[1].at) >= rateWindow {
+	for len(m.samples) > 1 && now.Sub(m.samples[1].at) >= meterWindow {
 		m.samples = m.samples[1:]
 	}
 	first := m.samples[0]

@@ -56,7 +56,7 @@ func TestRateMeter(t *testing.T) {
 					t.Errorf("step %d (%d bytes): rate %.0f B/s, want %.0f", i, s.bytes, got, s.want)
 				}
 			}
-			if len(m.samples) > int(rateWindow/rateSampleEvery)+2 {
+			if len(m.samples) > int(meterWindow/rateSampleEvery)+2 {
 				t.Errorf("the meter keeps %d samples", len(m.samples))
 			}
 		})
