@@ -3,9 +3,9 @@
 // token, and a selected group's members (group-detail.js).
 
 import { api } from '../api.js';
-import { h, copyButton, errorBox, replace, section } from '../dom.js';
+import { h, errorBox, replace, section } from '../dom.js';
 import { bytes } from '../format.js';
-import { renderDetail } from './group-detail.js';
+import { inviteBox, renderDetail } from './group-detail.js';
 
 export const title = 'Groups';
 
@@ -53,7 +53,8 @@ function table(groups, selected) {
       const current = g.id === selected || g.name === selected;
       return h('tr', { dataset: { group: g.id }, class: current ? 'selected' : null },
         h('td', { class: 'name' },
-          h('a', { href: '#/groups/' + encodeURIComponent(g.id), 'aria-current': current ? 'true' : null }, g.name)),
+          h('a', { href: '#/groups/' + encodeURIComponent(g.id), 'aria-current': current ? 'true' : null }, g.name),
+          g.removed ? h('div', { class: 'warning small removed' }, `This device was ${g.removed}. Open it and leave it to clear this.`) : null),
         h('td', { class: 'num members', 'data-label': 'Members' }, String(g.members)),
         h('td', { class: 'num', 'data-label': 'Shared' }, String(g.intents)),
         h('td', { class: 'num', 'data-label': 'Replicas here' }, `${g.replicas} (${bytes(g.replica_bytes)})`),
@@ -101,17 +102,6 @@ function createForm(reload) {
     }
   });
   return section('Create a group', form, status.el, invite);
-}
-
-function inviteBox(inv) {
-  const token = h('input', { id: 'invite-token', type: 'text', readonly: true, value: inv.token, spellcheck: 'false',
-    'aria-label': 'Invite token for ' + inv.name, onfocus: (e) => e.target.select() });
-  return h('div', { class: 'invite' },
-    h('p', { class: 'warning', role: 'note' },
-      'This token is a password: whoever has it can join ', h('strong', {}, inv.name), ' and read what it shares.'),
-    h('div', { class: 'token-row' }, token, copyButton(inv.token, 'Copy', token)),
-    h('p', { class: 'muted small' }, 'On your other device, open Groups and paste it under “Join a group”, or run ',
-      h('code', {}, 'kith group join -'), '.'));
 }
 
 function joinForm(reload) {
