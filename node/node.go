@@ -67,6 +67,7 @@ type Node struct {
 	gcl           *blockstore.GCLocker
 	reg           *prometheus.Registry
 	bw            *metrics.BandwidthCounter
+	history       statsHistory // the last two minutes of traffic, for the UI's chart
 	host          host.Host
 	dht           *dht.DHT
 	server        *fetch.Server
@@ -266,6 +267,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.background(n.watchNetwork)
 	n.background(n.punchLoop)
+	n.background(n.recordStats)
 	n.host.Network().Notify(&network.NotifyBundle{ConnectedF: func(nw network.Network, c network.Conn) {
 		go n.dropStaleDirect(nw, c) // not on libp2p's notification goroutine
 	}})

@@ -89,8 +89,9 @@ func (s sseWriter) send(event string, v any) error {
 	return s.rc.Flush()
 }
 
-// handleEvents is the web UI's one live feed (text/event-stream): "stats"
-// every second, "jobs" (all of them) on connect then "job" on each change,
+// handleEvents is the web UI's one live feed (text/event-stream):
+// "history" (the last two minutes of traffic, for the chart) on connect,
+// "stats" every second, "jobs" (all of them) on connect then "job" on each change,
 // "pins" when the pin list changed, and "uploads" (the whole list) every
 // second while peers download from this node, plus once when they stop. It ends when the client goes, the
 // server shuts down, or the web UI session it was opened with ends (the
@@ -146,6 +147,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	// Tell the client to reconnect quickly if the stream breaks.
 	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
 		return
+	}
+	if stats != nil {
+		if err := out.send("history", stats.StatsHistory()); err != nil {
+			return
+		}
 	}
 	if err := sendStats(); err != nil {
 		return

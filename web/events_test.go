@@ -75,6 +75,12 @@ func TestEventStream(t *testing.T) {
 	}
 	ev := readEvents(t, resp)
 
+	// First the last two minutes, so a chart opened now shows a transfer
+	// that ended before the page opened.
+	var hist []api.Stats
+	if err := json.Unmarshal([]byte(ev.next(t, "history")), &hist); err != nil || len(hist) != 2 || hist[0].RateIn != 300<<20 {
+		t.Fatalf("history event %+v, %v", hist, err)
+	}
 	var st api.Stats
 	if err := json.Unmarshal([]byte(ev.next(t, "stats")), &st); err != nil || st.Peers != 2 || st.DiskUsage != 4096 {
 		t.Fatalf("stats event %+v, %v", st, err)

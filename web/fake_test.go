@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -26,6 +27,10 @@ type fakeBackend struct {
 
 func (f *fakeBackend) Stats(context.Context) (api.Stats, error) {
 	return api.Stats{TotalIn: 100, RateIn: 10, Peers: 2, DiskUsage: 4096}, nil
+}
+
+func (f *fakeBackend) StatsHistory() []api.Stats {
+	return []api.Stats{{RateIn: 300 << 20, Time: time.Unix(1, 0).UTC()}, {RateIn: 0, Time: time.Unix(2, 0).UTC()}}
 }
 
 func (f *fakeBackend) PinRm(_ context.Context, c cid.Cid) error {

@@ -100,6 +100,10 @@ type Stats struct {
 // StatsSource is implemented by backends that report live statistics.
 type StatsSource interface {
 	Stats(ctx context.Context) (Stats, error)
+	// StatsHistory is the traffic of the last two minutes, one sample a
+	// second, oldest first (without disk usage), for a chart that shows
+	// what happened before the page opened.
+	StatsHistory() []Stats
 }
 
 // Gateway is implemented by backends whose content the web server serves

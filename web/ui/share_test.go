@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/ipfs/boxo/files"
 
@@ -160,6 +161,34 @@ func TestBrowserShareBetweenDaemons(t *testing.T) {
 		t.Fatalf("overview shows peer ID %q, want %s", shown, bid.PeerID)
 	}
 	screenshot(t, tab, shots, "overview-after-transfer")
+	// A page opened after the transfer, once the rate has fallen, still
+	// charts it: the daemon sends its last two minutes when the page
+	// connects.
+	for end := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		st, err := b.n.Stats(ctx)
+		if err == nil && st.RateIn < 16<<10 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the receive rate never fell below 16 KiB/s: %+v, %v", st, err)
+		}
+	}
+	fresh := newTab(t, ctx)
+	b.login(t, fresh)
+	if err := chromedp.Run(fresh, chromedp.Navigate(b.base()+"/#/overview"), chromedp.WaitVisible("canvas.chart", chromedp.ByQuery)); err != nil {
+		t.Fatalf("a fresh overview: %v", err)
+	}
+	charted := false
+	for end := time.Now().Add(20 * time.Second); !charted && time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		err := chromedp.Run(fresh, chromedp.Evaluate(`import('/ui/js/live.js').then((m) => m.state.history.some((s) => s.rate_in > 65536))`, &charted,
+			func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		if err != nil {
+			t.Fatalf("read the chart's samples: %v", err)
+		}
+	}
+	if !charted {
+		t.Fatal("a page opened after the transfer does not chart it")
+	}
 	res, err := a.c.Add(ctx, "notes.txt", files.NewBytesFile([]byte("Shared notes\n\nkith previews text files in a sandboxed frame.\n")), 0, api.AddOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -114,6 +114,13 @@ async function read(body, retry) {
 
 function dispatch(event, data) {
   switch (event) {
+    case 'history': {
+      // The daemon's last two minutes: the chart shows what happened
+      // before this page opened (or while it was disconnected).
+      state.history = JSON.parse(data).slice(-historyLength);
+      if (state.stats) emit('stats', state.stats);
+      break;
+    }
     case 'stats': {
       const s = JSON.parse(data);
       state.stats = s;
