@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -65,6 +66,9 @@ func OpenDaemonLog(repoDir string, level slog.Level, stderr io.Writer) (*DaemonL
 		cfg := golog.GetConfig()
 		cfg.Stderr, cfg.Stdout = false, false
 		golog.SetupLogging(cfg)
+		// Libraries that log with the standard logger (mDNS's zeroconf:
+		// "no suitable IPv4 interface") go to the file too.
+		stdlog.SetOutput(w)
 	}
 	gologshim.SetDefaultHandler(golog.SlogHandler())
 	l.pipe = golog.NewPipeReader(golog.PipeFormat(golog.PlaintextOutput))
@@ -100,6 +104,7 @@ func (l *DaemonLog) Failed(what, msg string) {
 func (l *DaemonLog) Close() error {
 	var err error
 	l.once.Do(func() {
+		stdlog.SetOutput(os.Stderr)
 		_ = l.pipe.Close()
 		<-l.copied
 		err = l.w.Close()

@@ -104,17 +104,24 @@ shell history.`,
 				return e.printJSON(gs)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tID\tMEMBERS\tSHARED\tREPLICAS\tOFFERED")
 			var removed []api.Group
+			header := false
 			for _, g := range gs {
 				if g.Removed != "" {
 					removed = append(removed, g)
 					continue
 				}
+				if !header {
+					fmt.Fprintln(tw, "NAME\tID\tMEMBERS\tSHARED\tREPLICAS\tOFFERED")
+					header = true
+				}
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d (%s)\t%s\n", printable(g.Name), g.ID, g.Members, g.Intents, g.Replicas, humanBytes(g.ReplicaBytes), humanBytes(g.Budget))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
+			}
+			if len(gs) == 0 {
+				fmt.Fprintln(e.stdout, "you are in no group: 'kith group create NAME' makes one, 'kith group join' joins one")
 			}
 			for _, g := range removed {
 				fmt.Fprintf(e.stdout, "this device was %s (kith group leave %s clears this)\n", printable(g.Removed), printable(g.Name))
