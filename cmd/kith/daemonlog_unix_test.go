@@ -64,7 +64,7 @@ func TestDaemonLogFile(t *testing.T) {
 	if out, err := exec.Command(kithBin, "daemon", "--repo", repo, "--profile", "nonsense", "--log-file", logFile).CombinedOutput(); err == nil {
 		t.Fatalf("daemon started with an unknown profile: %s", out)
 	}
-	if !strings.Contains(read(), `msg="daemon failed: unknown profile \"nonsense\"`) {
+	if !strings.Contains(read(), `msg="daemon did not start: unknown profile \"nonsense\"`) {
 		t.Fatalf("log file lacks the failure:\n%s", read())
 	}
 }

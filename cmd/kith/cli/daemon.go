@@ -65,15 +65,24 @@ too.`,
 				return err
 			}
 			defer dl.Close()
+			// Why the daemon did not start or stopped: in the repo's log,
+			// and in --log-file, which stands for a terminal nobody sees
+			// (the Windows service); on a terminal, main prints it.
+			failed := func(what string, err error) {
+				dl.Failed(what, userMessage(err))
+				if logFile != "" {
+					slog.New(slog.NewTextHandler(console, nil)).Error("daemon " + what + ": " + userMessage(err))
+				}
+			}
 			log := dl.Logger
 			n, err := node.New(node.Options{Repo: e.repo, Profile: profile, APIAddress: apiAddr, Logger: log, LogFile: dl.Path()})
 			if err != nil {
-				dl.Failed("did not start", userMessage(err))
+				failed("did not start", err)
 				return err
 			}
 			if err := n.Start(cmd.Context()); err != nil {
 				n.Close()
-				dl.Failed("did not start", userMessage(err))
+				failed("did not start", err)
 				return err
 			}
 			if !e.json {
@@ -89,12 +98,12 @@ too.`,
 			case serveErr = <-n.ServeErr():
 			}
 			if err := n.Close(); err != nil {
-				dl.Failed("stopped", userMessage(err))
+				failed("stopped", err)
 				return err
 			}
 			if serveErr != nil {
 				err := fmt.Errorf("API server stopped: %w", serveErr)
-				dl.Failed("stopped", userMessage(err))
+				failed("stopped", err)
 				return err
 			}
 			log.Info("daemon stopped")
