@@ -56,7 +56,9 @@ func (r *jobRegistry) pauseJob(id string) (api.Job, error) {
 	}
 	j.State = api.JobPaused
 	j.Rate, j.Peers, j.Phase = 0, 0, ""
-	j.cancel()
+	if j.cancel != nil {
+		j.cancel()
+	}
 	done := j.done
 	snap := j.Job
 	r.mu.Unlock()
