@@ -180,12 +180,13 @@ func (r *Replicator) release(ctx context.Context, root cid.Cid) {
 // fetch fetches and pins one replica.
 func (r *Replicator) fetch(ctx context.Context, in group.Intent) {
 	err := r.fetchOne(ctx, in)
+	stopped := ctx.Err() != nil // a plan that no longer wants it, or the daemon stopping
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.fetching[in.Root]()
+	r.fetching[in.Root]() // cancels ctx
 	delete(r.fetching, in.Root)
 	if err != nil {
-		if ctx.Err() == nil {
+		if !stopped {
 			r.fetchErr[in.Root] = err.Error()
 			r.cfg.Log.Info("group replica fetch failed; will retry", "group", r.cfg.ID, "cid", in.Root, "err", err)
 		}

@@ -2,6 +2,7 @@ package replicate
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -234,6 +235,23 @@ func TestUnwantedFetchIsCancelled(t *testing.T) {
 	}
 	if e := f.rep.FetchErr(root); e != "" {
 		t.Fatalf("a cancelled fetch reports an error: %q", e)
+	}
+}
+
+// A failed fetch is reported and retried at a later plan.
+func TestFailedFetchIsRetried(t *testing.T) {
+	f := newFixture(t, group.TestConfig(), 1<<30)
+	f.node.set(func(n *node) { n.fetchErr = errors.New("no provider answered") })
+	root := f.root(1, 1000)
+	f.share(root, "album", 1000, 2)
+	f.waitFor("the failure", func() bool { return f.rep.FetchErr(root) != "" })
+	if e := f.rep.FetchErr(root); !strings.Contains(e, "no provider answered") || !strings.Contains(e, "family") {
+		t.Fatalf("fetch error %q does not say what failed", e)
+	}
+	f.node.set(func(n *node) { n.fetchErr = nil })
+	f.waitFor("the retry", func() bool { return f.rep.HoldsReplica(root) })
+	if e := f.rep.FetchErr(root); e != "" {
+		t.Fatalf("the error %q stays after a fetch that worked", e)
 	}
 }
 
