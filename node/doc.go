@@ -1,7 +1,9 @@
 // Package node builds a kith peer and owns its lifecycle: it opens the repo
 // (config, identity, Badger store), the libp2p host, DHT and protocols,
-// group replication, and the local API, and shuts them down in order. It
-// implements api.Backend, the daemon's side of the local API, and
-// api.Gateway: what the web gateway serves, the repo plus what peers hold,
-// read through BlockSources a few blocks at a time (gateway.go, demand.go).
+// group replication (each group's loop is package node/replicate; node
+// wires it to the store, fetcher and host), and the local API, and shuts
+// them down in order. It implements api.Backend, the daemon's side of the
+// local API, and api.Gateway: what the web gateway serves, the repo plus
+// what peers hold, read through BlockSources a few blocks at a time
+// (gateway.go, demand.go).
 package node

@@ -310,10 +310,9 @@ func (n *Node) GroupStatuses(ctx context.Context) ([]api.GroupStatus, error) {
 
 // sharedRoots lists the roots of g's last plan.
 func (g *localGroup) sharedRoots() []cid.Cid {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	out := make([]cid.Cid, 0, len(g.plan.Assignments))
-	for _, a := range g.plan.Assignments {
+	plan := g.rep.Plan()
+	out := make([]cid.Cid, 0, len(plan.Assignments))
+	for _, a := range plan.Assignments {
 		out = append(out, a.Intent.Root)
 	}
 	return out
@@ -322,12 +321,11 @@ func (g *localGroup) sharedRoots() []cid.Cid {
 // status is c's placement in g, computed from the last plan's assignment
 // and the current views.
 func (g *localGroup) status(c cid.Cid) (api.GroupStatus, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	plan := g.rep.Plan()
 	var asg *group.Assignment
-	for i := range g.plan.Assignments {
-		if g.plan.Assignments[i].Intent.Root == c {
-			asg = &g.plan.Assignments[i]
+	for i := range plan.Assignments {
+		if plan.Assignments[i].Intent.Root == c {
+			asg = &plan.Assignments[i]
 		}
 	}
 	if asg == nil {
@@ -336,10 +334,12 @@ func (g *localGroup) status(c cid.Cid) (api.GroupStatus, bool) {
 	self := g.n.host.ID()
 	now := time.Now()
 	me := group.MemberView{ID: self, LastSeen: now, Holds: group.RootSet{}}
-	for r, rep := range g.replicas {
+	used, roots := g.rep.Holdings()
+	for _, r := range roots {
 		me.Holds[r] = struct{}{}
-		me.Used += rep.size
 	}
+	me.Used = used
+	fetchErr := g.rep.FetchErr(c) // not under Read: the loop takes its lock before the state's
 	in := asg.Intent
 	st := api.GroupStatus{GroupIntent: api.GroupIntent{Group: g.name, Cid: c.String(), Name: in.Name, Size: in.Size, Copies: in.Copies}}
 	names := map[peer.ID]string{}
@@ -356,12 +356,12 @@ func (g *localGroup) status(c cid.Cid) (api.GroupStatus, bool) {
 		for _, m := range s.Members() {
 			names[m.ID] = m.Name
 		}
-		p := g.planner.Placer().Status(*asg, group.NewViews(append(vs, me)), now, g.set.cfg.Grace)
+		p := g.rep.Placer().Status(*asg, group.NewViews(append(vs, me)), now, g.set.cfg.Grace)
 		st.State, st.Reason = p.State.String(), p.Reason
 		for _, mc := range p.Copies {
 			h := api.GroupHolder{Peer: mc.ID.String(), Name: names[mc.ID], State: mc.State.String()}
 			if mc.ID == self && mc.State == group.CopyFetching {
-				h.Reason = g.fetchErr[c]
+				h.Reason = fetchErr
 			}
 			st.Holders = append(st.Holders, h)
 		}

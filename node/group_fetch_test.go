@@ -21,11 +21,7 @@ func TestGroupStopsUnwantedFetch(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := groupOf(t, other, "family")
-	fetching := func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return g.fetching[root] != nil
-	}
+	fetching := func() bool { return g.rep.Fetching(root) }
 	waitFor(t, 10*time.Second, "the other member to start fetching", fetching)
 	if err := sharer.GroupUnshare(ctx, "family", root); err != nil {
 		t.Fatal(err)

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ipfs/go-cid"
-
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/web/api"
@@ -154,30 +152,12 @@ func (g *localGroup) removal() (removedNotice, bool) {
 // teardown stops the group and drops our replica pins (never a user's pin);
 // it reports false if the group was already stopped.
 func (g *localGroup) teardown(ctx context.Context) bool {
-	g.mu.Lock()
-	if g.left {
-		g.mu.Unlock()
+	if !g.rep.Stop(ctx) {
 		return false
 	}
-	g.left = true
-	var release []cid.Cid
-	for r, rep := range g.replicas {
-		if !rep.user {
-			release = append(release, r)
-		}
-	}
-	g.replicas = map[cid.Cid]replica{}
-	for _, cancel := range g.fetching {
-		cancel()
-	}
-	g.mu.Unlock()
-	g.stop.Do(func() { close(g.done) })
 	g.set.mu.Lock()
 	delete(g.set.byID, g.id)
 	g.set.mu.Unlock()
-	for _, r := range release {
-		g.release(ctx, r)
-	}
 	g.net.Close()
 	return true
 }

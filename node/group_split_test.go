@@ -173,18 +173,16 @@ func (s *groupSplit) dump() string {
 		for _, k := range names {
 			r := s.roots[k]
 			in, ok := s.intent(n, r)
-			g.mu.Lock()
-			ferr := g.fetchErr[r]
-			fetching := g.fetching[r] != nil
+			ferr := g.rep.FetchErr(r)
+			fetching := g.rep.Fetching(r)
 			var chosen []int // by the node's last plan
-			for _, as := range g.plan.Assignments {
+			for _, as := range g.rep.Plan().Assignments {
 				if as.Intent.Root == r {
 					for _, id := range as.Holders {
 						chosen = append(chosen, slices.Index(s.ids(s.all()), id))
 					}
 				}
 			}
-			g.mu.Unlock()
 			fmt.Fprintf(&b, "\n  %s %s: known=%v copies=%d withdrawn=%v v=%s holds=%v chosen=%v fetching=%v err=%q",
 				k, r, ok, in.Copies, in.Withdrawn, in.Version, holds(s.t, n, "family", r), chosen, fetching, ferr)
 		}

@@ -74,10 +74,7 @@ func groupOf(t testing.TB, n *Node, name string) *localGroup {
 // every block of it.
 func holds(t testing.TB, n *Node, name string, root cid.Cid) bool {
 	g := groupOf(t, n, name)
-	g.mu.Lock()
-	_, ok := g.replicas[root]
-	g.mu.Unlock()
-	if !ok {
+	if !g.rep.Holds(root) {
 		return false
 	}
 	missing, err := missingBlocks(context.Background(), n.store, root, nil)

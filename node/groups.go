@@ -141,15 +141,13 @@ func (gs *groupSet) open(sec group.Secret, meta groupMeta, st *group.State) (*lo
 	id := sec.ID()
 	g := &localGroup{
 		n: gs.n, set: gs, id: id, name: meta.Name, secret: sec, inc: meta.Incarnation,
-		dir:      filepath.Join(gs.n.repo.dir, groupsDir, id.String()),
-		planner:  group.NewPlanner(gs.n.host.ID(), gs.cfg),
-		replicas: map[cid.Cid]replica{}, fetching: map[cid.Cid]context.CancelFunc{}, fetchErr: map[cid.Cid]string{},
-		kick: make(chan struct{}, 1), soon: make(chan struct{}, 1), done: make(chan struct{}),
+		dir: filepath.Join(gs.n.repo.dir, groupsDir, id.String()),
 	}
+	g.rep = g.newReplicator()
 	if err := os.MkdirAll(g.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create group folder: %w", err)
 	}
-	if err := g.loadReplicas(gs.n.ctx); err != nil {
+	if err := g.rep.Load(gs.n.ctx); err != nil {
 		return nil, err
 	}
 	var err error
@@ -161,10 +159,11 @@ func (gs *groupSet) open(sec group.Secret, meta groupMeta, st *group.State) (*lo
 	if err != nil {
 		return nil, err
 	}
+	g.rep.SetNet(g.net)
 	gs.mu.Lock()
 	gs.byID[id] = g
 	gs.mu.Unlock()
-	gs.n.background(g.run)
+	gs.n.background(g.rep.Run)
 	return g, nil
 }
 
@@ -242,9 +241,9 @@ func (gs *groupSet) list() []*localGroup {
 
 // heldElsewhere reports whether another group keeps a replica pin on root,
 // so that releasing it in one group does not take it from another.
-func (gs *groupSet) heldElsewhere(self *localGroup, root cid.Cid) bool {
+func (gs *groupSet) heldElsewhere(self group.GroupID, root cid.Cid) bool {
 	for _, g := range gs.list() {
-		if g != self && g.holdsReplica(root) {
+		if g.id != self && g.holdsReplica(root) {
 			return true
 		}
 	}

@@ -1,0 +1,296 @@
+package replicate
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/protocol/group"
+)
+
+// PinPrefix starts the name of every pin this node holds for a group, not
+// for its user: "group-replica:<group id>:<intent name>". A pin without it
+// is the user's, and the group code never removes or changes it.
+const PinPrefix = "group-replica:"
+
+// PinName is the name of the replica pin a group keeps for the share called name.
+func PinName(id group.GroupID, name string) string {
+	return PinPrefix + id.String() + ":" + name
+}
+
+// IsReplicaPin reports whether p is a group's replica pin (not the user's).
+func IsReplicaPin(p blockstore.Pin) bool { return strings.HasPrefix(p.Name, PinPrefix) }
+
+// fetchTimeout bounds one replica fetch; a failed one is retried at a later
+// heartbeat.
+const fetchTimeout = 30 * time.Minute
+
+// compactEvery is how often a group's tombstones are compacted (more often
+// when the horizon is shorter than a few hours).
+const compactEvery = time.Hour
+
+// Config is what a Replicator needs: the group, the node's parts it acts
+// through, and the hooks back into the node.
+type Config struct {
+	ID   group.GroupID // the group
+	Name string        // the group's name, for errors
+	// Group is the group timings and placement settings.
+	Group group.Config
+	// FetchConcurrency bounds how many replicas are fetched at once (at least 1).
+	FetchConcurrency int
+
+	Net     Net
+	Pins    Pins
+	Fetcher Fetcher
+	Disk    Disk
+	Peers   Peers
+	Log     *slog.Logger
+
+	// Context bounds the fetches, whichever plan started them: the
+	// daemon's lifetime.
+	Context context.Context
+	// Go runs fn in the background (fetches, dials); the daemon waits for
+	// it when it stops.
+	Go func(fn func(ctx context.Context))
+	// Save writes the group's state (when it changed, and at exit).
+	Save func()
+	// Removed acts on our removal from the group if the state shows it
+	// (it stops the group) and reports whether we were removed.
+	Removed func(ctx context.Context) bool
+}
+
+// replica is one root this node holds for a group: a replica pin of ours,
+// or (user) a pin of the user's that we count as our copy.
+type replica struct {
+	size int64
+	user bool
+}
+
+// Replicator is one group's replication loop and replica set.
+type Replicator struct {
+	cfg     Config
+	self    string // for logs
+	planner *group.Planner
+
+	mu       sync.Mutex // replicas, fetching, fetchErr, plan, left
+	replicas map[cid.Cid]replica
+	fetching map[cid.Cid]context.CancelFunc // replica fetches under way
+	fetchErr map[cid.Cid]string
+	plan     group.Plan
+	left     bool
+
+	dirty atomic.Bool
+	kick  chan struct{}
+	soon  chan struct{} // holdings changed: heartbeat early
+	done  chan struct{} // closed to stop Run (Stop)
+	stop  sync.Once
+}
+
+// New returns the replicator of one group; Load fills its replica set and
+// Run drives it.
+func New(cfg Config) *Replicator {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Replicator{
+		cfg:      cfg,
+		planner:  group.NewPlanner(cfg.Peers.Self(), cfg.Group),
+		replicas: map[cid.Cid]replica{}, fetching: map[cid.Cid]context.CancelFunc{}, fetchErr: map[cid.Cid]string{},
+		kick: make(chan struct{}, 1), soon: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+}
+
+// SetNet sets the group's network side, when it is opened after New (its
+// change hook calls Changed). It must be called before Run.
+func (r *Replicator) SetNet(n Net) { r.cfg.Net = n }
+
+// Load rebuilds the replica set from our replica pins for this group.
+func (r *Replicator) Load(ctx context.Context) error {
+	pins, err := r.cfg.Pins.Pins(ctx)
+	if err != nil {
+		return fmt.Errorf("list pins for group %s: %w", r.cfg.ID, err)
+	}
+	prefix := PinName(r.cfg.ID, "")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range pins {
+		if strings.HasPrefix(p.Name, prefix) {
+			r.replicas[p.Cid] = replica{size: int64(p.Size)}
+		}
+	}
+	return nil
+}
+
+// Changed is the state's change hook: save soon, and re-plan.
+func (r *Replicator) Changed() {
+	r.dirty.Store(true)
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// beatSoon asks Run for an early heartbeat: our holdings changed.
+func (r *Replicator) beatSoon() {
+	select {
+	case r.soon <- struct{}{}:
+	default:
+	}
+}
+
+// Run drives the group until ctx ends or Stop: a heartbeat and a plan
+// every interval (longer in larger groups, see group.Config.HeartbeatEvery),
+// an early heartbeat when our holdings changed, a plan after a state
+// change, and the state saved when it changed (at most once per interval:
+// saving on every gossip message would be wasteful) and at exit.
+func (r *Replicator) Run(ctx context.Context) {
+	beat := time.NewTimer(0)
+	defer beat.Stop()
+	var last, due time.Time
+	// Tombstones older than the compaction horizon go hourly, so the state
+	// does not grow forever; members away longer re-sync from a snapshot.
+	compact := time.NewTicker(min(compactEvery, r.cfg.Group.CompactionHorizon/8))
+	defer compact.Stop()
+	// Heartbeats are rarer in large groups; repairing a state that differs
+	// from what members' heartbeats say should not be.
+	behind := time.NewTicker(r.cfg.Group.HeartbeatInterval)
+	defer behind.Stop()
+	defer r.save()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.done:
+			return
+		case <-beat.C:
+			// The next beat is due an interval after this one started, not
+			// after it ended: a slow tick must not stretch the interval
+			// others expect from us.
+			last = time.Now()
+			r.Tick(ctx)
+			if r.dirty.Load() {
+				r.save()
+			}
+			due = last.Add(r.cfg.Net.Interval())
+			beat.Reset(time.Until(due))
+		case <-r.soon:
+			// What we hold changed: tell the group well before the next
+			// heartbeat (others wait for it to release surplus copies), but
+			// at most a few times per base interval.
+			if at := last.Add(r.cfg.Group.HeartbeatInterval / 4); at.Before(due) {
+				due = at
+				beat.Reset(max(0, time.Until(at)))
+			}
+		case <-r.kick:
+			r.Replan(ctx)
+		case <-behind.C:
+			if r.cfg.Net.Interval() > r.cfg.Group.HeartbeatInterval { // else each heartbeat does it
+				r.cfg.Net.SyncBehind()
+			}
+		case <-compact.C:
+			r.cfg.Net.Compact(time.Now(), r.cfg.Group.CompactionHorizon) // marks the state for saving
+		}
+	}
+}
+
+func (r *Replicator) save() {
+	r.dirty.Store(false)
+	if r.cfg.Save != nil {
+		r.cfg.Save()
+	}
+}
+
+// Stop stops the loop and the fetches and drops our replica pins (never
+// a user's pin, nor one another group keeps); it reports false if the
+// group was already stopped.
+func (r *Replicator) Stop(ctx context.Context) bool {
+	r.mu.Lock()
+	if r.left {
+		r.mu.Unlock()
+		return false
+	}
+	r.left = true
+	var release []cid.Cid
+	for c, rep := range r.replicas {
+		if !rep.user {
+			release = append(release, c)
+		}
+	}
+	r.replicas = map[cid.Cid]replica{}
+	for _, cancel := range r.fetching {
+		cancel()
+	}
+	r.mu.Unlock()
+	r.stop.Do(func() { close(r.done) })
+	for _, c := range release {
+		r.release(ctx, c)
+	}
+	return true
+}
+
+// Stopped reports whether Stop was called (the group was left or removed us).
+func (r *Replicator) Stopped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.left
+}
+
+// Holdings is what our heartbeat reports: the bytes and roots we hold.
+func (r *Replicator) Holdings() (int64, []cid.Cid) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var used int64
+	roots := make([]cid.Cid, 0, len(r.replicas))
+	for c, rep := range r.replicas {
+		used += rep.size
+		roots = append(roots, c)
+	}
+	return used, roots
+}
+
+// Holds reports whether we count root as our copy (a replica pin or the user's pin).
+func (r *Replicator) Holds(root cid.Cid) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.replicas[root]
+	return ok
+}
+
+// HoldsReplica reports whether this group keeps a replica pin on root.
+func (r *Replicator) HoldsReplica(root cid.Cid) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep, ok := r.replicas[root]
+	return ok && !rep.user
+}
+
+// Fetching reports whether a fetch of root is under way.
+func (r *Replicator) Fetching(root cid.Cid) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fetching[root] != nil
+}
+
+// FetchErr is why the last fetch of root failed ("" if it did not).
+func (r *Replicator) FetchErr(root cid.Cid) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fetchErr[root]
+}
+
+// Plan is the last plan.
+func (r *Replicator) Plan() group.Plan {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.plan
+}
+
+// Placer is the planner's placer (for a root's status).
+func (r *Replicator) Placer() *group.Placer { return r.planner.Placer() }

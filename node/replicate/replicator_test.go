@@ -1,0 +1,335 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/protocol/group"
+)
+
+func TestPinName(t *testing.T) {
+	var id group.GroupID
+	copy(id[:], "0123456789abcdef0123456789abcdef")
+	// The scheme existing repos hold: it must not change.
+	want := "group-replica:" + id.String() + ":album"
+	if got := PinName(id, "album"); got != want {
+		t.Fatalf("PinName = %q, want %q", got, want)
+	}
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{want, true},
+		{"group-replica:x", true},
+		{"album", false},
+		{"", false},
+		{"my group-replica:x", false},
+	} {
+		if got := IsReplicaPin(blockstore.Pin{Name: tc.name}); got != tc.want {
+			t.Errorf("IsReplicaPin(%q) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A root this member is chosen for is fetched and pinned under the group's
+// replica pin name, and then counts in the heartbeat.
+func TestChosenRootIsFetchedAndPinned(t *testing.T) {
+	f := newFixture(t, group.TestConfig(), 1<<30)
+	root := f.root(1, 1000)
+	f.share(root, "album", 1000, 2) // two copies in a group of two: we are chosen
+	f.rep.Tick(f.ctx)
+	f.waitFor("the replica", func() bool { return f.rep.Holds(root) })
+	p, ok := f.pin(root)
+	if !ok || p.Name != PinName(f.id, "album") || p.Size != 1000 {
+		t.Fatalf("pin = %+v, %v; want a replica pin named %q", p, ok, PinName(f.id, "album"))
+	}
+	if has, _ := f.node.store.Has(f.ctx, root); !has {
+		t.Fatal("the replica's block is not in the store")
+	}
+	if !f.rep.HoldsReplica(root) || f.rep.Fetching(root) || f.rep.FetchErr(root) != "" {
+		t.Fatalf("holds replica %v, fetching %v, err %q", f.rep.HoldsReplica(root), f.rep.Fetching(root), f.rep.FetchErr(root))
+	}
+	used, roots := f.rep.Holdings()
+	if used != 1000 || !slices.Equal(roots, []cid.Cid{root}) {
+		t.Fatalf("holdings = %d %v", used, roots)
+	}
+	// A restart finds the replica again from its pin.
+	again := New(f.rep.cfg)
+	if err := again.Load(f.ctx); err != nil || !again.HoldsReplica(root) {
+		t.Fatalf("after Load: holds %v, err %v", again.HoldsReplica(root), err)
+	}
+}
+
+// A root the user pinned counts as our copy: it is not fetched, not renamed,
+// and never removed, by a release or by leaving the group.
+func TestUserPinCountsAndIsKept(t *testing.T) {
+	cfg := group.TestConfig()
+	cfg.ReleaseDelay = 0
+	f := newFixture(t, cfg, 1<<30)
+	root := f.root(1, 1000)
+	user := blockstore.Pin{Cid: root, Name: "my album", Size: 1000}
+	if err := f.node.store.AddPin(f.ctx, user); err != nil {
+		t.Fatal(err)
+	}
+	f.share(root, "album", 1000, 2)
+	f.rep.Replan(f.ctx)
+	if !f.rep.Holds(root) || f.rep.HoldsReplica(root) || f.rep.Fetching(root) {
+		t.Fatalf("holds %v, replica %v, fetching %v: want the user's pin counted as our copy", f.rep.Holds(root), f.rep.HoldsReplica(root), f.rep.Fetching(root))
+	}
+	f.unshare(root)
+	f.waitFor("the release", func() bool { return !f.rep.Holds(root) })
+	if p, ok := f.pin(root); !ok || p.Name != "my album" {
+		t.Fatalf("the user's pin is %+v, %v after the release", p, ok)
+	}
+	f.share(root, "album", 1000, 2)
+	f.rep.Replan(f.ctx)
+	if !f.rep.Stop(f.ctx) {
+		t.Fatal("Stop reported the group already stopped")
+	}
+	if p, ok := f.pin(root); !ok || p.Name != "my album" {
+		t.Fatalf("the user's pin is %+v, %v after leaving", p, ok)
+	}
+	if f.rep.Stop(f.ctx) {
+		t.Fatal("a second Stop reported stopping the group")
+	}
+	f.node.get(func(n *node) {
+		if n.fetches != 0 {
+			t.Errorf("%d fetches of a root the user holds", n.fetches)
+		}
+	})
+}
+
+// refresh follows what the user did to the pins between heartbeats.
+func TestRefreshFollowsThePins(t *testing.T) {
+	f := newFixture(t, group.TestConfig(), 1<<30)
+	root := f.root(1, 1000)
+	f.share(root, "album", 1000, 2)
+	f.waitFor("the replica", func() bool { return f.rep.HoldsReplica(root) })
+
+	// The user pins it himself: the pin is his now.
+	if err := f.node.store.AddPin(f.ctx, blockstore.Pin{Cid: root, Name: "mine"}); err != nil {
+		t.Fatal(err)
+	}
+	f.rep.refresh(f.ctx)
+	if !f.rep.Holds(root) || f.rep.HoldsReplica(root) {
+		t.Fatal("a root the user pinned still counts as a replica pin")
+	}
+	// And unpins it: we no longer hold it.
+	if err := f.node.store.RemovePin(f.ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	f.rep.refresh(f.ctx)
+	if f.rep.Holds(root) {
+		t.Fatal("an unpinned root still counts as our copy")
+	}
+}
+
+// A replica goes once the plan has found it surplus for the release delay,
+// and not while another group keeps a replica pin on it.
+func TestRelease(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		delay     time.Duration
+		elsewhere bool
+		released  bool
+	}{
+		{"surplus for the delay", 0, false, true},
+		{"surplus, within the delay", time.Hour, false, false},
+		{"kept by another group", 0, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := group.TestConfig()
+			cfg.ReleaseDelay = tc.delay
+			f := newFixture(t, cfg, 1<<30)
+			root := f.root(1, 1000)
+			f.share(root, "album", 1000, 2)
+			f.waitFor("the replica", func() bool { return f.rep.HoldsReplica(root) })
+			f.node.set(func(n *node) { n.elsewhere[root] = tc.elsewhere })
+			f.unshare(root)
+			f.rep.Replan(f.ctx)
+			f.rep.Replan(f.ctx)
+			_, pinned := f.pin(root)
+			var stopped bool
+			f.node.get(func(n *node) { stopped = slices.Contains(n.stopped, root) })
+			if pinned == tc.released || stopped != tc.released {
+				t.Fatalf("pinned %v, stopped providing %v; want released %v", pinned, stopped, tc.released)
+			}
+			// Out of this group's replica set either way, once released by the plan.
+			if tc.delay == 0 && f.rep.Holds(root) {
+				t.Fatal("a released root still counts as our copy")
+			}
+		})
+	}
+}
+
+// The budget offered follows the free disk space, ignoring small changes.
+func TestBudgetFollowsFreeDisk(t *testing.T) {
+	const gib = 1 << 30
+	for _, tc := range []struct {
+		name         string
+		budget, free int64 // configured budget, free disk space
+		offered      int64 // in the member record before
+		want         int64
+	}{
+		{"disk fills", 10 * gib, 2 * gib, 10 * gib, 2 * gib},
+		{"disk freed", 10 * gib, 50 * gib, 2 * gib, 10 * gib},
+		{"small change ignored", 10 * gib, 10*gib - 100<<20, 10 * gib, 10 * gib},
+		{"unchanged", 10 * gib, 20 * gib, 10 * gib, 10 * gib},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, group.TestConfig(), tc.offered)
+			f.node.set(func(n *node) { n.budget, n.free = tc.budget, tc.free })
+			f.rep.Tick(f.ctx)
+			var got int64
+			f.net.Read(func(s *group.State, _ *group.Liveness) {
+				m, _ := s.Member(f.self)
+				got = m.Budget
+			})
+			if got != tc.want {
+				t.Fatalf("budget offered = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// A full disk plans nothing more: no fetch starts for a root beyond the budget.
+func TestNoFetchBeyondBudget(t *testing.T) {
+	f := newFixture(t, group.TestConfig(), 10<<30)
+	f.node.set(func(n *node) { n.free = 500 })
+	root := f.root(1, 1000)
+	f.share(root, "album", 1000, 2)
+	f.rep.Tick(f.ctx) // the budget shrinks to the free space, then the plan
+	if f.rep.Fetching(root) || f.rep.Holds(root) {
+		t.Fatal("a root larger than the free space is being fetched")
+	}
+	for _, a := range f.rep.Plan().Assignments {
+		if a.Chosen(f.self) {
+			t.Fatalf("chosen for %s with a budget of 500 bytes", a.Intent.Root)
+		}
+	}
+}
+
+// A fetch the plan no longer wants (the share was withdrawn) is cancelled,
+// and nothing is pinned.
+func TestUnwantedFetchIsCancelled(t *testing.T) {
+	f := newFixture(t, group.TestConfig(), 1<<30)
+	f.node.set(func(n *node) { n.hang = true })
+	root := f.root(1, 1000)
+	f.share(root, "album", 1000, 2)
+	f.rep.Replan(f.ctx)
+	if !f.rep.Fetching(root) {
+		t.Fatal("no fetch started")
+	}
+	f.unshare(root)
+	f.rep.Replan(f.ctx)
+	f.waitFor("the fetch to stop", func() bool { return !f.rep.Fetching(root) })
+	if _, ok := f.pin(root); ok || f.rep.Holds(root) {
+		t.Fatal("the unshared root was pinned")
+	}
+	if e := f.rep.FetchErr(root); e != "" {
+		t.Fatalf("a cancelled fetch reports an error: %q", e)
+	}
+}
+
+// A failed fetch is reported and retried at a later plan.
+func TestFailedFetchIsRetried(t *testing.T) {
+	f := newFixture(t, group.TestConfig(), 1<<30)
+	f.node.set(func(n *node) { n.fetchErr = errors.New("no provider answered") })
+	root := f.root(1, 1000)
+	f.share(root, "album", 1000, 2)
+	f.waitFor("the failure", func() bool { return f.rep.FetchErr(root) != "" })
+	if e := f.rep.FetchErr(root); !strings.Contains(e, "no provider answered") || !strings.Contains(e, "family") {
+		t.Fatalf("fetch error %q does not say what failed", e)
+	}
+	f.node.set(func(n *node) { n.fetchErr = nil })
+	f.waitFor("the retry", func() bool { return f.rep.HoldsReplica(root) })
+	if e := f.rep.FetchErr(root); e != "" {
+		t.Fatalf("the error %q stays after a fetch that worked", e)
+	}
+}
+
+// Fetches run at most FetchConcurrency at a time.
+func TestFetchConcurrency(t *testing.T) {
+	f := newFixture(t, group.TestConfig(), 1<<30)
+	f.node.set(func(n *node) { n.hang = true })
+	var roots []cid.Cid
+	for i := range 4 {
+		r := f.root(i, 100)
+		roots = append(roots, r)
+		f.share(r, "share", 100, 2)
+	}
+	f.rep.Replan(f.ctx)
+	n := 0
+	for _, r := range roots {
+		if f.rep.Fetching(r) {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d fetches under way, want FetchConcurrency (2)", n)
+	}
+}
+
+// Stop cancels the fetches, drops our replica pins and ends Run, which
+// saves the state on its way out.
+func TestRunAndStop(t *testing.T) {
+	f := newFixture(t, group.TestConfig(), 1<<30)
+	root := f.root(1, 1000)
+	f.share(root, "album", 1000, 2)
+	done := make(chan struct{})
+	go func() { f.rep.Run(context.Background()); close(done) }()
+	deadline := time.Now().Add(2 * time.Second)
+	for !f.rep.HoldsReplica(root) || f.net.heartbeats() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Run: replica %v after %d heartbeats", f.rep.HoldsReplica(root), f.net.heartbeats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Our last heartbeat lists the replica.
+	var held bool
+	f.net.Read(func(s *group.State, l *group.Liveness) {
+		for _, v := range l.Views(s) {
+			if v.ID == f.self {
+				held = v.Holds.Has(root)
+			}
+		}
+	})
+	if !held {
+		t.Fatal("the heartbeat does not list the replica")
+	}
+	if !f.rep.Stop(f.ctx) {
+		t.Fatal("Stop reported the group already stopped")
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Run did not end after Stop")
+	}
+	if _, ok := f.pin(root); ok || !f.rep.Stopped() {
+		t.Fatal("the replica pin stays after Stop")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.saves == 0 {
+		t.Fatal("Run did not save the state at exit")
+	}
+}
+
+// keepConnected dials members we are not connected to.
+func TestKeepConnectedDials(t *testing.T) {
+	f := newFixture(t, group.TestConfig(), 1<<30)
+	f.rep.keepConnected()
+	f.bg.Wait()
+	f.node.get(func(n *node) {
+		if len(n.dials) != 1 || len(n.dials[0]) != 1 || !strings.Contains(n.dials[0][0], f.other.String()) {
+			t.Fatalf("dials = %v, want the other member's address", n.dials)
+		}
+	})
+}
