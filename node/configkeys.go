@@ -132,7 +132,7 @@ func sectionKeys(s configSection) []string {
 func unknownKey(key string) error {
 	best, bestD := "", max(2, len(key)/3)+1
 	for _, k := range ConfigKeys() {
-		if d := editDistance(key, k); d < bestD {
+		if d := EditDistance(key, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -159,8 +159,9 @@ func unknownKey(key string) error {
 	return fmt.Errorf("%q is not a config key (`kith config show` lists them all): %w", key, api.ErrInvalid)
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b: how a
+// mistyped name (a config key here, a flag in the CLI) finds the one meant.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

@@ -68,7 +68,7 @@ func (n *Node) GroupJoin(ctx context.Context, token string) (api.Group, error) {
 		return api.Group{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
 	}
 	if inv.Legacy() {
-		return api.Group{}, fmt.Errorf("this invite was made by an older kith and never expires; ask a member for a new one (kith group invite %s): %w", printableName(inv.Name), api.ErrInvalid)
+		return api.Group{}, fmt.Errorf("this invite was made by an older kith and never expires; ask a member for a new one (kith group invite %s): %w", inv.Name, api.ErrInvalid)
 	}
 	if g, err := gs.find(inv.Group.String()); err == nil {
 		return g.info(), nil // already in it

@@ -32,11 +32,12 @@ type removedNotice struct {
 }
 
 func (r removedNotice) sentence(group string) string {
-	return fmt.Sprintf("removed from group %s by %s on %s", group, memberLabel(r.By, r.ByPeer), r.At.Local().Format("2006-01-02 15:04"))
+	return fmt.Sprintf("removed from group %s by %s on %s", group, MemberLabel(r.By, r.ByPeer), r.At.Local().Format("2006-01-02 15:04"))
 }
 
-// memberLabel is how a member is shown: "NAME (short peer ID)".
-func memberLabel(name, id string) string {
+// MemberLabel is how a member is shown: "NAME (…end of its peer ID)"
+// (names are checked for control characters when they enter the state).
+func MemberLabel(name, id string) string {
 	short := id
 	if len(short) > 8 {
 		short = "…" + short[len(short)-6:]
@@ -44,18 +45,7 @@ func memberLabel(name, id string) string {
 	if name == "" {
 		return short
 	}
-	return fmt.Sprintf("%s (%s)", printableName(name), short)
-}
-
-// printableName keeps control characters of a member-chosen name out of
-// messages.
-func printableName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
+	return fmt.Sprintf("%s (%s)", name, short)
 }
 
 // GroupRemove removes member (a peer ID, the end of one as shown in member
@@ -71,11 +61,11 @@ func (n *Node) GroupRemove(ctx context.Context, name, member string) (api.GroupM
 		return api.GroupMember{}, fmt.Errorf("remove from group %s: %w", g.name, err)
 	}
 	if target.ID == n.host.ID() {
-		return api.GroupMember{}, fmt.Errorf("%s is this device: to go, leave the group (kith group leave %s): %w", memberLabel(target.Name, target.ID.String()), g.name, api.ErrInvalid)
+		return api.GroupMember{}, fmt.Errorf("%s is this device: to go, leave the group (kith group leave %s): %w", MemberLabel(target.Name, target.ID.String()), g.name, api.ErrInvalid)
 	}
 	err = g.net.Apply(ctx, func(s *group.State, c *group.Clock) (group.Update, error) { return s.Remove(c, target.ID) })
 	if err != nil {
-		return api.GroupMember{}, fmt.Errorf("remove %s from group %s: %w", memberLabel(target.Name, target.ID.String()), g.name, err)
+		return api.GroupMember{}, fmt.Errorf("remove %s from group %s: %w", MemberLabel(target.Name, target.ID.String()), g.name, err)
 	}
 	n.log.Info("group member removed", "group", g.id, "member", target.ID, "name", target.Name)
 	g.changed()
@@ -194,6 +184,10 @@ func (r removedGroup) err() error {
 func (gs *groupSet) findRemoved(name string) (group.GroupID, removedGroup, bool) {
 	gs.mu.Lock()
 	defer gs.mu.Unlock()
+	return gs.removedLocked(name)
+}
+
+func (gs *groupSet) removedLocked(name string) (group.GroupID, removedGroup, bool) {
 	for id, r := range gs.removed {
 		if r.name == name || id.String() == name {
 			return id, r, true

@@ -182,10 +182,8 @@ func (gs *groupSet) find(name string) (*localGroup, error) {
 	}
 	switch len(found) {
 	case 0:
-		for id, r := range gs.removed {
-			if r.name == name || id.String() == name {
-				return nil, r.err()
-			}
+		if _, r, ok := gs.removedLocked(name); ok {
+			return nil, r.err()
 		}
 		return nil, fmt.Errorf("you are in no group called %q: %w", name, blockstore.ErrNotFound)
 	case 1:

@@ -89,7 +89,7 @@ func flagError(c *cobra.Command, err error) error {
 	}
 	best, bestD := "", 3 // suggest only within 2 edits
 	visit := func(f *pflag.Flag) {
-		if d := editDistance(name, f.Name); d < bestD {
+		if d := node.EditDistance(name, f.Name); d < bestD {
 			best, bestD = f.Name, d
 		}
 	}
@@ -99,27 +99,6 @@ func flagError(c *cobra.Command, err error) error {
 		return fmt.Errorf("unknown flag --%s: did you mean --%s?", name, best)
 	}
 	return fmt.Errorf("unknown flag --%s (`%s --help` lists the flags)", name, c.CommandPath())
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func newRoot(e *env) *cobra.Command {

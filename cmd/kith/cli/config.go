@@ -50,9 +50,7 @@ change. Works whether or not the daemon runs.`,
 			if err != nil {
 				return err
 			}
-			for l := range strings.SplitSeq(string(b), "\n") {
-				fmt.Fprintln(e.stdout, printable(l))
-			}
+			e.printLines(string(b))
 			return nil
 		},
 	}
@@ -72,9 +70,7 @@ change. Works whether or not the daemon runs.`,
 			if e.json {
 				return e.printJSON(v)
 			}
-			for l := range strings.SplitSeq(v.Text(), "\n") { // a list or section: indented JSON
-				fmt.Fprintln(e.stdout, printable(l))
-			}
+			e.printLines(v.Text()) // a list or section: indented JSON
 			return nil
 		},
 	}
@@ -145,4 +141,11 @@ func (e *env) configChanged(v node.ConfigValue) error {
 		fmt.Fprintln(e.stdout, restartNote)
 	}
 	return nil
+}
+
+// printLines prints text line by line, each made printable.
+func (e *env) printLines(text string) {
+	for l := range strings.SplitSeq(text, "\n") {
+		fmt.Fprintln(e.stdout, printable(l))
+	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-p2p/kith/node"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -210,22 +211,10 @@ has a copy. To go yourself, use 'kith group leave'.`,
 			if e.json {
 				return e.printJSON(m)
 			}
-			fmt.Fprintf(e.stdout, "removed %s from group %s; its copies will be placed on other members\n", memberLabel(m.Name, m.Peer), printable(args[0]))
+			fmt.Fprintf(e.stdout, "removed %s from group %s; its copies will be placed on other members\n", printable(node.MemberLabel(m.Name, m.Peer)), printable(args[0]))
 			return nil
 		},
 	}
-}
-
-// memberLabel shows a member as "NAME (…end of its peer ID)".
-func memberLabel(name, id string) string {
-	short := id
-	if len(short) > 8 {
-		short = "…" + short[len(short)-6:]
-	}
-	if name == "" {
-		return short
-	}
-	return fmt.Sprintf("%s (%s)", printable(name), short)
 }
 
 // renameMeCmd is `kith group rename-me NAME [--group G]`.
