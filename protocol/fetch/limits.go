@@ -8,11 +8,12 @@ import (
 // reserve while they are read (see FrameHook): per peer, enough for the
 // requests of a few fetches at once (a request is at most ~540 KB); for the
 // protocol, a slice of the daemon's budget that grows with it. Streams: a
-// fetch keeps up to three lanes to a peer, and a peer may run several.
+// fetch keeps three lanes to a peer, up to maxLanes while its probe finds
+// more carry more (lanes.go), and a peer may run several.
 var (
 	protocolLimit = rcmgr.BaseLimit{StreamsInbound: 256, StreamsOutbound: 256, Streams: 512, Memory: 32 << 20}
 	protocolScale = rcmgr.BaseLimitIncrease{StreamsInbound: 256, StreamsOutbound: 256, Streams: 512, Memory: 64 << 20}
-	peerLimit     = rcmgr.BaseLimit{StreamsInbound: 24, StreamsOutbound: 24, Streams: 48, Memory: 8 << 20}
+	peerLimit     = rcmgr.BaseLimit{StreamsInbound: 2 * maxLanes, StreamsOutbound: 2 * maxLanes, Streams: 4 * maxLanes, Memory: 8 << 20}
 )
 
 // AddLimits gives /kith/fetch explicit limits in l, per peer and in total,

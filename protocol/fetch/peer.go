@@ -57,10 +57,12 @@ type peerState struct {
 	lastReceived int64
 	lastDelivery time.Time
 	rewanted     int64 // Bitswap: lastActivity when its wants were last asked again
+	started      time.Time
+	probe        laneProbe // how many lanes (see lanes.go)
 }
 
 func newPeerState(parent context.Context, id peer.ID, proto Protocol) *peerState {
-	p := &peerState{id: id, proto: proto}
+	p := &peerState{id: id, proto: proto, started: time.Now()}
 	p.ctx, p.cancel = context.WithCancel(parent)
 	p.touch(time.Now())
 	return p
@@ -77,7 +79,13 @@ func (p *peerState) batchBytes() int64 {
 	if p.rate <= 0 {
 		return initBatchBytes
 	}
-	return min(max(int64(p.rate/10), minBatchBytes), maxBatchBytes)
+	b := min(max(int64(p.rate/10), minBatchBytes), maxBatchBytes)
+	if l := p.laneCount(); l > lanesPerPeer {
+		// More lanes than the default: small enough batches to give each
+		// lane one (see lanes.go).
+		b = max(min(b, p.window()/int64(l)), minBatchBytes)
+	}
+	return b
 }
 
 // batchBlocks is how many CIDs p's next batch may name: a Bitswap peer
@@ -94,10 +102,14 @@ func (p *peerState) batchBlocks() int {
 // the link is full), never less than two batches (so there is no gap
 // between batches) and never more than maxWindow.
 func (p *peerState) window() int64 {
-	w := 2 * p.batchBytes()
+	w := int64(2 * initBatchBytes)
 	if p.rate > 0 {
+		w = 2 * min(max(int64(p.rate/10), minBatchBytes), maxBatchBytes)
 		rtt := max(p.minRTT, time.Millisecond)
 		w = max(w, int64(3*p.rate*rtt.Seconds()))
+	}
+	if l := p.laneCount(); l > lanesPerPeer {
+		w = max(w, int64(l)*minBatchBytes)
 	}
 	return min(w, maxWindow)
 }
@@ -159,7 +171,8 @@ func (r *run) feed(p *peerState, send func(*batch) error) {
 const lanesPerPeer = 3
 
 // pickLane returns the lane with the fewest batches waiting, opening a new
-// one while there are fewer than lanesPerPeer.
+// one while there are fewer than the peer's lane count (lanesPerPeer, or
+// more while the probe of lanes.go finds that more carry more).
 func (r *run) pickLane(p *peerState, lanes *[]*lane) (*lane, error) {
 	var best *lane
 	for _, l := range *lanes {
@@ -167,7 +180,10 @@ func (r *run) pickLane(p *peerState, lanes *[]*lane) (*lane, error) {
 			best = l
 		}
 	}
-	if best != nil && (best.queued() == 0 || len(*lanes) == lanesPerPeer) {
+	r.sched.mu.Lock()
+	n := p.laneCount()
+	r.sched.mu.Unlock()
+	if best != nil && (best.queued() == 0 || len(*lanes) >= n) {
 		return best, nil
 	}
 	l, err := r.openLane(p)

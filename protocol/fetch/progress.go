@@ -77,6 +77,9 @@ func (s *scheduler) tick(now time.Time) {
 			p.sendRate = p.rate
 		}
 		p.lastReceived = got
+		if p.bitswap == nil {
+			p.probeLanes(now, p.started, p.inflight >= p.window()-p.batchBytes())
+		}
 		if p.inflight <= 0 {
 			continue
 		}
