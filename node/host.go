@@ -175,6 +175,7 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.DialRanker(rankTCPFirst),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
 		libp2p.BandwidthReporter(bw),

@@ -1,0 +1,229 @@
+//go:build linux
+
+package internet_test
+
+import (
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// BenchmarkLANFetch moves a file between two kith daemons in network
+// namespaces joined by a bridge (veth pairs, no NAT, no shaping: a fast
+// LAN, or two peers after a hole punch), with one transport forced (each
+// daemon listens only on TCP, or only on QUIC), and compares it with a
+// raw libp2p stream over the same transport between the same two
+// namespaces, in the same run. It reports both daemons' CPU time per GiB
+// and the fetching daemon's peak RSS. KITH_LAN_MIB sets the size (default
+// 1024).
+func BenchmarkLANFetch(b *testing.B) {
+	size := int64(1024) << 20
+	if v, err := strconv.Atoi(os.Getenv("KITH_LAN_MIB")); err == nil && v > 0 {
+		size = int64(v) << 20
+	}
+	for _, tr := range []struct{ name, addr string }{
+		{"tcp", "/ip4/%s/tcp/%d"},
+		{"quic", "/ip4/%s/udp/%d/quic-v1"},
+		// Both daemons listen on both; they find each other with mDNS, as
+		// on a home LAN, and kith picks the transport (TCP: see
+		// node/dialrank.go). The limit is the raw TCP stream.
+		{"both", ""},
+	} {
+		b.Run(tr.name, func(b *testing.B) {
+			for range b.N {
+				lab := netlab.New(b)
+				ha, hb := lab.PublicHost("lana"), lab.PublicHost("lanb")
+				listen := []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
+				rawAddr, want := "/ip4/%s/tcp/%d", "tcp"
+				if tr.addr != "" {
+					listen, rawAddr, want = []string{fmt.Sprintf(tr.addr, "0.0.0.0", 4001)}, tr.addr, tr.name
+				}
+				cfg := func() config {
+					return config{
+						"network": map[string]any{"bootstrap": []string{}, "listen_addrs": listen},
+						"dht":     map[string]any{"protocol_prefix": "/ipfs"},
+					}
+				}
+				a := startKith(b, "seeder", ha, cfg())
+				bb := startKith(b, "fetcher", hb, cfg())
+				raw := rawP2PRate(b, ha, hb, fmt.Sprintf(rawAddr, hb.Addr(), 4002), size)
+				res := a.addLarge(size)
+				if tr.addr != "" {
+					addr := fmt.Sprintf(tr.addr, ha.Addr(), 4001) + "/p2p/" + a.id.PeerID
+					if out, err := bb.run("connect", addr); err != nil {
+						b.Fatalf("connect: %v: %s", err, out)
+					}
+				} else {
+					waitFor(b, time.Minute, "the fetcher to find the seeder with mDNS", func() bool {
+						for _, p := range bb.peers() {
+							if p.ID == a.id.PeerID {
+								return true
+							}
+						}
+						return false
+					})
+				}
+				cpuA, cpuB := cpuSeconds(a.proc.Pid()), cpuSeconds(bb.proc.Pid())
+				peak := startPeakRSS(bb.proc.Pid())
+				profA, profB := a.cpuProfile("seeder-"+tr.name, 8), bb.cpuProfile("fetcher-"+tr.name, 8)
+				start := time.Now()
+				if out, err := bb.run("pin", "add", res.Cid); err != nil {
+					b.Fatalf("pin add: %v: %s", err, out)
+				}
+				took := time.Since(start)
+				hwm := peak.stop()
+				profA()
+				profB()
+				if !connectedOver(bb.peers(), a.id.PeerID, want, size/2) {
+					b.Fatalf("the fetch did not run over %s: %+v", want, bb.peers())
+				}
+				gib := float64(size) / (1 << 30)
+				rate := float64(size) / took.Seconds()
+				b.ReportMetric(rate/1e6, "MB/s")
+				b.ReportMetric(raw/1e6, "raw_libp2p_MB/s")
+				b.ReportMetric(rate/raw, "x_raw")
+				b.ReportMetric((cpuSeconds(a.proc.Pid())-cpuA)/gib, "seeder_cpu_s/GiB")
+				b.ReportMetric((cpuSeconds(bb.proc.Pid())-cpuB)/gib, "fetcher_cpu_s/GiB")
+				b.ReportMetric(float64(hwm)/1024, "fetcher_peak_RSS_MiB")
+			}
+		})
+	}
+}
+
+// addLarge writes size random bytes to a file in the repo's folder (in
+// 1 MiB pieces: the test never holds the file) and adds it.
+func (k *kith) addLarge(size int64) api.AddResult {
+	k.t.Helper()
+	path := filepath.Join(k.repo, "large.bin")
+	f, err := os.Create(path)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	for w := int64(0); w < size; w += int64(len(buf)) {
+		rand.Read(buf)
+		if _, err := f.Write(buf[:min(int64(len(buf)), size-w)]); err != nil {
+			k.t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		k.t.Fatal(err)
+	}
+	var res api.AddResult
+	if err := k.runJSON(&res, "add", path); err != nil {
+		k.t.Fatal(err)
+	}
+	os.Remove(path)
+	return res
+}
+
+// connectedOver reports whether ps holds a direct connection to id over
+// transport that has received at least min bytes.
+func connectedOver(ps []api.Peer, id, transport string, min int64) bool {
+	for _, p := range ps {
+		if p.ID == id && !p.Relayed && p.Transport == transport && p.BytesIn >= min {
+			return true
+		}
+	}
+	return false
+}
+
+// cpuSeconds returns the CPU time (user + system) a process has used, from
+// /proc/PID/stat, 0 if unreadable.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces), from field 3.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ is 100 on Linux
+}
+
+// peakRSS samples a process's RSS every 50 ms (VmHWM cannot be reset, and
+// the daemon's start counts in it) until stop, which returns the peak in
+// KiB.
+type peakRSS struct {
+	done chan struct{}
+	peak chan int
+}
+
+func startPeakRSS(pid int) *peakRSS {
+	s := &peakRSS{done: make(chan struct{}), peak: make(chan int, 1)}
+	go func() {
+		peak := 0
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, statusKiB(pid, "VmRSS"))
+			select {
+			case <-s.done:
+				s.peak <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+func (s *peakRSS) stop() int {
+	close(s.done)
+	return <-s.peak
+}
+
+// statusKiB returns a kB field of /proc/PID/status, 0 if unreadable.
+func statusKiB(pid int, field string) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			v, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return v
+		}
+	}
+	return 0
+}
+
+// cpuProfile starts a CPU profile of k's daemon for secs seconds when
+// KITH_BENCH_CPUPROFILE names a directory (unset: it does nothing), and
+// returns a function that waits for it, written there as NAME-UNIX.pprof.
+// The API listens on the namespace's loopback, so curl runs in it.
+func (k *kith) cpuProfile(name string, secs int) (wait func()) {
+	dir := os.Getenv("KITH_BENCH_CPUPROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	addr, err1 := os.ReadFile(filepath.Join(k.repo, "api"))
+	tok, err2 := os.ReadFile(filepath.Join(k.repo, "api.token"))
+	if err1 != nil || err2 != nil {
+		k.t.Fatalf("profile %s: no API address or token in %s", name, k.repo)
+	}
+	out := filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", name, time.Now().UnixNano()))
+	cmd := k.host.Command("curl", "-sf", "-o", out, "-H", "Authorization: Bearer "+strings.TrimSpace(string(tok)),
+		fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", strings.TrimSpace(string(addr)), secs))
+	if err := cmd.Start(); err != nil {
+		k.t.Fatalf("profile %s: %v", name, err)
+	}
+	return func() {
+		if err := cmd.Wait(); err != nil {
+			k.t.Errorf("profile %s: %v", name, err)
+		}
+	}
+}
