@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -55,6 +56,9 @@ type BadgerStore struct {
 	opts badger.Options
 
 	wb writeback
+	// mappedWritten counts bytes put into Badger's mapped value log since
+	// the last releaseMapped.
+	mappedWritten atomic.Int64
 
 	// packs holds the bytes of large blocks (packs.go). packMu keeps
 	// Reclaim's freeing of unreferenced pack ranges (write side) apart from

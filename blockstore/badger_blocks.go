@@ -326,7 +326,20 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 		return fmt.Errorf("badger put %d blocks: commit: %w", len(bs), err)
 	}
 	s.wb.wrote(written)
+	if s.mappedWritten.Add(int64(written)) >= releaseMappedEvery {
+		s.mappedWritten.Store(0)
+		_ = releaseMapped(s.dir) // only lowers RSS: a failure changes nothing else
+	}
 	return nil
+}
+
+// ReleaseMapped drops the daemon's resident pages of Badger's mapped files
+// (the data stays in the page cache; see releaseMapped). The daemon calls
+// it once a large transfer is over.
+func (s *BadgerStore) ReleaseMapped() error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
+	return releaseMapped(s.dir)
 }
 
 // Has reports whether c is stored, without reading the value.

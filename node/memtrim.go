@@ -13,14 +13,16 @@ import (
 // daemon has been quiet for a moment after a large transfer.
 const (
 	// trimAfterBytes is the smallest transfer worth a trim.
-	trimAfterBytes = 64 << 20
+	trimAfterBytes = 16 << 20
 	// trimQuiet is how long after the last large transfer ended the trim
 	// runs (a later one ending pushes it back).
 	trimQuiet = 5 * time.Second
 )
 
-// memTrimmer runs trim (debug.FreeOSMemory: a GC, then everything free
-// goes back to the system) trimQuiet after the last large transfer.
+// memTrimmer runs trim trimQuiet after the last large transfer:
+// debug.FreeOSMemory (a GC, then everything free goes back to the system),
+// and the store's release of the pages of its memory-mapped files that
+// the transfer touched (blockstore.BadgerStore.ReleaseMapped).
 type memTrimmer struct {
 	trim  func()
 	quiet time.Duration // trimQuiet, but for tests
@@ -30,7 +32,15 @@ type memTrimmer struct {
 	closed bool
 }
 
-func newMemTrimmer() *memTrimmer { return &memTrimmer{trim: debug.FreeOSMemory, quiet: trimQuiet} }
+func newMemTrimmer(release func() error) *memTrimmer {
+	trim := func() {
+		debug.FreeOSMemory()
+		if release != nil {
+			_ = release() // only lowers RSS: a failure changes nothing else
+		}
+	}
+	return &memTrimmer{trim: trim, quiet: trimQuiet}
+}
 
 // moved records a transfer of n bytes that just ended.
 func (m *memTrimmer) moved(n int64) {

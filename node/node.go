@@ -132,7 +132,6 @@ func New(opts Options) (n *Node, err error) {
 	n = &Node{
 		log:           log,
 		logFile:       opts.LogFile,
-		trim:          newMemTrimmer(),
 		gcl:           blockstore.NewGCLocker(),
 		reg:           prometheus.NewRegistry(),
 		bw:            metrics.NewBandwidthCounter(),
@@ -144,6 +143,12 @@ func New(opts Options) (n *Node, err error) {
 		groupRelayNow: make(chan struct{}, 1),
 	}
 	n.jobs = newJobRegistry(n)
+	n.trim = newMemTrimmer(func() error {
+		if n.store == nil {
+			return nil
+		}
+		return n.store.ReleaseMapped()
+	})
 	defer func() {
 		if err != nil {
 			n.Close()
