@@ -22,7 +22,7 @@ type delayProxy struct {
 	ln     net.Listener
 	target string
 	delay  atomic.Int64 // one-way, nanoseconds: setDelay changes it on live connections
-	rate   float64 // bytes per second per direction; 0: no cap
+	rate   float64      // bytes per second per direction; 0: no cap
 	wg     sync.WaitGroup
 }
 
@@ -123,32 +123,50 @@ func (p *delayProxy) pipe(src, dst net.Conn) {
 func BenchmarkFetchLatency50ms(b *testing.B) {
 	for _, tc := range []struct {
 		name  string
+		quic  bool
 		cap   float64
 		size  int64
 		rises bool
 	}{
-		{"opened/uncapped", 0, 256 << 20, false},
-		{"opened/cap12.5MB", 12.5e6, 256 << 20, false},
-		{"rises/uncapped", 0, 256 << 20, true},
-		{"rises/cap12.5MB", 12.5e6, 128 << 20, true},
+		{"tcp/opened/uncapped", false, 0, 256 << 20, false},
+		{"tcp/opened/cap12.5MB", false, 12.5e6, 256 << 20, false},
+		{"tcp/rises/uncapped", false, 0, 256 << 20, true},
+		{"tcp/rises/cap12.5MB", false, 12.5e6, 128 << 20, true},
+		{"quic/opened/uncapped", true, 0, 256 << 20, false},
+		{"quic/opened/cap12.5MB", true, 12.5e6, 128 << 20, false},
+		{"quic/rises/uncapped", true, 0, 256 << 20, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			seed := benchNode(b, nil)
 			root := addRandomFile(b, tc.size, seed)
-			var tcpAddr string
+			var tcpAddr, udpAddr string
 			for _, a := range seed.Host().Addrs() {
 				if v, err := a.ValueForProtocol(6 /* tcp */); err == nil {
 					tcpAddr = "127.0.0.1:" + v
 				}
+				if _, err := a.ValueForProtocol(0x01cd /* quic-v1 */); err == nil {
+					v, _ := a.ValueForProtocol(273 /* udp */)
+					udpAddr = "127.0.0.1:" + v
+				}
+			}
+			// proxy starts a proxy with the given one-way delay and cap and
+			// returns its multiaddr and a function that changes its delay.
+			proxy := func(delay time.Duration, cap float64) (string, func(time.Duration)) {
+				if tc.quic {
+					p := newUDPDelayProxy(b, udpAddr, delay, cap)
+					return "/ip4/127.0.0.1/udp/" + strconv.Itoa(p.port()) + "/quic-v1", p.setDelay
+				}
+				p := newDelayProxy(b, tcpAddr, delay, cap)
+				return "/ip4/127.0.0.1/tcp/" + strconv.Itoa(p.port()), p.setDelay
 			}
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				var raw float64
 				if tc.cap == 0 {
 					// The limit: a raw stream on a connection opened at 50 ms.
-					proxy := newDelayProxy(b, tcpAddr, 25*time.Millisecond, 0)
+					addr, _ := proxy(25*time.Millisecond, 0)
 					r := benchNode(b, nil)
-					if _, err := r.Connect(context.Background(), "/ip4/127.0.0.1/tcp/"+strconv.Itoa(proxy.port())+"/p2p/"+seed.Host().ID().String()); err != nil {
+					if _, err := r.Connect(context.Background(), addr+"/p2p/"+seed.Host().ID().String()); err != nil {
 						b.Fatal(err)
 					}
 					raw = rawStreamRate(b, seed, r, tc.size)
@@ -158,14 +176,14 @@ func BenchmarkFetchLatency50ms(b *testing.B) {
 				if tc.rises {
 					delay = 0
 				}
-				proxy := newDelayProxy(b, tcpAddr, delay, tc.cap)
+				addr, setDelay := proxy(delay, tc.cap)
 				r := benchNode(b, nil)
-				via := "/ip4/127.0.0.1/tcp/" + strconv.Itoa(proxy.port()) + "/p2p/" + seed.Host().ID().String()
+				via := addr + "/p2p/" + seed.Host().ID().String()
 				if _, err := r.Connect(context.Background(), via); err != nil {
 					b.Fatal(err)
 				}
 				if tc.rises {
-					proxy.setDelay(25 * time.Millisecond)
+					setDelay(25 * time.Millisecond)
 				}
 				b.StartTimer()
 				start := time.Now()

@@ -3,6 +3,7 @@ package node
 import (
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,9 +28,22 @@ type memTrimmer struct {
 	trim  func()
 	quiet time.Duration // trimQuiet, but for tests
 
+	servedBytes atomic.Int64 // served since the last trim was armed
+
 	mu     sync.Mutex
 	timer  *time.Timer
 	closed bool
+}
+
+// served records n bytes sent to a peer: serving reads blocks through the
+// store's mapped files, so a large upload is a large transfer too (a
+// seeder of 100,000 small files stayed at 528 MB when only its own adds
+// and fetches counted).
+func (m *memTrimmer) served(n int64) {
+	if m.servedBytes.Add(n) >= trimAfterBytes {
+		m.servedBytes.Store(0)
+		m.moved(trimAfterBytes)
+	}
 }
 
 func newMemTrimmer(release func() error) *memTrimmer {

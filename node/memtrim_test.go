@@ -1,6 +1,7 @@
 package node
 
 import (
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -8,16 +9,19 @@ import (
 
 func TestMemTrimmer(t *testing.T) {
 	tests := []struct {
-		name  string
-		moved []int64
-		close bool
+		name   string
+		moved  []int64
+		served []int64 // blocks sent to peers
+		close  bool
 		armed bool // a trim is due
 	}{
-		{"nothing moved", nil, false, false},
-		{"small transfers", []int64{1 << 20, trimAfterBytes - 1}, false, false},
-		{"a large transfer", []int64{trimAfterBytes}, false, true},
-		{"large transfers in a row", []int64{1 << 30, 1 << 30, 1 << 30}, false, true},
-		{"closed first", []int64{1 << 30}, true, false},
+		{"nothing moved", nil, nil, false, false},
+		{"small transfers", []int64{1 << 20, trimAfterBytes - 1}, nil, false, false},
+		{"a large transfer", []int64{trimAfterBytes}, nil, false, true},
+		{"large transfers in a row", []int64{1 << 30, 1 << 30, 1 << 30}, nil, false, true},
+		{"closed first", []int64{1 << 30}, nil, true, false},
+		{"a few blocks served", nil, []int64{1 << 20, 1 << 20}, false, false},
+		{"many blocks served", nil, slices.Repeat([]int64{1 << 20}, trimAfterBytes>>20), false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -30,6 +34,9 @@ func TestMemTrimmer(t *testing.T) {
 			defer m.close()
 			for _, n := range tt.moved {
 				m.moved(n)
+			}
+			for _, n := range tt.served {
+				m.served(n)
 			}
 			if tt.close {
 				m.close()

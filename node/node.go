@@ -216,6 +216,7 @@ func New(opts Options) (n *Node, err error) {
 	// One upload cap for /kith/fetch and Bitswap together.
 	upload := fetch.NewUploadLimiter(n.cfg.Fetch.UploadLimit)
 	n.uploads = newUploadTracker(n.isPinnedRoot)
+	n.uploads.sent = n.trim.served
 	n.server = fetch.NewServer(n.host, n.store, fetch.WithServerMetrics(fm), fetch.WithUploadLimiter(upload),
 		fetch.WithServeObserver(n.uploads.observer(protoKith)))
 	fopts := []fetch.FetcherOption{fetch.WithFetcherMetrics(fm)}

@@ -79,6 +79,7 @@ type uploadTracker struct {
 	// without the tracker's lock (it reads the store).
 	isRoot func(c cid.Cid) bool
 	now    func() time.Time
+	sent   func(n int64) // every block served, for the memory trim; may be nil
 
 	mu      sync.Mutex
 	entries map[uploadKey]*uploadEntry
@@ -125,6 +126,9 @@ func (t *uploadTracker) served(proto uploadProto, p peer.ID, b blocks.Block) {
 		t.entries[key] = e
 	}
 	n := int64(len(b.RawData()))
+	if t.sent != nil {
+		t.sent(n)
+	}
 	e.protos |= proto
 	e.bytes += n
 	e.blocks++

@@ -3,7 +3,6 @@
 package internet_test
 
 import (
-	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -98,25 +97,11 @@ func BenchmarkLANFetch(b *testing.B) {
 	}
 }
 
-// addLarge writes size random bytes to a file in the repo's folder (in
-// 1 MiB pieces: the test never holds the file) and adds it.
+// addLarge writes size random bytes to a file in the repo's folder and
+// adds it.
 func (k *kith) addLarge(size int64) api.AddResult {
 	k.t.Helper()
-	path := filepath.Join(k.repo, "large.bin")
-	f, err := os.Create(path)
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	buf := make([]byte, 1<<20)
-	for w := int64(0); w < size; w += int64(len(buf)) {
-		rand.Read(buf)
-		if _, err := f.Write(buf[:min(int64(len(buf)), size-w)]); err != nil {
-			k.t.Fatal(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		k.t.Fatal(err)
-	}
+	path := writeRandomFile(k.t, filepath.Join(k.repo, "large.bin"), size)
 	var res api.AddResult
 	if err := k.runJSON(&res, "add", path); err != nil {
 		k.t.Fatal(err)
@@ -160,6 +145,7 @@ func cpuSeconds(pid int) float64 {
 type peakRSS struct {
 	done chan struct{}
 	peak chan int
+	anon int // peak RssAnon (the heap and other private memory), set by stop
 }
 
 func startPeakRSS(pid int) *peakRSS {
@@ -170,6 +156,7 @@ func startPeakRSS(pid int) *peakRSS {
 		defer t.Stop()
 		for {
 			peak = max(peak, statusKiB(pid, "VmRSS"))
+			s.anon = max(s.anon, statusKiB(pid, "RssAnon"))
 			select {
 			case <-s.done:
 				s.peak <- peak
