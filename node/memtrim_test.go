@@ -13,7 +13,7 @@ func TestMemTrimmer(t *testing.T) {
 		moved  []int64
 		served []int64 // blocks sent to peers
 		close  bool
-		armed bool // a trim is due
+		armed  bool // a trim is due
 	}{
 		{"nothing moved", nil, nil, false, false},
 		{"small transfers", []int64{1 << 20, trimAfterBytes - 1}, nil, false, false},
