@@ -56,9 +56,9 @@ type BadgerStore struct {
 	opts badger.Options
 
 	wb writeback
-	// mappedWritten counts bytes put into Badger's mapped value log since
-	// the last releaseMapped.
-	mappedWritten atomic.Int64
+	// mappedTouched counts bytes written or read through Badger's mapped
+	// files since the last releaseMapped.
+	mappedTouched atomic.Int64
 
 	// packs holds the bytes of large blocks (packs.go). packMu keeps
 	// Reclaim's freeing of unreferenced pack ranges (write side) apart from

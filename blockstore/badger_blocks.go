@@ -196,6 +196,9 @@ func (s *BadgerStore) readOrSize(c cid.Cid, keep bool) ([]byte, int, error) {
 			}
 		}
 		if !torn {
+			if ref.pack == 0 && keep {
+				s.touchedMapped(n) // read through Badger's mapping
+			}
 			return data, n, nil
 		}
 		if attempt == maxTornReads {
@@ -326,11 +329,21 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 		return fmt.Errorf("badger put %d blocks: commit: %w", len(bs), err)
 	}
 	s.wb.wrote(written)
-	if s.mappedWritten.Add(int64(written)) >= releaseMappedEvery {
-		s.mappedWritten.Store(0)
+	s.touchedMapped(written)
+	return nil
+}
+
+// touchedMapped records n bytes of values written or read through
+// Badger's mapped files and, every releaseMappedEvery bytes, releases the
+// pages they made resident, so that the daemon's RSS does not grow with the
+// number of small blocks it moves (100,000 files fetched: 545 MB peak
+// before, most of it pages of the value log that the fetch and the walk
+// after it had touched).
+func (s *BadgerStore) touchedMapped(n int) {
+	if s.mappedTouched.Add(int64(n)) >= releaseMappedEvery {
+		s.mappedTouched.Store(0)
 		_ = releaseMapped(s.dir) // only lowers RSS: a failure changes nothing else
 	}
-	return nil
 }
 
 // ReleaseMapped drops the daemon's resident pages of Badger's mapped files
