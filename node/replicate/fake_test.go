@@ -123,14 +123,14 @@ type node struct {
 	gcl    *blockstore.GCLocker
 	self   peer.ID
 
-	mu        sync.Mutex
-	free      int64
-	budget    int64
-	hang      bool  // Fetch waits for its context
-	fetchErr  error // Fetch fails with it
-	fetches   int
-	stopped   []cid.Cid // StopProviding calls
-	dials     [][]string
+	mu       sync.Mutex
+	free     int64
+	budget   int64
+	hang     bool  // Fetch waits for its context
+	fetchErr error // Fetch fails with it
+	fetches  int
+	stopped  []cid.Cid // StopProviding calls
+	dials    [][]string
 }
 
 func newNode(self peer.ID) *node {
