@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -224,6 +225,15 @@ func (r *Replicator) Stop(ctx context.Context) bool {
 	}
 	r.mu.Unlock()
 	r.stop.Do(func() { close(r.done) })
+	// Records of ours the set lost track of (a fetch that finished as we
+	// stopped) go too: no record may outlive its group.
+	if pins, err := r.cfg.Pins.Pins(ctx); err == nil {
+		for _, p := range pins {
+			if OwnedBy(p, r.cfg.ID) && !slices.Contains(release, p.Cid) {
+				release = append(release, p.Cid)
+			}
+		}
+	}
 	for _, c := range release {
 		r.release(ctx, c)
 	}
