@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -477,5 +478,37 @@ func TestShareOfAnotherGroupsReplica(t *testing.T) {
 	}
 	if !groupPinned(t, nodes[1], root) {
 		t.Fatal("sharing it in work took family's copy")
+	}
+	// pin ls shows the root once, as the user's pin that both groups keep;
+	// unpinned, it is the groups' replica, and not the user's to unpin.
+	entry := func() api.Pin {
+		pins, err := nodes[1].Pins(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found []api.Pin
+		for _, p := range pins {
+			if p.Cid == root.String() {
+				found = append(found, p)
+			}
+		}
+		if len(found) != 1 {
+			t.Fatalf("pin ls lists the root %d times: %+v", len(found), found)
+		}
+		return found[0]
+	}
+	waitFor(t, 30*time.Second, "both groups keeping the root", func() bool { return fmt.Sprint(entry().Groups) == "[family work]" })
+	if e := entry(); e.Replica || e.Name != in.Name {
+		t.Fatalf("the user's pin kept by two groups shows as %+v", e)
+	}
+	if err := nodes[1].PinRm(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	if e := entry(); !e.Replica || e.Group == "" || fmt.Sprint(e.Groups) != "[family work]" {
+		t.Fatalf("after pin rm, the groups' copy shows as %+v", e)
+	}
+	err = nodes[1].PinRm(ctx, root)
+	if want := "is not your pin: your groups family and work keep a copy here"; err == nil || !strings.Contains(api.Sentence(err), want) {
+		t.Fatalf("pin rm of the groups' copy: %v; want %q", err, want)
 	}
 }
