@@ -25,7 +25,9 @@ var ErrRepoLocked = errors.New("repository is locked by another process")
 //	                      for a block of 64 KiB or more (meta|metaPacked),
 //	                      where its bytes are in a pack file: uvarint pack,
 //	                      offset, size [, codec] (see packs)
-//	"p/" + CID bytes  ->  JSON of Pin
+//	"p/" + CID bytes + owner  ->  JSON of Pin (one record per owner; the
+//	                      user's owner is "", the key of every pin before
+//	                      pins had owners; see migratePins)
 //	"!flush"          ->  transient sentinel written and dropped by Reclaim
 //
 // Blocks are keyed by multihash so that a CIDv0 and a CIDv1 of the same
@@ -128,7 +130,7 @@ func badgerOptions(dir string, cfg badgerConfig) badger.Options {
 		// the LSM (which holds keys and pointers) is not worth the CPU.
 		WithCompression(options.None).
 		// Content addressing makes write-write conflicts harmless (same key,
-		// same bytes) and pins are last-writer-wins, so conflict tracking
+		// same bytes) and each owner's pin record is last-writer-wins, so conflict tracking
 		// would only cost memory.
 		WithDetectConflicts(false).
 		// Badger's metrics are process-global expvars; kith measures disk
@@ -163,6 +165,11 @@ func OpenBadger(dir string, opts ...BadgerOption) (*BadgerStore, error) {
 	if err := s.openPacks(cfg.packSize); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open badger %s: %w", dir, err)
+	}
+	if err := s.migratePins(); err != nil {
+		_ = s.packs.close(false)
+		db.Close()
+		return nil, fmt.Errorf("open badger %s: migrate pins: %w", dir, err)
 	}
 	keepBallast(dir, cfg.reserve)
 	return s, nil

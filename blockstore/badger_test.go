@@ -70,7 +70,7 @@ func TestBadgerPersistsAcrossReopen(t *testing.T) {
 	if len(keys) != 3 || !keys[node.Cid()] || !keys[big.Cid()] {
 		t.Fatalf("AllKeys after reopen = %v, want the 3 CIDv1s with their codecs", keys)
 	}
-	got, err := s.GetPin(ctx, pin.Cid)
+	got, err := s.GetPin(ctx, pin.Cid, blockstore.OwnerUser)
 	if err != nil {
 		t.Fatalf("GetPin after reopen: %v", err)
 	}

@@ -1,8 +1,12 @@
 package blockstore
 
 import (
+	"encoding/json"
+	"time"
+
 	"github.com/dgraph-io/badger/v4"
 	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
 )
 
 // SetGCContendedHook lets the external tests observe that GCLock found the
@@ -34,3 +38,21 @@ func PutInBadger(s *BadgerStore, b blocks.Block) error {
 // SetAfterLookupHook makes f run in every read of a packed block between
 // the lookup of its record and the read of its bytes.
 func SetAfterLookupHook(s *BadgerStore, f func()) { s.afterLookup = f }
+
+// PutLegacyPin writes p the way kith wrote pins before they had owners:
+// one record per CID, keyed by the CID alone, without an owner field.
+func PutLegacyPin(s *BadgerStore, p Pin) error {
+	v, err := json.Marshal(struct {
+		Cid     cid.Cid   `json:"cid"`
+		Name    string    `json:"name,omitempty"`
+		Size    uint64    `json:"size"`
+		Created time.Time `json:"created"`
+		Private bool      `json:"private,omitempty"`
+	}{p.Cid, p.Name, p.Size, p.Created, p.Private})
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(append([]byte("p/"), p.Cid.Bytes()...), v)
+	})
+}

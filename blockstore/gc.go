@@ -152,7 +152,7 @@ func (m *marker) mark(ctx context.Context, roots []cid.Cid, every func()) (missi
 	return missing, nil
 }
 
-// markPinned marks every block reachable from a pin.
+// markPinned marks every block reachable from a pin of any owner.
 func markPinned(ctx context.Context, m *marker, pins PinStore, res *GCResult, progress func(GCProgress)) error {
 	ps, err := pins.Pins(ctx)
 	if err != nil {
@@ -162,11 +162,9 @@ func markPinned(ctx context.Context, m *marker, pins PinStore, res *GCResult, pr
 		progress(GCProgress{Phase: GCPhaseMark, Marked: len(m.marked), Missing: res.Missing})
 	}
 	report()
-	roots := make([]cid.Cid, 0, len(ps))
-	for _, p := range ps {
-		roots = append(roots, p.Cid)
-	}
-	res.Missing, err = m.mark(ctx, roots, report)
+	// A root several owners keep is marked once: a block is garbage only
+	// when no owner remains.
+	res.Missing, err = m.mark(ctx, PinnedRoots(ps), report)
 	if err != nil {
 		return err
 	}

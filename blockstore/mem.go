@@ -3,7 +3,6 @@ package blockstore
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 
 	blocks "github.com/ipfs/go-block-format"
@@ -16,11 +15,12 @@ import (
 // alike. It is safe for concurrent use.
 //
 // Blocks are keyed by multihash (like BadgerStore), so a CIDv0 and a CIDv1
-// of the same bytes name one block. Pins are keyed by the exact CID.
+// of the same bytes name one block. Pins are keyed by the exact CID and
+// their owner.
 type MemStore struct {
 	mu     sync.RWMutex
-	blocks map[string]memBlock // key: string(multihash)
-	pins   map[cid.Cid]Pin
+	blocks map[string]memBlock       // key: string(multihash)
+	pins   map[cid.Cid]map[Owner]Pin // CID -> owner -> record
 }
 
 // memBlock keeps the codec next to the bytes because the key (a multihash)
@@ -40,7 +40,7 @@ var (
 func NewMemStore() *MemStore {
 	return &MemStore{
 		blocks: make(map[string]memBlock),
-		pins:   make(map[cid.Cid]Pin),
+		pins:   make(map[cid.Cid]map[Owner]Pin),
 	}
 }
 
@@ -143,38 +143,49 @@ func (m *MemStore) AllKeys(ctx context.Context, fn func(cid.Cid) error) error {
 	return nil
 }
 
-// AddPin stores p, replacing any pin on the same CID.
+// AddPin stores p as its owner's record, replacing only that owner's
+// record on the CID.
 func (m *MemStore) AddPin(ctx context.Context, p Pin) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("mem add pin %s: %w", p.Cid, err)
 	}
 	m.mu.Lock()
-	m.pins[p.Cid] = p
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	owners := m.pins[p.Cid]
+	if owners == nil {
+		owners = map[Owner]Pin{}
+		m.pins[p.Cid] = owners
+	}
+	owners[p.Owner] = p
 	return nil
 }
 
-// RemovePin removes the pin on c; a missing pin is a NotFoundError.
-func (m *MemStore) RemovePin(ctx context.Context, c cid.Cid) error {
+// RemovePin removes owner's record on c; a missing record is a
+// NotFoundError.
+func (m *MemStore) RemovePin(ctx context.Context, c cid.Cid, owner Owner) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("mem remove pin %s: %w", c, err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.pins[c]; !ok {
+	owners := m.pins[c]
+	if _, ok := owners[owner]; !ok {
 		return NotFound(c)
 	}
-	delete(m.pins, c)
+	delete(owners, owner)
+	if len(owners) == 0 {
+		delete(m.pins, c)
+	}
 	return nil
 }
 
-// GetPin returns the pin on c.
-func (m *MemStore) GetPin(ctx context.Context, c cid.Cid) (Pin, error) {
+// GetPin returns owner's record on c.
+func (m *MemStore) GetPin(ctx context.Context, c cid.Cid, owner Owner) (Pin, error) {
 	if err := ctx.Err(); err != nil {
 		return Pin{}, fmt.Errorf("mem get pin %s: %w", c, err)
 	}
 	m.mu.RLock()
-	p, ok := m.pins[c]
+	p, ok := m.pins[c][owner]
 	m.mu.RUnlock()
 	if !ok {
 		return Pin{}, NotFound(c)
@@ -182,28 +193,34 @@ func (m *MemStore) GetPin(ctx context.Context, c cid.Cid) (Pin, error) {
 	return p, nil
 }
 
-// Pins returns every pin, oldest first.
+// PinsOf returns every owner's record on c, the user's first.
+func (m *MemStore) PinsOf(ctx context.Context, c cid.Cid) ([]Pin, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mem pins of %s: %w", c, err)
+	}
+	m.mu.RLock()
+	var out []Pin
+	for _, p := range m.pins[c] {
+		out = append(out, p)
+	}
+	m.mu.RUnlock()
+	sortOwners(out)
+	return out, nil
+}
+
+// Pins returns every record, oldest first.
 func (m *MemStore) Pins(ctx context.Context) ([]Pin, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("mem pins: %w", err)
 	}
 	m.mu.RLock()
 	out := make([]Pin, 0, len(m.pins))
-	for _, p := range m.pins {
-		out = append(out, p)
+	for _, owners := range m.pins {
+		for _, p := range owners {
+			out = append(out, p)
+		}
 	}
 	m.mu.RUnlock()
 	sortPins(out)
 	return out, nil
-}
-
-// sortPins orders pins oldest first; ties break on the CID so that listings
-// are stable across calls and across store implementations.
-func sortPins(ps []Pin) {
-	sort.Slice(ps, func(i, j int) bool {
-		if !ps[i].Created.Equal(ps[j].Created) {
-			return ps[i].Created.Before(ps[j].Created)
-		}
-		return ps[i].Cid.KeyString() < ps[j].Cid.KeyString()
-	})
 }

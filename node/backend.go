@@ -186,41 +186,6 @@ func (n *Node) Stat(ctx context.Context, c cid.Cid) (api.Entry, error) {
 	return toAPIEntry(e), nil
 }
 
-func toAPIPin(p blockstore.Pin) api.Pin {
-	return api.Pin{Cid: p.Cid.String(), Name: p.Name, Size: p.Size, Created: p.Created}
-}
-
-// PinAdd pins content, fetching from peers whatever the repo lacks.
-func (n *Node) PinAdd(ctx context.Context, c cid.Cid, name string, progress func(api.Progress)) (api.Pin, error) {
-	unlock := n.gcl.PinLock()
-	defer unlock()
-	if _, err := n.ensureLocal(ctx, c, progress); err != nil {
-		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
-	}
-	st, err := dag.Stat(ctx, n.store, c)
-	if err != nil {
-		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
-	}
-	p := blockstore.Pin{Cid: c, Name: name, Size: st.Size, Created: time.Now().UTC()}
-	if old, err := n.store.GetPin(ctx, c); err == nil {
-		p.Created, p.Private = old.Created, old.Private
-		switch {
-		case name != "":
-		case isReplicaPin(old):
-			// The user pins what a group placed here: it becomes his pin
-			// (named after the share), which no group ever releases.
-			p.Name = replicaShareName(old.Name)
-		default:
-			p.Name = old.Name
-		}
-	}
-	if err := n.store.AddPin(ctx, p); err != nil {
-		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
-	}
-	n.announce(p)
-	return toAPIPin(p), nil
-}
-
 // missingBlocks walks the DAG under root and counts the blocks the store lacks.
 func missingBlocks(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, progress func(api.Progress)) (int, error) {
 	seen := map[cid.Cid]struct{}{}
@@ -263,36 +228,6 @@ func missingBlocks(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, 
 	return missing, nil
 }
 
-// PinRm removes a pin; the blocks go at the next gc.
-func (n *Node) PinRm(ctx context.Context, c cid.Cid) error {
-	if err := n.store.RemovePin(ctx, c); missingRoot(err, c) {
-		return &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("%s is not pinned (`kith pin ls` lists the pins)", c)}
-	} else if err != nil {
-		return fmt.Errorf("unpin %s: %w", c, err)
-	}
-	if err := n.dht.StopProviding(ctx, c); err != nil {
-		n.log.Debug("stop providing", "cid", c, "err", err)
-	}
-	return nil
-}
-
-// Pins lists every pin, oldest first.
-func (n *Node) Pins(ctx context.Context) ([]api.Pin, error) {
-	ps, err := n.store.Pins(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list pins: %w", err)
-	}
-	out := make([]api.Pin, len(ps))
-	for i, p := range ps {
-		out[i] = toAPIPin(p)
-		if isReplicaPin(p) {
-			out[i].Replica = true
-			out[i].Name, out[i].Group = n.replicaLabel(p.Name)
-		}
-	}
-	return out, nil
-}
-
 // GC removes every block no pin reaches and gives the space back.
 func (n *Node) GC(ctx context.Context, progress func(api.Progress)) (api.GCResult, error) {
 	before, _ := n.store.DiskUsage()
@@ -324,7 +259,8 @@ func (n *Node) RepoStat(ctx context.Context) (api.RepoStat, error) {
 	if err != nil {
 		return api.RepoStat{}, fmt.Errorf("repo stat: %w", err)
 	}
-	return api.RepoStat{Path: n.repo.dir, Blocks: count, Bytes: size, DiskUsage: disk, Pins: len(pins)}, nil
+	// Pins counts pinned roots, however many owners keep each.
+	return api.RepoStat{Path: n.repo.dir, Blocks: count, Bytes: size, DiskUsage: disk, Pins: len(blockstore.PinnedRoots(pins))}, nil
 }
 
 // Verify re-hashes every block.
@@ -345,12 +281,12 @@ func (n *Node) Verify(ctx context.Context, progress func(api.Progress)) (api.Ver
 	if err != nil {
 		return api.VerifyResult{}, fmt.Errorf("verify: %w", err)
 	}
-	for _, p := range pins {
+	for _, root := range blockstore.PinnedRoots(pins) {
 		report(progress, api.Progress{Phase: "pins", Count: int64(len(res.Incomplete))})
-		if missing, err := missingBlocks(ctx, n.store, p.Cid, nil); err != nil {
-			return api.VerifyResult{}, fmt.Errorf("verify pin %s: %w", p.Cid, err)
+		if missing, err := missingBlocks(ctx, n.store, root, nil); err != nil {
+			return api.VerifyResult{}, fmt.Errorf("verify pin %s: %w", root, err)
 		} else if missing > 0 {
-			res.Incomplete = append(res.Incomplete, p.Cid.String())
+			res.Incomplete = append(res.Incomplete, root.String())
 		}
 	}
 	return res, nil
@@ -364,10 +300,10 @@ func (n *Node) ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error {
 	return nil
 }
 
-// ImportCAR stores a CAR stream's blocks (verified) and pins its roots,
-// named as opts says (carPinName), except a root already pinned, which
-// keeps its creation time, its privacy and, mostly, its name
-// (importedPinName).
+// ImportCAR stores a CAR stream's blocks (verified) and pins its roots as
+// the user's, named as opts says (carPinName), except a root the user
+// already pinned, which keeps its creation time, its privacy and, mostly,
+// its name (importedPinName).
 func (n *Node) ImportCAR(ctx context.Context, r io.Reader, opts api.ImportOptions, progress func(api.Progress)) (api.ImportResult, error) {
 	unlock := n.gcl.PinLock()
 	defer unlock()
@@ -398,10 +334,14 @@ func (n *Node) ImportCAR(ctx context.Context, r io.Reader, opts api.ImportOption
 			first, _ = dag.FirstName(ctx, n.store, root)
 		}
 		pin.Name = carPinName(opts.Name, i, len(roots), first)
-		if old, err := n.store.GetPin(ctx, root); err == nil {
-			pin.Created, pin.Private = old.Created, old.Private
-			pin.Name = importedPinName(old, pin.Name)
+		others, err := n.store.PinsOf(ctx, root)
+		if err != nil {
+			return api.ImportResult{}, fmt.Errorf("check imported root %s: %w", root, err)
 		}
+		if old, ok := userPin(others); ok {
+			pin.Created, pin.Private = old.Created, old.Private
+		}
+		pin.Name = importedPinName(others, pin.Name)
 		if err := n.store.AddPin(ctx, pin); err != nil {
 			return api.ImportResult{}, fmt.Errorf("pin imported root %s: %w", root, err)
 		}

@@ -30,18 +30,19 @@ func carPinName(car string, i, n int, first string) string {
 	return name
 }
 
-// importedPinName is the name a CAR import gives a root already pinned as
-// old: a name the user gave stays; a copy a group placed here becomes the
-// user's pin (as pin add makes it), named after the CAR or else after the
-// share.
-func importedPinName(old blockstore.Pin, name string) string {
-	switch {
-	case isReplicaPin(old) && name != "":
-		return name
-	case isReplicaPin(old):
-		return replicaShareName(old.Name)
-	case old.Name != "":
+// importedPinName is the name a CAR import gives a root already pinned
+// (others: every owner's records on it): a name the user gave stays; a
+// copy a group keeps here gets the user's pin too (as pin add does), named
+// after the CAR or else after the share.
+func importedPinName(others []blockstore.Pin, name string) string {
+	if old, ok := userPin(others); ok && old.Name != "" {
 		return old.Name
+	}
+	if name != "" {
+		return name
+	}
+	if g, ok := groupPin(others); ok {
+		return g.Name
 	}
 	return name
 }

@@ -35,23 +35,28 @@ func TestCarPinName(t *testing.T) {
 }
 
 func TestImportedPinName(t *testing.T) {
-	replica := blockstore.Pin{Name: replicaPinPrefix + "GROUPID:album"}
+	replica := blockstore.Pin{Owner: blockstore.GroupOwner("GROUPID", "album"), Name: "album"}
+	other := blockstore.Pin{Owner: blockstore.GroupOwner("OTHER", "photos"), Name: "photos"}
+	named := blockstore.Pin{Name: "Summer 2026"}
 	tests := []struct {
-		name string
-		old  blockstore.Pin
-		car  string
-		want string
+		name   string
+		others []blockstore.Pin
+		car    string
+		want   string
 	}{
-		{"the user's name stays", blockstore.Pin{Name: "Summer 2026"}, "holiday", "Summer 2026"},
-		{"an unnamed pin gets the CAR's", blockstore.Pin{}, "holiday", "holiday"},
-		{"an unnamed pin, no CAR name", blockstore.Pin{}, "", ""},
-		{"a group's copy becomes the user's, named after the CAR", replica, "holiday", "holiday"},
-		{"a group's copy, no CAR name: the share's name", replica, "", "album"},
+		{"the user's name stays", []blockstore.Pin{named}, "holiday", "Summer 2026"},
+		{"the user's name stays beside a group's copy", []blockstore.Pin{named, replica}, "", "Summer 2026"},
+		{"an unnamed pin gets the CAR's", []blockstore.Pin{{}}, "holiday", "holiday"},
+		{"an unnamed pin, no CAR name", []blockstore.Pin{{}}, "", ""},
+		{"an unnamed pin beside a group's copy: the share's name", []blockstore.Pin{{}, replica}, "", "album"},
+		{"a group's copy gets the user's pin, named after the CAR", []blockstore.Pin{replica}, "holiday", "holiday"},
+		{"a group's copy, no CAR name: the share's name", []blockstore.Pin{replica, other}, "", "album"},
+		{"not pinned before", nil, "holiday", "holiday"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := importedPinName(tt.old, tt.car); got != tt.want {
-				t.Errorf("importedPinName(%q, %q) = %q, want %q", tt.old.Name, tt.car, got, tt.want)
+			if got := importedPinName(tt.others, tt.car); got != tt.want {
+				t.Errorf("importedPinName(%v, %q) = %q, want %q", tt.others, tt.car, got, tt.want)
 			}
 		})
 	}

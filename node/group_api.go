@@ -235,10 +235,10 @@ func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, copies in
 	if copies < group.MinCopies || copies > group.MaxCopies {
 		return api.GroupIntent{}, fmt.Errorf("copies must be between %d and %d: %w", group.MinCopies, group.MaxCopies, api.ErrInvalid)
 	}
-	p, err := n.store.GetPin(ctx, c)
-	if err != nil || isReplicaPin(p) {
-		// Share means "keep this": it becomes the user's own pin (a
-		// replica, of this group or another, takes the share's name).
+	p, err := n.store.GetPin(ctx, c, blockstore.OwnerUser)
+	if err != nil {
+		// Share means "keep this": it becomes the user's own pin (beside
+		// a copy a group keeps here, named after that share).
 		ap, err := n.PinAdd(ctx, c, "", nil)
 		if err != nil {
 			return api.GroupIntent{}, fmt.Errorf("share %s: %w", c, err)

@@ -95,7 +95,7 @@ func TestGroupRemoveMember(t *testing.T) {
 	if !strings.Contains(notice, "removed from group family by") {
 		t.Fatalf("notice %q", notice)
 	}
-	if p, err := nodes[1].store.GetPin(ctx, root); err == nil && isReplicaPin(p) {
+	if groupPinned(t, nodes[1], root) {
 		t.Fatal("the removed device kept its replica pin")
 	}
 	if _, err := nodes[1].GroupMembers(ctx, "family"); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "removed from group family") {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -16,10 +15,6 @@ import (
 	"github.com/kith-p2p/kith/protocol/group"
 	groupnet "github.com/kith-p2p/kith/protocol/group/net"
 )
-
-// replicaPinPrefix starts the name of every pin this node holds for a
-// group, not for its user (see replicate.PinName).
-const replicaPinPrefix = replicate.PinPrefix
 
 // localGroup is one group this node is in: its identity and folder, the
 // network side (groupnet), and its replication loop (replicate).
@@ -35,36 +30,27 @@ type localGroup struct {
 	rep    *replicate.Replicator
 }
 
-func isReplicaPin(p blockstore.Pin) bool { return replicate.IsReplicaPin(p) }
-
-// replicaLabel returns the share's name and the group's name (as this
-// node calls it; its ID if it is not one of ours any more) of a replica
-// pin's name, for showing it: the pin's own name is an internal key.
-func (n *Node) replicaLabel(pinName string) (share, groupName string) {
-	id, _, _ := strings.Cut(strings.TrimPrefix(pinName, replicaPinPrefix), ":")
-	groupName = id
+// groupName is the name (as this node calls it) of the group a pin
+// record's owner names: its ID if it is not one of ours any more, "" for
+// the user.
+func (n *Node) groupName(o blockstore.Owner) string {
+	id, _, ok := o.Group()
+	if !ok {
+		return ""
+	}
 	if gs, err := n.groupSet(); err == nil {
 		if g, err := gs.find(id); err == nil {
-			groupName = g.name
+			return g.name
 		}
 	}
-	return replicaShareName(pinName), groupName
-}
-
-// replicaShareName is the share's name in a replica pin's name.
-func replicaShareName(pinName string) string {
-	rest := strings.TrimPrefix(pinName, replicaPinPrefix)
-	if _, name, ok := strings.Cut(rest, ":"); ok {
-		return name
-	}
-	return rest
+	return id
 }
 
 // newReplicator wires g's replication loop to the node; g.net is set on
 // it once the group's network side is open.
 func (g *localGroup) newReplicator() *replicate.Replicator {
 	n := g.n
-	env := replicaEnv{n: n, gs: g.set}
+	env := replicaEnv{n: n}
 	return replicate.New(replicate.Config{
 		ID: g.id, Name: g.name,
 		Group:            g.set.cfg,
@@ -83,9 +69,6 @@ func (g *localGroup) changed() { g.rep.Changed() }
 
 // holdings is what our heartbeat reports: the bytes and roots we hold.
 func (g *localGroup) holdings() (int64, []cid.Cid) { return g.rep.Holdings() }
-
-// holdsReplica reports whether this group keeps a replica pin on r.
-func (g *localGroup) holdsReplica(r cid.Cid) bool { return g.rep.HoldsReplica(r) }
 
 // save writes the state (and is called at exit too). Errors are logged: the
 // state is rebuilt from peers by sync if it is lost.
@@ -116,22 +99,20 @@ func (g *localGroup) saveMeta() error {
 // replicaEnv is the node as the replication loops see it: its pins, its
 // fetcher, its disk and its host.
 type replicaEnv struct {
-	n  *Node
-	gs *groupSet
+	n *Node
 }
 
-func (e replicaEnv) GetPin(ctx context.Context, c cid.Cid) (blockstore.Pin, error) {
-	return e.n.store.GetPin(ctx, c)
+func (e replicaEnv) PinsOf(ctx context.Context, c cid.Cid) ([]blockstore.Pin, error) {
+	return e.n.store.PinsOf(ctx, c)
 }
 func (e replicaEnv) Pins(ctx context.Context) ([]blockstore.Pin, error) { return e.n.store.Pins(ctx) }
 func (e replicaEnv) AddPin(ctx context.Context, p blockstore.Pin) error {
 	return e.n.store.AddPin(ctx, p)
 }
-func (e replicaEnv) RemovePin(ctx context.Context, c cid.Cid) error {
-	return e.n.store.RemovePin(ctx, c)
+func (e replicaEnv) RemovePin(ctx context.Context, c cid.Cid, o blockstore.Owner) error {
+	return e.n.store.RemovePin(ctx, c, o)
 }
-func (e replicaEnv) PinLock() (unlock func())                       { return e.n.gcl.PinLock() }
-func (e replicaEnv) HeldElsewhere(id group.GroupID, c cid.Cid) bool { return e.gs.heldElsewhere(id, c) }
+func (e replicaEnv) PinLock() (unlock func()) { return e.n.gcl.PinLock() }
 
 func (e replicaEnv) Fetch(ctx context.Context, root cid.Cid) error {
 	_, err := e.n.ensureLocal(ctx, root, nil)

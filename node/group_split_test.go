@@ -618,11 +618,11 @@ func TestGroupSplit(t *testing.T) {
 		}
 	}
 	for i, n := range s.nodes {
-		if p, err := n.store.GetPin(ctx, x); err == nil && isReplicaPin(p) {
+		if groupPinned(t, n, x) {
 			t.Fatalf("node %d still keeps a replica pin on withdrawn x", i)
 		}
 	}
-	if _, err := s.nodes[0].store.GetPin(ctx, x); err != nil {
+	if _, err := userPinned(t, s.nodes[0], x); err != nil {
 		t.Fatalf("the sharer's own pin on x was touched: %v", err)
 	}
 }

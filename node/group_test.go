@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/protocol/group"
 	groupnet "github.com/kith-p2p/kith/protocol/group/net"
 	"github.com/kith-p2p/kith/web/api"
@@ -79,6 +81,23 @@ func holds(t testing.TB, n *Node, name string, root cid.Cid) bool {
 	}
 	missing, err := missingBlocks(context.Background(), n.store, root, nil)
 	return err == nil && missing == 0
+}
+
+// groupPinned reports whether any group keeps a pin record on root on n.
+func groupPinned(t testing.TB, n *Node, root cid.Cid) bool {
+	t.Helper()
+	ps, err := n.store.PinsOf(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ok := groupPin(ps)
+	return ok
+}
+
+// userPinned returns the user's pin on root on n.
+func userPinned(t testing.TB, n *Node, root cid.Cid) (blockstore.Pin, error) {
+	t.Helper()
+	return n.store.GetPin(context.Background(), root, blockstore.OwnerUser)
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -205,7 +224,7 @@ func TestGroupKeepsCopies(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "every replica released", func() bool {
 		for _, n := range nodes[1:] {
-			if p, err := n.store.GetPin(ctx, root); err == nil && isReplicaPin(p) {
+			if groupPinned(t, n, root) {
 				return false
 			}
 		}
@@ -219,7 +238,7 @@ func TestGroupKeepsCopies(t *testing.T) {
 			t.Fatalf("%s still has the root after gc", n.host.ID())
 		}
 	}
-	if _, err := nodes[0].store.GetPin(ctx, root); err != nil {
+	if _, err := userPinned(t, nodes[0], root); err != nil {
 		t.Fatalf("the sharer's own pin was touched: %v", err)
 	}
 }
@@ -340,9 +359,10 @@ func dumpViews(g *localGroup, root cid.Cid) string {
 	return out
 }
 
-// TestUserPinOfReplicaIsKept: a member pins (kith pin add, no name) a root
-// a group placed on it. The pin is then the user's: named after the share,
-// and kept when the share is withdrawn and the group releases its copies.
+// TestUserPinOfReplicaIsKept (the lost-pin case): a member pins (kith pin
+// add, no name) a root a group placed on it. The user's pin is added beside
+// the group's, named after the share, and kept, blocks and all, when the
+// share is withdrawn and the group releases its copy.
 func TestUserPinOfReplicaIsKept(t *testing.T) {
 	ctx := context.Background()
 	nodes := []*Node{groupNode(t, t.TempDir(), 1<<30), groupNode(t, t.TempDir(), 1<<30)}
@@ -355,23 +375,22 @@ func TestUserPinOfReplicaIsKept(t *testing.T) {
 	if _, err := nodes[1].PinAdd(ctx, root, "", nil); err != nil {
 		t.Fatal(err)
 	}
-	p, err := nodes[1].store.GetPin(ctx, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if isReplicaPin(p) {
-		t.Fatalf("after the user pinned it, the pin is still the group's: %q", p.Name)
+	p, err := userPinned(t, nodes[1], root)
+	if err != nil || p.Name == "" || !groupPinned(t, nodes[1], root) {
+		t.Fatalf("after the user pinned it: the user's pin %+v, %v, the group's record %v; want both, the user's named after the share", p, err, groupPinned(t, nodes[1], root))
 	}
 	if err := nodes[0].GroupUnshare(ctx, "family", root); err != nil {
 		t.Fatal(err)
 	}
 	// The group lets go of the root (it no longer counts it as a copy of
 	// a share); the user's pin stays.
-	waitFor(t, 30*time.Second, "the group to let go", func() bool { return !holds(t, nodes[1], "family", root) })
+	waitFor(t, 30*time.Second, "the group to let go", func() bool {
+		return !holds(t, nodes[1], "family", root) && !groupPinned(t, nodes[1], root)
+	})
 	if _, err := nodes[1].GC(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := nodes[1].store.GetPin(ctx, root); err != nil {
+	if _, err := userPinned(t, nodes[1], root); err != nil {
 		t.Fatalf("the user's pin was released with the group's copy: %v", err)
 	}
 	if ok, _ := nodes[1].store.Has(ctx, root); !ok {
@@ -437,8 +456,8 @@ func TestGroupOutsiderLearnsNoMembers(t *testing.T) {
 }
 
 // TestShareOfAnotherGroupsReplica: sharing in one group a root that another
-// group placed here makes it the user's pin, named after the share (it
-// kept the other group's replica name, so that group could release it).
+// group placed here adds the user's pin, named after the share, beside the
+// other group's copy.
 func TestShareOfAnotherGroupsReplica(t *testing.T) {
 	ctx := context.Background()
 	nodes := []*Node{groupNode(t, t.TempDir(), 1<<30), groupNode(t, t.TempDir(), 1<<30)}
@@ -453,11 +472,43 @@ func TestShareOfAnotherGroupsReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := nodes[1].store.GetPin(ctx, root)
-	if err != nil {
+	p, err := userPinned(t, nodes[1], root)
+	if err != nil || p.Name != in.Name || in.Name == "" {
+		t.Fatalf("after sharing it in work, the user's pin is %+v, %v (share named %q); want the user's, named after the share", p, err, in.Name)
+	}
+	if !groupPinned(t, nodes[1], root) {
+		t.Fatal("sharing it in work took family's copy")
+	}
+	// pin ls shows the root once, as the user's pin that both groups keep;
+	// unpinned, it is the groups' replica, and not the user's to unpin.
+	entry := func() api.Pin {
+		pins, err := nodes[1].Pins(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found []api.Pin
+		for _, p := range pins {
+			if p.Cid == root.String() {
+				found = append(found, p)
+			}
+		}
+		if len(found) != 1 {
+			t.Fatalf("pin ls lists the root %d times: %+v", len(found), found)
+		}
+		return found[0]
+	}
+	waitFor(t, 30*time.Second, "both groups keeping the root", func() bool { return fmt.Sprint(entry().Groups) == "[family work]" })
+	if e := entry(); e.Replica || e.Name != in.Name {
+		t.Fatalf("the user's pin kept by two groups shows as %+v", e)
+	}
+	if err := nodes[1].PinRm(ctx, root); err != nil {
 		t.Fatal(err)
 	}
-	if isReplicaPin(p) || p.Name != in.Name || in.Name == "" {
-		t.Fatalf("after sharing it in work, the pin is %q (share named %q); want the user's, named after the share", p.Name, in.Name)
+	if e := entry(); !e.Replica || e.Group == "" || fmt.Sprint(e.Groups) != "[family work]" {
+		t.Fatalf("after pin rm, the groups' copy shows as %+v", e)
+	}
+	err = nodes[1].PinRm(ctx, root)
+	if want := "is not your pin: your groups family and work keep a copy here"; err == nil || !strings.Contains(api.Sentence(err), want) {
+		t.Fatalf("pin rm of the groups' copy: %v; want %q", err, want)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -235,17 +234,6 @@ func (gs *groupSet) list() []*localGroup {
 		out = append(out, g)
 	}
 	return out
-}
-
-// heldElsewhere reports whether another group keeps a replica pin on root,
-// so that releasing it in one group does not take it from another.
-func (gs *groupSet) heldElsewhere(self group.GroupID, root cid.Cid) bool {
-	for _, g := range gs.list() {
-		if g.id != self && g.holdsReplica(root) {
-			return true
-		}
-	}
-	return false
 }
 
 // groups returns the running group set, or an error if the node is not started.

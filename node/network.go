@@ -60,15 +60,21 @@ func parseAddrInfos(addrs []string) ([]peer.AddrInfo, error) {
 // without re-adding anything.
 func (n *Node) joinNetwork(ctx context.Context) {
 	if pins, err := n.store.Pins(ctx); err == nil {
+		// A root is announced if any of its owners' records is (the
+		// user's public pin), whatever the groups that keep it too.
+		announce := map[cid.Cid]bool{}
 		for _, p := range pins {
+			announce[p.Cid] = announce[p.Cid] || n.announced(p)
+		}
+		for _, root := range blockstore.PinnedRoots(pins) {
 			var err error
-			if n.announced(p) {
-				err = n.dht.Provide(ctx, p.Cid)
+			if announce[root] {
+				err = n.dht.Provide(ctx, root)
 			} else {
-				err = n.dht.StopProviding(ctx, p.Cid)
+				err = n.dht.StopProviding(ctx, root)
 			}
 			if err != nil && ctx.Err() == nil {
-				n.log.Debug("provide pinned root", "cid", p.Cid, "err", err)
+				n.log.Debug("provide pinned root", "cid", root, "err", err)
 			}
 		}
 	}
@@ -85,7 +91,7 @@ func (n *Node) joinNetwork(ctx context.Context) {
 // added or pinned is (as in IPFS), unless they asked for it to be private
 // or turned announcing off; copies a group placed never are.
 func (n *Node) announced(p blockstore.Pin) bool {
-	return n.cfg.DHT.Announce && !p.Private && !isReplicaPin(p)
+	return n.cfg.DHT.Announce && !p.Private && p.Owner.IsUser()
 }
 
 // announce tells the DHT about a pin in the background: an add or pin

@@ -49,21 +49,8 @@ func (n *Node) Uploads(ctx context.Context) ([]api.Upload, error) {
 // isPinnedRoot reports whether c is the root of a pin here (the upload
 // tracker's start of a root's trail).
 func (n *Node) isPinnedRoot(c cid.Cid) bool {
-	_, err := n.store.GetPin(n.ctx, c)
-	return err == nil
-}
-
-// pinLabel is the name c is pinned under, as the user knows it: a
-// replica's share name rather than its internal key; "" when unpinned.
-func (n *Node) pinLabel(ctx context.Context, c cid.Cid) string {
-	p, err := n.store.GetPin(ctx, c)
-	if err != nil {
-		return ""
-	}
-	if isReplicaPin(p) {
-		return replicaShareName(p.Name)
-	}
-	return p.Name
+	ps, err := n.store.PinsOf(n.ctx, c)
+	return err == nil && len(ps) > 0
 }
 
 // memberNames maps the members of our groups to the names they go by.

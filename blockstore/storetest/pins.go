@@ -20,10 +20,13 @@ func RunPinStore(t *testing.T, newStore func(t *testing.T) blockstore.PinStore) 
 		{"Replace", testPinReplace},
 		{"Remove", testPinRemove},
 		{"Miss", testPinMiss},
+		{"OwnersListed", testPinOwnersListed},
+		{"OwnerMiss", testPinOwnerMiss},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
+	t.Run("Owners", func(t *testing.T) { testPinOwners(t, newStore) })
 }
 
 // pinTime is a fixed instant with sub-second precision and a non-UTC zone,
@@ -48,7 +51,7 @@ func mustAddPin(t *testing.T, ps blockstore.PinStore, p blockstore.Pin) {
 
 func checkPin(t *testing.T, got, want blockstore.Pin) {
 	t.Helper()
-	if !got.Cid.Equals(want.Cid) || got.Name != want.Name || got.Size != want.Size || !got.Created.Equal(want.Created) {
+	if !got.Cid.Equals(want.Cid) || got.Owner != want.Owner || got.Name != want.Name || got.Size != want.Size || !got.Created.Equal(want.Created) {
 		t.Fatalf("pin = %+v, want %+v", got, want)
 	}
 }
@@ -56,7 +59,7 @@ func checkPin(t *testing.T, got, want blockstore.Pin) {
 func testPinAddGet(t *testing.T, ps blockstore.PinStore) {
 	p := testPin(t, "photos", pinTime)
 	mustAddPin(t, ps, p)
-	got, err := ps.GetPin(context.Background(), p.Cid)
+	got, err := ps.GetPin(context.Background(), p.Cid, blockstore.OwnerUser)
 	if err != nil {
 		t.Fatalf("GetPin: %v", err)
 	}
@@ -90,7 +93,7 @@ func testPinReplace(t *testing.T, ps blockstore.PinStore) {
 	mustAddPin(t, ps, p)
 	p.Name, p.Size, p.Created = "second", 42, pinTime.Add(time.Minute)
 	mustAddPin(t, ps, p)
-	got, err := ps.GetPin(context.Background(), p.Cid)
+	got, err := ps.GetPin(context.Background(), p.Cid, p.Owner)
 	if err != nil {
 		t.Fatalf("GetPin: %v", err)
 	}
@@ -107,12 +110,12 @@ func testPinRemove(t *testing.T, ps blockstore.PinStore) {
 	other := testPin(t, "stays", pinTime)
 	mustAddPin(t, ps, p)
 	mustAddPin(t, ps, other)
-	if err := ps.RemovePin(ctx, p.Cid); err != nil {
+	if err := ps.RemovePin(ctx, p.Cid, blockstore.OwnerUser); err != nil {
 		t.Fatalf("RemovePin: %v", err)
 	}
-	_, err := ps.GetPin(ctx, p.Cid)
+	_, err := ps.GetPin(ctx, p.Cid, blockstore.OwnerUser)
 	checkMiss(t, "GetPin after RemovePin", err, p.Cid)
-	checkMiss(t, "second RemovePin", ps.RemovePin(ctx, p.Cid), p.Cid)
+	checkMiss(t, "second RemovePin", ps.RemovePin(ctx, p.Cid, blockstore.OwnerUser), p.Cid)
 	all, err := ps.Pins(ctx)
 	if err != nil || len(all) != 1 || !all[0].Cid.Equals(other.Cid) {
 		t.Fatalf("Pins after remove = %v, %v; want only %s", all, err, other.Cid)
@@ -121,10 +124,14 @@ func testPinRemove(t *testing.T, ps blockstore.PinStore) {
 
 func testPinMiss(t *testing.T, ps blockstore.PinStore) {
 	c := DagPBBlock(t, 1, []byte("never pinned")).Cid()
-	_, err := ps.GetPin(context.Background(), c)
+	_, err := ps.GetPin(context.Background(), c, blockstore.OwnerUser)
 	checkMiss(t, "GetPin", err, c)
 	all, err := ps.Pins(context.Background())
 	if err != nil || len(all) != 0 {
 		t.Fatalf("Pins of empty store = %v, %v; want none", all, err)
+	}
+	of, err := ps.PinsOf(context.Background(), c)
+	if err != nil || len(of) != 0 {
+		t.Fatalf("PinsOf a CID never pinned = %v, %v; want none", of, err)
 	}
 }

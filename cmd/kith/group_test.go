@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,40 @@ func TestGroupOfThreeDaemons(t *testing.T) {
 		holders = heldBy(t, repos[0], intent.Cid)
 		return len(holders) == 2
 	})
+
+	// On a member that holds a copy for the group: `pin ls` shows the
+	// group's copy under the share's name, `pin rm` says it is the group's,
+	// `pin add` adds the user's own pin beside it and `pin rm` removes only
+	// that one.
+	holder := ""
+	for i := 1; i < 3; i++ {
+		if slices.Contains(holders, ids[i]) {
+			holder = repos[i]
+		}
+	}
+	if holder == "" {
+		t.Fatalf("holders %v include neither member 2 nor 3", holders)
+	}
+	pinLine := func() string {
+		for _, l := range strings.Split(mustKith(t, holder, "pin", "ls"), "\n") {
+			if strings.HasPrefix(l, intent.Cid) {
+				return l
+			}
+		}
+		return ""
+	}
+	waitFor(t, 30*time.Second, "the replica in pin ls", func() bool { return strings.Contains(pinLine(), "photos · family · replica") })
+	if _, stderr, err := runKith(t, holder, "pin", "rm", intent.Cid); err == nil || !strings.Contains(stderr, "is not your pin: your group family keeps a copy here") {
+		t.Fatalf("pin rm of the group's copy: %v: %s", err, stderr)
+	}
+	mustKith(t, holder, "pin", "add", intent.Cid)
+	if l := pinLine(); !strings.Contains(l, "photos · also kept for family") || strings.Contains(l, "replica") {
+		t.Fatalf("pin ls after pin add of the group's copy: %q", l)
+	}
+	mustKith(t, holder, "pin", "rm", intent.Cid)
+	if l := pinLine(); !strings.Contains(l, "photos · family · replica") {
+		t.Fatalf("pin ls after pin rm of the user's pin: %q", l)
+	}
 
 	// Kill a holder other than the member we ask.
 	victim := -1

@@ -8,7 +8,9 @@
 // Pins, Fetcher, Disk, Peers) that package node implements, so that the
 // loop can be tested against an in-memory store and a fake network.
 //
-// A replica pin is named "group-replica:<group id>:<intent name>" (see
-// PinName); any other pin is the user's, and this package never removes or
-// changes one: a root the user pinned counts as our copy.
+// A CID can be pinned by several owners at once (blockstore.Owner): the
+// user, and each group that keeps a copy here. A group's copy is its own
+// record, owned by PinOwner(group, share), beside any other owner's on the
+// same root; this package adds and removes only its group's records, so a
+// release never takes a copy the user, or another group, still keeps.
 package replicate

@@ -123,34 +123,30 @@ type node struct {
 	gcl    *blockstore.GCLocker
 	self   peer.ID
 
-	mu        sync.Mutex
-	free      int64
-	budget    int64
-	hang      bool  // Fetch waits for its context
-	fetchErr  error // Fetch fails with it
-	fetches   int
-	stopped   []cid.Cid // StopProviding calls
-	elsewhere map[cid.Cid]bool
-	dials     [][]string
+	mu       sync.Mutex
+	free     int64
+	budget   int64
+	hang     bool  // Fetch waits for its context
+	fetchErr error // Fetch fails with it
+	fetches  int
+	stopped  []cid.Cid // StopProviding calls
+	dials    [][]string
 }
 
 func newNode(self peer.ID) *node {
 	return &node{store: blockstore.NewMemStore(), remote: blockstore.NewMemStore(), gcl: blockstore.NewGCLocker(), self: self,
-		free: 100 << 30, budget: 10 << 30, elsewhere: map[cid.Cid]bool{}}
+		free: 100 << 30, budget: 10 << 30}
 }
 
-func (n *node) GetPin(ctx context.Context, c cid.Cid) (blockstore.Pin, error) {
-	return n.store.GetPin(ctx, c)
+func (n *node) PinsOf(ctx context.Context, c cid.Cid) ([]blockstore.Pin, error) {
+	return n.store.PinsOf(ctx, c)
 }
 func (n *node) Pins(ctx context.Context) ([]blockstore.Pin, error) { return n.store.Pins(ctx) }
 func (n *node) AddPin(ctx context.Context, p blockstore.Pin) error { return n.store.AddPin(ctx, p) }
-func (n *node) RemovePin(ctx context.Context, c cid.Cid) error     { return n.store.RemovePin(ctx, c) }
-func (n *node) PinLock() (unlock func())                           { return n.gcl.PinLock() }
-func (n *node) HeldElsewhere(_ group.GroupID, c cid.Cid) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.elsewhere[c]
+func (n *node) RemovePin(ctx context.Context, c cid.Cid, o blockstore.Owner) error {
+	return n.store.RemovePin(ctx, c, o)
 }
+func (n *node) PinLock() (unlock func()) { return n.gcl.PinLock() }
 
 func (n *node) Fetch(ctx context.Context, root cid.Cid) error {
 	n.mu.Lock()
@@ -234,11 +230,18 @@ type fixture struct {
 
 func newFixture(t *testing.T, cfg group.Config, budget int64) *fixture {
 	t.Helper()
+	return newGroupOn(t, cfg, budget, newNode(testID(1)), "test group id for replicate tests")
+}
+
+// newGroupOn is another group of two (named by id, 32 bytes) on an
+// existing node: several groups on one node share its store.
+func newGroupOn(t *testing.T, cfg group.Config, budget int64, n *node, id string) *fixture {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &fixture{t: t, ctx: ctx, self: testID(1), other: testID(2)}
-	copy(f.id[:], "test group id for replicate tests")
+	f := &fixture{t: t, ctx: ctx, self: n.self, other: testID(2)}
+	copy(f.id[:], id)
 	f.net = newFakeNet(cfg, f.self)
-	f.node = newNode(f.self)
+	f.node = n
 	f.net.as(t, f.self, func(s *group.State, c *group.Clock) (group.Update, error) {
 		return s.Join(c, "self", f.node.Addrs(), budget)
 	})
@@ -260,12 +263,20 @@ func newFixture(t *testing.T, cfg group.Config, budget int64) *fixture {
 	return f
 }
 
-// root puts a block of size bytes in the remote store and returns its CID.
+// root puts a raw block of size bytes in the remote store and returns its CID.
 func (f *fixture) root(i, size int) cid.Cid {
 	f.t.Helper()
 	data := make([]byte, size)
 	copy(data, fmt.Sprintf("root %d", i))
-	b := blocks.NewBlock(data)
+	// A raw block, so that gc (which reads dag-pb blocks for links) can run.
+	c, err := cid.NewPrefixV1(cid.Raw, mh.SHA2_256).Sum(data)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	b, err := blocks.NewBlockWithCid(data, c)
+	if err != nil {
+		f.t.Fatal(err)
+	}
 	if err := f.node.remote.Put(f.ctx, b); err != nil {
 		f.t.Fatal(err)
 	}
@@ -298,7 +309,22 @@ func (f *fixture) waitFor(what string, cond func() bool) {
 	}
 }
 
+// pin is this group's record on root.
 func (f *fixture) pin(root cid.Cid) (blockstore.Pin, bool) {
-	p, err := f.node.store.GetPin(f.ctx, root)
+	ps, err := f.node.store.PinsOf(f.ctx, root)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, p := range ps {
+		if OwnedBy(p, f.id) {
+			return p, true
+		}
+	}
+	return blockstore.Pin{}, false
+}
+
+// userPin is the user's record on root.
+func (f *fixture) userPin(root cid.Cid) (blockstore.Pin, bool) {
+	p, err := f.node.store.GetPin(f.ctx, root, blockstore.OwnerUser)
 	return p, err == nil
 }

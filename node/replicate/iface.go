@@ -30,18 +30,18 @@ type Net interface {
 	ConnectedMembers() []peer.ID
 }
 
-// Pins is the node's pin set.
+// Pins is the node's pin set: one record per (root, owner). A group's
+// records are owned by PinOwner(its ID, the share's name); the loop
+// reads every owner's records but writes and removes only its own.
 type Pins interface {
-	GetPin(ctx context.Context, root cid.Cid) (blockstore.Pin, error)
+	// PinsOf returns every owner's record on root (none: nil, nil).
+	PinsOf(ctx context.Context, root cid.Cid) ([]blockstore.Pin, error)
 	Pins(ctx context.Context) ([]blockstore.Pin, error)
 	AddPin(ctx context.Context, p blockstore.Pin) error
-	RemovePin(ctx context.Context, root cid.Cid) error
+	RemovePin(ctx context.Context, root cid.Cid, owner blockstore.Owner) error
 	// PinLock holds garbage collection off until unlock: between a fetch
 	// and its pin, and between a pin's check and its removal.
 	PinLock() (unlock func())
-	// HeldElsewhere reports whether a group other than id keeps a replica
-	// pin on root, so that one group's release does not take it from another.
-	HeldElsewhere(id group.GroupID, root cid.Cid) bool
 }
 
 // Fetcher moves content.

@@ -2,6 +2,7 @@ package replicate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -64,46 +65,57 @@ func abs(n int64) int64 {
 	return n
 }
 
-// refresh reconciles the replica set with the pins: the user may have
-// removed a replica pin (we no longer hold it), pinned a replica root
-// himself (it is now his pin), or unpinned a root we counted as our copy.
+// refresh drops from the replica set the roots whose record of ours is
+// gone (removed behind the loop's back: by hand, or by an older kith).
 func (r *Replicator) refresh(ctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for c, rep := range r.replicas {
-		p, err := r.cfg.Pins.GetPin(ctx, c)
-		switch {
-		case err != nil:
+	for c := range r.replicas {
+		if !r.ours(ctx, c) {
 			delete(r.replicas, c)
-		case !IsReplicaPin(p) && !rep.user:
-			rep.user = true
-			r.replicas[c] = rep
-		case IsReplicaPin(p) && rep.user:
-			rep.user = false
-			r.replicas[c] = rep
 		}
 	}
 }
 
+// ours reports whether this group has a record on root.
+func (r *Replicator) ours(ctx context.Context, root cid.Cid) bool {
+	ps, err := r.cfg.Pins.PinsOf(ctx, root)
+	if err != nil {
+		return true // unknown: keep counting it; the next tick looks again
+	}
+	for _, p := range ps {
+		if OwnedBy(p, r.cfg.ID) {
+			return true
+		}
+	}
+	return false
+}
+
 // Replan runs the planner and acts on the plan: fetch what we are chosen
-// for, release what has been surplus long enough.
+// for, keep what is already pinned here, release what has been surplus
+// long enough.
 func (r *Replicator) Replan(ctx context.Context) {
 	if r.cfg.Removed != nil && r.cfg.Removed(ctx) {
 		return
 	}
-	for _, c := range r.planLocked(ctx) {
+	adopt, release := r.planLocked(ctx)
+	for _, in := range adopt {
+		r.adopt(ctx, in)
+	}
+	for _, c := range release {
 		r.release(ctx, c)
 	}
 }
 
-// planLocked plans and starts fetches; it returns the replica pins to
-// release, already out of the replica set (released without the lock,
-// since release looks at the other groups).
-func (r *Replicator) planLocked(ctx context.Context) (release []cid.Cid) {
+// planLocked plans and starts fetches; it returns the roots we are chosen
+// for that another owner already pinned here (to adopt: no fetch needed),
+// and the roots to release, already out of the replica set. Both are acted
+// on without the lock, since they wait for the pin lock.
+func (r *Replicator) planLocked(ctx context.Context) (adopt []group.Intent, release []cid.Cid) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.left {
-		return nil
+		return nil, nil
 	}
 	held := make(map[cid.Cid]int64, len(r.replicas))
 	for c, rep := range r.replicas {
@@ -134,9 +146,10 @@ func (r *Replicator) planLocked(ctx context.Context) (release []cid.Cid) {
 		if r.fetching[in.Root] != nil {
 			continue
 		}
-		// A root the user pinned is already here: it counts as our copy.
-		if p, err := r.cfg.Pins.GetPin(ctx, in.Root); err == nil && !IsReplicaPin(p) {
-			r.replicas[in.Root] = replica{size: in.Size, user: true}
+		// A root the user (or another group) pinned is already here: the
+		// group adds its own record and counts it as its copy.
+		if ps, err := r.cfg.Pins.PinsOf(ctx, in.Root); err == nil && len(ps) > 0 {
+			adopt = append(adopt, in)
 			continue
 		}
 		if len(r.fetching) >= limit {
@@ -147,30 +160,81 @@ func (r *Replicator) planLocked(ctx context.Context) (release []cid.Cid) {
 		r.cfg.Go(func(context.Context) { r.fetch(fctx, in) })
 	}
 	for _, c := range r.plan.Release {
-		if rep, ok := r.replicas[c]; ok {
+		if _, ok := r.replicas[c]; ok {
 			delete(r.replicas, c)
 			r.beatSoon()
-			if !rep.user {
-				release = append(release, c)
-			}
+			release = append(release, c)
 		}
 	}
-	return release
+	return adopt, release
 }
 
-// release drops our replica pin on root, never a user's pin, and not while
-// another group still keeps it. The blocks go at the next gc.
-func (r *Replicator) release(ctx context.Context, root cid.Cid) {
-	if r.cfg.Pins.HeldElsewhere(r.cfg.ID, root) {
+// adopt adds the group's record to a root another owner keeps here.
+func (r *Replicator) adopt(ctx context.Context, in group.Intent) {
+	unlock := r.cfg.Pins.PinLock()
+	ps, err := r.cfg.Pins.PinsOf(ctx, in.Root)
+	if err == nil && len(ps) == 0 {
+		unlock() // unpinned meanwhile: the next plan fetches it
 		return
 	}
+	if err == nil {
+		err = r.cfg.Pins.AddPin(ctx, r.pin(in))
+	}
+	unlock()
+	if err != nil {
+		r.cfg.Log.Warn("pin group replica", "group", r.cfg.ID, "cid", in.Root, "err", err)
+		return
+	}
+	r.hold(ctx, in)
+}
+
+// hold counts a root the group now has its record on as our copy; if the
+// group stopped meanwhile, the record goes again.
+func (r *Replicator) hold(ctx context.Context, in group.Intent) {
+	r.mu.Lock()
+	left := r.left
+	if !left {
+		r.replicas[in.Root] = replica{size: in.Size}
+	}
+	r.mu.Unlock()
+	if left {
+		r.release(ctx, in.Root)
+		return
+	}
+	r.beatSoon()
+}
+
+// pin is the group's record for a copy of in.
+func (r *Replicator) pin(in group.Intent) blockstore.Pin {
+	return blockstore.Pin{Cid: in.Root, Owner: PinOwner(r.cfg.ID, in.Name), Name: in.Name, Size: uint64(in.Size), Created: time.Now().UTC()}
+}
+
+// release removes this group's records on root, and no other owner's: a
+// root the user or another group pins stays. The blocks go at the next gc
+// if no owner remains.
+func (r *Replicator) release(ctx context.Context, root cid.Cid) {
 	unlock := r.cfg.Pins.PinLock()
 	defer unlock()
-	if p, err := r.cfg.Pins.GetPin(ctx, root); err == nil && IsReplicaPin(p) {
-		if err := r.cfg.Pins.RemovePin(ctx, root); err != nil {
+	ps, err := r.cfg.Pins.PinsOf(ctx, root)
+	if err != nil {
+		r.cfg.Log.Warn("release group replica", "group", r.cfg.ID, "cid", root, "err", err)
+		return
+	}
+	userPinned := false
+	for _, p := range ps {
+		if p.Owner.IsUser() {
+			userPinned = true
+		}
+		if !OwnedBy(p, r.cfg.ID) {
+			continue
+		}
+		if err := r.cfg.Pins.RemovePin(ctx, root, p.Owner); err != nil && !errors.Is(err, blockstore.ErrNotFound) {
 			r.cfg.Log.Warn("release group replica", "group", r.cfg.ID, "cid", root, "err", err)
 			return
 		}
+	}
+	// Groups' copies are not announced; the user's pin is, and stays so.
+	if !userPinned {
 		if err := r.cfg.Fetcher.StopProviding(ctx, root); err != nil {
 			r.cfg.Log.Debug("stop providing", "cid", root, "err", err)
 		}
@@ -182,7 +246,6 @@ func (r *Replicator) fetch(ctx context.Context, in group.Intent) {
 	err := r.fetchOne(ctx, in)
 	stopped := ctx.Err() != nil // a plan that no longer wants it, or the daemon stopping
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.fetching[in.Root]() // cancels ctx
 	delete(r.fetching, in.Root)
 	if err != nil {
@@ -190,22 +253,20 @@ func (r *Replicator) fetch(ctx context.Context, in group.Intent) {
 			r.fetchErr[in.Root] = err.Error()
 			r.cfg.Log.Info("group replica fetch failed; will retry", "group", r.cfg.ID, "cid", in.Root, "err", err)
 		}
+		r.mu.Unlock()
 		return
 	}
 	delete(r.fetchErr, in.Root)
-	if r.left {
-		return
-	}
-	r.replicas[in.Root] = replica{size: in.Size}
+	r.mu.Unlock()
 	// Not announced in the DHT: members find holders through the group.
+	r.hold(r.cfg.Context, in)
 	r.Changed() // re-plan
-	r.beatSoon()
 }
 
 // fetchOne first dials the members that hold the root (and the one who
 // shared it), so the fetcher finds them among connected peers without
-// waiting for the DHT; then it fetches the root and pins it as ours,
-// unless it was pinned meanwhile.
+// waiting for the DHT; then it fetches the root and adds the group's
+// record on it.
 func (r *Replicator) fetchOne(ctx context.Context, in group.Intent) error {
 	if err := r.cfg.Disk.CheckSpace(in.Size); err != nil {
 		return err
@@ -238,11 +299,7 @@ func (r *Replicator) fetchOne(ctx context.Context, in group.Intent) error {
 	if err := r.cfg.Fetcher.Fetch(ctx, in.Root); err != nil {
 		return fmt.Errorf("fetch %s for group %s: %w", in.Root, r.cfg.Name, err)
 	}
-	if _, err := r.cfg.Pins.GetPin(ctx, in.Root); err == nil {
-		return nil // pinned meanwhile (by the user, or for another group)
-	}
-	p := blockstore.Pin{Cid: in.Root, Name: PinName(r.cfg.ID, in.Name), Size: uint64(in.Size), Created: time.Now().UTC()}
-	if err := r.cfg.Pins.AddPin(ctx, p); err != nil {
+	if err := r.cfg.Pins.AddPin(ctx, r.pin(in)); err != nil {
 		return fmt.Errorf("pin replica %s: %w", in.Root, err)
 	}
 	return nil

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,18 +15,18 @@ import (
 	"github.com/kith-p2p/kith/protocol/group"
 )
 
-// PinPrefix starts the name of every pin this node holds for a group, not
-// for its user: "group-replica:<group id>:<intent name>". A pin without it
-// is the user's, and the group code never removes or changes it.
-const PinPrefix = "group-replica:"
-
-// PinName is the name of the replica pin a group keeps for the share called name.
-func PinName(id group.GroupID, name string) string {
-	return PinPrefix + id.String() + ":" + name
+// PinOwner is the owner of the copy a group keeps of its share called
+// name: one record per group and share, beside the user's and other
+// groups' records on the same root.
+func PinOwner(id group.GroupID, name string) blockstore.Owner {
+	return blockstore.GroupOwner(id.String(), name)
 }
 
-// IsReplicaPin reports whether p is a group's replica pin (not the user's).
-func IsReplicaPin(p blockstore.Pin) bool { return strings.HasPrefix(p.Name, PinPrefix) }
+// OwnedBy reports whether p is group id's record (of any of its shares).
+func OwnedBy(p blockstore.Pin, id group.GroupID) bool {
+	gid, _, ok := p.Owner.Group()
+	return ok && gid == id.String()
+}
 
 // fetchTimeout bounds one replica fetch; a failed one is retried at a later
 // heartbeat.
@@ -66,11 +66,10 @@ type Config struct {
 	Removed func(ctx context.Context) bool
 }
 
-// replica is one root this node holds for a group: a replica pin of ours,
-// or (user) a pin of the user's that we count as our copy.
+// replica is one root this node holds for a group: the group has its own
+// record on it (whoever else pins it too).
 type replica struct {
 	size int64
-	user bool
 }
 
 // Replicator is one group's replication loop and replica set.
@@ -111,17 +110,16 @@ func New(cfg Config) *Replicator {
 // change hook calls Changed). It must be called before Run.
 func (r *Replicator) SetNet(n Net) { r.cfg.Net = n }
 
-// Load rebuilds the replica set from our replica pins for this group.
+// Load rebuilds the replica set from this group's pin records.
 func (r *Replicator) Load(ctx context.Context) error {
 	pins, err := r.cfg.Pins.Pins(ctx)
 	if err != nil {
 		return fmt.Errorf("list pins for group %s: %w", r.cfg.ID, err)
 	}
-	prefix := PinName(r.cfg.ID, "")
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range pins {
-		if strings.HasPrefix(p.Name, prefix) {
+		if OwnedBy(p, r.cfg.ID) {
 			r.replicas[p.Cid] = replica{size: int64(p.Size)}
 		}
 	}
@@ -207,9 +205,9 @@ func (r *Replicator) save() {
 	}
 }
 
-// Stop stops the loop and the fetches and drops our replica pins (never
-// a user's pin, nor one another group keeps); it reports false if the
-// group was already stopped.
+// Stop stops the loop and the fetches and drops this group's pin records
+// (never the user's, nor another group's); it reports false if the group
+// was already stopped.
 func (r *Replicator) Stop(ctx context.Context) bool {
 	r.mu.Lock()
 	if r.left {
@@ -217,11 +215,9 @@ func (r *Replicator) Stop(ctx context.Context) bool {
 		return false
 	}
 	r.left = true
-	var release []cid.Cid
-	for c, rep := range r.replicas {
-		if !rep.user {
-			release = append(release, c)
-		}
+	release := make([]cid.Cid, 0, len(r.replicas))
+	for c := range r.replicas {
+		release = append(release, c)
 	}
 	r.replicas = map[cid.Cid]replica{}
 	for _, cancel := range r.fetching {
@@ -229,6 +225,15 @@ func (r *Replicator) Stop(ctx context.Context) bool {
 	}
 	r.mu.Unlock()
 	r.stop.Do(func() { close(r.done) })
+	// Records of ours the set lost track of (a fetch that finished as we
+	// stopped) go too: no record may outlive its group.
+	if pins, err := r.cfg.Pins.Pins(ctx); err == nil {
+		for _, p := range pins {
+			if OwnedBy(p, r.cfg.ID) && !slices.Contains(release, p.Cid) {
+				release = append(release, p.Cid)
+			}
+		}
+	}
 	for _, c := range release {
 		r.release(ctx, c)
 	}
@@ -255,20 +260,13 @@ func (r *Replicator) Holdings() (int64, []cid.Cid) {
 	return used, roots
 }
 
-// Holds reports whether we count root as our copy (a replica pin or the user's pin).
+// Holds reports whether this group keeps a copy of root here (its own pin
+// record on it).
 func (r *Replicator) Holds(root cid.Cid) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_, ok := r.replicas[root]
 	return ok
-}
-
-// HoldsReplica reports whether this group keeps a replica pin on root.
-func (r *Replicator) HoldsReplica(root cid.Cid) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	rep, ok := r.replicas[root]
-	return ok && !rep.user
 }
 
 // Fetching reports whether a fetch of root is under way.

@@ -14,32 +14,32 @@ import (
 	"github.com/kith-p2p/kith/protocol/group"
 )
 
-func TestPinName(t *testing.T) {
-	var id group.GroupID
+func TestPinOwner(t *testing.T) {
+	var id, other group.GroupID
 	copy(id[:], "0123456789abcdef0123456789abcdef")
-	// The scheme existing repos hold: it must not change.
-	want := "group-replica:" + id.String() + ":album"
-	if got := PinName(id, "album"); got != want {
-		t.Fatalf("PinName = %q, want %q", got, want)
+	copy(other[:], "fedcba9876543210fedcba9876543210")
+	want := blockstore.Owner("group:" + id.String() + ":album")
+	if got := PinOwner(id, "album"); got != want {
+		t.Fatalf("PinOwner = %q, want %q", got, want)
 	}
 	for _, tc := range []struct {
-		name string
-		want bool
+		owner blockstore.Owner
+		want  bool
 	}{
 		{want, true},
-		{"group-replica:x", true},
-		{"album", false},
-		{"", false},
-		{"my group-replica:x", false},
+		{PinOwner(id, "trip: rome"), true},
+		{PinOwner(id, ""), true},
+		{PinOwner(other, "album"), false},
+		{blockstore.OwnerUser, false},
 	} {
-		if got := IsReplicaPin(blockstore.Pin{Name: tc.name}); got != tc.want {
-			t.Errorf("IsReplicaPin(%q) = %v, want %v", tc.name, got, tc.want)
+		if got := OwnedBy(blockstore.Pin{Owner: tc.owner}, id); got != tc.want {
+			t.Errorf("OwnedBy(%q) = %v, want %v", tc.owner, got, tc.want)
 		}
 	}
 }
 
-// A root this member is chosen for is fetched and pinned under the group's
-// replica pin name, and then counts in the heartbeat.
+// A root this member is chosen for is fetched and pinned as the group's
+// own record, named after the share, and then counts in the heartbeat.
 func TestChosenRootIsFetchedAndPinned(t *testing.T) {
 	f := newFixture(t, group.TestConfig(), 1<<30)
 	root := f.root(1, 1000)
@@ -47,14 +47,17 @@ func TestChosenRootIsFetchedAndPinned(t *testing.T) {
 	f.rep.Tick(f.ctx)
 	f.waitFor("the replica", func() bool { return f.rep.Holds(root) })
 	p, ok := f.pin(root)
-	if !ok || p.Name != PinName(f.id, "album") || p.Size != 1000 {
-		t.Fatalf("pin = %+v, %v; want a replica pin named %q", p, ok, PinName(f.id, "album"))
+	if !ok || p.Owner != PinOwner(f.id, "album") || p.Name != "album" || p.Size != 1000 {
+		t.Fatalf("pin = %+v, %v; want the group's record on album", p, ok)
+	}
+	if _, ok := f.userPin(root); ok {
+		t.Fatal("the group's copy made a pin of the user's")
 	}
 	if has, _ := f.node.store.Has(f.ctx, root); !has {
 		t.Fatal("the replica's block is not in the store")
 	}
-	if !f.rep.HoldsReplica(root) || f.rep.Fetching(root) || f.rep.FetchErr(root) != "" {
-		t.Fatalf("holds replica %v, fetching %v, err %q", f.rep.HoldsReplica(root), f.rep.Fetching(root), f.rep.FetchErr(root))
+	if f.rep.Fetching(root) || f.rep.FetchErr(root) != "" {
+		t.Fatalf("fetching %v, err %q", f.rep.Fetching(root), f.rep.FetchErr(root))
 	}
 	used, roots := f.rep.Holdings()
 	if used != 1000 || !slices.Equal(roots, []cid.Cid{root}) {
@@ -62,13 +65,14 @@ func TestChosenRootIsFetchedAndPinned(t *testing.T) {
 	}
 	// A restart finds the replica again from its pin.
 	again := New(f.rep.cfg)
-	if err := again.Load(f.ctx); err != nil || !again.HoldsReplica(root) {
-		t.Fatalf("after Load: holds %v, err %v", again.HoldsReplica(root), err)
+	if err := again.Load(f.ctx); err != nil || !again.Holds(root) {
+		t.Fatalf("after Load: holds %v, err %v", again.Holds(root), err)
 	}
 }
 
-// A root the user pinned counts as our copy: it is not fetched, not renamed,
-// and never removed, by a release or by leaving the group.
+// A root the user pinned is already here: the group adds its own record
+// beside the user's without fetching, and never removes or changes the
+// user's, by a release or by leaving the group.
 func TestUserPinCountsAndIsKept(t *testing.T) {
 	cfg := group.TestConfig()
 	cfg.ReleaseDelay = 0
@@ -80,12 +84,15 @@ func TestUserPinCountsAndIsKept(t *testing.T) {
 	}
 	f.share(root, "album", 1000, 2)
 	f.rep.Replan(f.ctx)
-	if !f.rep.Holds(root) || f.rep.HoldsReplica(root) || f.rep.Fetching(root) {
-		t.Fatalf("holds %v, replica %v, fetching %v: want the user's pin counted as our copy", f.rep.Holds(root), f.rep.HoldsReplica(root), f.rep.Fetching(root))
+	if _, ok := f.pin(root); !f.rep.Holds(root) || !ok || f.rep.Fetching(root) {
+		t.Fatalf("holds %v, group record %v, fetching %v: want the group's record beside the user's", f.rep.Holds(root), ok, f.rep.Fetching(root))
 	}
 	f.unshare(root)
 	f.waitFor("the release", func() bool { return !f.rep.Holds(root) })
-	if p, ok := f.pin(root); !ok || p.Name != "my album" {
+	if _, ok := f.pin(root); ok {
+		t.Fatal("the group's record stays after the release")
+	}
+	if p, ok := f.userPin(root); !ok || p.Name != "my album" {
 		t.Fatalf("the user's pin is %+v, %v after the release", p, ok)
 	}
 	f.share(root, "album", 1000, 2)
@@ -93,8 +100,11 @@ func TestUserPinCountsAndIsKept(t *testing.T) {
 	if !f.rep.Stop(f.ctx) {
 		t.Fatal("Stop reported the group already stopped")
 	}
-	if p, ok := f.pin(root); !ok || p.Name != "my album" {
+	if p, ok := f.userPin(root); !ok || p.Name != "my album" {
 		t.Fatalf("the user's pin is %+v, %v after leaving", p, ok)
+	}
+	if _, ok := f.pin(root); ok {
+		t.Fatal("the group's record stays after leaving")
 	}
 	if f.rep.Stop(f.ctx) {
 		t.Fatal("a second Stop reported stopping the group")
@@ -103,46 +113,57 @@ func TestUserPinCountsAndIsKept(t *testing.T) {
 		if n.fetches != 0 {
 			t.Errorf("%d fetches of a root the user holds", n.fetches)
 		}
+		if slices.Contains(n.stopped, root) {
+			t.Error("releasing the group's copy stopped announcing the user's pin")
+		}
 	})
 }
 
-// refresh follows what the user did to the pins between heartbeats.
+// refresh follows the records: the user pinning or unpinning the root
+// leaves the group's copy alone; the group's record removed behind the
+// loop's back means we no longer hold it.
 func TestRefreshFollowsThePins(t *testing.T) {
 	f := newFixture(t, group.TestConfig(), 1<<30)
 	root := f.root(1, 1000)
 	f.share(root, "album", 1000, 2)
-	f.waitFor("the replica", func() bool { return f.rep.HoldsReplica(root) })
+	f.waitFor("the replica", func() bool { return f.rep.Holds(root) })
 
-	// The user pins it himself: the pin is his now.
 	if err := f.node.store.AddPin(f.ctx, blockstore.Pin{Cid: root, Name: "mine"}); err != nil {
 		t.Fatal(err)
 	}
-	f.rep.refresh(f.ctx)
-	if !f.rep.Holds(root) || f.rep.HoldsReplica(root) {
-		t.Fatal("a root the user pinned still counts as a replica pin")
+	if err := f.node.store.RemovePin(f.ctx, root, blockstore.OwnerUser); err != nil {
+		t.Fatal(err)
 	}
-	// And unpins it: we no longer hold it.
-	if err := f.node.store.RemovePin(f.ctx, root); err != nil {
+	f.rep.refresh(f.ctx)
+	if !f.rep.Holds(root) {
+		t.Fatal("the user's unpin took the group's copy")
+	}
+	if err := f.node.store.RemovePin(f.ctx, root, PinOwner(f.id, "album")); err != nil {
 		t.Fatal(err)
 	}
 	f.rep.refresh(f.ctx)
 	if f.rep.Holds(root) {
-		t.Fatal("an unpinned root still counts as our copy")
+		t.Fatal("a root without the group's record still counts as our copy")
 	}
 }
 
-// A replica goes once the plan has found it surplus for the release delay,
-// and not while another group keeps a replica pin on it.
+// A replica goes once the plan has found it surplus for the release delay;
+// the release removes only this group's record, and stops announcing the
+// root only when the user does not pin it.
 func TestRelease(t *testing.T) {
+	var otherGroup group.GroupID
+	copy(otherGroup[:], "another group that keeps it too..")
 	for _, tc := range []struct {
-		name      string
-		delay     time.Duration
-		elsewhere bool
-		released  bool
+		name     string
+		delay    time.Duration
+		others   []blockstore.Owner // other owners of the root
+		released bool
+		stops    bool // stops providing
 	}{
-		{"surplus for the delay", 0, false, true},
-		{"surplus, within the delay", time.Hour, false, false},
-		{"kept by another group", 0, true, false},
+		{"surplus for the delay", 0, nil, true, true},
+		{"surplus, within the delay", time.Hour, nil, false, false},
+		{"kept by another group", 0, []blockstore.Owner{PinOwner(otherGroup, "album")}, true, true},
+		{"pinned by the user", 0, []blockstore.Owner{blockstore.OwnerUser}, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := group.TestConfig()
@@ -150,16 +171,25 @@ func TestRelease(t *testing.T) {
 			f := newFixture(t, cfg, 1<<30)
 			root := f.root(1, 1000)
 			f.share(root, "album", 1000, 2)
-			f.waitFor("the replica", func() bool { return f.rep.HoldsReplica(root) })
-			f.node.set(func(n *node) { n.elsewhere[root] = tc.elsewhere })
+			f.waitFor("the replica", func() bool { return f.rep.Holds(root) })
+			for _, o := range tc.others {
+				if err := f.node.store.AddPin(f.ctx, blockstore.Pin{Cid: root, Owner: o, Name: "album"}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			f.unshare(root)
 			f.rep.Replan(f.ctx)
 			f.rep.Replan(f.ctx)
 			_, pinned := f.pin(root)
 			var stopped bool
 			f.node.get(func(n *node) { stopped = slices.Contains(n.stopped, root) })
-			if pinned == tc.released || stopped != tc.released {
-				t.Fatalf("pinned %v, stopped providing %v; want released %v", pinned, stopped, tc.released)
+			if pinned == tc.released || stopped != tc.stops {
+				t.Fatalf("group record %v, stopped providing %v; want released %v, stopped %v", pinned, stopped, tc.released, tc.stops)
+			}
+			for _, o := range tc.others {
+				if _, err := f.node.store.GetPin(f.ctx, root, o); err != nil {
+					t.Fatalf("the release took %q's record: %v", o, err)
+				}
 			}
 			// Out of this group's replica set either way, once released by the plan.
 			if tc.delay == 0 && f.rep.Holds(root) {
@@ -249,7 +279,7 @@ func TestFailedFetchIsRetried(t *testing.T) {
 		t.Fatalf("fetch error %q does not say what failed", e)
 	}
 	f.node.set(func(n *node) { n.fetchErr = nil })
-	f.waitFor("the retry", func() bool { return f.rep.HoldsReplica(root) })
+	f.waitFor("the retry", func() bool { return f.rep.Holds(root) })
 	if e := f.rep.FetchErr(root); e != "" {
 		t.Fatalf("the error %q stays after a fetch that worked", e)
 	}
@@ -286,9 +316,9 @@ func TestRunAndStop(t *testing.T) {
 	done := make(chan struct{})
 	go func() { f.rep.Run(context.Background()); close(done) }()
 	deadline := time.Now().Add(2 * time.Second)
-	for !f.rep.HoldsReplica(root) || f.net.heartbeats() < 2 {
+	for !f.rep.Holds(root) || f.net.heartbeats() < 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("Run: replica %v after %d heartbeats", f.rep.HoldsReplica(root), f.net.heartbeats())
+			t.Fatalf("Run: replica %v after %d heartbeats", f.rep.Holds(root), f.net.heartbeats())
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -157,7 +157,9 @@ type ProtocolStats struct {
 	Peers  int   `json:"peers"`
 }
 
-// Pin is one pin as the API shows it.
+// Pin is one pinned root as the API shows it. A root may be pinned by
+// several owners (the user, and each group that keeps a copy here); it is
+// listed once: as the user's pin if the user pinned it, else as a replica.
 type Pin struct {
 	Cid     string    `json:"cid"`
 	Name    string    `json:"name,omitempty"`
@@ -166,11 +168,14 @@ type Pin struct {
 	// Replication says where else the content is kept; empty means only
 	// in this repo (groups, which fill it, come later).
 	Replication string `json:"replication,omitempty"`
-	// Replica is set for a copy a group placed here (not the user's own
-	// pin): Group names the group, Name is the share's name. Pinning it
-	// (pin add) makes it the user's.
+	// Replica is set for a copy only groups keep here (the user did not
+	// pin it): Group names the group, Name is the share's name. Pinning it
+	// (pin add) adds the user's own pin, which no group releases.
 	Replica bool   `json:"replica,omitempty"`
 	Group   string `json:"group,omitempty"`
+	// Groups names every group that keeps a copy here too (sorted), for a
+	// replica and for the user's pin alike.
+	Groups []string `json:"groups,omitempty"`
 }
 
 // GCResult is the result of a garbage collection.

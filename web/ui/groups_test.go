@@ -127,7 +127,8 @@ func TestBrowserGroupInvite(t *testing.T) {
 
 	// On B, the copy the group placed there shows as the share's name
 	// with its group, and offers "Keep a copy for me" instead of Unpin;
-	// keeping it makes it B's own pin.
+	// keeping it adds B's own pin beside the group's, and the row says the
+	// group keeps it too.
 	isReplica := func() (replica, found bool) {
 		pins, err := b.c.Pins(sctx)
 		if err != nil {
@@ -175,6 +176,16 @@ func TestBrowserGroupInvite(t *testing.T) {
 	}
 	if replica, ok := isReplica(); !ok || replica {
 		t.Fatalf("after Keep a copy for me, B's pin: found %v, replica %v", ok, replica)
+	}
+	waitText(t, tab, bRow+" td.name .kept-for", "also kept for family")
+	bpins, err := b.c.Pins(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range bpins {
+		if p.Cid == res.Cid && (len(p.Groups) != 1 || p.Groups[0] != "family") {
+			t.Fatalf("B's pin after Keep a copy for me lists groups %q, want [family]", p.Groups)
+		}
 	}
 
 	// Leaving, on B, goes through a confirm step.

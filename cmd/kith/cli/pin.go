@@ -2,9 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kith-p2p/kith/web/api"
 )
 
 func pinCmd(e *env) *cobra.Command {
@@ -42,7 +45,7 @@ func pinCmd(e *env) *cobra.Command {
 	add.Flags().StringVar(&name, "name", "", "name to record on the pin")
 	rm := &cobra.Command{
 		Use:   "rm CID",
-		Short: "Unpin content (its blocks go at the next gc)",
+		Short: "Remove your pin (its blocks go at the next gc, unless a group keeps a copy here)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, c, err := e.cidClient(args[0])
@@ -62,7 +65,7 @@ func pinCmd(e *env) *cobra.Command {
 	ls := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
-		Short:   "List pins: CID, name, size, date (copies your groups placed here end in \"· GROUP · replica\")",
+		Short:   "List pinned roots: CID, name, size, date (\"· GROUP · replica\": a copy only your groups keep; \"· also kept for GROUP\": your pin, kept by a group too)",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -79,10 +82,7 @@ func pinCmd(e *env) *cobra.Command {
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "CID\tNAME\tSIZE\tPINNED")
 			for _, p := range pins {
-				name := printable(p.Name)
-				if p.Replica {
-					name += " · " + printable(p.Group) + " · replica"
-				}
+				name := printable(p.Name) + pinGroupsNote(p)
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Cid, name, humanBytes(int64(p.Size)), p.Created.Local().Format("2006-01-02 15:04"))
 			}
 			return tw.Flush()
@@ -90,4 +90,25 @@ func pinCmd(e *env) *cobra.Command {
 	}
 	cmd.AddCommand(add, rm, ls)
 	return cmd
+}
+
+// pinGroupsNote says which groups keep a pinned root too: " · family ·
+// replica" for a copy only groups keep, " · also kept for family" for the
+// user's pin that a group keeps as well.
+func pinGroupsNote(p api.Pin) string {
+	groups := p.Groups
+	if len(groups) == 0 && p.Group != "" {
+		groups = []string{p.Group}
+	}
+	shown := make([]string, len(groups))
+	for i, g := range groups {
+		shown[i] = printable(g)
+	}
+	switch {
+	case p.Replica:
+		return " · " + strings.Join(shown, ", ") + " · replica"
+	case len(shown) > 0:
+		return " · also kept for " + strings.Join(shown, ", ")
+	}
+	return ""
 }

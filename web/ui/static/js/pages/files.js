@@ -66,23 +66,28 @@ export function render(main, _arg, query) {
 
   async function unpin(pin) {
     const label = pin.name || pin.cid;
-    if (!window.confirm(`Unpin ${label}? Its blocks are removed at the next garbage collection.`)) return;
+    const kept = keepers(pin);
+    const after = kept.length
+      ? `${kept.join(', ')} still ${kept.length > 1 ? 'keep' : 'keeps'} a copy here until no longer needed.`
+      : 'Its blocks are removed at the next garbage collection.';
+    if (!window.confirm(`Unpin ${label}? ${after}`)) return;
     try {
       await api('/pin/rm', { method: 'POST', params: { cid: pin.cid } });
-      status.textContent = `Unpinned ${label}.`;
+      status.textContent = kept.length ? `Unpinned ${label}; ${after}` : `Unpinned ${label}.`;
       load();
     } catch (err) {
       status.textContent = err.message;
     }
   }
 
-  // keep copies a group's item here, or makes a replica the group placed
-  // here the user's own pin: a background fetch that pins it.
+  // keep copies a group's item here, or adds the user's own pin to a copy
+  // a group placed here (the group's stays beside it): a background fetch
+  // that pins it.
   async function keep(item) {
     try {
       await api('/jobs/fetch', { method: 'POST', params: { cid: item.cid, name: item.name } });
       status.textContent = item.replica
-        ? `${item.name || item.cid} is now yours: the group no longer moves it.`
+        ? `${item.name || item.cid} is now pinned by you too: it stays here whatever the group does.`
         : `Keeping a copy of ${item.name || item.cid} here: see Get for progress.`;
     } catch (err) {
       status.textContent = err.message;
@@ -122,6 +127,12 @@ function groupPicker(shared, group) {
   h('option', { value: '' }, 'All files'),
   names.map((n) => h('option', { value: n, selected: n === group }, 'Shared in ' + n)));
   return h('label', { class: 'inline' }, 'Show ', select);
+}
+
+/** keepers are the groups that keep a copy of a pinned root here. */
+function keepers(p) {
+  if (p.groups && p.groups.length) return p.groups;
+  return p.group ? [p.group] : [];
 }
 
 function placeTicket(row, tr) {
@@ -174,7 +185,9 @@ function table(rows, { unpin, share, keep }) {
       return h('tr', { dataset: { cid: p.cid, here: p.remote ? 'no' : 'yes' } },
         h('td', { class: 'name' }, h('a', { href: openHref }, name),
           p.remote ? h('div', { class: 'muted small' }, 'Not on this computer: opens from the members who hold it') : null,
-          p.replica ? h('div', { class: 'muted small replica' }, `${p.group} · replica`) : null),
+          p.replica ? h('div', { class: 'muted small replica' }, `${keepers(p).join(', ')} · replica`) : null,
+          !p.replica && !p.remote && keepers(p).length
+            ? h('div', { class: 'muted small kept-for' }, `also kept for ${keepers(p).join(', ')}`) : null),
         h('td', { class: 'num' }, bytes(p.size)),
         h('td', { class: 'id cid', 'data-label': 'CID' }, h('code', { class: 'cid', title: p.cid }, shortId(p.cid)), ' ', copyButton(p.cid)),
         h('td', { class: 'fact added', 'data-label': 'Added' }, p.remote ? null : date(p.created)),
