@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -33,6 +34,9 @@ type localGroup struct {
 	inc    uint64
 	dir    string
 	rep    *replicate.Replicator
+
+	keysMu    sync.Mutex
+	savedKeys []byte // the epoch keys as last written
 }
 
 func isReplicaPin(p blockstore.Pin) bool { return replicate.IsReplicaPin(p) }
@@ -87,8 +91,9 @@ func (g *localGroup) holdings() (int64, []cid.Cid) { return g.rep.Holdings() }
 // holdsReplica reports whether this group keeps a replica pin on r.
 func (g *localGroup) holdsReplica(r cid.Cid) bool { return g.rep.HoldsReplica(r) }
 
-// save writes the state (and is called at exit too). Errors are logged: the
-// state is rebuilt from peers by sync if it is lost.
+// save writes the state and the epoch keys (and is called at exit too).
+// Errors are logged: the state is rebuilt from peers by sync if it is
+// lost, and a member hands us a lost key at our next sync.
 func (g *localGroup) save() {
 	var b []byte
 	var err error
@@ -102,6 +107,27 @@ func (g *localGroup) save() {
 	if err != nil {
 		g.n.log.Warn("save group state", "group", g.id, "err", err)
 	}
+	if err := g.saveKeys(); err != nil {
+		g.n.log.Warn("save group keys", "group", g.id, "err", err)
+	}
+}
+
+// saveKeys writes the epoch keys (0600, atomically) when they changed.
+func (g *localGroup) saveKeys() error {
+	b, err := g.net.MarshalKeys()
+	if err != nil || b == nil { // nil: epoch 0's key only, which is the secret
+		return err
+	}
+	g.keysMu.Lock()
+	defer g.keysMu.Unlock()
+	if string(b) == string(g.savedKeys) {
+		return nil
+	}
+	if err := writeFileAtomic(filepath.Join(g.dir, keysFile), b, 0o600); err != nil {
+		return err
+	}
+	g.savedKeys = b
+	return nil
 }
 
 // saveMeta writes the group's secret (0600) and metadata.

@@ -43,8 +43,9 @@ type Service struct {
 
 	mu     sync.Mutex
 	groups map[group.GroupID]*Group
-	// byTopic maps each open group's topic to it, for mayHear (which
-	// must not take locks).
+	// byTopic maps each open group's topic (one per group: the topic of
+	// the epoch it talks in) to it, for mayHear (which must not take
+	// locks).
 	byTopic sync.Map
 	// redeem answers invite redemptions (HandleInvites); nil: refuse all.
 	redeem atomic.Pointer[InviteRedeemer]
@@ -199,7 +200,6 @@ func (s *Service) forget(g *Group) {
 	if s.groups[g.id] == g {
 		delete(s.groups, g.id)
 	}
-	s.byTopic.CompareAndDelete(g.topicName, g)
 }
 
 // go runs fn until the service stops.
