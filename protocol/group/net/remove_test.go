@@ -109,3 +109,50 @@ func TestSyncRefusesForgedUpdates(t *testing.T) {
 		t.Fatalf("forged entry in a sync step: %v, want ErrAuth", err)
 	}
 }
+
+// TestSyncHandsKeyOnlyToMembers: after a removes x (and so makes epoch 1),
+// a sync hands the new key to a current member and not to x, which is
+// refused at its hello; a content frame of the new epoch opens only with
+// its key.
+func TestSyncHandsKeyOnlyToMembers(t *testing.T) {
+	sec, _ := group.NewSecret()
+	a, b, x := signingMember(t, sec), signingMember(t, sec), signingMember(t, sec)
+	syncAll(t, a, b, x)
+	err := a.Apply(context.Background(), func(s *group.State, cl *group.Clock) (group.Update, error) {
+		return s.Remove(cl, x.self)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, held := a.Epoch()
+	if ref.N != 1 || !held {
+		t.Fatalf("the remover is in epoch %s (held %v), want 1", ref, held)
+	}
+	for _, initiator := range []bool{true, false} {
+		var ex, ea error
+		if initiator {
+			ex, ea = pipeSync(x, a)
+		} else {
+			ea, ex = pipeSync(a, x)
+		}
+		if ex == nil || ea == nil {
+			t.Fatalf("x synced with a: %v / %v", ex, ea)
+		}
+		x.mu.Lock()
+		_, xHeld := x.ring.Key(ref)
+		x.mu.Unlock()
+		if xHeld {
+			t.Fatal("the removed member was handed the new key")
+		}
+	}
+	if eb, ea := pipeSync(b, a); eb != nil || ea != nil {
+		t.Fatalf("b-a sync: %v / %v", eb, ea)
+	}
+	if r, held := b.Epoch(); r != ref || !held {
+		t.Fatalf("b is in epoch %s (held %v) after syncing with a", r, held)
+	}
+	// A second sync runs in the new epoch, both sides holding its key.
+	if eb, ea := pipeSync(a, b); eb != nil || ea != nil {
+		t.Fatalf("a-b sync in epoch 1: %v / %v", eb, ea)
+	}
+}
