@@ -1,6 +1,8 @@
 // Package groupnet carries kith's group replication over libp2p: one
-// GossipSub topic per group for updates and heartbeats, and the
-// /kith/sync/1.0.0 stream protocol for anti-entropy between members.
+// GossipSub topic per group (that of its current key epoch, epoch.go) for
+// updates and heartbeats, and the /kith/sync/1.0.0 stream protocol for
+// anti-entropy between members, which also hands epoch keys to members
+// that lack them.
 //
 // The replicated logic (state, placement, liveness) is package group; this
 // package only moves its messages, checks them at the trust boundary and
