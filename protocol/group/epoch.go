@@ -17,7 +17,10 @@ import (
 // is keyed by number and commitment, so two members that start epoch n at
 // the same time (each removing someone) make two candidates that both stay
 // in the state; every member picks the same one: the one with the lowest
-// commitment (State.Epoch).
+// commitment (State.Epoch). Only candidates made by members that are not
+// removed count: a removed device knows the keys it made, and must not
+// make the group adopt one (it could sign an epoch and hand it to a member
+// that has not heard of the removal yet).
 //
 // The key of an epoch must be unknown to every removed member. Its holders
 // hand it only to current members not among the epoch's Removed, but a
@@ -118,15 +121,25 @@ func (s *State) Epochs() []Epoch {
 	return out
 }
 
-// Epoch returns the current epoch: of the highest number, the candidate
-// with the lowest commitment. ok is false while the group is in epoch 0.
+// Epoch returns the current epoch: of the highest number, the eligible
+// candidate with the lowest commitment. ok is false while the group is in
+// epoch 0.
 func (s *State) Epoch() (e Epoch, ok bool) {
 	for _, c := range s.Epochs() {
-		if !ok || c.Ref().better(e.Ref()) {
+		if s.eligible(c) && (!ok || c.Ref().better(e.Ref())) {
 			e, ok = c, true
 		}
 	}
 	return e, ok
+}
+
+// eligible reports whether candidate e may be current: its maker is known
+// as a member and was not removed. A removed maker knows the key, so its
+// epochs are worth no more than the removal that made them stale (and a
+// removed device cannot make the group adopt a key of its own).
+func (s *State) eligible(e Epoch) bool {
+	m, ok := s.Member(e.Version.Node)
+	return ok && !m.Removed
 }
 
 // EpochOf returns the candidate ref names (epoch 0 has no entry).

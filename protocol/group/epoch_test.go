@@ -23,26 +23,40 @@ func epochUpdate(r EpochRef, by peer.ID, v HLC, removed ...peer.ID) Update {
 
 func TestEpochChoice(t *testing.T) {
 	f := newFakeTime()
+	const removed, stranger = 8, 9 // makers: 0..7 members, 8 removed, 9 never joined
+	type cand struct {
+		ref   EpochRef
+		maker int
+	}
 	tests := []struct {
 		name  string
-		cands []EpochRef
+		cands []cand
 		want  EpochRef // N 0: epoch 0
 	}{
 		{"none: epoch 0", nil, EpochRef{}},
-		{"one", []EpochRef{epochRef(1, 9)}, epochRef(1, 9)},
-		{"the higher number", []EpochRef{epochRef(2, 9), epochRef(1, 1)}, epochRef(2, 9)},
-		{"the lowest commitment of one number", []EpochRef{epochRef(1, 9), epochRef(1, 3), epochRef(1, 7)}, epochRef(1, 3)},
-		{"lowest commitment of the highest number", []EpochRef{epochRef(1, 1), epochRef(2, 8), epochRef(2, 5)}, epochRef(2, 5)},
+		{"one", []cand{{epochRef(1, 9), 0}}, epochRef(1, 9)},
+		{"the higher number", []cand{{epochRef(2, 9), 0}, {epochRef(1, 1), 1}}, epochRef(2, 9)},
+		{"the lowest commitment of one number", []cand{{epochRef(1, 9), 0}, {epochRef(1, 3), 1}, {epochRef(1, 7), 2}}, epochRef(1, 3)},
+		{"lowest commitment of the highest number", []cand{{epochRef(1, 1), 0}, {epochRef(2, 8), 1}, {epochRef(2, 5), 2}}, epochRef(2, 5)},
+		{"not one a removed member made", []cand{{epochRef(1, 5), 0}, {epochRef(9, 1), removed}}, epochRef(1, 5)},
+		{"not one a stranger made", []cand{{epochRef(1, 5), 0}, {epochRef(1, 1), stranger}}, epochRef(1, 5)},
+		{"only a removed member's: epoch 0", []cand{{epochRef(3, 1), removed}}, EpochRef{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// Every order of arrival picks the same.
 			rev := slices.Clone(tt.cands)
 			slices.Reverse(rev)
-			for _, order := range [][]EpochRef{tt.cands, rev} {
+			for _, order := range [][]cand{tt.cands, rev} {
 				s := NewState()
-				for i, r := range order {
-					mustApply(t, s, epochUpdate(r, testID(i), HLC{Wall: f.now().UnixMilli()}))
+				for i := range removed + 1 {
+					mustApply(t, s, memberUpdate(testID(i), 1, HLC{Wall: f.now().UnixMilli(), Node: testID(i)}))
+				}
+				gone, _ := s.Member(testID(removed))
+				gone.Left, gone.Removed, gone.Version = true, true, HLC{Wall: f.now().UnixMilli() + 1, Node: testID(0)}
+				mustApply(t, s, Update{Member: &gone})
+				for _, c := range order {
+					mustApply(t, s, epochUpdate(c.ref, testID(c.maker), HLC{Wall: f.now().UnixMilli()}))
 				}
 				got, ok := s.Epoch()
 				if ok != (tt.want.N != 0) || got.Ref() != tt.want {
@@ -335,5 +349,45 @@ func TestConcurrentRemovalsConverge(t *testing.T) {
 		if sb.MayHold(m, cur.Ref()) {
 			t.Fatal("a removed member may hold the new key")
 		}
+	}
+}
+
+// TestRemovedMakersEpochIsDropped: an epoch a member made stops counting
+// once that member is removed (it knows the key): a member that took the
+// key stops using it, and a new epoch is due.
+func TestRemovedMakersEpochIsDropped(t *testing.T) {
+	f := newFakeTime()
+	a, x := newSigner(t, f), newSigner(t, f)
+	s := signedState(t, a, x)
+	ux, kx, err := s.Rotate(x.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, _ := NewSecret()
+	ring := NewKeyring(sec)
+	if _, err := ring.Add(KeyGrant{Epoch: ux, Key: kx[:]}); err != nil {
+		t.Fatal(err)
+	}
+	if ring.Use(s) != ux.Epoch.Ref() {
+		t.Fatal("a member's epoch is not used")
+	}
+	if _, err := s.Remove(a.clock, x.id); err != nil {
+		t.Fatal(err)
+	}
+	if cur, ok := s.Epoch(); ok {
+		t.Fatalf("the removed member's epoch %s is still current", cur.Ref())
+	}
+	if ring.Use(s) != (EpochRef{}) {
+		t.Fatal("the removed member's key is still used")
+	}
+	if !s.ShouldRotate(a.id) {
+		t.Fatal("no new epoch is due")
+	}
+	u, _, err := s.Rotate(a.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := s.Epoch(); cur.Ref() != u.Epoch.Ref() {
+		t.Fatalf("current %s, want the new epoch", cur.Ref())
 	}
 }

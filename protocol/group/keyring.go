@@ -107,9 +107,9 @@ func (r *Keyring) Grants(have []EpochRef, may func(EpochRef) bool) []KeyGrant {
 }
 
 // Use returns the epoch to seal with and whose topic to be on: the state's
-// current epoch when its key is held; else the best epoch held (a member
-// that lacks the current key keeps talking in the newest epoch it can, and
-// gets the key at its next sync).
+// current epoch when its key is held; else the best held of the epochs the
+// state could make current (a member that lacks the current key keeps
+// talking in the newest epoch it can, and gets the key at its next sync).
 func (r *Keyring) Use(s *State) EpochRef {
 	if cur, ok := s.Epoch(); ok {
 		if _, held := r.keys[cur.Ref()]; held {
@@ -118,7 +118,7 @@ func (r *Keyring) Use(s *State) EpochRef {
 	}
 	best := EpochRef{}
 	for ref := range r.keys {
-		if ref.better(best) {
+		if e, ok := s.EpochOf(ref); ok && s.eligible(e) && ref.better(best) {
 			best = ref
 		}
 	}

@@ -116,7 +116,10 @@ func (g *Group) keysForLocked(ref group.EpochRef) *group.Keys {
 	return k
 }
 
-// retopic moves us to the topic of the epoch we should talk in.
+// retopic moves us to the topic of the epoch we should talk in. The old
+// topic is left in the background: retopic may run on the old topic's own
+// receiving goroutine (a gossiped entry that changes the epoch), which
+// leaving it waits for.
 func (g *Group) retopic() error {
 	if g.svc == nil {
 		return nil
@@ -140,7 +143,7 @@ func (g *Group) retopic() error {
 	old := g.cur
 	g.cur = t
 	if old != nil {
-		old.close()
+		g.svc.goFn(func(context.Context) { old.close() })
 		g.svc.log.Info("group moved to a new key epoch", "group", g.id, "epoch", ref)
 	}
 	return nil
