@@ -121,8 +121,12 @@ func (gs *groupSet) load(dir string) error {
 	copy(sec[:], raw)
 	ring := group.NewKeyring(sec)
 	if b, err := os.ReadFile(filepath.Join(dir, keysFile)); err == nil {
-		if ring, err = group.UnmarshalKeyring(sec, b); err != nil {
-			return fmt.Errorf("group keys in %s: %w", dir, err)
+		if r, err := group.UnmarshalKeyring(sec, b); err == nil {
+			ring = r
+		} else {
+			// A member hands us the current key at our next sync; only
+			// older payloads stay unreadable.
+			gs.n.log.Warn("group keys damaged; getting them again from members", "dir", dir, "err", err)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("read group keys: %w", err)

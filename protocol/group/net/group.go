@@ -229,8 +229,13 @@ func (g *Group) Apply(ctx context.Context, fn func(s *group.State, c *group.Cloc
 	if err != nil {
 		return err
 	}
+	// Published before the change hook, which may move us to a new key
+	// epoch (a removal): the members still on the old topic must hear it.
+	// The removed member no longer may (refreshMembers).
+	g.refreshMembers()
+	err = g.publish(ctx, group.Message{Update: &u})
 	g.onChange()
-	return g.publish(ctx, group.Message{Update: &u})
+	return err
 }
 
 // Interval is how long to wait before the next heartbeat: the group's
