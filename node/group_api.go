@@ -50,7 +50,7 @@ func (n *Node) GroupCreate(ctx context.Context, name string) (api.GroupInvite, e
 	if err != nil {
 		return api.GroupInvite{}, fmt.Errorf("create group %s: %w", name, err)
 	}
-	g, err := gs.add(ctx, sec, name)
+	g, err := gs.add(ctx, group.NewKeyring(sec), name)
 	if err != nil {
 		return api.GroupInvite{}, err
 	}
@@ -79,14 +79,14 @@ func (n *Node) GroupJoin(ctx context.Context, token string) (api.Group, error) {
 	// The member that made the invite hands us the secret, if the invite
 	// is still open.
 	n.dialAddrs(ctx, inv.Addrs, 15*time.Second)
-	sec, err := n.redeem(ctx, gs, inv)
+	ring, err := n.redeem(ctx, gs, inv)
 	if err != nil {
 		return api.Group{}, err
 	}
 	// Another group of ours with the same name would make the name
 	// ambiguous in every command: this one gets a free variant of it
 	// (the answer names it).
-	g, err := gs.add(ctx, sec, gs.freeName(inv.Name))
+	g, err := gs.add(ctx, ring, gs.freeName(inv.Name))
 	if err != nil {
 		return api.Group{}, err
 	}
@@ -117,8 +117,8 @@ func (n *Node) GroupJoin(ctx context.Context, token string) (api.Group, error) {
 }
 
 // add opens a new group, joins it and saves it.
-func (gs *groupSet) add(ctx context.Context, sec group.Secret, name string) (*localGroup, error) {
-	g, err := gs.open(sec, groupMeta{Name: name, Incarnation: 1}, group.NewState())
+func (gs *groupSet) add(ctx context.Context, ring *group.Keyring, name string) (*localGroup, error) {
+	g, err := gs.open(ring, groupMeta{Name: name, Incarnation: 1}, group.NewState())
 	if err != nil {
 		return nil, err
 	}

@@ -141,47 +141,58 @@ func inviteKind(err error) error {
 }
 
 // redeemInvite is this device's side of groupnet.InviteProtocol.
-func (gs *groupSet) redeemInvite(joiner peer.ID, id group.GroupID, key group.InviteKey) (group.Secret, error) {
+// Besides the secret, the joiner gets the group's epoch keys, so that it
+// can read what is shared after a removal that happened before it joined.
+func (gs *groupSet) redeemInvite(joiner peer.ID, id group.GroupID, key group.InviteKey) (group.Secret, []group.KeyGrant, error) {
 	gs.mu.Lock()
 	g := gs.byID[id]
 	gs.mu.Unlock()
 	if g == nil {
-		return group.Secret{}, fmt.Errorf("%w: this device is not in that group any more", group.ErrInvite)
+		return group.Secret{}, nil, fmt.Errorf("%w: this device is not in that group any more", group.ErrInvite)
 	}
 	var removed bool
 	g.net.Read(func(s *group.State, _ *group.Liveness) { _, removed = s.Removed(joiner) })
 	if removed {
-		return group.Secret{}, fmt.Errorf("%w: this device was removed from the group; it cannot join again", group.ErrInvite)
+		return group.Secret{}, nil, fmt.Errorf("%w: this device was removed from the group; it cannot join again", group.ErrInvite)
 	}
 	err := g.editBook(func(b *group.InviteBook) error { return b.Redeem(key, joiner, time.Now()) })
 	if err != nil {
-		return group.Secret{}, err
+		return group.Secret{}, nil, err
 	}
-	return g.secret, nil
+	return g.secret, g.net.InviteGrants(joiner), nil
 }
 
-// redeem gets the secret of the invite's group from the member that made
-// it (the token's addresses name it), once the dials are done.
-func (n *Node) redeem(ctx context.Context, gs *groupSet, inv group.Invite) (group.Secret, error) {
+// redeem gets the secret of the invite's group, and its epoch keys, from
+// the member that made it (the token's addresses name it), once the dials
+// are done.
+func (n *Node) redeem(ctx context.Context, gs *groupSet, inv group.Invite) (*group.Keyring, error) {
 	var errs []error
 	for _, id := range addrPeers(inv.Addrs) {
 		if n.host.Network().Connectedness(id) == network.NotConnected {
 			continue
 		}
-		sec, err := gs.svc.Redeem(ctx, id, inv.Group, inv.Key)
+		sec, grants, err := gs.svc.Redeem(ctx, id, inv.Group, inv.Key)
 		if err == nil && sec.ID() != inv.Group {
 			err = fmt.Errorf("%w: the inviter answered with another group's key", group.ErrInvite)
 		}
 		if err == nil {
-			return sec, nil
+			ring := group.NewKeyring(sec)
+			for _, g := range grants {
+				if _, err := ring.Add(g); err != nil {
+					// The rest still let us in; a member hands the missing
+					// key at the first sync.
+					n.log.Warn("group invite: an epoch key from the inviter did not check out", "group", inv.Group, "err", err)
+				}
+			}
+			return ring, nil
 		}
 		if errors.Is(err, group.ErrInvite) {
-			return group.Secret{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+			return nil, fmt.Errorf("%w: %w", err, api.ErrInvalid)
 		}
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		n.log.Debug("redeem group invite", "err", errors.Join(errs...))
 	}
-	return group.Secret{}, fmt.Errorf("could not reach the device that made this invite: it must be online, with kith daemon running, when the invite is used: %w", api.ErrUnavailable)
+	return nil, fmt.Errorf("could not reach the device that made this invite: it must be online, with kith daemon running, when the invite is used: %w", api.ErrUnavailable)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -27,7 +28,7 @@ func TestGroupLearnsOfUnheardJoiner(t *testing.T) {
 	}
 	// B has the group's key (it redeemed an invite) but reaches nobody
 	// when it joins.
-	if _, err := b.groups.add(ctx, groupOf(t, a, inv.Name).secret, "family"); err != nil {
+	if _, err := b.groups.add(ctx, group.NewKeyring(groupOf(t, a, inv.Name).secret), "family"); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.host.Connect(ctx, peer.AddrInfo{ID: a.host.ID(), Addrs: a.host.Addrs()}); err != nil {

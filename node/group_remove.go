@@ -159,7 +159,7 @@ func (g *localGroup) keepNotice(notice removedNotice) error {
 	if err := writeFileAtomic(filepath.Join(g.dir, "group.json"), b, 0o600); err != nil {
 		return err
 	}
-	for _, f := range []string{"secret", "state"} {
+	for _, f := range []string{"secret", keysFile, "state"} {
 		if err := os.Remove(filepath.Join(g.dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -28,6 +29,9 @@ type localGroup struct {
 	inc    uint64
 	dir    string
 	rep    *replicate.Replicator
+
+	keysMu    sync.Mutex
+	savedKeys []byte // the epoch keys as last written
 }
 
 // groupName is the name (as this node calls it) of the group a pin
@@ -70,8 +74,9 @@ func (g *localGroup) changed() { g.rep.Changed() }
 // holdings is what our heartbeat reports: the bytes and roots we hold.
 func (g *localGroup) holdings() (int64, []cid.Cid) { return g.rep.Holdings() }
 
-// save writes the state (and is called at exit too). Errors are logged: the
-// state is rebuilt from peers by sync if it is lost.
+// save writes the state and the epoch keys (and is called at exit too).
+// Errors are logged: the state is rebuilt from peers by sync if it is
+// lost, and a member hands us a lost key at our next sync.
 func (g *localGroup) save() {
 	var b []byte
 	var err error
@@ -85,6 +90,27 @@ func (g *localGroup) save() {
 	if err != nil {
 		g.n.log.Warn("save group state", "group", g.id, "err", err)
 	}
+	if err := g.saveKeys(); err != nil {
+		g.n.log.Warn("save group keys", "group", g.id, "err", err)
+	}
+}
+
+// saveKeys writes the epoch keys (0600, atomically) when they changed.
+func (g *localGroup) saveKeys() error {
+	b, err := g.net.MarshalKeys()
+	if err != nil || b == nil { // nil: epoch 0's key only, which is the secret
+		return err
+	}
+	g.keysMu.Lock()
+	defer g.keysMu.Unlock()
+	if string(b) == string(g.savedKeys) {
+		return nil
+	}
+	if err := writeFileAtomic(filepath.Join(g.dir, keysFile), b, 0o600); err != nil {
+		return err
+	}
+	g.savedKeys = b
+	return nil
 }
 
 // saveMeta writes the group's secret (0600) and metadata.

@@ -21,8 +21,13 @@ import (
 	"github.com/kith-p2p/kith/web/api"
 )
 
-// groupsDir holds one folder per group: groups/<id>/{secret,group.json,state}.
+// groupsDir holds one folder per group:
+// groups/<id>/{secret,keys,group.json,state,invites.json}.
 const groupsDir = "groups"
+
+// keysFile holds a group's epoch keys (group.Keyring.Marshal), 0600 like
+// the secret; absent while the group is in epoch 0.
+const keysFile = "keys"
 
 // groupSet is the groups this node is in, over one groupnet.Service.
 type groupSet struct {
@@ -113,6 +118,18 @@ func (gs *groupSet) load(dir string) error {
 		return fmt.Errorf("group secret in %s is damaged", dir)
 	}
 	copy(sec[:], raw)
+	ring := group.NewKeyring(sec)
+	if b, err := os.ReadFile(filepath.Join(dir, keysFile)); err == nil {
+		if r, err := group.UnmarshalKeyring(sec, b); err == nil {
+			ring = r
+		} else {
+			// A member hands us the current key at our next sync; only
+			// older payloads stay unreadable.
+			gs.n.log.Warn("group keys damaged; getting them again from members", "dir", dir, "err", err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read group keys: %w", err)
+	}
 	st := group.NewState()
 	if b, err := os.ReadFile(filepath.Join(dir, "state")); err == nil {
 		if st, err = group.Unmarshal(b); err != nil {
@@ -120,7 +137,7 @@ func (gs *groupSet) load(dir string) error {
 		}
 	}
 	meta.Incarnation++
-	g, err := gs.open(sec, meta, st)
+	g, err := gs.open(ring, meta, st)
 	if err != nil {
 		return err
 	}
@@ -136,7 +153,8 @@ func (gs *groupSet) load(dir string) error {
 }
 
 // open starts a group's networking and its loop.
-func (gs *groupSet) open(sec group.Secret, meta groupMeta, st *group.State) (*localGroup, error) {
+func (gs *groupSet) open(ring *group.Keyring, meta groupMeta, st *group.State) (*localGroup, error) {
+	sec := ring.Secret()
 	id := sec.ID()
 	g := &localGroup{
 		n: gs.n, set: gs, id: id, name: meta.Name, secret: sec, inc: meta.Incarnation,
@@ -151,7 +169,7 @@ func (gs *groupSet) open(sec group.Secret, meta groupMeta, st *group.State) (*lo
 	}
 	var err error
 	g.net, err = gs.svc.Open(groupnet.GroupOptions{
-		Secret: sec, State: st, Incarnation: meta.Incarnation, Config: gs.cfg,
+		Secret: sec, Keyring: ring, State: st, Incarnation: meta.Incarnation, Config: gs.cfg,
 		SyncInterval: time.Duration(gs.n.cfg.Groups.SyncInterval),
 		OnChange:     g.changed,
 	})

@@ -13,13 +13,25 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// Secret is a group's shared secret. Everything that makes a group private
-// derives from it: its ID, its gossip topic, the payload keys. Whoever holds
-// it is, cryptographically, a member; treat it like a password (never log
-// it; the daemon keeps it in a 0600 file). Invite tokens do not hold it (see
-// invite.go). A removed member is shut out by the state (State.Remove) and
-// by every member's checks, not by a new secret: rotating the secret on
-// removal is not implemented yet.
+// Secret is a group's shared secret: its identity. The group's ID derives
+// from it, and so do the keys of key epoch 0 (the gossip topic and payload
+// keys of a group no one was ever removed from). Whoever holds it can prove
+// it once belonged (sync hellos are sealed with epoch 0's keys, and the
+// member checks that follow decide the rest); treat it like a password
+// (never log it; the daemon keeps it in a 0600 file). Invite tokens do not
+// hold it (see invite.go).
+//
+// Key epochs. A removed device keeps the secret, so the secret cannot keep
+// what is shared after a removal from it. Each removal therefore starts a
+// new key epoch (epoch.go): its remover makes a random EpochKey, records the
+// epoch in the signed state (number, maker, the members it shuts out, and a
+// commitment to the key, never the key) and hands the key, over
+// authenticated libp2p streams, only to peers that are current members in
+// its state; they pass it on the same way (at sync, and with the secret
+// when an invite is redeemed). The gossip topic and payload keys derive
+// from the current epoch's key, so the removed device neither knows the new
+// topic nor can open what is sealed after its removal. Members keep every
+// epoch key they were given (Keyring), to open older payloads.
 type Secret [32]byte
 
 // NewSecret returns a random secret.
@@ -62,12 +74,42 @@ func (s Secret) ID() GroupID {
 
 var topicEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// Topic returns the GossipSub topic of the group: outsiders cannot guess it,
-// so they cannot even learn when the group talks.
-func (s Secret) Topic() string {
+// Topic returns the GossipSub topic of the group's epoch 0.
+func (s Secret) Topic() string { return EpochKey(s).Topic() }
+
+// EpochKey is the key of one key epoch. Epoch 0's key is the secret itself,
+// so that groups made before epochs existed keep their topic and payload
+// keys; later epochs' keys are random (NewEpochKey).
+type EpochKey [32]byte
+
+// NewEpochKey returns a random epoch key.
+func NewEpochKey() (EpochKey, error) {
+	var k EpochKey
+	if _, err := rand.Read(k[:]); err != nil {
+		return EpochKey{}, fmt.Errorf("group epoch key: %w", err)
+	}
+	return k, nil
+}
+
+// String hides the key.
+func (EpochKey) String() string { return "group.EpochKey(redacted)" }
+
+// GoString hides the key from %#v too.
+func (EpochKey) GoString() string { return "group.EpochKey(redacted)" }
+
+// Commit returns the commitment to k that the state records: it lets a
+// member check a key it is handed, and tells nothing about the key.
+func (k EpochKey) Commit() [32]byte {
+	return sha256.Sum256(append([]byte("kith group epoch key\x00"), k[:]...))
+}
+
+// Topic returns the GossipSub topic of the epoch: outsiders (and members
+// removed before it) cannot guess it, so they cannot even learn when the
+// group talks.
+func (k EpochKey) Topic() string {
 	// 80 bits: unguessable, and short, since every message and every IHAVE
 	// carries the topic name.
-	return "/kith/g/" + topicEncoding.EncodeToString(s.derive("kith group topic", 10))
+	return "/kith/g/" + topicEncoding.EncodeToString(Secret(k).derive("kith group topic", 10))
 }
 
 // Keys seals and opens the group's payloads. Safe for concurrent use.
@@ -76,13 +118,16 @@ type Keys struct {
 	aead cipher.AEAD
 }
 
-// NewKeys derives the payload keys from the secret.
-func NewKeys(s Secret) *Keys {
-	aead, err := chacha20poly1305.NewX(s.derive("kith group payload", chacha20poly1305.KeySize))
+// NewKeys derives the payload keys of epoch 0 from the secret.
+func NewKeys(s Secret) *Keys { return NewEpochKeys(s.ID(), EpochKey(s)) }
+
+// NewEpochKeys derives the payload keys of group id's epoch with key k.
+func NewEpochKeys(id GroupID, k EpochKey) *Keys {
+	aead, err := chacha20poly1305.NewX(Secret(k).derive("kith group payload", chacha20poly1305.KeySize))
 	if err != nil {
 		panic("group: " + err.Error()) // only for a key of the wrong size
 	}
-	return &Keys{id: s.ID(), aead: aead}
+	return &Keys{id: id, aead: aead}
 }
 
 // ID returns the ID of the group the keys belong to.

@@ -10,8 +10,9 @@
 //   - Range digests and a reconciliation step for anti-entropy (digest.go,
 //     sync.go): two members find what differs in few round trips and pull
 //     only that, in bounded messages.
-//   - Keys: the group secret, the ID and gossip topic derived from it, and
-//     payload sealing (crypto.go); signed updates (sign.go); the invite
+//   - Keys: the group secret, the ID derived from it, key epochs (a new
+//     key after every removal, epoch.go, keyring.go), the gossip topic and
+//     payload sealing of an epoch (crypto.go); signed updates (sign.go); the invite
 //     token and the book of invites a member made (invite.go,
 //     invitebook.go).
 //   - The gossip messages, bounded and validated before anything is merged

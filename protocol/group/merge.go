@@ -54,12 +54,21 @@ func validAddr(a string) bool { return a != "" && len(a) <= MaxAddrLen && utf8.V
 // own record; an intent's Who wrote it). It does not check membership, which
 // depends on the receiver's state: see Message.Validate.
 func (u Update) Validate() error {
-	if (u.Member == nil) == (u.Intent == nil) {
-		return fmt.Errorf("update must hold exactly one of member, intent: %w", ErrInvalid)
+	kinds := 0
+	for _, set := range []bool{u.Member != nil, u.Intent != nil, u.Epoch != nil} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		return fmt.Errorf("update must hold exactly one of member, intent, epoch: %w", ErrInvalid)
 	}
 	v := u.Version()
 	if v.Wall <= 0 || v.Node.Validate() != nil {
 		return fmt.Errorf("update %s: missing version: %w", u.Key(), ErrInvalid)
+	}
+	if u.Epoch != nil {
+		return u.Epoch.validate()
 	}
 	if m := u.Member; m != nil {
 		if m.ID.Validate() != nil {

@@ -146,7 +146,7 @@ func DecodeMessage(b []byte) (Message, error) {
 //     own updates; others' updates travel by sync);
 //   - a member record is written by the member itself (anyone holding the
 //     secret may join);
-//   - an intent's writer must be a current member;
+//   - an intent's or an epoch's writer must be a current member;
 //   - a heartbeat must name its sender, who must be a current member;
 //   - no timestamp may be more than MaxClockSkew ahead of now.
 //
@@ -160,7 +160,7 @@ func (m Message) Validate(sender peer.ID, s *State, now time.Time) error {
 		if err := checkSkew(u.Version(), now); err != nil {
 			return err
 		}
-		if (u.Intent != nil || u.removal()) && !s.IsMember(sender) {
+		if (u.Intent != nil || u.Epoch != nil || u.removal()) && !s.IsMember(sender) {
 			return fmt.Errorf("%s from %s: %w", u.Key(), sender, ErrNotMember)
 		}
 		return nil

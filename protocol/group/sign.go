@@ -22,7 +22,7 @@ import (
 const signContext = "kith group update v1\x00"
 
 // Writer returns the peer that wrote u: the member for its own record, the
-// remover for a removal, Who for an intent.
+// remover for a removal, Who for an intent, the maker for an epoch.
 func (u Update) Writer() peer.ID { return u.Version().Node }
 
 // SetSigner makes every update this clock stamps through State (Join,
@@ -73,6 +73,8 @@ func (u *Update) setSig(sig []byte) {
 		u.Member.Sig = sig
 	case u.Intent != nil:
 		u.Intent.Sig = sig
+	case u.Epoch != nil:
+		u.Epoch.Sig = sig
 	}
 }
 
@@ -83,6 +85,8 @@ func (u Update) Sig() []byte {
 		return u.Member.Sig
 	case u.Intent != nil:
 		return u.Intent.Sig
+	case u.Epoch != nil:
+		return u.Epoch.Sig
 	}
 	return nil
 }

@@ -47,21 +47,25 @@ type Intent struct {
 	Sig       []byte  `json:"sig,omitempty"` // the writer's signature (see sign.go)
 }
 
-// Update is one entry of the state: exactly one of Member or Intent. It is
-// what gossip carries, what sync exchanges, and what the state stores.
+// Update is one entry of the state: exactly one of Member, Intent or Epoch
+// (epoch.go). It is what gossip carries, what sync exchanges, and what the
+// state stores.
 type Update struct {
 	Member *Member `json:"m,omitempty"`
 	Intent *Intent `json:"i,omitempty"`
+	Epoch  *Epoch  `json:"e,omitempty"`
 }
 
-// Key is the entry's place in the state: one register per member and one per
-// root.
+// Key is the entry's place in the state: one register per member, one per
+// root and one per epoch candidate.
 func (u Update) Key() string {
-	if u.Member != nil {
+	switch {
+	case u.Member != nil:
 		return memberKey(u.Member.ID)
-	}
-	if u.Intent != nil {
+	case u.Intent != nil:
 		return intentKey(u.Intent.Root)
+	case u.Epoch != nil:
+		return epochKey(u.Epoch.Ref())
 	}
 	return ""
 }
@@ -82,6 +86,9 @@ func (u Update) Version() HLC {
 	}
 	if u.Intent != nil {
 		return u.Intent.Version
+	}
+	if u.Epoch != nil {
+		return u.Epoch.Version
 	}
 	return HLC{}
 }
@@ -136,6 +143,16 @@ func (u Update) hash() [32]byte {
 		hlc(i.Created)
 		flag(i.Withdrawn)
 		hlc(i.Version)
+	case u.Epoch != nil:
+		e := u.Epoch
+		str("epoch/1")
+		num(int64(e.N))
+		str(string(e.Commit))
+		num(int64(len(e.Removed)))
+		for _, p := range e.Removed {
+			str(string(p))
+		}
+		hlc(e.Version)
 	}
 	var out [32]byte
 	h.(hash.Hash).Sum(out[:0])
@@ -152,6 +169,12 @@ func (u Update) clone() Update {
 	if u.Intent != nil {
 		i := *u.Intent
 		return Update{Intent: &i}
+	}
+	if u.Epoch != nil {
+		e := *u.Epoch
+		e.Commit = append([]byte(nil), e.Commit...)
+		e.Removed = append([]peer.ID(nil), e.Removed...)
+		return Update{Epoch: &e}
 	}
 	return u
 }

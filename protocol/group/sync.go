@@ -298,12 +298,21 @@ func cmpWallCount(w1 int64, c1 uint32, w2 int64, c2 uint32) int {
 // A responder that finds the initiator removed answers with a hello that
 // carries only Removed, the removal record: so the removed member learns
 // it (it cannot hear the group's gossip any more), and nothing else.
+//
+// Ver 2 says the sender knows key epochs; Keys then lists the epochs
+// (after 0) whose keys it holds, so the other side can hand it the ones it
+// lacks (see groupnet's sync). A hello from an older kith has neither.
 type SyncHello struct {
-	Self    Update    `json:"self"`
-	Synced  time.Time `json:"synced"`
-	Digest  []byte    `json:"digest"`
-	Removed *Update   `json:"removed,omitempty"`
+	Self    Update     `json:"self"`
+	Synced  time.Time  `json:"synced"`
+	Digest  []byte     `json:"digest"`
+	Removed *Update    `json:"removed,omitempty"`
+	Ver     int        `json:"ver,omitempty"`
+	Keys    []EpochRef `json:"keys,omitempty"`
 }
+
+// SyncHelloVer is the hello version of a kith that knows key epochs.
+const SyncHelloVer = 2
 
 // CheckHello validates a peer's hello: its record must be its own member
 // record, and it must be a member once that record is merged. The record is

@@ -3,14 +3,16 @@ package group
 // How the networking layer and the daemon drive this package. Nothing here
 // is code; it is the contract, kept next to the types it talks about.
 //
-// Per group the daemon keeps: the Secret (0600 file, never logged), a State,
-// a Clock (NewClock(self, nil)), Keys (NewKeys), a Liveness
+// Per group the daemon keeps: the Secret (0600 file, never logged), a
+// Keyring (its epoch keys: Keyring.Marshal in a 0600 file beside the
+// secret), a State, a Clock (NewClock(self, nil)), Keys (NewEpochKeys of
+// the epoch Keyring.Use picks; NewKeys for epoch 0), a Liveness
 // (NewLiveness(cfg, start)), a Planner (NewPlanner(self, cfg)), its
 // incarnation number (persisted, incremented at every start), and its
 // replica set (root -> size), kept apart from the user's own pins.
 //
 // Persist: State.Marshal() after every change (debounced) and at shutdown;
-// Unmarshal at start. The secret, name and incarnation beside it. Liveness
+// Unmarshal at start. The secret, keys, name and incarnation beside it. Liveness
 // and Planner are not persisted: after a restart, members get one grace
 // period to be heard, and release timers start over (which only delays
 // releases).
@@ -22,14 +24,20 @@ package group
 // NewInviteKey; InviteBook.Add (persist the book); EncodeInvite with the
 // group name and ID, the key and our addrs. Join from a token: DecodeInvite;
 // dial the addrs; redeem the key with the inviter (it runs
-// InviteBook.Redeem and answers with the secret); State.Join; the first sync
+// InviteBook.Redeem and answers with the secret and its KeyGrants); Keyring.Add
+// each grant; State.Join; the first sync
 // gets a snapshot (our Synced is zero). Leave: State.Leave, publish it,
 // stop, drop all replica pins. Remove another: State.Remove, publish it;
-// a sync hello from a removed member gets RemovalNotice as its answer, and
+// then, whenever State.ShouldRotate says so (after any change),
+// State.Rotate, keep the key (Keyring.Add), publish the entry, move to the
+// new epoch's topic and hand the key to each connected member (in the
+// sync's key exchange, to members MayHold allows; a member that lacks the
+// current epoch's key syncs to get it). A sync hello from a removed member gets RemovalNotice as its answer, and
 // the removed member merges it (CheckRemovalNotice), stops and drops its
 // replica pins.
 //
-// Gossip (GossipSub topic Secret.Topic(), signed messages, StrictSign):
+// Gossip (GossipSub topic EpochKey.Topic() of the epoch Keyring.Use picks,
+// signed messages, StrictSign):
 //   - publish: Keys.Seal(self, EncodeMessage(msg)).
 //   - topic validator, before anything is forwarded or merged: sender :=
 //     msg.GetFrom() (the signer); Keys.Open(sender, data) (ErrAuth: reject

@@ -195,8 +195,10 @@ members), current members stop talking to it, and it cannot come back with
 an old invite token. It is told at its next sync with any member, drops its
 copies of the group's content and shows the group as removed.
 
-Content shared before the removal stays readable to it where it already
-has a copy. To go yourself, use 'kith group leave'.`,
+The group also moves to a new key, which members hand only to each other:
+the removed device cannot read what is shared after the removal. Content
+shared before it stays readable to it where it already has a copy. To go
+yourself, use 'kith group leave'.`,
 		Example: "  kith group remove family \"old laptop\"\n  kith group remove family 12D3KooWQm",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {

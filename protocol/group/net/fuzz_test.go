@@ -151,11 +151,13 @@ func FuzzCheckGossip(f *testing.F) {
 
 // Chunks of FuzzSyncStream's input: a kind byte, a uvarint length, and that
 // many bytes (or what is left). An even kind is a frame's plain content,
-// sealed and framed by the harness as the peer would; an odd kind goes on
-// the stream as it is (lengths that lie, frames that do not open).
+// sealed and framed by the harness as the peer would (kind 2 mod 4: a
+// content frame, named as epoch 0's); an odd kind goes on the stream as it
+// is (lengths that lie, frames that do not open).
 const (
-	chunkSealed = 0
-	chunkRaw    = 1
+	chunkSealed  = 0
+	chunkRaw     = 1
+	chunkContent = 2
 )
 
 func appendChunk(b []byte, kind byte, data []byte) []byte {
@@ -182,6 +184,9 @@ func streamOf(keys *group.Keys, them peer.ID, in []byte) []byte {
 			continue
 		}
 		sealed := keys.Seal(them, data)
+		if kind%4 == chunkContent {
+			sealed = append(appendEpochRef(nil, group.EpochRef{}), sealed...)
+		}
 		out = binary.AppendUvarint(out, uint64(len(sealed)))
 		out = append(out, sealed...)
 	}
@@ -224,11 +229,20 @@ func recordSync(tb testing.TB, us, them *Group, weInitiate bool) []byte {
 		if _, err := io.ReadFull(r, sealed); err != nil {
 			tb.Fatal(err)
 		}
+		kind := byte(chunkSealed)
 		plain, err := them.keys.Open(them.self, sealed)
 		if err != nil {
-			tb.Fatal(err)
+			// A content frame: epoch 0's name, then the sealed bytes.
+			_, rest, rerr := readEpochRef(sealed)
+			if rerr != nil {
+				tb.Fatal(err)
+			}
+			kind = chunkContent
+			if plain, err = them.keys.Open(them.self, rest); err != nil {
+				tb.Fatal(err)
+			}
 		}
-		in = appendChunk(in, chunkSealed, plain)
+		in = appendChunk(in, kind, plain)
 	}
 }
 

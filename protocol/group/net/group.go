@@ -37,6 +37,10 @@ type GroupOptions struct {
 	// accepts only updates signed by their writers. Open takes it from the
 	// host's peerstore when nil; tests of the sync codec run without one.
 	Key crypto.PrivKey
+	// Keyring holds the epoch keys we have (from disk, or from the invite);
+	// nil: only the secret's. The Group owns it from now on: persist what
+	// MarshalKeys returns after OnChange.
+	Keyring *group.Keyring
 }
 
 // Group is one group on the network: its state, clock and liveness behind
@@ -44,7 +48,7 @@ type GroupOptions struct {
 type Group struct {
 	svc      *Service // nil in tests that only sync
 	id       group.GroupID
-	keys     *group.Keys
+	keys     *group.Keys // epoch 0's: sync hellos, and peers of an older kith
 	self     peer.ID
 	inc      uint64
 	cfg      group.Config
@@ -52,6 +56,9 @@ type Group struct {
 
 	mu     sync.Mutex
 	state  *group.State
+	ring   *group.Keyring
+	sealer map[group.EpochRef]*group.Keys // payload keys by epoch, derived once
+	asked  group.EpochRef                 // the last epoch whose key we asked for
 	clock  *group.Clock
 	live   *group.Liveness
 	part   uint16           // next heartbeat page
@@ -61,9 +68,9 @@ type Group struct {
 	// refreshMembers renews it whenever the state changed.
 	members atomic.Pointer[map[peer.ID]struct{}]
 
-	topicName string
-	topic     *pubsub.Topic
-	sub       *pubsub.Subscription
+	tmu       sync.Mutex
+	cur       *epochTopic // the topic of the epoch we talk in; nil before Open and after Close
+	shut      bool        // on tmu: closed, open no topic any more
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	syncMu    sync.Mutex
@@ -82,13 +89,19 @@ func newGroup(self peer.ID, o GroupOptions) *Group {
 		onChange = func() {}
 	}
 	keys := group.NewKeys(o.Secret)
+	ring := o.Keyring
+	if ring == nil {
+		ring = group.NewKeyring(o.Secret)
+	}
 	g := &Group{
 		id: keys.ID(), keys: keys, self: self, inc: o.Incarnation, cfg: o.Config,
-		state: st, clock: group.NewClock(self, nil), live: group.NewLiveness(o.Config, time.Now()),
+		state: st, ring: ring, sealer: map[group.EpochRef]*group.Keys{group.EpochRef{}: keys},
+		clock: group.NewClock(self, nil), live: group.NewLiveness(o.Config, time.Now()),
 		behind: map[peer.ID]bool{}, syncing: map[peer.ID]bool{}, strangers: map[peer.ID]time.Time{},
 	}
 	g.onChange = func() {
 		g.refreshMembers()
+		g.epochChanged()
 		onChange()
 	}
 	if o.Key != nil {
@@ -147,25 +160,9 @@ func (s *Service) Open(o GroupOptions) (*Group, error) {
 	}
 	s.groups[g.id] = g
 	s.mu.Unlock()
-	topic := o.Secret.Topic()
-	g.topicName = topic
-	s.byTopic.Store(topic, g)
-	if err := s.ps.RegisterTopicValidator(topic, g.validate); err != nil {
-		s.forget(g)
-		return nil, fmt.Errorf("open group %s: register validator: %w", g.id, err)
-	}
-	var err error
-	if g.topic, err = s.ps.Join(topic); err == nil {
-		g.sub, err = g.topic.Subscribe()
-	}
-	if err != nil {
+	if err := g.retopic(); err != nil {
 		g.Close()
-		return nil, fmt.Errorf("open group %s: join topic: %w", g.id, err)
-	}
-	events, err := g.topic.EventHandler()
-	if err != nil {
-		g.Close()
-		return nil, fmt.Errorf("open group %s: topic events: %w", g.id, err)
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	g.cancel = cancel
@@ -173,10 +170,8 @@ func (s *Service) Open(o GroupOptions) (*Group, error) {
 	if every <= 0 {
 		every = 5 * time.Minute
 	}
-	g.wg.Add(3)
-	go func() { defer g.wg.Done(); g.receive(ctx) }()
+	g.wg.Add(1)
 	go func() { defer g.wg.Done(); g.syncLoop(ctx, every) }()
-	go func() { defer g.wg.Done(); defer events.Cancel(); g.watchSubscribers(ctx, events) }()
 	return g, nil
 }
 
@@ -190,15 +185,16 @@ func (g *Group) Close() {
 		if g.cancel != nil {
 			g.cancel()
 		}
-		if g.sub != nil {
-			g.sub.Cancel()
-		}
 		g.wg.Wait()
-		if g.topic != nil {
-			_ = g.topic.Close()
+		g.tmu.Lock()
+		g.shut = true
+		cur := g.cur
+		g.cur = nil
+		g.tmu.Unlock()
+		if cur != nil {
+			cur.close()
 		}
 		if g.svc != nil {
-			_ = g.svc.ps.UnregisterTopicValidator(g.topicName)
 			g.svc.forget(g)
 		}
 	})
@@ -233,8 +229,13 @@ func (g *Group) Apply(ctx context.Context, fn func(s *group.State, c *group.Cloc
 	if err != nil {
 		return err
 	}
+	// Published before the change hook, which may move us to a new key
+	// epoch (a removal): the members still on the old topic must hear it.
+	// The removed member no longer may (refreshMembers).
+	g.refreshMembers()
+	err = g.publish(ctx, group.Message{Update: &u})
 	g.onChange()
-	return g.publish(ctx, group.Message{Update: &u})
+	return err
 }
 
 // Interval is how long to wait before the next heartbeat: the group's
@@ -299,15 +300,19 @@ func (g *Group) SyncBehind() {
 	}
 }
 
+// publish gossips m on the topic of the epoch we talk in.
 func (g *Group) publish(ctx context.Context, m group.Message) error {
-	if g.topic == nil {
+	g.tmu.Lock()
+	t := g.cur
+	g.tmu.Unlock()
+	if t == nil {
 		return nil
 	}
 	b, err := group.EncodeMessage(m)
 	if err != nil {
 		return err
 	}
-	if err := g.topic.Publish(ctx, g.keys.Seal(g.self, b)); err != nil {
+	if err := t.topic.Publish(ctx, t.keys.Seal(g.self, b)); err != nil {
 		return fmt.Errorf("publish to group %s: %w", g.id, err)
 	}
 	return nil
@@ -322,9 +327,9 @@ func (g *Group) publish(ctx context.Context, m group.Message) error {
 // not know starts (it sealed the message with the group's key: it has
 // joined, and its join has not reached us, as when it joined through a
 // relay before any gossip could flow).
-func (g *Group) validate(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+func (g *Group) validate(keys *group.Keys, m *pubsub.Message) pubsub.ValidationResult {
 	from := m.GetFrom()
-	msg, err := g.check(from, m.Data, time.Now())
+	msg, err := g.checkWith(keys, from, m.Data, time.Now())
 	switch {
 	case err == nil:
 		m.ValidatorData = msg
@@ -339,12 +344,21 @@ func (g *Group) validate(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub
 	}
 }
 
-// check opens, decodes and validates a gossip payload signed by sender.
+// check opens (with the keys of the epoch we talk in), decodes and
+// validates a gossip payload signed by sender.
 func (g *Group) check(sender peer.ID, data []byte, now time.Time) (group.Message, error) {
+	g.mu.Lock()
+	keys := g.sealKeysLocked()
+	g.mu.Unlock()
+	return g.checkWith(keys, sender, data, now)
+}
+
+// checkWith is check with the keys of the topic the payload came on.
+func (g *Group) checkWith(keys *group.Keys, sender peer.ID, data []byte, now time.Time) (group.Message, error) {
 	if len(data) > group.MaxMessageSize+group.Overhead {
 		return group.Message{}, fmt.Errorf("gossip from %s: %d bytes: %w", sender, len(data), group.ErrTooLarge)
 	}
-	plain, err := g.keys.Open(sender, data)
+	plain, err := keys.Open(sender, data)
 	if err != nil {
 		return group.Message{}, err
 	}
@@ -360,10 +374,10 @@ func (g *Group) check(sender peer.ID, data []byte, now time.Time) (group.Message
 	return msg, nil
 }
 
-// receive merges what the validator accepted.
-func (g *Group) receive(ctx context.Context) {
+// receive merges what the validator accepted on sub.
+func (g *Group) receive(ctx context.Context, sub *pubsub.Subscription) {
 	for {
-		m, err := g.sub.Next(ctx)
+		m, err := sub.Next(ctx)
 		if err != nil {
 			return
 		}

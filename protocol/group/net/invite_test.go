@@ -23,7 +23,10 @@ func TestReadInviteAnswer(t *testing.T) {
 		want   error
 		says   string
 	}{
-		{"the secret", append([]byte{0}, sec[:]...), nil, ""},
+		{"the secret (older kith)", append([]byte{0}, sec[:]...), nil, ""},
+		{"the secret and no keys", append(append([]byte{0}, sec[:]...), 4, 'n', 'u', 'l', 'l'), nil, ""},
+		{"malformed keys", append(append([]byte{0}, sec[:]...), 2, '{', '}'), group.ErrInvalid, "malformed keys"},
+		{"cut keys", append(append([]byte{0}, sec[:]...), 9, '['), nil, "unexpected EOF"},
 		{"a refusal", refusal("it expired on 2026-12-01 10:00; ask a member for a new one"), group.ErrInvite, "it expired on"},
 		{"control characters dropped", refusal("it was \x1b[2Jrevoked"), group.ErrInvite, "it was [2Jrevoked"},
 		{"a refusal too long", binary.AppendUvarint([]byte{1}, maxInviteReason+1), group.ErrInvalid, ""},
@@ -33,7 +36,7 @@ func TestReadInviteAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := readInviteAnswer(bufio.NewReader(bytes.NewReader(tt.answer)), "")
+			got, _, err := readInviteAnswer(bufio.NewReader(bytes.NewReader(tt.answer)), "")
 			switch {
 			case tt.want == nil && tt.says == "":
 				if err != nil || got != sec {

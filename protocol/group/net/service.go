@@ -1,6 +1,8 @@
 // Package groupnet carries kith's group replication over libp2p: one
-// GossipSub topic per group for updates and heartbeats, and the
-// /kith/sync/1.0.0 stream protocol for anti-entropy between members.
+// GossipSub topic per group (that of its current key epoch, epoch.go) for
+// updates and heartbeats, and the /kith/sync/1.0.0 stream protocol for
+// anti-entropy between members, which also hands epoch keys to members
+// that lack them.
 //
 // The replicated logic (state, placement, liveness) is package group; this
 // package only moves its messages, checks them at the trust boundary and
@@ -43,8 +45,9 @@ type Service struct {
 
 	mu     sync.Mutex
 	groups map[group.GroupID]*Group
-	// byTopic maps each open group's topic to it, for mayHear (which
-	// must not take locks).
+	// byTopic maps each open group's topic (one per group: the topic of
+	// the epoch it talks in) to it, for mayHear (which must not take
+	// locks).
 	byTopic sync.Map
 	// redeem answers invite redemptions (HandleInvites); nil: refuse all.
 	redeem atomic.Pointer[InviteRedeemer]
@@ -199,7 +202,6 @@ func (s *Service) forget(g *Group) {
 	if s.groups[g.id] == g {
 		delete(s.groups, g.id)
 	}
-	s.byTopic.CompareAndDelete(g.topicName, g)
 }
 
 // go runs fn until the service stops.
