@@ -150,29 +150,50 @@ func BenchmarkFetchSmallFiles(b *testing.B) {
 }
 
 // BenchmarkFetchFourCappedSeeders fetches 128 MiB from one seeder capped at
-// 25 MB/s upload, then from four such seeders, and reports the speed-up.
+// 25 MB/s upload, then from four such seeders, and reports the speed-up,
+// over TCP and over QUIC.
 func BenchmarkFetchFourCappedSeeders(b *testing.B) {
 	const size = 128 << 20
-	capped := func(c *Config) { c.Fetch.UploadLimit = 25_000_000 }
-	seeders := []*Node{benchNode(b, capped), benchNode(b, capped), benchNode(b, capped), benchNode(b, capped)}
-	root := addRandomFile(b, size, seeders...)
-	fetchFrom := func(from []*Node) float64 {
-		r := benchNode(b, nil)
-		defer r.Close()
-		for _, s := range from {
-			benchConnect(b, r, s)
-		}
-		start := time.Now()
-		if _, err := r.PinAdd(context.Background(), root, "bench", nil); err != nil {
-			b.Fatal(err)
-		}
-		return float64(size) / time.Since(start).Seconds() / 1e6
+	for _, transport := range []string{"tcp", "quic"} {
+		b.Run(transport, func(b *testing.B) {
+			capped := func(c *Config) { c.Fetch.UploadLimit = 25_000_000 }
+			seeders := []*Node{benchNode(b, capped), benchNode(b, capped), benchNode(b, capped), benchNode(b, capped)}
+			root := addRandomFile(b, size, seeders...)
+			fetchFrom := func(from []*Node) float64 {
+				r := benchNode(b, nil)
+				defer r.Close()
+				for _, s := range from {
+					benchConnectOver(b, r, s, transport)
+				}
+				start := time.Now()
+				if _, err := r.PinAdd(context.Background(), root, "bench", nil); err != nil {
+					b.Fatal(err)
+				}
+				return float64(size) / time.Since(start).Seconds() / 1e6
+			}
+			for i := 0; i < b.N; i++ {
+				one := fetchFrom(seeders[:1])
+				four := fetchFrom(seeders)
+				b.ReportMetric(one, "one_seeder_MB/s")
+				b.ReportMetric(four, "four_seeders_MB/s")
+				b.ReportMetric(four/one, "x_one")
+			}
+		})
 	}
-	for i := 0; i < b.N; i++ {
-		one := fetchFrom(seeders[:1])
-		four := fetchFrom(seeders)
-		b.ReportMetric(one, "one_seeder_MB/s")
-		b.ReportMetric(four, "four_seeders_MB/s")
-		b.ReportMetric(four/one, "x_one")
+}
+
+// benchConnectOver connects from to to over one transport ("tcp" or
+// "quic") only.
+func benchConnectOver(b *testing.B, from, to *Node, transport string) {
+	b.Helper()
+	for _, a := range to.Host().Addrs() {
+		_, err := a.ValueForProtocol(0x01cd /* quic-v1 */)
+		if (transport == "quic") == (err == nil) {
+			if _, err := from.Connect(context.Background(), a.String()+"/p2p/"+to.Host().ID().String()); err != nil {
+				b.Fatal(err)
+			}
+			return
+		}
 	}
+	b.Fatalf("%s has no %s address: %v", to.Host().ID(), transport, to.Host().Addrs())
 }
