@@ -38,5 +38,8 @@ bench:
 	go run ./protocol/group/sim/cmd/groupsim -n 1000,10000
 	# Across NATs on the emulated internet: root, nftables and Kubo
 	# (KITH_KUBO, see .ci/kubo.sh) needed.
+	# (Fetch includes LANFetch: two daemons on a bridge, TCP / QUIC / both.)
 	go test -run '^$$' -bench 'FirstByte|Reservation|Fetch' -benchtime 1x -count 5 -timeout 60m ./cmd/kith/internet/
+	# The scale check: 1 and 4 GiB, 10,000 and 100,000 files (~10 GB of disk).
+	go test -run '^$$' -bench 'LANScale' -benchtime 1x -count 1 -timeout 60m ./cmd/kith/internet/
 	go test -run '^$$' -bench 'IdleTraffic' -benchtime 1x -count 1 -timeout 30m ./cmd/kith/internet/
