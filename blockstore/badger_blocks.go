@@ -196,8 +196,12 @@ func (s *BadgerStore) readOrSize(c cid.Cid, keep bool) ([]byte, int, error) {
 			}
 		}
 		if !torn {
-			if ref.pack == 0 && keep {
-				s.touchedMapped(n) // read through Badger's mapping
+			if ref.pack == 0 {
+				// Read through Badger's mapping, for a size too (a walk
+				// for sizes pages in every small block it passes). The
+				// kernel maps up to 64 KiB around a read fault, so a
+				// small read counts as that much.
+				s.touchedMapped(max(n, faultAround))
 			}
 			return data, n, nil
 		}
@@ -332,6 +336,10 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 	s.touchedMapped(written)
 	return nil
 }
+
+// faultAround is how much a read fault of a file mapping may make
+// resident: Linux maps up to 16 pages around the faulting one.
+const faultAround = 64 << 10
 
 // touchedMapped records n bytes of values written or read through
 // Badger's mapped files and, every releaseMappedEvery bytes, releases the

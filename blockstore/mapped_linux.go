@@ -13,7 +13,7 @@ import (
 // releaseMappedEvery is how many bytes of small blocks (those Badger keeps
 // in its memory-mapped value log) may be written between two releases of
 // the store's mapped pages.
-const releaseMappedEvery = 64 << 20
+const releaseMappedEvery = 32 << 20
 
 // releaseMapped drops this process's resident pages of the shared file
 // mappings under dir: Badger maps its value-log files and tables, and every

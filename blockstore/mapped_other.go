@@ -2,7 +2,7 @@
 
 package blockstore
 
-const releaseMappedEvery = 64 << 20
+const releaseMappedEvery = 32 << 20
 
 // releaseMapped does nothing here: it reads Linux's /proc/self/maps.
 func releaseMapped(dir string) error { return nil }
