@@ -42,14 +42,14 @@ func init() {
 	}
 }
 
-// rawP2PHost is a libp2p host like kith's (TCP+Noise/TLS+yamux and QUIC),
+// rawP2PHost is a libp2p host like kith's (TCP+TLS/Noise+yamux and QUIC),
 // listening on listen (none if empty).
 func rawP2PHost(listen string) (host.Host, error) {
 	opts := []libp2p.Option{
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Transport(quic.NewTransport),
-		libp2p.Security(noise.ID, noise.New),
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
+		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.NoListenAddrs,
 	}
