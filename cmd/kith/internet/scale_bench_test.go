@@ -15,8 +15,8 @@ import (
 )
 
 // BenchmarkLANScale is the scale check: add on one daemon and fetch on
-// another (`kith pin add`), in namespaces on a bridge (both transports;
-// kith picks TCP), of 1 GiB and 4 GiB files and of 10,000 and 100,000
+// another (`kith pin add`), two laptops on one home LAN (both transports;
+// kith picks TCP on a LAN), of 1 GiB and 4 GiB files and of 10,000 and 100,000
 // small files (4 KiB, 100 per folder). Time should grow linearly with
 // size (compare each pair) and memory not at all: it reports both
 // daemons' peak RSS during the transfer and their RSS once idle again
@@ -39,8 +39,9 @@ func BenchmarkLANScale(b *testing.B) {
 					"network": map[string]any{"bootstrap": []string{}, "listen_addrs": []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}},
 					"dht":     map[string]any{"protocol_prefix": "/ipfs"},
 				}
-				a := startKith(b, "seeder", lab.PublicHost("lana"), cfg)
-				bb := startKith(b, "fetcher", lab.PublicHost("lanb"), cfg)
+				home := lab.HomeRouter("home", netlab.RouterConfig{NAT: netlab.Cone})
+				a := startKith(b, "seeder", home.Laptop("lana"), cfg)
+				bb := startKith(b, "fetcher", home.Laptop("lanb"), cfg)
 				var path string
 				if tc.files > 0 {
 					path = writeSmallFiles(b, filepath.Join(a.repo, "tree"), tc.files)
