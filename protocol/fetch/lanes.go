@@ -21,9 +21,10 @@ import "time"
 //     twice the lanes (up to maxLanes), and the window grows to give each
 //     lane a batch (lanes x minBatchBytes).
 //   - At the next period, if the rate rose by probeGain the new lanes stay
-//     and the next probe follows; if not, the peer goes back to the lanes it
-//     had (the link, not the lanes, was the limit) and probes again only
-//     after probeBackoff, in case the path changes again.
+//     and the next probe follows; if not, the peer goes back to the lane
+//     count and window it had (the link, not the lanes, was the limit;
+//     lanes already open stay open and share the smaller window) and
+//     probes again only after probeBackoff, in case the path changes.
 //
 // On a link that is the bottleneck, a probe costs one period of a little
 // extra data in flight; on loopback, where the windows grow fast, the
