@@ -68,6 +68,12 @@ func (n *Node) GroupRemove(ctx context.Context, name, member string) (api.GroupM
 		return api.GroupMember{}, fmt.Errorf("remove %s from group %s: %w", MemberLabel(target.Name, target.ID.String()), g.name, err)
 	}
 	n.log.Info("group member removed", "group", g.id, "member", target.ID, "name", target.Name)
+	// The removal made a new key epoch (Apply ran the rotation): this
+	// device may be its only holder until it reaches another member, so
+	// the key goes to disk now, not at the next periodic save.
+	if err := g.saveKeys(); err != nil {
+		n.log.Warn("save group keys", "group", g.id, "err", err)
+	}
 	g.changed()
 	return api.GroupMember{Peer: target.ID.String(), Name: target.Name, Health: "removed"}, nil
 }

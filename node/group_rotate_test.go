@@ -62,11 +62,9 @@ func TestGroupRemovalRotatesKey(t *testing.T) {
 	if _, err := nodes[0].GroupRemove(ctx, "family", lostID); err != nil {
 		t.Fatal(err)
 	}
-	var ring0 *group.Keyring
-	waitFor(t, 10*time.Second, "the remover to keep the new key on disk", func() bool {
-		ring0 = groupKeys(t, dirs[0], id)
-		return len(ring0.Refs()) > 0
-	})
+	// On disk when the removal returns: the remover may be the key's only
+	// holder until it reaches another member.
+	ring0 := groupKeys(t, dirs[0], id)
 	refs := ring0.Refs()
 	if len(refs) != 1 || refs[0].N != 1 {
 		t.Fatalf("the remover keeps epochs %v, want 1", refs)
