@@ -88,6 +88,14 @@ func rawUpload(tb testing.TB, from, to *netlab.Host, n int64) float64 {
 	if out, err := send.CombinedOutput(); err != nil {
 		tb.Fatalf("raw send: %v: %s", err, out)
 	}
+	return sinkRate(tb, p, n, "raw sink")
+}
+
+// sinkRate waits for a raw sink (TCP or libp2p) to end and returns the
+// rate it printed ("result BYTES SECONDS"), in bytes/s; what names it in
+// a failure.
+func sinkRate(tb testing.TB, p *netlab.Process, n int64, what string) float64 {
+	tb.Helper()
 	<-p.Done()
 	var got int64
 	var secs float64
@@ -97,7 +105,7 @@ func rawUpload(tb testing.TB, from, to *netlab.Host, n int64) float64 {
 		}
 	}
 	if got != n || secs <= 0 {
-		tb.Fatalf("raw sink got %d of %d bytes in %gs: %s", got, n, secs, p.Output())
+		tb.Fatalf("%s got %d of %d bytes in %gs: %s", what, got, n, secs, p.Output())
 	}
 	return float64(got) / secs
 }

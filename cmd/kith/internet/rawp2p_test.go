@@ -155,16 +155,5 @@ func rawP2PRate(tb testing.TB, from, to *netlab.Host, listen string, n int64) fl
 	if out, err := send.CombinedOutput(); err != nil {
 		tb.Fatalf("raw libp2p send: %v: %s", err, out)
 	}
-	<-p.Done()
-	var got int64
-	var secs float64
-	for _, line := range strings.Split(p.Output(), "\n") {
-		if _, err := fmt.Sscanf(line, "result %d %g", &got, &secs); err == nil {
-			break
-		}
-	}
-	if got != n || secs <= 0 {
-		tb.Fatalf("raw libp2p sink got %d of %d bytes in %gs: %s", got, n, secs, p.Output())
-	}
-	return float64(got) / secs
+	return sinkRate(tb, p, n, "raw libp2p sink")
 }
