@@ -114,7 +114,7 @@ func badgerOptions(dir string, cfg badgerConfig) badger.Options {
 		// defaults (64 MiB x 5 memtables, 256 MiB cache) make an idle daemon
 		// hold hundreds of MiB; these keep it small. Blocks are read once per
 		// transfer, so a large cache would buy little.
-		WithMemTableSize(16 << 20).
+		WithMemTableSize(4 << 20).
 		WithNumMemtables(2).
 		WithBlockCacheSize(16 << 20).
 		WithIndexCacheSize(8 << 20).

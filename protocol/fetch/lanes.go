@@ -83,3 +83,17 @@ func (p *peerState) probeLanes(now time.Time, started time.Time, windowFull bool
 	lp.lanes = min(2*lp.lanes, maxLanes)
 	lp.next = now.Add(period)
 }
+
+// storeBound tells p's probe that blocks waited for the store at this
+// tick: the disk, not the network, limits the fetch, so p goes back to
+// the default lanes (extra ones would only hold more bytes in memory) and
+// probes again no sooner than probeBackoff after the disk stops being
+// the limit.
+func (p *peerState) storeBound(now time.Time) {
+	lp := &p.probe
+	if lp.lanes > lanesPerPeer {
+		lp.lanes = lanesPerPeer
+	}
+	lp.probing = false
+	lp.next = now.Add(probeBackoff)
+}

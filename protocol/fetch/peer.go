@@ -277,17 +277,8 @@ func (r *run) deliver(b *batch, i int, c cid.Cid, data []byte) error {
 	if err != nil {
 		return err
 	}
-	// A verified block is worth keeping even when the fetch is being
-	// cancelled (the next Fetch resumes from it): queue it if there is
-	// room, and give up only if the writer is full and the fetch is over.
-	select {
-	case r.store.in <- blk:
-	default:
-		select {
-		case r.store.in <- blk:
-		case <-r.ctx.Done():
-			return r.ctx.Err()
-		}
+	if err := r.store.queue(r.ctx, blk); err != nil {
+		return err
 	}
 	r.f.metrics.fetched(len(data))
 	if c.Type() == cid.DagProtobuf {

@@ -67,6 +67,7 @@ func (s *scheduler) tick(now time.Time) {
 	s.lastTick = now
 	s.rate = ewma(s.rate, float64(s.res.Bytes-s.lastBytes)/dt)
 	s.lastBytes = s.res.Bytes
+	storeBound := s.r.store != nil && s.r.store.bound()
 	for _, p := range s.peers {
 		if p.gone() {
 			continue
@@ -77,7 +78,11 @@ func (s *scheduler) tick(now time.Time) {
 			p.sendRate = p.rate
 		}
 		p.lastReceived = got
-		if p.bitswap == nil {
+		switch {
+		case p.bitswap != nil:
+		case storeBound:
+			p.storeBound(now)
+		default:
 			p.probeLanes(now, p.started, p.inflight >= p.window()-p.batchBytes())
 		}
 		if p.inflight <= 0 {

@@ -3,20 +3,28 @@ package fetch
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	blocks "github.com/ipfs/go-block-format"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/kith-p2p/kith/blockstore"
 )
 
 const (
-	// storeQueue bounds verified blocks waiting for the writer (at most
-	// storeQueue x 2 MiB of memory).
-	storeQueue = 32
+	// storeQueueBytes bounds the bytes of verified blocks waiting for the
+	// writer or being written. When the disk is slower than the network
+	// this queue stays full, so it is what a fetch holds in memory: with
+	// 32 blocks and 16 MiB batches it held ~50 MB of 1 MiB blocks and the
+	// daemon's heap (twice the live heap, Go's default) peaked above
+	// 200 MB during a 4 GiB fetch (issue 14). 8 MiB still lets hashing
+	// overlap with writing and small blocks go in large batches.
+	storeQueueBytes = 8 << 20
 	// One PutMany takes what is queued, up to these bounds: one transaction
-	// for many small blocks, without unbounded batches of large ones.
+	// for many small blocks, without large batches of large ones (half the
+	// budget, so the readers can fill the other half meanwhile).
 	maxPutBlocks = 512
-	maxPutBytes  = 16 << 20
+	maxPutBytes  = storeQueueBytes / 2
 )
 
 // storeWriter is the only goroutine that writes a fetch's blocks, so
@@ -24,12 +32,54 @@ const (
 // blocks are written in batches.
 type storeWriter struct {
 	bs   blockstore.Blockstore
-	in   chan blocks.Block // closed by Fetch once no sender is left
+	in   chan blocks.Block   // closed by Fetch once no sender is left
+	room *semaphore.Weighted // storeQueueBytes, taken by queue and released once written
 	fail func(error)
+	// queued counts the blocks queued, waits those that found the queue
+	// full; when many did, the disk, not the network, limits the fetch
+	// (see bound).
+	queued, waits atomic.Int64
+}
+
+// bound reports whether the store limited the fetch since the last call:
+// at least a quarter of the blocks queued meanwhile (and more than one)
+// had to wait for room. A lone wait (one slow sync) does not count.
+func (s *storeWriter) bound() bool {
+	q, w := s.queued.Swap(0), s.waits.Swap(0)
+	return w > 1 && 4*w >= q
 }
 
 func newStoreWriter(bs blockstore.Blockstore, fail func(error)) *storeWriter {
-	return &storeWriter{bs: bs, in: make(chan blocks.Block, storeQueue), fail: fail}
+	return &storeWriter{
+		bs:   bs,
+		in:   make(chan blocks.Block, maxPutBlocks),
+		room: semaphore.NewWeighted(storeQueueBytes),
+		fail: fail,
+	}
+}
+
+// weight is what b takes of the queue's budget (a block larger than the
+// whole budget takes all of it).
+func weight(b blocks.Block) int64 {
+	return min(int64(len(b.RawData())), storeQueueBytes)
+}
+
+// queue hands b to the writer, waiting while the queue holds
+// storeQueueBytes. A verified block is worth keeping even when the fetch
+// is being cancelled (the next Fetch resumes from it): it is queued if
+// there is room, and given up only if the queue is full and ctx is done.
+func (s *storeWriter) queue(ctx context.Context, b blocks.Block) error {
+	s.queued.Add(1)
+	if !s.room.TryAcquire(weight(b)) {
+		s.waits.Add(1)
+		if err := s.room.Acquire(ctx, weight(b)); err != nil {
+			return err
+		}
+	}
+	// Waits only for many tiny blocks (more than in holds), and never for
+	// long: the writer drains in until Fetch closes it, cancelled or not.
+	s.in <- b
+	return nil
 }
 
 // run stores blocks until in is closed. After a failure it keeps draining
@@ -60,6 +110,11 @@ func (s *storeWriter) run(ctx context.Context) {
 				s.fail(fmt.Errorf("store %d blocks: %w", len(batch), err))
 			}
 		}
+		var w int64
+		for _, b := range batch {
+			w += weight(b)
+		}
+		s.room.Release(w)
 		clear(batch)
 	}
 }
