@@ -67,6 +67,7 @@ func TestStoreQueueHoldsBoundedBytes(t *testing.T) {
 	if want := storeQueueBytes / size; len(queued) != want {
 		t.Fatalf("%d blocks of 1 MiB held while the store was stuck, want %d (storeQueueBytes)", len(queued), want)
 	}
+	w.bound() // a new tick: what follows all finds the queue full
 	for range 3 {
 		if err := put(full); !errors.Is(err, context.Canceled) {
 			t.Fatalf("queue on a full queue with a cancelled context: %v", err)
