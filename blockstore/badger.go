@@ -113,7 +113,11 @@ func badgerOptions(dir string, cfg badgerConfig) badger.Options {
 		// Memtables, block cache and index cache are resident memory. The
 		// defaults (64 MiB x 5 memtables, 256 MiB cache) make an idle daemon
 		// hold hundreds of MiB; these keep it small. Blocks are read once per
-		// transfer, so a large cache would buy little.
+		// transfer, so a large cache would buy little. A memtable's arena
+		// (its size + 30%) is zeroed when Go allocates it from reused heap,
+		// so all of it is resident: 16 MiB memtables kept 21 MB in every
+		// daemon; with 4 MiB a fetch of 100,000 tiny files runs ~15% slower
+		// (it flushes during the fetch; BENCHMARKS.md, issue 14).
 		WithMemTableSize(4 << 20).
 		WithNumMemtables(2).
 		WithBlockCacheSize(16 << 20).
