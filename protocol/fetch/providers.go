@@ -70,6 +70,13 @@ func (r *run) findPeers(ctx context.Context, providers Providers) {
 // one that was already open (and perhaps still being identified).
 const identifyWait = 5 * time.Second
 
+// neitherGrace is how long a peer's identify must go on listing neither
+// protocol before it counts as speaking neither: a peer that registered
+// its handlers moments before the connection may have answered identify
+// from its earlier protocol list (libp2p updates that list
+// asynchronously), and its identify push follows within milliseconds.
+const neitherGrace = 500 * time.Millisecond
+
 // protocolOf decides how to ask id for blocks, from the protocols its
 // identify listed: /kith/fetch if it speaks it, else Bitswap if it speaks
 // that and the Fetcher has a Bitswap; "" if it speaks neither. A peer whose
@@ -78,6 +85,7 @@ const identifyWait = 5 * time.Second
 func (r *run) protocolOf(ctx context.Context, id peer.ID) Protocol {
 	ps := r.f.h.Peerstore()
 	deadline := time.Now().Add(identifyWait)
+	var neitherSince time.Time
 	for {
 		if ok, _ := ps.SupportsProtocols(id, ID); len(ok) > 0 {
 			return ProtocolKith
@@ -90,7 +98,12 @@ func (r *run) protocolOf(ctx context.Context, id peer.ID) Protocol {
 		// that it may hold only what we negotiated ourselves (identify's
 		// own protocol), and "speaks neither" would be wrong.
 		if _, err := ps.Get(id, "AgentVersion"); err == nil {
-			return ""
+			if neitherSince.IsZero() {
+				neitherSince = time.Now()
+			}
+			if time.Since(neitherSince) >= neitherGrace {
+				return ""
+			}
 		}
 		if time.Now().After(deadline) {
 			return ProtocolKith

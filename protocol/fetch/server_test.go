@@ -165,6 +165,16 @@ func TestServerTellsWhatItServed(t *testing.T) {
 	if _, err := NewFetcher(hs[0], blockstore.NewMemStore()).Fetch(testCtx(t, time.Minute), root, infos(hs[1]), nil); err != nil {
 		t.Fatal(err)
 	}
+	// The server tells of a block once it is written, which may be after
+	// the fetcher has read it and finished.
+	heard := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got)
+	}
+	for deadline := time.Now().Add(10 * time.Second); heard() < len(want) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got) != len(want) {
