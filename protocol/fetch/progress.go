@@ -67,7 +67,7 @@ func (s *scheduler) tick(now time.Time) {
 	s.lastTick = now
 	s.rate = ewma(s.rate, float64(s.res.Bytes-s.lastBytes)/dt)
 	s.lastBytes = s.res.Bytes
-	storeBound := s.r.store != nil && s.r.store.bound()
+	diskBound := s.r.store != nil && s.r.store.bound()
 	for _, p := range s.peers {
 		if p.gone() {
 			continue
@@ -80,7 +80,7 @@ func (s *scheduler) tick(now time.Time) {
 		p.lastReceived = got
 		switch {
 		case p.bitswap != nil:
-		case storeBound:
+		case diskBound:
 			p.storeBound(now)
 		default:
 			p.probeLanes(now, p.started, p.inflight >= p.window()-p.batchBytes())

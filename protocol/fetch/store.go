@@ -91,7 +91,7 @@ func (s *storeWriter) run(ctx context.Context) {
 	batch := make([]blocks.Block, 0, maxPutBlocks)
 	for b := range s.in {
 		batch = append(batch[:0], b)
-		n := len(b.RawData())
+		n := weight(b) // bytes in this batch, and the room it gives back
 	fill:
 		for len(batch) < maxPutBlocks && n < maxPutBytes {
 			select {
@@ -100,7 +100,7 @@ func (s *storeWriter) run(ctx context.Context) {
 					break fill
 				}
 				batch = append(batch, more)
-				n += len(more.RawData())
+				n += weight(more)
 			default:
 				break fill
 			}
@@ -111,11 +111,7 @@ func (s *storeWriter) run(ctx context.Context) {
 				s.fail(fmt.Errorf("store %d blocks: %w", len(batch), err))
 			}
 		}
-		var w int64
-		for _, b := range batch {
-			w += weight(b)
-		}
-		s.room.Release(w)
+		s.room.Release(n)
 		clear(batch)
 	}
 }
