@@ -80,6 +80,7 @@ type BadgerOption func(*badgerConfig)
 type badgerConfig struct {
 	reserve  int64
 	packSize int64
+	buffered bool // pack writes through the page cache (tests)
 	logger   badger.Logger
 	tweak    func(badger.Options) badger.Options
 }
@@ -166,7 +167,7 @@ func OpenBadger(dir string, opts ...BadgerOption) (*BadgerStore, error) {
 		return nil, fmt.Errorf("open badger %s: %w", dir, err)
 	}
 	s := &BadgerStore{db: db, dir: dir, opts: bo, wb: writeback{dir: dir}, reserve: cfg.reserve}
-	if err := s.openPacks(cfg.packSize); err != nil {
+	if err := s.openPacks(cfg.packSize, !cfg.buffered); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open badger %s: %w", dir, err)
 	}

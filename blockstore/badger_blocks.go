@@ -283,18 +283,41 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 		pending = 0
 		return nil
 	}
+	// First which blocks are new; the pack bytes of the large ones are then
+	// written in one go (packs.writeMany), before their records.
+	var fresh []blocks.Block
+	var large [][]byte
+	seen := make(map[string]struct{}, len(bs))
 	for _, b := range bs {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("badger put %s: %w", b.Cid(), err)
 		}
 		k := blockKey(b.Cid())
+		if _, dup := seen[string(k)]; dup {
+			continue // earlier in this batch
+		}
 		_, err := txn.Get(k)
 		if err == nil {
-			continue // already stored (or earlier in this batch)
+			continue // already stored
 		}
 		if !errors.Is(err, badger.ErrKeyNotFound) {
 			return fmt.Errorf("badger put %s: lookup: %w", b.Cid(), err)
 		}
+		seen[string(k)] = struct{}{}
+		fresh = append(fresh, b)
+		if len(b.RawData()) >= packThreshold {
+			large = append(large, b.RawData())
+		}
+	}
+	refs, err := s.packs.writeMany(large)
+	if err != nil {
+		return fmt.Errorf("store %d blocks: %w", len(large), err)
+	}
+	for _, b := range fresh {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("badger put %s: %w", b.Cid(), err)
+		}
+		k := blockKey(b.Cid())
 		if pending > 0 && pending+len(b.RawData()) > maxBatchBytes {
 			if err := commit(); err != nil {
 				return fmt.Errorf("badger put %s: commit: %w", b.Cid(), err)
@@ -305,11 +328,8 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 		packed := len(v) >= packThreshold
 		switch {
 		case packed:
-			ref, err := s.packs.write(v)
-			if err != nil {
-				return fmt.Errorf("store block %s: %w", b.Cid(), err)
-			}
-			v = encodePackRecord(ref, b.Cid().Type(), meta)
+			v = encodePackRecord(refs[0], b.Cid().Type(), meta)
+			refs = refs[1:]
 			meta |= metaPacked
 		case meta == metaPrefixed:
 			v = encodeBlockValue(b)
@@ -354,12 +374,14 @@ func (s *BadgerStore) touchedMapped(n int) {
 	}
 }
 
-// ReleaseMapped drops the daemon's resident pages of Badger's mapped files
-// (the data stays in the page cache; see releaseMapped). The daemon calls
-// it once a large transfer is over.
-func (s *BadgerStore) ReleaseMapped() error {
+// ReleaseMemory drops the daemon's resident pages of Badger's mapped files
+// (the data stays in the page cache; see releaseMapped) and the buffers
+// kept for direct pack writes. The daemon calls it once a large transfer is
+// over.
+func (s *BadgerStore) ReleaseMemory() error {
 	s.dbMu.RLock()
 	defer s.dbMu.RUnlock()
+	s.packs.dropSpares()
 	return releaseMapped(s.dir)
 }
 

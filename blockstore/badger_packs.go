@@ -9,12 +9,14 @@ import (
 
 // openPacks opens the store's pack files and, if the store was not closed
 // cleanly, drops the records that point past the end of their pack (bytes
-// a crash lost; see packs).
-func (s *BadgerStore) openPacks(maxSize int64) error {
+// a crash lost; see packs). direct false keeps pack writes in the page
+// cache even where they could bypass it (see packs_direct.go).
+func (s *BadgerStore) openPacks(maxSize int64, direct bool) error {
 	p, clean, err := openPacks(s.dir, maxSize)
 	if err != nil {
 		return err
 	}
+	p.direct = p.direct && direct
 	s.packs = p
 	if !clean {
 		if err := s.checkPacks(); err != nil {

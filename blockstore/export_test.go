@@ -19,6 +19,19 @@ func WithPackSize(n int64) BadgerOption {
 	return func(c *badgerConfig) { c.packSize = n }
 }
 
+// WithBufferedPacks makes pack writes go through the page cache even where
+// they could bypass it, so tests cover both ways.
+func WithBufferedPacks() BadgerOption {
+	return func(c *badgerConfig) { c.buffered = true }
+}
+
+// PacksDirect reports whether s's pack writes bypass the page cache.
+func PacksDirect(s *BadgerStore) bool {
+	s.packs.mu.Lock()
+	defer s.packs.mu.Unlock()
+	return s.packs.direct
+}
+
 // PackThreshold is the smallest block kept in a pack file.
 const PackThreshold = packThreshold
 

@@ -56,7 +56,7 @@ func TestMappedPagesAreReleased(t *testing.T) {
 	if peak > 120<<10 {
 		t.Errorf("mapped pages resident while writing reached %d MiB of 160 MiB written", peak>>10)
 	}
-	if err := s.ReleaseMapped(); err != nil {
+	if err := s.ReleaseMemory(); err != nil {
 		t.Fatal(err)
 	}
 	if grew := rssFileKiB(t) - before; grew > 32<<10 {

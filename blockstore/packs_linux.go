@@ -17,3 +17,11 @@ func punchHole(f *os.File, off, n int64) error {
 func startWriteback(f *os.File) {
 	_ = unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 }
+
+// directSupported: Linux has O_DIRECT (see packs_direct.go).
+const directSupported = true
+
+// openDirect opens an existing pack for writes that bypass the page cache.
+func openDirect(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|unix.O_DIRECT, 0)
+}

@@ -2,7 +2,10 @@
 
 package blockstore
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 // punchHole frees nothing here: without Linux's fallocate PUNCH_HOLE a
 // pack's space comes back when no block is left in it (see packs).
@@ -10,3 +13,9 @@ func punchHole(*os.File, int64, int64) error { return nil }
 
 // startWriteback is a no-op where sync_file_range does not exist.
 func startWriteback(*os.File) {}
+
+// directSupported: O_DIRECT is Linux's (macOS has F_NOCACHE and Windows
+// FILE_FLAG_NO_BUFFERING, with other rules; not used).
+const directSupported = false
+
+func openDirect(string) (*os.File, error) { return nil, errors.ErrUnsupported }

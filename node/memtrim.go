@@ -23,7 +23,9 @@ const (
 // memTrimmer runs trim trimQuiet after the last large transfer:
 // debug.FreeOSMemory (a GC, then everything free goes back to the system),
 // and the store's release of the pages of its memory-mapped files that
-// the transfer touched (blockstore.BadgerStore.ReleaseMapped).
+// the transfer touched and of its spare write buffers
+// (blockstore.BadgerStore.ReleaseMemory), first, so that the collection
+// finds the buffers unused.
 type memTrimmer struct {
 	trim  func()
 	quiet time.Duration // trimQuiet, but for tests
@@ -48,10 +50,10 @@ func (m *memTrimmer) served(n int64) {
 
 func newMemTrimmer(release func() error) *memTrimmer {
 	trim := func() {
-		debug.FreeOSMemory()
 		if release != nil {
 			_ = release() // only lowers RSS: a failure changes nothing else
 		}
+		debug.FreeOSMemory()
 	}
 	return &memTrimmer{trim: trim, quiet: trimQuiet}
 }

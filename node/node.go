@@ -147,7 +147,7 @@ func New(opts Options) (n *Node, err error) {
 		if n.store == nil {
 			return nil
 		}
-		return n.store.ReleaseMapped()
+		return n.store.ReleaseMemory()
 	})
 	defer func() {
 		if err != nil {

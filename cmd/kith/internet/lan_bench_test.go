@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,23 +30,38 @@ func BenchmarkLANFetch(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("KITH_LAN_MIB")); err == nil && v > 0 {
 		size = int64(v) << 20
 	}
-	for _, tr := range []struct{ name, addr string }{
-		{"tcp", "/ip4/%s/tcp/%d"},
-		{"quic", "/ip4/%s/udp/%d/quic-v1"},
+	for _, tr := range []struct {
+		name, transport, addr string
+		// ownCPU runs each laptop's programs on a CPU of its own, as two
+		// laptops are: without it both daemons (and both ends of the raw
+		// stream) share this machine's CPUs.
+		ownCPU bool
+	}{
+		{"tcp", "tcp", "/ip4/%s/tcp/%d", false},
+		{"quic", "quic", "/ip4/%s/udp/%d/quic-v1", false},
 		// Both daemons listen on both; they find each other with mDNS, as
 		// on a home LAN, and kith picks the transport (TCP: see
 		// node/dialrank.go). The limit is the raw TCP stream.
-		{"both", ""},
+		{"both", "tcp", "", false},
+		{"tcp-own-cpu", "tcp", "/ip4/%s/tcp/%d", true},
+		{"quic-own-cpu", "quic", "/ip4/%s/udp/%d/quic-v1", true},
 	} {
 		b.Run(tr.name, func(b *testing.B) {
 			for range b.N {
 				lab := netlab.New(b)
 				home := lab.HomeRouter("home", netlab.RouterConfig{NAT: netlab.Cone})
 				ha, hb := home.Laptop("lana"), home.Laptop("lanb")
+				if tr.ownCPU {
+					if runtime.NumCPU() < 2 {
+						b.Skip("one CPU per laptop needs two CPUs")
+					}
+					ha.PinCPUs("0")
+					hb.PinCPUs("1")
+				}
 				listen := []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
-				rawAddr, want := "/ip4/%s/tcp/%d", "tcp"
+				rawAddr, want := "/ip4/%s/tcp/%d", tr.transport
 				if tr.addr != "" {
-					listen, rawAddr, want = []string{fmt.Sprintf(tr.addr, "0.0.0.0", 4001)}, tr.addr, tr.name
+					listen, rawAddr = []string{fmt.Sprintf(tr.addr, "0.0.0.0", 4001)}, tr.addr
 				}
 				cfg := func() config {
 					return config{

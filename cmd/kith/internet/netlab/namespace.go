@@ -15,7 +15,15 @@ type Namespace struct {
 	lab  *Lab
 	node string // the name given to the lab
 	name string // the namespace's name: nl-<node>-<pid>-<lab>
+	cpus string // taskset's CPU list for its commands, "" for any CPU
 }
+
+// PinCPUs makes the commands started in the namespace from now on run only
+// on the CPUs of list (taskset's syntax: "0", "1-3"), as a machine of their
+// own would: without it the lab's hosts share every CPU of this one, and a
+// transfer between two of them measures what both ends together can do on
+// them. Threads the programs start inherit the set.
+func (n *Namespace) PinCPUs(list string) { n.cpus = list }
 
 // Name returns the namespace's name, as `ip netns` knows it.
 func (n *Namespace) Name() string { return n.name }
@@ -27,7 +35,12 @@ func (n *Namespace) Name() string { return n.name }
 // at cleanup. The namespace shares the machine's file system and
 // environment, and its 127.0.0.1 is its own.
 func (n *Namespace) Command(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command("ip", append([]string{"netns", "exec", n.name, name}, args...)...)
+	argv := []string{"netns", "exec", n.name, name}
+	if n.cpus != "" {
+		// taskset execs the program too: the process is still the program.
+		argv = []string{"netns", "exec", n.name, "taskset", "-c", n.cpus, name}
+	}
+	cmd := exec.Command("ip", append(argv, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
 }

@@ -1,0 +1,163 @@
+package blockstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"unsafe"
+)
+
+// Pack writes bypass the page cache where the platform allows (Linux:
+// O_DIRECT): the disk reads each block straight from the daemon's memory.
+//
+// Why: a write(2) into the page cache copies every byte and then has the
+// kernel account, write back and later evict every page. On the
+// development machine (ext4 on a virtual disk, Linux 6.18) writing 1 GiB
+// and fsyncing it cost 1.9 CPU-seconds of system time through the page
+// cache and 0.12 s with O_DIRECT, which also ran faster (dd, 1 MiB writes:
+// 398 MB/s against 1.9 GB/s); a profile of a 1 GiB fetch had pwrite at 36%
+// of the fetching daemon's CPU. Blocks are written once and read rarely
+// soon after (a fetched file is read by whoever asked for it, once), so
+// the page cache buys little here.
+//
+// O_DIRECT wants the buffer, the file offset and the length aligned to the
+// device's block: offsets are (packAlign), and each block is copied into an
+// aligned buffer padded with zeros to the next packAlign boundary, inside
+// the gap that alignment leaves between blocks anyway. Durability is
+// unchanged: a direct write may still sit in the disk's cache, and the
+// file's size and extents are metadata, so Sync still fsyncs the packs.
+// Where the file system refuses (EINVAL at open or at a write: tmpfs on
+// older kernels, some network and FUSE file systems), the store goes back to
+// ordinary writes for good.
+
+// directChunk bounds one direct write: the blocks of a batch go out in
+// writes of up to this many bytes, from aligned buffers the store keeps for
+// the next batch (up to maxSpares; dropSpares lets them go once the daemon is
+// idle, so they are not resident then). A block larger than that gets a
+// buffer of its own.
+const (
+	directChunk = 8 << 20
+	maxSpares   = 2
+)
+
+// spare returns an aligned buffer of directChunk bytes.
+func (p *packs) spare() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.spares); n > 0 {
+		b := p.spares[n-1]
+		p.spares = p.spares[:n-1]
+		return b
+	}
+	return alignedBuf(directChunk)
+}
+
+// putSpare keeps b for the next batch, unless maxSpares are kept already.
+func (p *packs) putSpare(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.spares) < maxSpares {
+		p.spares = append(p.spares, b)
+	}
+}
+
+// dropSpares lets the kept buffers go.
+func (p *packs) dropSpares() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	clear(p.spares)
+	p.spares = p.spares[:0]
+}
+
+// alignedBuf returns n bytes whose address is a multiple of packAlign.
+func alignedBuf(n int) []byte {
+	b := make([]byte, n+packAlign)
+	skip := 0
+	if r := int(uintptr(unsafe.Pointer(&b[0])) % packAlign); r != 0 {
+		skip = packAlign - r
+	}
+	return b[skip : skip+n : skip+n]
+}
+
+// writeRunDirect writes datas, placed back to back in one pack at refs,
+// through df (a handle from openDirect), in writes of up to directChunk
+// bytes, the gaps between blocks filled with zeros. It reports false with a
+// nil error when the file system refused the first write (EINVAL): the
+// caller then writes them the ordinary way, and the store does from now on.
+func (p *packs) writeRunDirect(df *os.File, datas [][]byte, refs []packRef) (bool, error) {
+	var spare []byte
+	defer func() {
+		if spare != nil {
+			p.putSpare(spare)
+		}
+	}()
+	for i := 0; i < len(datas); {
+		// The chunk is datas[i:j]: at least one block, then as many as fit.
+		start := refs[i].off
+		j := i + 1
+		for j < len(datas) && alignUp(refs[j].end())-start <= directChunk {
+			j++
+		}
+		n := int(alignUp(refs[j-1].end()) - start)
+		var buf []byte
+		if n <= directChunk {
+			if spare == nil {
+				spare = p.spare()
+			}
+			buf = spare[:n]
+		} else {
+			buf = alignedBuf(n)
+		}
+		at := 0
+		for k := i; k < j; k++ {
+			rel := int(refs[k].off - start)
+			clear(buf[at:rel])
+			at = rel + copy(buf[rel:], datas[k])
+		}
+		clear(buf[at:])
+		if _, err := df.WriteAt(buf, start); err != nil {
+			if i == 0 && errors.Is(err, syscall.EINVAL) {
+				p.mu.Lock()
+				p.direct = false
+				p.mu.Unlock()
+				return false, nil
+			}
+			return false, fmt.Errorf("write pack %s: %w", df.Name(), err)
+		}
+		i = j
+	}
+	return true, nil
+}
+
+// directLocked returns pack n's direct write handle, opening it if needed,
+// or nil once the store has gone back to ordinary writes. p.mu held; the
+// pack file exists.
+func (p *packs) directLocked(n uint32) *os.File {
+	if !p.direct {
+		return nil
+	}
+	if f := p.dfiles[n]; f != nil {
+		return f
+	}
+	f, err := openDirect(filepath.Join(p.dir, packName(n)))
+	if err != nil {
+		// Not for this file system: ordinary writes from now on. Another
+		// failure (permissions, no file) shows at the ordinary write too.
+		p.direct = false
+		return nil
+	}
+	p.dfiles[n] = f
+	return f
+}
+
+// closeDirectLocked closes pack n's direct handle, if open. p.mu held.
+func (p *packs) closeDirectLocked(n uint32) error {
+	f := p.dfiles[n]
+	if f == nil {
+		return nil
+	}
+	delete(p.dfiles, n)
+	return f.Close()
+}
