@@ -255,7 +255,8 @@ func (s *BadgerStore) Put(ctx context.Context, b blocks.Block) error {
 // PutMany stores bs in as few transactions as possible, so that many small
 // blocks cost one commit. Blocks already present are skipped: the check is a
 // key lookup (bloom filters, no value read), far cheaper than writing a
-// 1 MiB value to the log a second time.
+// 1 MiB value to the log a second time. With a context from BypassCache the
+// bytes of large blocks skip the page cache.
 func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 	s.dbMu.RLock()
 	defer s.dbMu.RUnlock()
@@ -309,7 +310,7 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 			large = append(large, b.RawData())
 		}
 	}
-	refs, err := s.packs.writeMany(large)
+	refs, err := s.packs.writeMany(large, bypassCache(ctx))
 	if err != nil {
 		return fmt.Errorf("store %d blocks: %w", len(large), err)
 	}

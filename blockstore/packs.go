@@ -178,21 +178,12 @@ func (p *packs) file(n uint32) (*os.File, error) {
 	return p.fileLocked(n)
 }
 
-// write appends data to the current pack and returns where it went.
-func (p *packs) write(data []byte) (packRef, error) {
-	refs, err := p.writeMany([][]byte{data})
-	if err != nil {
-		return packRef{}, err
-	}
-	return refs[0], nil
-}
-
 // writeMany appends datas to the packs, back to back (each at an aligned
-// offset), and returns where each went. Where writes bypass the page cache
-// the blocks of one pack go out together, as few large writes (see
-// writeRunDirect): one direct write per 1 MiB block left the disk idle
-// between them, and a fetch waited on it.
-func (p *packs) writeMany(datas [][]byte) ([]packRef, error) {
+// offset), and returns where each went. With direct, where writes may
+// bypass the page cache, the blocks of one pack go out together, as few
+// large writes (see writeRunDirect): one direct write per 1 MiB block left
+// the disk idle between them, and a fetch waited on it.
+func (p *packs) writeMany(datas [][]byte, direct bool) ([]packRef, error) {
 	refs := make([]packRef, len(datas))
 	// A run is datas[from:to], back to back in one pack.
 	type run struct {
@@ -221,7 +212,11 @@ func (p *packs) writeMany(datas [][]byte) ([]packRef, error) {
 		p.end = alignUp(refs[i].end())
 		p.dirty[p.cur] = struct{}{}
 		if len(runs) == 0 || runs[len(runs)-1].f != f {
-			runs = append(runs, run{f: f, df: p.directLocked(p.cur), from: i})
+			var df *os.File
+			if direct {
+				df = p.directLocked(p.cur)
+			}
+			runs = append(runs, run{f: f, df: df, from: i})
 		}
 		runs[len(runs)-1].to = i + 1
 	}

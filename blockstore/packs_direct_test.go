@@ -16,10 +16,11 @@ func TestDirectWriteRefusedFallsBack(t *testing.T) {
 	}
 	defer p.close(false)
 	data := bytes.Repeat([]byte{7}, packThreshold+3)
-	ref, err := p.write(data)
+	refs, err := p.writeMany([][]byte{data}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := refs[0]
 	p.mu.Lock()
 	df := p.directLocked(ref.pack)
 	p.mu.Unlock()
@@ -33,11 +34,11 @@ func TestDirectWriteRefusedFallsBack(t *testing.T) {
 	if p.direct {
 		t.Fatal("the store still writes directly after a refused write")
 	}
-	ref2, err := p.write(data)
+	refs, err = p.writeMany([][]byte{data}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []packRef{ref, ref2} {
+	for _, r := range []packRef{ref, refs[0]} {
 		got, err := p.read(r)
 		if err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("read %+v: %d bytes, %v", r, len(got), err)
@@ -54,7 +55,7 @@ func TestDirectWritesKeepFewSpares(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.close(false)
-	if _, err := p.writeMany([][]byte{bytes.Repeat([]byte{1}, 1<<20), bytes.Repeat([]byte{2}, 1<<20)}); err != nil {
+	if _, err := p.writeMany([][]byte{bytes.Repeat([]byte{1}, 1<<20), bytes.Repeat([]byte{2}, 1<<20)}, true); err != nil {
 		t.Fatal(err)
 	}
 	if !p.direct {

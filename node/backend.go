@@ -36,7 +36,9 @@ func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.A
 	defer unlock()
 	im := dag.NewImporter(n.store)
 	meter := newRateMeter(time.Now)
-	res, err := im.Add(ctx, node, func(b int64) {
+	// The user's file is the copy they read: its blocks need not stay in
+	// the page cache (see blockstore.BypassCache).
+	res, err := im.Add(blockstore.BypassCache(ctx), node, func(b int64) {
 		report(progress, api.Progress{Phase: "add", Bytes: b, Rate: meter.observe(b)})
 	})
 	n.trim.moved(int64(res.Size))
@@ -308,7 +310,7 @@ func (n *Node) ImportCAR(ctx context.Context, r io.Reader, opts api.ImportOption
 	unlock := n.gcl.PinLock()
 	defer unlock()
 	cr := &countingReader{r: r, progress: progress, meter: newRateMeter(time.Now)}
-	roots, count, err := dag.ImportCAR(ctx, n.store, cr)
+	roots, count, err := dag.ImportCAR(blockstore.BypassCache(ctx), n.store, cr)
 	if err != nil {
 		return api.ImportResult{}, fmt.Errorf("import CAR: %w: %w", err, api.ErrInvalid)
 	}

@@ -141,7 +141,7 @@ func (e replicaEnv) RemovePin(ctx context.Context, c cid.Cid, o blockstore.Owner
 func (e replicaEnv) PinLock() (unlock func()) { return e.n.gcl.PinLock() }
 
 func (e replicaEnv) Fetch(ctx context.Context, root cid.Cid) error {
-	_, err := e.n.ensureLocal(ctx, root, nil)
+	_, err := e.n.ensureLocal(blockstore.BypassCache(ctx), root, nil) // a replica is kept, not read
 	return err
 }
 func (e replicaEnv) StopProviding(ctx context.Context, c cid.Cid) error {

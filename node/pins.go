@@ -70,7 +70,8 @@ func (n *Node) toAPIPin(ps []blockstore.Pin) api.Pin {
 func (n *Node) PinAdd(ctx context.Context, c cid.Cid, name string, progress func(api.Progress)) (api.Pin, error) {
 	unlock := n.gcl.PinLock()
 	defer unlock()
-	if _, err := n.ensureLocal(ctx, c, progress); err != nil {
+	// A pin keeps the data; nobody reads it back now (unlike `kith get`).
+	if _, err := n.ensureLocal(blockstore.BypassCache(ctx), c, progress); err != nil {
 		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
 	}
 	st, err := dag.Stat(ctx, n.store, c)

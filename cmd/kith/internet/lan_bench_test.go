@@ -23,8 +23,9 @@ import (
 // offered, and compares it with a
 // raw libp2p stream over the same transport between the same two
 // namespaces, in the same run. It reports both daemons' CPU time per GiB
-// and the fetching daemon's peak RSS. KITH_LAN_MIB sets the size (default
-// 1024).
+// and the fetching daemon's peak RSS. The -own-cpu cases run each laptop's
+// programs on a CPU of their own, as two laptops are; otherwise both ends
+// share this machine's two. KITH_LAN_MIB sets the size (default 1024).
 func BenchmarkLANFetch(b *testing.B) {
 	size := int64(1024) << 20
 	if v, err := strconv.Atoi(os.Getenv("KITH_LAN_MIB")); err == nil && v > 0 {
