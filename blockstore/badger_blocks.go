@@ -510,3 +510,9 @@ func (s *BadgerStore) Stats(ctx context.Context) (blocks int, bytes int64, err e
 	}
 	return blocks, bytes, nil
 }
+
+// PutCopies reports that PutMany copies what it keeps (pack writes copy or
+// write from the caller's bytes before returning; Badger copies values
+// into its memtable and log at commit), so callers may reuse the buffers
+// of blocks they have put (blockstore.PutCopier).
+func (s *BadgerStore) PutCopies() bool { return true }

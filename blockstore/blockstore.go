@@ -9,6 +9,13 @@ import (
 	"github.com/ipfs/go-cid"
 )
 
+// PutCopier is a Blockstore whose PutMany keeps no reference to the blocks'
+// bytes once it returns (it copies what it keeps), so a caller may reuse
+// their buffers. The Badger store is one; the in-memory store is not.
+type PutCopier interface {
+	PutCopies() bool
+}
+
 // Blockstore holds blocks keyed by CID.
 //
 // Implementations are safe for concurrent use. Put and PutMany trust the

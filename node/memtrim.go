@@ -1,6 +1,7 @@
 package node
 
 import (
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,9 @@ func newMemTrimmer(release func() error) *memTrimmer {
 		if release != nil {
 			_ = release() // only lowers RSS: a failure changes nothing else
 		}
+		// Two collections: buffers in a sync.Pool (the fetch's block
+		// buffers) survive the first one in the pool's victim cache.
+		runtime.GC()
 		debug.FreeOSMemory()
 	}
 	return &memTrimmer{trim: trim, quiet: trimQuiet}

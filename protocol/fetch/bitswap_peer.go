@@ -129,7 +129,7 @@ func (bp *bitswapPeer) Block(c cid.Cid, data []byte) {
 			return
 		}
 	}
-	if err := bp.r.deliver(s.b, s.i, c, data); err != nil {
+	if err := bp.r.deliver(s.b, s.i, c, data, nil); err != nil {
 		return // the fetch is ending
 	}
 	bp.answered(s.b)

@@ -80,8 +80,11 @@ type Message struct {
 	// Cid names the block of a MsgBlock or MsgNotFound.
 	Cid cid.Cid
 	// Data is the block's bytes of a MsgBlock. It is owned by the caller
-	// (a fresh allocation per frame), so it can become a stored block.
+	// (a fresh allocation per frame, or from the Reader's Alloc), so it can
+	// become a stored block.
 	Data []byte
+	// body is the whole frame body Data lies in, as Alloc returned it.
+	body []byte
 	// Code and Text describe a MsgError. Text is untrusted.
 	Code protocol.ErrorCode
 	Text string
@@ -111,6 +114,7 @@ type Reader struct {
 	br     *bufio.Reader
 	expect []MsgType
 	hook   FrameHook
+	alloc  func(n int) []byte
 }
 
 // A FrameHook sees each frame's type and body length once its header is
@@ -127,6 +131,10 @@ func (r *Reader) Expect(types ...MsgType) { r.expect = types }
 
 // Hook installs h (nil: none).
 func (r *Reader) Hook(h FrameHook) { r.hook = h }
+
+// Alloc makes Next take frame bodies from f (nil: make), so that a caller
+// can reuse them; Message.body is then the buffer f returned.
+func (r *Reader) Alloc(f func(n int) []byte) { r.alloc = f }
 
 // NewReader returns a Reader buffering r with a buffer of size bytes
 // (at least 4 KiB). Large frame bodies are read straight into their own
@@ -176,13 +184,21 @@ func (r *Reader) Next() (Message, error) {
 		}
 		defer done()
 	}
-	body := make([]byte, bodyLen)
+	var body []byte
+	if r.alloc != nil {
+		body = r.alloc(bodyLen)
+	} else {
+		body = make([]byte, bodyLen)
+	}
 	if _, err := io.ReadFull(r.br, body); err != nil {
 		return Message{}, unexpected(err)
 	}
 	m, err := decodeBody(t, body)
 	if err != nil {
 		return Message{}, fmt.Errorf("%s frame: %w", t, err)
+	}
+	if r.alloc != nil {
+		m.body = body
 	}
 	return m, nil
 }

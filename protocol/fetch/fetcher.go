@@ -149,6 +149,9 @@ func (f *Fetcher) Fetch(ctx context.Context, root cid.Cid, providers Providers, 
 	defer stopNet()
 
 	r := &run{f: f, root: root, ctx: fctx, fail: fail, net: netCtx}
+	if pc, ok := f.bs.(blockstore.PutCopier); ok {
+		r.reuse = pc.PutCopies()
+	}
 	r.sched = newScheduler(r)
 	r.walk = newWalker(r)
 	r.store = newStoreWriter(f.bs, fail)
@@ -204,6 +207,9 @@ type run struct {
 	sched *scheduler
 	walk  *walker
 	store *storeWriter
+	// reuse: lanes read large blocks into pooled buffers, given back once
+	// stored (the store copies what it keeps; see bodies.go).
+	reuse bool
 	// wg tracks every goroutine of the run except the store writer.
 	wg sync.WaitGroup
 }

@@ -93,6 +93,9 @@ func (l *lane) read() {
 	rd := NewReader(activityReader{l.s, l.p}, readBuffer)
 	rd.Expect(MsgBlock, MsgNotFound, MsgEnd, MsgError)
 	rd.Hook(l.frameHook)
+	if l.r.reuse {
+		rd.Alloc(getBody)
+	}
 	var failed error
 	for {
 		l.mu.Lock()

@@ -228,7 +228,7 @@ func (r *run) readAnswer(p *peerState, b *batch, rd *Reader, sent time.Time) err
 			if err := verify(c, m.Data); err != nil {
 				return dropf(dropHashMismatch, "%v", err)
 			}
-			if err := r.deliver(b, i, c, m.Data); err != nil {
+			if err := r.deliver(b, i, c, m.Data, m.body); err != nil {
 				return err // the fetch is ending
 			}
 		case MsgNotFound:
@@ -265,19 +265,28 @@ func readError(err error, got, want int) error {
 
 // deliver hands a verified block to the store and the walker, unless
 // another peer delivered it first. An error means the fetch is ending.
-func (r *run) deliver(b *batch, i int, c cid.Cid, data []byte) error {
+// body, when not nil, is the pooled buffer data lies in (see bodies.go):
+// it goes back to its pool once the block is written, or at once if the
+// block is not kept; a dag-pb node's stays with the walker.
+func (r *run) deliver(b *batch, i int, c cid.Cid, data, body []byte) error {
 	first, others := r.sched.claim(b, i, len(data))
 	for _, q := range others {
 		q.bitswap.withdraw(c)
 	}
 	if !first {
+		if body != nil {
+			putBody(body)
+		}
 		return nil
 	}
 	blk, err := blocks.NewBlockWithCid(data, c)
 	if err != nil {
 		return err
 	}
-	if err := r.store.queue(r.ctx, blk); err != nil {
+	if c.Type() == cid.DagProtobuf {
+		body = nil // the walker reads its links after the store has it
+	}
+	if err := r.store.queue(r.ctx, blk, body); err != nil {
 		return err
 	}
 	r.f.metrics.fetched(len(data))

@@ -33,7 +33,7 @@ const (
 // blocks are written in batches.
 type storeWriter struct {
 	bs   blockstore.Blockstore
-	in   chan blocks.Block   // closed by Fetch once no sender is left
+	in   chan queued         // closed by Fetch once no sender is left
 	room *semaphore.Weighted // storeQueueBytes, taken by queue and released once written
 	fail func(error)
 	// queued counts the blocks queued, waits those that found the queue
@@ -50,10 +50,17 @@ func (s *storeWriter) bound() bool {
 	return w > 1 && 4*w >= q
 }
 
+// queued is a block waiting for the writer, with the pooled buffer its
+// bytes lie in (nil if none), which goes back once the block is written.
+type queued struct {
+	b    blocks.Block
+	body []byte
+}
+
 func newStoreWriter(bs blockstore.Blockstore, fail func(error)) *storeWriter {
 	return &storeWriter{
 		bs:   bs,
-		in:   make(chan blocks.Block, maxPutBlocks),
+		in:   make(chan queued, maxPutBlocks),
 		room: semaphore.NewWeighted(storeQueueBytes),
 		fail: fail,
 	}
@@ -69,7 +76,7 @@ func weight(b blocks.Block) int64 {
 // storeQueueBytes. A verified block is worth keeping even when the fetch
 // is being cancelled (the next Fetch resumes from it): it is queued if
 // there is room, and given up only if the queue is full and ctx is done.
-func (s *storeWriter) queue(ctx context.Context, b blocks.Block) error {
+func (s *storeWriter) queue(ctx context.Context, b blocks.Block, body []byte) error {
 	s.queued.Add(1)
 	if !s.room.TryAcquire(weight(b)) {
 		s.waits.Add(1)
@@ -79,7 +86,7 @@ func (s *storeWriter) queue(ctx context.Context, b blocks.Block) error {
 	}
 	// Waits only for many tiny blocks (more than in holds), and never for
 	// long: the writer drains in until Fetch closes it, cancelled or not.
-	s.in <- b
+	s.in <- queued{b, body}
 	return nil
 }
 
@@ -88,22 +95,27 @@ func (s *storeWriter) queue(ctx context.Context, b blocks.Block) error {
 // outlives a cancellation, so verified blocks are still stored.
 func (s *storeWriter) run(ctx context.Context) {
 	failed := false
+	items := make([]queued, 0, maxPutBlocks)
 	batch := make([]blocks.Block, 0, maxPutBlocks)
-	for b := range s.in {
-		batch = append(batch[:0], b)
-		n := weight(b) // bytes in this batch, and the room it gives back
+	for q := range s.in {
+		items = append(items[:0], q)
+		n := weight(q.b) // bytes in this batch, and the room it gives back
 	fill:
-		for len(batch) < maxPutBlocks && n < maxPutBytes {
+		for len(items) < maxPutBlocks && n < maxPutBytes {
 			select {
 			case more, ok := <-s.in:
 				if !ok {
 					break fill
 				}
-				batch = append(batch, more)
-				n += weight(more)
+				items = append(items, more)
+				n += weight(more.b)
 			default:
 				break fill
 			}
+		}
+		batch = batch[:0]
+		for _, it := range items {
+			batch = append(batch, it.b)
 		}
 		if !failed {
 			if err := s.bs.PutMany(ctx, batch); err != nil {
@@ -111,7 +123,15 @@ func (s *storeWriter) run(ctx context.Context) {
 				s.fail(fmt.Errorf("store %d blocks: %w", len(batch), err))
 			}
 		}
+		// Written (or given up): the store keeps no reference to the
+		// bytes (blockstore.PutCopier), so their buffers go back.
+		for _, it := range items {
+			if it.body != nil {
+				putBody(it.body)
+			}
+		}
 		s.room.Release(n)
 		clear(batch)
+		clear(items)
 	}
 }

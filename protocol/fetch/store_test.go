@@ -44,7 +44,7 @@ func TestStoreQueueHoldsBoundedBytes(t *testing.T) {
 	var queued []blocks.Block
 	put := func(ctx context.Context) error {
 		b := blocks.NewBlock(detBytes(uint64(len(queued)), size))
-		if err := w.queue(ctx, b); err != nil {
+		if err := w.queue(ctx, b, nil); err != nil {
 			return err
 		}
 		queued = append(queued, b)
