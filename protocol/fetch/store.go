@@ -33,7 +33,7 @@ const (
 // blocks are written in batches.
 type storeWriter struct {
 	bs   blockstore.Blockstore
-	in   chan queued         // closed by Fetch once no sender is left
+	in   chan storeItem      // closed by Fetch once no sender is left
 	room *semaphore.Weighted // storeQueueBytes, taken by queue and released once written
 	fail func(error)
 	// queued counts the blocks queued, waits those that found the queue
@@ -50,9 +50,9 @@ func (s *storeWriter) bound() bool {
 	return w > 1 && 4*w >= q
 }
 
-// queued is a block waiting for the writer, with the pooled buffer its
+// storeItem is a block waiting for the writer, with the pooled buffer its
 // bytes lie in (nil if none), which goes back once the block is written.
-type queued struct {
+type storeItem struct {
 	b    blocks.Block
 	body []byte
 }
@@ -60,7 +60,7 @@ type queued struct {
 func newStoreWriter(bs blockstore.Blockstore, fail func(error)) *storeWriter {
 	return &storeWriter{
 		bs:   bs,
-		in:   make(chan queued, maxPutBlocks),
+		in:   make(chan storeItem, maxPutBlocks),
 		room: semaphore.NewWeighted(storeQueueBytes),
 		fail: fail,
 	}
@@ -86,7 +86,7 @@ func (s *storeWriter) queue(ctx context.Context, b blocks.Block, body []byte) er
 	}
 	// Waits only for many tiny blocks (more than in holds), and never for
 	// long: the writer drains in until Fetch closes it, cancelled or not.
-	s.in <- queued{b, body}
+	s.in <- storeItem{b, body}
 	return nil
 }
 
@@ -95,7 +95,7 @@ func (s *storeWriter) queue(ctx context.Context, b blocks.Block, body []byte) er
 // outlives a cancellation, so verified blocks are still stored.
 func (s *storeWriter) run(ctx context.Context) {
 	failed := false
-	items := make([]queued, 0, maxPutBlocks)
+	items := make([]storeItem, 0, maxPutBlocks)
 	batch := make([]blocks.Block, 0, maxPutBlocks)
 	for q := range s.in {
 		items = append(items[:0], q)
