@@ -29,9 +29,9 @@ import (
 // soon after, so the page cache buys little for them.
 //
 // O_DIRECT wants the buffer, the file offset and the length aligned to the
-// device's block: offsets are (packAlign), and each block is copied into an
-// aligned buffer padded with zeros to the next packAlign boundary, inside
-// the gap that alignment leaves between blocks anyway. Durability is
+// device's block: offsets are (packAlign), and a batch's blocks are copied
+// into an aligned buffer, each padded with zeros to the next packAlign
+// boundary, inside the gap that alignment leaves between blocks anyway. Durability is
 // unchanged: a direct write may still sit in the disk's cache, and the
 // file's size and extents are metadata, so Sync still fsyncs the packs.
 // Where the file system refuses (EINVAL at open or at a write: tmpfs on

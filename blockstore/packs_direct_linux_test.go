@@ -67,16 +67,7 @@ func TestPackWritesBypassPageCache(t *testing.T) {
 			for _, b := range first {
 				mustGet(t, s, b)
 			}
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			s = openBadgerAt(t, dir)
-			if err := s.PutMany(ctx, second); err != nil {
-				t.Fatal(err)
-			}
-			for _, b := range append(first, second...) {
-				mustGet(t, s, b)
-			}
+			reopenAndAppend(ctx, t, s, dir, first, second)
 		})
 	}
 }

@@ -119,6 +119,13 @@ func TestPackedBlocksKeepAcrossReopen(t *testing.T) {
 	if err := s.PutMany(ctx, first); err != nil {
 		t.Fatal(err)
 	}
+	reopenAndAppend(ctx, t, s, dir, first, second)
+}
+
+// reopenAndAppend closes s (holding first), reopens the store in dir,
+// appends second with ctx and checks that every block reads back.
+func reopenAndAppend(ctx context.Context, t *testing.T, s *blockstore.BadgerStore, dir string, first, second []blocks.Block) {
+	t.Helper()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
