@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,8 +61,8 @@ func rawP2PHost(listen string) (host.Host, error) {
 }
 
 // rawP2PSink listens on KITH_INET_LISTEN, prints "listening PEERID", reads
-// one stream to the end and prints the bytes and seconds from its first
-// byte to its last.
+// one stream to the end and prints the bytes, the seconds from its first
+// byte to its last and the CPU seconds it used meanwhile.
 func rawP2PSink() {
 	h, err := rawP2PHost(os.Getenv("KITH_INET_LISTEN"))
 	if err != nil {
@@ -73,10 +74,11 @@ func rawP2PSink() {
 		buf := make([]byte, 1<<20)
 		var n int64
 		var start time.Time
+		var cpu0 float64
 		for {
 			m, err := s.Read(buf)
 			if m > 0 && n == 0 {
-				start = time.Now()
+				start, cpu0 = time.Now(), processCPU()
 			}
 			n += int64(m)
 			if err != nil {
@@ -85,7 +87,7 @@ func rawP2PSink() {
 		}
 		_, _ = s.Write([]byte{1}) // the sender waits for this before it exits
 		_ = s.Close()
-		done <- fmt.Sprint("result ", n, " ", time.Since(start).Seconds())
+		done <- fmt.Sprint("result ", n, " ", time.Since(start).Seconds(), " ", processCPU()-cpu0)
 	})
 	fmt.Println("listening", h.ID())
 	fmt.Println(<-done)
@@ -93,8 +95,9 @@ func rawP2PSink() {
 	os.Exit(0)
 }
 
-// rawP2PSend connects to KITH_INET_TO (a multiaddr with /p2p/) and writes
-// KITH_INET_BYTES bytes on one stream.
+// rawP2PSend connects to KITH_INET_TO (a multiaddr with /p2p/), writes
+// KITH_INET_BYTES bytes on one stream and prints "sent CPU", the CPU
+// seconds it used from the stream's opening to the sink's answer.
 func rawP2PSend() {
 	n, _ := strconv.ParseInt(os.Getenv("KITH_INET_BYTES"), 10, 64)
 	fail := func(err error) {
@@ -122,6 +125,7 @@ func rawP2PSend() {
 	if err != nil {
 		fail(err)
 	}
+	cpu0 := processCPU()
 	if _, err := io.CopyBuffer(s, io.LimitReader(zeroReader{}, n), make([]byte, 1<<20)); err != nil {
 		fail(err)
 	}
@@ -129,13 +133,30 @@ func rawP2PSend() {
 		fail(err)
 	}
 	_, _ = s.Read(make([]byte, 1))
+	fmt.Println("sent", processCPU()-cpu0)
 	os.Exit(0)
 }
 
-// rawP2PRate sends n bytes on one libp2p stream from host from to host to,
+// processCPU is the CPU time this process has used, user and system, in
+// seconds.
+func processCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// rawResult is a raw stream's rate and what it cost each end.
+type rawResult struct {
+	rate             float64 // bytes/s, as the receiver saw it
+	sendCPU, recvCPU float64 // CPU seconds per GiB, sender and receiver
+}
+
+// rawP2P sends n bytes on one libp2p stream from host from to host to,
 // over the transport of listen (a multiaddr on to, without /p2p/), and
-// returns the rate the receiver saw, in bytes/s.
-func rawP2PRate(tb testing.TB, from, to *netlab.Host, listen string, n int64) float64 {
+// returns the rate the receiver saw and the CPU time each end spent on it.
+func rawP2P(tb testing.TB, from, to *netlab.Host, listen string, n int64) rawResult {
 	tb.Helper()
 	sink := to.Command(os.Args[0])
 	sink.Env = append(os.Environ(), "KITH_INET_RAW=p2psink", "KITH_INET_LISTEN="+listen)
@@ -152,8 +173,27 @@ func rawP2PRate(tb testing.TB, from, to *netlab.Host, listen string, n int64) fl
 	})
 	send := from.Command(os.Args[0])
 	send.Env = append(os.Environ(), "KITH_INET_RAW=p2psend", "KITH_INET_TO="+listen+"/p2p/"+id, fmt.Sprint("KITH_INET_BYTES=", n))
-	if out, err := send.CombinedOutput(); err != nil {
+	out, err := send.CombinedOutput()
+	if err != nil {
 		tb.Fatalf("raw libp2p send: %v: %s", err, out)
 	}
-	return sinkRate(tb, p, n, "raw libp2p sink")
+	res := rawResult{rate: sinkRate(tb, p, n, "raw libp2p sink")}
+	gib := float64(n) / (1 << 30)
+	for _, line := range strings.Split(string(out), "\n") {
+		var cpu float64
+		if _, err := fmt.Sscanf(line, "sent %g", &cpu); err == nil {
+			res.sendCPU = cpu / gib
+		}
+	}
+	for _, line := range strings.Split(p.Output(), "\n") {
+		var got int64
+		var secs, cpu float64
+		if _, err := fmt.Sscanf(line, "result %d %g %g", &got, &secs, &cpu); err == nil {
+			res.recvCPU = cpu / gib
+		}
+	}
+	if res.sendCPU <= 0 || res.recvCPU <= 0 {
+		tb.Fatalf("raw libp2p stream: no CPU time reported: sender %q, sink %q", out, p.Output())
+	}
+	return res
 }
