@@ -35,6 +35,7 @@ bench:
 	go test -run '^$$' -bench 'Group' -benchtime 1x -count 1 -timeout 60m ./node/
 	go test -run '^$$' -bench 'GatewayFirstByte' -benchtime 1x -count 5 -timeout 60m ./node/
 	go test -run '^$$' -bench . -count 3 -timeout 30m ./blockstore/dag/ ./protocol/fetch/
+	go test -run '^$$' -bench DirectWrite -benchtime 128x -count 4 ./blockstore/
 	go run ./protocol/group/sim/cmd/groupsim -n 1000,10000
 	# Across NATs on the emulated internet: root, nftables and Kubo
 	# (KITH_KUBO, see .ci/kubo.sh) needed.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Pack files hold the bytes of large blocks; Badger holds their records.
@@ -82,6 +83,7 @@ type packs struct {
 	dfiles  map[uint32]*os.File // their direct write handles (packs_direct.go)
 	direct  bool                // writes bypass the page cache
 	spares  [][]byte            // aligned buffers for direct writes
+	staged  atomic.Int64        // bytes direct writes copied into them
 	cur     uint32              // the pack being appended to
 	end     int64               // next free (aligned) offset in cur
 	dirty   map[uint32]struct{} // packs written since the last sync

@@ -29,9 +29,11 @@ import (
 // soon after, so the page cache buys little for them.
 //
 // O_DIRECT wants the buffer, the file offset and the length aligned to the
-// device's block: offsets are (packAlign), and a batch's blocks are copied
-// into an aligned buffer, each padded with zeros to the next packAlign
-// boundary, inside the gap that alignment leaves between blocks anyway. Durability is
+// device's block: offsets are (packAlign); a block whose bytes are aligned
+// in memory (the fetcher reads large blocks into AlignedBuffer) goes out
+// from there, and the rest is copied into an aligned buffer, each block
+// padded with zeros to the next packAlign boundary, inside the gap that
+// alignment leaves between blocks anyway. Durability is
 // unchanged: a direct write may still sit in the disk's cache, and the
 // file's size and extents are metadata, so Sync still fsyncs the packs.
 // Where the file system refuses (EINVAL at open or at a write: tmpfs on
@@ -101,11 +103,30 @@ func alignedBuf(n int) []byte {
 	return b[skip : skip+n : skip+n]
 }
 
+// AlignedBuffer returns n bytes (not zeroed) laid out for the store's direct
+// writes: a block whose bytes start at the start of such a buffer goes from
+// the buffer to the disk without being copied (see writeRunDirect). The
+// fetcher reads large blocks into these.
+func AlignedBuffer(n int) []byte { return alignedBuf(n) }
+
+// isAligned reports whether b starts at a multiple of packAlign.
+func isAligned(b []byte) bool {
+	return len(b) > 0 && uintptr(unsafe.Pointer(&b[0]))%packAlign == 0
+}
+
+// maxChunkBlocks bounds the blocks of one direct write, so that its pieces
+// stay well under the kernel's limit on a vectored write (IOV_MAX, 1024).
+const maxChunkBlocks = 256
+
 // writeRunDirect writes datas, placed back to back in one pack at refs,
-// through df (a handle from openDirect), in writes of up to directChunk
-// bytes, the gaps between blocks filled with zeros. It reports false with a
-// nil error when the file system refused the first write (EINVAL): the
-// caller then writes them the ordinary way, and the store does from now on.
+// through df (a handle from openDirect), in vectored writes of up to
+// directChunk bytes, the gaps between blocks filled with zeros. A block
+// whose bytes start on a packAlign boundary (AlignedBuffer) goes out from
+// where it is, all but its last partial packAlign; the rest, and every
+// other block, is copied into an aligned staging buffer first. It reports
+// false with a nil error when the file system refused the first write
+// (EINVAL): the caller then writes them the ordinary way, and the store does
+// from now on.
 func (p *packs) writeRunDirect(df *os.File, datas [][]byte, refs []packRef) (bool, error) {
 	var spare []byte
 	defer func() {
@@ -113,31 +134,49 @@ func (p *packs) writeRunDirect(df *os.File, datas [][]byte, refs []packRef) (boo
 			p.putSpare(spare)
 		}
 	}()
+	var segs [][]byte
 	for i := 0; i < len(datas); {
 		// The chunk is datas[i:j]: at least one block, then as many as fit.
 		start := refs[i].off
 		j := i + 1
-		for j < len(datas) && alignUp(refs[j].end())-start <= directChunk {
+		for j < len(datas) && j-i < maxChunkBlocks && alignUp(refs[j].end())-start <= directChunk {
 			j++
 		}
 		n := int(alignUp(refs[j-1].end()) - start)
-		var buf []byte
-		if n <= directChunk {
+		var st stager
+		switch {
+		case n <= directChunk:
 			if spare == nil {
 				spare = p.spare()
 			}
-			buf = spare[:n]
-		} else {
-			buf = alignedBuf(n)
+			st.buf = spare[:0]
+		case isAligned(datas[i]):
+			st.buf = alignedBuf(packAlign)[:0] // for the block's tail
+		default:
+			st.buf = alignedBuf(n)[:0]
 		}
-		at := 0
+		segs = segs[:0]
+		at := start
 		for k := i; k < j; k++ {
-			rel := int(refs[k].off - start)
-			clear(buf[at:rel])
-			at = rel + copy(buf[rel:], datas[k])
+			if gap := int(refs[k].off - at); gap > 0 {
+				segs = st.stage(segs, nil, gap)
+			}
+			data := datas[k]
+			if isAligned(data) {
+				head := len(data) &^ (packAlign - 1)
+				if head > 0 {
+					segs = append(segs, data[:head])
+					st.last = false
+				}
+				data = data[head:]
+			}
+			if len(data) > 0 {
+				segs = st.stage(segs, data, int(alignUp(int64(len(data)))))
+			}
+			at = alignUp(refs[k].end())
 		}
-		clear(buf[at:])
-		if _, err := df.WriteAt(buf, start); err != nil {
+		p.staged.Add(int64(st.copied))
+		if err := writevAt(df, segs, start); err != nil {
 			if i == 0 && errors.Is(err, syscall.EINVAL) {
 				p.mu.Lock()
 				p.direct = false
@@ -149,6 +188,31 @@ func (p *packs) writeRunDirect(df *os.File, datas [][]byte, refs []packRef) (boo
 		i = j
 	}
 	return true, nil
+}
+
+// stager hands out the aligned pieces of a direct write that are copied:
+// consecutive pieces of its buffer, joined into one write segment when they
+// follow each other.
+type stager struct {
+	buf    []byte // aligned; len is what is handed out, cap what there is
+	last   bool   // the last segment appended is the end of buf
+	copied int    // bytes copied in
+}
+
+// stage appends to segs n bytes of st's buffer holding src and then zeros.
+func (st *stager) stage(segs [][]byte, src []byte, n int) [][]byte {
+	from := len(st.buf)
+	st.buf = st.buf[:from+n]
+	piece := st.buf[from:]
+	st.copied += copy(piece, src)
+	clear(piece[len(src):])
+	if st.last {
+		last := segs[len(segs)-1]
+		segs[len(segs)-1] = last[:len(last)+n]
+		return segs
+	}
+	st.last = true
+	return append(segs, piece)
 }
 
 // directLocked returns pack n's direct write handle, opening it if needed,

@@ -76,3 +76,60 @@ func TestDirectWritesKeepFewSpares(t *testing.T) {
 		t.Fatalf("%d spare buffers after dropSpares", len(p.spares))
 	}
 }
+
+// TestDirectWritesTakeAlignedBlocksAsTheyAre: a block from AlignedBuffer
+// goes to the disk without being copied, but for its last partial 4 KiB; a
+// block anywhere else is copied whole. Every block reads back exactly and
+// the gaps between blocks on disk are zeros, whichever way it went.
+func TestDirectWritesTakeAlignedBlocksAsTheyAre(t *testing.T) {
+	p, _, err := openPacks(t.TempDir(), packMaxSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close(false)
+	fill := func(b []byte, seed byte) []byte {
+		for i := range b {
+			b[i] = seed + byte(i%251)
+		}
+		return b
+	}
+	unaligned := make([]byte, 100_003+1)[1:]
+	datas := [][]byte{
+		fill(AlignedBuffer(1<<20), 1),   // aligned, a whole number of 4 KiB
+		fill(AlignedBuffer(1<<20+7), 2), // aligned, with a 7-byte tail
+		fill(unaligned, 3),              // copied whole
+		fill(AlignedBuffer(packThreshold), 4),
+		fill(AlignedBuffer(3<<20+5), 5),       // aligned, with a tail, after a copied block
+		fill(AlignedBuffer(directChunk+9), 6), // alone in a write larger than directChunk
+	}
+	if isAligned(unaligned) {
+		t.Fatal("the test's unaligned block is aligned")
+	}
+	refs, err := p.writeMany(datas, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.direct {
+		t.Skip("the file system of the test's temporary folder refuses O_DIRECT")
+	}
+	if got, want := p.staged.Load(), int64(7+100_003+5+9); got != want {
+		t.Errorf("%d bytes copied to staging buffers, want %d (the tails and the unaligned block)", got, want)
+	}
+	for i, r := range refs {
+		got, err := p.read(r)
+		if err != nil || !bytes.Equal(got, datas[i]) {
+			t.Fatalf("block %d (%d bytes): read %d bytes, %v", i, len(datas[i]), len(got), err)
+		}
+		f, err := p.file(r.pack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gap := make([]byte, alignUp(r.end())-r.end())
+		if _, err := f.ReadAt(gap, r.end()); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(gap, make([]byte, len(gap))) {
+			t.Errorf("block %d: the %d bytes after it on disk are not zeros", i, len(gap))
+		}
+	}
+}

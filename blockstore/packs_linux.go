@@ -1,6 +1,7 @@
 package blockstore
 
 import (
+	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -24,4 +25,32 @@ const directSupported = true
 // openDirect opens an existing pack for writes that bypass the page cache.
 func openDirect(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_WRONLY|unix.O_DIRECT, 0)
+}
+
+// writevAt writes segs, one after another, at off in f, in as few system
+// calls as the kernel allows (pwritev).
+func writevAt(f *os.File, segs [][]byte, off int64) error {
+	fd := int(f.Fd())
+	for len(segs) > 0 {
+		n, err := unix.Pwritev(fd, segs, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrShortWrite
+		}
+		off += int64(n)
+		for n > 0 {
+			if n < len(segs[0]) {
+				segs[0] = segs[0][n:]
+				break
+			}
+			n -= len(segs[0])
+			segs = segs[1:]
+		}
+	}
+	return nil
 }

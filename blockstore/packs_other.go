@@ -19,3 +19,14 @@ func startWriteback(*os.File) {}
 const directSupported = false
 
 func openDirect(string) (*os.File, error) { return nil, errors.ErrUnsupported }
+
+// writevAt writes segs, one after another, at off in f.
+func writevAt(f *os.File, segs [][]byte, off int64) error {
+	for _, s := range segs {
+		if _, err := f.WriteAt(s, off); err != nil {
+			return err
+		}
+		off += int64(len(s))
+	}
+	return nil
+}

@@ -1,24 +1,27 @@
 package fetch
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/kith-p2p/kith/blockstore"
+)
 
 // Block bodies are reused when the store copies what it keeps
-// (blockstore.PutCopier): a lane reads each large block frame into a buffer
+// (blockstore.PutCopier): a lane reads each large block into a buffer
 // from a pool, and the store writer puts the buffer back once the block is
 // written. Without that, every 1 MiB block was a fresh allocation that Go
 // zeroed and later collected: 1 GiB of garbage per GiB fetched, and in a
 // profile of a 1 GiB fetch 7% of the fetching daemon's CPU in zeroing
 // alone, plus page faults on the new memory and the collections.
 //
-// Only frames of more than minPooledBody bytes are pooled, in two size
-// classes with room for the frame's CID header: the 256 KiB and 1 MiB
-// chunks of IPFS files. Everything else is allocated as before.
-const (
-	minPooledBody = 128 << 10
-	bodyHeadroom  = 256 // CID and framing in front of the block's bytes
-)
+// Only blocks of more than minPooledBody bytes are pooled, in two size
+// classes: the 256 KiB and 1 MiB chunks of IPFS files. Everything else is
+// allocated as before. The buffers come from blockstore.AlignedBuffer: a
+// block read into one starts on a 4 KiB boundary, and the store's direct
+// write takes it from there without copying it first.
+const minPooledBody = 128 << 10
 
-var bodyClasses = [...]int{256<<10 + bodyHeadroom, 1<<20 + bodyHeadroom}
+var bodyClasses = [...]int{256 << 10, 1 << 20}
 
 var bodyPools [len(bodyClasses)]sync.Pool
 
@@ -46,7 +49,7 @@ func getBody(n int) []byte {
 	if b, ok := bodyPools[c].Get().(*[]byte); ok {
 		return (*b)[:n]
 	}
-	return make([]byte, n, bodyClasses[c])
+	return blockstore.AlignedBuffer(bodyClasses[c])[:n]
 }
 
 // putBody gives b, from getBody, back to its pool. The caller must hold no

@@ -2,9 +2,11 @@ package fetch
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/libp2p/go-libp2p/p2p/net/mock"
@@ -12,6 +14,9 @@ import (
 	"github.com/kith-p2p/kith/blockstore"
 )
 
+// TestBodyClasses: blocks of the pooled sizes get a buffer of their class,
+// starting on a 4 KiB boundary (so the store's direct write takes it as
+// it is); others get a buffer of their own length.
 func TestBodyClasses(t *testing.T) {
 	for _, tc := range []struct {
 		n       int
@@ -20,27 +25,35 @@ func TestBodyClasses(t *testing.T) {
 	}{
 		{100, false, 100},
 		{minPooledBody, false, minPooledBody},
-		{minPooledBody + 1, true, 256<<10 + bodyHeadroom},
-		{256<<10 + bodyHeadroom, true, 256<<10 + bodyHeadroom},
-		{256<<10 + bodyHeadroom + 1, true, 1<<20 + bodyHeadroom},
-		{1<<20 + 40, true, 1<<20 + bodyHeadroom},
-		{1<<20 + bodyHeadroom + 1, false, 1<<20 + bodyHeadroom + 1},
+		{minPooledBody + 1, true, 256 << 10},
+		{256 << 10, true, 256 << 10},
+		{256<<10 + 1, true, 1 << 20},
+		{1 << 20, true, 1 << 20},
+		{1<<20 + 1, false, 1<<20 + 1},
 		{2 << 20, false, 2 << 20},
 	} {
 		if got := bodyClass(tc.n) >= 0; got != tc.pooled {
 			t.Errorf("bodyClass(%d) pooled = %v, want %v", tc.n, got, tc.pooled)
 		}
-		b := getBody(tc.n)
-		if len(b) != tc.n || cap(b) != tc.wantCap {
-			t.Errorf("getBody(%d): len %d cap %d, want len %d cap %d", tc.n, len(b), cap(b), tc.n, tc.wantCap)
+		for range 2 { // a new buffer, then (likely) the one given back
+			b := getBody(tc.n)
+			if len(b) != tc.n || cap(b) != tc.wantCap {
+				t.Errorf("getBody(%d): len %d cap %d, want len %d cap %d", tc.n, len(b), cap(b), tc.n, tc.wantCap)
+			}
+			if tc.pooled && !aligned(b) {
+				t.Errorf("getBody(%d) does not start on a 4 KiB boundary", tc.n)
+			}
+			putBody(b) // pooled or not, never panics
 		}
-		putBody(b) // pooled or not, never panics
 	}
 }
 
+func aligned(b []byte) bool { return uintptr(unsafe.Pointer(unsafe.SliceData(b)))%4096 == 0 }
+
 // copyingStore is an in-memory store that copies what it keeps, as the
 // Badger store does, and says so (blockstore.PutCopier). It counts the
-// blocks whose bytes came in a buffer larger than the block: pooled ones.
+// blocks whose bytes came in a pooled buffer (aligned, with the capacity
+// of a class).
 type copyingStore struct {
 	blockstore.Blockstore
 	pooled atomic.Int64
@@ -51,7 +64,7 @@ func (s *copyingStore) PutCopies() bool { return true }
 func (s *copyingStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 	cp := make([]blocks.Block, len(bs))
 	for i, b := range bs {
-		if d := b.RawData(); cap(d) > len(d) {
+		if d := b.RawData(); aligned(d) && slices.Contains(bodyClasses[:], cap(d)) {
 			s.pooled.Add(1)
 		}
 		nb, err := blocks.NewBlockWithCid(append([]byte(nil), b.RawData()...), b.Cid())

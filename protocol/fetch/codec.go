@@ -83,7 +83,8 @@ type Message struct {
 	// (a fresh allocation per frame, or from the Reader's Alloc), so it can
 	// become a stored block.
 	Data []byte
-	// body is the whole frame body Data lies in, as Alloc returned it.
+	// body is Data as Alloc returned it (nil without an Alloc), for the
+	// caller to give back.
 	body []byte
 	// Code and Text describe a MsgError. Text is untrusted.
 	Code protocol.ErrorCode
@@ -132,8 +133,10 @@ func (r *Reader) Expect(types ...MsgType) { r.expect = types }
 // Hook installs h (nil: none).
 func (r *Reader) Hook(h FrameHook) { r.hook = h }
 
-// Alloc makes Next take frame bodies from f (nil: make), so that a caller
-// can reuse them; Message.body is then the buffer f returned.
+// Alloc makes Next read the bytes of each Block frame's block into a
+// buffer of exactly their length from f (nil: a fresh allocation for the
+// whole frame), so that a caller can reuse them; Message.body is then the
+// buffer f returned.
 func (r *Reader) Alloc(f func(n int) []byte) { r.alloc = f }
 
 // NewReader returns a Reader buffering r with a buffer of size bytes
@@ -184,12 +187,10 @@ func (r *Reader) Next() (Message, error) {
 		}
 		defer done()
 	}
-	var body []byte
-	if r.alloc != nil {
-		body = r.alloc(bodyLen)
-	} else {
-		body = make([]byte, bodyLen)
+	if t == MsgBlock && r.alloc != nil {
+		return r.readBlock(bodyLen)
 	}
+	body := make([]byte, bodyLen)
 	if _, err := io.ReadFull(r.br, body); err != nil {
 		return Message{}, unexpected(err)
 	}
@@ -197,10 +198,35 @@ func (r *Reader) Next() (Message, error) {
 	if err != nil {
 		return Message{}, fmt.Errorf("%s frame: %w", t, err)
 	}
-	if r.alloc != nil {
-		m.body = body
-	}
 	return m, nil
+}
+
+// readBlock reads the body of a Block frame of bodyLen bytes for a Reader
+// with an Alloc: the CID from the buffer, then the block's bytes straight
+// into a buffer of their own from Alloc, so that they start where the
+// buffer starts (the fetcher's come aligned for the store's direct writes).
+func (r *Reader) readBlock(bodyLen int) (Message, error) {
+	head, err := r.br.Peek(min(bodyLen, maxCIDField))
+	if err != nil {
+		return Message{}, unexpected(err)
+	}
+	c, rest, err := readCID(head)
+	if err != nil {
+		return Message{}, fmt.Errorf("%s frame: %w", MsgBlock, err)
+	}
+	k := len(head) - len(rest)
+	n := bodyLen - k
+	if n > MaxBlockSize {
+		return Message{}, fmt.Errorf("%s frame: %w: block of %d bytes", MsgBlock, ErrTooLarge, n)
+	}
+	if _, err := r.br.Discard(k); err != nil {
+		return Message{}, unexpected(err)
+	}
+	data := r.alloc(n)
+	if _, err := io.ReadFull(r.br, data); err != nil {
+		return Message{}, unexpected(err)
+	}
+	return Message{Type: MsgBlock, Cid: c, Data: data, body: data}, nil
 }
 
 // unexpected turns a clean EOF inside a frame into io.ErrUnexpectedEOF.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -81,7 +82,12 @@ func TestCodecPipe(t *testing.T) {
 	go func() { errs <- send(NewWriter(a, 256<<10)) }()
 	go func() { errs <- send(NewWriter(b, 0)) }()
 	go func() { errs <- check(NewReader(a, 0)) }()
-	go func() { errs <- check(NewReader(b, 64<<10)) }()
+	go func() {
+		// The fetcher's reader: block bytes land in buffers of their own.
+		r := NewReader(b, 64<<10)
+		r.Alloc(getBody)
+		errs <- check(r)
+	}()
 	for range 4 {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
@@ -161,14 +167,22 @@ func TestCodecRejectsBadInput(t *testing.T) {
 		{"zero-length CID", frame(2, MsgNotFound, []byte{0}), ErrMalformed},
 		{"error text lies", frame(4, MsgError, []byte{1, 50, 'a'}), ErrMalformed},
 		{"error without code", frame(1, MsgError, nil), ErrMalformed},
+		{"block with garbage CID", frame(5, MsgBlock, []byte{3, 0xde, 0xad, 0xbe}), ErrMalformed},
+		{"block CID past the frame", frame(3, MsgBlock, cidField[:2]), ErrMalformed},
+		{"block over MaxBlockSize", frame(uint64(1+len(cidField)+MaxBlockSize+1), MsgBlock, append(cidField, make([]byte, MaxBlockSize+1)...)), ErrTooLarge},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewReader(bytes.NewReader(tt.in), 0).Next()
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("err = %v, want %v", err, tt.want)
-			}
-		})
+	// Block frames take another path with an Alloc: both must refuse alike.
+	for _, alloc := range []func(int) []byte{nil, getBody} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/alloc %v", tt.name, alloc != nil), func(t *testing.T) {
+				r := NewReader(bytes.NewReader(tt.in), 0)
+				r.Alloc(alloc)
+				_, err := r.Next()
+				if !errors.Is(err, tt.want) {
+					t.Fatalf("err = %v, want %v", err, tt.want)
+				}
+			})
+		}
 	}
 }
 
@@ -204,8 +218,14 @@ func FuzzDecode(f *testing.F) {
 	f.Add(frame(5, MsgNotFound, []byte{3, 0xde, 0xad, 0xbe}))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r := NewReader(bytes.NewReader(in), 0)
+		ra := NewReader(bytes.NewReader(in), 0) // the fetcher's: block bytes apart
+		ra.Alloc(getBody)
 		for range 64 {
 			m, err := r.Next()
+			ma, erra := ra.Next()
+			if (err == nil) != (erra == nil) || (err == nil && !sameMessage(m, ma)) {
+				t.Fatalf("with and without Alloc: %v / %v", err, erra)
+			}
 			if err != nil {
 				return
 			}
