@@ -85,6 +85,10 @@ type Fetcher struct {
 	metrics      *Metrics
 	stallTimeout time.Duration
 	connectLimit int
+	// leafLimit bounds the leaves wanted at once (0: maxWantedLeaves) and
+	// walkHook, when set, sees the count after each walk step: tests only.
+	leafLimit int
+	walkHook  func(wantedLeaves int)
 }
 
 // FetcherOption configures a Fetcher.

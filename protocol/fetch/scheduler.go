@@ -66,6 +66,10 @@ type scheduler struct {
 	open             int
 	outstanding      int // wants not done
 	innerOutstanding int
+	// room, when not nil, is closed once fewer than roomAt leaves are
+	// wanted: the walker waits on it (walkRoom).
+	room   chan struct{}
+	roomAt int
 
 	peers      map[peer.ID]*peerState
 	usable     int // peers neither dropped nor retired
@@ -118,7 +122,7 @@ func (s *scheduler) add(ws []*want, nLocal int, haveBytes int64) {
 	for _, w := range ws {
 		k := w.c.KeyString()
 		if _, ok := s.wants[k]; ok {
-			continue // the walker dedupes; this is only a safety net
+			continue // a repeated leaf (zero chunks, identical files) still wanted
 		}
 		s.wants[k] = w
 		s.open++
@@ -141,6 +145,29 @@ func (s *scheduler) add(ws []*want, nLocal int, haveBytes int64) {
 		}
 		s.broadcast()
 	}
+}
+
+// wantedLeaves returns how many leaves are wanted and not yet received.
+func (s *scheduler) wantedLeaves() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.outstanding - s.innerOutstanding
+}
+
+// walkRoom returns nil while fewer than limit leaves are wanted and not yet
+// received; otherwise a channel that is closed once fewer than half that
+// are (so the walker, waiting on it, wakes once, not at every block).
+func (s *scheduler) walkRoom(limit int) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.outstanding-s.innerOutstanding < limit {
+		return nil
+	}
+	if s.room == nil {
+		s.room = make(chan struct{})
+		s.roomAt = limit / 2
+	}
+	return s.room
 }
 
 // release resolves n open nodes; the fetch is complete at zero.
@@ -271,12 +298,17 @@ func (s *scheduler) claim(b *batch, i, n int) (first bool, others []*peerState) 
 			others = append(others, q)
 		}
 	}
-	// Forget it: the walker's seen set already keeps repeats out, and a
-	// map of every block ever fetched would grow with the DAG.
+	// Forget it: a map of every block ever fetched would grow with the
+	// DAG. A repeat the walker meets later is in the store by then (or, in
+	// the moment it waits for the store writer, is fetched again).
 	delete(s.wants, w.c.KeyString())
 	s.outstanding--
 	if w.inner {
 		s.innerOutstanding--
+	}
+	if s.room != nil && s.outstanding-s.innerOutstanding < s.roomAt {
+		close(s.room)
+		s.room = nil
 	}
 	s.res.Blocks++
 	s.res.Bytes += int64(n)

@@ -28,20 +28,40 @@ type link struct {
 	tsize uint64
 }
 
+// maxWantedLeaves bounds the leaves wanted and not yet received at once:
+// the walker waits before it expands another dag-pb block while that many
+// are. A want costs ~200 bytes (the want, its CID, the scheduler's map and
+// queue), so a wide DAG walked all at once (100,000 small files in 1,000
+// folders) held 20 MB of them, while a folder block waiting in the walker
+// costs ~45 bytes per link. The peers' windows need far fewer: a few MiB
+// of blocks each.
+const maxWantedLeaves = 16 << 10
+
 // walker walks the DAG breadth-first in one goroutine: it decodes dag-pb
 // blocks (fetched or local), checks which children the store already has,
 // and hands the missing ones to the scheduler. Checking the store here, not
 // in the stream readers, keeps store lookups off the receive path.
 type walker struct {
-	r    *run
-	mu   sync.Mutex
-	q    []walkItem
-	wake chan struct{}
-	seen map[string]struct{} // walker goroutine only
+	r     *run
+	mu    sync.Mutex
+	q     []walkItem
+	wake  chan struct{}
+	limit int // maxWantedLeaves, unless a test set another
+	// seen holds the dag-pb blocks met, so that a repeated subtree is
+	// walked once (a DAG that links one node twice at every level would
+	// otherwise take exponential time). Leaves need no such set, which
+	// would grow with the DAG: a repeated leaf still wanted is one want
+	// (the scheduler keys wants by CID), and one already stored is found
+	// in the store. Walker goroutine only.
+	seen map[string]struct{}
 }
 
 func newWalker(r *run) *walker {
-	return &walker{r: r, wake: make(chan struct{}, 1), seen: make(map[string]struct{})}
+	limit := r.f.leafLimit
+	if limit <= 0 {
+		limit = maxWantedLeaves
+	}
+	return &walker{r: r, wake: make(chan struct{}, 1), limit: limit, seen: make(map[string]struct{})}
 }
 
 // push queues a fetched dag-pb block for walking. Safe for concurrent use.
@@ -76,6 +96,9 @@ func (wk *walker) run(ctx context.Context) {
 	}
 	wk.r.sched.release(1)
 	for {
+		if !wk.waitRoom(ctx) {
+			return
+		}
 		it, ok := wk.pop()
 		if !ok {
 			select {
@@ -91,6 +114,21 @@ func (wk *walker) run(ctx context.Context) {
 			}
 			return
 		}
+	}
+}
+
+// waitRoom returns once fewer than wk.limit leaves are wanted (after a
+// wait, once fewer than half that are), false if ctx ended first.
+func (wk *walker) waitRoom(ctx context.Context) bool {
+	room := wk.r.sched.walkRoom(wk.limit)
+	if room == nil {
+		return true
+	}
+	select {
+	case <-room:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -120,6 +158,9 @@ func (wk *walker) visit(ctx context.Context, it walkItem) error {
 	if err := wk.classify(ctx, links); err != nil {
 		return err
 	}
+	if hook := wk.r.f.walkHook; hook != nil {
+		hook(wk.r.sched.wantedLeaves())
+	}
 	wk.r.sched.release(1)
 	return nil
 }
@@ -132,12 +173,14 @@ func (wk *walker) classify(ctx context.Context, links []link) error {
 	var nLocal int
 	var have int64
 	for _, l := range links {
-		k := l.c.KeyString()
-		if _, ok := wk.seen[k]; ok {
-			continue // repeated content (identical files, zero chunks)
-		}
-		wk.seen[k] = struct{}{}
 		inner := l.c.Type() == cid.DagProtobuf
+		if inner {
+			k := l.c.KeyString()
+			if _, ok := wk.seen[k]; ok {
+				continue // a repeated subtree (identical files or folders)
+			}
+			wk.seen[k] = struct{}{}
+		}
 		if l.c.Prefix().MhType == mh.IDENTITY {
 			// The bytes are inside the CID: nothing to fetch or store.
 			if inner {

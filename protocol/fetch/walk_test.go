@@ -1,0 +1,149 @@
+package fetch
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+
+	"github.com/kith-p2p/kith/blockstore"
+)
+
+// TestWalkBoundsWantedLeaves: with the leaves wanted at once limited, the
+// walker stops expanding folders at the limit (plus the links of the one
+// folder that crossed it) and the fetch still completes with every block.
+// Without the limit all 3,000 leaves are wanted at once.
+func TestWalkBoundsWantedLeaves(t *testing.T) {
+	const folders, files, limit = 60, 50, 200
+	for _, tc := range []struct {
+		name    string
+		limit   int
+		maxPeak int
+	}{
+		{"limited", limit, limit + files},
+		{"default", 0, folders * files},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, hs := newMocknet(t, 2)
+			src := blockstore.NewMemStore()
+			root := addFolders(t, src, folders, files, func(int) int { return 2 << 10 })
+			serve(t, hs[1], src)
+			dst := blockstore.NewMemStore()
+			f := NewFetcher(hs[0], dst)
+			f.leafLimit = tc.limit
+			var mu sync.Mutex
+			peak := 0
+			f.walkHook = func(n int) {
+				mu.Lock()
+				peak = max(peak, n)
+				mu.Unlock()
+			}
+			if _, err := f.Fetch(testCtx(t, time.Minute), root, infos(hs[1]), nil); err != nil {
+				t.Fatal(err)
+			}
+			want, _ := dagBlocks(t, src, root)
+			for c := range want {
+				if ok, err := dst.Has(context.Background(), c); !ok || err != nil {
+					t.Fatalf("block %s missing after the fetch (%v)", c, err)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if peak > tc.maxPeak {
+				t.Fatalf("%d leaves wanted at once, want at most %d", peak, tc.maxPeak)
+			}
+			if tc.limit == 0 && peak < tc.maxPeak/2 {
+				t.Fatalf("only %d leaves wanted at once without a limit: the check does not see the walk", peak)
+			}
+		})
+	}
+}
+
+// TestFetchRepeatedContent: a DAG that repeats content (the same leaf in
+// every folder, identical folders, and a node linking the same child at
+// every level, which walked naively takes 2^40 steps) is fetched whole,
+// each distinct block about once: into an empty store, and resumed into one
+// that has every dag-pb node already.
+func TestFetchRepeatedContent(t *testing.T) {
+	_, hs := newMocknet(t, 2)
+	src := blockstore.NewMemStore()
+	ctx := context.Background()
+	link := func(nd *merkledag.ProtoNode, name string, to ipld.Node) {
+		t.Helper()
+		if err := nd.AddNodeLink(name, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put := func(nd *merkledag.ProtoNode) cid.Cid {
+		t.Helper()
+		if err := src.Put(ctx, nd); err != nil {
+			t.Fatal(err)
+		}
+		return nd.Cid()
+	}
+	leaf := merkledag.NewRawNode(detBytes(7, 3000))
+	other := merkledag.NewRawNode(detBytes(8, 5000))
+	for _, b := range []*merkledag.RawNode{leaf, other} {
+		if err := src.Put(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A folder-like node with the same leaf 20 times and another once.
+	folder := merkledag.NodeWithData([]byte{8, 1})
+	for i := range 20 {
+		link(folder, fmt.Sprint(i), leaf)
+	}
+	link(folder, "other", other)
+	put(folder)
+	// 40 levels, each linking the level below twice.
+	level := folder
+	for range 40 {
+		up := merkledag.NodeWithData([]byte{8, 1})
+		link(up, "a", level)
+		link(up, "b", level)
+		put(up)
+		level = up
+	}
+	root := merkledag.NodeWithData([]byte{8, 1})
+	link(root, "deep", level)
+	link(root, "folder", folder)
+	rc := put(root)
+	serve(t, hs[1], src)
+	want, _ := dagBlocks(t, src, rc)
+	// Fetched into an empty store, and resumed into one that has every
+	// dag-pb node already (there every repeat is found locally at once).
+	for _, resumed := range []bool{false, true} {
+		dst := blockstore.NewMemStore()
+		fetched := len(want)
+		if resumed {
+			for c := range want {
+				if c.Type() == cid.DagProtobuf {
+					b, _ := src.Get(ctx, c)
+					if err := dst.Put(ctx, b); err != nil {
+						t.Fatal(err)
+					}
+					fetched--
+				}
+			}
+		}
+		res, err := NewFetcher(hs[0], dst).Fetch(testCtx(t, 20*time.Second), rc, infos(hs[1]), nil)
+		if err != nil {
+			t.Fatalf("resumed %v: %v", resumed, err)
+		}
+		for c := range want {
+			if ok, err := dst.Has(ctx, c); !ok || err != nil {
+				t.Fatalf("resumed %v: block %s missing after the fetch (%v)", resumed, c, err)
+			}
+		}
+		// Every distinct block once; a repeated leaf met again while it
+		// waits for the store writer may come twice.
+		if res.Blocks < fetched || res.Blocks > fetched+2 {
+			t.Fatalf("resumed %v: %d blocks fetched for %d distinct ones", resumed, res.Blocks, fetched)
+		}
+	}
+}
