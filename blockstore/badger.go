@@ -59,8 +59,10 @@ type BadgerStore struct {
 
 	wb writeback
 	// mappedTouched counts bytes written or read through Badger's mapped
-	// files since the last releaseMapped.
+	// files since touchedMapped last looked; mappedBase is the file-backed
+	// resident memory after the last release.
 	mappedTouched atomic.Int64
+	mappedBase    atomic.Int64
 
 	// packs holds the bytes of large blocks (packs.go). packMu keeps
 	// Reclaim's freeing of unreferenced pack ranges (write side) apart from
@@ -167,6 +169,7 @@ func OpenBadger(dir string, opts ...BadgerOption) (*BadgerStore, error) {
 		return nil, fmt.Errorf("open badger %s: %w", dir, err)
 	}
 	s := &BadgerStore{db: db, dir: dir, opts: bo, wb: writeback{dir: dir}, reserve: cfg.reserve}
+	s.mappedBase.Store(fileResident())
 	if err := s.openPacks(cfg.packSize, !cfg.buffered); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open badger %s: %w", dir, err)

@@ -29,7 +29,12 @@ const headSlack = 2 << 20
 const reopenTries = 50
 
 // Sync makes every write made before the call durable (pack files,
-// write-ahead log and value log are fsynced).
+// write-ahead log and value log are fsynced). It also releases the mapped
+// pages touched since the last release (see touchedMapped), if they are a
+// MiB or more: a Sync ends an add or a fetch, and without it what the
+// writes since the last release made resident stayed until the daemon's
+// trim, a few seconds later (with 100,000 small files added, 30-50 MiB of
+// value log when a peer started fetching them at once).
 func (s *BadgerStore) Sync(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("badger sync %s: %w", s.dir, err)
@@ -38,6 +43,9 @@ func (s *BadgerStore) Sync(ctx context.Context) error {
 	defer s.dbMu.RUnlock()
 	if err := s.syncAll(); err != nil {
 		return fmt.Errorf("badger sync %s: %w", s.dir, err)
+	}
+	if rss := fileResident(); rss >= 0 && rss-s.mappedBase.Load() >= 1<<20 {
+		s.releaseMapped()
 	}
 	return nil
 }

@@ -10,10 +10,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// releaseMappedEvery is how many bytes of small blocks (those Badger keeps
-// in its memory-mapped value log) may be written between two releases of
-// the store's mapped pages.
+// releaseMappedEvery is how much the process's file-backed resident memory
+// may grow (pages of Badger's memory-mapped value log and tables, touched
+// by writes and reads of small blocks) before the store releases them.
 const releaseMappedEvery = 32 << 20
+
+// fileResident returns this process's resident memory backed by files
+// (and shared memory), in bytes, from /proc/self/statm; -1 if unknown.
+func fileResident() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return -1
+	}
+	f := bytes.Fields(b)
+	if len(f) < 3 {
+		return -1
+	}
+	pages, err := strconv.ParseInt(string(f[2]), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return pages * int64(os.Getpagesize())
+}
 
 // releaseMapped drops this process's resident pages of the shared file
 // mappings under dir: Badger maps its value-log files and tables, and every
