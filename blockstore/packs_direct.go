@@ -142,18 +142,19 @@ func (p *packs) writeRunDirect(df *os.File, datas [][]byte, refs []packRef) (boo
 		for j < len(datas) && j-i < maxChunkBlocks && alignUp(refs[j].end())-start <= directChunk {
 			j++
 		}
-		n := int(alignUp(refs[j-1].end()) - start)
 		var st stager
-		switch {
-		case n <= directChunk:
+		switch need := stageNeed(datas[i:j], refs[i:j]); {
+		case need == 0:
+		case need >= directChunk/4 && need <= directChunk:
+			// Many blocks not aligned: the kept buffer.
 			if spare == nil {
 				spare = p.spare()
 			}
 			st.buf = spare[:0]
-		case isAligned(datas[i]):
-			st.buf = alignedBuf(packAlign)[:0] // for the block's tail
 		default:
-			st.buf = alignedBuf(n)[:0]
+			// Aligned blocks' tails, a few small blocks: no 8 MiB
+			// buffer allocated and kept for them.
+			st.buf = alignedBuf(need)[:0]
 		}
 		segs = segs[:0]
 		at := start
@@ -188,6 +189,23 @@ func (p *packs) writeRunDirect(df *os.File, datas [][]byte, refs []packRef) (boo
 		i = j
 	}
 	return true, nil
+}
+
+// stageNeed returns how many bytes of datas, placed at refs back to back,
+// writeRunDirect copies into a staging buffer: gaps, the tails of aligned
+// blocks, the other blocks whole, each padded to packAlign.
+func stageNeed(datas [][]byte, refs []packRef) int {
+	need := 0
+	at := refs[0].off
+	for k, data := range datas {
+		need += int(refs[k].off - at)
+		if isAligned(data) {
+			data = data[len(data)&^(packAlign-1):]
+		}
+		need += int(alignUp(int64(len(data))))
+		at = alignUp(refs[k].end())
+	}
+	return need
 }
 
 // stager hands out the aligned pieces of a direct write that are copied:

@@ -85,10 +85,26 @@ type Fetcher struct {
 	metrics      *Metrics
 	stallTimeout time.Duration
 	connectLimit int
-	// leafLimit bounds the leaves wanted at once (0: maxWantedLeaves) and
-	// walkHook, when set, sees the count after each walk step: tests only.
-	leafLimit int
-	walkHook  func(wantedLeaves int)
+	// leafLimit and backlogLimit replace maxWantedLeaves and
+	// maxWalkBacklog when set, and walkHook sees the leaves wanted and the
+	// walker's backlog after each walk step: tests only.
+	leafLimit    int
+	backlogLimit int
+	walkHook     func(wantedLeaves, backlog int)
+}
+
+func (f *Fetcher) wantedLeavesLimit() int {
+	if f.leafLimit > 0 {
+		return f.leafLimit
+	}
+	return maxWantedLeaves
+}
+
+func (f *Fetcher) walkBacklogLimit() int {
+	if f.backlogLimit > 0 {
+		return f.backlogLimit
+	}
+	return maxWalkBacklog
 }
 
 // FetcherOption configures a Fetcher.

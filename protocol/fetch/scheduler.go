@@ -206,7 +206,11 @@ func (s *scheduler) next(p *peerState) (*batch, <-chan struct{}) {
 	var ws []*want
 	var bytes int64
 	for _, q := range []*[]*want{&s.retryQ, &s.innerQ, &s.leafQ} {
-		ws, bytes = s.takeFrom(q, p, ws, bytes, limit, maxN)
+		n := maxN
+		if q == &s.innerQ {
+			n = s.innerRoom(len(ws), maxN)
+		}
+		ws, bytes = s.takeFrom(q, p, ws, bytes, limit, n)
 	}
 	if len(ws) == 0 {
 		// Copies of other peers' requests: any of them in endgame; before
@@ -228,6 +232,20 @@ func (s *scheduler) next(p *peerState) (*batch, <-chan struct{}) {
 	p.wants += len(ws)
 	p.batches = append(p.batches, b)
 	return b, nil
+}
+
+// innerRoom returns how large a batch holding n wants may grow with dag-pb
+// blocks: by none while the walker waits for leaves (walkRoom) or holds
+// maxWalkBacklog blocks, by a quarter of that otherwise. With mu held.
+func (s *scheduler) innerRoom(n, maxN int) int {
+	f := s.r.f
+	if s.r.walk == nil { // a scheduler tested on its own
+		return maxN
+	}
+	if s.outstanding-s.innerOutstanding >= f.wantedLeavesLimit() || s.r.walk.backlog() >= f.walkBacklogLimit() {
+		return n
+	}
+	return min(maxN, n+max(1, f.walkBacklogLimit()/4))
 }
 
 // takeFrom moves wants from the front of q into ws until the batch holds

@@ -14,19 +14,24 @@ import (
 	"github.com/kith-p2p/kith/blockstore"
 )
 
-// TestWalkBoundsWantedLeaves: with the leaves wanted at once limited, the
-// walker stops expanding folders at the limit (plus the links of the one
-// folder that crossed it) and the fetch still completes with every block.
-// Without the limit all 3,000 leaves are wanted at once.
+// TestWalkBoundsWantedLeaves: with the leaves wanted at once and the
+// walker's backlog limited, the walker stops expanding folders at the
+// limit (plus the links of the one folder that crossed it), the scheduler
+// stops asking for folders while the walker waits or holds its backlog,
+// and the fetch still completes with every block. Without the limits all
+// 3,000 leaves are wanted at once and most of the 120 folders wait in the
+// walker.
 func TestWalkBoundsWantedLeaves(t *testing.T) {
-	const folders, files, limit = 60, 50, 200
+	const folders, files, limit, backlog = 120, 25, 200, 8
 	for _, tc := range []struct {
-		name    string
-		limit   int
-		maxPeak int
+		name              string
+		limit, backlog    int
+		maxPeak, maxQueue int
 	}{
-		{"limited", limit, limit + files},
-		{"default", 0, folders * files},
+		// The backlog can pass its limit by the folders asked for
+		// before it filled: a quarter of it per batch in flight.
+		{"limited", limit, backlog, limit + files, 5 * backlog},
+		{"default", 0, 0, folders * files, folders},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, hs := newMocknet(t, 2)
@@ -35,12 +40,12 @@ func TestWalkBoundsWantedLeaves(t *testing.T) {
 			serve(t, hs[1], src)
 			dst := blockstore.NewMemStore()
 			f := NewFetcher(hs[0], dst)
-			f.leafLimit = tc.limit
+			f.leafLimit, f.backlogLimit = tc.limit, tc.backlog
 			var mu sync.Mutex
-			peak := 0
-			f.walkHook = func(n int) {
+			peak, queue := 0, 0
+			f.walkHook = func(wanted, backlog int) {
 				mu.Lock()
-				peak = max(peak, n)
+				peak, queue = max(peak, wanted), max(queue, backlog)
 				mu.Unlock()
 			}
 			if _, err := f.Fetch(testCtx(t, time.Minute), root, infos(hs[1]), nil); err != nil {
@@ -54,11 +59,12 @@ func TestWalkBoundsWantedLeaves(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if peak > tc.maxPeak {
-				t.Fatalf("%d leaves wanted at once, want at most %d", peak, tc.maxPeak)
+			t.Logf("at most %d leaves wanted and %d blocks waiting for the walker", peak, queue)
+			if peak > tc.maxPeak || queue > tc.maxQueue {
+				t.Fatalf("%d leaves wanted at once and %d blocks waiting for the walker, want at most %d and %d", peak, queue, tc.maxPeak, tc.maxQueue)
 			}
-			if tc.limit == 0 && peak < tc.maxPeak/2 {
-				t.Fatalf("only %d leaves wanted at once without a limit: the check does not see the walk", peak)
+			if tc.limit == 0 && (peak < tc.maxPeak/2 || queue <= 5*backlog) {
+				t.Fatalf("only %d leaves wanted at once and %d blocks waiting without limits: the check does not see the walk", peak, queue)
 			}
 		})
 	}
