@@ -169,8 +169,15 @@ func diagnoseAll(t testing.TB) {
 		if out, err := k.run("peers"); err == nil {
 			t.Logf("kith peers on %s:\n%s", k.name, out)
 		}
+		if b, err := os.ReadFile(filepath.Join(k.repo, "logs", "daemon.log")); err == nil {
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			t.Logf("last lines of %s's daemon log:\n%s", k.name, strings.Join(lines[max(0, len(lines)-logTail):], "\n"))
+		}
 	}
 }
+
+// logTail is how many lines of each daemon's log a failed test prints.
+const logTail = 60
 
 // stop ends the daemon (SIGTERM) and waits.
 func (k *kith) stop() {
