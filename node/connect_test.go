@@ -17,8 +17,10 @@ func TestConnectByPeerID(t *testing.T) {
 	c := newNodeAt(t, t.TempDir(), nil)
 	connect(t, b, c.host)
 	connect(t, a, c.host)
-	waitFor(t, 20*time.Second, "the DHT routing tables to fill", func() bool {
-		return a.dht.RoutingTableSize() > 0 && c.dht.RoutingTableSize() > 1
+	// C must know B (a size over 1 is not enough: a peer in both the WAN
+	// and the LAN table counts twice) and A must know C.
+	waitFor(t, 20*time.Second, "C's routing table to hold B and A's to hold C", func() bool {
+		return inRoutingTable(a, c) && inRoutingTable(c, b)
 	})
 	// A may have met B through the DHT's own queries: make it forget.
 	_ = a.host.Network().ClosePeer(b.host.ID())
@@ -33,4 +35,14 @@ func TestConnectByPeerID(t *testing.T) {
 	if !errors.Is(err, api.ErrInvalid) {
 		t.Fatalf("connect to garbage: %v", err)
 	}
+}
+
+// inRoutingTable reports whether n's DHT routing table holds peer's host.
+func inRoutingTable(n, peer *Node) bool {
+	for _, ai := range n.dht.RoutingPeers() {
+		if ai.ID == peer.host.ID() {
+			return true
+		}
+	}
+	return false
 }
