@@ -86,11 +86,11 @@ type Fetcher struct {
 	stallTimeout time.Duration
 	connectLimit int
 	// leafLimit and backlogLimit replace maxWantedLeaves and
-	// maxWalkBacklog when set, and walkHook sees the leaves wanted and the
-	// walker's backlog after each walk step: tests only.
+	// maxWalkBacklog when set, and walkHook sees the walker after each
+	// walk step: tests only.
 	leafLimit    int
 	backlogLimit int
-	walkHook     func(wantedLeaves, backlog int)
+	walkHook     func(*walker)
 }
 
 func (f *Fetcher) wantedLeavesLimit() int {

@@ -170,7 +170,7 @@ func (wk *walker) visit(ctx context.Context, it walkItem) error {
 		return err
 	}
 	if hook := wk.r.f.walkHook; hook != nil {
-		hook(wk.r.sched.wantedLeaves(), wk.backlog())
+		hook(wk)
 	}
 	wk.r.sched.release(1)
 	return nil
