@@ -109,7 +109,8 @@ func TestSyncReleasesMappedPages(t *testing.T) {
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if grew := rssFileKiB(t) - before; grew > 4<<10 {
+	// Some of the growth is this test binary's own code, paged in as it ran.
+	if grew := rssFileKiB(t) - before; grew > 8<<10 {
 		t.Errorf("after Sync, %d MiB of mapped pages still resident", grew>>10)
 	}
 }
