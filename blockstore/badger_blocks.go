@@ -384,15 +384,17 @@ func (s *BadgerStore) touchedMapped(n int) {
 	}
 	s.mappedTouched.Store(0)
 	if rss := fileResident(); rss >= 0 && rss-s.mappedBase.Load() >= releaseMappedEvery {
-		s.releaseMapped()
+		_ = s.releaseMapped()
 	}
 }
 
 // releaseMapped releases the store's mapped pages (see releaseMapped) and
-// notes the file-backed resident memory left, for touchedMapped.
-func (s *BadgerStore) releaseMapped() {
-	_ = releaseMapped(s.dir) // only lowers RSS: a failure changes nothing else
+// notes the file-backed resident memory left, for touchedMapped. A failure
+// only leaves the RSS where it was.
+func (s *BadgerStore) releaseMapped() error {
+	err := releaseMapped(s.dir)
 	s.mappedBase.Store(fileResident())
+	return err
 }
 
 // ReleaseMemory drops the daemon's resident pages of Badger's mapped files
@@ -403,9 +405,7 @@ func (s *BadgerStore) ReleaseMemory() error {
 	s.dbMu.RLock()
 	defer s.dbMu.RUnlock()
 	s.packs.dropSpares()
-	err := releaseMapped(s.dir)
-	s.mappedBase.Store(fileResident())
-	return err
+	return s.releaseMapped()
 }
 
 // Has reports whether c is stored, without reading the value.

@@ -45,7 +45,7 @@ func (s *BadgerStore) Sync(ctx context.Context) error {
 		return fmt.Errorf("badger sync %s: %w", s.dir, err)
 	}
 	if rss := fileResident(); rss >= 0 && rss-s.mappedBase.Load() >= 1<<20 {
-		s.releaseMapped()
+		_ = s.releaseMapped()
 	}
 	return nil
 }
