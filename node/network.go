@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
@@ -111,17 +112,52 @@ func (n *Node) announce(p blockstore.Pin) {
 // mdnsNotifee connects to kith peers found on the LAN.
 type mdnsNotifee struct{ n *Node }
 
+// lanDialDelays are the waits before each dial to a peer mDNS found, while
+// it is not connected. mDNS reports a peer once for as long as its record
+// lives (an hour), so a single failed dial (the peer's listener not up yet,
+// a busy machine, a handshake cut short) would leave two laptops on one LAN
+// apart until then.
+var lanDialDelays = []time.Duration{0, 2 * time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second}
+
 func (m *mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
 	if ai.ID == m.n.host.ID() {
 		return
 	}
-	m.n.background(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if err := m.n.host.Connect(ctx, ai); err != nil {
-			m.n.log.Debug("connect to LAN peer", "peer", ai.ID, "err", err)
+	m.n.log.Debug("peer found on the LAN", "peer", ai.ID, "addrs", addrStrings(ai.Addrs))
+	m.n.background(func(ctx context.Context) { m.n.dialLANPeer(ctx, ai) })
+}
+
+// dialLANPeer dials a peer found on the LAN until it is connected, waiting
+// lanDialDelays between tries. The dials are direct and skip libp2p's
+// backoff of addresses that failed a moment ago.
+func (n *Node) dialLANPeer(ctx context.Context, ai peer.AddrInfo) {
+	var err error
+	for try, delay := range lanDialDelays {
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
 		}
-	})
+		if n.host.Network().Connectedness(ai.ID) == network.Connected {
+			return
+		}
+		dctx, cancel := context.WithTimeout(network.WithForceDirectDial(ctx, "found on the LAN"), 10*time.Second)
+		err = n.host.Connect(dctx, ai)
+		cancel()
+		if err == nil {
+			n.log.Debug("connected to LAN peer", "peer", ai.ID, "try", try+1)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		n.log.Debug("connect to LAN peer", "peer", ai.ID, "try", try+1, "err", err)
+	}
+	n.log.Info("could not connect to a peer found on the LAN", "peer", ai.ID, "tries", len(lanDialDelays), "err", err)
 }
 
 func addrStrings(addrs []ma.Multiaddr) []string {

@@ -72,7 +72,11 @@ func TestMDNSFindsPeersOnALAN(t *testing.T) {
 	}
 	startIn := func(ns, repo string) {
 		var log bytes.Buffer
-		cmd := exec.Command("ip", "netns", "exec", ns, kithBin, "daemon", "--repo", repo, "--api", "127.0.0.1:0")
+		// Debug logs (kith's, and libp2p's mDNS) are printed only if the
+		// test fails: they say whether a peer was found and how the
+		// connect to it went.
+		cmd := exec.Command("ip", "netns", "exec", ns, kithBin, "daemon", "--repo", repo, "--api", "127.0.0.1:0", "--log-level", "debug")
+		cmd.Env = append(os.Environ(), "GOLOG_LOG_LEVEL=error,mdns=debug")
 		cmd.Stdout, cmd.Stderr = &log, &log
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
@@ -89,7 +93,13 @@ func TestMDNSFindsPeersOnALAN(t *testing.T) {
 				<-done
 			}
 			if t.Failed() {
-				t.Logf("daemon log (%s):\n%s", ns, log.String())
+				t.Logf("daemon output (%s):\n%s", ns, log.String())
+				file, _ := os.ReadFile(filepath.Join(repo, "logs", "daemon.log"))
+				lines := strings.Split(strings.TrimSpace(string(file)), "\n")
+				if len(lines) > 150 {
+					lines = lines[len(lines)-150:]
+				}
+				t.Logf("daemon log file (%s, its last %d lines):\n%s", ns, len(lines), strings.Join(lines, "\n"))
 			}
 		})
 	}
