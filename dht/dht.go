@@ -33,8 +33,14 @@ const (
 // Datastore namespaces, so that one datastore can hold everything.
 var (
 	dhtNamespace      = datastore.NewKey("/dht")
-	keystoreNamespace = datastore.NewKey("/provider") // the keystore adds "/keystore"
-	providerNamespace = datastore.NewKey("/provider/state")
+	keystoreNamespace = datastore.NewKey("/provider")
+	// providerNamespace must not be under keystoreNamespace: the keystore
+	// reads every key under its namespace as a provided multihash.
+	providerNamespace = datastore.NewKey("/provider-state")
+	// legacyProviderNamespace is where the provider kept its state before
+	// (its cycle start, history and queue), read back by the keystore as
+	// junk keys to announce: deleted when a DHT opens.
+	legacyProviderNamespace = datastore.NewKey("/provider/state")
 )
 
 // ErrClosed is returned by operations on a DHT after Close.
@@ -105,6 +111,9 @@ func New(ctx context.Context, h host.Host, opts ...Option) (*DHT, error) {
 		return nil, errors.Join(err, d.cleanup())
 	}
 	if err := d.startKad(ctx); err != nil {
+		return fail(err)
+	}
+	if err := dropLegacyProviderState(ctx, cfg.datastore); err != nil {
 		return fail(err)
 	}
 	var err error

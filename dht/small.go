@@ -87,7 +87,7 @@ func (d *DHT) Reprovide(ctx context.Context) error {
 	if d.closed() {
 		return ErrClosed
 	}
-	keys, err := d.keystore.Get(ctx, "")
+	keys, err := d.providedKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("dht: reprovide: read keystore: %w", err)
 	}
@@ -119,7 +119,7 @@ func (d *DHT) smallNetworkLoop() {
 			if len(d.smallTables()) == 0 {
 				continue
 			}
-			keys, err := d.keystore.Get(ctx, "")
+			keys, err := d.providedKeys(ctx)
 			if err != nil {
 				continue
 			}
