@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 )
@@ -103,14 +104,30 @@ func (d *DHT) connectBootstrapPeers(ctx context.Context) error {
 
 // waitRoutingTable waits until the routing table is not empty. Peers enter
 // it asynchronously, after identify has confirmed they speak ProtocolID.
+//
+// Every rtNudgeInterval while it waits, it confirms the DHT protocol of
+// connected peers whose identify does not list it (confirmDHTPeers) and
+// asks kad-dht again to consider every connected peer: a DHT server that
+// had just started announced the protocol in an identify push, and pushes
+// are rate-limited per /24 (10 at once, then one every 5 s, whoever sends
+// them), so a server restarting beside others can have its one push that
+// matters dropped; kad-dht then never looks at it again while the
+// connection lasts.
 func (d *DHT) waitRoutingTable(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, bootstrapRTWait)
 	defer cancel()
 	tick := time.NewTicker(rtPollInterval)
 	defer tick.Stop()
+	nudge := time.NewTicker(rtNudgeInterval)
+	defer nudge.Stop()
 	for d.RoutingTableSize() == 0 {
 		select {
 		case <-tick.C:
+		case <-nudge.C:
+			d.confirmDHTPeers(ctx)
+			// Also retries peers whose check failed (a server whose DHT
+			// handler was not registered yet when it was checked).
+			_ = d.router.Bootstrap(ctx)
 		case <-d.closing:
 			return ErrClosed
 		case <-ctx.Done():
@@ -119,4 +136,41 @@ func (d *DHT) waitRoutingTable(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// confirmDHTPeers opens a stream of the DHT's protocols to every connected
+// peer whose identify lists none of them (over a direct connection: a
+// limited one cannot carry the DHT) and records the protocol of each that
+// accepts, so that kad-dht's check of the peer passes. It returns how many
+// were confirmed.
+func (d *DHT) confirmDHTPeers(ctx context.Context) int {
+	protos := d.cfg.protocols()
+	ctx, cancel := context.WithTimeout(network.WithNoDial(ctx, "confirm DHT protocol"), confirmTimeout)
+	defer cancel()
+	var mu sync.Mutex
+	confirmed := 0
+	var wg sync.WaitGroup
+	for _, p := range d.host.Network().Peers() {
+		if known, err := d.host.Peerstore().SupportsProtocols(p, protos...); err != nil || len(known) > 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := d.host.NewStream(ctx, p, protos...)
+			if err != nil {
+				return
+			}
+			proto := s.Protocol()
+			_ = s.Reset()
+			if err := d.host.Peerstore().AddProtocols(p, proto); err != nil {
+				return
+			}
+			mu.Lock()
+			confirmed++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return confirmed
 }

@@ -2,9 +2,12 @@ package dht
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 )
 
 // TestFiveNodeNetwork: five nodes bootstrap from the first one; each
@@ -40,5 +43,36 @@ func TestFiveNodeNetwork(t *testing.T) {
 				return ok && len(ai.Addrs) > 0
 			})
 		}
+	}
+}
+
+// TestBootstrapConfirmsLostProtocol: A connected to B before B's DHT
+// server started, and B's identify push announcing the DHT protocol did not
+// reach A (pushes are rate-limited per /24: a server restarting beside
+// others can have its push dropped; here A refuses pushes). kad-dht alone
+// never looks at B again while the connection lasts; Bootstrap must find
+// out by itself and fill the routing table.
+func TestBootstrapConfirmsLostProtocol(t *testing.T) {
+	ctx := testContext(t)
+	hb := newHost(t)
+	// A is a client, as a laptop behind a NAT is.
+	a := newNode(t, WithMode(ModeClient))
+	a.h.RemoveStreamHandler(identify.IDPush)
+	if err := a.h.Connect(ctx, peer.AddrInfo{ID: hb.ID(), Addrs: hb.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := New(ctx, hb, WithMode(ModeServer), WithDual(false), WithProtocolPrefix(KithPrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if ps, _ := a.h.Peerstore().SupportsProtocols(hb.ID(), kithProtocol); len(ps) > 0 {
+		t.Fatal("A learnt B's DHT protocol without a push: this test no longer checks what it should")
+	}
+	if err := a.d.Bootstrap(ctx); err != nil {
+		t.Fatalf("bootstrap with B's protocol unknown: %v", err)
+	}
+	if !slices.Contains(a.d.kads[0].RoutingTable().ListPeers(), hb.ID()) {
+		t.Fatal("B is not in A's routing table")
 	}
 }

@@ -56,6 +56,14 @@ const (
 	// while waiting for it to fill. kad-dht offers no notification for this
 	// that a user may hook without displacing the DHT's own callback.
 	rtPollInterval = 20 * time.Millisecond
+
+	// rtNudgeInterval is how often Bootstrap, while the routing table stays
+	// empty, confirms the protocol of connected peers and asks kad-dht to
+	// consider them again (see waitRoutingTable).
+	rtNudgeInterval = 2 * time.Second
+
+	// confirmTimeout bounds one round of confirmDHTPeers.
+	confirmTimeout = 5 * time.Second
 )
 
 // MaxReprovideInterval is the longest accepted reprovide interval: half the
