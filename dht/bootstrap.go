@@ -138,38 +138,40 @@ func (d *DHT) waitRoutingTable(ctx context.Context) error {
 	return nil
 }
 
-// confirmDHTPeers opens a stream of the DHT's protocols to every connected
-// peer whose identify lists none of them (over a direct connection: a
-// limited one cannot carry the DHT) and records the protocol of each that
-// accepts, so that kad-dht's check of the peer passes. It returns how many
-// were confirmed.
+// confirmDHTPeers opens a stream of each DHT protocol (WAN, and LAN for a
+// dual DHT) to every connected peer whose identify does not list it (over
+// a direct connection: a limited one cannot carry the DHT) and records the
+// protocol where the peer accepts it, so that kad-dht's check of the peer
+// passes. A restarting server lists the LAN protocol at once and the WAN
+// one only once it knows it is reachable, so each protocol is confirmed on
+// its own. It returns how many were confirmed.
 func (d *DHT) confirmDHTPeers(ctx context.Context) int {
-	protos := d.cfg.protocols()
 	ctx, cancel := context.WithTimeout(network.WithNoDial(ctx, "confirm DHT protocol"), confirmTimeout)
 	defer cancel()
 	var mu sync.Mutex
 	confirmed := 0
 	var wg sync.WaitGroup
 	for _, p := range d.host.Network().Peers() {
-		if known, err := d.host.Peerstore().SupportsProtocols(p, protos...); err != nil || len(known) > 0 {
-			continue
+		for _, proto := range d.cfg.protocols() {
+			if known, err := d.host.Peerstore().SupportsProtocols(p, proto); err != nil || len(known) > 0 {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, err := d.host.NewStream(ctx, p, proto)
+				if err != nil {
+					return
+				}
+				_ = s.Reset()
+				if err := d.host.Peerstore().AddProtocols(p, proto); err != nil {
+					return
+				}
+				mu.Lock()
+				confirmed++
+				mu.Unlock()
+			}()
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := d.host.NewStream(ctx, p, protos...)
-			if err != nil {
-				return
-			}
-			proto := s.Protocol()
-			_ = s.Reset()
-			if err := d.host.Peerstore().AddProtocols(p, proto); err != nil {
-				return
-			}
-			mu.Lock()
-			confirmed++
-			mu.Unlock()
-		}()
 	}
 	wg.Wait()
 	return confirmed

@@ -76,3 +76,40 @@ func TestBootstrapConfirmsLostProtocol(t *testing.T) {
 		t.Fatal("B is not in A's routing table")
 	}
 }
+
+// TestConfirmEachProtocol: a restarting dual-DHT server lists the LAN
+// protocol at once and the WAN one only once it knows it is reachable; a
+// peer that learnt the first but missed the second (its push dropped) must
+// still have the WAN protocol confirmed.
+func TestConfirmEachProtocol(t *testing.T) {
+	ctx := testContext(t)
+	hb := newHost(t)
+	db, err := New(ctx, hb, WithMode(ModeServer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ha := newHost(t)
+	da, err := New(ctx, ha, WithMode(ModeClient))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { da.Close() })
+	if err := ha.Connect(ctx, peer.AddrInfo{ID: hb.ID(), Addrs: hb.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	const wan, lan = "/ipfs/kad/1.0.0", "/ipfs/lan/kad/1.0.0"
+	waitFor(t, "A to learn B's protocols", func() bool {
+		ps, _ := ha.Peerstore().SupportsProtocols(hb.ID(), wan, lan)
+		return len(ps) == 2
+	})
+	if err := ha.Peerstore().RemoveProtocols(hb.ID(), wan); err != nil {
+		t.Fatal(err)
+	}
+	if n := da.confirmDHTPeers(ctx); n != 1 {
+		t.Errorf("confirmed %d protocols, want 1 (the WAN one)", n)
+	}
+	if ps, _ := ha.Peerstore().SupportsProtocols(hb.ID(), wan); len(ps) != 1 {
+		t.Fatal("B's WAN DHT protocol is still unknown to A")
+	}
+}
