@@ -82,6 +82,7 @@ type Node struct {
 	peering       *peering.PeeringService // keeps group members and ticket peers connected
 	keep          keepSet
 	providers     recentPeers // found by fetches; see providerWanted
+	hopProbes     probeTimes  // see confirmHop
 	connBytes     *connCounter
 	ifaceIPs      map[string]bool // interface IPs at the last check (watchNetwork only)
 	rejoining     atomic.Bool     // a rejoin of a node left without DHT peers is running

@@ -8,6 +8,8 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	circuitproto "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
+	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 )
 
@@ -59,6 +61,62 @@ func TestRecentPeers(t *testing.T) {
 	}{{0, 2}, {90 * time.Second, 1}, {3 * time.Minute, 0}, {0, 0}} {
 		if got := len(r.want(now.Add(tc.at))); got != tc.want {
 			t.Errorf("at +%v: %d peers wanted, want %d", tc.at, got, tc.want)
+		}
+	}
+}
+
+// TestConfirmHop: a relay whose identify did not tell this node that it
+// relays (the push saying so was dropped) is asked directly, and then
+// looks like a relay; a second ask within hopProbeEvery is not made.
+func TestConfirmHop(t *testing.T) {
+	n := newNodeAt(t, t.TempDir(), nil)
+	rh, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rh.Close() })
+	r, err := relayv2.New(rh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := n.host.Connect(ctx, peer.AddrInfo{ID: rh.ID(), Addrs: rh.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	supports := func() bool {
+		ok, _ := n.host.Peerstore().SupportsProtocols(rh.ID(), circuitproto.ProtoIDv2Hop)
+		return len(ok) > 0
+	}
+	waitFor(t, 10*time.Second, "identify to list the relay protocol", supports)
+	if err := n.host.Peerstore().RemoveProtocols(rh.ID(), circuitproto.ProtoIDv2Hop); err != nil {
+		t.Fatal(err)
+	}
+	n.confirmHop(rh.ID())
+	waitFor(t, 10*time.Second, "the relay protocol to be confirmed", supports)
+	if n.hopProbes.due(rh.ID(), time.Now(), hopProbeEvery) {
+		t.Error("a second probe of the same peer was due at once")
+	}
+}
+
+// TestProbeTimes: a peer is probed at most once per period; others are not
+// held back by it.
+func TestProbeTimes(t *testing.T) {
+	var pt probeTimes
+	now := time.Now()
+	a, b := peer.ID("a"), peer.ID("b")
+	steps := []struct {
+		p    peer.ID
+		at   time.Duration
+		want bool
+	}{
+		{a, 0, true}, {a, time.Second, false}, {b, time.Second, true},
+		{a, 29 * time.Second, false}, {a, 31 * time.Second, true}, {a, 32 * time.Second, false},
+	}
+	for i, s := range steps {
+		if got := pt.due(s.p, now.Add(s.at), 30*time.Second); got != s.want {
+			t.Errorf("step %d (%s at +%v): due %v, want %v", i, s.p, s.at, got, s.want)
 		}
 	}
 }
