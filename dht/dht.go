@@ -39,7 +39,7 @@ var (
 	providerNamespace = datastore.NewKey("/provider-state")
 	// legacyProviderNamespace is where the provider kept its state before
 	// (its cycle start, history and queue), read back by the keystore as
-	// junk keys to announce: deleted when a DHT opens.
+	// junk keys to announce: moved when a DHT opens.
 	legacyProviderNamespace = datastore.NewKey("/provider/state")
 )
 
@@ -113,7 +113,7 @@ func New(ctx context.Context, h host.Host, opts ...Option) (*DHT, error) {
 	if err := d.startKad(ctx); err != nil {
 		return fail(err)
 	}
-	if err := dropLegacyProviderState(ctx, cfg.datastore); err != nil {
+	if err := moveLegacyProviderState(ctx, cfg.datastore); err != nil {
 		return fail(err)
 	}
 	var err error

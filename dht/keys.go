@@ -3,20 +3,20 @@ package dht
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/query"
 	mh "github.com/multiformats/go-multihash"
 )
 
-// dropLegacyProviderState deletes the provider state kept under the
-// keystore's namespace by earlier versions (legacyProviderNamespace). It is
-// only the provider's schedule (when a reprovide cycle started, which
-// regions were reprovided, the queue of keys waiting for their first
-// announcement); every provided key stays in the keystore, and a provider
-// without state reprovides them all within one interval.
-func dropLegacyProviderState(ctx context.Context, ds datastore.Batching) error {
-	res, err := ds.Query(ctx, query.Query{Prefix: legacyProviderNamespace.String(), KeysOnly: true})
+// moveLegacyProviderState moves the provider state that earlier versions
+// kept under the keystore's namespace (legacyProviderNamespace) to
+// providerNamespace: the provider's schedule (when a reprovide cycle
+// started, which regions were reprovided) and its queue of keys waiting for
+// their first announcement, which must not be lost.
+func moveLegacyProviderState(ctx context.Context, ds datastore.Batching) error {
+	res, err := ds.Query(ctx, query.Query{Prefix: legacyProviderNamespace.String()})
 	if err != nil {
 		return fmt.Errorf("dht: new: read old provider state: %w", err)
 	}
@@ -29,15 +29,20 @@ func dropLegacyProviderState(ctx context.Context, ds datastore.Batching) error {
 	}
 	b, err := ds.Batch(ctx)
 	if err != nil {
-		return fmt.Errorf("dht: new: delete old provider state: %w", err)
+		return fmt.Errorf("dht: new: move old provider state: %w", err)
 	}
 	for _, e := range entries {
-		if err := b.Delete(ctx, datastore.NewKey(e.Key)); err != nil {
-			return fmt.Errorf("dht: new: delete old provider state: %w", err)
+		old := datastore.NewKey(e.Key)
+		rel := strings.TrimPrefix(old.String(), legacyProviderNamespace.String())
+		if err := b.Put(ctx, providerNamespace.Child(datastore.NewKey(rel)), e.Value); err != nil {
+			return fmt.Errorf("dht: new: move old provider state: %w", err)
+		}
+		if err := b.Delete(ctx, old); err != nil {
+			return fmt.Errorf("dht: new: move old provider state: %w", err)
 		}
 	}
 	if err := b.Commit(ctx); err != nil {
-		return fmt.Errorf("dht: new: delete old provider state: %w", err)
+		return fmt.Errorf("dht: new: move old provider state: %w", err)
 	}
 	return nil
 }

@@ -43,16 +43,18 @@ func TestProvidedKeysAreOnlyProvidedKeys(t *testing.T) {
 	}
 }
 
-// TestOldProviderStateDropped: a repo from before keeps its provided keys
-// and loses the provider state it kept among them.
-func TestOldProviderStateDropped(t *testing.T) {
+// TestOldProviderStateMoved: a repo from before keeps its provided keys,
+// and the provider state it kept among them moves out of their way (its
+// queue of keys not yet announced must not be lost).
+func TestOldProviderStateMoved(t *testing.T) {
 	ctx := context.Background()
 	ds := dssync.MutexWrap(datastore.NewMapDatastore())
-	for k, v := range map[string]string{
+	old := map[string]string{
 		"/provider/state/cycle_start":            "6b12831e",
-		"/provider/state/avg_prefix_len":         "\x02",
+		"/provider/state/wan/avg_prefix_len":     "\x02",
 		"/provider/state/reprovide_history/x/01": "",
-	} {
+	}
+	for k, v := range old {
 		if err := ds.Put(ctx, datastore.NewKey(k), []byte(v)); err != nil {
 			t.Fatal(err)
 		}
@@ -68,6 +70,13 @@ func TestOldProviderStateDropped(t *testing.T) {
 	}
 	if n := countUnder(t, ds, legacyProviderNamespace); n != 0 {
 		t.Fatalf("%d keys of the old provider state left", n)
+	}
+	for k, v := range old {
+		moved := "/provider-state" + strings.TrimPrefix(k, "/provider/state")
+		got, err := ds.Get(ctx, datastore.NewKey(moved))
+		if err != nil || string(got) != v {
+			t.Errorf("%s moved to %s: %q, %v; want %q", k, moved, got, err, v)
+		}
 	}
 	second := newNode(t, WithDatastore(ds))
 	keys, err := second.d.providedKeys(ctx)
