@@ -51,6 +51,21 @@ func (ps providerSource) FindProviders(ctx context.Context, c cid.Cid) <-chan pe
 	return out
 }
 
+// connectProvider dials a provider for a fetch and, when only a stranger's
+// relay reaches it (a limited connection, which carries no transfer),
+// waits for the hole punch, redialling through the relay if it does not
+// come (see awaitDirect): the fetch is bounded by its connect timeout.
+// Tickets' peers get the same wait (connectTicketPeers); a CID found in
+// the DHT did not, and a `kith get` run seconds after the daemon started
+// failed where a second try succeeded.
+func (n *Node) connectProvider(ctx context.Context, ai peer.AddrInfo) error {
+	if err := n.host.Connect(ctx, ai); err != nil {
+		return err
+	}
+	n.awaitDirect(ctx, ai)
+	return nil
+}
+
 // ensureLocal makes the whole DAG under root present in the store, fetching
 // what is missing from peers. The caller holds a pin lock so gc cannot take
 // blocks in between.

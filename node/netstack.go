@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -90,7 +89,7 @@ func (n *Node) groupRelayCandidates() []peer.AddrInfo {
 			continue
 		}
 		if ok, _ := n.host.Peerstore().SupportsProtocols(p, proto.ProtoIDv2Hop); len(ok) == 0 {
-			n.confirmHop(p) // for the next round
+			n.confirmProtocol(p, proto.ProtoIDv2Hop) // for the next round
 			continue
 		}
 		out = append(out, n.host.Peerstore().PeerInfo(p))
@@ -127,7 +126,7 @@ func (n *Node) relayCandidates(ctx context.Context, num int) <-chan peer.AddrInf
 		}
 		// autorelay rejects a candidate whose identify does not list the
 		// relay protocol, and tries it again only after relayBackoff.
-		n.confirmHop(ai.ID)
+		n.confirmProtocol(ai.ID, proto.ProtoIDv2Hop)
 		out <- ai
 		return len(out) < num
 	}
@@ -143,62 +142,3 @@ func (n *Node) relayCandidates(ctx context.Context, num int) <-chan peer.AddrInf
 	}
 	return out
 }
-
-// Peers' protocols, as identify last told them, can be stale. A peer that
-// starts relaying (once it finds it is publicly reachable, seconds after it
-// started) says so in an identify push, and libp2p drops pushes beyond 10
-// per /24, then one every 5 s: a restarting server pushes that many to a
-// peer connected to it over both TCP and QUIC, and to autorelay and the
-// group relays that peer then never looks like a relay while the
-// connection lasts (TestDHTServerRestart: A had no relay after both
-// servers restarted). confirmHop asks the peer itself, over a direct
-// connection and at most once per hopProbeEvery: it opens a relay stream,
-// and libp2p records the protocol when the peer accepts it.
-const hopProbeEvery = 30 * time.Second
-
-func (n *Node) confirmHop(p peer.ID) {
-	if ok, _ := n.host.Peerstore().SupportsProtocols(p, proto.ProtoIDv2Hop); len(ok) > 0 {
-		return
-	}
-	if !n.hopProbes.due(p, time.Now(), hopProbeEvery) {
-		return
-	}
-	n.background(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(network.WithNoDial(ctx, "confirm relay protocol"), 5*time.Second)
-		defer cancel()
-		if s, err := n.host.NewStream(ctx, p, proto.ProtoIDv2Hop); err == nil {
-			_ = s.Reset()
-		}
-	})
-}
-
-// probeTimes spaces out probes of each peer.
-type probeTimes struct {
-	mu   sync.Mutex
-	next map[peer.ID]time.Time
-}
-
-// due reports whether p may be probed at now, and if so counts the probe:
-// the next one is due every later.
-func (t *probeTimes) due(p peer.ID, now time.Time, every time.Duration) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.next == nil {
-		t.next = map[peer.ID]time.Time{}
-	}
-	if now.Before(t.next[p]) {
-		return false
-	}
-	if len(t.next) >= maxProbed {
-		for q, at := range t.next {
-			if now.After(at) {
-				delete(t.next, q)
-			}
-		}
-	}
-	t.next[p] = now.Add(every)
-	return true
-}
-
-// maxProbed bounds probeTimes before it forgets peers whose time has come.
-const maxProbed = 1024

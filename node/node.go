@@ -82,7 +82,7 @@ type Node struct {
 	peering       *peering.PeeringService // keeps group members and ticket peers connected
 	keep          keepSet
 	providers     recentPeers // found by fetches; see providerWanted
-	hopProbes     probeTimes  // see confirmHop
+	protoProbes   probeTimes  // see confirmProtocol
 	connBytes     *connCounter
 	ifaceIPs      map[string]bool // interface IPs at the last check (watchNetwork only)
 	rejoining     atomic.Bool     // a rejoin of a node left without DHT peers is running
@@ -221,7 +221,7 @@ func New(opts Options) (n *Node, err error) {
 	n.uploads.sent = n.trim.served
 	n.server = fetch.NewServer(n.host, n.store, fetch.WithServerMetrics(fm), fetch.WithUploadLimiter(upload),
 		fetch.WithServeObserver(n.uploads.observer(protoKith)))
-	fopts := []fetch.FetcherOption{fetch.WithFetcherMetrics(fm)}
+	fopts := []fetch.FetcherOption{fetch.WithFetcherMetrics(fm), fetch.WithConnect(n.connectProvider)}
 	if n.cfg.Fetch.Bitswap {
 		n.bitswap = bitswap.New(n.host, n.store, bitswap.WithUploadLimiter(upload), bitswap.WithMetrics(bitswap.NewMetrics(n.reg)),
 			bitswap.WithServeObserver(n.uploads.observer(protoBitswap)))
@@ -275,6 +275,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.background(n.watchNetwork)
 	n.background(n.punchLoop)
+	n.background(n.staleProtocolLoop)
 	n.background(n.recordStats)
 	n.host.Network().Notify(&network.NotifyBundle{ConnectedF: func(nw network.Network, c network.Conn) {
 		go n.dropStaleDirect(nw, c) // not on libp2p's notification goroutine

@@ -2,10 +2,12 @@ package node
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	circuitproto "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
@@ -65,10 +67,11 @@ func TestRecentPeers(t *testing.T) {
 	}
 }
 
-// TestConfirmHop: a relay whose identify did not tell this node that it
-// relays (the push saying so was dropped) is asked directly, and then
-// looks like a relay; a second ask within hopProbeEvery is not made.
-func TestConfirmHop(t *testing.T) {
+// TestConfirmProtocol: a relay whose identify did not tell this node that
+// it relays (the push saying so was dropped) is asked directly, and then
+// looks like a relay, and the host's services hear of it as from identify;
+// a second ask within protoProbeEvery is not made.
+func TestConfirmProtocol(t *testing.T) {
 	n := newNodeAt(t, t.TempDir(), nil)
 	rh, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
@@ -93,9 +96,22 @@ func TestConfirmHop(t *testing.T) {
 	if err := n.host.Peerstore().RemoveProtocols(rh.ID(), circuitproto.ProtoIDv2Hop); err != nil {
 		t.Fatal(err)
 	}
-	n.confirmHop(rh.ID())
+	sub, err := n.host.EventBus().Subscribe(new(event.EvtPeerProtocolsUpdated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	n.confirmProtocol(rh.ID(), circuitproto.ProtoIDv2Hop)
 	waitFor(t, 10*time.Second, "the relay protocol to be confirmed", supports)
-	if n.hopProbes.due(rh.ID(), time.Now(), hopProbeEvery) {
+	select {
+	case e := <-sub.Out():
+		if ev := e.(event.EvtPeerProtocolsUpdated); ev.Peer != rh.ID() || !slices.Contains(ev.Added, circuitproto.ProtoIDv2Hop) {
+			t.Errorf("event %+v, want the relay protocol added for %s", ev, rh.ID())
+		}
+	case <-ctx.Done():
+		t.Fatal("no EvtPeerProtocolsUpdated after the relay protocol was confirmed")
+	}
+	if n.protoProbes.due(string(rh.ID())+" "+string(circuitproto.ProtoIDv2Hop), time.Now(), protoProbeEvery) {
 		t.Error("a second probe of the same peer was due at once")
 	}
 }
@@ -105,9 +121,9 @@ func TestConfirmHop(t *testing.T) {
 func TestProbeTimes(t *testing.T) {
 	var pt probeTimes
 	now := time.Now()
-	a, b := peer.ID("a"), peer.ID("b")
+	a, b := "a", "b"
 	steps := []struct {
-		p    peer.ID
+		p    string
 		at   time.Duration
 		want bool
 	}{

@@ -85,6 +85,7 @@ type Fetcher struct {
 	metrics      *Metrics
 	stallTimeout time.Duration
 	connectLimit int
+	connect      func(context.Context, peer.AddrInfo) error // nil: the host's Connect
 	// leafLimit and backlogLimit replace maxWantedLeaves and
 	// maxWalkBacklog when set, and walkHook sees the walker after each
 	// walk step: tests only.
@@ -126,6 +127,14 @@ func WithStallTimeout(d time.Duration) FetcherOption {
 			f.stallTimeout = d
 		}
 	}
+}
+
+// WithConnect sets how a provider is dialled (default: h.Connect). The
+// caller may wait there for more than a connection, e.g. for the hole punch
+// that follows a relayed one: a limited connection carries no fetch. It is
+// bounded by connectTimeout.
+func WithConnect(connect func(context.Context, peer.AddrInfo) error) FetcherOption {
+	return func(f *Fetcher) { f.connect = connect }
 }
 
 // NewFetcher returns a Fetcher that dials peers with h and stores into bs.

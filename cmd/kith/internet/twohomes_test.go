@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,4 +53,39 @@ func TestTwoHomesByCID(t *testing.T) {
 	t.Logf("B's connections after the get:\n%s", out)
 	out, _ = a.run("doctor")
 	t.Logf("A's doctor:\n%s", out)
+}
+
+// TestGetRightAfterStart: B's daemon has just started when its user asks
+// for A's file by CID, A being behind another NAT. B reaches A through A's
+// relay, and A starts the hole punch at once, but B's hole-punch service
+// may not listen yet (libp2p starts it once B knows a public address of
+// its own), so that punch can fail. The first get must succeed anyway,
+// over a direct connection: kith waits for a punch after a relayed dial
+// and redials through the relay when none comes.
+func TestGetRightAfterStart(t *testing.T) {
+	lab := netlab.New(t)
+	pub := startPublicNet(t, lab, 2, false)
+	a := startKith(t, "laptop-A", lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Cone}).Laptop("a"), laptopConfig(pub.boot))
+	waitFor(t, 60*time.Second, "A to be private with a relay reservation", func() bool {
+		d := a.doctor()
+		return d.Reachability == "private" && len(d.RelayAddrs) > 0
+	})
+	res, data := a.addFile(1 << 20)
+	for _, p := range pub.kiths {
+		waitFor(t, 60*time.Second, p.name+" to hold A's provider record", func() bool {
+			out, err := p.run("dht", "findprovs", res.Cid)
+			return err == nil && strings.Contains(out, a.id.PeerID)
+		})
+	}
+	b := startKith(t, "laptop-B", lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Cone}).Laptop("b"), laptopConfig(pub.boot))
+	out := filepath.Join(b.repo, "got.bin")
+	if _, err := b.run("get", res.Cid, "-o", out); err != nil {
+		t.Fatalf("B's first get, right after its daemon started: %v", err)
+	}
+	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("B's copy differs from A's file (%d of %d bytes, err %v)", len(got), len(data), err)
+	}
+	if !hasDirectConnTo(b.peers(), a.id.PeerID, int64(len(data))) {
+		t.Fatalf("the file did not come over a direct connection to A: %+v", b.peers())
+	}
 }
