@@ -275,7 +275,6 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.background(n.watchNetwork)
 	n.background(n.punchLoop)
-	n.background(n.staleProtocolLoop)
 	n.background(n.recordStats)
 	n.host.Network().Notify(&network.NotifyBundle{ConnectedF: func(nw network.Network, c network.Conn) {
 		go n.dropStaleDirect(nw, c) // not on libp2p's notification goroutine

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -10,31 +9,22 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	"github.com/libp2p/go-libp2p/p2p/protocol/autonatv2"
-	manet "github.com/multiformats/go-multiaddr/net"
 )
 
 // Stale protocol lists. What a peer speaks is what identify last said, and
 // a peer adds protocols after it started: a public node becomes a DHT
-// server, a relay and an AutoNAT server only once it knows it is reachable,
-// a second or so in, and says so in an identify push. libp2p drops pushes
-// beyond 10 per /24, then one every 5 s, whoever sends them, and a
-// restarting server pushes that many on its own to a peer connected to it
-// over both TCP and QUIC. A dropped push leaves the peer looking like a
-// plain node to kad-dht, autorelay and AutoNAT for as long as the
-// connection lasts: a laptop whose servers restarted got no relay again,
-// and one started next to freshly started servers never learnt its
-// reachability (TestDHTServerRestart, TestGetRightAfterStart). Where such
-// a protocol is missing and needed, kith asks the peer itself (the DHT's
-// are confirmed by dht.Bootstrap).
-const (
-	// protoProbeEvery spaces out the probes of one peer for one protocol.
-	protoProbeEvery = 30 * time.Second
-	// staleCheckEvery is how often staleProtocolLoop looks, and
-	// staleProbesPerRound how many peers it may ask each time.
-	staleCheckEvery     = 5 * time.Second
-	staleProbesPerRound = 8
-)
+// server and a relay only once it knows it is reachable, a second or so
+// in, and says so in an identify push. libp2p drops pushes beyond 10 per
+// /24, then one every 5 s, whoever sends them, and a restarting server
+// pushes that many on its own to a peer connected to it over both TCP and
+// QUIC. A dropped push leaves the peer looking like a plain node to kad-dht
+// and autorelay for as long as the connection lasts: a laptop whose
+// servers restarted took no relay again (TestDHTServerRestart). Where such
+// a protocol is missing and needed, kith asks the peer itself: the relay
+// protocol here, the DHT's in dht.Bootstrap.
+
+// protoProbeEvery spaces out the probes of one peer for one protocol.
+const protoProbeEvery = 30 * time.Second
 
 // confirmProtocol asks p, over a direct connection, whether it speaks
 // proto when its identify did not say so, at most once per protoProbeEvery.
@@ -64,39 +54,6 @@ func (n *Node) confirmProtocol(p peer.ID, proto protocol.ID) {
 		_ = em.Close()
 		n.log.Debug("confirmed a protocol identify had not listed", "peer", p, "protocol", proto)
 	})
-}
-
-// staleProtocolLoop: while this node's reachability is unknown, connected
-// public peers whose identify does not list AutoNAT v2's dial protocol are
-// asked for it (AutoNAT picks its servers from the protocol lists only).
-func (n *Node) staleProtocolLoop(ctx context.Context) {
-	t := time.NewTicker(staleCheckEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if st := n.tracker.Status(); st.Reachability != network.ReachabilityUnknown || st.Forced {
-			continue
-		}
-		asked := 0
-		for _, p := range n.host.Network().Peers() {
-			if asked == staleProbesPerRound {
-				break
-			}
-			if !hasDirectConn(n.host.Network().ConnsToPeer(p)) ||
-				!slices.ContainsFunc(n.host.Peerstore().Addrs(p), manet.IsPublicAddr) {
-				continue
-			}
-			if ok, _ := n.host.Peerstore().SupportsProtocols(p, autonatv2.DialProtocol); len(ok) > 0 {
-				continue
-			}
-			n.confirmProtocol(p, autonatv2.DialProtocol)
-			asked++
-		}
-	}
 }
 
 // probeTimes spaces out probes.

@@ -55,13 +55,16 @@ func TestTwoHomesByCID(t *testing.T) {
 	t.Logf("A's doctor:\n%s", out)
 }
 
-// TestGetRightAfterStart: B's daemon has just started when its user asks
-// for A's file by CID, A being behind another NAT. B reaches A through A's
-// relay, and A starts the hole punch at once, but B's hole-punch service
-// may not listen yet (libp2p starts it once B knows a public address of
-// its own), so that punch can fail. The first get must succeed anyway,
-// over a direct connection: kith waits for a punch after a relayed dial
-// and redials through the relay when none comes.
+// TestGetRightAfterStart: the lab's servers and A have just started, and
+// B's daemon has just started when its user asks for A's file by CID, A
+// being behind another NAT. The first get must succeed, over a direct
+// connection. Two things used to fail here: A, with one public peer per
+// transport, never learnt its public address (libp2p wanted two observers
+// per transport: see observerThreshold) and stayed without a reachability;
+// and B reaches A through A's relay before B's hole-punch service listens
+// (libp2p starts it once B knows a public address of its own), so A's punch
+// can fail: kith waits for a punch after a relayed dial and redials through
+// the relay when none comes (connectProvider).
 func TestGetRightAfterStart(t *testing.T) {
 	lab := netlab.New(t)
 	pub := startPublicNet(t, lab, 2, false)
