@@ -163,10 +163,7 @@ func (d *DHT) confirmDHTPeers(ctx context.Context) int {
 				if err != nil {
 					return
 				}
-				_ = s.Reset()
-				if err := d.host.Peerstore().AddProtocols(p, proto); err != nil {
-					return
-				}
+				_ = s.Reset() // libp2p recorded the protocol on negotiating it
 				mu.Lock()
 				confirmed++
 				mu.Unlock()

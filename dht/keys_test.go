@@ -34,13 +34,7 @@ func TestProvidedKeysAreOnlyProvidedKeys(t *testing.T) {
 	if n := countUnder(t, ds, providerNamespace); n == 0 {
 		t.Fatal("the provider wrote no state after a sweep: this test no longer checks what it should")
 	}
-	keys, err := a.d.providedKeys(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) != 1 || !slices.Equal(keys[0], k.Hash()) {
-		t.Fatalf("provided keys %v, want only %s", keys, k.Hash())
-	}
+	wantOnlyKey(t, a, k.Hash())
 }
 
 // TestOldProviderStateMoved: a repo from before keeps its provided keys,
@@ -79,13 +73,7 @@ func TestOldProviderStateMoved(t *testing.T) {
 		}
 	}
 	second := newNode(t, WithDatastore(ds))
-	keys, err := second.d.providedKeys(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) != 1 || !slices.Equal(keys[0], k.Hash()) {
-		t.Fatalf("provided keys after reopening %v, want only %s", keys, k.Hash())
-	}
+	wantOnlyKey(t, second, k.Hash())
 }
 
 // TestProvidedKeysSkipsNonMultihashes: whatever else is found in the
@@ -113,6 +101,18 @@ func TestProvidedKeysSkipsNonMultihashes(t *testing.T) {
 	}
 	if len(keys) != 1 {
 		t.Fatalf("provided keys %v, want only %s", keys, k.Hash())
+	}
+}
+
+// wantOnlyKey fails the test unless n provides exactly k.
+func wantOnlyKey(t *testing.T, n *node, k mh.Multihash) {
+	t.Helper()
+	keys, err := n.d.providedKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || !slices.Equal(keys[0], k) {
+		t.Fatalf("provided keys %v, want only %s", keys, k)
 	}
 }
 

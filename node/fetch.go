@@ -42,7 +42,6 @@ func (ps providerSource) FindProviders(ctx context.Context, c cid.Cid) <-chan pe
 			}
 		}
 		for ai := range ps.n.dht.FindProviders(ctx, c, 0) {
-			ps.n.providers.add(ai.ID, time.Now().Add(providerWanted))
 			if !send(ai) {
 				return
 			}

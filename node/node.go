@@ -81,8 +81,7 @@ type Node struct {
 	groupRes      *relaysvc.Reservations  // our reservations on group members' relays
 	peering       *peering.PeeringService // keeps group members and ticket peers connected
 	keep          keepSet
-	providers     recentPeers // found by fetches; see providerWanted
-	protoProbes   probeTimes  // see confirmProtocol
+	protoProbes   probeTimes // see confirmProtocol
 	connBytes     *connCounter
 	ifaceIPs      map[string]bool // interface IPs at the last check (watchNetwork only)
 	rejoining     atomic.Bool     // a rejoin of a node left without DHT peers is running

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -147,16 +146,12 @@ func (n *Node) punchLoop(ctx context.Context) {
 	}
 }
 
-// wantedPeers are the peers worth a direct connection: group members, the
-// peers of recently used tickets, and providers a fetch found lately.
+// wantedPeers are the peers worth a direct connection: group members and
+// the peers of recently used tickets.
 func (n *Node) wantedPeers() map[peer.ID]bool {
 	out := map[peer.ID]bool{}
-	now := time.Now()
-	for _, ai := range n.keep.want(now) {
+	for _, ai := range n.keep.want(time.Now()) {
 		out[ai.ID] = true
-	}
-	for _, p := range n.providers.want(now) {
-		out[p] = true
 	}
 	if gs := n.groupsReady.Load(); gs != nil {
 		for _, p := range n.host.Network().Peers() {
@@ -231,47 +226,4 @@ func pingConn(ctx context.Context, c network.Conn) error {
 		return errors.New("ping answered with other bytes")
 	}
 	return nil
-}
-
-// providerWanted is how long after a fetch found a provider (in the DHT)
-// the node still wants a direct connection to it. A provider behind a NAT
-// is first reached through its relay; the hole punch it then starts is
-// missed if this node had only just started (its hole-punch service
-// listens once it knows a public address of its own: a `kith get` run
-// right after `kith daemon`), and the limited connection that stays cannot
-// carry the transfer. punchLoop redials such a peer through the relay, so
-// that it punches again.
-const providerWanted = 2 * time.Minute
-
-// recentPeers are peers wanted until a time each.
-type recentPeers struct {
-	mu    sync.Mutex
-	until map[peer.ID]time.Time
-}
-
-// add wants p until the later of its current time and until.
-func (r *recentPeers) add(p peer.ID, until time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.until == nil {
-		r.until = map[peer.ID]time.Time{}
-	}
-	if until.After(r.until[p]) {
-		r.until[p] = until
-	}
-}
-
-// want returns the peers still wanted at now, forgetting the others.
-func (r *recentPeers) want(now time.Time) []peer.ID {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []peer.ID
-	for p, until := range r.until {
-		if now.After(until) {
-			delete(r.until, p)
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
 }

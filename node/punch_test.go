@@ -48,25 +48,6 @@ func TestPingConn(t *testing.T) {
 	}
 }
 
-// TestRecentPeers: a peer is wanted until its time, the later of two adds
-// counts, and an expired peer is forgotten.
-func TestRecentPeers(t *testing.T) {
-	var r recentPeers
-	now := time.Now()
-	a, b := peer.ID("a"), peer.ID("b")
-	r.add(a, now.Add(time.Minute))
-	r.add(b, now.Add(2*time.Minute))
-	r.add(b, now.Add(time.Second)) // an earlier time does not shorten it
-	for _, tc := range []struct {
-		at   time.Duration
-		want int
-	}{{0, 2}, {90 * time.Second, 1}, {3 * time.Minute, 0}, {0, 0}} {
-		if got := len(r.want(now.Add(tc.at))); got != tc.want {
-			t.Errorf("at +%v: %d peers wanted, want %d", tc.at, got, tc.want)
-		}
-	}
-}
-
 // TestConfirmProtocol: a relay whose identify did not tell this node that
 // it relays (the push saying so was dropped) is asked directly, and then
 // looks like a relay, and the host's services hear of it as from identify;
