@@ -66,10 +66,17 @@ func TestLANPeerDialedAgain(t *testing.T) {
 	// B comes up on the same addresses: A must meet it without mDNS
 	// reporting it again.
 	newNodeAt(t, dirB, func(c *Config) { c.Network.ListenAddrs = listen })
-	waitFor(t, 30*time.Second, "A to dial B again and connect", func() bool {
-		return a.host.Network().Connectedness(info.ID) == network.Connected
-	})
-	if !strings.Contains(log.String(), "connected to LAN peer") {
-		t.Errorf("A is connected to B, but not by dialling it again; log:\n%s", log.String())
+	// Wait for the dial's own report: the connection shows as Connected
+	// before host.Connect returns (it waits for identify), so polling the
+	// connectedness alone would race the log line.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(log.String(), "connected to LAN peer") {
+		if time.Now().After(deadline) {
+			t.Fatalf("A did not connect to B by dialling it again; log:\n%s", log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if a.host.Network().Connectedness(info.ID) != network.Connected {
+		t.Errorf("A says it connected to B, but is not connected; log:\n%s", log.String())
 	}
 }
