@@ -85,7 +85,7 @@ type Fetcher struct {
 	metrics      *Metrics
 	stallTimeout time.Duration
 	connectLimit int
-	connect      func(context.Context, peer.AddrInfo) error // nil: the host's Connect
+	connect      func(context.Context, peer.AddrInfo) error // dials a provider
 	// leafLimit and backlogLimit replace maxWantedLeaves and
 	// maxWalkBacklog when set, and walkHook sees the walker after each
 	// walk step: tests only.
@@ -140,7 +140,7 @@ func WithConnect(connect func(context.Context, peer.AddrInfo) error) FetcherOpti
 // NewFetcher returns a Fetcher that dials peers with h and stores into bs.
 // It registers nothing on h; serving is Server's job.
 func NewFetcher(h host.Host, bs blockstore.Blockstore, opts ...FetcherOption) *Fetcher {
-	f := &Fetcher{h: h, bs: bs, stallTimeout: 5 * time.Second, connectLimit: 8}
+	f := &Fetcher{h: h, bs: bs, stallTimeout: 5 * time.Second, connectLimit: 8, connect: h.Connect}
 	for _, o := range opts {
 		o(f)
 	}

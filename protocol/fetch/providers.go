@@ -46,11 +46,7 @@ func (r *run) findPeers(ctx context.Context, providers Providers) {
 		r.sched.connectStarted()
 		r.wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, connectTimeout)
-			connect := r.f.h.Connect
-			if r.f.connect != nil {
-				connect = r.f.connect
-			}
-			err := connect(cctx, ai)
+			err := r.f.connect(cctx, ai)
 			var proto Protocol
 			if err == nil {
 				proto = r.protocolOf(cctx, ai.ID)
