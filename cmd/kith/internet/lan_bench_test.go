@@ -24,8 +24,9 @@ import (
 // raw libp2p stream over the same transport between the same two
 // namespaces, in the same run. It reports both daemons' CPU time per GiB,
 // the raw stream's too (sender and receiver: where the CPUs are the limit,
-// kith's share of the raw speed cannot beat the ratio of these costs), and
-// the fetching daemon's peak RSS. The -own-cpu cases run each laptop's
+// kith's share of the raw speed cannot beat the ratio of these costs), the
+// packets per MiB at the fetching end for both (see packets), and the
+// fetching daemon's peak RSS. The -own-cpu cases run each laptop's
 // programs on a CPU of their own, as two laptops are, and report how busy
 // each laptop's CPU was during the fetch; otherwise both ends share this
 // machine's two. KITH_LAN_MIB sets the size (default 1024).
@@ -75,7 +76,9 @@ func BenchmarkLANFetch(b *testing.B) {
 				}
 				a := startKith(b, "seeder", ha, cfg())
 				bb := startKith(b, "fetcher", hb, cfg())
+				pk0 := countPackets(b, hb)
 				raw := rawP2P(b, ha, hb, fmt.Sprintf(rawAddr, hb.Addr(), 4002), size)
+				rawIn, rawOut := pk0.perMiB(countPackets(b, hb), size)
 				disk := diskWriteRate(b, bb.repo, size)
 				res := a.addLarge(size)
 				if tr.addr != "" {
@@ -97,11 +100,13 @@ func BenchmarkLANFetch(b *testing.B) {
 				peak := startPeakRSS(bb.proc.Pid())
 				cores := readCoreTimes()
 				profA, profB := a.cpuProfile("seeder-"+tr.name, 8), bb.cpuProfile("fetcher-"+tr.name, 8)
+				pk1 := countPackets(b, hb)
 				start := time.Now()
 				if out, err := bb.run("pin", "add", res.Cid); err != nil {
 					b.Fatalf("pin add: %v: %s", err, out)
 				}
 				took := time.Since(start)
+				kithIn, kithOut := pk1.perMiB(countPackets(b, hb), size)
 				busy := coreBusy(cores, readCoreTimes())
 				hwm := peak.stop()
 				profA()
@@ -117,6 +122,12 @@ func BenchmarkLANFetch(b *testing.B) {
 				b.ReportMetric(disk/1e6, "disk_MB/s")
 				b.ReportMetric(rate/min(raw.rate, disk), "x_limit")
 				b.ReportMetric(raw.sendCPU, "raw_send_cpu_s/GiB")
+				// Packets per MiB at the fetching end, kith and the raw
+				// stream: in (data) and out (acknowledgements).
+				b.ReportMetric(kithIn, "fetcher_pkts_in/MiB")
+				b.ReportMetric(kithOut, "fetcher_pkts_out/MiB")
+				b.ReportMetric(rawIn, "raw_pkts_in/MiB")
+				b.ReportMetric(rawOut, "raw_pkts_out/MiB")
 				b.ReportMetric(raw.recvCPU, "raw_recv_cpu_s/GiB")
 				if tr.ownCPU {
 					// The share of each laptop's CPU that was busy (its
