@@ -201,7 +201,11 @@ func diagnose(f facts) []api.Check {
 	case network.ReachabilityPublic:
 		ok("Reachable from the internet: " + reachabilityHow(f))
 	case network.ReachabilityPrivate:
-		ok("Behind a NAT or firewall (" + reachabilityHow(f) + "): others reach this node through a relay, then a hole punch")
+		if f.relayClient || f.groupRelays > 0 {
+			ok("Behind a NAT or firewall (" + reachabilityHow(f) + "): others reach this node through a relay, then a hole punch")
+		} else {
+			ok("Behind a NAT or firewall (" + reachabilityHow(f) + "): peers on the LAN, and peers this node dials, can connect")
+		}
 	default:
 		if f.autonat {
 			warn("Reachability is not known yet ("+reachabilityHow(f)+").", "wait a minute after start; if it stays unknown, check that bootstrap peers are reachable")

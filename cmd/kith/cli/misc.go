@@ -113,7 +113,7 @@ func reachabilityText(r string) string {
 	case "public":
 		return "public (peers can dial this node)"
 	case "private":
-		return "private (behind NAT: reachable through relays and hole punching)"
+		return "private (behind a NAT or firewall: peers on the internet reach it only through a relay)"
 	}
 	return "unknown (not yet determined by AutoNAT)"
 }
