@@ -169,6 +169,10 @@ func TestCLIErrors(t *testing.T) {
 		{"invite for too long", repo, []string{"group", "invite", "family", "--expires", "400d"}, "an invite must expire within 365 days"},
 		{"remove from no group", repo, []string{"group", "remove", "friends", "nobody"}, `you are in no group called "friends"`},
 		{"unknown command", repo, []string{"frobnicate"}, "unknown command"},
+		{"stop for shutdown", repo, []string{"stop"}, `unknown command "stop" for "kith": did you mean "kith shutdown"?`},
+		{"a typo of a command", repo, []string{"gte"}, `unknown command "gte" for "kith": did you mean "kith gc" or "kith get"?`},
+		{"a typo of a subcommand", repo, []string{"pin", "lsx"}, `unknown command "lsx" for "kith pin": did you mean "kith pin ls"?`},
+		{"no such subcommand", repo, []string{"group", "frobnicate"}, `unknown command "frobnicate" for "kith group"`},
 		{"missing argument", repo, []string{"cat"}, "accepts 1 arg"},
 	}
 	for _, tt := range tests {
@@ -186,8 +190,8 @@ func TestCLIErrors(t *testing.T) {
 				}
 			}
 			line := strings.Join(kept, "\n")
-			if strings.Count(line, "\n") != 0 {
-				t.Fatalf("stderr is more than one line:\n%s", stderr)
+			if strings.Count(line, "\n") != 0 || strings.Contains(line, `\t`) || strings.Contains(line, `\n`) {
+				t.Fatalf("stderr is more than one line, or shows its escapes:\n%s", stderr)
 			}
 			if !strings.HasPrefix(line, "kith: ") || !strings.Contains(line, tt.want) {
 				t.Fatalf("stderr %q does not say %q", line, tt.want)

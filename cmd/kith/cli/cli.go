@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -124,7 +125,27 @@ the same CID on every machine, and any IPFS tool agrees on it.`,
 		groupCmd(e), shareCmd(e), unshareCmd(e), statusCmd(e),
 		uiCmd(e), configCmd(e), logCmd(e), serviceCmd(e),
 	)
+	for _, c := range root.Commands() {
+		refuseUnknownSubcommands(c)
+	}
 	return root
+}
+
+// refuseUnknownSubcommands makes a command that only groups others (kith
+// pin, kith group) fail on a word that is none of them, as the root does:
+// cobra would print its help and exit 0, so a script's `kith pin lsx` would
+// seem to work. Alone, such a command still prints its help.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	if !c.HasSubCommands() {
+		return
+	}
+	if c.Run == nil && c.RunE == nil {
+		c.Args = unknownSubcommand
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
 }
 
 // client finds the running daemon of the repo.
@@ -191,8 +212,52 @@ func userMessage(err error) string {
 	case errors.As(err, &ae) && ae.Kind == api.KindDiskFull:
 		return diskFull(ae.Message)
 	}
-	msg := api.Sentence(err)
-	return printable(strings.ReplaceAll(msg, "\n", " "))
+	return printable(oneLine(api.Sentence(err)))
+}
+
+// unknownSubcommand refuses any argument to a command that only groups
+// others, suggesting the subcommands it is close to.
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default for the root's suggestions
+	}
+	var quoted []string
+	for _, n := range slices.Sorted(slices.Values(cmd.SuggestionsFor(args[0]))) {
+		quoted = append(quoted, strconv.Quote(cmd.CommandPath()+" "+n))
+	}
+	if len(quoted) > 0 {
+		return errors.New(msg + ": did you mean " + strings.Join(quoted, " or ") + "?")
+	}
+	return fmt.Errorf("%s (`%s --help` lists its commands)", msg, cmd.CommandPath())
+}
+
+// oneLine joins a message of several lines into one: cobra's "unknown
+// command" error lists its suggestions on lines of their own, indented.
+func oneLine(msg string) string {
+	if head, names, ok := strings.Cut(msg, "\n\nDid you mean this?\n"); ok {
+		// head is `unknown command "X" for "kith pin"`: suggestions are
+		// subcommands of the quoted command.
+		parent := "kith"
+		if i := strings.LastIndex(head, ` for "`); i >= 0 {
+			parent = strings.TrimSuffix(head[i+len(` for "`):], `"`)
+		}
+		var quoted []string
+		for _, n := range slices.Sorted(slices.Values(strings.Fields(names))) {
+			quoted = append(quoted, strconv.Quote(parent+" "+n))
+		}
+		msg = head + ": did you mean " + strings.Join(quoted, " or ") + "?"
+	}
+	var parts []string
+	for _, l := range strings.Split(msg, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // printable escapes what a terminal would act on in text that came from

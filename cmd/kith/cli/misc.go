@@ -91,7 +91,9 @@ func shutdownCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "shutdown",
 		Short: "Stop the running daemon",
-		Args:  cobra.NoArgs,
+		// "kith stop" is what people try first.
+		SuggestFor: []string{"stop", "quit", "exit", "kill"},
+		Args:       cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
 			if err != nil {
