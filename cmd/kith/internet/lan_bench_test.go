@@ -76,9 +76,12 @@ func BenchmarkLANFetch(b *testing.B) {
 				}
 				a := startKith(b, "seeder", ha, cfg())
 				bb := startKith(b, "fetcher", hb, cfg())
-				pk0 := countPackets(b, hb)
+				pk0, sk0 := countPackets(b, hb), countPackets(b, ha)
 				raw := rawP2P(b, ha, hb, fmt.Sprintf(rawAddr, hb.Addr(), 4002), size)
-				rawIn, rawOut := pk0.perMiB(countPackets(b, hb), size)
+				pk0b := countPackets(b, hb)
+				rawIn, rawOut := pk0.perMiB(pk0b, size)
+				rawDrops := pk0.dropsPerMiB(pk0b, size)
+				_, rawSends := sk0.perMiB(countPackets(b, ha), size)
 				disk := diskWriteRate(b, bb.repo, size)
 				res := a.addLarge(size)
 				if tr.addr != "" {
@@ -100,13 +103,16 @@ func BenchmarkLANFetch(b *testing.B) {
 				peak := startPeakRSS(bb.proc.Pid())
 				cores := readCoreTimes()
 				profA, profB := a.cpuProfile("seeder-"+tr.name, 8), bb.cpuProfile("fetcher-"+tr.name, 8)
-				pk1 := countPackets(b, hb)
+				pk1, sk1 := countPackets(b, hb), countPackets(b, ha)
 				start := time.Now()
 				if out, err := bb.run("pin", "add", res.Cid); err != nil {
 					b.Fatalf("pin add: %v: %s", err, out)
 				}
 				took := time.Since(start)
-				kithIn, kithOut := pk1.perMiB(countPackets(b, hb), size)
+				pk2 := countPackets(b, hb)
+				kithIn, kithOut := pk1.perMiB(pk2, size)
+				kithDrops := pk1.dropsPerMiB(pk2, size)
+				_, kithSends := sk1.perMiB(countPackets(b, ha), size)
 				busy := coreBusy(cores, readCoreTimes())
 				hwm := peak.stop()
 				profA()
@@ -128,6 +134,13 @@ func BenchmarkLANFetch(b *testing.B) {
 				b.ReportMetric(kithOut, "fetcher_pkts_out/MiB")
 				b.ReportMetric(rawIn, "raw_pkts_in/MiB")
 				b.ReportMetric(rawOut, "raw_pkts_out/MiB")
+				// Datagrams the fetching end's kernel dropped (its socket
+				// buffer full), and the sending end's sends (with UDP GSO
+				// one per batch of datagrams), per MiB.
+				b.ReportMetric(kithDrops, "fetcher_udp_drops/MiB")
+				b.ReportMetric(rawDrops, "raw_udp_drops/MiB")
+				b.ReportMetric(kithSends, "seeder_sends/MiB")
+				b.ReportMetric(rawSends, "raw_sends/MiB")
 				b.ReportMetric(raw.recvCPU, "raw_recv_cpu_s/GiB")
 				if tr.ownCPU {
 					// The share of each laptop's CPU that was busy (its

@@ -17,7 +17,13 @@ import (
 // per-byte cost there: each is a trip through the kernel and, over QUIC, one
 // open (in) or one acknowledgement sealed (out). A datagram sent with UDP
 // GSO counts once for its whole batch.
-type packets struct{ in, out float64 }
+type packets struct {
+	in, out float64
+	// drops are datagrams the kernel dropped on arrival (Udp
+	// RcvbufErrors: the socket's buffer was full; InErrors counts them
+	// too, with checksum errors).
+	drops float64
+}
 
 // countPackets reads h's counters as they are now.
 func countPackets(tb testing.TB, h *netlab.Host) packets {
@@ -51,6 +57,10 @@ func countPackets(tb testing.TB, h *netlab.Host) packets {
 			case "OutDatagrams", "OutSegs":
 				p.out += v
 				seen++
+			case "RcvbufErrors":
+				if proto == "Udp" {
+					p.drops = v
+				}
 			}
 		}
 	}
@@ -64,4 +74,9 @@ func countPackets(tb testing.TB, h *netlab.Host) packets {
 func (p packets) perMiB(now packets, size int64) (in, out float64) {
 	mib := float64(size) / (1 << 20)
 	return (now.in - p.in) / mib, (now.out - p.out) / mib
+}
+
+// dropsPerMiB returns the datagrams dropped since p, per MiB of size.
+func (p packets) dropsPerMiB(now packets, size int64) float64 {
+	return (now.drops - p.drops) / (float64(size) / (1 << 20))
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -75,16 +77,19 @@ func rawP2PSink() {
 		var n int64
 		var start time.Time
 		var cpu0 float64
+		stopProfile := func() {}
 		for {
 			m, err := s.Read(buf)
 			if m > 0 && n == 0 {
 				start, cpu0 = time.Now(), processCPU()
+				stopProfile = rawProfile("raw-sink")
 			}
 			n += int64(m)
 			if err != nil {
 				break
 			}
 		}
+		stopProfile()
 		_, _ = s.Write([]byte{1}) // the sender waits for this before it exits
 		_ = s.Close()
 		done <- fmt.Sprint("result ", n, " ", time.Since(start).Seconds(), " ", processCPU()-cpu0)
@@ -126,6 +131,7 @@ func rawP2PSend() {
 		fail(err)
 	}
 	cpu0 := processCPU()
+	stopProfile := rawProfile("raw-send")
 	if _, err := io.CopyBuffer(s, io.LimitReader(zeroReader{}, n), make([]byte, 1<<20)); err != nil {
 		fail(err)
 	}
@@ -133,8 +139,35 @@ func rawP2PSend() {
 		fail(err)
 	}
 	_, _ = s.Read(make([]byte, 1))
+	stopProfile()
 	fmt.Println("sent", processCPU()-cpu0)
 	os.Exit(0)
+}
+
+// rawProfile starts a CPU profile of this process (an end of the raw
+// stream) when KITH_BENCH_CPUPROFILE names a directory, as the daemons'
+// are (see kith.cpuProfile), written there as NAME-UNIX.pprof once the
+// returned function is called; so kith and the raw stream can be compared
+// function by function.
+func rawProfile(name string) (stop func()) {
+	dir := os.Getenv("KITH_BENCH_CPUPROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", name, time.Now().UnixNano())))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // processCPU is the CPU time this process has used, user and system, in
