@@ -125,16 +125,15 @@ the same CID on every machine, and any IPFS tool agrees on it.`,
 		groupCmd(e), shareCmd(e), unshareCmd(e), statusCmd(e),
 		uiCmd(e), configCmd(e), logCmd(e), serviceCmd(e),
 	)
-	for _, c := range root.Commands() {
-		refuseUnknownSubcommands(c)
-	}
+	refuseUnknownSubcommands(root)
 	return root
 }
 
-// refuseUnknownSubcommands makes a command that only groups others (kith
-// pin, kith group) fail on a word that is none of them, as the root does:
-// cobra would print its help and exit 0, so a script's `kith pin lsx` would
-// seem to work. Alone, such a command still prints its help.
+// refuseUnknownSubcommands makes kith and every command that only groups
+// others (kith pin, kith group) fail on a word that is none of them, with
+// the same message and suggestions everywhere: cobra would print a
+// subcommand's help and exit 0, so a script's `kith pin lsx` would seem to
+// work. Alone, such a command still prints its help.
 func refuseUnknownSubcommands(c *cobra.Command) {
 	if !c.HasSubCommands() {
 		return
@@ -223,7 +222,7 @@ func unknownSubcommand(cmd *cobra.Command, args []string) error {
 	}
 	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
 	if cmd.SuggestionsMinimumDistance <= 0 {
-		cmd.SuggestionsMinimumDistance = 2 // cobra's default for the root's suggestions
+		cmd.SuggestionsMinimumDistance = 2 // cobra's own default
 	}
 	var quoted []string
 	for _, n := range slices.Sorted(slices.Values(cmd.SuggestionsFor(args[0]))) {
@@ -235,22 +234,9 @@ func unknownSubcommand(cmd *cobra.Command, args []string) error {
 	return fmt.Errorf("%s (`%s --help` lists its commands)", msg, cmd.CommandPath())
 }
 
-// oneLine joins a message of several lines into one: cobra's "unknown
-// command" error lists its suggestions on lines of their own, indented.
+// oneLine joins a message of several lines into one, without the lines'
+// indentation.
 func oneLine(msg string) string {
-	if head, names, ok := strings.Cut(msg, "\n\nDid you mean this?\n"); ok {
-		// head is `unknown command "X" for "kith pin"`: suggestions are
-		// subcommands of the quoted command.
-		parent := "kith"
-		if i := strings.LastIndex(head, ` for "`); i >= 0 {
-			parent = strings.TrimSuffix(head[i+len(` for "`):], `"`)
-		}
-		var quoted []string
-		for _, n := range slices.Sorted(slices.Values(strings.Fields(names))) {
-			quoted = append(quoted, strconv.Quote(parent+" "+n))
-		}
-		msg = head + ": did you mean " + strings.Join(quoted, " or ") + "?"
-	}
 	var parts []string
 	for _, l := range strings.Split(msg, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
