@@ -10,9 +10,8 @@ import "time"
 // connection opened at ~0 ms whose RTT then rises to 50 ms keeps its
 // streams near their first 256 KiB window for up to half a minute, and
 // three lanes carried ~8 MB/s where the same link opened at 50 ms carried
-// 120 MB/s (BenchmarkFetchLatency50ms, "rises"). QUIC follows the RTT
-// continuously, but kith does not rely on either: while a peer's window is
-// full, it probes with more lanes (more streams, so more flow-control
+// 120 MB/s (BenchmarkFetchLatency50ms, "rises"). So while a peer's window
+// is full, kith probes with more lanes (more streams, so more flow-control
 // windows in parallel) and keeps them only when the rate rises, like a
 // hill climb:
 //
@@ -29,6 +28,14 @@ import "time"
 // On a link that is the bottleneck, a probe costs one period of a little
 // extra data in flight; on loopback, where the windows grow fast, the
 // first probe usually finds nothing to gain.
+//
+// Not over QUIC: quic-go resizes each stream's window from its RTT
+// estimate of the moment (flow_controller_base.go), so its windows follow
+// the path themselves, and there more lanes only split one congestion
+// window among more streams. Through a 50 ms path the probe cost a QUIC
+// fetch a quarter of its speed (17-23 MB/s against 21-29 with the lanes
+// left alone, BENCHMARKS.md), and after the RTT rises QUIC is held by its
+// congestion control, which lanes cannot raise.
 const (
 	maxLanes     = 32
 	probeEvery   = 300 * time.Millisecond
@@ -55,8 +62,22 @@ func (p *peerState) laneCount() int {
 	return p.probe.lanes
 }
 
+// windowsFollowRTT reports whether a connection of this transport (a
+// network.ConnectionState's Transport) sizes its stream windows from a live
+// RTT, so that lanes need no probe: QUIC.
+func windowsFollowRTT(transport string) bool {
+	switch transport {
+	case "quic-v1", "quic", "webtransport":
+		return true
+	}
+	return false
+}
+
 // probeLanes runs one step of p's lane probe at a tick.
 func (p *peerState) probeLanes(now time.Time, started time.Time, windowFull bool) {
+	if p.noLaneProbe.Load() {
+		return
+	}
 	lp := &p.probe
 	if lp.lanes == 0 {
 		lp.lanes = lanesPerPeer

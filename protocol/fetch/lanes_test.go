@@ -45,10 +45,18 @@ func TestLaneProbe(t *testing.T) {
 		{"nothing received yet", []step{
 			{probeAfter, 0, true, 3},
 		}},
+		// Over QUIC the lanes stay as they are whatever the rate does:
+		// its windows follow the RTT by themselves.
+		{"quic", []step{
+			{probeAfter, 5, true, 3},
+			{probeAfter + probeEvery, 11, true, 3},
+			{probeAfter + probeBackoff, 24, true, 3},
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Unix(1000, 0)
 			p := &peerState{minRTT: 50 * time.Millisecond}
+			p.noLaneProbe.Store(tc.name == "quic")
 			for i, s := range tc.steps {
 				p.rate = s.rate * 1e6
 				p.probeLanes(start.Add(s.at), start, s.full)
@@ -71,5 +79,18 @@ func TestWindowGivesEachLaneABatch(t *testing.T) {
 	}
 	if b := p.batchBytes(); b*24 > p.window() && b > minBatchBytes {
 		t.Fatalf("batch %d does not spread a window of %d over 24 lanes", b, p.window())
+	}
+}
+
+// TestWindowsFollowRTT: the transports whose stream windows follow the RTT
+// by themselves, by the names go-libp2p gives them in ConnectionState.
+func TestWindowsFollowRTT(t *testing.T) {
+	for transport, want := range map[string]bool{
+		"quic-v1": true, "quic": true, "webtransport": true,
+		"tcp": false, "websocket": false, "webrtc": false, "": false,
+	} {
+		if got := windowsFollowRTT(transport); got != want {
+			t.Errorf("windowsFollowRTT(%q) = %v, want %v", transport, got, want)
+		}
 	}
 }
