@@ -41,9 +41,9 @@ func (r *run) openLane(p *peerState) (*lane, error) {
 	if err != nil {
 		return nil, dropf(dropStream, "open stream: %v", err)
 	}
-	if windowsFollowRTT(s.Conn().ConnState().Transport) {
-		p.noLaneProbe.Store(true)
-	}
+	// The connection of the newest lane decides (a peer reached through a
+	// relay first may move to a direct connection, over another transport).
+	p.noLaneProbe.Store(windowsFollowRTT(s.Conn().ConnState().Transport))
 	l := &lane{r: r, p: p, s: s, w: NewWriter(s, 0), wake: make(chan struct{}, 1), done: make(chan struct{}), resetOK: make(chan struct{})}
 	// Reads carry no deadline (mocknet streams have none): resetting the
 	// stream is how a drop, the stall watchdog or the end of the fetch

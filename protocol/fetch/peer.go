@@ -45,8 +45,8 @@ type peerState struct {
 
 	lastActivity atomic.Int64 // unix nanoseconds of the last byte received
 	received     atomic.Int64 // bytes received on all its streams
-	// noLaneProbe: its lanes run over QUIC, whose windows follow the RTT
-	// by themselves (see lanes.go).
+	// noLaneProbe: its newest lane runs over QUIC, whose windows follow
+	// the RTT by themselves (see lanes.go).
 	noLaneProbe atomic.Bool
 
 	batches      []*batch // in flight, oldest first
