@@ -24,9 +24,9 @@ import (
 // raw libp2p stream over the same transport between the same two
 // namespaces, in the same run. It reports both daemons' CPU time per GiB,
 // the raw stream's too (sender and receiver: where the CPUs are the limit,
-// kith's share of the raw speed cannot beat the ratio of these costs), the
-// packets per MiB at the fetching end for both (see packets), and the
-// fetching daemon's peak RSS. The -own-cpu cases run each laptop's
+// kith's share of the raw speed cannot beat the ratio of these costs), for
+// both the packets per MiB at the fetching end, its UDP drops and the sends
+// of the sending end (see packets), and the fetching daemon's peak RSS. The -own-cpu cases run each laptop's
 // programs on a CPU of their own, as two laptops are, and report how busy
 // each laptop's CPU was during the fetch; otherwise both ends share this
 // machine's two. KITH_LAN_MIB sets the size (default 1024).
