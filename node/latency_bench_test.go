@@ -163,29 +163,29 @@ func BenchmarkFetchLatency50ms(b *testing.B) {
 			}
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
+				// rawVia is the rate of a raw stream on a fresh connection
+				// through the proxy (and the cap, if any), opened with the
+				// given one-way delay, which then becomes 25 ms.
+				rawVia := func(opened time.Duration) float64 {
+					addr, setDelay := proxy(opened, tc.cap)
+					rn := benchNode(b, nil)
+					defer rn.Close()
+					if _, err := rn.Connect(context.Background(), addr+"/p2p/"+seed.Host().ID().String()); err != nil {
+						b.Fatal(err)
+					}
+					setDelay(25 * time.Millisecond)
+					return rawStreamRate(b, seed, rn, tc.size)
+				}
 				// The limit: a raw stream on a connection opened at 50 ms,
 				// through the same cap if any (what the transport's own
 				// congestion control makes of the capped link).
-				addr, _ := proxy(25*time.Millisecond, tc.cap)
-				rn := benchNode(b, nil)
-				if _, err := rn.Connect(context.Background(), addr+"/p2p/"+seed.Host().ID().String()); err != nil {
-					b.Fatal(err)
-				}
-				raw := rawStreamRate(b, seed, rn, tc.size)
-				rn.Close()
+				raw := rawVia(25 * time.Millisecond)
 				var rawRises float64
 				if tc.rises && tc.quic {
 					// And the same raw stream on a connection whose RTT
 					// rose as the fetch's does: what quic-go's congestion
 					// control makes of it (see BENCHMARKS.md).
-					addr, setDelay := proxy(0, tc.cap)
-					rn := benchNode(b, nil)
-					if _, err := rn.Connect(context.Background(), addr+"/p2p/"+seed.Host().ID().String()); err != nil {
-						b.Fatal(err)
-					}
-					setDelay(25 * time.Millisecond)
-					rawRises = rawStreamRate(b, seed, rn, tc.size)
-					rn.Close()
+					rawRises = rawVia(0)
 				}
 				delay := 25 * time.Millisecond
 				if tc.rises {

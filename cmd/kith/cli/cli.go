@@ -140,6 +140,9 @@ func refuseUnknownSubcommands(c *cobra.Command) {
 	}
 	if c.Run == nil && c.RunE == nil {
 		c.Args = unknownSubcommand
+		if c.SuggestionsMinimumDistance <= 0 {
+			c.SuggestionsMinimumDistance = 2 // cobra's own default
+		}
 		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	}
 	for _, sub := range c.Commands() {
@@ -221,9 +224,6 @@ func unknownSubcommand(cmd *cobra.Command, args []string) error {
 		return nil
 	}
 	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-	if cmd.SuggestionsMinimumDistance <= 0 {
-		cmd.SuggestionsMinimumDistance = 2 // cobra's own default
-	}
 	var quoted []string
 	for _, n := range slices.Sorted(slices.Values(cmd.SuggestionsFor(args[0]))) {
 		quoted = append(quoted, strconv.Quote(cmd.CommandPath()+" "+n))
