@@ -153,45 +153,55 @@ func (s *BadgerStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("badger get %s: %w", c, err)
 	}
-	data, err := s.readRetry(c)
+	data, _, err := s.readOrSize(c, newBytes)
 	if err != nil {
 		return nil, err
 	}
 	return blocks.NewBlockWithCid(data, c)
 }
 
-// readRetry reads c's bytes. A read that races Badger's value-log GC
-// moving the value to another file (right after Reclaim reopened the store)
-// can come back empty although the entry lives in the value log; seen in
-// about one run in sixteen of TestReclaimReopenKeepsReaders. Such a value is
-// never legitimately empty (values that small live in the LSM tree), so it
-// reads again: the next read finds the moved value.
-func (s *BadgerStore) readRetry(c cid.Cid) ([]byte, error) {
-	data, _, err := s.readOrSize(c, true)
+// ReadBlock returns the bytes stored under c, read into alloc(n) where n is
+// their length (see BlockReader).
+func (s *BadgerStore) ReadBlock(ctx context.Context, c cid.Cid, alloc func(n int) []byte) ([]byte, error) {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("badger get %s: %w", c, err)
+	}
+	data, _, err := s.readOrSize(c, alloc)
 	return data, err
 }
 
-// readOrSize is readRetry, returning the block's size too; with keep false
-// it copies nothing and reads no pack (Bitswap's server asks the size of
-// every block it sends).
-func (s *BadgerStore) readOrSize(c cid.Cid, keep bool) ([]byte, int, error) {
+func newBytes(n int) []byte { return make([]byte, n) }
+
+// readOrSize returns c's bytes, read into alloc(n), and their length n; with
+// a nil alloc it copies nothing and reads no pack (Bitswap's server asks
+// the size of every block it sends).
+//
+// A read that races Badger's value-log GC moving the value to another file
+// (right after Reclaim reopened the store) can come back empty although the
+// entry lives in the value log; seen in about one run in sixteen of
+// TestReclaimReopenKeepsReaders. Such a value is never legitimately empty
+// (values that small live in the LSM tree), so it reads again: the next
+// read finds the moved value.
+func (s *BadgerStore) readOrSize(c cid.Cid, alloc func(n int) []byte) ([]byte, int, error) {
 	// Reclaim frees pack ranges no record points to: hold it off from the
 	// record's lookup until its bytes are read.
 	s.packMu.RLock()
 	defer s.packMu.RUnlock()
 	for attempt := 0; ; attempt++ {
-		data, n, ref, torn, err := s.read(c, keep)
+		data, n, ref, torn, err := s.read(c, alloc)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil, 0, NotFound(c)
 		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("badger get %s: %w", c, err)
 		}
-		if ref.pack != 0 && keep {
+		if ref.pack != 0 && alloc != nil {
 			if s.afterLookup != nil {
 				s.afterLookup()
 			}
-			if data, err = s.packs.read(ref); err != nil {
+			if data, err = s.packs.read(ref, alloc); err != nil {
 				return nil, 0, fmt.Errorf("read block %s: %w", c, err)
 			}
 		}
@@ -214,10 +224,11 @@ func (s *BadgerStore) readOrSize(c cid.Cid, keep bool) ([]byte, int, error) {
 // maxTornReads bounds the re-reads of a value that came back empty.
 const maxTornReads = 5
 
-// read returns the block bytes of c (a copy, if keep) and their length, or
-// where they are if they are in a pack, and whether the read came back
-// empty although Badger holds the value in the value log (see Get).
-func (s *BadgerStore) read(c cid.Cid, keep bool) (data []byte, n int, ref packRef, torn bool, err error) {
+// read returns the block bytes of c (copied into alloc(n), if alloc is not
+// nil) and their length n, or where they are if they are in a pack, and
+// whether the read came back empty although Badger holds the value in the
+// value log (see readOrSize).
+func (s *BadgerStore) read(c cid.Cid, alloc func(n int) []byte) (data []byte, n int, ref packRef, torn bool, err error) {
 	err = s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(blockKey(c))
 		if err != nil {
@@ -238,8 +249,9 @@ func (s *BadgerStore) read(c cid.Cid, keep bool) (data []byte, n int, ref packRe
 			}
 			_, d, err := blockValue(item.UserMeta(), v)
 			n = len(d)
-			if keep {
-				data = append([]byte(nil), d...)
+			if alloc != nil && err == nil {
+				data = alloc(n)
+				copy(data, d)
 			}
 			return err
 		})
@@ -460,7 +472,7 @@ func (s *BadgerStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("badger size %s: %w", c, err)
 	}
-	_, n, err := s.readOrSize(c, false)
+	_, n, err := s.readOrSize(c, nil)
 	return n, err
 }
 

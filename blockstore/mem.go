@@ -60,6 +60,22 @@ func (m *MemStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
 	return blocks.NewBlockWithCid(append([]byte(nil), mb.data...), c)
 }
 
+// ReadBlock copies the bytes stored under c into alloc(n) (see BlockReader).
+func (m *MemStore) ReadBlock(ctx context.Context, c cid.Cid, alloc func(n int) []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mem get %s: %w", c, err)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	mb, ok := m.blocks[string(c.Hash())]
+	if !ok {
+		return nil, NotFound(c)
+	}
+	buf := alloc(len(mb.data))
+	copy(buf, mb.data)
+	return buf, nil
+}
+
 // Put stores a copy of b. A block already present (by multihash) is kept
 // as it is.
 func (m *MemStore) Put(ctx context.Context, b blocks.Block) error {

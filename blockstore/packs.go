@@ -263,13 +263,14 @@ func (p *packs) writeMany(datas [][]byte, direct bool) ([]packRef, error) {
 	return refs, nil
 }
 
-// read returns ref's bytes, or errPackShort if the pack ends before them.
-func (p *packs) read(ref packRef) ([]byte, error) {
+// read returns ref's bytes, read into alloc(ref.size), or errPackShort if
+// the pack ends before them.
+func (p *packs) read(ref packRef, alloc func(n int) []byte) ([]byte, error) {
 	f, err := p.file(ref.pack)
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, ref.size)
+	buf := alloc(ref.size)
 	n, err := f.ReadAt(buf, ref.off)
 	if n == len(buf) {
 		return buf, nil

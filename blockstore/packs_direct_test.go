@@ -39,7 +39,7 @@ func TestDirectWriteRefusedFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range []packRef{ref, refs[0]} {
-		got, err := p.read(r)
+		got, err := p.read(r, newBytes)
 		if err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("read %+v: %d bytes, %v", r, len(got), err)
 		}
@@ -124,7 +124,7 @@ func TestDirectWritesTakeAlignedBlocksAsTheyAre(t *testing.T) {
 		t.Errorf("%d staging buffers of 8 MiB kept for a few tails and one small block", len(p.spares))
 	}
 	for i, r := range refs {
-		got, err := p.read(r)
+		got, err := p.read(r, newBytes)
 		if err != nil || !bytes.Equal(got, datas[i]) {
 			t.Fatalf("block %d (%d bytes): read %d bytes, %v", i, len(datas[i]), len(got), err)
 		}

@@ -38,6 +38,7 @@ func RunBlockstore(t *testing.T, newStore func(t *testing.T) blockstore.Blocksto
 		{"CIDv0AndV1", testCIDVersions},
 		{"IdempotentPut", testIdempotentPut},
 		{"Concurrent", testConcurrent},
+		{"ReadBlockIntoBuffer", testReadBlock},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -365,4 +366,51 @@ func testConcurrent(t *testing.T, bs blockstore.Blockstore) {
 	if keys := allKeys(t, bs); len(keys) != workers*perWorker+perWorker {
 		t.Fatalf("AllKeys has %d keys, want %d", len(keys), workers*perWorker+perWorker)
 	}
+}
+
+// testReadBlock checks a BlockReader (stores that are not one skip it):
+// small and large blocks come back in the caller's buffer, asked for once
+// with their exact size, equal to what Get returns; a miss asks for none.
+func testReadBlock(t *testing.T, bs blockstore.Blockstore) {
+	r, ok := bs.(blockstore.BlockReader)
+	if !ok {
+		t.Skip("not a BlockReader")
+	}
+	ctx := context.Background()
+	for _, n := range []int{0, 100, 64 << 10, 256 << 10, 1 << 20} {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(i*7 + n)
+		}
+		b := RawBlock(t, data)
+		mustPut(t, bs, b)
+		var asked []int
+		var given []byte
+		got, err := r.ReadBlock(ctx, b.Cid(), func(size int) []byte {
+			asked = append(asked, size)
+			given = make([]byte, size, size+10)
+			for i := range given {
+				given[i] = 0xAA // the caller's buffer is not zeroed
+			}
+			return given
+		})
+		if err != nil {
+			t.Fatalf("ReadBlock of %d bytes: %v", n, err)
+		}
+		if len(asked) != 1 || asked[0] != n {
+			t.Fatalf("ReadBlock of %d bytes asked for buffers of %v, want one of %d", n, asked, n)
+		}
+		if !bytes.Equal(got, data) || !bytes.Equal(got, mustGet(t, bs, b.Cid()).RawData()) {
+			t.Fatalf("ReadBlock of %d bytes returned other bytes than were stored", n)
+		}
+		if n > 0 && &got[0] != &given[0] {
+			t.Fatalf("ReadBlock of %d bytes did not read into the buffer it was given", n)
+		}
+	}
+	miss := RawBlock(t, []byte("never stored")).Cid()
+	_, err := r.ReadBlock(ctx, miss, func(size int) []byte {
+		t.Fatalf("a miss asked for a buffer of %d bytes", size)
+		return nil
+	})
+	checkMiss(t, "ReadBlock", err, miss)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -88,8 +89,8 @@ func WithServerMetrics(m *Metrics) ServerOption {
 
 // ServeObserver is told of every block a server sent, and to whom. It is
 // called on the serving goroutine, so it must be quick (a local lookup at
-// most, never a wait on the network); the block is the store's and must
-// not be changed.
+// most, never a wait on the network); the block's bytes are the server's
+// buffer, valid only during the call: fn must neither change nor keep them.
 type ServeObserver func(to peer.ID, b blocks.Block)
 
 // WithServeObserver calls fn for every block the server sends (nil: no
@@ -204,11 +205,11 @@ func (s *Server) answer(str network.Stream, w *Writer, req Message, err error) e
 		return writeError(str, w, protocol.CodeInvalid, "expected a request, got "+req.Type.String())
 	}
 	for _, c := range req.CIDs {
-		blk, err := s.bs.Get(s.ctx, c)
+		data, pooled, err := s.read(c)
 		// Any store failure is answered as NotFound: the requester then asks
 		// another provider, which is the useful reaction to a local disk
 		// error too.
-		if err != nil || len(blk.RawData()) > MaxBlockSize {
+		if err != nil || len(data) > MaxBlockSize {
 			if s.ctx.Err() != nil {
 				return s.ctx.Err()
 			}
@@ -218,7 +219,6 @@ func (s *Server) answer(str network.Stream, w *Writer, req Message, err error) e
 			}
 			continue
 		}
-		data := blk.RawData()
 		if s.limiter != nil {
 			if err := s.limiter.WaitN(s.ctx, len(data)+frameHeaderSize+maxCIDField); err != nil {
 				return err
@@ -226,11 +226,19 @@ func (s *Server) answer(str network.Stream, w *Writer, req Message, err error) e
 		}
 		_ = str.SetWriteDeadline(time.Now().Add(blockWriteTimeout))
 		if err := w.WriteBlock(c, data); err != nil {
+			// The transport may still hold data: it does not go back
+			// to the pool.
 			return err
 		}
 		s.metrics.served(len(data))
 		if s.served != nil {
-			s.served(str.Conn().RemotePeer(), blk)
+			if blk, err := blocks.NewBlockWithCid(data, c); err == nil {
+				s.served(str.Conn().RemotePeer(), blk)
+			}
+		}
+		if pooled {
+			// Written: the transport copied what it still has to send.
+			putBody(data)
 		}
 	}
 	_ = str.SetWriteDeadline(time.Now().Add(blockWriteTimeout))
@@ -238,6 +246,22 @@ func (s *Server) answer(str network.Stream, w *Writer, req Message, err error) e
 		return err
 	}
 	return w.Flush()
+}
+
+// read returns c's bytes. A store that reads into buffers it is given
+// (blockstore.BlockReader) gets them from the body pools (pooled is then
+// true), and the caller gives them back with putBody once they are
+// written: serving a GiB of large blocks then makes no GiB of garbage.
+func (s *Server) read(c cid.Cid) (data []byte, pooled bool, err error) {
+	if r, ok := s.bs.(blockstore.BlockReader); ok {
+		data, err = r.ReadBlock(s.ctx, c, getBody)
+		return data, err == nil, err
+	}
+	blk, err := s.bs.Get(s.ctx, c)
+	if err != nil {
+		return nil, false, err
+	}
+	return blk.RawData(), false, nil
 }
 
 // lazyWriter makes the stream's response Writer on first use: a stream
