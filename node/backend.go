@@ -69,8 +69,14 @@ func (n *Node) AddPath(ctx context.Context, path string, opts api.AddOptions, pr
 		return api.AddResult{}, fmt.Errorf("add path %q must be absolute: %w", path, api.ErrInvalid)
 	}
 	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Not found (not an internal error): the daemon may not see the
+		// caller's files (a container, a private /tmp), and the client
+		// then streams the bytes itself.
+		return api.AddResult{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("add %s: the daemon finds no such file or folder", path)}
+	}
 	if err != nil {
-		return api.AddResult{}, fmt.Errorf("add %w", err)
+		return api.AddResult{}, fmt.Errorf("add %s: %w", path, api.PathReason(err))
 	}
 	if st.IsDir() && !opts.Recursive {
 		return api.AddResult{}, fmt.Errorf("add %s: it is a folder; use -r to add a folder: %w", path, api.ErrInvalid)
@@ -84,7 +90,7 @@ func (n *Node) AddPath(ctx context.Context, path string, opts api.AddOptions, pr
 	}
 	node, err := files.NewSerialFile(path, false, st)
 	if err != nil {
-		return api.AddResult{}, fmt.Errorf("add %w", err)
+		return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
 	}
 	defer node.Close()
 	total, _ := node.Size()
@@ -103,6 +109,9 @@ func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api
 	}
 	if _, err := os.Lstat(out); err == nil {
 		return api.GetResult{}, fmt.Errorf("%s already exists: kith never overwrites; choose another path with -o, or move it away first: %w", out, api.ErrInvalid)
+	}
+	if err := checkOutputFolder(out); err != nil {
+		return api.GetResult{}, err
 	}
 	unlock := n.gcl.PinLock()
 	fetched, err := n.ensureLocal(ctx, c, progress)
@@ -130,6 +139,30 @@ func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api
 	return api.GetResult{Cid: c.String(), Path: out, Size: uint64(written), Fetched: fetched}, nil
 }
 
+// checkOutputFolder fails, before anything is fetched, when out cannot be
+// written: its folder is missing, is not a folder, or the daemon may not
+// write there (learnt by creating and removing a file in it, the one test
+// that holds on every platform and file system). Otherwise the user would
+// learn it only after the whole download.
+func checkOutputFolder(out string) error {
+	dir := filepath.Dir(out)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("cannot write %s: the folder %s does not exist: %w", out, dir, api.ErrInvalid)
+	case err != nil:
+		return fmt.Errorf("cannot write %s: %w", out, api.PathReason(err))
+	case !st.IsDir():
+		return fmt.Errorf("cannot write %s: %s is not a folder: %w", out, dir, api.ErrInvalid)
+	}
+	f, err := os.CreateTemp(dir, ".kith-probe-*")
+	if err != nil {
+		return fmt.Errorf("cannot write in the folder %s: %w", dir, api.PathReason(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // Cat streams part of a file.
 func (n *Node) Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.ReadCloser, error) {
 	if offset < 0 {
@@ -140,7 +173,7 @@ func (n *Node) Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.Rea
 		return nil, fmt.Errorf("%s is a folder: list it with `kith ls`, or save it with `kith get`: %w", c, api.ErrInvalid)
 	}
 	if missingRoot(err, c) {
-		return nil, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("%s is not in this repo: `kith get` fetches it from peers", c)}
+		return nil, notInRepo(c)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cat %s: %w", c, err)
@@ -169,6 +202,12 @@ func toAPIEntry(e dag.Entry) api.Entry {
 // Ls lists a folder.
 func (n *Node) Ls(ctx context.Context, c cid.Cid) ([]api.Entry, error) {
 	es, err := dag.Ls(ctx, n.store, c)
+	if errors.Is(err, dag.ErrNotDir) {
+		return nil, fmt.Errorf("%s is a file: read it with `kith cat`, or save it with `kith get`: %w", c, api.ErrInvalid)
+	}
+	if missingRoot(err, c) {
+		return nil, notInRepo(c)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ls %s: %w", c, err)
 	}
@@ -182,6 +221,9 @@ func (n *Node) Ls(ctx context.Context, c cid.Cid) ([]api.Entry, error) {
 // Stat describes a file or folder.
 func (n *Node) Stat(ctx context.Context, c cid.Cid) (api.Entry, error) {
 	e, err := dag.Stat(ctx, n.store, c)
+	if missingRoot(err, c) {
+		return api.Entry{}, notInRepo(c)
+	}
 	if err != nil {
 		return api.Entry{}, fmt.Errorf("stat %s: %w", c, err)
 	}
@@ -370,6 +412,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // Shutdown asks the daemon to stop.
 func (n *Node) Shutdown() {
 	n.stopOnce.Do(func() { close(n.stop) })
+}
+
+// notInRepo is the error of a read of content the repo does not hold.
+func notInRepo(c cid.Cid) error {
+	return &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("%s is not in this repo: `kith get` fetches it from peers", c)}
 }
 
 // missingRoot reports whether err is a store's miss of c itself (not of a

@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-p2p/kith/blockstore"
@@ -255,6 +256,7 @@ func (n *Node) Connect(ctx context.Context, addr string) (api.PeerInfo, error) {
 		}
 		ai = &peer.AddrInfo{ID: p}
 		if len(n.host.Peerstore().Addrs(p)) > 0 {
+			n.clearBackoff(p)
 			if err := n.host.Connect(ctx, *ai); err == nil {
 				return toPeerInfo(n.host.Peerstore().PeerInfo(p)), nil
 			}
@@ -267,10 +269,20 @@ func (n *Node) Connect(ctx context.Context, addr string) (api.PeerInfo, error) {
 		}
 		ai = &found
 	}
+	n.clearBackoff(ai.ID)
 	if err := n.host.Connect(ctx, *ai); err != nil {
-		return api.PeerInfo{}, fmt.Errorf("connect to %s: %v: %w", ai.ID, err, api.ErrUnavailable)
+		return api.PeerInfo{}, fmt.Errorf("connect to %s: %s: %w", ai.ID, dialReason(err), api.ErrUnavailable)
 	}
 	return toPeerInfo(n.host.Peerstore().PeerInfo(ai.ID)), nil
+}
+
+// clearBackoff forgets the failed dials to p: a person who asks to connect
+// again (they started the other daemon, fixed an address) means now, not
+// once the swarm's backoff of the last failure has run out.
+func (n *Node) clearBackoff(p peer.ID) {
+	if sw, ok := n.host.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(p)
+	}
 }
 
 func toPeerInfo(ai peer.AddrInfo) api.PeerInfo {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ipfs/boxo/files"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	carv2 "github.com/ipld/go-car/v2"
 	carstorage "github.com/ipld/go-car/v2/storage"
@@ -373,5 +374,41 @@ func TestImportPinsOnlyCompleteRoots(t *testing.T) {
 	}
 	if len(v.Incomplete) != 1 || v.Incomplete[0] != ghost.String() {
 		t.Fatalf("verify does not report the pin that points at nothing: %+v", v)
+	}
+}
+
+// TestAddPathMissing: a path the daemon cannot find is "not found" (so
+// a client whose files the daemon cannot see streams them instead), said
+// without the system call's name.
+func TestAddPathMissing(t *testing.T) {
+	n, _ := startNode(t)
+	missing := filepath.Join(t.TempDir(), "gone.txt")
+	_, err := n.AddPath(context.Background(), missing, api.AddOptions{}, nil)
+	if api.KindOf(err) != api.KindNotFound || strings.Contains(err.Error(), "lstat") || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("add of a missing path: %v (kind %s), want not_found naming the path", err, api.KindOf(err))
+	}
+}
+
+// TestGetChecksTheOutputFolder: get refuses an output whose folder does
+// not exist or is a file before it fetches anything (the CID is one no
+// peer has: a fetch would fail differently).
+func TestGetChecksTheOutputFolder(t *testing.T) {
+	_, c := startNode(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	unknown := blocks.NewBlock([]byte("no peer has this")).Cid().String()
+	for _, tc := range []struct{ out, want string }{
+		{filepath.Join(dir, "nope", "out"), "the folder " + filepath.Join(dir, "nope") + " does not exist"},
+		{filepath.Join(file, "out"), file + " is not a folder"},
+	} {
+		_, err := c.Get(context.Background(), unknown, tc.out, nil)
+		if api.KindOf(err) != api.KindInvalid || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("get to %s: %v, want an invalid request saying %q", tc.out, err, tc.want)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("the check left files behind: %v", entries)
 	}
 }

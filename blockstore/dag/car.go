@@ -120,7 +120,7 @@ func ImportCAR(ctx context.Context, bs blockstore.Blockstore, r io.Reader) (root
 	br, err := carv2.NewBlockReader(bufio.NewReaderSize(r, 1<<20), carv2.WithTrustedCAR(true),
 		carv2.MaxAllowedHeaderSize(maxCARHeader), carv2.MaxAllowedSectionSize(maxCARSection))
 	if err != nil {
-		return nil, 0, fmt.Errorf("reading CAR header: %w", err)
+		return nil, 0, fmt.Errorf("not a CAR file, or one cut short (its header does not read: %w)", err)
 	}
 	if len(br.Roots) > MaxCARRoots {
 		return nil, 0, fmt.Errorf("the CAR names %d roots, more than the %d kith imports: %w", len(br.Roots), MaxCARRoots, ErrBadBlock)

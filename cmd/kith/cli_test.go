@@ -90,6 +90,7 @@ func TestCLIErrors(t *testing.T) {
 	os.WriteFile(notAFolder, []byte("x"), 0o644)
 	unknown := "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
 	folder := strings.TrimSpace(mustKith(t, repo, "add", "-q", "-r", dir))
+	file := strings.TrimSpace(mustKith(t, repo, "add", "-q", notAFolder))
 	stopped := t.TempDir() // a repo that exists, with no daemon on it
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -174,6 +175,14 @@ func TestCLIErrors(t *testing.T) {
 		{"a typo of a subcommand", repo, []string{"pin", "lsx"}, `unknown command "lsx" for "kith pin": did you mean "kith pin ls"?`},
 		{"no such subcommand", repo, []string{"group", "frobnicate"}, `unknown command "frobnicate" for "kith group"`},
 		{"missing argument", repo, []string{"cat"}, "accepts 1 arg"},
+		{"ls of a file", repo, []string{"ls", file}, file + " is a file: read it with `kith cat`"},
+		{"ls of unknown content", repo, []string{"ls", unknown}, unknown + " is not in this repo: `kith get` fetches it from peers"},
+		// Refused before any fetch: the CID is one no peer has.
+		{"get into a missing folder", repo, []string{"get", unknown, "-o", filepath.Join(dir, "nope", "out")}, "the folder " + filepath.Join(dir, "nope") + " does not exist"},
+		{"export into a missing folder", repo, []string{"export", folder, "-o", filepath.Join(dir, "nope", "x.car")}, "export: cannot write " + filepath.Join(dir, "nope", "x.car") + ": no such file or directory"},
+		{"import a missing file", repo, []string{"import", filepath.Join(dir, "nope.car")}, "import " + filepath.Join(dir, "nope.car") + ": no such file or directory"},
+		{"import what is not a CAR", repo, []string{"import", notAFolder}, "not a CAR file, or one cut short"},
+		{"connect to a closed port", repo, []string{"connect", "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWK9ncqoRZi1ZVrqrpJeTma8pJKdxA8arDd4aAuZdFNbT7"}, "/ip4/127.0.0.1/tcp/1: connection refused (nothing listens there)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,12 +205,12 @@ func TestCLIErrors(t *testing.T) {
 			if !strings.HasPrefix(line, "kith: ") || !strings.Contains(line, tt.want) {
 				t.Fatalf("stderr %q does not say %q", line, tt.want)
 			}
-			for _, leak := range []string{"goroutine ", "panic", "*errors.", "*fs.PathError", "*api.Error"} {
+			for _, leak := range []string{"goroutine ", "panic", "*errors.", "*fs.PathError", "*api.Error", "lstat ", "failed to dial", ".kith-tmp-"} {
 				if strings.Contains(stderr, leak) {
 					t.Fatalf("stderr shows internals (%q): %s", leak, stderr)
 				}
 			}
-			if strings.Count(line, folder) > 1 || strings.Count(line, unknown) > 1 {
+			if strings.Count(line, folder) > 1 || strings.Count(line, unknown) > 1 || strings.Count(line, file) > 1 {
 				t.Fatalf("stderr repeats the CID: %s", line)
 			}
 			for _, kind := range []string{": invalid input", ": unavailable", ": permission denied"} {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net/http"
 	"strings"
 	"syscall"
@@ -69,6 +70,19 @@ func Sentence(err error) string {
 		}
 	}
 	return msg
+}
+
+// PathReason returns why a file-system call failed, without the call's
+// name and path (fs.PathError's Err; other errors as they are), for a
+// message that names the path itself: "add notes.txt: no such file or
+// directory", not "add notes.txt: lstat notes.txt: no such file or
+// directory". The reason keeps its errno, so KindOf still sorts it.
+func PathReason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // Status maps a kind to its HTTP status.

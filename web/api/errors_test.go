@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 
@@ -63,6 +66,26 @@ func TestKindStatus(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.kind.Status(); got != tt.want {
 			t.Errorf("%s.Status() = %d, want %d", tt.kind, got, tt.want)
+		}
+	}
+}
+
+func TestPathReason(t *testing.T) {
+	_, statErr := os.Lstat(filepath.Join(t.TempDir(), "gone"))
+	tests := []struct {
+		err      error
+		want     string
+		wantKind Kind
+	}{
+		{statErr, "no such file or directory", KindInternal},
+		{&fs.PathError{Op: "open", Path: "/etc/x", Err: syscall.EACCES}, "permission denied", KindPermission},
+		{fmt.Errorf("write: %w", &fs.PathError{Op: "write", Path: "/x", Err: syscall.ENOSPC}), "no space left on device", KindDiskFull},
+		{errors.New("not a path error"), "not a path error", KindInternal},
+	}
+	for _, tt := range tests {
+		got := PathReason(tt.err)
+		if got.Error() != tt.want || KindOf(got) != tt.wantKind {
+			t.Errorf("PathReason(%q) = %q (kind %s), want %q (kind %s)", tt.err, got, KindOf(got), tt.want, tt.wantKind)
 		}
 	}
 }

@@ -20,7 +20,7 @@ import (
 func (c *Client) AddPath(ctx context.Context, path string, recursive bool, opts api.AddOptions, progress func(api.Event)) (api.AddResult, error) {
 	st, err := os.Lstat(path)
 	if err != nil {
-		return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
+		return api.AddResult{}, fmt.Errorf("add %s: %w", path, api.PathReason(err))
 	}
 	if st.IsDir() && !recursive {
 		return api.AddResult{}, fmt.Errorf("add %s: it is a folder; use -r to add a folder: %w", path, api.ErrInvalid)
@@ -32,7 +32,7 @@ func (c *Client) AddPath(ctx context.Context, path string, recursive bool, opts 
 		// Fail here, with the path, rather than half-way through the upload.
 		f, err := os.Open(path)
 		if err != nil {
-			return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
+			return api.AddResult{}, fmt.Errorf("add %s: %w", path, api.PathReason(err))
 		}
 		f.Close()
 	}

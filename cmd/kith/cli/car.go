@@ -27,7 +27,7 @@ func exportCmd(e *env) *cobra.Command {
 			if out != "" {
 				f, err := os.Create(out)
 				if err != nil {
-					return fmt.Errorf("export to %s: %w", out, err)
+					return fmt.Errorf("export: cannot write %s: %w", out, api.PathReason(err))
 				}
 				defer f.Close()
 				w = f
@@ -70,7 +70,7 @@ pinned under a name keeps it.`,
 				}
 				f, err := os.Open(args[0])
 				if err != nil {
-					return fmt.Errorf("import %w", err)
+					return fmt.Errorf("import %s: %w", args[0], api.PathReason(err))
 				}
 				defer f.Close()
 				if st, err := f.Stat(); err == nil {

@@ -38,6 +38,8 @@ func catCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().Int64Var(&offset, "offset", 0, "byte to start at")
-	cmd.Flags().Int64Var(&length, "length", -1, "number of bytes to write (default: to the end)")
+	cmd.Flags().Int64Var(&length, "length", -1, "number of bytes to write")
+	// Shown as "(default to the end)" rather than "(default -1)".
+	cmd.Flags().Lookup("length").DefValue = "to the end"
 	return cmd
 }

@@ -1,0 +1,69 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/sec"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+)
+
+// dialReason says in one line why a dial failed: each address tried and
+// what came of it, in a person's words ("/ip4/192.168.1.20/tcp/4001:
+// connection refused (nothing listens there)"), rather than libp2p's report
+// of nested "failed to dial" lines.
+func dialReason(err error) string {
+	var de *swarm.DialError
+	if !errors.As(err, &de) {
+		return causeText(err)
+	}
+	if len(de.DialErrors) == 0 || (de.Cause != nil && !errors.Is(de.Cause, swarm.ErrAllDialsFailed)) {
+		if de.Cause == nil {
+			return "no address to dial"
+		}
+		return causeText(de.Cause)
+	}
+	parts := make([]string, 0, len(de.DialErrors))
+	for _, te := range de.DialErrors {
+		parts = append(parts, fmt.Sprintf("%s: %s", te.Address, causeText(te.Cause)))
+	}
+	s := strings.Join(parts, "; ")
+	if de.Skipped > 0 {
+		s += fmt.Sprintf("; and %d more addresses", de.Skipped)
+	}
+	return s
+}
+
+// causeText words the failure of one dial.
+func causeText(err error) string {
+	var mismatch sec.ErrPeerIDMismatch
+	switch {
+	case errors.As(err, &mismatch):
+		return fmt.Sprintf("another peer answers there (%s)", shortID(mismatch.Actual))
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused (nothing listens there)"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "no route to that address from here"
+	case errors.Is(err, context.DeadlineExceeded), os.IsTimeout(err):
+		return "no answer (timed out)"
+	case errors.Is(err, swarm.ErrNoAddresses):
+		return "no address known"
+	case errors.Is(err, swarm.ErrGaterDisallowedConnection):
+		return "refused by this node's own connection rules"
+	}
+	return err.Error()
+}
+
+// shortID is a peer ID cut to what a person compares by eye.
+func shortID(p peer.ID) string {
+	s := p.String()
+	if len(s) > 16 {
+		return s[:6] + "…" + s[len(s)-6:]
+	}
+	return s
+}
