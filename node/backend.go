@@ -155,7 +155,9 @@ func checkOutputFolder(out string) error {
 	case !st.IsDir():
 		return fmt.Errorf("cannot write %s: %s is not a folder: %w", out, dir, api.ErrInvalid)
 	}
-	f, err := os.CreateTemp(dir, ".kith-probe-*")
+	// Named like dag.WriteTo's temporary files, which it removes when a
+	// crash left them: so would a probe be.
+	f, err := os.CreateTemp(dir, "."+filepath.Base(out)+".kith-tmp-*")
 	if err != nil {
 		return fmt.Errorf("cannot write in the folder %s: %w", dir, api.PathReason(err))
 	}
