@@ -7,6 +7,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/node/reach"
@@ -55,7 +56,13 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid) missReason {
 		}
 	}
 	symmetric := n.tracker.Status().NAT == reach.NATSymmetric
+	unreached := n.ticketMisses.unreached(c, time.Now(), func(p peer.ID) bool {
+		return n.host.Network().Connectedness(p) == network.Connected
+	})
 	switch {
+	case len(unreached) > 0 && reachable == 0:
+		r.text = ticketMissText(unreached)
+		r.fix = "Is their kith running, and online? Run the same command again once it is; `kith doctor` on their side says whether peers can reach it."
 	case r.providers == 0 && r.connected == 0:
 		r.text = "No peers at all: this node is not connected to any peer, so nobody could be asked for this content."
 		r.fix = "Are you offline? `kith doctor` checks the network."

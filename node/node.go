@@ -81,6 +81,7 @@ type Node struct {
 	groupRes      *relaysvc.Reservations  // our reservations on group members' relays
 	peering       *peering.PeeringService // keeps group members and ticket peers connected
 	keep          keepSet
+	ticketMisses  ticketMisses
 	protoProbes   probeTimes // see confirmProtocol
 	connBytes     *connCounter
 	ifaceIPs      map[string]bool // interface IPs at the last check (watchNetwork only)

@@ -90,7 +90,7 @@ func (n *Node) ResolveRef(ctx context.Context, s string) (cid.Cid, error) {
 	if err != nil {
 		return cid.Undef, &api.Error{Kind: api.KindInvalid, Message: err.Error()}
 	}
-	n.connectTicketPeers(ctx, t.Peers)
+	n.connectTicketPeers(ctx, t.Cid, t.Peers)
 	return t.Cid, nil
 }
 
@@ -103,8 +103,9 @@ func short(s string) string {
 }
 
 // connectTicketPeers remembers a ticket's peers for an hour (kept
-// connected, re-dialled with back-off) and dials them now, in parallel.
-func (n *Node) connectTicketPeers(ctx context.Context, peers []peer.AddrInfo) {
+// connected, re-dialled with back-off) and dials them now, in parallel,
+// noting for c which could not be dialled and why (ticketMisses).
+func (n *Node) connectTicketPeers(ctx context.Context, c cid.Cid, peers []peer.AddrInfo) {
 	ctx, cancel := context.WithTimeout(ctx, ticketDialTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -119,8 +120,10 @@ func (n *Node) connectTicketPeers(ctx context.Context, peers []peer.AddrInfo) {
 			defer wg.Done()
 			if err := n.host.Connect(ctx, ai); err != nil {
 				n.log.Info("ticket peer not reachable now; looking in the DHT too", "peer", ai.ID, "err", err)
+				n.ticketMisses.failed(c, ai.ID, dialReason(err), time.Now())
 				return
 			}
+			n.ticketMisses.reached(c, ai.ID)
 			n.awaitDirect(ctx, ai)
 		}()
 	}

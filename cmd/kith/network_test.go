@@ -140,3 +140,38 @@ func TestGetResumesAfterDaemonRestart(t *testing.T) {
 		t.Fatal("resumed get wrote different bytes")
 	}
 }
+
+// TestTicketOfStoppedSharer: a ticket brings the content with no connect
+// and no DHT while its sharer runs; once the sharer stops, get says that
+// the ticket's sharer could not be reached, and why, rather than only that
+// nobody has the content.
+func TestTicketOfStoppedSharer(t *testing.T) {
+	seed, getter := t.TempDir(), t.TempDir()
+	sd := startDaemon(t, seed)
+	startDaemon(t, getter)
+	dir := t.TempDir()
+	ticketOf := func(name string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, randomBytes(100<<10), 0o644)
+		var res struct{ Ticket string }
+		out := mustKith(t, seed, "--json", "add", p)
+		if err := json.Unmarshal([]byte(lastLine(out)), &res); err != nil || !strings.HasPrefix(res.Ticket, "kith1") {
+			t.Fatalf("add %s: no ticket in %q (%v)", name, out, err)
+		}
+		return res.Ticket
+	}
+	first, second := ticketOf("first.bin"), ticketOf("second.bin")
+	mustKith(t, getter, "get", first, "-o", filepath.Join(dir, "first-copy.bin"))
+	if err := sd.stop(); err != nil {
+		t.Fatalf("stop the sharer: %v", err)
+	}
+	_, stderr, err := runKith(t, getter, "get", second, "-o", filepath.Join(dir, "second-copy.bin"))
+	if err == nil {
+		t.Fatal("get of a stopped sharer's ticket succeeded")
+	}
+	for _, want := range []string{"The ticket's sharer (", "could not be reached", "connection refused (nothing listens there)", "Is their kith running"} {
+		if !strings.Contains(stderr, want) {
+			t.Fatalf("get of a stopped sharer's ticket: %q does not say %q", stderr, want)
+		}
+	}
+}
