@@ -416,10 +416,18 @@ func (n *Node) Shutdown() {
 	n.stopOnce.Do(func() { close(n.stop) })
 }
 
-// notInRepo is the error of a read of content the repo does not hold.
-func notInRepo(c cid.Cid) error {
-	return &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("%s is not in this repo: `kith get` fetches it from peers", c)}
+// notInRepo is the error of a read of content the repo does not hold. It
+// says so in the user's terms and still matches blockstore.ErrNotFound (so
+// its kind is not_found, and BrowseStat and BrowseLs then ask peers).
+func notInRepo(c cid.Cid) error { return &notInRepoError{c} }
+
+type notInRepoError struct{ c cid.Cid }
+
+func (e *notInRepoError) Error() string {
+	return fmt.Sprintf("%s is not in this repo: `kith get` fetches it from peers", e.c)
 }
+
+func (e *notInRepoError) Is(target error) bool { return target == blockstore.ErrNotFound }
 
 // missingRoot reports whether err is a store's miss of c itself (not of a
 // block inside it): the message then says so once, in the user's terms.

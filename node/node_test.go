@@ -20,6 +20,7 @@ import (
 	mh "github.com/multiformats/go-multihash"
 	"go.uber.org/goleak"
 
+	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/web/api"
 	"github.com/kith-p2p/kith/web/client"
 )
@@ -410,5 +411,23 @@ func TestGetChecksTheOutputFolder(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Fatalf("the check left files behind: %v", entries)
+	}
+}
+
+// TestReadsOfAbsentContent: stat, ls and cat of content the repo lacks
+// say so once, in the user's terms, are of kind not_found, and match
+// blockstore.ErrNotFound (BrowseStat and BrowseLs then ask peers).
+func TestReadsOfAbsentContent(t *testing.T) {
+	n, _ := startNode(t)
+	ctx := context.Background()
+	c := blocks.NewBlock([]byte("not here")).Cid()
+	_, statErr := n.Stat(ctx, c)
+	_, lsErr := n.Ls(ctx, c)
+	_, catErr := n.Cat(ctx, c, 0, -1)
+	for what, err := range map[string]error{"stat": statErr, "ls": lsErr, "cat": catErr} {
+		if !errors.Is(err, blockstore.ErrNotFound) || api.KindOf(err) != api.KindNotFound ||
+			strings.Count(err.Error(), c.String()) != 1 || !strings.Contains(err.Error(), "is not in this repo") {
+			t.Errorf("%s of absent content: %v (kind %s)", what, err, api.KindOf(err))
+		}
 	}
 }
