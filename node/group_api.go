@@ -359,7 +359,7 @@ func (g *localGroup) status(c cid.Cid) (api.GroupStatus, bool) {
 		p := g.rep.Placer().Status(*asg, group.NewViews(append(vs, me)), now, g.set.cfg.Grace)
 		st.State, st.Reason = p.State.String(), p.Reason
 		for _, mc := range p.Copies {
-			h := api.GroupHolder{Peer: mc.ID.String(), Name: names[mc.ID], State: mc.State.String()}
+			h := api.GroupHolder{Peer: mc.ID.String(), Name: names[mc.ID], State: mc.State.String(), Self: mc.ID == self}
 			if mc.ID == self && mc.State == group.CopyFetching {
 				h.Reason = fetchErr
 			}

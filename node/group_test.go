@@ -179,6 +179,11 @@ func TestGroupKeepsCopies(t *testing.T) {
 		st, err = nodes[0].GroupStatus(ctx, root)
 		return err == nil && st[0].State == "held"
 	})
+	for _, h := range st[0].Holders { // the sharer holds a copy, and only it is "this device"
+		if want := h.Peer == nodes[0].host.ID().String(); h.Self != want {
+			t.Errorf("holder %s: self = %v, want %v", h.Peer, h.Self, want)
+		}
+	}
 
 	// Stop a holder (not the sharer): after the grace period another member
 	// takes its copy.

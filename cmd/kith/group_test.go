@@ -174,8 +174,14 @@ func TestGroupOfThreeDaemons(t *testing.T) {
 		}
 		return true
 	})
-	if st := mustKith(t, repos[0], "status", intent.Cid); !strings.Contains(st, "held") {
+	st := mustKith(t, repos[0], "status", intent.Cid)
+	if !strings.Contains(st, "held") || !strings.Contains(st, "(this device)") {
 		t.Fatalf("status:\n%s", st)
+	}
+	for _, line := range strings.Split(st, "\n") {
+		if strings.TrimRight(line, " ") != line {
+			t.Errorf("status line with trailing spaces: %q", line)
+		}
 	}
 	// With no CID, status lists every share with its copies.
 	waitFor(t, 30*time.Second, "status to list the share with 2 of 2 copies", func() bool {

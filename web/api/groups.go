@@ -135,4 +135,5 @@ type GroupHolder struct {
 	Name   string `json:"name"`
 	State  string `json:"state"` // fetching, held, surplus, lost
 	Reason string `json:"reason,omitempty"`
+	Self   bool   `json:"self,omitempty"` // this device
 }

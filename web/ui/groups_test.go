@@ -104,6 +104,7 @@ func TestBrowserGroupInvite(t *testing.T) {
 		t.Fatalf("files page: %v", err)
 	}
 	waitText(t, ctx, cell, "of 2 copies")
+	waitText(t, ctx, cell, "this device") // the sharer holds a copy: named so, not by its hostname
 	screenshot(t, ctx, shots, "files-group")
 	// The page asked for every pin's replication in one request.
 	var asked []string

@@ -372,7 +372,15 @@ func statusCmd(e *env) *cobra.Command {
 				fmt.Fprintln(e.stdout)
 				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 				for _, h := range st.Holders {
-					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", h.Peer, printable(h.Name), h.State, printable(h.Reason))
+					name := printable(h.Name)
+					if h.Self {
+						name += " (this device)"
+					}
+					fmt.Fprintf(tw, "  %s\t%s\t%s", h.Peer, name, h.State)
+					if h.Reason != "" { // no empty last cell: tabwriter would pad it with spaces
+						fmt.Fprintf(tw, "\t%s", printable(h.Reason))
+					}
+					fmt.Fprintln(tw)
 				}
 				if err := tw.Flush(); err != nil {
 					return err

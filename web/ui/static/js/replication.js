@@ -37,7 +37,7 @@ function show(td, pin, statuses) {
   }
   replace(td, statuses.map((st) => {
     const held = st.holders.filter((x) => x.state === 'held');
-    const names = held.map((x) => x.name || shortId(x.peer));
+    const names = held.map((x) => (x.self ? 'this device' : x.name || shortId(x.peer)));
     const short = held.length < st.copies;
     return h('div', { class: 'group-copies', dataset: { group: st.group, state: st.state }, title: st.reason || st.state },
       h('span', { class: 'copies' + (short ? ' short' : '') }, `${held.length} of ${st.copies} copies`),
