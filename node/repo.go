@@ -27,6 +27,13 @@ const (
 // ErrRepoLocked means another process owns the repo.
 var ErrRepoLocked = errors.New("repo is locked")
 
+// lockedError says who holds the repo in one sentence and matches
+// ErrRepoLocked (whose own text would repeat it as a suffix).
+type lockedError string
+
+func (e lockedError) Error() string        { return string(e) }
+func (e lockedError) Is(target error) bool { return target == ErrRepoLocked }
+
 // repo is an open, locked repo folder.
 type repo struct {
 	dir   string
@@ -95,7 +102,7 @@ func lockRepo(dir string) (*os.File, error) {
 		if pid := strings.TrimSpace(string(owner)); pid != "" {
 			msg += " (pid " + pid + ")"
 		}
-		return nil, fmt.Errorf("%s: %w", msg, ErrRepoLocked)
+		return nil, lockedError(msg + ": `kith --repo " + dir + " shutdown` stops it")
 	}
 	_ = f.Truncate(0)
 	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)

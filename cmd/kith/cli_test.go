@@ -213,7 +213,7 @@ func TestCLIErrors(t *testing.T) {
 			if strings.Count(line, folder) > 1 || strings.Count(line, unknown) > 1 || strings.Count(line, file) > 1 {
 				t.Fatalf("stderr repeats the CID: %s", line)
 			}
-			for _, kind := range []string{": invalid input", ": unavailable", ": permission denied"} {
+			for _, kind := range []string{": invalid input", ": unavailable", ": permission denied", ": repo is locked"} {
 				if strings.HasSuffix(line, kind) {
 					t.Fatalf("stderr ends with an error kind (%q): %s", kind, line)
 				}
