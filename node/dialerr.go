@@ -39,6 +39,44 @@ func dialReason(err error) string {
 	return s
 }
 
+// dialFailures says in one line why each of several dials failed (a
+// bootstrap's, joined): "12D3Ko…f82n6s: /ip4/...: connection refused
+// (nothing listens there)", at most max peers, then how many more. An error
+// with no dial failure in it is worded by causeText.
+func dialFailures(err error, max int) string {
+	var des []*swarm.DialError
+	var walk func(error)
+	walk = func(err error) {
+		if de, ok := err.(*swarm.DialError); ok {
+			des = append(des, de)
+			return
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			if e := u.Unwrap(); e != nil {
+				walk(e)
+			}
+		}
+	}
+	walk(err)
+	if len(des) == 0 {
+		return causeText(err)
+	}
+	parts := make([]string, 0, min(len(des), max)+1)
+	for i, de := range des {
+		if i == max {
+			parts = append(parts, fmt.Sprintf("and %d more", len(des)-max))
+			break
+		}
+		parts = append(parts, shortID(de.Peer)+": "+dialReason(de))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // causeText words the failure of one dial.
 func causeText(err error) string {
 	var mismatch sec.ErrPeerIDMismatch

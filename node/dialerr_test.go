@@ -51,3 +51,49 @@ func TestDialReason(t *testing.T) {
 		})
 	}
 }
+
+func TestDialFailures(t *testing.T) {
+	ids := make([]peer.ID, 3)
+	for i, s := range []string{
+		"12D3KooWK9ncqoRZi1ZVrqrpJeTma8pJKdxA8arDd4aAuZdFNbT7",
+		"12D3KooWS2xTyEPuYCHJpjpEmabjrkdoKPWW6jvVKrjQFFm4R8zY",
+		"12D3KooWJKYgG1x3Px1HmfkAKQwkksSD5zTUgDBnen3AZTsyDovK",
+	} {
+		id, err := peer.Decode(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	a := ma.StringCast("/ip4/127.0.0.1/tcp/37965")
+	refused := func(p peer.ID) error {
+		// As the DHT's bootstrap reports it: host.Connect's error, wrapped.
+		return fmt.Errorf("connect to %s: %w", p, fmt.Errorf("failed to dial: %w", &swarm.DialError{Peer: p, Cause: swarm.ErrAllDialsFailed, DialErrors: []swarm.TransportError{
+			{Address: a, Cause: fmt.Errorf("dial tcp4 127.0.0.1:37965: connect: %w", syscall.ECONNREFUSED)},
+		}}))
+	}
+	joined := func(ps ...peer.ID) error {
+		errs := make([]error, len(ps))
+		for i, p := range ps {
+			errs[i] = refused(p)
+		}
+		return fmt.Errorf("dht: bootstrap: %w", fmt.Errorf("no bootstrap peer reachable (%d tried): %w", len(ps), errors.Join(errs...)))
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		max  int
+		want string
+	}{
+		{"one", joined(ids[0]), 5, "12D3Ko…dFNbT7: /ip4/127.0.0.1/tcp/37965: connection refused (nothing listens there)"},
+		{"more than shown", joined(ids...), 2, "12D3Ko…dFNbT7: /ip4/127.0.0.1/tcp/37965: connection refused (nothing listens there); " +
+			"12D3Ko…m4R8zY: /ip4/127.0.0.1/tcp/37965: connection refused (nothing listens there); and 1 more"},
+		{"no dial in it", fmt.Errorf("bootstrap: %w", context.DeadlineExceeded), 5, "no answer (timed out)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := dialFailures(tc.err, tc.max); got != tc.want {
+				t.Fatalf("dialFailures = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -82,7 +82,7 @@ func (n *Node) joinNetwork(ctx context.Context) {
 	}
 	if err := n.dht.Bootstrap(ctx); err != nil && ctx.Err() == nil {
 		if errors.Is(err, dht.ErrNoBootstrapPeer) {
-			n.log.Warn("no bootstrap peer reachable: offline? kith keeps trying, and peers on the LAN still work", "err", err)
+			n.log.Warn("no bootstrap peer reachable: offline? kith keeps trying, and peers on the LAN still work", "dials", dialFailures(err, 5))
 		} else {
 			n.log.Warn("DHT bootstrap", "err", err)
 		}

@@ -293,7 +293,7 @@ share it in a group: the group keeps N copies of it among its members.`,
 			if e.json {
 				return e.printJSON(in)
 			}
-			fmt.Fprintf(e.stdout, "shared %s %s (%s) in %s: %d copies\n", in.Cid, printable(in.Name), humanBytes(in.Size), printable(in.Group), in.Copies)
+			fmt.Fprintf(e.stdout, "shared %s %s (%s) in %s: %s\n", in.Cid, printable(in.Name), humanBytes(in.Size), printable(in.Group), copiesText(in.Copies))
 			if in.Members > 0 && in.Members < in.Copies {
 				copies := "copies"
 				if in.Members == 1 {
@@ -343,6 +343,14 @@ func unshareCmd(e *env) *cobra.Command {
 	return cmd
 }
 
+// copiesText is "1 copy", "2 copies".
+func copiesText(n int) string {
+	if n == 1 {
+		return "1 copy"
+	}
+	return fmt.Sprintf("%d copies", n)
+}
+
 // statusCmd is `kith status CID`: who holds it in each group, and why not.
 func statusCmd(e *env) *cobra.Command {
 	return &cobra.Command{
@@ -365,7 +373,7 @@ func statusCmd(e *env) *cobra.Command {
 				return e.printJSON(sts)
 			}
 			for _, st := range sts {
-				fmt.Fprintf(e.stdout, "%s in %s: %s, %d copies wanted", st.Cid, st.Group, st.State, st.Copies)
+				fmt.Fprintf(e.stdout, "%s in %s: %s, %s wanted", st.Cid, st.Group, st.State, copiesText(st.Copies))
 				if st.Reason != "" {
 					fmt.Fprintf(e.stdout, " (%s)", printable(st.Reason))
 				}

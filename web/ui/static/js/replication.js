@@ -40,7 +40,7 @@ function show(td, pin, statuses) {
     const names = held.map((x) => (x.self ? 'this device' : x.name || shortId(x.peer)));
     const short = held.length < st.copies;
     return h('div', { class: 'group-copies', dataset: { group: st.group, state: st.state }, title: st.reason || st.state },
-      h('span', { class: 'copies' + (short ? ' short' : '') }, `${held.length} of ${st.copies} copies`),
+      h('span', { class: 'copies' + (short ? ' short' : '') }, `${held.length} of ${st.copies} ${st.copies === 1 ? 'copy' : 'copies'}`),
       statuses.length > 1 || st.group ? h('span', { class: 'muted' }, ` in ${st.group}`) : null,
       names.length ? h('span', { class: 'holders muted small' }, names.join(', ')) : null,
       short && st.reason ? h('span', { class: 'holders small warning' }, st.reason) : null);
