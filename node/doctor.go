@@ -143,7 +143,7 @@ func reachabilityHow(f facts) string {
 	case len(st.Unreachable) > 0:
 		return "AutoNAT v2: no peer could dial back " + st.Unreachable[0].String()
 	case st.Observers < 2:
-		return fmt.Sprintf("not known yet: %d peer(s) on the internet have reported this node's public address, 2 are needed before it is tested", st.Observers)
+		return fmt.Sprintf("not known yet: %s on the internet reported this node's public address, 2 are needed before it is tested", peersText(st.Observers))
 	default:
 		return "not known yet: waiting for an AutoNAT v2 server to test the address peers see"
 	}
@@ -154,14 +154,14 @@ func natHow(st reach.Status) string {
 	case reach.NATNone:
 		return "peers see the address this node listens on"
 	case reach.NATCone:
-		return fmt.Sprintf("%d peers saw the same public port (%s)", st.Observers, strings.Join(st.Observed, ", "))
+		return fmt.Sprintf("%s saw the same public port (%s)", peersText(st.Observers), strings.Join(st.Observed, ", "))
 	case reach.NATSymmetric:
 		return fmt.Sprintf("peers saw different public ports (%s)", strings.Join(st.Observed, ", "))
 	}
 	if st.Observers < 2 {
-		return fmt.Sprintf("%d peer(s) on the internet reported this node's address; 2 are needed", st.Observers)
+		return fmt.Sprintf("%s on the internet reported this node's address; 2 are needed", peersText(st.Observers))
 	}
-	return fmt.Sprintf("the addresses %d peers reported do not tell yet (%s)", st.Observers, strings.Join(st.Observed, ", "))
+	return fmt.Sprintf("the addresses %s reported do not tell yet (%s)", peersText(st.Observers), strings.Join(st.Observed, ", "))
 }
 
 func relayServiceText(f facts) string {
@@ -194,7 +194,7 @@ func diagnose(f facts) []api.Check {
 		warn("No bootstrap peers are configured, so this node finds others only on the LAN (mDNS) or when given an address or ticket.",
 			"to join the public IPFS network, run `kith config set dht.protocol_prefix /ipfs` and `kith config unset network.bootstrap` (the public bootstrap peers), then restart the daemon")
 	default:
-		ok(fmt.Sprintf("DHT (%s): %d peers in the routing table, %s", f.dht.Protocol, rt, map[bool]string{true: "serving queries", false: "as a client"}[f.dht.Server]))
+		ok(fmt.Sprintf("DHT (%s): %s in the routing table, %s", f.dht.Protocol, peersText(rt), map[bool]string{true: "serving queries", false: "as a client"}[f.dht.Server]))
 	}
 
 	switch f.reach.Reachability {
@@ -251,4 +251,12 @@ func diagnose(f facts) []api.Check {
 		warn("No address a friend on the internet can dial yet.", "see the relay and reachability lines above")
 	}
 	return append(append(fails, warns...), oks...)
+}
+
+// peersText is "1 peer", "2 peers".
+func peersText(n int) string {
+	if n == 1 {
+		return "1 peer"
+	}
+	return fmt.Sprintf("%d peers", n)
 }

@@ -170,8 +170,9 @@ func (gs *groupSet) open(ring *group.Keyring, meta groupMeta, st *group.State) (
 	var err error
 	g.net, err = gs.svc.Open(groupnet.GroupOptions{
 		Secret: sec, Keyring: ring, State: st, Incarnation: meta.Incarnation, Config: gs.cfg,
-		SyncInterval: time.Duration(gs.n.cfg.Groups.SyncInterval),
-		OnChange:     g.changed,
+		SyncInterval:  time.Duration(gs.n.cfg.Groups.SyncInterval),
+		OnChange:      g.changed,
+		OnMemberHears: g.rep.MemberHears,
 	})
 	if err != nil {
 		return nil, err

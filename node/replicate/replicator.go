@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/protocol/group"
@@ -135,7 +136,14 @@ func (r *Replicator) Changed() {
 	}
 }
 
-// beatSoon asks Run for an early heartbeat: our holdings changed.
+// MemberHears is the group's hook for a member that started to hear the
+// topic (a new connection, its restart): it learns what we hold from our
+// next heartbeat, which comes early (within a quarter of the interval of
+// the last one) rather than up to an interval later.
+func (r *Replicator) MemberHears(peer.ID) { r.beatSoon() }
+
+// beatSoon asks Run for an early heartbeat: our holdings changed, or a
+// member needs to hear them.
 func (r *Replicator) beatSoon() {
 	select {
 	case r.soon <- struct{}{}:

@@ -37,6 +37,11 @@ type GroupOptions struct {
 	// accepts only updates signed by their writers. Open takes it from the
 	// host's peerstore when nil; tests of the sync codec run without one.
 	Key crypto.PrivKey
+	// OnMemberHears is called, with no lock held, when a member starts to
+	// hear the group's topic (we connected, it restarted): our heartbeat
+	// should reach it soon rather than at the next interval, so that it
+	// knows what we hold. Nil: nothing.
+	OnMemberHears func(peer.ID)
 	// Keyring holds the epoch keys we have (from disk, or from the invite);
 	// nil: only the secret's. The Group owns it from now on: persist what
 	// MarshalKeys returns after OnChange.
@@ -53,6 +58,7 @@ type Group struct {
 	inc      uint64
 	cfg      group.Config
 	onChange func()
+	onHears  func(peer.ID)
 
 	mu     sync.Mutex
 	state  *group.State
@@ -98,6 +104,10 @@ func newGroup(self peer.ID, o GroupOptions) *Group {
 		state: st, ring: ring, sealer: map[group.EpochRef]*group.Keys{group.EpochRef{}: keys},
 		clock: group.NewClock(self, nil), live: group.NewLiveness(o.Config, time.Now()),
 		behind: map[peer.ID]bool{}, syncing: map[peer.ID]bool{}, strangers: map[peer.ID]time.Time{},
+	}
+	g.onHears = o.OnMemberHears
+	if g.onHears == nil {
+		g.onHears = func(peer.ID) {}
 	}
 	g.onChange = func() {
 		g.refreshMembers()
@@ -454,8 +464,9 @@ func (g *Group) syncLoop(ctx context.Context, every time.Duration) {
 	}
 }
 
-// watchSubscribers syncs with each peer that subscribes to the topic
-// without being a member as far as we know. Messages go to members only
+// watchSubscribers tells OnMemberHears of each member that subscribes to
+// the topic, and syncs with each peer that subscribes without being a
+// member as far as we know. Messages go to members only
 // (Service.mayHear), so a member whose join never reached us (it joined
 // while it could reach nobody, or only through a relay) would never be
 // heard; the sync, sealed with the group's key, learns its join if it has
@@ -466,7 +477,11 @@ func (g *Group) watchSubscribers(ctx context.Context, events *pubsub.TopicEventH
 		if err != nil {
 			return
 		}
-		if ev.Type == pubsub.PeerJoin && !g.isMember(ev.Peer) {
+		switch {
+		case ev.Type != pubsub.PeerJoin || ev.Peer == g.self:
+		case g.isMember(ev.Peer):
+			g.onHears(ev.Peer)
+		default:
 			g.syncStranger(ev.Peer)
 		}
 	}
