@@ -69,7 +69,7 @@ function table(ms, removeControl) {
       h('th', { scope: 'col', class: 'num' }, 'Used'),
       h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
     h('tbody', {}, ms.map((m) => h('tr', { dataset: { peer: m.peer, health: m.health } },
-      h('td', { class: 'name' }, m.name || '(no name)', m.self ? h('span', { class: 'muted' }, ' (this node)') : null,
+      h('td', { class: 'name' }, m.name || '(no name)', m.self ? h('span', { class: 'muted' }, ' (this device)') : null,
         h('div', { class: 'muted small' }, h('code', { title: m.peer }, shortId(m.peer)))),
       h('td', { class: 'fact' }, h('span', { class: 'badge ' + (healthBadge[m.health] || 'info') }, m.health)),
       h('td', { class: 'fact', title: m.last_seen, 'data-label': 'Last seen' }, m.self ? 'now' : ago(m.last_seen)),
