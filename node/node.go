@@ -340,7 +340,6 @@ func (n *Node) Close() error {
 		n.cancel()
 		n.bg.Wait()
 		n.trim.close()
-		n.closeGroups()
 		if n.mdns != nil {
 			_ = n.mdns.Close()
 		}
@@ -364,6 +363,9 @@ func (n *Node) Close() error {
 		if n.tracker != nil {
 			n.tracker.Close()
 		}
+		// Last before the host: the groups' goodbyes (sent as their loops
+		// ended, above) are on their way out meanwhile.
+		n.closeGroups()
 		if n.host != nil {
 			if err := n.host.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close libp2p host: %w", err))

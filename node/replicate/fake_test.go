@@ -40,6 +40,7 @@ type fakeNet struct {
 	clocks map[peer.ID]*group.Clock
 	self   peer.ID
 	beats  int
+	byes   int
 }
 
 func newFakeNet(cfg group.Config, self peer.ID) *fakeNet {
@@ -97,6 +98,19 @@ func (f *fakeNet) Heartbeat(ctx context.Context, used int64, held []cid.Cid) err
 	f.beats++
 	f.mu.Unlock()
 	return nil
+}
+
+func (f *fakeNet) Goodbye(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.byes++
+	return nil
+}
+
+func (f *fakeNet) goodbyes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.byes
 }
 
 func (f *fakeNet) heartbeats() int {

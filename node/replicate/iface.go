@@ -20,6 +20,8 @@ type Net interface {
 	Apply(ctx context.Context, fn func(s *group.State, c *group.Clock) (group.Update, error)) error
 	// Heartbeat tells the group we are alive and what we hold.
 	Heartbeat(ctx context.Context, used int64, held []cid.Cid) error
+	// Goodbye tells the group we go offline (the daemon stops).
+	Goodbye(ctx context.Context) error
 	// Interval is the time between our heartbeats (longer in larger groups).
 	Interval() time.Duration
 	// SyncBehind repairs the state with members whose heartbeats show it differs.

@@ -151,6 +151,9 @@ func (r *Replicator) beatSoon() {
 	}
 }
 
+// goodbyeTimeout bounds the goodbye a stopping daemon sends its groups.
+const goodbyeTimeout = 2 * time.Second
+
 // Run drives the group until ctx ends or Stop: a heartbeat and a plan
 // every interval (longer in larger groups, see group.Config.HeartbeatEvery),
 // an early heartbeat when our holdings changed, a plan after a state
@@ -172,6 +175,13 @@ func (r *Replicator) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// The daemon stops: members show us offline at once rather
+			// than alive until they suspect our silence.
+			gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), goodbyeTimeout)
+			if err := r.cfg.Net.Goodbye(gctx); err != nil {
+				r.cfg.Log.Debug("group goodbye", "group", r.cfg.ID, "err", err)
+			}
+			cancel()
 			return
 		case <-r.done:
 			return

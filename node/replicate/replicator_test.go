@@ -345,10 +345,38 @@ func TestRunAndStop(t *testing.T) {
 	if _, ok := f.pin(root); ok || !f.rep.Stopped() {
 		t.Fatal("the replica pin stays after Stop")
 	}
+	if n := f.net.goodbyes(); n != 0 {
+		t.Fatalf("leaving the group sent %d goodbyes: a goodbye is for a daemon that stops", n)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.saves == 0 {
 		t.Fatal("Run did not save the state at exit")
+	}
+}
+
+// When the daemon stops (Run's context ends), Run says goodbye to the group
+// once, then ends.
+func TestRunSaysGoodbye(t *testing.T) {
+	f := newFixture(t, group.TestConfig(), 1<<30)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.rep.Run(ctx); close(done) }()
+	deadline := time.Now().Add(2 * time.Second)
+	for f.net.heartbeats() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("no heartbeat")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Run did not end with its context")
+	}
+	if n := f.net.goodbyes(); n != 1 {
+		t.Fatalf("%d goodbyes, want 1", n)
 	}
 }
 

@@ -16,6 +16,9 @@ const (
 	Alive   Health = iota // heard within SuspectAfter
 	Suspect               // silent for longer than SuspectAfter, within Grace
 	Gone                  // silent for longer than Grace: its copies move
+	// Offline: it said goodbye (its daemon stopped), within Grace. For
+	// display, like Suspect: a stopped laptop usually comes back.
+	Offline
 )
 
 func (h Health) String() string {
@@ -24,6 +27,8 @@ func (h Health) String() string {
 		return "alive"
 	case Suspect:
 		return "suspect"
+	case Offline:
+		return "offline"
 	default:
 		return "gone"
 	}
@@ -53,6 +58,7 @@ type seen struct {
 	held   RootSet
 	digest [HeartbeatDigestLen]byte
 	every  time.Duration // the interval it announced
+	off    bool          // its last heartbeat was a goodbye
 }
 
 // NewLiveness returns an empty tracker started at start. A member not heard
@@ -79,7 +85,7 @@ func (l *Liveness) Observe(h Heartbeat, at time.Time) bool {
 	if h.Incarnation != p.inc || h.Parts != p.parts || p.held == nil {
 		p.held = make(RootSet)
 	}
-	p.inc, p.parts, p.clock, p.used, p.every = h.Incarnation, h.Parts, h.Clock, h.Used, h.Every
+	p.inc, p.parts, p.clock, p.used, p.every, p.off = h.Incarnation, h.Parts, h.Clock, h.Used, h.Every, h.Offline
 	if at.After(p.at) {
 		p.at = at
 	}
@@ -106,9 +112,14 @@ func (l *Liveness) LastSeen(id peer.ID) time.Time {
 	return l.start
 }
 
-// Health returns id's health at now.
+// Health returns id's health at now: Offline after its goodbye, until
+// the grace period makes it Gone.
 func (l *Liveness) Health(id peer.ID, now time.Time) Health {
-	return health(now.Sub(l.LastSeen(id)), l.suspectAfter(id), l.cfg.Grace)
+	h := health(now.Sub(l.LastSeen(id)), l.suspectAfter(id), l.cfg.Grace)
+	if p := l.peers[id]; p != nil && p.off && h != Gone {
+		return Offline
+	}
+	return h
 }
 
 // suspectAfter is how long id may stay silent before it is suspect, from
@@ -154,7 +165,7 @@ func (l *Liveness) Views(s *State) []MemberView {
 	for _, m := range ms {
 		v := MemberView{ID: m.ID, Name: m.Name, Budget: m.Budget, LastSeen: l.start, SuspectAfter: l.suspectAfter(m.ID)}
 		if p := l.peers[m.ID]; p != nil {
-			v.LastSeen, v.Used, v.Holds = p.at, p.used, p.held
+			v.LastSeen, v.Used, v.Holds, v.Offline = p.at, p.used, p.held, p.off
 		}
 		out = append(out, v)
 	}

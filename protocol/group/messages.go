@@ -53,6 +53,11 @@ type Heartbeat struct {
 	// receivers suspect it after SuspectBeats of its intervals of silence.
 	// Zero: the receiver's own SuspectAfter.
 	Every time.Duration `json:"every,omitempty"`
+	// Offline: the sender's daemon is stopping (its goodbye, which repeats
+	// its last heartbeat's page, so a kith that does not know this field
+	// takes it for that heartbeat again). Receivers show it offline at
+	// once; its copies still count until the grace period has passed.
+	Offline bool `json:"off,omitempty"`
 }
 
 // HeartbeatDigestLen is how many bytes of the state digest a heartbeat
@@ -82,7 +87,10 @@ func HeldParts(n int) uint16 {
 // Heartbeats, the bulk of idle traffic, have a compact binary form (see
 // heartbeat_codec.go); updates are JSON.
 func EncodeMessage(m Message) ([]byte, error) {
-	if m.Heartbeat != nil && m.Update == nil {
+	// A goodbye goes in the JSON form, which every kith reads and whose
+	// unknown fields older ones ignore: they take it for the heartbeat it
+	// repeats, where the binary form's extra field would be refused.
+	if m.Heartbeat != nil && m.Update == nil && !m.Heartbeat.Offline {
 		return appendHeartbeat(nil, m.Heartbeat)
 	}
 	b, err := json.Marshal(m)

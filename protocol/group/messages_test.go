@@ -1,12 +1,14 @@
 package group
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 func TestMessageValidation(t *testing.T) {
@@ -139,6 +141,30 @@ func TestLiveness(t *testing.T) {
 	if v := l.Views(s); v[0].Holds.Has(in0) || !v[0].Holds.Has(in1) {
 		t.Fatalf("page replace wrong: %v", v[0].Holds)
 	}
+	// A goodbye (the daemon stops) repeats the last page: the member shows
+	// offline at once, its holdings stay, and the grace period still
+	// decides when it is gone; its next heartbeat makes it alive again.
+	bye := beat(14, 1, 1, 2, in1)
+	bye.Offline = true
+	byeAt := at.Add(time.Second)
+	if !l.Observe(bye, byeAt) {
+		t.Fatal("goodbye refused")
+	}
+	for _, tt := range []struct {
+		after time.Duration
+		want  Health
+	}{{0, Offline}, {cfg.SuspectAfter + 1, Offline}, {cfg.Grace, Offline}, {cfg.Grace + 1, Gone}} {
+		if got := l.Health(id, byeAt.Add(tt.after)); got != tt.want {
+			t.Errorf("%v after the goodbye: %v, want %v", tt.after, got, tt.want)
+		}
+	}
+	if v := l.Views(s); !v[0].Holds.Has(in1) || !v[0].LastSeen.Equal(byeAt) {
+		t.Fatalf("after the goodbye: holds %v, last seen %v", v[0].Holds, v[0].LastSeen)
+	}
+	l.Observe(beat(15, 1, 0, 2), byeAt.Add(time.Second))
+	if got := l.Health(id, byeAt.Add(time.Second)); got != Alive {
+		t.Fatalf("heard again after a goodbye: %v, want alive", got)
+	}
 	// A restart (higher incarnation) resets holdings even with an older clock.
 	if !l.Observe(beat(1, 2, 0, 2), at) {
 		t.Fatal("new incarnation refused")
@@ -170,9 +196,25 @@ func TestHeartbeatCodec(t *testing.T) {
 	}
 	got := m.Heartbeat
 	if got == nil || got.Member != id || got.Clock != full.Clock || got.Incarnation != 12 || got.Used != full.Used ||
-		got.Held != 3 || got.Part != 1 || got.Parts != 2 || got.Every != full.Every ||
+		got.Held != 3 || got.Part != 1 || got.Parts != 2 || got.Every != full.Every || got.Offline ||
 		string(got.Digest) != string(full.Digest) || len(got.Roots) != 2 || !got.Roots[1].Equals(full.Roots[1]) {
 		t.Fatalf("round trip: got %+v, want %+v", got, full)
+	}
+	// A goodbye goes as JSON (older kith ignore its field there, where the
+	// binary form would have a trailing byte they refuse), and reads back
+	// whole.
+	bye := full
+	bye.Offline = true
+	jb, err := EncodeMessage(Message{Heartbeat: &bye})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var older struct{ H *struct{ M peer.ID } } // what a kith without the field reads
+	if jb[0] != '{' || json.Unmarshal(jb, &older) != nil || older.H == nil || older.H.M != id {
+		t.Fatalf("goodbye: %s", jb)
+	}
+	if m, err := DecodeMessage(jb); err != nil || !m.Heartbeat.Offline || m.Heartbeat.Clock != full.Clock || len(m.Heartbeat.Roots) != 2 || m.Heartbeat.Every != full.Every {
+		t.Fatalf("goodbye round trip: %+v, %v", m.Heartbeat, err)
 	}
 	idle := Heartbeat{Member: id, Clock: full.Clock, Parts: 1, Digest: full.Digest, Every: 30 * time.Second}
 	small, _ := EncodeMessage(Message{Heartbeat: &idle})

@@ -40,6 +40,9 @@ type MemberView struct {
 	// SuspectAfter is how long it may be silent before it is suspect (from
 	// the interval its heartbeats announce; zero: Config.SuspectAfter).
 	SuspectAfter time.Duration
+	// Offline: its last heartbeat was a goodbye (its daemon stopped). Its
+	// copies count within the grace period as a silent member's do.
+	Offline bool
 }
 
 func (m *MemberView) live(now time.Time, grace time.Duration) bool {

@@ -301,34 +301,47 @@ func TestPlanWithdrawnAndBudget(t *testing.T) {
 	}
 }
 
-func TestPlanNoReleaseWhileChosenHolderSuspect(t *testing.T) {
+// A surplus copy stays while a chosen holder is suspect, or offline (its
+// daemon stopped and said so): either may not come back.
+func TestPlanNoReleaseWhileChosenHolderAway(t *testing.T) {
 	cfg := TestConfig()
-	root := testCID(3)
-	s := groupOf(t, 3, 100, root, 1)
-	rank := Rank(root, ids(views(3, 0, t0)))
-	v := views(3, 100, t0)
-	for i := range v {
-		v[i].Holds = RootSet{root: {}}
-		if v[i].ID == rank[0] {
-			v[i].LastSeen = t0.Add(-cfg.SuspectAfter - time.Millisecond) // suspect, within grace
-		}
-	}
-	p := NewPlanner(rank[2], cfg)
-	held := map[cid.Cid]int64{root: 10}
-	for _, at := range []time.Duration{0, cfg.ReleaseDelay} {
-		if plan := p.Plan(s, v, held, t0.Add(at)); len(plan.Release) != 0 {
-			t.Fatal("released while the chosen holder is suspect")
-		}
-	}
-	// Its heartbeat arrives, late: the release timer ran on while it was
-	// suspect, so the surplus copy goes now rather than a delay later.
-	now := t0.Add(cfg.ReleaseDelay + time.Millisecond)
-	for i := range v {
-		if v[i].ID == rank[0] {
-			v[i].LastSeen = now
-		}
-	}
-	if plan := p.Plan(s, v, held, now); !slices.Equal(plan.Release, []cid.Cid{root}) {
-		t.Fatalf("a late heartbeat restarted the release delay: %+v", plan.Release)
+	for _, away := range []struct {
+		name string
+		set  func(*MemberView)
+	}{
+		{"suspect", func(m *MemberView) { m.LastSeen = t0.Add(-cfg.SuspectAfter - time.Millisecond) }}, // within grace
+		{"offline", func(m *MemberView) { m.LastSeen, m.Offline = t0.Add(cfg.ReleaseDelay), true }},    // its goodbye is recent
+	} {
+		t.Run(away.name, func(t *testing.T) {
+			root := testCID(3)
+			s := groupOf(t, 3, 100, root, 1)
+			rank := Rank(root, ids(views(3, 0, t0)))
+			v := views(3, 100, t0)
+			for i := range v {
+				v[i].Holds = RootSet{root: {}}
+				if v[i].ID == rank[0] {
+					away.set(&v[i])
+				}
+			}
+			p := NewPlanner(rank[2], cfg)
+			held := map[cid.Cid]int64{root: 10}
+			for _, at := range []time.Duration{0, cfg.ReleaseDelay} {
+				if plan := p.Plan(s, v, held, t0.Add(at)); len(plan.Release) != 0 {
+					t.Fatalf("released while the chosen holder is %s", away.name)
+				}
+			}
+			// Its heartbeat arrives, late: the release timer ran on while
+			// it was away, so the surplus copy goes now rather than a
+			// delay later.
+			now := t0.Add(cfg.ReleaseDelay + time.Millisecond)
+			for i := range v {
+				if v[i].ID == rank[0] {
+					v[i].LastSeen, v[i].Offline = now, false
+				}
+			}
+			if plan := p.Plan(s, v, held, now); !slices.Equal(plan.Release, []cid.Cid{root}) {
+				t.Fatalf("a late heartbeat restarted the release delay: %+v", plan.Release)
+			}
+		})
 	}
 }

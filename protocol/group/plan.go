@@ -207,9 +207,10 @@ func (p *Planner) releasable(a *Assignment, r cid.Cid, v *Views, now time.Time) 
 			return notSurplus
 		}
 		// Chosen holders must be alive, not merely within the grace period:
-		// a suspect holder may be gone for good, and releasing our copy now
-		// would mean fetching it again when its grace period ends.
-		if !m.live(now, max(m.SuspectAfter, p.cfg.SuspectAfter)) {
+		// a suspect or offline holder may be gone for good, and releasing
+		// our copy now would mean fetching it again when its grace period
+		// ends.
+		if m.Offline || !m.live(now, max(m.SuspectAfter, p.cfg.SuspectAfter)) {
 			state = surplusPaused
 		}
 	}

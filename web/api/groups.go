@@ -101,7 +101,7 @@ type GroupMember struct {
 	Peer     string    `json:"peer"`
 	Name     string    `json:"name"`
 	Self     bool      `json:"self,omitempty"`
-	Health   string    `json:"health"` // alive, suspect, gone
+	Health   string    `json:"health"` // alive, offline, suspect, gone
 	LastSeen time.Time `json:"last_seen"`
 	Budget   int64     `json:"budget"` // bytes offered
 	Used     int64     `json:"used"`   // bytes of replicas held

@@ -133,7 +133,15 @@ shell history.`,
 	members := &cobra.Command{
 		Use:   "members NAME",
 		Short: "List a group's members: name, health, last seen, space offered and used",
-		Args:  cobra.ExactArgs(1),
+		Long: `List a group's members as this device sees them: name, health, when it
+last heard from each, the space each offers the group and uses for it.
+
+HEALTH is what each member's heartbeats say:
+  alive    heard within the last few heartbeats
+  offline  its daemon stopped and said so; its copies still count
+  suspect  silent for a while (asleep, or on a bad network); its copies still count
+  gone     silent past the group's grace period (groups.grace): others take its copies`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
 			if err != nil {

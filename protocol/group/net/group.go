@@ -68,6 +68,7 @@ type Group struct {
 	clock  *group.Clock
 	live   *group.Liveness
 	part   uint16           // next heartbeat page
+	lastHB *group.Heartbeat // the last heartbeat sent, which Goodbye repeats
 	behind map[peer.ID]bool // members behind at the previous heartbeat
 
 	// members is a snapshot of the state's members, for Service.mayHear;
@@ -280,8 +281,27 @@ func (g *Group) Heartbeat(ctx context.Context, used int64, held []cid.Cid) error
 		Held: len(held), Part: part, Parts: parts, Roots: roots,
 		Digest: d[:group.HeartbeatDigestLen], Every: g.interval(),
 	}
+	last := hb
+	g.lastHB = &last
 	g.mu.Unlock()
 	g.SyncBehind()
+	return g.publish(ctx, group.Message{Heartbeat: &hb})
+}
+
+// Goodbye tells the group that we go offline (the daemon stops): our last
+// heartbeat again, with a new clock and Offline set, so that members show
+// us offline at once instead of alive until they suspect us. Nothing is
+// sent before our first heartbeat. Best effort: a goodbye lost on the way
+// leaves members to notice our silence, as before.
+func (g *Group) Goodbye(ctx context.Context) error {
+	g.mu.Lock()
+	if g.lastHB == nil {
+		g.mu.Unlock()
+		return nil
+	}
+	hb := *g.lastHB
+	hb.Clock, hb.Offline = g.clock.Now(), true
+	g.mu.Unlock()
 	return g.publish(ctx, group.Message{Heartbeat: &hb})
 }
 

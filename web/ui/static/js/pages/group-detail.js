@@ -9,7 +9,7 @@ import { ago, bytes, date, shortId } from '../format.js';
 // refreshEvery keeps health and "last seen" current while the group is shown.
 const refreshEvery = 5000;
 
-const healthBadge = { alive: 'ok', suspect: 'warn', gone: 'bad' };
+const healthBadge = { alive: 'ok', offline: 'info', suspect: 'warn', gone: 'bad' };
 
 /** renderDetail fills el with group g; it returns a cleanup. */
 export function renderDetail(el, g, status, onLeft) {
