@@ -142,6 +142,7 @@ func TestCLIErrors(t *testing.T) {
 		{"unknown CID", repo, []string{"cat", unknown}, "is not in this repo: `kith get` fetches it from peers"},
 		{"unknown CID get", repo, []string{"get", unknown, "-o", filepath.Join(dir, "out")}, "No peers at all: this node is not connected to any peer"},
 		{"unpin unknown", repo, []string{"pin", "rm", unknown}, "is not pinned"},
+		{"unshare what no group shares", repo, []string{"unshare", unknown}, unknown + " is not shared in any of your groups (`kith status` lists what is)"},
 		{"no daemon", noDaemon, []string{"id"}, "no kith daemon is running (start it with `kith daemon`)"},
 		{"repo locked", repo, []string{"daemon", "--profile", "local", "--api", "127.0.0.1:0"}, "is in use by another kith daemon"},
 		{"profile default on an existing repo", stopped, []string{"daemon", "--profile", "default"}, "--profile default only seeds a new repo"},
@@ -213,7 +214,7 @@ func TestCLIErrors(t *testing.T) {
 			if strings.Count(line, folder) > 1 || strings.Count(line, unknown) > 1 || strings.Count(line, file) > 1 {
 				t.Fatalf("stderr repeats the CID: %s", line)
 			}
-			for _, kind := range []string{": invalid input", ": unavailable", ": permission denied", ": repo is locked"} {
+			for _, kind := range []string{": invalid input", ": unavailable", ": permission denied", ": repo is locked", " not found"} {
 				if strings.HasSuffix(line, kind) {
 					t.Fatalf("stderr ends with an error kind (%q): %s", kind, line)
 				}

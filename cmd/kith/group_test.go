@@ -189,3 +189,35 @@ func TestGroupOfThreeDaemons(t *testing.T) {
 		return err == nil && strings.Contains(st, "photos") && strings.Contains(st, "2 of 2") && strings.Contains(st, intent.Cid)
 	})
 }
+
+// TestShareInTheOnlyGroup: share and unshare may leave --group out where
+// only one group can be meant, and say which groups there are where not.
+func TestShareInTheOnlyGroup(t *testing.T) {
+	repo := t.TempDir()
+	startDaemon(t, repo)
+	file := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(file, []byte("shared notes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := runKith(t, repo, "share", file); err == nil || !strings.Contains(stderr, "this device is in no group yet: create one with `kith group create NAME`") {
+		t.Fatalf("share with no group: %v: %s", err, stderr)
+	}
+	mustKith(t, repo, "group", "create", "family")
+	out := mustKith(t, repo, "share", file, "--copies", "1")
+	if !strings.Contains(out, "in family: 1 copy") {
+		t.Fatalf("share in the only group: %s", out)
+	}
+	c := strings.Fields(out)[1]
+	mustKith(t, repo, "group", "create", "work")
+	if _, stderr, err := runKith(t, repo, "share", file); err == nil || !strings.Contains(stderr, "say which group with --group NAME: this device is in family, work") {
+		t.Fatalf("share with two groups: %v: %s", err, stderr)
+	}
+	mustKith(t, repo, "share", file, "--group", "work")
+	if _, stderr, err := runKith(t, repo, "unshare", c); err == nil || !strings.Contains(stderr, c+" is shared in family, work: say which with --group NAME") {
+		t.Fatalf("unshare of a CID two groups share: %v: %s", err, stderr)
+	}
+	mustKith(t, repo, "unshare", c, "--group", "work")
+	if out := mustKith(t, repo, "unshare", c); !strings.Contains(out, "unshared "+c+" in family") {
+		t.Fatalf("unshare in the one group sharing it: %s", out)
+	}
+}

@@ -57,13 +57,14 @@ func KindOf(err error) Kind {
 }
 
 // Sentence is err's message as a user reads it: without the sentinels
-// above, which the daemon appends (": invalid input") only so the API can
-// classify the error; its Kind says the same to a program.
+// above, nor blockstore.ErrNotFound, which the daemon appends (": invalid
+// input", ": not found") only so the API can classify the error; its Kind
+// says the same to a program.
 func Sentence(err error) string {
 	msg := err.Error()
 	for trimmed := true; trimmed; {
 		trimmed = false
-		for _, s := range []error{ErrInvalid, ErrPermission, ErrUnavailable} {
+		for _, s := range []error{ErrInvalid, ErrPermission, ErrUnavailable, blockstore.ErrNotFound} {
 			if t, ok := strings.CutSuffix(msg, ": "+s.Error()); ok && t != "" {
 				msg, trimmed = t, true
 			}

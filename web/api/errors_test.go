@@ -26,6 +26,8 @@ func TestSentence(t *testing.T) {
 		{fmt.Errorf("write /etc/x: %w", ErrPermission), "write /etc/x"},
 		{errors.New("the daemon's own words: invalid input here"), "the daemon's own words: invalid input here"},
 		{ErrInvalid, "invalid input"}, // nothing else to say
+		{fmt.Errorf("you are in no group called %q: %w", "friends", blockstore.ErrNotFound), `you are in no group called "friends"`},
+		{blockstore.NotFound(cid.MustParse("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku")), "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku not found"}, // a sentence of its own
 	}
 	for _, tt := range tests {
 		if got := Sentence(tt.err); got != tt.want {

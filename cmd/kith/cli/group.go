@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/kith-p2p/kith/node"
 	"github.com/kith-p2p/kith/web/api"
+	"github.com/kith-p2p/kith/web/client"
 )
 
 // groupCmd is `kith group`: create, join, ls, members, leave.
@@ -281,12 +283,14 @@ share it in a group: the group keeps N copies of it among its members.`,
 		Example: "  kith share ./photos --group family --copies 3",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if groupName == "" {
-				return fmt.Errorf("say which group with --group NAME")
-			}
 			c, err := e.client()
 			if err != nil {
 				return err
+			}
+			if groupName == "" {
+				if groupName, err = onlyGroup(cmd.Context(), c); err != nil {
+					return err
+				}
 			}
 			p := e.newProgress("adding", true)
 			res, err := c.AddPath(cmd.Context(), args[0], true, api.AddOptions{}, p.event)
@@ -313,7 +317,7 @@ share it in a group: the group keeps N copies of it among its members.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&groupName, "group", "", "the group to share in")
+	cmd.Flags().StringVar(&groupName, "group", "", "the group to share in (may be left out when you are in one group)")
 	cmd.Flags().IntVar(&copies, "copies", 2, "how many members keep a copy")
 	// Folders are always shared whole; -r stays accepted for scripts
 	// written when it was needed.
@@ -330,12 +334,14 @@ func unshareCmd(e *env) *cobra.Command {
 		Short: "Stop keeping copies of content in a group (your own pin stays)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if groupName == "" {
-				return fmt.Errorf("say which group with --group NAME")
-			}
 			id, c, err := e.cidClient(args[0])
 			if err != nil {
 				return err
+			}
+			if groupName == "" {
+				if groupName, err = sharingGroup(cmd.Context(), c, id); err != nil {
+					return err
+				}
 			}
 			if err := c.GroupUnshare(cmd.Context(), groupName, id); err != nil {
 				return err
@@ -347,8 +353,48 @@ func unshareCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&groupName, "group", "", "the group to unshare in")
+	cmd.Flags().StringVar(&groupName, "group", "", "the group to unshare in (may be left out when one group shares it)")
 	return cmd
+}
+
+// onlyGroup is the group to share in when none was named: the one group
+// this device is in.
+func onlyGroup(ctx context.Context, c *client.Client) (string, error) {
+	gs, err := c.Groups(ctx)
+	if err != nil {
+		return "", err
+	}
+	names := make([]string, len(gs))
+	for i, g := range gs {
+		names[i] = printable(g.Name)
+	}
+	switch len(gs) {
+	case 0:
+		return "", errors.New("this device is in no group yet: create one with `kith group create NAME`, or join one with `kith group join`")
+	case 1:
+		return gs[0].Name, nil
+	}
+	return "", fmt.Errorf("say which group with --group NAME: this device is in %s", strings.Join(names, ", "))
+}
+
+// sharingGroup is the group to unshare in when none was named: the one
+// group that shares id.
+func sharingGroup(ctx context.Context, c *client.Client, id string) (string, error) {
+	sts, err := c.GroupStatus(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	names := make([]string, len(sts))
+	for i, st := range sts {
+		names[i] = printable(st.Group)
+	}
+	switch len(sts) {
+	case 0: // the daemon says so in an error; this is for an older one
+		return "", fmt.Errorf("%s is not shared in any of your groups (`kith status` lists what is)", id)
+	case 1:
+		return sts[0].Group, nil
+	}
+	return "", fmt.Errorf("%s is shared in %s: say which with --group NAME", id, strings.Join(names, ", "))
 }
 
 // copiesText is "1 copy", "2 copies".
