@@ -7,9 +7,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// Health is what a member's heartbeats say about it. Only Gone changes
-// placement; Suspect is for display (a silent laptop is usually asleep or on
-// a bad network, not dead: memberlist's lesson).
+// Health is what a member's heartbeats say about it. Only Gone moves its
+// copies; Suspect and Offline are for display, and only hold back the
+// release of surplus copies (a silent or stopped laptop is usually asleep,
+// on a bad network or off for the night, not dead: memberlist's lesson).
 type Health int
 
 const (
