@@ -91,6 +91,8 @@ func causeText(err error) string {
 		return "no answer (timed out)"
 	case errors.Is(err, swarm.ErrNoAddresses):
 		return "no address known"
+	case errors.Is(err, swarm.ErrNoGoodAddresses):
+		return "no address this node can dial (a /dnsaddr name that did not resolve, or only transports it lacks)"
 	case errors.Is(err, swarm.ErrGaterDisallowedConnection):
 		return "refused by this node's own connection rules"
 	}

@@ -37,6 +37,7 @@ func TestDialReason(t *testing.T) {
 			{Address: a1, Cause: syscall.EHOSTUNREACH},
 		}}, "/ip4/192.168.1.20/tcp/4001: no route to that address from here; and 3 more addresses"},
 		{"no addresses", &swarm.DialError{Cause: swarm.ErrNoAddresses}, "no address known"},
+		{"no dialable address", &swarm.DialError{Cause: swarm.ErrNoGoodAddresses}, "no address this node can dial (a /dnsaddr name that did not resolve, or only transports it lacks)"},
 		{"gated", &swarm.DialError{Cause: swarm.ErrGaterDisallowedConnection}, "refused by this node's own connection rules"},
 		{"not a dial error", errors.New("something else"), "something else"},
 	} {
