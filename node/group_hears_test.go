@@ -89,3 +89,58 @@ func TestStoppedMemberShowsOffline(t *testing.T) {
 	waitFor(t, 4*time.Second, "b offline", func() bool { return health() == "offline" })
 	t.Logf("offline %v after b stopped", time.Since(start).Round(time.Millisecond))
 }
+
+// TestJoinerHearsHoldingsSoon: a device that joins learns what the members
+// it is connected to hold within about a quarter of the heartbeat
+// interval: they beat early for it. The join comes just after the
+// inviter's heartbeat, so its next regular one is an interval away.
+func TestJoinerHearsHoldingsSoon(t *testing.T) {
+	const every = 12 * time.Second
+	tm := testTimings
+	tm.heartbeat, tm.grace = every, time.Minute
+	a := groupNodeTimed(t, t.TempDir(), 1<<30, tm)
+	b := groupNodeTimed(t, t.TempDir(), 1<<30, tm)
+	ctx := context.Background()
+	inv, err := a.GroupCreate(ctx, "family")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := addData(t, a, randomData(10<<10))
+	if _, err := a.GroupShare(ctx, "family", root, 1); err != nil {
+		t.Fatal(err)
+	}
+	beat := func() time.Time { // a's last heartbeat, as a itself received it
+		var at time.Time
+		groupOf(t, a, "family").net.Read(func(_ *group.State, l *group.Liveness) { at = l.LastSeen(a.host.ID()) })
+		return at
+	}
+	holds := func() bool { // b's view: a holds root
+		ok := false
+		groupOf(t, b, "family").net.Read(func(s *group.State, l *group.Liveness) {
+			for _, v := range l.Views(s) {
+				if v.ID == a.host.ID() {
+					ok = v.Holds.Has(root)
+				}
+			}
+		})
+		return ok
+	}
+	// a heartbeat of a that lists root
+	waitFor(t, 2*every, "a's heartbeat", func() bool {
+		var held bool
+		groupOf(t, a, "family").net.Read(func(s *group.State, l *group.Liveness) {
+			for _, v := range l.Views(s) {
+				held = held || (v.ID == a.host.ID() && v.Holds.Has(root))
+			}
+		})
+		return held
+	})
+	last := beat()
+	waitFor(t, 2*every, "a's next heartbeat", func() bool { return beat().After(last) })
+	start := time.Now()
+	if _, err := b.GroupJoin(ctx, inv.Token); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, every*2/3, "b to hear what a holds, before a's next regular heartbeat", holds)
+	t.Logf("b heard a's holdings %v after joining (interval %v)", time.Since(start).Round(time.Millisecond), every)
+}

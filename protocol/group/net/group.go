@@ -12,6 +12,7 @@ import (
 	"github.com/ipfs/go-cid"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/protocol/group"
@@ -38,9 +39,10 @@ type GroupOptions struct {
 	// host's peerstore when nil; tests of the sync codec run without one.
 	Key crypto.PrivKey
 	// OnMemberHears is called, with no lock held, when a member starts to
-	// hear the group's topic (we connected, it restarted): our heartbeat
-	// should reach it soon rather than at the next interval, so that it
-	// knows what we hold. Nil: nothing.
+	// hear the group's topic (we connected, it restarted) or a peer we are
+	// connected to becomes a member (it joined): our heartbeat should reach
+	// it soon rather than at the next interval, so that it knows what we
+	// hold. Nil: nothing.
 	OnMemberHears func(peer.ID)
 	// Keyring holds the epoch keys we have (from disk, or from the invite);
 	// nil: only the secret's. The Group owns it from now on: persist what
@@ -134,7 +136,8 @@ func (g *Group) sign(key crypto.PrivKey) {
 	g.state.RequireSignatures()
 }
 
-// refreshMembers renews the members snapshot from the state.
+// refreshMembers renews the members snapshot from the state, and tells
+// OnMemberHears of each new member we are connected to.
 func (g *Group) refreshMembers() {
 	g.mu.Lock()
 	ms := g.state.Members()
@@ -143,7 +146,15 @@ func (g *Group) refreshMembers() {
 	for _, m := range ms {
 		set[m.ID] = struct{}{}
 	}
-	g.members.Store(&set)
+	old := g.members.Swap(&set)
+	if old == nil || g.svc == nil {
+		return // the group opens: no one joined
+	}
+	for id := range set {
+		if _, was := (*old)[id]; !was && id != g.self && g.svc.host.Network().Connectedness(id) == network.Connected {
+			g.onHears(id) // it joined while connected: it subscribed before it was a member to us
+		}
+	}
 }
 
 // mayHear reports whether p is a member as of the last state change: a
