@@ -429,13 +429,6 @@ func (e *notInRepoError) Error() string {
 
 func (e *notInRepoError) Is(target error) bool { return target == blockstore.ErrNotFound }
 
-// notFoundText is a miss said in a sentence of its own that still matches
-// blockstore.ErrNotFound (whose text it does not repeat as a suffix).
-type notFoundText string
-
-func (e notFoundText) Error() string        { return string(e) }
-func (e notFoundText) Is(target error) bool { return target == blockstore.ErrNotFound }
-
 // missingRoot reports whether err is a store's miss of c itself (not of a
 // block inside it): the message then says so once, in the user's terms.
 func missingRoot(err error, c cid.Cid) bool {

@@ -285,7 +285,7 @@ func (n *Node) GroupStatus(ctx context.Context, c cid.Cid) ([]api.GroupStatus, e
 		}
 	}
 	if len(out) == 0 {
-		return nil, notFoundText(fmt.Sprintf("%s is not shared in any of your groups (`kith status` lists what is)", c))
+		return nil, fmt.Errorf("%s is not shared in any of your groups (`kith status` lists what is): %w", c, blockstore.ErrNotFound)
 	}
 	return out, nil
 }

@@ -113,14 +113,16 @@ func TestLiveness(t *testing.T) {
 	if l.Observe(beat(9, 1, 0, 1), at.Add(time.Millisecond)) {
 		t.Fatal("older heartbeat accepted")
 	}
-	for _, tt := range []struct {
-		after time.Duration
-		want  Health
-	}{{0, Alive}, {cfg.SuspectAfter + 1, Suspect}, {cfg.Grace, Suspect}, {cfg.Grace + 1, Gone}} {
-		if got := l.Health(id, at.Add(tt.after)); got != tt.want {
-			t.Errorf("after %v: %v, want %v", tt.after, got, tt.want)
+	// healthAfter checks id's health at from plus each duration.
+	healthAfter := func(what string, from time.Time, want map[time.Duration]Health) {
+		t.Helper()
+		for after, w := range want {
+			if got := l.Health(id, from.Add(after)); got != w {
+				t.Errorf("%v after %s: %v, want %v", after, what, got, w)
+			}
 		}
 	}
+	healthAfter("a heartbeat", at, map[time.Duration]Health{0: Alive, cfg.SuspectAfter + 1: Suspect, cfg.Grace: Suspect, cfg.Grace + 1: Gone})
 	s := NewState()
 	mustApply(t, s, memberUpdate(id, 5, HLC{Wall: 1, Node: id}))
 	if v := l.Views(s); len(v) != 1 || !v[0].Holds.Has(testCID(2)) || v[0].Budget != 5 {
@@ -150,14 +152,7 @@ func TestLiveness(t *testing.T) {
 	if !l.Observe(bye, byeAt) {
 		t.Fatal("goodbye refused")
 	}
-	for _, tt := range []struct {
-		after time.Duration
-		want  Health
-	}{{0, Offline}, {cfg.SuspectAfter + 1, Offline}, {cfg.Grace, Offline}, {cfg.Grace + 1, Gone}} {
-		if got := l.Health(id, byeAt.Add(tt.after)); got != tt.want {
-			t.Errorf("%v after the goodbye: %v, want %v", tt.after, got, tt.want)
-		}
-	}
+	healthAfter("the goodbye", byeAt, map[time.Duration]Health{0: Offline, cfg.SuspectAfter + 1: Offline, cfg.Grace: Offline, cfg.Grace + 1: Gone})
 	if v := l.Views(s); !v[0].Holds.Has(in1) || !v[0].LastSeen.Equal(byeAt) {
 		t.Fatalf("after the goodbye: holds %v, last seen %v", v[0].Holds, v[0].LastSeen)
 	}
