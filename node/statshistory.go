@@ -32,7 +32,9 @@ func (h *statsHistory) add(s api.Stats) {
 func (h *statsHistory) list() []api.Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]api.Stats(nil), h.samples...)
+	// Never nil: the stream sends it as a JSON list, [] before the first
+	// sample (a null broke the web UI's stream on a daemon just started).
+	return append(make([]api.Stats, 0, len(h.samples)), h.samples...)
 }
 
 // recordStats samples the traffic counters every second for StatsHistory.

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -23,5 +24,16 @@ func TestStatsHistoryKeepsTwoMinutes(t *testing.T) {
 	got[0].RateIn = -1
 	if h.list()[0].RateIn == -1 {
 		t.Fatal("list shares the ring")
+	}
+}
+
+// TestStatsHistoryStartsAsAList: before the first sample the history is
+// an empty list on the wire, not null (which the web UI's stream reader
+// choked on, so a page opened on a daemon just started missed events).
+func TestStatsHistoryStartsAsAList(t *testing.T) {
+	var h statsHistory
+	b, err := json.Marshal(h.list())
+	if err != nil || string(b) != "[]" {
+		t.Fatalf("empty history marshals to %s, %v; want []", b, err)
 	}
 }

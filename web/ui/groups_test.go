@@ -168,17 +168,24 @@ func TestBrowserGroupInvite(t *testing.T) {
 		t.Error("a replica the group placed offers Unpin")
 	}
 	screenshot(t, tab, shots, "files-replica")
-	err = chromedp.Run(tab,
+	kctx, kcancel := context.WithTimeout(tab, 30*time.Second)
+	defer kcancel()
+	err = chromedp.Run(kctx,
 		chromedp.Click(bRow+` [data-action="keep-mine"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(bRow+` button.danger`, chromedp.ByQuery),
 	)
 	if err != nil {
-		t.Fatalf("keep the replica as B's own: %v", err)
+		var live, status string
+		_ = chromedp.Run(tab, chromedp.Evaluate(`document.getElementById('live').textContent`, &live))
+		_ = chromedp.Run(tab, chromedp.Evaluate(`document.querySelector('p.status').textContent`, &status))
+		pins, _ := b.c.Pins(context.Background())
+		t.Fatalf("keep the replica as B's own: %v (live %q, status %q, pins %+v)", err, live, status, pins)
 	}
 	if replica, ok := isReplica(); !ok || replica {
 		t.Fatalf("after Keep a copy for me, B's pin: found %v, replica %v", ok, replica)
 	}
 	waitText(t, tab, bRow+" td.name .kept-for", "also kept for family")
+	waitText(t, tab, "p.status", "is now pinned by you too")
 	bpins, err := b.c.Pins(sctx)
 	if err != nil {
 		t.Fatal(err)

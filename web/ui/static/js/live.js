@@ -75,6 +75,10 @@ async function run(gen) {
       }
       if (res.ok && res.body) {
         setConnected(true);
+        // Pin changes made before the stream listened (a page draws its
+        // list first) or while it was down came as no event: pages showing
+        // pins redraw once. Jobs and stats are sent whole on connect.
+        emit('pins', {});
         retry = await read(res.body, retry);
       }
     } catch { /* the daemon went away, or disconnect */ }
@@ -107,7 +111,15 @@ async function read(body, retry) {
         else if (field === 'data') data.push(v);
         else if (field === 'retry' && /^\d+$/.test(v)) retry = Number(v);
       }
-      if (data.length) dispatch(event, data.join('\n'));
+      // One event the page cannot read must not end the stream (and with
+      // it every later event): it is logged and skipped.
+      if (data.length) {
+        try {
+          dispatch(event, data.join('\n'));
+        } catch (err) {
+          console.error(`kith: event ${event} skipped:`, err);
+        }
+      }
     }
   }
 }
@@ -117,7 +129,7 @@ function dispatch(event, data) {
     case 'history': {
       // The daemon's last two minutes: the chart shows what happened
       // before this page opened (or while it was disconnected).
-      state.history = JSON.parse(data).slice(-historyLength);
+      state.history = (JSON.parse(data) || []).slice(-historyLength);
       if (state.stats) emit('stats', state.stats);
       break;
     }

@@ -83,19 +83,46 @@ export function render(main, _arg, query) {
   // keep copies a group's item here, or adds the user's own pin to a copy
   // a group placed here (the group's stays beside it): a background fetch
   // that pins it.
+  // For a replica the blocks are here: the page says so once the job has
+  // pinned it (or why it could not), not when it started.
   async function keep(item) {
+    const label = item.name || item.cid;
     try {
-      await api('/jobs/fetch', { method: 'POST', params: { cid: item.cid, name: item.name } });
-      status.textContent = item.replica
-        ? `${item.name || item.cid} is now pinned by you too: it stays here whatever the group does.`
-        : `Keeping a copy of ${item.name || item.cid} here: see Get for progress.`;
+      const job = await api('/jobs/fetch', { method: 'POST', params: { cid: item.cid, name: item.name } });
+      if (!item.replica) {
+        status.textContent = `Keeping a copy of ${label} here: see Get for progress.`;
+        return;
+      }
+      status.textContent = `Pinning ${label} as yours…`;
+      live.addJob(job);
+      stopWatch();
+      stopWatch = whenEnded(job.id, (j) => {
+        status.textContent = j.state === 'done'
+          ? `${label} is now pinned by you too: it stays here whatever the group does.`
+          : `Could not pin ${label}: ${j.error || j.state}.`;
+      });
     } catch (err) {
       status.textContent = err.message;
     }
   }
+  let stopWatch = () => {};
 
   load();
-  return live.on('pins', load);
+  const off = live.on('pins', load);
+  return () => { off(); stopWatch(); };
+}
+
+/** whenEnded calls fn once with the job id names when it has ended; it returns an unsubscribe. */
+function whenEnded(id, fn) {
+  const check = (jobs) => {
+    const j = jobs.get(id);
+    if (!j || j.state === 'running' || j.state === 'paused') return;
+    off();
+    fn(j);
+  };
+  const off = live.on('jobs', check);
+  check(live.state.jobs);
+  return off;
 }
 
 /**
