@@ -151,6 +151,8 @@ func TestBrowserGroupInvite(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond) // polling pace for a condition with a deadline
 	}
+	// A's Files page, left open, follows the placement without a reload.
+	waitText(t, ctx, cell, "2 of 2 copies")
 	front(t, tab)
 	bRow := fmt.Sprintf(`#pins tr[data-cid="%s"]`, res.Cid)
 	var unpins int

@@ -1,8 +1,10 @@
 // live keeps the page up to date from the daemon's one event stream
 // (GET /api/v1/events, server-sent events): stats every second, background
-// job changes, pin changes and uploads to peers. Nothing polls; pages subscribe to what they
-// show. The stream is read with fetch rather than EventSource, which cannot
-// send the session header; it reconnects by itself when it breaks.
+// job changes, pin changes and uploads to peers. Pages subscribe to what
+// they show (what the stream does not carry, such as a group's members or
+// replication still in progress, they ask again every few seconds while
+// shown). The stream is read with fetch rather than EventSource, which
+// cannot send the session header; it reconnects by itself when it breaks.
 
 import { prefix } from './api.js';
 import * as session from './session.js';

@@ -8,23 +8,31 @@ import { shortId } from './format.js';
 
 /** tracker fills the Files page's replication cells. */
 export function tracker() {
-  /** fill asks for every shared root's status and fills the pins' cells. */
+  /**
+   * fill asks for every shared root's status and fills the pins' cells. It
+   * resolves to whether any of them is still moving (copies being placed,
+   * fetched or released, or too few), which is worth asking again.
+   */
   async function fill(pins, cellOf) {
     let all;
     try {
       all = await api('/groups/status/all');
     } catch {
-      return; // groups not running now: the cells keep what they say
+      return false; // groups not running now: the cells keep what they say
     }
     const byCid = new Map();
     for (const st of all) {
       if (!byCid.has(st.cid)) byCid.set(st.cid, []);
       byCid.get(st.cid).push(st);
     }
+    let moving = false;
     for (const p of pins) {
       const td = cellOf(p.cid);
-      if (td) show(td, p, byCid.get(p.cid) || []);
+      const sts = byCid.get(p.cid) || [];
+      if (td) show(td, p, sts);
+      if (td && sts.some((st) => st.state !== 'held')) moving = true;
     }
+    return moving;
   }
   return { fill };
 }

@@ -13,6 +13,9 @@ import { ticketBox } from '../ticket.js';
 
 export const title = 'Files';
 
+// refreshEvery is how often replication still in progress is asked again.
+const refreshEvery = 5000;
+
 export function render(main, _arg, query) {
   const group = query.get('group') || '';
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
@@ -25,6 +28,12 @@ export function render(main, _arg, query) {
     picker, status, body);
 
   const replication = tracker();
+  // While a shared root's copies are still being placed (or are too few),
+  // its cell is asked again every few seconds: the group's progress shows
+  // without a reload. Rows shown now, and whether any is moving:
+  let shown = [];
+  let moving = false;
+  const refill = () => replication.fill(shown, cellOf).then((m) => { moving = m; });
   const rowOf = (cid) => body.querySelector(`tr[data-cid="${CSS.escape(cid)}"]`);
   const cellOf = (cid) => body.querySelector(`tr[data-cid="${CSS.escape(cid)}"] td.replication`);
   // Tickets shown under their pins, by CID: kept when the list reloads.
@@ -39,7 +48,8 @@ export function render(main, _arg, query) {
         if (row) placeTicket(row, tr);
         else tickets.delete(cid);
       }
-      return replication.fill(rows, cellOf);
+      shown = rows;
+      return refill();
     })
     .catch((err) => replace(body, errorBox(err)));
 
@@ -109,7 +119,8 @@ export function render(main, _arg, query) {
 
   load();
   const off = live.on('pins', load);
-  return () => { off(); stopWatch(); };
+  const timer = setInterval(() => { if (moving && !document.hidden) refill(); }, refreshEvery);
+  return () => { off(); stopWatch(); clearInterval(timer); };
 }
 
 /** whenEnded calls fn once with the job id names when it has ended; it returns an unsubscribe. */
