@@ -92,9 +92,9 @@ export function render(main, _arg, query) {
 
   // keep copies a group's item here, or adds the user's own pin to a copy
   // a group placed here (the group's stays beside it): a background fetch
-  // that pins it.
-  // For a replica the blocks are here: the page says so once the job has
-  // pinned it (or why it could not), not when it started.
+  // that pins it. For a replica the blocks are here: the page says so once
+  // the job has pinned it (or why it could not), not when it started.
+  let stopWatch = () => {};
   async function keep(item) {
     const label = item.name || item.cid;
     try {
@@ -109,13 +109,12 @@ export function render(main, _arg, query) {
       stopWatch = whenEnded(job.id, (j) => {
         status.textContent = j.state === 'done'
           ? `${label} is now pinned by you too: it stays here whatever the group does.`
-          : `Could not pin ${label}: ${j.error || j.state}.`;
+          : `Could not pin ${label}: ${j.reason || j.error || j.state}`;
       });
     } catch (err) {
       status.textContent = err.message;
     }
   }
-  let stopWatch = () => {};
 
   load();
   const off = live.on('pins', load);
