@@ -155,6 +155,7 @@ func (g *localGroup) teardown(ctx context.Context) bool {
 	delete(g.set.byID, g.id)
 	g.set.mu.Unlock()
 	g.net.Close()
+	g.n.groupWatch.notify()
 	return true
 }
 

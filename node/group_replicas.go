@@ -65,11 +65,16 @@ func (g *localGroup) newReplicator() *replicate.Replicator {
 		Go:      n.background,
 		Save:    g.save,
 		Removed: g.checkRemoved,
+		Shown:   n.groupWatch.notify,
 	})
 }
 
-// changed is the state's change hook: save soon, and re-plan.
-func (g *localGroup) changed() { g.rep.Changed() }
+// changed is the state's change hook: save soon, re-plan, and tell the
+// pages.
+func (g *localGroup) changed() {
+	g.rep.Changed()
+	g.n.groupWatch.notify()
+}
 
 // holdings is what our heartbeat reports: the bytes and roots we hold.
 func (g *localGroup) holdings() (int64, []cid.Cid) { return g.rep.Holdings() }

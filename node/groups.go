@@ -173,6 +173,7 @@ func (gs *groupSet) open(ring *group.Keyring, meta groupMeta, st *group.State) (
 		SyncInterval:  time.Duration(gs.n.cfg.Groups.SyncInterval),
 		OnChange:      g.changed,
 		OnMemberHears: g.rep.MemberHears,
+		OnHeard:       gs.n.groupWatch.notify,
 	})
 	if err != nil {
 		return nil, err
@@ -182,6 +183,7 @@ func (gs *groupSet) open(ring *group.Keyring, meta groupMeta, st *group.State) (
 	gs.byID[id] = g
 	gs.mu.Unlock()
 	gs.n.background(g.rep.Run)
+	gs.n.groupWatch.notify()
 	return g, nil
 }
 

@@ -93,6 +93,7 @@ type Node struct {
 	apiAt         string // the config's (or overridden) API address
 	logFile       string // where the log goes besides stderr ("" if nowhere)
 	jobs          *jobRegistry
+	groupWatch    groupWatchers  // who to tell when what the groups show changed
 	uploads       *uploadTracker // what peers download from us
 	groups        *groupSet      // group replication; nil until Start
 	// groupsReady is groups for code that may run on libp2p's goroutines

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kith-p2p/kith/web/api"
@@ -92,8 +93,10 @@ func (s sseWriter) send(event string, v any) error {
 // handleEvents is the web UI's one live feed (text/event-stream):
 // "history" (the last two minutes of traffic, for the chart) on connect,
 // "stats" every second, "jobs" (all of them) on connect then "job" on each change,
-// "pins" when the pin list changed, and "uploads" (the whole list) every
-// second while peers download from this node, plus once when they stop. It ends when the client goes, the
+// "pins" when the pin list changed, "groups" (at most once a second) when
+// what the groups show may have changed, and "uploads" (the whole list)
+// every second while peers download from this node, plus once when they
+// stop. It ends when the client goes, the
 // server shuts down, or the web UI session it was opened with ends (the
 // page's reconnection is then refused, and it says it is signed out).
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
@@ -125,6 +128,13 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	pinsChanged, unsub := s.pins.subscribe()
 	defer unsub()
+	// Group changes come in bursts (a sync, a round of heartbeats): at
+	// most one "groups" event a second, at the stats tick.
+	var groupsChanged atomic.Bool
+	if gw, ok := s.backend.(api.GroupWatcher); ok {
+		stop := gw.WatchGroups(func() { groupsChanged.Store(true) })
+		defer stop()
+	}
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -174,6 +184,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			}
 			if err = sendStats(); err == nil {
 				err = sendUploads()
+			}
+			if err == nil && groupsChanged.Swap(false) {
+				err = out.send("groups", struct{}{})
 			}
 		case <-pinsChanged:
 			err = out.send("pins", struct{}{})

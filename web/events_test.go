@@ -113,6 +113,19 @@ func TestEventStream(t *testing.T) {
 		t.Fatalf("unpin: status %d", resp.StatusCode)
 	}
 	ev.next(t, "pins")
+
+	// A burst of group changes is one "groups" event, at the next tick.
+	for range 5 {
+		fb.groupsChanged()
+	}
+	ev.next(t, "groups")
+	ev.next(t, "stats")
+	ev.next(t, "stats") // a tick with nothing new: no second "groups"
+	for _, e := range ev.early {
+		if e[0] == "groups" {
+			t.Fatalf("a second groups event for one burst (events: %v)", ev.early)
+		}
+	}
 }
 
 func TestEventStreamNeedsCredentials(t *testing.T) {

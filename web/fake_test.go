@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +24,24 @@ type fakeBackend struct {
 	watchers map[int]func(api.Job)
 	unpinned []string
 	uploads  []api.Upload
+	groupFns []func() // WatchGroups' watchers (never removed: one test each)
+}
+
+func (f *fakeBackend) WatchGroups(fn func()) func() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.groupFns = append(f.groupFns, fn)
+	return func() {}
+}
+
+// groupsChanged tells the WatchGroups watchers.
+func (f *fakeBackend) groupsChanged() {
+	f.mu.Lock()
+	fns := slices.Clone(f.groupFns)
+	f.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
 }
 
 func (f *fakeBackend) Stats(context.Context) (api.Stats, error) {

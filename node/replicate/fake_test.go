@@ -239,6 +239,7 @@ type fixture struct {
 	rep   *Replicator
 	bg    sync.WaitGroup
 	saves int
+	shown int // calls of the Shown hook
 	mu    sync.Mutex
 }
 
@@ -271,7 +272,8 @@ func newGroupOn(t *testing.T, cfg group.Config, budget int64, n *node, id string
 			f.bg.Add(1)
 			go func() { defer f.bg.Done(); fn(ctx) }()
 		},
-		Save: func() { f.mu.Lock(); f.saves++; f.mu.Unlock() },
+		Save:  func() { f.mu.Lock(); f.saves++; f.mu.Unlock() },
+		Shown: func() { f.mu.Lock(); f.shown++; f.mu.Unlock() },
 	})
 	t.Cleanup(func() { cancel(); f.bg.Wait() })
 	return f
@@ -341,4 +343,11 @@ func (f *fixture) pin(root cid.Cid) (blockstore.Pin, bool) {
 func (f *fixture) userPin(root cid.Cid) (blockstore.Pin, bool) {
 	p, err := f.node.store.GetPin(f.ctx, root, blockstore.OwnerUser)
 	return p, err == nil
+}
+
+// shownCalls is how many times the Shown hook was called.
+func (f *fixture) shownCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.shown
 }

@@ -98,7 +98,10 @@ func (r *Replicator) Replan(ctx context.Context) {
 	if r.cfg.Removed != nil && r.cfg.Removed(ctx) {
 		return
 	}
-	adopt, release := r.planLocked(ctx)
+	adopt, release, moved := r.planLocked(ctx)
+	if moved {
+		r.shown()
+	}
 	for _, in := range adopt {
 		r.adopt(ctx, in)
 	}
@@ -110,12 +113,13 @@ func (r *Replicator) Replan(ctx context.Context) {
 // planLocked plans and starts fetches; it returns the roots we are chosen
 // for that another owner already pinned here (to adopt: no fetch needed),
 // and the roots to release, already out of the replica set. Both are acted
-// on without the lock, since they wait for the pin lock.
-func (r *Replicator) planLocked(ctx context.Context) (adopt []group.Intent, release []cid.Cid) {
+// on without the lock, since they wait for the pin lock. moved reports a
+// fetch started or a copy given up (our part as others will see it).
+func (r *Replicator) planLocked(ctx context.Context) (adopt []group.Intent, release []cid.Cid, moved bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.left {
-		return nil, nil
+		return nil, nil, false
 	}
 	held := make(map[cid.Cid]int64, len(r.replicas))
 	for c, rep := range r.replicas {
@@ -158,15 +162,17 @@ func (r *Replicator) planLocked(ctx context.Context) (adopt []group.Intent, rele
 		fctx, cancel := context.WithCancel(r.cfg.Context) // the daemon's lifetime, whoever planned
 		r.fetching[in.Root] = cancel
 		r.cfg.Go(func(context.Context) { r.fetch(fctx, in) })
+		moved = true
 	}
 	for _, c := range r.plan.Release {
 		if _, ok := r.replicas[c]; ok {
 			delete(r.replicas, c)
 			r.beatSoon()
 			release = append(release, c)
+			moved = true
 		}
 	}
-	return adopt, release
+	return adopt, release, moved
 }
 
 // adopt adds the group's record to a root another owner keeps here.
@@ -202,6 +208,7 @@ func (r *Replicator) hold(ctx context.Context, in group.Intent) {
 		return
 	}
 	r.beatSoon()
+	r.shown()
 }
 
 // pin is the group's record for a copy of in.
@@ -254,6 +261,7 @@ func (r *Replicator) fetch(ctx context.Context, in group.Intent) {
 			r.cfg.Log.Info("group replica fetch failed; will retry", "group", r.cfg.ID, "cid", in.Root, "err", err)
 		}
 		r.mu.Unlock()
+		r.shown()
 		return
 	}
 	delete(r.fetchErr, in.Root)

@@ -65,6 +65,10 @@ type Config struct {
 	// Removed acts on our removal from the group if the state shows it
 	// (it stops the group) and reports whether we were removed.
 	Removed func(ctx context.Context) bool
+	// Shown, when set, is called after what this node holds or fetches for
+	// the group changed (a copy held or released, a fetch started or
+	// failed): a page showing the group's copies redraws.
+	Shown func()
 }
 
 // replica is one root this node holds for a group: the group has its own
@@ -141,6 +145,13 @@ func (r *Replicator) Changed() {
 // next heartbeat, which comes early (within a quarter of the interval of
 // the last one) rather than up to an interval later.
 func (r *Replicator) MemberHears(peer.ID) { r.beatSoon() }
+
+// shown calls the Shown hook.
+func (r *Replicator) shown() {
+	if r.cfg.Shown != nil {
+		r.cfg.Shown()
+	}
+}
 
 // beatSoon asks Run for an early heartbeat: our holdings changed, or a
 // member needs to hear them.

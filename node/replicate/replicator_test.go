@@ -391,3 +391,32 @@ func TestKeepConnectedDials(t *testing.T) {
 		}
 	})
 }
+
+// TestShownWhenOurPartMoves: the Shown hook (pages showing the group's
+// copies redraw) is called when a fetch starts, when the copy is held and
+// when it is released, and not by a plan that changes nothing here.
+func TestShownWhenOurPartMoves(t *testing.T) {
+	cfg := group.TestConfig()
+	cfg.ReleaseDelay = 0
+	f := newFixture(t, cfg, 1<<30)
+	root := f.root(1, 1000)
+	f.share(root, "album", 1000, 2)
+	f.rep.Tick(f.ctx)
+	f.waitFor("the replica", func() bool { return f.rep.Holds(root) })
+	f.waitFor("shown: fetch started, copy held", func() bool { return f.shownCalls() >= 2 })
+	f.bg.Wait() // the fetch's own re-plan is done
+	before := f.shownCalls()
+	f.rep.Replan(f.ctx)
+	if got := f.shownCalls(); got != before {
+		t.Fatalf("a plan that changed nothing here was shown (%d calls, %d before)", got, before)
+	}
+	f.unshare(root)
+	f.rep.Replan(f.ctx) // surplus from now
+	f.rep.Replan(f.ctx) // released (no release delay)
+	if f.rep.Holds(root) {
+		t.Fatal("the copy was not released")
+	}
+	if got := f.shownCalls(); got == before {
+		t.Fatal("the release was not shown")
+	}
+}

@@ -48,7 +48,17 @@ type Liveness struct {
 	cfg   Config
 	start time.Time
 	peers map[peer.ID]*seen
+	// shown counts the heartbeats that changed what a viewer of the group
+	// sees: a member first heard, its roots, its space used, a goodbye or
+	// its return (see Shown).
+	shown uint64
 }
+
+// Shown is a counter that moves whenever an observed heartbeat changed
+// what is known of a member's holdings or presence; a heartbeat that only
+// says "still here, same as before" leaves it. Comparing it before and
+// after Observe tells whether the group's status is worth showing again.
+func (l *Liveness) Shown() uint64 { return l.shown }
 
 type seen struct {
 	at     time.Time
@@ -83,7 +93,11 @@ func (l *Liveness) Observe(h Heartbeat, at time.Time) bool {
 	} else if h.Incarnation < p.inc || (h.Incarnation == p.inc && h.Clock.Compare(p.clock) <= 0) {
 		return false
 	}
+	// A member first heard, back from silence, or whose space or goodbye
+	// changed, is shown anew; so is one whose page of roots changed.
+	changed := p.held == nil || l.Health(h.Member, at) != Alive || h.Used != p.used || h.Offline != p.off
 	if h.Incarnation != p.inc || h.Parts != p.parts || p.held == nil {
+		changed = changed || len(p.held) > 0
 		p.held = make(RootSet)
 	}
 	p.inc, p.parts, p.clock, p.used, p.every, p.off = h.Incarnation, h.Parts, h.Clock, h.Used, h.Every, h.Offline
@@ -91,13 +105,22 @@ func (l *Liveness) Observe(h Heartbeat, at time.Time) bool {
 		p.at = at
 	}
 	copy(p.digest[:], h.Digest)
+	var old RootSet // this page's roots as we knew them
 	for r := range p.held {
 		if HeldPart(r, h.Parts) == h.Part {
+			if old == nil {
+				old = make(RootSet)
+			}
+			old[r] = struct{}{}
 			delete(p.held, r)
 		}
 	}
 	for _, r := range h.Roots {
 		p.held[r] = struct{}{}
+		changed = changed || !old.Has(r)
+	}
+	if changed || len(old) != len(h.Roots) {
+		l.shown++
 	}
 	return true
 }

@@ -262,3 +262,54 @@ func TestHeartbeatEvery(t *testing.T) {
 		t.Errorf("an announced interval past grace must not delay gone: %v", h)
 	}
 }
+
+// TestLivenessShown: the Shown counter moves with heartbeats that change
+// what a member is seen to hold or whether it is there, and only with them
+// (a group's page redraws on it).
+func TestLivenessShown(t *testing.T) {
+	cfg := TestConfig()
+	l := NewLiveness(cfg, t0)
+	id := testID(1)
+	wall := int64(0)
+	beat := func(inc uint64, used int64, off bool, roots ...cid.Cid) Heartbeat {
+		wall++
+		return Heartbeat{Member: id, Clock: HLC{Wall: wall, Node: id}, Incarnation: inc, Parts: 1, Roots: roots,
+			Held: len(roots), Used: used, Offline: off, Digest: make([]byte, HeartbeatDigestLen)}
+	}
+	a, b := testCID(1), testCID(2)
+	at := t0
+	step := cfg.SuspectAfter / 10 // heartbeats close together
+	steps := []struct {
+		name  string
+		hb    Heartbeat
+		after time.Duration // since the step before
+		shown bool
+	}{
+		{"first heard", beat(1, 10, false, a), step, true},
+		{"the same again", beat(1, 10, false, a), step, false},
+		{"one more root", beat(1, 20, false, a, b), step, true},
+		{"same roots, other order", beat(1, 20, false, b, a), step, false},
+		{"a root replaced, same count and space", beat(1, 20, false, a, testCID(3)), step, true},
+		{"back after a silence", beat(1, 20, false, a, testCID(3)), cfg.SuspectAfter + step, true},
+		{"goodbye", beat(1, 20, true, a, testCID(3)), step, true},
+		{"restarted, holding the same", beat(2, 20, false, a, testCID(3)), step, true},
+		{"steady after the restart", beat(2, 20, false, a, testCID(3)), step, false},
+	}
+	for _, st := range steps {
+		at = at.Add(st.after)
+		before := l.Shown()
+		if !l.Observe(st.hb, at) {
+			t.Fatalf("%s: heartbeat refused", st.name)
+		}
+		if got := l.Shown() != before; got != st.shown {
+			t.Errorf("%s: shown anew %v, want %v", st.name, got, st.shown)
+		}
+	}
+	// A replayed (older) heartbeat is ignored, and so moves nothing.
+	old := beat(2, 99, false)
+	old.Clock.Wall = 1
+	before := l.Shown()
+	if l.Observe(old, at.Add(step)) || l.Shown() != before {
+		t.Error("a replayed heartbeat was used or shown")
+	}
+}

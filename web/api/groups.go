@@ -96,6 +96,15 @@ type Invite struct {
 	Open    bool      `json:"open"` // can still admit a device
 }
 
+// GroupWatcher is implemented by group backends that say when what their
+// groups show may have changed (a share, a member, the copies a member is
+// heard to hold or whether it is there): the event stream's "groups".
+type GroupWatcher interface {
+	// WatchGroups calls fn after each such change until stop is called.
+	// fn must return quickly and must not call back into the backend.
+	WatchGroups(fn func()) (stop func())
+}
+
 // GroupMember is one member as this node sees it.
 type GroupMember struct {
 	Peer     string    `json:"peer"`

@@ -61,6 +61,15 @@ func TestBrowserGroupInvite(t *testing.T) {
 		t.Fatalf("join the group: %v", err)
 	}
 	waitText(t, tab, "#groups tbody", "family")
+	// B's Files page stays open from here: the copy the group places there
+	// later must show up by itself (the "groups" event).
+	err = chromedp.Run(tab,
+		chromedp.Navigate(b.base()+"/#/files"),
+		chromedp.WaitVisible("main .card.empty", chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("B's Files page: %v", err)
+	}
 
 	// Daemon A lists both members once B's join has reached it. Its tab
 	// comes to the front first: a background tab runs no animation frames,
@@ -157,7 +166,6 @@ func TestBrowserGroupInvite(t *testing.T) {
 	bRow := fmt.Sprintf(`#pins tr[data-cid="%s"]`, res.Cid)
 	var unpins int
 	err = chromedp.Run(tab,
-		chromedp.Navigate(b.base()+"/#/files"),
 		chromedp.WaitVisible(bRow+` [data-action="keep-mine"]`, chromedp.ByQuery),
 		chromedp.Evaluate(fmt.Sprintf(`document.querySelectorAll('%s button.danger').length`, bRow), &unpins),
 	)

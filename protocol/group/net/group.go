@@ -44,6 +44,11 @@ type GroupOptions struct {
 	// it soon rather than at the next interval, so that it knows what we
 	// hold. Nil: nothing.
 	OnMemberHears func(peer.ID)
+	// OnHeard is called, with no lock held, after a member's heartbeat
+	// changed what it is seen to hold or whether it is there (not for
+	// every heartbeat): a page showing the group's copies redraws. Nil:
+	// nothing.
+	OnHeard func()
 	// Keyring holds the epoch keys we have (from disk, or from the invite);
 	// nil: only the secret's. The Group owns it from now on: persist what
 	// MarshalKeys returns after OnChange.
@@ -61,6 +66,7 @@ type Group struct {
 	cfg      group.Config
 	onChange func()
 	onHears  func(peer.ID)
+	onHeard  func()
 
 	mu     sync.Mutex
 	state  *group.State
@@ -111,6 +117,10 @@ func newGroup(self peer.ID, o GroupOptions) *Group {
 	g.onHears = o.OnMemberHears
 	if g.onHears == nil {
 		g.onHears = func(peer.ID) {}
+	}
+	g.onHeard = o.OnHeard
+	if g.onHeard == nil {
+		g.onHeard = func() {}
 	}
 	g.onChange = func() {
 		g.refreshMembers()
@@ -426,28 +436,36 @@ func (g *Group) receive(ctx context.Context, sub *pubsub.Subscription) {
 		if !ok {
 			continue
 		}
-		if g.deliver(msg, time.Now()) {
+		changed, heard := g.deliver(msg, time.Now())
+		if changed {
 			g.onChange()
+		}
+		if heard {
+			g.onHeard()
 		}
 	}
 }
 
-// deliver merges one validated message and reports whether the state changed.
-func (g *Group) deliver(msg group.Message, now time.Time) bool {
+// deliver merges one validated message and reports whether the state
+// changed, and whether a heartbeat changed what a member is seen to hold
+// or whether it is there.
+func (g *Group) deliver(msg group.Message, now time.Time) (changed, heard bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if u := msg.Update; u != nil {
 		if g.clock.Observe(u.Version()) != nil {
-			return false
+			return false, false
 		}
 		changed, err := g.state.ApplyUpdate(*u)
-		return err == nil && changed
+		return err == nil && changed, false
 	}
 	hb := *msg.Heartbeat
 	if g.clock.Observe(hb.Clock) == nil {
+		before := g.live.Shown()
 		g.live.Observe(hb, now)
+		return false, g.live.Shown() != before
 	}
-	return false
+	return false, false
 }
 
 // isMember reports whether p is a current member.

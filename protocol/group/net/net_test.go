@@ -224,3 +224,38 @@ func TestMeshFeatures(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliverTellsWhatIsHeard: a heartbeat that changes what a member is
+// seen to hold is reported as heard (OnHeard: pages redraw), the same
+// heartbeat again is not, and neither is a state update.
+func TestDeliverTellsWhatIsHeard(t *testing.T) {
+	sec, _ := group.NewSecret()
+	a, b := member(t, sec), member(t, sec)
+	root := testRoot(t, "photos")
+	now := time.Now()
+	wall := now.UnixMilli()
+	hb := func(roots ...cid.Cid) group.Message {
+		wall++
+		return group.Message{Heartbeat: &group.Heartbeat{Member: b.self, Clock: group.HLC{Wall: wall, Node: b.self},
+			Incarnation: 1, Parts: 1, Roots: roots, Held: len(roots), Digest: make([]byte, group.HeartbeatDigestLen)}}
+	}
+	var bJoin group.Member
+	b.Read(func(s *group.State, _ *group.Liveness) { bJoin, _ = s.Member(b.self) })
+	steps := []struct {
+		name           string
+		msg            group.Message
+		changed, heard bool
+	}{
+		{"b joins", group.Message{Update: &group.Update{Member: &bJoin}}, true, false},
+		{"b's first heartbeat", hb(), false, true},
+		{"b, the same", hb(), false, false},
+		{"b holds photos", hb(root), false, true},
+		{"b still holds photos", hb(root), false, false},
+	}
+	for _, st := range steps {
+		changed, heard := a.deliver(st.msg, now)
+		if changed != st.changed || heard != st.heard {
+			t.Errorf("%s: changed %v heard %v, want %v %v", st.name, changed, heard, st.changed, st.heard)
+		}
+	}
+}

@@ -1,8 +1,8 @@
 // live keeps the page up to date from the daemon's one event stream
 // (GET /api/v1/events, server-sent events): stats every second, background
-// job changes, pin changes and uploads to peers. Pages subscribe to what
-// they show (what the stream does not carry, such as a group's members or
-// replication still in progress, they ask again every few seconds while
+// job changes, pin changes, group changes and uploads to peers. Pages
+// subscribe to what they show (what changes with time alone, such as how
+// long ago a member was heard, they ask again every few seconds while
 // shown). The stream is read with fetch rather than EventSource, which
 // cannot send the session header; it reconnects by itself when it breaks.
 
@@ -157,6 +157,9 @@ function dispatch(event, data) {
     }
     case 'pins':
       emit('pins', {});
+      break;
+    case 'groups':
+      emit('groups', {});
       break;
     case 'uploads':
       state.uploads = JSON.parse(data);

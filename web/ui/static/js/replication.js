@@ -11,12 +11,13 @@ export function tracker() {
   /**
    * fill asks for every shared root's status and fills the pins' cells. It
    * resolves to whether any of them is still moving (copies being placed,
-   * fetched or released, or too few), which is worth asking again.
+   * fetched or released, or too few), which is worth asking again. known
+   * is that answer when the caller has it already.
    */
-  async function fill(pins, cellOf) {
-    let all;
+  async function fill(pins, cellOf, known) {
+    let all = known;
     try {
-      all = await api('/groups/status/all');
+      if (!all) all = await api('/groups/status/all');
     } catch {
       return false; // groups not running now: the cells keep what they say
     }

@@ -33,13 +33,14 @@ export function render(main, _arg, query) {
   // without a reload. Rows shown now, and whether any is moving:
   let shown = [];
   let moving = false;
-  const refill = () => replication.fill(shown, cellOf).then((m) => { moving = m; });
+  const refill = (known) => replication.fill(shown, cellOf, known).then((m) => { moving = m; });
   const rowOf = (cid) => body.querySelector(`tr[data-cid="${CSS.escape(cid)}"]`);
   const cellOf = (cid) => body.querySelector(`tr[data-cid="${CSS.escape(cid)}"] td.replication`);
   // Tickets shown under their pins, by CID: kept when the list reloads.
   const tickets = new Map();
-  const load = () => Promise.all([api('/pin/ls'), api('/groups/status/all').catch(() => [])])
-    .then(([pins, shared]) => {
+  const load = () => Promise.all([api('/pin/ls'), api('/groups/status/all').catch(() => null)])
+    .then(([pins, statuses]) => {
+      const shared = statuses || [];
       replace(picker, groupPicker(shared, group));
       const rows = listing(pins.reverse(), shared, group);
       replace(body, rows.length === 0 ? empty(group) : table(rows, { unpin, share, keep }));
@@ -49,7 +50,7 @@ export function render(main, _arg, query) {
         else tickets.delete(cid);
       }
       shown = rows;
-      return refill();
+      return refill(statuses);
     })
     .catch((err) => replace(body, errorBox(err)));
 
@@ -117,9 +118,12 @@ export function render(main, _arg, query) {
   }
 
   load();
-  const off = live.on('pins', load);
+  // A group's change (a share by another member, a copy placed or
+  // released here or elsewhere) redraws the list, as a pin change does.
+  const offPins = live.on('pins', load);
+  const offGroups = live.on('groups', load);
   const timer = setInterval(() => { if (moving && !document.hidden) refill(); }, refreshEvery);
-  return () => { off(); stopWatch(); clearInterval(timer); };
+  return () => { offPins(); offGroups(); stopWatch(); clearInterval(timer); };
 }
 
 /** whenEnded calls fn once with the job id names when it has ended; it returns an unsubscribe. */

@@ -5,6 +5,7 @@
 import { api } from '../api.js';
 import { h, copyButton, errorBox, replace, section } from '../dom.js';
 import { ago, bytes, date, shortId } from '../format.js';
+import * as live from '../live.js';
 
 // refreshEvery keeps health and "last seen" current while the group is shown.
 const refreshEvery = 5000;
@@ -54,8 +55,12 @@ export function renderDetail(el, g, status, onLeft) {
     return box;
   }
   load();
+  // Heartbeats that change what a member holds or whether it is there
+  // come as "groups" events; "last seen" and a silence turning a member
+  // suspect come with time, hence the timer too.
+  const off = live.on('groups', load);
   const timer = setInterval(load, refreshEvery);
-  return () => clearInterval(timer);
+  return () => { off(); clearInterval(timer); };
 }
 
 function table(ms, removeControl) {

@@ -5,6 +5,7 @@
 import { api } from '../api.js';
 import { h, errorBox, replace, section } from '../dom.js';
 import { bytes } from '../format.js';
+import * as live from '../live.js';
 import { inviteBox, renderDetail } from './group-detail.js';
 
 export const title = 'Groups';
@@ -20,18 +21,32 @@ export function render(main, selected) {
     h('div', { class: 'group-forms' }, createForm(() => load()), joinForm(() => load())));
 
   let stopDetail = null;
+  let shown = null; // the selected group's ID while its detail is shown
   const load = () => api('/groups/ls')
     .then((groups) => {
       replace(body, groups.length ? table(groups, selected) : empty());
       const g = groups.find((x) => x.id === selected || x.name === selected);
       if (stopDetail) stopDetail();
       stopDetail = null;
+      shown = g ? g.id : null;
       if (g) stopDetail = renderDetail(detail, g, status, () => { location.hash = '#/groups'; });
       else replace(detail, selected ? h('p', { class: 'muted' }, 'You are not in that group.') : null);
     })
     .catch((err) => replace(body, errorBox(err)));
+  // A change in the groups redraws the list; the detail (an invite token
+  // on show, a confirm step) is redrawn only if the selected group came or
+  // went: it follows its members by itself.
+  const changed = () => api('/groups/ls')
+    .then((groups) => {
+      const g = groups.find((x) => x.id === selected || x.name === selected);
+      if ((g ? g.id : null) !== shown) return load();
+      replace(body, groups.length ? table(groups, selected) : empty());
+      return null;
+    })
+    .catch(() => { /* the next change or a Refresh tries again */ });
   load();
-  return () => { if (stopDetail) stopDetail(); };
+  const off = live.on('groups', changed);
+  return () => { off(); if (stopDetail) stopDetail(); };
 }
 
 function empty() {
