@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -62,4 +63,36 @@ func TestBrowserFilesCatchUpOnConnect(t *testing.T) {
 	}
 	waitText(t, ctx, "#live", "Live")
 	waitText(t, ctx, fmt.Sprintf(`#pins tr[data-cid="%s"] td.name`, res.Cid), "late.txt")
+}
+
+// TestBrowserCoalescedRedraw: redraws asked for while one runs make one
+// more run after it, not one each (live.coalesced, which the Files and
+// group pages redraw through on events).
+func TestBrowserCoalescedRedraw(t *testing.T) {
+	ctx := newBrowser(t)
+	d := startDaemon(t, nil)
+	d.login(t, ctx)
+	var runs []int
+	err := chromedp.Run(ctx, chromedp.Evaluate(`import('/ui/js/live.js').then(async (m) => {
+		let runs = 0;
+		let release = null;
+		const redraw = m.coalesced(() => { runs++; return new Promise((r) => { release = r; }); });
+		redraw(); redraw(); redraw();
+		const during = runs;
+		release();
+		await new Promise((r) => setTimeout(r, 20));
+		const after = runs;
+		release();
+		await new Promise((r) => setTimeout(r, 20));
+		redraw();
+		return [during, after, runs];
+	})`, &runs, awaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One run at first; the two calls during it make one more; a call
+	// after both ended runs again.
+	if want := []int{1, 2, 3}; !slices.Equal(runs, want) {
+		t.Fatalf("runs %v, want %v", runs, want)
+	}
 }

@@ -168,6 +168,31 @@ function dispatch(event, data) {
   }
 }
 
+/**
+ * coalesced wraps an async redraw so that calls arriving while one runs
+ * make one more run after it, not one each: a page redrawing on events
+ * never has two requests for the same list in flight.
+ */
+export function coalesced(fn) {
+  let running = null;
+  let again = false;
+  const run = () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = Promise.resolve(fn()).finally(() => {
+      running = null;
+      if (again) {
+        again = false;
+        run();
+      }
+    });
+    return running;
+  };
+  return run;
+}
+
 /** addJob records a job the page just started, before the stream echoes it. */
 export function addJob(j) {
   if (!state.jobs.has(j.id)) {

@@ -38,7 +38,7 @@ export function render(main, _arg, query) {
   const cellOf = (cid) => body.querySelector(`tr[data-cid="${CSS.escape(cid)}"] td.replication`);
   // Tickets shown under their pins, by CID: kept when the list reloads.
   const tickets = new Map();
-  const load = () => Promise.all([api('/pin/ls'), api('/groups/status/all').catch(() => null)])
+  const load = live.coalesced(() => Promise.all([api('/pin/ls'), api('/groups/status/all').catch(() => null)])
     .then(([pins, statuses]) => {
       const shared = statuses || [];
       replace(picker, groupPicker(shared, group));
@@ -52,7 +52,7 @@ export function render(main, _arg, query) {
       shown = rows;
       return refill(statuses);
     })
-    .catch((err) => replace(body, errorBox(err)));
+    .catch((err) => replace(body, errorBox(err))));
 
   // share shows the pin's ticket in a row under it, or hides it again.
   async function share(pin) {

@@ -24,9 +24,9 @@ export function renderDetail(el, g, status, onLeft) {
     leaveControl(g, status, onLeft)));
   // A row asking to confirm a removal is not redrawn under the user.
   let confirming = false;
-  const load = () => confirming ? Promise.resolve() : api('/groups/members', { params: { group: g.id } })
+  const load = live.coalesced(() => confirming ? Promise.resolve() : api('/groups/members', { params: { group: g.id } })
     .then((ms) => replace(members, table(ms, removeControl)))
-    .catch((err) => replace(members, errorBox(err)));
+    .catch((err) => replace(members, errorBox(err))));
   // removeControl is a member's Remove button, confirmed in place.
   function removeControl(m) {
     const box = h('div', { class: 'actions remove' });
