@@ -29,11 +29,9 @@ export function render(main, _arg, query) {
 
   const replication = tracker();
   // While a shared root's copies are still being placed (or are too few),
-  // its cell is asked again every few seconds: the group's progress shows
-  // without a reload. Rows shown now, and whether any is moving:
-  let shown = [];
+  // the list is asked again every few seconds: what changes with time
+  // alone (a holder silent for too long) shows without a reload.
   let moving = false;
-  const refill = (known) => replication.fill(shown, cellOf, known).then((m) => { moving = m; });
   const rowOf = (cid) => body.querySelector(`tr[data-cid="${CSS.escape(cid)}"]`);
   const cellOf = (cid) => body.querySelector(`tr[data-cid="${CSS.escape(cid)}"] td.replication`);
   // Tickets shown under their pins, by CID: kept when the list reloads.
@@ -49,8 +47,7 @@ export function render(main, _arg, query) {
         if (row) placeTicket(row, tr);
         else tickets.delete(cid);
       }
-      shown = rows;
-      return refill(statuses);
+      return replication.fill(rows, cellOf, statuses).then((m) => { moving = m; });
     })
     .catch((err) => replace(body, errorBox(err))));
 
@@ -122,7 +119,7 @@ export function render(main, _arg, query) {
   // released here or elsewhere) redraws the list, as a pin change does.
   const offPins = live.on('pins', load);
   const offGroups = live.on('groups', load);
-  const timer = setInterval(() => { if (moving && !document.hidden) refill(); }, refreshEvery);
+  const timer = setInterval(() => { if (moving && !document.hidden) load(); }, refreshEvery);
   return () => { offPins(); offGroups(); stopWatch(); clearInterval(timer); };
 }
 
