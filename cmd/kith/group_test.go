@@ -202,15 +202,31 @@ func TestShareInTheOnlyGroup(t *testing.T) {
 	if _, stderr, err := runKith(t, repo, "share", file); err == nil || !strings.Contains(stderr, "this device is in no group yet: create one with `kith group create NAME`") {
 		t.Fatalf("share with no group: %v: %s", err, stderr)
 	}
+	if _, stderr, err := runKith(t, repo, "group", "members"); err == nil || !strings.Contains(stderr, "this device is in no group yet") {
+		t.Fatalf("members with no group: %v: %s", err, stderr)
+	}
 	mustKith(t, repo, "group", "create", "family")
 	out := mustKith(t, repo, "share", file, "--copies", "1")
 	if !strings.Contains(out, "in family: 1 copy") {
 		t.Fatalf("share in the only group: %s", out)
 	}
 	c := strings.Fields(out)[1]
+	// members, invite and invites may leave the group out too.
+	if out := mustKith(t, repo, "group", "members"); !strings.Contains(out, "(this device)") {
+		t.Fatalf("members of the only group: %s", out)
+	}
+	if out := mustKith(t, repo, "group", "invite", "--single-use"); !strings.Contains(out, "kith1-") {
+		t.Fatalf("invite to the only group: %s", out)
+	}
+	if out := mustKith(t, repo, "group", "invites"); strings.Count(out, "open") < 2 {
+		t.Fatalf("invites of the only group (the creation's and the new one, open): %s", out)
+	}
 	mustKith(t, repo, "group", "create", "work")
 	if _, stderr, err := runKith(t, repo, "share", file); err == nil || !strings.Contains(stderr, "say which group with --group NAME: this device is in family, work") {
 		t.Fatalf("share with two groups: %v: %s", err, stderr)
+	}
+	if _, stderr, err := runKith(t, repo, "group", "members"); err == nil || !strings.Contains(stderr, "say which group with NAME: this device is in family, work") {
+		t.Fatalf("members with two groups: %v: %s", err, stderr)
 	}
 	mustKith(t, repo, "share", file, "--group", "work")
 	if _, stderr, err := runKith(t, repo, "unshare", c); err == nil || !strings.Contains(stderr, c+" is shared in family, work: say which with --group NAME") {

@@ -133,23 +133,28 @@ shell history.`,
 		},
 	}
 	members := &cobra.Command{
-		Use:   "members NAME",
+		Use:   "members [NAME]",
 		Short: "List a group's members: name, health, last seen, space offered and used",
 		Long: `List a group's members as this device sees them: name, health, when it
-last heard from each, the space each offers the group and uses for it.
+last heard from each, the space each offers the group and uses for it. NAME
+may be left out when this device is in one group.
 
 HEALTH is what each member's heartbeats say:
   alive    heard within the last few heartbeats
   offline  its daemon stopped and said so; its copies still count
   suspect  silent for a while (asleep, or on a bad network); its copies still count
   gone     silent past the group's grace period (groups.grace): others take its copies`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
 			if err != nil {
 				return err
 			}
-			ms, err := c.GroupMembers(cmd.Context(), args[0])
+			name, err := groupArg(cmd.Context(), c, args)
+			if err != nil {
+				return err
+			}
+			ms, err := c.GroupMembers(cmd.Context(), name)
 			if err != nil {
 				return err
 			}
@@ -288,7 +293,7 @@ share it in a group: the group keeps N copies of it among its members.`,
 				return err
 			}
 			if groupName == "" {
-				if groupName, err = onlyGroup(cmd.Context(), c); err != nil {
+				if groupName, err = onlyGroup(cmd.Context(), c, "--group NAME"); err != nil {
 					return err
 				}
 			}
@@ -357,9 +362,18 @@ func unshareCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-// onlyGroup is the group to share in when none was named: the one group
-// this device is in.
-func onlyGroup(ctx context.Context, c *client.Client) (string, error) {
+// groupArg is the group a command names as its argument, or when it
+// names none (args is empty) the one group this device is in.
+func groupArg(ctx context.Context, c *client.Client, args []string) (string, error) {
+	if len(args) > 0 {
+		return args[0], nil
+	}
+	return onlyGroup(ctx, c, "NAME")
+}
+
+// onlyGroup is the group meant when none was named: the one group this
+// device is in. how says how to name one (a flag or an argument).
+func onlyGroup(ctx context.Context, c *client.Client, how string) (string, error) {
 	gs, err := c.Groups(ctx)
 	if err != nil {
 		return "", err
@@ -374,7 +388,7 @@ func onlyGroup(ctx context.Context, c *client.Client) (string, error) {
 	case 1:
 		return gs[0].Name, nil
 	}
-	return "", fmt.Errorf("say which group with --group NAME: this device is in %s", strings.Join(names, ", "))
+	return "", fmt.Errorf("say which group with %s: this device is in %s", how, strings.Join(names, ", "))
 }
 
 // sharingGroup is the group to unshare in when none was named: the one

@@ -42,7 +42,7 @@ func parseTTL(s string) (time.Duration, error) {
 	return t, nil
 }
 
-// inviteCmd is `kith group invite NAME [--expires 7d] [--single-use | --uses N]`.
+// inviteCmd is `kith group invite [NAME] [--expires 7d] [--single-use | --uses N]`.
 func inviteCmd(e *env) *cobra.Command {
 	var (
 		expires   string
@@ -50,16 +50,17 @@ func inviteCmd(e *env) *cobra.Command {
 		singleUse bool
 	)
 	cmd := &cobra.Command{
-		Use:   "invite NAME",
+		Use:   "invite [NAME]",
 		Short: "Make an invite token for a group: it expires, and can be single-use",
 		Long: `Make a new invite token for a group you are in. The token holds no group
 key: the device that joins shows it to this device, which hands over the
 group key while the invite is open. So this device must be online (kith
 daemon running) when the token is used, and the token stops working when it
 expires (7 days by default), when it was used as often as allowed, or when
-you revoke it ('kith group invites NAME --revoke ID').`,
+you revoke it ('kith group invites NAME --revoke ID'). NAME may be left
+out when this device is in one group.`,
 		Example: "  kith group invite family\n  kith group invite family --single-use --expires 1d",
-		Args:    cobra.ExactArgs(1),
+		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ttl, err := parseTTL(expires)
 			if err != nil {
@@ -78,7 +79,11 @@ you revoke it ('kith group invites NAME --revoke ID').`,
 			if err != nil {
 				return err
 			}
-			inv, err := c.GroupInvite(cmd.Context(), args[0], ttl, uses)
+			name, err := groupArg(cmd.Context(), c, args)
+			if err != nil {
+				return err
+			}
+			inv, err := c.GroupInvite(cmd.Context(), name, ttl, uses)
 			if err != nil {
 				return err
 			}
@@ -95,21 +100,29 @@ you revoke it ('kith group invites NAME --revoke ID').`,
 	return cmd
 }
 
-// invitesCmd is `kith group invites NAME [--revoke ID|all]`.
+// invitesCmd is `kith group invites [NAME] [--revoke ID|all]`.
 func invitesCmd(e *env) *cobra.Command {
 	var revoke string
 	cmd := &cobra.Command{
-		Use:     "invites NAME",
-		Short:   "List the invites this device made for a group, or revoke them",
+		Use:   "invites [NAME]",
+		Short: "List the invites this device made for a group, or revoke them",
+		Long: `List the invites this device made for a group (made, expires, used, open,
+revoked or expired), or revoke one by its ID (or the start of it), or every
+open one with --revoke all. NAME may be left out when this device is in one
+group.`,
 		Example: "  kith group invites family\n  kith group invites family --revoke 3fa2\n  kith group invites family --revoke all",
-		Args:    cobra.ExactArgs(1),
+		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
 			if err != nil {
 				return err
 			}
+			name, err := groupArg(cmd.Context(), c, args)
+			if err != nil {
+				return err
+			}
 			if revoke != "" {
-				n, err := c.GroupRevokeInvites(cmd.Context(), args[0], revoke)
+				n, err := c.GroupRevokeInvites(cmd.Context(), name, revoke)
 				if err != nil {
 					return err
 				}
@@ -119,7 +132,7 @@ func invitesCmd(e *env) *cobra.Command {
 				fmt.Fprintf(e.stdout, "revoked %d invite%s\n", n, plural(n))
 				return nil
 			}
-			invs, err := c.GroupInvites(cmd.Context(), args[0])
+			invs, err := c.GroupInvites(cmd.Context(), name)
 			if err != nil {
 				return err
 			}
