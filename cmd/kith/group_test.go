@@ -225,7 +225,7 @@ func TestShareInTheOnlyGroup(t *testing.T) {
 	if _, stderr, err := runKith(t, repo, "share", file); err == nil || !strings.Contains(stderr, "say which group with --group NAME: this device is in family, work") {
 		t.Fatalf("share with two groups: %v: %s", err, stderr)
 	}
-	if _, stderr, err := runKith(t, repo, "group", "members"); err == nil || !strings.Contains(stderr, "say which group with NAME: this device is in family, work") {
+	if _, stderr, err := runKith(t, repo, "group", "members"); err == nil || !strings.Contains(stderr, "say which group with `kith group members NAME`: this device is in family, work") {
 		t.Fatalf("members with two groups: %v: %s", err, stderr)
 	}
 	mustKith(t, repo, "share", file, "--group", "work")

@@ -150,7 +150,7 @@ HEALTH is what each member's heartbeats say:
 			if err != nil {
 				return err
 			}
-			name, err := groupArg(cmd.Context(), c, args)
+			name, err := groupArg(cmd, c, args)
 			if err != nil {
 				return err
 			}
@@ -362,13 +362,13 @@ func unshareCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-// groupArg is the group a command names as its argument, or when it
-// names none (args is empty) the one group this device is in.
-func groupArg(ctx context.Context, c *client.Client, args []string) (string, error) {
+// groupArg is the group cmd names as its argument, or when it names none
+// (args is empty) the one group this device is in.
+func groupArg(cmd *cobra.Command, c *client.Client, args []string) (string, error) {
 	if len(args) > 0 {
 		return args[0], nil
 	}
-	return onlyGroup(ctx, c, "NAME")
+	return onlyGroup(cmd.Context(), c, "`"+cmd.CommandPath()+" NAME`")
 }
 
 // onlyGroup is the group meant when none was named: the one group this

@@ -79,7 +79,7 @@ out when this device is in one group.`,
 			if err != nil {
 				return err
 			}
-			name, err := groupArg(cmd.Context(), c, args)
+			name, err := groupArg(cmd, c, args)
 			if err != nil {
 				return err
 			}
@@ -117,7 +117,7 @@ group.`,
 			if err != nil {
 				return err
 			}
-			name, err := groupArg(cmd.Context(), c, args)
+			name, err := groupArg(cmd, c, args)
 			if err != nil {
 				return err
 			}
