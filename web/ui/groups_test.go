@@ -165,12 +165,14 @@ func TestBrowserGroupInvite(t *testing.T) {
 	front(t, tab)
 	bRow := fmt.Sprintf(`#pins tr[data-cid="%s"]`, res.Cid)
 	var unpins int
-	err = chromedp.Run(tab,
+	rctx, rcancel := context.WithTimeout(tab, 30*time.Second)
+	defer rcancel()
+	err = chromedp.Run(rctx,
 		chromedp.WaitVisible(bRow+` [data-action="keep-mine"]`, chromedp.ByQuery),
 		chromedp.Evaluate(fmt.Sprintf(`document.querySelectorAll('%s button.danger').length`, bRow), &unpins),
 	)
 	if err != nil {
-		t.Fatalf("B's Files page: %v", err)
+		t.Fatalf("B's Files page, open since before the share, never showed the copy placed there: %v", err)
 	}
 	waitText(t, tab, bRow+" td.name", "album.txt")
 	waitText(t, tab, bRow+" td.name .replica", "family · replica")
