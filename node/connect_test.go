@@ -26,7 +26,11 @@ func TestConnectByPeerID(t *testing.T) {
 	_ = a.host.Network().ClosePeer(b.host.ID())
 	a.host.Peerstore().ClearAddrs(b.host.ID())
 	if _, err := a.Connect(context.Background(), b.host.ID().String()); err != nil {
-		t.Fatal(err)
+		// Rare in CI: say what the DHT knew, so that the next failure
+		// tells why the lookup missed B.
+		t.Fatalf("%v\n(now: A's table holds C %v; C's table holds B %v; C has B's addresses %v; C connected to B %v)", err,
+			inRoutingTable(a, c), inRoutingTable(c, b), c.host.Peerstore().Addrs(b.host.ID()),
+			c.host.Network().Connectedness(b.host.ID()))
 	}
 	if len(a.host.Network().ConnsToPeer(b.host.ID())) == 0 {
 		t.Fatal("not connected to B")
