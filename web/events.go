@@ -96,9 +96,9 @@ func (s sseWriter) send(event string, v any) error {
 // "pins" when the pin list changed, "groups" (at most once a second) when
 // what the groups show may have changed, and "uploads" (the whole list)
 // every second while peers download from this node, plus once when they
-// stop. It ends when the client goes, the
-// server shuts down, or the web UI session it was opened with ends (the
-// page's reconnection is then refused, and it says it is signed out).
+// stop. It ends when the client goes, the server shuts down, or the web
+// UI session it was opened with ends (the page's reconnection is then
+// refused, and it says it is signed out).
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	stats, _ := s.backend.(api.StatsSource)
 	jobs, _ := s.backend.(api.Jobs)

@@ -2,40 +2,30 @@
 // (GET /api/v1/groups/status/all) answers for every shared root, whatever
 // the number of pins.
 
-import { api } from './api.js';
 import { h, replace } from './dom.js';
 import { shortId } from './format.js';
 
-/** tracker fills the Files page's replication cells. */
-export function tracker() {
-  /**
-   * fill asks for every shared root's status and fills the pins' cells. It
-   * resolves to whether any of them is still moving (copies being placed,
-   * fetched or released, or too few), which is worth asking again. known
-   * is that answer when the caller has it already.
-   */
-  async function fill(pins, cellOf, known) {
-    let all = known;
-    try {
-      if (!all) all = await api('/groups/status/all');
-    } catch {
-      return false; // groups not running now: the cells keep what they say
-    }
-    const byCid = new Map();
-    for (const st of all) {
-      if (!byCid.has(st.cid)) byCid.set(st.cid, []);
-      byCid.get(st.cid).push(st);
-    }
-    let moving = false;
-    for (const p of pins) {
-      const td = cellOf(p.cid);
-      const sts = byCid.get(p.cid) || [];
-      if (td) show(td, p, sts);
-      if (td && sts.some((st) => st.state !== 'held')) moving = true;
-    }
-    return moving;
+/**
+ * fill writes into the pins' cells (cellOf) the statuses that GET
+ * /groups/status/all answered, null when it failed: the cells keep what
+ * they say. It returns whether any of them is still moving (copies being
+ * placed, fetched or released, or too few), which is worth asking again.
+ */
+export function fill(pins, cellOf, all) {
+  if (!all) return false;
+  const byCid = new Map();
+  for (const st of all) {
+    if (!byCid.has(st.cid)) byCid.set(st.cid, []);
+    byCid.get(st.cid).push(st);
   }
-  return { fill };
+  let moving = false;
+  for (const p of pins) {
+    const td = cellOf(p.cid);
+    const sts = byCid.get(p.cid) || [];
+    if (td) show(td, p, sts);
+    if (td && sts.some((st) => st.state !== 'held')) moving = true;
+  }
+  return moving;
 }
 
 /** show writes a pin's replication into its table cell. */

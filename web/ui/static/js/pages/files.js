@@ -8,7 +8,7 @@ import { api, gatewayURL } from '../api.js';
 import { h, copyButton, errorBox, replace } from '../dom.js';
 import { bytes, date, shortId } from '../format.js';
 import * as live from '../live.js';
-import { tracker } from '../replication.js';
+import * as replication from '../replication.js';
 import { ticketBox } from '../ticket.js';
 
 export const title = 'Files';
@@ -27,7 +27,6 @@ export function render(main, _arg, query) {
       h('a', { class: 'button', href: '#/add' }, 'Add files')),
     picker, status, body);
 
-  const replication = tracker();
   // While a shared root's copies are still being placed (or are too few),
   // the list is asked again every few seconds: what changes with time
   // alone (a holder silent for too long) shows without a reload.
@@ -47,7 +46,7 @@ export function render(main, _arg, query) {
         if (row) placeTicket(row, tr);
         else tickets.delete(cid);
       }
-      return replication.fill(rows, cellOf, statuses).then((m) => { moving = m; });
+      moving = replication.fill(rows, cellOf, statuses);
     })
     .catch((err) => replace(body, errorBox(err))));
 

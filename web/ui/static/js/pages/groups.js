@@ -22,10 +22,15 @@ export function render(main, selected) {
 
   let stopDetail = null;
   let shown = null; // the selected group's ID while its detail is shown
-  const load = () => api('/groups/ls')
+  // load draws the list, and the selected group's detail unless keep is
+  // set and the same group is still selected: a group change keeps an
+  // invite token on show or a confirm step (the detail follows its
+  // members by itself).
+  const load = (keep = false) => api('/groups/ls')
     .then((groups) => {
       replace(body, groups.length ? table(groups, selected) : empty());
       const g = groups.find((x) => x.id === selected || x.name === selected);
+      if (keep && (g ? g.id : null) === shown) return;
       if (stopDetail) stopDetail();
       stopDetail = null;
       shown = g ? g.id : null;
@@ -33,19 +38,8 @@ export function render(main, selected) {
       else replace(detail, selected ? h('p', { class: 'muted' }, 'You are not in that group.') : null);
     })
     .catch((err) => replace(body, errorBox(err)));
-  // A change in the groups redraws the list; the detail (an invite token
-  // on show, a confirm step) is redrawn only if the selected group came or
-  // went: it follows its members by itself.
-  const changed = () => api('/groups/ls')
-    .then((groups) => {
-      const g = groups.find((x) => x.id === selected || x.name === selected);
-      if ((g ? g.id : null) !== shown) return load();
-      replace(body, groups.length ? table(groups, selected) : empty());
-      return null;
-    })
-    .catch(() => { /* the next change or a Refresh tries again */ });
   load();
-  const off = live.on('groups', changed);
+  const off = live.on('groups', () => load(true));
   return () => { off(); if (stopDetail) stopDetail(); };
 }
 
