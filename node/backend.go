@@ -68,7 +68,9 @@ func (n *Node) AddPath(ctx context.Context, path string, opts api.AddOptions, pr
 	if !filepath.IsAbs(path) {
 		return api.AddResult{}, fmt.Errorf("add path %q must be absolute: %w", path, api.ErrInvalid)
 	}
-	st, err := os.Lstat(path)
+	// A link given as the path is followed; links inside a folder are
+	// kept as links (dag.Importer).
+	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Not found (not an internal error): the daemon may not see the
 		// caller's files (a container, a private /tmp), and the client
@@ -88,7 +90,11 @@ func (n *Node) AddPath(ctx context.Context, path string, opts api.AddOptions, pr
 			return api.AddResult{}, err
 		}
 	}
-	node, err := files.NewSerialFile(path, false, st)
+	exclude, err := dag.NewExclusion(opts.Exclude)
+	if err != nil {
+		return api.AddResult{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+	}
+	node, err := dag.OpenPath(path, exclude)
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
 	}
@@ -174,6 +180,9 @@ func (n *Node) Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.Rea
 	if errors.Is(err, dag.ErrIsDir) {
 		return nil, fmt.Errorf("%s is a folder: list it with `kith ls`, or save it with `kith get`: %w", c, api.ErrInvalid)
 	}
+	if errors.Is(err, dag.ErrIsSymlink) {
+		return nil, symlinkErr(ctx, n, c)
+	}
 	if missingRoot(err, c) {
 		return nil, notInRepo(c)
 	}
@@ -198,7 +207,17 @@ func (n *Node) Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.Rea
 }
 
 func toAPIEntry(e dag.Entry) api.Entry {
-	return api.Entry{Name: e.Name, Cid: e.Cid.String(), Type: e.Type, Size: e.Size}
+	return api.Entry{Name: e.Name, Cid: e.Cid.String(), Type: e.Type, Size: e.Size, Target: e.Target}
+}
+
+// symlinkErr says that c is a symbolic link, and to what: it has no bytes
+// to read and nothing to list.
+func symlinkErr(ctx context.Context, n *Node, c cid.Cid) error {
+	target := "?"
+	if st, err := dag.StatRoot(ctx, n.store, c); err == nil {
+		target = st.Target
+	}
+	return fmt.Errorf("%s is a symbolic link to %s, with nothing to read or list (`kith get` writes it as a link): %w", c, target, api.ErrInvalid)
 }
 
 // Ls lists a folder.
@@ -206,6 +225,9 @@ func (n *Node) Ls(ctx context.Context, c cid.Cid) ([]api.Entry, error) {
 	es, err := dag.Ls(ctx, n.store, c)
 	if errors.Is(err, dag.ErrNotDir) {
 		return nil, fmt.Errorf("%s is a file: read it with `kith cat`, or save it with `kith get`: %w", c, api.ErrInvalid)
+	}
+	if errors.Is(err, dag.ErrIsSymlink) {
+		return nil, symlinkErr(ctx, n, c)
 	}
 	if missingRoot(err, c) {
 		return nil, notInRepo(c)

@@ -256,7 +256,7 @@ func (s *Server) handleID(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
 	defer closeDuplexBody(r)
 	q := r.URL.Query()
-	opts := api.AddOptions{Name: q.Get("name"), NoPin: q.Get("no_pin") == "true", Recursive: q.Get("recursive") == "true", Private: q.Get("private") == "true"}
+	opts := api.AddOptions{Name: q.Get("name"), NoPin: q.Get("no_pin") == "true", Recursive: q.Get("recursive") == "true", Private: q.Get("private") == "true", Exclude: q["exclude"]}
 	if path := q.Get("path"); path != "" {
 		st := newEventStream(w)
 		res, err := s.backend.AddPath(r.Context(), path, opts, st.progress)

@@ -47,8 +47,12 @@ func importNode(t testing.TB, bs blockstore.Blockstore, n files.Node, opts ...Im
 	return res
 }
 
-// tree is a test folder description: a name maps to []byte (file) or tree.
+// tree is a test folder description: a name maps to []byte (file), tree
+// (folder) or link (symbolic link).
 type tree map[string]any
+
+// link is a symbolic link's target in a tree.
+type link string
 
 func (tr tree) node() files.Directory {
 	m := make(map[string]files.Node, len(tr))
@@ -58,6 +62,8 @@ func (tr tree) node() files.Directory {
 			m[name] = files.NewBytesFile(v)
 		case tree:
 			m[name] = v.node()
+		case link:
+			m[name] = files.NewSymlinkFile(string(v), timeZero)
 		default:
 			panic("bad tree entry")
 		}
@@ -80,6 +86,10 @@ func (tr tree) writeDisk(t testing.TB, dir string) {
 				t.Fatal(err)
 			}
 			v.writeDisk(t, p)
+		case link:
+			if err := os.Symlink(string(v), p); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }
@@ -96,6 +106,14 @@ func readDisk(t testing.TB, dir string) tree {
 		p := filepath.Join(dir, e.Name())
 		if e.IsDir() {
 			out[e.Name()] = readDisk(t, p)
+			continue
+		}
+		if e.Type()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[e.Name()] = link(target)
 			continue
 		}
 		b, err := os.ReadFile(p)
@@ -143,6 +161,10 @@ func diffTrees(t testing.TB, prefix string, want, got tree) {
 				continue
 			}
 			diffTrees(t, p, w, gt)
+		case link:
+			if g != w {
+				t.Errorf("%s: got %#v, want a symbolic link to %q", p, g, w)
+			}
 		}
 	}
 }

@@ -2,7 +2,6 @@ package dag
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -47,11 +46,6 @@ const (
 func init() {
 	uio.HAMTShardingSize = HAMTShardingThreshold
 }
-
-// ErrSymlink is returned (wrapped, with the entry's path) when an import
-// meets a symbolic link: kith shares content, and a link's target means
-// nothing on another machine.
-var ErrSymlink = errors.New("symbolic links are not supported")
 
 // Result describes one finished import.
 type Result struct {
@@ -107,8 +101,9 @@ type importRun struct {
 // returns its root. Files are streamed chunk by chunk, never held whole.
 // progress, if not nil, is called from the calling goroutine with the
 // cumulative number of content bytes read so far, after every read from a
-// file. Symbolic links fail with ErrSymlink and entry names that could not
-// be written back safely with ErrUnsafeName. When Add returns without error
+// file. A symbolic link is kept as a link (a UnixFS symlink node holding
+// its target, as Kubo adds one), never followed; entry names that could
+// not be written back safely fail with ErrUnsafeName. When Add returns without error
 // every block is in bs, and on disk if bs is a blockstore.Syncer. On error
 // some blocks may already be stored; they are unreferenced, and garbage
 // collection reclaims them.
@@ -138,7 +133,7 @@ func (im *Importer) addNode(ctx context.Context, run *importRun, node files.Node
 	}
 	switch n := node.(type) {
 	case *files.Symlink: // checked before files.File, which it also implements
-		return nil, fmt.Errorf("%s: %w", where, ErrSymlink)
+		return im.addSymlink(ctx, run, n.Target, where)
 	case files.File:
 		return im.addFile(ctx, run, n, where)
 	case files.Directory:
@@ -146,6 +141,25 @@ func (im *Importer) addNode(ctx context.Context, run *importRun, node files.Node
 	default:
 		return nil, fmt.Errorf("%s: unsupported file type %T", where, node)
 	}
+}
+
+// addSymlink stores a symbolic link as UnixFS stores one: a dag-pb node
+// whose data is the link's target, exactly as written on disk (what it
+// points to is not read: on another machine it may point elsewhere, or
+// nowhere).
+func (im *Importer) addSymlink(ctx context.Context, run *importRun, target, where string) (ipld.Node, error) {
+	data, err := ft.SymlinkData(target)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	nd := merkledag.NodeWithData(data)
+	if err := nd.SetCidBuilder(im.prefix); err != nil {
+		return nil, err
+	}
+	if err := run.ds.Add(ctx, nd); err != nil {
+		return nil, err
+	}
+	return nd, nil
 }
 
 func (im *Importer) addFile(ctx context.Context, run *importRun, f files.File, where string) (ipld.Node, error) {

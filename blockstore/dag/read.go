@@ -18,8 +18,9 @@ import (
 
 // Entry types.
 const (
-	TypeFile = "file"
-	TypeDir  = "dir"
+	TypeFile    = "file"
+	TypeDir     = "dir"
+	TypeSymlink = "symlink"
 )
 
 var (
@@ -27,8 +28,10 @@ var (
 	ErrIsDir = errors.New("is a folder, not a file")
 	// ErrNotDir is returned when a folder operation meets a file.
 	ErrNotDir = errors.New("is a file, not a folder")
+	// ErrIsSymlink is returned when a file operation meets a symbolic link.
+	ErrIsSymlink = errors.New("is a symbolic link")
 	// ErrUnsupported is returned for UnixFS nodes kith does not handle
-	// (symlinks, metadata nodes, non-UnixFS dag-pb).
+	// (metadata nodes, non-UnixFS dag-pb).
 	ErrUnsupported = errors.New("unsupported UnixFS node")
 )
 
@@ -38,10 +41,14 @@ type Entry struct {
 	Name string `json:"name,omitempty"`
 	// Cid is the entry's root block.
 	Cid cid.Cid `json:"cid"`
-	// Type is TypeFile or TypeDir.
+	// Type is TypeFile, TypeDir or TypeSymlink.
 	Type string `json:"type"`
-	// Size is the content size in bytes; see Stat and Ls for folders.
+	// Size is the content size in bytes; see Stat and Ls for folders. A
+	// symbolic link's is its target's length (as `ls -l` says), and it
+	// counts for nothing in a folder's size.
 	Size uint64 `json:"size"`
+	// Target is a symbolic link's target, as it was written on disk.
+	Target string `json:"target,omitempty"`
 }
 
 // Stat describes the file or folder at c. A folder's Size is the sum of the
@@ -63,7 +70,7 @@ func Stat(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (Entry, erro
 			return Entry{}, err
 		}
 	}
-	return Entry{Cid: c, Type: typ, Size: size}, nil
+	return Entry{Cid: c, Type: typ, Size: size, Target: linkTarget(nd)}, nil
 }
 
 // Ls lists the folder at c, sorted by name; basic and HAMT-sharded folders
@@ -79,14 +86,15 @@ func Ls(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) ([]Entry, erro
 	}
 	var out []Entry
 	err = dir.ForEachLink(ctx, func(l *ipld.Link) error {
-		typ, size, err := childInfo(ctx, rd, l.Cid)
+		e, err := childInfo(ctx, rd, l.Cid)
 		if err != nil {
 			return fmt.Errorf("%s: %w", l.Name, err)
 		}
-		if typ == TypeDir {
-			size = l.Size
+		if e.Type == TypeDir {
+			e.Size = l.Size
 		}
-		out = append(out, Entry{Name: l.Name, Cid: l.Cid, Type: typ, Size: size})
+		e.Name = l.Name
+		out = append(out, e)
 		return nil
 	})
 	if err != nil {
@@ -136,7 +144,7 @@ func StatRoot(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (Entry, 
 			size += l.Size
 		}
 	}
-	return Entry{Cid: c, Type: typ, Size: size}, nil
+	return Entry{Cid: c, Type: typ, Size: size, Target: linkTarget(nd)}, nil
 }
 
 // LsLinks lists the folder at c as Ls does, except that a raw file's Size
@@ -177,9 +185,10 @@ func LsLinks(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) ([]Entry,
 			if e.Type, size, err = nodeInfo(nd); err != nil {
 				return nil, fmt.Errorf("%s: %w", l.Name, err)
 			}
-			if e.Type == TypeFile {
+			if e.Type != TypeDir {
 				e.Size = size
 			}
+			e.Target = linkTarget(nd)
 		}
 		out = append(out, e)
 	}
@@ -201,8 +210,11 @@ func Open(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (io.ReadSeek
 	if err != nil {
 		return nil, 0, err
 	}
-	if typ != TypeFile {
+	switch typ {
+	case TypeDir:
 		return nil, 0, fmt.Errorf("%s: %w", c, ErrIsDir)
+	case TypeSymlink:
+		return nil, 0, fmt.Errorf("%s: %w (to %s)", c, ErrIsSymlink, linkTarget(nd))
 	}
 	r, err := uio.NewDagReader(ctx, nd, rd)
 	if err != nil {
@@ -227,6 +239,11 @@ func nodeInfo(nd ipld.Node) (string, uint64, error) {
 			return TypeFile, fs.FileSize(), nil
 		case ft.TDirectory, ft.THAMTShard:
 			return TypeDir, 0, nil
+		case ft.TSymlink:
+			if len(n.Links()) > 0 {
+				return "", 0, fmt.Errorf("%s: %w (a symbolic link with links)", nd.Cid(), ErrUnsupported)
+			}
+			return TypeSymlink, uint64(len(fs.Data())), nil
 		default:
 			return "", 0, fmt.Errorf("%s: %w (type %s)", nd.Cid(), ErrUnsupported, fs.Type())
 		}
@@ -235,21 +252,39 @@ func nodeInfo(nd ipld.Node) (string, uint64, error) {
 	}
 }
 
-// childInfo is nodeInfo for a CID, skipping the block read for raw leaves,
-// whose length is their block size.
-func childInfo(ctx context.Context, rd readDAG, c cid.Cid) (string, uint64, error) {
+// linkTarget is the target of the symbolic link nd, "" for any other node.
+func linkTarget(nd ipld.Node) string {
+	pn, ok := nd.(*merkledag.ProtoNode)
+	if !ok {
+		return ""
+	}
+	fs, err := ft.FSNodeFromBytes(pn.Data())
+	if err != nil || fs.Type() != ft.TSymlink {
+		return ""
+	}
+	return string(fs.Data())
+}
+
+// childInfo describes the node at c (type, size, a link's target; not
+// its name), skipping the block read for raw leaves, whose length is their
+// block size.
+func childInfo(ctx context.Context, rd readDAG, c cid.Cid) (Entry, error) {
 	if c.Prefix().Codec == cid.Raw {
 		n, err := rd.bs.GetSize(ctx, c)
 		if err != nil {
-			return "", 0, err
+			return Entry{}, err
 		}
-		return TypeFile, uint64(n), nil
+		return Entry{Cid: c, Type: TypeFile, Size: uint64(n)}, nil
 	}
 	nd, err := rd.Get(ctx, c)
 	if err != nil {
-		return "", 0, err
+		return Entry{}, err
 	}
-	return nodeInfo(nd)
+	typ, size, err := nodeInfo(nd)
+	if err != nil {
+		return Entry{}, err
+	}
+	return Entry{Cid: c, Type: typ, Size: size, Target: linkTarget(nd)}, nil
 }
 
 // openDir loads the folder at c, basic or HAMT.
@@ -266,7 +301,10 @@ func dirFromNode(rd readDAG, nd ipld.Node) (uio.Directory, error) {
 	if err != nil {
 		return nil, err
 	}
-	if typ != TypeDir {
+	switch typ {
+	case TypeSymlink:
+		return nil, fmt.Errorf("%s: %w (to %s)", nd.Cid(), ErrIsSymlink, linkTarget(nd))
+	case TypeFile:
 		return nil, fmt.Errorf("%s: %w", nd.Cid(), ErrNotDir)
 	}
 	dir, err := uio.NewDirectoryFromNode(rd, nd)
@@ -297,11 +335,14 @@ func treeSize(ctx context.Context, rd readDAG, nd ipld.Node) (uint64, error) {
 		if err != nil {
 			return err
 		}
-		if typ == TypeDir {
+		switch typ {
+		case TypeDir:
 			size, err = treeSize(ctx, rd, child)
 			if err != nil {
 				return err
 			}
+		case TypeSymlink:
+			size = 0 // a link is not content
 		}
 		total += size
 		return nil

@@ -40,7 +40,8 @@ func WithOverwrite(ok bool) WriteOption {
 // is given; the error then matches fs.ErrExist. Entry names that could escape
 // the output folder fail with an error matching ErrUnsafeName that names the
 // entry, before anything is written for it. Files are created 0644 and
-// folders 0755 (less the umask for entries inside a folder); no metadata is
+// folders 0755 (less the umask for entries inside a folder), symbolic links
+// as links to the target they hold (never followed); no metadata is
 // restored because kith's DAGs carry none. progress, if not nil, is called
 // with the cumulative number of content bytes written. Missing blocks give
 // errors matching blockstore.ErrNotFound.
@@ -61,6 +62,10 @@ func WriteTo(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, outPath s
 	outPath = filepath.Clean(outPath)
 	if err := checkTarget(outPath, o.overwrite); err != nil {
 		return err
+	}
+	if typ == TypeSymlink {
+		// One system call that creates it whole or not at all.
+		return writeSymlink(linkTarget(nd), outPath, o.overwrite)
 	}
 	parent, base := filepath.Split(outPath)
 	if parent == "" {
@@ -136,6 +141,21 @@ func replace(tmp, outPath string, overwrite bool) error {
 	return os.Rename(tmp, outPath)
 }
 
+// writeSymlink makes outPath a symbolic link to target. It is never
+// followed, so whatever the target names (another machine's path,
+// somewhere outside the output folder) nothing is written there.
+func writeSymlink(target, outPath string, overwrite bool) error {
+	if overwrite {
+		if err := os.RemoveAll(outPath); err != nil {
+			return err
+		}
+	}
+	if err := os.Symlink(target, outPath); err != nil {
+		return fmt.Errorf("create the symbolic link %s: %w", outPath, err)
+	}
+	return nil
+}
+
 // treeWriter writes one DAG to disk.
 type treeWriter struct {
 	ctx      context.Context
@@ -165,6 +185,13 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 			return fmt.Errorf("%s: %w", childRel, err)
 		}
 		p := filepath.Join(dst, l.Name)
+		if typ == TypeSymlink {
+			// Like O_EXCL below, symlink(2) never replaces what exists.
+			if err := os.Symlink(linkTarget(child), p); err != nil {
+				return fmt.Errorf("%s: create the symbolic link: %w", childRel, err)
+			}
+			return nil
+		}
 		if typ == TypeDir {
 			// Mkdir (not MkdirAll) fails on a duplicate name instead of merging.
 			if err := os.Mkdir(p, 0o755); err != nil {

@@ -43,14 +43,46 @@ func TestREADMETour(t *testing.T) {
 	os.MkdirAll(filepath.Join(folder, "sub"), 0o755)
 	os.WriteFile(filepath.Join(folder, "a.jpg"), randomBytes(3<<20), 0o644)
 	os.WriteFile(filepath.Join(folder, "sub", "b.txt"), []byte("bee"), 0o644)
-	root := mustKith(t, repo, "add", "-r", "-q", folder)
-	if ls := mustKith(t, repo, "ls", root); !strings.Contains(ls, "a.jpg") || !strings.Contains(ls, "sub/") {
-		t.Fatalf("ls:\n%s", ls)
+	// A folder goes whole: hidden files, and symbolic links as links;
+	// except what --exclude names.
+	os.WriteFile(filepath.Join(folder, ".notes"), []byte("hidden"), 0o644)
+	os.Symlink("a.jpg", filepath.Join(folder, "cover.jpg"))
+	os.Symlink("../a.jpg", filepath.Join(folder, "sub", "up.jpg"))
+	os.MkdirAll(filepath.Join(folder, ".git"), 0o755)
+	os.WriteFile(filepath.Join(folder, ".git", "HEAD"), []byte("ref: main\n"), 0o644)
+	os.WriteFile(filepath.Join(folder, "sub", "draft.tmp"), []byte("scratch"), 0o644)
+	root := mustKith(t, repo, "add", "-r", "-q", folder, "--exclude", ".git", "--exclude", "*.tmp")
+	ls := mustKith(t, repo, "ls", root)
+	for _, want := range []string{"a.jpg", "sub/", ".notes", "cover.jpg -> a.jpg"} {
+		if !strings.Contains(ls, want) || strings.Contains(ls, ".git") {
+			t.Fatalf("ls (want %q, and no .git):\n%s", want, ls)
+		}
 	}
 	back := filepath.Join(dir, "album-back")
 	mustKith(t, repo, "get", root, "-o", back)
-	if out, err := exec.Command("diff", "-r", folder, back).CombinedOutput(); err != nil {
+	if out, err := exec.Command("diff", "-r", "--no-dereference", "-x", ".git", "-x", "*.tmp", folder, back).CombinedOutput(); err != nil {
 		t.Fatalf("folder differs after get: %s", out)
+	}
+	if target, err := os.Readlink(filepath.Join(back, "sub", "up.jpg")); err != nil || target != "../a.jpg" {
+		t.Fatalf("sub/up.jpg after get: %q, %v; want a link to ../a.jpg", target, err)
+	}
+	for _, left := range []string{".git", filepath.Join("sub", "draft.tmp")} {
+		if _, err := os.Lstat(filepath.Join(back, left)); !os.IsNotExist(err) {
+			t.Fatalf("%s was excluded but came back: %v", left, err)
+		}
+	}
+	var entries []struct{ Name, Cid, Type, Target string }
+	json.Unmarshal([]byte(mustKith(t, repo, "--json", "ls", root)), &entries)
+	for _, e := range entries {
+		if e.Name != "cover.jpg" {
+			continue
+		}
+		if e.Type != "symlink" || e.Target != "a.jpg" {
+			t.Fatalf("ls --json: %+v", e)
+		}
+		if _, stderr, err := runKith(t, repo, "cat", e.Cid); err == nil || !strings.Contains(stderr, "is a symbolic link to a.jpg, with nothing to read") {
+			t.Fatalf("cat of a link: %v: %s", err, stderr)
+		}
 	}
 
 	car := filepath.Join(dir, "album.car")
@@ -137,6 +169,7 @@ func TestCLIErrors(t *testing.T) {
 		{"missing file", repo, []string{"add", filepath.Join(dir, "nope.txt")}, "no such file or directory"},
 		{"unreadable path", repo, []string{"add", filepath.Join(notAFolder, "inside")}, "not a directory"},
 		{"folder without -r", repo, []string{"add", dir}, "use -r"},
+		{"exclude a path", repo, []string{"add", "-r", dir, "--exclude", "sub/x"}, `bad exclude pattern "sub/x": give a name or a pattern of names (like *.tmp or node_modules), matched at any depth, not a path`},
 		{"malformed CID", repo, []string{"cat", "bafy-not-a-cid"}, `"bafy-not-a-cid" is neither a CID nor a kith ticket`},
 		{"damaged ticket", repo, []string{"get", "kith1aesac4aseadmsgsrwqstuezn5mztftz476"}, "the ticket is damaged: was it copied whole?"},
 		{"unknown CID", repo, []string{"cat", unknown}, "is not in this repo: `kith get` fetches it from peers"},

@@ -50,6 +50,7 @@ func TestKuboFetchesFromKith(t *testing.T) {
 	// another (see protocol/bitswap isEmptyBlock), kith's server can.
 	folder := writeFolder(t, filepath.Join(dir, "folder"), 2000, 8, 1)
 	hamt := writeFolder(t, filepath.Join(dir, "hamt"), 4500, 200, 0)
+	links := writeLinksFolder(t, filepath.Join(dir, "links"))
 
 	tests := []struct {
 		name, path string
@@ -59,14 +60,16 @@ func TestKuboFetchesFromKith(t *testing.T) {
 		{"64MiB file", big, false, false},
 		{"2000 files", folder, true, false},
 		{"HAMT folder", hamt, true, true},
+		{"hidden files and symbolic links", links, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addArgs := []string{"add", "-q"}
 			kuboArgs := []string{"add", "-Q", "--only-hash"}
 			if tt.folder {
+				// A kith folder is whole: Kubo needs -H for hidden files.
 				addArgs = append(addArgs, "-r")
-				kuboArgs = append(kuboArgs, "-r")
+				kuboArgs = append(kuboArgs, "-r", "-H")
 			}
 			root := mustKith(t, repo, append(addArgs, tt.path)...)
 			if kuboRoot := mustKubo(t, k, append(kuboArgs, tt.path)...); kuboRoot != root {
@@ -152,6 +155,13 @@ func TestKithGetsFromKubo(t *testing.T) {
 	writeFolder(t, folder, 6, 12, 0)
 	root = k.must("add", "-Q", "-r", folder)
 	out = filepath.Join(t.TempDir(), "folder-out")
+	mustKith(t, repo, "get", root, "-o", out)
+	sameContent(t, folder, out)
+
+	// Hidden files and symbolic links, which kith writes back as links.
+	folder = writeLinksFolder(t, filepath.Join(t.TempDir(), "links"))
+	root = k.must("add", "-Q", "-r", "-H", folder)
+	out = filepath.Join(t.TempDir(), "links-out")
 	mustKith(t, repo, "get", root, "-o", out)
 	sameContent(t, folder, out)
 }
@@ -359,11 +369,35 @@ func writeFolder(t *testing.T, dir string, n, nameLen, fileSize int) string {
 	return dir
 }
 
+// writeLinksFolder writes a folder holding a hidden file and symbolic
+// links of each kind (relative, absolute, dangling, in a sub-folder).
+func writeLinksFolder(t *testing.T, dir string) string {
+	t.Helper()
+	for _, p := range []string{dir, filepath.Join(dir, "sub")} {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writes := map[string]string{".hidden": "secret\n", "a.txt": "alpha\n", "sub/b.txt": "bravo\n"}
+	for name, body := range writes {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	links := map[string]string{"link": "a.txt", "abs": "/etc/hostname", "dangling": "../nowhere", "sub/up": "../a.txt"}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // sameContent fails the test unless got holds what want holds: the same
-// bytes, or the same tree of files.
+// bytes, or the same tree of files (symbolic links compared as links).
 func sameContent(t *testing.T, want, got string) {
 	t.Helper()
-	if out, err := exec.Command("diff", "-r", "-q", want, got).CombinedOutput(); err != nil {
+	if out, err := exec.Command("diff", "-r", "-q", "--no-dereference", want, got).CombinedOutput(); err != nil {
 		t.Fatalf("%s differs from %s: %v\n%.2000s", got, want, err, out)
 	}
 }

@@ -106,6 +106,10 @@ type AddOptions struct {
 	// Private keeps the content out of the DHT: only peers given its
 	// ticket, group members and connected peers can find it.
 	Private bool `json:"private,omitempty"`
+	// Exclude leaves out of a folder added by path the files and folders
+	// whose name matches one of these patterns, at any depth (see
+	// dag.Exclusion).
+	Exclude []string `json:"exclude,omitempty"`
 }
 
 // AddResult is the result of an add.
@@ -120,12 +124,17 @@ type AddResult struct {
 	Ticket string `json:"ticket,omitempty"`
 }
 
-// Entry is a file or folder inside a DAG.
+// Entry is a file, folder or symbolic link inside a DAG.
 type Entry struct {
 	Name string `json:"name"`
 	Cid  string `json:"cid"`
-	Type string `json:"type"` // "file" or "dir"
+	Type string `json:"type"` // "file", "dir" or "symlink"
+	// Size is a file's length, a folder's content (or, in a listing, the
+	// bytes of its blocks), a symbolic link's target length.
 	Size uint64 `json:"size"`
+	// Target is a symbolic link's target, as written on the disk it was
+	// added from (it may point outside the folder, or nowhere).
+	Target string `json:"target,omitempty"`
 }
 
 // GetResult is the result of writing a DAG out to a path.

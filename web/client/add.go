@@ -12,15 +12,25 @@ import (
 
 	"github.com/ipfs/boxo/files"
 
+	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/web/api"
 )
 
 // AddPath adds the file or folder at path (folders only with recursive) and
 // streams it to the daemon as multipart, the format of boxo/files.
 func (c *Client) AddPath(ctx context.Context, path string, recursive bool, opts api.AddOptions, progress func(api.Event)) (api.AddResult, error) {
-	st, err := os.Lstat(path)
+	// A link named on the command line is followed (links inside a folder
+	// are kept as links).
+	st, err := os.Stat(path)
 	if err != nil {
+		if target, lerr := os.Readlink(path); lerr == nil {
+			return api.AddResult{}, fmt.Errorf("add %s: it is a symbolic link to %s, which cannot be read: %w", path, target, api.PathReason(err))
+		}
 		return api.AddResult{}, fmt.Errorf("add %s: %w", path, api.PathReason(err))
+	}
+	exclude, err := dag.NewExclusion(opts.Exclude)
+	if err != nil {
+		return api.AddResult{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
 	}
 	if st.IsDir() && !recursive {
 		return api.AddResult{}, fmt.Errorf("add %s: it is a folder; use -r to add a folder: %w", path, api.ErrInvalid)
@@ -54,7 +64,7 @@ func (c *Client) AddPath(ctx context.Context, path string, recursive bool, opts 
 	if err == nil || !errors.As(err, &ae) || (ae.Kind != api.KindPermission && ae.Kind != api.KindNotFound) {
 		return res, err
 	}
-	node, err := files.NewSerialFile(path, false, st)
+	node, err := dag.OpenPath(path, exclude)
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
 	}
@@ -87,6 +97,9 @@ func addQuery(opts api.AddOptions) url.Values {
 	}
 	if opts.Private {
 		q.Set("private", "true")
+	}
+	for _, p := range opts.Exclude {
+		q.Add("exclude", p)
 	}
 	return q
 }

@@ -92,6 +92,8 @@ func TestBrowserLayout(t *testing.T) {
 		"beach.txt":  files.NewBytesFile([]byte("sand\n")),
 		"sunset.txt": files.NewBytesFile([]byte("orange\n")),
 		"more":       files.NewMapDirectory(map[string]files.Node{"hills.txt": files.NewBytesFile([]byte("green\n"))}),
+		// A symbolic link with a long target: its row must fit a phone too.
+		"latest": files.NewLinkFile("/home/someone/Pictures/2026/holiday-in-the-mountains/IMG_20260812_183012.jpg", nil),
 	})
 	folder, err := a.c.Add(ctx, "album", album, 0, api.AddOptions{}, nil)
 	if err != nil {
@@ -147,7 +149,7 @@ func TestBrowserLayout(t *testing.T) {
 		{name: "get", route: "#/get", ready: `!!document.querySelector('li.job[data-state="done"]')`},
 		{name: "peers", route: "#/peers", ready: `!!document.querySelector('#peers tbody tr')`},
 		{name: "groups", route: "#/groups/family", ready: `document.querySelectorAll('#members tbody tr').length === 2`},
-		{name: "open-folder", route: "#/open/" + folder.Cid + "?name=album", ready: `document.querySelectorAll('#folder tbody tr').length === 3`},
+		{name: "open-folder", route: "#/open/" + folder.Cid + "?name=album", ready: `document.querySelectorAll('#folder tbody tr').length === 4`},
 		{name: "open-file", route: "#/open/" + long + "?name=" + longName, ready: `!!document.querySelector('#preview iframe')`},
 	}
 	for _, vp := range viewports {

@@ -17,6 +17,7 @@ func addCmd(e *env) *cobra.Command {
 		noPin     bool
 		quiet     bool
 		private   bool
+		exclude   []string
 	)
 	cmd := &cobra.Command{
 		Use:   "add PATH",
@@ -34,8 +35,13 @@ behind a NAT, then hole punched), with no DHT lookup. Content you add is
 also announced in the DHT, as IPFS does, so the CID alone is enough to find
 it; --private (or dht.announce false in the config) leaves it out, so only
 people with the ticket, your group members and peers already connected to
-you can fetch it.`,
-		Example: "  kith add photo.jpg\n  kith add -r ./holiday --name holiday-2026",
+you can fetch it.
+
+A folder is added with everything in it, hidden files included; --exclude
+leaves out what you name. A symbolic link inside the folder is kept as a
+link (its target as written, which kith get writes back as a link, as
+Kubo does); a link given as PATH is followed.`,
+		Example: "  kith add photo.jpg\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -43,7 +49,7 @@ you can fetch it.`,
 				return err
 			}
 			p := e.newProgress("adding", true)
-			res, err := c.AddPath(cmd.Context(), args[0], recursive, api.AddOptions{Name: name, NoPin: noPin, Private: private}, p.event)
+			res, err := c.AddPath(cmd.Context(), args[0], recursive, api.AddOptions{Name: name, NoPin: noPin, Private: private, Exclude: exclude}, p.event)
 			p.done()
 			if err != nil {
 				return err
@@ -67,7 +73,13 @@ you can fetch it.`,
 	cmd.Flags().BoolVar(&noPin, "no-pin", false, "store the blocks without pinning them")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the CID")
 	cmd.Flags().BoolVar(&private, "private", false, "do not announce it in the DHT (share it by ticket or group only)")
+	excludeFlag(cmd, &exclude)
 	return cmd
+}
+
+// excludeFlag adds --exclude, for commands that add a folder.
+func excludeFlag(cmd *cobra.Command, to *[]string) {
+	cmd.Flags().StringArrayVar(to, "exclude", nil, "leave out files and folders whose name matches `PATTERN`, at any depth: a name with * ? [...] wildcards (*.tmp, .git, build/ for folders only); repeat for more")
 }
 
 // humanBytes formats a byte count with binary units ("1.5 MiB").

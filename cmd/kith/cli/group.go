@@ -279,12 +279,14 @@ func shareCmd(e *env) *cobra.Command {
 		groupName string
 		copies    int
 		recursive bool
+		exclude   []string
 	)
 	cmd := &cobra.Command{
 		Use:   "share PATH",
 		Short: "Add a file or folder and keep N copies of it in a group",
-		Long: `Add a file or a folder (a folder always whole, with everything in it) and
-share it in a group: the group keeps N copies of it among its members.`,
+		Long: `Add a file or a folder (a folder always whole, with everything in it,
+hidden files included, except what --exclude names) and share it in a
+group: the group keeps N copies of it among its members.`,
 		Example: "  kith share ./photos --group family --copies 3",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -298,7 +300,7 @@ share it in a group: the group keeps N copies of it among its members.`,
 				}
 			}
 			p := e.newProgress("adding", true)
-			res, err := c.AddPath(cmd.Context(), args[0], true, api.AddOptions{}, p.event)
+			res, err := c.AddPath(cmd.Context(), args[0], true, api.AddOptions{Exclude: exclude}, p.event)
 			p.done()
 			if err != nil {
 				return err
@@ -324,6 +326,7 @@ share it in a group: the group keeps N copies of it among its members.`,
 	}
 	cmd.Flags().StringVar(&groupName, "group", "", "the group to share in (may be left out when you are in one group)")
 	cmd.Flags().IntVar(&copies, "copies", 2, "how many members keep a copy")
+	excludeFlag(cmd, &exclude)
 	// Folders are always shared whole; -r stays accepted for scripts
 	// written when it was needed.
 	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "(no longer needed: a folder is always shared whole)")

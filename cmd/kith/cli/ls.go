@@ -27,8 +27,11 @@ func lsCmd(e *env) *cobra.Command {
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			for _, en := range entries {
 				name := printable(en.Name)
-				if en.Type == "dir" {
+				switch en.Type {
+				case "dir":
 					name += "/"
+				case "symlink":
+					name += " -> " + printable(en.Target)
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", en.Cid, humanBytes(int64(en.Size)), name)
 			}

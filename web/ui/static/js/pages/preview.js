@@ -39,7 +39,11 @@ export function render(main, cid, query) {
     body);
   // peers: content this daemon does not hold is described from peers.
   api('/stat', { params: { cid, peers: true } })
-    .then((st) => (st.type === 'dir' ? folder(body, cid, name) : file(body, cid, name, st)))
+    .then((st) => {
+      if (st.type === 'dir') folder(body, cid, name);
+      else if (st.type === 'symlink') symlink(body, st);
+      else file(body, cid, name, st);
+    })
     .catch((err) => replace(body, errorBox(err)));
 }
 
@@ -89,6 +93,24 @@ function file(body, cid, name, st) {
   replace(body, h('p', { class: 'muted' }, bytes(st.size)), links(cid, name), h('div', { class: 'view' }, view));
 }
 
+// A symbolic link holds a target, written on the computer it was added
+// from, and no content: there is nothing to open.
+function symlink(body, st) {
+  replace(body,
+    h('p', {}, 'A symbolic link to ', h('code', { class: 'link-target' }, st.target), '.'),
+    h('p', { class: 'muted small' }, 'It has no content of its own: saved with ', h('code', {}, 'kith get'), ' it is written back as a link, which points where it pointed on the computer it was added from.'));
+}
+
+// entryName is a folder entry's name cell: a link to open it, or, for a
+// symbolic link (nothing to open), its name and target.
+function entryName(e) {
+  if (e.type === 'symlink') {
+    return h('td', { class: 'name', title: 'Symbolic link to ' + e.target },
+      e.name, h('span', { class: 'muted link-target' }, ' → ' + e.target));
+  }
+  return h('td', { class: 'name' }, h('a', { href: '#/open/' + encodeURIComponent(e.cid) + '?name=' + encodeURIComponent(e.name) }, e.name + (e.type === 'dir' ? '/' : '')));
+}
+
 function folder(body, cid, name) {
   api('/ls', { params: { cid, peers: true } }).then((entries) => {
     replace(body,
@@ -99,8 +121,8 @@ function folder(body, cid, name) {
       h('table', { class: 'list', id: 'folder' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col', class: 'num' }, 'Size'), h('th', { scope: 'col' }, 'CID'))),
         h('tbody', {}, entries.map((e) => h('tr', {},
-          h('td', { class: 'name' }, h('a', { href: '#/open/' + encodeURIComponent(e.cid) + '?name=' + encodeURIComponent(e.name) }, e.name + (e.type === 'dir' ? '/' : ''))),
-          h('td', { class: 'num' }, bytes(e.size)),
+          entryName(e),
+          h('td', { class: 'num' }, e.type === 'symlink' ? 'link' : bytes(e.size)),
           h('td', { class: 'id', 'data-label': 'CID' }, h('code', { title: e.cid }, shortId(e.cid)), ' ', copyButton(e.cid)))))));
   }).catch((err) => replace(body, errorBox(err)));
 }

@@ -1,0 +1,192 @@
+package dag
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ipfs/boxo/files"
+)
+
+// ErrBadPattern is returned (wrapped, with the pattern) by NewExclusion for
+// a pattern it cannot use.
+var ErrBadPattern = errors.New("bad exclude pattern")
+
+// Exclusion is a set of name patterns that OpenPath leaves out of a
+// folder, at any depth. A pattern is a name with the shell's wildcards
+// (`*.tmp`, `photo?.jpg`, `[Tt]humbs.db`, `.git`, `node_modules`); a
+// trailing slash matches folders only. Names, not paths, are matched.
+// The zero Exclusion leaves nothing out.
+type Exclusion struct {
+	patterns []namePattern
+}
+
+type namePattern struct {
+	glob    string
+	dirOnly bool
+}
+
+// NewExclusion checks patterns and returns the Exclusion they make.
+func NewExclusion(patterns []string) (Exclusion, error) {
+	var x Exclusion
+	for _, p := range patterns {
+		glob := strings.TrimSpace(p)
+		dirOnly := strings.HasSuffix(glob, "/")
+		glob = strings.TrimSuffix(glob, "/")
+		if glob == "" || strings.Contains(glob, "/") {
+			return Exclusion{}, fmt.Errorf("%w %q: give a name or a pattern of names (like *.tmp or node_modules), matched at any depth, not a path", ErrBadPattern, p)
+		}
+		if _, err := path.Match(glob, ""); err != nil {
+			return Exclusion{}, fmt.Errorf("%w %q: %v", ErrBadPattern, p, err)
+		}
+		x.patterns = append(x.patterns, namePattern{glob, dirOnly})
+	}
+	return x, nil
+}
+
+// Excludes reports whether an entry called name (a folder when dir) is
+// left out.
+func (x Exclusion) Excludes(name string, dir bool) bool {
+	for _, p := range x.patterns {
+		if p.dirOnly && !dir {
+			continue
+		}
+		if ok, _ := path.Match(p.glob, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// OpenPath opens the file or folder at p for Importer.Add, following p if
+// it is a symbolic link. A folder comes with everything in it, hidden
+// files included, except what x excludes; the symbolic links in it are
+// links (Importer.Add stores each as a link), and anything else that is
+// not a file or a folder (a socket, a pipe, a device) fails the import
+// when it is reached, naming it. Entries are opened one at a time, as the
+// import reaches them; excluded ones are never opened.
+func OpenPath(p string, x Exclusion) (files.Node, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	return openEntry(p, st, x)
+}
+
+func openEntry(p string, st fs.FileInfo, x Exclusion) (files.Node, error) {
+	mode := st.Mode()
+	switch {
+	case mode.IsDir():
+		ents, err := os.ReadDir(p)
+		if err != nil {
+			return nil, err
+		}
+		return &pathDir{path: p, stat: st, ents: ents, x: x}, nil
+	case mode.IsRegular(), mode&fs.ModeSymlink != 0:
+		return files.NewSerialFileWithOptions(p, st, files.SerialFileOptions{})
+	default:
+		return nil, fmt.Errorf("%s is not a file, a folder or a symbolic link (%s): leave it out with an exclude pattern", p, kindOf(mode))
+	}
+}
+
+// kindOf names a special file's kind.
+func kindOf(mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeSocket != 0:
+		return "a socket"
+	case mode&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case mode&fs.ModeDevice != 0:
+		return "a device"
+	default:
+		return "mode " + mode.String()
+	}
+}
+
+// pathDir is a folder on disk as a files.Directory, read without the
+// entries its Exclusion leaves out.
+type pathDir struct {
+	path string
+	stat fs.FileInfo
+	ents []fs.DirEntry
+	x    Exclusion
+}
+
+func (d *pathDir) Close() error       { return nil }
+func (d *pathDir) Mode() os.FileMode  { return d.stat.Mode() }
+func (d *pathDir) ModTime() time.Time { return d.stat.ModTime() }
+func (d *pathDir) Entries() files.DirIterator {
+	return &pathIter{d: d, ents: d.ents}
+}
+
+// Size is the length of every file the folder holds, less what is
+// excluded: the total an import of it reads.
+func (d *pathDir) Size() (int64, error) { return treeBytes(d.path, d.ents, d.x) }
+
+func treeBytes(dir string, ents []fs.DirEntry, x Exclusion) (int64, error) {
+	var total int64
+	for _, e := range ents {
+		if x.Excludes(e.Name(), e.IsDir()) {
+			continue
+		}
+		switch {
+		case e.IsDir():
+			p := filepath.Join(dir, e.Name())
+			sub, err := os.ReadDir(p)
+			if err != nil {
+				return total, err
+			}
+			n, err := treeBytes(p, sub, x)
+			total += n
+			if err != nil {
+				return total, err
+			}
+		case e.Type().IsRegular():
+			info, err := e.Info()
+			if err != nil {
+				return total, err
+			}
+			total += info.Size()
+		}
+	}
+	return total, nil
+}
+
+type pathIter struct {
+	d    *pathDir
+	ents []fs.DirEntry
+	name string
+	node files.Node
+	err  error
+}
+
+func (it *pathIter) Name() string     { return it.name }
+func (it *pathIter) Node() files.Node { return it.node }
+func (it *pathIter) Err() error       { return it.err }
+
+func (it *pathIter) Next() bool {
+	for len(it.ents) > 0 && it.err == nil {
+		e := it.ents[0]
+		it.ents = it.ents[1:]
+		if it.d.x.Excludes(e.Name(), e.IsDir()) {
+			continue
+		}
+		p := filepath.Join(it.d.path, e.Name())
+		info, err := e.Info() // not following a link
+		if err == nil {
+			it.node, err = openEntry(p, info, it.d.x)
+		}
+		if err != nil {
+			it.err = err
+			return false
+		}
+		it.name = e.Name()
+		return true
+	}
+	return false
+}

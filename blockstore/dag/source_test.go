@@ -1,0 +1,162 @@
+package dag
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kith-p2p/kith/blockstore"
+)
+
+func TestExclusion(t *testing.T) {
+	tests := []struct {
+		patterns []string
+		out      []string // names left out (a trailing / marks a folder)
+		in       []string // names kept
+		bad      bool
+	}{
+		{patterns: nil, in: []string{".hidden", ".git/", "a.txt", "node_modules/"}},
+		{patterns: []string{".git", "node_modules", "*.tmp"},
+			out: []string{".git/", ".git", "node_modules/", "x.tmp", ".tmp"},
+			in:  []string{".gitignore", "a.txt", "tmp", ".hidden", "a.tmp.txt"}},
+		{patterns: []string{"build/"}, out: []string{"build/"}, in: []string{"build", "builds/"}},
+		{patterns: []string{"photo?.jpg", "[Tt]humbs.db"}, out: []string{"photo1.jpg", "Thumbs.db", "thumbs.db"}, in: []string{"photo12.jpg", "THUMBS.db"}},
+		{patterns: []string{"file (1).txt", "a+b"}, out: []string{"file (1).txt", "a+b"}, in: []string{"file 1.txt", "aab"}},
+		{patterns: []string{"sub/x"}, bad: true},
+		{patterns: []string{"**/build"}, bad: true},
+		{patterns: []string{""}, bad: true},
+		{patterns: []string{"/"}, bad: true},
+		{patterns: []string{"a[b"}, bad: true},
+	}
+	for _, tt := range tests {
+		x, err := NewExclusion(tt.patterns)
+		if tt.bad {
+			if !errors.Is(err, ErrBadPattern) {
+				t.Errorf("patterns %q: err = %v, want ErrBadPattern", tt.patterns, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("patterns %q: %v", tt.patterns, err)
+		}
+		for _, n := range tt.out {
+			if !x.Excludes(strings.TrimSuffix(n, "/"), strings.HasSuffix(n, "/")) {
+				t.Errorf("patterns %q keep %s", tt.patterns, n)
+			}
+		}
+		for _, n := range tt.in {
+			if x.Excludes(strings.TrimSuffix(n, "/"), strings.HasSuffix(n, "/")) {
+				t.Errorf("patterns %q leave out %s", tt.patterns, n)
+			}
+		}
+	}
+}
+
+// TestOpenPath reads a folder from disk as the import sees it: everything,
+// hidden files and links included, less what is excluded, with the size
+// the import will read; the result has the CID of the same tree built in
+// memory.
+func TestOpenPath(t *testing.T) {
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "project")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kept := tree{
+		".hidden":  []byte("secret\n"),
+		"main.go":  []byte("package main\n"),
+		"link":     link("main.go"),
+		"dangling": link("../gone"),
+		"docs":     tree{".keep": []byte{}, "a.md": []byte("# A\n"), "up": link("../main.go")},
+	}
+	kept.writeDisk(t, src)
+	excluded := tree{
+		".git":         tree{"config": []byte("[core]\n"), "HEAD": []byte("ref\n")},
+		"node_modules": tree{"x.js": []byte("x\n")},
+		"scratch.tmp":  []byte("scratch\n"),
+		"docs2":        tree{"old.tmp": []byte("old\n")},
+	}
+	excluded.writeDisk(t, src)
+	want := tree{}
+	for k, v := range kept {
+		want[k] = v
+	}
+	want["docs2"] = tree{}
+
+	x, err := NewExclusion([]string{".git", "node_modules/", "*.tmp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd, err := OpenPath(src, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, err := nd.Size()
+	if err != nil || uint64(size) != want.size() {
+		t.Errorf("Size = %d, %v; want %d", size, err, want.size())
+	}
+	bs := blockstore.NewMemStore()
+	got := importNode(t, bs, nd)
+	if exp := importNode(t, blockstore.NewMemStore(), want.node()); got.Root != exp.Root {
+		t.Fatalf("CID %s from disk, %s for the same tree in memory", got.Root, exp.Root)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if err := WriteTo(ctx, bs, got.Root, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	diffTrees(t, "", want, readDisk(t, out))
+
+	// A link named as the path is followed.
+	alias := filepath.Join(t.TempDir(), "alias")
+	if err := os.Symlink(src, alias); err != nil {
+		t.Fatal(err)
+	}
+	nd, err = OpenPath(alias, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size, _ := nd.Size(); uint64(size) != want.size() {
+		t.Errorf("Size through a link = %d, want %d", size, want.size())
+	}
+	if res := importNode(t, blockstore.NewMemStore(), nd); res.Root != got.Root {
+		t.Errorf("through a link: CID %s, want %s", res.Root, got.Root)
+	}
+}
+
+// TestOpenPathSpecialFile: a socket in a folder fails the import with a
+// sentence naming it, unless excluded (then it is never opened).
+func TestOpenPathSpecialFile(t *testing.T) {
+	dir, err := os.MkdirTemp("", "kith-sock") // short: a socket path is limited to ~100 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", filepath.Join(dir, "app.sock"))
+	if err != nil {
+		t.Skipf("no unix sockets here: %v", err)
+	}
+	defer l.Close()
+	nd, err := OpenPath(dir, Exclusion{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewImporter(blockstore.NewMemStore()).Add(context.Background(), nd, nil)
+	if err == nil || !strings.Contains(err.Error(), "app.sock is not a file, a folder or a symbolic link (a socket)") {
+		t.Fatalf("err = %v", err)
+	}
+	x, _ := NewExclusion([]string{"*.sock"})
+	nd, err = OpenPath(dir, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewImporter(blockstore.NewMemStore()).Add(context.Background(), nd, nil); err != nil {
+		t.Fatalf("with the socket excluded: %v", err)
+	}
+}
