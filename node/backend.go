@@ -58,7 +58,7 @@ func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.A
 		return api.AddResult{}, fmt.Errorf("pin %s: %w", res.Root, err)
 	}
 	out.Pinned = true
-	out.Ticket = n.ticket(res.Root)
+	out.Ticket = n.ticket(res.Root, pinName)
 	n.announce(pin)
 	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
+	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/protocol/ticket"
@@ -53,22 +54,31 @@ func (n *Node) shareAddrs() (share, lan, loopback []ma.Multiaddr) {
 	return share, lan, loopback
 }
 
-// Ticket is the API's ticket for c.
-func (n *Node) Ticket(_ context.Context, c cid.Cid) (api.TicketInfo, error) {
+// Ticket is the API's ticket for c, named as c is pinned here (the first
+// name among its pins: yours, else a group's).
+func (n *Node) Ticket(ctx context.Context, c cid.Cid) (api.TicketInfo, error) {
 	share, _, _ := n.shareAddrs()
-	return api.TicketInfo{Cid: c.String(), Ticket: n.ticket(c), Reachable: len(share) > 0}, nil
+	name := ""
+	if pins, err := n.store.PinsOf(ctx, c); err == nil {
+		for _, p := range pins {
+			if p.Name != "" && (name == "" || p.Owner == blockstore.OwnerUser) {
+				name = p.Name
+			}
+		}
+	}
+	return api.TicketInfo{Cid: c.String(), Ticket: n.ticket(c, name), Reachable: len(share) > 0}, nil
 }
 
-// ticket makes a share ticket for c: this node and the addresses a friend
-// can dial, LAN addresses after internet ones (loopback only when there is
-// nothing else, for several daemons on one machine).
-func (n *Node) ticket(c cid.Cid) string {
+// ticket makes a share ticket for c named name: this node and the
+// addresses a friend can dial, LAN addresses after internet ones (loopback
+// only when there is nothing else, for several daemons on one machine).
+func (n *Node) ticket(c cid.Cid, name string) string {
 	share, lan, loopback := n.shareAddrs()
 	addrs := append(share, lan...)
 	if len(addrs) == 0 {
 		addrs = loopback
 	}
-	return ticket.Ticket{Cid: c, Peers: []peer.AddrInfo{{ID: n.host.ID(), Addrs: addrs}}}.String()
+	return ticket.Ticket{Cid: c, Name: name, Peers: []peer.AddrInfo{{ID: n.host.ID(), Addrs: addrs}}}.String()
 }
 
 // ResolveRef reads what a user pasted: a CID, or a ticket, whose peers it

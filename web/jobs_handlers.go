@@ -28,7 +28,7 @@ func (s *Server) handleJobFetch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	j, err := jobs.StartFetch(c, r.URL.Query().Get("name"))
+	j, err := jobs.StartFetch(c, nameParam(r))
 	if err != nil {
 		writeError(w, err)
 		return

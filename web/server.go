@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kith-p2p/kith/protocol/ticket"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -228,6 +229,19 @@ func (s *Server) cidParam(r *http.Request) (cid.Cid, error) {
 	return s.backend.ResolveRef(r.Context(), v)
 }
 
+// nameParam is the "name" query parameter, else the name the "cid"
+// parameter's ticket carries ("" for a CID).
+func nameParam(r *http.Request) string {
+	q := r.URL.Query()
+	if name := q.Get("name"); name != "" {
+		return name
+	}
+	if t, err := ticket.Parse(q.Get("cid")); err == nil {
+		return t.Name
+	}
+	return ""
+}
+
 func int64Param(r *http.Request, name string, def int64) (int64, error) {
 	s := r.URL.Query().Get(name)
 	if s == "" {
@@ -408,7 +422,7 @@ func (s *Server) handlePinAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := newEventStream(w)
-	res, err := s.backend.PinAdd(r.Context(), c, r.URL.Query().Get("name"), st.progress)
+	res, err := s.backend.PinAdd(r.Context(), c, nameParam(r), st.progress)
 	st.finish(res, err)
 }
 

@@ -175,3 +175,54 @@ func TestTicketOfStoppedSharer(t *testing.T) {
 		}
 	}
 }
+
+// TestTicketCarriesTheName: a ticket names the content as its sharer did,
+// so `kith get TICKET` saves ./NAME, `-o FOLDER` (one that exists) saves
+// FOLDER/NAME, and `pin add TICKET` pins it under that name; a plain CID
+// still saves as ./CID.
+func TestTicketCarriesTheName(t *testing.T) {
+	seed, getter := t.TempDir(), t.TempDir()
+	startDaemon(t, seed)
+	startDaemon(t, getter)
+	src := filepath.Join(t.TempDir(), "holiday.bin")
+	data := randomBytes(200 << 10)
+	os.WriteFile(src, data, 0o644)
+	var res struct{ Cid, Ticket string }
+	if err := json.Unmarshal([]byte(lastLine(mustKith(t, seed, "--json", "add", src))), &res); err != nil {
+		t.Fatal(err)
+	}
+
+	cwd := t.TempDir()
+	get := exec.Command(kithBin, "--repo", getter, "get", res.Ticket)
+	get.Dir = cwd
+	if out, err := get.CombinedOutput(); err != nil {
+		t.Fatalf("get TICKET: %v: %s", err, out)
+	}
+	into := t.TempDir()
+	mustKith(t, getter, "get", res.Ticket, "-o", into)
+	plain := exec.Command(kithBin, "--repo", getter, "get", res.Cid)
+	plain.Dir = cwd
+	if out, err := plain.CombinedOutput(); err != nil {
+		t.Fatalf("get CID: %v: %s", err, out)
+	}
+	for _, p := range []string{filepath.Join(cwd, "holiday.bin"), filepath.Join(into, "holiday.bin"), filepath.Join(cwd, res.Cid)} {
+		if b, err := os.ReadFile(p); err != nil || !bytes.Equal(b, data) {
+			t.Fatalf("%s: %v (%d bytes)", p, err, len(b))
+		}
+	}
+	// Into the same folder again: refused, never overwritten.
+	if _, stderr, err := runKith(t, getter, "get", res.Ticket, "-o", into); err == nil || !strings.Contains(stderr, filepath.Join(into, "holiday.bin")+" already exists") {
+		t.Fatalf("second get into %s: %v: %s", into, err, stderr)
+	}
+
+	folder := filepath.Join(t.TempDir(), "f")
+	os.MkdirAll(folder, 0o755)
+	os.WriteFile(filepath.Join(folder, "a.txt"), []byte("a"), 0o644)
+	if err := json.Unmarshal([]byte(lastLine(mustKith(t, seed, "--json", "add", "-r", folder, "--name", "Trip 2026"))), &res); err != nil {
+		t.Fatal(err)
+	}
+	mustKith(t, getter, "pin", "add", res.Ticket)
+	if ls := mustKith(t, getter, "pin", "ls"); !strings.Contains(ls, "Trip 2026") {
+		t.Fatalf("pin add TICKET did not pin it under its name:\n%s", ls)
+	}
+}

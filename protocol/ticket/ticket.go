@@ -4,10 +4,12 @@
 // `kith get TICKET` dials those peers first and needs no DHT lookup.
 //
 // A ticket is "kith1" followed by lower-case base32 (RFC 4648, no padding)
-// of: a version byte, the CID, the number of peers, and for each peer its
-// ID and addresses (every item a uvarint length and its bytes), then the
-// first four bytes of the SHA-256 of all that, so a mistyped or truncated
-// ticket is refused instead of being read as another one.
+// of: a version byte, the CID, (version 2 only) the content's name, the
+// number of peers, and for each peer its ID and addresses (every item a
+// uvarint length and its bytes), then the first four bytes of the SHA-256
+// of all that, so a mistyped or truncated ticket is refused instead of
+// being read as another one. A ticket without a name is written as
+// version 1, which every kith reads.
 package ticket
 
 import (
@@ -19,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -29,7 +32,8 @@ import (
 const Prefix = "kith1"
 
 const (
-	version     = 1
+	version     = 1 // no name
+	versionName = 2 // with a name after the CID
 	checksumLen = 4
 	// Bounds that keep a hostile ticket from costing memory; real tickets
 	// have one or two peers with a handful of addresses.
@@ -49,8 +53,40 @@ var (
 
 // Ticket is a CID and who has it.
 type Ticket struct {
-	Cid   cid.Cid
+	Cid cid.Cid
+	// Name is the content's file or folder name, for the friend's copy
+	// (`kith get TICKET` writes ./Name); "" when it has none. String
+	// writes CleanName(Name); Parse keeps only a name CleanName leaves as
+	// it is, so a Name read from a ticket is always one plain file name.
+	Name  string
 	Peers []peer.AddrInfo
+}
+
+// maxNameLen is the longest name a ticket carries, in bytes: what most
+// file systems allow in one name.
+const maxNameLen = 255
+
+// CleanName makes name a file name that is safe and portable: one path
+// element (no separator, not "." or ".."), no control characters, none of
+// the characters Windows refuses in a name (each of those becomes "_"),
+// valid UTF-8, at most 255 bytes (cut at a character boundary). It returns
+// "" when nothing usable is left.
+func CleanName(name string) string {
+	name = strings.ToValidUTF8(name, "_")
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || strings.ContainsRune(`/\<>:"|?*`, r) {
+			return '_'
+		}
+		return r
+	}, name)
+	for len(name) > maxNameLen {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	if name == "." || name == ".." || strings.Trim(name, " ") == "" {
+		return ""
+	}
+	return name
 }
 
 // IsTicket reports whether s looks like a ticket (rather than a CID).
@@ -59,8 +95,15 @@ func IsTicket(s string) bool { return strings.HasPrefix(strings.TrimSpace(s), Pr
 // String encodes t. Peers and addresses past the bounds are left out.
 func (t Ticket) String() string {
 	var b bytes.Buffer
-	b.WriteByte(version)
-	putItem(&b, t.Cid.Bytes())
+	name := CleanName(t.Name)
+	if name == "" {
+		b.WriteByte(version)
+		putItem(&b, t.Cid.Bytes())
+	} else {
+		b.WriteByte(versionName)
+		putItem(&b, t.Cid.Bytes())
+		putItem(&b, []byte(name))
+	}
 	peers := t.Peers[:min(len(t.Peers), MaxPeers)]
 	putUvarint(&b, uint64(len(peers)))
 	for _, p := range peers {
@@ -97,7 +140,7 @@ func Parse(s string) (Ticket, error) {
 	}
 	r := bytes.NewReader(body)
 	v, _ := r.ReadByte()
-	if v != version {
+	if v != version && v != versionName {
 		return Ticket{}, fmt.Errorf("ticket version %d is not supported by this kith; is it newer? %w", v, ErrNotTicket)
 	}
 	var t Ticket
@@ -107,6 +150,16 @@ func Parse(s string) (Ticket, error) {
 	}
 	if t.Cid, err = cid.Cast(cb); err != nil {
 		return Ticket{}, fmt.Errorf("ticket holds no valid CID: %w", ErrDamaged)
+	}
+	if v == versionName {
+		nb, err := getItem(r)
+		if err != nil {
+			return Ticket{}, err
+		}
+		// A name kith would not have written is left out, not trusted.
+		if name := string(nb); CleanName(name) == name {
+			t.Name = name
+		}
 	}
 	n, err := getCount(r, MaxPeers)
 	if err != nil {

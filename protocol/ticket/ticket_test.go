@@ -1,6 +1,8 @@
 package ticket
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"strings"
 	"testing"
@@ -95,4 +97,59 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("a parsed ticket does not survive re-encoding: %v", err)
 		}
 	})
+}
+
+func TestName(t *testing.T) {
+	tests := []struct{ name, written string }{
+		{"holiday.mp4", "holiday.mp4"},
+		{"Photos 2026", "Photos 2026"},
+		{"été à Zürich", "été à Zürich"},
+		{"", ""},
+		{"a/b", "a_b"},
+		{`..\evil`, ".._evil"},
+		{"..", ""},
+		{".", ""},
+		{"   ", ""},
+		{"what: now?", "what_ now_"},
+		{"tab\there\x00", "tab_here_"},
+		{"bad\xffutf8", "bad_utf8"},
+		{strings.Repeat("é", 200), strings.Repeat("é", 127)}, // 255 bytes cut at a character
+	}
+	for _, tt := range tests {
+		in := sample()
+		in.Name = tt.name
+		s := in.String()
+		out, err := Parse(s)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.name, err)
+		}
+		if out.Name != tt.written || !out.Cid.Equals(in.Cid) || len(out.Peers) != 1 {
+			t.Errorf("%q: read back name %q (want %q), %+v", tt.name, out.Name, tt.written, out)
+		}
+		// No name: the version every kith reads.
+		if noName := (tt.written == ""); noName != (s == func() string { v := sample(); return v.String() }()) {
+			t.Errorf("%q: a ticket without a name must be the version-1 one", tt.name)
+		}
+	}
+}
+
+// TestParseDropsAnUnsafeName: a ticket made by hand with a name kith would
+// not write is read without it, never trusted as a path.
+func TestParseDropsAnUnsafeName(t *testing.T) {
+	for _, name := range []string{"../../.bashrc", "/etc/passwd", "a\x00b", ".."} {
+		var b bytes.Buffer
+		b.WriteByte(versionName)
+		putItem(&b, testCID.Bytes())
+		putItem(&b, []byte(name))
+		putUvarint(&b, 0)
+		sum := sha256.Sum256(b.Bytes())
+		b.Write(sum[:checksumLen])
+		got, err := Parse(Prefix + strings.ToLower(enc.EncodeToString(b.Bytes())))
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		if got.Name != "" || !got.Cid.Equals(testCID) {
+			t.Errorf("%q: read as %+v, want the CID without a name", name, got)
+		}
+	}
 }

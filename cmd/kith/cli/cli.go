@@ -195,9 +195,13 @@ func parseCID(s string) (string, error) {
 	return c.String(), nil
 }
 
-// refCID is the CID a reference names (the ticket's, for a ticket).
-func refCID(ref string) string {
+// refName is the file name a reference's content is saved under: the
+// name its ticket carries, else its CID.
+func refName(ref string) string {
 	if t, err := ticket.Parse(ref); err == nil {
+		if t.Name != "" {
+			return t.Name
+		}
 		return t.Cid.String()
 	}
 	return ref

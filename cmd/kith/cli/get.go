@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -14,18 +15,22 @@ func getCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get CID|TICKET",
 		Short: "Fetch a file or folder (from peers if needed) and write it out",
-		Long: `Write the file or folder CID to a path (default: ./CID). The path must not
-exist yet. Whatever the repo lacks is fetched from every peer that has it at
-once (connected peers first, then providers found through the DHT), each
-block checked against its CID. IPFS nodes (Kubo and others) are asked over
-Bitswap, kith peers over kith's own protocol. Interrupted? Run the same command again: only
-what is missing is fetched. Names inside the content that would escape the
-output folder are refused.
+		Long: `Write the file or folder CID to a path: -o PATH, or, when -o names a
+folder that exists, into it. The name is the one a ticket carries (what the
+sharer called it), else the CID: without -o, ./NAME or ./CID. kith never
+overwrites: the path written must not exist yet.
+
+Whatever the repo lacks is fetched from every peer that has it at once
+(connected peers first, then providers found through the DHT), each block
+checked against its CID. IPFS nodes (Kubo and others) are asked over
+Bitswap, kith peers over kith's own protocol. Interrupted? Run the same
+command again: only what is missing is fetched. Names inside the content
+that would escape the output folder are refused.
 
 Given a ticket (what kith add prints: kith1...), kith dials the sharer
 directly first, through its relay if it is behind a NAT, with no DHT
 lookup; the DHT is still asked if the sharer cannot be reached.`,
-		Example: "  kith get bafy... -o holiday\n  kith get kith1ab... -o holiday",
+		Example: "  kith get kith1ab...                  # ./holiday, as the sharer named it\n  kith get kith1ab... -o ~/Downloads   # ~/Downloads/holiday\n  kith get bafy... -o holiday",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseCID(args[0])
@@ -33,7 +38,9 @@ lookup; the DHT is still asked if the sharer cannot be reached.`,
 				return err
 			}
 			if out == "" {
-				out = refCID(id)
+				out = refName(id)
+			} else if st, err := os.Stat(out); err == nil && st.IsDir() {
+				out = filepath.Join(out, refName(id))
 			}
 			abs, err := filepath.Abs(out)
 			if err != nil {
@@ -64,7 +71,7 @@ lookup; the DHT is still asked if the sharer cannot be reached.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write (default ./CID)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write, or a folder to write into (default ./NAME from a ticket, else ./CID)")
 	return cmd
 }
 
