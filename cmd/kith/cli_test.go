@@ -33,6 +33,12 @@ func TestREADMETour(t *testing.T) {
 	if got := mustKith(t, repo, "cat", cid); got != "hello kith" {
 		t.Fatalf("cat: %q", got)
 	}
+	// Several paths: each added, its CID on a line of its own.
+	bye := filepath.Join(dir, "bye.txt")
+	os.WriteFile(bye, []byte("bye kith\n"), 0o644)
+	if both := strings.Fields(mustKith(t, repo, "add", "-q", hello, bye)); len(both) != 2 || both[0] != cid || both[1] == cid {
+		t.Fatalf("add of two files printed %q", both)
+	}
 	out := filepath.Join(dir, "back.txt")
 	mustKith(t, repo, "get", cid, "-o", out)
 	if b, _ := os.ReadFile(out); string(b) != "hello kith\n" {
@@ -169,6 +175,8 @@ func TestCLIErrors(t *testing.T) {
 		{"missing file", repo, []string{"add", filepath.Join(dir, "nope.txt")}, "no such file or directory"},
 		{"unreadable path", repo, []string{"add", filepath.Join(notAFolder, "inside")}, "not a directory"},
 		{"folder without -r", repo, []string{"add", dir}, "use -r"},
+		{"a folder among several without -r", repo, []string{"add", notAFolder, dir}, "add " + dir + ": it is a folder; use -r to add a folder"},
+		{"one name for several", repo, []string{"add", notAFolder, notAFolder, "--name", "x"}, "--name names one file or folder, and 2 are given"},
 		{"exclude a path", repo, []string{"add", "-r", dir, "--exclude", "sub/x"}, `bad exclude pattern "sub/x": give a name or a pattern of names (like *.tmp or node_modules), matched at any depth, not a path`},
 		{"malformed CID", repo, []string{"cat", "bafy-not-a-cid"}, `"bafy-not-a-cid" is neither a CID nor a kith ticket`},
 		{"damaged ticket", repo, []string{"get", "kith1aesac4aseadmsgsrwqstuezn5mztftz476"}, "the ticket is damaged: was it copied whole?"},

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/dustin/go-humanize"
 
@@ -20,9 +21,10 @@ func addCmd(e *env) *cobra.Command {
 		exclude   []string
 	)
 	cmd := &cobra.Command{
-		Use:   "add PATH",
+		Use:   "add PATH...",
 		Short: "Add a file or folder to the repo and pin it",
 		Long: `Add a file (or, with -r, a folder) to the repo and pin it, printing its CID.
+Given several paths, add adds each in turn: a pin and a ticket each.
 
 The DAG follows the IPIP-499 "unixfs-v1-2025" profile (CIDv1, raw leaves,
 sha2-256, 1 MiB chunks), so any IPFS implementation using that profile gives
@@ -41,28 +43,45 @@ A folder is added with everything in it, hidden files included; --exclude
 leaves out what you name. A symbolic link inside the folder is kept as a
 link (its target as written, which kith get writes back as a link, as
 Kubo does); a link given as PATH is followed.`,
-		Example: "  kith add photo.jpg\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",
-		Args:    cobra.ExactArgs(1),
+		Example: "  kith add photo.jpg\n  kith add *.jpg\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",
+		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 && name != "" {
+				return fmt.Errorf("--name names one file or folder, and %d are given: add them one at a time to name each", len(args))
+			}
 			c, err := e.client()
 			if err != nil {
 				return err
 			}
-			p := e.newProgress("adding", true)
-			res, err := c.AddPath(cmd.Context(), args[0], recursive, api.AddOptions{Name: name, NoPin: noPin, Private: private, Exclude: exclude}, p.event)
-			p.done()
-			if err != nil {
-				return err
+			// Several paths are added one after the other, each its own
+			// pin and ticket, as if added one at a time; a folder given
+			// without -r stops the command before anything is added.
+			if len(args) > 1 && !recursive {
+				for _, path := range args {
+					if st, err := os.Stat(path); err == nil && st.IsDir() {
+						return fmt.Errorf("add %s: it is a folder; use -r to add a folder", path)
+					}
+				}
 			}
-			switch {
-			case e.json:
-				return e.printJSON(res)
-			case quiet:
-				fmt.Fprintln(e.stdout, res.Cid)
-			default:
-				fmt.Fprintf(e.stdout, "added %s %s (%s)\n", res.Cid, printable(res.Name), humanBytes(int64(res.Size)))
-				if res.Ticket != "" {
-					fmt.Fprintf(e.stdout, "ticket (for a friend: kith get TICKET):\n  %s\n", res.Ticket)
+			for _, path := range args {
+				p := e.newProgress("adding", true)
+				res, err := c.AddPath(cmd.Context(), path, recursive, api.AddOptions{Name: name, NoPin: noPin, Private: private, Exclude: exclude}, p.event)
+				p.done()
+				if err != nil {
+					return err
+				}
+				switch {
+				case e.json:
+					if err := e.printJSON(res); err != nil {
+						return err
+					}
+				case quiet:
+					fmt.Fprintln(e.stdout, res.Cid)
+				default:
+					fmt.Fprintf(e.stdout, "added %s %s (%s)\n", res.Cid, printable(res.Name), humanBytes(int64(res.Size)))
+					if res.Ticket != "" {
+						fmt.Fprintf(e.stdout, "ticket (for a friend: kith get TICKET):\n  %s\n", res.Ticket)
+					}
 				}
 			}
 			return nil
