@@ -129,11 +129,15 @@ func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api
 	if err != nil {
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
 	}
+	total := int64(st.Size)
+	if st.Type == dag.TypeSymlink {
+		total = 0 // a link's size is its target's length; nothing is copied
+	}
 	var written int64
 	meter := newRateMeter(time.Now)
 	err = dag.WriteTo(ctx, n.store, c, out, func(b int64) {
 		written = b
-		report(progress, api.Progress{Phase: "write", Bytes: b, Total: int64(st.Size), Rate: meter.observe(b)})
+		report(progress, api.Progress{Phase: "write", Bytes: b, Total: total, Rate: meter.observe(b)})
 	})
 	if err != nil {
 		if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, fs.ErrExist) || errors.Is(err, dag.ErrInconsistent) {
