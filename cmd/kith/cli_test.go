@@ -39,6 +39,12 @@ func TestREADMETour(t *testing.T) {
 	if both := strings.Fields(mustKith(t, repo, "add", "-q", hello, bye)); len(both) != 2 || both[0] != cid || both[1] == cid {
 		t.Fatalf("add of two files printed %q", both)
 	}
+	// "-" reads standard input: the same bytes, the same CID.
+	stdin := exec.Command(kithBin, "--repo", repo, "add", "-q", "-", "--name", "piped.txt")
+	stdin.Stdin = strings.NewReader("hello kith\n")
+	if got, err := stdin.Output(); err != nil || strings.TrimSpace(string(got)) != cid {
+		t.Fatalf("add - printed %q (%v), want %s", got, err, cid)
+	}
 	out := filepath.Join(dir, "back.txt")
 	mustKith(t, repo, "get", cid, "-o", out)
 	if b, _ := os.ReadFile(out); string(b) != "hello kith\n" {

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/dustin/go-humanize"
+	"github.com/ipfs/boxo/files"
 
 	"github.com/spf13/cobra"
 
@@ -24,7 +25,8 @@ func addCmd(e *env) *cobra.Command {
 		Use:   "add PATH...",
 		Short: "Add a file or folder to the repo and pin it",
 		Long: `Add a file (or, with -r, a folder) to the repo and pin it, printing its CID.
-Given several paths, add adds each in turn: a pin and a ticket each.
+Given several paths, add adds each in turn: a pin and a ticket each. A
+PATH of - reads standard input (named "stdin" unless --name says).
 
 The DAG follows the IPIP-499 "unixfs-v1-2025" profile (CIDv1, raw leaves,
 sha2-256, 1 MiB chunks), so any IPFS implementation using that profile gives
@@ -43,7 +45,7 @@ A folder is added with everything in it, hidden files included; --exclude
 leaves out what you name. A symbolic link inside the folder is kept as a
 link (its target as written, which kith get writes back as a link, as
 Kubo does); a link given as PATH is followed.`,
-		Example: "  kith add photo.jpg\n  kith add *.jpg\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",
+		Example: "  kith add photo.jpg\n  kith add *.jpg\n  tar c ./docs | kith add - --name docs.tar\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 && name != "" {
@@ -64,8 +66,14 @@ Kubo does); a link given as PATH is followed.`,
 				}
 			}
 			for _, path := range args {
+				opts := api.AddOptions{Name: name, NoPin: noPin, Private: private, Exclude: exclude}
 				p := e.newProgress("adding", true)
-				res, err := c.AddPath(cmd.Context(), path, recursive, api.AddOptions{Name: name, NoPin: noPin, Private: private, Exclude: exclude}, p.event)
+				var res api.AddResult
+				if path == "-" {
+					res, err = c.Add(cmd.Context(), stdinName(name), files.NewReaderFile(e.stdin), 0, opts, p.event)
+				} else {
+					res, err = c.AddPath(cmd.Context(), path, recursive, opts, p.event)
+				}
 				p.done()
 				if err != nil {
 					return err
@@ -94,6 +102,14 @@ Kubo does); a link given as PATH is followed.`,
 	cmd.Flags().BoolVar(&private, "private", false, "do not announce it in the DHT (share it by ticket or group only)")
 	excludeFlag(cmd, &exclude)
 	return cmd
+}
+
+// stdinName is the name of what `kith add -` reads: --name, else "stdin".
+func stdinName(name string) string {
+	if name != "" {
+		return name
+	}
+	return "stdin"
 }
 
 // excludeFlag adds --exclude, for commands that add a folder.
