@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -247,6 +249,7 @@ func (gs *groupSet) freeName(name string) string {
 	}
 }
 
+// list returns the open groups, by name.
 func (gs *groupSet) list() []*localGroup {
 	gs.mu.Lock()
 	defer gs.mu.Unlock()
@@ -254,6 +257,11 @@ func (gs *groupSet) list() []*localGroup {
 	for _, g := range gs.byID {
 		out = append(out, g)
 	}
+	// By name, so that what lists groups (a CID's status in each, the
+	// groups that share it) says them in the same order every time.
+	slices.SortFunc(out, func(a, b *localGroup) int {
+		return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.id.String(), b.id.String()))
+	})
 	return out
 }
 
