@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
+	"syscall"
 
 	uio "github.com/ipfs/boxo/ipld/unixfs/io"
 	"github.com/ipfs/go-cid"
@@ -151,9 +153,22 @@ func writeSymlink(target, outPath string, overwrite bool) error {
 		}
 	}
 	if err := os.Symlink(target, outPath); err != nil {
-		return fmt.Errorf("create the symbolic link %s: %w", outPath, err)
+		return fmt.Errorf("create the symbolic link %s: %w", outPath, symlinkErr(err))
 	}
 	return nil
+}
+
+// errPrivilegeNotHeld is Windows' ERROR_PRIVILEGE_NOT_HELD: creating a
+// symbolic link needs Developer Mode or an administrator there.
+const errPrivilegeNotHeld = syscall.Errno(1314)
+
+// symlinkErr adds to a failed symlink(2) what to do about it, where
+// something can be done.
+func symlinkErr(err error) error {
+	if runtime.GOOS == "windows" && errors.Is(err, errPrivilegeNotHeld) {
+		return fmt.Errorf("%w (Windows lets a user create symbolic links with Developer Mode on: Settings, System, For developers)", err)
+	}
+	return err
 }
 
 // treeWriter writes one DAG to disk.
@@ -188,7 +203,7 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 		if typ == TypeSymlink {
 			// Like O_EXCL below, symlink(2) never replaces what exists.
 			if err := os.Symlink(linkTarget(child), p); err != nil {
-				return fmt.Errorf("%s: create the symbolic link: %w", childRel, err)
+				return fmt.Errorf("%s: create the symbolic link: %w", childRel, symlinkErr(err))
 			}
 			return nil
 		}
