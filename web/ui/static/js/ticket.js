@@ -1,5 +1,5 @@
-// Share tickets: one string holding a CID and this node's addresses, which
-// a friend pastes on their Get page (or gives to `kith get`) to fetch the
+// Share tickets: one string holding a CID, its name and this node's
+// addresses, which a friend pastes on their Get page (or gives to `kith get`) to fetch the
 // content straight from this node, with no DHT lookup.
 
 import { h, copyButton } from './dom.js';
