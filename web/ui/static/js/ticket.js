@@ -1,6 +1,7 @@
 // Share tickets: one string holding a CID, its name and this node's
-// addresses, which a friend pastes on their Get page (or gives to `kith get`) to fetch the
-// content straight from this node, with no DHT lookup.
+// addresses, which a friend pastes on their Get page (or gives to
+// `kith get`) to fetch the content straight from this node, with no DHT
+// lookup.
 
 import { h, copyButton } from './dom.js';
 
