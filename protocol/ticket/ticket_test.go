@@ -86,14 +86,20 @@ func TestParseRefusesWhatIsNotATicket(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add(sample().String())
+	named := sample()
+	named.Name = "holiday.mp4"
+	f.Add(named.String())
 	f.Add(Prefix)
 	f.Fuzz(func(t *testing.T, s string) {
 		tk, err := Parse(s)
 		if err != nil {
 			return
 		}
+		if CleanName(tk.Name) != tk.Name {
+			t.Fatalf("parsed a name that is not a clean file name: %q", tk.Name)
+		}
 		again, err := Parse(tk.String())
-		if err != nil || !again.Cid.Equals(tk.Cid) || len(again.Peers) != len(tk.Peers) {
+		if err != nil || !again.Cid.Equals(tk.Cid) || len(again.Peers) != len(tk.Peers) || again.Name != tk.Name {
 			t.Fatalf("a parsed ticket does not survive re-encoding: %v", err)
 		}
 	})
