@@ -182,6 +182,7 @@ func TestCLIErrors(t *testing.T) {
 		{"unreadable path", repo, []string{"add", filepath.Join(notAFolder, "inside")}, "not a directory"},
 		{"folder without -r", repo, []string{"add", dir}, "use -r"},
 		{"a folder among several without -r", repo, []string{"add", notAFolder, dir}, "add " + dir + ": it is a folder; use -r to add a folder"},
+		{"stdin twice", repo, []string{"add", "-", "-"}, "- (standard input) can be read once: give it once"},
 		{"one name for several", repo, []string{"add", notAFolder, notAFolder, "--name", "x"}, "--name names one file or folder, and 2 are given"},
 		{"exclude a path", repo, []string{"add", "-r", dir, "--exclude", "sub/x"}, `bad exclude pattern "sub/x": give a name or a pattern of names (like *.tmp or node_modules), matched at any depth, not a path`},
 		{"malformed CID", repo, []string{"cat", "bafy-not-a-cid"}, `"bafy-not-a-cid" is neither a CID nor a kith ticket`},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -36,11 +37,10 @@ disk.
 add also prints a ticket: the CID with its name and this node's address.
 A friend runs kith get TICKET, which connects to you directly (through a
 relay if you are behind a NAT, then hole punched), with no DHT lookup, and
-saves it under that name. Content you add is
-also announced in the DHT, as IPFS does, so the CID alone is enough to find
-it; --private (or dht.announce false in the config) leaves it out, so only
-people with the ticket, your group members and peers already connected to
-you can fetch it.
+saves it under that name. Content you add is also announced in the DHT, as
+IPFS does, so the CID alone is enough to find it; --private (or
+dht.announce false in the config) leaves it out, so only people with the
+ticket, your group members and peers already connected to you can fetch it.
 
 A folder is added with everything in it, hidden files included; --exclude
 leaves out what you name. A symbolic link inside the folder is kept as a
@@ -51,6 +51,15 @@ Kubo does); a link given as PATH is followed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 && name != "" {
 				return fmt.Errorf("--name names one file or folder, and %d are given: add them one at a time to name each", len(args))
+			}
+			stdin := 0
+			for _, a := range args {
+				if a == "-" {
+					stdin++
+				}
+			}
+			if stdin > 1 {
+				return errors.New("- (standard input) can be read once: give it once")
 			}
 			c, err := e.client()
 			if err != nil {
