@@ -63,30 +63,27 @@ func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.A
 	return out, nil
 }
 
-// AddPath imports the file or folder at path, reading it directly.
-func (n *Node) AddPath(ctx context.Context, path string, opts api.AddOptions, progress func(api.Progress)) (api.AddResult, error) {
-	if !filepath.IsAbs(path) {
-		return api.AddResult{}, fmt.Errorf("add path %q must be absolute: %w", path, api.ErrInvalid)
+// AddPaths imports the file or folder at path, reading it directly, or,
+// with opts.Wrap, those at several paths as the entries of one new
+// folder, pinned under opts.Wrap (unless opts.Name says otherwise).
+func (n *Node) AddPaths(ctx context.Context, paths []string, opts api.AddOptions, progress func(api.Progress)) (api.AddResult, error) {
+	if len(paths) == 0 || (len(paths) > 1 && opts.Wrap == "") {
+		return api.AddResult{}, fmt.Errorf("add %d paths: one at a time, or wrapped in a folder: %w", len(paths), api.ErrInvalid)
 	}
-	// A link given as the path is followed; links inside a folder are
-	// kept as links (dag.Importer).
-	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		// Not found (not an internal error): the daemon may not see the
-		// caller's files (a container, a private /tmp), and the client
-		// then streams the bytes itself.
-		return api.AddResult{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("add %s: the daemon finds no such file or folder", path)}
+	var size int64
+	for _, path := range paths {
+		st, err := statForAdd(path, opts)
+		if err != nil {
+			return api.AddResult{}, err
+		}
+		if st.Mode().IsRegular() {
+			size += st.Size()
+		}
 	}
-	if err != nil {
-		return api.AddResult{}, fmt.Errorf("add %s: %w", path, api.PathReason(err))
-	}
-	if st.IsDir() && !opts.Recursive {
-		return api.AddResult{}, fmt.Errorf("add %s: it is a folder; use -r to add a folder: %w", path, api.ErrInvalid)
-	}
-	if st.Mode().IsRegular() {
-		// Fail before reading anything rather than at the first batch
-		// that no longer fits.
-		if err := n.store.CheckSpace(st.Size()); err != nil {
+	// Fail before reading anything rather than at the first batch that no
+	// longer fits (folders are sized as they are read).
+	if size > 0 {
+		if err := n.store.CheckSpace(size); err != nil {
 			return api.AddResult{}, err
 		}
 	}
@@ -94,16 +91,49 @@ func (n *Node) AddPath(ctx context.Context, path string, opts api.AddOptions, pr
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
 	}
-	node, err := dag.OpenPath(path, exclude)
+	var node files.Node
+	name := opts.Wrap
+	if name != "" {
+		node, err = dag.OpenPaths(paths, exclude)
+	} else {
+		node, err = dag.OpenPath(paths[0], exclude)
+		name = filepath.Base(paths[0])
+	}
 	if err != nil {
-		return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
+		if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, dag.ErrSameName) {
+			err = fmt.Errorf("%w: %w", err, api.ErrInvalid)
+		}
+		return api.AddResult{}, fmt.Errorf("add %s: %w", name, err)
 	}
 	defer node.Close()
 	total, _ := node.Size()
-	return n.Add(ctx, filepath.Base(path), node, opts, func(p api.Progress) {
+	return n.Add(ctx, name, node, opts, func(p api.Progress) {
 		p.Total = total
 		report(progress, p)
 	})
+}
+
+// statForAdd checks one path given to AddPaths: absolute, there, and a
+// folder only with opts.Recursive. A link given as the path is followed;
+// links inside a folder are kept as links (dag.Importer).
+func statForAdd(path string, opts api.AddOptions) (fs.FileInfo, error) {
+	if !filepath.IsAbs(path) {
+		return nil, fmt.Errorf("add path %q must be absolute: %w", path, api.ErrInvalid)
+	}
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Not found (not an internal error): the daemon may not see the
+		// caller's files (a container, a private /tmp), and the client
+		// then streams the bytes itself.
+		return nil, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("add %s: the daemon finds no such file or folder", path)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("add %s: %w", path, api.PathReason(err))
+	}
+	if st.IsDir() && !opts.Recursive {
+		return nil, fmt.Errorf("add %s: it is a folder; use -r to add a folder: %w", path, api.ErrInvalid)
+	}
+	return st, nil
 }
 
 // Get writes the file or folder c to out, fetching from peers whatever the

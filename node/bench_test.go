@@ -52,7 +52,7 @@ func addRandomFile(b *testing.B, size int64, nodes ...*Node) cid.Cid {
 	defer os.Remove(path)
 	var root cid.Cid
 	for _, n := range nodes {
-		res, err := n.AddPath(context.Background(), path, api.AddOptions{}, nil)
+		res, err := n.AddPaths(context.Background(), []string{path}, api.AddOptions{}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

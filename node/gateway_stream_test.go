@@ -65,7 +65,7 @@ func (p patternFile) add(tb testing.TB, n *Node, name string) cid.Cid {
 	if err := f.Close(); err != nil {
 		tb.Fatal(err)
 	}
-	res, err := n.AddPath(context.Background(), path, api.AddOptions{}, nil)
+	res, err := n.AddPaths(context.Background(), []string{path}, api.AddOptions{}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

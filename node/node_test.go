@@ -384,7 +384,7 @@ func TestImportPinsOnlyCompleteRoots(t *testing.T) {
 func TestAddPathMissing(t *testing.T) {
 	n, _ := startNode(t)
 	missing := filepath.Join(t.TempDir(), "gone.txt")
-	_, err := n.AddPath(context.Background(), missing, api.AddOptions{}, nil)
+	_, err := n.AddPaths(context.Background(), []string{missing}, api.AddOptions{}, nil)
 	if api.KindOf(err) != api.KindNotFound || strings.Contains(err.Error(), "lstat") || !strings.Contains(err.Error(), missing) {
 		t.Fatalf("add of a missing path: %v (kind %s), want not_found naming the path", err, api.KindOf(err))
 	}

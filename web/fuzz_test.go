@@ -125,8 +125,8 @@ func (*fuzzBackend) Add(_ context.Context, name string, node files.Node, _ api.A
 	return api.AddResult{Name: name, Size: uint64(total)}, nil
 }
 
-func (*fuzzBackend) AddPath(_ context.Context, path string, _ api.AddOptions, _ func(api.Progress)) (api.AddResult, error) {
-	return api.AddResult{}, invalid("%q: no such file (the fuzz backend reads no disk)", path)
+func (*fuzzBackend) AddPaths(_ context.Context, paths []string, _ api.AddOptions, _ func(api.Progress)) (api.AddResult, error) {
+	return api.AddResult{}, invalid("%q: no such file (the fuzz backend reads no disk)", paths)
 }
 
 func (*fuzzBackend) Get(_ context.Context, c cid.Cid, out string, _ func(api.Progress)) (api.GetResult, error) {

@@ -270,10 +270,10 @@ func (s *Server) handleID(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
 	defer closeDuplexBody(r)
 	q := r.URL.Query()
-	opts := api.AddOptions{Name: q.Get("name"), NoPin: q.Get("no_pin") == "true", Recursive: q.Get("recursive") == "true", Private: q.Get("private") == "true", Exclude: q["exclude"]}
-	if path := q.Get("path"); path != "" {
+	opts := api.AddOptions{Name: q.Get("name"), NoPin: q.Get("no_pin") == "true", Recursive: q.Get("recursive") == "true", Private: q.Get("private") == "true", Exclude: q["exclude"], Wrap: q.Get("wrap")}
+	if paths := q["path"]; len(paths) > 0 {
 		st := newEventStream(w)
-		res, err := s.backend.AddPath(r.Context(), path, opts, st.progress)
+		res, err := s.backend.AddPaths(r.Context(), paths, opts, st.progress)
 		st.finish(res, err)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -189,4 +190,98 @@ func (it *pathIter) Next() bool {
 		return true
 	}
 	return false
+}
+
+// ErrSameName is returned (wrapped) by OpenPaths for two paths that would
+// be entries of the same name.
+var ErrSameName = errors.New("two entries of the folder would have the same name")
+
+// OpenPaths is a folder made here for Importer.Add, whose entries are the
+// files and folders at paths (each followed if it is a symbolic link, as
+// OpenPath does), named by their last element: `kith add --wrap NAME a b`.
+// Two paths with the same last element are refused, naming it. Entries
+// are opened one at a time, as the import reaches them.
+func OpenPaths(paths []string, x Exclusion) (files.Directory, error) {
+	d := &pathsDir{x: x, byName: map[string]string{}}
+	for _, p := range paths {
+		name := filepath.Base(filepath.Clean(p))
+		if err := checkName(name); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if other, dup := d.byName[name]; dup {
+			return nil, fmt.Errorf("%w: %s and %s would both be %q: rename one, or add them apart", ErrSameName, other, p, name)
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		d.byName[name] = p
+		d.entries = append(d.entries, pathEntry{name: name, path: p, stat: st})
+	}
+	slices.SortFunc(d.entries, func(a, b pathEntry) int { return strings.Compare(a.name, b.name) })
+	return d, nil
+}
+
+type pathEntry struct {
+	name, path string
+	stat       fs.FileInfo
+}
+
+// pathsDir is OpenPaths' folder.
+type pathsDir struct {
+	entries []pathEntry
+	byName  map[string]string
+	x       Exclusion
+}
+
+func (d *pathsDir) Close() error       { return nil }
+func (d *pathsDir) Mode() os.FileMode  { return fs.ModeDir | 0o755 }
+func (d *pathsDir) ModTime() time.Time { return time.Time{} }
+
+// Size is what an import of the folder reads: every file's length, less
+// what is excluded.
+func (d *pathsDir) Size() (int64, error) {
+	var total int64
+	for _, e := range d.entries {
+		switch {
+		case e.stat.IsDir():
+			ents, err := os.ReadDir(e.path)
+			if err != nil {
+				return total, err
+			}
+			n, err := treeBytes(e.path, ents, d.x)
+			total += n
+			if err != nil {
+				return total, err
+			}
+		case e.stat.Mode().IsRegular():
+			total += e.stat.Size()
+		}
+	}
+	return total, nil
+}
+
+func (d *pathsDir) Entries() files.DirIterator { return &pathsIter{d: d, i: -1} }
+
+type pathsIter struct {
+	d    *pathsDir
+	i    int
+	node files.Node
+	err  error
+}
+
+func (it *pathsIter) Name() string     { return it.d.entries[it.i].name }
+func (it *pathsIter) Node() files.Node { return it.node }
+func (it *pathsIter) Err() error       { return it.err }
+
+func (it *pathsIter) Next() bool {
+	if it.err != nil || it.i+1 >= len(it.d.entries) {
+		return false
+	}
+	it.i++
+	e := it.d.entries[it.i]
+	if it.node, it.err = openEntry(e.path, e.stat, it.d.x); it.err != nil {
+		return false
+	}
+	return true
 }

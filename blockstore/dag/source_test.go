@@ -3,6 +3,7 @@ package dag
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -158,5 +159,36 @@ func TestOpenPathSpecialFile(t *testing.T) {
 	}
 	if _, err := NewImporter(blockstore.NewMemStore()).Add(context.Background(), nd, nil); err != nil {
 		t.Fatalf("with the socket excluded: %v", err)
+	}
+}
+
+// TestOpenPaths: several paths become the entries of one folder, named by
+// their last element, with the CID of the same tree built in memory; two
+// paths of the same name are refused.
+func TestOpenPaths(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	tree{"beach.jpg": []byte("sand"), "notes": tree{"day1.txt": []byte("sun"), "link": link("day1.txt")}}.writeDisk(t, a)
+	tree{"sunset.jpg": []byte("orange"), "beach.jpg": []byte("other sand")}.writeDisk(t, b)
+	paths := []string{filepath.Join(a, "notes"), filepath.Join(a, "beach.jpg"), filepath.Join(b, "sunset.jpg")}
+	want := tree{"beach.jpg": []byte("sand"), "notes": tree{"day1.txt": []byte("sun"), "link": link("day1.txt")}, "sunset.jpg": []byte("orange")}
+
+	nd, err := OpenPaths(paths, Exclusion{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size, err := nd.Size(); err != nil || uint64(size) != want.size() {
+		t.Errorf("Size = %d, %v; want %d", size, err, want.size())
+	}
+	got := importNode(t, blockstore.NewMemStore(), nd)
+	if exp := importNode(t, blockstore.NewMemStore(), want.node()); got.Root != exp.Root {
+		t.Fatalf("CID %s, want %s (the same tree in memory)", got.Root, exp.Root)
+	}
+
+	_, err = OpenPaths([]string{filepath.Join(a, "beach.jpg"), filepath.Join(b, "beach.jpg")}, Exclusion{})
+	if !errors.Is(err, ErrSameName) || !strings.Contains(err.Error(), `would both be "beach.jpg"`) {
+		t.Fatalf("two beach.jpg: %v", err)
+	}
+	if _, err := OpenPaths([]string{filepath.Join(a, "missing")}, Exclusion{}); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a missing path: %v", err)
 	}
 }

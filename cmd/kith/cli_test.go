@@ -39,6 +39,14 @@ func TestREADMETour(t *testing.T) {
 	if both := strings.Fields(mustKith(t, repo, "add", "-q", hello, bye)); len(both) != 2 || both[0] != cid || both[1] == cid {
 		t.Fatalf("add of two files printed %q", both)
 	}
+	// --wrap: several paths in one new folder, one CID.
+	wrapped := mustKith(t, repo, "add", "-q", "--wrap", "greetings", hello, bye)
+	if ls := mustKith(t, repo, "ls", wrapped); !strings.Contains(ls, "hello.txt") || !strings.Contains(ls, "bye.txt") {
+		t.Fatalf("ls of the --wrap folder:\n%s", ls)
+	}
+	if ls := mustKith(t, repo, "pin", "ls"); !strings.Contains(ls, "greetings") {
+		t.Fatalf("the --wrap folder is not pinned as greetings:\n%s", ls)
+	}
 	// "-" reads standard input: the same bytes, the same CID.
 	stdin := exec.Command(kithBin, "--repo", repo, "add", "-q", "-", "--name", "piped.txt")
 	stdin.Stdin = strings.NewReader("hello kith\n")
@@ -182,6 +190,8 @@ func TestCLIErrors(t *testing.T) {
 		{"unreadable path", repo, []string{"add", filepath.Join(notAFolder, "inside")}, "not a directory"},
 		{"folder without -r", repo, []string{"add", dir}, "use -r"},
 		{"a folder among several without -r", repo, []string{"add", notAFolder, dir}, "add " + dir + ": it is a folder; use -r to add a folder"},
+		{"wrap and name", repo, []string{"add", "--wrap", "w", "--name", "n", notAFolder}, "--wrap names the folder it makes: leave --name out"},
+		{"wrap two of a name", repo, []string{"add", "--wrap", "w", notAFolder, filepath.Join(dir, ".", "file.txt")}, `would both be "file.txt": rename one, or add them apart`},
 		{"stdin twice", repo, []string{"add", "-", "-"}, "- (standard input) can be read once: give it once"},
 		{"one name for several", repo, []string{"add", notAFolder, notAFolder, "--name", "x"}, "--name names one file or folder, and 2 are given"},
 		{"exclude a path", repo, []string{"add", "-r", dir, "--exclude", "sub/x"}, `bad exclude pattern "sub/x": give a name or a pattern of names (like *.tmp or node_modules), matched at any depth, not a path`},

@@ -20,10 +20,11 @@ type Backend interface {
 	ResolveRef(ctx context.Context, ref string) (cid.Cid, error)
 	// Add imports a file or folder (a boxo files.Node) and pins it unless opts.NoPin.
 	Add(ctx context.Context, name string, node files.Node, opts AddOptions, progress func(Progress)) (AddResult, error)
-	// AddPath imports the file or folder at an absolute path the daemon
-	// reads itself: the fast path for a CLI on the same machine, which saves
-	// streaming every byte through the API.
-	AddPath(ctx context.Context, path string, opts AddOptions, progress func(Progress)) (AddResult, error)
+	// AddPaths imports the file or folder at an absolute path the daemon
+	// reads itself (the fast path for a CLI on the same machine, which
+	// saves streaming every byte through the API), or, with opts.Wrap,
+	// those at several paths as the entries of one new folder.
+	AddPaths(ctx context.Context, paths []string, opts AddOptions, progress func(Progress)) (AddResult, error)
 	// Get writes the file or folder c to out, which must not exist yet.
 	Get(ctx context.Context, c cid.Cid, out string, progress func(Progress)) (GetResult, error)
 	// Cat streams length bytes of file c from offset (length < 0: to the end).

@@ -110,6 +110,9 @@ type AddOptions struct {
 	// whose name matches one of these patterns, at any depth (see
 	// dag.Exclusion).
 	Exclude []string `json:"exclude,omitempty"`
+	// Wrap adds the paths given as the entries of one new folder, pinned
+	// under this name (unless Name says otherwise): one CID, one ticket.
+	Wrap string `json:"wrap,omitempty"`
 }
 
 // AddResult is the result of an add.

@@ -16,45 +16,40 @@ import (
 	"github.com/kith-p2p/kith/web/api"
 )
 
-// AddPath adds the file or folder at path (folders only with recursive) and
-// streams it to the daemon as multipart, the format of boxo/files.
+// AddPath adds the file or folder at path (folders only with recursive):
+// AddPaths with one path.
 func (c *Client) AddPath(ctx context.Context, path string, recursive bool, opts api.AddOptions, progress func(api.Event)) (api.AddResult, error) {
-	// A link named on the command line is followed (links inside a folder
-	// are kept as links).
-	st, err := os.Stat(path)
-	if err != nil {
-		if target, lerr := os.Readlink(path); lerr == nil {
-			return api.AddResult{}, fmt.Errorf("add %s: it is a symbolic link to %s, which cannot be read: %w", path, target, api.PathReason(err))
-		}
-		return api.AddResult{}, fmt.Errorf("add %s: %w", path, api.PathReason(err))
+	return c.AddPaths(ctx, []string{path}, recursive, opts, progress)
+}
+
+// AddPaths adds the file or folder at one path or, with opts.Wrap, the
+// files and folders at several as the entries of one new folder (folders
+// only with recursive). The daemon reads them itself when it can; else
+// they are streamed to it as multipart, the format of boxo/files.
+func (c *Client) AddPaths(ctx context.Context, paths []string, recursive bool, opts api.AddOptions, progress func(api.Event)) (api.AddResult, error) {
+	if len(paths) != 1 && opts.Wrap == "" {
+		return api.AddResult{}, fmt.Errorf("add %d paths: one at a time, or wrapped in a folder: %w", len(paths), api.ErrInvalid)
 	}
 	exclude, err := dag.NewExclusion(opts.Exclude)
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
 	}
-	if st.IsDir() && !recursive {
-		return api.AddResult{}, fmt.Errorf("add %s: it is a folder; use -r to add a folder: %w", path, api.ErrInvalid)
-	}
-	if !st.IsDir() && !st.Mode().IsRegular() {
-		return api.AddResult{}, fmt.Errorf("add %s: not a regular file or folder: %w", path, api.ErrInvalid)
-	}
-	if !st.IsDir() {
-		// Fail here, with the path, rather than half-way through the upload.
-		f, err := os.Open(path)
-		if err != nil {
-			return api.AddResult{}, fmt.Errorf("add %s: %w", path, api.PathReason(err))
+	abs := make([]string, len(paths))
+	for i, path := range paths {
+		if err := checkAddPath(path, recursive); err != nil {
+			return api.AddResult{}, err
 		}
-		f.Close()
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
+		if abs[i], err = filepath.Abs(path); err != nil {
+			return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
+		}
 	}
 	// The daemon usually runs as the same user on the same machine: let it
-	// read the file itself, which spares streaming every byte through the
-	// API. If it cannot read the path (another user, a container), stream.
+	// read the files itself, which spares streaming every byte through the
+	// API. If it cannot read a path (another user, a container), stream.
 	q := addQuery(opts)
-	q.Set("path", abs)
+	for _, p := range abs {
+		q.Add("path", p)
+	}
 	if recursive {
 		q.Set("recursive", "true")
 	}
@@ -64,14 +59,48 @@ func (c *Client) AddPath(ctx context.Context, path string, recursive bool, opts 
 	if err == nil || !errors.As(err, &ae) || (ae.Kind != api.KindPermission && ae.Kind != api.KindNotFound) {
 		return res, err
 	}
-	node, err := dag.OpenPath(path, exclude)
+	var node files.Node
+	name := opts.Wrap
+	if name != "" {
+		node, err = dag.OpenPaths(abs, exclude)
+	} else {
+		node, err = dag.OpenPath(abs[0], exclude)
+		name = filepath.Base(abs[0])
+	}
 	if err != nil {
-		return api.AddResult{}, fmt.Errorf("add %s: %w", path, err)
+		return api.AddResult{}, fmt.Errorf("add %s: %w", name, err)
 	}
 	defer node.Close()
 	total, _ := node.Size() // for the progress bar only; 0 if unknown
-	name := filepath.Base(filepath.Clean(path))
 	return c.Add(ctx, name, node, total, opts, progress)
+}
+
+// checkAddPath fails, with the path, for what cannot be added, rather
+// than half-way through the upload.
+func checkAddPath(path string, recursive bool) error {
+	// A link named on the command line is followed (links inside a folder
+	// are kept as links).
+	st, err := os.Stat(path)
+	if err != nil {
+		if target, lerr := os.Readlink(path); lerr == nil {
+			return fmt.Errorf("add %s: it is a symbolic link to %s, which cannot be read: %w", path, target, api.PathReason(err))
+		}
+		return fmt.Errorf("add %s: %w", path, api.PathReason(err))
+	}
+	if st.IsDir() && !recursive {
+		return fmt.Errorf("add %s: it is a folder; use -r to add a folder: %w", path, api.ErrInvalid)
+	}
+	if !st.IsDir() && !st.Mode().IsRegular() {
+		return fmt.Errorf("add %s: not a regular file or folder: %w", path, api.ErrInvalid)
+	}
+	if !st.IsDir() {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("add %s: %w", path, api.PathReason(err))
+		}
+		f.Close()
+	}
+	return nil
 }
 
 // Add streams one file or folder named name to the daemon.
@@ -100,6 +129,9 @@ func addQuery(opts api.AddOptions) url.Values {
 	}
 	for _, p := range opts.Exclude {
 		q.Add("exclude", p)
+	}
+	if opts.Wrap != "" {
+		q.Set("wrap", opts.Wrap)
 	}
 	return q
 }

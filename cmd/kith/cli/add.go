@@ -21,13 +21,16 @@ func addCmd(e *env) *cobra.Command {
 		quiet     bool
 		private   bool
 		exclude   []string
+		wrap      string
 	)
 	cmd := &cobra.Command{
 		Use:   "add PATH...",
 		Short: "Add a file or folder to the repo and pin it",
 		Long: `Add a file (or, with -r, a folder) to the repo and pin it, printing its CID.
-Given several paths, add adds each in turn: a pin and a ticket each. A
-PATH of - reads standard input (named "stdin" unless --name says).
+Given several paths, add adds each in turn: a pin and a ticket each; with
+--wrap NAME, they go together in one new folder NAME, with one ticket for
+all (a friend's kith get saves ./NAME). A PATH of - reads standard input
+(named "stdin" unless --name says).
 
 The DAG follows the IPIP-499 "unixfs-v1-2025" profile (CIDv1, raw leaves,
 sha2-256, 1 MiB chunks), so any IPFS implementation using that profile gives
@@ -46,24 +49,25 @@ A folder is added with everything in it, hidden files included; --exclude
 leaves out what you name. A symbolic link inside the folder is kept as a
 link (its target as written, which kith get writes back as a link, as
 Kubo does); a link given as PATH is followed.`,
-		Example: "  kith add photo.jpg\n  kith add *.jpg\n  tar c ./docs | kith add - --name docs.tar\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",
+		Example: "  kith add photo.jpg\n  kith add *.jpg\n  kith add --wrap beach-photos *.jpg\n  tar c ./docs | kith add - --name docs.tar\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 1 && name != "" {
-				return fmt.Errorf("--name names one file or folder, and %d are given: add them one at a time to name each", len(args))
-			}
-			stdin := 0
-			for _, a := range args {
-				if a == "-" {
-					stdin++
-				}
-			}
-			if stdin > 1 {
-				return errors.New("- (standard input) can be read once: give it once")
+			if err := checkAddArgs(args, name, wrap); err != nil {
+				return err
 			}
 			c, err := e.client()
 			if err != nil {
 				return err
+			}
+			opts := api.AddOptions{Name: name, NoPin: noPin, Private: private, Exclude: exclude, Wrap: wrap}
+			if wrap != "" {
+				p := e.newProgress("adding", true)
+				res, err := c.AddPaths(cmd.Context(), args, recursive, opts, p.event)
+				p.done()
+				if err != nil {
+					return err
+				}
+				return e.printAdded(res, quiet)
 			}
 			// Several paths are added one after the other, each its own
 			// pin and ticket, as if added one at a time; a folder given
@@ -76,7 +80,6 @@ Kubo does); a link given as PATH is followed.`,
 				}
 			}
 			for _, path := range args {
-				opts := api.AddOptions{Name: name, NoPin: noPin, Private: private, Exclude: exclude}
 				p := e.newProgress("adding", true)
 				var res api.AddResult
 				if path == "-" {
@@ -88,18 +91,8 @@ Kubo does); a link given as PATH is followed.`,
 				if err != nil {
 					return err
 				}
-				switch {
-				case e.json:
-					if err := e.printJSON(res); err != nil {
-						return err
-					}
-				case quiet:
-					fmt.Fprintln(e.stdout, res.Cid)
-				default:
-					fmt.Fprintf(e.stdout, "added %s %s (%s)\n", res.Cid, printable(res.Name), humanBytes(int64(res.Size)))
-					if res.Ticket != "" {
-						fmt.Fprintf(e.stdout, "ticket (for a friend: kith get TICKET):\n  %s\n", res.Ticket)
-					}
+				if err := e.printAdded(res, quiet); err != nil {
+					return err
 				}
 			}
 			return nil
@@ -110,8 +103,47 @@ Kubo does); a link given as PATH is followed.`,
 	cmd.Flags().BoolVar(&noPin, "no-pin", false, "store the blocks without pinning them")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the CID")
 	cmd.Flags().BoolVar(&private, "private", false, "do not announce it in the DHT (share it by ticket or group only)")
+	cmd.Flags().StringVarP(&wrap, "wrap", "w", "", "add the paths together as one folder called `NAME`: one CID, one ticket for all")
 	excludeFlag(cmd, &exclude)
 	return cmd
+}
+
+// checkAddArgs refuses, before anything is added, what add cannot do
+// with its paths and names.
+func checkAddArgs(args []string, name, wrap string) error {
+	stdin := 0
+	for _, a := range args {
+		if a == "-" {
+			stdin++
+		}
+	}
+	switch {
+	case wrap != "" && name != "":
+		return errors.New("--wrap names the folder it makes: leave --name out")
+	case wrap != "" && stdin > 0:
+		return errors.New("- (standard input) cannot go in a --wrap folder: add it on its own")
+	case len(args) > 1 && name != "":
+		return fmt.Errorf("--name names one file or folder, and %d are given: add them one at a time to name each, or --wrap NAME them in one folder", len(args))
+	case stdin > 1:
+		return errors.New("- (standard input) can be read once: give it once")
+	}
+	return nil
+}
+
+// printAdded prints what one add made: its CID, name, size and ticket.
+func (e *env) printAdded(res api.AddResult, quiet bool) error {
+	switch {
+	case e.json:
+		return e.printJSON(res)
+	case quiet:
+		fmt.Fprintln(e.stdout, res.Cid)
+	default:
+		fmt.Fprintf(e.stdout, "added %s %s (%s)\n", res.Cid, printable(res.Name), humanBytes(int64(res.Size)))
+		if res.Ticket != "" {
+			fmt.Fprintf(e.stdout, "ticket (for a friend: kith get TICKET):\n  %s\n", res.Ticket)
+		}
+	}
+	return nil
 }
 
 // stdinName is the name of what `kith add -` reads: --name, else "stdin".
