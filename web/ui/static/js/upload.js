@@ -66,6 +66,26 @@ async function walk(entry, path, it) {
   }
 }
 
+/**
+ * wrapItems puts items in one new folder called name: one upload, one
+ * CID and one ticket for all (the CLI's `kith add --wrap NAME`).
+ */
+export function wrapItems(items, name) {
+  const out = { name, size: 0, files: [], dirs: [name] };
+  for (const it of items) {
+    out.size += it.size;
+    for (const f of it.files) out.files.push({ path: name + '/' + f.path, file: f.file });
+    for (const d of it.dirs) out.dirs.push(name + '/' + d);
+  }
+  return out;
+}
+
+/** folderName makes what a person typed a folder name ("" if nothing is left). */
+export function folderName(typed) {
+  const name = typed.replace(/[/\\\u0000-\u001f]/g, '_').trim();
+  return name === '.' || name === '..' ? '' : name;
+}
+
 /** comparePaths orders paths folder by folder, so a folder's part comes
  * right before its contents and the contents stay together. */
 function comparePaths(a, b) {

@@ -5,7 +5,7 @@ import { api, gatewayURL } from '../api.js';
 import { h, copyButton, replace } from '../dom.js';
 import { bytes, duration, percent, rate } from '../format.js';
 import { ticketBox } from '../ticket.js';
-import { itemsFromDrop, itemsFromInput, upload } from '../upload.js';
+import { folderName, itemsFromDrop, itemsFromInput, upload, wrapItems } from '../upload.js';
 
 export const title = 'Add';
 
@@ -25,8 +25,19 @@ export function render(main) {
       h('label', { class: 'button', for: 'file-input' }, 'Choose files…', fileInput),
       h('label', { class: 'button', for: 'dir-input' }, 'Choose a folder…', dirInput)),
     h('p', { class: 'muted' }, 'Everything added is pinned in this node\'s repo and announced to the network.'));
+  // Several files chosen or dropped at once can go in one new folder:
+  // one upload, one ticket to give a friend instead of one per file.
+  const wrap = h('input', { type: 'checkbox', id: 'wrap' });
+  const wrapName = h('input', { type: 'text', id: 'wrap-name', value: 'shared-' + new Date().toISOString().slice(0, 10),
+    maxlength: 255, 'aria-label': 'Name of the folder' });
+  const wrapRow = h('p', { class: 'wrap-option' },
+    h('label', { for: 'wrap' }, wrap, ' Add several files at once as one folder (one ticket for all), named '), wrapName);
 
-  const addItems = (items) => items.forEach((it) => enqueue(it, list));
+  const addItems = (items) => {
+    const name = folderName(wrapName.value) || 'shared';
+    if (wrap.checked && items.length > 1) items = [wrapItems(items, name)];
+    items.forEach((it) => enqueue(it, list));
+  };
   fileInput.addEventListener('change', () => { addItems(itemsFromInput(fileInput.files)); fileInput.value = ''; });
   dirInput.addEventListener('change', () => { addItems(itemsFromInput(dirInput.files)); dirInput.value = ''; });
   zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
@@ -37,7 +48,7 @@ export function render(main) {
     addItems(await itemsFromDrop(e.dataTransfer));
   });
 
-  replace(main, h('h1', {}, 'Add'), zone, list);
+  replace(main, h('h1', {}, 'Add'), zone, wrapRow, list);
   for (const r of rows) list.prepend(r.el);
 }
 
