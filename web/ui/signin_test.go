@@ -98,9 +98,20 @@ func TestBrowserSessionStaysWithTheUI(t *testing.T) {
 	t.Cleanup(other.Close)
 	visit := func(tab context.Context) {
 		t.Helper()
-		if err := chromedp.Run(tab, chromedp.Navigate(other.URL), chromedp.Poll(`document.title === 'done'`, nil, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
-			t.Fatalf("visit the other app: %v", err)
+		// A navigation Chromium never reports as loaded (rare, on a loaded
+		// machine) is tried again rather than waited on for the browser's
+		// whole budget: what is checked is what the other app receives.
+		var err error
+		for range 2 {
+			step, cancel := context.WithTimeout(tab, 45*time.Second)
+			err = chromedp.Run(step, chromedp.Navigate(other.URL), chromedp.Poll(`document.title === 'done'`, nil, chromedp.WithPollingTimeout(30*time.Second)))
+			cancel()
+			if err == nil {
+				return
+			}
+			t.Logf("visit the other app: %v; again", err)
 		}
+		t.Fatalf("visit the other app: %v", err)
 	}
 	visit(newTab(t, ctx))
 	visit(ctx)
