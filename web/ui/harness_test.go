@@ -57,6 +57,26 @@ func newBrowser(t *testing.T) context.Context {
 func newBrowserFor(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
 	chrome := findChrome(t)
+	// Chromium, started beside a whole test run on two cores, has been
+	// seen to crash at start-up once (crashpad, "chrome failed to
+	// start"): what the tests check starts after that, so a browser that
+	// did not come up is started again, once, on a fresh profile.
+	var err error
+	for range 2 {
+		var ctx context.Context
+		if ctx, err = startBrowser(t, chrome, timeout); err == nil {
+			return ctx
+		}
+		t.Logf("start %s: %v; again", chrome, err)
+	}
+	t.Fatalf("start %s: %v", chrome, err)
+	return nil
+}
+
+// startBrowser starts chrome on a fresh profile, as newBrowserFor says.
+// The browser ends at the test's end, or at once when it fails to start.
+func startBrowser(t *testing.T, chrome string, timeout time.Duration) (context.Context, error) {
+	t.Helper()
 	profile := browserProfile(t)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chrome),
@@ -76,15 +96,17 @@ func newBrowserFor(t *testing.T, timeout time.Duration) context.Context {
 	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(func() {
+	stop := func() {
 		cancelBrowser()
 		cancelAlloc()
 		cancelTimeout()
-	})
-	if err := chromedp.Run(bctx); err != nil {
-		t.Fatalf("start %s: %v", chrome, err)
 	}
-	return bctx
+	if err := chromedp.Run(bctx); err != nil {
+		stop()
+		return nil, err
+	}
+	t.Cleanup(stop)
+	return bctx, nil
 }
 
 // browserProfile makes a fresh profile folder and removes it once the
