@@ -69,8 +69,9 @@ const maxNameLen = 255
 // CleanName makes name a file name that is safe and portable: one path
 // element (no separator, not "." or ".."), no control characters, none of
 // the characters Windows refuses in a name (each of those becomes "_"),
-// valid UTF-8, at most 255 bytes (cut at a character boundary). It returns
-// "" when nothing usable is left.
+// not one of the device names Windows reserves (CON, NUL, COM1... with any
+// extension: "_" goes before it), valid UTF-8, at most 255 bytes (cut at a
+// character boundary). It returns "" when nothing usable is left.
 func CleanName(name string) string {
 	name = strings.ToValidUTF8(name, "_")
 	name = strings.Map(func(r rune) rune {
@@ -79,6 +80,9 @@ func CleanName(name string) string {
 		}
 		return r
 	}, name)
+	if isWindowsDevice(name) {
+		name = "_" + name
+	}
 	for len(name) > maxNameLen {
 		_, size := utf8.DecodeLastRuneInString(name)
 		name = name[:len(name)-size]
@@ -87,6 +91,21 @@ func CleanName(name string) string {
 		return ""
 	}
 	return name
+}
+
+// isWindowsDevice reports whether name is one Windows keeps for a device
+// (opening "nul.txt" there opens NUL), whatever its case and extension.
+func isWindowsDevice(name string) bool {
+	base, _, _ := strings.Cut(name, ".")
+	base = strings.ToUpper(strings.TrimRight(base, " "))
+	switch base {
+	case "CON", "PRN", "AUX", "NUL":
+		return true
+	}
+	if len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) {
+		return base[3] >= '1' && base[3] <= '9'
+	}
+	return false
 }
 
 // IsTicket reports whether s looks like a ticket (rather than a CID).

@@ -119,7 +119,15 @@ func TestName(t *testing.T) {
 		{"what: now?", "what_ now_"},
 		{"tab\there\x00", "tab_here_"},
 		{"bad\xffutf8", "bad_utf8"},
-		{strings.Repeat("é", 200), strings.Repeat("é", 127)}, // 255 bytes cut at a character
+		{"CON", "_CON"},
+		{"nul.txt", "_nul.txt"},
+		{"Com1.tar.gz", "_Com1.tar.gz"},
+		{"LPT9", "_LPT9"},
+		{"COM0", "COM0"},
+		{"console.txt", "console.txt"},
+		{"auxiliary", "auxiliary"},
+		{"CON." + strings.Repeat("é", 130), "_CON." + strings.Repeat("é", 125)}, // 255 bytes, cut at a character
+		{strings.Repeat("é", 200), strings.Repeat("é", 127)},                    // 255 bytes cut at a character
 	}
 	for _, tt := range tests {
 		in := sample()
