@@ -91,14 +91,7 @@ func (n *Node) AddPaths(ctx context.Context, paths []string, opts api.AddOptions
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
 	}
-	var node files.Node
-	name := opts.Wrap
-	if name != "" {
-		node, err = dag.OpenPaths(paths, exclude)
-	} else {
-		node, err = dag.OpenPath(paths[0], exclude)
-		name = filepath.Base(paths[0])
-	}
+	node, name, err := dag.OpenAdd(paths, opts.Wrap, exclude)
 	if err != nil {
 		if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, dag.ErrSameName) {
 			err = fmt.Errorf("%w: %w", err, api.ErrInvalid)

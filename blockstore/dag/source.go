@@ -192,6 +192,22 @@ func (it *pathIter) Next() bool {
 	return false
 }
 
+// OpenAdd opens what one add of paths reads, and names it: the file or
+// folder at the one path (OpenPath), named by its last element, or, with
+// wrap set, the paths as the entries of one new folder named wrap
+// (OpenPaths).
+func OpenAdd(paths []string, wrap string, x Exclusion) (files.Node, string, error) {
+	if wrap != "" {
+		nd, err := OpenPaths(paths, x)
+		return nd, wrap, err
+	}
+	if len(paths) != 1 {
+		return nil, "", fmt.Errorf("%d paths and no folder to put them in", len(paths))
+	}
+	nd, err := OpenPath(paths[0], x)
+	return nd, filepath.Base(paths[0]), err
+}
+
 // ErrSameName is returned (wrapped) by OpenPaths for two paths that would
 // be entries of the same name.
 var ErrSameName = errors.New("two entries of the folder would have the same name")

@@ -36,7 +36,7 @@ func (c *Client) AddPaths(ctx context.Context, paths []string, recursive bool, o
 	}
 	abs := make([]string, len(paths))
 	for i, path := range paths {
-		if err := checkAddPath(path, recursive); err != nil {
+		if err := CheckAddPath(path, recursive); err != nil {
 			return api.AddResult{}, err
 		}
 		if abs[i], err = filepath.Abs(path); err != nil {
@@ -59,14 +59,7 @@ func (c *Client) AddPaths(ctx context.Context, paths []string, recursive bool, o
 	if err == nil || !errors.As(err, &ae) || (ae.Kind != api.KindPermission && ae.Kind != api.KindNotFound) {
 		return res, err
 	}
-	var node files.Node
-	name := opts.Wrap
-	if name != "" {
-		node, err = dag.OpenPaths(abs, exclude)
-	} else {
-		node, err = dag.OpenPath(abs[0], exclude)
-		name = filepath.Base(abs[0])
-	}
+	node, name, err := dag.OpenAdd(abs, opts.Wrap, exclude)
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("add %s: %w", name, err)
 	}
@@ -75,9 +68,10 @@ func (c *Client) AddPaths(ctx context.Context, paths []string, recursive bool, o
 	return c.Add(ctx, name, node, total, opts, progress)
 }
 
-// checkAddPath fails, with the path, for what cannot be added, rather
-// than half-way through the upload.
-func checkAddPath(path string, recursive bool) error {
+// CheckAddPath fails, with the path, for what cannot be added (missing,
+// unreadable, a folder without recursive, neither file nor folder),
+// rather than half-way through the upload.
+func CheckAddPath(path string, recursive bool) error {
 	// A link named on the command line is followed (links inside a folder
 	// are kept as links).
 	st, err := os.Stat(path)

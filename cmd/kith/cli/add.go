@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/dustin/go-humanize"
 	"github.com/ipfs/boxo/files"
@@ -11,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kith-p2p/kith/web/api"
+	"github.com/kith-p2p/kith/web/client"
 )
 
 func addCmd(e *env) *cobra.Command {
@@ -70,12 +70,15 @@ Kubo does); a link given as PATH is followed.`,
 				return e.printAdded(res, quiet)
 			}
 			// Several paths are added one after the other, each its own
-			// pin and ticket, as if added one at a time; a folder given
-			// without -r stops the command before anything is added.
-			if len(args) > 1 && !recursive {
+			// pin and ticket, as if added one at a time; a path that
+			// cannot be added stops the command before anything is.
+			if len(args) > 1 {
 				for _, path := range args {
-					if st, err := os.Stat(path); err == nil && st.IsDir() {
-						return fmt.Errorf("add %s: it is a folder; use -r to add a folder", path)
+					if path == "-" {
+						continue
+					}
+					if err := client.CheckAddPath(path, recursive); err != nil {
+						return err
 					}
 				}
 			}
