@@ -235,7 +235,11 @@ func (p *Placer) Assign(intents []Intent, v *Views, now time.Time, grace time.Du
 		}
 		if len(a.Holders) < in.Copies {
 			if live < in.Copies {
-				a.Reason = fmt.Sprintf("only %d live members for %d copies", live, in.Copies)
+				members := "members"
+				if live == 1 {
+					members = "member"
+				}
+				a.Reason = fmt.Sprintf("only %d live %s for %d copies", live, members, in.Copies)
 			} else {
 				a.Reason = fmt.Sprintf("no room on %d of %d live members: largest free budget %s < size %s",
 					full, live, humanize.IBytes(uint64(max(largest, 0))), humanize.IBytes(uint64(max(in.Size, 0))))

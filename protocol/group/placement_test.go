@@ -73,6 +73,11 @@ func TestHolders(t *testing.T) {
 				vs[2+i].LastSeen = time.Time{}
 			}
 		}, nil, UnderReplicated, "only 2 live members"},
+		{"only one live", func(vs []MemberView) {
+			for i := range vs[1:] {
+				vs[1+i].LastSeen = time.Time{}
+			}
+		}, nil, UnderReplicated, "only 1 live member for 3 copies"},
 		{"no room", func(vs []MemberView) {
 			for i := range vs {
 				vs[i].Budget = 50

@@ -17,8 +17,8 @@ import (
 // TestBrowserGroupInvite creates a group on one daemon through the Groups
 // page, reads the invite token from the page, joins the group on a second
 // daemon through its own Groups page, and waits for the first to list both
-// members. Then it shares a file into the group and checks the Files page
-// shows its copies. It saves screenshots of both Groups pages and Files.
+// members. Then it shares a file into the group on the Files page and
+// checks the page shows its copies. It saves screenshots of both Groups pages and Files.
 func TestBrowserGroupInvite(t *testing.T) {
 	ctx := newBrowser(t)
 	shots := artifacts(t)
@@ -101,17 +101,21 @@ func TestBrowserGroupInvite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.c.GroupShare(sctx, "family", res.Cid, 2); err != nil {
-		t.Fatalf("share into the group: %v", err)
-	}
 	cell := fmt.Sprintf(`#pins tr[data-cid="%s"] td.replication`, res.Cid)
+	form := fmt.Sprintf(`tr[data-ticket-for="%s"] form.share-form`, res.Cid)
 	err = chromedp.Run(sctx,
 		chromedp.Navigate(a.base()+"/#/files"),
 		chromedp.WaitVisible(cell, chromedp.ByQuery),
+		chromedp.Click(fmt.Sprintf(`#pins tr[data-cid="%s"] [data-action="share"]`, res.Cid), chromedp.ByQuery),
+		chromedp.WaitVisible(form, chromedp.ByQuery),
+		chromedp.SetValue(form+" input.share-copies", "2", chromedp.ByQuery),
+		chromedp.Click(form+` button[type="submit"]`, chromedp.ByQuery),
 	)
 	if err != nil {
-		t.Fatalf("files page: %v", err)
+		t.Fatalf("share into the group on the Files page: %v", err)
 	}
+	waitText(t, ctx, ".group-share p.status", "Shared album.txt in family: it keeps 2 copies.")
+	waitText(t, ctx, `.group-share .shared-in[data-group="family"]`, "Shared in family: keeps 2 copies")
 	waitText(t, ctx, cell, "of 2 copies")
 	waitText(t, ctx, cell, "this device") // the sharer holds a copy: named so, not by its hostname
 	screenshot(t, ctx, shots, "files-group")

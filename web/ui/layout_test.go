@@ -142,10 +142,11 @@ func TestBrowserLayout(t *testing.T) {
 			then: func(ctx context.Context) error {
 				return chromedp.Run(ctx,
 					chromedp.Click(row+` [data-action="share"]`, chromedp.ByQuery),
-					chromedp.WaitVisible(`tr.ticket-row input.ticket`, chromedp.ByQuery))
+					chromedp.WaitVisible(`tr.ticket-row input.ticket`, chromedp.ByQuery),
+					chromedp.WaitVisible(`tr.ticket-row .group-share .shared-in button`, chromedp.ByQuery))
 			}},
 		{name: "files-group", route: "#/files?group=family", ready: fmt.Sprintf(`!!document.querySelector('%s')`, row)},
-		{name: "add", route: "#/add", ready: `!!document.querySelector('li.upload[data-state="done"] .ticket-box')`},
+		{name: "add", route: "#/add", ready: `!!document.querySelector('li.upload[data-state="done"] .ticket-box') && !!document.querySelector('li.upload .group-share :is(.shared-in, form)')`},
 		{name: "get", route: "#/get", ready: `!!document.querySelector('li.job[data-state="done"]')`},
 		{name: "peers", route: "#/peers", ready: `!!document.querySelector('#peers tbody tr')`},
 		{name: "groups", route: "#/groups/family", ready: `document.querySelectorAll('#members tbody tr').length === 2`},

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -43,6 +44,13 @@ func TestBrowserAddAsOneFolder(t *testing.T) {
 	var uploads int
 	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll('li.upload').length`, &uploads)); err != nil || uploads != 1 {
 		t.Fatalf("%d uploads (%v), want the one folder", uploads, err)
+	}
+	// In no group, the upload offers no group form, nor a hint per file.
+	var boxes int
+	err = chromedp.Run(ctx, chromedp.Poll(`!document.querySelector('li.upload .group-share')`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Evaluate(`document.querySelectorAll('li.upload .group-share').length`, &boxes))
+	if err != nil || boxes != 0 {
+		t.Fatalf("in no group, an upload shows %d group boxes (%v)", boxes, err)
 	}
 	entries, err := d.c.Ls(ctx, cid)
 	if err != nil {

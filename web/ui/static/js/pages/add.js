@@ -4,6 +4,7 @@
 import { api, gatewayURL } from '../api.js';
 import { h, copyButton, replace } from '../dom.js';
 import { bytes, duration, percent, rate } from '../format.js';
+import { groupShareBox } from '../groupshare.js';
 import { ticketBox } from '../ticket.js';
 import { folderName, itemsFromDrop, itemsFromInput, upload, wrapItems } from '../upload.js';
 
@@ -82,7 +83,8 @@ function enqueue(item, list) {
         h('a', { class: 'button small', href: gatewayURL(res.cid, { name: res.name, download: true }) }, 'Download'),
         // The ticket is reachable from the internet when the node has an
         // address to share there (the rule GET /ticket applies).
-        res.ticket ? ticketBox(res.ticket, api('/id').then((id) => (id.share || []).length > 0)) : null);
+        res.ticket ? ticketBox(res.ticket, api('/id').then((id) => (id.share || []).length > 0)) : null,
+        groupShareBox(res.cid, res.name, { quietWithoutGroups: true }));
     } catch (err) {
       el.dataset.state = 'failed';
       status.textContent = err.message;

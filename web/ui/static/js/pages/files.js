@@ -1,7 +1,8 @@
-// Files: everything pinned, with open, download, share (a ticket) and
-// unpin; and everything shared in your groups that this node does not
-// hold, which opens and downloads straight from the members who do
-// (streamed through the gateway, nothing copied here) or can be kept here.
+// Files: everything pinned, with open, download, share (a ticket, and
+// copies kept in a group) and unpin; and everything shared in your groups
+// that this node does not hold, which opens and downloads straight from
+// the members who do (streamed through the gateway, nothing copied here)
+// or can be kept here.
 // #/files?group=NAME shows one group's library, held here or not.
 
 import { api, gatewayURL } from '../api.js';
@@ -9,6 +10,7 @@ import { h, copyButton, errorBox, replace } from '../dom.js';
 import { bytes, date, shortId } from '../format.js';
 import * as live from '../live.js';
 import * as replication from '../replication.js';
+import { groupShareBox } from '../groupshare.js';
 import { ticketBox } from '../ticket.js';
 
 export const title = 'Files';
@@ -50,7 +52,8 @@ export function render(main, _arg, query) {
     })
     .catch((err) => replace(body, errorBox(err))));
 
-  // share shows the pin's ticket in a row under it, or hides it again.
+  // share shows, in a row under the pin, its ticket and its shares in
+  // your groups (with the form to share it in one), or hides them again.
   async function share(pin) {
     const row = rowOf(pin.cid);
     if (tickets.has(pin.cid)) {
@@ -59,15 +62,16 @@ export function render(main, _arg, query) {
       row.querySelector('[data-action="share"]').setAttribute('aria-expanded', 'false');
       return;
     }
-    const cell = h('td', { colspan: 6 }, h('p', { class: 'muted' }, 'Making a ticket…'));
+    const slot = h('div', {}, h('p', { class: 'muted' }, 'Making a ticket…'));
+    const cell = h('td', { colspan: 6 }, slot, groupShareBox(pin.cid, pin.name, { onChange: load }));
     const tr = h('tr', { class: 'ticket-row', dataset: { ticketFor: pin.cid } }, cell);
     tickets.set(pin.cid, tr);
     placeTicket(row, tr);
     try {
       const t = await api('/ticket', { params: { cid: pin.cid } });
-      replace(cell, ticketBox(t.ticket, t.reachable));
+      replace(slot, ticketBox(t.ticket, t.reachable));
     } catch (err) {
-      replace(cell, errorBox(err));
+      replace(slot, errorBox(err));
     }
   }
 
@@ -209,14 +213,14 @@ function table(rows, { unpin, share, keep }) {
         // no longer needed; keeping it makes it an ordinary pin of yours.
         actions.push(
           h('button', { type: 'button', class: 'small', dataset: { action: 'share' }, 'aria-expanded': 'false',
-            title: 'Make a ticket a friend can get this with', onclick: () => share(p) }, 'Share'),
+            title: 'A ticket a friend can get this with, and keeping copies in your groups', onclick: () => share(p) }, 'Share'),
           h('button', { type: 'button', class: 'small', dataset: { action: 'keep-mine' },
             title: `${p.group || 'The group'} placed this copy here and may move it; keep it as your own pin`,
             onclick: () => keep(p) }, 'Keep a copy for me'));
       } else {
         actions.push(
           h('button', { type: 'button', class: 'small', dataset: { action: 'share' }, 'aria-expanded': 'false',
-            title: 'Make a ticket a friend can get this with', onclick: () => share(p) }, 'Share'),
+            title: 'A ticket a friend can get this with, and keeping copies in your groups', onclick: () => share(p) }, 'Share'),
           h('button', { type: 'button', class: 'small danger', onclick: () => unpin(p) }, 'Unpin'));
       }
       return h('tr', { dataset: { cid: p.cid, here: p.remote ? 'no' : 'yes' } },

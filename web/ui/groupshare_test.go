@@ -1,0 +1,180 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/ipfs/boxo/files"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestBrowserShareInGroup shares a pin in groups from the Files page, as
+// `kith share` does, and stops a share, as `kith unshare` does: with no
+// group the Share panel says how to get one; the form offers only the
+// groups that do not share it yet; a group with fewer members than the
+// copies asked says so; Stop sharing asks in place and leaves the pin.
+func TestBrowserShareInGroup(t *testing.T) {
+	ctx := newBrowser(t)
+	shots := artifacts(t)
+	d := startDaemon(t, nil)
+	res, err := d.c.Add(ctx, "notes.txt", files.NewBytesFile([]byte("meeting notes\n")), 0, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.login(t, ctx)
+	row := fmt.Sprintf(`#pins tr[data-cid="%s"]`, res.Cid)
+	panel := fmt.Sprintf(`tr[data-ticket-for="%s"] .group-share`, res.Cid)
+	openPanel := func(t *testing.T) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		err := chromedp.Run(sctx,
+			chromedp.Navigate(d.base()+"/#/files"),
+			chromedp.Reload(),
+			chromedp.WaitVisible(row+` [data-action="share"]`, chromedp.ByQuery),
+			chromedp.Click(row+` [data-action="share"]`, chromedp.ByQuery),
+			chromedp.WaitVisible(panel+" > *:not(.status)", chromedp.ByQuery),
+		)
+		if err != nil {
+			t.Fatalf("open the Share panel: %v", err)
+		}
+	}
+	shares := func(t *testing.T) map[string]int {
+		t.Helper()
+		all, err := d.c.GroupStatuses(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, st := range all {
+			if st.Cid == res.Cid {
+				got[st.Group] = st.Copies
+			}
+		}
+		return got
+	}
+
+	openPanel(t)
+	waitText(t, ctx, panel+" .no-groups", "create or join a group")
+
+	for _, g := range []string{"family", "work"} {
+		if _, err := d.c.GroupCreate(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	openPanel(t)
+	var options []string
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = chromedp.Run(sctx,
+		chromedp.WaitVisible(panel+" form.share-form", chromedp.ByQuery),
+		chromedp.Evaluate(fmt.Sprintf(`[...document.querySelectorAll('%s select.share-group option')].map((o) => o.value)`, panel), &options),
+		chromedp.SetValue(panel+" select.share-group", "work", chromedp.ByQuery),
+		chromedp.SetValue(panel+" input.share-copies", "1", chromedp.ByQuery),
+		chromedp.Click(panel+` button[type="submit"]`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("share in work: %v", err)
+	}
+	if fmt.Sprint(options) != "[family work]" {
+		t.Errorf("the form offers groups %v, want [family work]", options)
+	}
+	waitText(t, ctx, panel+" p.status", "Shared notes.txt in work: it keeps 1 copy.")
+	waitText(t, ctx, panel+` .shared-in[data-group="work"]`, "Shared in work: keeps 1 copy")
+	if got := shares(t); fmt.Sprint(got) != "map[work:1]" {
+		t.Fatalf("after sharing in work the daemon has %v", got)
+	}
+
+	// The form now offers family only; 3 copies among 1 member says so.
+	err = chromedp.Run(sctx,
+		chromedp.Evaluate(fmt.Sprintf(`[...document.querySelectorAll('%s select.share-group option')].map((o) => o.value)`, panel), &options),
+		chromedp.SetValue(panel+" input.share-copies", "3", chromedp.ByQuery),
+		chromedp.Click(panel+` button[type="submit"]`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("share in family: %v", err)
+	}
+	if fmt.Sprint(options) != "[family]" {
+		t.Errorf("after sharing in work the form offers %v, want [family]", options)
+	}
+	waitText(t, ctx, panel+" p.status", "family has 1 member, so it keeps 1 until more join.")
+	waitText(t, ctx, row+" td.replication", "of 3 copies")
+	if got := shares(t); fmt.Sprint(got) != "map[family:3 work:1]" {
+		t.Fatalf("after sharing in family the daemon has %v", got)
+	}
+	var forms int
+	if err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf(`document.querySelectorAll('%s form.share-form').length`, panel), &forms)); err != nil {
+		t.Fatal(err)
+	}
+	if forms != 0 {
+		t.Error("shared in every group, the panel still offers the form")
+	}
+	screenshot(t, ctx, shots, "files-share-in-group")
+
+	// Stop sharing in work, through the confirm step.
+	work := panel + ` .shared-in[data-group="work"]`
+	err = chromedp.Run(sctx,
+		chromedp.Click(work+` [data-action="unshare"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(work+` [data-action="unshare-confirm"]`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("ask to stop sharing: %v", err)
+	}
+	waitText(t, ctx, work, "Your own pin stays.")
+	screenshot(t, ctx, shots, "files-unshare-confirm")
+	if got := shares(t); fmt.Sprint(got) != "map[family:3 work:1]" {
+		t.Fatalf("before the confirm the daemon has %v", got)
+	}
+	if err := chromedp.Run(sctx, chromedp.Click(work+` [data-action="unshare-confirm"]`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, panel+" p.status", "work no longer keeps copies of notes.txt; your own pin stays.")
+	if got := shares(t); fmt.Sprint(got) != "map[family:3]" {
+		t.Fatalf("after Stop sharing in work the daemon has %v", got)
+	}
+	pins, err := d.c.Pins(ctx)
+	if err != nil || len(pins) != 1 || pins[0].Cid != res.Cid {
+		t.Fatalf("after Stop sharing the pins are %+v (%v), want notes.txt still pinned", pins, err)
+	}
+	err = chromedp.Run(sctx,
+		chromedp.Evaluate(fmt.Sprintf(`[...document.querySelectorAll('%s select.share-group option')].map((o) => o.value)`, panel), &options))
+	if err != nil || fmt.Sprint(options) != "[work]" {
+		t.Fatalf("after Stop sharing in work the form offers %v (%v), want [work]", options, err)
+	}
+
+	// The Add page offers the same form under each file added.
+	src := filepath.Join(t.TempDir(), "minutes.txt")
+	if err := os.WriteFile(src, []byte("minutes of the meeting\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Run(sctx,
+		chromedp.Navigate(d.base()+"/#/add"),
+		chromedp.WaitVisible("#dropzone", chromedp.ByQuery),
+		chromedp.SetUploadFiles("#file-input", []string{src}, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("add a file: %v", err)
+	}
+	added := waitUpload(t, ctx, "minutes.txt")
+	upload := `li.upload[data-name="minutes.txt"] .group-share`
+	err = chromedp.Run(sctx,
+		chromedp.WaitVisible(upload+" form.share-form", chromedp.ByQuery),
+		chromedp.SetValue(upload+" select.share-group", "family", chromedp.ByQuery),
+		chromedp.SetValue(upload+" input.share-copies", "1", chromedp.ByQuery),
+		chromedp.Click(upload+` button[type="submit"]`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("share the added file in family: %v", err)
+	}
+	waitText(t, ctx, upload+" p.status", "Shared minutes.txt in family: it keeps 1 copy.")
+	st, err := d.c.GroupStatus(ctx, added)
+	if err != nil || len(st) != 1 || st[0].Group != "family" || st[0].Copies != 1 {
+		t.Fatalf("the added file's shares: %+v, %v", st, err)
+	}
+}

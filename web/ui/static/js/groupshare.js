@@ -1,0 +1,113 @@
+// Sharing in a group from the page, as `kith share` and `kith unshare` do:
+// the groups a pinned root is shared in (how many copies each keeps, with
+// a Stop sharing button that asks in place), and a form that asks one more
+// of your groups to keep N copies of it.
+
+import { api } from './api.js';
+import { h, replace } from './dom.js';
+
+// Copies a group can be asked for (protocol/group's MinCopies, MaxCopies).
+const minCopies = 1;
+const maxCopies = 16;
+
+/**
+ * groupShareBox shows, for the root cid named name, its group shares and
+ * the form to share it in another group. onChange runs after a share or
+ * an unshare. Without any group it says how to get one, unless
+ * quietWithoutGroups (a page showing many boxes at once).
+ */
+export function groupShareBox(cid, name, { onChange = () => {}, quietWithoutGroups = false } = {}) {
+  const box = h('div', { class: 'group-share' }, h('p', { class: 'muted small' }, 'Loading your groups…'));
+  const status = h('p', { class: 'status small', role: 'status', 'aria-live': 'polite' });
+  const label = name || cid;
+
+  async function load() {
+    let groups;
+    let shares = [];
+    try {
+      groups = await api('/groups/ls');
+      shares = (await api('/groups/status/all')).filter((s) => s.cid === cid);
+    } catch (err) {
+      replace(box, h('p', { class: 'error small' }, err.message));
+      return;
+    }
+    groups = groups.filter((g) => !g.removed);
+    const sharedIn = new Set(shares.map((s) => s.group));
+    const others = groups.filter((g) => !sharedIn.has(g.name));
+    if (groups.length === 0 && quietWithoutGroups) {
+      box.remove();
+      return;
+    }
+    replace(box,
+      shares.map(shareLine),
+      groups.length === 0
+        ? h('p', { class: 'muted small no-groups' }, 'To keep copies on your other devices, ',
+          h('a', { href: '#/groups' }, 'create or join a group'), '.')
+        : others.length ? shareForm(others) : null,
+      status);
+  }
+
+  // shareLine is one group that shares the root, with Stop sharing.
+  function shareLine(s) {
+    const line = h('div', { class: 'shared-in', dataset: { group: s.group } });
+    const what = `Shared in ${s.group}: keeps ${s.copies} ${s.copies === 1 ? 'copy' : 'copies'}`;
+    const idle = () => replace(line,
+      h('span', { class: 'small' }, what),
+      h('button', { type: 'button', class: 'small', dataset: { action: 'unshare' }, onclick: ask }, 'Stop sharing…'));
+    const ask = () => {
+      const confirmBtn = h('button', { type: 'button', class: 'small danger', dataset: { action: 'unshare-confirm' },
+        onclick: () => unshare(s.group) }, `Stop sharing in ${s.group}`);
+      replace(line,
+        h('span', { class: 'warning small', role: 'alert' },
+          `${s.group} stops keeping copies of ${label}: its members release theirs. Your own pin stays.`),
+        confirmBtn,
+        h('button', { type: 'button', class: 'small', onclick: idle }, 'Cancel'));
+      confirmBtn.focus();
+    };
+    idle();
+    return line;
+  }
+
+  // shareForm asks one of groups to keep copies.
+  function shareForm(groups) {
+    const select = h('select', { class: 'share-group', 'aria-label': 'Group' },
+      groups.map((g) => h('option', { value: g.name }, g.name)));
+    const copies = h('input', { type: 'number', class: 'share-copies', min: minCopies, max: maxCopies, value: 2,
+      required: true, 'aria-label': 'Copies' });
+    return h('form', { class: 'share-form', onsubmit: (e) => { e.preventDefault(); share(select.value, copies.valueAsNumber); } },
+      h('span', { class: 'small' }, 'Keep '), copies,
+      h('span', { class: 'small' }, ' copies among the members of '), select, ' ',
+      h('button', { type: 'submit', class: 'small' }, 'Share in group'));
+  }
+
+  async function share(group, copies) {
+    status.textContent = `Sharing ${label} in ${group}…`;
+    try {
+      const in_ = await api('/groups/share', { method: 'POST', params: { group, cid, copies } });
+      let said = `Shared ${label} in ${in_.group}: it keeps ${in_.copies} ${in_.copies === 1 ? 'copy' : 'copies'}.`;
+      if (in_.members > 0 && in_.members < in_.copies) {
+        said += ` ${in_.group} has ${in_.members} member${in_.members === 1 ? '' : 's'}, so it keeps ${in_.members} until more join.`;
+      }
+      await load();
+      status.textContent = said;
+      onChange();
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  }
+
+  async function unshare(group) {
+    status.textContent = `Stopping the share of ${label} in ${group}…`;
+    try {
+      await api('/groups/unshare', { method: 'POST', params: { group, cid } });
+      await load();
+      status.textContent = `${group} no longer keeps copies of ${label}; your own pin stays.`;
+      onChange();
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  }
+
+  load();
+  return box;
+}
