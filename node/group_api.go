@@ -227,11 +227,14 @@ func (n *Node) GroupMembers(ctx context.Context, name string) ([]api.GroupMember
 }
 
 // GroupShare pins c (fetching what is missing) and records the intent.
-func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, copies int) (api.GroupIntent, error) {
+// The group's other shares of the same name (earlier versions of a folder
+// shared again) are withdrawn with opts.Replace, else reported.
+func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, opts api.ShareOptions) (api.GroupIntent, error) {
 	g, err := n.findGroup(name)
 	if err != nil {
 		return api.GroupIntent{}, err
 	}
+	copies := opts.Copies
 	if copies < group.MinCopies || copies > group.MaxCopies {
 		return api.GroupIntent{}, fmt.Errorf("copies must be between %d and %d: %w", group.MinCopies, group.MaxCopies, api.ErrInvalid)
 	}
@@ -246,14 +249,47 @@ func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, copies in
 		p = blockstore.Pin{Cid: c, Name: ap.Name, Size: ap.Size}
 	}
 	in := api.GroupIntent{Group: g.name, Cid: c.String(), Name: p.Name, Size: int64(p.Size), Copies: copies}
+	var same []group.Intent
 	err = g.net.Apply(ctx, func(s *group.State, clk *group.Clock) (group.Update, error) {
 		in.Members = len(s.Members())
+		same = sameName(s.Intents(), p.Name, c)
 		return s.Share(clk, c, p.Name, int64(p.Size), copies)
 	})
 	if err != nil {
 		return api.GroupIntent{}, fmt.Errorf("share %s in group %s: %w", c, g.name, err)
 	}
+	for _, old := range same {
+		v := api.SharedVersion{Cid: old.Root.String(), Size: old.Size, Created: old.Created.Time()}
+		if !opts.Replace {
+			in.Earlier = append(in.Earlier, v)
+			continue
+		}
+		err := g.net.Apply(ctx, func(s *group.State, clk *group.Clock) (group.Update, error) { return s.Unshare(clk, old.Root) })
+		if errors.Is(err, group.ErrNotFound) {
+			continue // withdrawn meanwhile, by another member
+		}
+		if err != nil {
+			return in, fmt.Errorf("shared %s in group %s, but could not withdraw the earlier %s: %w", c, g.name, old.Root, err)
+		}
+		in.Replaced = append(in.Replaced, v)
+	}
 	return in, nil
+}
+
+// sameName picks, oldest first, the live intents named name for another
+// root than c. Nameless content has no versions.
+func sameName(intents []group.Intent, name string, c cid.Cid) []group.Intent {
+	if name == "" {
+		return nil
+	}
+	var out []group.Intent
+	for _, i := range intents {
+		if i.Name == name && !i.Root.Equals(c) && !i.Withdrawn {
+			out = append(out, i)
+		}
+	}
+	slices.SortFunc(out, func(a, b group.Intent) int { return a.Created.Compare(b.Created) })
+	return out
 }
 
 // GroupUnshare withdraws the intent; our own pin stays.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kith-p2p/kith/protocol/group"
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // BenchmarkGroupPlacement forms groups of 10 and 50 in-process members
@@ -34,7 +35,7 @@ func BenchmarkGroupPlacement(b *testing.B) {
 				formGroup(b, nodes, "family")
 				root := addData(b, nodes[0], randomData(1<<20))
 				start := time.Now()
-				if _, err := nodes[0].GroupShare(context.Background(), "family", root, 3); err != nil {
+				if _, err := nodes[0].GroupShare(context.Background(), "family", root, api.ShareOptions{Copies: 3}); err != nil {
 					b.Fatal(err)
 				}
 				waitFor(b, 3*time.Minute, "3 holders", func() bool { c, _ := countHolders(b, nodes, root); return c == 3 })
@@ -91,7 +92,7 @@ func BenchmarkGroupIdleTraffic(b *testing.B) {
 				}
 				formGroup(b, nodes, "family")
 				root := addData(b, nodes[0], randomData(64<<10))
-				if _, err := nodes[0].GroupShare(context.Background(), "family", root, 3); err != nil {
+				if _, err := nodes[0].GroupShare(context.Background(), "family", root, api.ShareOptions{Copies: 3}); err != nil {
 					b.Fatal(err)
 				}
 				time.Sleep(45 * time.Second) // settle: joins, syncs and the first heartbeats are not idle traffic

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kith-p2p/kith/protocol/group"
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // TestGroupCompactsTombstones: the record of an unshare is dropped once it
@@ -24,7 +25,7 @@ func TestGroupCompactsTombstones(t *testing.T) {
 	formGroup(t, nodes, "family")
 
 	root := addData(t, nodes[0], randomData(64<<10))
-	if _, err := nodes[0].GroupShare(ctx, "family", root, 2); err != nil {
+	if _, err := nodes[0].GroupShare(ctx, "family", root, api.ShareOptions{Copies: 2}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "both members to hold the share", func() bool {

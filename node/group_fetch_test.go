@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // TestGroupStopsUnwantedFetch: a replica fetch stops as soon as the member
@@ -17,7 +19,7 @@ func TestGroupStopsUnwantedFetch(t *testing.T) {
 	nodes := []*Node{sharer, other}
 	formGroup(t, nodes, "family")
 	root := addData(t, sharer, randomData(32<<20))
-	if _, err := sharer.GroupShare(ctx, "family", root, 2); err != nil {
+	if _, err := sharer.GroupShare(ctx, "family", root, api.ShareOptions{Copies: 2}); err != nil {
 		t.Fatal(err)
 	}
 	g := groupOf(t, other, "family")

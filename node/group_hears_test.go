@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/protocol/group"
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // TestReconnectedMemberHearsSoon: when two members connect again (a
@@ -106,7 +107,7 @@ func TestJoinerHearsHoldingsSoon(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := addData(t, a, randomData(10<<10))
-	if _, err := a.GroupShare(ctx, "family", root, 1); err != nil {
+	if _, err := a.GroupShare(ctx, "family", root, api.ShareOptions{Copies: 1}); err != nil {
 		t.Fatal(err)
 	}
 	beat := func() time.Time { // a's last heartbeat, as a itself received it

@@ -77,7 +77,7 @@ func TestGroupNamesStayDistinct(t *testing.T) {
 	// Sharing asks for more copies than there are members: the answer says
 	// how many members there are.
 	root := addData(t, a, randomData(10<<10))
-	in, err := a.GroupShare(ctx, "family", root, 3)
+	in, err := a.GroupShare(ctx, "family", root, api.ShareOptions{Copies: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

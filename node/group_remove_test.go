@@ -40,7 +40,7 @@ func TestGroupRemoveMember(t *testing.T) {
 		return true
 	})
 	root := addData(t, nodes[0], randomData(200<<10))
-	if _, err := nodes[0].GroupShare(ctx, "family", root, 3); err != nil {
+	if _, err := nodes[0].GroupShare(ctx, "family", root, api.ShareOptions{Copies: 3}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "3 holders", func() bool { c, _ := countHolders(t, nodes, root); return c == 3 })

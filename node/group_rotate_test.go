@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kith-p2p/kith/protocol/group"
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // groupKeys reads the secret and epoch keys a node keeps on disk for a
@@ -95,7 +96,7 @@ func TestGroupRemovalRotatesKey(t *testing.T) {
 	nodes = append(nodes, late)
 
 	root := addData(t, nodes[1], randomData(100<<10))
-	if _, err := nodes[1].GroupShare(ctx, "family", root, 4); err != nil {
+	if _, err := nodes[1].GroupShare(ctx, "family", root, api.ShareOptions{Copies: 4}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 60*time.Second, "4 holders among the current members", func() bool {

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kith-p2p/kith/protocol/group"
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // splitGater is a libp2p connection gater whose blocked set the test
@@ -322,7 +323,7 @@ func newGroupSplit(t *testing.T, size int) *groupSplit {
 // share shares root from node i with copies.
 func (s *groupSplit) share(i int, root cid.Cid, copies int) {
 	s.t.Helper()
-	if _, err := s.nodes[i].GroupShare(context.Background(), "family", root, copies); err != nil {
+	if _, err := s.nodes[i].GroupShare(context.Background(), "family", root, api.ShareOptions{Copies: copies}); err != nil {
 		s.t.Fatal(err)
 	}
 }

@@ -164,7 +164,7 @@ func TestGroupKeepsCopies(t *testing.T) {
 	t.Logf("%d nodes formed a group in %v", size, time.Since(start))
 
 	root := addData(t, nodes[0], randomData(300<<10))
-	if _, err := nodes[0].GroupShare(ctx, "family", root, 3); err != nil {
+	if _, err := nodes[0].GroupShare(ctx, "family", root, api.ShareOptions{Copies: 3}); err != nil {
 		t.Fatal(err)
 	}
 	start = time.Now()
@@ -258,11 +258,11 @@ func TestGroupBudgetsAndOutsiders(t *testing.T) {
 	formGroup(t, nodes, "family")
 
 	root := addData(t, nodes[0], randomData(200<<10))
-	if _, err := nodes[0].GroupShare(ctx, "family", root, 3); err != nil {
+	if _, err := nodes[0].GroupShare(ctx, "family", root, api.ShareOptions{Copies: 3}); err != nil {
 		t.Fatal(err)
 	}
 	huge := addData(t, nodes[1], randomData(1<<20+1))
-	if _, err := nodes[1].GroupShare(ctx, "family", huge, 1); err != nil {
+	if _, err := nodes[1].GroupShare(ctx, "family", huge, api.ShareOptions{Copies: 1}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "the two members with room to hold it", func() bool {
@@ -373,7 +373,7 @@ func TestUserPinOfReplicaIsKept(t *testing.T) {
 	nodes := []*Node{groupNode(t, t.TempDir(), 1<<30), groupNode(t, t.TempDir(), 1<<30)}
 	formGroup(t, nodes, "family")
 	root := addData(t, nodes[0], randomData(200<<10))
-	if _, err := nodes[0].GroupShare(ctx, "family", root, 2); err != nil {
+	if _, err := nodes[0].GroupShare(ctx, "family", root, api.ShareOptions{Copies: 2}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "a replica on the second member", func() bool { return holds(t, nodes[1], "family", root) })
@@ -469,11 +469,11 @@ func TestShareOfAnotherGroupsReplica(t *testing.T) {
 	formGroup(t, nodes, "family")
 	formGroup(t, nodes, "work")
 	root := addData(t, nodes[0], randomData(100<<10))
-	if _, err := nodes[0].GroupShare(ctx, "family", root, 2); err != nil {
+	if _, err := nodes[0].GroupShare(ctx, "family", root, api.ShareOptions{Copies: 2}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "family's replica on the second member", func() bool { return holds(t, nodes[1], "family", root) })
-	in, err := nodes[1].GroupShare(ctx, "work", root, 2)
+	in, err := nodes[1].GroupShare(ctx, "work", root, api.ShareOptions{Copies: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

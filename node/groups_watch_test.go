@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // TestWatchGroupsTellsChanges: a WatchGroups watcher (the web UI's
@@ -41,7 +43,7 @@ func TestWatchGroupsTellsChanges(t *testing.T) {
 	root := addData(t, a, randomData(64<<10))
 	beforeA := onA.Load()
 	told("the copy placed on b, on b", &onB, func() {
-		if _, err := a.GroupShare(ctx, "family", root, 2); err != nil {
+		if _, err := a.GroupShare(ctx, "family", root, api.ShareOptions{Copies: 2}); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, 30*time.Second, "b's copy", func() bool { return groupPinned(t, b, root) })

@@ -56,11 +56,11 @@ func (*fuzzBackend) GroupMembers(context.Context, string) ([]api.GroupMember, er
 	return []api.GroupMember{}, nil
 }
 
-func (*fuzzBackend) GroupShare(_ context.Context, name string, c cid.Cid, copies int) (api.GroupIntent, error) {
-	if copies < group.MinCopies || copies > group.MaxCopies {
-		return api.GroupIntent{}, invalid("copies %d", copies)
+func (*fuzzBackend) GroupShare(_ context.Context, name string, c cid.Cid, opts api.ShareOptions) (api.GroupIntent, error) {
+	if opts.Copies < group.MinCopies || opts.Copies > group.MaxCopies {
+		return api.GroupIntent{}, invalid("copies %d", opts.Copies)
 	}
-	return api.GroupIntent{Group: name, Cid: c.String(), Copies: copies}, nil
+	return api.GroupIntent{Group: name, Cid: c.String(), Copies: opts.Copies}, nil
 }
 
 func (*fuzzBackend) GroupUnshare(context.Context, string, cid.Cid) error { return nil }

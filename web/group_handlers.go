@@ -156,7 +156,14 @@ func (s *Server) handleGroupShare(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("copies=%q is not a number: %w", r.URL.Query().Get("copies"), api.ErrInvalid))
 		return
 	}
-	in, err := s.backend.GroupShare(r.Context(), g, c, copies)
+	replace := false
+	if v := r.URL.Query().Get("replace"); v != "" {
+		if replace, err = strconv.ParseBool(v); err != nil {
+			writeError(w, fmt.Errorf("replace=%q is not true or false: %w", v, api.ErrInvalid))
+			return
+		}
+	}
+	in, err := s.backend.GroupShare(r.Context(), g, c, api.ShareOptions{Copies: copies, Replace: replace})
 	if err != nil {
 		writeError(w, err)
 		return

@@ -237,3 +237,97 @@ func TestShareInTheOnlyGroup(t *testing.T) {
 		t.Fatalf("unshare in the one group sharing it: %s", out)
 	}
 }
+
+// TestShareAgainAfterAChange shares a folder, changes it and shares it
+// again: the group keeps both versions and the second share says so, with
+// the way to keep only the new one; --replace then withdraws the earlier
+// version (the sharer's own pin of it stays, and it says how to free it),
+// and leaves content of another name alone.
+func TestShareAgainAfterAChange(t *testing.T) {
+	repo := t.TempDir()
+	startDaemon(t, repo)
+	mustKith(t, repo, "group", "create", "family")
+	dir := filepath.Join(t.TempDir(), "photos")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shared := func(out string) string {
+		t.Helper()
+		f := strings.Fields(out)
+		if len(f) < 2 || f[0] != "shared" {
+			t.Fatalf("share said %q", out)
+		}
+		return f[1]
+	}
+	write("a.jpg", "first")
+	other := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(other, []byte("notes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notes := shared(mustKith(t, repo, "share", other, "--copies", "1"))
+	v1 := shared(mustKith(t, repo, "share", dir, "--copies", "1"))
+
+	write("b.jpg", "second")
+	out := mustKith(t, repo, "share", dir, "--copies", "1")
+	v2 := shared(out)
+	for _, want := range []string{"note: family also keeps an earlier version of photos:", "  " + v1 + "  5 B  shared ", "share it again with --replace"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sharing a changed folder again says\n%s\nwant %q", out, want)
+		}
+	}
+	if got := sharedCIDs(t, repo); got != strings.Join(sortedStrings(notes, v1, v2), " ") {
+		t.Fatalf("after sharing again the group keeps %s, want both versions and notes", got)
+	}
+
+	out = mustKith(t, repo, "share", dir, "--copies", "1", "--replace")
+	if shared(out) != v2 {
+		t.Fatalf("the unchanged folder shared again is %s, want %s", shared(out), v2)
+	}
+	for _, want := range []string{"family no longer keeps the earlier photos", "  " + v1 + "  5 B  shared ", "  kith pin rm " + v1} {
+		if !strings.Contains(out, want) {
+			t.Errorf("share --replace says\n%s\nwant %q", out, want)
+		}
+	}
+	if strings.Contains(out, "note:") {
+		t.Errorf("share --replace still notes earlier versions:\n%s", out)
+	}
+	if got := sharedCIDs(t, repo); got != strings.Join(sortedStrings(notes, v2), " ") {
+		t.Fatalf("after --replace the group keeps %s, want the new version and notes", got)
+	}
+	if out := mustKith(t, repo, "pin", "ls"); !strings.Contains(out, v1) {
+		t.Errorf("after --replace the sharer's own pin of the earlier version is gone:\n%s", out)
+	}
+	// Shared again with nothing earlier: no note, nothing replaced.
+	out = mustKith(t, repo, "share", dir, "--copies", "1", "--replace")
+	if strings.Contains(out, "earlier") {
+		t.Errorf("a share with no earlier version mentions one:\n%s", out)
+	}
+}
+
+// sharedCIDs lists, sorted, the CIDs the repo's groups share.
+func sharedCIDs(t *testing.T, repo string) string {
+	t.Helper()
+	var sts []struct {
+		Cid string `json:"cid"`
+	}
+	if err := json.Unmarshal([]byte(mustKith(t, repo, "--json", "status")), &sts); err != nil {
+		t.Fatal(err)
+	}
+	var cids []string
+	for _, st := range sts {
+		cids = append(cids, st.Cid)
+	}
+	return strings.Join(sortedStrings(cids...), " ")
+}
+
+func sortedStrings(s ...string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}

@@ -23,8 +23,9 @@ type GroupBackend interface {
 	// GroupMembers lists a group's members as we see them.
 	GroupMembers(ctx context.Context, name string) ([]GroupMember, error)
 	// GroupShare pins c (fetching what is missing) and asks the group to
-	// keep copies of it on that many members.
-	GroupShare(ctx context.Context, name string, c cid.Cid, copies int) (GroupIntent, error)
+	// keep opts.Copies copies of it; opts.Replace withdraws the group's
+	// other shares of the same name.
+	GroupShare(ctx context.Context, name string, c cid.Cid, opts ShareOptions) (GroupIntent, error)
 	// GroupUnshare withdraws the intent: members release their replicas.
 	// Our own pin stays.
 	GroupUnshare(ctx context.Context, name string, c cid.Cid) error
@@ -128,6 +129,28 @@ type GroupIntent struct {
 	// the answer to a share only): fewer than Copies means fewer copies
 	// until more members join.
 	Members int `json:"members,omitempty"`
+	// Replaced are the other shares of the same name in the group that
+	// this share withdrew (ShareOptions.Replace), and Earlier those it
+	// left in place (an older version of a folder shared again, say): in
+	// the answer to a share only, oldest first.
+	Replaced []SharedVersion `json:"replaced,omitempty"`
+	Earlier  []SharedVersion `json:"earlier,omitempty"`
+}
+
+// ShareOptions says how to share content in a group.
+type ShareOptions struct {
+	// Copies is how many members keep a copy.
+	Copies int
+	// Replace withdraws the group's other shares of the same name (the
+	// earlier versions of what is shared again): members release them.
+	Replace bool
+}
+
+// SharedVersion is another share of the same name in a group.
+type SharedVersion struct {
+	Cid     string    `json:"cid"`
+	Size    int64     `json:"size"`
+	Created time.Time `json:"created"` // when it was (first) shared
 }
 
 // GroupStatus is the replication state of one root in one group.

@@ -49,12 +49,16 @@ func (c *Client) GroupMembers(ctx context.Context, group string) ([]api.GroupMem
 	return ms, c.getJSON(ctx, "/groups/members", groupQuery(group), &ms)
 }
 
-// GroupShare asks group to keep copies of cid.
-func (c *Client) GroupShare(ctx context.Context, group, cid string, copies int) (api.GroupIntent, error) {
+// GroupShare asks group to keep opts.Copies copies of cid (and, with
+// opts.Replace, to stop keeping its other shares of the same name).
+func (c *Client) GroupShare(ctx context.Context, group, cid string, opts api.ShareOptions) (api.GroupIntent, error) {
 	var in api.GroupIntent
 	q := groupQuery(group)
 	q.Set("cid", cid)
-	q.Set("copies", strconv.Itoa(copies))
+	q.Set("copies", strconv.Itoa(opts.Copies))
+	if opts.Replace {
+		q.Set("replace", "true")
+	}
 	return in, c.postJSON(ctx, "/groups/share", q, &in)
 }
 

@@ -108,8 +108,7 @@ func TestBrowserGroupInvite(t *testing.T) {
 		chromedp.WaitVisible(cell, chromedp.ByQuery),
 		chromedp.Click(fmt.Sprintf(`#pins tr[data-cid="%s"] [data-action="share"]`, res.Cid), chromedp.ByQuery),
 		chromedp.WaitVisible(form, chromedp.ByQuery),
-		chromedp.SetValue(form+" input.share-copies", "2", chromedp.ByQuery),
-		chromedp.Click(form+` button[type="submit"]`, chromedp.ByQuery),
+		submitShare(fmt.Sprintf(`tr[data-ticket-for="%s"] .group-share`, res.Cid), "", 2),
 	)
 	if err != nil {
 		t.Fatalf("share into the group on the Files page: %v", err)

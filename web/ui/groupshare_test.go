@@ -38,7 +38,7 @@ func TestBrowserShareInGroup(t *testing.T) {
 			chromedp.Navigate(d.base()+"/#/files"),
 			chromedp.Reload(),
 			chromedp.WaitVisible(row+` [data-action="share"]`, chromedp.ByQuery),
-			chromedp.Click(row+` [data-action="share"]`, chromedp.ByQuery),
+			clickJS(row+` [data-action="share"]`),
 			chromedp.WaitVisible(panel+" > *:not(.status)", chromedp.ByQuery),
 		)
 		if err != nil {
@@ -75,9 +75,7 @@ func TestBrowserShareInGroup(t *testing.T) {
 	err = chromedp.Run(sctx,
 		chromedp.WaitVisible(panel+" form.share-form", chromedp.ByQuery),
 		chromedp.Evaluate(fmt.Sprintf(`[...document.querySelectorAll('%s select.share-group option')].map((o) => o.value)`, panel), &options),
-		chromedp.SetValue(panel+" select.share-group", "work", chromedp.ByQuery),
-		chromedp.SetValue(panel+" input.share-copies", "1", chromedp.ByQuery),
-		chromedp.Click(panel+` button[type="submit"]`, chromedp.ByQuery),
+		submitShare(panel, "work", 1),
 	)
 	if err != nil {
 		t.Fatalf("share in work: %v", err)
@@ -94,8 +92,7 @@ func TestBrowserShareInGroup(t *testing.T) {
 	// The form now offers family only; 3 copies among 1 member says so.
 	err = chromedp.Run(sctx,
 		chromedp.Evaluate(fmt.Sprintf(`[...document.querySelectorAll('%s select.share-group option')].map((o) => o.value)`, panel), &options),
-		chromedp.SetValue(panel+" input.share-copies", "3", chromedp.ByQuery),
-		chromedp.Click(panel+` button[type="submit"]`, chromedp.ByQuery),
+		submitShare(panel, "", 3),
 	)
 	if err != nil {
 		t.Fatalf("share in family: %v", err)
@@ -120,7 +117,7 @@ func TestBrowserShareInGroup(t *testing.T) {
 	// Stop sharing in work, through the confirm step.
 	work := panel + ` .shared-in[data-group="work"]`
 	err = chromedp.Run(sctx,
-		chromedp.Click(work+` [data-action="unshare"]`, chromedp.ByQuery),
+		clickJS(work+` [data-action="unshare"]`),
 		chromedp.WaitVisible(work+` [data-action="unshare-confirm"]`, chromedp.ByQuery),
 	)
 	if err != nil {
@@ -131,7 +128,7 @@ func TestBrowserShareInGroup(t *testing.T) {
 	if got := shares(t); fmt.Sprint(got) != "map[family:3 work:1]" {
 		t.Fatalf("before the confirm the daemon has %v", got)
 	}
-	if err := chromedp.Run(sctx, chromedp.Click(work+` [data-action="unshare-confirm"]`, chromedp.ByQuery)); err != nil {
+	if err := chromedp.Run(sctx, clickJS(work+` [data-action="unshare-confirm"]`)); err != nil {
 		t.Fatal(err)
 	}
 	waitText(t, ctx, panel+" p.status", "work no longer keeps copies of notes.txt; your own pin stays.")
@@ -165,9 +162,7 @@ func TestBrowserShareInGroup(t *testing.T) {
 	upload := `li.upload[data-name="minutes.txt"] .group-share`
 	err = chromedp.Run(sctx,
 		chromedp.WaitVisible(upload+" form.share-form", chromedp.ByQuery),
-		chromedp.SetValue(upload+" select.share-group", "family", chromedp.ByQuery),
-		chromedp.SetValue(upload+" input.share-copies", "1", chromedp.ByQuery),
-		chromedp.Click(upload+` button[type="submit"]`, chromedp.ByQuery),
+		submitShare(upload, "family", 1),
 	)
 	if err != nil {
 		t.Fatalf("share the added file in family: %v", err)
@@ -177,4 +172,42 @@ func TestBrowserShareInGroup(t *testing.T) {
 	if err != nil || len(st) != 1 || st[0].Group != "family" || st[0].Copies != 1 {
 		t.Fatalf("the added file's shares: %+v, %v", st, err)
 	}
+
+	// Another notes.txt (the file changed and was added again), shared
+	// in family: the page says family keeps the earlier one too.
+	v2, err := d.c.Add(ctx, "notes.txt", files.NewBytesFile([]byte("meeting notes, corrected\n")), 0, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row2 := fmt.Sprintf(`#pins tr[data-cid="%s"]`, v2.Cid)
+	panel2 := fmt.Sprintf(`tr[data-ticket-for="%s"] .group-share`, v2.Cid)
+	err = chromedp.Run(sctx,
+		chromedp.Navigate(d.base()+"/#/files"),
+		chromedp.WaitVisible(row2+` [data-action="share"]`, chromedp.ByQuery),
+		clickJS(row2+` [data-action="share"]`),
+		chromedp.WaitVisible(panel2+" form.share-form", chromedp.ByQuery),
+		submitShare(panel2, "family", 1),
+	)
+	if err != nil {
+		t.Fatalf("share the new notes.txt in family: %v", err)
+	}
+	waitText(t, ctx, panel2+" p.status", "family also keeps an earlier version of notes.txt: Stop sharing it from its own row")
+}
+
+// submitShare fills and submits the group form in panel (group "" keeps
+// the one selected). It works on the page through script, not through
+// chromedp's node IDs: the Files page moves the Share panel's row when the
+// list reloads (a "groups" event), which would leave those stale.
+func submitShare(panel, group string, copies int) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`(() => {
+  const f = document.querySelector(%q);
+  if (%q) f.querySelector('select.share-group').value = %q;
+  f.querySelector('input.share-copies').value = %q;
+  f.requestSubmit();
+})()`, panel+" form.share-form", group, group, fmt.Sprint(copies)), nil)
+}
+
+// clickJS clicks the element sel finds, through script (see submitShare).
+func clickJS(sel string) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).click()`, sel), nil)
 }

@@ -124,7 +124,7 @@ func TestBrowserLayout(t *testing.T) {
 		t.Fatalf("add %s: %v", longName, err)
 	}
 	long := waitUpload(t, ctx, longName)
-	if _, err := a.c.GroupShare(ctx, "family", long, 2); err != nil {
+	if _, err := a.c.GroupShare(ctx, "family", long, api.ShareOptions{Copies: 2}); err != nil {
 		t.Fatal(err)
 	}
 	waitHeld(t, ctx, a, long, 2)

@@ -56,7 +56,7 @@ func TestBrowserGroupLibrary(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []string{page.Cid, sound.Cid} {
-		if _, err := holder.c.GroupShare(ctx, "family", c, 1); err != nil {
+		if _, err := holder.c.GroupShare(ctx, "family", c, api.ShareOptions{Copies: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}

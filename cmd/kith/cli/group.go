@@ -279,6 +279,7 @@ func shareCmd(e *env) *cobra.Command {
 		groupName string
 		copies    int
 		recursive bool
+		replace   bool
 		exclude   []string
 	)
 	cmd := &cobra.Command{
@@ -286,8 +287,12 @@ func shareCmd(e *env) *cobra.Command {
 		Short: "Add a file or folder and keep N copies of it in a group",
 		Long: `Add a file or a folder (a folder always whole, with everything in it,
 hidden files included, except what --exclude names) and share it in a
-group: the group keeps N copies of it among its members.`,
-		Example: "  kith share ./photos --group family --copies 3",
+group: the group keeps N copies of it among its members.
+
+Sharing a folder again after it changed shares the new version beside the
+old one (each keeps its own CID); --replace has the group stop keeping the
+earlier versions of the same name. Your own pins of them stay.`,
+		Example: "  kith share ./photos --group family --copies 3\n  kith share ./photos --group family --replace   # after photos changed",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -305,7 +310,7 @@ group: the group keeps N copies of it among its members.`,
 			if err != nil {
 				return err
 			}
-			in, err := c.GroupShare(cmd.Context(), groupName, res.Cid, copies)
+			in, err := c.GroupShare(cmd.Context(), groupName, res.Cid, api.ShareOptions{Copies: copies, Replace: replace})
 			if err != nil {
 				return err
 			}
@@ -321,11 +326,13 @@ group: the group keeps N copies of it among its members.`,
 				fmt.Fprintf(e.stdout, "note: %s has %d member%s, so it keeps %d %s until more join\n",
 					printable(in.Group), in.Members, plural(in.Members), in.Members, copies)
 			}
+			e.printVersions(cmd.Context(), c, in)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&groupName, "group", "", "the group to share in (may be left out when you are in one group)")
 	cmd.Flags().IntVar(&copies, "copies", 2, "how many members keep a copy")
+	cmd.Flags().BoolVar(&replace, "replace", false, "stop keeping the group's earlier shares of the same name (the older versions of a folder shared again)")
 	excludeFlag(cmd, &exclude)
 	// Folders are always shared whole; -r stays accepted for scripts
 	// written when it was needed.
@@ -508,4 +515,47 @@ func statusAll(ctx context.Context, e *env) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d of %d\t%s\t%s\n", name, printable(st.Group), held, st.Copies, state, st.Cid)
 	}
 	return tw.Flush()
+}
+
+// printVersions says what a share did to the group's other shares of the
+// same name: withdrawn (--replace), or kept beside it, and how to stop
+// keeping them.
+func (e *env) printVersions(ctx context.Context, c *client.Client, in api.GroupIntent) {
+	line := func(v api.SharedVersion) string {
+		return fmt.Sprintf("  %s  %s  shared %s\n", v.Cid, humanBytes(v.Size), ago(v.Created))
+	}
+	name, group := printable(in.Name), printable(in.Group)
+	if len(in.Replaced) > 0 {
+		fmt.Fprintf(e.stdout, "%s no longer keeps the earlier %s (its members release their copies):\n", group, name)
+		var mine []string
+		pinned := map[string]bool{}
+		if pins, err := c.Pins(ctx); err == nil {
+			for _, p := range pins {
+				pinned[p.Cid] = !p.Replica
+			}
+		}
+		for _, v := range in.Replaced {
+			fmt.Fprint(e.stdout, line(v))
+			if pinned[v.Cid] {
+				mine = append(mine, v.Cid)
+			}
+		}
+		if len(mine) > 0 {
+			fmt.Fprintln(e.stdout, "your own pin stays on this device; to free the space:")
+			for _, c := range mine {
+				fmt.Fprintf(e.stdout, "  kith pin rm %s\n", c)
+			}
+		}
+	}
+	if len(in.Earlier) > 0 {
+		versions := "an earlier version"
+		if len(in.Earlier) > 1 {
+			versions = fmt.Sprintf("%d earlier versions", len(in.Earlier))
+		}
+		fmt.Fprintf(e.stdout, "note: %s also keeps %s of %s:\n", group, versions, name)
+		for _, v := range in.Earlier {
+			fmt.Fprint(e.stdout, line(v))
+		}
+		fmt.Fprintf(e.stdout, "to keep only this one, share it again with --replace (or 'kith unshare CID --group %s')\n", group)
+	}
 }

@@ -88,6 +88,14 @@ export function groupShareBox(cid, name, { onChange = () => {}, quietWithoutGrou
       if (in_.members > 0 && in_.members < in_.copies) {
         said += ` ${in_.group} has ${in_.members} member${in_.members === 1 ? '' : 's'}, so it keeps ${in_.members} until more join.`;
       }
+      // Another version of the same name (a folder added again after it
+      // changed) stays shared until stopped from its own row.
+      const earlier = (in_.earlier || []).length;
+      if (earlier) {
+        said += earlier === 1
+          ? ` ${in_.group} also keeps an earlier version of ${label}: Stop sharing it from its own row to keep only this one.`
+          : ` ${in_.group} also keeps ${earlier} earlier versions of ${label}: Stop sharing them from their own rows to keep only this one.`;
+      }
       await load();
       status.textContent = said;
       onChange();
