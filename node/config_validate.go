@@ -91,6 +91,7 @@ func (c Config) validate() error {
 		{"groups.release_delay", g.ReleaseDelay},
 		{"groups.sync_interval", g.SyncInterval},
 		{"groups.tombstone_horizon", g.TombstoneHorizon},
+		{"groups.watch_interval", g.WatchInterval},
 	} {
 		if err := positive(t.key, t.d); err != nil {
 			return err

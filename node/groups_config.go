@@ -32,6 +32,12 @@ type GroupsConfig struct {
 	BudgetMax     int64 `json:"budget_max"`
 	// FetchConcurrency bounds how many replicas we fetch at once.
 	FetchConcurrency int `json:"fetch_concurrency"`
+	// WatchInterval is how often each folder shared with --watch is
+	// looked at (a listing: names, sizes, times) for a change to share.
+	WatchInterval Duration `json:"watch_interval"`
+	// WatchSettle is how long a changed folder must stay the same before
+	// it is shared again. Tests only: it is not read from the config file.
+	WatchSettle Duration `json:"-"`
 	// GossipHeartbeat overrides GossipSub's mesh heartbeat (1 s). Tests
 	// only: it is not read from the config file.
 	GossipHeartbeat Duration `json:"-"`
@@ -49,6 +55,8 @@ func DefaultGroupsConfig() GroupsConfig {
 		BudgetPercent:     20,
 		BudgetMax:         100 << 30,
 		FetchConcurrency:  2,
+		WatchInterval:     Duration(time.Minute),
+		WatchSettle:       Duration(2 * time.Second),
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/kith-p2p/kith/dht"
 	"github.com/kith-p2p/kith/node/reach"
 	"github.com/kith-p2p/kith/node/relaysvc"
+	"github.com/kith-p2p/kith/node/watch"
 	"github.com/kith-p2p/kith/protocol/bitswap"
 	"github.com/kith-p2p/kith/protocol/fetch"
 	"github.com/kith-p2p/kith/web"
@@ -99,6 +100,7 @@ type Node struct {
 	// groupsReady is groups for code that may run on libp2p's goroutines
 	// before Start (the relay service, the dial gater).
 	groupsReady atomic.Pointer[groupSet]
+	watcher     *watch.Watcher // folders shared with --watch; nil until Start
 
 	ctx    context.Context // lives until Close; background work hangs off it
 	cancel context.CancelFunc
@@ -247,6 +249,9 @@ func New(opts Options) (n *Node, err error) {
 func (n *Node) Start(ctx context.Context) error {
 	if err := n.startGroups(); err != nil { // before the API serves group calls
 		n.log.Warn("group replication is off", "err", err)
+	}
+	if err := n.startWatches(); err != nil {
+		n.log.Warn("watched folders are not followed", "err", err)
 	}
 	webOpts := []web.Option{web.WithMetrics(n.reg)}
 	if n.cfg.API.MetricsWithoutToken {

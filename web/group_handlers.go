@@ -28,6 +28,7 @@ func (s *Server) groupRoutes(m *routeMux, p string) {
 	m.HandleFunc("POST "+p+"/groups/rename-me", s.handleGroupRenameMe)
 	m.HandleFunc("POST "+p+"/groups/remove", s.handleGroupRemove)
 	s.inviteRoutes(m, p)
+	s.watchRoutes(m, p)
 }
 
 // handleGroupRemove removes a member (?member=) from a group (?group=).

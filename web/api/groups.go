@@ -51,6 +51,41 @@ type GroupBackend interface {
 	// GroupRevokeInvites revokes the invite whose ID starts with id, or
 	// every open one ("all"), and returns how many.
 	GroupRevokeInvites(ctx context.Context, group, id string) (int, error)
+	// GroupWatch has the share of opts.Cid in group follow the folder at
+	// path (absolute, read by the daemon): when it changes, it is added
+	// and shared again in place of the version shared before.
+	GroupWatch(ctx context.Context, group, path string, opts WatchOptions) (GroupWatch, error)
+	// GroupWatches lists the folders whose shares follow them.
+	GroupWatches(ctx context.Context) ([]GroupWatch, error)
+	// GroupUnwatch stops following path in group ("": in every group);
+	// what is shared stays shared. It returns the watches ended.
+	GroupUnwatch(ctx context.Context, group, path string) ([]GroupWatch, error)
+}
+
+// WatchOptions says how a share follows its folder.
+type WatchOptions struct {
+	Copies  int
+	Exclude []string
+	// Cid is the version shared now, added from the folder by an add that
+	// started at Since: what changed after Since is shared again.
+	Cid   string
+	Since time.Time
+}
+
+// GroupWatch is a folder whose share in a group follows it (kith share
+// --watch).
+type GroupWatch struct {
+	Path    string   `json:"path"`
+	Group   string   `json:"group"`
+	Copies  int      `json:"copies"`
+	Exclude []string `json:"exclude,omitempty"`
+	// Cid is the version shared now, since Updated; Checked is when the
+	// folder was last looked at.
+	Cid     string    `json:"cid"`
+	Updated time.Time `json:"updated"`
+	Checked time.Time `json:"checked"`
+	// Error says why the last look or share failed, until one succeeds.
+	Error string `json:"error,omitempty"`
 }
 
 // DeviceName is the answer to a rename: the name, and the groups that now

@@ -3,8 +3,10 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -124,4 +126,44 @@ func (c *Client) GroupRevokeInvites(ctx context.Context, group, id string) (int,
 	q := groupQuery(group)
 	q.Set("id", id)
 	return out.Revoked, c.postJSON(ctx, "/groups/invites/revoke", q, &out)
+}
+
+// GroupWatch has the share of opts.Cid in group follow the folder at path
+// (made absolute here).
+func (c *Client) GroupWatch(ctx context.Context, group, path string, opts api.WatchOptions) (api.GroupWatch, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return api.GroupWatch{}, fmt.Errorf("watch %s: %w", path, err)
+	}
+	q := groupQuery(group)
+	q.Set("path", abs)
+	q.Set("copies", strconv.Itoa(opts.Copies))
+	q.Set("cid", opts.Cid)
+	q.Set("since", opts.Since.Format(time.RFC3339Nano))
+	for _, p := range opts.Exclude {
+		q.Add("exclude", p)
+	}
+	var w api.GroupWatch
+	return w, c.postJSON(ctx, "/groups/watch", q, &w)
+}
+
+// GroupWatches lists the folders whose shares follow them.
+func (c *Client) GroupWatches(ctx context.Context) ([]api.GroupWatch, error) {
+	var ws []api.GroupWatch
+	return ws, c.getJSON(ctx, "/groups/watches", nil, &ws)
+}
+
+// GroupUnwatch stops following path (made absolute here) in group ("":
+// every group).
+func (c *Client) GroupUnwatch(ctx context.Context, group, path string) ([]api.GroupWatch, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("unwatch %s: %w", path, err)
+	}
+	q := url.Values{"path": {abs}}
+	if group != "" {
+		q.Set("group", group)
+	}
+	var ws []api.GroupWatch
+	return ws, c.postJSON(ctx, "/groups/unwatch", q, &ws)
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/kith-p2p/kith/node"
 	"github.com/kith-p2p/kith/web/api"
-	"github.com/kith-p2p/kith/web/client"
 )
 
 // groupCmd is `kith group`: create, join, ls, members, leave.
@@ -273,154 +271,6 @@ func ago(t time.Time) string {
 	return time.Since(t).Round(time.Second).String() + " ago"
 }
 
-// shareCmd is `kith share PATH --group NAME --copies N`: add, then share.
-func shareCmd(e *env) *cobra.Command {
-	var (
-		groupName string
-		copies    int
-		recursive bool
-		replace   bool
-		exclude   []string
-	)
-	cmd := &cobra.Command{
-		Use:   "share PATH",
-		Short: "Add a file or folder and keep N copies of it in a group",
-		Long: `Add a file or a folder (a folder always whole, with everything in it,
-hidden files included, except what --exclude names) and share it in a
-group: the group keeps N copies of it among its members.
-
-Sharing a folder again after it changed shares the new version beside the
-old one (each keeps its own CID); --replace has the group stop keeping the
-earlier versions of the same name. Your own pins of them stay.`,
-		Example: "  kith share ./photos --group family --copies 3\n  kith share ./photos --group family --replace   # after photos changed",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			if groupName == "" {
-				if groupName, err = onlyGroup(cmd.Context(), c, "--group NAME"); err != nil {
-					return err
-				}
-			}
-			p := e.newProgress("adding", true)
-			res, err := c.AddPath(cmd.Context(), args[0], true, api.AddOptions{Exclude: exclude}, p.event)
-			p.done()
-			if err != nil {
-				return err
-			}
-			in, err := c.GroupShare(cmd.Context(), groupName, res.Cid, api.ShareOptions{Copies: copies, Replace: replace})
-			if err != nil {
-				return err
-			}
-			if e.json {
-				return e.printJSON(in)
-			}
-			fmt.Fprintf(e.stdout, "shared %s %s (%s) in %s: %s\n", in.Cid, printable(in.Name), humanBytes(in.Size), printable(in.Group), copiesText(in.Copies))
-			if in.Members > 0 && in.Members < in.Copies {
-				copies := "copies"
-				if in.Members == 1 {
-					copies = "copy"
-				}
-				fmt.Fprintf(e.stdout, "note: %s has %d member%s, so it keeps %d %s until more join\n",
-					printable(in.Group), in.Members, plural(in.Members), in.Members, copies)
-			}
-			e.printVersions(cmd.Context(), c, in)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&groupName, "group", "", "the group to share in (may be left out when you are in one group)")
-	cmd.Flags().IntVar(&copies, "copies", 2, "how many members keep a copy")
-	cmd.Flags().BoolVar(&replace, "replace", false, "stop keeping the group's earlier shares of the same name (the older versions of a folder shared again)")
-	excludeFlag(cmd, &exclude)
-	// Folders are always shared whole; -r stays accepted for scripts
-	// written when it was needed.
-	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "(no longer needed: a folder is always shared whole)")
-	_ = cmd.Flags().MarkHidden("recursive")
-	return cmd
-}
-
-// unshareCmd is `kith unshare CID --group NAME`.
-func unshareCmd(e *env) *cobra.Command {
-	var groupName string
-	cmd := &cobra.Command{
-		Use:   "unshare CID",
-		Short: "Stop keeping copies of content in a group (your own pin stays)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, c, err := e.cidClient(args[0])
-			if err != nil {
-				return err
-			}
-			if groupName == "" {
-				if groupName, err = sharingGroup(cmd.Context(), c, id); err != nil {
-					return err
-				}
-			}
-			if err := c.GroupUnshare(cmd.Context(), groupName, id); err != nil {
-				return err
-			}
-			if e.json {
-				return e.printJSON(map[string]string{"group": groupName, "cid": id})
-			}
-			fmt.Fprintf(e.stdout, "unshared %s in %s: your own pin stays; the other members drop their copies once the group's release delay has passed (groups.release_delay)\n", id, groupName)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&groupName, "group", "", "the group to unshare in (may be left out when one group shares it)")
-	return cmd
-}
-
-// groupArg is the group cmd names as its argument, or when it names none
-// (args is empty) the one group this device is in.
-func groupArg(cmd *cobra.Command, c *client.Client, args []string) (string, error) {
-	if len(args) > 0 {
-		return args[0], nil
-	}
-	return onlyGroup(cmd.Context(), c, "`"+cmd.CommandPath()+" NAME`")
-}
-
-// onlyGroup is the group meant when none was named: the one group this
-// device is in. how says how to name one (a flag or an argument).
-func onlyGroup(ctx context.Context, c *client.Client, how string) (string, error) {
-	gs, err := c.Groups(ctx)
-	if err != nil {
-		return "", err
-	}
-	names := make([]string, len(gs))
-	for i, g := range gs {
-		names[i] = printable(g.Name)
-	}
-	switch len(gs) {
-	case 0:
-		return "", errors.New("this device is in no group yet: create one with `kith group create NAME`, or join one with `kith group join`")
-	case 1:
-		return gs[0].Name, nil
-	}
-	return "", fmt.Errorf("say which group with %s: this device is in %s", how, strings.Join(names, ", "))
-}
-
-// sharingGroup is the group to unshare in when none was named: the one
-// group that shares id.
-func sharingGroup(ctx context.Context, c *client.Client, id string) (string, error) {
-	sts, err := c.GroupStatus(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	names := make([]string, len(sts))
-	for i, st := range sts {
-		names[i] = printable(st.Group)
-	}
-	switch len(sts) {
-	case 0: // the daemon says so in an error; this is for an older one
-		return "", fmt.Errorf("%s is not shared in any of your groups (`kith status` lists what is)", id)
-	case 1:
-		return sts[0].Group, nil
-	}
-	return "", fmt.Errorf("%s is shared in %s: say which with --group NAME", id, strings.Join(names, ", "))
-}
-
 // copiesText is "1 copy", "2 copies".
 func copiesText(n int) string {
 	if n == 1 {
@@ -515,47 +365,4 @@ func statusAll(ctx context.Context, e *env) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d of %d\t%s\t%s\n", name, printable(st.Group), held, st.Copies, state, st.Cid)
 	}
 	return tw.Flush()
-}
-
-// printVersions says what a share did to the group's other shares of the
-// same name: withdrawn (--replace), or kept beside it, and how to stop
-// keeping them.
-func (e *env) printVersions(ctx context.Context, c *client.Client, in api.GroupIntent) {
-	line := func(v api.SharedVersion) string {
-		return fmt.Sprintf("  %s  %s  shared %s\n", v.Cid, humanBytes(v.Size), ago(v.Created))
-	}
-	name, group := printable(in.Name), printable(in.Group)
-	if len(in.Replaced) > 0 {
-		fmt.Fprintf(e.stdout, "%s no longer keeps the earlier %s (its members release their copies):\n", group, name)
-		var mine []string
-		pinned := map[string]bool{}
-		if pins, err := c.Pins(ctx); err == nil {
-			for _, p := range pins {
-				pinned[p.Cid] = !p.Replica
-			}
-		}
-		for _, v := range in.Replaced {
-			fmt.Fprint(e.stdout, line(v))
-			if pinned[v.Cid] {
-				mine = append(mine, v.Cid)
-			}
-		}
-		if len(mine) > 0 {
-			fmt.Fprintln(e.stdout, "your own pin stays on this device; to free the space:")
-			for _, c := range mine {
-				fmt.Fprintf(e.stdout, "  kith pin rm %s\n", c)
-			}
-		}
-	}
-	if len(in.Earlier) > 0 {
-		versions := "an earlier version"
-		if len(in.Earlier) > 1 {
-			versions = fmt.Sprintf("%d earlier versions", len(in.Earlier))
-		}
-		fmt.Fprintf(e.stdout, "note: %s also keeps %s of %s:\n", group, versions, name)
-		for _, v := range in.Earlier {
-			fmt.Fprint(e.stdout, line(v))
-		}
-		fmt.Fprintf(e.stdout, "to keep only this one, share it again with --replace (or 'kith unshare CID --group %s')\n", group)
-	}
 }

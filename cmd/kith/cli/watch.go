@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+// watchCmd is `kith watch ls` and `kith watch rm PATH`: the folders whose
+// group shares follow them (kith share --watch).
+func watchCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "watch",
+		Short: "Folders whose group shares follow them (ls, rm); 'kith share PATH --watch' adds one",
+		Long: `A folder shared with 'kith share PATH --watch' is followed: when it
+changes, the daemon adds it again and the group keeps the new version in
+place of the old one.`,
+	}
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List the watched folders: group, the version shared, when it changed, what went wrong",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			ws, err := c.GroupWatches(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(ws)
+			}
+			if len(ws) == 0 {
+				fmt.Fprintln(e.stdout, "no folder is watched: 'kith share PATH --watch' shares one and follows it")
+				return nil
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "PATH\tGROUP\tCOPIES\tCHANGED\tCID")
+			for _, w := range ws {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", printable(w.Path), printable(w.Group), w.Copies, ago(w.Updated), w.Cid)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, w := range ws {
+				if w.Error != "" {
+					fmt.Fprintf(e.stdout, "%s: %s\n", printable(w.Path), printable(w.Error))
+				}
+			}
+			return nil
+		},
+	}
+	var group string
+	rm := &cobra.Command{
+		Use:   "rm PATH",
+		Short: "Stop following a folder (what is shared stays shared)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			gone, err := c.GroupUnwatch(cmd.Context(), group, args[0])
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(gone)
+			}
+			for _, w := range gone {
+				fmt.Fprintf(e.stdout, "no longer watching %s in %s: %s stays shared as it is\n", printable(w.Path), printable(w.Group), w.Cid)
+			}
+			return nil
+		},
+	}
+	rm.Flags().StringVar(&group, "group", "", "stop following it in this group only (default: in every group)")
+	cmd.AddCommand(ls, rm)
+	return cmd
+}

@@ -1,0 +1,305 @@
+// Package watch keeps group shares following folders on disk (`kith share
+// --watch`): it lists each watched folder now and then, cheaply (names,
+// sizes, times: dag.Fingerprint), and when one changed and has stayed
+// still for a moment, has it added and shared again in place of the
+// version shared before. The list of watches survives restarts in one
+// JSON file of the repo.
+package watch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/atomicfile"
+)
+
+// ErrNotFound is returned (wrapped) for a watch that does not exist.
+var ErrNotFound = errors.New("no such watch")
+
+// Watch is one folder (or file) whose share follows it.
+type Watch struct {
+	Path    string   `json:"path"`     // absolute
+	GroupID string   `json:"group_id"` // the group's ID: names are local
+	Group   string   `json:"group"`    // its name when the watch was made
+	Copies  int      `json:"copies"`
+	Exclude []string `json:"exclude,omitempty"`
+	// Cid is the version shared now, and Print the fingerprint of the
+	// folder it was added from.
+	Cid   string `json:"cid"`
+	Print string `json:"fingerprint"`
+	// Updated is when Cid was shared; Checked when the folder was last
+	// looked at.
+	Updated time.Time `json:"updated"`
+	Checked time.Time `json:"checked"`
+	// Error is why the last look or share failed (a sentence), until one
+	// succeeds: the folder gone, the disk full.
+	Error string `json:"error,omitempty"`
+}
+
+// key is what makes a watch unique: one folder in one group.
+func (w Watch) key() string { return w.GroupID + "\x00" + w.Path }
+
+// Sharer adds a watched folder and shares the result, in place of the
+// version shared before.
+type Sharer interface {
+	// Reshare adds w.Path (leaving out w.Exclude), shares it in w's group
+	// with w.Copies and stops sharing w.Cid there (and drops the pin it
+	// was added with) when the new CID differs. It returns the new CID.
+	Reshare(ctx context.Context, w Watch) (string, error)
+}
+
+// Options tunes a Watcher.
+type Options struct {
+	// Interval is how often every watched folder is looked at.
+	Interval time.Duration
+	// Settle is how long a changed folder must stay the same before it is
+	// added: a folder being copied into is not shared half-written.
+	Settle time.Duration
+	Log    *slog.Logger
+}
+
+// Watcher holds the watches and checks them.
+type Watcher struct {
+	file   string
+	sharer Sharer
+	opts   Options
+
+	mu      sync.Mutex
+	watches []Watch
+	kick    chan struct{}
+}
+
+// Open loads the watches kept in file (none when it does not exist).
+func Open(file string, s Sharer, opts Options) (*Watcher, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	w := &Watcher{file: file, sharer: s, opts: opts, kick: make(chan struct{}, 1)}
+	b, err := os.ReadFile(file)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return w, nil
+	case err != nil:
+		return nil, fmt.Errorf("read the watched folders: %w", err)
+	}
+	if err := json.Unmarshal(b, &w.watches); err != nil {
+		return nil, fmt.Errorf("read the watched folders in %s: %w", file, err)
+	}
+	return w, nil
+}
+
+// Add starts watching wt.Path (or, for a folder already watched in that
+// group, updates the watch). wt.Cid is the version just shared, added from
+// the folder by an add that started at since: the watch takes the
+// folder's fingerprint now, unless something in it is newer than since
+// (written while the add read it), in which case the next check, at once,
+// shares it again.
+func (w *Watcher) Add(wt Watch, since time.Time) (Watch, error) {
+	if !filepath.IsAbs(wt.Path) {
+		return Watch{}, fmt.Errorf("watch %q: the path must be absolute", wt.Path)
+	}
+	x, err := dag.NewExclusion(wt.Exclude)
+	if err != nil {
+		return Watch{}, err
+	}
+	print, newest, err := dag.Fingerprint(wt.Path, x)
+	if err != nil {
+		return Watch{}, fmt.Errorf("watch %s: %w", wt.Path, err)
+	}
+	// A second of margin: some file systems keep coarse times.
+	changed := !newest.Before(since.Add(-time.Second))
+	if changed {
+		print = ""
+	}
+	now := time.Now()
+	wt.Print, wt.Updated, wt.Checked, wt.Error = print, now, now, ""
+	w.mu.Lock()
+	ws := slices.Clone(w.watches)
+	if i := slices.IndexFunc(ws, func(o Watch) bool { return o.key() == wt.key() }); i >= 0 {
+		ws[i] = wt
+	} else {
+		ws = append(ws, wt)
+	}
+	err = w.saveLocked(ws)
+	w.mu.Unlock()
+	if err != nil {
+		return Watch{}, err
+	}
+	if changed {
+		w.Kick()
+	}
+	return wt, nil
+}
+
+// Remove stops watching path in the group groupID ("": in every group).
+// It returns the watches removed; none is ErrNotFound.
+func (w *Watcher) Remove(path, groupID string) ([]Watch, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var kept, gone []Watch
+	for _, wt := range w.watches {
+		if wt.Path == path && (groupID == "" || wt.GroupID == groupID) {
+			gone = append(gone, wt)
+		} else {
+			kept = append(kept, wt)
+		}
+	}
+	if len(gone) == 0 {
+		return nil, fmt.Errorf("%s is not watched: %w", path, ErrNotFound)
+	}
+	if err := w.saveLocked(kept); err != nil {
+		return nil, err
+	}
+	return gone, nil
+}
+
+// List returns the watches, by path then group.
+func (w *Watcher) List() []Watch {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := slices.Clone(w.watches)
+	slices.SortFunc(out, func(a, b Watch) int {
+		if a.Path != b.Path {
+			return strings.Compare(a.Path, b.Path)
+		}
+		return strings.Compare(a.Group, b.Group)
+	})
+	return out
+}
+
+// Kick has Run check every folder now rather than at the next interval.
+func (w *Watcher) Kick() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run checks every watched folder each interval (and when kicked) until
+// ctx ends.
+func (w *Watcher) Run(ctx context.Context) {
+	t := time.NewTicker(w.opts.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-w.kick:
+		}
+		w.CheckAll(ctx)
+	}
+}
+
+// CheckAll checks each watch once, one after the other.
+func (w *Watcher) CheckAll(ctx context.Context) {
+	for _, wt := range w.List() {
+		if ctx.Err() != nil {
+			return
+		}
+		w.check(ctx, wt)
+	}
+}
+
+// check looks at one watched folder and shares it again if it changed
+// and then stayed still for Settle.
+func (w *Watcher) check(ctx context.Context, wt Watch) {
+	x, err := dag.NewExclusion(wt.Exclude)
+	if err != nil {
+		w.record(wt, func(cur *Watch) { cur.Error = err.Error() })
+		return
+	}
+	print, _, err := dag.Fingerprint(wt.Path, x)
+	if err == nil && print != wt.Print {
+		// Changed: share it once it has stopped changing.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(w.opts.Settle):
+		}
+		var again string
+		if again, _, err = dag.Fingerprint(wt.Path, x); err == nil && again != print {
+			w.opts.Log.Info("watched folder still changing; next check", "path", wt.Path)
+			return
+		}
+	}
+	if err != nil {
+		w.opts.Log.Warn("watched folder", "path", wt.Path, "err", err)
+		w.record(wt, func(cur *Watch) { cur.Checked, cur.Error = time.Now(), reason(wt.Path, err) })
+		return
+	}
+	if print == wt.Print {
+		w.record(wt, func(cur *Watch) { cur.Checked, cur.Error = time.Now(), "" })
+		return
+	}
+	c, err := w.sharer.Reshare(ctx, wt)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		w.opts.Log.Warn("share the watched folder again", "path", wt.Path, "group", wt.Group, "err", err)
+		w.record(wt, func(cur *Watch) { cur.Checked, cur.Error = time.Now(), err.Error() })
+		return
+	}
+	if c != wt.Cid {
+		w.opts.Log.Info("shared the watched folder again", "path", wt.Path, "group", wt.Group, "cid", c, "was", wt.Cid)
+	}
+	now := time.Now()
+	w.record(wt, func(cur *Watch) {
+		if c != cur.Cid {
+			cur.Updated = now
+		}
+		cur.Cid, cur.Print, cur.Checked, cur.Error = c, print, now, ""
+	})
+}
+
+// record applies change to the watch wt names, if it is still there (it
+// may have been removed while its folder was added), and saves.
+func (w *Watcher) record(wt Watch, change func(*Watch)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ws := slices.Clone(w.watches)
+	i := slices.IndexFunc(ws, func(o Watch) bool { return o.key() == wt.key() })
+	if i < 0 {
+		return
+	}
+	change(&ws[i])
+	if err := w.saveLocked(ws); err != nil {
+		w.opts.Log.Warn("save the watched folders", "err", err)
+	}
+}
+
+// saveLocked writes ws to the file, atomically, and keeps it.
+func (w *Watcher) saveLocked(ws []Watch) error {
+	b, err := json.MarshalIndent(ws, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save the watched folders: %w", err)
+	}
+	if err := atomicfile.Write(w.file, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("save the watched folders: %w", err)
+	}
+	w.watches = ws
+	return nil
+}
+
+// reason says in a sentence why a folder could not be looked at.
+func reason(path string, err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("%s is gone (moved or deleted?): the share keeps its last version", path)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Sprintf("%s cannot be read by the daemon (permission denied)", path)
+	}
+	return err.Error()
+}

@@ -1,0 +1,254 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// sharer records what the watcher asks to share again and answers a new
+// CID for each call (or fails while fail is set).
+type sharer struct {
+	mu    sync.Mutex
+	calls []Watch
+	fail  error
+}
+
+func (s *sharer) Reshare(_ context.Context, w Watch) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return "", s.fail
+	}
+	s.calls = append(s.calls, w)
+	return fmt.Sprintf("cid%d", len(s.calls)+1), nil
+}
+
+func (s *sharer) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
+// past is a time every file of a test's folder is set to, well before
+// any add a test makes.
+var past = time.Now().Add(-time.Hour).Truncate(time.Second)
+
+// folder makes a folder photos with a.jpg and b.tmp, dated past.
+func folder(t *testing.T) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "photos")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a.jpg", "b.tmp"} {
+		touch(t, filepath.Join(root, n), "x", past)
+	}
+	if err := os.Chtimes(root, past, past); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func touch(t *testing.T, p, body string, at time.Time) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, at, at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func open(t *testing.T, file string, s Sharer) *Watcher {
+	t.Helper()
+	w, err := Open(file, s, Options{Interval: time.Hour, Settle: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func only(t *testing.T, w *Watcher) Watch {
+	t.Helper()
+	ws := w.List()
+	if len(ws) != 1 {
+		t.Fatalf("%d watches, want 1: %+v", len(ws), ws)
+	}
+	return ws[0]
+}
+
+// TestWatcherFollowsTheFolder: an unchanged folder is not shared again; a
+// change is, once, with the CID shared before, and the watch then holds
+// the new CID; a change to an excluded file is not; a folder that is gone,
+// or a share that fails, is recorded as the watch's error, which the next
+// good check clears; the watches survive reopening the file.
+func TestWatcherFollowsTheFolder(t *testing.T) {
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "watches.json")
+	s := &sharer{}
+	w := open(t, file, s)
+	root := folder(t)
+	if _, err := w.Add(Watch{Path: root, GroupID: "g1", Group: "family", Copies: 2, Exclude: []string{"*.tmp"}, Cid: "cid1"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	w.CheckAll(ctx)
+	if s.count() != 0 {
+		t.Fatalf("an unchanged folder was shared again: %+v", s.calls)
+	}
+	touch(t, filepath.Join(root, "b.tmp"), "excluded", time.Now())
+	w.CheckAll(ctx)
+	if s.count() != 0 {
+		t.Fatal("a change to an excluded file shared the folder again")
+	}
+
+	touch(t, filepath.Join(root, "a.jpg"), "new photo", time.Now())
+	w.CheckAll(ctx)
+	if s.count() != 1 || s.calls[0].Cid != "cid1" || s.calls[0].Copies != 2 || s.calls[0].GroupID != "g1" {
+		t.Fatalf("after a change the sharer was asked %+v, want once, replacing cid1", s.calls)
+	}
+	if got := only(t, w); got.Cid != "cid2" || got.Error != "" {
+		t.Fatalf("after the share the watch is %+v, want cid2", got)
+	}
+	w.CheckAll(ctx)
+	if s.count() != 1 {
+		t.Fatal("the folder was shared again without a change")
+	}
+
+	// Gone, then back: the error says so, then clears.
+	moved := root + ".moved"
+	if err := os.Rename(root, moved); err != nil {
+		t.Fatal(err)
+	}
+	w.CheckAll(ctx)
+	if got := only(t, w); !strings.Contains(got.Error, "is gone") || got.Cid != "cid2" {
+		t.Fatalf("a folder moved away: watch %+v, want an error saying it is gone, cid2 kept", got)
+	}
+	if err := os.Rename(moved, root); err != nil {
+		t.Fatal(err)
+	}
+	w.CheckAll(ctx)
+	if got := only(t, w); got.Error != "" || s.count() != 1 {
+		t.Fatalf("the folder back unchanged: watch %+v, %d shares", got, s.count())
+	}
+
+	// A share that fails is retried at the next check.
+	touch(t, filepath.Join(root, "c.jpg"), "another", time.Now())
+	s.fail = errors.New("the disk is full")
+	w.CheckAll(ctx)
+	if got := only(t, w); got.Error != "the disk is full" || got.Cid != "cid2" {
+		t.Fatalf("a failed share: watch %+v", got)
+	}
+	s.fail = nil
+	w.CheckAll(ctx)
+	if got := only(t, w); got.Error != "" || got.Cid != "cid3" {
+		t.Fatalf("the share retried: watch %+v, want cid3", got)
+	}
+
+	again := open(t, file, s)
+	if got, want := only(t, again), only(t, w); got.Cid != want.Cid || got.Print != want.Print || got.Path != root {
+		t.Fatalf("reopened: %+v, want %+v", got, want)
+	}
+}
+
+// TestWatcherAddSeesWritesDuringTheAdd: a folder written after the add
+// that shared it started is shared again at the next check even if it
+// does not change again; one written only before is not.
+func TestWatcherAddSeesWritesDuringTheAdd(t *testing.T) {
+	tests := []struct {
+		name    string
+		since   time.Time
+		reshare bool
+	}{
+		{"written before the add", time.Now(), false},
+		{"written during the add", past.Add(-time.Minute), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &sharer{}
+			w := open(t, filepath.Join(t.TempDir(), "watches.json"), s)
+			if _, err := w.Add(Watch{Path: folder(t), GroupID: "g1", Copies: 1, Cid: "cid1"}, tt.since); err != nil {
+				t.Fatal(err)
+			}
+			w.CheckAll(context.Background())
+			if (s.count() == 1) != tt.reshare {
+				t.Fatalf("shared again %d times, want a share: %v", s.count(), tt.reshare)
+			}
+		})
+	}
+}
+
+// TestWatcherAddAndRemove: a folder watched again in the same group
+// updates its watch; in another group it is a second watch; Remove takes
+// one group's or every group's, and says when there is none; a relative
+// or missing path is refused.
+func TestWatcherAddAndRemove(t *testing.T) {
+	w := open(t, filepath.Join(t.TempDir(), "watches.json"), &sharer{})
+	root := folder(t)
+	add := func(group string, copies int) {
+		t.Helper()
+		if _, err := w.Add(Watch{Path: root, GroupID: group, Group: group, Copies: copies, Cid: "cid1"}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("family", 2)
+	add("family", 3)
+	if got := only(t, w); got.Copies != 3 {
+		t.Fatalf("watched again: %+v, want copies 3", got)
+	}
+	add("work", 1)
+	if n := len(w.List()); n != 2 {
+		t.Fatalf("%d watches, want one per group", n)
+	}
+	if gone, err := w.Remove(root, "work"); err != nil || len(gone) != 1 || gone[0].GroupID != "work" {
+		t.Fatalf("remove in work: %+v, %v", gone, err)
+	}
+	add("work", 1)
+	if gone, err := w.Remove(root, ""); err != nil || len(gone) != 2 {
+		t.Fatalf("remove in every group: %+v, %v", gone, err)
+	}
+	if _, err := w.Remove(root, ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("remove of a folder not watched: %v", err)
+	}
+	if _, err := w.Add(Watch{Path: "photos", GroupID: "g"}, time.Now()); err == nil {
+		t.Fatal("a relative path was watched")
+	}
+	if _, err := w.Add(Watch{Path: filepath.Join(root, "nothing"), GroupID: "g"}, time.Now()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a missing path: %v, want not exist", err)
+	}
+}
+
+// TestWatcherRun: Kick has Run check at once; Run ends with its context.
+func TestWatcherRun(t *testing.T) {
+	s := &sharer{}
+	w := open(t, filepath.Join(t.TempDir(), "watches.json"), s)
+	root := folder(t)
+	if _, err := w.Add(Watch{Path: root, GroupID: "g1", Copies: 1, Cid: "cid1"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	touch(t, filepath.Join(root, "a.jpg"), "changed", time.Now())
+	w.Kick()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.count() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a kicked watcher did not share the change")
+		}
+		time.Sleep(5 * time.Millisecond) // polling pace for a condition with a deadline
+	}
+	cancel()
+	<-done
+}

@@ -1,0 +1,173 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/watch"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// watchesFile, in the repo, lists the folders shared with --watch.
+const watchesFile = "watches.json"
+
+// startWatches loads the watched folders and starts following them. Until
+// it has run (a node that is not started), the watch calls say so.
+func (n *Node) startWatches() error {
+	g := n.cfg.Groups
+	w, err := watch.Open(filepath.Join(n.repo.dir, watchesFile), watchSharer{n}, watch.Options{
+		Interval: time.Duration(g.WatchInterval),
+		Settle:   time.Duration(g.WatchSettle),
+		Log:      n.log.With("component", "watch"),
+	})
+	if err != nil {
+		return err
+	}
+	n.watcher = w
+	n.background(w.Run)
+	return nil
+}
+
+// watchSharer shares a watched folder again for the watcher.
+type watchSharer struct{ n *Node }
+
+// Reshare adds the folder and shares the new version; the version shared
+// before stops being shared, and the pin it was added with goes, unless
+// another watch still shares it.
+func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, error) {
+	n := s.n
+	res, err := n.AddPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Exclude: w.Exclude}, nil)
+	if err != nil {
+		return "", err
+	}
+	c, err := cid.Decode(res.Cid)
+	if err != nil {
+		return "", fmt.Errorf("add %s: %w", w.Path, err)
+	}
+	if _, err := n.GroupShare(ctx, w.GroupID, c, api.ShareOptions{Copies: w.Copies}); err != nil {
+		return "", err
+	}
+	if w.Cid == "" || w.Cid == res.Cid {
+		return res.Cid, nil
+	}
+	old, err := cid.Decode(w.Cid)
+	if err != nil {
+		return res.Cid, nil // nothing to withdraw: the watch file was edited by hand
+	}
+	if err := n.GroupUnshare(ctx, w.GroupID, old); err != nil && !errors.Is(err, blockstore.ErrNotFound) {
+		return res.Cid, fmt.Errorf("shared %s again as %s, but could not stop sharing the earlier %s: %w", w.Path, res.Cid, w.Cid, err)
+	}
+	for _, other := range n.watcher.List() {
+		if other.Cid == w.Cid && (other.GroupID != w.GroupID || other.Path != w.Path) {
+			return res.Cid, nil // another watch still shares it
+		}
+	}
+	if err := n.PinRm(ctx, old); err != nil && !errors.Is(err, blockstore.ErrNotFound) {
+		n.log.Warn("unpin the earlier version of a watched folder", "path", w.Path, "cid", w.Cid, "err", err)
+	}
+	return res.Cid, nil
+}
+
+// watcherReady is the watcher, or an error saying the node is not running.
+func (n *Node) watcherReady() (*watch.Watcher, error) {
+	if n.watcher == nil {
+		return nil, fmt.Errorf("watched folders are not followed on this daemon (see its log): %w", api.ErrUnavailable)
+	}
+	return n.watcher, nil
+}
+
+// GroupWatch has the share of opts.Cid in group follow the folder at path.
+func (n *Node) GroupWatch(ctx context.Context, group, path string, opts api.WatchOptions) (api.GroupWatch, error) {
+	w, err := n.watcherReady()
+	if err != nil {
+		return api.GroupWatch{}, err
+	}
+	g, err := n.findGroup(group)
+	if err != nil {
+		return api.GroupWatch{}, err
+	}
+	if !filepath.IsAbs(path) {
+		return api.GroupWatch{}, fmt.Errorf("watch path %q must be absolute: %w", path, api.ErrInvalid)
+	}
+	if _, err := cid.Decode(opts.Cid); err != nil {
+		return api.GroupWatch{}, fmt.Errorf("watch %s: %q is not the CID shared: %w", path, opts.Cid, api.ErrInvalid)
+	}
+	wt, err := w.Add(watch.Watch{Path: path, GroupID: g.id.String(), Group: g.name, Copies: opts.Copies, Exclude: opts.Exclude, Cid: opts.Cid}, opts.Since)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return api.GroupWatch{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf(
+			"the daemon finds no %s, so it cannot watch it: --watch needs the daemon to read the folder itself (the same user, on this computer)", path)}
+	case errors.Is(err, fs.ErrPermission):
+		return api.GroupWatch{}, &api.Error{Kind: api.KindPermission, Message: fmt.Sprintf(
+			"the daemon may not read %s, so it cannot watch it: --watch needs the daemon to read the folder itself", path)}
+	case errors.Is(err, dag.ErrBadPattern):
+		return api.GroupWatch{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+	case err != nil:
+		return api.GroupWatch{}, err
+	}
+	return n.apiWatch(wt), nil
+}
+
+// GroupWatches lists the watched folders.
+func (n *Node) GroupWatches(ctx context.Context) ([]api.GroupWatch, error) {
+	w, err := n.watcherReady()
+	if err != nil {
+		return nil, err
+	}
+	out := []api.GroupWatch{}
+	for _, wt := range w.List() {
+		out = append(out, n.apiWatch(wt))
+	}
+	return out, nil
+}
+
+// GroupUnwatch stops following path in group ("": every group).
+func (n *Node) GroupUnwatch(ctx context.Context, group, path string) ([]api.GroupWatch, error) {
+	w, err := n.watcherReady()
+	if err != nil {
+		return nil, err
+	}
+	id := ""
+	if group != "" {
+		g, err := n.findGroup(group)
+		if err != nil {
+			return nil, err
+		}
+		id = g.id.String()
+	}
+	gone, err := w.Remove(path, id)
+	if errors.Is(err, watch.ErrNotFound) {
+		where := ""
+		if group != "" {
+			where = " in group " + group
+		}
+		return nil, fmt.Errorf("%s is not watched%s (`kith watch ls` lists what is): %w", path, where, blockstore.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := []api.GroupWatch{}
+	for _, wt := range gone {
+		out = append(out, n.apiWatch(wt))
+	}
+	return out, nil
+}
+
+// apiWatch is a watch as the API shows it, named after its group's
+// current name.
+func (n *Node) apiWatch(wt watch.Watch) api.GroupWatch {
+	name := wt.Group
+	if g, err := n.findGroup(wt.GroupID); err == nil {
+		name = g.name
+	}
+	return api.GroupWatch{Path: wt.Path, Group: name, Copies: wt.Copies, Exclude: wt.Exclude, Cid: wt.Cid,
+		Updated: wt.Updated, Checked: wt.Checked, Error: wt.Error}
+}
