@@ -203,7 +203,8 @@ func (n *Node) Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.Rea
 	if offset < 0 {
 		return nil, fmt.Errorf("offset %d is negative: %w", offset, api.ErrInvalid)
 	}
-	r, size, err := dag.Open(ctx, n.store, c)
+	bs, ctx := n.readStore(ctx, c)
+	r, size, err := dag.Open(ctx, bs, c)
 	if errors.Is(err, dag.ErrIsDir) {
 		return nil, fmt.Errorf("%s is a folder: list it with `kith ls`, or save it with `kith get`: %w", c, api.ErrInvalid)
 	}
@@ -249,7 +250,8 @@ func symlinkErr(ctx context.Context, n *Node, c cid.Cid) error {
 
 // Ls lists a folder.
 func (n *Node) Ls(ctx context.Context, c cid.Cid) ([]api.Entry, error) {
-	es, err := dag.Ls(ctx, n.store, c)
+	bs, ctx := n.readStore(ctx, c)
+	es, err := dag.Ls(ctx, bs, c)
 	if errors.Is(err, dag.ErrNotDir) {
 		return nil, fmt.Errorf("%s is a file: read it with `kith cat`, or save it with `kith get`: %w", c, api.ErrInvalid)
 	}
@@ -480,6 +482,18 @@ func (e *notInRepoError) Is(target error) bool { return target == blockstore.Err
 
 // missingRoot reports whether err is a store's miss of c itself (not of a
 // block inside it): the message then says so once, in the user's terms.
+// readStore is where cat and ls read c: content whose root is here is
+// read through the on-demand store, so what is missing under it (a fetch
+// cut short, a folder whose path was followed from a peer) is fetched from
+// peers rather than failing half-way; content that is not here at all is
+// read from the repo alone, and is "not in this repo" at once.
+func (n *Node) readStore(ctx context.Context, c cid.Cid) (blockstore.Blockstore, context.Context) {
+	if ok, err := n.store.Has(ctx, c); err == nil && ok && n.demand != nil {
+		return n.demand, withRootHint(ctx, c)
+	}
+	return n.store, ctx
+}
+
 func missingRoot(err error, c cid.Cid) bool {
 	var nf *blockstore.NotFoundError
 	return errors.As(err, &nf) && nf.Cid.Equals(c)

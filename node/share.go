@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"sort"
@@ -83,9 +84,33 @@ func (n *Node) ticket(c cid.Cid, name string) string {
 
 // ResolveRef reads what a user pasted: a CID, or a ticket, whose peers it
 // connects to before returning the CID (a fetch then finds them connected
-// and needs no DHT lookup). A ticket peer that cannot be dialled is only
-// logged: the fetch still looks for providers in the DHT.
+// and needs no DHT lookup), either followed by a path into the folder it
+// names (CID/a/b, /ipfs/CID/a/b): the CID there is returned, its folders
+// read here or fetched from peers. A ticket peer that cannot be dialled is
+// only logged: the fetch still looks for providers in the DHT.
 func (n *Node) ResolveRef(ctx context.Context, s string) (cid.Cid, error) {
+	ref, names, err := dag.SplitPath(s)
+	if err != nil {
+		return cid.Undef, &api.Error{Kind: api.KindInvalid, Message: err.Error()}
+	}
+	root, err := n.resolveRoot(ctx, ref)
+	if err != nil || len(names) == 0 {
+		return root, err
+	}
+	c, err := dag.Resolve(withRootHint(ctx, root), n.demand, root, names)
+	switch {
+	case errors.Is(err, dag.ErrNoEntry):
+		return cid.Undef, fmt.Errorf("%w: %w", err, blockstore.ErrNotFound)
+	case errors.Is(err, dag.ErrNotDir), errors.Is(err, dag.ErrIsSymlink):
+		return cid.Undef, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+	case err != nil:
+		return cid.Undef, fmt.Errorf("resolve %s: %w", short(s), err)
+	}
+	return c, nil
+}
+
+// resolveRoot is ResolveRef for a CID or a ticket alone.
+func (n *Node) resolveRoot(ctx context.Context, s string) (cid.Cid, error) {
 	if !ticket.IsTicket(s) {
 		c, err := cid.Decode(s)
 		if err != nil {

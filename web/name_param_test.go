@@ -23,6 +23,11 @@ func TestNameParam(t *testing.T) {
 		{c.String(), "", ""},
 		{c.String(), "x", "x"},
 		{"kith1garbage", "", ""},
+		{c.String() + "/2026/beach.jpg", "", "beach.jpg"},
+		{"/ipfs/" + c.String() + "/beach.jpg/", "", "beach.jpg"},
+		{named + "/inside.txt", "", "inside.txt"},
+		{c.String() + "/a/..", "", ""},
+		{c.String() + "/con", "", "_con"},
 	}
 	for _, tt := range tests {
 		q := url.Values{"cid": {tt.cid}}

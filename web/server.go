@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/protocol/ticket"
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -229,14 +230,22 @@ func (s *Server) cidParam(r *http.Request) (cid.Cid, error) {
 	return s.backend.ResolveRef(r.Context(), v)
 }
 
-// nameParam is the "name" query parameter, else the name the "cid"
-// parameter's ticket carries ("" for a CID).
+// nameParam is the "name" query parameter, else the last name of the
+// "cid" parameter's path (CID/a/photo.jpg: photo.jpg), else the name its
+// ticket carries ("" for a CID).
 func nameParam(r *http.Request) string {
 	q := r.URL.Query()
 	if name := q.Get("name"); name != "" {
 		return name
 	}
-	if t, err := ticket.Parse(q.Get("cid")); err == nil {
+	root, names, err := dag.SplitPath(q.Get("cid"))
+	if err != nil {
+		return ""
+	}
+	if len(names) > 0 {
+		return ticket.CleanName(names[len(names)-1])
+	}
+	if t, err := ticket.Parse(root); err == nil {
 		return t.Name
 	}
 	return ""

@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/node"
 	"github.com/kith-p2p/kith/protocol/ticket"
 	"github.com/kith-p2p/kith/web/api"
@@ -176,35 +177,49 @@ func (e *env) printJSON(v any) error {
 //
 // A share ticket (kith1...) is accepted wherever a CID is: it is checked
 // here, so a damaged one fails before any request, and sent as it is (the
-// daemon dials its peers).
+// daemon dials its peers). Either may be followed by a path into the
+// folder it names (CID/a/b, /ipfs/CID/a/b), which the daemon follows.
 func parseCID(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if ticket.IsTicket(s) {
-		if _, err := ticket.Parse(s); err != nil {
+	root, names, err := dag.SplitPath(s)
+	if err != nil {
+		return "", err
+	}
+	if ticket.IsTicket(root) {
+		if _, err := ticket.Parse(root); err != nil {
 			return "", err
 		}
-		return s, nil
-	}
-	c, err := cid.Decode(s)
-	if err != nil {
-		if len(s) > 64 {
-			s = s[:61] + "..."
+	} else {
+		c, err := cid.Decode(root)
+		if err != nil {
+			if len(root) > 64 {
+				root = root[:61] + "..."
+			}
+			return "", fmt.Errorf("%q is neither a CID nor a kith ticket", root)
 		}
-		return "", fmt.Errorf("%q is neither a CID nor a kith ticket", s)
+		root = c.String()
 	}
-	return c.String(), nil
+	return strings.Join(append([]string{root}, names...), "/"), nil
 }
 
-// refName is the file name a reference's content is saved under: the
-// name its ticket carries, else its CID.
+// refName is the file name a reference's content is saved under: the last
+// name of its path, else the name its ticket carries, else its CID.
 func refName(ref string) string {
-	if t, err := ticket.Parse(ref); err == nil {
+	root, names, err := dag.SplitPath(ref)
+	if err != nil {
+		return ref
+	}
+	if len(names) > 0 {
+		if name := ticket.CleanName(names[len(names)-1]); name != "" {
+			return name
+		}
+	}
+	if t, err := ticket.Parse(root); err == nil {
 		if t.Name != "" {
 			return t.Name
 		}
 		return t.Cid.String()
 	}
-	return ref
+	return root
 }
 
 // userMessage turns an error into the one line a user reads.

@@ -1,6 +1,6 @@
-// Get: paste a CID or a share ticket; the daemon fetches and pins it in
-// the background, so the progress shown here survives reloading or closing
-// the page.
+// Get: paste a CID or a share ticket (maybe with a path into it); the
+// daemon fetches and pins it in the background, so the progress shown here
+// survives reloading or closing the page.
 
 import { api, gatewayURL } from '../api.js';
 import { h, copyButton, replace } from '../dom.js';
@@ -11,20 +11,26 @@ import { uploadsSection } from '../uploads.js';
 export const title = 'Get';
 
 /**
- * ref reads what was pasted: whitespace goes (a ticket may come wrapped
- * over lines). It is checked only loosely, the daemon says what is wrong
- * in detail: a ticket starts with kith1, anything else must look like a CID.
+ * ref reads what was pasted: a CID or a ticket, maybe followed by a path
+ * into its folder (CID/a/b.jpg, /ipfs/CID/a/b.jpg). Whitespace goes from
+ * the CID or ticket (a ticket may come wrapped over lines), line breaks
+ * from the path (its names may hold spaces). It is checked only loosely,
+ * the daemon says what is wrong in detail: a ticket starts with kith1,
+ * anything else must look like a CID.
  */
-function ref(text) {
-  const value = text.replace(/\s+/g, '');
-  if (value.startsWith('kith1')) return { value, ticket: true };
-  if (/^[A-Za-z0-9]+$/.test(value)) return { value, ticket: false };
-  return { value, problem: 'Paste a CID (bafy… or Qm…) or a share ticket (kith1…).' };
+export function ref(text) {
+  const s = text.trim().replace(/^\/ipfs\//, '').replace(/^ipfs:\/\//, '');
+  const slash = s.indexOf('/');
+  const root = (slash < 0 ? s : s.slice(0, slash)).replace(/\s+/g, '');
+  const value = root + (slash < 0 ? '' : s.slice(slash).replace(/[\r\n]+/g, ''));
+  if (root.startsWith('kith1')) return { value, ticket: true };
+  if (/^[A-Za-z0-9]+$/.test(root)) return { value, ticket: false };
+  return { value, problem: 'Paste a CID (bafy… or Qm…) or a share ticket (kith1…), maybe followed by a path in it (CID/folder/file).' };
 }
 
 export function render(main, _arg, query) {
   const cidInput = h('input', { id: 'get-cid', name: 'cid', type: 'text', required: true, spellcheck: 'false',
-    autocomplete: 'off', placeholder: 'bafy… or kith1…', value: query.get('cid') || '' });
+    autocomplete: 'off', placeholder: 'bafy…, kith1…, or CID/path/in/it', value: query.get('cid') || '' });
   const nameInput = h('input', { id: 'get-name', name: 'name', type: 'text', autocomplete: 'off', placeholder: 'optional' });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Get');
   const status = h('p', { class: 'status', id: 'get-status', role: 'status', 'aria-live': 'polite' });

@@ -1,0 +1,78 @@
+package main_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestContentPaths: wherever a CID goes, a path into its folder goes too
+// (CID/a/b, /ipfs/CID/a/b, TICKET/a/b), for content held by a peer: cat,
+// ls, get (saved under the path's last name), pin add (named so); a name
+// that is not there, or a file on the way, says so in a sentence.
+func TestContentPaths(t *testing.T) {
+	seed, getter := t.TempDir(), t.TempDir()
+	startDaemon(t, seed)
+	startDaemon(t, getter)
+	folder := filepath.Join(t.TempDir(), "trip")
+	if err := os.MkdirAll(filepath.Join(folder, "day 1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"notes.txt": "notes\n", "day 1/beach.txt": "sand\n", "day 1/sea.txt": "salt\n"} {
+		if err := os.WriteFile(filepath.Join(folder, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	video := randomBytes(3<<20 + 12345) // many blocks: read through the peer, not only its root
+	if err := os.WriteFile(filepath.Join(folder, "day 1", "video.bin"), video, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var res struct{ Cid, Ticket string }
+	if err := json.Unmarshal([]byte(lastLine(mustKith(t, seed, "--json", "add", "-r", folder))), &res); err != nil {
+		t.Fatal(err)
+	}
+
+	// Through the ticket first: the getter dials the seed.
+	if got := mustKith(t, getter, "cat", res.Ticket+"/day 1/beach.txt"); got != "sand" {
+		t.Fatalf("cat TICKET/day 1/beach.txt = %q", got)
+	}
+	if got := mustKith(t, getter, "cat", "/ipfs/"+res.Cid+"/notes.txt"); got != "notes" {
+		t.Fatalf("cat /ipfs/CID/notes.txt = %q", got)
+	}
+	if out, stderr, err := runKith(t, getter, "cat", res.Cid+"/day 1/video.bin"); err != nil || out != string(video) {
+		t.Fatalf("cat CID/day 1/video.bin: %d bytes of %d, %v: %s", len(out), len(video), err, stderr)
+	}
+	if out := mustKith(t, getter, "ls", res.Cid+"/day 1"); !strings.Contains(out, "beach.txt") || !strings.Contains(out, "sea.txt") || strings.Contains(out, "notes.txt") {
+		t.Fatalf("ls CID/day 1:\n%s", out)
+	}
+	cwd := t.TempDir()
+	for _, ref := range []string{res.Cid + "/day 1/sea.txt", "ipfs://" + res.Cid + "/day 1"} {
+		get := exec.Command(kithBin, "--repo", getter, "get", ref)
+		get.Dir = cwd
+		if out, err := get.CombinedOutput(); err != nil {
+			t.Fatalf("get %s: %v: %s", ref, err, out)
+		}
+	}
+	for p, want := range map[string]string{"sea.txt": "salt\n", "day 1/beach.txt": "sand\n", "day 1/sea.txt": "salt\n", "day 1/video.bin": string(video)} {
+		if b, err := os.ReadFile(filepath.Join(cwd, p)); err != nil || string(b) != want {
+			t.Fatalf("after get, %s holds %.20q (%d bytes), %v; want %.20q", p, b, len(b), err, want)
+		}
+	}
+	mustKith(t, getter, "pin", "add", res.Cid+"/notes.txt")
+	if ls := mustKith(t, getter, "pin", "ls"); !strings.Contains(ls, "notes.txt") {
+		t.Fatalf("pin add CID/notes.txt is not named notes.txt:\n%s", ls)
+	}
+
+	for _, tt := range []struct{ ref, want string }{
+		{res.Cid + "/day 2/beach.txt", res.Cid + ` holds no "day 2"`},
+		{res.Cid + "/notes.txt/more", res.Cid + "/notes.txt is a file, not a folder"},
+		{res.Cid + "/../etc", "is not a CID, a ticket or a path under one"},
+	} {
+		if _, stderr, err := runKith(t, getter, "cat", tt.ref); err == nil || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("cat %s: %v: %q, want one line saying %q", tt.ref, err, stderr, tt.want)
+		}
+	}
+}
