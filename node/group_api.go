@@ -292,20 +292,42 @@ func sameName(intents []group.Intent, name string, c cid.Cid) []group.Intent {
 	return out
 }
 
-// GroupUnshare withdraws the intent; our own pin stays.
+// GroupUnshare withdraws the intent, and stops following the folder the
+// share followed (kith share --watch); our own pin stays.
 func (n *Node) GroupUnshare(ctx context.Context, name string, c cid.Cid) error {
-	g, err := n.findGroup(name)
+	g, err := n.unshare(ctx, name, c)
 	if err != nil {
 		return err
 	}
-	err = g.net.Apply(ctx, func(s *group.State, clk *group.Clock) (group.Update, error) { return s.Unshare(clk, c) })
-	if errors.Is(err, group.ErrNotFound) {
-		return fmt.Errorf("%s is not shared in group %s: %w", c, g.name, blockstore.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("unshare %s in group %s: %w", c, g.name, err)
+	// A folder this share followed is no longer followed: it would be
+	// shared again at its next change.
+	if n.watcher != nil {
+		gone, err := n.watcher.Forget(g.id.String(), c.String())
+		if err != nil {
+			return fmt.Errorf("unshared %s in group %s, but: %w", c, g.name, err)
+		}
+		for _, w := range gone {
+			n.log.Info("unshared: no longer watching its folder", "path", w.Path, "group", g.name)
+		}
 	}
 	return nil
+}
+
+// unshare withdraws the intent for c in the group name, and returns the
+// group.
+func (n *Node) unshare(ctx context.Context, name string, c cid.Cid) (*localGroup, error) {
+	g, err := n.findGroup(name)
+	if err != nil {
+		return nil, err
+	}
+	err = g.net.Apply(ctx, func(s *group.State, clk *group.Clock) (group.Update, error) { return s.Unshare(clk, c) })
+	if errors.Is(err, group.ErrNotFound) {
+		return nil, fmt.Errorf("%s is not shared in group %s: %w", c, g.name, blockstore.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("unshare %s in group %s: %w", c, g.name, err)
+	}
+	return g, nil
 }
 
 // GroupStatus reports, for each group sharing c, its holders and state.

@@ -62,7 +62,7 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, error)
 	if err != nil {
 		return res.Cid, nil // nothing to withdraw: the watch file was edited by hand
 	}
-	if err := n.GroupUnshare(ctx, w.GroupID, old); err != nil && !errors.Is(err, blockstore.ErrNotFound) {
+	if _, err := n.unshare(ctx, w.GroupID, old); err != nil && !errors.Is(err, blockstore.ErrNotFound) {
 		return res.Cid, fmt.Errorf("shared %s again as %s, but could not stop sharing the earlier %s: %w", w.Path, res.Cid, w.Cid, err)
 	}
 	for _, other := range n.watcher.List() {

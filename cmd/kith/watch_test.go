@@ -24,7 +24,7 @@ const watchRepoConfig = `{
 // shared, nor pinned as the user's), also when it happened while the
 // daemon was stopped; `kith watch ls` lists the watch, with what went
 // wrong when the folder is gone; `kith watch rm` stops following it and
-// leaves the share.
+// leaves the share; unsharing the share ends its watch.
 func TestShareWatch(t *testing.T) {
 	repo := t.TempDir()
 	if err := os.WriteFile(filepath.Join(repo, "config.json"), []byte(watchRepoConfig), 0o600); err != nil {
@@ -123,5 +123,16 @@ func TestShareWatch(t *testing.T) {
 	}
 	if got := sharedCIDs(t, repo); got != v3 {
 		t.Fatalf("after watch rm the group shares %q, want %s", got, v3)
+	}
+
+	// Unsharing what a watch follows ends the watch: it would share the
+	// folder again at its next change.
+	if err := os.Rename(moved, dir); err != nil {
+		t.Fatal(err)
+	}
+	v4 := strings.Fields(mustKith(t, repo, "share", dir, "--copies", "1", "--watch", "--exclude", "*.swp"))[1]
+	mustKith(t, repo, "unshare", v4, "--group", "family")
+	if out := mustKith(t, repo, "watch", "ls"); !strings.Contains(out, "no folder is watched") {
+		t.Fatalf("watch ls after unsharing the watched share:\n%s", out)
 	}
 }

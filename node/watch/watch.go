@@ -164,6 +164,26 @@ func (w *Watcher) Remove(path, groupID string) ([]Watch, error) {
 	return gone, nil
 }
 
+// Forget removes the watches of the group groupID whose share is cid
+// (the share was withdrawn: following the folder would share it again).
+// It returns those removed.
+func (w *Watcher) Forget(groupID, cid string) ([]Watch, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var kept, gone []Watch
+	for _, wt := range w.watches {
+		if wt.GroupID == groupID && wt.Cid == cid {
+			gone = append(gone, wt)
+		} else {
+			kept = append(kept, wt)
+		}
+	}
+	if len(gone) == 0 {
+		return nil, nil
+	}
+	return gone, w.saveLocked(kept)
+}
+
 // List returns the watches, by path then group.
 func (w *Watcher) List() []Watch {
 	w.mu.Lock()

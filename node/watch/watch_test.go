@@ -221,6 +221,21 @@ func TestWatcherAddAndRemove(t *testing.T) {
 	if _, err := w.Remove(root, ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("remove of a folder not watched: %v", err)
 	}
+	// Forget ends the watches of one share (it was withdrawn), no other.
+	add("family", 2)
+	add("work", 1)
+	if gone, err := w.Forget("family", "cid-other"); err != nil || len(gone) != 0 {
+		t.Fatalf("forget another share: %+v, %v", gone, err)
+	}
+	if gone, err := w.Forget("family", "cid1"); err != nil || len(gone) != 1 || gone[0].GroupID != "family" {
+		t.Fatalf("forget family's share: %+v, %v", gone, err)
+	}
+	if got := only(t, w); got.GroupID != "work" {
+		t.Fatalf("after forget, %+v is left, want work's", got)
+	}
+	if _, err := w.Remove(root, ""); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := w.Add(Watch{Path: "photos", GroupID: "g"}, time.Now()); err == nil {
 		t.Fatal("a relative path was watched")
 	}

@@ -211,3 +211,58 @@ func submitShare(panel, group string, copies int) chromedp.Action {
 func clickJS(sel string) chromedp.Action {
 	return chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).click()`, sel), nil)
 }
+
+// TestBrowserShareFollowsAFolder: a share made with --watch says, in the
+// Share panel, which folder it follows (and what went wrong with it);
+// Stop following ends the watch and leaves the share.
+func TestBrowserShareFollowsAFolder(t *testing.T) {
+	ctx := newBrowser(t)
+	d := startDaemon(t, nil)
+	if _, err := d.c.GroupCreate(ctx, "family"); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "docs")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plan.txt"), []byte("plan\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now()
+	res, err := d.c.AddPath(ctx, dir, true, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.c.GroupShare(ctx, "family", res.Cid, api.ShareOptions{Copies: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.c.GroupWatch(ctx, "family", dir, api.WatchOptions{Copies: 1, Cid: res.Cid, Since: since}); err != nil {
+		t.Fatal(err)
+	}
+	d.login(t, ctx)
+	row := fmt.Sprintf(`#pins tr[data-cid="%s"]`, res.Cid)
+	line := fmt.Sprintf(`tr[data-ticket-for="%s"] .group-share .shared-in[data-group="family"]`, res.Cid)
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err = chromedp.Run(sctx,
+		chromedp.Navigate(d.base()+"/#/files"),
+		chromedp.WaitVisible(row+` [data-action="share"]`, chromedp.ByQuery),
+		clickJS(row+` [data-action="share"]`),
+		chromedp.WaitVisible(line+` [data-action="unwatch"]`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("the Share panel of a watched share: %v", err)
+	}
+	waitText(t, ctx, line+" .follows", "follows "+dir)
+	screenshot(t, ctx, artifacts(t), "files-share-follows")
+	if err := chromedp.Run(sctx, clickJS(line+` [data-action="unwatch"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, fmt.Sprintf(`tr[data-ticket-for="%s"] .group-share p.status`, res.Cid), dir+" is no longer followed")
+	if ws, err := d.c.GroupWatches(ctx); err != nil || len(ws) != 0 {
+		t.Fatalf("after Stop following the daemon watches %+v (%v)", ws, err)
+	}
+	if st, err := d.c.GroupStatus(ctx, res.Cid); err != nil || len(st) != 1 {
+		t.Fatalf("after Stop following the share is %+v (%v), want it kept", st, err)
+	}
+}

@@ -1,7 +1,8 @@
 // Sharing in a group from the page, as `kith share` and `kith unshare` do:
-// the groups a pinned root is shared in (how many copies each keeps, with
-// a Stop sharing button that asks in place), and a form that asks one more
-// of your groups to keep N copies of it.
+// the groups a pinned root is shared in (how many copies each keeps, the
+// folder the share follows if it was made with --watch, with a Stop
+// sharing button that asks in place and Stop following), and a form that
+// asks one more of your groups to keep N copies of it.
 
 import { api } from './api.js';
 import { h, replace } from './dom.js';
@@ -24,9 +25,12 @@ export function groupShareBox(cid, name, { onChange = () => {}, quietWithoutGrou
   async function load() {
     let groups;
     let shares = [];
+    let watches = [];
     try {
       groups = await api('/groups/ls');
       shares = (await api('/groups/status/all')).filter((s) => s.cid === cid);
+      // A share that follows its folder (kith share --watch) says so.
+      watches = (await api('/groups/watches').catch(() => [])).filter((w) => w.cid === cid);
     } catch (err) {
       replace(box, h('p', { class: 'error small' }, err.message));
       return;
@@ -39,7 +43,7 @@ export function groupShareBox(cid, name, { onChange = () => {}, quietWithoutGrou
       return;
     }
     replace(box,
-      shares.map(shareLine),
+      shares.map((sh) => shareLine(sh, watches.find((w) => w.group === sh.group))),
       groups.length === 0
         ? h('p', { class: 'muted small no-groups' }, 'To keep copies on your other devices, ',
           h('a', { href: '#/groups' }, 'create or join a group'), '.')
@@ -47,13 +51,19 @@ export function groupShareBox(cid, name, { onChange = () => {}, quietWithoutGrou
       status);
   }
 
-  // shareLine is one group that shares the root, with Stop sharing.
-  function shareLine(s) {
+  // shareLine is one group that shares the root, with Stop sharing; and,
+  // when the share follows a folder (watch), which one, with Stop following.
+  function shareLine(s, watch) {
     const line = h('div', { class: 'shared-in', dataset: { group: s.group } });
     const what = `Shared in ${s.group}: keeps ${s.copies} ${s.copies === 1 ? 'copy' : 'copies'}`;
+    const follows = watch ? h('span', { class: 'small muted follows', title: 'Shared again whenever the folder changes' },
+      `· follows ${watch.path}`, watch.error ? h('span', { class: 'warning' }, ` (${watch.error})`) : null) : null;
+    const unfollow = watch ? h('button', { type: 'button', class: 'small', dataset: { action: 'unwatch' },
+      onclick: () => unwatch(s.group, watch.path) }, 'Stop following') : null;
     const idle = () => replace(line,
-      h('span', { class: 'small' }, what),
-      h('button', { type: 'button', class: 'small', dataset: { action: 'unshare' }, onclick: ask }, 'Stop sharing…'));
+      h('span', { class: 'small' }, what), follows,
+      h('button', { type: 'button', class: 'small', dataset: { action: 'unshare' }, onclick: ask }, 'Stop sharing…'),
+      unfollow);
     const ask = () => {
       const confirmBtn = h('button', { type: 'button', class: 'small danger', dataset: { action: 'unshare-confirm' },
         onclick: () => unshare(s.group) }, `Stop sharing in ${s.group}`);
@@ -99,6 +109,16 @@ export function groupShareBox(cid, name, { onChange = () => {}, quietWithoutGrou
       await load();
       status.textContent = said;
       onChange();
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  }
+
+  async function unwatch(group, path) {
+    try {
+      await api('/groups/unwatch', { method: 'POST', params: { group, path } });
+      await load();
+      status.textContent = `${group} keeps this version of ${label}; ${path} is no longer followed.`;
     } catch (err) {
       status.textContent = err.message;
     }
