@@ -13,6 +13,7 @@ import (
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/node/watch"
+	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -84,18 +85,22 @@ func (n *Node) watcherReady() (*watch.Watcher, error) {
 	return n.watcher, nil
 }
 
-// GroupWatch has the share of opts.Cid in group follow the folder at path.
-func (n *Node) GroupWatch(ctx context.Context, group, path string, opts api.WatchOptions) (api.GroupWatch, error) {
+// GroupWatch has the share of opts.Cid in groupName follow the folder at
+// path.
+func (n *Node) GroupWatch(ctx context.Context, groupName, path string, opts api.WatchOptions) (api.GroupWatch, error) {
 	w, err := n.watcherReady()
 	if err != nil {
 		return api.GroupWatch{}, err
 	}
-	g, err := n.findGroup(group)
+	g, err := n.findGroup(groupName)
 	if err != nil {
 		return api.GroupWatch{}, err
 	}
 	if !filepath.IsAbs(path) {
 		return api.GroupWatch{}, fmt.Errorf("watch path %q must be absolute: %w", path, api.ErrInvalid)
+	}
+	if opts.Copies < group.MinCopies || opts.Copies > group.MaxCopies {
+		return api.GroupWatch{}, fmt.Errorf("copies must be between %d and %d: %w", group.MinCopies, group.MaxCopies, api.ErrInvalid)
 	}
 	if _, err := cid.Decode(opts.Cid); err != nil {
 		return api.GroupWatch{}, fmt.Errorf("watch %s: %q is not the CID shared: %w", path, opts.Cid, api.ErrInvalid)
@@ -129,15 +134,15 @@ func (n *Node) GroupWatches(ctx context.Context) ([]api.GroupWatch, error) {
 	return out, nil
 }
 
-// GroupUnwatch stops following path in group ("": every group).
-func (n *Node) GroupUnwatch(ctx context.Context, group, path string) ([]api.GroupWatch, error) {
+// GroupUnwatch stops following path in groupName ("": every group).
+func (n *Node) GroupUnwatch(ctx context.Context, groupName, path string) ([]api.GroupWatch, error) {
 	w, err := n.watcherReady()
 	if err != nil {
 		return nil, err
 	}
 	id := ""
-	if group != "" {
-		g, err := n.findGroup(group)
+	if groupName != "" {
+		g, err := n.findGroup(groupName)
 		if err != nil {
 			return nil, err
 		}
@@ -146,8 +151,8 @@ func (n *Node) GroupUnwatch(ctx context.Context, group, path string) ([]api.Grou
 	gone, err := w.Remove(path, id)
 	if errors.Is(err, watch.ErrNotFound) {
 		where := ""
-		if group != "" {
-			where = " in group " + group
+		if groupName != "" {
+			where = " in group " + groupName
 		}
 		return nil, fmt.Errorf("%s is not watched%s (`kith watch ls` lists what is): %w", path, where, blockstore.ErrNotFound)
 	}
