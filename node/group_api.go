@@ -148,6 +148,7 @@ func (n *Node) GroupLeave(ctx context.Context, name string) error {
 		return err
 	}
 	if id, r, ok := gs.findRemoved(name); ok {
+		n.forgetWatches(id.String())
 		return gs.clearRemoved(id, r) // the group had removed us: clear its notice
 	}
 	g, err := n.findGroup(name)
@@ -161,7 +162,22 @@ func (n *Node) GroupLeave(ctx context.Context, name string) error {
 	if err := os.RemoveAll(g.dir); err != nil {
 		return fmt.Errorf("leave group %s: remove its folder: %w", name, err)
 	}
+	n.forgetWatches(g.id.String())
 	return nil
+}
+
+// forgetWatches ends the watches of a group this device is no longer in.
+func (n *Node) forgetWatches(groupID string) {
+	if n.watcher == nil {
+		return
+	}
+	gone, err := n.watcher.ForgetGroup(groupID)
+	if err != nil {
+		n.log.Warn("forget the watched folders of a group left", "group", groupID, "err", err)
+	}
+	for _, w := range gone {
+		n.log.Info("left the group: no longer watching its folder", "path", w.Path, "group", w.Group)
+	}
 }
 
 // Groups lists our groups by name.

@@ -24,7 +24,8 @@ const watchRepoConfig = `{
 // shared, nor pinned as the user's), also when it happened while the
 // daemon was stopped; `kith watch ls` lists the watch, with what went
 // wrong when the folder is gone; `kith watch rm` stops following it and
-// leaves the share; unsharing the share ends its watch.
+// leaves the share; unsharing the share, or leaving the group, ends its
+// watch.
 func TestShareWatch(t *testing.T) {
 	repo := t.TempDir()
 	if err := os.WriteFile(filepath.Join(repo, "config.json"), []byte(watchRepoConfig), 0o600); err != nil {
@@ -134,5 +135,19 @@ func TestShareWatch(t *testing.T) {
 	mustKith(t, repo, "unshare", v4, "--group", "family")
 	if out := mustKith(t, repo, "watch", "ls"); !strings.Contains(out, "no folder is watched") {
 		t.Fatalf("watch ls after unsharing the watched share:\n%s", out)
+	}
+	// So does leaving the group. (--json says the watch too.)
+	var shared struct {
+		Cid   string `json:"cid"`
+		Watch struct {
+			Path string `json:"path"`
+		} `json:"watch"`
+	}
+	if err := json.Unmarshal([]byte(lastLine(mustKith(t, repo, "--json", "share", dir, "--copies", "1", "--watch"))), &shared); err != nil || shared.Watch.Path != dir {
+		t.Fatalf("share --watch --json: %+v, %v", shared, err)
+	}
+	mustKith(t, repo, "group", "leave", "family")
+	if out := mustKith(t, repo, "watch", "ls"); !strings.Contains(out, "no folder is watched") {
+		t.Fatalf("watch ls after leaving the group:\n%s", out)
 	}
 }

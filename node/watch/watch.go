@@ -45,7 +45,16 @@ type Watch struct {
 	// Error is why the last look or share failed (a sentence), until one
 	// succeeds: the folder gone, the disk full.
 	Error string `json:"error,omitempty"`
+	// Failed is the fingerprint whose share failed, at FailedAt: the same
+	// folder is not added again before retryAfter has passed (an add
+	// reads every byte).
+	Failed   string    `json:"failed,omitempty"`
+	FailedAt time.Time `json:"failed_at,omitzero"`
 }
+
+// retryAfter is how long a folder whose share failed waits, unchanged,
+// before it is added and shared again.
+const retryAfter = 10 * time.Minute
 
 // key is what makes a watch unique: one folder in one group.
 func (w Watch) key() string { return w.GroupID + "\x00" + w.Path }
@@ -184,6 +193,24 @@ func (w *Watcher) Forget(groupID, cid string) ([]Watch, error) {
 	return gone, w.saveLocked(kept)
 }
 
+// ForgetGroup removes the watches of the group groupID (it was left).
+func (w *Watcher) ForgetGroup(groupID string) ([]Watch, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var kept, gone []Watch
+	for _, wt := range w.watches {
+		if wt.GroupID == groupID {
+			gone = append(gone, wt)
+		} else {
+			kept = append(kept, wt)
+		}
+	}
+	if len(gone) == 0 {
+		return nil, nil
+	}
+	return gone, w.saveLocked(kept)
+}
+
 // List returns the watches, by path then group.
 func (w *Watcher) List() []Watch {
 	w.mu.Lock()
@@ -263,13 +290,18 @@ func (w *Watcher) check(ctx context.Context, wt Watch) {
 		w.record(wt, func(cur *Watch) { cur.Checked, cur.Error = time.Now(), "" })
 		return
 	}
+	if print == wt.Failed && time.Since(wt.FailedAt) < retryAfter {
+		w.record(wt, func(cur *Watch) { cur.Checked = time.Now() }) // its error stays
+		return
+	}
 	c, err := w.sharer.Reshare(ctx, wt)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
 		}
 		w.opts.Log.Warn("share the watched folder again", "path", wt.Path, "group", wt.Group, "err", err)
-		w.record(wt, func(cur *Watch) { cur.Checked, cur.Error = time.Now(), err.Error() })
+		now := time.Now()
+		w.record(wt, func(cur *Watch) { cur.Checked, cur.Error, cur.Failed, cur.FailedAt = now, err.Error(), print, now })
 		return
 	}
 	if c != wt.Cid {
@@ -280,7 +312,7 @@ func (w *Watcher) check(ctx context.Context, wt Watch) {
 		if c != cur.Cid {
 			cur.Updated = now
 		}
-		cur.Cid, cur.Print, cur.Checked, cur.Error = c, print, now, ""
+		cur.Cid, cur.Print, cur.Checked, cur.Error, cur.Failed, cur.FailedAt = c, print, now, "", "", time.Time{}
 	})
 }
 

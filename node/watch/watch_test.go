@@ -143,7 +143,8 @@ func TestWatcherFollowsTheFolder(t *testing.T) {
 		t.Fatalf("the folder back unchanged: watch %+v, %d shares", got, s.count())
 	}
 
-	// A share that fails is retried at the next check.
+	// A share that fails is not tried again for the same folder before
+	// retryAfter (an add reads every byte), but at once after a change.
 	touch(t, filepath.Join(root, "c.jpg"), "another", time.Now())
 	s.fail = errors.New("the disk is full")
 	w.CheckAll(ctx)
@@ -152,8 +153,13 @@ func TestWatcherFollowsTheFolder(t *testing.T) {
 	}
 	s.fail = nil
 	w.CheckAll(ctx)
-	if got := only(t, w); got.Error != "" || got.Cid != "cid3" {
-		t.Fatalf("the share retried: watch %+v, want cid3", got)
+	if got := only(t, w); got.Error != "the disk is full" || s.count() != 1 {
+		t.Fatalf("the same folder right after a failed share: watch %+v, %d shares; want no new try", got, s.count())
+	}
+	touch(t, filepath.Join(root, "d.jpg"), "one more", time.Now())
+	w.CheckAll(ctx)
+	if got := only(t, w); got.Error != "" || got.Cid != "cid3" || got.Failed != "" {
+		t.Fatalf("the share tried again after a change: watch %+v, want cid3", got)
 	}
 
 	again := open(t, file, s)
@@ -232,6 +238,10 @@ func TestWatcherAddAndRemove(t *testing.T) {
 	}
 	if got := only(t, w); got.GroupID != "work" {
 		t.Fatalf("after forget, %+v is left, want work's", got)
+	}
+	add("family", 2)
+	if gone, err := w.ForgetGroup("work"); err != nil || len(gone) != 1 || only(t, w).GroupID != "family" {
+		t.Fatalf("forget the group work: %+v, %v; left %+v", gone, err, w.List())
 	}
 	if _, err := w.Remove(root, ""); err != nil {
 		t.Fatal(err)

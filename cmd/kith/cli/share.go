@@ -65,8 +65,19 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 			if err != nil {
 				return err
 			}
+			var w *api.GroupWatch
+			if follow {
+				gw, err := c.GroupWatch(cmd.Context(), in.Group, args[0], api.WatchOptions{Copies: copies, Exclude: exclude, Cid: in.Cid, Since: since})
+				if err != nil {
+					return fmt.Errorf("shared %s in %s, but not watched: %w", in.Cid, printable(in.Group), err)
+				}
+				w = &gw
+			}
 			if e.json {
-				return e.printJSON(in)
+				return e.printJSON(struct {
+					api.GroupIntent
+					Watch *api.GroupWatch `json:"watch,omitempty"`
+				}{in, w})
 			}
 			fmt.Fprintf(e.stdout, "shared %s %s (%s) in %s: %s\n", in.Cid, printable(in.Name), humanBytes(in.Size), printable(in.Group), copiesText(in.Copies))
 			if in.Members > 0 && in.Members < in.Copies {
@@ -78,15 +89,10 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 					printable(in.Group), in.Members, plural(in.Members), in.Members, copies)
 			}
 			e.printVersions(cmd.Context(), c, in)
-			if !follow {
-				return nil
+			if w != nil {
+				fmt.Fprintf(e.stdout, "watching %s: when it changes, %s keeps the new version in place of this one ('kith watch rm %s' stops)\n",
+					printable(w.Path), printable(w.Group), printable(w.Path))
 			}
-			w, err := c.GroupWatch(cmd.Context(), in.Group, args[0], api.WatchOptions{Copies: copies, Exclude: exclude, Cid: in.Cid, Since: since})
-			if err != nil {
-				return fmt.Errorf("shared, but not watched: %w", err)
-			}
-			fmt.Fprintf(e.stdout, "watching %s: when it changes, %s keeps the new version in place of this one ('kith watch rm %s' stops)\n",
-				printable(w.Path), printable(w.Group), printable(w.Path))
 			return nil
 		},
 	}
