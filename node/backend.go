@@ -248,9 +248,14 @@ func symlinkErr(ctx context.Context, n *Node, c cid.Cid) error {
 	return fmt.Errorf("%s is a symbolic link to %s, with nothing to read or list (`kith get` writes it as a link): %w", c, target, api.ErrInvalid)
 }
 
-// Ls lists a folder.
+// Ls lists a folder, fetching from peers what is not here (readStore).
 func (n *Node) Ls(ctx context.Context, c cid.Cid) ([]api.Entry, error) {
 	bs, ctx := n.readStore(ctx, c)
+	return n.ls(ctx, bs, c)
+}
+
+// ls lists the folder c as read from bs.
+func (n *Node) ls(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) ([]api.Entry, error) {
 	es, err := dag.Ls(ctx, bs, c)
 	if errors.Is(err, dag.ErrNotDir) {
 		return nil, fmt.Errorf("%s is a file: read it with `kith cat`, or save it with `kith get`: %w", c, api.ErrInvalid)
@@ -480,20 +485,36 @@ func (e *notInRepoError) Error() string {
 
 func (e *notInRepoError) Is(target error) bool { return target == blockstore.ErrNotFound }
 
-// missingRoot reports whether err is a store's miss of c itself (not of a
-// block inside it): the message then says so once, in the user's terms.
-// readStore is where cat and ls read c: content whose root is here is
-// read through the on-demand store, so what is missing under it (a fetch
-// cut short, a folder whose path was followed from a peer) is fetched from
-// peers rather than failing half-way; content that is not here at all is
-// read from the repo alone, and is "not in this repo" at once.
+// rootFetchTimeout bounds how long cat and ls wait for the root of
+// content that is not here from the peers this node is connected to.
+const rootFetchTimeout = 10 * time.Second
+
+// readStore is where cat and ls read c: through the on-demand store when
+// its root is here, so what is missing under it (a fetch cut short, a
+// folder whose path was followed from a peer) is fetched from peers
+// rather than failing half-way, or when a connected peer gives its root
+// within rootFetchTimeout (content a friend shares, read without a get
+// first); else from the repo alone, where it is "not in this repo".
 func (n *Node) readStore(ctx context.Context, c cid.Cid) (blockstore.Blockstore, context.Context) {
-	if ok, err := n.store.Has(ctx, c); err == nil && ok && n.demand != nil {
+	if n.demand == nil {
+		return n.store, ctx
+	}
+	if ok, err := n.store.Has(ctx, c); err == nil && ok {
 		return n.demand, withRootHint(ctx, c)
 	}
-	return n.store, ctx
+	if len(n.host.Network().Peers()) == 0 {
+		return n.store, ctx
+	}
+	fctx, cancel := context.WithTimeout(ctx, rootFetchTimeout)
+	defer cancel()
+	if _, err := n.demand.Get(withRootHint(fctx, c), c); err != nil {
+		return n.store, ctx
+	}
+	return n.demand, withRootHint(ctx, c)
 }
 
+// missingRoot reports whether err is a store's miss of c itself (not of a
+// block inside it): the message then says so once, in the user's terms.
 func missingRoot(err error, c cid.Cid) bool {
 	var nf *blockstore.NotFoundError
 	return errors.As(err, &nf) && nf.Cid.Equals(c)

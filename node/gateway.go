@@ -191,7 +191,9 @@ func (n *Node) BrowseStat(ctx context.Context, c cid.Cid) (api.Entry, error) {
 // BrowseLs is Ls for a folder that may be held only by peers: what is not
 // here is listed from the folder's blocks and its files' root blocks.
 func (n *Node) BrowseLs(ctx context.Context, c cid.Cid) ([]api.Entry, error) {
-	es, err := n.Ls(ctx, c)
+	// What is here in whole is listed from the repo; anything else from
+	// the blocks LsLinks needs, which leaves the raw files where they are.
+	es, err := n.ls(ctx, n.store, c)
 	if !errors.Is(err, blockstore.ErrNotFound) {
 		return es, err
 	}

@@ -12,7 +12,8 @@ import (
 // TestContentPaths: wherever a CID goes, a path into its folder goes too
 // (CID/a/b, /ipfs/CID/a/b, TICKET/a/b), for content held by a peer: cat,
 // ls, get (saved under the path's last name), pin add (named so); a name
-// that is not there, or a file on the way, says so in a sentence.
+// that is not there, or a file on the way, says so in a sentence. cat and
+// ls read what a connected peer holds without a get first.
 func TestContentPaths(t *testing.T) {
 	seed, getter := t.TempDir(), t.TempDir()
 	startDaemon(t, seed)
@@ -35,7 +36,11 @@ func TestContentPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Through the ticket first: the getter dials the seed.
+	// Through the ticket first: the getter dials the seed, and lists the
+	// folder it does not hold, as its own.
+	if out := mustKith(t, getter, "ls", res.Ticket); !strings.Contains(out, "notes.txt") || !strings.Contains(out, "day 1/") {
+		t.Fatalf("ls TICKET of a folder held by a peer:\n%s", out)
+	}
 	if got := mustKith(t, getter, "cat", res.Ticket+"/day 1/beach.txt"); got != "sand" {
 		t.Fatalf("cat TICKET/day 1/beach.txt = %q", got)
 	}
@@ -60,6 +65,20 @@ func TestContentPaths(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(cwd, p)); err != nil || string(b) != want {
 			t.Fatalf("after get, %s holds %.20q (%d bytes), %v; want %.20q", p, b, len(b), err, want)
 		}
+	}
+	// A file the getter does not hold, by its CID alone (connected peers
+	// are asked for it), read whole.
+	lone := randomBytes(2<<20 + 7)
+	loneFile := filepath.Join(t.TempDir(), "lone.bin")
+	if err := os.WriteFile(loneFile, lone, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var loneRes struct{ Cid string }
+	if err := json.Unmarshal([]byte(lastLine(mustKith(t, seed, "--json", "add", loneFile))), &loneRes); err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, err := runKith(t, getter, "cat", loneRes.Cid); err != nil || out != string(lone) {
+		t.Fatalf("cat CID of a file a connected peer holds: %d bytes of %d, %v: %s", len(out), len(lone), err, stderr)
 	}
 	mustKith(t, getter, "pin", "add", res.Cid+"/notes.txt")
 	if ls := mustKith(t, getter, "pin", "ls"); !strings.Contains(ls, "notes.txt") {

@@ -147,9 +147,10 @@ func TestBrowserTicketBetweenDaemons(t *testing.T) {
 	}
 	waitText(t, tab, "#get-status.error", "the ticket is damaged: was it copied whole?")
 	screenshot(t, tab, shots, "get-damaged-ticket")
-	// What is neither is caught before it goes to the daemon.
+	// What is neither is caught before it goes to the daemon (a path
+	// such as /ipfs/CID/a is a CID: TestBrowserGetAPath).
 	err = chromedp.Run(tab,
-		chromedp.SetValue("#get-cid", "/ipfs/"+want, chromedp.ByQuery),
+		chromedp.SetValue("#get-cid", "https://example.org/"+want, chromedp.ByQuery),
 		chromedp.Click(`#get-form button[type="submit"]`, chromedp.ByQuery),
 	)
 	if err != nil {
