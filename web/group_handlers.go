@@ -152,9 +152,9 @@ func (s *Server) handleGroupShare(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	copies, err := strconv.Atoi(r.URL.Query().Get("copies"))
+	copies, err := copiesParam(r)
 	if err != nil {
-		writeError(w, fmt.Errorf("copies=%q is not a number: %w", r.URL.Query().Get("copies"), api.ErrInvalid))
+		writeError(w, err)
 		return
 	}
 	replace := false
@@ -216,4 +216,14 @@ func (s *Server) groupAndCID(r *http.Request) (string, cid.Cid, error) {
 	}
 	c, err := s.cidParam(r)
 	return g, c, err
+}
+
+// copiesParam is the "copies" query parameter, a number.
+func copiesParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("copies")
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("copies=%q is not a number: %w", v, api.ErrInvalid)
+	}
+	return n, nil
 }

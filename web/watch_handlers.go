@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/kith-p2p/kith/web/api"
@@ -33,9 +32,9 @@ func (s *Server) handleGroupWatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	copies, err := strconv.Atoi(q.Get("copies"))
+	copies, err := copiesParam(r)
 	if err != nil {
-		writeError(w, fmt.Errorf("copies=%q is not a number: %w", q.Get("copies"), api.ErrInvalid))
+		writeError(w, err)
 		return
 	}
 	since, err := time.Parse(time.RFC3339Nano, q.Get("since"))

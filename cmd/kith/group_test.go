@@ -247,16 +247,7 @@ func TestShareAgainAfterAChange(t *testing.T) {
 	repo := t.TempDir()
 	startDaemon(t, repo)
 	mustKith(t, repo, "group", "create", "family")
-	dir := filepath.Join(t.TempDir(), "photos")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write := func(name, body string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, write := newFolder(t, "photos")
 	shared := func(out string) string {
 		t.Helper()
 		f := strings.Fields(out)

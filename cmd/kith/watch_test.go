@@ -33,16 +33,7 @@ func TestShareWatch(t *testing.T) {
 	}
 	d := startDaemon(t, repo)
 	mustKith(t, repo, "group", "create", "family")
-	dir := filepath.Join(t.TempDir(), "docs")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write := func(name, body string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, write := newFolder(t, "docs")
 	write("plan.txt", "first plan\n")
 	out := mustKith(t, repo, "share", dir, "--copies", "1", "--watch", "--exclude", "*.swp")
 	if !strings.Contains(out, "watching "+dir+": when it changes, family keeps the new version") {
@@ -149,5 +140,21 @@ func TestShareWatch(t *testing.T) {
 	mustKith(t, repo, "group", "leave", "family")
 	if out := mustKith(t, repo, "watch", "ls"); !strings.Contains(out, "no folder is watched") {
 		t.Fatalf("watch ls after leaving the group:\n%s", out)
+	}
+}
+
+// newFolder makes an empty folder called name and returns it with a
+// function that writes a file in it.
+func newFolder(t *testing.T, name string) (dir string, write func(name, body string)) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

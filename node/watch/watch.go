@@ -154,61 +154,45 @@ func (w *Watcher) Add(wt Watch, since time.Time) (Watch, error) {
 // Remove stops watching path in the group groupID ("": in every group).
 // It returns the watches removed; none is ErrNotFound.
 func (w *Watcher) Remove(path, groupID string) ([]Watch, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var kept, gone []Watch
-	for _, wt := range w.watches {
-		if wt.Path == path && (groupID == "" || wt.GroupID == groupID) {
-			gone = append(gone, wt)
-		} else {
-			kept = append(kept, wt)
-		}
-	}
-	if len(gone) == 0 {
+	gone, err := w.removeWhere(func(wt Watch) bool { return wt.Path == path && (groupID == "" || wt.GroupID == groupID) })
+	if err == nil && len(gone) == 0 {
 		return nil, fmt.Errorf("%s is not watched: %w", path, ErrNotFound)
 	}
-	if err := w.saveLocked(kept); err != nil {
-		return nil, err
-	}
-	return gone, nil
+	return gone, err
 }
 
 // Forget removes the watches of the group groupID whose share is cid
 // (the share was withdrawn: following the folder would share it again).
 // It returns those removed.
 func (w *Watcher) Forget(groupID, cid string) ([]Watch, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var kept, gone []Watch
-	for _, wt := range w.watches {
-		if wt.GroupID == groupID && wt.Cid == cid {
-			gone = append(gone, wt)
-		} else {
-			kept = append(kept, wt)
-		}
-	}
-	if len(gone) == 0 {
-		return nil, nil
-	}
-	return gone, w.saveLocked(kept)
+	return w.removeWhere(func(wt Watch) bool { return wt.GroupID == groupID && wt.Cid == cid })
 }
 
 // ForgetGroup removes the watches of the group groupID (it was left).
 func (w *Watcher) ForgetGroup(groupID string) ([]Watch, error) {
+	return w.removeWhere(func(wt Watch) bool { return wt.GroupID == groupID })
+}
+
+// removeWhere removes, and returns, the watches gone says to; the file is
+// written only when there are some.
+func (w *Watcher) removeWhere(gone func(Watch) bool) ([]Watch, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var kept, gone []Watch
+	var kept, removed []Watch
 	for _, wt := range w.watches {
-		if wt.GroupID == groupID {
-			gone = append(gone, wt)
+		if gone(wt) {
+			removed = append(removed, wt)
 		} else {
 			kept = append(kept, wt)
 		}
 	}
-	if len(gone) == 0 {
+	if len(removed) == 0 {
 		return nil, nil
 	}
-	return gone, w.saveLocked(kept)
+	if err := w.saveLocked(kept); err != nil {
+		return nil, err
+	}
+	return removed, nil
 }
 
 // List returns the watches, by path then group.
