@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -181,7 +182,9 @@ func (n *Node) ID(ctx context.Context) (api.ID, error) {
 		}
 		return out
 	}
+	home, _ := os.UserHomeDir()
 	return api.ID{
+		Home:         home,
 		Share:        withID(share),
 		LAN:          withID(lan),
 		PeerID:       n.host.ID().String(),

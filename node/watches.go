@@ -109,10 +109,10 @@ func (n *Node) GroupWatch(ctx context.Context, groupName, path string, opts api.
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return api.GroupWatch{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf(
-			"the daemon finds no %s, so it cannot watch it: --watch needs the daemon to read the folder itself (the same user, on this computer)", path)}
+			"the daemon finds no %s, so it cannot follow it: it follows only folders it reads itself (the same user, on this computer)", path)}
 	case errors.Is(err, fs.ErrPermission):
 		return api.GroupWatch{}, &api.Error{Kind: api.KindPermission, Message: fmt.Sprintf(
-			"the daemon may not read %s, so it cannot watch it: --watch needs the daemon to read the folder itself", path)}
+			"the daemon may not read %s, so it cannot follow it: it follows only folders it reads itself", path)}
 	case errors.Is(err, dag.ErrBadPattern):
 		return api.GroupWatch{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
 	case err != nil:

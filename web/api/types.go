@@ -58,6 +58,9 @@ type ID struct {
 	Version string `json:"version"`
 	Repo    string `json:"repo"`
 	API     string `json:"api"`
+	// Home is the home folder of the user the daemon runs as (empty when
+	// it has none): the web UI reads a path typed as ~/... from there.
+	Home string `json:"home,omitempty"`
 	// Listen are the addresses the host listens on; Addresses the ones it
 	// announces to peers (interface, confirmed public and relayed).
 	Listen    []string `json:"listen"`

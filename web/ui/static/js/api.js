@@ -15,11 +15,13 @@ export class ApiError extends Error {
   }
 }
 
-/** url builds an API URL with query parameters. */
+/** url builds an API URL with query parameters (an array repeats one). */
 export function url(path, params = {}) {
   const u = new URL(prefix + path, location.origin);
   for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== null && v !== '') u.searchParams.set(k, v);
+    for (const one of Array.isArray(v) ? v : [v]) {
+      if (one !== undefined && one !== null && one !== '') u.searchParams.append(k, one);
+    }
   }
   return u.pathname + u.search;
 }
@@ -36,15 +38,26 @@ export async function api(path, { method = 'GET', params, body } = {}) {
   try {
     res = await fetch(url(path, params), { method, body, credentials: 'omit', headers });
   } catch {
-    throw new ApiError('The daemon is not answering: is `kith daemon` still running?', 'unavailable', 0);
+    throw notAnswering();
   }
-  if (!res.ok) {
-    let body = {};
-    try { body = await res.json(); } catch { /* not JSON */ }
-    if (res.status === 401) session.signedOut('ended');
-    throw new ApiError(body.error || `The daemon answered ${res.status}.`, body.kind, res.status);
-  }
+  if (!res.ok) throw await refusal(res);
   return res.json();
+}
+
+/** notAnswering is the error for a request the daemon did not answer. */
+export function notAnswering() {
+  return new ApiError('The daemon is not answering: is `kith daemon` still running?', 'unavailable', 0);
+}
+
+/**
+ * refusal reads the daemon's refusal (a response not ok) as an ApiError;
+ * a 401 (the session ended) signs the page out.
+ */
+export async function refusal(res) {
+  let body = {};
+  try { body = await res.json(); } catch { /* not JSON */ }
+  if (res.status === 401) session.signedOut('ended');
+  return new ApiError(body.error || `The daemon answered ${res.status}.`, body.kind, res.status);
 }
 
 /**

@@ -7,9 +7,9 @@
 import { api } from './api.js';
 import { h, replace } from './dom.js';
 
-// Copies a group can be asked for (protocol/group's MinCopies, MaxCopies).
-const minCopies = 1;
-const maxCopies = 16;
+/** Copies a group can be asked for (protocol/group's MinCopies, MaxCopies). */
+export const minCopies = 1;
+export const maxCopies = 16;
 
 /**
  * groupShareBox shows, for the root cid named name, its group shares and
@@ -94,20 +94,8 @@ export function groupShareBox(cid, name, { onChange = () => {}, quietWithoutGrou
     status.textContent = `Sharing ${label} in ${group}…`;
     try {
       const in_ = await api('/groups/share', { method: 'POST', params: { group, cid, copies } });
-      let said = `Shared ${label} in ${in_.group}: it keeps ${in_.copies} ${in_.copies === 1 ? 'copy' : 'copies'}.`;
-      if (in_.members > 0 && in_.members < in_.copies) {
-        said += ` ${in_.group} has ${in_.members} member${in_.members === 1 ? '' : 's'}, so it keeps ${in_.members} until more join.`;
-      }
-      // Another version of the same name (a folder added again after it
-      // changed) stays shared until stopped from its own row.
-      const earlier = (in_.earlier || []).length;
-      if (earlier) {
-        said += earlier === 1
-          ? ` ${in_.group} also keeps an earlier version of ${label}: Stop sharing it from its own row to keep only this one.`
-          : ` ${in_.group} also keeps ${earlier} earlier versions of ${label}: Stop sharing them from their own rows to keep only this one.`;
-      }
       await load();
-      status.textContent = said;
+      status.textContent = sharedSentence(in_, label);
       onChange();
     } catch (err) {
       status.textContent = err.message;
@@ -138,4 +126,24 @@ export function groupShareBox(cid, name, { onChange = () => {}, quietWithoutGrou
 
   load();
   return box;
+}
+
+/**
+ * sharedSentence says what a share did, from the answer of groups/share:
+ * how many copies the group keeps, fewer while it has fewer members, and
+ * the earlier versions of the same name it keeps too (a folder added
+ * again after it changed), which stay until stopped from their own rows.
+ */
+export function sharedSentence(in_, label) {
+  let said = `Shared ${label} in ${in_.group}: it keeps ${in_.copies} ${in_.copies === 1 ? 'copy' : 'copies'}.`;
+  if (in_.members > 0 && in_.members < in_.copies) {
+    said += ` ${in_.group} has ${in_.members} member${in_.members === 1 ? '' : 's'}, so it keeps ${in_.members} until more join.`;
+  }
+  const earlier = (in_.earlier || []).length;
+  if (earlier) {
+    said += earlier === 1
+      ? ` ${in_.group} also keeps an earlier version of ${label}: Stop sharing it from its own row to keep only this one.`
+      : ` ${in_.group} also keeps ${earlier} earlier versions of ${label}: Stop sharing them from their own rows to keep only this one.`;
+  }
+  return said;
 }

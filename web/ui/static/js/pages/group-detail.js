@@ -1,10 +1,12 @@
 // One group on the Groups page: its members as this node sees them,
-// removing one (after a confirm step), inviting another device, and
+// removing one (after a confirm step), sharing a folder of this computer
+// in it (and the folders it follows), inviting another device, and
 // leaving it (after a confirm step).
 
 import { api } from '../api.js';
 import { h, copyButton, errorBox, replace, section } from '../dom.js';
 import { ago, bytes, date, shortId } from '../format.js';
+import { folderShareBox } from '../foldershare.js';
 import * as live from '../live.js';
 
 // refreshEvery keeps health and "last seen" current while the group is shown.
@@ -15,13 +17,15 @@ const healthBadge = { alive: 'ok', offline: 'info', suspect: 'warn', gone: 'bad'
 /** renderDetail fills el with group g; it returns a cleanup. */
 export function renderDetail(el, g, status, onLeft) {
   const members = h('div', {}, h('p', { class: 'muted' }, 'Loading members…'));
+  const folders = folderShareBox(g, { onChange: () => load() });
   replace(el, section(`Members of ${g.name}`,
     h('p', { class: 'muted small' }, 'Group ID ', h('code', { title: g.id }, shortId(g.id)), ' ', copyButton(g.id)),
     h('p', {}, h('a', { href: '#/files?group=' + encodeURIComponent(g.name), id: 'group-files' }, `Files shared in ${g.name}`),
       h('span', { class: 'muted' }, ', held here or not: they open from the members who hold them.')),
     members,
     inviteControl(g),
-    leaveControl(g, status, onLeft)));
+    leaveControl(g, status, onLeft)),
+    section(`Share a folder of this computer in ${g.name}`, folders.el));
   // A row asking to confirm a removal is not redrawn under the user.
   let confirming = false;
   const load = live.coalesced(() => confirming ? Promise.resolve() : api('/groups/members', { params: { group: g.id } })
@@ -58,8 +62,10 @@ export function renderDetail(el, g, status, onLeft) {
   // Heartbeats that change what a member holds or whether it is there
   // come as "groups" events; "last seen" and a silence turning a member
   // suspect come with time, hence the timer too.
-  const off = live.on('groups', load);
-  const timer = setInterval(load, refreshEvery);
+  // A followed folder shared again, or gone, shows the same way.
+  const refresh = () => { load(); folders.refresh(); };
+  const off = live.on('groups', refresh);
+  const timer = setInterval(refresh, refreshEvery);
   return () => { off(); clearInterval(timer); };
 }
 

@@ -1,0 +1,174 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kith-p2p/kith/node"
+)
+
+// TestBrowserShareAFolderOfThisComputer shares a folder from a group's
+// page, as `kith share PATH --group G --watch --exclude` does: the daemon
+// reads the folder at the path typed (a leading ~ is the daemon user's
+// home), pins it, the group keeps the copies asked and, with Follow
+// checked, a change to the folder is shared again in its place; what
+// Leave out names stays out. A path that is not absolute, or that the
+// daemon cannot find, is refused with one sentence; Stop following ends
+// the watch and keeps the share.
+func TestBrowserShareAFolderOfThisComputer(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	ctx := newBrowser(t)
+	d := startDaemon(t, func(c *node.Config) {
+		c.Groups.WatchInterval = node.Duration(300 * time.Millisecond)
+		c.Groups.WatchSettle = node.Duration(300 * time.Millisecond)
+	})
+	g, err := d.c.GroupCreate(ctx, "family")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(home, "Holiday photos")
+	for name, body := range map[string]string{"day-1/beach.txt": "sand\n", "notes.txt": "plan\n", "scratch.tmp": "junk\n"} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.login(t, ctx)
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	submit := func(t *testing.T, path string) {
+		t.Helper()
+		err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf(`(() => {
+  document.querySelector('#folder-path').value = %q;
+  document.querySelector('#folder-copies').value = '1';
+  document.querySelector('#folder-exclude').value = '*.tmp, cache/';
+  document.querySelector('#folder-share-form').requestSubmit();
+})()`, path), nil))
+		if err != nil {
+			t.Fatalf("submit %q: %v", path, err)
+		}
+	}
+	err = chromedp.Run(sctx,
+		chromedp.Navigate(d.base()+"/#/groups/family"),
+		chromedp.WaitVisible("#folder-share-form", chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("open the group's page: %v", err)
+	}
+	// The placeholder shows the daemon user's home.
+	waitAttr(t, sctx, "#folder-path", "placeholder", home+"/Photos or ~/Photos")
+
+	submit(t, "Holiday photos")
+	waitText(t, sctx, "#folder-status", "Give the folder's full path, such as "+home+"/Photos, or ~/Photos.")
+	submit(t, filepath.Join(home, "no such folder"))
+	waitText(t, sctx, "#folder-status", "the daemon finds no such file or folder")
+	if pins, err := d.c.Pins(ctx); err != nil || len(pins) != 0 {
+		t.Fatalf("after two refused paths the pins are %+v (%v)", pins, err)
+	}
+
+	submit(t, "~/Holiday photos")
+	waitText(t, sctx, "#folder-status", "Shared Holiday photos in family: it keeps 1 copy. It follows "+dir)
+	waitText(t, sctx, fmt.Sprintf(`#followed li[data-path=%q]`, dir), "shared just now, 1 copy")
+	screenshot(t, ctx, artifacts(t), "group-share-folder")
+	first := followedCid(t, d, dir)
+	st, err := d.c.GroupStatus(ctx, first)
+	if err != nil || len(st) != 1 || st[0].Group != "family" || st[0].Copies != 1 {
+		t.Fatalf("the group's share of the folder: %+v (%v)", st, err)
+	}
+	entries := func(c string) string {
+		t.Helper()
+		es, err := d.c.Ls(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range es {
+			names = append(names, e.Name)
+		}
+		return strings.Join(names, " ")
+	}
+	if got := entries(first); got != "day-1 notes.txt" {
+		t.Errorf("the folder shared holds %q, want the .tmp file left out", got)
+	}
+	ws, err := d.c.GroupWatches(ctx)
+	if err != nil || len(ws) != 1 || ws[0].Group != g.Name || fmt.Sprint(ws[0].Exclude) != "[*.tmp cache/]" {
+		t.Fatalf("the watch made: %+v (%v)", ws, err)
+	}
+
+	// A change is shared again in place of the version before.
+	if err := os.WriteFile(filepath.Join(dir, "day-2.txt"), []byte("hills\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	second := first
+	for second == first {
+		if time.Now().After(deadline) {
+			t.Fatalf("the change to %s was not shared within a minute", dir)
+		}
+		time.Sleep(100 * time.Millisecond) // polling pace: the watch runs in the daemon
+		second = followedCid(t, d, dir)
+	}
+	if got := entries(second); got != "day-1 day-2.txt notes.txt" {
+		t.Errorf("the version shared after the change holds %q", got)
+	}
+	if st, err := d.c.GroupStatus(ctx, first); err == nil {
+		t.Errorf("the version before the change is still shared: %+v", st)
+	}
+
+	// Stop following keeps the share.
+	if err := chromedp.Run(sctx, clickJS(fmt.Sprintf(`#followed li[data-path=%q] [data-action="unwatch"]`, dir))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#folder-status", "the folder is no longer followed")
+	if ws, err := d.c.GroupWatches(ctx); err != nil || len(ws) != 0 {
+		t.Fatalf("after Stop following the daemon watches %+v (%v)", ws, err)
+	}
+	if st, err := d.c.GroupStatus(ctx, second); err != nil || len(st) != 1 {
+		t.Fatalf("after Stop following the share is %+v (%v), want it kept", st, err)
+	}
+	var items int
+	if err := chromedp.Run(sctx, chromedp.Evaluate(`document.querySelectorAll('#followed li').length`, &items)); err != nil {
+		t.Fatal(err)
+	}
+	if items != 0 {
+		t.Errorf("after Stop following the page lists %d followed folders", items)
+	}
+}
+
+// followedCid is the version of dir its watch shared last.
+func followedCid(t *testing.T, d *daemon, dir string) string {
+	t.Helper()
+	ws, err := d.c.GroupWatches(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		if w.Path == dir {
+			return w.Cid
+		}
+	}
+	t.Fatalf("%s is not watched: %+v", dir, ws)
+	return ""
+}
+
+// waitAttr waits until the element sel finds has attribute attr = want.
+func waitAttr(t *testing.T, ctx context.Context, sel, attr, want string) {
+	t.Helper()
+	expr := fmt.Sprintf(`(() => { const el = document.querySelector(%q); return !!el && el.getAttribute(%q) === %q; })()`, sel, attr, want)
+	if err := chromedp.Run(ctx, chromedp.Poll(expr, nil, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		var got string
+		_ = chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`(document.querySelector(%q) || {getAttribute: () => 'no element'}).getAttribute(%q)`, sel, attr), &got))
+		t.Fatalf("%s %s = %q, want %q: %v", sel, attr, got, want, err)
+	}
+}

@@ -1,0 +1,154 @@
+// Sharing a folder of this computer in a group from the page, as
+// `kith share PATH --group G [--watch]` does: the daemon reads the folder
+// itself (the page sends its path, never its bytes), pins it, asks the
+// group to keep copies of it and, when asked to follow it, shares it again
+// whenever it changes. Below the form: the folders the group's shares
+// follow, each with what went wrong with it and Stop following (`kith
+// watch ls`, `kith watch rm`).
+
+import { api } from './api.js';
+import { h, replace } from './dom.js';
+import { ago, bytes, duration, percent, rate } from './format.js';
+import { maxCopies, minCopies, sharedSentence } from './groupshare.js';
+import { addPath } from './upload.js';
+
+/**
+ * folderShareBox is the form that shares a folder of this computer in
+ * group g and the list of the folders g's shares follow: {el, refresh},
+ * refresh listing those again. onChange runs after a share.
+ */
+export function folderShareBox(g, { onChange = () => {} } = {}) {
+  const path = h('input', { type: 'text', id: 'folder-path', class: 'folder-path', required: true, spellcheck: 'false',
+    autocomplete: 'off', placeholder: '/home/you/Photos or ~/Photos', 'aria-describedby': 'folder-path-help' });
+  const copies = h('input', { type: 'number', id: 'folder-copies', min: minCopies, max: maxCopies, value: 2, required: true });
+  const follow = h('input', { type: 'checkbox', id: 'folder-follow', checked: true });
+  const exclude = h('input', { type: 'text', id: 'folder-exclude', spellcheck: 'false', autocomplete: 'off',
+    placeholder: 'node_modules/, *.tmp' });
+  const bar = h('progress', { max: 100, hidden: true, 'aria-label': 'Progress of the add' });
+  const status = h('p', { class: 'status small', id: 'folder-status', role: 'status', 'aria-live': 'polite' });
+  const submit = h('button', { type: 'submit', id: 'folder-share', class: 'primary' }, 'Share folder');
+  const followed = h('div', { class: 'followed' });
+  let home = '';
+  api('/id').then((id) => {
+    home = id.home || '';
+    if (home) path.placeholder = `${home}/Photos or ~/Photos`;
+  }).catch(() => {});
+
+  const form = h('form', { class: 'folder-share', id: 'folder-share-form', onsubmit: (e) => { e.preventDefault(); share(); } },
+    h('p', {},
+      h('label', { for: 'folder-path' }, 'Folder on this computer'), ' ', path),
+    h('p', { class: 'muted small', id: 'folder-path-help' },
+      'The daemon reads the folder itself: give its full path. Nothing is uploaded through this page.'),
+    h('p', { class: 'inline' },
+      h('label', { for: 'folder-copies' }, 'Keep '), copies, ` copies among the members of ${g.name}`),
+    h('p', { class: 'inline' }, h('label', { for: 'folder-follow' }, follow, ' Follow the folder: share it again whenever it changes')),
+    h('p', { class: 'inline' }, h('label', { for: 'folder-exclude' }, 'Leave out (optional): names or patterns, comma-separated'), exclude),
+    h('div', { class: 'actions' }, submit),
+    bar, status);
+
+  async function share() {
+    const full = expandHome(path.value.trim(), home);
+    if (!isAbsolute(full)) {
+      status.textContent = `Give the folder's full path, such as ${home || '/home/you'}/Photos, or ~/Photos.`;
+      return;
+    }
+    const n = copies.valueAsNumber;
+    const leaveOut = exclude.value.split(',').map((s) => s.trim()).filter(Boolean);
+    submit.disabled = true;
+    bar.hidden = false;
+    bar.removeAttribute('value');
+    status.textContent = `Reading ${full}…`;
+    // What is written after the add starts is shared again at once.
+    const since = new Date().toISOString();
+    let added;
+    try {
+      added = await addPath(full, { exclude: leaveOut }, (p) => {
+        const pct = percent(p.added, p.total);
+        if (pct !== null) bar.value = pct;
+        status.textContent = addingText(full, p);
+      });
+    } catch (err) {
+      status.textContent = err.message;
+      done();
+      return;
+    }
+    bar.value = 100;
+    try {
+      const in_ = await api('/groups/share', { method: 'POST', params: { group: g.id, cid: added.cid, copies: n } });
+      let said = sharedSentence(in_, added.name);
+      if (follow.checked) {
+        const w = await api('/groups/watch', { method: 'POST',
+          params: { group: g.id, path: full, copies: n, cid: added.cid, since, exclude: leaveOut } });
+        said += ` It follows ${w.path}: a change is shared again in its place.`;
+      }
+      status.textContent = `Added ${added.name}, ${bytes(added.size)}. ` + said;
+      onChange();
+    } catch (err) {
+      status.textContent = `Added and pinned ${added.name}, but: ${err.message}`;
+    }
+    loadFollowed();
+    done();
+  }
+  function done() {
+    submit.disabled = false;
+    bar.hidden = true;
+  }
+
+  // loadFollowed lists the folders g's shares follow.
+  async function loadFollowed() {
+    let ws;
+    try {
+      ws = (await api('/groups/watches')).filter((w) => w.group === g.name);
+    } catch (err) {
+      replace(followed, h('p', { class: 'error small' }, err.message));
+      return;
+    }
+    if (!ws.length) {
+      replace(followed);
+      return;
+    }
+    replace(followed, h('h3', {}, 'Folders followed'),
+      h('ul', { class: 'plain', id: 'followed' }, ws.map((w) => h('li', { dataset: { path: w.path } },
+        h('code', {}, w.path), ' ',
+        h('span', { class: 'muted small' }, `shared ${ago(w.updated)}, ${w.copies} ${w.copies === 1 ? 'copy' : 'copies'}`),
+        w.error ? h('div', { class: 'warning small' }, w.error) : null, ' ',
+        h('button', { type: 'button', class: 'small', dataset: { action: 'unwatch' }, onclick: () => unwatch(w.path) }, 'Stop following')))));
+  }
+
+  async function unwatch(p) {
+    try {
+      await api('/groups/unwatch', { method: 'POST', params: { group: g.id, path: p } });
+      status.textContent = `${g.name} keeps the version of ${p} shared last; the folder is no longer followed.`;
+    } catch (err) {
+      status.textContent = err.message;
+    }
+    loadFollowed();
+  }
+
+  loadFollowed();
+  return { el: h('div', {}, form, followed), refresh: loadFollowed };
+}
+
+/** expandHome reads a leading ~ as the daemon user's home folder. */
+export function expandHome(p, home) {
+  if (!home) return p;
+  if (p === '~') return home;
+  if (p.startsWith('~/') || p.startsWith('~\\')) return home + p.slice(1);
+  return p;
+}
+
+/** isAbsolute: a Unix path, or a Windows one with its drive or share. */
+export function isAbsolute(p) {
+  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
+}
+
+// addingText says how the add goes: how much of how much, the rate and
+// the time left at that rate.
+function addingText(path, p) {
+  const left = p.rate > 0 && p.total > p.added ? (p.total - p.added) / p.rate : NaN;
+  return [
+    `Adding ${path}… ${bytes(p.added)}${p.total ? ' of ' + bytes(p.total) : ''}`,
+    p.rate > 0 ? rate(p.rate) : null,
+    isFinite(left) ? 'about ' + duration(left) + ' left' : null,
+  ].filter(Boolean).join(' · ');
+}
