@@ -59,14 +59,20 @@ func KindOf(err error) Kind {
 // Sentence is err's message as a user reads it: without the sentinels
 // above, nor blockstore.ErrNotFound, which the daemon appends (": invalid
 // input", ": not found") only so the API can classify the error; its Kind
-// says the same to a program.
+// says the same to a program. Only a sentinel err wraps is cut, once: the
+// system's own reason reads the same ("add x: permission denied", EACCES)
+// and stays, as it is the only reason given.
 func Sentence(err error) string {
 	msg := err.Error()
+	sentinels := []error{ErrInvalid, ErrPermission, ErrUnavailable, blockstore.ErrNotFound}
 	for trimmed := true; trimmed; {
 		trimmed = false
-		for _, s := range []error{ErrInvalid, ErrPermission, ErrUnavailable, blockstore.ErrNotFound} {
+		for i, s := range sentinels {
+			if s == nil || !errors.Is(err, s) {
+				continue
+			}
 			if t, ok := strings.CutSuffix(msg, ": "+s.Error()); ok && t != "" {
-				msg, trimmed = t, true
+				msg, trimmed, sentinels[i] = t, true, nil
 			}
 		}
 	}

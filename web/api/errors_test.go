@@ -27,6 +27,11 @@ func TestSentence(t *testing.T) {
 		{errors.New("the daemon's own words: invalid input here"), "the daemon's own words: invalid input here"},
 		{ErrInvalid, "invalid input"}, // nothing else to say
 		{fmt.Errorf("you are in no group called %q: %w", "friends", blockstore.ErrNotFound), `you are in no group called "friends"`},
+		// The system's reason is the message's only reason: it stays.
+		{fmt.Errorf("add /root/x: %w", syscall.EACCES), "add /root/x: permission denied"},
+		{fmt.Errorf("add /root/x: %w: %w", syscall.EACCES, ErrPermission), "add /root/x: permission denied"},
+		{fmt.Errorf("read it: %w", errors.New("not found")), "read it: not found"},
+		{fmt.Errorf("x: %w: %w", ErrInvalid, ErrUnavailable), "x"},
 		{blockstore.NotFound(cid.MustParse("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku")), "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku not found"}, // a sentence of its own
 	}
 	for _, tt := range tests {

@@ -27,6 +27,20 @@ func (c *Client) AddPath(ctx context.Context, path string, recursive bool, opts 
 // only with recursive). The daemon reads them itself when it can; else
 // they are streamed to it as multipart, the format of boxo/files.
 func (c *Client) AddPaths(ctx context.Context, paths []string, recursive bool, opts api.AddOptions, progress func(api.Event)) (api.AddResult, error) {
+	return c.addPaths(ctx, paths, recursive, opts, progress, true)
+}
+
+// AddPathByDaemon is AddPath for content the daemon must be able to read
+// again later (a share that follows its folder): the daemon reads path
+// itself, and when it cannot (not_found, permission) nothing is streamed
+// and its refusal is returned.
+func (c *Client) AddPathByDaemon(ctx context.Context, path string, recursive bool, opts api.AddOptions, progress func(api.Event)) (api.AddResult, error) {
+	return c.addPaths(ctx, []string{path}, recursive, opts, progress, false)
+}
+
+// addPaths is AddPaths; stream says whether to send the bytes when the
+// daemon cannot read the paths itself.
+func (c *Client) addPaths(ctx context.Context, paths []string, recursive bool, opts api.AddOptions, progress func(api.Event), stream bool) (api.AddResult, error) {
 	if len(paths) != 1 && opts.Wrap == "" {
 		return api.AddResult{}, fmt.Errorf("add %d paths: one at a time, or wrapped in a folder: %w", len(paths), api.ErrInvalid)
 	}
@@ -56,7 +70,7 @@ func (c *Client) AddPaths(ctx context.Context, paths []string, recursive bool, o
 	var res api.AddResult
 	err = c.stream(ctx, http.MethodPost, "/add", q, nil, "", progress, &res)
 	var ae *api.Error
-	if err == nil || !errors.As(err, &ae) || (ae.Kind != api.KindPermission && ae.Kind != api.KindNotFound) {
+	if !stream || err == nil || !errors.As(err, &ae) || (ae.Kind != api.KindPermission && ae.Kind != api.KindNotFound) {
 		return res, err
 	}
 	node, name, err := dag.OpenAdd(abs, opts.Wrap, exclude)

@@ -38,7 +38,8 @@ With --watch the share follows the folder: the daemon looks at it every
 minute (groups.watch_interval; a listing, nothing is read), and when it
 changed and then stayed still for a moment, adds it and shares the new
 version in place of the old one, everywhere in the group (members release
-the old copies, this device drops its pin of it). 'kith watch ls' lists
+the old copies, this device drops its pin of it). The daemon must read the
+folder itself (the same user, on this computer). 'kith watch ls' lists
 watched folders, 'kith watch rm PATH' stops following one.`,
 		Example: `  kith share ./photos --group family --copies 3
   kith share ./photos --group family --replace   # after photos changed
@@ -56,8 +57,18 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 			}
 			since := time.Now() // what changes after this is shared again (--watch)
 			p := e.newProgress("adding", true)
-			res, err := c.AddPath(cmd.Context(), args[0], true, api.AddOptions{Exclude: exclude}, p.event)
+			add := c.AddPath
+			if follow {
+				// The daemon looks at a watched folder again and again: one
+				// it cannot read is refused now, before anything is shared.
+				add = c.AddPathByDaemon
+			}
+			res, err := add(cmd.Context(), args[0], true, api.AddOptions{Exclude: exclude}, p.event)
 			p.done()
+			var ae *api.Error
+			if follow && errors.As(err, &ae) && (ae.Kind == api.KindNotFound || ae.Kind == api.KindPermission) {
+				return fmt.Errorf("%w; --watch needs the daemon to read the folder itself (the same user, on this computer): share it without --watch", err)
+			}
 			if err != nil {
 				return err
 			}
