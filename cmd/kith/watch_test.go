@@ -97,7 +97,7 @@ func TestShareWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "watch ls to say the folder is gone", func() bool {
-		return strings.Contains(mustKith(t, repo, "watch", "ls"), dir+" is gone (moved or deleted?)")
+		return strings.Contains(mustKith(t, repo, "watch", "ls"), "\nfamily: "+dir+" is gone (moved or deleted?)")
 	})
 	if got := sharedCIDs(t, repo); got != v3 {
 		t.Fatalf("with the folder gone the group shares %q, want %s", got, v3)

@@ -47,7 +47,8 @@ place of the old one.`,
 			}
 			for _, w := range ws {
 				if w.Error != "" {
-					fmt.Fprintf(e.stdout, "%s: %s\n", printable(w.Path), printable(w.Error))
+					// The sentence names the folder; the group says which watch.
+					fmt.Fprintf(e.stdout, "%s: %s\n", printable(w.Group), printable(w.Error))
 				}
 			}
 			return nil

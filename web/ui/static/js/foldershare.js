@@ -10,6 +10,7 @@ import { api } from './api.js';
 import { h, replace } from './dom.js';
 import { ago, bytes, duration, percent, rate } from './format.js';
 import { maxCopies, minCopies, sharedSentence } from './groupshare.js';
+import { pathField } from './localpath.js';
 import { addPath } from './upload.js';
 
 /**
@@ -18,8 +19,8 @@ import { addPath } from './upload.js';
  * refresh listing those again. onChange runs after a share.
  */
 export function folderShareBox(g, { onChange = () => {} } = {}) {
-  const path = h('input', { type: 'text', id: 'folder-path', class: 'folder-path', required: true, spellcheck: 'false',
-    autocomplete: 'off', placeholder: '/home/you/Photos or ~/Photos', 'aria-describedby': 'folder-path-help' });
+  const field = pathField({ id: 'folder-path', class: 'folder-path', 'aria-describedby': 'folder-path-help' }, 'Photos');
+  const path = field.input;
   const copies = h('input', { type: 'number', id: 'folder-copies', min: minCopies, max: maxCopies, value: 2, required: true });
   const follow = h('input', { type: 'checkbox', id: 'folder-follow', checked: true });
   const exclude = h('input', { type: 'text', id: 'folder-exclude', spellcheck: 'false', autocomplete: 'off',
@@ -28,11 +29,6 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
   const status = h('p', { class: 'status small', id: 'folder-status', role: 'status', 'aria-live': 'polite' });
   const submit = h('button', { type: 'submit', id: 'folder-share', class: 'primary' }, 'Share folder');
   const followed = h('div', { class: 'followed' });
-  let home = '';
-  api('/id').then((id) => {
-    home = id.home || '';
-    if (home) path.placeholder = `${home}/Photos or ~/Photos`;
-  }).catch(() => {});
 
   const form = h('form', { class: 'folder-share', id: 'folder-share-form', onsubmit: (e) => { e.preventDefault(); share(); } },
     h('p', {},
@@ -47,9 +43,9 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     bar, status);
 
   async function share() {
-    const full = expandHome(path.value.trim(), home);
-    if (!isAbsolute(full)) {
-      status.textContent = `Give the folder's full path, such as ${home || '/home/you'}/Photos, or ~/Photos.`;
+    const { path: full, error } = field.resolve();
+    if (error) {
+      status.textContent = error;
       return;
     }
     const n = copies.valueAsNumber;
@@ -127,19 +123,6 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
 
   loadFollowed();
   return { el: h('div', {}, form, followed), refresh: loadFollowed };
-}
-
-/** expandHome reads a leading ~ as the daemon user's home folder. */
-export function expandHome(p, home) {
-  if (!home) return p;
-  if (p === '~') return home;
-  if (p.startsWith('~/') || p.startsWith('~\\')) return home + p.slice(1);
-  return p;
-}
-
-/** isAbsolute: a Unix path, or a Windows one with its drive or share. */
-export function isAbsolute(p) {
-  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
 }
 
 // addingText says how the add goes: how much of how much, the rate and

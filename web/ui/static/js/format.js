@@ -22,10 +22,14 @@ export function duration(s) {
   return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min';
 }
 
+// One formatter for every date: toLocaleString with options builds a new
+// one per call, which costs a list of thousands of pins most of its time.
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
 /** date formats an ISO time in the reader's locale. */
 export function date(iso) {
   const d = new Date(iso);
-  return isNaN(d) ? '' : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return isNaN(d) ? '' : dateFormat.format(d);
 }
 
 /** shortId keeps the start and end of a long CID or peer ID. */

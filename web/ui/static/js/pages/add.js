@@ -1,12 +1,14 @@
-// Add: drag and drop files or whole folders, or choose them, and watch
-// each one go in with its own progress bar.
+// Add: drag and drop files or whole folders, or choose them, or give the
+// path of one on this computer (the daemon reads it itself: no upload),
+// and watch each one go in with its own progress bar.
 
 import { api, gatewayURL } from '../api.js';
 import { h, copyButton, replace } from '../dom.js';
 import { bytes, duration, percent, rate } from '../format.js';
 import { groupShareBox } from '../groupshare.js';
 import { ticketBox } from '../ticket.js';
-import { folderName, itemsFromDrop, itemsFromInput, upload, wrapItems } from '../upload.js';
+import { baseName, pathField } from '../localpath.js';
+import { addPath, folderName, itemsFromDrop, itemsFromInput, upload, wrapItems } from '../upload.js';
 
 export const title = 'Add';
 
@@ -37,7 +39,7 @@ export function render(main) {
   const addItems = (items) => {
     const name = folderName(wrapName.value) || 'shared';
     if (wrap.checked && items.length > 1) items = [wrapItems(items, name)];
-    items.forEach((it) => enqueue(it, list));
+    items.forEach((it) => enqueueItem(it, list));
   };
   fileInput.addEventListener('change', () => { addItems(itemsFromInput(fileInput.files)); fileInput.value = ''; });
   dirInput.addEventListener('change', () => { addItems(itemsFromInput(dirInput.files)); dirInput.value = ''; });
@@ -49,26 +51,57 @@ export function render(main) {
     addItems(await itemsFromDrop(e.dataTransfer));
   });
 
-  replace(main, h('h1', {}, 'Add'), zone, wrapRow, list);
+  replace(main, h('h1', {}, 'Add'), zone, wrapRow, pathForm(list), list);
   for (const r of rows) list.prepend(r.el);
 }
 
-function enqueue(item, list) {
-  const bar = h('progress', { max: 100, value: 0, 'aria-label': 'Progress of ' + item.name });
+// pathForm adds a file or folder of this computer by its path: the daemon
+// reads it where it is, which spares a big folder the trip through the
+// browser.
+function pathForm(list) {
+  const field = pathField({ id: 'add-path', 'aria-label': 'Path of a file or folder on this computer' }, 'Videos');
+  const said = h('p', { class: 'status small', id: 'add-path-status', role: 'status', 'aria-live': 'polite' });
+  return h('form', { class: 'add-path', id: 'add-path-form', onsubmit: (e) => {
+    e.preventDefault();
+    const { path, error } = field.resolve();
+    said.textContent = error || '';
+    if (error) return;
+    field.input.value = '';
+    enqueue(list, baseName(path), path, 'Adding…', (onProgress) => addPath(path, {}, (p) => onProgress({ ...p, sent: p.total })));
+  } },
+  h('label', { for: 'add-path' }, 'Or add a file or folder of this computer by its path'),
+  h('div', { class: 'token-row' }, field.input, h('button', { type: 'submit' }, 'Add')),
+  h('p', { class: 'muted small' }, 'The daemon reads it where it is: nothing goes through the browser, which is faster for a big folder.'),
+  said);
+}
+
+function enqueueItem(item, list) {
+  enqueue(list, item.name + (item.dirs.length ? '/' : ''),
+    `${item.files.length} file${item.files.length === 1 ? '' : 's'}, ${bytes(item.size)}`, 'Uploading…',
+    (onProgress) => upload(item, onProgress), item.name);
+}
+
+/**
+ * enqueue shows one add in the list, run after those before it: label and
+ * detail head its row, first is the status it starts with, and run(onProgress)
+ * adds it, reporting {sent, added, total, rate}.
+ */
+function enqueue(list, label, detail, first, run, name = label) {
+  const bar = h('progress', { max: 100, value: 0, 'aria-label': 'Progress of ' + label });
   const status = h('span', { class: 'status' }, 'Waiting…');
   const result = h('div', { class: 'result' });
-  const el = h('li', { class: 'upload', dataset: { name: item.name, state: 'waiting' } },
+  const el = h('li', { class: 'upload', dataset: { name, state: 'waiting' } },
     h('div', { class: 'row' },
-      h('strong', { class: 'name' }, item.name + (item.dirs.length ? '/' : '')),
-      h('span', { class: 'muted' }, `${item.files.length} file${item.files.length === 1 ? '' : 's'}, ${bytes(item.size)}`)),
+      h('strong', { class: 'name' }, label),
+      h('span', { class: 'muted' }, detail)),
     bar, status, result);
   rows.push({ el });
   list.prepend(el);
   queue = queue.then(async () => {
     el.dataset.state = 'running';
-    status.textContent = 'Uploading…';
+    status.textContent = first;
     try {
-      const res = await upload(item, (p) => {
+      const res = await run((p) => {
         const pct = percent(Math.max(p.added, p.sent), p.total);
         if (pct !== null) bar.value = pct;
         status.textContent = progressText(p);

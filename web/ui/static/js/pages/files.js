@@ -11,6 +11,7 @@ import { bytes, date, shortId } from '../format.js';
 import * as live from '../live.js';
 import * as replication from '../replication.js';
 import { groupShareBox } from '../groupshare.js';
+import { longList } from '../longlist.js';
 import { ticketBox } from '../ticket.js';
 
 export const title = 'Files';
@@ -20,37 +21,49 @@ const refreshEvery = 5000;
 
 export function render(main, _arg, query) {
   const group = query.get('group') || '';
-  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
   const picker = h('div', { class: 'group-pick' });
+  const pins = longList({ id: 'files', placeholder: 'Filter by name or CID', text: (p) => (p.name || '') + ' ' + p.cid,
+    draw: (shown) => table(shown, { unpin, share, keep }), empty: () => empty(group), onDraw: drawn });
+  replace(pins.list, h('p', { class: 'muted' }, 'Loading…'));
   replace(main,
     h('div', { class: 'page-head' },
       h('h1', {}, group ? `Files shared in ${group}` : 'Files'),
       h('a', { class: 'button', href: '#/add' }, 'Add files')),
-    picker, status, body);
+    picker, pins.filter, status, pins.list);
 
   // While a shared root's copies are still being placed (or are too few),
   // the list is asked again every few seconds: what changes with time
   // alone (a holder silent for too long) shows without a reload.
   let moving = false;
-  const rowOf = (cid) => body.querySelector(`tr[data-cid="${CSS.escape(cid)}"]`);
-  const cellOf = (cid) => body.querySelector(`tr[data-cid="${CSS.escape(cid)}"] td.replication`);
+  // The rows by CID, indexed once per drawing: looking each up in the
+  // page would cost the whole list per row (seconds for thousands).
+  let rowIndex = new Map();
+  const rowOf = (cid) => rowIndex.get(cid) || null;
+  const cellOf = (cid) => { const row = rowIndex.get(cid); return row ? row.querySelector('td.replication') : null; };
   // Tickets shown under their pins, by CID: kept when the list reloads.
   const tickets = new Map();
+  let statuses = null;
   const load = live.coalesced(() => Promise.all([api('/pin/ls'), api('/groups/status/all').catch(() => null)])
-    .then(([pins, statuses]) => {
-      const shared = statuses || [];
+    .then(([ps, sts]) => {
+      statuses = sts;
+      const shared = sts || [];
       replace(picker, groupPicker(shared, group));
-      const rows = listing(pins.reverse(), shared, group);
-      replace(body, rows.length === 0 ? empty(group) : table(rows, { unpin, share, keep }));
-      for (const [cid, tr] of tickets) {
-        const row = rowOf(cid);
-        if (row) placeTicket(row, tr);
-        else tickets.delete(cid);
-      }
-      moving = replication.fill(rows, cellOf, statuses);
+      pins.set(listing(ps.reverse(), shared, group));
     })
-    .catch((err) => replace(body, errorBox(err))));
+    .catch((err) => replace(pins.list, errorBox(err))));
+
+  // drawn indexes the rows drawn, puts back the tickets shown under them
+  // and fills in their replication.
+  function drawn(shown) {
+    rowIndex = new Map([...pins.list.querySelectorAll('tr[data-cid]')].map((tr) => [tr.dataset.cid, tr]));
+    for (const [cid, tr] of tickets) {
+      const row = rowOf(cid);
+      if (row) placeTicket(row, tr);
+      else tickets.delete(cid);
+    }
+    moving = replication.fill(shown, cellOf, statuses);
+  }
 
   // share shows, in a row under the pin, its ticket and its shares in
   // your groups (with the form to share it in one), or hides them again.
@@ -123,7 +136,7 @@ export function render(main, _arg, query) {
   const offPins = live.on('pins', load);
   const offGroups = live.on('groups', load);
   const timer = setInterval(() => { if (moving && !document.hidden) load(); }, refreshEvery);
-  return () => { offPins(); offGroups(); stopWatch(); clearInterval(timer); };
+  return () => { offPins(); offGroups(); stopWatch(); clearInterval(timer); pins.stop(); };
 }
 
 /** whenEnded calls fn once with the job id names when it has ended; it returns an unsubscribe. */

@@ -9,6 +9,7 @@
 import { api, gatewayURL } from '../api.js';
 import { h, copyButton, errorBox, replace } from '../dom.js';
 import { bytes, shortId } from '../format.js';
+import { longList } from '../longlist.js';
 
 export const title = 'Open';
 
@@ -111,18 +112,24 @@ function entryName(e) {
   return h('td', { class: 'name' }, h('a', { href: '#/open/' + encodeURIComponent(e.cid) + '?name=' + encodeURIComponent(e.name) }, e.name + (e.type === 'dir' ? '/' : '')));
 }
 
+// folder lists a folder's entries, a page at a time (a folder may hold
+// tens of thousands), with a filter by name.
 function folder(body, cid, name) {
   api('/ls', { params: { cid, peers: true } }).then((entries) => {
+    const list = longList({ id: 'folder', placeholder: 'Filter by name', text: (e) => e.name,
+      draw: (shown) => h('table', { class: 'list', id: 'folder' },
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col', class: 'num' }, 'Size'), h('th', { scope: 'col' }, 'CID'))),
+        h('tbody', {}, shown.map((e) => h('tr', {},
+          entryName(e),
+          h('td', { class: 'num' }, e.type === 'symlink' ? 'link' : bytes(e.size)),
+          h('td', { class: 'id', 'data-label': 'CID' }, h('code', { title: e.cid }, shortId(e.cid)), ' ', copyButton(e.cid)))))),
+      empty: () => null });
     replace(body,
       h('p', { class: 'muted' }, `Folder, ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}`),
       h('div', { class: 'actions' },
         h('a', { class: 'button small', href: gatewayURL(cid), target: '_blank', rel: 'noopener' }, 'Open in a new tab'),
         h('a', { class: 'button small', href: gatewayURL(cid, { name, download: true }), download: (name || cid) + '.tar' }, 'Download as .tar')),
-      h('table', { class: 'list', id: 'folder' },
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col', class: 'num' }, 'Size'), h('th', { scope: 'col' }, 'CID'))),
-        h('tbody', {}, entries.map((e) => h('tr', {},
-          entryName(e),
-          h('td', { class: 'num' }, e.type === 'symlink' ? 'link' : bytes(e.size)),
-          h('td', { class: 'id', 'data-label': 'CID' }, h('code', { title: e.cid }, shortId(e.cid)), ' ', copyButton(e.cid)))))));
+      list.filter, list.list);
+    list.set(entries);
   }).catch((err) => replace(body, errorBox(err)));
 }

@@ -1,0 +1,82 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestBrowserAddByPath adds a folder from the Add page by its path on this
+// computer, as `kith add -r PATH` does (the daemon reads it; a leading ~ is
+// the daemon user's home): the row shows the same CID the CLI's add gives
+// and pins it under the folder's name. A path that is not absolute is
+// refused before anything is sent, one the daemon cannot find fails its row
+// with the daemon's sentence.
+func TestBrowserAddByPath(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	ctx := newBrowser(t)
+	d := startDaemon(t, nil)
+	dir := filepath.Join(home, "Videos", "trip")
+	if err := os.MkdirAll(filepath.Join(dir, "day 1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"day 1/clip.txt": "waves\n", "notes.txt": "to cut\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.login(t, ctx)
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	submit := func(t *testing.T, path string) {
+		t.Helper()
+		err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf(`(() => {
+  document.querySelector('#add-path').value = %q;
+  document.querySelector('#add-path-form').requestSubmit();
+})()`, path), nil))
+		if err != nil {
+			t.Fatalf("submit %q: %v", path, err)
+		}
+	}
+	if err := chromedp.Run(sctx, chromedp.Navigate(d.base()+"/#/add"), chromedp.WaitVisible("#add-path-form", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	waitAttr(t, sctx, "#add-path", "placeholder", home+"/Videos or ~/Videos")
+
+	submit(t, "Videos/trip")
+	waitText(t, sctx, "#add-path-status", "Give the full path, such as "+home+"/Videos, or ~/Videos.")
+	var rows int
+	if err := chromedp.Run(sctx, chromedp.Evaluate(`document.querySelectorAll('li.upload').length`, &rows)); err != nil || rows != 0 {
+		t.Fatalf("a relative path made %d rows (%v)", rows, err)
+	}
+
+	submit(t, "~/Videos/trip")
+	got := waitUpload(t, sctx, "trip")
+	want, err := d.c.AddPath(ctx, dir, true, api.AddOptions{NoPin: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want.Cid {
+		t.Errorf("the page added %s, the CLI's add gives %s", got, want.Cid)
+	}
+	pins, err := d.c.Pins(ctx)
+	if err != nil || len(pins) != 1 || pins[0].Cid != want.Cid || pins[0].Name != "trip" {
+		t.Errorf("pins after the add: %+v (%v)", pins, err)
+	}
+
+	submit(t, filepath.Join(home, "Videos", "gone"))
+	sel := `li.upload[data-name="gone"]`
+	ended := fmt.Sprintf(`(() => { const el = document.querySelector(%q); return !!el && el.dataset.state === 'failed'; })()`, sel)
+	if err := chromedp.Run(sctx, chromedp.Poll(ended, nil, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("the add of a missing path did not fail: %v", err)
+	}
+	waitText(t, sctx, sel+" .status", "the daemon finds no such file or folder")
+}
