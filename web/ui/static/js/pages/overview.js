@@ -1,6 +1,7 @@
 // Overview: who this node is, how reachable it is, and what it is doing.
 
 import { api } from '../api.js';
+import { attentionPanel } from '../attention.js';
 import { RateChart } from '../chart.js';
 import { h, copyButton, errorBox, section, replace } from '../dom.js';
 import { bytes, rate } from '../format.js';
@@ -26,6 +27,7 @@ export function render(main) {
   const identity = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   const repoEl = h('span', { class: 'muted' });
   const network = networkPanel();
+  const attention = attentionPanel();
 
   replace(main,
     h('h1', {}, 'Overview'),
@@ -34,6 +36,7 @@ export function render(main) {
       h('div', { class: 'stat' }, h('span', {}, 'Storage used'), diskEl, repoEl),
       h('div', { class: 'stat' }, h('span', { class: 'in' }, 'Download'), inEl),
       h('div', { class: 'stat' }, h('span', { class: 'out' }, 'Upload'), outEl)),
+    attention.el,
     network.el,
     section('Transfer rate', canvas,
       h('p', { class: 'legend' }, h('span', { class: 'in' }, 'download'), ' ', h('span', { class: 'out' }, 'upload'), ' · last two minutes')),
@@ -74,5 +77,5 @@ export function render(main) {
           }))));
   }).catch((err) => replace(identity, errorBox(err)));
 
-  return () => { off(); network.stop(); window.removeEventListener('resize', onResize); };
+  return () => { off(); network.stop(); attention.stop(); window.removeEventListener('resize', onResize); };
 }

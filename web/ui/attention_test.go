@@ -1,0 +1,75 @@
+package ui_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kith-p2p/kith/node"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestBrowserOverviewNeedsAttention: the Overview says what in the groups
+// needs the user, and nothing while all is well: a share its group keeps
+// fewer copies of than asked, with the reason; a followed folder that is
+// gone. When the share is withdrawn (which ends its watch) the panel goes.
+func TestBrowserOverviewNeedsAttention(t *testing.T) {
+	ctx := newBrowser(t)
+	d := startDaemon(t, func(c *node.Config) {
+		c.Groups.WatchInterval = node.Duration(200 * time.Millisecond)
+		c.Groups.WatchSettle = node.Duration(200 * time.Millisecond)
+	})
+	g, err := d.c.GroupCreate(ctx, "family")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.login(t, ctx)
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := chromedp.Run(sctx, chromedp.Navigate(d.base()+"/#/overview"), chromedp.WaitVisible("#stat-peers", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	var sections int
+	err = chromedp.Run(sctx,
+		chromedp.WaitReady("#attention[data-checked]", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('#attention section').length`, &sections))
+	if err != nil || sections != 0 {
+		t.Fatalf("with nothing wrong the Overview shows %d attention panels (%v)", sections, err)
+	}
+
+	dir := filepath.Join(t.TempDir(), "docs")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plan.txt"), []byte("plan\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now()
+	res, err := d.c.AddPath(ctx, dir, true, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.c.GroupShare(ctx, g.Name, res.Cid, api.ShareOptions{Copies: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.c.GroupWatch(ctx, g.Name, dir, api.WatchOptions{Copies: 2, Cid: res.Cid, Since: since}); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, `#attention li[data-kind="short"]`, "docs in family: 1 of 2 copies (only 1 live member for 2 copies).")
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, `#attention li[data-kind="watch"]`, "family: "+dir+" is gone (moved or deleted?)")
+	screenshot(t, ctx, artifacts(t), "overview-attention")
+
+	if err := d.c.GroupUnshare(ctx, g.Name, res.Cid); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(sctx, chromedp.Poll(`document.querySelectorAll('#attention section').length === 0`, nil, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("after the share was withdrawn the Overview still needs attention: %v", err)
+	}
+}

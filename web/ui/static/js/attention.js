@@ -1,0 +1,58 @@
+// The Overview's "Needs attention" panel: what in your groups does not
+// keep itself without you, in one place, as Syncthing's notices do: shares
+// the group cannot keep as many copies of as asked (and why), folders a
+// share follows that are gone or could not be shared again, groups that
+// removed this device. Nothing shows while all is well. It is asked again
+// when the groups change ("groups" events) and every 30 seconds.
+
+import { api } from './api.js';
+import { h, replace, section } from './dom.js';
+import * as live from './live.js';
+
+const refreshEvery = 30000;
+// At most this many lines of one kind; the rest are counted.
+const maxLines = 5;
+
+/** attentionPanel returns {el, stop}. */
+export function attentionPanel() {
+  const el = h('div', { id: 'attention' });
+  const load = live.coalesced(() => Promise.all([
+    api('/groups/status/all'), api('/groups/watches'), api('/groups/ls'),
+  ]).then(([statuses, watches, groups]) => {
+    const lines = [
+      ...capped(statuses.filter((st) => st.state === 'under-replicated').map(short), 'more shares are short of copies', '#/files'),
+      ...capped(watches.filter((w) => w.error).map(watchLine), 'more followed folders have a problem', '#/groups'),
+      ...groups.filter((g) => g.removed).map((g) => h('li', { dataset: { kind: 'removed' } },
+        h('a', { href: '#/groups/' + encodeURIComponent(g.id) }, g.name), `: this device was ${g.removed}. Open it and leave it to clear this.`)),
+    ];
+    replace(el, lines.length ? section('Needs attention', h('ul', { class: 'attention' }, lines)) : null);
+    el.dataset.checked = new Date().toISOString(); // when it last looked
+  }).catch(() => replace(el))); // the rest of the page says when the daemon is away
+  load();
+  const off = live.on('groups', load);
+  const timer = setInterval(load, refreshEvery);
+  return { el, stop: () => { off(); clearInterval(timer); } };
+}
+
+// short is a share its group keeps fewer copies of than asked.
+function short(st) {
+  const held = st.holders.filter((x) => x.state === 'held').length;
+  return h('li', { dataset: { kind: 'short', cid: st.cid } },
+    h('a', { href: '#/files?group=' + encodeURIComponent(st.group) }, st.name || st.cid),
+    ` in ${st.group}: ${held} of ${st.copies} ${st.copies === 1 ? 'copy' : 'copies'}`,
+    st.reason ? ` (${st.reason})` : '', '.');
+}
+
+// watchLine is a followed folder whose last look or share failed.
+function watchLine(w) {
+  return h('li', { dataset: { kind: 'watch', path: w.path } },
+    h('a', { href: '#/groups/' + encodeURIComponent(w.group) }, w.group), `: ${w.error}`);
+}
+
+// capped keeps maxLines lines and counts the rest in one more, linking to
+// where they all show.
+function capped(lines, more, href) {
+  if (lines.length <= maxLines) return lines;
+  return [...lines.slice(0, maxLines),
+    h('li', { class: 'muted' }, h('a', { href }, `${lines.length - maxLines} ${more}`), '.')];
+}
