@@ -102,6 +102,9 @@ func TestShareWatch(t *testing.T) {
 	if got := sharedCIDs(t, repo); got != v3 {
 		t.Fatalf("with the folder gone the group shares %q, want %s", got, v3)
 	}
+	if out := mustKith(t, repo, "status"); !strings.Contains(out, "\nnote: family: "+dir+" is gone (moved or deleted?)") {
+		t.Errorf("kith status does not say the followed folder is gone:\n%s", out)
+	}
 
 	out = mustKith(t, repo, "watch", "rm", dir)
 	if !strings.Contains(out, "no longer watching "+dir+" in family: "+v3+" stays shared") {

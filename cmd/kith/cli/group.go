@@ -364,5 +364,19 @@ func statusAll(ctx context.Context, e *env) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d of %d\t%s\t%s\n", name, printable(st.Group), held, st.Copies, state, st.Cid)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// A followed folder gone or failing leaves its share as it was: say so
+	// here too, where people look at their shares.
+	ws, err := c.GroupWatches(ctx)
+	if err != nil {
+		return nil // the table is the answer; kith watch ls says more
+	}
+	for _, w := range ws {
+		if w.Error != "" {
+			fmt.Fprintf(e.stdout, "note: %s: %s ('kith watch ls' lists followed folders)\n", printable(w.Group), printable(w.Error))
+		}
+	}
+	return nil
 }

@@ -69,19 +69,26 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
       return;
     }
     bar.value = 100;
+    let said = `Added ${added.name}, ${bytes(added.size)}.`;
     try {
       const in_ = await api('/groups/share', { method: 'POST', params: { group: g.id, cid: added.cid, copies: n } });
-      let said = sharedSentence(in_, added.name);
-      if (follow.checked) {
+      said += ' ' + sharedSentence(in_, added.name);
+      onChange();
+    } catch (err) {
+      status.textContent = `${said} It is pinned here but not shared: ${err.message}`;
+      done();
+      return;
+    }
+    if (follow.checked) {
+      try {
         const w = await api('/groups/watch', { method: 'POST',
           params: { group: g.id, path: full, copies: n, cid: added.cid, since, exclude: leaveOut } });
         said += ` It follows ${w.path}: a change is shared again in its place.`;
+      } catch (err) {
+        said += ` But the folder is not followed: ${err.message}`;
       }
-      status.textContent = `Added ${added.name}, ${bytes(added.size)}. ` + said;
-      onChange();
-    } catch (err) {
-      status.textContent = `Added and pinned ${added.name}, but: ${err.message}`;
     }
+    status.textContent = said;
     loadFollowed();
     done();
   }
