@@ -105,7 +105,7 @@ func (n *Node) GroupWatch(ctx context.Context, groupName, path string, opts api.
 	if _, err := cid.Decode(opts.Cid); err != nil {
 		return api.GroupWatch{}, fmt.Errorf("watch %s: %q is not the CID shared: %w", path, opts.Cid, api.ErrInvalid)
 	}
-	wt, err := w.Add(watch.Watch{Path: path, GroupID: g.id.String(), Group: g.name, Copies: opts.Copies, Exclude: opts.Exclude, Cid: opts.Cid}, opts.Since)
+	wt, moved, err := w.Add(watch.Watch{Path: path, GroupID: g.id.String(), Group: g.name, Copies: opts.Copies, Exclude: opts.Exclude, Cid: opts.Cid}, opts.Since)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return api.GroupWatch{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf(
@@ -118,7 +118,11 @@ func (n *Node) GroupWatch(ctx context.Context, groupName, path string, opts api.
 	case err != nil:
 		return api.GroupWatch{}, err
 	}
-	return n.apiWatch(wt), nil
+	out := n.apiWatch(wt)
+	for _, m := range moved {
+		out.Moved = append(out.Moved, m.Path)
+	}
+	return out, nil
 }
 
 // GroupWatches lists the watched folders.

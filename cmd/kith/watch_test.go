@@ -106,8 +106,22 @@ func TestShareWatch(t *testing.T) {
 		t.Errorf("kith status does not say the followed folder is gone:\n%s", out)
 	}
 
-	out = mustKith(t, repo, "watch", "rm", dir)
-	if !strings.Contains(out, "no longer watching "+dir+" in family: "+v3+" stays shared") {
+	// Shared again from where it moved, the folder is followed there, and
+	// the watch of the folder gone ends.
+	out = mustKith(t, repo, "share", moved, "--copies", "1", "--watch", "--exclude", "*.swp")
+	if !strings.Contains(out, "no longer watching "+dir+", which is gone: the folder moved to "+moved) {
+		t.Fatalf("share --watch of the moved folder says:\n%s", out)
+	}
+	var ws []struct {
+		Path string `json:"path"`
+		Cid  string `json:"cid"`
+	}
+	if err := json.Unmarshal([]byte(mustKith(t, repo, "--json", "watch", "ls")), &ws); err != nil || len(ws) != 1 || ws[0].Path != moved || ws[0].Cid != v3 {
+		t.Fatalf("after the move the watches are %+v (%v), want %s alone, at %s", ws, err, moved, v3)
+	}
+
+	out = mustKith(t, repo, "watch", "rm", moved)
+	if !strings.Contains(out, "no longer watching "+moved+" in family: "+v3+" stays shared") {
 		t.Fatalf("watch rm says:\n%s", out)
 	}
 	if out := mustKith(t, repo, "watch", "ls"); !strings.Contains(out, "no folder is watched") {

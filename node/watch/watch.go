@@ -114,17 +114,21 @@ func Open(file string, s Sharer, opts Options) (*Watcher, error) {
 // folder's fingerprint now, unless something in it is newer than since
 // (written while the add read it), in which case the next check, at once,
 // shares it again.
-func (w *Watcher) Add(wt Watch, since time.Time) (Watch, error) {
+//
+// A watch of the same group whose folder is gone and whose share is this
+// very version followed the same folder before it moved here: it ends,
+// and Add returns it as moved.
+func (w *Watcher) Add(wt Watch, since time.Time) (added Watch, moved []Watch, err error) {
 	if !filepath.IsAbs(wt.Path) {
-		return Watch{}, fmt.Errorf("watch %q: the path must be absolute", wt.Path)
+		return Watch{}, nil, fmt.Errorf("watch %q: the path must be absolute", wt.Path)
 	}
 	x, err := dag.NewExclusion(wt.Exclude)
 	if err != nil {
-		return Watch{}, err
+		return Watch{}, nil, err
 	}
 	print, newest, err := dag.Fingerprint(wt.Path, x)
 	if err != nil {
-		return Watch{}, fmt.Errorf("watch %s: %w", wt.Path, err)
+		return Watch{}, nil, fmt.Errorf("watch %s: %w", wt.Path, err)
 	}
 	// A second of margin: some file systems keep coarse times.
 	changed := !newest.Before(since.Add(-time.Second))
@@ -134,7 +138,16 @@ func (w *Watcher) Add(wt Watch, since time.Time) (Watch, error) {
 	now := time.Now()
 	wt.Print, wt.Updated, wt.Checked, wt.Error = print, now, now, ""
 	w.mu.Lock()
-	ws := slices.Clone(w.watches)
+	ws := slices.DeleteFunc(slices.Clone(w.watches), func(o Watch) bool {
+		if o.GroupID != wt.GroupID || o.Cid != wt.Cid || o.Path == wt.Path {
+			return false
+		}
+		if _, err := os.Lstat(o.Path); !errors.Is(err, fs.ErrNotExist) {
+			return false
+		}
+		moved = append(moved, o)
+		return true
+	})
 	if i := slices.IndexFunc(ws, func(o Watch) bool { return o.key() == wt.key() }); i >= 0 {
 		ws[i] = wt
 	} else {
@@ -143,12 +156,12 @@ func (w *Watcher) Add(wt Watch, since time.Time) (Watch, error) {
 	err = w.saveLocked(ws)
 	w.mu.Unlock()
 	if err != nil {
-		return Watch{}, err
+		return Watch{}, nil, err
 	}
 	if changed {
 		w.Kick()
 	}
-	return wt, nil
+	return wt, moved, nil
 }
 
 // Remove stops watching path in the group groupID ("": in every group).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -99,7 +100,7 @@ func TestWatcherFollowsTheFolder(t *testing.T) {
 	s := &sharer{}
 	w := open(t, file, s)
 	root := folder(t)
-	if _, err := w.Add(Watch{Path: root, GroupID: "g1", Group: "family", Copies: 2, Exclude: []string{"*.tmp"}, Cid: "cid1"}, time.Now()); err != nil {
+	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Group: "family", Copies: 2, Exclude: []string{"*.tmp"}, Cid: "cid1"}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -184,7 +185,7 @@ func TestWatcherAddSeesWritesDuringTheAdd(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &sharer{}
 			w := open(t, filepath.Join(t.TempDir(), "watches.json"), s)
-			if _, err := w.Add(Watch{Path: folder(t), GroupID: "g1", Copies: 1, Cid: "cid1"}, tt.since); err != nil {
+			if _, _, err := w.Add(Watch{Path: folder(t), GroupID: "g1", Copies: 1, Cid: "cid1"}, tt.since); err != nil {
 				t.Fatal(err)
 			}
 			w.CheckAll(context.Background())
@@ -204,7 +205,7 @@ func TestWatcherAddAndRemove(t *testing.T) {
 	root := folder(t)
 	add := func(group string, copies int) {
 		t.Helper()
-		if _, err := w.Add(Watch{Path: root, GroupID: group, Group: group, Copies: copies, Cid: "cid1"}, time.Now()); err != nil {
+		if _, _, err := w.Add(Watch{Path: root, GroupID: group, Group: group, Copies: copies, Cid: "cid1"}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -246,11 +247,55 @@ func TestWatcherAddAndRemove(t *testing.T) {
 	if _, err := w.Remove(root, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Add(Watch{Path: "photos", GroupID: "g"}, time.Now()); err == nil {
+	if _, _, err := w.Add(Watch{Path: "photos", GroupID: "g"}, time.Now()); err == nil {
 		t.Fatal("a relative path was watched")
 	}
-	if _, err := w.Add(Watch{Path: filepath.Join(root, "nothing"), GroupID: "g"}, time.Now()); !errors.Is(err, os.ErrNotExist) {
+	if _, _, err := w.Add(Watch{Path: filepath.Join(root, "nothing"), GroupID: "g"}, time.Now()); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a missing path: %v, want not exist", err)
+	}
+}
+
+// TestWatcherAddAfterAMove: the same version followed from another path,
+// in the same group, takes the place of a watch whose folder is gone (the
+// folder moved there); a watch whose folder is still there, of another
+// group or of another version stays.
+func TestWatcherAddAfterAMove(t *testing.T) {
+	w := open(t, filepath.Join(t.TempDir(), "watches.json"), &sharer{})
+	add := func(path, group, cid string) []Watch {
+		t.Helper()
+		_, moved, err := w.Add(Watch{Path: path, GroupID: group, Group: group, Copies: 1, Cid: cid}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return moved
+	}
+	gone, there, otherGroup, otherCid, moved := folder(t), folder(t), folder(t), folder(t), folder(t)
+	add(gone, "family", "cid1")
+	add(there, "family", "cid1")
+	add(otherGroup, "work", "cid1")
+	add(otherCid, "family", "cid2")
+	for _, p := range []string{gone, otherGroup, otherCid} {
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := add(moved, "family", "cid1")
+	if len(got) != 1 || got[0].Path != gone {
+		t.Fatalf("the watches the move ended: %+v, want %s's", got, gone)
+	}
+	var left []string
+	for _, wt := range w.List() {
+		left = append(left, wt.Path)
+	}
+	slices.Sort(left)
+	want := []string{there, otherGroup, otherCid, moved}
+	slices.Sort(want)
+	if !slices.Equal(left, want) {
+		t.Fatalf("watches left %v, want %v", left, want)
+	}
+	// Saved: a watcher opened again has the same.
+	if again := open(t, w.file, &sharer{}); len(again.List()) != 4 {
+		t.Fatalf("after a move the saved watches are %+v", again.List())
 	}
 }
 
@@ -259,7 +304,7 @@ func TestWatcherRun(t *testing.T) {
 	s := &sharer{}
 	w := open(t, filepath.Join(t.TempDir(), "watches.json"), s)
 	root := folder(t)
-	if _, err := w.Add(Watch{Path: root, GroupID: "g1", Copies: 1, Cid: "cid1"}, time.Now()); err != nil {
+	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Copies: 1, Cid: "cid1"}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

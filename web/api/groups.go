@@ -86,6 +86,10 @@ type GroupWatch struct {
 	Checked time.Time `json:"checked"`
 	// Error says why the last look or share failed, until one succeeds.
 	Error string `json:"error,omitempty"`
+	// Moved, in the answer to a new watch, are the folders, gone, whose
+	// watches in the group shared this same version: the folder moved
+	// here, and their watches ended.
+	Moved []string `json:"moved,omitempty"`
 }
 
 // DeviceName is the answer to a rename: the name, and the groups that now

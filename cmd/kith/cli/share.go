@@ -103,6 +103,9 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 			if w != nil {
 				fmt.Fprintf(e.stdout, "watching %s: when it changes, %s keeps the new version in place of this one ('kith watch rm %s' stops)\n",
 					printable(w.Path), printable(w.Group), printable(w.Path))
+				for _, m := range w.Moved {
+					fmt.Fprintf(e.stdout, "no longer watching %s, which is gone: the folder moved to %s\n", printable(m), printable(w.Path))
+				}
 			}
 			return nil
 		},

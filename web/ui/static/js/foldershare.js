@@ -84,6 +84,8 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
         const w = await api('/groups/watch', { method: 'POST',
           params: { group: g.id, path: full, copies: n, cid: added.cid, since, exclude: leaveOut } });
         said += ` It follows ${w.path}: a change is shared again in its place.`;
+        // The same version followed from a folder now gone: it moved here.
+        for (const m of w.moved || []) said += ` ${m}, which is gone, is no longer followed.`;
       } catch (err) {
         said += ` But the folder is not followed: ${err.message}`;
       }
