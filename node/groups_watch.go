@@ -5,7 +5,8 @@ import "sync"
 // groupWatchers are told when what a page of the groups or of the Files
 // shows may have changed: a group's state (a share, a member), what a
 // member is heard to hold or whether it is there, our own copies, a group
-// joined or left. The web server turns it into its "groups" event.
+// joined or left, a followed folder shared again or failing. The web
+// server turns it into its "groups" event.
 type groupWatchers struct {
 	mu   sync.Mutex
 	next int

@@ -76,6 +76,9 @@ type Options struct {
 	// added: a folder being copied into is not shared half-written.
 	Settle time.Duration
 	Log    *slog.Logger
+	// Changed, when set, is called after a watch's version or error
+	// changed (not after a look that found nothing new), outside the lock.
+	Changed func()
 }
 
 // Watcher holds the watches and checks them.
@@ -317,15 +320,21 @@ func (w *Watcher) check(ctx context.Context, wt Watch) {
 // may have been removed while its folder was added), and saves.
 func (w *Watcher) record(wt Watch, change func(*Watch)) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	ws := slices.Clone(w.watches)
 	i := slices.IndexFunc(ws, func(o Watch) bool { return o.key() == wt.key() })
 	if i < 0 {
+		w.mu.Unlock()
 		return
 	}
+	before := ws[i]
 	change(&ws[i])
+	shown := ws[i].Cid != before.Cid || ws[i].Error != before.Error
 	if err := w.saveLocked(ws); err != nil {
 		w.opts.Log.Warn("save the watched folders", "err", err)
+	}
+	w.mu.Unlock()
+	if shown && w.opts.Changed != nil {
+		w.opts.Changed()
 	}
 }
 

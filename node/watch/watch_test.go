@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,7 +99,19 @@ func TestWatcherFollowsTheFolder(t *testing.T) {
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), "watches.json")
 	s := &sharer{}
-	w := open(t, file, s)
+	// shown counts the calls of Changed: a new version or error, which a
+	// page shows, and nothing else.
+	var shown atomic.Int32
+	w, err := Open(file, s, Options{Interval: time.Hour, Settle: time.Millisecond, Changed: func() { shown.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := func(want int32) {
+		t.Helper()
+		if got := shown.Load(); got != want {
+			t.Fatalf("the pages were told of %d changes, want %d", got, want)
+		}
+	}
 	root := folder(t)
 	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Group: "family", Copies: 2, Exclude: []string{"*.tmp"}, Cid: "cid1"}, time.Now()); err != nil {
 		t.Fatal(err)
@@ -108,6 +121,7 @@ func TestWatcherFollowsTheFolder(t *testing.T) {
 	if s.count() != 0 {
 		t.Fatalf("an unchanged folder was shared again: %+v", s.calls)
 	}
+	told(0)
 	touch(t, filepath.Join(root, "b.tmp"), "excluded", time.Now())
 	w.CheckAll(ctx)
 	if s.count() != 0 {
@@ -126,6 +140,7 @@ func TestWatcherFollowsTheFolder(t *testing.T) {
 	if s.count() != 1 {
 		t.Fatal("the folder was shared again without a change")
 	}
+	told(1)
 
 	// Gone, then back: the error says so, then clears.
 	moved := root + ".moved"
@@ -143,6 +158,7 @@ func TestWatcherFollowsTheFolder(t *testing.T) {
 	if got := only(t, w); got.Error != "" || s.count() != 1 {
 		t.Fatalf("the folder back unchanged: watch %+v, %d shares", got, s.count())
 	}
+	told(3) // gone, back
 
 	// A share that fails is not tried again for the same folder before
 	// retryAfter (an add reads every byte), but at once after a change.
@@ -162,6 +178,7 @@ func TestWatcherFollowsTheFolder(t *testing.T) {
 	if got := only(t, w); got.Error != "" || got.Cid != "cid3" || got.Failed != "" {
 		t.Fatalf("the share tried again after a change: watch %+v, want cid3", got)
 	}
+	told(5) // failed, shared
 
 	again := open(t, file, s)
 	if got, want := only(t, again), only(t, w); got.Cid != want.Cid || got.Print != want.Print || got.Path != root {
