@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -329,7 +330,13 @@ func (w *Watcher) record(wt Watch, change func(*Watch)) {
 	before := ws[i]
 	change(&ws[i])
 	shown := ws[i].Cid != before.Cid || ws[i].Error != before.Error
-	if err := w.saveLocked(ws); err != nil {
+	// A look that found nothing new changes only Checked: kept in memory,
+	// not written (and synced) to disk every minute for every folder.
+	after := ws[i]
+	after.Checked = before.Checked
+	if reflect.DeepEqual(after, before) {
+		w.watches = ws
+	} else if err := w.saveLocked(ws); err != nil {
 		w.opts.Log.Warn("save the watched folders", "err", err)
 	}
 	w.mu.Unlock()

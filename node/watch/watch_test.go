@@ -117,11 +117,23 @@ func TestWatcherFollowsTheFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	saved, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := only(t, w).Checked
 	w.CheckAll(ctx)
 	if s.count() != 0 {
 		t.Fatalf("an unchanged folder was shared again: %+v", s.calls)
 	}
 	told(0)
+	// A look that found nothing new is not written to disk.
+	if now, err := os.ReadFile(file); err != nil || string(now) != string(saved) {
+		t.Errorf("a look that found nothing new rewrote %s (%v)", file, err)
+	}
+	if !only(t, w).Checked.After(checked) {
+		t.Error("the look is not recorded in memory")
+	}
 	touch(t, filepath.Join(root, "b.tmp"), "excluded", time.Now())
 	w.CheckAll(ctx)
 	if s.count() != 0 {
