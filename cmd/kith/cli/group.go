@@ -268,7 +268,23 @@ func ago(t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
-	return time.Since(t).Round(time.Second).String() + " ago"
+	return agoText(time.Since(t))
+}
+
+// agoText says how long ago d was, as precisely as a person needs it:
+// "just now", "40s ago", "12 min ago", "5 h ago", "3 days ago".
+func agoText(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
 }
 
 // copiesText is "1 copy", "2 copies".

@@ -15,7 +15,9 @@ func watchCmd(e *env) *cobra.Command {
 		Short: "Folders whose group shares follow them (ls, rm); 'kith share PATH --watch' adds one",
 		Long: `A folder shared with 'kith share PATH --watch' is followed: when it
 changes, the daemon adds it again and the group keeps the new version in
-place of the old one.`,
+place of the old one. A followed folder you moved is followed at its new
+place once you share it from there with --watch (the watch of the old
+path ends); 'kith watch ls' says when a folder is gone.`,
 	}
 	ls := &cobra.Command{
 		Use:   "ls",
