@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -114,6 +115,18 @@ func TestGroupOfThreeDaemons(t *testing.T) {
 		holders = heldBy(t, repos[0], intent.Cid)
 		return len(holders) == 2
 	})
+
+	// Another member brings the folder back by the name it is shared as,
+	// as a new device would after the sharer's disk died.
+	restored := filepath.Join(t.TempDir(), "restored")
+	mustKith(t, repos[2], "get", "photos", "--group", "family", "-o", restored)
+	want, err := os.ReadFile(filepath.Join(src, "photo.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(restored, "photo.bin")); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("photos got by name on another member: %d bytes, %v", len(got), err)
+	}
 
 	// On a member that holds a copy for the group: `pin ls` shows the
 	// group's copy under the share's name, `pin rm` says it is the group's,
@@ -275,6 +288,11 @@ func TestShareAgainAfterAChange(t *testing.T) {
 	if got := sharedCIDs(t, repo); got != strings.Join(sortedStrings(notes, v1, v2), " ") {
 		t.Fatalf("after sharing again the group keeps %s, want both versions and notes", got)
 	}
+	// Got by its name, photos is ambiguous now: the error gives both CIDs.
+	if _, stderr, err := runKith(t, repo, "get", "photos", "--group", "family"); err == nil ||
+		!strings.Contains(stderr, "family shares 2 versions of photos: ") || !strings.Contains(stderr, v1) || !strings.Contains(stderr, v2) {
+		t.Errorf("get of a name shared twice: %v: %s", err, stderr)
+	}
 
 	out = mustKith(t, repo, "share", dir, "--copies", "1", "--replace")
 	if shared(out) != v2 {
@@ -298,6 +316,28 @@ func TestShareAgainAfterAChange(t *testing.T) {
 	out = mustKith(t, repo, "share", dir, "--copies", "1", "--replace")
 	if strings.Contains(out, "earlier") {
 		t.Errorf("a share with no earlier version mentions one:\n%s", out)
+	}
+
+	// One version: got by its name, and a file inside it by its path.
+	into := t.TempDir()
+	if out := mustKith(t, repo, "get", "photos", "--group", "family", "-o", into); !strings.Contains(out, "saved "+v2+" to "+filepath.Join(into, "photos")) {
+		t.Errorf("get photos --group family says:\n%s", out)
+	}
+	if b, err := os.ReadFile(filepath.Join(into, "photos", "b.jpg")); err != nil || string(b) != "second" {
+		t.Errorf("photos got by name holds b.jpg = %q (%v)", b, err)
+	}
+	mustKith(t, repo, "get", "photos/a.jpg", "--group", "family", "-o", into)
+	if b, err := os.ReadFile(filepath.Join(into, "a.jpg")); err != nil || string(b) != "first" {
+		t.Errorf("photos/a.jpg got by name: %q (%v)", b, err)
+	}
+	for _, tc := range []struct{ args, want string }{
+		{"get videos --group family", "family shares nothing named videos ('kith status' lists what your groups share)"},
+		{"get photos --group work", "you are in no group called work ('kith group ls' lists yours)"},
+		{"get photos/c.jpg --group family", `holds no "c.jpg"`},
+	} {
+		if _, stderr, err := runKith(t, repo, strings.Fields(tc.args)...); err == nil || !strings.Contains(stderr, tc.want) {
+			t.Errorf("kith %s: %v: %s, want %q", tc.args, err, stderr, tc.want)
+		}
 	}
 }
 

@@ -11,9 +11,9 @@ import (
 )
 
 func getCmd(e *env) *cobra.Command {
-	var out string
+	var out, group string
 	cmd := &cobra.Command{
-		Use:   "get CID|TICKET",
+		Use:   "get CID|TICKET|NAME",
 		Short: "Fetch a file or folder (from peers if needed) and write it out",
 		Long: `Write the file or folder CID to a path: -o PATH, or, when -o names a
 folder that exists, into it. The name is the one a ticket carries (what the
@@ -29,26 +29,42 @@ that would escape the output folder are refused.
 
 Given a ticket (what kith add prints: kith1...), kith dials the sharer
 directly first, through its relay if it is behind a NAT, with no DHT
-lookup; the DHT is still asked if the sharer cannot be reached.`,
-		Example: "  kith get kith1ab...                  # ./holiday, as the sharer named it\n  kith get kith1ab... -o ~/Downloads   # ~/Downloads/holiday\n  kith get bafy... -o holiday",
-		Args:    cobra.ExactArgs(1),
+lookup; the DHT is still asked if the sharer cannot be reached.
+
+With --group, the argument is the name the group shares something as
+('kith status' lists them), and a path inside it: what a new device needs
+to bring back a folder that another device shared.`,
+		Example: "  kith get kith1ab...                  # ./holiday, as the sharer named it\n" +
+			"  kith get kith1ab... -o ~/Downloads   # ~/Downloads/holiday\n" +
+			"  kith get bafy... -o holiday\n" +
+			"  kith get Documents --group family -o ~/Documents   # what family keeps of Documents",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseCID(args[0])
-			if err != nil {
-				return err
-			}
-			if out == "" {
-				out = refName(id)
-			} else if st, err := os.Stat(out); err == nil && st.IsDir() {
-				out = filepath.Join(out, refName(id))
-			}
-			abs, err := filepath.Abs(out)
-			if err != nil {
-				return fmt.Errorf("output path %s: %w", out, err)
+			var id, name string
+			var err error
+			if group == "" {
+				if id, err = parseCID(args[0]); err != nil {
+					return err
+				}
+				name = refName(id)
 			}
 			c, err := e.client()
 			if err != nil {
 				return err
+			}
+			if group != "" {
+				if id, name, err = groupShareRef(cmd.Context(), c, group, args[0]); err != nil {
+					return err
+				}
+			}
+			if out == "" {
+				out = name
+			} else if st, err := os.Stat(out); err == nil && st.IsDir() {
+				out = filepath.Join(out, name)
+			}
+			abs, err := filepath.Abs(out)
+			if err != nil {
+				return fmt.Errorf("output path %s: %w", out, err)
 			}
 			p := e.newProgress("getting", true)
 			res, err := c.Get(cmd.Context(), id, abs, p.event)
@@ -72,6 +88,7 @@ lookup; the DHT is still asked if the sharer cannot be reached.`,
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write, or a folder to write into (default ./NAME from a ticket, else ./CID)")
+	cmd.Flags().StringVar(&group, "group", "", "get what this group shares under the name given (NAME or NAME/PATH)")
 	return cmd
 }
 

@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/kith-p2p/kith/web/api"
+	"github.com/kith-p2p/kith/web/client"
+)
+
+// groupShareRef resolves arg, NAME or NAME/PATH, where NAME is what the
+// group (by name or ID) shares something as, to the content path to fetch
+// (CID or CID/PATH) and the name to save it under: what a device that lost
+// its copy types, knowing the folder's name and not its CID. A name the
+// group shares several versions of is refused with their CIDs.
+func groupShareRef(ctx context.Context, c *client.Client, group, arg string) (ref, name string, err error) {
+	gs, err := c.Groups(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	var g *api.Group
+	for i := range gs {
+		if gs[i].Name == group || gs[i].ID == group {
+			g = &gs[i]
+			break
+		}
+	}
+	if g == nil {
+		return "", "", fmt.Errorf("you are in no group called %s ('kith group ls' lists yours)", printable(group))
+	}
+	share, rest, _ := strings.Cut(strings.Trim(arg, "/"), "/")
+	sts, err := c.GroupStatuses(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	var found []api.GroupStatus
+	for _, st := range sts {
+		if st.Group == g.Name && st.Name == share {
+			found = append(found, st)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", "", fmt.Errorf("%s shares nothing named %s ('kith status' lists what your groups share)", printable(g.Name), printable(share))
+	case 1:
+	default:
+		versions := make([]string, len(found))
+		for i, st := range found {
+			versions[i] = fmt.Sprintf("%s (%s)", st.Cid, humanBytes(st.Size))
+		}
+		return "", "", fmt.Errorf("%s shares %d versions of %s: %s; get one by its CID", printable(g.Name), len(found), printable(share), strings.Join(versions, ", "))
+	}
+	ref, name = found[0].Cid, share
+	if rest != "" {
+		ref += "/" + rest
+		name = refName(ref)
+	}
+	return ref, name, nil
+}
