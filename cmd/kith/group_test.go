@@ -326,6 +326,12 @@ func TestShareAgainAfterAChange(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(into, "photos", "b.jpg")); err != nil || string(b) != "second" {
 		t.Errorf("photos got by name holds b.jpg = %q (%v)", b, err)
 	}
+	if out := mustKith(t, repo, "ls", "photos", "--group", "family"); !strings.Contains(out, "a.jpg") || !strings.Contains(out, "b.jpg") {
+		t.Errorf("ls photos --group family:\n%s", out)
+	}
+	if out := mustKith(t, repo, "cat", "photos/b.jpg", "--group", "family"); out != "second" {
+		t.Errorf("cat photos/b.jpg --group family: %q", out)
+	}
 	mustKith(t, repo, "get", "photos/a.jpg", "--group", "family", "-o", into)
 	if b, err := os.ReadFile(filepath.Join(into, "a.jpg")); err != nil || string(b) != "first" {
 		t.Errorf("photos/a.jpg got by name: %q (%v)", b, err)

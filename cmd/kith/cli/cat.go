@@ -9,20 +9,17 @@ import (
 
 func catCmd(e *env) *cobra.Command {
 	var offset, length int64
+	var group string
 	cmd := &cobra.Command{
-		Use:     "cat CID",
+		Use:     "cat CID|NAME",
 		Short:   "Stream a file to stdout",
 		Example: "  kith cat bafk... > copy.bin\n  kith cat --offset 100 --length 20 bafk...",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseCID(args[0])
-			if err != nil {
-				return err
-			}
 			if offset < 0 {
 				return fmt.Errorf("--offset must not be negative")
 			}
-			c, err := e.client()
+			id, _, c, err := e.refClient(cmd.Context(), args[0], group)
 			if err != nil {
 				return err
 			}
@@ -38,6 +35,7 @@ func catCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().Int64Var(&offset, "offset", 0, "byte to start at")
+	groupFlag(cmd, &group)
 	cmd.Flags().Int64Var(&length, "length", -1, "number of bytes to write")
 	// Shown as "(default to the end)" rather than "(default -1)".
 	cmd.Flags().Lookup("length").DefValue = "to the end"

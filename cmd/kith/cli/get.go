@@ -40,22 +40,9 @@ to bring back a folder that another device shared.`,
 			"  kith get Documents --group family -o ~/Documents   # what family keeps of Documents",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var id, name string
-			var err error
-			if group == "" {
-				if id, err = parseCID(args[0]); err != nil {
-					return err
-				}
-				name = refName(id)
-			}
-			c, err := e.client()
+			id, name, c, err := e.refClient(cmd.Context(), args[0], group)
 			if err != nil {
 				return err
-			}
-			if group != "" {
-				if id, name, err = groupShareRef(cmd.Context(), c, group, args[0]); err != nil {
-					return err
-				}
 			}
 			if out == "" {
 				out = name
@@ -88,7 +75,7 @@ to bring back a folder that another device shared.`,
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write, or a folder to write into (default ./NAME from a ticket, else ./CID)")
-	cmd.Flags().StringVar(&group, "group", "", "get what this group shares under the name given (NAME or NAME/PATH)")
+	groupFlag(cmd, &group)
 	return cmd
 }
 

@@ -8,12 +8,14 @@ import (
 )
 
 func lsCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "ls CID",
-		Short: "List a folder",
-		Args:  cobra.ExactArgs(1),
+	var group string
+	cmd := &cobra.Command{
+		Use:     "ls CID|NAME",
+		Short:   "List a folder",
+		Example: "  kith ls bafy...\n  kith ls bafy.../day-1\n  kith ls Documents --group family   # what family keeps of Documents",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, c, err := e.cidClient(args[0])
+			id, _, c, err := e.refClient(cmd.Context(), args[0], group)
 			if err != nil {
 				return err
 			}
@@ -38,4 +40,6 @@ func lsCmd(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	groupFlag(cmd, &group)
+	return cmd
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/kith-p2p/kith/web/api"
 	"github.com/kith-p2p/kith/web/client"
 )
@@ -57,4 +59,31 @@ func groupShareRef(ctx context.Context, c *client.Client, group, arg string) (re
 		name = refName(ref)
 	}
 	return ref, name, nil
+}
+
+// refClient reads a content argument for get, ls and cat: with group "",
+// a CID, ticket or path (checked before the daemon is asked), else a name
+// group shares something as, and a path in it (groupShareRef). It returns
+// the reference, the name its content is saved under, and the client.
+func (e *env) refClient(ctx context.Context, arg, group string) (ref, name string, c *client.Client, err error) {
+	if group == "" {
+		if ref, err = parseCID(arg); err != nil {
+			return "", "", nil, err
+		}
+		name = refName(ref)
+	}
+	if c, err = e.client(); err != nil {
+		return "", "", nil, err
+	}
+	if group != "" {
+		if ref, name, err = groupShareRef(ctx, c, group, arg); err != nil {
+			return "", "", nil, err
+		}
+	}
+	return ref, name, c, nil
+}
+
+// groupFlag is the --group flag of get, ls and cat.
+func groupFlag(cmd *cobra.Command, group *string) {
+	cmd.Flags().StringVar(group, "group", "", "read the argument as the name a group of yours shares something as (NAME or NAME/PATH; 'kith status' lists them)")
 }
