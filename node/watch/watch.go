@@ -51,11 +51,20 @@ type Watch struct {
 	// reads every byte).
 	Failed   string    `json:"failed,omitempty"`
 	FailedAt time.Time `json:"failed_at,omitzero"`
+	// Unsettled counts the looks in a row that found the folder changed
+	// and still changing after Settle.
+	Unsettled int `json:"unsettled,omitempty"`
 }
 
 // retryAfter is how long a folder whose share failed waits, unchanged,
 // before it is added and shared again.
 const retryAfter = 10 * time.Minute
+
+// maxUnsettled is how many looks in a row a changed folder may be found
+// still changing before it is shared as it is: a folder with a file that
+// is always being written (a log, a database) is shared every few looks
+// rather than never.
+const maxUnsettled = 5
 
 // key is what makes a watch unique: one folder in one group.
 func (w Watch) key() string { return w.GroupID + "\x00" + w.Path }
@@ -87,6 +96,8 @@ type Watcher struct {
 	file   string
 	sharer Sharer
 	opts   Options
+	// fingerprint is dag.Fingerprint (tests give folders that never settle).
+	fingerprint func(string, dag.Exclusion) (string, time.Time, error)
 
 	mu      sync.Mutex
 	watches []Watch
@@ -98,7 +109,7 @@ func Open(file string, s Sharer, opts Options) (*Watcher, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	w := &Watcher{file: file, sharer: s, opts: opts, kick: make(chan struct{}, 1)}
+	w := &Watcher{file: file, sharer: s, opts: opts, kick: make(chan struct{}, 1), fingerprint: dag.Fingerprint}
 	b, err := os.ReadFile(file)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -130,7 +141,7 @@ func (w *Watcher) Add(wt Watch, since time.Time) (added Watch, moved []Watch, er
 	if err != nil {
 		return Watch{}, nil, err
 	}
-	print, newest, err := dag.Fingerprint(wt.Path, x)
+	print, newest, err := w.fingerprint(wt.Path, x)
 	if err != nil {
 		return Watch{}, nil, fmt.Errorf("watch %s: %w", wt.Path, err)
 	}
@@ -268,7 +279,7 @@ func (w *Watcher) check(ctx context.Context, wt Watch) {
 		w.record(wt, func(cur *Watch) { cur.Error = err.Error() })
 		return
 	}
-	print, _, err := dag.Fingerprint(wt.Path, x)
+	print, _, err := w.fingerprint(wt.Path, x)
 	if err == nil && print != wt.Print {
 		// Changed: share it once it has stopped changing.
 		select {
@@ -277,9 +288,14 @@ func (w *Watcher) check(ctx context.Context, wt Watch) {
 		case <-time.After(w.opts.Settle):
 		}
 		var again string
-		if again, _, err = dag.Fingerprint(wt.Path, x); err == nil && again != print {
-			w.opts.Log.Info("watched folder still changing; next check", "path", wt.Path)
-			return
+		if again, _, err = w.fingerprint(wt.Path, x); err == nil && again != print {
+			if wt.Unsettled+1 < maxUnsettled {
+				w.opts.Log.Info("watched folder still changing; next check", "path", wt.Path)
+				w.record(wt, func(cur *Watch) { cur.Checked, cur.Unsettled = time.Now(), cur.Unsettled+1 })
+				return
+			}
+			w.opts.Log.Info("watched folder always changing; shared as it is", "path", wt.Path, "looks", wt.Unsettled+1)
+			print = again
 		}
 	}
 	if err != nil {
@@ -313,7 +329,7 @@ func (w *Watcher) check(ctx context.Context, wt Watch) {
 		if c != cur.Cid {
 			cur.Updated = now
 		}
-		cur.Cid, cur.Print, cur.Checked, cur.Error, cur.Failed, cur.FailedAt = c, print, now, "", "", time.Time{}
+		cur.Cid, cur.Print, cur.Checked, cur.Error, cur.Failed, cur.FailedAt, cur.Unsettled = c, print, now, "", "", time.Time{}, 0
 	})
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/kith-p2p/kith/blockstore/dag"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -325,6 +327,34 @@ func TestWatcherAddAfterAMove(t *testing.T) {
 	// Saved: a watcher opened again has the same.
 	if again := open(t, w.file, &sharer{}); len(again.List()) != 4 {
 		t.Fatalf("after a move the saved watches are %+v", again.List())
+	}
+}
+
+// TestWatcherAlwaysChanging: a folder found still changing after Settle is
+// not shared, look after look, until maxUnsettled looks in a row: then it
+// is shared as it is (a folder with a log always being written is shared
+// every few looks, not never), and the count starts again.
+func TestWatcherAlwaysChanging(t *testing.T) {
+	s := &sharer{}
+	w := open(t, filepath.Join(t.TempDir(), "watches.json"), s)
+	root := folder(t)
+	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Copies: 1, Cid: "cid1"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// Every look finds another folder: a file written all the time.
+	var looks atomic.Int32
+	w.fingerprint = func(string, dag.Exclusion) (string, time.Time, error) {
+		return fmt.Sprint("print-", looks.Add(1)), time.Time{}, nil
+	}
+	for i := 1; i < maxUnsettled; i++ {
+		w.CheckAll(context.Background())
+		if s.count() != 0 || only(t, w).Unsettled != i {
+			t.Fatalf("look %d of a folder still changing: %d shares, watch %+v", i, s.count(), only(t, w))
+		}
+	}
+	w.CheckAll(context.Background())
+	if got := only(t, w); s.count() != 1 || got.Unsettled != 0 || got.Cid != "cid2" {
+		t.Fatalf("look %d of a folder still changing: %d shares, watch %+v; want it shared", maxUnsettled, s.count(), got)
 	}
 }
 
