@@ -32,9 +32,15 @@ func report(progress func(api.Progress), p api.Progress) {
 // take its blocks; the importer syncs every block to disk before the pin is
 // written, so a pin never points at blocks a crash could lose.
 func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.AddOptions, progress func(api.Progress)) (api.AddResult, error) {
+	return n.add(ctx, name, node, opts, progress)
+}
+
+// add is Add with import options (a watched folder's re-add reuses the
+// files of its earlier version: dag.WithReuse).
+func (n *Node) add(ctx context.Context, name string, node files.Node, opts api.AddOptions, progress func(api.Progress), imOpts ...dag.ImportOption) (api.AddResult, error) {
 	unlock := n.gcl.PinLock()
 	defer unlock()
-	im := dag.NewImporter(n.store)
+	im := dag.NewImporter(n.store, imOpts...)
 	meter := newRateMeter(time.Now)
 	// The user's file is the copy they read: its blocks need not stay in
 	// the page cache (see blockstore.BypassCache).
@@ -67,6 +73,11 @@ func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.A
 // with opts.Wrap, those at several paths as the entries of one new
 // folder, pinned under opts.Wrap (unless opts.Name says otherwise).
 func (n *Node) AddPaths(ctx context.Context, paths []string, opts api.AddOptions, progress func(api.Progress)) (api.AddResult, error) {
+	return n.addPaths(ctx, paths, opts, progress)
+}
+
+// addPaths is AddPaths with import options (see add).
+func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions, progress func(api.Progress), imOpts ...dag.ImportOption) (api.AddResult, error) {
 	if len(paths) == 0 || (len(paths) > 1 && opts.Wrap == "") {
 		return api.AddResult{}, fmt.Errorf("add %d paths: one at a time, or wrapped in a folder: %w", len(paths), api.ErrInvalid)
 	}
@@ -100,10 +111,10 @@ func (n *Node) AddPaths(ctx context.Context, paths []string, opts api.AddOptions
 	}
 	defer node.Close()
 	total, _ := node.Size()
-	return n.Add(ctx, name, node, opts, func(p api.Progress) {
+	return n.add(ctx, name, node, opts, func(p api.Progress) {
 		p.Total = total
 		report(progress, p)
-	})
+	}, imOpts...)
 }
 
 // statForAdd checks one path given to AddPaths: absolute, there, and a

@@ -46,7 +46,14 @@ type watchSharer struct{ n *Node }
 // another watch still shares it.
 func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, error) {
 	n := s.n
-	res, err := n.AddPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Exclude: w.Exclude}, nil)
+	// The files that did not change since the earlier version was read
+	// are linked from it, not read again: a small change to a large
+	// folder costs the change.
+	var reuse []dag.ImportOption
+	if prev, err := cid.Decode(w.Cid); err == nil && !w.AddedAt.IsZero() {
+		reuse = append(reuse, dag.WithReuse(dag.Reuse{Prev: prev, Since: w.AddedAt}))
+	}
+	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Exclude: w.Exclude}, nil, reuse...)
 	if err != nil {
 		return "", err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"time"
 
 	chunker "github.com/ipfs/boxo/chunker"
 	"github.com/ipfs/boxo/files"
@@ -65,6 +66,32 @@ type Importer struct {
 	bs        blockstore.Blockstore
 	chunkSize int64
 	prefix    cid.Prefix
+	reuse     *Reuse
+	margin    time.Duration // reuseMargin (tests use none)
+}
+
+// Reuse names an earlier import of the same file or folder, Prev, whose
+// reading started at Since: a file at the same path, of the same size,
+// that has not changed since then is linked from Prev without being read
+// (what makes adding a large folder again after a small change cost the
+// change, not the folder). "Not changed" is judged as rsync and Syncthing
+// judge it, from times, not content: the file's modification time and,
+// where the system keeps one, its inode change time (which no tool can set
+// back) must both be older than Since, with a margin for coarse clocks.
+// Prev's blocks must be in the blockstore: a file whose root block is not
+// there is read.
+type Reuse struct {
+	Prev  cid.Cid
+	Since time.Time
+}
+
+// reuseMargin is how much older than Reuse.Since a file's times must be:
+// FAT keeps modification times to 2 seconds.
+const reuseMargin = 2 * time.Second
+
+// WithReuse has the importer link the unchanged files of r.Prev.
+func WithReuse(r Reuse) ImportOption {
+	return func(im *Importer) { im.reuse, im.margin = &r, reuseMargin }
 }
 
 // ImportOption changes an Importer's settings.
@@ -95,6 +122,9 @@ type importRun struct {
 	ds       *dagService
 	progress func(int64)
 	total    int64
+	// prevDirs are, with Reuse, the folders of the earlier version by
+	// their path in this import ("." for the root).
+	prevDirs map[string]cid.Cid
 }
 
 // Add imports node (a files.File or files.Directory; folders recurse) and
@@ -112,6 +142,17 @@ func (im *Importer) Add(ctx context.Context, node files.Node, progress func(byte
 		return Result{}, fmt.Errorf("dag: chunk size %d out of range 1..%d", im.chunkSize, MaxChunkSize)
 	}
 	run := &importRun{ds: newDAGService(ctx, im.bs), progress: progress}
+	if im.reuse != nil && im.reuse.Prev.Defined() {
+		run.prevDirs = map[string]cid.Cid{".": im.reuse.Prev}
+		// A file added again: the earlier version is the file itself.
+		if size, ok := im.unchanged(ctx, node, im.reuse.Prev); ok {
+			if err := run.ds.close(); err != nil { // nothing was written
+				return Result{}, err
+			}
+			run.add(int64(size))
+			return Result{Root: im.reuse.Prev, Size: size}, nil
+		}
+	}
 	root, err := im.addNode(ctx, run, node, ".")
 	if cerr := run.ds.close(); err == nil {
 		err = cerr
@@ -194,6 +235,7 @@ func (im *Importer) addDir(ctx context.Context, run *importRun, d files.Director
 	var links []*ipld.Link
 	names := make(map[string]struct{})
 	estimated := 0
+	prev := im.prevLinks(ctx, run, where)
 	it := d.Entries()
 	for it.Next() {
 		name := it.Name()
@@ -206,6 +248,18 @@ func (im *Importer) addDir(ctx context.Context, run *importRun, d files.Director
 		}
 		names[name] = struct{}{}
 		child := it.Node()
+		if pl := prev[name]; pl != nil {
+			if size, ok := im.unchanged(ctx, child, pl.Cid); ok {
+				child.Close()
+				run.add(int64(size))
+				links = append(links, &ipld.Link{Name: name, Cid: pl.Cid, Size: pl.Size})
+				estimated += len(name) + pl.Cid.ByteLen()
+				continue
+			}
+			if _, ok := child.(files.Directory); ok {
+				run.prevDirs[childWhere] = pl.Cid // not a folder there: prevLinks finds nothing
+			}
+		}
 		nd, err := im.addNode(ctx, run, child, childWhere)
 		child.Close()
 		if err != nil {
@@ -259,6 +313,63 @@ func (im *Importer) addDir(ctx context.Context, run *importRun, d files.Director
 	return nd, nil
 }
 
+// prevLinks are, with Reuse, the entries of the earlier version's folder
+// at where, by name; nil when there is none (or it cannot be read: its
+// files are then read again).
+func (im *Importer) prevLinks(ctx context.Context, run *importRun, where string) map[string]*ipld.Link {
+	c, ok := run.prevDirs[where]
+	if !ok {
+		return nil
+	}
+	dir, err := openDir(ctx, readDAG{im.bs}, c)
+	if err != nil {
+		return nil
+	}
+	links, err := dir.Links(ctx)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]*ipld.Link, len(links))
+	for _, l := range links {
+		out[l.Name] = l
+	}
+	return out
+}
+
+// unchanged reports whether node, a regular file read from disk, is the
+// file prev of the earlier version (Reuse): the same size, and no change
+// since that version was read. It returns the file's size.
+func (im *Importer) unchanged(ctx context.Context, node files.Node, prev cid.Cid) (uint64, bool) {
+	if _, link := node.(*files.Symlink); link {
+		return 0, false
+	}
+	fi, ok := node.(files.FileInfo)
+	if !ok {
+		return 0, false
+	}
+	st := fi.Stat()
+	if st == nil || !st.Mode().IsRegular() {
+		return 0, false
+	}
+	before := im.reuse.Since.Add(-im.margin)
+	if !st.ModTime().Before(before) || !changeTime(st).Before(before) {
+		return 0, false
+	}
+	e, err := childInfo(ctx, readDAG{im.bs}, prev)
+	if err != nil || e.Type != TypeFile || e.Size != uint64(st.Size()) {
+		return 0, false
+	}
+	return e.Size, true
+}
+
+// add counts n more content bytes, as if read.
+func (run *importRun) add(n int64) {
+	run.total += n
+	if run.progress != nil {
+		run.progress(run.total)
+	}
+}
+
 // countingReader reports progress and stops reading once ctx ends, so a
 // cancelled import of a large file stops within one chunk.
 type countingReader struct {
@@ -273,10 +384,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	if n > 0 {
-		c.run.total += int64(n)
-		if c.run.progress != nil {
-			c.run.progress(c.run.total)
-		}
+		c.run.add(int64(n))
 	}
 	return n, err
 }

@@ -40,9 +40,11 @@ type Watch struct {
 	Cid   string `json:"cid"`
 	Print string `json:"fingerprint"`
 	// Updated is when Cid was shared; Checked when the folder was last
-	// looked at.
+	// looked at. AddedAt is when the add of Cid started reading the
+	// folder: a file unchanged since is not read again (dag.Reuse).
 	Updated time.Time `json:"updated"`
 	Checked time.Time `json:"checked"`
+	AddedAt time.Time `json:"added_at,omitzero"`
 	// Error is why the last look or share failed (a sentence), until one
 	// succeeds: the folder gone, the disk full.
 	Error string `json:"error,omitempty"`
@@ -151,7 +153,7 @@ func (w *Watcher) Add(wt Watch, since time.Time) (added Watch, moved []Watch, er
 		print = ""
 	}
 	now := time.Now()
-	wt.Print, wt.Updated, wt.Checked, wt.Error = print, now, now, ""
+	wt.Print, wt.Updated, wt.Checked, wt.Error, wt.AddedAt = print, now, now, "", since
 	w.mu.Lock()
 	ws := slices.DeleteFunc(slices.Clone(w.watches), func(o Watch) bool {
 		if o.GroupID != wt.GroupID || o.Cid != wt.Cid || o.Path == wt.Path {
@@ -311,6 +313,7 @@ func (w *Watcher) check(ctx context.Context, wt Watch) {
 		w.record(wt, func(cur *Watch) { cur.Checked = time.Now() }) // its error stays
 		return
 	}
+	started := time.Now()
 	c, err := w.sharer.Reshare(ctx, wt)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -330,6 +333,7 @@ func (w *Watcher) check(ctx context.Context, wt Watch) {
 			cur.Updated = now
 		}
 		cur.Cid, cur.Print, cur.Checked, cur.Error, cur.Failed, cur.FailedAt, cur.Unsettled = c, print, now, "", "", time.Time{}, 0
+		cur.AddedAt = started
 	})
 }
 
