@@ -355,11 +355,33 @@ func (im *Importer) unchanged(ctx context.Context, node files.Node, prev cid.Cid
 	if !st.ModTime().Before(before) || !changeTime(st).Before(before) {
 		return 0, false
 	}
-	e, err := childInfo(ctx, readDAG{im.bs}, prev)
-	if err != nil || e.Type != TypeFile || e.Size != uint64(st.Size()) {
+	rd := readDAG{im.bs}
+	e, err := childInfo(ctx, rd, prev)
+	if err != nil || e.Type != TypeFile || e.Size != uint64(st.Size()) || !im.whole(ctx, rd, prev) {
 		return 0, false
 	}
 	return e.Size, true
+}
+
+// whole reports whether every block of the file c is in the store (an
+// interrupted gc can leave a root without its leaves): what is linked
+// from the earlier version must be there, as what is read would be.
+// Leaves are looked up, not read.
+func (im *Importer) whole(ctx context.Context, rd readDAG, c cid.Cid) bool {
+	if c.Prefix().Codec == cid.Raw {
+		ok, err := im.bs.Has(ctx, c)
+		return err == nil && ok
+	}
+	nd, err := rd.Get(ctx, c)
+	if err != nil {
+		return false
+	}
+	for _, l := range nd.Links() {
+		if !im.whole(ctx, rd, l.Cid) {
+			return false
+		}
+	}
+	return true
 }
 
 // add counts n more content bytes, as if read.

@@ -109,9 +109,33 @@ func TestImportReuse(t *testing.T) {
 	if err := os.Chtimes(filepath.Join(dir, "sub", "deep", "d.txt"), old, old); err != nil {
 		t.Fatal(err)
 	}
-	v4, _ := check(t, v3, since3, 1)
+	v4, since4 := check(t, v3, since3, 1)
 	if v4.Root == v3.Root {
 		t.Fatal("a file changed with its time set back was taken as unchanged")
+	}
+
+	// A leaf of big.bin gone from the store (an interrupted gc): big.bin
+	// is read again, and the leaf is back.
+	ents, err := Ls(ctx, bs, v4.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leaf cid.Cid
+	for _, e := range ents {
+		if e.Name == "big.bin" {
+			nd, err := readDAG{bs}.Get(ctx, e.Cid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaf = nd.Links()[2].Cid
+		}
+	}
+	if err := bs.Delete(ctx, leaf); err != nil {
+		t.Fatal(err)
+	}
+	check(t, v4, since4, 4)
+	if ok, err := bs.Has(ctx, leaf); err != nil || !ok {
+		t.Fatalf("big.bin's missing leaf is still missing after the add: %v", err)
 	}
 
 	// The earlier version not in the store: everything is read.
