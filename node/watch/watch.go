@@ -306,7 +306,7 @@ func (w *Watcher) check(ctx context.Context, wt Watch) {
 		return
 	}
 	if print == wt.Print {
-		w.record(wt, func(cur *Watch) { cur.Checked, cur.Error = time.Now(), "" })
+		w.record(wt, func(cur *Watch) { cur.Checked, cur.Error, cur.Unsettled = time.Now(), "", 0 })
 		return
 	}
 	if print == wt.Failed && time.Since(wt.FailedAt) < retryAfter {
