@@ -81,6 +81,16 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 	if len(paths) == 0 || (len(paths) > 1 && opts.Wrap == "") {
 		return api.AddResult{}, fmt.Errorf("add %d paths: one at a time, or wrapped in a folder: %w", len(paths), api.ErrInvalid)
 	}
+	// One path added again: the files that did not change since the last
+	// add of it are linked from that version, not read (addIndex).
+	since := time.Now()
+	single := ""
+	if len(paths) == 1 && opts.Wrap == "" {
+		single = filepath.Clean(paths[0])
+		if o, ok := n.adds.reuse(single); ok && len(imOpts) == 0 {
+			imOpts = append(imOpts, o)
+		}
+	}
 	var size int64
 	for _, path := range paths {
 		st, err := statForAdd(path, opts)
@@ -111,10 +121,16 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 	}
 	defer node.Close()
 	total, _ := node.Size()
-	return n.add(ctx, name, node, opts, func(p api.Progress) {
+	res, err := n.add(ctx, name, node, opts, func(p api.Progress) {
 		p.Total = total
 		report(progress, p)
 	}, imOpts...)
+	if err == nil && single != "" {
+		if c, err := cid.Decode(res.Cid); err == nil {
+			n.adds.record(single, c, since)
+		}
+	}
+	return res, err
 }
 
 // statForAdd checks one path given to AddPaths: absolute, there, and a

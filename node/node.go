@@ -101,6 +101,7 @@ type Node struct {
 	// before Start (the relay service, the dial gater).
 	groupsReady atomic.Pointer[groupSet]
 	watcher     *watch.Watcher // folders shared with --watch; nil until Start
+	adds        *addIndex      // the last add of each path, reused by the next
 
 	ctx    context.Context // lives until Close; background work hangs off it
 	cancel context.CancelFunc
@@ -136,6 +137,7 @@ func New(opts Options) (n *Node, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n = &Node{
 		log:           log,
+		adds:          newAddIndex(dir, log),
 		logFile:       opts.LogFile,
 		gcl:           blockstore.NewGCLocker(),
 		reg:           prometheus.NewRegistry(),

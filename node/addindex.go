@@ -1,0 +1,108 @@
+package node
+
+import (
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/atomicfile"
+)
+
+// addsFile, in the repo, remembers the paths the daemon added by reading
+// them itself.
+const addsFile = "adds.json"
+
+// maxAddedPaths bounds the paths remembered: the most recently added stay.
+const maxAddedPaths = 256
+
+// addIndex remembers, for each path the daemon added by reading it itself,
+// the version that add made and when it started reading, so that adding
+// the same path again (kith add, kith share of a folder that changed, a
+// watched folder's re-share) reads only the files that changed since
+// (dag.Reuse). What it remembers is a hint: a version whose blocks are no
+// longer in the store is simply not reused.
+type addIndex struct {
+	file string
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	loaded bool
+	paths  map[string]addedPath
+}
+
+// addedPath is one remembered add.
+type addedPath struct {
+	Cid   string    `json:"cid"`
+	Since time.Time `json:"since"` // when the add started reading
+}
+
+func newAddIndex(repoDir string, log *slog.Logger) *addIndex {
+	return &addIndex{file: filepath.Join(repoDir, addsFile), log: log}
+}
+
+// loadLocked reads the file once; a missing or damaged file is an empty
+// index (it is only a hint).
+func (x *addIndex) loadLocked() {
+	if x.loaded {
+		return
+	}
+	x.loaded = true
+	x.paths = map[string]addedPath{}
+	b, err := os.ReadFile(x.file)
+	if err != nil {
+		return
+	}
+	if err := json.Unmarshal(b, &x.paths); err != nil {
+		x.log.Warn("the remembered adds are damaged; starting afresh", "file", x.file, "err", err)
+		x.paths = map[string]addedPath{}
+	}
+}
+
+// reuse is the import option that reuses the last add of path, if any.
+func (x *addIndex) reuse(path string) (dag.ImportOption, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.loadLocked()
+	a, ok := x.paths[path]
+	if !ok {
+		return nil, false
+	}
+	c, err := cid.Decode(a.Cid)
+	if err != nil {
+		return nil, false
+	}
+	return dag.WithReuse(dag.Reuse{Prev: c, Since: a.Since}), true
+}
+
+// record remembers that the add of path that started at since made c.
+func (x *addIndex) record(path string, c cid.Cid, since time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.loadLocked()
+	x.paths[path] = addedPath{Cid: c.String(), Since: since}
+	if len(x.paths) > maxAddedPaths {
+		// Forget the oldest adds.
+		keys := make([]string, 0, len(x.paths))
+		for k := range x.paths {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return x.paths[keys[i]].Since.Before(x.paths[keys[j]].Since) })
+		for _, k := range keys[:len(keys)-maxAddedPaths] {
+			delete(x.paths, k)
+		}
+	}
+	b, err := json.MarshalIndent(x.paths, "", "  ")
+	if err == nil {
+		err = atomicfile.Write(x.file, append(b, '\n'), 0o600)
+	}
+	if err != nil {
+		x.log.Warn("remember an add", "path", path, "err", err)
+	}
+}
