@@ -78,8 +78,8 @@ type Importer struct {
 // judge it, from times, not content: the file's modification time and,
 // where the system keeps one, its inode change time (which no tool can set
 // back) must both be older than Since, with a margin for coarse clocks.
-// Prev's blocks must be in the blockstore: a file whose root block is not
-// there is read.
+// A file of Prev is linked only when all its blocks are in the blockstore
+// (looked up, not read); otherwise it is read.
 type Reuse struct {
 	Prev  cid.Cid
 	Since time.Time
