@@ -388,8 +388,12 @@ func (n *Node) RepoStat(ctx context.Context) (api.RepoStat, error) {
 	if err != nil {
 		return api.RepoStat{}, fmt.Errorf("repo stat: %w", err)
 	}
+	free, err := n.store.Free()
+	if err != nil {
+		free = -1
+	}
 	// Pins counts pinned roots, however many owners keep each.
-	return api.RepoStat{Path: n.repo.dir, Blocks: count, Bytes: size, DiskUsage: disk, Pins: len(blockstore.PinnedRoots(pins))}, nil
+	return api.RepoStat{Path: n.repo.dir, Blocks: count, Bytes: size, DiskUsage: disk, Pins: len(blockstore.PinnedRoots(pins)), DiskFree: free}, nil
 }
 
 // Verify re-hashes every block.

@@ -56,6 +56,9 @@ type Options struct {
 	// LogFile is the file Logger writes to, if any (see OpenDaemonLog),
 	// which `kith doctor` names.
 	LogFile string
+	// DiskReserve is the free space block writes leave on the repo's disk
+	// (0: blockstore.DefaultReserve); tests raise it to play a full disk.
+	DiskReserve int64
 }
 
 // Node is one kith peer. New opens it, Start serves it, Close stops it.
@@ -186,7 +189,11 @@ func New(opts Options) (n *Node, err error) {
 	if opts.APIAddress != "" {
 		n.apiAt = opts.APIAddress
 	}
-	if n.store, err = blockstore.OpenBadger(filepath.Join(dir, blocksDir)); err != nil {
+	var storeOpts []blockstore.BadgerOption
+	if opts.DiskReserve > 0 {
+		storeOpts = append(storeOpts, blockstore.WithReserve(opts.DiskReserve))
+	}
+	if n.store, err = blockstore.OpenBadger(filepath.Join(dir, blocksDir), storeOpts...); err != nil {
 		return n, fmt.Errorf("open block store in %s: %w", dir, err)
 	}
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -102,7 +102,9 @@ func TestFullDisk(t *testing.T) {
 	step("fill")
 	d = startDaemon(t, repo)
 	step("restart")
-	mustKith(t, repo, "repo", "stat")
+	if out := mustKith(t, repo, "repo", "stat"); !strings.Contains(out, "free:    0 B (what adds and fetches may still use on this disk)") {
+		t.Errorf("repo stat on a full disk says:\n%s", out)
+	}
 	step("stat")
 	mustKith(t, repo, "pin", "rm", root)
 	step("pin rm")

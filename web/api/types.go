@@ -210,6 +210,9 @@ type RepoStat struct {
 	Bytes     int64  `json:"bytes"`
 	DiskUsage int64  `json:"disk_usage"`
 	Pins      int    `json:"pins"`
+	// DiskFree is what adds and fetches may still use on the repo's disk:
+	// its free space less the reserve kith keeps (-1: not known).
+	DiskFree int64 `json:"disk_free"`
 }
 
 // VerifyResult lists the blocks whose bytes no longer match their CID.

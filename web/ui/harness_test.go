@@ -159,7 +159,15 @@ type daemon struct {
 // configure may adjust its config.
 func startDaemon(t *testing.T, configure func(*node.Config)) *daemon {
 	t.Helper()
-	n, err := node.New(node.Options{Repo: t.TempDir(), Profile: "local", Logger: quietLog, Configure: configure})
+	return startDaemonWith(t, node.Options{Configure: configure})
+}
+
+// startDaemonWith is startDaemon with more options (its repo, profile and
+// logger are the test's).
+func startDaemonWith(t *testing.T, opts node.Options) *daemon {
+	t.Helper()
+	opts.Repo, opts.Profile, opts.Logger = t.TempDir(), "local", quietLog
+	n, err := node.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,9 @@ func repoCmd(e *env) *cobra.Command {
 			}
 			fmt.Fprintf(e.stdout, "repo:    %s\nblocks:  %d (%s)\non disk: %s\npins:    %d\n",
 				st.Path, st.Blocks, humanBytes(st.Bytes), humanBytes(st.DiskUsage), st.Pins)
+			if st.DiskFree >= 0 {
+				fmt.Fprintf(e.stdout, "free:    %s (what adds and fetches may still use on this disk)\n", humanBytes(st.DiskFree))
+			}
 			return nil
 		},
 	}

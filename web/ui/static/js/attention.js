@@ -1,31 +1,40 @@
-// The Overview's "Needs attention" panel: what in your groups does not
-// keep itself without you, in one place, as Syncthing's notices do: shares
-// the group cannot keep as many copies of as asked (and why), folders a
-// share follows that are gone or could not be shared again, groups that
-// removed this device. Nothing shows while all is well. It is asked again
-// when the groups change ("groups" events) and every 30 seconds.
+// The Overview's "Needs attention" panel: what does not keep itself
+// without you, in one place, as Syncthing's notices do: a disk nearly full
+// (adds and fetches stop when it is), shares the group cannot keep as many
+// copies of as asked (and why), folders a share follows that are gone or
+// could not be shared again, groups that removed this device. Nothing
+// shows while all is well. It is asked again when the groups change
+// ("groups" events) and every 30 seconds.
 
 import { api } from './api.js';
 import { h, replace, section } from './dom.js';
+import { bytes } from './format.js';
 import * as live from './live.js';
 
 const refreshEvery = 30000;
 // At most this many lines of one kind; the rest are counted.
 const maxLines = 5;
+// Less free space than this on the repo's disk (what adds and fetches may
+// still use) needs attention.
+const lowDisk = 1 << 30;
 
 /** attentionPanel returns {el, stop}. */
 export function attentionPanel() {
   const el = h('div', { id: 'attention' });
   const load = live.coalesced(() => Promise.all([
-    api('/groups/status/all'), api('/groups/watches'), api('/groups/ls'),
-  ]).then(([statuses, watches, groups]) => {
+    api('/groups/status/all'), api('/groups/watches'), api('/groups/ls'), api('/repo/stat'),
+  ]).then(([statuses, watches, groups, repo]) => {
     const lines = [
+      repo.disk_free >= 0 && repo.disk_free < lowDisk ? h('li', { dataset: { kind: 'disk' } },
+        `The repo's disk has ${bytes(repo.disk_free)} left for kith: adds and fetches stop when it runs out. `,
+        h('code', {}, 'kith gc'), ' gives back the space of what is no longer pinned.') : null,
       ...capped(statuses.filter((st) => st.state === 'under-replicated').map(short), 'more shares are short of copies', '#/files'),
       ...capped(watches.filter((w) => w.error).map(watchLine), 'more followed folders have a problem', '#/groups'),
       ...groups.filter((g) => g.removed).map((g) => h('li', { dataset: { kind: 'removed' } },
         h('a', { href: '#/groups/' + encodeURIComponent(g.id) }, g.name), `: this device was ${g.removed}. Open it and leave it to clear this.`)),
     ];
-    replace(el, lines.length ? section('Needs attention', h('ul', { class: 'attention' }, lines)) : null);
+    const shown = lines.filter(Boolean);
+    replace(el, shown.length ? section('Needs attention', h('ul', { class: 'attention' }, shown)) : null);
     el.dataset.checked = new Date().toISOString(); // when it last looked
   }).catch(() => replace(el))); // the rest of the page says when the daemon is away
   load();

@@ -56,7 +56,8 @@ export function render(main) {
   window.addEventListener('resize', onResize);
 
   Promise.all([api('/id'), api('/repo/stat')]).then(([id, repo]) => {
-    repoEl.textContent = `${repo.pins} pins, ${bytes(repo.bytes)} of content`;
+    repoEl.textContent = `${repo.pins} pins, ${bytes(repo.bytes)} of content`
+      + (repo.disk_free >= 0 ? ` · ${bytes(repo.disk_free)} free` : '');
     replace(identity,
       section('This node',
         h('dl', { class: 'facts' },
