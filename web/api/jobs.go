@@ -92,8 +92,10 @@ type Stats struct {
 	RateOut  float64 `json:"rate_out"`
 	// Peers is the number of connected peers.
 	Peers int `json:"peers"`
-	// DiskUsage is what the repo's block store takes on disk.
+	// DiskUsage is what the repo's block store takes on disk; DiskFree
+	// what adds and fetches may still use there (-1: not known).
 	DiskUsage int64     `json:"disk_usage"`
+	DiskFree  int64     `json:"disk_free"`
 	Time      time.Time `json:"time"`
 }
 

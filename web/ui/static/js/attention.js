@@ -22,11 +22,12 @@ const lowDisk = 1 << 30;
 export function attentionPanel() {
   const el = h('div', { id: 'attention' });
   const load = live.coalesced(() => Promise.all([
-    api('/groups/status/all'), api('/groups/watches'), api('/groups/ls'), api('/repo/stat'),
-  ]).then(([statuses, watches, groups, repo]) => {
+    api('/groups/status/all'), api('/groups/watches'), api('/groups/ls'),
+  ]).then(([statuses, watches, groups]) => {
+    const free = lowFree(live.state.stats);
     const lines = [
-      repo.disk_free >= 0 && repo.disk_free < lowDisk ? h('li', { dataset: { kind: 'disk' } },
-        `The repo's disk has ${bytes(repo.disk_free)} left for kith: adds and fetches stop when it runs out. `,
+      free !== null ? h('li', { dataset: { kind: 'disk' } },
+        `The repo's disk has ${bytes(free)} left for kith: adds and fetches stop when it runs out. `,
         h('code', {}, 'kith gc'), ' gives back the space of what is no longer pinned.') : null,
       ...capped(statuses.filter((st) => st.state === 'under-replicated').map(short), 'more shares are short of copies', '#/files'),
       ...capped(watches.filter((w) => w.error).map(watchLine), 'more followed folders have a problem', '#/groups'),
@@ -39,8 +40,23 @@ export function attentionPanel() {
   }).catch(() => replace(el))); // the rest of the page says when the daemon is away
   load();
   const off = live.on('groups', load);
+  // The free space comes with the stats, every second: the panel is
+  // drawn again when it crosses the line, not every second.
+  let wasLow = lowFree(live.state.stats) !== null;
+  const offStats = live.on('stats', (s) => {
+    const low = lowFree(s) !== null;
+    if (low !== wasLow) load();
+    wasLow = low;
+  });
   const timer = setInterval(load, refreshEvery);
-  return { el, stop: () => { off(); clearInterval(timer); } };
+  return { el, stop: () => { off(); offStats(); clearInterval(timer); } };
+}
+
+// lowFree is the space left for kith on the repo's disk when it is low,
+// else null.
+function lowFree(stats) {
+  const free = stats ? stats.disk_free : -1;
+  return free >= 0 && free < lowDisk ? free : null;
 }
 
 // short is a share its group keeps fewer copies of than asked.
