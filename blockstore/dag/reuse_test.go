@@ -41,22 +41,7 @@ func TestImportReuse(t *testing.T) {
 	bs := &leafStore{Blockstore: blockstore.NewMemStore()}
 	add := func(t *testing.T, bs blockstore.Blockstore, reuse *Reuse) Result {
 		t.Helper()
-		n, err := OpenPath(dir, Exclusion{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer n.Close()
-		var opts []ImportOption
-		if reuse != nil {
-			opts = append(opts, WithReuse(*reuse))
-		}
-		im := NewImporter(bs, opts...)
-		im.margin = 0
-		res, err := im.Add(ctx, n, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
+		return addReusing(t, bs, dir, reuse)
 	}
 	// check adds the folder again reusing prev, and compares with a full
 	// add into a fresh store: the same CID and size, and only the leaves
@@ -148,7 +133,6 @@ func TestImportReuse(t *testing.T) {
 // TestImportReuseFile: a single file added again is its earlier version
 // when unchanged, and read when it changed.
 func TestImportReuseFile(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "film.bin")
 	if err := os.WriteFile(p, detBytes(2, 2<<20+5), 0o644); err != nil {
@@ -157,22 +141,7 @@ func TestImportReuseFile(t *testing.T) {
 	bs := blockstore.NewMemStore()
 	add := func(reuse *Reuse) Result {
 		t.Helper()
-		n, err := OpenPath(p, Exclusion{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer n.Close()
-		var opts []ImportOption
-		if reuse != nil {
-			opts = append(opts, WithReuse(*reuse))
-		}
-		im := NewImporter(bs, opts...)
-		im.margin = 0
-		res, err := im.Add(ctx, n, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
+		return addReusing(t, bs, p, reuse)
 	}
 	since := ticked(t, dir)
 	v1 := add(nil)
@@ -186,6 +155,29 @@ func TestImportReuseFile(t *testing.T) {
 	if got := add(&Reuse{Prev: v1.Root, Since: next}); got.Root == v1.Root || got.Blocks == 0 {
 		t.Fatalf("the changed file added again: %+v", got)
 	}
+}
+
+// addReusing adds the file or folder at p from disk into bs, reusing
+// reuse's earlier version when it is not nil, with no margin on the times
+// (ticked makes them tell apart).
+func addReusing(t *testing.T, bs blockstore.Blockstore, p string, reuse *Reuse) Result {
+	t.Helper()
+	n, err := OpenPath(p, Exclusion{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	var opts []ImportOption
+	if reuse != nil {
+		opts = append(opts, WithReuse(*reuse))
+	}
+	im := NewImporter(bs, opts...)
+	im.margin = 0
+	res, err := im.Add(context.Background(), n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 // ticked returns a time after which any change to a file in dir has a

@@ -3,14 +3,12 @@ package ui_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/kith-p2p/kith/node"
-	"github.com/kith-p2p/kith/web/api"
 )
 
 // TestBrowserOverviewNeedsAttention: the Overview says what in the groups
@@ -41,24 +39,7 @@ func TestBrowserOverviewNeedsAttention(t *testing.T) {
 		t.Fatalf("with nothing wrong the Overview shows %d attention panels (%v)", sections, err)
 	}
 
-	dir := filepath.Join(t.TempDir(), "docs")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "plan.txt"), []byte("plan\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	since := time.Now()
-	res, err := d.c.AddPath(ctx, dir, true, api.AddOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.c.GroupShare(ctx, g.Name, res.Cid, api.ShareOptions{Copies: 2}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.c.GroupWatch(ctx, g.Name, dir, api.WatchOptions{Copies: 2, Cid: res.Cid, Since: since}); err != nil {
-		t.Fatal(err)
-	}
+	dir, res := shareFollowed(t, ctx, d, g.Name, 2)
 	waitText(t, sctx, `#attention li[data-kind="short"]`, "docs in family: 1 of 2 copies (only 1 live member for 2 copies).")
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)

@@ -221,30 +221,13 @@ func TestBrowserShareFollowsAFolder(t *testing.T) {
 	if _, err := d.c.GroupCreate(ctx, "family"); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "docs")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "plan.txt"), []byte("plan\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	since := time.Now()
-	res, err := d.c.AddPath(ctx, dir, true, api.AddOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.c.GroupShare(ctx, "family", res.Cid, api.ShareOptions{Copies: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.c.GroupWatch(ctx, "family", dir, api.WatchOptions{Copies: 1, Cid: res.Cid, Since: since}); err != nil {
-		t.Fatal(err)
-	}
+	dir, res := shareFollowed(t, ctx, d, "family", 1)
 	d.login(t, ctx)
 	row := fmt.Sprintf(`#pins tr[data-cid="%s"]`, res.Cid)
 	line := fmt.Sprintf(`tr[data-ticket-for="%s"] .group-share .shared-in[data-group="family"]`, res.Cid)
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	err = chromedp.Run(sctx,
+	err := chromedp.Run(sctx,
 		chromedp.Navigate(d.base()+"/#/files"),
 		chromedp.WaitVisible(row+` [data-action="share"]`, chromedp.ByQuery),
 		clickJS(row+` [data-action="share"]`),
@@ -265,4 +248,30 @@ func TestBrowserShareFollowsAFolder(t *testing.T) {
 	if st, err := d.c.GroupStatus(ctx, res.Cid); err != nil || len(st) != 1 {
 		t.Fatalf("after Stop following the share is %+v (%v), want it kept", st, err)
 	}
+}
+
+// shareFollowed shares a new folder "docs" (one file) in group with copies,
+// following it as `kith share --watch` does; it returns the folder and
+// the add's result.
+func shareFollowed(t *testing.T, ctx context.Context, d *daemon, group string, copies int) (string, api.AddResult) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "docs")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plan.txt"), []byte("plan\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now()
+	res, err := d.c.AddPath(ctx, dir, true, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.c.GroupShare(ctx, group, res.Cid, api.ShareOptions{Copies: copies}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.c.GroupWatch(ctx, group, dir, api.WatchOptions{Copies: copies, Cid: res.Cid, Since: since}); err != nil {
+		t.Fatal(err)
+	}
+	return dir, res
 }

@@ -8,7 +8,7 @@
 
 import { api } from './api.js';
 import { h, replace } from './dom.js';
-import { ago, bytes, duration, percent, rate } from './format.js';
+import { ago, bytes, pace, percent } from './format.js';
 import { maxCopies, minCopies, sharedSentence } from './groupshare.js';
 import { pathField } from './localpath.js';
 import { addPath } from './upload.js';
@@ -137,10 +137,5 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
 // addingText says how the add goes: how much of how much, the rate and
 // the time left at that rate.
 function addingText(path, p) {
-  const left = p.rate > 0 && p.total > p.added ? (p.total - p.added) / p.rate : NaN;
-  return [
-    `Adding ${path}… ${bytes(p.added)}${p.total ? ' of ' + bytes(p.total) : ''}`,
-    p.rate > 0 ? rate(p.rate) : null,
-    isFinite(left) ? 'about ' + duration(left) + ' left' : null,
-  ].filter(Boolean).join(' · ');
+  return [`Adding ${path}… ${bytes(p.added)}${p.total ? ' of ' + bytes(p.total) : ''}`, ...pace(p.added, p.total, p.rate)].join(' · ');
 }

@@ -13,6 +13,18 @@ export function bytes(n) {
 /** rate formats bytes per second. */
 export function rate(n) { return bytes(n) + '/s'; }
 
+/**
+ * pace says how fast long work goes: the rate, and the time left at that
+ * rate for total - done bytes (none while the rate is not measured).
+ */
+export function pace(done, total, bytesPerSecond) {
+  const left = bytesPerSecond > 0 && total > done ? (total - done) / bytesPerSecond : NaN;
+  return [
+    bytesPerSecond > 0 ? rate(bytesPerSecond) : null,
+    isFinite(left) ? 'about ' + duration(left) + ' left' : null,
+  ].filter(Boolean);
+}
+
 /** duration formats seconds: 45 s, 3 min 10 s, 2 h 5 min. */
 export function duration(s) {
   if (!isFinite(s) || s < 0) return '–';

@@ -4,7 +4,7 @@
 
 import { api, gatewayURL } from '../api.js';
 import { h, copyButton, replace } from '../dom.js';
-import { bytes, duration, percent, rate } from '../format.js';
+import { bytes, pace, percent } from '../format.js';
 import { groupShareBox } from '../groupshare.js';
 import { ticketBox } from '../ticket.js';
 import { baseName, pathField } from '../localpath.js';
@@ -134,10 +134,5 @@ function enqueue(list, label, detail, first, run, name = label) {
 export function progressText(p) {
   const importing = p.sent >= p.total && p.added < p.total;
   const done = importing ? p.added : Math.max(p.added, p.sent);
-  const left = p.rate > 0 && p.total > p.added ? (p.total - p.added) / p.rate : NaN;
-  return [
-    `${importing ? 'Importing' : 'Uploading'}… ${bytes(done)} of ${bytes(p.total)}`,
-    p.rate > 0 ? rate(p.rate) : null,
-    isFinite(left) ? 'about ' + duration(left) + ' left' : null,
-  ].filter(Boolean).join(' · ');
+  return [`${importing ? 'Importing' : 'Uploading'}… ${bytes(done)} of ${bytes(p.total)}`, ...pace(p.added, p.total, p.rate)].join(' · ');
 }
