@@ -91,11 +91,22 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 			imOpts = append(imOpts, o)
 		}
 	}
+	exclude, err := dag.NewExclusion(opts.Exclude)
+	if err != nil {
+		return api.AddResult{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+	}
+	// kith's own repo (its identity key, the API token, every block) is
+	// never added: left out of a folder that holds it (a home folder),
+	// refused when named.
+	exclude = exclude.WithoutFolder(n.repo.dir)
 	var size int64
 	for _, path := range paths {
 		st, err := statForAdd(path, opts)
 		if err != nil {
 			return api.AddResult{}, err
+		}
+		if repo, ok := exclude.Within(path); ok {
+			return api.AddResult{}, fmt.Errorf("add %s: %w", path, api.InRepo(repo))
 		}
 		if st.Mode().IsRegular() {
 			size += st.Size()
@@ -107,10 +118,6 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 		if err := n.store.CheckSpace(size); err != nil {
 			return api.AddResult{}, err
 		}
-	}
-	exclude, err := dag.NewExclusion(opts.Exclude)
-	if err != nil {
-		return api.AddResult{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
 	}
 	node, name, err := dag.OpenAdd(paths, opts.Wrap, exclude)
 	if err != nil {

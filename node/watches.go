@@ -28,6 +28,7 @@ func (n *Node) startWatches() error {
 		Interval: time.Duration(g.WatchInterval),
 		Settle:   time.Duration(g.WatchSettle),
 		Log:      n.log.With("component", "watch"),
+		Repo:     n.repo.dir,
 		Changed:  n.groupWatch.notify, // a page shows a watch's version and error
 	})
 	if err != nil {

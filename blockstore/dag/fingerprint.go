@@ -58,7 +58,7 @@ func Fingerprint(p string, x Exclusion) (sum string, newest time.Time, err error
 		}
 		// os.ReadDir returns entries sorted by name: the order is stable.
 		for _, e := range ents {
-			if x.Excludes(e.Name(), e.IsDir()) {
+			if x.leaves(dir, e) {
 				continue
 			}
 			full, r := filepath.Join(dir, e.Name()), rel+"/"+e.Name()

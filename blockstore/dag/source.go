@@ -21,10 +21,12 @@ var ErrBadPattern = errors.New("bad exclude pattern")
 // Exclusion is a set of name patterns that OpenPath leaves out of a
 // folder, at any depth. A pattern is a name with the shell's wildcards
 // (`*.tmp`, `photo?.jpg`, `[Tt]humbs.db`, `.git`, `node_modules`); a
-// trailing slash matches folders only. Names, not paths, are matched.
-// The zero Exclusion leaves nothing out.
+// trailing slash matches folders only. Names, not paths, are matched;
+// WithoutFolder adds a folder left out wherever it is met (kith's own
+// repo). The zero Exclusion leaves nothing out.
 type Exclusion struct {
 	patterns []namePattern
+	folders  []fs.FileInfo // left out wherever met (os.SameFile)
 }
 
 type namePattern struct {
@@ -50,8 +52,69 @@ func NewExclusion(patterns []string) (Exclusion, error) {
 	return x, nil
 }
 
+// WithoutFolder returns x, leaving out also the folder at p wherever a
+// walk meets it, by identity (the same folder reached by another path or
+// through a link is the same), not by name. A p that cannot be looked at
+// (not there yet) adds nothing.
+func (x Exclusion) WithoutFolder(p string) Exclusion {
+	st, err := os.Stat(p)
+	if err != nil || !st.IsDir() {
+		return x
+	}
+	x.folders = append(slices.Clip(x.folders), st)
+	return x
+}
+
+// Within reports whether p is, or is inside, a folder WithoutFolder left
+// out (p's links are followed), and names that folder.
+func (x Exclusion) Within(p string) (string, bool) {
+	if len(x.folders) == 0 {
+		return "", false
+	}
+	p, err := filepath.Abs(p)
+	if err != nil {
+		return "", false
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		p = real
+	}
+	for {
+		if st, err := os.Stat(p); err == nil && x.isFolder(st) {
+			return p, true
+		}
+		up := filepath.Dir(p)
+		if up == p {
+			return "", false
+		}
+		p = up
+	}
+}
+
+// isFolder reports whether st is one of the folders left out.
+func (x Exclusion) isFolder(st fs.FileInfo) bool {
+	for _, f := range x.folders {
+		if os.SameFile(f, st) {
+			return true
+		}
+	}
+	return false
+}
+
+// leaves reports whether the entry e of the folder dir is left out: by
+// its name, or being a folder WithoutFolder named.
+func (x Exclusion) leaves(dir string, e fs.DirEntry) bool {
+	if x.Excludes(e.Name(), e.IsDir()) {
+		return true
+	}
+	if len(x.folders) == 0 || !e.IsDir() {
+		return false
+	}
+	st, err := os.Lstat(filepath.Join(dir, e.Name()))
+	return err == nil && x.isFolder(st)
+}
+
 // Excludes reports whether an entry called name (a folder when dir) is
-// left out.
+// left out by its name.
 func (x Exclusion) Excludes(name string, dir bool) bool {
 	for _, p := range x.patterns {
 		if p.dirOnly && !dir {
@@ -132,7 +195,7 @@ func (d *pathDir) Size() (int64, error) { return treeBytes(d.path, d.ents, d.x) 
 func treeBytes(dir string, ents []fs.DirEntry, x Exclusion) (int64, error) {
 	var total int64
 	for _, e := range ents {
-		if x.Excludes(e.Name(), e.IsDir()) {
+		if x.leaves(dir, e) {
 			continue
 		}
 		switch {
@@ -174,7 +237,7 @@ func (it *pathIter) Next() bool {
 	for len(it.ents) > 0 && it.err == nil {
 		e := it.ents[0]
 		it.ents = it.ents[1:]
-		if it.d.x.Excludes(e.Name(), e.IsDir()) {
+		if it.d.x.leaves(it.d.path, e) {
 			continue
 		}
 		p := filepath.Join(it.d.path, e.Name())

@@ -192,3 +192,95 @@ func TestOpenPaths(t *testing.T) {
 		t.Fatalf("a missing path: %v", err)
 	}
 }
+
+// TestWithoutFolder: a folder left out by identity (kith's repo inside a
+// home folder) is missing from the import, its size and its fingerprint,
+// wherever it is and however it is named, and a link to it stays a link;
+// Within finds it above any path inside it, and nowhere else.
+func TestWithoutFolder(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kept := tree{
+		"notes.txt": []byte("notes\n"),
+		"docs":      tree{"a.md": []byte("# A\n"), "repo2": tree{"b": []byte("b\n")}},
+		"to-repo":   link("docs/repo"),
+	}
+	kept.writeDisk(t, home)
+	repo := filepath.Join(home, "docs", "repo")
+	tree{"identity.key": []byte("private\n"), "blocks": tree{"p1": []byte("block bytes\n")}}.writeDisk(t, mkdir(t, repo))
+
+	x, err := NewExclusion(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _, err := Fingerprint(home, x.WithoutFolder(repo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Named through a link, and with a trailing element cleaned away: the
+	// same folder.
+	alias := filepath.Join(t.TempDir(), "alias")
+	if err := os.Symlink(repo, alias); err != nil {
+		t.Fatal(err)
+	}
+	x = x.WithoutFolder(alias + "/")
+	nd, err := OpenPath(home, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size, err := nd.Size(); err != nil || uint64(size) != kept.size() {
+		t.Errorf("Size = %d, %v; want %d (the repo left out)", size, err, kept.size())
+	}
+	got := importNode(t, blockstore.NewMemStore(), nd)
+	if exp := importNode(t, blockstore.NewMemStore(), kept.node()); got.Root != exp.Root {
+		t.Errorf("CID %s, want %s: the tree without the repo", got.Root, exp.Root)
+	}
+
+	// What happens in the repo does not change the folder's fingerprint.
+	if err := os.WriteFile(filepath.Join(repo, "blocks", "p2"), []byte("more\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if after, _, err := Fingerprint(home, x); err != nil || after != before {
+		t.Errorf("fingerprint changed with the repo: %s -> %s (%v)", before, after, err)
+	}
+	if plain, _, _ := Fingerprint(home, Exclusion{}); plain == before {
+		t.Error("the fingerprint without WithoutFolder equals the one with it: the test does not look at the repo")
+	}
+
+	for _, tt := range []struct {
+		path   string
+		within bool
+	}{
+		{repo, true},
+		{filepath.Join(repo, "identity.key"), true},
+		{filepath.Join(repo, "blocks", "p1"), true},
+		{filepath.Join(repo, "not-there-yet"), true},
+		{filepath.Join(home, "to-repo", "identity.key"), true},
+		{alias, true},
+		{home, false},
+		{filepath.Join(home, "docs"), false},
+		{filepath.Join(home, "docs", "repo2", "b"), false},
+		{"relative/path", false},
+	} {
+		at, ok := x.Within(tt.path)
+		if ok != tt.within {
+			t.Errorf("Within(%s) = %v, want %v", tt.path, ok, tt.within)
+		}
+		if ok && filepath.Base(at) != "repo" {
+			t.Errorf("Within(%s) names %s, want the repo", tt.path, at)
+		}
+	}
+	if _, ok := (Exclusion{}).WithoutFolder(filepath.Join(home, "missing")).Within(home); ok {
+		t.Error("a missing folder left out: Within found something")
+	}
+}
+
+func mkdir(t testing.TB, p string) string {
+	t.Helper()
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -88,6 +88,9 @@ type Options struct {
 	// added: a folder being copied into is not shared half-written.
 	Settle time.Duration
 	Log    *slog.Logger
+	// Repo is a folder never looked at (kith's repo: it changes with
+	// every add, and is never added).
+	Repo string
 	// Changed, when set, is called after a watch's version or error
 	// changed (not after a look that found nothing new), outside the lock.
 	Changed func()
@@ -139,7 +142,7 @@ func (w *Watcher) Add(wt Watch, since time.Time) (added Watch, moved []Watch, er
 	if !filepath.IsAbs(wt.Path) {
 		return Watch{}, nil, fmt.Errorf("watch %q: the path must be absolute", wt.Path)
 	}
-	x, err := dag.NewExclusion(wt.Exclude)
+	x, err := w.exclusion(wt)
 	if err != nil {
 		return Watch{}, nil, err
 	}
@@ -276,7 +279,7 @@ func (w *Watcher) CheckAll(ctx context.Context) {
 // check looks at one watched folder and shares it again if it changed
 // and then stayed still for Settle.
 func (w *Watcher) check(ctx context.Context, wt Watch) {
-	x, err := dag.NewExclusion(wt.Exclude)
+	x, err := w.exclusion(wt)
 	if err != nil {
 		w.record(wt, func(cur *Watch) { cur.Error = err.Error() })
 		return
@@ -335,6 +338,16 @@ func (w *Watcher) check(ctx context.Context, wt Watch) {
 		cur.Cid, cur.Print, cur.Checked, cur.Error, cur.Failed, cur.FailedAt, cur.Unsettled = c, print, now, "", "", time.Time{}, 0
 		cur.AddedAt = started
 	})
+}
+
+// exclusion is what a look at wt's folder leaves out: what the watch
+// excludes, and the repo.
+func (w *Watcher) exclusion(wt Watch) (dag.Exclusion, error) {
+	x, err := dag.NewExclusion(wt.Exclude)
+	if err != nil || w.opts.Repo == "" {
+		return x, err
+	}
+	return x.WithoutFolder(w.opts.Repo), nil
 }
 
 // record applies change to the watch wt names, if it is still there (it

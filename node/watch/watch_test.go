@@ -381,3 +381,38 @@ func TestWatcherRun(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestWatcherLeavesOutTheRepo: a watched folder that holds kith's repo (a
+// home folder) is not shared again when only the repo changed (it changes
+// with every add: following it would share the folder forever), and is
+// when something else did.
+func TestWatcherLeavesOutTheRepo(t *testing.T) {
+	ctx := context.Background()
+	s := &sharer{}
+	root := folder(t)
+	repo := filepath.Join(root, ".kith")
+	if err := os.Mkdir(repo, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	touch(t, filepath.Join(repo, "identity.key"), "key", past)
+	if err := os.Chtimes(root, past, past); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Open(filepath.Join(t.TempDir(), "watches.json"), s, Options{Interval: time.Hour, Settle: time.Millisecond, Repo: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Cid: "cid1"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	touch(t, filepath.Join(repo, "blocks.pack"), "new blocks", time.Now())
+	w.CheckAll(ctx)
+	if s.count() != 0 {
+		t.Fatalf("a change in the repo shared the folder again: %+v", s.calls)
+	}
+	touch(t, filepath.Join(root, "a.jpg"), "new photo", time.Now())
+	w.CheckAll(ctx)
+	if s.count() != 1 {
+		t.Fatalf("a change beside the repo: %d shares, want 1", s.count())
+	}
+}

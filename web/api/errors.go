@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -90,6 +91,12 @@ func PathReason(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// InRepo says why a path inside kith's own repo (the folder repo) is not
+// added: the daemon and the client both leave the repo out.
+func InRepo(repo string) error {
+	return fmt.Errorf("it is in kith's own repo (%s), which holds this node's private key and every block it stores; kith leaves the repo out of what it adds: %w", repo, ErrInvalid)
 }
 
 // Status maps a kind to its HTTP status.

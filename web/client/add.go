@@ -73,6 +73,15 @@ func (c *Client) addPaths(ctx context.Context, paths []string, recursive bool, o
 	if !stream || err == nil || !errors.As(err, &ae) || (ae.Kind != api.KindPermission && ae.Kind != api.KindNotFound) {
 		return res, err
 	}
+	// The daemon's repo is left out here too, as the daemon does.
+	if c.repo != "" {
+		exclude = exclude.WithoutFolder(c.repo)
+		for _, p := range abs {
+			if repo, ok := exclude.Within(p); ok {
+				return api.AddResult{}, fmt.Errorf("add %s: %w", p, api.InRepo(repo))
+			}
+		}
+	}
 	node, name, err := dag.OpenAdd(abs, opts.Wrap, exclude)
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("add %s: %w", name, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -77,5 +78,82 @@ func TestAddPathFallsBackToStreaming(t *testing.T) {
 				t.Errorf("add: %v, want the daemon's %s refusal", err, tc.refusal)
 			}
 		})
+	}
+}
+
+// TestStreamedAddLeavesOutTheRepo: a folder streamed to the daemon (it
+// could not read it) goes without the daemon's repo inside it, and a path
+// inside the repo is refused before anything is sent.
+func TestStreamedAddLeavesOutTheRepo(t *testing.T) {
+	home := t.TempDir()
+	repo := filepath.Join(home, ".kith")
+	for name, body := range map[string]string{
+		"notes.txt":                       "my notes\n",
+		".kith/identity.key":              "PRIVATE-KEY-BYTES",
+		".kith/blocks/0001.pack":          "BLOCK-BYTES",
+		".kith/" + api.TokenFile:          "token",
+		".kith/" + api.APIFile:            "", // filled below
+		"sub/.kith-not-the-repo/kept.txt": "kept\n",
+	} {
+		p := filepath.Join(home, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	var requests int
+	var streamed []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		requests++
+		enc := json.NewEncoder(w)
+		if p := r.URL.Query().Get("path"); p != "" {
+			_ = enc.Encode(api.Event{Type: "error", Kind: api.KindPermission, Error: "add " + p + ": permission denied"})
+			return
+		}
+		streamed, _ = io.ReadAll(r.Body)
+		res, _ := json.Marshal(api.AddResult{Cid: "bafkqaaa", Name: "home"})
+		_ = enc.Encode(api.Event{Type: "done", Result: res})
+	}))
+	defer srv.Close()
+	if err := os.WriteFile(filepath.Join(repo, api.APIFile), []byte(strings.TrimPrefix(srv.URL, "http://")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := FromRepo(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddPath(context.Background(), home, true, api.AddOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	body := string(streamed)
+	mu.Unlock()
+	for _, want := range []string{"my notes", "kept"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the streamed folder lacks %q", want)
+		}
+	}
+	for _, secret := range []string{"PRIVATE-KEY-BYTES", "BLOCK-BYTES", "identity.key"} {
+		if strings.Contains(body, secret) {
+			t.Errorf("the streamed folder holds the repo's %q", secret)
+		}
+	}
+
+	mu.Lock()
+	requests = 0
+	mu.Unlock()
+	_, err = c.AddPath(context.Background(), filepath.Join(repo, "identity.key"), false, api.AddOptions{}, nil)
+	if api.KindOf(err) != api.KindInvalid || !strings.Contains(err.Error(), "own repo") {
+		t.Errorf("add of the repo's key: %v, want invalid: in the repo", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if requests != 1 { // the daemon is asked (it refuses to read), nothing is streamed
+		t.Errorf("%d requests for a path in the repo, want 1", requests)
 	}
 }

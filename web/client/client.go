@@ -27,6 +27,9 @@ type Client struct {
 	base  string // http://host:port
 	token string
 	http  *http.Client
+	// repo is the daemon's repo folder when the client was made from it
+	// (FromRepo): what the client reads and streams leaves it out.
+	repo string
 }
 
 // New returns a client for the API at addr (host:port) with its token.
@@ -48,7 +51,9 @@ func FromRepo(dir string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read API token from repo %s: %w", dir, err)
 	}
-	return New(strings.TrimSpace(string(addr)), strings.TrimSpace(string(tok))), nil
+	c := New(strings.TrimSpace(string(addr)), strings.TrimSpace(string(tok)))
+	c.repo = dir
+	return c, nil
 }
 
 func (c *Client) url(path string, q url.Values) string {

@@ -45,8 +45,9 @@ IPFS does, so the CID alone is enough to find it; --private (or
 dht.announce false in the config) leaves it out, so only people with the
 ticket, your group members and peers already connected to you can fetch it.
 
-A folder is added with everything in it, hidden files included; --exclude
-leaves out what you name. A symbolic link inside the folder is kept as a
+A folder is added with everything in it, hidden files included, except
+kith's own repo (its private key, every block); --exclude leaves out what
+you name. A symbolic link inside the folder is kept as a
 link (its target as written, which kith get writes back as a link, as
 Kubo does); a link given as PATH is followed.`,
 		Example: "  kith add photo.jpg\n  kith add *.jpg\n  kith add --wrap beach-photos *.jpg\n  tar c ./docs | kith add - --name docs.tar\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",

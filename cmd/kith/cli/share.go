@@ -27,8 +27,8 @@ func shareCmd(e *env) *cobra.Command {
 		Use:   "share PATH",
 		Short: "Add a file or folder and keep N copies of it in a group",
 		Long: `Add a file or a folder (a folder always whole, with everything in it,
-hidden files included, except what --exclude names) and share it in a
-group: the group keeps N copies of it among its members.
+hidden files included, except what --exclude names and kith's own repo)
+and share it in a group: the group keeps N copies of it among its members.
 
 Sharing a folder again after it changed shares the new version beside the
 old one (each keeps its own CID); --replace has the group stop keeping the
