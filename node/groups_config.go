@@ -33,8 +33,13 @@ type GroupsConfig struct {
 	// FetchConcurrency bounds how many replicas we fetch at once.
 	FetchConcurrency int `json:"fetch_concurrency"`
 	// WatchInterval is how often each folder shared with --watch is
-	// looked at (a listing: names, sizes, times) for a change to share.
+	// looked at (a listing: names, sizes, times) for a change to share,
+	// besides the looks a change the system reports asks for (Linux).
 	WatchInterval Duration `json:"watch_interval"`
+	// WatchNotify has the system report changes in watched folders
+	// (Linux: inotify, one kernel watch per folder), so that a change is
+	// shared seconds after it, not at the next WatchInterval.
+	WatchNotify bool `json:"watch_notify"`
 	// WatchSettle is how long a changed folder must stay the same before
 	// it is shared again. Tests only: it is not read from the config file.
 	WatchSettle Duration `json:"-"`
@@ -56,6 +61,7 @@ func DefaultGroupsConfig() GroupsConfig {
 		BudgetMax:         100 << 30,
 		FetchConcurrency:  2,
 		WatchInterval:     Duration(time.Minute),
+		WatchNotify:       true,
 		WatchSettle:       Duration(2 * time.Second),
 	}
 }

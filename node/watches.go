@@ -29,6 +29,7 @@ func (n *Node) startWatches() error {
 		Settle:   time.Duration(g.WatchSettle),
 		Log:      n.log.With("component", "watch"),
 		Repo:     n.repo.dir,
+		Notify:   g.WatchNotify,
 		Changed:  n.groupWatch.notify, // a page shows a watch's version and error
 	})
 	if err != nil {

@@ -58,7 +58,7 @@ func Fingerprint(p string, x Exclusion) (sum string, newest time.Time, err error
 		}
 		// os.ReadDir returns entries sorted by name: the order is stable.
 		for _, e := range ents {
-			if x.leaves(dir, e) {
+			if x.Leaves(dir, e) {
 				continue
 			}
 			full, r := filepath.Join(dir, e.Name()), rel+"/"+e.Name()

@@ -100,9 +100,9 @@ func (x Exclusion) isFolder(st fs.FileInfo) bool {
 	return false
 }
 
-// leaves reports whether the entry e of the folder dir is left out: by
+// Leaves reports whether the entry e of the folder dir is left out: by
 // its name, or being a folder WithoutFolder named.
-func (x Exclusion) leaves(dir string, e fs.DirEntry) bool {
+func (x Exclusion) Leaves(dir string, e fs.DirEntry) bool {
 	if x.Excludes(e.Name(), e.IsDir()) {
 		return true
 	}
@@ -195,7 +195,7 @@ func (d *pathDir) Size() (int64, error) { return treeBytes(d.path, d.ents, d.x) 
 func treeBytes(dir string, ents []fs.DirEntry, x Exclusion) (int64, error) {
 	var total int64
 	for _, e := range ents {
-		if x.leaves(dir, e) {
+		if x.Leaves(dir, e) {
 			continue
 		}
 		switch {
@@ -237,7 +237,7 @@ func (it *pathIter) Next() bool {
 	for len(it.ents) > 0 && it.err == nil {
 		e := it.ents[0]
 		it.ents = it.ents[1:]
-		if it.d.x.leaves(it.d.path, e) {
+		if it.d.x.Leaves(it.d.path, e) {
 			continue
 		}
 		p := filepath.Join(it.d.path, e.Name())

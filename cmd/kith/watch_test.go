@@ -2,8 +2,10 @@ package main_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +175,123 @@ func newFolder(t *testing.T, name string) (dir string, write func(name, body str
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// watchNotifyConfig is the local profile looking at watched folders only
+// every hour (or as the system reports changes, with watch_notify).
+func watchNotifyConfig(notify bool, interval string) string {
+	return fmt.Sprintf(`{
+  "api": {"address": "127.0.0.1:0"},
+  "network": {"listen_addrs": ["/ip4/127.0.0.1/tcp/0"], "bootstrap": [], "mdns": false, "port_mapping": false,
+    "autonat": false, "hole_punching": false, "relay_client": false},
+  "dht": {"mode": "server"},
+  "groups": {"watch_interval": %q, "watch_notify": %t}
+}`, interval, notify)
+}
+
+// watchedCID is the version the only watch of repo shares now.
+func watchedCID(tb testing.TB, repo string) string {
+	tb.Helper()
+	var ws []struct {
+		Cid string `json:"cid"`
+	}
+	if err := json.Unmarshal([]byte(mustKith(tb, repo, "--json", "watch", "ls")), &ws); err != nil || len(ws) != 1 {
+		tb.Fatalf("watch ls: %+v, %v; want one watch", ws, err)
+	}
+	return ws[0].Cid
+}
+
+// TestShareWatchNotified: with the interval an hour away, a change to a
+// watched folder (here inside a folder made after the share) is shared
+// within seconds: the system reported it (Linux).
+func TestShareWatchNotified(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("changes are reported by the system on Linux only; elsewhere the interval finds them")
+	}
+	repo := t.TempDir()
+	if err := os.WriteFile(filepath.Join(repo, "config.json"), []byte(watchNotifyConfig(true, "1h")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, repo)
+	mustKith(t, repo, "group", "create", "family")
+	dir, write := newFolder(t, "docs")
+	write("plan.txt", "first plan\n")
+	mustKith(t, repo, "share", dir, "--copies", "1", "--watch")
+	v1 := watchedCID(t, repo)
+	if err := os.Mkdir(filepath.Join(dir, "2026"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write("2026/march.txt", "march\n")
+	var v2 string
+	waitFor(t, 30*time.Second, "the change to be shared", func() bool {
+		v2 = watchedCID(t, repo)
+		return v2 != v1
+	})
+	got := filepath.Join(t.TempDir(), "got")
+	mustKith(t, repo, "get", v2, "-o", got)
+	waitFor(t, 30*time.Second, "the version with 2026/march.txt", func() bool {
+		if b, err := os.ReadFile(filepath.Join(got, "2026", "march.txt")); err == nil && string(b) == "march\n" {
+			return true
+		}
+		// Shared when 2026 was made, before march.txt: the next one.
+		if v := watchedCID(t, repo); v != v2 {
+			v2 = v
+			os.RemoveAll(got)
+			mustKith(t, repo, "get", v2, "-o", got)
+		}
+		return false
+	})
+}
+
+// BenchmarkWatchedChange: from a one-line change in a watched folder of
+// 1,000 files to its new version shared (`kith watch ls` shows it), with
+// the default interval (1 min) and the system's reports on or off; the
+// changes 11 s apart.
+func BenchmarkWatchedChange(b *testing.B) {
+	for _, notify := range []bool{true, false} {
+		name := "notified"
+		if !notify {
+			name = "interval-1m"
+		}
+		b.Run(name, func(b *testing.B) {
+			repo := b.TempDir()
+			if err := os.WriteFile(filepath.Join(repo, "config.json"), []byte(watchNotifyConfig(notify, "1m")), 0o600); err != nil {
+				b.Fatal(err)
+			}
+			startDaemon(b, repo)
+			mustKith(b, repo, "group", "create", "family")
+			dir := filepath.Join(b.TempDir(), "docs")
+			for i := range 1000 {
+				p := filepath.Join(dir, fmt.Sprintf("%02d", i/100), fmt.Sprintf("%d.txt", i))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					b.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(fmt.Sprintf("file %d\n", i)), 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
+			mustKith(b, repo, "share", dir, "--copies", "1", "--watch")
+			var total time.Duration
+			b.ResetTimer()
+			for i := range b.N {
+				// Changes a user makes minutes apart, not back to back: a
+				// folder is looked at, by event, at most every 10 s.
+				b.StopTimer()
+				time.Sleep(11 * time.Second)
+				b.StartTimer()
+				before := watchedCID(b, repo)
+				start := time.Now()
+				f, err := os.OpenFile(filepath.Join(dir, "05", "512.txt"), os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				fmt.Fprintf(f, "change %d\n", i)
+				f.Close()
+				waitFor(b, 3*time.Minute, "the change to be shared", func() bool { return watchedCID(b, repo) != before })
+				total += time.Since(start)
+			}
+			b.ReportMetric(total.Seconds()/float64(b.N), "s/change")
+		})
 	}
 }

@@ -1,9 +1,10 @@
 // Package watch keeps group shares following folders on disk (`kith share
-// --watch`): it lists each watched folder now and then, cheaply (names,
-// sizes, times: dag.Fingerprint), and when one changed and has stayed
-// still for a moment, has it added and shared again in place of the
-// version shared before. The list of watches survives restarts in one
-// JSON file of the repo.
+// --watch`): it lists each watched folder when the system reports a change
+// in it (notify.go) and every interval, cheaply (names, sizes, times:
+// dag.Fingerprint), and when one changed and has stayed still for a
+// moment, has it added and shared again in place of the version shared
+// before. The list of watches survives restarts in one JSON file of the
+// repo.
 package watch
 
 import (
@@ -88,6 +89,9 @@ type Options struct {
 	// added: a folder being copied into is not shared half-written.
 	Settle time.Duration
 	Log    *slog.Logger
+	// Notify has the system report changes (where notifySupported), so
+	// that a folder is looked at seconds after a change.
+	Notify bool
 	// Repo is a folder never looked at (kith's repo: it changes with
 	// every add, and is never added).
 	Repo string
@@ -103,10 +107,14 @@ type Watcher struct {
 	opts   Options
 	// fingerprint is dag.Fingerprint (tests give folders that never settle).
 	fingerprint func(string, dag.Exclusion) (string, time.Time, error)
+	// eventGap is the shortest time between two looks at one folder that
+	// events asked for (defaultEventGap; tests shorten it).
+	eventGap time.Duration
 
 	mu      sync.Mutex
 	watches []Watch
 	kick    chan struct{}
+	resync  chan struct{} // the watches changed: Run has the system watch them
 }
 
 // Open loads the watches kept in file (none when it does not exist).
@@ -114,7 +122,7 @@ func Open(file string, s Sharer, opts Options) (*Watcher, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	w := &Watcher{file: file, sharer: s, opts: opts, kick: make(chan struct{}, 1), fingerprint: dag.Fingerprint}
+	w := &Watcher{file: file, sharer: s, opts: opts, kick: make(chan struct{}, 1), resync: make(chan struct{}, 1), fingerprint: dag.Fingerprint, eventGap: defaultEventGap}
 	b, err := os.ReadFile(file)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -178,6 +186,7 @@ func (w *Watcher) Add(wt Watch, since time.Time) (added Watch, moved []Watch, er
 	if err != nil {
 		return Watch{}, nil, err
 	}
+	poke(w.resync)
 	if changed {
 		w.Kick()
 	}
@@ -225,6 +234,7 @@ func (w *Watcher) removeWhere(gone func(Watch) bool) ([]Watch, error) {
 	if err := w.saveLocked(kept); err != nil {
 		return nil, err
 	}
+	poke(w.resync)
 	return removed, nil
 }
 
@@ -243,27 +253,78 @@ func (w *Watcher) List() []Watch {
 }
 
 // Kick has Run check every folder now rather than at the next interval.
-func (w *Watcher) Kick() {
+func (w *Watcher) Kick() { poke(w.kick) }
+
+// poke signals c without waiting (once is enough).
+func poke(c chan struct{}) {
 	select {
-	case w.kick <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }
 
 // Run checks every watched folder each interval (and when kicked) until
-// ctx ends.
+// ctx ends. With Notify, where the system reports changes, a folder
+// is also checked once a change in it has been followed by Settle of
+// quiet: shared seconds after the change, not at the next interval. Such
+// looks at one folder are at least 10 s apart, and 20 times as long as
+// the last listing of it took (a home folder whose caches are written
+// all the time is not listed over and over: listing costs at most 5% of
+// the time).
 func (w *Watcher) Run(ctx context.Context) {
 	t := time.NewTicker(w.opts.Interval)
 	defer t.Stop()
+	n := newNotifier(w.opts.Log, w.opts.Repo, w.opts.Notify && notifySupported)
+	defer n.close()
+	n.sync(w.List())
+	notBefore := map[string]time.Time{} // path -> the earliest next look an event may ask for
+	due := time.NewTimer(time.Hour)
+	due.Stop()
+	defer due.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			w.CheckAll(ctx)
 		case <-w.kick:
+			w.CheckAll(ctx)
+		case <-w.resync:
+		case <-n.wake:
+		case <-due.C:
 		}
-		w.CheckAll(ctx)
+		n.sync(w.List())
+		now := time.Now()
+		for p, at := range notBefore {
+			if now.After(at) {
+				delete(notBefore, p)
+			}
+		}
+		paths, next := n.due(now, w.opts.Settle, notBefore)
+		for _, p := range paths {
+			var listed time.Duration
+			for _, wt := range w.List() {
+				if wt.Path == p && ctx.Err() == nil {
+					listed += w.check(ctx, wt, true)
+				}
+			}
+			notBefore[p] = time.Now().Add(eventSpacing(w.eventGap, listed))
+		}
+		if !next.IsZero() {
+			due.Reset(time.Until(next))
+		}
 	}
+}
+
+// listingShare is how many times the last listing of a folder took that
+// looks an event asks for are apart at least.
+const listingShare = 20
+
+// eventSpacing is how long after a look an event asked for the next such
+// look of the folder may come: gap, or listingShare times how long the
+// listing took.
+func eventSpacing(gap, listed time.Duration) time.Duration {
+	return max(gap, listingShare*listed)
 }
 
 // CheckAll checks each watch once, one after the other.
@@ -272,32 +333,42 @@ func (w *Watcher) CheckAll(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		w.check(ctx, wt)
+		w.check(ctx, wt, false)
 	}
 }
 
 // check looks at one watched folder and shares it again if it changed
-// and then stayed still for Settle.
-func (w *Watcher) check(ctx context.Context, wt Watch) {
+// and then stayed still for Settle. A look an event asked for (byEvent)
+// that finds the folder still changing leaves it to the next event or
+// interval, without counting it as one of the looks after which an
+// always-changing folder is shared as it is (maxUnsettled). It returns
+// how long listing the folder took.
+func (w *Watcher) check(ctx context.Context, wt Watch, byEvent bool) (listed time.Duration) {
 	x, err := w.exclusion(wt)
 	if err != nil {
 		w.record(wt, func(cur *Watch) { cur.Error = err.Error() })
-		return
+		return 0
 	}
+	start := time.Now()
 	print, _, err := w.fingerprint(wt.Path, x)
+	listed = time.Since(start)
 	if err == nil && print != wt.Print {
 		// Changed: share it once it has stopped changing.
 		select {
 		case <-ctx.Done():
-			return
+			return listed
 		case <-time.After(w.opts.Settle):
 		}
 		var again string
 		if again, _, err = w.fingerprint(wt.Path, x); err == nil && again != print {
+			if byEvent {
+				w.record(wt, func(cur *Watch) { cur.Checked = time.Now() })
+				return listed
+			}
 			if wt.Unsettled+1 < maxUnsettled {
 				w.opts.Log.Info("watched folder still changing; next check", "path", wt.Path)
 				w.record(wt, func(cur *Watch) { cur.Checked, cur.Unsettled = time.Now(), cur.Unsettled+1 })
-				return
+				return listed
 			}
 			w.opts.Log.Info("watched folder always changing; shared as it is", "path", wt.Path, "looks", wt.Unsettled+1)
 			print = again
@@ -306,26 +377,26 @@ func (w *Watcher) check(ctx context.Context, wt Watch) {
 	if err != nil {
 		w.opts.Log.Warn("watched folder", "path", wt.Path, "err", err)
 		w.record(wt, func(cur *Watch) { cur.Checked, cur.Error = time.Now(), reason(wt.Path, err) })
-		return
+		return listed
 	}
 	if print == wt.Print {
 		w.record(wt, func(cur *Watch) { cur.Checked, cur.Error, cur.Unsettled = time.Now(), "", 0 })
-		return
+		return listed
 	}
 	if print == wt.Failed && time.Since(wt.FailedAt) < retryAfter {
 		w.record(wt, func(cur *Watch) { cur.Checked = time.Now() }) // its error stays
-		return
+		return listed
 	}
 	started := time.Now()
 	c, err := w.sharer.Reshare(ctx, wt)
 	if err != nil {
 		if ctx.Err() != nil {
-			return
+			return listed
 		}
 		w.opts.Log.Warn("share the watched folder again", "path", wt.Path, "group", wt.Group, "err", err)
 		now := time.Now()
 		w.record(wt, func(cur *Watch) { cur.Checked, cur.Error, cur.Failed, cur.FailedAt = now, err.Error(), print, now })
-		return
+		return listed
 	}
 	if c != wt.Cid {
 		w.opts.Log.Info("shared the watched folder again", "path", wt.Path, "group", wt.Group, "cid", c, "was", wt.Cid)
@@ -338,6 +409,7 @@ func (w *Watcher) check(ctx context.Context, wt Watch) {
 		cur.Cid, cur.Print, cur.Checked, cur.Error, cur.Failed, cur.FailedAt, cur.Unsettled = c, print, now, "", "", time.Time{}, 0
 		cur.AddedAt = started
 	})
+	return listed
 }
 
 // exclusion is what a look at wt's folder leaves out: what the watch

@@ -34,11 +34,13 @@ Sharing a folder again after it changed shares the new version beside the
 old one (each keeps its own CID); --replace has the group stop keeping the
 earlier versions of the same name. Your own pins of them stay.
 
-With --watch the share follows the folder: the daemon looks at it every
-minute (groups.watch_interval; a listing, nothing is read), and when it
-changed and then stayed still for a moment, adds it and shares the new
-version in place of the old one, everywhere in the group (members release
-the old copies, this device drops its pin of it). The daemon must read the
+With --watch the share follows the folder: the daemon looks at it when
+the system reports a change in it (Linux: seconds after the change) and
+every minute (groups.watch_interval; a listing, nothing is read), and
+when it changed and then stayed still for a moment, adds it (reading only
+what changed) and shares the new version in place of the old one,
+everywhere in the group (members release the old copies, this device
+drops its pin of it). The daemon must read the
 folder itself (the same user, on this computer). 'kith watch ls' lists
 watched folders, 'kith watch rm PATH' stops following one.`,
 		Example: `  kith share ./photos --group family --copies 3
