@@ -59,6 +59,8 @@ func (n *Node) toAPIPin(ps []blockstore.Pin) api.Pin {
 	if !mine {
 		out.Replica = true
 		out.Group = n.groupName(p.Owner)
+	} else {
+		out.Private = p.Private
 	}
 	return out
 }

@@ -55,7 +55,7 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, error)
 	if prev, err := cid.Decode(w.Cid); err == nil && !w.AddedAt.IsZero() {
 		reuse = append(reuse, dag.WithReuse(dag.Reuse{Prev: prev, Since: w.AddedAt}))
 	}
-	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Exclude: w.Exclude}, nil, reuse...)
+	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Exclude: w.Exclude, Private: true}, nil, reuse...)
 	if err != nil {
 		return "", err
 	}

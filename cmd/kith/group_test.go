@@ -224,6 +224,10 @@ func TestShareInTheOnlyGroup(t *testing.T) {
 		t.Fatalf("share in the only group: %s", out)
 	}
 	c := strings.Fields(out)[1]
+	// What a group keeps is not announced in the public DHT.
+	if out := mustKith(t, repo, "pin", "ls"); !strings.Contains(out, "notes.txt · also kept for family · private") {
+		t.Errorf("pin ls after share does not say the pin is private:\n%s", out)
+	}
 	// members, invite and invites may leave the group out too.
 	if out := mustKith(t, repo, "group", "members"); !strings.Contains(out, "(this device)") {
 		t.Fatalf("members of the only group: %s", out)

@@ -67,6 +67,7 @@ func TestShareWatch(t *testing.T) {
 	var pins []struct {
 		Cid     string `json:"cid"`
 		Replica bool   `json:"replica"`
+		Private bool   `json:"private"`
 	}
 	if err := json.Unmarshal([]byte(mustKith(t, repo, "--json", "pin", "ls")), &pins); err != nil {
 		t.Fatal(err)
@@ -74,6 +75,11 @@ func TestShareWatch(t *testing.T) {
 	for _, p := range pins {
 		if p.Cid == v1 && !p.Replica {
 			t.Errorf("the earlier version %s is still pinned as the user's", v1)
+		}
+		// What a group keeps is not announced in the public DHT, the
+		// version the watch shared included.
+		if p.Cid == v2 && !p.Replica && !p.Private {
+			t.Errorf("the version the watch shared, %s, is pinned to be announced in the DHT", v2)
 		}
 	}
 	got := filepath.Join(t.TempDir(), "got")

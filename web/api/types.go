@@ -191,6 +191,10 @@ type Pin struct {
 	// Groups names every group that keeps a copy here too (sorted), for a
 	// replica and for the user's pin alike.
 	Groups []string `json:"groups,omitempty"`
+	// Private is set for the user's pin kept out of the DHT (kith add
+	// --private, kith share): only people given its ticket, and the
+	// groups it is shared in, can find it.
+	Private bool `json:"private,omitempty"`
 }
 
 // GCResult is the result of a garbage collection.

@@ -18,7 +18,8 @@ import (
 // the daemon user's home): the row shows the same CID the CLI's add gives
 // and pins it under the folder's name. A path that is not absolute is
 // refused before anything is sent, one the daemon cannot find fails its row
-// with the daemon's sentence.
+// with the daemon's sentence. Private keeps an add out of the DHT, and the
+// Files page says so.
 func TestBrowserAddByPath(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
@@ -68,8 +69,30 @@ func TestBrowserAddByPath(t *testing.T) {
 		t.Errorf("the page added %s, the CLI's add gives %s", got, want.Cid)
 	}
 	pins, err := d.c.Pins(ctx)
-	if err != nil || len(pins) != 1 || pins[0].Cid != want.Cid || pins[0].Name != "trip" {
-		t.Errorf("pins after the add: %+v (%v)", pins, err)
+	if err != nil || len(pins) != 1 || pins[0].Cid != want.Cid || pins[0].Name != "trip" || pins[0].Private {
+		t.Errorf("pins after the add: %+v (%v), want trip, announced", pins, err)
+	}
+
+	// Private, as kith add --private: not announced in the DHT.
+	secret := filepath.Join(home, "Videos", "secret")
+	if err := os.MkdirAll(secret, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(secret, "plan.txt"), []byte("surprise\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(sctx, chromedp.Click("#add-private", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	submit(t, "~/Videos/secret")
+	private := waitUpload(t, sctx, "secret")
+	if pins, err = d.c.Pins(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pins {
+		if (p.Cid == private) != p.Private {
+			t.Errorf("pin %s (%s): private = %v, want %v", p.Name, p.Cid, p.Private, p.Cid == private)
+		}
 	}
 
 	submit(t, filepath.Join(home, "Videos", "gone"))
@@ -79,4 +102,14 @@ func TestBrowserAddByPath(t *testing.T) {
 		t.Fatalf("the add of a missing path did not fail: %v", err)
 	}
 	waitText(t, sctx, sel+" .status", "the daemon finds no such file or folder")
+
+	// The Files page says which is private.
+	if err := chromedp.Run(sctx, chromedp.Navigate(d.base()+"/#/files")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, fmt.Sprintf(`tr[data-cid=%q] td.name .private`, private), "private")
+	var marked int
+	if err := chromedp.Run(sctx, chromedp.Evaluate(`document.querySelectorAll('td.name .private').length`, &marked)); err != nil || marked != 1 {
+		t.Errorf("%d pins marked private on the Files page (%v), want 1", marked, err)
+	}
 }

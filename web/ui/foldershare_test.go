@@ -101,6 +101,11 @@ func TestBrowserShareAFolderOfThisComputer(t *testing.T) {
 	if got := entries(first); got != "day-1 notes.txt" {
 		t.Errorf("the folder shared holds %q, want the .tmp file left out", got)
 	}
+	// What a group keeps is not announced in the public DHT.
+	pins, err := d.c.Pins(ctx)
+	if err != nil || len(pins) != 1 || pins[0].Cid != first || !pins[0].Private {
+		t.Errorf("the pins after the share: %+v (%v), want %s, private", pins, err, first)
+	}
 	ws, err := d.c.GroupWatches(ctx)
 	if err != nil || len(ws) != 1 || ws[0].Group != g.Name || fmt.Sprint(ws[0].Exclude) != "[*.tmp cache/]" {
 		t.Fatalf("the watch made: %+v (%v)", ws, err)

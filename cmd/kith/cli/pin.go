@@ -65,7 +65,7 @@ func pinCmd(e *env) *cobra.Command {
 	ls := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
-		Short:   "List pinned roots: CID, name, size, date (\"· GROUP · replica\": a copy only your groups keep; \"· also kept for GROUP\": your pin, kept by a group too)",
+		Short:   "List pinned roots: CID, name, size, date (\"· GROUP · replica\": a copy only your groups keep; \"· also kept for GROUP\": your pin, kept by a group too; \"· private\": not announced in the DHT)",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -94,7 +94,8 @@ func pinCmd(e *env) *cobra.Command {
 
 // pinGroupsNote says which groups keep a pinned root too: " · family ·
 // replica" for a copy only groups keep, " · also kept for family" for the
-// user's pin that a group keeps as well.
+// user's pin that a group keeps as well; and " · private" for the user's
+// pin not announced in the DHT.
 func pinGroupsNote(p api.Pin) string {
 	groups := p.Groups
 	if len(groups) == 0 && p.Group != "" {
@@ -104,11 +105,15 @@ func pinGroupsNote(p api.Pin) string {
 	for i, g := range groups {
 		shown[i] = printable(g)
 	}
+	private := ""
+	if p.Private {
+		private = " · private"
+	}
 	switch {
 	case p.Replica:
 		return " · " + strings.Join(shown, ", ") + " · replica"
 	case len(shown) > 0:
-		return " · also kept for " + strings.Join(shown, ", ")
+		return " · also kept for " + strings.Join(shown, ", ") + private
 	}
-	return ""
+	return private
 }

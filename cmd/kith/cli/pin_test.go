@@ -17,6 +17,8 @@ func TestPinGroupsNote(t *testing.T) {
 		{"a replica, from an older daemon without groups", api.Pin{Replica: true, Group: "family"}, " · family · replica"},
 		{"a replica two groups keep", api.Pin{Replica: true, Group: "family", Groups: []string{"family", "work"}}, " · family, work · replica"},
 		{"the user's pin a group keeps too", api.Pin{Groups: []string{"family"}}, " · also kept for family"},
+		{"the user's private pin", api.Pin{Name: "notes", Private: true}, " · private"},
+		{"the user's private pin a group keeps too", api.Pin{Groups: []string{"family"}, Private: true}, " · also kept for family · private"},
 		{"a group name with a control character", api.Pin{Groups: []string{"fam\x1bily"}}, " · also kept for " + printable("fam\x1bily")},
 	}
 	for _, tc := range tests {

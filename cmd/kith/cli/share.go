@@ -29,6 +29,8 @@ func shareCmd(e *env) *cobra.Command {
 		Long: `Add a file or a folder (a folder always whole, with everything in it,
 hidden files included, except what --exclude names and kith's own repo)
 and share it in a group: the group keeps N copies of it among its members.
+What share adds is private (as kith add --private): it is not announced in
+the public DHT, and members find it through the group.
 
 Sharing a folder again after it changed shares the new version beside the
 old one (each keeps its own CID); --replace has the group stop keeping the
@@ -65,7 +67,9 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 				// it cannot read is refused now, before anything is shared.
 				add = c.AddPathByDaemon
 			}
-			res, err := add(cmd.Context(), args[0], true, api.AddOptions{Exclude: exclude}, p.event)
+			// What a group keeps is the group's: not announced in the
+			// public DHT (members find each other through the group).
+			res, err := add(cmd.Context(), args[0], true, api.AddOptions{Exclude: exclude, Private: true}, p.event)
 			p.done()
 			var ae *api.Error
 			if follow && errors.As(err, &ae) && (ae.Kind == api.KindNotFound || ae.Kind == api.KindPermission) {

@@ -58,7 +58,8 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     const since = new Date().toISOString();
     let added;
     try {
-      added = await addPath(full, { exclude: leaveOut }, (p) => {
+      // What a group keeps is not announced in the public DHT.
+      added = await addPath(full, { exclude: leaveOut, private: true }, (p) => {
         const pct = percent(p.added, p.total);
         if (pct !== null) bar.value = pct;
         status.textContent = addingText(full, p);

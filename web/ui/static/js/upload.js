@@ -119,10 +119,11 @@ export function body(item) {
  * upload adds one item. onProgress({sent, added, total, rate}) reports
  * bytes sent (XHR upload events), bytes imported and the rate of the
  * import in bytes per second (the daemon's NDJSON progress events; 0 until
- * the daemon has measured it). It resolves with the add result {cid, name, size, ...} and
- * rejects with an Error whose message is the daemon's sentence.
+ * the daemon has measured it); private keeps it out of the DHT. It
+ * resolves with the add result {cid, name, size, ...} and rejects with an
+ * Error whose message is the daemon's sentence.
  */
-export function upload(item, onProgress) {
+export function upload(item, onProgress, { private: priv = false } = {}) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     const progress = { sent: 0, added: 0, total: item.size, rate: 0 };
@@ -149,7 +150,7 @@ export function upload(item, onProgress) {
         }
       }
     };
-    xhr.open('POST', url('/add', { total: item.size }));
+    xhr.open('POST', url('/add', { total: item.size, private: priv ? 'true' : undefined }));
     for (const [k, v] of Object.entries(session.headers())) xhr.setRequestHeader(k, v);
     xhr.upload.addEventListener('progress', (e) => {
       progress.sent = e.loaded;
@@ -178,14 +179,14 @@ export function upload(item, onProgress) {
  * addPath adds the file or folder at path, an absolute path on this
  * computer that the daemon reads itself (nothing goes through the page),
  * leaving out the names exclude matches (the CLI's --exclude). It pins it
- * as name. onProgress({added, total, rate}) reports the bytes imported.
+ * as name; private keeps it out of the DHT (the CLI's --private). onProgress({added, total, rate}) reports the bytes imported.
  * It resolves with the add result {cid, name, size, ...} and rejects with
  * an Error whose message is the daemon's sentence.
  */
-export async function addPath(path, { name, exclude = [] } = {}, onProgress = () => {}) {
+export async function addPath(path, { name, exclude = [], private: priv = false } = {}, onProgress = () => {}) {
   let res;
   try {
-    res = await fetch(url('/add', { path, recursive: 'true', name, exclude }),
+    res = await fetch(url('/add', { path, recursive: 'true', name, exclude, private: priv ? 'true' : undefined }),
       { method: 'POST', credentials: 'omit', headers: session.headers({ Accept: 'application/x-ndjson' }) });
   } catch {
     throw notAnswering();

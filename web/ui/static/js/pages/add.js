@@ -27,7 +27,7 @@ export function render(main) {
     h('div', { class: 'choose' },
       h('label', { class: 'button', for: 'file-input' }, 'Choose files…', fileInput),
       h('label', { class: 'button', for: 'dir-input' }, 'Choose a folder…', dirInput)),
-    h('p', { class: 'muted' }, 'Everything added is pinned in this node\'s repo and announced to the network.'));
+    h('p', { class: 'muted' }, 'Everything added is pinned in this node\'s repo and, unless private, announced to the network.'));
   // Several files chosen or dropped at once can go in one new folder:
   // one upload, one ticket to give a friend instead of one per file.
   const wrap = h('input', { type: 'checkbox', id: 'wrap' });
@@ -35,11 +35,17 @@ export function render(main) {
     maxlength: 255, 'aria-label': 'Name of the folder' });
   const wrapRow = h('p', { class: 'wrap-option' },
     h('label', { for: 'wrap' }, wrap, ' Add several files at once as one folder (one ticket for all), named '), wrapName);
+  // As kith add --private: out of the DHT, found only through its ticket
+  // (and the groups it is shared in).
+  const priv = h('input', { type: 'checkbox', id: 'add-private' });
+  const privRow = h('p', { class: 'wrap-option' },
+    h('label', { for: 'add-private' }, priv, ' Private: do not announce it in the public DHT; only people you give its ticket to (and your groups, if you share it there) can find it'));
+  const opts = () => ({ private: priv.checked });
 
   const addItems = (items) => {
     const name = folderName(wrapName.value) || 'shared';
     if (wrap.checked && items.length > 1) items = [wrapItems(items, name)];
-    items.forEach((it) => enqueueItem(it, list));
+    items.forEach((it) => enqueueItem(it, list, opts()));
   };
   fileInput.addEventListener('change', () => { addItems(itemsFromInput(fileInput.files)); fileInput.value = ''; });
   dirInput.addEventListener('change', () => { addItems(itemsFromInput(dirInput.files)); dirInput.value = ''; });
@@ -51,14 +57,14 @@ export function render(main) {
     addItems(await itemsFromDrop(e.dataTransfer));
   });
 
-  replace(main, h('h1', {}, 'Add'), zone, wrapRow, pathForm(list), list);
+  replace(main, h('h1', {}, 'Add'), zone, wrapRow, privRow, pathForm(list, opts), list);
   for (const r of rows) list.prepend(r.el);
 }
 
 // pathForm adds a file or folder of this computer by its path: the daemon
 // reads it where it is, which spares a big folder the trip through the
-// browser.
-function pathForm(list) {
+// browser. opts() gives the add's options as the page's boxes say now.
+function pathForm(list, opts) {
   const field = pathField({ id: 'add-path', 'aria-label': 'Path of a file or folder on this computer' }, 'Videos');
   const said = h('p', { class: 'status small', id: 'add-path-status', role: 'status', 'aria-live': 'polite' });
   return h('form', { class: 'add-path', id: 'add-path-form', onsubmit: (e) => {
@@ -67,7 +73,8 @@ function pathForm(list) {
     said.textContent = error || '';
     if (error) return;
     field.input.value = '';
-    enqueue(list, baseName(path), path, 'Adding…', (onProgress) => addPath(path, {}, (p) => onProgress({ ...p, sent: p.total })));
+    const o = opts();
+    enqueue(list, baseName(path), path, 'Adding…', (onProgress) => addPath(path, o, (p) => onProgress({ ...p, sent: p.total })));
   } },
   h('label', { for: 'add-path' }, 'Or add a file or folder of this computer by its path'),
   h('div', { class: 'token-row' }, field.input, h('button', { type: 'submit' }, 'Add')),
@@ -75,10 +82,10 @@ function pathForm(list) {
   said);
 }
 
-function enqueueItem(item, list) {
+function enqueueItem(item, list, opts) {
   enqueue(list, item.name + (item.dirs.length ? '/' : ''),
     `${item.files.length} file${item.files.length === 1 ? '' : 's'}, ${bytes(item.size)}`, 'Uploading…',
-    (onProgress) => upload(item, onProgress), item.name);
+    (onProgress) => upload(item, onProgress, opts), item.name);
 }
 
 /**

@@ -241,7 +241,8 @@ function table(rows, { unpin, share, keep }) {
           p.remote ? h('div', { class: 'muted small' }, 'Not on this computer: opens from the members who hold it') : null,
           p.replica ? h('div', { class: 'muted small replica' }, `${keepers(p).join(', ')} · replica`) : null,
           !p.replica && !p.remote && keepers(p).length
-            ? h('div', { class: 'muted small kept-for' }, `also kept for ${keepers(p).join(', ')}`) : null),
+            ? h('div', { class: 'muted small kept-for' }, `also kept for ${keepers(p).join(', ')}`) : null,
+          p.private ? h('div', { class: 'muted small private', title: 'Not announced in the public DHT: found through its ticket and your groups' }, 'private') : null),
         h('td', { class: 'num' }, bytes(p.size)),
         h('td', { class: 'id cid', 'data-label': 'CID' }, h('code', { class: 'cid', title: p.cid }, shortId(p.cid)), ' ', copyButton(p.cid)),
         h('td', { class: 'fact added', 'data-label': 'Added' }, p.remote ? null : date(p.created)),
