@@ -72,9 +72,10 @@ func newNotifier(log *slog.Logger, repo string, on bool) *notifier {
 
 // sync has the kernel watch the paths of ws (each folder under them but
 // those every watch of the path leaves out) and stop watching paths no
-// longer watched. A path whose watches are gone (the folder was deleted,
-// then came back) is watched again.
-func (n *notifier) sync(ws []Watch) {
+// longer watched. With retry, a path whose watches are gone (the folder
+// was deleted, and may be back) is watched anew; sync runs at every event,
+// retry only at the interval.
+func (n *notifier) sync(ws []Watch, retry bool) {
 	if !n.on {
 		return
 	}
@@ -99,7 +100,7 @@ func (n *notifier) sync(ws []Watch) {
 	n.mu.Lock()
 	var gone []*root
 	for p, r := range n.roots {
-		if _, ok := want[p]; !ok || r.sig != sig(p) || r.lost.Load() {
+		if _, ok := want[p]; !ok || r.sig != sig(p) || (retry && r.lost.Load()) {
 			gone = append(gone, r)
 			delete(n.roots, p)
 		}

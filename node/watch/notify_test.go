@@ -116,7 +116,7 @@ func TestNotifierWatches(t *testing.T) {
 		slices.Sort(rel)
 		return rel
 	}
-	n.sync([]Watch{{Path: root, GroupID: "g1", Exclude: []string{"node_modules", "build/"}}})
+	n.sync([]Watch{{Path: root, GroupID: "g1", Exclude: []string{"node_modules", "build/"}}}, true)
 	if got, want := watched(root), []string{".", "sub", "sub/deep"}; !slices.Equal(got, want) {
 		t.Errorf("watched %q, want %q", got, want)
 	}
@@ -124,11 +124,33 @@ func TestNotifierWatches(t *testing.T) {
 	n.sync([]Watch{
 		{Path: root, GroupID: "g1", Exclude: []string{"node_modules", "build/"}},
 		{Path: root, GroupID: "g2", Exclude: []string{"build/"}},
-	})
+	}, false)
 	if got, want := watched(root), []string{".", "node_modules", "node_modules/x", "sub", "sub/deep"}; !slices.Equal(got, want) {
 		t.Errorf("with a second watch: watched %q, want %q", got, want)
 	}
-	n.sync(nil)
+	// The folder moved away and back: its watches went with it, and the
+	// next retry (at the interval) watches it anew.
+	ws := []Watch{{Path: root, GroupID: "g1", Exclude: []string{"node_modules", "build/"}}}
+	n.sync(ws, false)
+	away := root + ".away"
+	if err := os.Rename(root, away); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the move seen", func() bool {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		r := n.roots[root]
+		return r != nil && r.lost.Load()
+	})
+	if err := os.Rename(away, root); err != nil {
+		t.Fatal(err)
+	}
+	n.sync(ws, true)
+	if got, want := watched(root), []string{".", "sub", "sub/deep"}; !slices.Equal(got, want) {
+		t.Errorf("back after a move: watched %q, want %q", got, want)
+	}
+
+	n.sync(nil, false)
 	if got := watched(root); got != nil {
 		t.Errorf("no watch left: still watched %q", got)
 	}

@@ -276,12 +276,13 @@ func (w *Watcher) Run(ctx context.Context) {
 	defer t.Stop()
 	n := newNotifier(w.opts.Log, w.opts.Repo, w.opts.Notify && notifySupported)
 	defer n.close()
-	n.sync(w.List())
+	n.sync(w.List(), true)
 	notBefore := map[string]time.Time{} // path -> the earliest next look an event may ask for
 	due := time.NewTimer(time.Hour)
 	due.Stop()
 	defer due.Stop()
 	for {
+		retry := true
 		select {
 		case <-ctx.Done():
 			return
@@ -291,9 +292,11 @@ func (w *Watcher) Run(ctx context.Context) {
 			w.CheckAll(ctx)
 		case <-w.resync:
 		case <-n.wake:
+			retry = false
 		case <-due.C:
+			retry = false
 		}
-		n.sync(w.List())
+		n.sync(w.List(), retry)
 		now := time.Now()
 		for p, at := range notBefore {
 			if now.After(at) {
