@@ -257,8 +257,9 @@ func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, opts api.
 	p, err := n.store.GetPin(ctx, c, blockstore.OwnerUser)
 	if err != nil {
 		// Share means "keep this": it becomes the user's own pin (beside
-		// a copy a group keeps here, named after that share).
-		ap, err := n.PinAdd(ctx, c, "", nil)
+		// a copy a group keeps here, named after that share), private as
+		// what kith share adds.
+		ap, err := n.pinAdd(ctx, c, "", true, nil)
 		if err != nil {
 			return api.GroupIntent{}, fmt.Errorf("share %s: %w", c, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/boxo/files"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -384,6 +385,14 @@ func TestUserPinOfReplicaIsKept(t *testing.T) {
 	if err != nil || p.Name == "" || !groupPinned(t, nodes[1], root) {
 		t.Fatalf("after the user pinned it: the user's pin %+v, %v, the group's record %v; want both, the user's named after the share", p, err, groupPinned(t, nodes[1], root))
 	}
+	// What a group keeps stays out of the DHT, pinned by a member too; the
+	// sharer's pin, added (announced) before it was shared, stays as it was.
+	if !p.Private {
+		t.Error("the member's pin of the group's copy is announced in the DHT")
+	}
+	if p, err := userPinned(t, nodes[0], root); err != nil || p.Private {
+		t.Errorf("the sharer's own earlier pin: %+v, %v; want it as it was, announced", p, err)
+	}
 	if err := nodes[0].GroupUnshare(ctx, "family", root); err != nil {
 		t.Fatal(err)
 	}
@@ -478,8 +487,8 @@ func TestShareOfAnotherGroupsReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := userPinned(t, nodes[1], root)
-	if err != nil || p.Name != in.Name || in.Name == "" {
-		t.Fatalf("after sharing it in work, the user's pin is %+v, %v (share named %q); want the user's, named after the share", p, err, in.Name)
+	if err != nil || p.Name != in.Name || in.Name == "" || !p.Private {
+		t.Fatalf("after sharing it in work, the user's pin is %+v, %v (share named %q); want the user's, named after the share, private", p, err, in.Name)
 	}
 	if !groupPinned(t, nodes[1], root) {
 		t.Fatal("sharing it in work took family's copy")
@@ -515,5 +524,25 @@ func TestShareOfAnotherGroupsReplica(t *testing.T) {
 	err = nodes[1].PinRm(ctx, root)
 	if want := "is not your pin: your groups family and work keep a copy here"; err == nil || !strings.Contains(api.Sentence(err), want) {
 		t.Fatalf("pin rm of the groups' copy: %v; want %q", err, want)
+	}
+}
+
+// TestShareOfUnpinnedContentIsPrivate: sharing content held here but not
+// pinned (kith add --no-pin, or blocks fetched by kith get) makes the
+// user's pin, private: what a group keeps is not announced in the DHT.
+func TestShareOfUnpinnedContentIsPrivate(t *testing.T) {
+	ctx := context.Background()
+	n := groupNode(t, t.TempDir(), 1<<30)
+	formGroup(t, []*Node{n}, "family")
+	res, err := n.Add(ctx, "notes.txt", files.NewBytesFile(randomData(10<<10)), api.AddOptions{NoPin: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := cid.MustParse(res.Cid)
+	if _, err := n.GroupShare(ctx, "family", root, api.ShareOptions{Copies: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := userPinned(t, n, root); err != nil || !p.Private {
+		t.Fatalf("the pin the share made: %+v, %v; want the user's, private", p, err)
 	}
 }

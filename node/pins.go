@@ -42,6 +42,24 @@ func groupPin(ps []blockstore.Pin) (blockstore.Pin, bool) {
 	return blockstore.Pin{}, false
 }
 
+// groupsHave reports whether a group of ours keeps a copy of c here (a
+// record among pins, c's) or shares it.
+func (n *Node) groupsHave(c cid.Cid, pins []blockstore.Pin) bool {
+	if _, ok := groupPin(pins); ok {
+		return true
+	}
+	gs, err := n.groupSet()
+	if err != nil {
+		return false
+	}
+	for _, g := range gs.list() {
+		if _, ok := g.status(c); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // toAPIPin shows one root's records (at least one) as the API's one entry.
 func (n *Node) toAPIPin(ps []blockstore.Pin) api.Pin {
 	var groups []string
@@ -68,8 +86,14 @@ func (n *Node) toAPIPin(ps []blockstore.Pin) api.Pin {
 // PinAdd pins content as the user's, fetching from peers whatever the repo
 // lacks. A root a group keeps here gets the user's record beside the
 // group's (named after the share unless name is given), which no group
-// ever releases.
+// ever releases. Content a group of ours keeps or shares is pinned private
+// (not announced in the DHT): what a group keeps is the group's.
 func (n *Node) PinAdd(ctx context.Context, c cid.Cid, name string, progress func(api.Progress)) (api.Pin, error) {
+	return n.pinAdd(ctx, c, name, false, progress)
+}
+
+// pinAdd is PinAdd; private pins a new user pin private whatever else.
+func (n *Node) pinAdd(ctx context.Context, c cid.Cid, name string, private bool, progress func(api.Progress)) (api.Pin, error) {
 	unlock := n.gcl.PinLock()
 	defer unlock()
 	// A pin keeps the data; nobody reads it back now (unlike `kith get`).
@@ -90,8 +114,11 @@ func (n *Node) PinAdd(ctx context.Context, c cid.Cid, name string, progress func
 		if name == "" {
 			p.Name = old.Name
 		}
-	} else if g, ok := groupPin(others); ok && name == "" {
-		p.Name = g.Name
+	} else {
+		p.Private = private || n.groupsHave(c, others)
+		if g, ok := groupPin(others); ok && name == "" {
+			p.Name = g.Name
+		}
 	}
 	if err := n.store.AddPin(ctx, p); err != nil {
 		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
