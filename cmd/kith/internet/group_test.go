@@ -99,7 +99,7 @@ func TestSymmetricNATsThroughGroupRelay(t *testing.T) {
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
-	path := filepath.Join(a.repo, "photo.bin")
+	path := filepath.Join(a.files, "photo.bin")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestSymmetricNATsThroughGroupRelay(t *testing.T) {
 		}
 		return false
 	})
-	got := filepath.Join(b.repo, "copy.bin")
+	got := filepath.Join(b.files, "copy.bin")
 	if _, err := b.run("get", in.Cid, "-o", got); err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestSymmetricNATsWithoutGroupRelay(t *testing.T) {
 		return err == nil && strings.Contains(out, a.id.PeerID)
 	})
 	start := time.Now()
-	_, err := b.run("get", res.Cid, "-o", filepath.Join(b.repo, "x"))
+	_, err := b.run("get", res.Cid, "-o", filepath.Join(b.files, "x"))
 	took := time.Since(start)
 	if err == nil {
 		t.Fatal("get succeeded across two symmetric NATs with no relay that carries transfers")

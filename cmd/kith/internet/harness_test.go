@@ -48,8 +48,11 @@ type kith struct {
 	name string
 	host *netlab.Host
 	repo string
-	proc *netlab.Process
-	id   api.ID
+	// files is a folder of the user's files, beside the repo (kith never
+	// adds from its own repo).
+	files string
+	proc  *netlab.Process
+	id    api.ID
 }
 
 // config is a kith config.json, as nested maps, merged over the defaults
@@ -77,7 +80,7 @@ func serverConfig(bootstrap []string) config {
 // and waits until it answers.
 func startKith(t testing.TB, name string, h *netlab.Host, cfg config) *kith {
 	t.Helper()
-	k := &kith{t: t, name: name, host: h, repo: t.TempDir()}
+	k := &kith{t: t, name: name, host: h, repo: t.TempDir(), files: t.TempDir()}
 	k.writeConfig(cfg)
 	k.start()
 	register(k)
@@ -243,13 +246,13 @@ func (k *kith) peers() []api.Peer {
 	return ps
 }
 
-// addFile writes size random bytes to a file in the repo's folder and adds
+// addFile writes size random bytes to a file in the user's folder and adds
 // it; it returns the add result and the bytes.
 func (k *kith) addFile(size int, extra ...string) (api.AddResult, []byte) {
 	k.t.Helper()
 	data := make([]byte, size)
 	rand.Read(data)
-	path := filepath.Join(k.repo, "shared.bin")
+	path := filepath.Join(k.files, "shared.bin")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		k.t.Fatal(err)
 	}

@@ -161,7 +161,7 @@ func BenchmarkLANFetch(b *testing.B) {
 // adds it.
 func (k *kith) addLarge(size int64) api.AddResult {
 	k.t.Helper()
-	path := writeRandomFile(k.t, filepath.Join(k.repo, "large.bin"), size)
+	path := writeRandomFile(k.t, filepath.Join(k.files, "large.bin"), size)
 	var res api.AddResult
 	if err := k.runJSON(&res, "add", path); err != nil {
 		k.t.Fatal(err)

@@ -57,7 +57,7 @@ func TestDHTServerRestart(t *testing.T) {
 		return d.BootstrapConnected > 0 && d.DHTWAN > 0
 	})
 	b := startKith(t, "laptop-B", lab.HomeRouter("homeb", netlab.RouterConfig{}).Laptop("b"), laptopConfig(pub.boot))
-	got := filepath.Join(b.repo, "got.bin")
+	got := filepath.Join(b.files, "got.bin")
 	waitFor(t, 90*time.Second, "B to get A's file after the restart", func() bool {
 		_, err := b.run("get", res.Cid, "-o", got)
 		return err == nil

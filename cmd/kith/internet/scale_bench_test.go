@@ -44,9 +44,9 @@ func BenchmarkLANScale(b *testing.B) {
 				bb := startKith(b, "fetcher", home.Laptop("lanb"), cfg)
 				var path string
 				if tc.files > 0 {
-					path = writeSmallFiles(b, filepath.Join(a.repo, "tree"), tc.files)
+					path = writeSmallFiles(b, filepath.Join(a.files, "tree"), tc.files)
 				} else {
-					path = writeRandomFile(b, filepath.Join(a.repo, "large.bin"), tc.bytes)
+					path = writeRandomFile(b, filepath.Join(a.files, "large.bin"), tc.bytes)
 				}
 				peakAdd := startPeakRSS(a.proc.Pid())
 				start := time.Now()

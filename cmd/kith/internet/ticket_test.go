@@ -48,7 +48,7 @@ func TestTwoHomesByTicket(t *testing.T) {
 	dhtSrv.stop()
 
 	b := startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(nil))
-	out := filepath.Join(b.repo, "got.bin")
+	out := filepath.Join(b.files, "got.bin")
 	start := time.Now()
 	if _, err := b.run("get", res.Ticket, "-o", out); err != nil {
 		t.Fatal(err)

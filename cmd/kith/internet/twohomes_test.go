@@ -33,7 +33,7 @@ func TestTwoHomesByCID(t *testing.T) {
 		return pub.kiths[0].doctor().Reachability == "public"
 	})
 	res, data := a.addFile(4 << 20)
-	out := filepath.Join(b.repo, "got.bin")
+	out := filepath.Join(b.files, "got.bin")
 	waitFor(t, 90*time.Second, "B to get A's file by CID", func() bool {
 		_, err := b.run("get", res.Cid, "-o", out)
 		if err != nil {
@@ -81,7 +81,7 @@ func TestGetRightAfterStart(t *testing.T) {
 		})
 	}
 	b := startKith(t, "laptop-B", lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Cone}).Laptop("b"), laptopConfig(pub.boot))
-	out := filepath.Join(b.repo, "got.bin")
+	out := filepath.Join(b.files, "got.bin")
 	if _, err := b.run("get", res.Cid, "-o", out); err != nil {
 		t.Fatalf("B's first get, right after its daemon started: %v", err)
 	}
