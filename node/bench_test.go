@@ -102,7 +102,7 @@ func BenchmarkFetch1GiB(b *testing.B) {
 		raw := rawStreamRate(b, a, r, size)
 		b.StartTimer()
 		start := time.Now()
-		if _, err := r.PinAdd(context.Background(), root, "bench", nil); err != nil {
+		if _, err := r.PinAdd(context.Background(), root, api.PinOptions{Name: "bench"}, nil); err != nil {
 			b.Fatal(err)
 		}
 		rate := float64(size) / time.Since(start).Seconds() / 1e6
@@ -137,7 +137,7 @@ func BenchmarkFetchSmallFiles(b *testing.B) {
 		benchConnect(b, r, a)
 		b.StartTimer()
 		start := time.Now()
-		if _, err := r.PinAdd(context.Background(), root, "bench", nil); err != nil {
+		if _, err := r.PinAdd(context.Background(), root, api.PinOptions{Name: "bench"}, nil); err != nil {
 			b.Fatal(err)
 		}
 		el := time.Since(start)
@@ -166,7 +166,7 @@ func BenchmarkFetchFourCappedSeeders(b *testing.B) {
 					benchConnectOver(b, r, s, transport)
 				}
 				start := time.Now()
-				if _, err := r.PinAdd(context.Background(), root, "bench", nil); err != nil {
+				if _, err := r.PinAdd(context.Background(), root, api.PinOptions{Name: "bench"}, nil); err != nil {
 					b.Fatal(err)
 				}
 				return float64(size) / time.Since(start).Seconds() / 1e6

@@ -259,7 +259,7 @@ func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, opts api.
 		// Share means "keep this": it becomes the user's own pin (beside
 		// a copy a group keeps here, named after that share), private as
 		// what kith share adds.
-		ap, err := n.pinAdd(ctx, c, "", true, nil)
+		ap, err := n.PinAdd(ctx, c, api.PinOptions{Private: new(true)}, nil)
 		if err != nil {
 			return api.GroupIntent{}, fmt.Errorf("share %s: %w", c, err)
 		}

@@ -378,7 +378,7 @@ func TestUserPinOfReplicaIsKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "a replica on the second member", func() bool { return holds(t, nodes[1], "family", root) })
-	if _, err := nodes[1].PinAdd(ctx, root, "", nil); err != nil {
+	if _, err := nodes[1].PinAdd(ctx, root, api.PinOptions{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	p, err := userPinned(t, nodes[1], root)

@@ -205,7 +205,7 @@ func (r *jobRegistry) run(ctx context.Context, j *job, gen int, waitForPeers boo
 	case waitForPeers:
 		pin, err = r.pinWhenFound(ctx, j, gen, c, name)
 	default:
-		pin, err = r.n.PinAdd(ctx, c, name, progress)
+		pin, err = r.n.PinAdd(ctx, c, api.PinOptions{Name: name}, progress)
 	}
 	var explained missReason
 	var miss *missError
@@ -272,7 +272,7 @@ func (r *jobRegistry) pinWhenFound(ctx context.Context, j *job, gen int, c cid.C
 	deadline := time.Now().Add(resumeWait)
 	pause := 2 * time.Second
 	for {
-		pin, err := r.n.PinAdd(ctx, c, name, func(p api.Progress) { r.progress(j, gen, p) })
+		pin, err := r.n.PinAdd(ctx, c, api.PinOptions{Name: name}, func(p api.Progress) { r.progress(j, gen, p) })
 		if err == nil || !errors.Is(err, blockstore.ErrNotFound) || ctx.Err() != nil || time.Now().After(deadline) {
 			return pin, err
 		}

@@ -212,7 +212,7 @@ func BenchmarkFetchLatency50ms(b *testing.B) {
 						settledAt, settledBytes = time.Now(), p.Bytes
 					}
 				}
-				if _, err := r.PinAdd(context.Background(), root, "bench", progress); err != nil {
+				if _, err := r.PinAdd(context.Background(), root, api.PinOptions{Name: "bench"}, progress); err != nil {
 					b.Fatal(err)
 				}
 				end := time.Now()

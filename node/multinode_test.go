@@ -273,3 +273,57 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Errorf("seeder metrics lack blocks served")
 	}
 }
+
+// TestPrivateContentIsNotAnnounced: content added private is not found
+// through the DHT, while content added after it, announced, is; and
+// pin add with private set makes a pin private or announced again.
+func TestPrivateContentIsNotAnnounced(t *testing.T) {
+	a, b, c := newLocalNode(t), newLocalNode(t), newLocalNode(t)
+	connect(t, a, b.Host())
+	connect(t, c, b.Host())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// The private add comes first: had it been announced, it would have
+	// been before the public one.
+	res, err := a.Add(ctx, "secret.bin", files.NewBytesFile(randomData(64<<10)), api.AddOptions{Private: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := cid.MustParse(res.Cid)
+	public := addData(t, a, randomData(64<<10))
+	found := func(root cid.Cid, within time.Duration) bool {
+		fctx, fcancel := context.WithTimeout(ctx, within)
+		defer fcancel()
+		provs, _ := c.FindProviders(fctx, root, 1)
+		return len(provs) > 0 && provs[0].ID == a.Host().ID().String()
+	}
+	waitFor(t, time.Minute, "C to find A as the public content's provider", func() bool { return found(public, 5*time.Second) })
+	if found(secret, 5*time.Second) {
+		t.Fatal("C found A as a provider of content added private")
+	}
+
+	pinned := func(root cid.Cid) blockstore.Pin {
+		t.Helper()
+		p, err := a.store.GetPin(ctx, root, blockstore.OwnerUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, step := range []struct {
+		what    string
+		private *bool
+		want    bool
+	}{
+		{"pin add --private of announced content", new(true), true},
+		{"pin add without --private", nil, true},
+		{"pin add --private=false", new(false), false},
+	} {
+		if _, err := a.PinAdd(ctx, public, api.PinOptions{Private: step.private}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := pinned(public).Private; got != step.want {
+			t.Errorf("after %s: private = %v, want %v", step.what, got, step.want)
+		}
+	}
+}

@@ -299,7 +299,7 @@ func TestBadInputs(t *testing.T) {
 		{"stat unknown", func() error { _, err := c.Stat(ctx, unknown); return err }, api.KindNotFound},
 		{"cat unknown", func() error { _, err := c.Cat(ctx, unknown, 0, -1); return err }, api.KindNotFound},
 		{"bad cid", func() error { _, err := c.Stat(ctx, "not-a-cid"); return err }, api.KindInvalid},
-		{"pin unknown", func() error { _, err := c.PinAdd(ctx, unknown, "", nil); return err }, api.KindNotFound},
+		{"pin unknown", func() error { _, err := c.PinAdd(ctx, unknown, api.PinOptions{}, nil); return err }, api.KindNotFound},
 		{"get relative", func() error { _, err := c.Get(ctx, unknown, "rel/path", nil); return err }, api.KindInvalid},
 	}
 	for _, tt := range tests {

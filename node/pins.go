@@ -88,12 +88,10 @@ func (n *Node) toAPIPin(ps []blockstore.Pin) api.Pin {
 // group's (named after the share unless name is given), which no group
 // ever releases. Content a group of ours keeps or shares is pinned private
 // (not announced in the DHT): what a group keeps is the group's.
-func (n *Node) PinAdd(ctx context.Context, c cid.Cid, name string, progress func(api.Progress)) (api.Pin, error) {
-	return n.pinAdd(ctx, c, name, false, progress)
-}
-
-// pinAdd is PinAdd; private pins a new user pin private whatever else.
-func (n *Node) pinAdd(ctx context.Context, c cid.Cid, name string, private bool, progress func(api.Progress)) (api.Pin, error) {
+// opts.Private, when set, makes the pin private or announced, whatever it
+// was.
+func (n *Node) PinAdd(ctx context.Context, c cid.Cid, opts api.PinOptions, progress func(api.Progress)) (api.Pin, error) {
+	name := opts.Name
 	unlock := n.gcl.PinLock()
 	defer unlock()
 	// A pin keeps the data; nobody reads it back now (unlike `kith get`).
@@ -109,21 +107,30 @@ func (n *Node) pinAdd(ctx context.Context, c cid.Cid, name string, private bool,
 		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
 	}
 	p := blockstore.Pin{Cid: c, Owner: blockstore.OwnerUser, Name: name, Size: st.Size, Created: time.Now().UTC()}
-	if old, ok := userPin(others); ok {
+	old, had := userPin(others)
+	if had {
 		p.Created, p.Private = old.Created, old.Private
 		if name == "" {
 			p.Name = old.Name
 		}
 	} else {
-		p.Private = private || n.groupsHave(c, others)
+		p.Private = n.groupsHave(c, others)
 		if g, ok := groupPin(others); ok && name == "" {
 			p.Name = g.Name
 		}
+	}
+	if opts.Private != nil {
+		p.Private = *opts.Private
 	}
 	if err := n.store.AddPin(ctx, p); err != nil {
 		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
 	}
 	n.announce(p)
+	if had && n.announced(old) && !n.announced(p) {
+		if err := n.dht.StopProviding(ctx, c); err != nil {
+			n.log.Debug("stop providing", "cid", c, "err", err)
+		}
+	}
 	return n.toAPIPin(append([]blockstore.Pin{p}, others...)), nil
 }
 

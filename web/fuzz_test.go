@@ -151,8 +151,8 @@ func (*fuzzBackend) Stat(_ context.Context, c cid.Cid) (api.Entry, error) {
 	return api.Entry{Cid: c.String()}, nil
 }
 
-func (*fuzzBackend) PinAdd(_ context.Context, c cid.Cid, name string, _ func(api.Progress)) (api.Pin, error) {
-	return api.Pin{Cid: c.String(), Name: name}, nil
+func (*fuzzBackend) PinAdd(_ context.Context, c cid.Cid, opts api.PinOptions, _ func(api.Progress)) (api.Pin, error) {
+	return api.Pin{Cid: c.String(), Name: opts.Name}, nil
 }
 
 func (*fuzzBackend) ExportCAR(_ context.Context, c cid.Cid, w io.Writer) error {

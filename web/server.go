@@ -430,8 +430,19 @@ func (s *Server) handlePinAdd(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	opts := api.PinOptions{Name: nameParam(r)}
+	switch r.URL.Query().Get("private") {
+	case "true":
+		opts.Private = new(true)
+	case "false":
+		opts.Private = new(false)
+	case "":
+	default:
+		writeError(w, fmt.Errorf("private must be true or false: %w", api.ErrInvalid))
+		return
+	}
 	st := newEventStream(w)
-	res, err := s.backend.PinAdd(r.Context(), c, nameParam(r), st.progress)
+	res, err := s.backend.PinAdd(r.Context(), c, opts, st.progress)
 	st.finish(res, err)
 }
 

@@ -154,8 +154,18 @@ func TestGroupOfThreeDaemons(t *testing.T) {
 		t.Fatalf("pin rm of the group's copy: %v: %s", err, stderr)
 	}
 	mustKith(t, holder, "pin", "add", intent.Cid)
-	if l := pinLine(); !strings.Contains(l, "photos · also kept for family") || strings.Contains(l, "replica") {
+	// The member's pin of what the group keeps is private (not announced
+	// in the DHT) unless the member says otherwise.
+	if l := pinLine(); !strings.Contains(l, "photos · also kept for family · private") || strings.Contains(l, "replica") {
 		t.Fatalf("pin ls after pin add of the group's copy: %q", l)
+	}
+	mustKith(t, holder, "pin", "add", intent.Cid, "--private=false")
+	if l := pinLine(); !strings.Contains(l, "photos · also kept for family") || strings.Contains(l, "private") {
+		t.Fatalf("pin ls after pin add --private=false: %q", l)
+	}
+	mustKith(t, holder, "pin", "add", intent.Cid, "--private")
+	if l := pinLine(); !strings.Contains(l, "· private") {
+		t.Fatalf("pin ls after pin add --private: %q", l)
 	}
 	mustKith(t, holder, "pin", "rm", intent.Cid)
 	if l := pinLine(); !strings.Contains(l, "photos · family · replica") {

@@ -31,7 +31,7 @@ type Backend interface {
 	Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.ReadCloser, error)
 	Ls(ctx context.Context, c cid.Cid) ([]Entry, error)
 	Stat(ctx context.Context, c cid.Cid) (Entry, error)
-	PinAdd(ctx context.Context, c cid.Cid, name string, progress func(Progress)) (Pin, error)
+	PinAdd(ctx context.Context, c cid.Cid, opts PinOptions, progress func(Progress)) (Pin, error)
 	PinRm(ctx context.Context, c cid.Cid) error
 	Pins(ctx context.Context) ([]Pin, error)
 	GC(ctx context.Context, progress func(Progress)) (GCResult, error)

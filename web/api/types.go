@@ -197,6 +197,18 @@ type Pin struct {
 	Private bool `json:"private,omitempty"`
 }
 
+// PinOptions says how to pin content (pin/add).
+type PinOptions struct {
+	// Name is recorded on the pin ("": the pin's name so far, else the
+	// name a group shares it as, or a ticket gives).
+	Name string
+	// Private, when set, says whether the pin is kept out of the DHT
+	// (true: and no longer announced if it was). Unset, a pin keeps what
+	// it was, and a new one is private when a group of ours keeps or
+	// shares the content.
+	Private *bool
+}
+
 // GCResult is the result of a garbage collection.
 type GCResult struct {
 	Removed      int   `json:"removed"`

@@ -56,11 +56,14 @@ func (c *Client) Stat(ctx context.Context, cid string) (api.Entry, error) {
 }
 
 // PinAdd pins cid under name.
-func (c *Client) PinAdd(ctx context.Context, cid, name string, progress func(api.Event)) (api.Pin, error) {
+func (c *Client) PinAdd(ctx context.Context, cid string, opts api.PinOptions, progress func(api.Event)) (api.Pin, error) {
 	var p api.Pin
 	q := cidQuery(cid)
-	if name != "" {
-		q.Set("name", name)
+	if opts.Name != "" {
+		q.Set("name", opts.Name)
+	}
+	if opts.Private != nil {
+		q.Set("private", strconv.FormatBool(*opts.Private))
 	}
 	return p, c.stream(ctx, http.MethodPost, "/pin/add", q, nil, "", progress, &p)
 }

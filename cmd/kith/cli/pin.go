@@ -16,17 +16,30 @@ func pinCmd(e *env) *cobra.Command {
 		Short: "Keep content from garbage collection (add, rm, ls)",
 	}
 	var name string
+	var private bool
 	add := &cobra.Command{
 		Use:   "pin add CID",
 		Short: "Pin content, fetching from peers whatever the repo lacks",
-		Args:  cobra.ExactArgs(1),
+		Long: `Pin content as yours, fetching from peers whatever the repo lacks (every
+block checked against its CID); gc never removes it.
+
+Your pins are announced in the DHT, as IPFS does, so the CID alone finds
+you, except content a group of yours keeps or shares, which stays
+private. --private keeps a pin out of the DHT, and stops announcing one
+that was; --private=false announces it.`,
+		Example: "  kith pin add bafy...\n  kith pin add bafy... --private   # no longer announced in the DHT",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, c, err := e.cidClient(args[0])
 			if err != nil {
 				return err
 			}
 			p := e.newProgress("pinning", true)
-			pin, err := c.PinAdd(cmd.Context(), id, name, p.event)
+			opts := api.PinOptions{Name: name}
+			if cmd.Flags().Changed("private") {
+				opts.Private = &private
+			}
+			pin, err := c.PinAdd(cmd.Context(), id, opts, p.event)
 			p.done()
 			if err != nil && cmd.Context().Err() != nil {
 				return p.stopped("pin add")
@@ -43,6 +56,7 @@ func pinCmd(e *env) *cobra.Command {
 	}
 	add.Use = "add CID"
 	add.Flags().StringVar(&name, "name", "", "name to record on the pin")
+	add.Flags().BoolVar(&private, "private", false, "keep it out of the DHT (and stop announcing it if it was); --private=false announces it")
 	rm := &cobra.Command{
 		Use:   "rm CID",
 		Short: "Remove your pin (its blocks go at the next gc, unless a group keeps a copy here)",
