@@ -19,7 +19,7 @@ import (
 // and pins it under the folder's name. A path that is not absolute is
 // refused before anything is sent, one the daemon cannot find fails its row
 // with the daemon's sentence. Private keeps an add out of the DHT, and the
-// Files page says so.
+// Files page says so; its Share panel makes a pin private.
 func TestBrowserAddByPath(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
@@ -111,5 +111,27 @@ func TestBrowserAddByPath(t *testing.T) {
 	var marked int
 	if err := chromedp.Run(sctx, chromedp.Evaluate(`document.querySelectorAll('td.name .private').length`, &marked)); err != nil || marked != 1 {
 		t.Errorf("%d pins marked private on the Files page (%v), want 1", marked, err)
+	}
+	// Share says the other is announced, and makes it private (as kith
+	// pin add --private).
+	row := fmt.Sprintf(`tr[data-cid=%q]`, want.Cid)
+	if err := chromedp.Run(sctx, clickJS(row+` [data-action="share"]`)); err != nil {
+		t.Fatal(err)
+	}
+	box := fmt.Sprintf(`tr[data-ticket-for=%q] p.privacy`, want.Cid)
+	waitText(t, sctx, box, "Announced in the public DHT")
+	if err := chromedp.Run(sctx, clickJS(box+` [data-action="privacy"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitAttr(t, sctx, box, "data-private", "true")
+	screenshot(t, ctx, artifacts(t), "files-share-private")
+	waitText(t, sctx, row+" td.name .private", "private")
+	if pins, err = d.c.Pins(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pins {
+		if !p.Private {
+			t.Errorf("after Make it private, pin %s is announced", p.Name)
+		}
 	}
 }

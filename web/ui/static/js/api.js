@@ -44,6 +44,47 @@ export async function api(path, { method = 'GET', params, body } = {}) {
   return res.json();
 }
 
+/**
+ * events POSTs to one of the daemon's calls that stream NDJSON events
+ * (add, pin/add), reports each progress event to onProgress, and resolves
+ * with the result of its done event; it rejects with the daemon's
+ * sentence. what names the work in the errors of a cut-off stream.
+ */
+export async function events(path, params, onProgress = () => {}, what = 'The request') {
+  let res;
+  try {
+    res = await fetch(url(path, params),
+      { method: 'POST', credentials: 'omit', headers: session.headers({ Accept: 'application/x-ndjson' }) });
+  } catch {
+    throw notAnswering();
+  }
+  if (!res.ok) throw await refusal(res);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch {
+      throw new Error(`${what} was cut off: is the daemon still running?`);
+    }
+    if (chunk.done) break;
+    buf += chunk.value;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!line.trim()) continue;
+      let ev;
+      try { ev = JSON.parse(line); } catch { continue; }
+      if (ev.type === 'progress') onProgress(ev);
+      else if (ev.type === 'done') return ev.result;
+      else if (ev.type === 'error') throw new ApiError(ev.error, ev.kind, 200);
+    }
+  }
+  throw new Error(`The daemon ended ${what.toLowerCase()} without a result.`);
+}
+
 /** notAnswering is the error for a request the daemon did not answer. */
 export function notAnswering() {
   return new ApiError('The daemon is not answering: is `kith daemon` still running?', 'unavailable', 0);

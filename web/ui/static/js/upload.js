@@ -6,7 +6,7 @@
 // before their contents, and each folder's contents are contiguous. One
 // request carries one top-level file or folder.
 
-import { ApiError, notAnswering, refusal, url } from './api.js';
+import { events, url } from './api.js';
 import * as session from './session.js';
 
 /**
@@ -179,41 +179,12 @@ export function upload(item, onProgress, { private: priv = false } = {}) {
  * addPath adds the file or folder at path, an absolute path on this
  * computer that the daemon reads itself (nothing goes through the page),
  * leaving out the names exclude matches (the CLI's --exclude). It pins it
- * as name; private keeps it out of the DHT (the CLI's --private). onProgress({added, total, rate}) reports the bytes imported.
- * It resolves with the add result {cid, name, size, ...} and rejects with
- * an Error whose message is the daemon's sentence.
+ * as name; private keeps it out of the DHT (the CLI's --private).
+ * onProgress({added, total, rate}) reports the bytes imported. It resolves
+ * with the add result {cid, name, size, ...} and rejects with an Error
+ * whose message is the daemon's sentence.
  */
-export async function addPath(path, { name, exclude = [], private: priv = false } = {}, onProgress = () => {}) {
-  let res;
-  try {
-    res = await fetch(url('/add', { path, recursive: 'true', name, exclude, private: priv ? 'true' : undefined }),
-      { method: 'POST', credentials: 'omit', headers: session.headers({ Accept: 'application/x-ndjson' }) });
-  } catch {
-    throw notAnswering();
-  }
-  if (!res.ok) throw await refusal(res);
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = '';
-  for (;;) {
-    let chunk;
-    try {
-      chunk = await reader.read();
-    } catch {
-      throw new Error('The add was cut off: is the daemon still running?');
-    }
-    if (chunk.done) break;
-    buf += chunk.value;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (!line.trim()) continue;
-      let ev;
-      try { ev = JSON.parse(line); } catch { continue; }
-      if (ev.type === 'progress') onProgress({ added: ev.bytes || 0, total: ev.total || 0, rate: ev.rate || 0 });
-      else if (ev.type === 'done') return ev.result;
-      else if (ev.type === 'error') throw new ApiError(ev.error, ev.kind, 200);
-    }
-  }
-  throw new Error('The daemon ended the add without a result.');
+export function addPath(path, { name, exclude = [], private: priv = false } = {}, onProgress = () => {}) {
+  return events('/add', { path, recursive: 'true', name, exclude, private: priv ? 'true' : undefined },
+    (ev) => onProgress({ added: ev.bytes || 0, total: ev.total || 0, rate: ev.rate || 0 }), 'The add');
 }

@@ -1,5 +1,5 @@
-// Files: everything pinned, with open, download, share (a ticket, and
-// copies kept in a group) and unpin; and everything shared in your groups
+// Files: everything pinned, with open, download, share (a ticket, whether
+// it is announced in the DHT, and copies kept in a group) and unpin; and everything shared in your groups
 // that this node does not hold, which opens and downloads straight from
 // the members who do (streamed through the gateway, nothing copied here)
 // or can be kept here.
@@ -12,6 +12,7 @@ import * as live from '../live.js';
 import * as replication from '../replication.js';
 import { groupShareBox } from '../groupshare.js';
 import { longList } from '../longlist.js';
+import { privacyBox } from '../privacy.js';
 import { ticketBox } from '../ticket.js';
 
 export const title = 'Files';
@@ -76,7 +77,7 @@ export function render(main, _arg, query) {
       return;
     }
     const slot = h('div', {}, h('p', { class: 'muted' }, 'Making a ticket…'));
-    const cell = h('td', { colspan: 6 }, slot, groupShareBox(pin.cid, pin.name, { onChange: load }));
+    const cell = h('td', { colspan: 6 }, slot, privacyBox(pin, load), groupShareBox(pin.cid, pin.name, { onChange: load }));
     const tr = h('tr', { class: 'ticket-row', dataset: { ticketFor: pin.cid } }, cell);
     tickets.set(pin.cid, tr);
     placeTicket(row, tr);
