@@ -416,7 +416,7 @@ func (g *localGroup) status(c cid.Cid) (api.GroupStatus, bool) {
 	me.Used = used
 	fetchErr := g.rep.FetchErr(c) // not under Read: the loop takes its lock before the state's
 	in := asg.Intent
-	st := api.GroupStatus{GroupIntent: api.GroupIntent{Group: g.name, Cid: c.String(), Name: in.Name, Size: in.Size, Copies: in.Copies}}
+	st := api.GroupStatus{GroupIntent: api.GroupIntent{Group: g.name, Cid: c.String(), Name: in.Name, Size: in.Size, Copies: in.Copies}, Created: in.Created.Time()}
 	names := map[peer.ID]string{}
 	g.net.Read(func(s *group.State, l *group.Liveness) {
 		vs := []group.MemberView{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -19,6 +20,9 @@ import (
 
 // watchesFile, in the repo, lists the folders shared with --watch.
 const watchesFile = "watches.json"
+
+// maxKeep bounds the earlier versions a watch keeps shared.
+const maxKeep = 100
 
 // startWatches loads the watched folders and starts following them. Until
 // it has run (a node that is not started), the watch calls say so.
@@ -44,9 +48,9 @@ func (n *Node) startWatches() error {
 type watchSharer struct{ n *Node }
 
 // Reshare adds the folder and shares the new version; the version shared
-// before stops being shared, and the pin it was added with goes, unless
-// another watch still shares it.
-func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, error) {
+// before joins the earlier ones the watch keeps, and those beyond w.Keep
+// stop being shared (withdrawVersion).
+func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, []string, error) {
 	n := s.n
 	// The files that did not change since the earlier version was read
 	// are linked from it, not read again: a small change to a large
@@ -57,34 +61,52 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, error)
 	}
 	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Exclude: w.Exclude, Private: true}, nil, reuse...)
 	if err != nil {
-		return "", err
+		return "", w.Earlier, err
 	}
 	c, err := cid.Decode(res.Cid)
 	if err != nil {
-		return "", fmt.Errorf("add %s: %w", w.Path, err)
+		return "", w.Earlier, fmt.Errorf("add %s: %w", w.Path, err)
 	}
 	if _, err := n.GroupShare(ctx, w.GroupID, c, api.ShareOptions{Copies: w.Copies}); err != nil {
-		return "", err
+		return "", w.Earlier, err
 	}
+	earlier := slices.DeleteFunc(slices.Clone(w.Earlier), func(e string) bool { return e == res.Cid })
 	if w.Cid == "" || w.Cid == res.Cid {
-		return res.Cid, nil
+		return res.Cid, earlier, nil
 	}
-	old, err := cid.Decode(w.Cid)
+	earlier = append(earlier, w.Cid)
+	for len(earlier) > max(w.Keep, 0) {
+		if err := n.withdrawVersion(ctx, w, earlier[0]); err != nil {
+			return res.Cid, earlier, fmt.Errorf("shared %s again as %s, but could not stop sharing the earlier %s: %w", w.Path, res.Cid, earlier[0], err)
+		}
+		earlier = earlier[1:]
+	}
+	return res.Cid, earlier, nil
+}
+
+// withdrawVersion stops sharing an earlier version v of w's folder in its
+// group, and drops the pin it was added with, unless another watch still
+// shares or keeps it.
+func (n *Node) withdrawVersion(ctx context.Context, w watch.Watch, v string) error {
+	old, err := cid.Decode(v)
 	if err != nil {
-		return res.Cid, nil // nothing to withdraw: the watch file was edited by hand
+		return nil // nothing to withdraw: the watch file was edited by hand
 	}
 	if _, err := n.unshare(ctx, w.GroupID, old); err != nil && !errors.Is(err, blockstore.ErrNotFound) {
-		return res.Cid, fmt.Errorf("shared %s again as %s, but could not stop sharing the earlier %s: %w", w.Path, res.Cid, w.Cid, err)
+		return err
 	}
 	for _, other := range n.watcher.List() {
-		if other.Cid == w.Cid && (other.GroupID != w.GroupID || other.Path != w.Path) {
-			return res.Cid, nil // another watch still shares it
+		if other.GroupID == w.GroupID && other.Path == w.Path {
+			continue
+		}
+		if other.Cid == v || slices.Contains(other.Earlier, v) {
+			return nil // another watch still shares it
 		}
 	}
 	if err := n.PinRm(ctx, old); err != nil && !errors.Is(err, blockstore.ErrNotFound) {
-		n.log.Warn("unpin the earlier version of a watched folder", "path", w.Path, "cid", w.Cid, "err", err)
+		n.log.Warn("unpin the earlier version of a watched folder", "path", w.Path, "cid", v, "err", err)
 	}
-	return res.Cid, nil
+	return nil
 }
 
 // watcherReady is the watcher, or an error saying the node is not running.
@@ -115,7 +137,10 @@ func (n *Node) GroupWatch(ctx context.Context, groupName, path string, opts api.
 	if _, err := cid.Decode(opts.Cid); err != nil {
 		return api.GroupWatch{}, fmt.Errorf("watch %s: %q is not the CID shared: %w", path, opts.Cid, api.ErrInvalid)
 	}
-	wt, moved, err := w.Add(watch.Watch{Path: path, GroupID: g.id.String(), Group: g.name, Copies: opts.Copies, Exclude: opts.Exclude, Cid: opts.Cid}, opts.Since)
+	if opts.Keep < 0 || opts.Keep > maxKeep {
+		return api.GroupWatch{}, fmt.Errorf("keep must be between 0 and %d earlier versions: %w", maxKeep, api.ErrInvalid)
+	}
+	wt, moved, err := w.Add(watch.Watch{Path: path, GroupID: g.id.String(), Group: g.name, Copies: opts.Copies, Exclude: opts.Exclude, Cid: opts.Cid, Keep: opts.Keep}, opts.Since)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return api.GroupWatch{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf(
@@ -188,5 +213,5 @@ func (n *Node) apiWatch(wt watch.Watch) api.GroupWatch {
 		name = g.name
 	}
 	return api.GroupWatch{Path: wt.Path, Group: name, Copies: wt.Copies, Exclude: wt.Exclude, Cid: wt.Cid,
-		Updated: wt.Updated, Checked: wt.Checked, Error: wt.Error}
+		Updated: wt.Updated, Checked: wt.Checked, Error: wt.Error, Keep: wt.Keep, Earlier: wt.Earlier}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/kith-p2p/kith/web/api"
@@ -18,8 +19,8 @@ func (s *Server) watchRoutes(m *routeMux, p string) {
 }
 
 // handleGroupWatch has the share of ?cid= in ?group= follow the folder at
-// ?path= (with ?copies= and any ?exclude=), added by an add that started
-// at ?since= (RFC 3339).
+// ?path= (with ?copies=, any ?exclude= and ?keep=), added by an add that
+// started at ?since= (RFC 3339).
 func (s *Server) handleGroupWatch(w http.ResponseWriter, r *http.Request) {
 	g, err := groupParam(r)
 	if err != nil {
@@ -42,7 +43,14 @@ func (s *Server) handleGroupWatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("since=%q is not a time (RFC 3339): %w", q.Get("since"), api.ErrInvalid))
 		return
 	}
-	res, err := s.backend.GroupWatch(r.Context(), g, path, api.WatchOptions{Copies: copies, Exclude: q["exclude"], Cid: q.Get("cid"), Since: since})
+	keep := 0
+	if k := q.Get("keep"); k != "" {
+		if keep, err = strconv.Atoi(k); err != nil {
+			writeError(w, fmt.Errorf("keep=%q is not a number of versions: %w", k, api.ErrInvalid))
+			return
+		}
+	}
+	res, err := s.backend.GroupWatch(r.Context(), g, path, api.WatchOptions{Copies: copies, Exclude: q["exclude"], Cid: q.Get("cid"), Since: since, Keep: keep})
 	if err != nil {
 		writeError(w, err)
 		return

@@ -301,3 +301,43 @@ func BenchmarkWatchedChange(b *testing.B) {
 		})
 	}
 }
+
+// TestShareWatchKeep: `kith share --watch --keep 1` has the group keep the
+// version before the current one too; `kith watch ls` lists it, `kith get
+// NAME --group` gets the newest and notes the other; --keep without
+// --watch is refused.
+func TestShareWatchKeep(t *testing.T) {
+	repo := t.TempDir()
+	if err := os.WriteFile(filepath.Join(repo, "config.json"), []byte(watchNotifyConfig(runtime.GOOS == "linux", "2s")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, repo)
+	mustKith(t, repo, "group", "create", "family")
+	dir, write := newFolder(t, "docs")
+	write("plan.txt", "first plan\n")
+	if _, stderr, err := runKith(t, repo, "share", dir, "--keep", "2"); err == nil || !strings.Contains(stderr, "--keep is for a followed folder: add --watch") {
+		t.Fatalf("share --keep without --watch: %v: %s", err, stderr)
+	}
+	out := mustKith(t, repo, "share", dir, "--copies", "1", "--watch", "--keep", "1")
+	if !strings.Contains(out, "family keeps the new version and the 1 version before it") {
+		t.Fatalf("share --watch --keep 1 says:\n%s", out)
+	}
+	v1 := watchedCID(t, repo)
+	write("plan.txt", "second plan, longer\n")
+	var v2 string
+	waitFor(t, 30*time.Second, "the change to be shared", func() bool { v2 = watchedCID(t, repo); return v2 != v1 })
+	if got, want := sharedCIDs(t, repo), strings.Join(sortedStrings(v1, v2), " "); got != want {
+		t.Fatalf("the group shares %s, want both versions %s", got, want)
+	}
+	if out := mustKith(t, repo, "watch", "ls"); !strings.Contains(out, "family keeps 1 earlier version of "+dir+" (of at most 1; 'kith get CID' brings one back), newest first:\n  "+v1) {
+		t.Errorf("watch ls:\n%s", out)
+	}
+	got := filepath.Join(t.TempDir(), "got")
+	_, stderr, err := runKith(t, repo, "get", "docs", "--group", "family", "-o", got)
+	if err != nil || !strings.Contains(stderr, "family keeps 2 versions of docs: this is the newest") || !strings.Contains(stderr, v1) {
+		t.Fatalf("get docs --group family: %v: %s", err, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(got, "plan.txt")); err != nil || string(b) != "second plan, longer\n" {
+		t.Errorf("get of the newest wrote plan.txt = %q, %v", b, err)
+	}
+}

@@ -57,6 +57,11 @@ type Watch struct {
 	// Unsettled counts the looks in a row that found the folder changed
 	// and still changing after Settle.
 	Unsettled int `json:"unsettled,omitempty"`
+	// Keep is how many versions before Cid the group keeps shared too
+	// (a file deleted or overwritten by mistake can be got back), and
+	// Earlier those versions, oldest first.
+	Keep    int      `json:"keep,omitempty"`
+	Earlier []string `json:"earlier,omitempty"`
 }
 
 // retryAfter is how long a folder whose share failed waits, unchanged,
@@ -75,10 +80,12 @@ func (w Watch) key() string { return w.GroupID + "\x00" + w.Path }
 // Sharer adds a watched folder and shares the result, in place of the
 // version shared before.
 type Sharer interface {
-	// Reshare adds w.Path (leaving out w.Exclude), shares it in w's group
-	// with w.Copies and stops sharing w.Cid there (and drops the pin it
-	// was added with) when the new CID differs. It returns the new CID.
-	Reshare(ctx context.Context, w Watch) (string, error)
+	// Reshare adds w.Path (leaving out w.Exclude) and shares it in w's
+	// group with w.Copies. When the new CID differs, w.Cid joins
+	// w.Earlier, and the oldest of those stop being shared there (and
+	// lose the pin they were added with) while more than w.Keep remain.
+	// It returns the new CID and the earlier versions still shared.
+	Reshare(ctx context.Context, w Watch) (cid string, earlier []string, err error)
 }
 
 // Options tunes a Watcher.
@@ -177,6 +184,8 @@ func (w *Watcher) Add(wt Watch, since time.Time) (added Watch, moved []Watch, er
 		return true
 	})
 	if i := slices.IndexFunc(ws, func(o Watch) bool { return o.key() == wt.key() }); i >= 0 {
+		// The same folder watched again: the versions it kept stay kept.
+		wt.Earlier = slices.DeleteFunc(slices.Clone(ws[i].Earlier), func(c string) bool { return c == wt.Cid })
 		ws[i] = wt
 	} else {
 		ws = append(ws, wt)
@@ -204,9 +213,27 @@ func (w *Watcher) Remove(path, groupID string) ([]Watch, error) {
 }
 
 // Forget removes the watches of the group groupID whose share is cid
-// (the share was withdrawn: following the folder would share it again).
-// It returns those removed.
+// (the share was withdrawn: following the folder would share it again),
+// and cid from the earlier versions the group's watches keep. It returns
+// the watches removed.
 func (w *Watcher) Forget(groupID, cid string) ([]Watch, error) {
+	w.mu.Lock()
+	ws := slices.Clone(w.watches)
+	kept := false
+	for i := range ws {
+		if ws[i].GroupID == groupID && slices.Contains(ws[i].Earlier, cid) {
+			ws[i].Earlier = slices.DeleteFunc(slices.Clone(ws[i].Earlier), func(c string) bool { return c == cid })
+			kept = true
+		}
+	}
+	var err error
+	if kept {
+		err = w.saveLocked(ws)
+	}
+	w.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	return w.removeWhere(func(wt Watch) bool { return wt.GroupID == groupID && wt.Cid == cid })
 }
 
@@ -391,7 +418,7 @@ func (w *Watcher) check(ctx context.Context, wt Watch, byEvent bool) (listed tim
 		return listed
 	}
 	started := time.Now()
-	c, err := w.sharer.Reshare(ctx, wt)
+	c, earlier, err := w.sharer.Reshare(ctx, wt)
 	if err != nil {
 		if ctx.Err() != nil {
 			return listed
@@ -410,7 +437,7 @@ func (w *Watcher) check(ctx context.Context, wt Watch, byEvent bool) (listed tim
 			cur.Updated = now
 		}
 		cur.Cid, cur.Print, cur.Checked, cur.Error, cur.Failed, cur.FailedAt, cur.Unsettled = c, print, now, "", "", time.Time{}, 0
-		cur.AddedAt = started
+		cur.AddedAt, cur.Earlier = started, earlier
 	})
 	return listed
 }

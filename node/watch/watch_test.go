@@ -28,14 +28,20 @@ type sharer struct {
 	fail  error
 }
 
-func (s *sharer) Reshare(_ context.Context, w Watch) (string, error) {
+func (s *sharer) Reshare(_ context.Context, w Watch) (string, []string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {
-		return "", s.fail
+		return "", w.Earlier, s.fail
 	}
 	s.calls = append(s.calls, w)
-	return fmt.Sprintf("cid%d", len(s.calls)+1), nil
+	// As the node's: the version before joins the earlier ones, of which
+	// w.Keep stay.
+	earlier := append(slices.Clone(w.Earlier), w.Cid)
+	if drop := len(earlier) - w.Keep; drop > 0 {
+		earlier = earlier[drop:]
+	}
+	return fmt.Sprintf("cid%d", len(s.calls)+1), earlier, nil
 }
 
 func (s *sharer) count() int {
@@ -414,5 +420,42 @@ func TestWatcherLeavesOutTheRepo(t *testing.T) {
 	w.CheckAll(ctx)
 	if s.count() != 1 {
 		t.Fatalf("a change beside the repo: %d shares, want 1", s.count())
+	}
+}
+
+// TestWatcherKeepsEarlier: the earlier versions the sharer keeps are the
+// watch's, across watching the folder again; forgetting one of them (it
+// was unshared by hand) takes it off the list and leaves the watch.
+func TestWatcherKeepsEarlier(t *testing.T) {
+	ctx := context.Background()
+	s := &sharer{}
+	w := open(t, filepath.Join(t.TempDir(), "watches.json"), s)
+	root := folder(t)
+	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Copies: 1, Cid: "cid1", Keep: 2}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][]string{{"cid1"}, {"cid1", "cid2"}, {"cid2", "cid3"}} {
+		touch(t, filepath.Join(root, "a.jpg"), fmt.Sprint("change ", i), time.Now())
+		w.CheckAll(ctx)
+		if got := only(t, w).Earlier; !slices.Equal(got, want) {
+			t.Fatalf("after change %d the watch keeps %q, want %q", i+1, got, want)
+		}
+	}
+	// Watched again (kith share --watch of the same folder): what it kept
+	// stays kept.
+	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Copies: 1, Cid: "cid4", Keep: 2}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := only(t, w).Earlier; !slices.Equal(got, []string{"cid2", "cid3"}) {
+		t.Fatalf("watched again, the watch keeps %q", got)
+	}
+	if gone, err := w.Forget("g1", "cid2"); err != nil || len(gone) != 0 {
+		t.Fatalf("Forget of a kept version: %+v, %v; want no watch removed", gone, err)
+	}
+	if got := only(t, w); !slices.Equal(got.Earlier, []string{"cid3"}) || got.Cid != "cid4" {
+		t.Fatalf("after Forget of cid2 the watch is %+v", got)
+	}
+	if reopened := open(t, filepath.Join(filepath.Dir(w.file), "watches.json"), s); !slices.Equal(only(t, reopened).Earlier, []string{"cid3"}) {
+		t.Fatalf("reopened, the watch keeps %q", only(t, reopened).Earlier)
 	}
 }

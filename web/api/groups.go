@@ -70,6 +70,9 @@ type WatchOptions struct {
 	// started at Since: what changed after Since is shared again.
 	Cid   string
 	Since time.Time
+	// Keep is how many versions before the current one the group keeps
+	// shared too (0: each new version replaces the one before).
+	Keep int
 }
 
 // GroupWatch is a folder whose share in a group follows it (kith share
@@ -86,6 +89,10 @@ type GroupWatch struct {
 	Checked time.Time `json:"checked"`
 	// Error says why the last look or share failed, until one succeeds.
 	Error string `json:"error,omitempty"`
+	// Keep is how many versions before Cid the group keeps shared too,
+	// and Earlier those kept now, oldest first.
+	Keep    int      `json:"keep,omitempty"`
+	Earlier []string `json:"earlier,omitempty"`
 	// Moved, in the answer to a new watch, are the folders, gone, whose
 	// watches in the group shared this same version: the folder moved
 	// here, and their watches ended.
@@ -195,6 +202,8 @@ type SharedVersion struct {
 // GroupStatus is the replication state of one root in one group.
 type GroupStatus struct {
 	GroupIntent
+	// Created is when it was shared.
+	Created time.Time     `json:"created,omitzero"`
 	State   string        `json:"state"` // wanted, fetching, held, over-replicated, under-replicated
 	Reason  string        `json:"reason,omitempty"`
 	Holders []GroupHolder `json:"holders"`

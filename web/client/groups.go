@@ -143,6 +143,9 @@ func (c *Client) GroupWatch(ctx context.Context, group, path string, opts api.Wa
 	for _, p := range opts.Exclude {
 		q.Add("exclude", p)
 	}
+	if opts.Keep > 0 {
+		q.Set("keep", strconv.Itoa(opts.Keep))
+	}
 	var w api.GroupWatch
 	return w, c.postJSON(ctx, "/groups/watch", q, &w)
 }

@@ -53,6 +53,7 @@ func TestBrowserShareAFolderOfThisComputer(t *testing.T) {
   document.querySelector('#folder-path').value = %q;
   document.querySelector('#folder-copies').value = '1';
   document.querySelector('#folder-exclude').value = '*.tmp, cache/';
+  document.querySelector('#folder-keep').value = '1';
   document.querySelector('#folder-share-form').requestSubmit();
 })()`, path), nil))
 		if err != nil {
@@ -78,7 +79,7 @@ func TestBrowserShareAFolderOfThisComputer(t *testing.T) {
 	}
 
 	submit(t, "~/Holiday photos")
-	waitText(t, sctx, "#folder-status", "Shared Holiday photos in family: it keeps 1 copy. It follows "+dir)
+	waitText(t, sctx, "#folder-status", "Shared Holiday photos in family: it keeps 1 copy. It follows "+dir+": a change is shared again, and the version before it kept.")
 	waitText(t, sctx, fmt.Sprintf(`#followed li[data-path=%q]`, dir), "shared just now, 1 copy")
 	screenshot(t, ctx, artifacts(t), "group-share-folder")
 	first := followedCid(t, d, dir)
@@ -127,8 +128,16 @@ func TestBrowserShareAFolderOfThisComputer(t *testing.T) {
 	if got := entries(second); got != "day-1 day-2.txt notes.txt" {
 		t.Errorf("the version shared after the change holds %q", got)
 	}
-	if st, err := d.c.GroupStatus(ctx, first); err == nil {
-		t.Errorf("the version before the change is still shared: %+v", st)
+	// The version before is kept too (keep 1), and listed under the
+	// folder, opening in the browser.
+	if _, err := d.c.GroupStatus(ctx, first); err != nil {
+		t.Errorf("the version before the change, kept, is not shared: %v", err)
+	}
+	kept := fmt.Sprintf(`#followed li[data-path=%q] details.kept`, dir)
+	waitText(t, sctx, kept+" summary", "1 earlier version kept")
+	var href string
+	if err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).getAttribute('href')`, kept+" a"), &href)); err != nil || !strings.Contains(href, first) {
+		t.Errorf("the kept version's link is %q (%v), want one to %s", href, err, first)
 	}
 
 	// Stop following keeps the share.

@@ -33,7 +33,9 @@ lookup; the DHT is still asked if the sharer cannot be reached.
 
 With --group, the argument is the name the group shares something as
 ('kith status' lists them), and a path inside it: what a new device needs
-to bring back a folder that another device shared.`,
+to bring back a folder that another device shared. Of a name shared in
+several versions (a folder followed with --keep, or shared again), the
+newest is got, and a note names the others.`,
 		Example: "  kith get kith1ab...                  # ./holiday, as the sharer named it\n" +
 			"  kith get kith1ab... -o ~/Downloads   # ~/Downloads/holiday\n" +
 			"  kith get bafy... -o holiday\n" +

@@ -21,6 +21,7 @@ func shareCmd(e *env) *cobra.Command {
 		recursive bool
 		replace   bool
 		follow    bool
+		keep      int
 		exclude   []string
 	)
 	cmd := &cobra.Command{
@@ -42,12 +43,15 @@ every minute (groups.watch_interval; a listing, nothing is read), and
 when it changed and then stayed still for a moment, adds it (reading only
 what changed) and shares the new version in place of the old one,
 everywhere in the group (members release the old copies, this device
-drops its pin of it). The daemon must read the
+drops its pin of it); --keep N keeps the N versions before the current
+one shared too, so that a file deleted or overwritten by mistake can be
+got back ('kith watch ls' lists them). The daemon must read the
 folder itself (the same user, on this computer). 'kith watch ls' lists
 watched folders, 'kith watch rm PATH' stops following one.`,
 		Example: `  kith share ./photos --group family --copies 3
   kith share ./photos --group family --replace   # after photos changed
-  kith share ~/Documents --group family --watch  # keep the group's copies up to date`,
+  kith share ~/Documents --group family --watch  # keep the group's copies up to date
+  kith share ~/Documents --group family --watch --keep 5  # and the 5 versions before`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -58,6 +62,12 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 				if groupName, err = onlyGroup(cmd.Context(), c, "--group NAME"); err != nil {
 					return err
 				}
+			}
+			if cmd.Flags().Changed("keep") && !follow {
+				return errors.New("--keep is for a followed folder: add --watch (or share the folder again with --replace left out: the group keeps every version shared)")
+			}
+			if keep < 0 || keep > 100 {
+				return fmt.Errorf("--keep %d: give a number of earlier versions between 0 and 100", keep)
 			}
 			since := time.Now() // what changes after this is shared again (--watch)
 			p := e.newProgress("adding", true)
@@ -84,7 +94,7 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 			}
 			var w *api.GroupWatch
 			if follow {
-				gw, err := c.GroupWatch(cmd.Context(), in.Group, args[0], api.WatchOptions{Copies: copies, Exclude: exclude, Cid: in.Cid, Since: since})
+				gw, err := c.GroupWatch(cmd.Context(), in.Group, args[0], api.WatchOptions{Copies: copies, Exclude: exclude, Cid: in.Cid, Since: since, Keep: keep})
 				if err != nil {
 					return fmt.Errorf("shared %s in %s, but not watched: %w", in.Cid, printable(in.Group), err)
 				}
@@ -107,8 +117,13 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 			}
 			e.printVersions(cmd.Context(), c, in)
 			if w != nil {
-				fmt.Fprintf(e.stdout, "watching %s: when it changes, %s keeps the new version in place of this one ('kith watch rm %s' stops)\n",
-					printable(w.Path), printable(w.Group), printable(w.Path))
+				kept := "in place of this one"
+				if w.Keep > 0 {
+					kept = fmt.Sprintf("and the %s before it", versionsText(w.Keep))
+					kept = strings.Replace(kept, "earlier ", "", 1)
+				}
+				fmt.Fprintf(e.stdout, "watching %s: when it changes, %s keeps the new version %s ('kith watch rm %s' stops)\n",
+					printable(w.Path), printable(w.Group), kept, printable(w.Path))
 				for _, m := range w.Moved {
 					fmt.Fprintf(e.stdout, "no longer watching %s, which is gone: the folder moved to %s\n", printable(m), printable(w.Path))
 				}
@@ -119,6 +134,7 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 	cmd.Flags().StringVar(&groupName, "group", "", "the group to share in (may be left out when you are in one group)")
 	cmd.Flags().IntVar(&copies, "copies", 2, "how many members keep a copy")
 	cmd.Flags().BoolVar(&follow, "watch", false, "follow the folder: share it again, in place of this version, whenever it changes")
+	cmd.Flags().IntVar(&keep, "keep", 0, "with --watch: the group keeps the N versions before the current one too (a file deleted or overwritten by mistake can be got back)")
 	cmd.Flags().BoolVar(&replace, "replace", false, "stop keeping the group's earlier shares of the same name (the older versions of a folder shared again)")
 	excludeFlag(cmd, &exclude)
 	// Folders are always shared whole; -r stays accepted for scripts

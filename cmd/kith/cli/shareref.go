@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,12 +15,14 @@ import (
 // groupShareRef resolves arg, NAME or NAME/PATH, where NAME is what the
 // group (by name or ID) shares something as, to the content path to fetch
 // (CID or CID/PATH) and the name to save it under: what a device that lost
-// its copy types, knowing the folder's name and not its CID. A name the
-// group shares several versions of is refused with their CIDs.
-func groupShareRef(ctx context.Context, c *client.Client, group, arg string) (ref, name string, err error) {
+// its copy types, knowing the folder's name and not its CID. Of a name the
+// group shares several versions of (a followed folder whose earlier
+// versions are kept, a folder shared again), the newest is taken, and note
+// lists the others.
+func groupShareRef(ctx context.Context, c *client.Client, group, arg string) (ref, name, note string, err error) {
 	gs, err := c.Groups(ctx)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	var g *api.Group
 	for i := range gs {
@@ -29,12 +32,12 @@ func groupShareRef(ctx context.Context, c *client.Client, group, arg string) (re
 		}
 	}
 	if g == nil {
-		return "", "", fmt.Errorf("you are in no group called %s ('kith group ls' lists yours)", printable(group))
+		return "", "", "", fmt.Errorf("you are in no group called %s ('kith group ls' lists yours)", printable(group))
 	}
 	share, rest, _ := strings.Cut(strings.Trim(arg, "/"), "/")
 	sts, err := c.GroupStatuses(ctx)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	var found []api.GroupStatus
 	for _, st := range sts {
@@ -42,23 +45,24 @@ func groupShareRef(ctx context.Context, c *client.Client, group, arg string) (re
 			found = append(found, st)
 		}
 	}
-	switch len(found) {
-	case 0:
-		return "", "", fmt.Errorf("%s shares nothing named %s ('kith status' lists what your groups share)", printable(g.Name), printable(share))
-	case 1:
-	default:
-		versions := make([]string, len(found))
-		for i, st := range found {
-			versions[i] = fmt.Sprintf("%s (%s)", st.Cid, humanBytes(st.Size))
+	if len(found) == 0 {
+		return "", "", "", fmt.Errorf("%s shares nothing named %s ('kith status' lists what your groups share)", printable(g.Name), printable(share))
+	}
+	slices.SortStableFunc(found, func(a, b api.GroupStatus) int { return b.Created.Compare(a.Created) }) // newest first
+	if len(found) > 1 {
+		others := make([]string, len(found)-1)
+		for i, st := range found[1:] {
+			others[i] = fmt.Sprintf("%s (%s, %s)", st.Cid, humanBytes(st.Size), ago(st.Created))
 		}
-		return "", "", fmt.Errorf("%s shares %d versions of %s: %s; get one by its CID", printable(g.Name), len(found), printable(share), strings.Join(versions, ", "))
+		note = fmt.Sprintf("%s keeps %d versions of %s: this is the newest, shared %s; the others, newest first: %s ('kith get CID' gets one)",
+			printable(g.Name), len(found), printable(share), ago(found[0].Created), strings.Join(others, ", "))
 	}
 	ref, name = found[0].Cid, share
 	if rest != "" {
 		ref += "/" + rest
 		name = refName(ref)
 	}
-	return ref, name, nil
+	return ref, name, note, nil
 }
 
 // refClient reads a content argument for get, ls and cat: with group "",
@@ -76,8 +80,12 @@ func (e *env) refClient(ctx context.Context, arg, group string) (ref, name strin
 		return "", "", nil, err
 	}
 	if group != "" {
-		if ref, name, err = groupShareRef(ctx, c, group, arg); err != nil {
+		var note string
+		if ref, name, note, err = groupShareRef(ctx, c, group, arg); err != nil {
 			return "", "", nil, err
+		}
+		if note != "" {
+			fmt.Fprintf(e.stderr, "note: %s\n", note)
 		}
 	}
 	return ref, name, c, nil

@@ -7,6 +7,14 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// versionsText is "1 earlier version" or "N earlier versions".
+func versionsText(n int) string {
+	if n == 1 {
+		return "1 earlier version"
+	}
+	return fmt.Sprintf("%d earlier versions", n)
+}
+
 // watchCmd is `kith watch ls` and `kith watch rm PATH`: the folders whose
 // group shares follow them (kith share --watch).
 func watchCmd(e *env) *cobra.Command {
@@ -15,7 +23,7 @@ func watchCmd(e *env) *cobra.Command {
 		Short: "Folders whose group shares follow them (ls, rm); 'kith share PATH --watch' adds one",
 		Long: `A folder shared with 'kith share PATH --watch' is followed: when it
 changes, the daemon adds it again and the group keeps the new version in
-place of the old one. A followed folder you moved is followed at its new
+place of the old one (with --keep N, beside the N versions before it). A followed folder you moved is followed at its new
 place once you share it from there with --watch (the watch of the old
 path ends); 'kith watch ls' says when a folder is gone.`,
 	}
@@ -51,6 +59,15 @@ path ends); 'kith watch ls' says when a folder is gone.`,
 				if w.Error != "" {
 					// The sentence names the folder; the group says which watch.
 					fmt.Fprintf(e.stdout, "%s: %s\n", printable(w.Group), printable(w.Error))
+				}
+			}
+			for _, w := range ws {
+				if len(w.Earlier) > 0 {
+					fmt.Fprintf(e.stdout, "%s keeps %s of %s (of at most %d; 'kith get CID' brings one back), newest first:\n",
+						printable(w.Group), versionsText(len(w.Earlier)), printable(w.Path), w.Keep)
+					for i := len(w.Earlier) - 1; i >= 0; i-- {
+						fmt.Fprintf(e.stdout, "  %s\n", w.Earlier[i])
+					}
 				}
 			}
 			return nil

@@ -10,7 +10,7 @@ import { api } from './api.js';
 import { h, replace } from './dom.js';
 import { ago, bytes, pace, percent } from './format.js';
 import { maxCopies, minCopies, sharedSentence } from './groupshare.js';
-import { pathField } from './localpath.js';
+import { baseName, pathField } from './localpath.js';
 import { addPath } from './upload.js';
 
 /**
@@ -23,6 +23,9 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
   const path = field.input;
   const copies = h('input', { type: 'number', id: 'folder-copies', min: minCopies, max: maxCopies, value: 2, required: true });
   const follow = h('input', { type: 'checkbox', id: 'folder-follow', checked: true });
+  // As kith share --watch --keep N: the versions before the current one
+  // stay shared too, so a file deleted by mistake can be got back.
+  const keep = h('input', { type: 'number', id: 'folder-keep', min: 0, max: 100, value: 0 });
   const exclude = h('input', { type: 'text', id: 'folder-exclude', spellcheck: 'false', autocomplete: 'off',
     placeholder: 'node_modules/, *.tmp' });
   const bar = h('progress', { max: 100, hidden: true, 'aria-label': 'Progress of the add' });
@@ -38,6 +41,8 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     h('p', { class: 'inline' },
       h('label', { for: 'folder-copies' }, 'Keep '), copies, ` copies among the members of ${g.name}`),
     h('p', { class: 'inline' }, h('label', { for: 'folder-follow' }, follow, ' Follow the folder: share it again whenever it changes')),
+    h('p', { class: 'inline' }, h('label', { for: 'folder-keep' }, 'and keep the '), keep,
+      ' versions before the current one too (a file deleted or overwritten by mistake can be got back)'),
     h('p', { class: 'inline' }, h('label', { for: 'folder-exclude' }, 'Leave out (optional): names or patterns, comma-separated'), exclude),
     h('div', { class: 'actions' }, submit),
     bar, status);
@@ -83,8 +88,10 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     if (follow.checked) {
       try {
         const w = await api('/groups/watch', { method: 'POST',
-          params: { group: g.id, path: full, copies: n, cid: added.cid, since, exclude: leaveOut } });
-        said += ` It follows ${w.path}: a change is shared again in its place.`;
+          params: { group: g.id, path: full, copies: n, cid: added.cid, since, exclude: leaveOut, keep: keep.valueAsNumber || undefined } });
+        said += w.keep
+          ? ` It follows ${w.path}: a change is shared again, and the ${w.keep === 1 ? 'version' : `${w.keep} versions`} before it kept.`
+          : ` It follows ${w.path}: a change is shared again in its place.`;
         // The same version followed from a folder now gone: it moved here.
         for (const m of w.moved || []) said += ` ${m}, which is gone, is no longer followed.`;
       } catch (err) {
@@ -117,7 +124,8 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
       h('ul', { class: 'plain', id: 'followed' }, ws.map((w) => h('li', { dataset: { path: w.path } },
         h('code', {}, w.path), ' ',
         h('span', { class: 'muted small' }, `shared ${ago(w.updated)}, ${w.copies} ${w.copies === 1 ? 'copy' : 'copies'}`),
-        w.error ? h('div', { class: 'warning small' }, w.error) : null, ' ',
+        w.error ? h('div', { class: 'warning small' }, w.error) : null,
+        (w.earlier || []).length ? keptVersions(w) : null, ' ',
         h('button', { type: 'button', class: 'small', dataset: { action: 'unwatch' }, onclick: () => unwatch(w.path) }, 'Stop following')))));
   }
 
@@ -133,6 +141,16 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
 
   loadFollowed();
   return { el: h('div', {}, form, followed), refresh: loadFollowed };
+}
+
+// keptVersions lists the earlier versions a watch keeps shared, newest
+// first, each opening in the browser (from here or from the members).
+function keptVersions(w) {
+  const n = w.earlier.length;
+  return h('details', { class: 'kept small' },
+    h('summary', {}, `${n} earlier version${n === 1 ? '' : 's'} kept`),
+    h('ul', { class: 'plain' }, [...w.earlier].reverse().map((c) => h('li', {},
+      h('a', { href: '#/open/' + encodeURIComponent(c) + '?name=' + encodeURIComponent(baseName(w.path)) }, h('code', { class: 'cid' }, c))))));
 }
 
 // addingText says how the add goes: how much of how much, the rate and
