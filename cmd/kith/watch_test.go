@@ -332,6 +332,16 @@ func TestShareWatchKeep(t *testing.T) {
 	if out := mustKith(t, repo, "watch", "ls"); !strings.Contains(out, "family keeps 1 earlier version of "+dir+" (of at most 1; 'kith get CID' brings one back), newest first:\n  "+v1) {
 		t.Errorf("watch ls:\n%s", out)
 	}
+	// kith status lists both, newest first, with when each was shared.
+	var lines []string
+	for _, l := range strings.Split(mustKith(t, repo, "status"), "\n") {
+		if strings.HasPrefix(l, "docs ") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 2 || !strings.HasSuffix(lines[0], v2) || !strings.HasSuffix(lines[1], v1) || !strings.Contains(lines[1], " ago ") {
+		t.Errorf("kith status lists the versions as %q, want %s then %s, each with when it was shared", lines, v2, v1)
+	}
 	got := filepath.Join(t.TempDir(), "got")
 	_, stderr, err := runKith(t, repo, "get", "docs", "--group", "family", "-o", got)
 	if err != nil || !strings.Contains(stderr, "family keeps 2 versions of docs: this is the newest") || !strings.Contains(stderr, v1) {

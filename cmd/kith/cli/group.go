@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -361,8 +363,13 @@ func statusAll(ctx context.Context, e *env) error {
 		fmt.Fprintln(e.stdout, "nothing is shared in your groups yet: 'kith share PATH --group NAME --copies N' shares a file or folder")
 		return nil
 	}
+	// The versions of one name (a folder shared again, or followed with
+	// --keep) together, newest first: SHARED tells them apart.
+	slices.SortStableFunc(sts, func(a, b api.GroupStatus) int {
+		return cmp.Or(strings.Compare(a.Group, b.Group), strings.Compare(a.Name, b.Name), b.Created.Compare(a.Created))
+	})
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tGROUP\tCOPIES\tSTATE\tCID")
+	fmt.Fprintln(tw, "NAME\tGROUP\tCOPIES\tSTATE\tSHARED\tCID")
 	for _, st := range sts {
 		held := 0
 		for _, h := range st.Holders {
@@ -378,7 +385,11 @@ func statusAll(ctx context.Context, e *env) error {
 		if name == "" {
 			name = "(no name)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d of %d\t%s\t%s\n", name, printable(st.Group), held, st.Copies, state, st.Cid)
+		shared := "-"
+		if !st.Created.IsZero() { // an older daemon does not say
+			shared = ago(st.Created)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d of %d\t%s\t%s\t%s\n", name, printable(st.Group), held, st.Copies, state, shared, st.Cid)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
