@@ -546,3 +546,26 @@ func TestShareOfUnpinnedContentIsPrivate(t *testing.T) {
 		t.Fatalf("the pin the share made: %+v, %v; want the user's, private", p, err)
 	}
 }
+
+// TestPinOfAGroupsShareIsPrivate: a member pinning what its group shares
+// but keeps elsewhere (kith pin add, the web UI's Keep a copy here) pins
+// it private.
+func TestPinOfAGroupsShareIsPrivate(t *testing.T) {
+	ctx := context.Background()
+	nodes := []*Node{groupNode(t, t.TempDir(), 1<<30), groupNode(t, t.TempDir(), 1<<30)}
+	formGroup(t, nodes, "family")
+	root := addData(t, nodes[0], randomData(50<<10))
+	if _, err := nodes[0].GroupShare(ctx, "family", root, api.ShareOptions{Copies: 1}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the share heard by the other member", func() bool { _, err := nodes[1].GroupStatus(ctx, root); return err == nil })
+	if groupPinned(t, nodes[1], root) {
+		t.Fatal("the group placed its one copy on the member that did not share it")
+	}
+	if _, err := nodes[1].PinAdd(ctx, root, api.PinOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := userPinned(t, nodes[1], root); err != nil || !p.Private {
+		t.Fatalf("the member's pin of the group's share: %+v, %v; want it private", p, err)
+	}
+}

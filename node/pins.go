@@ -42,12 +42,9 @@ func groupPin(ps []blockstore.Pin) (blockstore.Pin, bool) {
 	return blockstore.Pin{}, false
 }
 
-// groupsHave reports whether a group of ours keeps a copy of c here (a
-// record among pins, c's) or shares it.
-func (n *Node) groupsHave(c cid.Cid, pins []blockstore.Pin) bool {
-	if _, ok := groupPin(pins); ok {
-		return true
-	}
+// groupsShare reports whether a group of ours shares c. It takes the
+// groups' locks: not to be called under the gc lock.
+func (n *Node) groupsShare(c cid.Cid) bool {
 	gs, err := n.groupSet()
 	if err != nil {
 		return false
@@ -92,6 +89,8 @@ func (n *Node) toAPIPin(ps []blockstore.Pin) api.Pin {
 // was.
 func (n *Node) PinAdd(ctx context.Context, c cid.Cid, opts api.PinOptions, progress func(api.Progress)) (api.Pin, error) {
 	name := opts.Name
+	// Asked before the gc lock is taken: the groups' status takes theirs.
+	shared := opts.Private == nil && n.groupsShare(c)
 	unlock := n.gcl.PinLock()
 	defer unlock()
 	// A pin keeps the data; nobody reads it back now (unlike `kith get`).
@@ -114,8 +113,9 @@ func (n *Node) PinAdd(ctx context.Context, c cid.Cid, opts api.PinOptions, progr
 			p.Name = old.Name
 		}
 	} else {
-		p.Private = n.groupsHave(c, others)
-		if g, ok := groupPin(others); ok && name == "" {
+		g, kept := groupPin(others)
+		p.Private = shared || kept
+		if kept && name == "" {
 			p.Name = g.Name
 		}
 	}
