@@ -233,7 +233,8 @@ func (n *notifier) event(r *root, ev fsnotify.Event) {
 		return
 	}
 	if ev.Has(fsnotify.Create) {
-		if st, err := os.Lstat(ev.Name); err == nil && st.IsDir() {
+		st, err := os.Lstat(ev.Name)
+		if err == nil && st.IsDir() && !r.leftOut(filepath.Dir(ev.Name), fs.FileInfoToDirEntry(st)) {
 			n.addTree(r, ev.Name) // moved in, or made: its folders too
 		}
 	}
