@@ -163,7 +163,9 @@ func TestGroupOfThreeDaemons(t *testing.T) {
 	if l := pinLine(); !strings.Contains(l, "photos · also kept for family") || strings.Contains(l, "private") {
 		t.Fatalf("pin ls after pin add --private=false: %q", l)
 	}
-	mustKith(t, holder, "pin", "add", intent.Cid, "--private")
+	if out := mustKith(t, holder, "pin", "add", intent.Cid, "--private"); !strings.Contains(out, "pinned "+intent.Cid+" (private: not announced in the DHT)") {
+		t.Errorf("pin add --private says %q", out)
+	}
 	if l := pinLine(); !strings.Contains(l, "· private") {
 		t.Fatalf("pin ls after pin add --private: %q", l)
 	}

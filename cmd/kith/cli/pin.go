@@ -50,7 +50,14 @@ that was; --private=false announces it.`,
 			if e.json {
 				return e.printJSON(pin)
 			}
-			fmt.Fprintf(e.stdout, "pinned %s\n", pin.Cid)
+			switch {
+			case pin.Private:
+				fmt.Fprintf(e.stdout, "pinned %s (private: not announced in the DHT)\n", pin.Cid)
+			case cmd.Flags().Changed("private"):
+				fmt.Fprintf(e.stdout, "pinned %s (announced in the DHT)\n", pin.Cid)
+			default:
+				fmt.Fprintf(e.stdout, "pinned %s\n", pin.Cid)
+			}
 			return nil
 		},
 	}
