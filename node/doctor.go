@@ -3,7 +3,10 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/ipfs/go-cid"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	ma "github.com/multiformats/go-multiaddr"
@@ -29,11 +32,15 @@ type facts struct {
 	port         string
 	inGroups     bool
 	groupHasRely bool // some connected group member offers a relay
+	// announcedShares are roots a group of ours shares that this node
+	// announces in the DHT (pinned before shares were kept private).
+	announcedShares []string
 }
 
 // Doctor describes how the node stands on the network and what to do.
 func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 	f := n.facts()
+	f.announcedShares = n.announcedShares(ctx)
 	share, lan, _ := n.shareAddrs()
 	strangers, members := n.relayCircuits()
 	d := api.Doctor{
@@ -122,6 +129,37 @@ func (n *Node) facts() facts {
 		}
 	}
 	return f
+}
+
+// announcedShares lists the user's pins that this node announces in the
+// DHT although a group of ours shares them: what a kith older than
+// private shares pinned when it shared, or a pin made announced by hand.
+func (n *Node) announcedShares(ctx context.Context) []string {
+	gs, err := n.groupSet()
+	if err != nil {
+		return nil
+	}
+	shared := map[cid.Cid]bool{}
+	for _, g := range gs.list() {
+		for _, c := range g.sharedRoots() {
+			shared[c] = true
+		}
+	}
+	if len(shared) == 0 {
+		return nil
+	}
+	pins, err := n.store.Pins(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, p := range pins {
+		if shared[p.Cid] && n.announced(p) {
+			out = append(out, p.Cid.String())
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func firstOr(s []string, def string) string {
@@ -249,6 +287,20 @@ func diagnose(f facts) []api.Check {
 
 	if f.share == 0 && f.reach.Reachability != network.ReachabilityUnknown {
 		warn("No address a friend on the internet can dial yet.", "see the relay and reachability lines above")
+	}
+
+	if n := len(f.announcedShares); n > 0 {
+		what := fmt.Sprintf("%d things your groups share are", n)
+		if n == 1 {
+			what = "1 thing your groups share is"
+		}
+		shown := f.announcedShares[:min(n, 5)]
+		more := ""
+		if n > len(shown) {
+			more = fmt.Sprintf(" (and %d more: `kith pin ls` marks the private ones)", n-len(shown))
+		}
+		warn(what+" announced in the public DHT: anyone who learns the CID can fetch it (kith keeps group shares private since; these were pinned before, or made announced by hand).",
+			"to keep them to the group: `kith pin add CID --private` for "+strings.Join(shown, ", ")+more)
 	}
 	return append(append(fails, warns...), oks...)
 }

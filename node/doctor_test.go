@@ -94,6 +94,17 @@ func TestDiagnose(t *testing.T) {
 			want: map[string]string{"3 hole punch(es) tried, none succeeded (last: timeout)": "warn"},
 		},
 		{
+			name: "a group share announced",
+			f:    facts{reach: reach.Status{Reachability: network.ReachabilityPublic}, dht: online, share: 1, announcedShares: []string{"bafyone"}},
+			want: map[string]string{"1 thing your groups share is announced in the public DHT": "warn"},
+		},
+		{
+			name: "group shares announced",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPublic}, dht: online, share: 1,
+				announcedShares: []string{"a", "b", "c", "d", "e", "f", "g"}},
+			want: map[string]string{"7 things your groups share are announced": "warn"},
+		},
+		{
 			name: "hole punching works",
 			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATCone, HolePunches: 3, HolePunchOK: 2},
 				dht: online, relayClient: true, relays: 1, share: 1},

@@ -569,3 +569,35 @@ func TestPinOfAGroupsShareIsPrivate(t *testing.T) {
 		t.Fatalf("the member's pin of the group's share: %+v, %v; want it private", p, err)
 	}
 }
+
+// TestDoctorNamesAnnouncedShares: content added announced and then shared
+// in a group (what every share was before shares were private) is named by
+// the doctor until pin add --private makes it private.
+func TestDoctorNamesAnnouncedShares(t *testing.T) {
+	ctx := context.Background()
+	n := groupNode(t, t.TempDir(), 1<<30)
+	formGroup(t, []*Node{n}, "family")
+	root := addData(t, n, randomData(10<<10)) // announced
+	if _, err := n.GroupShare(ctx, "family", root, api.ShareOptions{Copies: 1}); err != nil {
+		t.Fatal(err)
+	}
+	announced := func() bool {
+		d, err := n.Doctor(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range d.Checks {
+			if strings.Contains(c.Text, "your groups share is announced") && strings.Contains(c.Fix, root.String()) {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, 30*time.Second, "the doctor to name the group share announced in the DHT", announced)
+	if _, err := n.PinAdd(ctx, root, api.PinOptions{Private: new(true)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if announced() {
+		t.Fatal("after pin add --private the doctor still names the share")
+	}
+}
