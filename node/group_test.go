@@ -549,10 +549,11 @@ func TestShareOfUnpinnedContentIsPrivate(t *testing.T) {
 
 // TestPinOfAGroupsShareIsPrivate: a member pinning what its group shares
 // but keeps elsewhere (kith pin add, the web UI's Keep a copy here) pins
-// it private.
+// it private. The member offers the group one byte, so the group keeps
+// nothing there.
 func TestPinOfAGroupsShareIsPrivate(t *testing.T) {
 	ctx := context.Background()
-	nodes := []*Node{groupNode(t, t.TempDir(), 1<<30), groupNode(t, t.TempDir(), 1<<30)}
+	nodes := []*Node{groupNode(t, t.TempDir(), 1<<30), groupNode(t, t.TempDir(), 1)}
 	formGroup(t, nodes, "family")
 	root := addData(t, nodes[0], randomData(50<<10))
 	if _, err := nodes[0].GroupShare(ctx, "family", root, api.ShareOptions{Copies: 1}); err != nil {
