@@ -184,8 +184,13 @@ func (w *Watcher) Add(wt Watch, since time.Time) (added Watch, moved []Watch, er
 		return true
 	})
 	if i := slices.IndexFunc(ws, func(o Watch) bool { return o.key() == wt.key() }); i >= 0 {
-		// The same folder watched again: the versions it kept stay kept.
-		wt.Earlier = slices.DeleteFunc(slices.Clone(ws[i].Earlier), func(c string) bool { return c == wt.Cid })
+		// The same folder watched again: the versions it kept stay kept,
+		// and, when it keeps some, the one it shared joins them.
+		earlier := slices.Clone(ws[i].Earlier)
+		if wt.Keep > 0 && ws[i].Cid != "" && !slices.Contains(earlier, ws[i].Cid) {
+			earlier = append(earlier, ws[i].Cid)
+		}
+		wt.Earlier = slices.DeleteFunc(earlier, func(c string) bool { return c == wt.Cid })
 		ws[i] = wt
 	} else {
 		ws = append(ws, wt)

@@ -443,19 +443,21 @@ func TestWatcherKeepsEarlier(t *testing.T) {
 	}
 	// Watched again (kith share --watch of the same folder): what it kept
 	// stays kept.
-	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Copies: 1, Cid: "cid4", Keep: 2}, time.Now()); err != nil {
+	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Copies: 1, Cid: "cid9", Keep: 2}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if got := only(t, w).Earlier; !slices.Equal(got, []string{"cid2", "cid3"}) {
+	// (cid4, the version it shared until then, joins them: the next
+	// change trims to Keep.)
+	if got := only(t, w).Earlier; !slices.Equal(got, []string{"cid2", "cid3", "cid4"}) {
 		t.Fatalf("watched again, the watch keeps %q", got)
 	}
 	if gone, err := w.Forget("g1", "cid2"); err != nil || len(gone) != 0 {
 		t.Fatalf("Forget of a kept version: %+v, %v; want no watch removed", gone, err)
 	}
-	if got := only(t, w); !slices.Equal(got.Earlier, []string{"cid3"}) || got.Cid != "cid4" {
+	if got := only(t, w); !slices.Equal(got.Earlier, []string{"cid3", "cid4"}) || got.Cid != "cid9" {
 		t.Fatalf("after Forget of cid2 the watch is %+v", got)
 	}
-	if reopened := open(t, filepath.Join(filepath.Dir(w.file), "watches.json"), s); !slices.Equal(only(t, reopened).Earlier, []string{"cid3"}) {
+	if reopened := open(t, filepath.Join(filepath.Dir(w.file), "watches.json"), s); !slices.Equal(only(t, reopened).Earlier, []string{"cid3", "cid4"}) {
 		t.Fatalf("reopened, the watch keeps %q", only(t, reopened).Earlier)
 	}
 }
