@@ -60,12 +60,24 @@ func (n *Node) add(ctx context.Context, name string, node files.Node, opts api.A
 		return out, nil
 	}
 	pin := blockstore.Pin{Cid: res.Root, Name: pinName, Size: res.Size, Created: time.Now().UTC(), Private: opts.Private}
+	// Content pinned private before (added --private, shared in a group)
+	// stays private: only kith pin add --private=false announces it.
+	var old blockstore.Pin
+	had := false
+	if others, err := n.store.PinsOf(ctx, res.Root); err == nil {
+		old, had = userPin(others)
+		pin.Private = pin.Private || (had && old.Private)
+	}
 	if err := n.store.AddPin(ctx, pin); err != nil {
 		return api.AddResult{}, fmt.Errorf("pin %s: %w", res.Root, err)
 	}
 	out.Pinned = true
+	out.Private = pin.Private
 	out.Ticket = n.ticket(res.Root, pinName)
 	n.announce(pin)
+	if had && n.announced(old) && !n.announced(pin) {
+		n.stopProviding(ctx, res.Root)
+	}
 	return out, nil
 }
 

@@ -327,3 +327,31 @@ func TestPrivateContentIsNotAnnounced(t *testing.T) {
 		}
 	}
 }
+
+// TestAddAgainKeepsPrivate: adding content again with private makes its
+// pin private; adding it again without leaves it private (only pin add
+// with private false announces it).
+func TestAddAgainKeepsPrivate(t *testing.T) {
+	n := newLocalNode(t)
+	ctx := context.Background()
+	data := randomData(20 << 10)
+	add := func(private bool) api.AddResult {
+		t.Helper()
+		res, err := n.Add(ctx, "notes.bin", files.NewBytesFile(data), api.AddOptions{Private: private}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := n.store.GetPin(ctx, cid.MustParse(res.Cid), blockstore.OwnerUser)
+		if err != nil || p.Private != res.Private {
+			t.Fatalf("the pin %+v (%v) and the result (private %v) disagree", p, err, res.Private)
+		}
+		return res
+	}
+	for i, step := range []struct {
+		private, want bool
+	}{{false, false}, {true, true}, {false, true}} {
+		if got := add(step.private).Private; got != step.want {
+			t.Errorf("add %d (private %v): private = %v, want %v", i+1, step.private, got, step.want)
+		}
+	}
+}

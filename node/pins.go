@@ -127,9 +127,7 @@ func (n *Node) PinAdd(ctx context.Context, c cid.Cid, opts api.PinOptions, progr
 	}
 	n.announce(p)
 	if had && n.announced(old) && !n.announced(p) {
-		if err := n.dht.StopProviding(ctx, c); err != nil {
-			n.log.Debug("stop providing", "cid", c, "err", err)
-		}
+		n.stopProviding(ctx, c)
 	}
 	return n.toAPIPin(append([]blockstore.Pin{p}, others...)), nil
 }
@@ -149,10 +147,16 @@ func (n *Node) PinRm(ctx context.Context, c cid.Cid) error {
 		return fmt.Errorf("unpin %s: %w", c, err)
 	}
 	// Only the user's pin is announced; a group's copy never is.
+	n.stopProviding(ctx, c)
+	return nil
+}
+
+// stopProviding stops announcing c in the DHT (the records already out
+// there expire, as in IPFS).
+func (n *Node) stopProviding(ctx context.Context, c cid.Cid) {
 	if err := n.dht.StopProviding(ctx, c); err != nil {
 		n.log.Debug("stop providing", "cid", c, "err", err)
 	}
-	return nil
 }
 
 // Pins lists every pinned root once, in the order of its entry's record

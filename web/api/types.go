@@ -125,6 +125,9 @@ type AddResult struct {
 	Size   uint64 `json:"size"`
 	Blocks int    `json:"blocks"`
 	Pinned bool   `json:"pinned"`
+	// Private: the pin is not announced in the DHT (asked for, or pinned
+	// private before: a re-add does not announce it).
+	Private bool `json:"private,omitempty"`
 	// Ticket holds the CID and this node's dialable addresses: give it to
 	// a friend for `kith get TICKET` (no DHT lookup needed).
 	Ticket string `json:"ticket,omitempty"`

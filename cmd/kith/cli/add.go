@@ -44,6 +44,8 @@ saves it under that name. Content you add is also announced in the DHT, as
 IPFS does, so the CID alone is enough to find it; --private (or
 dht.announce false in the config) leaves it out, so only people with the
 ticket, your group members and peers already connected to you can fetch it.
+Content pinned private before (added --private, shared in a group) stays
+private when added again: 'kith pin add CID --private=false' announces it.
 
 A folder is added with everything in it, hidden files included, except
 kith's own repo (its private key, every block); --exclude leaves out what
@@ -142,7 +144,11 @@ func (e *env) printAdded(res api.AddResult, quiet bool) error {
 	case quiet:
 		fmt.Fprintln(e.stdout, res.Cid)
 	default:
-		fmt.Fprintf(e.stdout, "added %s %s (%s)\n", res.Cid, printable(res.Name), humanBytes(int64(res.Size)))
+		private := ""
+		if res.Private {
+			private = ", private: not announced in the DHT"
+		}
+		fmt.Fprintf(e.stdout, "added %s %s (%s%s)\n", res.Cid, printable(res.Name), humanBytes(int64(res.Size)), private)
 		if res.Ticket != "" {
 			fmt.Fprintf(e.stdout, "ticket (for a friend: kith get TICKET):\n  %s\n", res.Ticket)
 		}
