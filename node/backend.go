@@ -74,10 +74,7 @@ func (n *Node) add(ctx context.Context, name string, node files.Node, opts api.A
 	out.Pinned = true
 	out.Private = pin.Private
 	out.Ticket = n.ticket(res.Root, pinName)
-	n.announce(pin)
-	if had && n.announced(old) && !n.announced(pin) {
-		n.stopProviding(ctx, res.Root)
-	}
+	n.reannounce(ctx, old, had, pin)
 	return out, nil
 }
 

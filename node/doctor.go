@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ipfs/go-cid"
-
 	"github.com/libp2p/go-libp2p/core/network"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -135,16 +133,7 @@ func (n *Node) facts() facts {
 // DHT although a group of ours shares them: what a kith older than
 // private shares pinned when it shared, or a pin made announced by hand.
 func (n *Node) announcedShares(ctx context.Context) []string {
-	gs, err := n.groupSet()
-	if err != nil {
-		return nil
-	}
-	shared := map[cid.Cid]bool{}
-	for _, g := range gs.list() {
-		for _, c := range g.sharedRoots() {
-			shared[c] = true
-		}
-	}
+	shared := n.groupShares()
 	if len(shared) == 0 {
 		return nil
 	}

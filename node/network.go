@@ -111,6 +111,15 @@ func (n *Node) announce(p blockstore.Pin) {
 	})
 }
 
+// reannounce follows a user pin rewritten as p (over old, when had): it is
+// announced, or, made private, no longer provided.
+func (n *Node) reannounce(ctx context.Context, old blockstore.Pin, had bool, p blockstore.Pin) {
+	n.announce(p)
+	if had && n.announced(old) && !n.announced(p) {
+		n.stopProviding(ctx, p.Cid)
+	}
+}
+
 // mdnsNotifee connects to kith peers found on the LAN.
 type mdnsNotifee struct{ n *Node }
 

@@ -42,19 +42,20 @@ func groupPin(ps []blockstore.Pin) (blockstore.Pin, bool) {
 	return blockstore.Pin{}, false
 }
 
-// groupsShare reports whether a group of ours shares c. It takes the
-// groups' locks: not to be called under the gc lock.
-func (n *Node) groupsShare(c cid.Cid) bool {
+// groupShares is the set of roots our groups share (their last plans).
+// It takes the groups' locks: not to be called under the gc lock.
+func (n *Node) groupShares() map[cid.Cid]bool {
 	gs, err := n.groupSet()
 	if err != nil {
-		return false
+		return nil
 	}
+	shared := map[cid.Cid]bool{}
 	for _, g := range gs.list() {
-		if _, ok := g.status(c); ok {
-			return true
+		for _, c := range g.sharedRoots() {
+			shared[c] = true
 		}
 	}
-	return false
+	return shared
 }
 
 // toAPIPin shows one root's records (at least one) as the API's one entry.
@@ -90,7 +91,7 @@ func (n *Node) toAPIPin(ps []blockstore.Pin) api.Pin {
 func (n *Node) PinAdd(ctx context.Context, c cid.Cid, opts api.PinOptions, progress func(api.Progress)) (api.Pin, error) {
 	name := opts.Name
 	// Asked before the gc lock is taken: the groups' status takes theirs.
-	shared := opts.Private == nil && n.groupsShare(c)
+	shared := opts.Private == nil && n.groupShares()[c]
 	unlock := n.gcl.PinLock()
 	defer unlock()
 	// A pin keeps the data; nobody reads it back now (unlike `kith get`).
@@ -125,10 +126,7 @@ func (n *Node) PinAdd(ctx context.Context, c cid.Cid, opts api.PinOptions, progr
 	if err := n.store.AddPin(ctx, p); err != nil {
 		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
 	}
-	n.announce(p)
-	if had && n.announced(old) && !n.announced(p) {
-		n.stopProviding(ctx, c)
-	}
+	n.reannounce(ctx, old, had, p)
 	return n.toAPIPin(append([]blockstore.Pin{p}, others...)), nil
 }
 

@@ -2,12 +2,10 @@ package watch
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -194,16 +192,7 @@ func TestNotifierIgnores(t *testing.T) {
 // TestWatcherByEventStillChanging: a look an event asked for that finds
 // the folder still changing does not count toward sharing it as it is.
 func TestWatcherByEventStillChanging(t *testing.T) {
-	s := &sharer{}
-	w := open(t, filepath.Join(t.TempDir(), "watches.json"), s)
-	root := folder(t)
-	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Copies: 1, Cid: "cid1"}, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	var looks atomic.Int32
-	w.fingerprint = func(string, dag.Exclusion) (string, time.Time, error) {
-		return fmt.Sprint("print-", looks.Add(1)), time.Time{}, nil
-	}
+	w, s := alwaysChanging(t)
 	for range 2 * maxUnsettled {
 		w.check(context.Background(), only(t, w), true)
 	}

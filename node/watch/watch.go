@@ -210,7 +210,7 @@ func (w *Watcher) Add(wt Watch, since time.Time) (added Watch, moved []Watch, er
 // Remove stops watching path in the group groupID ("": in every group).
 // It returns the watches removed; none is ErrNotFound.
 func (w *Watcher) Remove(path, groupID string) ([]Watch, error) {
-	gone, err := w.removeWhere(func(wt Watch) bool { return wt.Path == path && (groupID == "" || wt.GroupID == groupID) })
+	gone, err := w.removeWhere(func(wt Watch) bool { return wt.Path == path && (groupID == "" || wt.GroupID == groupID) }, nil)
 	if err == nil && len(gone) == 0 {
 		return nil, fmt.Errorf("%s is not watched: %w", path, ErrNotFound)
 	}
@@ -222,51 +222,48 @@ func (w *Watcher) Remove(path, groupID string) ([]Watch, error) {
 // and cid from the earlier versions the group's watches keep. It returns
 // the watches removed.
 func (w *Watcher) Forget(groupID, cid string) ([]Watch, error) {
-	w.mu.Lock()
-	ws := slices.Clone(w.watches)
-	kept := false
-	for i := range ws {
-		if ws[i].GroupID == groupID && slices.Contains(ws[i].Earlier, cid) {
-			ws[i].Earlier = slices.DeleteFunc(slices.Clone(ws[i].Earlier), func(c string) bool { return c == cid })
-			kept = true
-		}
-	}
-	var err error
-	if kept {
-		err = w.saveLocked(ws)
-	}
-	w.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	return w.removeWhere(func(wt Watch) bool { return wt.GroupID == groupID && wt.Cid == cid })
+	return w.removeWhere(func(wt Watch) bool { return wt.GroupID == groupID && wt.Cid == cid },
+		func(wt *Watch) bool {
+			if wt.GroupID != groupID || !slices.Contains(wt.Earlier, cid) {
+				return false
+			}
+			wt.Earlier = slices.DeleteFunc(slices.Clone(wt.Earlier), func(c string) bool { return c == cid })
+			return true
+		})
 }
 
 // ForgetGroup removes the watches of the group groupID (it was left).
 func (w *Watcher) ForgetGroup(groupID string) ([]Watch, error) {
-	return w.removeWhere(func(wt Watch) bool { return wt.GroupID == groupID })
+	return w.removeWhere(func(wt Watch) bool { return wt.GroupID == groupID }, nil)
 }
 
-// removeWhere removes, and returns, the watches gone says to; the file is
-// written only when there are some.
-func (w *Watcher) removeWhere(gone func(Watch) bool) ([]Watch, error) {
+// removeWhere removes, and returns, the watches gone says to, and has
+// edit (when not nil) change those kept, reporting which it changed; the
+// file is written only when something was removed or changed.
+func (w *Watcher) removeWhere(gone func(Watch) bool, edit func(*Watch) bool) ([]Watch, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var kept, removed []Watch
+	edited := false
 	for _, wt := range w.watches {
 		if gone(wt) {
 			removed = append(removed, wt)
-		} else {
-			kept = append(kept, wt)
+			continue
 		}
+		if edit != nil && edit(&wt) {
+			edited = true
+		}
+		kept = append(kept, wt)
 	}
-	if len(removed) == 0 {
+	if len(removed) == 0 && !edited {
 		return nil, nil
 	}
 	if err := w.saveLocked(kept); err != nil {
 		return nil, err
 	}
-	poke(w.resync)
+	if len(removed) > 0 {
+		poke(w.resync)
+	}
 	return removed, nil
 }
 

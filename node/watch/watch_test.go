@@ -336,22 +336,28 @@ func TestWatcherAddAfterAMove(t *testing.T) {
 	}
 }
 
+// alwaysChanging is a watcher following one folder (shared as cid1) that
+// every look finds changed again: a file written all the time.
+func alwaysChanging(t *testing.T) (*Watcher, *sharer) {
+	t.Helper()
+	s := &sharer{}
+	w := open(t, filepath.Join(t.TempDir(), "watches.json"), s)
+	if _, _, err := w.Add(Watch{Path: folder(t), GroupID: "g1", Copies: 1, Cid: "cid1"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var looks atomic.Int32
+	w.fingerprint = func(string, dag.Exclusion) (string, time.Time, error) {
+		return fmt.Sprint("print-", looks.Add(1)), time.Time{}, nil
+	}
+	return w, s
+}
+
 // TestWatcherAlwaysChanging: a folder found still changing after Settle is
 // not shared, look after look, until maxUnsettled looks in a row: then it
 // is shared as it is (a folder with a log always being written is shared
 // every few looks, not never), and the count starts again.
 func TestWatcherAlwaysChanging(t *testing.T) {
-	s := &sharer{}
-	w := open(t, filepath.Join(t.TempDir(), "watches.json"), s)
-	root := folder(t)
-	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Copies: 1, Cid: "cid1"}, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	// Every look finds another folder: a file written all the time.
-	var looks atomic.Int32
-	w.fingerprint = func(string, dag.Exclusion) (string, time.Time, error) {
-		return fmt.Sprint("print-", looks.Add(1)), time.Time{}, nil
-	}
+	w, s := alwaysChanging(t)
 	for i := 1; i < maxUnsettled; i++ {
 		w.CheckAll(context.Background())
 		if s.count() != 0 || only(t, w).Unsettled != i {
