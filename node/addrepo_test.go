@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,5 +49,51 @@ func TestAddLeavesOutTheRepo(t *testing.T) {
 		if api.KindOf(err) != api.KindInvalid {
 			t.Errorf("add --wrap with %s: %v, want invalid", p, err)
 		}
+	}
+}
+
+// TestAddLeavesOutSockets: a socket in a folder (an ssh control socket,
+// an editor's server) is left out of the add, which names it, and the
+// folder's CID is the one it has without it; before, the add failed.
+func TestAddLeavesOutSockets(t *testing.T) {
+	ctx := context.Background()
+	n := newNodeAt(t, t.TempDir(), nil)
+	dir, err := os.MkdirTemp("", "kith-sock") // short: a socket path is limited to ~100 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.MkdirAll(filepath.Join(dir, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".ssh", "config"), []byte("Host *\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	without, err := n.AddPaths(ctx, []string{dir}, api.AddOptions{Recursive: true, NoPin: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, ".ssh", "cm-me@host:22")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Skipf("no unix sockets here: %v", err)
+	}
+	defer l.Close()
+
+	res, err := n.AddPaths(ctx, []string{dir}, api.AddOptions{Recursive: true}, nil)
+	if err != nil {
+		t.Fatalf("add of a folder with a socket: %v", err)
+	}
+	if res.Cid != without.Cid {
+		t.Errorf("CID %s, want %s (the folder without its socket)", res.Cid, without.Cid)
+	}
+	want := []api.SkippedFile{{Path: sock, Kind: "socket"}}
+	if res.SkippedCount != 1 || !slices.Equal(res.Skipped, want) {
+		t.Errorf("skipped %+v (%d), want %+v (1)", res.Skipped, res.SkippedCount, want)
+	}
+	// Named as the path itself, it is refused, saying what it is.
+	_, err = n.AddPaths(ctx, []string{sock}, api.AddOptions{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "(a socket)") {
+		t.Errorf("add of the socket itself: %v", err)
 	}
 }

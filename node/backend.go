@@ -108,6 +108,8 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 	// never added: left out of a folder that holds it (a home folder),
 	// refused when named.
 	exclude = exclude.WithoutFolder(n.repo.dir)
+	var skipped dag.Skipped
+	exclude = exclude.Reporting(&skipped)
 	var size int64
 	for _, path := range paths {
 		st, err := statForAdd(path, opts)
@@ -141,6 +143,7 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 		p.Total = total
 		report(progress, p)
 	}, imOpts...)
+	res.Skipped, res.SkippedCount = api.SkippedOf(&skipped)
 	if err == nil && single != "" {
 		if c, err := cid.Decode(res.Cid); err == nil {
 			n.adds.record(single, c, since)

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -72,9 +71,8 @@ func Fingerprint(p string, x Exclusion) (sum string, newest time.Time, err error
 				if target, err = os.Readlink(full); err != nil {
 					return err
 				}
-			case mode.IsDir(), mode.IsRegular():
-			default:
-				return fmt.Errorf("%s is not a file, a folder or a symbolic link (%s): leave it out with an exclude pattern", full, kindOf(mode))
+			case special(mode):
+				continue // left out, as OpenPath does
 			}
 			entry(r, st, target)
 			if st.IsDir() {

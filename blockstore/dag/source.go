@@ -27,6 +27,7 @@ var ErrBadPattern = errors.New("bad exclude pattern")
 type Exclusion struct {
 	patterns []namePattern
 	folders  []fs.FileInfo // left out wherever met (os.SameFile)
+	skipped  *Skipped      // told of the special files left out (Reporting)
 }
 
 type namePattern struct {
@@ -129,11 +130,12 @@ func (x Exclusion) Excludes(name string, dir bool) bool {
 
 // OpenPath opens the file or folder at p for Importer.Add, following p if
 // it is a symbolic link. A folder comes with everything in it, hidden
-// files included, except what x excludes; the symbolic links in it are
-// links (Importer.Add stores each as a link), and anything else that is
-// not a file or a folder (a socket, a pipe, a device) fails the import
-// when it is reached, naming it. Entries are opened one at a time, as the
-// import reaches them; excluded ones are never opened.
+// files included, except what x excludes and the special files in it (a
+// socket, a named pipe, a device: no content to add; x.Reporting names
+// them); the symbolic links in it are links (Importer.Add stores each as
+// a link). A p that is itself a special file is refused. Entries are
+// opened one at a time, as the import reaches them; excluded ones are
+// never opened.
 func OpenPath(p string, x Exclusion) (files.Node, error) {
 	st, err := os.Stat(p)
 	if err != nil {
@@ -154,21 +156,7 @@ func openEntry(p string, st fs.FileInfo, x Exclusion) (files.Node, error) {
 	case mode.IsRegular(), mode&fs.ModeSymlink != 0:
 		return files.NewSerialFileWithOptions(p, st, files.SerialFileOptions{})
 	default:
-		return nil, fmt.Errorf("%s is not a file, a folder or a symbolic link (%s): leave it out with an exclude pattern", p, kindOf(mode))
-	}
-}
-
-// kindOf names a special file's kind.
-func kindOf(mode fs.FileMode) string {
-	switch {
-	case mode&fs.ModeSocket != 0:
-		return "a socket"
-	case mode&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case mode&fs.ModeDevice != 0:
-		return "a device"
-	default:
-		return "mode " + mode.String()
+		return nil, fmt.Errorf("%s is not a file, a folder or a symbolic link (%s): it holds nothing to add", p, kindOf(mode))
 	}
 }
 
@@ -242,6 +230,10 @@ func (it *pathIter) Next() bool {
 		}
 		p := filepath.Join(it.d.path, e.Name())
 		info, err := e.Info() // not following a link
+		if err == nil && special(info.Mode()) {
+			it.d.x.skipped.add(p, info.Mode())
+			continue
+		}
 		if err == nil {
 			it.node, err = openEntry(p, info, it.d.x)
 		}

@@ -3,13 +3,16 @@ package dag
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ipfs/boxo/files"
 	"github.com/kith-p2p/kith/blockstore"
 )
 
@@ -128,38 +131,73 @@ func TestOpenPath(t *testing.T) {
 	}
 }
 
-// TestOpenPathSpecialFile: a socket in a folder fails the import with a
-// sentence naming it, unless excluded (then it is never opened).
+// TestOpenPathSpecialFile: the sockets in a folder (an ssh control
+// socket, an editor's server) are left out, named by Reporting, and change
+// neither the CID nor the fingerprint; a socket named as the path itself
+// is refused with a sentence naming it.
 func TestOpenPathSpecialFile(t *testing.T) {
 	dir, err := os.MkdirTemp("", "kith-sock") // short: a socket path is limited to ~100 bytes
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("unix", filepath.Join(dir, "app.sock"))
-	if err != nil {
-		t.Skipf("no unix sockets here: %v", err)
-	}
-	defer l.Close()
-	nd, err := OpenPath(dir, Exclusion{})
+	tree{"a.txt": []byte("a"), "sub": tree{"b.txt": []byte("b")}}.writeDisk(t, dir)
+	want := importNode(t, blockstore.NewMemStore(), mustOpen(t, dir, Exclusion{}))
+	fp, _, err := Fingerprint(dir, Exclusion{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = NewImporter(blockstore.NewMemStore()).Add(context.Background(), nd, nil)
+	var socks []string
+	for _, p := range []string{filepath.Join(dir, "app.sock"), filepath.Join(dir, "sub", "s")} {
+		l, err := net.Listen("unix", p)
+		if err != nil {
+			t.Skipf("no unix sockets here: %v", err)
+		}
+		defer l.Close()
+		socks = append(socks, p)
+	}
+
+	var skipped Skipped
+	got := importNode(t, blockstore.NewMemStore(), mustOpen(t, dir, Exclusion{}.Reporting(&skipped)))
+	if got.Root != want.Root {
+		t.Errorf("with sockets in it: CID %s, want %s (the folder without them)", got.Root, want.Root)
+	}
+	named, count := skipped.Files()
+	wantNamed := []SkippedFile{{socks[0], "socket"}, {socks[1], "socket"}}
+	if count != 2 || !slices.Equal(named, wantNamed) {
+		t.Errorf("skipped = %v (%d), want %v (2)", named, count, wantNamed)
+	}
+	if fp2, _, err := Fingerprint(dir, Exclusion{}); err != nil || fp2 != fp {
+		t.Errorf("fingerprint with sockets: %s, %v; want %s (unchanged)", fp2, err, fp)
+	}
+
+	_, err = OpenPath(socks[0], Exclusion{})
 	if err == nil || !strings.Contains(err.Error(), "app.sock is not a file, a folder or a symbolic link (a socket)") {
-		t.Fatalf("err = %v", err)
+		t.Fatalf("a socket as the path: err = %v", err)
 	}
-	x, _ := NewExclusion([]string{"*.sock"})
-	nd, err = OpenPath(dir, x)
+}
+
+// TestSkippedNamesTheFirst: past 20, skipped files are counted, not named.
+func TestSkippedNamesTheFirst(t *testing.T) {
+	var s Skipped
+	for i := range 25 {
+		s.add(fmt.Sprintf("/s%d", i), fs.ModeNamedPipe)
+	}
+	named, count := s.Files()
+	if count != 25 || len(named) != 20 || named[19] != (SkippedFile{"/s19", "named pipe"}) {
+		t.Errorf("Files() = %d named (last %v), %d; want 20 named, 25", len(named), named[len(named)-1], count)
+	}
+	var none *Skipped
+	none.add("/x", fs.ModeSocket) // an Exclusion without Reporting
+}
+
+func mustOpen(t *testing.T, p string, x Exclusion) files.Node {
+	t.Helper()
+	nd, err := OpenPath(p, x)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewImporter(blockstore.NewMemStore()).Add(context.Background(), nd, nil); err != nil {
-		t.Fatalf("with the socket excluded: %v", err)
-	}
+	return nd
 }
 
 // TestOpenPaths: several paths become the entries of one folder, named by

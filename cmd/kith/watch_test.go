@@ -3,6 +3,7 @@ package main_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -37,9 +38,20 @@ func TestShareWatch(t *testing.T) {
 	mustKith(t, repo, "group", "create", "family")
 	dir, write := newFolder(t, "docs")
 	write("plan.txt", "first plan\n")
-	out := mustKith(t, repo, "share", dir, "--copies", "1", "--watch", "--exclude", "*.swp")
-	if !strings.Contains(out, "watching "+dir+": when it changes, family keeps the new version") {
-		t.Fatalf("share --watch says:\n%s", out)
+	// A socket in the folder (an editor's server) holds no content: it is
+	// left out, named, and the folder is shared and followed all the same.
+	sock := filepath.Join(dir, "editor.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	out, errOut, err := runKith(t, repo, "share", dir, "--copies", "1", "--watch", "--exclude", "*.swp")
+	if err != nil || !strings.Contains(out, "watching "+dir+": when it changes, family keeps the new version") {
+		t.Fatalf("share --watch: %v, says:\n%s%s", err, out, errOut)
+	}
+	if want := "left out 1 special file (sockets, named pipes and devices hold no content):\n  " + sock + " (socket)\n"; !strings.Contains(errOut, want) {
+		t.Errorf("share --watch of a folder with a socket says on stderr:\n%s\nwant:\n%s", errOut, want)
 	}
 	v1 := strings.Fields(out)[1]
 	if out := mustKith(t, repo, "watch", "ls"); !strings.Contains(out, dir) || !strings.Contains(out, v1) || !strings.Contains(out, "family") {

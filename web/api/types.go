@@ -3,6 +3,8 @@ package api
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/kith-p2p/kith/blockstore/dag"
 )
 
 // Prefix is the path every API route starts with.
@@ -131,6 +133,18 @@ type AddResult struct {
 	// Ticket holds the CID and this node's dialable addresses: give it to
 	// a friend for `kith get TICKET` (no DHT lookup needed).
 	Ticket string `json:"ticket,omitempty"`
+	// Skipped names the special files (sockets, named pipes, devices) in
+	// the folder, left out: they hold no content (the first 20);
+	// SkippedCount counts them all.
+	Skipped      []SkippedFile `json:"skipped,omitempty"`
+	SkippedCount int           `json:"skipped_count,omitempty"`
+}
+
+// SkippedFile is a special file an add left out: its path and kind
+// ("socket", "named pipe", "device").
+type SkippedFile struct {
+	Path string `json:"path"`
+	Kind string `json:"kind"`
 }
 
 // Entry is a file, folder or symbolic link inside a DAG.
@@ -329,4 +343,14 @@ type TicketInfo struct {
 	// Reachable is false while the ticket holds no address a friend on
 	// the internet can dial (only LAN or loopback ones).
 	Reachable bool `json:"reachable"`
+}
+
+// SkippedOf is what s gathered, for AddResult.Skipped and SkippedCount.
+func SkippedOf(s *dag.Skipped) ([]SkippedFile, int) {
+	named, count := s.Files()
+	var out []SkippedFile
+	for _, f := range named {
+		out = append(out, SkippedFile{Path: f.Path, Kind: f.Kind})
+	}
+	return out, count
 }

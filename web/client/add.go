@@ -82,13 +82,16 @@ func (c *Client) addPaths(ctx context.Context, paths []string, recursive bool, o
 			}
 		}
 	}
-	node, name, err := dag.OpenAdd(abs, opts.Wrap, exclude)
+	var skipped dag.Skipped
+	node, name, err := dag.OpenAdd(abs, opts.Wrap, exclude.Reporting(&skipped))
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("add %s: %w", name, err)
 	}
 	defer node.Close()
 	total, _ := node.Size() // for the progress bar only; 0 if unknown
-	return c.Add(ctx, name, node, total, opts, progress)
+	res, err = c.Add(ctx, name, node, total, opts, progress)
+	res.Skipped, res.SkippedCount = api.SkippedOf(&skipped)
+	return res, err
 }
 
 // CheckAddPath fails, with the path, for what cannot be added (missing,

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -127,8 +129,19 @@ func TestStreamedAddLeavesOutTheRepo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.AddPath(context.Background(), home, true, api.AddOptions{}, nil); err != nil {
+	// A socket in the folder is left out too, and named in the result.
+	sock := filepath.Join(home, "sub", "s")
+	if l, err := net.Listen("unix", sock); err == nil {
+		defer l.Close()
+	} else {
+		sock = ""
+	}
+	res, err := c.AddPath(context.Background(), home, true, api.AddOptions{}, nil)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if want := []api.SkippedFile{{Path: sock, Kind: "socket"}}; sock != "" && (res.SkippedCount != 1 || !slices.Equal(res.Skipped, want)) {
+		t.Errorf("skipped %+v (%d), want %+v", res.Skipped, res.SkippedCount, want)
 	}
 	mu.Lock()
 	body := string(streamed)

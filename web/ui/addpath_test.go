@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,8 +60,16 @@ func TestBrowserAddByPath(t *testing.T) {
 		t.Fatalf("a relative path made %d rows (%v)", rows, err)
 	}
 
+	// A socket in the folder (a screen cast's) is left out, and named.
+	sock := filepath.Join(dir, "cast.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
 	submit(t, "~/Videos/trip")
 	got := waitUpload(t, sctx, "trip")
+	waitText(t, sctx, `li.upload[data-name="trip"] .status`, "Left out a special file (sockets, named pipes and devices hold no content): "+sock+" (socket).")
 	want, err := d.c.AddPath(ctx, dir, true, api.AddOptions{NoPin: true}, nil)
 	if err != nil {
 		t.Fatal(err)

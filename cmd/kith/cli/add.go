@@ -48,8 +48,9 @@ Content pinned private before (added --private, shared in a group) stays
 private when added again: 'kith pin add CID --private=false' announces it.
 
 A folder is added with everything in it, hidden files included, except
-kith's own repo (its private key, every block); --exclude leaves out what
-you name. A symbolic link inside the folder is kept as a
+kith's own repo (its private key, every block) and the sockets, named
+pipes and devices in it (they hold no content: add names them); --exclude
+leaves out what you name. A symbolic link inside the folder is kept as a
 link (its target as written, which kith get writes back as a link, as
 Kubo does); a link given as PATH is followed.`,
 		Example: "  kith add photo.jpg\n  kith add *.jpg\n  kith add --wrap beach-photos *.jpg\n  tar c ./docs | kith add - --name docs.tar\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",
@@ -153,7 +154,29 @@ func (e *env) printAdded(res api.AddResult, quiet bool) error {
 			fmt.Fprintf(e.stdout, "ticket (for a friend: kith get TICKET):\n  %s\n", res.Ticket)
 		}
 	}
+	if !e.json {
+		e.printSkipped(res)
+	}
 	return nil
+}
+
+// printSkipped notes, on standard error, the special files an add left
+// out of a folder.
+func (e *env) printSkipped(res api.AddResult) {
+	if res.SkippedCount == 0 {
+		return
+	}
+	files := "special files"
+	if res.SkippedCount == 1 {
+		files = "special file"
+	}
+	fmt.Fprintf(e.stderr, "left out %d %s (sockets, named pipes and devices hold no content):\n", res.SkippedCount, files)
+	for _, f := range res.Skipped {
+		fmt.Fprintf(e.stderr, "  %s (%s)\n", printable(f.Path), f.Kind)
+	}
+	if more := res.SkippedCount - len(res.Skipped); more > 0 {
+		fmt.Fprintf(e.stderr, "  and %d more\n", more)
+	}
 }
 
 // stdinName is the name of what `kith add -` reads: --name, else "stdin".

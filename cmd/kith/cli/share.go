@@ -88,6 +88,9 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 			if err != nil {
 				return err
 			}
+			if !e.json {
+				e.printSkipped(res)
+			}
 			in, err := c.GroupShare(cmd.Context(), groupName, res.Cid, api.ShareOptions{Copies: copies, Replace: replace})
 			if err != nil {
 				return err

@@ -11,7 +11,7 @@ import { h, replace } from './dom.js';
 import { ago, bytes, pace, percent } from './format.js';
 import { maxCopies, minCopies, sharedSentence } from './groupshare.js';
 import { baseName, pathField } from './localpath.js';
-import { addPath } from './upload.js';
+import { addPath, skippedSentence } from './upload.js';
 
 /**
  * folderShareBox is the form that shares a folder of this computer in
@@ -75,7 +75,7 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
       return;
     }
     bar.value = 100;
-    let said = `Added ${added.name}, ${bytes(added.size)}.`;
+    let said = `Added ${added.name}, ${bytes(added.size)}.${skippedSentence(added)}`;
     try {
       const in_ = await api('/groups/share', { method: 'POST', params: { group: g.id, cid: added.cid, copies: n } });
       said += ' ' + sharedSentence(in_, added.name);

@@ -176,6 +176,18 @@ export function upload(item, onProgress, { private: priv = false } = {}) {
 }
 
 /**
+ * skippedSentence says which special files (sockets, named pipes,
+ * devices) an add result says it left out of a folder, or '' if none.
+ */
+export function skippedSentence(res) {
+  const n = res.skipped_count || 0;
+  if (!n) return '';
+  const named = (res.skipped || []).map((f) => `${f.path} (${f.kind})`);
+  if (n > named.length) named.push(`${n - named.length} more`);
+  return ` Left out ${n === 1 ? 'a special file' : `${n} special files`} (sockets, named pipes and devices hold no content): ${named.join(', ')}.`;
+}
+
+/**
  * addPath adds the file or folder at path, an absolute path on this
  * computer that the daemon reads itself (nothing goes through the page),
  * leaving out the names exclude matches (the CLI's --exclude). It pins it

@@ -8,7 +8,7 @@ import { bytes, pace, percent } from '../format.js';
 import { groupShareBox } from '../groupshare.js';
 import { ticketBox } from '../ticket.js';
 import { baseName, pathField } from '../localpath.js';
-import { addPath, folderName, itemsFromDrop, itemsFromInput, upload, wrapItems } from '../upload.js';
+import { addPath, folderName, itemsFromDrop, itemsFromInput, skippedSentence, upload, wrapItems } from '../upload.js';
 
 export const title = 'Add';
 
@@ -116,7 +116,7 @@ function enqueue(list, label, detail, first, run, name = label) {
       bar.value = 100;
       el.dataset.state = 'done';
       el.dataset.cid = res.cid;
-      status.textContent = `Added and pinned, ${bytes(res.size)}.`;
+      status.textContent = `Added and pinned, ${bytes(res.size)}.${skippedSentence(res)}`;
       replace(result,
         h('code', { class: 'cid' }, res.cid), ' ', copyButton(res.cid), ' ',
         h('a', { class: 'button small', href: '#/open/' + encodeURIComponent(res.cid) + '?name=' + encodeURIComponent(res.name) }, 'Open'), ' ',
