@@ -30,7 +30,7 @@ change. Works whether or not the daemon runs.`,
 		Example: `  kith config show
   kith config get api.address
   kith config set api.address 127.0.0.1:5092
-  kith config set network.listen_addrs /ip4/0.0.0.0/tcp/4102,/ip4/0.0.0.0/udp/4102/quic-v1
+  kith config set network.listen_addrs /ip4/0.0.0.0/tcp/4102,/ip6/::/tcp/4102
   kith config set fetch.upload_limit 2MiB
   kith config unset fetch.upload_limit`,
 	}
@@ -88,8 +88,10 @@ change. Works whether or not the daemon runs.`,
 	}
 	unset := &cobra.Command{
 		Use:   "unset KEY",
-		Short: "Set one setting back to its default (what a new repo of the default profile has)",
-		Args:  cobra.ExactArgs(1),
+		Short: "Set one setting back to its default",
+		Long: `Set one setting back to its default: what a new repo of the default
+profile has.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := node.UnsetConfig(e.repo, args[0])
 			if err != nil {

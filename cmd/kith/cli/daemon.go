@@ -38,8 +38,8 @@ whenever you log in.
 The repo is the --repo folder, else ` + node.RepoPathHelp + `
 
 It logs to stderr (or to --log-file) and to logs/daemon.log in the repo
-('kith log' prints it; 10 MiB, then it moves to daemon.log.1). libp2p's own logs go to that
-file only, unless GOLOG_LOG_LEVEL is set (for example
+('kith log' prints it; 10 MiB, then it moves to daemon.log.1). libp2p's
+own logs go to that file only, unless GOLOG_LOG_LEVEL is set (for example
 GOLOG_LOG_LEVEL="error,p2p-holepunch=debug"), which shows them on stderr
 too.`,
 		Args: cobra.NoArgs,

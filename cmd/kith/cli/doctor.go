@@ -10,7 +10,7 @@ import (
 func doctorCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "doctor",
-		Short: "Say how this node stands on the network, and what to do about what is missing",
+		Short: "Say how this node stands on the network, and what to fix",
 		Long: `Check this node's connection to the world: whether it is reachable from
 the internet and how that was learnt, the kind of NAT in front of it (as
 peers observe it) and how hole punches went, relay reservations, the DHT

@@ -39,7 +39,7 @@ newest is got, and a note names the others.`,
 		Example: "  kith get kith1ab...                  # ./holiday, as the sharer named it\n" +
 			"  kith get kith1ab... -o ~/Downloads   # ~/Downloads/holiday\n" +
 			"  kith get bafy... -o holiday\n" +
-			"  kith get Documents --group family -o ~/Documents   # what family keeps of Documents",
+			"  kith get Documents --group family -o ~/Documents  # what family keeps",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, name, c, err := e.refClient(cmd.Context(), args[0], group)

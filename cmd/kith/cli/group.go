@@ -19,7 +19,7 @@ import (
 func groupCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "group",
-		Short: "Groups of devices that keep copies of what you share (create, invite, join, ls, members, remove, leave)",
+		Short: "Groups of devices that keep copies of what you share",
 		Long: `A group is a set of devices (yours, or a team's) that keep N copies of
 whatever a member shares with 'kith share --group NAME --copies N', with no
 server and no coordinator. Each member offers part of its free disk.`,
@@ -47,7 +47,7 @@ server and no coordinator. Each member offers part of its free disk.`,
 	}
 	join := &cobra.Command{
 		Use:   "join [TOKEN]",
-		Short: "Join a group with an invite token (asked for, unechoed, when not given)",
+		Short: "Join a group with an invite token",
 		Long: `Join a group with the invite token a member gave you (kith group create
 prints it). Without TOKEN, or with -, the token is read from stdin: on a
 terminal kith asks for it and does not echo it. Prefer that: a token given
@@ -134,7 +134,7 @@ shell history.`,
 	}
 	members := &cobra.Command{
 		Use:   "members [NAME]",
-		Short: "List a group's members: name, health, last seen, space offered and used",
+		Short: "List a group's members: health, last seen, space",
 		Long: `List a group's members as this device sees them: name, health, when it
 last heard from each, the space each offers the group and uses for it. NAME
 may be left out when this device is in one group.
@@ -142,8 +142,10 @@ may be left out when this device is in one group.
 HEALTH is what each member's heartbeats say:
   alive    heard within the last few heartbeats
   offline  its daemon stopped and said so; its copies still count
-  suspect  silent for a while (asleep, or on a bad network); its copies still count
-  gone     silent past the group's grace period (groups.grace): others take its copies`,
+  suspect  silent for a while (asleep, or on a bad network); its copies
+           still count
+  gone     silent past the group's grace period (groups.grace): others
+           take its copies`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -200,7 +202,7 @@ HEALTH is what each member's heartbeats say:
 func removeCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "remove GROUP MEMBER",
-		Short: "Remove another device from a group (a lost laptop, someone who left for good)",
+		Short: "Remove another device from a group (a lost laptop)",
 		Long: `Remove another member from a group: MEMBER is its name, if only one member
 has it, or its peer ID (or the end of it) from 'kith group members'.
 
@@ -239,10 +241,11 @@ func renameMeCmd(e *env) *cobra.Command {
 	var groupName string
 	cmd := &cobra.Command{
 		Use:   "rename-me NAME",
-		Short: "Choose the name this device goes by in your groups (default: its hostname)",
+		Short: "Choose the name this device goes by in your groups",
 		Long: `Choose the name other members see for this device, instead of its hostname
 ("vm", "laptop"...), so that status and member lists tell your devices apart.
-Without --group it applies to every group you are in and to those you join later.`,
+Without --group it applies to every group you are in and to those you join
+later.`,
 		Example: "  kith group rename-me \"anna's laptop\"\n  kith group rename-me nas --group family",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -301,8 +304,12 @@ func copiesText(n int) string {
 func statusCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status [CID]",
-		Short: "Show what your groups share and how many copies each has (one CID: who holds it, and why copies are missing)",
-		Args:  cobra.MaximumNArgs(1),
+		Short: "Show what your groups share and how many copies each has",
+		Long: `Show what your groups share, one row each: its name, the group, the
+copies kept of those asked for, its state, when it was shared and its CID
+(the versions of a name together, newest first). Of one CID (or ticket):
+which members hold it, and why copies are missing.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return statusAll(cmd.Context(), e)

@@ -51,7 +51,7 @@ func inviteCmd(e *env) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "invite [NAME]",
-		Short: "Make an invite token for a group: it expires, and can be single-use",
+		Short: "Make an invite token for a group (it expires)",
 		Long: `Make a new invite token for a group you are in. The token holds no group
 key: the device that joins shows it to this device, which hands over the
 group key while the invite is open. So this device must be online (kith

@@ -16,8 +16,11 @@ type apiEvent = api.Event
 func idCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "id",
-		Short: "Show this node's peer ID, addresses and whether it is publicly reachable",
-		Args:  cobra.NoArgs,
+		Short: "Show this node's peer ID, addresses and reachability",
+		Long: `Show this node's peer ID, its addresses (those a friend on the internet
+can dial, and those on this network) and whether it is publicly
+reachable.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
 			if err != nil {

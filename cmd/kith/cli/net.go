@@ -9,8 +9,10 @@ import (
 
 func connectCmd(e *env) *cobra.Command {
 	return &cobra.Command{
-		Use:     "connect MULTIADDR|PEERID",
-		Short:   "Connect to a peer by address, or by peer ID (found through the DHT)",
+		Use:   "connect MULTIADDR|PEERID",
+		Short: "Connect to a peer by address, or by peer ID",
+		Long: `Connect to a peer by its address (a multiaddr ending in /p2p/PEERID),
+or by its peer ID alone: its addresses are then looked up in the DHT.`,
 		Example: "  kith connect /ip4/192.0.2.7/tcp/4101/p2p/12D3KooW...\n  kith connect 12D3KooW...",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -34,7 +36,7 @@ func connectCmd(e *env) *cobra.Command {
 func peersCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "peers",
-		Short: "List connections to peers: address, direct or relayed, latency, bytes in/out",
+		Short: "List connections to peers: address, latency, bytes in and out",
 		Long: `List every connection to a peer, one row each: a peer reached both
 directly (hole punched) and through a relay has two rows. VIA says
 direct/tcp or direct/quic, "relayed" for an unlimited relay (a group

@@ -66,8 +66,10 @@ that was; --private=false announces it.`,
 	add.Flags().BoolVar(&private, "private", false, "keep it out of the DHT (and stop announcing it if it was); --private=false announces it")
 	rm := &cobra.Command{
 		Use:   "rm CID",
-		Short: "Remove your pin (its blocks go at the next gc, unless a group keeps a copy here)",
-		Args:  cobra.ExactArgs(1),
+		Short: "Remove your pin",
+		Long: `Remove your pin: its blocks go at the next gc, unless a group keeps a
+copy here (then they stay, for the group).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, c, err := e.cidClient(args[0])
 			if err != nil {
@@ -86,8 +88,12 @@ that was; --private=false announces it.`,
 	ls := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
-		Short:   "List pinned roots: CID, name, size, date (\"· GROUP · replica\": a copy only your groups keep; \"· also kept for GROUP\": your pin, kept by a group too; \"· private\": not announced in the DHT)",
-		Args:    cobra.NoArgs,
+		Short:   "List pinned roots: CID, name, size, date",
+		Long: `List pinned roots, oldest first: CID, name, size, date, and after them
+  · GROUP · replica      a copy only your groups keep
+  · also kept for GROUP  your pin, kept by a group too
+  · private              not announced in the DHT`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
 			if err != nil {

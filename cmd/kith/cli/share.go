@@ -50,8 +50,8 @@ folder itself (the same user, on this computer). 'kith watch ls' lists
 watched folders, 'kith watch rm PATH' stops following one.`,
 		Example: `  kith share ./photos --group family --copies 3
   kith share ./photos --group family --replace   # after photos changed
-  kith share ~/Documents --group family --watch  # keep the group's copies up to date
-  kith share ~/Documents --group family --watch --keep 5  # and the 5 versions before`,
+  kith share ~/Documents --group family --watch  # follow it as it changes
+  kith share ~/Documents --group family --watch --keep 5  # and keep 5 before`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()

@@ -13,7 +13,7 @@ import (
 func uploadsCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "uploads",
-		Short: "List what peers are downloading from this node: who, what, how fast",
+		Short: "List what peers are downloading from this node",
 		Long: `List the uploads of the last minute, one row per peer and content, the
 fastest first. PEER is the peer's ID, NAME the name it goes by in a group
 you share (else what its software calls itself: kith/..., kubo/...).

@@ -20,17 +20,20 @@ func versionsText(n int) string {
 func watchCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "watch",
-		Short: "Folders whose group shares follow them (ls, rm); 'kith share PATH --watch' adds one",
+		Short: "Folders whose group shares follow them (ls, rm)",
 		Long: `A folder shared with 'kith share PATH --watch' is followed: when it
 changes, the daemon adds it again and the group keeps the new version in
-place of the old one (with --keep N, beside the N versions before it). A followed folder you moved is followed at its new
-place once you share it from there with --watch (the watch of the old
-path ends); 'kith watch ls' says when a folder is gone.`,
+place of the old one (with --keep N, beside the N versions before it). A
+followed folder you moved is followed at its new place once you share it
+from there with --watch (the watch of the old path ends); 'kith watch ls'
+says when a folder is gone.`,
 	}
 	ls := &cobra.Command{
 		Use:   "ls",
-		Short: "List the watched folders: group, the version shared, when it changed, what went wrong",
-		Args:  cobra.NoArgs,
+		Short: "List the watched folders",
+		Long: `List the watched folders: the group, the version shared (and the earlier
+ones kept), when it changed, and what went wrong.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := e.client()
 			if err != nil {
