@@ -362,4 +362,20 @@ func TestShareWatchKeep(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(got, "plan.txt")); err != nil || string(b) != "second plan, longer\n" {
 		t.Errorf("get of the newest wrote plan.txt = %q, %v", b, err)
 	}
+
+	// Unshared by its name, every version goes, and the folder is no
+	// longer followed.
+	if _, stderr, err := runKith(t, repo, "unshare", "doc"); err == nil || !strings.Contains(stderr, "doc is neither a CID, a ticket nor a name your groups share something as") {
+		t.Errorf("unshare of a name nothing is shared as: %v: %s", err, stderr)
+	}
+	out = mustKith(t, repo, "unshare", "docs")
+	if want := "unshared docs in family (2 versions: " + v2 + ", " + v1 + "): your own pin stays"; !strings.HasPrefix(out, want) {
+		t.Errorf("unshare docs says:\n%s\nwant:\n%s...", out, want)
+	}
+	if cids := sharedCIDs(t, repo); cids != "" {
+		t.Errorf("after unshare docs, the group shares %s", cids)
+	}
+	if out := mustKith(t, repo, "--json", "watch", "ls"); out != "[]" {
+		t.Errorf("after unshare docs, watch ls: %s", out)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -151,10 +153,21 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 func unshareCmd(e *env) *cobra.Command {
 	var groupName string
 	cmd := &cobra.Command{
-		Use:   "unshare CID",
+		Use:   "unshare CID|NAME",
 		Short: "Stop keeping copies of content in a group (your own pin stays)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Stop keeping copies of content in a group: the other members drop
+their copies once the group's release delay has passed
+(groups.release_delay); your own pin stays. A folder the share followed
+(share --watch) is no longer followed.
+
+Give the CID (or a ticket), or the name the group shares it as ('kith
+status' lists them): every version of that name is unshared.`,
+		Example: "  kith unshare bafy...\n  kith unshare Documents --group family",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := parseCID(args[0]); err != nil {
+				return e.unshareName(cmd.Context(), args[0], groupName)
+			}
 			id, c, err := e.cidClient(args[0])
 			if err != nil {
 				return err
@@ -170,12 +183,76 @@ func unshareCmd(e *env) *cobra.Command {
 			if e.json {
 				return e.printJSON(map[string]string{"group": groupName, "cid": id})
 			}
-			fmt.Fprintf(e.stdout, "unshared %s in %s: your own pin stays; the other members drop their copies once the group's release delay has passed (groups.release_delay)\n", id, groupName)
+			fmt.Fprintf(e.stdout, "unshared %s in %s: %s\n", id, groupName, unsharedNote)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&groupName, "group", "", "the group to unshare in (may be left out when one group shares it)")
 	return cmd
+}
+
+const unsharedNote = "your own pin stays; the other members drop their copies once the group's release delay has passed (groups.release_delay)"
+
+// unshareName unshares every version of what a group shares as name: in
+// group (a name or ID), else in the one group that shares that name.
+func (e *env) unshareName(ctx context.Context, name, group string) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	if group != "" {
+		gs, err := c.Groups(ctx)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(gs, func(g api.Group) bool { return g.Name == group || g.ID == group })
+		if i < 0 {
+			return fmt.Errorf("you are in no group called %s ('kith group ls' lists yours)", printable(group))
+		}
+		group = gs[i].Name
+	}
+	sts, err := c.GroupStatuses(ctx)
+	if err != nil {
+		return err
+	}
+	byGroup := map[string][]string{} // group: CIDs shared as name, newest first
+	slices.SortStableFunc(sts, func(a, b api.GroupStatus) int { return b.Created.Compare(a.Created) })
+	for _, st := range sts {
+		if st.Name == name && (group == "" || st.Group == group) && !slices.Contains(byGroup[st.Group], st.Cid) {
+			byGroup[st.Group] = append(byGroup[st.Group], st.Cid)
+		}
+	}
+	switch {
+	case len(byGroup) == 0 && group != "":
+		return fmt.Errorf("%s shares nothing named %s, and %s is no CID or ticket ('kith status' lists what your groups share)", printable(group), printable(name), printable(name))
+	case len(byGroup) == 0:
+		return fmt.Errorf("%s is neither a CID, a ticket nor a name your groups share something as ('kith status' lists them)", printable(name))
+	case len(byGroup) > 1:
+		groups := slices.Sorted(maps.Keys(byGroup))
+		for i, g := range groups {
+			groups[i] = printable(g)
+		}
+		return fmt.Errorf("%s is shared in %s: say which with --group NAME", printable(name), strings.Join(groups, ", "))
+	}
+	for g, cids := range byGroup {
+		for i, id := range cids {
+			if err := c.GroupUnshare(ctx, g, id); err != nil {
+				if i > 0 {
+					return fmt.Errorf("unshared %s of %d versions of %s in %s, then: %w", strings.Join(cids[:i], ", "), len(cids), printable(name), printable(g), err)
+				}
+				return err
+			}
+		}
+		if e.json {
+			return e.printJSON(map[string]any{"group": g, "name": name, "cids": cids})
+		}
+		versions := cids[0]
+		if len(cids) > 1 {
+			versions = fmt.Sprintf("%d versions: %s", len(cids), strings.Join(cids, ", "))
+		}
+		fmt.Fprintf(e.stdout, "unshared %s in %s (%s): %s\n", printable(name), printable(g), versions, unsharedNote)
+	}
+	return nil
 }
 
 // groupArg is the group cmd names as its argument, or when it names none
