@@ -11,8 +11,13 @@ func catCmd(e *env) *cobra.Command {
 	var offset, length int64
 	var group string
 	cmd := &cobra.Command{
-		Use:     "cat CID|NAME",
-		Short:   "Stream a file to stdout",
+		Use:   "cat CID|NAME",
+		Short: "Stream a file to stdout",
+		Long: `Write a file's bytes to standard output, or with --offset and --length a
+range of them. Give its CID (or CID/PATH, a file inside a folder), a
+ticket, or with --group the name a group of yours shares it as and the
+path of the file in it. What this repo lacks is fetched from connected
+peers.`,
 		Example: "  kith cat bafk... > copy.bin\n  kith cat --offset 100 --length 20 bafk...",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
