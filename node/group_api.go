@@ -149,6 +149,7 @@ func (n *Node) GroupLeave(ctx context.Context, name string) error {
 	}
 	if id, r, ok := gs.findRemoved(name); ok {
 		n.forgetWatches(id.String())
+		n.forgetMirrors(id.String())
 		return gs.clearRemoved(id, r) // the group had removed us: clear its notice
 	}
 	g, err := n.findGroup(name)
@@ -163,6 +164,7 @@ func (n *Node) GroupLeave(ctx context.Context, name string) error {
 		return fmt.Errorf("leave group %s: remove its folder: %w", name, err)
 	}
 	n.forgetWatches(g.id.String())
+	n.forgetMirrors(g.id.String())
 	return nil
 }
 

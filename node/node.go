@@ -23,6 +23,7 @@ import (
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/dht"
+	"github.com/kith-p2p/kith/node/mirror"
 	"github.com/kith-p2p/kith/node/reach"
 	"github.com/kith-p2p/kith/node/relaysvc"
 	"github.com/kith-p2p/kith/node/watch"
@@ -103,8 +104,9 @@ type Node struct {
 	// groupsReady is groups for code that may run on libp2p's goroutines
 	// before Start (the relay service, the dial gater).
 	groupsReady atomic.Pointer[groupSet]
-	watcher     *watch.Watcher // folders shared with --watch; nil until Start
-	adds        *addIndex      // the last add of each path, reused by the next
+	watcher     *watch.Watcher  // folders shared with --watch; nil until Start
+	mirrors     *mirror.Mirrors // folders following a group's share (get --follow); nil until Start
+	adds        *addIndex       // the last add of each path, reused by the next
 
 	ctx    context.Context // lives until Close; background work hangs off it
 	cancel context.CancelFunc
@@ -261,6 +263,9 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	if err := n.startWatches(); err != nil {
 		n.log.Warn("watched folders are not followed", "err", err)
+	}
+	if err := n.startMirrors(); err != nil {
+		n.log.Warn("mirrored folders are not followed", "err", err)
 	}
 	webOpts := []web.Option{web.WithMetrics(n.reg)}
 	if n.cfg.API.MetricsWithoutToken {

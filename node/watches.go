@@ -140,6 +140,9 @@ func (n *Node) GroupWatch(ctx context.Context, groupName, path string, opts api.
 	if opts.Keep < 0 || opts.Keep > maxKeep {
 		return api.GroupWatch{}, fmt.Errorf("keep must be between 0 and %d earlier versions: %w", maxKeep, api.ErrInvalid)
 	}
+	if err := n.mirroredHere(path); err != nil {
+		return api.GroupWatch{}, err
+	}
 	wt, moved, err := w.Add(watch.Watch{Path: path, GroupID: g.id.String(), Group: g.name, Copies: opts.Copies, Exclude: opts.Exclude, Cid: opts.Cid, Keep: opts.Keep}, opts.Since)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -29,6 +29,7 @@ func (s *Server) groupRoutes(m *routeMux, p string) {
 	m.HandleFunc("POST "+p+"/groups/remove", s.handleGroupRemove)
 	s.inviteRoutes(m, p)
 	s.watchRoutes(m, p)
+	s.mirrorRoutes(m, p)
 }
 
 // handleGroupRemove removes a member (?member=) from a group (?group=).

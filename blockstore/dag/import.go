@@ -240,7 +240,7 @@ func (im *Importer) addDir(ctx context.Context, run *importRun, d files.Director
 	for it.Next() {
 		name := it.Name()
 		childWhere := path.Join(where, name)
-		if err := checkName(name); err != nil {
+		if err := CheckName(name); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		if _, dup := names[name]; dup {

@@ -28,11 +28,11 @@ func (e *UnsafeNameError) Error() string {
 // Is makes errors.Is(err, ErrUnsafeName) true.
 func (e *UnsafeNameError) Is(target error) bool { return target == ErrUnsafeName }
 
-// checkName returns an *UnsafeNameError if name is not a single, plain path
+// CheckName returns an *UnsafeNameError if name is not a single, plain path
 // element on every platform kith runs on. Backslashes are refused even on
 // Unix so a DAG written on Linux cannot become a traversal on Windows; an
 // absolute path always contains a separator, so it is covered too.
-func checkName(name string) error {
+func CheckName(name string) error {
 	reason := ""
 	switch {
 	case name == "":

@@ -276,7 +276,7 @@ func OpenPaths(paths []string, x Exclusion) (files.Directory, error) {
 	d := &pathsDir{x: x, byName: map[string]string{}}
 	for _, p := range paths {
 		name := filepath.Base(filepath.Clean(p))
-		if err := checkName(name); err != nil {
+		if err := CheckName(name); err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		if other, dup := d.byName[name]; dup {

@@ -187,7 +187,7 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 		return err
 	}
 	return dir.ForEachLink(w.ctx, func(l *ipld.Link) error {
-		if err := checkName(l.Name); err != nil {
+		if err := CheckName(l.Name); err != nil {
 			return fmt.Errorf("folder %s: %w", rel, err)
 		}
 		childRel := filepath.Join(rel, l.Name)

@@ -96,3 +96,22 @@ func TestPathReason(t *testing.T) {
 		}
 	}
 }
+
+func TestOverlap(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"/home/a/docs", "/home/a/docs", true},
+		{"/home/a/docs/sub", "/home/a/docs", true},
+		{"/home/a", "/home/a/docs", true},
+		{"/home/a/docs2", "/home/a/docs", false},
+		{"/home/a/doc", "/home/a/docs", false},
+		{"/home/b", "/home/a", false},
+	}
+	for _, tt := range tests {
+		if got := Overlap(tt.a, tt.b); got != tt.want {
+			t.Errorf("Overlap(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

@@ -60,6 +60,15 @@ type GroupBackend interface {
 	// GroupUnwatch stops following path in group ("": in every group);
 	// what is shared stays shared. It returns the watches ended.
 	GroupUnwatch(ctx context.Context, group, path string) ([]GroupWatch, error)
+	// GroupMirror has the folder at path (absolute), which holds the
+	// version cid of what group shares as name (a get just wrote it),
+	// follow that name: each newer version the group shares under it is
+	// written in, what was changed here kept.
+	GroupMirror(ctx context.Context, group, name, path, cid string) (GroupMirror, error)
+	// GroupMirrors lists the folders that follow what a group shares.
+	GroupMirrors(ctx context.Context) ([]GroupMirror, error)
+	// GroupUnmirror stops following into path; its files stay.
+	GroupUnmirror(ctx context.Context, path string) (GroupMirror, error)
 }
 
 // WatchOptions says how a share follows its folder.
@@ -97,6 +106,29 @@ type GroupWatch struct {
 	// watches in the group shared this same version: the folder moved
 	// here, and their watches ended.
 	Moved []string `json:"moved,omitempty"`
+}
+
+// GroupMirror is a folder of this device kept as the newest version a
+// group shares under a name (kith get NAME --group G --follow): a
+// receive-only copy.
+type GroupMirror struct {
+	Path  string `json:"path"`
+	Group string `json:"group"`
+	Name  string `json:"name"`
+	// Cid is the version the folder holds, written at Updated; Checked is
+	// when the group's newest version was last looked at.
+	Cid     string    `json:"cid"`
+	Updated time.Time `json:"updated"`
+	Checked time.Time `json:"checked"`
+	// Pending is a newer version being fetched and written in.
+	Pending string `json:"pending,omitempty"`
+	// Error says why the last update failed, or why none is made.
+	Error string `json:"error,omitempty"`
+	// Kept names the paths (inside the folder) changed on this device
+	// that the last update left as they are (the first 20); KeptCount
+	// counts them.
+	Kept      []string `json:"kept,omitempty"`
+	KeptCount int      `json:"kept_count,omitempty"`
 }
 
 // DeviceName is the answer to a rename: the name, and the groups that now

@@ -170,3 +170,34 @@ func (c *Client) GroupUnwatch(ctx context.Context, group, path string) ([]api.Gr
 	var ws []api.GroupWatch
 	return ws, c.postJSON(ctx, "/groups/unwatch", q, &ws)
 }
+
+// GroupMirror has the folder at path (made absolute here), holding the
+// version cid of what group shares as name, follow that name.
+func (c *Client) GroupMirror(ctx context.Context, group, name, path, cid string) (api.GroupMirror, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return api.GroupMirror{}, fmt.Errorf("mirror %s: %w", path, err)
+	}
+	q := groupQuery(group)
+	q.Set("name", name)
+	q.Set("path", abs)
+	q.Set("cid", cid)
+	var m api.GroupMirror
+	return m, c.postJSON(ctx, "/groups/mirror", q, &m)
+}
+
+// GroupMirrors lists the folders that follow what a group shares.
+func (c *Client) GroupMirrors(ctx context.Context) ([]api.GroupMirror, error) {
+	var ms []api.GroupMirror
+	return ms, c.getJSON(ctx, "/groups/mirrors", nil, &ms)
+}
+
+// GroupUnmirror stops following into path (made absolute here).
+func (c *Client) GroupUnmirror(ctx context.Context, path string) (api.GroupMirror, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return api.GroupMirror{}, fmt.Errorf("unmirror %s: %w", path, err)
+	}
+	var m api.GroupMirror
+	return m, c.postJSON(ctx, "/groups/unmirror", url.Values{"path": {abs}}, &m)
+}

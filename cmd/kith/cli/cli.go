@@ -123,7 +123,7 @@ the same CID on every machine, and any IPFS tool agrees on it.`,
 		daemonCmd(e), addCmd(e), getCmd(e), catCmd(e), lsCmd(e), pinCmd(e), gcCmd(e),
 		repoCmd(e), exportCmd(e), importCmd(e), idCmd(e), versionCmd(e), shutdownCmd(e),
 		connectCmd(e), peersCmd(e), uploadsCmd(e), dhtCmd(e), doctorCmd(e),
-		groupCmd(e), shareCmd(e), unshareCmd(e), statusCmd(e), watchCmd(e),
+		groupCmd(e), shareCmd(e), unshareCmd(e), statusCmd(e), watchCmd(e), mirrorCmd(e),
 		uiCmd(e), configCmd(e), logCmd(e), serviceCmd(e),
 	)
 	refuseUnknownSubcommands(root)

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +14,7 @@ import (
 
 func getCmd(e *env) *cobra.Command {
 	var out, group string
+	var follow bool
 	cmd := &cobra.Command{
 		Use:   "get CID|TICKET|NAME",
 		Short: "Fetch a file or folder (from peers if needed) and write it out",
@@ -35,13 +38,23 @@ With --group, the argument is the name the group shares something as
 ('kith status' lists them), and a path inside it: what a new device needs
 to bring back a folder that another device shared. Of a name shared in
 several versions (a folder followed with --keep, or shared again), the
-newest is got, and a note names the others.`,
+newest is got, and a note names the others. With --follow, the folder
+then follows the name: each newer version the group shares under it is
+written in (only what changed); what you change in the folder is kept,
+never overwritten ('kith mirror ls' lists such folders).`,
 		Example: "  kith get kith1ab...                  # ./holiday, as the sharer named it\n" +
 			"  kith get kith1ab... -o ~/Downloads   # ~/Downloads/holiday\n" +
 			"  kith get bafy... -o holiday\n" +
-			"  kith get Documents --group family -o ~/Documents  # what family keeps",
+			"  kith get Documents --group family -o ~/Documents  # what family keeps\n" +
+			"  kith get Documents --group family --follow  # and each newer version",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if follow && group == "" {
+				return errors.New("--follow follows what a group shares under a name: give the name and --group")
+			}
+			if follow && strings.Contains(strings.Trim(args[0], "/"), "/") {
+				return fmt.Errorf("--follow follows a whole share: give its name (%s), not a path in it", strings.SplitN(strings.Trim(args[0], "/"), "/", 2)[0])
+			}
 			id, name, c, err := e.refClient(cmd.Context(), args[0], group)
 			if err != nil {
 				return err
@@ -64,8 +77,19 @@ newest is got, and a note names the others.`,
 			if err != nil {
 				return err
 			}
+			var m *api.GroupMirror
+			if follow {
+				gm, err := c.GroupMirror(cmd.Context(), group, strings.Trim(args[0], "/"), res.Path, res.Cid)
+				if err != nil {
+					return fmt.Errorf("saved %s to %s, but it does not follow %s: %w", res.Cid, res.Path, printable(group), err)
+				}
+				m = &gm
+			}
 			if e.json {
-				return e.printJSON(res)
+				return e.printJSON(struct {
+					api.GetResult
+					Mirror *api.GroupMirror `json:"mirror,omitempty"`
+				}{res, m})
 			}
 			fmt.Fprintf(e.stdout, "saved %s to %s (%s)\n", res.Cid, res.Path, humanBytes(int64(res.Size)))
 			if f := res.Fetched; f.Blocks > 0 {
@@ -73,11 +97,16 @@ newest is got, and a note names the others.`,
 				fmt.Fprintf(e.stdout, "fetched %s in %d blocks from %d peer%s in %.1fs (%s/s)%s\n",
 					humanBytes(f.Bytes), f.Blocks, f.Peers, plural(f.Peers), f.Seconds, humanBytes(int64(rate)), bitswapShare(f))
 			}
+			if m != nil {
+				fmt.Fprintf(e.stdout, "following: each newer version %s shares as %s is written into %s; what you change there is kept, never overwritten ('kith mirror rm %s' stops)\n",
+					printable(m.Group), printable(m.Name), printable(m.Path), printable(m.Path))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write, or a folder to write into (default ./NAME from a ticket, else ./CID)")
 	groupFlag(cmd, &group)
+	cmd.Flags().BoolVar(&follow, "follow", false, "then keep the folder as the newest version the group shares under the name (with --group)")
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -70,6 +71,11 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 			}
 			if keep < 0 || keep > 100 {
 				return fmt.Errorf("--keep %d: give a number of earlier versions between 0 and 100", keep)
+			}
+			if follow {
+				if err := notMirrored(cmd.Context(), c, args[0]); err != nil {
+					return err
+				}
 			}
 			since := time.Now() // what changes after this is shared again (--watch)
 			p := e.newProgress("adding", true)
@@ -251,6 +257,26 @@ func (e *env) unshareName(ctx context.Context, name, group string) error {
 			versions = fmt.Sprintf("%d versions: %s", len(cids), strings.Join(cids, ", "))
 		}
 		fmt.Fprintf(e.stdout, "unshared %s in %s (%s): %s\n", printable(name), printable(g), versions, unsharedNote)
+	}
+	return nil
+}
+
+// notMirrored refuses, before anything is added, a folder to share with
+// --watch that a mirror writes into (the daemon refuses its watch too,
+// but only once it is shared).
+func notMirrored(ctx context.Context, c *client.Client, path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	ms, err := c.GroupMirrors(ctx)
+	if err != nil {
+		return nil // an older daemon: it has none
+	}
+	for _, m := range ms {
+		if api.Overlap(abs, m.Path) {
+			return fmt.Errorf("%s follows %s's %s (kith get --follow): a folder that follows a group's version cannot also be shared as it changes ('kith mirror rm %s' first)", printable(m.Path), printable(m.Group), printable(m.Name), printable(m.Path))
+		}
 	}
 	return nil
 }

@@ -1,0 +1,90 @@
+package main_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestGetFollow: a laptop shares a folder with --watch; a second device
+// gets it with --follow. Each change on the laptop reaches the second
+// device's folder by itself; a file changed there is kept and named by
+// kith mirror ls; kith mirror rm ends it, the files staying.
+func TestGetFollow(t *testing.T) {
+	config := strings.Replace(groupRepoConfig, `"sync_interval": "5s"`, `"sync_interval": "5s", "watch_interval": "300ms"`, 1)
+	laptop, desk := t.TempDir(), t.TempDir()
+	for _, r := range []string{laptop, desk} {
+		if err := os.WriteFile(filepath.Join(r, "config.json"), []byte(config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		startDaemon(t, r)
+	}
+	var inv struct{ Token string }
+	if err := json.Unmarshal([]byte(mustKith(t, laptop, "--json", "group", "create", "family")), &inv); err != nil {
+		t.Fatal(err)
+	}
+	join := exec.Command(kithBin, "--repo", desk, "group", "join", "-")
+	join.Stdin = strings.NewReader(inv.Token + "\n")
+	if out, err := join.CombinedOutput(); err != nil {
+		t.Fatalf("group join: %v: %s", err, out)
+	}
+	dir, write := newFolder(t, "docs")
+	write("plan.txt", "first plan\n")
+	write("notes.txt", "notes\n")
+	mustKith(t, laptop, "share", dir, "--copies", "1", "--watch")
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get", "docs", "--follow"}, "--follow follows what a group shares under a name: give the name and --group"},
+		{[]string{"get", "docs/plan.txt", "--group", "family", "--follow"}, "--follow follows a whole share: give its name (docs), not a path in it"},
+	} {
+		if _, stderr, err := runKith(t, desk, c.args...); err == nil || !strings.Contains(stderr, c.want) {
+			t.Errorf("kith %s: %v: %s, want %q", strings.Join(c.args, " "), err, stderr, c.want)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "docs")
+	waitFor(t, 30*time.Second, "the desk to see the share", func() bool {
+		_, _, err := runKith(t, desk, "ls", "docs", "--group", "family")
+		return err == nil
+	})
+	got := mustKith(t, desk, "get", "docs", "--group", "family", "-o", out, "--follow")
+	if !strings.Contains(got, "following: each newer version family shares as docs is written into "+out) {
+		t.Fatalf("get --follow says:\n%s", got)
+	}
+
+	// A change on the laptop reaches the desk; the desk's own change stays.
+	if err := os.WriteFile(filepath.Join(out, "notes.txt"), []byte("the desk's notes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write("plan.txt", "second plan, longer\n")
+	write("notes.txt", "the laptop's notes\n")
+	waitFor(t, 60*time.Second, "the laptop's change to reach the desk", func() bool {
+		b, _ := os.ReadFile(filepath.Join(out, "plan.txt"))
+		return string(b) == "second plan, longer\n"
+	})
+	if b, _ := os.ReadFile(filepath.Join(out, "notes.txt")); string(b) != "the desk's notes\n" {
+		t.Errorf("notes.txt, changed on the desk, = %q", b)
+	}
+	ls := mustKith(t, desk, "mirror", "ls")
+	for _, want := range []string{out, "family", "docs", out + ": changed here, kept as they are (delete one to have the group's): notes.txt"} {
+		if !strings.Contains(ls, want) {
+			t.Errorf("mirror ls lacks %q:\n%s", want, ls)
+		}
+	}
+
+	if got := mustKith(t, desk, "mirror", "rm", out); got != out+" no longer follows family's docs: its files stay as they are" {
+		t.Errorf("mirror rm says %q", got)
+	}
+	if got := mustKith(t, desk, "mirror", "ls"); !strings.HasPrefix(got, "no folder follows a group's share") {
+		t.Errorf("mirror ls after rm:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join(out, "plan.txt")); err != nil {
+		t.Errorf("the files went with the mirror: %v", err)
+	}
+}

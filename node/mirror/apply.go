@@ -1,0 +1,400 @@
+package mirror
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+)
+
+// Record is what the mirror wrote at one path of its folder, as the disk
+// showed it right after: a file or link still so was not changed here.
+type Record struct {
+	Type   string `json:"t"`           // dag.TypeFile, TypeDir or TypeSymlink
+	Cid    string `json:"c,omitempty"` // a file's or link's, in the version written
+	Size   int64  `json:"s,omitempty"`
+	Mtime  int64  `json:"m,omitempty"` // nanoseconds
+	Target string `json:"l,omitempty"` // a link's
+}
+
+// Manifest maps the slash path of each entry inside the folder to what the
+// mirror wrote there.
+type Manifest map[string]Record
+
+// maxKeptNamed is how many paths changed here a Result names.
+const maxKeptNamed = 20
+
+// Result says what Apply did.
+type Result struct {
+	Written, Removed int
+	Bytes            int64
+	// Kept names the paths changed on this device (the first 20) that
+	// Apply left as they are rather than overwrite or remove them;
+	// KeptCount counts them all.
+	Kept      []string
+	KeptCount int
+}
+
+func (r *Result) keep(rel string) {
+	r.KeptCount++
+	if len(r.Kept) < maxKeptNamed {
+		r.Kept = append(r.Kept, rel)
+	}
+}
+
+// Apply makes the folder dir hold the version root (a folder DAG in bs,
+// whole), as a receive-only copy: what the group's version adds or changes
+// is written (each file whole, under a temporary name, then renamed in
+// place), what it no longer has is removed, and man, what Apply wrote
+// before, is brought up to date. What was changed on this device since
+// (its size, time or kind differ from man's record, and its content from
+// the version's) is never overwritten or removed: Result.Kept names it.
+// A file already holding the version's bytes (a write a crash cut off
+// before man was saved) is taken as written. Nothing is written through
+// a symbolic link: a folder replaced by a link here is kept, unvisited.
+// On error, man holds what was done up to it.
+func Apply(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string, man Manifest, progress func(int64)) (Result, error) {
+	a := &applier{ctx: ctx, bs: bs, man: man, progress: progress, want: map[string]bool{}, real: map[string]bool{".": true}}
+	items, err := a.list(root, ".", nil)
+	if err != nil {
+		return a.res, err
+	}
+	// What the version no longer has goes first: a folder that became a
+	// file is emptied before the file is written.
+	if err := a.prune(dir); err != nil {
+		return a.res, err
+	}
+	for _, it := range items {
+		if err := ctx.Err(); err != nil {
+			return a.res, err
+		}
+		if !a.real[path.Dir(it.rel)] {
+			continue // below a folder kept as this device changed it
+		}
+		p := filepath.Join(dir, filepath.FromSlash(it.rel))
+		if it.e.Type == dag.TypeDir {
+			err = a.folder(it.rel, p)
+		} else {
+			err = a.entry(it.e, it.rel, p)
+		}
+		if err != nil {
+			return a.res, err
+		}
+	}
+	return a.res, nil
+}
+
+type applier struct {
+	ctx      context.Context
+	bs       blockstore.Blockstore
+	man      Manifest
+	progress func(int64)
+	res      Result
+	want     map[string]bool // the version's paths
+	real     map[string]bool // folders known to be real folders (not links), or not
+}
+
+// item is one entry of the version, at rel.
+type item struct {
+	rel string
+	e   dag.Entry
+}
+
+// list appends the entries of the version's folder c, at rel, to items,
+// each folder before what it holds, checking every name.
+func (a *applier) list(c cid.Cid, rel string, items []item) ([]item, error) {
+	es, err := dag.Ls(a.ctx, a.bs, c)
+	if err != nil {
+		return items, fmt.Errorf("read %s of the version: %w", rel, err)
+	}
+	for _, e := range es {
+		if err := dag.CheckName(e.Name); err != nil {
+			return items, fmt.Errorf("folder %s of the version: %w", rel, err)
+		}
+		r := path.Join(rel, e.Name)
+		a.want[r] = true
+		items = append(items, item{r, e})
+		if e.Type == dag.TypeDir {
+			if items, err = a.list(e.Cid, r, items); err != nil {
+				return items, err
+			}
+		}
+	}
+	return items, nil
+}
+
+// folder makes p a folder, unless something changed here is in the way
+// (then what the version has in it is left out: real says so).
+func (a *applier) folder(r, p string) error {
+	a.real[r] = false
+	st, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.Mkdir(p, 0o755); err != nil {
+			return fmt.Errorf("make the folder %s: %w", p, err)
+		}
+	case err != nil:
+		return err
+	case st.IsDir():
+	case a.untouched(r, p, st):
+		// The version's file or link here became a folder.
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+		if err := os.Mkdir(p, 0o755); err != nil {
+			return fmt.Errorf("make the folder %s: %w", p, err)
+		}
+	default:
+		a.res.keep(r)
+		return nil
+	}
+	a.man[r] = Record{Type: dag.TypeDir}
+	a.real[r] = true
+	return nil
+}
+
+// entry brings the file or link e at r (p on disk) up to date.
+func (a *applier) entry(e dag.Entry, r, p string) error {
+	st, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return err
+	case a.untouched(r, p, st):
+		if rec := a.man[r]; rec.Type == e.Type && rec.Cid == e.Cid.String() {
+			return nil // as written, and the same in this version
+		}
+		if st.IsDir() {
+			// A folder of the version before: it goes if it is empty
+			// (prune removed what the mirror wrote in it).
+			if err := os.Remove(p); err != nil {
+				a.res.keep(r)
+				return nil
+			}
+		}
+	case a.same(e, p, st):
+		a.record(r, e, st)
+		return nil
+	default:
+		a.res.keep(r)
+		return nil
+	}
+	var done int64
+	err = dag.WriteTo(a.ctx, a.bs, e.Cid, p, func(b int64) {
+		if a.progress != nil {
+			a.progress(a.res.Bytes + b)
+		}
+		done = b
+	}, dag.WithOverwrite(true))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	a.res.Bytes += done
+	a.res.Written++
+	if st, err = os.Lstat(p); err != nil {
+		return err
+	}
+	a.record(r, e, st)
+	return nil
+}
+
+func (a *applier) record(r string, e dag.Entry, st fs.FileInfo) {
+	rec := Record{Type: e.Type, Cid: e.Cid.String()}
+	if e.Type == dag.TypeSymlink {
+		rec.Target = e.Target
+	} else {
+		rec.Size, rec.Mtime = st.Size(), st.ModTime().UnixNano()
+	}
+	a.man[r] = rec
+}
+
+// untouched reports whether the disk at r (p, st) is as Apply last wrote it.
+func (a *applier) untouched(r, p string, st fs.FileInfo) bool {
+	rec, ok := a.man[r]
+	if !ok {
+		return false
+	}
+	switch rec.Type {
+	case dag.TypeDir:
+		return st.IsDir()
+	case dag.TypeSymlink:
+		if st.Mode()&fs.ModeSymlink == 0 {
+			return false
+		}
+		t, err := os.Readlink(p)
+		return err == nil && t == rec.Target
+	default:
+		return st.Mode().IsRegular() && st.Size() == rec.Size && st.ModTime().UnixNano() == rec.Mtime
+	}
+}
+
+// same reports whether p already holds e: a link to the same target, or a
+// file of the same bytes.
+func (a *applier) same(e dag.Entry, p string, st fs.FileInfo) bool {
+	switch {
+	case e.Type == dag.TypeSymlink:
+		t, err := os.Readlink(p)
+		return st.Mode()&fs.ModeSymlink != 0 && err == nil && t == e.Target
+	case !st.Mode().IsRegular() || uint64(st.Size()) != e.Size:
+		return false
+	}
+	want, _, err := dag.Open(a.ctx, a.bs, e.Cid)
+	if err != nil {
+		return false
+	}
+	defer want.Close()
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return sameBytes(want, f)
+}
+
+// sameBytes reports whether a and b read the same bytes to their end.
+func sameBytes(a, b io.Reader) bool {
+	ba, bb := make([]byte, 256<<10), make([]byte, 256<<10)
+	for {
+		na, ea := io.ReadFull(a, ba)
+		nb, eb := io.ReadFull(b, bb)
+		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
+			return false
+		}
+		aEnd := ea == io.EOF || ea == io.ErrUnexpectedEOF
+		bEnd := eb == io.EOF || eb == io.ErrUnexpectedEOF
+		switch {
+		case aEnd && bEnd:
+			return true
+		case aEnd != bEnd, ea != nil && !aEnd, eb != nil && !bEnd:
+			return false
+		}
+	}
+}
+
+// prune removes what the mirror wrote that the version no longer has,
+// deepest first, unless it was changed here (a folder goes only empty: what
+// is left in it is someone's). An entry below anything but a real folder
+// is forgotten, never looked at: the path could lead through a link.
+func (a *applier) prune(dir string) error {
+	var gone []string
+	for r := range a.man {
+		if !a.want[r] {
+			gone = append(gone, r)
+		}
+	}
+	// Deepest first, so that a folder is emptied before it is removed.
+	slices.SortFunc(gone, func(x, y string) int {
+		if d := strings.Count(y, "/") - strings.Count(x, "/"); d != 0 {
+			return d
+		}
+		return strings.Compare(x, y)
+	})
+	for _, r := range gone {
+		if err := a.ctx.Err(); err != nil {
+			return err
+		}
+		rec := a.man[r]
+		if !a.under(dir, path.Dir(r)) {
+			delete(a.man, r)
+			continue
+		}
+		p := filepath.Join(dir, filepath.FromSlash(r))
+		st, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+			delete(a.man, r)
+			continue
+		case err != nil:
+			return err
+		}
+		if rec.Type == dag.TypeDir {
+			if st.IsDir() && os.Remove(p) == nil {
+				a.res.Removed++
+			}
+			delete(a.man, r)
+			continue
+		}
+		if !a.untouched(r, p, st) {
+			a.res.keep(r) // changed here: it is this device's now
+			delete(a.man, r)
+			continue
+		}
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("remove %s, gone from the group's version: %w", p, err)
+		}
+		a.res.Removed++
+		delete(a.man, r)
+	}
+	return nil
+}
+
+// under reports whether the folder rel of dir, and every folder above it,
+// is a real folder (not a link), looking at the disk for those walk did
+// not see.
+func (a *applier) under(dir, rel string) bool {
+	if ok, seen := a.real[rel]; seen {
+		return ok
+	}
+	ok := a.under(dir, path.Dir(rel))
+	if ok {
+		st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(rel)))
+		ok = err == nil && st.IsDir()
+	}
+	a.real[rel] = ok
+	return ok
+}
+
+// Adopt is the manifest of the folder dir, just written whole as the
+// version root (by a get): each entry of the version that the disk holds
+// as it should be (same kind, a file of the same size, a link to the same
+// target) is taken as written; anything else is left for Apply to judge.
+func Adopt(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string) (Manifest, error) {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a folder", dir)
+	}
+	a := &applier{ctx: ctx, bs: bs, man: Manifest{}, want: map[string]bool{}}
+	items, err := a.list(root, ".", nil)
+	if err != nil {
+		return nil, err
+	}
+	real := map[string]bool{".": true}
+	for _, it := range items {
+		if !real[path.Dir(it.rel)] {
+			continue
+		}
+		p := filepath.Join(dir, filepath.FromSlash(it.rel))
+		st, err := os.Lstat(p)
+		if err != nil {
+			continue
+		}
+		switch e := it.e; {
+		case e.Type == dag.TypeDir && st.IsDir():
+			a.man[it.rel] = Record{Type: dag.TypeDir}
+			real[it.rel] = true
+		case e.Type == dag.TypeSymlink && st.Mode()&fs.ModeSymlink != 0:
+			if t, err := os.Readlink(p); err == nil && t == e.Target {
+				a.record(it.rel, e, st)
+			}
+		case e.Type == dag.TypeFile && st.Mode().IsRegular() && uint64(st.Size()) == e.Size:
+			a.record(it.rel, e, st)
+		}
+	}
+	return a.man, nil
+}

@@ -1,0 +1,283 @@
+package mirror
+
+import (
+	"context"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+)
+
+// tree describes a folder: a name maps to a string (a file's bytes), a
+// tree (a folder) or a link (a symbolic link's target).
+type tree map[string]any
+
+type link string
+
+func (tr tree) write(t *testing.T, dir string) {
+	t.Helper()
+	for name, v := range tr {
+		p := filepath.Join(dir, name)
+		var err error
+		switch v := v.(type) {
+		case string:
+			err = os.WriteFile(p, []byte(v), 0o644)
+		case tree:
+			if err = os.Mkdir(p, 0o755); err == nil {
+				v.write(t, p)
+			}
+		case link:
+			err = os.Symlink(string(v), p)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// version imports tr into bs, as a sharing device's add would, and
+// returns its CID.
+func version(t *testing.T, bs blockstore.Blockstore, tr tree) cid.Cid {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "v")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tr.write(t, dir)
+	return importDir(t, bs, dir)
+}
+
+func importDir(t *testing.T, bs blockstore.Blockstore, dir string) cid.Cid {
+	t.Helper()
+	nd, err := dag.OpenPath(dir, dag.Exclusion{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := dag.NewImporter(bs).Add(context.Background(), nd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Root
+}
+
+// holds fails t unless dir holds exactly the version want.
+func holds(t *testing.T, dir string, want cid.Cid) {
+	t.Helper()
+	if got := importDir(t, blockstore.NewMemStore(), dir); got != want {
+		t.Fatalf("the folder holds %s, want the version %s", got, want)
+	}
+}
+
+func apply(t *testing.T, bs blockstore.Blockstore, root cid.Cid, dir string, man Manifest) Result {
+	t.Helper()
+	res, err := Apply(context.Background(), bs, root, dir, man, nil)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	return res
+}
+
+// TestApplyFollowsVersions: an empty folder gets the version whole; each
+// later version changes, adds and removes what it changed, added and
+// removed (a folder that became a file and the reverse, a link retargeted),
+// and nothing else is written.
+func TestApplyFollowsVersions(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	v1 := version(t, bs, tree{
+		"notes.txt": "first notes",
+		"same.txt":  "never changes",
+		"old":       tree{"a.txt": "a", "deep": tree{"b.txt": "b"}},
+		"becomes":   tree{"x.txt": "x"},
+		"was-file":  "a file first",
+		"link":      link("notes.txt"),
+	})
+	v2 := version(t, bs, tree{
+		"notes.txt": "second notes, longer",
+		"same.txt":  "never changes",
+		"new":       tree{"c.txt": "c"},
+		"becomes":   "now a file",
+		"was-file":  tree{"inside.txt": "in"},
+		"link":      link("same.txt"),
+	})
+	dir := t.TempDir()
+	man := Manifest{}
+	res := apply(t, bs, v1, dir, man)
+	holds(t, dir, v1)
+	if res.Written != 7 || res.KeptCount != 0 {
+		t.Errorf("first version: %+v, want 7 written, none kept", res)
+	}
+	same, _ := os.Stat(filepath.Join(dir, "same.txt"))
+
+	res = apply(t, bs, v2, dir, man)
+	holds(t, dir, v2)
+	if res.KeptCount != 0 || res.Written != 5 {
+		t.Errorf("second version: %+v, want 5 written (notes, c, becomes, inside, link), none kept", res)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, "same.txt")); !st.ModTime().Equal(same.ModTime()) || !os.SameFile(st, same) {
+		t.Errorf("same.txt, unchanged in the version, was written again")
+	}
+	want := []string{"becomes", "link", "new", "new/c.txt", "notes.txt", "same.txt", "was-file", "was-file/inside.txt"}
+	if got := slices.Sorted(maps.Keys(man)); !slices.Equal(got, want) {
+		t.Errorf("manifest %v, want %v", got, want)
+	}
+
+	// Back to v1: all of it again.
+	apply(t, bs, v1, dir, man)
+	holds(t, dir, v1)
+}
+
+// TestApplyKeepsChangesHere: what was changed on this device is never
+// overwritten or removed, and is named; a file deleted here is written
+// again; a folder replaced by a link is never written through.
+func TestApplyKeepsChangesHere(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	v1 := version(t, bs, tree{
+		"edited.txt":  "the group's first",
+		"removed.txt": "the group removes it later",
+		"deleted.txt": "deleted here",
+		"folder":      tree{"f.txt": "f"},
+		"linked":      tree{"l.txt": "l"},
+		"gone":        tree{"g.txt": "g"},
+		"moved":       tree{"m.txt": "m"},
+	})
+	v2 := version(t, bs, tree{
+		"edited.txt":  "the group's second",
+		"deleted.txt": "deleted here",
+		"folder":      tree{"f.txt": "f2"},
+		"linked":      tree{"l.txt": "l2"},
+	})
+	dir := t.TempDir()
+	man := Manifest{}
+	apply(t, bs, v1, dir, man)
+
+	writeFile(t, filepath.Join(dir, "edited.txt"), "mine")
+	writeFile(t, filepath.Join(dir, "removed.txt"), "mine too")
+	if err := os.Remove(filepath.Join(dir, "deleted.txt")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "gone", "added-here.txt"), "a file of mine in a folder the group removes")
+	outside := t.TempDir()
+	writeFile(t, filepath.Join(outside, "l.txt"), "outside")
+	if err := os.RemoveAll(filepath.Join(dir, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	// A folder moved elsewhere and linked from here (its files as they
+	// were): the group removing it does not reach through the link.
+	elsewhere := filepath.Join(t.TempDir(), "moved")
+	if err := os.Rename(filepath.Join(dir, "moved"), elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "moved")); err != nil {
+		t.Fatal(err)
+	}
+
+	res := apply(t, bs, v2, dir, man)
+	slices.Sort(res.Kept)
+	if want := []string{"edited.txt", "linked", "removed.txt"}; !slices.Equal(res.Kept, want) || res.KeptCount != 3 {
+		t.Errorf("kept %v (%d), want %v", res.Kept, res.KeptCount, want)
+	}
+	for p, want := range map[string]string{
+		"edited.txt":          "mine",
+		"removed.txt":         "mine too",
+		"deleted.txt":         "deleted here",
+		"folder/f.txt":        "f2",
+		"gone/added-here.txt": "a file of mine in a folder the group removes",
+		"../" + filepath.Base(outside) + "/l.txt": "outside",
+	} {
+		if b, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", p, b, err, want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(outside, "l.txt")); string(b) != "outside" {
+		t.Errorf("a file was written through the link: %q", b)
+	}
+	if b, err := os.ReadFile(filepath.Join(elsewhere, "m.txt")); err != nil || string(b) != "m" {
+		t.Errorf("a file was removed through the link: %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gone", "g.txt")); !os.IsNotExist(err) {
+		t.Errorf("gone/g.txt, removed by the group and not changed here, is still there: %v", err)
+	}
+
+	// Kept files stay kept; deleting one here lets the group's in.
+	res = apply(t, bs, v2, dir, man)
+	if res.KeptCount != 2 || res.Written != 0 { // edited.txt, linked: removed.txt is this device's now
+		t.Errorf("again: %+v, want edited.txt and linked kept, nothing written", res)
+	}
+	if err := os.Remove(filepath.Join(dir, "edited.txt")); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, bs, v2, dir, man)
+	if b, _ := os.ReadFile(filepath.Join(dir, "edited.txt")); string(b) != "the group's second" {
+		t.Errorf("edited.txt deleted here: %q, want the group's", b)
+	}
+}
+
+// TestApplyAfterACrash: a file written before a crash cut Apply off (the
+// manifest not saved) holds the version's bytes: it is taken as written,
+// not as a change made here.
+func TestApplyAfterACrash(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	v1 := version(t, bs, tree{"a.txt": "one", "b.txt": "two"})
+	v2 := version(t, bs, tree{"a.txt": "one, changed", "b.txt": "two, changed"})
+	dir := t.TempDir()
+	man := Manifest{}
+	apply(t, bs, v1, dir, man)
+	saved := maps.Clone(man)
+	apply(t, bs, v2, dir, man) // the run whose manifest the crash lost
+	res := apply(t, bs, v2, dir, saved)
+	if res.KeptCount != 0 || res.Written != 0 {
+		t.Errorf("after the crash: %+v, want nothing kept or written", res)
+	}
+	// The manifest is whole again: a change here is told from the group's.
+	writeFile(t, filepath.Join(dir, "a.txt"), "mine")
+	v3 := version(t, bs, tree{"a.txt": "three", "b.txt": "three"})
+	if res := apply(t, bs, v3, dir, saved); !slices.Equal(res.Kept, []string{"a.txt"}) || res.Written != 1 {
+		t.Errorf("v3: %+v, want a.txt kept, b.txt written", res)
+	}
+}
+
+// TestApplyCancelled: a cancelled Apply stops, and its manifest holds what
+// it wrote: the next one finishes the job.
+func TestApplyCancelled(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	v1 := version(t, bs, tree{"a.txt": "a", "b.txt": "b", "c": tree{"d.txt": "d"}})
+	dir := t.TempDir()
+	man := Manifest{}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	_, err := Apply(ctx, bs, v1, dir, man, func(int64) {
+		if n++; n == 1 {
+			cancel()
+		}
+	})
+	if err == nil {
+		t.Fatal("a cancelled Apply succeeded")
+	}
+	res := apply(t, bs, v1, dir, man)
+	holds(t, dir, v1)
+	if res.KeptCount != 0 {
+		t.Errorf("after a cancelled Apply: %+v", res)
+	}
+}
+
+func writeFile(t *testing.T, p, body string) {
+	t.Helper()
+	// A second apart at least, as an edit would be.
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Second)
+	if err := os.Chtimes(p, later, later); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,441 @@
+// Package mirror keeps folders of this device as the newest version a
+// group shares under a name (`kith get NAME --group G -o DIR --follow`): a
+// receive-only copy, as Syncthing's receive-only folders are. When the
+// group shares a new version of the name, it is fetched and written in
+// (Apply: only what changed is written); what was changed on this device
+// is kept, never overwritten, and named. The mirrors survive restarts in a
+// folder of the repo: their list, and what each wrote (its manifest).
+package mirror
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/node/atomicfile"
+)
+
+// ErrNotFound is returned (wrapped) for a mirror that does not exist.
+var ErrNotFound = errors.New("no such mirror")
+
+// ErrOverlap is returned (wrapped) by Add for a folder inside another
+// mirror's, or holding one.
+var ErrOverlap = errors.New("mirrors overlap")
+
+// Mirror is one folder kept as the newest version a group shares as Name.
+type Mirror struct {
+	Path    string `json:"path"`     // absolute
+	GroupID string `json:"group_id"` // the group's ID: names are local
+	Group   string `json:"group"`    // its name when the mirror was made
+	Name    string `json:"name"`     // what the group shares it as
+	// Cid is the version the folder holds, written at Updated; Checked
+	// is when the group's newest version was last looked at.
+	Cid     string    `json:"cid"`
+	Updated time.Time `json:"updated"`
+	Checked time.Time `json:"checked,omitzero"`
+	// Pending is a newer version being fetched and written.
+	Pending string `json:"pending,omitempty"`
+	// Error is why the last update failed, or why none can be made (the
+	// folder gone, nothing shared under the name any more), until one
+	// succeeds. Failed is the version that failed, at FailedAt: it is
+	// tried again after the interval, not at every change of the group.
+	Error    string    `json:"error,omitempty"`
+	Failed   string    `json:"failed,omitempty"`
+	FailedAt time.Time `json:"failed_at,omitzero"`
+	// Kept names the paths changed on this device that the last update
+	// left as they are (the first 20); KeptCount counts them.
+	Kept      []string `json:"kept,omitempty"`
+	KeptCount int      `json:"kept_count,omitempty"`
+}
+
+// manifestName is the file, in the mirrors' folder, of what m wrote.
+func (m Mirror) manifestName() string {
+	sum := sha256.Sum256([]byte(m.Path))
+	return "manifest-" + hex.EncodeToString(sum[:12]) + ".json"
+}
+
+// Source is what the mirrors need of the node.
+type Source interface {
+	// Newest is the newest version the group groupID shares as name; ok
+	// is false when it shares nothing so named. Its error is a sentence
+	// (not a group of ours any more, say).
+	Newest(groupID, name string) (c cid.Cid, ok bool, err error)
+	// Fetch makes the version c whole in the repo and returns the store
+	// to read it from, kept from garbage collection until release.
+	Fetch(ctx context.Context, c cid.Cid) (bs blockstore.Blockstore, release func(), err error)
+}
+
+// Options tunes Mirrors.
+type Options struct {
+	// Interval is how often every mirror is looked at without a Kick (and
+	// how long a failed version waits before it is tried again).
+	Interval time.Duration
+	Log      *slog.Logger
+	// Changed, when set, is called after a mirror's version, state or
+	// error changed, outside the lock.
+	Changed func()
+}
+
+// listFile is the list of mirrors, in their folder.
+const listFile = "mirrors.json"
+
+// Mirrors holds the mirrors and keeps them up to date.
+type Mirrors struct {
+	dir  string
+	src  Source
+	opts Options
+
+	mu       sync.Mutex
+	list     []Mirror
+	updating map[string]context.CancelFunc // by path: the update in progress
+	kick     chan struct{}
+}
+
+// Open loads the mirrors kept in dir (none when it does not exist yet).
+func Open(dir string, src Source, opts Options) (*Mirrors, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = time.Minute
+	}
+	m := &Mirrors{dir: dir, src: src, opts: opts, updating: map[string]context.CancelFunc{}, kick: make(chan struct{}, 1)}
+	b, err := os.ReadFile(filepath.Join(dir, listFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return m, nil
+	case err != nil:
+		return nil, fmt.Errorf("read the mirrored folders: %w", err)
+	}
+	if err := json.Unmarshal(b, &m.list); err != nil {
+		return nil, fmt.Errorf("read the mirrored folders in %s: %w", dir, err)
+	}
+	for i := range m.list {
+		m.list[i].Pending = "" // an update a stop cut off starts again
+	}
+	return m, nil
+}
+
+// Add starts mirroring: mr.Path holds the version mr.Cid (in bs), just
+// written there whole (by a get); what is there now is taken as written
+// (Adopt). A mirror of the same folder is replaced.
+func (m *Mirrors) Add(ctx context.Context, mr Mirror, bs blockstore.Blockstore) (Mirror, error) {
+	if !filepath.IsAbs(mr.Path) {
+		return Mirror{}, fmt.Errorf("mirror %q: the path must be absolute", mr.Path)
+	}
+	mr.Path = filepath.Clean(mr.Path)
+	c, err := cid.Decode(mr.Cid)
+	if err != nil {
+		return Mirror{}, fmt.Errorf("mirror %s: %q is no CID: %w", mr.Path, mr.Cid, err)
+	}
+	for _, o := range m.List() {
+		if o.Path != mr.Path && (within(mr.Path, o.Path) || within(o.Path, mr.Path)) {
+			return Mirror{}, fmt.Errorf("%w: %s and %s, where %s is mirrored already", ErrOverlap, mr.Path, o.Path, o.Name)
+		}
+	}
+	man, err := Adopt(ctx, bs, c, mr.Path)
+	if err != nil {
+		return Mirror{}, err
+	}
+	if err := os.MkdirAll(m.dir, 0o700); err != nil {
+		return Mirror{}, fmt.Errorf("mirror %s: %w", mr.Path, err)
+	}
+	now := time.Now()
+	mr.Updated, mr.Checked, mr.Error, mr.Failed, mr.Pending, mr.Kept, mr.KeptCount = now, now, "", "", "", nil, 0
+	m.cancelUpdate(mr.Path)
+	m.mu.Lock()
+	err = m.saveManifestLocked(mr, man)
+	if err == nil {
+		list := slices.DeleteFunc(slices.Clone(m.list), func(o Mirror) bool { return o.Path == mr.Path })
+		err = m.saveLocked(append(list, mr))
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return Mirror{}, err
+	}
+	m.Kick() // a newer version may be shared already
+	return mr, nil
+}
+
+// within reports whether p is inside the folder dir.
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// Remove stops mirroring path (the files stay as they are) and returns
+// the mirror; none is ErrNotFound.
+func (m *Mirrors) Remove(path string) (Mirror, error) {
+	path = filepath.Clean(path)
+	gone, err := m.removeWhere(func(mr Mirror) bool { return mr.Path == path })
+	if err == nil && len(gone) == 0 {
+		return Mirror{}, fmt.Errorf("%s is not mirrored: %w", path, ErrNotFound)
+	}
+	if err != nil {
+		return Mirror{}, err
+	}
+	return gone[0], nil
+}
+
+// ForgetGroup removes the mirrors of the group groupID (it was left).
+func (m *Mirrors) ForgetGroup(groupID string) ([]Mirror, error) {
+	return m.removeWhere(func(mr Mirror) bool { return mr.GroupID == groupID })
+}
+
+func (m *Mirrors) removeWhere(gone func(Mirror) bool) ([]Mirror, error) {
+	var removed []Mirror
+	m.mu.Lock()
+	kept := slices.DeleteFunc(slices.Clone(m.list), func(mr Mirror) bool {
+		if gone(mr) {
+			removed = append(removed, mr)
+			return true
+		}
+		return false
+	})
+	var err error
+	if len(removed) > 0 {
+		err = m.saveLocked(kept)
+		for _, mr := range removed {
+			if cancel := m.updating[mr.Path]; cancel != nil {
+				cancel()
+			}
+			os.Remove(filepath.Join(m.dir, mr.manifestName()))
+		}
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return removed, nil
+}
+
+// cancelUpdate stops the update of path in progress, if any.
+func (m *Mirrors) cancelUpdate(path string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cancel := m.updating[path]; cancel != nil {
+		cancel()
+	}
+}
+
+// List returns the mirrors, by path.
+func (m *Mirrors) List() []Mirror {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := slices.Clone(m.list)
+	slices.SortFunc(out, func(a, b Mirror) int { return strings.Compare(a.Path, b.Path) })
+	return out
+}
+
+// Kick has Run look at every mirror now rather than at the next interval
+// (the groups changed).
+func (m *Mirrors) Kick() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run keeps the mirrors up to date until ctx ends: it looks at each at
+// once, when kicked and every interval.
+func (m *Mirrors) Run(ctx context.Context) {
+	t := time.NewTicker(m.opts.Interval)
+	defer t.Stop()
+	for {
+		m.CheckAll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-m.kick:
+		}
+	}
+}
+
+// CheckAll brings every mirror to its group's newest version.
+func (m *Mirrors) CheckAll(ctx context.Context) {
+	for _, mr := range m.List() {
+		if ctx.Err() != nil {
+			return
+		}
+		m.check(ctx, mr)
+	}
+}
+
+// check brings mr to its group's newest version, if it is not there.
+func (m *Mirrors) check(ctx context.Context, mr Mirror) {
+	now := time.Now()
+	c, ok, err := m.src.Newest(mr.GroupID, mr.Name)
+	switch {
+	case err != nil:
+		m.edit(mr.Path, func(x *Mirror) { x.Checked, x.Error = now, err.Error() })
+		return
+	case !ok:
+		m.edit(mr.Path, func(x *Mirror) {
+			x.Checked = now
+			x.Error = fmt.Sprintf("%s shares nothing called %s any more: %s stays as it is", x.Group, x.Name, x.Path)
+		})
+		return
+	case c.String() == mr.Cid:
+		m.edit(mr.Path, func(x *Mirror) { x.Checked, x.Error, x.Failed = now, "", "" })
+		return
+	case c.String() == mr.Failed && now.Sub(mr.FailedAt) < m.opts.Interval:
+		return // tried a moment ago
+	}
+	if st, err := os.Stat(mr.Path); err != nil || !st.IsDir() {
+		// Not made again: it may be a disk not mounted now.
+		m.edit(mr.Path, func(x *Mirror) {
+			x.Checked = now
+			x.Error = fmt.Sprintf("%s is gone, so %s's newer %s is not written: put the folder back, or stop with 'kith mirror rm %s'", x.Path, x.Group, x.Name, x.Path)
+		})
+		return
+	}
+	m.update(ctx, mr, c)
+}
+
+// update fetches the version c and writes it into mr's folder.
+func (m *Mirrors) update(ctx context.Context, mr Mirror, c cid.Cid) {
+	uctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m.mu.Lock()
+	m.updating[mr.Path] = cancel
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.updating, mr.Path)
+		m.mu.Unlock()
+	}()
+	m.edit(mr.Path, func(x *Mirror) { x.Pending = c.String() })
+	log := m.opts.Log.With("path", mr.Path, "group", mr.Group, "name", mr.Name, "cid", c)
+	res, err := m.write(uctx, mr, c)
+	now := time.Now()
+	if err != nil && uctx.Err() != nil {
+		// Removed or replaced meanwhile, or the daemon stops: the next
+		// run starts again from what the manifest says was written.
+		return
+	}
+	m.edit(mr.Path, func(x *Mirror) {
+		x.Pending, x.Checked = "", now
+		if err != nil {
+			x.Error = fmt.Sprintf("could not write %s's newer %s into %s: %v", x.Group, x.Name, x.Path, err)
+			x.Failed, x.FailedAt = c.String(), now
+			return
+		}
+		x.Cid, x.Updated, x.Error, x.Failed = c.String(), now, "", ""
+		x.Kept, x.KeptCount = res.Kept, res.KeptCount
+	})
+	if err != nil {
+		log.Warn("mirror: could not write the newer version", "err", err)
+		return
+	}
+	log.Info("mirror: wrote the newer version", "written", res.Written, "removed", res.Removed, "bytes", res.Bytes, "kept", res.KeptCount)
+}
+
+// write fetches c and applies it to mr's folder, saving the manifest
+// after, also when Apply failed half-way (it holds what was done).
+func (m *Mirrors) write(ctx context.Context, mr Mirror, c cid.Cid) (Result, error) {
+	bs, release, err := m.src.Fetch(ctx, c)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+	m.mu.Lock()
+	man, err := m.loadManifestLocked(mr)
+	m.mu.Unlock()
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := Apply(ctx, bs, c, mr.Path, man, nil)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !slices.ContainsFunc(m.list, func(x Mirror) bool { return x.Path == mr.Path }) {
+		return res, err // removed meanwhile: its manifest is gone with it
+	}
+	if serr := m.saveManifestLocked(mr, man); err == nil {
+		err = serr
+	}
+	return res, err
+}
+
+// edit changes the mirror at path (if it is still there) and saves the
+// list when something other than Checked changed.
+func (m *Mirrors) edit(path string, fn func(*Mirror)) {
+	m.mu.Lock()
+	i := slices.IndexFunc(m.list, func(x Mirror) bool { return x.Path == path })
+	if i < 0 {
+		m.mu.Unlock()
+		return
+	}
+	before := m.list[i]
+	after := before
+	fn(&after)
+	m.list[i] = after
+	before.Checked, after.Checked = time.Time{}, time.Time{}
+	changed := !equal(before, after)
+	var err error
+	if changed {
+		err = m.saveLocked(m.list)
+	}
+	m.mu.Unlock()
+	if err != nil {
+		m.opts.Log.Warn("mirror: save the list", "err", err)
+	}
+	if changed && m.opts.Changed != nil {
+		m.opts.Changed()
+	}
+}
+
+func equal(a, b Mirror) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+func (m *Mirrors) saveLocked(list []Mirror) error {
+	b, err := json.MarshalIndent(list, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(filepath.Join(m.dir, listFile), b, 0o600); err != nil {
+		return fmt.Errorf("save the mirrored folders: %w", err)
+	}
+	m.list = list
+	return nil
+}
+
+func (m *Mirrors) loadManifestLocked(mr Mirror) (Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(m.dir, mr.manifestName()))
+	if err != nil {
+		return nil, fmt.Errorf("read what was written into %s: %w", mr.Path, err)
+	}
+	man := Manifest{}
+	if err := json.Unmarshal(b, &man); err != nil {
+		return nil, fmt.Errorf("read what was written into %s: %w", mr.Path, err)
+	}
+	return man, nil
+}
+
+func (m *Mirrors) saveManifestLocked(mr Mirror, man Manifest) error {
+	b, err := json.Marshal(man)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(filepath.Join(m.dir, mr.manifestName()), b, 0o600); err != nil {
+		return fmt.Errorf("save what was written into %s: %w", mr.Path, err)
+	}
+	return nil
+}

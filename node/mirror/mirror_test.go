@@ -1,0 +1,228 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"go.uber.org/goleak"
+
+	"github.com/kith-p2p/kith/blockstore"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// shares is a Source over one store: what each group shares under each
+// name, as the node's group state would say, and fetch failures to give.
+type shares struct {
+	bs blockstore.Blockstore
+
+	mu       sync.Mutex
+	newest   map[string]cid.Cid // group + "/" + name
+	fetchErr error
+	fetches  int
+}
+
+func (s *shares) share(group, name string, c cid.Cid) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.newest == nil {
+		s.newest = map[string]cid.Cid{}
+	}
+	if c == cid.Undef {
+		delete(s.newest, group+"/"+name)
+		return
+	}
+	s.newest[group+"/"+name] = c
+}
+
+func (s *shares) Newest(group, name string) (cid.Cid, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.newest[group+"/"+name]
+	return c, ok, nil
+}
+
+func (s *shares) Fetch(ctx context.Context, c cid.Cid) (blockstore.Blockstore, func(), error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fetches++
+	if s.fetchErr != nil {
+		return nil, nil, s.fetchErr
+	}
+	return s.bs, func() {}, nil
+}
+
+// running opens mirrors in a new folder and runs them until the test ends.
+func running(t *testing.T, src Source, dir string, interval time.Duration, changed func()) *Mirrors {
+	t.Helper()
+	m, err := Open(dir, src, Options{Interval: interval, Changed: changed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return m
+}
+
+// waitMirror waits until the mirror at path satisfies cond.
+func waitMirror(t *testing.T, m *Mirrors, path, what string, cond func(Mirror) bool) Mirror {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, mr := range m.List() {
+			if mr.Path == path && cond(mr) {
+				return mr
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s: %+v", what, m.List())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestMirrorFollowsTheGroup: a mirror made of a folder just got follows
+// each newer version its group shares under the name, keeps what was
+// changed here, and survives a restart; once removed, its folder stays.
+func TestMirrorFollowsTheGroup(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	src := &shares{bs: bs}
+	v1 := version(t, bs, tree{"a.txt": "one", "b.txt": "bee"})
+	v2 := version(t, bs, tree{"a.txt": "two", "b.txt": "bee, changed"})
+	src.share("g1", "Docs", v1)
+	folder := filepath.Join(t.TempDir(), "Docs")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, bs, v1, folder, Manifest{}) // what kith get writes
+	state := t.TempDir()
+	changed := make(chan struct{}, 100)
+	m := running(t, src, state, time.Hour, func() { changed <- struct{}{} })
+	mr, err := m.Add(context.Background(), Mirror{Path: folder, GroupID: "g1", Group: "family", Name: "Docs", Cid: v1.String()}, bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mr.Cid != v1.String() || mr.Error != "" {
+		t.Fatalf("added %+v", mr)
+	}
+
+	writeFile(t, filepath.Join(folder, "b.txt"), "mine")
+	src.share("g1", "Docs", v2)
+	m.Kick()
+	mr = waitMirror(t, m, folder, "v2 written", func(mr Mirror) bool { return mr.Cid == v2.String() })
+	if b, _ := os.ReadFile(filepath.Join(folder, "a.txt")); string(b) != "two" {
+		t.Errorf("a.txt = %q after v2", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(folder, "b.txt")); string(b) != "mine" {
+		t.Errorf("b.txt, changed here, = %q after v2", b)
+	}
+	if mr.KeptCount != 1 || len(mr.Kept) != 1 || mr.Kept[0] != "b.txt" {
+		t.Errorf("kept %v (%d), want b.txt", mr.Kept, mr.KeptCount)
+	}
+	if len(changed) == 0 {
+		t.Error("Changed was not called for the new version")
+	}
+
+	// Nothing shared under the name any more: the folder stays, and the
+	// mirror says why it does not change.
+	src.share("g1", "Docs", cid.Undef)
+	m.Kick()
+	mr = waitMirror(t, m, folder, "the error", func(mr Mirror) bool { return mr.Error != "" })
+	if !strings.Contains(mr.Error, "family shares nothing called Docs any more") {
+		t.Errorf("error %q", mr.Error)
+	}
+
+	// After a restart, the list and what was written are read back.
+	m2, err := Open(state, src, Options{Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := m2.List(); len(l) != 1 || l[0].Cid != v2.String() || l[0].Path != folder {
+		t.Fatalf("after a restart: %+v", l)
+	}
+	v3 := version(t, bs, tree{"a.txt": "three", "b.txt": "bee, changed"})
+	src.share("g1", "Docs", v3)
+	m2.CheckAll(context.Background())
+	if b, _ := os.ReadFile(filepath.Join(m2.List()[0].Path, "a.txt")); string(b) != "three" {
+		t.Errorf("after a restart, a.txt = %q, want three", b)
+	}
+
+	if _, err := m.Remove(folder); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Remove(folder); !errors.Is(err, ErrNotFound) {
+		t.Errorf("removed twice: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(folder, "a.txt")); err != nil {
+		t.Errorf("the folder's files went with the mirror: %v", err)
+	}
+	ents, _ := os.ReadDir(state)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "manifest-") {
+			t.Errorf("%s stays after the mirror was removed", e.Name())
+		}
+	}
+}
+
+// TestMirrorWaitsForItsFolder: a mirror whose folder is gone (a disk not
+// mounted) is not made again, and says so; a failed fetch is not tried
+// again at every kick.
+func TestMirrorWaitsForItsFolder(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	src := &shares{bs: bs}
+	v1 := version(t, bs, tree{"a.txt": "one"})
+	v2 := version(t, bs, tree{"a.txt": "two"})
+	src.share("g1", "Docs", v1)
+	folder := filepath.Join(t.TempDir(), "Docs")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, bs, v1, folder, Manifest{})
+	m, err := Open(t.TempDir(), src, Options{Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := m.Add(ctx, Mirror{Path: folder, GroupID: "g1", Group: "family", Name: "Docs", Cid: v1.String()}, bs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Add(ctx, Mirror{Path: filepath.Join(folder, "inner"), GroupID: "g1", Name: "Other", Cid: v1.String()}, bs); !errors.Is(err, ErrOverlap) {
+		t.Errorf("a mirror inside a mirror: %v", err)
+	}
+
+	src.share("g1", "Docs", v2)
+	src.mu.Lock()
+	src.fetchErr = errors.New("no peer has it")
+	src.mu.Unlock()
+	m.CheckAll(ctx)
+	m.CheckAll(ctx)
+	mr := m.List()[0]
+	if src.fetches != 1 || mr.Failed != v2.String() || !strings.Contains(mr.Error, "no peer has it") || mr.Cid != v1.String() {
+		t.Errorf("after a failed fetch, checked twice: %d fetches, %+v", src.fetches, mr)
+	}
+
+	if err := os.RemoveAll(folder); err != nil {
+		t.Fatal(err)
+	}
+	src.mu.Lock()
+	src.fetchErr = nil
+	src.mu.Unlock()
+	m.opts.Interval = 0 // the failed version may be tried again
+	m.CheckAll(ctx)
+	mr = m.List()[0]
+	if !strings.Contains(mr.Error, folder+" is gone") {
+		t.Errorf("error %q", mr.Error)
+	}
+	if _, err := os.Stat(folder); !os.IsNotExist(err) {
+		t.Errorf("the gone folder was made again: %v", err)
+	}
+}

@@ -1,0 +1,221 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/mirror"
+	"github.com/kith-p2p/kith/protocol/group"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// mirrorsDir, in the repo, holds the folders that follow what a group
+// shares (kith get --follow) and what was written into each.
+const mirrorsDir = "mirrors"
+
+// startMirrors loads the mirrored folders and keeps them up to date: at
+// every change of the groups (a new version shared), and every
+// groups.watch_interval.
+func (n *Node) startMirrors() error {
+	m, err := mirror.Open(filepath.Join(n.repo.dir, mirrorsDir), mirrorSource{n}, mirror.Options{
+		Interval: time.Duration(n.cfg.Groups.WatchInterval),
+		Log:      n.log.With("component", "mirror"),
+		Changed:  n.groupWatch.notify, // a page may show a mirror's state
+	})
+	if err != nil {
+		return err
+	}
+	n.mirrors = m
+	stop := n.groupWatch.watch(m.Kick)
+	n.background(func(ctx context.Context) {
+		defer stop()
+		m.Run(ctx)
+	})
+	return nil
+}
+
+// mirrorSource is the node as the mirrors see it.
+type mirrorSource struct{ n *Node }
+
+// Newest is the newest version the group groupID shares as name.
+func (s mirrorSource) Newest(groupID, name string) (cid.Cid, bool, error) {
+	gs, err := s.n.groupSet()
+	if err != nil {
+		return cid.Undef, false, err
+	}
+	g, err := gs.find(groupID)
+	if err != nil {
+		return cid.Undef, false, err // not a group of ours any more: it says why
+	}
+	in, ok := newestShare(g, name)
+	return in.Root, ok, nil
+}
+
+// newestShare is the newest share of g called name.
+func newestShare(g *localGroup, name string) (group.Intent, bool) {
+	var best group.Intent
+	found := false
+	g.net.Read(func(s *group.State, _ *group.Liveness) {
+		for _, in := range s.Intents() {
+			if in.Name == name && (!found || in.Created.Compare(best.Created) > 0) {
+				best, found = in, true
+			}
+		}
+	})
+	return best, found
+}
+
+// Fetch makes c whole here, held from gc until release.
+func (s mirrorSource) Fetch(ctx context.Context, c cid.Cid) (blockstore.Blockstore, func(), error) {
+	release := s.n.gcl.Hold(c)
+	if _, err := s.n.ensureLocal(ctx, c, nil); err != nil {
+		release()
+		return nil, nil, fmt.Errorf("fetch %s: %w", c, err)
+	}
+	return s.n.store, release, nil
+}
+
+// mirrorsReady is the mirrors, or an error saying the node is not running.
+func (n *Node) mirrorsReady() (*mirror.Mirrors, error) {
+	if n.mirrors == nil {
+		return nil, fmt.Errorf("mirrored folders are not followed on this daemon (see its log): %w", api.ErrUnavailable)
+	}
+	return n.mirrors, nil
+}
+
+// GroupMirror has the folder path, holding the version c of what
+// groupName shares as name, follow that name.
+func (n *Node) GroupMirror(ctx context.Context, groupName, name, path, c string) (api.GroupMirror, error) {
+	m, err := n.mirrorsReady()
+	if err != nil {
+		return api.GroupMirror{}, err
+	}
+	g, err := n.findGroup(groupName)
+	if err != nil {
+		return api.GroupMirror{}, err
+	}
+	if !filepath.IsAbs(path) {
+		return api.GroupMirror{}, fmt.Errorf("mirror path %q must be absolute: %w", path, api.ErrInvalid)
+	}
+	root, err := cid.Decode(c)
+	if err != nil {
+		return api.GroupMirror{}, fmt.Errorf("mirror %s: %q is not the CID written there: %w", path, c, api.ErrInvalid)
+	}
+	if _, ok := newestShare(g, name); !ok {
+		return api.GroupMirror{}, fmt.Errorf("%s shares nothing called %s ('kith status' lists what your groups share): %w", g.name, name, blockstore.ErrNotFound)
+	}
+	if err := n.watchedHere(path); err != nil {
+		return api.GroupMirror{}, err
+	}
+	release := n.gcl.Hold(root)
+	defer release()
+	st, err := dag.Stat(ctx, n.store, root)
+	if err != nil {
+		return api.GroupMirror{}, fmt.Errorf("mirror %s: %w", path, err)
+	}
+	if st.Type != dag.TypeDir {
+		return api.GroupMirror{}, fmt.Errorf("%s's %s is a file, not a folder: only a folder is followed (get it again when it changes): %w", g.name, name, api.ErrInvalid)
+	}
+	mr, err := m.Add(ctx, mirror.Mirror{Path: path, GroupID: g.id.String(), Group: g.name, Name: name, Cid: root.String()}, n.store)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return api.GroupMirror{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf(
+			"the daemon finds no %s, so it cannot write into it: it follows only folders it writes itself (the same user, on this computer)", path)}
+	case errors.Is(err, mirror.ErrOverlap):
+		return api.GroupMirror{}, fmt.Errorf("%w: a folder is followed into once", err)
+	case err != nil:
+		return api.GroupMirror{}, err
+	}
+	return n.apiMirror(mr), nil
+}
+
+// watchedHere refuses a mirror of a folder a watch shares, inside one or
+// holding one: each version written in would be shared again.
+func (n *Node) watchedHere(path string) error {
+	if n.watcher == nil {
+		return nil
+	}
+	for _, w := range n.watcher.List() {
+		if api.Overlap(path, w.Path) {
+			return fmt.Errorf("%s is shared with --watch (%s): a folder this device shares as it changes cannot also follow a group's version ('kith watch rm %s' first): %w", path, w.Path, w.Path, api.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// mirroredHere refuses a watch of a folder a mirror writes, inside one or
+// holding one: each version written in would be shared again.
+func (n *Node) mirroredHere(path string) error {
+	if n.mirrors == nil {
+		return nil
+	}
+	for _, m := range n.mirrors.List() {
+		if api.Overlap(path, m.Path) {
+			return fmt.Errorf("%s follows %s's %s (kith get --follow): a folder that follows a group's version cannot also be shared as it changes ('kith mirror rm %s' first): %w", m.Path, n.apiMirror(m).Group, m.Name, m.Path, api.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// GroupMirrors lists the mirrored folders.
+func (n *Node) GroupMirrors(ctx context.Context) ([]api.GroupMirror, error) {
+	m, err := n.mirrorsReady()
+	if err != nil {
+		return nil, err
+	}
+	out := []api.GroupMirror{}
+	for _, mr := range m.List() {
+		out = append(out, n.apiMirror(mr))
+	}
+	return out, nil
+}
+
+// GroupUnmirror stops following into path.
+func (n *Node) GroupUnmirror(ctx context.Context, path string) (api.GroupMirror, error) {
+	m, err := n.mirrorsReady()
+	if err != nil {
+		return api.GroupMirror{}, err
+	}
+	mr, err := m.Remove(path)
+	if errors.Is(err, mirror.ErrNotFound) {
+		return api.GroupMirror{}, fmt.Errorf("%s follows no group's share (`kith mirror ls` lists those that do): %w", path, blockstore.ErrNotFound)
+	}
+	if err != nil {
+		return api.GroupMirror{}, err
+	}
+	return n.apiMirror(mr), nil
+}
+
+// forgetMirrors ends the mirrors of a group this device is no longer in
+// (their folders stay as they are).
+func (n *Node) forgetMirrors(groupID string) {
+	if n.mirrors == nil {
+		return
+	}
+	gone, err := n.mirrors.ForgetGroup(groupID)
+	if err != nil {
+		n.log.Warn("forget the mirrors of a group left", "group", groupID, "err", err)
+	}
+	for _, mr := range gone {
+		n.log.Info("left the group: no longer following its share into a folder", "path", mr.Path, "name", mr.Name)
+	}
+}
+
+// apiMirror is a mirror as the API shows it, named after its group's
+// current name.
+func (n *Node) apiMirror(mr mirror.Mirror) api.GroupMirror {
+	name := mr.Group
+	if g, err := n.findGroup(mr.GroupID); err == nil {
+		name = g.name
+	}
+	return api.GroupMirror{Path: mr.Path, Group: name, Name: mr.Name, Cid: mr.Cid, Updated: mr.Updated, Checked: mr.Checked,
+		Pending: mr.Pending, Error: mr.Error, Kept: mr.Kept, KeptCount: mr.KeptCount}
+}

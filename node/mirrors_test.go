@@ -1,0 +1,124 @@
+package node
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestMirrorFollowsAShare: two devices of a group; the second gets the
+// folder the first shares as Docs and follows it (kith get --follow).
+// When the first shares a newer Docs, the second's folder gets what
+// changed, keeps the file changed there, and loses what the version no
+// longer has; a watch of the folder is refused; unfollowed, the files stay.
+func TestMirrorFollowsAShare(t *testing.T) {
+	ctx := context.Background()
+	a := groupNode(t, t.TempDir(), 1<<30)
+	b := groupNode(t, t.TempDir(), 1<<30)
+	formGroup(t, []*Node{a, b}, "family")
+
+	docs := filepath.Join(t.TempDir(), "Docs")
+	write := func(dir, name, body string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(docs, "plan.txt", "first plan")
+	write(docs, "notes/monday.txt", "monday")
+	write(docs, "old.txt", "removed later")
+	share := func() string {
+		t.Helper()
+		res, err := a.AddPaths(ctx, []string{docs}, api.AddOptions{Recursive: true, Private: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.GroupShare(ctx, "family", cid.MustParse(res.Cid), api.ShareOptions{Copies: 1}); err != nil {
+			t.Fatal(err)
+		}
+		return res.Cid
+	}
+	v1 := share()
+
+	out := filepath.Join(t.TempDir(), "Docs")
+	var got api.GroupStatus
+	waitFor(t, 20*time.Second, "the second device to see the share", func() bool {
+		sts, err := b.GroupStatus(ctx, cid.MustParse(v1))
+		if err == nil && len(sts) == 1 {
+			got = sts[0]
+		}
+		return err == nil
+	})
+	if got.Name != "Docs" {
+		t.Fatalf("shared as %q", got.Name)
+	}
+	if _, err := b.Get(ctx, cid.MustParse(v1), out, nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := b.GroupMirror(ctx, "family", "Docs", out, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Cid != v1 || m.Group != "family" || m.Name != "Docs" || m.Path != out {
+		t.Fatalf("mirror %+v", m)
+	}
+	if _, err := b.GroupMirror(ctx, "family", "Nothing", out, v1); api.KindOf(err) != api.KindNotFound {
+		t.Errorf("a mirror of a name nothing is shared as: %v", err)
+	}
+	if _, err := b.GroupWatch(ctx, "family", filepath.Join(out, "notes"), api.WatchOptions{Copies: 1, Cid: v1, Since: time.Now()}); api.KindOf(err) != api.KindInvalid || !strings.Contains(err.Error(), "follows family's Docs") {
+		t.Errorf("a watch inside the mirrored folder: %v", err)
+	}
+
+	// Changed here: kept. Changed by the group: written.
+	write(out, "notes/monday.txt", "my own monday")
+	write(docs, "plan.txt", "second plan, longer")
+	write(docs, "notes/monday.txt", "the group's monday")
+	write(docs, "notes/tuesday.txt", "tuesday")
+	if err := os.Remove(filepath.Join(docs, "old.txt")); err != nil {
+		t.Fatal(err)
+	}
+	v2 := share()
+	waitFor(t, 30*time.Second, "the folder to follow the newer Docs", func() bool {
+		ms, err := b.GroupMirrors(ctx)
+		if err == nil && len(ms) == 1 {
+			m = ms[0]
+		}
+		return m.Cid == v2
+	})
+	for name, want := range map[string]string{"plan.txt": "second plan, longer", "notes/tuesday.txt": "tuesday", "notes/monday.txt": "my own monday"} {
+		if b, err := os.ReadFile(filepath.Join(out, name)); err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", name, b, err, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "old.txt")); !os.IsNotExist(err) {
+		t.Errorf("old.txt, gone from the newer version, is still there: %v", err)
+	}
+	if !slices.Equal(m.Kept, []string{"notes/monday.txt"}) || m.KeptCount != 1 || m.Error != "" {
+		t.Errorf("mirror %+v, want notes/monday.txt kept, no error", m)
+	}
+
+	gone, err := b.GroupUnmirror(ctx, out)
+	if err != nil || gone.Path != out {
+		t.Fatalf("unmirror: %+v, %v", gone, err)
+	}
+	if ms, err := b.GroupMirrors(ctx); err != nil || len(ms) != 0 {
+		t.Errorf("after unmirror: %+v, %v", ms, err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "plan.txt")); err != nil {
+		t.Errorf("the files went with the mirror: %v", err)
+	}
+	if _, err := b.GroupUnmirror(ctx, out); api.KindOf(err) != api.KindNotFound {
+		t.Errorf("unmirror again: %v", err)
+	}
+}

@@ -1,0 +1,66 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// mirrorRoutes adds the routes of folders that follow what a group shares
+// (kith get --follow, kith mirror).
+func (s *Server) mirrorRoutes(m *routeMux, p string) {
+	m.HandleFunc("POST "+p+"/groups/mirror", s.handleGroupMirror)
+	m.HandleFunc("GET "+p+"/groups/mirrors", s.handleGroupMirrors)
+	m.HandleFunc("POST "+p+"/groups/unmirror", s.handleGroupUnmirror)
+}
+
+// handleGroupMirror has the folder at ?path=, holding the version ?cid= of
+// what ?group= shares as ?name=, follow that name.
+func (s *Server) handleGroupMirror(w http.ResponseWriter, r *http.Request) {
+	g, err := groupParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	q := r.URL.Query()
+	path, err := absPathParam(q.Get("path"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if q.Get("name") == "" {
+		writeError(w, fmt.Errorf("missing name parameter (what the group shares it as): %w", api.ErrInvalid))
+		return
+	}
+	res, err := s.backend.GroupMirror(r.Context(), g, q.Get("name"), path, q.Get("cid"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, res)
+}
+
+func (s *Server) handleGroupMirrors(w http.ResponseWriter, r *http.Request) {
+	ms, err := s.backend.GroupMirrors(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, ms)
+}
+
+// handleGroupUnmirror stops following into ?path= (its files stay).
+func (s *Server) handleGroupUnmirror(w http.ResponseWriter, r *http.Request) {
+	path, err := absPathParam(r.URL.Query().Get("path"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	gone, err := s.backend.GroupUnmirror(r.Context(), path)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, gone)
+}
