@@ -1,12 +1,14 @@
 // One group on the Groups page: its members as this node sees them,
 // removing one (after a confirm step), sharing a folder of this computer
-// in it (and the folders it follows), inviting another device, and
-// leaving it (after a confirm step).
+// in it (and the folders it follows), following one of its shares into a
+// folder of this computer, inviting another device, and leaving it (after
+// a confirm step).
 
 import { api } from '../api.js';
 import { h, copyButton, errorBox, replace, section } from '../dom.js';
 import { ago, bytes, date, shortId } from '../format.js';
 import { folderShareBox } from '../foldershare.js';
+import { mirrorBox } from '../mirrorbox.js';
 import * as live from '../live.js';
 
 // refreshEvery keeps health and "last seen" current while the group is shown.
@@ -18,6 +20,7 @@ const healthBadge = { alive: 'ok', offline: 'info', suspect: 'warn', gone: 'bad'
 export function renderDetail(el, g, status, onLeft) {
   const members = h('div', {}, h('p', { class: 'muted' }, 'Loading members…'));
   const folders = folderShareBox(g, { onChange: () => load() });
+  const mirrors = mirrorBox(g);
   replace(el, section(`Members of ${g.name}`,
     h('p', { class: 'muted small' }, 'Group ID ', h('code', { title: g.id }, shortId(g.id)), ' ', copyButton(g.id)),
     h('p', {}, h('a', { href: '#/files?group=' + encodeURIComponent(g.name), id: 'group-files' }, `Files shared in ${g.name}`),
@@ -25,7 +28,8 @@ export function renderDetail(el, g, status, onLeft) {
     members,
     inviteControl(g),
     leaveControl(g, status, onLeft)),
-    section(`Share a folder of this computer in ${g.name}`, folders.el));
+    section(`Share a folder of this computer in ${g.name}`, folders.el),
+    section(`Follow a share of ${g.name} into a folder of this computer`, mirrors.el));
   // A row asking to confirm a removal is not redrawn under the user.
   let confirming = false;
   const load = live.coalesced(() => confirming ? Promise.resolve() : api('/groups/members', { params: { group: g.id } })
@@ -63,7 +67,7 @@ export function renderDetail(el, g, status, onLeft) {
   // come as "groups" events; "last seen" and a silence turning a member
   // suspect come with time, hence the timer too.
   // A followed folder shared again, or gone, shows the same way.
-  const refresh = () => { load(); folders.refresh(); };
+  const refresh = () => { load(); folders.refresh(); mirrors.refresh(); };
   const off = live.on('groups', refresh);
   const timer = setInterval(refresh, refreshEvery);
   return () => { off(); clearInterval(timer); };

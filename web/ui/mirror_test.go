@@ -1,0 +1,106 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kith-p2p/kith/node"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestBrowserFollowAShare follows a share of a group into a folder of this
+// computer from the group's page, as `kith get NAME --group G -o PATH
+// --follow` does: the folder gets the newest version, then each newer one
+// the group shares under the name; a file changed here is kept and named;
+// Stop following ends it, the files staying.
+func TestBrowserFollowAShare(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	ctx := newBrowser(t)
+	d := startDaemon(t, func(c *node.Config) {
+		c.Groups.WatchInterval = node.Duration(300 * time.Millisecond)
+	})
+	if _, err := d.c.GroupCreate(ctx, "family"); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "Docs")
+	write := func(dir, name, body string) {
+		t.Helper()
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	share := func() {
+		t.Helper()
+		res, err := d.c.AddPath(ctx, src, true, api.AddOptions{Private: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.c.GroupShare(ctx, "family", res.Cid, api.ShareOptions{Copies: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(src, "plan.txt", "first plan\n")
+	write(src, "notes.txt", "notes\n")
+	share()
+
+	d.login(t, ctx)
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	err := chromedp.Run(sctx,
+		chromedp.Navigate(d.base()+"/#/groups/family"),
+		chromedp.WaitVisible("#mirror-form", chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("open the group's page: %v", err)
+	}
+	waitText(t, sctx, "#mirror-name", "Docs")
+	err = chromedp.Run(sctx, chromedp.Evaluate(`(() => {
+  document.querySelector('#mirror-path').value = '~/Docs here';
+  document.querySelector('#mirror-form').requestSubmit();
+})()`, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(home, "Docs here")
+	waitText(t, sctx, "#mirror-status", "Wrote Docs into "+out+", 17 B: it follows each newer version family shares.")
+	li := fmt.Sprintf(`#mirrors li[data-path=%q]`, out)
+	waitText(t, sctx, li, "Docs, written just now")
+	if b, err := os.ReadFile(filepath.Join(out, "plan.txt")); err != nil || string(b) != "first plan\n" {
+		t.Fatalf("plan.txt written = %q, %v", b, err)
+	}
+
+	// A newer version reaches the folder; the file changed here is kept.
+	write(out, "notes.txt", "my notes, changed here\n")
+	write(src, "plan.txt", "second plan\n")
+	write(src, "notes.txt", "the group's notes\n")
+	share()
+	waitText(t, sctx, li+" .kept", "Changed here, kept as they are (delete one to have the group's): notes.txt")
+	if b, _ := os.ReadFile(filepath.Join(out, "plan.txt")); string(b) != "second plan\n" {
+		t.Errorf("plan.txt after the newer version = %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "notes.txt")); string(b) != "my notes, changed here\n" {
+		t.Errorf("notes.txt, changed here, = %q", b)
+	}
+	screenshot(t, ctx, artifacts(t), "group-follow-share")
+
+	if err := chromedp.Run(sctx, clickJS(li+` [data-action="unmirror"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#mirror-status", out+" no longer follows Docs: its files stay as they are.")
+	if ms, err := d.c.GroupMirrors(ctx); err != nil || len(ms) != 0 {
+		t.Errorf("after Stop following: %+v, %v", ms, err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "plan.txt")); err != nil {
+		t.Errorf("the files went: %v", err)
+	}
+}

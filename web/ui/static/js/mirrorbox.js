@@ -1,0 +1,132 @@
+// Following a share of a group into a folder of this computer from the
+// page, as `kith get NAME --group G -o PATH --follow` does: the daemon
+// writes the newest version the group shares under the name into a new
+// folder at the path typed, then keeps it as the group's newest version
+// (only what changed is written; what was changed here is kept). Below
+// the form: the folders that follow g's shares, each with what went wrong
+// and what was kept, and Stop following (`kith mirror ls`, `kith mirror rm`).
+
+import { api, events } from './api.js';
+import { h, replace } from './dom.js';
+import { ago, bytes, pace, percent } from './format.js';
+import { pathField } from './localpath.js';
+
+/**
+ * mirrorBox is the form that follows a share of group g into a folder of
+ * this computer, and the list of those that do: {el, refresh}, refresh
+ * reading the shares and the folders again.
+ */
+export function mirrorBox(g) {
+  const field = pathField({ id: 'mirror-path', 'aria-describedby': 'mirror-path-help' }, 'Documents');
+  const name = h('select', { id: 'mirror-name', required: true });
+  const bar = h('progress', { max: 100, hidden: true, 'aria-label': 'Progress of the get' });
+  const status = h('p', { class: 'status small', id: 'mirror-status', role: 'status', 'aria-live': 'polite' });
+  const submit = h('button', { type: 'submit', id: 'mirror-follow' }, 'Get and follow');
+  const list = h('div', { class: 'mirrors' });
+  const form = h('form', { class: 'mirror-form', id: 'mirror-form', onsubmit: (e) => { e.preventDefault(); follow(); } },
+    h('p', {}, h('label', { for: 'mirror-name' }, 'Share'), ' ', name),
+    h('p', {}, h('label', { for: 'mirror-path' }, 'Into a new folder on this computer'), ' ', field.input),
+    h('p', { class: 'muted small', id: 'mirror-path-help' },
+      `The daemon writes the newest version there, then each newer one ${g.name} shares under that name: only what changed. `
+      + 'What you change or add in the folder is yours, never overwritten; nothing of it is shared.'),
+    h('div', { class: 'actions' }, submit),
+    bar, status);
+
+  // newest maps each name g shares to its newest version's CID.
+  let newest = new Map();
+  async function loadNames() {
+    let all;
+    try {
+      all = (await api('/groups/status/all')).filter((st) => st.group === g.name && st.name);
+    } catch {
+      return;
+    }
+    all.sort((a, b) => (b.created || '').localeCompare(a.created || ''));
+    newest = new Map();
+    for (const st of all) if (!newest.has(st.name)) newest.set(st.name, st.cid);
+    const names = [...newest.keys()].sort();
+    // An open list is not redrawn under the user when nothing changed.
+    if (names.join('\n') !== [...name.options].map((o) => o.value).join('\n')) {
+      const chosen = name.value;
+      replace(name, names.map((n) => h('option', { value: n }, n)));
+      if (names.includes(chosen)) name.value = chosen;
+    }
+    submit.disabled = names.length === 0;
+    if (!names.length) status.textContent = `${g.name} shares nothing yet.`;
+  }
+
+  async function follow() {
+    const { path, error } = field.resolve();
+    const share = name.value;
+    const cid = newest.get(share);
+    if (error || !cid) {
+      status.textContent = error || 'Choose a share.';
+      return;
+    }
+    submit.disabled = true;
+    bar.hidden = false;
+    bar.removeAttribute('value');
+    status.textContent = `Getting ${share}…`;
+    try {
+      const got = await events('/get', { cid, out: path }, (p) => {
+        const pct = percent(p.bytes, p.total);
+        if (pct !== null) bar.value = pct;
+        status.textContent = [`Getting ${share}… ${bytes(p.bytes || 0)}${p.total ? ' of ' + bytes(p.total) : ''}`, ...pace(p.bytes, p.total, p.rate)].join(' · ');
+      }, 'The get');
+      try {
+        await api('/groups/mirror', { method: 'POST', params: { group: g.id, name: share, path: got.path, cid: got.cid } });
+        status.textContent = `Wrote ${share} into ${got.path}, ${bytes(got.size)}: it follows each newer version ${g.name} shares.`;
+      } catch (err) {
+        status.textContent = `Wrote ${share} into ${got.path}, but it does not follow ${g.name}: ${err.message}`;
+      }
+    } catch (err) {
+      status.textContent = err.message;
+    }
+    submit.disabled = false;
+    bar.hidden = true;
+    loadMirrors();
+  }
+
+  async function loadMirrors() {
+    let ms;
+    try {
+      ms = (await api('/groups/mirrors')).filter((m) => m.group === g.name);
+    } catch (err) {
+      replace(list, h('p', { class: 'error small' }, err.message));
+      return;
+    }
+    if (!ms.length) {
+      replace(list);
+      return;
+    }
+    replace(list, h('h3', {}, 'Folders that follow a share'),
+      h('ul', { class: 'plain', id: 'mirrors' }, ms.map((m) => h('li', { dataset: { path: m.path } },
+        h('code', {}, m.path), ' ',
+        h('span', { class: 'muted small' }, `${m.name}, written ${ago(m.updated)}`),
+        m.pending ? h('div', { class: 'small' }, 'Fetching and writing a newer version…') : null,
+        m.error ? h('div', { class: 'warning small' }, m.error) : null,
+        m.kept_count ? h('div', { class: 'small kept' }, keptText(m)) : null, ' ',
+        h('button', { type: 'button', class: 'small', dataset: { action: 'unmirror' }, onclick: () => unmirror(m.path) }, 'Stop following')))));
+  }
+
+  async function unmirror(p) {
+    try {
+      const m = await api('/groups/unmirror', { method: 'POST', params: { path: p } });
+      status.textContent = `${m.path} no longer follows ${m.name}: its files stay as they are.`;
+    } catch (err) {
+      status.textContent = err.message;
+    }
+    loadMirrors();
+  }
+
+  const refresh = () => { loadNames(); loadMirrors(); };
+  refresh();
+  return { el: h('div', {}, form, list), refresh };
+}
+
+// keptText names the files changed here that the last update kept.
+function keptText(m) {
+  const named = [...(m.kept || [])];
+  if (m.kept_count > named.length) named.push(`${m.kept_count - named.length} more`);
+  return `Changed here, kept as they are (delete one to have the group's): ${named.join(', ')}`;
+}
