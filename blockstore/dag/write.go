@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -23,7 +24,8 @@ import (
 type WriteOption func(*writeOpts)
 
 type writeOpts struct {
-	overwrite bool
+	overwrite  bool
+	renameOver bool
 }
 
 // WithOverwrite lets WriteTo replace an existing file or folder at the
@@ -31,6 +33,14 @@ type writeOpts struct {
 // written, just before the final rename.
 func WithOverwrite(ok bool) WriteOption {
 	return func(o *writeOpts) { o.overwrite = ok }
+}
+
+// WithRenameOver has WriteTo put a file or a symbolic link in place with
+// one rename over what is at the output path: a file or link there is
+// replaced atomically (readers see the old one or the new one), a folder
+// never (the rename fails), whatever appeared there meanwhile.
+func WithRenameOver() WriteOption {
+	return func(o *writeOpts) { o.renameOver = true }
 }
 
 // WriteTo writes the file or folder tree at c to outPath, byte for byte.
@@ -62,19 +72,25 @@ func WriteTo(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, outPath s
 		return err
 	}
 	outPath = filepath.Clean(outPath)
-	if err := checkTarget(outPath, o.overwrite); err != nil {
-		return err
+	if o.renameOver && typ == TypeDir {
+		return fmt.Errorf("%s: a folder is not renamed over what is there", outPath)
 	}
-	if typ == TypeSymlink {
-		// One system call that creates it whole or not at all.
-		return writeSymlink(linkTarget(nd), outPath, o.overwrite)
+	if err := checkTarget(outPath, o.overwrite || o.renameOver); err != nil {
+		return err
 	}
 	parent, base := filepath.Split(outPath)
 	if parent == "" {
 		parent = "."
 	}
 	pattern := "." + base + ".kith-tmp-*"
+	if typ == TypeSymlink && !o.renameOver {
+		// One system call that creates it whole or not at all.
+		return writeSymlink(linkTarget(nd), outPath, o.overwrite)
+	}
 	removeStaleTemps(parent, pattern)
+	if typ == TypeSymlink {
+		return renameSymlinkOver(linkTarget(nd), parent, base, outPath)
+	}
 	w := &treeWriter{ctx: ctx, rd: rd, progress: progress}
 
 	var tmp string
@@ -104,7 +120,10 @@ func WriteTo(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, outPath s
 	if err == nil {
 		err = w.ctx.Err()
 	}
-	if err == nil {
+	switch {
+	case err == nil && o.renameOver:
+		err = os.Rename(tmp, outPath)
+	case err == nil:
 		err = replace(tmp, outPath, o.overwrite)
 	}
 	if err != nil {
@@ -154,6 +173,22 @@ func writeSymlink(target, outPath string, overwrite bool) error {
 	}
 	if err := os.Symlink(target, outPath); err != nil {
 		return fmt.Errorf("create the symbolic link %s: %w", outPath, symlinkErr(err))
+	}
+	return nil
+}
+
+// renameSymlinkOver makes a link to target under a temporary name in
+// parent, then renames it over outPath (WithRenameOver).
+func renameSymlinkOver(target, parent, base, outPath string) error {
+	tmp := filepath.Join(parent, fmt.Sprintf(".%s.kith-tmp-%d", base, rand.Uint64()))
+	activeTemps.Store(filepath.Clean(tmp), true)
+	defer activeTemps.Delete(filepath.Clean(tmp))
+	if err := os.Symlink(target, tmp); err != nil {
+		return fmt.Errorf("create the symbolic link %s: %w", outPath, symlinkErr(err))
+	}
+	if err := os.Rename(tmp, outPath); err != nil {
+		os.Remove(tmp)
+		return err
 	}
 	return nil
 }

@@ -84,6 +84,46 @@ func TestWriteToFile(t *testing.T) {
 	noLeftovers(t, parent, "f.bin")
 }
 
+// TestWriteToRenameOver: a file or a link renamed over a file or a link
+// replaces it (the same inode never holds half of each); over a folder it
+// fails and leaves the folder as it was.
+func TestWriteToRenameOver(t *testing.T) {
+	ctx := context.Background()
+	bs := blockstore.NewMemStore()
+	parent := t.TempDir()
+	out := filepath.Join(parent, "f.txt")
+	if err := os.WriteFile(out, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(out)
+	file := importNode(t, bs, files.NewBytesFile([]byte("new")))
+	if err := WriteTo(ctx, bs, file.Root, out, nil, WithRenameOver()); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(out)
+	if got, _ := os.ReadFile(out); string(got) != "new" || os.SameFile(before, after) {
+		t.Errorf("renamed over: %q (same inode %v), want new, in a new inode", got, os.SameFile(before, after))
+	}
+	ln := importNode(t, bs, files.NewLinkFile("f.txt", nil))
+	if err := WriteTo(ctx, bs, ln.Root, out, nil, WithRenameOver()); err != nil {
+		t.Fatal(err)
+	}
+	if target, err := os.Readlink(out); err != nil || target != "f.txt" {
+		t.Errorf("a link renamed over the file: %q, %v", target, err)
+	}
+	dir := filepath.Join(parent, "folder")
+	if err := os.MkdirAll(filepath.Join(dir, "inside"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteTo(ctx, bs, file.Root, dir, nil, WithRenameOver()); err == nil {
+		t.Error("a file renamed over a folder")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "inside")); err != nil {
+		t.Errorf("the folder was touched: %v", err)
+	}
+	noLeftovers(t, parent, "f.txt", "folder")
+}
+
 // A cut-short write leaves nothing under the final name.
 func TestWriteToCancelledLeavesNothing(t *testing.T) {
 	bs := blockstore.NewMemStore()

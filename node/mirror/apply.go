@@ -169,6 +169,7 @@ func (a *applier) folder(r, p string) error {
 // entry brings the file or link e at r (p on disk) up to date.
 func (a *applier) entry(e dag.Entry, r, p string) error {
 	st, err := os.Lstat(p)
+	var opts []dag.WriteOption
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -184,6 +185,10 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 				a.res.keep(r)
 				return nil
 			}
+		} else {
+			// Renamed over the file or link, never removed first: a
+			// folder made there meanwhile fails the rename, and stays.
+			opts = append(opts, dag.WithRenameOver())
 		}
 	case a.same(e, p, st):
 		a.record(r, e, st)
@@ -198,7 +203,11 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 			a.progress(a.res.Bytes + b)
 		}
 		done = b
-	}, dag.WithOverwrite(true))
+	}, opts...)
+	if errors.Is(err, fs.ErrExist) {
+		a.res.keep(r) // made here meanwhile
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
