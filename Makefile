@@ -31,13 +31,13 @@ bench:
 	# Includes the Bitswap benchmarks against Kubo (KITH_KUBO, see
 	# .ci/kubo.sh; skipped without it).
 	go test -run '^$$' -bench . -benchtime 1x -count 5 -timeout 60m ./cmd/kith/
-	# (WatchedChange again, four changes each: the interval case is a
-	# phase of a minute, so one change says little.)
-	go test -run '^$$' -bench WatchedChange -benchtime 4x -count 1 -timeout 30m ./cmd/kith/
+	# (WatchedChange and FollowedChange again, four changes each: the
+	# interval case is a phase of a minute, so one change says little.)
+	go test -run '^$$' -bench 'WatchedChange|FollowedChange' -benchtime 4x -count 1 -timeout 30m ./cmd/kith/
 	go test -run '^$$' -bench 'Fetch|Latency' -benchtime 1x -count 3 -timeout 60m ./node/
 	go test -run '^$$' -bench 'Group' -benchtime 1x -count 1 -timeout 60m ./node/
 	go test -run '^$$' -bench 'GatewayFirstByte' -benchtime 1x -count 5 -timeout 60m ./node/
-	go test -run '^$$' -bench . -count 3 -timeout 30m ./blockstore/dag/ ./protocol/fetch/
+	go test -run '^$$' -bench . -count 3 -timeout 30m ./blockstore/dag/ ./protocol/fetch/ ./node/mirror/
 	go test -run '^$$' -bench DirectWrite -benchtime 128x -count 4 ./blockstore/
 	go run ./protocol/group/sim/cmd/groupsim -n 1000,10000
 	# Across NATs on the emulated internet: root, nftables and Kubo

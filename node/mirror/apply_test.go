@@ -21,7 +21,7 @@ type tree map[string]any
 
 type link string
 
-func (tr tree) write(t *testing.T, dir string) {
+func (tr tree) write(t testing.TB, dir string) {
 	t.Helper()
 	for name, v := range tr {
 		p := filepath.Join(dir, name)
@@ -44,7 +44,7 @@ func (tr tree) write(t *testing.T, dir string) {
 
 // version imports tr into bs, as a sharing device's add would, and
 // returns its CID.
-func version(t *testing.T, bs blockstore.Blockstore, tr tree) cid.Cid {
+func version(t testing.TB, bs blockstore.Blockstore, tr tree) cid.Cid {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "v")
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -54,7 +54,7 @@ func version(t *testing.T, bs blockstore.Blockstore, tr tree) cid.Cid {
 	return importDir(t, bs, dir)
 }
 
-func importDir(t *testing.T, bs blockstore.Blockstore, dir string) cid.Cid {
+func importDir(t testing.TB, bs blockstore.Blockstore, dir string) cid.Cid {
 	t.Helper()
 	nd, err := dag.OpenPath(dir, dag.Exclusion{})
 	if err != nil {

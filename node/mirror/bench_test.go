@@ -1,0 +1,72 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kith-p2p/kith/blockstore"
+)
+
+// BenchmarkApplyOneChange: a folder of 10,000 files in 100 folders that
+// follows a group's share, brought to a version that changed one file
+// (each op alternates between two such versions): what a following
+// device spends on a small change to a large folder.
+func BenchmarkApplyOneChange(b *testing.B) {
+	bs := blockstore.NewMemStore()
+	build := func(which string) tree {
+		tr := tree{}
+		for d := range 100 {
+			sub := tree{}
+			for f := range 100 {
+				sub[fmt.Sprintf("f%d.txt", f)] = fmt.Sprintf("%01000d", d*100+f)
+			}
+			tr[fmt.Sprintf("d%d", d)] = sub
+		}
+		tr["d5"].(tree)["f5.txt"] = which
+		return tr
+	}
+	v1 := version(b, bs, build("one"))
+	v2 := version(b, bs, build("two"))
+	dir := b.TempDir()
+	man := Manifest{}
+	if _, err := Apply(context.Background(), bs, v1, dir, man, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("apply", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			v := v2
+			if i%2 == 1 {
+				v = v1
+			}
+			i++
+			res, err := Apply(context.Background(), bs, v, dir, man, nil)
+			if err != nil || res.Written != 1 {
+				b.Fatalf("Apply: %+v, %v; want 1 written", res, err)
+			}
+		}
+	})
+	// The floor: looking at every entry of the folder once, as any tool
+	// that tells what changed must (rsync, Syncthing's scan).
+	b.Run("lstat-walk", func(b *testing.B) {
+		for b.Loop() {
+			n := 0
+			err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if _, err := os.Lstat(p); err != nil {
+					return err
+				}
+				n++
+				return nil
+			})
+			if err != nil || n != 10_101 {
+				b.Fatalf("walked %d entries: %v", n, err)
+			}
+		}
+	})
+}
