@@ -49,11 +49,25 @@ func TestGetFollow(t *testing.T) {
 			t.Errorf("kith %s: %v: %s, want %q", strings.Join(c.args, " "), err, stderr, c.want)
 		}
 	}
+	solo := filepath.Join(t.TempDir(), "solo.txt")
+	if err := os.WriteFile(solo, []byte("one file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustKith(t, laptop, "share", solo, "--copies", "1")
 	out := filepath.Join(t.TempDir(), "docs")
-	waitFor(t, 30*time.Second, "the desk to see the share", func() bool {
+	waitFor(t, 30*time.Second, "the desk to see the shares", func() bool {
 		_, _, err := runKith(t, desk, "ls", "docs", "--group", "family")
-		return err == nil
+		_, _, err2 := runKith(t, desk, "cat", "solo.txt", "--group", "family")
+		return err == nil && err2 == nil
 	})
+	// A file is not followed, and not written to be refused after.
+	soloOut := filepath.Join(t.TempDir(), "solo.txt")
+	if _, stderr, err := runKith(t, desk, "get", "solo.txt", "--group", "family", "-o", soloOut, "--follow"); err == nil || !strings.Contains(stderr, "solo.txt is a file, not a folder: only a folder is followed (get it without --follow)") {
+		t.Errorf("get --follow of a file: %v: %s", err, stderr)
+	}
+	if _, err := os.Lstat(soloOut); !os.IsNotExist(err) {
+		t.Errorf("get --follow of a file wrote it: %v", err)
+	}
 	got := mustKith(t, desk, "get", "docs", "--group", "family", "-o", out, "--follow")
 	if !strings.Contains(got, "following: each newer version family shares as docs is written into "+out) {
 		t.Fatalf("get --follow says:\n%s", got)

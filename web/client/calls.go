@@ -55,6 +55,16 @@ func (c *Client) Stat(ctx context.Context, cid string) (api.Entry, error) {
 	return e, c.getJSON(ctx, "/stat", cidQuery(cid), &e)
 }
 
+// StatFromPeers is Stat of content this node may not hold: described from
+// its root block, fetched from peers if need be (a folder's size is then
+// the size of its blocks).
+func (c *Client) StatFromPeers(ctx context.Context, cid string) (api.Entry, error) {
+	q := cidQuery(cid)
+	q.Set("peers", "true")
+	var e api.Entry
+	return e, c.getJSON(ctx, "/stat", q, &e)
+}
+
 // PinAdd pins cid under name.
 func (c *Client) PinAdd(ctx context.Context, cid string, opts api.PinOptions, progress func(api.Event)) (api.Pin, error) {
 	var p api.Pin

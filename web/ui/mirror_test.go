@@ -63,14 +63,36 @@ func TestBrowserFollowAShare(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open the group's page: %v", err)
 	}
-	waitText(t, sctx, "#mirror-name", "Docs")
-	err = chromedp.Run(sctx, chromedp.Evaluate(`(() => {
-  document.querySelector('#mirror-path').value = '~/Docs here';
-  document.querySelector('#mirror-form').requestSubmit();
-})()`, nil))
+	solo := filepath.Join(t.TempDir(), "solo.txt")
+	if err := os.WriteFile(solo, []byte("one file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	soloRes, err := d.c.AddPath(ctx, solo, false, api.AddOptions{Private: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := d.c.GroupShare(ctx, "family", soloRes.Cid, api.ShareOptions{Copies: 1}); err != nil {
+		t.Fatal(err)
+	}
+	follow := func(name, path string) {
+		t.Helper()
+		waitText(t, sctx, "#mirror-name", name)
+		err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf(`(() => {
+  document.querySelector('#mirror-name').value = %q;
+  document.querySelector('#mirror-path').value = %q;
+  document.querySelector('#mirror-form').requestSubmit();
+})()`, name, path), nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A file is not followed, nor written to be refused after.
+	follow("solo.txt", "~/solo here")
+	waitText(t, sctx, "#mirror-status", "solo.txt is a file, not a folder: only a folder is followed (get it from Files).")
+	if _, err := os.Lstat(filepath.Join(home, "solo here")); !os.IsNotExist(err) {
+		t.Errorf("the file was written: %v", err)
+	}
+	follow("Docs", "~/Docs here")
 	out := filepath.Join(home, "Docs here")
 	waitText(t, sctx, "#mirror-status", "Wrote Docs into "+out+", 17 B: it follows each newer version family shares.")
 	li := fmt.Sprintf(`#mirrors li[data-path=%q]`, out)

@@ -59,6 +59,13 @@ never overwritten ('kith mirror ls' lists such folders).`,
 			if err != nil {
 				return err
 			}
+			if follow {
+				// Only a folder is followed: a file is not got first to be
+				// refused after.
+				if st, err := c.StatFromPeers(cmd.Context(), id); err == nil && st.Type != "dir" {
+					return fmt.Errorf("%s is a file, not a folder: only a folder is followed (get it without --follow)", printable(args[0]))
+				}
+			}
 			if out == "" {
 				out = name
 			} else if st, err := os.Stat(out); err == nil && st.IsDir() {

@@ -68,6 +68,10 @@ export function mirrorBox(g) {
     bar.removeAttribute('value');
     status.textContent = `Getting ${share}…`;
     try {
+      // Only a folder is followed: a file is not written first to be
+      // refused after.
+      const st = await api('/stat', { params: { cid, peers: 'true' } });
+      if (st.type !== 'dir') throw new Error(`${share} is a file, not a folder: only a folder is followed (get it from Files).`);
       const got = await events('/get', { cid, out: path }, (p) => {
         const pct = percent(p.bytes, p.total);
         if (pct !== null) bar.value = pct;
