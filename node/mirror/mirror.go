@@ -279,6 +279,14 @@ func (m *Mirrors) CheckAll(ctx context.Context) {
 // check brings mr to its group's newest version, if it is not there.
 func (m *Mirrors) check(ctx context.Context, mr Mirror) {
 	now := time.Now()
+	if st, err := os.Stat(mr.Path); err != nil || !st.IsDir() {
+		// Not made again: it may be a disk not mounted now.
+		m.edit(mr.Path, func(x *Mirror) {
+			x.Checked = now
+			x.Error = fmt.Sprintf("%s is gone: %s's newer versions of %s are written into it once it is back ('kith mirror rm %s' stops)", x.Path, x.Group, x.Name, x.Path)
+		})
+		return
+	}
 	c, ok, err := m.src.Newest(mr.GroupID, mr.Name)
 	switch {
 	case err != nil:
@@ -295,14 +303,6 @@ func (m *Mirrors) check(ctx context.Context, mr Mirror) {
 		return
 	case c.String() == mr.Failed && now.Sub(mr.FailedAt) < m.opts.Interval:
 		return // tried a moment ago
-	}
-	if st, err := os.Stat(mr.Path); err != nil || !st.IsDir() {
-		// Not made again: it may be a disk not mounted now.
-		m.edit(mr.Path, func(x *Mirror) {
-			x.Checked = now
-			x.Error = fmt.Sprintf("%s is gone, so %s's newer %s is not written: put the folder back, or stop with 'kith mirror rm %s'", x.Path, x.Group, x.Name, x.Path)
-		})
-		return
 	}
 	m.update(ctx, mr, c)
 }

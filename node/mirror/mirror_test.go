@@ -219,7 +219,7 @@ func TestMirrorWaitsForItsFolder(t *testing.T) {
 	m.opts.Interval = 0 // the failed version may be tried again
 	m.CheckAll(ctx)
 	mr = m.List()[0]
-	if !strings.Contains(mr.Error, folder+" is gone") {
+	if !strings.Contains(mr.Error, folder+" is gone: family's newer versions of Docs are written into it once it is back") {
 		t.Errorf("error %q", mr.Error)
 	}
 	if _, err := os.Stat(folder); !os.IsNotExist(err) {

@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,7 +15,9 @@ import (
 // TestBrowserOverviewNeedsAttention: the Overview says what in the groups
 // needs the user, and nothing while all is well: a share its group keeps
 // fewer copies of than asked, with the reason; a followed folder that is
-// gone. When the share is withdrawn (which ends its watch) the panel goes.
+// gone; a folder that follows the share, gone. When the share is withdrawn
+// (which ends its watch) and the folder no longer follows it, the panel
+// goes.
 func TestBrowserOverviewNeedsAttention(t *testing.T) {
 	ctx := newBrowser(t)
 	d := startDaemon(t, func(c *node.Config) {
@@ -45,9 +48,24 @@ func TestBrowserOverviewNeedsAttention(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, sctx, `#attention li[data-kind="watch"]`, "family: "+dir+" is gone (moved or deleted?)")
+	// A folder that follows the share (get --follow), gone too.
+	out := filepath.Join(t.TempDir(), "docs")
+	if _, err := d.c.Get(ctx, res.Cid, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.c.GroupMirror(ctx, g.Name, "docs", out, res.Cid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(out); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, `#attention li[data-kind="mirror"]`, "family: "+out+" is gone: family's newer versions of docs are written into it once it is back")
 	screenshot(t, ctx, artifacts(t), "overview-attention")
 
 	if err := d.c.GroupUnshare(ctx, g.Name, res.Cid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.c.GroupUnmirror(ctx, out); err != nil {
 		t.Fatal(err)
 	}
 	if err := chromedp.Run(sctx, chromedp.Poll(`document.querySelectorAll('#attention section').length === 0`, nil, chromedp.WithPollingTimeout(30*time.Second))); err != nil {

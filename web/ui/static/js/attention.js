@@ -2,7 +2,8 @@
 // without you, in one place, as Syncthing's notices do: a disk nearly full
 // (adds and fetches stop when it is), shares the group cannot keep as many
 // copies of as asked (and why), folders a share follows that are gone or
-// could not be shared again, groups that removed this device. Nothing
+// could not be shared again, folders that follow a share and could not be
+// brought to its newer version, groups that removed this device. Nothing
 // shows while all is well. It is asked again when the groups change
 // ("groups" events) and every 30 seconds.
 
@@ -22,8 +23,8 @@ const lowDisk = 1 << 30;
 export function attentionPanel() {
   const el = h('div', { id: 'attention' });
   const load = live.coalesced(() => Promise.all([
-    api('/groups/status/all'), api('/groups/watches'), api('/groups/ls'),
-  ]).then(([statuses, watches, groups]) => {
+    api('/groups/status/all'), api('/groups/watches'), api('/groups/ls'), api('/groups/mirrors'),
+  ]).then(([statuses, watches, groups, mirrors]) => {
     const free = lowFree(live.state.stats);
     const lines = [
       free !== null ? h('li', { dataset: { kind: 'disk' } },
@@ -31,6 +32,7 @@ export function attentionPanel() {
         h('code', {}, 'kith gc'), ' gives back the space of what is no longer pinned.') : null,
       ...capped(statuses.filter((st) => st.state === 'under-replicated').map(short), 'more shares are short of copies', '#/files'),
       ...capped(watches.filter((w) => w.error).map(watchLine), 'more followed folders have a problem', '#/groups'),
+      ...capped(mirrors.filter((m) => m.error).map(mirrorLine), 'more folders that follow a share have a problem', '#/groups'),
       ...groups.filter((g) => g.removed).map((g) => h('li', { dataset: { kind: 'removed' } },
         h('a', { href: '#/groups/' + encodeURIComponent(g.id) }, g.name), `: this device was ${g.removed}. Open it and leave it to clear this.`)),
     ];
@@ -72,6 +74,13 @@ function short(st) {
 function watchLine(w) {
   return h('li', { dataset: { kind: 'watch', path: w.path } },
     h('a', { href: '#/groups/' + encodeURIComponent(w.group) }, w.group), `: ${w.error}`);
+}
+
+// mirrorLine is a folder that follows a share and could not be brought
+// to its group's newer version (or says why none is written).
+function mirrorLine(m) {
+  return h('li', { dataset: { kind: 'mirror', path: m.path } },
+    h('a', { href: '#/groups/' + encodeURIComponent(m.group) }, m.group), `: ${m.error}`);
 }
 
 // capped keeps maxLines lines and counts the rest in one more, linking to
