@@ -226,3 +226,49 @@ func TestMirrorWaitsForItsFolder(t *testing.T) {
 		t.Errorf("the gone folder was made again: %v", err)
 	}
 }
+
+// hanging is a Source whose fetches wait until they are cancelled (a
+// daemon stopping, or the mirror removed, mid-update).
+type hanging struct {
+	*shares
+	started chan struct{}
+}
+
+func (h hanging) Fetch(ctx context.Context, c cid.Cid) (blockstore.Blockstore, func(), error) {
+	h.started <- struct{}{}
+	<-ctx.Done()
+	return nil, nil, ctx.Err()
+}
+
+// TestMirrorStoppedMidUpdate: an update cut off by the daemon stopping is
+// not a failure: nothing is reported, and the next start tries at once.
+func TestMirrorStoppedMidUpdate(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	src := hanging{&shares{bs: bs}, make(chan struct{}, 1)}
+	v1 := version(t, bs, tree{"a.txt": "one"})
+	v2 := version(t, bs, tree{"a.txt": "two"})
+	src.share("g1", "Docs", v1)
+	folder := filepath.Join(t.TempDir(), "Docs")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, bs, v1, folder, Manifest{})
+	m, err := Open(t.TempDir(), src, Options{Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Add(context.Background(), Mirror{Path: folder, GroupID: "g1", Group: "family", Name: "Docs", Cid: v1.String()}, bs); err != nil {
+		t.Fatal(err)
+	}
+	src.share("g1", "Docs", v2)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.CheckAll(ctx) }()
+	<-src.started
+	cancel()
+	<-done
+	mr := m.List()[0]
+	if mr.Error != "" || mr.Failed != "" || mr.Cid != v1.String() {
+		t.Errorf("after a stop mid-update: %+v, want no error, no failed version, v1 still", mr)
+	}
+}
