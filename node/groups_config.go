@@ -34,7 +34,10 @@ type GroupsConfig struct {
 	FetchConcurrency int `json:"fetch_concurrency"`
 	// WatchInterval is how often each folder shared with --watch is
 	// looked at (a listing: names, sizes, times) for a change to share,
-	// besides the looks a change the system reports asks for (Linux).
+	// besides the looks a change the system reports asks for (Linux); and
+	// how often each folder that follows a share (get --follow) looks for
+	// a newer version besides each change of the group (and how long a
+	// version it failed to write waits before it is tried again).
 	WatchInterval Duration `json:"watch_interval"`
 	// WatchNotify has the system report changes in watched folders
 	// (Linux: inotify, one kernel watch per folder), so that a change is
