@@ -128,6 +128,21 @@ func TestBrowserLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitHeld(t, ctx, a, long, 2)
+	// The album shared too, and followed into a folder with a long path:
+	// the group's page lists it.
+	if _, err := a.c.GroupShare(ctx, "family", folder.Cid, api.ShareOptions{Copies: 1}); err != nil {
+		t.Fatal(err)
+	}
+	followed := filepath.Join(t.TempDir(), "Pictures", "2026", "holiday-in-the-mountains-with-the-whole-family")
+	if err := os.MkdirAll(filepath.Dir(followed), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.c.Get(ctx, folder.Cid, followed, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.c.GroupMirror(ctx, "family", "album", followed, folder.Cid); err != nil {
+		t.Fatal(err)
+	}
 
 	// A sign-in link to here leaves the browser on the sign-in page: a
 	// navigation answered 204 No Content does not leave the page.
@@ -149,7 +164,7 @@ func TestBrowserLayout(t *testing.T) {
 		{name: "add", route: "#/add", ready: `!!document.querySelector('li.upload[data-state="done"] .ticket-box') && !!document.querySelector('li.upload .group-share :is(.shared-in, form)')`},
 		{name: "get", route: "#/get", ready: `!!document.querySelector('li.job[data-state="done"]')`},
 		{name: "peers", route: "#/peers", ready: `!!document.querySelector('#peers tbody tr')`},
-		{name: "groups", route: "#/groups/family", ready: `document.querySelectorAll('#members tbody tr').length === 2`},
+		{name: "groups", route: "#/groups/family", ready: `document.querySelectorAll('#members tbody tr').length === 2 && !!document.querySelector('#mirrors li')`},
 		{name: "open-folder", route: "#/open/" + folder.Cid + "?name=album", ready: `document.querySelectorAll('#folder tbody tr').length === 4`},
 		{name: "open-file", route: "#/open/" + long + "?name=" + longName, ready: `!!document.querySelector('#preview iframe')`},
 	}
