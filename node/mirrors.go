@@ -112,6 +112,9 @@ func (n *Node) GroupMirror(ctx context.Context, groupName, name, path, c string)
 	if _, ok := newestShare(g, name); !ok {
 		return api.GroupMirror{}, fmt.Errorf("%s shares nothing called %s ('kith status' lists what your groups share): %w", g.name, name, blockstore.ErrNotFound)
 	}
+	if api.Overlap(path, n.repo.dir) {
+		return api.GroupMirror{}, fmt.Errorf("%s and kith's own repo (%s) are one inside the other: a folder that follows a share is written and removed from, the repo never: %w", path, n.repo.dir, api.ErrInvalid)
+	}
 	if err := n.watchedHere(path); err != nil {
 		return api.GroupMirror{}, err
 	}

@@ -76,6 +76,10 @@ func TestMirrorFollowsAShare(t *testing.T) {
 	if _, err := b.GroupMirror(ctx, "family", "Nothing", out, v1); api.KindOf(err) != api.KindNotFound {
 		t.Errorf("a mirror of a name nothing is shared as: %v", err)
 	}
+	inRepo := filepath.Join(b.repo.dir, "Docs")
+	if _, err := b.GroupMirror(ctx, "family", "Docs", inRepo, v1); api.KindOf(err) != api.KindInvalid || !strings.Contains(err.Error(), "kith's own repo") {
+		t.Errorf("a mirror inside the repo: %v", err)
+	}
 	if _, err := b.GroupWatch(ctx, "family", filepath.Join(out, "notes"), api.WatchOptions{Copies: 1, Cid: v1, Since: time.Now()}); api.KindOf(err) != api.KindInvalid || !strings.Contains(err.Error(), "follows family's Docs") {
 		t.Errorf("a watch inside the mirrored folder: %v", err)
 	}
