@@ -112,6 +112,23 @@ func TestMirrorFollowsAShare(t *testing.T) {
 		t.Errorf("mirror %+v, want notes/monday.txt kept, no error", m)
 	}
 
+	// Gone (a disk not mounted): said, and not made again.
+	away := out + ".away"
+	if err := os.Rename(out, away); err != nil {
+		t.Fatal(err)
+	}
+	b.mirrors.Kick()
+	waitFor(t, 10*time.Second, "the mirror to say its folder is gone", func() bool {
+		ms, err := b.GroupMirrors(ctx)
+		return err == nil && len(ms) == 1 && strings.Contains(ms[0].Error, out+" is gone")
+	})
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("the gone folder was made again: %v", err)
+	}
+	if err := os.Rename(away, out); err != nil {
+		t.Fatal(err)
+	}
+
 	gone, err := b.GroupUnmirror(ctx, out)
 	if err != nil || gone.Path != out {
 		t.Fatalf("unmirror: %+v, %v", gone, err)

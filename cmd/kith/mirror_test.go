@@ -93,6 +93,19 @@ func TestGetFollow(t *testing.T) {
 		}
 	}
 
+	// Gone (a disk not mounted): kith status says so, and the folder is
+	// not made again.
+	away := out + ".away"
+	if err := os.Rename(out, away); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "kith status to say the folder is gone", func() bool {
+		return strings.Contains(mustKith(t, desk, "status"), "note: family: "+out+" is gone: family's newer versions of docs are written into it once it is back ('kith mirror rm "+out+"' stops) ('kith mirror ls' lists the folders that follow a share)")
+	})
+	if err := os.Rename(away, out); err != nil {
+		t.Fatal(err)
+	}
+
 	if got := mustKith(t, desk, "mirror", "rm", out); got != out+" no longer follows family's docs: its files stay as they are" {
 		t.Errorf("mirror rm says %q", got)
 	}

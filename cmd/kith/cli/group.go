@@ -412,5 +412,15 @@ func statusAll(ctx context.Context, e *env) error {
 			fmt.Fprintf(e.stdout, "note: %s: %s ('kith watch ls' lists followed folders)\n", printable(w.Group), printable(w.Error))
 		}
 	}
+	// So does a folder that follows a share (get --follow).
+	ms, err := c.GroupMirrors(ctx)
+	if err != nil {
+		return nil
+	}
+	for _, m := range ms {
+		if m.Error != "" {
+			fmt.Fprintf(e.stdout, "note: %s: %s ('kith mirror ls' lists the folders that follow a share)\n", printable(m.Group), printable(m.Error))
+		}
+	}
 	return nil
 }
