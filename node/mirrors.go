@@ -92,7 +92,9 @@ func (n *Node) mirrorsReady() (*mirror.Mirrors, error) {
 }
 
 // GroupMirror has the folder path, holding the version c of what
-// groupName shares as name, follow that name.
+// groupName shares as name, follow that name; with c "", the folder as
+// it is (made if missing) is brought to the newest version in the
+// background, what is there and differs kept.
 func (n *Node) GroupMirror(ctx context.Context, groupName, name, path, c string) (api.GroupMirror, error) {
 	m, err := n.mirrorsReady()
 	if err != nil {
@@ -105,11 +107,14 @@ func (n *Node) GroupMirror(ctx context.Context, groupName, name, path, c string)
 	if !filepath.IsAbs(path) {
 		return api.GroupMirror{}, fmt.Errorf("mirror path %q must be absolute: %w", path, api.ErrInvalid)
 	}
-	root, err := cid.Decode(c)
-	if err != nil {
-		return api.GroupMirror{}, fmt.Errorf("mirror %s: %q is not the CID written there: %w", path, c, api.ErrInvalid)
+	var root cid.Cid
+	if c != "" {
+		if root, err = cid.Decode(c); err != nil {
+			return api.GroupMirror{}, fmt.Errorf("mirror %s: %q is not the CID written there: %w", path, c, api.ErrInvalid)
+		}
 	}
-	if _, ok := newestShare(g, name); !ok {
+	newest, ok := newestShare(g, name)
+	if !ok {
 		return api.GroupMirror{}, fmt.Errorf("%s shares nothing called %s ('kith status' lists what your groups share): %w", g.name, name, blockstore.ErrNotFound)
 	}
 	if api.Overlap(path, n.repo.dir) {
@@ -118,16 +123,23 @@ func (n *Node) GroupMirror(ctx context.Context, groupName, name, path, c string)
 	if err := n.watchedHere(path); err != nil {
 		return api.GroupMirror{}, err
 	}
-	release := n.gcl.Hold(root)
-	defer release()
-	st, err := dag.Stat(ctx, n.store, root)
-	if err != nil {
-		return api.GroupMirror{}, fmt.Errorf("mirror %s: %w", path, err)
+	// Only a folder is followed: known from the version written, or, for
+	// a folder as it is, from the newest version's root block when it is
+	// here (else the first update says so).
+	look := root
+	if !look.Defined() {
+		look = newest.Root
 	}
-	if st.Type != dag.TypeDir {
+	release := n.gcl.Hold(look)
+	defer release()
+	st, err := dag.StatRoot(ctx, n.store, look)
+	switch {
+	case err != nil && root.Defined():
+		return api.GroupMirror{}, fmt.Errorf("mirror %s: %w", path, err)
+	case err == nil && st.Type != dag.TypeDir:
 		return api.GroupMirror{}, fmt.Errorf("%s's %s is a file, not a folder: only a folder is followed (get it again when it changes): %w", g.name, name, api.ErrInvalid)
 	}
-	mr, err := m.Add(ctx, mirror.Mirror{Path: path, GroupID: g.id.String(), Group: g.name, Name: name, Cid: root.String()}, n.store)
+	mr, err := m.Add(ctx, mirror.Mirror{Path: path, GroupID: g.id.String(), Group: g.name, Name: name, Cid: c}, n.store)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return api.GroupMirror{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf(

@@ -93,6 +93,30 @@ func TestGetFollow(t *testing.T) {
 		}
 	}
 
+	// A copy the desk already had (from before kith) follows as it is:
+	// what differs from the group's is kept, what is missing written.
+	had := filepath.Join(t.TempDir(), "had")
+	if err := os.MkdirAll(had, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(had, "notes.txt"), []byte("an old copy of the notes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustKith(t, desk, "mirror", "add", "docs", had, "--group", "family"); !strings.Contains(got, had+" follows family's docs: its newest version is being written in") {
+		t.Errorf("mirror add says %q", got)
+	}
+	waitFor(t, 30*time.Second, "the copy the desk had to follow", func() bool {
+		b, _ := os.ReadFile(filepath.Join(had, "plan.txt"))
+		return string(b) == "second plan, longer\n"
+	})
+	waitFor(t, 10*time.Second, "mirror ls to name what was kept", func() bool {
+		return strings.Contains(mustKith(t, desk, "mirror", "ls"), had+": changed here, kept as they are (delete one to have the group's): notes.txt")
+	})
+	if b, _ := os.ReadFile(filepath.Join(had, "notes.txt")); string(b) != "an old copy of the notes\n" {
+		t.Errorf("notes.txt of the copy the desk had = %q", b)
+	}
+	mustKith(t, desk, "mirror", "rm", had)
+
 	// Gone (a disk not mounted): kith status says so, and the folder is
 	// not made again.
 	away := out + ".away"

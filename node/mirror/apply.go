@@ -30,6 +30,10 @@ type Record struct {
 	Target string `json:"l,omitempty"` // a link's
 }
 
+// ErrNotFolder is Apply's error for a version that is a file: only a
+// folder is followed.
+var ErrNotFolder = errors.New("it is a file, not a folder: only a folder is followed")
+
 // Manifest maps the slash path of each entry inside the folder to what the
 // mirror wrote there.
 type Manifest map[string]Record
@@ -68,6 +72,11 @@ func (r *Result) keep(rel string) {
 // On error, man holds what was done up to it.
 func Apply(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string, man Manifest, progress func(int64)) (Result, error) {
 	a := &applier{ctx: ctx, bs: bs, man: man, progress: progress, want: map[string]bool{}, real: map[string]bool{".": true}}
+	if st, err := dag.StatRoot(ctx, bs, root); err != nil {
+		return a.res, err
+	} else if st.Type != dag.TypeDir {
+		return a.res, ErrNotFolder
+	}
 	items, err := a.list(root, ".", nil)
 	if err != nil {
 		return a.res, err

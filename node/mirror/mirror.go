@@ -42,8 +42,9 @@ type Mirror struct {
 	GroupID string `json:"group_id"` // the group's ID: names are local
 	Group   string `json:"group"`    // its name when the mirror was made
 	Name    string `json:"name"`     // what the group shares it as
-	// Cid is the version the folder holds, written at Updated; Checked
-	// is when the group's newest version was last looked at.
+	// Cid is the version the folder holds, written at Updated ("" until
+	// a first one is, for a folder that followed as it was); Checked is
+	// when the group's newest version was last looked at.
 	Cid     string    `json:"cid"`
 	Updated time.Time `json:"updated"`
 	Checked time.Time `json:"checked,omitzero"`
@@ -130,35 +131,43 @@ func Open(dir string, src Source, opts Options) (*Mirrors, error) {
 	return m, nil
 }
 
-// Add starts mirroring: mr.Path holds the version mr.Cid (in bs), just
-// written there whole (by a get); what is there now is taken as written
-// (Adopt). A mirror of the same folder is replaced.
+// Add starts mirroring. With mr.Cid, mr.Path holds that version (in bs),
+// just written there whole (by a get): what is there now is taken as
+// written (Adopt). Without, mr.Path is a folder as it is (made if
+// missing): Run brings it to the newest version, taking the files that
+// already hold the version's bytes as written and keeping the others.
+// A mirror of the same folder is replaced.
 func (m *Mirrors) Add(ctx context.Context, mr Mirror, bs blockstore.Blockstore) (Mirror, error) {
 	if !filepath.IsAbs(mr.Path) {
 		return Mirror{}, fmt.Errorf("mirror %q: the path must be absolute", mr.Path)
 	}
 	mr.Path = filepath.Clean(mr.Path)
-	c, err := cid.Decode(mr.Cid)
-	if err != nil {
-		return Mirror{}, fmt.Errorf("mirror %s: %q is no CID: %w", mr.Path, mr.Cid, err)
-	}
 	for _, o := range m.List() {
 		if o.Path != mr.Path && (within(mr.Path, o.Path) || within(o.Path, mr.Path)) {
 			return Mirror{}, fmt.Errorf("%w: %s and %s, where %s is mirrored already", ErrOverlap, mr.Path, o.Path, o.Name)
 		}
 	}
-	man, err := Adopt(ctx, bs, c, mr.Path)
-	if err != nil {
-		return Mirror{}, err
+	man := Manifest{}
+	var updated time.Time
+	if mr.Cid != "" {
+		c, err := cid.Decode(mr.Cid)
+		if err != nil {
+			return Mirror{}, fmt.Errorf("mirror %s: %q is no CID: %w", mr.Path, mr.Cid, err)
+		}
+		if man, err = Adopt(ctx, bs, c, mr.Path); err != nil {
+			return Mirror{}, err
+		}
+		updated = time.Now()
+	} else if err := os.MkdirAll(mr.Path, 0o755); err != nil {
+		return Mirror{}, fmt.Errorf("mirror %s: %w", mr.Path, err)
 	}
 	if err := os.MkdirAll(m.dir, 0o700); err != nil {
 		return Mirror{}, fmt.Errorf("mirror %s: %w", mr.Path, err)
 	}
-	now := time.Now()
-	mr.Updated, mr.Checked, mr.Error, mr.Failed, mr.Pending, mr.Kept, mr.KeptCount = now, now, "", "", "", nil, 0
+	mr.Updated, mr.Checked, mr.Error, mr.Failed, mr.Pending, mr.Kept, mr.KeptCount = updated, time.Now(), "", "", "", nil, 0
 	m.cancelUpdate(mr.Path)
 	m.mu.Lock()
-	err = m.saveManifestLocked(mr, man)
+	err := m.saveManifestLocked(mr, man)
 	if err == nil {
 		list := slices.DeleteFunc(slices.Clone(m.list), func(o Mirror) bool { return o.Path == mr.Path })
 		err = m.saveLocked(append(list, mr))

@@ -272,3 +272,56 @@ func TestMirrorStoppedMidUpdate(t *testing.T) {
 		t.Errorf("after a stop mid-update: %+v, want no error, no failed version, v1 still", mr)
 	}
 }
+
+// TestMirrorAFolderAsItIs: a folder that already has a copy (from before
+// kith) follows the group's share: the files that hold the version's
+// bytes are taken as they are (not written again), one that differs is
+// kept and named, one the group lacks is left alone, what is missing is
+// written. A folder that does not exist yet is made.
+func TestMirrorAFolderAsItIs(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	src := &shares{bs: bs}
+	v := version(t, bs, tree{"same.txt": "same", "diff.txt": "the group's", "new.txt": "new", "sub": tree{"s.txt": "s"}})
+	src.share("g1", "Docs", v)
+	folder := filepath.Join(t.TempDir(), "Docs")
+	tree{"same.txt": "same", "diff.txt": "mine", "extra.txt": "only here"}.write(t, mustMkdir(t, folder))
+	same, _ := os.Stat(filepath.Join(folder, "same.txt"))
+	m, err := Open(t.TempDir(), src, Options{Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	missing := filepath.Join(t.TempDir(), "made", "Docs")
+	for _, p := range []string{folder, missing} {
+		mr, err := m.Add(ctx, Mirror{Path: p, GroupID: "g1", Group: "family", Name: "Docs"}, bs)
+		if err != nil || mr.Cid != "" || !mr.Updated.IsZero() {
+			t.Fatalf("add %s: %+v, %v", p, mr, err)
+		}
+	}
+	m.CheckAll(ctx)
+	for _, mr := range m.List() {
+		if mr.Cid != v.String() || mr.Error != "" {
+			t.Errorf("%s: %+v, want the version written", mr.Path, mr)
+		}
+		if mr.Path == folder && (mr.KeptCount != 1 || mr.Kept[0] != "diff.txt") {
+			t.Errorf("kept %v (%d), want diff.txt", mr.Kept, mr.KeptCount)
+		}
+	}
+	for name, want := range map[string]string{"same.txt": "same", "diff.txt": "mine", "extra.txt": "only here", "new.txt": "new", "sub/s.txt": "s"} {
+		if b, err := os.ReadFile(filepath.Join(folder, name)); err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", name, b, err, want)
+		}
+	}
+	if st, _ := os.Stat(filepath.Join(folder, "same.txt")); !os.SameFile(st, same) || !st.ModTime().Equal(same.ModTime()) {
+		t.Error("same.txt, already the group's bytes, was written again")
+	}
+	holds(t, missing, v)
+}
+
+func mustMkdir(t *testing.T, p string) string {
+	t.Helper()
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -63,7 +63,9 @@ type GroupBackend interface {
 	// GroupMirror has the folder at path (absolute), which holds the
 	// version cid of what group shares as name (a get just wrote it),
 	// follow that name: each newer version the group shares under it is
-	// written in, what was changed here kept.
+	// written in, what was changed here kept. With cid "", the folder as
+	// it is (made if missing) follows: the newest version is written in
+	// the background, the files there that differ from it kept.
 	GroupMirror(ctx context.Context, group, name, path, cid string) (GroupMirror, error)
 	// GroupMirrors lists the folders that follow what a group shares.
 	GroupMirrors(ctx context.Context) ([]GroupMirror, error)

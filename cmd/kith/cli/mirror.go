@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -11,15 +12,16 @@ import (
 func mirrorCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mirror",
-		Short: "Folders that follow what a group shares (ls, rm)",
-		Long: `A folder got with 'kith get NAME --group G --follow' follows what the
-group shares as NAME: when a device shares a newer version (share --watch
-does at each change), the daemon fetches it and writes in what changed,
-and removes what the new version no longer has. It is a receive-only
-copy: a file you change or add there is yours, never overwritten or
-removed (delete your version of a file to have the group's again with
-its next version), and nothing you change there is shared. A folder
-that is gone (a disk not mounted) is not made again.`,
+		Short: "Folders that follow what a group shares (add, ls, rm)",
+		Long: `A folder got with 'kith get NAME --group G --follow' (or one you have,
+with 'kith mirror add NAME PATH') follows what the group shares as NAME:
+when a device shares a newer version (share --watch does at each
+change), the daemon fetches it and writes in what changed, and removes
+what the new version no longer has. It is a receive-only copy: a file
+you change or add there is yours, never overwritten or removed (delete
+your version of a file to have the group's again with its next
+version), and nothing you change there is shared. A folder that is gone
+(a disk not mounted) is not made again.`,
 	}
 	ls := &cobra.Command{
 		Use:   "ls",
@@ -47,7 +49,7 @@ wrong, and the files changed here that the last update kept as they are.`,
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "PATH\tGROUP\tNAME\tWRITTEN\tCID")
 			for _, m := range ms {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", printable(m.Path), printable(m.Group), printable(m.Name), ago(m.Updated), m.Cid)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", printable(m.Path), printable(m.Group), printable(m.Name), ago(m.Updated), cmp.Or(m.Cid, "-"))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -73,6 +75,55 @@ wrong, and the files changed here that the last update kept as they are.`,
 			return nil
 		},
 	}
+	var group string
+	add := &cobra.Command{
+		Use:   "add NAME PATH",
+		Short: "Have a folder as it is follow what a group shares as NAME",
+		Long: `Have the folder at PATH (made if missing) follow what the group shares
+as NAME: the daemon fetches the newest version and writes in what the
+folder lacks, in the background ('kith mirror ls' shows how it goes),
+then each newer version. For a folder you already have a copy of (from
+before kith, or from another tool): a file that already holds the
+group's bytes is taken as it is, one that differs is kept, never
+overwritten, and named by 'kith mirror ls'; files the group does not
+have are left alone. For a new folder, 'kith get NAME --group G -o PATH
+--follow' does the same with a progress bar.`,
+		Example: "  kith mirror add Documents ~/Documents --group family",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, path := strings.Trim(args[0], "/"), args[1]
+			if strings.Contains(name, "/") {
+				return fmt.Errorf("a whole share is followed: give its name (%s), not a path in it", strings.SplitN(name, "/", 2)[0])
+			}
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			if group == "" {
+				if group, err = onlyGroup(cmd.Context(), c, "--group NAME"); err != nil {
+					return err
+				}
+			}
+			ref, _, _, err := groupShareRef(cmd.Context(), c, group, name)
+			if err != nil {
+				return err
+			}
+			if st, err := c.StatFromPeers(cmd.Context(), ref); err == nil && st.Type != "dir" {
+				return fmt.Errorf("%s is a file, not a folder: only a folder is followed (kith get it)", printable(name))
+			}
+			m, err := c.GroupMirror(cmd.Context(), group, name, path, "")
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(m)
+			}
+			fmt.Fprintf(e.stdout, "%s follows %s's %s: its newest version is being written in ('kith mirror ls' shows how it goes); files there that differ from the group's are kept, never overwritten\n",
+				printable(m.Path), printable(m.Group), printable(m.Name))
+			return nil
+		},
+	}
+	add.Flags().StringVar(&group, "group", "", "the group that shares NAME (may be left out when you are in one group)")
 	rm := &cobra.Command{
 		Use:   "rm PATH",
 		Short: "Stop following a group's share into a folder (its files stay)",
@@ -93,6 +144,6 @@ wrong, and the files changed here that the last update kept as they are.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(ls, rm)
+	cmd.AddCommand(add, ls, rm)
 	return cmd
 }
