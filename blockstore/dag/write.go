@@ -26,6 +26,7 @@ type WriteOption func(*writeOpts)
 type writeOpts struct {
 	overwrite  bool
 	renameOver bool
+	noSweep    bool
 }
 
 // WithOverwrite lets WriteTo replace an existing file or folder at the
@@ -42,6 +43,18 @@ func WithOverwrite(ok bool) WriteOption {
 func WithRenameOver() WriteOption {
 	return func(o *writeOpts) { o.renameOver = true }
 }
+
+// WithoutSweep has WriteTo leave the leftovers of interrupted writes in the
+// output's folder to the caller, who writes many entries of one folder and
+// calls SweepTemps once for it: looking for them at every write lists the
+// folder each time.
+func WithoutSweep() WriteOption {
+	return func(o *writeOpts) { o.noSweep = true }
+}
+
+// SweepTemps removes from dir the leftovers of interrupted writes of any
+// of its entries (a killed daemon's), those being written now excepted.
+func SweepTemps(dir string) { removeStaleTemps(dir, ".*.kith-tmp-*") }
 
 // WriteTo writes the file or folder tree at c to outPath, byte for byte.
 //
@@ -87,7 +100,9 @@ func WriteTo(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, outPath s
 		// One system call that creates it whole or not at all.
 		return writeSymlink(linkTarget(nd), outPath, o.overwrite)
 	}
-	removeStaleTemps(parent, pattern)
+	if !o.noSweep {
+		removeStaleTemps(parent, pattern)
+	}
 	if typ == TypeSymlink {
 		return renameSymlinkOver(linkTarget(nd), parent, base, outPath)
 	}

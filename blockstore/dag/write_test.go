@@ -124,6 +124,22 @@ func TestWriteToRenameOver(t *testing.T) {
 	noLeftovers(t, parent, "f.txt", "folder")
 }
 
+// TestSweepTemps: the leftovers of interrupted writes of a folder's
+// entries go, the entries and other hidden files stay.
+func TestSweepTemps(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{".a.txt.kith-tmp-1", ".b.kith-tmp-22", "a.txt", ".hidden", "kith-tmp-x"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	SweepTemps(dir)
+	noLeftovers(t, dir, "a.txt", ".hidden", "kith-tmp-x")
+	if ents, _ := os.ReadDir(dir); len(ents) != 3 {
+		t.Errorf("%d entries left, want 3", len(ents))
+	}
+}
+
 // A cut-short write leaves nothing under the final name.
 func TestWriteToCancelledLeavesNothing(t *testing.T) {
 	bs := blockstore.NewMemStore()

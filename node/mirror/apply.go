@@ -86,6 +86,7 @@ func Apply(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir stri
 	if err := a.prune(dir); err != nil {
 		return a.res, err
 	}
+	dag.SweepTemps(dir) // once per folder: writes do not look (WithoutSweep)
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {
 			return a.res, err
@@ -172,13 +173,14 @@ func (a *applier) folder(r, p string) error {
 	}
 	a.man[r] = Record{Type: dag.TypeDir}
 	a.real[r] = true
+	dag.SweepTemps(p)
 	return nil
 }
 
 // entry brings the file or link e at r (p on disk) up to date.
 func (a *applier) entry(e dag.Entry, r, p string) error {
 	st, err := os.Lstat(p)
-	var opts []dag.WriteOption
+	opts := []dag.WriteOption{dag.WithoutSweep()}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:

@@ -224,7 +224,7 @@ func TestApplyKeepsChangesHere(t *testing.T) {
 
 // TestApplyAfterACrash: a file written before a crash cut Apply off (the
 // manifest not saved) holds the version's bytes: it is taken as written,
-// not as a change made here.
+// not as a change made here; what the crash left half-written goes.
 func TestApplyAfterACrash(t *testing.T) {
 	bs := blockstore.NewMemStore()
 	v1 := version(t, bs, tree{"a.txt": "one", "b.txt": "two"})
@@ -234,7 +234,19 @@ func TestApplyAfterACrash(t *testing.T) {
 	apply(t, bs, v1, dir, man)
 	saved := maps.Clone(man)
 	apply(t, bs, v2, dir, man) // the run whose manifest the crash lost
+	// What the crash left half-written, under temporary names, goes.
+	stale := []string{filepath.Join(dir, ".a.txt.kith-tmp-123"), filepath.Join(dir, ".c.txt.kith-tmp-9")}
+	for _, p := range stale {
+		if err := os.WriteFile(p, []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	res := apply(t, bs, v2, dir, saved)
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s, left by a crash, is still there: %v", filepath.Base(p), err)
+		}
+	}
 	if res.KeptCount != 0 || res.Written != 0 {
 		t.Errorf("after the crash: %+v, want nothing kept or written", res)
 	}
