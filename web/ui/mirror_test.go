@@ -115,12 +115,33 @@ func TestBrowserFollowAShare(t *testing.T) {
 	}
 	screenshot(t, ctx, artifacts(t), "group-follow-share")
 
+	// A copy already here follows as it is (kith mirror add): what differs
+	// from the group's is kept, what it lacks written.
+	had := filepath.Join(home, "Docs I had")
+	write(had, "notes.txt", "an old copy\n")
+	if err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf(`(() => {
+  document.querySelector('#mirror-name').value = 'Docs';
+  document.querySelector('#mirror-path').value = %q;
+  document.querySelector('#mirror-had').checked = true;
+  document.querySelector('#mirror-form').requestSubmit();
+})()`, had), nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#mirror-status", had+" follows Docs: its newest version is being written in; files there that differ from the group's are kept.")
+	waitText(t, sctx, fmt.Sprintf(`#mirrors li[data-path=%q] .kept`, had), "notes.txt")
+	if b, _ := os.ReadFile(filepath.Join(had, "plan.txt")); string(b) != "second plan\n" {
+		t.Errorf("plan.txt in the copy already here = %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(had, "notes.txt")); string(b) != "an old copy\n" {
+		t.Errorf("notes.txt in the copy already here = %q", b)
+	}
+
 	if err := chromedp.Run(sctx, clickJS(li+` [data-action="unmirror"]`)); err != nil {
 		t.Fatal(err)
 	}
 	waitText(t, sctx, "#mirror-status", out+" no longer follows Docs: its files stay as they are.")
-	if ms, err := d.c.GroupMirrors(ctx); err != nil || len(ms) != 0 {
-		t.Errorf("after Stop following: %+v, %v", ms, err)
+	if ms, err := d.c.GroupMirrors(ctx); err != nil || len(ms) != 1 || ms[0].Path != had {
+		t.Errorf("after Stop following: %+v, %v; want the copy already here only", ms, err)
 	}
 	if _, err := os.Stat(filepath.Join(out, "plan.txt")); err != nil {
 		t.Errorf("the files went: %v", err)

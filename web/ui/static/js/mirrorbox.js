@@ -1,8 +1,9 @@
 // Following a share of a group into a folder of this computer from the
 // page, as `kith get NAME --group G -o PATH --follow` does: the daemon
 // writes the newest version the group shares under the name into a new
-// folder at the path typed, then keeps it as the group's newest version
-// (only what changed is written; what was changed here is kept). Below
+// folder at the path typed (or, as `kith mirror add`, into a copy already
+// there), then keeps it as the group's newest version (only what changed
+// is written; what was changed here is kept). Below
 // the form: the folders that follow g's shares, each with what went wrong
 // and what was kept, and Stop following (`kith mirror ls`, `kith mirror rm`).
 
@@ -21,13 +22,17 @@ export function mirrorBox(g) {
   const name = h('select', { id: 'mirror-name', required: true });
   const bar = h('progress', { max: 100, hidden: true, 'aria-label': 'Progress of the get' });
   const status = h('p', { class: 'status small', id: 'mirror-status', role: 'status', 'aria-live': 'polite' });
+  // As kith mirror add: a copy already here follows as it is.
+  const had = h('input', { type: 'checkbox', id: 'mirror-had' });
   const submit = h('button', { type: 'submit', id: 'mirror-follow' }, 'Get and follow');
   const list = h('div', { class: 'mirrors' });
   const form = h('form', { class: 'mirror-form', id: 'mirror-form', onsubmit: (e) => { e.preventDefault(); follow(); } },
     h('p', {}, h('label', { for: 'mirror-name' }, 'Share'), ' ', name),
-    h('p', {}, h('label', { for: 'mirror-path' }, 'Into a new folder on this computer'), ' ', field.input),
+    h('p', {}, h('label', { for: 'mirror-path' }, 'Into a folder on this computer'), ' ', field.input),
+    h('p', { class: 'inline' }, h('label', { for: 'mirror-had' }, had,
+      ' I already have a copy there: follow it as it is (what differs from the group\'s is kept, what it lacks is written)')),
     h('p', { class: 'muted small', id: 'mirror-path-help' },
-      `The daemon writes the newest version there, then each newer one ${g.name} shares under that name: only what changed. `
+      `The daemon writes the newest version there (a new folder, unless you have a copy), then each newer one ${g.name} shares under that name: only what changed. `
       + 'What you change or add in the folder is yours, never overwritten; nothing of it is shared.'),
     h('div', { class: 'actions' }, submit),
     bar, status);
@@ -72,6 +77,11 @@ export function mirrorBox(g) {
       // refused after.
       const st = await api('/stat', { params: { cid, peers: 'true' } });
       if (st.type !== 'dir') throw new Error(`${share} is a file, not a folder: only a folder is followed (get it from Files).`);
+      if (had.checked) {
+        const m = await api('/groups/mirror', { method: 'POST', params: { group: g.id, name: share, path } });
+        status.textContent = `${m.path} follows ${share}: its newest version is being written in; files there that differ from the group's are kept.`;
+        return;
+      }
       const got = await events('/get', { cid, out: path }, (p) => {
         const pct = percent(p.bytes, p.total);
         if (pct !== null) bar.value = pct;
@@ -85,10 +95,11 @@ export function mirrorBox(g) {
       }
     } catch (err) {
       status.textContent = err.message;
+    } finally {
+      submit.disabled = false;
+      bar.hidden = true;
+      loadMirrors();
     }
-    submit.disabled = false;
-    bar.hidden = true;
-    loadMirrors();
   }
 
   async function loadMirrors() {
