@@ -17,22 +17,7 @@ import (
 // kith mirror ls; kith mirror rm ends it, the files staying.
 func TestGetFollow(t *testing.T) {
 	config := strings.Replace(groupRepoConfig, `"sync_interval": "5s"`, `"sync_interval": "5s", "watch_interval": "300ms"`, 1)
-	laptop, desk := t.TempDir(), t.TempDir()
-	for _, r := range []string{laptop, desk} {
-		if err := os.WriteFile(filepath.Join(r, "config.json"), []byte(config), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		startDaemon(t, r)
-	}
-	var inv struct{ Token string }
-	if err := json.Unmarshal([]byte(mustKith(t, laptop, "--json", "group", "create", "family")), &inv); err != nil {
-		t.Fatal(err)
-	}
-	join := exec.Command(kithBin, "--repo", desk, "group", "join", "-")
-	join.Stdin = strings.NewReader(inv.Token + "\n")
-	if out, err := join.CombinedOutput(); err != nil {
-		t.Fatalf("group join: %v: %s", err, out)
-	}
+	laptop, desk := familyOfTwo(t, config)
 	dir, write := newFolder(t, "docs")
 	write("plan.txt", "first plan\n")
 	write("notes.txt", "notes\n")
@@ -148,32 +133,9 @@ func TestGetFollow(t *testing.T) {
 // what a user waits for between two of their computers. Changes 11 s
 // apart (looks asked for by events are at least 10 s apart).
 func BenchmarkFollowedChange(b *testing.B) {
-	laptop, desk := b.TempDir(), b.TempDir()
-	for _, r := range []string{laptop, desk} {
-		if err := os.WriteFile(filepath.Join(r, "config.json"), []byte(watchNotifyConfig(true, "1m")), 0o600); err != nil {
-			b.Fatal(err)
-		}
-		startDaemon(b, r)
-	}
-	var inv struct{ Token string }
-	if err := json.Unmarshal([]byte(mustKith(b, laptop, "--json", "group", "create", "family")), &inv); err != nil {
-		b.Fatal(err)
-	}
-	join := exec.Command(kithBin, "--repo", desk, "group", "join", "-")
-	join.Stdin = strings.NewReader(inv.Token + "\n")
-	if out, err := join.CombinedOutput(); err != nil {
-		b.Fatalf("group join: %v: %s", err, out)
-	}
+	laptop, desk := familyOfTwo(b, watchNotifyConfig(true, "1m"))
 	dir := filepath.Join(b.TempDir(), "docs")
-	for i := range 10_000 {
-		p := filepath.Join(dir, fmt.Sprintf("%02d", i/100), fmt.Sprintf("%d.txt", i))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(fmt.Sprintf("file %d\n", i)), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
+	manyFiles(b, dir, 10_000)
 	mustKith(b, laptop, "share", dir, "--copies", "1", "--watch")
 	waitFor(b, time.Minute, "the desk to see the share", func() bool {
 		_, _, err := runKith(b, desk, "ls", "docs", "--group", "family")
@@ -200,4 +162,42 @@ func BenchmarkFollowedChange(b *testing.B) {
 		total += time.Since(start)
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/change")
+}
+
+// familyOfTwo starts two daemons with config, the first creating the group
+// family and the second joining it (the token on stdin, as users are told
+// to pass it), and returns their repos.
+func familyOfTwo(tb testing.TB, config string) (first, second string) {
+	tb.Helper()
+	first, second = tb.TempDir(), tb.TempDir()
+	for _, r := range []string{first, second} {
+		if err := os.WriteFile(filepath.Join(r, "config.json"), []byte(config), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+		startDaemon(tb, r)
+	}
+	var inv struct{ Token string }
+	if err := json.Unmarshal([]byte(mustKith(tb, first, "--json", "group", "create", "family")), &inv); err != nil {
+		tb.Fatal(err)
+	}
+	join := exec.Command(kithBin, "--repo", second, "group", "join", "-")
+	join.Stdin = strings.NewReader(inv.Token + "\n")
+	if out, err := join.CombinedOutput(); err != nil {
+		tb.Fatalf("group join: %v: %s", err, out)
+	}
+	return first, second
+}
+
+// manyFiles writes n small files into dir, 100 to a folder ("05/512.txt").
+func manyFiles(tb testing.TB, dir string, n int) {
+	tb.Helper()
+	for i := range n {
+		p := filepath.Join(dir, fmt.Sprintf("%02d", i/100), fmt.Sprintf("%d.txt", i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("file %d\n", i)), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }

@@ -280,15 +280,7 @@ func BenchmarkWatchedChange(b *testing.B) {
 			startDaemon(b, repo)
 			mustKith(b, repo, "group", "create", "family")
 			dir := filepath.Join(b.TempDir(), "docs")
-			for i := range 1000 {
-				p := filepath.Join(dir, fmt.Sprintf("%02d", i/100), fmt.Sprintf("%d.txt", i))
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					b.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(fmt.Sprintf("file %d\n", i)), 0o644); err != nil {
-					b.Fatal(err)
-				}
-			}
+			manyFiles(b, dir, 1000)
 			mustKith(b, repo, "share", dir, "--copies", "1", "--watch")
 			var total time.Duration
 			b.ResetTimer()

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -394,7 +395,7 @@ func (m *Mirrors) edit(path string, fn func(*Mirror)) {
 	fn(&after)
 	m.list[i] = after
 	before.Checked, after.Checked = time.Time{}, time.Time{}
-	changed := !equal(before, after)
+	changed := !reflect.DeepEqual(before, after)
 	var err error
 	if changed {
 		err = m.saveLocked(m.list)
@@ -406,12 +407,6 @@ func (m *Mirrors) edit(path string, fn func(*Mirror)) {
 	if changed && m.opts.Changed != nil {
 		m.opts.Changed()
 	}
-}
-
-func equal(a, b Mirror) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
 }
 
 func (m *Mirrors) saveLocked(list []Mirror) error {

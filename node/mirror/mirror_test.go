@@ -99,18 +99,10 @@ func TestMirrorFollowsTheGroup(t *testing.T) {
 	v1 := version(t, bs, tree{"a.txt": "one", "b.txt": "bee"})
 	v2 := version(t, bs, tree{"a.txt": "two", "b.txt": "bee, changed"})
 	src.share("g1", "Docs", v1)
-	folder := filepath.Join(t.TempDir(), "Docs")
-	if err := os.Mkdir(folder, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	apply(t, bs, v1, folder, Manifest{}) // what kith get writes
 	state := t.TempDir()
 	changed := make(chan struct{}, 100)
 	m := running(t, src, state, time.Hour, func() { changed <- struct{}{} })
-	mr, err := m.Add(context.Background(), Mirror{Path: folder, GroupID: "g1", Group: "family", Name: "Docs", Cid: v1.String()}, bs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	folder, mr := followGot(t, m, bs, v1)
 	if mr.Cid != v1.String() || mr.Error != "" {
 		t.Fatalf("added %+v", mr)
 	}
@@ -182,19 +174,9 @@ func TestMirrorWaitsForItsFolder(t *testing.T) {
 	v1 := version(t, bs, tree{"a.txt": "one"})
 	v2 := version(t, bs, tree{"a.txt": "two"})
 	src.share("g1", "Docs", v1)
-	folder := filepath.Join(t.TempDir(), "Docs")
-	if err := os.Mkdir(folder, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	apply(t, bs, v1, folder, Manifest{})
-	m, err := Open(t.TempDir(), src, Options{Interval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := opened(t, src)
+	folder, _ := followGot(t, m, bs, v1)
 	ctx := context.Background()
-	if _, err := m.Add(ctx, Mirror{Path: folder, GroupID: "g1", Group: "family", Name: "Docs", Cid: v1.String()}, bs); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := m.Add(ctx, Mirror{Path: filepath.Join(folder, "inner"), GroupID: "g1", Name: "Other", Cid: v1.String()}, bs); !errors.Is(err, ErrOverlap) {
 		t.Errorf("a mirror inside a mirror: %v", err)
 	}
@@ -248,18 +230,8 @@ func TestMirrorStoppedMidUpdate(t *testing.T) {
 	v1 := version(t, bs, tree{"a.txt": "one"})
 	v2 := version(t, bs, tree{"a.txt": "two"})
 	src.share("g1", "Docs", v1)
-	folder := filepath.Join(t.TempDir(), "Docs")
-	if err := os.Mkdir(folder, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	apply(t, bs, v1, folder, Manifest{})
-	m, err := Open(t.TempDir(), src, Options{Interval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Add(context.Background(), Mirror{Path: folder, GroupID: "g1", Group: "family", Name: "Docs", Cid: v1.String()}, bs); err != nil {
-		t.Fatal(err)
-	}
+	m := opened(t, src)
+	followGot(t, m, bs, v1)
 	src.share("g1", "Docs", v2)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -286,10 +258,7 @@ func TestMirrorAFolderAsItIs(t *testing.T) {
 	folder := filepath.Join(t.TempDir(), "Docs")
 	tree{"same.txt": "same", "diff.txt": "mine", "extra.txt": "only here"}.write(t, mustMkdir(t, folder))
 	same, _ := os.Stat(filepath.Join(folder, "same.txt"))
-	m, err := Open(t.TempDir(), src, Options{Interval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := opened(t, src)
 	ctx := context.Background()
 	missing := filepath.Join(t.TempDir(), "made", "Docs")
 	for _, p := range []string{folder, missing} {
@@ -324,4 +293,27 @@ func mustMkdir(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// opened is Mirrors in a new folder, looking only when asked (CheckAll).
+func opened(t *testing.T, src Source) *Mirrors {
+	t.Helper()
+	m, err := Open(t.TempDir(), src, Options{Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// followGot writes v into a new folder Docs, as kith get does, and has it
+// follow what g1 ("family") shares as Docs, as --follow does.
+func followGot(t *testing.T, m *Mirrors, bs blockstore.Blockstore, v cid.Cid) (string, Mirror) {
+	t.Helper()
+	folder := mustMkdir(t, filepath.Join(t.TempDir(), "Docs"))
+	apply(t, bs, v, folder, Manifest{})
+	mr, err := m.Add(context.Background(), Mirror{Path: folder, GroupID: "g1", Group: "family", Name: "Docs", Cid: v.String()}, bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return folder, mr
 }
