@@ -37,6 +37,7 @@ bench:
 	go test -run '^$$' -bench 'Fetch|Latency' -benchtime 1x -count 3 -timeout 60m ./node/
 	go test -run '^$$' -bench 'Group' -benchtime 1x -count 1 -timeout 60m ./node/
 	go test -run '^$$' -bench 'GatewayFirstByte' -benchtime 1x -count 5 -timeout 60m ./node/
+	go test -run '^$$' -bench 'FollowedFolder' -benchtime 3x -count 3 -timeout 30m ./node/
 	go test -run '^$$' -bench . -count 3 -timeout 30m ./blockstore/dag/ ./protocol/fetch/ ./node/mirror/
 	go test -run '^$$' -bench DirectWrite -benchtime 128x -count 4 ./blockstore/
 	go run ./protocol/group/sim/cmd/groupsim -n 1000,10000

@@ -68,13 +68,14 @@ func (n *Node) connectProvider(ctx context.Context, ai peer.AddrInfo) error {
 // ensureLocal makes the whole DAG under root present in the store, fetching
 // what is missing from peers. The caller holds a pin lock so gc cannot take
 // blocks in between.
-func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.Progress)) (api.FetchStats, error) {
+// opts narrow what is fetched (fetch.OnlyFiles).
+func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.Progress), opts ...fetch.FetchOption) (api.FetchStats, error) {
 	// Fetch walks what is local first and asks no peer when nothing is
 	// missing, so there is no separate local check here.
 	start := time.Now()
 	res, err := n.fetcher.Fetch(ctx, root, providerSource{n}, func(p fetch.Progress) {
 		report(progress, api.Progress{Phase: "fetch", Bytes: p.Bytes + p.HaveBytes, Total: p.Total, Count: int64(p.Blocks), Peers: p.Peers, Rate: p.Rate, Have: p.HaveBytes})
-	})
+	}, opts...)
 	n.trim.moved(res.Bytes)
 	if err != nil {
 		if errors.Is(err, blockstore.ErrNotFound) && ctx.Err() == nil {

@@ -294,15 +294,21 @@ func readJournal(t *testing.T, repo string) []journalEntry {
 // blocksServed reads n's count of blocks sent to peers.
 func blocksServed(t *testing.T, n *Node) float64 {
 	t.Helper()
+	return metricValue(t, n, "kith_fetch_blocks_served_total")
+}
+
+// metricValue reads n's counter name.
+func metricValue(tb testing.TB, n *Node, name string) float64 {
+	tb.Helper()
 	families, err := n.reg.Gather()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	for _, f := range families {
-		if f.GetName() == "kith_fetch_blocks_served_total" {
+		if f.GetName() == name {
 			return f.GetMetric()[0].GetCounter().GetValue()
 		}
 	}
-	t.Fatal("no kith_fetch_blocks_served_total metric")
+	tb.Fatalf("no %s metric", name)
 	return 0
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/node/mirror"
+	"github.com/kith-p2p/kith/protocol/fetch"
 	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -73,14 +74,24 @@ func newestShare(g *localGroup, name string) (group.Intent, bool) {
 	return best, found
 }
 
-// Fetch makes c whole here, held from gc until release.
-func (s mirrorSource) Fetch(ctx context.Context, c cid.Cid) (blockstore.Blockstore, func(), error) {
-	release := s.n.gcl.Hold(c)
-	if _, err := s.n.ensureLocal(ctx, c, nil); err != nil {
-		release()
-		return nil, nil, fmt.Errorf("fetch %s: %w", c, err)
+// Hold keeps the version c from gc until release.
+func (s mirrorSource) Hold(c cid.Cid) (blockstore.Blockstore, func()) {
+	return s.n.store, s.n.gcl.Hold(c)
+}
+
+// Fetch makes present the folders of c, each file's first block and the
+// files named whole: a followed folder fetches only what it writes, also
+// after a gc took the blocks of what it wrote before.
+func (s mirrorSource) Fetch(ctx context.Context, c cid.Cid, files func(cid.Cid) bool) (int64, error) {
+	var opts []fetch.FetchOption
+	if files != nil {
+		opts = append(opts, fetch.OnlyFiles(files))
 	}
-	return s.n.store, release, nil
+	st, err := s.n.ensureLocal(ctx, c, nil, opts...)
+	if err != nil {
+		return st.Bytes, fmt.Errorf("fetch %s: %w", c, err)
+	}
+	return st.Bytes, nil
 }
 
 // mirrorsReady is the mirrors, or an error saying the node is not running.

@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -141,5 +144,124 @@ func TestMirrorFollowsAShare(t *testing.T) {
 	}
 	if _, err := b.GroupUnmirror(ctx, out); api.KindOf(err) != api.KindNotFound {
 		t.Errorf("unmirror again: %v", err)
+	}
+}
+
+// TestMirrorFetchesOnlyWhatItWrites: a copy from before, followed as it is,
+// costs no fetch of the files it already holds (compared by their hash);
+// after a gc took the blocks of what the mirror wrote, a newer version
+// fetches the file that changed, not the folder.
+func TestMirrorFetchesOnlyWhatItWrites(t *testing.T) {
+	ctx := context.Background()
+	a := groupNode(t, t.TempDir(), 1<<30)
+	b := groupNode(t, t.TempDir(), 1) // keeps no copy for the group
+	formGroup(t, []*Node{a, b}, "family")
+
+	photos := filepath.Join(t.TempDir(), "Photos")
+	mine := filepath.Join(t.TempDir(), "Photos")
+	for i := range 12 {
+		body := randomData(200<<10 + i)
+		if i == 0 {
+			body = randomData(3 << 20) // several blocks
+		}
+		name := filepath.Join(photos, fmt.Sprintf("%02d.jpg", i))
+		writeBytes(t, name, body)
+		switch i {
+		case 1: // changed there: same size, other bytes
+			body = slices.Clone(body)
+			body[100]++
+		case 2: // not there
+			continue
+		}
+		writeBytes(t, filepath.Join(mine, fmt.Sprintf("%02d.jpg", i)), body)
+	}
+	share := func() cid.Cid {
+		t.Helper()
+		res, err := a.AddPaths(ctx, []string{photos}, api.AddOptions{Recursive: true, Private: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.GroupShare(ctx, "family", cid.MustParse(res.Cid), api.ShareOptions{Copies: 1}); err != nil {
+			t.Fatal(err)
+		}
+		return cid.MustParse(res.Cid)
+	}
+	followed := func(v cid.Cid) api.GroupMirror {
+		t.Helper()
+		var m api.GroupMirror
+		waitFor(t, 30*time.Second, "the folder to follow "+v.String(), func() bool {
+			ms, err := b.GroupMirrors(ctx)
+			if err == nil && len(ms) == 1 {
+				m = ms[0]
+			}
+			return m.Cid == v.String()
+		})
+		return m
+	}
+	// held lists which files of the version v b's repo holds whole.
+	held := func(v cid.Cid) map[string]bool {
+		t.Helper()
+		es, err := dag.Ls(ctx, a.store, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, e := range es {
+			r, _, err := dag.Open(ctx, b.store, e.Cid)
+			if err == nil {
+				_, err = io.Copy(io.Discard, r)
+				r.Close()
+			}
+			out[e.Name] = err == nil
+		}
+		return out
+	}
+
+	v1 := share()
+	waitFor(t, 20*time.Second, "the second device to see the share", func() bool {
+		sts, err := b.GroupStatus(ctx, v1)
+		return err == nil && len(sts) == 1
+	})
+	if _, err := b.GroupMirror(ctx, "family", "Photos", mine, ""); err != nil {
+		t.Fatal(err)
+	}
+	m := followed(v1)
+	if !slices.Equal(m.Kept, []string{"01.jpg"}) {
+		t.Errorf("kept %v, want the file changed here, 01.jpg", m.Kept)
+	}
+	got := held(v1)
+	for name, want := range map[string]bool{"00.jpg": false, "01.jpg": true, "02.jpg": true, "03.jpg": false, "11.jpg": false} {
+		if got[name] != want {
+			t.Errorf("after following a copy from before: %s fetched: %v, want %v", name, got[name], want)
+		}
+	}
+	if body, err := os.ReadFile(filepath.Join(mine, "02.jpg")); err != nil || len(body) != 200<<10+2 {
+		t.Errorf("02.jpg, missing here, was not written: %d bytes, %v", len(body), err)
+	}
+
+	if _, err := b.GC(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	writeBytes(t, filepath.Join(photos, "05.jpg"), randomData(100<<10))
+	v2 := share()
+	followed(v2)
+	got = held(v2)
+	for name, want := range map[string]bool{"00.jpg": false, "02.jpg": false, "05.jpg": true, "11.jpg": false} {
+		if got[name] != want {
+			t.Errorf("after a gc and a change of 05.jpg: %s fetched: %v, want %v", name, got[name], want)
+		}
+	}
+	if body, err := os.ReadFile(filepath.Join(mine, "05.jpg")); err != nil || len(body) != 100<<10 {
+		t.Errorf("05.jpg, changed by the group, was not written: %d bytes, %v", len(body), err)
+	}
+}
+
+func writeBytes(t *testing.T, p string, body []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, body, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -44,7 +44,8 @@ const maxKeptNamed = 20
 // Result says what Apply did.
 type Result struct {
 	Written, Removed int
-	Bytes            int64
+	Bytes            int64 // written
+	Fetched          int64 // fetched from peers
 	// Kept names the paths changed on this device (the first 20) that
 	// Apply left as they are rather than overwrite or remove them;
 	// KeptCount counts them all.
@@ -59,26 +60,51 @@ func (r *Result) keep(rel string) {
 	}
 }
 
-// Apply makes the folder dir hold the version root (a folder DAG in bs,
-// whole), as a receive-only copy: what the group's version adds or changes
-// is written (each file whole, under a temporary name, then renamed in
-// place), what it no longer has is removed, and man, what Apply wrote
-// before, is brought up to date. What was changed on this device since
-// (its size, time or kind differ from man's record, and its content from
-// the version's) is never overwritten or removed: Result.Kept names it.
-// A file already holding the version's bytes (a write a crash cut off
-// before man was saved) is taken as written. Nothing is written through
-// a symbolic link: a folder replaced by a link here is kept, unvisited.
-// On error, man holds what was done up to it.
-func Apply(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string, man Manifest, progress func(int64)) (Result, error) {
-	a := &applier{ctx: ctx, bs: bs, man: man, progress: progress, want: map[string]bool{}, real: map[string]bool{".": true}}
-	if st, err := dag.StatRoot(ctx, bs, root); err != nil {
+// Version is the version Apply writes: the folder DAG Root, read from
+// Store. Fetch, when set, makes present in Store the folders under c, the
+// first block of each file and the whole of each file that files names
+// (every file when files is nil), and says how many bytes it fetched; nil
+// when Store holds the whole version.
+type Version struct {
+	Root  cid.Cid
+	Store blockstore.Blockstore
+	Fetch func(ctx context.Context, c cid.Cid, files func(cid.Cid) bool) (int64, error)
+}
+
+// Apply makes the folder dir hold the version v, as a receive-only copy:
+// what the group's version adds or changes is written (each file whole,
+// under a temporary name, then renamed in place), what it no longer has is
+// removed, and man, what Apply wrote before, is brought up to date. What
+// was changed on this device since (its size, time or kind differ from
+// man's record, and its content from the version's) is never overwritten
+// or removed: Result.Kept names it. A file already holding the version's
+// bytes (a write a crash cut off before man was saved, a copy from before)
+// is taken as written. Nothing is written through a symbolic link: a
+// folder replaced by a link here is kept, unvisited. Of the version's
+// files, only those it writes or must compare are fetched whole: a file
+// here of the version's size is first compared by its hash. On error, man
+// holds what was done up to it.
+func Apply(ctx context.Context, v Version, dir string, man Manifest, progress func(int64)) (Result, error) {
+	a := &applier{ctx: ctx, v: v, bs: v.Store, man: man, progress: progress, want: map[string]bool{},
+		real: map[string]bool{".": true}, have: map[cid.Cid]bool{}, hashed: map[string]bool{}}
+	if v.Fetch != nil {
+		// The folders and each file's first block: what a listing reads.
+		n, err := v.Fetch(ctx, v.Root, func(cid.Cid) bool { return false })
+		a.res.Fetched += n
+		if err != nil {
+			return a.res, err
+		}
+	}
+	if st, err := dag.StatRoot(ctx, a.bs, v.Root); err != nil {
 		return a.res, err
 	} else if st.Type != dag.TypeDir {
 		return a.res, ErrNotFolder
 	}
-	items, err := a.list(root, ".", nil)
+	items, err := a.list(v.Root, ".", nil)
 	if err != nil {
+		return a.res, err
+	}
+	if err := a.fetchNeeded(dir, items); err != nil {
 		return a.res, err
 	}
 	// What the version no longer has goes first: a folder that became a
@@ -109,12 +135,15 @@ func Apply(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir stri
 
 type applier struct {
 	ctx      context.Context
+	v        Version
 	bs       blockstore.Blockstore
 	man      Manifest
 	progress func(int64)
 	res      Result
-	want     map[string]bool // the version's paths
-	real     map[string]bool // folders known to be real folders (not links), or not
+	want     map[string]bool  // the version's paths
+	real     map[string]bool  // folders known to be real folders (not links), or not
+	have     map[cid.Cid]bool // files fetched whole (with v.Fetch)
+	hashed   map[string]bool  // files here known to hold the version's bytes by their hash
 }
 
 // item is one entry of the version, at rel.
@@ -126,7 +155,7 @@ type item struct {
 // list appends the entries of the version's folder c, at rel, to items,
 // each folder before what it holds, checking every name.
 func (a *applier) list(c cid.Cid, rel string, items []item) ([]item, error) {
-	es, err := dag.Ls(a.ctx, a.bs, c)
+	es, err := dag.LsLinks(a.ctx, a.bs, c)
 	if err != nil {
 		return items, fmt.Errorf("read %s of the version: %w", rel, err)
 	}
@@ -201,12 +230,22 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 			// folder made there meanwhile fails the rename, and stays.
 			opts = append(opts, dag.WithRenameOver())
 		}
-	case a.same(e, p, st):
-		a.record(r, e, st)
-		return nil
 	default:
-		a.res.keep(r)
+		same, err := a.same(e, r, p, st)
+		if err != nil {
+			return err
+		}
+		if same {
+			a.record(r, e, st)
+		} else {
+			a.res.keep(r)
+		}
 		return nil
+	}
+	if e.Type == dag.TypeFile {
+		if err := a.ensure(e.Cid); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
 	}
 	var done int64
 	err = dag.WriteTo(a.ctx, a.bs, e.Cid, p, func(b int64) {
@@ -261,27 +300,32 @@ func (a *applier) untouched(r, p string, st fs.FileInfo) bool {
 	}
 }
 
-// same reports whether p already holds e: a link to the same target, or a
-// file of the same bytes.
-func (a *applier) same(e dag.Entry, p string, st fs.FileInfo) bool {
+// same reports whether p (r) already holds e: a link to the same target,
+// or a file of the same bytes. Its error is a fetch's that failed.
+func (a *applier) same(e dag.Entry, r, p string, st fs.FileInfo) (bool, error) {
 	switch {
 	case e.Type == dag.TypeSymlink:
 		t, err := os.Readlink(p)
-		return st.Mode()&fs.ModeSymlink != 0 && err == nil && t == e.Target
+		return st.Mode()&fs.ModeSymlink != 0 && err == nil && t == e.Target, nil
 	case !st.Mode().IsRegular() || uint64(st.Size()) != e.Size:
-		return false
+		return false, nil
+	case a.hashed[r]:
+		return true, nil
+	}
+	if err := a.ensure(e.Cid); err != nil {
+		return false, fmt.Errorf("compare %s with the version's: %w", p, err)
 	}
 	want, _, err := dag.Open(a.ctx, a.bs, e.Cid)
 	if err != nil {
-		return false
+		return false, nil
 	}
 	defer want.Close()
 	f, err := os.Open(p)
 	if err != nil {
-		return false
+		return false, nil
 	}
 	defer f.Close()
-	return sameBytes(want, f)
+	return sameBytes(want, f), nil
 }
 
 // sameBytes reports whether a and b read the same bytes to their end.

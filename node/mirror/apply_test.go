@@ -77,7 +77,7 @@ func holds(t *testing.T, dir string, want cid.Cid) {
 
 func apply(t *testing.T, bs blockstore.Blockstore, root cid.Cid, dir string, man Manifest) Result {
 	t.Helper()
-	res, err := Apply(context.Background(), bs, root, dir, man, nil)
+	res, err := Apply(context.Background(), Version{Root: root, Store: bs}, dir, man, nil)
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -267,7 +267,7 @@ func TestApplyCancelled(t *testing.T) {
 	man := Manifest{}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	_, err := Apply(ctx, bs, v1, dir, man, func(int64) {
+	_, err := Apply(ctx, Version{Root: v1, Store: bs}, dir, man, func(int64) {
 		if n++; n == 1 {
 			cancel()
 		}

@@ -34,7 +34,7 @@ func BenchmarkApplyOneChange(b *testing.B) {
 	v2 := version(b, bs, build("two"))
 	dir := b.TempDir()
 	man := Manifest{}
-	if _, err := Apply(context.Background(), bs, v1, dir, man, nil); err != nil {
+	if _, err := Apply(context.Background(), Version{Root: v1, Store: bs}, dir, man, nil); err != nil {
 		b.Fatal(err)
 	}
 	cur := v1 // what the folder holds: each op brings it to the other
@@ -45,7 +45,7 @@ func BenchmarkApplyOneChange(b *testing.B) {
 				v = v1
 			}
 			cur = v
-			res, err := Apply(context.Background(), bs, v, dir, man, nil)
+			res, err := Apply(context.Background(), Version{Root: v, Store: bs}, dir, man, nil)
 			if err != nil || res.Written != 1 {
 				b.Fatalf("Apply: %+v, %v; want 1 written", res, err)
 			}
@@ -108,7 +108,7 @@ func BenchmarkApplyFirst(b *testing.B) {
 					b.Fatal(err)
 				}
 				start := time.Now()
-				if res, err := Apply(context.Background(), bs, v, dir, Manifest{}, nil); err != nil || res.Written != shape.files {
+				if res, err := Apply(context.Background(), Version{Root: v, Store: bs}, dir, Manifest{}, nil); err != nil || res.Written != shape.files {
 					b.Fatalf("Apply: %+v, %v", res, err)
 				}
 				apply += time.Since(start)

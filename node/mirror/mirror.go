@@ -76,9 +76,14 @@ type Source interface {
 	// is false when it shares nothing so named. Its error is a sentence
 	// (not a group of ours any more, say).
 	Newest(groupID, name string) (c cid.Cid, ok bool, err error)
-	// Fetch makes the version c whole in the repo and returns the store
-	// to read it from, kept from garbage collection until release.
-	Fetch(ctx context.Context, c cid.Cid) (bs blockstore.Blockstore, release func(), err error)
+	// Hold keeps the version c, and what is fetched of it, from garbage
+	// collection until release; bs is the store it is read from.
+	Hold(c cid.Cid) (bs blockstore.Blockstore, release func())
+	// Fetch makes present in that store the folders under c, the first
+	// block of each file, and the whole of each file that files names
+	// (every file when files is nil); it says how many bytes came from
+	// peers. A mirror fetches only the files it writes or compares.
+	Fetch(ctx context.Context, c cid.Cid, files func(cid.Cid) bool) (int64, error)
 }
 
 // Options tunes Mirrors.
@@ -352,16 +357,14 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, c cid.Cid) {
 		log.Warn("mirror: could not write the newer version", "err", err)
 		return
 	}
-	log.Info("mirror: wrote the newer version", "written", res.Written, "removed", res.Removed, "bytes", res.Bytes, "kept", res.KeptCount)
+	log.Info("mirror: wrote the newer version", "written", res.Written, "removed", res.Removed, "bytes", res.Bytes, "fetched", res.Fetched, "kept", res.KeptCount)
 }
 
-// write fetches c and applies it to mr's folder, saving the manifest
-// after, also when Apply failed half-way (it holds what was done).
+// write applies the version c to mr's folder (fetching what it needs of
+// it), saving the manifest after, also when Apply failed half-way (it
+// holds what was done).
 func (m *Mirrors) write(ctx context.Context, mr Mirror, c cid.Cid) (Result, error) {
-	bs, release, err := m.src.Fetch(ctx, c)
-	if err != nil {
-		return Result{}, err
-	}
+	bs, release := m.src.Hold(c)
 	defer release()
 	m.mu.Lock()
 	man, err := m.loadManifestLocked(mr)
@@ -369,7 +372,7 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, c cid.Cid) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := Apply(ctx, bs, c, mr.Path, man, nil)
+	res, err := Apply(ctx, Version{Root: c, Store: bs, Fetch: m.src.Fetch}, mr.Path, man, nil)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !slices.ContainsFunc(m.list, func(x Mirror) bool { return x.Path == mr.Path }) {

@@ -168,7 +168,7 @@ func NewFetcher(h host.Host, bs blockstore.Blockstore, opts ...FetcherOption) *F
 // When Fetch returns nil every block is stored, and synced if the store is a
 // blockstore.Syncer; the caller pins root afterwards. The Result is returned
 // on error too. No goroutine started by Fetch outlives the call.
-func (f *Fetcher) Fetch(ctx context.Context, root cid.Cid, providers Providers, progress func(Progress)) (Result, error) {
+func (f *Fetcher) Fetch(ctx context.Context, root cid.Cid, providers Providers, progress func(Progress), opts ...FetchOption) (Result, error) {
 	start := time.Now()
 	defer func() { f.metrics.fetchDone(time.Since(start)) }()
 
@@ -178,6 +178,9 @@ func (f *Fetcher) Fetch(ctx context.Context, root cid.Cid, providers Providers, 
 	defer stopNet()
 
 	r := &run{f: f, root: root, ctx: fctx, fail: fail, net: netCtx}
+	for _, o := range opts {
+		o(r)
+	}
 	if pc, ok := f.bs.(blockstore.PutCopier); ok {
 		r.reuse = pc.PutCopies()
 	}
@@ -241,4 +244,8 @@ type run struct {
 	reuse bool
 	// wg tracks every goroutine of the run except the store writer.
 	wg sync.WaitGroup
+	// files, when set (OnlyFiles), names the files fetched whole; inFile
+	// holds the dag-pb blocks below those (walker goroutine only).
+	files  func(cid.Cid) bool
+	inFile map[string]struct{}
 }

@@ -153,9 +153,12 @@ func (wk *walker) visit(ctx context.Context, it walkItem) error {
 		}
 		data = blk.RawData()
 	}
-	links, err := decodeLinks(it.c, data)
+	links, unixfs, err := decodeNode(it.c, data)
 	if err != nil {
 		return err
+	}
+	if wk.r.files != nil {
+		links = wk.within(it.c, unixfs, links)
 	}
 	if it.c.Equals(wk.r.root) {
 		// Tsize is the cumulative size of a link's blocks, so this is the
@@ -187,6 +190,12 @@ func (wk *walker) classify(ctx context.Context, links []link) error {
 		inner := l.c.Type() == cid.DagProtobuf
 		if inner {
 			k := l.c.KeyString()
+			if _, ok := wk.r.inFile[k]; ok {
+				// OnlyFiles: met as a block of a file fetched whole, it
+				// is walked again if it was met before as a file that is
+				// not (a file equal to the start of another).
+				k += "/f"
+			}
 			if _, ok := wk.seen[k]; ok {
 				continue // a repeated subtree (identical files or folders)
 			}
@@ -229,21 +238,21 @@ func (wk *walker) classify(ctx context.Context, links []link) error {
 	return nil
 }
 
-// decodeLinks reads the links of a dag-pb block. The block was verified (or
-// came from the local store), so a decoding failure means the DAG itself is
-// broken and the fetch cannot complete.
-func decodeLinks(c cid.Cid, data []byte) ([]link, error) {
+// decodeNode reads the links and the data (UnixFS's) of a dag-pb block.
+// The block was verified (or came from the local store), so a decoding
+// failure means the DAG itself is broken and the fetch cannot complete.
+func decodeNode(c cid.Cid, data []byte) ([]link, []byte, error) {
 	var nd merkledagpb.PBNode
 	if err := proto.Unmarshal(data, &nd); err != nil {
-		return nil, fmt.Errorf("decode dag-pb %s: %w", c, err)
+		return nil, nil, fmt.Errorf("decode dag-pb %s: %w", c, err)
 	}
 	out := make([]link, len(nd.Links))
 	for i, l := range nd.Links {
 		lc, err := cid.Cast(l.GetHash())
 		if err != nil {
-			return nil, fmt.Errorf("decode dag-pb %s: link %d: %w", c, i, err)
+			return nil, nil, fmt.Errorf("decode dag-pb %s: link %d: %w", c, i, err)
 		}
 		out[i] = link{c: lc, tsize: l.GetTsize()}
 	}
-	return out, nil
+	return out, nd.GetData(), nil
 }
