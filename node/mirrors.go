@@ -82,12 +82,16 @@ func (s mirrorSource) Hold(c cid.Cid) (blockstore.Blockstore, func()) {
 // Fetch makes present the folders of c, each file's first block and the
 // files named whole: a followed folder fetches only what it writes, also
 // after a gc took the blocks of what it wrote before.
-func (s mirrorSource) Fetch(ctx context.Context, c cid.Cid, files func(cid.Cid) bool) (int64, error) {
+func (s mirrorSource) Fetch(ctx context.Context, c cid.Cid, files func(cid.Cid) bool, progress func(int64)) (int64, error) {
 	var opts []fetch.FetchOption
 	if files != nil {
 		opts = append(opts, fetch.OnlyFiles(files))
 	}
-	st, err := s.n.ensureLocal(ctx, c, nil, opts...)
+	var report func(api.Progress)
+	if progress != nil {
+		report = func(p api.Progress) { progress(p.Bytes - p.Have) }
+	}
+	st, err := s.n.ensureLocal(ctx, c, report, opts...)
 	if err != nil {
 		return st.Bytes, fmt.Errorf("fetch %s: %w", c, err)
 	}
@@ -242,6 +246,10 @@ func (n *Node) apiMirror(mr mirror.Mirror) api.GroupMirror {
 	if g, err := n.findGroup(mr.GroupID); err == nil {
 		name = g.name
 	}
-	return api.GroupMirror{Path: mr.Path, Group: name, Name: mr.Name, Cid: mr.Cid, Updated: mr.Updated, Checked: mr.Checked,
+	out := api.GroupMirror{Path: mr.Path, Group: name, Name: mr.Name, Cid: mr.Cid, Updated: mr.Updated, Checked: mr.Checked,
 		Pending: mr.Pending, Error: mr.Error, Kept: mr.Kept, KeptCount: mr.KeptCount}
+	if p := mr.Progress; p != nil {
+		out.Phase, out.Done, out.Total = p.Phase, p.Done, p.Total
+	}
+	return out
 }

@@ -15,8 +15,9 @@ import (
 // HashFile is the CID the regular file at p would have if it were added
 // (with the default settings, as `kith add` adds it), computed without
 // storing a block: what a file on disk is compared by with a file of a
-// DAG whose blocks are not here.
-func HashFile(ctx context.Context, p string) (cid.Cid, error) {
+// DAG whose blocks are not here. progress, if not nil, is called with the
+// bytes read so far.
+func HashFile(ctx context.Context, p string, progress func(int64)) (cid.Cid, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return cid.Undef, err
@@ -29,7 +30,7 @@ func HashFile(ctx context.Context, p string) (cid.Cid, error) {
 	if !st.Mode().IsRegular() {
 		return cid.Undef, fmt.Errorf("hash %s: not a regular file", p)
 	}
-	res, err := NewImporter(discard{}).Add(ctx, files.NewReaderStatFile(f, st), nil)
+	res, err := NewImporter(discard{}).Add(ctx, files.NewReaderStatFile(f, st), progress)
 	if err != nil {
 		return cid.Undef, fmt.Errorf("hash %s: %w", p, err)
 	}

@@ -31,9 +31,13 @@ func TestHashFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := HashFile(ctx, p)
+		var read int64
+		got, err := HashFile(ctx, p, func(n int64) { read = n })
 		if err != nil {
 			t.Fatal(err)
+		}
+		if read != int64(n) {
+			t.Errorf("%d bytes: progress said %d read", n, read)
 		}
 		if got != added.Root {
 			t.Fatalf("%d bytes: hash %s, add %s", n, got, added.Root)
@@ -43,12 +47,12 @@ func TestHashFile(t *testing.T) {
 			if err := os.WriteFile(p, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if other, err := HashFile(ctx, p); err != nil || other == added.Root {
+			if other, err := HashFile(ctx, p, nil); err != nil || other == added.Root {
 				t.Fatalf("%d bytes, one changed: %s, %v", n, other, err)
 			}
 		}
 	}
-	if _, err := HashFile(ctx, dir); err == nil {
+	if _, err := HashFile(ctx, dir, nil); err == nil {
 		t.Fatal("a folder hashed as a file")
 	}
 }

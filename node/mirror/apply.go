@@ -63,12 +63,13 @@ func (r *Result) keep(rel string) {
 // Version is the version Apply writes: the folder DAG Root, read from
 // Store. Fetch, when set, makes present in Store the folders under c, the
 // first block of each file and the whole of each file that files names
-// (every file when files is nil), and says how many bytes it fetched; nil
-// when Store holds the whole version.
+// (every file when files is nil), calling progress (when not nil) with
+// the bytes it has so far, and says how many bytes it fetched; nil when
+// Store holds the whole version.
 type Version struct {
 	Root  cid.Cid
 	Store blockstore.Blockstore
-	Fetch func(ctx context.Context, c cid.Cid, files func(cid.Cid) bool) (int64, error)
+	Fetch func(ctx context.Context, c cid.Cid, files func(cid.Cid) bool, progress func(int64)) (int64, error)
 }
 
 // Apply makes the folder dir hold the version v, as a receive-only copy:
@@ -82,14 +83,15 @@ type Version struct {
 // is taken as written. Nothing is written through a symbolic link: a
 // folder replaced by a link here is kept, unvisited. Of the version's
 // files, only those it writes or must compare are fetched whole: a file
-// here of the version's size is first compared by its hash. On error, man
-// holds what was done up to it.
-func Apply(ctx context.Context, v Version, dir string, man Manifest, progress func(int64)) (Result, error) {
+// here of the version's size is first compared by its hash. progress, if
+// not nil, is called as it goes. On error, man holds what was done up to
+// it.
+func Apply(ctx context.Context, v Version, dir string, man Manifest, progress func(Progress)) (Result, error) {
 	a := &applier{ctx: ctx, v: v, bs: v.Store, man: man, progress: progress, want: map[string]bool{},
 		real: map[string]bool{".": true}, have: map[cid.Cid]bool{}, hashed: map[string]bool{}}
 	if v.Fetch != nil {
 		// The folders and each file's first block: what a listing reads.
-		n, err := v.Fetch(ctx, v.Root, func(cid.Cid) bool { return false })
+		n, err := v.Fetch(ctx, v.Root, func(cid.Cid) bool { return false }, nil)
 		a.res.Fetched += n
 		if err != nil {
 			return a.res, err
@@ -138,8 +140,9 @@ type applier struct {
 	v        Version
 	bs       blockstore.Blockstore
 	man      Manifest
-	progress func(int64)
+	progress func(Progress)
 	res      Result
+	toWrite  int64            // bytes to write, as fetchNeeded saw it
 	want     map[string]bool  // the version's paths
 	real     map[string]bool  // folders known to be real folders (not links), or not
 	have     map[cid.Cid]bool // files fetched whole (with v.Fetch)
@@ -249,9 +252,7 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 	}
 	var done int64
 	err = dag.WriteTo(a.ctx, a.bs, e.Cid, p, func(b int64) {
-		if a.progress != nil {
-			a.progress(a.res.Bytes + b)
-		}
+		a.report(PhaseWrite, a.res.Bytes+b, max(a.toWrite, a.res.Bytes+b))
 		done = b
 	}, opts...)
 	if errors.Is(err, fs.ErrExist) {

@@ -267,7 +267,7 @@ func TestApplyCancelled(t *testing.T) {
 	man := Manifest{}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	_, err := Apply(ctx, Version{Root: v1, Store: bs}, dir, man, func(int64) {
+	_, err := Apply(ctx, Version{Root: v1, Store: bs}, dir, man, func(Progress) {
 		if n++; n == 1 {
 			cancel()
 		}

@@ -49,8 +49,10 @@ type Mirror struct {
 	Cid     string    `json:"cid"`
 	Updated time.Time `json:"updated"`
 	Checked time.Time `json:"checked,omitzero"`
-	// Pending is a newer version being fetched and written.
-	Pending string `json:"pending,omitempty"`
+	// Pending is a newer version being fetched and written; Progress,
+	// how far that is (kept in memory only: List fills it in).
+	Pending  string    `json:"pending,omitempty"`
+	Progress *Progress `json:"-"`
 	// Error is why the last update failed, or why none can be made (the
 	// folder gone, nothing shared under the name any more), until one
 	// succeeds. Failed is the version that failed, at FailedAt: it is
@@ -81,9 +83,10 @@ type Source interface {
 	Hold(c cid.Cid) (bs blockstore.Blockstore, release func())
 	// Fetch makes present in that store the folders under c, the first
 	// block of each file, and the whole of each file that files names
-	// (every file when files is nil); it says how many bytes came from
+	// (every file when files is nil), calling progress (when not nil)
+	// with the bytes it has so far; it says how many bytes came from
 	// peers. A mirror fetches only the files it writes or compares.
-	Fetch(ctx context.Context, c cid.Cid, files func(cid.Cid) bool) (int64, error)
+	Fetch(ctx context.Context, c cid.Cid, files func(cid.Cid) bool, progress func(int64)) (int64, error)
 }
 
 // Options tunes Mirrors.
@@ -109,6 +112,8 @@ type Mirrors struct {
 	mu       sync.Mutex
 	list     []Mirror
 	updating map[string]context.CancelFunc // by path: the update in progress
+	progress map[string]Progress           // by path: how far it is
+	told     time.Time                     // when Changed was last called for progress
 	kick     chan struct{}
 }
 
@@ -120,7 +125,8 @@ func Open(dir string, src Source, opts Options) (*Mirrors, error) {
 	if opts.Interval <= 0 {
 		opts.Interval = time.Minute
 	}
-	m := &Mirrors{dir: dir, src: src, opts: opts, updating: map[string]context.CancelFunc{}, kick: make(chan struct{}, 1)}
+	m := &Mirrors{dir: dir, src: src, opts: opts, updating: map[string]context.CancelFunc{},
+		progress: map[string]Progress{}, kick: make(chan struct{}, 1)}
 	b, err := os.ReadFile(filepath.Join(dir, listFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -252,6 +258,11 @@ func (m *Mirrors) List() []Mirror {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := slices.Clone(m.list)
+	for i := range out {
+		if p, ok := m.progress[out[i].Path]; ok && out[i].Pending != "" {
+			out[i].Progress = &p
+		}
+	}
 	slices.SortFunc(out, func(a, b Mirror) int { return strings.Compare(a.Path, b.Path) })
 	return out
 }
@@ -332,6 +343,7 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, c cid.Cid) {
 	defer func() {
 		m.mu.Lock()
 		delete(m.updating, mr.Path)
+		delete(m.progress, mr.Path)
 		m.mu.Unlock()
 	}()
 	m.edit(mr.Path, func(x *Mirror) { x.Pending = c.String() })
@@ -372,7 +384,7 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, c cid.Cid) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := Apply(ctx, Version{Root: c, Store: bs, Fetch: m.src.Fetch}, mr.Path, man, nil)
+	res, err := Apply(ctx, Version{Root: c, Store: bs, Fetch: m.src.Fetch}, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !slices.ContainsFunc(m.list, func(x Mirror) bool { return x.Path == mr.Path }) {
@@ -382,6 +394,22 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, c cid.Cid) (Result, erro
 		err = serr
 	}
 	return res, err
+}
+
+// progressed notes how far the update of path is, and says so (Changed)
+// at most once a second, and at each new phase.
+func (m *Mirrors) progressed(path string, p Progress) {
+	m.mu.Lock()
+	before := m.progress[path]
+	m.progress[path] = p
+	tell := m.opts.Changed != nil && (p.Phase != before.Phase || time.Since(m.told) >= time.Second)
+	if tell {
+		m.told = time.Now()
+	}
+	m.mu.Unlock()
+	if tell {
+		m.opts.Changed()
+	}
 }
 
 // edit changes the mirror at path (if it is still there) and saves the

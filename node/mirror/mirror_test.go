@@ -52,7 +52,7 @@ func (s *shares) Newest(group, name string) (cid.Cid, bool, error) {
 func (s *shares) Hold(c cid.Cid) (blockstore.Blockstore, func()) { return s.bs, func() {} }
 
 // Fetch counts the versions fetched; the store holds them whole.
-func (s *shares) Fetch(ctx context.Context, c cid.Cid, files func(cid.Cid) bool) (int64, error) {
+func (s *shares) Fetch(ctx context.Context, c cid.Cid, files func(cid.Cid) bool, progress func(int64)) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if files != nil {
@@ -211,26 +211,32 @@ func TestMirrorWaitsForItsFolder(t *testing.T) {
 	}
 }
 
-// hanging is a Source whose fetches wait until they are cancelled (a
-// daemon stopping, or the mirror removed, mid-update).
+// hanging is a Source whose fetch of the files an update writes reports
+// 3 bytes and then waits until it is cancelled (a daemon stopping, or the
+// mirror removed, mid-update).
 type hanging struct {
 	*shares
 	started chan struct{}
 }
 
-func (h hanging) Fetch(ctx context.Context, c cid.Cid, files func(cid.Cid) bool) (int64, error) {
+func (h hanging) Fetch(ctx context.Context, c cid.Cid, files func(cid.Cid) bool, progress func(int64)) (int64, error) {
+	if progress == nil {
+		return 0, nil // the folders, and each file's first block
+	}
+	progress(3)
 	h.started <- struct{}{}
 	<-ctx.Done()
 	return 0, ctx.Err()
 }
 
-// TestMirrorStoppedMidUpdate: an update cut off by the daemon stopping is
-// not a failure: nothing is reported, and the next start tries at once.
+// TestMirrorStoppedMidUpdate: an update says how far it is while it runs;
+// one cut off by the daemon stopping is not a failure: nothing is
+// reported, and the next start tries at once.
 func TestMirrorStoppedMidUpdate(t *testing.T) {
 	bs := blockstore.NewMemStore()
 	src := hanging{&shares{bs: bs}, make(chan struct{}, 1)}
 	v1 := version(t, bs, tree{"a.txt": "one"})
-	v2 := version(t, bs, tree{"a.txt": "two"})
+	v2 := version(t, bs, tree{"a.txt": "two", "b.txt": "and three"})
 	src.share("g1", "Docs", v1)
 	m := opened(t, src)
 	followGot(t, m, bs, v1)
@@ -239,11 +245,14 @@ func TestMirrorStoppedMidUpdate(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); m.CheckAll(ctx) }()
 	<-src.started
+	if mr := m.List()[0]; mr.Pending != v2.String() || mr.Progress == nil || *mr.Progress != (Progress{Phase: PhaseFetch, Done: 3, Total: 12}) {
+		t.Errorf("mid-update: %+v (progress %+v), want v2 pending, 3 of 12 bytes fetched", mr, mr.Progress)
+	}
 	cancel()
 	<-done
 	mr := m.List()[0]
-	if mr.Error != "" || mr.Failed != "" || mr.Cid != v1.String() {
-		t.Errorf("after a stop mid-update: %+v, want no error, no failed version, v1 still", mr)
+	if mr.Error != "" || mr.Failed != "" || mr.Cid != v1.String() || mr.Progress != nil {
+		t.Errorf("after a stop mid-update: %+v, want no error, no failed version, v1 still, no progress", mr)
 	}
 }
 

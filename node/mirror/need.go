@@ -9,6 +9,28 @@ import (
 	"github.com/kith-p2p/kith/blockstore/dag"
 )
 
+// Progress is how far an Apply is: in Phase "compare" it hashes the files
+// here that may already hold the version's bytes, in "fetch" it fetches
+// the files it writes or must compare, in "write" it writes them; Done of
+// Total bytes.
+type Progress struct {
+	Phase       string `json:"phase"`
+	Done, Total int64
+}
+
+// The phases of an Apply, in order.
+const (
+	PhaseCompare = "compare"
+	PhaseFetch   = "fetch"
+	PhaseWrite   = "write"
+)
+
+func (a *applier) report(phase string, done, total int64) {
+	if a.progress != nil {
+		a.progress(Progress{Phase: phase, Done: done, Total: total})
+	}
+}
+
 // fetchNeeded fetches, in one go, the files of the version that Apply
 // will read: those it writes (missing here, or as it wrote an older
 // version), and those it must compare byte for byte with a file here of
@@ -16,42 +38,69 @@ import (
 // with other settings than kith's). A file here that hashes to the
 // version's CID is known to hold its bytes (hashed) and is not fetched;
 // nor is one kept as it is (another size or kind). What this guesses
-// wrong (the disk changed meanwhile) ensure fetches when it is read.
+// wrong (the disk changed meanwhile) ensure fetches when it is read. It
+// sets toWrite, the bytes Apply will write as far as it can tell.
 func (a *applier) fetchNeeded(dir string, items []item) error {
-	if a.v.Fetch == nil {
-		return nil
-	}
 	need := map[cid.Cid]bool{}
+	var needBytes int64
+	type candidate struct {
+		it   item
+		path string
+	}
+	var hash []candidate
+	var hashBytes int64
 	for _, it := range items {
 		e := it.e
-		if e.Type != dag.TypeFile || need[e.Cid] {
+		if e.Type != dag.TypeFile {
 			continue
 		}
 		p := filepath.Join(dir, filepath.FromSlash(it.rel))
 		st, err := os.Lstat(p)
 		switch {
-		case err != nil:
-			need[e.Cid] = true // not here (or not readable): written
+		case err != nil: // not here (or not readable): written
 		case a.untouched(it.rel, p, st):
-			if rec := a.man[it.rel]; rec.Type != e.Type || rec.Cid != e.Cid.String() {
-				need[e.Cid] = true
+			if rec := a.man[it.rel]; rec.Type == e.Type && rec.Cid == e.Cid.String() {
+				continue
 			}
 		case st.Mode().IsRegular() && uint64(st.Size()) == e.Size:
-			c, err := dag.HashFile(a.ctx, p)
-			switch {
-			case err == nil && c == e.Cid:
-				a.hashed[it.rel] = true
-			case a.ctx.Err() != nil:
-				return a.ctx.Err()
-			default:
-				need[e.Cid] = true
-			}
+			hash = append(hash, candidate{it, p})
+			hashBytes += int64(e.Size)
+			continue
+		default:
+			continue // kept as it is
 		}
+		a.toWrite += int64(e.Size)
+		if !need[e.Cid] {
+			need[e.Cid] = true
+			needBytes += int64(e.Size)
+		}
+	}
+	if a.v.Fetch == nil {
+		return nil // the store holds it all: compared byte for byte
+	}
+	var hashed int64
+	for _, h := range hash {
+		e := h.it.e
+		a.report(PhaseCompare, hashed, hashBytes)
+		c, err := dag.HashFile(a.ctx, h.path, func(n int64) { a.report(PhaseCompare, hashed+n, hashBytes) })
+		switch {
+		case err == nil && c == e.Cid:
+			a.hashed[h.it.rel] = true
+		case a.ctx.Err() != nil:
+			return a.ctx.Err()
+		case !need[e.Cid]:
+			need[e.Cid] = true
+			needBytes += int64(e.Size)
+		}
+		hashed += int64(e.Size)
 	}
 	if len(need) == 0 {
 		return nil
 	}
-	n, err := a.v.Fetch(a.ctx, a.v.Root, func(c cid.Cid) bool { return need[c] })
+	a.report(PhaseFetch, 0, needBytes)
+	n, err := a.v.Fetch(a.ctx, a.v.Root, func(c cid.Cid) bool { return need[c] }, func(done int64) {
+		a.report(PhaseFetch, min(done, needBytes), needBytes)
+	})
 	a.res.Fetched += n
 	if err != nil {
 		return err
@@ -66,7 +115,7 @@ func (a *applier) ensure(c cid.Cid) error {
 	if a.v.Fetch == nil || a.have[c] {
 		return nil
 	}
-	n, err := a.v.Fetch(a.ctx, c, nil)
+	n, err := a.v.Fetch(a.ctx, c, nil, nil)
 	a.res.Fetched += n
 	if err != nil {
 		return err

@@ -122,8 +122,14 @@ type GroupMirror struct {
 	Cid     string    `json:"cid"`
 	Updated time.Time `json:"updated"`
 	Checked time.Time `json:"checked"`
-	// Pending is a newer version being fetched and written in.
+	// Pending is a newer version being fetched and written in. Phase
+	// says what its update does ("compare": hashing the files here that
+	// may already hold the version's bytes, "fetch": fetching the files
+	// it writes or compares, "write"), Done of Total bytes.
 	Pending string `json:"pending,omitempty"`
+	Phase   string `json:"phase,omitempty"`
+	Done    int64  `json:"done,omitempty"`
+	Total   int64  `json:"total,omitempty"`
 	// Error says why the last update failed, or why none is made.
 	Error string `json:"error,omitempty"`
 	// Kept names the paths (inside the folder) changed on this device

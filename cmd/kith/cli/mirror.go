@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kith-p2p/kith/web/api"
 )
 
 func mirrorCmd(e *env) *cobra.Command {
@@ -56,7 +58,7 @@ wrong, and the files changed here that the last update kept as they are.`,
 			}
 			for _, m := range ms {
 				if m.Pending != "" {
-					fmt.Fprintf(e.stdout, "%s: fetching and writing the newer version %s\n", printable(m.Path), m.Pending)
+					fmt.Fprintf(e.stdout, "%s: %s\n", printable(m.Path), mirrorDoing(m))
 				}
 				if m.Error != "" {
 					fmt.Fprintf(e.stdout, "%s: %s\n", printable(m.Path), printable(m.Error))
@@ -146,4 +148,18 @@ have are left alone. For a new folder, 'kith get NAME --group G -o PATH
 	}
 	cmd.AddCommand(add, ls, rm)
 	return cmd
+}
+
+// mirrorDoing says what the update of m in progress does, and how far it
+// is.
+func mirrorDoing(m api.GroupMirror) string {
+	what := map[string]string{
+		"compare": "comparing the files there with the newer version",
+		"fetch":   "fetching what the newer version changed",
+		"write":   "writing the newer version in",
+	}[m.Phase]
+	if what == "" || m.Total <= 0 {
+		return "fetching and writing the newer version " + m.Pending
+	}
+	return fmt.Sprintf("%s: %s of %s", what, humanBytes(m.Done), humanBytes(m.Total))
 }

@@ -118,10 +118,21 @@ export function mirrorBox(g) {
       h('ul', { class: 'plain', id: 'mirrors' }, ms.map((m) => h('li', { dataset: { path: m.path } },
         h('code', {}, m.path), ' ',
         h('span', { class: 'muted small' }, `${m.name}, written ${ago(m.updated)}`),
-        m.pending ? h('div', { class: 'small' }, 'Fetching and writing a newer version…') : null,
+        m.pending ? h('div', { class: 'small pending' }, pendingText(m)) : null,
         m.error ? h('div', { class: 'warning small' }, m.error) : null,
         m.kept_count ? h('div', { class: 'small kept' }, keptText(m)) : null, ' ',
         h('button', { type: 'button', class: 'small', dataset: { action: 'unmirror' }, onclick: () => unmirror(m.path) }, 'Stop following')))));
+  }
+
+  // pendingText says what a newer version's update does, and how far it is.
+  function pendingText(m) {
+    const what = {
+      compare: 'Comparing the files there with a newer version',
+      fetch: 'Fetching what a newer version changed',
+      write: 'Writing a newer version in',
+    }[m.phase];
+    if (!what || !m.total) return 'Fetching and writing a newer version…';
+    return `${what}: ${bytes(m.done || 0)} of ${bytes(m.total)} (${Math.floor(percent(m.done || 0, m.total))}%)`;
   }
 
   async function unmirror(p) {

@@ -1,0 +1,84 @@
+package mirror
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+)
+
+// TestApplyFetchesWhatItWrites: following a folder as it is, Apply asks
+// whole only the files it writes (missing here) or must compare byte for
+// byte (the version's size, another hash); a copy of the version's bytes
+// is known by its hash, a file of another size is kept unread. Progress
+// goes compare, fetch, write, and ends with all written.
+func TestApplyFetchesWhatItWrites(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	v := version(t, bs, tree{"new.txt": "new here", "same.txt": "the same bytes", "mine.txt": "the group's", "big.txt": "short", "d": tree{"other.txt": "in a folder"}})
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "same.txt"), "the same bytes")
+	writeFile(t, filepath.Join(dir, "mine.txt"), "mine, again")
+	writeFile(t, filepath.Join(dir, "big.txt"), "much longer than the group's")
+
+	names := map[cid.Cid][]string{}
+	es, err := dag.Ls(context.Background(), bs, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		names[e.Cid] = append(names[e.Cid], e.Name)
+	}
+	var asked [][]string // per call: the named files it asked whole
+	fetch := func(ctx context.Context, c cid.Cid, files func(cid.Cid) bool, progress func(int64)) (int64, error) {
+		var got []string
+		for fc, ns := range names {
+			if files == nil || files(fc) {
+				got = append(got, ns...)
+			}
+		}
+		slices.Sort(got)
+		asked = append(asked, got)
+		if progress != nil {
+			progress(1)
+		}
+		return 0, nil
+	}
+	var phases []string
+	var last Progress
+	res, err := Apply(context.Background(), Version{Root: v, Store: bs, Fetch: fetch}, dir, Manifest{}, func(p Progress) {
+		if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
+			phases = append(phases, p.Phase)
+		}
+		if p.Done > p.Total {
+			t.Errorf("progress %+v: done beyond the total", p)
+		}
+		last = p
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The folders and first blocks first, then new.txt and mine.txt (and
+	// d/other.txt, which the listing of the top folder does not name).
+	if len(asked) != 2 || len(asked[0]) != 0 || strings.Join(asked[1], " ") != "mine.txt new.txt" {
+		t.Errorf("fetches asked for %q, want none whole, then mine.txt and new.txt", asked)
+	}
+	if strings.Join(phases, " ") != "compare fetch write" {
+		t.Errorf("phases %q", phases)
+	}
+	if last.Phase != PhaseWrite || last.Done != last.Total || last.Done != int64(len("new here")+len("in a folder")) {
+		t.Errorf("last progress %+v: want all written (new.txt, d/other.txt)", last)
+	}
+	if !slices.Equal(res.Kept, []string{"big.txt", "mine.txt"}) || res.Written != 2 {
+		t.Errorf("%+v: want big.txt and mine.txt kept, new.txt and d/other.txt written", res)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "mine.txt")); string(b) != "mine, again" {
+		t.Errorf("mine.txt = %q", b)
+	}
+}
