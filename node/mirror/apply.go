@@ -88,7 +88,7 @@ type Version struct {
 // it.
 func Apply(ctx context.Context, v Version, dir string, man Manifest, progress func(Progress)) (Result, error) {
 	a := &applier{ctx: ctx, v: v, bs: v.Store, man: man, progress: progress, want: map[string]bool{},
-		real: map[string]bool{".": true}, have: map[cid.Cid]bool{}, hashed: map[string]bool{}}
+		real: map[string]bool{".": true}, have: map[cid.Cid]bool{}, hashed: map[string]bool{}, settled: map[string]bool{}}
 	if v.Fetch != nil {
 		// The folders and each file's first block: what a listing reads.
 		n, err := v.Fetch(ctx, v.Root, func(cid.Cid) bool { return false }, nil)
@@ -122,6 +122,9 @@ func Apply(ctx context.Context, v Version, dir string, man Manifest, progress fu
 		if !a.real[path.Dir(it.rel)] {
 			continue // below a folder kept as this device changed it
 		}
+		if a.settled[it.rel] {
+			continue
+		}
 		p := filepath.Join(dir, filepath.FromSlash(it.rel))
 		if it.e.Type == dag.TypeDir {
 			err = a.folder(it.rel, p)
@@ -147,6 +150,7 @@ type applier struct {
 	real     map[string]bool  // folders known to be real folders (not links), or not
 	have     map[cid.Cid]bool // files fetched whole (with v.Fetch)
 	hashed   map[string]bool  // files here known to hold the version's bytes by their hash
+	settled  map[string]bool  // files as written, the same in the version: nothing to do
 }
 
 // item is one entry of the version, at rel.

@@ -39,7 +39,8 @@ func (a *applier) report(phase string, done, total int64) {
 // version's CID is known to hold its bytes (hashed) and is not fetched;
 // nor is one kept as it is (another size or kind). What this guesses
 // wrong (the disk changed meanwhile) ensure fetches when it is read. It
-// sets toWrite, the bytes Apply will write as far as it can tell.
+// sets toWrite, the bytes Apply will write as far as it can tell, and
+// settled, the files it need not look at again.
 func (a *applier) fetchNeeded(dir string, items []item) error {
 	need := map[cid.Cid]bool{}
 	var needBytes int64
@@ -60,6 +61,10 @@ func (a *applier) fetchNeeded(dir string, items []item) error {
 		case err != nil: // not here (or not readable): written
 		case a.untouched(it.rel, p, st):
 			if rec := a.man[it.rel]; rec.Type == e.Type && rec.Cid == e.Cid.String() {
+				// As written, and the same in this version: Apply passes
+				// it by (were it changed meanwhile, it would be kept
+				// anyway).
+				a.settled[it.rel] = true
 				continue
 			}
 		case st.Mode().IsRegular() && uint64(st.Size()) == e.Size:
