@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"time"
 
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
@@ -235,6 +236,14 @@ func LocalOverlay(c *Config) {
 	}
 	c.Network.Bootstrap = loopbackOnly(c.Network.Bootstrap)
 	stayLocal(c)
+}
+
+// isLocal reports whether c already stays on the machine as the local
+// profile does (LocalOverlay changes nothing of its network).
+func isLocal(c Config) bool {
+	o := c
+	LocalOverlay(&o)
+	return reflect.DeepEqual(c.Network, o.Network) && c.DHT == o.DHT
 }
 
 // loopbackOnly keeps the multiaddrs whose IP is a loopback address.

@@ -30,6 +30,10 @@ type facts struct {
 	port         string
 	inGroups     bool
 	groupHasRely bool // some connected group member offers a relay
+	// local is set when this node stays on the machine by design:
+	// localRun (kith daemon --profile local on a repo that is not) or
+	// localRepo (a repo made with the local profile).
+	local string
 	// announcedShares are roots a group of ours shares that this node
 	// announces in the DHT (pinned before shares were kept private).
 	announcedShares []string
@@ -117,6 +121,7 @@ func (n *Node) facts() facts {
 		peers:       len(n.host.Network().Peers()),
 		port:        fmt.Sprint(DefaultP2PPort),
 		inGroups:    n.groups != nil && len(n.groups.list()) > 0,
+		local:       n.local,
 	}
 	share, _, _ := n.shareAddrs()
 	f.share = len(share)
@@ -205,9 +210,49 @@ func relayServiceText(f facts) string {
 	return "none (off in the config)"
 }
 
+// The two ways a node stays on its machine (facts.local).
+const (
+	localRun  = "run"
+	localRepo = "repo"
+)
+
 // diagnose turns facts into findings, worst first.
 func diagnose(f facts) []api.Check {
 	var fails, warns, oks []api.Check
+	warn := func(text, fix string) { warns = append(warns, api.Check{Status: "warn", Text: text, Fix: fix}) }
+	ok := func(text string) { oks = append(oks, api.Check{Status: "ok", Text: text}) }
+
+	// A node kept on this machine on purpose: what the internet checks
+	// would say (no bootstrap peers, no relay, no address to give) is what
+	// was asked for, and their fixes would not apply.
+	const stays = "listens on 127.0.0.1 only, with no mDNS, port mapping, relay or public peers: daemons on this machine reach it by address or ticket, other computers cannot"
+	switch f.local {
+	case localRun:
+		ok("This run stays on this machine (kith daemon --profile local): it " + stays + ". Start the daemon without --profile local to reach them.")
+	case localRepo:
+		ok("This repo was made with --profile local: it " + stays + ". A repo made without it (kith --repo DIR daemon) joins the network.")
+	default:
+		fails, warns, oks = diagnoseNetwork(f)
+	}
+
+	if n := len(f.announcedShares); n > 0 {
+		what := fmt.Sprintf("%d things your groups share are", n)
+		if n == 1 {
+			what = "1 thing your groups share is"
+		}
+		shown := f.announcedShares[:min(n, 5)]
+		more := ""
+		if n > len(shown) {
+			more = fmt.Sprintf(" (and %d more: `kith pin ls` marks the private ones)", n-len(shown))
+		}
+		warn(what+" announced in the public DHT: anyone who learns the CID can fetch it (kith keeps group shares private since; these were pinned before, or made announced by hand).",
+			"to keep them to the group: `kith pin add CID --private` for "+strings.Join(shown, ", ")+more)
+	}
+	return append(append(fails, warns...), oks...)
+}
+
+// diagnoseNetwork judges how the node stands on the network.
+func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 	fail := func(text, fix string) { fails = append(fails, api.Check{Status: "fail", Text: text, Fix: fix}) }
 	warn := func(text, fix string) { warns = append(warns, api.Check{Status: "warn", Text: text, Fix: fix}) }
 	ok := func(text string) { oks = append(oks, api.Check{Status: "ok", Text: text}) }
@@ -277,21 +322,7 @@ func diagnose(f facts) []api.Check {
 	if f.share == 0 && f.reach.Reachability != network.ReachabilityUnknown {
 		warn("No address a friend on the internet can dial yet.", "see the relay and reachability lines above")
 	}
-
-	if n := len(f.announcedShares); n > 0 {
-		what := fmt.Sprintf("%d things your groups share are", n)
-		if n == 1 {
-			what = "1 thing your groups share is"
-		}
-		shown := f.announcedShares[:min(n, 5)]
-		more := ""
-		if n > len(shown) {
-			more = fmt.Sprintf(" (and %d more: `kith pin ls` marks the private ones)", n-len(shown))
-		}
-		warn(what+" announced in the public DHT: anyone who learns the CID can fetch it (kith keeps group shares private since; these were pinned before, or made announced by hand).",
-			"to keep them to the group: `kith pin add CID --private` for "+strings.Join(shown, ", ")+more)
-	}
-	return append(append(fails, warns...), oks...)
+	return fails, warns, oks
 }
 
 // peersText is "1 peer", "2 peers".

@@ -36,6 +36,18 @@ func TestDiagnose(t *testing.T) {
 			not:  []string{"No address"}, // reachability unknown: nothing to say yet
 		},
 		{
+			name: "local run: the internet checks would not apply",
+			f:    facts{reach: reach.Status{}, dht: dht.Stats{}, local: localRun},
+			want: map[string]string{"This run stays on this machine (kith daemon --profile local)": "ok", "Start the daemon without --profile local": "ok"},
+			not:  []string{"bootstrap", "No relay", "No address"},
+		},
+		{
+			name: "local repo",
+			f:    facts{reach: private, dht: dht.Stats{}, local: localRepo},
+			want: map[string]string{"This repo was made with --profile local": "ok"},
+			not:  []string{"bootstrap", "No relay", "No address"},
+		},
+		{
 			name: "no bootstrap peers",
 			f:    facts{reach: private, dht: dht.Stats{}, relayClient: true, relays: 1, share: 1},
 			want: map[string]string{"No bootstrap peers are configured": "warn"},

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +77,7 @@ type Node struct {
 	server        *fetch.Server
 	bitswap       *bitswap.Exchange // nil when fetch.bitswap is off
 	fetcher       *fetch.Fetcher
+	local         string                  // localRun, localRepo: kept on this machine (doctor)
 	demand        *demandStore            // the repo plus what peers hold, for the gateway
 	gateway       *gatewayBackend         // what the web gateway serves
 	tracker       *reach.Tracker          // reachability, NAT type, hole punches
@@ -171,15 +171,18 @@ func New(opts Options) (n *Node, err error) {
 		return n, err
 	}
 	n.cfg = n.repo.cfg
+	if isLocal(n.cfg) {
+		n.local = localRepo
+	}
 	if !n.repo.created {
 		switch opts.Profile {
 		case "local":
-			before := n.cfg
-			LocalOverlay(&n.cfg)
-			if reflect.DeepEqual(before.Network, n.cfg.Network) && before.DHT == n.cfg.DHT {
+			if n.local == localRepo {
 				break // a repo made with the local profile
 			}
+			LocalOverlay(&n.cfg)
 			log.Info("profile local applies to this run: loopback only, no mDNS, no port mapping, no public bootstrap peers (config.json is unchanged)")
+			n.local = localRun
 		case "default":
 			return n, fmt.Errorf("repo %s already exists and its config.json decides how it joins the network; --profile default only seeds a new repo (drop the flag, or use --profile local to keep this run on 127.0.0.1): %w", dir, api.ErrInvalid)
 		}

@@ -1,10 +1,12 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	manet "github.com/multiformats/go-multiaddr/net"
@@ -82,5 +84,34 @@ func TestProfileOnExistingRepo(t *testing.T) {
 	}
 	if string(after) != string(before) {
 		t.Error("config.json changed")
+	}
+	// The doctor says the run stays here, not what the internet lacks.
+	if n.local != localRun {
+		t.Errorf("a local run of a default repo: local = %q", n.local)
+	}
+	if d, err := n.Doctor(context.Background()); err != nil || len(d.Checks) != 1 || !strings.Contains(d.Checks[0].Text, "This run stays on this machine") {
+		t.Errorf("doctor: %+v, %v", d.Checks, err)
+	}
+}
+
+// TestLocalRepo: a repo made with the local profile is known as such,
+// run with the flag or without; a default one is not.
+func TestLocalRepo(t *testing.T) {
+	if isLocal(DefaultConfig()) || !isLocal(LocalConfig()) {
+		t.Fatalf("isLocal: default %v, local %v", isLocal(DefaultConfig()), isLocal(LocalConfig()))
+	}
+	dir := t.TempDir()
+	if err := writeConfig(filepath.Join(dir, configFile), LocalConfig()); err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []string{"local", ""} {
+		n, err := New(Options{Repo: dir, Profile: run, APIAddress: "127.0.0.1:0", Logger: quietLog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.local != localRepo {
+			t.Errorf("a local repo run with %q: local = %q", run, n.local)
+		}
+		n.Close()
 	}
 }
