@@ -171,24 +171,28 @@ func New(opts Options) (n *Node, err error) {
 		return n, err
 	}
 	n.cfg = n.repo.cfg
-	if isLocal(n.cfg) {
-		n.local = localRepo
-	}
+	repoLocal := isLocal(n.cfg)
 	if !n.repo.created {
 		switch opts.Profile {
 		case "local":
-			if n.local == localRepo {
+			if repoLocal {
 				break // a repo made with the local profile
 			}
 			LocalOverlay(&n.cfg)
 			log.Info("profile local applies to this run: loopback only, no mDNS, no port mapping, no public bootstrap peers (config.json is unchanged)")
-			n.local = localRun
 		case "default":
 			return n, fmt.Errorf("repo %s already exists and its config.json decides how it joins the network; --profile default only seeds a new repo (drop the flag, or use --profile local to keep this run on 127.0.0.1): %w", dir, api.ErrInvalid)
 		}
 	}
 	if opts.Configure != nil {
 		opts.Configure(&n.cfg)
+	}
+	switch {
+	case !isLocal(n.cfg):
+	case repoLocal:
+		n.local = localRepo
+	default:
+		n.local = localRun
 	}
 	n.apiAt = n.cfg.API.Address
 	if opts.APIAddress != "" {
