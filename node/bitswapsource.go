@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -119,10 +120,16 @@ func (a *bitswapAsking) ask(ctx context.Context, peers []peer.ID) {
 
 	for _, pa := range asks {
 		a.mu.Lock()
+		// What a peer asked before delivered meanwhile is not asked of
+		// the next.
+		want = slices.DeleteFunc(want, func(c cid.Cid) bool { return !a.want[c] })
 		for _, c := range want {
 			pa.open[c] = true // before Want: a reply may come at once
 		}
 		a.mu.Unlock()
+		if len(want) == 0 {
+			break
+		}
 		wl, err := a.s.bs.Open(ctx, pa.p, pa)
 		if err == nil {
 			err = wl.Want(want)

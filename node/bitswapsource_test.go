@@ -89,6 +89,10 @@ type fakeBitswapPeer struct {
 	blocks map[cid.Cid][]byte
 	lie    bool // sends other bytes under the CIDs it has
 	silent bool // answers nothing
+	// after, when set, is closed once another peer was asked: this one
+	// answers only then.
+	after chan struct{}
+	asked chan struct{} // closed when this peer is asked (if set)
 }
 
 func (f *fakeBitswap) Speaks(peer.ID) bool { return true }
@@ -105,7 +109,13 @@ type fakeWantlist struct {
 
 func (w *fakeWantlist) Want(cs []cid.Cid) error {
 	fp := w.f.peers[w.p]
+	if fp.asked != nil {
+		close(fp.asked)
+	}
 	go func() {
+		if fp.after != nil {
+			<-fp.after
+		}
 		for _, c := range cs {
 			data, ok := fp.blocks[c]
 			switch {
@@ -180,7 +190,8 @@ func TestBitswapSource(t *testing.T) {
 	}
 
 	t.Run("withdrawn from the others", func(t *testing.T) {
-		f := &fakeBitswap{peers: map[peer.ID]*fakeBitswapPeer{"holder": {blocks: have}, "slow": {silent: true}},
+		slowAsked := make(chan struct{})
+		f := &fakeBitswap{peers: map[peer.ID]*fakeBitswapPeer{"holder": {blocks: have, after: slowAsked}, "slow": {silent: true, asked: slowAsked}},
 			cancel: map[peer.ID][]cid.Cid{}}
 		s := &bitswapSource{n: &Node{log: slog.New(slog.DiscardHandler)}, bs: f, peers: func() []peer.ID { return []peer.ID{"holder", "slow"} }}
 		s.FetchBlocks(context.Background(), cid.Undef, []cid.Cid{good.Cid()}, func(blocks.Block) {})
