@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/ipfs/go-cid"
@@ -50,12 +51,23 @@ func (a *applier) fetchNeeded(dir string, items []item) error {
 	}
 	var hash []candidate
 	var hashBytes int64
+	// Folders that are real here, or missing (to be made): what is below
+	// a link or a file is kept unvisited, never looked at through it.
+	ok := map[string]bool{".": true}
 	for _, it := range items {
 		e := it.e
-		if e.Type != dag.TypeFile {
+		if !ok[path.Dir(it.rel)] {
 			continue
 		}
 		p := filepath.Join(dir, filepath.FromSlash(it.rel))
+		if e.Type == dag.TypeDir {
+			st, err := os.Lstat(p)
+			ok[it.rel] = err != nil || st.IsDir()
+			continue
+		}
+		if e.Type != dag.TypeFile {
+			continue
+		}
 		st, err := os.Lstat(p)
 		switch {
 		case err != nil: // not here (or not readable): written

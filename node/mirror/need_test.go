@@ -17,24 +17,37 @@ import (
 // TestApplyFetchesWhatItWrites: following a folder as it is, Apply asks
 // whole only the files it writes (missing here) or must compare byte for
 // byte (the version's size, another hash); a copy of the version's bytes
-// is known by its hash, a file of another size is kept unread. Progress
-// goes compare, fetch, write, and ends with all written.
+// is known by its hash, a file of another size is kept unread, and nothing
+// below a folder replaced here by a link is looked at through it.
+// Progress goes compare, fetch, write, and ends with all written.
 func TestApplyFetchesWhatItWrites(t *testing.T) {
 	bs := blockstore.NewMemStore()
-	v := version(t, bs, tree{"new.txt": "new here", "same.txt": "the same bytes", "mine.txt": "the group's", "big.txt": "short", "d": tree{"other.txt": "in a folder"}})
+	v := version(t, bs, tree{"new.txt": "new here", "same.txt": "the same bytes", "mine.txt": "the group's", "big.txt": "short",
+		"d": tree{"other.txt": "in a folder"}, "linked": tree{"away.txt": "not looked at"}})
 	dir := t.TempDir()
+	if err := os.Symlink(t.TempDir(), filepath.Join(dir, "linked")); err != nil {
+		t.Fatal(err)
+	}
 	writeFile(t, filepath.Join(dir, "same.txt"), "the same bytes")
 	writeFile(t, filepath.Join(dir, "mine.txt"), "mine, again")
 	writeFile(t, filepath.Join(dir, "big.txt"), "much longer than the group's")
 
-	names := map[cid.Cid][]string{}
-	es, err := dag.Ls(context.Background(), bs, v)
-	if err != nil {
-		t.Fatal(err)
+	names := map[cid.Cid][]string{} // each file of the version, by CID
+	var walk func(c cid.Cid, rel string)
+	walk = func(c cid.Cid, rel string) {
+		es, err := dag.Ls(context.Background(), bs, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.Type == dag.TypeDir {
+				walk(e.Cid, rel+e.Name+"/")
+			} else {
+				names[e.Cid] = append(names[e.Cid], rel+e.Name)
+			}
+		}
 	}
-	for _, e := range es {
-		names[e.Cid] = append(names[e.Cid], e.Name)
-	}
+	walk(v, "")
 	var asked [][]string // per call: the named files it asked whole
 	fetch := func(ctx context.Context, c cid.Cid, files func(cid.Cid) bool, progress func(int64)) (int64, error) {
 		var got []string
@@ -64,10 +77,10 @@ func TestApplyFetchesWhatItWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The folders and first blocks first, then new.txt and mine.txt (and
-	// d/other.txt, which the listing of the top folder does not name).
-	if len(asked) != 2 || len(asked[0]) != 0 || strings.Join(asked[1], " ") != "mine.txt new.txt" {
-		t.Errorf("fetches asked for %q, want none whole, then mine.txt and new.txt", asked)
+	// The folders and first blocks first, then d/other.txt, mine.txt and
+	// new.txt.
+	if len(asked) != 2 || len(asked[0]) != 0 || strings.Join(asked[1], " ") != "d/other.txt mine.txt new.txt" {
+		t.Errorf("fetches asked for %q, want none whole, then d/other.txt, mine.txt and new.txt", asked)
 	}
 	if strings.Join(phases, " ") != "compare fetch write" {
 		t.Errorf("phases %q", phases)
@@ -75,8 +88,8 @@ func TestApplyFetchesWhatItWrites(t *testing.T) {
 	if last.Phase != PhaseWrite || last.Done != last.Total || last.Done != int64(len("new here")+len("in a folder")) {
 		t.Errorf("last progress %+v: want all written (new.txt, d/other.txt)", last)
 	}
-	if !slices.Equal(res.Kept, []string{"big.txt", "mine.txt"}) || res.Written != 2 {
-		t.Errorf("%+v: want big.txt and mine.txt kept, new.txt and d/other.txt written", res)
+	if !slices.Equal(res.Kept, []string{"big.txt", "linked", "mine.txt"}) || res.Written != 2 {
+		t.Errorf("%+v: want big.txt, linked and mine.txt kept, new.txt and d/other.txt written", res)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "mine.txt")); string(b) != "mine, again" {
 		t.Errorf("mine.txt = %q", b)
