@@ -224,6 +224,23 @@ func (n *Node) GroupUnmirror(ctx context.Context, path string) (api.GroupMirror,
 	return n.apiMirror(mr), nil
 }
 
+// GroupMirrorRevert has the group's version written again over what was
+// changed in the followed folder path.
+func (n *Node) GroupMirrorRevert(ctx context.Context, path string) (api.GroupMirror, error) {
+	m, err := n.mirrorsReady()
+	if err != nil {
+		return api.GroupMirror{}, err
+	}
+	mr, err := m.Revert(path)
+	if errors.Is(err, mirror.ErrNotFound) {
+		return api.GroupMirror{}, fmt.Errorf("%s follows no group's share (`kith mirror ls` lists those that do): %w", path, blockstore.ErrNotFound)
+	}
+	if err != nil {
+		return api.GroupMirror{}, err
+	}
+	return n.apiMirror(mr), nil
+}
+
 // forgetMirrors ends the mirrors of a group this device is no longer in
 // (their folders stay as they are).
 func (n *Node) forgetMirrors(groupID string) {
@@ -247,7 +264,7 @@ func (n *Node) apiMirror(mr mirror.Mirror) api.GroupMirror {
 		name = g.name
 	}
 	out := api.GroupMirror{Path: mr.Path, Group: name, Name: mr.Name, Cid: mr.Cid, Updated: mr.Updated, Checked: mr.Checked,
-		Pending: mr.Pending, Error: mr.Error, Kept: mr.Kept, KeptCount: mr.KeptCount}
+		Pending: mr.Pending, Error: mr.Error, Kept: mr.Kept, KeptCount: mr.KeptCount, Revert: mr.Revert}
 	if p := mr.Progress; p != nil {
 		out.Phase, out.Done, out.Total = p.Phase, p.Done, p.Total
 	}

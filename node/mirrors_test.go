@@ -115,6 +115,19 @@ func TestMirrorFollowsAShare(t *testing.T) {
 		t.Errorf("mirror %+v, want notes/monday.txt kept, no error", m)
 	}
 
+	// Reverted: the group's monday over this device's.
+	if r, err := b.GroupMirrorRevert(ctx, out); err != nil || !r.Revert {
+		t.Fatalf("revert: %+v, %v", r, err)
+	}
+	waitFor(t, 30*time.Second, "the group's monday to be written back", func() bool {
+		got, _ := os.ReadFile(filepath.Join(out, "notes/monday.txt"))
+		ms, err := b.GroupMirrors(ctx)
+		return string(got) == "the group's monday" && err == nil && len(ms) == 1 && !ms[0].Revert && ms[0].KeptCount == 0
+	})
+	if _, err := b.GroupMirrorRevert(ctx, filepath.Join(t.TempDir(), "nothing")); api.KindOf(err) != api.KindNotFound {
+		t.Errorf("revert of a folder that follows nothing: %v", err)
+	}
+
 	// Gone (a disk not mounted): said, and not made again.
 	away := out + ".away"
 	if err := os.Rename(out, away); err != nil {

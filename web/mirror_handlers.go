@@ -13,6 +13,7 @@ func (s *Server) mirrorRoutes(m *routeMux, p string) {
 	m.HandleFunc("POST "+p+"/groups/mirror", s.handleGroupMirror)
 	m.HandleFunc("GET "+p+"/groups/mirrors", s.handleGroupMirrors)
 	m.HandleFunc("POST "+p+"/groups/unmirror", s.handleGroupUnmirror)
+	m.HandleFunc("POST "+p+"/groups/mirror/revert", s.handleGroupMirrorRevert)
 }
 
 // handleGroupMirror has the folder at ?path=, holding the version ?cid= of
@@ -48,6 +49,22 @@ func (s *Server) handleGroupMirrors(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, ms)
+}
+
+// handleGroupMirrorRevert has the group's version written again over what
+// was changed in the followed folder ?path=.
+func (s *Server) handleGroupMirrorRevert(w http.ResponseWriter, r *http.Request) {
+	path, err := absPathParam(r.URL.Query().Get("path"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	m, err := s.backend.GroupMirrorRevert(r.Context(), path)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, m)
 }
 
 // handleGroupUnmirror stops following into ?path= (its files stay).

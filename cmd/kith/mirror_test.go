@@ -72,7 +72,7 @@ func TestGetFollow(t *testing.T) {
 		t.Errorf("notes.txt, changed on the desk, = %q", b)
 	}
 	ls := mustKith(t, desk, "mirror", "ls")
-	for _, want := range []string{out, "family", "docs", out + ": changed here, kept as they are (delete one to have the group's): notes.txt"} {
+	for _, want := range []string{out, "family", "docs", out + ": changed here, kept as they are (delete one, or 'kith mirror revert' them all, to have the group's): notes.txt"} {
 		if !strings.Contains(ls, want) {
 			t.Errorf("mirror ls lacks %q:\n%s", want, ls)
 		}
@@ -95,10 +95,23 @@ func TestGetFollow(t *testing.T) {
 		return string(b) == "second plan, longer\n"
 	})
 	waitFor(t, 10*time.Second, "mirror ls to name what was kept", func() bool {
-		return strings.Contains(mustKith(t, desk, "mirror", "ls"), had+": changed here, kept as they are (delete one to have the group's): notes.txt")
+		return strings.Contains(mustKith(t, desk, "mirror", "ls"), had+": changed here, kept as they are (delete one, or 'kith mirror revert' them all, to have the group's): notes.txt")
 	})
 	if b, _ := os.ReadFile(filepath.Join(had, "notes.txt")); string(b) != "an old copy of the notes\n" {
 		t.Errorf("notes.txt of the copy the desk had = %q", b)
+	}
+	// Reverted: the group's notes over the old copy, at once.
+	if got := mustKith(t, desk, "mirror", "revert", had); got != had+" holds family's docs again where it was changed here" {
+		t.Errorf("mirror revert says %q", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(had, "notes.txt")); string(b) != "the laptop's notes\n" {
+		t.Errorf("notes.txt after the revert = %q", b)
+	}
+	if ls := mustKith(t, desk, "mirror", "ls"); strings.Contains(ls, had+": changed here") {
+		t.Errorf("mirror ls after the revert:\n%s", ls)
+	}
+	if _, stderr, err := runKith(t, desk, "mirror", "revert", filepath.Join(t.TempDir(), "nothing")); err == nil || !strings.Contains(stderr, "follows no group's share") {
+		t.Errorf("revert of a folder that follows nothing: %v: %s", err, stderr)
 	}
 	mustKith(t, desk, "mirror", "rm", had)
 

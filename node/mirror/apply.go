@@ -70,6 +70,12 @@ type Version struct {
 	Root  cid.Cid
 	Store blockstore.Blockstore
 	Fetch func(ctx context.Context, c cid.Cid, files func(cid.Cid) bool, progress func(int64)) (int64, error)
+	// Revert writes the version over what was changed here at the paths
+	// it has (a file, a link; a file or link made where it has a folder
+	// is removed), where Apply would keep it. A folder made here where
+	// the version has a file stays (and is kept); what the version does
+	// not have is left alone.
+	Revert bool
 }
 
 // Apply makes the folder dir hold the version v, as a receive-only copy:
@@ -195,8 +201,9 @@ func (a *applier) folder(r, p string) error {
 	case err != nil:
 		return err
 	case st.IsDir():
-	case a.untouched(r, p, st):
-		// The version's file or link here became a folder.
+	case a.untouched(r, p, st), a.v.Revert:
+		// The version's file or link here became a folder (or a file or
+		// link made here goes, reverted).
 		if err := os.Remove(p); err != nil {
 			return err
 		}
@@ -239,15 +246,18 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 		}
 	default:
 		same, err := a.same(e, r, p, st)
-		if err != nil {
+		switch {
+		case err != nil:
 			return err
-		}
-		if same {
+		case same:
 			a.record(r, e, st)
-		} else {
+			return nil
+		case !a.v.Revert || st.IsDir():
 			a.res.keep(r)
+			return nil
 		}
-		return nil
+		// Reverted: written over what was changed here.
+		opts = append(opts, dag.WithRenameOver())
 	}
 	if e.Type == dag.TypeFile {
 		if err := a.ensure(e.Cid); err != nil {

@@ -293,3 +293,70 @@ func writeFile(t *testing.T, p, body string) {
 		t.Fatal(err)
 	}
 }
+
+// TestApplyRevert: asked to revert, Apply writes the group's version over
+// what was changed here (an edit of any size, a file replaced by a link, a
+// folder replaced by a file) and leaves alone what only this device has
+// and a folder made where the version has a file (kept); what it wrote
+// stays as the version has it, links outside never followed.
+func TestApplyRevert(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	v := version(t, bs, tree{
+		"longer.txt": "the group's",
+		"same.txt":   "same size",
+		"linked.txt": "a file here",
+		"folder":     tree{"f.txt": "f"},
+		"blocked":    "a file of the group's",
+	})
+	dir := t.TempDir()
+	man := Manifest{}
+	apply(t, bs, v, dir, man)
+	outside := filepath.Join(t.TempDir(), "target")
+	writeFile(t, outside, "outside, never written")
+	writeFile(t, filepath.Join(dir, "longer.txt"), "mine, and longer than the group's")
+	writeFile(t, filepath.Join(dir, "same.txt"), "emas ezis")
+	writeFile(t, filepath.Join(dir, "extra.txt"), "only here")
+	for _, p := range []string{"linked.txt", "folder", "blocked"} {
+		if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "linked.txt")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "folder"), "a file where the group has a folder")
+	writeFile(t, filepath.Join(mustMkdir(t, filepath.Join(dir, "blocked")), "mine.txt"), "a folder where the group has a file")
+
+	if res := apply(t, bs, v, dir, man); res.KeptCount != 5 || res.Written != 0 {
+		t.Fatalf("without revert: %+v, want 5 kept", res)
+	}
+	res, err := Apply(context.Background(), Version{Root: v, Store: bs, Revert: true}, dir, man, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Kept, []string{"blocked"}) || res.Written != 4 {
+		t.Errorf("revert: %+v, want 4 written (longer, same, linked, folder/f.txt), blocked kept", res)
+	}
+	for p, want := range map[string]string{
+		"longer.txt":       "the group's",
+		"same.txt":         "same size",
+		"linked.txt":       "a file here",
+		"folder/f.txt":     "f",
+		"extra.txt":        "only here",
+		"blocked/mine.txt": "a folder where the group has a file",
+	} {
+		if b, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", p, b, err, want)
+		}
+	}
+	if st, err := os.Lstat(filepath.Join(dir, "linked.txt")); err != nil || !st.Mode().IsRegular() {
+		t.Errorf("linked.txt is not a file again: %v", err)
+	}
+	if b, _ := os.ReadFile(outside); string(b) != "outside, never written" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+	// Reverted, the files are the mirror's again: a newer version changes them.
+	if res := apply(t, bs, v, dir, man); res.KeptCount != 1 || res.Written != 0 {
+		t.Errorf("after the revert: %+v, want only blocked kept", res)
+	}
+}

@@ -64,6 +64,9 @@ type Mirror struct {
 	// left as they are (the first 20); KeptCount counts them.
 	Kept      []string `json:"kept,omitempty"`
 	KeptCount int      `json:"kept_count,omitempty"`
+	// Revert asks the next update to write the group's version over
+	// what was changed here (Mirrors.Revert), even with no newer one.
+	Revert bool `json:"revert,omitempty"`
 }
 
 // manifestName is the file, in the mirrors' folder, of what m wrote.
@@ -212,6 +215,26 @@ func (m *Mirrors) Remove(path string) (Mirror, error) {
 	return gone[0], nil
 }
 
+// Revert has the group's version written again over what was changed
+// here in the folder path (what Kept names): an update with Revert runs
+// at once, even if the folder holds the newest version. What is only here
+// (the version has no such path) is left alone, as is a folder made here
+// where the version has a file.
+func (m *Mirrors) Revert(path string) (Mirror, error) {
+	path = filepath.Clean(path)
+	var mr Mirror
+	found := false
+	m.edit(path, func(x *Mirror) {
+		x.Revert, found = true, true
+		mr = *x
+	})
+	if !found {
+		return Mirror{}, fmt.Errorf("%s is not mirrored: %w", path, ErrNotFound)
+	}
+	m.Kick()
+	return mr, nil
+}
+
 // ForgetGroup removes the mirrors of the group groupID (it was left).
 func (m *Mirrors) ForgetGroup(groupID string) ([]Mirror, error) {
 	return m.removeWhere(func(mr Mirror) bool { return mr.GroupID == groupID })
@@ -324,10 +347,10 @@ func (m *Mirrors) check(ctx context.Context, mr Mirror) {
 			x.Error = fmt.Sprintf("%s shares nothing called %s any more: %s stays as it is", x.Group, x.Name, x.Path)
 		})
 		return
-	case c.String() == mr.Cid:
+	case c.String() == mr.Cid && !mr.Revert:
 		m.edit(mr.Path, func(x *Mirror) { x.Checked, x.Error, x.Failed = now, "", "" })
 		return
-	case c.String() == mr.Failed && now.Sub(mr.FailedAt) < m.opts.Interval:
+	case c.String() == mr.Failed && now.Sub(mr.FailedAt) < m.opts.Interval && !mr.Revert:
 		return // tried a moment ago
 	}
 	m.update(ctx, mr, c)
@@ -364,6 +387,9 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, c cid.Cid) {
 		}
 		x.Cid, x.Updated, x.Error, x.Failed = c.String(), now, "", ""
 		x.Kept, x.KeptCount = res.Kept, res.KeptCount
+		if mr.Revert {
+			x.Revert = false // done (asked again meanwhile: done too)
+		}
 	})
 	if err != nil {
 		log.Warn("mirror: could not write the newer version", "err", err)
@@ -384,7 +410,7 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, c cid.Cid) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := Apply(ctx, Version{Root: c, Store: bs, Fetch: m.src.Fetch}, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
+	res, err := Apply(ctx, Version{Root: c, Store: bs, Fetch: m.src.Fetch, Revert: mr.Revert}, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !slices.ContainsFunc(m.list, func(x Mirror) bool { return x.Path == mr.Path }) {

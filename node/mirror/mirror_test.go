@@ -328,3 +328,37 @@ func followGot(t *testing.T, m *Mirrors, bs blockstore.Blockstore, v cid.Cid) (s
 	}
 	return folder, mr
 }
+
+// TestMirrorRevert: a revert asked of a mirror writes the group's version
+// over what was changed here at the next look, even with no newer version,
+// and is done once; one of a folder not mirrored is ErrNotFound.
+func TestMirrorRevert(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	src := &shares{bs: bs}
+	v1 := version(t, bs, tree{"a.txt": "the group's", "b.txt": "b"})
+	src.share("g1", "Docs", v1)
+	m := opened(t, src)
+	folder, _ := followGot(t, m, bs, v1)
+	writeFile(t, filepath.Join(folder, "a.txt"), "mine")
+	v2 := version(t, bs, tree{"a.txt": "the group's", "b.txt": "b2"})
+	src.share("g1", "Docs", v2)
+	ctx := context.Background()
+	m.CheckAll(ctx)
+	if mr := m.List()[0]; mr.Cid != v2.String() || mr.KeptCount != 1 {
+		t.Fatalf("before the revert: %+v, want v2 with a.txt kept", mr)
+	}
+	mr, err := m.Revert(folder)
+	if err != nil || !mr.Revert {
+		t.Fatalf("revert: %+v, %v", mr, err)
+	}
+	m.CheckAll(ctx)
+	if mr := m.List()[0]; mr.Revert || mr.KeptCount != 0 || mr.Error != "" {
+		t.Errorf("after the revert: %+v, want nothing kept, no revert pending", mr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(folder, "a.txt")); string(b) != "the group's" {
+		t.Errorf("a.txt = %q after the revert", b)
+	}
+	if _, err := m.Revert(filepath.Join(t.TempDir(), "nothing")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revert of a folder not mirrored: %v", err)
+	}
+}

@@ -83,7 +83,7 @@ func (a *applier) fetchNeeded(dir string, items []item) error {
 			hash = append(hash, candidate{it, p})
 			hashBytes += int64(e.Size)
 			continue
-		default:
+		case st.IsDir() || !a.v.Revert:
 			continue // kept as it is
 		}
 		a.toWrite += int64(e.Size)
@@ -105,9 +105,14 @@ func (a *applier) fetchNeeded(dir string, items []item) error {
 			a.hashed[h.it.rel] = true
 		case a.ctx.Err() != nil:
 			return a.ctx.Err()
-		case !need[e.Cid]:
-			need[e.Cid] = true
-			needBytes += int64(e.Size)
+		default:
+			if a.v.Revert {
+				a.toWrite += int64(e.Size)
+			}
+			if !need[e.Cid] {
+				need[e.Cid] = true
+				needBytes += int64(e.Size)
+			}
 		}
 		hashed += int64(e.Size)
 	}

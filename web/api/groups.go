@@ -71,6 +71,9 @@ type GroupBackend interface {
 	GroupMirrors(ctx context.Context) ([]GroupMirror, error)
 	// GroupUnmirror stops following into path; its files stay.
 	GroupUnmirror(ctx context.Context, path string) (GroupMirror, error)
+	// GroupMirrorRevert has the group's version written again over what
+	// was changed in the followed folder path (what Kept names), at once.
+	GroupMirrorRevert(ctx context.Context, path string) (GroupMirror, error)
 }
 
 // WatchOptions says how a share follows its folder.
@@ -137,6 +140,9 @@ type GroupMirror struct {
 	// counts them.
 	Kept      []string `json:"kept,omitempty"`
 	KeptCount int      `json:"kept_count,omitempty"`
+	// Revert: the group's version is to be written again over what was
+	// changed here (groups/mirror/revert), at the next update.
+	Revert bool `json:"revert,omitempty"`
 }
 
 // DeviceName is the answer to a rename: the name, and the groups that now

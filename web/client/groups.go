@@ -201,3 +201,14 @@ func (c *Client) GroupUnmirror(ctx context.Context, path string) (api.GroupMirro
 	var m api.GroupMirror
 	return m, c.postJSON(ctx, "/groups/unmirror", url.Values{"path": {abs}}, &m)
 }
+
+// GroupMirrorRevert has the group's version written again over what was
+// changed in the followed folder path (made absolute here).
+func (c *Client) GroupMirrorRevert(ctx context.Context, path string) (api.GroupMirror, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return api.GroupMirror{}, fmt.Errorf("revert %s: %w", path, err)
+	}
+	var m api.GroupMirror
+	return m, c.postJSON(ctx, "/groups/mirror/revert", url.Values{"path": {abs}}, &m)
+}

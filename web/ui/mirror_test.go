@@ -106,7 +106,7 @@ func TestBrowserFollowAShare(t *testing.T) {
 	write(src, "plan.txt", "second plan\n")
 	write(src, "notes.txt", "the group's notes\n")
 	share()
-	waitText(t, sctx, li+" .kept", "Changed here, kept as they are (delete one to have the group's): notes.txt")
+	waitText(t, sctx, li+" .kept", "Changed here, kept as they are (delete one to have the group's again): notes.txt")
 	if b, _ := os.ReadFile(filepath.Join(out, "plan.txt")); string(b) != "second plan\n" {
 		t.Errorf("plan.txt after the newer version = %q", b)
 	}
@@ -134,6 +134,18 @@ func TestBrowserFollowAShare(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(had, "notes.txt")); string(b) != "an old copy\n" {
 		t.Errorf("notes.txt in the copy already here = %q", b)
+	}
+	// Once confirmed, the group's version is written over what differs.
+	hadLi := fmt.Sprintf(`#mirrors li[data-path=%q]`, had)
+	if err := chromedp.Run(sctx, chromedp.Evaluate(`window.confirm = () => true`, nil), clickJS(hadLi+` [data-action="revert"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#mirror-status", "Writing family's Docs over what was changed in "+had+"…")
+	if err := chromedp.Run(sctx, chromedp.WaitNotPresent(hadLi+" .kept", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(had, "notes.txt")); string(b) != "the group's notes\n" {
+		t.Errorf("notes.txt after the revert = %q", b)
 	}
 
 	if err := chromedp.Run(sctx, clickJS(li+` [data-action="unmirror"]`)); err != nil {

@@ -2,19 +2,23 @@ package cli
 
 import (
 	"cmp"
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kith-p2p/kith/web/api"
+	"github.com/kith-p2p/kith/web/client"
 )
 
 func mirrorCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mirror",
-		Short: "Folders that follow what a group shares (add, ls, rm)",
+		Short: "Folders that follow what a group shares (add, ls, rm, revert)",
 		Long: `A folder got with 'kith get NAME --group G --follow' (or one you have,
 with 'kith mirror add NAME PATH') follows what the group shares as NAME:
 when a device shares a newer version (share --watch does at each
@@ -22,8 +26,9 @@ change), the daemon fetches it and writes in what changed, and removes
 what the new version no longer has. It is a receive-only copy: a file
 you change or add there is yours, never overwritten or removed (delete
 your version of a file to have the group's again with its next
-version), and nothing you change there is shared. A folder that is gone
-(a disk not mounted) is not made again.`,
+version, or 'kith mirror revert PATH' for all of them), and nothing you
+change there is shared. A folder that is gone (a disk not mounted) is
+not made again.`,
 	}
 	ls := &cobra.Command{
 		Use:   "ls",
@@ -64,14 +69,7 @@ wrong, and the files changed here that the last update kept as they are.`,
 					fmt.Fprintf(e.stdout, "%s: %s\n", printable(m.Path), printable(m.Error))
 				}
 				if m.KeptCount > 0 {
-					named := make([]string, len(m.Kept))
-					for i, k := range m.Kept {
-						named[i] = printable(k)
-					}
-					if more := m.KeptCount - len(m.Kept); more > 0 {
-						named = append(named, fmt.Sprintf("and %d more", more))
-					}
-					fmt.Fprintf(e.stdout, "%s: changed here, kept as they are (delete one to have the group's): %s\n", printable(m.Path), strings.Join(named, ", "))
+					fmt.Fprintf(e.stdout, "%s: changed here, kept as they are (delete one, or 'kith mirror revert' them all, to have the group's): %s\n", printable(m.Path), keptNames(m))
 				}
 			}
 			return nil
@@ -146,8 +144,91 @@ have are left alone. For a new folder, 'kith get NAME --group G -o PATH
 			return nil
 		},
 	}
-	cmd.AddCommand(add, ls, rm)
+	revert := &cobra.Command{
+		Use:   "revert PATH",
+		Short: "Write the group's version over your changes in a followed folder",
+		Long: `Write the group's version again over what was changed in a folder that
+follows a group's share (what 'kith mirror ls' names as kept): your edits
+of its files, and files of the group's you replaced by links or folders by
+files. What the group's version does not have is left alone, as is a
+folder you made where the group has a file. It waits until it is done.`,
+		Example: "  kith mirror revert ~/Documents",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			asked := time.Now()
+			m, err := c.GroupMirrorRevert(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			m, err = e.waitReverted(cmd.Context(), c, m.Path, asked)
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(m)
+			}
+			if m.Error != "" {
+				return fmt.Errorf("%s", m.Error)
+			}
+			fmt.Fprintf(e.stdout, "%s holds %s's %s again where it was changed here\n", printable(m.Path), printable(m.Group), printable(m.Name))
+			if m.KeptCount > 0 {
+				fmt.Fprintf(e.stdout, "%s: still kept (a folder made where the group has a file): %s\n", printable(m.Path), keptNames(m))
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(add, ls, rm, revert)
 	return cmd
+}
+
+// waitReverted waits until the revert asked of the mirror at path at
+// asked is done (or failed since), saying how it goes on stderr.
+func (e *env) waitReverted(ctx context.Context, c *client.Client, path string, asked time.Time) (api.GroupMirror, error) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	said := ""
+	for {
+		ms, err := c.GroupMirrors(ctx)
+		if err != nil {
+			return api.GroupMirror{}, err
+		}
+		i := slices.IndexFunc(ms, func(m api.GroupMirror) bool { return m.Path == path })
+		if i < 0 {
+			return api.GroupMirror{}, fmt.Errorf("%s no longer follows a group's share", path)
+		}
+		m := ms[i]
+		if !m.Revert || (m.Error != "" && m.Pending == "" && m.Checked.After(asked)) {
+			return m, nil
+		}
+		if m.Pending != "" && !e.json {
+			if now := mirrorDoing(m); now != said {
+				fmt.Fprintf(e.stderr, "%s: %s\n", printable(m.Path), now)
+				said = now
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return api.GroupMirror{}, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// keptNames names m's paths changed here (the first ones, and how many
+// more).
+func keptNames(m api.GroupMirror) string {
+	named := make([]string, len(m.Kept))
+	for i, k := range m.Kept {
+		named[i] = printable(k)
+	}
+	if more := m.KeptCount - len(m.Kept); more > 0 {
+		named = append(named, fmt.Sprintf("and %d more", more))
+	}
+	return strings.Join(named, ", ")
 }
 
 // mirrorDoing says what the update of m in progress does, and how far it

@@ -120,7 +120,9 @@ export function mirrorBox(g) {
         h('span', { class: 'muted small' }, `${m.name}, written ${ago(m.updated)}`),
         m.pending ? h('div', { class: 'small pending' }, pendingText(m)) : null,
         m.error ? h('div', { class: 'warning small' }, m.error) : null,
-        m.kept_count ? h('div', { class: 'small kept' }, keptText(m)) : null, ' ',
+        m.kept_count ? h('div', { class: 'small kept' }, keptText(m), ' ',
+          m.revert ? h('span', { class: 'muted' }, 'The group\'s version is being written over them…')
+            : h('button', { type: 'button', class: 'small', dataset: { action: 'revert' }, onclick: () => revert(m) }, 'Write the group\'s over them')) : null, ' ',
         h('button', { type: 'button', class: 'small', dataset: { action: 'unmirror' }, onclick: () => unmirror(m.path) }, 'Stop following')))));
   }
 
@@ -133,6 +135,20 @@ export function mirrorBox(g) {
     }[m.phase];
     if (!what || !m.total) return 'Fetching and writing a newer version…';
     return `${what}: ${bytes(m.done || 0)} of ${bytes(m.total)} (${Math.floor(percent(m.done || 0, m.total))}%)`;
+  }
+
+  // revert writes the group's version over what was changed in the
+  // folder, once the user said yes.
+  async function revert(m) {
+    const what = m.kept_count === 1 ? `${m.kept[0]}` : `the ${m.kept_count} files changed there`;
+    if (!window.confirm(`Write ${g.name}'s ${m.name} over ${what}, in ${m.path}? Your changes to them are lost.`)) return;
+    try {
+      await api('/groups/mirror/revert', { method: 'POST', params: { path: m.path } });
+      status.textContent = `Writing ${g.name}'s ${m.name} over what was changed in ${m.path}…`;
+    } catch (err) {
+      status.textContent = err.message;
+    }
+    loadMirrors();
   }
 
   async function unmirror(p) {
@@ -154,5 +170,5 @@ export function mirrorBox(g) {
 function keptText(m) {
   const named = [...(m.kept || [])];
   if (m.kept_count > named.length) named.push(`${m.kept_count - named.length} more`);
-  return `Changed here, kept as they are (delete one to have the group's): ${named.join(', ')}`;
+  return `Changed here, kept as they are (delete one to have the group's again): ${named.join(', ')}`;
 }
