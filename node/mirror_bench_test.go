@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-
-	"github.com/kith-p2p/kith/web/api"
 )
 
 // BenchmarkFollowedFolder measures what a folder that follows a group's
@@ -40,16 +38,7 @@ func BenchmarkFollowedFolder(b *testing.B) {
 			}
 		}
 	}
-	share := func() cid.Cid {
-		res, err := a.AddPaths(ctx, []string{src}, api.AddOptions{Recursive: true, Private: true}, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := a.GroupShare(ctx, "family", cid.MustParse(res.Cid), api.ShareOptions{Copies: 1}); err != nil {
-			b.Fatal(err)
-		}
-		return cid.MustParse(res.Cid)
-	}
+	share := func() cid.Cid { return shareInFamily(b, a, src) }
 	followed := func(v cid.Cid) {
 		waitFor(b, 5*time.Minute, "the folder to follow "+v.String(), func() bool {
 			ms, err := f.GroupMirrors(ctx)

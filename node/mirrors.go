@@ -215,13 +215,7 @@ func (n *Node) GroupUnmirror(ctx context.Context, path string) (api.GroupMirror,
 		return api.GroupMirror{}, err
 	}
 	mr, err := m.Remove(path)
-	if errors.Is(err, mirror.ErrNotFound) {
-		return api.GroupMirror{}, fmt.Errorf("%s follows no group's share (`kith mirror ls` lists those that do): %w", path, blockstore.ErrNotFound)
-	}
-	if err != nil {
-		return api.GroupMirror{}, err
-	}
-	return n.apiMirror(mr), nil
+	return n.mirrorAnswer(path, mr, err)
 }
 
 // GroupMirrorRevert has the group's version written again over what was
@@ -232,6 +226,12 @@ func (n *Node) GroupMirrorRevert(ctx context.Context, path string) (api.GroupMir
 		return api.GroupMirror{}, err
 	}
 	mr, err := m.Revert(path)
+	return n.mirrorAnswer(path, mr, err)
+}
+
+// mirrorAnswer is the API's answer for what was done to the mirror of
+// path (mr, err): a mirror that does not exist is a sentence.
+func (n *Node) mirrorAnswer(path string, mr mirror.Mirror, err error) (api.GroupMirror, error) {
 	if errors.Is(err, mirror.ErrNotFound) {
 		return api.GroupMirror{}, fmt.Errorf("%s follows no group's share (`kith mirror ls` lists those that do): %w", path, blockstore.ErrNotFound)
 	}

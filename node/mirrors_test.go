@@ -41,17 +41,7 @@ func TestMirrorFollowsAShare(t *testing.T) {
 	write(docs, "plan.txt", "first plan")
 	write(docs, "notes/monday.txt", "monday")
 	write(docs, "old.txt", "removed later")
-	share := func() string {
-		t.Helper()
-		res, err := a.AddPaths(ctx, []string{docs}, api.AddOptions{Recursive: true, Private: true}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.GroupShare(ctx, "family", cid.MustParse(res.Cid), api.ShareOptions{Copies: 1}); err != nil {
-			t.Fatal(err)
-		}
-		return res.Cid
-	}
+	share := func() string { return shareInFamily(t, a, docs).String() }
 	v1 := share()
 
 	out := filepath.Join(t.TempDir(), "Docs")
@@ -188,17 +178,7 @@ func TestMirrorFetchesOnlyWhatItWrites(t *testing.T) {
 		}
 		writeBytes(t, filepath.Join(mine, fmt.Sprintf("%02d.jpg", i)), body)
 	}
-	share := func() cid.Cid {
-		t.Helper()
-		res, err := a.AddPaths(ctx, []string{photos}, api.AddOptions{Recursive: true, Private: true}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.GroupShare(ctx, "family", cid.MustParse(res.Cid), api.ShareOptions{Copies: 1}); err != nil {
-			t.Fatal(err)
-		}
-		return cid.MustParse(res.Cid)
-	}
+	share := func() cid.Cid { return shareInFamily(t, a, photos) }
 	followed := func(v cid.Cid) api.GroupMirror {
 		t.Helper()
 		var m api.GroupMirror
@@ -267,6 +247,21 @@ func TestMirrorFetchesOnlyWhatItWrites(t *testing.T) {
 	if body, err := os.ReadFile(filepath.Join(mine, "05.jpg")); err != nil || len(body) != 100<<10 {
 		t.Errorf("05.jpg, changed by the group, was not written: %d bytes, %v", len(body), err)
 	}
+}
+
+// shareInFamily adds the folder dir on n and shares it in the group
+// family, one copy kept, and returns its CID.
+func shareInFamily(tb testing.TB, n *Node, dir string) cid.Cid {
+	tb.Helper()
+	res, err := n.AddPaths(context.Background(), []string{dir}, api.AddOptions{Recursive: true, Private: true}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := cid.MustParse(res.Cid)
+	if _, err := n.GroupShare(context.Background(), "family", c, api.ShareOptions{Copies: 1}); err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
 
 func writeBytes(t *testing.T, p string, body []byte) {

@@ -194,21 +194,22 @@ func (c *Client) GroupMirrors(ctx context.Context) ([]api.GroupMirror, error) {
 
 // GroupUnmirror stops following into path (made absolute here).
 func (c *Client) GroupUnmirror(ctx context.Context, path string) (api.GroupMirror, error) {
+	return c.postMirror(ctx, "/groups/unmirror", path)
+}
+
+// postMirror posts to route about the followed folder path (made
+// absolute here).
+func (c *Client) postMirror(ctx context.Context, route, path string) (api.GroupMirror, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return api.GroupMirror{}, fmt.Errorf("unmirror %s: %w", path, err)
+		return api.GroupMirror{}, fmt.Errorf("%s: %w", path, err)
 	}
 	var m api.GroupMirror
-	return m, c.postJSON(ctx, "/groups/unmirror", url.Values{"path": {abs}}, &m)
+	return m, c.postJSON(ctx, route, url.Values{"path": {abs}}, &m)
 }
 
 // GroupMirrorRevert has the group's version written again over what was
 // changed in the followed folder path (made absolute here).
 func (c *Client) GroupMirrorRevert(ctx context.Context, path string) (api.GroupMirror, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return api.GroupMirror{}, fmt.Errorf("revert %s: %w", path, err)
-	}
-	var m api.GroupMirror
-	return m, c.postJSON(ctx, "/groups/mirror/revert", url.Values{"path": {abs}}, &m)
+	return c.postMirror(ctx, "/groups/mirror/revert", path)
 }
