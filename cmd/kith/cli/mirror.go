@@ -234,13 +234,23 @@ func keptNames(m api.GroupMirror) string {
 // mirrorDoing says what the update of m in progress does, and how far it
 // is.
 func mirrorDoing(m api.GroupMirror) string {
-	what := map[string]string{
+	texts := map[string]string{
+		"":        "fetching and writing the newer version " + m.Pending,
 		"compare": "comparing the files there with the newer version",
 		"fetch":   "fetching what the newer version changed",
 		"write":   "writing the newer version in",
-	}[m.Phase]
-	if what == "" || m.Total <= 0 {
-		return "fetching and writing the newer version " + m.Pending
+	}
+	if m.Pending == m.Cid { // a revert: the version the folder follows
+		texts = map[string]string{
+			"":        "writing the group's version over what was changed there",
+			"compare": "comparing the files there with the group's version",
+			"fetch":   "fetching the group's files changed there",
+			"write":   "writing the group's version over what was changed there",
+		}
+	}
+	what, ok := texts[m.Phase]
+	if !ok || m.Phase == "" || m.Total <= 0 {
+		return texts[""]
 	}
 	return fmt.Sprintf("%s: %s of %s", what, humanBytes(m.Done), humanBytes(m.Total))
 }

@@ -17,6 +17,8 @@ func TestMirrorDoing(t *testing.T) {
 		{api.GroupMirror{Pending: "bafyv2", Phase: "write", Done: 1 << 20, Total: 2 << 20}, "writing the newer version in: 1.0 MiB of 2.0 MiB"},
 		{api.GroupMirror{Pending: "bafyv2", Phase: "write"}, "fetching and writing the newer version bafyv2"},
 		{api.GroupMirror{Pending: "bafyv2", Phase: "later"}, "fetching and writing the newer version bafyv2"},
+		{api.GroupMirror{Cid: "bafyv2", Pending: "bafyv2", Revert: true}, "writing the group's version over what was changed there"},
+		{api.GroupMirror{Cid: "bafyv2", Pending: "bafyv2", Phase: "write", Done: 1 << 20, Total: 2 << 20}, "writing the group's version over what was changed there: 1.0 MiB of 2.0 MiB"},
 	} {
 		if got := mirrorDoing(tc.m); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.m, got, tc.want)

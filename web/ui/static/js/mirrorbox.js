@@ -128,12 +128,17 @@ export function mirrorBox(g) {
 
   // pendingText says what a newer version's update does, and how far it is.
   function pendingText(m) {
-    const what = {
+    const revert = m.pending === m.cid; // the version it follows, written over changes
+    const what = (revert ? {
+      compare: 'Comparing the files there with the group\'s version',
+      fetch: 'Fetching the group\'s files changed there',
+      write: 'Writing the group\'s version over what was changed there',
+    } : {
       compare: 'Comparing the files there with a newer version',
       fetch: 'Fetching what a newer version changed',
       write: 'Writing a newer version in',
-    }[m.phase];
-    if (!what || !m.total) return 'Fetching and writing a newer version…';
+    })[m.phase];
+    if (!what || !m.total) return revert ? 'Writing the group\'s version over what was changed there…' : 'Fetching and writing a newer version…';
     return `${what}: ${bytes(m.done || 0)} of ${bytes(m.total)} (${Math.floor(percent(m.done || 0, m.total))}%)`;
   }
 
