@@ -395,7 +395,11 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, c cid.Cid) {
 		log.Warn("mirror: could not write the newer version", "err", err)
 		return
 	}
-	log.Info("mirror: wrote the newer version", "written", res.Written, "removed", res.Removed, "bytes", res.Bytes, "fetched", res.Fetched, "kept", res.KeptCount)
+	what := "mirror: wrote the newer version"
+	if mr.Revert {
+		what = "mirror: wrote the group's version over what was changed here"
+	}
+	log.Info(what, "written", res.Written, "removed", res.Removed, "bytes", res.Bytes, "fetched", res.Fetched, "kept", res.KeptCount)
 }
 
 // write applies the version c to mr's folder (fetching what it needs of

@@ -15,7 +15,7 @@ import (
 // the files it writes or must compare, in "write" it writes them; Done of
 // Total bytes.
 type Progress struct {
-	Phase       string `json:"phase"`
+	Phase       string
 	Done, Total int64
 }
 

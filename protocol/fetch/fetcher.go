@@ -165,8 +165,9 @@ func NewFetcher(h host.Host, bs blockstore.Blockstore, opts ...FetcherOption) *F
 // not block for long. Cancelling ctx stops the fetch: blocks already
 // verified are still stored, so a later call resumes from them.
 //
-// When Fetch returns nil every block is stored, and synced if the store is a
-// blockstore.Syncer; the caller pins root afterwards. The Result is returned
+// When Fetch returns nil every block is stored (of those asked, with
+// OnlyFiles), and synced if the store is a blockstore.Syncer; the caller
+// pins root afterwards. opts narrow one Fetch. The Result is returned
 // on error too. No goroutine started by Fetch outlives the call.
 func (f *Fetcher) Fetch(ctx context.Context, root cid.Cid, providers Providers, progress func(Progress), opts ...FetchOption) (Result, error) {
 	start := time.Now()
