@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -193,13 +194,35 @@ func (s *BadgerStore) Close() error {
 	// Badger's own close syncs its logs; the packs are synced first, so
 	// that a record on disk never points to bytes that are not.
 	perr := s.packs.close(true)
-	if err := s.db.Close(); err != nil {
+	if err := s.closeDB(); err != nil {
 		return fmt.Errorf("close badger %s: %w", s.dir, err)
 	}
 	if perr != nil {
 		return fmt.Errorf("close badger %s: %w", s.dir, perr)
 	}
 	return nil
+}
+
+// closeWait bounds how long Close waits for Badger: it writes its last
+// changes (the memtable) before it returns, and retries a write that
+// fails for ever (a full disk, its folder removed), so a daemon asked to
+// stop would never stop.
+const closeWait = 30 * time.Second
+
+// closeDB closes Badger, or gives up after closeWait (its goroutines then
+// stay until the process ends): what was synced is on disk, and Badger
+// replays its log at the next open.
+func (s *BadgerStore) closeDB() error {
+	done := make(chan error, 1)
+	go func() { done <- s.db.Close() }()
+	t := time.NewTimer(closeWait)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return fmt.Errorf("the block store did not finish writing within %s (is the disk full, or its folder gone?): what it had synced is kept, and what it had not is read back from its log at the next start if the disk holds it", closeWait)
+	}
 }
 
 // Dir returns the repository directory.

@@ -52,6 +52,9 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C (or SIGTERM) asks the command to stop, cleanly; a
+	// second one ends the process at once, as the signal's default does.
+	context.AfterFunc(ctx, stop)
 	if err := root.ExecuteContext(ctx); err != nil {
 		msg := userMessage(err)
 		if e.json {

@@ -92,7 +92,7 @@ too.`,
 			var serveErr error
 			select {
 			case <-cmd.Context().Done():
-				log.Info("signal received, shutting down")
+				log.Info("signal received, shutting down (a second Ctrl-C stops it at once)")
 			case <-n.Stopped():
 				log.Info("shutdown requested through the API")
 			case serveErr = <-n.ServeErr():
