@@ -29,15 +29,7 @@ func TestMirrorFollowsAShare(t *testing.T) {
 	formGroup(t, []*Node{a, b}, "family")
 
 	docs := filepath.Join(t.TempDir(), "Docs")
-	write := func(dir, name, body string) {
-		t.Helper()
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(dir, name, body string) { t.Helper(); writeBytes(t, filepath.Join(dir, name), []byte(body)) }
 	write(docs, "plan.txt", "first plan")
 	write(docs, "notes/monday.txt", "monday")
 	write(docs, "old.txt", "removed later")

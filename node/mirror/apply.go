@@ -93,7 +93,7 @@ type Version struct {
 // not nil, is called as it goes. On error, man holds what was done up to
 // it.
 func Apply(ctx context.Context, v Version, dir string, man Manifest, progress func(Progress)) (Result, error) {
-	a := &applier{ctx: ctx, v: v, bs: v.Store, man: man, progress: progress, want: map[string]bool{},
+	a := &applier{ctx: ctx, v: v, man: man, progress: progress, want: map[string]bool{},
 		real: map[string]bool{".": true}, have: map[cid.Cid]bool{}, hashed: map[string]bool{}, settled: map[string]bool{}}
 	if v.Fetch != nil {
 		// The folders and each file's first block: what a listing reads.
@@ -103,7 +103,7 @@ func Apply(ctx context.Context, v Version, dir string, man Manifest, progress fu
 			return a.res, err
 		}
 	}
-	if st, err := dag.StatRoot(ctx, a.bs, v.Root); err != nil {
+	if st, err := dag.StatRoot(ctx, v.Store, v.Root); err != nil {
 		return a.res, err
 	} else if st.Type != dag.TypeDir {
 		return a.res, ErrNotFolder
@@ -147,7 +147,6 @@ func Apply(ctx context.Context, v Version, dir string, man Manifest, progress fu
 type applier struct {
 	ctx      context.Context
 	v        Version
-	bs       blockstore.Blockstore
 	man      Manifest
 	progress func(Progress)
 	res      Result
@@ -168,7 +167,7 @@ type item struct {
 // list appends the entries of the version's folder c, at rel, to items,
 // each folder before what it holds, checking every name.
 func (a *applier) list(c cid.Cid, rel string, items []item) ([]item, error) {
-	es, err := dag.LsLinks(a.ctx, a.bs, c)
+	es, err := dag.LsLinks(a.ctx, a.v.Store, c)
 	if err != nil {
 		return items, fmt.Errorf("read %s of the version: %w", rel, err)
 	}
@@ -265,7 +264,7 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 		}
 	}
 	var done int64
-	err = dag.WriteTo(a.ctx, a.bs, e.Cid, p, func(b int64) {
+	err = dag.WriteTo(a.ctx, a.v.Store, e.Cid, p, func(b int64) {
 		a.report(PhaseWrite, a.res.Bytes+b, max(a.toWrite, a.res.Bytes+b))
 		done = b
 	}, opts...)
@@ -330,7 +329,7 @@ func (a *applier) same(e dag.Entry, r, p string, st fs.FileInfo) (bool, error) {
 	if err := a.ensure(e.Cid); err != nil {
 		return false, fmt.Errorf("compare %s with the version's: %w", p, err)
 	}
-	want, _, err := dag.Open(a.ctx, a.bs, e.Cid)
+	want, _, err := dag.Open(a.ctx, a.v.Store, e.Cid)
 	if err != nil {
 		return false, nil
 	}
@@ -448,7 +447,7 @@ func Adopt(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir stri
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
-	a := &applier{ctx: ctx, bs: bs, man: Manifest{}, want: map[string]bool{}}
+	a := &applier{ctx: ctx, v: Version{Root: root, Store: bs}, man: Manifest{}, want: map[string]bool{}}
 	items, err := a.list(root, ".", nil)
 	if err != nil {
 		return nil, err
