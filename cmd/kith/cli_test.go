@@ -233,7 +233,7 @@ func TestCLIErrors(t *testing.T) {
 		{"a typo of a command", repo, []string{"gte"}, `unknown command "gte" for "kith": did you mean "kith gc" or "kith get"?`},
 		{"a typo of a subcommand", repo, []string{"pin", "lsx"}, `unknown command "lsx" for "kith pin": did you mean "kith pin ls"?`},
 		{"no such subcommand", repo, []string{"group", "frobnicate"}, `unknown command "frobnicate" for "kith group"`},
-		{"missing argument", repo, []string{"cat"}, "accepts 1 arg"},
+		{"missing argument", repo, []string{"cat"}, "`kith cat` needs 1 argument, and was given 0: kith cat CID|NAME"},
 		{"ls of a file", repo, []string{"ls", file}, file + " is a file: read it with `kith cat`"},
 		{"ls of unknown content", repo, []string{"ls", unknown}, unknown + " is not in this repo: `kith get` fetches it from peers"},
 		// Refused before any fetch: the CID is one no peer has.

@@ -130,7 +130,65 @@ the same CID on every machine, and any IPFS tool agrees on it.`,
 		uiCmd(e), configCmd(e), logCmd(e), serviceCmd(e),
 	)
 	refuseUnknownSubcommands(root)
+	explainArgs(root)
 	return root
+}
+
+// explainArgs makes every command that takes arguments say, when it gets
+// too few or too many, what it takes and how it is used, in kith's words:
+// cobra's own "accepts 1 arg(s), received 0" names neither.
+func explainArgs(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		explainArgs(sub)
+	}
+	if c.Args == nil || c.HasSubCommands() {
+		return
+	}
+	check := c.Args
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return argsError(cmd, args, check(cmd, append(slices.Clip(args), "x")) == nil)
+		}
+		return nil
+	}
+}
+
+// argsError is the sentence for a command given the wrong arguments: too
+// few (more would do), or too many. What it takes is read from its Use
+// line: NAME is needed, [NAME] may be left out, NAME... is one or more.
+func argsError(cmd *cobra.Command, args []string, tooFew bool) error {
+	path := cmd.CommandPath()
+	words := strings.Fields(cmd.Use)[1:]
+	if len(words) == 0 {
+		return fmt.Errorf("`%s` takes no arguments, and was given %q (`%s --help` says more)", path, args[0], path)
+	}
+	needed := 0
+	for _, w := range words {
+		if !strings.HasPrefix(w, "[") {
+			needed++
+		}
+	}
+	usage := fmt.Sprintf("%s %s (`%s --help` says more)", path, strings.Join(words, " "), path)
+	if tooFew {
+		least := count(needed)
+		if strings.HasSuffix(words[len(words)-1], "...") {
+			least = "at least " + least
+		}
+		return fmt.Errorf("`%s` needs %s, and was given %d: %s", path, least, len(args), usage)
+	}
+	most := "at most " + count(len(words))
+	if len(words) == needed {
+		most = count(needed)
+	}
+	return fmt.Errorf("`%s` takes %s, and was given %d (a name with spaces needs quotes): %s", path, most, len(args), usage)
+}
+
+// count says n arguments in words.
+func count(n int) string {
+	if n == 1 {
+		return "1 argument"
+	}
+	return strconv.Itoa(n) + " arguments"
 }
 
 // refuseUnknownSubcommands makes kith and every command that only groups

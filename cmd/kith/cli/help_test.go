@@ -28,3 +28,86 @@ func TestHelpFitsATerminal(t *testing.T) {
 	}
 	walk(root)
 }
+
+// TestArgsMatchUsage: what each command's usage line says it takes (NAME
+// needed, [NAME] optional, NAME... one or more) is what it accepts, and
+// too few or too many arguments are refused with a sentence naming the
+// usage, not cobra's "accepts 1 arg(s)".
+func TestArgsMatchUsage(t *testing.T) {
+	root := newRoot(&env{stdout: io.Discard, stderr: io.Discard})
+	args := func(n int) []string { return strings.Fields(strings.Repeat("x ", n)) }
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if c.Args == nil || c.HasSubCommands() {
+			return
+		}
+		words := strings.Fields(c.Use)[1:]
+		needed, most := 0, len(words)
+		for _, w := range words {
+			if !strings.HasPrefix(w, "[") {
+				needed++
+			}
+			if strings.HasSuffix(w, "...") {
+				most = 100
+			}
+		}
+		path := c.CommandPath()
+		if err := c.Args(c, args(needed)); err != nil {
+			t.Errorf("%s: its usage says %d arguments do, but they are refused: %v", path, needed, err)
+		}
+		if most < 100 {
+			if err := c.Args(c, args(most)); err != nil {
+				t.Errorf("%s: its usage says %d arguments do, but they are refused: %v", path, most, err)
+			}
+		}
+		refused := map[int]string{most + 1: "too many"}
+		if needed > 0 {
+			refused[needed-1] = "too few"
+		}
+		for n, what := range refused {
+			if n > 100 {
+				continue
+			}
+			err := c.Args(c, args(n))
+			if err == nil {
+				t.Errorf("%s: %d arguments (%s by its usage line %q) are accepted", path, n, what, c.Use)
+				continue
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, path) || strings.Contains(msg, "arg(s)") || !strings.Contains(msg, "--help") {
+				t.Errorf("%s with %d arguments: %q does not name the command and its help in kith's words", path, n, msg)
+			}
+			if len(words) > 0 && !strings.Contains(msg, c.Use) {
+				t.Errorf("%s with %d arguments: %q does not give its usage %q", path, n, msg, c.Use)
+			}
+		}
+	}
+	walk(root)
+}
+
+func TestArgsError(t *testing.T) {
+	root := newRoot(&env{stdout: io.Discard, stderr: io.Discard})
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"cat"}, "`kith cat` needs 1 argument, and was given 0: kith cat CID|NAME (`kith cat --help` says more)"},
+		{[]string{"cat", "my", "file"}, "`kith cat` takes 1 argument, and was given 2 (a name with spaces needs quotes): kith cat CID|NAME"},
+		{[]string{"mirror", "add", "Music"}, "`kith mirror add` needs 2 arguments, and was given 1: kith mirror add NAME PATH"},
+		{[]string{"add"}, "`kith add` needs at least 1 argument, and was given 0: kith add PATH..."},
+		{[]string{"group", "join", "a", "b"}, "`kith group join` takes at most 1 argument, and was given 2"},
+		{[]string{"gc", "now"}, "`kith gc` takes no arguments, and was given \"now\" (`kith gc --help` says more)"},
+	} {
+		c, rest, err := root.Find(tt.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Args(c, rest)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("kith %s: %v, want %q", strings.Join(tt.args, " "), err, tt.want)
+		}
+	}
+}

@@ -18,7 +18,7 @@ func pinCmd(e *env) *cobra.Command {
 	var name string
 	var private bool
 	add := &cobra.Command{
-		Use:   "pin add CID",
+		Use:   "add CID",
 		Short: "Pin content, fetching from peers whatever the repo lacks",
 		Long: `Pin content as yours, fetching from peers whatever the repo lacks (every
 block checked against its CID); gc never removes it.
@@ -61,7 +61,6 @@ that was; --private=false announces it.`,
 			return nil
 		},
 	}
-	add.Use = "add CID"
 	add.Flags().StringVar(&name, "name", "", "name to record on the pin")
 	add.Flags().BoolVar(&private, "private", false, "keep it out of the DHT (and stop announcing it if it was); --private=false announces it")
 	rm := &cobra.Command{
