@@ -46,7 +46,7 @@ func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 	share, lan, _ := n.shareAddrs()
 	strangers, members := n.relayCircuits()
 	d := api.Doctor{
-		Reachability:       reach.Name(f.reach.Reachability),
+		Reachability:       n.reachability(),
 		ReachabilityHow:    reachabilityHow(f),
 		NAT:                f.reach.NAT.String(),
 		NATHow:             natHow(f.reach),
@@ -166,6 +166,10 @@ func firstOr(s []string, def string) string {
 func reachabilityHow(f facts) string {
 	st := f.reach
 	switch {
+	case f.local == localRun:
+		return "this run of kith daemon --profile local stays on 127.0.0.1"
+	case f.local == localRepo:
+		return "the repo was made with --profile local: it stays on 127.0.0.1"
 	case st.Forced && !f.autonat:
 		return "assumed: AutoNAT is off in the config, so nothing tests it"
 	case st.Forced:
@@ -208,6 +212,17 @@ func relayServiceText(f facts) string {
 		return "none (only a publicly reachable node can relay)"
 	}
 	return "none (off in the config)"
+}
+
+// reachability names how peers reach this node, as the API says it:
+// "local" for a node kept on this machine by design (nothing tests it,
+// and "private" would say it is behind a NAT), else what the reach
+// tracker decided: "public", "private" or "unknown".
+func (n *Node) reachability() string {
+	if n.local != "" {
+		return "local"
+	}
+	return reach.Name(n.tracker.Reachability())
 }
 
 // The two ways a node stays on its machine (facts.local).

@@ -19,7 +19,6 @@ import (
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/dht"
-	"github.com/kith-p2p/kith/node/reach"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -202,7 +201,7 @@ func (n *Node) ID(ctx context.Context) (api.ID, error) {
 		API:          n.APIAddr(),
 		Listen:       addrStrings(listen),
 		Addresses:    addrStrings(n.host.Addrs()),
-		Reachability: reach.Name(n.tracker.Reachability()),
+		Reachability: n.reachability(),
 		DHTPeers:     n.dht.RoutingTableSize(),
 	}, nil
 }

@@ -89,8 +89,14 @@ func TestProfileOnExistingRepo(t *testing.T) {
 	if n.local != localRun {
 		t.Errorf("a local run of a default repo: local = %q", n.local)
 	}
-	if d, err := n.Doctor(context.Background()); err != nil || len(d.Checks) != 1 || !strings.Contains(d.Checks[0].Text, "This run stays on this machine") {
+	d, err := n.Doctor(context.Background())
+	if err != nil || len(d.Checks) != 1 || !strings.Contains(d.Checks[0].Text, "This run stays on this machine") {
 		t.Errorf("doctor: %+v, %v", d.Checks, err)
+	}
+	// Nor is it said to be behind a NAT: it is local, and why.
+	id, err := n.ID(context.Background())
+	if err != nil || id.Reachability != "local" || d.Reachability != "local" || !strings.Contains(d.ReachabilityHow, "--profile local") {
+		t.Errorf("reachability: id %q, doctor %q (%q), %v; want local, saying why", id.Reachability, d.Reachability, d.ReachabilityHow, err)
 	}
 }
 
@@ -111,6 +117,9 @@ func TestLocalRepo(t *testing.T) {
 		}
 		if n.local != localRepo {
 			t.Errorf("a local repo run with %q: local = %q", run, n.local)
+		}
+		if d, err := n.Doctor(context.Background()); err != nil || d.Reachability != "local" || !strings.Contains(d.ReachabilityHow, "made with --profile local") {
+			t.Errorf("a local repo run with %q: reachability %q (%q), %v", run, d.Reachability, d.ReachabilityHow, err)
 		}
 		n.Close()
 	}

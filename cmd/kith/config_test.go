@@ -119,8 +119,17 @@ func TestDaemonLog(t *testing.T) {
 	if doc.Log != logPath {
 		t.Fatalf("doctor names the log %q, want %q", doc.Log, logPath)
 	}
-	if !strings.Contains(mustKith(t, repo, "doctor"), "log:            "+logPath) {
+	doctor := mustKith(t, repo, "doctor")
+	if !strings.Contains(doctor, "log:            "+logPath) {
 		t.Fatal("kith doctor does not name the log")
+	}
+	// A daemon of the local profile is said to stay on this machine, not
+	// to sit behind a NAT with no address to give.
+	if !strings.Contains(doctor, "reachability:   local (") || strings.Contains(doctor, "NAT:") {
+		t.Errorf("kith doctor of a local daemon:\n%s", doctor)
+	}
+	if id := mustKith(t, repo, "id"); !strings.Contains(id, "reachability: this machine only (--profile local") || strings.Contains(id, "NAT") || strings.Contains(id, "none yet") {
+		t.Errorf("kith id of a local daemon:\n%s", id)
 	}
 
 	// Follow: the last line first, then the shutdown's lines as they come.

@@ -72,7 +72,8 @@ type ID struct {
 	// ones, usable only on the same network.
 	Share []string `json:"share"`
 	LAN   []string `json:"lan"`
-	// Reachability is "public", "private" (behind NAT) or "unknown".
+	// Reachability is "public", "private" (behind NAT), "unknown", or
+	// "local" (a daemon kept on this machine: --profile local).
 	Reachability string `json:"reachability"`
 	// DHTPeers is the size of the DHT routing table.
 	DHTPeers int `json:"dht_peers"`
@@ -288,7 +289,8 @@ const (
 // Doctor is what `kith doctor` and the UI's network panel show: how this
 // node stands on the network, and what to do about what is missing.
 type Doctor struct {
-	// Reachability is "public", "private" or "unknown"; ReachabilityHow
+	// Reachability is "public", "private", "unknown" or "local" (as in
+	// ID); ReachabilityHow
 	// says how it was learnt.
 	Reachability    string `json:"reachability"`
 	ReachabilityHow string `json:"reachability_how"`

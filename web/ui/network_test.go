@@ -99,3 +99,30 @@ func TestBrowserNetworkPanel(t *testing.T) {
 		t.Errorf("NAT reads %q, DHT %q (want the protocol %s)", nat, dht, doc.DHTProtocol)
 	}
 }
+
+// TestBrowserNetworkPanelLocal: a daemon kept on this machine on purpose
+// (the local profile) is not said to be behind a NAT, and the panel shows
+// no NAT, hole punch or relay rows, which have nothing to say of it.
+func TestBrowserNetworkPanelLocal(t *testing.T) {
+	ctx := newBrowser(t)
+	d := startDaemon(t, nil)
+	d.login(t, ctx)
+	var reach, how string
+	var rows []string
+	err := chromedp.Run(ctx,
+		chromedp.WaitVisible("#network #checks li.check", chromedp.ByQuery),
+		chromedp.Text("#net-reach .value", &reach, chromedp.ByQuery),
+		chromedp.Text("#net-reach .muted", &how, chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll('#network dl.facts dt')].map((dt) => dt.textContent)`, &rows),
+	)
+	if err != nil {
+		t.Fatalf("network panel: %v", err)
+	}
+	screenshot(t, ctx, artifacts(t), "network-local")
+	if reach != "This machine only" || !strings.Contains(how, "--profile local") {
+		t.Errorf("reachability reads %q (%q), want This machine only, saying why", reach, how)
+	}
+	if !slices.Equal(rows, []string{"Reachability", "DHT"}) {
+		t.Errorf("the panel's rows: %q, want Reachability and DHT only", rows)
+	}
+}

@@ -31,11 +31,13 @@ that needs action comes with the next step.`,
 			}
 			w := e.stdout
 			fmt.Fprintf(w, "reachability:   %s (%s)\n", d.Reachability, d.ReachabilityHow)
-			fmt.Fprintf(w, "NAT:            %s (%s)\n", d.NAT, d.NATHow)
-			fmt.Fprintf(w, "hole punches:   %d tried, %d direct\n", d.HolePunches, d.HolePunchesOK)
-			fmt.Fprintf(w, "relays:         %s\n", countOr(len(d.RelayAddrs), "circuit", "none"))
-			fmt.Fprintf(w, "group relays:   %s\n", countOr(len(d.GroupRelays), "circuit", "none"))
-			fmt.Fprintf(w, "relay service:  %s\n", d.RelayService)
+			if d.Reachability != "local" { // no NAT, punches or relays to speak of
+				fmt.Fprintf(w, "NAT:            %s (%s)\n", d.NAT, d.NATHow)
+				fmt.Fprintf(w, "hole punches:   %d tried, %d direct\n", d.HolePunches, d.HolePunchesOK)
+				fmt.Fprintf(w, "relays:         %s\n", countOr(len(d.RelayAddrs), "circuit", "none"))
+				fmt.Fprintf(w, "group relays:   %s\n", countOr(len(d.GroupRelays), "circuit", "none"))
+				fmt.Fprintf(w, "relay service:  %s\n", d.RelayService)
+			}
 			role := "client"
 			if d.DHTServer {
 				role = "server"

@@ -45,7 +45,7 @@ reachable.`,
 				for _, a := range id.Share {
 					fmt.Fprintln(e.stdout, "  "+a)
 				}
-			case id.Reachability == "public":
+			case id.Reachability == "public", id.Reachability == "local":
 			default:
 				fmt.Fprintln(e.stdout, "addresses a friend can dial: none yet (no public address confirmed, no relay reservation); `kith doctor` says why")
 			}
@@ -119,6 +119,8 @@ func reachabilityText(r string) string {
 		return "public (peers can dial this node)"
 	case "private":
 		return "private (behind a NAT or firewall: peers on the internet reach it only through a relay)"
+	case "local":
+		return "this machine only (--profile local: daemons here reach it by address or ticket)"
 	}
 	return "unknown (not yet determined by AutoNAT)"
 }

@@ -30,6 +30,7 @@ function reachability(d) {
       const n = relayCount([...(d.relay_addrs || []), ...(d.group_relays || [])]);
       return n > 0 ? `Behind a NAT: reachable through ${plural(n, 'relay')}` : 'Behind a NAT: no relay yet';
     }
+    case 'local': return 'This machine only';
     default: return 'Not known yet';
   }
 }
@@ -71,13 +72,16 @@ function facts(d) {
   const item = (id, term, main, detail) => [
     h('dt', {}, term),
     h('dd', { id }, h('span', { class: 'value' }, main), detail ? h('span', { class: 'muted small' }, ' — ', detail) : null)];
+  // A daemon kept on this machine (--profile local) has no NAT, hole
+  // punches or relays to speak of: only the rows that apply are shown.
+  const local = d.reachability === 'local';
   return h('dl', { class: 'facts' },
     item('net-reach', 'Reachability', reachability(d), d.reachability_how),
-    item('net-nat', 'NAT', nat, meaning),
-    item('net-punch', 'Hole punches',
+    local ? null : item('net-nat', 'NAT', nat, meaning),
+    local ? null : item('net-punch', 'Hole punches',
       d.hole_punches ? `${d.hole_punches_ok} of ${d.hole_punches} made a direct connection` : 'none tried yet',
       d.last_hole_punch_error ? 'last failure: ' + d.last_hole_punch_error : null),
-    item('net-relays', 'Relays', relays(d), 'relaying for others: ' + d.relay_service),
+    local ? null : item('net-relays', 'Relays', relays(d), 'relaying for others: ' + d.relay_service),
     item('net-dht', 'DHT', dht(d)));
 }
 
