@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -95,6 +96,11 @@ func TestBrowserGroupLibrary(t *testing.T) {
 		t.Fatalf("the Files page of the group: %v\n%s", err, text)
 	}
 	screenshot(t, ctx, shots, "files-group-library")
+	// Held elsewhere, each says when the group shared it.
+	var when string
+	if err := chromedp.Run(ctx, chromedp.Text(row(sound.Cid)+" td.added", &when, chromedp.ByQuery)); err != nil || !strings.Contains(when, strconv.Itoa(time.Now().Year())) {
+		t.Errorf("the sound's row gives no date it was shared: %q, %v", when, err)
+	}
 
 	t.Run("shared page", func(t *testing.T) {
 		var frameSrc, tabHref string

@@ -166,7 +166,7 @@ function listing(pins, shared, group) {
   for (const st of shared) {
     if (here.has(st.cid) || seen.has(st.cid) || (group && st.group !== group)) continue;
     seen.add(st.cid);
-    rows.push({ cid: st.cid, name: st.name, size: st.size, remote: true });
+    rows.push({ cid: st.cid, name: st.name, size: st.size, remote: true, shared: st.created, group: st.group });
   }
   return rows;
 }
@@ -246,7 +246,10 @@ function table(rows, { unpin, share, keep }) {
           p.private ? h('div', { class: 'muted small private', title: 'Not announced in the public DHT: found through its ticket and your groups' }, 'private') : null),
         h('td', { class: 'num' }, bytes(p.size)),
         h('td', { class: 'id cid', 'data-label': 'CID' }, h('code', { class: 'cid', title: p.cid }, shortId(p.cid)), ' ', copyButton(p.cid)),
-        h('td', { class: 'fact added', 'data-label': 'Added' }, p.remote ? null : date(p.created)),
+        // Held elsewhere: when its group shared it (pins: when added here).
+        p.remote
+          ? h('td', { class: 'fact added', 'data-label': 'Shared', title: `shared in ${p.group}` }, date(p.shared))
+          : h('td', { class: 'fact added', 'data-label': 'Added' }, date(p.created)),
         h('td', { class: 'replication' }, p.replication || (p.remote ? 'not here' : 'local only')),
         h('td', { class: 'actions' }, actions));
     })));
