@@ -59,6 +59,9 @@ type APIConfig struct {
 // NetworkConfig configures how the node reaches and is reached by peers.
 type NetworkConfig struct {
 	// ListenAddrs are multiaddrs to listen on (TCP and QUIC, IPv4 and IPv6).
+	// Port 0 is the port of the last run when it is free (the repo's
+	// listened.json remembers it: peers find the node where they last saw
+	// it), else one the system picks.
 	ListenAddrs []string `json:"listen_addrs"`
 	// Bootstrap peers (multiaddrs ending in /p2p/ID) to join the DHT through.
 	// A new repo starts with the public IPFS (Amino) bootstrap peers, as

@@ -212,8 +212,13 @@ func New(opts Options) (n *Node, err error) {
 	})
 	n.addrs = &addrFilter{reach: n.tracker}
 	gater := &groupPathGater{test: n.cfg.Network.gater}
-	if n.host, err = newHost(n.cfg.Network, n.repo.key, n.bw, n.reg, n.relayCandidates, n.tracker, n.addrs, gater); err != nil {
+	netCfg := n.cfg.Network
+	netCfg.ListenAddrs = stickyPorts(netCfg.ListenAddrs, loadListened(dir))
+	if n.host, err = newHost(netCfg, n.repo.key, n.bw, n.reg, n.relayCandidates, n.tracker, n.addrs, gater); err != nil {
 		return n, err
+	}
+	if err := saveListened(dir, n.host.Network().ListenAddresses()); err != nil {
+		n.log.Warn("the next run may listen on other ports", "err", err)
 	}
 	n.relaySvc = relaysvc.New(n.host, relaysvc.Options{
 		Public: n.cfg.Network.RelayService, Groups: n.cfg.Network.GroupRelay, Members: memberIndex{n}})
