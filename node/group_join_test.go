@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +117,11 @@ func TestGroupRenameMe(t *testing.T) {
 	waitFor(t, 20*time.Second, "b to know a by its new name", func() bool {
 		return nameOn(b, "family", a.host.ID()) == "anna's laptop"
 	})
+	// b's connections name a by it too.
+	ps, err := b.Peers(ctx)
+	if i := slices.IndexFunc(ps, func(p api.Peer) bool { return p.ID == a.host.ID().String() }); err != nil || i < 0 || ps[i].Name != "anna's laptop" {
+		t.Errorf("b's peers do not name a: %+v, %v", ps, err)
+	}
 	// A group created afterwards gets the chosen name, not the hostname.
 	if _, err := a.GroupCreate(ctx, "work"); err != nil {
 		t.Fatal(err)

@@ -211,6 +211,7 @@ func (n *Node) ID(ctx context.Context) (api.ID, error) {
 // each.
 func (n *Node) Peers(ctx context.Context) ([]api.Peer, error) {
 	var out []api.Peer
+	names := n.memberNames()
 	for _, c := range n.host.Network().Conns() {
 		p := c.RemotePeer()
 		addr := c.RemoteMultiaddr()
@@ -225,6 +226,7 @@ func (n *Node) Peers(ctx context.Context) ([]api.Peer, error) {
 			BytesIn:   bytesIn,
 			BytesOut:  bytesOut,
 			Limited:   c.Stat().Limited,
+			Name:      names[p],
 		}
 		if av, err := n.host.Peerstore().Get(p, "AgentVersion"); err == nil {
 			info.Agent, _ = av.(string)

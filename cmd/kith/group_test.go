@@ -102,6 +102,18 @@ func TestGroupOfThreeDaemons(t *testing.T) {
 		return true
 	})
 
+	// kith peers names a member by the name it goes by.
+	mustKith(t, repos[1], "group", "rename-me", "anna's laptop")
+	waitFor(t, 30*time.Second, "kith peers to name the renamed member", func() bool {
+		out, _, err := runKith(t, repos[0], "peers")
+		for _, l := range strings.Split(out, "\n") {
+			if err == nil && strings.HasPrefix(l, ids[1]+"  anna's laptop  ") {
+				return true
+			}
+		}
+		return false
+	})
+
 	// A folder, shared as README's Groups section does (no -r needed).
 	src := filepath.Join(t.TempDir(), "photos")
 	os.Mkdir(src, 0o755)

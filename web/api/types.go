@@ -93,6 +93,8 @@ type Peer struct {
 	BytesIn   int64   `json:"bytes_in"`
 	BytesOut  int64   `json:"bytes_out"`
 	Agent     string  `json:"agent,omitempty"`
+	// Name is the name the peer goes by in a group shared with it.
+	Name string `json:"name,omitempty"`
 }
 
 // PeerInfo is a peer and the addresses it can be reached at.

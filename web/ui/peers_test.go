@@ -20,7 +20,8 @@ import (
 // member's relay). Daemons on loopback cannot hold relay reservations
 // (autorelay takes only relays with public addresses; cmd/kith/internet
 // covers that across NATs), so the browser is given the connections as
-// the daemon would list them: this tests the page, not the daemon.
+// the daemon would list them: this tests the page, not the daemon. A
+// group member's connections show the name it goes by.
 func TestBrowserPeersConnectionKinds(t *testing.T) {
 	ctx := newBrowser(t)
 	shots := artifacts(t)
@@ -29,7 +30,7 @@ func TestBrowserPeersConnectionKinds(t *testing.T) {
 	circuit := "/ip4/203.0.113.9/tcp/4001/p2p/12D3KooWRrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr/p2p-circuit"
 	conns := []api.Peer{
 		{ID: x, Addr: circuit, Relayed: true, Limited: true, Transport: "tcp", Direction: "outbound"},
-		{ID: y, Addr: circuit, Relayed: true, Transport: "tcp", Direction: "inbound", BytesIn: 5 << 20},
+		{ID: y, Addr: circuit, Relayed: true, Transport: "tcp", Direction: "inbound", BytesIn: 5 << 20, Name: "anna's laptop"},
 		{ID: x, Addr: "/ip4/198.51.100.4/udp/4001/quic-v1", Transport: "quic", Direction: "outbound", LatencyMs: 31},
 	}
 	body, err := json.Marshal(conns)
@@ -39,27 +40,28 @@ func TestBrowserPeersConnectionKinds(t *testing.T) {
 	stubPeers(t, ctx, body)
 
 	d.login(t, ctx)
-	var rows []struct{ Peer, Kind, Badge, Why string }
+	var rows []struct{ Peer, Kind, Badge, Why, Name string }
 	err = chromedp.Run(ctx,
 		chromedp.Navigate(d.base()+"/#/peers"),
 		chromedp.WaitVisible("#peers tbody tr", chromedp.ByQuery),
 		chromedp.Evaluate(`[...document.querySelectorAll('#peers tbody tr')].map((tr) => ({
 			peer: tr.dataset.peer, kind: tr.dataset.kind,
-			badge: tr.querySelector('.badge').textContent, why: tr.querySelector('.badge').title }))`, &rows),
+			badge: tr.querySelector('.badge').textContent, why: tr.querySelector('.badge').title,
+			name: (tr.querySelector('.member') || {}).textContent || '' }))`, &rows),
 	)
 	if err != nil {
 		t.Fatalf("peers page: %v", err)
 	}
-	want := []struct{ Peer, Kind, Badge string }{
-		{x, "direct", "Direct"},
-		{x, "limited", "Relayed (limited)"},
-		{y, "relayed", "Relayed (carries transfers)"},
+	want := []struct{ Peer, Kind, Badge, Name string }{
+		{x, "direct", "Direct", ""},
+		{x, "limited", "Relayed (limited)", ""},
+		{y, "relayed", "Relayed (carries transfers)", "anna's laptop"}, // a group member, by its name
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("the page shows %d rows for %d connections: %+v", len(rows), len(want), rows)
 	}
 	for i, w := range want {
-		if r := rows[i]; r.Peer != w.Peer || r.Kind != w.Kind || r.Badge != w.Badge || r.Why == "" {
+		if r := rows[i]; r.Peer != w.Peer || r.Kind != w.Kind || r.Badge != w.Badge || r.Why == "" || strings.TrimSpace(r.Name) != w.Name {
 			t.Errorf("row %d is %+v, want %+v with an explanation", i, r, w)
 		}
 	}

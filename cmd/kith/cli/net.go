@@ -41,8 +41,9 @@ func peersCmd(e *env) *cobra.Command {
 directly (hole punched) and through a relay has two rows. VIA says
 direct/tcp or direct/quic, "relayed" for an unlimited relay (a group
 member's) and "relayed (limited)" for a stranger's relay, which only starts
-hole punching and carries no transfer. IN and OUT count the bytes kith's
-protocols (fetch, groups, DHT) moved on that connection.`,
+hole punching and carries no transfer. NAME is what the peer goes by in a
+group you share with it. IN and OUT count the bytes kith's protocols
+(fetch, groups, DHT) moved on that connection.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -61,7 +62,7 @@ protocols (fetch, groups, DHT) moved on that connection.`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "PEER\tADDRESS\tVIA\tLATENCY\tIN\tOUT")
+			fmt.Fprintln(tw, "PEER\tNAME\tADDRESS\tVIA\tLATENCY\tIN\tOUT")
 			for _, p := range peers {
 				via := "direct/" + p.Transport
 				switch {
@@ -70,7 +71,11 @@ protocols (fetch, groups, DHT) moved on that connection.`,
 				case p.Relayed:
 					via = "relayed"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f ms\t%s\t%s\n", p.ID, p.Addr, via, p.LatencyMs, humanBytes(p.BytesIn), humanBytes(p.BytesOut))
+				name := "-"
+				if p.Name != "" {
+					name = printable(p.Name)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f ms\t%s\t%s\n", p.ID, name, p.Addr, via, p.LatencyMs, humanBytes(p.BytesIn), humanBytes(p.BytesOut))
 			}
 			return tw.Flush()
 		},

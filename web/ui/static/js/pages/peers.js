@@ -89,7 +89,8 @@ function table(conns, peerCount) {
         const kind = kindOf(p);
         const [label, badge, why] = kinds[kind];
         return h('tr', { dataset: { peer: p.id, kind } },
-          h('td', { class: 'name peer' }, h('code', { title: p.id }, shortId(p.id)), ' ', copyButton(p.id),
+          h('td', { class: 'name peer' }, p.name ? h('strong', { class: 'member' }, p.name, ' ') : null,
+            h('code', { title: p.id }, shortId(p.id)), ' ', copyButton(p.id),
             p.agent ? h('div', { class: 'muted small' }, p.agent) : null),
           h('td', {}, h('span', { class: 'badge ' + badge, title: why }, label),
             ' ', p.transport.toUpperCase(), ' · ', p.direction),
