@@ -73,6 +73,10 @@ type job struct {
 	// done is closed when the latest run has returned (nil before the
 	// first run: a job listed paused from the journal).
 	done chan struct{}
+	// release ends the job's hold on its root (GCLocker.Hold): while a job
+	// runs or is unfinished, a gc keeps what it fetched, so that a paused
+	// transfer resumes where it stopped, as the UI promises.
+	release func()
 }
 
 func newJobRegistry(n *Node) *jobRegistry {
@@ -152,6 +156,7 @@ func (r *jobRegistry) add(c cid.Cid, name string, from *journalEntry) (api.Job, 
 // journal gave one and it is free.
 func (r *jobRegistry) newJobLocked(c cid.Cid, name string, from *journalEntry) *job {
 	j := &job{root: c, unfinished: true, Job: api.Job{Cid: c.String(), Name: name, Started: time.Now().UTC()}}
+	j.release = r.n.gcl.Hold(c)
 	if from != nil {
 		j.ID, j.Started = from.ID, from.Started
 	}
@@ -249,6 +254,7 @@ func (r *jobRegistry) run(ctx context.Context, j *job, gen int, waitForPeers boo
 	// A paused job stays in the journal, and so does one the daemon's
 	// stopping cut short.
 	j.unfinished = j.State == api.JobPaused || (err != nil && !j.canceled && ctx.Err() != nil)
+	j.releaseIfEnded()
 	snap := j.Job
 	r.mu.Unlock()
 	r.notify(snap)
@@ -339,6 +345,17 @@ func (r *jobRegistry) list() []api.Job {
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Started.After(out[b].Started) })
 	return out
+}
+
+// releaseIfEnded ends the job's hold on what it fetched once it has ended
+// for good (done: pinned; failed or cancelled: a gc may take it); called
+// with the registry's lock held.
+func (j *job) releaseIfEnded() {
+	if j.unfinished || j.release == nil {
+		return
+	}
+	j.release()
+	j.release = nil
 }
 
 // pruneLocked forgets finished jobs that are too old or too many.

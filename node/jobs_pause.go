@@ -28,6 +28,7 @@ func (r *jobRegistry) cancelJob(id string) (api.Job, error) {
 		// No run reports the end of a paused job: record it here.
 		now := time.Now().UTC()
 		j.State, j.Finished, j.canceled, j.unfinished = api.JobCanceled, &now, true, false
+		j.releaseIfEnded()
 		snap := j.Job
 		r.mu.Unlock()
 		r.notify(snap)

@@ -14,8 +14,9 @@ import (
 )
 
 // TestJobPauseResumeAcrossRestart pauses a get halfway: the provider stops
-// sending (its upload rate to us falls to 0) and the job keeps its bytes;
-// the daemon restarts and lists the job paused, as it was; resumed, the
+// sending (its upload rate to us falls to 0) and the job keeps its bytes,
+// a gc too; the daemon restarts and lists the job paused, as it was (a gc
+// still takes none of its bytes); resumed, the
 // job starts from what is here (have), completes with the right bytes,
 // and the provider sent only what was missing.
 func TestJobPauseResumeAcrossRestart(t *testing.T) {
@@ -48,6 +49,15 @@ func TestJobPauseResumeAcrossRestart(t *testing.T) {
 	if _, err := b.PauseJob(j.ID); classifyKind(err) != api.KindConflict || !strings.Contains(err.Error(), `"paused.bin" is paused: only a running transfer can be paused`) {
 		t.Fatalf("pause of a paused job: %v", err)
 	}
+	// What a paused transfer fetched is kept from gc: the UI says it
+	// resumes where it stopped.
+	keptByGC := func() {
+		t.Helper()
+		if res, err := b.GC(context.Background(), nil); err != nil || res.Removed != 0 {
+			t.Fatalf("gc with a paused job: %+v, %v; want nothing removed", res, err)
+		}
+	}
+	keptByGC()
 
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
@@ -60,6 +70,7 @@ func TestJobPauseResumeAcrossRestart(t *testing.T) {
 		listed[0].Bytes != paused.Bytes || listed[0].Total != paused.Total || listed[0].Name != "paused.bin" {
 		t.Fatalf("jobs after the restart: %+v, want job %s paused at %d bytes", listed, j.ID, paused.Bytes)
 	}
+	keptByGC()
 
 	connect(t, b, a.Host())
 	w = watchJobs(t, b)
@@ -130,9 +141,16 @@ func TestJobPausedThenGetAgainOrCancel(t *testing.T) {
 	if p, err := b.PauseJob(j.ID); err != nil || p.State != api.JobPaused {
 		t.Fatalf("second pause: %+v, %v", p, err)
 	}
+	if res, err := b.GC(context.Background(), nil); err != nil || res.Removed != 0 {
+		t.Fatalf("gc with a paused job: %+v, %v; want nothing removed", res, err)
+	}
 	c, err := b.CancelJob(j.ID)
 	if err != nil || c.State != api.JobCanceled || c.Finished == nil {
 		t.Fatalf("cancel of a paused job: %+v, %v", c, err)
+	}
+	// Cancelled, what it fetched is gc's to take.
+	if res, err := b.GC(context.Background(), nil); err != nil || res.Removed == 0 {
+		t.Fatalf("gc after the paused job was cancelled: %+v, %v; want its blocks removed", res, err)
 	}
 	if got := readJournal(t, b.RepoDir()); len(got) != 0 {
 		t.Fatalf("journal after a paused job was cancelled: %+v", got)

@@ -11,7 +11,8 @@ func gcCmd(e *env) *cobra.Command {
 		Use:   "gc",
 		Short: "Remove every block no pin needs and give the disk space back",
 		Long: `Remove every block that no pin reaches, then compact the store so the repo
-really shrinks on disk. Blocks of an add that is still running are kept.`,
+really shrinks on disk. Blocks of an add that is still running are kept, and
+so is what a transfer of the web UI's Get fetched while it runs or is paused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
