@@ -176,9 +176,22 @@ func statForAdd(path string, opts api.AddOptions) (fs.FileInfo, error) {
 }
 
 // Get writes the file or folder c to out, fetching from peers whatever the
-// repo lacks. The fetched blocks stay in the repo (unpinned) until gc, so
-// an interrupted get resumes where it stopped.
+// repo lacks. The fetched blocks stay in the repo (unpinned), so an
+// interrupted get resumes where it stopped; once it finished, they are a
+// cache that fetch.cache_max bounds (cacheGot).
 func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api.Progress)) (api.GetResult, error) {
+	res, err := n.get(ctx, c, out, progress)
+	if err == nil && res.Fetched.Bytes > 0 {
+		// After get's hold on c is released, or the trim would keep it.
+		n.background(func(ctx context.Context) { n.cacheGot(ctx, c, res.Fetched.Bytes) })
+	}
+	return res, err
+}
+
+// get is Get but for the cache; it holds c from gc until it returns, so
+// that no gc (a trim of the cache for another get of c) takes blocks it is
+// still writing out.
+func (n *Node) get(ctx context.Context, c cid.Cid, out string, progress func(api.Progress)) (api.GetResult, error) {
 	if !filepath.IsAbs(out) {
 		return api.GetResult{}, fmt.Errorf("output path %q must be absolute: %w", out, api.ErrInvalid)
 	}
@@ -188,6 +201,7 @@ func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api
 	if err := checkOutputFolder(out); err != nil {
 		return api.GetResult{}, err
 	}
+	defer n.gcl.Hold(c)()
 	unlock := n.gcl.PinLock()
 	fetched, err := n.ensureLocal(ctx, c, progress)
 	unlock()

@@ -22,6 +22,9 @@ const DefaultAPIAddress = "127.0.0.1:5091"
 // so a port forward or firewall rule made once keeps working.
 const DefaultP2PPort = 4101
 
+// DefaultCacheMax is fetch.cache_max in a new repo.
+const DefaultCacheMax = 4 << 30
+
 // Config is the daemon's configuration, kept as JSON in the repo's config
 // file. The file is written on first run with every default spelled out, so
 // a user sees what can be changed.
@@ -141,6 +144,11 @@ type FetchConfig struct {
 	// IPFS's Bitswap protocol: it serves them what this node holds, and
 	// fetches from providers that do not speak kith's own protocol.
 	Bitswap bool `json:"bitswap"`
+	// CacheMax bounds what finished `kith get`s leave in the repo
+	// (unpinned blocks: the same content again at once, and served to
+	// peers); beyond it the oldest downloads' blocks are removed, never
+	// their copies written out (0: none kept). See getcache.go.
+	CacheMax int64 `json:"cache_max"`
 }
 
 // Duration is a time.Duration written as "22h0m0s" in JSON.
@@ -190,7 +198,7 @@ func DefaultConfig() Config {
 		},
 		DHT: DHTConfig{ProtocolPrefix: "/ipfs", Dual: true, Announce: true,
 			Mode: "auto", ReprovideInterval: Duration(22 * time.Hour)},
-		Fetch:  FetchConfig{Bitswap: true},
+		Fetch:  FetchConfig{Bitswap: true, CacheMax: DefaultCacheMax},
 		Groups: DefaultGroupsConfig(),
 	}
 }

@@ -81,6 +81,9 @@ func (c Config) validate() error {
 	if c.Fetch.UploadLimit < 0 {
 		return fmt.Errorf("fetch.upload_limit %d is negative (0: no cap)", c.Fetch.UploadLimit)
 	}
+	if c.Fetch.CacheMax < 0 {
+		return fmt.Errorf("fetch.cache_max %d is negative (0: keep nothing a download fetched)", c.Fetch.CacheMax)
+	}
 	g := c.Groups
 	for _, t := range []struct {
 		key string

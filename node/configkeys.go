@@ -97,6 +97,7 @@ var readOnlyKeys = map[string]string{
 // byteKeys are counts of bytes: they also accept sizes such as 10MiB.
 var byteKeys = map[string]string{
 	"fetch.upload_limit": "bytes per second",
+	"fetch.cache_max":    "bytes",
 	"groups.budget_max":  "bytes",
 }
 

@@ -65,6 +65,7 @@ type Options struct {
 type Node struct {
 	log           *slog.Logger
 	trim          *memTrimmer
+	getCache      getCache // finished gets whose blocks the repo keeps (getcache.go)
 	repo          *repo
 	cfg           Config
 	store         *blockstore.BadgerStore

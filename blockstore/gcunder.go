@@ -1,0 +1,101 @@
+package blockstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+)
+
+// CollectUnder deletes the stored blocks under roots that no pin and no
+// hold reaches: a gc of those DAGs only (what one finished download
+// fetched, say), which leaves every other unpinned block alone (a download
+// cut short keeps what it has). The locking, the holds and the store's
+// reclaim are CollectGarbage's; progress reports the same phases.
+func CollectUnder(ctx context.Context, bs Blockstore, pins PinStore, lk *GCLocker, roots []cid.Cid, progress func(GCProgress)) (GCResult, error) {
+	if progress == nil {
+		progress = func(GCProgress) {}
+	}
+	var res GCResult
+	var held []cid.Cid
+	if lk != nil {
+		unlock := lk.GCLock()
+		defer unlock()
+		held = lk.holds.beginGC()
+		defer lk.holds.endGC()
+	}
+	pinned := newMarker(bs)
+	if err := markPinned(ctx, pinned, pins, &res, progress); err != nil {
+		return res, err
+	}
+	kept := newMarker(bs)
+	kept.lenient = true
+	if _, err := kept.mark(ctx, held, nil); err != nil {
+		return res, err
+	}
+	under, err := storedUnder(ctx, bs, roots)
+	if err != nil {
+		return res, err
+	}
+	for _, c := range under {
+		if pinned.has(c) || kept.has(c) {
+			res.Kept++
+			continue
+		}
+		removed, size, err := sweepOne(ctx, bs, kept, lk, c)
+		if err != nil {
+			return res, err
+		}
+		if removed {
+			res.Removed++
+			res.RemovedBytes += int64(size)
+			if res.Removed%gcProgressEvery == 0 {
+				progress(GCProgress{Phase: GCPhaseSweep, Marked: len(pinned.marked), Removed: res.Removed})
+			}
+		}
+	}
+	progress(GCProgress{Phase: GCPhaseSweep, Marked: len(pinned.marked), Removed: res.Removed})
+	if r, ok := bs.(Reclaimer); ok && res.Removed > 0 {
+		progress(GCProgress{Phase: GCPhaseReclaim, Marked: len(pinned.marked), Removed: res.Removed})
+		if err := r.Reclaim(ctx); err != nil {
+			return res, fmt.Errorf("gc: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// storedUnder lists the blocks of the DAGs under roots, each once: those
+// the store holds, and raw leaves (not read to be listed; one not stored
+// is skipped when deleted). A block whose links cannot be read ends its
+// branch: what is below it is not known to be this DAG's.
+func storedUnder(ctx context.Context, bs Blockstore, roots []cid.Cid) ([]cid.Cid, error) {
+	seen := map[string]bool{}
+	var out []cid.Cid
+	stack := append([]cid.Cid(nil), roots...)
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if c.Prefix().MhType == multihash.IDENTITY || seen[string(c.Hash())] {
+			continue
+		}
+		seen[string(c.Hash())] = true
+		if c.Type() == cid.Raw {
+			out = append(out, c)
+			continue
+		}
+		b, err := bs.Get(ctx, c)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gc: list %s: %w", c, err)
+		}
+		out = append(out, c)
+		if links, err := Links(b); err == nil {
+			stack = append(stack, links...)
+		}
+	}
+	return out, nil
+}

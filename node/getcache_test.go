@@ -1,0 +1,118 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestGetCacheBounded: what finished gets fetched stays in the repo up to
+// fetch.cache_max; past it, the oldest downloads' blocks go (and only
+// theirs: an unpinned add, a pin, a download cut short stay), the files
+// written out stay whole, and a get of content already here adds nothing.
+// With fetch.cache_max 0 a get keeps nothing.
+func TestGetCacheBounded(t *testing.T) {
+	a := newLocalNode(t)
+	b := newLocalNodeWith(t, func(c *Config) { c.Fetch.CacheMax = 5 << 20 })
+	connect(t, b, a.Host())
+	ctx := context.Background()
+	var roots []cid.Cid
+	var data [][]byte
+	for range 3 {
+		d := randomData(3 << 20)
+		data, roots = append(data, d), append(roots, addData(t, a, d))
+	}
+	here := func(c cid.Cid) bool {
+		ok, err := b.store.Has(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	// Unpinned blocks that no finished get fetched: an add without a pin,
+	// and a download cut short (its root only, as a fetch stopped early
+	// leaves it).
+	loose, err := b.Add(ctx, "loose.bin", files.NewBytesFile(randomData(1<<20)), api.AddOptions{NoPin: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := addData(t, a, randomData(2<<20))
+	cutRoot, err := a.store.Get(ctx, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.store.Put(ctx, cutRoot); err != nil {
+		t.Fatal(err)
+	}
+	// A pin of b's own, fetched by a pin add: not the cache's.
+	pinned := addData(t, a, randomData(2<<20))
+	if _, err := b.PinAdd(ctx, pinned, api.PinOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	got0, _ := getBytes(t, b, roots[0])
+	waitFor(t, 10*time.Second, "the first get listed", func() bool { return len(cachedGets(t, b)) == 1 })
+	if !here(roots[0]) {
+		t.Fatal("a get under the limit left nothing in the repo")
+	}
+	got1, _ := getBytes(t, b, roots[1]) // 6 MiB: over the limit, the oldest goes
+	waitFor(t, 10*time.Second, "the oldest get's blocks removed, and it unlisted", func() bool {
+		l := cachedGets(t, b)
+		return !here(roots[0]) && len(l) == 1 && l[0].Cid == roots[1].String()
+	})
+	if l := cachedGets(t, b); !here(roots[1]) || l[0].Fetched < 3<<20 {
+		t.Fatalf("after the second get: its root here %v, listed %+v", here(roots[1]), l)
+	}
+	for _, c := range []cid.Cid{cid.MustParse(loose.Cid), cut, pinned} {
+		if !here(c) {
+			t.Fatalf("%s went with the oldest get's blocks", c)
+		}
+	}
+	if !bytes.Equal(got0, data[0]) || !bytes.Equal(got1, data[1]) {
+		t.Fatal("a file written out differs")
+	}
+	// Content already here fetches nothing and is not listed.
+	getBytes(t, b, pinned)
+	getBytes(t, b, roots[1])
+	if l := cachedGets(t, b); len(l) != 1 || l[0].Cid != roots[1].String() {
+		t.Fatalf("listed after gets of what was here: %+v", l)
+	}
+
+	// fetch.cache_max 0: a finished get keeps nothing.
+	c := newLocalNodeWith(t, func(c *Config) { c.Fetch.CacheMax = 0 })
+	connect(t, c, a.Host())
+	got2, _ := getBytes(t, c, roots[2])
+	waitFor(t, 10*time.Second, "the get's blocks removed at once", func() bool {
+		ok, err := c.store.Has(ctx, roots[2])
+		return err == nil && !ok
+	})
+	if !bytes.Equal(got2, data[2]) {
+		t.Fatal("the file written out differs")
+	}
+}
+
+// cachedGets reads the list of finished gets n keeps.
+func cachedGets(t *testing.T, n *Node) []cachedGet {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(n.repo.dir, getCacheFile))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l []cachedGet
+	if err := json.Unmarshal(b, &l); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
