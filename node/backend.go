@@ -181,7 +181,7 @@ func statForAdd(path string, opts api.AddOptions) (fs.FileInfo, error) {
 // cache that fetch.cache_max bounds (cacheGot).
 func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api.Progress)) (api.GetResult, error) {
 	res, err := n.get(ctx, c, out, progress)
-	if err == nil && res.Fetched.Bytes > 0 {
+	if err == nil && res.Fetched.Bytes > 0 && n.ctx.Err() == nil {
 		// After get's hold on c is released, or the trim would keep it.
 		n.background(func(ctx context.Context) { n.cacheGot(ctx, c, res.Fetched.Bytes) })
 	}
