@@ -15,7 +15,8 @@ import (
 	"github.com/kith-p2p/kith/blockstore"
 )
 
-// What `kith get` fetched stays in the repo, unpinned: a cache, from which
+// What `kith get` fetched stays in the repo, unpinned (and so does what a
+// followed folder fetched of the version it wrote): a cache, from which
 // the same content is written again at once and served to peers. Left to
 // grow, it would double the disk a download takes (the repo's copy and the
 // one written out) and never give it back. So the finished gets are listed

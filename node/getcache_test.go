@@ -116,3 +116,42 @@ func cachedGets(t *testing.T, n *Node) []cachedGet {
 	}
 	return l
 }
+
+// TestMirrorCacheBounded: what a followed folder fetched of a version is
+// the downloads' cache once it is written: with fetch.cache_max 0 none of
+// it stays in the repo, the folder holds the files, and a newer version is
+// written in all the same (fetching what changed).
+func TestMirrorCacheBounded(t *testing.T) {
+	ctx := context.Background()
+	a := groupNode(t, t.TempDir(), 1<<30)
+	b := groupNodeTimed(t, t.TempDir(), 1, testTimings, func(c *Config) { c.Fetch.CacheMax = 0 })
+	formGroup(t, []*Node{a, b}, "family")
+	src, out := filepath.Join(t.TempDir(), "Docs"), filepath.Join(t.TempDir(), "Docs")
+	first := randomData(2 << 20)
+	writeBytes(t, filepath.Join(src, "a.bin"), first)
+	v1 := shareInFamily(t, a, src)
+	waitFor(t, 20*time.Second, "the second device to see the share", func() bool {
+		sts, err := b.GroupStatus(ctx, v1)
+		return err == nil && len(sts) == 1
+	})
+	if _, err := b.GroupMirror(ctx, "family", "Docs", out, ""); err != nil {
+		t.Fatal(err)
+	}
+	gone := func(v cid.Cid) bool {
+		ok, err := b.store.Has(ctx, v)
+		return err == nil && !ok
+	}
+	written := func(name string, body []byte) bool {
+		got, err := os.ReadFile(filepath.Join(out, name))
+		return err == nil && bytes.Equal(got, body)
+	}
+	waitFor(t, 30*time.Second, "v1 written, and its blocks gone from the repo", func() bool {
+		return written("a.bin", first) && gone(v1)
+	})
+	second := randomData(1 << 20)
+	writeBytes(t, filepath.Join(src, "b.bin"), second)
+	v2 := shareInFamily(t, a, src)
+	waitFor(t, 30*time.Second, "v2 written, and its blocks gone from the repo", func() bool {
+		return written("a.bin", first) && written("b.bin", second) && gone(v2)
+	})
+}

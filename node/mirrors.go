@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -74,9 +75,18 @@ func newestShare(g *localGroup, name string) (group.Intent, bool) {
 	return best, found
 }
 
-// Hold keeps the version c from gc until release.
+// Hold keeps the version c from gc until release. What was fetched of it
+// meanwhile is then the downloads' cache (cacheGot), as a finished get's
+// is: the folder holds the files, and the next version fetches only what
+// changed.
 func (s mirrorSource) Hold(c cid.Cid) (blockstore.Blockstore, func()) {
-	return s.n.store, s.n.gcl.Hold(c)
+	release := s.n.gcl.Hold(c)
+	return s.n.store, sync.OnceFunc(func() {
+		release()
+		if b := s.n.mirrorFetched.take(c); b > 0 && s.n.ctx.Err() == nil {
+			s.n.background(func(ctx context.Context) { s.n.cacheGot(ctx, c, b) })
+		}
+	})
 }
 
 // Fetch makes present the folders of c, each file's first block and the
@@ -95,7 +105,31 @@ func (s mirrorSource) Fetch(ctx context.Context, c cid.Cid, files func(cid.Cid) 
 	if err != nil {
 		return st.Bytes, fmt.Errorf("fetch %s: %w", c, err)
 	}
+	s.n.mirrorFetched.add(c, st.Bytes)
 	return st.Bytes, nil
+}
+
+// fetchedBytes counts, by version, what mirrors fetched while they held it.
+type fetchedBytes struct {
+	mu sync.Mutex
+	m  map[cid.Cid]int64
+}
+
+func (f *fetchedBytes) add(c cid.Cid, n int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[cid.Cid]int64{}
+	}
+	f.m[c] += n
+}
+
+func (f *fetchedBytes) take(c cid.Cid) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.m[c]
+	delete(f.m, c)
+	return n
 }
 
 // mirrorsReady is the mirrors, or an error saying the node is not running.

@@ -65,7 +65,8 @@ type Options struct {
 type Node struct {
 	log           *slog.Logger
 	trim          *memTrimmer
-	getCache      getCache // finished gets whose blocks the repo keeps (getcache.go)
+	getCache      getCache     // finished gets whose blocks the repo keeps (getcache.go)
+	mirrorFetched fetchedBytes // what followed folders fetched of the versions they write
 	repo          *repo
 	cfg           Config
 	store         *blockstore.BadgerStore
