@@ -403,6 +403,9 @@ func (n *Node) GC(ctx context.Context, progress func(api.Progress)) (api.GCResul
 	if err != nil {
 		return api.GCResult{}, fmt.Errorf("gc: %w", err)
 	}
+	if err := n.getCache.emptied(n.repo.dir); err != nil {
+		n.log.Warn("could not save the list of finished downloads", "err", err)
+	}
 	after, _ := n.store.DiskUsage()
 	return api.GCResult{Removed: res.Removed, RemovedBytes: res.RemovedBytes, Kept: res.Kept, Missing: res.Missing, DiskBefore: before, DiskAfter: after}, nil
 }
@@ -425,8 +428,10 @@ func (n *Node) RepoStat(ctx context.Context) (api.RepoStat, error) {
 	if err != nil {
 		free = -1
 	}
+	cached, downloads := n.getCache.size(n.repo.dir)
 	// Pins counts pinned roots, however many owners keep each.
-	return api.RepoStat{Path: n.repo.dir, Blocks: count, Bytes: size, DiskUsage: disk, Pins: len(blockstore.PinnedRoots(pins)), DiskFree: free}, nil
+	return api.RepoStat{Path: n.repo.dir, Blocks: count, Bytes: size, DiskUsage: disk, Pins: len(blockstore.PinnedRoots(pins)), DiskFree: free,
+		Cache: cached, CacheMax: n.cfg.Fetch.CacheMax, CacheDownloads: downloads}, nil
 }
 
 // Verify re-hashes every block.

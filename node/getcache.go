@@ -39,30 +39,67 @@ type cachedGet struct {
 	At      time.Time `json:"at"`
 }
 
-// getCache keeps the list; its mutex also runs one trim at a time.
+// getCache keeps the list (mu) and runs one trim at a time (trim): a
+// trim may wait long for gc's lock, and the list is read meanwhile.
 type getCache struct {
+	trim   sync.Mutex
 	mu     sync.Mutex
 	loaded bool
 	list   []cachedGet
 }
 
+// loadLocked reads the list from the repo dir the first time.
+func (gc *getCache) loadLocked(dir string) {
+	if gc.loaded {
+		return
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, getCacheFile)); err == nil {
+		_ = json.Unmarshal(b, &gc.list) // a damaged list starts over
+	}
+	gc.loaded = true
+}
+
+// saveLocked writes the list to the repo dir.
+func (gc *getCache) saveLocked(dir string) error {
+	b, err := json.Marshal(gc.list)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, getCacheFile), append(b, '\n'), 0o600)
+}
+
+// size adds up what the listed downloads fetched, and counts them.
+func (gc *getCache) size(dir string) (bytes int64, downloads int) {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	gc.loadLocked(dir)
+	for _, e := range gc.list {
+		bytes += e.Fetched
+	}
+	return bytes, len(gc.list)
+}
+
+// emptied forgets every listed download: a whole gc took their blocks.
+func (gc *getCache) emptied(dir string) error {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	gc.loaded, gc.list = true, nil
+	return gc.saveLocked(dir)
+}
+
 // cacheGot records a finished get of root that fetched bytes, then
 // collects the oldest finished gets while they add up to more than the
-// limit (the one just finished too, when it alone passes it).
+// limit (the one just finished too, when it alone passes it). A download
+// stays listed until its blocks are collected.
 func (n *Node) cacheGot(ctx context.Context, root cid.Cid, fetched int64) {
 	if fetched <= 0 {
 		return // all was here already: nothing of it is the get's own
 	}
-	gc := &n.getCache
+	gc, dir := &n.getCache, n.repo.dir
+	gc.trim.Lock()
+	defer gc.trim.Unlock()
 	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	path := filepath.Join(n.repo.dir, getCacheFile)
-	if !gc.loaded {
-		if b, err := os.ReadFile(path); err == nil {
-			_ = json.Unmarshal(b, &gc.list) // a damaged list starts over
-		}
-		gc.loaded = true
-	}
+	gc.loadLocked(dir)
 	gc.list = slices.DeleteFunc(gc.list, func(e cachedGet) bool { return e.Cid == root.String() })
 	gc.list = append(gc.list, cachedGet{Cid: root.String(), Fetched: fetched, At: time.Now().UTC()})
 	var total int64
@@ -71,27 +108,37 @@ func (n *Node) cacheGot(ctx context.Context, root cid.Cid, fetched int64) {
 	}
 	limit := n.cfg.Fetch.CacheMax
 	var drop []cid.Cid
-	for len(gc.list) > 0 && (total > limit || len(gc.list) > maxCachedGets) {
-		if c, err := cid.Decode(gc.list[0].Cid); err == nil {
+	dropped := map[string]bool{}
+	for _, e := range gc.list {
+		if total <= limit && len(gc.list)-len(dropped) <= maxCachedGets {
+			break
+		}
+		if c, err := cid.Decode(e.Cid); err == nil {
 			drop = append(drop, c)
 		}
-		total -= gc.list[0].Fetched
-		gc.list = gc.list[1:]
+		dropped[e.Cid] = true
+		total -= e.Fetched
 	}
-	if len(drop) > 0 {
-		res, err := blockstore.CollectUnder(ctx, n.store, n.store, n.gcl, drop, nil)
-		if err != nil {
-			n.log.Warn("could not give back the space of finished downloads (kith gc does it)", "err", err)
-			return // listed still: the next trim tries again
-		}
-		n.log.Info("gave back the space of finished downloads (fetch.cache_max)",
-			"downloads", len(drop), "freed", humanize.IBytes(uint64(res.RemovedBytes)), "cache", humanize.IBytes(uint64(max(total, 0))), "limit", humanize.IBytes(uint64(limit)))
-	}
-	b, err := json.Marshal(gc.list)
-	if err == nil {
-		err = writeFileAtomic(path, append(b, '\n'), 0o600)
-	}
+	err := gc.saveLocked(dir)
+	gc.mu.Unlock()
 	if err != nil {
 		n.log.Warn("could not save the list of finished downloads", "err", err)
 	}
+	if len(dropped) == 0 {
+		return
+	}
+	res, err := blockstore.CollectUnder(ctx, n.store, n.store, n.gcl, drop, nil)
+	if err != nil {
+		n.log.Warn("could not give back the space of finished downloads (kith gc does it)", "err", err)
+		return // still listed: the next trim tries again
+	}
+	gc.mu.Lock()
+	gc.list = slices.DeleteFunc(gc.list, func(e cachedGet) bool { return dropped[e.Cid] })
+	err = gc.saveLocked(dir)
+	gc.mu.Unlock()
+	if err != nil {
+		n.log.Warn("could not save the list of finished downloads", "err", err)
+	}
+	n.log.Info("gave back the space of finished downloads (fetch.cache_max)",
+		"downloads", len(dropped), "freed", humanize.IBytes(uint64(res.RemovedBytes)), "cache", humanize.IBytes(uint64(max(total, 0))), "limit", humanize.IBytes(uint64(limit)))
 }

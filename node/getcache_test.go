@@ -87,6 +87,18 @@ func TestGetCacheBounded(t *testing.T) {
 		t.Fatalf("listed after gets of what was here: %+v", l)
 	}
 
+	// repo stat says what the cache holds; a whole gc empties it.
+	st, err := b.RepoStat(ctx)
+	if err != nil || st.CacheDownloads != 1 || st.Cache < 3<<20 || st.Cache > 4<<20 || st.CacheMax != 5<<20 {
+		t.Fatalf("repo stat: %+v, %v; want one download of 3 MiB cached, of at most 5 MiB", st, err)
+	}
+	if _, err := b.GC(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := b.RepoStat(ctx); err != nil || st.CacheDownloads != 0 || st.Cache != 0 || len(cachedGets(t, b)) != 0 {
+		t.Fatalf("repo stat after a gc: %+v, %v; listed %+v", st, err, cachedGets(t, b))
+	}
+
 	// fetch.cache_max 0: a finished get keeps nothing.
 	c := newLocalNodeWith(t, func(c *Config) { c.Fetch.CacheMax = 0 })
 	connect(t, c, a.Host())

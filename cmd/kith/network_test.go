@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // p2pAddrOf returns a multiaddr other daemons can dial the daemon of repo at.
@@ -64,6 +65,11 @@ func TestThreeDaemonsShare(t *testing.T) {
 	if peers := mustKith(t, r3, "peers"); !strings.Contains(peers, "direct/tcp") {
 		t.Fatalf("peers:\n%s", peers)
 	}
+	// What the gets fetched is the downloads' cache, and repo stat says so.
+	waitFor(t, 10*time.Second, "repo stat to show the download cached", func() bool {
+		out, _, err := runKith(t, r3, "repo", "stat")
+		return err == nil && strings.Contains(out, "cache:   20 MiB of finished downloads, unpinned (fetch.cache_max 4.0 GiB; kith gc empties it)")
+	})
 	if id := mustKith(t, r1, "id"); !strings.Contains(id, "/p2p/") {
 		t.Fatalf("id:\n%s", id)
 	}

@@ -29,6 +29,8 @@ func repoCmd(e *env) *cobra.Command {
 			}
 			fmt.Fprintf(e.stdout, "repo:    %s\nblocks:  %d (%s)\non disk: %s\npins:    %d\n",
 				st.Path, st.Blocks, humanBytes(st.Bytes), humanBytes(st.DiskUsage), st.Pins)
+			fmt.Fprintf(e.stdout, "cache:   %s of finished downloads, unpinned (fetch.cache_max %s; kith gc empties it)\n",
+				humanBytes(st.Cache), humanBytes(st.CacheMax))
 			if st.DiskFree >= 0 {
 				fmt.Fprintf(e.stdout, "free:    %s (what adds and fetches may still use on this disk)\n", humanBytes(st.DiskFree))
 			}
