@@ -59,22 +59,9 @@ func CollectGarbage(ctx context.Context, bs Blockstore, pins PinStore, lk *GCLoc
 		progress = func(GCProgress) {}
 	}
 	var res GCResult
-	var held []cid.Cid
-	if lk != nil {
-		unlock := lk.GCLock()
-		defer unlock()
-		held = lk.holds.beginGC()
-		defer lk.holds.endGC()
-	}
-
-	pinned := newMarker(bs)
-	if err := markPinned(ctx, pinned, pins, &res, progress); err != nil {
-		return res, err
-	}
-	// Held DAGs are marked apart: their absent blocks are not "missing".
-	kept := newMarker(bs)
-	kept.lenient = true
-	if _, err := kept.mark(ctx, held, nil); err != nil {
+	pinned, kept, end, err := beginGC(ctx, bs, pins, lk, &res, progress)
+	defer end()
+	if err != nil {
 		return res, err
 	}
 	if err := sweep(ctx, bs, pinned, kept, lk, &res, progress); err != nil {
@@ -88,6 +75,33 @@ func CollectGarbage(ctx context.Context, bs Blockstore, pins PinStore, lk *GCLoc
 		}
 	}
 	return res, nil
+}
+
+// beginGC takes lk's GCLock and starts queueing holds (end undoes both;
+// call it also on error), then marks what pins reach (pinned) and what
+// holds reach (kept): what no collection may delete.
+func beginGC(ctx context.Context, bs Blockstore, pins PinStore, lk *GCLocker, res *GCResult, progress func(GCProgress)) (pinned, kept *marker, end func(), err error) {
+	end = func() {}
+	var held []cid.Cid
+	if lk != nil {
+		unlock := lk.GCLock()
+		held = lk.holds.beginGC()
+		end = func() {
+			lk.holds.endGC()
+			unlock()
+		}
+	}
+	pinned = newMarker(bs)
+	if err := markPinned(ctx, pinned, pins, res, progress); err != nil {
+		return nil, nil, end, err
+	}
+	// Held DAGs are marked apart: their absent blocks are not "missing".
+	kept = newMarker(bs)
+	kept.lenient = true
+	if _, err := kept.mark(ctx, held, nil); err != nil {
+		return nil, nil, end, err
+	}
+	return pinned, kept, end, nil
 }
 
 // marker collects the multihashes (as strings) of reachable blocks. Keying

@@ -19,20 +19,9 @@ func CollectUnder(ctx context.Context, bs Blockstore, pins PinStore, lk *GCLocke
 		progress = func(GCProgress) {}
 	}
 	var res GCResult
-	var held []cid.Cid
-	if lk != nil {
-		unlock := lk.GCLock()
-		defer unlock()
-		held = lk.holds.beginGC()
-		defer lk.holds.endGC()
-	}
-	pinned := newMarker(bs)
-	if err := markPinned(ctx, pinned, pins, &res, progress); err != nil {
-		return res, err
-	}
-	kept := newMarker(bs)
-	kept.lenient = true
-	if _, err := kept.mark(ctx, held, nil); err != nil {
+	pinned, kept, end, err := beginGC(ctx, bs, pins, lk, &res, progress)
+	defer end()
+	if err != nil {
 		return res, err
 	}
 	under, err := storedUnder(ctx, bs, roots)
