@@ -87,21 +87,30 @@ func (gc *getCache) emptied(dir string) error {
 	return gc.saveLocked(dir)
 }
 
-// cacheGot records a finished get of root that fetched bytes, then
-// collects the oldest finished gets while they add up to more than the
-// limit (the one just finished too, when it alone passes it). A download
-// stays listed until its blocks are collected.
+// cacheGot records a finished get of root that fetched bytes, then trims
+// the cache (trimCache).
 func (n *Node) cacheGot(ctx context.Context, root cid.Cid, fetched int64) {
 	if fetched <= 0 {
 		return // all was here already: nothing of it is the get's own
 	}
+	n.trimCache(ctx, &cachedGet{Cid: root.String(), Fetched: fetched, At: time.Now().UTC()})
+}
+
+// trimCache lists got (when not nil) as the newest download, then
+// collects the oldest downloads while they add up to more than the limit
+// (the newest too, when it alone passes it). A download stays listed
+// until its blocks are collected. The daemon also trims when it starts:
+// a limit lowered since applies at once.
+func (n *Node) trimCache(ctx context.Context, got *cachedGet) {
 	gc, dir := &n.getCache, n.repo.dir
 	gc.trim.Lock()
 	defer gc.trim.Unlock()
 	gc.mu.Lock()
 	gc.loadLocked(dir)
-	gc.list = slices.DeleteFunc(gc.list, func(e cachedGet) bool { return e.Cid == root.String() })
-	gc.list = append(gc.list, cachedGet{Cid: root.String(), Fetched: fetched, At: time.Now().UTC()})
+	if got != nil {
+		gc.list = slices.DeleteFunc(gc.list, func(e cachedGet) bool { return e.Cid == got.Cid })
+		gc.list = append(gc.list, *got)
+	}
 	var total int64
 	for _, e := range gc.list {
 		total += e.Fetched
@@ -119,7 +128,10 @@ func (n *Node) cacheGot(ctx context.Context, root cid.Cid, fetched int64) {
 		dropped[e.Cid] = true
 		total -= e.Fetched
 	}
-	err := gc.saveLocked(dir)
+	var err error
+	if got != nil {
+		err = gc.saveLocked(dir)
+	}
 	gc.mu.Unlock()
 	if err != nil {
 		n.log.Warn("could not save the list of finished downloads", "err", err)

@@ -167,3 +167,24 @@ func TestMirrorCacheBounded(t *testing.T) {
 		return written("a.bin", first) && written("b.bin", second) && gone(v2)
 	})
 }
+
+// TestCacheLimitLoweredAtStart: a fetch.cache_max lowered while the daemon
+// was stopped applies when it starts, not at the next download.
+func TestCacheLimitLoweredAtStart(t *testing.T) {
+	ctx := context.Background()
+	a := newLocalNode(t)
+	dir := t.TempDir()
+	b := newNodeAt(t, dir, nil)
+	connect(t, b, a.Host())
+	root := addData(t, a, randomData(2<<20))
+	getBytes(t, b, root)
+	waitFor(t, 10*time.Second, "the get listed", func() bool { return len(cachedGets(t, b)) == 1 })
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = newNodeAt(t, dir, func(c *Config) { c.Fetch.CacheMax = 1 << 20 })
+	waitFor(t, 10*time.Second, "the download's blocks removed at start", func() bool {
+		ok, err := b.store.Has(ctx, root)
+		return err == nil && !ok && len(cachedGets(t, b)) == 0
+	})
+}
