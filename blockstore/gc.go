@@ -67,14 +67,21 @@ func CollectGarbage(ctx context.Context, bs Blockstore, pins PinStore, lk *GCLoc
 	if err := sweep(ctx, bs, pinned, kept, lk, &res, progress); err != nil {
 		return res, err
 	}
+	return res, reclaim(ctx, bs, len(pinned.marked), &res, progress)
+}
 
-	if r, ok := bs.(Reclaimer); ok {
-		progress(GCProgress{Phase: GCPhaseReclaim, Marked: len(pinned.marked), Missing: res.Missing, Removed: res.Removed})
-		if err := r.Reclaim(ctx); err != nil {
-			return res, fmt.Errorf("gc: %w", err)
-		}
+// reclaim asks the store to give the space of deleted blocks back, if it
+// is a Reclaimer.
+func reclaim(ctx context.Context, bs Blockstore, marked int, res *GCResult, progress func(GCProgress)) error {
+	r, ok := bs.(Reclaimer)
+	if !ok {
+		return nil
 	}
-	return res, nil
+	progress(GCProgress{Phase: GCPhaseReclaim, Marked: marked, Missing: res.Missing, Removed: res.Removed})
+	if err := r.Reclaim(ctx); err != nil {
+		return fmt.Errorf("gc: %w", err)
+	}
+	return nil
 }
 
 // beginGC takes lk's GCLock and starts queueing holds (end undoes both;
@@ -213,9 +220,14 @@ func sweep(ctx context.Context, bs Blockstore, pinned, kept *marker, lk *GCLocke
 	// Marked entries that are not stored are missing blocks; the non-raw
 	// ones were already counted when Get missed during mark.
 	res.Missing = len(pinned.marked) - seenPinned
+	return deleteDoomed(ctx, bs, len(pinned.marked), kept, lk, doomed, res, progress)
+}
 
+// deleteDoomed deletes the doomed blocks (sweepOne: not those a hold
+// taken meanwhile reaches), counting them in res and reporting the sweep.
+func deleteDoomed(ctx context.Context, bs Blockstore, marked int, kept *marker, lk *GCLocker, doomed []cid.Cid, res *GCResult, progress func(GCProgress)) error {
 	report := func() {
-		progress(GCProgress{Phase: GCPhaseSweep, Marked: len(pinned.marked), Missing: res.Missing, Removed: res.Removed})
+		progress(GCProgress{Phase: GCPhaseSweep, Marked: marked, Missing: res.Missing, Removed: res.Removed})
 	}
 	report()
 	for _, c := range doomed {

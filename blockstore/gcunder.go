@@ -28,31 +28,18 @@ func CollectUnder(ctx context.Context, bs Blockstore, pins PinStore, lk *GCLocke
 	if err != nil {
 		return res, err
 	}
+	doomed := under[:0]
 	for _, c := range under {
 		if pinned.has(c) || kept.has(c) {
 			res.Kept++
-			continue
-		}
-		removed, size, err := sweepOne(ctx, bs, kept, lk, c)
-		if err != nil {
-			return res, err
-		}
-		if removed {
-			res.Removed++
-			res.RemovedBytes += int64(size)
-			if res.Removed%gcProgressEvery == 0 {
-				progress(GCProgress{Phase: GCPhaseSweep, Marked: len(pinned.marked), Removed: res.Removed})
-			}
+		} else {
+			doomed = append(doomed, c)
 		}
 	}
-	progress(GCProgress{Phase: GCPhaseSweep, Marked: len(pinned.marked), Removed: res.Removed})
-	if r, ok := bs.(Reclaimer); ok && res.Removed > 0 {
-		progress(GCProgress{Phase: GCPhaseReclaim, Marked: len(pinned.marked), Removed: res.Removed})
-		if err := r.Reclaim(ctx); err != nil {
-			return res, fmt.Errorf("gc: %w", err)
-		}
+	if err := deleteDoomed(ctx, bs, len(pinned.marked), kept, lk, doomed, &res, progress); err != nil || res.Removed == 0 {
+		return res, err
 	}
-	return res, nil
+	return res, reclaim(ctx, bs, len(pinned.marked), &res, progress)
 }
 
 // storedUnder lists the blocks of the DAGs under roots, each once: those

@@ -24,34 +24,53 @@ func portsInUse(listen []string) []string {
 	var busy []string
 	for _, s := range listen {
 		a, err := ma.NewMultiaddr(s)
-		if err != nil {
+		if err != nil || portOf(a) == "0" {
 			continue
 		}
-		ip, err := manet.ToIP(a)
-		if err != nil {
-			continue
-		}
-		family := "6"
-		if ip.To4() != nil {
-			family = "4"
-		}
-		var bindErr error
-		if port, err := a.ValueForProtocol(ma.P_TCP); err == nil && port != "0" {
-			var ln net.Listener
-			if ln, bindErr = net.Listen("tcp"+family, net.JoinHostPort(ip.String(), port)); bindErr == nil {
-				ln.Close()
-			}
-		} else if port, err := a.ValueForProtocol(ma.P_UDP); err == nil && port != "0" {
-			var pc net.PacketConn
-			if pc, bindErr = net.ListenPacket("udp"+family, net.JoinHostPort(ip.String(), port)); bindErr == nil {
-				pc.Close()
-			}
-		}
-		if addrInUse(bindErr) {
+		if addrInUse(tryBind(a)) {
 			busy = append(busy, s)
 		}
 	}
 	return busy
+}
+
+// portOf is a's TCP or UDP port ("" for neither).
+func portOf(a ma.Multiaddr) string {
+	if port, err := a.ValueForProtocol(ma.P_TCP); err == nil {
+		return port
+	}
+	port, _ := a.ValueForProtocol(ma.P_UDP)
+	return port
+}
+
+// tryBind binds a's IP and TCP or UDP port with a plain bind (without
+// SO_REUSEPORT, so that it fails on a port anyone holds) and releases it
+// at once; an address with no IP or port is an error.
+func tryBind(a ma.Multiaddr) error {
+	ip, err := manet.ToIP(a)
+	if err != nil {
+		return err
+	}
+	family := "6"
+	if ip.To4() != nil {
+		family = "4"
+	}
+	if port, err := a.ValueForProtocol(ma.P_TCP); err == nil {
+		ln, err := net.Listen("tcp"+family, net.JoinHostPort(ip.String(), port))
+		if err != nil {
+			return err
+		}
+		return ln.Close()
+	}
+	port, err := a.ValueForProtocol(ma.P_UDP)
+	if err != nil {
+		return err
+	}
+	pc, err := net.ListenPacket("udp"+family, net.JoinHostPort(ip.String(), port))
+	if err != nil {
+		return err
+	}
+	return pc.Close()
 }
 
 // addrInUse reports whether err is a bind to an address in use (libp2p

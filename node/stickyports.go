@@ -2,12 +2,10 @@ package node
 
 import (
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 
 	ma "github.com/multiformats/go-multiaddr"
-	manet "github.com/multiformats/go-multiaddr/net"
 )
 
 // portsFile, in the repo, holds the addresses the last run listened on.
@@ -67,32 +65,8 @@ func samePortZero(a, b ma.Multiaddr) bool {
 }
 
 // portFree reports whether a's TCP or UDP port can be bound now (a plain
-// bind, without SO_REUSEPORT: see portsInUse).
-func portFree(a ma.Multiaddr) bool {
-	ip, err := manet.ToIP(a)
-	if err != nil {
-		return false
-	}
-	family := "6"
-	if ip.To4() != nil {
-		family = "4"
-	}
-	if port, err := a.ValueForProtocol(ma.P_TCP); err == nil {
-		ln, err := net.Listen("tcp"+family, net.JoinHostPort(ip.String(), port))
-		if err != nil {
-			return false
-		}
-		return ln.Close() == nil
-	}
-	if port, err := a.ValueForProtocol(ma.P_UDP); err == nil {
-		pc, err := net.ListenPacket("udp"+family, net.JoinHostPort(ip.String(), port))
-		if err != nil {
-			return false
-		}
-		return pc.Close() == nil
-	}
-	return false
-}
+// bind, as portsInUse tries).
+func portFree(a ma.Multiaddr) bool { return tryBind(a) == nil }
 
 // loadListened reads the addresses the last run listened on (none when
 // the file is missing or unreadable: the ports are then the system's).
