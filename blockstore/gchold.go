@@ -56,6 +56,15 @@ func (l *GCLocker) Hold(c cid.Cid) (release func()) {
 	})
 }
 
+// Held reports whether c itself is held now.
+func (l *GCLocker) Held(c cid.Cid) bool {
+	h := &l.holds
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.held[string(c.Hash())]
+	return ok
+}
+
 // beginGC snapshots the holds for GC's mark phase and starts queueing new
 // ones for the sweep.
 func (h *holds) beginGC() []cid.Cid {

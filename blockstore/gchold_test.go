@@ -41,12 +41,18 @@ func TestGCKeepsHeld(t *testing.T) {
 		}
 		release()
 		release() // idempotent
+		if !lk.Held(root.Cid()) || lk.Held(leaf.Cid()) {
+			t.Fatalf("Held(root) %v with one hold left, Held(leaf) %v: want true, false", lk.Held(root.Cid()), lk.Held(leaf.Cid()))
+		}
 		releaseCbor()
 		if _, err := blockstore.CollectGarbage(ctx, s, s, lk, nil); err != nil {
 			t.Fatalf("CollectGarbage: %v", err)
 		}
 		checkHas(t, s, true, leaf, root)
 		again()
+		if lk.Held(root.Cid()) {
+			t.Fatal("Held(root) after its last release")
+		}
 		if res, err = blockstore.CollectGarbage(ctx, s, s, lk, nil); err != nil {
 			t.Fatalf("CollectGarbage: %v", err)
 		}

@@ -263,8 +263,11 @@ func (n *Node) Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.Rea
 	if offset < 0 {
 		return nil, fmt.Errorf("offset %d is negative: %w", offset, api.ErrInvalid)
 	}
-	bs, ctx := n.readStore(ctx, c)
+	bs, ctx, end := n.readStore(ctx, c)
 	r, size, err := dag.Open(ctx, bs, c)
+	if err != nil {
+		end()
+	}
 	if errors.Is(err, dag.ErrIsDir) {
 		return nil, fmt.Errorf("%s is a folder: list it with `kith ls`, or save it with `kith get`: %w", c, api.ErrInvalid)
 	}
@@ -277,22 +280,29 @@ func (n *Node) Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.Rea
 	if err != nil {
 		return nil, fmt.Errorf("cat %s: %w", c, err)
 	}
+	closer := closeFunc(func() error { err := r.Close(); end(); return err })
 	if offset > int64(size) {
-		r.Close()
+		closer.Close()
 		return nil, fmt.Errorf("offset %d is past the end of %s (%d bytes): %w", offset, c, size, api.ErrInvalid)
 	}
 	if _, err := r.Seek(offset, io.SeekStart); err != nil {
-		r.Close()
+		closer.Close()
 		return nil, fmt.Errorf("cat %s: seek to %d: %w", c, offset, err)
 	}
-	if length < 0 {
-		return r, nil
+	var rd io.Reader = r
+	if length >= 0 {
+		rd = io.LimitReader(r, length)
 	}
 	return struct {
 		io.Reader
 		io.Closer
-	}{io.LimitReader(r, length), r}, nil
+	}{rd, closer}, nil
 }
+
+// closeFunc is a function as an io.Closer.
+type closeFunc func() error
+
+func (f closeFunc) Close() error { return f() }
 
 func toAPIEntry(e dag.Entry) api.Entry {
 	return api.Entry{Name: e.Name, Cid: e.Cid.String(), Type: e.Type, Size: e.Size, Target: e.Target}
@@ -310,7 +320,8 @@ func symlinkErr(ctx context.Context, n *Node, c cid.Cid) error {
 
 // Ls lists a folder, fetching from peers what is not here (readStore).
 func (n *Node) Ls(ctx context.Context, c cid.Cid) ([]api.Entry, error) {
-	bs, ctx := n.readStore(ctx, c)
+	bs, ctx, end := n.readStore(ctx, c)
+	defer end()
 	return n.ls(ctx, bs, c)
 }
 
@@ -563,23 +574,26 @@ const rootFetchTimeout = 10 * time.Second
 // folder whose path was followed from a peer) is fetched from peers
 // rather than failing half-way, or when a connected peer gives its root
 // within rootFetchTimeout (content a friend shares, read without a get
-// first); else from the repo alone, where it is "not in this repo".
-func (n *Node) readStore(ctx context.Context, c cid.Cid) (blockstore.Blockstore, context.Context) {
+// first); else from the repo alone, where it is "not in this repo". The
+// read holds what it reads from gc until end, after which what it
+// fetched is the downloads' cache (requestHolds).
+func (n *Node) readStore(ctx context.Context, c cid.Cid) (_ blockstore.Blockstore, _ context.Context, end func()) {
 	if n.demand == nil {
-		return n.store, ctx
+		return n.store, ctx, func() {}
 	}
+	ctx, end = withRequestHolds(withRootHint(ctx, c), &n.demand.reads)
 	if ok, err := n.store.Has(ctx, c); err == nil && ok {
-		return n.demand, withRootHint(ctx, c)
+		return n.demand, ctx, end
 	}
 	if len(n.host.Network().Peers()) == 0 {
-		return n.store, ctx
+		return n.store, ctx, end
 	}
 	fctx, cancel := context.WithTimeout(ctx, rootFetchTimeout)
 	defer cancel()
-	if _, err := n.demand.Get(withRootHint(fctx, c), c); err != nil {
-		return n.store, ctx
+	if _, err := n.demand.Get(fctx, c); err != nil {
+		return n.store, ctx, end
 	}
-	return n.demand, withRootHint(ctx, c)
+	return n.demand, ctx, end
 }
 
 // missingRoot reports whether err is a store's miss of c itself (not of a

@@ -144,10 +144,11 @@ type FetchConfig struct {
 	// IPFS's Bitswap protocol: it serves them what this node holds, and
 	// fetches from providers that do not speak kith's own protocol.
 	Bitswap bool `json:"bitswap"`
-	// CacheMax bounds what finished `kith get`s leave in the repo
-	// (unpinned blocks: the same content again at once, and served to
-	// peers); beyond it the oldest downloads' blocks are removed, never
-	// their copies written out (0: none kept). See getcache.go.
+	// CacheMax bounds what finished `kith get`s, followed folders and
+	// reads (`kith cat`, the gateway) leave in the repo (unpinned blocks:
+	// the same content again at once, and served to peers); beyond it the
+	// oldest downloads' blocks are removed, never their copies written out
+	// (0: none kept). See getcache.go.
 	CacheMax int64 `json:"cache_max"`
 }
 

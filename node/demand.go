@@ -24,15 +24,17 @@ const demandTimeout = 30 * time.Second
 
 // demandStore is the repo as the gateway reads it: a block that is not
 // here is fetched when it is read, from the node's BlockSources (which
-// verify it), and stored unpinned, so it is a cache that GC collects once
-// no response holds it (see requestHolds). Concurrent reads of one missing
-// block share one fetch. It implements blockstore.Blockstore for reading
-// (writes go to the repo as they are) and dag.Prefetcher.
+// verify it), and stored unpinned: once no read holds it (requestHolds),
+// it is the downloads' cache that fetch.cache_max bounds (demandReads).
+// Concurrent reads of one missing block share one fetch. It implements
+// blockstore.Blockstore for reading (writes go to the repo as they are)
+// and dag.Prefetcher.
 type demandStore struct {
 	blockstore.Blockstore // the repo
 	gcl                   *blockstore.GCLocker
 	sources               []BlockSource
 	fetched               prometheus.Counter
+	reads                 demandReads // what reads fetched, for the downloads' cache
 
 	mu      sync.Mutex
 	pending map[cid.Cid]*pendingBlock
@@ -65,7 +67,7 @@ func newDemandStore(repo blockstore.Blockstore, gcl *blockstore.GCLocker, reg pr
 // Get returns block c from the repo, or fetches it. A block nobody has
 // within demandTimeout is a miss matching blockstore.ErrNotFound.
 func (d *demandStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
-	holdsFrom(ctx).hold(d.gcl, rootHint(ctx))
+	holdsFrom(ctx).holdRoot(d.gcl, rootHint(ctx))
 	b, err := d.Blockstore.Get(ctx, c)
 	if !errors.Is(err, blockstore.ErrNotFound) {
 		return b, err
@@ -100,7 +102,7 @@ func (d *demandStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
 // Prefetch starts fetching the blocks of cids the repo lacks, in one
 // request, and returns at once.
 func (d *demandStore) Prefetch(ctx context.Context, cids []cid.Cid) {
-	holdsFrom(ctx).hold(d.gcl, rootHint(ctx))
+	holdsFrom(ctx).holdRoot(d.gcl, rootHint(ctx))
 	var missing []cid.Cid
 	for _, c := range cids {
 		if ok, err := d.Blockstore.Has(ctx, c); err == nil && !ok {
@@ -185,6 +187,7 @@ func (d *demandStore) fetch(ctx context.Context, cids []cid.Cid) {
 			storeErr = err
 		} else {
 			d.fetched.Inc()
+			d.reads.add(root, int64(len(b.RawData())))
 		}
 		delete(left, b.Cid())
 		d.complete(b.Cid(), b, nil, false)

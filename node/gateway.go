@@ -56,7 +56,9 @@ func newGatewayBackend(d *demandStore) (*gatewayBackend, error) {
 // WrapContextForRequest gives each gateway request its GC holds
 // (gateway.WithContextHint), released when the request ends.
 func (g *gatewayBackend) WrapContextForRequest(ctx context.Context) context.Context {
-	return withRequestHolds(ctx)
+	ctx, end := withRequestHolds(ctx, &g.store.reads)
+	context.AfterFunc(ctx, end)
+	return ctx
 }
 
 // Get serves UnixFS files with a dag.Stream, the rest as boxo does.

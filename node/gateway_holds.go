@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/ipfs/go-cid"
@@ -9,26 +10,28 @@ import (
 	"github.com/kith-p2p/kith/blockstore"
 )
 
-// requestHolds are the GC holds of one gateway request: the root of the
-// content it serves, and every block it fetched. A GC running meanwhile
-// keeps them (blockstore.GCLocker.Hold), so a response never loses a block
-// it is about to send; when the request ends they are released, and the
-// fetched blocks, pinned by nothing, go at the next GC.
+// requestHolds are the GC holds of one on-demand read (a gateway request,
+// a `kith cat`): the root of the content it reads, and every block it
+// fetched. A GC running meanwhile keeps them (blockstore.GCLocker.Hold),
+// so a response never loses a block it is about to send; when the read
+// ends they are released, and what it fetched, pinned by nothing, is the
+// downloads' cache (demandReads).
 type requestHolds struct {
+	reads    *demandReads
 	mu       sync.Mutex
 	held     map[cid.Cid]bool
+	roots    []cid.Cid
 	releases []func()
 	ended    bool
 }
 
 type holdsKey struct{}
 
-// withRequestHolds gives the reads under ctx a set of holds, released
-// when ctx ends.
-func withRequestHolds(ctx context.Context) context.Context {
-	h := &requestHolds{held: map[cid.Cid]bool{}}
-	context.AfterFunc(ctx, h.release)
-	return context.WithValue(ctx, holdsKey{}, h)
+// withRequestHolds gives the reads under ctx a set of holds, which end
+// releases (it is idempotent); reads counts the roots they read.
+func withRequestHolds(ctx context.Context, reads *demandReads) (_ context.Context, end func()) {
+	h := &requestHolds{held: map[cid.Cid]bool{}, reads: reads}
+	return context.WithValue(ctx, holdsKey{}, h), h.release
 }
 
 // holdsFrom returns ctx's holds; nil (on which every method is a no-op)
@@ -52,12 +55,36 @@ func (h *requestHolds) hold(gcl *blockstore.GCLocker, c cid.Cid) {
 	h.releases = append(h.releases, gcl.Hold(c))
 }
 
+// holdRoot is hold for the root of what the request reads, which is
+// also counted as read (demandReads) until the request ends.
+func (h *requestHolds) holdRoot(gcl *blockstore.GCLocker, root cid.Cid) {
+	if h == nil || !root.Defined() {
+		return
+	}
+	h.mu.Lock()
+	first := !h.ended && !slices.Contains(h.roots, root)
+	if first {
+		h.roots = append(h.roots, root)
+		h.reads.begin(root)
+	}
+	h.mu.Unlock()
+	h.hold(gcl, root)
+}
+
 func (h *requestHolds) release() {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	if h.ended {
+		h.mu.Unlock()
+		return
+	}
 	h.ended = true
 	for _, r := range h.releases {
 		r()
 	}
-	h.releases = nil
+	roots := h.roots
+	h.releases, h.roots = nil, nil
+	h.mu.Unlock()
+	for _, root := range roots {
+		h.reads.end(root)
+	}
 }

@@ -16,7 +16,8 @@ import (
 )
 
 // What `kith get` fetched stays in the repo, unpinned (and so does what a
-// followed folder fetched of the version it wrote): a cache, from which
+// followed folder fetched of the version it wrote, and what reads fetched:
+// `kith cat`, `kith ls`, the gateway, see demandReads): a cache, from which
 // the same content is written again at once and served to peers. Left to
 // grow, it would double the disk a download takes (the repo's copy and the
 // one written out) and never give it back. So the finished gets are listed
@@ -87,8 +88,8 @@ func (gc *getCache) emptied(dir string) error {
 	return gc.saveLocked(dir)
 }
 
-// cacheGot records a finished get of root that fetched bytes, then trims
-// the cache (trimCache).
+// cacheGot records that a finished get (or read) of root fetched bytes,
+// then trims the cache (trimCache).
 func (n *Node) cacheGot(ctx context.Context, root cid.Cid, fetched int64) {
 	if fetched <= 0 {
 		return // all was here already: nothing of it is the get's own
@@ -96,11 +97,29 @@ func (n *Node) cacheGot(ctx context.Context, root cid.Cid, fetched int64) {
 	n.trimCache(ctx, &cachedGet{Cid: root.String(), Fetched: fetched, At: time.Now().UTC()})
 }
 
-// trimCache lists got (when not nil) as the newest download, then
-// collects the oldest downloads while they add up to more than the limit
-// (the newest too, when it alone passes it). A download stays listed
-// until its blocks are collected. The daemon also trims when it starts:
-// a limit lowered since applies at once.
+// readEnded is called when the last on-demand read of root ends (a
+// `kith cat`, a gateway response), with what the reads fetched: that is
+// the downloads' cache, as a finished get's is. A read that fetched
+// nothing may have kept a listed download from a trim (trimCache skips
+// what is held), so the cache is trimmed anyway.
+func (n *Node) readEnded(root cid.Cid, fetched int64) {
+	n.background(func(ctx context.Context) {
+		if fetched > 0 {
+			n.cacheGot(ctx, root, fetched)
+		} else {
+			n.trimCache(ctx, nil)
+		}
+	})
+}
+
+// trimCache lists got (when not nil) as the newest download (adding to
+// what was listed of the same root: reads of one film, a get after a
+// cat), then collects the oldest downloads while they add up to more than
+// the limit (the newest too, when it alone passes it). A download that
+// something holds now (a read, a transfer, a get writing it out) is
+// neither counted nor collected, and a download stays listed until its
+// blocks are collected. The daemon also trims when it starts: a limit
+// lowered since applies at once.
 func (n *Node) trimCache(ctx context.Context, got *cachedGet) {
 	gc, dir := &n.getCache, n.repo.dir
 	gc.trim.Lock()
@@ -108,11 +127,19 @@ func (n *Node) trimCache(ctx context.Context, got *cachedGet) {
 	gc.mu.Lock()
 	gc.loadLocked(dir)
 	if got != nil {
-		gc.list = slices.DeleteFunc(gc.list, func(e cachedGet) bool { return e.Cid == got.Cid })
+		if i := slices.IndexFunc(gc.list, func(e cachedGet) bool { return e.Cid == got.Cid }); i >= 0 {
+			got.Fetched += gc.list[i].Fetched
+			gc.list = slices.Delete(gc.list, i, i+1)
+		}
 		gc.list = append(gc.list, *got)
 	}
 	var total int64
+	held := map[string]bool{}
 	for _, e := range gc.list {
+		if c, err := cid.Decode(e.Cid); err == nil && n.gcl.Held(c) {
+			held[e.Cid] = true
+			continue
+		}
 		total += e.Fetched
 	}
 	limit := n.cfg.Fetch.CacheMax
@@ -121,6 +148,9 @@ func (n *Node) trimCache(ctx context.Context, got *cachedGet) {
 	for _, e := range gc.list {
 		if total <= limit && len(gc.list)-len(dropped) <= maxCachedGets {
 			break
+		}
+		if held[e.Cid] {
+			continue
 		}
 		if c, err := cid.Decode(e.Cid); err == nil {
 			drop = append(drop, c)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -186,5 +187,85 @@ func TestCacheLimitLoweredAtStart(t *testing.T) {
 	waitFor(t, 10*time.Second, "the download's blocks removed at start", func() bool {
 		ok, err := b.store.Has(ctx, root)
 		return err == nil && !ok && len(cachedGets(t, b)) == 0
+	})
+}
+
+// TestReadsCacheBounded: what `kith cat` and the gateway fetched to read
+// content a peer holds is the downloads' cache too: listed once the read
+// ends, with the bytes it fetched (reads of one root add up), and
+// collected past fetch.cache_max; a read still running keeps what it
+// fetched.
+func TestReadsCacheBounded(t *testing.T) {
+	ctx := context.Background()
+	a := newLocalNode(t)
+	b := newLocalNodeWith(t, func(c *Config) { c.Fetch.CacheMax = 5 << 20 })
+	connect(t, b, a.Host())
+	var roots []cid.Cid
+	var data [][]byte
+	for range 2 {
+		d := randomData(3 << 20)
+		data, roots = append(data, d), append(roots, addData(t, a, d))
+	}
+	here := func(c cid.Cid) bool {
+		ok, err := b.store.Has(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	listed := func() map[string]int64 {
+		m := map[string]int64{}
+		for _, e := range cachedGets(t, b) {
+			m[e.Cid] = e.Fetched
+		}
+		return m
+	}
+
+	// A cat of the first MiB, then one of the rest: one entry, adding up.
+	r, err := b.Cat(ctx, roots[0], 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(first, data[0][:1<<20]) {
+		t.Fatalf("cat of the first MiB: %d bytes, %v", len(first), err)
+	}
+	if l := listed(); len(l) != 0 {
+		t.Fatalf("listed while the read runs: %v", l)
+	}
+	r.Close()
+	waitFor(t, 10*time.Second, "the cat listed", func() bool { return listed()[roots[0].String()] >= 1<<20 })
+	r, err = b.Cat(ctx, roots[0], 1<<20, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || !bytes.Equal(rest, data[0][1<<20:]) {
+		t.Fatalf("cat of the rest: %d bytes, %v", len(rest), err)
+	}
+	waitFor(t, 10*time.Second, "both cats counted", func() bool { return listed()[roots[0].String()] >= 3<<20 })
+
+	// The gateway reads the second file while a cat of the first one is
+	// open: over the limit, the first is collected once its read ends.
+	open, err := b.Cat(ctx, roots[0], 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := streamGet(t, b, "/ipfs/"+roots[1].String(), "")
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(body, data[1]) {
+		t.Fatalf("gateway read: %d bytes, %v", len(body), err)
+	}
+	waitFor(t, 10*time.Second, "the gateway read listed", func() bool { return listed()[roots[1].String()] >= 3<<20 })
+	if all, err := io.ReadAll(open); err != nil || !bytes.Equal(all, data[0]) {
+		t.Fatalf("the open cat read %d bytes, %v", len(all), err)
+	}
+	open.Close() // fetched nothing, but its end trims what it kept
+	waitFor(t, 10*time.Second, "the oldest read's blocks removed", func() bool {
+		l := listed()
+		_, old := l[roots[0].String()]
+		return !old && !here(roots[0]) && here(roots[1])
 	})
 }

@@ -113,6 +113,9 @@ type Node struct {
 	ctx    context.Context // lives until Close; background work hangs off it
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
+	// bgMu orders background's Add with Close's Wait (bgClosed).
+	bgMu     sync.Mutex
+	bgClosed bool
 
 	serveErr  chan error
 	stop      chan struct{} // closed when a client asks for shutdown
@@ -261,6 +264,7 @@ func New(opts Options) (n *Node, err error) {
 		sources = append(sources, newBitswapSource(n, n.bitswap))
 	}
 	n.demand = newDemandStore(n.store, n.gcl, n.reg, sources...)
+	n.demand.reads.done = n.readEnded
 	if n.gateway, err = newGatewayBackend(n.demand); err != nil {
 		return n, err
 	}
@@ -327,8 +331,15 @@ func (n *Node) Start(ctx context.Context) error {
 	return nil
 }
 
-// background runs fn on the node's context; Close waits for it.
+// background runs fn on the node's context; Close waits for it. Once
+// Close began, fn is not run: work that a request's end starts (a
+// download listed in the cache) may come in while the node stops.
 func (n *Node) background(fn func(ctx context.Context)) {
+	n.bgMu.Lock()
+	defer n.bgMu.Unlock()
+	if n.bgClosed {
+		return
+	}
 	n.bg.Add(1)
 	go func() {
 		defer n.bg.Done()
@@ -372,6 +383,9 @@ func (n *Node) Close() error {
 			<-n.serveErr
 			_ = os.Remove(filepath.Join(n.repo.dir, api.APIFile))
 		}
+		n.bgMu.Lock()
+		n.bgClosed = true
+		n.bgMu.Unlock()
 		n.cancel()
 		n.bg.Wait()
 		n.trim.close()

@@ -249,8 +249,8 @@ type RepoStat struct {
 	// DiskFree is what adds and fetches may still use on the repo's disk:
 	// its free space less the reserve kith keeps (-1: not known).
 	DiskFree int64 `json:"disk_free"`
-	// Cache is what the finished downloads the repo keeps fetched (gets
-	// and followed folders, unpinned), CacheMax its bound
+	// Cache is what the finished downloads the repo keeps fetched (gets,
+	// followed folders and reads, unpinned), CacheMax its bound
 	// (fetch.cache_max); CacheDownloads counts them.
 	Cache          int64 `json:"cache"`
 	CacheMax       int64 `json:"cache_max"`

@@ -17,7 +17,7 @@ func catCmd(e *env) *cobra.Command {
 range of them. Give its CID (or CID/PATH, a file inside a folder), a
 ticket, or with --group the name a group of yours shares it as and the
 path of the file in it. What this repo lacks is fetched from connected
-peers.`,
+peers and kept, unpinned, in the downloads' cache (fetch.cache_max).`,
 		Example: "  kith cat bafk... > copy.bin\n  kith cat --offset 100 --length 20 bafk...",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
