@@ -10,6 +10,11 @@ export function bytes(n) {
   return (i === 0 ? n.toFixed(0) : n.toFixed(n < 10 ? 1 : 0)) + ' ' + units[i];
 }
 
+/** plural counts: 1 pin, 2 pins. */
+export function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 /** rate formats bytes per second. */
 export function rate(n) { return bytes(n) + '/s'; }
 

@@ -6,6 +6,7 @@
 
 import { api } from './api.js';
 import { h, errorBox, replace, section } from './dom.js';
+import { plural } from './format.js';
 
 const refreshEvery = 12000;
 
@@ -16,10 +17,6 @@ function relayCount(circuits) {
     return m ? m[1] : a;
   }));
   return ids.size;
-}
-
-function plural(n, word) {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** reachability says in plain words whether peers on the internet can reach this node. */

@@ -4,7 +4,7 @@ import { api } from '../api.js';
 import { attentionPanel } from '../attention.js';
 import { RateChart } from '../chart.js';
 import { h, copyButton, errorBox, section, replace } from '../dom.js';
-import { bytes, rate } from '../format.js';
+import { bytes, plural, rate } from '../format.js';
 import * as live from '../live.js';
 import { networkPanel } from '../network.js';
 
@@ -25,7 +25,7 @@ export function render(main) {
   const canvas = h('canvas', { class: 'chart', role: 'img', 'aria-label': 'Transfer rate chart' });
   const chart = new RateChart(canvas);
   const identity = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
-  const repoEl = h('span', { class: 'muted' });
+  const repoEl = h('span', { id: 'stat-repo', class: 'muted' });
   const network = networkPanel();
   const attention = attentionPanel();
 
@@ -56,7 +56,8 @@ export function render(main) {
   window.addEventListener('resize', onResize);
 
   Promise.all([api('/id'), api('/repo/stat')]).then(([id, repo]) => {
-    repoEl.textContent = `${repo.pins} pins, ${bytes(repo.bytes)} of content`
+    repoEl.textContent = `${plural(repo.pins, 'pin')}, ${bytes(repo.bytes)} of content`
+      + (repo.cache > 0 ? ` (${bytes(repo.cache)} cached downloads, max ${bytes(repo.cache_max)})` : '')
       + (repo.disk_free >= 0 ? ` · ${bytes(repo.disk_free)} free` : '');
     replace(identity,
       section('This node',
