@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"unicode"
 	"unicode/utf8"
@@ -50,11 +51,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopOnSignal()
 	defer stop()
-	// The first Ctrl-C (or SIGTERM) asks the command to stop, cleanly; a
-	// second one ends the process at once, as the signal's default does.
-	context.AfterFunc(ctx, stop)
 	if err := root.ExecuteContext(ctx); err != nil {
 		msg := userMessage(err)
 		if e.json {
@@ -67,6 +65,32 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// stopOnSignal returns a context that the first Ctrl-C (or SIGTERM) ends,
+// asking the command to stop cleanly; a second one ends the process at
+// once, as the signal's default does. The default is back before the
+// context ends, so whatever the command says when it starts stopping
+// ("a second Ctrl-C stops it at once") is already true. stop releases
+// the signals.
+func stopOnSignal() (_ context.Context, stop func()) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			signal.Stop(sigs)
+			cancel()
+		case <-done:
+		}
+	}()
+	return ctx, sync.OnceFunc(func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	})
 }
 
 // errorKind sorts a command's error into the API's vocabulary, for --json:
