@@ -109,7 +109,7 @@ func TestREADMETour(t *testing.T) {
 	mustKith(t, repo, "export", root, "-o", car)
 	other := t.TempDir()
 	startDaemon(t, other)
-	if got := mustKith(t, other, "import", car); !strings.Contains(got, root) {
+	if got := mustKith(t, other, "import", car); !strings.Contains(got, root) || !strings.Contains(got, " blocks read, each checked against its CID") {
 		t.Fatalf("import: %s", got)
 	}
 	// The pin is named after the CAR file, not "(no name)".
@@ -235,6 +235,8 @@ func TestCLIErrors(t *testing.T) {
 		{"no such subcommand", repo, []string{"group", "frobnicate"}, `unknown command "frobnicate" for "kith group"`},
 		{"missing argument", repo, []string{"cat"}, "`kith cat` needs 1 argument, and was given 0: kith cat CID|NAME"},
 		{"ls of a file", repo, []string{"ls", file}, file + " is a file: read it with `kith cat`"},
+		{"providers of what only this node has", repo, []string{"dht", "findprovs", file}, "no other peer announces " + file + " (this node has it, and does not list itself)"},
+		{"providers of what nobody has", repo, []string{"dht", "findprovs", unknown}, "no providers found for " + unknown},
 		{"ls of unknown content", repo, []string{"ls", unknown}, unknown + " is not in this repo: `kith get` fetches it from peers"},
 		// Refused before any fetch: the CID is one no peer has.
 		{"get into a missing folder", repo, []string{"get", unknown, "-o", filepath.Join(dir, "nope", "out")}, "the folder " + filepath.Join(dir, "nope") + " does not exist"},

@@ -100,7 +100,7 @@ pinned under a name keeps it.`,
 			for _, root := range res.Incomplete {
 				fmt.Fprintf(e.stdout, "not pinned: %s is incomplete (the CAR lacks some of its blocks; --allow-partial pins it anyway)\n", root)
 			}
-			fmt.Fprintf(e.stdout, "%d blocks\n", res.Blocks)
+			fmt.Fprintf(e.stdout, "%d block%s read, each checked against its CID\n", res.Blocks, plural(res.Blocks))
 			return nil
 		},
 	}

@@ -105,6 +105,9 @@ func dhtCmd(e *env) *cobra.Command {
 				return e.printJSON(provs)
 			}
 			if len(provs) == 0 {
+				if _, err := c.Stat(cmd.Context(), id); err == nil {
+					return fmt.Errorf("no other peer announces %s (this node has it, and does not list itself)", id)
+				}
 				return fmt.Errorf("no providers found for %s", id)
 			}
 			for _, p := range provs {
