@@ -22,6 +22,10 @@ const DefaultAPIAddress = "127.0.0.1:5091"
 // so a port forward or firewall rule made once keeps working.
 const DefaultP2PPort = 4101
 
+// MinDownloadLimit is the lowest fetch.download_limit: below it, a fetch
+// held back by the cap would take its peers for stalled.
+const MinDownloadLimit = 64 << 10
+
 // DefaultCacheMax is fetch.cache_max in a new repo.
 const DefaultCacheMax = 4 << 30
 
@@ -140,6 +144,11 @@ type FetchConfig struct {
 	// UploadLimit caps the bytes per second served to peers, over
 	// /kith/fetch and Bitswap together (0: no cap).
 	UploadLimit int64 `json:"upload_limit"`
+	// DownloadLimit caps the bytes per second received from peers by
+	// every fetch together (gets, pins, group copies, followed folders,
+	// reads), over /kith/fetch and Bitswap (0: no cap; else at least
+	// MinDownloadLimit).
+	DownloadLimit int64 `json:"download_limit"`
 	// Bitswap exchanges blocks with IPFS nodes (Kubo and others) over
 	// IPFS's Bitswap protocol: it serves them what this node holds, and
 	// fetches from providers that do not speak kith's own protocol.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -80,6 +81,11 @@ func (c Config) validate() error {
 	}
 	if c.Fetch.UploadLimit < 0 {
 		return fmt.Errorf("fetch.upload_limit %d is negative (0: no cap)", c.Fetch.UploadLimit)
+	}
+	if l := c.Fetch.DownloadLimit; l < 0 {
+		return fmt.Errorf("fetch.download_limit %d is negative (0: no cap)", l)
+	} else if l > 0 && l < MinDownloadLimit {
+		return fmt.Errorf("fetch.download_limit %s is below the lowest cap, %s per second (0: no cap)", humanize.IBytes(uint64(l)), humanize.IBytes(MinDownloadLimit))
 	}
 	if c.Fetch.CacheMax < 0 {
 		return fmt.Errorf("fetch.cache_max %d is negative (0: keep nothing a download fetched)", c.Fetch.CacheMax)

@@ -96,9 +96,10 @@ var readOnlyKeys = map[string]string{
 
 // byteKeys are counts of bytes: they also accept sizes such as 10MiB.
 var byteKeys = map[string]string{
-	"fetch.upload_limit": "bytes per second",
-	"fetch.cache_max":    "bytes",
-	"groups.budget_max":  "bytes",
+	"fetch.upload_limit":   "bytes per second",
+	"fetch.download_limit": "bytes per second",
+	"fetch.cache_max":      "bytes",
+	"groups.budget_max":    "bytes",
 }
 
 // findField finds key's setting; an unknown key is refused with the

@@ -77,7 +77,7 @@ type Option func(*Exchange)
 
 // WithUploadLimiter paces the blocks the server sends with l (nil: no
 // limit); node passes the limiter /kith/fetch's server uses, so that one
-// upload cap covers both (see fetch.NewUploadLimiter).
+// upload cap covers both (see fetch.NewLimiter).
 func WithUploadLimiter(l *rate.Limiter) Option {
 	return func(e *Exchange) { e.limiter = l }
 }

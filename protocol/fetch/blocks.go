@@ -11,6 +11,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/time/rate"
 
 	"github.com/kith-p2p/kith/protocol"
 )
@@ -48,7 +49,7 @@ func (f *Fetcher) FetchBlocks(ctx context.Context, p peer.ID, cids []cid.Cid, go
 	// when the peer stalls (mocknet streams have no read deadlines).
 	stall := time.AfterFunc(f.stallTimeout, func() { _ = s.Reset() })
 	stop := context.AfterFunc(ctx, func() { _ = s.Reset() })
-	n, err := f.requestBlocks(s, stall, cids, got)
+	n, err := f.requestBlocks(ctx, s, stall, cids, got)
 	stall.Stop()
 	stop()
 	if err != nil {
@@ -63,7 +64,7 @@ func (f *Fetcher) FetchBlocks(ctx context.Context, p peer.ID, cids []cid.Cid, go
 }
 
 // requestBlocks writes one request on s and reads its answer.
-func (f *Fetcher) requestBlocks(s network.Stream, stall *time.Timer, cids []cid.Cid, got func(blocks.Block)) (int, error) {
+func (f *Fetcher) requestBlocks(ctx context.Context, s network.Stream, stall *time.Timer, cids []cid.Cid, got func(blocks.Block)) (int, error) {
 	w := NewWriter(s, 0)
 	if err := w.WriteRequest(cids); err != nil {
 		return 0, err
@@ -72,7 +73,7 @@ func (f *Fetcher) requestBlocks(s network.Stream, stall *time.Timer, cids []cid.
 		return 0, fmt.Errorf("send request: %w", err)
 	}
 	_ = s.CloseWrite()
-	rd := NewReader(stallReader{r: s, t: stall, d: f.stallTimeout}, readBuffer)
+	rd := NewReader(stallReader{ctx: ctx, r: s, t: stall, d: f.stallTimeout, pace: f.download}, readBuffer)
 	n := 0
 	for _, c := range cids {
 		m, err := rd.Next()
@@ -117,15 +118,18 @@ func answerError(err error) error {
 
 // stallReader pushes the stall timer back whenever bytes arrive.
 type stallReader struct {
-	r io.Reader
-	t *time.Timer
-	d time.Duration
+	ctx  context.Context
+	r    io.Reader
+	t    *time.Timer
+	d    time.Duration
+	pace *rate.Limiter // the download limit, or nil
 }
 
 func (s stallReader) Read(b []byte) (int, error) {
 	n, err := s.r.Read(b)
 	if n > 0 {
 		s.t.Reset(s.d)
+		pace(s.ctx, s.pace, n, func() { s.t.Reset(s.d) })
 	}
 	return n, err
 }

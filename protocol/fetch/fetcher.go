@@ -9,6 +9,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/time/rate"
 
 	"github.com/kith-p2p/kith/blockstore"
 )
@@ -86,6 +87,7 @@ type Fetcher struct {
 	stallTimeout time.Duration
 	connectLimit int
 	connect      func(context.Context, peer.AddrInfo) error // dials a provider
+	download     *rate.Limiter                              // paces what is received (WithDownloadLimiter)
 	// leafLimit and backlogLimit replace maxWantedLeaves and
 	// maxWalkBacklog when set, and walkHook sees the walker after each
 	// walk step: tests only.

@@ -93,7 +93,7 @@ func (l *lane) signal() {
 // Every batch it takes off pending is ended, answered or not.
 func (l *lane) read() {
 	defer close(l.done)
-	rd := NewReader(activityReader{l.s, l.p}, readBuffer)
+	rd := NewReader(activityReader{l.s, l.p, l.r.f.download}, readBuffer)
 	rd.Expect(MsgBlock, MsgNotFound, MsgEnd, MsgError)
 	rd.Hook(l.frameHook)
 	if l.r.reuse {

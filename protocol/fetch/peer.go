@@ -12,6 +12,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/time/rate"
 
 	"github.com/kith-p2p/kith/protocol"
 )
@@ -316,8 +317,9 @@ func verify(c cid.Cid, data []byte) error {
 
 // activityReader feeds the stall watchdog and the rate estimate.
 type activityReader struct {
-	r io.Reader
-	p *peerState
+	r    io.Reader
+	p    *peerState
+	pace *rate.Limiter // the download limit, or nil
 }
 
 func (a activityReader) Read(b []byte) (int, error) {
@@ -325,6 +327,7 @@ func (a activityReader) Read(b []byte) (int, error) {
 	if n > 0 {
 		a.p.received.Add(int64(n))
 		a.p.touch(time.Now())
+		pace(a.p.ctx, a.pace, n, func() { a.p.touch(time.Now()) })
 	}
 	return n, err
 }
