@@ -247,13 +247,13 @@ func New(opts Options) (n *Node, err error) {
 	gater.node.Store(n)
 	fm := fetch.NewMetrics(n.reg)
 	// One upload cap for /kith/fetch and Bitswap together.
-	upload := fetch.NewLimiter(n.cfg.Fetch.UploadLimit)
+	upload := fetch.NewUploadLimiter(n.cfg.Fetch.UploadLimit)
 	n.uploads = newUploadTracker(n.isPinnedRoot)
 	n.uploads.sent = n.trim.served
 	n.server = fetch.NewServer(n.host, n.store, fetch.WithServerMetrics(fm), fetch.WithUploadLimiter(upload),
 		fetch.WithServeObserver(n.uploads.observer(protoKith)))
 	fopts := []fetch.FetcherOption{fetch.WithFetcherMetrics(fm), fetch.WithConnect(n.connectProvider),
-		fetch.WithDownloadLimiter(fetch.NewLimiter(n.cfg.Fetch.DownloadLimit))}
+		fetch.WithDownloadLimiter(fetch.NewDownloadLimiter(n.cfg.Fetch.DownloadLimit))}
 	if n.cfg.Fetch.Bitswap {
 		n.bitswap = bitswap.New(n.host, n.store, bitswap.WithUploadLimiter(upload), bitswap.WithMetrics(bitswap.NewMetrics(n.reg)),
 			bitswap.WithServeObserver(n.uploads.observer(protoBitswap)))

@@ -77,7 +77,7 @@ type Option func(*Exchange)
 
 // WithUploadLimiter paces the blocks the server sends with l (nil: no
 // limit); node passes the limiter /kith/fetch's server uses, so that one
-// upload cap covers both (see fetch.NewLimiter).
+// upload cap covers both (see fetch.NewUploadLimiter).
 func WithUploadLimiter(l *rate.Limiter) Option {
 	return func(e *Exchange) { e.limiter = l }
 }

@@ -246,7 +246,7 @@ func TestServerUploadLimit(t *testing.T) {
 	root := addFile(t, src, data)
 	const limit = 3 << 20 // bytes per second
 	m := NewMetrics(nil)
-	exchange(t, hs[1], src, WithUploadLimiter(fetch.NewLimiter(limit)), WithMetrics(m))
+	exchange(t, hs[1], src, WithUploadLimiter(fetch.NewUploadLimiter(limit)), WithMetrics(m))
 	e := exchange(t, hs[0], blockstore.NewMemStore())
 
 	identified(t, hs[0], hs[1])

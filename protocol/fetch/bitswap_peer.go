@@ -123,7 +123,7 @@ func (bp *bitswapPeer) Block(c cid.Cid, data []byte) {
 		return // withdrawn, or the fetch is over
 	}
 	bp.heard(s, len(data))
-	pace(bp.p.ctx, bp.r.f.download, len(data), func() { bp.p.touch(time.Now()) })
+	pace(bp.p.ctx, bp.r.f.download, len(data), func(time.Duration) { bp.p.touch(time.Now()) })
 	if !bp.hashed {
 		if err := verify(c, data); err != nil {
 			bp.r.sched.drop(bp.p, dropHashMismatch, err.Error())

@@ -129,7 +129,7 @@ func (s stallReader) Read(b []byte) (int, error) {
 	n, err := s.r.Read(b)
 	if n > 0 {
 		s.t.Reset(s.d)
-		pace(s.ctx, s.pace, n, func() { s.t.Reset(s.d) })
+		pace(s.ctx, s.pace, n, func(time.Duration) { s.t.Reset(s.d) })
 	}
 	return n, err
 }

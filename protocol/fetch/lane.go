@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -26,6 +27,10 @@ type lane struct {
 	done    chan struct{}
 	stop    func() bool
 	resetOK chan struct{}
+	// paced is how long the reader was held back by the download limit
+	// (nanoseconds): time the frame deadline does not count against the
+	// peer.
+	paced atomic.Int64
 }
 
 type laneBatch struct {
@@ -93,7 +98,7 @@ func (l *lane) signal() {
 // Every batch it takes off pending is ended, answered or not.
 func (l *lane) read() {
 	defer close(l.done)
-	rd := NewReader(activityReader{l.s, l.p, l.r.f.download}, readBuffer)
+	rd := NewReader(activityReader{l.s, l.p, l.r.f.download, &l.paced}, readBuffer)
 	rd.Expect(MsgBlock, MsgNotFound, MsgEnd, MsgError)
 	rd.Hook(l.frameHook)
 	if l.r.reuse {

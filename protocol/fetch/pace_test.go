@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func TestFetcherDownloadLimit(t *testing.T) {
 			root := addFile(t, src, data)
 			serve(t, hs[1], src)
 			dst := blockstore.NewMemStore()
-			f := NewFetcher(hs[0], dst, WithDownloadLimiter(NewLimiter(limit)))
+			f := NewFetcher(hs[0], dst, WithDownloadLimiter(NewDownloadLimiter(limit)))
 			if _, err := f.Fetch(testCtx(t, time.Minute), root, infos(hs[1]), nil); err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +44,7 @@ func TestFetcherDownloadLimit(t *testing.T) {
 			for c := range all {
 				want = append(want, c)
 			}
-			f := NewFetcher(hs[0], blockstore.NewMemStore(), WithDownloadLimiter(NewLimiter(limit)), WithStallTimeout(10*time.Second))
+			f := NewFetcher(hs[0], blockstore.NewMemStore(), WithDownloadLimiter(NewDownloadLimiter(limit)), WithStallTimeout(10*time.Second))
 			n, err := f.FetchBlocks(testCtx(t, time.Minute), hs[1].ID(), want, func(blocks.Block) {})
 			if err != nil || n != len(want) {
 				t.Fatalf("FetchBlocks: %d of %d, %v", n, len(want), err)
@@ -56,7 +57,7 @@ func TestFetcherDownloadLimit(t *testing.T) {
 			fb := newFakeBitswap()
 			fb.add(hs[1].ID(), &fakeSeeder{bs: src})
 			dst := blockstore.NewMemStore()
-			f := NewFetcher(hs[0], dst, WithBitswap(fb), WithDownloadLimiter(NewLimiter(limit)))
+			f := NewFetcher(hs[0], dst, WithBitswap(fb), WithDownloadLimiter(NewDownloadLimiter(limit)))
 			if _, err := f.Fetch(testCtx(t, time.Minute), root, infos(hs[1]), nil); err != nil {
 				t.Fatal(err)
 			}
@@ -72,5 +73,52 @@ func TestFetcherDownloadLimit(t *testing.T) {
 				t.Errorf("6 MiB at %d B/s took %v, want at least %v", limit, d, least)
 			}
 		})
+	}
+}
+
+// TestDownloadLimitSharedNoStall: fetches that share a low download limit
+// receive each block far slower than a peer's minimum frame rate; that is
+// this node's doing, so no peer is dropped as a trickle, and no block is
+// asked of two peers (it would spend the cap twice).
+func TestDownloadLimitSharedNoStall(t *testing.T) {
+	const limit, fetches, size = 128 << 10, 8, 256 << 10
+	_, hs := newMocknet(t, 3)
+	srcs := []blockstore.Blockstore{blockstore.NewMemStore(), blockstore.NewMemStore()}
+	var roots []cid.Cid
+	var datas [][]byte
+	for i := range fetches {
+		data := detBytes(uint64(30+i), size)
+		root := cid.Undef
+		for _, src := range srcs {
+			root = addFile(t, src, data)
+		}
+		roots, datas = append(roots, root), append(datas, data)
+	}
+	for i, src := range srcs {
+		serve(t, hs[1+i], src)
+	}
+	// One block each, whose frame must arrive within frameDeadline: the
+	// cap shared by all makes every one of them take longer.
+	if d := frameDeadline(size); time.Duration(fetches*size/limit)*time.Second <= d {
+		t.Fatalf("the test would not outlast a frame's deadline (%v)", d)
+	}
+	dst := blockstore.NewMemStore()
+	f := NewFetcher(hs[0], dst, WithDownloadLimiter(NewDownloadLimiter(limit)))
+	ctx := testCtx(t, 2*time.Minute)
+	results := make([]Result, fetches)
+	errs := make([]error, fetches)
+	var wg sync.WaitGroup
+	for i := range fetches {
+		wg.Go(func() { results[i], errs[i] = f.Fetch(ctx, roots[i], infos(hs[1:]...), nil) })
+	}
+	wg.Wait()
+	for i, res := range results {
+		if errs[i] != nil {
+			t.Fatalf("fetch %d: %v", i, errs[i])
+		}
+		if len(res.Dropped) > 0 || res.Duplicates > 0 {
+			t.Errorf("fetch %d dropped %v, received %d blocks twice", i, res.Dropped, res.Duplicates)
+		}
+		checkFile(t, dst, roots[i], datas[i])
 	}
 }

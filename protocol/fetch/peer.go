@@ -317,9 +317,10 @@ func verify(c cid.Cid, data []byte) error {
 
 // activityReader feeds the stall watchdog and the rate estimate.
 type activityReader struct {
-	r    io.Reader
-	p    *peerState
-	pace *rate.Limiter // the download limit, or nil
+	r     io.Reader
+	p     *peerState
+	pace  *rate.Limiter // the download limit, or nil
+	paced *atomic.Int64 // adds up the time pace held the reader back
 }
 
 func (a activityReader) Read(b []byte) (int, error) {
@@ -327,7 +328,10 @@ func (a activityReader) Read(b []byte) (int, error) {
 	if n > 0 {
 		a.p.received.Add(int64(n))
 		a.p.touch(time.Now())
-		pace(a.p.ctx, a.pace, n, func() { a.p.touch(time.Now()) })
+		pace(a.p.ctx, a.pace, n, func(waited time.Duration) {
+			a.paced.Add(int64(waited))
+			a.p.touch(time.Now())
+		})
 	}
 	return n, err
 }

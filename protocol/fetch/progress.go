@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -127,14 +128,39 @@ func frameDeadline(n int64) time.Duration {
 }
 
 // frameHook starts the deadline of the frame l's reader is about to read;
-// a frame still incomplete at it drops the peer.
+// a frame still incomplete at it drops the peer. Time the reader spent
+// held back by the download limit (lane.paced) is this node's, not the
+// peer's: the deadline moves by as much.
 func (l *lane) frameHook(_ MsgType, n int) (func(), error) {
 	d := frameDeadline(int64(n) + 1)
-	t := time.AfterFunc(d, func() {
+	var (
+		mu   sync.Mutex
+		t    *time.Timer
+		done bool // the frame arrived: a timer re-armed meanwhile drops nobody
+	)
+	start := l.paced.Load()
+	mu.Lock()
+	defer mu.Unlock()
+	t = time.AfterFunc(d, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if done {
+			return
+		}
+		if waited := l.paced.Load() - start; waited > 0 {
+			start += waited
+			t.Reset(time.Duration(waited))
+			return
+		}
 		l.r.sched.drop(l.p, dropStalled, fmt.Sprintf("stalled: a frame of %d bytes took over %v (a trickle under %d KiB/s)",
 			n+1, d.Round(time.Second), minFrameRate>>10))
 	})
-	return func() { t.Stop() }, nil
+	return func() {
+		mu.Lock()
+		done = true
+		t.Stop()
+		mu.Unlock()
+	}, nil
 }
 
 // ewma smooths rate samples taken every tickInterval (~0.5 s memory).

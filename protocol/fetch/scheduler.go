@@ -212,10 +212,13 @@ func (s *scheduler) next(p *peerState) (*batch, <-chan struct{}) {
 		}
 		ws, bytes = s.takeFrom(q, p, ws, bytes, limit, n)
 	}
-	if len(ws) == 0 {
+	if len(ws) == 0 && s.r.f.download == nil {
 		// Copies of other peers' requests: any of them in endgame; before
 		// it, only overdue ones (a peer holding the root, or inner blocks,
-		// far longer than its rate explains would stall everyone).
+		// far longer than its rate explains would stall everyone). Not
+		// under a download limit: peers then look slow because this node
+		// reads slowly, and a copy would spend the cap twice (a peer that
+		// stalls is still dropped, and its wants go to the others).
 		ws = s.steal(p, limit, maxN, !s.endgame(), time.Now())
 	}
 	if len(ws) == 0 {

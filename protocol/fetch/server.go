@@ -62,20 +62,20 @@ type ServerOption func(*Server)
 // no limit (the default). Blocks are paced whole, so bursts reach up to one
 // maximal block.
 func WithUploadLimit(bytesPerSecond int64) ServerOption {
-	return WithUploadLimiter(NewLimiter(bytesPerSecond))
+	return WithUploadLimiter(NewUploadLimiter(bytesPerSecond))
 }
 
 // WithUploadLimiter paces what the server sends with l, a bucket that other
 // servers (Bitswap's) may share so that one cap covers all uploads; nil
-// means no limit. Build it with NewLimiter.
+// means no limit. Build it with NewUploadLimiter.
 func WithUploadLimiter(l *rate.Limiter) ServerOption {
 	return func(s *Server) { s.limiter = l }
 }
 
-// NewLimiter returns a token bucket of bytesPerSecond, for
-// WithUploadLimiter or WithDownloadLimiter, whose burst holds one maximal
-// block with its framing, or nil for no limit (bytesPerSecond <= 0).
-func NewLimiter(bytesPerSecond int64) *rate.Limiter {
+// NewUploadLimiter returns a token bucket of bytesPerSecond whose burst
+// holds one maximal block with its framing, or nil for no limit
+// (bytesPerSecond <= 0).
+func NewUploadLimiter(bytesPerSecond int64) *rate.Limiter {
 	if bytesPerSecond <= 0 {
 		return nil
 	}
