@@ -88,6 +88,12 @@ func ConfigKeys() []string {
 	return out
 }
 
+// ConfigReadOnly reports whether key is shown but cannot be set.
+func ConfigReadOnly(key string) bool {
+	_, ok := readOnlyKeys[key]
+	return ok
+}
+
 // readOnlyKeys are shown but not set: they describe the repo rather than
 // configure it.
 var readOnlyKeys = map[string]string{

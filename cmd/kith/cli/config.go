@@ -77,7 +77,16 @@ change. Works whether or not the daemon runs.`,
 	set := &cobra.Command{
 		Use:   "set KEY VALUE",
 		Short: "Change one setting, checking the value first",
-		Args:  cobra.ExactArgs(2),
+		Long: `Change one setting, checking the value first (an address must parse, a
+duration take a unit such as 30m, a byte count may say 10MiB). A key is
+SECTION.NAME (fetch.upload_limit), one of:
+
+` + keyList() + `
+
+'kith config show' prints them with their values.`,
+		Example: `  kith config set fetch.download_limit 5MiB
+  kith config set groups.grace 2h`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := node.SetConfig(e.repo, args[0], args[1])
 			if err != nil {
@@ -105,6 +114,35 @@ profile has.`,
 	}
 	cmd.AddCommand(show, get, set, unset)
 	return cmd
+}
+
+// keyList lists the keys that can be set, by section ("fetch:
+// upload_limit, ..."), wrapped for a terminal.
+func keyList() string {
+	var b strings.Builder
+	section, line := "", 0
+	for _, k := range node.ConfigKeys() {
+		if node.ConfigReadOnly(k) {
+			continue
+		}
+		s, name, _ := strings.Cut(k, ".")
+		switch {
+		case s != section:
+			if section != "" {
+				b.WriteString("\n")
+			}
+			section = s
+			b.WriteString("  " + s + ": " + name)
+			line = 4 + len(s) + len(name)
+		case line+2+len(name) > 76:
+			b.WriteString(",\n    " + name)
+			line = 4 + len(name)
+		default:
+			b.WriteString(", " + name)
+			line += 2 + len(name)
+		}
+	}
+	return b.String()
 }
 
 // completeKey completes the KEY argument from the settings kith knows.

@@ -2,10 +2,13 @@ package cli
 
 import (
 	"io"
+	"maps"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kith-p2p/kith/node"
 )
 
 // TestHelpFitsATerminal: every command's --help text is wrapped to fit an
@@ -109,5 +112,40 @@ func TestArgsError(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("kith %s: %v, want %q", strings.Join(tt.args, " "), err, tt.want)
 		}
+	}
+}
+
+// TestConfigSetHelpListsKeys: `kith config set --help` names every key
+// that can be set, each once, and none that cannot.
+func TestConfigSetHelpListsKeys(t *testing.T) {
+	root := newRoot(&env{stdout: io.Discard, stderr: io.Discard})
+	set, _, err := root.Find([]string{"config", "set"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(set.Long, keyList()) {
+		t.Fatal("kith config set --help does not hold the key list")
+	}
+	listed := map[string]int{}
+	section := ""
+	for _, line := range strings.Split(keyList(), "\n") {
+		names := line
+		if s, rest, ok := strings.Cut(line, ": "); ok && !strings.HasPrefix(line, "    ") {
+			section, names = strings.TrimSpace(s), rest
+		}
+		for _, n := range strings.Split(strings.TrimSpace(names), ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				listed[section+"."+n]++
+			}
+		}
+	}
+	want := map[string]int{}
+	for _, k := range node.ConfigKeys() {
+		if !node.ConfigReadOnly(k) {
+			want[k] = 1
+		}
+	}
+	if !maps.Equal(listed, want) {
+		t.Errorf("listed %v\nwant %v", listed, want)
 	}
 }
