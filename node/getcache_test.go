@@ -22,23 +22,8 @@ import (
 // written out stay whole, and a get of content already here adds nothing.
 // With fetch.cache_max 0 a get keeps nothing.
 func TestGetCacheBounded(t *testing.T) {
-	a := newLocalNode(t)
-	b := newLocalNodeWith(t, func(c *Config) { c.Fetch.CacheMax = 5 << 20 })
-	connect(t, b, a.Host())
+	a, b, roots, data, here := cacheSetup(t, 3)
 	ctx := context.Background()
-	var roots []cid.Cid
-	var data [][]byte
-	for range 3 {
-		d := randomData(3 << 20)
-		data, roots = append(data, d), append(roots, addData(t, a, d))
-	}
-	here := func(c cid.Cid) bool {
-		ok, err := b.store.Has(ctx, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ok
-	}
 	// Unpinned blocks that no finished get fetched: an add without a pin,
 	// and a download cut short (its root only, as a fetch stopped early
 	// leaves it).
@@ -111,6 +96,28 @@ func TestGetCacheBounded(t *testing.T) {
 	if !bytes.Equal(got2, data[2]) {
 		t.Fatal("the file written out differs")
 	}
+}
+
+// cacheSetup starts a node a holding n files of 3 MiB (roots, data) and
+// a node b connected to it whose fetch.cache_max is 5 MiB; here reports
+// whether b's repo holds a block.
+func cacheSetup(t *testing.T, n int) (a, b *Node, roots []cid.Cid, data [][]byte, here func(cid.Cid) bool) {
+	t.Helper()
+	a = newLocalNode(t)
+	b = newLocalNodeWith(t, func(c *Config) { c.Fetch.CacheMax = 5 << 20 })
+	connect(t, b, a.Host())
+	for range n {
+		d := randomData(3 << 20)
+		data, roots = append(data, d), append(roots, addData(t, a, d))
+	}
+	here = func(c cid.Cid) bool {
+		ok, err := b.store.Has(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	return a, b, roots, data, here
 }
 
 // cachedGets reads the list of finished gets n keeps.
@@ -197,22 +204,7 @@ func TestCacheLimitLoweredAtStart(t *testing.T) {
 // fetched.
 func TestReadsCacheBounded(t *testing.T) {
 	ctx := context.Background()
-	a := newLocalNode(t)
-	b := newLocalNodeWith(t, func(c *Config) { c.Fetch.CacheMax = 5 << 20 })
-	connect(t, b, a.Host())
-	var roots []cid.Cid
-	var data [][]byte
-	for range 2 {
-		d := randomData(3 << 20)
-		data, roots = append(data, d), append(roots, addData(t, a, d))
-	}
-	here := func(c cid.Cid) bool {
-		ok, err := b.store.Has(ctx, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ok
-	}
+	_, b, roots, data, here := cacheSetup(t, 2)
 	listed := func() map[string]int64 {
 		m := map[string]int64{}
 		for _, e := range cachedGets(t, b) {
