@@ -581,7 +581,7 @@ func (n *Node) readStore(ctx context.Context, c cid.Cid) (_ blockstore.Blockstor
 	if n.demand == nil {
 		return n.store, ctx, func() {}
 	}
-	ctx, end = withRequestHolds(withRootHint(ctx, c), &n.demand.reads)
+	ctx, end = n.demandRead(ctx, c)
 	if ok, err := n.store.Has(ctx, c); err == nil && ok {
 		return n.demand, ctx, end
 	}
@@ -594,6 +594,13 @@ func (n *Node) readStore(ctx context.Context, c cid.Cid) (_ blockstore.Blockstor
 		return n.store, ctx, end
 	}
 	return n.demand, ctx, end
+}
+
+// demandRead starts an on-demand read of the DAG under root: reads under
+// the context returned hold what they read from gc until end, and what
+// they fetched is then the downloads' cache, in one entry per read.
+func (n *Node) demandRead(ctx context.Context, root cid.Cid) (_ context.Context, end func()) {
+	return withRequestHolds(withRootHint(ctx, root), &n.demand.reads)
 }
 
 // missingRoot reports whether err is a store's miss of c itself (not of a

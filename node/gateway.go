@@ -141,7 +141,8 @@ func (n *Node) Resolve(ctx context.Context, root cid.Cid, sub string) (api.Entry
 	if err != nil {
 		return api.Entry{}, fmt.Errorf("resolve %s/%s: %v: %w", root, sub, err, api.ErrInvalid)
 	}
-	ctx = withRootHint(ctx, root)
+	ctx, end := n.demandRead(ctx, root)
+	defer end()
 	md, err := n.gateway.ResolvePath(ctx, ip)
 	if err != nil {
 		return api.Entry{}, fmt.Errorf("resolve %s/%s: %w", root, sub, err)
@@ -183,7 +184,9 @@ func (n *Node) BrowseStat(ctx context.Context, c cid.Cid) (api.Entry, error) {
 	if !errors.Is(err, blockstore.ErrNotFound) {
 		return e, err
 	}
-	de, err := dag.StatRoot(withRootHint(ctx, c), n.demand, c)
+	ctx, end := n.demandRead(ctx, c)
+	defer end()
+	de, err := dag.StatRoot(ctx, n.demand, c)
 	if err != nil {
 		return api.Entry{}, fmt.Errorf("stat %s: %w", c, err)
 	}
@@ -199,7 +202,9 @@ func (n *Node) BrowseLs(ctx context.Context, c cid.Cid) ([]api.Entry, error) {
 	if !errors.Is(err, blockstore.ErrNotFound) {
 		return es, err
 	}
-	des, err := dag.LsLinks(withRootHint(ctx, c), n.demand, c)
+	ctx, end := n.demandRead(ctx, c)
+	defer end()
+	des, err := dag.LsLinks(ctx, n.demand, c)
 	if err != nil {
 		return nil, fmt.Errorf("ls %s: %w", c, err)
 	}

@@ -97,7 +97,9 @@ func (n *Node) ResolveRef(ctx context.Context, s string) (cid.Cid, error) {
 	if err != nil || len(names) == 0 {
 		return root, err
 	}
-	c, err := dag.Resolve(withRootHint(ctx, root), n.demand, root, names)
+	rctx, end := n.demandRead(ctx, root)
+	c, err := dag.Resolve(rctx, n.demand, root, names)
+	end()
 	switch {
 	case errors.Is(err, dag.ErrNoEntry):
 		return cid.Undef, fmt.Errorf("%w: %w", err, blockstore.ErrNotFound)
