@@ -133,6 +133,14 @@ func frameDeadline(n int64) time.Duration {
 // peer's: the deadline moves by as much.
 func (l *lane) frameHook(_ MsgType, n int) (func(), error) {
 	d := frameDeadline(int64(n) + 1)
+	stalled := func() {
+		l.r.sched.drop(l.p, dropStalled, fmt.Sprintf("stalled: a frame of %d bytes took over %v (a trickle under %d KiB/s)",
+			n+1, d.Round(time.Second), minFrameRate>>10))
+	}
+	if l.r.f.download == nil {
+		t := time.AfterFunc(d, stalled)
+		return func() { t.Stop() }, nil
+	}
 	var (
 		mu   sync.Mutex
 		t    *time.Timer
@@ -152,8 +160,7 @@ func (l *lane) frameHook(_ MsgType, n int) (func(), error) {
 			t.Reset(time.Duration(waited))
 			return
 		}
-		l.r.sched.drop(l.p, dropStalled, fmt.Sprintf("stalled: a frame of %d bytes took over %v (a trickle under %d KiB/s)",
-			n+1, d.Round(time.Second), minFrameRate>>10))
+		stalled()
 	})
 	return func() {
 		mu.Lock()
