@@ -6,10 +6,13 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // TestDownloadLimit: fetch.download_limit paces what this node receives:
-// a get, and a read through cat (the on-demand store's fetches). The
+// a get (whose result names the cap), and a read through cat (the
+// on-demand store's fetches). The
 // limiter's bucket starts full (one 2 MiB block), so the rest is paced.
 func TestDownloadLimit(t *testing.T) {
 	const limit = 4 << 20
@@ -23,7 +26,11 @@ func TestDownloadLimit(t *testing.T) {
 		start := time.Now()
 		var got []byte
 		if how == "get" {
-			got, _ = getBytes(t, b, root)
+			var res api.GetResult
+			got, res = getBytes(t, b, root)
+			if res.Fetched.DownloadLimit != limit {
+				t.Errorf("the get says it ran under a cap of %d B/s, want %d", res.Fetched.DownloadLimit, limit)
+			}
 		} else {
 			r, err := b.Cat(context.Background(), root, 0, -1)
 			if err != nil {

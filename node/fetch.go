@@ -89,7 +89,8 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.
 	st := api.FetchStats{
 		Blocks: res.Blocks, Bytes: res.Bytes, Peers: len(res.PerPeer),
 		Duplicates: res.Duplicates, Dropped: len(res.Dropped), Seconds: time.Since(start).Seconds(),
-		Protocols: make(map[string]api.ProtocolStats, len(res.PerProtocol)),
+		DownloadLimit: n.cfg.Fetch.DownloadLimit,
+		Protocols:     make(map[string]api.ProtocolStats, len(res.PerProtocol)),
 	}
 	for p, ps := range res.PerProtocol {
 		st.Protocols[string(p)] = api.ProtocolStats{Blocks: ps.Blocks, Bytes: ps.Bytes, Peers: ps.Peers}

@@ -180,6 +180,9 @@ type FetchStats struct {
 	Duplicates int     `json:"duplicates"`
 	Dropped    int     `json:"dropped"` // peers dropped for lying, stalling or failing
 	Seconds    float64 `json:"seconds"`
+	// DownloadLimit is the cap the transfer ran under, in bytes per
+	// second (fetch.download_limit; 0: none).
+	DownloadLimit int64 `json:"download_limit,omitempty"`
 	// Protocols splits the transfer by the protocol that carried it:
 	// "kith" (kith peers, /kith/fetch) and "bitswap" (IPFS nodes).
 	Protocols map[string]ProtocolStats `json:"protocols,omitempty"`

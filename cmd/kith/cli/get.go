@@ -101,8 +101,12 @@ never overwritten ('kith mirror ls' lists such folders).`,
 			fmt.Fprintf(e.stdout, "saved %s to %s (%s)\n", res.Cid, res.Path, humanBytes(int64(res.Size)))
 			if f := res.Fetched; f.Blocks > 0 {
 				rate := float64(f.Bytes) / max(f.Seconds, 1e-3)
-				fmt.Fprintf(e.stdout, "fetched %s in %d blocks from %d peer%s in %.1fs (%s/s)%s\n",
-					humanBytes(f.Bytes), f.Blocks, f.Peers, plural(f.Peers), f.Seconds, humanBytes(int64(rate)), bitswapShare(f))
+				capped := ""
+				if f.DownloadLimit > 0 {
+					capped = fmt.Sprintf(", capped at %s/s by fetch.download_limit", humanBytes(f.DownloadLimit))
+				}
+				fmt.Fprintf(e.stdout, "fetched %s in %d blocks from %d peer%s in %.1fs (%s/s%s)%s\n",
+					humanBytes(f.Bytes), f.Blocks, f.Peers, plural(f.Peers), f.Seconds, humanBytes(int64(rate)), capped, bitswapShare(f))
 			}
 			if m != nil {
 				fmt.Fprintf(e.stdout, "following: each newer version %s shares as %s is written into %s; what you change there is kept, never overwritten ('kith mirror rm %s' stops)\n",
