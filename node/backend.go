@@ -442,7 +442,7 @@ func (n *Node) RepoStat(ctx context.Context) (api.RepoStat, error) {
 	cached, downloads := n.getCache.size(n.repo.dir)
 	// Pins counts pinned roots, however many owners keep each.
 	return api.RepoStat{Path: n.repo.dir, Blocks: count, Bytes: size, DiskUsage: disk, Pins: len(blockstore.PinnedRoots(pins)), DiskFree: free,
-		Cache: cached, CacheMax: n.cfg.Fetch.CacheMax, CacheDownloads: downloads}, nil
+		Cache: cached, CacheMax: n.cacheMax.Load(), CacheDownloads: downloads}, nil
 }
 
 // Verify re-hashes every block.

@@ -89,7 +89,7 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.
 	st := api.FetchStats{
 		Blocks: res.Blocks, Bytes: res.Bytes, Peers: len(res.PerPeer),
 		Duplicates: res.Duplicates, Dropped: len(res.Dropped), Seconds: time.Since(start).Seconds(),
-		DownloadLimit: n.cfg.Fetch.DownloadLimit,
+		DownloadLimit: fetch.LimitOf(n.download),
 		Protocols:     make(map[string]api.ProtocolStats, len(res.PerProtocol)),
 	}
 	for p, ps := range res.PerProtocol {

@@ -142,7 +142,7 @@ func (n *Node) trimCache(ctx context.Context, got *cachedGet) {
 		}
 		total += e.Fetched
 	}
-	limit := n.cfg.Fetch.CacheMax
+	limit := n.cacheMax.Load()
 	var drop []cid.Cid
 	dropped := map[string]bool{}
 	for _, e := range gc.list {

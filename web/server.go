@@ -166,6 +166,7 @@ func (s *Server) routes() *routeMux {
 	m.HandleFunc("GET "+p+"/export", s.handleExport)
 	m.HandleFunc("POST "+p+"/import", s.changingPins(s.handleImport))
 	m.HandleFunc("POST "+p+"/shutdown", s.handleShutdown)
+	m.HandleFunc("POST "+p+"/config/apply", s.handleApplyConfig)
 	m.HandleFunc("GET "+p+"/peers", s.handlePeers)
 	m.HandleFunc("POST "+p+"/connect", s.handleConnect)
 	m.HandleFunc("GET "+p+"/dht/findprovs", s.handleFindProvs)
@@ -507,6 +508,15 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	opts := api.ImportOptions{AllowPartial: q.Get("allow_partial") == "true", Name: q.Get("name")}
 	res, err := s.backend.ImportCAR(r.Context(), r.Body, opts, st.progress)
 	st.finish(res, err)
+}
+
+func (s *Server) handleApplyConfig(w http.ResponseWriter, r *http.Request) {
+	res, err := s.backend.ApplyConfig(r.Context(), r.URL.Query().Get("key"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, res)
 }
 
 func (s *Server) handleShutdown(w http.ResponseWriter, r *http.Request) {

@@ -14,8 +14,8 @@ import (
 )
 
 // TestConfigCommands: `kith config` reads and changes a real repo's
-// config.json, says when the running daemon must be restarted, and the
-// daemon runs with what it wrote.
+// config.json, has the running daemon take a cap at once, says when it
+// must be restarted for the rest, and the daemon runs with what it wrote.
 func TestConfigCommands(t *testing.T) {
 	repo := t.TempDir()
 	d := startDaemon(t, repo)
@@ -29,19 +29,38 @@ func TestConfigCommands(t *testing.T) {
 		t.Fatalf("config get of a list is not a JSON array: %v %q", err, addrs)
 	}
 
-	// While the daemon runs, set writes the file and says to restart.
+	// While the daemon runs, set writes the file; a cap the daemon takes
+	// at once, anything else at its next start.
 	out := mustKith(t, repo, "config", "set", "fetch.upload_limit", "2MiB")
-	if !strings.Contains(out, "fetch.upload_limit = 2097152") || !strings.Contains(out, "restart it (kith shutdown, then kith daemon) for this to take effect") {
+	if out != "fetch.upload_limit = 2097152\nthe running daemon uses it now" {
+		t.Fatalf("config set of a cap printed:\n%s", out)
+	}
+	waitFor(t, 10*time.Second, "the daemon to log the setting applied", func() bool {
+		return strings.Contains(mustKith(t, repo, "log"), `msg="setting applied" key=fetch.upload_limit`)
+	})
+	out = mustKith(t, repo, "config", "set", "network.mdns", "false")
+	if !strings.Contains(out, "network.mdns = false") || !strings.Contains(out, "restart it (kith shutdown, then kith daemon) for this to take effect") {
 		t.Fatalf("config set printed:\n%s", out)
 	}
 	var set struct {
 		Key     string
 		Value   json.RawMessage
+		Applied bool
 		Restart bool `json:"restart_needed"`
 	}
 	if err := json.Unmarshal([]byte(mustKith(t, repo, "--json", "config", "set", "groups.grace", "45m")), &set); err != nil ||
-		set.Key != "groups.grace" || string(set.Value) != `"45m0s"` || !set.Restart {
+		set.Key != "groups.grace" || string(set.Value) != `"45m0s"` || !set.Restart || set.Applied {
 		t.Fatalf("config set --json: %+v %v", set, err)
+	}
+	set = struct {
+		Key     string
+		Value   json.RawMessage
+		Applied bool
+		Restart bool `json:"restart_needed"`
+	}{}
+	if err := json.Unmarshal([]byte(mustKith(t, repo, "--json", "config", "unset", "fetch.download_limit")), &set); err != nil ||
+		set.Key != "fetch.download_limit" || !set.Applied || set.Restart {
+		t.Fatalf("config unset --json of a cap: %+v %v", set, err)
 	}
 	if got := mustKith(t, repo, "config", "get", "fetch.upload_limit"); got != "2097152" {
 		t.Fatalf("config get after set = %q", got)

@@ -19,13 +19,26 @@ func WithDownloadLimiter(l *rate.Limiter) FetcherOption {
 }
 
 // NewDownloadLimiter returns a token bucket of bytesPerSecond for
-// WithDownloadLimiter, or nil for no limit (bytesPerSecond <= 0). Its
-// burst is a few pace chunks: the cap holds from the first bytes.
+// WithDownloadLimiter (no limit when bytesPerSecond <= 0); SetDownloadLimit
+// changes it while it is in use.
 func NewDownloadLimiter(bytesPerSecond int64) *rate.Limiter {
-	if bytesPerSecond <= 0 {
-		return nil
-	}
-	return rate.NewLimiter(rate.Limit(bytesPerSecond), 4*paceChunk(rate.Limit(bytesPerSecond)))
+	l := rate.NewLimiter(rate.Inf, 0)
+	SetDownloadLimit(l, bytesPerSecond)
+	return l
+}
+
+// SetDownloadLimit changes a download limiter's rate (bytesPerSecond <= 0:
+// no limit) from now on. Its burst is a few pace chunks: the cap holds
+// from the first bytes.
+func SetDownloadLimit(l *rate.Limiter, bytesPerSecond int64) {
+	r := limitOf(bytesPerSecond)
+	l.SetBurst(4 * paceChunk(r))
+	l.SetLimit(r)
+}
+
+// limited reports whether a download limit applies.
+func (f *Fetcher) limited() bool {
+	return f.download != nil && f.download.Limit() != rate.Inf
 }
 
 // paceChunk is what one wait on a download limit of r bytes per second
@@ -33,22 +46,41 @@ func NewDownloadLimiter(bytesPerSecond int64) *rate.Limiter {
 // reader held back by a low cap still shows activity to the stall
 // watchdogs often, and one at a high cap does not wait per few bytes.
 func paceChunk(r rate.Limit) int {
+	if r == rate.Inf {
+		return 256 << 10
+	}
 	return min(max(int(r/8), 16<<10), 256<<10)
 }
 
 // pace waits until l allows n more bytes, a chunk at a time, calling alive
 // after each chunk with how long it waited for it; with no limiter it
 // returns at once, and when ctx ends it stops waiting.
+//
+// The chunk follows the limit as it is at each step (SetDownloadLimit may
+// change it meanwhile), and a wait is a reservation, not WaitN: WaitN
+// refuses at once a wait longer than ctx's deadline, which would let the
+// bytes through unpaced.
 func pace(ctx context.Context, l *rate.Limiter, n int, alive func(waited time.Duration)) {
-	if l == nil {
-		return
-	}
-	chunk := paceChunk(l.Limit())
-	for n > 0 {
-		k := min(n, chunk)
-		start := time.Now()
-		if l.WaitN(ctx, k) != nil {
+	for l != nil && n > 0 {
+		r := l.Limit()
+		if r == rate.Inf {
 			return
+		}
+		k := min(n, paceChunk(r), l.Burst())
+		res := l.ReserveN(time.Now(), k)
+		if k <= 0 || !res.OK() {
+			return // the burst changed under us: this once, unpaced
+		}
+		start := time.Now()
+		if d := res.Delay(); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				res.Cancel()
+				return
+			}
 		}
 		n -= k
 		alive(time.Since(start))

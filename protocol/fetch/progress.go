@@ -137,7 +137,7 @@ func (l *lane) frameHook(_ MsgType, n int) (func(), error) {
 		l.r.sched.drop(l.p, dropStalled, fmt.Sprintf("stalled: a frame of %d bytes took over %v (a trickle under %d KiB/s)",
 			n+1, d.Round(time.Second), minFrameRate>>10))
 	}
-	if l.r.f.download == nil {
+	if !l.r.f.limited() {
 		t := time.AfterFunc(d, stalled)
 		return func() { t.Stop() }, nil
 	}

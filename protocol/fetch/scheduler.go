@@ -212,7 +212,7 @@ func (s *scheduler) next(p *peerState) (*batch, <-chan struct{}) {
 		}
 		ws, bytes = s.takeFrom(q, p, ws, bytes, limit, n)
 	}
-	if len(ws) == 0 && s.r.f.download == nil {
+	if len(ws) == 0 && !s.r.f.limited() {
 		// Copies of other peers' requests: any of them in endgame; before
 		// it, only overdue ones (a peer holding the root, or inner blocks,
 		// far longer than its rate explains would stall everyone). Not

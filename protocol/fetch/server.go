@@ -67,19 +67,41 @@ func WithUploadLimit(bytesPerSecond int64) ServerOption {
 
 // WithUploadLimiter paces what the server sends with l, a bucket that other
 // servers (Bitswap's) may share so that one cap covers all uploads; nil
-// means no limit. Build it with NewUploadLimiter.
+// means no limit. Build it with NewUploadLimiter; SetUploadLimit changes
+// it while it is in use.
 func WithUploadLimiter(l *rate.Limiter) ServerOption {
 	return func(s *Server) { s.limiter = l }
 }
 
-// NewUploadLimiter returns a token bucket of bytesPerSecond whose burst
-// holds one maximal block with its framing, or nil for no limit
-// (bytesPerSecond <= 0).
+// NewUploadLimiter returns a token bucket of bytesPerSecond (no limit when
+// bytesPerSecond <= 0) whose burst holds one maximal block with its
+// framing.
 func NewUploadLimiter(bytesPerSecond int64) *rate.Limiter {
+	l := rate.NewLimiter(rate.Inf, MaxBlockSize+frameHeaderSize+maxCIDField)
+	SetUploadLimit(l, bytesPerSecond)
+	return l
+}
+
+// SetUploadLimit changes an upload limiter's rate (bytesPerSecond <= 0:
+// no limit) from now on.
+func SetUploadLimit(l *rate.Limiter, bytesPerSecond int64) {
+	l.SetLimit(limitOf(bytesPerSecond))
+}
+
+// limitOf is bytesPerSecond as a limiter's rate: <= 0 is no limit.
+func limitOf(bytesPerSecond int64) rate.Limit {
 	if bytesPerSecond <= 0 {
-		return nil
+		return rate.Inf
 	}
-	return rate.NewLimiter(rate.Limit(bytesPerSecond), MaxBlockSize+frameHeaderSize+maxCIDField)
+	return rate.Limit(bytesPerSecond)
+}
+
+// LimitOf is a limiter's rate in bytes per second, 0 for none.
+func LimitOf(l *rate.Limiter) int64 {
+	if l == nil || l.Limit() == rate.Inf {
+		return 0
+	}
+	return int64(l.Limit())
 }
 
 // WithServerMetrics records blocks and bytes served in m (nil: no metrics).

@@ -36,6 +36,9 @@ type Backend interface {
 	Pins(ctx context.Context) ([]Pin, error)
 	GC(ctx context.Context, progress func(Progress)) (GCResult, error)
 	RepoStat(ctx context.Context) (RepoStat, error)
+	// ApplyConfig has the running daemon take key's value from
+	// config.json now, when that setting can change without a restart.
+	ApplyConfig(ctx context.Context, key string) (ConfigApplied, error)
 	Verify(ctx context.Context, progress func(Progress)) (VerifyResult, error)
 	ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error
 	// ImportCAR stores every block of a CAR stream and pins the roots whose

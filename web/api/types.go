@@ -242,6 +242,15 @@ type GCResult struct {
 	DiskAfter    int64 `json:"disk_after"`
 }
 
+// ConfigApplied answers a request that the daemon take a setting from
+// config.json.
+type ConfigApplied struct {
+	Key string `json:"key"`
+	// Applied: the daemon runs with the new value now; else it takes it
+	// when it next starts.
+	Applied bool `json:"applied"`
+}
+
 // RepoStat describes the repo.
 type RepoStat struct {
 	Path      string `json:"path"`

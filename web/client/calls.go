@@ -101,6 +101,13 @@ func (c *Client) RepoStat(ctx context.Context) (api.RepoStat, error) {
 	return r, c.getJSON(ctx, "/repo/stat", nil, &r)
 }
 
+// ApplyConfig has the daemon take key's value from config.json now, when
+// it can without a restart.
+func (c *Client) ApplyConfig(ctx context.Context, key string) (api.ConfigApplied, error) {
+	var r api.ConfigApplied
+	return r, c.postJSON(ctx, "/config/apply", url.Values{"key": {key}}, &r)
+}
+
 // Verify re-hashes every block.
 func (c *Client) Verify(ctx context.Context, progress func(api.Event)) (api.VerifyResult, error) {
 	var r api.VerifyResult

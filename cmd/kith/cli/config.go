@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -25,8 +26,9 @@ network.listen_addrs, dht.announce, groups.grace... ('kith config show'
 prints them all with their values). Values are checked before the file is
 written: addresses must parse, durations take units (90s, 30m, 22h, 7d),
 lists are a JSON array or items separated by commas, byte counts may say
-10MiB. The daemon reads config.json when it starts: restart it after a
-change. Works whether or not the daemon runs.`,
+10MiB. The daemon reads config.json when it starts; a running one takes
+fetch.upload_limit, fetch.download_limit and fetch.cache_max at once, and
+the rest after a restart. Works whether or not the daemon runs.`,
 		Example: `  kith config show
   kith config get api.address
   kith config set api.address 127.0.0.1:5092
@@ -92,7 +94,7 @@ SECTION.NAME (fetch.upload_limit), one of:
 			if err != nil {
 				return err
 			}
-			return e.configChanged(v)
+			return e.configChanged(cmd.Context(), v)
 		},
 	}
 	unset := &cobra.Command{
@@ -106,7 +108,7 @@ profile has.`,
 			if err != nil {
 				return err
 			}
-			return e.configChanged(v)
+			return e.configChanged(cmd.Context(), v)
 		},
 	}
 	for _, c := range []*cobra.Command{get, set, unset} {
@@ -159,25 +161,37 @@ func completeKey(cmd *cobra.Command, args []string, toComplete string) ([]cobra.
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
-// configChanged reports a changed setting, and that the running daemon,
-// if any, goes on with the old value until restarted.
-func (e *env) configChanged(v node.ConfigValue) error {
+// configChanged reports a changed setting. A running daemon is asked to
+// take it now (the caps and the cache bound change live); for any other
+// setting it goes on with the old value until restarted.
+func (e *env) configChanged(ctx context.Context, v node.ConfigValue) error {
 	running, err := node.RepoInUse(e.repo)
 	if err != nil {
 		return err
 	}
+	applied := false
+	if running {
+		if c, err := e.client(); err == nil {
+			res, err := c.ApplyConfig(ctx, v.Key)
+			applied = err == nil && res.Applied
+		}
+	}
 	if e.json {
 		return e.printJSON(struct {
 			node.ConfigValue
+			Applied       bool `json:"applied"`
 			RestartNeeded bool `json:"restart_needed"`
-		}{v, running})
+		}{v, applied, running && !applied})
 	}
 	text := v.Text()
 	if strings.Contains(text, "\n") {
 		text = string(v.Value) // a list, on one line
 	}
 	fmt.Fprintf(e.stdout, "%s = %s\n", v.Key, printable(text))
-	if running {
+	switch {
+	case applied:
+		fmt.Fprintln(e.stdout, "the running daemon uses it now")
+	case running:
 		fmt.Fprintln(e.stdout, restartNote)
 	}
 	return nil

@@ -1,0 +1,47 @@
+package node
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kith-p2p/kith/protocol/fetch"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// liveSettings are the settings a running daemon takes from config.json
+// when asked (`kith config set` asks), with no restart: the caps on what
+// it sends and receives, as in a BitTorrent client or Syncthing, and the
+// downloads' cache bound. Every other setting applies at the next start.
+var liveSettings = map[string]func(n *Node, c Config){
+	"fetch.upload_limit": func(n *Node, c Config) { fetch.SetUploadLimit(n.upload, c.Fetch.UploadLimit) },
+	"fetch.download_limit": func(n *Node, c Config) {
+		fetch.SetDownloadLimit(n.download, c.Fetch.DownloadLimit)
+	},
+	"fetch.cache_max": func(n *Node, c Config) {
+		n.cacheMax.Store(c.Fetch.CacheMax)
+		n.background(func(ctx context.Context) { n.trimCache(ctx, nil) }) // a lower bound applies at once
+	},
+}
+
+// ApplyConfig takes key's value from the repo's config.json now, when the
+// setting can change while the daemon runs (liveSettings); for the others
+// it reports that the value applies at the next start.
+func (n *Node) ApplyConfig(ctx context.Context, key string) (api.ConfigApplied, error) {
+	if _, err := findField(key); err != nil {
+		return api.ConfigApplied{}, err
+	}
+	apply, live := liveSettings[key]
+	if !live {
+		return api.ConfigApplied{Key: key}, nil
+	}
+	c, err := ReadConfig(n.repo.dir)
+	if err != nil {
+		return api.ConfigApplied{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+	}
+	if err := c.Validate(); err != nil {
+		return api.ConfigApplied{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+	}
+	apply(n, c)
+	n.log.Info("setting applied", "key", key)
+	return api.ConfigApplied{Key: key, Applied: true}, nil
+}
