@@ -64,56 +64,57 @@ type Options struct {
 
 // Node is one kith peer. New opens it, Start serves it, Close stops it.
 type Node struct {
-	log      *slog.Logger
-	trim     *memTrimmer
-	getCache getCache // finished gets whose blocks the repo keeps (getcache.go)
-	// The settings that change while the daemon runs (liveconfig.go):
-	// fetch.upload_limit, fetch.download_limit and fetch.cache_max.
-	upload, download *rate.Limiter
-	cacheMax         atomic.Int64
-	mirrorFetched    fetchedBytes // what followed folders fetched of the versions they write
-	repo             *repo
-	cfg              Config
-	store            *blockstore.BadgerStore
-	gcl              *blockstore.GCLocker
-	reg              *prometheus.Registry
-	bw               *metrics.BandwidthCounter
-	history          statsHistory // the last two minutes of traffic, for the UI's chart
-	host             host.Host
-	dht              *dht.DHT
-	server           *fetch.Server
-	bitswap          *bitswap.Exchange // nil when fetch.bitswap is off
-	fetcher          *fetch.Fetcher
-	local            string                  // localRun, localRepo: kept on this machine (doctor)
-	demand           *demandStore            // the repo plus what peers hold, for the gateway
-	gateway          *gatewayBackend         // what the web gateway serves
-	tracker          *reach.Tracker          // reachability, NAT type, hole punches
-	addrs            *addrFilter             // what the host advertises
-	relaySvc         *relaysvc.Service       // the relays this node offers when public
-	groupRes         *relaysvc.Reservations  // our reservations on group members' relays
-	peering          *peering.PeeringService // keeps group members and ticket peers connected
-	keep             keepSet
-	ticketMisses     ticketMisses
-	protoProbes      probeTimes // see confirmProtocol
-	connBytes        *connCounter
-	ifaceIPs         map[string]bool // interface IPs at the last check (watchNetwork only)
-	rejoining        atomic.Bool     // a rejoin of a node left without DHT peers is running
-	rejoin           chan struct{}
-	groupRelayNow    chan struct{}
-	mdns             mdns.Service
-	api              *web.Server
-	apiAt            string // the config's (or overridden) API address
-	logFile          string // where the log goes besides stderr ("" if nowhere)
-	jobs             *jobRegistry
-	groupWatch       groupWatchers  // who to tell when what the groups show changed
-	uploads          *uploadTracker // what peers download from us
-	groups           *groupSet      // group replication; nil until Start
+	log           *slog.Logger
+	trim          *memTrimmer
+	getCache      getCache     // finished gets whose blocks the repo keeps (getcache.go)
+	mirrorFetched fetchedBytes // what followed folders fetched of the versions they write
+	repo          *repo
+	cfg           Config
+	store         *blockstore.BadgerStore
+	gcl           *blockstore.GCLocker
+	reg           *prometheus.Registry
+	bw            *metrics.BandwidthCounter
+	history       statsHistory // the last two minutes of traffic, for the UI's chart
+	host          host.Host
+	dht           *dht.DHT
+	server        *fetch.Server
+	bitswap       *bitswap.Exchange // nil when fetch.bitswap is off
+	fetcher       *fetch.Fetcher
+	local         string                  // localRun, localRepo: kept on this machine (doctor)
+	demand        *demandStore            // the repo plus what peers hold, for the gateway
+	gateway       *gatewayBackend         // what the web gateway serves
+	tracker       *reach.Tracker          // reachability, NAT type, hole punches
+	addrs         *addrFilter             // what the host advertises
+	relaySvc      *relaysvc.Service       // the relays this node offers when public
+	groupRes      *relaysvc.Reservations  // our reservations on group members' relays
+	peering       *peering.PeeringService // keeps group members and ticket peers connected
+	keep          keepSet
+	ticketMisses  ticketMisses
+	protoProbes   probeTimes // see confirmProtocol
+	connBytes     *connCounter
+	ifaceIPs      map[string]bool // interface IPs at the last check (watchNetwork only)
+	rejoining     atomic.Bool     // a rejoin of a node left without DHT peers is running
+	rejoin        chan struct{}
+	groupRelayNow chan struct{}
+	mdns          mdns.Service
+	api           *web.Server
+	apiAt         string // the config's (or overridden) API address
+	logFile       string // where the log goes besides stderr ("" if nowhere)
+	jobs          *jobRegistry
+	groupWatch    groupWatchers  // who to tell when what the groups show changed
+	uploads       *uploadTracker // what peers download from us
+	groups        *groupSet      // group replication; nil until Start
 	// groupsReady is groups for code that may run on libp2p's goroutines
 	// before Start (the relay service, the dial gater).
 	groupsReady atomic.Pointer[groupSet]
 	watcher     *watch.Watcher  // folders shared with --watch; nil until Start
 	mirrors     *mirror.Mirrors // folders following a group's share (get --follow); nil until Start
 	adds        *addIndex       // the last add of each path, reused by the next
+
+	// The settings that change while the daemon runs (liveconfig.go):
+	// fetch.upload_limit, fetch.download_limit and fetch.cache_max.
+	upload, download *rate.Limiter
+	cacheMax         atomic.Int64
 
 	ctx    context.Context // lives until Close; background work hangs off it
 	cancel context.CancelFunc
@@ -256,15 +257,14 @@ func New(opts Options) (n *Node, err error) {
 	n.upload = fetch.NewUploadLimiter(n.cfg.Fetch.UploadLimit)
 	n.download = fetch.NewDownloadLimiter(n.cfg.Fetch.DownloadLimit)
 	n.cacheMax.Store(n.cfg.Fetch.CacheMax)
-	upload := n.upload
 	n.uploads = newUploadTracker(n.isPinnedRoot)
 	n.uploads.sent = n.trim.served
-	n.server = fetch.NewServer(n.host, n.store, fetch.WithServerMetrics(fm), fetch.WithUploadLimiter(upload),
+	n.server = fetch.NewServer(n.host, n.store, fetch.WithServerMetrics(fm), fetch.WithUploadLimiter(n.upload),
 		fetch.WithServeObserver(n.uploads.observer(protoKith)))
 	fopts := []fetch.FetcherOption{fetch.WithFetcherMetrics(fm), fetch.WithConnect(n.connectProvider),
 		fetch.WithDownloadLimiter(n.download)}
 	if n.cfg.Fetch.Bitswap {
-		n.bitswap = bitswap.New(n.host, n.store, bitswap.WithUploadLimiter(upload), bitswap.WithMetrics(bitswap.NewMetrics(n.reg)),
+		n.bitswap = bitswap.New(n.host, n.store, bitswap.WithUploadLimiter(n.upload), bitswap.WithMetrics(bitswap.NewMetrics(n.reg)),
 			bitswap.WithServeObserver(n.uploads.observer(protoBitswap)))
 		fopts = append(fopts, fetch.WithBitswap(n.bitswap))
 	}
