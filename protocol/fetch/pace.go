@@ -22,7 +22,7 @@ func WithDownloadLimiter(l *rate.Limiter) FetcherOption {
 // WithDownloadLimiter (no limit when bytesPerSecond <= 0); SetDownloadLimit
 // changes it while it is in use.
 func NewDownloadLimiter(bytesPerSecond int64) *rate.Limiter {
-	l := rate.NewLimiter(rate.Inf, 0)
+	l := rate.NewLimiter(unlimited, 0)
 	SetDownloadLimit(l, bytesPerSecond)
 	return l
 }
@@ -38,7 +38,7 @@ func SetDownloadLimit(l *rate.Limiter, bytesPerSecond int64) {
 
 // limited reports whether a download limit applies.
 func (f *Fetcher) limited() bool {
-	return f.download != nil && f.download.Limit() != rate.Inf
+	return f.download != nil && f.download.Limit() != unlimited
 }
 
 // paceChunk is what one wait on a download limit of r bytes per second
@@ -46,7 +46,7 @@ func (f *Fetcher) limited() bool {
 // reader held back by a low cap still shows activity to the stall
 // watchdogs often, and one at a high cap does not wait per few bytes.
 func paceChunk(r rate.Limit) int {
-	if r == rate.Inf {
+	if r == unlimited {
 		return 256 << 10
 	}
 	return min(max(int(r/8), 16<<10), 256<<10)
@@ -63,7 +63,7 @@ func paceChunk(r rate.Limit) int {
 func pace(ctx context.Context, l *rate.Limiter, n int, alive func(waited time.Duration)) {
 	for l != nil && n > 0 {
 		r := l.Limit()
-		if r == rate.Inf {
+		if r == unlimited {
 			return
 		}
 		k := min(n, paceChunk(r), l.Burst())

@@ -1,12 +1,14 @@
 package fetch
 
 import (
+	"math"
 	"sync"
 	"testing"
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
+	"golang.org/x/time/rate"
 
 	"github.com/kith-p2p/kith/blockstore"
 )
@@ -120,5 +122,41 @@ func TestDownloadLimitSharedNoStall(t *testing.T) {
 			t.Errorf("fetch %d dropped %v, received %d blocks twice", i, res.Dropped, res.Duplicates)
 		}
 		checkFile(t, dst, roots[i], datas[i])
+	}
+}
+
+// TestLimitersChangeLive: an upload or download limiter made with no
+// limit paces once a limit is set, and stops once it is lifted again.
+func TestLimitersChangeLive(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		make func(int64) *rate.Limiter
+		set  func(*rate.Limiter, int64)
+	}{
+		{"upload", NewUploadLimiter, SetUploadLimit},
+		{"download", NewDownloadLimiter, SetDownloadLimit},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := tt.make(0)
+			if LimitOf(l) != 0 || l.ReserveN(time.Now(), l.Burst()).Delay() != 0 || l.ReserveN(time.Now(), l.Burst()).Delay() != 0 {
+				t.Fatal("a limiter with no limit makes readers wait")
+			}
+			for range 1000 { // quick changes: no state the next limit inherits
+				tt.set(l, 1<<20)
+				tt.set(l, 0)
+			}
+			tt.set(l, 1<<20)
+			if tok := l.Tokens(); math.IsNaN(tok) || math.IsInf(tok, 0) || LimitOf(l) != 1<<20 {
+				t.Fatalf("after the limit was set: tokens %v, limit %d", tok, LimitOf(l))
+			}
+			l.ReserveN(time.Now(), l.Burst())
+			if d := l.ReserveN(time.Now(), l.Burst()).Delay(); d <= 0 {
+				t.Fatalf("two bursts in a row at 1 MiB/s: the second waits %v", d)
+			}
+			tt.set(l, 0)
+			if d := l.ReserveN(time.Now(), l.Burst()).Delay(); d != 0 || LimitOf(l) != 0 {
+				t.Fatalf("after the limit was lifted: a burst waits %v, limit %d", d, LimitOf(l))
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"time"
 
@@ -77,7 +78,7 @@ func WithUploadLimiter(l *rate.Limiter) ServerOption {
 // bytesPerSecond <= 0) whose burst holds one maximal block with its
 // framing.
 func NewUploadLimiter(bytesPerSecond int64) *rate.Limiter {
-	l := rate.NewLimiter(rate.Inf, MaxBlockSize+frameHeaderSize+maxCIDField)
+	l := rate.NewLimiter(unlimited, MaxBlockSize+frameHeaderSize+maxCIDField)
 	SetUploadLimit(l, bytesPerSecond)
 	return l
 }
@@ -88,17 +89,22 @@ func SetUploadLimit(l *rate.Limiter, bytesPerSecond int64) {
 	l.SetLimit(limitOf(bytesPerSecond))
 }
 
+// unlimited is the rate of a limiter set to no limit. Not rate.Inf: a
+// limiter moved from rate.Inf to a finite rate within one clock tick
+// computes its tokens as 0 * Inf, NaN, and then never makes anyone wait.
+const unlimited = rate.Limit(math.MaxFloat64)
+
 // limitOf is bytesPerSecond as a limiter's rate: <= 0 is no limit.
 func limitOf(bytesPerSecond int64) rate.Limit {
 	if bytesPerSecond <= 0 {
-		return rate.Inf
+		return unlimited
 	}
 	return rate.Limit(bytesPerSecond)
 }
 
 // LimitOf is a limiter's rate in bytes per second, 0 for none.
 func LimitOf(l *rate.Limiter) int64 {
-	if l == nil || l.Limit() == rate.Inf {
+	if l == nil || l.Limit() == unlimited {
 		return 0
 	}
 	return int64(l.Limit())
