@@ -139,7 +139,8 @@ type DHTConfig struct {
 	ReprovideInterval Duration `json:"reprovide_interval"`
 }
 
-// FetchConfig configures block transfers.
+// FetchConfig configures block transfers. UploadLimit, DownloadLimit and
+// CacheMax change while the daemon runs (liveconfig.go).
 type FetchConfig struct {
 	// UploadLimit caps the bytes per second served to peers, over
 	// /kith/fetch and Bitswap together (0: no cap).

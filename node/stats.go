@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kith-p2p/kith/protocol/fetch"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -28,5 +29,6 @@ func (n *Node) Stats(ctx context.Context) (api.Stats, error) {
 	return api.Stats{
 		TotalIn: bw.TotalIn, TotalOut: bw.TotalOut, RateIn: bw.RateIn, RateOut: bw.RateOut,
 		Peers: len(n.host.Network().Peers()), DiskUsage: disk, DiskFree: free, Time: time.Now().UTC(),
+		DownloadLimit: fetch.LimitOf(n.download), UploadLimit: fetch.LimitOf(n.upload),
 	}, nil
 }

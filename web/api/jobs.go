@@ -97,6 +97,10 @@ type Stats struct {
 	DiskUsage int64     `json:"disk_usage"`
 	DiskFree  int64     `json:"disk_free"`
 	Time      time.Time `json:"time"`
+	// DownloadLimit and UploadLimit are the caps in force (bytes/s,
+	// fetch.download_limit and fetch.upload_limit; 0: none).
+	DownloadLimit int64 `json:"download_limit,omitempty"`
+	UploadLimit   int64 `json:"upload_limit,omitempty"`
 }
 
 // StatsSource is implemented by backends that report live statistics.

@@ -17,7 +17,8 @@ import (
 
 // TestBrowserOverviewCache: the overview's storage line says how much of
 // the repo is downloads kept unpinned (the cache fetch.cache_max bounds),
-// once there are any: here, a file read from a peer with cat.
+// once there are any: here, a file read from a peer with cat; and under
+// the download rate, the cap in force once `kith config set` gave one.
 func TestBrowserOverviewCache(t *testing.T) {
 	ctx := newBrowser(t)
 	a := startDaemon(t, nil)
@@ -67,5 +68,17 @@ func TestBrowserOverviewCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, ctx, "#stat-repo", "0 pins, 3.0 MiB of content (3.0 MiB cached downloads, max 64 MiB)")
+
+	var inCap string
+	if err := chromedp.Run(ctx, chromedp.Text("#stat-in-cap", &inCap, chromedp.ByQuery)); err != nil || inCap != "" {
+		t.Fatalf("with no cap the download rate says %q (%v)", inCap, err)
+	}
+	if _, err := node.SetConfig(b.n.RepoDir(), "fetch.download_limit", "4MiB"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := b.c.ApplyConfig(ctx, "fetch.download_limit"); err != nil || !res.Applied {
+		t.Fatalf("apply the cap: %+v, %v", res, err)
+	}
+	waitText(t, ctx, "#stat-in-cap", "capped at 4.0 MiB/s")
 	screenshot(t, ctx, artifacts(t), "overview-cache")
 }

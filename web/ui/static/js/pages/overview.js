@@ -22,6 +22,9 @@ export function render(main) {
   const diskEl = h('strong', { id: 'stat-disk' }, '–');
   const inEl = h('strong', { id: 'stat-in' }, '–');
   const outEl = h('strong', { id: 'stat-out' }, '–');
+  // The caps (fetch.download_limit, fetch.upload_limit), when set.
+  const inCap = h('span', { id: 'stat-in-cap', class: 'muted' });
+  const outCap = h('span', { id: 'stat-out-cap', class: 'muted' });
   const canvas = h('canvas', { class: 'chart', role: 'img', 'aria-label': 'Transfer rate chart' });
   const chart = new RateChart(canvas);
   const identity = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
@@ -34,8 +37,8 @@ export function render(main) {
     h('div', { class: 'stats' },
       h('div', { class: 'stat' }, h('span', {}, 'Peers connected'), peersEl),
       h('div', { class: 'stat' }, h('span', {}, 'Storage used'), diskEl, repoEl),
-      h('div', { class: 'stat' }, h('span', { class: 'in' }, 'Download'), inEl),
-      h('div', { class: 'stat' }, h('span', { class: 'out' }, 'Upload'), outEl)),
+      h('div', { class: 'stat' }, h('span', { class: 'in' }, 'Download'), inEl, inCap),
+      h('div', { class: 'stat' }, h('span', { class: 'out' }, 'Upload'), outEl, outCap)),
     attention.el,
     network.el,
     section('Transfer rate', canvas,
@@ -48,6 +51,8 @@ export function render(main) {
     diskEl.textContent = bytes(s.disk_usage);
     inEl.textContent = rate(s.rate_in);
     outEl.textContent = rate(s.rate_out);
+    inCap.textContent = s.download_limit > 0 ? `capped at ${rate(s.download_limit)}` : '';
+    outCap.textContent = s.upload_limit > 0 ? `capped at ${rate(s.upload_limit)}` : '';
     chart.set(live.state.history);
   };
   show(live.state.stats);
