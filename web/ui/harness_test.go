@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kith-p2p/kith/node"
+	"github.com/kith-p2p/kith/web/api"
 	"github.com/kith-p2p/kith/web/client"
 )
 
@@ -185,6 +186,19 @@ func startDaemonWith(t *testing.T, opts node.Options) *daemon {
 		t.Fatal(err)
 	}
 	return &daemon{n: n, c: c}
+}
+
+// connectTo connects d to other, and returns other's ID.
+func (d *daemon) connectTo(t *testing.T, ctx context.Context, other *daemon) api.ID {
+	t.Helper()
+	id, err := other.c.ID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.c.Connect(ctx, id.Addresses[0]+"/p2p/"+id.PeerID); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // base is the daemon's UI address.

@@ -68,13 +68,7 @@ func TestBrowserLayout(t *testing.T) {
 	b := startDaemon(t, nil)
 
 	// A peer, a group of two, a folder, and a finished get.
-	id, err := a.c.ID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.c.Connect(ctx, id.Addresses[0]+"/p2p/"+id.PeerID); err != nil {
-		t.Fatal(err)
-	}
+	b.connectTo(t, ctx, a)
 	// Devices named as people name them (both hosts are this machine).
 	for d, name := range map[*daemon]string{a: "laptop", b: "desktop"} {
 		if _, err := d.c.GroupRenameMe(ctx, name, ""); err != nil {

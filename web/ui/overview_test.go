@@ -23,13 +23,7 @@ func TestBrowserOverviewCache(t *testing.T) {
 	ctx := newBrowser(t)
 	a := startDaemon(t, nil)
 	b := startDaemon(t, func(c *node.Config) { c.Fetch.CacheMax = 64 << 20 })
-	id, err := a.c.ID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.c.Connect(ctx, id.Addresses[0]+"/p2p/"+id.PeerID); err != nil {
-		t.Fatal(err)
-	}
+	b.connectTo(t, ctx, a)
 	data := make([]byte, 3<<20)
 	rand.Read(data)
 	res, err := a.c.Add(ctx, "film.bin", files.NewBytesFile(data), int64(len(data)), api.AddOptions{}, nil)

@@ -33,13 +33,7 @@ func TestBrowserShareBetweenDaemons(t *testing.T) {
 	// enough to reload the page in the middle of it.
 	a := startDaemon(t, func(c *node.Config) { c.Fetch.UploadLimit = 16 << 20 })
 	b := startDaemon(t, nil)
-	id, err := a.c.ID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.c.Connect(ctx, id.Addresses[0]+"/p2p/"+id.PeerID); err != nil {
-		t.Fatal(err)
-	}
+	id := b.connectTo(t, ctx, a)
 
 	data := make([]byte, 64<<20)
 	rand.Read(data)
@@ -57,7 +51,7 @@ func TestBrowserShareBetweenDaemons(t *testing.T) {
 	}
 	screenshot(t, ctx, shots, "overview")
 	var got string
-	err = chromedp.Run(ctx,
+	err := chromedp.Run(ctx,
 		chromedp.Navigate(a.base()+"/#/add"),
 		chromedp.WaitVisible("#dropzone", chromedp.ByQuery),
 		chromedp.SetUploadFiles("#file-input", []string{src}, chromedp.ByQuery),
