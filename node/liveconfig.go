@@ -42,6 +42,8 @@ func (n *Node) ApplyConfig(ctx context.Context, key string) (api.ConfigApplied, 
 		return api.ConfigApplied{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
 	}
 	apply(n, c)
-	n.log.Info("setting applied", "key", key)
+	if v, err := c.Lookup(key); err == nil {
+		n.log.Info("setting applied", "key", key, "value", v.Text())
+	}
 	return api.ConfigApplied{Key: key, Applied: true}, nil
 }
