@@ -6,11 +6,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dustin/go-humanize"
 	"github.com/libp2p/go-libp2p/core/network"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-p2p/kith/dht"
 	"github.com/kith-p2p/kith/node/reach"
+	"github.com/kith-p2p/kith/protocol/fetch"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -37,6 +39,9 @@ type facts struct {
 	// announcedShares are roots a group of ours shares that this node
 	// announces in the DHT (pinned before shares were kept private).
 	announcedShares []string
+	// downloadLimit and uploadLimit are the caps in force (bytes/s, 0:
+	// none): a slow transfer may be this node's own doing.
+	downloadLimit, uploadLimit int64
 }
 
 // Doctor describes how the node stands on the network and what to do.
@@ -123,6 +128,7 @@ func (n *Node) facts() facts {
 		inGroups:    n.groups != nil && len(n.groups.list()) > 0,
 		local:       n.local,
 	}
+	f.downloadLimit, f.uploadLimit = fetch.LimitOf(n.download), fetch.LimitOf(n.upload)
 	share, _, _ := n.shareAddrs()
 	f.share = len(share)
 	f.groupHasRely = len(n.groupRelayCandidates()) > 0
@@ -248,6 +254,19 @@ func diagnose(f facts) []api.Check {
 		ok("This repo was made with --profile local: it " + stays + ". A repo made without it (kith --repo DIR daemon) joins the network.")
 	default:
 		fails, warns, oks = diagnoseNetwork(f)
+	}
+
+	var caps []string
+	for _, c := range []struct {
+		what, key string
+		limit     int64
+	}{{"downloads", "fetch.download_limit", f.downloadLimit}, {"uploads", "fetch.upload_limit", f.uploadLimit}} {
+		if c.limit > 0 {
+			caps = append(caps, fmt.Sprintf("%s at %s/s (%s)", c.what, humanize.IBytes(uint64(c.limit)), c.key))
+		}
+	}
+	if len(caps) > 0 {
+		ok("Transfers are capped: " + strings.Join(caps, ", ") + "; `kith config unset KEY` lifts a cap at once.")
 	}
 
 	if n := len(f.announcedShares); n > 0 {

@@ -27,7 +27,7 @@ func TestDiagnose(t *testing.T) {
 			name: "public",
 			f:    facts{reach: reach.Status{Reachability: network.ReachabilityPublic, NAT: reach.NATNone}, dht: online, share: 2},
 			want: map[string]string{"Reachable from the internet": "ok", "peers in the routing table": "ok"},
-			not:  []string{"relay", "No address"},
+			not:  []string{"relay", "No address", "capped"},
 		},
 		{
 			name: "offline",
@@ -46,6 +46,17 @@ func TestDiagnose(t *testing.T) {
 			f:    facts{reach: private, dht: dht.Stats{}, local: localRepo},
 			want: map[string]string{"This repo was made with --profile local": "ok"},
 			not:  []string{"bootstrap", "No relay", "No address"},
+		},
+		{
+			name: "caps in force",
+			f:    facts{reach: private, dht: dht.Stats{}, local: localRepo, downloadLimit: 5 << 20, uploadLimit: 512 << 10},
+			want: map[string]string{"Transfers are capped: downloads at 5.0 MiB/s (fetch.download_limit), uploads at 512 KiB/s (fetch.upload_limit); `kith config unset KEY` lifts a cap at once.": "ok"},
+		},
+		{
+			name: "a download cap alone",
+			f:    facts{reach: private, dht: dht.Stats{}, local: localRepo, downloadLimit: 64 << 10},
+			want: map[string]string{"Transfers are capped: downloads at 64 KiB/s (fetch.download_limit);": "ok"},
+			not:  []string{"uploads at"},
 		},
 		{
 			name: "no bootstrap peers",
