@@ -13,10 +13,8 @@ import (
 // it sends and receives, as in a BitTorrent client or Syncthing, and the
 // downloads' cache bound. Every other setting applies at the next start.
 var liveSettings = map[string]func(n *Node, c Config){
-	"fetch.upload_limit": func(n *Node, c Config) { fetch.SetUploadLimit(n.upload, c.Fetch.UploadLimit) },
-	"fetch.download_limit": func(n *Node, c Config) {
-		fetch.SetDownloadLimit(n.download, c.Fetch.DownloadLimit)
-	},
+	"fetch.upload_limit":   func(n *Node, c Config) { fetch.SetUploadLimit(n.upload, c.Fetch.UploadLimit) },
+	"fetch.download_limit": func(n *Node, c Config) { fetch.SetDownloadLimit(n.download, c.Fetch.DownloadLimit) },
 	"fetch.cache_max": func(n *Node, c Config) {
 		n.cacheMax.Store(c.Fetch.CacheMax)
 		n.background(func(ctx context.Context) { n.trimCache(ctx, nil) }) // a lower bound applies at once

@@ -67,10 +67,10 @@ func pace(ctx context.Context, l *rate.Limiter, n int, alive func(waited time.Du
 			return
 		}
 		k := min(n, paceChunk(r), l.Burst())
-		res := l.ReserveN(time.Now(), k)
-		if k <= 0 || !res.OK() {
+		if k <= 0 {
 			return // the burst changed under us: this once, unpaced
 		}
+		res := l.ReserveN(time.Now(), k)
 		start := time.Now()
 		if d := res.Delay(); d > 0 {
 			t := time.NewTimer(d)
