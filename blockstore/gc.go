@@ -185,7 +185,13 @@ func markPinned(ctx context.Context, m *marker, pins PinStore, res *GCResult, pr
 	report()
 	// A root several owners keep is marked once: a block is garbage only
 	// when no owner remains.
-	res.Missing, err = m.mark(ctx, PinnedRoots(ps), report)
+	roots := PinnedRoots(ps)
+	for _, p := range ps {
+		if p.Meta.Defined() {
+			roots = append(roots, p.Meta)
+		}
+	}
+	res.Missing, err = m.mark(ctx, roots, report)
 	if err != nil {
 		return err
 	}

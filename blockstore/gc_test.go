@@ -98,6 +98,36 @@ func TestGCKeepsPinnedDAG(t *testing.T) {
 	})
 }
 
+// TestGCKeepsPinMeta: a pin's meta (a shared folder's modes and times) is
+// kept as its DAG is, through both stores' pin records, and goes with the pin.
+func TestGCKeepsPinMeta(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s store) {
+		ctx := context.Background()
+		leaf := storetest.RawBlock(t, []byte("file"))
+		root := storetest.DagPBBlock(t, 1, []byte("folder"), leaf.Cid())
+		metaLeaf := storetest.RawBlock(t, []byte("modes and times, part 2"))
+		meta := storetest.DagPBBlock(t, 1, []byte("modes and times"), metaLeaf.Cid())
+		putAll(t, s, leaf, root, meta, metaLeaf)
+		if err := s.AddPin(ctx, blockstore.Pin{Cid: root.Cid(), Meta: meta.Cid()}); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := s.GetPin(ctx, root.Cid(), blockstore.OwnerUser); err != nil || !p.Meta.Equals(meta.Cid()) {
+			t.Fatalf("GetPin = %+v, %v: the meta is lost", p, err)
+		}
+		if _, err := blockstore.CollectGarbage(ctx, s, s, blockstore.NewGCLocker(), nil); err != nil {
+			t.Fatal(err)
+		}
+		checkHas(t, s, true, leaf, root, meta, metaLeaf)
+		if err := s.RemovePin(ctx, root.Cid(), blockstore.OwnerUser); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := blockstore.CollectGarbage(ctx, s, s, blockstore.NewGCLocker(), nil); err != nil {
+			t.Fatal(err)
+		}
+		checkHas(t, s, false, leaf, root, meta, metaLeaf)
+	})
+}
+
 func TestGCCountsMissing(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s store) {
 		present := storetest.RawBlock(t, []byte("present"))

@@ -54,6 +54,9 @@ type Pin struct {
 	Created time.Time `json:"created"`
 	// Private pins are not announced in the DHT (kith add --private).
 	Private bool `json:"private,omitempty"`
+	// Meta, when set, is kept with the DAG, as pinned as it is: the small
+	// file of a shared folder's modes and times (group.Intent.Meta).
+	Meta cid.Cid `json:"meta,omitzero"`
 }
 
 // PinStore persists pins, one record per (CID, owner). Implementations are

@@ -48,17 +48,17 @@ func (n *Node) startMirrors() error {
 type mirrorSource struct{ n *Node }
 
 // Newest is the newest version the group groupID shares as name.
-func (s mirrorSource) Newest(groupID, name string) (cid.Cid, bool, error) {
+func (s mirrorSource) Newest(groupID, name string) (mirror.Shared, bool, error) {
 	gs, err := s.n.groupSet()
 	if err != nil {
-		return cid.Undef, false, err
+		return mirror.Shared{}, false, err
 	}
 	g, err := gs.find(groupID)
 	if err != nil {
-		return cid.Undef, false, err // not a group of ours any more: it says why
+		return mirror.Shared{}, false, err // not a group of ours any more: it says why
 	}
 	in, ok := newestShare(g, name)
-	return in.Root, ok, nil
+	return mirror.Shared{Root: in.Root, Meta: in.Meta}, ok, nil
 }
 
 // newestShare is the newest share of g called name.

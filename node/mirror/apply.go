@@ -46,6 +46,7 @@ type Result struct {
 	Written, Removed int
 	Bytes            int64 // written
 	Fetched          int64 // fetched from peers
+	Touched          int   // entries given their modes and times (Meta)
 	// Kept names the paths changed on this device (the first 20) that
 	// Apply left as they are rather than overwrite or remove them;
 	// KeptCount counts them all.

@@ -27,6 +27,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/node/atomicfile"
 )
 
@@ -48,6 +49,9 @@ type Mirror struct {
 	// when the group's newest version was last looked at.
 	Cid     string    `json:"cid"`
 	Updated time.Time `json:"updated"`
+	// Meta is the file of modes and times applied with Cid (Shared.Meta;
+	// "" for none, or none applied yet).
+	Meta    string    `json:"meta,omitempty"`
 	Checked time.Time `json:"checked,omitzero"`
 	// Pending is a newer version being fetched and written; Progress,
 	// how far that is (kept in memory only: List fills it in).
@@ -75,12 +79,26 @@ func (m Mirror) manifestName() string {
 	return "manifest-" + hex.EncodeToString(sum[:12]) + ".json"
 }
 
+// Shared is a version a group shares: the folder's Root, and the Meta
+// file of its modes and times (cid.Undef when the sharer sent none).
+type Shared struct {
+	Root, Meta cid.Cid
+}
+
+// metaString is how Mirror.Meta names c.
+func metaString(c cid.Cid) string {
+	if !c.Defined() {
+		return ""
+	}
+	return c.String()
+}
+
 // Source is what the mirrors need of the node.
 type Source interface {
 	// Newest is the newest version the group groupID shares as name; ok
 	// is false when it shares nothing so named. Its error is a sentence
 	// (not a group of ours any more, say).
-	Newest(groupID, name string) (c cid.Cid, ok bool, err error)
+	Newest(groupID, name string) (v Shared, ok bool, err error)
 	// Hold keeps the version c, and what is fetched of it, from garbage
 	// collection until release; bs is the store it is read from.
 	Hold(c cid.Cid) (bs blockstore.Blockstore, release func())
@@ -336,7 +354,8 @@ func (m *Mirrors) check(ctx context.Context, mr Mirror) {
 		})
 		return
 	}
-	c, ok, err := m.src.Newest(mr.GroupID, mr.Name)
+	v, ok, err := m.src.Newest(mr.GroupID, mr.Name)
+	c := v.Root
 	switch {
 	case err != nil:
 		m.edit(mr.Path, func(x *Mirror) { x.Checked, x.Error = now, err.Error() })
@@ -347,17 +366,18 @@ func (m *Mirrors) check(ctx context.Context, mr Mirror) {
 			x.Error = fmt.Sprintf("%s shares nothing called %s any more: %s stays as it is", x.Group, x.Name, x.Path)
 		})
 		return
-	case c.String() == mr.Cid && !mr.Revert:
+	case c.String() == mr.Cid && metaString(v.Meta) == mr.Meta && !mr.Revert:
 		m.edit(mr.Path, func(x *Mirror) { x.Checked, x.Error, x.Failed = now, "", "" })
 		return
 	case c.String() == mr.Failed && now.Sub(mr.FailedAt) < m.opts.Interval && !mr.Revert:
 		return // tried a moment ago
 	}
-	m.update(ctx, mr, c)
+	m.update(ctx, mr, v)
 }
 
-// update fetches the version c and writes it into mr's folder.
-func (m *Mirrors) update(ctx context.Context, mr Mirror, c cid.Cid) {
+// update fetches the version v and writes it into mr's folder.
+func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
+	c := v.Root
 	uctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	m.mu.Lock()
@@ -371,7 +391,7 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, c cid.Cid) {
 	}()
 	m.edit(mr.Path, func(x *Mirror) { x.Pending = c.String() })
 	log := m.opts.Log.With("path", mr.Path, "group", mr.Group, "name", mr.Name, "cid", c)
-	res, err := m.write(uctx, mr, c)
+	res, metaErr, err := m.write(uctx, mr, v)
 	now := time.Now()
 	if err != nil && uctx.Err() != nil {
 		// Removed or replaced meanwhile, or the daemon stops: the next
@@ -387,6 +407,14 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, c cid.Cid) {
 		}
 		x.Cid, x.Updated, x.Error, x.Failed = c.String(), now, "", ""
 		x.Kept, x.KeptCount = res.Kept, res.KeptCount
+		x.Meta = metaString(v.Meta)
+		if metaErr != nil {
+			// The files are the version's; their modes and times are
+			// tried again after the interval.
+			x.Meta = ""
+			x.Error = fmt.Sprintf("wrote %s's newer %s into %s, but not yet its files' modes and times: %v", x.Group, x.Name, x.Path, metaErr)
+			x.Failed, x.FailedAt = c.String(), now
+		}
 		if mr.Revert {
 			x.Revert = false // done (asked again meanwhile: done too)
 		}
@@ -399,31 +427,59 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, c cid.Cid) {
 	if mr.Revert {
 		what = "mirror: wrote the group's version over what was changed here"
 	}
-	log.Info(what, "written", res.Written, "removed", res.Removed, "bytes", res.Bytes, "fetched", res.Fetched, "kept", res.KeptCount)
+	log.Info(what, "written", res.Written, "removed", res.Removed, "bytes", res.Bytes, "fetched", res.Fetched, "kept", res.KeptCount, "modes_and_times", res.Touched)
+	if metaErr != nil {
+		log.Warn("mirror: could not give the files their modes and times; trying again later", "meta", v.Meta, "err", metaErr)
+	}
 }
 
-// write applies the version c to mr's folder (fetching what it needs of
-// it), saving the manifest after, also when Apply failed half-way (it
-// holds what was done).
-func (m *Mirrors) write(ctx context.Context, mr Mirror, c cid.Cid) (Result, error) {
+// write applies the version v to mr's folder (fetching what it needs of
+// it), then its modes and times (metaErr says why not), saving the
+// manifest after, also when Apply failed half-way (it holds what was
+// done).
+func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, metaErr, err error) {
+	c := v.Root
 	bs, release := m.src.Hold(c)
 	defer release()
 	m.mu.Lock()
 	man, err := m.loadManifestLocked(mr)
 	m.mu.Unlock()
 	if err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
-	res, err := Apply(ctx, Version{Root: c, Store: bs, Fetch: m.src.Fetch, Revert: mr.Revert}, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
+	res, err = Apply(ctx, Version{Root: c, Store: bs, Fetch: m.src.Fetch, Revert: mr.Revert}, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
+	if err == nil && v.Meta.Defined() {
+		res.Touched, metaErr = m.applyMeta(ctx, mr.Path, v.Meta, man)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !slices.ContainsFunc(m.list, func(x Mirror) bool { return x.Path == mr.Path }) {
-		return res, err // removed meanwhile: its manifest is gone with it
+		return res, metaErr, err // removed meanwhile: its manifest is gone with it
 	}
 	if serr := m.saveManifestLocked(mr, man); err == nil {
 		err = serr
 	}
-	return res, err
+	return res, metaErr, err
+}
+
+// applyMeta fetches the file of modes and times meta and applies it to
+// what man says was written into dir.
+func (m *Mirrors) applyMeta(ctx context.Context, dir string, meta cid.Cid, man Manifest) (int, error) {
+	bs, release := m.src.Hold(meta)
+	defer release()
+	if _, err := m.src.Fetch(ctx, meta, nil, nil); err != nil {
+		return 0, err
+	}
+	r, _, err := dag.Open(ctx, bs, meta)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	em, err := DecodeMeta(r)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", meta, err)
+	}
+	return applyMeta(dir, man, em)
 }
 
 // progressed notes how far the update of path is, and says so (Changed)

@@ -25,6 +25,7 @@ type shares struct {
 
 	mu       sync.Mutex
 	newest   map[string]cid.Cid // group + "/" + name
+	meta     map[string]cid.Cid // its modes and times
 	fetchErr error
 	fetches  int
 }
@@ -42,11 +43,21 @@ func (s *shares) share(group, name string, c cid.Cid) {
 	s.newest[group+"/"+name] = c
 }
 
-func (s *shares) Newest(group, name string) (cid.Cid, bool, error) {
+// shareMeta has the version shared as name come with the meta file m.
+func (s *shares) shareMeta(group, name string, m cid.Cid) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.meta == nil {
+		s.meta = map[string]cid.Cid{}
+	}
+	s.meta[group+"/"+name] = m
+}
+
+func (s *shares) Newest(group, name string) (Shared, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.newest[group+"/"+name]
-	return c, ok, nil
+	return Shared{Root: c, Meta: s.meta[group+"/"+name]}, ok, nil
 }
 
 func (s *shares) Hold(c cid.Cid) (blockstore.Blockstore, func()) { return s.bs, func() {} }

@@ -100,6 +100,9 @@ func (u Update) Validate() error {
 	if !i.Root.Defined() || len(i.Root.KeyString()) > maxCIDLen {
 		return fmt.Errorf("intent: bad root: %w", ErrInvalid)
 	}
+	if len(i.Meta.KeyString()) > maxCIDLen || (i.Withdrawn && i.Meta.Defined()) {
+		return fmt.Errorf("intent %s: bad meta: %w", i.Root, ErrInvalid)
+	}
 	if err := validName(i.Name); err != nil {
 		return fmt.Errorf("intent %s: %w", i.Root, err)
 	}
@@ -239,8 +242,15 @@ func (s *State) Compact(now time.Time, horizon time.Duration) int {
 // the clock's node. Re-sharing a live root updates it and keeps its Created
 // time. It returns the update to gossip.
 func (s *State) Share(c *Clock, root cid.Cid, name string, size int64, copies int) (Update, error) {
+	return s.ShareWithMeta(c, root, cid.Undef, name, size, copies)
+}
+
+// ShareWithMeta is Share with the CID of the folder's modes and times
+// (Intent.Meta; cid.Undef: none). Sharing the same root with another meta
+// (a file touched, its bytes the same) updates the intent.
+func (s *State) ShareWithMeta(c *Clock, root, meta cid.Cid, name string, size int64, copies int) (Update, error) {
 	v := c.Now()
-	in := Intent{Root: root, Name: name, Size: size, Copies: copies, Who: c.Node(), Created: v, Version: v}
+	in := Intent{Root: root, Meta: meta, Name: name, Size: size, Copies: copies, Who: c.Node(), Created: v, Version: v}
 	if old, ok := s.Intent(root); ok && !old.Withdrawn {
 		in.Created = old.Created
 	}
@@ -259,6 +269,7 @@ func (s *State) Unshare(c *Clock, root cid.Cid) (Update, error) {
 		return Update{}, fmt.Errorf("unshare %s: %w", root, ErrNotFound)
 	}
 	old.Withdrawn = true
+	old.Meta = cid.Undef // a tombstone keeps nothing
 	old.Who = c.Node()
 	old.Version = c.Now()
 	old.Sig = nil

@@ -34,9 +34,13 @@ type Member struct {
 // Intent is the wish that root be kept on Copies members. Withdrawn is a
 // tombstone left by unshare. Who wrote the current version; Created is when
 // the root was (last) shared, and orders intents for placement so that a new
-// intent never takes room from an older one.
+// intent never takes room from an older one. Meta, when set, is a small
+// file kept with the root: the modes and times of a shared folder's entries,
+// which a DAG does not carry (a followed folder applies them); a tombstone
+// has none.
 type Intent struct {
 	Root      cid.Cid `json:"root"`
+	Meta      cid.Cid `json:"meta,omitzero"`
 	Name      string  `json:"name,omitempty"`
 	Size      int64   `json:"size"`
 	Copies    int     `json:"copies"`
@@ -143,6 +147,10 @@ func (u Update) hash() [32]byte {
 		hlc(i.Created)
 		flag(i.Withdrawn)
 		hlc(i.Version)
+		if i.Meta.Defined() { // only then: intents written before metas keep their hash
+			str("meta")
+			str(i.Meta.KeyString())
+		}
 	case u.Epoch != nil:
 		e := u.Epoch
 		str("epoch/1")

@@ -1,0 +1,182 @@
+package mirror
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+)
+
+// Meta is what a folder's DAG does not carry and a followed folder keeps
+// (as Syncthing does): the permission bits and modification time of each
+// file and folder of a shared version, by slash path inside it. The sharer
+// reads it from its folder (ReadMeta) and shares it beside the version, as
+// a small file of its own (EncodeMeta), so that the version's CIDs stay
+// those of a plain add; a mirror applies it to what it wrote (applyMeta).
+type Meta map[string]EntryMeta
+
+// EntryMeta is one entry's mode and time.
+type EntryMeta struct {
+	Mode  uint32 `json:"m"` // permission bits (0o777)
+	Mtime int64  `json:"t"` // nanoseconds since 1970
+}
+
+// metaFile is Meta as it is stored: versioned, its entries sorted (the
+// same folder gives the same bytes, so the same CID).
+type metaFile struct {
+	V       int  `json:"v"`
+	Entries Meta `json:"e"`
+}
+
+// MaxMetaSize bounds the meta file a mirror reads: about a million
+// entries.
+const MaxMetaSize = 64 << 20
+
+// ErrBadMeta is DecodeMeta's error for what is no meta file.
+var ErrBadMeta = errors.New("not a file of modes and times")
+
+// EncodeMeta is m as the file shared beside the version.
+func EncodeMeta(m Meta) []byte {
+	b, err := json.Marshal(metaFile{V: 1, Entries: m}) // map keys sorted
+	if err != nil {
+		panic(err) // a map of numbers always encodes
+	}
+	return b
+}
+
+// DecodeMeta reads a meta file, at most MaxMetaSize bytes.
+func DecodeMeta(r io.Reader) (Meta, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxMetaSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxMetaSize {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrBadMeta, MaxMetaSize)
+	}
+	var f metaFile
+	if err := json.Unmarshal(b, &f); err != nil || f.V != 1 {
+		return nil, ErrBadMeta
+	}
+	for p := range f.Entries {
+		if !fs.ValidPath(p) || p == "." {
+			return nil, fmt.Errorf("%w: bad path %q", ErrBadMeta, p)
+		}
+	}
+	return f.Entries, nil
+}
+
+// ReadMeta is the meta of the version root as the folder dir holds it:
+// each file of the version's size and each folder there, by its path.
+// What differs from the version (changed since it was read) or is a link
+// is left out: a mirror writes it as it would without a meta.
+func ReadMeta(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string) (Meta, error) {
+	a := &applier{ctx: ctx, v: Version{Root: root, Store: bs}, want: map[string]bool{}}
+	items, err := a.list(root, ".", nil)
+	if err != nil {
+		return nil, err
+	}
+	m := Meta{}
+	for _, it := range items {
+		st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(it.rel)))
+		if err != nil {
+			continue
+		}
+		switch e := it.e; {
+		case e.Type == dag.TypeDir && st.IsDir(),
+			e.Type == dag.TypeFile && st.Mode().IsRegular() && uint64(st.Size()) == e.Size:
+			m[it.rel] = EntryMeta{Mode: uint32(st.Mode().Perm()), Mtime: st.ModTime().UnixNano()}
+		}
+	}
+	return m, nil
+}
+
+// applyMeta gives what the mirror wrote in dir (man), and still holds as
+// written, the modes and times of m, folders last (writing in a folder
+// changes its time), and records each file's new time in man: a file so
+// touched is still as written. The owner keeps reading a file and
+// changing a folder (the mirror must compare and write). It returns how
+// many entries it changed.
+func applyMeta(dir string, man Manifest, m Meta) (int, error) {
+	var dirs []string
+	n := 0
+	for r, rec := range man {
+		em, ok := m[r]
+		if !ok || rec.Type == dag.TypeSymlink {
+			continue
+		}
+		if rec.Type == dag.TypeDir {
+			dirs = append(dirs, r)
+			continue
+		}
+		p := filepath.Join(dir, filepath.FromSlash(r))
+		st, err := os.Lstat(p)
+		if err != nil || !st.Mode().IsRegular() || st.Size() != rec.Size || st.ModTime().UnixNano() != rec.Mtime {
+			continue // changed here: this device's now
+		}
+		changed, err := setMeta(p, st, em, 0o400)
+		if err != nil {
+			return n, err
+		}
+		if changed {
+			n++
+			if st, err = os.Lstat(p); err != nil {
+				return n, err
+			}
+			rec.Mtime = st.ModTime().UnixNano()
+			man[r] = rec
+		}
+	}
+	// Deepest first: a folder's time is set after those in it.
+	slices.SortFunc(dirs, func(x, y string) int {
+		if d := strings.Count(y, "/") - strings.Count(x, "/"); d != 0 {
+			return d
+		}
+		return strings.Compare(x, y)
+	})
+	for _, r := range dirs {
+		p := filepath.Join(dir, filepath.FromSlash(r))
+		st, err := os.Lstat(p)
+		if err != nil || !st.IsDir() {
+			continue
+		}
+		changed, err := setMeta(p, st, m[r], 0o700)
+		if err != nil {
+			return n, err
+		}
+		if changed {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// setMeta gives p (st) em's mode, with the bits of keep, and em's time.
+func setMeta(p string, st fs.FileInfo, em EntryMeta, keep fs.FileMode) (bool, error) {
+	changed := false
+	if mode := fs.FileMode(em.Mode)&fs.ModePerm | keep; st.Mode().Perm() != mode {
+		if err := os.Chmod(p, mode); err != nil {
+			return false, fmt.Errorf("set the mode of %s: %w", p, err)
+		}
+		changed = true
+	}
+	if em.Mtime != 0 && st.ModTime().UnixNano() != em.Mtime {
+		t := time.Unix(0, em.Mtime)
+		if err := os.Chtimes(p, t, t); err != nil {
+			return changed, fmt.Errorf("set the time of %s: %w", p, err)
+		}
+		changed = true
+	}
+	return changed, nil
+}

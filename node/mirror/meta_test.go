@@ -1,0 +1,190 @@
+package mirror
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+)
+
+// sharedFolder writes tr into a new folder, gives the paths of modes their
+// mode and a time of their own (an hour apart, in the past), and imports
+// it: the sharer's folder and its version.
+func sharedFolder(t *testing.T, bs blockstore.Blockstore, tr tree, modes map[string]fs.FileMode) (string, cid.Cid) {
+	t.Helper()
+	dir := mustMkdir(t, filepath.Join(t.TempDir(), "shared"))
+	tr.write(t, dir)
+	at := time.Date(2024, 3, 1, 12, 0, 0, 123456789, time.UTC)
+	// Files first: setting a folder's time before writing in it is undone.
+	for _, files := range []bool{true, false} {
+		for rel, mode := range modes {
+			p := filepath.Join(dir, filepath.FromSlash(rel))
+			if st, err := os.Stat(p); err != nil || st.IsDir() == files {
+				continue
+			}
+			if err := os.Chmod(p, mode); err != nil {
+				t.Fatal(err)
+			}
+			at = at.Add(time.Hour)
+			if err := os.Chtimes(p, at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dir, importDir(t, bs, dir)
+}
+
+// metaOf reads the sharer's folder's meta and stores it as a file, as
+// the sharing node does.
+func metaOf(t *testing.T, bs blockstore.Blockstore, root cid.Cid, dir string) (Meta, cid.Cid) {
+	t.Helper()
+	m, err := ReadMeta(context.Background(), bs, root, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(m)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, res.Root
+}
+
+// sameMeta fails t unless each path of want has, in dir, want's mode
+// (with the owner's bits a mirror keeps) and time.
+func sameMeta(t *testing.T, dir string, want Meta, skip ...string) {
+	t.Helper()
+	for rel, em := range want {
+		if strings.HasPrefix(rel, "link") || slices.Contains(skip, rel) {
+			continue
+		}
+		st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep := fs.FileMode(0o400)
+		if st.IsDir() {
+			keep = 0o700
+		}
+		if got, w := st.Mode().Perm(), fs.FileMode(em.Mode)|keep; got != w {
+			t.Errorf("%s: mode %v, want %v", rel, got, w)
+		}
+		if got := st.ModTime().UnixNano(); got != em.Mtime {
+			t.Errorf("%s: time %v, want %v", rel, st.ModTime(), time.Unix(0, em.Mtime))
+		}
+	}
+}
+
+// TestMirrorKeepsModesAndTimes: a followed folder's files and folders get
+// the sharer's modes (a script stays executable) and times, also those
+// written by an update after; a version that only touched a file (same
+// CID, a new meta) moves its time; what was changed here is left alone;
+// a meta that cannot be read leaves the files written and says so.
+func TestMirrorKeepsModesAndTimes(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	tr := tree{"run.sh": "#!/bin/sh\necho hi\n", "notes.txt": "private", "b.txt": "bee",
+		"bin": tree{"tool": "elf"}, "link": link("b.txt")}
+	modes := map[string]fs.FileMode{"run.sh": 0o755, "notes.txt": 0o600, "b.txt": 0o644, "bin/tool": 0o750, "bin": 0o750}
+	shared, v1 := sharedFolder(t, bs, tr, modes)
+	meta1, m1 := metaOf(t, bs, v1, shared)
+	if len(meta1) != 5 {
+		t.Fatalf("meta of %d entries, want the 5 files and folders (no link): %v", len(meta1), meta1)
+	}
+	if got, again := EncodeMeta(meta1), EncodeMeta(meta1); !bytes.Equal(got, again) {
+		t.Fatal("the same meta encodes differently")
+	}
+
+	src := &shares{bs: bs}
+	src.share("g1", "Docs", v1)
+	src.shareMeta("g1", "Docs", m1)
+	m := running(t, src, t.TempDir(), time.Hour, nil)
+	folder, _ := followGot(t, m, bs, v1) // written by a get: this device's times, 0644
+	m.Kick()
+	mr := waitMirror(t, m, folder, "the meta applied", func(mr Mirror) bool { return mr.Meta == m1.String() })
+	if mr.Error != "" || mr.Cid != v1.String() {
+		t.Fatalf("after the meta: %+v", mr)
+	}
+	sameMeta(t, folder, meta1)
+
+	// Changed here, then the sharer touches every file (same bytes, same
+	// CID) and changes one: the new times come, the edit here stays.
+	writeFile(t, filepath.Join(folder, "b.txt"), "mine")
+	tr["notes.txt"] = "private, longer"
+	modes["run.sh"] = 0o700
+	shared2, v2 := sharedFolder(t, bs, tr, modes)
+	meta2, m2 := metaOf(t, bs, v2, shared2)
+	src.share("g1", "Docs", v2)
+	src.shareMeta("g1", "Docs", m2)
+	m.Kick()
+	mr = waitMirror(t, m, folder, "v2 and its meta", func(mr Mirror) bool { return mr.Meta == m2.String() })
+	if mr.Cid != v2.String() || mr.KeptCount != 1 {
+		t.Fatalf("after v2: %+v", mr)
+	}
+	sameMeta(t, folder, meta2, "b.txt")
+	if b, _ := os.ReadFile(filepath.Join(folder, "b.txt")); string(b) != "mine" {
+		t.Fatalf("b.txt, changed here, = %q", b)
+	}
+
+	// The same version, only touched: its time moves, nothing is written.
+	meta3 := Meta{}
+	for k, v := range meta2 {
+		meta3[k] = v
+	}
+	em := meta3["run.sh"]
+	em.Mtime += int64(time.Minute)
+	meta3["run.sh"] = em
+	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(meta3)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.shareMeta("g1", "Docs", res.Root)
+	m.Kick()
+	waitMirror(t, m, folder, "the touched meta", func(mr Mirror) bool { return mr.Meta == res.Root.String() })
+	sameMeta(t, folder, meta3, "b.txt")
+
+	// A meta that is no meta: the files stay the version's, the error
+	// says what is missing, and the next good meta is applied.
+	bad, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile([]byte("not json")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.shareMeta("g1", "Docs", bad.Root)
+	m.Kick()
+	mr = waitMirror(t, m, folder, "the bad meta refused", func(mr Mirror) bool { return mr.Error != "" })
+	if !strings.Contains(mr.Error, "modes and times") || mr.Cid != v2.String() || mr.Meta != "" {
+		t.Fatalf("bad meta: %+v", mr)
+	}
+}
+
+// TestDecodeMeta refuses what is not a meta file, or names a path outside
+// the folder.
+func TestDecodeMeta(t *testing.T) {
+	for _, tt := range []struct {
+		name, in string
+		ok       bool
+	}{
+		{"good", `{"v":1,"e":{"a/b":{"m":493,"t":5}}}`, true},
+		{"empty", `{"v":1,"e":{}}`, true},
+		{"not json", `modes`, false},
+		{"other version", `{"v":2,"e":{}}`, false},
+		{"outside", `{"v":1,"e":{"../x":{"m":493,"t":5}}}`, false},
+		{"absolute", `{"v":1,"e":{"/etc/passwd":{"m":493,"t":5}}}`, false},
+		{"the folder itself", `{"v":1,"e":{".":{"m":493,"t":5}}}`, false},
+	} {
+		_, err := DecodeMeta(strings.NewReader(tt.in))
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrBadMeta)) {
+			t.Errorf("%s: DecodeMeta = %v, ok want %v", tt.name, err, tt.ok)
+		}
+	}
+}
