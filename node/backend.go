@@ -67,6 +67,7 @@ func (n *Node) add(ctx context.Context, name string, node files.Node, opts api.A
 	if others, err := n.store.PinsOf(ctx, res.Root); err == nil {
 		old, had = userPin(others)
 		pin.Private = pin.Private || (had && old.Private)
+		pin.Meta = old.Meta // a share's modes and times stay (Undef when !had)
 	}
 	if err := n.store.AddPin(ctx, pin); err != nil {
 		return api.AddResult{}, fmt.Errorf("pin %s: %w", res.Root, err)

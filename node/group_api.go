@@ -268,11 +268,18 @@ func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, opts api.
 		p = blockstore.Pin{Cid: c, Name: ap.Name, Size: ap.Size}
 	}
 	in := api.GroupIntent{Group: g.name, Cid: c.String(), Name: p.Name, Size: int64(p.Size), Copies: copies}
+	meta, err := n.shareMeta(ctx, c, opts.Path)
+	if err != nil {
+		return api.GroupIntent{}, err
+	}
+	if meta.Defined() {
+		in.Meta = meta.String()
+	}
 	var same []group.Intent
 	err = g.net.Apply(ctx, func(s *group.State, clk *group.Clock) (group.Update, error) {
 		in.Members = len(s.Members())
 		same = sameName(s.Intents(), p.Name, c)
-		return s.Share(clk, c, p.Name, int64(p.Size), copies)
+		return s.ShareWithMeta(clk, c, meta, p.Name, int64(p.Size), copies)
 	})
 	if err != nil {
 		return api.GroupIntent{}, fmt.Errorf("share %s in group %s: %w", c, g.name, err)

@@ -109,7 +109,7 @@ func (n *Node) PinAdd(ctx context.Context, c cid.Cid, opts api.PinOptions, progr
 	p := blockstore.Pin{Cid: c, Owner: blockstore.OwnerUser, Name: name, Size: st.Size, Created: time.Now().UTC()}
 	old, had := userPin(others)
 	if had {
-		p.Created, p.Private = old.Created, old.Private
+		p.Created, p.Private, p.Meta = old.Created, old.Private, old.Meta
 		if name == "" {
 			p.Name = old.Name
 		}

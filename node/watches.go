@@ -67,7 +67,7 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, []stri
 	if err != nil {
 		return "", w.Earlier, fmt.Errorf("add %s: %w", w.Path, err)
 	}
-	if _, err := n.GroupShare(ctx, w.GroupID, c, api.ShareOptions{Copies: w.Copies}); err != nil {
+	if _, err := n.GroupShare(ctx, w.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}); err != nil {
 		return "", w.Earlier, err
 	}
 	earlier := slices.DeleteFunc(slices.Clone(w.Earlier), func(e string) bool { return e == res.Cid })

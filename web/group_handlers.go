@@ -165,7 +165,7 @@ func (s *Server) handleGroupShare(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	in, err := s.backend.GroupShare(r.Context(), g, c, api.ShareOptions{Copies: copies, Replace: replace})
+	in, err := s.backend.GroupShare(r.Context(), g, c, api.ShareOptions{Copies: copies, Replace: replace, Path: r.URL.Query().Get("path")})
 	if err != nil {
 		writeError(w, err)
 		return

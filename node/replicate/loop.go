@@ -184,7 +184,11 @@ func (r *Replicator) adopt(ctx context.Context, in group.Intent) {
 		return
 	}
 	if err == nil {
-		err = r.cfg.Pins.AddPin(ctx, r.pin(in))
+		// No meta: the file of modes and times is not fetched here (a
+		// mirror of this device fetches it when it applies it).
+		p := r.pin(in)
+		p.Meta = cid.Undef
+		err = r.cfg.Pins.AddPin(ctx, p)
 	}
 	unlock()
 	if err != nil {
@@ -211,9 +215,9 @@ func (r *Replicator) hold(ctx context.Context, in group.Intent) {
 	r.shown()
 }
 
-// pin is the group's record for a copy of in.
+// pin is the group's record for a copy of in, which keeps its meta too.
 func (r *Replicator) pin(in group.Intent) blockstore.Pin {
-	return blockstore.Pin{Cid: in.Root, Owner: PinOwner(r.cfg.ID, in.Name), Name: in.Name, Size: uint64(in.Size), Created: time.Now().UTC()}
+	return blockstore.Pin{Cid: in.Root, Owner: PinOwner(r.cfg.ID, in.Name), Name: in.Name, Size: uint64(in.Size), Created: time.Now().UTC(), Meta: in.Meta}
 }
 
 // release removes this group's records on root, and no other owner's: a
@@ -306,6 +310,13 @@ func (r *Replicator) fetchOne(ctx context.Context, in group.Intent) error {
 	defer unlock()
 	if err := r.cfg.Fetcher.Fetch(ctx, in.Root); err != nil {
 		return fmt.Errorf("fetch %s for group %s: %w", in.Root, r.cfg.Name, err)
+	}
+	// The folder's modes and times, kept with it: a member that follows
+	// the folder gets them from any holder, the sharer gone.
+	if in.Meta.Defined() {
+		if err := r.cfg.Fetcher.Fetch(ctx, in.Meta); err != nil {
+			return fmt.Errorf("fetch the modes and times of %s for group %s: %w", in.Root, r.cfg.Name, err)
+		}
 	}
 	if err := r.cfg.Pins.AddPin(ctx, r.pin(in)); err != nil {
 		return fmt.Errorf("pin replica %s: %w", in.Root, err)

@@ -70,6 +70,39 @@ func TestChosenRootIsFetchedAndPinned(t *testing.T) {
 	}
 }
 
+// TestReplicaKeepsMeta: a holder fetches a share's file of modes and times
+// with it and its record keeps both (a mirror gets them from a holder,
+// the sharer gone); a gc leaves both, and the release lets both go.
+func TestReplicaKeepsMeta(t *testing.T) {
+	f := newFixture(t, group.TestConfig(), 1<<30)
+	root, meta := f.root(1, 1000), f.root(2, 10)
+	f.net.as(f.t, f.other, func(s *group.State, c *group.Clock) (group.Update, error) {
+		return s.ShareWithMeta(c, root, meta, "album", 1000, 2)
+	})
+	f.rep.Tick(f.ctx)
+	f.waitFor("the replica", func() bool { return f.rep.Holds(root) })
+	p, ok := f.pin(root)
+	if !ok || !p.Meta.Equals(meta) {
+		t.Fatalf("pin = %+v, %v; want the meta %s kept with it", p, ok, meta)
+	}
+	if _, err := blockstore.CollectGarbage(f.ctx, f.node.store, f.node.store, f.node.gcl, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []cid.Cid{root, meta} {
+		if has, _ := f.node.store.Has(f.ctx, c); !has {
+			t.Fatalf("%s is not in the store after a gc", c)
+		}
+	}
+	f.unshare(root)
+	f.waitFor("the release", func() bool { return !f.rep.Holds(root) })
+	if _, err := blockstore.CollectGarbage(f.ctx, f.node.store, f.node.store, f.node.gcl, nil); err != nil {
+		t.Fatal(err)
+	}
+	if has, _ := f.node.store.Has(f.ctx, meta); has {
+		t.Fatal("the meta outlived the released replica")
+	}
+}
+
 // A root the user pinned is already here: the group adds its own record
 // beside the user's without fetching, and never removes or changes the
 // user's, by a release or by leaving the group.

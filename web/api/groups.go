@@ -227,6 +227,9 @@ type GroupIntent struct {
 	// the answer to a share only, oldest first.
 	Replaced []SharedVersion `json:"replaced,omitempty"`
 	Earlier  []SharedVersion `json:"earlier,omitempty"`
+	// Meta is the CID of the file of the folder's modes and times shared
+	// with it (ShareOptions.Path), if any.
+	Meta string `json:"meta,omitempty"`
 }
 
 // ShareOptions says how to share content in a group.
@@ -236,6 +239,11 @@ type ShareOptions struct {
 	// Replace withdraws the group's other shares of the same name (the
 	// earlier versions of what is shared again): members release them.
 	Replace bool
+	// Path, when set, is the folder (absolute) the content was added
+	// from: the daemon reads its files' and folders' modes and times
+	// there and shares them with it (GroupIntent.Meta), for the devices
+	// that follow the share. A folder it cannot read shares none.
+	Path string
 }
 
 // SharedVersion is another share of the same name in a group.

@@ -61,6 +61,9 @@ func (c *Client) GroupShare(ctx context.Context, group, cid string, opts api.Sha
 	if opts.Replace {
 		q.Set("replace", "true")
 	}
+	if opts.Path != "" {
+		q.Set("path", opts.Path)
+	}
 	return in, c.postJSON(ctx, "/groups/share", q, &in)
 }
 

@@ -99,7 +99,13 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 			if !e.json {
 				e.printSkipped(res)
 			}
-			in, err := c.GroupShare(cmd.Context(), groupName, res.Cid, api.ShareOptions{Copies: copies, Replace: replace})
+			// The daemon reads the folder's modes and times (when it can)
+			// and shares them beside it, for the devices that follow it.
+			abs, err := filepath.Abs(args[0])
+			if err != nil {
+				return err
+			}
+			in, err := c.GroupShare(cmd.Context(), groupName, res.Cid, api.ShareOptions{Copies: copies, Replace: replace, Path: abs})
 			if err != nil {
 				return err
 			}

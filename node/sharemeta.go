@@ -1,0 +1,59 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/mirror"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// shareMeta stores the modes and times of the folder dir, added as the
+// version c, as a small file kept with the user's pin of c
+// (blockstore.Pin.Meta), and returns its CID for the group's intent: the
+// devices that follow the share give their copies the same modes (a
+// script stays executable) and times. dir "" (nothing to read), a file,
+// or a folder the daemon cannot read (the CLI read it) gives none. The
+// user's pin of c must exist.
+func (n *Node) shareMeta(ctx context.Context, c cid.Cid, dir string) (cid.Cid, error) {
+	if dir == "" {
+		return cid.Undef, nil
+	}
+	if !filepath.IsAbs(dir) {
+		return cid.Undef, fmt.Errorf("share %s: the folder %q must be an absolute path: %w", c, dir, api.ErrInvalid)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		if err != nil {
+			n.log.Info("share: modes and times not shared: the daemon cannot read the folder", "path", dir, "err", err)
+		}
+		return cid.Undef, nil
+	}
+	m, err := mirror.ReadMeta(ctx, n.store, c, dir)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("share %s: read the modes and times in %s: %w", c, dir, err)
+	}
+	unlock := n.gcl.PinLock()
+	defer unlock()
+	res, err := dag.NewImporter(n.store).Add(ctx, files.NewBytesFile(mirror.EncodeMeta(m)), nil)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("share %s: store the modes and times: %w", c, err)
+	}
+	p, err := n.store.GetPin(ctx, c, blockstore.OwnerUser)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("share %s: %w", c, err)
+	}
+	if !p.Meta.Equals(res.Root) {
+		p.Meta = res.Root
+		if err := n.store.AddPin(ctx, p); err != nil {
+			return cid.Undef, fmt.Errorf("share %s: keep its modes and times: %w", c, err)
+		}
+	}
+	return res.Root, nil
+}

@@ -1,0 +1,105 @@
+package node
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/node/replicate"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestShareKeepsModesAndTimes: a folder shared with its path carries its
+// files' modes and times; the member keeping a copy keeps them with it,
+// and a device following the share gives its files the same (a script
+// stays executable). Touched on the sharer (same bytes, same CID) and
+// shared again, the new time follows.
+func TestShareKeepsModesAndTimes(t *testing.T) {
+	ctx := context.Background()
+	a := groupNode(t, t.TempDir(), 1<<30)
+	b := groupNode(t, t.TempDir(), 1<<30)
+	formGroup(t, []*Node{a, b}, "family")
+
+	docs := filepath.Join(t.TempDir(), "Docs")
+	writeBytes(t, filepath.Join(docs, "run.sh"), []byte("#!/bin/sh\necho hi\n"))
+	writeBytes(t, filepath.Join(docs, "notes/plan.txt"), []byte("plan"))
+	then := time.Date(2023, 5, 6, 7, 8, 9, 0, time.UTC)
+	if err := os.Chmod(filepath.Join(docs, "run.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"run.sh", "notes/plan.txt", "notes"} {
+		if err := os.Chtimes(filepath.Join(docs, p), then, then); err != nil {
+			t.Fatal(err)
+		}
+	}
+	share := func() (cid.Cid, api.GroupIntent) {
+		t.Helper()
+		res, err := a.AddPaths(ctx, []string{docs}, api.AddOptions{Recursive: true, Private: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cid.MustParse(res.Cid)
+		in, err := a.GroupShare(ctx, "family", c, api.ShareOptions{Copies: 2, Path: docs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, in
+	}
+	v1, in := share()
+	if in.Meta == "" {
+		t.Fatalf("shared without a meta: %+v", in)
+	}
+	meta := cid.MustParse(in.Meta)
+	if p, err := a.store.GetPin(ctx, v1, blockstore.OwnerUser); err != nil || !p.Meta.Equals(meta) {
+		t.Fatalf("the sharer's pin %+v, %v: no meta", p, err)
+	}
+	// The second member keeps a copy, and the meta with it.
+	g, err := b.findGroup("family")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "b to keep a copy with its meta", func() bool {
+		p, err := b.store.GetPin(ctx, v1, replicate.PinOwner(g.id, "Docs"))
+		has, _ := b.store.Has(ctx, meta)
+		return err == nil && p.Meta.Equals(meta) && has
+	})
+
+	out := filepath.Join(t.TempDir(), "Docs")
+	if _, err := b.Get(ctx, v1, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.GroupMirror(ctx, "family", "Docs", out, v1.String()); err != nil {
+		t.Fatal(err)
+	}
+	sameTime := func(rel string, want time.Time) bool {
+		st, err := os.Stat(filepath.Join(out, rel))
+		return err == nil && st.ModTime().Equal(want)
+	}
+	waitFor(t, 30*time.Second, "the followed folder to get the modes and times", func() bool {
+		b.mirrors.Kick()
+		st, err := os.Stat(filepath.Join(out, "run.sh"))
+		return err == nil && st.Mode().Perm() == 0o755 && sameTime("run.sh", then) && sameTime("notes/plan.txt", then) && sameTime("notes", then)
+	})
+
+	later := then.Add(time.Hour)
+	if err := os.Chtimes(filepath.Join(docs, "run.sh"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	v2, in2 := share()
+	if v2 != v1 || in2.Meta == in.Meta {
+		t.Fatalf("touched: %s (meta %s), was %s (meta %s)", v2, in2.Meta, v1, in.Meta)
+	}
+	waitFor(t, 30*time.Second, "the touched time to follow", func() bool {
+		b.mirrors.Kick()
+		return sameTime("run.sh", later)
+	})
+	if st, err := os.Stat(filepath.Join(out, "run.sh")); err != nil || st.Mode().Perm() != fs.FileMode(0o755) {
+		t.Fatalf("run.sh after the touch: %v, %v", st.Mode(), err)
+	}
+}
