@@ -35,6 +35,7 @@ func TestGroupShareRoute(t *testing.T) {
 	}{
 		{"&copies=2", 200, api.ShareOptions{Copies: 2}},
 		{"&copies=3&replace=true", 200, api.ShareOptions{Copies: 3, Replace: true}},
+		{"&copies=2&path=%2Fhome%2Fa%2FDocs", 200, api.ShareOptions{Copies: 2, Path: "/home/a/Docs"}},
 		{"&copies=1&replace=false", 200, api.ShareOptions{Copies: 1}},
 		{"&copies=2&replace=maybe", 400, api.ShareOptions{}},
 		{"&copies=two", 400, api.ShareOptions{}},

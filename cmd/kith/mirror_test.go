@@ -71,6 +71,21 @@ func TestGetFollow(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(out, "notes.txt")); string(b) != "the desk's notes\n" {
 		t.Errorf("notes.txt, changed on the desk, = %q", b)
 	}
+	// A script made on the laptop is executable on the desk too, and has
+	// the laptop's time, as the folder's other files have.
+	write("run.sh", "#!/bin/sh\necho hi\n")
+	script := filepath.Join(dir, "run.sh")
+	if err := os.Chmod(script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the script to reach the desk executable, with its time", func() bool {
+		src, err := os.Stat(script)
+		got, err2 := os.Stat(filepath.Join(out, "run.sh"))
+		plan, err3 := os.Stat(filepath.Join(dir, "plan.txt"))
+		gotPlan, err4 := os.Stat(filepath.Join(out, "plan.txt"))
+		return err == nil && err2 == nil && err3 == nil && err4 == nil && got.Mode().Perm() == 0o755 &&
+			got.ModTime().Equal(src.ModTime()) && gotPlan.ModTime().Equal(plan.ModTime())
+	})
 	ls := mustKith(t, desk, "mirror", "ls")
 	for _, want := range []string{out, "family", "docs", out + ": changed here, kept as they are (delete one, or 'kith mirror revert' them all, to have the group's): notes.txt"} {
 		if !strings.Contains(ls, want) {

@@ -27,6 +27,7 @@ type Record struct {
 	Cid    string `json:"c,omitempty"` // a file's or link's, in the version written
 	Size   int64  `json:"s,omitempty"`
 	Mtime  int64  `json:"m,omitempty"` // nanoseconds
+	Mode   uint32 `json:"p,omitempty"` // a file's permission bits, once a meta set them
 	Target string `json:"l,omitempty"` // a link's
 }
 

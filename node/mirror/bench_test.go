@@ -51,6 +51,42 @@ func BenchmarkApplyOneChange(b *testing.B) {
 			}
 		}
 	})
+	// With the sharer's modes and times (a meta of every entry, an hour
+	// back): the one file written gets its time, the rest are as they
+	// are. And what the sharer spends to read and encode that meta.
+	meta, err := ReadMeta(context.Background(), bs, cur, dir)
+	if err != nil || len(meta) != 10_100 {
+		b.Fatalf("ReadMeta: %d entries, %v", len(meta), err)
+	}
+	for k, em := range meta {
+		em.Mtime -= int64(time.Hour)
+		meta[k] = em
+	}
+	b.Run("apply+meta", func(b *testing.B) {
+		for b.Loop() {
+			v := v2
+			if cur == v2 {
+				v = v1
+			}
+			cur = v
+			res, err := Apply(context.Background(), Version{Root: v, Store: bs}, dir, man, nil)
+			if err != nil || res.Written != 1 {
+				b.Fatalf("Apply: %+v, %v; want 1 written", res, err)
+			}
+			if _, err := applyMeta(dir, man, meta); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("read-meta", func(b *testing.B) {
+		for b.Loop() {
+			m, err := ReadMeta(context.Background(), bs, cur, dir)
+			if err != nil || len(m) != 10_100 {
+				b.Fatalf("ReadMeta: %d entries, %v", len(m), err)
+			}
+			b.SetBytes(int64(len(EncodeMeta(m))))
+		}
+	})
 	// The floor: looking at every entry of the folder once, as any tool
 	// that tells what changed must (rsync, Syncthing's scan).
 	b.Run("lstat-walk", func(b *testing.B) {

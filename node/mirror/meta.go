@@ -120,6 +120,9 @@ func applyMeta(dir string, man Manifest, m Meta) (int, error) {
 			dirs = append(dirs, r)
 			continue
 		}
+		if rec.Mode == uint32(fileMode(em)) && rec.Mtime == em.Mtime {
+			continue // given them before, and not written since
+		}
 		p := filepath.Join(dir, filepath.FromSlash(r))
 		st, err := os.Lstat(p)
 		if err != nil || !st.Mode().IsRegular() || st.Size() != rec.Size || st.ModTime().UnixNano() != rec.Mtime {
@@ -134,9 +137,9 @@ func applyMeta(dir string, man Manifest, m Meta) (int, error) {
 			if st, err = os.Lstat(p); err != nil {
 				return n, err
 			}
-			rec.Mtime = st.ModTime().UnixNano()
-			man[r] = rec
 		}
+		rec.Mtime, rec.Mode = st.ModTime().UnixNano(), uint32(st.Mode().Perm())
+		man[r] = rec
 	}
 	// Deepest first: a folder's time is set after those in it.
 	slices.SortFunc(dirs, func(x, y string) int {
@@ -161,6 +164,9 @@ func applyMeta(dir string, man Manifest, m Meta) (int, error) {
 	}
 	return n, nil
 }
+
+// fileMode is the mode applyMeta gives a file of em.
+func fileMode(em EntryMeta) fs.FileMode { return fs.FileMode(em.Mode)&fs.ModePerm | 0o400 }
 
 // setMeta gives p (st) em's mode, with the bits of keep, and em's time.
 func setMeta(p string, st fs.FileInfo, em EntryMeta, keep fs.FileMode) (bool, error) {

@@ -23,7 +23,9 @@ func mirrorCmd(e *env) *cobra.Command {
 with 'kith mirror add NAME PATH') follows what the group shares as NAME:
 when a device shares a newer version (share --watch does at each
 change), the daemon fetches it and writes in what changed, and removes
-what the new version no longer has. It is a receive-only copy: a file
+what the new version no longer has, giving files and folders the
+sharer's modes (a script stays executable) and times. It is a
+receive-only copy: a file
 you change or add there is yours, never overwritten or removed (delete
 your version of a file to have the group's again with its next
 version, or 'kith mirror revert PATH' for all of them), and nothing you

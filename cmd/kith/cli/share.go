@@ -33,8 +33,11 @@ func shareCmd(e *env) *cobra.Command {
 		Long: `Add a file or a folder (a folder always whole, with everything in it,
 hidden files included, except what --exclude names and kith's own repo)
 and share it in a group: the group keeps N copies of it among its members.
-What share adds is private (as kith add --private): it is not announced in
-the public DHT, and members find it through the group.
+A folder's modes and times go with it (read by the daemon, when it can
+read the folder): a device that follows the share (kith get --follow)
+gives its files the same. What share adds is private (as kith add
+--private): it is not announced in the public DHT, and members find it
+through the group.
 
 Sharing a folder again after it changed shares the new version beside the
 old one (each keeps its own CID); --replace has the group stop keeping the

@@ -77,7 +77,8 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     bar.value = 100;
     let said = `Added ${added.name}, ${bytes(added.size)}.${skippedSentence(added)}`;
     try {
-      const in_ = await api('/groups/share', { method: 'POST', params: { group: g.id, cid: added.cid, copies: n } });
+      // path: the daemon shares the folder's modes and times with it.
+      const in_ = await api('/groups/share', { method: 'POST', params: { group: g.id, cid: added.cid, copies: n, path: full } });
       said += ' ' + sharedSentence(in_, added.name);
       onChange();
     } catch (err) {
