@@ -100,7 +100,7 @@ func (u Update) Validate() error {
 	if !i.Root.Defined() || len(i.Root.KeyString()) > maxCIDLen {
 		return fmt.Errorf("intent: bad root: %w", ErrInvalid)
 	}
-	if len(i.Meta.KeyString()) > maxCIDLen || (i.Withdrawn && i.Meta.Defined()) {
+	if len(i.Meta.KeyString()) > maxCIDLen || (i.Withdrawn && i.Meta.Defined()) || (len(i.MetaSig) > 0 && !i.Meta.Defined()) {
 		return fmt.Errorf("intent %s: bad meta: %w", i.Root, ErrInvalid)
 	}
 	if err := validName(i.Name); err != nil {
@@ -143,7 +143,12 @@ func newer(a *node, b *node) bool {
 	if c := bytes.Compare(a.h[:], b.h[:]); c != 0 {
 		return c > 0
 	}
-	return len(a.u.Sig()) > 0 && len(b.u.Sig()) == 0
+	if sa, sb := len(a.u.Sig()) > 0, len(b.u.Sig()) > 0; sa != sb {
+		return sa
+	}
+	// The same intent with its meta and without (relayed by a kith that
+	// predates metas): the one with it.
+	return a.u.Intent != nil && b.u.Intent != nil && a.u.Intent.Meta.Defined() && !b.u.Intent.Meta.Defined()
 }
 
 func (u Update) removal() bool { return u.Member != nil && u.Member.Removed }
@@ -269,7 +274,7 @@ func (s *State) Unshare(c *Clock, root cid.Cid) (Update, error) {
 		return Update{}, fmt.Errorf("unshare %s: %w", root, ErrNotFound)
 	}
 	old.Withdrawn = true
-	old.Meta = cid.Undef // a tombstone keeps nothing
+	old.Meta, old.MetaSig = cid.Undef, nil // a tombstone keeps nothing
 	old.Who = c.Node()
 	old.Version = c.Now()
 	old.Sig = nil

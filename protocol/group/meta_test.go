@@ -10,10 +10,10 @@ import (
 	"github.com/ipfs/go-cid"
 )
 
-// TestIntentMetaKeepsOldHashes: an intent without a meta hashes, and so
-// signs, as intents did before metas existed (the hashes below were taken
-// on that code), and its JSON has no meta field: members that predate it
-// keep verifying every share that carries none.
+// TestIntentMetaKeepsOldHashes: intents hash, and so sign, as they did
+// before metas existed (the hashes below were taken on that code), meta or
+// not, and one without a meta has no meta field in its JSON: a kith that
+// predates metas verifies every share.
 func TestIntentMetaKeepsOldHashes(t *testing.T) {
 	u := intentUpdate(testCID(1), testID(1), 2, HLC{Wall: 1700000000000, Count: 3, Node: testID(1)})
 	w := u.clone()
@@ -40,8 +40,8 @@ func TestIntentMetaKeepsOldHashes(t *testing.T) {
 	}
 	m := u.clone()
 	m.Intent.Meta = testCID(9)
-	if m.hash() == u.hash() {
-		t.Fatal("the meta is not in the hash")
+	if m.hash() != u.hash() {
+		t.Fatal("the meta is in the hash: a kith that predates metas would refuse the share")
 	}
 }
 
@@ -69,9 +69,24 @@ func TestIntentMeta(t *testing.T) {
 	if !back.Intent.Meta.Equals(testCID(7)) || back.VerifySig() != nil {
 		t.Fatalf("round trip: meta %s, sig %v", back.Intent.Meta, back.VerifySig())
 	}
+	// A kith that predates metas decodes the intent without its two
+	// fields: the rest verifies, and it is the intent still.
+	var old Update
+	if err := json.Unmarshal(b, &old); err != nil {
+		t.Fatal(err)
+	}
+	old.Intent.Meta, old.Intent.MetaSig = cid.Undef, nil
+	if err := old.VerifySig(); err != nil {
+		t.Fatalf("the intent without its meta, as an older kith sees it: %v", err)
+	}
+	other, err := s.Clone().ShareWithMeta(a.clock, testCID(2), testCID(5), "films", 100, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, change := range map[string]func(*Intent){
-		"meta changed": func(i *Intent) { i.Meta = testCID(8) },
-		"meta cut":     func(i *Intent) { i.Meta = cid.Undef },
+		"meta changed":        func(i *Intent) { i.Meta = testCID(8) },
+		"meta signature cut":  func(i *Intent) { i.MetaSig = nil },
+		"meta of another one": func(i *Intent) { i.Meta, i.MetaSig = other.Intent.Meta, other.Intent.MetaSig },
 	} {
 		u := share.clone()
 		change(u.Intent)
@@ -79,6 +94,20 @@ func TestIntentMeta(t *testing.T) {
 			t.Errorf("%s: VerifySig = %v, want ErrAuth", name, err)
 		}
 	}
+	// Of two copies of the same version, with the meta and without (one
+	// relayed by an older kith), the one with it is kept, in either order.
+	for _, order := range [][]Update{{old, back}, {back, old}} {
+		st := signedState(t, a)
+		for _, u := range order {
+			if _, err := st.ApplyUpdate(u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if in, _ := st.Intent(testCID(1)); !in.Meta.Equals(testCID(7)) {
+			t.Fatalf("applied with its meta and without: meta %s", in.Meta)
+		}
+	}
+
 	// The same root shared again with the files' new times.
 	created := share.Intent.Created
 	again, err := s.ShareWithMeta(a.clock, testCID(1), testCID(8), "photos", 100, 2)
@@ -99,5 +128,10 @@ func TestIntentMeta(t *testing.T) {
 	bad.Intent.Meta = testCID(8)
 	if err := bad.Validate(); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a tombstone with a meta: Validate = %v, want ErrInvalid", err)
+	}
+	bad = share.clone()
+	bad.Intent.Meta = cid.Undef
+	if err := bad.Validate(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a meta signature without a meta: Validate = %v, want ErrInvalid", err)
 	}
 }

@@ -21,6 +21,18 @@ import (
 
 const signContext = "kith group update v1\x00"
 
+// metaSignContext prefixes what an intent's MetaSig signs: the intent's
+// hash and its meta, so that the meta can neither be forged nor moved to
+// another intent, while the hash (and the intent's Sig) stays what a kith
+// that predates metas computes.
+const metaSignContext = "kith group intent meta v1\x00"
+
+// metaSigned is what Intent.MetaSig signs for u.
+func (u Update) metaSigned(h [32]byte) []byte {
+	b := append([]byte(metaSignContext), h[:]...)
+	return append(b, u.Intent.Meta.Bytes()...)
+}
+
 // Writer returns the peer that wrote u: the member for its own record, the
 // remover for a removal, Who for an intent, the maker for an epoch.
 func (u Update) Writer() peer.ID { return u.Version().Node }
@@ -56,6 +68,11 @@ func (u *Update) Sign(key crypto.PrivKey) error {
 		return fmt.Errorf("sign group update %s: %w", u.Key(), err)
 	}
 	u.setSig(sig)
+	if u.Intent != nil && u.Intent.Meta.Defined() {
+		if u.Intent.MetaSig, err = key.Sign(u.metaSigned(h)); err != nil {
+			return fmt.Errorf("sign the meta of group update %s: %w", u.Key(), err)
+		}
+	}
 	return nil
 }
 
@@ -106,6 +123,12 @@ func (u Update) VerifySig() error {
 	ok, err := pub.Verify(append([]byte(signContext), h[:]...), sig)
 	if err != nil || !ok {
 		return fmt.Errorf("group update %s: signature does not match its writer %s: %w", u.Key(), u.Writer(), ErrAuth)
+	}
+	if u.Intent != nil && u.Intent.Meta.Defined() {
+		ok, err := pub.Verify(u.metaSigned(h), u.Intent.MetaSig)
+		if err != nil || !ok {
+			return fmt.Errorf("group update %s: its meta is not signed by its writer %s: %w", u.Key(), u.Writer(), ErrAuth)
+		}
 	}
 	return nil
 }

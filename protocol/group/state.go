@@ -34,13 +34,18 @@ type Member struct {
 // Intent is the wish that root be kept on Copies members. Withdrawn is a
 // tombstone left by unshare. Who wrote the current version; Created is when
 // the root was (last) shared, and orders intents for placement so that a new
-// intent never takes room from an older one. Meta, when set, is a small
-// file kept with the root: the modes and times of a shared folder's entries,
-// which a DAG does not carry (a followed folder applies them); a tombstone
-// has none.
+// intent never takes room from an older one.
+//
+// Meta, when set, is a small file kept with the root: the modes and times
+// of a shared folder's entries, which a DAG does not carry (a followed
+// folder applies them); a tombstone has none. It is not in the entry's
+// hash: MetaSig, the writer's signature over the hash and the meta, vouches
+// for it (see sign.go), and a kith that predates metas, which verifies the
+// hash alone, takes the intent and drops the two fields it does not know.
 type Intent struct {
 	Root      cid.Cid `json:"root"`
 	Meta      cid.Cid `json:"meta,omitzero"`
+	MetaSig   []byte  `json:"meta_sig,omitempty"`
 	Name      string  `json:"name,omitempty"`
 	Size      int64   `json:"size"`
 	Copies    int     `json:"copies"`
@@ -147,10 +152,8 @@ func (u Update) hash() [32]byte {
 		hlc(i.Created)
 		flag(i.Withdrawn)
 		hlc(i.Version)
-		if i.Meta.Defined() { // only then: intents written before metas keep their hash
-			str("meta")
-			str(i.Meta.KeyString())
-		}
+		// Not the meta: it is signed on its own (MetaSig), so that a kith
+		// that predates metas verifies the intent, and keeps it without.
 	case u.Epoch != nil:
 		e := u.Epoch
 		str("epoch/1")

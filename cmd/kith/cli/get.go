@@ -40,8 +40,9 @@ to bring back a folder that another device shared. Of a name shared in
 several versions (a folder followed with --keep, or shared again), the
 newest is got, and a note names the others. With --follow, the folder
 then follows the name: each newer version the group shares under it is
-written in (only what changed); what you change in the folder is kept,
-never overwritten ('kith mirror ls' lists such folders).`,
+written in (only what changed), with the sharer's modes and times; what
+you change in the folder is kept, never overwritten ('kith mirror ls'
+lists such folders).`,
 		Example: "  kith get kith1ab...                  # ./holiday, as the sharer named it\n" +
 			"  kith get kith1ab... -o ~/Downloads   # ~/Downloads/holiday\n" +
 			"  kith get bafy... -o holiday\n" +
