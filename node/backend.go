@@ -229,6 +229,11 @@ func (n *Node) get(ctx context.Context, c cid.Cid, out string, progress func(api
 		}
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
 	}
+	if st.Type == dag.TypeDir {
+		if _, err := n.applySharedMeta(ctx, c, out); err != nil {
+			n.log.Warn("get: the files are written, without their modes and times", "cid", c, "path", out, "err", err)
+		}
+	}
 	// The size reported is what was written, never what the root claims.
 	return api.GetResult{Cid: c.String(), Path: out, Size: uint64(written), Fetched: fetched}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/node/mirror"
+	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -56,4 +57,51 @@ func (n *Node) shareMeta(ctx context.Context, c cid.Cid, dir string) (cid.Cid, e
 		}
 	}
 	return res.Root, nil
+}
+
+// sharedMeta is the meta the groups of ours share with root (the newest
+// intent's that has one), or cid.Undef.
+func (n *Node) sharedMeta(root cid.Cid) cid.Cid {
+	gs, err := n.groupSet()
+	if err != nil {
+		return cid.Undef
+	}
+	var best group.Intent
+	for _, g := range gs.list() {
+		g.net.Read(func(s *group.State, _ *group.Liveness) {
+			if in, ok := s.Intent(root); ok && !in.Withdrawn && in.Meta.Defined() && (!best.Meta.Defined() || in.Version.Compare(best.Version) > 0) {
+				best = in
+			}
+		})
+	}
+	return best.Meta
+}
+
+// applySharedMeta gives the folder out, just written whole as root by a
+// get, the modes and times a group shares with root, if any: what a
+// device that brings back a shared folder expects (a script executable,
+// the photos' times). It says how many entries it changed; an error
+// leaves the files as written.
+func (n *Node) applySharedMeta(ctx context.Context, root cid.Cid, out string) (int, error) {
+	meta := n.sharedMeta(root)
+	if !meta.Defined() {
+		return 0, nil
+	}
+	defer n.gcl.Hold(meta)()
+	unlock := n.gcl.PinLock()
+	_, err := n.ensureLocal(ctx, meta, nil)
+	unlock()
+	if err != nil {
+		return 0, fmt.Errorf("fetch the modes and times of %s: %w", root, err)
+	}
+	r, _, err := dag.Open(ctx, n.store, meta)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	m, err := mirror.DecodeMeta(r)
+	if err != nil {
+		return 0, fmt.Errorf("read the modes and times of %s: %w", root, err)
+	}
+	return mirror.ApplyMetaTo(ctx, n.store, root, out, m)
 }

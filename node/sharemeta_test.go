@@ -70,22 +70,42 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 		return err == nil && p.Meta.Equals(meta) && has
 	})
 
+	// A get of the share (bringing the folder back) writes them at once.
 	out := filepath.Join(t.TempDir(), "Docs")
 	if _, err := b.Get(ctx, v1, out, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.GroupMirror(ctx, "family", "Docs", out, v1.String()); err != nil {
 		t.Fatal(err)
 	}
 	sameTime := func(rel string, want time.Time) bool {
 		st, err := os.Stat(filepath.Join(out, rel))
 		return err == nil && st.ModTime().Equal(want)
 	}
-	waitFor(t, 30*time.Second, "the followed folder to get the modes and times", func() bool {
-		b.mirrors.Kick()
-		st, err := os.Stat(filepath.Join(out, "run.sh"))
-		return err == nil && st.Mode().Perm() == 0o755 && sameTime("run.sh", then) && sameTime("notes/plan.txt", then) && sameTime("notes", then)
-	})
+	if st, err := os.Stat(filepath.Join(out, "run.sh")); err != nil || st.Mode().Perm() != 0o755 ||
+		!sameTime("run.sh", then) || !sameTime("notes/plan.txt", then) || !sameTime("notes", then) {
+		t.Fatalf("got without the sharer's modes and times: run.sh %v, %v", st.Mode(), err)
+	}
+	// A get of content no group shares is as it was (this device's times).
+	loose := filepath.Join(t.TempDir(), "loose")
+	writeBytes(t, filepath.Join(loose, "x.sh"), []byte("#!/bin/sh\n"))
+	if err := os.Chmod(filepath.Join(loose, "x.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lres, err := a.AddPaths(ctx, []string{loose}, api.AddOptions{Recursive: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lout := filepath.Join(t.TempDir(), "loose")
+	if _, err := b.Get(ctx, cid.MustParse(lres.Cid), lout, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(filepath.Join(lout, "x.sh")); err != nil || st.Mode().Perm() != 0o644 {
+		t.Fatalf("a get of what no group shares: %v, %v", st.Mode(), err)
+	}
+
+	// The folder follows the share: a file's time moved on the sharer
+	// reaches it.
+	if _, err := b.GroupMirror(ctx, "family", "Docs", out, v1.String()); err != nil {
+		t.Fatal(err)
+	}
 
 	later := then.Add(time.Hour)
 	if err := os.Chtimes(filepath.Join(docs, "run.sh"), later, later); err != nil {

@@ -168,6 +168,18 @@ func applyMeta(dir string, man Manifest, m Meta) (int, error) {
 // fileMode is the mode applyMeta gives a file of em.
 func fileMode(em EntryMeta) fs.FileMode { return fs.FileMode(em.Mode)&fs.ModePerm | 0o400 }
 
+// ApplyMetaTo gives the folder dir, just written whole as the version
+// root (by a get), the modes and times of m, as a mirror would: to each
+// entry that holds what the version has there (Adopt). It returns how many
+// entries it changed.
+func ApplyMetaTo(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string, m Meta) (int, error) {
+	man, err := Adopt(ctx, bs, root, dir)
+	if err != nil {
+		return 0, err
+	}
+	return applyMeta(dir, man, m)
+}
+
 // setMeta gives p (st) em's mode, with the bits of keep, and em's time.
 func setMeta(p string, st fs.FileInfo, em EntryMeta, keep fs.FileMode) (bool, error) {
 	changed := false
