@@ -351,3 +351,29 @@ func (f *fixture) shownCalls() int {
 	defer f.mu.Unlock()
 	return f.shown
 }
+
+// fetchCount is how many fetches were asked for.
+func (n *node) fetchCount() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.fetches
+}
+
+func mustGet(t *testing.T, bs *blockstore.MemStore, c cid.Cid) blocks.Block {
+	t.Helper()
+	b, err := bs.Get(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// testMetaCID is a CID of a block no store has.
+func testMetaCID(t *testing.T, s string) cid.Cid {
+	t.Helper()
+	c, err := cid.NewPrefixV1(cid.Raw, mh.SHA2_256).Sum([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -145,6 +145,7 @@ func (r *Replicator) planLocked(ctx context.Context) (adopt []group.Intent, rele
 			cancel()
 		}
 	}
+	r.keepMetasLocked(chosen)
 	limit := max(1, r.cfg.FetchConcurrency)
 	for _, in := range r.plan.Fetch {
 		if r.fetching[in.Root] != nil {
@@ -195,16 +196,16 @@ func (r *Replicator) adopt(ctx context.Context, in group.Intent) {
 		r.cfg.Log.Warn("pin group replica", "group", r.cfg.ID, "cid", in.Root, "err", err)
 		return
 	}
-	r.hold(ctx, in)
+	r.hold(ctx, in, cid.Undef) // keepMetas fetches it
 }
 
-// hold counts a root the group now has its record on as our copy; if the
-// group stopped meanwhile, the record goes again.
-func (r *Replicator) hold(ctx context.Context, in group.Intent) {
+// hold counts a root the group now has its record on (keeping meta) as
+// our copy; if the group stopped meanwhile, the record goes again.
+func (r *Replicator) hold(ctx context.Context, in group.Intent, meta cid.Cid) {
 	r.mu.Lock()
 	left := r.left
 	if !left {
-		r.replicas[in.Root] = replica{size: in.Size}
+		r.replicas[in.Root] = replica{size: in.Size, meta: meta}
 	}
 	r.mu.Unlock()
 	if left {
@@ -271,7 +272,7 @@ func (r *Replicator) fetch(ctx context.Context, in group.Intent) {
 	delete(r.fetchErr, in.Root)
 	r.mu.Unlock()
 	// Not announced in the DHT: members find holders through the group.
-	r.hold(r.cfg.Context, in)
+	r.hold(r.cfg.Context, in, in.Meta)
 	r.Changed() // re-plan
 }
 

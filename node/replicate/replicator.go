@@ -75,6 +75,7 @@ type Config struct {
 // record on it (whoever else pins it too).
 type replica struct {
 	size int64
+	meta cid.Cid // the meta our record keeps (Pin.Meta)
 }
 
 // Replicator is one group's replication loop and replica set.
@@ -83,10 +84,11 @@ type Replicator struct {
 	self    string // for logs
 	planner *group.Planner
 
-	mu       sync.Mutex // replicas, fetching, fetchErr, plan, left
+	mu       sync.Mutex // replicas, fetching, fetchErr, metas, plan, left
 	replicas map[cid.Cid]replica
 	fetching map[cid.Cid]context.CancelFunc // replica fetches under way
 	fetchErr map[cid.Cid]string
+	metas    map[cid.Cid]time.Time // metas being fetched for a copy (since), or that failed (when)
 	plan     group.Plan
 	left     bool
 
@@ -107,6 +109,7 @@ func New(cfg Config) *Replicator {
 		cfg:      cfg,
 		planner:  group.NewPlanner(cfg.Peers.Self(), cfg.Group),
 		replicas: map[cid.Cid]replica{}, fetching: map[cid.Cid]context.CancelFunc{}, fetchErr: map[cid.Cid]string{},
+		metas: map[cid.Cid]time.Time{},
 		kick: make(chan struct{}, 1), soon: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 }
@@ -125,7 +128,7 @@ func (r *Replicator) Load(ctx context.Context) error {
 	defer r.mu.Unlock()
 	for _, p := range pins {
 		if OwnedBy(p, r.cfg.ID) {
-			r.replicas[p.Cid] = replica{size: int64(p.Size)}
+			r.replicas[p.Cid] = replica{size: int64(p.Size), meta: p.Meta}
 		}
 	}
 	return nil

@@ -103,6 +103,57 @@ func TestReplicaKeepsMeta(t *testing.T) {
 	}
 }
 
+// TestReplicaMetaFollowsTheIntent: a copy adopted from the user's pin
+// fetches its meta after; the same root shared again with a new meta (a
+// file touched) has our record keep the new one; a meta no one has is
+// tried again, not every tick.
+func TestReplicaMetaFollowsTheIntent(t *testing.T) {
+	f := newFixture(t, group.TestConfig(), 1<<30)
+	root, meta1, meta2 := f.root(1, 1000), f.root(2, 10), f.root(3, 10)
+	if err := f.node.store.AddPin(f.ctx, blockstore.Pin{Cid: root, Name: "album", Size: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.node.store.Put(f.ctx, mustGet(t, f.node.remote, root)); err != nil {
+		t.Fatal(err)
+	}
+	shareMeta := func(meta cid.Cid) {
+		f.net.as(f.t, f.other, func(s *group.State, c *group.Clock) (group.Update, error) {
+			return s.ShareWithMeta(c, root, meta, "album", 1000, 2)
+		})
+	}
+	shareMeta(meta1)
+	hasMeta := func(meta cid.Cid) func() bool {
+		return func() bool {
+			p, ok := f.pin(root)
+			has, _ := f.node.store.Has(f.ctx, meta)
+			return ok && p.Meta.Equals(meta) && has
+		}
+	}
+	f.waitFor("the adopted copy to keep its meta", hasMeta(meta1))
+	shareMeta(meta2)
+	f.waitFor("the copy to keep the new meta", hasMeta(meta2))
+
+	// A meta that cannot be fetched: tried once, then after metaRetry.
+	missing := testMetaCID(t, "nowhere")
+	shareMeta(missing)
+	f.waitFor("a try of the missing meta", func() bool {
+		f.rep.mu.Lock()
+		defer f.rep.mu.Unlock()
+		_, tried := f.rep.metas[root]
+		return tried && f.node.fetchCount() > 0
+	})
+	before := f.node.fetchCount()
+	for range 5 {
+		f.rep.Replan(f.ctx)
+	}
+	if got := f.node.fetchCount(); got > before+1 {
+		t.Fatalf("%d fetches of a meta no one has in 5 plans, want at most one", got-before)
+	}
+	if p, _ := f.pin(root); !p.Meta.Equals(meta2) {
+		t.Fatalf("the record lost its meta: %s", p.Meta)
+	}
+}
+
 // A root the user pinned is already here: the group adds its own record
 // beside the user's without fetching, and never removes or changes the
 // user's, by a release or by leaving the group.
