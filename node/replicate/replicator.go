@@ -109,8 +109,7 @@ func New(cfg Config) *Replicator {
 		cfg:      cfg,
 		planner:  group.NewPlanner(cfg.Peers.Self(), cfg.Group),
 		replicas: map[cid.Cid]replica{}, fetching: map[cid.Cid]context.CancelFunc{}, fetchErr: map[cid.Cid]string{},
-		metas: map[cid.Cid]time.Time{},
-		kick:  make(chan struct{}, 1), soon: make(chan struct{}, 1), done: make(chan struct{}),
+		metas: map[cid.Cid]time.Time{}, kick: make(chan struct{}, 1), soon: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 }
 
