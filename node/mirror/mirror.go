@@ -424,8 +424,11 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 		return
 	}
 	what := "mirror: wrote the newer version"
-	if mr.Revert {
+	switch {
+	case mr.Revert:
 		what = "mirror: wrote the group's version over what was changed here"
+	case mr.Cid == c.String():
+		what = "mirror: gave the files the newer modes and times of the same version"
 	}
 	log.Info(what, "written", res.Written, "removed", res.Removed, "bytes", res.Bytes, "fetched", res.Fetched, "kept", res.KeptCount, "modes_and_times", res.Touched)
 	if metaErr != nil {
