@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -111,9 +112,12 @@ func ReadMeta(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir s
 func applyMeta(dir string, man Manifest, m Meta) (int, error) {
 	var dirs []string
 	n := 0
+	// Nothing is changed through a link: a folder replaced by one here
+	// could lead outside dir.
+	walk := &applier{real: map[string]bool{".": true}}
 	for r, rec := range man {
 		em, ok := m[r]
-		if !ok || rec.Type == dag.TypeSymlink {
+		if !ok || rec.Type == dag.TypeSymlink || !walk.under(dir, path.Dir(r)) {
 			continue
 		}
 		if rec.Type == dag.TypeDir {

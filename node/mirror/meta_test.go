@@ -153,6 +153,36 @@ func TestMirrorKeepsModesAndTimes(t *testing.T) {
 	waitMirror(t, m, folder, "the touched meta", func(mr Mirror) bool { return mr.Meta == res.Root.String() })
 	sameMeta(t, folder, meta3, "b.txt")
 
+	// A folder replaced here by a link to a folder outside: nothing out
+	// there gets the version's modes or times.
+	outside := mustMkdir(t, filepath.Join(t.TempDir(), "outside"))
+	writeFile(t, filepath.Join(outside, "tool"), "elf")
+	if err := os.Chmod(filepath.Join(outside, "tool"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(folder, "bin"), filepath.Join(t.TempDir(), "bin-away")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(folder, "bin")); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(filepath.Join(outside, "tool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr = waitMirror(t, m, folder, "still at v2", func(mr Mirror) bool { return mr.Cid == v2.String() })
+	man, err := m.loadManifestLocked(mr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man["bin/tool"] = Record{Type: dag.TypeFile, Size: before.Size(), Mtime: before.ModTime().UnixNano()}
+	if _, err := applyMeta(folder, man, meta3); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := os.Stat(filepath.Join(outside, "tool")); err != nil || after.Mode() != before.Mode() || !after.ModTime().Equal(before.ModTime()) {
+		t.Fatalf("a file outside, through a link: %v %v, was %v %v (%v)", after.Mode(), after.ModTime(), before.Mode(), before.ModTime(), err)
+	}
+
 	// A meta that is no meta: the files stay the version's, the error
 	// says what is missing, and the next good meta is applied.
 	bad, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile([]byte("not json")), nil)
