@@ -94,14 +94,9 @@ func (n *Node) applySharedMeta(ctx context.Context, root cid.Cid, out string) (i
 	if err != nil {
 		return 0, fmt.Errorf("fetch the modes and times of %s: %w", root, err)
 	}
-	r, _, err := dag.Open(ctx, n.store, meta)
+	m, err := mirror.LoadMeta(ctx, n.store, meta)
 	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
-	m, err := mirror.DecodeMeta(r)
-	if err != nil {
-		return 0, fmt.Errorf("read the modes and times of %s: %w", root, err)
+		return 0, fmt.Errorf("the modes and times of %s: %w", root, err)
 	}
 	return mirror.ApplyMetaTo(ctx, n.store, root, out, m)
 }

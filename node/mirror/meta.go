@@ -78,6 +78,20 @@ func DecodeMeta(r io.Reader) (Meta, error) {
 	return f.Entries, nil
 }
 
+// LoadMeta reads the meta file c from bs (which must hold it).
+func LoadMeta(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (Meta, error) {
+	r, _, err := dag.Open(ctx, bs, c)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	m, err := DecodeMeta(r)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", c, err)
+	}
+	return m, nil
+}
+
 // ReadMeta is the meta of the version root as the folder dir holds it:
 // each file of the version's size and each folder there, by its path.
 // What differs from the version (changed since it was read) or is a link

@@ -27,7 +27,6 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/kith-p2p/kith/blockstore"
-	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/node/atomicfile"
 )
 
@@ -473,14 +472,9 @@ func (m *Mirrors) applyMeta(ctx context.Context, dir string, meta cid.Cid, man M
 	if _, err := m.src.Fetch(ctx, meta, nil, nil); err != nil {
 		return 0, err
 	}
-	r, _, err := dag.Open(ctx, bs, meta)
+	em, err := LoadMeta(ctx, bs, meta)
 	if err != nil {
 		return 0, err
-	}
-	defer r.Close()
-	em, err := DecodeMeta(r)
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", meta, err)
 	}
 	return applyMeta(dir, man, em)
 }
