@@ -229,7 +229,7 @@ func (n *Node) get(ctx context.Context, c cid.Cid, out string, progress func(api
 		}
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
 	}
-	if st.Type == dag.TypeDir {
+	if st.Type != dag.TypeSymlink {
 		if _, err := n.applySharedMeta(ctx, c, out); err != nil {
 			n.log.Warn("get: the files are written, without their modes and times", "cid", c, "path", out, "err", err)
 		}

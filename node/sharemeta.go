@@ -16,13 +16,13 @@ import (
 	"github.com/kith-p2p/kith/web/api"
 )
 
-// shareMeta stores the modes and times of the folder dir, added as the
-// version c, as a small file kept with the user's pin of c
+// shareMeta stores the modes and times of the folder (or file) dir, added
+// as the version c, as a small file kept with the user's pin of c
 // (blockstore.Pin.Meta), and returns its CID for the group's intent: the
-// devices that follow the share give their copies the same modes (a
-// script stays executable) and times. dir "" (nothing to read), a file,
-// or a folder the daemon cannot read (the CLI read it) gives none. The
-// user's pin of c must exist.
+// devices that follow or get the share give their copies the same modes
+// (a script stays executable) and times. dir "" (nothing to read), or a
+// path the daemon cannot read (the CLI read it), gives none. The user's
+// pin of c must exist.
 func (n *Node) shareMeta(ctx context.Context, c cid.Cid, dir string) (cid.Cid, error) {
 	if dir == "" {
 		return cid.Undef, nil
@@ -30,10 +30,8 @@ func (n *Node) shareMeta(ctx context.Context, c cid.Cid, dir string) (cid.Cid, e
 	if !filepath.IsAbs(dir) {
 		return cid.Undef, fmt.Errorf("share %s: the folder %q must be an absolute path: %w", c, dir, api.ErrInvalid)
 	}
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		if err != nil {
-			n.log.Info("share: modes and times not shared: the daemon cannot read the folder", "path", dir, "err", err)
-		}
+	if _, err := os.Stat(dir); err != nil {
+		n.log.Info("share: modes and times not shared: the daemon cannot read what was added", "path", dir, "err", err)
 		return cid.Undef, nil
 	}
 	m, err := mirror.ReadMeta(ctx, n.store, c, dir)

@@ -101,6 +101,31 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 		t.Fatalf("a get of what no group shares: %v, %v", st.Mode(), err)
 	}
 
+	// A file shared alone keeps its mode and time too.
+	script := filepath.Join(t.TempDir(), "install.sh")
+	writeBytes(t, script, []byte("#!/bin/sh\necho install\n"))
+	if err := os.Chmod(script, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(script, then, then); err != nil {
+		t.Fatal(err)
+	}
+	sres, err := a.AddPaths(ctx, []string{script}, api.AddOptions{Private: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, err := a.GroupShare(ctx, "family", cid.MustParse(sres.Cid), api.ShareOptions{Copies: 1, Path: script}); err != nil || in.Meta == "" {
+		t.Fatalf("a file shared: %+v, %v", in, err)
+	}
+	waitFor(t, 30*time.Second, "b to see the file's share", func() bool { return b.sharedMeta(cid.MustParse(sres.Cid)).Defined() })
+	sout := filepath.Join(t.TempDir(), "install.sh")
+	if _, err := b.Get(ctx, cid.MustParse(sres.Cid), sout, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(sout); err != nil || st.Mode().Perm() != 0o750 || !st.ModTime().Equal(then) {
+		t.Fatalf("a file got: %v %v, %v", st.Mode(), st.ModTime(), err)
+	}
+
 	// The folder follows the share: a file's time moved on the sharer
 	// reaches it.
 	if _, err := b.GroupMirror(ctx, "family", "Docs", out, v1.String()); err != nil {

@@ -22,7 +22,8 @@ import (
 
 // Meta is what a folder's DAG does not carry and a followed folder keeps
 // (as Syncthing does): the permission bits and modification time of each
-// file and folder of a shared version, by slash path inside it. The sharer
+// file and folder of a shared version, by slash path inside it (a shared
+// file's own, at "."). The sharer
 // reads it from its folder (ReadMeta) and shares it beside the version, as
 // a small file of its own (EncodeMeta), so that the version's CIDs stay
 // those of a plain add; a mirror applies it to what it wrote (applyMeta).
@@ -71,7 +72,7 @@ func DecodeMeta(r io.Reader) (Meta, error) {
 		return nil, ErrBadMeta
 	}
 	for p := range f.Entries {
-		if !fs.ValidPath(p) || p == "." {
+		if !fs.ValidPath(p) {
 			return nil, fmt.Errorf("%w: bad path %q", ErrBadMeta, p)
 		}
 	}
@@ -95,8 +96,18 @@ func LoadMeta(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (Meta, e
 // ReadMeta is the meta of the version root as the folder dir holds it:
 // each file of the version's size and each folder there, by its path.
 // What differs from the version (changed since it was read) or is a link
-// is left out: a mirror writes it as it would without a meta.
+// is left out: a mirror writes it as it would without a meta. Of a file
+// (root a file, dir its path), the meta is its own, at ".".
 func ReadMeta(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string) (Meta, error) {
+	if e, err := dag.StatRoot(ctx, bs, root); err != nil {
+		return nil, err
+	} else if e.Type == dag.TypeFile {
+		m := Meta{}
+		if st, err := os.Lstat(dir); err == nil && st.Mode().IsRegular() && uint64(st.Size()) == e.Size {
+			m["."] = EntryMeta{Mode: uint32(st.Mode().Perm()), Mtime: st.ModTime().UnixNano()}
+		}
+		return m, nil
+	}
 	a := &applier{ctx: ctx, v: Version{Root: root, Store: bs}, want: map[string]bool{}}
 	items, err := a.list(root, ".", nil)
 	if err != nil {
@@ -191,6 +202,20 @@ func fileMode(em EntryMeta) fs.FileMode { return fs.FileMode(em.Mode)&fs.ModePer
 // entry that holds what the version has there (Adopt). It returns how many
 // entries it changed.
 func ApplyMetaTo(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string, m Meta) (int, error) {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return 0, err
+	}
+	if st.Mode().IsRegular() { // a file, its meta at "."
+		em, ok := m["."]
+		if !ok {
+			return 0, nil
+		}
+		if changed, err := setMeta(dir, st, em, 0o400); err != nil || !changed {
+			return 0, err
+		}
+		return 1, nil
+	}
 	man, err := Adopt(ctx, bs, root, dir)
 	if err != nil {
 		return 0, err

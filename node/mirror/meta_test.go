@@ -210,7 +210,7 @@ func TestDecodeMeta(t *testing.T) {
 		{"other version", `{"v":2,"e":{}}`, false},
 		{"outside", `{"v":1,"e":{"../x":{"m":493,"t":5}}}`, false},
 		{"absolute", `{"v":1,"e":{"/etc/passwd":{"m":493,"t":5}}}`, false},
-		{"the folder itself", `{"v":1,"e":{".":{"m":493,"t":5}}}`, false},
+		{"a file's own", `{"v":1,"e":{".":{"m":493,"t":5}}}`, true},
 	} {
 		_, err := DecodeMeta(strings.NewReader(tt.in))
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrBadMeta)) {

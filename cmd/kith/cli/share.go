@@ -33,9 +33,9 @@ func shareCmd(e *env) *cobra.Command {
 		Long: `Add a file or a folder (a folder always whole, with everything in it,
 hidden files included, except what --exclude names and kith's own repo)
 and share it in a group: the group keeps N copies of it among its members.
-A folder's modes and times go with it (read by the daemon, when it can
-read the folder): a device that follows the share (kith get --follow)
-gives its files the same. What share adds is private (as kith add
+Modes and times go with it, a file's or each of a folder's (read by the
+daemon, when it can): a device that gets the share (kith get NAME
+--group G), or follows it, gives its copy the same. What share adds is private (as kith add
 --private): it is not announced in the public DHT, and members find it
 through the group.
 
