@@ -35,9 +35,9 @@ hidden files included, except what --exclude names and kith's own repo)
 and share it in a group: the group keeps N copies of it among its members.
 Modes and times go with it, a file's or each of a folder's (read by the
 daemon, when it can): a device that gets the share (kith get NAME
---group G), or follows it, gives its copy the same. What share adds is private (as kith add
---private): it is not announced in the public DHT, and members find it
-through the group.
+--group G), or follows it, gives its copy the same. What share adds is
+private (as kith add --private): it is not announced in the public DHT,
+and members find it through the group.
 
 Sharing a folder again after it changed shares the new version beside the
 old one (each keeps its own CID); --replace has the group stop keeping the
