@@ -81,6 +81,21 @@ func (x *addIndex) reuse(path string) (dag.ImportOption, bool) {
 	return dag.WithReuse(dag.Reuse{Prev: c, Since: a.Since}), true
 }
 
+// pathOf is the path whose last add made c (the latest such add), if the
+// daemon remembers one.
+func (x *addIndex) pathOf(c cid.Cid) (string, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.loadLocked()
+	best, found := "", false
+	for p, a := range x.paths {
+		if a.Cid == c.String() && (!found || a.Since.After(x.paths[best].Since)) {
+			best, found = p, true
+		}
+	}
+	return best, found
+}
+
 // record remembers that the add of path that started at since made c.
 func (x *addIndex) record(path string, c cid.Cid, since time.Time) {
 	x.mu.Lock()

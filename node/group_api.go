@@ -268,7 +268,13 @@ func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, opts api.
 		p = blockstore.Pin{Cid: c, Name: ap.Name, Size: ap.Size}
 	}
 	in := api.GroupIntent{Group: g.name, Cid: c.String(), Name: p.Name, Size: int64(p.Size), Copies: copies}
-	meta, err := n.shareMeta(ctx, c, opts.Path)
+	from := opts.Path
+	if from == "" {
+		// Content shared by its CID (the web UI's share of a pin): the
+		// path the daemon last added it from, if it did.
+		from, _ = n.adds.pathOf(c)
+	}
+	meta, err := n.shareMeta(ctx, c, from)
 	if err != nil {
 		return api.GroupIntent{}, err
 	}

@@ -126,6 +126,21 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 		t.Fatalf("a file got: %v %v, %v", st.Mode(), st.ModTime(), err)
 	}
 
+	// Content shared by its CID alone (the web UI's share of a pin): the
+	// path the daemon added it from gives its modes and times.
+	bycid := filepath.Join(t.TempDir(), "Tools")
+	writeBytes(t, filepath.Join(bycid, "tool.sh"), []byte("#!/bin/sh\n"))
+	if err := os.Chmod(filepath.Join(bycid, "tool.sh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cres, err := a.AddPaths(ctx, []string{bycid}, api.AddOptions{Recursive: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, err := a.GroupShare(ctx, "family", cid.MustParse(cres.Cid), api.ShareOptions{Copies: 1}); err != nil || in.Meta == "" {
+		t.Fatalf("shared by its CID: %+v, %v", in, err)
+	}
+
 	// The folder follows the share: a file's time moved on the sharer
 	// reaches it.
 	if _, err := b.GroupMirror(ctx, "family", "Docs", out, v1.String()); err != nil {

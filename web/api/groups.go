@@ -242,7 +242,9 @@ type ShareOptions struct {
 	// Path, when set, is the folder (absolute) the content was added
 	// from: the daemon reads its files' and folders' modes and times
 	// there and shares them with it (GroupIntent.Meta), for the devices
-	// that follow the share. A folder it cannot read shares none.
+	// that follow the share. Left out, the path the daemon last added
+	// the content from is used, if it read it itself; a path it cannot
+	// read shares none.
 	Path string
 }
 
