@@ -25,12 +25,11 @@ when a device shares a newer version (share --watch does at each
 change), the daemon fetches it and writes in what changed, and removes
 what the new version no longer has, giving files and folders the
 sharer's modes (a script stays executable) and times. It is a
-receive-only copy: a file
-you change or add there is yours, never overwritten or removed (delete
-your version of a file to have the group's again with its next
-version, or 'kith mirror revert PATH' for all of them), and nothing you
-change there is shared. A folder that is gone (a disk not mounted) is
-not made again.`,
+receive-only copy: a file you change or add there is yours, never
+overwritten or removed (delete your version of a file to have the
+group's again with its next version, or 'kith mirror revert PATH' for
+all of them), and nothing you change there is shared. A folder that is
+gone (a disk not mounted) is not made again.`,
 	}
 	ls := &cobra.Command{
 		Use:   "ls",
