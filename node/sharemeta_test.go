@@ -26,13 +26,25 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 	b := groupNode(t, t.TempDir(), 1<<30)
 	formGroup(t, []*Node{a, b}, "family")
 
+	add := func(p string) cid.Cid {
+		t.Helper()
+		res, err := a.AddPaths(ctx, []string{p}, api.AddOptions{Recursive: true, Private: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cid.MustParse(res.Cid)
+	}
+	script := func(p string, mode fs.FileMode) {
+		t.Helper()
+		writeBytes(t, p, []byte("#!/bin/sh\necho hi\n"))
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
 	docs := filepath.Join(t.TempDir(), "Docs")
-	writeBytes(t, filepath.Join(docs, "run.sh"), []byte("#!/bin/sh\necho hi\n"))
+	script(filepath.Join(docs, "run.sh"), 0o755)
 	writeBytes(t, filepath.Join(docs, "notes/plan.txt"), []byte("plan"))
 	then := time.Date(2023, 5, 6, 7, 8, 9, 0, time.UTC)
-	if err := os.Chmod(filepath.Join(docs, "run.sh"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	for _, p := range []string{"run.sh", "notes/plan.txt", "notes"} {
 		if err := os.Chtimes(filepath.Join(docs, p), then, then); err != nil {
 			t.Fatal(err)
@@ -40,11 +52,7 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 	}
 	share := func() (cid.Cid, api.GroupIntent) {
 		t.Helper()
-		res, err := a.AddPaths(ctx, []string{docs}, api.AddOptions{Recursive: true, Private: true}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := cid.MustParse(res.Cid)
+		c := add(docs)
 		in, err := a.GroupShare(ctx, "family", c, api.ShareOptions{Copies: 2, Path: docs})
 		if err != nil {
 			t.Fatal(err)
@@ -85,16 +93,9 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 	}
 	// A get of content no group shares is as it was (this device's times).
 	loose := filepath.Join(t.TempDir(), "loose")
-	writeBytes(t, filepath.Join(loose, "x.sh"), []byte("#!/bin/sh\n"))
-	if err := os.Chmod(filepath.Join(loose, "x.sh"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	lres, err := a.AddPaths(ctx, []string{loose}, api.AddOptions{Recursive: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	script(filepath.Join(loose, "x.sh"), 0o755)
 	lout := filepath.Join(t.TempDir(), "loose")
-	if _, err := b.Get(ctx, cid.MustParse(lres.Cid), lout, nil); err != nil {
+	if _, err := b.Get(ctx, add(loose), lout, nil); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(filepath.Join(lout, "x.sh")); err != nil || st.Mode().Perm() != 0o644 {
@@ -102,24 +103,18 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 	}
 
 	// A file shared alone keeps its mode and time too.
-	script := filepath.Join(t.TempDir(), "install.sh")
-	writeBytes(t, script, []byte("#!/bin/sh\necho install\n"))
-	if err := os.Chmod(script, 0o750); err != nil {
+	install := filepath.Join(t.TempDir(), "install.sh")
+	script(install, 0o750)
+	if err := os.Chtimes(install, then, then); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chtimes(script, then, then); err != nil {
-		t.Fatal(err)
-	}
-	sres, err := a.AddPaths(ctx, []string{script}, api.AddOptions{Private: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if in, err := a.GroupShare(ctx, "family", cid.MustParse(sres.Cid), api.ShareOptions{Copies: 1, Path: script}); err != nil || in.Meta == "" {
+	sc := add(install)
+	if in, err := a.GroupShare(ctx, "family", sc, api.ShareOptions{Copies: 1, Path: install}); err != nil || in.Meta == "" {
 		t.Fatalf("a file shared: %+v, %v", in, err)
 	}
-	waitFor(t, 30*time.Second, "b to see the file's share", func() bool { return b.sharedMeta(cid.MustParse(sres.Cid)).Defined() })
+	waitFor(t, 30*time.Second, "b to see the file's share", func() bool { return b.sharedMeta(sc).Defined() })
 	sout := filepath.Join(t.TempDir(), "install.sh")
-	if _, err := b.Get(ctx, cid.MustParse(sres.Cid), sout, nil); err != nil {
+	if _, err := b.Get(ctx, sc, sout, nil); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(sout); err != nil || st.Mode().Perm() != 0o750 || !st.ModTime().Equal(then) {
@@ -129,15 +124,8 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 	// Content shared by its CID alone (the web UI's share of a pin): the
 	// path the daemon added it from gives its modes and times.
 	bycid := filepath.Join(t.TempDir(), "Tools")
-	writeBytes(t, filepath.Join(bycid, "tool.sh"), []byte("#!/bin/sh\n"))
-	if err := os.Chmod(filepath.Join(bycid, "tool.sh"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	cres, err := a.AddPaths(ctx, []string{bycid}, api.AddOptions{Recursive: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if in, err := a.GroupShare(ctx, "family", cid.MustParse(cres.Cid), api.ShareOptions{Copies: 1}); err != nil || in.Meta == "" {
+	script(filepath.Join(bycid, "tool.sh"), 0o700)
+	if in, err := a.GroupShare(ctx, "family", add(bycid), api.ShareOptions{Copies: 1}); err != nil || in.Meta == "" {
 		t.Fatalf("shared by its CID: %+v, %v", in, err)
 	}
 

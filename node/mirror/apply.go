@@ -375,13 +375,7 @@ func (a *applier) prune(dir string) error {
 			gone = append(gone, r)
 		}
 	}
-	// Deepest first, so that a folder is emptied before it is removed.
-	slices.SortFunc(gone, func(x, y string) int {
-		if d := strings.Count(y, "/") - strings.Count(x, "/"); d != 0 {
-			return d
-		}
-		return strings.Compare(x, y)
-	})
+	deepestFirst(gone) // a folder is emptied before it is removed
 	for _, r := range gone {
 		if err := a.ctx.Err(); err != nil {
 			return err
@@ -419,6 +413,17 @@ func (a *applier) prune(dir string) error {
 		delete(a.man, r)
 	}
 	return nil
+}
+
+// deepestFirst sorts slash paths deepest first (then by name): what is in
+// a folder comes before the folder.
+func deepestFirst(paths []string) {
+	slices.SortFunc(paths, func(x, y string) int {
+		if d := strings.Count(y, "/") - strings.Count(x, "/"); d != 0 {
+			return d
+		}
+		return strings.Compare(x, y)
+	})
 }
 
 // under reports whether the folder rel of dir, and every folder above it,

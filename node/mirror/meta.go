@@ -10,8 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -170,13 +168,7 @@ func applyMeta(dir string, man Manifest, m Meta) (int, error) {
 		rec.Mtime, rec.Mode = st.ModTime().UnixNano(), uint32(st.Mode().Perm())
 		man[r] = rec
 	}
-	// Deepest first: a folder's time is set after those in it.
-	slices.SortFunc(dirs, func(x, y string) int {
-		if d := strings.Count(y, "/") - strings.Count(x, "/"); d != 0 {
-			return d
-		}
-		return strings.Compare(x, y)
-	})
+	deepestFirst(dirs) // a folder's time is set after those in it
 	for _, r := range dirs {
 		p := filepath.Join(dir, filepath.FromSlash(r))
 		st, err := os.Lstat(p)
