@@ -176,15 +176,20 @@ func statForAdd(path string, opts api.AddOptions) (fs.FileInfo, error) {
 	return st, nil
 }
 
-// Get writes the file or folder c to out, fetching from peers whatever the
+// Get writes the file or folder ref (what ResolveRef reads: a CID or
+// ticket, and a path into it) to out, fetching from peers whatever the
 // repo lacks. The fetched blocks stay in the repo (unpinned), so an
 // interrupted get resumes where it stopped; once it finished, they are a
 // cache that fetch.cache_max bounds (cacheGot).
-func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api.Progress)) (api.GetResult, error) {
-	res, err := n.get(ctx, c, out, progress)
+func (n *Node) Get(ctx context.Context, ref string, out string, progress func(api.Progress)) (api.GetResult, error) {
+	r, err := n.resolvePath(ctx, ref)
+	if err != nil {
+		return api.GetResult{}, err
+	}
+	res, err := n.get(ctx, r, out, progress)
 	if err == nil && res.Fetched.Bytes > 0 && n.ctx.Err() == nil {
 		// After get's hold on c is released, or the trim would keep it.
-		n.background(func(ctx context.Context) { n.cacheGot(ctx, c, res.Fetched.Bytes) })
+		n.background(func(ctx context.Context) { n.cacheGot(ctx, r.c, res.Fetched.Bytes) })
 	}
 	return res, err
 }
@@ -192,7 +197,8 @@ func (n *Node) Get(ctx context.Context, c cid.Cid, out string, progress func(api
 // get is Get but for the cache; it holds c from gc until it returns, so
 // that no gc (a trim of the cache for another get of c) takes blocks it is
 // still writing out.
-func (n *Node) get(ctx context.Context, c cid.Cid, out string, progress func(api.Progress)) (api.GetResult, error) {
+func (n *Node) get(ctx context.Context, r resolved, out string, progress func(api.Progress)) (api.GetResult, error) {
+	c := r.c
 	if !filepath.IsAbs(out) {
 		return api.GetResult{}, fmt.Errorf("output path %q must be absolute: %w", out, api.ErrInvalid)
 	}
@@ -230,7 +236,7 @@ func (n *Node) get(ctx context.Context, c cid.Cid, out string, progress func(api
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
 	}
 	if st.Type != dag.TypeSymlink {
-		if _, err := n.applySharedMeta(ctx, c, out); err != nil {
+		if _, err := n.applySharedMeta(ctx, r, out); err != nil {
 			n.log.Warn("get: the files are written, without their modes and times", "cid", c, "path", out, "err", err)
 		}
 	}

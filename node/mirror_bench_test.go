@@ -60,7 +60,7 @@ func BenchmarkFollowedFolder(b *testing.B) {
 	adopt := time.Since(start)
 	adoptMiB := fetched() / (1 << 20)
 	start = time.Now()
-	if _, err := f.Get(ctx, v, filepath.Join(b.TempDir(), "got"), nil); err != nil {
+	if _, err := f.Get(ctx, v.String(), filepath.Join(b.TempDir(), "got"), nil); err != nil {
 		b.Fatal(err)
 	}
 	get := time.Since(start)

@@ -48,7 +48,7 @@ func TestMirrorFollowsAShare(t *testing.T) {
 	if got.Name != "Docs" {
 		t.Fatalf("shared as %q", got.Name)
 	}
-	if _, err := b.Get(ctx, cid.MustParse(v1), out, nil); err != nil {
+	if _, err := b.Get(ctx, v1, out, nil); err != nil {
 		t.Fatal(err)
 	}
 	m, err := b.GroupMirror(ctx, "family", "Docs", out, v1)

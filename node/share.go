@@ -89,26 +89,40 @@ func (n *Node) ticket(c cid.Cid, name string) string {
 // read here or fetched from peers. A ticket peer that cannot be dialled is
 // only logged: the fetch still looks for providers in the DHT.
 func (n *Node) ResolveRef(ctx context.Context, s string) (cid.Cid, error) {
+	r, err := n.resolvePath(ctx, s)
+	return r.c, err
+}
+
+// resolved is a reference read by resolvePath: the content c, at the
+// path names inside root (none: c is root).
+type resolved struct {
+	root  cid.Cid
+	names []string
+	c     cid.Cid
+}
+
+// resolvePath is ResolveRef, with the root and the path it went through.
+func (n *Node) resolvePath(ctx context.Context, s string) (resolved, error) {
 	ref, names, err := dag.SplitPath(s)
 	if err != nil {
-		return cid.Undef, &api.Error{Kind: api.KindInvalid, Message: err.Error()}
+		return resolved{}, &api.Error{Kind: api.KindInvalid, Message: err.Error()}
 	}
 	root, err := n.resolveRoot(ctx, ref)
 	if err != nil || len(names) == 0 {
-		return root, err
+		return resolved{root: root, c: root}, err
 	}
 	rctx, end := n.demandRead(ctx, root)
 	c, err := dag.Resolve(rctx, n.demand, root, names)
 	end()
 	switch {
 	case errors.Is(err, dag.ErrNoEntry):
-		return cid.Undef, fmt.Errorf("%w: %w", err, blockstore.ErrNotFound)
+		return resolved{}, fmt.Errorf("%w: %w", err, blockstore.ErrNotFound)
 	case errors.Is(err, dag.ErrNotDir), errors.Is(err, dag.ErrIsSymlink):
-		return cid.Undef, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+		return resolved{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
 	case err != nil:
-		return cid.Undef, fmt.Errorf("resolve %s: %w", short(s), err)
+		return resolved{}, fmt.Errorf("resolve %s: %w", short(s), err)
 	}
-	return c, nil
+	return resolved{root: root, names: names, c: c}, nil
 }
 
 // resolveRoot is ResolveRef for a CID or a ticket alone.

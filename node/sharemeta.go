@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/ipfs/boxo/files"
@@ -75,12 +76,13 @@ func (n *Node) sharedMeta(root cid.Cid) cid.Cid {
 	return best.Meta
 }
 
-// applySharedMeta gives the folder out, just written whole as root by a
-// get, the modes and times a group shares with root, if any: what a
-// device that brings back a shared folder expects (a script executable,
-// the photos' times). It says how many entries it changed; an error
-// leaves the files as written.
-func (n *Node) applySharedMeta(ctx context.Context, root cid.Cid, out string) (int, error) {
+// applySharedMeta gives out, just written whole by a get of r, the modes
+// and times a group shares with r's root, if any: what a device that
+// brings back a shared folder, or a folder or file in it, expects (a
+// script executable, the photos' times). It says how many entries it
+// changed; an error leaves the files as written.
+func (n *Node) applySharedMeta(ctx context.Context, r resolved, out string) (int, error) {
+	root := r.root
 	meta := n.sharedMeta(root)
 	if !meta.Defined() {
 		return 0, nil
@@ -96,5 +98,5 @@ func (n *Node) applySharedMeta(ctx context.Context, root cid.Cid, out string) (i
 	if err != nil {
 		return 0, fmt.Errorf("the modes and times of %s: %w", root, err)
 	}
-	return mirror.ApplyMetaTo(ctx, n.store, root, out, m)
+	return mirror.ApplyMetaTo(ctx, n.store, r.c, out, m.Sub(path.Join(r.names...)))
 }

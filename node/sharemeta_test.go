@@ -80,7 +80,7 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 
 	// A get of the share (bringing the folder back) writes them at once.
 	out := filepath.Join(t.TempDir(), "Docs")
-	if _, err := b.Get(ctx, v1, out, nil); err != nil {
+	if _, err := b.Get(ctx, v1.String(), out, nil); err != nil {
 		t.Fatal(err)
 	}
 	sameTime := func(rel string, want time.Time) bool {
@@ -91,11 +91,29 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 		!sameTime("run.sh", then) || !sameTime("notes/plan.txt", then) || !sameTime("notes", then) {
 		t.Fatalf("got without the sharer's modes and times: run.sh %v, %v", st.Mode(), err)
 	}
+	// So does a get of a folder or a file inside the share: the share's
+	// meta, by the path inside it.
+	subOut := filepath.Join(t.TempDir(), "notes")
+	if _, err := b.Get(ctx, v1.String()+"/notes", subOut, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{subOut, filepath.Join(subOut, "plan.txt")} {
+		if st, err := os.Stat(p); err != nil || !st.ModTime().Equal(then) {
+			t.Fatalf("a folder in the share got without its times: %s: %v", p, err)
+		}
+	}
+	fileOut := filepath.Join(t.TempDir(), "run.sh")
+	if _, err := b.Get(ctx, v1.String()+"/run.sh", fileOut, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(fileOut); err != nil || st.Mode().Perm() != 0o755 || !st.ModTime().Equal(then) {
+		t.Fatalf("a file in the share got without its mode and time: %v, %v", st.Mode(), err)
+	}
 	// A get of content no group shares is as it was (this device's times).
 	loose := filepath.Join(t.TempDir(), "loose")
 	script(filepath.Join(loose, "x.sh"), 0o755)
 	lout := filepath.Join(t.TempDir(), "loose")
-	if _, err := b.Get(ctx, add(loose), lout, nil); err != nil {
+	if _, err := b.Get(ctx, add(loose).String(), lout, nil); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(filepath.Join(lout, "x.sh")); err != nil || st.Mode().Perm() != 0o644 {
@@ -114,7 +132,7 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "b to see the file's share", func() bool { return b.sharedMeta(sc).Defined() })
 	sout := filepath.Join(t.TempDir(), "install.sh")
-	if _, err := b.Get(ctx, sc, sout, nil); err != nil {
+	if _, err := b.Get(ctx, sc.String(), sout, nil); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(sout); err != nil || st.Mode().Perm() != 0o750 || !st.ModTime().Equal(then) {

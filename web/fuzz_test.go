@@ -129,7 +129,11 @@ func (*fuzzBackend) AddPaths(_ context.Context, paths []string, _ api.AddOptions
 	return api.AddResult{}, invalid("%q: no such file (the fuzz backend reads no disk)", paths)
 }
 
-func (*fuzzBackend) Get(_ context.Context, c cid.Cid, out string, _ func(api.Progress)) (api.GetResult, error) {
+func (f *fuzzBackend) Get(ctx context.Context, ref string, out string, _ func(api.Progress)) (api.GetResult, error) {
+	c, err := f.ResolveRef(ctx, ref)
+	if err != nil {
+		return api.GetResult{}, err
+	}
 	return api.GetResult{}, fmt.Errorf("get %s to %q: %w", c, out, blockstore.ErrNotFound)
 }
 

@@ -323,9 +323,9 @@ func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
-	c, err := s.cidParam(r)
-	if err != nil {
-		writeError(w, err)
+	ref := r.URL.Query().Get("cid") // resolved by Get: the path in a share tells it which
+	if ref == "" {
+		writeError(w, fmt.Errorf("missing cid parameter: %w", api.ErrInvalid))
 		return
 	}
 	out := r.URL.Query().Get("out")
@@ -334,7 +334,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := newEventStream(w)
-	res, err := s.backend.Get(r.Context(), c, out, st.progress)
+	res, err := s.backend.Get(r.Context(), ref, out, st.progress)
 	st.finish(res, err)
 }
 

@@ -86,6 +86,18 @@ func TestGetFollow(t *testing.T) {
 		return err == nil && err2 == nil && err3 == nil && err4 == nil && got.Mode().Perm() == 0o755 &&
 			got.ModTime().Equal(src.ModTime()) && gotPlan.ModTime().Equal(plan.ModTime())
 	})
+	// So is the script got alone, by its path in the share.
+	one := filepath.Join(t.TempDir(), "run.sh")
+	mustKith(t, desk, "get", "docs/run.sh", "--group", "family", "-o", one)
+	src, err := os.Stat(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.Stat(one); err != nil {
+		t.Error(err)
+	} else if got.Mode().Perm() != 0o755 || !got.ModTime().Equal(src.ModTime()) {
+		t.Errorf("docs/run.sh got alone: %v %v, want 0755 %v", got.Mode(), got.ModTime(), src.ModTime())
+	}
 	ls := mustKith(t, desk, "mirror", "ls")
 	for _, want := range []string{out, "family", "docs", out + ": changed here, kept as they are (delete one, or 'kith mirror revert' them all, to have the group's): notes.txt"} {
 		if !strings.Contains(ls, want) {

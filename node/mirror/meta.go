@@ -77,6 +77,26 @@ func DecodeMeta(r io.Reader) (Meta, error) {
 	return f.Entries, nil
 }
 
+// Sub is the part of m for the entry at slash path p in the version
+// (a folder or file in it), as that entry's own meta: p's entries by their
+// path inside p, and p itself at ".". A get of a path inside a shared
+// folder gives what it writes the modes and times the folder's meta holds.
+func (m Meta) Sub(p string) Meta {
+	if p == "." || p == "" {
+		return m
+	}
+	sub := Meta{}
+	for r, em := range m {
+		switch {
+		case r == p:
+			sub["."] = em
+		case len(r) > len(p) && r[len(p)] == '/' && r[:len(p)] == p:
+			sub[r[len(p)+1:]] = em
+		}
+	}
+	return sub
+}
+
 // LoadMeta reads the meta file c from bs (which must hold it).
 func LoadMeta(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (Meta, error) {
 	r, _, err := dag.Open(ctx, bs, c)
@@ -191,8 +211,9 @@ func fileMode(em EntryMeta) fs.FileMode { return fs.FileMode(em.Mode)&fs.ModePer
 
 // ApplyMetaTo gives the folder dir, just written whole as the version
 // root (by a get), the modes and times of m, as a mirror would: to each
-// entry that holds what the version has there (Adopt). It returns how many
-// entries it changed.
+// entry that holds what the version has there (Adopt), then to dir itself
+// what m has at "." (a folder got from inside a share: Sub). It returns
+// how many entries it changed.
 func ApplyMetaTo(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string, m Meta) (int, error) {
 	st, err := os.Lstat(dir)
 	if err != nil {
@@ -212,7 +233,14 @@ func ApplyMetaTo(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, di
 	if err != nil {
 		return 0, err
 	}
-	return applyMeta(dir, man, m)
+	n, err := applyMeta(dir, man, m)
+	if em, ok := m["."]; ok && err == nil && st.IsDir() {
+		var changed bool
+		if changed, err = setMeta(dir, st, em, 0o700); changed {
+			n++
+		}
+	}
+	return n, err
 }
 
 // setMeta gives p (st) em's mode, with the bits of keep, and em's time.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -215,6 +216,30 @@ func TestDecodeMeta(t *testing.T) {
 		_, err := DecodeMeta(strings.NewReader(tt.in))
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrBadMeta)) {
 			t.Errorf("%s: DecodeMeta = %v, ok want %v", tt.name, err, tt.ok)
+		}
+	}
+}
+
+// TestMetaSub: the meta of a path inside the version is that path's
+// entries, by their path inside it, and the path's own at ".".
+func TestMetaSub(t *testing.T) {
+	e := func(n int64) EntryMeta { return EntryMeta{Mode: 0o644, Mtime: n} }
+	m := Meta{"bin": e(1), "bin/run.sh": e(2), "bin/lib/x": e(3), "binary": e(4), "binary/y": e(5), "notes.txt": e(6)}
+	for _, tt := range []struct {
+		p    string
+		want Meta
+	}{
+		{".", m},
+		{"", m},
+		{"bin", Meta{".": e(1), "run.sh": e(2), "lib/x": e(3)}},
+		{"bin/lib", Meta{"x": e(3)}},
+		{"bin/run.sh", Meta{".": e(2)}},
+		{"notes.txt", Meta{".": e(6)}},
+		{"bi", Meta{}},
+		{"missing", Meta{}},
+	} {
+		if got := m.Sub(tt.p); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Sub(%q) = %v, want %v", tt.p, got, tt.want)
 		}
 	}
 }

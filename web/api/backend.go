@@ -25,8 +25,9 @@ type Backend interface {
 	// saves streaming every byte through the API), or, with opts.Wrap,
 	// those at several paths as the entries of one new folder.
 	AddPaths(ctx context.Context, paths []string, opts AddOptions, progress func(Progress)) (AddResult, error)
-	// Get writes the file or folder c to out, which must not exist yet.
-	Get(ctx context.Context, c cid.Cid, out string, progress func(Progress)) (GetResult, error)
+	// Get writes the file or folder ref (as ResolveRef reads it) to out,
+	// which must not exist yet.
+	Get(ctx context.Context, ref string, out string, progress func(Progress)) (GetResult, error)
 	// Cat streams length bytes of file c from offset (length < 0: to the end).
 	Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.ReadCloser, error)
 	Ls(ctx context.Context, c cid.Cid) ([]Entry, error)

@@ -36,8 +36,9 @@ lookup; the DHT is still asked if the sharer cannot be reached.
 
 With --group, the argument is the name the group shares something as
 ('kith status' lists them), and a path inside it: what a new device needs
-to bring back a folder that another device shared (with the sharer's
-modes and times, which a share sends beside it). Of a name shared in
+to bring back a folder that another device shared, or a folder or file
+in it (with the sharer's modes and times, which a share sends beside it,
+also when the same content is got by its CID). Of a name shared in
 several versions (a folder followed with --keep, or shared again), the
 newest is got, and a note names the others. With --follow, the folder
 then follows the name: each newer version the group shares under it is
