@@ -15,6 +15,7 @@ import (
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/mirror"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -31,13 +32,19 @@ func report(progress func(api.Progress), p api.Progress) {
 // its first block until its pin is written, so a gc running meanwhile cannot
 // take its blocks; the importer syncs every block to disk before the pin is
 // written, so a pin never points at blocks a crash could lose.
+//
+// The modes and times the entries carry (the CLI streams them when the
+// daemon cannot read the folder) are kept with the pin, as a share's are
+// (shareMeta), so that a share of the content carries them.
 func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.AddOptions, progress func(api.Progress)) (api.AddResult, error) {
-	return n.add(ctx, name, node, opts, progress)
+	m := mirror.Meta{}
+	return n.add(ctx, name, mirror.CollectMeta(node, m), opts, progress, m)
 }
 
-// add is Add with import options (a watched folder's re-add reuses the
+// add is Add with the modes and times its import collected (nil: none
+// collected) and import options (a watched folder's re-add reuses the
 // files of its earlier version: dag.WithReuse).
-func (n *Node) add(ctx context.Context, name string, node files.Node, opts api.AddOptions, progress func(api.Progress), imOpts ...dag.ImportOption) (api.AddResult, error) {
+func (n *Node) add(ctx context.Context, name string, node files.Node, opts api.AddOptions, progress func(api.Progress), meta mirror.Meta, imOpts ...dag.ImportOption) (api.AddResult, error) {
 	unlock := n.gcl.PinLock()
 	defer unlock()
 	im := dag.NewImporter(n.store, imOpts...)
@@ -68,6 +75,13 @@ func (n *Node) add(ctx context.Context, name string, node files.Node, opts api.A
 		old, had = userPin(others)
 		pin.Private = pin.Private || (had && old.Private)
 		pin.Meta = old.Meta // a share's modes and times stay (Undef when !had)
+	}
+	if len(meta) > 0 {
+		mres, err := dag.NewImporter(n.store).Add(ctx, files.NewBytesFile(mirror.EncodeMeta(meta)), nil)
+		if err != nil {
+			return api.AddResult{}, fmt.Errorf("add %s: store its modes and times: %w", name, err)
+		}
+		pin.Meta = mres.Root
 	}
 	if err := n.store.AddPin(ctx, pin); err != nil {
 		return api.AddResult{}, fmt.Errorf("pin %s: %w", res.Root, err)
@@ -143,7 +157,7 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 	res, err := n.add(ctx, name, node, opts, func(p api.Progress) {
 		p.Total = total
 		report(progress, p)
-	}, imOpts...)
+	}, nil, imOpts...)
 	res.Skipped, res.SkippedCount = api.SkippedOf(&skipped)
 	if err == nil && single != "" {
 		if c, err := cid.Decode(res.Cid); err == nil {

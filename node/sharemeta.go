@@ -22,18 +22,26 @@ import (
 // (blockstore.Pin.Meta), and returns its CID for the group's intent: the
 // devices that follow or get the share give their copies the same modes
 // (a script stays executable) and times. dir "" (nothing to read), or a
-// path the daemon cannot read (the CLI read it), gives none. The user's
-// pin of c must exist.
+// path the daemon cannot read (the CLI read it and streamed it), gives
+// those already kept with the pin, if any: sent with the streamed add
+// (Add), or read by an earlier share. The user's pin of c must exist.
 func (n *Node) shareMeta(ctx context.Context, c cid.Cid, dir string) (cid.Cid, error) {
-	if dir == "" {
-		return cid.Undef, nil
-	}
-	if !filepath.IsAbs(dir) {
+	if dir != "" && !filepath.IsAbs(dir) {
 		return cid.Undef, fmt.Errorf("share %s: the folder %q must be an absolute path: %w", c, dir, api.ErrInvalid)
 	}
-	if _, err := os.Stat(dir); err != nil {
-		n.log.Info("share: modes and times not shared: the daemon cannot read what was added", "path", dir, "err", err)
-		return cid.Undef, nil
+	var statErr error
+	if dir != "" {
+		_, statErr = os.Stat(dir)
+	}
+	if dir == "" || statErr != nil {
+		p, err := n.store.GetPin(ctx, c, blockstore.OwnerUser)
+		if err != nil {
+			return cid.Undef, fmt.Errorf("share %s: %w", c, err)
+		}
+		if statErr != nil {
+			n.log.Info("share: the daemon cannot read what was added; it shares the modes and times kept with it, if any", "path", dir, "err", statErr, "kept", p.Meta.Defined())
+		}
+		return p.Meta, nil
 	}
 	m, err := mirror.ReadMeta(ctx, n.store, c, dir)
 	if err != nil {

@@ -5,14 +5,20 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ipfs/boxo/files"
 	"github.com/ipfs/go-cid"
 
 	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/mirror"
 	"github.com/kith-p2p/kith/node/replicate"
 	"github.com/kith-p2p/kith/web/api"
+	"github.com/kith-p2p/kith/web/client"
 )
 
 // TestShareKeepsModesAndTimes: a folder shared with its path carries its
@@ -167,5 +173,105 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 	})
 	if st, err := os.Stat(filepath.Join(out, "run.sh")); err != nil || st.Mode().Perm() != fs.FileMode(0o755) {
 		t.Fatalf("run.sh after the touch: %v, %v", st.Mode(), err)
+	}
+}
+
+// TestStreamedShareKeepsModesAndTimes: a folder the daemon cannot read
+// itself (another user, a sandbox) is streamed by the CLI with each
+// entry's mode and time; the daemon keeps them with the pin, and a share
+// of it carries them (links left out), as one the daemon reads does. The
+// content is what an add of the path gives.
+func TestStreamedShareKeepsModesAndTimes(t *testing.T) {
+	ctx := context.Background()
+	a := groupNode(t, t.TempDir(), 1<<30)
+	b := groupNode(t, t.TempDir(), 1<<30)
+	formGroup(t, []*Node{a, b}, "family")
+	ca, err := client.FromRepo(a.repo.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	docs := filepath.Join(t.TempDir(), "Docs")
+	writeBytes(t, filepath.Join(docs, "run.sh"), []byte("#!/bin/sh\necho hi\n"))
+	writeBytes(t, filepath.Join(docs, "notes/plan.txt"), []byte("plan"))
+	if err := os.Symlink("run.sh", filepath.Join(docs, "link")); err != nil {
+		t.Fatal(err)
+	}
+	then := time.Date(2022, 1, 2, 3, 4, 5, 600, time.UTC)
+	for p, mode := range map[string]fs.FileMode{"run.sh": 0o751, "notes/plan.txt": 0o600, "notes": 0o750} {
+		if err := os.Chmod(filepath.Join(docs, p), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"run.sh", "notes/plan.txt", "notes"} {
+		if err := os.Chtimes(filepath.Join(docs, p), then, then); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream := func(p string) api.AddResult {
+		t.Helper()
+		nd, err := dag.OpenPath(p, dag.Exclusion{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nd.Close()
+		res, err := ca.Add(ctx, filepath.Base(p), nd, 0, api.AddOptions{Private: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := stream(docs)
+	if read, err := a.AddPaths(ctx, []string{docs}, api.AddOptions{Recursive: true, NoPin: true}, nil); err != nil || read.Cid != res.Cid {
+		t.Fatalf("streamed %s, read %s (%v)", res.Cid, read.Cid, err)
+	}
+	in, err := ca.GroupShare(ctx, "family", res.Cid, api.ShareOptions{Copies: 2, Path: "/the/daemon/cannot/see/Docs"})
+	if err != nil || in.Meta == "" {
+		t.Fatalf("shared without a meta: %+v, %v", in, err)
+	}
+	m, err := mirror.LoadMeta(ctx, a.store, cid.MustParse(in.Meta))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := mirror.Meta{
+		"run.sh":         {Mode: 0o751, Mtime: then.UnixNano()},
+		"notes":          {Mode: 0o750, Mtime: then.UnixNano()},
+		"notes/plan.txt": {Mode: 0o600, Mtime: then.UnixNano()},
+	}
+	if !reflect.DeepEqual(m, want) {
+		t.Fatalf("streamed meta %v, want %v", m, want)
+	}
+
+	// The other device gets the folder with them.
+	waitFor(t, 30*time.Second, "b to see the share", func() bool { return b.sharedMeta(cid.MustParse(res.Cid)).Defined() })
+	out := filepath.Join(t.TempDir(), "Docs")
+	if _, err := b.Get(ctx, res.Cid, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	for p, em := range want {
+		st, err := os.Stat(filepath.Join(out, p))
+		if err != nil || st.Mode().Perm() != fs.FileMode(em.Mode) || !st.ModTime().Equal(then) {
+			t.Errorf("%s got: %v %v, %v", p, st.Mode(), st.ModTime(), err)
+		}
+	}
+
+	// A file streamed alone (a CLI's stdin carries none: nothing kept).
+	solo := filepath.Join(t.TempDir(), "solo.sh")
+	writeBytes(t, solo, []byte("#!/bin/sh\n"))
+	if err := os.Chmod(solo, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sres := stream(solo)
+	if in, err := ca.GroupShare(ctx, "family", sres.Cid, api.ShareOptions{Copies: 1, Path: "/the/daemon/cannot/see/solo.sh"}); err != nil || in.Meta == "" {
+		t.Fatalf("a file streamed and shared: %+v, %v", in, err)
+	} else if m, err := mirror.LoadMeta(ctx, a.store, cid.MustParse(in.Meta)); err != nil || m["."].Mode != 0o700 {
+		t.Fatalf("a file streamed: meta %v, %v", m, err)
+	}
+	stdin, err := ca.Add(ctx, "stdin", files.NewReaderFile(strings.NewReader("piped")), 0, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := a.store.GetPin(ctx, cid.MustParse(stdin.Cid), blockstore.OwnerUser); err != nil || p.Meta.Defined() {
+		t.Fatalf("stdin's pin %+v, %v: a meta of nothing", p, err)
 	}
 }
