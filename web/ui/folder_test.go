@@ -15,6 +15,8 @@ import (
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/mirror"
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // TestBrowserFolderPicker adds a folder tree through the Add page's folder
@@ -27,6 +29,16 @@ func TestBrowserFolderPicker(t *testing.T) {
 	// (browsers do the same with a real chooser), so this tree has none.
 	src := writeTree(t, "album", 0)
 	want := expectedTreeCID(t, src)
+	// Each file its own time, with milliseconds (what a browser tells).
+	times := map[string]time.Time{}
+	i := 0
+	for rel := range treeFiles {
+		i++
+		times[rel] = time.Date(2021, 1, i, 2, 3, 4, i*1_000_000, time.UTC)
+		if err := os.Chtimes(filepath.Join(src, filepath.FromSlash(rel)), times[rel], times[rel]); err != nil {
+			t.Fatal(err)
+		}
+	}
 	d.login(t, ctx)
 
 	err := chromedp.Run(ctx,
@@ -44,6 +56,30 @@ func TestBrowserFolderPicker(t *testing.T) {
 		t.Fatalf("the UI added the folder as %s, want %s (kith add -r)", got, want)
 	}
 	waitText(t, ctx, `li.upload[data-name="album"] .row`, fmt.Sprintf("%d files", len(treeFiles)))
+	// The upload carried each file's time: a group's share of it (by its
+	// CID, as the UI's share of a pin) gives the files their times on the
+	// other devices.
+	if _, err := d.c.GroupCreate(ctx, "family"); err != nil {
+		t.Fatal(err)
+	}
+	in, err := d.c.GroupShare(ctx, "family", want, api.ShareOptions{Copies: 1})
+	if err != nil || in.Meta == "" {
+		t.Fatalf("share of the upload: %+v, %v: no modes and times", in, err)
+	}
+	r, err := d.c.Cat(ctx, in.Meta, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mirror.DecodeMeta(r)
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, at := range times {
+		if em := m[rel]; em.Mode != 0o644 || em.Mtime != at.UnixNano() {
+			t.Errorf("%s uploaded with %o, %v; want 0644, %v", rel, em.Mode, time.Unix(0, em.Mtime).UTC(), at)
+		}
+	}
 	row := fmt.Sprintf(`#pins tr[data-cid="%s"]`, want)
 	err = chromedp.Run(ctx,
 		chromedp.Navigate(d.base()+"/#/files"),

@@ -3,8 +3,9 @@
 // boxo/files (Kubo's): one part per file or folder, each named by its path
 // relative to the upload, url-escaped in the Content-Disposition filename;
 // folders are parts with Content-Type application/x-directory, placed
-// before their contents, and each folder's contents are contiguous. One
-// request carries one top-level file or folder.
+// before their contents, and each folder's contents are contiguous; a
+// file's part carries its modification time (fileField). One request
+// carries one top-level file or folder.
 
 import { events, url } from './api.js';
 import * as session from './session.js';
@@ -110,9 +111,24 @@ export function body(item) {
     // the daemon url-unescapes it (spaces, quotes, non-ASCII names).
     const name = encodeURIComponent(p.path);
     if (p.dir) fd.append('file', new Blob([], { type: 'application/x-directory' }), name);
-    else fd.append('file', new Blob([p.file], { type: 'application/octet-stream' }), name);
+    else fd.append(fileField(p.file), new Blob([p.file], { type: 'application/octet-stream' }), name);
   }
   return fd;
+}
+
+/**
+ * fileField is a file's part name with its modification time, as the
+ * format carries it (file?mode=&mtime=&mtime-nsecs=): the daemon keeps it
+ * with the pin, so that a group's share of what was uploaded gives the
+ * files their times on the other devices (a photo keeps its date). A
+ * browser tells no mode: 0644 is what a file is written with anyway.
+ */
+export function fileField(file) {
+  const ms = file.lastModified;
+  if (!Number.isFinite(ms) || ms <= 0) return 'file';
+  const q = new URLSearchParams({ mode: '0644', mtime: String(Math.floor(ms / 1000)) });
+  if (ms % 1000) q.set('mtime-nsecs', String((ms % 1000) * 1e6));
+  return 'file?' + q.toString();
 }
 
 /**
