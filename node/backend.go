@@ -77,11 +77,13 @@ func (n *Node) add(ctx context.Context, name string, node files.Node, opts api.A
 		pin.Meta = old.Meta // a share's modes and times stay (Undef when !had)
 	}
 	if len(meta) > 0 {
-		mres, err := dag.NewImporter(n.store).Add(ctx, files.NewBytesFile(mirror.EncodeMeta(meta)), nil)
+		mc, err := n.storeMeta(ctx, meta)
 		if err != nil {
-			return api.AddResult{}, fmt.Errorf("add %s: store its modes and times: %w", name, err)
+			return api.AddResult{}, fmt.Errorf("add %s: %w", name, err)
 		}
-		pin.Meta = mres.Root
+		if mc.Defined() {
+			pin.Meta = mc
+		}
 	}
 	if err := n.store.AddPin(ctx, pin); err != nil {
 		return api.AddResult{}, fmt.Errorf("pin %s: %w", res.Root, err)

@@ -49,19 +49,36 @@ func (n *Node) shareMeta(ctx context.Context, c cid.Cid, dir string) (cid.Cid, e
 	}
 	unlock := n.gcl.PinLock()
 	defer unlock()
-	res, err := dag.NewImporter(n.store).Add(ctx, files.NewBytesFile(mirror.EncodeMeta(m)), nil)
+	meta, err := n.storeMeta(ctx, m)
 	if err != nil {
-		return cid.Undef, fmt.Errorf("share %s: store the modes and times: %w", c, err)
+		return cid.Undef, fmt.Errorf("share %s: %w", c, err)
 	}
 	p, err := n.store.GetPin(ctx, c, blockstore.OwnerUser)
 	if err != nil {
 		return cid.Undef, fmt.Errorf("share %s: %w", c, err)
 	}
-	if !p.Meta.Equals(res.Root) {
-		p.Meta = res.Root
+	if !p.Meta.Equals(meta) {
+		p.Meta = meta
 		if err := n.store.AddPin(ctx, p); err != nil {
 			return cid.Undef, fmt.Errorf("share %s: keep its modes and times: %w", c, err)
 		}
+	}
+	return meta, nil
+}
+
+// storeMeta stores m as the file shared beside a version, and returns its
+// CID; for more than a mirror reads (mirror.MaxMetaSize: about a million
+// entries), it stores nothing and returns cid.Undef. The caller holds the
+// pin lock until it pins the CID.
+func (n *Node) storeMeta(ctx context.Context, m mirror.Meta) (cid.Cid, error) {
+	b := mirror.EncodeMeta(m)
+	if len(b) > mirror.MaxMetaSize {
+		n.log.Warn("modes and times not kept: too many entries", "entries", len(m), "bytes", len(b))
+		return cid.Undef, nil
+	}
+	res, err := dag.NewImporter(n.store).Add(ctx, files.NewBytesFile(b), nil)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("store the modes and times: %w", err)
 	}
 	return res.Root, nil
 }
