@@ -23,8 +23,8 @@ import (
 // devices that follow or get the share give their copies the same modes
 // (a script stays executable) and times. dir "" (nothing to read), or a
 // path the daemon cannot read (the CLI read it and streamed it), gives
-// those already kept with the pin, if any: sent with the streamed add
-// (Add), or read by an earlier share. The user's pin of c must exist.
+// those this device keeps for c, if any (keptMeta). The user's pin of c
+// must exist.
 func (n *Node) shareMeta(ctx context.Context, c cid.Cid, dir string) (cid.Cid, error) {
 	if dir != "" && !filepath.IsAbs(dir) {
 		return cid.Undef, fmt.Errorf("share %s: the folder %q must be an absolute path: %w", c, dir, api.ErrInvalid)
@@ -34,14 +34,11 @@ func (n *Node) shareMeta(ctx context.Context, c cid.Cid, dir string) (cid.Cid, e
 		_, statErr = os.Stat(dir)
 	}
 	if dir == "" || statErr != nil {
-		p, err := n.store.GetPin(ctx, c, blockstore.OwnerUser)
-		if err != nil {
-			return cid.Undef, fmt.Errorf("share %s: %w", c, err)
-		}
+		meta, err := n.keptMeta(ctx, c)
 		if statErr != nil {
-			n.log.Info("share: the daemon cannot read what was added; it shares the modes and times kept with it, if any", "path", dir, "err", statErr, "kept", p.Meta.Defined())
+			n.log.Info("share: the daemon cannot read what was added; it shares the modes and times it keeps for it, if any", "path", dir, "err", statErr, "kept", meta.Defined())
 		}
-		return p.Meta, nil
+		return meta, err
 	}
 	m, err := mirror.ReadMeta(ctx, n.store, c, dir)
 	if err != nil {
@@ -62,6 +59,35 @@ func (n *Node) shareMeta(ctx context.Context, c cid.Cid, dir string) (cid.Cid, e
 		if err := n.store.AddPin(ctx, p); err != nil {
 			return cid.Undef, fmt.Errorf("share %s: keep its modes and times: %w", c, err)
 		}
+	}
+	return meta, nil
+}
+
+// keptMeta is the meta this device keeps for c, the user's pin of which
+// exists: the one kept with the pin (sent with a streamed add, read by an
+// earlier share), else the one a group of ours shares with c when this
+// device holds it (it keeps or follows a copy), which the pin then keeps
+// too: content shared again, in another group, keeps its modes and times.
+func (n *Node) keptMeta(ctx context.Context, c cid.Cid) (cid.Cid, error) {
+	unlock := n.gcl.PinLock()
+	defer unlock()
+	p, err := n.store.GetPin(ctx, c, blockstore.OwnerUser)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("share %s: %w", c, err)
+	}
+	if p.Meta.Defined() {
+		return p.Meta, nil
+	}
+	meta := n.sharedMeta(c)
+	if !meta.Defined() {
+		return cid.Undef, nil
+	}
+	if has, err := n.store.Has(ctx, meta); err != nil || !has {
+		return cid.Undef, nil
+	}
+	p.Meta = meta
+	if err := n.store.AddPin(ctx, p); err != nil {
+		return cid.Undef, fmt.Errorf("share %s: keep its modes and times: %w", c, err)
 	}
 	return meta, nil
 }

@@ -153,6 +153,15 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 		t.Fatalf("shared by its CID: %+v, %v", in, err)
 	}
 
+	// Shared again by the device that keeps a copy, in a group of its own
+	// and by its CID alone: the modes and times go with it.
+	if _, err := b.GroupCreate(ctx, "friends"); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := b.GroupShare(ctx, "friends", v1, api.ShareOptions{Copies: 1}); err != nil || again.Meta != in.Meta {
+		t.Fatalf("shared again: %+v, %v; want the meta %s", again, err, in.Meta)
+	}
+
 	// The folder follows the share: a file's time moved on the sharer
 	// reaches it.
 	if _, err := b.GroupMirror(ctx, "family", "Docs", out, v1.String()); err != nil {
