@@ -323,7 +323,7 @@ func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
-	ref := r.URL.Query().Get("cid") // resolved by Get: the path in a share tells it which
+	ref := r.URL.Query().Get("cid") // Get resolves it: the share a path leads into gives its modes and times
 	if ref == "" {
 		writeError(w, fmt.Errorf("missing cid parameter: %w", api.ErrInvalid))
 		return
