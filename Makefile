@@ -40,6 +40,7 @@ bench:
 	go test -run '^$$' -bench 'FollowedFolder' -benchtime 3x -count 3 -timeout 30m ./node/
 	go test -run '^$$' -bench . -count 3 -timeout 30m ./blockstore/dag/ ./protocol/fetch/ ./node/mirror/
 	go test -run '^$$' -bench DirectWrite -benchtime 128x -count 4 ./blockstore/
+	go test -run '^$$' -bench ShareRightAfterAJoin -benchtime 5x -count 2 ./protocol/group/net/
 	go run ./protocol/group/sim/cmd/groupsim -n 1000,10000
 	# Across NATs on the emulated internet: root, nftables and Kubo
 	# (KITH_KUBO, see .ci/kubo.sh) needed.

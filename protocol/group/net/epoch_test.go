@@ -27,15 +27,22 @@ type netMember struct {
 // and ring (new when nil).
 func startMember(t *testing.T, key crypto.PrivKey, sec group.Secret, st *group.State, ring *group.Keyring) *netMember {
 	t.Helper()
+	return startMemberTimed(t, key, sec, st, ring, 50*time.Millisecond, time.Second)
+}
+
+// startMemberTimed is startMember with GossipSub's heartbeat and the
+// group's sync interval.
+func startMemberTimed(t testing.TB, key crypto.PrivKey, sec group.Secret, st *group.State, ring *group.Keyring, heartbeat, syncEvery time.Duration) *netMember {
+	t.Helper()
 	h, err := libp2p.New(libp2p.Identity(key), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := NewService(h, WithGossipHeartbeat(50*time.Millisecond))
+	svc, err := NewService(h, WithGossipHeartbeat(heartbeat))
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := svc.Open(GroupOptions{Secret: sec, State: st, Keyring: ring, Config: group.TestConfig(), SyncInterval: time.Second})
+	g, err := svc.Open(GroupOptions{Secret: sec, State: st, Keyring: ring, Config: group.TestConfig(), SyncInterval: syncEvery})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +67,7 @@ func connect(t *testing.T, ms ...*netMember) {
 	}
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
+func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {

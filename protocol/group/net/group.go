@@ -163,6 +163,7 @@ func (g *Group) refreshMembers() {
 	for id := range set {
 		if _, was := (*old)[id]; !was && id != g.self && g.svc.host.Network().Connectedness(id) == network.Connected {
 			g.onHears(id) // it joined while connected: it subscribed before it was a member to us
+			g.syncOnceMeshed(id)
 		}
 	}
 }
@@ -492,13 +493,17 @@ func (g *Group) ConnectedMembers() []peer.ID {
 	return out
 }
 
+// openResync is when syncLoop syncs the second time after the group
+// opened (a variable for tests).
+var openResync = 5 * time.Second
+
 // syncLoop syncs with a random connected member now, again a few seconds
 // later (updates published while the GossipSub mesh of a newly joined group
 // was forming are lost to us), then every interval.
 func (g *Group) syncLoop(ctx context.Context, every time.Duration) {
 	t := time.NewTimer(0)
 	defer t.Stop()
-	next := min(every, 5*time.Second)
+	next := min(every, openResync)
 	for {
 		select {
 		case <-ctx.Done():
@@ -562,6 +567,28 @@ func (g *Group) syncStranger(p peer.ID) {
 	g.strangers[p] = now
 	g.syncMu.Unlock()
 	g.SyncSoon(p)
+}
+
+// syncOnceMeshed syncs with p, which just became a member while we are
+// connected to it, once GossipSub has had time to graft it into the
+// topic's mesh: what either of us published before then (a share made
+// right after a join) went to a mesh without it, and would otherwise wait
+// for the joiner's sync a few seconds after it opened the group.
+func (g *Group) syncOnceMeshed(p peer.ID) {
+	g.svc.goFn(func(ctx context.Context) {
+		t := time.NewTimer(g.svc.meshDelay)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+			g.tmu.Lock()
+			shut := g.shut
+			g.tmu.Unlock()
+			if !shut {
+				g.SyncSoon(p)
+			}
+		}
+	})
 }
 
 // SyncSoon starts a sync with p in the background unless one is running

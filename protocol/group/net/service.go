@@ -51,6 +51,10 @@ type Service struct {
 	byTopic sync.Map
 	// redeem answers invite redemptions (HandleInvites); nil: refuse all.
 	redeem atomic.Pointer[InviteRedeemer]
+	// meshDelay is how long GossipSub may take to graft a new member
+	// into a topic's mesh (two of its heartbeats): what is published
+	// before then does not reach it, and a sync after it repairs that.
+	meshDelay time.Duration
 }
 
 // Option adjusts a Service.
@@ -83,7 +87,7 @@ func NewService(h host.Host, opts ...Option) (*Service, error) {
 		p.HeartbeatInterval = o.heartbeat
 		p.HeartbeatInitialDelay = o.heartbeat / 10
 	}
-	s := &Service{host: h, log: o.log, ctx: ctx, stop: cancel, groups: make(map[group.GroupID]*Group)}
+	s := &Service{host: h, log: o.log, ctx: ctx, stop: cancel, groups: make(map[group.GroupID]*Group), meshDelay: 2 * p.HeartbeatInterval}
 	psOpts := []pubsub.Option{
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
 		pubsub.WithGossipSubParams(p),
