@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -87,11 +88,10 @@ func (m Meta) Sub(p string) Meta {
 	}
 	sub := Meta{}
 	for r, em := range m {
-		switch {
-		case r == p:
+		if r == p {
 			sub["."] = em
-		case len(r) > len(p) && r[len(p)] == '/' && r[:len(p)] == p:
-			sub[r[len(p)+1:]] = em
+		} else if rest, ok := strings.CutPrefix(r, p+"/"); ok {
+			sub[rest] = em
 		}
 	}
 	return sub
