@@ -197,12 +197,16 @@ func statForAdd(path string, opts api.AddOptions) (fs.FileInfo, error) {
 // repo lacks. The fetched blocks stay in the repo (unpinned), so an
 // interrupted get resumes where it stopped; once it finished, they are a
 // cache that fetch.cache_max bounds (cacheGot).
-func (n *Node) Get(ctx context.Context, ref string, out string, progress func(api.Progress)) (api.GetResult, error) {
+func (n *Node) Get(ctx context.Context, ref string, out string, exclude []string, progress func(api.Progress)) (api.GetResult, error) {
+	x, err := dag.NewExclusion(exclude)
+	if err != nil {
+		return api.GetResult{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+	}
 	r, err := n.resolvePath(ctx, ref)
 	if err != nil {
 		return api.GetResult{}, err
 	}
-	res, err := n.get(ctx, r, out, progress)
+	res, err := n.get(ctx, r, out, x, progress)
 	if err == nil && res.Fetched.Bytes > 0 && n.ctx.Err() == nil {
 		// After get's hold on c is released, or the trim would keep it.
 		n.background(func(ctx context.Context) { n.cacheGot(ctx, r.c, res.Fetched.Bytes) })
@@ -212,8 +216,9 @@ func (n *Node) Get(ctx context.Context, ref string, out string, progress func(ap
 
 // get is Get but for the cache; it holds c from gc until it returns, so
 // that no gc (a trim of the cache for another get of c) takes blocks it is
-// still writing out.
-func (n *Node) get(ctx context.Context, r resolved, out string, progress func(api.Progress)) (api.GetResult, error) {
+// still writing out. Of a folder, it fetches and writes only what x does
+// not leave out.
+func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion, progress func(api.Progress)) (api.GetResult, error) {
 	c := r.c
 	if !filepath.IsAbs(out) {
 		return api.GetResult{}, fmt.Errorf("output path %q must be absolute: %w", out, api.ErrInvalid)
@@ -226,16 +231,26 @@ func (n *Node) get(ctx context.Context, r resolved, out string, progress func(ap
 	}
 	defer n.gcl.Hold(c)()
 	unlock := n.gcl.PinLock()
-	fetched, err := n.ensureLocal(ctx, c, progress)
+	var fetched api.FetchStats
+	var err error
+	total := int64(-1)
+	if x.None() {
+		fetched, err = n.ensureLocal(ctx, c, progress)
+	} else {
+		fetched, total, err = n.ensureExcluding(ctx, c, x, progress)
+	}
 	unlock()
 	if err != nil {
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
 	}
-	st, err := dag.Stat(ctx, n.store, c)
+	st, err := dag.StatRoot(ctx, n.store, c)
+	if err == nil && total < 0 {
+		st, err = dag.Stat(ctx, n.store, c)
+		total = int64(st.Size)
+	}
 	if err != nil {
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
 	}
-	total := int64(st.Size)
 	if st.Type == dag.TypeSymlink {
 		total = 0 // a link's size is its target's length; nothing is copied
 	}
@@ -244,7 +259,7 @@ func (n *Node) get(ctx context.Context, r resolved, out string, progress func(ap
 	err = dag.WriteTo(ctx, n.store, c, out, func(b int64) {
 		written = b
 		report(progress, api.Progress{Phase: "write", Bytes: b, Total: total, Rate: meter.observe(b)})
-	})
+	}, dag.WithExclusion(x))
 	if err != nil {
 		if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, fs.ErrExist) || errors.Is(err, dag.ErrInconsistent) {
 			err = fmt.Errorf("%w: %w", err, api.ErrInvalid)

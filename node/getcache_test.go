@@ -154,7 +154,7 @@ func TestMirrorCacheBounded(t *testing.T) {
 		sts, err := b.GroupStatus(ctx, v1)
 		return err == nil && len(sts) == 1
 	})
-	if _, err := b.GroupMirror(ctx, "family", "Docs", out, ""); err != nil {
+	if _, err := b.GroupMirror(ctx, "family", "Docs", out, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	gone := func(v cid.Cid) bool {

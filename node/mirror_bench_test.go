@@ -53,14 +53,14 @@ func BenchmarkFollowedFolder(b *testing.B) {
 		return err == nil && len(sts) == 1
 	})
 	start := time.Now()
-	if _, err := f.GroupMirror(ctx, "family", "Films", mine, ""); err != nil {
+	if _, err := f.GroupMirror(ctx, "family", "Films", mine, "", nil); err != nil {
 		b.Fatal(err)
 	}
 	followed(v)
 	adopt := time.Since(start)
 	adoptMiB := fetched() / (1 << 20)
 	start = time.Now()
-	if _, err := f.Get(ctx, v.String(), filepath.Join(b.TempDir(), "got"), nil); err != nil {
+	if _, err := f.Get(ctx, v.String(), filepath.Join(b.TempDir(), "got"), nil, nil); err != nil {
 		b.Fatal(err)
 	}
 	get := time.Since(start)

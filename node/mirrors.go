@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -143,11 +145,21 @@ func (n *Node) mirrorsReady() (*mirror.Mirrors, error) {
 // GroupMirror has the folder path, holding the version c of what
 // groupName shares as name, follow that name; with c "", the folder as
 // it is (made if missing) is brought to the newest version in the
-// background, what is there and differs kept.
-func (n *Node) GroupMirror(ctx context.Context, groupName, name, path, c string) (api.GroupMirror, error) {
+// background, what is there and differs kept. exclude names what the
+// folder leaves out; a folder that follows the name already takes it in
+// place of its own, unless it is nil (an empty pattern counts as none:
+// what the API's exclude= asks to leave out nothing).
+func (n *Node) GroupMirror(ctx context.Context, groupName, name, path, c string, exclude []string) (api.GroupMirror, error) {
 	m, err := n.mirrorsReady()
 	if err != nil {
 		return api.GroupMirror{}, err
+	}
+	if exclude != nil {
+		// Given, even empty (exclude=): it replaces a mirror's own.
+		exclude = slices.DeleteFunc(slices.Clone(exclude), func(p string) bool { return strings.TrimSpace(p) == "" })
+	}
+	if _, err := dag.NewExclusion(exclude); err != nil {
+		return api.GroupMirror{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
 	}
 	g, err := n.findGroup(groupName)
 	if err != nil {
@@ -188,7 +200,7 @@ func (n *Node) GroupMirror(ctx context.Context, groupName, name, path, c string)
 	case err == nil && st.Type != dag.TypeDir:
 		return api.GroupMirror{}, fmt.Errorf("%s's %s is a file, not a folder: only a folder is followed (get it again when it changes): %w", g.name, name, api.ErrInvalid)
 	}
-	mr, err := m.Add(ctx, mirror.Mirror{Path: path, GroupID: g.id.String(), Group: g.name, Name: name, Cid: c}, n.store)
+	mr, err := m.Add(ctx, mirror.Mirror{Path: path, GroupID: g.id.String(), Group: g.name, Name: name, Cid: c, Exclude: exclude}, n.store)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return api.GroupMirror{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf(
@@ -298,7 +310,7 @@ func (n *Node) apiMirror(mr mirror.Mirror) api.GroupMirror {
 		name = g.name
 	}
 	out := api.GroupMirror{Path: mr.Path, Group: name, Name: mr.Name, Cid: mr.Cid, Updated: mr.Updated, Checked: mr.Checked,
-		Pending: mr.Pending, Error: mr.Error, Kept: mr.Kept, KeptCount: mr.KeptCount, Revert: mr.Revert}
+		Pending: mr.Pending, Error: mr.Error, Kept: mr.Kept, KeptCount: mr.KeptCount, Revert: mr.Revert, Exclude: mr.Exclude, Reapply: mr.Reapply}
 	if p := mr.Progress; p != nil {
 		out.Phase, out.Done, out.Total = p.Phase, p.Done, p.Total
 	}

@@ -48,21 +48,21 @@ func TestMirrorFollowsAShare(t *testing.T) {
 	if got.Name != "Docs" {
 		t.Fatalf("shared as %q", got.Name)
 	}
-	if _, err := b.Get(ctx, v1, out, nil); err != nil {
+	if _, err := b.Get(ctx, v1, out, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	m, err := b.GroupMirror(ctx, "family", "Docs", out, v1)
+	m, err := b.GroupMirror(ctx, "family", "Docs", out, v1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.Cid != v1 || m.Group != "family" || m.Name != "Docs" || m.Path != out {
 		t.Fatalf("mirror %+v", m)
 	}
-	if _, err := b.GroupMirror(ctx, "family", "Nothing", out, v1); api.KindOf(err) != api.KindNotFound {
+	if _, err := b.GroupMirror(ctx, "family", "Nothing", out, v1, nil); api.KindOf(err) != api.KindNotFound {
 		t.Errorf("a mirror of a name nothing is shared as: %v", err)
 	}
 	inRepo := filepath.Join(b.repo.dir, "Docs")
-	if _, err := b.GroupMirror(ctx, "family", "Docs", inRepo, v1); api.KindOf(err) != api.KindInvalid || !strings.Contains(err.Error(), "kith's own repo") {
+	if _, err := b.GroupMirror(ctx, "family", "Docs", inRepo, v1, nil); api.KindOf(err) != api.KindInvalid || !strings.Contains(err.Error(), "kith's own repo") {
 		t.Errorf("a mirror inside the repo: %v", err)
 	}
 	if _, err := b.GroupWatch(ctx, "family", filepath.Join(out, "notes"), api.WatchOptions{Copies: 1, Cid: v1, Since: time.Now()}); api.KindOf(err) != api.KindInvalid || !strings.Contains(err.Error(), "follows family's Docs") {
@@ -207,7 +207,7 @@ func TestMirrorFetchesOnlyWhatItWrites(t *testing.T) {
 		sts, err := b.GroupStatus(ctx, v1)
 		return err == nil && len(sts) == 1
 	})
-	if _, err := b.GroupMirror(ctx, "family", "Photos", mine, ""); err != nil {
+	if _, err := b.GroupMirror(ctx, "family", "Photos", mine, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	m := followed(v1)

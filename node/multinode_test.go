@@ -70,7 +70,7 @@ func randomData(n int) []byte {
 func getBytes(t *testing.T, n *Node, root cid.Cid) ([]byte, api.GetResult) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "out")
-	res, err := n.Get(context.Background(), root.String(), out, nil)
+	res, err := n.Get(context.Background(), root.String(), out, nil, nil)
 	if err != nil {
 		t.Fatalf("get %s: %v", root, err)
 	}
@@ -166,7 +166,7 @@ func TestResumeAfterInterruptedGet(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	out := filepath.Join(t.TempDir(), "out")
-	_, err := b.Get(ctx, root.String(), out, func(p api.Progress) {
+	_, err := b.Get(ctx, root.String(), out, nil, func(p api.Progress) {
 		if p.Phase == "fetch" && p.Bytes >= int64(len(data))/2 {
 			cancel()
 		}
@@ -226,7 +226,7 @@ func TestGetUnknownContentSaysWhy(t *testing.T) {
 	missing := cid.MustParse("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := b.Get(ctx, missing.String(), filepath.Join(t.TempDir(), "x"), nil)
+	_, err := b.Get(ctx, missing.String(), filepath.Join(t.TempDir(), "x"), nil, nil)
 	if !errors.Is(err, blockstore.ErrNotFound) {
 		t.Fatalf("get of content nobody has: %v", err)
 	}

@@ -86,7 +86,7 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 
 	// A get of the share (bringing the folder back) writes them at once.
 	out := filepath.Join(t.TempDir(), "Docs")
-	if _, err := b.Get(ctx, v1.String(), out, nil); err != nil {
+	if _, err := b.Get(ctx, v1.String(), out, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	sameTime := func(rel string, want time.Time) bool {
@@ -100,7 +100,7 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 	// So does a get of a folder or a file inside the share: the share's
 	// meta, by the path inside it.
 	subOut := filepath.Join(t.TempDir(), "notes")
-	if _, err := b.Get(ctx, v1.String()+"/notes", subOut, nil); err != nil {
+	if _, err := b.Get(ctx, v1.String()+"/notes", subOut, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{subOut, filepath.Join(subOut, "plan.txt")} {
@@ -109,7 +109,7 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 		}
 	}
 	fileOut := filepath.Join(t.TempDir(), "run.sh")
-	if _, err := b.Get(ctx, v1.String()+"/run.sh", fileOut, nil); err != nil {
+	if _, err := b.Get(ctx, v1.String()+"/run.sh", fileOut, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(fileOut); err != nil || st.Mode().Perm() != 0o755 || !st.ModTime().Equal(then) {
@@ -119,7 +119,7 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 	loose := filepath.Join(t.TempDir(), "loose")
 	script(filepath.Join(loose, "x.sh"), 0o755)
 	lout := filepath.Join(t.TempDir(), "loose")
-	if _, err := b.Get(ctx, add(loose).String(), lout, nil); err != nil {
+	if _, err := b.Get(ctx, add(loose).String(), lout, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(filepath.Join(lout, "x.sh")); err != nil || st.Mode().Perm() != 0o644 {
@@ -138,7 +138,7 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "b to see the file's share", func() bool { return b.sharedMeta(sc).Defined() })
 	sout := filepath.Join(t.TempDir(), "install.sh")
-	if _, err := b.Get(ctx, sc.String(), sout, nil); err != nil {
+	if _, err := b.Get(ctx, sc.String(), sout, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(sout); err != nil || st.Mode().Perm() != 0o750 || !st.ModTime().Equal(then) {
@@ -164,7 +164,7 @@ func TestShareKeepsModesAndTimes(t *testing.T) {
 
 	// The folder follows the share: a file's time moved on the sharer
 	// reaches it.
-	if _, err := b.GroupMirror(ctx, "family", "Docs", out, v1.String()); err != nil {
+	if _, err := b.GroupMirror(ctx, "family", "Docs", out, v1.String(), nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -254,7 +254,7 @@ func TestStreamedShareKeepsModesAndTimes(t *testing.T) {
 	// The other device gets the folder with them.
 	waitFor(t, 30*time.Second, "b to see the share", func() bool { return b.sharedMeta(cid.MustParse(res.Cid)).Defined() })
 	out := filepath.Join(t.TempDir(), "Docs")
-	if _, err := b.Get(ctx, res.Cid, out, nil); err != nil {
+	if _, err := b.Get(ctx, res.Cid, out, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	for p, em := range want {

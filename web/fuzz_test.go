@@ -129,7 +129,7 @@ func (*fuzzBackend) AddPaths(_ context.Context, paths []string, _ api.AddOptions
 	return api.AddResult{}, invalid("%q: no such file (the fuzz backend reads no disk)", paths)
 }
 
-func (f *fuzzBackend) Get(ctx context.Context, ref string, out string, _ func(api.Progress)) (api.GetResult, error) {
+func (f *fuzzBackend) Get(ctx context.Context, ref string, out string, _ []string, _ func(api.Progress)) (api.GetResult, error) {
 	c, err := f.ResolveRef(ctx, ref)
 	if err != nil {
 		return api.GetResult{}, err

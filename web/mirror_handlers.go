@@ -17,7 +17,8 @@ func (s *Server) mirrorRoutes(m *routeMux, p string) {
 }
 
 // handleGroupMirror has the folder at ?path=, holding the version ?cid= of
-// what ?group= shares as ?name=, follow that name.
+// what ?group= shares as ?name=, follow that name, leaving out what each
+// ?exclude= names.
 func (s *Server) handleGroupMirror(w http.ResponseWriter, r *http.Request) {
 	g, err := groupParam(r)
 	if err != nil {
@@ -34,7 +35,7 @@ func (s *Server) handleGroupMirror(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("missing name parameter (what the group shares it as): %w", api.ErrInvalid))
 		return
 	}
-	res, err := s.backend.GroupMirror(r.Context(), g, q.Get("name"), path, q.Get("cid"))
+	res, err := s.backend.GroupMirror(r.Context(), g, q.Get("name"), path, q.Get("cid"), q["exclude"])
 	if err != nil {
 		writeError(w, err)
 		return

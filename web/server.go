@@ -334,7 +334,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := newEventStream(w)
-	res, err := s.backend.Get(r.Context(), ref, out, st.progress)
+	res, err := s.backend.Get(r.Context(), ref, out, r.URL.Query()["exclude"], st.progress)
 	st.finish(res, err)
 }
 

@@ -114,6 +114,9 @@ func (x Exclusion) Leaves(dir string, e fs.DirEntry) bool {
 	return err == nil && x.isFolder(st)
 }
 
+// None reports whether x leaves nothing out by name.
+func (x Exclusion) None() bool { return len(x.patterns) == 0 }
+
 // Excludes reports whether an entry called name (a folder when dir) is
 // left out by its name.
 func (x Exclusion) Excludes(name string, dir bool) bool {

@@ -27,6 +27,7 @@ type writeOpts struct {
 	overwrite  bool
 	renameOver bool
 	noSweep    bool
+	skip       Exclusion
 }
 
 // WithOverwrite lets WriteTo replace an existing file or folder at the
@@ -50,6 +51,44 @@ func WithRenameOver() WriteOption {
 // folder each time.
 func WithoutSweep() WriteOption {
 	return func(o *writeOpts) { o.noSweep = true }
+}
+
+// WithExclusion has WriteTo leave out of a folder the entries x excludes
+// by their names (Exclusion.Excludes), with everything in them: nothing of
+// them is read, so a store that lacks them (a fetch that left them out)
+// serves. The folder written is otherwise the DAG's.
+func WithExclusion(x Exclusion) WriteOption {
+	return func(o *writeOpts) { o.skip = x }
+}
+
+// FilesWritten is what WriteTo with WithExclusion(x) writes of the folder
+// root: the CIDs of its files and their bytes (each time a file is
+// written). Only the folders on the way and each entry's first block are
+// read (what a fetch with fetch.OnlyFiles makes present).
+func FilesWritten(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, x Exclusion) (map[cid.Cid]bool, int64, error) {
+	files := map[cid.Cid]bool{}
+	var size int64
+	var walk func(c cid.Cid, rel string) error
+	walk = func(c cid.Cid, rel string) error {
+		es, err := LsLinks(ctx, bs, c)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
+		for _, e := range es {
+			switch {
+			case x.Excludes(e.Name, e.Type == TypeDir):
+			case e.Type == TypeDir:
+				if err := walk(e.Cid, rel+"/"+e.Name); err != nil {
+					return err
+				}
+			case e.Type == TypeFile:
+				files[e.Cid] = true
+				size += int64(e.Size)
+			}
+		}
+		return nil
+	}
+	return files, size, walk(root, ".")
 }
 
 // SweepTemps removes from dir the leftovers of interrupted writes of any
@@ -106,7 +145,7 @@ func WriteTo(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, outPath s
 	if typ == TypeSymlink {
 		return renameSymlinkOver(linkTarget(nd), parent, base, outPath)
 	}
-	w := &treeWriter{ctx: ctx, rd: rd, progress: progress}
+	w := &treeWriter{ctx: ctx, rd: rd, progress: progress, skip: o.skip}
 
 	var tmp string
 	defer func() { activeTemps.Delete(filepath.Clean(tmp)) }()
@@ -227,6 +266,7 @@ type treeWriter struct {
 	rd       readDAG
 	progress func(int64)
 	total    int64
+	skip     Exclusion
 }
 
 // writeDir writes the entries of the folder node nd into the existing
@@ -241,6 +281,9 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 			return fmt.Errorf("folder %s: %w", rel, err)
 		}
 		childRel := filepath.Join(rel, l.Name)
+		if w.skip.Excludes(l.Name, false) {
+			return nil // left out by its name, whatever it is: not read
+		}
 		child, err := w.rd.Get(w.ctx, l.Cid)
 		if err != nil {
 			return fmt.Errorf("%s: %w", childRel, err)
@@ -248,6 +291,9 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 		typ, _, err := nodeInfo(child)
 		if err != nil {
 			return fmt.Errorf("%s: %w", childRel, err)
+		}
+		if typ == TypeDir && w.skip.Excludes(l.Name, true) {
+			return nil // a folder left out (a pattern with a trailing slash)
 		}
 		p := filepath.Join(dst, l.Name)
 		if typ == TypeSymlink {

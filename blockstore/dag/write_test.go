@@ -213,3 +213,90 @@ func TestWriteToRefusesUnsafeNames(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteToExclusion: the entries an Exclusion names are left out with
+// what they hold, at any depth, and never read: a store that lacks them
+// (a fetch that left them out) writes the rest.
+func TestWriteToExclusion(t *testing.T) {
+	ctx := context.Background()
+	src := tree{
+		"keep.txt": []byte("kept\n"),
+		"big.iso":  detBytes(3, 2<<20+7),
+		"build":    tree{"out.o": []byte("obj")},
+		"sub": tree{
+			"notes.tmp": []byte("scratch"),
+			"build":     []byte("a file called build"),
+			"deep":      tree{"photo.iso": detBytes(4, 1<<20+1), "ok.txt": []byte("ok")},
+		},
+	}
+	tests := []struct {
+		name     string
+		patterns []string
+		want     tree
+		drop     []string // paths whose blocks the store loses before the write
+	}{
+		{"nothing left out", nil, src, nil},
+		{"by name pattern, at any depth, unread", []string{"*.iso", "*.tmp"}, tree{
+			"keep.txt": src["keep.txt"],
+			"build":    src["build"],
+			"sub":      tree{"build": []byte("a file called build"), "deep": tree{"ok.txt": []byte("ok")}},
+		}, []string{"big.iso", "sub/deep/photo.iso", "sub/notes.tmp"}},
+		{"folders only", []string{"build/"}, tree{
+			"keep.txt": src["keep.txt"],
+			"big.iso":  src["big.iso"],
+			"sub":      src["sub"],
+		}, []string{"build/out.o"}},
+		{"a whole folder by name", []string{"deep"}, tree{
+			"keep.txt": src["keep.txt"],
+			"big.iso":  src["big.iso"],
+			"build":    src["build"],
+			"sub":      tree{"notes.tmp": []byte("scratch"), "build": []byte("a file called build")},
+		}, []string{"sub/deep/photo.iso", "sub/deep/ok.txt"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bs := blockstore.NewMemStore()
+			res := importNode(t, bs, src.node())
+			for _, p := range tt.drop {
+				c, err := Resolve(ctx, bs, res.Root, strings.Split(p, "/"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				dropDAG(t, bs, c)
+			}
+			x, err := NewExclusion(tt.patterns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parent := t.TempDir()
+			out := filepath.Join(parent, "out")
+			if err := WriteTo(ctx, bs, res.Root, out, nil, WithExclusion(x)); err != nil {
+				t.Fatal(err)
+			}
+			diffTrees(t, "", tt.want, readDisk(t, out))
+			noLeftovers(t, parent, "out")
+		})
+	}
+}
+
+// dropDAG deletes from bs every block of the DAG at c.
+func dropDAG(t *testing.T, bs blockstore.Blockstore, c cid.Cid) {
+	t.Helper()
+	ctx := context.Background()
+	if c.Type() == cid.DagProtobuf {
+		blk, err := bs.Get(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd, err := merkledag.DecodeProtobuf(blk.RawData())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range nd.Links() {
+			dropDAG(t, bs, l.Cid)
+		}
+	}
+	if err := bs.Delete(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -140,6 +140,31 @@ func TestGetFollow(t *testing.T) {
 	if _, stderr, err := runKith(t, desk, "mirror", "revert", filepath.Join(t.TempDir(), "nothing")); err == nil || !strings.Contains(stderr, "follows no group's share") {
 		t.Errorf("revert of a folder that follows nothing: %v: %s", err, stderr)
 	}
+	// Selective: the scripts left out from now on; what the mirror wrote
+	// of them goes, the rest stays; a get leaves them out too.
+	if got := mustKith(t, desk, "mirror", "add", "docs", had, "--group", "family", "--exclude", "*.sh"); !strings.Contains(got, had+" follows family's docs, leaving out *.sh: ") {
+		t.Errorf("mirror add --exclude says %q", got)
+	}
+	waitFor(t, 30*time.Second, "the script to leave the folder that leaves it out", func() bool {
+		_, err := os.Stat(filepath.Join(had, "run.sh"))
+		return os.IsNotExist(err)
+	})
+	if b, _ := os.ReadFile(filepath.Join(had, "plan.txt")); string(b) != "second plan, longer\n" {
+		t.Errorf("plan.txt after leaving out *.sh = %q", b)
+	}
+	if ls := mustKith(t, desk, "mirror", "ls"); !strings.Contains(ls, had+": leaves out *.sh") {
+		t.Errorf("mirror ls lacks what %s leaves out:\n%s", had, ls)
+	}
+	sel := filepath.Join(t.TempDir(), "sel")
+	if got := mustKith(t, desk, "get", "docs", "--group", "family", "-o", sel, "--exclude", "*.sh"); !strings.Contains(got, "left out: *.sh") {
+		t.Errorf("get --exclude says %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(sel, "run.sh")); !os.IsNotExist(err) {
+		t.Errorf("get --exclude '*.sh' wrote run.sh: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(sel, "plan.txt")); err != nil {
+		t.Errorf("get --exclude '*.sh' left out plan.txt: %v", err)
+	}
 	mustKith(t, desk, "mirror", "rm", had)
 
 	// Gone (a disk not mounted): kith status says so, and the folder is

@@ -78,6 +78,13 @@ type Version struct {
 	// the version has a file stays (and is kept); what the version does
 	// not have is left alone.
 	Revert bool
+	// Exclude leaves out of the folder the entries of the version it
+	// names (by their names, at any depth: dag.Exclusion), with what they
+	// hold: they are not fetched or written, and what the mirror wrote at
+	// their paths before is removed as if the version no longer had it
+	// (unless changed here). What is at those paths otherwise is left
+	// alone.
+	Exclude dag.Exclusion
 }
 
 // Apply makes the folder dir hold the version v, as a receive-only copy:
@@ -176,6 +183,9 @@ func (a *applier) list(c cid.Cid, rel string, items []item) ([]item, error) {
 	for _, e := range es {
 		if err := dag.CheckName(e.Name); err != nil {
 			return items, fmt.Errorf("folder %s of the version: %w", rel, err)
+		}
+		if a.v.Exclude.Excludes(e.Name, e.Type == dag.TypeDir) {
+			continue
 		}
 		r := path.Join(rel, e.Name)
 		a.want[r] = true
@@ -443,10 +453,11 @@ func (a *applier) under(dir, rel string) bool {
 }
 
 // Adopt is the manifest of the folder dir, just written whole as the
-// version root (by a get): each entry of the version that the disk holds
-// as it should be (same kind, a file of the same size, a link to the same
-// target) is taken as written; anything else is left for Apply to judge.
-func Adopt(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string) (Manifest, error) {
+// version root (by a get), less what x leaves out: each entry of the
+// version that the disk holds as it should be (same kind, a file of the
+// same size, a link to the same target) is taken as written; anything
+// else is left for Apply to judge.
+func Adopt(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string, x dag.Exclusion) (Manifest, error) {
 	st, err := os.Lstat(dir)
 	if err != nil {
 		return nil, err
@@ -454,7 +465,7 @@ func Adopt(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir stri
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
-	a := &applier{ctx: ctx, v: Version{Root: root, Store: bs}, man: Manifest{}, want: map[string]bool{}}
+	a := &applier{ctx: ctx, v: Version{Root: root, Store: bs, Exclude: x}, man: Manifest{}, want: map[string]bool{}}
 	items, err := a.list(root, ".", nil)
 	if err != nil {
 		return nil, err

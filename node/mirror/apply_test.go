@@ -360,3 +360,84 @@ func TestApplyRevert(t *testing.T) {
 		t.Errorf("after the revert: %+v, want only blocked kept", res)
 	}
 }
+
+// TestApplyExclude: what a mirror leaves out (by name, at any depth, with
+// what a folder holds) is neither fetched nor written; what it wrote
+// there before goes once left out, unless changed here; what is made here
+// under such a name is never touched.
+func TestApplyExclude(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	v := version(t, bs, tree{
+		"keep.txt": "kept",
+		"big.iso":  "an image",
+		"Raw":      tree{"a.cr2": "raw photo"},
+		"sub":      tree{"x.iso": "another image", "y.txt": "y"},
+	})
+	ctx := context.Background()
+	var excluded []cid.Cid
+	for _, p := range [][]string{{"big.iso"}, {"Raw", "a.cr2"}, {"sub", "x.iso"}} {
+		c, err := dag.Resolve(ctx, bs, v, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		excluded = append(excluded, c)
+	}
+	exclusion := func(patterns ...string) dag.Exclusion {
+		x, err := dag.NewExclusion(patterns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	// asked fails t when a fetch asks for a file left out.
+	var leftOut dag.Exclusion
+	fetch := func(_ context.Context, _ cid.Cid, files func(cid.Cid) bool, _ func(int64)) (int64, error) {
+		for i, c := range excluded {
+			if files != nil && files(c) && leftOut.Excludes([]string{"big.iso", "a.cr2", "x.iso"}[i], false) {
+				t.Errorf("fetched %s, which the mirror leaves out", c)
+			}
+		}
+		return 0, nil
+	}
+	run := func(x dag.Exclusion, dir string, man Manifest) Result {
+		t.Helper()
+		leftOut = x
+		res, err := Apply(ctx, Version{Root: v, Store: bs, Fetch: fetch, Exclude: x}, dir, man, nil)
+		if err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+		return res
+	}
+	dir := t.TempDir()
+	man := Manifest{}
+	// Made here before the first version, under a name left out.
+	if err := os.WriteFile(filepath.Join(dir, "big.iso"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := run(exclusion("*.iso", "Raw/"), dir, man)
+	holds(t, dir, version(t, blockstore.NewMemStore(), tree{"keep.txt": "kept", "big.iso": "mine", "sub": tree{"y.txt": "y"}}))
+	if res.Written != 2 || res.KeptCount != 0 {
+		t.Errorf("first write: %+v, want keep.txt and sub/y.txt written, nothing kept", res)
+	}
+
+	// Nothing left out: the rest is written; the file made here stays.
+	res = run(dag.Exclusion{}, dir, man)
+	holds(t, dir, version(t, blockstore.NewMemStore(), tree{"keep.txt": "kept", "big.iso": "mine",
+		"Raw": tree{"a.cr2": "raw photo"}, "sub": tree{"x.iso": "another image", "y.txt": "y"}}))
+	if res.Written != 2 || res.KeptCount != 1 || res.Kept[0] != "big.iso" {
+		t.Errorf("all of it: %+v, want Raw/a.cr2 and sub/x.iso written, big.iso kept", res)
+	}
+
+	// Left out again: what the mirror wrote goes, what was changed stays.
+	if err := os.WriteFile(filepath.Join(dir, "sub", "y.txt"), []byte("changed here"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res = run(exclusion("sub", "Raw/"), dir, man)
+	holds(t, dir, version(t, blockstore.NewMemStore(), tree{"keep.txt": "kept", "big.iso": "mine", "sub": tree{"y.txt": "changed here"}}))
+	if res.Removed != 3 || !slices.Equal(res.Kept, []string{"sub/y.txt", "big.iso"}) {
+		t.Errorf("left out again: %+v, want Raw/a.cr2, Raw and sub/x.iso removed, sub/y.txt (left out, changed) and big.iso (in the version, made here) kept", res)
+	}
+	if want := []string{"keep.txt"}; !slices.Equal(slices.Sorted(maps.Keys(man)), want) {
+		t.Errorf("manifest %v, want %v", slices.Sorted(maps.Keys(man)), want)
+	}
+}

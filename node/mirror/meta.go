@@ -229,7 +229,7 @@ func ApplyMetaTo(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, di
 		}
 		return 1, nil
 	}
-	man, err := Adopt(ctx, bs, root, dir)
+	man, err := Adopt(ctx, bs, root, dir, dag.Exclusion{})
 	if err != nil {
 		return 0, err
 	}

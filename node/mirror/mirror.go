@@ -27,6 +27,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/node/atomicfile"
 )
 
@@ -70,6 +71,21 @@ type Mirror struct {
 	// Revert asks the next update to write the group's version over
 	// what was changed here (Mirrors.Revert), even with no newer one.
 	Revert bool `json:"revert,omitempty"`
+	// Exclude names what the folder leaves out of the group's versions
+	// (dag.NewExclusion's patterns: names, at any depth); Reapply asks
+	// the next update to write the version held again, for Exclude
+	// changed since it was written.
+	Exclude []string `json:"exclude,omitempty"`
+	Reapply bool     `json:"reapply,omitempty"`
+}
+
+// exclusion is what m leaves out.
+func (m Mirror) exclusion() (dag.Exclusion, error) {
+	x, err := dag.NewExclusion(m.Exclude)
+	if err != nil {
+		return dag.Exclusion{}, fmt.Errorf("what %s leaves out: %w", m.Path, err)
+	}
+	return x, nil
 }
 
 // manifestName is the file, in the mirrors' folder, of what m wrote.
@@ -164,19 +180,44 @@ func Open(dir string, src Source, opts Options) (*Mirrors, error) {
 }
 
 // Add starts mirroring. With mr.Cid, mr.Path holds that version (in bs),
-// just written there whole (by a get): what is there now is taken as
-// written (Adopt). Without, mr.Path is a folder as it is (made if
-// missing): Run brings it to the newest version, taking the files that
-// already hold the version's bytes as written and keeping the others.
-// A mirror of the same folder is replaced.
+// just written there whole (by a get, less what mr.Exclude leaves out):
+// what is there now is taken as written (Adopt). Without, mr.Path is a
+// folder as it is (made if missing): Run brings it to the newest version,
+// taking the files that already hold the version's bytes as written and
+// keeping the others. A mirror of the same folder is replaced; one that
+// follows the same name of the same group keeps what it wrote and, with
+// a nil Exclude, what it leaves out; an Exclude (empty: nothing) that
+// changed it has the version it holds written again (Reapply): what is
+// now left out and was written unchanged goes, what is no longer left out
+// is written.
 func (m *Mirrors) Add(ctx context.Context, mr Mirror, bs blockstore.Blockstore) (Mirror, error) {
 	if !filepath.IsAbs(mr.Path) {
 		return Mirror{}, fmt.Errorf("mirror %q: the path must be absolute", mr.Path)
 	}
 	mr.Path = filepath.Clean(mr.Path)
+	x, err := mr.exclusion()
+	if err != nil {
+		return Mirror{}, err
+	}
+	var same *Mirror
 	for _, o := range m.List() {
 		if o.Path != mr.Path && (within(mr.Path, o.Path) || within(o.Path, mr.Path)) {
 			return Mirror{}, fmt.Errorf("%w: %s and %s, where %s is mirrored already", ErrOverlap, mr.Path, o.Path, o.Name)
+		}
+		if o.Path == mr.Path && o.GroupID == mr.GroupID && o.Name == mr.Name && mr.Cid == "" {
+			same = &o
+		}
+	}
+	if same != nil {
+		if st, err := os.Stat(mr.Path); err == nil && st.IsDir() {
+			return m.reexclude(*same, mr.Exclude)
+		}
+		// Gone: made again below, and the version written whole.
+		if mr.Exclude == nil {
+			mr.Exclude = same.Exclude
+		}
+		if x, err = mr.exclusion(); err != nil {
+			return Mirror{}, err
 		}
 	}
 	man := Manifest{}
@@ -186,7 +227,7 @@ func (m *Mirrors) Add(ctx context.Context, mr Mirror, bs blockstore.Blockstore) 
 		if err != nil {
 			return Mirror{}, fmt.Errorf("mirror %s: %q is no CID: %w", mr.Path, mr.Cid, err)
 		}
-		if man, err = Adopt(ctx, bs, c, mr.Path); err != nil {
+		if man, err = Adopt(ctx, bs, c, mr.Path, x); err != nil {
 			return Mirror{}, err
 		}
 		updated = time.Now()
@@ -197,9 +238,10 @@ func (m *Mirrors) Add(ctx context.Context, mr Mirror, bs blockstore.Blockstore) 
 		return Mirror{}, fmt.Errorf("mirror %s: %w", mr.Path, err)
 	}
 	mr.Updated, mr.Checked, mr.Error, mr.Failed, mr.Pending, mr.Kept, mr.KeptCount = updated, time.Now(), "", "", "", nil, 0
+	mr.Revert, mr.Reapply = false, false
 	m.cancelUpdate(mr.Path)
 	m.mu.Lock()
-	err := m.saveManifestLocked(mr, man)
+	err = m.saveManifestLocked(mr, man)
 	if err == nil {
 		list := slices.DeleteFunc(slices.Clone(m.list), func(o Mirror) bool { return o.Path == mr.Path })
 		err = m.saveLocked(append(list, mr))
@@ -209,6 +251,25 @@ func (m *Mirrors) Add(ctx context.Context, mr Mirror, bs blockstore.Blockstore) 
 		return Mirror{}, err
 	}
 	m.Kick() // a newer version may be shared already
+	return mr, nil
+}
+
+// reexclude has the mirror mr, followed again, leave out exclude from now
+// on: when that changed, the version it holds is written again (Reapply).
+func (m *Mirrors) reexclude(mr Mirror, exclude []string) (Mirror, error) {
+	if exclude == nil || slices.Equal(mr.Exclude, exclude) {
+		m.Kick()
+		return mr, nil
+	}
+	m.cancelUpdate(mr.Path) // started with the old exclusion
+	m.edit(mr.Path, func(x *Mirror) {
+		x.Exclude, x.Reapply = slices.Clip(slices.Clone(exclude)), true
+		if len(x.Exclude) == 0 {
+			x.Exclude = nil
+		}
+		mr = *x
+	})
+	m.Kick()
 	return mr, nil
 }
 
@@ -365,10 +426,10 @@ func (m *Mirrors) check(ctx context.Context, mr Mirror) {
 			x.Error = fmt.Sprintf("%s shares nothing called %s any more: %s stays as it is", x.Group, x.Name, x.Path)
 		})
 		return
-	case c.String() == mr.Cid && metaString(v.Meta) == mr.Meta && !mr.Revert:
+	case c.String() == mr.Cid && metaString(v.Meta) == mr.Meta && !mr.Revert && !mr.Reapply:
 		m.edit(mr.Path, func(x *Mirror) { x.Checked, x.Error, x.Failed = now, "", "" })
 		return
-	case c.String() == mr.Failed && now.Sub(mr.FailedAt) < m.opts.Interval && !mr.Revert:
+	case c.String() == mr.Failed && now.Sub(mr.FailedAt) < m.opts.Interval && !mr.Revert && !mr.Reapply:
 		return // tried a moment ago
 	}
 	m.update(ctx, mr, v)
@@ -417,6 +478,9 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 		if mr.Revert {
 			x.Revert = false // done (asked again meanwhile: done too)
 		}
+		if slices.Equal(x.Exclude, mr.Exclude) {
+			x.Reapply = false // written with what it leaves out now
+		}
 	})
 	if err != nil {
 		log.Warn("mirror: could not write the newer version", "err", err)
@@ -426,6 +490,8 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 	switch {
 	case mr.Revert:
 		what = "mirror: wrote the group's version over what was changed here"
+	case mr.Reapply && mr.Cid == c.String():
+		what = "mirror: wrote the version again, leaving out what it now leaves out"
 	case mr.Cid == c.String():
 		what = "mirror: gave the files the newer modes and times of the same version"
 	}
@@ -449,7 +515,11 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, m
 	if err != nil {
 		return Result{}, nil, err
 	}
-	res, err = Apply(ctx, Version{Root: c, Store: bs, Fetch: m.src.Fetch, Revert: mr.Revert}, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
+	x, err := mr.exclusion()
+	if err != nil {
+		return Result{}, nil, err
+	}
+	res, err = Apply(ctx, Version{Root: c, Store: bs, Fetch: m.src.Fetch, Revert: mr.Revert, Exclude: x}, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
 	if err == nil && v.Meta.Defined() {
 		res.Touched, metaErr = m.applyMeta(ctx, mr.Path, v.Meta, man)
 	}

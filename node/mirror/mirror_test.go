@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -371,5 +373,68 @@ func TestMirrorRevert(t *testing.T) {
 	}
 	if _, err := m.Revert(filepath.Join(t.TempDir(), "nothing")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("revert of a folder not mirrored: %v", err)
+	}
+}
+
+// TestMirrorExcludeChanged: a folder followed again with other names left
+// out has the version it holds written again at the next look, keeping
+// what it wrote (nothing is compared again): what is now left out goes,
+// what no longer is comes; followed again as it is, or with no word of
+// what it leaves out, nothing happens; a folder gone is written again. A
+// pattern that cannot be used is refused.
+func TestMirrorExcludeChanged(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	src := &shares{bs: bs}
+	v1 := version(t, bs, tree{"a.txt": "a", "film.mkv": "a film", "Raw": tree{"b.cr2": "raw"}})
+	src.share("g1", "Docs", v1)
+	m := opened(t, src)
+	folder, _ := followGot(t, m, bs, v1)
+	ctx := context.Background()
+	again := func(exclude []string) Mirror {
+		t.Helper()
+		mr, err := m.Add(ctx, Mirror{Path: folder, GroupID: "g1", Group: "family", Name: "Docs", Exclude: exclude}, bs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mr
+	}
+	if mr := again([]string{"*.mkv", "Raw/"}); !mr.Reapply || mr.Cid != v1.String() {
+		t.Fatalf("followed again leaving out more: %+v, want the same version, to be written again", mr)
+	}
+	m.CheckAll(ctx)
+	holds(t, folder, version(t, blockstore.NewMemStore(), tree{"a.txt": "a"}))
+	mr := m.List()[0]
+	if mr.Reapply || mr.Error != "" || !slices.Equal(mr.Exclude, []string{"*.mkv", "Raw/"}) {
+		t.Errorf("after: %+v", mr)
+	}
+	if mr := again([]string{"*.mkv", "Raw/"}); mr.Reapply {
+		t.Errorf("followed again as it was: %+v, want nothing to do", mr)
+	}
+	if mr := again(nil); mr.Reapply || len(mr.Exclude) != 2 {
+		t.Errorf("followed again, saying nothing of what it leaves out: %+v, want it as it was", mr)
+	}
+
+	again([]string{})
+	m.CheckAll(ctx)
+	holds(t, folder, v1)
+	if mr := m.List()[0]; mr.Reapply || len(mr.Exclude) != 0 {
+		t.Errorf("after leaving out nothing: %+v", mr)
+	}
+
+	// Gone, then followed again: made, and written whole, leaving out
+	// what it left out.
+	again([]string{"Raw/"})
+	m.CheckAll(ctx)
+	if err := os.RemoveAll(folder); err != nil {
+		t.Fatal(err)
+	}
+	if mr := again(nil); mr.Cid != "" || !slices.Equal(mr.Exclude, []string{"Raw/"}) {
+		t.Errorf("a folder gone, followed again: %+v, want a new start leaving out Raw/", mr)
+	}
+	m.CheckAll(ctx)
+	holds(t, folder, version(t, blockstore.NewMemStore(), tree{"a.txt": "a", "film.mkv": "a film"}))
+
+	if _, err := m.Add(ctx, Mirror{Path: folder, GroupID: "g1", Group: "family", Name: "Docs", Exclude: []string{"a/b"}}, bs); !errors.Is(err, dag.ErrBadPattern) {
+		t.Errorf("a path as a pattern: %v, want ErrBadPattern", err)
 	}
 }

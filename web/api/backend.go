@@ -26,8 +26,10 @@ type Backend interface {
 	// those at several paths as the entries of one new folder.
 	AddPaths(ctx context.Context, paths []string, opts AddOptions, progress func(Progress)) (AddResult, error)
 	// Get writes the file or folder ref (as ResolveRef reads it) to out,
-	// which must not exist yet.
-	Get(ctx context.Context, ref string, out string, progress func(Progress)) (GetResult, error)
+	// which must not exist yet, leaving out of a folder the entries that
+	// exclude names (patterns of names, as AddOptions.Exclude's): they are
+	// neither fetched nor written.
+	Get(ctx context.Context, ref string, out string, exclude []string, progress func(Progress)) (GetResult, error)
 	// Cat streams length bytes of file c from offset (length < 0: to the end).
 	Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.ReadCloser, error)
 	Ls(ctx context.Context, c cid.Cid) ([]Entry, error)

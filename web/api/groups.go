@@ -65,8 +65,12 @@ type GroupBackend interface {
 	// follow that name: each newer version the group shares under it is
 	// written in, what was changed here kept. With cid "", the folder as
 	// it is (made if missing) follows: the newest version is written in
-	// the background, the files there that differ from it kept.
-	GroupMirror(ctx context.Context, group, name, path, cid string) (GroupMirror, error)
+	// the background, the files there that differ from it kept. exclude
+	// names what the folder leaves out of each version (patterns of names,
+	// as AddOptions.Exclude's; a get with them wrote cid); a folder that
+	// follows the name already takes them in place of its own, and has
+	// the version it holds written again with them.
+	GroupMirror(ctx context.Context, group, name, path, cid string, exclude []string) (GroupMirror, error)
 	// GroupMirrors lists the folders that follow what a group shares.
 	GroupMirrors(ctx context.Context) ([]GroupMirror, error)
 	// GroupUnmirror stops following into path; its files stay.
@@ -143,6 +147,12 @@ type GroupMirror struct {
 	// Revert: the group's version is to be written again over what was
 	// changed here (groups/mirror/revert), at the next update.
 	Revert bool `json:"revert,omitempty"`
+	// Exclude names what the folder leaves out of the group's versions
+	// (patterns of names, at any depth): neither fetched nor written.
+	// Reapply: Exclude changed, and the version the folder holds is to be
+	// written again with it, at the next update.
+	Exclude []string `json:"exclude,omitempty"`
+	Reapply bool     `json:"reapply,omitempty"`
 }
 
 // DeviceName is the answer to a rename: the name, and the groups that now

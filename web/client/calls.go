@@ -18,11 +18,16 @@ func (c *Client) ID(ctx context.Context) (api.ID, error) {
 	return id, c.getJSON(ctx, "/id", nil, &id)
 }
 
-// Get writes the file or folder cid to out (an absolute path the daemon can write).
-func (c *Client) Get(ctx context.Context, cid, out string, progress func(api.Event)) (api.GetResult, error) {
+// Get writes the file or folder cid to out (an absolute path the daemon
+// can write), leaving out of a folder the entries exclude names (patterns
+// of names, as kith add --exclude takes).
+func (c *Client) Get(ctx context.Context, cid, out string, progress func(api.Event), exclude ...string) (api.GetResult, error) {
 	var res api.GetResult
 	q := cidQuery(cid)
 	q.Set("out", out)
+	for _, x := range exclude {
+		q.Add("exclude", x)
+	}
 	return res, c.stream(ctx, http.MethodPost, "/get", q, nil, "", progress, &res)
 }
 

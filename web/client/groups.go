@@ -175,8 +175,9 @@ func (c *Client) GroupUnwatch(ctx context.Context, group, path string) ([]api.Gr
 }
 
 // GroupMirror has the folder at path (made absolute here), holding the
-// version cid of what group shares as name, follow that name.
-func (c *Client) GroupMirror(ctx context.Context, group, name, path, cid string) (api.GroupMirror, error) {
+// version cid of what group shares as name, follow that name, leaving out
+// what exclude names.
+func (c *Client) GroupMirror(ctx context.Context, group, name, path, cid string, exclude ...string) (api.GroupMirror, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return api.GroupMirror{}, fmt.Errorf("mirror %s: %w", path, err)
@@ -185,6 +186,9 @@ func (c *Client) GroupMirror(ctx context.Context, group, name, path, cid string)
 	q.Set("name", name)
 	q.Set("path", abs)
 	q.Set("cid", cid)
+	for _, x := range exclude {
+		q.Add("exclude", x)
+	}
 	var m api.GroupMirror
 	return m, c.postJSON(ctx, "/groups/mirror", q, &m)
 }

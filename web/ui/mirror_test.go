@@ -148,6 +148,29 @@ func TestBrowserFollowAShare(t *testing.T) {
 		t.Errorf("notes.txt after the revert = %q", b)
 	}
 
+	// Part of it left out (kith get --follow --exclude): never written.
+	light := filepath.Join(home, "Docs light")
+	if err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf(`(() => {
+  document.querySelector('#mirror-name').value = 'Docs';
+  document.querySelector('#mirror-path').value = %q;
+  document.querySelector('#mirror-had').checked = false;
+  document.querySelector('#mirror-exclude').value = 'notes.txt, *.tmp';
+  document.querySelector('#mirror-form').requestSubmit();
+})()`, light), nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#mirror-status", "Wrote Docs into "+light+", 12 B: it follows each newer version family shares.")
+	waitText(t, sctx, fmt.Sprintf(`#mirrors li[data-path=%q] .exclude`, light), "Leaves out notes.txt, *.tmp")
+	if _, err := os.Stat(filepath.Join(light, "notes.txt")); !os.IsNotExist(err) {
+		t.Errorf("notes.txt, left out, was written: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(light, "plan.txt")); string(b) != "second plan\n" {
+		t.Errorf("plan.txt in the folder that leaves notes out = %q", b)
+	}
+	if _, err := d.c.GroupUnmirror(ctx, light); err != nil {
+		t.Fatal(err)
+	}
+
 	if err := chromedp.Run(sctx, clickJS(li+` [data-action="unmirror"]`)); err != nil {
 		t.Fatal(err)
 	}

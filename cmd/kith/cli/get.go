@@ -15,6 +15,7 @@ import (
 func getCmd(e *env) *cobra.Command {
 	var out, group string
 	var follow bool
+	var exclude []string
 	cmd := &cobra.Command{
 		Use:   "get CID|TICKET|NAME",
 		Short: "Fetch a file or folder (from peers if needed) and write it out",
@@ -34,6 +35,9 @@ Given a ticket (what kith add prints: kith1...), kith dials the sharer
 directly first, through its relay if it is behind a NAT, with no DHT
 lookup; the DHT is still asked if the sharer cannot be reached.
 
+--exclude leaves out of a folder the files and folders whose names match
+(at any depth, as kith add's): they are not fetched, and not written.
+
 With --group, the argument is the name the group shares something as
 ('kith status' lists them), and a path inside it: what a new device needs
 to bring back a folder that another device shared, or a folder or file
@@ -44,12 +48,15 @@ newest is got, and a note names the others. With --follow, the folder
 then follows the name: each newer version the group shares under it is
 written in (only what changed), with the sharer's modes and times; what
 you change in the folder is kept, never overwritten ('kith mirror ls'
-lists such folders).`,
+lists such folders); what --exclude names is left out of each version
+too (selective sync: 'kith mirror add NAME PATH --exclude ...' changes
+it later).`,
 		Example: "  kith get kith1ab...                  # ./holiday, as the sharer named it\n" +
 			"  kith get kith1ab... -o ~/Downloads   # ~/Downloads/holiday\n" +
 			"  kith get bafy... -o holiday\n" +
 			"  kith get Documents --group family -o ~/Documents  # what family keeps\n" +
-			"  kith get Documents --group family --follow  # and each newer version",
+			"  kith get Documents --group family --follow  # and each newer version\n" +
+			"  kith get Photos --group family --follow --exclude '*.mov'  # not the videos",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if follow && group == "" {
@@ -79,7 +86,7 @@ lists such folders).`,
 				return fmt.Errorf("output path %s: %w", out, err)
 			}
 			p := e.newProgress("getting", true)
-			res, err := c.Get(cmd.Context(), id, abs, p.event)
+			res, err := c.Get(cmd.Context(), id, abs, p.event, exclude...)
 			p.done()
 			if err != nil && cmd.Context().Err() != nil {
 				return p.stopped("get")
@@ -89,7 +96,7 @@ lists such folders).`,
 			}
 			var m *api.GroupMirror
 			if follow {
-				gm, err := c.GroupMirror(cmd.Context(), group, strings.Trim(args[0], "/"), res.Path, res.Cid)
+				gm, err := c.GroupMirror(cmd.Context(), group, strings.Trim(args[0], "/"), res.Path, res.Cid, exclude...)
 				if err != nil {
 					return fmt.Errorf("saved %s to %s, but it does not follow %s: %w", res.Cid, res.Path, printable(group), err)
 				}
@@ -112,8 +119,10 @@ lists such folders).`,
 					humanBytes(f.Bytes), f.Blocks, f.Peers, plural(f.Peers), f.Seconds, humanBytes(int64(rate)), capped, bitswapShare(f))
 			}
 			if m != nil {
-				fmt.Fprintf(e.stdout, "following: each newer version %s shares as %s is written into %s; what you change there is kept, never overwritten ('kith mirror rm %s' stops)\n",
-					printable(m.Group), printable(m.Name), printable(m.Path), printable(m.Path))
+				fmt.Fprintf(e.stdout, "following: each newer version %s shares as %s is written into %s%s; what you change there is kept, never overwritten ('kith mirror rm %s' stops)\n",
+					printable(m.Group), printable(m.Name), printable(m.Path), leavingOut(m.Exclude), printable(m.Path))
+			} else if len(exclude) > 0 {
+				fmt.Fprintf(e.stdout, "left out: %s\n", printable(strings.Join(exclude, ", ")))
 			}
 			return nil
 		},
@@ -121,7 +130,16 @@ lists such folders).`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write, or a folder to write into (default ./NAME from a ticket, else ./CID)")
 	groupFlag(cmd, &group)
 	cmd.Flags().BoolVar(&follow, "follow", false, "then keep the folder as the newest version the group shares under the name (with --group)")
+	excludeFlag(cmd, &exclude)
 	return cmd
+}
+
+// leavingOut says what a followed folder leaves out, if anything.
+func leavingOut(exclude []string) string {
+	if len(exclude) == 0 {
+		return ""
+	}
+	return ", leaving out " + printable(strings.Join(exclude, ", "))
 }
 
 // bitswapShare says what IPFS nodes carried over Bitswap, if anything.

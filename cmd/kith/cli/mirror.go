@@ -69,6 +69,9 @@ wrong, and the files changed here that the last update kept as they are.`,
 				if m.Error != "" {
 					fmt.Fprintf(e.stdout, "%s: %s\n", printable(m.Path), printable(m.Error))
 				}
+				if len(m.Exclude) > 0 {
+					fmt.Fprintf(e.stdout, "%s: leaves out %s\n", printable(m.Path), printable(strings.Join(m.Exclude, ", ")))
+				}
 				if m.KeptCount > 0 {
 					fmt.Fprintf(e.stdout, "%s: changed here, kept as they are (delete one, or 'kith mirror revert' them all, to have the group's): %s\n", printable(m.Path), keptNames(m))
 				}
@@ -77,6 +80,7 @@ wrong, and the files changed here that the last update kept as they are.`,
 		},
 	}
 	var group string
+	var exclude []string
 	add := &cobra.Command{
 		Use:   "add NAME PATH",
 		Short: "Have a folder as it is follow what a group shares as NAME",
@@ -88,9 +92,19 @@ before kith, or from another tool): a file that already holds the
 group's bytes is taken as it is, one that differs is kept, never
 overwritten, and named by 'kith mirror ls'; files the group does not
 have are left alone. For a new folder, 'kith get NAME --group G -o PATH
---follow' does the same with a progress bar.`,
-		Example: "  kith mirror add Documents ~/Documents --group family",
-		Args:    cobra.ExactArgs(2),
+--follow' does the same with a progress bar.
+
+--exclude leaves out of the folder the files and folders whose names
+match (at any depth, as kith add's; selective sync): they are not
+fetched or written, and what is there under such a name is left alone.
+For a folder that already follows NAME, it replaces what the folder left
+out: what the group's version had written there and is now left out is
+removed (unless you changed it; the group still keeps it), what is no
+longer left out is written. Without --exclude such a folder keeps what
+it left out; --exclude '' leaves out nothing any more.`,
+		Example: "  kith mirror add Documents ~/Documents --group family\n" +
+			"  kith mirror add Photos ~/Pictures/family --exclude '*.mov' --exclude Raw/",
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, path := strings.Trim(args[0], "/"), args[1]
 			if strings.Contains(name, "/") {
@@ -112,19 +126,29 @@ have are left alone. For a new folder, 'kith get NAME --group G -o PATH
 			if st, err := c.StatFromPeers(cmd.Context(), ref); err == nil && st.Type != "dir" {
 				return fmt.Errorf("%s is a file, not a folder: only a folder is followed (kith get it)", printable(name))
 			}
-			m, err := c.GroupMirror(cmd.Context(), group, name, path, "")
+			m, err := c.GroupMirror(cmd.Context(), group, name, path, "", exclude...)
 			if err != nil {
 				return err
 			}
 			if e.json {
 				return e.printJSON(m)
 			}
-			fmt.Fprintf(e.stdout, "%s follows %s's %s: its newest version is being written in ('kith mirror ls' shows how it goes); files there that differ from the group's are kept, never overwritten\n",
-				printable(m.Path), printable(m.Group), printable(m.Name))
+			if m.Reapply {
+				now := "nothing"
+				if len(m.Exclude) > 0 {
+					now = printable(strings.Join(m.Exclude, ", "))
+				}
+				fmt.Fprintf(e.stdout, "%s follows %s's %s, now leaving out %s: what kith wrote there and is now left out is removed (unless you changed it), what no longer is gets written ('kith mirror ls' shows how it goes)\n",
+					printable(m.Path), printable(m.Group), printable(m.Name), now)
+				return nil
+			}
+			fmt.Fprintf(e.stdout, "%s follows %s's %s%s: its newest version is being written in ('kith mirror ls' shows how it goes); files there that differ from the group's are kept, never overwritten\n",
+				printable(m.Path), printable(m.Group), printable(m.Name), leavingOut(m.Exclude))
 			return nil
 		},
 	}
 	add.Flags().StringVar(&group, "group", "", "the group that shares NAME (may be left out when you are in one group)")
+	excludeFlag(add, &exclude)
 	rm := &cobra.Command{
 		Use:   "rm PATH",
 		Short: "Stop following a group's share into a folder (its files stay)",
@@ -241,7 +265,15 @@ func mirrorDoing(m api.GroupMirror) string {
 		"fetch":   "fetching what the newer version changed",
 		"write":   "writing the newer version in",
 	}
-	if m.Pending == m.Cid { // a revert: the version the folder follows
+	switch {
+	case m.Pending == m.Cid && m.Reapply: // what it leaves out changed
+		texts = map[string]string{
+			"":        "writing the version again, with what it leaves out now",
+			"compare": "comparing the files there with the version",
+			"fetch":   "fetching what is no longer left out",
+			"write":   "writing what is no longer left out",
+		}
+	case m.Pending == m.Cid: // a revert: the version the folder follows
 		texts = map[string]string{
 			"":        "writing the group's version over what was changed there",
 			"compare": "comparing the files there with the group's version",

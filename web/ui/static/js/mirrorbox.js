@@ -24,6 +24,9 @@ export function mirrorBox(g) {
   const status = h('p', { class: 'status small', id: 'mirror-status', role: 'status', 'aria-live': 'polite' });
   // As kith mirror add: a copy already here follows as it is.
   const had = h('input', { type: 'checkbox', id: 'mirror-had' });
+  // As --exclude: what this computer leaves out of each version.
+  const exclude = h('input', { type: 'text', id: 'mirror-exclude', spellcheck: 'false', autocomplete: 'off',
+    placeholder: '*.mov, Raw/' });
   const submit = h('button', { type: 'submit', id: 'mirror-follow' }, 'Get and follow');
   const list = h('div', { class: 'mirrors' });
   const form = h('form', { class: 'mirror-form', id: 'mirror-form', onsubmit: (e) => { e.preventDefault(); follow(); } },
@@ -31,6 +34,8 @@ export function mirrorBox(g) {
     h('p', {}, h('label', { for: 'mirror-path' }, 'Into a folder on this computer'), ' ', field.input),
     h('p', { class: 'inline' }, h('label', { for: 'mirror-had' }, had,
       ' I already have a copy there: follow it as it is (what differs from the group\'s is kept, what it lacks is written)')),
+    h('p', { class: 'inline' }, h('label', { for: 'mirror-exclude' },
+      'Leave out (optional): names or patterns, comma-separated; neither fetched nor written'), exclude),
     h('p', { class: 'muted small', id: 'mirror-path-help' },
       `The daemon writes the newest version there (a new folder, unless you have a copy), then each newer one ${g.name} shares under that name: only what changed. `
       + 'What you change or add in the folder is yours, never overwritten; nothing of it is shared.'),
@@ -64,6 +69,7 @@ export function mirrorBox(g) {
     const { path, error } = field.resolve();
     const share = name.value;
     const cid = newest.get(share);
+    const leaveOut = exclude.value.split(',').map((s) => s.trim()).filter(Boolean);
     if (error || !cid) {
       status.textContent = error || 'Choose a share.';
       return;
@@ -78,17 +84,17 @@ export function mirrorBox(g) {
       const st = await api('/stat', { params: { cid, peers: 'true' } });
       if (st.type !== 'dir') throw new Error(`${share} is a file, not a folder: only a folder is followed (get it from Files).`);
       if (had.checked) {
-        const m = await api('/groups/mirror', { method: 'POST', params: { group: g.id, name: share, path } });
+        const m = await api('/groups/mirror', { method: 'POST', params: { group: g.id, name: share, path, exclude: leaveOut } });
         status.textContent = `${m.path} follows ${share}: its newest version is being written in; files there that differ from the group's are kept.`;
         return;
       }
-      const got = await events('/get', { cid, out: path }, (p) => {
+      const got = await events('/get', { cid, out: path, exclude: leaveOut }, (p) => {
         const pct = percent(p.bytes, p.total);
         if (pct !== null) bar.value = pct;
         status.textContent = [`Getting ${share}… ${bytes(p.bytes || 0)}${p.total ? ' of ' + bytes(p.total) : ''}`, ...pace(p.bytes, p.total, p.rate)].join(' · ');
       }, 'The get');
       try {
-        await api('/groups/mirror', { method: 'POST', params: { group: g.id, name: share, path: got.path, cid: got.cid } });
+        await api('/groups/mirror', { method: 'POST', params: { group: g.id, name: share, path: got.path, cid: got.cid, exclude: leaveOut } });
         status.textContent = `Wrote ${share} into ${got.path}, ${bytes(got.size)}: it follows each newer version ${g.name} shares.`;
       } catch (err) {
         status.textContent = `Wrote ${share} into ${got.path}, but it does not follow ${g.name}: ${err.message}`;
@@ -118,6 +124,7 @@ export function mirrorBox(g) {
       h('ul', { class: 'plain', id: 'mirrors' }, ms.map((m) => h('li', { dataset: { path: m.path } },
         h('code', {}, m.path), ' ',
         h('span', { class: 'muted small' }, `${m.name}, written ${ago(m.updated)}`),
+        m.exclude?.length ? h('div', { class: 'muted small exclude' }, `Leaves out ${m.exclude.join(', ')}`) : null,
         m.pending ? h('div', { class: 'small pending' }, pendingText(m)) : null,
         m.error ? h('div', { class: 'warning small' }, m.error) : null,
         m.kept_count ? h('div', { class: 'small kept' }, keptText(m), ' ',
@@ -128,7 +135,13 @@ export function mirrorBox(g) {
 
   // pendingText says what a newer version's update does, and how far it is.
   function pendingText(m) {
-    const revert = m.pending === m.cid; // the version it follows, written over changes
+    const again = m.pending === m.cid && m.reapply; // what it leaves out changed
+    const revert = m.pending === m.cid && !again; // the version it follows, written over changes
+    if (again) {
+      const what = { compare: 'Comparing the files there with the version', fetch: 'Fetching what is no longer left out', write: 'Writing what is no longer left out' }[m.phase];
+      if (!what || !m.total) return 'Writing the version again, with what it leaves out now…';
+      return `${what}: ${bytes(m.done || 0)} of ${bytes(m.total)} (${Math.floor(percent(m.done || 0, m.total))}%)`;
+    }
     const what = (revert ? {
       compare: 'Comparing the files there with the group\'s version',
       fetch: 'Fetching the group\'s files changed there',
