@@ -107,8 +107,8 @@ func (c Config) validate() error {
 		}
 	}
 	switch {
-	case g.BudgetPercent < 1 || g.BudgetPercent > 100:
-		return fmt.Errorf("groups.budget_percent %d is not a percentage from 1 to 100", g.BudgetPercent)
+	case g.BudgetPercent < 0 || g.BudgetPercent > 100:
+		return fmt.Errorf("groups.budget_percent %d is not a percentage from 0 (keep no copies for the groups) to 100", g.BudgetPercent)
 	case g.BudgetMax < 0:
 		return fmt.Errorf("groups.budget_max %d is negative (0: no cap)", g.BudgetMax)
 	case g.FetchConcurrency < 1:

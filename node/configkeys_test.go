@@ -74,7 +74,7 @@ func TestConfigSet(t *testing.T) {
 		{key: "groups.grace", value: "45m", want: "45m0s"},
 		{key: "groups.tombstone_horizon", value: "14d", want: "336h0m0s"},
 		{key: "groups.grace", value: "-1m", err: "groups.grace -1m0s must be longer than zero"},
-		{key: "groups.budget_percent", value: "101", err: "is not a percentage from 1 to 100"},
+		{key: "groups.budget_percent", value: "101", err: "is not a percentage from 0 (keep no copies for the groups) to 100"},
 		{key: "groups.budget_max", value: "50GiB", want: "53687091200"},
 		{key: "groups.fetch_concurrency", value: "0", err: "groups.fetch_concurrency 0 must be at least 1"},
 		{key: "identity.peer_id", value: "12D3KooW", err: "derived from the repo's identity key"},

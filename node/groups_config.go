@@ -27,7 +27,9 @@ type GroupsConfig struct {
 	// longer catches up from a snapshot instead of merging.
 	TombstoneHorizon Duration `json:"tombstone_horizon"`
 	// BudgetPercent of the free disk space, capped at BudgetMax bytes, is
-	// what we offer a group we create or join for others' content.
+	// what we offer a group we create or join for others' content; 0
+	// offers none: the device shares, gets and follows, and keeps no
+	// group's copies (those it kept move to other members).
 	BudgetPercent int   `json:"budget_percent"`
 	BudgetMax     int64 `json:"budget_max"`
 	// FetchConcurrency bounds how many replicas we fetch at once.
@@ -91,11 +93,7 @@ func (c GroupsConfig) groupConfig() group.Config {
 
 // budget is what we offer a group: BudgetPercent of free bytes, capped.
 func (c GroupsConfig) budget(free int64) int64 {
-	pct := c.BudgetPercent
-	if pct <= 0 {
-		pct = 20
-	}
-	b := free / 100 * int64(pct)
+	b := free / 100 * int64(max(c.BudgetPercent, 0))
 	if c.BudgetMax > 0 && b > c.BudgetMax {
 		b = c.BudgetMax
 	}

@@ -215,7 +215,7 @@ func (p *Placer) Assign(intents []Intent, v *Views, now time.Time, grace time.Du
 			continue
 		}
 		a := Assignment{Intent: in}
-		largest, full := int64(-1), 0
+		largest, full, none := int64(-1), 0, 0
 		for _, s := range p.ranking(in.Root, v) {
 			m, ok := v.Get(s.id)
 			if !ok || !m.live(now, grace) {
@@ -224,6 +224,9 @@ func (p *Placer) Assign(intents []Intent, v *Views, now time.Time, grace time.Du
 			free := m.Budget - charged[m.ID]
 			if free < in.Size {
 				full++
+				if m.Budget <= 0 {
+					none++ // keeps no copies (groups.budget_percent 0)
+				}
 				largest = max(largest, free)
 				continue
 			}
@@ -243,6 +246,9 @@ func (p *Placer) Assign(intents []Intent, v *Views, now time.Time, grace time.Du
 			} else {
 				a.Reason = fmt.Sprintf("no room on %d of %d live members: largest free budget %s < size %s",
 					full, live, humanize.IBytes(uint64(max(largest, 0))), humanize.IBytes(uint64(max(in.Size, 0))))
+				if none > 0 {
+					a.Reason += fmt.Sprintf(" (%d of them keep%s no copies)", none, map[bool]string{true: "s"}[none == 1])
+				}
 			}
 		}
 		out = append(out, a)

@@ -84,6 +84,14 @@ func TestHolders(t *testing.T) {
 			}
 			vs[0].Budget = 200
 		}, []peer.ID{testID(0)}, UnderReplicated, "largest free budget 50 B < size 100 B"},
+		{"members that keep no copies are passed over", func(vs []MemberView) {
+			vs[idx(rank[0])].Budget, vs[idx(rank[2])].Budget = 0, 0
+		}, []peer.ID{rank[1], rank[3], rank[4]}, Wanted, ""},
+		{"and named when copies are missing", func(vs []MemberView) {
+			for i := range vs[:4] {
+				vs[i].Budget = 0
+			}
+		}, nil, UnderReplicated, "no room on 4 of 6 live members: largest free budget 0 B < size 100 B (4 of them keep no copies)"},
 		{"held and surplus", func(vs []MemberView) {
 			for _, id := range append(slices.Clone(rank[:3]), rank[5]) {
 				vs[idx(id)].Holds = RootSet{root: {}}

@@ -1,0 +1,79 @@
+package node
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestMemberThatKeepsNoCopies: a laptop with groups.budget_percent 0
+// offers the group no space: what it shares is kept by the others, it is
+// never chosen to hold a copy, and a share that needs it says why.
+func TestMemberThatKeepsNoCopies(t *testing.T) {
+	ctx := context.Background()
+	a := groupNode(t, t.TempDir(), 1<<30)
+	b := groupNode(t, t.TempDir(), 1<<30)
+	laptop := groupNodeTimed(t, t.TempDir(), 1<<30, testTimings, func(c *Config) { c.Groups.BudgetPercent = 0 })
+	formGroup(t, []*Node{a, b, laptop}, "family")
+
+	docs := filepath.Join(t.TempDir(), "Docs")
+	writeBytes(t, filepath.Join(docs, "plan.txt"), []byte("the plan"))
+	res, err := laptop.AddPaths(ctx, []string{docs}, api.AddOptions{Recursive: true, Private: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := cid.MustParse(res.Cid)
+	if _, err := laptop.GroupShare(ctx, "family", root, api.ShareOptions{Copies: 2}); err != nil {
+		t.Fatal(err)
+	}
+	var st api.GroupStatus
+	waitFor(t, 30*time.Second, "the two other members to hold the laptop's share", func() bool {
+		sts, err := laptop.GroupStatus(ctx, root)
+		if err != nil || len(sts) != 1 {
+			return false
+		}
+		st = sts[0]
+		return st.State == "held"
+	})
+	var holders []string
+	for _, h := range st.Holders {
+		holders = append(holders, h.Peer)
+	}
+	slices.Sort(holders)
+	want := []string{a.host.ID().String(), b.host.ID().String()}
+	slices.Sort(want)
+	if !slices.Equal(holders, want) {
+		t.Errorf("holders %v, want the two members that offer space %v", holders, want)
+	}
+	ms, err := a.GroupMembers(ctx, "family")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Peer == laptop.host.ID().String() && m.Budget != 0 {
+			t.Errorf("the laptop offers %d bytes, want none", m.Budget)
+		}
+	}
+
+	// Three copies: only two members can keep one, and the status says why.
+	writeBytes(t, filepath.Join(docs, "more.txt"), []byte("more"))
+	res3, err := a.AddPaths(ctx, []string{docs}, api.AddOptions{Recursive: true, Private: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := cid.MustParse(res3.Cid)
+	if _, err := a.GroupShare(ctx, "family", other, api.ShareOptions{Copies: 3}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the share of three copies to say why one is missing", func() bool {
+		sts, err := a.GroupStatus(ctx, other)
+		return err == nil && len(sts) == 1 && strings.Contains(sts[0].Reason, "(1 of them keeps no copies)")
+	})
+}
