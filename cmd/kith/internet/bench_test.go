@@ -153,7 +153,7 @@ func BenchmarkGroupRelayFetch(b *testing.B) {
 		a := startKith(b, "laptop-A", homeA.Laptop("a"), inGroups(laptopConfig(pub.boot)))
 		bb := startKith(b, "laptop-B", homeB.Laptop("b"), inGroups(laptopConfig(pub.boot)))
 		vpsCfg := serverConfig(pub.boot)
-		vpsCfg["groups"] = map[string]any{"budget_max": 1}
+		vpsCfg["groups"] = map[string]any{"budget_percent": 0}
 		vpsHost := lab.PublicHost("vps")
 		vps := startKith(b, "vps", vpsHost, inGroups(vpsCfg))
 		waitFor(b, time.Minute, "the VPS to find it is public", func() bool { return vps.doctor().Reachability == "public" })

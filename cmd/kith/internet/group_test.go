@@ -87,7 +87,7 @@ func makeGroup(t testing.TB, name string, first *kith, others ...*kith) {
 func TestSymmetricNATsThroughGroupRelay(t *testing.T) {
 	lab, pub, a, b := symmetricHomes(t)
 	vpsCfg := serverConfig(pub.boot)
-	vpsCfg["groups"] = map[string]any{"budget_max": 1} // relays, holds nothing
+	vpsCfg["groups"] = map[string]any{"budget_percent": 0} // relays, holds nothing
 	vps := startKith(t, "vps", lab.PublicHost("vps"), inGroups(vpsCfg))
 	waitFor(t, 60*time.Second, "the VPS to find it is public", func() bool { return vps.doctor().Reachability == "public" })
 	makeGroup(t, "family", a, b, vps)
