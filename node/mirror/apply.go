@@ -412,7 +412,9 @@ func (a *applier) prune(dir string) error {
 			continue
 		}
 		if !a.untouched(r, p, st) {
-			a.res.keep(r) // changed here: it is this device's now
+			if !a.leftOut(r, rec.Type == dag.TypeDir) {
+				a.res.keep(r) // changed here: it is this device's now
+			} // (left out: this device's too, and no version comes for it)
 			delete(a.man, r)
 			continue
 		}
@@ -423,6 +425,21 @@ func (a *applier) prune(dir string) error {
 		delete(a.man, r)
 	}
 	return nil
+}
+
+// leftOut reports whether the version's entry at the slash path r (a
+// folder when dir) is left out by v.Exclude, or lies in a folder that is.
+func (a *applier) leftOut(r string, dir bool) bool {
+	if a.v.Exclude.None() {
+		return false
+	}
+	names := strings.Split(r, "/")
+	for i, name := range names {
+		if a.v.Exclude.Excludes(name, dir || i < len(names)-1) {
+			return true
+		}
+	}
+	return false
 }
 
 // deepestFirst sorts slash paths deepest first (then by name): what is in

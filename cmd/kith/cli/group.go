@@ -118,7 +118,7 @@ shell history.`,
 					fmt.Fprintln(tw, "NAME\tID\tMEMBERS\tSHARED\tREPLICAS\tOFFERED")
 					header = true
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d (%s)\t%s\n", printable(g.Name), g.ID, g.Members, g.Intents, g.Replicas, humanBytes(g.ReplicaBytes), humanBytes(g.Budget))
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d (%s)\t%s\n", printable(g.Name), g.ID, g.Members, g.Intents, g.Replicas, humanBytes(g.ReplicaBytes), offered(g.Budget))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -170,7 +170,7 @@ HEALTH is what each member's heartbeats say:
 				if m.Self {
 					name += " (this device)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Peer, name, m.Health, ago(m.LastSeen), humanBytes(m.Budget), humanBytes(m.Used))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Peer, name, m.Health, ago(m.LastSeen), offered(m.Budget), humanBytes(m.Used))
 			}
 			return tw.Flush()
 		},
@@ -423,4 +423,13 @@ func statusAll(ctx context.Context, e *env) error {
 		}
 	}
 	return nil
+}
+
+// offered is the space a member offers its groups, "none" for a device
+// that keeps no copies (groups.budget_percent 0).
+func offered(budget int64) string {
+	if budget <= 0 {
+		return "none"
+	}
+	return humanBytes(budget)
 }
