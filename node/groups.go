@@ -273,13 +273,18 @@ func (n *Node) groupSet() (*groupSet, error) {
 	return n.groups, nil
 }
 
-// budget is what we offer a group we join.
+// budget is what we offer a group we join, and what a group's heartbeat
+// brings its member record to (groups.budget_percent changes live).
 func (n *Node) groupBudget() int64 {
 	free, err := freeBytes(n.repo.dir)
 	if err != nil {
 		free = 10 << 30
 	}
-	return n.cfg.Groups.budget(free)
+	g := n.cfg.Groups
+	if b := n.budget.Load(); b != nil {
+		g = *b
+	}
+	return g.budget(free)
 }
 
 // memberAddrs are the addresses others dial us at, as /p2p multiaddrs.

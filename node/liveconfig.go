@@ -10,9 +10,13 @@ import (
 
 // liveSettings are the settings a running daemon takes from config.json
 // when asked (`kith config set` asks), with no restart: the caps on what
-// it sends and receives, as in a BitTorrent client or Syncthing, and the
-// downloads' cache bound. Every other setting applies at the next start.
+// it sends and receives, as in a BitTorrent client or Syncthing, the
+// downloads' cache bound, and the space offered to groups (each group
+// hears it with this device's next heartbeat). Every other setting
+// applies at the next start.
 var liveSettings = map[string]func(n *Node, c Config){
+	"groups.budget_percent": func(n *Node, c Config) { n.budget.Store(&c.Groups) },
+	"groups.budget_max":     func(n *Node, c Config) { n.budget.Store(&c.Groups) },
 	"fetch.upload_limit":   func(n *Node, c Config) { fetch.SetUploadLimit(n.upload, c.Fetch.UploadLimit) },
 	"fetch.download_limit": func(n *Node, c Config) { fetch.SetDownloadLimit(n.download, c.Fetch.DownloadLimit) },
 	"fetch.cache_max": func(n *Node, c Config) {

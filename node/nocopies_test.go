@@ -13,15 +13,36 @@ import (
 	"github.com/kith-p2p/kith/web/api"
 )
 
-// TestMemberThatKeepsNoCopies: a laptop with groups.budget_percent 0
-// offers the group no space: what it shares is kept by the others, it is
-// never chosen to hold a copy, and a share that needs it says why.
+// TestMemberThatKeepsNoCopies: a laptop set to groups.budget_percent 0
+// while its daemon runs offers the group no space from its next
+// heartbeat: what it shares is kept by the others, it is never chosen to
+// hold a copy, and a share that needs it says why.
 func TestMemberThatKeepsNoCopies(t *testing.T) {
 	ctx := context.Background()
 	a := groupNode(t, t.TempDir(), 1<<30)
 	b := groupNode(t, t.TempDir(), 1<<30)
-	laptop := groupNodeTimed(t, t.TempDir(), 1<<30, testTimings, func(c *Config) { c.Groups.BudgetPercent = 0 })
+	laptop := groupNode(t, t.TempDir(), 1<<30)
 	formGroup(t, []*Node{a, b, laptop}, "family")
+	offered := func() int64 {
+		ms, err := a.GroupMembers(ctx, "family")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Peer == laptop.host.ID().String() {
+				return m.Budget
+			}
+		}
+		return -1
+	}
+	waitFor(t, 10*time.Second, "the laptop's offer to be known", func() bool { return offered() > 0 })
+	if _, err := SetConfig(laptop.repo.dir, "groups.budget_percent", "0"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := laptop.ApplyConfig(ctx, "groups.budget_percent"); err != nil || !res.Applied {
+		t.Fatalf("apply: %+v, %v", res, err)
+	}
+	waitFor(t, 10*time.Second, "the laptop to offer no space", func() bool { return offered() == 0 })
 
 	docs := filepath.Join(t.TempDir(), "Docs")
 	writeBytes(t, filepath.Join(docs, "plan.txt"), []byte("the plan"))
@@ -51,15 +72,6 @@ func TestMemberThatKeepsNoCopies(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(holders, want) {
 		t.Errorf("holders %v, want the two members that offer space %v", holders, want)
-	}
-	ms, err := a.GroupMembers(ctx, "family")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.Peer == laptop.host.ID().String() && m.Budget != 0 {
-			t.Errorf("the laptop offers %d bytes, want none", m.Budget)
-		}
 	}
 
 	// Three copies: only two members can keep one, and the status says why.

@@ -112,9 +112,12 @@ type Node struct {
 	adds        *addIndex       // the last add of each path, reused by the next
 
 	// The settings that change while the daemon runs (liveconfig.go):
-	// fetch.upload_limit, fetch.download_limit and fetch.cache_max.
+	// fetch.upload_limit, fetch.download_limit and fetch.cache_max; the
+	// space offered to groups (groups.budget_percent and budget_max, in
+	// budget once changed: n.cfg's until then).
 	upload, download *rate.Limiter
 	cacheMax         atomic.Int64
+	budget           atomic.Pointer[GroupsConfig]
 
 	ctx    context.Context // lives until Close; background work hangs off it
 	cancel context.CancelFunc

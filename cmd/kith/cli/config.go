@@ -27,7 +27,8 @@ prints them all with their values). Values are checked before the file is
 written: addresses must parse, durations take units (90s, 30m, 22h, 7d),
 lists are a JSON array or items separated by commas, byte counts may say
 10MiB. The daemon reads config.json when it starts; a running one takes
-fetch.upload_limit, fetch.download_limit and fetch.cache_max at once, and
+fetch.upload_limit, fetch.download_limit, fetch.cache_max and the space
+offered to groups (groups.budget_percent, groups.budget_max) at once, and
 the rest after a restart. Works whether or not the daemon runs.`,
 		Example: `  kith config show
   kith config get api.address
@@ -162,7 +163,8 @@ func completeKey(cmd *cobra.Command, args []string, toComplete string) ([]cobra.
 }
 
 // configChanged reports a changed setting. A running daemon is asked to
-// take it now (the caps and the cache bound change live); for any other
+// take it now (the caps, the cache bound and the space offered to groups
+// change live); for any other
 // setting it goes on with the old value until restarted.
 func (e *env) configChanged(ctx context.Context, v node.ConfigValue) error {
 	running, err := node.RepoInUse(e.repo)
