@@ -17,8 +17,8 @@ import (
 var liveSettings = map[string]func(n *Node, c Config){
 	"groups.budget_percent": func(n *Node, c Config) { n.budget.Store(&c.Groups) },
 	"groups.budget_max":     func(n *Node, c Config) { n.budget.Store(&c.Groups) },
-	"fetch.upload_limit":   func(n *Node, c Config) { fetch.SetUploadLimit(n.upload, c.Fetch.UploadLimit) },
-	"fetch.download_limit": func(n *Node, c Config) { fetch.SetDownloadLimit(n.download, c.Fetch.DownloadLimit) },
+	"fetch.upload_limit":    func(n *Node, c Config) { fetch.SetUploadLimit(n.upload, c.Fetch.UploadLimit) },
+	"fetch.download_limit":  func(n *Node, c Config) { fetch.SetDownloadLimit(n.download, c.Fetch.DownloadLimit) },
 	"fetch.cache_max": func(n *Node, c Config) {
 		n.cacheMax.Store(c.Fetch.CacheMax)
 		n.background(func(ctx context.Context) { n.trimCache(ctx, nil) }) // a lower bound applies at once
