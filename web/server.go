@@ -167,6 +167,8 @@ func (s *Server) routes() *routeMux {
 	m.HandleFunc("POST "+p+"/import", s.changingPins(s.handleImport))
 	m.HandleFunc("POST "+p+"/shutdown", s.handleShutdown)
 	m.HandleFunc("POST "+p+"/config/apply", s.handleApplyConfig)
+	m.HandleFunc("GET "+p+"/config", s.handleSettings)
+	m.HandleFunc("POST "+p+"/config/set", s.handleSetSetting)
 	m.HandleFunc("GET "+p+"/peers", s.handlePeers)
 	m.HandleFunc("POST "+p+"/connect", s.handleConnect)
 	m.HandleFunc("GET "+p+"/dht/findprovs", s.handleFindProvs)
@@ -512,6 +514,33 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleApplyConfig(w http.ResponseWriter, r *http.Request) {
 	res, err := s.backend.ApplyConfig(r.Context(), r.URL.Query().Get("key"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, res)
+}
+
+func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
+	res, err := s.backend.Settings(r.Context(), r.URL.Query()["key"])
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, res)
+}
+
+func (s *Server) handleSetSetting(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("key") == "" {
+		writeError(w, fmt.Errorf("missing key parameter (a setting, as kith config names it): %w", api.ErrInvalid))
+		return
+	}
+	if !q.Has("value") {
+		writeError(w, fmt.Errorf("missing value parameter: %w", api.ErrInvalid))
+		return
+	}
+	res, err := s.backend.SetSetting(r.Context(), q.Get("key"), q.Get("value"))
 	if err != nil {
 		writeError(w, err)
 		return

@@ -42,6 +42,12 @@ type Backend interface {
 	// ApplyConfig has the running daemon take key's value from
 	// config.json now, when that setting can change without a restart.
 	ApplyConfig(ctx context.Context, key string) (ConfigApplied, error)
+	// Settings lists the settings keys names (all of them when none) as
+	// config.json holds them.
+	Settings(ctx context.Context, keys []string) ([]Setting, error)
+	// SetSetting sets key to value in config.json (checked first, as
+	// `kith config set` does) and applies it at once when it can.
+	SetSetting(ctx context.Context, key, value string) (Setting, error)
 	Verify(ctx context.Context, progress func(Progress)) (VerifyResult, error)
 	ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error
 	// ImportCAR stores every block of a CAR stream and pins the roots whose

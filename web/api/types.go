@@ -242,6 +242,21 @@ type GCResult struct {
 	DiskAfter    int64 `json:"disk_after"`
 }
 
+// Setting is one setting of config.json (the web UI's Settings page):
+// Value is what the file holds (as `kith config get` prints it: a string,
+// number or boolean as it is, a list as JSON), Default what it holds
+// unset. Live: a change applies while the daemon runs; else the daemon
+// takes it at its next start, and Pending says it runs with another
+// value until then. ReadOnly: shown, never set (identity.peer_id).
+type Setting struct {
+	Key      string `json:"key"`
+	Value    string `json:"value"`
+	Default  string `json:"default"`
+	Live     bool   `json:"live"`
+	Pending  bool   `json:"pending,omitempty"`
+	ReadOnly bool   `json:"read_only,omitempty"`
+}
+
 // ConfigApplied answers a request that the daemon take a setting from
 // config.json.
 type ConfigApplied struct {

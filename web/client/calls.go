@@ -113,6 +113,20 @@ func (c *Client) ApplyConfig(ctx context.Context, key string) (api.ConfigApplied
 	return r, c.postJSON(ctx, "/config/apply", url.Values{"key": {key}}, &r)
 }
 
+// Settings lists the settings keys names (all when none), as config.json
+// holds them.
+func (c *Client) Settings(ctx context.Context, keys ...string) ([]api.Setting, error) {
+	var r []api.Setting
+	return r, c.getJSON(ctx, "/config", url.Values{"key": keys}, &r)
+}
+
+// SetSetting sets key to value in config.json, through the daemon, which
+// takes it at once when it can.
+func (c *Client) SetSetting(ctx context.Context, key, value string) (api.Setting, error) {
+	var r api.Setting
+	return r, c.postJSON(ctx, "/config/set", url.Values{"key": {key}, "value": {value}}, &r)
+}
+
 // Verify re-hashes every block.
 func (c *Client) Verify(ctx context.Context, progress func(api.Event)) (api.VerifyResult, error) {
 	var r api.VerifyResult
