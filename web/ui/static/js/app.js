@@ -13,9 +13,10 @@ import * as add from './pages/add.js';
 import * as get from './pages/get.js';
 import * as peers from './pages/peers.js';
 import * as groups from './pages/groups.js';
+import * as settings from './pages/settings.js';
 import * as preview from './pages/preview.js';
 
-const pages = { overview, files, add, get, peers, groups, open: preview };
+const pages = { overview, files, add, get, peers, groups, settings, open: preview };
 const main = document.getElementById('main');
 const signOutButton = document.getElementById('signout');
 let cleanup = null;
