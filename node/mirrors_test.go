@@ -245,12 +245,18 @@ func TestMirrorFetchesOnlyWhatItWrites(t *testing.T) {
 // family, one copy kept, and returns its CID.
 func shareInFamily(tb testing.TB, n *Node, dir string) cid.Cid {
 	tb.Helper()
+	return shareCopies(tb, n, dir, 1)
+}
+
+// shareCopies is shareInFamily with the copies to keep.
+func shareCopies(tb testing.TB, n *Node, dir string, copies int) cid.Cid {
+	tb.Helper()
 	res, err := n.AddPaths(context.Background(), []string{dir}, api.AddOptions{Recursive: true, Private: true}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	c := cid.MustParse(res.Cid)
-	if _, err := n.GroupShare(context.Background(), "family", c, api.ShareOptions{Copies: 1}); err != nil {
+	if _, err := n.GroupShare(context.Background(), "family", c, api.ShareOptions{Copies: copies}); err != nil {
 		tb.Fatal(err)
 	}
 	return c

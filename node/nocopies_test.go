@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipfs/go-cid"
-
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -46,14 +44,7 @@ func TestMemberThatKeepsNoCopies(t *testing.T) {
 
 	docs := filepath.Join(t.TempDir(), "Docs")
 	writeBytes(t, filepath.Join(docs, "plan.txt"), []byte("the plan"))
-	res, err := laptop.AddPaths(ctx, []string{docs}, api.AddOptions{Recursive: true, Private: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := cid.MustParse(res.Cid)
-	if _, err := laptop.GroupShare(ctx, "family", root, api.ShareOptions{Copies: 2}); err != nil {
-		t.Fatal(err)
-	}
+	root := shareCopies(t, laptop, docs, 2)
 	var st api.GroupStatus
 	waitFor(t, 30*time.Second, "the two other members to hold the laptop's share", func() bool {
 		sts, err := laptop.GroupStatus(ctx, root)
@@ -76,14 +67,7 @@ func TestMemberThatKeepsNoCopies(t *testing.T) {
 
 	// Three copies: only two members can keep one, and the status says why.
 	writeBytes(t, filepath.Join(docs, "more.txt"), []byte("more"))
-	res3, err := a.AddPaths(ctx, []string{docs}, api.AddOptions{Recursive: true, Private: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := cid.MustParse(res3.Cid)
-	if _, err := a.GroupShare(ctx, "family", other, api.ShareOptions{Copies: 3}); err != nil {
-		t.Fatal(err)
-	}
+	other := shareCopies(t, a, docs, 3)
 	waitFor(t, 30*time.Second, "the share of three copies to say why one is missing", func() bool {
 		sts, err := a.GroupStatus(ctx, other)
 		return err == nil && len(sts) == 1 && strings.Contains(sts[0].Reason, "(1 of them keeps no copies)")
