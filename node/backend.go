@@ -266,13 +266,14 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 		}
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
 	}
+	var touched int
 	if st.Type != dag.TypeSymlink {
-		if _, err := n.applySharedMeta(ctx, r, out); err != nil {
+		if touched, err = n.applySharedMeta(ctx, r, out); err != nil {
 			n.log.Warn("get: the files are written, without their modes and times", "cid", c, "path", out, "err", err)
 		}
 	}
 	// The size reported is what was written, never what the root claims.
-	return api.GetResult{Cid: c.String(), Path: out, Size: uint64(written), Fetched: fetched}, nil
+	return api.GetResult{Cid: c.String(), Path: out, Size: uint64(written), Fetched: fetched, Meta: touched}, nil
 }
 
 // checkOutputFolder fails, before anything is fetched, when out cannot be

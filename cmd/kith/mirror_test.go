@@ -88,7 +88,9 @@ func TestGetFollow(t *testing.T) {
 	})
 	// So is the script got alone, by its path in the share.
 	one := filepath.Join(t.TempDir(), "run.sh")
-	mustKith(t, desk, "get", "docs/run.sh", "--group", "family", "-o", one)
+	if got := mustKith(t, desk, "get", "docs/run.sh", "--group", "family", "-o", one); !strings.Contains(got, "gave the files and folders the sharer's modes and times (1 changed)") {
+		t.Errorf("get of a shared file says:\n%s", got)
+	}
 	src, err := os.Stat(script)
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +144,7 @@ func TestGetFollow(t *testing.T) {
 	}
 	// Selective: the scripts left out from now on; what the mirror wrote
 	// of them goes, the rest stays; a get leaves them out too.
-	if got := mustKith(t, desk, "mirror", "add", "docs", had, "--group", "family", "--exclude", "*.sh"); !strings.Contains(got, had+" follows family's docs, leaving out *.sh: ") {
+	if got := mustKith(t, desk, "mirror", "add", "docs", had, "--group", "family", "--exclude", "*.sh"); !strings.Contains(got, had+" follows family's docs, now leaving out *.sh: what kith wrote there and is now left out is removed") {
 		t.Errorf("mirror add --exclude says %q", got)
 	}
 	waitFor(t, 30*time.Second, "the script to leave the folder that leaves it out", func() bool {

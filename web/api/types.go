@@ -170,6 +170,9 @@ type GetResult struct {
 	Size uint64 `json:"size"`
 	// Fetched is what came from peers (zero when all was local).
 	Fetched FetchStats `json:"fetched"`
+	// Meta counts the files and folders given the modes and times a
+	// group's share carries (none for content no group of ours shares).
+	Meta int `json:"meta,omitempty"`
 }
 
 // FetchStats sums up a transfer from peers.

@@ -118,6 +118,9 @@ it later).`,
 				fmt.Fprintf(e.stdout, "fetched %s in %d blocks from %d peer%s in %.1fs (%s/s%s)%s\n",
 					humanBytes(f.Bytes), f.Blocks, f.Peers, plural(f.Peers), f.Seconds, humanBytes(int64(rate)), capped, bitswapShare(f))
 			}
+			if res.Meta > 0 {
+				fmt.Fprintf(e.stdout, "gave the files and folders the sharer's modes and times (%d changed)\n", res.Meta)
+			}
 			if m != nil {
 				fmt.Fprintf(e.stdout, "following: each newer version %s shares as %s is written into %s%s; what you change there is kept, never overwritten ('kith mirror rm %s' stops)\n",
 					printable(m.Group), printable(m.Name), printable(m.Path), leavingOut(m.Exclude), printable(m.Path))
