@@ -61,7 +61,7 @@ type layoutPage struct {
 // every size goes there; KITH_UPDATE_DOCS=1 refreshes docs/ui-overview.png
 // from the desktop's Files page.
 func TestBrowserLayout(t *testing.T) {
-	// Twelve pages at four sizes take longer than most browser tests.
+	// Thirteen pages at four sizes take longer than most browser tests.
 	ctx := newBrowserFor(t, 3*browserTimeout)
 	shots := artifacts(t)
 	a := startDaemon(t, nil)
@@ -158,6 +158,7 @@ func TestBrowserLayout(t *testing.T) {
 		{name: "add", route: "#/add", ready: `!!document.querySelector('li.upload[data-state="done"] .ticket-box') && !!document.querySelector('li.upload .group-share :is(.shared-in, form)')`},
 		{name: "get", route: "#/get", ready: `!!document.querySelector('li.job[data-state="done"]')`},
 		{name: "peers", route: "#/peers", ready: `!!document.querySelector('#peers tbody tr')`},
+		{name: "settings", route: "#/settings", ready: `document.querySelectorAll('table.settings tbody tr').length > 30 && !!document.querySelector('#setting-fetch-upload_limit')`},
 		{name: "groups", route: "#/groups/family", ready: `document.querySelectorAll('#members tbody tr').length === 2 && !!document.querySelector('#mirrors li')`},
 		{name: "open-folder", route: "#/open/" + folder.Cid + "?name=album", ready: `document.querySelectorAll('#folder tbody tr').length === 4`},
 		{name: "open-file", route: "#/open/" + long + "?name=" + longName, ready: `!!document.querySelector('#preview iframe')`},
