@@ -167,6 +167,30 @@ func TestBrowserFollowAShare(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(light, "plan.txt")); string(b) != "second plan\n" {
 		t.Errorf("plan.txt in the folder that leaves notes out = %q", b)
 	}
+	// Nothing left out any more, from the folder's own row.
+	lightLi := fmt.Sprintf(`#mirrors li[data-path=%q]`, light)
+	if err := chromedp.Run(sctx, chromedp.Evaluate(`(() => {
+  const li = document.querySelector(`+fmt.Sprintf("%q", lightLi)+`);
+  li.querySelector('details.leave-out').open = true;
+  li.querySelector('.leave-out-form input').value = '';
+  li.querySelector('.leave-out-form').requestSubmit();
+})()`, nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#mirror-status", light+" now leaves out nothing: what it left out is written in.")
+	if err := chromedp.Run(sctx, chromedp.WaitNotPresent(lightLi+" .exclude", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		b, err := os.ReadFile(filepath.Join(light, "notes.txt"))
+		if err == nil && string(b) == "the group's notes\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notes.txt, no longer left out, = %q, %v", b, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if _, err := d.c.GroupUnmirror(ctx, light); err != nil {
 		t.Fatal(err)
 	}

@@ -125,6 +125,7 @@ export function mirrorBox(g) {
         h('code', {}, m.path), ' ',
         h('span', { class: 'muted small' }, `${m.name}, written ${ago(m.updated)}`),
         m.exclude?.length ? h('div', { class: 'muted small exclude' }, `Leaves out ${m.exclude.join(', ')}`) : null,
+        h('details', { class: 'leave-out small' }, h('summary', {}, 'Leave out…'), leaveOutForm(m)),
         m.pending ? h('div', { class: 'small pending' }, pendingText(m)) : null,
         m.error ? h('div', { class: 'warning small' }, m.error) : null,
         m.kept_count ? h('div', { class: 'small kept' }, keptText(m), ' ',
@@ -167,6 +168,29 @@ export function mirrorBox(g) {
       status.textContent = err.message;
     }
     loadMirrors();
+  }
+
+  // leaveOutForm changes what the followed folder m leaves out (kith
+  // mirror add --exclude): the version it holds is written again.
+  function leaveOutForm(m) {
+    const input = h('input', { type: 'text', value: (m.exclude || []).join(', '), placeholder: '*.mov, Raw/',
+      spellcheck: 'false', autocomplete: 'off', 'aria-label': `What ${m.path} leaves out: names or patterns, comma-separated` });
+    return h('form', { class: 'inline leave-out-form', onsubmit: async (e) => {
+      e.preventDefault();
+      const list = input.value.split(',').map((s) => s.trim()).filter(Boolean);
+      try {
+        // An empty exclude= says "nothing" (no exclude at all would keep
+        // what the folder leaves out); url() drops empty values.
+        const got = await api('/groups/mirror' + (list.length ? '' : '?exclude='),
+          { method: 'POST', params: { group: g.id, name: m.name, path: m.path, exclude: list } });
+        status.textContent = got.exclude?.length
+          ? `${got.path} now leaves out ${got.exclude.join(', ')}: what was written there of it goes (unless changed there), what it no longer leaves out is written.`
+          : `${got.path} now leaves out nothing: what it left out is written in.`;
+      } catch (err) {
+        status.textContent = err.message;
+      }
+      loadMirrors();
+    } }, input, h('button', { type: 'submit' }, 'Save'));
   }
 
   async function unmirror(p) {
