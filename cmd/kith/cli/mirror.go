@@ -36,7 +36,8 @@ gone (a disk not mounted) is not made again.`,
 		Short: "List the folders that follow a group's share",
 		Long: `List the folders that follow a group's share: the group, the name, when
 the version it holds was written, and that version's CID; then what went
-wrong, and the files changed here that the last update kept as they are.`,
+wrong, what each folder leaves out (--exclude), and the files changed
+here that the last update kept as they are.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := e.client()
