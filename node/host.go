@@ -134,8 +134,12 @@ func fixedReachability(cfg NetworkConfig) network.Reachability {
 // passed on; a refused stream is a message lost for good (the server does
 // not send it again). So a peer may hold as many inbound streams as this
 // node has wants on it: up to 128 per fetch (fetch's bitswapMaxWants),
-// plus its wants stream and a few for the gateway. Outbound streams are
-// few (one of wants, and kith's server's messages). Memory bounds the
+// plus its wants stream and a few for the gateway. Outbound: one of wants,
+// and kith's server's messages, each on a stream of its own that stays
+// open until the peer has read it and boxo has closed it in the
+// background (for up to the send's timeout): a busy IPFS node taking
+// thousands of small blocks keeps dozens open, so 64 (a refused one is
+// sent again: protocol/bitswap's sendRetries). Memory bounds the
 // flow-control windows of those streams (a stream whose window cannot grow
 // is slower, not refused).
 func setBitswapLimits(l *rcmgr.ScalingLimitConfig) {
@@ -144,7 +148,7 @@ func setBitswapLimits(l *rcmgr.ScalingLimitConfig) {
 			rcmgr.BaseLimit{StreamsInbound: 512, StreamsOutbound: 256, Streams: 768, Memory: 64 << 20},
 			rcmgr.BaseLimitIncrease{StreamsInbound: 64, StreamsOutbound: 64, Streams: 128, Memory: 64 << 20})
 		l.AddProtocolPeerLimit(p,
-			rcmgr.BaseLimit{StreamsInbound: 160, StreamsOutbound: 16, Streams: 176, Memory: 32 << 20},
+			rcmgr.BaseLimit{StreamsInbound: 160, StreamsOutbound: 64, Streams: 224, Memory: 32 << 20},
 			rcmgr.BaseLimitIncrease{})
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	bsmsg "github.com/ipfs/boxo/bitswap/message"
 	bsiface "github.com/ipfs/boxo/bitswap/network"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,12 +20,24 @@ import (
 )
 
 // limitedNetwork is the network as the server sees it: every message of
-// blocks waits for the upload limiter before it is sent, and is counted
-// (and its blocks told to the serve observer) once sent.
+// blocks waits for the upload limiter before it is sent, is sent again
+// when sending it failed while the peer stays connected (sendRetries),
+// and is counted (and its blocks told to the serve observer) once sent.
 type limitedNetwork struct {
 	bsiface.BitSwapNetwork
 	e *Exchange
 }
+
+// sendRetries are the waits before each new try of a message that could
+// not be sent to a peer still connected: its stream refused by the
+// resource manager (the peer's outbound Bitswap streams all open: each
+// message takes one, closed once the peer has read it, so one frees
+// soon), or the send timed out (a busy peer that reads slowly). boxo's
+// server forgets a message whose send failed, and the peer's client,
+// which was told HAVE or waits for a block it asked for, may not ask
+// again for minutes: its fetch would stall. A block sent twice is
+// discarded by the client; a peer gone is not tried again.
+var sendRetries = []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second, 5 * time.Second}
 
 func (n limitedNetwork) SendMessage(ctx context.Context, p peer.ID, msg bsmsg.BitSwapMessage) error {
 	blks := msg.Blocks()
@@ -42,7 +56,7 @@ func (n limitedNetwork) SendMessage(ctx context.Context, p peer.ID, msg bsmsg.Bi
 			left -= step
 		}
 	}
-	if err := n.BitSwapNetwork.SendMessage(ctx, p, msg); err != nil {
+	if err := n.send(ctx, p, msg); err != nil {
 		return err
 	}
 	n.e.metrics.served(len(blks), size)
@@ -52,6 +66,32 @@ func (n limitedNetwork) SendMessage(ctx context.Context, p peer.ID, msg bsmsg.Bi
 		}
 	}
 	return nil
+}
+
+// send sends msg to p, again after each of sendRetries while it fails and
+// p stays connected.
+func (n limitedNetwork) send(ctx context.Context, p peer.ID, msg bsmsg.BitSwapMessage) error {
+	err := n.BitSwapNetwork.SendMessage(ctx, p, msg)
+	for _, wait := range sendRetries {
+		if err == nil || ctx.Err() != nil || !n.connected(p) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		err = n.BitSwapNetwork.SendMessage(ctx, p, msg)
+	}
+	return err
+}
+
+// connected reports whether p is connected (the Exchange's host says;
+// without one, as in tests of the network alone, it is taken to be).
+func (n limitedNetwork) connected(p peer.ID) bool {
+	return n.e.h == nil || n.e.h.Network().Connectedness(p) == network.Connected
 }
 
 // storeView is kith's store as boxo's server reads it: misses are
