@@ -30,8 +30,10 @@ func (r *Replicator) Tick(ctx context.Context) {
 // fitBudget keeps the space we offer the group within what the disk can
 // still hold: a member whose disk fills stops being offered copies (the
 // planner places by budget), and offers space again when it is freed.
-// Small changes are ignored so that the member record does not churn.
+// Small changes are ignored so that the member record does not churn,
+// unless the user changed the budget (OfferChanged).
 func (r *Replicator) fitBudget(ctx context.Context, used int64) {
+	asked := r.offerChanged.Swap(false)
 	free, err := r.cfg.Disk.Free()
 	if err != nil {
 		return
@@ -43,7 +45,7 @@ func (r *Replicator) fitBudget(ctx context.Context, used int64) {
 			current = m.Budget
 		}
 	})
-	if diff := target - current; diff == 0 || (abs(diff) < max(current/4, 256<<20) && target > used) {
+	if diff := target - current; diff == 0 || (!asked && abs(diff) < max(current/4, 256<<20) && target > used) {
 		return
 	}
 	err = r.cfg.Net.Apply(ctx, func(s *group.State, c *group.Clock) (group.Update, error) {

@@ -93,10 +93,13 @@ type Replicator struct {
 	left     bool
 
 	dirty atomic.Bool
-	kick  chan struct{}
-	soon  chan struct{} // holdings changed: heartbeat early
-	done  chan struct{} // closed to stop Run (Stop)
-	stop  sync.Once
+	// offerChanged: the user changed the space offered; the next
+	// fitBudget tells the group even a small change.
+	offerChanged atomic.Bool
+	kick         chan struct{}
+	soon         chan struct{} // holdings changed: heartbeat early
+	done         chan struct{} // closed to stop Run (Stop)
+	stop         sync.Once
 }
 
 // New returns the replicator of one group; Load fills its replica set and
@@ -147,6 +150,14 @@ func (r *Replicator) Changed() {
 // next heartbeat, which comes early (within a quarter of the interval of
 // the last one) rather than up to an interval later.
 func (r *Replicator) MemberHears(peer.ID) { r.beatSoon() }
+
+// OfferChanged is the hook for a change of the space this member offers
+// (Disk.Budget, a setting the user changed): the next heartbeat, which
+// tells the group, comes early, and tells it however small the change.
+func (r *Replicator) OfferChanged() {
+	r.offerChanged.Store(true)
+	r.beatSoon()
+}
 
 // shown calls the Shown hook.
 func (r *Replicator) shown() {

@@ -283,23 +283,30 @@ func TestRelease(t *testing.T) {
 	}
 }
 
-// The budget offered follows the free disk space, ignoring small changes.
+// The budget offered follows the free disk space, ignoring small changes
+// but for one the user made (OfferChanged).
 func TestBudgetFollowsFreeDisk(t *testing.T) {
 	const gib = 1 << 30
 	for _, tc := range []struct {
 		name         string
 		budget, free int64 // configured budget, free disk space
 		offered      int64 // in the member record before
+		userChanged  bool  // the configured budget was just changed
 		want         int64
 	}{
-		{"disk fills", 10 * gib, 2 * gib, 10 * gib, 2 * gib},
-		{"disk freed", 10 * gib, 50 * gib, 2 * gib, 10 * gib},
-		{"small change ignored", 10 * gib, 10*gib - 100<<20, 10 * gib, 10 * gib},
-		{"unchanged", 10 * gib, 20 * gib, 10 * gib, 10 * gib},
+		{"disk fills", 10 * gib, 2 * gib, 10 * gib, false, 2 * gib},
+		{"disk freed", 10 * gib, 50 * gib, 2 * gib, false, 10 * gib},
+		{"small change ignored", 10 * gib, 10*gib - 100<<20, 10 * gib, false, 10 * gib},
+		{"unchanged", 10 * gib, 20 * gib, 10 * gib, false, 10 * gib},
+		{"a small change the user made", 9 * gib, 20 * gib, 10 * gib, true, 9 * gib},
+		{"none offered", 0, 20 * gib, 10 * gib, true, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, group.TestConfig(), tc.offered)
 			f.node.set(func(n *node) { n.budget, n.free = tc.budget, tc.free })
+			if tc.userChanged {
+				f.rep.OfferChanged()
+			}
 			f.rep.Tick(f.ctx)
 			var got int64
 			f.net.Read(func(s *group.State, _ *group.Liveness) {
