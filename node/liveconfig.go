@@ -12,8 +12,8 @@ import (
 // when asked (`kith config set` asks), with no restart: the caps on what
 // it sends and receives, as in a BitTorrent client or Syncthing, the
 // downloads' cache bound, and the space offered to groups (each group
-// hears it with this device's next heartbeat, which comes early). Every other setting
-// applies at the next start.
+// hears it with this device's next heartbeat, which comes early). Every
+// other setting applies at the next start.
 var liveSettings = map[string]func(n *Node, c Config){
 	"groups.budget_percent": func(n *Node, c Config) { n.offer(c.Groups) },
 	"groups.budget_max":     func(n *Node, c Config) { n.offer(c.Groups) },

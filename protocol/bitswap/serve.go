@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"time"
 
 	bsmsg "github.com/ipfs/boxo/bitswap/message"
@@ -68,12 +70,12 @@ func (n limitedNetwork) SendMessage(ctx context.Context, p peer.ID, msg bsmsg.Bi
 	return nil
 }
 
-// send sends msg to p, again after each of sendRetries while it fails and
-// p stays connected.
+// send sends msg to p, again after each of sendRetries while it fails for
+// a while only (transient) and p stays connected.
 func (n limitedNetwork) send(ctx context.Context, p peer.ID, msg bsmsg.BitSwapMessage) error {
 	err := n.BitSwapNetwork.SendMessage(ctx, p, msg)
 	for _, wait := range sendRetries {
-		if err == nil || ctx.Err() != nil || !n.connected(p) {
+		if err == nil || !transient(err) || ctx.Err() != nil || !n.connected(p) {
 			return err
 		}
 		t := time.NewTimer(wait)
@@ -86,6 +88,16 @@ func (n limitedNetwork) send(ctx context.Context, p peer.ID, msg bsmsg.BitSwapMe
 		err = n.BitSwapNetwork.SendMessage(ctx, p, msg)
 	}
 	return err
+}
+
+// transient reports whether a send that failed with err may succeed when
+// tried again soon: its stream was refused for a resource limit, or the
+// peer read too slowly. A peer that does not speak Bitswap any more, or
+// a connection that broke, is not.
+func transient(err error) bool {
+	var ne net.Error
+	return errors.Is(err, network.ErrResourceLimitExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // connected reports whether p is connected (the Exchange's host says;

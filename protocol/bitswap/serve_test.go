@@ -36,8 +36,9 @@ func (f *failingNetwork) SendMessage(ctx context.Context, p peer.ID, msg bsmsg.B
 
 // TestServerSendsAgainWhatFailed: boxo's server forgets a message whose
 // send failed, so the network it sends through tries again while the
-// peer is connected: a refused stream, a timeout; a cancelled send is not
-// tried again, and the blocks are told served once, when sent.
+// peer is connected and the failure transient: a refused stream, a
+// timeout; another failure or a cancelled send is not tried again, and the
+// blocks are told served once, when sent.
 func TestServerSendsAgainWhatFailed(t *testing.T) {
 	saved := sendRetries
 	sendRetries = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}
@@ -55,6 +56,7 @@ func TestServerSendsAgainWhatFailed(t *testing.T) {
 		{"refused twice, then sent", 2, refused, false, false, 3},
 		{"timed out once, then sent", 1, context.DeadlineExceeded, false, false, 2},
 		{"refused every time", 10, refused, false, true, 4},
+		{"not a transient error: not tried again", 10, errors.New("protocols not supported"), false, true, 1},
 		{"cancelled", 10, context.Canceled, true, true, 1},
 	}
 	for _, tt := range tests {
