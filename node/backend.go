@@ -243,10 +243,12 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 	if err != nil {
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
 	}
-	st, err := dag.StatRoot(ctx, n.store, c)
-	if err == nil && total < 0 {
+	var st dag.Entry
+	if total < 0 {
 		st, err = dag.Stat(ctx, n.store, c)
 		total = int64(st.Size)
+	} else {
+		st, err = dag.StatRoot(ctx, n.store, c) // total: what is written
 	}
 	if err != nil {
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)

@@ -13,9 +13,9 @@ import (
 // in config.json, its default, whether a change applies while the daemon
 // runs, and whether the daemon runs with another value until it restarts.
 func (n *Node) Settings(ctx context.Context, keys []string) ([]api.Setting, error) {
-	file, err := ReadConfig(n.repo.dir)
+	file, err := ReadConfig(n.repo.dir) // a config that does not validate: api.ErrInvalid
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+		return nil, err
 	}
 	if len(keys) == 0 {
 		keys = ConfigKeys()
@@ -62,16 +62,6 @@ func (n *Node) setting(key string, file, def Config) (api.Setting, error) {
 // are), and has the daemon take it at once when it can (ApplyConfig);
 // any other setting applies at the next start (Pending).
 func (n *Node) SetSetting(ctx context.Context, key, value string) (api.Setting, error) {
-	file, err := ReadConfig(n.repo.dir)
-	if err != nil {
-		return api.Setting{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
-	}
-	if err := file.Set(key, value); err != nil {
-		return api.Setting{}, err
-	}
-	if err := file.Validate(); err != nil {
-		return api.Setting{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
-	}
 	if _, err := SetConfig(n.repo.dir, key, value); err != nil {
 		if !errors.Is(err, api.ErrInvalid) {
 			err = fmt.Errorf("write %s: %w", ConfigPath(n.repo.dir), err)
@@ -81,7 +71,7 @@ func (n *Node) SetSetting(ctx context.Context, key, value string) (api.Setting, 
 	if _, err := n.ApplyConfig(ctx, key); err != nil {
 		return api.Setting{}, err
 	}
-	file, err = ReadConfig(n.repo.dir)
+	file, err := ReadConfig(n.repo.dir)
 	if err != nil {
 		return api.Setting{}, err
 	}

@@ -125,7 +125,7 @@ it later).`,
 				fmt.Fprintf(e.stdout, "following: each newer version %s shares as %s is written into %s%s; what you change there is kept, never overwritten ('kith mirror rm %s' stops)\n",
 					printable(m.Group), printable(m.Name), printable(m.Path), leavingOut(m.Exclude), printable(m.Path))
 			} else if len(exclude) > 0 {
-				fmt.Fprintf(e.stdout, "left out: %s\n", printable(strings.Join(exclude, ", ")))
+				fmt.Fprintf(e.stdout, "left out: %s\n", patternList(exclude))
 			}
 			return nil
 		},
@@ -142,7 +142,16 @@ func leavingOut(exclude []string) string {
 	if len(exclude) == 0 {
 		return ""
 	}
-	return ", leaving out " + printable(strings.Join(exclude, ", "))
+	return ", leaving out " + patternList(exclude)
+}
+
+// patternList says exclude patterns as the user typed them ("nothing"
+// for none).
+func patternList(exclude []string) string {
+	if len(exclude) == 0 {
+		return "nothing"
+	}
+	return printable(strings.Join(exclude, ", "))
 }
 
 // bitswapShare says what IPFS nodes carried over Bitswap, if anything.

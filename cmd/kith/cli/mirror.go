@@ -71,7 +71,7 @@ here that the last update kept as they are.`,
 					fmt.Fprintf(e.stdout, "%s: %s\n", printable(m.Path), printable(m.Error))
 				}
 				if len(m.Exclude) > 0 {
-					fmt.Fprintf(e.stdout, "%s: leaves out %s\n", printable(m.Path), printable(strings.Join(m.Exclude, ", ")))
+					fmt.Fprintf(e.stdout, "%s: leaves out %s\n", printable(m.Path), patternList(m.Exclude))
 				}
 				if m.KeptCount > 0 {
 					fmt.Fprintf(e.stdout, "%s: changed here, kept as they are (delete one, or 'kith mirror revert' them all, to have the group's): %s\n", printable(m.Path), keptNames(m))
@@ -135,12 +135,8 @@ it left out; --exclude '' leaves out nothing any more.`,
 				return e.printJSON(m)
 			}
 			if m.Reapply {
-				now := "nothing"
-				if len(m.Exclude) > 0 {
-					now = printable(strings.Join(m.Exclude, ", "))
-				}
 				fmt.Fprintf(e.stdout, "%s follows %s's %s, now leaving out %s: what kith wrote there and is now left out is removed (unless you changed it), what no longer is gets written ('kith mirror ls' shows how it goes)\n",
-					printable(m.Path), printable(m.Group), printable(m.Name), now)
+					printable(m.Path), printable(m.Group), printable(m.Name), patternList(m.Exclude))
 				return nil
 			}
 			fmt.Fprintf(e.stdout, "%s follows %s's %s%s: its newest version is being written in ('kith mirror ls' shows how it goes); files there that differ from the group's are kept, never overwritten\n",

@@ -10,7 +10,7 @@ import { api } from './api.js';
 import { h, replace } from './dom.js';
 import { ago, bytes, pace, percent } from './format.js';
 import { maxCopies, minCopies, sharedSentence } from './groupshare.js';
-import { baseName, pathField } from './localpath.js';
+import { baseName, namePatterns, pathField } from './localpath.js';
 import { addPath, skippedSentence } from './upload.js';
 
 /**
@@ -54,7 +54,7 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
       return;
     }
     const n = copies.valueAsNumber;
-    const leaveOut = exclude.value.split(',').map((s) => s.trim()).filter(Boolean);
+    const leaveOut = namePatterns(exclude.value);
     submit.disabled = true;
     bar.hidden = false;
     bar.removeAttribute('value');

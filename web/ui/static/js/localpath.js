@@ -45,3 +45,11 @@ export function isAbsolute(p) {
 export function baseName(p) {
   return p.split(/[\\/]/).filter(Boolean).pop() || p;
 }
+
+/**
+ * namePatterns reads a "Leave out" field: names or patterns of names
+ * (the CLI's --exclude), comma-separated, blanks dropped.
+ */
+export function namePatterns(text) {
+  return text.split(',').map((s) => s.trim()).filter(Boolean);
+}

@@ -10,7 +10,7 @@
 import { api, events } from './api.js';
 import { h, replace } from './dom.js';
 import { ago, bytes, pace, percent } from './format.js';
-import { pathField } from './localpath.js';
+import { namePatterns, pathField } from './localpath.js';
 
 /**
  * mirrorBox is the form that follows a share of group g into a folder of
@@ -69,7 +69,7 @@ export function mirrorBox(g) {
     const { path, error } = field.resolve();
     const share = name.value;
     const cid = newest.get(share);
-    const leaveOut = exclude.value.split(',').map((s) => s.trim()).filter(Boolean);
+    const leaveOut = namePatterns(exclude.value);
     if (error || !cid) {
       status.textContent = error || 'Choose a share.';
       return;
@@ -177,7 +177,7 @@ export function mirrorBox(g) {
       spellcheck: 'false', autocomplete: 'off', 'aria-label': `What ${m.path} leaves out: names or patterns, comma-separated` });
     return h('form', { class: 'inline leave-out-form', onsubmit: async (e) => {
       e.preventDefault();
-      const list = input.value.split(',').map((s) => s.trim()).filter(Boolean);
+      const list = namePatterns(input.value);
       try {
         // An empty exclude= says "nothing" (no exclude at all would keep
         // what the folder leaves out); url() drops empty values.
