@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 )
@@ -49,15 +50,17 @@ func Fingerprint(p string, x Exclusion) (sum string, newest time.Time, err error
 		h.Write(num[:])
 		h.Write([]byte(target))
 	}
-	var walk func(dir, rel string) error
-	walk = func(dir, rel string) error {
+	// rel names an entry in the sum (from p's own name); xrel is its
+	// path from p, which x's patterns match.
+	var walk func(dir, rel, xrel string) error
+	walk = func(dir, rel, xrel string) error {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
 			return err
 		}
 		// os.ReadDir returns entries sorted by name: the order is stable.
 		for _, e := range ents {
-			if x.Leaves(dir, e) {
+			if x.Leaves(dir, xrel, e) {
 				continue
 			}
 			full, r := filepath.Join(dir, e.Name()), rel+"/"+e.Name()
@@ -76,7 +79,7 @@ func Fingerprint(p string, x Exclusion) (sum string, newest time.Time, err error
 			}
 			entry(r, st, target)
 			if st.IsDir() {
-				if err := walk(full, r); err != nil {
+				if err := walk(full, r, path.Join(xrel, e.Name())); err != nil {
 					return err
 				}
 			}
@@ -85,7 +88,7 @@ func Fingerprint(p string, x Exclusion) (sum string, newest time.Time, err error
 	}
 	entry(filepath.Base(p), st, "")
 	if st.IsDir() {
-		if err := walk(p, filepath.Base(p)); err != nil {
+		if err := walk(p, filepath.Base(p), ""); err != nil {
 			return "", time.Time{}, err
 		}
 	}

@@ -34,7 +34,7 @@ func TestFingerprint(t *testing.T) {
 		}
 		return root
 	}
-	x, err := NewExclusion([]string{".git", "*.tmp"})
+	x, err := NewExclusion([]string{".git", "*.tmp", "/2025/*.raw"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +92,8 @@ func TestFingerprint(t *testing.T) {
 		}, true},
 		{"excluded folder written", write(".git/HEAD", "other ref", later), false},
 		{"excluded file added", write("new.tmp", "y", later), false},
+		{"excluded path added", write("2025/x.raw", "y", later), false},
+		{"the same name elsewhere added", write("x.raw", "y", later), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,123 +14,6 @@ import (
 	"github.com/ipfs/boxo/files"
 )
 
-// ErrBadPattern is returned (wrapped, with the pattern) by NewExclusion for
-// a pattern it cannot use.
-var ErrBadPattern = errors.New("bad exclude pattern")
-
-// Exclusion is a set of name patterns that OpenPath leaves out of a
-// folder, at any depth. A pattern is a name with the shell's wildcards
-// (`*.tmp`, `photo?.jpg`, `[Tt]humbs.db`, `.git`, `node_modules`); a
-// trailing slash matches folders only. Names, not paths, are matched;
-// WithoutFolder adds a folder left out wherever it is met (kith's own
-// repo). The zero Exclusion leaves nothing out.
-type Exclusion struct {
-	patterns []namePattern
-	folders  []fs.FileInfo // left out wherever met (os.SameFile)
-	skipped  *Skipped      // told of the special files left out (Reporting)
-}
-
-type namePattern struct {
-	glob    string
-	dirOnly bool
-}
-
-// NewExclusion checks patterns and returns the Exclusion they make.
-func NewExclusion(patterns []string) (Exclusion, error) {
-	var x Exclusion
-	for _, p := range patterns {
-		glob := strings.TrimSpace(p)
-		dirOnly := strings.HasSuffix(glob, "/")
-		glob = strings.TrimSuffix(glob, "/")
-		if glob == "" || strings.Contains(glob, "/") {
-			return Exclusion{}, fmt.Errorf("%w %q: give a name or a pattern of names (like *.tmp or node_modules), matched at any depth, not a path", ErrBadPattern, p)
-		}
-		if _, err := path.Match(glob, ""); err != nil {
-			return Exclusion{}, fmt.Errorf("%w %q: %v", ErrBadPattern, p, err)
-		}
-		x.patterns = append(x.patterns, namePattern{glob, dirOnly})
-	}
-	return x, nil
-}
-
-// WithoutFolder returns x, leaving out also the folder at p wherever a
-// walk meets it, by identity (the same folder reached by another path or
-// through a link is the same), not by name. A p that cannot be looked at
-// (not there yet) adds nothing.
-func (x Exclusion) WithoutFolder(p string) Exclusion {
-	st, err := os.Stat(p)
-	if err != nil || !st.IsDir() {
-		return x
-	}
-	x.folders = append(slices.Clip(x.folders), st)
-	return x
-}
-
-// Within reports whether p is, or is inside, a folder WithoutFolder left
-// out (p's links are followed), and names that folder.
-func (x Exclusion) Within(p string) (string, bool) {
-	if len(x.folders) == 0 {
-		return "", false
-	}
-	p, err := filepath.Abs(p)
-	if err != nil {
-		return "", false
-	}
-	if real, err := filepath.EvalSymlinks(p); err == nil {
-		p = real
-	}
-	for {
-		if st, err := os.Stat(p); err == nil && x.isFolder(st) {
-			return p, true
-		}
-		up := filepath.Dir(p)
-		if up == p {
-			return "", false
-		}
-		p = up
-	}
-}
-
-// isFolder reports whether st is one of the folders left out.
-func (x Exclusion) isFolder(st fs.FileInfo) bool {
-	for _, f := range x.folders {
-		if os.SameFile(f, st) {
-			return true
-		}
-	}
-	return false
-}
-
-// Leaves reports whether the entry e of the folder dir is left out: by
-// its name, or being a folder WithoutFolder named.
-func (x Exclusion) Leaves(dir string, e fs.DirEntry) bool {
-	if x.Excludes(e.Name(), e.IsDir()) {
-		return true
-	}
-	if len(x.folders) == 0 || !e.IsDir() {
-		return false
-	}
-	st, err := os.Lstat(filepath.Join(dir, e.Name()))
-	return err == nil && x.isFolder(st)
-}
-
-// None reports whether x leaves nothing out by name.
-func (x Exclusion) None() bool { return len(x.patterns) == 0 }
-
-// Excludes reports whether an entry called name (a folder when dir) is
-// left out by its name.
-func (x Exclusion) Excludes(name string, dir bool) bool {
-	for _, p := range x.patterns {
-		if p.dirOnly && !dir {
-			continue
-		}
-		if ok, _ := path.Match(p.glob, name); ok {
-			return true
-		}
-	}
-	return false
-}
-
 // OpenPath opens the file or folder at p for Importer.Add, following p if
 // it is a symbolic link. A folder comes with everything in it, hidden
 // files included, except what x excludes and the special files in it (a
@@ -144,10 +27,12 @@ func OpenPath(p string, x Exclusion) (files.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openEntry(p, st, x)
+	return openEntry(p, "", st, x)
 }
 
-func openEntry(p string, st fs.FileInfo, x Exclusion) (files.Node, error) {
+// openEntry opens the entry at p, whose slash path from the top of what
+// is added is rel ("" for the top).
+func openEntry(p, rel string, st fs.FileInfo, x Exclusion) (files.Node, error) {
 	mode := st.Mode()
 	switch {
 	case mode.IsDir():
@@ -155,7 +40,7 @@ func openEntry(p string, st fs.FileInfo, x Exclusion) (files.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &pathDir{path: p, stat: st, ents: ents, x: x}, nil
+		return &pathDir{path: p, rel: rel, stat: st, ents: ents, x: x}, nil
 	case mode.IsRegular(), mode&fs.ModeSymlink != 0:
 		return files.NewSerialFileWithOptions(p, st, files.SerialFileOptions{})
 	default:
@@ -167,6 +52,7 @@ func openEntry(p string, st fs.FileInfo, x Exclusion) (files.Node, error) {
 // entries its Exclusion leaves out.
 type pathDir struct {
 	path string
+	rel  string // from the top of what is added ("" for the top)
 	stat fs.FileInfo
 	ents []fs.DirEntry
 	x    Exclusion
@@ -181,12 +67,12 @@ func (d *pathDir) Entries() files.DirIterator {
 
 // Size is the length of every file the folder holds, less what is
 // excluded: the total an import of it reads.
-func (d *pathDir) Size() (int64, error) { return treeBytes(d.path, d.ents, d.x) }
+func (d *pathDir) Size() (int64, error) { return treeBytes(d.path, d.rel, d.ents, d.x) }
 
-func treeBytes(dir string, ents []fs.DirEntry, x Exclusion) (int64, error) {
+func treeBytes(dir, rel string, ents []fs.DirEntry, x Exclusion) (int64, error) {
 	var total int64
 	for _, e := range ents {
-		if x.Leaves(dir, e) {
+		if x.Leaves(dir, rel, e) {
 			continue
 		}
 		switch {
@@ -196,7 +82,7 @@ func treeBytes(dir string, ents []fs.DirEntry, x Exclusion) (int64, error) {
 			if err != nil {
 				return total, err
 			}
-			n, err := treeBytes(p, sub, x)
+			n, err := treeBytes(p, path.Join(rel, e.Name()), sub, x)
 			total += n
 			if err != nil {
 				return total, err
@@ -228,7 +114,7 @@ func (it *pathIter) Next() bool {
 	for len(it.ents) > 0 && it.err == nil {
 		e := it.ents[0]
 		it.ents = it.ents[1:]
-		if it.d.x.Leaves(it.d.path, e) {
+		if it.d.x.Leaves(it.d.path, it.d.rel, e) {
 			continue
 		}
 		p := filepath.Join(it.d.path, e.Name())
@@ -238,7 +124,7 @@ func (it *pathIter) Next() bool {
 			continue
 		}
 		if err == nil {
-			it.node, err = openEntry(p, info, it.d.x)
+			it.node, err = openEntry(p, path.Join(it.d.rel, e.Name()), info, it.d.x)
 		}
 		if err != nil {
 			it.err = err
@@ -323,7 +209,7 @@ func (d *pathsDir) Size() (int64, error) {
 			if err != nil {
 				return total, err
 			}
-			n, err := treeBytes(e.path, ents, d.x)
+			n, err := treeBytes(e.path, e.name, ents, d.x)
 			total += n
 			if err != nil {
 				return total, err
@@ -354,7 +240,7 @@ func (it *pathsIter) Next() bool {
 	}
 	it.i++
 	e := it.d.entries[it.i]
-	if it.node, it.err = openEntry(e.path, e.stat, it.d.x); it.err != nil {
+	if it.node, it.err = openEntry(e.path, e.name, e.stat, it.d.x); it.err != nil {
 		return false
 	}
 	return true

@@ -16,22 +16,37 @@ import (
 	"github.com/kith-p2p/kith/blockstore"
 )
 
+// TestExclusion: a pattern without a slash is a name matched at any
+// depth; one with a slash a path from the top (** standing for any
+// folders); a trailing slash, folders only.
 func TestExclusion(t *testing.T) {
 	tests := []struct {
 		patterns []string
-		out      []string // names left out (a trailing / marks a folder)
-		in       []string // names kept
+		out      []string // paths left out (a trailing / marks a folder)
+		in       []string // paths kept
 		bad      bool
 	}{
 		{patterns: nil, in: []string{".hidden", ".git/", "a.txt", "node_modules/"}},
 		{patterns: []string{".git", "node_modules", "*.tmp"},
-			out: []string{".git/", ".git", "node_modules/", "x.tmp", ".tmp"},
-			in:  []string{".gitignore", "a.txt", "tmp", ".hidden", "a.tmp.txt"}},
-		{patterns: []string{"build/"}, out: []string{"build/"}, in: []string{"build", "builds/"}},
+			out: []string{".git/", ".git", "node_modules/", "x.tmp", ".tmp", "a/b/.git/", "src/x.tmp"},
+			in:  []string{".gitignore", "a.txt", "tmp", ".hidden", "a.tmp.txt", "x.tmp/y"}},
+		{patterns: []string{"build/"}, out: []string{"build/", "a/build/"}, in: []string{"build", "builds/", "a/build"}},
 		{patterns: []string{"photo?.jpg", "[Tt]humbs.db"}, out: []string{"photo1.jpg", "Thumbs.db", "thumbs.db"}, in: []string{"photo12.jpg", "THUMBS.db"}},
 		{patterns: []string{"file (1).txt", "a+b"}, out: []string{"file (1).txt", "a+b"}, in: []string{"file 1.txt", "aab"}},
-		{patterns: []string{"sub/x"}, bad: true},
-		{patterns: []string{"**/build"}, bad: true},
+		// Paths, from the top.
+		{patterns: []string{"/build"}, out: []string{"build", "build/"}, in: []string{"a/build/", "builds/", "a/build"}},
+		{patterns: []string{"/Raw/"}, out: []string{"Raw/"}, in: []string{"Raw", "2024/Raw/"}},
+		{patterns: []string{"docs/drafts"}, out: []string{"docs/drafts/", "docs/drafts"}, in: []string{"drafts/", "a/docs/drafts/", "docs/drafts2/", "docs/"}},
+		{patterns: []string{"Photos/*/Raw/"}, out: []string{"Photos/2024/Raw/", "Photos/x/Raw/"}, in: []string{"Photos/Raw/", "Photos/2024/a/Raw/", "Photos/2024/Raw"}},
+		{patterns: []string{"**/cache/"}, out: []string{"cache/", "a/cache/", "a/b/c/cache/"}, in: []string{"cache", "a/cache", "a/caches/"}},
+		{patterns: []string{"a/**/b"}, out: []string{"a/b", "a/x/b", "a/x/y/b/"}, in: []string{"b", "x/a/b", "a/b/c"}},
+		{patterns: []string{"logs/**"}, out: []string{"logs/x", "logs/a/b/"}, in: []string{"logs/", "x/logs/y"}},
+		{patterns: []string{"sub/x"}, out: []string{"sub/x"}, in: []string{"x", "a/sub/x"}},
+		{patterns: []string{"a/../b"}, bad: true},
+		{patterns: []string{"a//b"}, bad: true},
+		{patterns: []string{"./a"}, bad: true},
+		{patterns: []string{"/**/"}, bad: true},
+		{patterns: []string{"docs/[x"}, bad: true},
 		{patterns: []string{""}, bad: true},
 		{patterns: []string{"/"}, bad: true},
 		{patterns: []string{"a[b"}, bad: true},
@@ -56,6 +71,28 @@ func TestExclusion(t *testing.T) {
 			if x.Excludes(strings.TrimSuffix(n, "/"), strings.HasSuffix(n, "/")) {
 				t.Errorf("patterns %q leave out %s", tt.patterns, n)
 			}
+		}
+	}
+}
+
+// TestLeftOut: what a folder left out holds is left out with it.
+func TestLeftOut(t *testing.T) {
+	x, err := NewExclusion([]string{"/build/", "*.tmp", "docs/drafts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]bool{
+		"build/a/b.txt":     true,
+		"build":             false, // a file called build
+		"src/build/x":       false,
+		"a/b/c.tmp":         true,
+		"x.tmp/inside":      true,
+		"docs/drafts/v1.md": true,
+		"docs/final.md":     false,
+		"docs":              false,
+	} {
+		if got := x.LeftOut(rel, false); got != want {
+			t.Errorf("LeftOut(%q) = %v, want %v", rel, got, want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -76,9 +77,9 @@ func FilesWritten(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, x
 		}
 		for _, e := range es {
 			switch {
-			case x.Excludes(e.Name, e.Type == TypeDir):
+			case x.Excludes(path.Join(rel, e.Name), e.Type == TypeDir):
 			case e.Type == TypeDir:
-				if err := walk(e.Cid, rel+"/"+e.Name); err != nil {
+				if err := walk(e.Cid, path.Join(rel, e.Name)); err != nil {
 					return err
 				}
 			case e.Type == TypeFile:
@@ -280,9 +281,9 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 		if err := CheckName(l.Name); err != nil {
 			return fmt.Errorf("folder %s: %w", rel, err)
 		}
-		childRel := filepath.Join(rel, l.Name)
-		if w.skip.Excludes(l.Name, false) {
-			return nil // left out by its name, whatever it is: not read
+		childRel := path.Join(rel, l.Name)
+		if w.skip.Excludes(childRel, false) {
+			return nil // left out whatever it is: not read
 		}
 		child, err := w.rd.Get(w.ctx, l.Cid)
 		if err != nil {
@@ -292,7 +293,7 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", childRel, err)
 		}
-		if typ == TypeDir && w.skip.Excludes(l.Name, true) {
+		if typ == TypeDir && w.skip.Excludes(childRel, true) {
 			return nil // a folder left out (a pattern with a trailing slash)
 		}
 		p := filepath.Join(dst, l.Name)

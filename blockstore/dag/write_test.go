@@ -252,6 +252,18 @@ func TestWriteToExclusion(t *testing.T) {
 			"build":    src["build"],
 			"sub":      tree{"notes.tmp": []byte("scratch"), "build": []byte("a file called build")},
 		}, []string{"sub/deep/photo.iso", "sub/deep/ok.txt"}},
+		{"a path from the top", []string{"/build", "sub/deep/ok.txt"}, tree{
+			"keep.txt": src["keep.txt"],
+			"big.iso":  src["big.iso"],
+			"sub": tree{"notes.tmp": []byte("scratch"), "build": []byte("a file called build"),
+				"deep": tree{"photo.iso": src["sub"].(tree)["deep"].(tree)["photo.iso"]}},
+		}, []string{"build/out.o", "sub/deep/ok.txt"}},
+		{"a path with **", []string{"sub/**/*.iso"}, tree{
+			"keep.txt": src["keep.txt"],
+			"big.iso":  src["big.iso"],
+			"build":    src["build"],
+			"sub":      tree{"notes.tmp": []byte("scratch"), "build": []byte("a file called build"), "deep": tree{"ok.txt": []byte("ok")}},
+		}, []string{"sub/deep/photo.iso"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

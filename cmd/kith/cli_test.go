@@ -194,7 +194,7 @@ func TestCLIErrors(t *testing.T) {
 		{"wrap two of a name", repo, []string{"add", "--wrap", "w", notAFolder, filepath.Join(dir, ".", "file.txt")}, `would both be "file.txt": rename one, or add them apart`},
 		{"stdin twice", repo, []string{"add", "-", "-"}, "- (standard input) can be read once: give it once"},
 		{"one name for several", repo, []string{"add", notAFolder, notAFolder, "--name", "x"}, "--name names one file or folder, and 2 are given"},
-		{"exclude a path", repo, []string{"add", "-r", dir, "--exclude", "sub/x"}, `bad exclude pattern "sub/x": give a name or a pattern of names (like *.tmp or node_modules), matched at any depth, not a path`},
+		{"exclude a path with ..", repo, []string{"add", "-r", dir, "--exclude", "sub/../x"}, `bad exclude pattern "sub/../x": a path from the top of the folder has no empty, . or .. element (like /build or docs/drafts)`},
 		{"malformed CID", repo, []string{"cat", "bafy-not-a-cid"}, `"bafy-not-a-cid" is neither a CID nor a kith ticket`},
 		{"damaged ticket", repo, []string{"get", "kith1aesac4aseadmsgsrwqstuezn5mztftz476"}, "the ticket is damaged: was it copied whole?"},
 		{"unknown CID", repo, []string{"cat", unknown}, "is not in this repo: `kith get` fetches it from peers"},

@@ -79,7 +79,7 @@ type Version struct {
 	// not have is left alone.
 	Revert bool
 	// Exclude leaves out of the folder the entries of the version it
-	// names (by their names, at any depth: dag.Exclusion), with what they
+	// names (by name at any depth or by path: dag.Exclusion), with what they
 	// hold: they are not fetched or written, and what the mirror wrote at
 	// their paths before is removed as if the version no longer had it
 	// (unless changed here). What is at those paths otherwise is left
@@ -184,10 +184,10 @@ func (a *applier) list(c cid.Cid, rel string, items []item) ([]item, error) {
 		if err := dag.CheckName(e.Name); err != nil {
 			return items, fmt.Errorf("folder %s of the version: %w", rel, err)
 		}
-		if a.v.Exclude.Excludes(e.Name, e.Type == dag.TypeDir) {
+		r := path.Join(rel, e.Name)
+		if a.v.Exclude.Excludes(r, e.Type == dag.TypeDir) {
 			continue
 		}
-		r := path.Join(rel, e.Name)
 		a.want[r] = true
 		items = append(items, item{r, e})
 		if e.Type == dag.TypeDir {
@@ -429,18 +429,7 @@ func (a *applier) prune(dir string) error {
 
 // leftOut reports whether the version's entry at the slash path r (a
 // folder when dir) is left out by v.Exclude, or lies in a folder that is.
-func (a *applier) leftOut(r string, dir bool) bool {
-	if a.v.Exclude.None() {
-		return false
-	}
-	names := strings.Split(r, "/")
-	for i, name := range names {
-		if a.v.Exclude.Excludes(name, dir || i < len(names)-1) {
-			return true
-		}
-	}
-	return false
-}
+func (a *applier) leftOut(r string, dir bool) bool { return a.v.Exclude.LeftOut(r, dir) }
 
 // deepestFirst sorts slash paths deepest first (then by name): what is in
 // a folder comes before the folder.

@@ -361,8 +361,8 @@ func TestApplyRevert(t *testing.T) {
 	}
 }
 
-// TestApplyExclude: what a mirror leaves out (by name, at any depth, with
-// what a folder holds) is neither fetched nor written; what it wrote
+// TestApplyExclude: what a mirror leaves out (by name, at any depth, or by
+// path, with what a folder holds) is neither fetched nor written; what it wrote
 // there before goes once left out, unless changed here; what is made here
 // under such a name is never touched.
 func TestApplyExclude(t *testing.T) {
@@ -393,7 +393,7 @@ func TestApplyExclude(t *testing.T) {
 	var leftOut dag.Exclusion
 	fetch := func(_ context.Context, _ cid.Cid, files func(cid.Cid) bool, _ func(int64)) (int64, error) {
 		for i, c := range excluded {
-			if files != nil && files(c) && leftOut.Excludes([]string{"big.iso", "a.cr2", "x.iso"}[i], false) {
+			if files != nil && files(c) && leftOut.LeftOut([]string{"big.iso", "Raw/a.cr2", "sub/x.iso"}[i], false) {
 				t.Errorf("fetched %s, which the mirror leaves out", c)
 			}
 		}
@@ -439,5 +439,13 @@ func TestApplyExclude(t *testing.T) {
 	}
 	if want := []string{"keep.txt"}; !slices.Equal(slices.Sorted(maps.Keys(man)), want) {
 		t.Errorf("manifest %v, want %v", slices.Sorted(maps.Keys(man)), want)
+	}
+
+	// A path from the top: only that one is left out.
+	res = run(exclusion("/sub/*.iso"), dir, man)
+	holds(t, dir, version(t, blockstore.NewMemStore(), tree{"keep.txt": "kept", "big.iso": "mine",
+		"Raw": tree{"a.cr2": "raw photo"}, "sub": tree{"y.txt": "changed here"}}))
+	if res.Written != 1 || !slices.Equal(res.Kept, []string{"big.iso", "sub/y.txt"}) {
+		t.Errorf("by path: %+v, want Raw/a.cr2 written, big.iso and sub/y.txt kept", res)
 	}
 }

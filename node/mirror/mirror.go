@@ -72,7 +72,7 @@ type Mirror struct {
 	// what was changed here (Mirrors.Revert), even with no newer one.
 	Revert bool `json:"revert,omitempty"`
 	// Exclude names what the folder leaves out of the group's versions
-	// (dag.NewExclusion's patterns: names, at any depth); Reapply asks
+	// (dag.NewExclusion's patterns: names at any depth, paths from the top); Reapply asks
 	// the next update to write the version held again, for Exclude
 	// changed since it was written.
 	Exclude []string `json:"exclude,omitempty"`

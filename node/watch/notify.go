@@ -185,8 +185,15 @@ func (n *notifier) addTree(r *root, dir string) {
 
 // leftOut reports whether every watch of r leaves the entry e of dir out.
 func (r *root) leftOut(dir string, e fs.DirEntry) bool {
+	rel, err := filepath.Rel(r.path, dir)
+	if err != nil {
+		return false
+	}
+	if rel = filepath.ToSlash(rel); rel == "." {
+		rel = ""
+	}
 	for _, x := range r.excl {
-		if !x.Leaves(dir, e) {
+		if !x.Leaves(dir, rel, e) {
 			return false
 		}
 	}
@@ -249,16 +256,10 @@ func (r *root) ignores(p string) bool {
 	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
 		return false
 	}
-	parts := strings.Split(rel, string(filepath.Separator))
+	rel = filepath.ToSlash(rel)
 	for _, x := range r.excl {
-		kept := true
-		for i, name := range parts {
-			if x.Excludes(name, i < len(parts)-1) {
-				kept = false
-				break
-			}
-		}
-		if kept {
+		// The folders on the way, and p itself as a file.
+		if !x.LeftOut(rel, false) {
 			return false
 		}
 	}

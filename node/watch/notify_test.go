@@ -166,6 +166,7 @@ func TestNotifierIgnores(t *testing.T) {
 	}
 	r := &root{path: "/home/ann/photos", excl: []dag.Exclusion{x("*.tmp", "cache/")}}
 	both := &root{path: "/home/ann/photos", excl: []dag.Exclusion{x("*.tmp"), x("cache/")}}
+	paths := &root{path: "/home/ann/photos", excl: []dag.Exclusion{x("/Raw/", "2024/**/*.mov")}}
 	for _, tt := range []struct {
 		r      *root
 		path   string
@@ -182,6 +183,10 @@ func TestNotifierIgnores(t *testing.T) {
 		{both, "/home/ann/photos/a.tmp", false},
 		{both, "/home/ann/photos/cache/x.jpg", false},
 		{&root{path: "/p"}, "/p/a.tmp", false},
+		{paths, "/home/ann/photos/Raw/a.cr2", true},
+		{paths, "/home/ann/photos/2024/Raw/a.cr2", false},
+		{paths, "/home/ann/photos/2024/x/y.mov", true},
+		{paths, "/home/ann/photos/2025/y.mov", false},
 	} {
 		if got := tt.r.ignores(tt.path); got != tt.ignore {
 			t.Errorf("%d exclusions, ignores(%s) = %v, want %v", len(tt.r.excl), tt.path, got, tt.ignore)

@@ -66,8 +66,8 @@ type GroupBackend interface {
 	// written in, what was changed here kept. With cid "", the folder as
 	// it is (made if missing) follows: the newest version is written in
 	// the background, the files there that differ from it kept. exclude
-	// names what the folder leaves out of each version (patterns of names,
-	// as AddOptions.Exclude's; a get with them wrote cid); a folder that
+	// names what the folder leaves out of each version (patterns, as
+	// AddOptions.Exclude's; a get with them wrote cid); a folder that
 	// follows the name already takes them in place of its own, and has
 	// the version it holds written again with them.
 	GroupMirror(ctx context.Context, group, name, path, cid string, exclude []string) (GroupMirror, error)
@@ -148,7 +148,8 @@ type GroupMirror struct {
 	// changed here (groups/mirror/revert), at the next update.
 	Revert bool `json:"revert,omitempty"`
 	// Exclude names what the folder leaves out of the group's versions
-	// (patterns of names, at any depth): neither fetched nor written.
+	// (patterns of names and paths, as AddOptions.Exclude's): neither
+	// fetched nor written.
 	// Reapply: Exclude changed, and the version the folder holds is to be
 	// written again with it, at the next update.
 	Exclude []string `json:"exclude,omitempty"`

@@ -114,9 +114,9 @@ type AddOptions struct {
 	// Private keeps the content out of the DHT: only peers given its
 	// ticket, group members and connected peers can find it.
 	Private bool `json:"private,omitempty"`
-	// Exclude leaves out of a folder added by path the files and folders
-	// whose name matches one of these patterns, at any depth (see
-	// dag.Exclusion).
+	// Exclude leaves out of a folder added by path what matches one of
+	// these patterns: a name at any depth, or a path from the folder's top
+	// (see dag.Exclusion).
 	Exclude []string `json:"exclude,omitempty"`
 	// Wrap adds the paths given as the entries of one new folder, pinned
 	// under this name (unless Name says otherwise): one CID, one ticket.

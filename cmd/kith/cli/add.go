@@ -50,7 +50,10 @@ private when added again: 'kith pin add CID --private=false' announces it.
 A folder is added with everything in it, hidden files included, except
 kith's own repo (its private key, every block) and the sockets, named
 pipes and devices in it (they hold no content: add names them); --exclude
-leaves out what you name. A symbolic link inside the folder is kept as a
+leaves out what matches: a name at any depth (*.tmp, .git), or a path
+from the top of the folder (/build, docs/drafts, **/cache: ** stands for
+any folders), folders only with a trailing /, as .gitignore's patterns
+and Syncthing's do. A symbolic link inside the folder is kept as a
 link (its target as written, which kith get writes back as a link, as
 Kubo does); a link given as PATH is followed.`,
 		Example: "  kith add photo.jpg\n  kith add *.jpg\n  kith add --wrap beach-photos *.jpg\n  tar c ./docs | kith add - --name docs.tar\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",
@@ -189,7 +192,7 @@ func stdinName(name string) string {
 
 // excludeFlag adds --exclude, for commands that add a folder.
 func excludeFlag(cmd *cobra.Command, to *[]string) {
-	cmd.Flags().StringArrayVar(to, "exclude", nil, "leave out files and folders whose name matches `PATTERN`, at any depth: a name with * ? [...] wildcards (*.tmp, .git, build/ for folders only); repeat for more")
+	cmd.Flags().StringArrayVar(to, "exclude", nil, "leave out what matches `PATTERN`: a name at any depth with * ? [...] wildcards (*.tmp, .git) or a path from the top (/build, docs/drafts, **/cache); a trailing / for folders only; repeat for more")
 }
 
 // humanBytes formats a byte count with binary units ("1.5 MiB").

@@ -35,8 +35,8 @@ Given a ticket (what kith add prints: kith1...), kith dials the sharer
 directly first, through its relay if it is behind a NAT, with no DHT
 lookup; the DHT is still asked if the sharer cannot be reached.
 
---exclude leaves out of a folder the files and folders whose names match
-(at any depth, as kith add's): they are not fetched, and not written.
+--exclude leaves out of a folder what matches (a name at any depth, or a
+path from its top, as kith add's): it is not fetched, and not written.
 
 With --group, the argument is the name the group shares something as
 ('kith status' lists them), and a path inside it: what a new device needs

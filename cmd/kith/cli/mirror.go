@@ -95,9 +95,9 @@ overwritten, and named by 'kith mirror ls'; files the group does not
 have are left alone. For a new folder, 'kith get NAME --group G -o PATH
 --follow' does the same with a progress bar.
 
---exclude leaves out of the folder the files and folders whose names
-match (at any depth, as kith add's; selective sync): they are not
-fetched or written, and what is there under such a name is left alone.
+--exclude leaves out of the folder what matches (a name at any depth, or
+a path from its top, as kith add's; selective sync): it is not fetched
+or written, and what is there that matches is left alone.
 For a folder that already follows NAME, it replaces what the folder left
 out: what the group's version had written there and is now left out is
 removed (unless you changed it; the group still keeps it), what is no

@@ -47,7 +47,7 @@ export function baseName(p) {
 }
 
 /**
- * namePatterns reads a "Leave out" field: names or patterns of names
+ * namePatterns reads a "Leave out" field: names, paths or patterns
  * (the CLI's --exclude), comma-separated, blanks dropped.
  */
 export function namePatterns(text) {

@@ -26,7 +26,7 @@ export function mirrorBox(g) {
   const had = h('input', { type: 'checkbox', id: 'mirror-had' });
   // As --exclude: what this computer leaves out of each version.
   const exclude = h('input', { type: 'text', id: 'mirror-exclude', spellcheck: 'false', autocomplete: 'off',
-    placeholder: '*.mov, Raw/' });
+    placeholder: '*.mov, /Raw/' });
   const submit = h('button', { type: 'submit', id: 'mirror-follow' }, 'Get and follow');
   const list = h('div', { class: 'mirrors' });
   const form = h('form', { class: 'mirror-form', id: 'mirror-form', onsubmit: (e) => { e.preventDefault(); follow(); } },
@@ -35,7 +35,7 @@ export function mirrorBox(g) {
     h('p', { class: 'inline' }, h('label', { for: 'mirror-had' }, had,
       ' I already have a copy there: follow it as it is (what differs from the group\'s is kept, what it lacks is written)')),
     h('p', { class: 'inline' }, h('label', { for: 'mirror-exclude' },
-      'Leave out (optional): names or patterns, comma-separated; neither fetched nor written'), exclude),
+      'Leave out (optional): names or paths from the top, patterns allowed, comma-separated; neither fetched nor written'), exclude),
     h('p', { class: 'muted small', id: 'mirror-path-help' },
       `The daemon writes the newest version there (a new folder, unless you have a copy), then each newer one ${g.name} shares under that name: only what changed. `
       + 'What you change or add in the folder is yours, never overwritten; nothing of it is shared.'),
@@ -173,7 +173,7 @@ export function mirrorBox(g) {
   // leaveOutForm changes what the followed folder m leaves out (kith
   // mirror add --exclude): the version it holds is written again.
   function leaveOutForm(m) {
-    const input = h('input', { type: 'text', value: (m.exclude || []).join(', '), placeholder: '*.mov, Raw/',
+    const input = h('input', { type: 'text', value: (m.exclude || []).join(', '), placeholder: '*.mov, /Raw/',
       spellcheck: 'false', autocomplete: 'off', 'aria-label': `What ${m.path} leaves out: names or patterns, comma-separated` });
     return h('form', { class: 'inline leave-out-form', onsubmit: async (e) => {
       e.preventDefault();

@@ -1,0 +1,215 @@
+package dag
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// ErrBadPattern is returned (wrapped, with the pattern) by NewExclusion for
+// a pattern it cannot use.
+var ErrBadPattern = errors.New("bad exclude pattern")
+
+// Exclusion is a set of patterns that OpenPath, Fingerprint, WriteTo and
+// FilesWritten leave out of a folder, as .gitignore and Syncthing's ignore
+// patterns do. A pattern without a slash is a name matched at any depth,
+// with the shell's wildcards (`*.tmp`, `photo?.jpg`, `[Tt]humbs.db`,
+// `.git`, `node_modules`); one with a slash is a path from the top of the
+// folder (`/build` only at the top, `docs/drafts`, `Photos/*/Raw`), where
+// a `**` element matches any number of folders (`**/cache`, `a/**/b`). A
+// trailing slash matches folders only; what a folder left out holds is
+// left out with it. WithoutFolder adds a folder left out wherever it is met
+// (kith's own repo). The zero Exclusion leaves nothing out.
+type Exclusion struct {
+	patterns []pattern
+	folders  []fs.FileInfo // left out wherever met (os.SameFile)
+	skipped  *Skipped      // told of the special files left out (Reporting)
+}
+
+// pattern is one of an Exclusion's: a name's glob, or the globs of a
+// path's elements (elems, anchored at the top).
+type pattern struct {
+	glob    string
+	elems   []string
+	dirOnly bool
+}
+
+// NewExclusion checks patterns and returns the Exclusion they make.
+func NewExclusion(patterns []string) (Exclusion, error) {
+	var x Exclusion
+	for _, p := range patterns {
+		pt, err := parsePattern(p)
+		if err != nil {
+			return Exclusion{}, err
+		}
+		x.patterns = append(x.patterns, pt)
+	}
+	return x, nil
+}
+
+func parsePattern(p string) (pattern, error) {
+	glob := strings.TrimSpace(p)
+	pt := pattern{dirOnly: strings.HasSuffix(glob, "/")}
+	glob = strings.TrimSuffix(glob, "/")
+	if !strings.Contains(glob, "/") {
+		if glob == "" {
+			return pattern{}, fmt.Errorf("%w %q: give a name or a pattern of names (like *.tmp or node_modules), or a path from the top of the folder (like /build or docs/drafts)", ErrBadPattern, p)
+		}
+		if _, err := path.Match(glob, ""); err != nil {
+			return pattern{}, fmt.Errorf("%w %q: %v", ErrBadPattern, p, err)
+		}
+		pt.glob = glob
+		return pt, nil
+	}
+	for _, el := range strings.Split(strings.TrimPrefix(glob, "/"), "/") {
+		switch el {
+		case "", ".", "..":
+			return pattern{}, fmt.Errorf("%w %q: a path from the top of the folder has no empty, . or .. element (like /build or docs/drafts)", ErrBadPattern, p)
+		case "**":
+		default:
+			if _, err := path.Match(el, ""); err != nil {
+				return pattern{}, fmt.Errorf("%w %q: %v", ErrBadPattern, p, err)
+			}
+		}
+		pt.elems = append(pt.elems, el)
+	}
+	if len(pt.elems) == 1 && pt.elems[0] == "**" {
+		return pattern{}, fmt.Errorf("%w %q: it would leave out everything", ErrBadPattern, p)
+	}
+	return pt, nil
+}
+
+// matches reports whether the entry at the slash path rel matches p.
+func (p pattern) matches(rel string, dir bool) bool {
+	if p.dirOnly && !dir {
+		return false
+	}
+	if p.elems == nil {
+		ok, _ := path.Match(p.glob, path.Base(rel))
+		return ok
+	}
+	return matchElems(p.elems, strings.Split(rel, "/"))
+}
+
+// matchElems matches the path elements names against the globs elems,
+// where "**" matches any number of elements (one at least at the end).
+func matchElems(elems, names []string) bool {
+	for len(elems) > 0 {
+		if elems[0] == "**" {
+			if len(elems) == 1 {
+				return len(names) > 0 // "logs/**": what is in logs, not logs
+			}
+			for i := 0; i <= len(names); i++ {
+				if matchElems(elems[1:], names[i:]) {
+					return true
+				}
+			}
+			return false
+		}
+		if len(names) == 0 {
+			return false
+		}
+		if ok, _ := path.Match(elems[0], names[0]); !ok {
+			return false
+		}
+		elems, names = elems[1:], names[1:]
+	}
+	return len(names) == 0
+}
+
+// WithoutFolder returns x, leaving out also the folder at p wherever a
+// walk meets it, by identity (the same folder reached by another path or
+// through a link is the same), not by name. A p that cannot be looked at
+// (not there yet) adds nothing.
+func (x Exclusion) WithoutFolder(p string) Exclusion {
+	st, err := os.Stat(p)
+	if err != nil || !st.IsDir() {
+		return x
+	}
+	x.folders = append(slices.Clip(x.folders), st)
+	return x
+}
+
+// Within reports whether p is, or is inside, a folder WithoutFolder left
+// out (p's links are followed), and names that folder.
+func (x Exclusion) Within(p string) (string, bool) {
+	if len(x.folders) == 0 {
+		return "", false
+	}
+	p, err := filepath.Abs(p)
+	if err != nil {
+		return "", false
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		p = real
+	}
+	for {
+		if st, err := os.Stat(p); err == nil && x.isFolder(st) {
+			return p, true
+		}
+		up := filepath.Dir(p)
+		if up == p {
+			return "", false
+		}
+		p = up
+	}
+}
+
+// isFolder reports whether st is one of the folders left out.
+func (x Exclusion) isFolder(st fs.FileInfo) bool {
+	for _, f := range x.folders {
+		if os.SameFile(f, st) {
+			return true
+		}
+	}
+	return false
+}
+
+// Leaves reports whether the entry e of the folder dir is left out: by a
+// pattern (rel is dir's slash path from the top of what is read, "" for
+// the top), or being a folder WithoutFolder named.
+func (x Exclusion) Leaves(dir, rel string, e fs.DirEntry) bool {
+	if x.Excludes(path.Join(rel, e.Name()), e.IsDir()) {
+		return true
+	}
+	if len(x.folders) == 0 || !e.IsDir() {
+		return false
+	}
+	st, err := os.Lstat(filepath.Join(dir, e.Name()))
+	return err == nil && x.isFolder(st)
+}
+
+// None reports whether x has no patterns.
+func (x Exclusion) None() bool { return len(x.patterns) == 0 }
+
+// Excludes reports whether a pattern leaves out the entry at rel (a
+// folder when dir): its slash path from the top of the folder ("a/b.txt").
+// Only the entry itself is looked at: what holds a folder left out is the
+// caller's to skip (LeftOut looks at the whole path).
+func (x Exclusion) Excludes(rel string, dir bool) bool {
+	for _, p := range x.patterns {
+		if p.matches(rel, dir) {
+			return true
+		}
+	}
+	return false
+}
+
+// LeftOut reports whether a pattern leaves out the entry at the slash path
+// rel (a folder when dir) or one of the folders on the way to it.
+func (x Exclusion) LeftOut(rel string, dir bool) bool {
+	if x.None() {
+		return false
+	}
+	for i := 0; i < len(rel); i++ {
+		if rel[i] == '/' && x.Excludes(rel[:i], true) {
+			return true
+		}
+	}
+	return x.Excludes(rel, dir)
+}
