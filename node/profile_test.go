@@ -98,6 +98,17 @@ func TestProfileOnExistingRepo(t *testing.T) {
 	if err != nil || id.Reachability != "local" || d.Reachability != "local" || !strings.Contains(d.ReachabilityHow, "--profile local") {
 		t.Errorf("reachability: id %q, doctor %q (%q), %v; want local, saying why", id.Reachability, d.Reachability, d.ReachabilityHow, err)
 	}
+	// The Settings page shows config.json, and nothing waiting for a
+	// restart: the file did not change, the run overrides it.
+	sts, err := n.Settings(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sts {
+		if st.Pending {
+			t.Errorf("%s = %s shown as applying at the next start", st.Key, st.Value)
+		}
+	}
 }
 
 // TestLocalRepo: a repo made with the local profile is known as such,

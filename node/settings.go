@@ -48,8 +48,10 @@ func (n *Node) setting(key string, file, def Config) (api.Setting, error) {
 	_, live := liveSettings[key]
 	s := api.Setting{Key: key, Value: v.Text(), Default: d.Text(), Live: live, ReadOnly: ConfigReadOnly(key)}
 	if !live {
-		// The daemon runs with what the file said when it started.
-		if r, err := n.cfg.Lookup(key); err == nil {
+		// The daemon runs with what the file said when it started (less
+		// what this run overrides: --profile local on a repo made for the
+		// internet changes no file, and so nothing is pending).
+		if r, err := n.repo.cfg.Lookup(key); err == nil {
 			s.Pending = r.Text() != s.Value
 		}
 	}
