@@ -149,7 +149,7 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 	}
 	node, name, err := dag.OpenAdd(paths, opts.Wrap, exclude)
 	if err != nil {
-		if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, dag.ErrSameName) {
+		if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, dag.ErrSameName) || errors.Is(err, dag.ErrBadPattern) {
 			err = fmt.Errorf("%w: %w", err, api.ErrInvalid)
 		}
 		return api.AddResult{}, fmt.Errorf("add %s: %w", name, err)

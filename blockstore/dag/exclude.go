@@ -3,6 +3,7 @@ package dag
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -212,4 +213,52 @@ func (x Exclusion) LeftOut(rel string, dir bool) bool {
 		}
 	}
 	return x.Excludes(rel, dir)
+}
+
+// IgnoreFile is the file at the top of a folder whose lines are patterns
+// OpenPath and Fingerprint leave out of it, as Syncthing's .stignore and
+// git's .gitignore: one pattern a line, as NewExclusion takes them (paths
+// from that folder's top), blank lines and lines starting with # skipped.
+// It is read at the top of the folder OpenPath opens only (not of the
+// folders OpenPaths wraps), and is itself added as any file is.
+const IgnoreFile = ".kithignore"
+
+// maxIgnoreFile bounds what of an IgnoreFile is read.
+const maxIgnoreFile = 64 << 10
+
+// WithIgnoreFile returns x with the patterns of the IgnoreFile at the top
+// of the folder dir added, and x as it is when there is none. A pattern
+// it cannot use is ErrBadPattern, naming the file and the line.
+func (x Exclusion) WithIgnoreFile(dir string) (Exclusion, error) {
+	p := filepath.Join(dir, IgnoreFile)
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return x, nil
+	}
+	if err != nil {
+		return x, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxIgnoreFile+1))
+	switch {
+	case err != nil:
+		return x, fmt.Errorf("read %s: %w", p, err)
+	case len(b) > maxIgnoreFile:
+		return x, fmt.Errorf("%w: %s is over %d KiB (it holds patterns, one a line)", ErrBadPattern, p, maxIgnoreFile>>10)
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "", strings.HasPrefix(line, "#"):
+			continue
+		case strings.HasPrefix(line, "!"):
+			return x, fmt.Errorf("%s, line %d: %w %q: a pattern that brings back what another left out is not supported: name only what to leave out", p, i+1, ErrBadPattern, line)
+		}
+		pt, err := parsePattern(line)
+		if err != nil {
+			return x, fmt.Errorf("%s, line %d: %w", p, i+1, err)
+		}
+		x.patterns = append(slices.Clip(x.patterns), pt)
+	}
+	return x, nil
 }

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// Fingerprint sums what OpenPath(p, x) would read without reading any
+// Fingerprint sums what OpenPath(p, x) would read (p's IgnoreFile
+// included, whose change is a change of the tree) without reading any
 // file: each entry's path, kind, size, modification time and, for a
 // symbolic link, its target. Two equal fingerprints mean an add would
 // (short of a change that keeps size and time) give the same CID; a
@@ -24,6 +25,11 @@ func Fingerprint(p string, x Exclusion) (sum string, newest time.Time, err error
 	st, err := os.Stat(p) // a link given as the path is followed, as OpenPath does
 	if err != nil {
 		return "", time.Time{}, err
+	}
+	if st.IsDir() {
+		if x, err = x.WithIgnoreFile(p); err != nil {
+			return "", time.Time{}, err
+		}
 	}
 	h := sha256.New()
 	var num [8]byte

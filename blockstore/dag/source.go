@@ -16,16 +16,21 @@ import (
 
 // OpenPath opens the file or folder at p for Importer.Add, following p if
 // it is a symbolic link. A folder comes with everything in it, hidden
-// files included, except what x excludes and the special files in it (a
-// socket, a named pipe, a device: no content to add; x.Reporting names
-// them); the symbolic links in it are links (Importer.Add stores each as
-// a link). A p that is itself a special file is refused. Entries are
-// opened one at a time, as the import reaches them; excluded ones are
-// never opened.
+// files included, except what x and the folder's IgnoreFile exclude and
+// the special files in it (a socket, a named pipe, a device: no content
+// to add; x.Reporting names them); the symbolic links in it are links
+// (Importer.Add stores each as a link). A p that is itself a special file
+// is refused. Entries are opened one at a time, as the import reaches
+// them; excluded ones are never opened.
 func OpenPath(p string, x Exclusion) (files.Node, error) {
 	st, err := os.Stat(p)
 	if err != nil {
 		return nil, err
+	}
+	if st.IsDir() {
+		if x, err = x.WithIgnoreFile(p); err != nil {
+			return nil, err
+		}
 	}
 	return openEntry(p, "", st, x)
 }

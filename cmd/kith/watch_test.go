@@ -102,6 +102,22 @@ func TestShareWatch(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(got, ".plan.txt.swp")); !os.IsNotExist(err) {
 		t.Fatalf("the new version holds the excluded swap file: %v", err)
 	}
+	// A .kithignore written in the folder leaves out what it names from
+	// the next version on (and is shared itself, as a .gitignore is).
+	write(".kithignore", "# the editor's cache\n/cache/\n")
+	if err := os.Mkdir(filepath.Join(dir, "cache"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write("cache/index.db", "an index")
+	v2 = followed(v2)
+	got = filepath.Join(t.TempDir(), "got-ignore")
+	mustKith(t, repo, "get", v2, "-o", got)
+	if _, err := os.Stat(filepath.Join(got, "cache")); !os.IsNotExist(err) {
+		t.Errorf("the version holds cache/, which .kithignore leaves out: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(got, ".kithignore")); err != nil {
+		t.Errorf("the version lacks .kithignore: %v", err)
+	}
 
 	// A change while the daemon is stopped is shared when it starts.
 	if err := d.stop(); err != nil {

@@ -2,6 +2,7 @@ package watch
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -89,8 +90,13 @@ func (n *notifier) sync(ws []Watch, retry bool) {
 		if n.repo != "" {
 			x = x.WithoutFolder(n.repo)
 		}
+		// The folder's .kithignore too (a bad one: the look reports it),
+		// and the watches made again when it changes.
+		if withFile, err := x.WithIgnoreFile(wt.Path); err == nil {
+			x = withFile
+		}
 		want[wt.Path] = append(want[wt.Path], x)
-		sigs[wt.Path] = append(sigs[wt.Path], strings.Join(wt.Exclude, "\x00"))
+		sigs[wt.Path] = append(sigs[wt.Path], strings.Join(wt.Exclude, "\x00")+ignoreFileSig(wt.Path))
 	}
 	sig := func(p string) string {
 		s := slices.Clone(sigs[p])
@@ -310,4 +316,13 @@ func (n *notifier) close() {
 	}
 	n.mu.Unlock()
 	n.wg.Wait()
+}
+
+// ignoreFileSig tells one state of dir's .kithignore from another.
+func ignoreFileSig(dir string) string {
+	st, err := os.Stat(filepath.Join(dir, dag.IgnoreFile))
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("\x00%d/%d", st.Size(), st.ModTime().UnixNano())
 }

@@ -148,6 +148,23 @@ func TestNotifierWatches(t *testing.T) {
 		t.Errorf("back after a move: watched %q, want %q", got, want)
 	}
 
+	// A .kithignore written in the folder: its patterns count too, as
+	// soon as the event of its writing brings the next sync.
+	if err := os.WriteFile(filepath.Join(root, dag.IgnoreFile), []byte("# scratch\n/sub/deep/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n.sync(ws, false)
+	if got, want := watched(root), []string{".", "sub"}; !slices.Equal(got, want) {
+		t.Errorf("with a .kithignore: watched %q, want %q", got, want)
+	}
+	if err := os.Remove(filepath.Join(root, dag.IgnoreFile)); err != nil {
+		t.Fatal(err)
+	}
+	n.sync(ws, false)
+	if got, want := watched(root), []string{".", "sub", "sub/deep"}; !slices.Equal(got, want) {
+		t.Errorf(".kithignore removed: watched %q, want %q", got, want)
+	}
+
 	n.sync(nil, false)
 	if got := watched(root); got != nil {
 		t.Errorf("no watch left: still watched %q", got)

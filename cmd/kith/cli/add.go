@@ -53,9 +53,10 @@ pipes and devices in it (they hold no content: add names them); --exclude
 leaves out what matches: a name at any depth (*.tmp, .git), or a path
 from the top of the folder (/build, docs/drafts, **/cache: ** stands for
 any folders), folders only with a trailing /, as .gitignore's patterns
-and Syncthing's do. A symbolic link inside the folder is kept as a
-link (its target as written, which kith get writes back as a link, as
-Kubo does); a link given as PATH is followed.`,
+and Syncthing's do; a .kithignore file at the top of the folder holds
+more, one a line (# for comments). A symbolic link inside the folder is
+kept as a link (its target as written, which kith get writes back as a
+link, as Kubo does); a link given as PATH is followed.`,
 		Example: "  kith add photo.jpg\n  kith add *.jpg\n  kith add --wrap beach-photos *.jpg\n  tar c ./docs | kith add - --name docs.tar\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -31,8 +31,9 @@ func shareCmd(e *env) *cobra.Command {
 		Use:   "share PATH",
 		Short: "Add a file or folder and keep N copies of it in a group",
 		Long: `Add a file or a folder (a folder always whole, with everything in it,
-hidden files included, except what --exclude names and kith's own repo)
-and share it in a group: the group keeps N copies of it among its members.
+hidden files included, except what --exclude and the folder's .kithignore
+name, as kith add's, and kith's own repo) and share it in a group: the
+group keeps N copies of it among its members.
 Modes and times go with it, a file's or each of a folder's (read by the
 daemon, when it can): a device that gets the share (kith get NAME
 --group G), or follows it, gives its copy the same. What share adds is

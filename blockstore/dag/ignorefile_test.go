@@ -1,0 +1,97 @@
+package dag
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kith-p2p/kith/blockstore"
+)
+
+// TestIgnoreFile: the .kithignore at the top of a folder leaves out what
+// its lines name, for an add (OpenPath) and for a look (Fingerprint),
+// beside the patterns given; it is itself added; its change is a change
+// of the folder; a line it cannot use is refused, naming the line.
+func TestIgnoreFile(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "project")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ignore := []byte("# what the build makes\n\n/build/\n  *.log  \r\nsrc/**/gen\n")
+	kept := tree{
+		IgnoreFile: ignore,
+		"main.go":  []byte("package main\n"),
+		"src":      tree{"a.go": []byte("package src\n"), "build": tree{"keep.txt": []byte("a folder called build, deeper")}},
+	}
+	kept.writeDisk(t, src)
+	tree{
+		"build":   tree{"out.o": []byte("obj")},
+		"run.log": []byte("log"),
+		"x.tmp":   []byte("given as --exclude"),
+	}.writeDisk(t, src)
+	if err := os.MkdirAll(filepath.Join(src, "src", "a", "gen"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "src", "a", "gen", "g.go"), []byte("generated"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := tree{}
+	for k, v := range kept {
+		want[k] = v
+	}
+	want["src"].(tree)["a"] = tree{}
+
+	x, err := NewExclusion([]string{"*.tmp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd, err := OpenPath(src, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size, err := nd.Size(); err != nil || uint64(size) != want.size() {
+		t.Errorf("Size = %d, %v; want %d", size, err, want.size())
+	}
+	got := importNode(t, blockstore.NewMemStore(), nd)
+	if exp := importNode(t, blockstore.NewMemStore(), want.node()); got.Root != exp.Root {
+		t.Errorf("CID %s from disk, %s for what the .kithignore keeps", got.Root, exp.Root)
+	}
+
+	// A look: what the file leaves out changes nothing; the file does.
+	before, _, err := Fingerprint(src, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "build", "more.o"), []byte("more"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if after, _, err := Fingerprint(src, x); err != nil || after != before {
+		t.Errorf("a file in build/ changed the fingerprint (%v)", err)
+	}
+	if err := os.WriteFile(filepath.Join(src, IgnoreFile), []byte("/build/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if after, _, err := Fingerprint(src, x); err != nil || after == before {
+		t.Errorf("the .kithignore changed, the fingerprint did not (%v)", err)
+	}
+
+	for _, tc := range []struct{ text, says string }{
+		{"ok\na//b\n", "line 2: bad exclude pattern \"a//b\""},
+		{"# fine\n!keep.log\n", "line 2: bad exclude pattern \"!keep.log\": a pattern that brings back"},
+		{"[x\n", "line 1: bad exclude pattern"},
+		{strings.Repeat("x\n", maxIgnoreFile), "is over 64 KiB"},
+	} {
+		if err := os.WriteFile(filepath.Join(src, IgnoreFile), []byte(tc.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := OpenPath(src, x)
+		if !errors.Is(err, ErrBadPattern) || !strings.Contains(err.Error(), tc.says) || !strings.Contains(err.Error(), IgnoreFile) {
+			t.Errorf("OpenPath with %.20q: %v, want ErrBadPattern saying %q", tc.text, err, tc.says)
+		}
+		if _, _, err := Fingerprint(src, x); !errors.Is(err, ErrBadPattern) {
+			t.Errorf("Fingerprint with %.20q: %v, want ErrBadPattern", tc.text, err)
+		}
+	}
+}
