@@ -35,6 +35,7 @@ type Exclusion struct {
 // pattern is one of an Exclusion's: a name's glob, or the globs of a
 // path's elements (elems, anchored at the top).
 type pattern struct {
+	text    string // as given (a .kithignore's: with its line)
 	glob    string
 	elems   []string
 	dirOnly bool
@@ -55,7 +56,7 @@ func NewExclusion(patterns []string) (Exclusion, error) {
 
 func parsePattern(p string) (pattern, error) {
 	glob := strings.TrimSpace(p)
-	pt := pattern{dirOnly: strings.HasSuffix(glob, "/")}
+	pt := pattern{text: glob, dirOnly: strings.HasSuffix(glob, "/")}
 	glob = strings.TrimSuffix(glob, "/")
 	if !strings.Contains(glob, "/") {
 		if glob == "" {
@@ -188,6 +189,18 @@ func (x Exclusion) Leaves(dir, rel string, e fs.DirEntry) bool {
 // None reports whether x has no patterns.
 func (x Exclusion) None() bool { return len(x.patterns) == 0 }
 
+// Which names the first pattern that leaves out the entry at rel (a
+// folder when dir), as Excludes finds it: as it was given, and for a
+// pattern of an IgnoreFile, with the file's line.
+func (x Exclusion) Which(rel string, dir bool) (string, bool) {
+	for _, p := range x.patterns {
+		if p.matches(rel, dir) {
+			return p.text, true
+		}
+	}
+	return "", false
+}
+
 // Excludes reports whether a pattern leaves out the entry at rel (a
 // folder when dir): its slash path from the top of the folder ("a/b.txt").
 // Only the entry itself is looked at: what holds a folder left out is the
@@ -258,6 +271,7 @@ func (x Exclusion) WithIgnoreFile(dir string) (Exclusion, error) {
 		if err != nil {
 			return x, fmt.Errorf("%s, line %d: %w", p, i+1, err)
 		}
+		pt.text = fmt.Sprintf("%s (%s, line %d)", pt.text, IgnoreFile, i+1)
 		x.patterns = append(slices.Clip(x.patterns), pt)
 	}
 	return x, nil

@@ -2,8 +2,10 @@ package dag
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -94,4 +96,69 @@ func TestIgnoreFile(t *testing.T) {
 			t.Errorf("Fingerprint with %.20q: %v, want ErrBadPattern", tc.text, err)
 		}
 	}
+}
+
+// TestDryRun: what DryRun says an add holds is what OpenPath reads (the
+// same bytes, the same files), and what it leaves out is named once per
+// folder, with the pattern and the line of the .kithignore that did it.
+func TestDryRun(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "project")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tree{
+		IgnoreFile: []byte("# built\n/build/\n"),
+		"main.go":  []byte("package main\n"),
+		"cover":    link("main.go"),
+		"build":    tree{"out.o": []byte("obj"), "deep": tree{"x.o": []byte("x")}},
+		"src":      tree{"a.go": []byte("package src\n"), "a.tmp": []byte("scratch"), "build": tree{"b.go": []byte("b")}},
+	}.writeDisk(t, src)
+	sock := filepath.Join(src, "s.sock")
+	if l, err := net.Listen("unix", sock); err == nil {
+		defer l.Close()
+	} else {
+		t.Logf("no socket here: %v", err)
+		sock = ""
+	}
+	x, err := NewExclusion([]string{"*.tmp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := DryRun(src, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd, err := OpenPath(src, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, _ := nd.Size()
+	if plan.Bytes != size || plan.Files != 4 || plan.Folders != 3 || plan.Links != 1 {
+		t.Errorf("plan %+v, want 4 files (%d B) in 3 folders and a link", plan, size)
+	}
+	want := []LeftOut{{"build/", "/build/ (.kithignore, line 2)"}, {"src/a.tmp", "*.tmp"}}
+	if !slices.Equal(plan.Left, want) {
+		t.Errorf("left out %+v, want %+v", plan.Left, want)
+	}
+	if sock != "" && (len(plan.Special) != 1 || plan.Special[0].Path != sock || plan.Special[0].Kind != "socket") {
+		t.Errorf("special files %+v, want the socket", plan.Special)
+	}
+	// As an entry of a wrapped folder: patterns from the wrap's top, and
+	// the folder's .kithignore is not read.
+	wrapped, err := DryRunWrapped(src, mustExclusion(t, "project/src/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []LeftOut{{"project/src/", "project/src/"}}; !slices.Equal(wrapped.Left, want) || wrapped.Files != 4 {
+		t.Errorf("wrapped: %+v, want project/src/ left out, and build/ in", wrapped)
+	}
+}
+
+func mustExclusion(t *testing.T, patterns ...string) Exclusion {
+	t.Helper()
+	x, err := NewExclusion(patterns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
 }

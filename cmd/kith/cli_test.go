@@ -71,6 +71,13 @@ func TestREADMETour(t *testing.T) {
 	os.MkdirAll(filepath.Join(folder, ".git"), 0o755)
 	os.WriteFile(filepath.Join(folder, ".git", "HEAD"), []byte("ref: main\n"), 0o644)
 	os.WriteFile(filepath.Join(folder, "sub", "draft.tmp"), []byte("scratch"), 0o644)
+	// A dry run says what the add holds and what each pattern leaves out.
+	plan := mustKith(t, repo, "add", "-r", "-n", folder, "--exclude", ".git", "--exclude", "*.tmp")
+	for _, want := range []string{"would add " + folder + ": 3 files in 2 folders, 2 symbolic links, 3.0 MiB\n", "would leave out 2:\n  .git/          by .git\n  sub/draft.tmp  by *.tmp"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("add --dry-run says:\n%s\nwant %q", plan, want)
+		}
+	}
 	root := mustKith(t, repo, "add", "-r", "-q", folder, "--exclude", ".git", "--exclude", "*.tmp")
 	ls := mustKith(t, repo, "ls", root)
 	for _, want := range []string{"a.jpg", "sub/", ".notes", "cover.jpg -> a.jpg"} {

@@ -155,3 +155,72 @@ func addQuery(opts api.AddOptions) url.Values {
 	}
 	return q
 }
+
+// AddPlan is what an add of one path would hold and leave out, read here
+// as the daemon would read it (DryRunAdd).
+type AddPlan struct {
+	Path    string            `json:"path"`
+	Files   int               `json:"files"`
+	Folders int               `json:"folders"`
+	Links   int               `json:"links"`
+	Bytes   int64             `json:"bytes"`
+	Left    []AddLeftOut      `json:"left_out"`
+	Special []api.SkippedFile `json:"skipped,omitempty"`
+	Repo    string            `json:"repo,omitempty"`
+}
+
+// AddLeftOut is one entry a pattern leaves out: its slash path from the
+// top of what is added (a folder's ends in /) and the pattern.
+type AddLeftOut struct {
+	Path    string `json:"path"`
+	Pattern string `json:"pattern"`
+}
+
+// DryRunAdd says what AddPaths of paths would add and leave out, without
+// adding anything or asking the daemon (none needs to run): each path's
+// files, folders and bytes, and what the patterns (opts.Exclude, a
+// folder's .kithignore), kith's repo (the folder repo, if not "") and the
+// special files leave out. Each path is checked as AddPaths checks it.
+func DryRunAdd(repo string, paths []string, recursive bool, opts api.AddOptions) ([]AddPlan, error) {
+	exclude, err := dag.NewExclusion(opts.Exclude)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+	}
+	if repo != "" {
+		exclude = exclude.WithoutFolder(repo)
+	}
+	var out []AddPlan
+	for _, path := range paths {
+		if err := CheckAddPath(path, recursive); err != nil {
+			return nil, err
+		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("add %s: %w", path, err)
+		}
+		if repo, ok := exclude.Within(abs); ok {
+			return nil, fmt.Errorf("add %s: %w", path, api.InRepo(repo))
+		}
+		var plan dag.Plan
+		if opts.Wrap != "" {
+			plan, err = dag.DryRunWrapped(abs, exclude)
+		} else {
+			plan, err = dag.DryRun(abs, exclude)
+		}
+		if err != nil {
+			if errors.Is(err, dag.ErrBadPattern) {
+				err = fmt.Errorf("%w: %w", err, api.ErrInvalid)
+			}
+			return nil, fmt.Errorf("add %s: %w", path, err)
+		}
+		p := AddPlan{Path: abs, Files: plan.Files, Folders: plan.Folders, Links: plan.Links, Bytes: plan.Bytes, Left: []AddLeftOut{}, Repo: plan.Repo}
+		for _, l := range plan.Left {
+			p.Left = append(p.Left, AddLeftOut{Path: l.Path, Pattern: l.Pattern})
+		}
+		for _, s := range plan.Special {
+			p.Special = append(p.Special, api.SkippedFile{Path: s.Path, Kind: s.Kind})
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

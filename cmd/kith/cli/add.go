@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dustin/go-humanize"
 	"github.com/ipfs/boxo/files"
@@ -22,6 +23,7 @@ func addCmd(e *env) *cobra.Command {
 		private   bool
 		exclude   []string
 		wrap      string
+		dryRun    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "add PATH...",
@@ -56,18 +58,23 @@ any folders), folders only with a trailing /, as .gitignore's patterns
 and Syncthing's do; a .kithignore file at the top of the folder holds
 more, one a line (# for comments). A symbolic link inside the folder is
 kept as a link (its target as written, which kith get writes back as a
-link, as Kubo does); a link given as PATH is followed.`,
+link, as Kubo does); a link given as PATH is followed. --dry-run (-n)
+says what an add would hold and what it would leave out, and by which
+pattern, adding nothing: try patterns with it.`,
 		Example: "  kith add photo.jpg\n  kith add *.jpg\n  kith add --wrap beach-photos *.jpg\n  tar c ./docs | kith add - --name docs.tar\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkAddArgs(args, name, wrap); err != nil {
 				return err
 			}
+			opts := api.AddOptions{Name: name, NoPin: noPin, Private: private, Exclude: exclude, Wrap: wrap}
+			if dryRun {
+				return e.dryRunAdd(args, recursive, opts)
+			}
 			c, err := e.client()
 			if err != nil {
 				return err
 			}
-			opts := api.AddOptions{Name: name, NoPin: noPin, Private: private, Exclude: exclude, Wrap: wrap}
 			if wrap != "" {
 				p := e.newProgress("adding", true)
 				res, err := c.AddPaths(cmd.Context(), args, recursive, opts, p.event)
@@ -115,8 +122,50 @@ link, as Kubo does); a link given as PATH is followed.`,
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the CID")
 	cmd.Flags().BoolVar(&private, "private", false, "do not announce it in the DHT (share it by ticket or group only)")
 	cmd.Flags().StringVarP(&wrap, "wrap", "w", "", "add the paths together as one folder called `NAME`: one CID, one ticket for all")
+	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "add nothing: say what would be added, and what left out by which pattern")
 	excludeFlag(cmd, &exclude)
 	return cmd
+}
+
+// dryRunAdd prints what an add of paths would hold and leave out.
+func (e *env) dryRunAdd(paths []string, recursive bool, opts api.AddOptions) error {
+	if slices.Contains(paths, "-") {
+		return errors.New("--dry-run looks at files and folders: - (standard input) has nothing to look at")
+	}
+	plans, err := client.DryRunAdd(e.repo, paths, recursive, opts)
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return e.printJSON(plans)
+	}
+	for _, p := range plans {
+		what := fmt.Sprintf("%d file%s", p.Files, plural(p.Files))
+		if p.Folders > 0 {
+			what += fmt.Sprintf(" in %d folder%s", p.Folders, plural(p.Folders))
+		}
+		if p.Links > 0 {
+			what += fmt.Sprintf(", %d symbolic link%s", p.Links, plural(p.Links))
+		}
+		fmt.Fprintf(e.stdout, "would add %s: %s, %s\n", printable(p.Path), what, humanBytes(p.Bytes))
+		if len(p.Left) > 0 {
+			fmt.Fprintf(e.stdout, "would leave out %d:\n", len(p.Left))
+			w := 0
+			for _, l := range p.Left {
+				w = max(w, len(printable(l.Path)))
+			}
+			for _, l := range p.Left {
+				fmt.Fprintf(e.stdout, "  %-*s  by %s\n", w, printable(l.Path), printable(l.Pattern))
+			}
+		}
+		if p.Repo != "" {
+			fmt.Fprintf(e.stdout, "would leave out kith's repo: %s\n", printable(p.Repo))
+		}
+		for _, s := range p.Special {
+			fmt.Fprintf(e.stdout, "would leave out %s (%s: it holds no content)\n", printable(s.Path), s.Kind)
+		}
+	}
+	return nil
 }
 
 // checkAddArgs refuses, before anything is added, what add cannot do

@@ -44,6 +44,7 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     h('p', { class: 'inline' }, h('label', { for: 'folder-keep' }, 'and keep the '), keep,
       ' versions before the current one too (a file deleted or overwritten by mistake can be got back)'),
     h('p', { class: 'inline' }, h('label', { for: 'folder-exclude' }, 'Leave out (optional): names or paths from the top, patterns allowed, comma-separated'), exclude),
+    h('p', { class: 'muted small' }, 'A .kithignore file at the top of the folder leaves out more: one pattern a line.'),
     h('div', { class: 'actions' }, submit),
     bar, status);
 
