@@ -53,6 +53,8 @@ type Result struct {
 	// KeptCount counts them all.
 	Kept      []string
 	KeptCount int
+	// Conflicts names the conflict copies written (Version.Sync).
+	Conflicts []string
 }
 
 func (r *Result) keep(rel string) {
@@ -78,6 +80,19 @@ type Version struct {
 	// the version has a file stays (and is kept); what the version does
 	// not have is left alone.
 	Revert bool
+	// Sync is a folder that syncs both ways (its changes are shared
+	// too): what the version has as the folder had it when it was last in
+	// sync (Base, else the manifest's records) is left as it is here,
+	// changed or deleted; and where both changed a file, the version's
+	// goes beside it as a conflict copy (ConflictTag names the device in
+	// its name), not kept out.
+	Sync        bool
+	ConflictTag string
+	// Base, for a Sync folder whose manifest is not the version's base
+	// (both changed it since), is the entries of the version both start
+	// from: slash path to a file's or link's CID, or "/" for a folder.
+	// nil: the manifest's records are the base.
+	Base map[string]string
 	// Exclude leaves out of the folder the entries of the version it
 	// names (by name at any depth or by path: dag.Exclusion), with what they
 	// hold: they are not fetched or written, and what the mirror wrote at
@@ -120,6 +135,9 @@ func Apply(ctx context.Context, v Version, dir string, man Manifest, progress fu
 	items, err := a.list(v.Root, ".", nil)
 	if err != nil {
 		return a.res, err
+	}
+	if v.Sync {
+		a.markNeeded(items)
 	}
 	if err := a.fetchNeeded(dir, items); err != nil {
 		return a.res, err
@@ -165,6 +183,7 @@ type applier struct {
 	have     map[cid.Cid]bool // files fetched whole (with v.Fetch)
 	hashed   map[string]bool  // files here known to hold the version's bytes by their hash
 	settled  map[string]bool  // files as written, the same in the version: nothing to do
+	needDir  map[string]bool  // Sync: folders the version's changes are written into
 }
 
 // item is one entry of the version, at rel.
@@ -205,6 +224,8 @@ func (a *applier) folder(r, p string) error {
 	a.real[r] = false
 	st, err := os.Lstat(p)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && a.v.Sync && !a.needDir[r]:
+		return nil // deleted here, and nothing in it changed since
 	case errors.Is(err, fs.ErrNotExist):
 		if err := os.Mkdir(p, 0o755); err != nil {
 			return fmt.Errorf("make the folder %s: %w", p, err)
@@ -212,7 +233,7 @@ func (a *applier) folder(r, p string) error {
 	case err != nil:
 		return err
 	case st.IsDir():
-	case a.untouched(r, p, st), a.v.Revert:
+	case a.untouched(r, p, st) && !a.oursChanged(r), a.v.Revert:
 		// The version's file or link here became a folder (or a file or
 		// link made here goes, reverted).
 		if err := os.Remove(p); err != nil {
@@ -222,7 +243,7 @@ func (a *applier) folder(r, p string) error {
 			return fmt.Errorf("make the folder %s: %w", p, err)
 		}
 	default:
-		a.res.keep(r)
+		a.keptChanged(r)
 		return nil
 	}
 	a.man[r] = Record{Type: dag.TypeDir}
@@ -233,13 +254,16 @@ func (a *applier) folder(r, p string) error {
 
 // entry brings the file or link e at r (p on disk) up to date.
 func (a *applier) entry(e dag.Entry, r, p string) error {
+	if a.theirsUnchanged(r, e) {
+		return nil // only this device may have changed it
+	}
 	st, err := os.Lstat(p)
 	opts := []dag.WriteOption{dag.WithoutSweep()}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return err
-	case a.untouched(r, p, st):
+	case a.untouched(r, p, st) && !a.oursChanged(r):
 		if rec := a.man[r]; rec.Type == e.Type && rec.Cid == e.Cid.String() {
 			return nil // as written, and the same in this version
 		}
@@ -263,6 +287,8 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 		case same:
 			a.record(r, e, st)
 			return nil
+		case a.v.Sync:
+			return a.conflict(e, r, p) // both changed it
 		case !a.v.Revert || st.IsDir():
 			a.res.keep(r)
 			return nil
@@ -391,6 +417,9 @@ func (a *applier) prune(dir string) error {
 			return err
 		}
 		rec := a.man[r]
+		if b, ok := a.base(r); a.v.Sync && (!ok || b != recordKey(rec)) {
+			continue // made or changed here since the base: shared from here
+		}
 		if !a.under(dir, path.Dir(r)) {
 			delete(a.man, r)
 			continue
@@ -413,7 +442,7 @@ func (a *applier) prune(dir string) error {
 		}
 		if !a.untouched(r, p, st) {
 			if !a.leftOut(r, rec.Type == dag.TypeDir) {
-				a.res.keep(r) // changed here: it is this device's now
+				a.keptChanged(r) // changed here: it is this device's now
 			} // (left out: this device's too, and no version comes for it)
 			delete(a.man, r)
 			continue

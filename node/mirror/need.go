@@ -59,6 +59,10 @@ func (a *applier) fetchNeeded(dir string, items []item) error {
 		if !ok[path.Dir(it.rel)] {
 			continue
 		}
+		if e.Type != dag.TypeDir && a.theirsUnchanged(it.rel, e) {
+			a.settled[it.rel] = true
+			continue
+		}
 		p := filepath.Join(dir, filepath.FromSlash(it.rel))
 		if e.Type == dag.TypeDir {
 			st, err := os.Lstat(p)
@@ -71,7 +75,7 @@ func (a *applier) fetchNeeded(dir string, items []item) error {
 		st, err := os.Lstat(p)
 		switch {
 		case err != nil: // not here (or not readable): written
-		case a.untouched(it.rel, p, st):
+		case a.untouched(it.rel, p, st) && !a.oursChanged(it.rel):
 			if rec := a.man[it.rel]; rec.Type == e.Type && rec.Cid == e.Cid.String() {
 				// As written, and the same in this version: Apply passes
 				// it by (were it changed meanwhile, it would be kept
@@ -83,8 +87,8 @@ func (a *applier) fetchNeeded(dir string, items []item) error {
 			hash = append(hash, candidate{it, p})
 			hashBytes += int64(e.Size)
 			continue
-		case st.IsDir() || !a.v.Revert:
-			continue // kept as it is
+		case st.IsDir() || (!a.v.Revert && !a.v.Sync):
+			continue // kept as it is (Sync: its conflict copy is written)
 		}
 		a.toWrite += int64(e.Size)
 		if !need[e.Cid] {

@@ -1,0 +1,155 @@
+package mirror
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+)
+
+// readTree reads the folder dir back as a tree (files and folders).
+func readTree(t *testing.T, dir string) tree {
+	t.Helper()
+	out := tree{}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		if e.IsDir() {
+			out[e.Name()] = readTree(t, p)
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = string(b)
+	}
+	return out
+}
+
+// conflictCopies takes out of tr (at its top) the conflict copies of
+// name, and returns their contents.
+func conflictCopies(tr tree, name string) []string {
+	var out []string
+	stem := strings.TrimSuffix(name, filepath.Ext(name))
+	for k, v := range tr {
+		if strings.HasPrefix(k, stem+".sync-conflict-") && strings.HasSuffix(k, "-PEER"+filepath.Ext(name)) {
+			out = append(out, v.(string))
+			delete(tr, k)
+		}
+	}
+	return out
+}
+
+func sameTree(t *testing.T, what string, got, want tree) {
+	t.Helper()
+	g, w := version(t, blockstore.NewMemStore(), got), version(t, blockstore.NewMemStore(), want)
+	if g != w {
+		t.Errorf("%s: the folder holds %v, want %v", what, got, want)
+	}
+}
+
+// TestApplySyncFastForward: a folder that syncs both ways gets a version
+// made from the one it holds: what only the version changed is written
+// or removed, what only this device changed or deleted stays so, a file
+// both changed keeps this device's bytes and gets the version's beside
+// it, and a change wins over a deletion.
+func TestApplySyncFastForward(t *testing.T) {
+	ctx := context.Background()
+	bs := blockstore.NewMemStore()
+	v1 := version(t, bs, tree{"a": "a", "b": "b", "c": "c", "d": "d", "f": "f", "dir": tree{"x": "x"}})
+	v2 := version(t, bs, tree{"a": "a", "b": "b theirs", "c": "c", "d": "d theirs", "e": "e new", "dir": tree{"x": "x"}})
+	dir := t.TempDir()
+	man := Manifest{}
+	sync := func(v Version) Result {
+		t.Helper()
+		v.Store, v.Sync, v.ConflictTag = bs, true, "PEER"
+		res, err := Apply(ctx, v, dir, man, nil)
+		if err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+		return res
+	}
+	sync(Version{Root: v1})
+	holds(t, dir, v1)
+
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a", "a mine")
+	write("b", "b mine")
+	write("mine.txt", "made here")
+	for _, gone := range []string{"c", "d", "dir"} {
+		if err := os.RemoveAll(filepath.Join(dir, gone)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := sync(Version{Root: v2})
+	got := readTree(t, dir)
+	if copies := conflictCopies(got, "b"); !slices.Equal(copies, []string{"b theirs"}) || len(res.Conflicts) != 1 {
+		t.Errorf("conflict copies of b: %q (result %v), want the version's b", copies, res.Conflicts)
+	}
+	sameTree(t, "after the version", got, tree{"a": "a mine", "b": "b mine", "d": "d theirs", "e": "e new", "mine.txt": "made here"})
+	if res.KeptCount != 0 {
+		t.Errorf("named as kept: %v (a folder that syncs shares its changes: nothing is kept from the group)", res.Kept)
+	}
+}
+
+// TestApplySyncMerge: the version was made from the base while this
+// folder shared a change of its own from it (its manifest is its own
+// version): judged against the base, the change made here to a file the
+// version did not touch stays (a plain update would write the base's
+// bytes back), and the rest as in a fast forward.
+func TestApplySyncMerge(t *testing.T) {
+	ctx := context.Background()
+	bs := blockstore.NewMemStore()
+	base := tree{"a": "a", "b": "b", "c": "c", "d": "d", "gone": "theirs removes it"}
+	v0 := version(t, bs, base)
+	ours := tree{"a": "a by A", "b": "b", "c": "c by A", "h": "added by A", "gone": "theirs removes it"}
+	theirs := tree{"a": "a", "b": "b by B", "c": "c by B", "d": "d", "g": "added by B"}
+	a1 := version(t, bs, ours)
+	b1 := version(t, bs, theirs)
+
+	dir := t.TempDir()
+	ours.write(t, dir)
+	man, err := Adopt(ctx, bs, a1, dir, dag.Exclusion{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseEntries, err := BaseOf(ctx, bs, v0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Apply(ctx, Version{Root: b1, Store: bs, Sync: true, ConflictTag: "PEER", Base: baseEntries}, dir, man, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readTree(t, dir)
+	if copies := conflictCopies(got, "c"); !slices.Equal(copies, []string{"c by B"}) || len(res.Conflicts) != 1 {
+		t.Errorf("conflict copies of c: %q (result %v), want B's c", copies, res.Conflicts)
+	}
+	sameTree(t, "merged", got, tree{"a": "a by A", "b": "b by B", "c": "c by A", "g": "added by B", "h": "added by A"})
+
+	// Without the base, as a receive-only update would: A's change to a
+	// is undone. (What the base is for.)
+	dir2 := t.TempDir()
+	ours.write(t, dir2)
+	man2, _ := Adopt(ctx, bs, a1, dir2, dag.Exclusion{})
+	if _, err := Apply(ctx, Version{Root: b1, Store: bs, Sync: true, ConflictTag: "PEER"}, dir2, man2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir2, "a")); string(b) != "a" {
+		t.Fatalf("without the base a = %q: the test no longer shows what the base does", b)
+	}
+}
