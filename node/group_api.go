@@ -248,6 +248,12 @@ func (n *Node) GroupMembers(ctx context.Context, name string) ([]api.GroupMember
 // The group's other shares of the same name (earlier versions of a folder
 // shared again) are withdrawn with opts.Replace, else reported.
 func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, opts api.ShareOptions) (api.GroupIntent, error) {
+	return n.groupShare(ctx, name, c, opts, "")
+}
+
+// groupShare is GroupShare, base being what a folder that syncs both ways
+// held when it was last in sync (mirror.EncodeMeta's), for its share.
+func (n *Node) groupShare(ctx context.Context, name string, c cid.Cid, opts api.ShareOptions, base string) (api.GroupIntent, error) {
 	g, err := n.findGroup(name)
 	if err != nil {
 		return api.GroupIntent{}, err
@@ -274,7 +280,7 @@ func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, opts api.
 		// path the daemon last added it from, if it did.
 		from, _ = n.adds.pathOf(c)
 	}
-	meta, err := n.shareMeta(ctx, c, from)
+	meta, err := n.shareMeta(ctx, c, from, base)
 	if err != nil {
 		return api.GroupIntent{}, err
 	}
@@ -340,6 +346,9 @@ func (n *Node) GroupUnshare(ctx context.Context, name string, c cid.Cid) error {
 		}
 		for _, w := range gone {
 			n.log.Info("unshared: no longer watching its folder", "path", w.Path, "group", g.name)
+			if w.Sync {
+				n.endSync(w.Path)
+			}
 		}
 	}
 	return nil

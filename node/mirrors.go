@@ -16,6 +16,7 @@ import (
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/node/mirror"
+	"github.com/kith-p2p/kith/node/watch"
 	"github.com/kith-p2p/kith/protocol/fetch"
 	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/web/api"
@@ -33,6 +34,12 @@ func (n *Node) startMirrors() error {
 		Interval: time.Duration(n.cfg.Groups.WatchInterval),
 		Log:      n.log.With("component", "mirror"),
 		Changed:  n.groupWatch.notify, // a page may show a mirror's state
+		Tag: conflictTag(n.host.ID()),
+		Wrote: func(string) {
+			if n.watcher != nil {
+				n.watcher.Kick() // a folder that syncs: its watch shares the merge
+			}
+		},
 	})
 	if err != nil {
 		return err
@@ -60,7 +67,7 @@ func (s mirrorSource) Newest(groupID, name string) (mirror.Shared, bool, error) 
 		return mirror.Shared{}, false, err // not a group of ours any more: it says why
 	}
 	in, ok := newestShare(g, name)
-	return mirror.Shared{Root: in.Root, Meta: in.Meta}, ok, nil
+	return mirror.Shared{Root: in.Root, Meta: in.Meta, By: conflictTag(in.Who)}, ok, nil
 }
 
 // newestShare is the newest share of g called name.
@@ -261,6 +268,12 @@ func (n *Node) GroupUnmirror(ctx context.Context, path string) (api.GroupMirror,
 		return api.GroupMirror{}, err
 	}
 	mr, err := m.Remove(path)
+	if err == nil && mr.Sync && n.watcher != nil {
+		// Its changes are no longer shared either.
+		if _, err := n.watcher.Remove(mr.Path, mr.GroupID); err != nil && !errors.Is(err, watch.ErrNotFound) {
+			return n.apiMirror(mr), fmt.Errorf("stopped writing the group's versions into %s, but its changes are still shared: %w", mr.Path, err)
+		}
+	}
 	return n.mirrorAnswer(path, mr, err)
 }
 
@@ -310,7 +323,8 @@ func (n *Node) apiMirror(mr mirror.Mirror) api.GroupMirror {
 		name = g.name
 	}
 	out := api.GroupMirror{Path: mr.Path, Group: name, Name: mr.Name, Cid: mr.Cid, Updated: mr.Updated, Checked: mr.Checked,
-		Pending: mr.Pending, Error: mr.Error, Kept: mr.Kept, KeptCount: mr.KeptCount, Revert: mr.Revert, Exclude: mr.Exclude, Reapply: mr.Reapply}
+		Pending: mr.Pending, Error: mr.Error, Kept: mr.Kept, KeptCount: mr.KeptCount, Revert: mr.Revert, Exclude: mr.Exclude, Reapply: mr.Reapply,
+		Sync: mr.Sync, Conflicts: mr.Conflicts}
 	if p := mr.Progress; p != nil {
 		out.Phase, out.Done, out.Total = p.Phase, p.Done, p.Total
 	}

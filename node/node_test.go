@@ -36,7 +36,14 @@ func TestMain(m *testing.M) {
 
 // quietLog keeps test and benchmark output readable; failures say what
 // went wrong through their errors.
-var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quietLog = testLog()
+
+func testLog() *slog.Logger {
+	if os.Getenv("KITH_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
 
 // newNodeAt starts a node with the local profile on the repo in dir (new
 // or existing), its config adjusted by configure (may be nil). It is closed

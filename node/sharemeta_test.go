@@ -238,7 +238,7 @@ func TestStreamedShareKeepsModesAndTimes(t *testing.T) {
 	if err != nil || in.Meta == "" {
 		t.Fatalf("shared without a meta: %+v, %v", in, err)
 	}
-	m, err := mirror.LoadMeta(ctx, a.store, cid.MustParse(in.Meta))
+	m, _, err := mirror.LoadMeta(ctx, a.store, cid.MustParse(in.Meta))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestStreamedShareKeepsModesAndTimes(t *testing.T) {
 	sres := stream(solo)
 	if in, err := ca.GroupShare(ctx, "family", sres.Cid, api.ShareOptions{Copies: 1, Path: "/the/daemon/cannot/see/solo.sh"}); err != nil || in.Meta == "" {
 		t.Fatalf("a file streamed and shared: %+v, %v", in, err)
-	} else if m, err := mirror.LoadMeta(ctx, a.store, cid.MustParse(in.Meta)); err != nil || m["."].Mode != 0o700 {
+	} else if m, _, err := mirror.LoadMeta(ctx, a.store, cid.MustParse(in.Meta)); err != nil || m["."].Mode != 0o700 {
 		t.Fatalf("a file streamed: meta %v, %v", m, err)
 	}
 	stdin, err := ca.Add(ctx, "stdin", files.NewReaderFile(strings.NewReader("piped")), 0, api.AddOptions{}, nil)

@@ -51,6 +51,9 @@ type watchSharer struct{ n *Node }
 // before joins the earlier ones the watch keeps, and those beyond w.Keep
 // stop being shared (withdrawVersion).
 func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, []string, error) {
+	if w.Sync {
+		return s.reshareSync(ctx, w)
+	}
 	n := s.n
 	// The files that did not change since the earlier version was read
 	// are linked from it, not read again: a small change to a large
@@ -203,6 +206,9 @@ func (n *Node) GroupUnwatch(ctx context.Context, groupName, path string) ([]api.
 	}
 	out := []api.GroupWatch{}
 	for _, wt := range gone {
+		if wt.Sync {
+			n.endSync(wt.Path)
+		}
 		out = append(out, n.apiWatch(wt))
 	}
 	return out, nil
@@ -216,5 +222,5 @@ func (n *Node) apiWatch(wt watch.Watch) api.GroupWatch {
 		name = g.name
 	}
 	return api.GroupWatch{Path: wt.Path, Group: name, Copies: wt.Copies, Exclude: wt.Exclude, Cid: wt.Cid,
-		Updated: wt.Updated, Checked: wt.Checked, Error: wt.Error, Keep: wt.Keep, Earlier: wt.Earlier}
+		Updated: wt.Updated, Checked: wt.Checked, Error: wt.Error, Keep: wt.Keep, Earlier: wt.Earlier, Sync: wt.Sync}
 }

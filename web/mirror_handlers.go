@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -14,6 +15,47 @@ func (s *Server) mirrorRoutes(m *routeMux, p string) {
 	m.HandleFunc("GET "+p+"/groups/mirrors", s.handleGroupMirrors)
 	m.HandleFunc("POST "+p+"/groups/unmirror", s.handleGroupUnmirror)
 	m.HandleFunc("POST "+p+"/groups/mirror/revert", s.handleGroupMirrorRevert)
+	m.HandleFunc("POST "+p+"/groups/sync", s.handleGroupSync)
+}
+
+// handleGroupSync has the folder at ?path=, holding the version ?cid= of
+// what ?group= shares as ?name= (shared from it, or written by a get that
+// started at ?since=, RFC 3339), sync both ways, its changes shared with
+// ?copies= (left out: as ?cid= is).
+func (s *Server) handleGroupSync(w http.ResponseWriter, r *http.Request) {
+	g, err := groupParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	q := r.URL.Query()
+	path, err := absPathParam(q.Get("path"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if q.Get("name") == "" {
+		writeError(w, fmt.Errorf("missing name parameter (what the group shares it as): %w", api.ErrInvalid))
+		return
+	}
+	copies := 0
+	if q.Get("copies") != "" {
+		if copies, err = copiesParam(r); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	since, err := time.Parse(time.RFC3339Nano, q.Get("since"))
+	if err != nil {
+		writeError(w, fmt.Errorf("since=%q is not a time (RFC 3339): %w", q.Get("since"), api.ErrInvalid))
+		return
+	}
+	res, err := s.backend.GroupSync(r.Context(), g, q.Get("name"), path, q.Get("cid"), copies, since)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, res)
 }
 
 // handleGroupMirror has the folder at ?path=, holding the version ?cid= of

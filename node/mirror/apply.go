@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -88,6 +89,14 @@ type Version struct {
 	// its name), not kept out.
 	Sync        bool
 	ConflictTag string
+	// OwnTag names this device in a conflict copy of its own file, and
+	// Times holds the version's files' modification times (its meta's,
+	// nanoseconds, by path): where both changed a file, the later change
+	// keeps the name and the other becomes the conflict copy, named by its
+	// time and device, so that two devices that resolve the same conflict
+	// end with the same folder.
+	OwnTag string
+	Times  map[string]int64
 	// Base, for a Sync folder whose manifest is not the version's base
 	// (both changed it since), is the entries of the version both start
 	// from: slash path to a file's or link's CID, or "/" for a folder.
@@ -288,7 +297,7 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 			a.record(r, e, st)
 			return nil
 		case a.v.Sync:
-			return a.conflict(e, r, p) // both changed it
+			return a.conflict(e, r, p, st) // both changed it
 		case !a.v.Revert || st.IsDir():
 			a.res.keep(r)
 			return nil
@@ -492,7 +501,15 @@ func (a *applier) under(dir, rel string) bool {
 // version that the disk holds as it should be (same kind, a file of the
 // same size, a link to the same target) is taken as written; anything
 // else is left for Apply to judge.
-func Adopt(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string, x dag.Exclusion) (Manifest, error) {
+//
+// A file changed about or after before (when not zero: when an add of
+// the folder started reading it) is taken only if its hash is the
+// version's file's: it may hold something else.
+func Adopt(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string, x dag.Exclusion, before ...time.Time) (Manifest, error) {
+	var bound time.Time
+	if len(before) > 0 && !before[0].IsZero() {
+		bound = before[0].Add(-time.Second) // coarse file system times
+	}
 	st, err := os.Lstat(dir)
 	if err != nil {
 		return nil, err
@@ -524,6 +541,13 @@ func Adopt(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir stri
 				a.record(it.rel, e, st)
 			}
 		case e.Type == dag.TypeFile && st.Mode().IsRegular() && uint64(st.Size()) == e.Size:
+			if !bound.IsZero() && !st.ModTime().Before(bound) {
+				// Written about when the add read it, or since: taken if
+				// it holds the version's bytes.
+				if c, err := dag.HashFile(ctx, p, nil); err != nil || c != e.Cid {
+					continue
+				}
+			}
 			a.record(it.rel, e, st)
 		}
 	}

@@ -39,6 +39,10 @@ type EntryMeta struct {
 type metaFile struct {
 	V       int  `json:"v"`
 	Entries Meta `json:"e"`
+	// Base is, for a version a folder that syncs both ways shared, the
+	// version the folder held when it was last in sync ("" for none):
+	// what a device that gets it judges changes against.
+	Base string `json:"b,omitempty"`
 }
 
 // MaxMetaSize bounds the meta file a mirror reads: about a million
@@ -48,34 +52,41 @@ const MaxMetaSize = 64 << 20
 // ErrBadMeta is DecodeMeta's error for what is no meta file.
 var ErrBadMeta = errors.New("not a file of modes and times")
 
-// EncodeMeta is m as the file shared beside the version.
-func EncodeMeta(m Meta) []byte {
-	b, err := json.Marshal(metaFile{V: 1, Entries: m}) // map keys sorted
+// EncodeMeta is m as the file shared beside the version, with the base
+// of a folder that syncs both ways ("" for none).
+func EncodeMeta(m Meta, base string) []byte {
+	b, err := json.Marshal(metaFile{V: 1, Entries: m, Base: base}) // map keys sorted
 	if err != nil {
 		panic(err) // a map of numbers always encodes
 	}
 	return b
 }
 
-// DecodeMeta reads a meta file, at most MaxMetaSize bytes.
-func DecodeMeta(r io.Reader) (Meta, error) {
+// DecodeMeta reads a meta file, at most MaxMetaSize bytes: its entries
+// and its base ("" for none).
+func DecodeMeta(r io.Reader) (Meta, string, error) {
 	b, err := io.ReadAll(io.LimitReader(r, MaxMetaSize+1))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(b) > MaxMetaSize {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrBadMeta, MaxMetaSize)
+		return nil, "", fmt.Errorf("%w: larger than %d bytes", ErrBadMeta, MaxMetaSize)
 	}
 	var f metaFile
 	if err := json.Unmarshal(b, &f); err != nil || f.V != 1 {
-		return nil, ErrBadMeta
+		return nil, "", ErrBadMeta
 	}
 	for p := range f.Entries {
 		if !fs.ValidPath(p) {
-			return nil, fmt.Errorf("%w: bad path %q", ErrBadMeta, p)
+			return nil, "", fmt.Errorf("%w: bad path %q", ErrBadMeta, p)
 		}
 	}
-	return f.Entries, nil
+	if f.Base != "" {
+		if _, err := cid.Decode(f.Base); err != nil {
+			return nil, "", fmt.Errorf("%w: bad base %q", ErrBadMeta, f.Base)
+		}
+	}
+	return f.Entries, f.Base, nil
 }
 
 // Sub is the part of m for the entry at slash path p in the version
@@ -97,18 +108,19 @@ func (m Meta) Sub(p string) Meta {
 	return sub
 }
 
-// LoadMeta reads the meta file c from bs (which must hold it).
-func LoadMeta(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (Meta, error) {
+// LoadMeta reads the meta file c from bs (which must hold it): its
+// entries and its base.
+func LoadMeta(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (Meta, string, error) {
 	r, _, err := dag.Open(ctx, bs, c)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer r.Close()
-	m, err := DecodeMeta(r)
+	m, base, err := DecodeMeta(r)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", c, err)
+		return nil, "", fmt.Errorf("read %s: %w", c, err)
 	}
-	return m, nil
+	return m, base, nil
 }
 
 // ReadMeta is the meta of the version root as the folder dir holds it:

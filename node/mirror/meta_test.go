@@ -55,7 +55,7 @@ func metaOf(t *testing.T, bs blockstore.Blockstore, root cid.Cid, dir string) (M
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(m)), nil)
+	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(m, "")), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestMirrorKeepsModesAndTimes(t *testing.T) {
 	if len(meta1) != 5 {
 		t.Fatalf("meta of %d entries, want the 5 files and folders (no link): %v", len(meta1), meta1)
 	}
-	if got, again := EncodeMeta(meta1), EncodeMeta(meta1); !bytes.Equal(got, again) {
+	if got, again := EncodeMeta(meta1, ""), EncodeMeta(meta1, ""); !bytes.Equal(got, again) {
 		t.Fatal("the same meta encodes differently")
 	}
 
@@ -145,7 +145,7 @@ func TestMirrorKeepsModesAndTimes(t *testing.T) {
 	em := meta3["run.sh"]
 	em.Mtime += int64(time.Minute)
 	meta3["run.sh"] = em
-	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(meta3)), nil)
+	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(meta3, "")), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestDecodeMeta(t *testing.T) {
 		{"absolute", `{"v":1,"e":{"/etc/passwd":{"m":493,"t":5}}}`, false},
 		{"a file's own", `{"v":1,"e":{".":{"m":493,"t":5}}}`, true},
 	} {
-		_, err := DecodeMeta(strings.NewReader(tt.in))
+		_, _, err := DecodeMeta(strings.NewReader(tt.in))
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrBadMeta)) {
 			t.Errorf("%s: DecodeMeta = %v, ok want %v", tt.name, err, tt.ok)
 		}

@@ -38,6 +38,14 @@ var ErrNotFound = errors.New("no such mirror")
 // mirror's, or holding one.
 var ErrOverlap = errors.New("mirrors overlap")
 
+// errMoved is write's error for a folder whose version changed while the
+// update waited to write (its watch shared it): nothing was written.
+var errMoved = errors.New("the folder's version changed meanwhile")
+
+// ErrSyncExclude is Add's error for a folder that syncs both ways and
+// would leave something out: what it lacks would be shared as deleted.
+var ErrSyncExclude = errors.New("a folder that syncs both ways leaves nothing out: what it lacked would be deleted for everyone")
+
 // Mirror is one folder kept as the newest version a group shares as Name.
 type Mirror struct {
 	Path    string `json:"path"`     // absolute
@@ -77,6 +85,12 @@ type Mirror struct {
 	// changed since it was written.
 	Exclude []string `json:"exclude,omitempty"`
 	Reapply bool     `json:"reapply,omitempty"`
+	// Sync is a folder that syncs both ways: a watch of it shares what
+	// changes here (and tells Synced), and each newer version is written
+	// in by Version.Sync's rules (Conflicts names the conflict copies the
+	// last update wrote, the first 20). It leaves nothing out.
+	Sync      bool     `json:"sync,omitempty"`
+	Conflicts []string `json:"conflicts,omitempty"`
 }
 
 // exclusion is what m leaves out.
@@ -98,6 +112,9 @@ func (m Mirror) manifestName() string {
 // file of its modes and times (cid.Undef when the sharer sent none).
 type Shared struct {
 	Root, Meta cid.Cid
+	// By names the device that shared it, as a conflict copy's name
+	// says it (Version.ConflictTag).
+	By string
 }
 
 // metaString is how Mirror.Meta names c.
@@ -134,6 +151,11 @@ type Options struct {
 	// Changed, when set, is called after a mirror's version, state or
 	// error changed, outside the lock.
 	Changed func()
+	// Wrote, when set, is called after a folder that syncs both ways was
+	// written to (its watch then shares what it holds, if that differs).
+	Wrote func(path string)
+	// Tag names this device in the conflict copies of its files.
+	Tag string
 }
 
 // listFile is the list of mirrors, in their folder.
@@ -148,6 +170,7 @@ type Mirrors struct {
 	mu       sync.Mutex
 	list     []Mirror
 	updating map[string]context.CancelFunc // by path: the update in progress
+	writing  map[string]*sync.Mutex        // by path: held while it is written (Exclusive)
 	progress map[string]Progress           // by path: how far it is
 	told     time.Time                     // when Changed was last called for progress
 	kick     chan struct{}
@@ -161,7 +184,7 @@ func Open(dir string, src Source, opts Options) (*Mirrors, error) {
 	if opts.Interval <= 0 {
 		opts.Interval = time.Minute
 	}
-	m := &Mirrors{dir: dir, src: src, opts: opts, updating: map[string]context.CancelFunc{},
+	m := &Mirrors{dir: dir, src: src, opts: opts, updating: map[string]context.CancelFunc{}, writing: map[string]*sync.Mutex{},
 		progress: map[string]Progress{}, kick: make(chan struct{}, 1)}
 	b, err := os.ReadFile(filepath.Join(dir, listFile))
 	switch {
@@ -199,6 +222,9 @@ func (m *Mirrors) Add(ctx context.Context, mr Mirror, bs blockstore.Blockstore) 
 	if err != nil {
 		return Mirror{}, err
 	}
+	if mr.Sync && len(mr.Exclude) > 0 {
+		return Mirror{}, fmt.Errorf("mirror %s: %w", mr.Path, ErrSyncExclude)
+	}
 	var same *Mirror
 	for _, o := range m.List() {
 		if o.Path != mr.Path && (within(mr.Path, o.Path) || within(o.Path, mr.Path)) {
@@ -227,7 +253,11 @@ func (m *Mirrors) Add(ctx context.Context, mr Mirror, bs blockstore.Blockstore) 
 		if err != nil {
 			return Mirror{}, fmt.Errorf("mirror %s: %q is no CID: %w", mr.Path, mr.Cid, err)
 		}
-		if man, err = Adopt(ctx, bs, c, mr.Path, x); err != nil {
+		var before time.Time
+		if mr.Sync {
+			before = mr.Updated // when the folder was read or written
+		}
+		if man, err = Adopt(ctx, bs, c, mr.Path, x, before); err != nil {
 			return Mirror{}, err
 		}
 		updated = time.Now()
@@ -453,6 +483,11 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 	log := m.opts.Log.With("path", mr.Path, "group", mr.Group, "name", mr.Name, "cid", c)
 	res, metaErr, err := m.write(uctx, mr, v)
 	now := time.Now()
+	if errors.Is(err, errMoved) {
+		m.edit(mr.Path, func(x *Mirror) { x.Pending = "" })
+		m.Kick()
+		return
+	}
 	if err != nil && uctx.Err() != nil {
 		// Removed or replaced meanwhile, or the daemon stops: the next
 		// run starts again from what the manifest says was written.
@@ -481,7 +516,13 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 		if slices.Equal(x.Exclude, mr.Exclude) {
 			x.Reapply = false // written with what it leaves out now
 		}
+		if len(res.Conflicts) > 0 {
+			x.Conflicts = res.Conflicts[:min(len(res.Conflicts), maxKeptNamed)]
+		}
 	})
+	if mr.Sync && err == nil && m.opts.Wrote != nil {
+		m.opts.Wrote(mr.Path)
+	}
 	if err != nil {
 		log.Warn("mirror: could not write the newer version", "err", err)
 		return
@@ -495,7 +536,7 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 	case mr.Cid == c.String():
 		what = "mirror: gave the files the newer modes and times of the same version"
 	}
-	log.Info(what, "written", res.Written, "removed", res.Removed, "bytes", res.Bytes, "fetched", res.Fetched, "kept", res.KeptCount, "modes_and_times", res.Touched)
+	log.Info(what, "written", res.Written, "removed", res.Removed, "bytes", res.Bytes, "fetched", res.Fetched, "kept", res.KeptCount, "modes_and_times", res.Touched, "conflicts", len(res.Conflicts))
 	if metaErr != nil {
 		log.Warn("mirror: could not give the files their modes and times; trying again later", "meta", v.Meta, "err", metaErr)
 	}
@@ -509,7 +550,14 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, m
 	c := v.Root
 	bs, release := m.src.Hold(c)
 	defer release()
+	defer m.Exclusive(mr.Path)()
 	m.mu.Lock()
+	if i := slices.IndexFunc(m.list, func(x Mirror) bool { return x.Path == mr.Path }); i >= 0 && m.list[i].Cid != mr.Cid {
+		// Its watch shared it while this update waited: the next look
+		// judges again what is newer.
+		m.mu.Unlock()
+		return Result{}, nil, errMoved
+	}
 	man, err := m.loadManifestLocked(mr)
 	m.mu.Unlock()
 	if err != nil {
@@ -519,7 +567,14 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, m
 	if err != nil {
 		return Result{}, nil, err
 	}
-	res, err = Apply(ctx, Version{Root: c, Store: bs, Fetch: m.src.Fetch, Revert: mr.Revert, Exclude: x}, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
+	ver := Version{Root: c, Store: bs, Fetch: m.src.Fetch, Revert: mr.Revert, Exclude: x}
+	if mr.Sync {
+		ver.Sync, ver.ConflictTag, ver.OwnTag = true, v.By, m.opts.Tag
+		if ver.Base, ver.Times, err = m.syncBase(ctx, mr, v); err != nil {
+			return Result{}, nil, err
+		}
+	}
+	res, err = Apply(ctx, ver, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
 	if err == nil && v.Meta.Defined() {
 		res.Touched, metaErr = m.applyMeta(ctx, mr.Path, v.Meta, man)
 	}
@@ -542,7 +597,7 @@ func (m *Mirrors) applyMeta(ctx context.Context, dir string, meta cid.Cid, man M
 	if _, err := m.src.Fetch(ctx, meta, nil, nil); err != nil {
 		return 0, err
 	}
-	em, err := LoadMeta(ctx, bs, meta)
+	em, _, err := LoadMeta(ctx, bs, meta)
 	if err != nil {
 		return 0, err
 	}
@@ -627,3 +682,100 @@ func (m *Mirrors) saveManifestLocked(mr Mirror, man Manifest) error {
 	}
 	return nil
 }
+
+// Exclusive keeps updates from writing into the folder path until
+// release: a folder that syncs both ways is added (to be shared) while
+// nothing is written into it.
+func (m *Mirrors) Exclusive(path string) (release func()) {
+	m.mu.Lock()
+	l, ok := m.writing[path]
+	if !ok {
+		l = &sync.Mutex{}
+		m.writing[path] = l
+	}
+	m.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// Synced records that the folder path, which syncs both ways, was just
+// shared as the version v (which bs holds), added by an add that started
+// at since: the folder holds v now (a file changed since is not taken as
+// written: Adopt), and what another device shares next is judged against
+// it. The caller holds Exclusive(path).
+func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blockstore.Blockstore, since time.Time) error {
+	man, err := Adopt(ctx, bs, v.Root, path, dag.Exclusion{}, since)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	i := slices.IndexFunc(m.list, func(x Mirror) bool { return x.Path == path && x.Sync })
+	if i < 0 {
+		m.mu.Unlock()
+		return fmt.Errorf("%s does not sync both ways: %w", path, ErrNotFound)
+	}
+	list := slices.Clone(m.list)
+	mr := &list[i]
+	mr.Cid, mr.Meta, mr.Updated, mr.Checked = v.Root.String(), metaString(v.Meta), time.Now(), time.Now()
+	mr.Error, mr.Failed, mr.Kept, mr.KeptCount = "", "", nil, 0
+	err = m.saveManifestLocked(*mr, man)
+	if err == nil {
+		err = m.saveLocked(list)
+	}
+	m.mu.Unlock()
+	if err == nil && m.opts.Changed != nil {
+		m.opts.Changed()
+	}
+	return err
+}
+
+// syncBase is the Version.Base v is written with into the folder mr,
+// which syncs both ways: nil when v was made from the version the folder
+// holds (its manifest is the base), else the entries of the version v
+// was made from (its meta says which), fetched; none (an empty base:
+// every difference gets a conflict copy) when that is not said or cannot
+// be fetched. times are v's files' modification times (Version.Times).
+func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[string]string, times map[string]int64, err error) {
+	from := ""
+	if v.Meta.Defined() {
+		bs, release := m.src.Hold(v.Meta)
+		defer release()
+		if _, err := m.src.Fetch(ctx, v.Meta, nil, nil); err != nil {
+			return nil, nil, fmt.Errorf("fetch the file of modes and times of %s: %w", v.Root, err)
+		}
+		meta, b, err := LoadMeta(ctx, bs, v.Meta)
+		if err != nil {
+			return nil, nil, err
+		}
+		from, times = b, make(map[string]int64, len(meta))
+		for p, em := range meta {
+			times[p] = em.Mtime
+		}
+	}
+	if mr.Cid == "" || mr.Cid == v.Root.String() || from == mr.Cid {
+		return nil, times, nil // made from what the folder holds (or it)
+	}
+	bc, err := cid.Decode(from)
+	if err != nil {
+		m.opts.Log.Info("mirror: a newer version says nothing of what it was made from; what differs here gets a conflict copy", "path", mr.Path, "cid", v.Root)
+		return map[string]string{}, times, nil
+	}
+	bs, release := m.src.Hold(bc)
+	defer release()
+	fctx, cancel := context.WithTimeout(ctx, baseFetchTimeout)
+	_, err = m.src.Fetch(fctx, bc, func(cid.Cid) bool { return false }, nil)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		m.opts.Log.Info("mirror: the version a newer one was made from cannot be fetched; what differs here gets a conflict copy", "path", mr.Path, "cid", v.Root, "base", bc, "err", err)
+		return map[string]string{}, times, nil
+	}
+	base, err = BaseOf(ctx, bs, bc)
+	return base, times, err
+}
+
+// baseFetchTimeout bounds the fetch of the listing of the version a newer
+// one was made from (no member may hold it any more).
+const baseFetchTimeout = time.Minute

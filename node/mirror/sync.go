@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -100,18 +101,63 @@ func (a *applier) markNeeded(items []item) {
 	}
 }
 
-// conflict writes the version's e, where this device changed r too (p on
-// disk), beside it as a conflict copy, and leaves this device's as it is.
-func (a *applier) conflict(e dag.Entry, r, p string) error {
+// conflict resolves r (p on disk, st), which this device and the version
+// both changed: the later change (by modification time; the larger
+// device tag if equal) keeps the name, the other goes beside it as a
+// conflict copy named by its time and device.
+func (a *applier) conflict(e dag.Entry, r, p string, st fs.FileInfo) error {
+	ours, theirs := st.ModTime().UnixNano(), a.v.Times[r]
+	theirsWin := theirs > ours || theirs == ours && a.v.ConflictTag > a.v.OwnTag
+	if st.IsDir() || e.Type == dag.TypeDir || !theirsWin {
+		if e.Type == dag.TypeDir {
+			a.keptChanged(r) // a folder there: what it holds is judged in turn
+			return nil
+		}
+		return a.writeConflict(e, r, p, theirs, a.v.ConflictTag)
+	}
+	// Theirs keeps the name: this device's goes aside, then theirs in.
+	name := conflictName(path.Base(r), a.v.OwnTag, time.Unix(0, ours))
+	aside := filepath.Join(filepath.Dir(p), name)
+	if _, err := os.Lstat(aside); err == nil {
+		return a.writeConflict(e, r, p, theirs, a.v.ConflictTag) // moved aside before: keep both as they are
+	}
+	if err := os.Rename(p, aside); err != nil {
+		return fmt.Errorf("move %s aside as a conflict copy: %w", p, err)
+	}
+	a.res.Conflicts = append(a.res.Conflicts, path.Join(path.Dir(r), name))
+	if e.Type == dag.TypeFile {
+		if err := a.ensure(e.Cid); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+	}
+	if err := dag.WriteTo(a.ctx, a.v.Store, e.Cid, p, nil, dag.WithoutSweep()); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	a.res.Written++
+	st, err := os.Lstat(p)
+	if err != nil {
+		return err
+	}
+	a.record(r, e, st)
+	return nil
+}
+
+// writeConflict writes the version's e beside r (p on disk) as a conflict
+// copy changed at t (nanoseconds; 0: unknown, now) on the device tag.
+func (a *applier) writeConflict(e dag.Entry, r, p string, t int64, tag string) error {
 	if e.Type == dag.TypeFile {
 		if err := a.ensure(e.Cid); err != nil {
 			return fmt.Errorf("write the conflict copy of %s: %w", p, err)
 		}
 	}
-	name := conflictName(path.Base(r), a.v.ConflictTag, time.Now())
+	when := time.Now()
+	if t > 0 {
+		when = time.Unix(0, t)
+	}
+	name := conflictName(path.Base(r), tag, when)
 	err := dag.WriteTo(a.ctx, a.v.Store, e.Cid, filepath.Join(filepath.Dir(p), name), nil, dag.WithoutSweep())
 	if errors.Is(err, fs.ErrExist) {
-		return nil // written a moment ago, by an update cut off since
+		return nil // written before, by an update cut off since
 	}
 	if err != nil {
 		return fmt.Errorf("write the conflict copy of %s: %w", p, err)
@@ -131,7 +177,7 @@ func conflictName(name, tag string, t time.Time) string {
 	if tag == "" {
 		tag = "group"
 	}
-	return fmt.Sprintf("%s.sync-conflict-%s-%s%s", stem, t.Format("20060102-150405"), tag, ext)
+	return fmt.Sprintf("%s.sync-conflict-%s-%s%s", stem, t.UTC().Format("20060102-150405"), tag, ext)
 }
 
 // BaseOf lists the folder version root (which bs must hold: its folders

@@ -62,7 +62,17 @@ type Watch struct {
 	// Earlier those versions, oldest first.
 	Keep    int      `json:"keep,omitempty"`
 	Earlier []string `json:"earlier,omitempty"`
+	// Sync is a folder that syncs both ways: it also follows the group's
+	// newer versions of Name (a mirror writes them in), and is shared as
+	// Name, whatever the folder is called.
+	Sync bool   `json:"sync,omitempty"`
+	Name string `json:"name,omitempty"`
 }
+
+// ErrNotNow is Reshare's error for a folder that cannot be shared yet
+// (a folder that syncs both ways has a newer version to write in first):
+// no failure, the next look tries again.
+var ErrNotNow = errors.New("not now")
 
 // retryAfter is how long a folder whose share failed waits, unchanged,
 // before it is added and shared again.
@@ -421,6 +431,10 @@ func (w *Watcher) check(ctx context.Context, wt Watch, byEvent bool) (listed tim
 	}
 	started := time.Now()
 	c, earlier, err := w.sharer.Reshare(ctx, wt)
+	if errors.Is(err, ErrNotNow) {
+		w.record(wt, func(cur *Watch) { cur.Checked = time.Now() })
+		return listed
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return listed

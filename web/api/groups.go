@@ -71,6 +71,14 @@ type GroupBackend interface {
 	// follows the name already takes them in place of its own, and has
 	// the version it holds written again with them.
 	GroupMirror(ctx context.Context, group, name, path, cid string, exclude []string) (GroupMirror, error)
+	// GroupSync has the folder at path (absolute), which holds the
+	// version cid of what group shares as name (just shared from it, or
+	// written there by a get that started at since), sync both ways:
+	// what changes there is shared as name's newest version (with copies;
+	// 0: as cid is), what another device shares as name is written in,
+	// and where both changed a file, the other's goes beside it as a
+	// conflict copy. It returns the folder as GroupMirrors lists it.
+	GroupSync(ctx context.Context, group, name, path, cid string, copies int, since time.Time) (GroupMirror, error)
 	// GroupMirrors lists the folders that follow what a group shares.
 	GroupMirrors(ctx context.Context) ([]GroupMirror, error)
 	// GroupUnmirror stops following into path; its files stay.
@@ -115,6 +123,9 @@ type GroupWatch struct {
 	// watches in the group shared this same version: the folder moved
 	// here, and their watches ended.
 	Moved []string `json:"moved,omitempty"`
+	// Sync: the folder syncs both ways (GroupSync): GroupMirrors lists
+	// it too.
+	Sync bool `json:"sync,omitempty"`
 }
 
 // GroupMirror is a folder of this device kept as the newest version a
@@ -154,6 +165,11 @@ type GroupMirror struct {
 	// written again with it, at the next update.
 	Exclude []string `json:"exclude,omitempty"`
 	Reapply bool     `json:"reapply,omitempty"`
+	// Sync: the folder syncs both ways (GroupSync); Conflicts names the
+	// conflict copies the last update wrote (the first 20): where this
+	// device and another changed the same file, the other's bytes.
+	Sync      bool     `json:"sync,omitempty"`
+	Conflicts []string `json:"conflicts,omitempty"`
 }
 
 // DeviceName is the answer to a rename: the name, and the groups that now

@@ -193,6 +193,26 @@ func (c *Client) GroupMirror(ctx context.Context, group, name, path, cid string,
 	return m, c.postJSON(ctx, "/groups/mirror", q, &m)
 }
 
+// GroupSync has the folder at path (made absolute here), which holds the
+// version cid of what group shares as name, sync both ways (copies 0: as
+// cid is shared); since is when the add or get of it started.
+func (c *Client) GroupSync(ctx context.Context, group, name, path, cid string, copies int, since time.Time) (api.GroupMirror, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return api.GroupMirror{}, fmt.Errorf("sync %s: %w", path, err)
+	}
+	q := groupQuery(group)
+	q.Set("name", name)
+	q.Set("path", abs)
+	q.Set("cid", cid)
+	if copies > 0 {
+		q.Set("copies", strconv.Itoa(copies))
+	}
+	q.Set("since", since.Format(time.RFC3339Nano))
+	var m api.GroupMirror
+	return m, c.postJSON(ctx, "/groups/sync", q, &m)
+}
+
 // GroupMirrors lists the folders that follow what a group shares.
 func (c *Client) GroupMirrors(ctx context.Context) ([]api.GroupMirror, error) {
 	var ms []api.GroupMirror

@@ -70,7 +70,7 @@ func TestBrowserFolderPicker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := mirror.DecodeMeta(r)
+	m, _, err := mirror.DecodeMeta(r)
 	r.Close()
 	if err != nil {
 		t.Fatal(err)

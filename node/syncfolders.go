@@ -1,0 +1,208 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/mirror"
+	"github.com/kith-p2p/kith/node/watch"
+	"github.com/kith-p2p/kith/protocol/group"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// A folder that syncs both ways (`kith share DIR --sync`, `kith get NAME
+// --sync`, as Syncthing's send-receive folders) is a watch and a mirror of
+// one path: the watch shares what changes here as the newest version of
+// the name, made from the version the folder holds (its meta says which:
+// the base), and the mirror writes each newer version another device
+// shares in, judging each path against the base it was made from
+// (mirror.Version.Sync). While the mirror writes, the watch does not add
+// the folder, and a folder with a newer version to write in is shared
+// after it (mirror.Exclusive).
+
+// GroupSync has the folder path (absolute), which holds the version c of
+// what the group shares as name (just shared from it, or written there by
+// a get that started at since), sync both ways: its changes are shared
+// with copies (0: as the version is shared), the group's newer versions
+// written in. A folder that followed the name, or was watched in the
+// group, syncs instead.
+func (n *Node) GroupSync(ctx context.Context, groupName, name, path, c string, copies int, since time.Time) (api.GroupMirror, error) {
+	m, err := n.mirrorsReady()
+	if err != nil {
+		return api.GroupMirror{}, err
+	}
+	w, err := n.watcherReady()
+	if err != nil {
+		return api.GroupMirror{}, err
+	}
+	g, err := n.findGroup(groupName)
+	if err != nil {
+		return api.GroupMirror{}, err
+	}
+	if !filepath.IsAbs(path) {
+		return api.GroupMirror{}, fmt.Errorf("sync path %q must be absolute: %w", path, api.ErrInvalid)
+	}
+	path = filepath.Clean(path)
+	root, err := cid.Decode(c)
+	if err != nil {
+		return api.GroupMirror{}, fmt.Errorf("sync %s: %q is not the CID the folder holds: %w", path, c, api.ErrInvalid)
+	}
+	in, ok := g.intent(root)
+	if !ok || in.Name != name {
+		return api.GroupMirror{}, fmt.Errorf("%s does not share %s as %s ('kith status' lists what it shares): %w", g.name, c, name, blockstore.ErrNotFound)
+	}
+	if copies == 0 {
+		copies = in.Copies
+	}
+	if api.Overlap(path, n.repo.dir) {
+		return api.GroupMirror{}, fmt.Errorf("%s and kith's own repo (%s) are one inside the other: %w", path, n.repo.dir, api.ErrInvalid)
+	}
+	// What else follows or shares this folder, or one in it or around
+	// it, must stop first; the same folder of the same group becomes this.
+	for _, o := range m.List() {
+		if api.Overlap(path, o.Path) && (o.Path != path || o.GroupID != g.id.String() || o.Name != name) {
+			return api.GroupMirror{}, fmt.Errorf("%s follows %s's %s ('kith mirror rm %s' first): %w", o.Path, n.apiMirror(o).Group, o.Name, o.Path, api.ErrInvalid)
+		}
+	}
+	for _, o := range w.List() {
+		if api.Overlap(path, o.Path) && (o.Path != path || o.GroupID != g.id.String()) {
+			return api.GroupMirror{}, fmt.Errorf("%s is shared with --watch in %s ('kith watch rm %s' first): %w", o.Path, n.apiWatch(o).Group, o.Path, api.ErrInvalid)
+		}
+	}
+	release := n.gcl.Hold(root)
+	defer release()
+	if st, err := dag.StatRoot(ctx, n.store, root); err != nil {
+		return api.GroupMirror{}, fmt.Errorf("sync %s: %w", path, err)
+	} else if st.Type != dag.TypeDir {
+		return api.GroupMirror{}, fmt.Errorf("%s's %s is a file, not a folder: only a folder syncs: %w", g.name, name, api.ErrInvalid)
+	}
+	meta := ""
+	if in.Meta.Defined() {
+		meta = in.Meta.String() // the folder has them: shared from it, or a get gave them
+	}
+	mr, err := m.Add(ctx, mirror.Mirror{Path: path, GroupID: g.id.String(), Group: g.name, Name: name, Cid: c, Meta: meta, Sync: true, Updated: since}, n.store)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return api.GroupMirror{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf(
+			"the daemon finds no %s, so it cannot sync it: it syncs only folders it reads and writes itself (the same user, on this computer)", path)}
+	case err != nil:
+		return api.GroupMirror{}, err
+	}
+	if _, _, err := w.Add(watch.Watch{Path: path, GroupID: g.id.String(), Group: g.name, Copies: copies, Cid: c, Sync: true, Name: name}, since); err != nil {
+		if _, rerr := m.Remove(path); rerr != nil {
+			n.log.Warn("sync: could not undo the mirror of a folder whose watch failed", "path", path, "err", rerr)
+		}
+		return api.GroupMirror{}, fmt.Errorf("sync %s: %w", path, err)
+	}
+	n.log.Info("sync: the folder syncs both ways", "path", path, "group", g.name, "name", name, "cid", c)
+	return n.apiMirror(mr), nil
+}
+
+// reshareSync is Reshare for a folder that syncs both ways: shared, made
+// from the version the mirror says it holds, once no newer version is to
+// be written in first; the version it was made from is withdrawn (the
+// new one holds all it had, and what changed here); the mirror then knows
+// the folder holds the new one.
+func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []string, error) {
+	n := s.n
+	m, err := n.mirrorsReady()
+	if err != nil {
+		return "", w.Earlier, err
+	}
+	defer m.Exclusive(w.Path)()
+	i := slices.IndexFunc(m.List(), func(mr mirror.Mirror) bool { return mr.Path == w.Path && mr.Sync })
+	if i < 0 {
+		return "", w.Earlier, fmt.Errorf("%s no longer follows the group's versions: 'kith watch rm %s', then sync it again", w.Path, w.Path)
+	}
+	mr := m.List()[i]
+	if v, ok, err := (mirrorSource{n}).Newest(mr.GroupID, mr.Name); err != nil {
+		return "", w.Earlier, err
+	} else if ok && v.Root.String() != mr.Cid {
+		m.Kick() // written in first; the watch looks again after
+		return "", w.Earlier, watch.ErrNotNow
+	}
+	var reuse []dag.ImportOption
+	if prev, err := cid.Decode(w.Cid); err == nil && !w.AddedAt.IsZero() {
+		reuse = append(reuse, dag.WithReuse(dag.Reuse{Prev: prev, Since: w.AddedAt}))
+	}
+	since := time.Now()
+	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Private: true, Name: mr.Name}, nil, reuse...)
+	if err != nil {
+		return "", w.Earlier, err
+	}
+	c, err := cid.Decode(res.Cid)
+	if err != nil {
+		return "", w.Earlier, fmt.Errorf("add %s: %w", w.Path, err)
+	}
+	meta := cid.Undef
+	if res.Cid != mr.Cid {
+		in, err := n.groupShare(ctx, mr.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}, mr.Cid)
+		if err != nil {
+			return "", w.Earlier, err
+		}
+		meta, _ = cid.Decode(in.Meta)
+		if base, err := cid.Decode(mr.Cid); err == nil && mr.Cid != w.Cid {
+			// Another device's version, which this one was made from.
+			if _, err := n.unshare(ctx, mr.GroupID, base); err != nil && !errors.Is(err, blockstore.ErrNotFound) {
+				n.log.Warn("sync: could not withdraw the version the new one was made from", "path", w.Path, "cid", base, "err", err)
+			}
+		}
+		n.log.Info("sync: shared what changed in the folder", "path", w.Path, "cid", c, "from", mr.Cid)
+	} else if v, ok, _ := (mirrorSource{n}).Newest(mr.GroupID, mr.Name); ok {
+		meta = v.Meta // the folder holds the group's version as it is
+	}
+	if err := m.Synced(ctx, w.Path, mirror.Shared{Root: c, Meta: meta}, n.store, since); err != nil {
+		return "", w.Earlier, err
+	}
+	earlier := slices.DeleteFunc(slices.Clone(w.Earlier), func(e string) bool { return e == res.Cid })
+	if w.Cid == "" || w.Cid == res.Cid {
+		return res.Cid, earlier, nil
+	}
+	earlier = append(earlier, w.Cid)
+	for len(earlier) > max(w.Keep, 0) {
+		if err := n.withdrawVersion(ctx, w, earlier[0]); err != nil {
+			return res.Cid, earlier, fmt.Errorf("shared %s as %s, but could not stop sharing the earlier %s: %w", w.Path, res.Cid, earlier[0], err)
+		}
+		earlier = earlier[1:]
+	}
+	return res.Cid, earlier, nil
+}
+
+// conflictTag names the device who in a conflict copy's name, as
+// Syncthing's short device IDs do: the last 7 characters of its peer ID
+// (`kith group members` shows whose).
+func conflictTag(who peer.ID) string {
+	id := who.String()
+	return id[max(0, len(id)-7):]
+}
+
+// intent is g's live share of root.
+func (g *localGroup) intent(root cid.Cid) (in group.Intent, ok bool) {
+	g.net.Read(func(s *group.State, _ *group.Liveness) {
+		in, ok = s.Intent(root)
+		ok = ok && !in.Withdrawn
+	})
+	return in, ok
+}
+
+
+// endSync stops writing the group's versions into path, whose watch (it
+// synced both ways) ended.
+func (n *Node) endSync(path string) {
+	if n.mirrors == nil {
+		return
+	}
+	if _, err := n.mirrors.Remove(path); err != nil && !errors.Is(err, mirror.ErrNotFound) {
+		n.log.Warn("sync: could not stop writing the group's versions into the folder", "path", path, "err", err)
+	}
+}

@@ -1,0 +1,192 @@
+package node
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// syncNode is a group node whose watched folders are looked at when
+// notified or kicked, settling at once.
+func syncNode(t *testing.T) *Node {
+	t.Helper()
+	return groupNodeTimed(t, t.TempDir(), 1<<30, testTimings, func(c *Config) {
+		c.Groups.WatchInterval = Duration(time.Hour)
+		c.Groups.WatchSettle = Duration(10 * time.Millisecond)
+	})
+}
+
+// folderCID is the CID an add of dir would give (kith's own way of
+// saying two folders hold the same).
+func folderCID(t *testing.T, dir string) cid.Cid {
+	t.Helper()
+	nd, err := dag.OpenPath(dir, dag.Exclusion{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := dag.NewImporter(blockstore.NewMemStore()).Add(context.Background(), nd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Root
+}
+
+func readString(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	return string(b)
+}
+
+// TestSyncFolderBothWays: a folder shared to sync both ways on one device
+// and got to sync on another: what changes on either is written on the
+// other (a new file, a changed one, a deleted one), nothing else; where
+// both changed a file before hearing of the other's change, both devices
+// end with the same folder, one version of the file under its name and
+// the other's beside it as a conflict copy: nothing is lost.
+func TestSyncFolderBothWays(t *testing.T) {
+	ctx := context.Background()
+	a, b := syncNode(t), syncNode(t)
+	formGroup(t, []*Node{a, b}, "family")
+
+	dirA := filepath.Join(t.TempDir(), "Notes")
+	writeBytes(t, filepath.Join(dirA, "plan.txt"), []byte("the plan\n"))
+	writeBytes(t, filepath.Join(dirA, "todo.txt"), []byte("buy milk\n"))
+	writeBytes(t, filepath.Join(dirA, "old.txt"), []byte("to be deleted\n"))
+	since := time.Now()
+	v1 := shareCopies(t, a, dirA, 2)
+	if _, err := a.GroupSync(ctx, "family", "Notes", dirA, v1.String(), 0, since); err != nil {
+		t.Fatal(err)
+	}
+
+	dirB := filepath.Join(t.TempDir(), "notes-on-b")
+	waitFor(t, 20*time.Second, "b to see the share", func() bool { _, err := b.GroupStatus(ctx, v1); return err == nil })
+	since = time.Now()
+	if _, err := b.Get(ctx, v1.String(), dirB, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := b.GroupSync(ctx, "family", "Notes", dirB, v1.String(), 0, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Sync || m.Cid != v1.String() {
+		t.Fatalf("b's folder: %+v, want it syncing at %s", m, v1)
+	}
+	// In sync: the same folder on both devices.
+	same := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for folderCID(t, dirA) != folderCID(t, dirB) {
+			if time.Now().After(deadline) {
+				for _, n := range []*Node{a, b} {
+					ms, _ := n.GroupMirrors(ctx)
+					ws, _ := n.GroupWatches(ctx)
+					t.Logf("mirrors %+v\nwatches %+v", ms, ws)
+				}
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			a.watcher.Kick()
+			b.watcher.Kick()
+			a.mirrors.Kick()
+			b.mirrors.Kick()
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	// A change on b reaches a; one on a reaches b.
+	writeBytes(t, filepath.Join(dirB, "plan.txt"), []byte("the plan, revised on b\n"))
+	writeBytes(t, filepath.Join(dirB, "new-on-b.txt"), []byte("from b\n"))
+	b.watcher.Kick()
+	same("b's change written on a")
+	if got := readString(t, filepath.Join(dirA, "plan.txt")); got != "the plan, revised on b\n" {
+		t.Fatalf("a's plan.txt = %q", got)
+	}
+	if err := os.Remove(filepath.Join(dirA, "old.txt")); err != nil {
+		t.Fatal(err)
+	}
+	writeBytes(t, filepath.Join(dirA, "todo.txt"), []byte("buy milk\nand bread\n"))
+	a.watcher.Kick()
+	same("a's change written on b")
+	if _, err := os.Stat(filepath.Join(dirB, "old.txt")); !os.IsNotExist(err) {
+		t.Fatalf("old.txt, deleted on a, is on b: %v", err)
+	}
+	if got := readString(t, filepath.Join(dirB, "todo.txt")); got != "buy milk\nand bread\n" {
+		t.Fatalf("b's todo.txt = %q", got)
+	}
+
+	// Both change plan.txt, and each a file of its own, before either
+	// hears of the other: shared at the same moment.
+	writeBytes(t, filepath.Join(dirA, "plan.txt"), []byte("a's plan\n"))
+	writeBytes(t, filepath.Join(dirA, "a-only.txt"), []byte("a\n"))
+	writeBytes(t, filepath.Join(dirB, "plan.txt"), []byte("b's plan, longer\n"))
+	writeBytes(t, filepath.Join(dirB, "b-only.txt"), []byte("b\n"))
+	a.watcher.Kick()
+	b.watcher.Kick()
+	same("the concurrent changes merged on both")
+	ents, err := os.ReadDir(dirA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plans []string
+	for _, e := range ents {
+		if e.Name() == "plan.txt" || strings.HasPrefix(e.Name(), "plan.sync-conflict-") {
+			plans = append(plans, readString(t, filepath.Join(dirA, e.Name())))
+		}
+	}
+	if len(plans) != 2 || !(plans[0] == "a's plan\n" && plans[1] == "b's plan, longer\n" || plans[1] == "a's plan\n" && plans[0] == "b's plan, longer\n") {
+		t.Errorf("plan.txt and its conflict copies hold %q, want a's and b's", plans)
+	}
+	for _, f := range []string{"a-only.txt", "b-only.txt", "new-on-b.txt", "todo.txt"} {
+		if _, err := os.Stat(filepath.Join(dirA, f)); err != nil {
+			t.Errorf("%s lost: %v", f, err)
+		}
+	}
+	ms, err := b.GroupMirrors(ctx)
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("b's mirrors: %+v, %v", ms, err)
+	}
+	t.Logf("conflicts: a %v, b %v", mirrorOf(t, a).Conflicts, ms[0].Conflicts)
+
+	// The group keeps one version of the name: the newest.
+	waitFor(t, 20*time.Second, "one version of Notes shared", func() bool {
+		n := 0
+		sts, err := a.GroupStatuses(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range sts {
+			if st.Name == "Notes" {
+				n++
+			}
+		}
+		return n == 1
+	})
+
+	// Stopping: the folder no longer follows nor is shared as it changes.
+	if _, err := b.GroupUnmirror(ctx, dirB); err != nil {
+		t.Fatal(err)
+	}
+	if ws, _ := b.GroupWatches(ctx); len(ws) != 0 {
+		t.Errorf("b still watches %+v", ws)
+	}
+}
+
+func mirrorOf(t *testing.T, n *Node) api.GroupMirror {
+	t.Helper()
+	ms, err := n.GroupMirrors(context.Background())
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("mirrors: %+v, %v", ms, err)
+	}
+	return ms[0]
+}
