@@ -34,7 +34,7 @@ func (n *Node) startMirrors() error {
 		Interval: time.Duration(n.cfg.Groups.WatchInterval),
 		Log:      n.log.With("component", "mirror"),
 		Changed:  n.groupWatch.notify, // a page may show a mirror's state
-		Tag: conflictTag(n.host.ID()),
+		Tag:      conflictTag(n.host.ID()),
 		Wrote: func(string) {
 			if n.watcher != nil {
 				n.watcher.Kick() // a folder that syncs: its watch shares the merge

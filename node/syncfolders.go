@@ -195,7 +195,6 @@ func (g *localGroup) intent(root cid.Cid) (in group.Intent, ok bool) {
 	return in, ok
 }
 
-
 // endSync stops writing the group's versions into path, whose watch (it
 // synced both ways) ended.
 func (n *Node) endSync(path string) {
