@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -324,7 +325,13 @@ func (n *Node) apiMirror(mr mirror.Mirror) api.GroupMirror {
 	}
 	out := api.GroupMirror{Path: mr.Path, Group: name, Name: mr.Name, Cid: mr.Cid, Updated: mr.Updated, Checked: mr.Checked,
 		Pending: mr.Pending, Error: mr.Error, Kept: mr.Kept, KeptCount: mr.KeptCount, Revert: mr.Revert, Exclude: mr.Exclude, Reapply: mr.Reapply,
-		Sync: mr.Sync, Conflicts: mr.Conflicts}
+		Sync: mr.Sync}
+	for _, c := range mr.Conflicts {
+		// Those the user deleted (the conflict settled) are not named.
+		if _, err := os.Lstat(filepath.Join(mr.Path, filepath.FromSlash(c))); err == nil {
+			out.Conflicts = append(out.Conflicts, c)
+		}
+	}
 	if p := mr.Progress; p != nil {
 		out.Phase, out.Done, out.Total = p.Phase, p.Done, p.Total
 	}

@@ -3,7 +3,9 @@
 // receive-only copy, as Syncthing's receive-only folders are. When the
 // group shares a new version of the name, it is fetched and written in
 // (Apply: only what changed is written); what was changed on this device
-// is kept, never overwritten, and named. The mirrors survive restarts in a
+// is kept, never overwritten, and named. A folder that syncs both ways
+// (Mirror.Sync: its changes are shared too, by a watch of it) is written
+// by the rules of sync.go instead. The mirrors survive restarts in a
 // folder of the repo: their list, and what each wrote (its manifest).
 package mirror
 
@@ -88,7 +90,7 @@ type Mirror struct {
 	// Sync is a folder that syncs both ways: a watch of it shares what
 	// changes here (and tells Synced), and each newer version is written
 	// in by Version.Sync's rules (Conflicts names the conflict copies the
-	// last update wrote, the first 20). It leaves nothing out.
+	// updates wrote, newest first, at most 20). It leaves nothing out.
 	Sync      bool     `json:"sync,omitempty"`
 	Conflicts []string `json:"conflicts,omitempty"`
 }
@@ -517,7 +519,9 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 			x.Reapply = false // written with what it leaves out now
 		}
 		if len(res.Conflicts) > 0 {
-			x.Conflicts = res.Conflicts[:min(len(res.Conflicts), maxKeptNamed)]
+			// The newest first; those the user deleted go (List).
+			x.Conflicts = slices.Compact(append(slices.Clone(res.Conflicts), x.Conflicts...))
+			x.Conflicts = x.Conflicts[:min(len(x.Conflicts), maxKeptNamed)]
 		}
 	})
 	if mr.Sync && err == nil && m.opts.Wrote != nil {

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
@@ -151,5 +154,57 @@ func TestApplySyncMerge(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir2, "a")); string(b) != "a" {
 		t.Fatalf("without the base a = %q: the test no longer shows what the base does", b)
+	}
+}
+
+// TestApplySyncConflictSameEverywhere: where both changed a file, the
+// later change keeps the name and the other is the conflict copy, named
+// by its own time and device: two devices that each merge the other's
+// change end with the same folder.
+func TestApplySyncConflictSameEverywhere(t *testing.T) {
+	ctx := context.Background()
+	bs := blockstore.NewMemStore()
+	base := tree{"plan.txt": "the plan"}
+	v0 := version(t, bs, base)
+	tA, tB := time.Date(2026, 12, 6, 7, 0, 0, 0, time.UTC), time.Date(2026, 12, 6, 7, 0, 5, 0, time.UTC)
+	// Each device changed plan.txt and shared it; each then gets the
+	// other's version, made from v0.
+	device := func(body string, at time.Time) (string, Manifest) {
+		t.Helper()
+		dir := t.TempDir()
+		base.write(t, dir)
+		man, err := Adopt(ctx, bs, v0, dir, dag.Exclusion{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "plan.txt")
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, at, at); err != nil {
+			t.Fatal(err)
+		}
+		return dir, man
+	}
+	dirA, manA := device("a's plan", tA)
+	dirB, manB := device("b's plan, written later", tB)
+	vA := version(t, bs, tree{"plan.txt": "a's plan"})
+	vB := version(t, bs, tree{"plan.txt": "b's plan, written later"})
+	merge := func(dir string, man Manifest, theirs cid.Cid, theirsAt time.Time, own, tag string) Result {
+		t.Helper()
+		res, err := Apply(ctx, Version{Root: theirs, Store: bs, Sync: true, OwnTag: own, ConflictTag: tag,
+			Times: map[string]int64{"plan.txt": theirsAt.UnixNano()}}, dir, man, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	resA := merge(dirA, manA, vB, tB, "AAAAAAA", "BBBBBBB")
+	resB := merge(dirB, manB, vA, tA, "BBBBBBB", "AAAAAAA")
+	want := tree{"plan.txt": "b's plan, written later", "plan.sync-conflict-20261206-070000-AAAAAAA.txt": "a's plan"}
+	sameTree(t, "a's folder", readTree(t, dirA), want)
+	sameTree(t, "b's folder", readTree(t, dirB), want)
+	if len(resA.Conflicts) != 1 || len(resB.Conflicts) != 1 {
+		t.Errorf("conflicts: a %v, b %v; want one each", resA.Conflicts, resB.Conflicts)
 	}
 }

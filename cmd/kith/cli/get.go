@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,7 +15,7 @@ import (
 
 func getCmd(e *env) *cobra.Command {
 	var out, group string
-	var follow bool
+	var follow, sync bool
 	var exclude []string
 	cmd := &cobra.Command{
 		Use:   "get CID|TICKET|NAME",
@@ -50,15 +51,29 @@ written in (only what changed), with the sharer's modes and times; what
 you change in the folder is kept, never overwritten ('kith mirror ls'
 lists such folders); what --exclude names is left out of each version
 too (selective sync: 'kith mirror add NAME PATH --exclude ...' changes
-it later).`,
+it later). With --sync, the folder syncs both ways, as a Syncthing
+folder does: it follows the name as --follow does, and what you change
+there is shared in turn as the newest version (see kith share --sync).`,
 		Example: "  kith get kith1ab...                  # ./holiday, as the sharer named it\n" +
 			"  kith get kith1ab... -o ~/Downloads   # ~/Downloads/holiday\n" +
 			"  kith get bafy... -o holiday\n" +
 			"  kith get Documents --group family -o ~/Documents  # what family keeps\n" +
 			"  kith get Documents --group family --follow  # and each newer version\n" +
-			"  kith get Photos --group family --follow --exclude '*.mov'  # not the videos",
+			"  kith get Photos --group family --follow --exclude '*.mov'  # not the videos\n" +
+			"  kith get Notes --group family -o ~/Notes --sync  # changes go both ways",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if sync && follow {
+				return errors.New("--sync follows the name too: give --sync alone")
+			}
+			if sync && len(exclude) > 0 {
+				return errSyncExclude
+			}
+			if sync && group == "" {
+				return errors.New("--sync syncs a folder a group shares under a name: give the name and --group")
+			}
+			since := time.Now() // for --sync: what changes after is shared
+			follow = follow || sync
 			if follow && group == "" {
 				return errors.New("--follow follows what a group shares under a name: give the name and --group")
 			}
@@ -95,7 +110,13 @@ it later).`,
 				return err
 			}
 			var m *api.GroupMirror
-			if follow {
+			if sync {
+				gm, err := c.GroupSync(cmd.Context(), group, strings.Trim(args[0], "/"), res.Path, res.Cid, 0, since)
+				if err != nil {
+					return fmt.Errorf("saved %s to %s, but it does not sync with %s: %w", res.Cid, res.Path, printable(group), err)
+				}
+				m = &gm
+			} else if follow {
 				gm, err := c.GroupMirror(cmd.Context(), group, strings.Trim(args[0], "/"), res.Path, res.Cid, exclude...)
 				if err != nil {
 					return fmt.Errorf("saved %s to %s, but it does not follow %s: %w", res.Cid, res.Path, printable(group), err)
@@ -121,7 +142,9 @@ it later).`,
 			if res.Meta > 0 {
 				fmt.Fprintf(e.stdout, "gave the files and folders the sharer's modes and times (%d changed)\n", res.Meta)
 			}
-			if m != nil {
+			if m != nil && m.Sync {
+				fmt.Fprintln(e.stdout, syncingText(m.Path, m.Group, m.Name))
+			} else if m != nil {
 				fmt.Fprintf(e.stdout, "following: each newer version %s shares as %s is written into %s%s; what you change there is kept, never overwritten ('kith mirror rm %s' stops)\n",
 					printable(m.Group), printable(m.Name), printable(m.Path), leavingOut(m.Exclude), printable(m.Path))
 			} else if len(exclude) > 0 {
@@ -133,6 +156,7 @@ it later).`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write, or a folder to write into (default ./NAME from a ticket, else ./CID)")
 	groupFlag(cmd, &group)
 	cmd.Flags().BoolVar(&follow, "follow", false, "then keep the folder as the newest version the group shares under the name (with --group)")
+	cmd.Flags().BoolVar(&sync, "sync", false, "then sync the folder both ways: follow the name, and share what changes here (with --group)")
 	excludeFlag(cmd, &exclude)
 	return cmd
 }
@@ -161,4 +185,13 @@ func bitswapShare(f api.FetchStats) string {
 		return ""
 	}
 	return fmt.Sprintf("; %s of it over Bitswap from %d IPFS node%s", humanBytes(b.Bytes), b.Peers, plural(b.Peers))
+}
+
+// errSyncExclude refuses --exclude on a folder that syncs both ways.
+var errSyncExclude = errors.New("a folder that syncs both ways leaves nothing out with --exclude (what it lacked would be deleted for everyone): list what stays on each device in a .kithignore file at the top of the folder")
+
+// syncingText says that the folder path syncs both ways with group's name.
+func syncingText(path, group, name string) string {
+	return fmt.Sprintf("syncing %s both ways with %s's %s: what changes here is shared, what other devices share is written here; where both changed a file, the later change keeps the name and the other is kept beside it (name.sync-conflict-...) ('kith mirror rm %s' stops)",
+		printable(path), printable(group), printable(name), printable(path))
 }

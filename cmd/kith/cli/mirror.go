@@ -36,8 +36,10 @@ gone (a disk not mounted) is not made again.`,
 		Short: "List the folders that follow a group's share",
 		Long: `List the folders that follow a group's share: the group, the name, when
 the version it holds was written, and that version's CID; then what went
-wrong, what each folder leaves out (--exclude), and the files changed
-here that the last update kept as they are.`,
+wrong, what each folder leaves out (--exclude), the files changed here
+that the last update kept as they are, which folders sync both ways
+(kith share --sync, kith get --sync) and the conflict copies the last
+update of one wrote.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := e.client()
@@ -72,6 +74,12 @@ here that the last update kept as they are.`,
 				}
 				if len(m.Exclude) > 0 {
 					fmt.Fprintf(e.stdout, "%s: leaves out %s\n", printable(m.Path), patternList(m.Exclude))
+				}
+				if m.Sync {
+					fmt.Fprintf(e.stdout, "%s: syncs both ways: what changes here is shared too\n", printable(m.Path))
+				}
+				if len(m.Conflicts) > 0 {
+					fmt.Fprintf(e.stdout, "%s: changed on two devices at once, the later change kept the name, the other is beside it (delete it once settled): %s\n", printable(m.Path), printable(strings.Join(m.Conflicts, ", ")))
 				}
 				if m.KeptCount > 0 {
 					fmt.Fprintf(e.stdout, "%s: changed here, kept as they are (delete one, or 'kith mirror revert' them all, to have the group's): %s\n", printable(m.Path), keptNames(m))

@@ -24,6 +24,7 @@ func shareCmd(e *env) *cobra.Command {
 		recursive bool
 		replace   bool
 		follow    bool
+		sync      bool
 		keep      int
 		exclude   []string
 	)
@@ -54,11 +55,23 @@ drops its pin of it); --keep N keeps the N versions before the current
 one shared too, so that a file deleted or overwritten by mistake can be
 got back ('kith watch ls' lists them). The daemon must read the
 folder itself (the same user, on this computer). 'kith watch ls' lists
-watched folders, 'kith watch rm PATH' stops following one.`,
+watched folders, 'kith watch rm PATH' stops following one.
+
+With --sync the folder syncs both ways, as a Syncthing folder does: it is
+shared as it changes (as with --watch), and each newer version another
+device shares under its name (kith get NAME --group G -o DIR --sync on
+that device) is written in: only what changed, deletions too. Where this
+device and another changed the same file before hearing of each other,
+the later change keeps the name and the other is written beside it as
+NAME.sync-conflict-DATE-TIME-DEVICE.EXT, the same on every device:
+nothing is lost. What should stay on each device alone (caches, build
+output) goes in a .kithignore file at the top of the folder. 'kith mirror
+ls' lists folders that sync, 'kith mirror rm PATH' stops.`,
 		Example: `  kith share ./photos --group family --copies 3
   kith share ./photos --group family --replace   # after photos changed
   kith share ~/Documents --group family --watch  # follow it as it changes
-  kith share ~/Documents --group family --watch --keep 5  # and keep 5 before`,
+  kith share ~/Documents --group family --watch --keep 5  # and keep 5 before
+  kith share ~/Notes --group family --sync  # changes go both ways`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -69,6 +82,15 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 				if groupName, err = onlyGroup(cmd.Context(), c, "--group NAME"); err != nil {
 					return err
 				}
+			}
+			if sync && follow {
+				return errors.New("--sync shares the folder as it changes too: give --sync alone")
+			}
+			if sync && len(exclude) > 0 {
+				return errSyncExclude
+			}
+			if sync && cmd.Flags().Changed("keep") {
+				return errors.New("--keep is for --watch: a folder that syncs both ways keeps its newest version")
 			}
 			if cmd.Flags().Changed("keep") && !follow {
 				return errors.New("--keep is for a followed folder: add --watch (or share the folder again with --replace left out: the group keeps every version shared)")
@@ -82,9 +104,10 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 				}
 			}
 			since := time.Now() // what changes after this is shared again (--watch)
+			watching := follow || sync
 			p := e.newProgress("adding", true)
 			add := c.AddPath
-			if follow {
+			if watching {
 				// The daemon looks at a watched folder again and again: one
 				// it cannot read is refused now, before anything is shared.
 				add = c.AddPathByDaemon
@@ -94,8 +117,8 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 			res, err := add(cmd.Context(), args[0], true, api.AddOptions{Exclude: exclude, Private: true}, p.event)
 			p.done()
 			var ae *api.Error
-			if follow && errors.As(err, &ae) && (ae.Kind == api.KindNotFound || ae.Kind == api.KindPermission) {
-				return fmt.Errorf("%w; --watch needs the daemon to read the folder itself (the same user, on this computer): share it without --watch", err)
+			if watching && errors.As(err, &ae) && (ae.Kind == api.KindNotFound || ae.Kind == api.KindPermission) {
+				return fmt.Errorf("%w; --watch and --sync need the daemon to read the folder itself (the same user, on this computer): share it without them", err)
 			}
 			if err != nil {
 				return err
@@ -114,6 +137,14 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 				return err
 			}
 			var w *api.GroupWatch
+			var m *api.GroupMirror
+			if sync {
+				gm, err := c.GroupSync(cmd.Context(), in.Group, in.Name, abs, in.Cid, copies, since)
+				if err != nil {
+					return fmt.Errorf("shared %s in %s, but it does not sync: %w", in.Cid, printable(in.Group), err)
+				}
+				m = &gm
+			}
 			if follow {
 				gw, err := c.GroupWatch(cmd.Context(), in.Group, args[0], api.WatchOptions{Copies: copies, Exclude: exclude, Cid: in.Cid, Since: since, Keep: keep})
 				if err != nil {
@@ -124,8 +155,9 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 			if e.json {
 				return e.printJSON(struct {
 					api.GroupIntent
-					Watch *api.GroupWatch `json:"watch,omitempty"`
-				}{in, w})
+					Watch *api.GroupWatch  `json:"watch,omitempty"`
+					Sync  *api.GroupMirror `json:"sync,omitempty"`
+				}{in, w, m})
 			}
 			fmt.Fprintf(e.stdout, "shared %s %s (%s) in %s: %s\n", in.Cid, printable(in.Name), humanBytes(in.Size), printable(in.Group), copiesText(in.Copies))
 			if in.Members > 0 && in.Members < in.Copies {
@@ -137,6 +169,9 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 					printable(in.Group), in.Members, plural(in.Members), in.Members, copies)
 			}
 			e.printVersions(cmd.Context(), c, in)
+			if m != nil {
+				fmt.Fprintln(e.stdout, syncingText(m.Path, m.Group, m.Name))
+			}
 			if w != nil {
 				kept := "in place of this one"
 				if w.Keep > 0 {
@@ -155,6 +190,7 @@ watched folders, 'kith watch rm PATH' stops following one.`,
 	cmd.Flags().StringVar(&groupName, "group", "", "the group to share in (may be left out when you are in one group)")
 	cmd.Flags().IntVar(&copies, "copies", 2, "how many members keep a copy")
 	cmd.Flags().BoolVar(&follow, "watch", false, "follow the folder: share it again, in place of this version, whenever it changes")
+	cmd.Flags().BoolVar(&sync, "sync", false, "sync the folder both ways: share it as it changes, and write in what other devices share under its name")
 	cmd.Flags().IntVar(&keep, "keep", 0, "with --watch: the group keeps the N versions before the current one too (a file deleted or overwritten by mistake can be got back)")
 	cmd.Flags().BoolVar(&replace, "replace", false, "stop keeping the group's earlier shares of the same name (the older versions of a folder shared again)")
 	excludeFlag(cmd, &exclude)

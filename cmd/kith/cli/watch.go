@@ -63,6 +63,9 @@ ones kept), when it changed, and what went wrong.`,
 					// The sentence names the folder; the group says which watch.
 					fmt.Fprintf(e.stdout, "%s: %s\n", printable(w.Group), printable(w.Error))
 				}
+				if w.Sync {
+					fmt.Fprintf(e.stdout, "%s: syncs both ways ('kith mirror ls' says more)\n", printable(w.Path))
+				}
 			}
 			for _, w := range ws {
 				if len(w.Earlier) > 0 {

@@ -1,0 +1,69 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSyncBothWays: `kith share --sync` on one device, `kith get --sync`
+// on another: a change on either is written on the other, a deletion
+// too; `kith mirror ls` and `kith watch ls` say the folder syncs;
+// --exclude is refused with the way that works; `kith mirror rm` stops
+// both directions.
+func TestSyncBothWays(t *testing.T) {
+	config := strings.Replace(groupRepoConfig, `"sync_interval": "5s"`, `"sync_interval": "5s", "watch_interval": "300ms"`, 1)
+	laptop, desk := familyOfTwo(t, config)
+	dir, write := newFolder(t, "notes")
+	write("plan.txt", "first plan\n")
+	write("old.txt", "old\n")
+
+	if _, stderr, err := runKith(t, laptop, "share", dir, "--sync", "--exclude", "*.tmp"); err == nil || !strings.Contains(stderr, "in a .kithignore file at the top of the folder") {
+		t.Errorf("share --sync --exclude: %v: %s", err, stderr)
+	}
+	got := mustKith(t, laptop, "share", dir, "--copies", "2", "--sync")
+	if !strings.Contains(got, "syncing "+dir+" both ways with family's notes") {
+		t.Fatalf("share --sync says:\n%s", got)
+	}
+	waitFor(t, 30*time.Second, "the desk to see the share", func() bool {
+		_, _, err := runKith(t, desk, "ls", "notes", "--group", "family")
+		return err == nil
+	})
+	out := filepath.Join(t.TempDir(), "desk-notes")
+	got = mustKith(t, desk, "get", "notes", "--group", "family", "-o", out, "--sync")
+	if !strings.Contains(got, "syncing "+out+" both ways with family's notes") {
+		t.Fatalf("get --sync says:\n%s", got)
+	}
+	if ls := mustKith(t, desk, "mirror", "ls"); !strings.Contains(ls, out+": syncs both ways") {
+		t.Errorf("mirror ls:\n%s", ls)
+	}
+	if ls := mustKith(t, desk, "watch", "ls"); !strings.Contains(ls, out+": syncs both ways") {
+		t.Errorf("watch ls:\n%s", ls)
+	}
+
+	// The desk changes plan.txt; the laptop deletes old.txt.
+	if err := os.WriteFile(filepath.Join(out, "plan.txt"), []byte("the desk's plan\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the desk's change to reach the laptop", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "plan.txt"))
+		return string(b) == "the desk's plan\n"
+	})
+	if err := os.Remove(filepath.Join(dir, "old.txt")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the laptop's deletion to reach the desk", func() bool {
+		_, err := os.Stat(filepath.Join(out, "old.txt"))
+		return os.IsNotExist(err)
+	})
+
+	got = mustKith(t, desk, "mirror", "rm", out)
+	if ls := mustKith(t, desk, "watch", "ls"); !strings.Contains(ls, "no folder is watched") {
+		t.Errorf("after mirror rm (it said %q), watch ls:\n%s", got, ls)
+	}
+	if ls := mustKith(t, desk, "mirror", "ls"); strings.Contains(ls, out) {
+		t.Errorf("after mirror rm, mirror ls:\n%s", ls)
+	}
+}
