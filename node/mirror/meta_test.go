@@ -199,7 +199,7 @@ func TestMirrorKeepsModesAndTimes(t *testing.T) {
 }
 
 // TestDecodeMeta refuses what is not a meta file, or names a path outside
-// the folder.
+// the folder, or a base that is no CID; EncodeMeta's base reads back.
 func TestDecodeMeta(t *testing.T) {
 	for _, tt := range []struct {
 		name, in string
@@ -212,11 +212,21 @@ func TestDecodeMeta(t *testing.T) {
 		{"outside", `{"v":1,"e":{"../x":{"m":493,"t":5}}}`, false},
 		{"absolute", `{"v":1,"e":{"/etc/passwd":{"m":493,"t":5}}}`, false},
 		{"a file's own", `{"v":1,"e":{".":{"m":493,"t":5}}}`, true},
+		{"with a base", `{"v":1,"e":{},"b":"bafkqaaa"}`, true},
+		{"a base that is no CID", `{"v":1,"e":{},"b":"not a cid"}`, false},
 	} {
 		_, _, err := DecodeMeta(strings.NewReader(tt.in))
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrBadMeta)) {
 			t.Errorf("%s: DecodeMeta = %v, ok want %v", tt.name, err, tt.ok)
 		}
+	}
+	m := Meta{"a": {Mode: 0o644, Mtime: 7}}
+	got, base, err := DecodeMeta(bytes.NewReader(EncodeMeta(m, "bafkqaaa")))
+	if err != nil || base != "bafkqaaa" || got["a"] != m["a"] {
+		t.Errorf("read back: %v, base %q, %v", got, base, err)
+	}
+	if b := EncodeMeta(m, ""); bytes.Contains(b, []byte(`"b"`)) {
+		t.Errorf("no base, yet the file says one: %s", b)
 	}
 }
 

@@ -580,7 +580,13 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, m
 	}
 	res, err = Apply(ctx, ver, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
 	if err == nil && v.Meta.Defined() {
-		res.Touched, metaErr = m.applyMeta(ctx, mr.Path, v.Meta, man)
+		var only map[string]string
+		if mr.Sync {
+			// Not what this device changed and shared: the version's
+			// times are those of the base's bytes, not of these.
+			only, _ = BaseOf(ctx, bs, c)
+		}
+		res.Touched, metaErr = m.applyMeta(ctx, mr.Path, v.Meta, man, only)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -594,8 +600,9 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, m
 }
 
 // applyMeta fetches the file of modes and times meta and applies it to
-// what man says was written into dir.
-func (m *Mirrors) applyMeta(ctx context.Context, dir string, meta cid.Cid, man Manifest) (int, error) {
+// what man says was written into dir; with only (the version's entries,
+// Version.Base's way), to the files man holds as the version has them.
+func (m *Mirrors) applyMeta(ctx context.Context, dir string, meta cid.Cid, man Manifest, only map[string]string) (int, error) {
 	bs, release := m.src.Hold(meta)
 	defer release()
 	if _, err := m.src.Fetch(ctx, meta, nil, nil); err != nil {
@@ -604,6 +611,13 @@ func (m *Mirrors) applyMeta(ctx context.Context, dir string, meta cid.Cid, man M
 	em, _, err := LoadMeta(ctx, bs, meta)
 	if err != nil {
 		return 0, err
+	}
+	if only != nil {
+		for r := range em {
+			if rec, ok := man[r]; !ok || recordKey(rec) != only[r] {
+				delete(em, r)
+			}
+		}
 	}
 	return applyMeta(dir, man, em)
 }

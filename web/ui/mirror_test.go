@@ -195,6 +195,42 @@ func TestBrowserFollowAShare(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Synced both ways (kith get --sync): nothing can be left out; what
+	// changes in it becomes the group's newest, which the folder that
+	// follows gets.
+	synced := filepath.Join(home, "Docs synced")
+	syncIt := func(exclude string) {
+		t.Helper()
+		if err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf(`(() => {
+  document.querySelector('#mirror-name').value = 'Docs';
+  document.querySelector('#mirror-path').value = %q;
+  document.querySelector('#mirror-exclude').value = %q;
+  document.querySelector('#mirror-sync').checked = true;
+  document.querySelector('#mirror-form').requestSubmit();
+})()`, synced, exclude), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	syncIt("*.tmp")
+	waitText(t, sctx, "#mirror-status", "A folder that syncs both ways leaves nothing out")
+	syncIt("")
+	waitText(t, sctx, "#mirror-status", "Wrote Docs into "+synced+", 30 B: it syncs both ways with family.")
+	waitText(t, sctx, fmt.Sprintf(`#mirrors li[data-path=%q] .sync`, synced), "Syncs both ways: what changes there is shared too.")
+	write(synced, "plan.txt", "third plan, from the synced folder\n")
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		b, err := os.ReadFile(filepath.Join(out, "plan.txt"))
+		if err == nil && string(b) == "third plan, from the synced folder\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("plan.txt in the folder that follows = %q, %v; want the synced folder's change", b, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := d.c.GroupUnmirror(ctx, synced); err != nil {
+		t.Fatal(err)
+	}
+
 	if err := chromedp.Run(sctx, clickJS(li+` [data-action="unmirror"]`)); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,8 @@
 // writes the newest version the group shares under the name into a new
 // folder at the path typed (or, as `kith mirror add`, into a copy already
 // there), then keeps it as the group's newest version (only what changed
-// is written; what was changed here is kept). Below
+// is written; what was changed here is kept), or, ticked, syncs it both
+// ways (`kith get --sync`: what changes there is shared too). Below
 // the form: the folders that follow g's shares, each with what went wrong
 // and what was kept, and Stop following (`kith mirror ls`, `kith mirror rm`).
 
@@ -24,6 +25,8 @@ export function mirrorBox(g) {
   const status = h('p', { class: 'status small', id: 'mirror-status', role: 'status', 'aria-live': 'polite' });
   // As kith mirror add: a copy already here follows as it is.
   const had = h('input', { type: 'checkbox', id: 'mirror-had' });
+  // As kith get --sync: what changes in the folder is shared too.
+  const sync = h('input', { type: 'checkbox', id: 'mirror-sync' });
   // As --exclude: what this computer leaves out of each version.
   const exclude = h('input', { type: 'text', id: 'mirror-exclude', spellcheck: 'false', autocomplete: 'off',
     placeholder: '*.mov, /Raw/' });
@@ -34,11 +37,13 @@ export function mirrorBox(g) {
     h('p', {}, h('label', { for: 'mirror-path' }, 'Into a folder on this computer'), ' ', field.input),
     h('p', { class: 'inline' }, h('label', { for: 'mirror-had' }, had,
       ' I already have a copy there: follow it as it is (what differs from the group\'s is kept, what it lacks is written)')),
+    h('p', { class: 'inline' }, h('label', { for: 'mirror-sync' }, sync,
+      ' Sync both ways: what you change in the folder is shared too (where two devices change a file at once, the other change is kept beside it)')),
     h('p', { class: 'inline' }, h('label', { for: 'mirror-exclude' },
       'Leave out (optional): names or paths from the top, patterns allowed, comma-separated; neither fetched nor written'), exclude),
     h('p', { class: 'muted small', id: 'mirror-path-help' },
       `The daemon writes the newest version there (a new folder, unless you have a copy), then each newer one ${g.name} shares under that name: only what changed. `
-      + 'What you change or add in the folder is yours, never overwritten; nothing of it is shared.'),
+      + 'What you change or add in the folder is yours, never overwritten; nothing of it is shared, unless the folder syncs both ways.'),
     h('div', { class: 'actions' }, submit),
     bar, status);
 
@@ -74,6 +79,11 @@ export function mirrorBox(g) {
       status.textContent = error || 'Choose a share.';
       return;
     }
+    if (sync.checked && (had.checked || leaveOut.length)) {
+      status.textContent = had.checked ? 'A folder that syncs both ways is got first: untick "I already have a copy there".'
+        : 'A folder that syncs both ways leaves nothing out (what it lacked would be deleted for everyone): list what stays on this computer in a .kithignore file at the top of the folder.';
+      return;
+    }
     submit.disabled = true;
     bar.hidden = false;
     bar.removeAttribute('value');
@@ -88,12 +98,18 @@ export function mirrorBox(g) {
         status.textContent = `${m.path} follows ${share}: its newest version is being written in; files there that differ from the group's are kept.`;
         return;
       }
+      const since = new Date().toISOString();
       const got = await events('/get', { cid, out: path, exclude: leaveOut }, (p) => {
         const pct = percent(p.bytes, p.total);
         if (pct !== null) bar.value = pct;
         status.textContent = [`Getting ${share}… ${bytes(p.bytes || 0)}${p.total ? ' of ' + bytes(p.total) : ''}`, ...pace(p.bytes, p.total, p.rate)].join(' · ');
       }, 'The get');
       try {
+        if (sync.checked) {
+          await api('/groups/sync', { method: 'POST', params: { group: g.id, name: share, path: got.path, cid: got.cid, since } });
+          status.textContent = `Wrote ${share} into ${got.path}, ${bytes(got.size)}: it syncs both ways with ${g.name}.`;
+          return;
+        }
         await api('/groups/mirror', { method: 'POST', params: { group: g.id, name: share, path: got.path, cid: got.cid, exclude: leaveOut } });
         status.textContent = `Wrote ${share} into ${got.path}, ${bytes(got.size)}: it follows each newer version ${g.name} shares.`;
       } catch (err) {
@@ -125,7 +141,11 @@ export function mirrorBox(g) {
         h('code', {}, m.path), ' ',
         h('span', { class: 'muted small' }, `${m.name}, written ${ago(m.updated)}`),
         m.exclude?.length ? h('div', { class: 'muted small exclude' }, `Leaves out ${m.exclude.join(', ')}`) : null,
-        h('details', { class: 'leave-out small' }, h('summary', {}, 'Leave out…'), leaveOutForm(m)),
+        m.sync ? h('div', { class: 'muted small sync' }, 'Syncs both ways: what changes there is shared too.')
+          : h('details', { class: 'leave-out small' }, h('summary', {}, 'Leave out…'), leaveOutForm(m)),
+        m.conflicts?.length ? h('div', { class: 'warning small conflicts' },
+          'Changed on two devices at once: the later change kept the name, the other is beside it (delete it once settled): ',
+          m.conflicts.map((c, i) => [i ? ', ' : '', h('code', {}, c)])) : null,
         m.pending ? h('div', { class: 'small pending' }, pendingText(m)) : null,
         m.error ? h('div', { class: 'warning small' }, m.error) : null,
         m.kept_count ? h('div', { class: 'small kept' }, keptText(m), ' ',
