@@ -127,8 +127,12 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 	mr := m.List()[i]
 	if v, ok, err := (mirrorSource{n}).Newest(mr.GroupID, mr.Name); err != nil {
 		return "", w.Earlier, err
-	} else if ok && v.Root.String() != mr.Cid {
-		m.Kick() // written in first; the watch looks again after
+	} else if ok && v.Root.String() != mr.Cid && v.Root.String() != mr.Failed {
+		// Written in first; the watch looks again after. (A newer version
+		// that could not be written, its holders away, does not hold back
+		// what changed here: shared from what the folder holds, the two
+		// are merged by whichever device gets both.)
+		m.Kick()
 		return "", w.Earlier, watch.ErrNotNow
 	}
 	var reuse []dag.ImportOption
