@@ -135,12 +135,8 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 		m.Kick()
 		return "", w.Earlier, watch.ErrNotNow
 	}
-	var reuse []dag.ImportOption
-	if prev, err := cid.Decode(w.Cid); err == nil && !w.AddedAt.IsZero() {
-		reuse = append(reuse, dag.WithReuse(dag.Reuse{Prev: prev, Since: w.AddedAt}))
-	}
 	since := time.Now()
-	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Private: true, Name: mr.Name}, nil, reuse...)
+	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Private: true, Name: mr.Name}, nil, reuseOf(w)...)
 	if err != nil {
 		return "", w.Earlier, err
 	}
@@ -168,18 +164,8 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 	if err := m.Synced(ctx, w.Path, mirror.Shared{Root: c, Meta: meta}, n.store, since); err != nil {
 		return "", w.Earlier, err
 	}
-	earlier := slices.DeleteFunc(slices.Clone(w.Earlier), func(e string) bool { return e == res.Cid })
-	if w.Cid == "" || w.Cid == res.Cid {
-		return res.Cid, earlier, nil
-	}
-	earlier = append(earlier, w.Cid)
-	for len(earlier) > max(w.Keep, 0) {
-		if err := n.withdrawVersion(ctx, w, earlier[0]); err != nil {
-			return res.Cid, earlier, fmt.Errorf("shared %s as %s, but could not stop sharing the earlier %s: %w", w.Path, res.Cid, earlier[0], err)
-		}
-		earlier = earlier[1:]
-	}
-	return res.Cid, earlier, nil
+	earlier, err := n.retireEarlier(ctx, w, res.Cid)
+	return res.Cid, earlier, err
 }
 
 // conflictTag names the device who in a conflict copy's name, as

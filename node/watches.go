@@ -58,10 +58,7 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, []stri
 	// The files that did not change since the earlier version was read
 	// are linked from it, not read again: a small change to a large
 	// folder costs the change.
-	var reuse []dag.ImportOption
-	if prev, err := cid.Decode(w.Cid); err == nil && !w.AddedAt.IsZero() {
-		reuse = append(reuse, dag.WithReuse(dag.Reuse{Prev: prev, Since: w.AddedAt}))
-	}
+	reuse := reuseOf(w)
 	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Exclude: w.Exclude, Private: true}, nil, reuse...)
 	if err != nil {
 		return "", w.Earlier, err
@@ -73,18 +70,36 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, []stri
 	if _, err := n.GroupShare(ctx, w.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}); err != nil {
 		return "", w.Earlier, err
 	}
-	earlier := slices.DeleteFunc(slices.Clone(w.Earlier), func(e string) bool { return e == res.Cid })
-	if w.Cid == "" || w.Cid == res.Cid {
-		return res.Cid, earlier, nil
+	earlier, err := n.retireEarlier(ctx, w, res.Cid)
+	return res.Cid, earlier, err
+}
+
+// reuseOf links, in an add of w's folder, the files unchanged since the
+// version shared before was read from it (dag.Reuse).
+func reuseOf(w watch.Watch) []dag.ImportOption {
+	prev, err := cid.Decode(w.Cid)
+	if err != nil || w.AddedAt.IsZero() {
+		return nil
+	}
+	return []dag.ImportOption{dag.WithReuse(dag.Reuse{Prev: prev, Since: w.AddedAt})}
+}
+
+// retireEarlier has the version w shared before c join the earlier ones
+// w keeps, and stops sharing those beyond w.Keep (withdrawVersion); it
+// returns the earlier versions still shared.
+func (n *Node) retireEarlier(ctx context.Context, w watch.Watch, c string) ([]string, error) {
+	earlier := slices.DeleteFunc(slices.Clone(w.Earlier), func(e string) bool { return e == c })
+	if w.Cid == "" || w.Cid == c {
+		return earlier, nil
 	}
 	earlier = append(earlier, w.Cid)
 	for len(earlier) > max(w.Keep, 0) {
 		if err := n.withdrawVersion(ctx, w, earlier[0]); err != nil {
-			return res.Cid, earlier, fmt.Errorf("shared %s again as %s, but could not stop sharing the earlier %s: %w", w.Path, res.Cid, earlier[0], err)
+			return earlier, fmt.Errorf("shared %s again as %s, but could not stop sharing the earlier %s: %w", w.Path, c, earlier[0], err)
 		}
 		earlier = earlier[1:]
 	}
-	return res.Cid, earlier, nil
+	return earlier, nil
 }
 
 // withdrawVersion stops sharing an earlier version v of w's folder in its

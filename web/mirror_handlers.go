@@ -23,21 +23,12 @@ func (s *Server) mirrorRoutes(m *routeMux, p string) {
 // started at ?since=, RFC 3339), sync both ways, its changes shared with
 // ?copies= (left out: as ?cid= is).
 func (s *Server) handleGroupSync(w http.ResponseWriter, r *http.Request) {
-	g, err := groupParam(r)
+	g, path, err := groupFolderParams(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	q := r.URL.Query()
-	path, err := absPathParam(q.Get("path"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if q.Get("name") == "" {
-		writeError(w, fmt.Errorf("missing name parameter (what the group shares it as): %w", api.ErrInvalid))
-		return
-	}
 	copies := 0
 	if q.Get("copies") != "" {
 		if copies, err = copiesParam(r); err != nil {
@@ -62,21 +53,12 @@ func (s *Server) handleGroupSync(w http.ResponseWriter, r *http.Request) {
 // what ?group= shares as ?name=, follow that name, leaving out what each
 // ?exclude= names.
 func (s *Server) handleGroupMirror(w http.ResponseWriter, r *http.Request) {
-	g, err := groupParam(r)
+	g, path, err := groupFolderParams(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	q := r.URL.Query()
-	path, err := absPathParam(q.Get("path"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if q.Get("name") == "" {
-		writeError(w, fmt.Errorf("missing name parameter (what the group shares it as): %w", api.ErrInvalid))
-		return
-	}
 	res, err := s.backend.GroupMirror(r.Context(), g, q.Get("name"), path, q.Get("cid"), q["exclude"])
 	if err != nil {
 		writeError(w, err)
@@ -123,4 +105,20 @@ func (s *Server) handleGroupUnmirror(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, gone)
+}
+
+// groupFolderParams reads ?group=, ?path= (absolute) and checks ?name=:
+// a folder and the name a group shares it as.
+func groupFolderParams(r *http.Request) (group, path string, err error) {
+	if group, err = groupParam(r); err != nil {
+		return "", "", err
+	}
+	q := r.URL.Query()
+	if path, err = absPathParam(q.Get("path")); err != nil {
+		return "", "", err
+	}
+	if q.Get("name") == "" {
+		return "", "", fmt.Errorf("missing name parameter (what the group shares it as): %w", api.ErrInvalid)
+	}
+	return group, path, nil
 }
