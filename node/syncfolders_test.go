@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipfs/go-cid"
-
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/web/api"
@@ -26,18 +24,18 @@ func syncNode(t *testing.T) *Node {
 }
 
 // folderCID is the CID an add of dir would give (kith's own way of
-// saying two folders hold the same).
-func folderCID(t *testing.T, dir string) cid.Cid {
+// saying two folders hold the same); a folder being written (a file gone
+// while it is read) gives a CID of its own, never another folder's.
+func folderCID(t *testing.T, dir string) string {
 	t.Helper()
 	nd, err := dag.OpenPath(dir, dag.Exclusion{})
-	if err != nil {
-		t.Fatal(err)
+	if err == nil {
+		var res dag.Result
+		if res, err = dag.NewImporter(blockstore.NewMemStore()).Add(context.Background(), nd, nil); err == nil {
+			return res.Root.String()
+		}
 	}
-	res, err := dag.NewImporter(blockstore.NewMemStore()).Add(context.Background(), nd, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Root
+	return dir + " being written: " + err.Error()
 }
 
 func readString(t *testing.T, p string) string {
@@ -189,4 +187,81 @@ func mirrorOf(t *testing.T, n *Node) api.GroupMirror {
 		t.Fatalf("mirrors: %+v, %v", ms, err)
 	}
 	return ms[0]
+}
+
+// TestSyncFolderThreeDevices: three devices change the same folder at
+// once, each its own file and one file all three: they end with the same
+// folder, every change in it (two of the three changes to the shared file
+// as conflict copies), and the group keeps one version.
+func TestSyncFolderThreeDevices(t *testing.T) {
+	ctx := context.Background()
+	nodes := []*Node{syncNode(t), syncNode(t), syncNode(t)}
+	formGroup(t, nodes, "family")
+	dirs := make([]string, len(nodes))
+	dirs[0] = filepath.Join(t.TempDir(), "Notes")
+	writeBytes(t, filepath.Join(dirs[0], "plan.txt"), []byte("the plan\n"))
+	since := time.Now()
+	v1 := shareCopies(t, nodes[0], dirs[0], 2)
+	if _, err := nodes[0].GroupSync(ctx, "family", "Notes", dirs[0], v1.String(), 0, since); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range nodes[1:] {
+		waitFor(t, 20*time.Second, "the share seen", func() bool { _, err := n.GroupStatus(ctx, v1); return err == nil })
+		dirs[i+1] = filepath.Join(t.TempDir(), "Notes")
+		since := time.Now()
+		if _, err := n.Get(ctx, v1.String(), dirs[i+1], nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.GroupSync(ctx, "family", "Notes", dirs[i+1], v1.String(), 0, since); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, d := range dirs {
+		writeBytes(t, filepath.Join(d, "plan.txt"), []byte(strings.Repeat("x", i+1)+" plan\n"))
+		writeBytes(t, filepath.Join(d, "own"+string(rune('a'+i))+".txt"), []byte("mine\n"))
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		a, b, c := folderCID(t, dirs[0]), folderCID(t, dirs[1]), folderCID(t, dirs[2])
+		if a == b && b == c {
+			break
+		}
+		if time.Now().After(deadline) {
+			for i, d := range dirs {
+				ents, _ := os.ReadDir(d)
+				var names []string
+				for _, e := range ents {
+					names = append(names, e.Name())
+				}
+				t.Logf("device %d: %v", i, names)
+			}
+			t.Fatal("the three folders never became the same")
+		}
+		for _, n := range nodes {
+			n.watcher.Kick()
+			n.mirrors.Kick()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ents, err := os.ReadDir(dirs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	plans := map[string]bool{}
+	for _, e := range ents {
+		if e.Name() == "plan.txt" || strings.HasPrefix(e.Name(), "plan.sync-conflict-") {
+			plans[readString(t, filepath.Join(dirs[0], e.Name()))] = true
+		}
+	}
+	for i := range dirs {
+		if !plans[strings.Repeat("x", i+1)+" plan\n"] {
+			t.Errorf("device %d's change to plan.txt is lost: %d versions of it kept", i, len(plans))
+		}
+		if _, err := os.Stat(filepath.Join(dirs[0], "own"+string(rune('a'+i))+".txt")); err != nil {
+			t.Errorf("device %d's own file lost: %v", i, err)
+		}
+	}
+	if len(plans) != 3 {
+		t.Errorf("plan.txt kept in %d versions, want 3 (one under its name, two beside it): %v", len(plans), plans)
+	}
 }

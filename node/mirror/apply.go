@@ -54,8 +54,11 @@ type Result struct {
 	// KeptCount counts them all.
 	Kept      []string
 	KeptCount int
-	// Conflicts names the conflict copies written (Version.Sync).
+	// Conflicts names the conflict copies written (Version.Sync), and
+	// Merged says the version was judged against a Base: the folder holds
+	// it merged with what this device changed.
 	Conflicts []string
+	Merged    bool
 }
 
 func (r *Result) keep(rel string) {
@@ -147,6 +150,7 @@ func Apply(ctx context.Context, v Version, dir string, man Manifest, progress fu
 	}
 	if v.Sync {
 		a.markNeeded(items)
+		a.res.Merged = v.Base != nil
 	}
 	if err := a.fetchNeeded(dir, items); err != nil {
 		return a.res, err

@@ -93,6 +93,11 @@ type Mirror struct {
 	// updates wrote, newest first, at most 20). It leaves nothing out.
 	Sync      bool     `json:"sync,omitempty"`
 	Conflicts []string `json:"conflicts,omitempty"`
+	// Merged: the folder holds Cid merged with what changed here (an
+	// update judged it against another base), until its watch shares it
+	// (Synced): its manifest is not Cid's, and the next version is judged
+	// against the one it was made from, even if that is Cid.
+	Merged bool `json:"merged,omitempty"`
 }
 
 // exclusion is what m leaves out.
@@ -518,6 +523,9 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 		if slices.Equal(x.Exclude, mr.Exclude) {
 			x.Reapply = false // written with what it leaves out now
 		}
+		if mr.Sync {
+			x.Merged = res.Merged || (x.Merged && c.String() == mr.Cid)
+		}
 		if len(res.Conflicts) > 0 {
 			// The newest first; those the user deleted go (List).
 			x.Conflicts = slices.Compact(append(slices.Clone(res.Conflicts), x.Conflicts...))
@@ -735,7 +743,7 @@ func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blocksto
 	list := slices.Clone(m.list)
 	mr := &list[i]
 	mr.Cid, mr.Meta, mr.Updated, mr.Checked = v.Root.String(), metaString(v.Meta), time.Now(), time.Now()
-	mr.Error, mr.Failed, mr.Kept, mr.KeptCount = "", "", nil, 0
+	mr.Error, mr.Failed, mr.Kept, mr.KeptCount, mr.Merged = "", "", nil, 0, false
 	err = m.saveManifestLocked(*mr, man)
 	if err == nil {
 		err = m.saveLocked(list)
@@ -770,7 +778,7 @@ func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[s
 			times[p] = em.Mtime
 		}
 	}
-	if mr.Cid == "" || mr.Cid == v.Root.String() || from == mr.Cid {
+	if mr.Cid == "" || mr.Cid == v.Root.String() || from == mr.Cid && !mr.Merged {
 		return nil, times, nil // made from what the folder holds (or it)
 	}
 	bc, err := cid.Decode(from)
