@@ -60,6 +60,9 @@ func TestSyncBothWays(t *testing.T) {
 	})
 
 	got = mustKith(t, desk, "mirror", "rm", out)
+	if !strings.Contains(got, out+" no longer syncs with family's notes, either way") {
+		t.Errorf("mirror rm says %q", got)
+	}
 	if ls := mustKith(t, desk, "watch", "ls"); !strings.Contains(ls, "no folder is watched") {
 		t.Errorf("after mirror rm (it said %q), watch ls:\n%s", got, ls)
 	}

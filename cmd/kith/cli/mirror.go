@@ -170,6 +170,10 @@ it left out; --exclude '' leaves out nothing any more.`,
 			if e.json {
 				return e.printJSON(m)
 			}
+			if m.Sync {
+				fmt.Fprintf(e.stdout, "%s no longer syncs with %s's %s, either way: its files stay as they are\n", printable(m.Path), printable(m.Group), printable(m.Name))
+				return nil
+			}
 			fmt.Fprintf(e.stdout, "%s no longer follows %s's %s: its files stay as they are\n", printable(m.Path), printable(m.Group), printable(m.Name))
 			return nil
 		},
