@@ -90,7 +90,7 @@ func (n *Node) GroupSync(ctx context.Context, groupName, name, path, c string, c
 	if in.Meta.Defined() {
 		meta = in.Meta.String() // the folder has them: shared from it, or a get gave them
 	}
-	mr, err := m.Add(ctx, mirror.Mirror{Path: path, GroupID: g.id.String(), Group: g.name, Name: name, Cid: c, Meta: meta, Sync: true, Updated: since}, n.store)
+	mr, err := m.Add(ctx, mirror.Mirror{Path: path, GroupID: g.id.String(), Group: g.name, Name: name, Cid: c, Meta: meta, Sync: true, Updated: since, Own: in.Who == n.host.ID()}, n.store)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return api.GroupMirror{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf(
@@ -158,10 +158,10 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 			}
 		}
 		n.log.Info("sync: shared what changed in the folder", "path", w.Path, "cid", c, "from", mr.Cid)
-	} else if v, ok, _ := (mirrorSource{n}).Newest(mr.GroupID, mr.Name); ok {
-		meta = v.Meta // the folder holds the group's version as it is
+	} else {
+		meta, _ = cid.Decode(mr.Meta) // the folder holds that version as it is
 	}
-	if err := m.Synced(ctx, w.Path, mirror.Shared{Root: c, Meta: meta}, n.store, since); err != nil {
+	if err := m.Synced(ctx, w.Path, mirror.Shared{Root: c, Meta: meta}, n.store, since, res.Cid != mr.Cid); err != nil {
 		return "", w.Earlier, err
 	}
 	earlier, err := n.retireEarlier(ctx, w, res.Cid)

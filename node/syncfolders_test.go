@@ -265,3 +265,37 @@ func TestSyncFolderThreeDevices(t *testing.T) {
 		t.Errorf("plan.txt kept in %d versions, want 3 (one under its name, two beside it): %v", len(plans), plans)
 	}
 }
+
+// TestSyncWithAWatchedShare: a folder shared with --watch only (one way)
+// on one device, synced on another: each version the watch shares is
+// written in as it is, no conflict copy made of what only it changed.
+func TestSyncWithAWatchedShare(t *testing.T) {
+	ctx := context.Background()
+	a, b := syncNode(t), syncNode(t)
+	formGroup(t, []*Node{a, b}, "family")
+	dirA := filepath.Join(t.TempDir(), "Notes")
+	writeBytes(t, filepath.Join(dirA, "plan.txt"), []byte("the plan\n"))
+	since := time.Now()
+	v1 := shareCopies(t, a, dirA, 2)
+	if _, err := a.GroupWatch(ctx, "family", dirA, api.WatchOptions{Copies: 2, Cid: v1.String(), Since: since}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "b to see the share", func() bool { _, err := b.GroupStatus(ctx, v1); return err == nil })
+	dirB := filepath.Join(t.TempDir(), "Notes")
+	since = time.Now()
+	if _, err := b.Get(ctx, v1.String(), dirB, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.GroupSync(ctx, "family", "Notes", dirB, v1.String(), 0, since); err != nil {
+		t.Fatal(err)
+	}
+	writeBytes(t, filepath.Join(dirA, "plan.txt"), []byte("the plan, changed on a\n"))
+	waitFor(t, 60*time.Second, "a's change written on b", func() bool {
+		a.watcher.Kick()
+		b.mirrors.Kick()
+		return readString(t, filepath.Join(dirB, "plan.txt")) == "the plan, changed on a\n"
+	})
+	if m := mirrorOf(t, b); len(m.Conflicts) != 0 {
+		t.Errorf("conflict copies of what only a changed: %v", m.Conflicts)
+	}
+}

@@ -98,6 +98,9 @@ type Mirror struct {
 	// (Synced): its manifest is not Cid's, and the next version is judged
 	// against the one it was made from, even if that is Cid.
 	Merged bool `json:"merged,omitempty"`
+	// Own: Cid was shared from this folder (Synced), not written from
+	// another device's.
+	Own bool `json:"own,omitempty"`
 }
 
 // exclusion is what m leaves out.
@@ -525,6 +528,7 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 		}
 		if mr.Sync {
 			x.Merged = res.Merged || (x.Merged && c.String() == mr.Cid)
+			x.Own = x.Own && c.String() == mr.Cid
 		}
 		if len(res.Conflicts) > 0 {
 			// The newest first; those the user deleted go (List).
@@ -729,7 +733,10 @@ func (m *Mirrors) Exclusive(path string) (release func()) {
 // at since: the folder holds v now (a file changed since is not taken as
 // written: Adopt), and what another device shares next is judged against
 // it. The caller holds Exclusive(path).
-func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blockstore.Blockstore, since time.Time) error {
+//
+// own says the version was shared from the folder (else it is the
+// version the folder held already, as it is).
+func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blockstore.Blockstore, since time.Time, own bool) error {
 	man, err := Adopt(ctx, bs, v.Root, path, dag.Exclusion{}, since)
 	if err != nil {
 		return err
@@ -744,6 +751,7 @@ func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blocksto
 	mr := &list[i]
 	mr.Cid, mr.Meta, mr.Updated, mr.Checked = v.Root.String(), metaString(v.Meta), time.Now(), time.Now()
 	mr.Error, mr.Failed, mr.Kept, mr.KeptCount, mr.Merged = "", "", nil, 0, false
+	mr.Own = own || (mr.Own && mr.Cid == v.Root.String())
 	err = m.saveManifestLocked(*mr, man)
 	if err == nil {
 		err = m.saveLocked(list)
@@ -782,6 +790,12 @@ func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[s
 		return nil, times, nil // made from what the folder holds (or it)
 	}
 	bc, err := cid.Decode(from)
+	if err != nil && !mr.Own && !mr.Merged {
+		// Shared by a device that does not sync (kith share --watch):
+		// made from its own folder, and this one holds another device's
+		// version as it was (its manifest).
+		return nil, times, nil
+	}
 	if err != nil {
 		m.opts.Log.Info("mirror: a newer version says nothing of what it was made from; what differs here gets a conflict copy", "path", mr.Path, "cid", v.Root)
 		return map[string]string{}, times, nil
