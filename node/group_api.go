@@ -248,12 +248,12 @@ func (n *Node) GroupMembers(ctx context.Context, name string) ([]api.GroupMember
 // The group's other shares of the same name (earlier versions of a folder
 // shared again) are withdrawn with opts.Replace, else reported.
 func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, opts api.ShareOptions) (api.GroupIntent, error) {
-	return n.groupShare(ctx, name, c, opts, "")
+	return n.groupShare(ctx, name, c, opts, nil)
 }
 
-// groupShare is GroupShare, base being what a folder that syncs both ways
-// held when it was last in sync (mirror.EncodeMeta's), for its share.
-func (n *Node) groupShare(ctx context.Context, name string, c cid.Cid, opts api.ShareOptions, base string) (api.GroupIntent, error) {
+// groupShare is GroupShare, with the ancestors of a version a folder that
+// syncs both ways shares (mirror.EncodeMeta's).
+func (n *Node) groupShare(ctx context.Context, name string, c cid.Cid, opts api.ShareOptions, ancestors []string) (api.GroupIntent, error) {
 	g, err := n.findGroup(name)
 	if err != nil {
 		return api.GroupIntent{}, err
@@ -280,7 +280,7 @@ func (n *Node) groupShare(ctx context.Context, name string, c cid.Cid, opts api.
 		// path the daemon last added it from, if it did.
 		from, _ = n.adds.pathOf(c)
 	}
-	meta, err := n.shareMeta(ctx, c, from, base)
+	meta, err := n.shareMeta(ctx, c, from, ancestors)
 	if err != nil {
 		return api.GroupIntent{}, err
 	}

@@ -35,10 +35,9 @@ func (n *Node) startMirrors() error {
 		Interval: time.Duration(n.cfg.Groups.WatchInterval),
 		Log:      n.log.With("component", "mirror"),
 		Changed:  n.groupWatch.notify, // a page may show a mirror's state
-		Tag:      conflictTag(n.host.ID()),
-		Wrote: func(string) {
+		Wrote: func(path string) {
 			if n.watcher != nil {
-				n.watcher.Kick() // a folder that syncs: its watch shares the merge
+				n.watcher.Reshare(path) // a folder that syncs: its watch shares the merge
 			}
 		},
 	})
@@ -68,7 +67,7 @@ func (s mirrorSource) Newest(groupID, name string) (mirror.Shared, bool, error) 
 		return mirror.Shared{}, false, err // not a group of ours any more: it says why
 	}
 	in, ok := newestShare(g, name)
-	return mirror.Shared{Root: in.Root, Meta: in.Meta, By: conflictTag(in.Who)}, ok, nil
+	return mirror.Shared{Root: in.Root, Meta: in.Meta}, ok, nil
 }
 
 // newestShare is the newest share of g called name.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
@@ -87,10 +86,23 @@ func (n *Node) GroupSync(ctx context.Context, groupName, name, path, c string, c
 		return api.GroupMirror{}, fmt.Errorf("%s's %s is a file, not a folder: only a folder syncs: %w", g.name, name, api.ErrInvalid)
 	}
 	meta := ""
+	var ancestors []string
 	if in.Meta.Defined() {
 		meta = in.Meta.String() // the folder has them: shared from it, or a get gave them
+		// What c was made from: what the versions shared next are
+		// judged against. (Its meta is here: the get, or the share, read it.)
+		defer n.gcl.Hold(in.Meta)()
+		unlock := n.gcl.PinLock()
+		_, err := n.ensureLocal(ctx, in.Meta, nil)
+		unlock()
+		if err != nil {
+			return api.GroupMirror{}, fmt.Errorf("sync %s: the file of modes and times of %s: %w", path, c, err)
+		}
+		if _, ancestors, err = mirror.LoadMeta(ctx, n.store, in.Meta); err != nil {
+			return api.GroupMirror{}, fmt.Errorf("sync %s: %w", path, err)
+		}
 	}
-	mr, err := m.Add(ctx, mirror.Mirror{Path: path, GroupID: g.id.String(), Group: g.name, Name: name, Cid: c, Meta: meta, Sync: true, Updated: since, Own: in.Who == n.host.ID()}, n.store)
+	mr, err := m.Add(ctx, mirror.Mirror{Path: path, GroupID: g.id.String(), Group: g.name, Name: name, Cid: c, Meta: meta, Sync: true, Updated: since, Own: in.Who == n.host.ID(), Ancestors: ancestors}, n.store)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return api.GroupMirror{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf(
@@ -145,35 +157,23 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 		return "", w.Earlier, fmt.Errorf("add %s: %w", w.Path, err)
 	}
 	meta := cid.Undef
+	ancestors := mirror.Lineage([]string{mr.Cid}, mr.Ancestors)
 	if res.Cid != mr.Cid {
-		in, err := n.groupShare(ctx, mr.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}, mr.Cid)
+		in, err := n.groupShare(ctx, mr.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}, ancestors)
 		if err != nil {
 			return "", w.Earlier, err
 		}
 		meta, _ = cid.Decode(in.Meta)
-		if base, err := cid.Decode(mr.Cid); err == nil && mr.Cid != w.Cid {
-			// Another device's version, which this one was made from.
-			if _, err := n.unshare(ctx, mr.GroupID, base); err != nil && !errors.Is(err, blockstore.ErrNotFound) {
-				n.log.Warn("sync: could not withdraw the version the new one was made from", "path", w.Path, "cid", base, "err", err)
-			}
-		}
+		n.withdrawMerged(ctx, mr, c, ancestors)
 		n.log.Info("sync: shared what changed in the folder", "path", w.Path, "cid", c, "from", mr.Cid)
 	} else {
 		meta, _ = cid.Decode(mr.Meta) // the folder holds that version as it is
 	}
-	if err := m.Synced(ctx, w.Path, mirror.Shared{Root: c, Meta: meta}, n.store, since, res.Cid != mr.Cid); err != nil {
+	if err := m.Synced(ctx, w.Path, mirror.Shared{Root: c, Meta: meta}, n.store, since, res.Cid != mr.Cid, ancestors); err != nil {
 		return "", w.Earlier, err
 	}
 	earlier, err := n.retireEarlier(ctx, w, res.Cid)
 	return res.Cid, earlier, err
-}
-
-// conflictTag names the device who in a conflict copy's name, as
-// Syncthing's short device IDs do: the last 7 characters of its peer ID
-// (`kith group members` shows whose).
-func conflictTag(who peer.ID) string {
-	id := who.String()
-	return id[max(0, len(id)-7):]
 }
 
 // intent is g's live share of root.
@@ -193,5 +193,31 @@ func (n *Node) endSync(path string) {
 	}
 	if _, err := n.mirrors.Remove(path); err != nil && !errors.Is(err, mirror.ErrNotFound) {
 		n.log.Warn("sync: could not stop writing the group's versions into the folder", "path", path, "err", err)
+	}
+}
+
+// withdrawMerged withdraws the group's shares of mr's name that the new
+// version c was made from (its ancestors): it holds all they had.
+func (n *Node) withdrawMerged(ctx context.Context, mr mirror.Mirror, c cid.Cid, ancestors []string) {
+	g, err := n.findGroup(mr.GroupID)
+	if err != nil {
+		return
+	}
+	merged := map[string]bool{}
+	for _, a := range ancestors {
+		merged[a] = true
+	}
+	var gone []cid.Cid
+	g.net.Read(func(s *group.State, _ *group.Liveness) {
+		for _, in := range s.Intents() {
+			if in.Name == mr.Name && !in.Root.Equals(c) && merged[in.Root.String()] {
+				gone = append(gone, in.Root)
+			}
+		}
+	})
+	for _, old := range gone {
+		if _, err := n.unshare(ctx, mr.GroupID, old); err != nil && !errors.Is(err, blockstore.ErrNotFound) {
+			n.log.Warn("sync: could not withdraw a version the new one was made from", "path", mr.Path, "cid", old, "err", err)
+		}
 	}
 }

@@ -264,6 +264,11 @@ func TestSyncFolderThreeDevices(t *testing.T) {
 	if len(plans) != 3 {
 		t.Errorf("plan.txt kept in %d versions, want 3 (one under its name, two beside it): %v", len(plans), plans)
 	}
+	if t.Failed() {
+		for _, e := range ents {
+			t.Logf("%s: %q", e.Name(), readString(t, filepath.Join(dirs[0], e.Name())))
+		}
+	}
 }
 
 // TestSyncWithAWatchedShare: a folder shared with --watch only (one way)

@@ -59,6 +59,8 @@ type Result struct {
 	// it merged with what this device changed.
 	Conflicts []string
 	Merged    bool
+	// Ancestors are the version's (its meta's), for a Sync folder.
+	Ancestors []string
 }
 
 func (r *Result) keep(rel string) {
@@ -87,19 +89,12 @@ type Version struct {
 	// Sync is a folder that syncs both ways (its changes are shared
 	// too): what the version has as the folder had it when it was last in
 	// sync (Base, else the manifest's records) is left as it is here,
-	// changed or deleted; and where both changed a file, the version's
-	// goes beside it as a conflict copy (ConflictTag names the device in
-	// its name), not kept out.
-	Sync        bool
-	ConflictTag string
-	// OwnTag names this device in a conflict copy of its own file, and
+	// changed or deleted; and where both changed a file, the later change
+	// keeps the name and the other goes beside it as a conflict copy.
 	// Times holds the version's files' modification times (its meta's,
-	// nanoseconds, by path): where both changed a file, the later change
-	// keeps the name and the other becomes the conflict copy, named by its
-	// time and device, so that two devices that resolve the same conflict
-	// end with the same folder.
-	OwnTag string
-	Times  map[string]int64
+	// nanoseconds, by path), which say which change is the later.
+	Sync  bool
+	Times map[string]int64
 	// Base, for a Sync folder whose manifest is not the version's base
 	// (both changed it since), is the entries of the version both start
 	// from: slash path to a file's or link's CID, or "/" for a folder.

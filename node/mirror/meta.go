@@ -39,10 +39,12 @@ type EntryMeta struct {
 type metaFile struct {
 	V       int  `json:"v"`
 	Entries Meta `json:"e"`
-	// Base is, for a version a folder that syncs both ways shared, the
-	// version the folder held when it was last in sync ("" for none):
-	// what a device that gets it judges changes against.
-	Base string `json:"b,omitempty"`
+	// Ancestors are, for a version a folder that syncs both ways shared,
+	// the versions it was made from, newest first (the version the folder
+	// held, then those that one was made from, and those merged into it;
+	// at most MaxAncestors): a device that gets it judges its changes
+	// against the newest of them its own folder was made from too.
+	Ancestors []string `json:"b,omitempty"`
 }
 
 // MaxMetaSize bounds the meta file a mirror reads: about a million
@@ -52,10 +54,13 @@ const MaxMetaSize = 64 << 20
 // ErrBadMeta is DecodeMeta's error for what is no meta file.
 var ErrBadMeta = errors.New("not a file of modes and times")
 
-// EncodeMeta is m as the file shared beside the version, with the base
-// of a folder that syncs both ways ("" for none).
-func EncodeMeta(m Meta, base string) []byte {
-	b, err := json.Marshal(metaFile{V: 1, Entries: m, Base: base}) // map keys sorted
+// MaxAncestors bounds the ancestors a meta file names.
+const MaxAncestors = 64
+
+// EncodeMeta is m as the file shared beside the version, with the
+// ancestors of a folder that syncs both ways (none: nil).
+func EncodeMeta(m Meta, ancestors []string) []byte {
+	b, err := json.Marshal(metaFile{V: 1, Entries: m, Ancestors: ancestors}) // map keys sorted
 	if err != nil {
 		panic(err) // a map of numbers always encodes
 	}
@@ -63,30 +68,33 @@ func EncodeMeta(m Meta, base string) []byte {
 }
 
 // DecodeMeta reads a meta file, at most MaxMetaSize bytes: its entries
-// and its base ("" for none).
-func DecodeMeta(r io.Reader) (Meta, string, error) {
+// and its ancestors.
+func DecodeMeta(r io.Reader) (Meta, []string, error) {
 	b, err := io.ReadAll(io.LimitReader(r, MaxMetaSize+1))
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	if len(b) > MaxMetaSize {
-		return nil, "", fmt.Errorf("%w: larger than %d bytes", ErrBadMeta, MaxMetaSize)
+		return nil, nil, fmt.Errorf("%w: larger than %d bytes", ErrBadMeta, MaxMetaSize)
 	}
 	var f metaFile
 	if err := json.Unmarshal(b, &f); err != nil || f.V != 1 {
-		return nil, "", ErrBadMeta
+		return nil, nil, ErrBadMeta
 	}
 	for p := range f.Entries {
 		if !fs.ValidPath(p) {
-			return nil, "", fmt.Errorf("%w: bad path %q", ErrBadMeta, p)
+			return nil, nil, fmt.Errorf("%w: bad path %q", ErrBadMeta, p)
 		}
 	}
-	if f.Base != "" {
-		if _, err := cid.Decode(f.Base); err != nil {
-			return nil, "", fmt.Errorf("%w: bad base %q", ErrBadMeta, f.Base)
+	if len(f.Ancestors) > MaxAncestors {
+		return nil, nil, fmt.Errorf("%w: %d ancestors, more than %d", ErrBadMeta, len(f.Ancestors), MaxAncestors)
+	}
+	for _, a := range f.Ancestors {
+		if _, err := cid.Decode(a); err != nil {
+			return nil, nil, fmt.Errorf("%w: bad ancestor %q", ErrBadMeta, a)
 		}
 	}
-	return f.Entries, f.Base, nil
+	return f.Entries, f.Ancestors, nil
 }
 
 // Sub is the part of m for the entry at slash path p in the version
@@ -109,18 +117,18 @@ func (m Meta) Sub(p string) Meta {
 }
 
 // LoadMeta reads the meta file c from bs (which must hold it): its
-// entries and its base.
-func LoadMeta(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (Meta, string, error) {
+// entries and its ancestors.
+func LoadMeta(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (Meta, []string, error) {
 	r, _, err := dag.Open(ctx, bs, c)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	defer r.Close()
-	m, base, err := DecodeMeta(r)
+	m, anc, err := DecodeMeta(r)
 	if err != nil {
-		return nil, "", fmt.Errorf("read %s: %w", c, err)
+		return nil, nil, fmt.Errorf("read %s: %w", c, err)
 	}
-	return m, base, nil
+	return m, anc, nil
 }
 
 // ReadMeta is the meta of the version root as the folder dir holds it:

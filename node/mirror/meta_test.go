@@ -55,7 +55,7 @@ func metaOf(t *testing.T, bs blockstore.Blockstore, root cid.Cid, dir string) (M
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(m, "")), nil)
+	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(m, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestMirrorKeepsModesAndTimes(t *testing.T) {
 	if len(meta1) != 5 {
 		t.Fatalf("meta of %d entries, want the 5 files and folders (no link): %v", len(meta1), meta1)
 	}
-	if got, again := EncodeMeta(meta1, ""), EncodeMeta(meta1, ""); !bytes.Equal(got, again) {
+	if got, again := EncodeMeta(meta1, nil), EncodeMeta(meta1, nil); !bytes.Equal(got, again) {
 		t.Fatal("the same meta encodes differently")
 	}
 
@@ -145,7 +145,7 @@ func TestMirrorKeepsModesAndTimes(t *testing.T) {
 	em := meta3["run.sh"]
 	em.Mtime += int64(time.Minute)
 	meta3["run.sh"] = em
-	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(meta3, "")), nil)
+	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(meta3, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestMirrorKeepsModesAndTimes(t *testing.T) {
 }
 
 // TestDecodeMeta refuses what is not a meta file, or names a path outside
-// the folder, or a base that is no CID; EncodeMeta's base reads back.
+// the folder, or an ancestor that is no CID; EncodeMeta's ancestors read back.
 func TestDecodeMeta(t *testing.T) {
 	for _, tt := range []struct {
 		name, in string
@@ -212,8 +212,8 @@ func TestDecodeMeta(t *testing.T) {
 		{"outside", `{"v":1,"e":{"../x":{"m":493,"t":5}}}`, false},
 		{"absolute", `{"v":1,"e":{"/etc/passwd":{"m":493,"t":5}}}`, false},
 		{"a file's own", `{"v":1,"e":{".":{"m":493,"t":5}}}`, true},
-		{"with a base", `{"v":1,"e":{},"b":"bafkqaaa"}`, true},
-		{"a base that is no CID", `{"v":1,"e":{},"b":"not a cid"}`, false},
+		{"with ancestors", `{"v":1,"e":{},"b":["bafkqaaa"]}`, true},
+		{"an ancestor that is no CID", `{"v":1,"e":{},"b":["not a cid"]}`, false},
 	} {
 		_, _, err := DecodeMeta(strings.NewReader(tt.in))
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrBadMeta)) {
@@ -221,12 +221,12 @@ func TestDecodeMeta(t *testing.T) {
 		}
 	}
 	m := Meta{"a": {Mode: 0o644, Mtime: 7}}
-	got, base, err := DecodeMeta(bytes.NewReader(EncodeMeta(m, "bafkqaaa")))
-	if err != nil || base != "bafkqaaa" || got["a"] != m["a"] {
-		t.Errorf("read back: %v, base %q, %v", got, base, err)
+	got, anc, err := DecodeMeta(bytes.NewReader(EncodeMeta(m, []string{"bafkqaaa"})))
+	if err != nil || len(anc) != 1 || anc[0] != "bafkqaaa" || got["a"] != m["a"] {
+		t.Errorf("read back: %v, ancestors %q, %v", got, anc, err)
 	}
-	if b := EncodeMeta(m, ""); bytes.Contains(b, []byte(`"b"`)) {
-		t.Errorf("no base, yet the file says one: %s", b)
+	if b := EncodeMeta(m, nil); bytes.Contains(b, []byte(`"b"`)) {
+		t.Errorf("no ancestors, yet the file names some: %s", b)
 	}
 }
 

@@ -101,6 +101,11 @@ type Mirror struct {
 	// Own: Cid was shared from this folder (Synced), not written from
 	// another device's.
 	Own bool `json:"own,omitempty"`
+	// Ancestors are the versions the folder holds the changes of besides
+	// Cid's own, newest first (Cid's ancestors, and, merged, those of the
+	// version it held before): what a version shared from it was made
+	// from, and what another is judged against (their newest common one).
+	Ancestors []string `json:"ancestors,omitempty"`
 }
 
 // exclusion is what m leaves out.
@@ -122,9 +127,6 @@ func (m Mirror) manifestName() string {
 // file of its modes and times (cid.Undef when the sharer sent none).
 type Shared struct {
 	Root, Meta cid.Cid
-	// By names the device that shared it, as a conflict copy's name
-	// says it (Version.ConflictTag).
-	By string
 }
 
 // metaString is how Mirror.Meta names c.
@@ -164,8 +166,6 @@ type Options struct {
 	// Wrote, when set, is called after a folder that syncs both ways was
 	// written to (its watch then shares what it holds, if that differs).
 	Wrote func(path string)
-	// Tag names this device in the conflict copies of its files.
-	Tag string
 }
 
 // listFile is the list of mirrors, in their folder.
@@ -529,6 +529,10 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 		if mr.Sync {
 			x.Merged = res.Merged || (x.Merged && c.String() == mr.Cid)
 			x.Own = x.Own && c.String() == mr.Cid
+			if c.String() != mr.Cid {
+				// What it holds now: v's changes, and what it held.
+				x.Ancestors = Lineage(res.Ancestors, []string{mr.Cid}, mr.Ancestors)
+			}
 		}
 		if len(res.Conflicts) > 0 {
 			// The newest first; those the user deleted go (List).
@@ -584,13 +588,15 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, m
 		return Result{}, nil, err
 	}
 	ver := Version{Root: c, Store: bs, Fetch: m.src.Fetch, Revert: mr.Revert, Exclude: x}
+	var ancestors []string
 	if mr.Sync {
-		ver.Sync, ver.ConflictTag, ver.OwnTag = true, v.By, m.opts.Tag
-		if ver.Base, ver.Times, err = m.syncBase(ctx, mr, v); err != nil {
+		ver.Sync = true
+		if ver.Base, ver.Times, ancestors, err = m.syncBase(ctx, mr, v); err != nil {
 			return Result{}, nil, err
 		}
 	}
 	res, err = Apply(ctx, ver, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
+	res.Ancestors = ancestors
 	if err == nil && v.Meta.Defined() {
 		var only map[string]string
 		if mr.Sync {
@@ -734,9 +740,9 @@ func (m *Mirrors) Exclusive(path string) (release func()) {
 // written: Adopt), and what another device shares next is judged against
 // it. The caller holds Exclusive(path).
 //
-// own says the version was shared from the folder (else it is the
-// version the folder held already, as it is).
-func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blockstore.Blockstore, since time.Time, own bool) error {
+// own says the version was shared from the folder, with ancestors (else
+// it is the version the folder held already, as it is).
+func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blockstore.Blockstore, since time.Time, own bool, ancestors []string) error {
 	man, err := Adopt(ctx, bs, v.Root, path, dag.Exclusion{}, since)
 	if err != nil {
 		return err
@@ -752,6 +758,9 @@ func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blocksto
 	mr.Cid, mr.Meta, mr.Updated, mr.Checked = v.Root.String(), metaString(v.Meta), time.Now(), time.Now()
 	mr.Error, mr.Failed, mr.Kept, mr.KeptCount, mr.Merged = "", "", nil, 0, false
 	mr.Own = own || (mr.Own && mr.Cid == v.Root.String())
+	if own {
+		mr.Ancestors = ancestors
+	}
 	err = m.saveManifestLocked(*mr, man)
 	if err == nil {
 		err = m.saveLocked(list)
@@ -765,40 +774,57 @@ func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blocksto
 
 // syncBase is the Version.Base v is written with into the folder mr,
 // which syncs both ways: nil when v was made from the version the folder
-// holds (its manifest is the base), else the entries of the version v
-// was made from (its meta says which), fetched; none (an empty base:
-// every difference gets a conflict copy) when that is not said or cannot
-// be fetched. times are v's files' modification times (Version.Times).
-func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[string]string, times map[string]int64, err error) {
-	from := ""
+// holds, as it holds it (its manifest is the base); else the entries of
+// the newest of v's ancestors that the folder's version was made from too
+// (their common ancestor), fetched; none (an empty base: every
+// difference gets a conflict copy) when there is none or it cannot be
+// fetched. times are v's files' modification times (Version.Times), and
+// ancestors v's (its meta's).
+func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[string]string, times map[string]int64, ancestors []string, err error) {
 	if v.Meta.Defined() {
 		bs, release := m.src.Hold(v.Meta)
 		defer release()
 		if _, err := m.src.Fetch(ctx, v.Meta, nil, nil); err != nil {
-			return nil, nil, fmt.Errorf("fetch the file of modes and times of %s: %w", v.Root, err)
+			return nil, nil, nil, fmt.Errorf("fetch the file of modes and times of %s: %w", v.Root, err)
 		}
-		meta, b, err := LoadMeta(ctx, bs, v.Meta)
+		meta, anc, err := LoadMeta(ctx, bs, v.Meta)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		from, times = b, make(map[string]int64, len(meta))
+		ancestors, times = anc, make(map[string]int64, len(meta))
 		for p, em := range meta {
 			times[p] = em.Mtime
 		}
 	}
-	if mr.Cid == "" || mr.Cid == v.Root.String() || from == mr.Cid && !mr.Merged {
-		return nil, times, nil // made from what the folder holds (or it)
+	if mr.Cid == "" || mr.Cid == v.Root.String() {
+		return nil, times, ancestors, nil // the version it holds (its modes and times changed)
 	}
-	bc, err := cid.Decode(from)
-	if err != nil && !mr.Own && !mr.Merged {
+	ours := map[string]bool{mr.Cid: true}
+	for _, a := range mr.Ancestors {
+		ours[a] = true
+	}
+	common := ""
+	for _, a := range ancestors {
+		if ours[a] {
+			common = a
+			break
+		}
+	}
+	switch {
+	case common == mr.Cid && !mr.Merged:
+		return nil, times, ancestors, nil // made from what the folder holds
+	case common == "" && len(ancestors) == 0 && !mr.Own && !mr.Merged:
 		// Shared by a device that does not sync (kith share --watch):
 		// made from its own folder, and this one holds another device's
 		// version as it was (its manifest).
-		return nil, times, nil
+		return nil, times, ancestors, nil
+	case common == "":
+		m.opts.Log.Info("mirror: a newer version was made from nothing this folder was; what differs here gets a conflict copy", "path", mr.Path, "cid", v.Root)
+		return map[string]string{}, times, ancestors, nil
 	}
+	bc, err := cid.Decode(common)
 	if err != nil {
-		m.opts.Log.Info("mirror: a newer version says nothing of what it was made from; what differs here gets a conflict copy", "path", mr.Path, "cid", v.Root)
-		return map[string]string{}, times, nil
+		return nil, nil, nil, err
 	}
 	bs, release := m.src.Hold(bc)
 	defer release()
@@ -807,13 +833,30 @@ func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[s
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
+			return nil, nil, nil, ctx.Err()
 		}
-		m.opts.Log.Info("mirror: the version a newer one was made from cannot be fetched; what differs here gets a conflict copy", "path", mr.Path, "cid", v.Root, "base", bc, "err", err)
-		return map[string]string{}, times, nil
+		m.opts.Log.Info("mirror: the version both were made from cannot be fetched; what differs here gets a conflict copy", "path", mr.Path, "cid", v.Root, "base", bc, "err", err)
+		return map[string]string{}, times, ancestors, nil
 	}
 	base, err = BaseOf(ctx, bs, bc)
-	return base, times, err
+	return base, times, ancestors, err
+}
+
+// Lineage is the ancestors of a version made from the versions first and
+// rest (each list newest first, and first's own head before them):
+// both, without repeats, at most MaxAncestors.
+func Lineage(first []string, rest ...[]string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range append([][]string{first}, rest...) {
+		for _, a := range l {
+			if a != "" && !seen[a] && len(out) < MaxAncestors {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // baseFetchTimeout bounds the fetch of the listing of the version a newer

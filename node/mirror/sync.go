@@ -2,6 +2,8 @@ package mirror
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -103,28 +105,37 @@ func (a *applier) markNeeded(items []item) {
 
 // conflict resolves r (p on disk, st), which this device and the version
 // both changed: the later change (by modification time; the larger
-// device tag if equal) keeps the name, the other goes beside it as a
-// conflict copy named by its time and device.
+// content hash if equal) keeps the name, the other goes beside it as a
+// conflict copy named by its time and the end of its content's hash, so
+// that every device that resolves the same conflict gives the copy the
+// same name, and two copies of different bytes never share one.
 func (a *applier) conflict(e dag.Entry, r, p string, st fs.FileInfo) error {
+	if e.Type == dag.TypeDir {
+		a.keptChanged(r) // a folder there: what it holds is judged in turn
+		return nil
+	}
 	ours, theirs := st.ModTime().UnixNano(), a.v.Times[r]
-	theirsWin := theirs > ours || theirs == ours && a.v.ConflictTag > a.v.OwnTag
-	if st.IsDir() || e.Type == dag.TypeDir || !theirsWin {
-		if e.Type == dag.TypeDir {
-			a.keptChanged(r) // a folder there: what it holds is judged in turn
-			return nil
-		}
-		return a.writeConflict(e, r, p, theirs, a.v.ConflictTag)
+	if st.IsDir() {
+		return a.writeConflict(e, r, p, theirs) // a folder made here stays
+	}
+	oursKey, err := contentKey(a.ctx, p, st)
+	if err != nil {
+		return fmt.Errorf("compare %s with the version's: %w", p, err)
+	}
+	if theirs < ours || theirs == ours && e.Cid.String() <= oursKey {
+		return a.writeConflict(e, r, p, theirs)
 	}
 	// Theirs keeps the name: this device's goes aside, then theirs in.
-	name := conflictName(path.Base(r), a.v.OwnTag, time.Unix(0, ours))
+	name := conflictName(path.Base(r), oursKey, time.Unix(0, ours))
 	aside := filepath.Join(filepath.Dir(p), name)
-	if _, err := os.Lstat(aside); err == nil {
-		return a.writeConflict(e, r, p, theirs, a.v.ConflictTag) // moved aside before: keep both as they are
+	if _, err := os.Lstat(aside); err != nil {
+		if err := os.Rename(p, aside); err != nil {
+			return fmt.Errorf("move %s aside as a conflict copy: %w", p, err)
+		}
+		a.res.Conflicts = append(a.res.Conflicts, path.Join(path.Dir(r), name))
+	} else if err := os.Remove(p); err != nil { // the same bytes are aside already
+		return fmt.Errorf("replace %s: %w", p, err)
 	}
-	if err := os.Rename(p, aside); err != nil {
-		return fmt.Errorf("move %s aside as a conflict copy: %w", p, err)
-	}
-	a.res.Conflicts = append(a.res.Conflicts, path.Join(path.Dir(r), name))
 	if e.Type == dag.TypeFile {
 		if err := a.ensure(e.Cid); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
@@ -134,17 +145,34 @@ func (a *applier) conflict(e dag.Entry, r, p string, st fs.FileInfo) error {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	a.res.Written++
-	st, err := os.Lstat(p)
-	if err != nil {
+	if st, err = os.Lstat(p); err != nil {
 		return err
 	}
 	a.record(r, e, st)
 	return nil
 }
 
+// contentKey is what names the bytes at p (st) in a conflict copy's name:
+// a file's CID (as an add gives it), a link's target hashed.
+func contentKey(ctx context.Context, p string, st fs.FileInfo) (string, error) {
+	if st.Mode()&fs.ModeSymlink != 0 {
+		t, err := os.Readlink(p)
+		if err != nil {
+			return "", err
+		}
+		sum := sha256.Sum256([]byte(t))
+		return hex.EncodeToString(sum[:]), nil
+	}
+	c, err := dag.HashFile(ctx, p, nil)
+	if err != nil {
+		return "", err
+	}
+	return c.String(), nil
+}
+
 // writeConflict writes the version's e beside r (p on disk) as a conflict
-// copy changed at t (nanoseconds; 0: unknown, now) on the device tag.
-func (a *applier) writeConflict(e dag.Entry, r, p string, t int64, tag string) error {
+// copy changed at t (nanoseconds; 0: unknown, now).
+func (a *applier) writeConflict(e dag.Entry, r, p string, t int64) error {
 	if e.Type == dag.TypeFile {
 		if err := a.ensure(e.Cid); err != nil {
 			return fmt.Errorf("write the conflict copy of %s: %w", p, err)
@@ -154,10 +182,10 @@ func (a *applier) writeConflict(e dag.Entry, r, p string, t int64, tag string) e
 	if t > 0 {
 		when = time.Unix(0, t)
 	}
-	name := conflictName(path.Base(r), tag, when)
+	name := conflictName(path.Base(r), e.Cid.String(), when)
 	err := dag.WriteTo(a.ctx, a.v.Store, e.Cid, filepath.Join(filepath.Dir(p), name), nil, dag.WithoutSweep())
 	if errors.Is(err, fs.ErrExist) {
-		return nil // written before, by an update cut off since
+		return nil // the same bytes: written before
 	}
 	if err != nil {
 		return fmt.Errorf("write the conflict copy of %s: %w", p, err)
@@ -166,18 +194,17 @@ func (a *applier) writeConflict(e dag.Entry, r, p string, t int64, tag string) e
 	return nil
 }
 
-// conflictName is the name of a conflict copy of name, as Syncthing
-// names them: notes.sync-conflict-20261206-071500-ABCDEFG.txt.
-func conflictName(name, tag string, t time.Time) string {
+// conflictName is the name of a conflict copy of name, changed at t, of
+// the bytes key names (as Syncthing names them, with the end of the
+// content's hash where Syncthing has the device's):
+// notes.sync-conflict-20261206-071500-q3x7k2m.txt.
+func conflictName(name, key string, t time.Time) string {
 	ext := path.Ext(name)
 	stem := strings.TrimSuffix(name, ext)
 	if stem == "" { // .bashrc
 		stem, ext = name, ""
 	}
-	if tag == "" {
-		tag = "group"
-	}
-	return fmt.Sprintf("%s.sync-conflict-%s-%s%s", stem, t.UTC().Format("20060102-150405"), tag, ext)
+	return fmt.Sprintf("%s.sync-conflict-%s-%s%s", stem, t.UTC().Format("20060102-150405"), key[max(0, len(key)-7):], ext)
 }
 
 // BaseOf lists the folder version root (which bs must hold: its folders

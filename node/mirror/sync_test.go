@@ -44,7 +44,7 @@ func conflictCopies(tr tree, name string) []string {
 	var out []string
 	stem := strings.TrimSuffix(name, filepath.Ext(name))
 	for k, v := range tr {
-		if strings.HasPrefix(k, stem+".sync-conflict-") && strings.HasSuffix(k, "-PEER"+filepath.Ext(name)) {
+		if strings.HasPrefix(k, stem+".sync-conflict-") && strings.HasSuffix(k, filepath.Ext(name)) {
 			out = append(out, v.(string))
 			delete(tr, k)
 		}
@@ -74,7 +74,7 @@ func TestApplySyncFastForward(t *testing.T) {
 	man := Manifest{}
 	sync := func(v Version) Result {
 		t.Helper()
-		v.Store, v.Sync, v.ConflictTag = bs, true, "PEER"
+		v.Store, v.Sync = bs, true
 		res, err := Apply(ctx, v, dir, man, nil)
 		if err != nil {
 			t.Fatalf("Apply: %v", err)
@@ -134,7 +134,7 @@ func TestApplySyncMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Apply(ctx, Version{Root: b1, Store: bs, Sync: true, ConflictTag: "PEER", Base: baseEntries}, dir, man, nil)
+	res, err := Apply(ctx, Version{Root: b1, Store: bs, Sync: true, Base: baseEntries}, dir, man, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestApplySyncMerge(t *testing.T) {
 	dir2 := t.TempDir()
 	ours.write(t, dir2)
 	man2, _ := Adopt(ctx, bs, a1, dir2, dag.Exclusion{})
-	if _, err := Apply(ctx, Version{Root: b1, Store: bs, Sync: true, ConflictTag: "PEER"}, dir2, man2, nil); err != nil {
+	if _, err := Apply(ctx, Version{Root: b1, Store: bs, Sync: true}, dir2, man2, nil); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir2, "a")); string(b) != "a" {
@@ -159,8 +159,8 @@ func TestApplySyncMerge(t *testing.T) {
 
 // TestApplySyncConflictSameEverywhere: where both changed a file, the
 // later change keeps the name and the other is the conflict copy, named
-// by its own time and device: two devices that each merge the other's
-// change end with the same folder.
+// by its own time and the end of its hash: two devices that each merge
+// the other's change end with the same folder.
 func TestApplySyncConflictSameEverywhere(t *testing.T) {
 	ctx := context.Background()
 	bs := blockstore.NewMemStore()
@@ -190,18 +190,23 @@ func TestApplySyncConflictSameEverywhere(t *testing.T) {
 	dirB, manB := device("b's plan, written later", tB)
 	vA := version(t, bs, tree{"plan.txt": "a's plan"})
 	vB := version(t, bs, tree{"plan.txt": "b's plan, written later"})
-	merge := func(dir string, man Manifest, theirs cid.Cid, theirsAt time.Time, own, tag string) Result {
+	merge := func(dir string, man Manifest, theirs cid.Cid, theirsAt time.Time) Result {
 		t.Helper()
-		res, err := Apply(ctx, Version{Root: theirs, Store: bs, Sync: true, OwnTag: own, ConflictTag: tag,
+		res, err := Apply(ctx, Version{Root: theirs, Store: bs, Sync: true,
 			Times: map[string]int64{"plan.txt": theirsAt.UnixNano()}}, dir, man, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return res
 	}
-	resA := merge(dirA, manA, vB, tB, "AAAAAAA", "BBBBBBB")
-	resB := merge(dirB, manB, vA, tA, "BBBBBBB", "AAAAAAA")
-	want := tree{"plan.txt": "b's plan, written later", "plan.sync-conflict-20261206-070000-AAAAAAA.txt": "a's plan"}
+	resA := merge(dirA, manA, vB, tB)
+	resB := merge(dirB, manB, vA, tA)
+	aPlan, err := dag.Resolve(ctx, bs, vA, []string{"plan.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := aPlan.String()
+	want := tree{"plan.txt": "b's plan, written later", "plan.sync-conflict-20261206-070000-" + key[len(key)-7:] + ".txt": "a's plan"}
 	sameTree(t, "a's folder", readTree(t, dirA), want)
 	sameTree(t, "b's folder", readTree(t, dirB), want)
 	if len(resA.Conflicts) != 1 || len(resB.Conflicts) != 1 {

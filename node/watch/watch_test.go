@@ -467,3 +467,29 @@ func TestWatcherKeepsEarlier(t *testing.T) {
 		t.Fatalf("reopened, the watch keeps %q", only(t, reopened).Earlier)
 	}
 }
+
+// TestWatcherReshare: a folder whose listing did not change is shared
+// again after Reshare (a folder that syncs was merged), once, and the
+// file says so across a reopening.
+func TestWatcherReshare(t *testing.T) {
+	s := &sharer{}
+	file := filepath.Join(t.TempDir(), "watches.json")
+	w := open(t, file, s)
+	dir := folder(t)
+	if _, _, err := w.Add(Watch{Path: dir, GroupID: "g1", Copies: 1, Cid: "cid1", Sync: true, Name: "photos"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w.CheckAll(context.Background())
+	if s.count() != 0 {
+		t.Fatalf("an unchanged folder shared %d times", s.count())
+	}
+	w.Reshare(dir)
+	if again := open(t, file, s); only(t, again).Print != "" {
+		t.Error("Reshare was not saved: a restart would not share the merge")
+	}
+	w.CheckAll(context.Background())
+	w.CheckAll(context.Background())
+	if s.count() != 1 {
+		t.Fatalf("after Reshare shared %d times, want once", s.count())
+	}
+}

@@ -63,7 +63,7 @@ device shares under its name (kith get NAME --group G -o DIR --sync on
 that device) is written in: only what changed, deletions too. Where this
 device and another changed the same file before hearing of each other,
 the later change keeps the name and the other is written beside it as
-NAME.sync-conflict-DATE-TIME-DEVICE.EXT, the same on every device:
+NAME.sync-conflict-DATE-TIME-HASH.EXT, the same on every device:
 nothing is lost. What should stay on each device alone (caches, build
 output) goes in a .kithignore file at the top of the folder. 'kith mirror
 ls' lists folders that sync, 'kith mirror rm PATH' stops.`,
