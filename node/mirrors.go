@@ -37,7 +37,7 @@ func (n *Node) startMirrors() error {
 		Changed:  n.groupWatch.notify, // a page may show a mirror's state
 		Wrote: func(path string) {
 			if n.watcher != nil {
-				n.watcher.Reshare(path) // a folder that syncs: its watch shares the merge
+				n.watcher.ShareAgain(path) // a folder that syncs: its watch shares the merge
 			}
 		},
 	})

@@ -132,11 +132,12 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 		return "", w.Earlier, err
 	}
 	defer m.Exclusive(w.Path)()
-	i := slices.IndexFunc(m.List(), func(mr mirror.Mirror) bool { return mr.Path == w.Path && mr.Sync })
+	list := m.List()
+	i := slices.IndexFunc(list, func(mr mirror.Mirror) bool { return mr.Path == w.Path && mr.Sync })
 	if i < 0 {
 		return "", w.Earlier, fmt.Errorf("%s no longer follows the group's versions: 'kith watch rm %s', then sync it again", w.Path, w.Path)
 	}
-	mr := m.List()[i]
+	mr := list[i]
 	if v, ok, err := (mirrorSource{n}).Newest(mr.GroupID, mr.Name); err != nil {
 		return "", w.Earlier, err
 	} else if ok && v.Root.String() != mr.Cid && v.Root.String() != mr.Failed {

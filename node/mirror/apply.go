@@ -61,6 +61,8 @@ type Result struct {
 	Merged    bool
 	// Ancestors are the version's (its meta's), for a Sync folder.
 	Ancestors []string
+	// listed is the version's entries as Version.Base has them (Sync).
+	listed map[string]string
 }
 
 func (r *Result) keep(rel string) {
@@ -146,6 +148,10 @@ func Apply(ctx context.Context, v Version, dir string, man Manifest, progress fu
 	if v.Sync {
 		a.markNeeded(items)
 		a.res.Merged = v.Base != nil
+		a.res.listed = make(map[string]string, len(items))
+		for _, it := range items {
+			a.res.listed[it.rel] = entryKey(it.e)
+		}
 	}
 	if err := a.fetchNeeded(dir, items); err != nil {
 		return a.res, err

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -589,22 +590,23 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, m
 	}
 	ver := Version{Root: c, Store: bs, Fetch: m.src.Fetch, Revert: mr.Revert, Exclude: x}
 	var ancestors []string
+	var meta Meta // a syncing folder's version's, loaded once
 	if mr.Sync {
 		ver.Sync = true
-		if ver.Base, ver.Times, ancestors, err = m.syncBase(ctx, mr, v); err != nil {
+		if ver.Base, meta, ancestors, err = m.syncBase(ctx, mr, v); err != nil {
 			return Result{}, nil, err
+		}
+		ver.Times = make(map[string]int64, len(meta))
+		for p, em := range meta {
+			ver.Times[p] = em.Mtime
 		}
 	}
 	res, err = Apply(ctx, ver, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
 	res.Ancestors = ancestors
 	if err == nil && v.Meta.Defined() {
-		var only map[string]string
-		if mr.Sync {
-			// Not what this device changed and shared: the version's
-			// times are those of the base's bytes, not of these.
-			only, _ = BaseOf(ctx, bs, c)
-		}
-		res.Touched, metaErr = m.applyMeta(ctx, mr.Path, v.Meta, man, only)
+		// A syncing folder's: not what this device changed and shared (the
+		// version's times are those of the base's bytes, not of these).
+		res.Touched, metaErr = m.applyMeta(ctx, mr.Path, v.Meta, man, res.listed, meta)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -617,18 +619,23 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, m
 	return res, metaErr, err
 }
 
-// applyMeta fetches the file of modes and times meta and applies it to
-// what man says was written into dir; with only (the version's entries,
-// Version.Base's way), to the files man holds as the version has them.
-func (m *Mirrors) applyMeta(ctx context.Context, dir string, meta cid.Cid, man Manifest, only map[string]string) (int, error) {
-	bs, release := m.src.Hold(meta)
-	defer release()
-	if _, err := m.src.Fetch(ctx, meta, nil, nil); err != nil {
-		return 0, err
-	}
-	em, _, err := LoadMeta(ctx, bs, meta)
-	if err != nil {
-		return 0, err
+// applyMeta applies the file of modes and times meta (em, when it was
+// loaded already, else fetched) to what man says was written into dir;
+// with only (the version's entries, Version.Base's way), to the files man
+// holds as the version has them.
+func (m *Mirrors) applyMeta(ctx context.Context, dir string, meta cid.Cid, man Manifest, only map[string]string, em Meta) (int, error) {
+	if em == nil {
+		bs, release := m.src.Hold(meta)
+		defer release()
+		if _, err := m.src.Fetch(ctx, meta, nil, nil); err != nil {
+			return 0, err
+		}
+		var err error
+		if em, _, err = LoadMeta(ctx, bs, meta); err != nil {
+			return 0, err
+		}
+	} else {
+		em = maps.Clone(em) // only's filter below must not touch the caller's
 	}
 	if only != nil {
 		for r := range em {
@@ -778,26 +785,20 @@ func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blocksto
 // the newest of v's ancestors that the folder's version was made from too
 // (their common ancestor), fetched; none (an empty base: every
 // difference gets a conflict copy) when there is none or it cannot be
-// fetched. times are v's files' modification times (Version.Times), and
-// ancestors v's (its meta's).
-func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[string]string, times map[string]int64, ancestors []string, err error) {
+// fetched. meta and ancestors are v's (its file of modes and times).
+func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[string]string, meta Meta, ancestors []string, err error) {
 	if v.Meta.Defined() {
 		bs, release := m.src.Hold(v.Meta)
 		defer release()
 		if _, err := m.src.Fetch(ctx, v.Meta, nil, nil); err != nil {
 			return nil, nil, nil, fmt.Errorf("fetch the file of modes and times of %s: %w", v.Root, err)
 		}
-		meta, anc, err := LoadMeta(ctx, bs, v.Meta)
-		if err != nil {
+		if meta, ancestors, err = LoadMeta(ctx, bs, v.Meta); err != nil {
 			return nil, nil, nil, err
-		}
-		ancestors, times = anc, make(map[string]int64, len(meta))
-		for p, em := range meta {
-			times[p] = em.Mtime
 		}
 	}
 	if mr.Cid == "" || mr.Cid == v.Root.String() {
-		return nil, times, ancestors, nil // the version it holds (its modes and times changed)
+		return nil, meta, ancestors, nil // the version it holds (its modes and times changed)
 	}
 	ours := map[string]bool{mr.Cid: true}
 	for _, a := range mr.Ancestors {
@@ -812,15 +813,15 @@ func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[s
 	}
 	switch {
 	case common == mr.Cid && !mr.Merged:
-		return nil, times, ancestors, nil // made from what the folder holds
+		return nil, meta, ancestors, nil // made from what the folder holds
 	case common == "" && len(ancestors) == 0 && !mr.Own && !mr.Merged:
 		// Shared by a device that does not sync (kith share --watch):
 		// made from its own folder, and this one holds another device's
 		// version as it was (its manifest).
-		return nil, times, ancestors, nil
+		return nil, meta, ancestors, nil
 	case common == "":
 		m.opts.Log.Info("mirror: a newer version was made from nothing this folder was; what differs here gets a conflict copy", "path", mr.Path, "cid", v.Root)
-		return map[string]string{}, times, ancestors, nil
+		return map[string]string{}, meta, ancestors, nil
 	}
 	bc, err := cid.Decode(common)
 	if err != nil {
@@ -836,10 +837,10 @@ func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[s
 			return nil, nil, nil, ctx.Err()
 		}
 		m.opts.Log.Info("mirror: the version both were made from cannot be fetched; what differs here gets a conflict copy", "path", mr.Path, "cid", v.Root, "base", bc, "err", err)
-		return map[string]string{}, times, ancestors, nil
+		return map[string]string{}, meta, ancestors, nil
 	}
 	base, err = BaseOf(ctx, bs, bc)
-	return base, times, ancestors, err
+	return base, meta, ancestors, err
 }
 
 // Lineage is the ancestors of a version made from the versions first and

@@ -294,11 +294,11 @@ func (w *Watcher) List() []Watch {
 // Kick has Run check every folder now rather than at the next interval.
 func (w *Watcher) Kick() { poke(w.kick) }
 
-// Reshare has the watches of path add and share the folder at their next
+// ShareAgain has the watches of path add and share the folder at their next
 // look even if its listing did not change (a folder that syncs both ways
 // was merged with another device's version: what it holds now may not be
 // what either shared), and kicks Run.
-func (w *Watcher) Reshare(path string) {
+func (w *Watcher) ShareAgain(path string) {
 	for _, wt := range w.List() {
 		if wt.Path == path && wt.Print != "" {
 			w.record(wt, func(cur *Watch) { cur.Print = "" }) // saved: a restart looks too

@@ -468,10 +468,10 @@ func TestWatcherKeepsEarlier(t *testing.T) {
 	}
 }
 
-// TestWatcherReshare: a folder whose listing did not change is shared
-// again after Reshare (a folder that syncs was merged), once, and the
+// TestWatcherShareAgain: a folder whose listing did not change is shared
+// again after ShareAgain (a folder that syncs was merged), once, and the
 // file says so across a reopening.
-func TestWatcherReshare(t *testing.T) {
+func TestWatcherShareAgain(t *testing.T) {
 	s := &sharer{}
 	file := filepath.Join(t.TempDir(), "watches.json")
 	w := open(t, file, s)
@@ -483,13 +483,13 @@ func TestWatcherReshare(t *testing.T) {
 	if s.count() != 0 {
 		t.Fatalf("an unchanged folder shared %d times", s.count())
 	}
-	w.Reshare(dir)
+	w.ShareAgain(dir)
 	if again := open(t, file, s); only(t, again).Print != "" {
-		t.Error("Reshare was not saved: a restart would not share the merge")
+		t.Error("ShareAgain was not saved: a restart would not share the merge")
 	}
 	w.CheckAll(context.Background())
 	w.CheckAll(context.Background())
 	if s.count() != 1 {
-		t.Fatalf("after Reshare shared %d times, want once", s.count())
+		t.Fatalf("after ShareAgain shared %d times, want once", s.count())
 	}
 }
