@@ -33,7 +33,7 @@ type fakeSeeder struct {
 	// lie flips a bit in every raw block it sends.
 	lie bool
 	// stallAfter stops answering (without a word) after this many blocks;
-	// goneAfter reports the wantlist gone after this many. 0: never.
+	// goneAfter reports the wantlist gone once it sent this many. 0: never.
 	stallAfter, goneAfter int
 	// lose drops the blocks of these wants (counted from 0 in the order
 	// the seeder takes them up) without a word, as a server does whose
@@ -219,11 +219,7 @@ func (wl *fakeWantlist) serve() {
 			return
 		}
 		if s.goneAfter > 0 && sent >= s.goneAfter {
-			wl.mu.Lock()
-			wl.gone = true
-			wl.mu.Unlock()
-			wl.r.Gone(errors.New("fake: connection closed"))
-			<-wl.stop
+			wl.gone1()
 			return
 		}
 		s.mu.Lock()
@@ -253,10 +249,26 @@ func (wl *fakeWantlist) serve() {
 		}
 		s.mu.Lock()
 		s.sent++
+		sent = s.sent
 		s.mu.Unlock()
 		wl.answered(c)
 		wl.r.Block(c, data)
+		if s.goneAfter > 0 && sent >= s.goneAfter {
+			// Closed right after its last block, whether or not more
+			// is asked of it (the fetch may need no more from it).
+			wl.gone1()
+			return
+		}
 	}
+}
+
+// gone1 reports the wantlist's connection closed, and waits for its end.
+func (wl *fakeWantlist) gone1() {
+	wl.mu.Lock()
+	wl.gone = true
+	wl.mu.Unlock()
+	wl.r.Gone(errors.New("fake: connection closed"))
+	<-wl.stop
 }
 
 func (s *fakeSeeder) stats() (wanted, cancelled, maxOpen, sent, lists, closed int) {
