@@ -182,3 +182,119 @@ func waitAttr(t *testing.T, ctx context.Context, sel, attr, want string) {
 		t.Fatalf("%s %s = %q, want %q: %v", sel, attr, got, want, err)
 	}
 }
+
+// TestBrowserShareAFolderToSync shares a folder from a group's page with
+// Sync both ways, as `kith share PATH --group G --sync` does: nothing can
+// be left out and no earlier versions kept (each refused in one sentence);
+// what another copy of the folder changes is written in; Stop syncing ends
+// both directions.
+func TestBrowserShareAFolderToSync(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	ctx := newBrowser(t)
+	d := startDaemon(t, func(c *node.Config) {
+		c.Groups.WatchInterval = node.Duration(300 * time.Millisecond)
+		c.Groups.WatchSettle = node.Duration(300 * time.Millisecond)
+	})
+	if _, err := d.c.GroupCreate(ctx, "family"); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(home, "Notes")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plan.txt"), []byte("first plan\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.login(t, ctx)
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	submit := func(t *testing.T, exclude string, keep int) {
+		t.Helper()
+		err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf(`(() => {
+  document.querySelector('#folder-path').value = %q;
+  document.querySelector('#folder-copies').value = '1';
+  document.querySelector('#folder-exclude').value = %q;
+  document.querySelector('#folder-keep').value = '%d';
+  document.querySelector('#folder-sync').checked = true;
+  document.querySelector('#folder-share-form').requestSubmit();
+})()`, dir, exclude, keep), nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := chromedp.Run(sctx,
+		chromedp.Navigate(d.base()+"/#/groups/family"),
+		chromedp.WaitVisible("#folder-share-form", chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("open the group's page: %v", err)
+	}
+	submit(t, "*.tmp", 0)
+	waitText(t, sctx, "#folder-status", "A folder that syncs both ways leaves nothing out")
+	submit(t, "", 2)
+	waitText(t, sctx, "#folder-status", "A folder that syncs both ways keeps its newest version only")
+	if pins, err := d.c.Pins(ctx); err != nil || len(pins) != 0 {
+		t.Fatalf("after two refused forms the pins are %+v (%v)", pins, err)
+	}
+
+	submit(t, "", 0)
+	waitText(t, sctx, "#folder-status", "It syncs "+dir+" both ways: what changes there is shared, and what other devices share as Notes is written in.")
+	row := fmt.Sprintf(`#followed li[data-path=%q]`, dir)
+	waitText(t, sctx, row+" .sync", "Syncs both ways")
+	waitText(t, sctx, row+` [data-action="unwatch"]`, "Stop syncing")
+	waitText(t, sctx, fmt.Sprintf(`#mirrors li[data-path=%q] .sync`, dir), "Syncs both ways")
+	// The follow form below, loaded before the share, no longer says
+	// the group shares nothing.
+	if err := chromedp.Run(sctx, chromedp.Poll(`document.querySelector('#mirror-status').textContent === ''`, nil, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Errorf("the follow form still says the group shares nothing: %v", err)
+	}
+	screenshot(t, ctx, artifacts(t), "group-share-folder-sync")
+
+	// Another copy of the folder that syncs (kith get --sync): what it
+	// changes is written in here.
+	first := followedCid(t, d, dir)
+	other := filepath.Join(t.TempDir(), "Notes")
+	if _, err := d.c.Get(ctx, first, other, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.c.GroupSync(ctx, "family", "Notes", other, first, 0, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "plan.txt"), []byte("second plan, from the other copy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; {
+		b, err := os.ReadFile(filepath.Join(dir, "plan.txt"))
+		if err == nil && string(b) == "second plan, from the other copy\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("plan.txt in the folder shared with Sync both ways = %q, %v; want the other copy's change", b, err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling pace: the sync runs in the daemon
+	}
+
+	if err := chromedp.Run(sctx, clickJS(row+` [data-action="unwatch"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#folder-status", "the folder is no longer synced either way")
+	ws, err := d.c.GroupWatches(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := d.c.GroupMirrors(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		if w.Path == dir {
+			t.Errorf("after Stop syncing %s is still watched: %+v", dir, w)
+		}
+	}
+	for _, m := range ms {
+		if m.Path == dir {
+			t.Errorf("after Stop syncing %s still follows the group: %+v", dir, m)
+		}
+	}
+}

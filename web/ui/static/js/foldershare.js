@@ -1,10 +1,11 @@
 // Sharing a folder of this computer in a group from the page, as
-// `kith share PATH --group G [--watch]` does: the daemon reads the folder
-// itself (the page sends its path, never its bytes), pins it, asks the
-// group to keep copies of it and, when asked to follow it, shares it again
-// whenever it changes. Below the form: the folders the group's shares
-// follow, each with what went wrong with it and Stop following (`kith
-// watch ls`, `kith watch rm`).
+// `kith share PATH --group G [--watch | --sync]` does: the daemon reads the
+// folder itself (the page sends its path, never its bytes), pins it, asks
+// the group to keep copies of it and, when asked to follow it, shares it
+// again whenever it changes; synced both ways, it also writes in what other
+// devices change in their copies. Below the form: the folders the group's
+// shares follow, each with what went wrong with it and Stop following
+// (`kith watch ls`, `kith watch rm`).
 
 import { api } from './api.js';
 import { h, replace } from './dom.js';
@@ -23,6 +24,8 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
   const path = field.input;
   const copies = h('input', { type: 'number', id: 'folder-copies', min: minCopies, max: maxCopies, value: 2, required: true });
   const follow = h('input', { type: 'checkbox', id: 'folder-follow', checked: true });
+  // As kith share --sync: what other devices change is written in too.
+  const sync = h('input', { type: 'checkbox', id: 'folder-sync' });
   // As kith share --watch --keep N: the versions before the current one
   // stay shared too, so a file deleted by mistake can be got back.
   const keep = h('input', { type: 'number', id: 'folder-keep', min: 0, max: 100, value: 0 });
@@ -32,6 +35,9 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
   const status = h('p', { class: 'status small', id: 'folder-status', role: 'status', 'aria-live': 'polite' });
   const submit = h('button', { type: 'submit', id: 'folder-share', class: 'primary' }, 'Share folder');
   const followed = h('div', { class: 'followed' });
+  // A folder that syncs is followed too.
+  sync.addEventListener('change', () => { if (sync.checked) follow.checked = true; });
+  follow.addEventListener('change', () => { if (!follow.checked) sync.checked = false; });
 
   const form = h('form', { class: 'folder-share', id: 'folder-share-form', onsubmit: (e) => { e.preventDefault(); share(); } },
     h('p', {},
@@ -41,6 +47,8 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     h('p', { class: 'inline' },
       h('label', { for: 'folder-copies' }, 'Keep '), copies, ` copies among the members of ${g.name}`),
     h('p', { class: 'inline' }, h('label', { for: 'folder-follow' }, follow, ' Follow the folder: share it again whenever it changes')),
+    h('p', { class: 'inline' }, h('label', { for: 'folder-sync' }, sync,
+      ' Sync both ways: what other devices change in their copies is written here too (where two change one file, the later change keeps the name and the other is kept beside it)')),
     h('p', { class: 'inline' }, h('label', { for: 'folder-keep' }, 'and keep the '), keep,
       ' versions before the current one too (a file deleted or overwritten by mistake can be got back)'),
     h('p', { class: 'inline' }, h('label', { for: 'folder-exclude' }, 'Leave out (optional): names or paths from the top, patterns allowed, comma-separated'), exclude),
@@ -56,6 +64,13 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     }
     const n = copies.valueAsNumber;
     const leaveOut = namePatterns(exclude.value);
+    const keepN = keep.valueAsNumber || 0;
+    if (sync.checked && (leaveOut.length || keepN)) {
+      status.textContent = leaveOut.length
+        ? 'A folder that syncs both ways leaves nothing out (what it lacked would be deleted for everyone): list what stays on this computer in a .kithignore file at the top of the folder.'
+        : 'A folder that syncs both ways keeps its newest version only: set the earlier versions kept to 0, or untick Sync both ways.';
+      return;
+    }
     submit.disabled = true;
     bar.hidden = false;
     bar.removeAttribute('value');
@@ -77,9 +92,10 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     }
     bar.value = 100;
     let said = `Added ${added.name}, ${bytes(added.size)}.${skippedSentence(added)}`;
+    let in_;
     try {
       // path: the daemon shares the folder's modes and times with it.
-      const in_ = await api('/groups/share', { method: 'POST', params: { group: g.id, cid: added.cid, copies: n, path: full } });
+      in_ = await api('/groups/share', { method: 'POST', params: { group: g.id, cid: added.cid, copies: n, path: full } });
       said += ' ' + sharedSentence(in_, added.name);
       onChange();
     } catch (err) {
@@ -87,10 +103,18 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
       done();
       return;
     }
-    if (follow.checked) {
+    if (sync.checked) {
+      try {
+        const m = await api('/groups/sync', { method: 'POST',
+          params: { group: g.id, name: in_.name, path: full, cid: added.cid, copies: n, since } });
+        said += ` It syncs ${m.path} both ways: what changes there is shared, and what other devices share as ${m.name} is written in.`;
+      } catch (err) {
+        said += ` But the folder does not sync: ${err.message}`;
+      }
+    } else if (follow.checked) {
       try {
         const w = await api('/groups/watch', { method: 'POST',
-          params: { group: g.id, path: full, copies: n, cid: added.cid, since, exclude: leaveOut, keep: keep.valueAsNumber || undefined } });
+          params: { group: g.id, path: full, copies: n, cid: added.cid, since, exclude: leaveOut, keep: keepN || undefined } });
         said += w.keep
           ? ` It follows ${w.path}: a change is shared again, and the ${w.keep === 1 ? 'version' : `${w.keep} versions`} before it kept.`
           : ` It follows ${w.path}: a change is shared again in its place.`;
@@ -126,15 +150,16 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
       h('ul', { class: 'plain', id: 'followed' }, ws.map((w) => h('li', { dataset: { path: w.path } },
         h('code', {}, w.path), ' ',
         h('span', { class: 'muted small' }, `shared ${ago(w.updated)}, ${w.copies} ${w.copies === 1 ? 'copy' : 'copies'}`),
+        w.sync ? h('div', { class: 'muted small sync' }, 'Syncs both ways: what other devices change is written here too.') : null,
         w.error ? h('div', { class: 'warning small' }, w.error) : null,
         (w.earlier || []).length ? keptVersions(w) : null, ' ',
-        h('button', { type: 'button', class: 'small', dataset: { action: 'unwatch' }, onclick: () => unwatch(w.path) }, 'Stop following')))));
+        h('button', { type: 'button', class: 'small', dataset: { action: 'unwatch' }, onclick: () => unwatch(w) }, w.sync ? 'Stop syncing' : 'Stop following')))));
   }
 
-  async function unwatch(p) {
+  async function unwatch(w) {
     try {
-      await api('/groups/unwatch', { method: 'POST', params: { group: g.id, path: p } });
-      status.textContent = `${g.name} keeps the version of ${p} shared last; the folder is no longer followed.`;
+      await api('/groups/unwatch', { method: 'POST', params: { group: g.id, path: w.path } });
+      status.textContent = `${g.name} keeps the version of ${w.path} shared last; the folder is no longer ${w.sync ? 'synced either way' : 'followed'}.`;
     } catch (err) {
       status.textContent = err.message;
     }

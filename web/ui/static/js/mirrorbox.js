@@ -67,7 +67,9 @@ export function mirrorBox(g) {
       if (names.includes(chosen)) name.value = chosen;
     }
     submit.disabled = names.length === 0;
-    if (!names.length) status.textContent = `${g.name} shares nothing yet.`;
+    const nothing = `${g.name} shares nothing yet.`;
+    if (!names.length) status.textContent = nothing;
+    else if (status.textContent === nothing) status.textContent = '';
   }
 
   async function follow() {
