@@ -24,8 +24,12 @@ var ErrBadPattern = errors.New("bad exclude pattern")
 // folder (`/build` only at the top, `docs/drafts`, `Photos/*/Raw`), where
 // a `**` element matches any number of folders (`**/cache`, `a/**/b`). A
 // trailing slash matches folders only; what a folder left out holds is
-// left out with it. WithoutFolder adds a folder left out wherever it is met
-// (kith's own repo). The zero Exclusion leaves nothing out.
+// left out with it. A pattern starting with ! brings back what an earlier
+// one left out (`*.log` then `!keep.log`): as in .gitignore, the last
+// pattern that matches an entry decides, and nothing inside a folder left
+// out comes back (a walk never enters it); `\!` starts a name with !.
+// WithoutFolder adds a folder left out wherever it is met (kith's own
+// repo). The zero Exclusion leaves nothing out.
 type Exclusion struct {
 	patterns []pattern
 	folders  []fs.FileInfo // left out wherever met (os.SameFile)
@@ -39,6 +43,7 @@ type pattern struct {
 	glob    string
 	elems   []string
 	dirOnly bool
+	negate  bool // !: brings back what matches
 }
 
 // NewExclusion checks patterns and returns the Exclusion they make.
@@ -56,7 +61,11 @@ func NewExclusion(patterns []string) (Exclusion, error) {
 
 func parsePattern(p string) (pattern, error) {
 	glob := strings.TrimSpace(p)
-	pt := pattern{text: glob, dirOnly: strings.HasSuffix(glob, "/")}
+	pt := pattern{text: glob}
+	if rest, ok := strings.CutPrefix(glob, "!"); ok {
+		pt.negate, glob = true, rest
+	}
+	pt.dirOnly = strings.HasSuffix(glob, "/")
 	glob = strings.TrimSuffix(glob, "/")
 	if !strings.Contains(glob, "/") {
 		if glob == "" {
@@ -80,7 +89,7 @@ func parsePattern(p string) (pattern, error) {
 		}
 		pt.elems = append(pt.elems, el)
 	}
-	if len(pt.elems) == 1 && pt.elems[0] == "**" {
+	if len(pt.elems) == 1 && pt.elems[0] == "**" && !pt.negate {
 		return pattern{}, fmt.Errorf("%w %q: it would leave out everything", ErrBadPattern, p)
 	}
 	return pt, nil
@@ -189,29 +198,34 @@ func (x Exclusion) Leaves(dir, rel string, e fs.DirEntry) bool {
 // None reports whether x has no patterns.
 func (x Exclusion) None() bool { return len(x.patterns) == 0 }
 
-// Which names the first pattern that leaves out the entry at rel (a
-// folder when dir), as Excludes finds it: as it was given, and for a
-// pattern of an IgnoreFile, with the file's line.
+// Which names the pattern that leaves out the entry at rel (a folder when
+// dir), as Excludes decides: as it was given, and for a pattern of an
+// IgnoreFile, with the file's line.
 func (x Exclusion) Which(rel string, dir bool) (string, bool) {
-	for _, p := range x.patterns {
-		if p.matches(rel, dir) {
-			return p.text, true
-		}
+	if p, ok := x.last(rel, dir); ok && !p.negate {
+		return p.text, true
 	}
 	return "", false
 }
 
-// Excludes reports whether a pattern leaves out the entry at rel (a
+// Excludes reports whether the patterns leave out the entry at rel (a
 // folder when dir): its slash path from the top of the folder ("a/b.txt").
-// Only the entry itself is looked at: what holds a folder left out is the
+// The last pattern that matches decides (a ! one brings it back). Only
+// the entry itself is looked at: what holds a folder left out is the
 // caller's to skip (LeftOut looks at the whole path).
 func (x Exclusion) Excludes(rel string, dir bool) bool {
-	for _, p := range x.patterns {
-		if p.matches(rel, dir) {
-			return true
+	p, ok := x.last(rel, dir)
+	return ok && !p.negate
+}
+
+// last is the last of x's patterns that matches the entry at rel.
+func (x Exclusion) last(rel string, dir bool) (pattern, bool) {
+	for i := len(x.patterns) - 1; i >= 0; i-- {
+		if x.patterns[i].matches(rel, dir) {
+			return x.patterns[i], true
 		}
 	}
-	return false
+	return pattern{}, false
 }
 
 // LeftOut reports whether a pattern leaves out the entry at the slash path
@@ -231,7 +245,10 @@ func (x Exclusion) LeftOut(rel string, dir bool) bool {
 // IgnoreFile is the file at the top of a folder whose lines are patterns
 // OpenPath and Fingerprint leave out of it, as Syncthing's .stignore and
 // git's .gitignore: one pattern a line, as NewExclusion takes them (paths
-// from that folder's top), blank lines and lines starting with # skipped.
+// from that folder's top, ! to bring back), blank lines and lines starting
+// with # skipped. The patterns given to the command come after its lines
+// (the last that matches decides): they can bring back what the file
+// leaves out, and the file cannot bring back what they leave out.
 // It is read at the top of the folder OpenPath opens only (not of the
 // folders OpenPaths wraps), and is itself added as any file is.
 const IgnoreFile = ".kithignore"
@@ -259,20 +276,20 @@ func (x Exclusion) WithIgnoreFile(dir string) (Exclusion, error) {
 	case len(b) > maxIgnoreFile:
 		return x, fmt.Errorf("%w: %s is over %d KiB (it holds patterns, one a line)", ErrBadPattern, p, maxIgnoreFile>>10)
 	}
+	var file []pattern
 	for i, line := range strings.Split(string(b), "\n") {
 		line = strings.TrimSpace(line)
 		switch {
 		case line == "", strings.HasPrefix(line, "#"):
 			continue
-		case strings.HasPrefix(line, "!"):
-			return x, fmt.Errorf("%s, line %d: %w %q: a pattern that brings back what another left out is not supported: name only what to leave out", p, i+1, ErrBadPattern, line)
 		}
 		pt, err := parsePattern(line)
 		if err != nil {
 			return x, fmt.Errorf("%s, line %d: %w", p, i+1, err)
 		}
 		pt.text = fmt.Sprintf("%s (%s, line %d)", pt.text, IgnoreFile, i+1)
-		x.patterns = append(slices.Clip(x.patterns), pt)
+		file = append(file, pt)
 	}
+	x.patterns = append(file, x.patterns...)
 	return x, nil
 }

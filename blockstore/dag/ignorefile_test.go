@@ -21,9 +21,10 @@ func TestIgnoreFile(t *testing.T) {
 	if err := os.Mkdir(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ignore := []byte("# what the build makes\n\n/build/\n  *.log  \r\nsrc/**/gen\n")
+	ignore := []byte("# what the build makes\n\n/build/\n  *.log  \r\n!keep.log\nsrc/**/gen\n!x.tmp\n")
 	kept := tree{
 		IgnoreFile: ignore,
+		"keep.log": []byte("brought back by a ! line"),
 		"main.go":  []byte("package main\n"),
 		"src":      tree{"a.go": []byte("package src\n"), "build": tree{"keep.txt": []byte("a folder called build, deeper")}},
 	}
@@ -31,7 +32,7 @@ func TestIgnoreFile(t *testing.T) {
 	tree{
 		"build":   tree{"out.o": []byte("obj")},
 		"run.log": []byte("log"),
-		"x.tmp":   []byte("given as --exclude"),
+		"x.tmp":   []byte("given as --exclude, which a ! line in the file does not bring back"),
 	}.writeDisk(t, src)
 	if err := os.MkdirAll(filepath.Join(src, "src", "a", "gen"), 0o755); err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func TestIgnoreFile(t *testing.T) {
 
 	for _, tc := range []struct{ text, says string }{
 		{"ok\na//b\n", "line 2: bad exclude pattern \"a//b\""},
-		{"# fine\n!keep.log\n", "line 2: bad exclude pattern \"!keep.log\": a pattern that brings back"},
+		{"# fine\n!\n", "line 2: bad exclude pattern \"!\""},
 		{"[x\n", "line 1: bad exclude pattern"},
 		{strings.Repeat("x\n", maxIgnoreFile), "is over 64 KiB"},
 	} {

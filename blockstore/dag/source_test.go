@@ -42,6 +42,18 @@ func TestExclusion(t *testing.T) {
 		{patterns: []string{"a/**/b"}, out: []string{"a/b", "a/x/b", "a/x/y/b/"}, in: []string{"b", "x/a/b", "a/b/c"}},
 		{patterns: []string{"logs/**"}, out: []string{"logs/x", "logs/a/b/"}, in: []string{"logs/", "x/logs/y"}},
 		{patterns: []string{"sub/x"}, out: []string{"sub/x"}, in: []string{"x", "a/sub/x"}},
+		// ! brings back what an earlier pattern left out: the last
+		// pattern that matches decides.
+		{patterns: []string{"*.log", "!keep.log"}, out: []string{"a.log", "x/b.log"}, in: []string{"keep.log", "x/keep.log"}},
+		{patterns: []string{"!keep.log", "*.log"}, out: []string{"a.log", "keep.log"}},
+		{patterns: []string{"*.log", "!/keep.log"}, out: []string{"x/keep.log"}, in: []string{"keep.log"}},
+		{patterns: []string{"/media/*", "!/media/Favourites/"}, out: []string{"media/a.mov", "media/Old/", "media/Favourites"}, in: []string{"media/", "media/Favourites/"}},
+		{patterns: []string{"*", "!*/", "!*.txt"}, out: []string{"a.jpg", "x/a.jpg"}, in: []string{"a.txt", "x/", "x/y/b.txt"}},
+		{patterns: []string{"!*.txt"}, in: []string{"a.txt", "b.jpg"}},
+		{patterns: []string{`\!important`}, out: []string{"!important"}, in: []string{"important"}},
+		{patterns: []string{"!"}, bad: true},
+		{patterns: []string{"!/"}, bad: true},
+		{patterns: []string{"![x"}, bad: true},
 		{patterns: []string{"a/../b"}, bad: true},
 		{patterns: []string{"a//b"}, bad: true},
 		{patterns: []string{"./a"}, bad: true},
@@ -358,4 +370,31 @@ func mkdir(t testing.TB, p string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestLeftOutBringBack: a ! pattern brings back an entry whose folders
+// are kept, never one inside a folder left out (a walk does not enter it,
+// as git does not).
+func TestLeftOutBringBack(t *testing.T) {
+	x, err := NewExclusion([]string{"/media/*", "!/media/Favourites/", "build/", "!build/keep.txt", "!build/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]bool{
+		"media/Old/a.mov":        true,
+		"media/b.mov":            true,
+		"media/Favourites/a.mov": false,
+		"build/keep.txt":         false, // !build/ brought the folder back
+	} {
+		if got := x.LeftOut(rel, false); got != want {
+			t.Errorf("LeftOut(%q) = %v, want %v", rel, got, want)
+		}
+	}
+	x, err = NewExclusion([]string{"build/", "!build/keep.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !x.LeftOut("build/keep.txt", false) {
+		t.Error("a ! pattern brought back a file inside a folder left out")
+	}
 }

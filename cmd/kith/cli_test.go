@@ -78,6 +78,11 @@ func TestREADMETour(t *testing.T) {
 			t.Errorf("add --dry-run says:\n%s\nwant %q", plan, want)
 		}
 	}
+	// A ! pattern brings back what an earlier one left out.
+	plan = mustKith(t, repo, "add", "-r", "-n", folder, "--exclude", ".git", "--exclude", "*.tmp", "--exclude", "!draft.tmp")
+	if want := "would add " + folder + ": 4 files in 2 folders"; !strings.Contains(plan, want) || strings.Contains(plan, "draft.tmp") {
+		t.Errorf("add --dry-run with !draft.tmp says:\n%s\nwant %q, and draft.tmp not left out", plan, want)
+	}
 	root := mustKith(t, repo, "add", "-r", "-q", folder, "--exclude", ".git", "--exclude", "*.tmp")
 	ls := mustKith(t, repo, "ls", root)
 	for _, want := range []string{"a.jpg", "sub/", ".notes", "cover.jpg -> a.jpg"} {

@@ -448,4 +448,12 @@ func TestApplyExclude(t *testing.T) {
 	if res.Written != 1 || !slices.Equal(res.Kept, []string{"big.iso", "sub/y.txt"}) {
 		t.Errorf("by path: %+v, want Raw/a.cr2 written, big.iso and sub/y.txt kept", res)
 	}
+
+	// A ! pattern brings back what an earlier one left out.
+	res = run(exclusion("*.iso", "!/sub/x.iso"), dir, man)
+	holds(t, dir, version(t, blockstore.NewMemStore(), tree{"keep.txt": "kept", "big.iso": "mine",
+		"Raw": tree{"a.cr2": "raw photo"}, "sub": tree{"x.iso": "another image", "y.txt": "changed here"}}))
+	if res.Written != 1 || !slices.Equal(res.Kept, []string{"sub/y.txt"}) {
+		t.Errorf("brought back: %+v, want sub/x.iso written, sub/y.txt kept", res)
+	}
 }

@@ -242,7 +242,7 @@ func stdinName(name string) string {
 
 // excludeFlag adds --exclude, for commands that add a folder.
 func excludeFlag(cmd *cobra.Command, to *[]string) {
-	cmd.Flags().StringArrayVar(to, "exclude", nil, "leave out what matches `PATTERN`: a name at any depth with * ? [...] wildcards (*.tmp, .git) or a path from the top (/build, docs/drafts, **/cache); a trailing / for folders only; repeat for more")
+	cmd.Flags().StringArrayVar(to, "exclude", nil, "leave out what matches `PATTERN`: a name at any depth with * ? [...] wildcards (*.tmp, .git) or a path from the top (/build, docs/drafts, **/cache); a trailing / for folders only; repeat for more; !PATTERN brings back what an earlier one left out")
 }
 
 // humanBytes formats a byte count with binary units ("1.5 MiB").
