@@ -75,6 +75,13 @@ type BadgerStore struct {
 
 	// reserve is the free space block writes leave (space.go).
 	reserve int64
+
+	// stale remembers references to files found not to hold their blocks
+	// (fileref.go); refs says a reference was written, refsScanned that
+	// the records were looked through once for one (HasFileRefs).
+	stale       staleRefs
+	refs        atomic.Bool
+	refsScanned atomic.Bool
 }
 
 // BadgerOption changes how OpenBadger configures Badger.

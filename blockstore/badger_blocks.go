@@ -96,7 +96,7 @@ func decodePackRecord(meta byte, v []byte) (packRef, uint64, error) {
 // (inline, small) value only when the meta does not say.
 func blockCodec(item *badger.Item) (uint64, error) {
 	meta := item.UserMeta()
-	switch meta {
+	switch meta &^ metaFile {
 	case metaRaw, metaRaw | metaPacked:
 		return cid.Raw, nil
 	case metaDagPB, metaDagPB | metaPacked:
@@ -105,9 +105,12 @@ func blockCodec(item *badger.Item) (uint64, error) {
 	var codec uint64
 	err := item.Value(func(v []byte) error {
 		var err error
-		if meta&metaPacked != 0 {
+		switch {
+		case meta&metaFile != 0:
+			_, codec, err = decodeFileRecord(v)
+		case meta&metaPacked != 0:
 			_, codec, err = decodePackRecord(meta, v)
-		} else {
+		default:
 			codec, _, err = decodeBlockValue(v)
 		}
 		return err
@@ -190,12 +193,16 @@ func (s *BadgerStore) readOrSize(c cid.Cid, alloc func(n int) []byte) ([]byte, i
 	s.packMu.RLock()
 	defer s.packMu.RUnlock()
 	for attempt := 0; ; attempt++ {
-		data, n, ref, torn, err := s.read(c, alloc)
+		data, n, ref, fref, torn, err := s.read(c, alloc)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil, 0, NotFound(c)
 		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("badger get %s: %w", c, err)
+		}
+		if fref.Path != "" {
+			data, err := s.readRef(c, fref, alloc)
+			return data, n, err
 		}
 		if ref.pack != 0 && alloc != nil {
 			if s.afterLookup != nil {
@@ -225,10 +232,10 @@ func (s *BadgerStore) readOrSize(c cid.Cid, alloc func(n int) []byte) ([]byte, i
 const maxTornReads = 5
 
 // read returns the block bytes of c (copied into alloc(n), if alloc is not
-// nil) and their length n, or where they are if they are in a pack, and
-// whether the read came back empty although Badger holds the value in the
-// value log (see readOrSize).
-func (s *BadgerStore) read(c cid.Cid, alloc func(n int) []byte) (data []byte, n int, ref packRef, torn bool, err error) {
+// nil) and their length n, or where they are if they are in a pack or a
+// file, and whether the read came back empty although Badger holds the
+// value in the value log (see readOrSize).
+func (s *BadgerStore) read(c cid.Cid, alloc func(n int) []byte) (data []byte, n int, ref packRef, fref FileRef, torn bool, err error) {
 	err = s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(blockKey(c))
 		if err != nil {
@@ -246,6 +253,11 @@ func (s *BadgerStore) read(c cid.Cid, alloc func(n int) []byte) (data []byte, n 
 				ref, _, err = decodePackRecord(meta, v)
 				n = ref.size
 				return err
+			} else if meta&metaFile != 0 {
+				var err error
+				fref, _, err = decodeFileRecord(v)
+				n = fref.Size
+				return err
 			}
 			_, d, err := blockValue(item.UserMeta(), v)
 			n = len(d)
@@ -256,7 +268,7 @@ func (s *BadgerStore) read(c cid.Cid, alloc func(n int) []byte) (data []byte, n 
 			return err
 		})
 	})
-	return data, n, ref, torn, err
+	return data, n, ref, fref, torn, err
 }
 
 // Put stores one block; see PutMany.
@@ -267,8 +279,9 @@ func (s *BadgerStore) Put(ctx context.Context, b blocks.Block) error {
 // PutMany stores bs in as few transactions as possible, so that many small
 // blocks cost one commit. Blocks already present are skipped: the check is a
 // key lookup (bloom filters, no value read), far cheaper than writing a
-// 1 MiB value to the log a second time. With a context from BypassCache the
-// bytes of large blocks skip the page cache.
+// 1 MiB value to the log a second time; except that bytes replace a
+// reference to a file, and a reference an older one (see FileBlock). With
+// a context from BypassCache the bytes of large blocks skip the page cache.
 func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 	s.dbMu.RLock()
 	defer s.dbMu.RUnlock()
@@ -279,7 +292,9 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 	defer s.writeMu.RUnlock()
 	var size int64
 	for _, b := range bs {
-		size += int64(len(b.RawData()))
+		if _, ok := asFileRef(b); !ok {
+			size += int64(len(b.RawData()))
+		}
 	}
 	if err := s.CheckSpace(size); err != nil {
 		return fmt.Errorf("badger put %d blocks: %w", len(bs), err)
@@ -309,16 +324,18 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 		if _, dup := seen[string(k)]; dup {
 			continue // earlier in this batch
 		}
-		_, err := txn.Get(k)
-		if err == nil {
-			continue // already stored
+		item, err := txn.Get(k)
+		if err == nil && item.UserMeta()&metaFile == 0 {
+			continue // already stored, bytes and all
 		}
-		if !errors.Is(err, badger.ErrKeyNotFound) {
+		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
 			return fmt.Errorf("badger put %s: lookup: %w", b.Cid(), err)
 		}
+		// New, or kept as a reference to a file: bytes or a newer
+		// reference replace it.
 		seen[string(k)] = struct{}{}
 		fresh = append(fresh, b)
-		if len(b.RawData()) >= packThreshold {
+		if _, ref := asFileRef(b); !ref && len(b.RawData()) >= packThreshold {
 			large = append(large, b.RawData())
 		}
 	}
@@ -338,8 +355,13 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 		}
 		meta := codecMeta(b.Cid().Type())
 		v := b.RawData()
-		packed := len(v) >= packThreshold
+		fref, isRef := asFileRef(b)
+		packed := !isRef && len(v) >= packThreshold
 		switch {
+		case isRef:
+			v = encodeFileRecord(fref, b.Cid().Type())
+			meta |= metaFile
+			s.refs.Store(true)
 		case packed:
 			v = encodePackRecord(refs[0], b.Cid().Type(), meta)
 			refs = refs[1:]
@@ -358,7 +380,7 @@ func (s *BadgerStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 			return fmt.Errorf("badger put %s: %w", b.Cid(), err)
 		}
 		pending += len(v)
-		if !packed {
+		if !packed && !isRef {
 			written += len(v)
 		}
 	}
@@ -427,11 +449,29 @@ func (s *BadgerStore) Has(ctx context.Context, c cid.Cid) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("badger has %s: %w", c, err)
 	}
+	var fref FileRef
 	err := s.db.View(func(txn *badger.Txn) error {
-		_, err := txn.Get(blockKey(c))
-		return err
+		item, err := txn.Get(blockKey(c))
+		if err != nil || item.UserMeta()&metaFile == 0 {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			fref, _, err = decodeFileRecord(v)
+			return err
+		})
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("badger has %s: %w", c, err)
+	}
+	if fref.Path == "" {
+		return true, nil
+	}
+	// Kept as a reference: there while its file holds it.
+	_, err = s.readRef(c, fref, nil)
+	if errors.Is(err, ErrFileChanged) {
 		return false, nil
 	}
 	if err != nil {
@@ -524,6 +564,9 @@ func (s *BadgerStore) Stats(ctx context.Context) (blocks int, bytes int64, err e
 			}
 			blocks++
 			item := it.Item()
+			if item.UserMeta()&metaFile != 0 {
+				continue // its bytes are in a file of the user's
+			}
 			if item.UserMeta()&metaPacked == 0 {
 				bytes += item.ValueSize()
 				continue

@@ -13,12 +13,19 @@ const verifyProgressEvery = 256
 
 // Verify re-hashes every stored block and returns the CIDs of those whose
 // bytes no longer match (bit rot, a bad disk, a bug upstream of Put, which
-// trusts its caller). progress, if not nil, is called periodically with the
-// number of blocks checked so far, and once at the end.
-func Verify(ctx context.Context, bs Blockstore, progress func(checked int)) (bad []cid.Cid, err error) {
+// trusts its caller), and of those kept as references to files that
+// changed since (see FileBlock). progress, if not nil, is called
+// periodically with the number of blocks checked so far, and once at the
+// end.
+func Verify(ctx context.Context, bs Blockstore, progress func(checked int)) (bad, changed []cid.Cid, err error) {
 	checked := 0
 	err = bs.AllKeys(ctx, func(c cid.Cid) error {
 		b, err := bs.Get(ctx, c)
+		if errors.Is(err, ErrFileChanged) {
+			changed = append(changed, c)
+			checked++
+			return nil
+		}
 		if errors.Is(err, ErrNotFound) {
 			return nil // deleted since AllKeys listed it: nothing to verify
 		}
@@ -41,10 +48,10 @@ func Verify(ctx context.Context, bs Blockstore, progress func(checked int)) (bad
 		return nil
 	})
 	if err != nil {
-		return bad, fmt.Errorf("verify: %w", err)
+		return bad, changed, fmt.Errorf("verify: %w", err)
 	}
 	if progress != nil {
 		progress(checked)
 	}
-	return bad, nil
+	return bad, changed, nil
 }

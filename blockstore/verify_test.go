@@ -23,7 +23,7 @@ func TestVerifyFindsCorruptBlock(t *testing.T) {
 		putAll(t, s, good, node, corrupt)
 
 		last := -1
-		bad, err := blockstore.Verify(context.Background(), s, func(n int) { last = n })
+		bad, _, err := blockstore.Verify(context.Background(), s, func(n int) { last = n })
 		if err != nil {
 			t.Fatalf("Verify: %v", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ipfs/boxo/files"
@@ -37,6 +38,9 @@ func report(progress func(api.Progress), p api.Progress) {
 // daemon cannot read the folder) are kept with the pin, as a share's are
 // (shareMeta), so that a share of the content carries them.
 func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.AddOptions, progress func(api.Progress)) (api.AddResult, error) {
+	if opts.NoCopy {
+		return api.AddResult{}, fmt.Errorf("add %s without a copy: the daemon must read the files itself (give their path): %w", name, api.ErrInvalid)
+	}
 	m := mirror.Meta{}
 	return n.add(ctx, name, mirror.CollectMeta(node, m), opts, progress, m)
 }
@@ -117,6 +121,9 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 			imOpts = append(imOpts, o)
 		}
 	}
+	if opts.NoCopy {
+		imOpts = append(slices.Clip(imOpts), dag.WithNoCopy())
+	}
 	exclude, err := dag.NewExclusion(opts.Exclude)
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
@@ -142,7 +149,7 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 	}
 	// Fail before reading anything rather than at the first batch that no
 	// longer fits (folders are sized as they are read).
-	if size > 0 {
+	if size > 0 && !opts.NoCopy {
 		if err := n.store.CheckSpace(size); err != nil {
 			return api.AddResult{}, err
 		}
@@ -486,24 +493,36 @@ func (n *Node) RepoStat(ctx context.Context) (api.RepoStat, error) {
 		free = -1
 	}
 	cached, downloads := n.getCache.size(n.repo.dir)
+	_, inFiles, fileCount, err := n.store.FileRefStats(ctx)
+	if err != nil {
+		return api.RepoStat{}, fmt.Errorf("repo stat: %w", err)
+	}
 	// Pins counts pinned roots, however many owners keep each.
 	return api.RepoStat{Path: n.repo.dir, Blocks: count, Bytes: size, DiskUsage: disk, Pins: len(blockstore.PinnedRoots(pins)), DiskFree: free,
-		Cache: cached, CacheMax: n.cacheMax.Load(), CacheDownloads: downloads}, nil
+		Cache: cached, CacheMax: n.cacheMax.Load(), CacheDownloads: downloads, InFiles: inFiles, InFilesCount: fileCount}, nil
 }
 
 // Verify re-hashes every block.
 func (n *Node) Verify(ctx context.Context, progress func(api.Progress)) (api.VerifyResult, error) {
 	checked := 0
-	bad, err := blockstore.Verify(ctx, n.store, func(c int) {
+	bad, changed, err := blockstore.Verify(ctx, n.store, func(c int) {
 		checked = c
 		report(progress, api.Progress{Phase: "verify", Count: int64(c)})
 	})
 	if err != nil {
 		return api.VerifyResult{}, fmt.Errorf("verify: %w", err)
 	}
-	res := api.VerifyResult{Checked: checked, Bad: []string{}, Incomplete: []string{}}
+	res := api.VerifyResult{Checked: checked, Bad: []string{}, Changed: []string{}, Incomplete: []string{}}
 	for _, c := range bad {
 		res.Bad = append(res.Bad, c.String())
+	}
+	// A block whose file changed is gone: its record goes, so that the
+	// pins needing it say so and a fetch gets it again.
+	for _, c := range changed {
+		if err := n.store.Delete(ctx, c); err != nil {
+			return api.VerifyResult{}, fmt.Errorf("verify: %w", err)
+		}
+		res.Changed = append(res.Changed, c.String())
 	}
 	pins, err := n.store.Pins(ctx)
 	if err != nil {

@@ -40,6 +40,7 @@ func (n *Node) startMirrors() error {
 				n.watcher.ShareAgain(path) // a folder that syncs: its watch shares the merge
 			}
 		},
+		Written: n.keepInFiles,
 	})
 	if err != nil {
 		return err
@@ -216,6 +217,9 @@ func (n *Node) GroupMirror(ctx context.Context, groupName, name, path, c string,
 		return api.GroupMirror{}, fmt.Errorf("%w: a folder is followed into once", err)
 	case err != nil:
 		return api.GroupMirror{}, err
+	}
+	if root.Defined() {
+		n.referFolder(path, root) // the folder is the copy of what it holds of it
 	}
 	return n.apiMirror(mr), nil
 }

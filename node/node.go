@@ -327,6 +327,7 @@ func (n *Node) Start(ctx context.Context) error {
 	n.background(n.watchNetwork)
 	n.background(n.punchLoop)
 	n.background(n.recordStats)
+	n.background(n.repairLoop)
 	n.background(func(ctx context.Context) { n.trimCache(ctx, nil) }) // a limit lowered since the last run
 	n.host.Network().Notify(&network.NotifyBundle{ConnectedF: func(nw network.Network, c network.Conn) {
 		go n.dropStaleDirect(nw, c) // not on libp2p's notification goroutine

@@ -117,6 +117,7 @@ func (n *Node) GroupSync(ctx context.Context, groupName, name, path, c string, c
 		return api.GroupMirror{}, fmt.Errorf("sync %s: %w", path, err)
 	}
 	n.log.Info("sync: the folder syncs both ways", "path", path, "group", g.name, "name", name, "cid", c)
+	n.referFolder(path, root) // the folder is the copy of what it holds of it
 	return n.apiMirror(mr), nil
 }
 
@@ -149,7 +150,7 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 		return "", w.Earlier, watch.ErrNotNow
 	}
 	since := time.Now()
-	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Private: true, Name: mr.Name}, nil, reuseOf(w)...)
+	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Private: true, Name: mr.Name, NoCopy: true}, nil, reuseOf(w)...)
 	if err != nil {
 		return "", w.Earlier, err
 	}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -62,6 +63,10 @@ func TestSyncFolderBothWays(t *testing.T) {
 	writeBytes(t, filepath.Join(dirA, "plan.txt"), []byte("the plan\n"))
 	writeBytes(t, filepath.Join(dirA, "todo.txt"), []byte("buy milk\n"))
 	writeBytes(t, filepath.Join(dirA, "old.txt"), []byte("to be deleted\n"))
+	// Large enough that its blocks are kept as where they are in the
+	// folder's file (the folder is its own copy: blockstore.FileBlock).
+	video := bytes.Repeat([]byte("frame "), 500_000)
+	writeBytes(t, filepath.Join(dirA, "video.mov"), video)
 	since := time.Now()
 	v1 := shareCopies(t, a, dirA, 2)
 	if _, err := a.GroupSync(ctx, "family", "Notes", dirA, v1.String(), 0, since); err != nil {
@@ -109,6 +114,18 @@ func TestSyncFolderBothWays(t *testing.T) {
 	same("b's change written on a")
 	if got := readString(t, filepath.Join(dirA, "plan.txt")); got != "the plan, revised on b\n" {
 		t.Fatalf("a's plan.txt = %q", got)
+	}
+	// A large file edited in the middle on b: a fetches what changed from
+	// b's folder, where b's repo says its bytes are.
+	copy(video[1<<20:], "a scene cut on b")
+	writeBytes(t, filepath.Join(dirB, "video.mov"), video)
+	b.watcher.Kick()
+	same("b's edit of the video written on a")
+	if got, err := os.ReadFile(filepath.Join(dirA, "video.mov")); err != nil || !bytes.Equal(got, video) {
+		t.Fatalf("a's video.mov differs from b's edit (%v)", err)
+	}
+	if _, inFiles, _, err := b.store.FileRefStats(ctx); err != nil || inFiles == 0 {
+		t.Errorf("b's repo keeps %d bytes as where they are in its folder (%v): want the edited video's", inFiles, err)
 	}
 	if err := os.Remove(filepath.Join(dirA, "old.txt")); err != nil {
 		t.Fatal(err)

@@ -59,7 +59,11 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, []stri
 	// are linked from it, not read again: a small change to a large
 	// folder costs the change.
 	reuse := reuseOf(w)
-	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Exclude: w.Exclude, Private: true}, nil, reuse...)
+	// The folder is the copy of its newest version: the repo keeps where
+	// its bytes are, not the bytes (unless earlier versions are kept,
+	// whose files are gone once changed).
+	opts := api.AddOptions{Recursive: true, Exclude: w.Exclude, Private: true, NoCopy: w.Keep == 0}
+	res, err := n.addPaths(ctx, []string{w.Path}, opts, nil, reuse...)
 	if err != nil {
 		return "", w.Earlier, err
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 
+	"github.com/ipfs/boxo/filestore/posinfo"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
@@ -45,6 +47,7 @@ type dagService struct {
 
 	mu        sync.Mutex
 	seen      map[string]struct{} // CIDs added during this import; boxo re-adds nodes (HAMT Swap/Link), and identical content repeats
+	noCopy    bool                // leaves read from files go as blockstore.FileBlocks (WithNoCopy)
 	batch     []blocks.Block
 	batchSize int
 	count     int
@@ -115,6 +118,17 @@ func (d *dagService) Add(_ context.Context, n ipld.Node) error {
 	blk, err := blocks.NewBlockWithCid(n.RawData(), n.Cid())
 	if err != nil {
 		return err
+	}
+	if fn, ok := n.(*posinfo.FilestoreNode); ok && d.noCopy && fn.PosInfo != nil {
+		ref := blockstore.FileRef{Path: fn.PosInfo.FullPath, Off: int64(fn.PosInfo.Offset), Size: len(blk.RawData())}
+		if st := fn.PosInfo.Stat; st != nil {
+			// As the file was when its reading began: a change since
+			// then makes the block not there (see FileRef).
+			ref.FileSize, ref.ModTime = st.Size(), st.ModTime().UnixNano()
+		}
+		if ref.Size >= blockstore.FileRefMin && filepath.IsAbs(ref.Path) {
+			return d.addBlock(blockstore.FileBlock{Block: blk, Ref: ref})
+		}
 	}
 	return d.addBlock(blk)
 }

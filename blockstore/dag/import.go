@@ -68,6 +68,7 @@ type Importer struct {
 	prefix    cid.Prefix
 	reuse     *Reuse
 	margin    time.Duration // reuseMargin (tests use none)
+	noCopy    bool
 }
 
 // Reuse names an earlier import of the same file or folder, Prev, whose
@@ -92,6 +93,15 @@ const reuseMargin = 2 * time.Second
 // WithReuse has the importer link the unchanged files of r.Prev.
 func WithReuse(r Reuse) ImportOption {
 	return func(im *Importer) { im.reuse, im.margin = &r, reuseMargin }
+}
+
+// WithNoCopy has the importer put the leaves of files it reads from disk
+// as blockstore.FileBlocks: a store that keeps references keeps where
+// their bytes are in the files, not the bytes (a folder shared as it
+// changes is its own copy). The files must then stay as they are for the
+// blocks to stay readable.
+func WithNoCopy() ImportOption {
+	return func(im *Importer) { im.noCopy = true }
 }
 
 // ImportOption changes an Importer's settings.
@@ -142,6 +152,7 @@ func (im *Importer) Add(ctx context.Context, node files.Node, progress func(byte
 		return Result{}, fmt.Errorf("dag: chunk size %d out of range 1..%d", im.chunkSize, MaxChunkSize)
 	}
 	run := &importRun{ds: newDAGService(ctx, im.bs), progress: progress}
+	run.ds.noCopy = im.noCopy
 	if im.reuse != nil && im.reuse.Prev.Defined() {
 		run.prevDirs = map[string]cid.Cid{".": im.reuse.Prev}
 		// A file added again: the earlier version is the file itself.
@@ -210,7 +221,14 @@ func (im *Importer) addFile(ctx context.Context, run *importRun, f files.File, w
 		CidBuilder: im.prefix,
 		Dagserv:    run.ds,
 	}
-	db, err := params.New(chunker.NewSizeSplitter(&countingReader{ctx: ctx, r: f, run: run}, im.chunkSize))
+	var rd io.Reader = &countingReader{ctx: ctx, r: f, run: run}
+	if fi, ok := f.(files.FileInfo); ok && im.noCopy && fi.AbsPath() != "" {
+		// boxo's builder then marks each leaf with where it is in the
+		// file (posinfo), which the DAG service passes to the store.
+		params.NoCopy = true
+		rd = pathReader{rd, fi}
+	}
+	db, err := params.New(chunker.NewSizeSplitter(rd, im.chunkSize))
 	if err != nil {
 		return nil, err
 	}
@@ -390,6 +408,12 @@ func (run *importRun) add(n int64) {
 	if run.progress != nil {
 		run.progress(run.total)
 	}
+}
+
+// pathReader is a file's reader that also says where the file is.
+type pathReader struct {
+	io.Reader
+	files.FileInfo
 }
 
 // countingReader reports progress and stops reading once ctx ends, so a

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +24,14 @@ import (
 // pages of Badger's memory-mapped files) and peak anonymous RSS (the
 // daemon's own heap and stacks, sampled every 10 ms), and the CPU time the
 // daemon spent on the add.
-func BenchmarkAdd1GiB(b *testing.B) {
+func BenchmarkAdd1GiB(b *testing.B) { benchAdd1GiB(b) }
+
+// BenchmarkAddNoCopy1GiB is BenchmarkAdd1GiB with --nocopy, as a folder
+// shared with --watch or --sync is added: the repo keeps where the bytes
+// are in the file, not a copy. repo_MiB is what the repo holds after.
+func BenchmarkAddNoCopy1GiB(b *testing.B) { benchAdd1GiB(b, "--nocopy") }
+
+func benchAdd1GiB(b *testing.B, flags ...string) {
 	const size = 1 << 30
 	src := filepath.Join(b.TempDir(), "big.bin")
 	writeRandomFile(b, src, size)
@@ -40,10 +48,17 @@ func BenchmarkAdd1GiB(b *testing.B) {
 		prof := cpuProfile(b, repo, "add-1gib", 2)
 		b.StartTimer()
 		start := time.Now()
-		mustKith(b, repo, "add", "-q", src)
+		mustKith(b, repo, append([]string{"add", "-q", src}, flags...)...)
 		el := time.Since(start)
 		b.StopTimer()
 		prof()
+		var st struct {
+			DiskUsage int64 `json:"disk_usage"`
+		}
+		if err := json.Unmarshal([]byte(mustKith(b, repo, "--json", "repo", "stat")), &st); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(st.DiskUsage)/(1<<20), "repo_MiB")
 		b.ReportMetric(cpuSeconds(d.cmd.Process.Pid)-cpu, "daemon_cpu_s/GiB")
 		peakAnon := sampler.stop()
 		peak := rssKiB(b, d.cmd.Process.Pid, "VmHWM")

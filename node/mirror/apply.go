@@ -63,6 +63,20 @@ type Result struct {
 	Ancestors []string
 	// listed is the version's entries as Version.Base has them (Sync).
 	listed map[string]string
+	// files are the files written from the version, by their slash path
+	// (Options.Written).
+	files map[string]cid.Cid
+}
+
+// wrote notes the file at rel written from the version's file c.
+func (r *Result) wrote(rel string, e dag.Entry) {
+	if e.Type != dag.TypeFile {
+		return
+	}
+	if r.files == nil {
+		r.files = map[string]cid.Cid{}
+	}
+	r.files[rel] = e.Cid
 }
 
 func (r *Result) keep(rel string) {
@@ -329,6 +343,7 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 	}
 	a.res.Bytes += done
 	a.res.Written++
+	a.res.wrote(r, e)
 	if st, err = os.Lstat(p); err != nil {
 		return err
 	}

@@ -167,6 +167,11 @@ type Options struct {
 	// Wrote, when set, is called after a folder that syncs both ways was
 	// written to (its watch then shares what it holds, if that differs).
 	Wrote func(path string)
+	// Written, when set, is called after an update wrote files into the
+	// folder dir and gave them their modes and times, with those files (by
+	// their slash paths) and the version's file each holds: the folder is
+	// the copy of them (the store can keep where their bytes are).
+	Written func(ctx context.Context, dir string, files map[string]cid.Cid)
 }
 
 // listFile is the list of mirrors, in their folder.
@@ -608,6 +613,10 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, m
 		// version's times are those of the base's bytes, not of these).
 		res.Touched, metaErr = m.applyMeta(ctx, mr.Path, v.Meta, man, res.listed, meta)
 	}
+	// Once the files have their times (a reference notes them).
+	if m.opts.Written != nil && len(res.files) > 0 && err == nil && metaErr == nil {
+		m.opts.Written(ctx, mr.Path, res.files)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !slices.ContainsFunc(m.list, func(x Mirror) bool { return x.Path == mr.Path }) {
@@ -740,126 +749,3 @@ func (m *Mirrors) Exclusive(path string) (release func()) {
 	l.Lock()
 	return l.Unlock
 }
-
-// Synced records that the folder path, which syncs both ways, was just
-// shared as the version v (which bs holds), added by an add that started
-// at since: the folder holds v now (a file changed since is not taken as
-// written: Adopt), and what another device shares next is judged against
-// it. The caller holds Exclusive(path).
-//
-// own says the version was shared from the folder, with ancestors (else
-// it is the version the folder held already, as it is).
-func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blockstore.Blockstore, since time.Time, own bool, ancestors []string) error {
-	man, err := Adopt(ctx, bs, v.Root, path, dag.Exclusion{}, since)
-	if err != nil {
-		return err
-	}
-	m.mu.Lock()
-	i := slices.IndexFunc(m.list, func(x Mirror) bool { return x.Path == path && x.Sync })
-	if i < 0 {
-		m.mu.Unlock()
-		return fmt.Errorf("%s does not sync both ways: %w", path, ErrNotFound)
-	}
-	list := slices.Clone(m.list)
-	mr := &list[i]
-	mr.Cid, mr.Meta, mr.Updated, mr.Checked = v.Root.String(), metaString(v.Meta), time.Now(), time.Now()
-	mr.Error, mr.Failed, mr.Kept, mr.KeptCount, mr.Merged = "", "", nil, 0, false
-	mr.Own = own || (mr.Own && mr.Cid == v.Root.String())
-	if own {
-		mr.Ancestors = ancestors
-	}
-	err = m.saveManifestLocked(*mr, man)
-	if err == nil {
-		err = m.saveLocked(list)
-	}
-	m.mu.Unlock()
-	if err == nil && m.opts.Changed != nil {
-		m.opts.Changed()
-	}
-	return err
-}
-
-// syncBase is the Version.Base v is written with into the folder mr,
-// which syncs both ways: nil when v was made from the version the folder
-// holds, as it holds it (its manifest is the base); else the entries of
-// the newest of v's ancestors that the folder's version was made from too
-// (their common ancestor), fetched; none (an empty base: every
-// difference gets a conflict copy) when there is none or it cannot be
-// fetched. meta and ancestors are v's (its file of modes and times).
-func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[string]string, meta Meta, ancestors []string, err error) {
-	if v.Meta.Defined() {
-		bs, release := m.src.Hold(v.Meta)
-		defer release()
-		if _, err := m.src.Fetch(ctx, v.Meta, nil, nil); err != nil {
-			return nil, nil, nil, fmt.Errorf("fetch the file of modes and times of %s: %w", v.Root, err)
-		}
-		if meta, ancestors, err = LoadMeta(ctx, bs, v.Meta); err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	if mr.Cid == "" || mr.Cid == v.Root.String() {
-		return nil, meta, ancestors, nil // the version it holds (its modes and times changed)
-	}
-	ours := map[string]bool{mr.Cid: true}
-	for _, a := range mr.Ancestors {
-		ours[a] = true
-	}
-	common := ""
-	for _, a := range ancestors {
-		if ours[a] {
-			common = a
-			break
-		}
-	}
-	switch {
-	case common == mr.Cid && !mr.Merged:
-		return nil, meta, ancestors, nil // made from what the folder holds
-	case common == "" && len(ancestors) == 0 && !mr.Own && !mr.Merged:
-		// Shared by a device that does not sync (kith share --watch):
-		// made from its own folder, and this one holds another device's
-		// version as it was (its manifest).
-		return nil, meta, ancestors, nil
-	case common == "":
-		m.opts.Log.Info("mirror: a newer version was made from nothing this folder was; what differs here gets a conflict copy", "path", mr.Path, "cid", v.Root)
-		return map[string]string{}, meta, ancestors, nil
-	}
-	bc, err := cid.Decode(common)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	bs, release := m.src.Hold(bc)
-	defer release()
-	fctx, cancel := context.WithTimeout(ctx, baseFetchTimeout)
-	_, err = m.src.Fetch(fctx, bc, func(cid.Cid) bool { return false }, nil)
-	cancel()
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, nil, nil, ctx.Err()
-		}
-		m.opts.Log.Info("mirror: the version both were made from cannot be fetched; what differs here gets a conflict copy", "path", mr.Path, "cid", v.Root, "base", bc, "err", err)
-		return map[string]string{}, meta, ancestors, nil
-	}
-	base, err = BaseOf(ctx, bs, bc)
-	return base, meta, ancestors, err
-}
-
-// Lineage is the ancestors of a version made from the versions first and
-// rest (each list newest first, and first's own head before them):
-// both, without repeats, at most MaxAncestors.
-func Lineage(first []string, rest ...[]string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, l := range append([][]string{first}, rest...) {
-		for _, a := range l {
-			if a != "" && !seen[a] && len(out) < MaxAncestors {
-				seen[a] = true
-				out = append(out, a)
-			}
-		}
-	}
-	return out
-}
-
-// baseFetchTimeout bounds the fetch of the listing of the version a newer
-// one was made from (no member may hold it any more).
-const baseFetchTimeout = time.Minute

@@ -145,6 +145,7 @@ func (a *applier) conflict(e dag.Entry, r, p string, st fs.FileInfo) error {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	a.res.Written++
+	a.res.wrote(r, e)
 	if st, err = os.Lstat(p); err != nil {
 		return err
 	}

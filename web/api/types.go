@@ -121,6 +121,11 @@ type AddOptions struct {
 	// Wrap adds the paths given as the entries of one new folder, pinned
 	// under this name (unless Name says otherwise): one CID, one ticket.
 	Wrap string `json:"wrap,omitempty"`
+	// NoCopy keeps, of a file or folder the daemon reads itself, where the
+	// bytes of its large blocks are in the files rather than a copy (Kubo's
+	// --nocopy): a folder shared as it changes is its own copy. The files
+	// must stay as they are for the blocks to stay readable.
+	NoCopy bool `json:"nocopy,omitempty"`
 }
 
 // AddResult is the result of an add.
@@ -285,12 +290,20 @@ type RepoStat struct {
 	Cache          int64 `json:"cache"`
 	CacheMax       int64 `json:"cache_max"`
 	CacheDownloads int   `json:"cache_downloads"`
+	// InFiles are the bytes of blocks kept as where they are in files
+	// (folders shared as they change, kith add --nocopy), not in the
+	// repo; InFilesCount counts those files.
+	InFiles      int64 `json:"in_files"`
+	InFilesCount int   `json:"in_files_count"`
 }
 
 // VerifyResult lists the blocks whose bytes no longer match their CID.
 type VerifyResult struct {
 	Checked int      `json:"checked"`
 	Bad     []string `json:"bad"`
+	// Changed are blocks kept as references to files (a folder shared as
+	// it changes) whose files changed since: they are dropped.
+	Changed []string `json:"changed"`
 	// Incomplete are pins whose DAG lacks blocks (the repo claims content
 	// it cannot serve whole).
 	Incomplete []string `json:"incomplete"`

@@ -73,6 +73,9 @@ func (c *Client) addPaths(ctx context.Context, paths []string, recursive bool, o
 	if !stream || err == nil || !errors.As(err, &ae) || (ae.Kind != api.KindPermission && ae.Kind != api.KindNotFound) {
 		return res, err
 	}
+	if opts.NoCopy {
+		return res, fmt.Errorf("%w; without a copy the daemon must read the files itself (the same user, on this computer): add them without --nocopy", err)
+	}
 	// The daemon's repo is left out here too, as the daemon does.
 	if c.repo != "" {
 		exclude = exclude.WithoutFolder(c.repo)
@@ -152,6 +155,9 @@ func addQuery(opts api.AddOptions) url.Values {
 	}
 	if opts.Wrap != "" {
 		q.Set("wrap", opts.Wrap)
+	}
+	if opts.NoCopy {
+		q.Set("nocopy", "true")
 	}
 	return q
 }

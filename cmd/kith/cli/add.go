@@ -24,6 +24,7 @@ func addCmd(e *env) *cobra.Command {
 		exclude   []string
 		wrap      string
 		dryRun    bool
+		noCopy    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "add PATH...",
@@ -60,14 +61,23 @@ more, one a line (# for comments). A symbolic link inside the folder is
 kept as a link (its target as written, which kith get writes back as a
 link, as Kubo does); a link given as PATH is followed. --dry-run (-n)
 says what an add would hold and what it would leave out, and by which
-pattern, adding nothing: try patterns with it.`,
+pattern, adding nothing: try patterns with it.
+
+--nocopy keeps, in the repo, where the bytes of large files are rather
+than a copy of them, as Kubo's --nocopy (the folders and small files are
+copied): the disk holds them once. The files must then stay as they are:
+a block whose file changed is gone ('kith repo verify' names them). A
+folder shared with --watch or --sync is added so already.`,
 		Example: "  kith add photo.jpg\n  kith add *.jpg\n  kith add --wrap beach-photos *.jpg\n  tar c ./docs | kith add - --name docs.tar\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkAddArgs(args, name, wrap); err != nil {
 				return err
 			}
-			opts := api.AddOptions{Name: name, NoPin: noPin, Private: private, Exclude: exclude, Wrap: wrap}
+			opts := api.AddOptions{Name: name, NoPin: noPin, Private: private, Exclude: exclude, Wrap: wrap, NoCopy: noCopy}
+			if noCopy && slices.Contains(args, "-") {
+				return errors.New("--nocopy keeps where the bytes are in files: standard input has none; add it without --nocopy")
+			}
 			if dryRun {
 				return e.dryRunAdd(args, recursive, opts)
 			}
@@ -123,6 +133,7 @@ pattern, adding nothing: try patterns with it.`,
 	cmd.Flags().BoolVar(&private, "private", false, "do not announce it in the DHT (share it by ticket or group only)")
 	cmd.Flags().StringVarP(&wrap, "wrap", "w", "", "add the paths together as one folder called `NAME`: one CID, one ticket for all")
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "add nothing: say what would be added, and what left out by which pattern")
+	cmd.Flags().BoolVar(&noCopy, "nocopy", false, "keep where large files' bytes are, not a copy: the files must stay as they are")
 	excludeFlag(cmd, &exclude)
 	return cmd
 }

@@ -31,6 +31,10 @@ func repoCmd(e *env) *cobra.Command {
 				st.Path, st.Blocks, humanBytes(st.Bytes), humanBytes(st.DiskUsage), st.Pins)
 			fmt.Fprintf(e.stdout, "cache:   %s of finished downloads, unpinned (fetch.cache_max %s; kith gc empties it)\n",
 				humanBytes(st.Cache), humanBytes(st.CacheMax))
+			if st.InFilesCount > 0 {
+				fmt.Fprintf(e.stdout, "in files: %s in %d %s, read from there, not copied (folders shared as they change, add --nocopy)\n",
+					humanBytes(st.InFiles), st.InFilesCount, map[bool]string{true: "file", false: "files"}[st.InFilesCount == 1])
+			}
 			if st.DiskFree >= 0 {
 				fmt.Fprintf(e.stdout, "free:    %s (what adds and fetches may still use on this disk)\n", humanBytes(st.DiskFree))
 			}
@@ -60,10 +64,17 @@ func repoCmd(e *env) *cobra.Command {
 				for _, b := range res.Bad {
 					fmt.Fprintf(e.stdout, "corrupt: %s\n", b)
 				}
+				for _, c := range res.Changed {
+					fmt.Fprintf(e.stdout, "changed: %s (its bytes were in a file that changed since it was added without a copy; its record is dropped)\n", c)
+				}
 				for _, p := range res.Incomplete {
 					fmt.Fprintf(e.stdout, "incomplete pin: %s (some of its blocks are missing; kith pin add fetches them)\n", p)
 				}
-				fmt.Fprintf(e.stdout, "checked %d blocks, %d corrupt; %d incomplete pins\n", res.Checked, len(res.Bad), len(res.Incomplete))
+				changed := ""
+				if len(res.Changed) > 0 {
+					changed = fmt.Sprintf(", %d changed in their files", len(res.Changed))
+				}
+				fmt.Fprintf(e.stdout, "checked %d blocks, %d corrupt%s; %d incomplete pins\n", res.Checked, len(res.Bad), changed, len(res.Incomplete))
 			}
 			switch {
 			case len(res.Bad) > 0:

@@ -113,8 +113,11 @@ ls' lists folders that sync, 'kith mirror rm PATH' stops.`,
 				add = c.AddPathByDaemon
 			}
 			// What a group keeps is the group's: not announced in the
-			// public DHT (members find each other through the group).
-			res, err := add(cmd.Context(), args[0], true, api.AddOptions{Exclude: exclude, Private: true}, p.event)
+			// public DHT (members find each other through the group). A
+			// folder followed is the copy of its newest version: the repo
+			// keeps where its bytes are (unless earlier ones are kept).
+			opts := api.AddOptions{Exclude: exclude, Private: true, NoCopy: watching && keep == 0}
+			res, err := add(cmd.Context(), args[0], true, opts, p.event)
 			p.done()
 			var ae *api.Error
 			if watching && errors.As(err, &ae) && (ae.Kind == api.KindNotFound || ae.Kind == api.KindPermission) {

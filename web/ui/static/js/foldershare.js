@@ -80,7 +80,10 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     let added;
     try {
       // What a group keeps is not announced in the public DHT.
-      added = await addPath(full, { exclude: leaveOut, private: true }, (p) => {
+      // A folder followed is the copy of its newest version: the repo
+      // keeps where its bytes are (unless earlier versions are kept).
+      const nocopy = (follow.checked || sync.checked) && !keepN;
+      added = await addPath(full, { exclude: leaveOut, private: true, nocopy }, (p) => {
         const pct = percent(p.added, p.total);
         if (pct !== null) bar.value = pct;
         status.textContent = addingText(full, p);

@@ -207,12 +207,13 @@ export function skippedSentence(res) {
  * addPath adds the file or folder at path, an absolute path on this
  * computer that the daemon reads itself (nothing goes through the page),
  * leaving out the names exclude matches (the CLI's --exclude). It pins it
- * as name; private keeps it out of the DHT (the CLI's --private).
+ * as name; private keeps it out of the DHT (the CLI's --private); nocopy
+ * keeps where its bytes are in the files, not a copy (the CLI's --nocopy).
  * onProgress({added, total, rate}) reports the bytes imported. It resolves
  * with the add result {cid, name, size, ...} and rejects with an Error
  * whose message is the daemon's sentence.
  */
-export function addPath(path, { name, exclude = [], private: priv = false } = {}, onProgress = () => {}) {
-  return events('/add', { path, recursive: 'true', name, exclude, private: priv ? 'true' : undefined },
+export function addPath(path, { name, exclude = [], private: priv = false, nocopy = false } = {}, onProgress = () => {}) {
+  return events('/add', { path, recursive: 'true', name, exclude, private: priv ? 'true' : undefined, nocopy: nocopy ? 'true' : undefined },
     (ev) => onProgress({ added: ev.bytes || 0, total: ev.total || 0, rate: ev.rate || 0 }), 'The add');
 }

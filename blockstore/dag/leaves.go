@@ -1,0 +1,67 @@
+package dag
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ipfs/boxo/ipld/merkledag"
+	ft "github.com/ipfs/boxo/ipld/unixfs"
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+)
+
+// ErrNotRawLeaves is FileLeaves' answer for a file whose bytes are not all
+// in raw leaves (bytes kept inside dag-pb nodes, as older IPFS profiles
+// do): no leaf of it can be kept as where it is in a file.
+var ErrNotRawLeaves = errors.New("file bytes are not all in raw leaves")
+
+// FileLeaves calls fn, in order, with each raw leaf of the file at c and
+// where its bytes are in the file (offset, size), reading only the file's
+// inner nodes, never a leaf (their sizes come from the store's records).
+func FileLeaves(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, fn func(leaf cid.Cid, off int64, size int) error) error {
+	var off int64
+	var walk func(c cid.Cid) error
+	walk = func(c cid.Cid) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if c.Prefix().Codec == cid.Raw {
+			n, err := bs.GetSize(ctx, c)
+			if err != nil {
+				return err
+			}
+			if err := fn(c, off, n); err != nil {
+				return err
+			}
+			off += int64(n)
+			return nil
+		}
+		b, err := bs.Get(ctx, c)
+		if err != nil {
+			return err
+		}
+		pn, err := merkledag.DecodeProtobuf(b.RawData())
+		if err != nil {
+			return fmt.Errorf("file node %s: %w", c, err)
+		}
+		fsn, err := ft.FSNodeFromBytes(pn.Data())
+		if err != nil {
+			return fmt.Errorf("file node %s: %w", c, err)
+		}
+		if fsn.Type() != ft.TFile && fsn.Type() != ft.TRaw {
+			return fmt.Errorf("%s: %w", c, ErrIsDir)
+		}
+		if len(fsn.Data()) > 0 {
+			return ErrNotRawLeaves
+		}
+		for _, l := range pn.Links() {
+			if err := walk(l.Cid); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(c)
+}

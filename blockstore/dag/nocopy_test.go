@@ -1,0 +1,47 @@
+package dag
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/kith-p2p/kith/blockstore"
+)
+
+// TestNoCopy: a folder imported WithNoCopy has the same CIDs as without,
+// its large leaves are kept as references to its files (the repo holds
+// its folders and small files only), and it is written back whole.
+func TestNoCopy(t *testing.T) {
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "Videos")
+	tr := tree{
+		"big.mp4": detBytes(1, 3<<20+12345),
+		"small":   []byte("a small file, kept in the repo"),
+		"sub":     tree{"mid.jpg": detBytes(2, 200<<10)},
+	}
+	mkdir(t, src)
+	tr.writeDisk(t, src)
+	want := importNode(t, blockstore.NewMemStore(), tr.node())
+
+	s, err := blockstore.OpenBadger(filepath.Join(t.TempDir(), "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	nd, err := OpenPath(src, Exclusion{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := importNode(t, s, nd, WithNoCopy())
+	if got.Root != want.Root {
+		t.Fatalf("root %s WithNoCopy, %s without", got.Root, want.Root)
+	}
+	if _, size, err := s.Stats(ctx); err != nil || size > 64<<10 {
+		t.Errorf("the repo holds %d bytes of blocks (%v): want the folders and the small file only", size, err)
+	}
+	out := filepath.Join(t.TempDir(), "back")
+	if err := WriteTo(ctx, s, got.Root, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	diffTrees(t, "", tr, readDisk(t, out))
+}
