@@ -79,6 +79,11 @@ type fileChangedError struct {
 	cid    cid.Cid
 	path   string
 	reason string
+	// steady: the file's size and time (size, mtime) were the same before
+	// and after the bytes were read, so it does not hold the block while
+	// it stays so (staleRefs).
+	steady      bool
+	size, mtime int64
 }
 
 func (e *fileChangedError) Error() string {
@@ -137,25 +142,39 @@ func decodeFileRecord(v []byte) (FileRef, uint64, error) {
 // block's, fresh is the reference with the file's size and time now, for
 // the caller to keep in place of the old one.
 func readFileRef(c cid.Cid, ref FileRef, alloc func(n int) []byte) (data []byte, fresh *FileRef, err error) {
-	why, st := ref.changed()
-	switch {
-	case st == nil:
-		return nil, nil, &fileChangedError{c, ref.Path, why}
-	case why == "" && alloc == nil:
-		return nil, nil, nil
-	case alloc == nil:
-		alloc = newBytes
+	for attempt := 0; ; attempt++ {
+		why, st := ref.changed()
+		switch {
+		case st == nil:
+			return nil, nil, &fileChangedError{cid: c, path: ref.Path, reason: why}
+		case why == "" && alloc == nil:
+			return nil, nil, nil
+		}
+		into := alloc
+		if into == nil {
+			into = newBytes
+		}
+		data, err = readChecked(c, ref, into)
+		if after, serr := os.Stat(ref.Path); serr != nil || after.Size() != st.Size() || !after.ModTime().Equal(st.ModTime()) {
+			// Changed while it was read: look again.
+			if attempt < 2 {
+				continue
+			}
+			return nil, nil, &fileChangedError{cid: c, path: ref.Path, reason: "changed since it was added"}
+		}
+		var fc *fileChangedError
+		if errors.As(err, &fc) {
+			fc.steady, fc.size, fc.mtime = true, st.Size(), st.ModTime().UnixNano()
+			return nil, nil, fc
+		}
+		if err != nil || why == "" {
+			return data, nil, err
+		}
+		// The same bytes: the reference is good again, as the file is now.
+		f := ref
+		f.FileSize, f.ModTime = st.Size(), st.ModTime().UnixNano()
+		return data, &f, nil
 	}
-	if data, err = readChecked(c, ref, alloc); err != nil || why == "" {
-		return data, nil, err
-	}
-	// The same bytes, and the file did not change while they were read.
-	if after, err := os.Stat(ref.Path); err != nil || !after.ModTime().Equal(st.ModTime()) || after.Size() != st.Size() {
-		return nil, nil, &fileChangedError{c, ref.Path, why}
-	}
-	f := ref
-	f.FileSize, f.ModTime = st.Size(), st.ModTime().UnixNano()
-	return data, &f, nil
 }
 
 // readChecked reads c's bytes at ref into alloc(ref.Size) and checks them
@@ -163,7 +182,7 @@ func readFileRef(c cid.Cid, ref FileRef, alloc func(n int) []byte) (data []byte,
 func readChecked(c cid.Cid, ref FileRef, alloc func(n int) []byte) ([]byte, error) {
 	f, err := os.Open(ref.Path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, &fileChangedError{c, ref.Path, "is gone"}
+		return nil, &fileChangedError{cid: c, path: ref.Path, reason: "is gone"}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read block %s from %s: %w", c, ref.Path, err)
@@ -173,7 +192,7 @@ func readChecked(c cid.Cid, ref FileRef, alloc func(n int) []byte) ([]byte, erro
 	n, err := f.ReadAt(buf, ref.Off)
 	if n < len(buf) {
 		if err == nil || errors.Is(err, io.EOF) {
-			return nil, &fileChangedError{c, ref.Path, "is shorter now"}
+			return nil, &fileChangedError{cid: c, path: ref.Path, reason: "is shorter now"}
 		}
 		return nil, fmt.Errorf("read block %s from %s: %w", c, ref.Path, err)
 	}
@@ -182,7 +201,7 @@ func readChecked(c cid.Cid, ref FileRef, alloc func(n int) []byte) ([]byte, erro
 		return nil, fmt.Errorf("hash block %s: %w", c, err)
 	}
 	if !bytes.Equal(sum.Hash(), c.Hash()) {
-		return nil, &fileChangedError{c, ref.Path, "changed since it was added"}
+		return nil, &fileChangedError{cid: c, path: ref.Path, reason: "changed since it was added"}
 	}
 	return buf, nil
 }
@@ -191,13 +210,13 @@ func readChecked(c cid.Cid, ref FileRef, alloc func(n int) []byte) ([]byte, erro
 // kept fresh, and a file found not to hold the block is not read again
 // until it changes (stale).
 func (s *BadgerStore) readRef(c cid.Cid, ref FileRef, alloc func(n int) []byte) ([]byte, error) {
-	if st, ok := s.stale.seen(c, ref); ok {
-		return nil, &fileChangedError{c, ref.Path, st}
+	if why, ok := s.stale.seen(c, ref); ok {
+		return nil, &fileChangedError{cid: c, path: ref.Path, reason: why}
 	}
 	data, fresh, err := readFileRef(c, ref, alloc)
 	var fc *fileChangedError
-	if errors.As(err, &fc) {
-		s.stale.note(c, ref)
+	if errors.As(err, &fc) && fc.steady {
+		s.stale.note(c, ref, fc.size, fc.mtime)
 	}
 	if err != nil {
 		return nil, err
@@ -233,17 +252,15 @@ func (s *staleRefs) seen(c cid.Cid, ref FileRef) (string, bool) {
 	}
 	st, err := os.Stat(ref.Path)
 	if err != nil {
-		return "is gone", true
+		return "", false // readFileRef says it is gone, without reading
 	}
 	return "changed since it was added", st.Size() == e.size && st.ModTime().UnixNano() == e.mtime
 }
 
-// note remembers c's reference ref as stale, with its file as it is now.
-func (s *staleRefs) note(c cid.Cid, ref FileRef) {
-	e := staleRef{ref: ref}
-	if st, err := os.Stat(ref.Path); err == nil {
-		e.size, e.mtime = st.Size(), st.ModTime().UnixNano()
-	}
+// note remembers c's reference ref as stale while its file is of that
+// size and time.
+func (s *staleRefs) note(c cid.Cid, ref FileRef, size, mtime int64) {
+	e := staleRef{ref: ref, size: size, mtime: mtime}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil || len(s.m) >= maxStale {
@@ -359,10 +376,8 @@ func (s *BadgerStore) ReferTo(ctx context.Context, refs []Referral) (int64, erro
 }
 
 func (s *BadgerStore) referTo(ctx context.Context, refs []Referral) (moved int64, packed bool, err error) {
-	s.dbMu.RLock()
-	defer s.dbMu.RUnlock()
-	s.writeMu.RLock()
-	defer s.writeMu.RUnlock()
+	// The files are read and checked first, with no lock held: a write or
+	// a reclaim is not held up by the reading of a large folder.
 	var buf []byte
 	scratch := func(n int) []byte {
 		if cap(buf) < n {
@@ -370,11 +385,10 @@ func (s *BadgerStore) referTo(ctx context.Context, refs []Referral) (moved int64
 		}
 		return buf[:n]
 	}
-	txn := s.db.NewTransaction(true)
-	defer func() { txn.Discard() }()
+	ok := refs[:0:0]
 	for _, r := range refs {
 		if err := ctx.Err(); err != nil {
-			return moved, packed, err
+			return 0, false, err
 		}
 		if r.Ref.Size < FileRefMin {
 			continue
@@ -382,9 +396,17 @@ func (s *BadgerStore) referTo(ctx context.Context, refs []Referral) (moved int64
 		if why, _ := r.Ref.changed(); why != "" {
 			continue
 		}
-		if _, err := readChecked(r.Cid, r.Ref, scratch); err != nil {
-			continue // not (or no longer) what the file holds
+		if _, err := readChecked(r.Cid, r.Ref, scratch); err == nil {
+			ok = append(ok, r) // else not (or no longer) what the file holds
 		}
+	}
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
+	s.writeMu.RLock()
+	defer s.writeMu.RUnlock()
+	txn := s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	for _, r := range ok {
 		k := blockKey(r.Cid)
 		item, err := txn.Get(k)
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -412,10 +434,10 @@ func (s *BadgerStore) referTo(ctx context.Context, refs []Referral) (moved int64
 		}
 	}
 	if err := txn.Commit(); err != nil {
-		return moved, packed, fmt.Errorf("refer %d blocks to files: %w", len(refs), err)
+		return moved, packed, fmt.Errorf("refer %d blocks to files: %w", len(ok), err)
 	}
 	if err := s.syncAll(); err != nil {
-		return moved, packed, fmt.Errorf("refer %d blocks to files: sync: %w", len(refs), err)
+		return moved, packed, fmt.Errorf("refer %d blocks to files: sync: %w", len(ok), err)
 	}
 	return moved, packed, nil
 }

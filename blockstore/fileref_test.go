@@ -201,6 +201,15 @@ func TestFileRefs(t *testing.T) {
 		t.Errorf("Has of a block whose reference noted no time = %v, %v", has, err)
 	}
 
+	// A gc takes the records of blocks whose files no longer hold them
+	// too (nothing is pinned here: it takes every block).
+	res, err := blockstore.CollectGarbage(ctx, s, s, blockstore.NewGCLocker(), nil)
+	if err != nil || res.Removed != 5 {
+		t.Errorf("gc removed %d blocks (%v), want all 5, the one whose file changed too", res.Removed, err)
+	}
+	if err := s.Put(ctx, ref(leaves[2], moved, 2)); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Delete(ctx, leaves[2].Cid()); err != nil {
 		t.Fatal(err)
 	}

@@ -267,7 +267,10 @@ func sweepOne(ctx context.Context, bs Blockstore, kept *marker, lk *GCLocker, c 
 		}
 	}
 	size, err := bs.GetSize(ctx, c)
-	if errors.Is(err, ErrNotFound) {
+	switch {
+	case errors.Is(err, ErrFileChanged):
+		size, err = 0, nil // kept as where it was in a file that changed: its record goes
+	case errors.Is(err, ErrNotFound):
 		return false, 0, nil // already gone; nothing to free
 	}
 	if err != nil {

@@ -19,18 +19,21 @@ var ErrNotRawLeaves = errors.New("file bytes are not all in raw leaves")
 
 // FileLeaves calls fn, in order, with each raw leaf of the file at c and
 // where its bytes are in the file (offset, size), reading only the file's
-// inner nodes, never a leaf (their sizes come from the store's records).
+// inner nodes, never a leaf: their sizes are the inner nodes' (a file of
+// one leaf asks the store its size).
 func FileLeaves(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, fn func(leaf cid.Cid, off int64, size int) error) error {
 	var off int64
-	var walk func(c cid.Cid) error
-	walk = func(c cid.Cid) error {
+	var walk func(c cid.Cid, size int) error
+	walk = func(c cid.Cid, n int) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if c.Prefix().Codec == cid.Raw {
-			n, err := bs.GetSize(ctx, c)
-			if err != nil {
-				return err
+			if n < 0 {
+				var err error
+				if n, err = bs.GetSize(ctx, c); err != nil {
+					return err
+				}
 			}
 			if err := fn(c, off, n); err != nil {
 				return err
@@ -56,12 +59,17 @@ func FileLeaves(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, fn fun
 		if len(fsn.Data()) > 0 {
 			return ErrNotRawLeaves
 		}
-		for _, l := range pn.Links() {
-			if err := walk(l.Cid); err != nil {
+		sizes := fsn.BlockSizes()
+		for i, l := range pn.Links() {
+			n := -1
+			if len(sizes) == len(pn.Links()) && sizes[i] <= 1<<31 {
+				n = int(sizes[i])
+			}
+			if err := walk(l.Cid, n); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return walk(c)
+	return walk(c, -1)
 }

@@ -1,10 +1,12 @@
 package dag
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"testing"
 
+	"github.com/ipfs/go-cid"
 	"github.com/kith-p2p/kith/blockstore"
 )
 
@@ -44,4 +46,31 @@ func TestNoCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	diffTrees(t, "", tr, readDisk(t, out))
+}
+
+// TestFileLeaves: a file's leaves in order, each with where its bytes are
+// in the file.
+func TestFileLeaves(t *testing.T) {
+	ctx := context.Background()
+	body := detBytes(3, 2<<20+5000)
+	bs := blockstore.NewMemStore()
+	res := importNode(t, bs, tree{"f": body}.node())
+	f, err := Resolve(ctx, bs, res.Root, []string{"f"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offs []int64
+	var got []byte
+	err = FileLeaves(ctx, bs, f, func(leaf cid.Cid, off int64, size int) error {
+		b, err := bs.Get(ctx, leaf)
+		if err != nil || len(b.RawData()) != size || off != int64(len(got)) {
+			t.Fatalf("leaf %s at %d, %d bytes: %v, %d bytes stored", leaf, off, size, err, len(b.RawData()))
+		}
+		offs = append(offs, off)
+		got = append(got, b.RawData()...)
+		return nil
+	})
+	if err != nil || !bytes.Equal(got, body) || len(offs) != 3 {
+		t.Fatalf("FileLeaves: %v; %d leaves at %v, whole file %v", err, len(offs), offs, bytes.Equal(got, body))
+	}
 }
