@@ -243,15 +243,24 @@ func catTo(tb testing.TB, repo, cid, path string) {
 // BenchmarkP2PFetch1GiB runs two real daemons on loopback: the first adds a
 // 1 GiB file, the second fetches it with `kith pin add` (verified, stored
 // durably, pinned). Reports MB/s, the fetching daemon's peak anonymous
-// RSS and VmHWM, and the CPU time it spent on the fetch.
-func BenchmarkP2PFetch1GiB(b *testing.B) {
+// RSS and VmHWM, and the CPU time it spent on the fetch (and the seeder).
+func BenchmarkP2PFetch1GiB(b *testing.B) { benchP2PFetch1GiB(b) }
+
+// BenchmarkP2PFetchNoCopy1GiB is BenchmarkP2PFetch1GiB from a seeder that
+// added the file with --nocopy (as a folder shared with --watch or --sync
+// is): it reads each block from the file and checks its hash.
+func BenchmarkP2PFetchNoCopy1GiB(b *testing.B) { benchP2PFetch1GiB(b, "--nocopy") }
+
+func benchP2PFetch1GiB(b *testing.B, flags ...string) {
 	const size = 1 << 30
 	src := filepath.Join(b.TempDir(), "big.bin")
 	writeRandomFile(b, src, size)
 	seed := b.TempDir()
-	startDaemon(b, seed)
-	root := mustKith(b, seed, "add", "-q", src)
-	os.Remove(src)
+	sd := startDaemon(b, seed)
+	root := mustKith(b, seed, append([]string{"add", "-q", src}, flags...)...)
+	if len(flags) == 0 {
+		os.Remove(src)
+	}
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		repo := b.TempDir()
@@ -259,12 +268,14 @@ func BenchmarkP2PFetch1GiB(b *testing.B) {
 		mustKith(b, repo, "connect", p2pAddrOf(b, seed))
 		sampler := sampleRSS(d.cmd.Process.Pid)
 		cpu := cpuSeconds(d.cmd.Process.Pid)
+		seedCPU := cpuSeconds(sd.cmd.Process.Pid)
 		b.StartTimer()
 		start := time.Now()
 		mustKith(b, repo, "pin", "add", root)
 		el := time.Since(start)
 		b.StopTimer()
 		b.ReportMetric(cpuSeconds(d.cmd.Process.Pid)-cpu, "daemon_cpu_s/GiB")
+		b.ReportMetric(cpuSeconds(sd.cmd.Process.Pid)-seedCPU, "seeder_cpu_s/GiB")
 		peakAnon := sampler.stop()
 		b.ReportMetric(float64(size)/el.Seconds()/1e6, "MB/s")
 		b.ReportMetric(float64(peakAnon)/1024, "peak_anon_RSS_MiB")

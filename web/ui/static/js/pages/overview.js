@@ -63,6 +63,9 @@ export function render(main) {
   Promise.all([api('/id'), api('/repo/stat')]).then(([id, repo]) => {
     repoEl.textContent = `${plural(repo.pins, 'pin')}, ${bytes(repo.bytes)} of content`
       + (repo.cache > 0 ? ` (${bytes(repo.cache)} cached downloads, max ${bytes(repo.cache_max)})` : '')
+      // Folders shared as they change, or that follow a share, are the
+      // copy of their files: the repo reads them there.
+      + (repo.in_files > 0 ? `, and ${bytes(repo.in_files)} read from shared folders, not copied` : '')
       + (repo.disk_free >= 0 ? ` · ${bytes(repo.disk_free)} free` : '');
     replace(identity,
       section('This node',
