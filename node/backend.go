@@ -528,7 +528,11 @@ func (n *Node) Verify(ctx context.Context, progress func(api.Progress)) (api.Ver
 	if err != nil {
 		return api.VerifyResult{}, fmt.Errorf("verify: %w", err)
 	}
+	releasing := releasingRoots(pins, n.groupShares())
 	for _, root := range blockstore.PinnedRoots(pins) {
+		if releasing[root] {
+			continue // a copy its group no longer shares: it goes (groups.release_delay)
+		}
 		report(progress, api.Progress{Phase: "pins", Count: int64(len(res.Incomplete))})
 		if missing, err := missingBlocks(ctx, n.store, root, nil); err != nil {
 			return api.VerifyResult{}, fmt.Errorf("verify pin %s: %w", root, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -190,5 +191,25 @@ func TestFollowedFolderIsTheCopy(t *testing.T) {
 	}
 	if n := b.repairCopies(ctx); n != 0 {
 		t.Errorf("repairCopies found %d copies lacking blocks after the repair, want 0", n)
+	}
+}
+
+// TestReleasingRoots: a root is on its way out when only groups keep it
+// and none shares it any more; one the user pinned, or a group shares, is
+// not; with the groups not known, none is.
+func TestReleasingRoots(t *testing.T) {
+	a, b, c := cid.MustParse("bafkqaaa"), cid.MustParse("bafkqaaia"), cid.MustParse("bafkqaaja")
+	g := blockstore.GroupOwner("g1", "Videos")
+	pins := []blockstore.Pin{
+		{Cid: a, Owner: g},           // shared no more: going
+		{Cid: b, Owner: g}, {Cid: b}, // the user's too: stays
+		{Cid: c, Owner: blockstore.GroupOwner("g2", "x")}, // shared: stays
+	}
+	got := releasingRoots(pins, map[cid.Cid]bool{c: true})
+	if len(got) != 1 || !got[a] {
+		t.Errorf("releasingRoots = %v, want only %s", got, a)
+	}
+	if got := releasingRoots(pins, nil); len(got) != 0 {
+		t.Errorf("with the groups not known: %v, want none", got)
 	}
 }

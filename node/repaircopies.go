@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/kith-p2p/kith/blockstore"
 )
 
 // A copy this device keeps for a group may be read from the user's files
@@ -13,6 +14,29 @@ import (
 // counts it, has one copy fewer than it thinks. So the copies kept for
 // groups are walked now and then, and what they lack is fetched again
 // (with its bytes, kept in the repo from then on).
+
+// releasingRoots are the roots of pins that only groups keep, of content
+// no group shares any more (shared lists what the groups share): copies
+// on their way out once groups.release_delay has passed (a watched
+// folder's version before the current one, say).
+func releasingRoots(pins []blockstore.Pin, shared map[cid.Cid]bool) map[cid.Cid]bool {
+	if shared == nil {
+		return map[cid.Cid]bool{} // the groups are not known: none is judged going
+	}
+	user := map[cid.Cid]bool{}
+	for _, p := range pins {
+		if p.Owner.IsUser() {
+			user[p.Cid] = true
+		}
+	}
+	out := map[cid.Cid]bool{}
+	for _, p := range pins {
+		if _, _, ok := p.Owner.Group(); ok && !user[p.Cid] && !shared[p.Cid] {
+			out[p.Cid] = true
+		}
+	}
+	return out
+}
 
 // repairEvery is how often the copies kept for groups are checked whole.
 const repairEvery = 10 * time.Minute
@@ -41,7 +65,7 @@ func (n *Node) repairCopies(ctx context.Context) int {
 	if err != nil {
 		return 0
 	}
-	seen := map[cid.Cid]bool{}
+	seen := releasingRoots(pins, n.groupShares()) // going: nothing to mend
 	lacking := 0
 	for _, p := range pins {
 		if _, _, ok := p.Owner.Group(); !ok || seen[p.Cid] {
