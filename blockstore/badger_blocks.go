@@ -555,37 +555,44 @@ func (s *BadgerStore) AllKeys(ctx context.Context, fn func(cid.Cid) error) error
 func (s *BadgerStore) Stats(ctx context.Context) (blocks int, bytes int64, err error) {
 	s.dbMu.RLock()
 	defer s.dbMu.RUnlock()
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.eachBlockRecord(ctx, func(item *badger.Item) error {
+		blocks++
+		switch {
+		case item.UserMeta()&metaFile != 0:
+			return nil // its bytes are in a file of the user's
+		case item.UserMeta()&metaPacked == 0:
+			bytes += item.ValueSize()
+			return nil
+		}
+		return item.Value(func(v []byte) error {
+			ref, _, err := decodePackRecord(item.UserMeta(), v)
+			bytes += int64(ref.size)
+			return err
+		})
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("badger stats: %w", err)
+	}
+	return blocks, bytes, nil
+}
+
+// eachBlockRecord calls fn with every block record, in one read
+// transaction, until fn fails or ctx ends. The caller holds dbMu's read
+// side.
+func (s *BadgerStore) eachBlockRecord(ctx context.Context, fn func(item *badger.Item) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(blockPrefix)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			blocks++
-			item := it.Item()
-			if item.UserMeta()&metaFile != 0 {
-				continue // its bytes are in a file of the user's
-			}
-			if item.UserMeta()&metaPacked == 0 {
-				bytes += item.ValueSize()
-				continue
-			}
-			err := item.Value(func(v []byte) error {
-				ref, _, err := decodePackRecord(item.UserMeta(), v)
-				bytes += int64(ref.size)
-				return err
-			})
-			if err != nil {
+			if err := fn(it.Item()); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, 0, fmt.Errorf("badger stats: %w", err)
-	}
-	return blocks, bytes, nil
 }
 
 // PutCopies reports that PutMany copies what it keeps (pack writes copy or

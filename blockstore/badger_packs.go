@@ -33,31 +33,20 @@ func (s *BadgerStore) openPacks(maxSize int64, direct bool) error {
 
 // packRecords calls fn with the key and reference of every packed block.
 func (s *BadgerStore) packRecords(ctx context.Context, fn func(key []byte, ref packRef) error) error {
-	return s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(blockPrefix)})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			item := it.Item()
-			if item.UserMeta()&metaPacked == 0 {
-				continue
-			}
-			var ref packRef
-			err := item.Value(func(v []byte) error {
-				var err error
-				ref, _, err = decodePackRecord(item.UserMeta(), v)
-				return err
-			})
-			if err != nil {
-				return fmt.Errorf("record %x: %w", item.Key(), err)
-			}
-			if err := fn(item.KeyCopy(nil), ref); err != nil {
-				return err
-			}
+	return s.eachBlockRecord(ctx, func(item *badger.Item) error {
+		if item.UserMeta()&metaPacked == 0 {
+			return nil
 		}
-		return nil
+		var ref packRef
+		err := item.Value(func(v []byte) error {
+			var err error
+			ref, _, err = decodePackRecord(item.UserMeta(), v)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("record %x: %w", item.Key(), err)
+		}
+		return fn(item.KeyCopy(nil), ref)
 	})
 }
 

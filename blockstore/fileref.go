@@ -320,31 +320,19 @@ func (s *BadgerStore) FileRefStats(ctx context.Context) (blocks int, bytes int64
 	s.dbMu.RLock()
 	defer s.dbMu.RUnlock()
 	seen := map[string]struct{}{}
-	err = s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(blockPrefix)})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			item := it.Item()
-			if item.UserMeta()&metaFile == 0 {
-				continue
-			}
-			err := item.Value(func(v []byte) error {
-				ref, _, err := decodeFileRecord(v)
-				if err == nil {
-					blocks++
-					bytes += int64(ref.Size)
-					seen[ref.Path] = struct{}{}
-				}
-				return err
-			})
-			if err != nil {
-				return err
-			}
+	err = s.eachBlockRecord(ctx, func(item *badger.Item) error {
+		if item.UserMeta()&metaFile == 0 {
+			return nil
 		}
-		return nil
+		return item.Value(func(v []byte) error {
+			ref, _, err := decodeFileRecord(v)
+			if err == nil {
+				blocks++
+				bytes += int64(ref.Size)
+				seen[ref.Path] = struct{}{}
+			}
+			return err
+		})
 	})
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("badger file references: %w", err)
