@@ -179,6 +179,7 @@ func (n *Node) forgetWatches(groupID string) {
 	}
 	for _, w := range gone {
 		n.log.Info("left the group: no longer watching its folder", "path", w.Path, "group", w.Group)
+		n.copyIntoRepo(w.Cid) // our own pin stays
 	}
 }
 
@@ -349,6 +350,7 @@ func (n *Node) GroupUnshare(ctx context.Context, name string, c cid.Cid) error {
 			if w.Sync {
 				n.endSync(w.Path)
 			}
+			n.copyIntoRepo(w.Cid) // our own pin stays
 		}
 	}
 	return nil

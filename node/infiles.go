@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 
 	"github.com/kith-p2p/kith/blockstore"
@@ -85,4 +86,59 @@ func versionFiles(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, rel 
 		}
 	}
 	return nil
+}
+
+// copyIntoRepo puts into the repo, with their bytes, the blocks of the
+// version c that are kept as where they are in files, in the background,
+// if something keeps c pinned: a folder no longer watched or followed is
+// the user's again (to edit, move, delete) while the version stays shared
+// or kept. A block whose file no longer holds it stays as it is (the
+// group's other copies, and the walk of repairCopies, have it).
+func (n *Node) copyIntoRepo(c string) {
+	root, err := cid.Decode(c)
+	if err != nil || !n.store.HasFileRefs(n.ctx) {
+		return
+	}
+	n.background(func(ctx context.Context) {
+		if ps, err := n.store.PinsOf(ctx, root); err != nil || len(ps) == 0 {
+			return
+		}
+		files := map[string]cid.Cid{}
+		if err := versionFiles(ctx, n.store, root, "", files); err != nil {
+			n.log.Debug("could not list a version to copy it into the repo", "cid", root, "err", err)
+			return
+		}
+		var batch []blocks.Block
+		var size, copied int64
+		flush := func() {
+			if len(batch) == 0 {
+				return
+			}
+			if err := n.store.PutMany(ctx, batch); err != nil {
+				n.log.Warn("could not copy a version into the repo: it stays read from its folder", "cid", root, "err", err)
+			}
+			copied += size
+			batch, size = nil, 0
+		}
+		for _, f := range files {
+			_ = dag.FileLeaves(ctx, n.store, f, func(leaf cid.Cid, _ int64, _ int) error {
+				b, err := n.store.Get(ctx, leaf)
+				if err != nil {
+					return nil // not here, or its file changed
+				}
+				// A plain block: its bytes replace the reference.
+				plain, err := blocks.NewBlockWithCid(b.RawData(), leaf)
+				if err != nil {
+					return nil
+				}
+				batch = append(batch, plain)
+				if size += int64(len(plain.RawData())); size >= 8<<20 {
+					flush()
+				}
+				return nil
+			})
+		}
+		flush()
+		n.log.Info("a folder no longer followed: the version it was the copy of is copied into the repo", "cid", root, "bytes", copied)
+	})
 }

@@ -272,6 +272,9 @@ func (n *Node) GroupUnmirror(ctx context.Context, path string) (api.GroupMirror,
 		return api.GroupMirror{}, err
 	}
 	mr, err := m.Remove(path)
+	if err == nil {
+		n.copyIntoRepo(mr.Cid) // what keeps it (the group, this device) no longer reads the folder
+	}
 	if err == nil && mr.Sync && n.watcher != nil {
 		// Its changes are no longer shared either.
 		if _, err := n.watcher.Remove(mr.Path, mr.GroupID); err != nil && !errors.Is(err, watch.ErrNotFound) {

@@ -114,6 +114,22 @@ func TestWatchedFolderIsItsOwnCopy(t *testing.T) {
 	if missing, err := missingBlocks(ctx, a.store, v2, nil); err != nil || missing != 0 {
 		t.Errorf("the newest version misses %d blocks on the device that shares it (%v)", missing, err)
 	}
+
+	// No longer watched: the version stays shared, copied into the repo,
+	// and the folder is the user's to change.
+	if _, err := a.GroupUnwatch(ctx, "family", dir); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the shared version copied into the repo", func() bool {
+		st, err := a.RepoStat(ctx)
+		return err == nil && st.Bytes >= 6<<20
+	})
+	if err := os.Remove(filepath.Join(dir, "film.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	if missing, err := missingBlocks(ctx, a.store, v2, nil); err != nil || missing != 0 {
+		t.Errorf("the version shared misses %d blocks once the folder no longer watched changed (%v)", missing, err)
+	}
 }
 
 // TestFollowedFolderIsTheCopy: a folder that follows a share (got, then
@@ -191,6 +207,21 @@ func TestFollowedFolderIsTheCopy(t *testing.T) {
 	}
 	if n := b.repairCopies(ctx); n != 0 {
 		t.Errorf("repairCopies found %d copies lacking blocks after the repair, want 0", n)
+	}
+
+	// The folder no longer followed: the group's copy on b is copied into
+	// the repo, and no longer depends on the folder, which is the user's.
+	if _, err := b.GroupUnmirror(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the group's copy on b copied into its repo", func() bool {
+		st, err := b.RepoStat(ctx)
+		return err == nil && st.Bytes >= int64(len(film))
+	})
+	rand.Read(mine)
+	writeBytes(t, filepath.Join(out, "film.mp4"), mine)
+	if !holds(t, b, "family", v2) {
+		t.Error("b's copy of v2 lacks blocks once the folder it no longer follows changed")
 	}
 }
 

@@ -228,6 +228,7 @@ func (n *Node) GroupUnwatch(ctx context.Context, groupName, path string) ([]api.
 		if wt.Sync {
 			n.endSync(wt.Path)
 		}
+		n.copyIntoRepo(wt.Cid) // shared still, the folder no longer its copy
 		out = append(out, n.apiWatch(wt))
 	}
 	return out, nil
