@@ -6,16 +6,21 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/mirror"
 )
 
 // A folder that follows a group's version (kith get --follow, --sync) is
-// the copy of the files written into it: the repo need not hold them too.
+// the copy of the files written into it, as a watched folder is of its
+// own (dag.WithNoCopy): the repo need not hold them too (keepInFiles,
+// referFolder). A folder that no longer is (copyIntoRepo) is the user's
+// again: what stays pinned of its version goes back into the repo.
 
 // keepInFiles has the store keep the blocks of files a mirror wrote into
 // dir as where their bytes are in those files rather than the bytes: the
@@ -60,6 +65,9 @@ func (n *Node) referFolder(dir string, c cid.Cid) {
 		if err := versionFiles(ctx, n.store, c, "", files); err != nil {
 			n.log.Debug("mirror: the folder's blocks stay copied in the repo", "folder", dir, "err", err)
 			return
+		}
+		if n.mirrors == nil || !slices.ContainsFunc(n.mirrors.List(), func(m mirror.Mirror) bool { return m.Path == dir }) {
+			return // no longer followed meanwhile
 		}
 		n.keepInFiles(ctx, dir, files)
 	})
