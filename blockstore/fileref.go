@@ -296,6 +296,20 @@ func asFileRef(b blocks.Block) (FileRef, bool) {
 	return fb.Ref, true
 }
 
+// IsFileRef reports whether c is kept as a reference to a file (its
+// record's meta says so; nothing is read).
+func (s *BadgerStore) IsFileRef(c cid.Cid) bool {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
+	ref := false
+	_ = s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(blockKey(c))
+		ref = err == nil && item.UserMeta()&metaFile != 0
+		return nil
+	})
+	return ref
+}
+
 // HasFileRefs reports whether the store keeps (or may keep) a block as a
 // reference to a file: one was written since it opened, or the records,
 // looked through once, hold one.

@@ -59,6 +59,9 @@ func TestFileRefs(t *testing.T) {
 	if err := s.PutMany(ctx, put); err != nil {
 		t.Fatal(err)
 	}
+	if !s.IsFileRef(leaves[0].Cid()) || s.IsFileRef(leaves[3].Cid()) || s.IsFileRef(small.Cid()) {
+		t.Error("IsFileRef: want the first leaf a reference, the leaf put with its bytes and the small block not")
+	}
 	if n, size, err := s.Stats(ctx); err != nil || n != 5 || size > int64(leaf+2000) {
 		t.Errorf("Stats = %d blocks, %d bytes (%v); want 5 blocks, the bytes of the one leaf put with them and the small block only", n, size, err)
 	}

@@ -130,6 +130,9 @@ func (n *Node) copyIntoRepo(c string) {
 		}
 		for _, f := range files {
 			_ = dag.FileLeaves(ctx, n.store, f, func(leaf cid.Cid, _ int64, _ int) error {
+				if !n.store.IsFileRef(leaf) {
+					return nil // its bytes are in the repo already (or it is not here)
+				}
 				b, err := n.store.Get(ctx, leaf)
 				if err != nil {
 					return nil // not here, or its file changed
