@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -20,7 +21,8 @@ import (
 // and pins it under the folder's name. A path that is not absolute is
 // refused before anything is sent, one the daemon cannot find fails its row
 // with the daemon's sentence. Private keeps an add out of the DHT, and the
-// Files page says so; its Share panel makes a pin private.
+// Files page says so; its Share panel makes a pin private. Leave the bytes
+// in the files (as kith add --nocopy) adds without a copy in the repo.
 func TestBrowserAddByPath(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
@@ -142,5 +144,34 @@ func TestBrowserAddByPath(t *testing.T) {
 		if !p.Private {
 			t.Errorf("after Make it private, pin %s is announced", p.Name)
 		}
+	}
+
+	// Leave the bytes in the files, as kith add --nocopy: the repo keeps
+	// where the large file's bytes are, not a copy (600,000 B: leaves of
+	// 256, 256 and 74 KiB, each at least blockstore.FileRefMin).
+	film := filepath.Join(home, "Videos", "film")
+	if err := os.MkdirAll(film, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(film, "cut.mp4"), bytes.Repeat([]byte("frame "), 100_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(sctx, chromedp.Navigate(d.base()+"/#/add"), chromedp.WaitVisible("#add-path-form", chromedp.ByQuery), chromedp.Click("#add-nocopy", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	before, err := d.c.RepoStat(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submit(t, "~/Videos/film")
+	waitUpload(t, sctx, "film")
+	waitText(t, sctx, `li.upload[data-name="film"] .status`, "Its large files are read where they are")
+	after, err := d.c.RepoStat(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.InFiles != 600_000 || after.InFilesCount != 1 || after.Bytes-before.Bytes >= 65536 {
+		t.Errorf("after an add that leaves the bytes in the files: %d B in %d files, the repo grew by %d B; want 600000 B in 1 file and no copy",
+			after.InFiles, after.InFilesCount, after.Bytes-before.Bytes)
 	}
 }

@@ -67,18 +67,24 @@ export function render(main) {
 function pathForm(list, opts) {
   const field = pathField({ id: 'add-path', 'aria-label': 'Path of a file or folder on this computer' }, 'Videos');
   const said = h('p', { class: 'status small', id: 'add-path-status', role: 'status', 'aria-live': 'polite' });
+  // As kith add --nocopy: the repo keeps where the bytes of large files
+  // are, not a second copy, for a folder the user keeps as it is.
+  const nocopy = h('input', { type: 'checkbox', id: 'add-nocopy' });
   return h('form', { class: 'add-path', id: 'add-path-form', onsubmit: (e) => {
     e.preventDefault();
     const { path, error } = field.resolve();
     said.textContent = error || '';
     if (error) return;
     field.input.value = '';
-    const o = opts();
-    enqueue(list, baseName(path), path, 'Adding…', (onProgress) => addPath(path, o, (p) => onProgress({ ...p, sent: p.total })));
+    const o = { ...opts(), nocopy: nocopy.checked };
+    enqueue(list, baseName(path), path, 'Adding…', (onProgress) =>
+      addPath(path, o, (p) => onProgress({ ...p, sent: p.total })).then((res) => ({ ...res, inFiles: o.nocopy })));
   } },
   h('label', { for: 'add-path' }, 'Or add a file or folder of this computer by its path'),
   h('div', { class: 'token-row' }, field.input, h('button', { type: 'submit' }, 'Add')),
   h('p', { class: 'muted small' }, 'The daemon reads it where it is: nothing goes through the browser, which is faster for a big folder.'),
+  h('p', { class: 'wrap-option' },
+    h('label', { for: 'add-nocopy' }, nocopy, ' Leave the bytes in the files: no second copy in the repo (files of 64 KiB and more); keep them as they are, since a file changed or moved is no longer shared')),
   said);
 }
 
@@ -116,7 +122,8 @@ function enqueue(list, label, detail, first, run, name = label) {
       bar.value = 100;
       el.dataset.state = 'done';
       el.dataset.cid = res.cid;
-      status.textContent = `Added and pinned, ${bytes(res.size)}.${skippedSentence(res)}`;
+      status.textContent = `Added and pinned, ${bytes(res.size)}.${skippedSentence(res)}` +
+        (res.inFiles ? ' Its large files are read where they are: keep them as they are.' : '');
       replace(result,
         h('code', { class: 'cid' }, res.cid), ' ', copyButton(res.cid), ' ',
         h('a', { class: 'button small', href: '#/open/' + encodeURIComponent(res.cid) + '?name=' + encodeURIComponent(res.name) }, 'Open'), ' ',
