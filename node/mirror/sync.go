@@ -191,7 +191,9 @@ func (a *applier) writeConflict(e dag.Entry, r, p string, t int64) error {
 	if err != nil {
 		return fmt.Errorf("write the conflict copy of %s: %w", p, err)
 	}
-	a.res.Conflicts = append(a.res.Conflicts, path.Join(path.Dir(r), name))
+	copyRel := path.Join(path.Dir(r), name)
+	a.res.Conflicts = append(a.res.Conflicts, copyRel)
+	a.res.wrote(copyRel, e) // it holds the version's bytes: the store may read them there
 	return nil
 }
 
