@@ -30,6 +30,7 @@ type localGroup struct {
 	dir    string
 	rep    *replicate.Replicator
 
+	saveMu    sync.Mutex // one save at a time: the last state read is the last written
 	keysMu    sync.Mutex
 	savedKeys []byte // the epoch keys as last written
 }
@@ -83,6 +84,8 @@ func (g *localGroup) holdings() (int64, []cid.Cid) { return g.rep.Holdings() }
 // Errors are logged: the state is rebuilt from peers by sync if it is
 // lost, and a member hands us a lost key at our next sync.
 func (g *localGroup) save() {
+	g.saveMu.Lock()
+	defer g.saveMu.Unlock()
 	var b []byte
 	var err error
 	g.net.Read(func(s *group.State, _ *group.Liveness) { b, err = s.Marshal() })

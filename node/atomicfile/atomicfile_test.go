@@ -2,9 +2,12 @@ package atomicfile
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -24,11 +27,47 @@ func TestWrite(t *testing.T) {
 	if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v, %v; want 0600", st.Mode(), err)
 	}
-	if _, err := os.Stat(p + ".tmp"); !os.IsNotExist(err) {
-		t.Fatalf("the temporary file stays: %v", err)
+	if ents, err := os.ReadDir(filepath.Dir(p)); err != nil || len(ents) != 1 {
+		t.Fatalf("the folder holds %v (%v), want list.json alone: a temporary file stays", ents, err)
 	}
 	missing := filepath.Join(t.TempDir(), "no", "list.json")
 	if err := Write(missing, []byte("x"), 0o600); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a missing folder: %v", err)
+	}
+}
+
+// TestWriteConcurrent: writers at once (a group's state saved by its loop
+// and by a join) each replace the file whole: none fails, the file holds
+// one writer's content, and no temporary file stays.
+func TestWriteConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "state")
+	bodies := make(map[string]bool)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*50)
+	for w := range 8 {
+		body := strings.Repeat(fmt.Sprintf("writer %d ", w), 1000+w)
+		bodies[body] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if err := Write(p, []byte(body), 0o600); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil || !bodies[string(b)] {
+		t.Fatalf("the file holds %d bytes that no writer wrote whole (%v)", len(b), err)
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 1 {
+		t.Fatalf("the folder holds %v (%v), want state alone", ents, err)
 	}
 }
