@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"slices"
 	"testing"
 	"time"
 
@@ -220,6 +221,13 @@ func TestGroupKeepsCopies(t *testing.T) {
 	// No flapping: the holders stay the same for several release delays.
 	for end := time.Now().Add(3 * testReleaseDelay); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		if c, w := countHolders(t, nodes, root); c != 3 || fmt.Sprint(w) != fmt.Sprint(who) {
+			// What a holder that came (back) saw: a member ranked above it
+			// silent for longer than the grace period makes it stand in.
+			for _, i := range w {
+				if !slices.Contains(who, i) {
+					t.Logf("node %d (holds now) sees: %s", i, dumpViews(groupOf(t, nodes[i], "family"), root))
+				}
+			}
 			t.Fatalf("holders changed from %v to %v", who, w)
 		}
 	}
