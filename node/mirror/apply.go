@@ -330,7 +330,7 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 		}
 	}
 	var done int64
-	err = dag.WriteTo(a.ctx, a.v.Store, e.Cid, p, func(b int64) {
+	err = a.writeTo(e.Cid, p, func(b int64) {
 		a.report(PhaseWrite, a.res.Bytes+b, max(a.toWrite, a.res.Bytes+b))
 		done = b
 	}, opts...)

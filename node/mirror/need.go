@@ -1,12 +1,14 @@
 package mirror
 
 import (
+	"errors"
 	"os"
 	"path"
 	"path/filepath"
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
 )
 
@@ -148,4 +150,23 @@ func (a *applier) ensure(c cid.Cid) error {
 	}
 	a.have[c] = true
 	return nil
+}
+
+// writeTo writes the version's c at p (dag.WriteTo). A block the store
+// keeps as where it is in a file of the folder can be gone by the time it
+// is read: this Apply wrote over that file a moment before (a file of the
+// version holding what another file held, a conflict copy of bytes that
+// were in the file now replaced). Then c is fetched again, the blocks the
+// store lost with their bytes, and written once more.
+func (a *applier) writeTo(c cid.Cid, p string, progress func(int64), opts ...dag.WriteOption) error {
+	err := dag.WriteTo(a.ctx, a.v.Store, c, p, progress, opts...)
+	if !errors.Is(err, blockstore.ErrFileChanged) || a.v.Fetch == nil {
+		return err
+	}
+	n, ferr := a.v.Fetch(a.ctx, c, nil, nil)
+	a.res.Fetched += n
+	if ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return dag.WriteTo(a.ctx, a.v.Store, c, p, progress, opts...)
 }

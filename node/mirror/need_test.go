@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -93,5 +94,67 @@ func TestApplyFetchesWhatItWrites(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "mine.txt")); string(b) != "mine, again" {
 		t.Errorf("mine.txt = %q", b)
+	}
+}
+
+// TestApplyRefetchesBlocksItWroteOver: a folder that is its own copy (the
+// store keeps where its files' bytes are) gets a version that swaps two
+// files. Writing the first replaces the file the second's bytes were read
+// from: Apply fetches those again, once, and writes the second whole
+// instead of failing (and leaving the folder half-way).
+func TestApplyRefetchesBlocksItWroteOver(t *testing.T) {
+	ctx := context.Background()
+	x := bytes.Repeat([]byte("the first file "), 20_000) // 300,000 B: kept as a reference
+	y := bytes.Repeat([]byte("and the second "), 20_000)
+	dir := t.TempDir()
+	for name, body := range map[string][]byte{"x.bin": x, "y.bin": y} {
+		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bs, err := blockstore.OpenBadger(filepath.Join(t.TempDir(), "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bs.Close()
+	nd, err := dag.OpenPath(dir, dag.Exclusion{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := dag.NewImporter(bs, dag.WithNoCopy()).Add(ctx, nd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, inFiles, _, err := bs.FileRefStats(ctx); err != nil || inFiles != int64(len(x)+len(y)) {
+		t.Fatalf("%d bytes kept as references (%v), want both files'", inFiles, err)
+	}
+	man := Manifest{}
+	apply(t, bs, v1.Root, dir, man) // the mirror's record of what it holds
+
+	// Another device swapped them: its store holds the bytes.
+	remote := blockstore.NewMemStore()
+	v2 := version(t, remote, tree{"x.bin": string(y), "y.bin": string(x)})
+	fetch := func(ctx context.Context, c cid.Cid, _ func(cid.Cid) bool, _ func(int64)) (int64, error) {
+		var n int64
+		err := remote.AllKeys(ctx, func(k cid.Cid) error {
+			if ok, err := bs.Has(ctx, k); err != nil || ok {
+				return err
+			}
+			b, err := remote.Get(ctx, k)
+			if err != nil {
+				return err
+			}
+			n += int64(len(b.RawData()))
+			return bs.Put(ctx, b)
+		})
+		return n, err
+	}
+	res, err := Apply(ctx, Version{Root: v2, Store: bs, Fetch: fetch}, dir, man, nil)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	holds(t, dir, v2)
+	if res.Written != 2 || res.Fetched < int64(len(x)) || res.Fetched >= int64(len(x)+len(y)) { // and the folder
+		t.Errorf("%+v: want both written, and the bytes of the one written second fetched again", res)
 	}
 }

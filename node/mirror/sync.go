@@ -141,7 +141,7 @@ func (a *applier) conflict(e dag.Entry, r, p string, st fs.FileInfo) error {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
 	}
-	if err := dag.WriteTo(a.ctx, a.v.Store, e.Cid, p, nil, dag.WithoutSweep()); err != nil {
+	if err := a.writeTo(e.Cid, p, nil, dag.WithoutSweep()); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	a.res.Written++
@@ -184,7 +184,7 @@ func (a *applier) writeConflict(e dag.Entry, r, p string, t int64) error {
 		when = time.Unix(0, t)
 	}
 	name := conflictName(path.Base(r), e.Cid.String(), when)
-	err := dag.WriteTo(a.ctx, a.v.Store, e.Cid, filepath.Join(filepath.Dir(p), name), nil, dag.WithoutSweep())
+	err := a.writeTo(e.Cid, filepath.Join(filepath.Dir(p), name), nil, dag.WithoutSweep())
 	if errors.Is(err, fs.ErrExist) {
 		return nil // the same bytes: written before
 	}
