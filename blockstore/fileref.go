@@ -51,15 +51,23 @@ type FileRef struct {
 // is: there, of the size and time noted), and its stat when it is there.
 func (r FileRef) changed() (string, os.FileInfo) {
 	st, err := os.Stat(r.Path)
-	switch {
-	case err != nil:
+	if err != nil {
 		return "is gone", nil
-	case r.FileSize != 0 && st.Size() != r.FileSize:
-		return "changed since it was added", st
-	case r.ModTime != 0 && st.ModTime().UnixNano() != r.ModTime:
-		return "changed since it was added", st
 	}
-	return "", st
+	return r.changedFrom(st), st
+}
+
+// changedFrom is changed for the file's stat st (nil: gone).
+func (r FileRef) changedFrom(st os.FileInfo) string {
+	switch {
+	case st == nil:
+		return "is gone"
+	case r.FileSize != 0 && st.Size() != r.FileSize:
+		return "changed since it was added"
+	case r.ModTime != 0 && st.ModTime().UnixNano() != r.ModTime:
+		return "changed since it was added"
+	}
+	return ""
 }
 
 // FileBlock is a block whose bytes are also in a file at Ref: a store that
@@ -318,9 +326,9 @@ func (s *BadgerStore) HasFileRefs(ctx context.Context) bool {
 		return true
 	}
 	if !s.refsScanned.Load() {
-		if n, _, _, err := s.FileRefStats(ctx); err == nil {
+		if n, err := s.FileRefStats(ctx); err == nil {
 			s.refsScanned.Store(true)
-			if n > 0 {
+			if n.Blocks+n.Changed > 0 {
 				s.refs.Store(true)
 			}
 		}
@@ -328,30 +336,61 @@ func (s *BadgerStore) HasFileRefs(ctx context.Context) bool {
 	return s.refs.Load()
 }
 
-// FileRefStats counts the blocks kept as references to files, their bytes
-// (in the files, not in the repo) and the files they are in.
-func (s *BadgerStore) FileRefStats(ctx context.Context) (blocks int, bytes int64, files int, err error) {
+// FileRefCounts counts the blocks a store keeps as references to files.
+type FileRefCounts struct {
+	// Blocks, Bytes and Files: the blocks whose files are as they were
+	// noted (their size and time; nothing is read), their bytes (in the
+	// files, not in the repo) and the files they are in.
+	Blocks int
+	Bytes  int64
+	Files  int
+	// Changed: the blocks whose files changed or went since (gone: the
+	// bytes are not read again until the file is as noted; gc and
+	// repo verify drop their records).
+	Changed int
+}
+
+// FileRefStats counts the blocks kept as references to files (a stat of
+// each file, once).
+func (s *BadgerStore) FileRefStats(ctx context.Context) (FileRefCounts, error) {
 	s.dbMu.RLock()
 	defer s.dbMu.RUnlock()
-	seen := map[string]struct{}{}
-	err = s.eachBlockRecord(ctx, func(item *badger.Item) error {
+	var n FileRefCounts
+	stats := map[string]os.FileInfo{} // nil: gone
+	files := map[string]bool{}
+	err := s.eachBlockRecord(ctx, func(item *badger.Item) error {
 		if item.UserMeta()&metaFile == 0 {
 			return nil
 		}
 		return item.Value(func(v []byte) error {
 			ref, _, err := decodeFileRecord(v)
-			if err == nil {
-				blocks++
-				bytes += int64(ref.Size)
-				seen[ref.Path] = struct{}{}
+			if err != nil {
+				return err
 			}
-			return err
+			st, ok := stats[ref.Path]
+			if !ok {
+				if st, err = os.Stat(ref.Path); err != nil {
+					st = nil
+				}
+				stats[ref.Path] = st
+			}
+			if ref.changedFrom(st) != "" {
+				n.Changed++
+				return nil
+			}
+			n.Blocks++
+			n.Bytes += int64(ref.Size)
+			if !files[ref.Path] {
+				files[ref.Path] = true
+				n.Files++
+			}
+			return nil
 		})
 	})
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("badger file references: %w", err)
+		return FileRefCounts{}, fmt.Errorf("badger file references: %w", err)
 	}
-	return blocks, bytes, len(seen), nil
+	return n, nil
 }
 
 // Referral names a stored block and where its bytes are in a file.

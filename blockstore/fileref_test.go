@@ -59,6 +59,13 @@ func TestFileRefs(t *testing.T) {
 	if err := s.PutMany(ctx, put); err != nil {
 		t.Fatal(err)
 	}
+	refStats := func(want blockstore.FileRefCounts) {
+		t.Helper()
+		if got, err := s.FileRefStats(ctx); err != nil || got != want {
+			t.Errorf("FileRefStats = %+v (%v), want %+v", got, err, want)
+		}
+	}
+	refStats(blockstore.FileRefCounts{Blocks: 3, Bytes: 3 * leaf, Files: 1})
 	if !s.IsFileRef(leaves[0].Cid()) || s.IsFileRef(leaves[3].Cid()) || s.IsFileRef(small.Cid()) {
 		t.Error("IsFileRef: want the first leaf a reference, the leaf put with its bytes and the small block not")
 	}
@@ -136,9 +143,12 @@ func TestFileRefs(t *testing.T) {
 	if err := get(leaves[0]); !errors.Is(err, blockstore.ErrFileChanged) || !bytes.Contains([]byte(err.Error()), []byte("is gone")) {
 		t.Errorf("Get with the file gone: %v, want ErrFileChanged saying it is gone", err)
 	}
+	// Not counted as read from files any more: their file is gone.
+	refStats(blockstore.FileRefCounts{Changed: 2})
 	if err := s.PutMany(ctx, []blocks.Block{ref(leaves[0], moved, 0), ref(leaves[2], moved, 2)}); err != nil {
 		t.Fatal(err)
 	}
+	refStats(blockstore.FileRefCounts{Blocks: 2, Bytes: 2 * leaf, Files: 1})
 	if err := get(leaves[0]); err != nil {
 		t.Errorf("Get after the reference moved: %v", err)
 	}

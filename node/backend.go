@@ -493,13 +493,13 @@ func (n *Node) RepoStat(ctx context.Context) (api.RepoStat, error) {
 		free = -1
 	}
 	cached, downloads := n.getCache.size(n.repo.dir)
-	_, inFiles, fileCount, err := n.store.FileRefStats(ctx)
+	refs, err := n.store.FileRefStats(ctx)
 	if err != nil {
 		return api.RepoStat{}, fmt.Errorf("repo stat: %w", err)
 	}
 	// Pins counts pinned roots, however many owners keep each.
 	return api.RepoStat{Path: n.repo.dir, Blocks: count, Bytes: size, DiskUsage: disk, Pins: len(blockstore.PinnedRoots(pins)), DiskFree: free,
-		Cache: cached, CacheMax: n.cacheMax.Load(), CacheDownloads: downloads, InFiles: inFiles, InFilesCount: fileCount}, nil
+		Cache: cached, CacheMax: n.cacheMax.Load(), CacheDownloads: downloads, InFiles: refs.Bytes, InFilesCount: refs.Files}, nil
 }
 
 // Verify re-hashes every block.

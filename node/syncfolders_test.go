@@ -124,8 +124,8 @@ func TestSyncFolderBothWays(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(dirA, "video.mov")); err != nil || !bytes.Equal(got, video) {
 		t.Fatalf("a's video.mov differs from b's edit (%v)", err)
 	}
-	if _, inFiles, _, err := b.store.FileRefStats(ctx); err != nil || inFiles == 0 {
-		t.Errorf("b's repo keeps %d bytes as where they are in its folder (%v): want the edited video's", inFiles, err)
+	if refs, err := b.store.FileRefStats(ctx); err != nil || refs.Bytes == 0 {
+		t.Errorf("b's repo keeps %d bytes as where they are in its folder (%v): want the edited video's", refs.Bytes, err)
 	}
 	if err := os.Remove(filepath.Join(dirA, "old.txt")); err != nil {
 		t.Fatal(err)

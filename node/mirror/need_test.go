@@ -125,8 +125,8 @@ func TestApplyRefetchesBlocksItWroteOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, inFiles, _, err := bs.FileRefStats(ctx); err != nil || inFiles != int64(len(x)+len(y)) {
-		t.Fatalf("%d bytes kept as references (%v), want both files'", inFiles, err)
+	if refs, err := bs.FileRefStats(ctx); err != nil || refs.Bytes != int64(len(x)+len(y)) {
+		t.Fatalf("%d bytes kept as references (%v), want both files'", refs.Bytes, err)
 	}
 	man := Manifest{}
 	apply(t, bs, v1.Root, dir, man) // the mirror's record of what it holds

@@ -292,7 +292,8 @@ type RepoStat struct {
 	CacheDownloads int   `json:"cache_downloads"`
 	// InFiles are the bytes of blocks kept as where they are in files
 	// (folders shared as they change, kith add --nocopy), not in the
-	// repo; InFilesCount counts those files.
+	// repo, of files as they were read (their size and time); InFilesCount
+	// counts those files.
 	InFiles      int64 `json:"in_files"`
 	InFilesCount int   `json:"in_files_count"`
 }
