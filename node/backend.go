@@ -414,8 +414,14 @@ func (n *Node) Stat(ctx context.Context, c cid.Cid) (api.Entry, error) {
 
 // missingBlocks walks the DAG under root and counts the blocks the store lacks.
 func missingBlocks(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, progress func(api.Progress)) (int, error) {
+	return missingUnder(ctx, bs, []cid.Cid{root}, progress)
+}
+
+// missingUnder walks the DAGs under roots and counts the blocks the store
+// lacks, each once.
+func missingUnder(ctx context.Context, bs blockstore.Blockstore, roots []cid.Cid, progress func(api.Progress)) (int, error) {
 	seen := map[cid.Cid]struct{}{}
-	stack := []cid.Cid{root}
+	stack := slices.Clone(roots)
 	missing := 0
 	for len(stack) > 0 {
 		c := stack[len(stack)-1]
@@ -471,7 +477,37 @@ func (n *Node) GC(ctx context.Context, progress func(api.Progress)) (api.GCResul
 		n.log.Warn("could not save the list of finished downloads", "err", err)
 	}
 	after, _ := n.store.DiskUsage()
-	return api.GCResult{Removed: res.Removed, RemovedBytes: res.RemovedBytes, Kept: res.Kept, Missing: res.Missing, DiskBefore: before, DiskAfter: after}, nil
+	missing := res.Missing
+	if missing > 0 {
+		// Copies on their way out may lack blocks whose files changed (a
+		// synced folder's version before the current one): counted as
+		// missing only below pins that stay.
+		if m, err := n.missingKept(ctx); err == nil {
+			missing = m
+		}
+	}
+	return api.GCResult{Removed: res.Removed, RemovedBytes: res.RemovedBytes, Kept: res.Kept, Missing: missing, DiskBefore: before, DiskAfter: after}, nil
+}
+
+// missingKept counts the blocks missing below the pins that stay (all but
+// the copies on their way out: releasingRoots) and their metas.
+func (n *Node) missingKept(ctx context.Context) (int, error) {
+	pins, err := n.store.Pins(ctx)
+	if err != nil {
+		return 0, err
+	}
+	releasing := releasingRoots(pins, n.groupShares())
+	var roots []cid.Cid
+	for _, p := range pins {
+		if releasing[p.Cid] {
+			continue
+		}
+		roots = append(roots, p.Cid)
+		if p.Meta.Defined() {
+			roots = append(roots, p.Meta)
+		}
+	}
+	return missingUnder(ctx, n.store, roots, nil)
 }
 
 // RepoStat describes the repo.
