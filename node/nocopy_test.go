@@ -104,6 +104,15 @@ func TestWatchedFolderIsItsOwnCopy(t *testing.T) {
 	if !groupPinned(t, a, v1) {
 		t.Fatal("the version before the change is not kept for the release delay")
 	}
+	pins, err := a.Pins(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pins {
+		if want := p.Cid == v1.String(); p.Releasing != want {
+			t.Errorf("pin %s (%s): releasing = %v, want %v (only v1, no longer shared)", p.Name, p.Cid, p.Releasing, want)
+		}
+	}
 	vr, err := a.Verify(ctx, nil)
 	if err != nil || len(vr.Bad) != 0 || len(vr.Incomplete) != 0 {
 		t.Fatalf("verify: %+v, %v; want no pin incomplete (v1 is on its way out)", vr, err)

@@ -173,6 +173,7 @@ func (n *Node) Pins(ctx context.Context) ([]api.Pin, error) {
 		created time.Time
 	}
 	entries := make([]entry, 0, len(byRoot))
+	releasing := releasingRoots(ps, n.groupShares())
 	for _, root := range blockstore.PinnedRoots(ps) {
 		recs := byRoot[root]
 		slices.SortStableFunc(recs, func(a, b blockstore.Pin) int { return strings.Compare(string(a.Owner), string(b.Owner)) })
@@ -180,7 +181,9 @@ func (n *Node) Pins(ctx context.Context) ([]api.Pin, error) {
 		if !ok {
 			shown = recs[0]
 		}
-		entries = append(entries, entry{n.toAPIPin(recs), shown.Created})
+		p := n.toAPIPin(recs)
+		p.Releasing = releasing[root]
+		entries = append(entries, entry{p, shown.Created})
 	}
 	slices.SortStableFunc(entries, func(a, b entry) int { return a.created.Compare(b.created) })
 	out := make([]api.Pin, len(entries))

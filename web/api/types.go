@@ -219,6 +219,10 @@ type Pin struct {
 	// (pin add) adds the user's own pin, which no group releases.
 	Replica bool   `json:"replica,omitempty"`
 	Group   string `json:"group,omitempty"`
+	// Releasing marks a replica of content no group shares any more (a
+	// watched or synced folder's version before the newest): its groups
+	// release it after groups.release_delay.
+	Releasing bool `json:"releasing,omitempty"`
 	// Groups names every group that keeps a copy here too (sorted), for a
 	// replica and for the user's pin alike.
 	Groups []string `json:"groups,omitempty"`

@@ -90,6 +90,9 @@ copy here (then they stay, for the group).`,
 		Short:   "List pinned roots: CID, name, size, date",
 		Long: `List pinned roots, oldest first: CID, name, size, date, and after them
   · GROUP · replica      a copy only your groups keep
+    ..., no longer shared  one no group shares any more (a folder's version
+                           before its newest): released after
+                           groups.release_delay
   · also kept for GROUP  your pin, kept by a group too
   · private              not announced in the DHT`,
 		Args: cobra.NoArgs,
@@ -119,7 +122,8 @@ copy here (then they stay, for the group).`,
 }
 
 // pinGroupsNote says which groups keep a pinned root too: " · family ·
-// replica" for a copy only groups keep, " · also kept for family" for the
+// replica" for a copy only groups keep (", no longer shared" when it goes
+// after groups.release_delay), " · also kept for family" for the
 // user's pin that a group keeps as well; and " · private" for the user's
 // pin not announced in the DHT.
 func pinGroupsNote(p api.Pin) string {
@@ -136,6 +140,8 @@ func pinGroupsNote(p api.Pin) string {
 		private = " · private"
 	}
 	switch {
+	case p.Replica && p.Releasing:
+		return " · " + strings.Join(shown, ", ") + " · replica, no longer shared"
 	case p.Replica:
 		return " · " + strings.Join(shown, ", ") + " · replica"
 	case len(shown) > 0:

@@ -15,6 +15,7 @@ func TestPinGroupsNote(t *testing.T) {
 		{"the user's pin only", api.Pin{Name: "notes"}, ""},
 		{"a replica", api.Pin{Replica: true, Group: "family", Groups: []string{"family"}}, " · family · replica"},
 		{"a replica, from an older daemon without groups", api.Pin{Replica: true, Group: "family"}, " · family · replica"},
+		{"a replica no group shares any more", api.Pin{Replica: true, Releasing: true, Group: "family", Groups: []string{"family"}}, " · family · replica, no longer shared"},
 		{"a replica two groups keep", api.Pin{Replica: true, Group: "family", Groups: []string{"family", "work"}}, " · family, work · replica"},
 		{"the user's pin a group keeps too", api.Pin{Groups: []string{"family"}}, " · also kept for family"},
 		{"the user's private pin", api.Pin{Name: "notes", Private: true}, " · private"},

@@ -240,7 +240,7 @@ function table(rows, { unpin, share, keep }) {
       return h('tr', { dataset: { cid: p.cid, here: p.remote ? 'no' : 'yes' } },
         h('td', { class: 'name' }, h('a', { href: openHref }, name),
           p.remote ? h('div', { class: 'muted small' }, 'Not on this computer: opens from the members who hold it') : null,
-          p.replica ? h('div', { class: 'muted small replica' }, `${keepers(p).join(', ')} · replica`) : null,
+          p.replica ? h('div', { class: 'muted small replica' }, `${keepers(p).join(', ')} · replica${p.releasing ? ', no longer shared: released soon' : ''}`) : null,
           !p.replica && !p.remote && keepers(p).length
             ? h('div', { class: 'muted small kept-for' }, `also kept for ${keepers(p).join(', ')}`) : null,
           p.private ? h('div', { class: 'muted small private', title: 'Not announced in the public DHT: found through its ticket and your groups' }, 'private') : null),
