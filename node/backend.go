@@ -81,7 +81,7 @@ func (n *Node) add(ctx context.Context, name string, node files.Node, opts api.A
 		pin.Meta = old.Meta // a share's modes and times stay (Undef when !had)
 	}
 	if len(meta) > 0 {
-		mc, err := n.storeMeta(ctx, meta, nil)
+		mc, err := n.storeMeta(ctx, meta, mirror.Versions{})
 		if err != nil {
 			return api.AddResult{}, fmt.Errorf("add %s: %w", name, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/node/mirror"
 	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -249,12 +250,12 @@ func (n *Node) GroupMembers(ctx context.Context, name string) ([]api.GroupMember
 // The group's other shares of the same name (earlier versions of a folder
 // shared again) are withdrawn with opts.Replace, else reported.
 func (n *Node) GroupShare(ctx context.Context, name string, c cid.Cid, opts api.ShareOptions) (api.GroupIntent, error) {
-	return n.groupShare(ctx, name, c, opts, nil)
+	return n.groupShare(ctx, name, c, opts, mirror.Versions{})
 }
 
-// groupShare is GroupShare, with the ancestors of a version a folder that
-// syncs both ways shares (mirror.EncodeMeta's).
-func (n *Node) groupShare(ctx context.Context, name string, c cid.Cid, opts api.ShareOptions, ancestors []string) (api.GroupIntent, error) {
+// groupShare is GroupShare, with the versions of a version a folder that
+// syncs both ways shares (mirror.EncodeMeta's; Keep: opts.Keep if not set).
+func (n *Node) groupShare(ctx context.Context, name string, c cid.Cid, opts api.ShareOptions, vers mirror.Versions) (api.GroupIntent, error) {
 	g, err := n.findGroup(name)
 	if err != nil {
 		return api.GroupIntent{}, err
@@ -263,6 +264,10 @@ func (n *Node) groupShare(ctx context.Context, name string, c cid.Cid, opts api.
 	if copies < group.MinCopies || copies > group.MaxCopies {
 		return api.GroupIntent{}, fmt.Errorf("copies must be between %d and %d: %w", group.MinCopies, group.MaxCopies, api.ErrInvalid)
 	}
+	if opts.Keep < 0 || opts.Keep > mirror.MaxKeep {
+		return api.GroupIntent{}, fmt.Errorf("keep must be between 0 and %d earlier versions: %w", mirror.MaxKeep, api.ErrInvalid)
+	}
+	vers.Keep = max(vers.Keep, opts.Keep)
 	p, err := n.store.GetPin(ctx, c, blockstore.OwnerUser)
 	if err != nil {
 		// Share means "keep this": it becomes the user's own pin (beside
@@ -281,7 +286,7 @@ func (n *Node) groupShare(ctx context.Context, name string, c cid.Cid, opts api.
 		// path the daemon last added it from, if it did.
 		from, _ = n.adds.pathOf(c)
 	}
-	meta, err := n.shareMeta(ctx, c, from, ancestors)
+	meta, err := n.shareMeta(ctx, c, from, vers)
 	if err != nil {
 		return api.GroupIntent{}, err
 	}

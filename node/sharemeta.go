@@ -24,8 +24,8 @@ import (
 // (a script stays executable) and times. dir "" (nothing to read), or a
 // path the daemon cannot read (the CLI read it and streamed it), gives
 // those this device keeps for c, if any (keptMeta). The user's pin of c
-// must exist. ancestors are the meta's (mirror.EncodeMeta).
-func (n *Node) shareMeta(ctx context.Context, c cid.Cid, dir string, ancestors []string) (cid.Cid, error) {
+// must exist. vers are the meta's (mirror.EncodeMeta).
+func (n *Node) shareMeta(ctx context.Context, c cid.Cid, dir string, vers mirror.Versions) (cid.Cid, error) {
 	if dir != "" && !filepath.IsAbs(dir) {
 		return cid.Undef, fmt.Errorf("share %s: the folder %q must be an absolute path: %w", c, dir, api.ErrInvalid)
 	}
@@ -46,7 +46,7 @@ func (n *Node) shareMeta(ctx context.Context, c cid.Cid, dir string, ancestors [
 	}
 	unlock := n.gcl.PinLock()
 	defer unlock()
-	meta, err := n.storeMeta(ctx, m, ancestors)
+	meta, err := n.storeMeta(ctx, m, vers)
 	if err != nil {
 		return cid.Undef, fmt.Errorf("share %s: %w", c, err)
 	}
@@ -96,8 +96,8 @@ func (n *Node) keptMeta(ctx context.Context, c cid.Cid) (cid.Cid, error) {
 // CID; for more than a mirror reads (mirror.MaxMetaSize: about a million
 // entries), it stores nothing and returns cid.Undef. The caller holds the
 // pin lock until it pins the CID.
-func (n *Node) storeMeta(ctx context.Context, m mirror.Meta, ancestors []string) (cid.Cid, error) {
-	b := mirror.EncodeMeta(m, ancestors)
+func (n *Node) storeMeta(ctx context.Context, m mirror.Meta, vers mirror.Versions) (cid.Cid, error) {
+	b := mirror.EncodeMeta(m, vers)
 	if len(b) > mirror.MaxMetaSize {
 		n.log.Warn("modes and times not kept: too many entries", "entries", len(m), "bytes", len(b))
 		return cid.Undef, nil

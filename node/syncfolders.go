@@ -33,9 +33,10 @@ import (
 // what the group shares as name (just shared from it, or written there by
 // a get that started at since), sync both ways: its changes are shared
 // with copies (0: as the version is shared), the group's newer versions
-// written in. A folder that followed the name, or was watched in the
-// group, syncs instead.
-func (n *Node) GroupSync(ctx context.Context, groupName, name, path, c string, copies int, since time.Time) (api.GroupMirror, error) {
+// written in, and keep versions before the newest kept shared (at least:
+// as many as the version's meta says). A folder that followed the name,
+// or was watched in the group, syncs instead.
+func (n *Node) GroupSync(ctx context.Context, groupName, name, path, c string, copies, keep int, since time.Time) (api.GroupMirror, error) {
 	m, err := n.mirrorsReady()
 	if err != nil {
 		return api.GroupMirror{}, err
@@ -63,6 +64,9 @@ func (n *Node) GroupSync(ctx context.Context, groupName, name, path, c string, c
 	if copies == 0 {
 		copies = in.Copies
 	}
+	if keep < 0 || keep > mirror.MaxKeep {
+		return api.GroupMirror{}, fmt.Errorf("keep must be between 0 and %d earlier versions: %w", mirror.MaxKeep, api.ErrInvalid)
+	}
 	if api.Overlap(path, n.repo.dir) {
 		return api.GroupMirror{}, fmt.Errorf("%s and kith's own repo (%s) are one inside the other: %w", path, n.repo.dir, api.ErrInvalid)
 	}
@@ -86,7 +90,7 @@ func (n *Node) GroupSync(ctx context.Context, groupName, name, path, c string, c
 		return api.GroupMirror{}, fmt.Errorf("%s's %s is a file, not a folder: only a folder syncs: %w", g.name, name, api.ErrInvalid)
 	}
 	meta := ""
-	var ancestors []string
+	var vers mirror.Versions
 	if in.Meta.Defined() {
 		meta = in.Meta.String() // the folder has them: shared from it, or a get gave them
 		// What c was made from: what the versions shared next are
@@ -98,11 +102,12 @@ func (n *Node) GroupSync(ctx context.Context, groupName, name, path, c string, c
 		if err != nil {
 			return api.GroupMirror{}, fmt.Errorf("sync %s: the file of modes and times of %s: %w", path, c, err)
 		}
-		if _, ancestors, err = mirror.LoadMeta(ctx, n.store, in.Meta); err != nil {
+		if _, vers, err = mirror.LoadMeta(ctx, n.store, in.Meta); err != nil {
 			return api.GroupMirror{}, fmt.Errorf("sync %s: %w", path, err)
 		}
 	}
-	mr, err := m.Add(ctx, mirror.Mirror{Path: path, GroupID: g.id.String(), Group: g.name, Name: name, Cid: c, Meta: meta, Sync: true, Updated: since, Own: in.Who == n.host.ID(), Ancestors: ancestors}, n.store)
+	keep = max(keep, vers.Keep) // as many as any device asked for
+	mr, err := m.Add(ctx, mirror.Mirror{Path: path, GroupID: g.id.String(), Group: g.name, Name: name, Cid: c, Meta: meta, Sync: true, Updated: since, Own: in.Who == n.host.ID(), Ancestors: vers.Ancestors, Keep: keep}, n.store)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return api.GroupMirror{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf(
@@ -110,14 +115,16 @@ func (n *Node) GroupSync(ctx context.Context, groupName, name, path, c string, c
 	case err != nil:
 		return api.GroupMirror{}, err
 	}
-	if _, _, err := w.Add(watch.Watch{Path: path, GroupID: g.id.String(), Group: g.name, Copies: copies, Cid: c, Sync: true, Name: name}, since); err != nil {
+	if _, _, err := w.Add(watch.Watch{Path: path, GroupID: g.id.String(), Group: g.name, Copies: copies, Cid: c, Sync: true, Name: name, Keep: keep}, since); err != nil {
 		if _, rerr := m.Remove(path); rerr != nil {
 			n.log.Warn("sync: could not undo the mirror of a folder whose watch failed", "path", path, "err", rerr)
 		}
 		return api.GroupMirror{}, fmt.Errorf("sync %s: %w", path, err)
 	}
-	n.log.Info("sync: the folder syncs both ways", "path", path, "group", g.name, "name", name, "cid", c)
-	n.referFolder(path, root) // the folder is the copy of what it holds of it
+	n.log.Info("sync: the folder syncs both ways", "path", path, "group", g.name, "name", name, "cid", c, "keep", keep)
+	if keep == 0 {
+		n.referFolder(path, root) // the folder is the copy of what it holds of it
+	}
 	return n.apiMirror(mr), nil
 }
 
@@ -149,8 +156,11 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 		m.Kick()
 		return "", w.Earlier, watch.ErrNotNow
 	}
+	// Versions before the newest kept shared need their bytes in the
+	// repo: the folder holds only the newest.
+	keep := max(w.Keep, mr.Keep)
 	since := time.Now()
-	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Private: true, Name: mr.Name, NoCopy: true}, nil, reuseOf(w)...)
+	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Private: true, Name: mr.Name, NoCopy: keep == 0}, nil, reuseOf(w)...)
 	if err != nil {
 		return "", w.Earlier, err
 	}
@@ -161,12 +171,12 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 	meta := cid.Undef
 	ancestors := mirror.Lineage([]string{mr.Cid}, mr.Ancestors)
 	if res.Cid != mr.Cid {
-		in, err := n.groupShare(ctx, mr.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}, ancestors)
+		in, err := n.groupShare(ctx, mr.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}, mirror.Versions{Ancestors: ancestors, Keep: keep})
 		if err != nil {
 			return "", w.Earlier, err
 		}
 		meta, _ = cid.Decode(in.Meta)
-		n.withdrawMerged(ctx, mr, c, ancestors)
+		n.withdrawMerged(ctx, mr, c, ancestors, keep)
 		n.log.Info("sync: shared what changed in the folder", "path", w.Path, "cid", c, "from", mr.Cid)
 	} else {
 		meta, _ = cid.Decode(mr.Meta) // the folder holds that version as it is
@@ -174,6 +184,7 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 	if err := m.Synced(ctx, w.Path, mirror.Shared{Root: c, Meta: meta}, n.store, since, res.Cid != mr.Cid, ancestors); err != nil {
 		return "", w.Earlier, err
 	}
+	w.Keep = keep // this device's own earlier versions: as many kept
 	earlier, err := n.retireEarlier(ctx, w, res.Cid)
 	return res.Cid, earlier, err
 }
@@ -199,8 +210,10 @@ func (n *Node) endSync(path string) {
 }
 
 // withdrawMerged withdraws the group's shares of mr's name that the new
-// version c was made from (its ancestors): it holds all they had.
-func (n *Node) withdrawMerged(ctx context.Context, mr mirror.Mirror, c cid.Cid, ancestors []string) {
+// version c was made from (its ancestors): it holds all they had. The
+// keep newest of them stay shared (kith share --sync --keep N): a file
+// deleted or overwritten by mistake, on any device, can be got back.
+func (n *Node) withdrawMerged(ctx context.Context, mr mirror.Mirror, c cid.Cid, ancestors []string, keep int) {
 	g, err := n.findGroup(mr.GroupID)
 	if err != nil {
 		return
@@ -209,15 +222,17 @@ func (n *Node) withdrawMerged(ctx context.Context, mr mirror.Mirror, c cid.Cid, 
 	for _, a := range ancestors {
 		merged[a] = true
 	}
-	var gone []cid.Cid
+	var made []group.Intent
 	g.net.Read(func(s *group.State, _ *group.Liveness) {
 		for _, in := range s.Intents() {
 			if in.Name == mr.Name && !in.Root.Equals(c) && merged[in.Root.String()] {
-				gone = append(gone, in.Root)
+				made = append(made, in)
 			}
 		}
 	})
-	for _, old := range gone {
+	slices.SortFunc(made, func(a, b group.Intent) int { return b.Created.Compare(a.Created) }) // newest first
+	for _, in := range made[min(keep, len(made)):] {
+		old := in.Root
 		if _, err := n.unshare(ctx, mr.GroupID, old); err != nil && !errors.Is(err, blockstore.ErrNotFound) {
 			n.log.Warn("sync: could not withdraw a version the new one was made from", "path", mr.Path, "cid", old, "err", err)
 		}

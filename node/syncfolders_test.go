@@ -69,7 +69,7 @@ func TestSyncFolderBothWays(t *testing.T) {
 	writeBytes(t, filepath.Join(dirA, "video.mov"), video)
 	since := time.Now()
 	v1 := shareCopies(t, a, dirA, 2)
-	if _, err := a.GroupSync(ctx, "family", "Notes", dirA, v1.String(), 0, since); err != nil {
+	if _, err := a.GroupSync(ctx, "family", "Notes", dirA, v1.String(), 0, 0, since); err != nil {
 		t.Fatal(err)
 	}
 
@@ -79,7 +79,7 @@ func TestSyncFolderBothWays(t *testing.T) {
 	if _, err := b.Get(ctx, v1.String(), dirB, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	m, err := b.GroupSync(ctx, "family", "Notes", dirB, v1.String(), 0, since)
+	m, err := b.GroupSync(ctx, "family", "Notes", dirB, v1.String(), 0, 0, since)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestSyncFolderThreeDevices(t *testing.T) {
 	writeBytes(t, filepath.Join(dirs[0], "plan.txt"), []byte("the plan\n"))
 	since := time.Now()
 	v1 := shareCopies(t, nodes[0], dirs[0], 2)
-	if _, err := nodes[0].GroupSync(ctx, "family", "Notes", dirs[0], v1.String(), 0, since); err != nil {
+	if _, err := nodes[0].GroupSync(ctx, "family", "Notes", dirs[0], v1.String(), 0, 0, since); err != nil {
 		t.Fatal(err)
 	}
 	for i, n := range nodes[1:] {
@@ -229,7 +229,7 @@ func TestSyncFolderThreeDevices(t *testing.T) {
 		if _, err := n.Get(ctx, v1.String(), dirs[i+1], nil, nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := n.GroupSync(ctx, "family", "Notes", dirs[i+1], v1.String(), 0, since); err != nil {
+		if _, err := n.GroupSync(ctx, "family", "Notes", dirs[i+1], v1.String(), 0, 0, since); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -308,7 +308,7 @@ func TestSyncWithAWatchedShare(t *testing.T) {
 	if _, err := b.Get(ctx, v1.String(), dirB, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.GroupSync(ctx, "family", "Notes", dirB, v1.String(), 0, since); err != nil {
+	if _, err := b.GroupSync(ctx, "family", "Notes", dirB, v1.String(), 0, 0, since); err != nil {
 		t.Fatal(err)
 	}
 	writeBytes(t, filepath.Join(dirA, "plan.txt"), []byte("the plan, changed on a\n"))

@@ -165,7 +165,12 @@ func (s *Server) handleGroupShare(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	in, err := s.backend.GroupShare(r.Context(), g, c, api.ShareOptions{Copies: copies, Replace: replace, Path: r.URL.Query().Get("path")})
+	keep, err := keepParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	in, err := s.backend.GroupShare(r.Context(), g, c, api.ShareOptions{Copies: copies, Replace: replace, Path: r.URL.Query().Get("path"), Keep: keep})
 	if err != nil {
 		writeError(w, err)
 		return

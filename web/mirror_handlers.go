@@ -21,7 +21,8 @@ func (s *Server) mirrorRoutes(m *routeMux, p string) {
 // handleGroupSync has the folder at ?path=, holding the version ?cid= of
 // what ?group= shares as ?name= (shared from it, or written by a get that
 // started at ?since=, RFC 3339), sync both ways, its changes shared with
-// ?copies= (left out: as ?cid= is).
+// ?copies= (left out: as ?cid= is), ?keep= versions before the newest kept
+// shared too.
 func (s *Server) handleGroupSync(w http.ResponseWriter, r *http.Request) {
 	g, path, err := groupFolderParams(r)
 	if err != nil {
@@ -41,7 +42,12 @@ func (s *Server) handleGroupSync(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("since=%q is not a time (RFC 3339): %w", q.Get("since"), api.ErrInvalid))
 		return
 	}
-	res, err := s.backend.GroupSync(r.Context(), g, q.Get("name"), path, q.Get("cid"), copies, since)
+	keep, err := keepParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	res, err := s.backend.GroupSync(r.Context(), g, q.Get("name"), path, q.Get("cid"), copies, keep, since)
 	if err != nil {
 		writeError(w, err)
 		return

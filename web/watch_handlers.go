@@ -43,12 +43,10 @@ func (s *Server) handleGroupWatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("since=%q is not a time (RFC 3339): %w", q.Get("since"), api.ErrInvalid))
 		return
 	}
-	keep := 0
-	if k := q.Get("keep"); k != "" {
-		if keep, err = strconv.Atoi(k); err != nil {
-			writeError(w, fmt.Errorf("keep=%q is not a number of versions: %w", k, api.ErrInvalid))
-			return
-		}
+	keep, err := keepParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
 	}
 	res, err := s.backend.GroupWatch(r.Context(), g, path, api.WatchOptions{Copies: copies, Exclude: q["exclude"], Cid: q.Get("cid"), Since: since, Keep: keep})
 	if err != nil {
@@ -92,4 +90,18 @@ func absPathParam(p string) (string, error) {
 		return "", fmt.Errorf("path %q must be absolute: %w", p, api.ErrInvalid)
 	}
 	return filepath.Clean(p), nil
+}
+
+// keepParam is ?keep=, how many versions before the newest the group keeps
+// shared too (left out: 0).
+func keepParam(r *http.Request) (int, error) {
+	k := r.URL.Query().Get("keep")
+	if k == "" {
+		return 0, nil
+	}
+	keep, err := strconv.Atoi(k)
+	if err != nil {
+		return 0, fmt.Errorf("keep=%q is not a number of versions: %w", k, api.ErrInvalid)
+	}
+	return keep, nil
 }

@@ -59,8 +59,10 @@ type Result struct {
 	// it merged with what this device changed.
 	Conflicts []string
 	Merged    bool
-	// Ancestors are the version's (its meta's), for a Sync folder.
+	// Ancestors and Keep are the version's (its meta's Versions), for a
+	// Sync folder.
 	Ancestors []string
+	Keep      int
 	// listed is the version's entries as Version.Base has them (Sync).
 	listed map[string]string
 	// files are the files written from the version, by their slash path

@@ -45,7 +45,21 @@ type metaFile struct {
 	// at most MaxAncestors): a device that gets it judges its changes
 	// against the newest of them its own folder was made from too.
 	Ancestors []string `json:"b,omitempty"`
+	// Keep is, for such a version, how many versions before it the group
+	// keeps shared (kith share --sync --keep N): every device that syncs
+	// the folder keeps as many.
+	Keep int `json:"k,omitempty"`
 }
+
+// Versions is what a meta file says of the versions of a folder that syncs
+// both ways: those it was made from, and how many before it stay shared.
+type Versions struct {
+	Ancestors []string
+	Keep      int
+}
+
+// MaxKeep bounds the versions before the newest a folder keeps shared.
+const MaxKeep = 100
 
 // MaxMetaSize bounds the meta file a mirror reads: about a million
 // entries.
@@ -58,9 +72,9 @@ var ErrBadMeta = errors.New("not a file of modes and times")
 const MaxAncestors = 64
 
 // EncodeMeta is m as the file shared beside the version, with the
-// ancestors of a folder that syncs both ways (none: nil).
-func EncodeMeta(m Meta, ancestors []string) []byte {
-	b, err := json.Marshal(metaFile{V: 1, Entries: m, Ancestors: ancestors}) // map keys sorted
+// versions of a folder that syncs both ways (none: the zero Versions).
+func EncodeMeta(m Meta, v Versions) []byte {
+	b, err := json.Marshal(metaFile{V: 1, Entries: m, Ancestors: v.Ancestors, Keep: v.Keep}) // map keys sorted
 	if err != nil {
 		panic(err) // a map of numbers always encodes
 	}
@@ -68,33 +82,36 @@ func EncodeMeta(m Meta, ancestors []string) []byte {
 }
 
 // DecodeMeta reads a meta file, at most MaxMetaSize bytes: its entries
-// and its ancestors.
-func DecodeMeta(r io.Reader) (Meta, []string, error) {
+// and its versions.
+func DecodeMeta(r io.Reader) (Meta, Versions, error) {
 	b, err := io.ReadAll(io.LimitReader(r, MaxMetaSize+1))
 	if err != nil {
-		return nil, nil, err
+		return nil, Versions{}, err
 	}
 	if len(b) > MaxMetaSize {
-		return nil, nil, fmt.Errorf("%w: larger than %d bytes", ErrBadMeta, MaxMetaSize)
+		return nil, Versions{}, fmt.Errorf("%w: larger than %d bytes", ErrBadMeta, MaxMetaSize)
 	}
 	var f metaFile
 	if err := json.Unmarshal(b, &f); err != nil || f.V != 1 {
-		return nil, nil, ErrBadMeta
+		return nil, Versions{}, ErrBadMeta
 	}
 	for p := range f.Entries {
 		if !fs.ValidPath(p) {
-			return nil, nil, fmt.Errorf("%w: bad path %q", ErrBadMeta, p)
+			return nil, Versions{}, fmt.Errorf("%w: bad path %q", ErrBadMeta, p)
 		}
 	}
 	if len(f.Ancestors) > MaxAncestors {
-		return nil, nil, fmt.Errorf("%w: %d ancestors, more than %d", ErrBadMeta, len(f.Ancestors), MaxAncestors)
+		return nil, Versions{}, fmt.Errorf("%w: %d ancestors, more than %d", ErrBadMeta, len(f.Ancestors), MaxAncestors)
 	}
 	for _, a := range f.Ancestors {
 		if _, err := cid.Decode(a); err != nil {
-			return nil, nil, fmt.Errorf("%w: bad ancestor %q", ErrBadMeta, a)
+			return nil, Versions{}, fmt.Errorf("%w: bad ancestor %q", ErrBadMeta, a)
 		}
 	}
-	return f.Entries, f.Ancestors, nil
+	if f.Keep < 0 || f.Keep > MaxKeep {
+		return nil, Versions{}, fmt.Errorf("%w: %d versions kept, not between 0 and %d", ErrBadMeta, f.Keep, MaxKeep)
+	}
+	return f.Entries, Versions{Ancestors: f.Ancestors, Keep: f.Keep}, nil
 }
 
 // Sub is the part of m for the entry at slash path p in the version
@@ -117,18 +134,18 @@ func (m Meta) Sub(p string) Meta {
 }
 
 // LoadMeta reads the meta file c from bs (which must hold it): its
-// entries and its ancestors.
-func LoadMeta(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (Meta, []string, error) {
+// entries and its versions.
+func LoadMeta(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (Meta, Versions, error) {
 	r, _, err := dag.Open(ctx, bs, c)
 	if err != nil {
-		return nil, nil, err
+		return nil, Versions{}, err
 	}
 	defer r.Close()
-	m, anc, err := DecodeMeta(r)
+	m, v, err := DecodeMeta(r)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", c, err)
+		return nil, Versions{}, fmt.Errorf("read %s: %w", c, err)
 	}
-	return m, anc, nil
+	return m, v, nil
 }
 
 // ReadMeta is the meta of the version root as the folder dir holds it:

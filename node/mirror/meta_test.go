@@ -55,7 +55,7 @@ func metaOf(t *testing.T, bs blockstore.Blockstore, root cid.Cid, dir string) (M
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(m, nil)), nil)
+	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(m, Versions{})), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestMirrorKeepsModesAndTimes(t *testing.T) {
 	if len(meta1) != 5 {
 		t.Fatalf("meta of %d entries, want the 5 files and folders (no link): %v", len(meta1), meta1)
 	}
-	if got, again := EncodeMeta(meta1, nil), EncodeMeta(meta1, nil); !bytes.Equal(got, again) {
+	if got, again := EncodeMeta(meta1, Versions{}), EncodeMeta(meta1, Versions{}); !bytes.Equal(got, again) {
 		t.Fatal("the same meta encodes differently")
 	}
 
@@ -145,7 +145,7 @@ func TestMirrorKeepsModesAndTimes(t *testing.T) {
 	em := meta3["run.sh"]
 	em.Mtime += int64(time.Minute)
 	meta3["run.sh"] = em
-	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(meta3, nil)), nil)
+	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(meta3, Versions{})), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,6 +214,9 @@ func TestDecodeMeta(t *testing.T) {
 		{"a file's own", `{"v":1,"e":{".":{"m":493,"t":5}}}`, true},
 		{"with ancestors", `{"v":1,"e":{},"b":["bafkqaaa"]}`, true},
 		{"an ancestor that is no CID", `{"v":1,"e":{},"b":["not a cid"]}`, false},
+		{"versions kept", `{"v":1,"e":{},"b":["bafkqaaa"],"k":5}`, true},
+		{"versions kept, too many", `{"v":1,"e":{},"k":101}`, false},
+		{"versions kept, fewer than none", `{"v":1,"e":{},"k":-1}`, false},
 	} {
 		_, _, err := DecodeMeta(strings.NewReader(tt.in))
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrBadMeta)) {
@@ -221,12 +224,14 @@ func TestDecodeMeta(t *testing.T) {
 		}
 	}
 	m := Meta{"a": {Mode: 0o644, Mtime: 7}}
-	got, anc, err := DecodeMeta(bytes.NewReader(EncodeMeta(m, []string{"bafkqaaa"})))
-	if err != nil || len(anc) != 1 || anc[0] != "bafkqaaa" || got["a"] != m["a"] {
-		t.Errorf("read back: %v, ancestors %q, %v", got, anc, err)
+	got, vers, err := DecodeMeta(bytes.NewReader(EncodeMeta(m, Versions{Ancestors: []string{"bafkqaaa"}, Keep: 3})))
+	if err != nil || len(vers.Ancestors) != 1 || vers.Ancestors[0] != "bafkqaaa" || vers.Keep != 3 || got["a"] != m["a"] {
+		t.Errorf("read back: %v, versions %+v, %v", got, vers, err)
 	}
-	if b := EncodeMeta(m, nil); bytes.Contains(b, []byte(`"b"`)) {
-		t.Errorf("no ancestors, yet the file names some: %s", b)
+	// A folder that does not sync: the file is as before versions were
+	// kept (the same bytes, the same CID).
+	if b := EncodeMeta(m, Versions{}); bytes.Contains(b, []byte(`"b"`)) || bytes.Contains(b, []byte(`"k"`)) {
+		t.Errorf("no versions, yet the file names some: %s", b)
 	}
 }
 

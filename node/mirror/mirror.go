@@ -107,6 +107,10 @@ type Mirror struct {
 	// version it held before): what a version shared from it was made
 	// from, and what another is judged against (their newest common one).
 	Ancestors []string `json:"ancestors,omitempty"`
+	// Keep is how many versions before the newest the group keeps shared,
+	// for a folder that syncs both ways: the most that this device asked
+	// for and that the versions written in say (their meta's Versions.Keep).
+	Keep int `json:"keep,omitempty"`
 }
 
 // exclusion is what m leaves out.
@@ -170,7 +174,8 @@ type Options struct {
 	// Written, when set, is called after an update wrote files into the
 	// folder dir and gave them their modes and times, with those files (by
 	// their slash paths) and the version's file each holds: the folder is
-	// the copy of them (the store can keep where their bytes are).
+	// the copy of them (the store can keep where their bytes are). Not
+	// called for a folder that syncs and keeps earlier versions (Keep).
 	Written func(ctx context.Context, dir string, files map[string]cid.Cid)
 }
 
@@ -539,6 +544,7 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 				// What it holds now: v's changes, and what it held.
 				x.Ancestors = Lineage(res.Ancestors, []string{mr.Cid}, mr.Ancestors)
 			}
+			x.Keep = max(x.Keep, res.Keep)
 		}
 		if len(res.Conflicts) > 0 {
 			// The newest first; those the user deleted go (List).
@@ -594,11 +600,11 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, m
 		return Result{}, nil, err
 	}
 	ver := Version{Root: c, Store: bs, Fetch: m.src.Fetch, Revert: mr.Revert, Exclude: x}
-	var ancestors []string
+	var vers Versions
 	var meta Meta // a syncing folder's version's, loaded once
 	if mr.Sync {
 		ver.Sync = true
-		if ver.Base, meta, ancestors, err = m.syncBase(ctx, mr, v); err != nil {
+		if ver.Base, meta, vers, err = m.syncBase(ctx, mr, v); err != nil {
 			return Result{}, nil, err
 		}
 		ver.Times = make(map[string]int64, len(meta))
@@ -607,14 +613,16 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, m
 		}
 	}
 	res, err = Apply(ctx, ver, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
-	res.Ancestors = ancestors
+	res.Ancestors, res.Keep = vers.Ancestors, vers.Keep
 	if err == nil && v.Meta.Defined() {
 		// A syncing folder's: not what this device changed and shared (the
 		// version's times are those of the base's bytes, not of these).
 		res.Touched, metaErr = m.applyMeta(ctx, mr.Path, v.Meta, man, res.listed, meta)
 	}
-	// Once the files have their times (a reference notes them).
-	if m.opts.Written != nil && len(res.files) > 0 && err == nil && metaErr == nil {
+	// Once the files have their times (a reference notes them). Not for a
+	// folder whose group keeps earlier versions: their blocks stay in the
+	// repo, since the folder holds only the newest.
+	if m.opts.Written != nil && len(res.files) > 0 && err == nil && metaErr == nil && max(mr.Keep, res.Keep) == 0 {
 		m.opts.Written(ctx, mr.Path, res.files)
 	}
 	m.mu.Lock()

@@ -60,27 +60,27 @@ func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blocksto
 // the newest of v's ancestors that the folder's version was made from too
 // (their common ancestor), fetched; none (an empty base: every
 // difference gets a conflict copy) when there is none or it cannot be
-// fetched. meta and ancestors are v's (its file of modes and times).
-func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[string]string, meta Meta, ancestors []string, err error) {
+// fetched. meta and vers are v's (its file of modes and times).
+func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[string]string, meta Meta, vers Versions, err error) {
 	if v.Meta.Defined() {
 		bs, release := m.src.Hold(v.Meta)
 		defer release()
 		if _, err := m.src.Fetch(ctx, v.Meta, nil, nil); err != nil {
-			return nil, nil, nil, fmt.Errorf("fetch the file of modes and times of %s: %w", v.Root, err)
+			return nil, nil, Versions{}, fmt.Errorf("fetch the file of modes and times of %s: %w", v.Root, err)
 		}
-		if meta, ancestors, err = LoadMeta(ctx, bs, v.Meta); err != nil {
-			return nil, nil, nil, err
+		if meta, vers, err = LoadMeta(ctx, bs, v.Meta); err != nil {
+			return nil, nil, Versions{}, err
 		}
 	}
 	if mr.Cid == "" || mr.Cid == v.Root.String() {
-		return nil, meta, ancestors, nil // the version it holds (its modes and times changed)
+		return nil, meta, vers, nil // the version it holds (its modes and times changed)
 	}
 	ours := map[string]bool{mr.Cid: true}
 	for _, a := range mr.Ancestors {
 		ours[a] = true
 	}
 	common := ""
-	for _, a := range ancestors {
+	for _, a := range vers.Ancestors {
 		if ours[a] {
 			common = a
 			break
@@ -88,19 +88,19 @@ func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[s
 	}
 	switch {
 	case common == mr.Cid && !mr.Merged:
-		return nil, meta, ancestors, nil // made from what the folder holds
-	case common == "" && len(ancestors) == 0 && !mr.Own && !mr.Merged:
+		return nil, meta, vers, nil // made from what the folder holds
+	case common == "" && len(vers.Ancestors) == 0 && !mr.Own && !mr.Merged:
 		// Shared by a device that does not sync (kith share --watch):
 		// made from its own folder, and this one holds another device's
 		// version as it was (its manifest).
-		return nil, meta, ancestors, nil
+		return nil, meta, vers, nil
 	case common == "":
 		m.opts.Log.Info("mirror: a newer version was made from nothing this folder was; what differs here gets a conflict copy", "path", mr.Path, "cid", v.Root)
-		return map[string]string{}, meta, ancestors, nil
+		return map[string]string{}, meta, vers, nil
 	}
 	bc, err := cid.Decode(common)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, Versions{}, err
 	}
 	bs, release := m.src.Hold(bc)
 	defer release()
@@ -109,13 +109,13 @@ func (m *Mirrors) syncBase(ctx context.Context, mr Mirror, v Shared) (base map[s
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, nil, ctx.Err()
+			return nil, nil, Versions{}, ctx.Err()
 		}
 		m.opts.Log.Info("mirror: the version both were made from cannot be fetched; what differs here gets a conflict copy", "path", mr.Path, "cid", v.Root, "base", bc, "err", err)
-		return map[string]string{}, meta, ancestors, nil
+		return map[string]string{}, meta, vers, nil
 	}
 	base, err = BaseOf(ctx, bs, bc)
-	return base, meta, ancestors, err
+	return base, meta, vers, err
 }
 
 // Lineage is the ancestors of a version made from the versions first and

@@ -77,8 +77,10 @@ type GroupBackend interface {
 	// what changes there is shared as name's newest version (with copies;
 	// 0: as cid is), what another device shares as name is written in,
 	// and where both changed a file, the other's goes beside it as a
-	// conflict copy. It returns the folder as GroupMirrors lists it.
-	GroupSync(ctx context.Context, group, name, path, cid string, copies int, since time.Time) (GroupMirror, error)
+	// conflict copy; keep versions before the newest stay shared (at
+	// least as many as the version's meta says). It returns the folder as
+	// GroupMirrors lists it.
+	GroupSync(ctx context.Context, group, name, path, cid string, copies, keep int, since time.Time) (GroupMirror, error)
 	// GroupMirrors lists the folders that follow what a group shares.
 	GroupMirrors(ctx context.Context) ([]GroupMirror, error)
 	// GroupUnmirror stops following into path; its files stay.
@@ -170,6 +172,10 @@ type GroupMirror struct {
 	// device and another changed the same file, the other's bytes.
 	Sync      bool     `json:"sync,omitempty"`
 	Conflicts []string `json:"conflicts,omitempty"`
+	// Keep: for a folder that syncs both ways, how many versions before
+	// the newest the group keeps shared too (GroupSync's keep, or more if
+	// a version written in says so).
+	Keep int `json:"keep,omitempty"`
 }
 
 // DeviceName is the answer to a rename: the name, and the groups that now
@@ -273,6 +279,11 @@ type ShareOptions struct {
 	// the content from is used, if it read it itself; a path it cannot
 	// read shares none.
 	Path string
+	// Keep, for a folder shared to sync both ways (GroupSync), is how many
+	// versions before the newest the group keeps shared: written in the
+	// version's file of modes and times, so that every device that syncs
+	// the folder keeps as many.
+	Keep int
 }
 
 // SharedVersion is another share of the same name in a group.

@@ -64,6 +64,9 @@ func (c *Client) GroupShare(ctx context.Context, group, cid string, opts api.Sha
 	if opts.Path != "" {
 		q.Set("path", opts.Path)
 	}
+	if opts.Keep > 0 {
+		q.Set("keep", strconv.Itoa(opts.Keep))
+	}
 	return in, c.postJSON(ctx, "/groups/share", q, &in)
 }
 
@@ -195,8 +198,9 @@ func (c *Client) GroupMirror(ctx context.Context, group, name, path, cid string,
 
 // GroupSync has the folder at path (made absolute here), which holds the
 // version cid of what group shares as name, sync both ways (copies 0: as
-// cid is shared); since is when the add or get of it started.
-func (c *Client) GroupSync(ctx context.Context, group, name, path, cid string, copies int, since time.Time) (api.GroupMirror, error) {
+// cid is shared; keep: versions before the newest kept shared too); since
+// is when the add or get of it started.
+func (c *Client) GroupSync(ctx context.Context, group, name, path, cid string, copies, keep int, since time.Time) (api.GroupMirror, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return api.GroupMirror{}, fmt.Errorf("sync %s: %w", path, err)
@@ -207,6 +211,9 @@ func (c *Client) GroupSync(ctx context.Context, group, name, path, cid string, c
 	q.Set("cid", cid)
 	if copies > 0 {
 		q.Set("copies", strconv.Itoa(copies))
+	}
+	if keep > 0 {
+		q.Set("keep", strconv.Itoa(keep))
 	}
 	q.Set("since", since.Format(time.RFC3339Nano))
 	var m api.GroupMirror

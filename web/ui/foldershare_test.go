@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,10 +185,10 @@ func waitAttr(t *testing.T, ctx context.Context, sel, attr, want string) {
 }
 
 // TestBrowserShareAFolderToSync shares a folder from a group's page with
-// Sync both ways, as `kith share PATH --group G --sync` does: nothing can
-// be left out and no earlier versions kept (each refused in one sentence);
-// what another copy of the folder changes is written in; Stop syncing ends
-// both directions.
+// Sync both ways, as `kith share PATH --group G --sync --keep 2` does:
+// nothing can be left out (refused in one sentence); what another copy of
+// the folder changes is written in, and the version before stays shared
+// (kept); Stop syncing ends both directions.
 func TestBrowserShareAFolderToSync(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
@@ -232,14 +233,12 @@ func TestBrowserShareAFolderToSync(t *testing.T) {
 	}
 	submit(t, "*.tmp", 0)
 	waitText(t, sctx, "#folder-status", "A folder that syncs both ways leaves nothing out")
-	submit(t, "", 2)
-	waitText(t, sctx, "#folder-status", "A folder that syncs both ways keeps its newest version only")
 	if pins, err := d.c.Pins(ctx); err != nil || len(pins) != 0 {
-		t.Fatalf("after two refused forms the pins are %+v (%v)", pins, err)
+		t.Fatalf("after a refused form the pins are %+v (%v)", pins, err)
 	}
 
-	submit(t, "", 0)
-	waitText(t, sctx, "#folder-status", "It syncs "+dir+" both ways: what changes there is shared, and what other devices share as Notes is written in.")
+	submit(t, "", 2)
+	waitText(t, sctx, "#folder-status", "It syncs "+dir+" both ways: what changes there is shared, and what other devices share as Notes is written in. The group keeps the 2 versions before the newest too.")
 	row := fmt.Sprintf(`#followed li[data-path=%q]`, dir)
 	waitText(t, sctx, row+" .sync", "Syncs both ways")
 	waitText(t, sctx, row+` [data-action="unwatch"]`, "Stop syncing")
@@ -258,8 +257,8 @@ func TestBrowserShareAFolderToSync(t *testing.T) {
 	if _, err := d.c.Get(ctx, first, other, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.c.GroupSync(ctx, "family", "Notes", other, first, 0, time.Now()); err != nil {
-		t.Fatal(err)
+	if m, err := d.c.GroupSync(ctx, "family", "Notes", other, first, 0, 0, time.Now()); err != nil || m.Keep != 2 {
+		t.Fatalf("the other copy syncs keeping %d earlier versions (%v): want 2, as the version says", m.Keep, err)
 	}
 	if err := os.WriteFile(filepath.Join(other, "plan.txt"), []byte("second plan, from the other copy\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -273,6 +272,20 @@ func TestBrowserShareAFolderToSync(t *testing.T) {
 			t.Fatalf("plan.txt in the folder shared with Sync both ways = %q, %v; want the other copy's change", b, err)
 		}
 		time.Sleep(50 * time.Millisecond) // polling pace: the sync runs in the daemon
+	}
+	// The first version is kept shared beside the newest.
+	sts, err := d.c.GroupStatuses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shared []string
+	for _, st := range sts {
+		if st.Name == "Notes" {
+			shared = append(shared, st.Cid)
+		}
+	}
+	if len(shared) < 2 || !slices.Contains(shared, first) {
+		t.Errorf("the group shares %v as Notes: want the first version %s kept beside the newest", shared, first)
 	}
 
 	if err := chromedp.Run(sctx, clickJS(row+` [data-action="unwatch"]`)); err != nil {

@@ -16,6 +16,7 @@ import (
 func getCmd(e *env) *cobra.Command {
 	var out, group string
 	var follow, sync bool
+	var keep int
 	var exclude []string
 	cmd := &cobra.Command{
 		Use:   "get CID|TICKET|NAME",
@@ -53,7 +54,9 @@ lists such folders); what --exclude names is left out of each version
 too (selective sync: 'kith mirror add NAME PATH --exclude ...' changes
 it later). With --sync, the folder syncs both ways, as a Syncthing
 folder does: it follows the name as --follow does, and what you change
-there is shared in turn as the newest version (see kith share --sync).`,
+there is shared in turn as the newest version (see kith share --sync);
+--keep N has the group keep the N versions before the newest too (as
+many as any device that syncs the folder asked for).`,
 		Example: "  kith get kith1ab...                  # ./holiday, as the sharer named it\n" +
 			"  kith get kith1ab... -o ~/Downloads   # ~/Downloads/holiday\n" +
 			"  kith get bafy... -o holiday\n" +
@@ -71,6 +74,12 @@ there is shared in turn as the newest version (see kith share --sync).`,
 			}
 			if sync && group == "" {
 				return errors.New("--sync syncs a folder a group shares under a name: give the name and --group")
+			}
+			if cmd.Flags().Changed("keep") && !sync {
+				return errors.New("--keep is for --sync: the versions before the newest the group keeps too")
+			}
+			if keep < 0 || keep > 100 {
+				return fmt.Errorf("--keep %d: give a number of earlier versions between 0 and 100", keep)
 			}
 			since := time.Now() // for --sync: what changes after is shared
 			follow = follow || sync
@@ -111,7 +120,7 @@ there is shared in turn as the newest version (see kith share --sync).`,
 			}
 			var m *api.GroupMirror
 			if sync {
-				gm, err := c.GroupSync(cmd.Context(), group, strings.Trim(args[0], "/"), res.Path, res.Cid, 0, since)
+				gm, err := c.GroupSync(cmd.Context(), group, strings.Trim(args[0], "/"), res.Path, res.Cid, 0, keep, since)
 				if err != nil {
 					return fmt.Errorf("saved %s to %s, but it does not sync with %s: %w", res.Cid, res.Path, printable(group), err)
 				}
@@ -143,7 +152,7 @@ there is shared in turn as the newest version (see kith share --sync).`,
 				fmt.Fprintf(e.stdout, "gave the files and folders the sharer's modes and times (%d changed)\n", res.Meta)
 			}
 			if m != nil && m.Sync {
-				fmt.Fprintln(e.stdout, syncingText(m.Path, m.Group, m.Name))
+				fmt.Fprintln(e.stdout, syncingText(*m))
 			} else if m != nil {
 				fmt.Fprintf(e.stdout, "following: each newer version %s shares as %s is written into %s%s; what you change there is kept, never overwritten ('kith mirror rm %s' stops)\n",
 					printable(m.Group), printable(m.Name), printable(m.Path), leavingOut(m.Exclude), printable(m.Path))
@@ -157,6 +166,7 @@ there is shared in turn as the newest version (see kith share --sync).`,
 	groupFlag(cmd, &group)
 	cmd.Flags().BoolVar(&follow, "follow", false, "then keep the folder as the newest version the group shares under the name (with --group)")
 	cmd.Flags().BoolVar(&sync, "sync", false, "then sync the folder both ways: follow the name, and share what changes here (with --group)")
+	cmd.Flags().IntVar(&keep, "keep", 0, "with --sync: the group keeps the N versions before the newest too (as many as any device syncing it asked for)")
 	excludeFlag(cmd, &exclude)
 	return cmd
 }
@@ -190,8 +200,14 @@ func bitswapShare(f api.FetchStats) string {
 // errSyncExclude refuses --exclude on a folder that syncs both ways.
 var errSyncExclude = errors.New("a folder that syncs both ways leaves nothing out with --exclude (what it lacked would be deleted for everyone): list what stays on each device in a .kithignore file at the top of the folder")
 
-// syncingText says that the folder path syncs both ways with group's name.
-func syncingText(path, group, name string) string {
-	return fmt.Sprintf("syncing %s both ways with %s's %s: what changes here is shared, what other devices share is written here; where both changed a file, the later change keeps the name and the other is kept beside it (name.sync-conflict-...) ('kith mirror rm %s' stops)",
-		printable(path), printable(group), printable(name), printable(path))
+// syncingText says that the folder m syncs both ways with its group's
+// name, and how many versions before the newest the group keeps.
+func syncingText(m api.GroupMirror) string {
+	kept := ""
+	if m.Keep > 0 {
+		kept = fmt.Sprintf("; %s keeps %s too ('kith get %s --group %s' names them)",
+			printable(m.Group), versionsText(m.Keep), printable(m.Name), printable(m.Group))
+	}
+	return fmt.Sprintf("syncing %s both ways with %s's %s: what changes here is shared, what other devices share is written here; where both changed a file, the later change keeps the name and the other is kept beside it (name.sync-conflict-...)%s ('kith mirror rm %s' stops)",
+		printable(m.Path), printable(m.Group), printable(m.Name), kept, printable(m.Path))
 }

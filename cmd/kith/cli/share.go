@@ -53,9 +53,10 @@ what changed) and shares the new version in place of the old one,
 everywhere in the group (members release the old copies, this device
 drops its pin of it); --keep N keeps the N versions before the current
 one shared too, so that a file deleted or overwritten by mistake can be
-got back ('kith watch ls' lists them). The daemon must read the
-folder itself (the same user, on this computer). 'kith watch ls' lists
-watched folders, 'kith watch rm PATH' stops following one.
+got back ('kith watch ls' lists them; the folder holds only the newest,
+so those are copied into the repo: what changed takes space). The daemon
+must read the folder itself (the same user, on this computer). 'kith
+watch ls' lists watched folders, 'kith watch rm PATH' stops following one.
 
 With --sync the folder syncs both ways, as a Syncthing folder does: it is
 shared as it changes (as with --watch), and each newer version another
@@ -65,13 +66,18 @@ device and another changed the same file before hearing of each other,
 the later change keeps the name and the other is written beside it as
 NAME.sync-conflict-DATE-TIME-HASH.EXT, the same on every device:
 nothing is lost. What should stay on each device alone (caches, build
-output) goes in a .kithignore file at the top of the folder. 'kith mirror
-ls' lists folders that sync, 'kith mirror rm PATH' stops.`,
+output) goes in a .kithignore file at the top of the folder. With --keep
+N the group keeps the N versions before the newest shared too, whichever
+device made them, and every device that syncs the folder keeps as many
+(the most any of them asked for): 'kith get NAME --group G' names them,
+'kith get CID' brings one back. 'kith mirror ls' lists folders that
+sync, 'kith mirror rm PATH' stops.`,
 		Example: `  kith share ./photos --group family --copies 3
   kith share ./photos --group family --replace   # after photos changed
   kith share ~/Documents --group family --watch  # follow it as it changes
   kith share ~/Documents --group family --watch --keep 5  # and keep 5 before
-  kith share ~/Notes --group family --sync  # changes go both ways`,
+  kith share ~/Notes --group family --sync  # changes go both ways
+  kith share ~/Notes --group family --sync --keep 10  # and keep 10 before`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -89,11 +95,8 @@ ls' lists folders that sync, 'kith mirror rm PATH' stops.`,
 			if sync && len(exclude) > 0 {
 				return errSyncExclude
 			}
-			if sync && cmd.Flags().Changed("keep") {
-				return errors.New("--keep is for --watch: a folder that syncs both ways keeps its newest version")
-			}
-			if cmd.Flags().Changed("keep") && !follow {
-				return errors.New("--keep is for a followed folder: add --watch (or share the folder again with --replace left out: the group keeps every version shared)")
+			if cmd.Flags().Changed("keep") && !follow && !sync {
+				return errors.New("--keep is for a followed folder: add --watch or --sync (or share the folder again with --replace left out: the group keeps every version shared)")
 			}
 			if keep < 0 || keep > 100 {
 				return fmt.Errorf("--keep %d: give a number of earlier versions between 0 and 100", keep)
@@ -117,6 +120,10 @@ ls' lists folders that sync, 'kith mirror rm PATH' stops.`,
 			// folder followed is the copy of its newest version: the repo
 			// keeps where its bytes are (unless earlier ones are kept).
 			opts := api.AddOptions{Exclude: exclude, Private: true, NoCopy: watching && keep == 0}
+			shareKeep := 0
+			if sync {
+				shareKeep = keep // in the version's meta: every device that syncs keeps as many
+			}
 			res, err := add(cmd.Context(), args[0], true, opts, p.event)
 			p.done()
 			var ae *api.Error
@@ -135,14 +142,14 @@ ls' lists folders that sync, 'kith mirror rm PATH' stops.`,
 			if err != nil {
 				return err
 			}
-			in, err := c.GroupShare(cmd.Context(), groupName, res.Cid, api.ShareOptions{Copies: copies, Replace: replace, Path: abs})
+			in, err := c.GroupShare(cmd.Context(), groupName, res.Cid, api.ShareOptions{Copies: copies, Replace: replace, Path: abs, Keep: shareKeep})
 			if err != nil {
 				return err
 			}
 			var w *api.GroupWatch
 			var m *api.GroupMirror
 			if sync {
-				gm, err := c.GroupSync(cmd.Context(), in.Group, in.Name, abs, in.Cid, copies, since)
+				gm, err := c.GroupSync(cmd.Context(), in.Group, in.Name, abs, in.Cid, copies, keep, since)
 				if err != nil {
 					return fmt.Errorf("shared %s in %s, but it does not sync: %w", in.Cid, printable(in.Group), err)
 				}
@@ -173,7 +180,7 @@ ls' lists folders that sync, 'kith mirror rm PATH' stops.`,
 			}
 			e.printVersions(cmd.Context(), c, in)
 			if m != nil {
-				fmt.Fprintln(e.stdout, syncingText(m.Path, m.Group, m.Name))
+				fmt.Fprintln(e.stdout, syncingText(*m))
 			}
 			if w != nil {
 				kept := "in place of this one"
@@ -194,7 +201,7 @@ ls' lists folders that sync, 'kith mirror rm PATH' stops.`,
 	cmd.Flags().IntVar(&copies, "copies", 2, "how many members keep a copy")
 	cmd.Flags().BoolVar(&follow, "watch", false, "follow the folder: share it again, in place of this version, whenever it changes")
 	cmd.Flags().BoolVar(&sync, "sync", false, "sync the folder both ways: share it as it changes, and write in what other devices share under its name")
-	cmd.Flags().IntVar(&keep, "keep", 0, "with --watch: the group keeps the N versions before the current one too (a file deleted or overwritten by mistake can be got back)")
+	cmd.Flags().IntVar(&keep, "keep", 0, "with --watch or --sync: the group keeps the N versions before the current one too (a file deleted or overwritten by mistake can be got back)")
 	cmd.Flags().BoolVar(&replace, "replace", false, "stop keeping the group's earlier shares of the same name (the older versions of a folder shared again)")
 	excludeFlag(cmd, &exclude)
 	// Folders are always shared whole; -r stays accepted for scripts

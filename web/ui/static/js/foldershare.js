@@ -65,10 +65,8 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     const n = copies.valueAsNumber;
     const leaveOut = namePatterns(exclude.value);
     const keepN = keep.valueAsNumber || 0;
-    if (sync.checked && (leaveOut.length || keepN)) {
-      status.textContent = leaveOut.length
-        ? 'A folder that syncs both ways leaves nothing out (what it lacked would be deleted for everyone): list what stays on this computer in a .kithignore file at the top of the folder.'
-        : 'A folder that syncs both ways keeps its newest version only: set the earlier versions kept to 0, or untick Sync both ways.';
+    if (sync.checked && leaveOut.length) {
+      status.textContent = 'A folder that syncs both ways leaves nothing out (what it lacked would be deleted for everyone): list what stays on this computer in a .kithignore file at the top of the folder.';
       return;
     }
     submit.disabled = true;
@@ -98,7 +96,10 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     let in_;
     try {
       // path: the daemon shares the folder's modes and times with it.
-      in_ = await api('/groups/share', { method: 'POST', params: { group: g.id, cid: added.cid, copies: n, path: full } });
+      // keep, for a folder that syncs: in the version's meta, so that
+      // every device that syncs it keeps as many.
+      in_ = await api('/groups/share', { method: 'POST',
+        params: { group: g.id, cid: added.cid, copies: n, path: full, keep: (sync.checked && keepN) || undefined } });
       said += ' ' + sharedSentence(in_, added.name);
       onChange();
     } catch (err) {
@@ -109,8 +110,9 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     if (sync.checked) {
       try {
         const m = await api('/groups/sync', { method: 'POST',
-          params: { group: g.id, name: in_.name, path: full, cid: added.cid, copies: n, since } });
+          params: { group: g.id, name: in_.name, path: full, cid: added.cid, copies: n, since, keep: keepN || undefined } });
         said += ` It syncs ${m.path} both ways: what changes there is shared, and what other devices share as ${m.name} is written in.`;
+        if (m.keep) said += ` The group keeps the ${m.keep === 1 ? 'version' : `${m.keep} versions`} before the newest too.`;
       } catch (err) {
         said += ` But the folder does not sync: ${err.message}`;
       }
