@@ -177,6 +177,7 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 		}
 		meta, _ = cid.Decode(in.Meta)
 		n.withdrawMerged(ctx, mr, c, ancestors, keep)
+		w = n.dropWithdrawn(ctx, w)
 		n.log.Info("sync: shared what changed in the folder", "path", w.Path, "cid", c, "from", mr.Cid)
 	} else {
 		meta, _ = cid.Decode(mr.Meta) // the folder holds that version as it is
@@ -237,4 +238,34 @@ func (n *Node) withdrawMerged(ctx context.Context, mr mirror.Mirror, c cid.Cid, 
 			n.log.Warn("sync: could not withdraw a version the new one was made from", "path", mr.Path, "cid", old, "err", err)
 		}
 	}
+}
+
+// dropWithdrawn is w without the versions it shared (w.Cid, w.Earlier)
+// that its group no longer shares (this device's next version, or
+// another's, was made from them): their pins go, as retireEarlier's do.
+func (n *Node) dropWithdrawn(ctx context.Context, w watch.Watch) watch.Watch {
+	g, err := n.findGroup(w.GroupID)
+	if err != nil {
+		return w
+	}
+	live := map[string]bool{}
+	g.net.Read(func(s *group.State, _ *group.Liveness) {
+		for _, in := range s.Intents() {
+			live[in.Root.String()] = true
+		}
+	})
+	gone := func(v string) bool {
+		if v == "" || live[v] {
+			return false
+		}
+		if err := n.withdrawVersion(ctx, w, v); err != nil {
+			n.log.Warn("sync: could not drop the pin of a version no longer shared", "path", w.Path, "cid", v, "err", err)
+		}
+		return true
+	}
+	w.Earlier = slices.DeleteFunc(slices.Clone(w.Earlier), gone)
+	if gone(w.Cid) {
+		w.Cid = ""
+	}
+	return w
 }

@@ -139,6 +139,22 @@ func TestSyncKeepsEarlierVersions(t *testing.T) {
 			}
 		}
 	}
+	// Each device's own pins are of versions still shared, or of none.
+	for _, n := range []*Node{a, b} {
+		waitFor(t, 30*time.Second, "no pin of a version no longer shared", func() bool {
+			live := shared(n)
+			pins, err := n.store.Pins(ctx)
+			if err != nil {
+				return false
+			}
+			for _, p := range pins {
+				if p.Owner.IsUser() && p.Name == "Notes" && !slices.Contains(live, p.Cid) {
+					return false
+				}
+			}
+			return true
+		})
+	}
 	// Nothing kept of them is read from the folders: they changed since.
 	for _, n := range []*Node{a, b} {
 		if refs, err := n.store.FileRefStats(ctx); err != nil || refs.Blocks+refs.Changed != 0 {
