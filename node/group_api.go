@@ -297,6 +297,11 @@ func (n *Node) groupShare(ctx context.Context, name string, c cid.Cid, opts api.
 	err = g.net.Apply(ctx, func(s *group.State, clk *group.Clock) (group.Update, error) {
 		in.Members = len(s.Members())
 		same = sameName(s.Intents(), p.Name, c)
+		if len(vers.Ancestors) > 0 {
+			// A synced folder's new version is the newest, even when it
+			// is an earlier one still kept (a deleted file brought back).
+			return s.ShareNewest(clk, c, meta, p.Name, int64(p.Size), copies)
+		}
 		return s.ShareWithMeta(clk, c, meta, p.Name, int64(p.Size), copies)
 	})
 	if err != nil {

@@ -169,7 +169,8 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 		return "", w.Earlier, fmt.Errorf("add %s: %w", w.Path, err)
 	}
 	meta := cid.Undef
-	ancestors := mirror.Lineage([]string{mr.Cid}, mr.Ancestors)
+	// (Not itself: the folder may be back as it was at an earlier version.)
+	ancestors := slices.DeleteFunc(mirror.Lineage([]string{mr.Cid}, mr.Ancestors), func(a string) bool { return a == res.Cid })
 	if res.Cid != mr.Cid {
 		in, err := n.groupShare(ctx, mr.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}, mirror.Versions{Ancestors: ancestors, Keep: keep})
 		if err != nil {
@@ -177,7 +178,6 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 		}
 		meta, _ = cid.Decode(in.Meta)
 		n.withdrawMerged(ctx, mr, c, ancestors, keep)
-		w = n.dropWithdrawn(ctx, w)
 		n.log.Info("sync: shared what changed in the folder", "path", w.Path, "cid", c, "from", mr.Cid)
 	} else {
 		meta, _ = cid.Decode(mr.Meta) // the folder holds that version as it is
@@ -185,6 +185,9 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 	if err := m.Synced(ctx, w.Path, mirror.Shared{Root: c, Meta: meta}, n.store, since, res.Cid != mr.Cid, ancestors); err != nil {
 		return "", w.Earlier, err
 	}
+	// What another device withdrew is heard here when its version is
+	// written in, which shares the folder again (nothing new to share).
+	w = n.dropWithdrawn(ctx, w)
 	w.Keep = keep // this device's own earlier versions: as many kept
 	earlier, err := n.retireEarlier(ctx, w, res.Cid)
 	return res.Cid, earlier, err

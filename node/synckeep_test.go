@@ -140,21 +140,55 @@ func TestSyncKeepsEarlierVersions(t *testing.T) {
 		}
 	}
 	// Each device's own pins are of versions still shared, or of none.
-	for _, n := range []*Node{a, b} {
-		waitFor(t, 30*time.Second, "no pin of a version no longer shared", func() bool {
+	for i, n := range []*Node{a, b} {
+		stale := func() []cid.Cid {
+			var out []cid.Cid
 			live := shared(n)
 			pins, err := n.store.Pins(ctx)
 			if err != nil {
-				return false
+				t.Fatal(err)
 			}
 			for _, p := range pins {
 				if p.Owner.IsUser() && p.Name == "Notes" && !slices.Contains(live, p.Cid) {
-					return false
+					out = append(out, p.Cid)
 				}
 			}
-			return true
-		})
+			return out
+		}
+		for deadline := time.Now().Add(30 * time.Second); len(stale()) > 0; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("device %d pins %v, no longer shared (shared: %v; the folders were %v)", i, stale(), shared(n), versions)
+			}
+		}
 	}
+	// A file deleted on one device is brought back on the other as it was
+	// (kith get CID/video.mov): the folder is as the newest but one, which
+	// is shared again as the newest, and the file is back on both.
+	if err := os.Remove(filepath.Join(dirB, "video.mov")); err != nil {
+		t.Fatal(err)
+	}
+	b.watcher.Kick()
+	waitFor(t, time.Minute, "the deletion synced", func() bool {
+		_, err := os.Stat(filepath.Join(dirA, "video.mov"))
+		a.mirrors.Kick()
+		return os.IsNotExist(err)
+	})
+	if _, err := a.Get(ctx, newest.String()+"/video.mov", filepath.Join(dirA, "video.mov"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	a.watcher.Kick()
+	waitFor(t, time.Minute, "the file brought back on both, the version before its deletion the newest again", func() bool {
+		a.mirrors.Kick()
+		b.mirrors.Kick()
+		in, ok := newestShare(groupOf(t, b, "family"), "Notes")
+		return ok && in.Root == newest && folderCID(t, dirA) == newest.String() && folderCID(t, dirB) == newest.String()
+	})
+	for deadline := time.Now().Add(3 * testReleaseDelay); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if folderCID(t, dirA) != newest.String() || folderCID(t, dirB) != newest.String() {
+			t.Fatal("the file brought back went again")
+		}
+	}
+
 	// Nothing kept of them is read from the folders: they changed since.
 	for _, n := range []*Node{a, b} {
 		if refs, err := n.store.FileRefStats(ctx); err != nil || refs.Blocks+refs.Changed != 0 {

@@ -254,9 +254,22 @@ func (s *State) Share(c *Clock, root cid.Cid, name string, size int64, copies in
 // (Intent.Meta; cid.Undef: none). Sharing the same root with another meta
 // (a file touched, its bytes the same) updates the intent.
 func (s *State) ShareWithMeta(c *Clock, root, meta cid.Cid, name string, size int64, copies int) (Update, error) {
+	return s.share(c, root, meta, name, size, copies, true)
+}
+
+// ShareNewest is ShareWithMeta for the newest version of its name, even a
+// root shared already (a folder that syncs both ways, shared as it was at
+// an earlier version still kept: a file deleted, then brought back): its
+// Created time is now, so that it is the newest (newest by Created).
+func (s *State) ShareNewest(c *Clock, root, meta cid.Cid, name string, size int64, copies int) (Update, error) {
+	return s.share(c, root, meta, name, size, copies, false)
+}
+
+// share records the intent; keepCreated keeps a live root's Created time.
+func (s *State) share(c *Clock, root, meta cid.Cid, name string, size int64, copies int, keepCreated bool) (Update, error) {
 	v := c.Now()
 	in := Intent{Root: root, Meta: meta, Name: name, Size: size, Copies: copies, Who: c.Node(), Created: v, Version: v}
-	if old, ok := s.Intent(root); ok && !old.Withdrawn {
+	if old, ok := s.Intent(root); ok && !old.Withdrawn && keepCreated {
 		in.Created = old.Created
 	}
 	u := Update{Intent: &in}

@@ -117,6 +117,14 @@ func TestIntentMeta(t *testing.T) {
 	if in, _ := s.Intent(testCID(1)); !in.Meta.Equals(testCID(8)) || in.Created != created || again.Intent.Version.Compare(share.Intent.Version) <= 0 {
 		t.Fatalf("re-shared: meta %s, created %v (was %v)", in.Meta, in.Created, created)
 	}
+	// Shared again as the newest version of its name (a synced folder
+	// brought back as it was): created anew, the newest.
+	if _, err := s.ShareNewest(a.clock, testCID(1), testCID(9), "photos", 100, 2); err != nil {
+		t.Fatal(err)
+	}
+	if in, _ := s.Intent(testCID(1)); !in.Meta.Equals(testCID(9)) || in.Created.Compare(again.Intent.Version) <= 0 {
+		t.Fatalf("shared again as the newest: meta %s, created %v, not after %v", in.Meta, in.Created, again.Intent.Version)
+	}
 	gone, err := s.Unshare(a.clock, testCID(1))
 	if err != nil {
 		t.Fatal(err)
