@@ -118,6 +118,14 @@ func TestSyncKeepsEarlierVersions(t *testing.T) {
 		}
 	}
 
+	// Each device lists them among its watched folders.
+	for _, n := range []*Node{a, b} {
+		ws, err := n.GroupWatches(ctx)
+		if err != nil || len(ws) != 1 || ws[0].Keep != 2 || len(ws[0].Earlier) != 2 || slices.Contains(ws[0].Earlier, newest.String()) {
+			t.Errorf("watches: %+v (%v), want the folder keeping 2, the 2 earlier versions the group shares listed", ws, err)
+		}
+	}
+
 	// The earlier versions come back whole, on either device, each as the
 	// folder was at one time.
 	for _, n := range []*Node{a, b} {

@@ -238,9 +238,41 @@ func (n *Node) GroupUnwatch(ctx context.Context, groupName, path string) ([]api.
 // current name.
 func (n *Node) apiWatch(wt watch.Watch) api.GroupWatch {
 	name := wt.Group
+	earlier, keep := wt.Earlier, wt.Keep
 	if g, err := n.findGroup(wt.GroupID); err == nil {
 		name = g.name
+		if wt.Sync && wt.Name != "" {
+			earlier = keptEarlier(g, wt.Name)
+		}
+	}
+	if wt.Sync && n.mirrors != nil {
+		// As many as a version written in asked for, if more.
+		for _, m := range n.mirrors.List() {
+			if m.Path == wt.Path {
+				keep = max(keep, m.Keep)
+			}
+		}
 	}
 	return api.GroupWatch{Path: wt.Path, Group: name, Copies: wt.Copies, Exclude: wt.Exclude, Cid: wt.Cid,
-		Updated: wt.Updated, Checked: wt.Checked, Error: wt.Error, Keep: wt.Keep, Earlier: wt.Earlier, Sync: wt.Sync}
+		Updated: wt.Updated, Checked: wt.Checked, Error: wt.Error, Keep: keep, Earlier: earlier, Sync: wt.Sync}
+}
+
+// keptEarlier is, for a folder that syncs both ways as name, the versions
+// before the newest the group still shares, whichever device made them,
+// oldest first.
+func keptEarlier(g *localGroup, name string) []string {
+	var ins []group.Intent
+	g.net.Read(func(s *group.State, _ *group.Liveness) {
+		for _, in := range s.Intents() {
+			if in.Name == name {
+				ins = append(ins, in)
+			}
+		}
+	})
+	slices.SortFunc(ins, func(a, b group.Intent) int { return a.Created.Compare(b.Created) })
+	var out []string
+	for _, in := range ins[:max(len(ins)-1, 0)] {
+		out = append(out, in.Root.String())
+	}
+	return out
 }
