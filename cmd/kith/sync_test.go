@@ -8,11 +8,12 @@ import (
 	"time"
 )
 
-// TestSyncBothWays: `kith share --sync` on one device, `kith get --sync`
-// on another: a change on either is written on the other, a deletion
-// too; `kith mirror ls` and `kith watch ls` say the folder syncs;
-// --exclude is refused with the way that works; `kith mirror rm` stops
-// both directions.
+// TestSyncBothWays: `kith share --sync --keep 1` on one device, `kith get
+// --sync` on another: a change on either is written on the other, a
+// deletion too; `kith mirror ls` and `kith watch ls` say the folder syncs,
+// and the desk keeps the earlier version as the laptop asked (`kith
+// status`: the newest and the one before); --exclude is refused with the
+// way that works; `kith mirror rm` stops both directions.
 func TestSyncBothWays(t *testing.T) {
 	config := strings.Replace(groupRepoConfig, `"sync_interval": "5s"`, `"sync_interval": "5s", "watch_interval": "300ms"`, 1)
 	laptop, desk := familyOfTwo(t, config)
@@ -23,8 +24,8 @@ func TestSyncBothWays(t *testing.T) {
 	if _, stderr, err := runKith(t, laptop, "share", dir, "--sync", "--exclude", "*.tmp"); err == nil || !strings.Contains(stderr, "in a .kithignore file at the top of the folder") {
 		t.Errorf("share --sync --exclude: %v: %s", err, stderr)
 	}
-	got := mustKith(t, laptop, "share", dir, "--copies", "2", "--sync")
-	if !strings.Contains(got, "syncing "+dir+" both ways with family's notes") {
+	got := mustKith(t, laptop, "share", dir, "--copies", "2", "--sync", "--keep", "1")
+	if !strings.Contains(got, "syncing "+dir+" both ways with family's notes") || !strings.Contains(got, "family keeps 1 earlier version too") {
 		t.Fatalf("share --sync says:\n%s", got)
 	}
 	waitFor(t, 30*time.Second, "the desk to see the share", func() bool {
@@ -32,11 +33,14 @@ func TestSyncBothWays(t *testing.T) {
 		return err == nil
 	})
 	out := filepath.Join(t.TempDir(), "desk-notes")
+	if _, stderr, err := runKith(t, desk, "get", "notes", "--group", "family", "-o", out, "--keep", "1"); err == nil || !strings.Contains(stderr, "--keep is for --sync") {
+		t.Errorf("get --keep without --sync: %v: %s", err, stderr)
+	}
 	got = mustKith(t, desk, "get", "notes", "--group", "family", "-o", out, "--sync")
-	if !strings.Contains(got, "syncing "+out+" both ways with family's notes") {
+	if !strings.Contains(got, "syncing "+out+" both ways with family's notes") || !strings.Contains(got, "family keeps 1 earlier version too") {
 		t.Fatalf("get --sync says:\n%s", got)
 	}
-	if ls := mustKith(t, desk, "mirror", "ls"); !strings.Contains(ls, out+": syncs both ways") {
+	if ls := mustKith(t, desk, "mirror", "ls"); !strings.Contains(ls, out+": syncs both ways: what changes here is shared too; family keeps 1 earlier version too") {
 		t.Errorf("mirror ls:\n%s", ls)
 	}
 	if ls := mustKith(t, desk, "watch", "ls"); !strings.Contains(ls, out+": syncs both ways") {
@@ -57,6 +61,12 @@ func TestSyncBothWays(t *testing.T) {
 	waitFor(t, 60*time.Second, "the laptop's deletion to reach the desk", func() bool {
 		_, err := os.Stat(filepath.Join(out, "old.txt"))
 		return os.IsNotExist(err)
+	})
+	// The group shares the newest and the one before it (the desk's
+	// change), not the first.
+	waitFor(t, 30*time.Second, "two versions of notes, the newest and the one before", func() bool {
+		st := mustKith(t, desk, "status")
+		return strings.Count(st, "notes ") == 2
 	})
 
 	got = mustKith(t, desk, "mirror", "rm", out)
