@@ -240,9 +240,9 @@ func TestBrowserShareAFolderToSync(t *testing.T) {
 	submit(t, "", 2)
 	waitText(t, sctx, "#folder-status", "It syncs "+dir+" both ways: what changes there is shared, and what other devices share as Notes is written in. The group keeps the 2 versions before the newest too.")
 	row := fmt.Sprintf(`#followed li[data-path=%q]`, dir)
-	waitText(t, sctx, row+" .sync", "Syncs both ways")
+	waitText(t, sctx, row+" .sync", "Syncs both ways: what other devices change is written here too. family keeps the 2 versions before the newest too.")
 	waitText(t, sctx, row+` [data-action="unwatch"]`, "Stop syncing")
-	waitText(t, sctx, fmt.Sprintf(`#mirrors li[data-path=%q] .sync`, dir), "Syncs both ways")
+	waitText(t, sctx, fmt.Sprintf(`#mirrors li[data-path=%q] .sync`, dir), "Syncs both ways: what changes there is shared too. family keeps the 2 versions before the newest too.")
 	// The follow form below, loaded before the share, no longer says
 	// the group shares nothing.
 	if err := chromedp.Run(sctx, chromedp.Poll(`document.querySelector('#mirror-status').textContent === ''`, nil, chromedp.WithPollingTimeout(30*time.Second))); err != nil {

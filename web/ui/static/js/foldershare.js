@@ -9,7 +9,7 @@
 
 import { api } from './api.js';
 import { h, replace } from './dom.js';
-import { ago, bytes, pace, percent } from './format.js';
+import { ago, bytes, keptSentence, pace, percent } from './format.js';
 import { maxCopies, minCopies, sharedSentence } from './groupshare.js';
 import { baseName, namePatterns, pathField } from './localpath.js';
 import { addPath, skippedSentence } from './upload.js';
@@ -155,7 +155,7 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
       h('ul', { class: 'plain', id: 'followed' }, ws.map((w) => h('li', { dataset: { path: w.path } },
         h('code', {}, w.path), ' ',
         h('span', { class: 'muted small' }, `shared ${ago(w.updated)}, ${w.copies} ${w.copies === 1 ? 'copy' : 'copies'}`),
-        w.sync ? h('div', { class: 'muted small sync' }, 'Syncs both ways: what other devices change is written here too.') : null,
+        w.sync ? h('div', { class: 'muted small sync' }, 'Syncs both ways: what other devices change is written here too.' + keptSentence(g.name, w.keep)) : null,
         w.error ? h('div', { class: 'warning small' }, w.error) : null,
         (w.earlier || []).length ? keptVersions(w) : null, ' ',
         h('button', { type: 'button', class: 'small', dataset: { action: 'unwatch' }, onclick: () => unwatch(w) }, w.sync ? 'Stop syncing' : 'Stop following')))));

@@ -71,3 +71,10 @@ export function ago(iso) {
   if (s < 86400) return Math.floor(s / 3600) + ' h ago';
   return Math.floor(s / 86400) + ' d ago';
 }
+
+// keptSentence says how many versions before the newest group keeps of a
+// folder that syncs ("" for none).
+export function keptSentence(group, keep) {
+  if (!keep) return '';
+  return ` ${group} keeps the ${keep === 1 ? 'version' : `${keep} versions`} before the newest too.`;
+}

@@ -10,7 +10,7 @@
 
 import { api, events } from './api.js';
 import { h, replace } from './dom.js';
-import { ago, bytes, pace, percent } from './format.js';
+import { ago, bytes, keptSentence, pace, percent } from './format.js';
 import { namePatterns, pathField } from './localpath.js';
 
 /**
@@ -143,7 +143,7 @@ export function mirrorBox(g) {
         h('code', {}, m.path), ' ',
         h('span', { class: 'muted small' }, `${m.name}, written ${ago(m.updated)}`),
         m.exclude?.length ? h('div', { class: 'muted small exclude' }, `Leaves out ${m.exclude.join(', ')}`) : null,
-        m.sync ? h('div', { class: 'muted small sync' }, 'Syncs both ways: what changes there is shared too.')
+        m.sync ? h('div', { class: 'muted small sync' }, 'Syncs both ways: what changes there is shared too.' + keptSentence(m.group, m.keep))
           : h('details', { class: 'leave-out small' }, h('summary', {}, 'Leave out…'), leaveOutForm(m)),
         m.conflicts?.length ? h('div', { class: 'warning small conflicts' },
           'Changed on two devices at once: the later change kept the name, the other is beside it (delete it once settled): ',
