@@ -383,6 +383,11 @@ func (n *Node) unshare(ctx context.Context, name string, c cid.Cid) (*localGroup
 	return g, nil
 }
 
+// copyChecking is the state of a copy (and of a share whose copies are
+// all held or so) on a member not heard from since this daemon started:
+// it may well hold it; its next heartbeat says.
+const copyChecking = "checking"
+
 // GroupStatus reports, for each group sharing c, its holders and state.
 func (n *Node) GroupStatus(ctx context.Context, c cid.Cid) ([]api.GroupStatus, error) {
 	gs, err := n.groupSet()
@@ -469,12 +474,27 @@ func (g *localGroup) status(c cid.Cid) (api.GroupStatus, bool) {
 		}
 		p := g.rep.Placer().Status(*asg, group.NewViews(append(vs, me)), now, g.set.cfg.Grace)
 		st.State, st.Reason = p.State.String(), p.Reason
+		unheard, missing := 0, 0
 		for _, mc := range p.Copies {
 			h := api.GroupHolder{Peer: mc.ID.String(), Name: names[mc.ID], State: mc.State.String(), Self: mc.ID == self}
-			if mc.ID == self && mc.State == group.CopyFetching {
+			switch {
+			case mc.ID == self && mc.State == group.CopyFetching:
 				h.Reason = fetchErr
+				missing++
+			case mc.State == group.CopyFetching && !l.Heard(mc.ID):
+				// Since this daemon started: what it holds is not known
+				// yet, not missing.
+				h.State, h.Reason = copyChecking, "not heard from since this device started"
+				unheard++
+			case mc.State == group.CopyFetching:
+				missing++
 			}
 			st.Holders = append(st.Holders, h)
+		}
+		if unheard > 0 && missing == 0 && (p.State == group.Fetching || p.State == group.Wanted) {
+			st.State = copyChecking
+			st.Reason = fmt.Sprintf("%d of the members chosen to keep a copy not heard from since this device started: each says what it holds every %s",
+				unheard, g.set.cfg.HeartbeatEvery(len(names)).Round(time.Second))
 		}
 	})
 	if st.Holders == nil {

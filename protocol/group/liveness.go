@@ -136,6 +136,10 @@ func (l *Liveness) LastSeen(id peer.ID) time.Time {
 	return l.start
 }
 
+// Heard reports whether a heartbeat of id was heard since the tracker
+// started (after a restart, what a member holds is unknown until then).
+func (l *Liveness) Heard(id peer.ID) bool { return l.peers[id] != nil }
+
 // Health returns id's health at now: Offline after its goodbye, until
 // the grace period makes it Gone.
 func (l *Liveness) Health(id peer.ID, now time.Time) Health {

@@ -42,6 +42,7 @@ function show(td, pin, statuses) {
       h('span', { class: 'copies' + (short ? ' short' : '') }, `${held.length} of ${st.copies} ${st.copies === 1 ? 'copy' : 'copies'}`),
       statuses.length > 1 || st.group ? h('span', { class: 'muted' }, ` in ${st.group}`) : null,
       names.length ? h('span', { class: 'holders muted small' }, names.join(', ')) : null,
-      short && st.reason ? h('span', { class: 'holders small warning' }, st.reason) : null);
+      // checking: a member not heard from since the daemon started, not short.
+      short && st.reason ? h('span', { class: 'holders small ' + (st.state === 'checking' ? 'muted' : 'warning') }, st.reason) : null);
   }));
 }
