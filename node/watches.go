@@ -261,18 +261,15 @@ func (n *Node) apiWatch(wt watch.Watch) api.GroupWatch {
 // before the newest the group still shares, whichever device made them,
 // oldest first.
 func keptEarlier(g *localGroup, name string) []string {
-	var ins []group.Intent
+	newest, ok := newestShare(g, name)
+	if !ok {
+		return nil
+	}
+	var out []string
 	g.net.Read(func(s *group.State, _ *group.Liveness) {
-		for _, in := range s.Intents() {
-			if in.Name == name {
-				ins = append(ins, in)
-			}
+		for _, in := range sameName(s.Intents(), name, newest.Root) {
+			out = append(out, in.Root.String())
 		}
 	})
-	slices.SortFunc(ins, func(a, b group.Intent) int { return a.Created.Compare(b.Created) })
-	var out []string
-	for _, in := range ins[:max(len(ins)-1, 0)] {
-		out = append(out, in.Root.String())
-	}
 	return out
 }

@@ -203,10 +203,9 @@ var errSyncExclude = errors.New("a folder that syncs both ways leaves nothing ou
 // syncingText says that the folder m syncs both ways with its group's
 // name, and how many versions before the newest the group keeps.
 func syncingText(m api.GroupMirror) string {
-	kept := ""
-	if m.Keep > 0 {
-		kept = fmt.Sprintf("; %s keeps %s too ('kith get %s --group %s' names them)",
-			printable(m.Group), versionsText(m.Keep), printable(m.Name), printable(m.Group))
+	kept := keepsText(m.Group, m.Keep)
+	if kept != "" {
+		kept += fmt.Sprintf(" ('kith get %s --group %s' names them)", printable(m.Name), printable(m.Group))
 	}
 	return fmt.Sprintf("syncing %s both ways with %s's %s: what changes here is shared, what other devices share is written here; where both changed a file, the later change keeps the name and the other is kept beside it (name.sync-conflict-...)%s ('kith mirror rm %s' stops)",
 		printable(m.Path), printable(m.Group), printable(m.Name), kept, printable(m.Path))

@@ -76,11 +76,7 @@ update of one wrote.`,
 					fmt.Fprintf(e.stdout, "%s: leaves out %s\n", printable(m.Path), patternList(m.Exclude))
 				}
 				if m.Sync {
-					kept := ""
-					if m.Keep > 0 {
-						kept = fmt.Sprintf("; %s keeps %s too", printable(m.Group), versionsText(m.Keep))
-					}
-					fmt.Fprintf(e.stdout, "%s: syncs both ways: what changes here is shared too%s\n", printable(m.Path), kept)
+					fmt.Fprintf(e.stdout, "%s: syncs both ways: what changes here is shared too%s\n", printable(m.Path), keepsText(m.Group, m.Keep))
 				}
 				if len(m.Conflicts) > 0 {
 					fmt.Fprintf(e.stdout, "%s: changed on two devices at once, the later change kept the name, the other is beside it (delete it once settled): %s\n", printable(m.Path), printable(strings.Join(m.Conflicts, ", ")))

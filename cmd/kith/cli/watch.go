@@ -15,6 +15,15 @@ func versionsText(n int) string {
 	return fmt.Sprintf("%d earlier versions", n)
 }
 
+// keepsText says that group keeps keep versions before the newest of a
+// folder that syncs both ways ("" for none), as the end of a sentence.
+func keepsText(group string, keep int) string {
+	if keep <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %s keeps %s too", printable(group), versionsText(keep))
+}
+
 // watchCmd is `kith watch ls` and `kith watch rm PATH`: the folders whose
 // group shares follow them (kith share --watch).
 func watchCmd(e *env) *cobra.Command {
