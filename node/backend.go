@@ -237,15 +237,15 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 		return api.GetResult{}, err
 	}
 	defer n.gcl.Hold(c)()
-	unlock := n.gcl.PinLock()
-	var fetched api.FetchStats
-	var err error
 	total := int64(-1)
-	if x.None() {
-		fetched, err = n.ensureLocal(ctx, c, progress)
-	} else {
-		fetched, total, err = n.ensureExcluding(ctx, c, x, progress)
-	}
+	fetched, unlock, err := n.fetchPatiently(ctx, c, patience{wait: n.dropWait}, progress, func(progress func(api.Progress)) (api.FetchStats, error) {
+		if x.None() {
+			return n.fetchBlocks(ctx, c, progress)
+		}
+		st, size, err := n.ensureExcluding(ctx, c, x, progress)
+		total = size
+		return st, err
+	})
 	unlock()
 	if err != nil {
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)

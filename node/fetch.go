@@ -67,9 +67,21 @@ func (n *Node) connectProvider(ctx context.Context, ai peer.AddrInfo) error {
 
 // ensureLocal makes the whole DAG under root present in the store, fetching
 // what is missing from peers. The caller holds a pin lock so gc cannot take
-// blocks in between.
+// blocks in between. When nobody has what is missing, its error says why
+// (a *missError).
 // opts narrow what is fetched (fetch.OnlyFiles).
 func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.Progress), opts ...fetch.FetchOption) (api.FetchStats, error) {
+	st, err := n.fetchBlocks(ctx, root, progress, opts...)
+	if err != nil && errors.Is(err, blockstore.ErrNotFound) && ctx.Err() == nil {
+		return st, &missError{reason: n.explainMiss(ctx, root)}
+	}
+	return st, err
+}
+
+// fetchBlocks is ensureLocal with no explanation: its error, when nobody
+// has what is missing, is the fetch's (wrapping blockstore.ErrNotFound).
+// The stats say what it fetched, also when it fails.
+func (n *Node) fetchBlocks(ctx context.Context, root cid.Cid, progress func(api.Progress), opts ...fetch.FetchOption) (api.FetchStats, error) {
 	// Fetch walks what is local first and asks no peer when nothing is
 	// missing, so there is no separate local check here.
 	start := time.Now()
@@ -77,14 +89,8 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.
 		report(progress, api.Progress{Phase: "fetch", Bytes: p.Bytes + p.HaveBytes, Total: p.Total, Count: int64(p.Blocks), Peers: p.Peers, Rate: p.Rate, Have: p.HaveBytes})
 	}, opts...)
 	n.trim.moved(res.Bytes)
-	if err != nil {
-		if errors.Is(err, blockstore.ErrNotFound) && ctx.Err() == nil {
-			return api.FetchStats{}, &missError{reason: n.explainMiss(ctx, root)}
-		}
-		return api.FetchStats{}, err
-	}
 	if res.Blocks == 0 {
-		return api.FetchStats{}, nil // all was local
+		return api.FetchStats{}, err // all was local, or nothing came
 	}
 	st := api.FetchStats{
 		Blocks: res.Blocks, Bytes: res.Bytes, Peers: len(res.PerPeer),
@@ -95,5 +101,5 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.
 	for p, ps := range res.PerProtocol {
 		st.Protocols[string(p)] = api.ProtocolStats{Blocks: ps.Blocks, Bytes: ps.Bytes, Peers: ps.Peers}
 	}
-	return st, nil
+	return st, err
 }

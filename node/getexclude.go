@@ -14,11 +14,12 @@ import (
 // ensureExcluding makes present what a get of c that leaves out what x
 // names writes (kith get --exclude): first the folders and each entry's
 // first block (what a listing reads), then the whole of each file not
-// left out; what is left out is never fetched. It returns the bytes of
+// left out; what is left out is never fetched (its error, when nobody has
+// what is missing, is fetchBlocks', unexplained). It returns the bytes of
 // the files written (the whole file when c is one: nothing is left out of
 // it). The caller holds a pin lock, as for ensureLocal.
 func (n *Node) ensureExcluding(ctx context.Context, c cid.Cid, x dag.Exclusion, progress func(api.Progress)) (api.FetchStats, int64, error) {
-	listing, err := n.ensureLocal(ctx, c, nil, fetch.OnlyFiles(func(cid.Cid) bool { return false }))
+	listing, err := n.fetchBlocks(ctx, c, nil, fetch.OnlyFiles(func(cid.Cid) bool { return false }))
 	if err != nil {
 		return listing, 0, err
 	}
@@ -27,7 +28,7 @@ func (n *Node) ensureExcluding(ctx context.Context, c cid.Cid, x dag.Exclusion, 
 		return listing, 0, err
 	}
 	if st.Type != dag.TypeDir {
-		rest, err := n.ensureLocal(ctx, c, progress)
+		rest, err := n.fetchBlocks(ctx, c, progress)
 		return addFetchStats(listing, rest), int64(st.Size), err
 	}
 	files, size, err := dag.FilesWritten(ctx, n.store, c, x)
@@ -36,7 +37,7 @@ func (n *Node) ensureExcluding(ctx context.Context, c cid.Cid, x dag.Exclusion, 
 	}
 	// The fetch counts the whole folder's size as its total, and what it
 	// had of it: told as a share of what is written.
-	rest, err := n.ensureLocal(ctx, c, func(p api.Progress) {
+	rest, err := n.fetchBlocks(ctx, c, func(p api.Progress) {
 		p.Total = size
 		p.Bytes, p.Have = min(p.Bytes, size), min(p.Have, size)
 		report(progress, p)

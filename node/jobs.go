@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/web/api"
@@ -30,9 +29,6 @@ const (
 	// for a peer that has its content: the network is only starting, and
 	// the provider may come back later (a laptop waking up).
 	resumeWait = time.Hour
-	// resumeRetryMax caps the pause between its attempts when no new peer
-	// connects (a provider found through the DHT needs no new connection).
-	resumeRetryMax = time.Minute
 )
 
 // jobRegistry runs fetch-and-pin jobs in the background, on the node's
@@ -208,9 +204,9 @@ func (r *jobRegistry) run(ctx context.Context, j *job, gen int, waitForPeers boo
 	case ctx.Err() != nil:
 		err = fmt.Errorf("fetch %s: %w", c, ctx.Err())
 	case waitForPeers:
-		pin, err = r.pinWhenFound(ctx, j, gen, c, name)
+		pin, err = r.n.pinAdd(ctx, c, api.PinOptions{Name: name}, patience{wait: resumeWait, fromStart: true}, progress)
 	default:
-		pin, err = r.n.PinAdd(ctx, c, api.PinOptions{Name: name}, progress)
+		pin, err = r.n.pinAdd(ctx, c, api.PinOptions{Name: name}, patience{wait: jobDropWait}, progress)
 	}
 	var explained missReason
 	var miss *missError
@@ -261,58 +257,10 @@ func (r *jobRegistry) run(ctx context.Context, j *job, gen int, waitForPeers boo
 	r.persist()
 }
 
-// pinWhenFound is PinAdd for a job resumed after a restart: while no peer
-// has the content, it waits for a new connection (or a pause that doubles
-// up to resumeRetryMax) and tries again, for up to resumeWait. Each try
-// fetches only the blocks still missing.
-func (r *jobRegistry) pinWhenFound(ctx context.Context, j *job, gen int, c cid.Cid, name string) (api.Pin, error) {
-	connected := make(chan struct{}, 1)
-	nb := &network.NotifyBundle{ConnectedF: func(network.Network, network.Conn) {
-		select {
-		case connected <- struct{}{}:
-		default:
-		}
-	}}
-	r.n.host.Network().Notify(nb)
-	defer r.n.host.Network().StopNotify(nb)
-	deadline := time.Now().Add(resumeWait)
-	pause := 2 * time.Second
-	for {
-		pin, err := r.n.PinAdd(ctx, c, api.PinOptions{Name: name}, func(p api.Progress) { r.progress(j, gen, p) })
-		if err == nil || !errors.Is(err, blockstore.ErrNotFound) || ctx.Err() != nil || time.Now().After(deadline) {
-			return pin, err
-		}
-		r.setPhase(j, gen, "waiting")
-		timer := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return api.Pin{}, fmt.Errorf("resume fetch of %s: %w", c, ctx.Err())
-		case <-connected:
-		case <-timer.C:
-		}
-		timer.Stop()
-		pause = min(2*pause, resumeRetryMax)
-	}
-}
-
-// setPhase shows a running job's phase to watchers.
-func (r *jobRegistry) setPhase(j *job, gen int, phase string) {
-	r.mu.Lock()
-	if j.gen != gen || j.State != api.JobRunning {
-		r.mu.Unlock()
-		return
-	}
-	j.Phase, j.Peers, j.Rate = phase, 0, 0
-	snap := j.Job
-	r.mu.Unlock()
-	r.notify(snap)
-}
-
 // progress records a run's progress; a paused job's, or an older run's,
 // is ignored: what it says after the pause is not the job's any more.
 func (r *jobRegistry) progress(j *job, gen int, p api.Progress) {
-	if p.Phase != "fetch" {
+	if p.Phase != "fetch" && p.Phase != "waiting" {
 		return
 	}
 	now := time.Now()
@@ -321,9 +269,18 @@ func (r *jobRegistry) progress(j *job, gen int, p api.Progress) {
 		r.mu.Unlock()
 		return
 	}
-	j.Bytes, j.Total, j.Peers, j.Rate, j.Have = p.Bytes, p.Total, p.Peers, p.Rate, p.Have
-	if p.Count > 0 {
-		j.Phase = "fetching"
+	switch {
+	case p.Phase == "waiting":
+		// No peer has the rest now: what is here stays as counted.
+		j.Phase, j.Peers, j.Rate = "waiting", 0, 0
+		j.lastNotify = time.Time{} // told at once
+	default:
+		j.Bytes, j.Total, j.Peers, j.Rate, j.Have = p.Bytes, p.Total, p.Peers, p.Rate, p.Have
+		// Waiting ends when a peer serves again (a new try counts on from
+		// the blocks of the last).
+		if j.Phase == "waiting" && p.Peers > 0 || j.Phase != "waiting" && p.Count > 0 {
+			j.Phase = "fetching"
+		}
 	}
 	if now.Sub(j.lastNotify) < jobNotifyInterval {
 		r.mu.Unlock()

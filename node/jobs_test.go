@@ -227,6 +227,37 @@ func TestJobResumesAfterRestart(t *testing.T) {
 	}
 }
 
+// TestJobWaitsForPeersThatWentAway: a background fetch whose only
+// provider goes away in the middle says it waits, keeping the bytes it
+// counted, and finishes once the provider is back.
+func TestJobWaitsForPeersThatWentAway(t *testing.T) {
+	provRepo := t.TempDir()
+	a := newNodeAt(t, provRepo, func(c *Config) { c.Fetch.UploadLimit = 4 << 20 })
+	data := randomData(16 << 20)
+	root := addData(t, a, data)
+	b := newLocalNode(t)
+	connect(t, b, a.Host())
+	w := watchJobs(t, b)
+	j, err := b.StartFetch(root, "away.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t, j.ID, func(j api.Job) bool { return j.Phase == "fetching" && j.Bytes >= 4<<20 })
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waiting := w.wait(t, j.ID, func(j api.Job) bool { return j.Phase == "waiting" })
+	if waiting.State != api.JobRunning || waiting.Bytes < 4<<20 || waiting.Peers != 0 {
+		t.Fatalf("waiting job %+v, want running with what it fetched", waiting)
+	}
+	a = newNodeAt(t, provRepo, nil)
+	connect(t, b, a.Host())
+	done := awaitJob(t, b, w, j.ID, func(j api.Job) bool { return j.State != api.JobRunning })
+	if done.State != api.JobDone || done.Size != uint64(len(data)) {
+		t.Fatalf("job ended %+v", done)
+	}
+}
+
 // TestJobJournalDropsEndedJobs checks that a failed and a cancelled job
 // leave the journal, so a restart does not start them again.
 func TestJobJournalDropsEndedJobs(t *testing.T) {

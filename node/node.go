@@ -101,6 +101,7 @@ type Node struct {
 	apiAt         string // the config's (or overridden) API address
 	logFile       string // where the log goes besides stderr ("" if nowhere)
 	jobs          *jobRegistry
+	dropWait      time.Duration  // a get's or pin add's wait for peers that went away (defaultDropWait)
 	groupWatch    groupWatchers  // who to tell when what the groups show changed
 	uploads       *uploadTracker // what peers download from us
 	groups        *groupSet      // group replication; nil until Start
@@ -159,6 +160,7 @@ func New(opts Options) (n *Node, err error) {
 		adds:          newAddIndex(dir, log),
 		logFile:       opts.LogFile,
 		gcl:           blockstore.NewGCLocker(),
+		dropWait:      defaultDropWait,
 		reg:           prometheus.NewRegistry(),
 		bw:            metrics.NewBandwidthCounter(),
 		ctx:           ctx,

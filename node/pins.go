@@ -88,14 +88,25 @@ func (n *Node) toAPIPin(ps []blockstore.Pin) api.Pin {
 // (not announced in the DHT): what a group keeps is the group's.
 // opts.Private, when set, makes the pin private or announced, whatever it
 // was.
+//
+// A fetch whose peers go away in the middle waits for one that has the
+// rest (fetchPatiently, for n.dropWait).
 func (n *Node) PinAdd(ctx context.Context, c cid.Cid, opts api.PinOptions, progress func(api.Progress)) (api.Pin, error) {
+	return n.pinAdd(ctx, c, opts, patience{wait: n.dropWait}, progress)
+}
+
+// pinAdd is PinAdd, waiting for peers as pt says.
+func (n *Node) pinAdd(ctx context.Context, c cid.Cid, opts api.PinOptions, pt patience, progress func(api.Progress)) (api.Pin, error) {
 	name := opts.Name
 	// Asked before the gc lock is taken: the groups' status takes theirs.
 	shared := opts.Private == nil && n.groupShares()[c]
-	unlock := n.gcl.PinLock()
-	defer unlock()
 	// A pin keeps the data; nobody reads it back now (unlike `kith get`).
-	if _, err := n.ensureLocal(blockstore.BypassCache(ctx), c, progress); err != nil {
+	bctx := blockstore.BypassCache(ctx)
+	_, unlock, err := n.fetchPatiently(ctx, c, pt, progress, func(progress func(api.Progress)) (api.FetchStats, error) {
+		return n.fetchBlocks(bctx, c, progress)
+	})
+	defer unlock()
+	if err != nil {
 		return api.Pin{}, fmt.Errorf("pin %s: %w", c, err)
 	}
 	st, err := dag.Stat(ctx, n.store, c)

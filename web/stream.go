@@ -15,11 +15,12 @@ const progressInterval = 100 * time.Millisecond
 
 // eventStream writes an operation's progress and outcome as NDJSON.
 type eventStream struct {
-	mu   sync.Mutex
-	w    http.ResponseWriter
-	rc   *http.ResponseController
-	enc  *json.Encoder
-	last time.Time
+	mu    sync.Mutex
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	enc   *json.Encoder
+	last  time.Time
+	phase string // of the last progress event sent
 }
 
 func newEventStream(w http.ResponseWriter) *eventStream {
@@ -51,17 +52,18 @@ func (s *eventStream) send(ev api.Event) {
 }
 
 // progress is the callback handed to the backend; it drops updates that come
-// faster than progressInterval.
+// faster than progressInterval, but never the first of a new phase (a
+// fetch's "waiting" comes just after its last "fetch").
 func (s *eventStream) progress(p api.Progress) {
 	now := time.Now()
 	s.mu.Lock()
-	if now.Sub(s.last) < progressInterval {
+	if now.Sub(s.last) < progressInterval && p.Phase == s.phase {
 		s.mu.Unlock()
 		return
 	}
-	s.last = now
+	s.last, s.phase = now, p.Phase
 	s.mu.Unlock()
-	s.send(api.Event{Type: "progress", Phase: p.Phase, Bytes: p.Bytes, Total: p.Total, Count: p.Count, Peers: p.Peers, Rate: p.Rate, Have: p.Have})
+	s.send(api.Event{Type: "progress", Phase: p.Phase, Bytes: p.Bytes, Total: p.Total, Count: p.Count, Peers: p.Peers, Rate: p.Rate, Have: p.Have, Until: p.Until})
 }
 
 // finish writes the final event: the result, or the error.

@@ -30,6 +30,9 @@ type Event struct {
 	// Have is the part of Bytes that was already in the repo when a fetch
 	// began (a get or pin add resuming).
 	Have int64 `json:"have,omitempty"`
+	// Until is, on a "waiting" event (a fetch whose peers went away), when
+	// it gives up unless a peer that has the rest turns up.
+	Until time.Time `json:"until,omitzero"`
 	// Result is the operation's result on a "done" event.
 	Result json.RawMessage `json:"result,omitempty"`
 	// Error is the failure on an "error" event, with its Kind.
@@ -44,8 +47,9 @@ type Progress struct {
 	Total int64
 	Count int64
 	Peers int
-	Rate  float64 // bytes per second, when the operation measures it
-	Have  int64   // of Bytes, what was already here when a fetch began
+	Rate  float64   // bytes per second, when the operation measures it
+	Have  int64     // of Bytes, what was already here when a fetch began
+	Until time.Time // phase "waiting": when the fetch gives up waiting for peers
 }
 
 // ErrorBody is the JSON body of every non-2xx, non-streamed response.

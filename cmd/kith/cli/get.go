@@ -29,9 +29,11 @@ overwrites: the path written must not exist yet.
 Whatever the repo lacks is fetched from every peer that has it at once
 (connected peers first, then providers found through the DHT), each block
 checked against its CID. IPFS nodes (Kubo and others) are asked over
-Bitswap, kith peers over kith's own protocol. Interrupted? Run the same
-command again: only what is missing is fetched. Names inside the content
-that would escape the output folder are refused.
+Bitswap, kith peers over kith's own protocol. If the peers it fetches
+from go away in the middle, it waits for one that has the rest (up to 10
+minutes since the last block came). Interrupted? Run the same command
+again: only what is missing is fetched. Names inside the content that
+would escape the output folder are refused.
 
 Given a ticket (what kith add prints: kith1...), kith dials the sharer
 directly first, through its relay if it is behind a NAT, with no DHT

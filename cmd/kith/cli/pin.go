@@ -21,7 +21,9 @@ func pinCmd(e *env) *cobra.Command {
 		Use:   "add CID",
 		Short: "Pin content, fetching from peers whatever the repo lacks",
 		Long: `Pin content as yours, fetching from peers whatever the repo lacks (every
-block checked against its CID); gc never removes it.
+block checked against its CID); gc never removes it. As with kith get, a
+fetch whose peers go away in the middle waits for one that has the rest
+(up to 10 minutes), and an interrupted one resumes when run again.
 
 Your pins are announced in the DHT, as IPFS does, so the CID alone finds
 you, except content a group of yours keeps or shares, which stays

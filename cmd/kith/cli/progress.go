@@ -28,6 +28,7 @@ type progress struct {
 	have    int64     // already here when the fetch resumed
 	resumed bool      // have is known (the first bytes from peers came)
 	last    api.Event // the latest event, for a message if the operation stops
+	waiting bool      // the fetch waits for a peer that has the rest
 }
 
 // newProgress prepares progress output; bytes says whether the operation
@@ -54,6 +55,17 @@ func (p *progress) event(ev api.Event) {
 		b, _ := json.Marshal(ev)
 		p.e.stdout.Write(append(b, '\n'))
 		return
+	}
+	if ev.Phase == "waiting" && !p.waiting {
+		// Said once per wait, on a line of its own (also when stderr is
+		// not a terminal: it says why nothing happens); the bar stays.
+		p.waiting = true
+		if p.bar != nil {
+			_ = p.bar.Clear()
+		}
+		fmt.Fprintln(p.e.stderr, waitingText(ev))
+	} else if ev.Phase != "waiting" && ev.Peers > 0 {
+		p.waiting = false
 	}
 	if !p.e.drawsBars() {
 		return
@@ -89,6 +101,8 @@ func (p *progress) event(ev api.Event) {
 	}
 	desc := p.desc
 	switch {
+	case p.waiting:
+		desc = p.desc + " (waiting for a peer)"
 	case ev.Peers > 0:
 		desc = fmt.Sprintf("%s from %d peer%s", p.desc, ev.Peers, plural(ev.Peers))
 	case ev.Phase != "" && !p.bytes:
@@ -109,6 +123,20 @@ func (p *progress) event(ev api.Event) {
 	} else {
 		_ = p.bar.Set64(ev.Count)
 	}
+}
+
+// waitingText says that a fetch whose peers went away waits for one that
+// has the rest, and until when.
+func waitingText(ev api.Event) string {
+	until := ""
+	if !ev.Until.IsZero() {
+		until = " until " + ev.Until.Local().Format("15:04")
+	}
+	at := ""
+	if ev.Total > 0 {
+		at = fmt.Sprintf(" (%s of %s here)", humanBytes(ev.Bytes), humanBytes(ev.Total))
+	}
+	return fmt.Sprintf("no peer that has the rest is reachable now%s: waiting%s for one to come back (Ctrl-C stops; the same command later fetches only the rest)", at, until)
 }
 
 // eta is the time left at the daemon's measured rate, as m:ss (h:mm:ss

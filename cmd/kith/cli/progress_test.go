@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -44,6 +45,21 @@ func TestProgressResumes(t *testing.T) {
 			at:    10 * mib, over: 100 * mib,
 		},
 		{
+			name: "peers went away, and one came back",
+			events: []api.Event{
+				{Type: "progress", Phase: "fetch", Bytes: 40 * mib, Total: 100 * mib, Peers: 1, Rate: 2 * mib},
+				{Type: "progress", Phase: "waiting", Bytes: 40 * mib, Total: 100 * mib, Until: time.Date(2026, 12, 6, 15, 52, 0, 0, time.Local)},
+				{Type: "progress", Phase: "waiting", Bytes: 40 * mib, Total: 100 * mib, Until: time.Date(2026, 12, 6, 15, 52, 0, 0, time.Local)},
+				{Type: "progress", Phase: "fetch", Bytes: 40 * mib, Total: 100 * mib}, // a new try, seeking peers
+				{Type: "progress", Phase: "fetch", Bytes: 50 * mib, Total: 100 * mib, Peers: 1, Rate: 5 * mib},
+			},
+			want: []string{
+				"no peer that has the rest is reachable now (40 MiB of 100 MiB here): waiting until 15:52 for one to come back (Ctrl-C stops; the same command later fetches only the rest)\n",
+			},
+			avoid: []string{"resuming", "the rest),"},
+			at:    50 * mib, over: 100 * mib,
+		},
+		{
 			name: "an hour or more",
 			events: []api.Event{
 				{Type: "progress", Phase: "fetch", Bytes: 1, Total: 8000 * mib, Peers: 1, Rate: 1 * mib},
@@ -77,6 +93,9 @@ func TestProgressResumes(t *testing.T) {
 				if strings.Contains(out, a) {
 					t.Errorf("stderr has %q:\n%q", a, out)
 				}
+			}
+			if n := strings.Count(out, "is reachable now"); n > 1 {
+				t.Errorf("the wait is said %d times, want once:\n%q", n, out)
 			}
 		})
 	}

@@ -126,8 +126,9 @@ function detail(j, pct) {
     case 'running': {
       if (j.phase === 'searching' && !j.bytes) return 'Looking for peers that have it…';
       if (j.phase === 'waiting') {
-        return 'Resumed after the daemon restarted: no peer that has it is reachable yet; '
-          + `it goes on when one connects (${bytes(j.bytes)} already here).`;
+        // The peers it fetched from went away, or the daemon restarted.
+        return 'No peer that has the rest is reachable now; '
+          + `it goes on when one connects (${bytes(j.bytes)}${j.total ? ' of ' + bytes(j.total) : ''} here).`;
       }
       const left = j.total > j.bytes && j.rate > 0 ? (j.total - j.bytes) / j.rate : NaN;
       return [
