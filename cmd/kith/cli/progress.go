@@ -93,6 +93,7 @@ func (p *progress) event(ev api.Event) {
 		}
 		if p.bytes {
 			opts = append(opts, progressbar.OptionShowBytes(true), progressbar.OptionShowTotalBytes(true), progressbar.OptionShowCount(),
+				progressbar.OptionUseIECUnits(true),     // MiB, as every other line of kith says
 				progressbar.OptionSetPredictTime(false)) // an ETA with a label goes in the description
 		} else {
 			opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionSpinnerType(14))
