@@ -94,7 +94,7 @@ func (n *Node) add(ctx context.Context, name string, node files.Node, opts api.A
 	}
 	out.Pinned = true
 	out.Private = pin.Private
-	out.Ticket = n.ticket(res.Root, pinName)
+	out.Ticket = n.ticket(res.Root, pinName, pin.Meta)
 	n.reannounce(ctx, old, had, pin)
 	return out, nil
 }
@@ -102,24 +102,35 @@ func (n *Node) add(ctx context.Context, name string, node files.Node, opts api.A
 // AddPaths imports the file or folder at path, reading it directly, or,
 // with opts.Wrap, those at several paths as the entries of one new
 // folder, pinned under opts.Wrap (unless opts.Name says otherwise).
+//
+// The modes and times of what it added are kept with the pin (addMeta),
+// and its ticket carries them: a friend's get gives them to what it
+// writes, as a group's share does.
 func (n *Node) AddPaths(ctx context.Context, paths []string, opts api.AddOptions, progress func(api.Progress)) (api.AddResult, error) {
-	return n.addPaths(ctx, paths, opts, progress)
+	return n.addPaths(ctx, paths, opts, progress, true)
 }
 
-// addPaths is AddPaths with import options (see add).
-func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions, progress func(api.Progress), imOpts ...dag.ImportOption) (api.AddResult, error) {
+// addPaths is AddPaths with import options (see add); withMeta keeps
+// the modes and times of what it adds with the pin, for its ticket (a
+// watch shares its own: shareMeta).
+func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions, progress func(api.Progress), withMeta bool, imOpts ...dag.ImportOption) (api.AddResult, error) {
 	if len(paths) == 0 || (len(paths) > 1 && opts.Wrap == "") {
 		return api.AddResult{}, fmt.Errorf("add %d paths: one at a time, or wrapped in a folder: %w", len(paths), api.ErrInvalid)
 	}
 	// One path added again: the files that did not change since the last
 	// add of it are linked from that version, not read (addIndex).
 	since := time.Now()
-	single := ""
+	single, readMeta := "", false
 	if len(paths) == 1 && opts.Wrap == "" {
 		single = filepath.Clean(paths[0])
 		if o, ok := n.adds.reuse(single); ok && len(imOpts) == 0 {
 			imOpts = append(imOpts, o)
 		}
+	}
+	if withMeta && len(imOpts) > 0 {
+		// An earlier version's files are reused without being read: their
+		// modes and times are read from the folder once it is added.
+		withMeta, readMeta = false, !opts.NoPin
 	}
 	if opts.NoCopy {
 		imOpts = append(slices.Clip(imOpts), dag.WithNoCopy())
@@ -163,14 +174,24 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 	}
 	defer node.Close()
 	total, _ := node.Size()
+	// The modes and times are collected as the import reads each entry.
+	var meta mirror.Meta
+	if withMeta && !opts.NoPin {
+		meta = mirror.Meta{}
+		node = mirror.CollectMeta(node, meta)
+	}
 	res, err := n.add(ctx, name, node, opts, func(p api.Progress) {
 		p.Total = total
 		report(progress, p)
-	}, nil, imOpts...)
+	}, meta, imOpts...)
 	res.Skipped, res.SkippedCount = api.SkippedOf(&skipped)
-	if err == nil && single != "" {
-		if c, err := cid.Decode(res.Cid); err == nil {
-			n.adds.record(single, c, since)
+	c, cerr := cid.Decode(res.Cid)
+	if err == nil && cerr == nil && single != "" {
+		n.adds.record(single, c, since)
+	}
+	if err == nil && cerr == nil && readMeta && res.Pinned {
+		if mc := n.addMeta(ctx, c, paths, opts.Wrap); mc.Defined() {
+			res.Ticket = n.ticket(c, res.Name, mc)
 		}
 	}
 	return res, err

@@ -59,27 +59,32 @@ func (n *Node) shareAddrs() (share, lan, loopback []ma.Multiaddr) {
 // name among its pins: yours, else a group's).
 func (n *Node) Ticket(ctx context.Context, c cid.Cid) (api.TicketInfo, error) {
 	share, _, _ := n.shareAddrs()
-	name := ""
+	name, meta := "", cid.Undef
 	if pins, err := n.store.PinsOf(ctx, c); err == nil {
 		for _, p := range pins {
 			if p.Name != "" && (name == "" || p.Owner == blockstore.OwnerUser) {
 				name = p.Name
 			}
+			if p.Meta.Defined() && (!meta.Defined() || p.Owner == blockstore.OwnerUser) {
+				meta = p.Meta
+			}
 		}
 	}
-	return api.TicketInfo{Cid: c.String(), Ticket: n.ticket(c, name), Reachable: len(share) > 0}, nil
+	return api.TicketInfo{Cid: c.String(), Ticket: n.ticket(c, name, meta), Reachable: len(share) > 0}, nil
 }
 
 // ticket makes a share ticket for c named name: this node and the
 // addresses a friend can dial, LAN addresses after internet ones (loopback
 // only when there is nothing else, for several daemons on one machine).
-func (n *Node) ticket(c cid.Cid, name string) string {
+// meta, when defined, is the CID of c's modes and times (kept with its
+// pin), which the friend's get gives what it writes.
+func (n *Node) ticket(c cid.Cid, name string, meta cid.Cid) string {
 	share, lan, loopback := n.shareAddrs()
 	addrs := append(share, lan...)
 	if len(addrs) == 0 {
 		addrs = loopback
 	}
-	return ticket.Ticket{Cid: c, Name: name, Peers: []peer.AddrInfo{{ID: n.host.ID(), Addrs: addrs}}}.String()
+	return ticket.Ticket{Cid: c, Name: name, Meta: meta, Peers: []peer.AddrInfo{{ID: n.host.ID(), Addrs: addrs}}}.String()
 }
 
 // ResolveRef reads what a user pasted: a CID, or a ticket, whose peers it
@@ -94,11 +99,13 @@ func (n *Node) ResolveRef(ctx context.Context, s string) (cid.Cid, error) {
 }
 
 // resolved is a reference read by resolvePath: the content c, at the
-// path names inside root (none: c is root).
+// path names inside root (none: c is root); meta, from a ticket, the
+// modes and times of root.
 type resolved struct {
 	root  cid.Cid
 	names []string
 	c     cid.Cid
+	meta  cid.Cid
 }
 
 // resolvePath is ResolveRef, with the root and the path it went through.
@@ -107,9 +114,9 @@ func (n *Node) resolvePath(ctx context.Context, s string) (resolved, error) {
 	if err != nil {
 		return resolved{}, &api.Error{Kind: api.KindInvalid, Message: err.Error()}
 	}
-	root, err := n.resolveRoot(ctx, ref)
+	root, meta, err := n.resolveRoot(ctx, ref)
 	if err != nil || len(names) == 0 {
-		return resolved{root: root, c: root}, err
+		return resolved{root: root, c: root, meta: meta}, err
 	}
 	rctx, end := n.demandRead(ctx, root)
 	c, err := dag.Resolve(rctx, n.demand, root, names)
@@ -122,27 +129,31 @@ func (n *Node) resolvePath(ctx context.Context, s string) (resolved, error) {
 	case err != nil:
 		return resolved{}, fmt.Errorf("resolve %s: %w", short(s), err)
 	}
-	return resolved{root: root, names: names, c: c}, nil
+	return resolved{root: root, names: names, c: c, meta: meta}, nil
 }
 
-// resolveRoot is ResolveRef for a CID or a ticket alone.
-func (n *Node) resolveRoot(ctx context.Context, s string) (cid.Cid, error) {
+// resolveRoot is ResolveRef for a CID or a ticket alone. meta is what a
+// ticket carries of the content's modes and times (Undef for a CID).
+func (n *Node) resolveRoot(ctx context.Context, s string) (c, meta cid.Cid, err error) {
 	if !ticket.IsTicket(s) {
 		c, err := cid.Decode(s)
 		if err != nil {
-			return cid.Undef, &api.Error{Kind: api.KindInvalid, Message: fmt.Sprintf("%q is neither a CID nor a kith ticket", short(s))}
+			return cid.Undef, cid.Undef, &api.Error{Kind: api.KindInvalid, Message: fmt.Sprintf("%q is neither a CID nor a kith ticket", short(s))}
 		}
 		if err := dag.CheckCID(c); err != nil {
-			return cid.Undef, &api.Error{Kind: api.KindInvalid, Message: fmt.Sprintf("%s %v", c, err)}
+			return cid.Undef, cid.Undef, &api.Error{Kind: api.KindInvalid, Message: fmt.Sprintf("%s %v", c, err)}
 		}
-		return c, nil
+		return c, cid.Undef, nil
 	}
 	t, err := ticket.Parse(s)
 	if err != nil {
-		return cid.Undef, &api.Error{Kind: api.KindInvalid, Message: err.Error()}
+		return cid.Undef, cid.Undef, &api.Error{Kind: api.KindInvalid, Message: err.Error()}
+	}
+	if t.Meta.Defined() && dag.CheckCID(t.Meta) != nil {
+		t.Meta = cid.Undef // not one kith wrote: the content is still got
 	}
 	n.connectTicketPeers(ctx, t.Cid, t.Peers)
-	return t.Cid, nil
+	return t.Cid, t.Meta, nil
 }
 
 // short cuts a long pasted string for an error message.

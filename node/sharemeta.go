@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -46,19 +47,9 @@ func (n *Node) shareMeta(ctx context.Context, c cid.Cid, dir string, vers mirror
 	}
 	unlock := n.gcl.PinLock()
 	defer unlock()
-	meta, err := n.storeMeta(ctx, m, vers)
+	meta, err := n.keepMeta(ctx, c, m, vers)
 	if err != nil {
 		return cid.Undef, fmt.Errorf("share %s: %w", c, err)
-	}
-	p, err := n.store.GetPin(ctx, c, blockstore.OwnerUser)
-	if err != nil {
-		return cid.Undef, fmt.Errorf("share %s: %w", c, err)
-	}
-	if !p.Meta.Equals(meta) {
-		p.Meta = meta
-		if err := n.store.AddPin(ctx, p); err != nil {
-			return cid.Undef, fmt.Errorf("share %s: keep its modes and times: %w", c, err)
-		}
 	}
 	return meta, nil
 }
@@ -128,13 +119,19 @@ func (n *Node) sharedMeta(root cid.Cid) cid.Cid {
 }
 
 // applySharedMeta gives out, just written whole by a get of r, the modes
-// and times a group shares with r's root, if any: what a device that
-// brings back a shared folder, or a folder or file in it, expects (a
-// script executable, the photos' times). It says how many entries it
-// changed; an error leaves the files as written.
+// and times a group shares with r's root, else those r's ticket carries,
+// if any: what a device that brings back a shared folder, or a folder or
+// file in it, expects (a script executable, the photos' times), and what
+// a friend sent a folder expects too. A ticket's sharer may be a
+// stranger: its modes give nobody but the owner the right to write
+// (ticketModes). It says how many entries it changed; an error leaves the
+// files as written.
 func (n *Node) applySharedMeta(ctx context.Context, r resolved, out string) (int, error) {
 	root := r.root
-	meta := n.sharedMeta(root)
+	meta, limit := n.sharedMeta(root), fs.ModePerm
+	if !meta.Defined() {
+		meta, limit = r.meta, ticketModes
+	}
 	if !meta.Defined() {
 		return 0, nil
 	}
@@ -149,5 +146,15 @@ func (n *Node) applySharedMeta(ctx context.Context, r resolved, out string) (int
 	if err != nil {
 		return 0, fmt.Errorf("the modes and times of %s: %w", root, err)
 	}
-	return mirror.ApplyMetaTo(ctx, n.store, r.c, out, m.Sub(path.Join(r.names...)))
+	m = m.Sub(path.Join(r.names...))
+	for p, em := range m {
+		em.Mode &= uint32(limit)
+		m[p] = em
+	}
+	return mirror.ApplyMetaTo(ctx, n.store, r.c, out, m)
 }
+
+// ticketModes bounds the modes a ticket's sharer gives what a get writes:
+// read and run for everyone, write for the owner (as tar does for a user
+// other than root, with the usual umask).
+const ticketModes fs.FileMode = 0o755

@@ -160,7 +160,7 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 	// repo: the folder holds only the newest.
 	keep := max(w.Keep, mr.Keep)
 	since := time.Now()
-	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Private: true, Name: mr.Name, NoCopy: keep == 0}, nil, reuseOf(w)...)
+	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Private: true, Name: mr.Name, NoCopy: keep == 0}, nil, false, reuseOf(w)...)
 	if err != nil {
 		return "", w.Earlier, err
 	}

@@ -63,7 +63,7 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, []stri
 	// its bytes are, not the bytes (unless earlier versions are kept,
 	// whose files are gone once changed).
 	opts := api.AddOptions{Recursive: true, Exclude: w.Exclude, Private: true, NoCopy: w.Keep == 0}
-	res, err := n.addPaths(ctx, []string{w.Path}, opts, nil, reuse...)
+	res, err := n.addPaths(ctx, []string{w.Path}, opts, nil, false, reuse...)
 	if err != nil {
 		return "", w.Earlier, err
 	}

@@ -88,7 +88,7 @@ func TestGetFollow(t *testing.T) {
 	})
 	// So is the script got alone, by its path in the share.
 	one := filepath.Join(t.TempDir(), "run.sh")
-	if got := mustKith(t, desk, "get", "docs/run.sh", "--group", "family", "-o", one); !strings.Contains(got, "gave the files and folders the sharer's modes and times (1 changed)") {
+	if got := mustKith(t, desk, "get", "docs/run.sh", "--group", "family", "-o", one); !strings.Contains(got, "kept the sharer's modes and times (1 changed)") {
 		t.Errorf("get of a shared file says:\n%s", got)
 	}
 	src, err := os.Stat(script)

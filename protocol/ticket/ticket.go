@@ -4,12 +4,15 @@
 // `kith get TICKET` dials those peers first and needs no DHT lookup.
 //
 // A ticket is "kith1" followed by lower-case base32 (RFC 4648, no padding)
-// of: a version byte, the CID, (version 2 only) the content's name, the
-// number of peers, and for each peer its ID and addresses (every item a
-// uvarint length and its bytes), then the first four bytes of the SHA-256
-// of all that, so a mistyped or truncated ticket is refused instead of
-// being read as another one. A ticket without a name is written as
-// version 1, which every kith reads.
+// of: a version byte, the CID, (versions 2 and 3) the content's name,
+// (version 3 only) the CID of its modes and times (empty when it has
+// none), the number of peers, and for each peer its ID and addresses
+// (every item a uvarint length and its bytes), then the first four bytes
+// of the SHA-256 of all that, so a mistyped or truncated ticket is refused
+// instead of being read as another one. A ticket is written in the lowest
+// version that holds what it carries: one without modes and times as
+// version 2, one without a name either as version 1, which every kith
+// reads.
 package ticket
 
 import (
@@ -34,6 +37,7 @@ const Prefix = "kith1"
 const (
 	version     = 1 // no name
 	versionName = 2 // with a name after the CID
+	versionMeta = 3 // with a name and the CID of the modes and times
 	checksumLen = 4
 	// Bounds that keep a hostile ticket from costing memory; real tickets
 	// have one or two peers with a handful of addresses.
@@ -58,7 +62,11 @@ type Ticket struct {
 	// (`kith get TICKET` writes ./Name); "" when it has none. String
 	// writes CleanName(Name); Parse keeps only a name CleanName leaves as
 	// it is, so a Name read from a ticket is always one plain file name.
-	Name  string
+	Name string
+	// Meta is the CID of the content's modes and times (a small JSON
+	// file, node/mirror's meta), which a get gives what it writes; Undef
+	// when the ticket carries none.
+	Meta  cid.Cid
 	Peers []peer.AddrInfo
 }
 
@@ -115,13 +123,19 @@ func IsTicket(s string) bool { return strings.HasPrefix(strings.TrimSpace(s), Pr
 func (t Ticket) String() string {
 	var b bytes.Buffer
 	name := CleanName(t.Name)
-	if name == "" {
-		b.WriteByte(version)
+	switch {
+	case t.Meta.Defined():
+		b.WriteByte(versionMeta)
 		putItem(&b, t.Cid.Bytes())
-	} else {
+		putItem(&b, []byte(name))
+		putItem(&b, t.Meta.Bytes())
+	case name != "":
 		b.WriteByte(versionName)
 		putItem(&b, t.Cid.Bytes())
 		putItem(&b, []byte(name))
+	default:
+		b.WriteByte(version)
+		putItem(&b, t.Cid.Bytes())
 	}
 	peers := t.Peers[:min(len(t.Peers), MaxPeers)]
 	putUvarint(&b, uint64(len(peers)))
@@ -159,7 +173,7 @@ func Parse(s string) (Ticket, error) {
 	}
 	r := bytes.NewReader(body)
 	v, _ := r.ReadByte()
-	if v != version && v != versionName {
+	if v != version && v != versionName && v != versionMeta {
 		return Ticket{}, fmt.Errorf("ticket version %d is not supported by this kith; is it newer? %w", v, ErrNotTicket)
 	}
 	var t Ticket
@@ -170,7 +184,7 @@ func Parse(s string) (Ticket, error) {
 	if t.Cid, err = cid.Cast(cb); err != nil {
 		return Ticket{}, fmt.Errorf("ticket holds no valid CID: %w", ErrDamaged)
 	}
-	if v == versionName {
+	if v >= versionName {
 		nb, err := getItem(r)
 		if err != nil {
 			return Ticket{}, err
@@ -178,6 +192,17 @@ func Parse(s string) (Ticket, error) {
 		// A name kith would not have written is left out, not trusted.
 		if name := string(nb); CleanName(name) == name {
 			t.Name = name
+		}
+	}
+	if v == versionMeta {
+		mb, err := getItem(r)
+		if err != nil {
+			return Ticket{}, err
+		}
+		if len(mb) > 0 {
+			if t.Meta, err = cid.Cast(mb); err != nil {
+				return Ticket{}, fmt.Errorf("ticket holds no valid CID of modes and times: %w", ErrDamaged)
+			}
 		}
 	}
 	n, err := getCount(r, MaxPeers)

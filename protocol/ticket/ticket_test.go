@@ -54,6 +54,39 @@ func TestRoundTrip(t *testing.T) {
 	t.Logf("a ticket with one peer and two addresses is %d characters", len(s))
 }
 
+// TestMeta: a ticket carries the CID of its content's modes and times
+// (version 3), with or without a name; one without is written as before
+// (versions 1 and 2), so the kith that reads those reads it.
+func TestMeta(t *testing.T) {
+	meta := cid.MustParse("bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq")
+	tests := []struct {
+		name    string
+		meta    cid.Cid
+		version byte
+	}{
+		{"", cid.Undef, version},
+		{"holiday", cid.Undef, versionName},
+		{"holiday", meta, versionMeta},
+		{"", meta, versionMeta},
+	}
+	for _, tt := range tests {
+		in := sample()
+		in.Name, in.Meta = tt.name, tt.meta
+		s := in.String()
+		raw, err := enc.DecodeString(strings.ToUpper(s[len(Prefix):]))
+		if err != nil || raw[0] != tt.version {
+			t.Fatalf("%q %v: version %d (%v), want %d", tt.name, tt.meta, raw[0], err, tt.version)
+		}
+		out, err := Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Name != tt.name || !out.Meta.Equals(tt.meta) || !out.Cid.Equals(testCID) || len(out.Peers) != 1 || len(out.Peers[0].Addrs) != 2 {
+			t.Errorf("%q %v: read back %+v", tt.name, tt.meta, out)
+		}
+	}
+}
+
 func TestParseRefusesWhatIsNotATicket(t *testing.T) {
 	good := sample().String()
 	flip := []byte(good)
@@ -89,6 +122,8 @@ func FuzzParse(f *testing.F) {
 	named := sample()
 	named.Name = "holiday.mp4"
 	f.Add(named.String())
+	named.Meta = testCID
+	f.Add(named.String())
 	f.Add(Prefix)
 	f.Fuzz(func(t *testing.T, s string) {
 		tk, err := Parse(s)
@@ -99,7 +134,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("parsed a name that is not a clean file name: %q", tk.Name)
 		}
 		again, err := Parse(tk.String())
-		if err != nil || !again.Cid.Equals(tk.Cid) || len(again.Peers) != len(tk.Peers) || again.Name != tk.Name {
+		if err != nil || !again.Cid.Equals(tk.Cid) || len(again.Peers) != len(tk.Peers) || again.Name != tk.Name || !again.Meta.Equals(tk.Meta) {
 			t.Fatalf("a parsed ticket does not survive re-encoding: %v", err)
 		}
 	})

@@ -147,11 +147,11 @@ many as any device that syncs the folder asked for).`,
 				if f.DownloadLimit > 0 {
 					capped = fmt.Sprintf(", capped at %s/s by fetch.download_limit", humanBytes(f.DownloadLimit))
 				}
-				fmt.Fprintf(e.stdout, "fetched %s in %d blocks from %d peer%s in %.1fs (%s/s%s)%s\n",
-					humanBytes(f.Bytes), f.Blocks, f.Peers, plural(f.Peers), f.Seconds, humanBytes(int64(rate)), capped, bitswapShare(f))
+				fmt.Fprintf(e.stdout, "fetched %s in %d block%s from %d peer%s in %.1fs (%s/s%s)%s\n",
+					humanBytes(f.Bytes), f.Blocks, plural(f.Blocks), f.Peers, plural(f.Peers), f.Seconds, humanBytes(int64(rate)), capped, bitswapShare(f))
 			}
 			if res.Meta > 0 {
-				fmt.Fprintf(e.stdout, "gave the files and folders the sharer's modes and times (%d changed)\n", res.Meta)
+				fmt.Fprintf(e.stdout, "kept the sharer's modes and times (%d changed)\n", res.Meta)
 			}
 			if m != nil && m.Sync {
 				fmt.Fprintln(e.stdout, syncingText(*m))
