@@ -44,10 +44,11 @@ add also prints a ticket: the CID with its name, its files' modes and
 times, and this node's address. A friend runs kith get TICKET, which
 connects to you directly (through a relay if you are behind a NAT, then
 hole punched), with no DHT lookup, and saves it under that name, with
-those times and modes (never writable by others there). Content you add is also announced in the DHT, as
-IPFS does, so the CID alone is enough to find it; --private (or
-dht.announce false in the config) leaves it out, so only people with the
-ticket, your group members and peers already connected to you can fetch it.
+those times and modes (never writable by others there). Content you add
+is also announced in the DHT, as IPFS does, so the CID alone is enough to
+find it; --private (or dht.announce false in the config) leaves it out,
+so only people with the ticket, your group members and peers already
+connected to you can fetch it.
 Content pinned private before (added --private, shared in a group) stays
 private when added again: 'kith pin add CID --private=false' announces it.
 

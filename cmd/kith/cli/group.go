@@ -307,7 +307,9 @@ func statusCmd(e *env) *cobra.Command {
 		Short: "Show what your groups share and how many copies each has",
 		Long: `Show what your groups share, one row each: its name, the group, the
 copies kept of those asked for, its state, when it was shared and its CID
-(the versions of a name together, newest first). Of one CID (or ticket):
+(the versions of a name together, newest first); why a share is in its
+state is said under the table, once for the shares it is about (checking,
+fetching, under-replicated...). Of one CID (or ticket):
 which members hold it, and why copies are missing.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -352,6 +354,34 @@ which members hold it, and why copies are missing.`,
 	}
 }
 
+// reasonLines says why shares are in their states, one line per reason
+// with the names of the shares it is about: a reason is a sentence, said
+// under the table rather than in it, so that the table stays narrow.
+func reasonLines(sts []api.GroupStatus) []string {
+	var lines []string
+	about := map[string][]string{}
+	for _, st := range sts {
+		if st.Reason == "" {
+			continue
+		}
+		r := st.State + ": " + printable(st.Reason)
+		name := printable(st.Name)
+		if name == "" {
+			name = "(no name)"
+		}
+		if _, ok := about[r]; !ok {
+			lines = append(lines, r)
+		}
+		if !slices.Contains(about[r], name) {
+			about[r] = append(about[r], name)
+		}
+	}
+	for i, r := range lines {
+		lines[i] = r + " (" + strings.Join(about[r], ", ") + ")"
+	}
+	return lines
+}
+
 // statusAll is `kith status` with no CID: every share of every group, one
 // line each, with the copies held against those wanted.
 func statusAll(ctx context.Context, e *env) error {
@@ -384,14 +414,11 @@ func statusAll(ctx context.Context, e *env) error {
 				held++
 			}
 		}
-		state := st.State
-		if st.Reason != "" {
-			state += " (" + printable(st.Reason) + ")"
-		}
 		name := printable(st.Name)
 		if name == "" {
 			name = "(no name)"
 		}
+		state := st.State
 		shared := "-"
 		if !st.Created.IsZero() { // an older daemon does not say
 			shared = ago(st.Created)
@@ -400,6 +427,9 @@ func statusAll(ctx context.Context, e *env) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, l := range reasonLines(sts) {
+		fmt.Fprintln(e.stdout, l)
 	}
 	// A followed folder gone or failing leaves its share as it was: say so
 	// here too, where people look at their shares.
