@@ -190,7 +190,9 @@ func TestShareWatch(t *testing.T) {
 	if err := json.Unmarshal([]byte(lastLine(mustKith(t, repo, "--json", "share", dir, "--copies", "1", "--watch"))), &shared); err != nil || shared.Watch.Path != dir {
 		t.Fatalf("share --watch --json: %+v, %v", shared, err)
 	}
-	mustKith(t, repo, "group", "leave", "family")
+	if out := mustKith(t, repo, "group", "leave", "family"); !strings.Contains(out, "left group family\n"+dir+" is no longer shared in family as it changes: it stays as it is") {
+		t.Errorf("group leave says:\n%s", out)
+	}
 	if out := mustKith(t, repo, "watch", "ls"); !strings.Contains(out, "no folder is watched") {
 		t.Fatalf("watch ls after leaving the group:\n%s", out)
 	}

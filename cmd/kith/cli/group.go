@@ -178,11 +178,41 @@ HEALTH is what each member's heartbeats say:
 	leave := &cobra.Command{
 		Use:   "leave NAME",
 		Short: "Leave a group (your copies of others' content go at the next gc)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Leave a group: this device stops keeping copies for it (they go at the
+next gc, unless pinned as yours) and stops hearing from it. The folders
+that followed or synced with its shares, and those shared with --watch
+in it, stop doing so and stay as they are (leave names them). What you
+added stays pinned here. The other members see one member fewer; to take
+a lost device out, use 'kith group remove' on one that stays.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
 			if err != nil {
 				return err
+			}
+			// The folders that stop following the group, named before
+			// they are gone from the lists.
+			var stopped, paths []string
+			g := printable(args[0])
+			if ms, err := c.GroupMirrors(cmd.Context()); err == nil {
+				for _, m := range ms {
+					if m.Group != args[0] {
+						continue
+					}
+					how := "follows"
+					if m.Sync {
+						how = "syncs with"
+					}
+					paths = append(paths, m.Path)
+					stopped = append(stopped, fmt.Sprintf("%s no longer %s %s's %s: it stays as it is", printable(m.Path), how, g, printable(m.Name)))
+				}
+			}
+			if ws, err := c.GroupWatches(cmd.Context()); err == nil {
+				for _, w := range ws {
+					if w.Group == args[0] && !slices.Contains(paths, w.Path) { // a synced folder is watched too
+						stopped = append(stopped, fmt.Sprintf("%s is no longer shared in %s as it changes: it stays as it is", printable(w.Path), g))
+					}
+				}
 			}
 			if err := c.GroupLeave(cmd.Context(), args[0]); err != nil {
 				return err
@@ -190,7 +220,10 @@ HEALTH is what each member's heartbeats say:
 			if e.json {
 				return e.printJSON(map[string]string{"group": args[0]})
 			}
-			fmt.Fprintf(e.stdout, "left group %s\n", args[0])
+			fmt.Fprintf(e.stdout, "left group %s\n", g)
+			for _, l := range stopped {
+				fmt.Fprintln(e.stdout, l)
+			}
 			return nil
 		},
 	}
