@@ -241,4 +241,11 @@ func TestBrowserFollowAShare(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "plan.txt")); err != nil {
 		t.Errorf("the files went: %v", err)
 	}
+
+	// Leaving the group would stop the folder that still follows it: the
+	// question names it.
+	if err := chromedp.Run(sctx, clickJS("#leave-group")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, ".leave p.warning", "This folder stops following it, and stays as it is: "+had+".")
 }

@@ -133,11 +133,19 @@ export function inviteBox(inv) {
 // leaveControl is a Leave button that asks for confirmation in place.
 function leaveControl(g, status, onLeft) {
   const box = h('div', { class: 'leave' });
-  const ask = () => {
+  const ask = async () => {
+    // The folders that follow, sync with or are shared in the group stop:
+    // named here, before they are gone from the lists.
+    let folders = [];
+    try {
+      const [ms, ws] = await Promise.all([api('/groups/mirrors'), api('/groups/watches')]);
+      folders = [...new Set([...ms, ...ws].filter((f) => f.group === g.name).map((f) => f.path))];
+    } catch (_) { /* the question stands without them */ }
     const confirmBtn = h('button', { type: 'button', class: 'danger', id: 'leave-confirm', onclick: leave }, `Leave ${g.name}`);
     replace(box,
       h('p', { class: 'warning', role: 'alert' },
-        `Leave ${g.name}? This node stops keeping copies for the group and drops its replicas. Your own pins stay.`),
+        `Leave ${g.name}? This node stops keeping copies for the group and drops its replicas. Your own pins stay.`
+        + (folders.length ? ` ${folders.length === 1 ? 'This folder stops' : 'These folders stop'} following it, and ${folders.length === 1 ? 'stays' : 'stay'} as ${folders.length === 1 ? 'it is' : 'they are'}: ${folders.join(', ')}.` : '')),
       h('div', { class: 'actions' }, confirmBtn,
         h('button', { type: 'button', onclick: idle }, 'Cancel')));
     confirmBtn.focus();
