@@ -259,7 +259,7 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 	}
 	defer n.gcl.Hold(c)()
 	total := int64(-1)
-	fetched, unlock, err := n.fetchPatiently(ctx, c, patience{wait: n.dropWait}, progress, func(progress func(api.Progress)) (api.FetchStats, error) {
+	fetched, unlock, err := n.fetchPatiently(ctx, c, patience{wait: n.dropWait, within: r.root}, progress, func(progress func(api.Progress)) (api.FetchStats, error) {
 		if x.None() {
 			return n.fetchBlocks(ctx, c, progress)
 		}

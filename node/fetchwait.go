@@ -42,6 +42,10 @@ type patience struct {
 	// after a restart, while the network is only starting); else a fetch
 	// nobody could serve at all fails at once, explained.
 	fromStart bool
+	// within, when defined, is the root that what is fetched is part of
+	// (a get of a path inside a folder): a group may share that root, and
+	// the explanation of a failure names the members that keep it.
+	within cid.Cid
 }
 
 // fetchTry is one attempt at making what a fetch needs present (it may
@@ -107,9 +111,9 @@ func (n *Node) fetchPatiently(ctx context.Context, root cid.Cid, pt patience, pr
 		until := since.Add(pt.wait)
 		switch {
 		case st.Blocks == 0 && !pt.fromStart:
-			return st, func() {}, &missError{reason: n.explainMiss(ctx, root)}
+			return st, func() {}, &missError{reason: n.explainMiss(ctx, root, pt.within)}
 		case !time.Now().Before(until) && st.Blocks == 0:
-			return st, func() {}, &missError{reason: n.explainMiss(ctx, root)}
+			return st, func() {}, &missError{reason: n.explainMiss(ctx, root, pt.within)}
 		case !time.Now().Before(until):
 			return st, func() {}, &missError{reason: wentAway(last, pt.wait)}
 		}

@@ -26,9 +26,13 @@ type missReason struct {
 }
 
 // explainMiss looks at the node's connections and asks the DHT who
-// provides c, then picks the most useful explanation.
-func (n *Node) explainMiss(ctx context.Context, c cid.Cid) missReason {
+// provides c, then picks the most useful explanation. within are roots c
+// may be part of (a path inside a folder a group shares).
+func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) missReason {
 	r := missReason{connected: len(n.host.Network().Peers())}
+	if k, ok := n.keptOffline(ctx, append([]cid.Cid{c}, within...)); ok {
+		return k
+	}
 	ctx, cancel := context.WithTimeout(ctx, missLookup)
 	defer cancel()
 	reachable, relayedOnly := 0, 0

@@ -126,6 +126,12 @@ func (n *Node) resolvePath(ctx context.Context, s string) (resolved, error) {
 		return resolved{}, fmt.Errorf("%w: %w", err, blockstore.ErrNotFound)
 	case errors.Is(err, dag.ErrNotDir), errors.Is(err, dag.ErrIsSymlink):
 		return resolved{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
+	case errors.Is(err, blockstore.ErrNotFound):
+		// A folder on the way is not here, and no peer gave it.
+		if k, ok := n.keptOffline(ctx, []cid.Cid{root}); ok {
+			return resolved{}, &missError{reason: k}
+		}
+		return resolved{}, fmt.Errorf("resolve %s: %w", short(s), err)
 	case err != nil:
 		return resolved{}, fmt.Errorf("resolve %s: %w", short(s), err)
 	}
