@@ -484,7 +484,7 @@ func (g *localGroup) status(c cid.Cid) (api.GroupStatus, bool) {
 			case mc.State == group.CopyFetching && !l.Heard(mc.ID):
 				// Since this daemon started: what it holds is not known
 				// yet, not missing.
-				h.State, h.Reason = copyChecking, "not heard from since this device started"
+				h.State, h.Reason = copyChecking, "has not said yet what it holds (since this device started, or since it joined)"
 				unheard++
 			case mc.State == group.CopyFetching:
 				missing++
@@ -493,8 +493,12 @@ func (g *localGroup) status(c cid.Cid) (api.GroupStatus, bool) {
 		}
 		if unheard > 0 && missing == 0 && (p.State == group.Fetching || p.State == group.Wanted) {
 			st.State = copyChecking
-			st.Reason = fmt.Sprintf("%d of the members chosen to keep a copy not heard from since this device started: each says what it holds every %s",
-				unheard, g.set.cfg.HeartbeatEvery(len(names)).Round(time.Second))
+			have := "has"
+			if unheard > 1 {
+				have = "have"
+			}
+			st.Reason = fmt.Sprintf("%d of the members chosen to keep a copy %s not said yet what it holds: each does every %s",
+				unheard, have, g.set.cfg.HeartbeatEvery(len(names)).Round(time.Second))
 		}
 	})
 	if st.Holders == nil {

@@ -46,7 +46,7 @@ func TestStatusAfterRestartIsChecking(t *testing.T) {
 	if heard {
 		t.Skip("b's heartbeat came before the status was asked: nothing to see")
 	}
-	if st[0].State != "checking" || !strings.Contains(st[0].Reason, "not heard from since this device started") {
+	if st[0].State != "checking" || !strings.Contains(st[0].Reason, "1 of the members chosen to keep a copy has not said yet what it holds") {
 		t.Errorf("status right after a restart: %s (%s), want checking", st[0].State, st[0].Reason)
 	}
 	for _, h := range st[0].Holders {

@@ -370,7 +370,8 @@ func TestShareAgainAfterAChange(t *testing.T) {
 		t.Errorf("photos/a.jpg got by name: %q (%v)", b, err)
 	}
 	for _, tc := range []struct{ args, want string }{
-		{"get videos --group family", "family shares nothing named videos ('kith status' lists what your groups share)"},
+		{"get videos --group family", "family shares nothing named videos that this device has heard of (a share made a moment ago on another device reaches it within seconds; 'kith status' lists what your groups share)"},
+		{"get Photos --group family", "family shares nothing named Photos; did you mean photos?"},
 		{"get photos --group work", "you are in no group called work ('kith group ls' lists yours)"},
 		{"get photos/c.jpg --group family", `holds no "c.jpg"`},
 	} {

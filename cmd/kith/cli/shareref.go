@@ -46,7 +46,7 @@ func groupShareRef(ctx context.Context, c *client.Client, group, arg string) (re
 		}
 	}
 	if len(found) == 0 {
-		return "", "", "", fmt.Errorf("%s shares nothing named %s ('kith status' lists what your groups share)", printable(g.Name), printable(share))
+		return "", "", "", noShareNamed(g.Name, share, sts)
 	}
 	slices.SortStableFunc(found, func(a, b api.GroupStatus) int { return b.Created.Compare(a.Created) }) // newest first
 	if len(found) > 1 {
@@ -63,6 +63,23 @@ func groupShareRef(ctx context.Context, c *client.Client, group, arg string) (re
 		name = refName(ref)
 	}
 	return ref, name, note, nil
+}
+
+// noShareNamed is the error for a name group does not share (sts: every
+// share this device knows of): a name that differs only in case is
+// offered, and a share made a moment ago on another device may not have
+// reached this one yet.
+func noShareNamed(group, share string, sts []api.GroupStatus) error {
+	var like []string
+	for _, st := range sts {
+		if st.Group == group && strings.EqualFold(st.Name, share) && !slices.Contains(like, st.Name) {
+			like = append(like, st.Name)
+		}
+	}
+	if len(like) > 0 {
+		return fmt.Errorf("%s shares nothing named %s; did you mean %s?", printable(group), printable(share), printable(strings.Join(like, " or ")))
+	}
+	return fmt.Errorf("%s shares nothing named %s that this device has heard of (a share made a moment ago on another device reaches it within seconds; 'kith status' lists what your groups share)", printable(group), printable(share))
 }
 
 // refClient reads a content argument for get, ls and cat: with group "",

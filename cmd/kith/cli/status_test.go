@@ -10,7 +10,7 @@ import (
 // TestReasonLines: each reason is said once, under the table, with the
 // shares it is about (each named once), in the order the table lists them.
 func TestReasonLines(t *testing.T) {
-	const checking = "1 of the members chosen to keep a copy not heard from since this device started"
+	const checking = "1 of the members chosen to keep a copy has not said yet what it holds"
 	tests := []struct {
 		name string
 		sts  []api.GroupStatus
