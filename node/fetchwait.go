@@ -80,17 +80,19 @@ func (n *Node) fetchPatiently(ctx context.Context, root cid.Cid, pt patience, pr
 	start := time.Now()
 	since := start // of the wait: the last block fetched, or the start
 	var last api.Progress
-	have := int64(-1) // what was here when the first try began
-	var count int64   // blocks fetched by the tries before this one
+	var have int64  // what was here before the first try (its fetch finds it as it walks)
+	var count int64 // blocks fetched by the tries before this one
 	pause := waitRetryFirst
-	for {
+	for tries := 0; ; tries++ {
 		unlock := n.gcl.PinLock()
 		got, err := try(func(p api.Progress) {
 			if p.Phase == "fetch" {
-				if have < 0 {
+				if tries == 0 {
 					have = p.Have
+				} else {
+					p.Have = min(have, p.Bytes) // the rest was fetched by the tries before
 				}
-				p.Have, p.Count = min(have, p.Bytes), p.Count+count
+				p.Count += count
 				last = p
 			}
 			report(progress, p)

@@ -178,12 +178,29 @@ func TestResumeAfterInterruptedGet(t *testing.T) {
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("interrupted get left %s behind: %v", out, err)
 	}
-	got, res := getBytes(t, b, root)
-	if !bytes.Equal(got, data) {
-		t.Fatal("resumed get wrote different bytes")
+	// The resumed get says how much was here already (the CLI's
+	// "resuming: ... already here").
+	log := newProgressLog()
+	out, done := startGet(t, b, root, log)
+	o := awaitGet(t, done)
+	if o.err != nil {
+		t.Fatal(o.err)
 	}
-	if res.Fetched.Bytes > int64(len(data))*3/4 {
-		t.Fatalf("resumed get fetched %d of %d bytes again", res.Fetched.Bytes, len(data))
+	got, err := os.ReadFile(out)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("resumed get wrote different bytes (%v)", err)
+	}
+	if o.res.Fetched.Bytes > int64(len(data))*3/4 {
+		t.Fatalf("resumed get fetched %d of %d bytes again", o.res.Fetched.Bytes, len(data))
+	}
+	var have int64
+	for _, p := range log.all() {
+		if p.Phase == "fetch" {
+			have = max(have, p.Have)
+		}
+	}
+	if have < int64(len(data))/4 {
+		t.Fatalf("the resumed get said %d bytes were here, want about %d", have, len(data)/2)
 	}
 }
 
