@@ -88,6 +88,23 @@ func awaitGet(t *testing.T, done chan getOutcome) getOutcome {
 	return getOutcome{}
 }
 
+// dropMidGet adds data on a provider with the repo provRepo (uploads
+// capped at 4 MiB/s), starts a get of it on b, and closes the provider
+// once 4 MiB came.
+func dropMidGet(t *testing.T, provRepo string, b *Node, data []byte) (out string, log *progressLog, done chan getOutcome) {
+	t.Helper()
+	a := newNodeAt(t, provRepo, func(c *Config) { c.Fetch.UploadLimit = 4 << 20 })
+	root := addData(t, a, data)
+	connect(t, b, a.Host())
+	log = newProgressLog()
+	out, done = startGet(t, b, root, log)
+	log.await(t, "4 MiB fetched", func(p api.Progress) bool { return p.Phase == "fetch" && p.Bytes >= 4<<20 })
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out, log, done
+}
+
 // TestGetWaitsForPeersThatWentAway stops the only provider in the middle
 // of a get: the get does not fail, it says it waits (until when, with how
 // much is here), lets gc run meanwhile without losing what came, and
@@ -95,18 +112,9 @@ func awaitGet(t *testing.T, done chan getOutcome) getOutcome {
 // transfer (no "resuming" in its progress).
 func TestGetWaitsForPeersThatWentAway(t *testing.T) {
 	provRepo := t.TempDir()
-	a := newNodeAt(t, provRepo, func(c *Config) { c.Fetch.UploadLimit = 4 << 20 })
 	data := randomData(24 << 20) // 24 leaves of 1 MiB and a root
-	root := addData(t, a, data)
 	b := newLocalNode(t)
-	connect(t, b, a.Host())
-
-	log := newProgressLog()
-	out, done := startGet(t, b, root, log)
-	log.await(t, "4 MiB fetched", func(p api.Progress) bool { return p.Phase == "fetch" && p.Bytes >= 4<<20 })
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
+	out, log, done := dropMidGet(t, provRepo, b, data)
 	w := log.await(t, "a waiting event", func(p api.Progress) bool { return p.Phase == "waiting" })
 	if w.Bytes < 4<<20 || w.Total < int64(len(data)) || w.Peers != 0 ||
 		w.Until.Before(time.Now().Add(defaultDropWait-time.Minute)) || w.Until.After(time.Now().Add(defaultDropWait)) {
@@ -123,7 +131,7 @@ func TestGetWaitsForPeersThatWentAway(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a = newNodeAt(t, provRepo, nil) // the provider is back
+	a := newNodeAt(t, provRepo, nil) // the provider is back
 	connect(t, b, a.Host())
 	o := awaitGet(t, done)
 	if o.err != nil {
@@ -150,18 +158,9 @@ func TestGetWaitsForPeersThatWentAway(t *testing.T) {
 // back in time, the get fails saying so (not "nobody has it"), with how
 // much is here and that the same command fetches only the rest.
 func TestGetGivesUpWhenPeersStayAway(t *testing.T) {
-	a := newLocalNodeWith(t, func(c *Config) { c.Fetch.UploadLimit = 4 << 20 })
-	root := addData(t, a, randomData(24<<20))
 	b := newLocalNode(t)
 	b.dropWait = 2 * time.Second
-	connect(t, b, a.Host())
-
-	log := newProgressLog()
-	out, done := startGet(t, b, root, log)
-	log.await(t, "4 MiB fetched", func(p api.Progress) bool { return p.Phase == "fetch" && p.Bytes >= 4<<20 })
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
+	out, log, done := dropMidGet(t, t.TempDir(), b, randomData(24<<20))
 	o := awaitGet(t, done)
 	if o.err == nil {
 		t.Fatal("the get succeeded with its only provider gone")
