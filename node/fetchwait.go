@@ -117,7 +117,11 @@ func (n *Node) fetchPatiently(ctx context.Context, root cid.Cid, pt patience, pr
 		case !time.Now().Before(until) && st.Blocks == 0:
 			return st, func() {}, &missError{reason: n.explainMiss(ctx, root, pt.within)}
 		case !time.Now().Before(until):
+			n.log.Info("fetch: no peer that has the rest came back; giving up", "cid", root, "here", last.Bytes, "total", last.Total, "waited", pt.wait)
 			return st, func() {}, &missError{reason: wentAway(last, pt.wait)}
+		}
+		if got.Blocks > 0 || tries == 0 {
+			n.log.Info("fetch: no peer that has the rest is reachable; waiting for one", "cid", root, "here", last.Bytes, "total", last.Total, "until", until.Format(time.RFC3339))
 		}
 		report(progress, api.Progress{Phase: "waiting", Bytes: last.Bytes, Total: last.Total, Count: count, Have: last.Have, Until: until})
 		timer := time.NewTimer(min(pause, time.Until(until)))
