@@ -3,12 +3,15 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // keptOffline explains a fetch of content a group of ours keeps when no
@@ -19,8 +22,8 @@ import (
 // false when no group shares them, or a holder is connected (the fetch
 // then failed for another reason).
 func (n *Node) keptOffline(ctx context.Context, roots []cid.Cid) (missReason, bool) {
-	for _, root := range roots {
-		if !root.Defined() {
+	for i, root := range roots {
+		if !root.Defined() || slices.Contains(roots[:i], root) {
 			continue
 		}
 		sts, err := n.GroupStatus(ctx, root)
@@ -29,6 +32,7 @@ func (n *Node) keptOffline(ctx context.Context, roots []cid.Cid) (missReason, bo
 		}
 		for _, st := range sts {
 			var holders []string
+			members, _ := n.GroupMembers(ctx, st.Group) // for when each was last seen
 			for _, h := range st.Holders {
 				// held, surplus and gone (silent past the grace period)
 				// members hold a copy; a checking one was heard to.
@@ -42,7 +46,7 @@ func (n *Node) keptOffline(ctx context.Context, roots []cid.Cid) (missReason, bo
 				if n.host.Network().Connectedness(id) == network.Connected {
 					return missReason{}, false
 				}
-				holders = append(holders, n.holderText(ctx, st.Group, h.Peer, h.Name))
+				holders = append(holders, holderText(members, h.Peer, h.Name))
 			}
 			if len(holders) == 0 {
 				continue
@@ -64,16 +68,13 @@ func (n *Node) keptOffline(ctx context.Context, roots []cid.Cid) (missReason, bo
 	return missReason{}, false
 }
 
-// holderText names a member of group g and when it was last heard from.
-func (n *Node) holderText(ctx context.Context, g, id, name string) string {
+// holderText names member id (called name) and when it was last heard
+// from, as members say.
+func holderText(members []api.GroupMember, id, name string) string {
 	if name == "" {
 		name = id
 	}
-	ms, err := n.GroupMembers(ctx, g)
-	if err != nil {
-		return name
-	}
-	for _, m := range ms {
+	for _, m := range members {
 		if m.Peer == id && !m.LastSeen.IsZero() {
 			return fmt.Sprintf("%s (last seen %s)", name, m.LastSeen.Local().Format(time.DateTime))
 		}

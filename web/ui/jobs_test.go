@@ -23,23 +23,8 @@ import (
 func TestBrowserPauseResumeAndUploads(t *testing.T) {
 	ctx := newBrowser(t)
 	shots := artifacts(t)
-	// A serves at 2 MiB/s, so the 16 MiB get lasts long enough to pause.
-	a := startDaemon(t, func(c *node.Config) { c.Fetch.UploadLimit = 2 << 20 })
-	b := startDaemon(t, nil)
-	aID, err := a.c.ID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b, data, added := slowSource(t, ctx)
 	bID, err := b.c.ID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.c.Connect(ctx, aID.Addresses[0]+"/p2p/"+aID.PeerID); err != nil {
-		t.Fatal(err)
-	}
-	data := make([]byte, 16<<20)
-	rand.Read(data)
-	added, err := a.n.Add(ctx, "big.bin", files.NewBytesFile(data), api.AddOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,12 +41,7 @@ func TestBrowserPauseResumeAndUploads(t *testing.T) {
 	b.login(t, tab)
 	job := fmt.Sprintf(`li.job[data-cid="%s"]`, added.Cid)
 	err = chromedp.Run(tab,
-		chromedp.Navigate(b.base()+"/#/get"),
-		chromedp.WaitVisible("#get-cid", chromedp.ByQuery),
-		chromedp.SendKeys("#get-cid", added.Cid, chromedp.ByQuery),
-		chromedp.Click(`#get-form button[type="submit"]`, chromedp.ByQuery),
-		chromedp.Poll(fmt.Sprintf(`(() => { const p = document.querySelector('%s progress'); return p && p.value > 5; })()`, job), nil,
-			chromedp.WithPollingTimeout(time.Minute)),
+		getUnderWay(b, added.Cid, job),
 		chromedp.Click(job+` [data-action="pause"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(job+`[data-state="paused"] [data-action="resume"]`, chromedp.ByQuery),
 	)
@@ -105,5 +85,35 @@ func TestBrowserPauseResumeAndUploads(t *testing.T) {
 		_ = chromedp.Run(ctx, chromedp.Evaluate(`document.querySelector('#uploads-served').textContent`, &text))
 		ups, _ := a.c.Uploads(context.Background())
 		t.Fatalf("A's upload to B never showed 16 MiB sent (it shows %q; the API says %+v): %v", text, ups, err)
+	}
+}
+
+// slowSource starts A, serving at 2 MiB/s (a 16 MiB get lasts long
+// enough to act on it), with 16 MiB of random bytes added, and B
+// connected to it.
+func slowSource(t *testing.T, ctx context.Context) (a, b *daemon, data []byte, added api.AddResult) {
+	t.Helper()
+	a = startDaemon(t, func(c *node.Config) { c.Fetch.UploadLimit = 2 << 20 })
+	b = startDaemon(t, nil)
+	b.connectTo(t, ctx, a)
+	data = make([]byte, 16<<20)
+	rand.Read(data)
+	added, err := a.n.Add(ctx, "big.bin", files.NewBytesFile(data), api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b, data, added
+}
+
+// getUnderWay gets c on d's Get page (the tab signed in to d) and waits
+// until its card, job, shows more than 5% fetched.
+func getUnderWay(d *daemon, c, job string) chromedp.Action {
+	return chromedp.Tasks{
+		chromedp.Navigate(d.base() + "/#/get"),
+		chromedp.WaitVisible("#get-cid", chromedp.ByQuery),
+		chromedp.SendKeys("#get-cid", c, chromedp.ByQuery),
+		chromedp.Click(`#get-form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.Poll(fmt.Sprintf(`(() => { const p = document.querySelector('%s progress'); return p && p.value > 5; })()`, job), nil,
+			chromedp.WithPollingTimeout(time.Minute)),
 	}
 }

@@ -1,15 +1,11 @@
 package ui_test
 
 import (
-	"crypto/rand"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/ipfs/boxo/files"
 
-	"github.com/kith-p2p/kith/node"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -19,26 +15,10 @@ import (
 func TestBrowserGetWaitsForThePeer(t *testing.T) {
 	ctx := newBrowser(t)
 	shots := artifacts(t)
-	a := startDaemon(t, func(c *node.Config) { c.Fetch.UploadLimit = 2 << 20 })
-	b := startDaemon(t, nil)
-	b.connectTo(t, ctx, a)
-	data := make([]byte, 16<<20)
-	rand.Read(data)
-	added, err := a.n.Add(ctx, "big.bin", files.NewBytesFile(data), api.AddOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b, _, added := slowSource(t, ctx)
 	b.login(t, ctx)
 	job := fmt.Sprintf(`li.job[data-cid="%s"]`, added.Cid)
-	err = chromedp.Run(ctx,
-		chromedp.Navigate(b.base()+"/#/get"),
-		chromedp.WaitVisible("#get-cid", chromedp.ByQuery),
-		chromedp.SendKeys("#get-cid", added.Cid, chromedp.ByQuery),
-		chromedp.Click(`#get-form button[type="submit"]`, chromedp.ByQuery),
-		chromedp.Poll(fmt.Sprintf(`(() => { const p = document.querySelector('%s progress'); return p && p.value > 5; })()`, job), nil,
-			chromedp.WithPollingTimeout(time.Minute)),
-	)
-	if err != nil {
+	if err := chromedp.Run(ctx, getUnderWay(b, added.Cid, job)); err != nil {
 		t.Fatalf("get: %v", err)
 	}
 	if err := a.n.Close(); err != nil { // the only peer that has it goes away
