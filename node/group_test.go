@@ -50,7 +50,12 @@ func groupNode(t testing.TB, dir string, budget int64) *Node {
 // settings.
 func groupNodeTimed(t testing.TB, dir string, budget int64, tm groupTimings, more ...func(*Config)) *Node {
 	t.Helper()
-	return newNodeAt(t, dir, func(c *Config) {
+	return newNodeAt(t, dir, groupConfig(budget, tm, more...))
+}
+
+// groupConfig is the configuration of groupNodeTimed.
+func groupConfig(budget int64, tm groupTimings, more ...func(*Config)) func(*Config) {
+	return func(c *Config) {
 		c.Groups.HeartbeatInterval = Duration(tm.heartbeat)
 		c.Groups.Grace = Duration(tm.grace)
 		c.Groups.ReleaseDelay = Duration(tm.release)
@@ -61,7 +66,7 @@ func groupNodeTimed(t testing.TB, dir string, budget int64, tm groupTimings, mor
 		for _, f := range more {
 			f(c)
 		}
-	})
+	}
 }
 
 // groupOf returns n's group called name.

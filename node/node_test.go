@@ -50,7 +50,13 @@ func testLog() *slog.Logger {
 // when the test ends; closing it earlier is fine.
 func newNodeAt(tb testing.TB, dir string, configure func(*Config)) *Node {
 	tb.Helper()
-	n, err := New(Options{Repo: dir, Profile: "local", Logger: quietLog, Configure: configure})
+	return newNodeLogging(tb, dir, quietLog, configure)
+}
+
+// newNodeLogging is newNodeAt with the node's log going to log.
+func newNodeLogging(tb testing.TB, dir string, log *slog.Logger, configure func(*Config)) *Node {
+	tb.Helper()
+	n, err := New(Options{Repo: dir, Profile: "local", Logger: log, Configure: configure})
 	if err != nil {
 		tb.Fatal(err)
 	}

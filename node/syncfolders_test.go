@@ -18,11 +18,13 @@ import (
 // notified or kicked, settling at once.
 func syncNode(t *testing.T) *Node {
 	t.Helper()
-	return groupNodeTimed(t, t.TempDir(), 1<<30, testTimings, func(c *Config) {
-		c.Groups.WatchInterval = Duration(time.Hour)
-		c.Groups.WatchSettle = Duration(10 * time.Millisecond)
-	})
+	return newNodeAt(t, t.TempDir(), syncConfig)
 }
+
+var syncConfig = groupConfig(1<<30, testTimings, func(c *Config) {
+	c.Groups.WatchInterval = Duration(time.Hour)
+	c.Groups.WatchSettle = Duration(10 * time.Millisecond)
+})
 
 // folderCID is the CID an add of dir would give (kith's own way of
 // saying two folders hold the same); a folder being written (a file gone

@@ -46,9 +46,12 @@ const maxKeptNamed = 20
 // Result says what Apply did.
 type Result struct {
 	Written, Removed int
-	Bytes            int64 // written
-	Fetched          int64 // fetched from peers
-	Touched          int   // entries given their modes and times (Meta)
+	// Moved counts the files moved here from where the version had them
+	// before (a rename, a move to another folder), not written again.
+	Moved   int
+	Bytes   int64 // written
+	Fetched int64 // fetched from peers
+	Touched int   // entries given their modes and times (Meta)
 	// Kept names the paths changed on this device (the first 20) that
 	// Apply left as they are rather than overwrite or remove them;
 	// KeptCount counts them all.
@@ -142,8 +145,9 @@ type Version struct {
 // not nil, is called as it goes. On error, man holds what was done up to
 // it.
 func Apply(ctx context.Context, v Version, dir string, man Manifest, progress func(Progress)) (Result, error) {
-	a := &applier{ctx: ctx, v: v, man: man, progress: progress, want: map[string]bool{},
-		real: map[string]bool{".": true}, have: map[cid.Cid]bool{}, hashed: map[string]bool{}, settled: map[string]bool{}}
+	a := &applier{ctx: ctx, v: v, dir: dir, man: man, progress: progress, want: map[string]bool{},
+		real: map[string]bool{".": true}, have: map[cid.Cid]bool{}, hashed: map[string]bool{}, settled: map[string]bool{},
+		notDir: map[string]bool{}, absent: map[string]int{}}
 	if v.Fetch != nil {
 		// The folders and each file's first block: what a listing reads.
 		n, err := v.Fetch(ctx, v.Root, func(cid.Cid) bool { return false }, nil)
@@ -198,22 +202,28 @@ func Apply(ctx context.Context, v Version, dir string, man Manifest, progress fu
 			return a.res, err
 		}
 	}
+	a.finishPrune(dir)
 	return a.res, nil
 }
 
 type applier struct {
 	ctx      context.Context
 	v        Version
+	dir      string // the folder written (Apply)
 	man      Manifest
 	progress func(Progress)
 	res      Result
-	toWrite  int64            // bytes to write, as fetchNeeded saw it
-	want     map[string]bool  // the version's paths
-	real     map[string]bool  // folders known to be real folders (not links), or not
-	have     map[cid.Cid]bool // files fetched whole (with v.Fetch)
-	hashed   map[string]bool  // files here known to hold the version's bytes by their hash
-	settled  map[string]bool  // files as written, the same in the version: nothing to do
-	needDir  map[string]bool  // Sync: folders the version's changes are written into
+	toWrite  int64               // bytes to write, as fetchNeeded saw it
+	want     map[string]bool     // the version's paths
+	real     map[string]bool     // folders known to be real folders (not links), or not
+	have     map[cid.Cid]bool    // files fetched whole (with v.Fetch)
+	hashed   map[string]bool     // files here known to hold the version's bytes by their hash
+	settled  map[string]bool     // files as written, the same in the version: nothing to do
+	needDir  map[string]bool     // Sync: folders the version's changes are written into
+	notDir   map[string]bool     // the version's files and links (Apply)
+	absent   map[string]int      // by CID, the version's files to write where nothing is
+	spares   map[string][]string // by CID, files kept by prune for a move here
+	later    []string            // what prune left for finishPrune, deepest first
 }
 
 // item is one entry of the version, at rel.
@@ -238,6 +248,9 @@ func (a *applier) list(c cid.Cid, rel string, items []item) ([]item, error) {
 			continue
 		}
 		a.want[r] = true
+		if e.Type != dag.TypeDir && a.notDir != nil {
+			a.notDir[r] = true
+		}
 		items = append(items, item{r, e})
 		if e.Type == dag.TypeDir {
 			if items, err = a.list(e.Cid, r, items); err != nil {
@@ -291,6 +304,11 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 	opts := []dag.WriteOption{dag.WithoutSweep()}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if e.Type == dag.TypeFile && a.absent[e.Cid.String()] > 0 {
+			if moved, err := a.moveHere(e, r, p); moved || err != nil {
+				return err
+			}
+		}
 	case err != nil:
 		return err
 	case a.untouched(r, p, st) && !a.oursChanged(r):
@@ -467,6 +485,9 @@ func (a *applier) prune(dir string) error {
 		if rec.Type == dag.TypeDir {
 			if st.IsDir() && os.Remove(p) == nil {
 				a.res.Removed++
+			} else if a.holdsLater(r) {
+				a.later = append(a.later, r) // emptied once moved from
+				continue
 			}
 			delete(a.man, r)
 			continue
@@ -476,6 +497,10 @@ func (a *applier) prune(dir string) error {
 				a.keptChanged(r) // changed here: it is this device's now
 			} // (left out: this device's too, and no version comes for it)
 			delete(a.man, r)
+			continue
+		}
+		if a.spareFile(r, rec) {
+			a.keepSpare(r, rec) // moved in the version: taken by a rename
 			continue
 		}
 		if err := os.Remove(p); err != nil {

@@ -568,7 +568,7 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 	case mr.Cid == c.String():
 		what = "mirror: gave the files the newer modes and times of the same version"
 	}
-	log.Info(what, "written", res.Written, "removed", res.Removed, "bytes", res.Bytes, "fetched", res.Fetched, "kept", res.KeptCount, "modes_and_times", res.Touched, "conflicts", len(res.Conflicts))
+	log.Info(what, "written", res.Written, "moved", res.Moved, "removed", res.Removed, "bytes", res.Bytes, "fetched", res.Fetched, "kept", res.KeptCount, "modes_and_times", res.Touched, "conflicts", len(res.Conflicts))
 	if metaErr != nil {
 		log.Warn("mirror: could not give the files their modes and times; trying again later", "meta", v.Meta, "err", metaErr)
 	}

@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -77,6 +78,9 @@ func (a *applier) fetchNeeded(dir string, items []item) error {
 		st, err := os.Lstat(p)
 		switch {
 		case err != nil: // not here (or not readable): written
+			if errors.Is(err, fs.ErrNotExist) {
+				a.absent[e.Cid.String()]++ // or moved here (moveHere)
+			}
 		case a.untouched(it.rel, p, st) && !a.oursChanged(it.rel):
 			if rec := a.man[it.rel]; rec.Type == e.Type && rec.Cid == e.Cid.String() {
 				// As written, and the same in this version: Apply passes

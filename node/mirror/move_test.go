@@ -1,0 +1,109 @@
+package mirror
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+)
+
+// TestApplyMovesFiles: a file the version moved (renamed, into or out of
+// a folder) is moved here with a rename, its bytes never read from the
+// store (here they are gone from it: a write would fail); what cannot be
+// moved (a second copy, a file changed here, a folder that becomes a
+// file) is written or kept as before, and the folders left empty go.
+func TestApplyMovesFiles(t *testing.T) {
+	film := strings.Repeat("a film ", 2000)
+	tests := []struct {
+		name     string
+		v1, v2   tree
+		edit     func(t *testing.T, dir string) // on this device, before v2
+		drop     bool                           // the film's bytes leave the store after v1
+		moved    int
+		written  int
+		removed  int
+		wantKept []string
+	}{
+		{name: "renamed", drop: true, moved: 1,
+			v1: tree{"film.mov": film, "notes.txt": "n"},
+			v2: tree{"holiday.mov": film, "notes.txt": "n"}},
+		{name: "into a new folder", drop: true, moved: 1,
+			v1: tree{"film.mov": film},
+			v2: tree{"clips": tree{"2026": tree{"film.mov": film}}}},
+		{name: "out of folders that go", drop: true, moved: 1, removed: 2,
+			v1: tree{"old": tree{"deep": tree{"film.mov": film}}, "notes.txt": "n"},
+			v2: tree{"film.mov": film, "notes.txt": "n"}},
+		{name: "moved and copied", moved: 1, written: 1,
+			v1: tree{"film.mov": film},
+			v2: tree{"a.mov": film, "b.mov": film}},
+		{name: "its folder becomes a file", written: 2, removed: 1,
+			v1: tree{"x": tree{"film.mov": film}},
+			v2: tree{"x": "now a file", "film.mov": film}},
+		{name: "changed here", written: 1, wantKept: []string{"film.mov"},
+			v1: tree{"film.mov": film},
+			v2: tree{"other.mov": film},
+			edit: func(t *testing.T, dir string) {
+				writeFile(t, filepath.Join(dir, "film.mov"), "my cut")
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bs := blockstore.NewMemStore()
+			v1, v2 := version(t, bs, tc.v1), version(t, bs, tc.v2)
+			dir := t.TempDir()
+			man := Manifest{}
+			apply(t, bs, v1, dir, man)
+			if tc.drop {
+				c, err := dag.HashFile(context.Background(), filepath.Join(dir, firstFilm(t, dir)), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := bs.Delete(context.Background(), c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.edit != nil {
+				tc.edit(t, dir)
+			}
+			res := apply(t, bs, v2, dir, man)
+			if res.Moved != tc.moved || res.Written != tc.written || res.Removed != tc.removed {
+				t.Errorf("moved %d, written %d, removed %d; want %d, %d, %d", res.Moved, res.Written, res.Removed, tc.moved, tc.written, tc.removed)
+			}
+			if strings.Join(res.Kept, ",") != strings.Join(tc.wantKept, ",") {
+				t.Errorf("kept %v, want %v", res.Kept, tc.wantKept)
+			}
+			if tc.edit == nil {
+				holds(t, dir, v2)
+			}
+			for r := range man {
+				if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(r))); err != nil {
+					t.Errorf("the manifest names %s: %v", r, err)
+				}
+			}
+			// Following it again changes nothing.
+			if res := apply(t, bs, v2, dir, man); res.Moved+res.Written+res.Removed != 0 {
+				t.Errorf("again: %+v", res)
+			}
+		})
+	}
+}
+
+// firstFilm names the first .mov file in dir, at any depth.
+func firstFilm(t *testing.T, dir string) string {
+	t.Helper()
+	var found string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && found == "" && strings.HasSuffix(p, ".mov") {
+			found, _ = filepath.Rel(dir, p)
+		}
+		return nil
+	})
+	if found == "" {
+		t.Fatal("no film in the folder")
+	}
+	return found
+}
