@@ -50,7 +50,8 @@ also when the same content is got by its CID). Of a name shared in
 several versions (a folder followed with --keep, or shared again), the
 newest is got, and a note names the others. With --follow, the folder
 then follows the name: each newer version the group shares under it is
-written in (only what changed), with the sharer's modes and times; what
+written in (only what changed; a file moved or renamed is moved here,
+not fetched again), with the sharer's modes and times; what
 you change in the folder is kept, never overwritten ('kith mirror ls'
 lists such folders); what --exclude names is left out of each version
 too (selective sync: 'kith mirror add NAME PATH --exclude ...' changes
