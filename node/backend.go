@@ -251,7 +251,10 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 	if !filepath.IsAbs(out) {
 		return api.GetResult{}, fmt.Errorf("output path %q must be absolute: %w", out, api.ErrInvalid)
 	}
-	if _, err := os.Lstat(out); err == nil {
+	if fi, err := os.Lstat(out); err == nil {
+		if size, ok := n.holdsAlready(ctx, c, out, fi, x); ok {
+			return api.GetResult{Cid: c.String(), Path: out, Size: size, Existed: true}, nil
+		}
 		return api.GetResult{}, fmt.Errorf("%s already exists: kith never overwrites; choose another path with -o, or move it away first: %w", out, api.ErrInvalid)
 	}
 	if err := checkOutputFolder(out); err != nil {
@@ -304,6 +307,22 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 	}
 	// The size reported is what was written, never what the root claims.
 	return api.GetResult{Cid: c.String(), Path: out, Size: uint64(written), Fetched: fetched, Meta: touched}, nil
+}
+
+// holdsAlready reports whether the file out (fi) holds the file c already
+// (a get run again), and its size: c's root is here, of fi's size, and
+// the file hashes to c. A folder is not compared (it would be read
+// whole), nor a file got with patterns.
+func (n *Node) holdsAlready(ctx context.Context, c cid.Cid, out string, fi fs.FileInfo, x dag.Exclusion) (uint64, bool) {
+	if !fi.Mode().IsRegular() || !x.None() {
+		return 0, false
+	}
+	e, err := dag.StatRoot(ctx, n.store, c)
+	if err != nil || e.Type != dag.TypeFile || e.Size != uint64(fi.Size()) {
+		return 0, false
+	}
+	got, err := dag.HashFile(ctx, out, nil)
+	return e.Size, err == nil && got == c
 }
 
 // checkOutputFolder fails, before anything is fetched, when out cannot be

@@ -125,8 +125,20 @@ func TestAddCatGetRoundTrip(t *testing.T) {
 	if !bytes.Equal(back, data) {
 		t.Fatal("get wrote different bytes")
 	}
-	if _, err := c.Get(ctx, res.Cid, out, nil); err == nil {
-		t.Fatal("get over an existing path succeeded")
+	// Again: the file is there, nothing is written; over another file:
+	// refused.
+	if again, err := c.Get(ctx, res.Cid, out, nil); err != nil || !again.Existed || again.Size != uint64(len(data)) {
+		t.Fatalf("get again: %+v, %v; want the file taken as it is", again, err)
+	}
+	data[len(data)-1]++
+	if err := os.WriteFile(out, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, res.Cid, out, nil); err == nil || !strings.Contains(err.Error(), "already exists: kith never overwrites") {
+		t.Fatalf("get over another file: %v, want it refused", err)
+	}
+	if back, _ := os.ReadFile(out); !bytes.Equal(back, data) {
+		t.Fatal("get overwrote another file")
 	}
 }
 

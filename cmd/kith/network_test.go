@@ -216,9 +216,20 @@ func TestTicketCarriesTheName(t *testing.T) {
 			t.Fatalf("%s: %v (%d bytes)", p, err, len(b))
 		}
 	}
-	// Into the same folder again: refused, never overwritten.
+	// Into the same folder again: the file is there already, nothing to
+	// do; once it differs, refused, never overwritten.
+	if out := mustKith(t, getter, "get", res.Ticket, "-o", into); !strings.Contains(out, filepath.Join(into, "holiday.bin")+" holds "+res.Cid+" already") {
+		t.Fatalf("second get into %s: %s", into, out)
+	}
+	data[0]++
+	if err := os.WriteFile(filepath.Join(into, "holiday.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, stderr, err := runKith(t, getter, "get", res.Ticket, "-o", into); err == nil || !strings.Contains(stderr, filepath.Join(into, "holiday.bin")+" already exists") {
-		t.Fatalf("second get into %s: %v: %s", into, err, stderr)
+		t.Fatalf("get into %s over another file: %v: %s", into, err, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(into, "holiday.bin")); err != nil || !bytes.Equal(b, data) {
+		t.Fatalf("the other file was overwritten (%v)", err)
 	}
 
 	folder := filepath.Join(t.TempDir(), "f")

@@ -182,6 +182,9 @@ type GetResult struct {
 	// Meta counts the files and folders given the modes and times a
 	// group's share carries (none for content no group of ours shares).
 	Meta int `json:"meta,omitempty"`
+	// Existed says the path held the same file already (a get run
+	// again): nothing was written.
+	Existed bool `json:"existed,omitempty"`
 }
 
 // FetchStats sums up a transfer from peers.

@@ -141,7 +141,11 @@ many as any device that syncs the folder asked for).`,
 					Mirror *api.GroupMirror `json:"mirror,omitempty"`
 				}{res, m})
 			}
-			fmt.Fprintf(e.stdout, "saved %s to %s (%s)\n", res.Cid, res.Path, humanBytes(int64(res.Size)))
+			if res.Existed {
+				fmt.Fprintf(e.stdout, "%s holds %s already (%s, the same bytes): nothing to write\n", res.Path, res.Cid, humanBytes(int64(res.Size)))
+			} else {
+				fmt.Fprintf(e.stdout, "saved %s to %s (%s)\n", res.Cid, res.Path, humanBytes(int64(res.Size)))
+			}
 			if f := res.Fetched; f.Blocks > 0 {
 				rate := float64(f.Bytes) / max(f.Seconds, 1e-3)
 				capped := ""
