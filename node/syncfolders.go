@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path/filepath"
 	"slices"
 	"time"
@@ -179,6 +180,15 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 		meta, _ = cid.Decode(in.Meta)
 		n.withdrawMerged(ctx, mr, c, ancestors, keep)
 		n.log.Info("sync: shared what changed in the folder", "path", w.Path, "cid", c, "from", mr.Cid)
+	} else if n.metaChanged(ctx, c, w.Path, mr.Meta) {
+		// The same bytes, other modes or times (chmod +x, touch): the
+		// same version, shared with the folder's modes and times now.
+		in, err := n.groupShare(ctx, mr.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}, mirror.Versions{Ancestors: ancestors, Keep: keep})
+		if err != nil {
+			return "", w.Earlier, err
+		}
+		meta, _ = cid.Decode(in.Meta)
+		n.log.Info("sync: shared the new modes and times of the folder's files", "path", w.Path, "cid", c, "meta", meta)
 	} else {
 		meta, _ = cid.Decode(mr.Meta) // the folder holds that version as it is
 	}
@@ -191,6 +201,23 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 	w.Keep = keep // this device's own earlier versions: as many kept
 	earlier, err := n.retireEarlier(ctx, w, res.Cid)
 	return res.Cid, earlier, err
+}
+
+// metaChanged reports whether the modes and times of the folder dir,
+// which holds the version c, differ from those of the meta file was (the
+// one the folder was last in sync with): one that cannot be read counts
+// as changed, the folder's as not.
+func (n *Node) metaChanged(ctx context.Context, c cid.Cid, dir, was string) bool {
+	now, err := mirror.ReadMeta(ctx, n.store, c, dir)
+	if err != nil {
+		return false // the next look tries again
+	}
+	old, err := cid.Decode(was)
+	if err != nil {
+		return len(now) > 0
+	}
+	before, _, err := mirror.LoadMeta(ctx, n.store, old)
+	return err != nil || !maps.Equal(now, before)
 }
 
 // intent is g's live share of root.

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +22,7 @@ import (
 // reference to the file written by the move before it).
 func TestSyncFolderMoveFetchesNothing(t *testing.T) {
 	ctx := context.Background()
-	logA, logB := &mirrorWrites{}, &mirrorWrites{}
+	logA, logB := &logRecords{}, &logRecords{}
 	a := newNodeLogging(t, t.TempDir(), slog.New(logA), syncConfig)
 	b := newNodeLogging(t, t.TempDir(), slog.New(logB), syncConfig)
 	formGroup(t, []*Node{a, b}, "family")
@@ -97,8 +96,8 @@ func TestSyncFolderMoveFetchesNothing(t *testing.T) {
 				t.Fatalf("move %d: %s still in %s (%v)", i, m.from, d, err)
 			}
 		}
-		w := log.since(before)
-		if len(w) != 1 || w[0].moved != 1 || w[0].written != 0 || w[0].fetched > 64<<10 {
+		w := log.said("mirror: wrote the newer version", before)
+		if len(w) != 1 || w[0].attrs["moved"].Int64() != 1 || w[0].attrs["written"].Int64() != 0 || w[0].attrs["fetched"].Int64() > 64<<10 {
 			t.Errorf("move %d (%s to %s) on the other device: %+v; want one write of the version, the file moved, nothing fetched but the listing", i, m.from, m.to, w)
 		}
 	}
@@ -112,49 +111,128 @@ func TestSyncFolderMoveFetchesNothing(t *testing.T) {
 	}
 }
 
-// mirrorWrites is a log handler noting the mirror's writes of a newer
-// version (the rest is dropped).
-type mirrorWrites struct {
-	mu     sync.Mutex
-	writes []mirrorWrite
+// logRecords is a log handler that keeps each record's message and
+// attributes, for a test to read what a node did.
+type logRecords struct {
+	mu      sync.Mutex
+	records []logRecord
 }
 
-type mirrorWrite struct{ written, moved, fetched int64 }
+type logRecord struct {
+	msg   string
+	attrs map[string]slog.Value
+}
 
-func (h *mirrorWrites) Enabled(context.Context, slog.Level) bool { return true }
-func (h *mirrorWrites) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *mirrorWrites) WithGroup(string) slog.Handler            { return h }
+func (h *logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (h *logRecords) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *logRecords) WithGroup(string) slog.Handler            { return h }
 
-func (h *mirrorWrites) Handle(_ context.Context, r slog.Record) error {
-	if r.Message != "mirror: wrote the newer version" {
-		return nil
-	}
-	var w mirrorWrite
+func (h *logRecords) Handle(_ context.Context, r slog.Record) error {
+	rec := logRecord{msg: r.Message, attrs: map[string]slog.Value{}}
 	r.Attrs(func(a slog.Attr) bool {
-		switch a.Key {
-		case "written":
-			w.written = a.Value.Int64()
-		case "moved":
-			w.moved = a.Value.Int64()
-		case "fetched":
-			w.fetched = a.Value.Int64()
-		}
+		rec.attrs[a.Key] = a.Value
 		return true
 	})
 	h.mu.Lock()
-	h.writes = append(h.writes, w)
+	h.records = append(h.records, rec)
 	h.mu.Unlock()
 	return nil
 }
 
-func (h *mirrorWrites) count() int {
+// said returns the records with the message msg, from the n-th record on
+// (n: what count returned before).
+func (h *logRecords) said(msg string, n int) []logRecord {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.writes)
+	var out []logRecord
+	for _, r := range h.records[n:] {
+		if r.msg == msg {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
-func (h *mirrorWrites) since(n int) []mirrorWrite {
+func (h *logRecords) count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return slices.Clone(h.writes[n:])
+	return len(h.records)
+}
+
+// TestSyncFolderModesAndTimes: a change of only a file's mode (chmod +x)
+// or time (touch) on one device of a folder that syncs both ways (the
+// same bytes: the same version) is shared, and given to the file on the
+// other; once each device holds it, neither shares again.
+func TestSyncFolderModesAndTimes(t *testing.T) {
+	ctx := context.Background()
+	logA, logB := &logRecords{}, &logRecords{}
+	a := newNodeLogging(t, t.TempDir(), slog.New(logA), syncConfig)
+	b := newNodeLogging(t, t.TempDir(), slog.New(logB), syncConfig)
+	formGroup(t, []*Node{a, b}, "family")
+
+	dirA := filepath.Join(t.TempDir(), "Tools")
+	writeBytes(t, filepath.Join(dirA, "run.sh"), []byte("#!/bin/sh\necho hi\n"))
+	writeBytes(t, filepath.Join(dirA, "notes.txt"), []byte("notes\n"))
+	since := time.Now()
+	v1 := shareCopies(t, a, dirA, 2)
+	if _, err := a.GroupSync(ctx, "family", "Tools", dirA, v1.String(), 0, 0, since); err != nil {
+		t.Fatal(err)
+	}
+	dirB := filepath.Join(t.TempDir(), "tools-on-b")
+	waitFor(t, 20*time.Second, "b to see the share", func() bool { _, err := b.GroupStatus(ctx, v1); return err == nil })
+	since = time.Now()
+	if _, err := b.Get(ctx, v1.String(), dirB, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.GroupSync(ctx, "family", "Tools", dirB, v1.String(), 0, 0, since); err != nil {
+		t.Fatal(err)
+	}
+	stat := func(p string) os.FileInfo {
+		t.Helper()
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	kick := func() {
+		a.watcher.Kick()
+		b.watcher.Kick()
+		a.mirrors.Kick()
+		b.mirrors.Kick()
+	}
+
+	// Made executable on b: a's copy becomes executable.
+	if err := os.Chmod(filepath.Join(dirB, "run.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "run.sh executable on a", func() bool {
+		kick()
+		return stat(filepath.Join(dirA, "run.sh")).Mode().Perm() == 0o755
+	})
+	// Touched on a: b's copy gets the time.
+	when := time.Date(2021, 5, 6, 7, 8, 9, 0, time.UTC)
+	if err := os.Chtimes(filepath.Join(dirA, "notes.txt"), when, when); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "notes.txt's time on b", func() bool {
+		kick()
+		return stat(filepath.Join(dirB, "notes.txt")).ModTime().Equal(when)
+	})
+	if got := stat(filepath.Join(dirB, "run.sh")).Mode().Perm(); got != 0o755 {
+		t.Errorf("run.sh on b is %v after a's touch, want the 0755 b gave it", got)
+	}
+	// In sync: more looks share nothing more.
+	const shared = "sync: shared the new modes and times of the folder's files"
+	before := []int{logA.count(), logB.count()}
+	for range 2 {
+		a.watcher.CheckAll(ctx)
+		b.watcher.CheckAll(ctx)
+	}
+	if s := append(logA.said(shared, before[0]), logB.said(shared, before[1])...); len(s) != 0 {
+		t.Errorf("in sync, shared again: %+v", s)
+	}
+	if s := append(logA.said(shared, 0), logB.said(shared, 0)...); len(s) != 2 {
+		t.Errorf("%d shares of modes and times, want 2 (b's chmod, a's touch): %+v", len(s), s)
+	}
 }

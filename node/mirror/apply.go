@@ -28,7 +28,7 @@ type Record struct {
 	Cid    string `json:"c,omitempty"` // a file's or link's, in the version written
 	Size   int64  `json:"s,omitempty"`
 	Mtime  int64  `json:"m,omitempty"` // nanoseconds
-	Mode   uint32 `json:"p,omitempty"` // a file's permission bits, once a meta set them
+	Mode   uint32 `json:"p,omitempty"` // a file's permission bits when written or given a meta's (0: not known)
 	Target string `json:"l,omitempty"` // a link's
 }
 
@@ -377,6 +377,9 @@ func (a *applier) record(r string, e dag.Entry, st fs.FileInfo) {
 		rec.Target = e.Target
 	} else {
 		rec.Size, rec.Mtime = st.Size(), st.ModTime().UnixNano()
+		if e.Type == dag.TypeFile {
+			rec.Mode = uint32(st.Mode().Perm())
+		}
 	}
 	a.man[r] = rec
 }

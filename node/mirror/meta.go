@@ -209,8 +209,9 @@ func applyMeta(dir string, man Manifest, m Meta) (int, error) {
 		}
 		p := filepath.Join(dir, filepath.FromSlash(r))
 		st, err := os.Lstat(p)
-		if err != nil || !st.Mode().IsRegular() || st.Size() != rec.Size || st.ModTime().UnixNano() != rec.Mtime {
-			continue // changed here: this device's now
+		if err != nil || !st.Mode().IsRegular() || st.Size() != rec.Size || st.ModTime().UnixNano() != rec.Mtime ||
+			rec.Mode != 0 && uint32(st.Mode().Perm()) != rec.Mode {
+			continue // changed here (chmod too): this device's now
 		}
 		changed, err := setMeta(p, st, em, 0o400)
 		if err != nil {

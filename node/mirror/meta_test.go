@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -153,6 +154,32 @@ func TestMirrorKeepsModesAndTimes(t *testing.T) {
 	m.Kick()
 	waitMirror(t, m, folder, "the touched meta", func(mr Mirror) bool { return mr.Meta == res.Root.String() })
 	sameMeta(t, folder, meta3, "b.txt")
+
+	// Its mode changed here (chmod, nothing else), then the sharer
+	// touches it: what was changed here stays, as an edit here does.
+	notes := filepath.Join(folder, "notes.txt")
+	if err := os.Chmod(notes, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	here, err := os.Stat(notes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta4 := maps.Clone(meta3)
+	em = meta4["notes.txt"]
+	em.Mtime += int64(time.Minute)
+	meta4["notes.txt"] = em
+	res, err = dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(meta4, Versions{})), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.shareMeta("g1", "Docs", res.Root)
+	m.Kick()
+	waitMirror(t, m, folder, "the meta touching notes.txt", func(mr Mirror) bool { return mr.Meta == res.Root.String() })
+	if st, err := os.Stat(notes); err != nil || st.Mode() != here.Mode() || !st.ModTime().Equal(here.ModTime()) {
+		t.Fatalf("notes.txt, its mode changed here: %v %v, want %v %v as it was (%v)", st.Mode(), st.ModTime(), here.Mode(), here.ModTime(), err)
+	}
+	sameMeta(t, folder, meta4, "b.txt", "notes.txt")
 
 	// A folder replaced here by a link to a folder outside: nothing out
 	// there gets the version's modes or times.

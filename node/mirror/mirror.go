@@ -615,6 +615,13 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, m
 	res, err = Apply(ctx, ver, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
 	res.Ancestors, res.Keep = vers.Ancestors, vers.Keep
 	if err == nil && v.Meta.Defined() {
+		if mr.Revert {
+			// The version's modes back too, also where only they changed.
+			for r, rec := range man {
+				rec.Mode = 0
+				man[r] = rec
+			}
+		}
 		// A syncing folder's: not what this device changed and shared (the
 		// version's times are those of the base's bytes, not of these).
 		res.Touched, metaErr = m.applyMeta(ctx, mr.Path, v.Meta, man, res.listed, meta)
