@@ -297,9 +297,11 @@ func (n *Node) groupShare(ctx context.Context, name string, c cid.Cid, opts api.
 	err = g.net.Apply(ctx, func(s *group.State, clk *group.Clock) (group.Update, error) {
 		in.Members = len(s.Members())
 		same = sameName(s.Intents(), p.Name, c)
-		if len(vers.Ancestors) > 0 {
+		if len(vers.Ancestors) > 0 && !isNewest(s.Intents(), p.Name, c) {
 			// A synced folder's new version is the newest, even when it
 			// is an earlier one still kept (a deleted file brought back).
+			// (The newest shared again, with other modes and times, stays
+			// as new as it was: a version made since stays newer.)
 			return s.ShareNewest(clk, c, meta, p.Name, int64(p.Size), copies)
 		}
 		return s.ShareWithMeta(clk, c, meta, p.Name, int64(p.Size), copies)
@@ -323,6 +325,12 @@ func (n *Node) groupShare(ctx context.Context, name string, c cid.Cid, opts api.
 		in.Replaced = append(in.Replaced, v)
 	}
 	return in, nil
+}
+
+// isNewest reports whether c is the newest live share called name.
+func isNewest(intents []group.Intent, name string, c cid.Cid) bool {
+	in, ok := newestNamed(intents, name)
+	return ok && in.Root.Equals(c)
 }
 
 // sameName picks, oldest first, the live intents named name for another

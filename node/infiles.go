@@ -35,7 +35,7 @@ func (n *Node) keepInFiles(ctx context.Context, dir string, files map[string]cid
 		if err != nil || !st.Mode().IsRegular() || st.Size() < blockstore.FileRefMin {
 			continue
 		}
-		err = dag.FileLeaves(ctx, n.store, c, func(leaf cid.Cid, off int64, size int) error {
+		err = dag.FileLeavesOf(ctx, n.store, c, st.Size(), func(leaf cid.Cid, off int64, size int) error {
 			refs = append(refs, blockstore.Referral{Cid: leaf, Ref: blockstore.FileRef{
 				Path: p, Off: off, Size: size, FileSize: st.Size(), ModTime: st.ModTime().UnixNano()}})
 			return nil

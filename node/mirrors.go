@@ -72,16 +72,20 @@ func (s mirrorSource) Newest(groupID, name string) (mirror.Shared, bool, error) 
 }
 
 // newestShare is the newest share of g called name.
-func newestShare(g *localGroup, name string) (group.Intent, bool) {
+func newestShare(g *localGroup, name string) (in group.Intent, found bool) {
+	g.net.Read(func(s *group.State, _ *group.Liveness) { in, found = newestNamed(s.Intents(), name) })
+	return in, found
+}
+
+// newestNamed is the newest of the live intents called name.
+func newestNamed(intents []group.Intent, name string) (group.Intent, bool) {
 	var best group.Intent
 	found := false
-	g.net.Read(func(s *group.State, _ *group.Liveness) {
-		for _, in := range s.Intents() {
-			if in.Name == name && (!found || in.Created.Compare(best.Created) > 0) {
-				best, found = in, true
-			}
+	for _, in := range intents {
+		if in.Name == name && (!found || in.Created.Compare(best.Created) > 0) {
+			best, found = in, true
 		}
-	})
+	}
 	return best, found
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"path/filepath"
 	"slices"
 	"time"
@@ -204,20 +203,18 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 }
 
 // metaChanged reports whether the modes and times of the folder dir,
-// which holds the version c, differ from those of the meta file was (the
-// one the folder was last in sync with): one that cannot be read counts
-// as changed, the folder's as not.
+// which held the version c when it was just read, differ from those of
+// the meta file was (the one the folder was last in sync with); see
+// mirror.MetaChanged. A meta that cannot be read counts as changed.
 func (n *Node) metaChanged(ctx context.Context, c cid.Cid, dir, was string) bool {
-	now, err := mirror.ReadMeta(ctx, n.store, c, dir)
-	if err != nil {
-		return false // the next look tries again
+	var before mirror.Meta
+	if old, err := cid.Decode(was); err == nil {
+		if before, _, err = mirror.LoadMeta(ctx, n.store, old); err != nil {
+			return true
+		}
 	}
-	old, err := cid.Decode(was)
-	if err != nil {
-		return len(now) > 0
-	}
-	before, _, err := mirror.LoadMeta(ctx, n.store, old)
-	return err != nil || !maps.Equal(now, before)
+	changed, err := mirror.MetaChanged(ctx, n.store, c, dir, before)
+	return err == nil && changed
 }
 
 // intent is g's live share of root.

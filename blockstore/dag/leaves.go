@@ -22,6 +22,16 @@ var ErrNotRawLeaves = errors.New("file bytes are not all in raw leaves")
 // inner nodes, never a leaf: their sizes are the inner nodes' (a file of
 // one leaf asks the store its size).
 func FileLeaves(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, fn func(leaf cid.Cid, off int64, size int) error) error {
+	return FileLeavesOf(ctx, bs, c, -1, fn)
+}
+
+// FileLeavesOf is FileLeaves for a file of size bytes (-1: not known):
+// a file of one leaf is that leaf whole, whatever the store can say of it
+// (it may keep it as where it was in a file that moved).
+func FileLeavesOf(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, size int64, fn func(leaf cid.Cid, off int64, size int) error) error {
+	if c.Prefix().Codec == cid.Raw && size >= 0 && size <= 1<<31 {
+		return fn(c, 0, int(size))
+	}
 	var off int64
 	var walk func(c cid.Cid, size int) error
 	walk = func(c cid.Cid, n int) error {

@@ -351,6 +351,15 @@ func (w *treeWriter) copyFile(nd ipld.Node, f *os.File) error {
 // whose root claims a size its leaves do not have).
 var ErrInconsistent = errors.New("content is inconsistent")
 
+// HoldTemp names a temporary file in dir for base, as a write's (SweepTemps
+// removes one left over by a crash), that no sweep removes until release:
+// a file kept aside there for a moment (node/mirror moves one that way).
+func HoldTemp(dir, base string) (tmp string, release func()) {
+	tmp = filepath.Join(dir, fmt.Sprintf(".%s.kith-tmp-%d", base, rand.Uint64()))
+	activeTemps.Store(filepath.Clean(tmp), true)
+	return tmp, func() { activeTemps.Delete(filepath.Clean(tmp)) }
+}
+
 // activeTemps are the temporary outputs being written now, by this
 // process; any other file named like one is left over from an interrupted
 // write (a killed daemon) and is removed before the next write to the

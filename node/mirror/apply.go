@@ -147,7 +147,8 @@ type Version struct {
 func Apply(ctx context.Context, v Version, dir string, man Manifest, progress func(Progress)) (Result, error) {
 	a := &applier{ctx: ctx, v: v, dir: dir, man: man, progress: progress, want: map[string]bool{},
 		real: map[string]bool{".": true}, have: map[cid.Cid]bool{}, hashed: map[string]bool{}, settled: map[string]bool{},
-		notDir: map[string]bool{}, absent: map[string]int{}}
+		notDir: map[string]bool{}, targets: map[string]int{}, over: map[string][]string{}}
+	defer a.releaseSpares()
 	if v.Fetch != nil {
 		// The folders and each file's first block: what a listing reads.
 		n, err := v.Fetch(ctx, v.Root, func(cid.Cid) bool { return false }, nil)
@@ -213,17 +214,22 @@ type applier struct {
 	man      Manifest
 	progress func(Progress)
 	res      Result
-	toWrite  int64               // bytes to write, as fetchNeeded saw it
-	want     map[string]bool     // the version's paths
-	real     map[string]bool     // folders known to be real folders (not links), or not
-	have     map[cid.Cid]bool    // files fetched whole (with v.Fetch)
-	hashed   map[string]bool     // files here known to hold the version's bytes by their hash
-	settled  map[string]bool     // files as written, the same in the version: nothing to do
-	needDir  map[string]bool     // Sync: folders the version's changes are written into
-	notDir   map[string]bool     // the version's files and links (Apply)
-	absent   map[string]int      // by CID, the version's files to write where nothing is
-	spares   map[string][]string // by CID, files kept by prune for a move here
-	later    []string            // what prune left for finishPrune, deepest first
+	toWrite  int64            // bytes to write, as fetchNeeded saw it
+	want     map[string]bool  // the version's paths
+	real     map[string]bool  // folders known to be real folders (not links), or not
+	have     map[cid.Cid]bool // files fetched whole (with v.Fetch)
+	hashed   map[string]bool  // files here known to hold the version's bytes by their hash
+	settled  map[string]bool  // files as written, the same in the version: nothing to do
+	needDir  map[string]bool  // Sync: folders the version's changes are written into
+	notDir   map[string]bool  // the version's files and links (Apply)
+	// Moves (move.go), by a file's CID: the version's files still to
+	// write (where nothing is, or over what the mirror wrote); the files
+	// as written that the version writes over; the files a target may
+	// take. later is what prune left for finishPrune, deepest first.
+	targets map[string]int
+	over    map[string][]string
+	spares  map[string][]spare
+	later   []string
 }
 
 // item is one entry of the version, at rel.
@@ -304,8 +310,8 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 	opts := []dag.WriteOption{dag.WithoutSweep()}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if e.Type == dag.TypeFile && a.absent[e.Cid.String()] > 0 {
-			if moved, err := a.moveHere(e, r, p); moved || err != nil {
+		if e.Type == dag.TypeFile {
+			if moved, err := a.moveHere(e, r, p, false); moved || err != nil {
 				return err
 			}
 		}
@@ -326,6 +332,12 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 			// Renamed over the file or link, never removed first: a
 			// folder made there meanwhile fails the rename, and stays.
 			opts = append(opts, dag.WithRenameOver())
+			if e.Type == dag.TypeFile {
+				a.setAside(r, p, a.man[r]) // its bytes wanted elsewhere
+				if moved, err := a.moveHere(e, r, p, true); moved || err != nil {
+					return err
+				}
+			}
 		}
 	default:
 		same, err := a.same(e, r, p, st)
@@ -364,6 +376,9 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 	a.res.Bytes += done
 	a.res.Written++
 	a.res.wrote(r, e)
+	if e.Type == dag.TypeFile {
+		a.targets[e.Cid.String()]--
+	}
 	if st, err = os.Lstat(p); err != nil {
 		return err
 	}

@@ -18,16 +18,27 @@ import (
 // file) is written or kept as before, and the folders left empty go.
 func TestApplyMovesFiles(t *testing.T) {
 	film := strings.Repeat("a film ", 2000)
+	clip := strings.Repeat("a clip ", 2000)
+	p1, p2, p3 := strings.Repeat("photo 1 ", 2000), strings.Repeat("photo 2 ", 2000), strings.Repeat("photo 3 ", 2000)
 	tests := []struct {
 		name     string
 		v1, v2   tree
 		edit     func(t *testing.T, dir string) // on this device, before v2
-		drop     bool                           // the film's bytes leave the store after v1
+		drop     bool                           // every file's bytes leave the store after v1
 		moved    int
 		written  int
 		removed  int
 		wantKept []string
 	}{
+		{name: "swapped", drop: true, moved: 2,
+			v1: tree{"a.mov": film, "b.mov": clip},
+			v2: tree{"a.mov": clip, "b.mov": film}},
+		{name: "shifted up", drop: true, moved: 3,
+			v1: tree{"1.jpg": p1, "2.jpg": p2, "3.jpg": p3},
+			v2: tree{"2.jpg": p1, "3.jpg": p2, "4.jpg": p3}},
+		{name: "shifted down", drop: true, moved: 3,
+			v1: tree{"1.jpg": p1, "2.jpg": p2, "3.jpg": p3},
+			v2: tree{"0.jpg": p1, "1.jpg": p2, "2.jpg": p3}},
 		{name: "renamed", drop: true, moved: 1,
 			v1: tree{"film.mov": film, "notes.txt": "n"},
 			v2: tree{"holiday.mov": film, "notes.txt": "n"}},
@@ -58,13 +69,7 @@ func TestApplyMovesFiles(t *testing.T) {
 			man := Manifest{}
 			apply(t, bs, v1, dir, man)
 			if tc.drop {
-				c, err := dag.HashFile(context.Background(), filepath.Join(dir, firstFilm(t, dir)), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := bs.Delete(context.Background(), c); err != nil {
-					t.Fatal(err)
-				}
+				dropFiles(t, bs, dir)
 			}
 			if tc.edit != nil {
 				tc.edit(t, dir)
@@ -92,18 +97,21 @@ func TestApplyMovesFiles(t *testing.T) {
 	}
 }
 
-// firstFilm names the first .mov file in dir, at any depth.
-func firstFilm(t *testing.T, dir string) string {
+// dropFiles deletes from bs the (one-block) files in dir, at any depth:
+// a write of one fails, a move needs none.
+func dropFiles(t *testing.T, bs blockstore.Blockstore, dir string) {
 	t.Helper()
-	var found string
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && found == "" && strings.HasSuffix(p, ".mov") {
-			found, _ = filepath.Rel(dir, p)
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
 		}
-		return nil
+		c, err := dag.HashFile(context.Background(), p, nil)
+		if err != nil {
+			return err
+		}
+		return bs.Delete(context.Background(), c)
 	})
-	if found == "" {
-		t.Fatal("no film in the folder")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return found
 }

@@ -79,7 +79,7 @@ func (a *applier) fetchNeeded(dir string, items []item) error {
 		switch {
 		case err != nil: // not here (or not readable): written
 			if errors.Is(err, fs.ErrNotExist) {
-				a.absent[e.Cid.String()]++ // or moved here (moveHere)
+				a.targets[e.Cid.String()]++ // or moved here (moveHere)
 			}
 		case a.untouched(it.rel, p, st) && !a.oursChanged(it.rel):
 			if rec := a.man[it.rel]; rec.Type == e.Type && rec.Cid == e.Cid.String() {
@@ -88,6 +88,11 @@ func (a *applier) fetchNeeded(dir string, items []item) error {
 				// anyway).
 				a.settled[it.rel] = true
 				continue
+			}
+			if rec := a.man[it.rel]; rec.Type == dag.TypeFile && st.Mode().IsRegular() {
+				// Written over: its bytes may go to another target first.
+				a.over[rec.Cid] = append(a.over[rec.Cid], it.rel)
+				a.targets[e.Cid.String()]++
 			}
 		case st.Mode().IsRegular() && uint64(st.Size()) == e.Size:
 			hash = append(hash, candidate{it, p})

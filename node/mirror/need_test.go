@@ -99,12 +99,15 @@ func TestApplyFetchesWhatItWrites(t *testing.T) {
 
 // TestApplyRefetchesBlocksItWroteOver: a folder that is its own copy (the
 // store keeps where its files' bytes are) gets a version that swaps two
-// files. Writing the first replaces the file the second's bytes were read
-// from: Apply fetches those again, once, and writes the second whole
-// instead of failing (and leaving the folder half-way).
+// files: they are moved, nothing is fetched. Then one where a file is
+// replaced by another (moved over it) and a new file starts as the
+// replaced one did (its first block). Moving the first replaces the file
+// the new one's bytes were to be read from: Apply fetches those again,
+// once, and writes it whole instead of failing (and leaving the folder
+// half-way).
 func TestApplyRefetchesBlocksItWroteOver(t *testing.T) {
 	ctx := context.Background()
-	x := bytes.Repeat([]byte("the first file "), 20_000) // 300,000 B: kept as a reference
+	x := bytes.Repeat([]byte("the first file "), 150_000) // 2,250,000 B: three blocks, kept as references
 	y := bytes.Repeat([]byte("and the second "), 20_000)
 	dir := t.TempDir()
 	for name, body := range map[string][]byte{"x.bin": x, "y.bin": y} {
@@ -133,28 +136,75 @@ func TestApplyRefetchesBlocksItWroteOver(t *testing.T) {
 
 	// Another device swapped them: its store holds the bytes.
 	remote := blockstore.NewMemStore()
-	v2 := version(t, remote, tree{"x.bin": string(y), "y.bin": string(x)})
-	fetch := func(ctx context.Context, c cid.Cid, _ func(cid.Cid) bool, _ func(int64)) (int64, error) {
+	// fetch copies from remote what the store lacks of the DAG c.
+	var fetch func(ctx context.Context, c cid.Cid, _ func(cid.Cid) bool, _ func(int64)) (int64, error)
+	fetch = func(ctx context.Context, c cid.Cid, _ func(cid.Cid) bool, _ func(int64)) (int64, error) {
+		b, err := remote.Get(ctx, c)
+		if err != nil {
+			return 0, err
+		}
 		var n int64
-		err := remote.AllKeys(ctx, func(k cid.Cid) error {
-			if ok, err := bs.Has(ctx, k); err != nil || ok {
-				return err
+		if ok, err := bs.Has(ctx, c); err != nil {
+			return 0, err
+		} else if !ok {
+			if err := bs.Put(ctx, b); err != nil {
+				return 0, err
 			}
-			b, err := remote.Get(ctx, k)
+			n = int64(len(b.RawData()))
+		}
+		links, err := blockstore.Links(b)
+		if err != nil {
+			return n, err
+		}
+		for _, l := range links {
+			m, err := fetch(ctx, l, nil, nil)
+			n += m
 			if err != nil {
-				return err
+				return n, err
 			}
-			n += int64(len(b.RawData()))
-			return bs.Put(ctx, b)
-		})
-		return n, err
+		}
+		return n, nil
 	}
+	v2 := version(t, remote, tree{"x.bin": string(y), "y.bin": string(x)})
 	res, err := Apply(ctx, Version{Root: v2, Store: bs, Fetch: fetch}, dir, man, nil)
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
 	holds(t, dir, v2)
-	if res.Written != 2 || res.Fetched < int64(len(x)) || res.Fetched >= int64(len(x)+len(y)) { // and the folder
-		t.Errorf("%+v: want both written, and the bytes of the one written second fetched again", res)
+	if res.Moved != 2 || res.Written != 0 || res.Fetched > 1024 { // the folder
+		t.Errorf("%+v: want both moved, nothing fetched but the folder", res)
+	}
+	// The store keeps the bytes where they are now (as node's keepInFiles
+	// has it do).
+	var refs []blockstore.Referral
+	for rel, c := range res.files {
+		p := filepath.Join(dir, rel)
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = dag.FileLeavesOf(ctx, bs, c, st.Size(), func(leaf cid.Cid, off int64, size int) error {
+			refs = append(refs, blockstore.Referral{Cid: leaf, Ref: blockstore.FileRef{Path: p, Off: off, Size: size, FileSize: st.Size(), ModTime: st.ModTime().UnixNano()}})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bs.ReferTo(ctx, refs); err != nil {
+		t.Fatal(err)
+	}
+
+	// y.bin (x's bytes now) replaced by x.bin, and z.bin starts as y.bin
+	// did.
+	z := append(slices.Clone(x[:1<<20]), "and then another ending"...)
+	v3 := version(t, remote, tree{"y.bin": string(y), "z.bin": string(z)})
+	res, err = Apply(ctx, Version{Root: v3, Store: bs, Fetch: fetch}, dir, man, nil)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	holds(t, dir, v3)
+	if res.Moved != 1 || res.Written != 1 || res.Fetched < 1<<20 || res.Fetched >= int64(len(x)) {
+		t.Errorf("%+v: want y.bin moved, z.bin written, and its first block fetched again", res)
 	}
 }
