@@ -233,6 +233,7 @@ func TestCLIErrors(t *testing.T) {
 		{"log bad count", repo, []string{"log", "-n", "-1"}, "-n -1: give a number of lines, 0 or more"},
 		{"unknown flag", repo, []string{"get", "--outptu", "x", unknown}, "unknown flag --outptu: did you mean --output?"},
 		{"cat of a folder", repo, []string{"cat", folder}, "is a folder: list it with `kith ls`"},
+		{"sync a file", repo, []string{"share", notAFolder, "--group", "family", "--sync"}, "is a file: --sync syncs a folder (--watch shares a file as it changes)"},
 		{"get over an existing path", repo, []string{"get", folder, "-o", notAFolder}, "already exists: kith never overwrites"},
 		{"group join without a token", repo, []string{"group", "join"}, "no invite token given"},
 		{"remove nobody", repo, []string{"group", "remove", "family", "nobody"}, `no member matches "nobody" (see kith group members)`},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -96,6 +97,9 @@ sync, 'kith mirror rm PATH' stops.`,
 			}
 			if sync && len(exclude) > 0 {
 				return errSyncExclude
+			}
+			if st, err := os.Stat(args[0]); sync && err == nil && !st.IsDir() {
+				return fmt.Errorf("%s is a file: --sync syncs a folder (--watch shares a file as it changes)", printable(args[0]))
 			}
 			if cmd.Flags().Changed("keep") && !follow && !sync {
 				return errors.New("--keep is for a followed folder: add --watch or --sync (or share the folder again with --replace left out: the group keeps every version shared)")
