@@ -83,6 +83,26 @@ func BenchmarkFollowedFolder(b *testing.B) {
 		change += time.Since(start)
 		changeMiB += (fetched() - before) / (1 << 20)
 	}
+	b.StopTimer()
+	// 16 of the files (64 MiB) moved into a folder of their own at the
+	// sharer, after a gc: the follower moves them too, fetching nothing.
+	if _, err := f.GC(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 16 {
+		name := fmt.Sprintf("%02d.mkv", i)
+		if err := os.MkdirAll(filepath.Join(src, "moved"), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(src, name), filepath.Join(src, "moved", name)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	before := fetched()
+	start = time.Now()
+	followed(share())
+	b.ReportMetric(time.Since(start).Seconds(), "move-s")
+	b.ReportMetric((fetched()-before)/(1<<20), "move-MiB")
 	b.ReportMetric(adopt.Seconds(), "adopt-s")
 	b.ReportMetric(adoptMiB, "adopt-MiB")
 	b.ReportMetric(get.Seconds(), "get-s")

@@ -53,6 +53,32 @@ func (a *applier) spareFile(r string, rec Record) bool {
 	return true
 }
 
+// movable counts, by CID, the files as written that a target may take:
+// those the version no longer has that prune will keep (spareFile), and
+// those it writes over.
+func (a *applier) movable(dir string) map[string]int {
+	out := map[string]int{}
+	for r, rec := range a.man {
+		if a.want[r] || !a.spareFile(r, rec) {
+			continue
+		}
+		if b, ok := a.base(r); a.v.Sync && (!ok || b != recordKey(rec)) {
+			continue // changed here since the base: prune keeps it as it is
+		}
+		if !a.under(dir, path.Dir(r)) {
+			continue
+		}
+		p := filepath.Join(dir, filepath.FromSlash(r))
+		if st, err := os.Lstat(p); err == nil && a.untouched(r, p, st) {
+			out[rec.Cid]++
+		}
+	}
+	for c, rs := range a.over {
+		out[c] += len(rs)
+	}
+	return out
+}
+
 // keepSpare notes r, a file prune keeps for now (see spareFile).
 func (a *applier) keepSpare(r string, rec Record) {
 	if a.spares == nil {

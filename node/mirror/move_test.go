@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
 )
@@ -68,13 +70,27 @@ func TestApplyMovesFiles(t *testing.T) {
 			dir := t.TempDir()
 			man := Manifest{}
 			apply(t, bs, v1, dir, man)
+			var dropped []cid.Cid
 			if tc.drop {
-				dropFiles(t, bs, dir)
+				dropped = dropFiles(t, bs, dir)
 			}
 			if tc.edit != nil {
 				tc.edit(t, dir)
 			}
-			res := apply(t, bs, v2, dir, man)
+			// What is moved is not fetched (the fetch here brings
+			// nothing: a write of what it was asked for fails).
+			fetch := func(_ context.Context, _ cid.Cid, files func(cid.Cid) bool, _ func(int64)) (int64, error) {
+				for _, c := range dropped {
+					if files == nil || files(c) {
+						t.Errorf("%s fetched", c)
+					}
+				}
+				return 0, nil
+			}
+			res, err := Apply(context.Background(), Version{Root: v2, Store: bs, Fetch: fetch}, dir, man, nil)
+			if err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
 			if res.Moved != tc.moved || res.Written != tc.written || res.Removed != tc.removed {
 				t.Errorf("moved %d, written %d, removed %d; want %d, %d, %d", res.Moved, res.Written, res.Removed, tc.moved, tc.written, tc.removed)
 			}
@@ -97,10 +113,11 @@ func TestApplyMovesFiles(t *testing.T) {
 	}
 }
 
-// dropFiles deletes from bs the (one-block) files in dir, at any depth:
-// a write of one fails, a move needs none.
-func dropFiles(t *testing.T, bs blockstore.Blockstore, dir string) {
+// dropFiles deletes from bs the (one-block) files in dir, at any depth,
+// and returns their CIDs: a write of one fails, a move needs none.
+func dropFiles(t *testing.T, bs blockstore.Blockstore, dir string) []cid.Cid {
 	t.Helper()
+	var out []cid.Cid
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
@@ -109,9 +126,11 @@ func dropFiles(t *testing.T, bs blockstore.Blockstore, dir string) {
 		if err != nil {
 			return err
 		}
+		out = append(out, c)
 		return bs.Delete(context.Background(), c)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return out
 }

@@ -110,6 +110,18 @@ func (a *applier) fetchNeeded(dir string, items []item) error {
 	if a.v.Fetch == nil {
 		return nil // the store holds it all: compared byte for byte
 	}
+	// A file the version moved is moved here (move.go), not fetched: its
+	// last target takes a file as written elsewhere by a rename (ensure
+	// fetches it if that fails).
+	if len(need) > 0 {
+		src := a.movable(dir)
+		for _, it := range items {
+			if k := it.e.Cid.String(); it.e.Type == dag.TypeFile && need[it.e.Cid] && a.targets[k] == 1 && src[k] > 0 {
+				delete(need, it.e.Cid)
+				needBytes -= int64(it.e.Size)
+			}
+		}
+	}
 	var hashed int64
 	for _, h := range hash {
 		e := h.it.e
