@@ -35,29 +35,7 @@ func TestSyncFolderMoveFetchesNothing(t *testing.T) {
 	writeBytes(t, filepath.Join(dirA, "video.mov"), video)
 	writeBytes(t, filepath.Join(dirA, "trailer.mov"), trailer)
 	writeBytes(t, filepath.Join(dirA, "notes.txt"), []byte("notes\n"))
-	since := time.Now()
-	// As kith share --sync adds it: the repo keeps the large file's blocks
-	// as where they are in the folder.
-	res, err := a.AddPaths(ctx, []string{dirA}, api.AddOptions{Recursive: true, Private: true, NoCopy: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v1 := cid.MustParse(res.Cid)
-	if _, err := a.GroupShare(ctx, "family", v1, api.ShareOptions{Copies: 2}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.GroupSync(ctx, "family", "Films", dirA, v1.String(), 0, 0, since); err != nil {
-		t.Fatal(err)
-	}
-	dirB := filepath.Join(t.TempDir(), "films-on-b")
-	waitFor(t, 20*time.Second, "b to see the share", func() bool { _, err := b.GroupStatus(ctx, v1); return err == nil })
-	since = time.Now()
-	if _, err := b.Get(ctx, v1.String(), dirB, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.GroupSync(ctx, "family", "Films", dirB, v1.String(), 0, 0, since); err != nil {
-		t.Fatal(err)
-	}
+	dirB := syncBoth(t, a, b, dirA)
 
 	// Moved on b three times, then on a twice, then on b; then swapped
 	// with the trailer on a: each device moves the other's moves here.
@@ -130,6 +108,38 @@ func TestSyncFolderMoveFetchesNothing(t *testing.T) {
 			t.Errorf("a repo lacks %d blocks of the folder as it is (%v)", missing, err)
 		}
 	}
+}
+
+// syncBoth shares dirA from a in the group family to sync both ways (as
+// kith share --sync adds it: the repo keeps where its files' bytes are),
+// and has b get it into a folder of its own that syncs too, which it
+// returns.
+func syncBoth(t *testing.T, a, b *Node, dirA string) string {
+	t.Helper()
+	ctx := context.Background()
+	name := filepath.Base(dirA)
+	since := time.Now()
+	res, err := a.AddPaths(ctx, []string{dirA}, api.AddOptions{Recursive: true, Private: true, NoCopy: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := cid.MustParse(res.Cid)
+	if _, err := a.GroupShare(ctx, "family", v1, api.ShareOptions{Copies: 2, Path: dirA}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.GroupSync(ctx, "family", name, dirA, v1.String(), 0, 0, since); err != nil {
+		t.Fatal(err)
+	}
+	dirB := filepath.Join(t.TempDir(), name+"-on-b")
+	waitFor(t, 20*time.Second, "b to see the share", func() bool { _, err := b.GroupStatus(ctx, v1); return err == nil })
+	since = time.Now()
+	if _, err := b.Get(ctx, v1.String(), dirB, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.GroupSync(ctx, "family", name, dirB, v1.String(), 0, 0, since); err != nil {
+		t.Fatal(err)
+	}
+	return dirB
 }
 
 // renames renames each pair of paths in turn (from, to, from, to...),
@@ -224,20 +234,7 @@ func TestSyncFolderModesAndTimes(t *testing.T) {
 	dirA := filepath.Join(t.TempDir(), "Tools")
 	writeBytes(t, filepath.Join(dirA, "run.sh"), []byte("#!/bin/sh\necho hi\n"))
 	writeBytes(t, filepath.Join(dirA, "notes.txt"), []byte("notes\n"))
-	since := time.Now()
-	v1 := shareCopies(t, a, dirA, 2)
-	if _, err := a.GroupSync(ctx, "family", "Tools", dirA, v1.String(), 0, 0, since); err != nil {
-		t.Fatal(err)
-	}
-	dirB := filepath.Join(t.TempDir(), "tools-on-b")
-	waitFor(t, 20*time.Second, "b to see the share", func() bool { _, err := b.GroupStatus(ctx, v1); return err == nil })
-	since = time.Now()
-	if _, err := b.Get(ctx, v1.String(), dirB, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.GroupSync(ctx, "family", "Tools", dirB, v1.String(), 0, 0, since); err != nil {
-		t.Fatal(err)
-	}
+	dirB := syncBoth(t, a, b, dirA)
 	stat := func(p string) os.FileInfo {
 		t.Helper()
 		st, err := os.Stat(p)
