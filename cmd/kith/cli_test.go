@@ -207,7 +207,7 @@ func TestCLIErrors(t *testing.T) {
 		{"stdin twice", repo, []string{"add", "-", "-"}, "- (standard input) can be read once: give it once"},
 		{"one name for several", repo, []string{"add", notAFolder, notAFolder, "--name", "x"}, "--name names one file or folder, and 2 are given"},
 		{"exclude a path with ..", repo, []string{"add", "-r", dir, "--exclude", "sub/../x"}, `bad exclude pattern "sub/../x": a path from the top of the folder has no empty, . or .. element (like /build or docs/drafts)`},
-		{"malformed CID", repo, []string{"cat", "bafy-not-a-cid"}, `"bafy-not-a-cid" is neither a CID nor a kith ticket`},
+		{"malformed CID", repo, []string{"cat", "bafy-not-a-cid"}, `"bafy-not-a-cid" is neither a CID, a kith ticket nor the name of a pin of yours`},
 		{"damaged ticket", repo, []string{"get", "kith1aesac4aseadmsgsrwqstuezn5mztftz476"}, "the ticket is damaged: was it copied whole?"},
 		{"unknown CID", repo, []string{"cat", unknown}, "is not in this repo: `kith get` fetches it from peers"},
 		{"unknown CID get", repo, []string{"get", unknown, "-o", filepath.Join(dir, "out")}, "No peers at all: this node is not connected to any peer"},

@@ -95,3 +95,50 @@ func TestContentPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestPinNames: where a CID goes on the command line (ls, cat, get,
+// export, status), the name of a pin goes too, with a path into it; a
+// name that differs only in case is taken when no pin has it exactly; a
+// name two pins have, or none, says so.
+func TestPinNames(t *testing.T) {
+	repo := t.TempDir()
+	startDaemon(t, repo)
+	folder := filepath.Join(t.TempDir(), "holiday")
+	if err := os.MkdirAll(filepath.Join(folder, "day-1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(folder, "day-1", "notes.txt"), []byte("notes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimSpace(mustKith(t, repo, "add", "-q", "-r", folder, "--name", "Holiday 2026"))
+
+	if ls := mustKith(t, repo, "ls", "Holiday 2026"); !strings.Contains(ls, "day-1/") {
+		t.Fatalf("ls by the pin's name:\n%s", ls)
+	}
+	if got := mustKith(t, repo, "cat", "holiday 2026/day-1/notes.txt"); strings.TrimSpace(got) != "notes" {
+		t.Fatalf("cat by the pin's name, in another case, and a path: %q", got)
+	}
+	out := t.TempDir()
+	get := exec.Command(kithBin, "--repo", repo, "get", "Holiday 2026")
+	get.Dir = out
+	if b, err := get.CombinedOutput(); err != nil || !strings.Contains(string(b), "saved "+id+" to "+filepath.Join(out, "Holiday 2026")) {
+		t.Fatalf("get by the pin's name: %v\n%s", err, b)
+	}
+	if car := mustKith(t, repo, "export", "Holiday 2026"); len(car) == 0 {
+		t.Fatal("export by the pin's name wrote nothing")
+	}
+
+	for _, c := range []struct{ args []string }{{[]string{"add", "-q", "--name", "twice", folder + "/day-1/notes.txt"}}, {[]string{"add", "-q", "-r", "--name", "twice", folder}}} {
+		mustKith(t, repo, c.args...)
+	}
+	for args, want := range map[string]string{
+		"ls twice":     "2 pins are named twice ('kith pin ls' lists them): give the CID of the one you mean",
+		"cat nowhere":  `"nowhere" is neither a CID, a kith ticket nor the name of a pin of yours ('kith pin ls' lists them)`,
+		"get nowhere":  `"nowhere" is neither a CID, a kith ticket nor the name of a pin of yours`,
+		"status twice": "2 pins are named twice",
+	} {
+		if _, stderr, err := runKith(t, repo, strings.Fields(args)...); err == nil || !strings.Contains(stderr, want) {
+			t.Errorf("kith %s: %v: %s; want %q", args, err, stderr, want)
+		}
+	}
+}

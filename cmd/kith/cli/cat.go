@@ -15,8 +15,9 @@ func catCmd(e *env) *cobra.Command {
 		Short: "Stream a file to stdout",
 		Long: `Write a file's bytes to standard output, or with --offset and --length a
 range of them. Give its CID (or CID/PATH, a file inside a folder), a
-ticket, or with --group the name a group of yours shares it as and the
-path of the file in it. What this repo lacks is fetched from connected
+ticket, the name of one of your pins ('kith pin ls' lists them;
+NAME/PATH too), or with --group the name a group of yours shares it as
+and the path of the file in it. What this repo lacks is fetched from connected
 peers and kept, unpinned, in the downloads' cache (fetch.cache_max).`,
 		Example: "  kith cat bafk... > copy.bin\n  kith cat --offset 100 --length 20 bafk...",
 		Args:    cobra.ExactArgs(1),

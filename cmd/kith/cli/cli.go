@@ -242,13 +242,18 @@ func (e *env) client() (*client.Client, error) {
 }
 
 // cidClient validates a CID argument, then finds the daemon: what most
-// commands do first.
+// commands do first. What is no CID or ticket may be a pin's name
+// (pinNamed).
 func (e *env) cidClient(arg string) (string, *client.Client, error) {
 	id, err := parseCID(arg)
-	if err != nil {
+	var notRef notRefError
+	if err != nil && !errors.As(err, &notRef) {
 		return "", nil, err
 	}
 	c, err := e.client()
+	if err == nil && notRef != "" {
+		id, _, err = pinNamed(context.Background(), c, arg, notRef)
+	}
 	return id, c, err
 }
 
@@ -256,6 +261,14 @@ func (e *env) cidClient(arg string) (string, *client.Client, error) {
 // before it, the result is always the last line.
 func (e *env) printJSON(v any) error {
 	return json.NewEncoder(e.stdout).Encode(v)
+}
+
+// notRefError is parseCID's error for what is no CID or ticket (shown
+// cut, if long).
+type notRefError string
+
+func (e notRefError) Error() string {
+	return fmt.Sprintf("%q is neither a CID nor a kith ticket", string(e))
 }
 
 // parseCID validates a CID argument before anything is sent.
@@ -279,7 +292,7 @@ func parseCID(s string) (string, error) {
 			if len(root) > 64 {
 				root = root[:61] + "..."
 			}
-			return "", fmt.Errorf("%q is neither a CID nor a kith ticket", root)
+			return "", notRefError(root)
 		}
 		root = c.String()
 	}

@@ -23,8 +23,10 @@ func getCmd(e *env) *cobra.Command {
 		Short: "Fetch a file or folder (from peers if needed) and write it out",
 		Long: `Write the file or folder CID to a path: -o PATH, or, when -o names a
 folder that exists, into it. The name is the one a ticket carries (what the
-sharer called it), else the CID: without -o, ./NAME or ./CID. kith never
-overwrites: the path written must not exist yet.
+sharer called it), else the CID: without -o, ./NAME or ./CID. The name of
+one of your pins ('kith pin ls' lists them) goes in place of a CID too.
+kith never overwrites: the path written must not exist yet (a file there
+that holds the same bytes, as a get run again left it, is left as it is).
 
 Whatever the repo lacks is fetched from every peer that has it at once
 (connected peers first, then providers found through the DHT), each block

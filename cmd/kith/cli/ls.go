@@ -14,10 +14,11 @@ func lsCmd(e *env) *cobra.Command {
 		Short: "List a folder",
 		Long: `List a folder, one row per entry: CID, size and name (a folder's name
 ends in /, a symbolic link shows its target). Give its CID (or CID/PATH,
-a folder inside it), a ticket, or with --group the name a group of yours
-shares it as ('kith status' lists them) and a path in it. What this
-repo lacks is fetched from connected peers.`,
-		Example: "  kith ls bafy...\n  kith ls bafy.../day-1\n  kith ls Documents --group family   # what family keeps of Documents",
+a folder inside it), a ticket, the name of one of your pins ('kith pin
+ls' lists them; NAME/PATH too), or with --group the name a group of
+yours shares it as ('kith status' lists them) and a path in it. What
+this repo lacks is fetched from connected peers.`,
+		Example: "  kith ls bafy...\n  kith ls bafy.../day-1\n  kith ls holiday-2026/day-1   # by the name of a pin\n  kith ls Documents --group family   # what family keeps of Documents",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, _, c, err := e.refClient(cmd.Context(), args[0], group)

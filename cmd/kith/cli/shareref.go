@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/web/api"
 	"github.com/kith-p2p/kith/web/client"
 )
@@ -87,14 +89,22 @@ func noShareNamed(group, share string, sts []api.GroupStatus) error {
 // group shares something as, and a path in it (groupShareRef). It returns
 // the reference, the name its content is saved under, and the client.
 func (e *env) refClient(ctx context.Context, arg, group string) (ref, name string, c *client.Client, err error) {
+	var notRef notRefError
 	if group == "" {
-		if ref, err = parseCID(arg); err != nil {
+		if ref, err = parseCID(arg); errors.As(err, &notRef) {
+			// Perhaps a pin's name: the daemon knows.
+		} else if err != nil {
 			return "", "", nil, err
 		}
 		name = refName(ref)
 	}
 	if c, err = e.client(); err != nil {
 		return "", "", nil, err
+	}
+	if notRef != "" {
+		if ref, name, err = pinNamed(ctx, c, arg, notRef); err != nil {
+			return "", "", nil, err
+		}
 	}
 	if group != "" {
 		var note string
@@ -106,6 +116,45 @@ func (e *env) refClient(ctx context.Context, arg, group string) (ref, name strin
 		}
 	}
 	return ref, name, c, nil
+}
+
+// pinNamed reads arg (NAME or NAME/PATH), which is no CID or ticket
+// (notRef says so), as the name of a pin of this repo (kith pin ls): the
+// one named so, else the one named so but for case. It returns the
+// reference and the name its content is saved under.
+func pinNamed(ctx context.Context, c *client.Client, arg string, notRef notRefError) (ref, name string, err error) {
+	root, names, err := dag.SplitPath(arg)
+	if err != nil {
+		return "", "", notRef
+	}
+	pins, err := c.Pins(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	var match []api.Pin
+	for _, fold := range []bool{false, true} {
+		for _, p := range pins {
+			if p.Name == root || fold && strings.EqualFold(p.Name, root) {
+				match = append(match, p)
+			}
+		}
+		if len(match) > 0 {
+			break
+		}
+	}
+	switch len(match) {
+	case 0:
+		return "", "", fmt.Errorf("%q is neither a CID, a kith ticket nor the name of a pin of yours ('kith pin ls' lists them)", string(notRef))
+	case 1:
+	default:
+		return "", "", fmt.Errorf("%d pins are named %s ('kith pin ls' lists them): give the CID of the one you mean", len(match), printable(root))
+	}
+	ref = strings.Join(append([]string{match[0].Cid}, names...), "/")
+	name = match[0].Name
+	if len(names) > 0 {
+		name = refName(ref)
+	}
+	return ref, name, nil
 }
 
 // groupFlag is the --group flag of get, ls and cat.
