@@ -179,7 +179,7 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 		meta, _ = cid.Decode(in.Meta)
 		n.withdrawMerged(ctx, mr, c, ancestors, keep)
 		n.log.Info("sync: shared what changed in the folder", "path", w.Path, "cid", c, "from", mr.Cid)
-	} else if n.metaChanged(ctx, c, w.Path, mr.Meta) {
+	} else if changed, err := m.ModesChangedHere(ctx, w.Path, c, n.store); err == nil && changed {
 		// The same bytes, other modes or times (chmod +x, touch): the
 		// same version, shared with the folder's modes and times now.
 		in, err := n.groupShare(ctx, mr.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}, mirror.Versions{Ancestors: ancestors, Keep: keep})
@@ -200,21 +200,6 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 	w.Keep = keep // this device's own earlier versions: as many kept
 	earlier, err := n.retireEarlier(ctx, w, res.Cid)
 	return res.Cid, earlier, err
-}
-
-// metaChanged reports whether the modes and times of the folder dir,
-// which held the version c when it was just read, differ from those of
-// the meta file was (the one the folder was last in sync with); see
-// mirror.MetaChanged. A meta that cannot be read counts as changed.
-func (n *Node) metaChanged(ctx context.Context, c cid.Cid, dir, was string) bool {
-	var before mirror.Meta
-	if old, err := cid.Decode(was); err == nil {
-		if before, _, err = mirror.LoadMeta(ctx, n.store, old); err != nil {
-			return true
-		}
-	}
-	changed, err := mirror.MetaChanged(ctx, n.store, c, dir, before)
-	return err == nil && changed
 }
 
 // intent is g's live share of root.

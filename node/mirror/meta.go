@@ -183,44 +183,6 @@ func ReadMeta(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir s
 	return m, nil
 }
 
-// MetaChanged reports whether the folder dir, which held the version root
-// when it was just read, has other modes or times than was: a file's mode
-// or time, a folder's mode (a folder's time changes with what is made or
-// removed in it, the mirror's temporary files too: it is no change of
-// the folder's). A folder that no longer holds root (changed since it was
-// read: a file gone, or of another size or kind) reports no change: what
-// looks at it next sees the change.
-func MetaChanged(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string, was Meta) (bool, error) {
-	a := &applier{ctx: ctx, v: Version{Root: root, Store: bs}, want: map[string]bool{}}
-	items, err := a.list(root, ".", nil)
-	if err != nil {
-		return false, err
-	}
-	changed := false
-	for _, it := range items {
-		if it.e.Type == dag.TypeSymlink {
-			continue
-		}
-		st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(it.rel)))
-		switch {
-		case err != nil:
-			return false, nil
-		case it.e.Type == dag.TypeDir:
-			if !st.IsDir() {
-				return false, nil
-			}
-			changed = changed || uint32(st.Mode().Perm()) != was[it.rel].Mode
-		default:
-			if !st.Mode().IsRegular() || uint64(st.Size()) != it.e.Size {
-				return false, nil
-			}
-			em := was[it.rel]
-			changed = changed || uint32(st.Mode().Perm()) != em.Mode || st.ModTime().UnixNano() != em.Mtime
-		}
-	}
-	return changed, nil
-}
-
 // applyMeta gives what the mirror wrote in dir (man), and still holds as
 // written, the modes and times of m, folders last (writing in a folder
 // changes its time), and records each file's new time in man: a file so

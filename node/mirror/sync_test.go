@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -215,5 +216,61 @@ func TestApplySyncConflictSameEverywhere(t *testing.T) {
 	sameTree(t, "b's folder", readTree(t, dirB), want)
 	if len(resA.Conflicts) != 1 || len(resB.Conflicts) != 1 {
 		t.Errorf("conflicts: a %v, b %v; want one each", resA.Conflicts, resB.Conflicts)
+	}
+}
+
+// TestModesChangedHere: of a folder that syncs, a file whose mode or time
+// changed since the mirror took it as written is a change here (its meta
+// to share); one as written, or whose mode a meta set (the disk keeping
+// it or not), is not; a folder that no longer holds the version says
+// nothing (it is being changed: the next look sees it).
+func TestModesChangedHere(t *testing.T) {
+	ctx := context.Background()
+	bs := blockstore.NewMemStore()
+	tr := tree{"run.sh": "#!/bin/sh\n", "notes.txt": "notes", "sub": tree{"a.txt": "a"}}
+	v := version(t, bs, tr)
+	m := opened(t, &shares{bs: bs})
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, dir string)
+		want   bool
+	}{
+		{"as written", func(*testing.T, string) {}, false},
+		{"chmod +x", func(t *testing.T, dir string) { chmod(t, filepath.Join(dir, "run.sh"), 0o755) }, true},
+		{"touched", func(t *testing.T, dir string) {
+			when := time.Date(2021, 1, 2, 3, 4, 5, 0, time.UTC)
+			if err := os.Chtimes(filepath.Join(dir, "sub", "a.txt"), when, when); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"a folder's mode", func(t *testing.T, dir string) { chmod(t, filepath.Join(dir, "sub"), 0o700) }, false},
+		{"being changed", func(t *testing.T, dir string) {
+			chmod(t, filepath.Join(dir, "run.sh"), 0o755)
+			writeFile(t, filepath.Join(dir, "notes.txt"), "notes, longer now")
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := mustMkdir(t, filepath.Join(t.TempDir(), "Docs"))
+			apply(t, bs, v, dir, Manifest{})
+			if _, err := m.Add(ctx, Mirror{Path: dir, GroupID: "g1", Group: "family", Name: "Docs", Cid: v.String(), Sync: true}, bs); err != nil {
+				t.Fatal(err)
+			}
+			defer m.Remove(dir)
+			tc.change(t, dir)
+			got, err := m.ModesChangedHere(ctx, dir, v, bs)
+			if err != nil || got != tc.want {
+				t.Errorf("changed here: %v (%v), want %v", got, err, tc.want)
+			}
+		})
+	}
+	if _, err := m.ModesChangedHere(ctx, t.TempDir(), v, bs); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a folder that does not sync: %v, want ErrNotFound", err)
+	}
+}
+
+func chmod(t *testing.T, p string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
 	}
 }

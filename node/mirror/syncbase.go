@@ -3,6 +3,8 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -138,3 +140,49 @@ func Lineage(first []string, rest ...[]string) []string {
 // baseFetchTimeout bounds the fetch of the listing of the version a newer
 // one was made from (no member may hold it any more).
 const baseFetchTimeout = time.Minute
+
+// ModesChangedHere reports whether, in the folder path (which syncs both
+// ways, and held the version root when it was just read: bs holds its
+// folders), a file's mode or time changed on this device since the mirror
+// last wrote it, gave it a meta's or took it as written (its manifest):
+// what the version's bytes do not say, and its meta should (chmod +x,
+// touch). What the mirror set and the disk did not keep (a file system
+// without modes) is no change here. A folder that no longer holds root
+// (changed since it was read) reports none: what looks at it next sees
+// the change. The caller holds Exclusive(path).
+func (m *Mirrors) ModesChangedHere(ctx context.Context, path string, root cid.Cid, bs blockstore.Blockstore) (bool, error) {
+	m.mu.Lock()
+	i := slices.IndexFunc(m.list, func(x Mirror) bool { return x.Path == path && x.Sync })
+	if i < 0 {
+		m.mu.Unlock()
+		return false, fmt.Errorf("%s does not sync both ways: %w", path, ErrNotFound)
+	}
+	man, err := m.loadManifestLocked(m.list[i])
+	m.mu.Unlock()
+	if err != nil {
+		return false, err
+	}
+	a := &applier{ctx: ctx, v: Version{Root: root, Store: bs}, want: map[string]bool{}}
+	items, err := a.list(root, ".", nil)
+	if err != nil {
+		return false, err
+	}
+	changed := false
+	for _, it := range items {
+		if it.e.Type != dag.TypeFile {
+			continue
+		}
+		st, err := os.Lstat(filepath.Join(path, filepath.FromSlash(it.rel)))
+		if err != nil || !st.Mode().IsRegular() || uint64(st.Size()) != it.e.Size {
+			return false, nil
+		}
+		rec, ok := man[it.rel]
+		if !ok || rec.Type != dag.TypeFile || rec.Cid != it.e.Cid.String() {
+			continue // not known as written here: nothing to judge by
+		}
+		if rec.Mtime != st.ModTime().UnixNano() || rec.Mode != 0 && rec.Mode != uint32(st.Mode().Perm()) {
+			changed = true
+		}
+	}
+	return changed, nil
+}
