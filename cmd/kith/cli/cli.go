@@ -251,7 +251,10 @@ func (e *env) cidClient(arg string) (string, *client.Client, error) {
 		return "", nil, err
 	}
 	c, err := e.client()
-	if err == nil && notRef != "" {
+	switch {
+	case err != nil && notRef != "":
+		return "", nil, notRef // no daemon to ask for a pin of that name
+	case err == nil && notRef != "":
 		id, _, err = pinNamed(context.Background(), c, arg, notRef)
 	}
 	return id, c, err

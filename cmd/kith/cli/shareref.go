@@ -99,6 +99,9 @@ func (e *env) refClient(ctx context.Context, arg, group string) (ref, name strin
 		name = refName(ref)
 	}
 	if c, err = e.client(); err != nil {
+		if notRef != "" {
+			return "", "", nil, notRef // no daemon to ask for a pin of that name
+		}
 		return "", "", nil, err
 	}
 	if notRef != "" {
