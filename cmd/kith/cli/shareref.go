@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/protocol/ticket"
 	"github.com/kith-p2p/kith/web/api"
 	"github.com/kith-p2p/kith/web/client"
 )
@@ -153,8 +154,8 @@ func pinNamed(ctx context.Context, c *client.Client, arg string, notRef notRefEr
 		return "", "", fmt.Errorf("%d pins are named %s ('kith pin ls' lists them): give the CID of the one you mean", len(match), printable(root))
 	}
 	ref = strings.Join(append([]string{match[0].Cid}, names...), "/")
-	name = match[0].Name
-	if len(names) > 0 {
+	// Saved as a ticket's name is: the name may be another member's.
+	if name = ticket.CleanName(match[0].Name); name == "" || len(names) > 0 {
 		name = refName(ref)
 	}
 	return ref, name, nil
