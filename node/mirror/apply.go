@@ -484,8 +484,8 @@ func (a *applier) prune(dir string) error {
 			return err
 		}
 		rec := a.man[r]
-		if b, ok := a.base(r); a.v.Sync && (!ok || b != recordKey(rec)) {
-			continue // made or changed here since the base: shared from here
+		if a.madeHere(r, rec) {
+			continue // shared from here
 		}
 		if !a.under(dir, path.Dir(r)) {
 			delete(a.man, r)

@@ -62,8 +62,8 @@ func (a *applier) movable(dir string) map[string]int {
 		if a.want[r] || !a.spareFile(r, rec) {
 			continue
 		}
-		if b, ok := a.base(r); a.v.Sync && (!ok || b != recordKey(rec)) {
-			continue // changed here since the base: prune keeps it as it is
+		if a.madeHere(r, rec) {
+			continue // prune keeps it as it is
 		}
 		if !a.under(dir, path.Dir(r)) {
 			continue

@@ -82,14 +82,15 @@ func (a *applier) fetchNeeded(dir string, items []item) error {
 				a.targets[e.Cid.String()]++ // or moved here (moveHere)
 			}
 		case a.untouched(it.rel, p, st) && !a.oursChanged(it.rel):
-			if rec := a.man[it.rel]; rec.Type == e.Type && rec.Cid == e.Cid.String() {
+			rec := a.man[it.rel]
+			if rec.Type == e.Type && rec.Cid == e.Cid.String() {
 				// As written, and the same in this version: Apply passes
 				// it by (were it changed meanwhile, it would be kept
 				// anyway).
 				a.settled[it.rel] = true
 				continue
 			}
-			if rec := a.man[it.rel]; rec.Type == dag.TypeFile && st.Mode().IsRegular() {
+			if rec.Type == dag.TypeFile && st.Mode().IsRegular() {
 				// Written over: its bytes may go to another target first.
 				a.over[rec.Cid] = append(a.over[rec.Cid], it.rel)
 				a.targets[e.Cid.String()]++

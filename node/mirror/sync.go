@@ -66,6 +66,13 @@ func (a *applier) theirsUnchanged(r string, e dag.Entry) bool {
 	return ok && b == entryKey(e)
 }
 
+// madeHere reports whether the manifest's rec at r, in a folder that
+// syncs both ways, was made or changed here since the base.
+func (a *applier) madeHere(r string, rec Record) bool {
+	b, ok := a.base(r)
+	return a.v.Sync && (!ok || b != recordKey(rec))
+}
+
 // oursChanged reports whether this device changed r since the base while
 // the disk is as the manifest says: its last share changed it (Base set).
 func (a *applier) oursChanged(r string) bool {
