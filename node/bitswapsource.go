@@ -187,12 +187,20 @@ type bitswapAsk struct {
 	open  map[cid.Cid]bool
 	heard time.Time
 	gone  bool
+	// withdrawn holds what another peer delivered before wl was set (a
+	// reply can come while Want is still being sent): setWantlist cancels it.
+	withdrawn []cid.Cid
 }
 
 func (pa *bitswapAsk) setWantlist(wl fetch.Wantlist) {
 	pa.a.mu.Lock()
 	pa.wl = wl
+	withdrawn := pa.withdrawn
+	pa.withdrawn = nil
 	pa.a.mu.Unlock()
+	if len(withdrawn) > 0 {
+		wl.Cancel(withdrawn)
+	}
 }
 
 // close withdraws what is still asked of the peer; nothing more is passed
@@ -232,6 +240,8 @@ func (pa *bitswapAsk) Block(c cid.Cid, data []byte) {
 				delete(o.open, c)
 				if o.wl != nil {
 					cancel = append(cancel, o.wl)
+				} else {
+					o.withdrawn = append(o.withdrawn, c)
 				}
 			}
 		}

@@ -93,6 +93,9 @@ type fakeBitswapPeer struct {
 	// answers only then.
 	after chan struct{}
 	asked chan struct{} // closed when this peer is asked (if set)
+	// sent, when set, is waited on before Want returns: a reply from
+	// another peer comes while this peer's wants are still being sent.
+	sent chan struct{}
 }
 
 func (f *fakeBitswap) Speaks(peer.ID) bool { return true }
@@ -111,6 +114,9 @@ func (w *fakeWantlist) Want(cs []cid.Cid) error {
 	fp := w.f.peers[w.p]
 	if fp.asked != nil {
 		close(fp.asked)
+	}
+	if fp.sent != nil {
+		<-fp.sent
 	}
 	go func() {
 		if fp.after != nil {
@@ -189,16 +195,24 @@ func TestBitswapSource(t *testing.T) {
 		})
 	}
 
-	t.Run("withdrawn from the others", func(t *testing.T) {
-		slowAsked := make(chan struct{})
-		f := &fakeBitswap{peers: map[peer.ID]*fakeBitswapPeer{"holder": {blocks: have, after: slowAsked}, "slow": {silent: true, asked: slowAsked}},
-			cancel: map[peer.ID][]cid.Cid{}}
-		s := &bitswapSource{n: &Node{log: slog.New(slog.DiscardHandler)}, bs: f, peers: func() []peer.ID { return []peer.ID{"holder", "slow"} }}
-		s.FetchBlocks(context.Background(), cid.Undef, []cid.Cid{good.Cid()}, func(blocks.Block) {})
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if cs := f.cancel["slow"]; len(cs) != 1 || !cs[0].Equals(good.Cid()) {
-			t.Fatalf("cancels sent to the slow peer: %v", cs)
-		}
-	})
+	// A block delivered after the slow peer's wants were sent, and one
+	// delivered while they were still being sent: both withdrawn.
+	for _, whileSent := range []bool{false, true} {
+		t.Run(fmt.Sprintf("withdrawn from the others, delivered while sent: %v", whileSent), func(t *testing.T) {
+			slowAsked, delivered := make(chan struct{}), make(chan struct{})
+			slow := &fakeBitswapPeer{silent: true, asked: slowAsked}
+			if whileSent {
+				slow.sent = delivered
+			}
+			f := &fakeBitswap{peers: map[peer.ID]*fakeBitswapPeer{"holder": {blocks: have, after: slowAsked}, "slow": slow},
+				cancel: map[peer.ID][]cid.Cid{}}
+			s := &bitswapSource{n: &Node{log: slog.New(slog.DiscardHandler)}, bs: f, peers: func() []peer.ID { return []peer.ID{"holder", "slow"} }}
+			s.FetchBlocks(context.Background(), cid.Undef, []cid.Cid{good.Cid()}, func(blocks.Block) { close(delivered) })
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if cs := f.cancel["slow"]; len(cs) != 1 || !cs[0].Equals(good.Cid()) {
+				t.Fatalf("cancels sent to the slow peer: %v", cs)
+			}
+		})
+	}
 }
