@@ -252,7 +252,7 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 		return api.GetResult{}, fmt.Errorf("output path %q must be absolute: %w", out, api.ErrInvalid)
 	}
 	if fi, err := os.Lstat(out); err == nil {
-		if size, ok := n.holdsAlready(ctx, c, out, fi, x); ok {
+		if size, ok := n.holdsAlready(ctx, c, out, fi, x, progress); ok {
 			return api.GetResult{Cid: c.String(), Path: out, Size: size, Existed: true}, nil
 		}
 		return api.GetResult{}, fmt.Errorf("%s already exists: kith never overwrites; choose another path with -o, or move it away first: %w", out, api.ErrInvalid)
@@ -309,20 +309,38 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 	return api.GetResult{Cid: c.String(), Path: out, Size: uint64(written), Fetched: fetched, Meta: touched}, nil
 }
 
-// holdsAlready reports whether the file out (fi) holds the file c already
-// (a get run again), and its size: c's root is here, of fi's size, and
-// the file hashes to c. A folder is not compared (it would be read
-// whole), nor a file got with patterns.
-func (n *Node) holdsAlready(ctx context.Context, c cid.Cid, out string, fi fs.FileInfo, x dag.Exclusion) (uint64, bool) {
-	if !fi.Mode().IsRegular() || !x.None() {
+// holdsAlready reports whether out (fi) holds c already (a get run
+// again), and its size: of a file, c's root is here, of fi's size, and
+// the file hashes to c; of a folder, c's folder nodes and files' root
+// blocks are here and the folder holds exactly what c does
+// (dag.HoldsTree: compared by names and sizes, then read whole, the
+// reading reported as the "compare" phase). Nothing got with patterns is
+// compared.
+func (n *Node) holdsAlready(ctx context.Context, c cid.Cid, out string, fi fs.FileInfo, x dag.Exclusion, progress func(api.Progress)) (uint64, bool) {
+	if !x.None() {
 		return 0, false
 	}
 	e, err := dag.StatRoot(ctx, n.store, c)
-	if err != nil || e.Type != dag.TypeFile || e.Size != uint64(fi.Size()) {
+	switch {
+	case err != nil:
 		return 0, false
+	case fi.Mode().IsRegular():
+		if e.Type != dag.TypeFile || e.Size != uint64(fi.Size()) {
+			return 0, false
+		}
+		got, err := dag.HashFile(ctx, out, nil)
+		return e.Size, err == nil && got == c
+	case fi.IsDir() && e.Type == dag.TypeDir:
+		meter := newRateMeter(time.Now)
+		same, size, err := dag.HoldsTree(ctx, n.store, c, out, func(done, total int64) {
+			report(progress, api.Progress{Phase: "compare", Bytes: done, Total: total, Rate: meter.observe(done)})
+		})
+		if err != nil {
+			n.log.Debug("get: the folder there was not compared", "cid", c, "path", out, "err", err)
+		}
+		return size, err == nil && same
 	}
-	got, err := dag.HashFile(ctx, out, nil)
-	return e.Size, err == nil && got == c
+	return 0, false
 }
 
 // checkOutputFolder fails, before anything is fetched, when out cannot be

@@ -242,4 +242,19 @@ func TestTicketCarriesTheName(t *testing.T) {
 	if ls := mustKith(t, getter, "pin", "ls"); !strings.Contains(ls, "Trip 2026") {
 		t.Fatalf("pin add TICKET did not pin it under its name:\n%s", ls)
 	}
+	// A folder got again: the same there, nothing to do; once something
+	// was added in it, refused.
+	trip := filepath.Join(into, "Trip 2026")
+	if out := mustKith(t, getter, "get", res.Ticket, "-o", into); !strings.Contains(out, "saved "+res.Cid+" to "+trip) {
+		t.Fatalf("get of the folder into %s: %s", into, out)
+	}
+	if out := mustKith(t, getter, "get", res.Ticket, "-o", into); !strings.Contains(out, trip+" holds "+res.Cid+" already") {
+		t.Fatalf("the folder got again: %s", out)
+	}
+	if err := os.WriteFile(filepath.Join(trip, "b.txt"), []byte("b"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := runKith(t, getter, "get", res.Ticket, "-o", into); err == nil || !strings.Contains(stderr, trip+" already exists") {
+		t.Fatalf("get of the folder over one that holds more: %v: %s", err, stderr)
+	}
 }

@@ -25,8 +25,9 @@ func getCmd(e *env) *cobra.Command {
 folder that exists, into it. The name is the one a ticket carries (what the
 sharer called it), else the CID: without -o, ./NAME or ./CID. The name of
 one of your pins ('kith pin ls' lists them) goes in place of a CID too.
-kith never overwrites: the path written must not exist yet (a file there
-that holds the same bytes, as a get run again left it, is left as it is).
+kith never overwrites: the path written must not exist yet (a file or a
+folder there that holds the same, as a get run again left it, is left as
+it is: a folder is read whole to tell).
 
 Whatever the repo lacks is fetched from every peer that has it at once
 (connected peers first, then providers found through the DHT), each block

@@ -104,6 +104,8 @@ func (p *progress) event(ev api.Event) {
 	switch {
 	case p.waiting:
 		desc = p.desc + " (waiting for a peer)"
+	case ev.Phase == "compare":
+		desc = "comparing with what is there" // a get run again: is it the same?
 	case ev.Peers > 0:
 		desc = fmt.Sprintf("%s from %d peer%s", p.desc, ev.Peers, plural(ev.Peers))
 	case ev.Phase != "" && !p.bytes:

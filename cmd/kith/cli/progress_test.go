@@ -60,6 +60,15 @@ func TestProgressResumes(t *testing.T) {
 			at:    50 * mib, over: 100 * mib,
 		},
 		{
+			name: "a get run again compares the folder there",
+			events: []api.Event{
+				{Type: "progress", Phase: "compare", Bytes: 30 * mib, Total: 120 * mib, Rate: 300 * mib},
+			},
+			want:  []string{"comparing with what is there"},
+			avoid: []string{"getting"},
+			at:    30 * mib, over: 120 * mib,
+		},
+		{
 			name: "an hour or more",
 			events: []api.Event{
 				{Type: "progress", Phase: "fetch", Bytes: 1, Total: 8000 * mib, Peers: 1, Rate: 1 * mib},
