@@ -180,14 +180,15 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 		n.withdrawMerged(ctx, mr, c, ancestors, keep)
 		n.log.Info("sync: shared what changed in the folder", "path", w.Path, "cid", c, "from", mr.Cid)
 	} else if changed, err := m.ModesChangedHere(ctx, w.Path, c, n.store); err == nil && changed {
-		// The same bytes, other modes or times (chmod +x, touch): the
-		// same version, shared with the folder's modes and times now.
+		// The same bytes, other modes or times (chmod +x, touch, a
+		// folder's chmod): the same version, shared with the folder's
+		// modes and times now.
 		in, err := n.groupShare(ctx, mr.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}, mirror.Versions{Ancestors: ancestors, Keep: keep})
 		if err != nil {
 			return "", w.Earlier, err
 		}
 		meta, _ = cid.Decode(in.Meta)
-		n.log.Info("sync: shared the new modes and times of the folder's files", "path", w.Path, "cid", c, "meta", meta)
+		n.log.Info("sync: shared the new modes and times in the folder", "path", w.Path, "cid", c, "meta", meta)
 	} else {
 		meta, _ = cid.Decode(mr.Meta) // the folder holds that version as it is
 	}

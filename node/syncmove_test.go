@@ -221,9 +221,10 @@ func (h *logRecords) count() int {
 }
 
 // TestSyncFolderModesAndTimes: a change of only a file's mode (chmod +x)
-// or time (touch) on one device of a folder that syncs both ways (the
-// same bytes: the same version) is shared, and given to the file on the
-// other; once each device holds it, neither shares again.
+// or time (touch), or of a folder's mode (chmod 700), on one device of a
+// folder that syncs both ways (the same bytes: the same version) is
+// shared, and given to the file or folder on the other; once each device
+// holds it, neither shares again.
 func TestSyncFolderModesAndTimes(t *testing.T) {
 	ctx := context.Background()
 	logA, logB := &logRecords{}, &logRecords{}
@@ -234,6 +235,7 @@ func TestSyncFolderModesAndTimes(t *testing.T) {
 	dirA := filepath.Join(t.TempDir(), "Tools")
 	writeBytes(t, filepath.Join(dirA, "run.sh"), []byte("#!/bin/sh\necho hi\n"))
 	writeBytes(t, filepath.Join(dirA, "notes.txt"), []byte("notes\n"))
+	writeBytes(t, filepath.Join(dirA, "private", "diary.txt"), []byte("dear diary\n"))
 	dirB := syncBoth(t, a, b, dirA)
 	stat := func(p string) os.FileInfo {
 		t.Helper()
@@ -270,8 +272,16 @@ func TestSyncFolderModesAndTimes(t *testing.T) {
 	if got := stat(filepath.Join(dirB, "run.sh")).Mode().Perm(); got != 0o755 {
 		t.Errorf("run.sh on b is %v after a's touch, want the 0755 b gave it", got)
 	}
+	// A folder closed to others on b: closed on a too.
+	if err := os.Chmod(filepath.Join(dirB, "private"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "private closed on a", func() bool {
+		kick()
+		return stat(filepath.Join(dirA, "private")).Mode().Perm() == 0o700
+	})
 	// In sync: more looks share nothing more.
-	const shared = "sync: shared the new modes and times of the folder's files"
+	const shared = "sync: shared the new modes and times in the folder"
 	before := []int{logA.count(), logB.count()}
 	for range 2 {
 		a.watcher.CheckAll(ctx)
@@ -280,7 +290,7 @@ func TestSyncFolderModesAndTimes(t *testing.T) {
 	if s := append(logA.said(shared, before[0]), logB.said(shared, before[1])...); len(s) != 0 {
 		t.Errorf("in sync, shared again: %+v", s)
 	}
-	if s := append(logA.said(shared, 0), logB.said(shared, 0)...); len(s) != 2 {
-		t.Errorf("%d shares of modes and times, want 2 (b's chmod, a's touch): %+v", len(s), s)
+	if s := append(logA.said(shared, 0), logB.said(shared, 0)...); len(s) != 3 {
+		t.Errorf("%d shares of modes and times, want 3 (b's chmods, a's touch): %+v", len(s), s)
 	}
 }

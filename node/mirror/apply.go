@@ -28,7 +28,7 @@ type Record struct {
 	Cid    string `json:"c,omitempty"` // a file's or link's, in the version written
 	Size   int64  `json:"s,omitempty"`
 	Mtime  int64  `json:"m,omitempty"` // nanoseconds
-	Mode   uint32 `json:"p,omitempty"` // a file's permission bits when written or given a meta's (0: not known)
+	Mode   uint32 `json:"p,omitempty"` // a file's or folder's permission bits when written or given a meta's (0: not known)
 	Target string `json:"l,omitempty"` // a link's
 }
 
@@ -295,7 +295,15 @@ func (a *applier) folder(r, p string) error {
 		a.keptChanged(r)
 		return nil
 	}
-	a.man[r] = Record{Type: dag.TypeDir}
+	// Its mode as the mirror last knew it (a chmod here since stays a
+	// change here); a folder made now, or new to the manifest, as it is.
+	rec := Record{Type: dag.TypeDir}
+	if old, ok := a.man[r]; ok && old.Type == dag.TypeDir {
+		rec.Mode = old.Mode
+	} else if st, err := os.Lstat(p); err == nil {
+		rec.Mode = uint32(st.Mode().Perm())
+	}
+	a.man[r] = rec
 	a.real[r] = true
 	dag.SweepTemps(p)
 	return nil
@@ -392,9 +400,7 @@ func (a *applier) record(r string, e dag.Entry, st fs.FileInfo) {
 		rec.Target = e.Target
 	} else {
 		rec.Size, rec.Mtime = st.Size(), st.ModTime().UnixNano()
-		if e.Type == dag.TypeFile {
-			rec.Mode = uint32(st.Mode().Perm())
-		}
+		rec.Mode = uint32(st.Mode().Perm())
 	}
 	a.man[r] = rec
 }
@@ -599,7 +605,7 @@ func Adopt(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir stri
 		}
 		switch e := it.e; {
 		case e.Type == dag.TypeDir && st.IsDir():
-			a.man[it.rel] = Record{Type: dag.TypeDir}
+			a.man[it.rel] = Record{Type: dag.TypeDir, Mode: uint32(st.Mode().Perm())}
 			real[it.rel] = true
 		case e.Type == dag.TypeSymlink && st.Mode()&fs.ModeSymlink != 0:
 			if t, err := os.Readlink(p); err == nil && t == e.Target {

@@ -185,8 +185,9 @@ func ReadMeta(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir s
 
 // applyMeta gives what the mirror wrote in dir (man), and still holds as
 // written, the modes and times of m, folders last (writing in a folder
-// changes its time), and records each file's new time in man: a file so
-// touched is still as written. The owner keeps reading a file and
+// changes its time), and records each file's and folder's new mode and
+// time in man: what it so changed is still as written. A file or folder
+// whose mode changed here (chmod) keeps it, as an edit here is kept. The owner keeps reading a file and
 // changing a folder (the mirror must compare and write). It returns how
 // many entries it changed.
 func applyMeta(dir string, man Manifest, m Meta) (int, error) {
@@ -230,8 +231,9 @@ func applyMeta(dir string, man Manifest, m Meta) (int, error) {
 	for _, r := range dirs {
 		p := filepath.Join(dir, filepath.FromSlash(r))
 		st, err := os.Lstat(p)
-		if err != nil || !st.IsDir() {
-			continue
+		rec := man[r]
+		if err != nil || !st.IsDir() || rec.Mode != 0 && uint32(st.Mode().Perm()) != rec.Mode {
+			continue // a chmod here: this device's now
 		}
 		changed, err := setMeta(p, st, m[r], 0o700)
 		if err != nil {
@@ -239,7 +241,12 @@ func applyMeta(dir string, man Manifest, m Meta) (int, error) {
 		}
 		if changed {
 			n++
+			if st, err = os.Lstat(p); err != nil {
+				return n, err
+			}
 		}
+		rec.Mtime, rec.Mode = st.ModTime().UnixNano(), uint32(st.Mode().Perm())
+		man[r] = rec
 	}
 	return n, nil
 }

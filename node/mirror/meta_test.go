@@ -156,9 +156,13 @@ func TestMirrorKeepsModesAndTimes(t *testing.T) {
 	sameMeta(t, folder, meta3, "b.txt")
 
 	// Its mode changed here (chmod, nothing else), then the sharer
-	// touches it: what was changed here stays, as an edit here does.
-	notes := filepath.Join(folder, "notes.txt")
+	// touches it: what was changed here stays, as an edit here does; so
+	// does a folder's mode changed here that the sharer changed too.
+	notes, bin := filepath.Join(folder, "notes.txt"), filepath.Join(folder, "bin")
 	if err := os.Chmod(notes, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(bin, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	here, err := os.Stat(notes)
@@ -169,6 +173,9 @@ func TestMirrorKeepsModesAndTimes(t *testing.T) {
 	em = meta4["notes.txt"]
 	em.Mtime += int64(time.Minute)
 	meta4["notes.txt"] = em
+	em = meta4["bin"]
+	em.Mode = 0o755
+	meta4["bin"] = em
 	res, err = dag.NewImporter(bs).Add(context.Background(), files.NewBytesFile(EncodeMeta(meta4, Versions{})), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +186,10 @@ func TestMirrorKeepsModesAndTimes(t *testing.T) {
 	if st, err := os.Stat(notes); err != nil || st.Mode() != here.Mode() || !st.ModTime().Equal(here.ModTime()) {
 		t.Fatalf("notes.txt, its mode changed here: %v %v, want %v %v as it was (%v)", st.Mode(), st.ModTime(), here.Mode(), here.ModTime(), err)
 	}
-	sameMeta(t, folder, meta4, "b.txt", "notes.txt")
+	if st, err := os.Stat(bin); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("bin, its mode changed here: %v (%v), want 0700 as it was", st.Mode(), err)
+	}
+	sameMeta(t, folder, meta4, "b.txt", "notes.txt", "bin")
 
 	// A folder replaced here by a link to a folder outside: nothing out
 	// there gets the version's modes or times.

@@ -243,7 +243,7 @@ func TestModesChangedHere(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, true},
-		{"a folder's mode", func(t *testing.T, dir string) { chmod(t, filepath.Join(dir, "sub"), 0o700) }, false},
+		{"a folder's mode", func(t *testing.T, dir string) { chmod(t, filepath.Join(dir, "sub"), 0o700) }, true},
 		{"being changed", func(t *testing.T, dir string) {
 			chmod(t, filepath.Join(dir, "run.sh"), 0o755)
 			writeFile(t, filepath.Join(dir, "notes.txt"), "notes, longer now")

@@ -143,10 +143,10 @@ const baseFetchTimeout = time.Minute
 
 // ModesChangedHere reports whether, in the folder path (which syncs both
 // ways, and held the version root when it was just read: bs holds its
-// folders), a file's mode or time changed on this device since the mirror
-// last wrote it, gave it a meta's or took it as written (its manifest):
-// what the version's bytes do not say, and its meta should (chmod +x,
-// touch). What the mirror set and the disk did not keep (a file system
+// folders), a file's mode or time, or a folder's mode, changed on this
+// device since the mirror last wrote it, gave it a meta's or took it as
+// written (its manifest): what the version's bytes do not say, and its
+// meta should (chmod +x, touch, chmod 700 on a folder). What the mirror set and the disk did not keep (a file system
 // without modes) is no change here. A folder that no longer holds root
 // (changed since it was read) reports none: what looks at it next sees
 // the change. The caller holds Exclusive(path).
@@ -169,14 +169,27 @@ func (m *Mirrors) ModesChangedHere(ctx context.Context, path string, root cid.Ci
 	}
 	changed := false
 	for _, it := range items {
-		if it.e.Type != dag.TypeFile {
+		if it.e.Type == dag.TypeSymlink {
 			continue
 		}
 		st, err := os.Lstat(filepath.Join(path, filepath.FromSlash(it.rel)))
-		if err != nil || !st.Mode().IsRegular() || uint64(st.Size()) != it.e.Size {
+		if err != nil {
 			return false, nil
 		}
 		rec, ok := man[it.rel]
+		if it.e.Type == dag.TypeDir {
+			// Its mode alone: its time changes with what is in it.
+			if !st.IsDir() {
+				return false, nil
+			}
+			if ok && rec.Type == dag.TypeDir && rec.Mode != 0 && rec.Mode != uint32(st.Mode().Perm()) {
+				changed = true
+			}
+			continue
+		}
+		if !st.Mode().IsRegular() || uint64(st.Size()) != it.e.Size {
+			return false, nil
+		}
 		if !ok || rec.Type != dag.TypeFile || rec.Cid != it.e.Cid.String() {
 			continue // not known as written here: nothing to judge by
 		}

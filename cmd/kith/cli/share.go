@@ -64,7 +64,7 @@ shared as it changes (as with --watch), and each newer version another
 device shares under its name (kith get NAME --group G -o DIR --sync on
 that device) is written in: only what changed, deletions too (a file
 moved is moved, not sent again; a change of only a mode or a time,
-chmod +x or touch, goes to the others too). Where this device and
+chmod +x, touch or a folder's chmod 700, goes to the others too). Where this device and
 another changed the same file before hearing of each other, the later
 change keeps the name and the other is written beside it as
 NAME.sync-conflict-DATE-TIME-HASH.EXT, the same on every device: nothing
