@@ -1,10 +1,13 @@
 package node
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,6 +116,27 @@ func TestGateway(t *testing.T) {
 		}
 		if got := resp.Header.Get("Content-Disposition"); !strings.Contains(got, "site.tar") {
 			t.Fatalf("folder download named %q, want site.tar", got)
+		}
+		// Unpacked, it is ./site, not ./CID.
+		tr := tar.NewReader(bytes.NewReader(body))
+		var names []string
+		for {
+			hdr, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("the archive, after %v: %v", names, err)
+			}
+			names = append(names, hdr.Name)
+			if hdr.Name == "site/clip.mp4" {
+				if b, _ := io.ReadAll(tr); !bytes.Equal(b, video) {
+					t.Fatalf("site/clip.mp4 in the archive: %d bytes differ from the file's", len(b))
+				}
+			}
+		}
+		if !slices.Contains(names, "site/clip.mp4") || !slices.Contains(names, "site/sub folder/a.txt") || slices.ContainsFunc(names, func(n string) bool { return !strings.HasPrefix(n, "site") }) {
+			t.Fatalf("the archive holds %v, want everything under site/", names)
 		}
 	})
 	t.Run("folder without slash redirects", func(t *testing.T) {

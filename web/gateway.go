@@ -171,7 +171,8 @@ func isGatewayHost(hostport, port string) bool {
 
 // folderDownloads makes ?download=true on a folder what it was before the
 // gateway was boxo's: a tar archive (boxo's format=tar), named after the
-// folder, rather than its listing.
+// folder, rather than its listing; the folder in it is named so too
+// (tarRenamer), not by its CID.
 func folderDownloads(gw api.Gateway, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -186,7 +187,8 @@ func folderDownloads(gw api.Gateway, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if e, err := gw.Resolve(r.Context(), root, sub); err != nil || e.Type != "dir" {
+		e, err := gw.Resolve(r.Context(), root, sub)
+		if err != nil || e.Type != "dir" {
 			next.ServeHTTP(w, r) // a file, or an error boxo will report
 			return
 		}
@@ -202,7 +204,14 @@ func folderDownloads(gw api.Gateway, next http.Handler) http.Handler {
 		q.Set("format", "tar")
 		q.Set("filename", name)
 		r.URL.RawQuery = q.Encode()
-		next.ServeHTTP(w, r)
+		folder := tarFolderName(name)
+		if folder == "" || folder == e.Cid {
+			next.ServeHTTP(w, r)
+			return
+		}
+		tw := newTarRenamer(w, e.Cid, folder)
+		next.ServeHTTP(tw, r)
+		tw.finish()
 	})
 }
 
