@@ -53,6 +53,7 @@ func (t *tarRenamer) start(code int) {
 		t.skip = true
 		return
 	}
+	t.w.Header().Del("Content-Length") // the names change the length
 	pr, pw := io.Pipe()
 	t.pw, t.done = pw, make(chan rewritten, 1)
 	go func() {
