@@ -21,7 +21,7 @@ const logFileMax = 10 << 20
 
 func daemonCmd(e *env) *cobra.Command {
 	var apiAddr, profile, logLevel, logFile string
-	var noConsole bool
+	var noConsole, untilStdin bool
 	cmd := &cobra.Command{
 		Use:   "daemon",
 		Short: "Run the kith daemon (creates the repo on first run)",
@@ -90,9 +90,18 @@ too.`,
 				fmt.Fprintf(e.stdout, "kith daemon ready\npeer id: %s\napi:     http://%s\nrepo:    %s\nlog:     %s\n", id.PeerID, n.APIAddr(), id.Repo, dl.Path())
 			}
 			var serveErr error
+			stdinClosed := make(chan struct{})
+			if untilStdin {
+				go func() {
+					_, _ = io.Copy(io.Discard, e.stdin)
+					close(stdinClosed)
+				}()
+			}
 			select {
 			case <-cmd.Context().Done():
 				log.Info("signal received, shutting down (a second Ctrl-C stops it at once)")
+			case <-stdinClosed:
+				log.Info("the command this daemon was started for ended: shutting down")
 			case <-n.Stopped():
 				log.Info("shutdown requested through the API")
 			case serveErr = <-n.ServeErr():
@@ -118,6 +127,10 @@ too.`,
 	if runtime.GOOS != "windows" {
 		_ = cmd.Flags().MarkHidden("no-console")
 	}
+	// What a command that starts a daemon for itself (kith get, when none
+	// runs) gives it: it stops when the command does (ephemeral.go).
+	cmd.Flags().BoolVar(&untilStdin, untilStdinFlag, false, "run until standard input closes")
+	_ = cmd.Flags().MarkHidden(untilStdinFlag)
 	return cmd
 }
 

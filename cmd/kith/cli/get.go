@@ -42,6 +42,11 @@ Given a ticket (what kith add prints: kith1...), kith dials the sharer
 directly first, through its relay if it is behind a NAT, with no DHT
 lookup; the DHT is still asked if the sharer cannot be reached.
 
+With no daemon running, get starts one for itself (the repo's, made on
+first use as kith daemon makes it) and stops it when the get ends, also
+when it is interrupted or killed; the next get resumes. 'kith daemon'
+keeps one running, which also shares back what you got.
+
 --exclude leaves out of a folder what matches (a name at any depth, or a
 path from its top, as kith add's): it is not fetched, and not written.
 
@@ -94,6 +99,16 @@ many as any device that syncs the folder asked for).`,
 			}
 			if follow && strings.Contains(strings.Trim(args[0], "/"), "/") {
 				return fmt.Errorf("--follow follows a whole share: give its name (%s), not a path in it", strings.SplitN(strings.Trim(args[0], "/"), "/", 2)[0])
+			}
+			if _, err := parseCID(args[0]); !follow && (err == nil || group != "") {
+				// A friend's first get needs no daemon started first: one
+				// is started for it when none runs (not to follow: that
+				// needs one that keeps running).
+				stop, err := e.daemonFor(cmd.Context(), "get")
+				if err != nil {
+					return err
+				}
+				defer stop()
 			}
 			id, name, c, err := e.refClient(cmd.Context(), args[0], group)
 			if err != nil {

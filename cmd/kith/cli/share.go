@@ -64,11 +64,11 @@ shared as it changes (as with --watch), and each newer version another
 device shares under its name (kith get NAME --group G -o DIR --sync on
 that device) is written in: only what changed, deletions too (a file
 moved is moved, not sent again; a change of only a mode or a time,
-chmod +x, touch or a folder's chmod 700, goes to the others too). Where this device and
-another changed the same file before hearing of each other, the later
-change keeps the name and the other is written beside it as
-NAME.sync-conflict-DATE-TIME-HASH.EXT, the same on every device: nothing
-is lost. What should stay on each device alone (caches, build
+chmod +x, touch or a folder's chmod 700, goes to the others too). Where
+this device and another changed the same file before hearing of each
+other, the later change keeps the name and the other is written beside
+it as NAME.sync-conflict-DATE-TIME-HASH.EXT, the same on every device:
+nothing is lost. What should stay on each device alone (caches, build
 output) goes in a .kithignore file at the top of the folder. With --keep
 N the group keeps the N versions before the newest shared too, whichever
 device made them, and every device that syncs the folder keeps as many

@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/kith-p2p/kith/web/client"
+)
+
+// A friend's first kith get TICKET should not fail because no daemon
+// runs (sendme and croc need none): a command that needs the daemon only
+// for itself starts one when none is running, and stops it when it ends.
+// The daemon is the user's own (the repo, its config), in a process of
+// its own group, so that a Ctrl-C reaches the command, which then stops
+// the daemon; its standard input is a pipe from the command, and it stops
+// when that closes (untilStdinFlag), so it ends with the command even
+// when the command is killed.
+
+// untilStdinFlag is the daemon's hidden flag: run until standard input
+// closes.
+const untilStdinFlag = "until-stdin-closes"
+
+// daemonReadyWait bounds how long a daemon started for a command may take
+// to answer (a first run creates the repo).
+const daemonReadyWait = 2 * time.Minute
+
+// daemonFor makes sure a daemon answers for the repo: the running one, or
+// one started for this command (what names it), which stop ends. Any
+// other error than no daemon is left for the command to meet and say.
+func (e *env) daemonFor(ctx context.Context, what string) (stop func(), err error) {
+	running := func() error {
+		c, err := e.client()
+		if err == nil {
+			_, err = c.ID(ctx)
+		}
+		return err
+	}
+	if err := running(); !errors.Is(err, client.ErrNoDaemon) {
+		return func() {}, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("%w, and this one cannot start it (%w)", client.ErrNoDaemon, err)
+	}
+	fmt.Fprintf(e.stderr, "no kith daemon is running: starting one for this %s (it stops when the %s ends; 'kith daemon' keeps one running)\n", what, what)
+	cmd := exec.Command(exe, "--repo", e.repo, "daemon", "--"+untilStdinFlag)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	// Its output goes to a file, never a pipe: a daemon writing to a pipe
+	// whose reader died (this process, killed) would die of SIGPIPE
+	// before it could stop cleanly. The file says why it stopped, if it
+	// does before it answers.
+	out, err := os.CreateTemp("", "kith-daemon-*.log")
+	if err != nil {
+		return nil, fmt.Errorf("start the kith daemon: %w", err)
+	}
+	defer os.Remove(out.Name()) // open in the daemon, if it runs: gone once it ends
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	ownGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the kith daemon: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	stop = func() {
+		stdin.Close() // it shuts down, as it would if this process died
+		select {
+		case <-exited:
+		case <-time.After(time.Minute):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}
+	deadline := time.NewTimer(daemonReadyWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for running() != nil {
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("the kith daemon started for this %s stopped: %s", what, lastLine(out))
+		case <-deadline.C:
+			stop()
+			return nil, fmt.Errorf("the kith daemon started for this %s did not answer within %s ('kith log' says why)", what, daemonReadyWait)
+		case <-ctx.Done():
+			stop()
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return stop, nil
+}
+
+// lastLine is the last line of the file f, "kith: " cut (the daemon's
+// error).
+func lastLine(f *os.File) string {
+	b, _ := os.ReadFile(f.Name())
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	line := strings.TrimPrefix(lines[len(lines)-1], "kith: ")
+	if line == "" {
+		return "it said nothing ('kith log' may)"
+	}
+	return line
+}

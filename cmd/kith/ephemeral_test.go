@@ -1,0 +1,143 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestGetStartsItsOwnDaemon: a friend's kith get TICKET with no daemon
+// running starts one for the get and stops it after, cleanly (its log
+// says so, the API file is gone): when the get ends, when it is
+// interrupted (and the next get resumes), and when the get is killed.
+func TestGetStartsItsOwnDaemon(t *testing.T) {
+	seed, repo := t.TempDir(), t.TempDir()
+	startDaemon(t, seed)
+	// The getter's repo, made with the local profile, then no daemon.
+	getter := startDaemon(t, repo)
+	if err := getter.stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { runKith(t, repo, "shutdown") }) // if a test step left one
+	src := filepath.Join(t.TempDir(), "holiday.bin")
+	writeRandomFile(t, src, 8<<20)
+	var res struct{ Cid, Ticket string }
+	if err := json.Unmarshal([]byte(lastLine(mustKith(t, seed, "--json", "add", src))), &res); err != nil {
+		t.Fatal(err)
+	}
+	count := 0 // the daemon's clean stops with its command, so far
+	stoppedCleanly := func(t *testing.T, what string) {
+		t.Helper()
+		waitFor(t, 30*time.Second, "the daemon started for the get to stop, "+what, func() bool {
+			_, err := os.Stat(filepath.Join(repo, "api"))
+			return os.IsNotExist(err)
+		})
+		if _, stderr, err := runKith(t, repo, "id"); err == nil || !strings.Contains(stderr, "no kith daemon is running") {
+			t.Fatalf("a daemon still answers %s: %v %s", what, err, stderr)
+		}
+		logged, _ := os.ReadFile(filepath.Join(repo, "logs", "daemon.log"))
+		if n := strings.Count(string(logged), "the command this daemon was started for ended: shutting down"); n != count+1 {
+			t.Fatalf("%s: the daemon's log says %d times that it stopped with its command, want %d:\n%s", what, n, count+1, logged)
+		}
+		count++
+	}
+
+	t.Run("a get", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "holiday.bin")
+		stdout, stderr, err := runKith(t, repo, "get", res.Ticket, "-o", out)
+		if err != nil || !strings.Contains(stderr, "starting one for this get") || !strings.Contains(stdout, "saved "+res.Cid) {
+			t.Fatalf("get with no daemon: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
+		}
+		sameFile(t, out, src)
+		stoppedCleanly(t, "after the get")
+	})
+
+	// Slowed down, so that it is still running when it is stopped.
+	mustKith(t, repo, "config", "set", "fetch.download_limit", "256KiB")
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "holiday.bin")
+			get := exec.Command(kithBin, "--repo", repo, "--json", "get", res.Ticket, "-o", out)
+			var stdout, stderr lockedBuffer
+			get.Stdout, get.Stderr = &stdout, &stderr
+			if err := get.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 60*time.Second, "the get's first bytes", func() bool {
+				return strings.Contains(stdout.String(), `"phase":"fetch"`)
+			})
+			get.Process.Signal(sig)
+			if err := get.Wait(); err == nil {
+				t.Fatalf("the get exited 0 after %s", sig)
+			}
+			if sig == syscall.SIGINT && !strings.Contains(stderr.String(), "run the same command to resume") {
+				t.Fatalf("the interrupted get said %q", stderr.String())
+			}
+			stoppedCleanly(t, "after "+sig.String())
+		})
+	}
+
+	t.Run("the next get resumes", func(t *testing.T) {
+		mustKith(t, repo, "config", "set", "fetch.download_limit", "0")
+		out := filepath.Join(t.TempDir(), "holiday.bin")
+		if got := mustKith(t, repo, "get", res.Ticket, "-o", out); !strings.Contains(got, "saved "+res.Cid) {
+			t.Fatalf("get: %s", got)
+		}
+		sameFile(t, out, src)
+		stoppedCleanly(t, "after the last get")
+	})
+
+	t.Run("one that cannot start says why", func(t *testing.T) {
+		cfg := filepath.Join(repo, "config.json")
+		good, err := os.ReadFile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.WriteFile(cfg, good, 0o600)
+		os.WriteFile(cfg, []byte("{ not json"), 0o600)
+		_, stderr, err := runKith(t, repo, "get", res.Ticket, "-o", filepath.Join(t.TempDir(), "x"))
+		if err == nil || !strings.Contains(stderr, "the kith daemon started for this get stopped: config "+cfg+" is not valid JSON") {
+			t.Fatalf("get with a broken config: %v: %s", err, stderr)
+		}
+	})
+}
+
+// lockedBuffer is a bytes.Buffer a command writes while the test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func sameFile(t *testing.T, got, want string) {
+	t.Helper()
+	a, err := os.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Fatalf("%s: %d bytes that differ from the %d shared", got, len(a), len(b))
+	}
+}
