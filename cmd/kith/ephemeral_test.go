@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// TestGetStartsItsOwnDaemon: a friend's kith get TICKET with no daemon
-// running starts one for the get and stops it after, cleanly (its log
-// says so, the API file is gone): when the get ends, when it is
+// TestGetStartsItsOwnDaemon: a friend's kith get TICKET (or cat) with no
+// daemon running starts one for the get and stops it after, cleanly (its
+// log says so, the API file is gone): when the get ends, when it is
 // interrupted (and the next get resumes), and when the get is killed.
 func TestGetStartsItsOwnDaemon(t *testing.T) {
 	seed, repo := t.TempDir(), t.TempDir()
@@ -57,6 +57,17 @@ func TestGetStartsItsOwnDaemon(t *testing.T) {
 		}
 		sameFile(t, out, src)
 		stoppedCleanly(t, "after the get")
+	})
+
+	t.Run("a cat", func(t *testing.T) {
+		stdout, stderr, err := runKith(t, repo, "cat", res.Ticket)
+		if err != nil || !strings.Contains(stderr, "starting one for this cat") {
+			t.Fatalf("cat with no daemon: %v\nstderr: %s", err, stderr)
+		}
+		if want, _ := os.ReadFile(src); stdout != string(want) {
+			t.Fatalf("cat wrote %d bytes that differ from the %d shared", len(stdout), len(want))
+		}
+		stoppedCleanly(t, "after the cat")
 	})
 
 	// Slowed down, so that it is still running when it is stopped.

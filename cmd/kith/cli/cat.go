@@ -18,13 +18,20 @@ range of them. Give its CID (or CID/PATH, a file inside a folder), a
 ticket, the name of one of your pins ('kith pin ls' lists them;
 NAME/PATH too), or with --group the name a group of yours shares it as
 and the path of the file in it. What this repo lacks is fetched from connected
-peers and kept, unpinned, in the downloads' cache (fetch.cache_max).`,
+peers and kept, unpinned, in the downloads' cache (fetch.cache_max). With
+no daemon running, cat starts one for itself and stops it after, as get
+does.`,
 		Example: "  kith cat bafk... > copy.bin\n  kith cat --offset 100 --length 20 bafk...",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if offset < 0 {
 				return fmt.Errorf("--offset must not be negative")
 			}
+			stop, err := e.daemonForRef(cmd.Context(), args[0], group, "cat")
+			if err != nil {
+				return err
+			}
+			defer stop()
 			id, _, c, err := e.refClient(cmd.Context(), args[0], group)
 			if err != nil {
 				return err

@@ -29,6 +29,17 @@ const untilStdinFlag = "until-stdin-closes"
 // to answer (a first run creates the repo).
 const daemonReadyWait = 2 * time.Minute
 
+// daemonForRef is daemonFor for get, ls and cat of arg (with group, a
+// name the group shares): only for what may be fetched, a CID or ticket,
+// or a group's share; what is neither is refused as before, with no
+// daemon started to say so.
+func (e *env) daemonForRef(ctx context.Context, arg, group, what string) (stop func(), err error) {
+	if _, err := parseCID(arg); err != nil && group == "" {
+		return func() {}, nil
+	}
+	return e.daemonFor(ctx, what)
+}
+
 // daemonFor makes sure a daemon answers for the repo: the running one, or
 // one started for this command (what names it), which stop ends. Any
 // other error than no daemon is left for the command to meet and say.

@@ -100,11 +100,11 @@ many as any device that syncs the folder asked for).`,
 			if follow && strings.Contains(strings.Trim(args[0], "/"), "/") {
 				return fmt.Errorf("--follow follows a whole share: give its name (%s), not a path in it", strings.SplitN(strings.Trim(args[0], "/"), "/", 2)[0])
 			}
-			if _, err := parseCID(args[0]); !follow && (err == nil || group != "") {
+			if !follow {
 				// A friend's first get needs no daemon started first: one
 				// is started for it when none runs (not to follow: that
 				// needs one that keeps running).
-				stop, err := e.daemonFor(cmd.Context(), "get")
+				stop, err := e.daemonForRef(cmd.Context(), args[0], group, "get")
 				if err != nil {
 					return err
 				}
