@@ -1,13 +1,13 @@
 package main_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -76,15 +76,22 @@ func TestGetStartsItsOwnDaemon(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "holiday.bin")
 			get := exec.Command(kithBin, "--repo", repo, "--json", "get", res.Ticket, "-o", out)
-			var stdout, stderr lockedBuffer
-			get.Stdout, get.Stderr = &stdout, &stderr
+			pipe, err := get.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			get.Stderr = &stderr
 			if err := get.Start(); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, 60*time.Second, "the get's first bytes", func() bool {
-				return strings.Contains(stdout.String(), `"phase":"fetch"`)
-			})
+			events := bufio.NewScanner(pipe)
+			if !awaitProgress(events, "fetch", 1) {
+				t.Fatalf("the get ended before its first bytes: %s", stderr.String())
+			}
 			get.Process.Signal(sig)
+			for events.Scan() { // the rest, before Wait
+			}
 			if err := get.Wait(); err == nil {
 				t.Fatalf("the get exited 0 after %s", sig)
 			}
@@ -118,24 +125,6 @@ func TestGetStartsItsOwnDaemon(t *testing.T) {
 			t.Fatalf("get with a broken config: %v: %s", err, stderr)
 		}
 	})
-}
-
-// lockedBuffer is a bytes.Buffer a command writes while the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func sameFile(t *testing.T, got, want string) {
