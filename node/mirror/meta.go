@@ -187,9 +187,9 @@ func ReadMeta(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir s
 // written, the modes and times of m, folders last (writing in a folder
 // changes its time), and records each file's and folder's new mode and
 // time in man: what it so changed is still as written. A file or folder
-// whose mode changed here (chmod) keeps it, as an edit here is kept. The owner keeps reading a file and
-// changing a folder (the mirror must compare and write). It returns how
-// many entries it changed.
+// whose mode changed here (chmod) keeps it, as an edit here is kept. The
+// owner keeps reading a file and changing a folder (the mirror must
+// compare and write). It returns how many entries it changed.
 func applyMeta(dir string, man Manifest, m Meta) (int, error) {
 	var dirs []string
 	n := 0

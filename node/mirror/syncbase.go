@@ -146,10 +146,11 @@ const baseFetchTimeout = time.Minute
 // folders), a file's mode or time, or a folder's mode, changed on this
 // device since the mirror last wrote it, gave it a meta's or took it as
 // written (its manifest): what the version's bytes do not say, and its
-// meta should (chmod +x, touch, chmod 700 on a folder). What the mirror set and the disk did not keep (a file system
-// without modes) is no change here. A folder that no longer holds root
-// (changed since it was read) reports none: what looks at it next sees
-// the change. The caller holds Exclusive(path).
+// meta should (chmod +x, touch, chmod 700 on a folder). What the mirror
+// set and the disk did not keep (a file system without modes) is no
+// change here. A folder that no longer holds root (changed since it was
+// read) reports none: what looks at it next sees the change. The caller
+// holds Exclusive(path).
 func (m *Mirrors) ModesChangedHere(ctx context.Context, path string, root cid.Cid, bs blockstore.Blockstore) (bool, error) {
 	m.mu.Lock()
 	i := slices.IndexFunc(m.list, func(x Mirror) bool { return x.Path == path && x.Sync })

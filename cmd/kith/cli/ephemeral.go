@@ -97,13 +97,16 @@ func (e *env) daemonFor(ctx context.Context, what string) (stop func(), err erro
 	for running() != nil {
 		select {
 		case <-exited:
+			if running() == nil {
+				return func() {}, nil // another started meanwhile (this one found the repo locked)
+			}
 			return nil, fmt.Errorf("the kith daemon started for this %s stopped: %s", what, lastLine(out))
 		case <-deadline.C:
 			stop()
 			return nil, fmt.Errorf("the kith daemon started for this %s did not answer within %s ('kith log' says why)", what, daemonReadyWait)
 		case <-ctx.Done():
 			stop()
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("%s stopped while the kith daemon started for it was starting (it stopped too)", what)
 		case <-tick.C:
 		}
 	}
