@@ -49,6 +49,9 @@ type Options struct {
 	// APIAddress overrides the config's api.address when not empty
 	// (tests use 127.0.0.1:0).
 	APIAddress string
+	// FreePorts has this run listen on free ports where the configured
+	// ones are in use, rather than fail (a daemon started for one command).
+	FreePorts bool
 	// Configure, if set, adjusts the loaded config for this run only
 	// (tests shorten intervals); the file is not changed.
 	Configure func(*Config)
@@ -229,6 +232,9 @@ func New(opts Options) (n *Node, err error) {
 	n.addrs = &addrFilter{reach: n.tracker}
 	gater := &groupPathGater{test: n.cfg.Network.gater}
 	netCfg := n.cfg.Network
+	if opts.FreePorts {
+		netCfg.ListenAddrs = freePorts(netCfg.ListenAddrs)
+	}
 	netCfg.ListenAddrs = stickyPorts(netCfg.ListenAddrs, loadListened(dir))
 	if n.host, err = newHost(netCfg, n.repo.key, n.bw, n.reg, n.relayCandidates, n.tracker, n.addrs, gater); err != nil {
 		return n, err

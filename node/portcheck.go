@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -92,4 +93,37 @@ func portInUseError(busy, listen []string) error {
 	}
 	return fmt.Errorf("a port of network.listen_addrs (%s) is in use, perhaps by another kith daemon: choose another with `kith config set network.listen_addrs /ip4/0.0.0.0/tcp/PORT,/ip4/0.0.0.0/udp/PORT/quic-v1` (port 0 picks a free one)%s",
 		strings.Join(busy, ", "), hint)
+}
+
+// freePorts gives each listen address whose fixed port is in use port 0
+// (any free one), for a daemon that runs for one command (kith get with
+// none running): nobody needs to find it at a known port, and another
+// kith daemon, or another program, may hold the configured one.
+func freePorts(listen []string) []string {
+	busy := portsInUse(listen)
+	out := make([]string, 0, len(listen))
+	for _, s := range listen {
+		if !slices.Contains(busy, s) {
+			out = append(out, s)
+			continue
+		}
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			out = append(out, s)
+			continue
+		}
+		z := make(ma.Multiaddr, 0, len(a))
+		for _, c := range a {
+			if c.Code() == ma.P_TCP || c.Code() == ma.P_UDP {
+				nc, err := ma.NewComponent(c.Protocol().Name, "0")
+				if err != nil {
+					return listen
+				}
+				c = *nc
+			}
+			z = append(z, c)
+		}
+		out = append(out, z.String())
+	}
+	return out
 }

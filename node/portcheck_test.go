@@ -3,10 +3,12 @@ package node
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
 	reuseport "github.com/libp2p/go-reuseport"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -66,6 +68,18 @@ func TestPortsInUse(t *testing.T) {
 			if (len(busy) > 0) != tt.busy {
 				t.Fatalf("portsInUse(%s) = %v, want busy %v", tt.addr, busy, tt.busy)
 			}
+			// For a daemon run for one command: port 0 where held.
+			want := tt.addr
+			if tt.busy {
+				a, _ := ma.NewMultiaddr(tt.addr)
+				want = strings.Replace(tt.addr, "/"+portOf(a)+"/", "/0/", 1)
+				if strings.HasSuffix(tt.addr, "/"+portOf(a)) {
+					want = strings.TrimSuffix(tt.addr, portOf(a)) + "0"
+				}
+			}
+			if got := freePorts([]string{tt.addr}); len(got) != 1 || got[0] != want {
+				t.Fatalf("freePorts(%s) = %v, want %s", tt.addr, got, want)
+			}
 		})
 	}
 	// A node on a held port fails in one sentence, before libp2p starts.
@@ -75,5 +89,20 @@ func TestPortsInUse(t *testing.T) {
 		Configure: func(c *Config) { c.Network.ListenAddrs = []string{held, "/ip4/127.0.0.1/udp/0/quic-v1"} }})
 	if err == nil || !strings.Contains(api.Sentence(err), "a port of network.listen_addrs ("+held+") is in use") || strings.Contains(err.Error(), "--profile local") {
 		t.Fatalf("New on a held port: %v", err)
+	}
+	// A daemon run for one command listens on another port instead.
+	n, err := New(Options{Repo: dir, Profile: "local", APIAddress: "127.0.0.1:0", Logger: quietLog, FreePorts: true,
+		Configure: func(c *Config) { c.Network.ListenAddrs = []string{held, "/ip4/127.0.0.1/udp/0/quic-v1"} }})
+	if err != nil {
+		t.Fatalf("New with FreePorts on a held port: %v", err)
+	}
+	defer n.Close()
+	listening := n.host.Network().ListenAddresses()
+	tcp := slices.ContainsFunc(listening, func(a ma.Multiaddr) bool {
+		_, err := a.ValueForProtocol(ma.P_TCP)
+		return err == nil
+	})
+	if !tcp || slices.ContainsFunc(listening, func(a ma.Multiaddr) bool { return a.String() == held }) {
+		t.Fatalf("with FreePorts, listening on %v; want TCP on a port other than %s's", listening, held)
 	}
 }

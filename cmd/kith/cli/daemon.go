@@ -75,7 +75,7 @@ too.`,
 				}
 			}
 			log := dl.Logger
-			n, err := node.New(node.Options{Repo: e.repo, Profile: profile, APIAddress: apiAddr, Logger: log, LogFile: dl.Path()})
+			n, err := node.New(node.Options{Repo: e.repo, Profile: profile, APIAddress: apiAddr, Logger: log, LogFile: dl.Path(), FreePorts: untilStdin})
 			if err != nil {
 				failed("did not start", err)
 				return err

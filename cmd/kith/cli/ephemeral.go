@@ -59,7 +59,9 @@ func (e *env) daemonFor(ctx context.Context, what string) (stop func(), err erro
 		return nil, fmt.Errorf("%w, and this one cannot start it (%w)", client.ErrNoDaemon, err)
 	}
 	fmt.Fprintf(e.stderr, "no kith daemon is running: starting one for this %s (it stops when the %s ends; 'kith daemon' keeps one running)\n", what, what)
-	cmd := exec.Command(exe, "--repo", e.repo, "daemon", "--"+untilStdinFlag)
+	// Its API on any free port (the command reads it from the repo), and
+	// its listen ports too where the configured ones are taken (the flag).
+	cmd := exec.Command(exe, "--repo", e.repo, "daemon", "--"+untilStdinFlag, "--api", "127.0.0.1:0")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
