@@ -43,9 +43,10 @@ directly first, through its relay if it is behind a NAT, with no DHT
 lookup; the DHT is still asked if the sharer cannot be reached.
 
 With no daemon running, get starts one for itself (the repo's, made on
-first use as kith daemon makes it) and stops it when the get ends, also
-when it is interrupted or killed; the next get resumes. 'kith daemon'
-keeps one running, which also shares back what you got.
+first use as kith daemon makes it; while it runs it also does what the
+daemon does for your groups and folders) and stops it when the get ends,
+also when it is interrupted or killed; the next get resumes. 'kith
+daemon' keeps one running, which also shares back what you got.
 
 --exclude leaves out of a folder what matches (a name at any depth, or a
 path from its top, as kith add's): it is not fetched, and not written.
