@@ -74,15 +74,27 @@ func (e *env) daemonFor(ctx context.Context, what string) (stop func(), err erro
 	if err != nil {
 		return nil, fmt.Errorf("start the kith daemon: %w", err)
 	}
-	defer os.Remove(out.Name()) // open in the daemon, if it runs: gone once it ends
-	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
 	ownGroup(cmd)
 	if err := cmd.Start(); err != nil {
+		out.Close()
+		os.Remove(out.Name())
 		return nil, fmt.Errorf("start the kith daemon: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
+	// Unlinked at once where a file open can be (read through out): no
+	// file stays behind, even if this process is killed. Elsewhere
+	// (Windows) once the daemon ended.
+	removed := os.Remove(out.Name()) == nil
+	exited, said := make(chan struct{}), make(chan string, 1)
+	go func() {
+		_ = cmd.Wait()
+		said <- lastLine(out) // why it stopped, if before it answered
+		out.Close()
+		if !removed {
+			os.Remove(out.Name())
+		}
+		close(exited)
+	}()
 	stop = func() {
 		stdin.Close() // it shuts down, as it would if this process died
 		select {
@@ -102,7 +114,7 @@ func (e *env) daemonFor(ctx context.Context, what string) (stop func(), err erro
 			if running() == nil {
 				return func() {}, nil // another started meanwhile (this one found the repo locked)
 			}
-			return nil, fmt.Errorf("the kith daemon started for this %s stopped: %s", what, lastLine(out))
+			return nil, fmt.Errorf("the kith daemon started for this %s stopped: %s", what, <-said)
 		case <-deadline.C:
 			stop()
 			return nil, fmt.Errorf("the kith daemon started for this %s did not answer within %s ('kith log' says why)", what, daemonReadyWait)
@@ -115,10 +127,15 @@ func (e *env) daemonFor(ctx context.Context, what string) (stop func(), err erro
 	return stop, nil
 }
 
-// lastLine is the last line of the file f, "kith: " cut (the daemon's
-// error).
+// lastLine is the last line of f, "kith: " cut (the daemon's error),
+// read without moving the offset the daemon writes at.
 func lastLine(f *os.File) string {
-	b, _ := os.ReadFile(f.Name())
+	var b []byte
+	if st, err := f.Stat(); err == nil {
+		b = make([]byte, min(st.Size(), 64<<10))
+		n, _ := f.ReadAt(b, st.Size()-int64(len(b)))
+		b = b[:n]
+	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	line := strings.TrimPrefix(lines[len(lines)-1], "kith: ")
 	if line == "" {
