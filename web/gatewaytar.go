@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/kith-p2p/kith/blockstore/dag"
 )
 
 // tarRenamer is the ResponseWriter of a folder download (a tar archive
@@ -199,11 +201,11 @@ func (t *tarRenamer) rename(name string) string {
 }
 
 // tarFolderName is the top-level folder's name in a download saved as
-// file (NAME.tar): NAME, unless it cannot name a folder (empty, dots, a
-// slash), then "" (the CID stays).
+// file (NAME.tar): NAME, unless it cannot name a folder (dag.CheckName),
+// then "" (the CID stays).
 func tarFolderName(file string) string {
 	name := strings.TrimSuffix(file, ".tar")
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {
+	if dag.CheckName(name) != nil {
 		return ""
 	}
 	return name
