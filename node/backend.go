@@ -237,7 +237,7 @@ func (n *Node) Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.Rea
 		return nil, symlinkErr(ctx, n, c)
 	}
 	if missingRoot(err, c) {
-		return nil, notInRepo(c)
+		return nil, n.notFetched(ctx, c)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cat %s: %w", c, err)
@@ -284,7 +284,11 @@ func symlinkErr(ctx context.Context, n *Node, c cid.Cid) error {
 func (n *Node) Ls(ctx context.Context, c cid.Cid) ([]api.Entry, error) {
 	bs, ctx, end := n.readStore(ctx, c)
 	defer end()
-	return n.ls(ctx, bs, c)
+	es, err := n.ls(ctx, bs, c)
+	if nir := (*notInRepoError)(nil); errors.As(err, &nir) {
+		return nil, n.notFetched(ctx, c)
+	}
+	return es, err
 }
 
 // ls lists the folder c as read from bs.
@@ -569,11 +573,28 @@ func (n *Node) Shutdown() {
 // notInRepo is the error of a read of content the repo does not hold. It
 // says so in the user's terms and still matches blockstore.ErrNotFound (so
 // its kind is not_found, and BrowseStat and BrowseLs then ask peers).
-func notInRepo(c cid.Cid) error { return &notInRepoError{c} }
+func notInRepo(c cid.Cid) error { return &notInRepoError{c: c} }
 
-type notInRepoError struct{ c cid.Cid }
+// notFetched is the error of cat or ls of c, which is not here and which
+// no peer gave (readStore): why nobody could, as a get says it (a
+// ticket's sharer that could not be reached, no peers at all). Saying
+// "kith get fetches it" there sent the user to a get that fails the same.
+func (n *Node) notFetched(ctx context.Context, c cid.Cid) error {
+	if n.demand == nil {
+		return notInRepo(c)
+	}
+	return &notInRepoError{c: c, why: &missError{reason: n.explainMiss(ctx, c)}}
+}
+
+type notInRepoError struct {
+	c   cid.Cid
+	why *missError // nil: no peer was asked
+}
 
 func (e *notInRepoError) Error() string {
+	if e.why != nil {
+		return fmt.Sprintf("%s is not in this repo, and no peer gave it. %s", e.c, e.why)
+	}
 	return fmt.Sprintf("%s is not in this repo: `kith get` fetches it from peers", e.c)
 }
 

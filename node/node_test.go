@@ -441,7 +441,8 @@ func TestGetChecksTheOutputFolder(t *testing.T) {
 
 // TestReadsOfAbsentContent: stat, ls and cat of content the repo lacks
 // say so once, in the user's terms, are of kind not_found, and match
-// blockstore.ErrNotFound (BrowseStat and BrowseLs then ask peers).
+// blockstore.ErrNotFound (BrowseStat and BrowseLs then ask peers); cat
+// and ls say why no peer gave it.
 func TestReadsOfAbsentContent(t *testing.T) {
 	n, _ := startNode(t)
 	ctx := context.Background()
@@ -453,6 +454,13 @@ func TestReadsOfAbsentContent(t *testing.T) {
 		if !errors.Is(err, blockstore.ErrNotFound) || api.KindOf(err) != api.KindNotFound ||
 			strings.Count(err.Error(), c.String()) != 1 || !strings.Contains(err.Error(), "is not in this repo") {
 			t.Errorf("%s of absent content: %v (kind %s)", what, err, api.KindOf(err))
+		}
+	}
+	// cat and ls, which ask peers, say why none gave it (here: none is
+	// connected), as a get does.
+	for what, err := range map[string]error{"ls": lsErr, "cat": catErr} {
+		if !strings.Contains(err.Error(), "no peer gave it. No peers at all") {
+			t.Errorf("%s of absent content does not say why no peer gave it: %v", what, err)
 		}
 	}
 }

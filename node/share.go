@@ -188,7 +188,7 @@ func (n *Node) connectTicketPeers(ctx context.Context, c cid.Cid, peers []peer.A
 			defer wg.Done()
 			if err := n.host.Connect(ctx, ai); err != nil {
 				n.log.Info("ticket peer not reachable now; looking in the DHT too", "peer", ai.ID, "err", err)
-				n.ticketMisses.failed(c, ai.ID, dialReason(err), time.Now())
+				n.ticketMisses.failed(c, ai.ID, n.ticketMisses.dialText(ai.ID, err), time.Now())
 				return
 			}
 			n.ticketMisses.reached(c, ai.ID)

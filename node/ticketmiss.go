@@ -1,7 +1,9 @@
 package node
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 )
 
 // ticketMisses remembers, per content and for as long as a ticket's peers
@@ -19,6 +22,10 @@ import (
 type ticketMisses struct {
 	mu sync.Mutex
 	m  map[cid.Cid]ticketMiss
+	// causes keeps, per peer and address, why its last real dial failed:
+	// a dial soon after is refused by the swarm's back-off ("dial
+	// backoff"), which says nothing of why the peer cannot be reached.
+	causes map[peer.ID]map[string]error
 }
 
 type ticketMiss struct {
@@ -46,6 +53,40 @@ func (t *ticketMisses) failed(c cid.Cid, p peer.ID, why string, now time.Time) {
 	tm.why[p] = why
 	tm.at = now
 	t.m[c] = tm
+}
+
+// dialText is dialReason of err, a failed dial of p, where an address
+// refused by back-off is said with why its last real dial failed.
+func (t *ticketMisses) dialText(p peer.ID, err error) string {
+	var de *swarm.DialError
+	if !errors.As(err, &de) {
+		return dialReason(err)
+	}
+	cp := *de
+	cp.DialErrors = slices.Clone(de.DialErrors)
+	t.mu.Lock()
+	if t.causes == nil {
+		t.causes = map[peer.ID]map[string]error{}
+	}
+	known := t.causes[p]
+	for i, te := range cp.DialErrors {
+		addr := te.Address.String()
+		switch {
+		case !errors.Is(te.Cause, swarm.ErrDialBackoff):
+			if known == nil {
+				if len(t.causes) >= maxTicketMisses {
+					clear(t.causes) // a bound, rarely met: tickets name few peers
+				}
+				known = map[string]error{}
+				t.causes[p] = known
+			}
+			known[addr] = te.Cause
+		case known[addr] != nil:
+			cp.DialErrors[i].Cause = known[addr]
+		}
+	}
+	t.mu.Unlock()
+	return dialReason(&cp)
 }
 
 // reached forgets an earlier failure of p for c.

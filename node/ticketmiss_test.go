@@ -1,11 +1,16 @@
 package node
 
 import (
+	"context"
+	"net"
+	"syscall"
 	"testing"
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 func TestTicketMisses(t *testing.T) {
@@ -48,5 +53,39 @@ func TestTicketMisses(t *testing.T) {
 	}
 	if _, ok := tm.m[c]; ok {
 		t.Fatal("the oldest miss was kept over newer ones")
+	}
+}
+
+// TestTicketDialText: a dial refused by the swarm's back-off (soon after
+// one that failed) is said with why that address's last real dial failed,
+// not "dial backoff"; an address never dialled for real stays so.
+func TestTicketDialText(t *testing.T) {
+	a, _ := peer.Decode("12D3KooWK9ncqoRZi1ZVrqrpJeTma8pJKdxA8arDd4aAuZdFNbT7")
+	b, _ := peer.Decode("12D3KooWJUg2uaDTwPSFSpPjG6rRWGsoraYA23vaqGsMShZLbyKT")
+	tcp, quic := ma.StringCast("/ip4/127.0.0.1/tcp/4101"), ma.StringCast("/ip4/127.0.0.1/udp/4101/quic-v1")
+	dialErr := func(p peer.ID, tcpCause, quicCause error) error {
+		return &swarm.DialError{Peer: p, Cause: swarm.ErrAllDialsFailed, DialErrors: []swarm.TransportError{
+			{Address: tcp, Cause: tcpCause}, {Address: quic, Cause: quicCause}}}
+	}
+	var tm ticketMisses
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	const real = "/ip4/127.0.0.1/tcp/4101: connection refused (nothing listens there); /ip4/127.0.0.1/udp/4101/quic-v1: no answer (timed out)"
+	for _, tc := range []struct {
+		what string
+		p    peer.ID
+		err  error
+		want string
+	}{
+		{"a real dial", a, dialErr(a, refused, context.DeadlineExceeded), real},
+		{"then both backed off", a, dialErr(a, swarm.ErrDialBackoff, swarm.ErrDialBackoff), real},
+		{"one backed off", a, dialErr(a, swarm.ErrDialBackoff, refused),
+			"/ip4/127.0.0.1/tcp/4101: connection refused (nothing listens there); /ip4/127.0.0.1/udp/4101/quic-v1: connection refused (nothing listens there)"},
+		{"another peer, never dialled for real", b, dialErr(b, swarm.ErrDialBackoff, swarm.ErrDialBackoff),
+			"/ip4/127.0.0.1/tcp/4101: dial backoff; /ip4/127.0.0.1/udp/4101/quic-v1: dial backoff"},
+		{"no dial error", a, context.Canceled, dialReason(context.Canceled)},
+	} {
+		if got := tm.dialText(tc.p, tc.err); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.what, got, tc.want)
+		}
 	}
 }

@@ -209,7 +209,7 @@ func TestCLIErrors(t *testing.T) {
 		{"exclude a path with ..", repo, []string{"add", "-r", dir, "--exclude", "sub/../x"}, `bad exclude pattern "sub/../x": a path from the top of the folder has no empty, . or .. element (like /build or docs/drafts)`},
 		{"malformed CID", repo, []string{"cat", "bafy-not-a-cid"}, `"bafy-not-a-cid" is neither a CID, a kith ticket nor the name of a pin of yours`},
 		{"damaged ticket", repo, []string{"get", "kith1aesac4aseadmsgsrwqstuezn5mztftz476"}, "the ticket is damaged: was it copied whole?"},
-		{"unknown CID", repo, []string{"cat", unknown}, "is not in this repo: `kith get` fetches it from peers"},
+		{"unknown CID", repo, []string{"cat", unknown}, "is not in this repo, and no peer gave it. No peers at all: this node is not connected to any peer"},
 		{"unknown CID get", repo, []string{"get", unknown, "-o", filepath.Join(dir, "out")}, "No peers at all: this node is not connected to any peer"},
 		{"unpin unknown", repo, []string{"pin", "rm", unknown}, "is not pinned"},
 		{"unshare what no group shares", repo, []string{"unshare", unknown}, unknown + " is not shared in any of your groups (`kith status` lists what is)"},
@@ -250,7 +250,7 @@ func TestCLIErrors(t *testing.T) {
 		{"ls of a file", repo, []string{"ls", file}, file + " is a file: read it with `kith cat`"},
 		{"providers of what only this node has", repo, []string{"dht", "findprovs", file}, "no other peer announces " + file + " (this node has it, and does not list itself)"},
 		{"providers of what nobody has", repo, []string{"dht", "findprovs", unknown}, "no providers found for " + unknown},
-		{"ls of unknown content", repo, []string{"ls", unknown}, unknown + " is not in this repo: `kith get` fetches it from peers"},
+		{"ls of unknown content", repo, []string{"ls", unknown}, unknown + " is not in this repo, and no peer gave it. No peers at all"},
 		// Refused before any fetch: the CID is one no peer has.
 		{"get into a missing folder", repo, []string{"get", unknown, "-o", filepath.Join(dir, "nope", "out")}, "the folder " + filepath.Join(dir, "nope") + " does not exist"},
 		{"export into a missing folder", repo, []string{"export", folder, "-o", filepath.Join(dir, "nope", "x.car")}, "export: cannot write " + filepath.Join(dir, "nope", "x.car") + ": no such file or directory"},

@@ -42,6 +42,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build kith:", err)
 		os.Exit(1)
 	}
+	// A binary built with -race sleeps 1 s before it exits (so that other
+	// goroutines can report races), which every CLI command of these tests
+	// paid; 50 ms is enough for a report in flight.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=50")
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -155,6 +155,7 @@ the same CID on every machine, and any IPFS tool agrees on it.`,
 	)
 	refuseUnknownSubcommands(root)
 	explainArgs(root)
+	e.addCompletions(root)
 	return root
 }
 
