@@ -335,7 +335,7 @@ func (n *Node) apiMirror(mr mirror.Mirror) api.GroupMirror {
 	}
 	out := api.GroupMirror{Path: mr.Path, Group: name, Name: mr.Name, Cid: mr.Cid, Updated: mr.Updated, Checked: mr.Checked,
 		Pending: mr.Pending, Error: mr.Error, Kept: mr.Kept, KeptCount: mr.KeptCount, Revert: mr.Revert, Exclude: mr.Exclude, Reapply: mr.Reapply,
-		Sync: mr.Sync, Keep: mr.Keep}
+		Sync: mr.Sync, Keep: mr.Keep, Paused: mr.Paused}
 	for _, c := range mr.Conflicts {
 		// Those the user deleted (the conflict settled) are not named.
 		if _, err := os.Lstat(filepath.Join(mr.Path, filepath.FromSlash(c))); err == nil {

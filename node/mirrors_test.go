@@ -110,6 +110,24 @@ func TestMirrorFollowsAShare(t *testing.T) {
 		t.Errorf("revert of a folder that follows nothing: %v", err)
 	}
 
+	// Paused: the mirror is, and says so; a folder neither followed nor
+	// watched, or a relative path, is refused.
+	if p, err := b.GroupPause(ctx, out, true); err != nil || !p.Paused || len(p.Mirrors) != 1 || !p.Mirrors[0].Paused || len(p.Watches) != 0 {
+		t.Fatalf("pause: %+v, %v", p, err)
+	}
+	if ms, err := b.GroupMirrors(ctx); err != nil || len(ms) != 1 || !ms[0].Paused {
+		t.Fatalf("mirrors after a pause: %+v, %v", ms, err)
+	}
+	if p, err := b.GroupPause(ctx, out, false); err != nil || p.Paused || p.Mirrors[0].Paused {
+		t.Fatalf("resume: %+v, %v", p, err)
+	}
+	if _, err := b.GroupPause(ctx, filepath.Join(t.TempDir(), "nothing"), true); api.KindOf(err) != api.KindNotFound {
+		t.Errorf("pause of a folder that follows nothing: %v", err)
+	}
+	if _, err := b.GroupPause(ctx, "Docs", true); api.KindOf(err) != api.KindInvalid {
+		t.Errorf("pause of a relative path: %v", err)
+	}
+
 	// Gone (a disk not mounted): said, and not made again.
 	away := out + ".away"
 	if err := os.Rename(out, away); err != nil {

@@ -254,7 +254,7 @@ func (n *Node) apiWatch(wt watch.Watch) api.GroupWatch {
 		}
 	}
 	return api.GroupWatch{Path: wt.Path, Group: name, Copies: wt.Copies, Exclude: wt.Exclude, Cid: wt.Cid,
-		Updated: wt.Updated, Checked: wt.Checked, Error: wt.Error, Keep: keep, Earlier: earlier, Sync: wt.Sync}
+		Updated: wt.Updated, Checked: wt.Checked, Error: wt.Error, Keep: keep, Earlier: earlier, Sync: wt.Sync, Paused: wt.Paused}
 }
 
 // keptEarlier is, for a folder that syncs both ways as name, the versions

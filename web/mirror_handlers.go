@@ -16,6 +16,26 @@ func (s *Server) mirrorRoutes(m *routeMux, p string) {
 	m.HandleFunc("POST "+p+"/groups/unmirror", s.handleGroupUnmirror)
 	m.HandleFunc("POST "+p+"/groups/mirror/revert", s.handleGroupMirrorRevert)
 	m.HandleFunc("POST "+p+"/groups/sync", s.handleGroupSync)
+	m.HandleFunc("POST "+p+"/groups/pause", s.handleGroupPause(true))
+	m.HandleFunc("POST "+p+"/groups/resume", s.handleGroupPause(false))
+}
+
+// handleGroupPause pauses (or resumes) the followed or watched folder
+// ?path=.
+func (s *Server) handleGroupPause(paused bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		path, err := absPathParam(r.URL.Query().Get("path"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		res, err := s.backend.GroupPause(r.Context(), path, paused)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, res)
+	}
 }
 
 // handleGroupSync has the folder at ?path=, holding the version ?cid= of

@@ -127,6 +127,27 @@ func TestShareWatch(t *testing.T) {
 	startDaemon(t, repo)
 	v3 := followed(v2)
 
+	// Paused, across a restart too: watch ls says so (and resume finds
+	// what changed meanwhile at once).
+	if out := mustKith(t, repo, "watch", "pause", dir); out != "paused "+dir+": what changes there is not shared in family until 'kith watch resume "+dir+"'" {
+		t.Fatalf("watch pause says %q", out)
+	}
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+	d = startDaemon(t, repo)
+	if out := mustKith(t, repo, "watch", "ls"); !strings.Contains(out, dir+": paused: what changes there is not shared until 'kith watch resume "+dir+"'") {
+		t.Fatalf("watch ls of a paused folder:\n%s", out)
+	}
+	write("paused.txt", "written while paused\n")
+	if _, stderr, err := runKith(t, repo, "mirror", "pause", filepath.Join(dir, "nothing")); err == nil || !strings.Contains(stderr, "neither follows a group's share nor is shared as it changes") {
+		t.Fatalf("pause of a folder neither followed nor watched: %v, %s", err, stderr)
+	}
+	if out := mustKith(t, repo, "watch", "resume", dir); out != "resumed "+dir+": what changed there is shared in family from now on" {
+		t.Fatalf("watch resume says %q", out)
+	}
+	v3 = followed(v3)
+
 	// The folder gone: the watch says so and the share stays.
 	moved := dir + ".moved"
 	if err := os.Rename(dir, moved); err != nil {

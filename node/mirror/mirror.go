@@ -110,6 +110,9 @@ type Mirror struct {
 	// for a folder that syncs both ways: the most that this device asked
 	// for and that the versions written in say (their meta's Versions.Keep).
 	Keep int `json:"keep,omitempty"`
+	// Paused: no newer version is written in until resumed (SetPaused),
+	// when the folder is brought to the newest at once.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // exclusion is what m leaves out.
@@ -291,6 +294,9 @@ func (m *Mirrors) Add(ctx context.Context, mr Mirror, bs blockstore.Blockstore) 
 	mr.Revert, mr.Reapply = false, false
 	m.cancelUpdate(mr.Path)
 	m.mu.Lock()
+	if i := slices.IndexFunc(m.list, func(o Mirror) bool { return o.Path == mr.Path }); i >= 0 {
+		mr.Paused = m.list[i].Paused // resumed only when asked
+	}
 	err = m.saveManifestLocked(mr, man)
 	if err == nil {
 		list := slices.DeleteFunc(slices.Clone(m.list), func(o Mirror) bool { return o.Path == mr.Path })
@@ -360,6 +366,33 @@ func (m *Mirrors) Revert(path string) (Mirror, error) {
 		return Mirror{}, fmt.Errorf("%s is not mirrored: %w", path, ErrNotFound)
 	}
 	m.Kick()
+	return mr, nil
+}
+
+// SetPaused pauses (or resumes) the mirror of path: a paused mirror
+// writes no newer version in (an update under way stops, as when the
+// daemon stops: the next one starts from what was written) until it is
+// resumed, when it is brought to the newest at once. Not found is
+// ErrNotFound.
+func (m *Mirrors) SetPaused(path string, paused bool) (Mirror, error) {
+	path = filepath.Clean(path)
+	var mr Mirror
+	found := false
+	m.edit(path, func(x *Mirror) {
+		x.Paused, found = paused, true
+		if paused {
+			x.Pending = ""
+		}
+		mr = *x
+	})
+	if !found {
+		return Mirror{}, fmt.Errorf("%s is not mirrored: %w", path, ErrNotFound)
+	}
+	if paused {
+		m.cancelUpdate(path)
+	} else {
+		m.Kick()
+	}
 	return mr, nil
 }
 

@@ -49,6 +49,9 @@ func (m *Mirrors) CheckAll(ctx context.Context) {
 
 // check brings mr to its group's newest version, if it is not there.
 func (m *Mirrors) check(ctx context.Context, mr Mirror) {
+	if mr.Paused {
+		return
+	}
 	now := time.Now()
 	if st, err := os.Stat(mr.Path); err != nil || !st.IsDir() {
 		// Not made again: it may be a disk not mounted now.

@@ -67,6 +67,9 @@ type Watch struct {
 	// Name, whatever the folder is called.
 	Sync bool   `json:"sync,omitempty"`
 	Name string `json:"name,omitempty"`
+	// Paused: the folder is not looked at, nor shared, until resumed
+	// (SetPaused); what changed meanwhile is shared then.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // ErrNotNow is Reshare's error for a folder that cannot be shared yet
@@ -201,6 +204,7 @@ func (w *Watcher) Add(wt Watch, since time.Time) (added Watch, moved []Watch, er
 			earlier = append(earlier, ws[i].Cid)
 		}
 		wt.Earlier = slices.DeleteFunc(earlier, func(c string) bool { return c == wt.Cid })
+		wt.Paused = ws[i].Paused // resumed only when asked
 		ws[i] = wt
 	} else {
 		ws = append(ws, wt)
@@ -225,6 +229,43 @@ func (w *Watcher) Remove(path, groupID string) ([]Watch, error) {
 		return nil, fmt.Errorf("%s is not watched: %w", path, ErrNotFound)
 	}
 	return gone, err
+}
+
+// SetPaused pauses (or resumes) the watches of path, in every group: a
+// paused watch's folder is not looked at, and not shared, until it is
+// resumed, when it is looked at at once. It returns the watches of path;
+// none is ErrNotFound.
+func (w *Watcher) SetPaused(path string, paused bool) ([]Watch, error) {
+	w.mu.Lock()
+	ws := slices.Clone(w.watches)
+	var out []Watch
+	changed := false
+	for i := range ws {
+		if ws[i].Path != path {
+			continue
+		}
+		changed = changed || ws[i].Paused != paused
+		ws[i].Paused = paused
+		out = append(out, ws[i])
+	}
+	var err error
+	if changed {
+		err = w.saveLocked(ws)
+	}
+	w.mu.Unlock()
+	switch {
+	case err != nil:
+		return nil, err
+	case len(out) == 0:
+		return nil, fmt.Errorf("%s is not watched: %w", path, ErrNotFound)
+	}
+	if changed && w.opts.Changed != nil {
+		w.opts.Changed()
+	}
+	if !paused {
+		w.Kick()
+	}
+	return out, nil
 }
 
 // Forget removes the watches of the group groupID whose share is cid
@@ -399,6 +440,9 @@ func (w *Watcher) CheckAll(ctx context.Context) {
 // always-changing folder is shared as it is (maxUnsettled). It returns
 // how long listing the folder took.
 func (w *Watcher) check(ctx context.Context, wt Watch, byEvent bool) (listed time.Duration) {
+	if wt.Paused {
+		return 0
+	}
 	x, err := w.exclusion(wt)
 	if err != nil {
 		w.record(wt, func(cur *Watch) { cur.Error = err.Error() })

@@ -88,6 +88,10 @@ type GroupBackend interface {
 	// GroupMirrorRevert has the group's version written again over what
 	// was changed in the followed folder path (what Kept names), at once.
 	GroupMirrorRevert(ctx context.Context, path string) (GroupMirror, error)
+	// GroupPause pauses (or resumes) the folder path: its mirror writes
+	// no newer version in, its watches neither look at it nor share it,
+	// until it is resumed, when both catch up at once.
+	GroupPause(ctx context.Context, path string, paused bool) (FolderPause, error)
 }
 
 // WatchOptions says how a share follows its folder.
@@ -128,6 +132,9 @@ type GroupWatch struct {
 	// Sync: the folder syncs both ways (GroupSync): GroupMirrors lists
 	// it too.
 	Sync bool `json:"sync,omitempty"`
+	// Paused: the folder is not looked at nor shared until resumed
+	// (groups/resume).
+	Paused bool `json:"paused,omitempty"`
 }
 
 // GroupMirror is a folder of this device kept as the newest version a
@@ -176,6 +183,19 @@ type GroupMirror struct {
 	// the newest the group keeps shared too (GroupSync's keep, or more if
 	// a version written in says so).
 	Keep int `json:"keep,omitempty"`
+	// Paused: no newer version is written in until resumed
+	// (groups/resume).
+	Paused bool `json:"paused,omitempty"`
+}
+
+// FolderPause answers groups/pause and groups/resume: the folder, whether
+// it is paused now, and what follows it (Mirrors) or shares it as it
+// changes (Watches), as groups/mirrors and groups/watches list them.
+type FolderPause struct {
+	Path    string        `json:"path"`
+	Paused  bool          `json:"paused"`
+	Mirrors []GroupMirror `json:"mirrors"`
+	Watches []GroupWatch  `json:"watches"`
 }
 
 // DeviceName is the answer to a rename: the name, and the groups that now

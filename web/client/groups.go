@@ -247,3 +247,18 @@ func (c *Client) postMirror(ctx context.Context, route, path string) (api.GroupM
 func (c *Client) GroupMirrorRevert(ctx context.Context, path string) (api.GroupMirror, error) {
 	return c.postMirror(ctx, "/groups/mirror/revert", path)
 }
+
+// GroupPause pauses (paused) or resumes the followed or watched folder
+// path (made absolute here).
+func (c *Client) GroupPause(ctx context.Context, path string, paused bool) (api.FolderPause, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return api.FolderPause{}, fmt.Errorf("%s: %w", path, err)
+	}
+	route := "/groups/resume"
+	if paused {
+		route = "/groups/pause"
+	}
+	var res api.FolderPause
+	return res, c.postJSON(ctx, route, url.Values{"path": {abs}}, &res)
+}

@@ -141,6 +141,33 @@ func TestBrowserShareAFolderOfThisComputer(t *testing.T) {
 		t.Errorf("the kept version's link is %q (%v), want one to %s", href, err, first)
 	}
 
+	// Paused from its row, then resumed: what changed meanwhile is shared
+	// at once (the daemon's own tests show nothing is shared while paused).
+	row := fmt.Sprintf(`#followed li[data-path=%q]`, dir)
+	if err := chromedp.Run(sctx, clickJS(row+` [data-action="pause"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#folder-status", dir+" is paused until you resume it.")
+	waitText(t, sctx, row+" .paused", "Paused: what changes there is not shared until you resume it.")
+	if ws, err := d.c.GroupWatches(ctx); err != nil || len(ws) != 1 || !ws[0].Paused {
+		t.Fatalf("paused from the page, the watch is %+v (%v)", ws, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "day-3.txt"), []byte("sea\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(sctx, clickJS(row+` [data-action="resume"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#folder-status", dir+" is resumed: what changed there is shared now.")
+	deadline = time.Now().Add(time.Minute)
+	for third := second; third == second; third = followedCid(t, d, dir) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the change made while paused was not shared within a minute of Resume")
+		}
+		time.Sleep(100 * time.Millisecond) // polling pace: the watch runs in the daemon
+	}
+	second = followedCid(t, d, dir)
+
 	// Stop following keeps the share.
 	if err := chromedp.Run(sctx, clickJS(fmt.Sprintf(`#followed li[data-path=%q] [data-action="unwatch"]`, dir))); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -224,6 +225,35 @@ func TestBrowserFollowAShare(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("plan.txt in the folder that follows = %q, %v; want the synced folder's change", b, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Paused from its row: both ways stop (the daemon's own tests show
+	// nothing moves meanwhile), and Resume catches up at once.
+	syncedLi := fmt.Sprintf(`#mirrors li[data-path=%q]`, synced)
+	if err := chromedp.Run(sctx, clickJS(syncedLi+` [data-action="pause"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#mirror-status", synced+" is paused until you resume it.")
+	waitText(t, sctx, syncedLi+" .paused", "Paused: what changes there is not shared, nor are newer versions written in, until you resume it.")
+	if ws, err := d.c.GroupWatches(ctx); err != nil || !slices.ContainsFunc(ws, func(w api.GroupWatch) bool { return w.Path == synced && w.Paused }) {
+		t.Fatalf("paused from the page, the synced folder's watch: %+v, %v", ws, err)
+	}
+	write(synced, "plan.txt", "fourth plan, written while paused\n")
+	if err := chromedp.Run(sctx, clickJS(syncedLi+` [data-action="resume"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#mirror-status", synced+" is resumed: it catches up now.")
+	if err := chromedp.Run(sctx, chromedp.WaitNotPresent(syncedLi+" .paused", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		b, err := os.ReadFile(filepath.Join(out, "plan.txt"))
+		if err == nil && string(b) == "fourth plan, written while paused\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("plan.txt in the folder that follows = %q, %v; want the change made while paused, once resumed", b, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -36,6 +36,7 @@ func (e *env) completions() map[string]cobra.CompletionFunc {
 	refs := e.complete(onlyFirst(completeRef))
 	groups := e.complete(onlyFirst(completeGroup))
 	mirrors := e.complete(onlyFirst(completeMirror))
+	watches := e.complete(onlyFirst(completeWatch))
 	// mirror add NAME PATH: PATH is a folder of this machine, completed
 	// by the shell with or without a daemon.
 	mirrorAdd := func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
@@ -49,9 +50,10 @@ func (e *env) completions() map[string]cobra.CompletionFunc {
 		"kith pin rm": refs, "kith unshare": refs, "kith status": refs, "kith dht findprovs": refs,
 		"kith group leave": groups, "kith group members": groups, "kith group invite": groups, "kith group invites": groups,
 		"kith group remove": e.complete(completeMember),
-		"kith mirror rm":    mirrors, "kith mirror revert": mirrors,
+		"kith mirror rm":    mirrors, "kith mirror revert": mirrors, "kith mirror pause": mirrors, "kith mirror resume": mirrors,
+		"kith watch pause": watches, "kith watch resume": watches,
 		"kith mirror add": mirrorAdd,
-		"kith watch rm":   e.complete(onlyFirst(completeWatch)),
+		"kith watch rm":   watches,
 	}
 }
 

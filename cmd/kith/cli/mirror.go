@@ -18,7 +18,7 @@ import (
 func mirrorCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mirror",
-		Short: "Folders that follow what a group shares (add, ls, rm, revert)",
+		Short: "Folders that follow a group's share (add, ls, rm, revert, pause)",
 		Long: `A folder got with 'kith get NAME --group G --follow' (or one you have,
 with 'kith mirror add NAME PATH') follows what the group shares as NAME:
 when a device shares a newer version (share --watch does at each
@@ -29,7 +29,8 @@ receive-only copy: a file you change or add there is yours, never
 overwritten or removed (delete your version of a file to have the
 group's again with its next version, or 'kith mirror revert PATH' for
 all of them), and nothing you change there is shared. A folder that is
-gone (a disk not mounted) is not made again.`,
+gone (a disk not mounted) is not made again. 'kith mirror pause PATH'
+stops it until 'kith mirror resume PATH'.`,
 	}
 	ls := &cobra.Command{
 		Use:   "ls",
@@ -68,6 +69,9 @@ update of one wrote.`,
 			for _, m := range ms {
 				if m.Pending != "" {
 					fmt.Fprintf(e.stdout, "%s: %s\n", printable(m.Path), mirrorDoing(m))
+				}
+				if m.Paused {
+					fmt.Fprintf(e.stdout, "%s: paused: no newer version is written in until 'kith mirror resume %s'\n", printable(m.Path), printable(m.Path))
 				}
 				if m.Error != "" {
 					fmt.Fprintf(e.stdout, "%s: %s\n", printable(m.Path), printable(m.Error))
@@ -215,7 +219,8 @@ folder you made where the group has a file. It waits until it is done.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(add, ls, rm, revert)
+	pause, resume := pauseCmds(e, "mirror")
+	cmd.AddCommand(add, ls, rm, revert, pause, resume)
 	return cmd
 }
 

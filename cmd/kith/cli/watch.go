@@ -29,13 +29,14 @@ func keepsText(group string, keep int) string {
 func watchCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "watch",
-		Short: "Folders whose group shares follow them (ls, rm)",
+		Short: "Folders whose group shares follow them (ls, rm, pause)",
 		Long: `A folder shared with 'kith share PATH --watch' is followed: when it
 changes, the daemon adds it again and the group keeps the new version in
 place of the old one (with --keep N, beside the N versions before it). A
 followed folder you moved is followed at its new place once you share it
 from there with --watch (the watch of the old path ends); 'kith watch ls'
-says when a folder is gone.`,
+says when a folder is gone. 'kith watch pause PATH' shares nothing of it
+until 'kith watch resume PATH'.`,
 	}
 	ls := &cobra.Command{
 		Use:   "ls",
@@ -71,6 +72,9 @@ ones kept), when it changed, and what went wrong.`,
 				if w.Error != "" {
 					// The sentence names the folder; the group says which watch.
 					fmt.Fprintf(e.stdout, "%s: %s\n", printable(w.Group), printable(w.Error))
+				}
+				if w.Paused {
+					fmt.Fprintf(e.stdout, "%s: paused: what changes there is not shared until 'kith watch resume %s'\n", printable(w.Path), printable(w.Path))
 				}
 				if w.Sync {
 					fmt.Fprintf(e.stdout, "%s: syncs both ways ('kith mirror ls' says more)\n", printable(w.Path))
@@ -112,6 +116,7 @@ ones kept), when it changed, and what went wrong.`,
 		},
 	}
 	rm.Flags().StringVar(&group, "group", "", "stop following it in this group only (default: in every group)")
-	cmd.AddCommand(ls, rm)
+	pause, resume := pauseCmds(e, "watch")
+	cmd.AddCommand(ls, rm, pause, resume)
 	return cmd
 }

@@ -156,9 +156,23 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
         h('code', {}, w.path), ' ',
         h('span', { class: 'muted small' }, `shared ${ago(w.updated)}, ${w.copies} ${w.copies === 1 ? 'copy' : 'copies'}`),
         w.sync ? h('div', { class: 'muted small sync' }, 'Syncs both ways: what other devices change is written here too.' + keptSentence(g.name, w.keep)) : null,
+        w.paused ? h('div', { class: 'warning small paused' }, 'Paused: what changes there is not shared until you resume it.') : null,
         w.error ? h('div', { class: 'warning small' }, w.error) : null,
         (w.earlier || []).length ? keptVersions(w) : null, ' ',
+        h('button', { type: 'button', class: 'small', dataset: { action: w.paused ? 'resume' : 'pause' },
+          title: w.paused ? 'Share what changed now' : 'Share nothing of it until you resume it: while you reorganise it, say',
+          onclick: () => pauseFolder(w.path, !w.paused) }, w.paused ? 'Resume' : 'Pause'), ' ',
         h('button', { type: 'button', class: 'small', dataset: { action: 'unwatch' }, onclick: () => unwatch(w) }, w.sync ? 'Stop syncing' : 'Stop following')))));
+  }
+
+  async function pauseFolder(p, paused) {
+    try {
+      await api(paused ? '/groups/pause' : '/groups/resume', { method: 'POST', params: { path: p } });
+      status.textContent = paused ? `${p} is paused until you resume it.` : `${p} is resumed: what changed there is shared now.`;
+    } catch (err) {
+      status.textContent = err.message;
+    }
+    loadFollowed();
   }
 
   async function unwatch(w) {

@@ -148,12 +148,28 @@ export function mirrorBox(g) {
         m.conflicts?.length ? h('div', { class: 'warning small conflicts' },
           'Changed on two devices at once: the later change kept the name, the other is beside it (delete it once settled): ',
           m.conflicts.map((c, i) => [i ? ', ' : '', h('code', {}, c)])) : null,
+        m.paused ? h('div', { class: 'warning small paused' }, m.sync
+          ? 'Paused: what changes there is not shared, nor are newer versions written in, until you resume it.'
+          : 'Paused: no newer version is written in until you resume it.') : null,
         m.pending ? h('div', { class: 'small pending' }, pendingText(m)) : null,
         m.error ? h('div', { class: 'warning small' }, m.error) : null,
         m.kept_count ? h('div', { class: 'small kept' }, keptText(m), ' ',
           m.revert ? h('span', { class: 'muted' }, 'The group\'s version is being written over them…')
             : h('button', { type: 'button', class: 'small', dataset: { action: 'revert' }, onclick: () => revert(m) }, 'Write the group\'s over them')) : null, ' ',
+        h('button', { type: 'button', class: 'small', dataset: { action: m.paused ? 'resume' : 'pause' },
+          title: m.paused ? 'Catch up now' : 'Stop following (and sharing) it until you resume it: while you reorganise it, say',
+          onclick: () => pauseFolder(m.path, !m.paused) }, m.paused ? 'Resume' : 'Pause'), ' ',
         h('button', { type: 'button', class: 'small', dataset: { action: 'unmirror' }, onclick: () => unmirror(m.path) }, 'Stop following')))));
+  }
+
+  async function pauseFolder(p, paused) {
+    try {
+      await api(paused ? '/groups/pause' : '/groups/resume', { method: 'POST', params: { path: p } });
+      status.textContent = paused ? `${p} is paused until you resume it.` : `${p} is resumed: it catches up now.`;
+    } catch (err) {
+      status.textContent = err.message;
+    }
+    loadMirrors();
   }
 
   // pendingText says what a newer version's update does, and how far it is.
