@@ -143,8 +143,11 @@ func TestShareWatch(t *testing.T) {
 	if _, stderr, err := runKith(t, repo, "mirror", "pause", filepath.Join(dir, "nothing")); err == nil || !strings.Contains(stderr, "neither follows a group's share nor is shared as it changes") {
 		t.Fatalf("pause of a folder neither followed nor watched: %v, %s", err, stderr)
 	}
-	if out := mustKith(t, repo, "watch", "resume", dir); out != "resumed "+dir+": what changed there is shared in family from now on" {
-		t.Fatalf("watch resume says %q", out)
+	if _, stderr, err := runKith(t, repo, "watch", "resume"); err == nil || !strings.Contains(stderr, "give the folder to resume, or --all for every folder") {
+		t.Fatalf("resume of no folder: %v, %s", err, stderr)
+	}
+	if out := mustKith(t, repo, "watch", "resume", "--all"); out != "resumed "+dir+": what changed there is shared in family from now on" {
+		t.Fatalf("watch resume --all says %q", out)
 	}
 	v3 = followed(v3)
 

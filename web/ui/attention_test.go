@@ -15,9 +15,9 @@ import (
 // TestBrowserOverviewNeedsAttention: the Overview says what in the groups
 // needs the user, and nothing while all is well: a share its group keeps
 // fewer copies of than asked, with the reason; a followed folder that is
-// gone; a folder that follows the share, gone. When the share is withdrawn
-// (which ends its watch) and the folder no longer follows it, the panel
-// goes.
+// gone; a folder that follows the share, paused, then gone. When the share
+// is withdrawn (which ends its watch) and the folder no longer follows it,
+// the panel goes.
 func TestBrowserOverviewNeedsAttention(t *testing.T) {
 	ctx := newBrowser(t)
 	d := startDaemon(t, func(c *node.Config) {
@@ -54,6 +54,18 @@ func TestBrowserOverviewNeedsAttention(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := d.c.GroupMirror(ctx, g.Name, "docs", out, res.Cid); err != nil {
+		t.Fatal(err)
+	}
+	// Paused, it is named (a paused folder is easily forgotten); resumed,
+	// it goes.
+	if _, err := d.c.GroupPause(ctx, out, true); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, `#attention li[data-kind="paused"]`, "family: "+out+" is paused: newer versions are not written in until you resume it.")
+	if _, err := d.c.GroupPause(ctx, out, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(sctx, chromedp.WaitNotPresent(`#attention li[data-kind="paused"]`, chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.RemoveAll(out); err != nil {

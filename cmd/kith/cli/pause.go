@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kith-p2p/kith/web/api"
+	"github.com/kith-p2p/kith/web/client"
 )
 
 // pauseCmds are `pause PATH` and `resume PATH` of kith mirror and kith
@@ -28,35 +30,61 @@ stays paused across restarts of the daemon; 'kith mirror ls' and 'kith
 watch ls' say so. Pause a folder while you reorganise it, so that no
 half-done state is shared.`
 		}
-		return &cobra.Command{
-			Use:     verb + " PATH",
+		var all bool
+		cmd := &cobra.Command{
+			Use:     verb + " [PATH]",
 			Short:   short,
 			Long:    long,
-			Example: "  kith " + of + " " + verb + " ~/Documents",
-			Args:    cobra.ExactArgs(1),
+			Example: "  kith " + of + " " + verb + " ~/Documents\n  kith " + of + " " + verb + " --all",
+			Args:    cobra.MaximumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
+				if (len(args) == 1) == all {
+					return fmt.Errorf("give the folder to %s, or --all for every folder", verb)
+				}
 				c, err := e.client()
 				if err != nil {
 					return err
 				}
-				res, err := c.GroupPause(cmd.Context(), args[0], paused)
-				if err != nil {
-					return err
+				paths := args
+				if all {
+					if paths, err = followedPaths(cmd.Context(), c); err != nil {
+						return err
+					}
+					if len(paths) == 0 {
+						return fmt.Errorf("no folder follows a group's share or is shared as it changes")
+					}
+				}
+				var out []api.FolderPause
+				for _, p := range paths {
+					res, err := c.GroupPause(cmd.Context(), p, paused)
+					if err != nil {
+						return err
+					}
+					out = append(out, res)
+					if !e.json {
+						fmt.Fprintln(e.stdout, pauseText(res))
+					}
 				}
 				if e.json {
-					return e.printJSON(res)
+					if all {
+						return e.printJSON(out)
+					}
+					return e.printJSON(out[0])
 				}
-				fmt.Fprintln(e.stdout, pauseText(res, of))
 				return nil
 			},
 		}
+		cmd.Flags().BoolVar(&all, "all", false, verb+" every folder that follows a share or is shared as it changes")
+		return cmd
 	}
 	return mk(true), mk(false)
 }
 
-// pauseText says what pausing or resuming res's folder does.
-func pauseText(res api.FolderPause, of string) string {
+// pauseText says what pausing or resuming res's folder does (and which
+// command resumes it: kith mirror's for a folder that follows a share).
+func pauseText(res api.FolderPause) string {
 	path := printable(res.Path)
+	of := "watch"
 	var groups []string
 	for _, w := range res.Watches {
 		if g := printable(w.Group); !slices.Contains(groups, g) {
@@ -66,6 +94,7 @@ func pauseText(res api.FolderPause, of string) string {
 	shared := strings.Join(groups, " and ")
 	var follows string
 	if len(res.Mirrors) > 0 {
+		of = "mirror"
 		m := res.Mirrors[0]
 		follows = fmt.Sprintf("%s's newer versions of %s", printable(m.Group), printable(m.Name))
 	}
@@ -87,4 +116,26 @@ func pauseText(res api.FolderPause, of string) string {
 	default:
 		return fmt.Sprintf("resumed %s: what changed there is shared in %s from now on", path, shared)
 	}
+}
+
+// followedPaths lists every folder that a mirror writes or a watch
+// shares, each once, in order.
+func followedPaths(ctx context.Context, c *client.Client) ([]string, error) {
+	ms, err := c.GroupMirrors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := c.GroupWatches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, m := range ms {
+		paths = append(paths, m.Path)
+	}
+	for _, w := range ws {
+		paths = append(paths, w.Path)
+	}
+	slices.Sort(paths)
+	return slices.Compact(paths), nil
 }

@@ -3,7 +3,8 @@
 // (adds and fetches stop when it is), shares the group cannot keep as many
 // copies of as asked (and why), folders a share follows that are gone or
 // could not be shared again, folders that follow a share and could not be
-// brought to its newer version, groups that removed this device. Nothing
+// brought to its newer version, folders paused (and perhaps forgotten),
+// groups that removed this device. Nothing
 // shows while all is well. It is asked again when the groups change
 // ("groups" events) and every 30 seconds.
 
@@ -33,6 +34,7 @@ export function attentionPanel() {
       ...capped(statuses.filter((st) => st.state === 'under-replicated').map(short), 'more shares are short of copies', '#/files'),
       ...capped(watches.filter((w) => w.error).map(watchLine), 'more followed folders have a problem', '#/groups'),
       ...capped(mirrors.filter((m) => m.error).map(mirrorLine), 'more folders that follow a share have a problem', '#/groups'),
+      ...capped(pausedLines(watches, mirrors), 'more folders are paused', '#/groups'),
       ...groups.filter((g) => g.removed).map((g) => h('li', { dataset: { kind: 'removed' } },
         h('a', { href: '#/groups/' + encodeURIComponent(g.id) }, g.name), `: this device was ${g.removed}. Open it and leave it to clear this.`)),
     ];
@@ -81,6 +83,21 @@ function watchLine(w) {
 function mirrorLine(m) {
   return h('li', { dataset: { kind: 'mirror', path: m.path } },
     h('a', { href: '#/groups/' + encodeURIComponent(m.group) }, m.group), `: ${m.error}`);
+}
+
+// pausedLines are the folders paused (kith mirror pause), each once: a
+// paused folder is easily forgotten, and then nothing of it moves.
+function pausedLines(watches, mirrors) {
+  const seen = new Set();
+  const lines = [];
+  for (const f of [...mirrors, ...watches]) {
+    if (!f.paused || seen.has(f.path)) continue;
+    seen.add(f.path);
+    const what = f.sync ? 'it does not sync' : f.name !== undefined ? 'newer versions are not written in' : 'its changes are not shared';
+    lines.push(h('li', { dataset: { kind: 'paused', path: f.path } },
+      h('a', { href: '#/groups/' + encodeURIComponent(f.group) }, f.group), `: ${f.path} is paused: ${what} until you resume it.`));
+  }
+  return lines;
 }
 
 // capped keeps maxLines lines and counts the rest in one more, linking to
