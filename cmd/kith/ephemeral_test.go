@@ -141,3 +141,67 @@ func sameFile(t *testing.T, got, want string) {
 		t.Fatalf("%s: %d bytes that differ from the %d shared", got, len(a), len(b))
 	}
 }
+
+// TestRepoCommandsStartTheirOwnDaemon: as Kubo's do, add, pin ls, cat of
+// a pin's name, export, import, repo stat and gc work with no daemon
+// running: each starts one and stops it after. Those that only read or
+// change the repo run it off the network (127.0.0.1 only); add does not
+// (its ticket names the addresses peers reach), and says that peers can
+// fetch what it added only while a daemon runs. With no repo, nothing is
+// made to say that there is nothing.
+func TestRepoCommandsStartTheirOwnDaemon(t *testing.T) {
+	repo := t.TempDir()
+	if err := startDaemon(t, repo).stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { runKith(t, repo, "shutdown") })
+	// One setting off the local profile, harmless on 127.0.0.1 with no
+	// bootstrap peers: a daemon run off the network says so in its log.
+	mustKith(t, repo, "config", "set", "network.hole_punching", "true")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "notes.txt")
+	os.WriteFile(src, []byte("written with no daemon\n"), 0o644)
+	car := filepath.Join(dir, "notes.car")
+	offline := 0
+	for _, tc := range []struct {
+		what    string // as the command names itself
+		args    []string
+		offline bool
+		stdout  string
+	}{
+		{"add", []string{"add", src}, false, "added "},
+		{"pin ls", []string{"pin", "ls"}, true, "notes.txt"},
+		{"cat", []string{"cat", "notes.txt"}, true, "written with no daemon\n"},
+		{"export", []string{"export", "notes.txt", "-o", car}, true, ""},
+		{"import", []string{"import", car, "--name", "again"}, false, "imported and pinned"},
+		{"repo stat", []string{"repo", "stat"}, true, "blocks:"},
+		{"gc", []string{"gc"}, true, ""},
+	} {
+		what := tc.what
+		stdout, stderr, err := runKith(t, repo, tc.args...)
+		if err != nil || !strings.Contains(stderr, "no kith daemon is running: starting one for this "+what+" ") || !strings.Contains(stdout, tc.stdout) {
+			t.Fatalf("%s with no daemon: %v\nstdout: %s\nstderr: %s", what, err, stdout, stderr)
+		}
+		if note := "peers can fetch it only while a kith daemon runs"; (what == "add") != strings.Contains(stderr, note) {
+			t.Errorf("%s says %q, want the note %q on add only", what, stderr, note)
+		}
+		waitFor(t, 30*time.Second, "the daemon started for "+what+" to stop", func() bool {
+			_, err := os.Stat(filepath.Join(repo, "api"))
+			return os.IsNotExist(err)
+		})
+		if tc.offline {
+			offline++
+		}
+		logged, _ := os.ReadFile(filepath.Join(repo, "logs", "daemon.log"))
+		if n := strings.Count(string(logged), "profile local applies to this run"); n != offline {
+			t.Fatalf("after %s, %d of the daemons started ran off the network, want %d", what, n, offline)
+		}
+	}
+	none := filepath.Join(t.TempDir(), "none")
+	if _, stderr, err := runKith(t, none, "pin", "ls"); err == nil || !strings.Contains(stderr, "no kith daemon is running (start it with `kith daemon`)") {
+		t.Fatalf("pin ls of no repo: %v, %s", err, stderr)
+	}
+	if _, err := os.Stat(none); !os.IsNotExist(err) {
+		t.Fatalf("pin ls of no repo made one: %v", err)
+	}
+}

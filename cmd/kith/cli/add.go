@@ -69,10 +69,14 @@ pattern, adding nothing: try patterns with it.
 than a copy of them, as Kubo's --nocopy (the folders and small files are
 copied): the disk holds them once. The files must then stay as they are:
 a block whose file changed is gone ('kith repo verify' names them). A
-folder shared with --watch or --sync is added so already.`,
+folder shared with --watch or --sync is added so already.
+
+With no daemon running, add starts one for itself and stops it after, as
+Kubo's add works with no daemon: what it added is served to peers once
+a daemon runs ('kith daemon', or 'kith service install').`,
 		Example: "  kith add photo.jpg\n  kith add *.jpg\n  kith add --wrap beach-photos *.jpg\n  tar c ./docs | kith add - --name docs.tar\n  kith add -r ./holiday --name holiday-2026\n  kith add -r ./project --exclude .git --exclude node_modules --exclude '*.tmp'",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if err := checkAddArgs(args, name, wrap); err != nil {
 				return err
 			}
@@ -83,6 +87,18 @@ folder shared with --watch or --sync is added so already.`,
 			if dryRun {
 				return e.dryRunAdd(args, recursive, opts)
 			}
+			// As Kubo's add, it works with no daemon running: one is started
+			// for it, and what it added is served once one runs.
+			stop, err := e.daemonFor(cmd.Context(), "add")
+			if err != nil {
+				return err
+			}
+			defer stop()
+			defer func() {
+				if e.started && err == nil {
+					fmt.Fprintln(e.stderr, "note: peers can fetch it only while a kith daemon runs: start one with 'kith daemon' (or have it start at login: 'kith service install')")
+				}
+			}()
 			c, err := e.client()
 			if err != nil {
 				return err

@@ -19,6 +19,11 @@ func exportCmd(e *env) *cobra.Command {
 		Example: "  kith export bafy... > holiday.car",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			stop, err := e.daemonForRepo(cmd.Context(), "export")
+			if err != nil {
+				return err
+			}
+			defer stop()
 			id, c, err := e.cidClient(args[0])
 			if err != nil {
 				return err
@@ -78,6 +83,11 @@ pinned under a name keeps it.`,
 				}
 				r = f
 			}
+			stop, err := e.daemonFor(cmd.Context(), "import")
+			if err != nil {
+				return err
+			}
+			defer stop()
 			c, err := e.client()
 			if err != nil {
 				return err

@@ -40,6 +40,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	tty    bool // draw progress bars on stderr although it is no terminal (tests)
+	// started: this command started a daemon for itself (daemonFor),
+	// which stops when it ends.
+	started bool
 }
 
 // Run executes kith with args and returns the exit code. Errors are printed
@@ -137,9 +140,12 @@ func newRoot(e *env) *cobra.Command {
 		Short: "Share files and folders peer to peer",
 		Long: `kith shares files and folders between computers with no server in between.
 
-Start the daemon once with 'kith daemon', then add, list and read content
-with the other commands. Content is addressed by CID: the same bytes give
-the same CID on every machine, and any IPFS tool agrees on it.`,
+Run the daemon with 'kith daemon' (or have it start at login: 'kith
+service install'): it serves what you add and share, and keeps your
+groups' copies. Commands that need it only while they run (add, get,
+cat, ls, pin, export, import, repo, gc) start one for themselves when none
+runs. Content is addressed by CID: the same bytes give the same CID on
+every machine, and any IPFS tool agrees on it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

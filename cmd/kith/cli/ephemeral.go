@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/web/client"
 )
 
@@ -30,20 +32,52 @@ const untilStdinFlag = "until-stdin-closes"
 const daemonReadyWait = 2 * time.Minute
 
 // daemonForRef is daemonFor for get, ls and cat of arg (with group, a
-// name the group shares): only for what may be fetched, a CID or ticket,
-// or a group's share; what is neither is refused as before, with no
-// daemon started to say so.
+// name the group shares): a CID or ticket, a group's share, or what may
+// be the name of a pin (or a path in one); what is none of them (a
+// damaged ticket, say) is refused as before, with no daemon started to
+// say so.
 func (e *env) daemonForRef(ctx context.Context, arg, group, what string) (stop func(), err error) {
 	if _, err := parseCID(arg); err != nil && group == "" {
-		return func() {}, nil
+		var notRef notRefError
+		if !errors.As(err, &notRef) || !e.hasRepo() {
+			return func() {}, nil
+		}
+		if _, _, err := dag.SplitPath(arg); err != nil {
+			return func() {}, nil
+		}
+		return e.startDaemon(ctx, what, true) // a pin: here
 	}
 	return e.daemonFor(ctx, what)
+}
+
+// daemonForRepo is daemonFor for a command that reads or changes only what
+// the repo holds (pin ls, repo stat, gc), as Kubo's work with no daemon:
+// the daemon started for it stays off the network (127.0.0.1 only, as
+// --profile local runs one), and with no repo yet there is nothing to
+// read, and none is made to say so.
+func (e *env) daemonForRepo(ctx context.Context, what string) (stop func(), err error) {
+	if !e.hasRepo() {
+		return func() {}, nil
+	}
+	return e.startDaemon(ctx, what, true)
+}
+
+// hasRepo reports whether the repo was made (its config is there).
+func (e *env) hasRepo() bool {
+	_, err := os.Stat(filepath.Join(e.repo, "config.json"))
+	return err == nil
 }
 
 // daemonFor makes sure a daemon answers for the repo: the running one, or
 // one started for this command (what names it), which stop ends. Any
 // other error than no daemon is left for the command to meet and say.
 func (e *env) daemonFor(ctx context.Context, what string) (stop func(), err error) {
+	return e.startDaemon(ctx, what, false)
+}
+
+// startDaemon is daemonFor; offline, a daemon it starts runs on 127.0.0.1
+// only.
+func (e *env) startDaemon(ctx context.Context, what string, offline bool) (stop func(), err error) {
 	running := func() error {
 		c, err := e.client()
 		if err == nil {
@@ -59,9 +93,14 @@ func (e *env) daemonFor(ctx context.Context, what string) (stop func(), err erro
 		return nil, fmt.Errorf("%w, and this one cannot start it (%w)", client.ErrNoDaemon, err)
 	}
 	fmt.Fprintf(e.stderr, "no kith daemon is running: starting one for this %s (it stops when the %s ends; 'kith daemon' keeps one running)\n", what, what)
+	e.started = true
 	// Its API on any free port (the command reads it from the repo), and
 	// its listen ports too where the configured ones are taken (the flag).
-	cmd := exec.Command(exe, "--repo", e.repo, "daemon", "--"+untilStdinFlag, "--api", "127.0.0.1:0")
+	args := []string{"--repo", e.repo, "daemon", "--" + untilStdinFlag, "--api", "127.0.0.1:0"}
+	if offline {
+		args = append(args, "--profile", "local")
+	}
+	cmd := exec.Command(exe, args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

@@ -15,6 +15,11 @@ really shrinks on disk. Blocks of an add that is still running are kept, and
 so is what a transfer of the web UI's Get fetched while it runs or is paused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			stop, err := e.daemonForRepo(cmd.Context(), "gc")
+			if err != nil {
+				return err
+			}
+			defer stop()
 			c, err := e.client()
 			if err != nil {
 				return err

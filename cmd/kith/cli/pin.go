@@ -32,6 +32,11 @@ that was; --private=false announces it.`,
 		Example: "  kith pin add bafy...\n  kith pin add bafy... --private   # no longer announced in the DHT",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			stop, err := e.daemonFor(cmd.Context(), "pin add")
+			if err != nil {
+				return err
+			}
+			defer stop()
 			id, c, err := e.cidClient(args[0])
 			if err != nil {
 				return err
@@ -72,6 +77,11 @@ that was; --private=false announces it.`,
 copy here (then they stay, for the group).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			stop, err := e.daemonForRepo(cmd.Context(), "pin rm")
+			if err != nil {
+				return err
+			}
+			defer stop()
 			id, c, err := e.cidClient(args[0])
 			if err != nil {
 				return err
@@ -99,6 +109,11 @@ copy here (then they stay, for the group).`,
   · private              not announced in the DHT`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			stop, err := e.daemonForRepo(cmd.Context(), "pin ls")
+			if err != nil {
+				return err
+			}
+			defer stop()
 			c, err := e.client()
 			if err != nil {
 				return err

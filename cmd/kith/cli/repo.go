@@ -16,6 +16,11 @@ func repoCmd(e *env) *cobra.Command {
 		Short: "Show the repo's size, blocks and pins",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			stop, err := e.daemonForRepo(cmd.Context(), "repo stat")
+			if err != nil {
+				return err
+			}
+			defer stop()
 			c, err := e.client()
 			if err != nil {
 				return err
@@ -46,6 +51,11 @@ func repoCmd(e *env) *cobra.Command {
 		Short: "Re-hash every block and report those that do not match their CID",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			stop, err := e.daemonForRepo(cmd.Context(), "repo verify")
+			if err != nil {
+				return err
+			}
+			defer stop()
 			c, err := e.client()
 			if err != nil {
 				return err
