@@ -182,16 +182,7 @@ func TestBrowserFollowAShare(t *testing.T) {
 	if err := chromedp.Run(sctx, chromedp.WaitNotPresent(lightLi+" .exclude", chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		b, err := os.ReadFile(filepath.Join(light, "notes.txt"))
-		if err == nil && string(b) == "the group's notes\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("notes.txt, no longer left out, = %q, %v", b, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFileHolds(t, filepath.Join(light, "notes.txt"), "the group's notes\n", "notes.txt, no longer left out, written in")
 	if _, err := d.c.GroupUnmirror(ctx, light); err != nil {
 		t.Fatal(err)
 	}
@@ -218,16 +209,7 @@ func TestBrowserFollowAShare(t *testing.T) {
 	waitText(t, sctx, "#mirror-status", "Wrote Docs into "+synced+", 30 B: it syncs both ways with family.")
 	waitText(t, sctx, fmt.Sprintf(`#mirrors li[data-path=%q] .sync`, synced), "Syncs both ways: what changes there is shared too.")
 	write(synced, "plan.txt", "third plan, from the synced folder\n")
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		b, err := os.ReadFile(filepath.Join(out, "plan.txt"))
-		if err == nil && string(b) == "third plan, from the synced folder\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("plan.txt in the folder that follows = %q, %v; want the synced folder's change", b, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFileHolds(t, filepath.Join(out, "plan.txt"), "third plan, from the synced folder\n", "the synced folder's change in the folder that follows")
 	// Paused from its row: both ways stop (the daemon's own tests show
 	// nothing moves meanwhile), and Resume catches up at once.
 	syncedLi := fmt.Sprintf(`#mirrors li[data-path=%q]`, synced)
@@ -250,16 +232,7 @@ func TestBrowserFollowAShare(t *testing.T) {
 	if err := chromedp.Run(sctx, chromedp.WaitNotPresent(syncedLi+" .paused", chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		b, err := os.ReadFile(filepath.Join(out, "plan.txt"))
-		if err == nil && string(b) == "fourth plan, written while paused\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("plan.txt in the folder that follows = %q, %v; want the change made while paused, once resumed", b, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFileHolds(t, filepath.Join(out, "plan.txt"), "fourth plan, written while paused\n", "the change made while paused, once resumed, in the folder that follows")
 	if _, err := d.c.GroupUnmirror(ctx, synced); err != nil {
 		t.Fatal(err)
 	}
@@ -281,4 +254,20 @@ func TestBrowserFollowAShare(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, sctx, ".leave p.warning", "This folder stops following it, and stays as it is: "+had+".")
+}
+
+// waitFileHolds waits (a minute at most) until the file at path holds
+// want: what, written by the daemon in the background.
+func waitFileHolds(t *testing.T, path, want, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; {
+		b, err := os.ReadFile(path)
+		if err == nil && string(b) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: %s holds %q (%v), want %q", what, path, b, err, want)
+		}
+		time.Sleep(20 * time.Millisecond) // polling pace: the daemon writes it
+	}
 }
