@@ -169,6 +169,7 @@ func TestRepoCommandsStartTheirOwnDaemon(t *testing.T) {
 		offline bool
 		stdout  string
 	}{
+		{"pin ls", []string{"pin", "ls"}, true, "nothing is pinned: 'kith add PATH' adds a file or folder and pins it"},
 		{"add", []string{"add", src}, false, "added "},
 		{"pin ls", []string{"pin", "ls"}, true, "notes.txt"},
 		{"cat", []string{"cat", "notes.txt"}, true, "written with no daemon\n"},

@@ -125,6 +125,10 @@ copy here (then they stay, for the group).`,
 			if e.json {
 				return e.printJSON(pins)
 			}
+			if len(pins) == 0 {
+				fmt.Fprintln(e.stdout, "nothing is pinned: 'kith add PATH' adds a file or folder and pins it, 'kith pin add CID' pins what peers have")
+				return nil
+			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "CID\tNAME\tSIZE\tPINNED")
 			for _, p := range pins {
