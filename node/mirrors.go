@@ -345,5 +345,8 @@ func (n *Node) apiMirror(mr mirror.Mirror) api.GroupMirror {
 	if p := mr.Progress; p != nil {
 		out.Phase, out.Done, out.Total = p.Phase, p.Done, p.Total
 	}
+	for _, ch := range mr.Recent {
+		out.Recent = append(out.Recent, api.MirrorChange{Path: ch.Path, What: ch.What, Version: ch.Version, At: ch.At})
+	}
 	return out
 }

@@ -106,6 +106,12 @@ func TestGetFollow(t *testing.T) {
 			t.Errorf("mirror ls lacks %q:\n%s", want, ls)
 		}
 	}
+	// What the updates wrote in, newest first (not the desk's own notes).
+	changes := strings.Split(mustKith(t, desk, "mirror", "changes", out), "\n")
+	if len(changes) != 3 || strings.Fields(changes[0])[0] != "WHEN" ||
+		!strings.Contains(changes[1], "written  run.sh") || !strings.Contains(changes[2], "written  plan.txt") {
+		t.Errorf("mirror changes %s:\n%s", out, strings.Join(changes, "\n"))
+	}
 
 	// A copy the desk already had (from before kith) follows as it is:
 	// what differs from the group's is kept, what is missing written.

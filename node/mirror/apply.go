@@ -71,6 +71,37 @@ type Result struct {
 	// files are the files written from the version, by their slash path
 	// (Options.Written).
 	files map[string]cid.Cid
+	// Changes names what the update did, in order (the first maxChanges):
+	// for Mirror.Recent, Syncthing's "recent changes".
+	Changes []Change
+}
+
+// Change is one thing an update did in a folder: What (ChangeWritten, ...)
+// to Path (slash separated, from the folder's top; a folder's ends in /).
+// Version and At, set in Mirror.Recent, are the version written and when.
+type Change struct {
+	Path    string    `json:"path"`
+	What    string    `json:"what"`
+	Version string    `json:"version,omitempty"`
+	At      time.Time `json:"at,omitzero"`
+}
+
+// What a Change did.
+const (
+	ChangeWritten  = "written"  // a file or link of the version, new or changed
+	ChangeRemoved  = "removed"  // gone from the version
+	ChangeMoved    = "moved"    // moved here, where the version has it
+	ChangeConflict = "conflict" // a conflict copy: the other device's bytes
+)
+
+// maxChanges bounds the changes one update names.
+const maxChanges = 50
+
+// changed notes that the update did what to the path rel.
+func (r *Result) changed(rel, what string) {
+	if len(r.Changes) < maxChanges {
+		r.Changes = append(r.Changes, Change{Path: rel, What: what})
+	}
 }
 
 // wrote notes the file at rel written from the version's file c.
@@ -384,6 +415,7 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 	a.res.Bytes += done
 	a.res.Written++
 	a.res.wrote(r, e)
+	a.res.changed(r, ChangeWritten)
 	if e.Type == dag.TypeFile {
 		a.targets[e.Cid.String()]--
 	}
@@ -509,6 +541,7 @@ func (a *applier) prune(dir string) error {
 		if rec.Type == dag.TypeDir {
 			if st.IsDir() && os.Remove(p) == nil {
 				a.res.Removed++
+				a.res.changed(r+"/", ChangeRemoved)
 			} else if a.holdsLater(r) {
 				a.later = append(a.later, r) // emptied once moved from
 				continue
@@ -531,6 +564,7 @@ func (a *applier) prune(dir string) error {
 			return fmt.Errorf("remove %s, gone from the group's version: %w", p, err)
 		}
 		a.res.Removed++
+		a.res.changed(r, ChangeRemoved)
 		delete(a.man, r)
 	}
 	return nil

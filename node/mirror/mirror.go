@@ -113,7 +113,13 @@ type Mirror struct {
 	// Paused: no newer version is written in until resumed (SetPaused),
 	// when the folder is brought to the newest at once.
 	Paused bool `json:"paused,omitempty"`
+	// Recent are the last changes updates made in the folder, newest
+	// update first (at most maxRecent), as Syncthing's recent changes.
+	Recent []Change `json:"recent,omitempty"`
 }
+
+// maxRecent bounds Mirror.Recent.
+const maxRecent = 50
 
 // exclusion is what m leaves out.
 func (m Mirror) exclusion() (dag.Exclusion, error) {

@@ -156,6 +156,7 @@ func (a *applier) moveHere(e dag.Entry, r, p string, over bool) (bool, error) {
 		a.toWrite -= int64(e.Size)
 		a.res.Moved++
 		a.res.wrote(r, e) // its blocks are at r now
+		a.res.changed(r, ChangeMoved)
 		st, err := os.Lstat(p)
 		if err != nil {
 			return true, err
@@ -219,11 +220,13 @@ func (a *applier) finishPrune(dir string) {
 		case rec.Type == dag.TypeDir:
 			if st.IsDir() && os.Remove(p) == nil {
 				a.res.Removed++
+				a.res.changed(r+"/", ChangeRemoved)
 			}
 		case !a.untouched(r, p, st):
 			a.keptChanged(r) // changed here meanwhile: this device's now
 		case os.Remove(p) == nil:
 			a.res.Removed++
+			a.res.changed(r, ChangeRemoved)
 		}
 	}
 	a.later = nil

@@ -140,6 +140,7 @@ func (a *applier) conflict(e dag.Entry, r, p string, st fs.FileInfo) error {
 			return fmt.Errorf("move %s aside as a conflict copy: %w", p, err)
 		}
 		a.res.Conflicts = append(a.res.Conflicts, path.Join(path.Dir(r), name))
+		a.res.changed(path.Join(path.Dir(r), name), ChangeConflict)
 	} else if err := os.Remove(p); err != nil { // the same bytes are aside already
 		return fmt.Errorf("replace %s: %w", p, err)
 	}
@@ -153,6 +154,7 @@ func (a *applier) conflict(e dag.Entry, r, p string, st fs.FileInfo) error {
 	}
 	a.res.Written++
 	a.res.wrote(r, e)
+	a.res.changed(r, ChangeWritten)
 	if st, err = os.Lstat(p); err != nil {
 		return err
 	}
@@ -200,6 +202,7 @@ func (a *applier) writeConflict(e dag.Entry, r, p string, t int64) error {
 	}
 	copyRel := path.Join(path.Dir(r), name)
 	a.res.Conflicts = append(a.res.Conflicts, copyRel)
+	a.res.changed(copyRel, ChangeConflict)
 	a.res.wrote(copyRel, e) // it holds the version's bytes: the store may read them there
 	return nil
 }

@@ -186,6 +186,22 @@ type GroupMirror struct {
 	// Paused: no newer version is written in until resumed
 	// (groups/resume).
 	Paused bool `json:"paused,omitempty"`
+	// Recent are the last changes updates made in the folder (at most
+	// 50), newest update first.
+	Recent []MirrorChange `json:"recent,omitempty"`
+}
+
+// MirrorChange is one thing an update did in a followed folder: What
+// ("written": a file or link of the version, new or changed; "removed":
+// gone from the version; "moved": moved here, where the version has it;
+// "conflict": a conflict copy, the other device's bytes) to Path (slash
+// separated, from the folder's top; a folder's ends in /), writing the
+// version Version at At.
+type MirrorChange struct {
+	Path    string    `json:"path"`
+	What    string    `json:"what"`
+	Version string    `json:"version"`
+	At      time.Time `json:"at"`
 }
 
 // FolderPause answers groups/pause and groups/resume: the folder, whether

@@ -111,6 +111,9 @@ func TestBrowserFollowAShare(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(out, "plan.txt")); string(b) != "second plan\n" {
 		t.Errorf("plan.txt after the newer version = %q", b)
 	}
+	// What the update changed is listed (kith mirror changes).
+	waitText(t, sctx, li+` details.recent summary`, "Recent changes (1)")
+	waitText(t, sctx, li+` details.recent li[data-what="written"]`, "Written plan.txt · just now")
 	if b, _ := os.ReadFile(filepath.Join(out, "notes.txt")); string(b) != "my notes, changed here\n" {
 		t.Errorf("notes.txt, changed here, = %q", b)
 	}

@@ -50,7 +50,7 @@ func (e *env) completions() map[string]cobra.CompletionFunc {
 		"kith pin rm": refs, "kith unshare": refs, "kith status": refs, "kith dht findprovs": refs,
 		"kith group leave": groups, "kith group members": groups, "kith group invite": groups, "kith group invites": groups,
 		"kith group remove": e.complete(completeMember),
-		"kith mirror rm":    mirrors, "kith mirror revert": mirrors, "kith mirror pause": mirrors, "kith mirror resume": mirrors,
+		"kith mirror rm":    mirrors, "kith mirror revert": mirrors, "kith mirror pause": mirrors, "kith mirror resume": mirrors, "kith mirror changes": mirrors,
 		"kith watch pause": watches, "kith watch resume": watches,
 		"kith mirror add": mirrorAdd,
 		"kith watch rm":   watches,

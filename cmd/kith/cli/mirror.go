@@ -220,7 +220,7 @@ folder you made where the group has a file. It waits until it is done.`,
 		},
 	}
 	pause, resume := pauseCmds(e, "mirror")
-	cmd.AddCommand(add, ls, rm, revert, pause, resume)
+	cmd.AddCommand(add, ls, rm, revert, pause, resume, mirrorChangesCmd(e))
 	return cmd
 }
 

@@ -153,6 +153,7 @@ export function mirrorBox(g) {
           : 'Paused: no newer version is written in until you resume it.') : null,
         m.pending ? h('div', { class: 'small pending' }, pendingText(m)) : null,
         m.error ? h('div', { class: 'warning small' }, m.error) : null,
+        m.recent?.length ? recentChanges(m.recent) : null,
         m.kept_count ? h('div', { class: 'small kept' }, keptText(m), ' ',
           m.revert ? h('span', { class: 'muted' }, 'The group\'s version is being written over them…')
             : h('button', { type: 'button', class: 'small', dataset: { action: 'revert' }, onclick: () => revert(m) }, 'Write the group\'s over them')) : null, ' ',
@@ -244,6 +245,16 @@ export function mirrorBox(g) {
   const refresh = () => { loadNames(); loadMirrors(); };
   refresh();
   return { el: h('div', {}, form, list), refresh };
+}
+
+// recentChanges lists what the updates changed in the folder, newest
+// first (kith mirror changes), as Syncthing's recent changes.
+function recentChanges(changes) {
+  const what = { written: 'Written', removed: 'Removed', moved: 'Moved here', conflict: 'Conflict copy' };
+  return h('details', { class: 'recent small' },
+    h('summary', {}, `Recent changes (${changes.length})`),
+    h('ul', { class: 'plain' }, changes.map((c) => h('li', { dataset: { what: c.what } },
+      `${what[c.what] || c.what} `, h('code', {}, c.path), h('span', { class: 'muted' }, ` · ${ago(c.at)}`)))));
 }
 
 // keptText names the files changed here that the last update kept.
