@@ -65,11 +65,16 @@ func newDemandStore(repo blockstore.Blockstore, gcl *blockstore.GCLocker, reg pr
 }
 
 // Get returns block c from the repo, or fetches it. A block nobody has
-// within demandTimeout is a miss matching blockstore.ErrNotFound.
+// within demandTimeout is a miss matching blockstore.ErrNotFound; a read
+// with patience (kith cat) asks again while it lasts (readPatience).
 func (d *demandStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
 	holdsFrom(ctx).holdRoot(d.gcl, rootHint(ctx))
+	patience := patienceFrom(ctx)
 	b, err := d.Blockstore.Get(ctx, c)
 	if !errors.Is(err, blockstore.ErrNotFound) {
+		if err == nil {
+			patience.got()
+		}
 		return b, err
 	}
 	for {
@@ -80,6 +85,11 @@ func (d *demandStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) 
 			return nil, ctx.Err()
 		}
 		if p.retry && ctx.Err() == nil {
+			continue
+		}
+		if p.err == nil {
+			patience.got()
+		} else if errors.Is(p.err, blockstore.ErrNotFound) && patience.again(ctx) {
 			continue
 		}
 		return p.blk, p.err

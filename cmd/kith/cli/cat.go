@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -41,7 +42,19 @@ does.`,
 				return err
 			}
 			defer r.Close()
-			if _, err := io.Copy(e.stdout, r); err != nil {
+			// The daemon waits for a peer that has the rest when the one the
+			// bytes came from went away: say so, once per pause.
+			stalled := time.AfterFunc(catStall, func() {
+				fmt.Fprintf(e.stderr, "kith: nothing came for %s: waiting for a peer that has the rest (up to 10 minutes after the last bytes; Ctrl-C stops)\n", catStall)
+			})
+			defer stalled.Stop()
+			if _, err := io.Copy(e.stdout, readFunc(func(p []byte) (int, error) {
+				n, err := r.Read(p)
+				if n > 0 {
+					stalled.Reset(catStall)
+				}
+				return n, err
+			})); err != nil {
 				return fmt.Errorf("cat %s: %w", id, err)
 			}
 			return nil
@@ -54,3 +67,11 @@ does.`,
 	cmd.Flags().Lookup("length").DefValue = "to the end"
 	return cmd
 }
+
+// catStall is how long a cat's stream may pause before cat says it waits.
+const catStall = 10 * time.Second
+
+// readFunc is a function as an io.Reader.
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }

@@ -1,0 +1,100 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kith-p2p/kith/blockstore"
+)
+
+type catOutcome struct {
+	got []byte
+	err error
+}
+
+// dropMidCat adds data on a provider with the repo provRepo (uploads
+// capped at 4 MiB/s), starts a cat of it on b, and closes the provider
+// once 4 MiB were read.
+func dropMidCat(t *testing.T, provRepo string, b *Node, data []byte) chan catOutcome {
+	t.Helper()
+	a := newNodeAt(t, provRepo, func(c *Config) { c.Fetch.UploadLimit = 4 << 20 })
+	root := addData(t, a, data)
+	connect(t, b, a.Host())
+	r, err := b.Cat(context.Background(), root, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read atomic.Int64
+	done := make(chan catOutcome, 1)
+	go func() {
+		defer r.Close()
+		var got bytes.Buffer
+		_, err := io.Copy(&got, io.TeeReader(r, writerFunc(func(p []byte) { read.Add(int64(len(p))) })))
+		done <- catOutcome{got.Bytes(), err}
+	}()
+	waitFor(t, time.Minute, "4 MiB read", func() bool { return read.Load() >= 4<<20 })
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return done
+}
+
+// writerFunc is a function as an io.Writer.
+type writerFunc func([]byte)
+
+func (f writerFunc) Write(p []byte) (int, error) { f(p); return len(p), nil }
+
+func awaitCat(t *testing.T, done chan catOutcome) catOutcome {
+	t.Helper()
+	select {
+	case o := <-done:
+		return o
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the cat did not end")
+	}
+	return catOutcome{}
+}
+
+// TestCatWaitsForPeersThatWentAway stops the only provider in the middle
+// of a cat: the stream pauses rather than fails, and goes on once the
+// provider is back, whole.
+func TestCatWaitsForPeersThatWentAway(t *testing.T) {
+	provRepo := t.TempDir()
+	data := randomData(24 << 20)
+	b := newLocalNode(t)
+	done := dropMidCat(t, provRepo, b, data)
+	// Longer than a block nobody has takes to be a miss (no peer at all
+	// here: at once), and than the first pause.
+	select {
+	case o := <-done:
+		t.Fatalf("the cat ended while it should wait: read %d bytes, %v", len(o.got), o.err)
+	case <-time.After(3 * waitRetryFirst):
+	}
+	a := newNodeAt(t, provRepo, nil) // the provider is back
+	connect(t, b, a.Host())
+	o := awaitCat(t, done)
+	if o.err != nil || !bytes.Equal(o.got, data) {
+		t.Fatalf("the cat read %d bytes (%v), want the %d shared", len(o.got), o.err, len(data))
+	}
+}
+
+// TestCatGivesUpWhenPeersStayAway: when no peer that has the rest comes
+// back in time, the cat's stream ends in an error (not cut short as if
+// whole).
+func TestCatGivesUpWhenPeersStayAway(t *testing.T) {
+	b := newLocalNode(t)
+	b.dropWait = 2 * time.Second
+	start := time.Now()
+	o := awaitCat(t, dropMidCat(t, t.TempDir(), b, randomData(24<<20)))
+	if !errors.Is(o.err, blockstore.ErrNotFound) || len(o.got) >= 24<<20 {
+		t.Fatalf("the cat read %d bytes, %v; want it to fail with a miss", len(o.got), o.err)
+	}
+	if waited := time.Since(start); waited < b.dropWait {
+		t.Fatalf("the cat gave up after %v, before its wait of %v", waited, b.dropWait)
+	}
+}
