@@ -151,6 +151,7 @@ func (e *env) startDaemon(ctx context.Context, what string, offline bool) (stop 
 		select {
 		case <-exited:
 			if running() == nil {
+				e.started = false
 				return func() {}, nil // another started meanwhile (this one found the repo locked)
 			}
 			return nil, fmt.Errorf("the kith daemon started for this %s stopped: %s", what, <-said)

@@ -32,7 +32,7 @@ that was; --private=false announces it.`,
 		Example: "  kith pin add bafy...\n  kith pin add bafy... --private   # no longer announced in the DHT",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			stop, err := e.daemonFor(cmd.Context(), "pin add")
+			stop, err := e.daemonForRef(cmd.Context(), args[0], "", "pin add")
 			if err != nil {
 				return err
 			}
