@@ -73,7 +73,7 @@ func (d *demandStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) 
 	b, err := d.Blockstore.Get(ctx, c)
 	if !errors.Is(err, blockstore.ErrNotFound) {
 		if err == nil {
-			patience.got()
+			patience.got(false)
 		}
 		return b, err
 	}
@@ -88,7 +88,7 @@ func (d *demandStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) 
 			continue
 		}
 		if p.err == nil {
-			patience.got()
+			patience.got(true)
 		} else if errors.Is(p.err, blockstore.ErrNotFound) && patience.again(ctx) {
 			continue
 		}

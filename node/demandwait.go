@@ -11,9 +11,11 @@ import (
 // readPatience has an on-demand read (kith cat) whose peers went away in
 // the middle (a laptop closed, Wi-Fi lost) wait for a peer that has the
 // rest, as a get does (fetchPatiently), rather than fail 30 s after the
-// last block: a block nobody has is asked for again when a peer connects,
-// or after a pause (doubling up to waitRetryMax), for up to wait since
-// the last block the read got.
+// last block: once a peer gave it a block, a block nobody has is asked for
+// again when a peer connects, or after a pause (doubling up to
+// waitRetryMax), for up to wait since the last block the read got. A read
+// no peer gave anything (a block of this repo lost, and nobody else ever
+// had it) fails as before.
 type readPatience struct {
 	wait time.Duration
 	// next returns a channel closed when a peer next connects (or ctx
@@ -23,7 +25,8 @@ type readPatience struct {
 	waiting func(until time.Time)
 
 	mu    sync.Mutex
-	last  time.Time // the last block the read got (or its start)
+	armed bool      // a peer gave the read a block
+	last  time.Time // the last block the read got since
 	pause time.Duration
 	said  bool // waiting was told since the last block
 }
@@ -42,12 +45,14 @@ func patienceFrom(ctx context.Context) *readPatience {
 	return p
 }
 
-// got notes that the read got a block.
-func (p *readPatience) got() {
+// got notes that the read got a block, from a peer (fetched) or from the
+// repo.
+func (p *readPatience) got(fetched bool) {
 	if p == nil {
 		return
 	}
 	p.mu.Lock()
+	p.armed = p.armed || fetched
 	p.last, p.pause, p.said = time.Now(), waitRetryFirst, false
 	p.mu.Unlock()
 }
@@ -60,6 +65,10 @@ func (p *readPatience) again(ctx context.Context) bool {
 		return false
 	}
 	p.mu.Lock()
+	if !p.armed {
+		p.mu.Unlock()
+		return false
+	}
 	until := p.last.Add(p.wait)
 	pause := min(p.pause, time.Until(until))
 	p.pause = min(2*p.pause, waitRetryMax)

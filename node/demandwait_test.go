@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
 )
 
 type catOutcome struct {
@@ -96,5 +99,41 @@ func TestCatGivesUpWhenPeersStayAway(t *testing.T) {
 	}
 	if waited := time.Since(start); waited < b.dropWait {
 		t.Fatalf("the cat gave up after %v, before its wait of %v", waited, b.dropWait)
+	}
+}
+
+// TestCatOfABlockNobodyHadFails: a cat that no peer gave anything (a
+// block of this repo lost, that nobody else ever had) fails as before,
+// not waiting for a peer that went away (the wait here is an hour: the
+// test's deadline is two minutes).
+func TestCatOfABlockNobodyHadFails(t *testing.T) {
+	b := newLocalNode(t)
+	b.dropWait = time.Hour
+	ctx := context.Background()
+	root := addData(t, b, randomData(3<<20))
+	var second cid.Cid
+	if err := dag.FileLeaves(ctx, b.store, root, func(leaf cid.Cid, off int64, _ int) error {
+		if off == 1<<20 {
+			second = leaf
+		}
+		return nil
+	}); err != nil || !second.Defined() {
+		t.Fatalf("the file's second leaf: %v", err)
+	}
+	if err := b.store.Delete(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.Cat(ctx, root, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan catOutcome, 1)
+	go func() {
+		defer r.Close()
+		got, err := io.ReadAll(r)
+		done <- catOutcome{got, err}
+	}()
+	if o := awaitCat(t, done); !errors.Is(o.err, blockstore.ErrNotFound) || len(o.got) > 1<<20 {
+		t.Fatalf("the cat read %d bytes, %v; want the first MiB, then a miss", len(o.got), o.err)
 	}
 }
