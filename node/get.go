@@ -50,7 +50,7 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 		if size, ok := n.holdsAlready(ctx, c, out, fi, x, progress); ok {
 			return api.GetResult{Cid: c.String(), Path: out, Size: size, Existed: true}, nil
 		}
-		return api.GetResult{}, fmt.Errorf("%s already exists: kith never overwrites; choose another path with -o, or move it away first: %w", out, api.ErrInvalid)
+		return api.GetResult{}, &api.Error{Kind: api.KindConflict, Message: fmt.Sprintf("%s already exists: kith never overwrites; choose another path with -o, or move it away first", out)}
 	}
 	if err := checkOutputFolder(out); err != nil {
 		return api.GetResult{}, err

@@ -260,4 +260,14 @@ func TestTicketCarriesTheName(t *testing.T) {
 	if _, stderr, err := runKith(t, getter, "get", res.Ticket, "-o", into); err == nil || !strings.Contains(stderr, trip+" already exists") {
 		t.Fatalf("get of the folder over one that holds more: %v: %s", err, stderr)
 	}
+	// -o naming a folder a get of it wrote before (it did not exist then):
+	// the same get again finds it there, rather than writing it inside.
+	again := filepath.Join(t.TempDir(), "again")
+	mustKith(t, getter, "get", res.Ticket, "-o", again)
+	if out := mustKith(t, getter, "get", res.Ticket, "-o", again); !strings.Contains(out, again+" holds "+res.Cid+" already") {
+		t.Fatalf("the folder got again with the same -o: %s", out)
+	}
+	if _, err := os.Stat(filepath.Join(again, "Trip 2026")); !os.IsNotExist(err) {
+		t.Fatalf("got again with the same -o, it was written inside itself: %v", err)
+	}
 }

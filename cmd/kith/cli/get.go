@@ -22,12 +22,13 @@ func getCmd(e *env) *cobra.Command {
 		Use:   "get CID|TICKET|NAME",
 		Short: "Fetch a file or folder (from peers if needed) and write it out",
 		Long: `Write the file or folder CID to a path: -o PATH, or, when -o names a
-folder that exists, into it. The name is the one a ticket carries (what the
-sharer called it), else the CID: without -o, ./NAME or ./CID. The name of
-one of your pins ('kith pin ls' lists them) goes in place of a CID too.
+folder that exists, into it. The name is the one a ticket carries (what
+the sharer called it), else the CID: without -o, ./NAME or ./CID. The name
+of one of your pins ('kith pin ls' lists them) goes in place of a CID too.
 kith never overwrites: the path written must not exist yet (a file or a
 folder there that holds the same, as a get run again left it, is left as
-it is: a folder is read whole to tell).
+it is: a folder is read whole to tell; so is the folder -o names, which a
+get run again with the same -o finds holding it).
 
 Whatever the repo lacks is fetched from every peer that has it at once
 (connected peers first, then providers found through the DHT), each block
@@ -122,10 +123,11 @@ many as any device that syncs the folder asked for).`,
 					return fmt.Errorf("%s is a file, not a folder: only a folder is followed (get it without --follow)", printable(args[0]))
 				}
 			}
+			into := false // -o names a folder that exists: written into it
 			if out == "" {
 				out = name
 			} else if st, err := os.Stat(out); err == nil && st.IsDir() {
-				out = filepath.Join(out, name)
+				into = true
 			}
 			abs, err := filepath.Abs(out)
 			if err != nil {
@@ -133,6 +135,12 @@ many as any device that syncs the folder asked for).`,
 			}
 			p := e.newProgress("getting", true)
 			res, err := c.Get(cmd.Context(), id, abs, p.event, exclude...)
+			if into && api.KindOf(err) == api.KindConflict {
+				// Not what a get of it with the same -o wrote before (that is
+				// taken as it is): a folder to write it into.
+				abs = filepath.Join(abs, name)
+				res, err = c.Get(cmd.Context(), id, abs, p.event, exclude...)
+			}
 			p.done()
 			if err != nil && cmd.Context().Err() != nil {
 				return p.stopped("get")
