@@ -377,6 +377,15 @@ func (n *Node) APIAddr() string {
 	return n.api.Addr()
 }
 
+// APIIdle is how long the API has answered no request (0 while it
+// answers one, or before Start).
+func (n *Node) APIIdle() time.Duration {
+	if n.api == nil {
+		return 0
+	}
+	return n.api.Idle()
+}
+
 // Host is the node's libp2p host.
 func (n *Node) Host() host.Host { return n.host }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,6 +42,31 @@ type Server struct {
 	sessions  *sessions
 	pins      *changes
 	stopWatch func()
+
+	// inFlight counts the requests being answered, and lastDone is when
+	// the last one ended (unix nanoseconds): Idle.
+	inFlight atomic.Int64
+	lastDone atomic.Int64
+}
+
+// Idle is how long no request has been answered: 0 while one is.
+func (s *Server) Idle() time.Duration {
+	if s.inFlight.Load() > 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, s.lastDone.Load()))
+}
+
+// counted has s count h's requests (Idle).
+func (s *Server) counted(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inFlight.Add(1)
+		defer func() {
+			s.lastDone.Store(time.Now().UnixNano())
+			s.inFlight.Add(-1)
+		}()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Option configures the server.
@@ -85,6 +111,7 @@ func Listen(addr string, backend api.Backend, token string, opts ...Option) (*Se
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	base, cancel := context.WithCancel(context.Background())
 	s := &Server{backend: backend, token: token, ln: ln, cancel: cancel, sessions: newSessions(), pins: newChanges(), idleTimeout: defaultIdleTimeout}
+	s.lastDone.Store(time.Now().UnixNano())
 	for _, o := range opts {
 		o(s)
 	}
@@ -102,7 +129,7 @@ func Listen(addr string, backend api.Backend, token string, opts ...Option) (*Se
 		}
 	}
 	s.http = &http.Server{
-		Handler:           g.wrap(mux),
+		Handler:           s.counted(g.wrap(mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       s.idleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return base },

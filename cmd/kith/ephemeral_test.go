@@ -206,3 +206,56 @@ func TestRepoCommandsStartTheirOwnDaemon(t *testing.T) {
 		t.Fatalf("pin ls of no repo made one: %v", err)
 	}
 }
+
+// TestDaemonStartedForAGetServesAnotherToItsEnd: a second get, run while a
+// daemon started for the first one is up, uses that daemon; when the
+// first get ends, the daemon waits for the second to finish before it
+// stops, rather than cut it off.
+func TestDaemonStartedForAGetServesAnotherToItsEnd(t *testing.T) {
+	seed, repo := t.TempDir(), t.TempDir()
+	startDaemon(t, seed)
+	if err := startDaemon(t, repo).stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { runKith(t, repo, "shutdown") })
+	mustKith(t, repo, "config", "set", "fetch.download_limit", "2MiB") // both gets last seconds
+	dir := t.TempDir()
+	ticket := func(name string, size int) (string, string) {
+		p := filepath.Join(dir, name)
+		writeRandomFile(t, p, size)
+		var res struct{ Ticket string }
+		if err := json.Unmarshal([]byte(lastLine(mustKith(t, seed, "--json", "add", p))), &res); err != nil {
+			t.Fatal(err)
+		}
+		return p, res.Ticket
+	}
+	_, first := ticket("first.bin", 4<<20)
+	second, secondTicket := ticket("second.bin", 12<<20)
+
+	firstGet := exec.Command(kithBin, "--repo", repo, "get", first, "-o", filepath.Join(t.TempDir(), "first.bin"))
+	var firstErr bytes.Buffer
+	firstGet.Stderr = &firstErr
+	if err := firstGet.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "the daemon started for the first get to answer", func() bool {
+		_, _, err := runKith(t, repo, "id")
+		return err == nil
+	})
+	out := filepath.Join(t.TempDir(), "second.bin")
+	stdout, stderr, err := runKith(t, repo, "get", secondTicket, "-o", out)
+	if err != nil || strings.Contains(stderr, "starting one") {
+		t.Fatalf("the second get: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
+	}
+	sameFile(t, out, second)
+	if err := firstGet.Wait(); err != nil || !strings.Contains(firstErr.String(), "starting one for this get") {
+		t.Fatalf("the first get: %v: %s", err, firstErr.String())
+	}
+	waitFor(t, time.Minute, "the daemon to stop", func() bool {
+		_, err := os.Stat(filepath.Join(repo, "api"))
+		return os.IsNotExist(err)
+	})
+	if logged, _ := os.ReadFile(filepath.Join(repo, "logs", "daemon.log")); !strings.Contains(string(logged), "another still uses it: stopping once it is done") {
+		t.Fatalf("the daemon's log does not say it waited for the second get:\n%s", logged)
+	}
+}

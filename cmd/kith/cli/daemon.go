@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -101,6 +103,13 @@ too.`,
 			case <-cmd.Context().Done():
 				log.Info("signal received, shutting down (a second Ctrl-C stops it at once)")
 			case <-stdinClosed:
+				// Another command that found it running (a second get, in
+				// another terminal) may still use it: with a request under
+				// way, it stops once the API has been idle for a moment.
+				if n.APIIdle() == 0 {
+					log.Info("the command this daemon was started for ended; another still uses it: stopping once it is done")
+					waitIdle(cmd.Context(), n)
+				}
 				log.Info("the command this daemon was started for ended: shutting down")
 			case <-n.Stopped():
 				log.Info("shutdown requested through the API")
@@ -150,4 +159,25 @@ func openLog(path string) (io.WriteCloser, error) {
 		return nil, fmt.Errorf("open the log file: %w", err)
 	}
 	return f, nil
+}
+
+// untilStdinLinger is how long the API of a daemon started for a command
+// must have been idle, once that command ended, before it stops: the
+// requests of one command come milliseconds apart.
+const untilStdinLinger = time.Second
+
+// waitIdle waits until n's API has been idle for untilStdinLinger, or n
+// or ctx stops.
+func waitIdle(ctx context.Context, n *node.Node) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for n.APIIdle() < untilStdinLinger {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.Stopped():
+			return
+		case <-t.C:
+		}
+	}
 }
