@@ -222,7 +222,7 @@ func TestBrowserFollowAShare(t *testing.T) {
 	waitText(t, sctx, "#mirror-status", synced+" is paused until you resume it.")
 	waitText(t, sctx, syncedLi+" .paused", "Paused: what changes there is not shared, nor are newer versions written in, until you resume it.")
 	// The same folder in the list of folders shared as they change.
-	waitText(t, sctx, fmt.Sprintf(`#followed li[data-path=%q] .paused`, synced), "Paused: what changes there is not shared until you resume it.")
+	waitText(t, sctx, fmt.Sprintf(`#followed li[data-path=%q] .paused`, synced), "Paused: what changes there is not shared, nor are newer versions written in, until you resume it.")
 	screenshot(t, ctx, artifacts(t), "group-folder-paused")
 	if ws, err := d.c.GroupWatches(ctx); err != nil || !slices.ContainsFunc(ws, func(w api.GroupWatch) bool { return w.Path == synced && w.Paused }) {
 		t.Fatalf("paused from the page, the synced folder's watch: %+v, %v", ws, err)

@@ -156,7 +156,9 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
         h('code', {}, w.path), ' ',
         h('span', { class: 'muted small' }, `shared ${ago(w.updated)}, ${w.copies} ${w.copies === 1 ? 'copy' : 'copies'}`),
         w.sync ? h('div', { class: 'muted small sync' }, 'Syncs both ways: what other devices change is written here too.' + keptSentence(g.name, w.keep)) : null,
-        w.paused ? h('div', { class: 'warning small paused' }, 'Paused: what changes there is not shared until you resume it.') : null,
+        w.paused ? h('div', { class: 'warning small paused' }, w.sync
+          ? 'Paused: what changes there is not shared, nor are newer versions written in, until you resume it.'
+          : 'Paused: what changes there is not shared until you resume it.') : null,
         w.error ? h('div', { class: 'warning small' }, w.error) : null,
         (w.earlier || []).length ? keptVersions(w) : null, ' ',
         h('button', { type: 'button', class: 'small', dataset: { action: w.paused ? 'resume' : 'pause' },
