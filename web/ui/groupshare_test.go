@@ -214,7 +214,8 @@ func clickJS(sel string) chromedp.Action {
 
 // TestBrowserShareFollowsAFolder: a share made with --watch says, in the
 // Share panel, which folder it follows (and what went wrong with it);
-// Stop following ends the watch and leaves the share.
+// Pause and Resume pause it; Stop following ends the watch and leaves the
+// share.
 func TestBrowserShareFollowsAFolder(t *testing.T) {
 	ctx := newBrowser(t)
 	d := startDaemon(t, nil)
@@ -238,6 +239,20 @@ func TestBrowserShareFollowsAFolder(t *testing.T) {
 	}
 	waitText(t, ctx, line+" .follows", "follows "+dir)
 	screenshot(t, ctx, artifacts(t), "files-share-follows")
+	// Paused and resumed from the line (kith watch pause, resume).
+	if err := chromedp.Run(sctx, clickJS(line+` [data-action="pause"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, line+" .follows .paused", "(paused: its changes are not shared)")
+	if ws, err := d.c.GroupWatches(ctx); err != nil || len(ws) != 1 || !ws[0].Paused {
+		t.Fatalf("paused from the Share panel, the watch is %+v (%v)", ws, err)
+	}
+	if err := chromedp.Run(sctx, clickJS(line+` [data-action="resume"]`), chromedp.WaitNotPresent(line+" .follows .paused", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if ws, err := d.c.GroupWatches(ctx); err != nil || len(ws) != 1 || ws[0].Paused {
+		t.Fatalf("resumed from the Share panel, the watch is %+v (%v)", ws, err)
+	}
 	if err := chromedp.Run(sctx, clickJS(line+` [data-action="unwatch"]`)); err != nil {
 		t.Fatal(err)
 	}

@@ -57,13 +57,16 @@ export function groupShareBox(cid, name, { onChange = () => {}, quietWithoutGrou
     const line = h('div', { class: 'shared-in', dataset: { group: s.group } });
     const what = `Shared in ${s.group}: keeps ${s.copies} ${s.copies === 1 ? 'copy' : 'copies'}`;
     const follows = watch ? h('span', { class: 'small muted follows', title: 'Shared again whenever the folder changes' },
-      `· follows ${watch.path}`, watch.error ? h('span', { class: 'warning' }, ` (${watch.error})`) : null) : null;
+      `· follows ${watch.path}`, watch.paused ? h('span', { class: 'warning paused' }, ' (paused: its changes are not shared)') : null,
+      watch.error ? h('span', { class: 'warning' }, ` (${watch.error})`) : null) : null;
+    const pause = watch ? h('button', { type: 'button', class: 'small', dataset: { action: watch.paused ? 'resume' : 'pause' },
+      onclick: () => pauseFolder(watch.path, !watch.paused) }, watch.paused ? 'Resume' : 'Pause') : null;
     const unfollow = watch ? h('button', { type: 'button', class: 'small', dataset: { action: 'unwatch' },
       onclick: () => unwatch(s.group, watch.path) }, 'Stop following') : null;
     const idle = () => replace(line,
       h('span', { class: 'small' }, what), follows,
       h('button', { type: 'button', class: 'small', dataset: { action: 'unshare' }, onclick: ask }, 'Stop sharing…'),
-      unfollow);
+      pause, unfollow);
     const ask = () => {
       const confirmBtn = h('button', { type: 'button', class: 'small danger', dataset: { action: 'unshare-confirm' },
         onclick: () => unshare(s.group) }, `Stop sharing in ${s.group}`);
@@ -97,6 +100,18 @@ export function groupShareBox(cid, name, { onChange = () => {}, quietWithoutGrou
       await load();
       status.textContent = sharedSentence(in_, label);
       onChange();
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  }
+
+  // pauseFolder pauses (or resumes) the folder a share follows (kith
+  // watch pause).
+  async function pauseFolder(path, paused) {
+    try {
+      await api(paused ? '/groups/pause' : '/groups/resume', { method: 'POST', params: { path } });
+      await load();
+      status.textContent = paused ? `${path} is paused: its changes are not shared until you resume it.` : `${path} is resumed: what changed there is shared now.`;
     } catch (err) {
       status.textContent = err.message;
     }
