@@ -228,9 +228,7 @@ func (n *Node) Cat(ctx context.Context, c cid.Cid, offset, length int64) (io.Rea
 	bs, ctx, end := n.readStore(ctx, c)
 	// Its peers gone in the middle, it waits for one that has the rest,
 	// as a get does.
-	ctx = withReadPatience(ctx, &readPatience{wait: n.dropWait, next: n.nextConnection, waiting: func(until time.Time) {
-		n.log.Info("cat: no peer that has the rest is reachable; waiting for one", "cid", c, "until", until.Format(time.RFC3339))
-	}})
+	ctx = withReadPatience(ctx, n.readPatience("cat "+c.String()))
 	r, size, err := dag.Open(ctx, bs, c)
 	if err != nil {
 		end()

@@ -94,6 +94,14 @@ func (p *readPatience) again(ctx context.Context) bool {
 	return true
 }
 
+// readPatience is the patience of one read (what: "cat CID", "gateway"), for
+// n.dropWait, logged when it waits.
+func (n *Node) readPatience(what string) *readPatience {
+	return &readPatience{wait: n.dropWait, next: n.nextConnection, waiting: func(until time.Time) {
+		n.log.Info(what+": no peer that has the rest is reachable; waiting for one", "until", until.Format(time.RFC3339))
+	}}
+}
+
 // nextConnection returns a channel closed when a peer next connects to
 // n, or ctx ends.
 func (n *Node) nextConnection(ctx context.Context) <-chan struct{} {

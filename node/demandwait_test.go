@@ -137,3 +137,40 @@ func TestCatOfABlockNobodyHadFails(t *testing.T) {
 		t.Fatalf("the cat read %d bytes, %v; want the first MiB, then a miss", len(o.got), o.err)
 	}
 }
+
+// TestGatewayWaitsForPeersThatWentAway: a browser's stream from the
+// gateway (a video) whose only peer went away in the middle pauses, and
+// goes on, whole, once the peer is back.
+func TestGatewayWaitsForPeersThatWentAway(t *testing.T) {
+	provRepo := t.TempDir()
+	viewer := newLocalNode(t)
+	a := newNodeAt(t, provRepo, func(c *Config) { c.Fetch.UploadLimit = 4 << 20 })
+	data := randomData(24 << 20)
+	root := addData(t, a, data)
+	connect(t, viewer, a.Host())
+	resp := streamGet(t, viewer, "/ipfs/"+root.String()+"?filename=film.bin", "")
+	defer resp.Body.Close()
+	head := make([]byte, 4<<20)
+	if _, err := io.ReadFull(resp.Body, head); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rest := make(chan catOutcome, 1)
+	go func() {
+		got, err := io.ReadAll(resp.Body)
+		rest <- catOutcome{got, err}
+	}()
+	select {
+	case o := <-rest:
+		t.Fatalf("the stream ended while it should wait: %d more bytes, %v", len(o.got), o.err)
+	case <-time.After(3 * waitRetryFirst):
+	}
+	a = newNodeAt(t, provRepo, nil) // the peer is back
+	connect(t, viewer, a.Host())
+	o := awaitCat(t, rest)
+	if got := append(head, o.got...); o.err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("the stream read %d bytes (%v), want the %d shared", len(got), o.err, len(data))
+	}
+}

@@ -40,6 +40,9 @@ const (
 type gatewayBackend struct {
 	*gateway.BlocksBackend
 	store *demandStore
+	// patience, when set, gives each request's reads a readPatience: a
+	// video whose sharer went away in the middle waits, as kith cat does.
+	patience func() *readPatience
 }
 
 func newGatewayBackend(d *demandStore) (*gatewayBackend, error) {
@@ -54,10 +57,14 @@ func newGatewayBackend(d *demandStore) (*gatewayBackend, error) {
 }
 
 // WrapContextForRequest gives each gateway request its GC holds
-// (gateway.WithContextHint), released when the request ends.
+// (gateway.WithContextHint), released when the request ends, and its
+// patience.
 func (g *gatewayBackend) WrapContextForRequest(ctx context.Context) context.Context {
 	ctx, end := withRequestHolds(ctx, &g.store.reads)
 	context.AfterFunc(ctx, end)
+	if g.patience != nil {
+		ctx = withReadPatience(ctx, g.patience())
+	}
 	return ctx
 }
 

@@ -289,6 +289,7 @@ func New(opts Options) (n *Node, err error) {
 	if n.gateway, err = newGatewayBackend(n.demand); err != nil {
 		return n, err
 	}
+	n.gateway.patience = func() *readPatience { return n.readPatience("gateway") }
 	n.reg.MustRegister(newNetCollector(n))
 	return n, nil
 }
