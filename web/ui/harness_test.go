@@ -87,6 +87,9 @@ func startBrowser(t *testing.T, chrome string, timeout time.Duration) (context.C
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
 		chromedp.UserDataDir(profile),
+		// Its temporary files (the singleton's socket folder, which it
+		// never removes) go in the profile, removed with it.
+		chromedp.Env("TMPDIR=" + profile),
 		chromedp.WindowSize(1280, 900),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
