@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node"
 	"github.com/kith-p2p/kith/web/client"
 )
 
@@ -64,7 +64,7 @@ func (e *env) daemonForRepo(ctx context.Context, what string) (stop func(), err 
 
 // hasRepo reports whether the repo was made (its config is there).
 func (e *env) hasRepo() bool {
-	_, err := os.Stat(filepath.Join(e.repo, "config.json"))
+	_, err := os.Stat(node.ConfigPath(e.repo))
 	return err == nil
 }
 

@@ -50,6 +50,12 @@ export async function api(path, { method = 'GET', params, body } = {}) {
  * with the result of its done event; it rejects with the daemon's
  * sentence. what names the work in the errors of a cut-off stream.
  */
+/** setPaused pauses (or resumes) the followed, watched or synced folder at
+ * path (kith mirror pause, resume). */
+export function setPaused(path, paused) {
+  return api(paused ? '/groups/pause' : '/groups/resume', { method: 'POST', params: { path } });
+}
+
 export async function events(path, params, onProgress = () => {}, what = 'The request') {
   let res;
   try {

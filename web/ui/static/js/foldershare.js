@@ -7,7 +7,7 @@
 // shares follow, each with what went wrong with it and Stop following
 // (`kith watch ls`, `kith watch rm`).
 
-import { api } from './api.js';
+import { api, setPaused } from './api.js';
 import { h, replace } from './dom.js';
 import { ago, bytes, keptSentence, pace, percent } from './format.js';
 import { maxCopies, minCopies, sharedSentence } from './groupshare.js';
@@ -169,7 +169,7 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
 
   async function pauseFolder(p, paused) {
     try {
-      await api(paused ? '/groups/pause' : '/groups/resume', { method: 'POST', params: { path: p } });
+      await setPaused(p, paused);
       status.textContent = paused ? `${p} is paused until you resume it.` : `${p} is resumed: what changed there is shared now.`;
     } catch (err) {
       status.textContent = err.message;

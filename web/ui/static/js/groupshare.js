@@ -4,7 +4,7 @@
 // sharing button that asks in place and Stop following), and a form that
 // asks one more of your groups to keep N copies of it.
 
-import { api } from './api.js';
+import { api, setPaused } from './api.js';
 import { h, replace } from './dom.js';
 
 /** Copies a group can be asked for (protocol/group's MinCopies, MaxCopies). */
@@ -109,7 +109,7 @@ export function groupShareBox(cid, name, { onChange = () => {}, quietWithoutGrou
   // watch pause).
   async function pauseFolder(path, paused) {
     try {
-      await api(paused ? '/groups/pause' : '/groups/resume', { method: 'POST', params: { path } });
+      await setPaused(path, paused);
       await load();
       status.textContent = paused ? `${path} is paused: its changes are not shared until you resume it.` : `${path} is resumed: what changed there is shared now.`;
     } catch (err) {

@@ -8,7 +8,7 @@
 // the form: the folders that follow g's shares, each with what went wrong
 // and what was kept, and Stop following (`kith mirror ls`, `kith mirror rm`).
 
-import { api, events } from './api.js';
+import { api, events, setPaused } from './api.js';
 import { h, replace } from './dom.js';
 import { ago, bytes, keptSentence, pace, percent } from './format.js';
 import { namePatterns, pathField } from './localpath.js';
@@ -165,7 +165,7 @@ export function mirrorBox(g) {
 
   async function pauseFolder(p, paused) {
     try {
-      await api(paused ? '/groups/pause' : '/groups/resume', { method: 'POST', params: { path: p } });
+      await setPaused(p, paused);
       status.textContent = paused ? `${p} is paused until you resume it.` : `${p} is resumed: it catches up now.`;
     } catch (err) {
       status.textContent = err.message;
