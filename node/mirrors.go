@@ -17,6 +17,7 @@ import (
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/node/mirror"
+	"github.com/kith-p2p/kith/node/recent"
 	"github.com/kith-p2p/kith/node/watch"
 	"github.com/kith-p2p/kith/protocol/fetch"
 	"github.com/kith-p2p/kith/protocol/group"
@@ -68,7 +69,7 @@ func (s mirrorSource) Newest(groupID, name string) (mirror.Shared, bool, error) 
 		return mirror.Shared{}, false, err // not a group of ours any more: it says why
 	}
 	in, ok := newestShare(g, name)
-	return mirror.Shared{Root: in.Root, Meta: in.Meta}, ok, nil
+	return mirror.Shared{Root: in.Root, Meta: in.Meta, By: in.Who.String()}, ok, nil
 }
 
 // newestShare is the newest share of g called name.
@@ -345,8 +346,14 @@ func (n *Node) apiMirror(mr mirror.Mirror) api.GroupMirror {
 	if p := mr.Progress; p != nil {
 		out.Phase, out.Done, out.Total = p.Phase, p.Done, p.Total
 	}
-	for _, ch := range mr.Recent {
-		out.Recent = append(out.Recent, api.MirrorChange{Path: ch.Path, What: ch.What, Version: ch.Version, At: ch.At})
+	var shared []recent.Change // what a folder that syncs shared from here
+	if mr.Sync && n.watcher != nil {
+		for _, w := range n.watcher.List() {
+			if w.Path == mr.Path && w.Sync {
+				shared = w.Recent
+			}
+		}
 	}
+	out.Recent = n.apiChanges(mr.GroupID, mr.Recent, shared)
 	return out
 }

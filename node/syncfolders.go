@@ -14,6 +14,7 @@ import (
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/node/mirror"
+	"github.com/kith-p2p/kith/node/recent"
 	"github.com/kith-p2p/kith/node/watch"
 	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/web/api"
@@ -133,28 +134,28 @@ func (n *Node) GroupSync(ctx context.Context, groupName, name, path, c string, c
 // be written in first; the version it was made from is withdrawn (the
 // new one holds all it had, and what changed here); the mirror then knows
 // the folder holds the new one.
-func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []string, error) {
+func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (watch.Shared, error) {
 	n := s.n
 	m, err := n.mirrorsReady()
 	if err != nil {
-		return "", w.Earlier, err
+		return watch.Shared{}, err
 	}
 	defer m.Exclusive(w.Path)()
 	list := m.List()
 	i := slices.IndexFunc(list, func(mr mirror.Mirror) bool { return mr.Path == w.Path && mr.Sync })
 	if i < 0 {
-		return "", w.Earlier, fmt.Errorf("%s no longer follows the group's versions: 'kith watch rm %s', then sync it again", w.Path, w.Path)
+		return watch.Shared{}, fmt.Errorf("%s no longer follows the group's versions: 'kith watch rm %s', then sync it again", w.Path, w.Path)
 	}
 	mr := list[i]
 	if v, ok, err := (mirrorSource{n}).Newest(mr.GroupID, mr.Name); err != nil {
-		return "", w.Earlier, err
+		return watch.Shared{}, err
 	} else if ok && v.Root.String() != mr.Cid && v.Root.String() != mr.Failed {
 		// Written in first; the watch looks again after. (A newer version
 		// that could not be written, its holders away, does not hold back
 		// what changed here: shared from what the folder holds, the two
 		// are merged by whichever device gets both.)
 		m.Kick()
-		return "", w.Earlier, watch.ErrNotNow
+		return watch.Shared{}, watch.ErrNotNow
 	}
 	// Versions before the newest kept shared need their bytes in the
 	// repo: the folder holds only the newest.
@@ -162,21 +163,25 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 	since := time.Now()
 	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Private: true, Name: mr.Name, NoCopy: keep == 0}, nil, false, reuseOf(w)...)
 	if err != nil {
-		return "", w.Earlier, err
+		return watch.Shared{}, err
 	}
 	c, err := cid.Decode(res.Cid)
 	if err != nil {
-		return "", w.Earlier, fmt.Errorf("add %s: %w", w.Path, err)
+		return watch.Shared{}, fmt.Errorf("add %s: %w", w.Path, err)
 	}
 	meta := cid.Undef
+	var changes []recent.Change
 	// (Not itself: the folder may be back as it was at an earlier version.)
 	ancestors := slices.DeleteFunc(mirror.Lineage([]string{mr.Cid}, mr.Ancestors), func(a string) bool { return a == res.Cid })
 	if res.Cid != mr.Cid {
 		in, err := n.groupShare(ctx, mr.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}, mirror.Versions{Ancestors: ancestors, Keep: keep})
 		if err != nil {
-			return "", w.Earlier, err
+			return watch.Shared{}, err
 		}
 		meta, _ = cid.Decode(in.Meta)
+		// What changed here: the folder held mr.Cid (the newest version
+		// written in, or the one it shared last).
+		changes = n.changesSince(ctx, mr.Cid, c, w.Path)
 		n.withdrawMerged(ctx, mr, c, ancestors, keep)
 		n.log.Info("sync: shared what changed in the folder", "path", w.Path, "cid", c, "from", mr.Cid)
 	} else if changed, err := m.ModesChangedHere(ctx, w.Path, c, n.store); err == nil && changed {
@@ -185,7 +190,7 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 		// modes and times now.
 		in, err := n.groupShare(ctx, mr.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}, mirror.Versions{Ancestors: ancestors, Keep: keep})
 		if err != nil {
-			return "", w.Earlier, err
+			return watch.Shared{}, err
 		}
 		meta, _ = cid.Decode(in.Meta)
 		n.log.Info("sync: shared the new modes and times in the folder", "path", w.Path, "cid", c, "meta", meta)
@@ -193,14 +198,14 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (string, []
 		meta, _ = cid.Decode(mr.Meta) // the folder holds that version as it is
 	}
 	if err := m.Synced(ctx, w.Path, mirror.Shared{Root: c, Meta: meta}, n.store, since, res.Cid != mr.Cid, ancestors); err != nil {
-		return "", w.Earlier, err
+		return watch.Shared{}, err
 	}
 	// What another device withdrew is heard here when its version is
 	// written in, which shares the folder again (nothing new to share).
 	w = n.dropWithdrawn(ctx, w)
 	w.Keep = keep // this device's own earlier versions: as many kept
 	earlier, err := n.retireEarlier(ctx, w, res.Cid)
-	return res.Cid, earlier, err
+	return watch.Shared{Cid: res.Cid, Earlier: earlier, Changes: changes}, err
 }
 
 // intent is g's live share of root.

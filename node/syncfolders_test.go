@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,6 +141,30 @@ func TestSyncFolderBothWays(t *testing.T) {
 	}
 	if got := readString(t, filepath.Join(dirB, "todo.txt")); got != "buy milk\nand bread\n" {
 		t.Fatalf("b's todo.txt = %q", got)
+	}
+	// Each device's recent changes name both sides' changes, newest
+	// first, each by the device that made it.
+	changes := func(n *Node) []string {
+		var out []string
+		for _, ch := range mirrorOf(t, n).Recent {
+			by := ch.ByID
+			if ch.Here {
+				by = "here"
+			}
+			for _, x := range []*Node{a, b} {
+				by = strings.ReplaceAll(by, x.host.ID().String(), map[*Node]string{a: "a", b: "b"}[x])
+			}
+			out = append(out, ch.What+" "+ch.Path+" by "+by)
+		}
+		return out
+	}
+	wantA := []string{"removed old.txt by here", "written todo.txt by here", "written video.mov by b", "written new-on-b.txt by b", "written plan.txt by b"}
+	wantB := []string{"removed old.txt by a", "written todo.txt by a", "written video.mov by here", "written new-on-b.txt by here", "written plan.txt by here"}
+	if got := changes(a); !slices.Equal(got, wantA) {
+		t.Errorf("a's recent changes: %q, want %q", got, wantA)
+	}
+	if got := changes(b); !slices.Equal(got, wantB) {
+		t.Errorf("b's recent changes: %q, want %q", got, wantB)
 	}
 
 	// Both change plan.txt, and each a file of its own, before either

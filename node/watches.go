@@ -13,6 +13,7 @@ import (
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/recent"
 	"github.com/kith-p2p/kith/node/watch"
 	"github.com/kith-p2p/kith/protocol/group"
 	"github.com/kith-p2p/kith/web/api"
@@ -50,7 +51,7 @@ type watchSharer struct{ n *Node }
 // Reshare adds the folder and shares the new version; the version shared
 // before joins the earlier ones the watch keeps, and those beyond w.Keep
 // stop being shared (withdrawVersion).
-func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, []string, error) {
+func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (watch.Shared, error) {
 	if w.Sync {
 		return s.reshareSync(ctx, w)
 	}
@@ -65,17 +66,42 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (string, []stri
 	opts := api.AddOptions{Recursive: true, Exclude: w.Exclude, Private: true, NoCopy: w.Keep == 0}
 	res, err := n.addPaths(ctx, []string{w.Path}, opts, nil, false, reuse...)
 	if err != nil {
-		return "", w.Earlier, err
+		return watch.Shared{}, err
 	}
 	c, err := cid.Decode(res.Cid)
 	if err != nil {
-		return "", w.Earlier, fmt.Errorf("add %s: %w", w.Path, err)
+		return watch.Shared{}, fmt.Errorf("add %s: %w", w.Path, err)
 	}
 	if _, err := n.GroupShare(ctx, w.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}); err != nil {
-		return "", w.Earlier, err
+		return watch.Shared{}, err
 	}
+	changes := n.changesSince(ctx, w.Cid, c, w.Path) // before the version before may be unpinned
 	earlier, err := n.retireEarlier(ctx, w, res.Cid)
-	return res.Cid, earlier, err
+	return watch.Shared{Cid: res.Cid, Earlier: earlier, Changes: changes}, err
+}
+
+// changesSince is what changed in the folder at path from the version
+// from to the version to (dag.Diff), as its recent changes name it (a
+// watched file by its name); none when from is not known here.
+func (n *Node) changesSince(ctx context.Context, from string, to cid.Cid, path string) []recent.Change {
+	old, err := cid.Decode(from)
+	if err != nil {
+		return nil
+	}
+	diffs, err := dag.Diff(ctx, n.store, old, to, recent.Max)
+	if err != nil {
+		n.log.Debug("what changed in a shared folder", "path", path, "from", from, "to", to, "err", err)
+		return nil
+	}
+	out := make([]recent.Change, 0, len(diffs))
+	for _, d := range diffs {
+		p := d.Path
+		if p == "" {
+			p = filepath.Base(path)
+		}
+		out = append(out, recent.Change{Path: p, What: d.What})
+	}
+	return out
 }
 
 // reuseOf links, in an add of w's folder, the files unchanged since the
@@ -254,7 +280,8 @@ func (n *Node) apiWatch(wt watch.Watch) api.GroupWatch {
 		}
 	}
 	return api.GroupWatch{Path: wt.Path, Group: name, Copies: wt.Copies, Exclude: wt.Exclude, Cid: wt.Cid,
-		Updated: wt.Updated, Checked: wt.Checked, Error: wt.Error, Keep: keep, Earlier: earlier, Sync: wt.Sync, Paused: wt.Paused}
+		Updated: wt.Updated, Checked: wt.Checked, Error: wt.Error, Keep: keep, Earlier: earlier, Sync: wt.Sync, Paused: wt.Paused,
+		Recent: n.apiChanges(wt.GroupID, nil, wt.Recent)}
 }
 
 // keptEarlier is, for a folder that syncs both ways as name, the versions

@@ -80,6 +80,8 @@ func TestCompletion(t *testing.T) {
 		{[]string{"group", "leave", ""}, []string{"family"}, ":4"},
 		{[]string{"watch", "rm", ""}, []string{docs}, ":4"},
 		{[]string{"mirror", "rm", ""}, []string{mirrored}, ":4"},
+		{[]string{"watch", "changes", ""}, []string{docs, mirrored}, ":4"}, // pause, resume, changes: either
+		{[]string{"mirror", "pause", ""}, []string{docs, mirrored}, ":4"},
 		{[]string{"mirror", "add", ""}, []string{"docs"}, ":4"},
 		{[]string{"mirror", "add", "docs", ""}, nil, ":16"}, // a folder of this machine: the shell's
 	} {

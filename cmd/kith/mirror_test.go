@@ -108,8 +108,9 @@ func TestGetFollow(t *testing.T) {
 	}
 	// What the updates wrote in, newest first (not the desk's own notes).
 	changes := strings.Split(mustKith(t, desk, "mirror", "changes", out), "\n")
-	if len(changes) != 3 || strings.Fields(changes[0])[0] != "WHEN" ||
-		!strings.Contains(changes[1], "written  run.sh") || !strings.Contains(changes[2], "written  plan.txt") {
+	if len(changes) != 3 || strings.Fields(changes[0])[0] != "WHEN" || !strings.Contains(changes[0], "BY") ||
+		!strings.Contains(changes[1], "written  run.sh") || !strings.Contains(changes[2], "written  plan.txt") ||
+		strings.Contains(changes[1], "this device") {
 		t.Errorf("mirror changes %s:\n%s", out, strings.Join(changes, "\n"))
 	}
 

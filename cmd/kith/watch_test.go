@@ -126,6 +126,16 @@ func TestShareWatch(t *testing.T) {
 	write("notes.txt", "written while the daemon was stopped\n")
 	startDaemon(t, repo)
 	v3 := followed(v2)
+	// What each share sent out, newest first, made here.
+	changes := strings.Split(mustKith(t, repo, "watch", "changes", dir), "\n")
+	if len(changes) != 4 || !strings.Contains(changes[0], "BY") {
+		t.Fatalf("watch changes %s:\n%s", dir, strings.Join(changes, "\n"))
+	}
+	for i, want := range []string{"written  notes.txt", "written  .kithignore", "written  plan.txt"} {
+		if row := changes[i+1]; !strings.Contains(row, want) || !strings.Contains(row, "this device") {
+			t.Errorf("watch changes row %d is %q, want %q by this device", i+1, row, want)
+		}
+	}
 
 	// Paused, across a restart too: watch ls says so (and resume finds
 	// what changed meanwhile at once).

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/recent"
 )
 
 // Record is what the mirror wrote at one path of its folder, as the disk
@@ -73,34 +74,13 @@ type Result struct {
 	files map[string]cid.Cid
 	// Changes names what the update did, in order (the first maxChanges):
 	// for Mirror.Recent, Syncthing's "recent changes".
-	Changes []Change
+	Changes []recent.Change
 }
-
-// Change is one thing an update did in a folder: What (ChangeWritten, ...)
-// to Path (slash separated, from the folder's top; a folder's ends in /).
-// Version and At, set in Mirror.Recent, are the version written and when.
-type Change struct {
-	Path    string    `json:"path"`
-	What    string    `json:"what"`
-	Version string    `json:"version,omitempty"`
-	At      time.Time `json:"at,omitzero"`
-}
-
-// What a Change did.
-const (
-	ChangeWritten  = "written"  // a file or link of the version, new or changed
-	ChangeRemoved  = "removed"  // gone from the version
-	ChangeMoved    = "moved"    // moved here, where the version has it
-	ChangeConflict = "conflict" // a conflict copy: the other device's bytes
-)
-
-// maxChanges bounds the changes one update names.
-const maxChanges = 50
 
 // changed notes that the update did what to the path rel.
 func (r *Result) changed(rel, what string) {
-	if len(r.Changes) < maxChanges {
-		r.Changes = append(r.Changes, Change{Path: rel, What: what})
+	if len(r.Changes) < recent.Max {
+		r.Changes = append(r.Changes, recent.Change{Path: rel, What: what})
 	}
 }
 
@@ -415,7 +395,7 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 	a.res.Bytes += done
 	a.res.Written++
 	a.res.wrote(r, e)
-	a.res.changed(r, ChangeWritten)
+	a.res.changed(r, recent.Written)
 	if e.Type == dag.TypeFile {
 		a.targets[e.Cid.String()]--
 	}
@@ -541,7 +521,7 @@ func (a *applier) prune(dir string) error {
 		if rec.Type == dag.TypeDir {
 			if st.IsDir() && os.Remove(p) == nil {
 				a.res.Removed++
-				a.res.changed(r+"/", ChangeRemoved)
+				a.res.changed(r+"/", recent.Removed)
 			} else if a.holdsLater(r) {
 				a.later = append(a.later, r) // emptied once moved from
 				continue
@@ -564,7 +544,7 @@ func (a *applier) prune(dir string) error {
 			return fmt.Errorf("remove %s, gone from the group's version: %w", p, err)
 		}
 		a.res.Removed++
-		a.res.changed(r, ChangeRemoved)
+		a.res.changed(r, recent.Removed)
 		delete(a.man, r)
 	}
 	return nil

@@ -31,6 +31,7 @@ import (
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/node/atomicfile"
+	"github.com/kith-p2p/kith/node/recent"
 )
 
 // ErrNotFound is returned (wrapped) for a mirror that does not exist.
@@ -114,12 +115,9 @@ type Mirror struct {
 	// when the folder is brought to the newest at once.
 	Paused bool `json:"paused,omitempty"`
 	// Recent are the last changes updates made in the folder, newest
-	// update first (at most maxRecent), as Syncthing's recent changes.
-	Recent []Change `json:"recent,omitempty"`
+	// update first (at most recent.Max), as Syncthing's recent changes.
+	Recent []recent.Change `json:"recent,omitempty"`
 }
-
-// maxRecent bounds Mirror.Recent.
-const maxRecent = 50
 
 // exclusion is what m leaves out.
 func (m Mirror) exclusion() (dag.Exclusion, error) {
@@ -140,6 +138,7 @@ func (m Mirror) manifestName() string {
 // file of its modes and times (cid.Undef when the sharer sent none).
 type Shared struct {
 	Root, Meta cid.Cid
+	By         string // the peer ID of the device that shared it ("" when not known)
 }
 
 // metaString is how Mirror.Meta names c.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/recent"
 )
 
 // A file moved or renamed in the group's version (another folder, another
@@ -156,7 +157,7 @@ func (a *applier) moveHere(e dag.Entry, r, p string, over bool) (bool, error) {
 		a.toWrite -= int64(e.Size)
 		a.res.Moved++
 		a.res.wrote(r, e) // its blocks are at r now
-		a.res.changed(r, ChangeMoved)
+		a.res.changed(r, recent.Moved)
 		st, err := os.Lstat(p)
 		if err != nil {
 			return true, err
@@ -220,13 +221,13 @@ func (a *applier) finishPrune(dir string) {
 		case rec.Type == dag.TypeDir:
 			if st.IsDir() && os.Remove(p) == nil {
 				a.res.Removed++
-				a.res.changed(r+"/", ChangeRemoved)
+				a.res.changed(r+"/", recent.Removed)
 			}
 		case !a.untouched(r, p, st):
 			a.keptChanged(r) // changed here meanwhile: this device's now
 		case os.Remove(p) == nil:
 			a.res.Removed++
-			a.res.changed(r, ChangeRemoved)
+			a.res.changed(r, recent.Removed)
 		}
 	}
 	a.later = nil

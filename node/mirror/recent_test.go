@@ -2,7 +2,6 @@ package mirror
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -42,28 +41,5 @@ func TestMirrorRecentChanges(t *testing.T) {
 	got = m.List()[0].Recent
 	if len(got) != 6 || got[0].Path != "a.txt" || got[0].Version != v3.String() || got[1].Version != v2.String() {
 		t.Fatalf("after the next update: %+v, want its change first, then the five before", got)
-	}
-}
-
-// TestRecent: an update's changes come first, in the order made, then
-// the earlier ones, at most maxRecent; an update that changed nothing
-// leaves the list as it was.
-func TestRecent(t *testing.T) {
-	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
-	earlier := []Change{{Path: "old", What: ChangeWritten, Version: "v1", At: at.Add(-time.Hour)}}
-	got := recent([]Change{{Path: "x", What: ChangeRemoved}, {Path: "y", What: ChangeWritten}}, "v2", at, earlier)
-	want := []Change{{Path: "x", What: ChangeRemoved, Version: "v2", At: at}, {Path: "y", What: ChangeWritten, Version: "v2", At: at}, earlier[0]}
-	if !slices.Equal(got, want) {
-		t.Fatalf("recent = %+v, want %+v", got, want)
-	}
-	if got := recent(nil, "v3", at, want); !slices.Equal(got, want) {
-		t.Fatalf("nothing changed: %+v", got)
-	}
-	var many []Change
-	for i := range maxRecent + 5 {
-		many = append(many, Change{Path: fmt.Sprint(i), What: ChangeWritten})
-	}
-	if got := recent(many, "v4", at, want); len(got) != maxRecent || got[0].Path != "0" {
-		t.Fatalf("%d changes at once: %d kept, first %+v", len(many), len(got), got[0])
 	}
 }

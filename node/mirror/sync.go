@@ -17,6 +17,7 @@ import (
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/recent"
 )
 
 // A folder that syncs both ways (Version.Sync) is written by the rules
@@ -140,7 +141,7 @@ func (a *applier) conflict(e dag.Entry, r, p string, st fs.FileInfo) error {
 			return fmt.Errorf("move %s aside as a conflict copy: %w", p, err)
 		}
 		a.res.Conflicts = append(a.res.Conflicts, path.Join(path.Dir(r), name))
-		a.res.changed(path.Join(path.Dir(r), name), ChangeConflict)
+		a.res.changed(path.Join(path.Dir(r), name), recent.Conflict)
 	} else if err := os.Remove(p); err != nil { // the same bytes are aside already
 		return fmt.Errorf("replace %s: %w", p, err)
 	}
@@ -154,7 +155,7 @@ func (a *applier) conflict(e dag.Entry, r, p string, st fs.FileInfo) error {
 	}
 	a.res.Written++
 	a.res.wrote(r, e)
-	a.res.changed(r, ChangeWritten)
+	a.res.changed(r, recent.Written)
 	if st, err = os.Lstat(p); err != nil {
 		return err
 	}
@@ -202,7 +203,7 @@ func (a *applier) writeConflict(e dag.Entry, r, p string, t int64) error {
 	}
 	copyRel := path.Join(path.Dir(r), name)
 	a.res.Conflicts = append(a.res.Conflicts, copyRel)
-	a.res.changed(copyRel, ChangeConflict)
+	a.res.changed(copyRel, recent.Conflict)
 	a.res.wrote(copyRel, e) // it holds the version's bytes: the store may read them there
 	return nil
 }

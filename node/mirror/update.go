@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/node/recent"
 )
 
 // Kick has Run look at every mirror now rather than at the next interval
@@ -119,7 +121,7 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 		}
 		x.Cid, x.Updated, x.Error, x.Failed = c.String(), now, "", ""
 		x.Kept, x.KeptCount = res.Kept, res.KeptCount
-		x.Recent = recent(res.Changes, c.String(), now, x.Recent)
+		x.Recent = recent.Prepend(res.Changes, c.String(), v.By, now, x.Recent)
 		x.Meta = metaString(v.Meta)
 		if metaErr != nil {
 			// The files are the version's; their modes and times are
@@ -282,20 +284,4 @@ func (m *Mirrors) progressed(path string, p Progress) {
 	if tell {
 		m.opts.Changed()
 	}
-}
-
-// recent is the list of recent changes once an update of the version v,
-// at, made changes (in the order it made them): those first, then the
-// earlier ones, at most maxRecent.
-func recent(changes []Change, v string, at time.Time, earlier []Change) []Change {
-	if len(changes) == 0 {
-		return earlier
-	}
-	out := make([]Change, 0, min(maxRecent, len(changes)+len(earlier)))
-	for _, ch := range changes {
-		ch.Version, ch.At = v, at
-		out = append(out, ch)
-	}
-	out = append(out, earlier...)
-	return out[:min(len(out), maxRecent)]
 }

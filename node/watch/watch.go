@@ -24,6 +24,7 @@ import (
 
 	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/node/atomicfile"
+	"github.com/kith-p2p/kith/node/recent"
 )
 
 // ErrNotFound is returned (wrapped) for a watch that does not exist.
@@ -70,6 +71,9 @@ type Watch struct {
 	// Paused: the folder is not looked at, nor shared, until resumed
 	// (SetPaused); what changed meanwhile is shared then.
 	Paused bool `json:"paused,omitempty"`
+	// Recent are the last changes the shares of the folder sent out,
+	// newest first (at most recent.Max), as Syncthing's recent changes.
+	Recent []recent.Change `json:"recent,omitempty"`
 }
 
 // ErrNotNow is Reshare's error for a folder that cannot be shared yet
@@ -97,8 +101,16 @@ type Sharer interface {
 	// group with w.Copies. When the new CID differs, w.Cid joins
 	// w.Earlier, and the oldest of those stop being shared there (and
 	// lose the pin they were added with) while more than w.Keep remain.
-	// It returns the new CID and the earlier versions still shared.
-	Reshare(ctx context.Context, w Watch) (cid string, earlier []string, err error)
+	Reshare(ctx context.Context, w Watch) (Shared, error)
+}
+
+// Shared is what a Reshare shared.
+type Shared struct {
+	Cid     string   // the version shared now
+	Earlier []string // the versions before it still shared, oldest first
+	// Changes are what changed in the folder since the version it was
+	// shared from (at most recent.Max; none when that is unknown).
+	Changes []recent.Change
 }
 
 // Options tunes a Watcher.
@@ -205,6 +217,7 @@ func (w *Watcher) Add(wt Watch, since time.Time) (added Watch, moved []Watch, er
 		}
 		wt.Earlier = slices.DeleteFunc(earlier, func(c string) bool { return c == wt.Cid })
 		wt.Paused = ws[i].Paused // resumed only when asked
+		wt.Recent = ws[i].Recent
 		ws[i] = wt
 	} else {
 		ws = append(ws, wt)
@@ -487,7 +500,8 @@ func (w *Watcher) check(ctx context.Context, wt Watch, byEvent bool) (listed tim
 		return listed
 	}
 	started := time.Now()
-	c, earlier, err := w.sharer.Reshare(ctx, wt)
+	sh, err := w.sharer.Reshare(ctx, wt)
+	c := sh.Cid
 	if errors.Is(err, ErrNotNow) {
 		w.record(wt, func(cur *Watch) { cur.Checked = time.Now() })
 		return listed
@@ -510,7 +524,8 @@ func (w *Watcher) check(ctx context.Context, wt Watch, byEvent bool) (listed tim
 			cur.Updated = now
 		}
 		cur.Cid, cur.Print, cur.Checked, cur.Error, cur.Failed, cur.FailedAt, cur.Unsettled = c, print, now, "", "", time.Time{}, 0
-		cur.AddedAt, cur.Earlier = started, earlier
+		cur.AddedAt, cur.Earlier = started, sh.Earlier
+		cur.Recent = recent.Prepend(sh.Changes, c, "", now, cur.Recent) // by this device
 	})
 	return listed
 }

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/node/recent"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -26,13 +27,15 @@ type sharer struct {
 	mu    sync.Mutex
 	calls []Watch
 	fail  error
+	// changes are those each share says it sent out.
+	changes []recent.Change
 }
 
-func (s *sharer) Reshare(_ context.Context, w Watch) (string, []string, error) {
+func (s *sharer) Reshare(_ context.Context, w Watch) (Shared, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {
-		return "", w.Earlier, s.fail
+		return Shared{}, s.fail
 	}
 	s.calls = append(s.calls, w)
 	// As the node's: the version before joins the earlier ones, of which
@@ -41,7 +44,7 @@ func (s *sharer) Reshare(_ context.Context, w Watch) (string, []string, error) {
 	if drop := len(earlier) - w.Keep; drop > 0 {
 		earlier = earlier[drop:]
 	}
-	return fmt.Sprintf("cid%d", len(s.calls)+1), earlier, nil
+	return Shared{Cid: fmt.Sprintf("cid%d", len(s.calls)+1), Earlier: earlier, Changes: s.changes}, nil
 }
 
 func (s *sharer) count() int {
@@ -465,6 +468,40 @@ func TestWatcherKeepsEarlier(t *testing.T) {
 	}
 	if reopened := open(t, filepath.Join(filepath.Dir(w.file), "watches.json"), s); !slices.Equal(only(t, reopened).Earlier, []string{"cid3", "cid4"}) {
 		t.Fatalf("reopened, the watch keeps %q", only(t, reopened).Earlier)
+	}
+}
+
+// TestWatcherRecentChanges: what each share sent out is the watch's
+// recent changes, newest share first, with the version and when; they
+// stay across watching the folder again and a reopening.
+func TestWatcherRecentChanges(t *testing.T) {
+	ctx := context.Background()
+	s := &sharer{changes: []recent.Change{{Path: "a.jpg", What: recent.Written}}}
+	file := filepath.Join(t.TempDir(), "watches.json")
+	w := open(t, file, s)
+	root := folder(t)
+	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Copies: 1, Cid: "cid1"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	touch(t, filepath.Join(root, "a.jpg"), "change 1", time.Now())
+	w.CheckAll(ctx)
+	got := only(t, w).Recent
+	if len(got) != 1 || got[0].Path != "a.jpg" || got[0].What != recent.Written || got[0].Version != "cid2" || time.Since(got[0].At) > time.Minute {
+		t.Fatalf("after a share the watch's recent changes are %+v, want a.jpg written in cid2, now", got)
+	}
+	s.mu.Lock()
+	s.changes = []recent.Change{{Path: "b.tmp", What: recent.Removed}}
+	s.mu.Unlock()
+	touch(t, filepath.Join(root, "a.jpg"), "change 2", time.Now())
+	w.CheckAll(ctx)
+	if got := only(t, w).Recent; len(got) != 2 || got[0].Path != "b.tmp" || got[0].Version != "cid3" || got[1].Version != "cid2" {
+		t.Fatalf("after the next share: %+v, want its change first", got)
+	}
+	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Copies: 1, Cid: "cid3"}, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := only(t, open(t, file, s)).Recent; len(got) != 2 {
+		t.Fatalf("watched again and reopened, the recent changes are %+v", got)
 	}
 }
 

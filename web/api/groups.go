@@ -135,6 +135,9 @@ type GroupWatch struct {
 	// Paused: the folder is not looked at nor shared until resumed
 	// (groups/resume).
 	Paused bool `json:"paused,omitempty"`
+	// Recent are the last changes its shares sent out (at most 50),
+	// newest first.
+	Recent []FolderChange `json:"recent,omitempty"`
 }
 
 // GroupMirror is a folder of this device kept as the newest version a
@@ -187,21 +190,29 @@ type GroupMirror struct {
 	// (groups/resume).
 	Paused bool `json:"paused,omitempty"`
 	// Recent are the last changes updates made in the folder (at most
-	// 50), newest update first.
-	Recent []MirrorChange `json:"recent,omitempty"`
+	// 50), newest first; of a folder that syncs both ways, with those
+	// made here and shared (Here).
+	Recent []FolderChange `json:"recent,omitempty"`
 }
 
-// MirrorChange is one thing an update did in a followed folder: What
-// ("written": a file or link of the version, new or changed; "removed":
-// gone from the version; "moved": moved here, where the version has it;
-// "conflict": a conflict copy, the other device's bytes) to Path (slash
-// separated, from the folder's top; a folder's ends in /), writing the
-// version Version at At.
-type MirrorChange struct {
+// FolderChange is one thing an update did in a followed folder (written in
+// from the group) or a share of a watched folder sent out: What
+// ("written": a file or link, new or changed; "removed", a folder's
+// with each entry it held; "moved": moved or renamed to Path, from a
+// path the version no longer has; "conflict": a conflict copy, the other
+// device's bytes) to Path (slash separated, from the folder's top; a
+// folder's ends in /), in the version Version, at At. By and ByID name
+// the device that shared the version (By is "" for a device with no name,
+// or unknown once the group forgot the version); Here: this device did
+// (a change made in the folder here, shared).
+type FolderChange struct {
 	Path    string    `json:"path"`
 	What    string    `json:"what"`
 	Version string    `json:"version"`
 	At      time.Time `json:"at"`
+	By      string    `json:"by,omitempty"`
+	ByID    string    `json:"by_id,omitempty"`
+	Here    bool      `json:"here,omitempty"`
 }
 
 // FolderPause answers groups/pause and groups/resume: the folder, whether

@@ -140,6 +140,11 @@ func TestBrowserShareAFolderOfThisComputer(t *testing.T) {
 	if err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).getAttribute('href')`, kept+" a"), &href)); err != nil || !strings.Contains(href, first) {
 		t.Errorf("the kept version's link is %q (%v), want one to %s", href, err, first)
 	}
+	// What the share sent out is listed under the folder (kith watch
+	// changes).
+	recent := fmt.Sprintf(`#followed li[data-path=%q] details.recent`, dir)
+	waitText(t, sctx, recent+" summary", "Recent changes (1)")
+	waitText(t, sctx, recent+` li[data-what="written"][data-here="yes"]`, "Written day-2.txt · by this device · just now")
 
 	// Paused from its row, then resumed: what changed meanwhile is shared
 	// at once (the daemon's own tests show nothing is shared while paused).

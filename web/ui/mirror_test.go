@@ -113,7 +113,7 @@ func TestBrowserFollowAShare(t *testing.T) {
 	}
 	// What the update changed is listed (kith mirror changes).
 	waitText(t, sctx, li+` details.recent summary`, "Recent changes (1)")
-	waitText(t, sctx, li+` details.recent li[data-what="written"]`, "Written plan.txt · just now")
+	waitText(t, sctx, li+` details.recent li[data-what="written"]`, "Written plan.txt · by this device · just now")
 	if b, _ := os.ReadFile(filepath.Join(out, "notes.txt")); string(b) != "my notes, changed here\n" {
 		t.Errorf("notes.txt, changed here, = %q", b)
 	}

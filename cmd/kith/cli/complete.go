@@ -37,6 +37,7 @@ func (e *env) completions() map[string]cobra.CompletionFunc {
 	groups := e.complete(onlyFirst(completeGroup))
 	mirrors := e.complete(onlyFirst(completeMirror))
 	watches := e.complete(onlyFirst(completeWatch))
+	folders := e.complete(onlyFirst(completeFolder))
 	// mirror add NAME PATH: PATH is a folder of this machine, completed
 	// by the shell with or without a daemon.
 	mirrorAdd := func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
@@ -50,8 +51,9 @@ func (e *env) completions() map[string]cobra.CompletionFunc {
 		"kith pin rm": refs, "kith unshare": refs, "kith status": refs, "kith dht findprovs": refs,
 		"kith group leave": groups, "kith group members": groups, "kith group invite": groups, "kith group invites": groups,
 		"kith group remove": e.complete(completeMember),
-		"kith mirror rm":    mirrors, "kith mirror revert": mirrors, "kith mirror pause": mirrors, "kith mirror resume": mirrors, "kith mirror changes": mirrors,
-		"kith watch pause": watches, "kith watch resume": watches,
+		"kith mirror rm":    mirrors, "kith mirror revert": mirrors,
+		"kith mirror pause": folders, "kith mirror resume": folders, "kith mirror changes": folders,
+		"kith watch pause": folders, "kith watch resume": folders, "kith watch changes": folders,
 		"kith mirror add": mirrorAdd,
 		"kith watch rm":   watches,
 	}
@@ -302,6 +304,23 @@ func completeWatch(ctx context.Context, c *client.Client, _ *cobra.Command, _ []
 	cs := make([]candidate, len(ws))
 	for i, w := range ws {
 		cs[i] = candidate{w.Path, "shared in " + w.Group}
+	}
+	return matching(toComplete, cs)
+}
+
+// completeFolder completes the path of a folder that follows a group's
+// share or is shared as it changes (pause, resume and changes take both).
+func completeFolder(ctx context.Context, c *client.Client, _ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var cs []candidate
+	if ms, err := c.GroupMirrors(ctx); err == nil {
+		for _, m := range ms {
+			cs = append(cs, candidate{m.Path, m.Name + " of " + m.Group})
+		}
+	}
+	if ws, err := c.GroupWatches(ctx); err == nil {
+		for _, w := range ws {
+			cs = append(cs, candidate{w.Path, "shared in " + w.Group}) // a synced folder's: its mirror's first
+		}
 	}
 	return matching(toComplete, cs)
 }

@@ -18,7 +18,7 @@ import (
 func mirrorCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mirror",
-		Short: "Folders that follow a group's share (add, ls, rm, revert, pause)",
+		Short: "Folders that follow a group's share (add, ls, rm, revert, pause, changes)",
 		Long: `A folder got with 'kith get NAME --group G --follow' (or one you have,
 with 'kith mirror add NAME PATH') follows what the group shares as NAME:
 when a device shares a newer version (share --watch does at each
@@ -30,7 +30,8 @@ overwritten or removed (delete your version of a file to have the
 group's again with its next version, or 'kith mirror revert PATH' for
 all of them), and nothing you change there is shared. A folder that is
 gone (a disk not mounted) is not made again. 'kith mirror pause PATH'
-stops it until 'kith mirror resume PATH'.`,
+stops it until 'kith mirror resume PATH'; 'kith mirror changes PATH'
+lists what the updates wrote in.`,
 	}
 	ls := &cobra.Command{
 		Use:   "ls",
@@ -220,7 +221,7 @@ folder you made where the group has a file. It waits until it is done.`,
 		},
 	}
 	pause, resume := pauseCmds(e, "mirror")
-	cmd.AddCommand(add, ls, rm, revert, pause, resume, mirrorChangesCmd(e))
+	cmd.AddCommand(add, ls, rm, revert, pause, resume, changesCmd(e))
 	return cmd
 }
 

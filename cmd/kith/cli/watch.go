@@ -29,14 +29,15 @@ func keepsText(group string, keep int) string {
 func watchCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "watch",
-		Short: "Folders whose group shares follow them (ls, rm, pause)",
+		Short: "Folders whose group shares follow them (ls, rm, pause, changes)",
 		Long: `A folder shared with 'kith share PATH --watch' is followed: when it
 changes, the daemon adds it again and the group keeps the new version in
 place of the old one (with --keep N, beside the N versions before it). A
 followed folder you moved is followed at its new place once you share it
 from there with --watch (the watch of the old path ends); 'kith watch ls'
 says when a folder is gone. 'kith watch pause PATH' shares nothing of it
-until 'kith watch resume PATH'.`,
+until 'kith watch resume PATH'; 'kith watch changes PATH' lists what its
+shares sent out.`,
 	}
 	ls := &cobra.Command{
 		Use:   "ls",
@@ -117,6 +118,6 @@ ones kept), when it changed, and what went wrong.`,
 	}
 	rm.Flags().StringVar(&group, "group", "", "stop following it in this group only (default: in every group)")
 	pause, resume := pauseCmds(e, "watch")
-	cmd.AddCommand(ls, rm, pause, resume)
+	cmd.AddCommand(ls, rm, pause, resume, changesCmd(e))
 	return cmd
 }

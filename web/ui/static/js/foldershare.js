@@ -8,6 +8,7 @@
 // (`kith watch ls`, `kith watch rm`).
 
 import { api, setPaused } from './api.js';
+import { recentChanges } from './changes.js';
 import { h, replace } from './dom.js';
 import { ago, bytes, keptSentence, pace, percent } from './format.js';
 import { maxCopies, minCopies, sharedSentence } from './groupshare.js';
@@ -160,7 +161,9 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
           ? 'Paused: what changes there is not shared, nor are newer versions written in, until you resume it.'
           : 'Paused: what changes there is not shared until you resume it.') : null,
         w.error ? h('div', { class: 'warning small' }, w.error) : null,
-        (w.earlier || []).length ? keptVersions(w) : null, ' ',
+        (w.earlier || []).length ? keptVersions(w) : null,
+        // (A synced folder's are listed with its row among those that follow.)
+        !w.sync && w.recent?.length ? recentChanges(w.recent) : null, ' ',
         h('button', { type: 'button', class: 'small', dataset: { action: w.paused ? 'resume' : 'pause' },
           title: w.paused ? 'Share what changed now' : 'Share nothing of it until you resume it: while you reorganise it, say',
           onclick: () => pauseFolder(w.path, !w.paused) }, w.paused ? 'Resume' : 'Pause'), ' ',

@@ -9,6 +9,7 @@
 // and what was kept, and Stop following (`kith mirror ls`, `kith mirror rm`).
 
 import { api, events, setPaused } from './api.js';
+import { recentChanges } from './changes.js';
 import { h, replace } from './dom.js';
 import { ago, bytes, keptSentence, pace, percent } from './format.js';
 import { namePatterns, pathField } from './localpath.js';
@@ -245,16 +246,6 @@ export function mirrorBox(g) {
   const refresh = () => { loadNames(); loadMirrors(); };
   refresh();
   return { el: h('div', {}, form, list), refresh };
-}
-
-// recentChanges lists what the updates changed in the folder, newest
-// first (kith mirror changes), as Syncthing's recent changes.
-function recentChanges(changes) {
-  const what = { written: 'Written', removed: 'Removed', moved: 'Moved here', conflict: 'Conflict copy' };
-  return h('details', { class: 'recent small' },
-    h('summary', {}, `Recent changes (${changes.length})`),
-    h('ul', { class: 'plain' }, changes.map((c) => h('li', { dataset: { what: c.what } },
-      `${what[c.what] || c.what} `, h('code', {}, c.path), h('span', { class: 'muted' }, ` · ${ago(c.at)}`)))));
 }
 
 // keptText names the files changed here that the last update kept.
