@@ -72,7 +72,13 @@ type Result struct {
 	// files are the files written from the version, by their slash path
 	// (Options.Written).
 	files map[string]cid.Cid
-	// Changes names what the update did, in order (the first maxChanges):
+	// Failed names the version's files and folders that could not be
+	// written here, and those gone from it that could not be removed (the
+	// first maxKeptNamed), FailedCount how many: the others were (Apply's
+	// error is then a FilesError).
+	Failed      []FailedFile
+	FailedCount int
+	// Changes names what the update did, in order (the first recent.Max):
 	// for Mirror.Recent, Syncthing's "recent changes".
 	Changes []recent.Change
 }
@@ -93,6 +99,15 @@ func (r *Result) wrote(rel string, e dag.Entry) {
 		r.files = map[string]cid.Cid{}
 	}
 	r.files[rel] = e.Cid
+}
+
+// failed notes that rel could not be written here (or removed, gone from
+// the version), for err.
+func (r *Result) failed(rel string, err error, removing bool) {
+	r.FailedCount++
+	if len(r.Failed) < maxKeptNamed {
+		r.Failed = append(r.Failed, FailedFile{Path: rel, Err: err, Removing: removing})
+	}
 }
 
 func (r *Result) keep(rel string) {
@@ -211,10 +226,19 @@ func Apply(ctx context.Context, v Version, dir string, man Manifest, progress fu
 			err = a.entry(it.e, it.rel, p)
 		}
 		if err != nil {
-			return a.res, err
+			if a.stops(err) {
+				return a.res, err
+			}
+			// One file this folder cannot take (a name too long for its
+			// file system, one it refuses, a file another program holds)
+			// does not hold back the others, as Syncthing's failed items.
+			a.res.failed(it.rel, err, false)
 		}
 	}
 	a.finishPrune(dir)
+	if a.res.FailedCount > 0 {
+		return a.res, &FilesError{Failed: a.res.Failed, Count: a.res.FailedCount}
+	}
 	return a.res, nil
 }
 
@@ -541,7 +565,12 @@ func (a *applier) prune(dir string) error {
 			continue
 		}
 		if err := os.Remove(p); err != nil {
-			return fmt.Errorf("remove %s, gone from the group's version: %w", p, err)
+			err = fmt.Errorf("remove %s, gone from the group's version: %w", p, err)
+			if a.stops(err) {
+				return err
+			}
+			a.res.failed(r, err, true) // kept in the manifest: tried again
+			continue
 		}
 		a.res.Removed++
 		a.res.changed(r, recent.Removed)

@@ -168,7 +168,7 @@ func (a *applier) ensure(c cid.Cid) error {
 	n, err := a.v.Fetch(a.ctx, c, nil, nil)
 	a.res.Fetched += n
 	if err != nil {
-		return err
+		return fetchError{err}
 	}
 	a.have[c] = true
 	return nil
@@ -188,7 +188,7 @@ func (a *applier) writeTo(c cid.Cid, p string, progress func(int64), opts ...dag
 	n, ferr := a.v.Fetch(a.ctx, c, nil, nil)
 	a.res.Fetched += n
 	if ferr != nil {
-		return errors.Join(err, ferr)
+		return fetchError{errors.Join(err, ferr)}
 	}
 	return dag.WriteTo(a.ctx, a.v.Store, c, p, progress, opts...)
 }

@@ -117,6 +117,11 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 		if err != nil {
 			x.Error = fmt.Sprintf("could not write %s's newer %s into %s: %v", x.Group, x.Name, x.Path, err)
 			x.Failed, x.FailedAt = c.String(), now
+			if errors.As(err, new(*FilesError)) {
+				// Written but for those files: what it did is said.
+				x.Recent = recent.Prepend(res.Changes, c.String(), v.By, now, x.Recent)
+				x.Kept, x.KeptCount = res.Kept, res.KeptCount
+			}
 			return
 		}
 		x.Cid, x.Updated, x.Error, x.Failed = c.String(), now, "", ""
@@ -213,7 +218,7 @@ func (m *Mirrors) write(ctx context.Context, mr Mirror, v Shared) (res Result, m
 	}
 	res, err = Apply(ctx, ver, mr.Path, man, func(p Progress) { m.progressed(mr.Path, p) })
 	res.Ancestors, res.Keep = vers.Ancestors, vers.Keep
-	if err == nil && v.Meta.Defined() {
+	if (err == nil || errors.As(err, new(*FilesError))) && v.Meta.Defined() {
 		if mr.Revert {
 			// The version's modes back too, also where only they changed.
 			for r, rec := range man {

@@ -18,7 +18,7 @@ import (
 func mirrorCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mirror",
-		Short: "Folders that follow a group's share (add, ls, rm, revert, pause, changes)",
+		Short: "Folders that follow a group's share (add, ls, revert, changes...)",
 		Long: `A folder got with 'kith get NAME --group G --follow' (or one you have,
 with 'kith mirror add NAME PATH') follows what the group shares as NAME:
 when a device shares a newer version (share --watch does at each

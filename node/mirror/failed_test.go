@@ -1,0 +1,106 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+)
+
+// memVersion imports a folder of files (name -> bytes) made in memory: a
+// version may hold names no folder here could (one too long).
+func memVersion(t *testing.T, bs blockstore.Blockstore, fs map[string]string) cid.Cid {
+	t.Helper()
+	m := map[string]files.Node{}
+	for name, data := range fs {
+		m[name] = files.NewBytesFile([]byte(data))
+	}
+	res, err := dag.NewImporter(bs).Add(context.Background(), files.NewMapDirectory(m), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Root
+}
+
+// TestMirrorFilesItCannotWrite: a file of a newer version the folder
+// cannot take (a name too long for its file system) does not hold back
+// the others, before and after it: they are written, the mirror says
+// which could not be and why, and the next version that it can take
+// clears the error.
+func TestMirrorFilesItCannotWrite(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	src := &shares{bs: bs}
+	v1 := memVersion(t, bs, map[string]string{"a.txt": "one", "z.txt": "zed"})
+	src.share("g1", "Docs", v1)
+	m := opened(t, src)
+	folder, _ := followGot(t, m, bs, v1)
+	long := strings.Repeat("x", 300) + ".txt"
+	v2 := memVersion(t, bs, map[string]string{"a.txt": "two", long: "a name too long here", "z.txt": "zed, changed"})
+	src.share("g1", "Docs", v2)
+	m.CheckAll(context.Background())
+	mr := m.List()[0]
+	for _, f := range []struct{ name, want string }{{"a.txt", "two"}, {"z.txt", "zed, changed"}} {
+		if b, err := os.ReadFile(filepath.Join(folder, f.name)); err != nil || string(b) != f.want {
+			t.Errorf("%s = %q, %v; want %q: a file the folder cannot take held it back", f.name, b, err, f.want)
+		}
+	}
+	if want := "could not update 1 of its files here: " + long + " (file name too long)"; !strings.Contains(mr.Error, want) || mr.Failed != v2.String() {
+		t.Errorf("the mirror says %q (failed %s), want %q about %s", mr.Error, mr.Failed, want, v2)
+	}
+	if len(mr.Recent) != 2 || mr.Recent[0].Path != "a.txt" || mr.Recent[1].Path != "z.txt" {
+		t.Errorf("recent changes %+v, want a.txt and z.txt written", mr.Recent)
+	}
+	v3 := memVersion(t, bs, map[string]string{"a.txt": "two", "short.txt": "a name it takes", "z.txt": "zed, changed"})
+	src.share("g1", "Docs", v3)
+	m.CheckAll(context.Background())
+	if mr := m.List()[0]; mr.Error != "" || mr.Cid != v3.String() {
+		t.Errorf("after a version it can take: %+v", mr)
+	}
+}
+
+// TestApplyStopsForTheDisk: what no other file would fare better with
+// (the bytes not to be had, a full disk) stops Apply at once, as one
+// error; a file's own failure is a FilesError naming it, which unwraps
+// to its error.
+func TestApplyStopsForTheDisk(t *testing.T) {
+	dir := t.TempDir()
+	a := &applier{ctx: context.Background(), dir: dir}
+	for _, tc := range []struct {
+		err  error
+		stop bool
+	}{
+		{&os.PathError{Op: "open", Path: "x", Err: syscall.ENAMETOOLONG}, false},
+		{&os.PathError{Op: "open", Path: "x", Err: syscall.EACCES}, false},
+		{&os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}, true},
+		{&os.PathError{Op: "rename", Path: "x", Err: syscall.EROFS}, true},
+		{fetchError{errors.New("no peer has it")}, true},
+		{blockstore.ErrNotFound, true},
+	} {
+		if got := a.stops(tc.err); got != tc.stop {
+			t.Errorf("stops(%v) = %v, want %v", tc.err, got, tc.stop)
+		}
+	}
+	a.dir = filepath.Join(dir, "gone")
+	if !a.stops(syscall.EACCES) {
+		t.Error("a failure once the folder itself is gone does not stop the update")
+	}
+	fe := &FilesError{Count: 5, Failed: []FailedFile{
+		{"a", &os.PathError{Op: "open", Path: "/x/a", Err: syscall.EACCES}, false},
+		{"b", &os.LinkError{Op: "rename", Old: "/x/.b.tmp", New: "/x/b", Err: syscall.EBUSY}, false},
+		{"c", errors.New("odd"), true}, {"d", errors.New("odd"), false}}}
+	if want := "could not update 5 of its files here: a (permission denied); b (device or resource busy); c (not removed: odd); and 2 more (the others are up to date; these are tried again later)"; fe.Error() != want {
+		t.Errorf("FilesError says %q, want %q", fe.Error(), want)
+	}
+	if !errors.Is(fe, syscall.EACCES) {
+		t.Error("FilesError does not unwrap to its first file's error")
+	}
+}
