@@ -104,3 +104,32 @@ func TestApplyStopsForTheDisk(t *testing.T) {
 		t.Error("FilesError does not unwrap to its first file's error")
 	}
 }
+
+// TestApplySyncFilesItCannotWrite: a folder that syncs both ways writes
+// the version's changes it can take too, and its manifest does not say it
+// holds the file it could not write (its next share from here does not
+// hold that file as written here).
+func TestApplySyncFilesItCannotWrite(t *testing.T) {
+	ctx := context.Background()
+	bs := blockstore.NewMemStore()
+	dir := t.TempDir()
+	man := Manifest{}
+	v1 := memVersion(t, bs, map[string]string{"a": "a", "z": "z"})
+	if _, err := Apply(ctx, Version{Root: v1, Store: bs, Sync: true}, dir, man, nil); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("y", 300)
+	v2 := memVersion(t, bs, map[string]string{"a": "a theirs", long: "too long here", "z": "z theirs"})
+	res, err := Apply(ctx, Version{Root: v2, Store: bs, Sync: true}, dir, man, nil)
+	var fe *FilesError
+	if !errors.As(err, &fe) || fe.Count != 1 || fe.Failed[0].Path != long || res.FailedCount != 1 {
+		t.Fatalf("Apply: %v, want a FilesError naming the long name alone", err)
+	}
+	if !errors.Is(err, syscall.ENAMETOOLONG) {
+		t.Errorf("Apply's error %v does not unwrap to ENAMETOOLONG", err)
+	}
+	sameTree(t, "after the version", readTree(t, dir), tree{"a": "a theirs", "z": "z theirs"})
+	if _, ok := man[long]; ok {
+		t.Error("the manifest says the file it could not write is here")
+	}
+}
