@@ -117,6 +117,9 @@ func TestBrowserFollowAShare(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(out, "notes.txt")); string(b) != "my notes, changed here\n" {
 		t.Errorf("notes.txt, changed here, = %q", b)
 	}
+	if err := chromedp.Run(sctx, chromedp.Evaluate(`document.querySelectorAll('details.recent').forEach((d) => { d.open = true; })`, nil)); err != nil {
+		t.Fatal(err)
+	}
 	screenshot(t, ctx, artifacts(t), "group-follow-share")
 
 	// A copy already here follows as it is (kith mirror add): what differs
