@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -254,8 +255,27 @@ func TestBrowserFollowAShare(t *testing.T) {
 		t.Errorf("the files went: %v", err)
 	}
 
+	// The Overview lists the last changes of every folder, newest first:
+	// in the copy already here, the synced folder's last plan, and before
+	// it the revert's notes.
+	if err := chromedp.Run(sctx, chromedp.Navigate(d.base()+"/#/")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, `#recent li[data-what="written"]`, "Written plan.txt in Docs I had · by this device · ")
+	var newest []string
+	if err := chromedp.Run(sctx, chromedp.Evaluate(`[...document.querySelectorAll('#recent li')].map((li) => li.textContent)`, &newest)); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(newest, func(s string) bool { return strings.HasPrefix(s, "Written notes.txt in Docs I had · by this device") }) {
+		t.Errorf("the Overview's recent changes: %q, want the revert's among them", newest)
+	}
+	screenshot(t, ctx, artifacts(t), "overview-recent-changes")
+
 	// Leaving the group would stop the folder that still follows it: the
 	// question names it.
+	if err := chromedp.Run(sctx, chromedp.Navigate(d.base()+"/#/groups/family"), chromedp.WaitVisible("#leave-group", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Run(sctx, clickJS("#leave-group")); err != nil {
 		t.Fatal(err)
 	}

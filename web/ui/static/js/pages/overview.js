@@ -2,6 +2,7 @@
 
 import { api } from '../api.js';
 import { attentionPanel } from '../attention.js';
+import { recentPanel } from '../changes.js';
 import { RateChart } from '../chart.js';
 import { h, copyButton, errorBox, section, replace } from '../dom.js';
 import { bytes, plural, rate } from '../format.js';
@@ -31,6 +32,7 @@ export function render(main) {
   const repoEl = h('span', { id: 'stat-repo', class: 'muted' });
   const network = networkPanel();
   const attention = attentionPanel();
+  const recent = recentPanel();
 
   replace(main,
     h('h1', {}, 'Overview'),
@@ -41,6 +43,7 @@ export function render(main) {
       h('div', { class: 'stat' }, h('span', { class: 'out' }, 'Upload'), outEl, outCap)),
     attention.el,
     network.el,
+    recent.el,
     section('Transfer rate', canvas,
       h('p', { class: 'legend' }, h('span', { class: 'in' }, 'download'), ' ', h('span', { class: 'out' }, 'upload'), ' · last two minutes')),
     identity);
@@ -87,5 +90,5 @@ export function render(main) {
           }))));
   }).catch((err) => replace(identity, errorBox(err)));
 
-  return () => { off(); network.stop(); attention.stop(); window.removeEventListener('resize', onResize); };
+  return () => { off(); network.stop(); attention.stop(); recent.stop(); window.removeEventListener('resize', onResize); };
 }
