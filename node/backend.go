@@ -123,11 +123,11 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 	single, readMeta := "", false
 	if len(paths) == 1 && opts.Wrap == "" {
 		single = filepath.Clean(paths[0])
-		if o, ok := n.adds.reuse(single); ok && len(imOpts) == 0 {
+		if o, ok := n.adds.reuse(single); ok && !dag.Reuses(imOpts) {
 			imOpts = append(imOpts, o)
 		}
 	}
-	if withMeta && len(imOpts) > 0 {
+	if withMeta && dag.Reuses(imOpts) {
 		// An earlier version's files are reused without being read: their
 		// modes and times are read from the folder once it is added.
 		withMeta, readMeta = false, !opts.NoPin

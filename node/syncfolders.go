@@ -161,7 +161,8 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (watch.Shar
 	// repo: the folder holds only the newest.
 	keep := max(w.Keep, mr.Keep)
 	since := time.Now()
-	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Private: true, Name: mr.Name, NoCopy: keep == 0}, nil, false, reuseOf(w)...)
+	var unread unreadFiles
+	res, err := n.addPaths(ctx, []string{w.Path}, api.AddOptions{Recursive: true, Private: true, Name: mr.Name, NoCopy: keep == 0}, nil, false, append(reuseOf(w), unread.option())...)
 	if err != nil {
 		return watch.Shared{}, err
 	}
@@ -205,7 +206,7 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (watch.Shar
 	w = n.dropWithdrawn(ctx, w)
 	w.Keep = keep // this device's own earlier versions: as many kept
 	earlier, err := n.retireEarlier(ctx, w, res.Cid)
-	return watch.Shared{Cid: res.Cid, Earlier: earlier, Changes: changes}, err
+	return watch.Shared{Cid: res.Cid, Earlier: earlier, Changes: changes, Unread: unread.named, UnreadCount: unread.count}, err
 }
 
 // intent is g's live share of root.

@@ -64,7 +64,8 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (watch.Shared, 
 	// its bytes are, not the bytes (unless earlier versions are kept,
 	// whose files are gone once changed).
 	opts := api.AddOptions{Recursive: true, Exclude: w.Exclude, Private: true, NoCopy: w.Keep == 0}
-	res, err := n.addPaths(ctx, []string{w.Path}, opts, nil, false, reuse...)
+	var unread unreadFiles
+	res, err := n.addPaths(ctx, []string{w.Path}, opts, nil, false, append(reuse, unread.option())...)
 	if err != nil {
 		return watch.Shared{}, err
 	}
@@ -77,7 +78,35 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (watch.Shared, 
 	}
 	changes := n.changesSince(ctx, w.Cid, c, w.Path) // before the version before may be unpinned
 	earlier, err := n.retireEarlier(ctx, w, res.Cid)
-	return watch.Shared{Cid: res.Cid, Earlier: earlier, Changes: changes}, err
+	return watch.Shared{Cid: res.Cid, Earlier: earlier, Changes: changes, Unread: unread.named, UnreadCount: unread.count}, err
+}
+
+// unreadFiles gathers the files an add of a watched folder could not read
+// (dag.WithUnreadable): shared as they were before, or left out while new.
+type unreadFiles struct {
+	named []string
+	count int
+}
+
+// maxUnreadNamed bounds unreadFiles.named.
+const maxUnreadNamed = 5
+
+func (u *unreadFiles) option() dag.ImportOption {
+	return dag.WithUnreadable(func(where string, err error, asBefore bool) {
+		u.count++
+		if len(u.named) == maxUnreadNamed {
+			return
+		}
+		why := err.Error()
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			why = pe.Err.Error()
+		}
+		what := "left out while new"
+		if asBefore {
+			what = "shared as it was before"
+		}
+		u.named = append(u.named, fmt.Sprintf("%s (%s: %s)", where, why, what))
+	})
 }
 
 // changesSince is what changed in the folder at path from the version

@@ -69,6 +69,8 @@ type Importer struct {
 	reuse     *Reuse
 	margin    time.Duration // reuseMargin (tests use none)
 	noCopy    bool
+	// unreadable hears of the files WithUnreadable went on past.
+	unreadable func(where string, err error, asBefore bool)
 }
 
 // Reuse names an earlier import of the same file or folder, Prev, whose
@@ -133,8 +135,11 @@ type importRun struct {
 	progress func(int64)
 	total    int64
 	// prevDirs are, with Reuse, the folders of the earlier version by
-	// their path in this import ("." for the root).
+	// their path in this import ("." for the root); newDirs the folders
+	// the earlier version's known listings do not have (all in them is
+	// new).
 	prevDirs map[string]cid.Cid
+	newDirs  map[string]bool
 }
 
 // Add imports node (a files.File or files.Directory; folders recurse) and
@@ -266,7 +271,8 @@ func (im *Importer) addDir(ctx context.Context, run *importRun, d files.Director
 		}
 		names[name] = struct{}{}
 		child := it.Node()
-		if pl := prev[name]; pl != nil {
+		pl := prev[name]
+		if pl != nil {
 			if size, ok := im.unchanged(ctx, child, pl.Cid); ok {
 				child.Close()
 				run.add(int64(size))
@@ -277,6 +283,26 @@ func (im *Importer) addDir(ctx context.Context, run *importRun, d files.Director
 			if _, ok := child.(files.Directory); ok {
 				run.prevDirs[childWhere] = pl.Cid // not a folder there: prevLinks finds nothing
 			}
+		} else if _, ok := child.(files.Directory); ok && (prev != nil || run.newDirs[where]) {
+			if run.newDirs == nil {
+				run.newDirs = map[string]bool{}
+			}
+			run.newDirs[childWhere] = true
+		}
+		if u, ok := child.(*unreadableFile); ok {
+			// Shared as it was (a file of the earlier version), or left out
+			// (new: the earlier version's folder lacks it, or is new);
+			// else, as without WithUnreadable, the import fails on it.
+			asBefore := pl != nil && im.wholeFile(ctx, pl.Cid)
+			if im.unreadable == nil || (prev == nil && !run.newDirs[where]) || (pl != nil && !asBefore) {
+				return nil, u.err
+			}
+			im.unreadable(childWhere, u.err, asBefore)
+			if asBefore {
+				links = append(links, &ipld.Link{Name: name, Cid: pl.Cid, Size: pl.Size})
+				estimated += len(name) + pl.Cid.ByteLen()
+			}
+			continue
 		}
 		nd, err := im.addNode(ctx, run, child, childWhere)
 		child.Close()
@@ -379,6 +405,14 @@ func (im *Importer) unchanged(ctx context.Context, node files.Node, prev cid.Cid
 		return 0, false
 	}
 	return e.Size, true
+}
+
+// wholeFile reports whether c is a file (not a folder or a link) whose
+// every block is in the store.
+func (im *Importer) wholeFile(ctx context.Context, c cid.Cid) bool {
+	rd := readDAG{im.bs}
+	e, err := childInfo(ctx, rd, c)
+	return err == nil && e.Type == TypeFile && im.whole(ctx, rd, c)
 }
 
 // whole reports whether every block of the file c is in the store (an

@@ -130,6 +130,11 @@ func (it *pathIter) Next() bool {
 		}
 		if err == nil {
 			it.node, err = openEntry(p, path.Join(it.d.rel, e.Name()), info, it.d.x)
+			if err != nil && info.Mode().IsRegular() && !errors.Is(err, fs.ErrNotExist) {
+				// Not to be read (no permission, held by another program):
+				// the import says what becomes of it.
+				it.node, err = &unreadableFile{path: p, stat: info, err: err}, nil
+			}
 		}
 		if err != nil {
 			it.err = err

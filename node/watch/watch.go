@@ -111,6 +111,13 @@ type Shared struct {
 	// Changes are what changed in the folder since the version it was
 	// shared from (at most recent.Max; none when that is unknown).
 	Changes []recent.Change
+	// Unread names the files it could not read (no permission, held by
+	// another program), each with why and what became of it (shared as
+	// it was before, or left out while new), the first few; UnreadCount
+	// says how many. The folder is added again after
+	// retryAfter, changed or not.
+	Unread      []string
+	UnreadCount int
 }
 
 // Options tunes a Watcher.
@@ -464,8 +471,9 @@ func (w *Watcher) check(ctx context.Context, wt Watch, byEvent bool) (listed tim
 	start := time.Now()
 	print, _, err := w.fingerprint(wt.Path, x)
 	listed = time.Since(start)
-	if err == nil && print != wt.Print {
-		// Changed: share it once it has stopped changing.
+	if err == nil && print != wt.Print && !(print == wt.Failed && time.Since(wt.FailedAt) < retryAfter) {
+		// Changed: share it once it has stopped changing. (Not what was
+		// tried a moment ago and is waiting to be tried again.)
 		select {
 		case <-ctx.Done():
 			return listed
@@ -526,8 +534,29 @@ func (w *Watcher) check(ctx context.Context, wt Watch, byEvent bool) (listed tim
 		cur.Cid, cur.Print, cur.Checked, cur.Error, cur.Failed, cur.FailedAt, cur.Unsettled = c, print, now, "", "", time.Time{}, 0
 		cur.AddedAt, cur.Earlier = started, sh.Earlier
 		cur.Recent = recent.Prepend(sh.Changes, c, "", now, cur.Recent) // by this device
+		if sh.UnreadCount > 0 {
+			// Shared without what could not be read: added again after
+			// retryAfter, whether the folder changes or not.
+			cur.Print, cur.Failed, cur.FailedAt = "", print, now
+			cur.Error = unreadSentence(sh, cur.Sync)
+		}
 	})
 	return listed
+}
+
+// unreadSentence says what a share of a folder (that syncs both ways)
+// did without the files it could not read.
+func unreadSentence(sh Shared, sync bool) string {
+	more := ""
+	if n := sh.UnreadCount - len(sh.Unread); n > 0 {
+		more = fmt.Sprintf("; and %d more", n)
+	}
+	fix := "make them readable, or leave them out (share the folder again with --exclude)"
+	if sync {
+		fix = "make them readable by the daemon's user"
+	}
+	return fmt.Sprintf("shared, but could not read %d of its files: %s%s. They are tried again every %d minutes: %s",
+		sh.UnreadCount, strings.Join(sh.Unread, "; "), more, int(retryAfter/time.Minute), fix)
 }
 
 // exclusion is what a look at wt's folder leaves out: what the watch

@@ -27,8 +27,10 @@ type sharer struct {
 	mu    sync.Mutex
 	calls []Watch
 	fail  error
-	// changes are those each share says it sent out.
+	// changes are those each share says it sent out; unread the files
+	// it says it could not read.
 	changes []recent.Change
+	unread  []string
 }
 
 func (s *sharer) Reshare(_ context.Context, w Watch) (Shared, error) {
@@ -44,7 +46,7 @@ func (s *sharer) Reshare(_ context.Context, w Watch) (Shared, error) {
 	if drop := len(earlier) - w.Keep; drop > 0 {
 		earlier = earlier[drop:]
 	}
-	return Shared{Cid: fmt.Sprintf("cid%d", len(s.calls)+1), Earlier: earlier, Changes: s.changes}, nil
+	return Shared{Cid: fmt.Sprintf("cid%d", len(s.calls)+1), Earlier: earlier, Changes: s.changes, Unread: s.unread, UnreadCount: len(s.unread)}, nil
 }
 
 func (s *sharer) count() int {
@@ -502,6 +504,44 @@ func TestWatcherRecentChanges(t *testing.T) {
 	}
 	if got := only(t, open(t, file, s)).Recent; len(got) != 2 {
 		t.Fatalf("watched again and reopened, the recent changes are %+v", got)
+	}
+}
+
+// TestWatcherUnreadFiles: a share that could not read some files is
+// shared, and says which; the folder is not added again at each look
+// (nor waited on to settle) until retryAfter has passed, then it is, and
+// a share that reads everything clears the sentence.
+func TestWatcherUnreadFiles(t *testing.T) {
+	ctx := context.Background()
+	s := &sharer{unread: []string{"locked.db (permission denied: shared as it was before)"}}
+	w := open(t, filepath.Join(t.TempDir(), "watches.json"), s)
+	root := folder(t)
+	if _, _, err := w.Add(Watch{Path: root, GroupID: "g1", Copies: 1, Cid: "cid1"}, past.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	w.record(only(t, w), func(cur *Watch) { cur.Print = "" }) // changed: shared at the next look
+	w.CheckAll(ctx)
+	got := only(t, w)
+	if got.Cid != "cid2" || !strings.Contains(got.Error, "shared, but could not read 1 of its files: locked.db (permission denied: shared as it was before). They are tried again every 10 minutes") {
+		t.Fatalf("after a share that could not read a file: %+v", got)
+	}
+	listed := 0
+	fingerprint := w.fingerprint
+	w.fingerprint = func(p string, x dag.Exclusion) (string, time.Time, error) {
+		listed++
+		return fingerprint(p, x)
+	}
+	w.CheckAll(ctx)
+	if s.count() != 1 || listed != 1 {
+		t.Fatalf("looked at again at once, the folder was shared %d times (want once) and listed %d times (want once: not waited on to settle)", s.count(), listed)
+	}
+	w.record(only(t, w), func(cur *Watch) { cur.FailedAt = cur.FailedAt.Add(-retryAfter) })
+	s.mu.Lock()
+	s.unread = nil
+	s.mu.Unlock()
+	w.CheckAll(ctx)
+	if got := only(t, w); s.count() != 2 || got.Error != "" || got.Cid != "cid3" {
+		t.Fatalf("after retryAfter, unchanged: %d shares, %+v", s.count(), got)
 	}
 }
 

@@ -1,0 +1,50 @@
+package dag
+
+import (
+	"io/fs"
+	"os"
+	"time"
+)
+
+// unreadableFile stands, in a folder opened from disk (OpenPath), for a
+// regular file that could not be opened (no permission, held by another
+// program). An import links it from the earlier version when Reuse finds
+// it unchanged; otherwise it fails on it with its error, unless the
+// Importer was given WithUnreadable. It keeps the file's details from its
+// folder's listing.
+type unreadableFile struct {
+	path string
+	stat fs.FileInfo
+	err  error
+}
+
+func (u *unreadableFile) Read([]byte) (int, error) { return 0, u.err }
+func (u *unreadableFile) Close() error             { return nil }
+func (u *unreadableFile) Size() (int64, error)     { return u.stat.Size(), nil }
+func (u *unreadableFile) AbsPath() string          { return u.path }
+func (u *unreadableFile) Stat() os.FileInfo        { return u.stat }
+func (u *unreadableFile) Mode() os.FileMode        { return u.stat.Mode() }
+func (u *unreadableFile) ModTime() time.Time       { return u.stat.ModTime() }
+
+// WithUnreadable has the importer go on past a file of a folder read from
+// disk that it cannot open (no permission, held by another program),
+// where Reuse says what the earlier version had: a file the earlier
+// version has at that path is linked as it was there (shared as before),
+// one it does not have is left out (never shared yet). report hears of
+// each: its path from the top, the error, and whether it was linked. Where
+// the earlier version's folder is not known (no Reuse, or its blocks are
+// gone), such a file fails the import as without this option: leaving it
+// out would say it was deleted.
+func WithUnreadable(report func(where string, err error, asBefore bool)) ImportOption {
+	return func(im *Importer) { im.unreadable = report }
+}
+
+// Reuses reports whether opts have an import link an earlier version's
+// unchanged files (WithReuse).
+func Reuses(opts []ImportOption) bool {
+	var im Importer
+	for _, o := range opts {
+		o(&im)
+	}
+	return im.reuse != nil
+}
