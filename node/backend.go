@@ -185,6 +185,9 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 		report(progress, p)
 	}, meta, imOpts...)
 	res.Skipped, res.SkippedCount = api.SkippedOf(&skipped)
+	if len(paths) == 1 {
+		err = api.Unreadable(err, paths[0])
+	}
 	c, cerr := cid.Decode(res.Cid)
 	if err == nil && cerr == nil && single != "" {
 		n.adds.record(single, c, since)

@@ -28,6 +28,13 @@ func OpenPath(p string, x Exclusion) (files.Node, error) {
 		return nil, err
 	}
 	if st.IsDir() {
+		// A folder that may not be read says so itself, before its
+		// .kithignore is looked for in it.
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
 		if x, err = x.WithIgnoreFile(p); err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -92,6 +93,24 @@ func PathReason(err error) error {
 	}
 	return err
 }
+
+// Unreadable adds to err, an add's of top that met a file or folder in it
+// that it may not read (a permission error naming it), what to do about
+// it; other errors, and one about top itself, are returned as they are.
+func Unreadable(err error, top string) error {
+	var pe *fs.PathError
+	if !errors.Is(err, fs.ErrPermission) || !errors.As(err, &pe) || filepath.Clean(pe.Path) == filepath.Clean(top) {
+		return err
+	}
+	return fmt.Errorf("%w: %s %s", err, unreadableHint, filepath.Base(pe.Path))
+}
+
+// unreadableHint is what Unreadable adds (IsUnreadableInside finds it).
+const unreadableHint = "make it readable, or leave it out with --exclude"
+
+// IsUnreadableInside reports whether msg, an error's, is Unreadable's
+// about a file or folder inside what was added (not the top itself).
+func IsUnreadableInside(msg string) bool { return strings.Contains(msg, unreadableHint) }
 
 // InRepo says why a path inside kith's own repo (the folder repo) is not
 // added: the daemon and the client both leave the repo out.

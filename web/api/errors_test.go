@@ -115,3 +115,32 @@ func TestOverlap(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadable: a permission error about a file inside what is added
+// says what to do (and IsUnreadableInside finds it); one about the top
+// itself, or any other error, stays as it is.
+func TestUnreadable(t *testing.T) {
+	denied := func(p string) error { return &fs.PathError{Op: "open", Path: p, Err: syscall.EACCES} }
+	tests := []struct {
+		err  error
+		top  string
+		want string
+	}{
+		{fmt.Errorf("add w: %w", denied("/h/w/secret.txt")), "/h/w", "add w: open /h/w/secret.txt: permission denied: make it readable, or leave it out with --exclude secret.txt"},
+		{fmt.Errorf("add w: %w", denied("/h/w")), "/h/w/", "add w: open /h/w: permission denied"},
+		{fmt.Errorf("add w: %w", &fs.PathError{Op: "write", Path: "/h/x", Err: syscall.ENOSPC}), "/h", "add w: write /h/x: no space left on device"},
+		{errors.New("other"), "/h", "other"},
+	}
+	for _, tt := range tests {
+		got := Unreadable(tt.err, tt.top)
+		if got.Error() != tt.want || !errors.Is(got, tt.err) {
+			t.Errorf("Unreadable(%q, %q) = %q, want %q wrapping it", tt.err, tt.top, got, tt.want)
+		}
+		if inside := IsUnreadableInside(got.Error()); inside != (got.Error() != tt.err.Error()) {
+			t.Errorf("IsUnreadableInside(%q) = %v", got, inside)
+		}
+	}
+	if KindOf(Unreadable(fmt.Errorf("add: %w", denied("/a/b")), "/a")) != KindPermission {
+		t.Error("Unreadable's error is not of kind permission")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -135,8 +136,28 @@ func (c *Client) Add(ctx context.Context, name string, node files.Node, total in
 		q.Set("total", strconv.FormatInt(total, 10))
 	}
 	var res api.AddResult
-	err := c.stream(ctx, http.MethodPost, "/add", q, body, "multipart/form-data; boundary="+body.Boundary(), progress, &res)
+	rd := &bodyReader{r: body}
+	err := c.stream(ctx, http.MethodPost, "/add", q, rd, "multipart/form-data; boundary="+body.Boundary(), progress, &res)
+	if err != nil && rd.err != nil {
+		// A file here could not be read (not the daemon's fault): say so.
+		return res, fmt.Errorf("add %s: %w", name, api.Unreadable(rd.err, ""))
+	}
 	return res, err
+}
+
+// bodyReader keeps the error reading an upload's files gave, which the
+// request then fails with, wrapped as a transport error.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
 }
 
 func addQuery(opts api.AddOptions) url.Values {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+
+	"github.com/ipfs/boxo/files"
 
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -168,5 +172,31 @@ func TestStreamedAddLeavesOutTheRepo(t *testing.T) {
 	defer mu.Unlock()
 	if requests != 1 { // the daemon is asked (it refuses to read), nothing is streamed
 		t.Errorf("%d requests for a path in the repo, want 1", requests)
+	}
+}
+
+// unreadable is a file whose bytes cannot be read here (as one without
+// read permission), for an upload.
+type unreadable struct{ files.File }
+
+func (unreadable) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: "/home/u/docs/secret.txt", Err: syscall.EACCES}
+}
+
+// TestStreamedAddOfAFileNotReadableHere: a file the client cannot read
+// while it streams a folder is said as such, with what to do, not as a
+// failure to reach the daemon.
+func TestStreamedAddOfAFileNotReadableHere(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	c := &Client{base: srv.URL, http: srv.Client()}
+	dir := files.NewMapDirectory(map[string]files.Node{"secret.txt": unreadable{files.NewBytesFile([]byte("x"))}})
+	_, err := c.Add(context.Background(), "docs", dir, 0, api.AddOptions{}, nil)
+	if err == nil || strings.Contains(err.Error(), "reach the daemon") ||
+		!strings.Contains(err.Error(), "add docs: read /home/u/docs/secret.txt: permission denied: make it readable, or leave it out with --exclude secret.txt") {
+		t.Fatalf("Add = %v", err)
 	}
 }

@@ -133,8 +133,8 @@ sync, 'kith mirror rm PATH' stops.`,
 			res, err := add(cmd.Context(), args[0], true, opts, p.event)
 			p.done()
 			var ae *api.Error
-			if watching && errors.As(err, &ae) && (ae.Kind == api.KindNotFound || ae.Kind == api.KindPermission) {
-				return fmt.Errorf("%w; --watch and --sync need the daemon to read the folder itself (the same user, on this computer): share it without them", err)
+			if watching && errors.As(err, &ae) && (ae.Kind == api.KindNotFound || ae.Kind == api.KindPermission) && !api.IsUnreadableInside(ae.Message) {
+				return fmt.Errorf("%w (with --watch or --sync the daemon reads the folder itself: one that runs as another user, or in a container, shares it only without them)", err)
 			}
 			if err != nil {
 				return err
