@@ -2,6 +2,7 @@ package dag
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -289,23 +290,31 @@ func (im *Importer) addDir(ctx context.Context, run *importRun, d files.Director
 			}
 			run.newDirs[childWhere] = true
 		}
+		var nd ipld.Node
+		var err error
 		if u, ok := child.(*unreadableFile); ok {
-			// Shared as it was (a file of the earlier version), or left out
-			// (new: the earlier version's folder lacks it, or is new);
+			err = readError{u.err} // not opened
+		} else {
+			nd, err = im.addNode(ctx, run, child, childWhere)
+		}
+		child.Close()
+		var re readError
+		if _, isDir := child.(files.Directory); err != nil && !isDir && errors.As(err, &re) {
+			// A file that could not be read (opened, or read to its end):
+			// shared as it was (a file of the earlier version), or left
+			// out (new: the earlier version's folder lacks it, or is new);
 			// else, as without WithUnreadable, the import fails on it.
 			asBefore := pl != nil && im.wholeFile(ctx, pl.Cid)
 			if im.unreadable == nil || (prev == nil && !run.newDirs[where]) || (pl != nil && !asBefore) {
-				return nil, u.err
+				return nil, err
 			}
-			im.unreadable(childWhere, u.err, asBefore)
+			im.unreadable(childWhere, re.err, asBefore)
 			if asBefore {
 				links = append(links, &ipld.Link{Name: name, Cid: pl.Cid, Size: pl.Size})
 				estimated += len(name) + pl.Cid.ByteLen()
 			}
 			continue
 		}
-		nd, err := im.addNode(ctx, run, child, childWhere)
-		child.Close()
 		if err != nil {
 			return nil, err
 		}
@@ -466,5 +475,15 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	if n > 0 {
 		c.run.add(int64(n))
 	}
+	if err != nil && err != io.EOF && c.ctx.Err() == nil {
+		err = readError{err}
+	}
 	return n, err
 }
+
+// readError is a file's own read failing (a range another program
+// locked, a permission taken away while reading), not the store's.
+type readError struct{ err error }
+
+func (e readError) Error() string { return e.err.Error() }
+func (e readError) Unwrap() error { return e.err }
