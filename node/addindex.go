@@ -102,6 +102,25 @@ func (x *addIndex) record(path string, c cid.Cid, since time.Time) {
 	defer x.mu.Unlock()
 	x.loadLocked()
 	x.paths[path] = addedPath{Cid: c.String(), Since: since}
+	x.saveLocked(path)
+}
+
+// forget forgets the add of path: its version does not hold the files as
+// they were when it started (dag.WithUnreadable linked some from the one
+// before), and the next add reads them.
+func (x *addIndex) forget(path string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.loadLocked()
+	if _, ok := x.paths[path]; ok {
+		delete(x.paths, path)
+		x.saveLocked(path)
+	}
+}
+
+// saveLocked writes the paths remembered, the most recent maxAddedPaths,
+// after a change to path's.
+func (x *addIndex) saveLocked(path string) {
 	if len(x.paths) > maxAddedPaths {
 		// Forget the oldest adds.
 		keys := make([]string, 0, len(x.paths))

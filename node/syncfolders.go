@@ -170,6 +170,7 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (watch.Shar
 	if err != nil {
 		return watch.Shared{}, fmt.Errorf("add %s: %w", w.Path, err)
 	}
+	unread.forgetAdd(n, w.Path)
 	meta := cid.Undef
 	var changes []recent.Change
 	// (Not itself: the folder may be back as it was at an earlier version.)
@@ -198,7 +199,7 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (watch.Shar
 	} else {
 		meta, _ = cid.Decode(mr.Meta) // the folder holds that version as it is
 	}
-	if err := m.Synced(ctx, w.Path, mirror.Shared{Root: c, Meta: meta}, n.store, since, res.Cid != mr.Cid, ancestors); err != nil {
+	if err := m.Synced(ctx, w.Path, mirror.Shared{Root: c, Meta: meta, Unread: unread.paths}, n.store, since, res.Cid != mr.Cid, ancestors); err != nil {
 		return watch.Shared{}, err
 	}
 	// What another device withdrew is heard here when its version is

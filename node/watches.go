@@ -73,6 +73,7 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (watch.Shared, 
 	if err != nil {
 		return watch.Shared{}, fmt.Errorf("add %s: %w", w.Path, err)
 	}
+	unread.forgetAdd(n, w.Path)
 	if _, err := n.GroupShare(ctx, w.GroupID, c, api.ShareOptions{Copies: w.Copies, Path: w.Path}); err != nil {
 		return watch.Shared{}, err
 	}
@@ -84,8 +85,18 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (watch.Shared, 
 // unreadFiles gathers the files an add of a watched folder could not read
 // (dag.WithUnreadable): shared as they were before, or left out while new.
 type unreadFiles struct {
-	named []string
+	paths []string // all, slash paths from the folder's top
+	named []string // the first maxUnreadNamed, with why
 	count int
+}
+
+// forgetAdd has the daemon forget the add of path when it could not read
+// some files: its version links them as they were before, which a later
+// add must not take as what the files hold now (addIndex).
+func (u *unreadFiles) forgetAdd(n *Node, path string) {
+	if u.count > 0 {
+		n.adds.forget(filepath.Clean(path))
+	}
 }
 
 // maxUnreadNamed bounds unreadFiles.named.
@@ -94,6 +105,7 @@ const maxUnreadNamed = 5
 func (u *unreadFiles) option() dag.ImportOption {
 	return dag.WithUnreadable(func(where string, err error, asBefore bool) {
 		u.count++
+		u.paths = append(u.paths, where)
 		if len(u.named) == maxUnreadNamed {
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ipfs/boxo/files"
 	"github.com/ipfs/go-cid"
@@ -131,5 +132,37 @@ func TestApplySyncFilesItCannotWrite(t *testing.T) {
 	sameTree(t, "after the version", readTree(t, dir), tree{"a": "a theirs", "z": "z theirs"})
 	if _, ok := man[long]; ok {
 		t.Error("the manifest says the file it could not write is here")
+	}
+}
+
+// TestSyncedUnread: a version this device shared from a folder that syncs
+// with files it could not read is what the folder holds but for those:
+// the manifest does not take them as written, so a newer version's
+// change to one is judged as against a change made here.
+func TestSyncedUnread(t *testing.T) {
+	ctx := context.Background()
+	bs := blockstore.NewMemStore()
+	v := version(t, bs, tree{"a.txt": "a", "locked.db": "as shared before"})
+	m := opened(t, &shares{bs: bs})
+	dir := mustMkdir(t, filepath.Join(t.TempDir(), "Docs"))
+	apply(t, bs, v, dir, Manifest{})
+	if _, err := m.Add(ctx, Mirror{Path: dir, GroupID: "g1", Group: "family", Name: "Docs", Cid: v.String(), Sync: true}, bs); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Synced(ctx, dir, Shared{Root: v, Unread: []string{"locked.db"}}, bs, time.Now(), true, nil); err != nil {
+		t.Fatal(err)
+	}
+	mr := m.List()[0]
+	m.mu.Lock()
+	man, err := m.loadManifestLocked(mr)
+	m.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := man["locked.db"]; ok {
+		t.Error("the manifest takes the file it could not read as written")
+	}
+	if _, ok := man["a.txt"]; !ok {
+		t.Errorf("the manifest lacks a.txt: %v", man)
 	}
 }

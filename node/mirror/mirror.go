@@ -139,6 +139,10 @@ func (m Mirror) manifestName() string {
 type Shared struct {
 	Root, Meta cid.Cid
 	By         string // the peer ID of the device that shared it ("" when not known)
+	// Unread, of a version this device shared from the folder (Synced),
+	// are the files it could not read then: the version has them as they
+	// were before, or not at all, whatever the disk holds.
+	Unread []string
 }
 
 // metaString is how Mirror.Meta names c.

@@ -31,6 +31,11 @@ func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blocksto
 	if err != nil {
 		return err
 	}
+	for _, r := range v.Unread {
+		// Not what the disk holds: changed here, as far as updates go
+		// (a newer version's change to it gets a conflict copy).
+		delete(man, r)
+	}
 	m.mu.Lock()
 	i := slices.IndexFunc(m.list, func(x Mirror) bool { return x.Path == path && x.Sync })
 	if i < 0 {

@@ -536,8 +536,11 @@ func (w *Watcher) check(ctx context.Context, wt Watch, byEvent bool) (listed tim
 		cur.Recent = recent.Prepend(sh.Changes, c, "", now, cur.Recent) // by this device
 		if sh.UnreadCount > 0 {
 			// Shared without what could not be read: added again after
-			// retryAfter, whether the folder changes or not.
+			// retryAfter, whether the folder changes or not, reading what
+			// changed since the last add that read everything (the files
+			// linked as they were are not what the disk holds).
 			cur.Print, cur.Failed, cur.FailedAt = "", print, now
+			cur.AddedAt = wt.AddedAt
 			cur.Error = unreadSentence(sh, cur.Sync)
 		}
 	})

@@ -525,6 +525,12 @@ func TestWatcherUnreadFiles(t *testing.T) {
 	if got.Cid != "cid2" || !strings.Contains(got.Error, "shared, but could not read 1 of its files: locked.db (permission denied: shared as it was before). They are tried again every 10 minutes") {
 		t.Fatalf("after a share that could not read a file: %+v", got)
 	}
+	// The next add reads what changed since the last one that read
+	// everything: what it linked as it was is not what the disk holds.
+	addedAt := got.AddedAt
+	if addedAt.IsZero() || addedAt.After(time.Now().Add(-30*time.Minute)) {
+		t.Fatalf("after a share that could not read a file, AddedAt is %v, want the watch's, %v", addedAt, past.Add(-time.Hour))
+	}
 	listed := 0
 	fingerprint := w.fingerprint
 	w.fingerprint = func(p string, x dag.Exclusion) (string, time.Time, error) {
@@ -540,7 +546,7 @@ func TestWatcherUnreadFiles(t *testing.T) {
 	s.unread = nil
 	s.mu.Unlock()
 	w.CheckAll(ctx)
-	if got := only(t, w); s.count() != 2 || got.Error != "" || got.Cid != "cid3" {
+	if got := only(t, w); s.count() != 2 || got.Error != "" || got.Cid != "cid3" || !got.AddedAt.After(addedAt) {
 		t.Fatalf("after retryAfter, unchanged: %d shares, %+v", s.count(), got)
 	}
 }
