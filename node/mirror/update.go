@@ -119,6 +119,7 @@ func (m *Mirrors) update(ctx context.Context, mr Mirror, v Shared) {
 			x.Failed, x.FailedAt = c.String(), now
 			if errors.As(err, new(*FilesError)) {
 				// Written but for those files: what it did is said.
+				x.Error = fmt.Sprintf("wrote %s's newer %s into %s, but %v", x.Group, x.Name, x.Path, err)
 				x.Recent = recent.Prepend(res.Changes, c.String(), v.By, now, x.Recent)
 				x.Kept, x.KeptCount = res.Kept, res.KeptCount
 			}
