@@ -37,6 +37,12 @@ func HashFile(ctx context.Context, p string, progress func(int64)) (cid.Cid, err
 	return res.Root, nil
 }
 
+// Hash imports node as an add would (with the default settings), storing
+// no block: what its CID would be (Kubo's add --only-hash).
+func Hash(ctx context.Context, node files.Node, progress func(int64)) (Result, error) {
+	return NewImporter(discard{}).Add(ctx, node, progress)
+}
+
 // discard is a blockstore that keeps nothing: an import into it only
 // computes CIDs.
 type discard struct{}

@@ -24,6 +24,7 @@ func addCmd(e *env) *cobra.Command {
 		exclude   []string
 		wrap      string
 		dryRun    bool
+		onlyHash  bool
 		noCopy    bool
 	)
 	cmd := &cobra.Command{
@@ -63,7 +64,9 @@ more, one a line (# for comments). A symbolic link inside the folder is
 kept as a link (its target as written, which kith get writes back as a
 link, as Kubo does); a link given as PATH is followed. --dry-run (-n)
 says what an add would hold and what it would leave out, and by which
-pattern, adding nothing: try patterns with it.
+pattern, adding nothing: try patterns with it. --only-hash prints the CID
+the add would give, storing nothing, as Kubo's add --only-hash (it reads
+and hashes every byte, here, with no daemon).
 
 --nocopy keeps, in the repo, where the bytes of large files are rather
 than a copy of them, as Kubo's --nocopy (the folders and small files are
@@ -86,6 +89,9 @@ a daemon runs ('kith daemon', or 'kith service install').`,
 			}
 			if dryRun {
 				return e.dryRunAdd(args, recursive, opts)
+			}
+			if onlyHash {
+				return e.hashOnly(cmd.Context(), args, recursive, opts, quiet)
 			}
 			// As Kubo's add, it works with no daemon running: one is started
 			// for it, and what it added is served once one runs.
@@ -151,6 +157,7 @@ a daemon runs ('kith daemon', or 'kith service install').`,
 	cmd.Flags().BoolVar(&private, "private", false, "do not announce it in the DHT (share it by ticket or group only)")
 	cmd.Flags().StringVarP(&wrap, "wrap", "w", "", "add the paths together as one folder called `NAME`: one CID, one ticket for all")
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "add nothing: say what would be added, and what left out by which pattern")
+	cmd.Flags().BoolVar(&onlyHash, "only-hash", false, "add nothing: print the CID it would have (reads every byte; needs no daemon)")
 	cmd.Flags().BoolVar(&noCopy, "nocopy", false, "keep where large files' bytes are, not a copy: the files must stay as they are")
 	excludeFlag(cmd, &exclude)
 	return cmd
