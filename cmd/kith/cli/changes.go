@@ -109,11 +109,21 @@ watch changes' are the same.`,
 	}
 }
 
-// mergeChanges is two lists of changes, newest first, as one.
+// mergeChanges is two lists of changes, newest first, as one: a folder
+// watched in two groups shares the same versions in both, each change
+// once.
 func mergeChanges(a, b []api.FolderChange) []api.FolderChange {
 	out := append(slices.Clone(a), b...)
 	slices.SortStableFunc(out, func(x, y api.FolderChange) int { return y.At.Compare(x.At) })
-	return out
+	seen := map[[3]string]bool{}
+	return slices.DeleteFunc(out, func(c api.FolderChange) bool {
+		k := [3]string{c.Path, c.What, c.Version}
+		if seen[k] {
+			return true
+		}
+		seen[k] = true
+		return false
+	})
 }
 
 // changedBy names the device that made a change: this one, a member by
