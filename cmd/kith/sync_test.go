@@ -62,6 +62,18 @@ func TestSyncBothWays(t *testing.T) {
 		_, err := os.Stat(filepath.Join(out, "old.txt"))
 		return os.IsNotExist(err)
 	})
+	// What goes wrong sharing a synced folder is said by mirror ls too:
+	// a file whose name no other system could write back is refused.
+	bad := filepath.Join(out, `back\slash.txt`)
+	if err := os.WriteFile(bad, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "mirror ls to say why the desk's folder is not shared", func() bool {
+		return strings.Contains(mustKith(t, desk, "mirror", "ls"), out+": add desk-notes: ")
+	})
+	if err := os.Remove(bad); err != nil {
+		t.Fatal(err)
+	}
 	// The group shares the newest and the one before it (the desk's
 	// change), not the first.
 	waitFor(t, 30*time.Second, "two versions of notes, the newest and the one before", func() bool {

@@ -59,6 +59,16 @@ update of one wrote.`,
 				fmt.Fprintln(e.stdout, "no folder follows a group's share: 'kith get NAME --group G --follow' gets one that does")
 				return nil
 			}
+			// A folder that syncs both ways is shared as it changes too:
+			// what went wrong sharing it is said here as well.
+			shareErr := map[string]string{}
+			if ws, err := c.GroupWatches(cmd.Context()); err == nil {
+				for _, w := range ws {
+					if w.Sync && w.Error != "" {
+						shareErr[w.Path] = w.Error
+					}
+				}
+			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "PATH\tGROUP\tNAME\tWRITTEN\tCID")
 			for _, m := range ms {
@@ -82,6 +92,9 @@ update of one wrote.`,
 				}
 				if m.Sync {
 					fmt.Fprintf(e.stdout, "%s: syncs both ways: what changes here is shared too%s\n", printable(m.Path), keepsText(m.Group, m.Keep))
+				}
+				if msg := shareErr[m.Path]; msg != "" {
+					fmt.Fprintf(e.stdout, "%s: %s\n", printable(m.Path), printable(msg))
 				}
 				if len(m.Conflicts) > 0 {
 					fmt.Fprintf(e.stdout, "%s: changed on two devices at once, the later change kept the name, the other is beside it (delete it once settled): %s\n", printable(m.Path), printable(strings.Join(m.Conflicts, ", ")))
