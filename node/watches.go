@@ -109,10 +109,7 @@ func (u *unreadFiles) option() dag.ImportOption {
 		if len(u.named) == maxUnreadNamed {
 			return
 		}
-		why := err.Error()
-		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
-			why = pe.Err.Error()
-		}
+		why := api.PathReason(err).Error()
 		what := "left out while new"
 		if asBefore {
 			what = "shared as it was before"
