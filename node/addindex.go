@@ -41,6 +41,10 @@ type addIndex struct {
 type addedPath struct {
 	Cid   string    `json:"cid"`
 	Since time.Time `json:"since"` // when the add started reading
+	// Unread counts the files the add left out, not able to read them
+	// (AddOptions.SkipUnreadable): a watch of the folder starting from
+	// this version looks at it again at once (leftOut).
+	Unread int `json:"unread,omitempty"`
 }
 
 func newAddIndex(repoDir string, log *slog.Logger) *addIndex {
@@ -96,13 +100,26 @@ func (x *addIndex) pathOf(c cid.Cid) (string, bool) {
 	return best, found
 }
 
-// record remembers that the add of path that started at since made c.
-func (x *addIndex) record(path string, c cid.Cid, since time.Time) {
+// record remembers that the add of path that started at since made c,
+// leaving out unread files it could not read.
+func (x *addIndex) record(path string, c cid.Cid, since time.Time, unread int) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.loadLocked()
-	x.paths[path] = addedPath{Cid: c.String(), Since: since}
+	x.paths[path] = addedPath{Cid: c.String(), Since: since, Unread: unread}
 	x.saveLocked(path)
+}
+
+// leftOut says how many files the last add of path left out, not able
+// to read them, if that add made c.
+func (x *addIndex) leftOut(path string, c string) int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.loadLocked()
+	if a, ok := x.paths[path]; ok && a.Cid == c {
+		return a.Unread
+	}
+	return 0
 }
 
 // forget forgets the add of path: its version does not hold the files as

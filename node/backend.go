@@ -41,6 +41,9 @@ func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.A
 	if opts.NoCopy {
 		return api.AddResult{}, fmt.Errorf("add %s without a copy: the daemon must read the files itself (give their path): %w", name, api.ErrInvalid)
 	}
+	if opts.SkipUnreadable {
+		return api.AddResult{}, fmt.Errorf("add %s leaving out what cannot be read: the daemon must read the files itself (give their path): %w", name, api.ErrInvalid)
+	}
 	m := mirror.Meta{}
 	return n.add(ctx, name, mirror.CollectMeta(node, m), opts, progress, m)
 }
@@ -135,6 +138,10 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 	if opts.NoCopy {
 		imOpts = append(slices.Clip(imOpts), dag.WithNoCopy())
 	}
+	var unread unreadableLeftOut
+	if opts.SkipUnreadable {
+		imOpts = append(slices.Clip(imOpts), dag.WithUnreadableLeftOut(unread.report))
+	}
 	exclude, err := dag.NewExclusion(opts.Exclude)
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("%w: %w", err, api.ErrInvalid)
@@ -185,12 +192,13 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 		report(progress, p)
 	}, meta, imOpts...)
 	res.Skipped, res.SkippedCount = api.SkippedOf(&skipped)
+	res.Unreadable, res.UnreadableCount = unread.named, unread.count
 	if len(paths) == 1 {
 		err = api.Unreadable(err, paths[0])
 	}
 	c, cerr := cid.Decode(res.Cid)
 	if err == nil && cerr == nil && single != "" {
-		n.adds.record(single, c, since)
+		n.adds.record(single, c, since, unread.count)
 	}
 	if err == nil && cerr == nil && readMeta && res.Pinned {
 		if mc := n.addMeta(ctx, c, paths, opts.Wrap); mc.Defined() {
@@ -198,6 +206,22 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 		}
 	}
 	return res, err
+}
+
+// unreadableLeftOut gathers the files an add with SkipUnreadable left out.
+type unreadableLeftOut struct {
+	named []api.UnreadableFile // the first maxUnreadableNamed
+	count int
+}
+
+// maxUnreadableNamed bounds AddResult.Unreadable, as SkippedOf does.
+const maxUnreadableNamed = 20
+
+func (u *unreadableLeftOut) report(where string, err error, _ bool) {
+	u.count++
+	if len(u.named) < maxUnreadableNamed {
+		u.named = append(u.named, api.UnreadableFile{Path: where, Reason: api.PathReason(err).Error()})
+	}
 }
 
 // statForAdd checks one path given to AddPaths: absolute, there, and a

@@ -122,6 +122,7 @@ func (n *Node) GroupSync(ctx context.Context, groupName, name, path, c string, c
 		}
 		return api.GroupMirror{}, fmt.Errorf("sync %s: %w", path, err)
 	}
+	n.shareAgainIfLeftOut(w, path, c)
 	n.log.Info("sync: the folder syncs both ways", "path", path, "group", g.name, "name", name, "cid", c, "keep", keep)
 	if keep == 0 {
 		n.referFolder(path, root) // the folder is the copy of what it holds of it

@@ -242,11 +242,24 @@ func (n *Node) GroupWatch(ctx context.Context, groupName, path string, opts api.
 	case err != nil:
 		return api.GroupWatch{}, err
 	}
+	n.shareAgainIfLeftOut(w, path, opts.Cid)
 	out := n.apiWatch(wt)
 	for _, m := range moved {
 		out.Moved = append(out.Moved, m.Path)
 	}
 	return out, nil
+}
+
+// shareAgainIfLeftOut has the new watch of the folder at path, which
+// shares c, add and share it again at once when the add that made c left
+// out files it could not read (AddOptions.SkipUnreadable): that share
+// names them (kith watch ls), and they are tried again until they can be
+// read, as those of any later version.
+func (n *Node) shareAgainIfLeftOut(w *watch.Watcher, path, c string) {
+	if left := n.adds.leftOut(filepath.Clean(path), c); left > 0 {
+		n.log.Info("watch: the folder's first share left out files it could not read; looking again", "path", path, "files", left)
+		w.ShareAgain(path)
+	}
 }
 
 // GroupWatches lists the watched folders.

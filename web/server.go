@@ -309,7 +309,7 @@ func (s *Server) handleID(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
 	defer closeDuplexBody(r)
 	q := r.URL.Query()
-	opts := api.AddOptions{Name: q.Get("name"), NoPin: q.Get("no_pin") == "true", Recursive: q.Get("recursive") == "true", Private: q.Get("private") == "true", Exclude: q["exclude"], Wrap: q.Get("wrap"), NoCopy: q.Get("nocopy") == "true"}
+	opts := api.AddOptions{Name: q.Get("name"), NoPin: q.Get("no_pin") == "true", Recursive: q.Get("recursive") == "true", Private: q.Get("private") == "true", Exclude: q["exclude"], Wrap: q.Get("wrap"), NoCopy: q.Get("nocopy") == "true", SkipUnreadable: q.Get("skip_unreadable") == "true"}
 	if paths := q["path"]; len(paths) > 0 {
 		st := newEventStream(w)
 		res, err := s.backend.AddPaths(r.Context(), paths, opts, st.progress)

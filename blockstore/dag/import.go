@@ -70,8 +70,10 @@ type Importer struct {
 	reuse     *Reuse
 	margin    time.Duration // reuseMargin (tests use none)
 	noCopy    bool
-	// unreadable hears of the files WithUnreadable went on past.
+	// unreadable hears of the files WithUnreadable went on past;
+	// leaveOut (WithUnreadableLeftOut) leaves each out.
 	unreadable func(where string, err error, asBefore bool)
+	leaveOut   bool
 }
 
 // Reuse names an earlier import of the same file or folder, Prev, whose
@@ -304,8 +306,8 @@ func (im *Importer) addDir(ctx context.Context, run *importRun, d files.Director
 			// shared as it was (a file of the earlier version), or left
 			// out (new: the earlier version's folder lacks it, or is new);
 			// else, as without WithUnreadable, the import fails on it.
-			asBefore := pl != nil && im.wholeFile(ctx, pl.Cid)
-			if im.unreadable == nil || (prev == nil && !run.newDirs[where]) || (pl != nil && !asBefore) {
+			asBefore := !im.leaveOut && pl != nil && im.wholeFile(ctx, pl.Cid)
+			if im.unreadable == nil || (!im.leaveOut && ((prev == nil && !run.newDirs[where]) || (pl != nil && !asBefore))) {
 				return nil, err
 			}
 			im.unreadable(childWhere, re.err, asBefore)

@@ -39,6 +39,16 @@ func WithUnreadable(report func(where string, err error, asBefore bool)) ImportO
 	return func(im *Importer) { im.unreadable = report }
 }
 
+// WithUnreadableLeftOut has the importer leave out every file of a folder
+// read from disk that it cannot open or read to its end, whatever an
+// earlier version had, and go on: for a folder shared for the first time,
+// which nothing holds yet to be taken as deleted. report hears of each
+// (asBefore is false). The version made holds, of each file, what it
+// holds now, so that it may be reused (WithReuse) as any other.
+func WithUnreadableLeftOut(report func(where string, err error, asBefore bool)) ImportOption {
+	return func(im *Importer) { im.unreadable, im.leaveOut = report, true }
+}
+
 // Reuses reports whether opts have an import link an earlier version's
 // unchanged files (WithReuse).
 func Reuses(opts []ImportOption) bool {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -125,5 +126,32 @@ func TestImportUnreadable(t *testing.T) {
 	}
 	if _, err := add(WithUnreadable(func(string, error, bool) {})); !errors.Is(err, fs.ErrPermission) {
 		t.Fatalf("WithUnreadable with no earlier version: %v, want the permission error", err)
+	}
+
+	// A first share (WithUnreadableLeftOut) leaves out every file it
+	// cannot read, with or without an earlier version: what it holds of
+	// each file is what the file holds now.
+	for _, opts := range [][]ImportOption{nil, {WithReuse(Reuse{Prev: v1.Root, Since: since})}} {
+		got = nil
+		res, err := add(append(opts, WithUnreadableLeftOut(func(where string, err error, asBefore bool) {
+			if !errors.Is(err, fs.ErrPermission) {
+				t.Errorf("%s reported with %v", where, err)
+			}
+			got = append(got, report{where, asBefore})
+		}))...)
+		if err != nil {
+			t.Fatalf("left out, reusing %d: %v", len(opts), err)
+		}
+		if len(got) != 2 || got[0] != (report{"locked.db", false}) || got[1] != (report{"new/secret", false}) {
+			t.Errorf("left out, reusing %d: reported %+v, want locked.db and new/secret left out", len(opts), got)
+		}
+		for _, rel := range []string{"locked.db", "new/secret"} {
+			if _, err := Resolve(ctx, bs, res.Root, strings.Split(rel, "/")); err == nil {
+				t.Errorf("left out, reusing %d: %s is in the version", len(opts), rel)
+			}
+		}
+		if _, err := Resolve(ctx, bs, res.Root, []string{"a.txt"}); err != nil {
+			t.Errorf("left out, reusing %d: a.txt: %v", len(opts), err)
+		}
 	}
 }

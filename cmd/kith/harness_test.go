@@ -77,11 +77,21 @@ type daemon struct {
 // profile) with the API on a free loopback port and waits until it answers.
 func startDaemon(t testing.TB, repo string) *daemon {
 	t.Helper()
+	return startDaemonWith(t, repo, nil)
+}
+
+// startDaemonWith is startDaemon with prep, if not nil, readying the
+// command before it starts (to run it as another user, say).
+func startDaemonWith(t testing.TB, repo string, prep func(*exec.Cmd)) *daemon {
+	t.Helper()
 	d := &daemon{t: t, repo: repo, log: &bytes.Buffer{}, done: make(chan struct{})}
 	// The local profile keeps the daemon on 127.0.0.1: no mDNS multicast,
 	// no router port mapping, random ports.
 	d.cmd = exec.Command(kithBin, "daemon", "--repo", repo, "--profile", "local", "--api", "127.0.0.1:0")
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if prep != nil {
+		prep(d.cmd)
+	}
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -130,6 +130,13 @@ type AddOptions struct {
 	// --nocopy): a folder shared as it changes is its own copy. The files
 	// must stay as they are for the blocks to stay readable.
 	NoCopy bool `json:"nocopy,omitempty"`
+	// SkipUnreadable, for a folder the daemon reads itself, leaves out a
+	// file in it the daemon cannot read (no permission, held by another
+	// program) rather than failing the add, and names it in
+	// AddResult.Unreadable: for the first share of a folder that is
+	// shared as it changes, whose watch tries such files again until they
+	// can be read.
+	SkipUnreadable bool `json:"skip_unreadable,omitempty"`
 }
 
 // AddResult is the result of an add.
@@ -150,6 +157,17 @@ type AddResult struct {
 	// SkippedCount counts them all.
 	Skipped      []SkippedFile `json:"skipped,omitempty"`
 	SkippedCount int           `json:"skipped_count,omitempty"`
+	// Unreadable names the files AddOptions.SkipUnreadable left out,
+	// each with why (the first 20); UnreadableCount counts them all.
+	Unreadable      []UnreadableFile `json:"unreadable,omitempty"`
+	UnreadableCount int              `json:"unreadable_count,omitempty"`
+}
+
+// UnreadableFile is a file an add could not read and left out: its path
+// from the top of the folder and why ("permission denied").
+type UnreadableFile struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
 }
 
 // SkippedFile is a special file an add left out: its path and kind

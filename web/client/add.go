@@ -92,7 +92,8 @@ func (c *Client) addPaths(ctx context.Context, paths []string, recursive bool, o
 		return api.AddResult{}, fmt.Errorf("add %s: %w", name, err)
 	}
 	defer node.Close()
-	total, _ := node.Size() // for the progress bar only; 0 if unknown
+	total, _ := node.Size()     // for the progress bar only; 0 if unknown
+	opts.SkipUnreadable = false // for what the daemon reads itself
 	res, err = c.Add(ctx, name, node, total, opts, progress)
 	res.Skipped, res.SkippedCount = api.SkippedOf(&skipped)
 	return res, err
@@ -179,6 +180,9 @@ func addQuery(opts api.AddOptions) url.Values {
 	}
 	if opts.NoCopy {
 		q.Set("nocopy", "true")
+	}
+	if opts.SkipUnreadable {
+		q.Set("skip_unreadable", "true")
 	}
 	return q
 }

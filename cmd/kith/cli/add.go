@@ -268,6 +268,25 @@ func (e *env) printSkipped(res api.AddResult) {
 	}
 }
 
+// printUnreadable names the files an add left out, not able to read them
+// (AddOptions.SkipUnreadable).
+func (e *env) printUnreadable(res api.AddResult) {
+	if res.UnreadableCount == 0 {
+		return
+	}
+	what := fmt.Sprintf("%d files the daemon may not read (the watch tries them again every 10 minutes, and 'kith watch ls' names them until they are shared)", res.UnreadableCount)
+	if res.UnreadableCount == 1 {
+		what = "1 file the daemon may not read (the watch tries it again every 10 minutes, and 'kith watch ls' names it until it is shared)"
+	}
+	fmt.Fprintf(e.stderr, "left out %s:\n", what)
+	for _, f := range res.Unreadable {
+		fmt.Fprintf(e.stderr, "  %s (%s)\n", printable(f.Path), f.Reason)
+	}
+	if more := res.UnreadableCount - len(res.Unreadable); more > 0 {
+		fmt.Fprintf(e.stderr, "  and %d more\n", more)
+	}
+}
+
 // stdinName is the name of what `kith add -` reads: --name, else "stdin".
 func stdinName(name string) string {
 	if name != "" {

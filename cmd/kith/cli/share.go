@@ -126,6 +126,15 @@ sync, 'kith mirror rm PATH' stops.`,
 			// folder followed is the copy of its newest version: the repo
 			// keeps where its bytes are (unless earlier ones are kept).
 			opts := api.AddOptions{Exclude: exclude, Private: true, NoCopy: watching && keep == 0}
+			if watching {
+				// A file the daemon cannot read is left out and tried
+				// again by the watch, as Syncthing does, unless the
+				// group already shares the name: its followers would
+				// take the file as deleted.
+				if opts.SkipUnreadable, err = newShareName(cmd.Context(), c, groupName, args[0]); err != nil {
+					return err
+				}
+			}
 			shareKeep := 0
 			if sync {
 				shareKeep = keep // in the version's meta: every device that syncs keeps as many
@@ -141,6 +150,7 @@ sync, 'kith mirror rm PATH' stops.`,
 			}
 			if !e.json {
 				e.printSkipped(res)
+				e.printUnreadable(res)
 			}
 			// The daemon reads the folder's modes and times (when it can)
 			// and shares them beside it, for the devices that follow it.
@@ -370,6 +380,29 @@ func onlyGroup(ctx context.Context, c *client.Client, how string) (string, error
 		return gs[0].Name, nil
 	}
 	return "", fmt.Errorf("say which group with %s: this device is in %s", how, strings.Join(names, ", "))
+}
+
+// newShareName reports whether the group (by name or ID) shares nothing
+// yet under the name a share of path would have (its base name).
+func newShareName(ctx context.Context, c *client.Client, group, path string) (bool, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false, err
+	}
+	gs, err := c.Groups(ctx)
+	if err != nil {
+		return false, err
+	}
+	i := slices.IndexFunc(gs, func(g api.Group) bool { return g.Name == group || g.ID == group })
+	if i < 0 {
+		return false, nil // the share says it is not a group
+	}
+	sts, err := c.GroupStatuses(ctx)
+	if err != nil {
+		return false, err
+	}
+	name := filepath.Base(abs)
+	return !slices.ContainsFunc(sts, func(st api.GroupStatus) bool { return st.Group == gs[i].Name && st.Name == name }), nil
 }
 
 // sharingGroup is the group to unshare in when none was named: the one

@@ -13,7 +13,7 @@ import { h, replace } from './dom.js';
 import { ago, bytes, keptSentence, pace, percent } from './format.js';
 import { maxCopies, minCopies, sharedSentence } from './groupshare.js';
 import { baseName, namePatterns, pathField } from './localpath.js';
-import { addPath, skippedSentence } from './upload.js';
+import { addPath, skippedSentence, unreadableSentence } from './upload.js';
 
 /**
  * folderShareBox is the form that shares a folder of this computer in
@@ -82,7 +82,11 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
       // A folder followed is the copy of its newest version: the repo
       // keeps where its bytes are (unless earlier versions are kept).
       const nocopy = (follow.checked || sync.checked) && !keepN;
-      added = await addPath(full, { exclude: leaveOut, private: true, nocopy }, (p) => {
+      // A file the daemon may not read is left out, and tried again by
+      // the watch, unless the group shares the name already: its
+      // followers would take the file as deleted.
+      const skipUnreadable = (follow.checked || sync.checked) && !(await sharesName(baseName(full)));
+      added = await addPath(full, { exclude: leaveOut, private: true, nocopy, skipUnreadable }, (p) => {
         const pct = percent(p.added, p.total);
         if (pct !== null) bar.value = pct;
         status.textContent = addingText(full, p);
@@ -93,7 +97,7 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
       return;
     }
     bar.value = 100;
-    let said = `Added ${added.name}, ${bytes(added.size)}.${skippedSentence(added)}`;
+    let said = `Added ${added.name}, ${bytes(added.size)}.${skippedSentence(added)}${unreadableSentence(added)}`;
     let in_;
     try {
       // path: the daemon shares the folder's modes and times with it.
@@ -133,6 +137,11 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
     status.textContent = said;
     loadFollowed();
     done();
+  }
+  // sharesName says whether g shares something as name already.
+  async function sharesName(name) {
+    const all = await api('/groups/status/all');
+    return all.some((st) => st.group === g.name && st.name === name);
   }
   function done() {
     submit.disabled = false;

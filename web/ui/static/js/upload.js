@@ -192,6 +192,20 @@ export function upload(item, onProgress, { private: priv = false } = {}) {
 }
 
 /**
+ * unreadableSentence says which files an add result says it left out, not
+ * able to read them (the add's skipUnreadable), or '' if none.
+ */
+export function unreadableSentence(res) {
+  const n = res.unreadable_count || 0;
+  if (!n) return '';
+  const named = (res.unreadable || []).map((f) => `${f.path} (${f.reason})`);
+  if (n > named.length) named.push(`${n - named.length} more`);
+  return n === 1
+    ? ` Left out a file the daemon may not read: ${named[0]}. The folder's watch tries it again every 10 minutes, and names it below until it is shared.`
+    : ` Left out ${n} files the daemon may not read: ${named.join(', ')}. The folder's watch tries them again every 10 minutes, and names them below until they are shared.`;
+}
+
+/**
  * skippedSentence says which special files (sockets, named pipes,
  * devices) an add result says it left out of a folder, or '' if none.
  */
@@ -213,7 +227,8 @@ export function skippedSentence(res) {
  * with the add result {cid, name, size, ...} and rejects with an Error
  * whose message is the daemon's sentence.
  */
-export function addPath(path, { name, exclude = [], private: priv = false, nocopy = false } = {}, onProgress = () => {}) {
-  return events('/add', { path, recursive: 'true', name, exclude, private: priv ? 'true' : undefined, nocopy: nocopy ? 'true' : undefined },
+export function addPath(path, { name, exclude = [], private: priv = false, nocopy = false, skipUnreadable = false } = {}, onProgress = () => {}) {
+  return events('/add', { path, recursive: 'true', name, exclude, private: priv ? 'true' : undefined, nocopy: nocopy ? 'true' : undefined,
+    skip_unreadable: skipUnreadable ? 'true' : undefined },
     (ev) => onProgress({ added: ev.bytes || 0, total: ev.total || 0, rate: ev.rate || 0 }), 'The add');
 }
