@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"os"
 	"path"
@@ -61,6 +62,11 @@ func Fingerprint(p string, x Exclusion) (sum string, newest time.Time, err error
 	var walk func(dir, rel, xrel string) error
 	walk = func(dir, rel, xrel string) error {
 		ents, err := os.ReadDir(dir)
+		if err != nil && xrel != "" && errors.Is(err, fs.ErrPermission) {
+			// A folder in it that may not be listed counts as its mode and
+			// time (OpenPath's add goes on past it, where it may).
+			return nil
+		}
 		if err != nil {
 			return err
 		}

@@ -294,7 +294,8 @@ func (im *Importer) addDir(ctx context.Context, run *importRun, d files.Director
 		}
 		var nd ipld.Node
 		var err error
-		if u, ok := child.(*unreadableFile); ok {
+		u, unread := child.(*unreadableFile)
+		if unread {
 			err = readError{u.err} // not opened
 		} else {
 			nd, err = im.addNode(ctx, run, child, childWhere)
@@ -306,7 +307,7 @@ func (im *Importer) addDir(ctx context.Context, run *importRun, d files.Director
 			// shared as it was (a file of the earlier version), or left
 			// out (new: the earlier version's folder lacks it, or is new);
 			// else, as without WithUnreadable, the import fails on it.
-			asBefore := !im.leaveOut && pl != nil && im.wholeFile(ctx, pl.Cid)
+			asBefore := !im.leaveOut && pl != nil && im.wholeEntry(ctx, pl.Cid, unread && u.stat.IsDir())
 			if im.unreadable == nil || (!im.leaveOut && ((prev == nil && !run.newDirs[where]) || (pl != nil && !asBefore))) {
 				return nil, err
 			}
@@ -418,12 +419,16 @@ func (im *Importer) unchanged(ctx context.Context, node files.Node, prev cid.Cid
 	return e.Size, true
 }
 
-// wholeFile reports whether c is a file (not a folder or a link) whose
-// every block is in the store.
-func (im *Importer) wholeFile(ctx context.Context, c cid.Cid) bool {
+// wholeEntry reports whether c is a file (a folder, if dir) whose every
+// block is in the store.
+func (im *Importer) wholeEntry(ctx context.Context, c cid.Cid, dir bool) bool {
 	rd := readDAG{im.bs}
 	e, err := childInfo(ctx, rd, c)
-	return err == nil && e.Type == TypeFile && im.whole(ctx, rd, c)
+	want := TypeFile
+	if dir {
+		want = TypeDir
+	}
+	return err == nil && e.Type == want && im.whole(ctx, rd, c)
 }
 
 // whole reports whether every block of the file c is in the store (an

@@ -91,6 +91,9 @@ func treeBytes(dir, rel string, ents []fs.DirEntry, x Exclusion) (int64, error) 
 		case e.IsDir():
 			p := filepath.Join(dir, e.Name())
 			sub, err := os.ReadDir(p)
+			if errors.Is(err, fs.ErrPermission) {
+				continue // not to be listed: not read (unreadableFile)
+			}
 			if err != nil {
 				return total, err
 			}
@@ -137,9 +140,10 @@ func (it *pathIter) Next() bool {
 		}
 		if err == nil {
 			it.node, err = openEntry(p, path.Join(it.d.rel, e.Name()), info, it.d.x)
-			if err != nil && info.Mode().IsRegular() && !errors.Is(err, fs.ErrNotExist) {
-				// Not to be read (no permission, held by another program):
-				// the import says what becomes of it.
+			if err != nil && (info.Mode().IsRegular() || info.IsDir()) && !errors.Is(err, fs.ErrNotExist) {
+				// Not to be read (no permission, held by another program; a
+				// folder not to be listed): the import says what becomes
+				// of it.
 				it.node, err = &unreadableFile{path: p, stat: info, err: err}, nil
 			}
 		}

@@ -8,10 +8,11 @@ import (
 
 // unreadableFile stands, in a folder opened from disk (OpenPath), for a
 // regular file that could not be opened (no permission, held by another
-// program). An import links it from the earlier version when Reuse finds
-// it unchanged; otherwise it fails on it with its error, unless the
-// Importer was given WithUnreadable. It keeps the file's details from its
-// folder's listing.
+// program), or a folder that could not be listed. An import links such a
+// file from the earlier version when Reuse finds it unchanged; otherwise
+// it fails on it with its error, unless the Importer was given
+// WithUnreadable. It keeps the entry's details from its folder's listing.
+// It is no files.Directory even for a folder: nothing in it is read.
 type unreadableFile struct {
 	path string
 	stat fs.FileInfo
@@ -20,17 +21,23 @@ type unreadableFile struct {
 
 func (u *unreadableFile) Read([]byte) (int, error) { return 0, u.err }
 func (u *unreadableFile) Close() error             { return nil }
-func (u *unreadableFile) Size() (int64, error)     { return u.stat.Size(), nil }
-func (u *unreadableFile) AbsPath() string          { return u.path }
-func (u *unreadableFile) Stat() os.FileInfo        { return u.stat }
-func (u *unreadableFile) Mode() os.FileMode        { return u.stat.Mode() }
-func (u *unreadableFile) ModTime() time.Time       { return u.stat.ModTime() }
+func (u *unreadableFile) Size() (int64, error) {
+	if u.stat.IsDir() {
+		return 0, nil
+	}
+	return u.stat.Size(), nil
+}
+func (u *unreadableFile) AbsPath() string    { return u.path }
+func (u *unreadableFile) Stat() os.FileInfo  { return u.stat }
+func (u *unreadableFile) Mode() os.FileMode  { return u.stat.Mode() }
+func (u *unreadableFile) ModTime() time.Time { return u.stat.ModTime() }
 
 // WithUnreadable has the importer go on past a file of a folder read from
-// disk that it cannot open (no permission, held by another program),
-// where Reuse says what the earlier version had: a file the earlier
-// version has at that path is linked as it was there (shared as before),
-// one it does not have is left out (never shared yet). report hears of
+// disk that it cannot open (no permission, held by another program), or a
+// folder in it that it may not list, where Reuse says what the earlier
+// version had: a file (folder) the earlier version has at that path is
+// linked as it was there (shared as before), one it does not have is left
+// out (never shared yet). report hears of
 // each: its path from the top, the error, and whether it was linked. Where
 // the earlier version's folder is not known (no Reuse, or its blocks are
 // gone), such a file fails the import as without this option: leaving it

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -61,12 +62,30 @@ func TestImportUnreadable(t *testing.T) {
 	}
 	write("a.txt", "a", 0o644)
 	write("locked.db", "the shared bytes", 0o644)
+	mkdir := func(rel string, mode fs.FileMode) {
+		t.Helper()
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mkdir("vault", 0o755)
+	write("vault/v.txt", "in the vault", 0o644)
 	bs := blockstore.NewMemStore()
 	v1 := addReusing(t, bs, dir, nil)
 	since := ticked(t, dir)
 	write("locked.db", "changed, and no longer to be read", 0o600)
 	write("new/secret", "never shared", 0o600)
 	write("a.txt", "a, changed", 0o644)
+	// Folders it may not list: one the earlier version had, one new.
+	mkdir("vault", 0o700)
+	mkdir("hidden", 0o755)
+	write("hidden/h.txt", "h", 0o644)
+	mkdir("hidden", 0o700)
+	t.Cleanup(func() { mkdir("vault", 0o755); mkdir("hidden", 0o755) })
 
 	add := func(opts ...ImportOption) (Result, error) {
 		t.Helper()
@@ -102,11 +121,11 @@ func TestImportUnreadable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0] != (report{"locked.db", true}) || got[1] != (report{"new/secret", false}) {
-		t.Errorf("reported %+v, want locked.db as before and new/secret left out", got)
+	if want := []report{{"hidden", false}, {"locked.db", true}, {"new/secret", false}, {"vault", true}}; !slices.Equal(got, want) {
+		t.Errorf("reported %+v, want %+v: locked.db and vault as before, new/secret and hidden left out", got, want)
 	}
-	for rel, want := range map[string]string{"a.txt": "a, changed", "locked.db": "the shared bytes"} {
-		c, err := Resolve(ctx, bs, res.Root, []string{rel})
+	for rel, want := range map[string]string{"a.txt": "a, changed", "locked.db": "the shared bytes", "vault/v.txt": "in the vault"} {
+		c, err := Resolve(ctx, bs, res.Root, strings.Split(rel, "/"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,6 +142,9 @@ func TestImportUnreadable(t *testing.T) {
 	}
 	if _, err := Resolve(ctx, bs, res.Root, []string{"new", "secret"}); err == nil {
 		t.Error("the new file it could not read is in the version")
+	}
+	if _, err := Resolve(ctx, bs, res.Root, []string{"hidden"}); err == nil {
+		t.Error("the new folder it could not list is in the version")
 	}
 	if _, err := add(WithUnreadable(func(string, error, bool) {})); !errors.Is(err, fs.ErrPermission) {
 		t.Fatalf("WithUnreadable with no earlier version: %v, want the permission error", err)
@@ -142,10 +164,10 @@ func TestImportUnreadable(t *testing.T) {
 		if err != nil {
 			t.Fatalf("left out, reusing %d: %v", len(opts), err)
 		}
-		if len(got) != 2 || got[0] != (report{"locked.db", false}) || got[1] != (report{"new/secret", false}) {
-			t.Errorf("left out, reusing %d: reported %+v, want locked.db and new/secret left out", len(opts), got)
+		if want := []report{{"hidden", false}, {"locked.db", false}, {"new/secret", false}, {"vault", false}}; !slices.Equal(got, want) {
+			t.Errorf("left out, reusing %d: reported %+v, want %+v", len(opts), got, want)
 		}
-		for _, rel := range []string{"locked.db", "new/secret"} {
+		for _, rel := range []string{"locked.db", "new/secret", "hidden", "vault"} {
 			if _, err := Resolve(ctx, bs, res.Root, strings.Split(rel, "/")); err == nil {
 				t.Errorf("left out, reusing %d: %s is in the version", len(opts), rel)
 			}
@@ -153,5 +175,58 @@ func TestImportUnreadable(t *testing.T) {
 		if _, err := Resolve(ctx, bs, res.Root, []string{"a.txt"}); err != nil {
 			t.Errorf("left out, reusing %d: a.txt: %v", len(opts), err)
 		}
+	}
+}
+
+// TestFingerprintUnlistable: a folder inside that may not be listed counts
+// as its mode and time (its listing is not an error, as the add goes on
+// past it); the top folder not to be listed is an error still.
+func TestFingerprintUnlistable(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "docs")
+	vault := filepath.Join(dir, "vault")
+	for _, d := range []string{filepath.Dir(root), root, dir, vault} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(vault, "v.txt"), []byte("v"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	print := func(p string) (string, error) {
+		t.Helper()
+		var sum string
+		var err error
+		asNobody(t, func() { sum, _, err = Fingerprint(p, Exclusion{}) })
+		return sum, err
+	}
+	open, err := print(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(vault, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(vault, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer os.Chmod(vault, 0o755)
+	closed, err := print(dir)
+	if err != nil {
+		t.Fatalf("a folder with one inside not to be listed: %v", err)
+	}
+	if closed == open {
+		t.Error("the folder inside closed: the same fingerprint")
+	}
+	if again, err := print(dir); err != nil || again != closed {
+		t.Errorf("again: %s, %v; want %s", again, err, closed)
+	}
+	if _, err := print(vault); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("the folder itself not to be listed: %v, want the permission error", err)
 	}
 }

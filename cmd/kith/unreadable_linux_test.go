@@ -80,7 +80,8 @@ func TestShareWatchUnreadable(t *testing.T) {
 	dir := filepath.Join(root, "docs")
 	notes := filepath.Join(root, "notes")
 	other := filepath.Join(root, "elsewhere", "docs")
-	for _, d := range []string{filepath.Join(dir, "sub"), filepath.Join(notes, "x"), other} {
+	lost := filepath.Join(notes, "lost+found")
+	for _, d := range []string{filepath.Join(dir, "sub"), filepath.Join(notes, "x"), other, lost} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -102,6 +103,7 @@ func TestShareWatchUnreadable(t *testing.T) {
 	unreadable(t, secret)
 	unreadable(t, filepath.Join(notes, "x", "locked.db"))
 	unreadable(t, filepath.Join(other, "private.txt"))
+	unreadable(t, lost) // a folder it may not list, as a disk's lost+found
 	mustKith(t, repo, "group", "create", "family")
 
 	out, errOut, err := runKith(t, repo, "share", dir, "--copies", "1", "--watch")
@@ -148,13 +150,15 @@ func TestShareWatchUnreadable(t *testing.T) {
 		return !strings.Contains(mustKith(t, repo, "watch", "ls"), "could not read")
 	})
 
-	// A folder that syncs both ways: the same.
+	// A folder that syncs both ways: the same, and a folder in it that
+	// the daemon may not list is left out too.
 	out, errOut, err = runKith(t, repo, "share", notes, "--copies", "1", "--sync")
-	if err != nil || !strings.Contains(errOut, "x/locked.db (permission denied)") {
+	if err != nil || !strings.Contains(errOut, "left out 2 files the daemon may not read") ||
+		!strings.Contains(errOut, "  lost+found (permission denied)\n  x/locked.db (permission denied)\n") {
 		t.Fatalf("share --sync of a folder with a file the daemon may not read: %v\n%s%s", err, out, errOut)
 	}
-	waitFor(t, 30*time.Second, "mirror ls to name the file left out", func() bool {
-		return strings.Contains(mustKith(t, repo, "mirror", "ls"), "could not read 1 of its files: x/locked.db")
+	waitFor(t, 30*time.Second, "mirror ls to name the files left out", func() bool {
+		return strings.Contains(mustKith(t, repo, "mirror", "ls"), "could not read 2 of its files: lost+found (permission denied: left out while new); x/locked.db")
 	})
 
 	// Another folder shared as docs, which the group shares already.
