@@ -153,7 +153,7 @@ every machine, and any IPFS tool agrees on it.`,
 	root.PersistentFlags().StringVar(&e.repo, "repo", defRepo, "repo folder ($KITH_PATH when set, else the platform's usual folder: see 'kith daemon --help')")
 	root.PersistentFlags().BoolVar(&e.json, "json", false, "print machine-readable JSON (streams events for long work)")
 	root.AddCommand(
-		daemonCmd(e), addCmd(e), getCmd(e), catCmd(e), lsCmd(e), pinCmd(e), gcCmd(e),
+		daemonCmd(e), addCmd(e), sendCmd(e), getCmd(e), catCmd(e), lsCmd(e), pinCmd(e), gcCmd(e),
 		repoCmd(e), exportCmd(e), importCmd(e), idCmd(e), versionCmd(e), shutdownCmd(e),
 		connectCmd(e), peersCmd(e), uploadsCmd(e), dhtCmd(e), doctorCmd(e),
 		groupCmd(e), shareCmd(e), unshareCmd(e), statusCmd(e), watchCmd(e), mirrorCmd(e),
