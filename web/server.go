@@ -193,6 +193,7 @@ func (s *Server) routes() *routeMux {
 	m.HandleFunc("GET "+p+"/export", s.handleExport)
 	m.HandleFunc("POST "+p+"/import", s.changingPins(s.handleImport))
 	m.HandleFunc("POST "+p+"/shutdown", s.handleShutdown)
+	m.HandleFunc("POST "+p+"/hold", s.handleHold)
 	m.HandleFunc("POST "+p+"/config/apply", s.handleApplyConfig)
 	m.HandleFunc("GET "+p+"/config", s.handleSettings)
 	m.HandleFunc("POST "+p+"/config/set", s.handleSetSetting)
@@ -578,4 +579,19 @@ func (s *Server) handleSetSetting(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleShutdown(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]string{"status": "shutting down"})
 	s.backend.Shutdown()
+}
+
+// handleHold answers at once with its headers, then keeps the request
+// open, sending nothing, until the client goes or the daemon stops. While
+// it is open the API is not idle (Idle), so a daemon started for another
+// command (kith get, with none running) does not stop when that command
+// ends: the command that found it running and holds it is not cut off
+// between two of its requests.
+func (s *Server) handleHold(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	<-r.Context().Done()
 }

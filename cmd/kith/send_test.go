@@ -97,3 +97,114 @@ func TestSend(t *testing.T) {
 		t.Errorf("send of two paths without --wrap: %v %s", err, errOut)
 	}
 }
+
+// TestSendHoldsTheDaemonItFound: a second send finds the daemon the first
+// started for itself and holds it: when the first ends (Ctrl-C), that
+// daemon serves the second still, between its requests, until it ends
+// too; then it stops.
+func TestSendHoldsTheDaemonItFound(t *testing.T) {
+	sender, friend := t.TempDir(), t.TempDir()
+	d := startDaemon(t, sender)
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { runKith(t, sender, "shutdown") })
+	startDaemon(t, friend)
+	first, second := filepath.Join(t.TempDir(), "first.bin"), filepath.Join(t.TempDir(), "second.bin")
+	writeRandomFile(t, first, 1<<20)
+	writeRandomFile(t, second, 2<<20)
+
+	a := startSend(t, sender, first)
+	a.await("serving it until you press Ctrl-C")
+	b := startSend(t, sender, second)
+	ticket := b.ticket()
+	b.await("serving it until you press Ctrl-C")
+	if strings.Contains(b.stderr.String(), "starting one") {
+		t.Fatalf("the second send started a daemon of its own:\n%s", b.stderr.String())
+	}
+	if err := a.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	a.await("stopped serving it")
+	if err := a.cmd.Wait(); err != nil {
+		t.Fatalf("the first send, stopped with Ctrl-C: %v\n%s", err, a.stderr.String())
+	}
+	// (Not held, the daemon would be gone now: the first send waited for
+	// it to stop.)
+	out := filepath.Join(t.TempDir(), "second.bin")
+	mustKith(t, friend, "get", ticket, "-o", out)
+	sameFile(t, out, second)
+	b.await("is downloading it")
+	if err := b.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	b.await("stopped")
+	if err := b.cmd.Wait(); err != nil {
+		t.Fatalf("the second send, stopped with Ctrl-C: %v\n%s", err, b.stderr.String())
+	}
+	waitFor(t, 30*time.Second, "the daemon started for the first send to stop once the second ended", func() bool {
+		_, err := os.Stat(filepath.Join(sender, "api"))
+		return os.IsNotExist(err)
+	})
+}
+
+// sending is a `kith send` the test runs and reads.
+type sending struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	lines  chan string
+	said   []string
+	stderr *strings.Builder
+}
+
+func startSend(t *testing.T, repo string, args ...string) *sending {
+	t.Helper()
+	s := &sending{t: t, cmd: exec.Command(kithBin, append([]string{"--repo", repo, "send"}, args...)...), lines: make(chan string, 100), stderr: &strings.Builder{}}
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			s.lines <- sc.Text()
+		}
+		close(s.lines)
+	}()
+	return s
+}
+
+// await reads what the send says until a line holds want, and returns it.
+func (s *sending) await(want string) string {
+	s.t.Helper()
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case line, ok := <-s.lines:
+			if !ok {
+				s.t.Fatalf("send ended before saying %q; it said:\n%s\nstderr:\n%s", want, strings.Join(s.said, "\n"), s.stderr.String())
+			}
+			s.said = append(s.said, line)
+			if strings.Contains(line, want) {
+				return line
+			}
+		case <-timeout:
+			s.t.Fatalf("send did not say %q within 60 s; it said:\n%s", want, strings.Join(s.said, "\n"))
+		}
+	}
+}
+
+// ticket is the ticket the send prints.
+func (s *sending) ticket() string {
+	s.t.Helper()
+	ticket, ok := strings.CutPrefix(strings.TrimSpace(s.await("kith get kith1")), "kith get ")
+	if !ok {
+		s.t.Fatalf("no ticket in:\n%s", strings.Join(s.said, "\n"))
+	}
+	return ticket
+}

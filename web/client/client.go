@@ -93,6 +93,22 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	return resp, nil
 }
 
+// Hold keeps a daemon started for another command from stopping when that
+// command ends (POST /hold), until release is called or ctx ends. It
+// returns once the daemon has answered, holding.
+func (c *Client) Hold(ctx context.Context) (release func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	resp, err := c.do(ctx, http.MethodPost, "/hold", nil, nil, "")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return func() {
+		cancel()
+		resp.Body.Close()
+	}, nil
+}
+
 func isConnRefused(err error) bool {
 	var op *net.OpError
 	return errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &op) && op.Op == "dial")

@@ -86,7 +86,7 @@ func (e *env) startDaemon(ctx context.Context, what string, offline bool) (stop 
 		return err
 	}
 	if err := running(); !errors.Is(err, client.ErrNoDaemon) {
-		return func() {}, nil
+		return e.holdDaemon(ctx), nil
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -136,11 +136,27 @@ func (e *env) startDaemon(ctx context.Context, what string, offline bool) (stop 
 	}()
 	stop = func() {
 		stdin.Close() // it shuts down, as it would if this process died
-		select {
-		case <-exited:
-		case <-time.After(time.Minute):
-			_ = cmd.Process.Kill()
-			<-exited
+		// ... at once, unless another command that found it running holds
+		// it (holdDaemon), or has a request under way: it then stops once
+		// that one is done, and this one leaves it to it.
+		closed := time.Now()
+		kill := time.NewTimer(time.Minute)
+		defer kill.Stop()
+		look := time.NewTicker(250 * time.Millisecond)
+		defer look.Stop()
+		for {
+			select {
+			case <-exited:
+				return
+			case <-kill.C:
+				_ = cmd.Process.Kill()
+				<-exited
+				return
+			case <-look.C:
+				if time.Since(closed) > heldAfter && answers(e) {
+					return
+				}
+			}
 		}
 	}
 	deadline := time.NewTimer(daemonReadyWait)
@@ -165,6 +181,39 @@ func (e *env) startDaemon(ctx context.Context, what string, offline bool) (stop 
 		}
 	}
 	return stop, nil
+}
+
+// heldAfter is how long after its command ended a daemon started for it
+// that still answers is taken as held by another command: past the
+// second of idle API it waits for (untilStdinLinger), with a margin.
+const heldAfter = 2 * untilStdinLinger
+
+// answers reports whether the repo's daemon answers its API now.
+func answers(e *env) bool {
+	c, err := e.client()
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err = c.ID(ctx)
+	return err == nil
+}
+
+// holdDaemon has the running daemon, which may be one started for another
+// command, stay until this command ends (client.Hold): that one ending
+// does not cut this one off. It returns the release; a daemon that does
+// not hold (an older kith, or one stopping) is used as it is.
+func (e *env) holdDaemon(ctx context.Context) (release func()) {
+	c, err := e.client()
+	if err != nil {
+		return func() {}
+	}
+	release, err = c.Hold(ctx)
+	if err != nil {
+		return func() {}
+	}
+	return release
 }
 
 // lastLine is the last line of f, "kith: " cut (the daemon's error),

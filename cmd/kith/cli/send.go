@@ -95,7 +95,9 @@ send or from any daemon of yours that serves it.`,
 				fmt.Fprintf(e.stdout, "on the other computer, run:\n  kith get %s\n", ticket)
 				fmt.Fprintln(e.stdout, "serving it until you press Ctrl-C")
 			}
-			e.serveSend(ctx, c, res)
+			if err := e.serveSend(ctx, c, res); err != nil {
+				return err
+			}
 			if !e.json {
 				if e.started {
 					fmt.Fprintln(e.stdout, "stopped serving it")
@@ -167,20 +169,23 @@ type sendPeer struct {
 
 // serveSend says, until ctx ends, who downloads res and how much each has
 // had: when a peer starts, every 10 s while it goes on, and when it stops
-// asking (done, or paused).
-func (e *env) serveSend(ctx context.Context, c *client.Client, res api.AddResult) {
+// asking (done, or paused). It fails when the daemon serving it stopped.
+func (e *env) serveSend(ctx context.Context, c *client.Client, res api.AddResult) error {
 	peers := map[string]*sendPeer{}
 	tick := time.NewTicker(sendLook)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-tick.C:
 		}
 		ups, err := c.Uploads(ctx)
+		if errors.Is(err, client.ErrNoDaemon) {
+			return fmt.Errorf("the kith daemon serving %s stopped ('kith log' says why): run the same send again to serve it", printable(res.Name))
+		}
 		if err != nil {
-			continue // the daemon busy, or stopping: asked again
+			continue // the daemon busy: asked again
 		}
 		now := time.Now()
 		for _, u := range ups {
