@@ -2,10 +2,12 @@ package main_test
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,68 +28,27 @@ func TestSend(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "holiday.bin")
 	writeRandomFile(t, src, 6<<20)
 
-	send := exec.Command(kithBin, "--repo", sender, "send", src)
-	stdout, err := send.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	send.Stderr = &stderr
-	if err := send.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { send.Process.Kill(); send.Wait() })
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	var said []string
-	// await reads what send says until a line holds want, and returns it.
-	await := func(want string) string {
-		t.Helper()
-		timeout := time.After(60 * time.Second)
-		for {
-			select {
-			case line, ok := <-lines:
-				if !ok {
-					t.Fatalf("send ended before saying %q; it said:\n%s\nstderr:\n%s", want, strings.Join(said, "\n"), stderr.String())
-				}
-				said = append(said, line)
-				if strings.Contains(line, want) {
-					return line
-				}
-			case <-timeout:
-				t.Fatalf("send did not say %q within 60 s; it said:\n%s", want, strings.Join(said, "\n"))
-			}
-		}
-	}
-	await("sending ")
-	await("on the other computer, run:")
-	ticket, ok := strings.CutPrefix(strings.TrimSpace(await("kith get kith1")), "kith get ")
-	if !ok {
-		t.Fatalf("no ticket in:\n%s", strings.Join(said, "\n"))
-	}
-	await("serving it until you press Ctrl-C")
-	if !strings.Contains(stderr.String(), "starting one for this send") {
-		t.Errorf("send with no daemon says on stderr:\n%s", stderr.String())
+	send := startSend(t, sender, src)
+	send.await("sending ")
+	send.await("on the other computer, run:")
+	ticket := send.ticket()
+	send.await("serving it until you press Ctrl-C")
+	if !strings.Contains(send.stderr.String(), "starting one for this send") {
+		t.Errorf("send with no daemon says on stderr:\n%s", send.stderr.String())
 	}
 
 	out := filepath.Join(t.TempDir(), "holiday.bin")
 	mustKith(t, friend, "get", ticket, "-o", out)
 	sameFile(t, out, src)
-	await("is downloading it")
-	await("stopped asking, after 6.0 MiB of 6.0 MiB")
+	send.await("is downloading it")
+	send.await("stopped asking, after 6.0 MiB of 6.0 MiB")
 
-	if err := send.Process.Signal(syscall.SIGINT); err != nil {
+	if err := send.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	await("stopped serving it")
-	if err := send.Wait(); err != nil {
-		t.Fatalf("send stopped with Ctrl-C: %v\nstderr:\n%s", err, stderr.String())
+	send.await("stopped serving it")
+	if err := send.cmd.Wait(); err != nil {
+		t.Fatalf("send stopped with Ctrl-C: %v\nstderr:\n%s", err, send.stderr.String())
 	}
 	waitFor(t, 30*time.Second, "the daemon started for the send to stop", func() bool {
 		_, err := os.Stat(filepath.Join(sender, "api"))
@@ -154,12 +115,30 @@ type sending struct {
 	cmd    *exec.Cmd
 	lines  chan string
 	said   []string
-	stderr *strings.Builder
+	stderr *lockedBuffer
+}
+
+// lockedBuffer is a bytes.Buffer a command writes while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func startSend(t *testing.T, repo string, args ...string) *sending {
 	t.Helper()
-	s := &sending{t: t, cmd: exec.Command(kithBin, append([]string{"--repo", repo, "send"}, args...)...), lines: make(chan string, 100), stderr: &strings.Builder{}}
+	s := &sending{t: t, cmd: exec.Command(kithBin, append([]string{"--repo", repo, "send"}, args...)...), lines: make(chan string, 100), stderr: &lockedBuffer{}}
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
