@@ -188,15 +188,17 @@ func Apply(ctx context.Context, v Version, dir string, man Manifest, progress fu
 	} else if st.Type != dag.TypeDir {
 		return a.res, ErrNotFolder
 	}
-	items, err := a.list(v.Root, ".", nil)
+	all, err := a.list(v.Root, ".", nil)
 	if err != nil {
 		return a.res, err
 	}
+	// Where Notes.txt and notes.txt are one file (macOS, Windows, FAT).
+	items := a.foldCase(dir, all)
 	if v.Sync {
 		a.markNeeded(items)
 		a.res.Merged = v.Base != nil
-		a.res.listed = make(map[string]string, len(items))
-		for _, it := range items {
+		a.res.listed = make(map[string]string, len(all))
+		for _, it := range all {
 			a.res.listed[it.rel] = entryKey(it.e)
 		}
 	}

@@ -30,7 +30,7 @@ type Meta map[string]EntryMeta
 
 // EntryMeta is one entry's mode and time.
 type EntryMeta struct {
-	Mode  uint32 `json:"m"` // permission bits (0o777)
+	Mode  uint32 `json:"m"` // permission bits (0o777); 0: not known (KeepsModes)
 	Mtime int64  `json:"t"` // nanoseconds since 1970
 }
 
@@ -161,6 +161,9 @@ func ReadMeta(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir s
 		if st, err := os.Lstat(dir); err == nil && st.Mode().IsRegular() && uint64(st.Size()) == e.Size {
 			m["."] = EntryMeta{Mode: uint32(st.Mode().Perm()), Mtime: st.ModTime().UnixNano()}
 		}
+		if !KeepsModes(filepath.Dir(dir)) {
+			m = m.WithoutModes()
+		}
 		return m, nil
 	}
 	a := &applier{ctx: ctx, v: Version{Root: root, Store: bs}, want: map[string]bool{}}
@@ -179,6 +182,9 @@ func ReadMeta(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir s
 			e.Type == dag.TypeFile && st.Mode().IsRegular() && uint64(st.Size()) == e.Size:
 			m[it.rel] = EntryMeta{Mode: uint32(st.Mode().Perm()), Mtime: st.ModTime().UnixNano()}
 		}
+	}
+	if !KeepsModes(dir) {
+		m = m.WithoutModes()
 	}
 	return m, nil
 }
@@ -205,7 +211,7 @@ func applyMeta(dir string, man Manifest, m Meta) (int, error) {
 			dirs = append(dirs, r)
 			continue
 		}
-		if rec.Mode == uint32(fileMode(em)) && rec.Mtime == em.Mtime {
+		if (em.Mode == 0 || rec.Mode == uint32(fileMode(em))) && rec.Mtime == em.Mtime {
 			continue // given them before, and not written since
 		}
 		p := filepath.Join(dir, filepath.FromSlash(r))
@@ -289,9 +295,11 @@ func ApplyMetaTo(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, di
 }
 
 // setMeta gives p (st) em's mode, with the bits of keep, and em's time.
+// A mode not known (0: shared from a file system that keeps none) leaves
+// p's as it is.
 func setMeta(p string, st fs.FileInfo, em EntryMeta, keep fs.FileMode) (bool, error) {
 	changed := false
-	if mode := fs.FileMode(em.Mode)&fs.ModePerm | keep; st.Mode().Perm() != mode {
+	if mode := fs.FileMode(em.Mode)&fs.ModePerm | keep; em.Mode != 0 && st.Mode().Perm() != mode {
 		if err := os.Chmod(p, mode); err != nil {
 			return false, fmt.Errorf("set the mode of %s: %w", p, err)
 		}

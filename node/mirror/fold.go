@@ -1,0 +1,188 @@
+package mirror
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"unicode"
+)
+
+// Most laptops keep files on a file system that does not tell names apart
+// by case (macOS's, Windows', FAT and exFAT on a memory stick): there,
+// Notes.txt and notes.txt are one file. A version renamed so (a file or
+// folder whose name changed only in case on the device that shared it)
+// would read, path by path, as a new entry and a gone one: written, then
+// removed, and what was removed is the file (or the folder with what it
+// holds) just written. And a version holding both names (shared from a
+// file system that tells them apart) would write one over the other.
+// foldCase sees to both before anything is written, as Syncthing does.
+
+// ErrCaseClash is the error of an entry of a version that this folder's
+// file system cannot hold beside another one whose path differs only in
+// case.
+var ErrCaseClash = errors.New("its name differs only in case from another's, and this folder's file system does not tell them apart")
+
+// caseClash is ErrCaseClash for the entry at rel, naming the other one.
+type caseClash struct{ other string }
+
+func (c caseClash) Error() string {
+	return fmt.Sprintf("its path differs only in case from %s, which this folder's file system does not tell apart: rename one of them", c.other)
+}
+func (c caseClash) Unwrap() error { return ErrCaseClash }
+
+// fold is the form of a slash path that two paths differing only in case
+// share (strings.EqualFold's: each letter as the least of its case
+// orbit).
+func fold(rel string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, rel)
+}
+
+// foldsCase reports whether the file system of the folder dir (which
+// exists) takes names that differ only in case as one: an entry in it
+// looked up with its case changed is found, and is the same entry; where
+// that does not settle it (a FUSE file system numbers each spelling's
+// inode apart), a file made for the look, whose name no other has.
+func foldsCase(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		other := swapCase(e.Name())
+		if other == e.Name() {
+			continue
+		}
+		st, err := os.Lstat(filepath.Join(dir, other))
+		if errors.Is(err, fs.ErrNotExist) {
+			return false
+		}
+		if err == nil {
+			if st0, err := e.Info(); err == nil && os.SameFile(st0, st) {
+				return true
+			}
+		}
+		break
+	}
+	// Named as the writes' temporary files are: swept if left by a crash.
+	probe := fmt.Sprintf(".case.kith-tmp-%d", rand.Uint64())
+	f, err := os.OpenFile(filepath.Join(dir, probe), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	defer os.Remove(filepath.Join(dir, probe))
+	_, err = os.Lstat(filepath.Join(dir, swapCase(probe)))
+	return err == nil
+}
+
+// swapCase is name with each letter's case changed.
+func swapCase(name string) string {
+	return strings.Map(func(r rune) rune {
+		if u := unicode.ToUpper(r); u != r {
+			return u
+		}
+		return unicode.ToLower(r)
+	}, name)
+}
+
+// foldCase, where the folder's file system does not tell names apart by
+// case, brings the folder and the manifest to the version's case, and
+// returns the items to write: an entry the mirror wrote whose path the
+// version now has only under another case is renamed to it (its record
+// moves with it: it is no longer gone from the version, nor new); of the
+// version's entries whose paths differ only in case, the one written
+// before (else the first) is written and the others (with what they
+// hold) fail, named. Elsewhere it
+// returns items as they are.
+func (a *applier) foldCase(dir string, items []item) []item {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() || !foldsCase(dir) {
+		return items
+	}
+	first := map[string]string{} // folded path -> the version's path written
+	var clashed []string         // the version's paths not written (folders: what they hold neither)
+	// Of two that clash, the one this folder holds already stays.
+	for _, it := range items {
+		if _, ok := a.man[it.rel]; ok {
+			if f := fold(it.rel); first[f] == "" {
+				first[f] = it.rel
+			}
+		}
+	}
+	kept := items[:0:0]
+	for _, it := range items {
+		if i := slices.IndexFunc(clashed, func(c string) bool { return strings.HasPrefix(it.rel, c+"/") }); i >= 0 {
+			a.res.failed(it.rel, caseClash{other: first[fold(clashed[i])]}, false)
+			delete(a.want, it.rel) // not here: what was here of the other name stays
+			continue
+		}
+		f := fold(it.rel)
+		if w, ok := first[f]; ok && w != it.rel {
+			clashed = append(clashed, it.rel)
+			a.res.failed(it.rel, caseClash{other: w}, false)
+			delete(a.want, it.rel)
+			continue
+		}
+		first[f] = it.rel
+		kept = append(kept, it)
+	}
+	// The mirror's entries gone from the version under their case but
+	// there under another: renamed, shallowest first (a folder's rename
+	// takes what it holds along).
+	var renamed []string
+	for r := range a.man {
+		if a.want[r] {
+			continue
+		}
+		if w, ok := first[fold(r)]; ok && w != r {
+			if _, both := a.man[w]; !both {
+				renamed = append(renamed, r)
+			}
+		}
+	}
+	slices.SortFunc(renamed, func(x, y string) int {
+		if d := strings.Count(x, "/") - strings.Count(y, "/"); d != 0 {
+			return d
+		}
+		return strings.Compare(x, y)
+	})
+	for _, r := range renamed {
+		w := first[fold(r)]
+		from, to := filepath.Join(dir, filepath.FromSlash(r)), filepath.Join(dir, filepath.FromSlash(w))
+		if _, err := os.Lstat(from); err != nil {
+			continue // not there: written as any other
+		}
+		if path.Base(r) != path.Base(w) {
+			if err := renameCase(from, to); err != nil {
+				a.res.failed(w, fmt.Errorf("rename %s to %s, as the version names it: %w", r, w, err), false)
+				continue
+			}
+		}
+		a.man[w] = a.man[r]
+		delete(a.man, r)
+	}
+	return kept
+}
+
+// renameCase renames from to to, the same entry named in another case.
+// Not os.Rename: it refuses a folder as the new name unless os.SameFile
+// says both are one, which a FUSE file system (exFAT's) does not (it
+// numbers each spelling's inode apart); the system's rename does it.
+func renameCase(from, to string) error {
+	if err := syscall.Rename(from, to); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
+}
