@@ -277,7 +277,15 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 	if err != nil {
 		return err
 	}
-	return dir.ForEachLink(w.ctx, func(l *ipld.Link) error {
+	written := map[string]string{} // FoldCase(name) -> the name written
+	return dir.ForEachLink(w.ctx, func(l *ipld.Link) (err error) {
+		defer func() {
+			if errors.Is(err, fs.ErrExist) {
+				err = w.clash(err, written, l.Name, path.Join(rel, l.Name))
+			} else if err == nil {
+				written[FoldCase(l.Name)] = l.Name
+			}
+		}()
 		if err := CheckName(l.Name); err != nil {
 			return fmt.Errorf("folder %s: %w", rel, err)
 		}
@@ -326,6 +334,19 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 		}
 		return nil
 	})
+}
+
+// clash is the error err of writing the entry name (childRel) in a
+// folder where the names of written were written: where one of those
+// differs from name only in case, the file system does not tell them
+// apart, and the error says so (and how to get the rest).
+func (w *treeWriter) clash(err error, written map[string]string, name, childRel string) error {
+	other, ok := written[FoldCase(name)]
+	if !ok || other == name {
+		return err
+	}
+	return fmt.Errorf("%s: %w: %s is there already, and this file system does not tell them apart (get the rest with --exclude /%s)",
+		childRel, ErrCaseClash, path.Join(path.Dir(childRel), other), childRel)
 }
 
 // copyFile streams the file node nd into f, and checks that the file's

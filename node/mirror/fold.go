@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"unicode"
+
+	"github.com/kith-p2p/kith/blockstore/dag"
 )
 
 // Most laptops keep files on a file system that does not tell names apart
@@ -24,31 +26,18 @@ import (
 // file system that tells them apart) would write one over the other.
 // foldCase sees to both before anything is written, as Syncthing does.
 
-// ErrCaseClash is the error of an entry of a version that this folder's
-// file system cannot hold beside another one whose path differs only in
-// case.
-var ErrCaseClash = errors.New("its name differs only in case from another's, and this folder's file system does not tell them apart")
-
-// caseClash is ErrCaseClash for the entry at rel, naming the other one.
+// caseClash is dag.ErrCaseClash for an entry of a version that this
+// folder's file system cannot hold beside other, whose path differs only
+// in case.
 type caseClash struct{ other string }
 
 func (c caseClash) Error() string {
 	return fmt.Sprintf("its path differs only in case from %s, which this folder's file system does not tell apart: rename one of them", c.other)
 }
-func (c caseClash) Unwrap() error { return ErrCaseClash }
+func (c caseClash) Unwrap() error { return dag.ErrCaseClash }
 
-// fold is the form of a slash path that two paths differing only in case
-// share (strings.EqualFold's: each letter as the least of its case
-// orbit).
-func fold(rel string) string {
-	return strings.Map(func(r rune) rune {
-		least := r
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			least = min(least, f)
-		}
-		return least
-	}, rel)
-}
+// fold is dag.FoldCase.
+func fold(rel string) string { return dag.FoldCase(rel) }
 
 // foldsCase reports whether the file system of the folder dir (which
 // exists) takes names that differ only in case as one: an entry in it

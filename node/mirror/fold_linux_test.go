@@ -5,7 +5,6 @@ import (
 	"errors"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,57 +12,9 @@ import (
 	"time"
 
 	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/blockstore/fstest"
 )
-
-// exfatDir mounts a new exFAT file system (with FUSE, on a loop device)
-// and returns an empty folder in it: a file system that does not tell
-// names apart by case, as macOS's, Windows' and a memory stick's do. It
-// needs root and exfat-fuse (.ci/run installs it); elsewhere the test is
-// skipped (in CI it fails).
-func exfatDir(t *testing.T) string {
-	t.Helper()
-	skip := func(why string) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(why)
-		}
-		t.Skip(why)
-	}
-	if os.Geteuid() != 0 {
-		skip("mounting an exFAT file system needs root")
-	}
-	for _, tool := range []string{"mkfs.exfat", "mount.exfat-fuse", "losetup", "umount"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			skip(tool + " is not installed (apt-get install exfat-fuse exfatprogs)")
-		}
-	}
-	run := func(name string, args ...string) string {
-		t.Helper()
-		out, err := exec.Command(name, args...).CombinedOutput()
-		if err != nil {
-			skip(name + " " + strings.Join(args, " ") + ": " + err.Error() + ": " + string(out))
-		}
-		return strings.TrimSpace(string(out))
-	}
-	img := filepath.Join(t.TempDir(), "exfat.img")
-	if err := os.WriteFile(img, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(img, 32<<20); err != nil {
-		t.Fatal(err)
-	}
-	run("mkfs.exfat", img)
-	dev := run("losetup", "--find", "--show", img)
-	t.Cleanup(func() { exec.Command("losetup", "--detach", dev).Run() })
-	mnt := t.TempDir()
-	run("mount.exfat-fuse", dev, mnt)
-	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
-	dir := filepath.Join(mnt, "docs")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // TestApplyFoldsCase: on a file system where Notes.txt and notes.txt are
 // one file, a version that renamed a file or a folder only in case is
@@ -72,7 +23,7 @@ func exfatDir(t *testing.T) string {
 // case, the one written before stays and the other fails, named, never
 // written over it.
 func TestApplyFoldsCase(t *testing.T) {
-	dir := exfatDir(t)
+	dir := fstest.ExFAT(t)
 	if !foldsCase(dir) {
 		t.Fatal("exFAT: names that differ in case are not one")
 	}
@@ -101,7 +52,7 @@ func TestApplyFoldsCase(t *testing.T) {
 		"README.md": "UPPER", "PHOTOS": tree{"x.jpg": "x"}})
 	_, err := Apply(context.Background(), Version{Root: v3, Store: bs}, dir, man, nil)
 	var fe *FilesError
-	if !errors.As(err, &fe) || fe.Count != 3 || !errors.Is(err, ErrCaseClash) {
+	if !errors.As(err, &fe) || fe.Count != 3 || !errors.Is(err, dag.ErrCaseClash) {
 		t.Fatalf("a version with names that differ only in case: %v, want 3 files failed for their case", err)
 	}
 	var failed []string
@@ -130,7 +81,7 @@ func TestApplyFoldsCase(t *testing.T) {
 // modes; a device that applies such a meta gives its files their times
 // and keeps their modes (before, each became rwxrwxrwx).
 func TestMetaWithoutModes(t *testing.T) {
-	stick := exfatDir(t)
+	stick := fstest.ExFAT(t)
 	if KeepsModes(stick) {
 		t.Fatal("exFAT: said to keep modes")
 	}

@@ -1,0 +1,61 @@
+package dag
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/fstest"
+)
+
+// TestWriteToCaseClash: a folder holding two names that differ only in
+// case (shared from a file system that tells them apart), written where
+// they are one name (exFAT, as macOS's and Windows' file systems): the
+// write fails, naming both and how to get the rest, never one written
+// over the other; with the second left out, it is written.
+func TestWriteToCaseClash(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	for name, body := range map[string]string{"readme.md": "lower", "README.md": "UPPER", "sub/a.txt": "a", "SUB/b.txt": "b"} {
+		p := filepath.Join(src, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bs := blockstore.NewMemStore()
+	nd, err := OpenPath(src, Exclusion{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := NewImporter(bs).Add(ctx, nd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stick := fstest.ExFAT(t)
+	err = WriteTo(ctx, bs, res.Root, filepath.Join(stick, "got"), nil)
+	// In name order: README.md, SUB, readme.md, sub.
+	want := "readme.md: names differ only in case: README.md is there already, and this file system does not tell them apart (get the rest with --exclude /readme.md)"
+	if !errors.Is(err, ErrCaseClash) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("write: %v, want the clash: %s", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(stick, "got")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed write left its folder: %v", err)
+	}
+	x, err := NewExclusion([]string{"/readme.md", "/sub"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteTo(ctx, bs, res.Root, filepath.Join(stick, "got"), nil, WithExclusion(x)); err != nil {
+		t.Fatalf("write without the second names: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(stick, "got", "readme.md")); string(b) != "UPPER" {
+		t.Errorf("README.md holds %q", b)
+	}
+}
