@@ -115,9 +115,9 @@ send or from any daemon of yours that serves it.`,
 	return cmd
 }
 
-// sendTicket is the ticket of what send adds: once it holds an address a
-// friend on the internet can dial (a public one, or a relay's), waited for
-// up to sendAddressWait (a daemon just started finds its own), else with
+// sendTicket is the ticket of what send adds: with a daemon started for
+// the send, once it holds an address a friend on the internet can dial (a
+// public one, or a relay's), waited for up to sendAddressWait, else with
 // the addresses the daemon has (saying why on stderr).
 func (e *env) sendTicket(ctx context.Context, c *client.Client, res api.AddResult) string {
 	ticket := res.Ticket
@@ -134,8 +134,8 @@ func (e *env) sendTicket(ctx context.Context, c *client.Client, res api.AddResul
 		}
 		return t.Reachable
 	}
-	if ready() {
-		return ticket
+	if ready() || !e.started {
+		return ticket // a daemon that ran before knows what it will know
 	}
 	if cfg, err := node.ReadConfig(e.repo); err == nil && !cfg.Network.AutoNAT && !cfg.Network.RelayClient {
 		return ticket // set to learn of no public address, nor to take a relay's
