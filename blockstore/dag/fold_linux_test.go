@@ -59,3 +59,34 @@ func TestWriteToCaseClash(t *testing.T) {
 		t.Errorf("README.md holds %q", b)
 	}
 }
+
+// TestWriteToLinkWhereNoneCanBe: a folder with a symbolic link, written on
+// a file system that holds none (exFAT): the write fails, naming the link
+// and the --exclude that gets the rest.
+func TestWriteToLinkWhereNoneCanBe(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "a.txt"), []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(src, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../a.txt", filepath.Join(src, "bin", "run")); err != nil {
+		t.Fatal(err)
+	}
+	bs := blockstore.NewMemStore()
+	nd, err := OpenPath(src, Exclusion{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := NewImporter(bs).Add(ctx, nd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stick := fstest.ExFAT(t)
+	err = WriteTo(ctx, bs, res.Root, filepath.Join(stick, "got"), nil)
+	if err == nil || !strings.Contains(err.Error(), "bin/run: create the symbolic link: ") || !strings.HasSuffix(err.Error(), "(get the rest with --exclude /bin/run)") {
+		t.Fatalf("write of a link on exFAT: %v", err)
+	}
+}

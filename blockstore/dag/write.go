@@ -308,7 +308,13 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 		if typ == TypeSymlink {
 			// Like O_EXCL below, symlink(2) never replaces what exists.
 			if err := os.Symlink(linkTarget(child), p); err != nil {
-				return fmt.Errorf("%s: create the symbolic link: %w", childRel, symlinkErr(err))
+				err = fmt.Errorf("%s: create the symbolic link: %w", childRel, symlinkErr(err))
+				if !errors.Is(err, fs.ErrExist) {
+					// A file system without links (FAT, exFAT), a user
+					// Windows lets make none: the rest can be had.
+					err = fmt.Errorf("%w (get the rest with --exclude /%s)", err, childRel)
+				}
+				return err
 			}
 			return nil
 		}
