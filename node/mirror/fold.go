@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"unicode"
 
@@ -45,9 +46,25 @@ func fold(rel string) string { return dag.FoldCase(rel) }
 // that does not settle it (a FUSE file system numbers each spelling's
 // inode apart), a file made for the look, whose name no other has.
 func foldsCase(dir string) bool {
+	if v, ok := foldsCaseAt.Load(dir); ok {
+		return v.(bool)
+	}
+	folds, known := lookFoldsCase(dir)
+	if known {
+		foldsCaseAt.Store(dir, folds)
+	}
+	return folds
+}
+
+// foldsCaseAt caches foldsCase, by folder, as keepsModes does KeepsModes.
+var foldsCaseAt sync.Map
+
+// lookFoldsCase is foldsCase, looked at now; known is false where the
+// look could not tell (a folder it cannot list or write in).
+func lookFoldsCase(dir string) (folds, known bool) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return false
+		return false, false
 	}
 	for _, e := range ents {
 		other := swapCase(e.Name())
@@ -56,11 +73,11 @@ func foldsCase(dir string) bool {
 		}
 		st, err := os.Lstat(filepath.Join(dir, other))
 		if errors.Is(err, fs.ErrNotExist) {
-			return false
+			return false, true
 		}
 		if err == nil {
 			if st0, err := e.Info(); err == nil && os.SameFile(st0, st) {
-				return true
+				return true, true
 			}
 		}
 		break
@@ -69,12 +86,12 @@ func foldsCase(dir string) bool {
 	probe := fmt.Sprintf(".case.kith-tmp-%d", rand.Uint64())
 	f, err := os.OpenFile(filepath.Join(dir, probe), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return false
+		return false, false
 	}
 	f.Close()
 	defer os.Remove(filepath.Join(dir, probe))
 	_, err = os.Lstat(filepath.Join(dir, swapCase(probe)))
-	return err == nil
+	return err == nil, true
 }
 
 // swapCase is name with each letter's case changed.
