@@ -45,7 +45,7 @@ func (n *Node) Add(ctx context.Context, name string, node files.Node, opts api.A
 		return api.AddResult{}, fmt.Errorf("add %s leaving out what cannot be read: the daemon must read the files itself (give their path): %w", name, api.ErrInvalid)
 	}
 	m := mirror.Meta{}
-	return n.add(ctx, name, mirror.CollectMeta(node, m, true), opts, progress, m)
+	return n.add(ctx, name, mirror.CollectMeta(node, m), opts, progress, m)
 }
 
 // add is Add with the modes and times its import collected (nil: none
@@ -185,7 +185,7 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 	var meta mirror.Meta
 	if withMeta && !opts.NoPin {
 		meta = mirror.Meta{}
-		node = mirror.CollectMeta(node, meta, pathsKeepModes(paths))
+		node = mirror.CollectMeta(node, meta)
 	}
 	res, err := n.add(ctx, name, node, opts, func(p api.Progress) {
 		p.Total = total
@@ -206,22 +206,6 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 		}
 	}
 	return res, err
-}
-
-// pathsKeepModes reports whether the file systems of paths keep the modes
-// of what is added from them (mirror.KeepsModes: a memory stick's FAT
-// keeps none).
-func pathsKeepModes(paths []string) bool {
-	for _, p := range paths {
-		dir := p
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			dir = filepath.Dir(p)
-		}
-		if !mirror.KeepsModes(dir) {
-			return false
-		}
-	}
-	return true
 }
 
 // unreadableLeftOut gathers the files an add with SkipUnreadable left out.

@@ -13,23 +13,21 @@ import (
 // the folder itself (boxo's multipart format sends both), so that a share
 // of that content still carries its modes and times. Entries are by slash
 // path as ReadMeta has them (a file's own at "."; a folder's own is not
-// kept); links, and entries sent without a mode, are left out. Without
-// modes (read from a file system that keeps none: KeepsModes), each
-// entry's mode is recorded as not known.
-func CollectMeta(nd files.Node, m Meta, modes bool) files.Node {
+// kept); links, and entries sent without a mode, are left out.
+func CollectMeta(nd files.Node, m Meta) files.Node {
 	switch nd := nd.(type) {
 	case *files.Symlink:
 	case files.Directory:
-		return &metaDir{Directory: nd, rel: ".", m: m, noModes: !modes}
+		return &metaDir{Directory: nd, rel: ".", m: m}
 	case files.File:
-		m.collect(".", nd, !modes)
+		m.collect(".", nd)
 	}
 	return nd
 }
 
-// collect records nd's mode (not known, with noMode) and time at rel,
-// when it has a mode and is a file or folder.
-func (m Meta) collect(rel string, nd files.Node, noMode bool) {
+// collect records nd's mode and time at rel, when it has a mode and is a
+// file or folder.
+func (m Meta) collect(rel string, nd files.Node) {
 	mode := nd.Mode()
 	if mode.Perm() == 0 || (mode.Type() != 0 && mode.Type() != fs.ModeDir) {
 		return
@@ -38,19 +36,14 @@ func (m Meta) collect(rel string, nd files.Node, noMode bool) {
 	if t := nd.ModTime(); !t.IsZero() && t.Unix() > 0 {
 		mtime = t.UnixNano()
 	}
-	em := EntryMeta{Mode: uint32(mode.Perm()), Mtime: mtime}
-	if noMode {
-		em.Mode = 0
-	}
-	m[rel] = em
+	m[rel] = EntryMeta{Mode: uint32(mode.Perm()), Mtime: mtime}
 }
 
 // metaDir is a folder CollectMeta reads the entries of.
 type metaDir struct {
 	files.Directory
-	rel     string
-	m       Meta
-	noModes bool
+	rel string
+	m   Meta
 }
 
 func (d *metaDir) Entries() files.DirIterator {
@@ -74,10 +67,10 @@ func (it *metaIter) Next() bool {
 	switch nd := it.node.(type) {
 	case *files.Symlink:
 	case files.Directory:
-		it.d.m.collect(rel, nd, it.d.noModes)
-		it.node = &metaDir{Directory: nd, rel: rel, m: it.d.m, noModes: it.d.noModes}
+		it.d.m.collect(rel, nd)
+		it.node = &metaDir{Directory: nd, rel: rel, m: it.d.m}
 	case files.File:
-		it.d.m.collect(rel, nd, it.d.noModes)
+		it.d.m.collect(rel, nd)
 	}
 	return true
 }

@@ -42,7 +42,7 @@ func TestCollectMeta(t *testing.T) {
 	read := func(nd files.Node) Meta {
 		t.Helper()
 		m := Meta{}
-		if err := files.Walk(CollectMeta(nd, m, true), func(string, files.Node) error { return nil }); err != nil {
+		if err := files.Walk(CollectMeta(nd, m), func(string, files.Node) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 		return m

@@ -82,12 +82,6 @@ func TestApplyFoldsCase(t *testing.T) {
 // and keeps their modes (before, each became rwxrwxrwx).
 func TestMetaWithoutModes(t *testing.T) {
 	stick := fstest.ExFAT(t)
-	if KeepsModes(stick) {
-		t.Fatal("exFAT: said to keep modes")
-	}
-	if !KeepsModes(t.TempDir()) {
-		t.Fatal("the test's own temporary folder: said to keep no modes")
-	}
 	bs := blockstore.NewMemStore()
 	tr := tree{"docs": tree{"a.txt": "a"}}
 	tr.write(t, stick)

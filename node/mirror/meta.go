@@ -30,7 +30,7 @@ type Meta map[string]EntryMeta
 
 // EntryMeta is one entry's mode and time.
 type EntryMeta struct {
-	Mode  uint32 `json:"m"` // permission bits (0o777); 0: not known (KeepsModes)
+	Mode  uint32 `json:"m"` // permission bits (0o777); 0: not known (a file system that keeps none: openToAll)
 	Mtime int64  `json:"t"` // nanoseconds since 1970
 }
 
@@ -161,7 +161,7 @@ func ReadMeta(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir s
 		if st, err := os.Lstat(dir); err == nil && st.Mode().IsRegular() && uint64(st.Size()) == e.Size {
 			m["."] = EntryMeta{Mode: uint32(st.Mode().Perm()), Mtime: st.ModTime().UnixNano()}
 		}
-		if !KeepsModes(filepath.Dir(dir)) {
+		if openToAll(filepath.Dir(dir), m) {
 			m = m.WithoutModes()
 		}
 		return m, nil
@@ -183,7 +183,7 @@ func ReadMeta(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir s
 			m[it.rel] = EntryMeta{Mode: uint32(st.Mode().Perm()), Mtime: st.ModTime().UnixNano()}
 		}
 	}
-	if !KeepsModes(dir) {
+	if openToAll(dir, m) {
 		m = m.WithoutModes()
 	}
 	return m, nil

@@ -1,11 +1,8 @@
 package mirror
 
 import (
-	"fmt"
-	"math/rand/v2"
+	"io/fs"
 	"os"
-	"path/filepath"
-	"sync"
 )
 
 // A folder on a file system that keeps no permission bits (FAT and exFAT,
@@ -14,38 +11,24 @@ import (
 // modes would make every device's copy writable by anyone: its modes are
 // shared as not known (EntryMeta.Mode 0), and a device that applies them
 // gives such an entry its time only, keeping the mode it has (Syncthing
-// has such folders ignore permissions).
+// has such folders ignore permissions). Nothing is written to find out
+// (an add leaves what it reads as it was): a folder whose every entry,
+// and itself, reads rwxrwxrwx is taken as such, since no one sets those
+// modes on everything.
 
-// keepsModes caches KeepsModes, by folder: the file system a path is on
-// rarely changes, and each look writes a file there.
-var keepsModes sync.Map
-
-// KeepsModes reports whether the file system of the folder dir keeps the
-// permission bits a file is given: a file made there for the look, made
-// rw------- , still is. A folder that cannot be written in (nor looked at)
-// is taken as keeping them.
-func KeepsModes(dir string) bool {
-	if v, ok := keepsModes.Load(dir); ok {
-		return v.(bool)
+// openToAll reports whether the folder at dir and every entry of m read
+// rwxrwxrwx (see above).
+func openToAll(dir string, m Meta) bool {
+	st, err := os.Stat(dir)
+	if err != nil || st.Mode().Perm() != fs.ModePerm || len(m) == 0 {
+		return false
 	}
-	// Named as the writes' temporary files are: swept if left by a crash.
-	probe := filepath.Join(dir, fmt.Sprintf(".modes.kith-tmp-%d", rand.Uint64()))
-	f, err := os.OpenFile(probe, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return true
+	for _, em := range m {
+		if em.Mode != uint32(fs.ModePerm) {
+			return false
+		}
 	}
-	f.Close()
-	defer os.Remove(probe)
-	if err := os.Chmod(probe, 0o600); err != nil {
-		return true
-	}
-	st, err := os.Lstat(probe)
-	if err != nil {
-		return true
-	}
-	keeps := st.Mode().Perm() == 0o600
-	keepsModes.Store(dir, keeps)
-	return keeps
+	return true
 }
 
 // WithoutModes is m with every entry's mode not known (0), its time kept:
