@@ -401,9 +401,13 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 		// Reverted: written over what was changed here.
 		opts = append(opts, dag.WithRenameOver())
 	}
+	var mode fs.FileMode // of the file written over: the new bytes keep it
 	if e.Type == dag.TypeFile {
 		if err := a.ensure(e.Cid); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
+		}
+		if st != nil && st.Mode().IsRegular() {
+			mode = st.Mode().Perm()
 		}
 	}
 	var done int64
@@ -427,6 +431,15 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 	}
 	if st, err = os.Lstat(p); err != nil {
 		return err
+	}
+	if mode != 0 && st.Mode().Perm() != mode {
+		// As a file edited in place: the version's meta, when it says
+		// (not from a file system that keeps none), gives its own after.
+		if err := os.Chmod(p, mode); err == nil {
+			if st, err = os.Lstat(p); err != nil {
+				return err
+			}
+		}
 	}
 	a.record(r, e, st)
 	return nil

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/kith-p2p/kith/blockstore"
 )
 
 // TestOpenToAll: a folder is taken as on a file system that keeps no
@@ -34,5 +36,26 @@ func TestOpenToAll(t *testing.T) {
 		if got := openToAll(c.dir, c.m); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// TestApplyKeepsTheModeOfAFileItWritesOver: a file the version changed is
+// written with the mode the file had here (a script stays executable when
+// the version's meta gives no mode: a file system that keeps none, or a
+// sharer on an older kith).
+func TestApplyKeepsTheModeOfAFileItWritesOver(t *testing.T) {
+	bs := blockstore.NewMemStore()
+	v1 := version(t, bs, tree{"run.sh": "#!/bin/sh\necho 1\n"})
+	v2 := version(t, bs, tree{"run.sh": "#!/bin/sh\necho 2, longer\n"})
+	dir := t.TempDir()
+	man := Manifest{}
+	apply(t, bs, v1, dir, man)
+	if _, err := applyMeta(dir, man, Meta{"run.sh": {Mode: 0o750}}); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, bs, v2, dir, man)
+	holds(t, dir, v2)
+	if st, err := os.Stat(filepath.Join(dir, "run.sh")); err != nil || st.Mode().Perm() != 0o750 {
+		t.Fatalf("run.sh written over: %v (%v), want rwxr-x--- kept", st.Mode().Perm(), err)
 	}
 }
