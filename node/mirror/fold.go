@@ -171,10 +171,10 @@ func (a *applier) foldCase(dir string, items []item) []item {
 			continue // not there: written as any other
 		}
 		if path.Base(r) != path.Base(w) {
-			if err := renameCase(from, to); err != nil {
-				a.res.failed(w, fmt.Errorf("rename %s to %s, as the version names it: %w", r, w, err), false)
-				continue
-			}
+			// Its name as the version has it; where that fails (a folder
+			// made read-only here), it stays the one entry under its old
+			// case, never removed as gone from the version.
+			_ = renameCase(from, to)
 		}
 		a.man[w] = a.man[r]
 		delete(a.man, r)
