@@ -150,7 +150,10 @@ func TestBrowserLayout(t *testing.T) {
 		{name: "files-share", route: "#/files", ready: fmt.Sprintf(`!!document.querySelector('%s td.replication .group-copies')`, row),
 			then: func(ctx context.Context) error {
 				return chromedp.Run(ctx,
-					chromedp.Click(row+` [data-action="share"]`, chromedp.ByQuery),
+					// Clicked in the page, in one step: the list is drawn
+					// again as it goes live, and a node found by one call
+					// may be gone by the next (chromedp.Click).
+					chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).click()`, row+` [data-action="share"]`), nil),
 					chromedp.WaitVisible(`tr.ticket-row input.ticket`, chromedp.ByQuery),
 					chromedp.WaitVisible(`tr.ticket-row .group-share .shared-in button`, chromedp.ByQuery))
 			}},
