@@ -30,16 +30,9 @@ func TestWriteToCaseClash(t *testing.T) {
 		}
 	}
 	bs := blockstore.NewMemStore()
-	nd, err := OpenPath(src, Exclusion{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := NewImporter(bs).Add(ctx, nd, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := addReusing(t, bs, src, nil)
 	stick := fstest.ExFAT(t)
-	err = WriteTo(ctx, bs, res.Root, filepath.Join(stick, "got"), nil)
+	err := WriteTo(ctx, bs, res.Root, filepath.Join(stick, "got"), nil)
 	// In name order: README.md, SUB, readme.md, sub.
 	want := "readme.md: names differ only in case: README.md is there already, and this file system does not tell them apart (get the rest with --exclude /readme.md)"
 	if !errors.Is(err, ErrCaseClash) || !strings.Contains(err.Error(), want) {
@@ -76,16 +69,9 @@ func TestWriteToLinkWhereNoneCanBe(t *testing.T) {
 		t.Fatal(err)
 	}
 	bs := blockstore.NewMemStore()
-	nd, err := OpenPath(src, Exclusion{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := NewImporter(bs).Add(ctx, nd, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := addReusing(t, bs, src, nil)
 	stick := fstest.ExFAT(t)
-	err = WriteTo(ctx, bs, res.Root, filepath.Join(stick, "got"), nil)
+	err := WriteTo(ctx, bs, res.Root, filepath.Join(stick, "got"), nil)
 	if err == nil || !strings.Contains(err.Error(), "bin/run: create the symbolic link: ") || !strings.HasSuffix(err.Error(), "(get the rest with --exclude /bin/run)") {
 		t.Fatalf("write of a link on exFAT: %v", err)
 	}
