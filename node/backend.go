@@ -138,7 +138,7 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 	if opts.NoCopy {
 		imOpts = append(slices.Clip(imOpts), dag.WithNoCopy())
 	}
-	var unread unreadableLeftOut
+	var unread unreadFiles
 	if opts.SkipUnreadable {
 		imOpts = append(slices.Clip(imOpts), dag.WithUnreadableLeftOut(unread.report))
 	}
@@ -192,7 +192,7 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 		report(progress, p)
 	}, meta, imOpts...)
 	res.Skipped, res.SkippedCount = api.SkippedOf(&skipped)
-	res.Unreadable, res.UnreadableCount = unread.named, unread.count
+	res.Unreadable, res.UnreadableCount = unread.files(), unread.count
 	if len(paths) == 1 {
 		err = api.Unreadable(err, paths[0])
 	}
@@ -206,22 +206,6 @@ func (n *Node) addPaths(ctx context.Context, paths []string, opts api.AddOptions
 		}
 	}
 	return res, err
-}
-
-// unreadableLeftOut gathers the files an add with SkipUnreadable left out.
-type unreadableLeftOut struct {
-	named []api.UnreadableFile // the first maxUnreadableNamed
-	count int
-}
-
-// maxUnreadableNamed bounds AddResult.Unreadable, as SkippedOf does.
-const maxUnreadableNamed = 20
-
-func (u *unreadableLeftOut) report(where string, err error, _ bool) {
-	u.count++
-	if len(u.named) < maxUnreadableNamed {
-		u.named = append(u.named, api.UnreadableFile{Path: where, Reason: api.PathReason(err).Error()})
-	}
 }
 
 // statForAdd checks one path given to AddPaths: absolute, there, and a

@@ -208,7 +208,7 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (watch.Shar
 	w = n.dropWithdrawn(ctx, w)
 	w.Keep = keep // this device's own earlier versions: as many kept
 	earlier, err := n.retireEarlier(ctx, w, res.Cid)
-	return watch.Shared{Cid: res.Cid, Earlier: earlier, Changes: changes, Unread: unread.named, UnreadCount: unread.count}, err
+	return watch.Shared{Cid: res.Cid, Earlier: earlier, Changes: changes, Unread: unread.sentences(), UnreadCount: unread.count}, err
 }
 
 // intent is g's live share of root.

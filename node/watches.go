@@ -79,43 +79,7 @@ func (s watchSharer) Reshare(ctx context.Context, w watch.Watch) (watch.Shared, 
 	}
 	changes := n.changesSince(ctx, w.Cid, c, w.Path) // before the version before may be unpinned
 	earlier, err := n.retireEarlier(ctx, w, res.Cid)
-	return watch.Shared{Cid: res.Cid, Earlier: earlier, Changes: changes, Unread: unread.named, UnreadCount: unread.count}, err
-}
-
-// unreadFiles gathers the files an add of a watched folder could not read
-// (dag.WithUnreadable): shared as they were before, or left out while new.
-type unreadFiles struct {
-	paths []string // all, slash paths from the folder's top
-	named []string // the first maxUnreadNamed, with why
-	count int
-}
-
-// forgetAdd has the daemon forget the add of path when it could not read
-// some files: its version links them as they were before, which a later
-// add must not take as what the files hold now (addIndex).
-func (u *unreadFiles) forgetAdd(n *Node, path string) {
-	if u.count > 0 {
-		n.adds.forget(filepath.Clean(path))
-	}
-}
-
-// maxUnreadNamed bounds unreadFiles.named.
-const maxUnreadNamed = 5
-
-func (u *unreadFiles) option() dag.ImportOption {
-	return dag.WithUnreadable(func(where string, err error, asBefore bool) {
-		u.count++
-		u.paths = append(u.paths, where)
-		if len(u.named) == maxUnreadNamed {
-			return
-		}
-		why := api.PathReason(err).Error()
-		what := "left out while new"
-		if asBefore {
-			what = "shared as it was before"
-		}
-		u.named = append(u.named, fmt.Sprintf("%s (%s: %s)", where, why, what))
-	})
+	return watch.Shared{Cid: res.Cid, Earlier: earlier, Changes: changes, Unread: unread.sentences(), UnreadCount: unread.count}, err
 }
 
 // changesSince is what changed in the folder at path from the version

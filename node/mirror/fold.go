@@ -37,9 +37,6 @@ func (c caseClash) Error() string {
 }
 func (c caseClash) Unwrap() error { return dag.ErrCaseClash }
 
-// fold is dag.FoldCase.
-func fold(rel string) string { return dag.FoldCase(rel) }
-
 // foldsCase reports whether the file system of the folder dir (which
 // exists) takes names that differ only in case as one: an entry in it
 // looked up with its case changed is found, and is the same entry; where
@@ -122,7 +119,7 @@ func (a *applier) foldCase(dir string, items []item) []item {
 	// Of two that clash, the one this folder holds already stays.
 	for _, it := range items {
 		if _, ok := a.man[it.rel]; ok {
-			if f := fold(it.rel); first[f] == "" {
+			if f := dag.FoldCase(it.rel); first[f] == "" {
 				first[f] = it.rel
 			}
 		}
@@ -130,11 +127,11 @@ func (a *applier) foldCase(dir string, items []item) []item {
 	kept := items[:0:0]
 	for _, it := range items {
 		if i := slices.IndexFunc(clashed, func(c string) bool { return strings.HasPrefix(it.rel, c+"/") }); i >= 0 {
-			a.res.failed(it.rel, caseClash{other: first[fold(clashed[i])]}, false)
+			a.res.failed(it.rel, caseClash{other: first[dag.FoldCase(clashed[i])]}, false)
 			delete(a.want, it.rel) // not here: what was here of the other name stays
 			continue
 		}
-		f := fold(it.rel)
+		f := dag.FoldCase(it.rel)
 		if w, ok := first[f]; ok && w != it.rel {
 			clashed = append(clashed, it.rel)
 			a.res.failed(it.rel, caseClash{other: w}, false)
@@ -152,20 +149,16 @@ func (a *applier) foldCase(dir string, items []item) []item {
 		if a.want[r] {
 			continue
 		}
-		if w, ok := first[fold(r)]; ok && w != r {
+		if w, ok := first[dag.FoldCase(r)]; ok && w != r {
 			if _, both := a.man[w]; !both {
 				renamed = append(renamed, r)
 			}
 		}
 	}
-	slices.SortFunc(renamed, func(x, y string) int {
-		if d := strings.Count(x, "/") - strings.Count(y, "/"); d != 0 {
-			return d
-		}
-		return strings.Compare(x, y)
-	})
+	deepestFirst(renamed)
+	slices.Reverse(renamed)
 	for _, r := range renamed {
-		w := first[fold(r)]
+		w := first[dag.FoldCase(r)]
 		from, to := filepath.Join(dir, filepath.FromSlash(r)), filepath.Join(dir, filepath.FromSlash(w))
 		if _, err := os.Lstat(from); err != nil {
 			continue // not there: written as any other

@@ -99,9 +99,9 @@ watch changes' are the same.`,
 			}
 			for _, r := range rows {
 				if one {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ago(r.At), r.What, printable(r.Path), changedBy(r.FolderChange), shortCID(r.Version))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ago(r.At), r.What, printable(r.Path), changedBy(r.FolderChange), shortID(r.Version))
 				} else {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ago(r.At), printable(r.folder), r.What, printable(r.Path), changedBy(r.FolderChange), shortCID(r.Version))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ago(r.At), printable(r.folder), r.What, printable(r.Path), changedBy(r.FolderChange), shortID(r.Version))
 				}
 			}
 			return tw.Flush()
@@ -141,9 +141,9 @@ func changedBy(ch api.FolderChange) string {
 	return "-"
 }
 
-// shortCID cuts a CID for a table: its start and end tell versions apart
-// (--json gives it whole).
-func shortCID(c string) string {
+// shortID cuts a CID or a peer ID for a table: its start and end tell
+// them apart (--json gives it whole).
+func shortID(c string) string {
 	if len(c) <= 16 {
 		return c
 	}

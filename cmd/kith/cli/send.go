@@ -206,7 +206,7 @@ func (e *env) serveSend(ctx context.Context, c *client.Client, res api.AddResult
 // sendNews is what serveSend says of upload u now: a peer that started,
 // goes on, or stopped asking.
 func sendNews(peers map[string]*sendPeer, u api.Upload, size uint64, now time.Time) []string {
-	who := shortPeer(u.Peer)
+	who := shortID(u.Peer)
 	if n := uploadPeerName(u); n != "" && n != "-" {
 		who += " (" + printable(n) + ")"
 	}
@@ -229,12 +229,4 @@ func sendNews(peers map[string]*sendPeer, u api.Upload, size uint64, now time.Ti
 		return []string{fmt.Sprintf("%s: %s, %s/s", who, sent, humanBytes(int64(u.Rate)))}
 	}
 	return nil
-}
-
-// shortPeer is a peer ID cut to what tells peers apart at a glance.
-func shortPeer(id string) string {
-	if len(id) <= 16 {
-		return id
-	}
-	return id[:8] + "…" + id[len(id)-6:]
 }
