@@ -82,6 +82,19 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, progress func(api.
 // has what is missing, is the fetch's (wrapping blockstore.ErrNotFound).
 // The stats say what it fetched, also when it fails.
 func (n *Node) fetchBlocks(ctx context.Context, root cid.Cid, progress func(api.Progress), opts ...fetch.FetchOption) (api.FetchStats, error) {
+	return n.fetchDAG(ctx, root, progress, true, opts...)
+}
+
+// fetchListing fetches what a listing of root reads (its folders, and
+// each entry's first block): fetchBlocks, but the peers are not told the
+// fetch finished (a get's listing is its first step of two).
+func (n *Node) fetchListing(ctx context.Context, root cid.Cid) (api.FetchStats, error) {
+	return n.fetchDAG(ctx, root, nil, false, fetch.OnlyFiles(func(cid.Cid) bool { return false }))
+}
+
+// fetchDAG is fetchBlocks; tell says whether the peers that served a
+// fetch that finished are told so.
+func (n *Node) fetchDAG(ctx context.Context, root cid.Cid, progress func(api.Progress), tell bool, opts ...fetch.FetchOption) (api.FetchStats, error) {
 	// Fetch walks what is local first and asks no peer when nothing is
 	// missing, so there is no separate local check here.
 	start := time.Now()
@@ -91,6 +104,9 @@ func (n *Node) fetchBlocks(ctx context.Context, root cid.Cid, progress func(api.
 	n.trim.moved(res.Bytes)
 	if res.Blocks == 0 {
 		return api.FetchStats{}, err // all was local, or nothing came
+	}
+	if err == nil && tell {
+		n.tellFetched(root, res.PerPeer)
 	}
 	st := api.FetchStats{
 		Blocks: res.Blocks, Bytes: res.Bytes, Peers: len(res.PerPeer),
@@ -102,4 +118,22 @@ func (n *Node) fetchBlocks(ctx context.Context, root cid.Cid, progress func(api.
 		st.Protocols[string(p)] = api.ProtocolStats{Blocks: ps.Blocks, Bytes: ps.Bytes, Peers: ps.Peers}
 	}
 	return st, err
+}
+
+// tellFetched tells the peers that served a fetch of root that it
+// finished (fetch.FetchedID), so that their uploads say so (a kith send
+// knows the friend has it all). It does not hold up the fetch's caller;
+// a daemon that stops meanwhile (one a kith get started for itself) first
+// waits for the notices, each bounded by a few seconds.
+func (n *Node) tellFetched(root cid.Cid, served map[peer.ID]fetch.PeerStats) {
+	for p := range served {
+		if ok, _ := n.host.Peerstore().SupportsProtocols(p, fetch.FetchedID); len(ok) == 0 {
+			continue // an IPFS node, or an older kith
+		}
+		n.background(func(ctx context.Context) {
+			if err := fetch.TellFetched(context.WithoutCancel(ctx), n.host, p, root); err != nil {
+				n.log.Debug("fetch: could not tell a peer the fetch finished", "peer", p, "cid", root, "err", err)
+			}
+		})
+	}
 }

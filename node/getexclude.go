@@ -19,7 +19,7 @@ import (
 // the files written (the whole file when c is one: nothing is left out of
 // it). The caller holds a pin lock, as for ensureLocal.
 func (n *Node) ensureExcluding(ctx context.Context, c cid.Cid, x dag.Exclusion, progress func(api.Progress)) (api.FetchStats, int64, error) {
-	listing, err := n.fetchBlocks(ctx, c, nil, fetch.OnlyFiles(func(cid.Cid) bool { return false }))
+	listing, err := n.fetchListing(ctx, c)
 	if err != nil {
 		return listing, 0, err
 	}

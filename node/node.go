@@ -107,6 +107,7 @@ type Node struct {
 	dropWait      time.Duration  // a get's or pin add's wait for peers that went away (defaultDropWait)
 	groupWatch    groupWatchers  // who to tell when what the groups show changed
 	uploads       *uploadTracker // what peers download from us
+	stopFetched   func()         // ends the fetch.FetchedID handler
 	groups        *groupSet      // group replication; nil until Start
 	// groupsReady is groups for code that may run on libp2p's goroutines
 	// before Start (the relay service, the dial gater).
@@ -272,6 +273,7 @@ func New(opts Options) (n *Node, err error) {
 	n.uploads.sent = n.trim.served
 	n.server = fetch.NewServer(n.host, n.store, fetch.WithServerMetrics(fm), fetch.WithUploadLimiter(n.upload),
 		fetch.WithServeObserver(n.uploads.observer(protoKith)))
+	n.stopFetched = fetch.HandleFetched(n.host, n.uploads.fetched)
 	fopts := []fetch.FetcherOption{fetch.WithFetcherMetrics(fm), fetch.WithConnect(n.connectProvider),
 		fetch.WithDownloadLimiter(n.download)}
 	if n.cfg.Fetch.Bitswap {
@@ -426,6 +428,7 @@ func (n *Node) Close() error {
 		}
 		if n.server != nil {
 			n.server.Close()
+			n.stopFetched()
 		}
 		if n.bitswap != nil {
 			_ = n.bitswap.Close()

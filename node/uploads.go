@@ -70,6 +70,9 @@ type uploadEntry struct {
 	bytes, blocks int64
 	since, last   time.Time
 	window        rateWindow
+	// finished: the peer said its fetch of the root finished (fetch.FetchedID)
+	// since it last asked for a block of it.
+	finished bool
 }
 
 // uploadTracker adds up the blocks served to peers. Its methods are safe
@@ -133,7 +136,31 @@ func (t *uploadTracker) served(proto uploadProto, p peer.ID, b blocks.Block) {
 	e.bytes += n
 	e.blocks++
 	e.last = now
+	e.finished = false
 	e.window.add(now, n)
+}
+
+// fetched takes p's word that its fetch of root finished (fetch.FetchedID):
+// its upload of root is marked finished, and listed for uploadIdle more.
+// A root not pinned here is none of this node's uploads, and ignored.
+func (t *uploadTracker) fetched(p peer.ID, root cid.Cid) {
+	if !t.isRoot(root) {
+		return
+	}
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	key := uploadKey{peer: p, root: root}
+	e := t.entries[key]
+	if e == nil {
+		// Its blocks came under no root (a fetch resumed past the root),
+		// or from another of its providers.
+		t.pruneLocked(now, maxUploads-1)
+		e = &uploadEntry{since: now}
+		t.entries[key] = e
+	}
+	e.finished = true
+	e.last = now
 }
 
 // uploadSnapshot is one upload as list reports it.
@@ -143,6 +170,7 @@ type uploadSnapshot struct {
 	bytes, blocks int64
 	rate          float64
 	since, last   time.Time
+	finished      bool
 }
 
 // list returns the uploads active in the last uploadIdle, the fastest
@@ -154,7 +182,7 @@ func (t *uploadTracker) list() []uploadSnapshot {
 	out := make([]uploadSnapshot, 0, len(t.entries))
 	for k, e := range t.entries {
 		out = append(out, uploadSnapshot{uploadKey: k, protos: e.protos, bytes: e.bytes, blocks: e.blocks,
-			rate: e.window.rate(now, e.since), since: e.since, last: e.last})
+			rate: e.window.rate(now, e.since), since: e.since, last: e.last, finished: e.finished})
 	}
 	t.mu.Unlock()
 	sort.Slice(out, func(a, b int) bool {

@@ -28,6 +28,7 @@ func (n *Node) Uploads(ctx context.Context) ([]api.Upload, error) {
 		u := api.Upload{
 			Peer: s.peer.String(), PeerName: peerNames[s.peer], Protocols: s.protos.names(),
 			Bytes: s.bytes, Blocks: s.blocks, Rate: s.rate, Since: s.since.UTC(), Last: s.last.UTC(),
+			Finished: s.finished,
 		}
 		if av, err := n.host.Peerstore().Get(s.peer, "AgentVersion"); err == nil {
 			u.Agent, _ = av.(string)

@@ -187,6 +187,56 @@ func TestUploadTracker(t *testing.T) {
 	}
 }
 
+// TestUploadTrackerFetched: a peer's word that its fetch of a root
+// finished marks its upload of that root, listed a minute more; a block
+// it asks for after unmarks it; a fetch of a root it was sent no block
+// of here is listed with nothing sent; a root not pinned here is ignored.
+func TestUploadTrackerFetched(t *testing.T) {
+	d := newTestDAG(t)
+	p1, p2 := peer.ID("peer-1"), peer.ID("peer-2")
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	tr := newUploadTracker(func(c cid.Cid) bool { return c.Equals(d.root.Cid()) })
+	tr.now = func() time.Time { return now }
+	finished := func() map[string]bool {
+		out := map[string]bool{}
+		for _, s := range tr.list() {
+			if s.root.Equals(d.root.Cid()) {
+				out[string(s.peer)] = s.finished
+			}
+		}
+		return out
+	}
+	for _, b := range []blocks.Block{d.root, d.inner, d.leafA, d.leafB} {
+		tr.served(protoKith, p1, b)
+	}
+	tr.fetched(p1, d.stray.Cid())
+	if got := fmt.Sprint(finished()); got != "map[peer-1:false]" {
+		t.Fatalf("before any word: %s", got)
+	}
+	now = now.Add(50 * time.Second)
+	tr.fetched(p1, d.root.Cid())
+	tr.fetched(p2, d.root.Cid())
+	if got := fmt.Sprint(finished()); got != "map[peer-1:true peer-2:true]" {
+		t.Fatalf("after their word: %s", got)
+	}
+	now = now.Add(30 * time.Second) // past a minute since p1's last block
+	if got := fmt.Sprint(finished()); got != "map[peer-1:true peer-2:true]" {
+		t.Fatalf("a finished upload left the list before a minute passed since the word: %s", got)
+	}
+	tr.served(protoKith, p1, d.root)
+	if got := fmt.Sprint(finished()); got != "map[peer-1:false peer-2:true]" {
+		t.Fatalf("after p1 asked again: %s", got)
+	}
+	for _, s := range tr.list() {
+		if s.peer == p2 && (s.bytes != 0 || s.blocks != 0) {
+			t.Errorf("p2, sent nothing here, is listed with %d bytes", s.bytes)
+		}
+	}
+	if n := len(tr.list()); n != 2 {
+		t.Errorf("%d uploads listed, want 2 (no entry for a root not pinned here)", n)
+	}
+}
+
 // TestUploadTrackerBounded: past maxUploads uploads, the longest idle go.
 func TestUploadTrackerBounded(t *testing.T) {
 	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
@@ -260,4 +310,6 @@ func TestUploadsShowWhoDownloads(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].Cid != root.String() {
 		t.Fatalf("uploads after the get: %+v, %v; want one, of %s", list, err, root)
 	}
+	// B tells A its fetch finished.
+	waitUpload(t, a, b.Host().ID(), func(u api.Upload) bool { return u.Finished })
 }

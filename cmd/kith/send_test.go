@@ -40,8 +40,8 @@ func TestSend(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "holiday.bin")
 	mustKith(t, friend, "get", ticket, "-o", out)
 	sameFile(t, out, src)
-	send.await("is downloading it")
-	send.await("stopped asking, after 6.0 MiB of 6.0 MiB")
+	// (A get this quick finished before send looked: it says no more.)
+	send.await("has it all: its get finished (6.0 MiB sent from here)")
 
 	if err := send.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -57,6 +57,36 @@ func TestSend(t *testing.T) {
 	if _, errOut, err := runKith(t, sender, "send", src, src); err == nil || !strings.Contains(errOut, "name it with --wrap NAME") {
 		t.Errorf("send of two paths without --wrap: %v %s", err, errOut)
 	}
+}
+
+// TestSendOnce: with --once, send ends by itself once a friend's get
+// finished, a get that started a daemon for itself too (which tells the
+// sender before it stops), and stops the daemon it started.
+func TestSendOnce(t *testing.T) {
+	sender, friend := t.TempDir(), t.TempDir()
+	for _, repo := range []string{sender, friend} { // local-profile repos, no daemon
+		if err := startDaemon(t, repo).stop(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { runKith(t, repo, "shutdown") })
+	}
+	src := filepath.Join(t.TempDir(), "notes.bin")
+	writeRandomFile(t, src, 3<<20)
+	send := startSend(t, sender, "--once", src)
+	ticket := send.ticket()
+	send.await("serving it until a friend has it all, or you press Ctrl-C")
+	out := filepath.Join(t.TempDir(), "notes.bin")
+	mustKith(t, friend, "get", ticket, "-o", out)
+	sameFile(t, out, src)
+	send.await("has it all: its get finished")
+	send.await("stopped serving it")
+	if err := send.cmd.Wait(); err != nil {
+		t.Fatalf("send --once: %v\nstderr:\n%s", err, send.stderr.String())
+	}
+	waitFor(t, 30*time.Second, "the daemon started for the send to stop", func() bool {
+		_, err := os.Stat(filepath.Join(sender, "api"))
+		return os.IsNotExist(err)
+	})
 }
 
 // TestSendHoldsTheDaemonItFound: a second send finds the daemon the first
@@ -95,7 +125,7 @@ func TestSendHoldsTheDaemonItFound(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "second.bin")
 	mustKith(t, friend, "get", ticket, "-o", out)
 	sameFile(t, out, second)
-	b.await("is downloading it")
+	b.await("has it all")
 	if err := b.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,7 @@
 // Package fetch is kith's block transfer protocol, /kith/fetch/1.0.0, and
-// the client that fetches whole DAGs with it.
+// the client that fetches whole DAGs with it; and /kith/fetched/1.0.0, by
+// which a requester tells the peers that served it that its fetch of a
+// root finished (see FetchedID).
 //
 // # Wire protocol
 //

@@ -30,6 +30,10 @@ type Upload struct {
 	// upload idle for a minute is no longer listed.
 	Since time.Time `json:"since"`
 	Last  time.Time `json:"last"`
+	// Finished: the peer said its fetch of Cid finished (it has all it
+	// asked for) since it last asked for a block of it. An older kith,
+	// and any other IPFS node, never says so.
+	Finished bool `json:"finished,omitempty"`
 }
 
 // Uploads is implemented by backends that serve blocks to peers (package

@@ -19,7 +19,7 @@ import (
 // TestBrowserPauseResumeAndUploads: a get on B's Get page is paused with
 // its Pause button (the daemon says paused, the card says how much is
 // here) and finished with Resume; meanwhile A's Get page lists B among
-// the peers downloading from it, with the file's name.
+// the peers downloading from it, with the file's name, then as finished.
 func TestBrowserPauseResumeAndUploads(t *testing.T) {
 	ctx := newBrowser(t)
 	shots := artifacts(t)
@@ -86,6 +86,8 @@ func TestBrowserPauseResumeAndUploads(t *testing.T) {
 		ups, _ := a.c.Uploads(context.Background())
 		t.Fatalf("A's upload to B never showed 16 MiB sent (it shows %q; the API says %+v): %v", text, ups, err)
 	}
+	// B told A its get finished.
+	waitText(t, ctx, row+" td.rate", "Finished")
 }
 
 // slowSource starts A, serving at 2 MiB/s (a 16 MiB get lasts long

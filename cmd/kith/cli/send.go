@@ -31,14 +31,17 @@ func sendCmd(e *env) *cobra.Command {
 		wrap    string
 		exclude []string
 		public  bool
+		once    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "send PATH...",
 		Short: "Add a file or folder and serve it to a friend until Ctrl-C",
 		Long: `Add a file or folder (several, with --wrap NAME, as one folder), print
-its ticket, and serve it until you press Ctrl-C, saying who downloads it
-and how much they have had, as croc and sendme do: your friend runs kith
-get TICKET. With no daemon running, send starts one for itself (on the
+its ticket, and serve it until you press Ctrl-C, saying who downloads it,
+how much they have had, and when their get finished, as croc and sendme
+do: your friend runs kith get TICKET. With --once, send ends by itself
+when a friend's get finished (a kith get says so; an IPFS node's does
+not). With no daemon running, send starts one for itself (on the
 network) and stops it when it ends; it waits a few seconds for an address
 a friend on the internet can reach (your public one, or a relay's when you
 are behind a router) so that the ticket holds it. With a daemon running,
@@ -50,7 +53,7 @@ leaves it ('kith pin rm CID' frees it). A folder is sent whole, leaving
 out what --exclude and its .kithignore name, as add -r does. A download
 cut short resumes when your friend runs the same get again, from this
 send or from any daemon of yours that serves it.`,
-		Example: "  kith send holiday.mp4\n  kith send ./photos --exclude '*.raw'\n  kith send --wrap trip notes.txt map.pdf",
+		Example: "  kith send holiday.mp4\n  kith send --once holiday.mp4\n  kith send ./photos --exclude '*.raw'\n  kith send --wrap trip notes.txt map.pdf",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if len(args) > 1 && wrap == "" {
@@ -93,9 +96,13 @@ send or from any daemon of yours that serves it.`,
 			} else {
 				fmt.Fprintf(e.stdout, "sending %s %s (%s)\n", res.Cid, printable(res.Name), humanBytes(int64(res.Size)))
 				fmt.Fprintf(e.stdout, "on the other computer, run:\n  kith get %s\n", ticket)
-				fmt.Fprintln(e.stdout, "serving it until you press Ctrl-C")
+				if once {
+					fmt.Fprintln(e.stdout, "serving it until a friend has it all, or you press Ctrl-C")
+				} else {
+					fmt.Fprintln(e.stdout, "serving it until you press Ctrl-C")
+				}
 			}
-			if err := e.serveSend(ctx, c, res); err != nil {
+			if err := e.serveSend(ctx, c, res, once); err != nil {
 				return err
 			}
 			if !e.json {
@@ -111,6 +118,7 @@ send or from any daemon of yours that serves it.`,
 	cmd.Flags().StringVar(&name, "name", "", "the name your friend's get saves it as (default: the file or folder's)")
 	cmd.Flags().StringVarP(&wrap, "wrap", "w", "", "send the paths together as one folder called `NAME`")
 	cmd.Flags().BoolVar(&public, "public", false, "announce it in the DHT too: the CID alone then finds it")
+	cmd.Flags().BoolVar(&once, "once", false, "stop once a friend's get of it finished, as croc does")
 	excludeFlag(cmd, &exclude)
 	return cmd
 }
@@ -162,15 +170,18 @@ func (e *env) sendTicket(ctx context.Context, c *client.Client, res api.AddResul
 
 // sendPeer is what serveSend said of one peer's download.
 type sendPeer struct {
-	said    int64     // bytes sent when last said
-	saidAt  time.Time // when
-	stopped bool      // said it stopped
+	said     int64     // bytes sent when last said
+	saidAt   time.Time // when
+	stopped  bool      // said it stopped (or finished)
+	finished bool      // said its get finished
 }
 
 // serveSend says, until ctx ends, who downloads res and how much each has
-// had: when a peer starts, every 10 s while it goes on, and when it stops
-// asking (done, or paused). It fails when the daemon serving it stopped.
-func (e *env) serveSend(ctx context.Context, c *client.Client, res api.AddResult) error {
+// had: when a peer starts, every 10 s while it goes on, and when its get
+// finished (a kith peer says so) or it stops asking (done, or paused).
+// With once, it returns when a peer's get finished. It fails when the
+// daemon serving it stopped.
+func (e *env) serveSend(ctx context.Context, c *client.Client, res api.AddResult, once bool) error {
 	peers := map[string]*sendPeer{}
 	tick := time.NewTicker(sendLook)
 	defer tick.Stop()
@@ -188,6 +199,7 @@ func (e *env) serveSend(ctx context.Context, c *client.Client, res api.AddResult
 			continue // the daemon busy: asked again
 		}
 		now := time.Now()
+		finished := false
 		for _, u := range ups {
 			if u.Cid != res.Cid {
 				continue
@@ -199,12 +211,16 @@ func (e *env) serveSend(ctx context.Context, c *client.Client, res api.AddResult
 				}
 				fmt.Fprintln(e.stdout, line)
 			}
+			finished = finished || peers[u.Peer].finished
+		}
+		if once && finished {
+			return nil
 		}
 	}
 }
 
 // sendNews is what serveSend says of upload u now: a peer that started,
-// goes on, or stopped asking.
+// goes on, finished, or stopped asking.
 func sendNews(peers map[string]*sendPeer, u api.Upload, size uint64, now time.Time) []string {
 	who := shortID(u.Peer)
 	if n := uploadPeerName(u); n != "" && n != "-" {
@@ -213,16 +229,27 @@ func sendNews(peers map[string]*sendPeer, u api.Upload, size uint64, now time.Ti
 	sent := fmt.Sprintf("%s of %s", humanBytes(u.Bytes), humanBytes(int64(size)))
 	p, ok := peers[u.Peer]
 	if !ok {
-		peers[u.Peer] = &sendPeer{said: u.Bytes, saidAt: now}
-		return []string{fmt.Sprintf("%s is downloading it", who)}
+		p = &sendPeer{said: u.Bytes, saidAt: now}
+		peers[u.Peer] = p
+		if !u.Finished {
+			return []string{fmt.Sprintf("%s is downloading it", who)}
+		}
 	}
 	quiet := now.Sub(u.Last) >= sendQuiet
 	switch {
+	case u.Finished && !p.finished:
+		p.finished, p.stopped, p.said, p.saidAt = true, true, u.Bytes, now
+		if u.Bytes == 0 { // its blocks counted under no root here (a get resumed), or came from others
+			return []string{fmt.Sprintf("%s has it all: its get finished", who)}
+		}
+		return []string{fmt.Sprintf("%s has it all: its get finished (%s sent from here)", who, humanBytes(u.Bytes))}
+	case u.Finished:
+		return nil
 	case quiet && !p.stopped:
 		p.stopped, p.said, p.saidAt = true, u.Bytes, now
 		return []string{fmt.Sprintf("%s stopped asking, after %s: done, or paused (its get resumes)", who, sent)}
 	case !quiet && p.stopped:
-		p.stopped, p.said, p.saidAt = false, u.Bytes, now
+		p.stopped, p.finished, p.said, p.saidAt = false, false, u.Bytes, now
 		return []string{fmt.Sprintf("%s is downloading it again (%s so far)", who, sent)}
 	case !quiet && u.Bytes != p.said && now.Sub(p.saidAt) >= 10*time.Second:
 		p.said, p.saidAt = u.Bytes, now

@@ -17,6 +17,11 @@ func TestSendNews(t *testing.T) {
 	up := func(bytes int64, last time.Time) api.Upload {
 		return api.Upload{Peer: id, Agent: "kith/1.0", Bytes: bytes, Rate: 2 << 20, Last: last}
 	}
+	finished := func(bytes int64, last time.Time) api.Upload {
+		u := up(bytes, last)
+		u.Finished, u.Rate = true, 0
+		return u
+	}
 	peers := map[string]*sendPeer{}
 	steps := []struct {
 		at   time.Duration
@@ -30,11 +35,23 @@ func TestSendNews(t *testing.T) {
 		{18 * time.Second, up(22<<20, t0.Add(12*time.Second)), []string{"12D3KooW…CVe2Xo (kith/1.0) stopped asking, after 22 MiB of 40 MiB: done, or paused (its get resumes)"}},
 		{19 * time.Second, up(22<<20, t0.Add(12*time.Second)), nil}, // said once
 		{30 * time.Second, up(23<<20, t0.Add(30*time.Second)), []string{"12D3KooW…CVe2Xo (kith/1.0) is downloading it again (23 MiB of 40 MiB so far)"}},
+		{33 * time.Second, finished(40<<20, t0.Add(32*time.Second)), []string{"12D3KooW…CVe2Xo (kith/1.0) has it all: its get finished (40 MiB sent from here)"}},
+		{34 * time.Second, finished(40<<20, t0.Add(32*time.Second)), nil},
+		{60 * time.Second, finished(40<<20, t0.Add(32*time.Second)), nil}, // quiet, but said finished
+		{70 * time.Second, up(41<<20, t0.Add(70*time.Second)), []string{"12D3KooW…CVe2Xo (kith/1.0) is downloading it again (41 MiB of 40 MiB so far)"}},
+		{75 * time.Second, finished(41<<20, t0.Add(75*time.Second)), []string{"12D3KooW…CVe2Xo (kith/1.0) has it all: its get finished (41 MiB sent from here)"}},
 	}
 	for i, s := range steps {
 		got := sendNews(peers, s.u, 40<<20, t0.Add(s.at))
 		if !slices.Equal(got, s.want) {
 			t.Errorf("step %d (at %s): said %q, want %q", i, s.at, got, s.want)
 		}
+	}
+	// A peer first seen finished (its blocks came under no root here: a
+	// get resumed) is said to have it all, once.
+	const other = "12D3KooWRBhwfeP2Y4TCx1SM6s9rUoHhR5nnGpMF4E5AdMzHb3Yr"
+	u := api.Upload{Peer: other, Finished: true, Last: t0}
+	if got := sendNews(peers, u, 40<<20, t0); !slices.Equal(got, []string{"12D3KooW…zHb3Yr has it all: its get finished"}) {
+		t.Errorf("a peer first seen finished: said %q", got)
 	}
 }

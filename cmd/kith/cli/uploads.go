@@ -20,7 +20,8 @@ you share (else what its software calls itself: kith/..., kubo/...).
 CONTENT is the pin's name here, or its CID; "(blocks, content not known)"
 counts blocks a peer asked for without their root (a fetch resumed from
 the middle, or a file fetched from several peers at once). VIA is the
-protocol: kith's own, or Bitswap (IPFS nodes). RATE is over the last 5 s;
+protocol: kith's own, or Bitswap (IPFS nodes). RATE is over the last 5 s,
+or "finished" once the peer said its get finished (kith peers say so);
 an upload idle for a minute leaves the list.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -42,8 +43,12 @@ an upload idle for a minute leaves the list.`,
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "PEER\tNAME\tCONTENT\tVIA\tSENT\tRATE\tSINCE")
 			for _, u := range ups {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s/s\t%s\n", u.Peer, printable(uploadPeerName(u)), printable(uploadContent(u)),
-					strings.Join(u.Protocols, "+"), humanBytes(u.Bytes), humanBytes(int64(u.Rate)), ago(u.Since))
+				rate := humanBytes(int64(u.Rate)) + "/s"
+				if u.Finished {
+					rate = "finished"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Peer, printable(uploadPeerName(u)), printable(uploadContent(u)),
+					strings.Join(u.Protocols, "+"), humanBytes(u.Bytes), rate, ago(u.Since))
 			}
 			return tw.Flush()
 		},

@@ -38,7 +38,9 @@ function table(list) {
         h('div', { class: 'muted small' }, [u.agent, u.protocols.join(', ')].filter(Boolean).join(' · '))),
       h('td', { class: 'content' }, content(u)),
       h('td', { class: 'num' }, bytes(u.bytes)),
-      h('td', { class: 'num rate' }, rate(u.rate)),
+      h('td', { class: 'num rate' }, u.finished
+        ? h('span', { class: 'finished', title: 'Its download finished: it has all it asked for.' }, 'Finished')
+        : rate(u.rate)),
       h('td', {}, ago(u.since))))));
 }
 
