@@ -51,3 +51,41 @@ function content(u) {
   }
   return [u.name ? h('div', {}, u.name) : null, h('code', { class: 'small', title: u.cid }, shortId(u.cid))];
 }
+
+/**
+ * downloadersOf shows, under what was just added, who downloads it (cid,
+ * of size bytes) from this computer, as kith send says it: how much each
+ * peer has had, and that it has it all once its download finished (a kith
+ * peer says so). A peer stays listed once seen, with how it ended. The
+ * element keeps following the uploads for as long as the app runs, as
+ * the Add page's rows do.
+ */
+export function downloadersOf(cid, size) {
+  const seen = new Map(); // peer -> {u, gone}
+  const el = h('ul', { class: 'downloaders small', 'aria-live': 'polite', 'aria-label': 'Who downloads it', dataset: { cid } });
+  const draw = (list) => {
+    const now = new Set();
+    for (const u of list || []) {
+      if (u.cid !== cid) continue;
+      seen.set(u.peer, { u, gone: false });
+      now.add(u.peer);
+    }
+    for (const [peer, s] of seen) if (!now.has(peer)) s.gone = true;
+    if (!seen.size) return;
+    replace(el, [...seen.values()].map(({ u, gone }) => h('li', { dataset: { peer: u.peer, finished: u.finished ? 'true' : 'false' } },
+      u.peer_name ? h('strong', {}, u.peer_name) : h('code', { title: u.peer }, shortId(u.peer)),
+      u.agent ? h('span', { class: 'muted' }, ` (${u.agent})`) : null,
+      ' ', downloadState(u, size, gone))));
+  };
+  draw(live.state.uploads);
+  live.on('uploads', draw);
+  return el;
+}
+
+/** downloadState says how one peer's download of something of size bytes stands. */
+export function downloadState(u, size, gone) {
+  const had = `${bytes(u.bytes)} of ${bytes(size)}`;
+  if (u.finished) return u.bytes > 0 ? `has it all: its download finished (${bytes(u.bytes)} sent from here)` : 'has it all: its download finished';
+  if (!gone && u.rate > 0) return `is downloading it: ${had}, ${rate(u.rate)}`;
+  return `stopped asking, after ${had}: done, or paused`;
+}

@@ -7,6 +7,7 @@ import { h, copyButton, replace } from '../dom.js';
 import { bytes, pace, percent } from '../format.js';
 import { groupShareBox } from '../groupshare.js';
 import { ticketBox } from '../ticket.js';
+import { downloadersOf } from '../uploads.js';
 import { baseName, pathField } from '../localpath.js';
 import { addPath, folderName, itemsFromDrop, itemsFromInput, skippedSentence, upload, wrapItems } from '../upload.js';
 
@@ -131,6 +132,8 @@ function enqueue(list, label, detail, first, run, name = label) {
         // The ticket is reachable from the internet when the node has an
         // address to share there (the rule GET /ticket applies).
         res.ticket ? ticketBox(res.ticket, api('/id').then((id) => (id.share || []).length > 0)) : null,
+        // Who downloads it, as kith send says it.
+        downloadersOf(res.cid, res.size),
         groupShareBox(res.cid, res.name, { quietWithoutGroups: true }));
     } catch (err) {
       el.dataset.state = 'failed';
