@@ -6,11 +6,13 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // TestTwoHomesByTicket: B knows only the ticket A's add printed. The DHT
@@ -60,6 +62,15 @@ func TestTwoHomesByTicket(t *testing.T) {
 	}
 	if ps := b.peers(); !hasDirectConnTo(ps, a.id.PeerID, int64(len(data))) {
 		t.Fatalf("the file did not come over a direct connection to A: %+v", ps)
+	}
+	// B's get told A, over the punched connection, that it finished:
+	// what a kith send says as "has it all".
+	var ups []api.Upload
+	if err := a.runJSON(&ups, "uploads"); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(ups, func(u api.Upload) bool { return u.Peer == b.id.PeerID && u.Cid == res.Cid && u.Finished }) {
+		t.Errorf("A's uploads do not say B's get finished: %+v", ups)
 	}
 	// A damaged ticket is a clear error, before anything is dialled.
 	bad := res.Ticket[:len(res.Ticket)-5] + "aaaaa"
