@@ -28,6 +28,7 @@ import (
 	"github.com/kith-p2p/kith/node/relaysvc"
 	"github.com/kith-p2p/kith/node/watch"
 	"github.com/kith-p2p/kith/protocol/bitswap"
+	"github.com/kith-p2p/kith/protocol/code"
 	"github.com/kith-p2p/kith/protocol/fetch"
 	"github.com/kith-p2p/kith/web"
 	"github.com/kith-p2p/kith/web/api"
@@ -108,6 +109,8 @@ type Node struct {
 	groupWatch    groupWatchers  // who to tell when what the groups show changed
 	uploads       *uploadTracker // what peers download from us
 	stopFetched   func()         // ends the fetch.FetchedID handler
+	codes         codeBook       // the short codes open now (codes.go)
+	stopCodes     func()         // ends the code protocol's handler
 	groups        *groupSet      // group replication; nil until Start
 	// groupsReady is groups for code that may run on libp2p's goroutines
 	// before Start (the relay service, the dial gater).
@@ -274,6 +277,7 @@ func New(opts Options) (n *Node, err error) {
 	n.server = fetch.NewServer(n.host, n.store, fetch.WithServerMetrics(fm), fetch.WithUploadLimiter(n.upload),
 		fetch.WithServeObserver(n.uploads.observer(protoKith)))
 	n.stopFetched = fetch.HandleFetched(n.host, n.uploads.fetched)
+	n.stopCodes = code.Serve(n.host, n.answerCode)
 	fopts := []fetch.FetcherOption{fetch.WithFetcherMetrics(fm), fetch.WithConnect(n.connectProvider),
 		fetch.WithDownloadLimiter(n.download)}
 	if n.cfg.Fetch.Bitswap {
@@ -429,6 +433,7 @@ func (n *Node) Close() error {
 		if n.server != nil {
 			n.server.Close()
 			n.stopFetched()
+			n.stopCodes()
 		}
 		if n.bitswap != nil {
 			_ = n.bitswap.Close()

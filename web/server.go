@@ -194,6 +194,8 @@ func (s *Server) routes() *routeMux {
 	m.HandleFunc("POST "+p+"/import", s.changingPins(s.handleImport))
 	m.HandleFunc("POST "+p+"/shutdown", s.handleShutdown)
 	m.HandleFunc("POST "+p+"/hold", s.handleHold)
+	m.HandleFunc("POST "+p+"/codes", s.handleOpenCode)
+	m.HandleFunc("POST "+p+"/codes/resolve", s.handleResolveCode)
 	m.HandleFunc("POST "+p+"/config/apply", s.handleApplyConfig)
 	m.HandleFunc("GET "+p+"/config", s.handleSettings)
 	m.HandleFunc("POST "+p+"/config/set", s.handleSetSetting)

@@ -31,6 +31,7 @@ func TestSend(t *testing.T) {
 	send := startSend(t, sender, src)
 	send.await("sending ")
 	send.await("on the other computer, run:")
+	code := send.code()
 	ticket := send.ticket()
 	send.await("serving it until you press Ctrl-C")
 	if !strings.Contains(send.stderr.String(), "starting one for this send") {
@@ -42,6 +43,24 @@ func TestSend(t *testing.T) {
 	sameFile(t, out, src)
 	// (A get this quick finished before send looked: it says no more.)
 	send.await("has it all: its get finished (6.0 MiB sent from here)")
+
+	// By the code, typed in capitals: the friend finds the sender among
+	// its connected peers (the local profile has no DHT to look in).
+	mustKith(t, friend, "connect", p2pAddrOf(t, sender))
+	byCode := filepath.Join(t.TempDir(), "by-code.bin")
+	if _, errOut, err := runKith(t, friend, "get", strings.ToUpper(code), "-o", byCode); err != nil {
+		t.Fatalf("get by the code %s: %v\n%s", code, err, errOut)
+	} else if !strings.Contains(errOut, "looking for the sender of "+code) {
+		t.Errorf("get by the code said on stderr:\n%s", errOut)
+	}
+	sameFile(t, byCode, src)
+	other := "0000" + code[4:]
+	if strings.HasPrefix(code, "0000") {
+		other = "0001" + code[4:]
+	}
+	if _, errOut, err := runKith(t, friend, "get", other, "-o", byCode+".2"); err == nil || !strings.Contains(errOut, "no sender answered code "+other) {
+		t.Errorf("get of another code: %v %s", err, errOut)
+	}
 
 	if err := send.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -206,6 +225,17 @@ func (s *sending) await(want string) string {
 			s.t.Fatalf("send did not say %q within 60 s; it said:\n%s", want, strings.Join(s.said, "\n"))
 		}
 	}
+}
+
+// code is the short code the send prints (before its ticket).
+func (s *sending) code() string {
+	s.t.Helper()
+	line := strings.TrimSpace(s.await("kith get "))
+	code, ok := strings.CutPrefix(line, "kith get ")
+	if !ok || strings.HasPrefix(code, "kith1") || strings.Count(code, "-") != 3 {
+		s.t.Fatalf("no code in %q; it said:\n%s", line, strings.Join(s.said, "\n"))
+	}
+	return code
 }
 
 // ticket is the ticket the send prints.

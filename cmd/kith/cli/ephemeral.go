@@ -37,7 +37,7 @@ const daemonReadyWait = 2 * time.Minute
 // damaged ticket, say) is refused as before, with no daemon started to
 // say so.
 func (e *env) daemonForRef(ctx context.Context, arg, group, what string) (stop func(), err error) {
-	if _, err := parseCID(arg); err != nil && group == "" {
+	if _, err := parseCID(arg); err != nil && group == "" && !isCode(arg) {
 		var notRef notRefError
 		if !errors.As(err, &notRef) || !e.hasRepo() {
 			return func() {}, nil

@@ -19,7 +19,7 @@ func getCmd(e *env) *cobra.Command {
 	var keep int
 	var exclude []string
 	cmd := &cobra.Command{
-		Use:   "get CID|TICKET|NAME",
+		Use:   "get CID|TICKET|CODE|NAME",
 		Short: "Fetch a file or folder (from peers if needed) and write it out",
 		Long: `Write the file or folder CID to a path: -o PATH, or, when -o names a
 folder that exists, into it. The name is the one a ticket carries (what
@@ -41,7 +41,11 @@ would escape the output folder are refused.
 
 Given a ticket (what kith add prints: kith1...), kith dials the sharer
 directly first, through its relay if it is behind a NAT, with no DHT
-lookup; the DHT is still asked if the sharer cannot be reached.
+lookup; the DHT is still asked if the sharer cannot be reached. Given
+the short code kith send prints (7961-orbit-canyon-velvet; capitals,
+spaces, a word's first four letters are the same code), kith finds the
+sender among connected peers, then through the DHT, proves it knows the
+code (the code itself is never sent) and gets the ticket it gives.
 
 With no daemon running, get starts one for itself (the repo's, made on
 first use as kith daemon makes it; while it runs it also does what the
@@ -71,6 +75,7 @@ there is shared in turn as the newest version (see kith share --sync);
 --keep N has the group keep the N versions before the newest too (as
 many as any device that syncs the folder asked for).`,
 		Example: "  kith get kith1ab...                  # ./holiday, as the sharer named it\n" +
+			"  kith get 7961-orbit-canyon-velvet    # the code kith send printed\n" +
 			"  kith get kith1ab... -o ~/Downloads   # ~/Downloads/holiday\n" +
 			"  kith get bafy... -o holiday\n" +
 			"  kith get Documents --group family -o ~/Documents  # what family keeps\n" +
@@ -111,6 +116,14 @@ many as any device that syncs the folder asked for).`,
 					return err
 				}
 				defer stop()
+			}
+			if group == "" {
+				// A short code (kith send's): its sender gives the ticket.
+				if t, ok, err := e.codeTicket(cmd.Context(), args[0]); err != nil {
+					return err
+				} else if ok {
+					args[0] = t
+				}
 			}
 			id, name, c, err := e.refClient(cmd.Context(), args[0], group)
 			if err != nil {

@@ -37,9 +37,13 @@ func sendCmd(e *env) *cobra.Command {
 		Use:   "send PATH...",
 		Short: "Add a file or folder and serve it to a friend until Ctrl-C",
 		Long: `Add a file or folder (several, with --wrap NAME, as one folder), print
-its ticket, and serve it until you press Ctrl-C, saying who downloads it,
+a short code and its ticket, and serve it until you press Ctrl-C, saying who downloads it,
 how much they have had, and when their get finished, as croc and sendme
-do: your friend runs kith get TICKET. With --once, send ends by itself
+do: your friend runs kith get CODE (7961-orbit-canyon-velvet), or kith
+get TICKET. The code works while send runs: your friend's kith finds
+this one through the DHT (or among its connected peers, on a LAN say),
+proves it knows the code without sending it, and is given the ticket;
+after 10 wrong tries it is closed (the ticket works on). With --once, send ends by itself
 when a friend's get finished (a kith get says so; an IPFS node's does
 not). With no daemon running, send starts one for itself (on the
 network) and stops it when it ends; it waits a few seconds for an address
@@ -88,21 +92,33 @@ send or from any daemon of yours that serves it.`,
 				e.printSkipped(res)
 			}
 			ticket := e.sendTicket(ctx, c, res)
+			// The short code stays open while the send runs (an older
+			// daemon has none: the ticket alone then).
+			codeCtx, closeCode := context.WithCancel(ctx)
+			defer closeCode()
+			code, closed, codeErr := c.OpenCode(codeCtx, res.Cid)
 			if e.json {
 				res.Ticket = ticket
 				if err := e.printJSON(res); err != nil {
 					return err
 				}
+				if codeErr == nil {
+					_ = e.printJSON(api.Code{Code: code})
+				}
 			} else {
 				fmt.Fprintf(e.stdout, "sending %s %s (%s)\n", res.Cid, printable(res.Name), humanBytes(int64(res.Size)))
-				fmt.Fprintf(e.stdout, "on the other computer, run:\n  kith get %s\n", ticket)
+				if codeErr == nil {
+					fmt.Fprintf(e.stdout, "on the other computer, run:\n  kith get %s\nor, where that finds nothing, with the whole ticket:\n  kith get %s\n", code, ticket)
+				} else {
+					fmt.Fprintf(e.stdout, "on the other computer, run:\n  kith get %s\n", ticket)
+				}
 				if once {
 					fmt.Fprintln(e.stdout, "serving it until a friend has it all, or you press Ctrl-C")
 				} else {
 					fmt.Fprintln(e.stdout, "serving it until you press Ctrl-C")
 				}
 			}
-			if err := e.serveSend(ctx, c, res, once); err != nil {
+			if err := e.serveSend(ctx, c, res, once, closed); err != nil {
 				return err
 			}
 			if !e.json {
@@ -180,8 +196,9 @@ type sendPeer struct {
 // had: when a peer starts, every 10 s while it goes on, and when its get
 // finished (a kith peer says so) or it stops asking (done, or paused).
 // With once, it returns when a peer's get finished. It fails when the
-// daemon serving it stopped.
-func (e *env) serveSend(ctx context.Context, c *client.Client, res api.AddResult, once bool) error {
+// daemon serving it stopped. codeClosed tells why the daemon closed the
+// send's short code (nil: none open).
+func (e *env) serveSend(ctx context.Context, c *client.Client, res api.AddResult, once bool, codeClosed <-chan error) error {
 	peers := map[string]*sendPeer{}
 	tick := time.NewTicker(sendLook)
 	defer tick.Stop()
@@ -189,6 +206,12 @@ func (e *env) serveSend(ctx context.Context, c *client.Client, res api.AddResult
 		select {
 		case <-ctx.Done():
 			return nil
+		case err := <-codeClosed:
+			if !errors.Is(err, client.ErrNoDaemon) { // else said by the look at the uploads
+				fmt.Fprintf(e.stderr, "the code is %s\n", userMessage(err))
+			}
+			codeClosed = nil // said once; the ticket works on
+			continue
 		case <-tick.C:
 		}
 		ups, err := c.Uploads(ctx)

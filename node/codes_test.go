@@ -1,0 +1,104 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kith-p2p/kith/protocol/code"
+	"github.com/kith-p2p/kith/protocol/ticket"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestCodeBetweenConnectedPeers: a code A opens for what it added is
+// resolved by a connected B (typed with capitals and spaces) to A's ticket
+// of it; another code is not found; once the request that opened it ends,
+// neither is the code.
+func TestCodeBetweenConnectedPeers(t *testing.T) {
+	a, b := newLocalNode(t), newLocalNode(t)
+	root := addData(t, a, randomData(1<<20))
+	connect(t, b, a.Host())
+	ctx := context.Background()
+	open, stop := context.WithCancel(ctx)
+	defer stop()
+	c, closed, err := a.OpenCode(open, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := code.Parse(c); !ok {
+		t.Fatalf("OpenCode gave %q, no code", c)
+	}
+	typed := strings.ToUpper(strings.ReplaceAll(c, "-", " "))
+	tk, err := b.ResolveCode(ctx, typed)
+	if err != nil {
+		t.Fatalf("ResolveCode(%q): %v", typed, err)
+	}
+	parsed, err := ticket.Parse(tk)
+	if err != nil || !parsed.Cid.Equals(root) || len(parsed.Peers) != 1 || parsed.Peers[0].ID != a.Host().ID() {
+		t.Fatalf("the code gave ticket %+v (%v), want A's of %s", parsed, err, root)
+	}
+	other := otherCode(t, c)
+	if _, err := b.ResolveCode(ctx, other); api.KindOf(err) != api.KindNotFound {
+		t.Fatalf("ResolveCode of another code: %v, want not found", err)
+	}
+	if _, err := b.ResolveCode(ctx, "holiday-2026"); api.KindOf(err) != api.KindInvalid {
+		t.Fatalf("ResolveCode of what is no code: %v, want invalid", err)
+	}
+	stop()
+	waitFor(t, 10*time.Second, "the code to close once its request ended", func() bool {
+		_, err := b.ResolveCode(ctx, c)
+		return api.KindOf(err) == api.KindNotFound
+	})
+	select {
+	case err := <-closed:
+		t.Fatalf("the daemon said it closed the code (%v): the caller did", err)
+	default:
+	}
+}
+
+// TestCodeClosesAfterWrongProofs: after maxWrongProofs wrong proofs the
+// daemon closes its open codes and says why; the right code then finds
+// nothing.
+func TestCodeClosesAfterWrongProofs(t *testing.T) {
+	a, b := newLocalNode(t), newLocalNode(t)
+	root := addData(t, a, randomData(1<<10))
+	connect(t, b, a.Host())
+	ctx := context.Background()
+	c, closed, err := a.OpenCode(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong, err := code.KeysOf(otherCode(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range maxWrongProofs {
+		if _, err := code.Ask(ctx, b.Host(), a.Host().ID(), wrong); !errors.Is(err, code.ErrUnknown) {
+			t.Fatalf("wrong proof %d: %v", i+1, err)
+		}
+	}
+	select {
+	case err := <-closed:
+		if !errors.Is(err, errWrongProofs) {
+			t.Fatalf("closed: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the code stayed open after the wrong proofs")
+	}
+	right, _ := code.KeysOf(c)
+	if _, err := code.Ask(ctx, b.Host(), a.Host().ID(), right); !errors.Is(err, code.ErrUnknown) {
+		t.Fatalf("the right proof after the code closed: %v", err)
+	}
+}
+
+// otherCode is a code that differs from c in its number.
+func otherCode(t *testing.T, c string) string {
+	t.Helper()
+	n := "0000"
+	if strings.HasPrefix(c, n) {
+		n = "0001"
+	}
+	return n + c[4:]
+}
