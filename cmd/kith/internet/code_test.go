@@ -1,0 +1,80 @@
+//go:build linux
+
+package internet_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
+)
+
+// TestTwoHomesByCode: A, behind a cone NAT, runs `kith send`; B, behind
+// another, types the short code it printed. B knows nothing else of A: it
+// finds A through the lab's DHT (the code's rendezvous key), proves it
+// knows the code, is given the ticket, and gets the file over a direct,
+// hole-punched connection; A's send says B has it all and, with --once,
+// ends.
+func TestTwoHomesByCode(t *testing.T) {
+	lab := netlab.New(t)
+	pub := startPublicNet(t, lab, 2, false)
+	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Cone})
+	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Cone})
+	a := startKith(t, "laptop-A", homeA.Laptop("a"), laptopConfig(pub.boot))
+	b := startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(pub.boot))
+	waitFor(t, 60*time.Second, "A to be private with a relay reservation", func() bool {
+		d := a.doctor()
+		return d.Reachability == "private" && len(d.RelayAddrs) > 0
+	})
+	data := make([]byte, 4<<20)
+	rand.Read(data)
+	src := filepath.Join(a.files, "notes.bin")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	send := netlab.Start(t, a.host.Command(kithBin, "--repo", a.repo, "send", "--once", src))
+	codeLine := regexp.MustCompile(`(?m)^  kith get ([0-9]{4}-[a-z]+-[a-z]+-[a-z]+)$`)
+	var code string
+	waitFor(t, 60*time.Second, "A's send to print its code", func() bool {
+		if m := codeLine.FindStringSubmatch(send.Output()); m != nil {
+			code = m[1]
+		}
+		return code != ""
+	})
+	for _, p := range b.peers() {
+		if p.ID == a.id.PeerID {
+			t.Fatalf("B is connected to A before the get: the code is to find it (%+v)", p)
+		}
+	}
+	out := filepath.Join(b.files, "got.bin")
+	// The code's announcement reaches the DHT in the background: the get
+	// is tried until it does.
+	waitFor(t, 90*time.Second, "B to get A's file by the code", func() bool {
+		_, err := b.run("get", code, "-o", out)
+		if err != nil {
+			t.Logf("get: %v", err)
+		}
+		return err == nil
+	})
+	got, err := os.ReadFile(out)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("B's copy differs from A's file (%d of %d bytes, err %v)", len(got), len(data), err)
+	}
+	if ps := b.peers(); !hasDirectConnTo(ps, a.id.PeerID, int64(len(data))) {
+		t.Fatalf("the file did not come over a direct connection to A: %+v", ps)
+	}
+	select {
+	case <-send.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("A's send --once did not end once B had it all:\n%s", send.Output())
+	}
+	if !strings.Contains(send.Output(), "has it all: its get finished") {
+		t.Errorf("A's send said:\n%s", send.Output())
+	}
+}
