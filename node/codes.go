@@ -23,8 +23,8 @@ import (
 // this node makes it then. The codes are passwords: never logged.
 
 const (
-	// maxWrongProofs closes the open codes after that many wrong proofs:
-	// a code is about 46 bits, and nobody gets to try more than a few.
+	// maxWrongProofs closes an open code after that many wrong proofs of
+	// it: a code is about 46 bits, and nobody gets to try more than a few.
 	maxWrongProofs = 10
 	// codeLookup bounds a getter's search for a code's sender.
 	codeLookup = time.Minute
@@ -37,14 +37,14 @@ var errWrongProofs = errors.New("closed after too many wrong tries (someone type
 type openCode struct {
 	keys   code.Keys
 	cid    cid.Cid
+	wrong  int        // wrong proofs of it
 	closed chan error // told, once, why the daemon closed it
 }
 
 // codeBook holds the open codes.
 type codeBook struct {
-	mu    sync.Mutex
-	open  map[*openCode]bool
-	wrong int // wrong proofs while codes were open
+	mu   sync.Mutex
+	open map[*openCode]bool
 }
 
 // OpenCode opens a code for c, which must be pinned here, until ctx ends;
@@ -65,9 +65,6 @@ func (n *Node) OpenCode(ctx context.Context, c cid.Cid) (string, <-chan error, e
 	n.codes.mu.Lock()
 	if n.codes.open == nil {
 		n.codes.open = map[*openCode]bool{}
-	}
-	if len(n.codes.open) == 0 {
-		n.codes.wrong = 0
 	}
 	n.codes.open[oc] = true
 	n.codes.mu.Unlock()
@@ -96,33 +93,31 @@ func (n *Node) OpenCode(ctx context.Context, c cid.Cid) (string, <-chan error, e
 	return s, oc.closed, nil
 }
 
-// answerCode is the code protocol's answer to proof from p: the ticket of
-// the open code it proves, else "" (and, past maxWrongProofs, every open
-// code is closed).
-func (n *Node) answerCode(p peer.ID, proof [code.ProofLen]byte) string {
+// answerCode is the code protocol's answer to question q from p: the
+// ticket of the open code it proves, else "" (a code here that q is about
+// but does not prove is closed after maxWrongProofs such questions).
+func (n *Node) answerCode(p peer.ID, q code.Question) string {
 	n.codes.mu.Lock()
 	var found *openCode
 	for oc := range n.codes.open {
-		if oc.keys.Proves(proof, p, n.host.ID()) {
+		if !oc.keys.About(q) {
+			continue
+		}
+		if oc.keys.Proves(q.Proof, p, n.host.ID()) {
 			found = oc
 			break
 		}
-	}
-	if found == nil {
-		if len(n.codes.open) > 0 {
-			n.codes.wrong++
-			if n.codes.wrong >= maxWrongProofs {
-				n.log.Warn("code: closed the open codes after too many wrong proofs", "peer", p)
-				for oc := range n.codes.open {
-					oc.closed <- errWrongProofs
-					delete(n.codes.open, oc)
-				}
-			}
+		oc.wrong++
+		if oc.wrong >= maxWrongProofs {
+			n.log.Warn("code: closed an open code after too many wrong proofs", "peer", p, "cid", oc.cid)
+			oc.closed <- errWrongProofs
+			delete(n.codes.open, oc)
 		}
-		n.codes.mu.Unlock()
-		return ""
 	}
 	n.codes.mu.Unlock()
+	if found == nil {
+		return ""
+	}
 	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
 	defer cancel()
 	t, err := n.Ticket(ctx, found.cid)

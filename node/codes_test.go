@@ -58,9 +58,10 @@ func TestCodeBetweenConnectedPeers(t *testing.T) {
 	}
 }
 
-// TestCodeClosesAfterWrongProofs: after maxWrongProofs wrong proofs the
-// daemon closes its open codes and says why; the right code then finds
-// nothing.
+// TestCodeClosesAfterWrongProofs: after maxWrongProofs wrong proofs of an
+// open code (questions about it that do not prove it) the daemon closes it
+// and says why; the right code then finds nothing. Questions about other
+// codes do not count.
 func TestCodeClosesAfterWrongProofs(t *testing.T) {
 	a, b := newLocalNode(t), newLocalNode(t)
 	root := addData(t, a, randomData(1<<10))
@@ -70,12 +71,28 @@ func TestCodeClosesAfterWrongProofs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrong, err := code.KeysOf(otherCode(t, c))
+	right, err := code.KeysOf(c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Questions about another code (a getter that asks every peer it is
+	// connected to, a code mistyped) are no wrong proofs of this one.
+	other, _ := code.KeysOf(otherCode(t, c))
+	for range 2 * maxWrongProofs {
+		if _, err := code.Ask(ctx, b.Host(), a.Host().ID(), other); !errors.Is(err, code.ErrUnknown) {
+			t.Fatalf("a question about another code: %v", err)
+		}
+	}
+	// Wrong proofs of this one (someone who saw its rendezvous in the DHT).
+	q := right.Question(b.Host().ID(), a.Host().ID())
+	q.Proof[0] ^= 1
 	for i := range maxWrongProofs {
-		if _, err := code.Ask(ctx, b.Host(), a.Host().ID(), wrong); !errors.Is(err, code.ErrUnknown) {
+		select {
+		case err := <-closed:
+			t.Fatalf("closed after %d wrong proofs: %v", i, err)
+		default:
+		}
+		if _, err := code.AskQuestion(ctx, b.Host(), a.Host().ID(), q); !errors.Is(err, code.ErrUnknown) {
 			t.Fatalf("wrong proof %d: %v", i+1, err)
 		}
 	}
@@ -87,7 +104,6 @@ func TestCodeClosesAfterWrongProofs(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the code stayed open after the wrong proofs")
 	}
-	right, _ := code.KeysOf(c)
 	if _, err := code.Ask(ctx, b.Host(), a.Host().ID(), right); !errors.Is(err, code.ErrUnknown) {
 		t.Fatalf("the right proof after the code closed: %v", err)
 	}

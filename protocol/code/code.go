@@ -8,13 +8,15 @@
 //
 // The rendezvous key and the proof key come from the code by Argon2id, so
 // that a DHT server holding the announcement cannot find the code by trying
-// codes offline; a sender closes its codes after a few wrong proofs, so that
-// nobody can try them online either. The proof is an HMAC of both peer IDs,
+// codes offline; a sender closes a code after a few wrong proofs of it, so
+// that nobody can try it online either (a question names the code it is
+// about by its rendezvous, so that a getter asking every peer it is
+// connected to costs no other sender's code a try). The proof is an HMAC of both peer IDs,
 // which the libp2p connection authenticates: a peer in the middle cannot
 // replay it to the sender as its own.
 //
 // Protocol /kith/code/1.0.0, one question per stream: the getter writes the
-// 32-byte proof and closes its side; the sender answers one status byte
+// rendezvous's 32-byte digest and the 32-byte proof, and closes its side; the sender answers one status byte
 // (StatusOK, then uvarint(length) | the ticket, at most MaxTicket bytes; or
 // StatusUnknown) and closes the stream.
 package code
@@ -120,6 +122,7 @@ func word(w string) (string, bool) {
 // DHT while a send runs, and the key of the proof that a getter knows it.
 type Keys struct {
 	Rendezvous cid.Cid
+	spot       [spotLen]byte // Rendezvous's digest: which code a question is about
 	proof      []byte
 }
 
@@ -137,11 +140,12 @@ func KeysOf(c string) (Keys, error) {
 		return Keys{}, errors.New("not a code")
 	}
 	k := argon2.IDKey([]byte(c), []byte("kith code v1"), argonTime, argonMemory, argonThreads, 64)
-	h, err := mh.Sum(k[:32], mh.SHA2_256, -1)
+	spot := sha256.Sum256(k[:32])
+	h, err := mh.Encode(spot[:], mh.SHA2_256)
 	if err != nil {
 		return Keys{}, err
 	}
-	return Keys{Rendezvous: cid.NewCidV1(cid.Raw, h), proof: k[32:]}, nil
+	return Keys{Rendezvous: cid.NewCidV1(cid.Raw, h), spot: spot, proof: k[32:]}, nil
 }
 
 // Proof is what the getter from sends the sender to: it knows the code.
@@ -162,3 +166,19 @@ func (k Keys) Proves(p [ProofLen]byte, from, to peer.ID) bool {
 	want := k.Proof(from, to)
 	return hmac.Equal(p[:], want[:])
 }
+
+// Question is what a getter asks a peer: which code (its rendezvous, as
+// public as the DHT's record of it: a peer with no open code there is
+// simply not the sender) and the proof that it knows it.
+type Question struct {
+	Spot  [spotLen]byte
+	Proof [ProofLen]byte
+}
+
+// Question is the question a getter from asks the peer to of this code.
+func (k Keys) Question(from, to peer.ID) Question {
+	return Question{Spot: k.spot, Proof: k.Proof(from, to)}
+}
+
+// About reports whether q is about this code (it may still not prove it).
+func (k Keys) About(q Question) bool { return k.spot == q.Spot }

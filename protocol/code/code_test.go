@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,6 +91,9 @@ func TestKeys(t *testing.T) {
 		{"sent to c", k1, a, c, false},
 		{"the other way", k1, b, a, false},
 	} {
+		if !tc.k.About(tc.k.Question(tc.from, tc.to)) || tc.k.About(k2.Question(a, b)) == (tc.k.spot == k1.spot) {
+			t.Errorf("%s: About does not tell the codes apart", tc.name)
+		}
 		if got := tc.k.Proves(p, tc.from, tc.to); got != tc.want {
 			t.Errorf("%s: Proves = %v, want %v", tc.name, got, tc.want)
 		}
@@ -135,8 +139,15 @@ func TestAsk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := Serve(sender, func(from peer.ID, proof [ProofLen]byte) string {
-		if k.Proves(proof, from, sender.ID()) {
+	var (
+		mu    sync.Mutex
+		asked []Question
+	)
+	stop := Serve(sender, func(from peer.ID, q Question) string {
+		mu.Lock()
+		asked = append(asked, q)
+		mu.Unlock()
+		if k.About(q) && k.Proves(q.Proof, from, sender.ID()) {
 			return "kith1ticket"
 		}
 		return ""
@@ -155,6 +166,11 @@ func TestAsk(t *testing.T) {
 	wrong, _ := KeysOf("7961-orbit-canyon-vessel")
 	if _, err := Ask(ctx, other, sender.ID(), wrong); !errors.Is(err, ErrUnknown) {
 		t.Fatalf("Ask with another code: %v, want ErrUnknown", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 2 || !k.About(asked[0]) || k.About(asked[1]) || !wrong.About(asked[1]) {
+		t.Errorf("the questions asked name the wrong codes: %+v", asked)
 	}
 	if err := getter.Network().ClosePeer(sender.ID()); err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ const (
 	ProofLen  = sha256Len
 	MaxTicket = 4096
 	sha256Len = 32
+	spotLen   = sha256Len
 	// timeout bounds one question, both ways.
 	timeout = 10 * time.Second
 )
@@ -86,6 +87,11 @@ func ReadAnswer(r io.Reader) (string, error) {
 // Ask asks p, over a connection open already, for the ticket the code of
 // keys k stands for.
 func Ask(ctx context.Context, h host.Host, p peer.ID, k Keys) (string, error) {
+	return AskQuestion(ctx, h, p, k.Question(h.ID(), p))
+}
+
+// AskQuestion is Ask with the question made already.
+func AskQuestion(ctx context.Context, h host.Host, p peer.ID, q Question) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	s, err := h.NewStream(network.WithNoDial(ctx, "ask for a code's ticket"), p, ID)
@@ -95,8 +101,7 @@ func Ask(ctx context.Context, h host.Host, p peer.ID, k Keys) (string, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
 	}
-	proof := k.Proof(h.ID(), p)
-	if _, err := s.Write(proof[:]); err != nil {
+	if _, err := s.Write(append(q.Spot[:], q.Proof[:]...)); err != nil {
 		_ = s.Reset()
 		return "", fmt.Errorf("ask %s: %w", p, err)
 	}
@@ -113,17 +118,22 @@ func Ask(ctx context.Context, h host.Host, p peer.ID, k Keys) (string, error) {
 	return t, nil
 }
 
-// Serve answers ID on h: answer is given each proof and the peer it came
-// from, and returns the ticket, or "" (unknown). stop removes the handler.
-func Serve(h host.Host, answer func(from peer.ID, proof [ProofLen]byte) string) (stop func()) {
+// Serve answers ID on h: answer is given each question and the peer it
+// came from, and returns the ticket, or "" (unknown). stop removes the
+// handler.
+func Serve(h host.Host, answer func(from peer.ID, q Question) string) (stop func()) {
 	h.SetStreamHandler(ID, func(s network.Stream) {
 		_ = s.SetDeadline(time.Now().Add(timeout))
-		var proof [ProofLen]byte
-		if _, err := io.ReadFull(s, proof[:]); err != nil {
+		var q Question
+		if _, err := io.ReadFull(s, q.Spot[:]); err != nil {
 			_ = s.Reset()
 			return
 		}
-		if err := WriteAnswer(s, answer(s.Conn().RemotePeer(), proof)); err != nil {
+		if _, err := io.ReadFull(s, q.Proof[:]); err != nil {
+			_ = s.Reset()
+			return
+		}
+		if err := WriteAnswer(s, answer(s.Conn().RemotePeer(), q)); err != nil {
 			_ = s.Reset()
 			return
 		}
