@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/ipfs/boxo/files"
+
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // TestBrowserAddShowsWhoDownloads: what the Add page added says, under its
@@ -59,4 +63,48 @@ func TestBrowserAddShowsWhoDownloads(t *testing.T) {
 	// (The list is drawn again every second: polled in the page, not
 	// waited on by node, which a redraw replaces.)
 	waitText(t, sctx, sel, "has it all: its download finished (3.0 MiB sent from here)")
+}
+
+// TestBrowserGetByCode: a code A opened (as kith send does), typed on B's
+// Get page with spaces and capitals, finds A among B's peers; the job gets
+// A's content. Something that is neither a code, a ticket nor a CID is
+// refused on the page.
+func TestBrowserGetByCode(t *testing.T) {
+	ctx := newBrowser(t)
+	a, b := startDaemon(t, nil), startDaemon(t, nil)
+	b.connectTo(t, ctx, a)
+	data := make([]byte, 1<<20)
+	rand.Read(data)
+	added, err := a.c.Add(ctx, "notes.bin", files.NewBytesFile(data), int64(len(data)), api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, closeCode := context.WithCancel(ctx)
+	defer closeCode()
+	c, _, err := a.c.OpenCode(open, added.Cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	typed := strings.ToUpper(strings.ReplaceAll(c, "-", " "))
+	b.login(t, ctx)
+	job := fmt.Sprintf(`li.job[data-cid="%s"]`, added.Cid)
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(b.base()+"/#/get"),
+		chromedp.WaitVisible("#get-cid", chromedp.ByQuery),
+		chromedp.SetValue("#get-cid", "7961 orbit!", chromedp.ByQuery),
+		chromedp.Click(`#get-form button[type="submit"]`, chromedp.ByQuery))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#get-status", "or a code (7961-orbit-canyon-velvet)")
+	err = chromedp.Run(ctx,
+		chromedp.SetValue("#get-cid", typed, chromedp.ByQuery),
+		chromedp.Click(`#get-form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(job+`[data-state="done"]`, chromedp.ByQuery))
+	if err != nil {
+		t.Fatalf("get by the code %q: %v", typed, err)
+	}
+	if got := catAll(t, b, added.Cid); !bytes.Equal(got, data) {
+		t.Fatalf("B holds %d bytes that differ from the %d added on A", len(got), len(data))
+	}
 }

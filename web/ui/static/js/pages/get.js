@@ -15,27 +15,32 @@ export const title = 'Get';
  * into its folder (CID/a/b.jpg, /ipfs/CID/a/b.jpg). Whitespace goes from
  * the CID or ticket (a ticket may come wrapped over lines), line breaks
  * from the path (its names may hold spaces). It is checked only loosely,
- * the daemon says what is wrong in detail: a ticket starts with kith1,
+ * the daemon says what is wrong in detail: a ticket starts with kith1, a
+ * short code is a number and three words (7961-orbit-canyon-velvet),
  * anything else must look like a CID.
  */
 export function ref(text) {
+  // A short code (kith send's): its sender gives the ticket.
+  if (/^\d{4}([\s-]+[A-Za-z]{4,8}){3}$/.test(text.trim())) {
+    return { value: text.trim().toLowerCase().split(/[\s-]+/).join('-'), code: true };
+  }
   const s = text.trim().replace(/^\/ipfs\//, '').replace(/^ipfs:\/\//, '');
   const slash = s.indexOf('/');
   const root = (slash < 0 ? s : s.slice(0, slash)).replace(/\s+/g, '');
   const value = root + (slash < 0 ? '' : s.slice(slash).replace(/[\r\n]+/g, ''));
   if (root.startsWith('kith1')) return { value, ticket: true };
   if (/^[A-Za-z0-9]+$/.test(root)) return { value, ticket: false };
-  return { value, problem: 'Paste a CID (bafy… or Qm…) or a share ticket (kith1…), maybe followed by a path in it (CID/folder/file).' };
+  return { value, problem: 'Paste a CID (bafy… or Qm…), a share ticket (kith1…) or a code (7961-orbit-canyon-velvet), maybe followed by a path in it (CID/folder/file).' };
 }
 
 export function render(main, _arg, query) {
   const cidInput = h('input', { id: 'get-cid', name: 'cid', type: 'text', required: true, spellcheck: 'false',
-    autocomplete: 'off', placeholder: 'bafy…, kith1…, or CID/path/in/it', value: query.get('cid') || '' });
+    autocomplete: 'off', placeholder: 'bafy…, kith1…, 7961-orbit-canyon-velvet, or CID/path/in/it', value: query.get('cid') || '' });
   const nameInput = h('input', { id: 'get-name', name: 'name', type: 'text', autocomplete: 'off', placeholder: 'optional' });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Get');
   const status = h('p', { class: 'status', id: 'get-status', role: 'status', 'aria-live': 'polite' });
   const form = h('form', { class: 'get-form', id: 'get-form' },
-    h('div', { class: 'field wide' }, h('label', { for: 'get-cid' }, 'CID or ticket'), cidInput),
+    h('div', { class: 'field wide' }, h('label', { for: 'get-cid' }, 'CID, ticket or code'), cidInput),
     h('div', { class: 'field' }, h('label', { for: 'get-name' }, 'Name'), nameInput),
     submit);
   form.addEventListener('submit', async (e) => {
@@ -47,11 +52,17 @@ export function render(main, _arg, query) {
       status.classList.add('error');
       return;
     }
-    // A ticket's peers are dialled before the daemon answers.
-    status.textContent = r.ticket ? 'Reaching the peers in the ticket…' : 'Starting…';
     submit.disabled = true;
     try {
-      const job = await api('/jobs/fetch', { method: 'POST', params: { cid: r.value, name: nameInput.value.trim() } });
+      let cid = r.value;
+      if (r.code) {
+        // The code goes in the body, never a URL: it is a password.
+        status.textContent = 'Looking for the sender of the code (up to a minute)…';
+        cid = (await api('/codes/resolve', { method: 'POST', body: r.value })).ticket;
+      }
+      // A ticket's peers are dialled before the daemon answers.
+      status.textContent = r.ticket || r.code ? 'Reaching the peers in the ticket…' : 'Starting…';
+      const job = await api('/jobs/fetch', { method: 'POST', params: { cid, name: nameInput.value.trim() } });
       live.addJob(job);
       status.textContent = '';
       cidInput.value = '';
@@ -68,7 +79,8 @@ export function render(main, _arg, query) {
   replace(main, h('h1', {}, 'Get'),
     h('section', { class: 'card' }, form, status,
       h('p', { class: 'muted' }, 'A ticket (from a friend\'s Files page or ', h('code', {}, 'kith add'),
-        ') also names the peers that have it, so they are dialled first. ',
+        ') also names the peers that have it, so they are dialled first. A code (from a friend\'s ', h('code', {}, 'kith send'),
+        ') finds their computer while their send runs. ',
         'The transfer runs in the daemon: you can reload or close this page and come back.')),
     h('h2', {}, 'Downloads'), list);
   const uploads = uploadsSection();
