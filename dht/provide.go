@@ -122,3 +122,19 @@ func (d *DHT) checkKey(ctx context.Context, c cid.Cid) error {
 	}
 	return nil
 }
+
+// Providing reports whether c is in the keystore: announced, and
+// reannounced every reprovide interval, until StopProviding. It lists the
+// whole keystore: for checks and tests, not for every block.
+func (d *DHT) Providing(ctx context.Context, c cid.Cid) (bool, error) {
+	keys, err := d.providedKeys(ctx)
+	if err != nil {
+		return false, fmt.Errorf("dht: providing %s: %w", c, err)
+	}
+	for _, k := range keys {
+		if string(k) == string(c.Hash()) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -2,14 +2,18 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/kith-p2p/kith/node/atomicfile"
 	"github.com/kith-p2p/kith/protocol/code"
 	"github.com/kith-p2p/kith/protocol/ticket"
 	"github.com/kith-p2p/kith/web/api"
@@ -47,6 +51,42 @@ type codeBook struct {
 	open map[*openCode]bool
 }
 
+// codesFile lists, in the repo, the rendezvous keys of the codes open now
+// (never the codes): the DHT's provider keeps what it announces across
+// restarts, and a daemon that stopped without closing them (a crash)
+// withdraws them when it starts again.
+const codesFile = "codes-open.json"
+
+// saveCodesLocked writes codesFile for the open codes.
+func (n *Node) saveCodesLocked() {
+	keys := []string{}
+	for oc := range n.codes.open {
+		keys = append(keys, oc.keys.Rendezvous.String())
+	}
+	b, _ := json.Marshal(keys)
+	if err := atomicfile.Write(filepath.Join(n.repo.dir, codesFile), b, 0o600); err != nil {
+		n.log.Warn("code: could not note the open codes' rendezvous keys", "err", err)
+	}
+}
+
+// withdrawStaleCodes stops announcing the rendezvous keys of the codes a
+// daemon left open when it stopped.
+func (n *Node) withdrawStaleCodes(ctx context.Context) {
+	p := filepath.Join(n.repo.dir, codesFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return
+	}
+	var keys []string
+	_ = json.Unmarshal(b, &keys)
+	for _, k := range keys {
+		if c, err := cid.Decode(k); err == nil && n.dht != nil {
+			_ = n.dht.StopProviding(ctx, c)
+		}
+	}
+	_ = os.Remove(p)
+}
+
 // OpenCode opens a code for c, which must be pinned here, until ctx ends;
 // closed tells why if the daemon closes it first.
 func (n *Node) OpenCode(ctx context.Context, c cid.Cid) (string, <-chan error, error) {
@@ -67,6 +107,7 @@ func (n *Node) OpenCode(ctx context.Context, c cid.Cid) (string, <-chan error, e
 		n.codes.open = map[*openCode]bool{}
 	}
 	n.codes.open[oc] = true
+	n.saveCodesLocked()
 	n.codes.mu.Unlock()
 	announced := false
 	if n.dht != nil && n.cfg.DHT.Announce {
@@ -83,6 +124,7 @@ func (n *Node) OpenCode(ctx context.Context, c cid.Cid) (string, <-chan error, e
 		}
 		n.codes.mu.Lock()
 		delete(n.codes.open, oc)
+		n.saveCodesLocked()
 		n.codes.mu.Unlock()
 		if announced {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(nctx), 10*time.Second)
@@ -112,6 +154,7 @@ func (n *Node) answerCode(p peer.ID, q code.Question) string {
 			n.log.Warn("code: closed an open code after too many wrong proofs", "peer", p, "cid", oc.cid)
 			oc.closed <- errWrongProofs
 			delete(n.codes.open, oc)
+			n.saveCodesLocked()
 		}
 	}
 	n.codes.mu.Unlock()

@@ -3,9 +3,13 @@ package node
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipfs/go-cid"
 
 	"github.com/kith-p2p/kith/protocol/code"
 	"github.com/kith-p2p/kith/protocol/ticket"
@@ -117,4 +121,63 @@ func otherCode(t *testing.T, c string) string {
 		n = "0001"
 	}
 	return n + c[4:]
+}
+
+// TestCodeRendezvous: an open code's rendezvous is announced and noted in
+// the repo (never the code), and neither once it closed; a rendezvous
+// noted by a daemon that stopped without closing its code (a crash) is no
+// longer announced once the daemon starts again.
+func TestCodeRendezvous(t *testing.T) {
+	dir := t.TempDir()
+	cfg := func(c *Config) { c.DHT.ReprovideInterval = Duration(time.Minute) }
+	a := newNodeAt(t, dir, cfg)
+	root := addData(t, a, randomData(1<<10))
+	ctx := context.Background()
+	open, stop := context.WithCancel(ctx)
+	c, _, err := a.OpenCode(open, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := code.KeysOf(c)
+	providing := func(n *Node, k cid.Cid) bool {
+		t.Helper()
+		ok, err := n.dht.Providing(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !providing(a, keys.Rendezvous) {
+		t.Fatal("the open code's rendezvous is not announced")
+	}
+	noted, err := os.ReadFile(filepath.Join(dir, codesFile))
+	if err != nil || !strings.Contains(string(noted), keys.Rendezvous.String()) || strings.Contains(string(noted), c) {
+		t.Fatalf("%s holds %q (%v): want the rendezvous, never the code", codesFile, noted, err)
+	}
+	stop()
+	waitFor(t, 10*time.Second, "the closed code's rendezvous to be withdrawn", func() bool {
+		noted, _ := os.ReadFile(filepath.Join(dir, codesFile))
+		return !providing(a, keys.Rendezvous) && !strings.Contains(string(noted), keys.Rendezvous.String())
+	})
+
+	// A crash with a code open: its rendezvous stays in the keystore, and
+	// noted. (Provided here directly, as the open code did.)
+	other, _ := code.KeysOf(otherCode(t, c))
+	left := other.Rendezvous
+	if err := a.dht.Provide(ctx, left); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, codesFile), []byte(`["`+left.String()+`"]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := newNodeAt(t, dir, cfg)
+	if providing(b, left) {
+		t.Error("the rendezvous of a code left open is still announced after the restart")
+	}
+	if _, err := os.Stat(filepath.Join(dir, codesFile)); !os.IsNotExist(err) {
+		t.Errorf("%s is still there: %v", codesFile, err)
+	}
 }

@@ -258,6 +258,7 @@ func New(opts Options) (n *Node, err error) {
 	if n.dht, err = newDHT(ctx, n.host, n.cfg, n.store.Datastore()); err != nil {
 		return n, err
 	}
+	n.withdrawStaleCodes(ctx)
 	if err := n.tracker.Start(n.host); err != nil {
 		return n, fmt.Errorf("watch reachability: %w", err)
 	}
