@@ -34,8 +34,8 @@ const (
 	codeLookup = time.Minute
 )
 
-// errWrongProofs is why the daemon closed the open codes.
-var errWrongProofs = errors.New("closed after too many wrong tries (someone typed a wrong code, or guessed): the ticket still works, or send again for a new code")
+// errWrongProofs is why the daemon closed an open code.
+var errWrongProofs = errors.New("closed after too many wrong proofs (someone who saw where it is announced tried to guess it): the ticket still works; send again for a new code")
 
 // openCode is one open code.
 type openCode struct {

@@ -94,7 +94,10 @@ func Ask(ctx context.Context, h host.Host, p peer.ID, k Keys) (string, error) {
 func AskQuestion(ctx context.Context, h host.Host, p peer.ID, q Question) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	s, err := h.NewStream(network.WithNoDial(ctx, "ask for a code's ticket"), p, ID)
+	// A relayed connection will do (a question and a ticket are far
+	// below a relay's limits): the ticket then names the sender's
+	// addresses for the get, hole punching or not.
+	s, err := h.NewStream(network.WithAllowLimitedConn(network.WithNoDial(ctx, "ask for a code's ticket"), "ask for a code's ticket"), p, ID)
 	if err != nil {
 		return "", fmt.Errorf("ask %s: %w", p, err)
 	}

@@ -97,6 +97,23 @@ func TestBrowserGetByCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, ctx, "#get-status", "or a code (7961-orbit-canyon-velvet)")
+	// Words of three letters to eight, typed as they come.
+	for in, want := range map[string]string{
+		"0042 AIR zoo-act":              "0042-air-zoo-act",
+		"7961-orbit-canyon-velvet":      "7961-orbit-canyon-velvet",
+		" 1234  Absorb  Abstract Wealth": "1234-absorb-abstract-wealth",
+	} {
+		var got struct {
+			Value string `json:"value"`
+			Code  bool   `json:"code"`
+		}
+		if err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`import('/ui/js/pages/get.js').then((m) => m.ref(%q))`, in), &got, awaitPromise)); err != nil {
+			t.Fatal(err)
+		}
+		if !got.Code || got.Value != want {
+			t.Errorf("the Get page reads %q as %+v, want the code %s", in, got, want)
+		}
+	}
 	err = chromedp.Run(ctx,
 		chromedp.SetValue("#get-cid", typed, chromedp.ByQuery),
 		chromedp.Click(`#get-form button[type="submit"]`, chromedp.ByQuery),

@@ -37,15 +37,16 @@ func sendCmd(e *env) *cobra.Command {
 		Use:   "send PATH...",
 		Short: "Add a file or folder and serve it to a friend until Ctrl-C",
 		Long: `Add a file or folder (several, with --wrap NAME, as one folder), print
-a short code and its ticket, and serve it until you press Ctrl-C, saying who downloads it,
-how much they have had, and when their get finished, as croc and sendme
-do: your friend runs kith get CODE (7961-orbit-canyon-velvet), or kith
-get TICKET. The code works while send runs: your friend's kith finds
-this one through the DHT (or among its connected peers, on a LAN say),
-proves it knows the code without sending it, and is given the ticket;
-after 10 wrong tries it is closed (the ticket works on). With --once, send ends by itself
-when a friend's get finished (a kith get says so; an IPFS node's does
-not). With no daemon running, send starts one for itself (on the
+a short code and its ticket, and serve it until you press Ctrl-C, saying
+who downloads it, how much they have had, and when their get finished,
+as croc and sendme do: your friend runs kith get CODE (a number and
+three words, 7961-orbit-canyon-velvet), or kith get TICKET. The code
+works while send runs: your friend's kith finds this one through the DHT
+(or among its connected peers, on a LAN say), proves it knows the code
+without sending it, and is given the ticket; after 10 wrong proofs it is
+closed (the ticket works on). With --once, send ends by itself when a
+friend's get finished (a kith get says so; an IPFS node's does not).
+With no daemon running, send starts one for itself (on the
 network) and stops it when it ends; it waits a few seconds for an address
 a friend on the internet can reach (your public one, or a relay's when you
 are behind a router) so that the ticket holds it. With a daemon running,

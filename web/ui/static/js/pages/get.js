@@ -21,7 +21,7 @@ export const title = 'Get';
  */
 export function ref(text) {
   // A short code (kith send's): its sender gives the ticket.
-  if (/^\d{4}([\s-]+[A-Za-z]{4,8}){3}$/.test(text.trim())) {
+  if (/^\d{4}([\s-]+[A-Za-z]{3,8}){3}$/.test(text.trim())) {
     return { value: text.trim().toLowerCase().split(/[\s-]+/).join('-'), code: true };
   }
   const s = text.trim().replace(/^\/ipfs\//, '').replace(/^ipfs:\/\//, '');
