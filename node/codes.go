@@ -30,8 +30,10 @@ const (
 	// maxWrongProofs closes an open code after that many wrong proofs of
 	// it: a code is about 46 bits, and nobody gets to try more than a few.
 	maxWrongProofs = 10
-	// codeLookup bounds a getter's search for a code's sender.
-	codeLookup = time.Minute
+	// codeLookup bounds a getter's search for a code's sender, looked
+	// for again every codeLookAgain.
+	codeLookup    = time.Minute
+	codeLookAgain = 2 * time.Second
 )
 
 // errWrongProofs is why the daemon closed an open code.
@@ -205,27 +207,38 @@ func (n *Node) ResolveCode(ctx context.Context, s string) (string, error) {
 			}
 		})
 	}
-	for _, p := range n.host.Network().Peers() {
-		if ok, _ := n.host.Peerstore().SupportsProtocols(p, code.ID); len(ok) > 0 {
-			ask(p)
-		}
-	}
-	if n.dht != nil {
-		for ai := range n.dht.FindProviders(ctx, keys.Rendezvous, 20) {
-			if tried[ai.ID] || ai.ID == n.host.ID() {
-				continue
+	// Looked for again every few seconds: the sender's announcement may
+	// not have reached the DHT yet (a code read out at once), nor this
+	// daemon have its DHT peers (one just started for the get).
+	for {
+		for _, p := range n.host.Network().Peers() {
+			if ok, _ := n.host.Peerstore().SupportsProtocols(p, code.ID); len(ok) > 0 && !tried[p] {
+				ask(p)
 			}
-			if err := n.host.Connect(ctx, ai); err != nil {
-				continue
-			}
-			ask(ai.ID)
 		}
-	}
-	wg.Wait()
-	select {
-	case t := <-found:
-		return t, nil
-	default:
+		if n.dht != nil {
+			for ai := range n.dht.FindProviders(ctx, keys.Rendezvous, 20) {
+				if tried[ai.ID] || ai.ID == n.host.ID() {
+					continue
+				}
+				if err := n.host.Connect(ctx, ai); err != nil {
+					continue
+				}
+				ask(ai.ID)
+			}
+		}
+		wg.Wait()
+		select {
+		case t := <-found:
+			return t, nil
+		default:
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(codeLookAgain):
+			continue
+		}
+		break
 	}
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return "", err

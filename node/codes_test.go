@@ -44,15 +44,19 @@ func TestCodeBetweenConnectedPeers(t *testing.T) {
 		t.Fatalf("the code gave ticket %+v (%v), want A's of %s", parsed, err, root)
 	}
 	other := otherCode(t, c)
-	if _, err := b.ResolveCode(ctx, other); api.KindOf(err) != api.KindNotFound {
+	short, cancel := context.WithTimeout(ctx, 3*time.Second) // it would look for a minute
+	defer cancel()
+	if _, err := b.ResolveCode(short, other); api.KindOf(err) != api.KindNotFound {
 		t.Fatalf("ResolveCode of another code: %v, want not found", err)
 	}
 	if _, err := b.ResolveCode(ctx, "holiday-2026"); api.KindOf(err) != api.KindInvalid {
 		t.Fatalf("ResolveCode of what is no code: %v, want invalid", err)
 	}
 	stop()
-	waitFor(t, 10*time.Second, "the code to close once its request ended", func() bool {
-		_, err := b.ResolveCode(ctx, c)
+	waitFor(t, 20*time.Second, "the code to close once its request ended", func() bool {
+		short, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		_, err := b.ResolveCode(short, c)
 		return api.KindOf(err) == api.KindNotFound
 	})
 	select {
