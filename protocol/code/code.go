@@ -126,7 +126,7 @@ type Keys struct {
 	proof      []byte
 }
 
-// Argon2id's cost: about 60 ms and 64 MiB on a laptop, once per send and
+// Argon2id's cost: about 40 ms and 64 MiB (BenchmarkKeysOf), once per send and
 // once per get.
 const (
 	argonTime    = 1

@@ -190,3 +190,12 @@ func loopbackHost(tb testing.TB) host.Host {
 	tb.Cleanup(func() { _ = h.Close() })
 	return h
 }
+
+// BenchmarkKeysOf is the Argon2id cost a send and a get each pay once.
+func BenchmarkKeysOf(b *testing.B) {
+	for b.Loop() {
+		if _, err := KeysOf("7961-orbit-canyon-velvet"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

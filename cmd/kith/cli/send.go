@@ -53,7 +53,7 @@ are behind a router) so that the ticket holds it. With a daemon running,
 what you sent stays served after send ends, as anything you add.
 
 What is sent is private (not announced in the DHT: only who has the
-ticket finds it) unless --public, and it stays pinned here, as an add
+code or the ticket finds it) unless --public, and it stays pinned here, as an add
 leaves it ('kith pin rm CID' frees it). A folder is sent whole, leaving
 out what --exclude and its .kithignore name, as add -r does. A download
 cut short resumes when your friend runs the same get again, from this
