@@ -117,14 +117,6 @@ many as any device that syncs the folder asked for).`,
 				}
 				defer stop()
 			}
-			if group == "" {
-				// A short code (kith send's): its sender gives the ticket.
-				if t, ok, err := e.codeTicket(cmd.Context(), args[0]); err != nil {
-					return err
-				} else if ok {
-					args[0] = t
-				}
-			}
 			id, name, c, err := e.refClient(cmd.Context(), args[0], group)
 			if err != nil {
 				return err

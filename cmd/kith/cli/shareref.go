@@ -86,11 +86,20 @@ func noShareNamed(group, share string, sts []api.GroupStatus) error {
 }
 
 // refClient reads a content argument for get, ls and cat: with group "",
-// a CID, ticket or path (checked before the daemon is asked), else a name
+// a CID, ticket or path (checked before the daemon is asked), or a short
+// code (its sender found through the daemon: the ticket it gives), else a name
 // group shares something as, and a path in it (groupShareRef). It returns
 // the reference, the name its content is saved under, and the client.
 func (e *env) refClient(ctx context.Context, arg, group string) (ref, name string, c *client.Client, err error) {
 	var notRef notRefError
+	if group == "" {
+		// A short code (kith send's): its sender gives the ticket.
+		if t, ok, err := e.codeTicket(ctx, arg); err != nil {
+			return "", "", nil, err
+		} else if ok {
+			arg = t
+		}
+	}
 	if group == "" {
 		if ref, err = parseCID(arg); errors.As(err, &notRef) {
 			// Perhaps a pin's name: the daemon knows.
