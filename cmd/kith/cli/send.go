@@ -46,18 +46,18 @@ works while send runs: your friend's kith finds this one through the DHT
 without sending it, and is given the ticket; after 10 wrong proofs it is
 closed (the ticket works on). With --once, send ends by itself when a
 friend's get finished (a kith get says so; an IPFS node's does not).
-With no daemon running, send starts one for itself (on the
-network) and stops it when it ends; it waits a few seconds for an address
+With no daemon running, send starts one for itself (on the network)
+and stops it when it ends; it waits a few seconds for an address
 a friend on the internet can reach (your public one, or a relay's when you
 are behind a router) so that the ticket holds it. With a daemon running,
 what you sent stays served after send ends, as anything you add.
 
 What is sent is private (not announced in the DHT: only who has the
-code or the ticket finds it) unless --public, and it stays pinned here, as an add
-leaves it ('kith pin rm CID' frees it). A folder is sent whole, leaving
-out what --exclude and its .kithignore name, as add -r does. A download
-cut short resumes when your friend runs the same get again, from this
-send or from any daemon of yours that serves it.`,
+code or the ticket finds it) unless --public, and it stays pinned here,
+as an add leaves it ('kith pin rm CID' frees it). A folder is sent
+whole, leaving out what --exclude and its .kithignore name, as add -r
+does. A download cut short resumes when your friend runs the same get
+again, from this send or from any daemon of yours that serves it.`,
 		Example: "  kith send holiday.mp4\n  kith send --once holiday.mp4\n  kith send ./photos --exclude '*.raw'\n  kith send --wrap trip notes.txt map.pdf",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
