@@ -28,12 +28,13 @@ func (e *env) codeTicket(ctx context.Context, arg string) (string, bool, error) 
 		return arg, false, nil
 	}
 	root, names, _ := dag.SplitPath(arg)
+	root, _ = code.Parse(root) // as the sender printed it
 	c, err := e.client()
 	if err != nil {
 		return "", true, err
 	}
 	if !e.json {
-		fmt.Fprintf(e.stderr, "looking for the sender of %s (up to a minute)...\n", printable(strings.ToLower(root)))
+		fmt.Fprintf(e.stderr, "looking for the sender of %s (up to a minute)...\n", root)
 	}
 	t, err := c.ResolveCode(ctx, root)
 	if err != nil {
