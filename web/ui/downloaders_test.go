@@ -17,8 +17,9 @@ import (
 	"github.com/kith-p2p/kith/web/api"
 )
 
-// TestBrowserAddShowsWhoDownloads: what the Add page added says, under its
-// ticket, who downloads it from this computer, as kith send does: here a
+// TestBrowserAddShowsWhoDownloads: what the Add page added offers, beside
+// its ticket, a short code (which a friend's get finds this computer by)
+// and says who downloads it from this computer, as kith send does: here a
 // peer whose get finished (it says so), with what was sent.
 func TestBrowserAddShowsWhoDownloads(t *testing.T) {
 	ctx := newBrowser(t)
@@ -52,8 +53,24 @@ func TestBrowserAddShowsWhoDownloads(t *testing.T) {
 		t.Fatalf("%d downloaders listed before any get (%v)", listed, err)
 	}
 
+	// Its ticket box offers a short code, which B's get finds A by.
+	var code string
+	err = chromedp.Run(sctx,
+		chromedp.Click(row+` button[data-action="code"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(row+` .code-box strong.code`, chromedp.ByQuery),
+		chromedp.Text(row+` .code-box strong.code`, &code, chromedp.ByQuery))
+	if err != nil {
+		t.Fatalf("the Short code button: %v", err)
+	}
+	ticket, err := b.c.ResolveCode(ctx, code)
+	if err != nil {
+		t.Fatalf("resolve the page's code %q: %v", code, err)
+	}
+	if !strings.Contains(ticket, "kith1") {
+		t.Fatalf("the code of %s gave %q", c, ticket)
+	}
 	out := filepath.Join(t.TempDir(), "notes.bin")
-	if _, err := b.n.Get(ctx, c, out, nil, nil); err != nil {
+	if _, err := b.n.Get(ctx, ticket, out, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, data) {

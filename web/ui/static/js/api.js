@@ -129,3 +129,51 @@ export function gatewayURL(cid, { name, download, path } = {}) {
   const s = q.toString();
   return origin + p + (s ? '?' + s : '');
 }
+
+/**
+ * openCode opens a short code for cid (POST /codes, as kith send does): it
+ * resolves with {code, close} once the daemon gave one; the code stays
+ * open until close() or the page goes. onClosed(message) hears why, if
+ * the daemon closes it first (too many wrong proofs, or it stopped).
+ */
+export async function openCode(cid, onClosed = () => {}) {
+  const stop = new AbortController();
+  let res;
+  try {
+    res = await fetch(url('/codes', { cid }), { method: 'POST', credentials: 'omit', signal: stop.signal,
+      headers: session.headers({ Accept: 'application/x-ndjson' }) });
+  } catch {
+    throw notAnswering();
+  }
+  if (!res.ok) throw await refusal(res);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  const line = async () => {
+    for (;;) {
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        const l = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        return l;
+      }
+      const chunk = await reader.read();
+      if (chunk.done) return null;
+      buf += chunk.value;
+    }
+  };
+  let first;
+  try { first = JSON.parse(await line()); } catch { first = {}; }
+  if (!first.code) {
+    stop.abort();
+    throw new Error('The daemon gave no code.');
+  }
+  let closed = false;
+  const close = () => { closed = true; stop.abort(); };
+  line().then((l) => {
+    if (closed) return;
+    let msg = 'The daemon stopped: the code is closed.';
+    try { msg = JSON.parse(l).error || msg; } catch { /* ended */ }
+    onClosed(msg);
+  }, () => { if (!closed) onClosed('The daemon stopped: the code is closed.'); });
+  return { code: first.code, close };
+}

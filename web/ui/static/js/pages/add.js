@@ -131,7 +131,7 @@ function enqueue(list, label, detail, first, run, name = label) {
         h('a', { class: 'button small', href: gatewayURL(res.cid, { name: res.name, download: true }) }, 'Download'),
         // The ticket is reachable from the internet when the node has an
         // address to share there (the rule GET /ticket applies).
-        res.ticket ? ticketBox(res.ticket, api('/id').then((id) => (id.share || []).length > 0)) : null,
+        res.ticket ? ticketBox(res.ticket, api('/id').then((id) => (id.share || []).length > 0), res.cid) : null,
         // Who downloads it, as kith send says it.
         downloadersOf(res.cid, res.size),
         groupShareBox(res.cid, res.name, { quietWithoutGroups: true }));

@@ -83,7 +83,7 @@ export function render(main, _arg, query) {
     placeTicket(row, tr);
     try {
       const t = await api('/ticket', { params: { cid: pin.cid } });
-      replace(slot, ticketBox(t.ticket, t.reachable));
+      replace(slot, ticketBox(t.ticket, t.reachable, pin.cid));
     } catch (err) {
       replace(slot, errorBox(err));
     }
