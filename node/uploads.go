@@ -121,13 +121,7 @@ func (t *uploadTracker) served(proto uploadProto, p peer.ID, b blocks.Block) {
 			t.trail.put(l, root)
 		}
 	}
-	key := uploadKey{peer: p, root: root}
-	e := t.entries[key]
-	if e == nil {
-		t.pruneLocked(now, maxUploads-1)
-		e = &uploadEntry{since: now}
-		t.entries[key] = e
-	}
+	e := t.entryLocked(uploadKey{peer: p, root: root}, now)
 	n := int64(len(b.RawData()))
 	if t.sent != nil {
 		t.sent(n)
@@ -150,17 +144,23 @@ func (t *uploadTracker) fetched(p peer.ID, root cid.Cid) {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	key := uploadKey{peer: p, root: root}
+	// (A new entry: its blocks came under no root, a fetch resumed past
+	// the root, or from another of its providers.)
+	e := t.entryLocked(uploadKey{peer: p, root: root}, now)
+	e.finished = true
+	e.last = now
+}
+
+// entryLocked is the entry of key, made (the longest idle going past
+// maxUploads) if there is none.
+func (t *uploadTracker) entryLocked(key uploadKey, now time.Time) *uploadEntry {
 	e := t.entries[key]
 	if e == nil {
-		// Its blocks came under no root (a fetch resumed past the root),
-		// or from another of its providers.
 		t.pruneLocked(now, maxUploads-1)
 		e = &uploadEntry{since: now}
 		t.entries[key] = e
 	}
-	e.finished = true
-	e.last = now
+	return e
 }
 
 // uploadSnapshot is one upload as list reports it.

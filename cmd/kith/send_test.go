@@ -62,10 +62,7 @@ func TestSend(t *testing.T) {
 	if err := send.cmd.Wait(); err != nil {
 		t.Fatalf("send stopped with Ctrl-C: %v\nstderr:\n%s", err, send.stderr.String())
 	}
-	waitFor(t, 30*time.Second, "the daemon started for the send to stop", func() bool {
-		_, err := os.Stat(filepath.Join(sender, "api"))
-		return os.IsNotExist(err)
-	})
+	daemonGone(t, sender, "the daemon started for the send to stop")
 	if _, errOut, err := runKith(t, sender, "send", src, src); err == nil || !strings.Contains(errOut, "name it with --wrap NAME") {
 		t.Errorf("send of two paths without --wrap: %v %s", err, errOut)
 	}
@@ -95,10 +92,7 @@ func TestSendOnce(t *testing.T) {
 	if err := send.cmd.Wait(); err != nil {
 		t.Fatalf("send --once: %v\nstderr:\n%s", err, send.stderr.String())
 	}
-	waitFor(t, 30*time.Second, "the daemon started for the send to stop", func() bool {
-		_, err := os.Stat(filepath.Join(sender, "api"))
-		return os.IsNotExist(err)
-	})
+	daemonGone(t, sender, "the daemon started for the send to stop")
 }
 
 // TestSendHoldsTheDaemonItFound: a second send finds the daemon the first
@@ -145,8 +139,14 @@ func TestSendHoldsTheDaemonItFound(t *testing.T) {
 	if err := b.cmd.Wait(); err != nil {
 		t.Fatalf("the second send, stopped with Ctrl-C: %v\n%s", err, b.stderr.String())
 	}
-	waitFor(t, 30*time.Second, "the daemon started for the first send to stop once the second ended", func() bool {
-		_, err := os.Stat(filepath.Join(sender, "api"))
+	daemonGone(t, sender, "the daemon started for the first send to stop once the second ended")
+}
+
+// daemonGone waits until repo's daemon stopped (its API file is gone).
+func daemonGone(t *testing.T, repo, what string) {
+	t.Helper()
+	waitFor(t, 30*time.Second, what, func() bool {
+		_, err := os.Stat(filepath.Join(repo, "api"))
 		return os.IsNotExist(err)
 	})
 }

@@ -22,16 +22,7 @@ import (
 // hole-punched connection; A's send says B has it all and, with --once,
 // ends.
 func TestTwoHomesByCode(t *testing.T) {
-	lab := netlab.New(t)
-	pub := startPublicNet(t, lab, 2, false)
-	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Cone})
-	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Cone})
-	a := startKith(t, "laptop-A", homeA.Laptop("a"), laptopConfig(pub.boot))
-	b := startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(pub.boot))
-	waitFor(t, 60*time.Second, "A to be private with a relay reservation", func() bool {
-		d := a.doctor()
-		return d.Reachability == "private" && len(d.RelayAddrs) > 0
-	})
+	_, a, b := twoConeHomes(t, false)
 	data := make([]byte, 4<<20)
 	rand.Read(data)
 	src := filepath.Join(a.files, "notes.bin")

@@ -18,17 +18,7 @@ import (
 // (two kith nodes and a Kubo). B gets A's file knowing only its CID; the
 // bytes arrive over a direct, hole-punched connection.
 func TestTwoHomesByCID(t *testing.T) {
-	lab := netlab.New(t)
-	pub := startPublicNet(t, lab, 2, true)
-	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Cone})
-	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Cone})
-	a := startKith(t, "laptop-A", homeA.Laptop("a"), laptopConfig(pub.boot))
-	b := startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(pub.boot))
-
-	waitFor(t, 60*time.Second, "A to be private with a relay reservation", func() bool {
-		d := a.doctor()
-		return d.Reachability == "private" && len(d.RelayAddrs) > 0
-	})
+	pub, a, b := twoConeHomes(t, true)
 	waitFor(t, 60*time.Second, "the public kith nodes to find they are public", func() bool {
 		return pub.kiths[0].doctor().Reachability == "public"
 	})
@@ -91,4 +81,23 @@ func TestGetRightAfterStart(t *testing.T) {
 	if !hasDirectConnTo(b.peers(), a.id.PeerID, int64(len(data))) {
 		t.Fatalf("the file did not come over a direct connection to A: %+v", b.peers())
 	}
+}
+
+// twoConeHomes starts the lab's public network (two kith nodes, and a Kubo
+// withKubo) and two laptops behind cone NATs in homes of their own, with
+// the default config but for the lab's bootstrap list, and waits until A
+// is private with a relay reservation.
+func twoConeHomes(t *testing.T, withKubo bool) (pub *publicNet, a, b *kith) {
+	t.Helper()
+	lab := netlab.New(t)
+	pub = startPublicNet(t, lab, 2, withKubo)
+	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Cone})
+	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Cone})
+	a = startKith(t, "laptop-A", homeA.Laptop("a"), laptopConfig(pub.boot))
+	b = startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(pub.boot))
+	waitFor(t, 60*time.Second, "A to be private with a relay reservation", func() bool {
+		d := a.doctor()
+		return d.Reachability == "private" && len(d.RelayAddrs) > 0
+	})
+	return pub, a, b
 }
