@@ -116,8 +116,8 @@ func TestBrowserGetByCode(t *testing.T) {
 	waitText(t, ctx, "#get-status", "or a code (7961-orbit-canyon-velvet)")
 	// Words of three letters to eight, typed as they come.
 	for in, want := range map[string]string{
-		"0042 AIR zoo-act":              "0042-air-zoo-act",
-		"7961-orbit-canyon-velvet":      "7961-orbit-canyon-velvet",
+		"0042 AIR zoo-act":               "0042-air-zoo-act",
+		"7961-orbit-canyon-velvet":       "7961-orbit-canyon-velvet",
 		" 1234  Absorb  Abstract Wealth": "1234-absorb-abstract-wealth",
 	} {
 		var got struct {
