@@ -133,8 +133,8 @@ func TestPinNames(t *testing.T) {
 	}
 	for args, want := range map[string]string{
 		"ls twice":     "2 pins are named twice ('kith pin ls' lists them): give the CID of the one you mean",
-		"cat nowhere":  `"nowhere" is neither a CID, a kith ticket nor the name of a pin of yours ('kith pin ls' lists them)`,
-		"get nowhere":  `"nowhere" is neither a CID, a kith ticket nor the name of a pin of yours`,
+		"cat nowhere":  `"nowhere" is neither a CID, a kith ticket, a code nor the name of a pin of yours ('kith pin ls' lists them)`,
+		"get nowhere":  `"nowhere" is neither a CID, a kith ticket, a code nor the name of a pin of yours`,
 		"status twice": "2 pins are named twice",
 	} {
 		if _, stderr, err := runKith(t, repo, strings.Fields(args)...); err == nil || !strings.Contains(stderr, want) {

@@ -102,6 +102,37 @@ func Parse(s string) (string, bool) {
 	return strings.Join(f, "-"), true
 }
 
+// Mistyped says, of s that is no code but reads as an attempt at one (a
+// number of four digits, then words), what is wrong with it; ok is false
+// for anything else (a pin's name, say).
+func Mistyped(s string) (why string, ok bool) {
+	if _, isCode := Parse(s); isCode {
+		return "", false
+	}
+	f := strings.FieldsFunc(strings.ToLower(strings.TrimSpace(s)), func(r rune) bool { return r == '-' || r == ' ' })
+	if len(f) < 2 || len(f[0]) != 4 || strings.Trim(f[0], "0123456789") != "" {
+		return "", false
+	}
+	for _, w := range f[1:] {
+		if w == "" || strings.Trim(w, "abcdefghijklmnopqrstuvwxyz") != "" {
+			return "", false
+		}
+	}
+	if len(f) != 1+Words {
+		return fmt.Sprintf("a code is a number and %d words; this has %d", Words, len(f)-1), true
+	}
+	var bad []string
+	for _, w := range f[1:] {
+		if _, ok := word(w); !ok {
+			bad = append(bad, w)
+		}
+	}
+	if len(bad) == 1 {
+		return fmt.Sprintf("%s is not one of the words codes are made of: check the spelling", bad[0]), true
+	}
+	return fmt.Sprintf("%s are not words codes are made of: check the spelling", strings.Join(bad, " and ")), true
+}
+
 // word is the list's word that w is, or starts with (four letters or more).
 func word(w string) (string, bool) {
 	if _, ok := wordAt[w]; ok {

@@ -59,6 +59,28 @@ func TestNewAndParse(t *testing.T) {
 	}
 }
 
+// TestMistyped: what reads as an attempt at a code but is none is said to
+// be so, and why; anything else is not taken for one.
+func TestMistyped(t *testing.T) {
+	for _, tc := range []struct {
+		in, why string
+	}{
+		{"7961-orbit-canyon-velvetx", "velvetx is not one of the words codes are made of: check the spelling"},
+		{"7961 orbt canyon velvetx", "orbt and velvetx are not words codes are made of: check the spelling"},
+		{"7961-orbit-canyon", "a code is a number and 3 words; this has 2"},
+		{"7961-orbit-canyon-velvet", ""}, // a code
+		{"holiday-2026", ""},
+		{"2026-holiday.jpg", ""},
+		{"1234", ""},
+		{"bafybeigdyrzt5sfp7udm7hu76uh7y2", ""},
+	} {
+		why, ok := Mistyped(tc.in)
+		if ok != (tc.why != "") || why != tc.why {
+			t.Errorf("Mistyped(%q) = %q, %v; want %q", tc.in, why, ok, tc.why)
+		}
+	}
+}
+
 // TestKeys: one code gives the same keys every time, two codes different
 // ones; a proof holds only for the code, and the two peers, it was made for.
 func TestKeys(t *testing.T) {

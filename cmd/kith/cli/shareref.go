@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/protocol/code"
 	"github.com/kith-p2p/kith/protocol/ticket"
 	"github.com/kith-p2p/kith/web/api"
 	"github.com/kith-p2p/kith/web/client"
@@ -157,7 +158,10 @@ func pinNamed(ctx context.Context, c *client.Client, arg string, notRef notRefEr
 	}
 	switch len(match) {
 	case 0:
-		return "", "", fmt.Errorf("%q is neither a CID, a kith ticket nor the name of a pin of yours ('kith pin ls' lists them)", string(notRef))
+		if why, ok := code.Mistyped(root); ok {
+			return "", "", fmt.Errorf("%q is no code kith send prints: %s", string(notRef), why)
+		}
+		return "", "", fmt.Errorf("%q is neither a CID, a kith ticket, a code nor the name of a pin of yours ('kith pin ls' lists them)", string(notRef))
 	case 1:
 	default:
 		return "", "", fmt.Errorf("%d pins are named %s ('kith pin ls' lists them): give the CID of the one you mean", len(match), printable(root))
