@@ -98,6 +98,9 @@ again, from this send or from any daemon of yours that serves it.`,
 			codeCtx, closeCode := context.WithCancel(ctx)
 			defer closeCode()
 			code, closed, codeErr := c.OpenCode(codeCtx, res.Cid)
+			if codeErr != nil && api.KindOf(codeErr) != api.KindNotFound && !e.json {
+				fmt.Fprintf(e.stderr, "no short code (%s): give the ticket\n", userMessage(codeErr))
+			}
 			if e.json {
 				res.Ticket = ticket
 				if err := e.printJSON(res); err != nil {
