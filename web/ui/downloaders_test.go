@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/ipfs/boxo/files"
 
+	"github.com/kith-p2p/kith/protocol/code"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -140,5 +142,54 @@ func TestBrowserGetByCode(t *testing.T) {
 	}
 	if got := catAll(t, b, added.Cid); !bytes.Equal(got, data) {
 		t.Fatalf("B holds %d bytes that differ from the %d added on A", len(got), len(data))
+	}
+}
+
+// TestBrowserFilesCodeClosesWithPanel: a code the Files page's Share
+// panel opened is given to a getter that proves it, and is closed once
+// the panel is.
+func TestBrowserFilesCodeClosesWithPanel(t *testing.T) {
+	ctx := newBrowser(t)
+	a, b := startDaemon(t, nil), startDaemon(t, nil)
+	b.connectTo(t, ctx, a)
+	added, err := a.c.Add(ctx, "notes.txt", files.NewBytesFile([]byte("notes\n")), 6, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.login(t, ctx)
+	row := fmt.Sprintf(`tr[data-cid=%q]`, added.Cid)
+	box := fmt.Sprintf(`tr[data-ticket-for=%q] .code-box`, added.Cid)
+	var typed string
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(a.base()+"/#/files"),
+		chromedp.WaitVisible(row+` [data-action="share"]`, chromedp.ByQuery),
+		clickJS(row+` [data-action="share"]`),
+		chromedp.WaitVisible(box+` button[data-action="code"]`, chromedp.ByQuery),
+		clickJS(box+` button[data-action="code"]`),
+		chromedp.WaitVisible(box+` strong.code`, chromedp.ByQuery),
+		chromedp.Text(box+` strong.code`, &typed, chromedp.ByQuery))
+	if err != nil {
+		t.Fatalf("the Share panel's code: %v", err)
+	}
+	keys, err := code.KeysOf(typed)
+	if err != nil {
+		t.Fatalf("the panel shows %q: %v", typed, err)
+	}
+	if tk, err := code.Ask(ctx, b.n.Host(), a.n.Host().ID(), keys); err != nil || !strings.HasPrefix(tk, "kith1") {
+		t.Fatalf("asked with the panel's code: %q, %v", tk, err)
+	}
+	if err := chromedp.Run(ctx, clickJS(row+` [data-action="share"]`)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := code.Ask(ctx, b.n.Host(), a.n.Host().ID(), keys)
+		if errors.Is(err, code.ErrUnknown) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the code is still open after the panel closed: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

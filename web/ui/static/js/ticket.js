@@ -31,7 +31,8 @@ export function ticketBox(ticket, reachable, cid) {
 /**
  * codeBox offers a short code for cid: a number and three words a friend
  * types (or is read out over the phone) instead of the ticket. It is open
- * while this page is: closing the tab closes it.
+ * while this page is: closing the tab closes it, and so does closeCodes on
+ * an element that holds the box.
  */
 function codeBox(cid) {
   const el = h('div', { class: 'code-box' });
@@ -39,9 +40,10 @@ function codeBox(cid) {
   offer.addEventListener('click', async () => {
     offer.disabled = true;
     try {
-      const { code } = await openCode(cid, (msg) => {
+      const { code, close } = await openCode(cid, (msg) => {
         replace(el, h('p', { class: 'warning small', role: 'note' }, 'The code is closed: ', msg));
       });
+      el.closeCode = close;
       replace(el,
         h('p', {}, 'Code: ', h('strong', { class: 'code' }, code), ' ', copyButton(code)),
         h('p', { class: 'muted small' }, 'Your friend types it on their Get page, or runs ', h('code', {}, 'kith get ' + code),
@@ -53,4 +55,9 @@ function codeBox(cid) {
   });
   replace(el, offer);
   return el;
+}
+
+/** closeCodes closes the codes the ticket boxes inside el opened. */
+export function closeCodes(el) {
+  el.querySelectorAll('.code-box').forEach((b) => { if (b.closeCode) b.closeCode(); });
 }

@@ -13,7 +13,7 @@ import * as replication from '../replication.js';
 import { groupShareBox } from '../groupshare.js';
 import { longList } from '../longlist.js';
 import { privacyBox } from '../privacy.js';
-import { ticketBox } from '../ticket.js';
+import { closeCodes, ticketBox } from '../ticket.js';
 
 export const title = 'Files';
 
@@ -61,7 +61,10 @@ export function render(main, _arg, query) {
     for (const [cid, tr] of tickets) {
       const row = rowOf(cid);
       if (row) placeTicket(row, tr);
-      else tickets.delete(cid);
+      else {
+        closeCodes(tr); // its pin is gone
+        tickets.delete(cid);
+      }
     }
     moving = replication.fill(shown, cellOf, statuses);
   }
@@ -71,6 +74,7 @@ export function render(main, _arg, query) {
   async function share(pin) {
     const row = rowOf(pin.cid);
     if (tickets.has(pin.cid)) {
+      closeCodes(tickets.get(pin.cid));
       tickets.get(pin.cid).remove();
       tickets.delete(pin.cid);
       row.querySelector('[data-action="share"]').setAttribute('aria-expanded', 'false');
