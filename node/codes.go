@@ -43,8 +43,9 @@ var errWrongProofs = errors.New("closed after too many wrong proofs (someone who
 type openCode struct {
 	keys   code.Keys
 	cid    cid.Cid
-	wrong  int        // wrong proofs of it
-	closed chan error // told, once, why the daemon closed it
+	wrong  int           // wrong proofs of it
+	closed chan error    // told, once, why the daemon closed it
+	gone   chan struct{} // closed with it: its rendezvous is withdrawn at once
 }
 
 // codeBook holds the open codes.
@@ -103,7 +104,7 @@ func (n *Node) OpenCode(ctx context.Context, c cid.Cid) (string, <-chan error, e
 	if err != nil {
 		return "", nil, fmt.Errorf("open a code: %w", err)
 	}
-	oc := &openCode{keys: keys, cid: c, closed: make(chan error, 1)}
+	oc := &openCode{keys: keys, cid: c, closed: make(chan error, 1), gone: make(chan struct{})}
 	n.codes.mu.Lock()
 	if n.codes.open == nil {
 		n.codes.open = map[*openCode]bool{}
@@ -123,6 +124,7 @@ func (n *Node) OpenCode(ctx context.Context, c cid.Cid) (string, <-chan error, e
 		select {
 		case <-ctx.Done():
 		case <-nctx.Done():
+		case <-oc.gone:
 		}
 		n.codes.mu.Lock()
 		delete(n.codes.open, oc)
@@ -155,6 +157,7 @@ func (n *Node) answerCode(p peer.ID, q code.Question) string {
 		if oc.wrong >= maxWrongProofs {
 			n.log.Warn("code: closed an open code after too many wrong proofs", "peer", p, "cid", oc.cid)
 			oc.closed <- errWrongProofs
+			close(oc.gone)
 			delete(n.codes.open, oc)
 			n.saveCodesLocked()
 		}

@@ -115,6 +115,11 @@ func TestCodeClosesAfterWrongProofs(t *testing.T) {
 	if _, err := code.Ask(ctx, b.Host(), a.Host().ID(), right); !errors.Is(err, code.ErrUnknown) {
 		t.Fatalf("the right proof after the code closed: %v", err)
 	}
+	// Its rendezvous is withdrawn at once, not when the send ends.
+	waitFor(t, 10*time.Second, "the closed code's rendezvous to be withdrawn", func() bool {
+		ok, err := a.dht.Providing(ctx, right.Rendezvous)
+		return err == nil && !ok
+	})
 }
 
 // otherCode is a code that differs from c in its number.
