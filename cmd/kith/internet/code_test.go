@@ -15,14 +15,16 @@ import (
 	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
 )
 
-// TestTwoHomesByCode: A, behind a cone NAT, runs `kith send`; B, behind
-// another, types the short code it printed. B knows nothing else of A: it
-// finds A through the lab's DHT (the code's rendezvous key), proves it
-// knows the code, is given the ticket, and gets the file over a direct,
-// hole-punched connection; A's send says B has it all and, with --once,
-// ends.
+// TestTwoHomesByCode: A, behind a cone NAT, runs `kith send` with no
+// daemon running (it starts its own, as croc's user expects); B, behind
+// another, types the short code it printed, at once. B knows nothing else
+// of A: it finds A through the lab's DHT (the code's rendezvous key),
+// proves it knows the code, is given the ticket, and gets the file over a
+// direct, hole-punched connection; A's send says B has it all and, with
+// --once, ends, and the daemon it started with it.
 func TestTwoHomesByCode(t *testing.T) {
 	_, a, b := twoConeHomes(t, false)
+	a.stop() // A's repo is set up for the lab; send runs a daemon of its own
 	data := make([]byte, 4<<20)
 	rand.Read(data)
 	src := filepath.Join(a.files, "notes.bin")
@@ -61,7 +63,11 @@ func TestTwoHomesByCode(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("A's send --once did not end once B had it all:\n%s", send.Output())
 	}
-	if !strings.Contains(send.Output(), "has it all: its get finished") {
-		t.Errorf("A's send said:\n%s", send.Output())
+	if out := send.Output(); !strings.Contains(out, "starting one for this send") || !strings.Contains(out, "has it all: its get finished") {
+		t.Errorf("A's send said:\n%s", out)
 	}
+	waitFor(t, 30*time.Second, "the daemon A's send started to stop", func() bool {
+		_, err := os.Stat(filepath.Join(a.repo, "api"))
+		return os.IsNotExist(err)
+	})
 }
