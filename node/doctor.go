@@ -42,6 +42,8 @@ type facts struct {
 	// downloadLimit and uploadLimit are the caps in force (bytes/s, 0:
 	// none): a slow transfer may be this node's own doing.
 	downloadLimit, uploadLimit int64
+	// noAnnounce: dht.announce is off.
+	noAnnounce bool
 }
 
 // Doctor describes how the node stands on the network and what to do.
@@ -129,6 +131,7 @@ func (n *Node) facts() facts {
 		local:       n.local,
 	}
 	f.downloadLimit, f.uploadLimit = fetch.LimitOf(n.download), fetch.LimitOf(n.upload)
+	f.noAnnounce = !n.cfg.DHT.Announce
 	share, _, _ := n.shareAddrs()
 	f.share = len(share)
 	f.groupHasRely = len(n.groupRelayCandidates()) > 0
@@ -267,6 +270,10 @@ func diagnose(f facts) []api.Check {
 	}
 	if len(caps) > 0 {
 		ok("Transfers are capped: " + strings.Join(caps, ", ") + "; `kith config unset KEY` lifts a cap at once.")
+	}
+
+	if f.noAnnounce && f.local == "" {
+		ok("Nothing is announced in the DHT (dht.announce is off): what you add is found by its ticket, in your groups, or by peers connected to this one, never by its CID alone; the codes kith send prints, only by connected peers. `kith config set dht.announce true` (then restart) announces.")
 	}
 
 	if n := len(f.announcedShares); n > 0 {

@@ -27,7 +27,7 @@ func TestDiagnose(t *testing.T) {
 			name: "public",
 			f:    facts{reach: reach.Status{Reachability: network.ReachabilityPublic, NAT: reach.NATNone}, dht: online, share: 2},
 			want: map[string]string{"Reachable from the internet": "ok", "peers in the routing table": "ok"},
-			not:  []string{"relay", "No address", "capped"},
+			not:  []string{"relay", "No address", "capped", "announced"},
 		},
 		{
 			name: "offline",
@@ -57,6 +57,11 @@ func TestDiagnose(t *testing.T) {
 			f:    facts{reach: private, dht: dht.Stats{}, local: localRepo, downloadLimit: 64 << 10},
 			want: map[string]string{"Transfers are capped: downloads at 64 KiB/s (fetch.download_limit);": "ok"},
 			not:  []string{"uploads at"},
+		},
+		{
+			name: "announcing off",
+			f:    facts{reach: reach.Status{Reachability: network.ReachabilityPublic, NAT: reach.NATNone}, dht: online, share: 2, noAnnounce: true},
+			want: map[string]string{"Nothing is announced in the DHT (dht.announce is off)": "ok"},
 		},
 		{
 			name: "no bootstrap peers",
