@@ -4,6 +4,7 @@ package internet_test
 
 import (
 	"bufio"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -115,6 +116,34 @@ func BenchmarkCIDFirstByte(b *testing.B) {
 		first, _, _ := timedGet(b, bb, res.Cid)
 		b.ReportMetric(first.Seconds(), "s-to-first-byte")
 		b.ReportMetric(first.Seconds()/10, "x-limit")
+	}
+}
+
+// BenchmarkCodeFirstByte: the same from `kith get CODE`, the code `kith
+// send` printed a moment before: two Argon2id derivations, the DHT lookup
+// of the code's rendezvous, the question, then the ticket's get (limit:
+// 10 s, as by CID).
+func BenchmarkCodeFirstByte(b *testing.B) {
+	for range b.N {
+		_, _, a, bb := twoHomes(b, 0)
+		src := filepath.Join(a.files, "sent.bin")
+		data := make([]byte, 8<<20)
+		rand.Read(data)
+		if err := os.WriteFile(src, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		send := netlab.Start(b, a.host.Command(kithBin, "--repo", a.repo, "send", src))
+		var code string
+		waitFor(b, time.Minute, "A's send to print its code", func() bool {
+			if m := sentCode.FindStringSubmatch(send.Output()); m != nil {
+				code = m[1]
+			}
+			return code != ""
+		})
+		first, _, _ := timedGet(b, bb, code)
+		b.ReportMetric(first.Seconds(), "s-to-first-byte")
+		b.ReportMetric(first.Seconds()/10, "x-limit")
+		_ = send.Stop()
 	}
 }
 

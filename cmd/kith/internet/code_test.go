@@ -32,10 +32,9 @@ func TestTwoHomesByCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	send := netlab.Start(t, a.host.Command(kithBin, "--repo", a.repo, "send", "--once", src))
-	codeLine := regexp.MustCompile(`(?m)^  kith get ([0-9]{4}-[a-z]+-[a-z]+-[a-z]+)$`)
 	var code string
 	waitFor(t, 60*time.Second, "A's send to print its code", func() bool {
-		if m := codeLine.FindStringSubmatch(send.Output()); m != nil {
+		if m := sentCode.FindStringSubmatch(send.Output()); m != nil {
 			code = m[1]
 		}
 		return code != ""
@@ -71,3 +70,6 @@ func TestTwoHomesByCode(t *testing.T) {
 		return os.IsNotExist(err)
 	})
 }
+
+// sentCode finds the code in what `kith send` prints.
+var sentCode = regexp.MustCompile(`(?m)^  kith get ([0-9]{4}-[a-z]+-[a-z]+-[a-z]+)$`)
