@@ -65,30 +65,46 @@ export async function events(path, params, onProgress = () => {}, what = 'The re
     throw notAnswering();
   }
   if (!res.ok) throw await refusal(res);
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = '';
+  const next = lines(res.body);
   for (;;) {
-    let chunk;
+    let line;
     try {
-      chunk = await reader.read();
+      line = await next();
     } catch {
       throw new Error(`${what} was cut off: is the daemon still running?`);
     }
-    if (chunk.done) break;
-    buf += chunk.value;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (!line.trim()) continue;
-      let ev;
-      try { ev = JSON.parse(line); } catch { continue; }
-      if (ev.type === 'progress') onProgress(ev);
-      else if (ev.type === 'done') return ev.result;
-      else if (ev.type === 'error') throw new ApiError(ev.error, ev.kind, 200);
-    }
+    if (line === null) break;
+    if (!line.trim()) continue;
+    let ev;
+    try { ev = JSON.parse(line); } catch { continue; }
+    if (ev.type === 'progress') onProgress(ev);
+    else if (ev.type === 'done') return ev.result;
+    else if (ev.type === 'error') throw new ApiError(ev.error, ev.kind, 200);
   }
   throw new Error(`The daemon ended ${what.toLowerCase()} without a result.`);
+}
+
+/**
+ * lines reads a streamed answer (NDJSON) a line at a time: each call of
+ * the function it returns resolves with the next line, or null at the
+ * end; it rejects when the stream breaks.
+ */
+function lines(body) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  return async () => {
+    for (;;) {
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        return line;
+      }
+      const chunk = await reader.read();
+      if (chunk.done) return null;
+      buf += chunk.value;
+    }
+  };
 }
 
 /** notAnswering is the error for a request the daemon did not answer. */
@@ -146,24 +162,10 @@ export async function openCode(cid, onClosed = () => {}) {
     throw notAnswering();
   }
   if (!res.ok) throw await refusal(res);
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = '';
-  const line = async () => {
-    for (;;) {
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) {
-        const l = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        return l;
-      }
-      const chunk = await reader.read();
-      if (chunk.done) return null;
-      buf += chunk.value;
-    }
-  };
+  const line = lines(res.body);
   let first;
   try { first = JSON.parse(await line()); } catch { first = {}; }
-  if (!first.code) {
+  if (!first || !first.code) {
     stop.abort();
     throw new Error('The daemon gave no code.');
   }

@@ -83,7 +83,7 @@ export function downloadersOf(cid, size) {
 }
 
 /** downloadState says how one peer's download of something of size bytes stands. */
-export function downloadState(u, size, gone) {
+function downloadState(u, size, gone) {
   const had = `${bytes(u.bytes)} of ${bytes(size)}`;
   if (u.finished) return u.bytes > 0 ? `has it all: its download finished (${bytes(u.bytes)} sent from here)` : 'has it all: its download finished';
   if (!gone && u.rate > 0) return `is downloading it: ${had}, ${rate(u.rate)}`;
