@@ -13,7 +13,9 @@
 // mapping, so hole punching works) or [Symmetric] (a new random port for
 // each destination, so it does not). Upload and download rates can be
 // shaped ([Router.Shape]), and laptops and routers renumbered to test
-// reconnection after an address change.
+// reconnection after an address change. A dual-stack lab ([NewDualStack])
+// carries IPv6 too: routed to each home's /64 rather than translated, and
+// closed by the same stateful firewall (or open: [RouterConfig.OpenIPv6]).
 //
 // Safety: every link is created inside namespaces of the lab, never in the
 // root namespace, so the root namespace has no link or route into the lab

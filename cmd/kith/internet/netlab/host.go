@@ -7,15 +7,16 @@ import (
 	"net/netip"
 )
 
-// A Host is a machine with one IPv4 address on interface eth0: a server on
-// the public internet (from Lab.PublicHost) or a laptop on a home router's
-// LAN (from Router.Laptop). Processes run in it with its Namespace's
-// Command.
+// A Host is a machine with one IPv4 address on interface eth0 (and in a
+// dual-stack lab one IPv6 address): a server on the public internet (from
+// Lab.PublicHost) or a laptop on a home router's LAN (from
+// Router.Laptop). Processes run in it with its Namespace's Command.
 type Host struct {
 	*Namespace
 	addr   netip.Addr
-	router *Router // nil for a public host
-	up     Rate    // eth0's upload limit (ShapeUp), 0 for none
+	addr6  netip.Addr // invalid without IPv6
+	router *Router    // nil for a public host
+	up     Rate       // eth0's upload limit (ShapeUp), 0 for none
 }
 
 // Traffic returns the bytes the host received and sent on eth0 so far:

@@ -44,6 +44,10 @@ type Lab struct {
 	nextPublic netip.Addr
 	ports      int // veths on the bridge, named p1, p2, ...
 	routers    int
+	// v6 is set in a dual-stack lab (NewDualStack); nextPublic6 is then
+	// the next IPv6 address of the bridge to give out.
+	v6          bool
+	nextPublic6 netip.Addr
 }
 
 // New builds an empty lab, removed at the end of the test. Where network
@@ -113,6 +117,9 @@ func (l *Lab) PublicHost(name string) *Host {
 		"route add default via "+coreAddr.String(),
 	)
 	ns.sysctl(promoteSecondaries...)
+	if l.v6 {
+		l.publicHost6(h)
+	}
 	return h
 }
 

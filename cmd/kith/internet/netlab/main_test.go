@@ -58,13 +58,15 @@ func runHelper(args []string) error {
 	return run(args[1:])
 }
 
-// udpSocket: udp [-echo] PORT binds a UDP socket. It prints "ready ADDR",
+// udpSocket: udp [-echo] [-6] PORT binds a UDP socket (IPv4, or IPv6 with
+// -6). It prints "ready ADDR",
 // then "got FROM PAYLOAD" for each datagram; with -echo it also answers each
 // with "seen:FROM" (a STUN-like observer). Lines "send ADDR PAYLOAD" on
 // stdin send from the socket; it exits when stdin closes.
 func udpSocket(args []string) error {
 	fs := flag.NewFlagSet("udp", flag.ContinueOnError)
 	echo := fs.Bool("echo", false, "answer each datagram with the address it came from")
+	v6 := fs.Bool("6", false, "IPv6 rather than IPv4")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,7 +74,11 @@ func udpSocket(args []string) error {
 	if err != nil {
 		return err
 	}
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{Port: port})
+	network := "udp4"
+	if *v6 {
+		network = "udp6"
+	}
+	conn, err := net.ListenUDP(network, &net.UDPAddr{Port: port})
 	if err != nil {
 		return err
 	}

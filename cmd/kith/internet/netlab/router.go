@@ -47,6 +47,14 @@ type RouterConfig struct {
 	// Up and Down shape the WAN link's upload and download; 0 leaves it
 	// unshaped. See Router.Shape.
 	Up, Down Rate
+	// NoIPv6, in a dual-stack lab (NewDualStack), leaves this home with
+	// IPv4 only, as many ISPs still do.
+	NoIPv6 bool
+	// OpenIPv6 lets connections from the internet in to the LAN over
+	// IPv6, as a router whose IPv6 firewall is off (some ISPs ship them
+	// so) does: the laptops are then publicly reachable over IPv6 while
+	// IPv4 stays behind the NAT.
+	OpenIPv6 bool
 }
 
 // A Router is a home router: a namespace with a WAN side (interface wan,
@@ -64,6 +72,10 @@ type Router struct {
 	port     string // the WAN veth's end on the bridge
 	lanPorts int    // veths on the LAN bridge, named l1, l2, ...
 	up, down Rate
+	// wan6, lan6 and nextLAN6 are the IPv6 side (ipv6.go), invalid
+	// where the home has none.
+	wan6, nextLAN6 netip.Addr
+	lan6           netip.Prefix
 }
 
 // HomeRouter adds a home router on the public internet.
@@ -94,6 +106,9 @@ func (l *Lab) HomeRouter(name string, cfg RouterConfig) *Router {
 		"link set lan up",
 	)
 	ns.sysctl(append(append([]string{"net.ipv4.ip_forward=1"}, promoteSecondaries...), noBridgeFilter...)...)
+	if l.v6 && !cfg.NoIPv6 {
+		l.router6(r)
+	}
 	ns.mustRun(strings.NewReader(r.ruleset()), "nft", "-f", "-")
 	if cfg.Up != 0 || cfg.Down != 0 {
 		r.Shape(cfg.Up, cfg.Down)
@@ -101,13 +116,18 @@ func (l *Lab) HomeRouter(name string, cfg RouterConfig) *Router {
 	return r
 }
 
-// ruleset is the router's nftables configuration: a stateful firewall and
-// the masquerade. Packets from the WAN that answer nothing are counted in
+// ruleset is the router's nftables configuration: a stateful firewall (for
+// IPv4 and IPv6 alike, letting in only IPv6 neighbour discovery beside
+// answers) and the IPv4 masquerade. Packets from the WAN that answer nothing are counted in
 // wan_dropped before they are dropped (see DroppedFromWAN).
 func (r *Router) ruleset() string {
 	masquerade := "masquerade"
 	if r.cfg.NAT == Symmetric {
 		masquerade = "masquerade fully-random"
+	}
+	open6 := ""
+	if r.cfg.OpenIPv6 {
+		open6 = `iifname "wan" oifname "lan" meta nfproto ipv6 accept`
 	}
 	return `
 table inet netlab {
@@ -116,6 +136,7 @@ table inet netlab {
 	chain input {
 		type filter hook input priority filter; policy accept;
 		iif "lo" accept
+		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
 		ct state established,related accept
 		ct state invalid drop
 		iifname "wan" counter name "wan_dropped" drop
@@ -125,6 +146,7 @@ table inet netlab {
 		ct state established,related accept
 		ct state invalid drop
 		iifname "lan" oifname "wan" accept
+		` + open6 + `
 		iifname "wan" counter name "wan_dropped" drop
 	}
 }
@@ -177,6 +199,7 @@ func (r *Router) plug(h *Host) {
 		"link set eth0 up",
 		"route add default via "+r.gateway().String(),
 	)
+	r.plug6(h)
 }
 
 // allocLAN returns the next unused address of the LAN.
