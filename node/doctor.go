@@ -9,6 +9,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/libp2p/go-libp2p/core/network"
 	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/kith-p2p/kith/dht"
 	"github.com/kith-p2p/kith/node/reach"
@@ -57,6 +58,7 @@ func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 		ReachabilityHow:    reachabilityHow(f),
 		NAT:                f.reach.NAT.String(),
 		NATHow:             natHow(f.reach),
+		IPv6:               ipv6How(f.reach),
 		HolePunches:        f.reach.HolePunches,
 		HolePunchesOK:      f.reach.HolePunchOK,
 		LastHolePunchError: f.reach.LastHolePunchError,
@@ -209,6 +211,48 @@ func natHow(st reach.Status) string {
 	return fmt.Sprintf("the addresses %s reported do not tell yet (%s)", peersText(st.Observers), strings.Join(st.Observed, ", "))
 }
 
+// What AutoNAT v2 says of this node's public IPv6 address (ipv6Verdict).
+const (
+	ipv6Open       = "open"
+	ipv6Firewalled = "firewalled"
+	ipv6Untested   = "untested"
+)
+
+// ipv6Verdict is whether peers can dial this node's public IPv6 address
+// (st.IPv6): ipv6Open when AutoNAT v2 dialled an address on it back,
+// ipv6Firewalled when every dial back failed, ipv6Untested before; "" when
+// it has none.
+func ipv6Verdict(st reach.Status) string {
+	if !st.IPv6.IsValid() {
+		return ""
+	}
+	on := func(a ma.Multiaddr) bool {
+		ip, err := manet.ToIP(a)
+		return err == nil && ip.Equal(st.IPv6.AsSlice())
+	}
+	switch {
+	case slices.ContainsFunc(st.Reachable, on):
+		return ipv6Open
+	case slices.ContainsFunc(st.Unreachable, on):
+		return ipv6Firewalled
+	}
+	return ipv6Untested
+}
+
+// ipv6How is the doctor's IPv6 line: the node's public IPv6 address and
+// what it lets in; "" when it has none.
+func ipv6How(st reach.Status) string {
+	switch ipv6Verdict(st) {
+	case ipv6Open:
+		return st.IPv6.String() + ", open: AutoNAT v2 dialled it back"
+	case ipv6Firewalled:
+		return st.IPv6.String() + ", behind a firewall (no peer could dial it back): peers with IPv6 connect by a hole punch"
+	case ipv6Untested:
+		return st.IPv6.String() + ", not tested yet"
+	}
+	return ""
+}
+
 func relayServiceText(f facts) string {
 	switch {
 	case f.relayPublic && f.relayGroups:
@@ -325,16 +369,27 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 		}
 	}
 
+	v6 := ipv6Verdict(f.reach)
 	switch f.reach.NAT {
 	case reach.NATSymmetric:
 		fix := "share within a group that has a publicly reachable member (a NAS with a port forward, a VPS): transfers then go through its relay; or forward port " + f.port + " (TCP and UDP) on your router to this machine"
-		if f.groupRelays > 0 {
+		switch {
+		case f.groupRelays > 0:
 			warn("Behind a symmetric NAT (peers see a different port each): hole punching will fail; group transfers go through a group member's relay.", "")
-		} else {
+		case v6 != "":
+			warn("Behind a symmetric NAT on IPv4 (peers see a different port each): hole punching over IPv4 will fail, so peers with IPv4 only cannot connect to you directly; peers that have IPv6 still can, over it.",
+				"for peers with IPv4 only: "+fix)
+		default:
 			warn("Behind a symmetric NAT (peers see a different port each): hole punching will fail, so peers behind NATs cannot connect to you directly.", fix)
 		}
 	case reach.NATCone:
 		ok("The NAT keeps ports (cone): hole punching can connect you directly to peers behind NATs")
+	}
+	switch v6 {
+	case ipv6Open:
+		ok("IPv6 (" + f.reach.IPv6.String() + ") is open: peers that have IPv6 dial this node directly")
+	case ipv6Firewalled:
+		ok("IPv6 (" + f.reach.IPv6.String() + ") is behind a firewall with no address translation: peers that have IPv6 connect by a hole punch, whatever NAT is in front of IPv4")
 	}
 
 	if f.reach.Reachability != network.ReachabilityPublic {

@@ -1,10 +1,12 @@
 package node
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-p2p/kith/dht"
 	"github.com/kith-p2p/kith/node/reach"
@@ -17,6 +19,7 @@ import (
 func TestDiagnose(t *testing.T) {
 	online := dht.Stats{Protocol: "/ipfs/kad/1.0.0", WAN: 40, Server: true, Bootstrap: 4, BootstrapConnected: 2}
 	private := reach.Status{Reachability: network.ReachabilityPrivate}
+	v6addr := netip.MustParseAddr("3fff:0:0:1::2")
 	for _, tc := range []struct {
 		name string
 		f    facts
@@ -116,6 +119,34 @@ func TestDiagnose(t *testing.T) {
 			not:  []string{"No member of your groups"},
 		},
 		{
+			name: "symmetric NAT on IPv4, IPv6 behind a firewall",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATSymmetric, IPv6: v6addr,
+				Unreachable: []ma.Multiaddr{ma.StringCast("/ip4/11.0.0.4/tcp/4101"), ma.StringCast("/ip6/3fff:0:0:1::2/udp/4101/quic-v1")}},
+				dht: online, relayClient: true, relays: 1, share: 1},
+			want: map[string]string{
+				"Behind a symmetric NAT on IPv4 (peers see a different port each): hole punching over IPv4 will fail, so peers with IPv4 only cannot connect to you directly; peers that have IPv6 still can": "warn",
+				"IPv6 (3fff:0:0:1::2) is behind a firewall with no address translation": "ok",
+			},
+			not: []string{"peers behind NATs cannot connect"},
+		},
+		{
+			name: "IPv6 open, IPv4 behind a cone NAT",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATCone, IPv6: v6addr,
+				Reachable:   []ma.Multiaddr{ma.StringCast("/ip6/3fff:0:0:1::2/tcp/4101")},
+				Unreachable: []ma.Multiaddr{ma.StringCast("/ip4/11.0.0.4/tcp/4101")}},
+				dht: online, relayClient: true, relays: 1, share: 1},
+			want: map[string]string{
+				"IPv6 (3fff:0:0:1::2) is open: peers that have IPv6 dial this node directly": "ok",
+				"through a relay, then a hole punch":                                         "ok",
+			},
+		},
+		{
+			name: "IPv6 not tested yet: nothing said of it",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATCone, IPv6: v6addr},
+				dht: online, relayClient: true, relays: 1, share: 1},
+			not: []string{"IPv6"},
+		},
+		{
 			name: "hole punches all failed",
 			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, HolePunches: 3, LastHolePunchError: "timeout"},
 				dht: online, relayClient: true, relays: 1, share: 1},
@@ -174,5 +205,29 @@ func TestDiagnose(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestIPv6How checks the doctor's IPv6 line: the address peers see, and
+// what AutoNAT v2 found of addresses on it (not of other addresses).
+func TestIPv6How(t *testing.T) {
+	own := netip.MustParseAddr("3fff:0:0:1::2")
+	on := ma.StringCast("/ip6/3fff:0:0:1::2/udp/4101/quic-v1")
+	other := ma.StringCast("/ip6/3fff:0:0:1::9/udp/4101/quic-v1")
+	v4 := ma.StringCast("/ip4/11.0.0.4/tcp/4101")
+	m := func(as ...ma.Multiaddr) []ma.Multiaddr { return as }
+	for _, tc := range []struct {
+		name string
+		st   reach.Status
+		want string
+	}{
+		{"none seen", reach.Status{Reachable: m(v4)}, ""},
+		{"dialled back", reach.Status{IPv6: own, Reachable: m(on), Unreachable: m(v4)}, "3fff:0:0:1::2, open: AutoNAT v2 dialled it back"},
+		{"firewalled", reach.Status{IPv6: own, Unreachable: m(v4, on)}, "3fff:0:0:1::2, behind a firewall (no peer could dial it back): peers with IPv6 connect by a hole punch"},
+		{"another address's verdict does not count", reach.Status{IPv6: own, Reachable: m(other)}, "3fff:0:0:1::2, not tested yet"},
+	} {
+		if got := ipv6How(tc.st); got != tc.want {
+			t.Errorf("%s: ipv6How = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

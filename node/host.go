@@ -93,7 +93,19 @@ func (f *addrFilter) factory(addrs []ma.Multiaddr) []ma.Multiaddr {
 			out = append(out, a)
 		}
 	}
-	if ex := f.extras.Load(); ex != nil && f.reach.Reachability() != network.ReachabilityPublic {
+	if f.reach.Reachability() == network.ReachabilityPublic {
+		return out
+	}
+	// libp2p drops the relay circuits from the host's addresses once AutoNAT
+	// v2 confirmed any address, and an IPv6 one is confirmed while IPv4
+	// stays behind the NAT on many home routers: peers with IPv4 only would
+	// find no way in. Not public (reach.Decide), the circuits stay.
+	for _, a := range f.reach.RelayAddrs() {
+		if !slices.ContainsFunc(out, a.Equal) {
+			out = append(out, a)
+		}
+	}
+	if ex := f.extras.Load(); ex != nil {
 		out = append(out, (*ex)()...)
 	}
 	return out
@@ -211,14 +223,18 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 	// Unknown here means the reach.Tracker decides (and v1 stays silent).
 	opts = append(opts, forceReachability(fixedReachability(cfg)))
 	if cfg.AutoNAT {
-		// No UDP black-hole detector: libp2p shares it read-only with the
-		// AutoNAT v2 server's dialer, which then refuses every QUIC
-		// dial-back until this node has made 100 outbound UDP dials. A
-		// young public node (all of a small or closed network) would never
-		// test a laptop's QUIC address, and a laptop whose peers saw only
-		// its QUIC address would stay "unknown" behind its NAT. A blocked
-		// UDP costs a dial 250 ms before TCP is tried; rare on home networks.
-		opts = append(opts, libp2p.EnableAutoNATv2(), libp2p.UDPBlackHoleSuccessCounter(nil))
+		// No UDP or IPv6 black-hole detector: libp2p shares them read-only
+		// with the AutoNAT v2 server's dialer, which then refuses every
+		// QUIC (or IPv6) dial-back until this node has made 100 outbound
+		// UDP (IPv6) dials. A young public node (all of a small or closed
+		// network) would never test a laptop's QUIC address, and a laptop
+		// whose peers saw only its QUIC address would stay "unknown" behind
+		// its NAT; nor would it test an IPv6 address, so a laptop whose
+		// router lets IPv6 in would never learn it (every IPv6 dial-back
+		// refused in TestOpenIPv6ReachesIPv4OnlyPeers). A blocked UDP or
+		// IPv6 costs a dial 250 ms before the other is tried (libp2p races
+		// them); rare on home networks.
+		opts = append(opts, libp2p.EnableAutoNATv2(), libp2p.UDPBlackHoleSuccessCounter(nil), libp2p.IPv6BlackHoleSuccessCounter(nil))
 	}
 	if cfg.HolePunching {
 		punch := reach.PunchFilter{Listen: func() []ma.Multiaddr {

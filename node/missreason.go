@@ -10,7 +10,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/blockstore"
-	"github.com/kith-p2p/kith/node/reach"
 )
 
 // missLookup bounds the DHT query made to explain a failed fetch.
@@ -35,7 +34,7 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 	}
 	ctx, cancel := context.WithTimeout(ctx, missLookup)
 	defer cancel()
-	reachable, relayedOnly := 0, 0
+	reachable, relayedOnly, hopeless := 0, 0, 0
 	for ai := range n.dht.FindProviders(ctx, c, 20) {
 		if ai.ID == n.host.ID() {
 			continue
@@ -45,6 +44,9 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 		if len(conns) == 0 || n.host.Network().Connectedness(ai.ID) != network.Connected {
 			if len(conns) > 0 {
 				relayedOnly++ // a limited (relayed) connection carries no transfers
+				if n.punchHopeless(ai.ID) {
+					hopeless++
+				}
 			}
 			continue
 		}
@@ -57,9 +59,17 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 		}
 		if !direct {
 			relayedOnly++
+			if n.punchHopeless(ai.ID) {
+				hopeless++
+			}
 		}
 	}
-	symmetric := n.tracker.Status().NAT == reach.NATSymmetric
+	// symmetric: no hole punch can reach any of them (punchHopeless).
+	symmetric := relayedOnly > 0 && hopeless == relayedOnly
+	why := "this node is behind a symmetric NAT"
+	if n.tracker.Status().IPv6.IsValid() {
+		why += " on IPv4 and they have no IPv6 address to punch through to"
+	}
 	unreached := n.ticketMisses.unreached(c, time.Now(), func(p peer.ID) bool {
 		return n.host.Network().Connectedness(p) == network.Connected
 	})
@@ -74,7 +84,7 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 		r.text = fmt.Sprintf("No providers found: none of the %d connected peers has this content, and the DHT names nobody else who does.", r.connected)
 		r.fix = "Check that the sharer's kith (or IPFS node) is running, or ask a kith sharer for a ticket (kith add prints one) and get that instead."
 	case relayedOnly > 0 && relayedOnly == r.providers && symmetric:
-		r.text = fmt.Sprintf("Only relayed connections: %d provider(s) found, reachable only through a stranger's relay, which does not carry transfers, and hole punching fails because this node is behind a symmetric NAT.", r.providers)
+		r.text = fmt.Sprintf("Only relayed connections: %d provider(s) found, reachable only through a stranger's relay, which does not carry transfers, and hole punching fails because %s.", r.providers, why)
 		r.fix = "Share within a group that has a publicly reachable member (its relay carries group transfers), or forward port 4101 (TCP and UDP) on your router to this machine."
 	case relayedOnly > 0 && relayedOnly == r.providers:
 		r.text = fmt.Sprintf("Only relayed connections: %d provider(s) found, reachable only through a stranger's relay, which does not carry transfers, and hole punching to them has not succeeded.", r.providers)

@@ -11,6 +11,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 	msmux "github.com/multiformats/go-multistream"
 
 	"github.com/kith-p2p/kith/node/reach"
@@ -29,10 +31,10 @@ const (
 
 // awaitDirect waits for a direct connection to a peer reached through a
 // relay, redialling through the relay when the hole punch does not come.
-// Behind a symmetric NAT it does not wait: the punch cannot work.
+// When the punch cannot work (punchHopeless) it does not wait.
 func (n *Node) awaitDirect(ctx context.Context, ai peer.AddrInfo) {
 	for try := 0; ; try++ {
-		if !onlyLimited(n.host.Network().ConnsToPeer(ai.ID)) || n.tracker.Status().NAT == reach.NATSymmetric {
+		if !onlyLimited(n.host.Network().ConnsToPeer(ai.ID)) || n.punchHopeless(ai.ID) {
 			return
 		}
 		deadline := time.Now().Add(punchWait)
@@ -52,6 +54,23 @@ func (n *Node) awaitDirect(ctx context.Context, ai peer.AddrInfo) {
 			return
 		}
 	}
+}
+
+// punchHopeless reports whether a hole punch to p cannot work: this node
+// is behind a symmetric NAT on IPv4, and IPv6, which has no NAT to get
+// round, is not there on both sides (a public IPv6 address here, and one
+// among p's known addresses).
+func (n *Node) punchHopeless(p peer.ID) bool {
+	st := n.tracker.Status()
+	if st.NAT != reach.NATSymmetric {
+		return false
+	}
+	return !st.IPv6.IsValid() || !slices.ContainsFunc(n.host.Peerstore().Addrs(p), isPublicIP6)
+}
+
+// isPublicIP6 reports whether a is a direct public IPv6 address.
+func isPublicIP6(a ma.Multiaddr) bool {
+	return len(a) > 0 && a[0].Code() == ma.P_IP6 && !isRelayed(a) && manet.IsPublicAddr(a)
 }
 
 // onlyLimited reports whether every connection in cs is limited (and there
@@ -96,7 +115,6 @@ func (n *Node) punchLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		symmetric := n.tracker.Status().NAT == reach.NATSymmetric
 		now := time.Now()
 		wanted := n.wantedPeers()
 		for p := range state {
@@ -124,10 +142,10 @@ func (n *Node) punchLoop(ctx context.Context) {
 			if now.Sub(st.limitedSince) < punchWait || len(st.tries) >= punchBudget {
 				continue
 			}
-			// Behind a symmetric NAT no punch will come; a redial helps
-			// only if it can go through a group member's relay (the dial
-			// gater then keeps it off strangers' relays).
-			if symmetric && !n.hasGroupCircuit(p) {
+			// Where no punch can work, a redial helps only if it can go
+			// through a group member's relay (the dial gater then keeps
+			// it off strangers' relays).
+			if n.punchHopeless(p) && !n.hasGroupCircuit(p) {
 				continue
 			}
 			st.tries = append(st.tries, now)

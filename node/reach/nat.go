@@ -2,6 +2,7 @@ package reach
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
@@ -60,7 +61,50 @@ const observationTTL = 30 * time.Minute
 // since. Reports from observers on private addresses (a LAN peer sees the
 // LAN address) are ignored. The most telling transport wins: symmetric on
 // any transport means hole punches on that transport fail.
+//
+// A dual-stack node is judged on IPv4: its IPv6 is not translated (peers
+// see its own address; PublicIPv6 tells), and hole punching between IPv4
+// NATs is what the answer is for. IPv6 observations decide only where there
+// is no IPv4 one (an IPv6-only network).
 func InferNAT(obs []Observation, since time.Time) NATType {
+	v4 := slices.ContainsFunc(obs, func(o Observation) bool { return o.Observed.Addr().Is4() && counts(o, since) })
+	return inferNAT(slices.DeleteFunc(slices.Clone(obs), func(o Observation) bool { return o.Observed.Addr().Is4() != v4 }), since)
+}
+
+// counts reports whether o is a recent enough report, by a public
+// observer, of a public address.
+func counts(o Observation, since time.Time) bool {
+	return !o.At.Before(since) && isPublicIP(o.Observer) && isPublicIP(o.Observed.Addr())
+}
+
+// PublicIPv6 returns this node's public IPv6 address: among own, the
+// node's interface addresses, the one peers saw most recently (at or after
+// since) as the address of a connection, else the first public one. IPv6
+// is not translated, so an interface's public address is the one peers
+// see; a report confirms it (a socket listening on every address reports
+// "::" as its local end, so reports are matched against own). The zero
+// Addr when the node has no public IPv6 address.
+func PublicIPv6(obs []Observation, since time.Time, own []netip.Addr) netip.Addr {
+	var out netip.Addr
+	var at time.Time
+	for _, o := range obs {
+		a := o.Observed.Addr()
+		if a.Is6() && !a.Is4In6() && counts(o, since) && slices.Contains(own, a) && !o.At.Before(at) {
+			out, at = a, o.At
+		}
+	}
+	if out.IsValid() {
+		return out
+	}
+	for _, a := range own {
+		if a.Is6() && !a.Is4In6() && isPublicIP(a) {
+			return a
+		}
+	}
+	return netip.Addr{}
+}
+
+func inferNAT(obs []Observation, since time.Time) NATType {
 	type group struct {
 		transport string
 		local     netip.AddrPort
@@ -69,7 +113,7 @@ func InferNAT(obs []Observation, since time.Time) NATType {
 	ports := map[group]map[netip.Addr]uint16{} // observer -> port seen
 	none := false
 	for _, o := range obs {
-		if o.At.Before(since) || !isPublicIP(o.Observer) || !isPublicIP(o.Observed.Addr()) {
+		if !counts(o, since) {
 			continue
 		}
 		if o.Observed == o.Local {

@@ -13,19 +13,27 @@ import (
 func TestDecide(t *testing.T) {
 	pub := ma.StringCast("/ip4/11.0.0.5/tcp/4101")
 	other := ma.StringCast("/ip4/11.0.0.5/udp/4101/quic-v1")
+	v6 := ma.StringCast("/ip6/3fff:0:0:1::2/udp/4101/quic-v1")
+	v6tcp := ma.StringCast("/ip6/3fff:0:0:1::2/tcp/4101")
+	m := func(as ...ma.Multiaddr) []ma.Multiaddr { return as }
 	tests := []struct {
-		name                   string
-		reachable, unreachable []ma.Multiaddr
-		want                   network.Reachability
+		name                            string
+		reachable, unreachable, unknown []ma.Multiaddr
+		want                            network.Reachability
 	}{
-		{"nothing probed yet", nil, nil, network.ReachabilityUnknown},
-		{"one address dialled back", []ma.Multiaddr{pub}, nil, network.ReachabilityPublic},
-		{"one of two dialled back", []ma.Multiaddr{pub}, []ma.Multiaddr{other}, network.ReachabilityPublic},
-		{"every probe failed", nil, []ma.Multiaddr{pub, other}, network.ReachabilityPrivate},
+		{"nothing probed yet", nil, nil, m(pub), network.ReachabilityUnknown},
+		{"one address dialled back", m(pub), nil, nil, network.ReachabilityPublic},
+		{"one of two dialled back", m(pub), m(other), nil, network.ReachabilityPublic},
+		{"every probe failed", nil, m(pub, other), nil, network.ReachabilityPrivate},
+		{"IPv4 and IPv6 dialled back", m(v6, pub), nil, nil, network.ReachabilityPublic},
+		{"IPv6 open, IPv4 behind a NAT", m(v6), m(pub), nil, network.ReachabilityPrivate},
+		{"IPv6 open, IPv4 not tested yet", m(v6), nil, m(pub), network.ReachabilityUnknown},
+		{"IPv6 only, open", m(v6), m(v6tcp), nil, network.ReachabilityPublic},
+		{"IPv6 behind a firewall, IPv4 behind a NAT", nil, m(v6, pub), nil, network.ReachabilityPrivate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Decide(tt.reachable, tt.unreachable); got != tt.want {
+			if got := Decide(tt.reachable, tt.unreachable, tt.unknown); got != tt.want {
 				t.Errorf("Decide = %v, want %v", got, tt.want)
 			}
 		})
@@ -39,6 +47,9 @@ func TestInferNAT(t *testing.T) {
 	local := ap("192.168.1.10:4101")
 	obs := func(observer, observed string) Observation {
 		return Observation{Observer: ip(observer), Local: local, Transport: "udp", Observed: ap(observed), At: now}
+	}
+	own6 := func(observer string) Observation {
+		return Observation{Observer: ip(observer), Local: ap("[3fff:0:0:1::2]:4101"), Transport: "udp", Observed: ap("[3fff:0:0:1::2]:4101"), At: now}
 	}
 	tests := []struct {
 		name string
@@ -62,11 +73,53 @@ func TestInferNAT(t *testing.T) {
 		{"stale reports are ignored", []Observation{
 			{Observer: ip("11.0.0.1"), Local: local, Transport: "udp", Observed: ap("11.9.0.1:1"), At: now.Add(-time.Hour)},
 			obs("11.0.0.2", "11.9.0.1:4101"), obs("11.0.0.3", "11.9.0.1:4101")}, NATCone},
+		{"dual stack: IPv4 decides (symmetric), IPv6 untranslated", []Observation{
+			obs("11.0.0.1", "11.9.0.1:40112"), obs("11.0.0.2", "11.9.0.1:51873"), own6("3fff::2"), own6("3fff::3")}, NATSymmetric},
+		{"dual stack: one IPv4 observer is not enough, whatever IPv6 says", []Observation{
+			obs("11.0.0.1", "11.9.0.1:4101"), own6("3fff::2"), own6("3fff::3")}, NATUnknown},
+		{"IPv6 only, untranslated: no NAT", []Observation{own6("3fff::2"), own6("3fff::3")}, NATNone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := InferNAT(tt.obs, now.Add(-observationTTL)); got != tt.want {
 				t.Errorf("InferNAT = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPublicIPv6(t *testing.T) {
+	now := time.Now()
+	ap := netip.MustParseAddrPort
+	ip := netip.MustParseAddr
+	own := []netip.Addr{ip("127.0.0.1"), ip("192.168.1.10"), ip("::1"), ip("fd00::2"), ip("3fff:0:0:1::2"), ip("3fff:0:0:1::7")}
+	v4only := []netip.Addr{ip("127.0.0.1"), ip("192.168.1.10"), ip("::1"), ip("fd00::2")}
+	o := func(observer, local, observed string, at time.Time) Observation {
+		return Observation{Observer: ip(observer), Local: ap(local), Transport: "udp", Observed: ap(observed), At: at}
+	}
+	tests := []struct {
+		name string
+		own  []netip.Addr
+		obs  []Observation
+		want string
+	}{
+		{"no public IPv6 address", v4only, nil, ""},
+		{"no reports: the interface's", own, nil, "3fff:0:0:1::2"},
+		{"IPv4 only", v4only, []Observation{o("11.0.0.1", "192.168.1.10:4101", "11.9.0.1:4101", now)}, ""},
+		{"seen as itself", own, []Observation{o("3fff::2", "[3fff:0:0:1::2]:4101", "[3fff:0:0:1::2]:4101", now)}, "3fff:0:0:1::2"},
+		{"seen as itself by a socket on every address", own, []Observation{o("3fff::2", "[::]:4101", "[3fff:0:0:1::2]:4101", now)}, "3fff:0:0:1::2"},
+		{"translated (NAT66): only a private address here", v4only, []Observation{o("3fff::2", "[fd00::2]:4101", "[3fff:0:0:1::9]:4101", now)}, ""},
+		{"a LAN peer's report does not count", v4only, []Observation{o("fd00::1", "[fd00::2]:4101", "[fd00::2]:4101", now)}, ""},
+		{"the latest address wins", own, []Observation{
+			o("3fff::2", "[3fff:0:0:1::2]:4101", "[3fff:0:0:1::2]:4101", now.Add(-time.Minute)),
+			o("3fff::3", "[3fff:0:0:1::7]:4101", "[3fff:0:0:1::7]:4101", now)}, "3fff:0:0:1::7"},
+		{"a stale report does not choose", own, []Observation{o("3fff::2", "[3fff:0:0:1::7]:4101", "[3fff:0:0:1::7]:4101", now.Add(-time.Hour))}, "3fff:0:0:1::2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := PublicIPv6(tt.obs, now.Add(-observationTTL), tt.own)
+			if (tt.want == "" && got.IsValid()) || (tt.want != "" && got != ip(tt.want)) {
+				t.Errorf("PublicIPv6 = %v, want %q", got, tt.want)
 			}
 		})
 	}

@@ -28,8 +28,12 @@ type Status struct {
 	// Reachable, Unreachable and Unknown are AutoNAT v2's verdicts on this
 	// node's public addresses.
 	Reachable, Unreachable, Unknown []ma.Multiaddr
-	// NAT is the router type inferred from observed addresses.
+	// NAT is the router type inferred from observed addresses (IPv4's
+	// on a dual-stack node).
 	NAT NATType
+	// IPv6 is this node's public IPv6 address (PublicIPv6), the zero Addr
+	// when it has none.
+	IPv6 netip.Addr
 	// Observers is how many distinct public observers reported an address
 	// recently, and Observed the distinct addresses they saw.
 	Observers int
@@ -68,6 +72,7 @@ type Tracker struct {
 	st     Status
 	obs    []Observation
 	now    func() time.Time
+	h      host.Host // set by Start
 	sub    event.Subscription
 	emit   event.Emitter
 	done   chan struct{}
@@ -125,6 +130,9 @@ func (t *Tracker) Start(h host.Host) error {
 		return err
 	}
 	t.sub = sub
+	t.mu.Lock()
+	t.h = h
+	t.mu.Unlock()
 	if !t.st.Forced {
 		if t.emit, err = h.EventBus().Emitter(new(event.EvtLocalReachabilityChanged), eventbus.Stateful); err != nil {
 			sub.Close()
@@ -158,7 +166,7 @@ func (t *Tracker) addrsChanged(e event.EvtHostReachableAddrsChanged) {
 		t.mu.Unlock()
 		return
 	}
-	r := Decide(e.Reachable, e.Unreachable)
+	r := Decide(e.Reachable, e.Unreachable, e.Unknown)
 	changed := r != t.st.Reachability
 	if changed {
 		t.st.Reachability, t.st.Since = r, t.now()
@@ -209,6 +217,21 @@ func (t *Tracker) record(o Observation) {
 	}
 }
 
+// interfaceIPs are the addresses of the host's interfaces it listens on.
+func (t *Tracker) interfaceIPs() []netip.Addr {
+	if t.h == nil {
+		return nil
+	}
+	addrs, _ := t.h.Network().InterfaceListenAddresses()
+	var out []netip.Addr
+	for _, a := range addrs {
+		if ap, _, ok := thinWaist(a); ok {
+			out = append(out, ap.Addr())
+		}
+	}
+	return out
+}
+
 // Forget drops every observation: after the node's own addresses change,
 // they describe a network it has left.
 func (t *Tracker) Forget() {
@@ -224,6 +247,7 @@ func (t *Tracker) Status() Status {
 	st := t.st
 	since := t.now().Add(-observationTTL)
 	st.NAT = InferNAT(t.obs, since)
+	st.IPv6 = PublicIPv6(t.obs, since, t.interfaceIPs())
 	observers := map[netip.Addr]bool{}
 	seen := map[string]bool{}
 	for _, o := range t.obs {
@@ -251,6 +275,14 @@ func (t *Tracker) Reachability() network.Reachability {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.st.Reachability
+}
+
+// RelayAddrs returns the relay circuits autorelay holds reservations for
+// (cheaper than Status).
+func (t *Tracker) RelayAddrs() []ma.Multiaddr {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.st.RelayAddrs)
 }
 
 // IsReachable reports whether a is an address AutoNAT v2 confirmed.

@@ -379,6 +379,9 @@ type Doctor struct {
 	// peers; NATHow says from what.
 	NAT    string `json:"nat"`
 	NATHow string `json:"nat_how"`
+	// IPv6 is this node's public IPv6 address (IPv6 is not translated)
+	// and whether peers can dial it; empty when it has none.
+	IPv6 string `json:"ipv6,omitempty"`
 	// HolePunches tried with this node on either side, and how many
 	// ended in a direct connection.
 	HolePunches        int    `json:"hole_punches"`

@@ -220,7 +220,8 @@ func (k *kith) addrs() []string {
 	}
 	var out []string
 	for _, a := range id.Addresses {
-		if strings.Contains(a, "/"+k.host.Addr().String()+"/") {
+		if strings.Contains(a, "/"+k.host.Addr().String()+"/") ||
+			(k.host.Addr6().IsValid() && strings.Contains(a, "/"+k.host.Addr6().String()+"/")) {
 			out = append(out, a+"/p2p/"+id.PeerID)
 		}
 	}

@@ -1,0 +1,110 @@
+//go:build linux
+
+package internet_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestTwoHomesOverIPv6: both homes are behind symmetric IPv4 NATs (as a
+// carrier-grade NAT often is), where no hole can be punched over IPv4, but
+// their ISPs give them IPv6, closed by the routers' stateful firewalls.
+// A's ticket gets B the file over a direct IPv6 connection punched through
+// both firewalls: no relay carries it. A's doctor says what IPv6 leaves
+// open rather than that nobody behind a NAT can reach it.
+func TestTwoHomesOverIPv6(t *testing.T) {
+	lab := netlab.NewDualStack(t)
+	pub := startPublicNet(t, lab, 1, true)
+	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Symmetric})
+	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Symmetric})
+	laptopA := homeA.Laptop("a")
+	a := startKith(t, "laptop-A", laptopA, laptopConfig(pub.boot))
+	b := startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(pub.boot))
+	waitFor(t, 60*time.Second, "A to hold a relay reservation", func() bool { return len(a.doctor().RelayAddrs) > 0 })
+	waitFor(t, 60*time.Second, "A's doctor to see its symmetric NAT and its IPv6", func() bool {
+		d := a.doctor()
+		return d.NAT == "symmetric" && d.IPv6 != ""
+	})
+	d := a.doctor()
+	if !strings.HasPrefix(d.IPv6, laptopA.Addr6().String()+",") {
+		t.Errorf("A's doctor says IPv6 %q, want A's address %s first", d.IPv6, laptopA.Addr6())
+	}
+	if !slices.ContainsFunc(d.Checks, func(c api.Check) bool { return strings.Contains(c.Text, "peers that have IPv6 still can") }) {
+		t.Errorf("A's doctor does not say peers with IPv6 can still connect: %+v", d.Checks)
+	}
+
+	res, data := a.addFile(4 << 20)
+	out := filepath.Join(b.files, "got.bin")
+	start := time.Now()
+	if _, err := b.run("get", res.Ticket, "-o", out); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("get by ticket took %v", time.Since(start))
+	got, err := os.ReadFile(out)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("B's copy differs from A's file (%d of %d bytes, err %v)", len(got), len(data), err)
+	}
+	ps := b.peers()
+	if !hasDirectConnTo(ps, a.id.PeerID, int64(len(data))) {
+		t.Fatalf("the file did not come over a direct connection to A: %+v", ps)
+	}
+	for _, p := range ps {
+		if p.ID == a.id.PeerID && !p.Relayed && p.BytesIn >= int64(len(data)) && !strings.HasPrefix(p.Addr, "/ip6/") {
+			t.Errorf("B's direct connection to A is not over IPv6: %s", p.Addr)
+		}
+	}
+}
+
+// TestOpenIPv6ReachesIPv4OnlyPeers: A's router lets IPv6 in (its IPv6
+// firewall is off), so AutoNAT v2 finds A reachable over IPv6, while its
+// IPv4 stays behind a NAT. C's home has IPv4 only. A must not take itself
+// for public (it would drop its relay reservations), nor advertise only its
+// direct addresses (libp2p drops the relay circuits once any address is
+// confirmed): C gets A's file by ticket.
+//
+// A listens on TCP only. With QUIC too, go-libp2p's AutoNAT v2 client (in
+// v0.51) never confirmed the IPv6 address within 4 minutes here: servers
+// dial it back over QUIC and report success, and the client rejects the
+// result (not understood yet). Over TCP it is confirmed in ~2 s, or after
+// ~2m50s when one of the first probes fails the same way (each server is
+// then asked again only 2 minutes later).
+func TestOpenIPv6ReachesIPv4OnlyPeers(t *testing.T) {
+	lab := netlab.NewDualStack(t)
+	pub := startPublicNet(t, lab, 4, false)
+	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Cone, OpenIPv6: true})
+	homeC := lab.HomeRouter("homec", netlab.RouterConfig{NAT: netlab.Cone, NoIPv6: true})
+	acfg := laptopConfig(pub.boot)
+	acfg["network"].(map[string]any)["listen_addrs"] = []string{"/ip4/0.0.0.0/tcp/4101", "/ip6/::/tcp/4101"}
+	a := startKith(t, "laptop-A", homeA.Laptop("a"), acfg)
+	c := startKith(t, "laptop-C", homeC.Laptop("c"), laptopConfig(pub.boot))
+	waitFor(t, 4*time.Minute, "AutoNAT v2 to find A open over IPv6", func() bool {
+		return strings.Contains(a.doctor().IPv6, "open")
+	})
+	d := a.doctor()
+	t.Logf("A: %s (%s); IPv6 %s", d.Reachability, d.ReachabilityHow, d.IPv6)
+	if d.Reachability == "public" {
+		t.Fatalf("A takes itself for public on IPv6 alone (%s)", d.ReachabilityHow)
+	}
+	waitFor(t, 60*time.Second, "A to hold a relay reservation", func() bool { return len(a.doctor().RelayAddrs) > 0 })
+	res, data := a.addFile(1 << 20)
+	out := filepath.Join(c.files, "got.bin")
+	if o, err := c.run("get", res.Ticket, "-o", out); err != nil {
+		t.Fatalf("%v: %s", err, o)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("C's copy differs from A's file (%d of %d bytes, err %v)", len(got), len(data), err)
+	}
+	if !hasDirectConnTo(c.peers(), a.id.PeerID, int64(len(data))) {
+		t.Errorf("C's copy did not come over a direct connection to A: %+v", c.peers())
+	}
+}
