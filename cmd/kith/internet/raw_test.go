@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -79,12 +80,18 @@ func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 // public host to and returns the rate the receiver saw, in bytes/s.
 func rawUpload(tb testing.TB, from, to *netlab.Host, n int64) float64 {
 	tb.Helper()
+	return rawUploadTo(tb, from, to, to.Addr(), n)
+}
+
+// rawUploadTo is rawUpload to one address of to (its IPv6 one, say).
+func rawUploadTo(tb testing.TB, from, to *netlab.Host, addr netip.Addr, n int64) float64 {
+	tb.Helper()
 	sink := to.Command(os.Args[0])
 	sink.Env = append(os.Environ(), "KITH_INET_RAW=sink")
 	p := netlab.Start(tb, sink)
 	waitFor(tb, 10*time.Second, "the raw sink to listen", func() bool { return strings.Contains(p.Output(), "listening") })
 	send := from.Command(os.Args[0])
-	send.Env = append(os.Environ(), "KITH_INET_RAW=send", "KITH_INET_TO="+to.Addr().String(), fmt.Sprint("KITH_INET_BYTES=", n))
+	send.Env = append(os.Environ(), "KITH_INET_RAW=send", "KITH_INET_TO="+addr.String(), fmt.Sprint("KITH_INET_BYTES=", n))
 	if out, err := send.CombinedOutput(); err != nil {
 		tb.Fatalf("raw send: %v: %s", err, out)
 	}
