@@ -29,7 +29,7 @@ type facts struct {
 	relayPublic  bool // this node runs the limited relay now
 	relayGroups  bool // this node runs the group relay now
 	peers        int
-	share        int // addresses a friend can dial
+	share        int // addresses a friend on the internet can reach us at (internetReachable)
 	port         string
 	inGroups     bool
 	groupHasRely bool // some connected group member offers a relay
@@ -135,7 +135,7 @@ func (n *Node) facts() facts {
 	f.downloadLimit, f.uploadLimit = fetch.LimitOf(n.download), fetch.LimitOf(n.upload)
 	f.noAnnounce = !n.cfg.DHT.Announce
 	share, _, _ := n.shareAddrs()
-	f.share = len(share)
+	f.share = n.internetReachable(share)
 	f.groupHasRely = len(n.groupRelayCandidates()) > 0
 	if a, err := ma.NewMultiaddr(firstOr(n.cfg.Network.ListenAddrs, "")); err == nil {
 		if p, err := a.ValueForProtocol(ma.P_TCP); err == nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
@@ -70,7 +71,27 @@ func (n *Node) Ticket(ctx context.Context, c cid.Cid) (api.TicketInfo, error) {
 			}
 		}
 	}
-	return api.TicketInfo{Cid: c.String(), Ticket: n.ticket(c, name, meta), Reachable: len(share) > 0}, nil
+	return api.TicketInfo{Cid: c.String(), Ticket: n.ticket(c, name, meta), Reachable: n.internetReachable(share) > 0}, nil
+}
+
+// internetReachable counts the addresses among share through which a
+// friend on the internet can be expected to reach this node: relay
+// circuits, and public addresses AutoNAT v2 dialled back (all of them on a
+// public node). A public address that is only an interface's proves
+// nothing yet: a laptop's IPv6 address usually sits behind its router's
+// firewall, and a ticket holding it alone would send a friend's dial into
+// that firewall, where a relay circuit would have led to a hole punch.
+func (n *Node) internetReachable(share []ma.Multiaddr) int {
+	if n.tracker.Reachability() == network.ReachabilityPublic {
+		return len(share)
+	}
+	count := 0
+	for _, a := range share {
+		if isRelayed(a) || n.tracker.IsReachable(a) {
+			count++
+		}
+	}
+	return count
 }
 
 // ticket makes a share ticket for c named name: this node and the

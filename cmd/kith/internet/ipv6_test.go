@@ -4,14 +4,19 @@ package internet_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	ma "github.com/multiformats/go-multiaddr"
+
 	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
+	kticket "github.com/kith-p2p/kith/protocol/ticket"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -108,3 +113,57 @@ func TestOpenIPv6ReachesIPv4OnlyPeers(t *testing.T) {
 		t.Errorf("C's copy did not come over a direct connection to A: %+v", c.peers())
 	}
 }
+
+// TestSendOverIPv6: A, behind a symmetric IPv4 NAT with IPv6 behind its
+// router's firewall, runs `kith send` with no daemon running; B, in another
+// such home, gets the file with the ticket it printed. The ticket must not
+// be printed as soon as the daemon lists its IPv6 address (public, but
+// closed by the firewall: B's dial to it is dropped, and B found A only
+// through the DHT, 5.5 s later), only once it holds a relay's circuit,
+// through which B reaches A and the hole is punched.
+func TestSendOverIPv6(t *testing.T) {
+	lab := netlab.NewDualStack(t)
+	pub := startPublicNet(t, lab, 1, true)
+	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Symmetric})
+	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Symmetric})
+	a := startKith(t, "laptop-A", homeA.Laptop("a"), laptopConfig(pub.boot))
+	b := startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(pub.boot))
+	a.stop() // A's repo is set up for the lab; send runs a daemon of its own
+	data := make([]byte, 2<<20)
+	rand.Read(data)
+	src := filepath.Join(a.files, "notes.bin")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	send := netlab.Start(t, a.host.Command(kithBin, "--repo", a.repo, "send", src))
+	var ticket string
+	waitFor(t, 60*time.Second, "A's send to print its ticket", func() bool {
+		if m := sentTicket.FindStringSubmatch(send.Output()); m != nil {
+			ticket = m[1]
+		}
+		return ticket != ""
+	})
+	tk, err := kticket.Parse(ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tk.Peers) != 1 || !slices.ContainsFunc(tk.Peers[0].Addrs, func(a ma.Multiaddr) bool { return strings.Contains(a.String(), "/p2p-circuit") }) {
+		t.Fatalf("A's ticket holds no relay circuit: %v\nA's send said:\n%s", tk.Peers, send.Output())
+	}
+	out := filepath.Join(b.files, "got.bin")
+	start := time.Now()
+	if o, err := b.run("get", ticket, "-o", out); err != nil {
+		t.Fatalf("%v: %s\nA's send said:\n%s", err, o, send.Output())
+	}
+	t.Logf("get by ticket took %v", time.Since(start))
+	got, err := os.ReadFile(out)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("B's copy differs from A's file (%d of %d bytes, err %v)", len(got), len(data), err)
+	}
+	if ps := b.peers(); !hasDirectConnTo(ps, a.id.PeerID, int64(len(data))) {
+		t.Fatalf("the file did not come over a direct connection to A: %+v", ps)
+	}
+}
+
+// sentTicket finds the ticket in what `kith send` prints.
+var sentTicket = regexp.MustCompile(`(?m)^  kith get (kith1\S+)$`)
