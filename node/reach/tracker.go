@@ -217,12 +217,16 @@ func (t *Tracker) record(o Observation) {
 	}
 }
 
-// interfaceIPs are the addresses of the host's interfaces it listens on.
+// interfaceIPs are the addresses of the interfaces h listens on (none
+// before Start). The host is asked without the Tracker's lock held.
 func (t *Tracker) interfaceIPs() []netip.Addr {
-	if t.h == nil {
+	t.mu.Lock()
+	h := t.h
+	t.mu.Unlock()
+	if h == nil {
 		return nil
 	}
-	addrs, _ := t.h.Network().InterfaceListenAddresses()
+	addrs, _ := h.Network().InterfaceListenAddresses()
 	var out []netip.Addr
 	for _, a := range addrs {
 		if ap, _, ok := thinWaist(a); ok {
@@ -242,12 +246,13 @@ func (t *Tracker) Forget() {
 
 // Status returns a copy of what the Tracker knows.
 func (t *Tracker) Status() Status {
+	own := t.interfaceIPs()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.st
 	since := t.now().Add(-observationTTL)
 	st.NAT = InferNAT(t.obs, since)
-	st.IPv6 = PublicIPv6(t.obs, since, t.interfaceIPs())
+	st.IPv6 = PublicIPv6(t.obs, since, own)
 	observers := map[netip.Addr]bool{}
 	seen := map[string]bool{}
 	for _, o := range t.obs {
