@@ -35,6 +35,7 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 	ctx, cancel := context.WithTimeout(ctx, missLookup)
 	defer cancel()
 	reachable, relayedOnly, hopeless := 0, 0, 0
+	st := n.tracker.Status()
 	for ai := range n.dht.FindProviders(ctx, c, 20) {
 		if ai.ID == n.host.ID() {
 			continue
@@ -44,7 +45,7 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 		if len(conns) == 0 || n.host.Network().Connectedness(ai.ID) != network.Connected {
 			if len(conns) > 0 {
 				relayedOnly++ // a limited (relayed) connection carries no transfers
-				if n.punchHopeless(ai.ID) {
+				if n.punchHopeless(st, ai.ID) {
 					hopeless++
 				}
 			}
@@ -59,7 +60,7 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 		}
 		if !direct {
 			relayedOnly++
-			if n.punchHopeless(ai.ID) {
+			if n.punchHopeless(st, ai.ID) {
 				hopeless++
 			}
 		}
@@ -67,7 +68,7 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 	// symmetric: no hole punch can reach any of them (punchHopeless).
 	symmetric := relayedOnly > 0 && hopeless == relayedOnly
 	why := "this node is behind a symmetric NAT"
-	if n.tracker.Status().IPv6.IsValid() {
+	if st.IPv6.IsValid() {
 		why += " on IPv4 and they have no IPv6 address to punch through to"
 	}
 	unreached := n.ticketMisses.unreached(c, time.Now(), func(p peer.ID) bool {

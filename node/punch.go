@@ -34,7 +34,7 @@ const (
 // When the punch cannot work (punchHopeless) it does not wait.
 func (n *Node) awaitDirect(ctx context.Context, ai peer.AddrInfo) {
 	for try := 0; ; try++ {
-		if !onlyLimited(n.host.Network().ConnsToPeer(ai.ID)) || n.punchHopeless(ai.ID) {
+		if !onlyLimited(n.host.Network().ConnsToPeer(ai.ID)) || n.punchHopeless(n.tracker.Status(), ai.ID) {
 			return
 		}
 		deadline := time.Now().Add(punchWait)
@@ -56,12 +56,11 @@ func (n *Node) awaitDirect(ctx context.Context, ai peer.AddrInfo) {
 	}
 }
 
-// punchHopeless reports whether a hole punch to p cannot work: this node
-// is behind a symmetric NAT on IPv4, and IPv6, which has no NAT to get
-// round, is not there on both sides (a public IPv6 address here, and one
-// among p's known addresses).
-func (n *Node) punchHopeless(p peer.ID) bool {
-	st := n.tracker.Status()
+// punchHopeless reports whether a hole punch to p cannot work, st being
+// this node's reach status: it is behind a symmetric NAT on IPv4, and IPv6,
+// which has no NAT to get round, is not there on both sides (a public IPv6
+// address here, and one among p's known addresses).
+func (n *Node) punchHopeless(st reach.Status, p peer.ID) bool {
 	if st.NAT != reach.NATSymmetric {
 		return false
 	}
@@ -115,6 +114,7 @@ func (n *Node) punchLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		rs := n.tracker.Status()
 		now := time.Now()
 		wanted := n.wantedPeers()
 		for p := range state {
@@ -145,7 +145,7 @@ func (n *Node) punchLoop(ctx context.Context) {
 			// Where no punch can work, a redial helps only if it can go
 			// through a group member's relay (the dial gater then keeps
 			// it off strangers' relays).
-			if n.punchHopeless(p) && !n.hasGroupCircuit(p) {
+			if n.punchHopeless(rs, p) && !n.hasGroupCircuit(p) {
 				continue
 			}
 			st.tries = append(st.tries, now)

@@ -3,16 +3,12 @@
 package internet_test
 
 import (
-	"bytes"
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
 )
 
 // TestTwoHomesByCode: A, behind a cone NAT, runs `kith send` with no
@@ -24,21 +20,8 @@ import (
 // --once, ends, and the daemon it started with it.
 func TestTwoHomesByCode(t *testing.T) {
 	_, a, b := twoConeHomes(t, false)
-	a.stop() // A's repo is set up for the lab; send runs a daemon of its own
-	data := make([]byte, 4<<20)
-	rand.Read(data)
-	src := filepath.Join(a.files, "notes.bin")
-	if err := os.WriteFile(src, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	send := netlab.Start(t, a.host.Command(kithBin, "--repo", a.repo, "send", "--once", src))
-	var code string
-	waitFor(t, 60*time.Second, "A's send to print its code", func() bool {
-		if m := sentCode.FindStringSubmatch(send.Output()); m != nil {
-			code = m[1]
-		}
-		return code != ""
-	})
+	send, data := a.send(4<<20, "--once")
+	code := printed(t, send, sentCode, "A's send to print its code")
 	for _, p := range b.peers() {
 		if p.ID == a.id.PeerID {
 			t.Fatalf("B is connected to A before the get: the code is to find it (%+v)", p)
@@ -50,13 +33,7 @@ func TestTwoHomesByCode(t *testing.T) {
 	if _, err := b.run("get", code, "-o", out); err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(out)
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("B's copy differs from A's file (%d of %d bytes, err %v)", len(got), len(data), err)
-	}
-	if ps := b.peers(); !hasDirectConnTo(ps, a.id.PeerID, int64(len(data))) {
-		t.Fatalf("the file did not come over a direct connection to A: %+v", ps)
-	}
+	b.gotDirectly(out, a, data)
 	select {
 	case <-send.Done():
 	case <-time.After(30 * time.Second):

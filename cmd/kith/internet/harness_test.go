@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -304,6 +305,49 @@ func startPublicNet(t *testing.T, lab *netlab.Lab, n int, withKubo bool) *public
 		pn.boot = append(pn.boot, k.addrs()...)
 	}
 	return pn
+}
+
+// gotDirectly checks what k's get wrote to out: from's data, which came
+// over a direct (not relayed) connection to from.
+func (k *kith) gotDirectly(out string, from *kith, data []byte) {
+	k.t.Helper()
+	got, err := os.ReadFile(out)
+	if err != nil || !bytes.Equal(got, data) {
+		k.t.Fatalf("%s's copy differs from %s's file (%d of %d bytes, err %v)", k.name, from.name, len(got), len(data), err)
+	}
+	if ps := k.peers(); !hasDirectConnTo(ps, from.id.PeerID, int64(len(data))) {
+		k.t.Fatalf("%s's copy did not come over a direct connection to %s: %+v", k.name, from.name, ps)
+	}
+}
+
+// send stops k's daemon (k's repo is set up for the lab; send runs a
+// daemon of its own, as with no daemon running) and runs `kith send ARGS
+// FILE` on a new file of size random bytes, which it returns.
+func (k *kith) send(size int, args ...string) (*netlab.Process, []byte) {
+	k.t.Helper()
+	k.stop()
+	data := make([]byte, size)
+	rand.Read(data)
+	src := filepath.Join(k.files, "notes.bin")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		k.t.Fatal(err)
+	}
+	cmd := k.host.Command(kithBin, append(append([]string{"--repo", k.repo, "send"}, args...), src)...)
+	return netlab.Start(k.t, cmd), data
+}
+
+// printed waits for p to print a line re matches and returns its first
+// group.
+func printed(t testing.TB, p *netlab.Process, re *regexp.Regexp, what string) string {
+	t.Helper()
+	var s string
+	waitFor(t, 60*time.Second, what, func() bool {
+		if m := re.FindStringSubmatch(p.Output()); m != nil {
+			s = m[1]
+		}
+		return s != ""
+	})
+	return s
 }
 
 // hasDirectConnTo reports whether k has a direct (not relayed) connection

@@ -3,8 +3,6 @@
 package internet_test
 
 import (
-	"bytes"
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -54,15 +52,8 @@ func TestTwoHomesOverIPv6(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("get by ticket took %v", time.Since(start))
-	got, err := os.ReadFile(out)
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("B's copy differs from A's file (%d of %d bytes, err %v)", len(got), len(data), err)
-	}
-	ps := b.peers()
-	if !hasDirectConnTo(ps, a.id.PeerID, int64(len(data))) {
-		t.Fatalf("the file did not come over a direct connection to A: %+v", ps)
-	}
-	for _, p := range ps {
+	b.gotDirectly(out, a, data)
+	for _, p := range b.peers() {
 		if p.ID == a.id.PeerID && !p.Relayed && p.BytesIn >= int64(len(data)) && !strings.HasPrefix(p.Addr, "/ip6/") {
 			t.Errorf("B's direct connection to A is not over IPv6: %s", p.Addr)
 		}
@@ -114,13 +105,7 @@ func TestOpenIPv6ReachesIPv4OnlyPeers(t *testing.T) {
 	if o, err := c.run("get", res.Ticket, "-o", out); err != nil {
 		t.Fatalf("%v: %s", err, o)
 	}
-	got, err := os.ReadFile(out)
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("C's copy differs from A's file (%d of %d bytes, err %v)", len(got), len(data), err)
-	}
-	if !hasDirectConnTo(c.peers(), a.id.PeerID, int64(len(data))) {
-		t.Errorf("C's copy did not come over a direct connection to A: %+v", c.peers())
-	}
+	c.gotDirectly(out, a, data)
 }
 
 // TestSendOverIPv6: A, behind a symmetric IPv4 NAT with IPv6 behind its
@@ -137,21 +122,8 @@ func TestSendOverIPv6(t *testing.T) {
 	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Symmetric})
 	a := startKith(t, "laptop-A", homeA.Laptop("a"), laptopConfig(pub.boot))
 	b := startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(pub.boot))
-	a.stop() // A's repo is set up for the lab; send runs a daemon of its own
-	data := make([]byte, 2<<20)
-	rand.Read(data)
-	src := filepath.Join(a.files, "notes.bin")
-	if err := os.WriteFile(src, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	send := netlab.Start(t, a.host.Command(kithBin, "--repo", a.repo, "send", src))
-	var ticket string
-	waitFor(t, 60*time.Second, "A's send to print its ticket", func() bool {
-		if m := sentTicket.FindStringSubmatch(send.Output()); m != nil {
-			ticket = m[1]
-		}
-		return ticket != ""
-	})
+	send, data := a.send(2 << 20)
+	ticket := printed(t, send, sentTicket, "A's send to print its ticket")
 	tk, err := kticket.Parse(ticket)
 	if err != nil {
 		t.Fatal(err)
@@ -165,13 +137,7 @@ func TestSendOverIPv6(t *testing.T) {
 		t.Fatalf("%v: %s\nA's send said:\n%s", err, o, send.Output())
 	}
 	t.Logf("get by ticket took %v", time.Since(start))
-	got, err := os.ReadFile(out)
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("B's copy differs from A's file (%d of %d bytes, err %v)", len(got), len(data), err)
-	}
-	if ps := b.peers(); !hasDirectConnTo(ps, a.id.PeerID, int64(len(data))) {
-		t.Fatalf("the file did not come over a direct connection to A: %+v", ps)
-	}
+	b.gotDirectly(out, a, data)
 }
 
 // sentTicket finds the ticket in what `kith send` prints.

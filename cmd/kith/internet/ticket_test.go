@@ -3,8 +3,6 @@
 package internet_test
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -56,13 +54,7 @@ func TestTwoHomesByTicket(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("get by ticket took %v", time.Since(start))
-	got, err := os.ReadFile(out)
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("B's copy differs from A's file (%d of %d bytes, err %v)", len(got), len(data), err)
-	}
-	if ps := b.peers(); !hasDirectConnTo(ps, a.id.PeerID, int64(len(data))) {
-		t.Fatalf("the file did not come over a direct connection to A: %+v", ps)
-	}
+	b.gotDirectly(out, a, data)
 	// B's get told A, over the punched connection, that it finished:
 	// what a kith send says as "has it all".
 	var ups []api.Upload

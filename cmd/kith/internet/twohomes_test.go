@@ -3,8 +3,6 @@
 package internet_test
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,14 +29,7 @@ func TestTwoHomesByCID(t *testing.T) {
 		}
 		return err == nil
 	})
-	got, err := os.ReadFile(out)
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("B's copy differs from A's file (%d of %d bytes, err %v)", len(got), len(data), err)
-	}
-	peers := b.peers()
-	if !hasDirectConnTo(peers, a.id.PeerID, int64(len(data))) {
-		t.Fatalf("the file did not come over a direct connection to A: %+v", peers)
-	}
+	b.gotDirectly(out, a, data)
 	out, _ = b.run("peers")
 	t.Logf("B's connections after the get:\n%s", out)
 	out, _ = a.run("doctor")
@@ -75,12 +66,7 @@ func TestGetRightAfterStart(t *testing.T) {
 	if _, err := b.run("get", res.Cid, "-o", out); err != nil {
 		t.Fatalf("B's first get, right after its daemon started: %v", err)
 	}
-	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("B's copy differs from A's file (%d of %d bytes, err %v)", len(got), len(data), err)
-	}
-	if !hasDirectConnTo(b.peers(), a.id.PeerID, int64(len(data))) {
-		t.Fatalf("the file did not come over a direct connection to A: %+v", b.peers())
-	}
+	b.gotDirectly(out, a, data)
 }
 
 // twoConeHomes starts the lab's public network (two kith nodes, and a Kubo
