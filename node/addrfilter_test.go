@@ -69,3 +69,52 @@ func TestAddrFilterKeepsCircuits(t *testing.T) {
 		t.Errorf("public: advertised %v, want no relay circuit", got)
 	}
 }
+
+// fakeNAT stands in for libp2p's NAT manager (which would ask this
+// machine's real router): it forwards one port of a public address to
+// the TCP listen address, as a UPnP router does.
+type fakeNAT struct{ to, from ma.Multiaddr }
+
+func (f fakeNAT) GetMapping(a ma.Multiaddr) ma.Multiaddr {
+	if a.Equal(f.from) {
+		return f.to
+	}
+	return nil
+}
+func (fakeNAT) HasDiscoveredNAT() bool { return true }
+func (fakeNAT) Close() error           { return nil }
+
+// TestAddrFilterPortMappings: a port the router forwards on request is
+// advertised at once, even before libp2p lists it and before AutoNAT v2
+// tested it (the router's word is enough); an address a peer merely
+// observed still waits for AutoNAT v2.
+func TestAddrFilterPortMappings(t *testing.T) {
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	tr := reach.NewTracker(reach.Options{})
+	if err := tr.Start(h); err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	mapped := ma.StringCast("/ip4/11.0.0.4/tcp/18262")
+	pm := &portMapper{}
+	pm.set(fakeNAT{to: mapped, from: h.Network().ListenAddresses()[0]}, h.Network())
+	f := &addrFilter{reach: tr, ports: pm}
+	var hh host.Host = h
+	f.h.Store(&hh)
+
+	observed := ma.StringCast("/ip4/11.0.0.4/tcp/4101")
+	got := f.factory(h.Network().ListenAddresses())
+	if !slices.ContainsFunc(got, mapped.Equal) {
+		t.Errorf("advertised %v, want the forwarded port %s", got, mapped)
+	}
+	if got := f.factory([]ma.Multiaddr{observed}); slices.ContainsFunc(got, observed.Equal) {
+		t.Errorf("advertised %v, want no observed address before AutoNAT v2 tested it", got)
+	}
+	if !pm.IsMapped(mapped) || pm.IsMapped(observed) {
+		t.Errorf("IsMapped(%s) = %v, IsMapped(%s) = %v", mapped, pm.IsMapped(mapped), observed, pm.IsMapped(observed))
+	}
+}

@@ -21,6 +21,7 @@ import (
 // (a pure function, table-tested).
 type facts struct {
 	reach        reach.Status
+	ports        portMap // what the router forwards on request
 	dht          dht.Stats
 	autonat      bool // AutoNAT on in the config
 	relayClient  bool // autorelay on in the config
@@ -59,6 +60,7 @@ func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 		NAT:                f.reach.NAT.String(),
 		NATHow:             natHow(f.reach),
 		IPv6:               ipv6How(f.reach),
+		PortMapping:        portMapHow(f.ports),
 		HolePunches:        f.reach.HolePunches,
 		HolePunchesOK:      f.reach.HolePunchOK,
 		LastHolePunchError: f.reach.LastHolePunchError,
@@ -76,6 +78,9 @@ func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 		LAN:                addrStrings(lan),
 		Checks:             diagnose(f),
 		Log:                n.logFile,
+	}
+	if f.local != "" {
+		d.PortMapping = ""
 	}
 	return d, nil
 }
@@ -120,6 +125,7 @@ func (n *Node) facts() facts {
 	pub, grp := n.relaySvc.Running()
 	f := facts{
 		reach:       n.tracker.Status(),
+		ports:       n.addrs.ports.state(),
 		dht:         n.dht.Stats(),
 		autonat:     n.cfg.Network.AutoNAT,
 		relayClient: n.cfg.Network.RelayClient,
@@ -369,11 +375,23 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 		}
 	}
 
+	// forwarded: ports the router forwards here on request, which peers
+	// behind any NAT can dial.
+	forwarded := f.ports.public()
+	if len(forwarded) > 0 {
+		ok("The router forwards " + transportsText(forwarded) + " to this node (UPnP or NAT-PMP): peers on the internet dial it there directly, whatever NAT they are behind")
+	} else if ra, ok := f.ports.behindAnotherNAT(); ok && f.reach.Reachability != network.ReachabilityPublic {
+		warn("The router forwards "+transportsText(f.ports.mapped)+" to this node (UPnP or NAT-PMP), but its own address "+ra.String()+" is not public: another NAT stands in front (the ISP's carrier-grade NAT, or a second router), so peers cannot reach that port.",
+			"with a second router of yours in front, forward port "+f.port+" (TCP and UDP) on it too, or put one of the two in bridge mode; behind a carrier-grade NAT, ask the ISP for a public IPv4 address (relays and hole punching work meanwhile)")
+	}
+
 	v6 := ipv6Verdict(f.reach)
 	switch f.reach.NAT {
 	case reach.NATSymmetric:
 		fix := "share within a group that has a publicly reachable member (a NAS with a port forward, a VPS): transfers then go through its relay; or forward port " + f.port + " (TCP and UDP) on your router to this machine"
 		switch {
+		case len(forwarded) > 0 || f.reach.Reachability == network.ReachabilityPublic:
+			ok("Behind a symmetric NAT (peers see a different port each), but peers dial this node directly: no hole punch needed")
 		case f.groupRelays > 0:
 			warn("Behind a symmetric NAT (peers see a different port each): hole punching will fail; group transfers go through a group member's relay.", "")
 		case v6 != "":
@@ -394,6 +412,8 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 
 	if f.reach.Reachability != network.ReachabilityPublic {
 		switch {
+		case f.relays == 0 && f.groupRelays == 0 && len(forwarded) > 0:
+			// reachable at the forwarded ports (above)
 		case f.relays == 0 && f.groupRelays == 0 && f.relayClient:
 			fail("No relay reservation yet: peers on the internet cannot reach this node.",
 				"this takes seconds after start when bootstrap peers are reachable; see the DHT line above")
@@ -402,7 +422,7 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 		default:
 			ok(fmt.Sprintf("Reachable through %d relay(s) (%d of them a group member's, which carries group transfers)", f.relays+f.groupRelays, f.groupRelays))
 		}
-		if f.inGroups && f.groupRelays == 0 && !f.groupHasRely && f.reach.NAT == reach.NATSymmetric {
+		if f.inGroups && f.groupRelays == 0 && !f.groupHasRely && f.reach.NAT == reach.NATSymmetric && len(forwarded) == 0 {
 			warn("No member of your groups offers a relay: if hole punching fails, group transfers cannot reach this node.",
 				"add a publicly reachable device (a NAS with port "+f.port+" forwarded, a VPS) to the group")
 		}

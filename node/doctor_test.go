@@ -147,6 +147,34 @@ func TestDiagnose(t *testing.T) {
 			not: []string{"IPv6"},
 		},
 		{
+			name: "symmetric NAT, the router forwards ports (UPnP), no relay yet",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATSymmetric},
+				ports: portMap{found: true, mapped: []ma.Multiaddr{ma.StringCast("/ip4/11.0.0.4/tcp/18262"), ma.StringCast("/ip4/11.0.0.4/udp/3778/quic-v1")}},
+				dht:   online, relayClient: true, share: 2, inGroups: true, port: "4101"},
+			want: map[string]string{
+				"The router forwards tcp 11.0.0.4:18262, udp 11.0.0.4:3778 to this node (UPnP or NAT-PMP): peers on the internet dial it there directly": "ok",
+				"Behind a symmetric NAT (peers see a different port each), but peers dial this node directly: no hole punch needed":                      "ok",
+			},
+			not: []string{"hole punching will fail", "No relay reservation", "No member of your groups", "No address"},
+		},
+		{
+			name: "symmetric NAT, public (a port forwarded by hand)",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPublic, NAT: reach.NATSymmetric, Reachable: []ma.Multiaddr{ma.StringCast("/ip4/11.0.0.4/tcp/4101")}},
+				dht: online, share: 1},
+			want: map[string]string{"but peers dial this node directly: no hole punch needed": "ok"},
+			not:  []string{"hole punching will fail", "The router forwards"},
+		},
+		{
+			name: "the router forwards a port but sits behind another NAT",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATCone},
+				ports: portMap{found: true, mapped: []ma.Multiaddr{ma.StringCast("/ip4/100.64.3.9/tcp/18262")}},
+				dht:   online, relayClient: true, relays: 1, share: 1, port: "4101"},
+			want: map[string]string{
+				"The router forwards tcp 100.64.3.9:18262 to this node (UPnP or NAT-PMP), but its own address 100.64.3.9 is not public: another NAT stands in front": "warn",
+				"through a relay, then a hole punch": "ok",
+			},
+		},
+		{
 			name: "hole punches all failed",
 			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, HolePunches: 3, LastHolePunchError: "timeout"},
 				dht: online, relayClient: true, relays: 1, share: 1},
@@ -228,6 +256,31 @@ func TestIPv6How(t *testing.T) {
 	} {
 		if got := ipv6How(tc.st); got != tc.want {
 			t.Errorf("%s: ipv6How = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestPortMapHow checks the doctor's port-mapping line in each state of
+// libp2p's NAT manager.
+func TestPortMapHow(t *testing.T) {
+	tcp, quic := ma.StringCast("/ip4/11.0.0.4/tcp/18262"), ma.StringCast("/ip4/11.0.0.4/udp/3778/quic-v1")
+	cgnat := ma.StringCast("/ip4/100.64.3.9/tcp/18262")
+	for _, tc := range []struct {
+		name string
+		pm   portMap
+		want string
+	}{
+		{"off", portMap{off: true}, "off (network.port_mapping is false)"},
+		{"looking", portMap{looking: true}, "asking the router (UPnP, NAT-PMP)"},
+		{"no router answered", portMap{}, "none (the router did not answer UPnP or NAT-PMP when kith started)"},
+		{"found, nothing mapped yet", portMap{found: true}, "the router answered UPnP or NAT-PMP but forwards no port yet"},
+		{"mapped", portMap{found: true, mapped: []ma.Multiaddr{tcp, quic, ma.StringCast("/ip4/11.0.0.4/udp/3778/quic-v1/webtransport")}},
+			"tcp 11.0.0.4:18262, udp 11.0.0.4:3778: the router forwards them here (UPnP or NAT-PMP)"},
+		{"behind another NAT", portMap{found: true, mapped: []ma.Multiaddr{cgnat}},
+			"tcp 100.64.3.9:18262, but the router's address 100.64.3.9 is not public: another NAT stands in front"},
+	} {
+		if got := portMapHow(tc.pm); got != tc.want {
+			t.Errorf("%s: portMapHow = %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

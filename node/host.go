@@ -71,13 +71,15 @@ const (
 
 // addrFilter decides which of the host's addresses are advertised (in
 // identify, DHT records, kith id): every interface address (a LAN peer or
-// a public server needs them), relay circuits, and public addresses that
-// are not an interface's (observed by peers, mapped by the router) only
-// once AutoNAT v2 has dialled them back. It also appends the circuits of
-// group relays this node holds reservations on.
+// a public server needs them), relay circuits, the ports the router
+// forwards on request (ports), and other public addresses that are not an
+// interface's (observed by peers) only once AutoNAT v2 has dialled them
+// back. It also appends the circuits of group relays this node holds
+// reservations on.
 type addrFilter struct {
 	h      atomic.Pointer[host.Host]
 	reach  *reach.Tracker
+	ports  *portMapper
 	extras atomic.Pointer[func() []ma.Multiaddr]
 }
 
@@ -87,9 +89,18 @@ func (f *addrFilter) factory(addrs []ma.Multiaddr) []ma.Multiaddr {
 		return addrs
 	}
 	iface, _ := (*hp).Network().InterfaceListenAddresses()
+	mapped := f.ports.Mapped()
 	out := make([]ma.Multiaddr, 0, len(addrs))
 	for _, a := range addrs {
 		if isRelayed(a) || !manet.IsPublicAddr(a) || slices.ContainsFunc(iface, a.Equal) || f.reach.IsReachable(a) {
+			out = append(out, a)
+		}
+	}
+	// libp2p takes a new mapping into its addresses at its next update
+	// (seconds later), or drops it as unconfirmed: the router's word is
+	// enough to give it out.
+	for _, a := range mapped {
+		if manet.IsPublicAddr(a) && !slices.ContainsFunc(out, a.Equal) {
 			out = append(out, a)
 		}
 	}
@@ -218,7 +229,7 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 	}
 	opts = append(opts, libp2p.ConnectionGater(gater))
 	if cfg.PortMapping {
-		opts = append(opts, libp2p.NATPortMap())
+		opts = append(opts, filter.ports.option())
 	}
 	// Unknown here means the reach.Tracker decides (and v1 stays silent).
 	opts = append(opts, forceReachability(fixedReachability(cfg)))

@@ -76,8 +76,8 @@ func (n *Node) Ticket(ctx context.Context, c cid.Cid) (api.TicketInfo, error) {
 
 // internetReachable counts the addresses among share through which a
 // friend on the internet can be expected to reach this node: relay
-// circuits, and public addresses AutoNAT v2 dialled back (all of them on a
-// public node). A public address that is only an interface's proves
+// circuits, ports the router forwards here, and public addresses AutoNAT
+// v2 dialled back (all of them on a public node). A public address that is only an interface's proves
 // nothing yet: a laptop's IPv6 address usually sits behind its router's
 // firewall, and a ticket holding it alone would send a friend's dial into
 // that firewall, where a relay circuit would have led to a hole punch.
@@ -87,7 +87,7 @@ func (n *Node) internetReachable(share []ma.Multiaddr) int {
 	}
 	count := 0
 	for _, a := range share {
-		if isRelayed(a) || n.tracker.IsReachable(a) {
+		if isRelayed(a) || n.tracker.IsReachable(a) || n.addrs.ports.IsMapped(a) {
 			count++
 		}
 	}

@@ -382,6 +382,10 @@ type Doctor struct {
 	// IPv6 is this node's public IPv6 address (IPv6 is not translated)
 	// and whether peers can dial it; empty when it has none.
 	IPv6 string `json:"ipv6,omitempty"`
+	// PortMapping says which ports the home router forwards to this node
+	// on request (UPnP IGD or NAT-PMP), or why none; empty for a node
+	// kept on this machine.
+	PortMapping string `json:"port_mapping,omitempty"`
 	// HolePunches tried with this node on either side, and how many
 	// ended in a direct connection.
 	HolePunches        int    `json:"hole_punches"`

@@ -14,10 +14,11 @@ func doctorCmd(e *env) *cobra.Command {
 		Short: "Say how this node stands on the network, and what to fix",
 		Long: `Check this node's connection to the world: whether it is reachable from
 the internet and how that was learnt, the kind of NAT in front of it (as
-peers observe it), its public IPv6 address if it has one (no NAT there, a
-firewall at most) and how hole punches went, relay reservations, the DHT
-and its bootstrap peers, and the addresses a friend can use. Each finding
-that needs action comes with the next step.`,
+peers observe it), the ports the home router forwards here on request
+(UPnP or NAT-PMP: peers dial them directly), its public IPv6 address if it
+has one (no NAT there, a firewall at most) and how hole punches went, relay
+reservations, the DHT and its bootstrap peers, and the addresses a friend
+can use. Each finding that needs action comes with the next step.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -35,6 +36,7 @@ that needs action comes with the next step.`,
 			fmt.Fprintf(w, "reachability:   %s (%s)\n", d.Reachability, d.ReachabilityHow)
 			if d.Reachability != "local" { // no NAT, punches or relays to speak of
 				fmt.Fprintf(w, "NAT:            %s (%s)\n", d.NAT, d.NATHow)
+				fmt.Fprintf(w, "port mapping:   %s\n", d.PortMapping)
 				fmt.Fprintf(w, "IPv6:           %s\n", cmp.Or(d.IPv6, "none (no public IPv6 address on this machine)"))
 				fmt.Fprintf(w, "hole punches:   %d tried, %d direct\n", d.HolePunches, d.HolePunchesOK)
 				fmt.Fprintf(w, "relays:         %s\n", countOr(len(d.RelayAddrs), "circuit", "none"))

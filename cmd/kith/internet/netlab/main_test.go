@@ -50,6 +50,7 @@ func runHelper(args []string) error {
 		"tcp-send":    tcpSend,
 		"tcp-recv":    tcpRecv,
 		"lookup":      lookup,
+		"upnp-map":    upnpMap,
 	}
 	run, ok := programs[args[0]]
 	if !ok {

@@ -55,6 +55,11 @@ type RouterConfig struct {
 	// so) does: the laptops are then publicly reachable over IPv6 while
 	// IPv4 stays behind the NAT.
 	OpenIPv6 bool
+	// UPnP runs a UPnP IGD and NAT-PMP service on the router (miniupnpd),
+	// as most home routers do: laptops may ask it to forward a port of its
+	// public address to them, and are then reachable there from the
+	// internet whatever kind of NAT the router does.
+	UPnP bool
 }
 
 // A Router is a home router: a namespace with a WAN side (interface wan,
@@ -76,6 +81,7 @@ type Router struct {
 	// where the home has none.
 	wan6, nextLAN6 netip.Addr
 	lan6           netip.Prefix
+	upnp           *Process // miniupnpd, nil without RouterConfig.UPnP
 }
 
 // HomeRouter adds a home router on the public internet.
@@ -110,6 +116,9 @@ func (l *Lab) HomeRouter(name string, cfg RouterConfig) *Router {
 		l.router6(r)
 	}
 	ns.mustRun(strings.NewReader(r.ruleset()), "nft", "-f", "-")
+	if cfg.UPnP {
+		r.startUPnP()
+	}
 	if cfg.Up != 0 || cfg.Down != 0 {
 		r.Shape(cfg.Up, cfg.Down)
 	}
@@ -124,6 +133,10 @@ func (r *Router) ruleset() string {
 	masquerade := "masquerade"
 	if r.cfg.NAT == Symmetric {
 		masquerade = "masquerade fully-random"
+	}
+	upnp, upnpJump := "", ""
+	if r.cfg.UPnP {
+		upnp, upnpJump = upnpChains, "jump miniupnpd"
 	}
 	open6 := ""
 	if r.cfg.OpenIPv6 {
@@ -147,7 +160,10 @@ table inet netlab {
 		ct state invalid drop
 		iifname "lan" oifname "wan" accept
 		` + open6 + `
+		` + upnpJump + `
 		iifname "wan" counter name "wan_dropped" drop
+	}
+	chain miniupnpd {
 	}
 }
 table ip netlab_nat {
@@ -156,7 +172,7 @@ table ip netlab_nat {
 		oifname "wan" ` + masquerade + `
 	}
 }
-`
+` + upnp
 }
 
 // PublicAddr returns the router's address on the public internet: the

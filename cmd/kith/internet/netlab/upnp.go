@@ -1,0 +1,74 @@
+//go:build linux
+
+package netlab
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// upnpChains are the nftables chains miniupnpd fills with the port
+// forwards laptops ask for: a filter chain in the router's own table
+// (jumped to from its forward chain before what comes from the WAN is
+// dropped: nftables has no jump between tables, and a drop in any table is
+// final) and the NAT chains in a table of their own.
+const upnpChains = `
+table inet netlab_upnp {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		jump prerouting_miniupnpd
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat - 1; policy accept;
+		jump postrouting_miniupnpd
+	}
+	chain prerouting_miniupnpd {
+	}
+	chain postrouting_miniupnpd {
+	}
+}
+`
+
+// startUPnP runs miniupnpd in the router, as most home routers run a UPnP
+// IGD and NAT-PMP service: a laptop on the LAN may ask for a port of the
+// router's public address to be forwarded to a port of its own (only to its
+// own address: secure mode), and connections from the internet to that
+// port then reach it.
+func (r *Router) startUPnP() {
+	t := r.lab.t
+	t.Helper()
+	bin, err := exec.LookPath("miniupnpd")
+	if err != nil {
+		bin, err = exec.LookPath("/usr/sbin/miniupnpd") // not in a user's PATH
+	}
+	if err != nil {
+		skipOrFail(t, "netlab: miniupnpd is missing (package miniupnpd-nftables)")
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "miniupnpd.conf")
+	lines := []string{
+		"ext_ifname=wan",
+		"listening_ip=lan",
+		"http_port=0",
+		"enable_upnp=yes",
+		"enable_natpmp=yes",
+		"secure_mode=yes",
+		"system_uptime=no",
+		"lease_file=" + filepath.Join(dir, "leases"),
+		"uuid=" + fmt.Sprintf("3d3cec3a-8cf0-11e0-98ee-%012x", r.lab.routers),
+		"upnp_table_name=netlab",
+		"upnp_nat_table_name=netlab_upnp",
+		"upnp_forward_chain=miniupnpd",
+		"upnp_nat_chain=prerouting_miniupnpd",
+		"upnp_nat_postrouting_chain=postrouting_miniupnpd",
+		"allow 1024-65535 " + r.lan.String() + " 1024-65535",
+		"deny 0-65535 0.0.0.0/0 0-65535",
+	}
+	if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.upnp = Start(t, r.Command(bin, "-d", "-4", "-f", conf, "-P", filepath.Join(dir, "pid")))
+}

@@ -1,0 +1,74 @@
+//go:build linux
+
+package internet_test
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
+	kticket "github.com/kith-p2p/kith/protocol/ticket"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestUPnPRouter: both homes are behind symmetric NATs, where no hole can
+// be punched, but A's router forwards ports on request (UPnP IGD and
+// NAT-PMP, on by default on most home routers). A's daemon asks it for its
+// ports and puts the forwarded one in its ticket at once (AutoNAT v2 may
+// take minutes to confirm it): B's get dials A there directly, with no
+// relay and no hole punch. A's doctor names the forwarded ports and does
+// not say that peers behind NATs cannot connect; B's says its router
+// forwards nothing.
+func TestUPnPRouter(t *testing.T) {
+	lab := netlab.New(t)
+	pub := startPublicNet(t, lab, 2, false) // two observers of A's ports
+	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Symmetric, UPnP: true})
+	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Symmetric})
+	a := startKith(t, "laptop-A", homeA.Laptop("a"), laptopConfig(pub.boot))
+	b := startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(pub.boot))
+	forwarded := homeA.PublicAddr().String() + ":"
+	waitFor(t, 30*time.Second, "A's router to forward a TCP and a UDP port to A", func() bool {
+		pm := a.doctor().PortMapping
+		return strings.Contains(pm, "tcp "+forwarded) && strings.Contains(pm, "udp "+forwarded)
+	})
+	waitFor(t, 60*time.Second, "A's doctor to see its symmetric NAT", func() bool { return a.doctor().NAT == "symmetric" })
+	d := a.doctor()
+	t.Logf("A: port mapping %s; %s (%s)", d.PortMapping, d.Reachability, d.ReachabilityHow)
+	for _, c := range d.Checks {
+		if strings.Contains(c.Text, "cannot connect") || strings.Contains(c.Text, "hole punching will fail") {
+			t.Errorf("A's doctor: %s %s", c.Status, c.Text)
+		}
+	}
+	if !slices.ContainsFunc(d.Checks, func(c api.Check) bool {
+		return c.Status == "ok" && strings.Contains(c.Text, "The router forwards tcp "+forwarded)
+	}) {
+		t.Errorf("A's doctor does not say its router forwards a port: %+v", d.Checks)
+	}
+
+	res, data := a.addFile(4 << 20)
+	tk, err := kticket.Parse(res.Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(tk.Peers[0].Addrs, func(m ma.Multiaddr) bool {
+		return strings.HasPrefix(m.String(), "/ip4/"+homeA.PublicAddr().String()+"/")
+	}) {
+		t.Fatalf("A's ticket holds no forwarded address: %v", tk.Peers[0].Addrs)
+	}
+	out := filepath.Join(b.files, "got.bin")
+	start := time.Now()
+	if o, err := b.run("get", res.Ticket, "-o", out); err != nil {
+		t.Fatalf("%v: %s", err, o)
+	}
+	t.Logf("get by ticket took %v", time.Since(start))
+	b.gotDirectly(out, a, data)
+
+	waitFor(t, 30*time.Second, "B's doctor to say its router forwards nothing", func() bool {
+		return strings.HasPrefix(b.doctor().PortMapping, "none")
+	})
+}
