@@ -11,7 +11,9 @@
 // its public address with nftables and drops connections opened from the
 // WAN, as a home router does; its NAT is a [Cone] (endpoint-independent
 // mapping, so hole punching works) or [Symmetric] (a new random port for
-// each destination, so it does not). Upload and download rates can be
+// each destination, so it does not); it may forward ports on request, as
+// most home routers do ([RouterConfig.UPnP]: miniupnpd, for UPnP IGD and
+// NAT-PMP). Upload and download rates can be
 // shaped ([Router.Shape]), and laptops and routers renumbered to test
 // reconnection after an address change. A dual-stack lab ([NewDualStack])
 // carries IPv6 too: routed to each home's /64 rather than translated, and
