@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	basichost "github.com/libp2p/go-libp2p/p2p/host/basic"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -73,7 +74,10 @@ func TestAddrFilterKeepsCircuits(t *testing.T) {
 // fakeNAT stands in for libp2p's NAT manager (which would ask this
 // machine's real router): it forwards one port of a public address to
 // the TCP listen address, as a UPnP router does.
-type fakeNAT struct{ to, from ma.Multiaddr }
+type fakeNAT struct {
+	to, from ma.Multiaddr
+	none     bool // no router answered
+}
 
 func (f fakeNAT) GetMapping(a ma.Multiaddr) ma.Multiaddr {
 	if a.Equal(f.from) {
@@ -81,8 +85,8 @@ func (f fakeNAT) GetMapping(a ma.Multiaddr) ma.Multiaddr {
 	}
 	return nil
 }
-func (fakeNAT) HasDiscoveredNAT() bool { return true }
-func (fakeNAT) Close() error           { return nil }
+func (f fakeNAT) HasDiscoveredNAT() bool { return !f.none }
+func (fakeNAT) Close() error             { return nil }
 
 // TestAddrFilterPortMappings: a port the router forwards on request is
 // advertised at once, even before libp2p lists it and before AutoNAT v2
@@ -100,8 +104,10 @@ func TestAddrFilterPortMappings(t *testing.T) {
 	}
 	defer tr.Close()
 	mapped := ma.StringCast("/ip4/11.0.0.4/tcp/18262")
-	pm := &portMapper{}
-	pm.set(fakeNAT{to: mapped, from: h.Network().ListenAddresses()[0]}, h.Network())
+	pm := &portMapper{net: h.Network(), newMgr: func(network.Network) basichost.NATManager {
+		return fakeNAT{to: mapped, from: h.Network().ListenAddresses()[0]}
+	}}
+	pm.startLocked()
 	f := &addrFilter{reach: tr, ports: pm}
 	var hh host.Host = h
 	f.h.Store(&hh)
@@ -116,5 +122,41 @@ func TestAddrFilterPortMappings(t *testing.T) {
 	}
 	if !pm.IsMapped(mapped) || pm.IsMapped(observed) {
 		t.Errorf("IsMapped(%s) = %v, IsMapped(%s) = %v", mapped, pm.IsMapped(mapped), observed, pm.IsMapped(observed))
+	}
+}
+
+// TestPortMapperRediscovers: libp2p looks for the router once, at start;
+// the port mapper looks again when the machine's addresses changed (another
+// network) or when no router answered and the look is over, and not
+// otherwise, nor once the host closed it.
+func TestPortMapperRediscovers(t *testing.T) {
+	built := 0
+	none := false
+	pm := &portMapper{newMgr: func(network.Network) basichost.NATManager {
+		built++
+		return fakeNAT{none: none}
+	}}
+	pm.startLocked()
+	if old := pm.Rediscover(); old != nil || built != 1 {
+		t.Fatalf("same network, router found: looked again (%d managers built)", built)
+	}
+	pm.ifaces = "192.168.1.2/24 on another network"
+	if old := pm.Rediscover(); old == nil || built != 2 {
+		t.Fatalf("addresses changed: did not look again (%d managers built)", built)
+	}
+
+	none = true
+	pm.startLocked()
+	if old := pm.Rediscover(); old != nil {
+		t.Fatal("no router yet, still looking: looked again")
+	}
+	pm.since = time.Now().Add(-portMapDiscovery - time.Second)
+	if old := pm.Rediscover(); old == nil {
+		t.Fatal("no router answered, the look is over: did not look again")
+	}
+	pm.Close()
+	pm.ifaces = "another network again"
+	if old := pm.Rediscover(); old != nil {
+		t.Fatal("closed: looked again")
 	}
 }

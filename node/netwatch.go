@@ -86,6 +86,7 @@ func (n *Node) watchNetwork(ctx context.Context) {
 					lonelyAt = now.Add(lonelyWait)
 				case now.After(lonelyAt) && n.rejoining.CompareAndSwap(false, true):
 					n.log.Info("no DHT peers left: rejoining the network")
+					n.remapPorts()
 					lonelyWait = min(2*lonelyWait, lonelyMax)
 					lonelyAt = now.Add(lonelyWait)
 					// In the background: a rejoin may take a minute, and
@@ -108,6 +109,7 @@ func (n *Node) watchNetwork(ctx context.Context) {
 			settle = time.After(rejoinSettle)
 		case <-settle:
 			settle = nil
+			n.remapPorts()
 			if n.rejoining.CompareAndSwap(false, true) {
 				n.background(func(ctx context.Context) {
 					defer n.rejoining.Store(false)
@@ -216,6 +218,16 @@ func lostDirectAddr(ev event.EvtLocalAddressesUpdated) bool {
 		}
 	}
 	return false
+}
+
+// remapPorts asks the router for port mappings again when the network
+// changed (see portMapper.Rediscover), closing the old mappings in the
+// background.
+func (n *Node) remapPorts() {
+	if old := n.addrs.ports.Rediscover(); old != nil {
+		n.log.Info("looking for a router that forwards ports (UPnP, NAT-PMP) on this network")
+		n.background(func(context.Context) { old.Close() })
+	}
 }
 
 // rejoinNetwork bootstraps the DHT again, re-announces every provided key

@@ -21,32 +21,114 @@ import (
 // margin): it asks once, at start.
 const portMapDiscovery = 15 * time.Second
 
-// A portMapper holds libp2p's NAT manager, which asks the home router
-// (UPnP IGD or NAT-PMP) to forward this node's ports to it and renews the
-// mappings, so that kith knows which ports the router forwards: a friend
-// behind any NAT can dial them, so they are advertised at once (the router
-// promised them, unlike an address a peer observed, which waits for AutoNAT
-// v2), and the doctor shows them.
+// A portMapper is the host's NAT manager: libp2p's, which asks the home
+// router (UPnP IGD or NAT-PMP) to forward this node's ports to it and
+// renews the mappings, held so that kith knows which ports the router
+// forwards (a friend behind any NAT can dial them, so they are advertised
+// at once: the router promised them, unlike an address a peer observed,
+// which waits for AutoNAT v2; and the doctor shows them), and replaced when
+// the laptop joins another network (libp2p looks for the router only once,
+// at start: a laptop that comes home to its UPnP router would get no port
+// until kith restarted).
 type portMapper struct {
-	mu    sync.Mutex
-	mgr   basichost.NATManager // nil until the host is built, or port mapping is off
-	net   network.Network
-	since time.Time
+	mu     sync.Mutex
+	mgr    basichost.NATManager // nil until the host is built, or port mapping is off
+	net    network.Network
+	since  time.Time // when mgr started looking for the router
+	ifaces string    // the machine's addresses then
+	closed bool      // the host closed it: no new manager
+	// newMgr builds a NAT manager: basichost.NewNATManager, or a fake in
+	// tests (the real one would ask this machine's router).
+	newMgr func(network.Network) basichost.NATManager
 }
 
-// option is libp2p's NATPortMap, keeping the manager it builds.
+// option makes p the host's NAT manager (libp2p's NATPortMap).
 func (p *portMapper) option() libp2p.Option {
 	return libp2p.NATManager(func(n network.Network) basichost.NATManager {
-		m := basichost.NewNATManager(n)
-		p.set(m, n)
-		return m
+		if p.newMgr == nil {
+			p.newMgr = basichost.NewNATManager
+		}
+		p.mu.Lock()
+		p.net = n
+		p.startLocked()
+		p.mu.Unlock()
+		return p
 	})
 }
 
-func (p *portMapper) set(m basichost.NATManager, n network.Network) {
+func (p *portMapper) startLocked() {
+	p.mgr, p.since, p.ifaces = p.newMgr(p.net), time.Now(), machineAddrs()
+}
+
+// machineAddrs lists the machine's interface addresses (loopback aside).
+func machineAddrs() string {
+	as, _ := manet.InterfaceMultiaddrs()
+	var ss []string
+	for _, a := range as {
+		if !manet.IsIPLoopback(a) {
+			ss = append(ss, a.String())
+		}
+	}
+	slices.Sort(ss)
+	return strings.Join(ss, " ")
+}
+
+// GetMapping, HasDiscoveredNAT and Close make a portMapper libp2p's
+// basichost.NATManager.
+func (p *portMapper) GetMapping(a ma.Multiaddr) ma.Multiaddr {
+	if m := p.current(); m != nil {
+		return m.GetMapping(a)
+	}
+	return nil
+}
+
+func (p *portMapper) HasDiscoveredNAT() bool {
+	m := p.current()
+	return m != nil && m.HasDiscoveredNAT()
+}
+
+func (p *portMapper) Close() error {
 	p.mu.Lock()
-	p.mgr, p.net, p.since = m, n, time.Now()
+	m := p.mgr
+	p.closed = true
 	p.mu.Unlock()
+	if m != nil {
+		return m.Close()
+	}
+	return nil
+}
+
+func (p *portMapper) current() basichost.NATManager {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mgr
+}
+
+// Rediscover looks for the router again when the machine's addresses
+// changed since the last look (another network), or when the last look
+// found none and is over (a laptop started before its network was up).
+// The old manager is returned for the caller to close: closing deletes its
+// mappings, which may wait on a router no longer there.
+func (p *portMapper) Rediscover() (old basichost.NATManager) {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mgr == nil || p.closed {
+		return nil
+	}
+	moved := machineAddrs() != p.ifaces
+	missing := !p.mgr.HasDiscoveredNAT() && time.Since(p.since) > portMapDiscovery
+	if !moved && !missing {
+		return nil
+	}
+	old = p.mgr
+	p.startLocked()
+	return old
 }
 
 // Mapped returns the addresses at which the router forwards a port to one

@@ -72,3 +72,34 @@ func TestUPnPRouter(t *testing.T) {
 		return strings.HasPrefix(b.doctor().PortMapping, "none")
 	})
 }
+
+// TestUPnPAfterMove: A's daemon starts at a café (symmetric NAT, no UPnP)
+// and the laptop then comes home, to a router that forwards ports on
+// request. libp2p looks for such a router only at start; kith looks again
+// when the network changes, so A's port is forwarded without a restart
+// and B, behind a symmetric NAT too, gets A's file directly.
+func TestUPnPAfterMove(t *testing.T) {
+	lab := netlab.New(t)
+	pub := startPublicNet(t, lab, 2, false)
+	cafe := lab.HomeRouter("cafe", netlab.RouterConfig{NAT: netlab.Symmetric})
+	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Symmetric, UPnP: true})
+	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Symmetric})
+	laptopA := cafe.Laptop("a")
+	a := startKith(t, "laptop-A", laptopA, laptopConfig(pub.boot))
+	b := startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(pub.boot))
+	waitFor(t, 30*time.Second, "A's doctor to say the café's router forwards nothing", func() bool {
+		return strings.HasPrefix(a.doctor().PortMapping, "none")
+	})
+
+	laptopA.Move(homeA)
+	forwarded := homeA.PublicAddr().String() + ":"
+	waitFor(t, 60*time.Second, "A's home router to forward a TCP port to A", func() bool {
+		return strings.Contains(a.doctor().PortMapping, "tcp "+forwarded)
+	})
+	res, data := a.addFile(1 << 20)
+	out := filepath.Join(b.files, "got.bin")
+	if o, err := b.run("get", res.Ticket, "-o", out); err != nil {
+		t.Fatalf("%v: %s", err, o)
+	}
+	b.gotDirectly(out, a, data)
+}
