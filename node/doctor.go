@@ -390,6 +390,12 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 	case reach.NATSymmetric:
 		fix := "share within a group that has a publicly reachable member (a NAS with a port forward, a VPS): transfers then go through its relay; or forward port " + f.port + " (TCP and UDP) on your router to this machine"
 		switch {
+		case f.ports.off:
+			fix = "turn port mapping on (`kith config set network.port_mapping true`, then restart the daemon) if your router forwards ports on request (UPnP, NAT-PMP); else " + fix
+		case !f.ports.found && !f.ports.looking:
+			fix = "if your router can forward ports on request, turn UPnP (or NAT-PMP) on in its settings, then restart the daemon; else " + fix
+		}
+		switch {
 		case len(forwarded) > 0 || f.reach.Reachability == network.ReachabilityPublic:
 			ok("Behind a symmetric NAT (peers see a different port each), but peers dial this node directly: no hole punch needed")
 		case f.groupRelays > 0:

@@ -2,6 +2,7 @@ package node
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,6 +26,7 @@ func TestDiagnose(t *testing.T) {
 		f    facts
 		want map[string]string // text piece -> status
 		not  []string
+		fix  string // a piece of some finding's fix
 	}{
 		{
 			name: "public",
@@ -110,6 +112,20 @@ func TestDiagnose(t *testing.T) {
 				"hole punching will fail, so peers behind NATs": "warn",
 				"No member of your groups offers a relay":       "warn",
 			},
+		},
+		{
+			name: "symmetric NAT, the router does not forward ports on request",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATSymmetric},
+				dht: online, relayClient: true, relays: 1, share: 1, port: "4101"},
+			want: map[string]string{"hole punching will fail": "warn"},
+			fix:  "if your router can forward ports on request, turn UPnP (or NAT-PMP) on in its settings, then restart the daemon; else share within a group",
+		},
+		{
+			name: "symmetric NAT, port mapping off",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATSymmetric},
+				ports: portMap{off: true}, dht: online, relayClient: true, relays: 1, share: 1, port: "4101"},
+			want: map[string]string{"hole punching will fail": "warn"},
+			fix:  "turn port mapping on (`kith config set network.port_mapping true`, then restart the daemon)",
 		},
 		{
 			name: "symmetric NAT with a group member's relay",
@@ -215,6 +231,9 @@ func TestDiagnose(t *testing.T) {
 				} else if c.Status != status {
 					t.Errorf("%q: status %s, want %s", c.Text, c.Status, status)
 				}
+			}
+			if tc.fix != "" && !slices.ContainsFunc(checks, func(c api.Check) bool { return strings.Contains(c.Fix, tc.fix) }) {
+				t.Errorf("no fix with %q in %+v", tc.fix, checks)
 			}
 			for _, piece := range tc.not {
 				if c, ok := find(piece); ok {

@@ -38,7 +38,7 @@ func TestBrowserNetworkPanel(t *testing.T) {
 	d.login(t, ctx)
 
 	var checks []shownCheck
-	var reach, nat, dht string
+	var reach, nat, dht, portmap string
 	err = chromedp.Run(ctx,
 		chromedp.WaitVisible("#network #checks li.check", chromedp.ByQuery),
 		chromedp.Evaluate(`[...document.querySelectorAll('#checks li.check')].map((li) => ({
@@ -49,11 +49,15 @@ func TestBrowserNetworkPanel(t *testing.T) {
 		chromedp.Text("#net-reach .value", &reach, chromedp.ByQuery),
 		chromedp.Text("#net-nat .value", &nat, chromedp.ByQuery),
 		chromedp.Text("#net-dht", &dht, chromedp.ByQuery),
+		chromedp.Evaluate(`(document.querySelector('#net-portmap .value') || {}).textContent || ''`, &portmap),
 	)
 	if err != nil {
 		t.Fatalf("network panel: %v", err)
 	}
 	screenshot(t, ctx, shots, "network")
+	if portmap == "" || portmap != doc.PortMapping {
+		t.Errorf("the port mapping row reads %q, the doctor says %q", portmap, doc.PortMapping)
+	}
 
 	if len(checks) != len(doc.Checks) {
 		t.Fatalf("the panel shows %d findings, the doctor has %d: %+v", len(checks), len(doc.Checks), checks)
