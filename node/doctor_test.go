@@ -293,6 +293,8 @@ func TestPortMapHow(t *testing.T) {
 		{"looking", portMap{looking: true}, "asking the router (UPnP, NAT-PMP)"},
 		{"no router answered", portMap{}, "none (the router did not answer UPnP or NAT-PMP when kith started)"},
 		{"found, nothing mapped yet", portMap{found: true}, "the router answered UPnP or NAT-PMP but forwards no port yet"},
+		{"found, nothing mapped after a while", portMap{found: true, settled: true},
+			"none: the router answered UPnP or NAT-PMP but forwards no port (it may itself be behind another NAT, such as the ISP's)"},
 		{"mapped", portMap{found: true, mapped: []ma.Multiaddr{tcp, quic, ma.StringCast("/ip4/11.0.0.4/udp/3778/quic-v1/webtransport")}},
 			"tcp 11.0.0.4:18262, udp 11.0.0.4:3778: the router forwards them here (UPnP or NAT-PMP)"},
 		{"behind another NAT", portMap{found: true, mapped: []ma.Multiaddr{cgnat}},

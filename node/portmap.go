@@ -164,6 +164,7 @@ type portMap struct {
 	off     bool // network.port_mapping is false
 	looking bool // the NAT manager is still looking for the router
 	found   bool // a router answered UPnP or NAT-PMP
+	settled bool // long enough after that for a mapping to have been made
 	mapped  []ma.Multiaddr
 }
 
@@ -179,6 +180,7 @@ func (p *portMapper) state() portMap {
 	}
 	st := portMap{found: m.HasDiscoveredNAT(), mapped: p.Mapped()}
 	st.looking = !st.found && time.Since(since) < portMapDiscovery
+	st.settled = time.Since(since) > 2*portMapDiscovery
 	return st
 }
 
@@ -219,6 +221,11 @@ func portMapHow(pm portMap) string {
 	case len(pm.mapped) > 0:
 		a, _ := pm.behindAnotherNAT()
 		return fmt.Sprintf("%s, but the router's address %s is not public: another NAT stands in front", transportsText(pm.mapped), a)
+	case pm.found && pm.settled:
+		// miniupnpd, for one, refuses to map on an address that is not
+		// public; libp2p also keeps no mapping whose external address the
+		// router would not tell.
+		return "none: the router answered UPnP or NAT-PMP but forwards no port (it may itself be behind another NAT, such as the ISP's)"
 	case pm.found:
 		return "the router answered UPnP or NAT-PMP but forwards no port yet"
 	case pm.looking:

@@ -3,6 +3,7 @@
 package internet_test
 
 import (
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -96,6 +97,46 @@ func TestUPnPAfterMove(t *testing.T) {
 	waitFor(t, 60*time.Second, "A's home router to forward a TCP port to A", func() bool {
 		return strings.Contains(a.doctor().PortMapping, "tcp "+forwarded)
 	})
+	res, data := a.addFile(1 << 20)
+	out := filepath.Join(b.files, "got.bin")
+	if o, err := b.run("get", res.Ticket, "-o", out); err != nil {
+		t.Fatalf("%v: %s", err, o)
+	}
+	b.gotDirectly(out, a, data)
+}
+
+// TestCarrierGradeNAT: A's home router, which forwards ports on request,
+// sits behind the ISP's carrier-grade NAT (both cone NATs, as most are).
+// The home router (miniupnpd) forwards no port on an address that is not
+// public, and A's doctor says why it may not; A gives out no address of
+// the ISP's network. The hole punch goes through both NATs, so B's get
+// comes over a direct connection.
+func TestCarrierGradeNAT(t *testing.T) {
+	lab := netlab.New(t)
+	pub := startPublicNet(t, lab, 2, false)
+	isp := lab.HomeRouter("isp", netlab.RouterConfig{LAN: netip.MustParsePrefix("100.64.0.0/24")})
+	homeA := isp.Router("homea", netlab.RouterConfig{UPnP: true})
+	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{})
+	a := startKith(t, "laptop-A", homeA.Laptop("a"), laptopConfig(pub.boot))
+	b := startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(pub.boot))
+	waitFor(t, 60*time.Second, "A to see its cone NAT and hold a relay reservation", func() bool {
+		d := a.doctor()
+		return d.NAT == "cone" && len(d.RelayAddrs) > 0
+	})
+	waitFor(t, 60*time.Second, "A's doctor to say the router forwards no port", func() bool {
+		return strings.HasPrefix(a.doctor().PortMapping, "none: the router answered")
+	})
+	d := a.doctor()
+	t.Logf("A: port mapping %q; NAT %s (%s)", d.PortMapping, d.NAT, d.NATHow)
+	for _, s := range d.Share {
+		if strings.Contains(s, "/ip4/"+homeA.WANAddr().String()+"/") {
+			t.Errorf("A gives out its home router's carrier-grade address: %s", s)
+		}
+	}
+	for _, c := range d.Checks {
+		t.Logf("A doctor: %s %s", c.Status, c.Text)
+	}
+
 	res, data := a.addFile(1 << 20)
 	out := filepath.Join(b.files, "got.bin")
 	if o, err := b.run("get", res.Ticket, "-o", out); err != nil {

@@ -13,7 +13,9 @@
 // mapping, so hole punching works) or [Symmetric] (a new random port for
 // each destination, so it does not); it may forward ports on request, as
 // most home routers do ([RouterConfig.UPnP]: miniupnpd, for UPnP IGD and
-// NAT-PMP). Upload and download rates can be
+// NAT-PMP). A router can sit behind another ([Router.Router]): a home
+// router behind the ISP's carrier-grade NAT, or a double NAT at home.
+// Upload and download rates can be
 // shaped ([Router.Shape]), and laptops and routers renumbered to test
 // reconnection after an address change. A dual-stack lab ([NewDualStack])
 // carries IPv6 too: routed to each home's /64 rather than translated, and

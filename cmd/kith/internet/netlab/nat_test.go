@@ -202,3 +202,26 @@ func TestUDPHolePunching(t *testing.T) {
 		})
 	}
 }
+
+// TestCarrierGradeNAT: a home router behind the ISP's carrier-grade NAT
+// (its WAN on the ISP's 100.64.0.0/10 network). A laptop's packets leave
+// from the ISP's public address, with their port kept through both cone
+// NATs; the home router's own idea of its public address is in 100.64/10.
+func TestCarrierGradeNAT(t *testing.T) {
+	lab := netlab.New(t)
+	observer := lab.PublicHost("observer")
+	isp := lab.HomeRouter("isp", netlab.RouterConfig{LAN: netip.MustParsePrefix("100.64.0.0/24")})
+	home := isp.Router("home", netlab.RouterConfig{})
+	laptop := home.Laptop("laptop")
+	if home.PublicAddr() != isp.PublicAddr() || !netip.MustParsePrefix("100.64.0.0/10").Contains(home.WANAddr()) {
+		t.Fatalf("home router: public %s, WAN %s; want the ISP's %s and an address in 100.64/10", home.PublicAddr(), home.WANAddr(), isp.PublicAddr())
+	}
+	startHelper(t, observer.Namespace, "udp", "-echo", "3478").expect("ready", step)
+	udp := startHelper(t, laptop.Namespace, "udp", "40000")
+	udp.expect("ready", step)
+	udp.send("send " + observer.Addr().String() + ":3478 hello")
+	f := udp.fields("got "+observer.Addr().String()+":3478", step)
+	if seen := seenAddr(t, f[2]); seen != netip.AddrPortFrom(isp.PublicAddr(), 40000) {
+		t.Errorf("the observer saw %s, want the ISP's address %s and the laptop's port 40000", seen, isp.PublicAddr())
+	}
+}

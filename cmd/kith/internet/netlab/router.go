@@ -74,8 +74,10 @@ type Router struct {
 	wan      netip.Addr
 	lan      netip.Prefix
 	nextLAN  netip.Addr
-	port     string // the WAN veth's end on the bridge
-	lanPorts int    // veths on the LAN bridge, named l1, l2, ...
+	port     string     // the WAN veth's end on the bridge (or the parent's LAN)
+	portNS   *Namespace // where port is: the core, or the parent router
+	parent   *Router    // the router whose LAN the WAN is on; nil on the internet
+	lanPorts int        // veths on the LAN bridge, named l1, l2, ...
 	up, down Rate
 	// wan6, lan6 and nextLAN6 are the IPv6 side (ipv6.go), invalid
 	// where the home has none.
@@ -84,8 +86,27 @@ type Router struct {
 	upnp           *Process // miniupnpd, nil without RouterConfig.UPnP
 }
 
+// sharedSpace is RFC 6598's shared address space, which ISPs number their
+// carrier-grade NATs' customers from.
+var sharedSpace = netip.MustParsePrefix("100.64.0.0/10")
+
 // HomeRouter adds a home router on the public internet.
 func (l *Lab) HomeRouter(name string, cfg RouterConfig) *Router {
+	l.t.Helper()
+	return l.newRouter(name, cfg, nil)
+}
+
+// Router adds a router whose WAN side is on r's LAN, as a laptop's would
+// be: a home router behind an ISP's carrier-grade NAT (r, with a LAN in
+// 100.64.0.0/10), or a second router at home (a double NAT). Its public
+// address, as far as it knows, is its address on r's LAN. It has no IPv6
+// and cannot be renumbered.
+func (r *Router) Router(name string, cfg RouterConfig) *Router {
+	r.lab.t.Helper()
+	return r.lab.newRouter(name, cfg, r)
+}
+
+func (l *Lab) newRouter(name string, cfg RouterConfig, parent *Router) *Router {
 	l.t.Helper()
 	l.routers++
 	lan := cfg.LAN
@@ -95,24 +116,32 @@ func (l *Lab) HomeRouter(name string, cfg RouterConfig) *Router {
 		}
 		lan = netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 168, byte(l.routers), 0}), 24)
 	}
-	if !lan.Addr().Is4() || lan.Bits() > 30 || lan != lan.Masked() || !lan.Addr().IsPrivate() {
-		l.t.Fatalf("netlab: router %s: LAN %s: want a private IPv4 network such as 192.168.1.0/24", name, lan)
+	if !lan.Addr().Is4() || lan.Bits() > 30 || lan != lan.Masked() || !(lan.Addr().IsPrivate() || sharedSpace.Contains(lan.Addr())) {
+		l.t.Fatalf("netlab: router %s: LAN %s: want a private IPv4 network such as 192.168.1.0/24 (or one in 100.64.0.0/10)", name, lan)
 	}
 	ns := l.mustNamespace(name)
-	r := &Router{Namespace: ns, cfg: cfg, wan: l.allocPublic(), lan: lan}
+	r := &Router{Namespace: ns, cfg: cfg, lan: lan, parent: parent}
 	r.nextLAN = r.gateway().Next()
-	r.port = l.attach(ns, "wan")
+	var bits int
+	var gw netip.Addr
+	if parent == nil {
+		r.wan, bits, gw = l.allocPublic(), PublicRange.Bits(), coreAddr
+		r.port, r.portNS = l.attach(ns, "wan"), l.core
+	} else {
+		r.wan, bits, gw = parent.allocLAN(), parent.lan.Bits(), parent.gateway()
+		r.port, r.portNS = parent.link(ns, "wan"), parent.Namespace
+	}
 	ns.ip(
 		"link set lo up",
-		"addr add "+prefix(r.wan, PublicRange.Bits())+" dev wan",
+		"addr add "+prefix(r.wan, bits)+" dev wan",
 		"link set wan up",
-		"route add default via "+coreAddr.String(),
+		"route add default via "+gw.String(),
 		"link add lan type bridge",
 		"addr add "+prefix(r.gateway(), lan.Bits())+" dev lan",
 		"link set lan up",
 	)
 	ns.sysctl(append(append([]string{"net.ipv4.ip_forward=1"}, promoteSecondaries...), noBridgeFilter...)...)
-	if l.v6 && !cfg.NoIPv6 {
+	if l.v6 && !cfg.NoIPv6 && parent == nil {
 		l.router6(r)
 	}
 	ns.mustRun(strings.NewReader(r.ruleset()), "nft", "-f", "-")
@@ -176,8 +205,18 @@ table ip netlab_nat {
 }
 
 // PublicAddr returns the router's address on the public internet: the
-// source address of everything its laptops send out.
-func (r *Router) PublicAddr() netip.Addr { return r.wan }
+// source address of everything its laptops send out. For a router behind
+// another (Router.Router) it is the outermost router's.
+func (r *Router) PublicAddr() netip.Addr {
+	if r.parent != nil {
+		return r.parent.PublicAddr()
+	}
+	return r.wan
+}
+
+// WANAddr returns the router's address on its WAN side: its public address,
+// or for a router behind another its address on that router's LAN.
+func (r *Router) WANAddr() netip.Addr { return r.wan }
 
 // LAN returns the router's private network.
 func (r *Router) LAN() netip.Prefix { return r.lan }
@@ -202,13 +241,7 @@ func (r *Router) Laptop(name string) *Host {
 // gives it an address and a default route.
 func (r *Router) plug(h *Host) {
 	r.lab.t.Helper()
-	r.lanPorts++
-	port := fmt.Sprintf("l%d", r.lanPorts)
-	r.ip(
-		"link add "+port+" type veth peer name eth0 netns "+h.name,
-		"link set "+port+" master lan",
-		"link set "+port+" up",
-	)
+	r.link(h.Namespace, "eth0")
 	h.router, h.addr = r, r.allocLAN()
 	h.ip(
 		"addr add "+prefix(h.addr, r.lan.Bits())+" dev eth0",
@@ -216,6 +249,20 @@ func (r *Router) plug(h *Host) {
 		"route add default via "+r.gateway().String(),
 	)
 	r.plug6(h)
+}
+
+// link adds a veth pair from the router's LAN bridge to ns, where it is
+// called ifname, and returns the name of the bridge's end.
+func (r *Router) link(ns *Namespace, ifname string) string {
+	r.lab.t.Helper()
+	r.lanPorts++
+	port := fmt.Sprintf("l%d", r.lanPorts)
+	r.ip(
+		"link add "+port+" type veth peer name "+ifname+" netns "+ns.name,
+		"link set "+port+" master lan",
+		"link set "+port+" up",
+	)
+	return port
 }
 
 // allocLAN returns the next unused address of the LAN.
@@ -234,6 +281,9 @@ func (r *Router) allocLAN() netip.Addr {
 // ones come from the new address. It returns the new address.
 func (r *Router) Renumber() netip.Addr {
 	r.lab.t.Helper()
+	if r.parent != nil {
+		r.lab.t.Fatalf("netlab: Renumber: router %s is behind another router", r.node)
+	}
 	old := r.wan
 	r.wan = r.lab.allocPublic()
 	bits := PublicRange.Bits()

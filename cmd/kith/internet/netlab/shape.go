@@ -31,8 +31,8 @@ func (r Rate) String() string {
 
 // Shape limits the router's WAN link to up (what its LAN sends out) and down
 // (what it receives), each with a token bucket filter (tc tbf) on the
-// sending side of the WAN veth: the router's end for up, the bridge's end
-// for down. A rate of 0 removes the limit. It may be called again to change
+// sending side of the WAN veth: the router's end for up, the far end (on
+// the bridge, or on the LAN of the router in front) for down. A rate of 0 removes the limit. It may be called again to change
 // the rates mid-test.
 func (r *Router) Shape(up, down Rate) {
 	r.lab.t.Helper()
@@ -40,7 +40,7 @@ func (r *Router) Shape(up, down Rate) {
 		r.lab.t.Fatalf("netlab: router %s: negative rate", r.node)
 	}
 	shapeLink(r.Namespace, "wan", r.up != 0, up)
-	shapeLink(r.lab.core, r.port, r.down != 0, down)
+	shapeLink(r.portNS, r.port, r.down != 0, down)
 	r.up, r.down = up, down
 }
 
