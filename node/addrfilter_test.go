@@ -16,6 +16,25 @@ import (
 	"github.com/kith-p2p/kith/node/reach"
 )
 
+// newFilteredHost returns a loopback host and an address filter on it
+// with a started reach tracker, all closed at the end of the test.
+func newFilteredHost(t *testing.T) (host.Host, *addrFilter) {
+	t.Helper()
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	tr := reach.NewTracker(reach.Options{})
+	if err := tr.Start(h); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	f := &addrFilter{reach: tr}
+	f.h.Store(&h)
+	return h, f
+}
+
 // TestAddrFilterKeepsCircuits: libp2p drops the relay circuits from a
 // host's addresses once AutoNAT v2 confirmed any address. When that
 // address is IPv6 and IPv4 is behind a NAT, the node is not public
@@ -23,19 +42,8 @@ import (
 // IPv4 only find no way in; once IPv4 is confirmed too, the node is public
 // and advertises no circuits.
 func TestAddrFilterKeepsCircuits(t *testing.T) {
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	tr := reach.NewTracker(reach.Options{})
-	if err := tr.Start(h); err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	f := &addrFilter{reach: tr}
-	var hh host.Host = h
-	f.h.Store(&hh)
+	h, f := newFilteredHost(t)
+	tr := f.reach
 
 	relayEm, err := h.EventBus().Emitter(new(event.EvtAutoRelayAddrsUpdated), eventbus.Stateful)
 	if err != nil {
@@ -93,24 +101,13 @@ func (fakeNAT) Close() error             { return nil }
 // tested it (the router's word is enough); an address a peer merely
 // observed still waits for AutoNAT v2.
 func TestAddrFilterPortMappings(t *testing.T) {
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	tr := reach.NewTracker(reach.Options{})
-	if err := tr.Start(h); err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	h, f := newFilteredHost(t)
 	mapped := ma.StringCast("/ip4/11.0.0.4/tcp/18262")
 	pm := &portMapper{net: h.Network(), newMgr: func(network.Network) basichost.NATManager {
 		return fakeNAT{to: mapped, from: h.Network().ListenAddresses()[0]}
 	}}
 	pm.startLocked()
-	f := &addrFilter{reach: tr, ports: pm}
-	var hh host.Host = h
-	f.h.Store(&hh)
+	f.ports = pm
 
 	observed := ma.StringCast("/ip4/11.0.0.4/tcp/4101")
 	got := f.factory(h.Network().ListenAddresses())

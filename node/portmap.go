@@ -60,12 +60,14 @@ func (p *portMapper) startLocked() {
 	p.mgr, p.since, p.ifaces = p.newMgr(p.net), time.Now(), machineAddrs()
 }
 
-// machineAddrs lists the machine's interface addresses (loopback aside).
+// machineAddrs lists the machine's IPv4 interface addresses (loopback
+// aside): UPnP and NAT-PMP forward IPv4 ports, and IPv6 addresses change
+// on their own (temporary addresses rotate daily).
 func machineAddrs() string {
 	as, _ := manet.InterfaceMultiaddrs()
 	var ss []string
 	for _, a := range as {
-		if !manet.IsIPLoopback(a) {
+		if len(a) > 0 && a[0].Code() == ma.P_IP4 && !manet.IsIPLoopback(a) {
 			ss = append(ss, a.String())
 		}
 	}
