@@ -151,6 +151,9 @@ func TestPortMapperRediscovers(t *testing.T) {
 	if old := pm.Rediscover(); old == nil {
 		t.Fatal("no router answered, the look is over: did not look again")
 	}
+	if st := pm.state(); st.looking {
+		t.Error("looking again on the same network: the doctor says it is still looking, not that no router answered")
+	}
 	pm.Close()
 	pm.ifaces = "another network again"
 	if old := pm.Rediscover(); old != nil {

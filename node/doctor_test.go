@@ -291,7 +291,7 @@ func TestPortMapHow(t *testing.T) {
 	}{
 		{"off", portMap{off: true}, "off (network.port_mapping is false)"},
 		{"looking", portMap{looking: true}, "asking the router (UPnP, NAT-PMP)"},
-		{"no router answered", portMap{}, "none (the router did not answer UPnP or NAT-PMP when kith started)"},
+		{"no router answered", portMap{}, "none (no router answered UPnP or NAT-PMP)"},
 		{"found, nothing mapped yet", portMap{found: true}, "the router answered UPnP or NAT-PMP but forwards no port yet"},
 		{"found, nothing mapped after a while", portMap{found: true, settled: true},
 			"none: the router answered UPnP or NAT-PMP but forwards no port (it may itself be behind another NAT, such as the ISP's)"},

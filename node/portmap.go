@@ -37,6 +37,7 @@ type portMapper struct {
 	since  time.Time // when mgr started looking for the router
 	ifaces string    // the machine's addresses then
 	closed bool      // the host closed it: no new manager
+	missed bool      // an earlier look on this network found no router
 	// newMgr builds a NAT manager: basichost.NewNATManager, or a fake in
 	// tests (the real one would ask this machine's router).
 	newMgr func(network.Network) basichost.NATManager
@@ -129,6 +130,7 @@ func (p *portMapper) Rediscover() (old basichost.NATManager) {
 		return nil
 	}
 	old = p.mgr
+	p.missed = missing && !moved
 	p.startLocked()
 	return old
 }
@@ -143,7 +145,7 @@ func (p *portMapper) Mapped() []ma.Multiaddr {
 	p.mu.Lock()
 	m, n := p.mgr, p.net
 	p.mu.Unlock()
-	if m == nil {
+	if m == nil || n == nil {
 		return nil
 	}
 	var out []ma.Multiaddr
@@ -175,13 +177,15 @@ func (p *portMapper) state() portMap {
 		return portMap{off: true}
 	}
 	p.mu.Lock()
-	m, since := p.mgr, p.since
+	m, since, missed := p.mgr, p.since, p.missed
 	p.mu.Unlock()
 	if m == nil {
 		return portMap{off: true}
 	}
 	st := portMap{found: m.HasDiscoveredNAT(), mapped: p.Mapped()}
-	st.looking = !st.found && time.Since(since) < portMapDiscovery
+	// Looking again on the same network is no news: the first look's
+	// answer stands meanwhile.
+	st.looking = !st.found && !missed && time.Since(since) < portMapDiscovery
 	st.settled = time.Since(since) > 2*portMapDiscovery
 	return st
 }
@@ -233,7 +237,7 @@ func portMapHow(pm portMap) string {
 	case pm.looking:
 		return "asking the router (UPnP, NAT-PMP)"
 	}
-	return "none (the router did not answer UPnP or NAT-PMP when kith started)"
+	return "none (no router answered UPnP or NAT-PMP)"
 }
 
 // transportsText lists addresses as "tcp 11.0.0.6:18262, udp 11.0.0.6:3778".
