@@ -240,7 +240,8 @@ func portMapHow(pm portMap) string {
 	return "none (no router answered UPnP or NAT-PMP)"
 }
 
-// transportsText lists addresses as "tcp 11.0.0.6:18262, udp 11.0.0.6:3778".
+// transportsText lists addresses as "tcp 11.0.0.6:18262, udp 11.0.0.6:3778",
+// sorted.
 func transportsText(as []ma.Multiaddr) string {
 	var parts []string
 	for _, a := range as {
@@ -259,5 +260,6 @@ func transportsText(as []ma.Multiaddr) string {
 			}
 		}
 	}
+	slices.Sort(parts) // tcp before udp, whatever order the listeners came in
 	return strings.Join(parts, ", ")
 }
