@@ -28,7 +28,7 @@ import (
 func TestUPnPRouter(t *testing.T) {
 	lab := netlab.New(t)
 	pub := startPublicNet(t, lab, 2, false) // two observers of A's ports
-	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Symmetric, UPnP: true})
+	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Symmetric, PortMapping: netlab.UPnPAndNATPMP})
 	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Symmetric})
 	a := startKith(t, "laptop-A", homeA.Laptop("a"), laptopConfig(pub.boot))
 	b := startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(pub.boot))
@@ -83,7 +83,7 @@ func TestUPnPAfterMove(t *testing.T) {
 	lab := netlab.New(t)
 	pub := startPublicNet(t, lab, 2, false)
 	cafe := lab.HomeRouter("cafe", netlab.RouterConfig{NAT: netlab.Symmetric})
-	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Symmetric, UPnP: true})
+	homeA := lab.HomeRouter("homea", netlab.RouterConfig{NAT: netlab.Symmetric, PortMapping: netlab.UPnPAndNATPMP})
 	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{NAT: netlab.Symmetric})
 	laptopA := cafe.Laptop("a")
 	a := startKith(t, "laptop-A", laptopA, laptopConfig(pub.boot))
@@ -115,7 +115,7 @@ func TestCarrierGradeNAT(t *testing.T) {
 	lab := netlab.New(t)
 	pub := startPublicNet(t, lab, 2, false)
 	isp := lab.HomeRouter("isp", netlab.RouterConfig{LAN: netip.MustParsePrefix("100.64.0.0/24")})
-	homeA := isp.Router("homea", netlab.RouterConfig{UPnP: true})
+	homeA := isp.Router("homea", netlab.RouterConfig{PortMapping: netlab.UPnPAndNATPMP})
 	homeB := lab.HomeRouter("homeb", netlab.RouterConfig{})
 	a := startKith(t, "laptop-A", homeA.Laptop("a"), laptopConfig(pub.boot))
 	b := startKith(t, "laptop-B", homeB.Laptop("b"), laptopConfig(pub.boot))

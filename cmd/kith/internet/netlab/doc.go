@@ -12,7 +12,7 @@
 // WAN, as a home router does; its NAT is a [Cone] (endpoint-independent
 // mapping, so hole punching works) or [Symmetric] (a new random port for
 // each destination, so it does not); it may forward ports on request, as
-// most home routers do ([RouterConfig.UPnP]: miniupnpd, for UPnP IGD and
+// most home routers do ([RouterConfig.PortMapping]: miniupnpd, for UPnP IGD and
 // NAT-PMP). A router can sit behind another ([Router.Router]): a home
 // router behind the ISP's carrier-grade NAT, or a double NAT at home.
 // Upload and download rates can be

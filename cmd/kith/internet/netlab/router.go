@@ -55,11 +55,11 @@ type RouterConfig struct {
 	// so) does: the laptops are then publicly reachable over IPv6 while
 	// IPv4 stays behind the NAT.
 	OpenIPv6 bool
-	// UPnP runs a UPnP IGD and NAT-PMP service on the router (miniupnpd),
-	// as most home routers do: laptops may ask it to forward a port of its
-	// public address to them, and are then reachable there from the
-	// internet whatever kind of NAT the router does.
-	UPnP bool
+	// PortMapping runs a service on the router (miniupnpd) that forwards
+	// ports on request, as most home routers do: laptops may ask it to
+	// forward a port of its public address to them, and are then reachable
+	// there from the internet whatever kind of NAT the router does.
+	PortMapping PortMapping
 }
 
 // A Router is a home router: a namespace with a WAN side (interface wan,
@@ -83,7 +83,7 @@ type Router struct {
 	// where the home has none.
 	wan6, nextLAN6 netip.Addr
 	lan6           netip.Prefix
-	upnp           *Process // miniupnpd, nil without RouterConfig.UPnP
+	upnp           *Process // miniupnpd, nil without RouterConfig.PortMapping
 }
 
 // sharedSpace is RFC 6598's shared address space, which ISPs number their
@@ -145,7 +145,7 @@ func (l *Lab) newRouter(name string, cfg RouterConfig, parent *Router) *Router {
 		l.router6(r)
 	}
 	ns.mustRun(strings.NewReader(r.ruleset()), "nft", "-f", "-")
-	if cfg.UPnP {
+	if cfg.PortMapping != NoPortMapping {
 		r.startUPnP()
 	}
 	if cfg.Up != 0 || cfg.Down != 0 {
@@ -164,7 +164,7 @@ func (r *Router) ruleset() string {
 		masquerade = "masquerade fully-random"
 	}
 	upnp, upnpJump := "", ""
-	if r.cfg.UPnP {
+	if r.cfg.PortMapping != NoPortMapping {
 		upnp, upnpJump = upnpChains, "jump miniupnpd"
 	}
 	open6 := ""
@@ -225,6 +225,10 @@ func (r *Router) LAN() netip.Prefix { return r.lan }
 func (r *Router) NAT() NAT { return r.cfg.NAT }
 
 func (r *Router) gateway() netip.Addr { return r.lan.Addr().Next() }
+
+// Gateway returns the router's address on its LAN: its laptops' default
+// gateway.
+func (r *Router) Gateway() netip.Addr { return r.gateway() }
 
 // Laptop adds a host on the router's LAN, with the next free address of the
 // LAN and a default route through the router.

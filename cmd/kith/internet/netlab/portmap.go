@@ -10,6 +10,31 @@ import (
 	"strings"
 )
 
+// PortMapping is how a router forwards ports on request.
+type PortMapping int
+
+const (
+	// NoPortMapping: the router forwards nothing on request.
+	NoPortMapping PortMapping = iota
+	// UPnPAndNATPMP answers UPnP IGD (found by SSDP multicast on the LAN)
+	// and NAT-PMP / PCP (asked of the gateway), as most home routers do.
+	UPnPAndNATPMP
+	// NATPMPOnly answers NAT-PMP / PCP only, as Apple's routers did.
+	NATPMPOnly
+)
+
+func (p PortMapping) String() string {
+	switch p {
+	case NoPortMapping:
+		return "none"
+	case UPnPAndNATPMP:
+		return "UPnP and NAT-PMP"
+	case NATPMPOnly:
+		return "NAT-PMP"
+	}
+	return fmt.Sprintf("PortMapping(%d)", int(p))
+}
+
 // upnpChains are the nftables chains miniupnpd fills with the port
 // forwards laptops ask for: a filter chain in the router's own table
 // (jumped to from its forward chain before what comes from the WAN is
@@ -33,7 +58,7 @@ table inet netlab_upnp {
 `
 
 // startUPnP runs miniupnpd in the router, as most home routers run a UPnP
-// IGD and NAT-PMP service: a laptop on the LAN may ask for a port of the
+// IGD and NAT-PMP service (RouterConfig.PortMapping says which): a laptop on the LAN may ask for a port of the
 // router's public address to be forwarded to a port of its own (only to its
 // own address: secure mode), and connections from the internet to that
 // port then reach it.
@@ -53,7 +78,7 @@ func (r *Router) startUPnP() {
 		"ext_ifname=wan",
 		"listening_ip=lan",
 		"http_port=0",
-		"enable_upnp=yes",
+		"enable_upnp=" + map[bool]string{true: "yes", false: "no"}[r.cfg.PortMapping == UPnPAndNATPMP],
 		"enable_natpmp=yes",
 		"secure_mode=yes",
 		"system_uptime=no",
