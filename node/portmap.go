@@ -38,8 +38,9 @@ type portMapper struct {
 	ifaces string    // the machine's addresses then
 	closed bool      // the host closed it: no new manager
 	missed bool      // an earlier look on this network found no router
-	// newMgr builds a NAT manager: basichost.NewNATManager, or a fake in
-	// tests (the real one would ask this machine's router).
+	// newMgr builds a NAT manager: libp2p's and kith's NAT-PMP
+	// (newNATManagers), or a fake in tests (the real ones would ask this
+	// machine's router).
 	newMgr func(network.Network) basichost.NATManager
 }
 
@@ -47,7 +48,7 @@ type portMapper struct {
 func (p *portMapper) option() libp2p.Option {
 	return libp2p.NATManager(func(n network.Network) basichost.NATManager {
 		if p.newMgr == nil {
-			p.newMgr = basichost.NewNATManager
+			p.newMgr = newNATManagers
 		}
 		p.mu.Lock()
 		p.net = n
