@@ -111,9 +111,23 @@ func defaultGateway() (netip.Addr, error) {
 }
 
 // mapAll maps (or renews) every IPv4 listen port, keeping the external
-// port the gateway gave before; a port it will not map is dropped.
+// port the gateway gave before (a port it will not map is asked again next
+// time), and unmaps the ports no longer listened on.
 func (m *natpmpManager) mapAll(c *natpmp.Client) {
-	for _, p := range natpmpPorts(m.net.ListenAddresses()) {
+	listen := natpmpPorts(m.net.ListenAddresses())
+	m.mu.Lock()
+	var gone []natpmpPort
+	for p := range m.ports {
+		if !slices.Contains(listen, p) {
+			gone = append(gone, p)
+			delete(m.ports, p)
+		}
+	}
+	m.mu.Unlock()
+	for _, p := range gone {
+		c.AddPortMapping(p.proto, p.port, 0, 0) // lifetime 0 deletes
+	}
+	for _, p := range listen {
 		m.mu.Lock()
 		want := m.ports[p]
 		m.mu.Unlock()
