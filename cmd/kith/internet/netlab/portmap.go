@@ -57,12 +57,13 @@ table inet netlab_upnp {
 }
 `
 
-// startUPnP runs miniupnpd in the router, as most home routers run a UPnP
-// IGD and NAT-PMP service (RouterConfig.PortMapping says which): a laptop on the LAN may ask for a port of the
-// router's public address to be forwarded to a port of its own (only to its
-// own address: secure mode), and connections from the internet to that
-// port then reach it.
-func (r *Router) startUPnP() {
+// startPortMapping runs miniupnpd in the router, as most home routers run
+// a UPnP IGD and NAT-PMP service (RouterConfig.PortMapping says which): a
+// laptop on the LAN may ask for a port of the router's public address to
+// be forwarded to a port of its own (only to its own address: secure
+// mode), and connections from the internet to that port then reach it.
+// miniupnpd stops at the end of the test.
+func (r *Router) startPortMapping() {
 	t := r.lab.t
 	t.Helper()
 	bin, err := exec.LookPath("miniupnpd")
@@ -95,5 +96,5 @@ func (r *Router) startUPnP() {
 	if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r.upnp = Start(t, r.Command(bin, "-d", "-4", "-f", conf, "-P", filepath.Join(dir, "pid")))
+	Start(t, r.Command(bin, "-d", "-4", "-f", conf, "-P", filepath.Join(dir, "pid")))
 }

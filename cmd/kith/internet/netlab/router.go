@@ -83,7 +83,6 @@ type Router struct {
 	// where the home has none.
 	wan6, nextLAN6 netip.Addr
 	lan6           netip.Prefix
-	upnp           *Process // miniupnpd, nil without RouterConfig.PortMapping
 }
 
 // sharedSpace is RFC 6598's shared address space, which ISPs number their
@@ -146,7 +145,7 @@ func (l *Lab) newRouter(name string, cfg RouterConfig, parent *Router) *Router {
 	}
 	ns.mustRun(strings.NewReader(r.ruleset()), "nft", "-f", "-")
 	if cfg.PortMapping != NoPortMapping {
-		r.startUPnP()
+		r.startPortMapping()
 	}
 	if cfg.Up != 0 || cfg.Down != 0 {
 		r.Shape(cfg.Up, cfg.Down)
