@@ -393,7 +393,7 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 		case f.ports.off:
 			fix = "turn port mapping on (`kith config set network.port_mapping true`, then restart the daemon) if your router forwards ports on request (UPnP, NAT-PMP); else " + fix
 		case !f.ports.found && !f.ports.looking:
-			fix = "if your router can forward ports on request, turn UPnP (or NAT-PMP) on in its settings, then restart the daemon; else " + fix
+			fix = "if your router can forward ports on request, turn UPnP (or NAT-PMP) on in its settings (kith looks again within 15 minutes, or when the daemon restarts); else " + fix
 		}
 		switch {
 		case len(forwarded) > 0 || f.reach.Reachability == network.ReachabilityPublic:

@@ -118,7 +118,7 @@ func TestDiagnose(t *testing.T) {
 			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATSymmetric},
 				dht: online, relayClient: true, relays: 1, share: 1, port: "4101"},
 			want: map[string]string{"hole punching will fail": "warn"},
-			fix:  "if your router can forward ports on request, turn UPnP (or NAT-PMP) on in its settings, then restart the daemon; else share within a group",
+			fix:  "if your router can forward ports on request, turn UPnP (or NAT-PMP) on in its settings (kith looks again within 15 minutes, or when the daemon restarts); else share within a group",
 		},
 		{
 			name: "symmetric NAT, port mapping off",

@@ -86,7 +86,7 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 		r.fix = "Check that the sharer's kith (or IPFS node) is running, or ask a kith sharer for a ticket (kith add prints one) and get that instead."
 	case relayedOnly > 0 && relayedOnly == r.providers && symmetric:
 		r.text = fmt.Sprintf("Only relayed connections: %d provider(s) found, reachable only through a stranger's relay, which does not carry transfers, and hole punching fails because %s.", r.providers, why)
-		r.fix = "Turn UPnP (or NAT-PMP) on in your router or theirs, and restart kith there (a port the router forwards needs no hole punch: `kith doctor` shows it), share within a group that has a publicly reachable member (its relay carries group transfers), or forward port 4101 (TCP and UDP) on your router to this machine."
+		r.fix = "Turn UPnP (or NAT-PMP) on in your router or theirs (kith there sees it within 15 minutes, or at once when restarted; a port the router forwards needs no hole punch), share within a group that has a publicly reachable member (its relay carries group transfers), or forward port 4101 (TCP and UDP) on your router to this machine."
 	case relayedOnly > 0 && relayedOnly == r.providers:
 		r.text = fmt.Sprintf("Only relayed connections: %d provider(s) found, reachable only through a stranger's relay, which does not carry transfers, and hole punching to them has not succeeded.", r.providers)
 		r.fix = "They may be behind a symmetric NAT: UPnP (or NAT-PMP) on their router gives them a port peers dial directly, and a group with a publicly reachable member carries transfers through its relay; `kith doctor` on their side tells."

@@ -33,6 +33,9 @@ const (
 	// rejoinSettle lets a burst of address changes (a Wi-Fi handover
 	// removes, then adds) settle before rejoining.
 	rejoinSettle = 5 * time.Second
+	// portMapRetry is how often a node whose router forwarded nothing
+	// looks again (someone may have turned UPnP on), as Syncthing does.
+	portMapRetry = 15 * time.Minute
 )
 
 // rejoinSoon asks watchNetwork to rejoin the DHT and re-announce.
@@ -55,6 +58,8 @@ func (n *Node) watchNetwork(ctx context.Context) {
 	defer wake.Stop()
 	dead := time.NewTicker(deadConnCheck)
 	defer dead.Stop()
+	remap := time.NewTicker(portMapRetry)
+	defer remap.Stop()
 	last := time.Now()
 	var settle <-chan time.Time
 	// A node with bootstrap peers that finds itself with no peer at all
@@ -105,6 +110,8 @@ func (n *Node) watchNetwork(ctx context.Context) {
 				settle = time.After(time.Second)
 				n.background(n.redialKept)
 			}
+		case <-remap.C:
+			n.remapPorts()
 		case <-n.rejoin:
 			settle = time.After(rejoinSettle)
 		case <-settle:
