@@ -307,6 +307,22 @@ func startPublicNet(t *testing.T, lab *netlab.Lab, n int, withKubo bool) *public
 	return pn
 }
 
+// getsDirectly gets ticket (of data, added on from) with `kith get`
+// into a new file, and checks that the copy came over a direct connection
+// to from (gotDirectly). It returns how long the get took.
+func (k *kith) getsDirectly(ticket string, from *kith, data []byte) time.Duration {
+	k.t.Helper()
+	out := filepath.Join(k.files, "got.bin")
+	os.Remove(out)
+	start := time.Now()
+	if o, err := k.run("get", ticket, "-o", out); err != nil {
+		k.t.Fatalf("%s's get: %v: %s", k.name, err, o)
+	}
+	took := time.Since(start)
+	k.gotDirectly(out, from, data)
+	return took
+}
+
 // gotDirectly checks what k's get wrote to out: from's data, which came
 // over a direct (not relayed) connection to from.
 func (k *kith) gotDirectly(out string, from *kith, data []byte) {

@@ -46,13 +46,7 @@ func TestTwoHomesOverIPv6(t *testing.T) {
 	}
 
 	res, data := a.addFile(4 << 20)
-	out := filepath.Join(b.files, "got.bin")
-	start := time.Now()
-	if _, err := b.run("get", res.Ticket, "-o", out); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("get by ticket took %v", time.Since(start))
-	b.gotDirectly(out, a, data)
+	t.Logf("get by ticket took %v", b.getsDirectly(res.Ticket, a, data))
 	for _, p := range b.peers() {
 		if p.ID == a.id.PeerID && !p.Relayed && p.BytesIn >= int64(len(data)) && !strings.HasPrefix(p.Addr, "/ip6/") {
 			t.Errorf("B's direct connection to A is not over IPv6: %s", p.Addr)
@@ -101,11 +95,7 @@ func TestOpenIPv6ReachesIPv4OnlyPeers(t *testing.T) {
 	}
 	waitFor(t, 60*time.Second, "A to hold a relay reservation", func() bool { return len(a.doctor().RelayAddrs) > 0 })
 	res, data := a.addFile(1 << 20)
-	out := filepath.Join(c.files, "got.bin")
-	if o, err := c.run("get", res.Ticket, "-o", out); err != nil {
-		t.Fatalf("%v: %s", err, o)
-	}
-	c.gotDirectly(out, a, data)
+	c.getsDirectly(res.Ticket, a, data)
 }
 
 // TestSendOverIPv6: A, behind a symmetric IPv4 NAT with IPv6 behind its

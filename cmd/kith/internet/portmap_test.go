@@ -4,7 +4,6 @@ package internet_test
 
 import (
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -68,13 +67,7 @@ func testPortMappingRouter(t *testing.T, pm netlab.PortMapping) {
 	}) {
 		t.Fatalf("A's ticket holds no forwarded address: %v", tk.Peers[0].Addrs)
 	}
-	out := filepath.Join(b.files, "got.bin")
-	start := time.Now()
-	if o, err := b.run("get", res.Ticket, "-o", out); err != nil {
-		t.Fatalf("%v: %s", err, o)
-	}
-	t.Logf("get by ticket took %v", time.Since(start))
-	b.gotDirectly(out, a, data)
+	t.Logf("get by ticket took %v", b.getsDirectly(res.Ticket, a, data))
 
 	waitFor(t, 30*time.Second, "B's doctor to say its router forwards nothing", func() bool {
 		return strings.HasPrefix(b.doctor().PortMapping, "none")
@@ -105,11 +98,7 @@ func TestUPnPAfterMove(t *testing.T) {
 		return strings.Contains(a.doctor().PortMapping, "tcp "+forwarded)
 	})
 	res, data := a.addFile(1 << 20)
-	out := filepath.Join(b.files, "got.bin")
-	if o, err := b.run("get", res.Ticket, "-o", out); err != nil {
-		t.Fatalf("%v: %s", err, o)
-	}
-	b.gotDirectly(out, a, data)
+	b.getsDirectly(res.Ticket, a, data)
 }
 
 // TestCarrierGradeNAT: A's home router, which forwards ports on request,
@@ -145,9 +134,5 @@ func TestCarrierGradeNAT(t *testing.T) {
 	}
 
 	res, data := a.addFile(1 << 20)
-	out := filepath.Join(b.files, "got.bin")
-	if o, err := b.run("get", res.Ticket, "-o", out); err != nil {
-		t.Fatalf("%v: %s", err, o)
-	}
-	b.gotDirectly(out, a, data)
+	b.getsDirectly(res.Ticket, a, data)
 }
