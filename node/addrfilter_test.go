@@ -120,6 +120,19 @@ func TestAddrFilterPortMappings(t *testing.T) {
 	if !pm.IsMapped(mapped) || pm.IsMapped(observed) {
 		t.Errorf("IsMapped(%s) = %v, IsMapped(%s) = %v", mapped, pm.IsMapped(mapped), observed, pm.IsMapped(observed))
 	}
+
+	// AutoNAT v2 could not dial the forwarded port back: the router's word
+	// no longer stands.
+	em, err := h.EventBus().Emitter(new(event.EvtHostReachableAddrsChanged), eventbus.Stateful)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	em.Emit(event.EvtHostReachableAddrsChanged{Unreachable: []ma.Multiaddr{mapped}})
+	waitFor(t, 5*time.Second, "the tracker to take the forwarded port as unreachable", func() bool { return f.reach.IsUnreachable(mapped) })
+	if got := f.factory(h.Network().ListenAddresses()); slices.ContainsFunc(got, mapped.Equal) {
+		t.Errorf("advertised %v, want no forwarded port AutoNAT v2 could not dial", got)
+	}
 }
 
 // TestPortMapperRediscovers: libp2p looks for the router once, at start;

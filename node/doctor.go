@@ -125,7 +125,6 @@ func (n *Node) facts() facts {
 	pub, grp := n.relaySvc.Running()
 	f := facts{
 		reach:       n.tracker.Status(),
-		ports:       n.addrs.ports.state(),
 		dht:         n.dht.Stats(),
 		autonat:     n.cfg.Network.AutoNAT,
 		relayClient: n.cfg.Network.RelayClient,
@@ -138,6 +137,9 @@ func (n *Node) facts() facts {
 		inGroups:    n.groups != nil && len(n.groups.list()) > 0,
 		local:       n.local,
 	}
+	f.ports = n.addrs.ports.state()
+	f.ports.blocked = slices.DeleteFunc(slices.Clone(f.ports.mapped), func(a ma.Multiaddr) bool { return !n.tracker.IsUnreachable(a) })
+	f.ports.mapped = slices.DeleteFunc(f.ports.mapped, n.tracker.IsUnreachable)
 	f.downloadLimit, f.uploadLimit = fetch.LimitOf(n.download), fetch.LimitOf(n.upload)
 	f.noAnnounce = !n.cfg.DHT.Announce
 	share, _, _ := n.shareAddrs()
@@ -380,6 +382,9 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 	forwarded := f.ports.public()
 	if len(forwarded) > 0 {
 		ok("The router forwards " + transportsText(forwarded) + " to this node (UPnP or NAT-PMP): peers on the internet dial it there directly, whatever NAT they are behind")
+	} else if len(f.ports.blocked) > 0 {
+		warn("The router says it forwards "+transportsText(f.ports.blocked)+" to this node (UPnP or NAT-PMP), but no peer could dial it back (AutoNAT v2): something between the router and the internet drops it (a second router, the ISP). Peers reach this node through a relay and a hole punch instead.",
+			"with a second router of yours in front, forward port "+f.port+" (TCP and UDP) on it too, or put one of the two in bridge mode")
 	} else if ra, ok := f.ports.behindAnotherNAT(); ok && f.reach.Reachability != network.ReachabilityPublic {
 		warn("The router forwards "+transportsText(f.ports.mapped)+" to this node (UPnP or NAT-PMP), but its own address "+ra.String()+" is not public: another NAT stands in front (the ISP's carrier-grade NAT, or a second router), so peers cannot reach that port.",
 			"with a second router of yours in front, forward port "+f.port+" (TCP and UDP) on it too, or put one of the two in bridge mode; behind a carrier-grade NAT, ask the ISP for a public IPv4 address (relays and hole punching work meanwhile)")

@@ -181,6 +181,17 @@ func TestDiagnose(t *testing.T) {
 			not:  []string{"hole punching will fail", "The router forwards"},
 		},
 		{
+			name: "the router says it forwards a port, AutoNAT v2 could not dial it",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATSymmetric},
+				ports: portMap{found: true, blocked: []ma.Multiaddr{ma.StringCast("/ip4/11.0.0.4/tcp/18262")}},
+				dht:   online, relayClient: true, relays: 1, share: 1, port: "4101"},
+			want: map[string]string{
+				"The router says it forwards tcp 11.0.0.4:18262 to this node (UPnP or NAT-PMP), but no peer could dial it back": "warn",
+				"hole punching will fail": "warn",
+			},
+			not: []string{"no hole punch needed", "The router forwards tcp"},
+		},
+		{
 			name: "the router forwards a port but sits behind another NAT",
 			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATCone},
 				ports: portMap{found: true, mapped: []ma.Multiaddr{ma.StringCast("/ip4/100.64.3.9/tcp/18262")}},
@@ -297,6 +308,8 @@ func TestPortMapHow(t *testing.T) {
 			"none: the router answered UPnP or NAT-PMP but forwards no port (it may itself be behind another NAT, such as the ISP's)"},
 		{"mapped", portMap{found: true, mapped: []ma.Multiaddr{tcp, quic, ma.StringCast("/ip4/11.0.0.4/udp/3778/quic-v1/webtransport")}},
 			"tcp 11.0.0.4:18262, udp 11.0.0.4:3778: the router forwards them here (UPnP or NAT-PMP)"},
+		{"forwarded, AutoNAT v2 could not dial it", portMap{found: true, blocked: []ma.Multiaddr{tcp}},
+			"tcp 11.0.0.4:18262: the router says it forwards them here (UPnP or NAT-PMP), but no peer could dial them back"},
 		{"behind another NAT", portMap{found: true, mapped: []ma.Multiaddr{cgnat}},
 			"tcp 100.64.3.9:18262, but the router's address 100.64.3.9 is not public: another NAT stands in front"},
 	} {

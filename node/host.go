@@ -98,9 +98,9 @@ func (f *addrFilter) factory(addrs []ma.Multiaddr) []ma.Multiaddr {
 	}
 	// libp2p takes a new mapping into its addresses at its next update
 	// (seconds later), or drops it as unconfirmed: the router's word is
-	// enough to give it out.
+	// enough to give it out, until AutoNAT v2 finds it false.
 	for _, a := range mapped {
-		if manet.IsPublicAddr(a) && !slices.ContainsFunc(out, a.Equal) {
+		if manet.IsPublicAddr(a) && !f.reach.IsUnreachable(a) && !slices.ContainsFunc(out, a.Equal) {
 			out = append(out, a)
 		}
 	}

@@ -171,6 +171,10 @@ type portMap struct {
 	found   bool // a router answered UPnP or NAT-PMP
 	settled bool // long enough after that for a mapping to have been made
 	mapped  []ma.Multiaddr
+	// blocked are mappings AutoNAT v2 could not dial back (taken out of
+	// mapped by the node, which knows): something between the router and
+	// the internet drops them.
+	blocked []ma.Multiaddr
 }
 
 func (p *portMapper) state() portMap {
@@ -225,6 +229,8 @@ func portMapHow(pm portMap) string {
 		return "off (network.port_mapping is false)"
 	case len(pm.public()) > 0:
 		return transportsText(pm.public()) + ": the router forwards them here (UPnP or NAT-PMP)"
+	case len(pm.blocked) > 0:
+		return transportsText(pm.blocked) + ": the router says it forwards them here (UPnP or NAT-PMP), but no peer could dial them back"
 	case len(pm.mapped) > 0:
 		a, _ := pm.behindAnotherNAT()
 		return fmt.Sprintf("%s, but the router's address %s is not public: another NAT stands in front", transportsText(pm.mapped), a)

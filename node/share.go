@@ -87,7 +87,7 @@ func (n *Node) internetReachable(share []ma.Multiaddr) int {
 	}
 	count := 0
 	for _, a := range share {
-		if isRelayed(a) || n.tracker.IsReachable(a) || n.addrs.ports.IsMapped(a) {
+		if isRelayed(a) || n.tracker.IsReachable(a) || n.addrs.ports.IsMapped(a) && !n.tracker.IsUnreachable(a) {
 			count++
 		}
 	}

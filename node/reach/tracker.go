@@ -297,6 +297,14 @@ func (t *Tracker) IsReachable(a ma.Multiaddr) bool {
 	return slices.ContainsFunc(t.st.Reachable, a.Equal)
 }
 
+// IsUnreachable reports whether a is an address AutoNAT v2 could not dial
+// back.
+func (t *Tracker) IsUnreachable(a ma.Multiaddr) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.ContainsFunc(t.st.Unreachable, a.Equal)
+}
+
 // Close stops watching the host.
 func (t *Tracker) Close() {
 	t.mu.Lock()
