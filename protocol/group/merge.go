@@ -399,6 +399,12 @@ func Unmarshal(b []byte) (*State, error) {
 	if snap.Version != 1 {
 		return nil, fmt.Errorf("unmarshal group state: version %d: %w", snap.Version, ErrInvalid)
 	}
+	// encoding/json reads times it cannot write back (an offset of 24
+	// hours or more, a year outside 0-9999): such a state could never be
+	// saved or sent again.
+	if _, err := snap.Synced.MarshalJSON(); err != nil {
+		return nil, fmt.Errorf("unmarshal group state: synced: %v: %w", err, ErrInvalid)
+	}
 	s := &State{floor: snap.Floor, synced: snap.Synced}
 	for _, u := range snap.Entries {
 		if _, err := s.ApplyUpdate(u); err != nil {
