@@ -38,7 +38,7 @@ func TestBrowserNetworkPanel(t *testing.T) {
 	d.login(t, ctx)
 
 	var checks []shownCheck
-	var reach, nat, dht, portmap string
+	var reach, nat, dht, portmap, portmapWhy string
 	err = chromedp.Run(ctx,
 		chromedp.WaitVisible("#network #checks li.check", chromedp.ByQuery),
 		chromedp.Evaluate(`[...document.querySelectorAll('#checks li.check')].map((li) => ({
@@ -50,13 +50,15 @@ func TestBrowserNetworkPanel(t *testing.T) {
 		chromedp.Text("#net-nat .value", &nat, chromedp.ByQuery),
 		chromedp.Text("#net-dht", &dht, chromedp.ByQuery),
 		chromedp.Evaluate(`(document.querySelector('#net-portmap .value') || {}).textContent || ''`, &portmap),
+		chromedp.Evaluate(`(document.querySelector('#net-portmap .muted') || {}).textContent || ''`, &portmapWhy),
 	)
 	if err != nil {
 		t.Fatalf("network panel: %v", err)
 	}
 	screenshot(t, ctx, shots, "network")
-	if portmap == "" || portmap != doc.PortMapping {
-		t.Errorf("the port mapping row reads %q, the doctor says %q", portmap, doc.PortMapping)
+	// "off (network.port_mapping is false)": the value, then the why.
+	if want := strings.TrimSuffix(doc.PortMapping, ")"); portmap == "" || portmap+" ("+strings.TrimPrefix(portmapWhy, " — ") != want {
+		t.Errorf("the port mapping row reads %q — %q, the doctor says %q", portmap, portmapWhy, doc.PortMapping)
 	}
 
 	if len(checks) != len(doc.Checks) {

@@ -55,6 +55,19 @@ function dht(d) {
     + `${d.bootstrap_connected} of ${plural(d.bootstrap_peers, 'bootstrap peer')} connected`;
 }
 
+/**
+ * portMapping splits the doctor's port-mapping line into what the router
+ * forwards (or "none", "off") and the why: "tcp 1.2.3.4:5: the router
+ * forwards them here" and "none (no router answered ...)" alike.
+ */
+function portMapping(s) {
+  const colon = s.indexOf(': ');
+  if (colon > 0) return [s.slice(0, colon), s.slice(colon + 2)];
+  const paren = s.indexOf(' (');
+  if (paren > 0 && s.endsWith(')')) return [s.slice(0, paren), s.slice(paren + 2, -1)];
+  return [s, null];
+}
+
 const statusText = { ok: 'OK', warn: 'Warning', fail: 'Problem' };
 
 function check(c) {
@@ -75,7 +88,7 @@ function facts(d) {
   return h('dl', { class: 'facts' },
     item('net-reach', 'Reachability', reachability(d), d.reachability_how),
     local ? null : item('net-nat', 'NAT', nat, meaning),
-    local || !d.port_mapping ? null : item('net-portmap', 'Port mapping', d.port_mapping),
+    local || !d.port_mapping ? null : item('net-portmap', 'Port mapping', ...portMapping(d.port_mapping)),
     local || !d.ipv6 ? null : item('net-ipv6', 'IPv6', d.ipv6.split(',')[0], d.ipv6.slice(d.ipv6.indexOf(',') + 1).trim()),
     local ? null : item('net-punch', 'Hole punches',
       d.hole_punches ? `${d.hole_punches_ok} of ${d.hole_punches} made a direct connection` : 'none tried yet',
