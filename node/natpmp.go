@@ -173,16 +173,8 @@ func natpmpPortOf(a ma.Multiaddr) (natpmpPort, bool) {
 	if err != nil || ip.To4() == nil && !ip.IsUnspecified() || ip.IsLoopback() {
 		return natpmpPort{}, false
 	}
-	for _, t := range []struct {
-		name string
-		code int
-	}{{"tcp", ma.P_TCP}, {"udp", ma.P_UDP}} {
-		if v, err := a.ValueForProtocol(t.code); err == nil {
-			port, err := strconv.Atoi(v)
-			return natpmpPort{t.name, port}, err == nil && port > 0
-		}
-	}
-	return natpmpPort{}, false
+	proto, port, ok := transportPort(a)
+	return natpmpPort{proto, port}, ok
 }
 
 // GetMapping returns a's address on the gateway's public side, keeping

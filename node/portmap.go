@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -158,12 +159,6 @@ func (p *portMapper) Mapped() []ma.Multiaddr {
 	return out
 }
 
-// IsMapped reports whether a is an address the router forwards to this
-// node, reachable from the internet (a public address).
-func (p *portMapper) IsMapped(a ma.Multiaddr) bool {
-	return manet.IsPublicAddr(a) && slices.ContainsFunc(p.Mapped(), a.Equal)
-}
-
 // portMap is what the doctor knows of port mapping.
 type portMap struct {
 	off     bool // network.port_mapping is false
@@ -256,17 +251,26 @@ func transportsText(as []ma.Multiaddr) string {
 		if err != nil {
 			continue
 		}
-		for _, t := range []struct {
-			name string
-			code int
-		}{{"tcp", ma.P_TCP}, {"udp", ma.P_UDP}} {
-			if port, err := a.ValueForProtocol(t.code); err == nil {
-				if s := t.name + " " + net.JoinHostPort(ip.String(), port); !slices.Contains(parts, s) {
-					parts = append(parts, s)
-				}
+		if proto, port, ok := transportPort(a); ok {
+			if s := proto + " " + net.JoinHostPort(ip.String(), strconv.Itoa(port)); !slices.Contains(parts, s) {
+				parts = append(parts, s)
 			}
 		}
 	}
 	slices.Sort(parts) // tcp before udp, whatever order the listeners came in
 	return strings.Join(parts, ", ")
+}
+
+// transportPort returns a's transport, "tcp" or "udp", and its port.
+func transportPort(a ma.Multiaddr) (proto string, port int, ok bool) {
+	for _, t := range []struct {
+		name string
+		code int
+	}{{"tcp", ma.P_TCP}, {"udp", ma.P_UDP}} {
+		if v, err := a.ValueForProtocol(t.code); err == nil {
+			port, err := strconv.Atoi(v)
+			return t.name, port, err == nil && port > 0
+		}
+	}
+	return "", 0, false
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -86,8 +87,9 @@ func (n *Node) internetReachable(share []ma.Multiaddr) int {
 		return len(share)
 	}
 	count := 0
+	forwarded := n.addrs.ports.Mapped()
 	for _, a := range share {
-		if isRelayed(a) || n.tracker.IsReachable(a) || n.addrs.ports.IsMapped(a) && !n.tracker.IsUnreachable(a) {
+		if isRelayed(a) || n.tracker.IsReachable(a) || slices.ContainsFunc(forwarded, a.Equal) && !n.tracker.IsUnreachable(a) {
 			count++
 		}
 	}
