@@ -173,6 +173,7 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (watch.Shar
 	}
 	unread.forgetAdd(n, w.Path)
 	meta := cid.Undef
+	var seen mirror.Meta // the modes and times the folder had when read
 	var changes []recent.Change
 	// (Not itself: the folder may be back as it was at an earlier version.)
 	ancestors := slices.DeleteFunc(mirror.Lineage([]string{mr.Cid}, mr.Ancestors), func(a string) bool { return a == res.Cid })
@@ -182,12 +183,13 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (watch.Shar
 			return watch.Shared{}, err
 		}
 		meta, _ = cid.Decode(in.Meta)
+		seen = n.metaRead(ctx, meta)
 		// What changed here: the folder held mr.Cid (the newest version
 		// written in, or the one it shared last).
 		changes = n.changesSince(ctx, mr.Cid, c, w.Path)
 		n.withdrawMerged(ctx, mr, c, ancestors, keep)
 		n.log.Info("sync: shared what changed in the folder", "path", w.Path, "cid", c, "from", mr.Cid)
-	} else if changed, err := m.ModesChangedHere(ctx, w.Path, c, n.store); err == nil && changed {
+	} else if changed, seen0, err := m.ModesChangedHere(ctx, w.Path, c, n.store); err == nil && changed {
 		// The same bytes, other modes or times (chmod +x, touch, a
 		// folder's chmod): the same version, shared with the folder's
 		// modes and times now.
@@ -196,11 +198,13 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (watch.Shar
 			return watch.Shared{}, err
 		}
 		meta, _ = cid.Decode(in.Meta)
+		seen = n.metaRead(ctx, meta)
 		n.log.Info("sync: shared the new modes and times in the folder", "path", w.Path, "cid", c, "meta", meta)
 	} else {
 		meta, _ = cid.Decode(mr.Meta) // the folder holds that version as it is
+		seen = seen0
 	}
-	if err := m.Synced(ctx, w.Path, mirror.Shared{Root: c, Meta: meta, Unread: unread.paths}, n.store, since, res.Cid != mr.Cid, ancestors); err != nil {
+	if err := m.Synced(ctx, w.Path, mirror.Shared{Root: c, Meta: meta, Unread: unread.paths, Seen: seen}, n.store, since, res.Cid != mr.Cid, ancestors); err != nil {
 		return watch.Shared{}, err
 	}
 	// What another device withdrew is heard here when its version is
@@ -209,6 +213,21 @@ func (s watchSharer) reshareSync(ctx context.Context, w watch.Watch) (watch.Shar
 	w.Keep = keep // this device's own earlier versions: as many kept
 	earlier, err := n.retireEarlier(ctx, w, res.Cid)
 	return watch.Shared{Cid: res.Cid, Earlier: earlier, Changes: changes, Unread: unread.sentences(), UnreadCount: unread.count}, err
+}
+
+// metaRead is the entries of the meta file c a share just stored (read
+// from the folder); none when there is no meta or it cannot be read (the
+// manifest then records what the disk holds).
+func (n *Node) metaRead(ctx context.Context, c cid.Cid) mirror.Meta {
+	if !c.Defined() {
+		return nil
+	}
+	m, _, err := mirror.LoadMeta(ctx, n.store, c)
+	if err != nil {
+		n.log.Warn("sync: could not read back the modes and times just shared", "cid", c, "err", err)
+		return nil
+	}
+	return m
 }
 
 // intent is g's live share of root.

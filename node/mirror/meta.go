@@ -133,6 +133,29 @@ func (m Meta) Sub(p string) Meta {
 	return sub
 }
 
+// record gives the manifest's files and folders the modes and times m
+// read (a mode not known keeps the manifest's): the manifest then says
+// what was shared, and a change the disk got since is a change here.
+func (m Meta) record(man Manifest) {
+	for r, em := range m {
+		rec, ok := man[r]
+		if !ok {
+			continue
+		}
+		switch rec.Type {
+		case dag.TypeFile:
+			rec.Mtime = em.Mtime
+		case dag.TypeDir: // its mode alone: its time changes with what is in it
+		default:
+			continue
+		}
+		if em.Mode != 0 {
+			rec.Mode = em.Mode
+		}
+		man[r] = rec
+	}
+}
+
 // LoadMeta reads the meta file c from bs (which must hold it): its
 // entries and its versions.
 func LoadMeta(ctx context.Context, bs blockstore.Blockstore, c cid.Cid) (Meta, Versions, error) {

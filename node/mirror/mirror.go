@@ -143,6 +143,12 @@ type Shared struct {
 	// are the files it could not read then: the version has them as they
 	// were before, or not at all, whatever the disk holds.
 	Unread []string
+	// Seen, of such a version, are the modes and times the share read
+	// in the folder (its meta, or what ModesChangedHere read): Synced
+	// records them, not what the disk holds by then, so that a touch or
+	// chmod between the read and Synced is a change here, shared at the
+	// next look, not taken as shared.
+	Seen Meta
 }
 
 // metaString is how Mirror.Meta names c.

@@ -257,14 +257,78 @@ func TestModesChangedHere(t *testing.T) {
 			}
 			defer m.Remove(dir)
 			tc.change(t, dir)
-			got, err := m.ModesChangedHere(ctx, dir, v, bs)
+			got, seen, err := m.ModesChangedHere(ctx, dir, v, bs)
 			if err != nil || got != tc.want {
 				t.Errorf("changed here: %v (%v), want %v", got, err, tc.want)
 			}
+			if tc.name == "being changed" {
+				if seen != nil {
+					t.Errorf("a folder being changed: seen %v, want none", seen)
+				}
+				return
+			}
+			st, err := os.Stat(filepath.Join(dir, "run.sh"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := EntryMeta{Mode: uint32(st.Mode().Perm()), Mtime: st.ModTime().UnixNano()}
+			if len(seen) != 4 || seen["run.sh"] != want {
+				t.Errorf("seen %v, want 4 entries (run.sh %v)", seen, want)
+			}
 		})
 	}
-	if _, err := m.ModesChangedHere(ctx, t.TempDir(), v, bs); !errors.Is(err, ErrNotFound) {
+	if _, _, err := m.ModesChangedHere(ctx, t.TempDir(), v, bs); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a folder that does not sync: %v, want ErrNotFound", err)
+	}
+}
+
+// TestSyncedRecordsWhatWasRead: a touch or chmod between the share's read
+// of the folder and Synced is not taken as shared: the manifest records
+// what was read (Shared.Seen), so the next look finds the change here.
+// (Without it, a touch just as the watch looked was never shared.)
+func TestSyncedRecordsWhatWasRead(t *testing.T) {
+	ctx := context.Background()
+	bs := blockstore.NewMemStore()
+	v := version(t, bs, tree{"run.sh": "#!/bin/sh\n", "notes.txt": "notes", "sub": tree{"a.txt": "a"}})
+	m := opened(t, &shares{bs: bs})
+	for _, tc := range []struct {
+		name string
+		seen bool
+		want bool
+	}{
+		{"without what was read", false, false},
+		{"with what was read", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := mustMkdir(t, filepath.Join(t.TempDir(), "Docs"))
+			apply(t, bs, v, dir, Manifest{})
+			if _, err := m.Add(ctx, Mirror{Path: dir, GroupID: "g1", Group: "family", Name: "Docs", Cid: v.String(), Sync: true}, bs); err != nil {
+				t.Fatal(err)
+			}
+			defer m.Remove(dir)
+			changed, seen, err := m.ModesChangedHere(ctx, dir, v, bs)
+			if err != nil || changed {
+				t.Fatalf("as written: changed %v (%v)", changed, err)
+			}
+			// Between the read and Synced: a touch, a file's chmod, a folder's.
+			when := time.Date(2021, 5, 6, 7, 8, 9, 0, time.UTC)
+			if err := os.Chtimes(filepath.Join(dir, "notes.txt"), when, when); err != nil {
+				t.Fatal(err)
+			}
+			chmod(t, filepath.Join(dir, "run.sh"), 0o755)
+			chmod(t, filepath.Join(dir, "sub"), 0o700)
+			sh := Shared{Root: v}
+			if tc.seen {
+				sh.Seen = seen
+			}
+			if err := m.Synced(ctx, dir, sh, bs, time.Now(), true, nil); err != nil {
+				t.Fatal(err)
+			}
+			changed, _, err = m.ModesChangedHere(ctx, dir, v, bs)
+			if err != nil || changed != tc.want {
+				t.Errorf("after Synced: changed here %v (%v), want %v", changed, err, tc.want)
+			}
+		})
 	}
 }
 

@@ -36,6 +36,7 @@ func (m *Mirrors) Synced(ctx context.Context, path string, v Shared, bs blocksto
 		// (a newer version's change to it gets a conflict copy).
 		delete(man, r)
 	}
+	v.Seen.record(man)
 	m.mu.Lock()
 	i := slices.IndexFunc(m.list, func(x Mirror) bool { return x.Path == path && x.Sync })
 	if i < 0 {
@@ -153,49 +154,52 @@ const baseFetchTimeout = time.Minute
 // written (its manifest): what the version's bytes do not say, and its
 // meta should (chmod +x, touch, chmod 700 on a folder). What the mirror
 // set and the disk did not keep (a file system without modes) is no
-// change here. A folder that no longer holds root (changed since it was
-// read) reports none: what looks at it next sees the change. The caller
-// holds Exclusive(path).
-func (m *Mirrors) ModesChangedHere(ctx context.Context, path string, root cid.Cid, bs blockstore.Blockstore) (bool, error) {
+// change here. seen is what it read, each entry's mode and time (for
+// Shared.Seen). A folder that no longer holds root (changed since it was
+// read) reports none, and no seen: what looks at it next sees the change.
+// The caller holds Exclusive(path).
+func (m *Mirrors) ModesChangedHere(ctx context.Context, path string, root cid.Cid, bs blockstore.Blockstore) (changed bool, seen Meta, err error) {
 	m.mu.Lock()
 	i := slices.IndexFunc(m.list, func(x Mirror) bool { return x.Path == path && x.Sync })
 	if i < 0 {
 		m.mu.Unlock()
-		return false, fmt.Errorf("%s does not sync both ways: %w", path, ErrNotFound)
+		return false, nil, fmt.Errorf("%s does not sync both ways: %w", path, ErrNotFound)
 	}
 	man, err := m.loadManifestLocked(m.list[i])
 	m.mu.Unlock()
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	a := &applier{ctx: ctx, v: Version{Root: root, Store: bs}, want: map[string]bool{}}
 	items, err := a.list(root, ".", nil)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
-	changed := false
+	seen = Meta{}
 	for _, it := range items {
 		if it.e.Type == dag.TypeSymlink {
 			continue
 		}
 		st, err := os.Lstat(filepath.Join(path, filepath.FromSlash(it.rel)))
 		if err != nil {
-			return false, nil
+			return false, nil, nil
 		}
 		rec, ok := man[it.rel]
 		if it.e.Type == dag.TypeDir {
 			// Its mode alone: its time changes with what is in it.
 			if !st.IsDir() {
-				return false, nil
+				return false, nil, nil
 			}
+			seen[it.rel] = EntryMeta{Mode: uint32(st.Mode().Perm()), Mtime: st.ModTime().UnixNano()}
 			if ok && rec.Type == dag.TypeDir && rec.Mode != 0 && rec.Mode != uint32(st.Mode().Perm()) {
 				changed = true
 			}
 			continue
 		}
 		if !st.Mode().IsRegular() || uint64(st.Size()) != it.e.Size {
-			return false, nil
+			return false, nil, nil
 		}
+		seen[it.rel] = EntryMeta{Mode: uint32(st.Mode().Perm()), Mtime: st.ModTime().UnixNano()}
 		if !ok || rec.Type != dag.TypeFile || rec.Cid != it.e.Cid.String() {
 			continue // not known as written here: nothing to judge by
 		}
@@ -203,5 +207,5 @@ func (m *Mirrors) ModesChangedHere(ctx context.Context, path string, root cid.Ci
 			changed = true
 		}
 	}
-	return changed, nil
+	return changed, seen, nil
 }
