@@ -1,7 +1,9 @@
 package node
 
 import (
+	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,6 +134,89 @@ func TestAddrFilterPortMappings(t *testing.T) {
 	waitFor(t, 5*time.Second, "the tracker to take the forwarded port as unreachable", func() bool { return f.reach.IsUnreachable(mapped) })
 	if got := f.factory(h.Network().ListenAddresses()); slices.ContainsFunc(got, mapped.Equal) {
 		t.Errorf("advertised %v, want no forwarded port AutoNAT v2 could not dial", got)
+	}
+}
+
+// TestPortForwardedByHand: for each IPv4 TCP and QUIC listen address, the
+// port mapper offers libp2p (for AutoNAT v2 to test) the public address
+// peers see with the port it listens on, where a port forwarded by hand
+// would be: also with port mapping off, and not where the router forwards
+// one on request. The address filter gives it out only once AutoNAT v2
+// dialled it back; the doctor does not count it as forwarded.
+func TestPortForwardedByHand(t *testing.T) {
+	public := netip.MustParseAddr("11.9.0.1")
+	ip := netip.Addr{}
+	tcp, quic := ma.StringCast("/ip4/0.0.0.0/tcp/4101"), ma.StringCast("/ip4/0.0.0.0/udp/4101/quic-v1")
+	mapped := ma.StringCast("/ip4/11.9.0.1/tcp/18262")
+	for _, tc := range []struct {
+		name   string
+		pm     *portMapper
+		in     ma.Multiaddr
+		before bool // peers saw the public address
+		want   string
+	}{
+		{"TCP", &portMapper{off: true}, tcp, true, "/ip4/11.9.0.1/tcp/4101"},
+		{"QUIC", &portMapper{off: true}, quic, true, "/ip4/11.9.0.1/udp/4101/quic-v1"},
+		{"a specific address", &portMapper{off: true}, ma.StringCast("/ip4/192.168.1.10/tcp/4101"), true, "/ip4/11.9.0.1/tcp/4101"},
+		{"before peers saw the address", &portMapper{off: true}, tcp, false, ""},
+		{"loopback", &portMapper{off: true}, ma.StringCast("/ip4/127.0.0.1/tcp/4101"), true, ""},
+		{"IPv6", &portMapper{off: true}, ma.StringCast("/ip6/::/tcp/4101"), true, ""},
+		{"WebTransport", &portMapper{off: true}, ma.StringCast("/ip4/0.0.0.0/udp/4101/quic-v1/webtransport"), true, ""},
+		{"the router forwards one on request", &portMapper{newMgr: func(network.Network) basichost.NATManager {
+			return fakeNAT{from: tcp, to: mapped}
+		}}, tcp, true, mapped.String()},
+		{"the router forwards another, the look over", &portMapper{newMgr: func(network.Network) basichost.NATManager {
+			return fakeNAT{from: tcp, to: mapped}
+		}}, quic, true, "/ip4/11.9.0.1/udp/4101/quic-v1"},
+		// NAT-PMP asks for the same port outside: AutoNAT v2's verdict on
+		// a guess made before would stick to the forwarded port.
+		{"the router answered, is mapping", &portMapper{newMgr: func(network.Network) basichost.NATManager {
+			return fakeNAT{}
+		}}, quic, true, ""},
+		{"asking the router", &portMapper{newMgr: func(network.Network) basichost.NATManager {
+			return fakeNAT{none: true}
+		}}, quic, true, ""},
+		{"no router answered, the look over", &portMapper{newMgr: func(network.Network) basichost.NATManager {
+			return fakeNAT{none: true}
+		}}, quic, true, "/ip4/11.9.0.1/udp/4101/quic-v1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.pm.publicIP = func() netip.Addr { return ip }
+			if tc.pm.newMgr != nil {
+				tc.pm.startLocked()
+				if strings.HasSuffix(tc.name, "the look over") {
+					tc.pm.since = time.Now().Add(-2*portMapDiscovery - time.Second)
+				}
+			}
+			ip = netip.Addr{}
+			if tc.before {
+				ip = public
+			}
+			got := tc.pm.GetMapping(tc.in)
+			if (tc.want == "" && got != nil) || (tc.want != "" && (got == nil || got.String() != tc.want)) {
+				t.Errorf("GetMapping(%s) = %v, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+
+	h, f := newFilteredHost(t)
+	f.ports = &portMapper{off: true, publicIP: func() netip.Addr { return public }, net: h.Network()}
+	guess := ma.StringCast("/ip4/11.9.0.1/tcp/4101")
+	if got := f.factory([]ma.Multiaddr{guess}); slices.ContainsFunc(got, guess.Equal) {
+		t.Errorf("advertised %v, want no guess before AutoNAT v2 tested it", got)
+	}
+	if st := f.ports.state(); !st.off || len(st.mapped) > 0 {
+		t.Errorf("port mapping %+v: want off, nothing mapped", st)
+	}
+	em, err := h.EventBus().Emitter(new(event.EvtHostReachableAddrsChanged), eventbus.Stateful)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	em.Emit(event.EvtHostReachableAddrsChanged{Reachable: []ma.Multiaddr{guess}})
+	waitFor(t, 5*time.Second, "the tracker to take the guess as reachable", func() bool { return f.reach.IsReachable(guess) })
+	if got := f.factory([]ma.Multiaddr{guess}); !slices.ContainsFunc(got, guess.Equal) {
+		t.Errorf("advertised %v, want the port AutoNAT v2 dialled back", got)
 	}
 }
 

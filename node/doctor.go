@@ -140,6 +140,7 @@ func (n *Node) facts() facts {
 	f.ports = n.addrs.ports.state()
 	f.ports.blocked = slices.DeleteFunc(slices.Clone(f.ports.mapped), func(a ma.Multiaddr) bool { return !n.tracker.IsUnreachable(a) })
 	f.ports.mapped = slices.DeleteFunc(f.ports.mapped, n.tracker.IsUnreachable)
+	f.ports.byHand = slices.DeleteFunc(n.addrs.ports.Guesses(), func(a ma.Multiaddr) bool { return !n.tracker.IsReachable(a) })
 	f.downloadLimit, f.uploadLimit = fetch.LimitOf(n.download), fetch.LimitOf(n.upload)
 	f.noAnnounce = !n.cfg.DHT.Announce
 	share, _, _ := n.shareAddrs()
@@ -382,6 +383,8 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 	forwarded := f.ports.public()
 	if len(forwarded) > 0 {
 		ok("The router forwards " + transportsText(forwarded) + " to this node (UPnP or NAT-PMP): peers on the internet dial it there directly, whatever NAT they are behind")
+	} else if len(f.ports.byHand) > 0 {
+		ok("The router forwards " + transportsText(f.ports.byHand) + " to this node (set in its settings): peers on the internet dial it there directly, whatever NAT they are behind")
 	} else if len(f.ports.blocked) > 0 {
 		warn("The router says it forwards "+transportsText(f.ports.blocked)+" to this node (UPnP or NAT-PMP), but no peer could dial it back (AutoNAT v2): something between the router and the internet drops it (a second router, the ISP). Peers reach this node through a relay and a hole punch instead.",
 			"with a second router of yours in front, forward port "+f.port+" (TCP and UDP) on it too, or put one of the two in bridge mode")

@@ -176,9 +176,13 @@ func TestDiagnose(t *testing.T) {
 		{
 			name: "symmetric NAT, public (a port forwarded by hand)",
 			f: facts{reach: reach.Status{Reachability: network.ReachabilityPublic, NAT: reach.NATSymmetric, Reachable: []ma.Multiaddr{ma.StringCast("/ip4/11.0.0.4/tcp/4101")}},
-				dht: online, share: 1},
-			want: map[string]string{"but peers dial this node directly: no hole punch needed": "ok"},
-			not:  []string{"hole punching will fail", "The router forwards"},
+				ports: portMap{off: true, byHand: []ma.Multiaddr{ma.StringCast("/ip4/11.0.0.4/tcp/4101")}},
+				dht:   online, share: 1},
+			want: map[string]string{
+				"but peers dial this node directly: no hole punch needed":                                                 "ok",
+				"The router forwards tcp 11.0.0.4:4101 to this node (set in its settings): peers on the internet dial it": "ok",
+			},
+			not: []string{"hole punching will fail", "UPnP"},
 		},
 		{
 			name: "the router says it forwards a port, AutoNAT v2 could not dial it",
@@ -312,6 +316,10 @@ func TestPortMapHow(t *testing.T) {
 			"tcp 11.0.0.4:18262: the router says it forwards them here (UPnP or NAT-PMP), but no peer could dial them back"},
 		{"behind another NAT", portMap{found: true, mapped: []ma.Multiaddr{cgnat}},
 			"tcp 100.64.3.9:18262, but the router's address 100.64.3.9 is not public: another NAT stands in front"},
+		{"forwarded by hand, port mapping off", portMap{off: true, byHand: []ma.Multiaddr{ma.StringCast("/ip4/11.0.0.4/tcp/4101"), ma.StringCast("/ip4/11.0.0.4/udp/4101/quic-v1")}},
+			"tcp 11.0.0.4:4101, udp 11.0.0.4:4101: forwarded here in the router's settings (peers dialled them back)"},
+		{"on request and by hand: the router's answer", portMap{found: true, mapped: []ma.Multiaddr{tcp}, byHand: []ma.Multiaddr{ma.StringCast("/ip4/11.0.0.4/udp/4101/quic-v1")}},
+			"tcp 11.0.0.4:18262: the router forwards them here (UPnP or NAT-PMP)"},
 	} {
 		if got := portMapHow(tc.pm); got != tc.want {
 			t.Errorf("%s: portMapHow = %q, want %q", tc.name, got, tc.want)

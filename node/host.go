@@ -228,9 +228,9 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 		libp2p.EnableRelay(),
 	}
 	opts = append(opts, libp2p.ConnectionGater(gater))
-	if cfg.PortMapping {
-		opts = append(opts, filter.ports.option())
-	}
+	// Also without port mapping: a port forwarded by hand is tried.
+	filter.ports.off = !cfg.PortMapping
+	opts = append(opts, filter.ports.option())
 	// Unknown here means the reach.Tracker decides (and v1 stays silent).
 	opts = append(opts, forceReachability(fixedReachability(cfg)))
 	if cfg.AutoNAT {

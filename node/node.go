@@ -233,7 +233,7 @@ func New(opts Options) (n *Node, err error) {
 		Forced:   fixedReachability(n.cfg.Network),
 		OnChange: n.reachabilityChanged,
 	})
-	n.addrs = &addrFilter{reach: n.tracker, ports: &portMapper{}}
+	n.addrs = &addrFilter{reach: n.tracker, ports: &portMapper{publicIP: n.tracker.PublicIPv4}}
 	gater := &groupPathGater{test: n.cfg.Network.gater}
 	netCfg := n.cfg.Network
 	if opts.FreePorts {

@@ -43,6 +43,13 @@ type portMapper struct {
 	// (newNATManagers), or a fake in tests (the real ones would ask this
 	// machine's router).
 	newMgr func(network.Network) basichost.NATManager
+	// off: network.port_mapping is false, so no router is asked; a port
+	// forwarded by hand is still tried (byHand).
+	off bool
+	// publicIP is the public IPv4 address peers see this node's
+	// connections come from (reach.Tracker.PublicIPv4); nil or the zero
+	// Addr: not known.
+	publicIP func() netip.Addr
 }
 
 // option makes p the host's NAT manager (libp2p's NATPortMap).
@@ -53,7 +60,9 @@ func (p *portMapper) option() libp2p.Option {
 		}
 		p.mu.Lock()
 		p.net = n
-		p.startLocked()
+		if !p.off {
+			p.startLocked()
+		}
 		p.mu.Unlock()
 		return p
 	})
@@ -79,12 +88,49 @@ func machineAddrs() string {
 }
 
 // GetMapping, HasDiscoveredNAT and Close make a portMapper libp2p's
-// basichost.NATManager.
+// basichost.NATManager. GetMapping gives, for a listen address, the port
+// the router forwards on request, else where a port forwarded by hand
+// would be (byHand): libp2p's AutoNAT v2 tests both.
 func (p *portMapper) GetMapping(a ma.Multiaddr) ma.Multiaddr {
 	if m := p.current(); m != nil {
-		return m.GetMapping(a)
+		if got := m.GetMapping(a); got != nil {
+			return got
+		}
 	}
-	return nil
+	return p.byHand(a)
+}
+
+// byHand is where a port forwarded by hand in the router's settings would
+// bring peers to the IPv4 TCP or QUIC listen address a: the public address
+// peers see this node at, and a's port (README asks for the same port
+// outside as inside). Nothing else tells libp2p of such a port: behind a
+// NAT that does not keep ports (symmetric) peers see others. It is a
+// guess: AutoNAT v2 dials it back, and the node gives it out only once a
+// peer could (addrFilter keeps a public address that is not an
+// interface's only when confirmed). nil for any other address, before
+// peers have seen the public address, or before the router answered.
+func (p *portMapper) byHand(a ma.Multiaddr) ma.Multiaddr {
+	if p == nil || p.publicIP == nil || len(a) < 2 || a[0].Code() != ma.P_IP4 || manet.IsIPLoopback(a) {
+		return nil
+	}
+	switch {
+	case len(a) == 2 && a[1].Code() == ma.P_TCP:
+	case len(a) == 3 && a[1].Code() == ma.P_UDP && a[2].Code() == ma.P_QUIC_V1:
+	default:
+		return nil
+	}
+	if !p.answered() {
+		return nil
+	}
+	ip := p.publicIP()
+	if !ip.Is4() {
+		return nil
+	}
+	c, err := ma.NewComponent("ip4", ip.String())
+	if err != nil {
+		return nil
+	}
+	return append(ma.Multiaddr{*c}, a[1:]...)
 }
 
 func (p *portMapper) HasDiscoveredNAT() bool {
@@ -159,6 +205,49 @@ func (p *portMapper) Mapped() []ma.Multiaddr {
 	return out
 }
 
+// answered reports whether the router's answer to UPnP and NAT-PMP is in
+// (or it is not asked): before, a guess at a port may be the port the
+// router is about to forward (NAT-PMP asks for the same port outside), and
+// AutoNAT v2's verdict on the guess, made before the forward, would stick
+// to the forwarded port.
+func (p *portMapper) answered() bool {
+	p.mu.Lock()
+	m, since, missed := p.mgr, p.since, p.missed
+	p.mu.Unlock()
+	switch {
+	case m == nil || missed: // off; or looking again where none answered
+		return true
+	case m.HasDiscoveredNAT(): // a router answered: its mappings made
+		return time.Since(since) > 2*portMapDiscovery
+	}
+	return time.Since(since) > portMapDiscovery
+}
+
+// Guesses returns, for the IPv4 TCP and QUIC listen addresses the router
+// forwards no port to on request, where a port forwarded by hand would be
+// (byHand).
+func (p *portMapper) Guesses() []ma.Multiaddr {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	m, n := p.mgr, p.net
+	p.mu.Unlock()
+	if n == nil {
+		return nil
+	}
+	var out []ma.Multiaddr
+	for _, la := range n.ListenAddresses() {
+		if m != nil && m.GetMapping(la) != nil {
+			continue
+		}
+		if a := p.byHand(la); a != nil && !slices.ContainsFunc(out, a.Equal) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // portMap is what the doctor knows of port mapping.
 type portMap struct {
 	off     bool // network.port_mapping is false
@@ -170,6 +259,9 @@ type portMap struct {
 	// mapped by the node, which knows): something between the router and
 	// the internet drops them.
 	blocked []ma.Multiaddr
+	// byHand are ports forwarded by hand in the router (Guesses that
+	// AutoNAT v2 dialled back; the node knows).
+	byHand []ma.Multiaddr
 }
 
 func (p *portMapper) state() portMap {
@@ -220,10 +312,12 @@ func (pm portMap) behindAnotherNAT() (netip.Addr, bool) {
 // portMapHow is the doctor's port-mapping line.
 func portMapHow(pm portMap) string {
 	switch {
-	case pm.off:
-		return "off (network.port_mapping is false)"
 	case len(pm.public()) > 0:
 		return transportsText(pm.public()) + ": the router forwards them here (UPnP or NAT-PMP)"
+	case len(pm.byHand) > 0:
+		return transportsText(pm.byHand) + ": forwarded here in the router's settings (peers dialled them back)"
+	case pm.off:
+		return "off (network.port_mapping is false)"
 	case len(pm.blocked) > 0:
 		return transportsText(pm.blocked) + ": the router says it forwards them here (UPnP or NAT-PMP), but no peer could dial them back"
 	case len(pm.mapped) > 0:

@@ -104,6 +104,36 @@ func PublicIPv6(obs []Observation, since time.Time, own []netip.Addr) netip.Addr
 	return netip.Addr{}
 }
 
+// PublicIPv4 returns the public IPv4 address that at least two public
+// observers saw this node's connections come from (at or after since), the
+// one most of them saw (the lowest of a tie); the zero Addr when none was
+// seen so, or when it is one of own, the node's interface addresses (no
+// NAT in front). Two, so that one peer's word does not make this node try
+// an address (a peer may lie; AutoNAT v2 would dial it).
+func PublicIPv4(obs []Observation, since time.Time, own []netip.Addr) netip.Addr {
+	observers := map[netip.Addr]map[netip.Addr]bool{} // observed IP -> observers
+	for _, o := range obs {
+		ip := o.Observed.Addr()
+		if !ip.Is4() || !counts(o, since) {
+			continue
+		}
+		if observers[ip] == nil {
+			observers[ip] = map[netip.Addr]bool{}
+		}
+		observers[ip][o.Observer] = true
+	}
+	var best netip.Addr
+	for ip, by := range observers {
+		if len(by) < 2 || slices.Contains(own, ip) {
+			continue
+		}
+		if n := len(observers[best]); !best.IsValid() || len(by) > n || len(by) == n && ip.Less(best) {
+			best = ip
+		}
+	}
+	return best
+}
+
 func inferNAT(obs []Observation, since time.Time) NATType {
 	type group struct {
 		transport string

@@ -88,6 +88,47 @@ func TestInferNAT(t *testing.T) {
 	}
 }
 
+func TestPublicIPv4(t *testing.T) {
+	now := time.Now()
+	ap := netip.MustParseAddrPort
+	ip := netip.MustParseAddr
+	own := []netip.Addr{ip("127.0.0.1"), ip("192.168.1.10"), ip("::1")}
+	o := func(observer, observed string, at time.Time) Observation {
+		return Observation{Observer: ip(observer), Local: ap("192.168.1.10:4101"), Transport: "tcp", Observed: ap(observed), At: at}
+	}
+	tests := []struct {
+		name string
+		own  []netip.Addr
+		obs  []Observation
+		want string
+	}{
+		{"no reports", own, nil, ""},
+		{"one observer is not enough", own, []Observation{o("11.0.0.1", "11.9.0.1:4101", now)}, ""},
+		{"two observers, other ports (symmetric NAT)", own, []Observation{o("11.0.0.1", "11.9.0.1:40112", now), o("11.0.0.2", "11.9.0.1:51873", now)}, "11.9.0.1"},
+		{"one observer twice is one", own, []Observation{o("11.0.0.1", "11.9.0.1:40112", now), o("11.0.0.1", "11.9.0.1:51873", now)}, ""},
+		{"most observers win", own, []Observation{
+			o("11.0.0.1", "11.9.0.1:1", now), o("11.0.0.2", "11.9.0.1:2", now),
+			o("11.0.0.3", "11.9.0.2:3", now), o("11.0.0.4", "11.9.0.2:4", now), o("11.0.0.5", "11.9.0.2:5", now)}, "11.9.0.2"},
+		{"a tie: the lowest", own, []Observation{
+			o("11.0.0.1", "11.9.0.2:1", now), o("11.0.0.2", "11.9.0.2:2", now),
+			o("11.0.0.3", "11.9.0.1:3", now), o("11.0.0.4", "11.9.0.1:4", now)}, "11.9.0.1"},
+		{"the interface's own address: no NAT", append(own, ip("11.9.0.1")), []Observation{o("11.0.0.1", "11.9.0.1:4101", now), o("11.0.0.2", "11.9.0.1:4101", now)}, ""},
+		{"LAN observers do not count", own, []Observation{o("192.168.1.1", "11.9.0.1:1", now), o("192.168.1.2", "11.9.0.1:2", now)}, ""},
+		{"stale reports do not count", own, []Observation{o("11.0.0.1", "11.9.0.1:1", now.Add(-time.Hour)), o("11.0.0.2", "11.9.0.1:2", now)}, ""},
+		{"IPv6 is not translated", own, []Observation{
+			{Observer: ip("3fff::2"), Transport: "udp", Observed: ap("[3fff:0:0:1::2]:4101"), At: now},
+			{Observer: ip("3fff::3"), Transport: "udp", Observed: ap("[3fff:0:0:1::2]:4101"), At: now}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := PublicIPv4(tt.obs, now.Add(-observationTTL), tt.own)
+			if (tt.want == "" && got.IsValid()) || (tt.want != "" && got != ip(tt.want)) {
+				t.Errorf("PublicIPv4 = %v, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestPublicIPv6(t *testing.T) {
 	now := time.Now()
 	ap := netip.MustParseAddrPort

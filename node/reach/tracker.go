@@ -274,6 +274,15 @@ func (t *Tracker) Status() Status {
 	return st
 }
 
+// PublicIPv4 returns the public IPv4 address peers see this node at
+// (PublicIPv4, on the recent reports), or the zero Addr.
+func (t *Tracker) PublicIPv4() netip.Addr {
+	own := t.interfaceIPs()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return PublicIPv4(t.obs, t.now().Add(-observationTTL), own)
+}
+
 // Reachability returns the current decision (cheaper than Status, which
 // also infers the NAT type).
 func (t *Tracker) Reachability() network.Reachability {

@@ -15,10 +15,12 @@ func doctorCmd(e *env) *cobra.Command {
 		Long: `Check this node's connection to the world: whether it is reachable from
 the internet and how that was learnt, the kind of NAT in front of it (as
 peers observe it), the ports the home router forwards here on request
-(UPnP or NAT-PMP: peers dial them directly), its public IPv6 address if it
-has one (no NAT there, a firewall at most) and how hole punches went, relay
-reservations, the DHT and its bootstrap peers, and the addresses a friend
-can use. Each finding that needs action comes with the next step.`,
+(UPnP or NAT-PMP) or as set by hand in its settings (peers dial them
+directly; one set by hand shows once a peer dialled it back), its public
+IPv6 address if it has one (no NAT there, a firewall at most) and how hole
+punches went, relay reservations, the DHT and its bootstrap peers, and the
+addresses a friend can use. Each finding that needs action comes with the
+next step.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()

@@ -4,9 +4,11 @@ package netlab
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -97,4 +99,25 @@ func (r *Router) startPortMapping() {
 		t.Fatal(err)
 	}
 	Start(t, r.Command(bin, "-d", "-4", "-f", conf, "-P", filepath.Join(dir, "pid")))
+}
+
+// Forward forwards port of the router's WAN address (proto "tcp" or "udp")
+// to the same port of the laptop at to, as a user sets in the router's
+// settings page ("port forwarding"): connections from the internet to that
+// port reach the laptop, whatever NAT the router does to what the laptop
+// sends out (a symmetric one still gives its outgoing connections other
+// ports).
+func (r *Router) Forward(proto string, port uint16, to netip.Addr) {
+	r.lab.t.Helper()
+	if proto != "tcp" && proto != "udp" {
+		r.lab.t.Fatalf("netlab: router %s: forward %s: want tcp or udp", r.node, proto)
+	}
+	if !r.lan.Contains(to) {
+		r.lab.t.Fatalf("netlab: router %s: forward to %s, not on its LAN %s", r.node, to, r.lan)
+	}
+	p := strconv.Itoa(int(port))
+	r.mustRun(nil, "nft", "add", "rule", "ip", "netlab_nat", "prerouting",
+		"iifname", "wan", proto, "dport", p, "dnat", "to", netip.AddrPortFrom(to, port).String())
+	r.mustRun(nil, "nft", "add", "rule", "inet", "netlab", "forwards",
+		"iifname", "wan", "ip", "daddr", to.String(), proto, "dport", p, "ct", "status", "dnat", "accept")
 }

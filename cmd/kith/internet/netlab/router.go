@@ -189,12 +189,18 @@ table inet netlab {
 		iifname "lan" oifname "wan" accept
 		` + open6 + `
 		` + upnpJump + `
+		jump forwards
 		iifname "wan" counter name "wan_dropped" drop
 	}
 	chain miniupnpd {
 	}
+	chain forwards {
+	}
 }
 table ip netlab_nat {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
 		oifname "wan" ` + masquerade + `
