@@ -30,8 +30,9 @@ type facts struct {
 	relayPublic  bool // this node runs the limited relay now
 	relayGroups  bool // this node runs the group relay now
 	peers        int
-	share        int // addresses a friend on the internet can reach us at (internetReachable)
-	port         string
+	share        int    // addresses a friend on the internet can reach us at (internetReachable)
+	port         string // the TCP (and UDP) port to forward to this node
+	lanIP        string // this machine's private IPv4 address, to forward it to ("": none)
 	inGroups     bool
 	groupHasRely bool // some connected group member offers a relay
 	// local is set when this node stays on the machine by design:
@@ -143,7 +144,7 @@ func (n *Node) facts() facts {
 	f.ports.byHand = slices.DeleteFunc(n.addrs.ports.Guesses(), func(a ma.Multiaddr) bool { return !n.tracker.IsReachable(a) })
 	f.downloadLimit, f.uploadLimit = fetch.LimitOf(n.download), fetch.LimitOf(n.upload)
 	f.noAnnounce = !n.cfg.DHT.Announce
-	share, _, _ := n.shareAddrs()
+	share, lan, _ := n.shareAddrs()
 	f.share = n.internetReachable(share)
 	f.groupHasRely = len(n.groupRelayCandidates()) > 0
 	if a, err := ma.NewMultiaddr(firstOr(n.cfg.Network.ListenAddrs, "")); err == nil {
@@ -151,7 +152,29 @@ func (n *Node) facts() facts {
 			f.port = p
 		}
 	}
+	f.port, f.lanIP = forwardTarget(n.host.Network().ListenAddresses(), lan, f.port)
 	return f
+}
+
+// forwardTarget is what a port forward in the router should name: the
+// TCP port this node listens on over IPv4 (the config's may have been
+// taken, and another chosen: stickyPorts), else port; and this machine's
+// private IPv4 address, if it has one.
+func forwardTarget(listen, lan []ma.Multiaddr, port string) (string, string) {
+	for _, a := range listen {
+		if len(a) == 2 && a[0].Code() == ma.P_IP4 && !manet.IsIPLoopback(a) {
+			if p, err := a.ValueForProtocol(ma.P_TCP); err == nil {
+				port = p
+				break
+			}
+		}
+	}
+	for _, a := range lan {
+		if ip, err := manet.ToIP(a); err == nil && ip.To4() != nil && ip.IsPrivate() {
+			return port, ip.String()
+		}
+	}
+	return port, ""
 }
 
 // announcedShares lists the user's pins that this node announces in the
@@ -396,7 +419,7 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 	v6 := ipv6Verdict(f.reach)
 	switch f.reach.NAT {
 	case reach.NATSymmetric:
-		fix := "share within a group that has a publicly reachable member (a NAS with a port forward, a VPS): transfers then go through its relay; or forward port " + f.port + " (TCP and UDP) on your router to this machine"
+		fix := "share within a group that has a publicly reachable member (a NAS with a port forward, a VPS): transfers then go through its relay; or forward port " + f.port + " (TCP and UDP) on your router to this machine" + parenthesized(f.lanIP)
 		switch {
 		case f.ports.off:
 			fix = "turn port mapping on (`kith config set network.port_mapping true`, then restart the daemon) if your router forwards ports on request (UPnP, NAT-PMP); else " + fix
@@ -438,7 +461,7 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 		}
 		if f.inGroups && f.groupRelays == 0 && !f.groupHasRely && f.reach.NAT == reach.NATSymmetric && len(forwarded) == 0 {
 			warn("No member of your groups offers a relay: if hole punching fails, group transfers cannot reach this node.",
-				"add a publicly reachable device (a NAS with port "+f.port+" forwarded, a VPS) to the group")
+				"add a publicly reachable device (a NAS with port "+fmt.Sprint(DefaultP2PPort)+" forwarded, a VPS) to the group")
 		}
 	}
 
@@ -461,4 +484,12 @@ func peersText(n int) string {
 		return "1 peer"
 	}
 	return fmt.Sprintf("%d peers", n)
+}
+
+// parenthesized is " (s)", or "" for no s.
+func parenthesized(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
 }

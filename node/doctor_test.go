@@ -121,6 +121,13 @@ func TestDiagnose(t *testing.T) {
 			fix:  "if your router can forward ports on request, turn UPnP (or NAT-PMP) on in its settings (kith looks again within 15 minutes, or when the daemon restarts); else share within a group",
 		},
 		{
+			name: "symmetric NAT: what to forward, and to where",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATSymmetric},
+				dht: online, relayClient: true, relays: 1, share: 1, port: "27311", lanIP: "192.168.1.2"},
+			want: map[string]string{"hole punching will fail": "warn"},
+			fix:  "or forward port 27311 (TCP and UDP) on your router to this machine (192.168.1.2)",
+		},
+		{
 			name: "symmetric NAT, port mapping off",
 			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATSymmetric},
 				ports: portMap{off: true}, dht: online, relayClient: true, relays: 1, share: 1, port: "4101"},
@@ -296,6 +303,27 @@ func TestIPv6How(t *testing.T) {
 
 // TestPortMapHow checks the doctor's port-mapping line in each state of
 // libp2p's NAT manager.
+// TestForwardTarget: the port to forward is the one this node listens on
+// over IPv4 TCP (another than the config's when that was taken), and the
+// machine's private IPv4 address is where to.
+func TestForwardTarget(t *testing.T) {
+	m := ma.StringCast
+	for _, tc := range []struct {
+		name        string
+		listen, lan []ma.Multiaddr
+		port, lanIP string
+	}{
+		{"the config's port", []ma.Multiaddr{m("/ip4/0.0.0.0/tcp/4101"), m("/ip4/0.0.0.0/udp/4101/quic-v1")}, []ma.Multiaddr{m("/ip4/192.168.1.2/tcp/4101")}, "4101", "192.168.1.2"},
+		{"another port, 4101 taken", []ma.Multiaddr{m("/ip6/::/tcp/4101"), m("/ip4/0.0.0.0/udp/27311/quic-v1"), m("/ip4/0.0.0.0/tcp/27311")}, nil, "27311", ""},
+		{"loopback only", []ma.Multiaddr{m("/ip4/127.0.0.1/tcp/5001")}, []ma.Multiaddr{m("/ip6/fd00::2/tcp/4101"), m("/ip4/10.0.0.7/udp/4101/quic-v1")}, "4101", "10.0.0.7"},
+	} {
+		port, lanIP := forwardTarget(tc.listen, tc.lan, "4101")
+		if port != tc.port || lanIP != tc.lanIP {
+			t.Errorf("%s: forwardTarget = %q, %q; want %q, %q", tc.name, port, lanIP, tc.port, tc.lanIP)
+		}
+	}
+}
+
 func TestPortMapHow(t *testing.T) {
 	tcp, quic := ma.StringCast("/ip4/11.0.0.4/tcp/18262"), ma.StringCast("/ip4/11.0.0.4/udp/3778/quic-v1")
 	cgnat := ma.StringCast("/ip4/100.64.3.9/tcp/18262")
