@@ -187,22 +187,47 @@ func (p *portMapper) Rediscover() (old basichost.NATManager) {
 // of this node's listen addresses: its own public address (as it reports
 // it) and the port it chose.
 func (p *portMapper) Mapped() []ma.Multiaddr {
+	mapped, _ := p.listenMappings(false)
+	return mapped
+}
+
+// Guesses returns, for the IPv4 TCP and QUIC listen addresses the router
+// forwards no port to on request, where a port forwarded by hand would be
+// (byHand).
+func (p *portMapper) Guesses() []ma.Multiaddr {
+	_, guesses := p.listenMappings(true)
+	return guesses
+}
+
+// listenMappings returns, of the listen addresses, the router's mappings
+// and (with guess) where a port forwarded by hand would be for the others.
+func (p *portMapper) listenMappings(guess bool) (mapped, guesses []ma.Multiaddr) {
 	if p == nil {
-		return nil
+		return nil, nil
 	}
 	p.mu.Lock()
 	m, n := p.mgr, p.net
 	p.mu.Unlock()
-	if m == nil || n == nil {
-		return nil
+	if n == nil {
+		return nil, nil
 	}
-	var out []ma.Multiaddr
 	for _, la := range n.ListenAddresses() {
-		if a := m.GetMapping(la); a != nil && !slices.ContainsFunc(out, a.Equal) {
-			out = append(out, a)
+		var a ma.Multiaddr
+		if m != nil {
+			a = m.GetMapping(la)
+		}
+		switch {
+		case a != nil:
+			if !slices.ContainsFunc(mapped, a.Equal) {
+				mapped = append(mapped, a)
+			}
+		case guess:
+			if g := p.byHand(la); g != nil && !slices.ContainsFunc(guesses, g.Equal) {
+				guesses = append(guesses, g)
+			}
 		}
 	}
-	return out
+	return mapped, guesses
 }
 
 // answered reports whether the router's answer to UPnP and NAT-PMP is in
@@ -221,31 +246,6 @@ func (p *portMapper) answered() bool {
 		return time.Since(since) > 2*portMapDiscovery
 	}
 	return time.Since(since) > portMapDiscovery
-}
-
-// Guesses returns, for the IPv4 TCP and QUIC listen addresses the router
-// forwards no port to on request, where a port forwarded by hand would be
-// (byHand).
-func (p *portMapper) Guesses() []ma.Multiaddr {
-	if p == nil {
-		return nil
-	}
-	p.mu.Lock()
-	m, n := p.mgr, p.net
-	p.mu.Unlock()
-	if n == nil {
-		return nil
-	}
-	var out []ma.Multiaddr
-	for _, la := range n.ListenAddresses() {
-		if m != nil && m.GetMapping(la) != nil {
-			continue
-		}
-		if a := p.byHand(la); a != nil && !slices.ContainsFunc(out, a.Equal) {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // portMap is what the doctor knows of port mapping.

@@ -250,12 +250,7 @@ func TestModesChangedHere(t *testing.T) {
 		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := mustMkdir(t, filepath.Join(t.TempDir(), "Docs"))
-			apply(t, bs, v, dir, Manifest{})
-			if _, err := m.Add(ctx, Mirror{Path: dir, GroupID: "g1", Group: "family", Name: "Docs", Cid: v.String(), Sync: true}, bs); err != nil {
-				t.Fatal(err)
-			}
-			defer m.Remove(dir)
+			dir := syncingFolder(t, m, bs, v)
 			tc.change(t, dir)
 			got, seen, err := m.ModesChangedHere(ctx, dir, v, bs)
 			if err != nil || got != tc.want {
@@ -300,12 +295,7 @@ func TestSyncedRecordsWhatWasRead(t *testing.T) {
 		{"with what was read", true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := mustMkdir(t, filepath.Join(t.TempDir(), "Docs"))
-			apply(t, bs, v, dir, Manifest{})
-			if _, err := m.Add(ctx, Mirror{Path: dir, GroupID: "g1", Group: "family", Name: "Docs", Cid: v.String(), Sync: true}, bs); err != nil {
-				t.Fatal(err)
-			}
-			defer m.Remove(dir)
+			dir := syncingFolder(t, m, bs, v)
 			changed, seen, err := m.ModesChangedHere(ctx, dir, v, bs)
 			if err != nil || changed {
 				t.Fatalf("as written: changed %v (%v)", changed, err)
@@ -330,6 +320,19 @@ func TestSyncedRecordsWhatWasRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// syncingFolder is a folder holding v, written by m, which syncs it both
+// ways until the test ends.
+func syncingFolder(t *testing.T, m *Mirrors, bs blockstore.Blockstore, v cid.Cid) string {
+	t.Helper()
+	dir := mustMkdir(t, filepath.Join(t.TempDir(), "Docs"))
+	apply(t, bs, v, dir, Manifest{})
+	if _, err := m.Add(context.Background(), Mirror{Path: dir, GroupID: "g1", Group: "family", Name: "Docs", Cid: v.String(), Sync: true}, bs); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Remove(dir) })
+	return dir
 }
 
 func chmod(t *testing.T, p string, mode os.FileMode) {
