@@ -70,6 +70,15 @@ type NetworkConfig struct {
 	// listened.json remembers it: peers find the node where they last saw
 	// it), else one the system picks.
 	ListenAddrs []string `json:"listen_addrs"`
+	// AnnounceAddrs are addresses at which peers on the internet reach
+	// this node that it cannot find by itself, given out with the others
+	// (Kubo's Addresses.AppendAnnounce): a port the router forwards from
+	// another port outside (/ip4/203.0.113.7/tcp/40000 to 4101 inside),
+	// with 0.0.0.0 for the public IPv4 address peers see when it changes
+	// (/ip4/0.0.0.0/udp/40000/quic-v1), or a name
+	// (/dns4/home.example.org/tcp/4101). Peers dial an IP one back, and
+	// one they cannot reach is given out no more (`kith doctor`).
+	AnnounceAddrs []string `json:"announce_addrs"`
 	// Bootstrap peers (multiaddrs ending in /p2p/ID) to join the DHT through.
 	// A new repo starts with the public IPFS (Amino) bootstrap peers, as
 	// Kubo does; for a closed network, list your own peers here and set
@@ -193,6 +202,7 @@ func DefaultConfig() Config {
 				"/ip6/::/tcp/" + port,
 				"/ip6/::/udp/" + port + "/quic-v1",
 			},
+			AnnounceAddrs:      []string{},
 			Bootstrap:          DefaultBootstrap(),
 			MDNS:               true,
 			PortMapping:        true,
@@ -231,8 +241,12 @@ func LocalConfig() Config {
 
 // stayLocal turns off everything of c that reaches beyond the machine or
 // needs a public address: mDNS, port mapping, AutoNAT, hole punching,
-// relays, and the dual DHT (one DHT in server mode instead).
+// relays, announce addresses, and the dual DHT (one DHT in server mode
+// instead).
 func stayLocal(c *Config) {
+	if len(c.Network.AnnounceAddrs) > 0 {
+		c.Network.AnnounceAddrs = []string{}
+	}
 	c.Network.MDNS = false
 	c.Network.PortMapping = false
 	c.Network.AutoNAT = false
@@ -248,7 +262,7 @@ func stayLocal(c *Config) {
 // profile allows, for one run (`kith daemon --profile local` on a repo
 // made with the default profile): listen addresses and bootstrap peers
 // that are not loopback are dropped (the local profile's listen addresses
-// replace them if none is left), and mDNS, port mapping, AutoNAT, hole
+// replace them if none is left), announce addresses too, and mDNS, port mapping, AutoNAT, hole
 // punching, relays and the dual DHT are off. The API and everything else
 // stay as configured.
 func LocalOverlay(c *Config) {

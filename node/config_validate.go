@@ -42,6 +42,11 @@ func (c Config) validate() error {
 			return fmt.Errorf("network.listen_addrs: %q is neither TCP nor QUIC (for example /ip4/0.0.0.0/tcp/%d or /ip4/0.0.0.0/udp/%d/quic-v1)", s, DefaultP2PPort, DefaultP2PPort)
 		}
 	}
+	for _, s := range n.AnnounceAddrs {
+		if err := validateAnnounce(s); err != nil {
+			return err
+		}
+	}
 	for _, s := range n.Bootstrap {
 		if _, err := peer.AddrInfoFromString(s); err != nil {
 			return fmt.Errorf("network.bootstrap: %q is not a multiaddr ending in /p2p/ID (`kith id` prints a peer's addresses)", s)

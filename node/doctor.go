@@ -21,7 +21,8 @@ import (
 // (a pure function, table-tested).
 type facts struct {
 	reach        reach.Status
-	ports        portMap // what the router forwards on request
+	ports        portMap         // what the router forwards on request
+	announced    []announceState // network.announce_addrs
 	dht          dht.Stats
 	autonat      bool // AutoNAT on in the config
 	relayClient  bool // autorelay on in the config
@@ -62,6 +63,7 @@ func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 		NATHow:             natHow(f.reach),
 		IPv6:               ipv6How(f.reach),
 		PortMapping:        portMapHow(f.ports),
+		Announced:          announceHow(f.announced),
 		HolePunches:        f.reach.HolePunches,
 		HolePunchesOK:      f.reach.HolePunchOK,
 		LastHolePunchError: f.reach.LastHolePunchError,
@@ -142,6 +144,7 @@ func (n *Node) facts() facts {
 	f.ports.blocked = slices.DeleteFunc(slices.Clone(f.ports.mapped), func(a ma.Multiaddr) bool { return !n.tracker.IsUnreachable(a) })
 	f.ports.mapped = slices.DeleteFunc(f.ports.mapped, n.tracker.IsUnreachable)
 	f.ports.byHand = slices.DeleteFunc(n.addrs.ports.Guesses(), func(a ma.Multiaddr) bool { return !n.tracker.IsReachable(a) })
+	f.announced = n.addrs.ports.announceStates(n.tracker.IsReachable, n.tracker.IsUnreachable)
 	f.downloadLimit, f.uploadLimit = fetch.LimitOf(n.download), fetch.LimitOf(n.upload)
 	f.noAnnounce = !n.cfg.DHT.Announce
 	share, lan, _ := n.shareAddrs()
@@ -416,10 +419,23 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 			"with a second router of yours in front, forward port "+f.port+" (TCP and UDP) on it too, or put one of the two in bridge mode; behind a carrier-grade NAT, ask the ISP for a public IPv4 address (relays and hole punching work meanwhile)")
 	}
 
+	// direct: also the addresses of network.announce_addrs, on the user's
+	// word until a peer could not dial one back.
+	direct := slices.Concat(forwarded, announceAddrs(f.announced, announceReachable),
+		announceAddrs(f.announced, announceUntested), announceAddrs(f.announced, announceName))
+	if a := announceAddrs(f.announced, announceReachable); len(a) > 0 {
+		ok("Peers on the internet dial this node at " + transportsText(a) + " (network.announce_addrs): they dialled it back")
+	}
+	if a := announceAddrs(f.announced, announceUnreachable); len(a) > 0 {
+		warn("No peer could dial "+transportsText(a)+" back (network.announce_addrs), so kith gives it out no more.",
+			"check that the router forwards that port (TCP for tcp, UDP for udp) to this machine"+parenthesized(f.lanIP)+" at port "+f.port+", and that the address is still this home's; peers try it again within the hour, or when the daemon restarts")
+	}
+
 	v6 := ipv6Verdict(f.reach)
 	switch f.reach.NAT {
 	case reach.NATSymmetric:
-		fix := "share within a group that has a publicly reachable member (a NAS with a port forward, a VPS): transfers then go through its relay; or forward port " + f.port + " (TCP and UDP) on your router to this machine" + parenthesized(f.lanIP)
+		fix := "share within a group that has a publicly reachable member (a NAS with a port forward, a VPS): transfers then go through its relay; or forward port " + f.port + " (TCP and UDP) on your router to this machine" + parenthesized(f.lanIP) +
+			", and if the router forwards another port outside, name it in network.announce_addrs"
 		switch {
 		case f.ports.off:
 			fix = "turn port mapping on (`kith config set network.port_mapping true`, then restart the daemon) if your router forwards ports on request (UPnP, NAT-PMP); else " + fix
@@ -427,7 +443,7 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 			fix = "if your router can forward ports on request, turn UPnP (or NAT-PMP) on in its settings (kith looks again within 15 minutes, or when the daemon restarts); else " + fix
 		}
 		switch {
-		case len(forwarded) > 0 || f.reach.Reachability == network.ReachabilityPublic:
+		case len(direct) > 0 || f.reach.Reachability == network.ReachabilityPublic:
 			ok("Behind a symmetric NAT (peers see a different port each), but peers dial this node directly: no hole punch needed")
 		case f.groupRelays > 0:
 			warn("Behind a symmetric NAT (peers see a different port each): hole punching will fail; group transfers go through a group member's relay.", "")
@@ -449,8 +465,8 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 
 	if f.reach.Reachability != network.ReachabilityPublic {
 		switch {
-		case f.relays == 0 && f.groupRelays == 0 && len(forwarded) > 0:
-			// reachable at the forwarded ports (above)
+		case f.relays == 0 && f.groupRelays == 0 && len(direct) > 0:
+			// reachable at the forwarded ports or announced addresses
 		case f.relays == 0 && f.groupRelays == 0 && f.relayClient:
 			fail("No relay reservation yet: peers on the internet cannot reach this node.",
 				"this takes seconds after start when bootstrap peers are reachable; see the DHT line above")
@@ -459,7 +475,7 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 		default:
 			ok(fmt.Sprintf("Reachable through %d relay(s) (%d of them a group member's, which carries group transfers)", f.relays+f.groupRelays, f.groupRelays))
 		}
-		if f.inGroups && f.groupRelays == 0 && !f.groupHasRely && f.reach.NAT == reach.NATSymmetric && len(forwarded) == 0 {
+		if f.inGroups && f.groupRelays == 0 && !f.groupHasRely && f.reach.NAT == reach.NATSymmetric && len(direct) == 0 {
 			warn("No member of your groups offers a relay: if hole punching fails, group transfers cannot reach this node.",
 				"add a publicly reachable device (a NAS with port "+fmt.Sprint(DefaultP2PPort)+" forwarded, a VPS) to the group")
 		}

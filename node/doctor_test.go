@@ -192,6 +192,39 @@ func TestDiagnose(t *testing.T) {
 			not: []string{"hole punching will fail", "UPnP"},
 		},
 		{
+			name: "symmetric NAT, public at an address of network.announce_addrs",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPublic, NAT: reach.NATSymmetric},
+				announced: []announceState{
+					{conf: ma.StringCast("/ip4/0.0.0.0/tcp/40000"), addr: ma.StringCast("/ip4/11.0.0.4/tcp/40000"), verdict: announceReachable},
+					{conf: ma.StringCast("/dns4/home.example.org/tcp/40000"), addr: ma.StringCast("/dns4/home.example.org/tcp/40000"), verdict: announceName},
+				},
+				ports: portMap{off: true}, dht: online, share: 2},
+			want: map[string]string{
+				"Peers on the internet dial this node at tcp 11.0.0.4:40000 (network.announce_addrs): they dialled it back": "ok",
+				"but peers dial this node directly: no hole punch needed":                                                   "ok",
+			},
+			not: []string{"hole punching will fail", "No peer could dial"},
+		},
+		{
+			name: "symmetric NAT, an address of network.announce_addrs not dialled back yet",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATSymmetric},
+				announced: []announceState{{conf: ma.StringCast("/ip4/11.0.0.4/tcp/40000"), addr: ma.StringCast("/ip4/11.0.0.4/tcp/40000"), verdict: announceUntested}},
+				dht:       online, relayClient: true, share: 1, inGroups: true, port: "4101"},
+			want: map[string]string{"but peers dial this node directly: no hole punch needed": "ok"},
+			not:  []string{"hole punching will fail", "No relay reservation", "No member of your groups", "they dialled it back"},
+		},
+		{
+			name: "an address of network.announce_addrs no peer could dial",
+			f: facts{reach: private,
+				announced: []announceState{{conf: ma.StringCast("/ip4/11.0.0.4/udp/40000/quic-v1"), addr: ma.StringCast("/ip4/11.0.0.4/udp/40000/quic-v1"), verdict: announceUnreachable}},
+				dht:       online, relayClient: true, relays: 1, share: 1, port: "4101", lanIP: "192.168.1.2"},
+			want: map[string]string{
+				"No peer could dial udp 11.0.0.4:40000 back (network.announce_addrs), so kith gives it out no more.": "warn",
+			},
+			not: []string{"Peers on the internet dial this node at"},
+			fix: "check that the router forwards that port (TCP for tcp, UDP for udp) to this machine (192.168.1.2) at port 4101",
+		},
+		{
 			name: "the router says it forwards a port, AutoNAT v2 could not dial it",
 			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATSymmetric},
 				ports: portMap{found: true, blocked: []ma.Multiaddr{ma.StringCast("/ip4/11.0.0.4/tcp/18262")}},

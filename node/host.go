@@ -72,9 +72,9 @@ const (
 // addrFilter decides which of the host's addresses are advertised (in
 // identify, DHT records, kith id): every interface address (a LAN peer or
 // a public server needs them), relay circuits, the ports the router
-// forwards on request (ports), and other public addresses that are not an
-// interface's (observed by peers) only once AutoNAT v2 has dialled them
-// back. It also appends the circuits of group relays this node holds
+// forwards on request (ports) and the addresses network.announce_addrs
+// names, and other public addresses that are not an interface's (observed
+// by peers) only once AutoNAT v2 has dialled them back. It also appends the circuits of group relays this node holds
 // reservations on.
 type addrFilter struct {
 	h      atomic.Pointer[host.Host]
@@ -98,8 +98,9 @@ func (f *addrFilter) factory(addrs []ma.Multiaddr) []ma.Multiaddr {
 	}
 	// libp2p takes a new mapping into its addresses at its next update
 	// (seconds later), or drops it as unconfirmed: the router's word is
-	// enough to give it out, until AutoNAT v2 finds it false.
-	for _, a := range mapped {
+	// enough to give it out, until AutoNAT v2 finds it false; so is the
+	// user's, for network.announce_addrs (a name is never tested).
+	for _, a := range slices.Concat(mapped, f.ports.Announced()) {
 		if manet.IsPublicAddr(a) && !f.reach.IsUnreachable(a) && !slices.ContainsFunc(out, a.Equal) {
 			out = append(out, a)
 		}
@@ -230,6 +231,7 @@ func newHost(cfg NetworkConfig, key crypto.PrivKey, bw *metrics.BandwidthCounter
 	opts = append(opts, libp2p.ConnectionGater(gater))
 	// Also without port mapping: a port forwarded by hand is tried.
 	filter.ports.off = !cfg.PortMapping
+	filter.ports.announce = parseAnnounce(cfg.AnnounceAddrs)
 	opts = append(opts, filter.ports.option())
 	// Unknown here means the reach.Tracker decides (and v1 stays silent).
 	opts = append(opts, forceReachability(fixedReachability(cfg)))

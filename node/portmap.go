@@ -50,6 +50,8 @@ type portMapper struct {
 	// connections come from (reach.Tracker.PublicIPv4); nil or the zero
 	// Addr: not known.
 	publicIP func() netip.Addr
+	// announce is network.announce_addrs (announce.go).
+	announce []ma.Multiaddr
 }
 
 // option makes p the host's NAT manager (libp2p's NATPortMap).
@@ -89,13 +91,17 @@ func machineAddrs() string {
 
 // GetMapping, HasDiscoveredNAT and Close make a portMapper libp2p's
 // basichost.NATManager. GetMapping gives, for a listen address, the port
-// the router forwards on request, else where a port forwarded by hand
-// would be (byHand): libp2p's AutoNAT v2 tests both.
+// the router forwards on request, else the address of the same transport
+// that network.announce_addrs names (announcedFor), else where a port
+// forwarded by hand would be (byHand): libp2p's AutoNAT v2 tests each.
 func (p *portMapper) GetMapping(a ma.Multiaddr) ma.Multiaddr {
 	if m := p.current(); m != nil {
 		if got := m.GetMapping(a); got != nil {
 			return got
 		}
+	}
+	if got := p.announcedFor(a); got != nil {
+		return got
 	}
 	return p.byHand(a)
 }
@@ -192,8 +198,8 @@ func (p *portMapper) Mapped() []ma.Multiaddr {
 }
 
 // Guesses returns, for the IPv4 TCP and QUIC listen addresses the router
-// forwards no port to on request, where a port forwarded by hand would be
-// (byHand).
+// forwards no port to on request and network.announce_addrs names none
+// for, where a port forwarded by hand would be (byHand).
 func (p *portMapper) Guesses() []ma.Multiaddr {
 	_, guesses := p.listenMappings(true)
 	return guesses
@@ -221,7 +227,7 @@ func (p *portMapper) listenMappings(guess bool) (mapped, guesses []ma.Multiaddr)
 			if !slices.ContainsFunc(mapped, a.Equal) {
 				mapped = append(mapped, a)
 			}
-		case guess:
+		case guess && p.announcedFor(la) == nil:
 			if g := p.byHand(la); g != nil && !slices.ContainsFunc(guesses, g.Equal) {
 				guesses = append(guesses, g)
 			}

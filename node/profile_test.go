@@ -33,12 +33,16 @@ func TestLocalOverlay(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := DefaultConfig()
 			c.Network.ListenAddrs, c.Network.Bootstrap = tt.listen, tt.boot
+			c.Network.AnnounceAddrs = []string{"/ip4/81.2.69.160/tcp/40000"}
 			c.API.Address = "127.0.0.1:5099"
 			LocalOverlay(&c)
 			if !slices.Equal(c.Network.ListenAddrs, tt.wantL) || !slices.Equal(c.Network.Bootstrap, tt.wantBoot) {
 				t.Errorf("listen %v, bootstrap %v; want %v, %v", c.Network.ListenAddrs, c.Network.Bootstrap, tt.wantL, tt.wantBoot)
 			}
 			n := c.Network
+			if len(n.AnnounceAddrs) > 0 {
+				t.Errorf("announce addresses %v kept: a local run gives out loopback addresses only", n.AnnounceAddrs)
+			}
 			if n.MDNS || n.PortMapping || n.AutoNAT || n.HolePunching || n.RelayClient || n.RelayService || n.GroupRelay || c.DHT.Dual {
 				t.Errorf("something still reaches beyond the machine: %+v, dual DHT %v", n, c.DHT.Dual)
 			}

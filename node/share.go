@@ -77,17 +77,19 @@ func (n *Node) Ticket(ctx context.Context, c cid.Cid) (api.TicketInfo, error) {
 
 // internetReachable counts the addresses among share through which a
 // friend on the internet can be expected to reach this node: relay
-// circuits, ports the router forwards here, and public addresses AutoNAT
-// v2 dialled back (all of them on a public node). A public address that is only an interface's proves
-// nothing yet: a laptop's IPv6 address usually sits behind its router's
-// firewall, and a ticket holding it alone would send a friend's dial into
-// that firewall, where a relay circuit would have led to a hole punch.
+// circuits, ports the router forwards here, addresses network.announce_addrs
+// names (until AutoNAT v2 finds them false), and public addresses AutoNAT
+// v2 dialled back (all of them on a public node). A public address that
+// is only an interface's proves nothing yet: a laptop's IPv6 address
+// usually sits behind its router's firewall, and a ticket holding it alone
+// would send a friend's dial into that firewall, where a relay circuit
+// would have led to a hole punch.
 func (n *Node) internetReachable(share []ma.Multiaddr) int {
 	if n.tracker.Reachability() == network.ReachabilityPublic {
 		return len(share)
 	}
 	count := 0
-	forwarded := n.addrs.ports.Mapped()
+	forwarded := slices.Concat(n.addrs.ports.Mapped(), n.addrs.ports.Announced())
 	for _, a := range share {
 		if isRelayed(a) || n.tracker.IsReachable(a) || slices.ContainsFunc(forwarded, a.Equal) && !n.tracker.IsUnreachable(a) {
 			count++

@@ -386,6 +386,10 @@ type Doctor struct {
 	// on request (UPnP IGD or NAT-PMP), or why none; empty for a node
 	// kept on this machine.
 	PortMapping string `json:"port_mapping,omitempty"`
+	// Announced lists the addresses of network.announce_addrs as given
+	// out, each with whether peers dialled it back; empty when none is
+	// set.
+	Announced string `json:"announced,omitempty"`
 	// HolePunches tried with this node on either side, and how many
 	// ended in a direct connection.
 	HolePunches        int    `json:"hole_punches"`

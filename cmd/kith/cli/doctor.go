@@ -16,11 +16,12 @@ func doctorCmd(e *env) *cobra.Command {
 the internet and how that was learnt, the kind of NAT in front of it (as
 peers observe it), the ports the home router forwards here on request
 (UPnP or NAT-PMP) or as set by hand in its settings (peers dial them
-directly; one set by hand shows once a peer dialled it back), its public
-IPv6 address if it has one (no NAT there, a firewall at most) and how hole
-punches went, relay reservations, the DHT and its bootstrap peers, and the
-addresses a friend can use. Each finding that needs action comes with the
-next step.`,
+directly; one set by hand shows once a peer dialled it back), the
+addresses network.announce_addrs names and whether peers dialled them
+back, its public IPv6 address if it has one (no NAT there, a firewall at
+most) and how hole punches went, relay reservations, the DHT and its
+bootstrap peers, and the addresses a friend can use. Each finding that
+needs action comes with the next step.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
@@ -39,6 +40,9 @@ next step.`,
 			if d.Reachability != "local" { // no NAT, punches or relays to speak of
 				fmt.Fprintf(w, "NAT:            %s (%s)\n", d.NAT, d.NATHow)
 				fmt.Fprintf(w, "port mapping:   %s\n", d.PortMapping)
+				if d.Announced != "" {
+					fmt.Fprintf(w, "announced:      %s\n", d.Announced)
+				}
 				fmt.Fprintf(w, "IPv6:           %s\n", cmp.Or(d.IPv6, "none (no public IPv6 address on this machine)"))
 				fmt.Fprintf(w, "hole punches:   %d tried, %d direct\n", d.HolePunches, d.HolePunchesOK)
 				fmt.Fprintf(w, "relays:         %s\n", countOr(len(d.RelayAddrs), "circuit", "none"))

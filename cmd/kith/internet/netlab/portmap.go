@@ -102,22 +102,21 @@ func (r *Router) startPortMapping() {
 }
 
 // Forward forwards port of the router's WAN address (proto "tcp" or "udp")
-// to the same port of the laptop at to, as a user sets in the router's
-// settings page ("port forwarding"): connections from the internet to that
-// port reach the laptop, whatever NAT the router does to what the laptop
-// sends out (a symmetric one still gives its outgoing connections other
-// ports).
-func (r *Router) Forward(proto string, port uint16, to netip.Addr) {
+// to the laptop's address and port to, as a user sets in the router's
+// settings page ("port forwarding"; the port outside may be another than
+// inside): connections from the internet to that port reach the laptop,
+// whatever NAT the router does to what the laptop sends out (a symmetric
+// one still gives its outgoing connections other ports).
+func (r *Router) Forward(proto string, port uint16, to netip.AddrPort) {
 	r.lab.t.Helper()
 	if proto != "tcp" && proto != "udp" {
 		r.lab.t.Fatalf("netlab: router %s: forward %s: want tcp or udp", r.node, proto)
 	}
-	if !r.lan.Contains(to) {
+	if !r.lan.Contains(to.Addr()) {
 		r.lab.t.Fatalf("netlab: router %s: forward to %s, not on its LAN %s", r.node, to, r.lan)
 	}
-	p := strconv.Itoa(int(port))
 	r.mustRun(nil, "nft", "add", "rule", "ip", "netlab_nat", "prerouting",
-		"iifname", "wan", proto, "dport", p, "dnat", "to", netip.AddrPortFrom(to, port).String())
+		"iifname", "wan", proto, "dport", strconv.Itoa(int(port)), "dnat", "to", to.String())
 	r.mustRun(nil, "nft", "add", "rule", "inet", "netlab", "forwards",
-		"iifname", "wan", "ip", "daddr", to.String(), proto, "dport", p, "ct", "status", "dnat", "accept")
+		"iifname", "wan", "ip", "daddr", to.Addr().String(), proto, "dport", strconv.Itoa(int(to.Port())), "ct", "status", "dnat", "accept")
 }

@@ -89,6 +89,7 @@ function facts(d) {
     item('net-reach', 'Reachability', reachability(d), d.reachability_how),
     local ? null : item('net-nat', 'NAT', nat, meaning),
     local || !d.port_mapping ? null : item('net-portmap', 'Port mapping', ...portMapping(d.port_mapping)),
+    local || !d.announced ? null : item('net-announce', 'Announced', d.announced, 'network.announce_addrs'),
     local || !d.ipv6 ? null : item('net-ipv6', 'IPv6', d.ipv6.split(',')[0], d.ipv6.slice(d.ipv6.indexOf(',') + 1).trim()),
     local ? null : item('net-punch', 'Hole punches',
       d.hole_punches ? `${d.hole_punches_ok} of ${d.hole_punches} made a direct connection` : 'none tried yet',
