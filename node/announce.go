@@ -20,11 +20,10 @@ import (
 // a name service would otherwise have to follow.
 //
 // They are given out at once, on the user's word, as a router's mapping
-// on the router's word: the port mapper hands the IP ones to libp2p as the
-// mapping of the listen address of the same transport (portMapper.
-// GetMapping), so AutoNAT v2 dials them back, a confirmed one makes the
-// node public, and one no peer could dial is given out no more and the
-// doctor says so. A name is given out as it is: AutoNAT v2 tests
+// is on the router's word: the port mapper hands the IP ones to libp2p as
+// the mapping of the listen address of the same transport (GetMapping),
+// so AutoNAT v2 dials them back, a confirmed one makes the node public,
+// and one no peer could dial is given out no more and the doctor says so. A name is given out as it is: AutoNAT v2 tests
 // addresses, not names.
 
 // validateAnnounce checks one entry of network.announce_addrs.
@@ -64,12 +63,17 @@ func announceTransport(a ma.Multiaddr) bool {
 	}
 	switch a[0].Code() {
 	case ma.P_IP4, ma.P_IP6, ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
-	default:
-		return false
+		return tcpOrQUIC(a[1:])
 	}
+	return false
+}
+
+// tcpOrQUIC reports whether t, an address's part after its IP address or
+// name, is TCP, or UDP with QUIC v1, and nothing after.
+func tcpOrQUIC(t ma.Multiaddr) bool {
 	switch {
-	case len(a) == 2 && a[1].Code() == ma.P_TCP:
-	case len(a) == 3 && a[1].Code() == ma.P_UDP && a[2].Code() == ma.P_QUIC_V1:
+	case len(t) == 1 && t[0].Code() == ma.P_TCP:
+	case len(t) == 2 && t[0].Code() == ma.P_UDP && t[1].Code() == ma.P_QUIC_V1:
 	default:
 		return false
 	}
@@ -93,6 +97,12 @@ func resolveAnnounce(a ma.Multiaddr, ip netip.Addr) ma.Multiaddr {
 	if a[0].Code() != ma.P_IP4 || !manet.IsIPUnspecified(a) {
 		return a
 	}
+	return atIPv4(a, ip)
+}
+
+// atIPv4 returns a with its IPv4 address replaced by ip; nil when ip is
+// not an IPv4 address (not known).
+func atIPv4(a ma.Multiaddr, ip netip.Addr) ma.Multiaddr {
 	if !ip.Is4() {
 		return nil
 	}

@@ -262,9 +262,9 @@ func stayLocal(c *Config) {
 // profile allows, for one run (`kith daemon --profile local` on a repo
 // made with the default profile): listen addresses and bootstrap peers
 // that are not loopback are dropped (the local profile's listen addresses
-// replace them if none is left), announce addresses too, and mDNS, port mapping, AutoNAT, hole
-// punching, relays and the dual DHT are off. The API and everything else
-// stay as configured.
+// replace them if none is left), announce addresses too, and mDNS, port
+// mapping, AutoNAT, hole punching, relays and the dual DHT are off. The
+// API and everything else stay as configured.
 func LocalOverlay(c *Config) {
 	c.Network.ListenAddrs = loopbackOnly(c.Network.ListenAddrs)
 	if len(c.Network.ListenAddrs) == 0 {

@@ -74,8 +74,8 @@ const (
 // a public server needs them), relay circuits, the ports the router
 // forwards on request (ports) and the addresses network.announce_addrs
 // names, and other public addresses that are not an interface's (observed
-// by peers) only once AutoNAT v2 has dialled them back. It also appends the circuits of group relays this node holds
-// reservations on.
+// by peers) only once AutoNAT v2 has dialled them back. It also appends
+// the circuits of group relays this node holds reservations on.
 type addrFilter struct {
 	h      atomic.Pointer[host.Host]
 	reach  *reach.Tracker

@@ -116,27 +116,13 @@ func (p *portMapper) GetMapping(a ma.Multiaddr) ma.Multiaddr {
 // interface's only when confirmed). nil for any other address, before
 // peers have seen the public address, or before the router answered.
 func (p *portMapper) byHand(a ma.Multiaddr) ma.Multiaddr {
-	if p == nil || p.publicIP == nil || len(a) < 2 || a[0].Code() != ma.P_IP4 || manet.IsIPLoopback(a) {
-		return nil
-	}
-	switch {
-	case len(a) == 2 && a[1].Code() == ma.P_TCP:
-	case len(a) == 3 && a[1].Code() == ma.P_UDP && a[2].Code() == ma.P_QUIC_V1:
-	default:
+	if p == nil || p.publicIP == nil || len(a) < 2 || a[0].Code() != ma.P_IP4 || manet.IsIPLoopback(a) || !tcpOrQUIC(a[1:]) {
 		return nil
 	}
 	if !p.answered() {
 		return nil
 	}
-	ip := p.publicIP()
-	if !ip.Is4() {
-		return nil
-	}
-	c, err := ma.NewComponent("ip4", ip.String())
-	if err != nil {
-		return nil
-	}
-	return append(ma.Multiaddr{*c}, a[1:]...)
+	return atIPv4(a, p.publicIP())
 }
 
 func (p *portMapper) HasDiscoveredNAT() bool {
