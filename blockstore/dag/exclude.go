@@ -34,6 +34,7 @@ type Exclusion struct {
 	patterns []pattern
 	folders  []fs.FileInfo // left out wherever met (os.SameFile)
 	skipped  *Skipped      // told of the special files left out (Reporting)
+	unread   *Unread       // set: unreadable entries are left out (LeavingUnreadable)
 }
 
 // pattern is one of an Exclusion's: a name's glob, or the globs of a

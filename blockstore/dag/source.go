@@ -142,8 +142,13 @@ func (it *pathIter) Next() bool {
 			it.node, err = openEntry(p, path.Join(it.d.rel, e.Name()), info, it.d.x)
 			if err != nil && (info.Mode().IsRegular() || info.IsDir()) && !errors.Is(err, fs.ErrNotExist) {
 				// Not to be read (no permission, held by another program; a
-				// folder not to be listed): the import says what becomes
+				// folder not to be listed): left out here when asked
+				// (LeavingUnreadable), else the import says what becomes
 				// of it.
+				if it.d.x.unread != nil {
+					it.d.x.unread.add(path.Join(it.d.rel, e.Name()), err)
+					continue
+				}
 				it.node, err = &unreadableFile{path: p, stat: info, err: err}, nil
 			}
 		}

@@ -3,6 +3,7 @@ package dag
 import (
 	"io/fs"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -64,4 +65,49 @@ func Reuses(opts []ImportOption) bool {
 		o(&im)
 	}
 	return im.reuse != nil
+}
+
+// Unread gathers the files and folders a folder opened from disk left out
+// because they could not be opened or listed (Exclusion.LeavingUnreadable):
+// the first few with why, all of them in the count. Safe for concurrent
+// use.
+type Unread struct {
+	mu    sync.Mutex
+	count int
+	named []UnreadEntry
+}
+
+// UnreadEntry is one entry left out: its path from the top of what was
+// added, and the error opening it.
+type UnreadEntry struct {
+	Path string
+	Err  error
+}
+
+// Entries returns the first entries left out (at most 20) and how many
+// there were in all.
+func (u *Unread) Entries() ([]UnreadEntry, int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]UnreadEntry(nil), u.named...), u.count
+}
+
+func (u *Unread) add(where string, err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.count++
+	if len(u.named) < maxSkippedNamed {
+		u.named = append(u.named, UnreadEntry{Path: where, Err: err})
+	}
+}
+
+// LeavingUnreadable returns x, leaving out of a folder it opens from disk
+// each file that cannot be opened (no permission, held by another program)
+// and each folder that cannot be listed, and telling u of them: for an add
+// that streams what it reads (the reader knows no earlier version, so
+// nothing is taken as deleted; WithUnreadableLeftOut is the importer's
+// way).
+func (x Exclusion) LeavingUnreadable(u *Unread) Exclusion {
+	x.unread = u
+	return x
 }

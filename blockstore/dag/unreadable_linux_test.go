@@ -176,6 +176,42 @@ func TestImportUnreadable(t *testing.T) {
 			t.Errorf("left out, reusing %d: a.txt: %v", len(opts), err)
 		}
 	}
+
+	// An add that streams what it reads (the CLI's, when the daemon may
+	// not read the folder) leaves them out as it opens the folder
+	// (Exclusion.LeavingUnreadable): the importer never meets them.
+	var u Unread
+	asNobody(t, func() {
+		node, oerr := OpenPath(dir, Exclusion{}.LeavingUnreadable(&u))
+		if oerr != nil {
+			err = oerr
+			return
+		}
+		defer node.Close()
+		res, err = NewImporter(bs).Add(ctx, node, nil)
+	})
+	if err != nil {
+		t.Fatalf("leaving out as it opens: %v", err)
+	}
+	entries, count := u.Entries()
+	var where []string
+	for _, e := range entries {
+		if !errors.Is(e.Err, fs.ErrPermission) {
+			t.Errorf("%s left out with %v", e.Path, e.Err)
+		}
+		where = append(where, e.Path)
+	}
+	if want := []string{"hidden", "locked.db", "new/secret", "vault"}; !slices.Equal(where, want) || count != len(want) {
+		t.Errorf("leaving out as it opens: %d left out, %v; want %v", count, where, want)
+	}
+	for _, rel := range where {
+		if _, err := Resolve(ctx, bs, res.Root, strings.Split(rel, "/")); err == nil {
+			t.Errorf("leaving out as it opens: %s is in the version", rel)
+		}
+	}
+	if _, err := Resolve(ctx, bs, res.Root, []string{"a.txt"}); err != nil {
+		t.Errorf("leaving out as it opens: a.txt: %v", err)
+	}
 }
 
 // TestFingerprintUnlistable: a folder inside that may not be listed counts

@@ -167,3 +167,44 @@ func TestShareWatchUnreadable(t *testing.T) {
 		t.Errorf("share --watch of another docs with a file the daemon may not read: %v, says:\n%s%s", err, out, errOut)
 	}
 }
+
+// TestAddSkipUnreadable: `kith add -r --skip-unreadable` goes on past a
+// file the daemon may not read and a folder it may not list, leaves them
+// out and names them, as rsync and Syncthing do; the rest is added.
+func TestAddSkipUnreadable(t *testing.T) {
+	repo := t.TempDir()
+	if err := os.WriteFile(filepath.Join(repo, "config.json"), []byte(watchRepoConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, "docs")
+	lost := filepath.Join(dir, "lost+found")
+	for _, d := range []string{filepath.Join(dir, "sub"), lost} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for rel, body := range map[string]string{"a.txt": "a", "sub/b.txt": "b", "sub/secret.txt": "kept from the daemon", "lost+found/l": "l"} {
+		if err := os.WriteFile(filepath.Join(dir, rel), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startDaemonNotRoot(t, repo, root)
+	unreadable(t, filepath.Join(dir, "sub", "secret.txt"))
+	unreadable(t, lost)
+
+	out, errOut, err := runKith(t, repo, "add", "-r", "--skip-unreadable", dir)
+	if err != nil || !strings.HasPrefix(out, "added ") {
+		t.Fatalf("add --skip-unreadable: %v\n%s%s", err, out, errOut)
+	}
+	if want := "left out 2 files or folders that may not be read:\n  lost+found (permission denied)\n  sub/secret.txt (permission denied)\n"; !strings.Contains(errOut, want) {
+		t.Errorf("add --skip-unreadable says on stderr:\n%s\nwant:\n%s", errOut, want)
+	}
+	root1 := strings.Fields(out)[1]
+	if ls := mustKith(t, repo, "ls", root1); !strings.Contains(ls, "a.txt") || strings.Contains(ls, "lost+found") {
+		t.Errorf("the folder added holds:\n%s\nwant a.txt and sub, no lost+found", ls)
+	}
+	if ls := mustKith(t, repo, "ls", root1+"/sub"); !strings.Contains(ls, "b.txt") || strings.Contains(ls, "secret") {
+		t.Errorf("the folder added holds in sub:\n%s\nwant b.txt alone", ls)
+	}
+}

@@ -132,10 +132,11 @@ type AddOptions struct {
 	NoCopy bool `json:"nocopy,omitempty"`
 	// SkipUnreadable, for a folder the daemon reads itself, leaves out a
 	// file in it the daemon cannot read (no permission, held by another
-	// program) rather than failing the add, and names it in
-	// AddResult.Unreadable: for the first share of a folder that is
-	// shared as it changes, whose watch tries such files again until they
-	// can be read.
+	// program) or a folder it may not list, rather than failing the add,
+	// and names it in AddResult.Unreadable: `kith add --skip-unreadable`,
+	// and the first share of a folder that is shared as it changes, whose
+	// watch tries such files again until they can be read. The client
+	// leaves out what it may not read itself when it streams a folder.
 	SkipUnreadable bool `json:"skip_unreadable,omitempty"`
 }
 
@@ -437,6 +438,17 @@ type TicketInfo struct {
 	// Reachable is false while the ticket holds no address a friend on
 	// the internet can dial (only LAN or loopback ones).
 	Reachable bool `json:"reachable"`
+}
+
+// UnreadOf is what u gathered, for AddResult.Unreadable and
+// UnreadableCount.
+func UnreadOf(u *dag.Unread) ([]UnreadableFile, int) {
+	named, count := u.Entries()
+	var out []UnreadableFile
+	for _, e := range named {
+		out = append(out, UnreadableFile{Path: e.Path, Reason: PathReason(e.Err).Error()})
+	}
+	return out, count
 }
 
 // SkippedOf is what s gathered, for AddResult.Skipped and SkippedCount.

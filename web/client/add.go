@@ -87,15 +87,23 @@ func (c *Client) addPaths(ctx context.Context, paths []string, recursive bool, o
 		}
 	}
 	var skipped dag.Skipped
-	node, name, err := dag.OpenAdd(abs, opts.Wrap, exclude.Reporting(&skipped))
+	exclude = exclude.Reporting(&skipped)
+	var unread dag.Unread
+	if opts.SkipUnreadable {
+		// What this process may not read is left out here; the daemon
+		// imports what is streamed, all of it readable.
+		exclude = exclude.LeavingUnreadable(&unread)
+		opts.SkipUnreadable = false
+	}
+	node, name, err := dag.OpenAdd(abs, opts.Wrap, exclude)
 	if err != nil {
 		return api.AddResult{}, fmt.Errorf("add %s: %w", name, err)
 	}
 	defer node.Close()
-	total, _ := node.Size()     // for the progress bar only; 0 if unknown
-	opts.SkipUnreadable = false // for what the daemon reads itself
+	total, _ := node.Size() // for the progress bar only; 0 if unknown
 	res, err = c.Add(ctx, name, node, total, opts, progress)
 	res.Skipped, res.SkippedCount = api.SkippedOf(&skipped)
+	res.Unreadable, res.UnreadableCount = api.UnreadOf(&unread)
 	return res, err
 }
 

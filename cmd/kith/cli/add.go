@@ -26,6 +26,7 @@ func addCmd(e *env) *cobra.Command {
 		dryRun    bool
 		onlyHash  bool
 		noCopy    bool
+		skip      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "add PATH...",
@@ -68,6 +69,11 @@ pattern, adding nothing: try patterns with it. --only-hash prints the CID
 the add would give, storing nothing, as Kubo's add --only-hash (it reads
 and hashes every byte, here, with no daemon).
 
+A file in the folder that may not be read (no permission, held by
+another program), or a folder that may not be listed, stops the add and
+is named; --skip-unreadable leaves each such one out instead, and names
+them after the add.
+
 --nocopy keeps, in the repo, where the bytes of large files are rather
 than a copy of them, as Kubo's --nocopy (the folders and small files are
 copied): the disk holds them once. The files must then stay as they are:
@@ -83,7 +89,7 @@ a daemon runs ('kith daemon', or 'kith service install').`,
 			if err := checkAddArgs(args, name, wrap); err != nil {
 				return err
 			}
-			opts := api.AddOptions{Name: name, NoPin: noPin, Private: private, Exclude: exclude, Wrap: wrap, NoCopy: noCopy}
+			opts := api.AddOptions{Name: name, NoPin: noPin, Private: private, Exclude: exclude, Wrap: wrap, NoCopy: noCopy, SkipUnreadable: skip}
 			if noCopy && slices.Contains(args, "-") {
 				return errors.New("--nocopy keeps where the bytes are in files: standard input has none; add it without --nocopy")
 			}
@@ -114,7 +120,7 @@ a daemon runs ('kith daemon', or 'kith service install').`,
 				res, err := c.AddPaths(cmd.Context(), args, recursive, opts, p.event)
 				p.done()
 				if err != nil {
-					return err
+					return skipAdvice(err)
 				}
 				return e.printAdded(res, quiet)
 			}
@@ -135,13 +141,15 @@ a daemon runs ('kith daemon', or 'kith service install').`,
 				p := e.newProgress("adding", true)
 				var res api.AddResult
 				if path == "-" {
-					res, err = c.Add(cmd.Context(), stdinName(name), files.NewReaderFile(e.stdin), 0, opts, p.event)
+					stdin := opts
+					stdin.SkipUnreadable = false // a stream, read whole or not at all
+					res, err = c.Add(cmd.Context(), stdinName(name), files.NewReaderFile(e.stdin), 0, stdin, p.event)
 				} else {
 					res, err = c.AddPath(cmd.Context(), path, recursive, opts, p.event)
 				}
 				p.done()
 				if err != nil {
-					return err
+					return skipAdvice(err)
 				}
 				if err := e.printAdded(res, quiet); err != nil {
 					return err
@@ -159,8 +167,18 @@ a daemon runs ('kith daemon', or 'kith service install').`,
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "add nothing: say what would be added, and what left out by which pattern")
 	cmd.Flags().BoolVar(&onlyHash, "only-hash", false, "add nothing: print the CID it would have (reads every byte; needs no daemon)")
 	cmd.Flags().BoolVar(&noCopy, "nocopy", false, "keep where large files' bytes are, not a copy: the files must stay as they are")
+	cmd.Flags().BoolVar(&skip, "skip-unreadable", false, "leave out (and name) the files and folders in it that may not be read, rather than stop")
 	excludeFlag(cmd, &exclude)
 	return cmd
+}
+
+// skipAdvice adds --skip-unreadable to what an add's error about a file
+// inside the folder that may not be read says to do.
+func skipAdvice(err error) error {
+	if api.IsUnreadableInside(err.Error()) {
+		return fmt.Errorf("%w (or add with --skip-unreadable to leave out every one that may not be read)", err)
+	}
+	return err
 }
 
 // dryRunAdd prints what an add of paths would hold and leave out.
@@ -245,6 +263,7 @@ func (e *env) printAdded(res api.AddResult, quiet bool) error {
 	}
 	if !e.json {
 		e.printSkipped(res)
+		e.printUnreadable(res, "1 file or folder that may not be read", "%d files or folders that may not be read")
 	}
 	return nil
 }
@@ -269,14 +288,15 @@ func (e *env) printSkipped(res api.AddResult) {
 }
 
 // printUnreadable names the files an add left out, not able to read them
-// (AddOptions.SkipUnreadable).
-func (e *env) printUnreadable(res api.AddResult) {
+// (AddOptions.SkipUnreadable), after a line saying what they are: one (for
+// a single file) or many (a format for their count).
+func (e *env) printUnreadable(res api.AddResult, one, many string) {
 	if res.UnreadableCount == 0 {
 		return
 	}
-	what := fmt.Sprintf("%d files the daemon may not read (the watch tries them again every 10 minutes, and 'kith watch ls' names them until they are shared)", res.UnreadableCount)
+	what := fmt.Sprintf(many, res.UnreadableCount)
 	if res.UnreadableCount == 1 {
-		what = "1 file the daemon may not read (the watch tries it again every 10 minutes, and 'kith watch ls' names it until it is shared)"
+		what = one
 	}
 	fmt.Fprintf(e.stderr, "left out %s:\n", what)
 	for _, f := range res.Unreadable {

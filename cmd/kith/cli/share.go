@@ -150,7 +150,8 @@ sync, 'kith mirror rm PATH' stops.`,
 			}
 			if !e.json {
 				e.printSkipped(res)
-				e.printUnreadable(res)
+				e.printUnreadable(res, "1 file the daemon may not read (the watch tries it again every 10 minutes, and 'kith watch ls' names it until it is shared)",
+					"%d files the daemon may not read (the watch tries them again every 10 minutes, and 'kith watch ls' names them until they are shared)")
 			}
 			// The daemon reads the folder's modes and times (when it can)
 			// and shares them beside it, for the devices that follow it.
