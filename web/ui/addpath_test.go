@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,5 +174,58 @@ func TestBrowserAddByPath(t *testing.T) {
 	if after.InFiles != 600_000 || after.InFilesCount != 1 || after.Bytes-before.Bytes >= 65536 {
 		t.Errorf("after an add that leaves the bytes in the files: %d B in %d files, the repo grew by %d B; want 600000 B in 1 file and no copy",
 			after.InFiles, after.InFilesCount, after.Bytes-before.Bytes)
+	}
+}
+
+// TestBrowserAddPathSkipUnreadable: the Add page's "Leave out the files
+// ... the daemon may not read" asks the add to (as kith add
+// --skip-unreadable), and the row names what it left out. (The daemon of
+// these tests runs as root, which every file lets read: the row's
+// sentence is checked on a result that names two, as the daemon words
+// them; cmd/kith's TestAddSkipUnreadable has a daemon that may not read.)
+func TestBrowserAddPathSkipUnreadable(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	ctx := newBrowser(t)
+	d := startDaemon(t, nil)
+	if err := os.MkdirAll(filepath.Join(home, "Notes"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "Notes", "n.txt"), []byte("n\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.login(t, ctx)
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err := chromedp.Run(sctx, chromedp.Navigate(d.base()+"/#/add"), chromedp.WaitVisible("#add-path-form", chromedp.ByQuery),
+		chromedp.Evaluate(`(() => {
+  window.addURLs = [];
+  const f = window.fetch;
+  window.fetch = (u, o) => { if (String(u).includes('/add?')) window.addURLs.push(String(u)); return f(u, o); };
+})()`, nil),
+		chromedp.Click("#add-skip-unreadable", chromedp.ByQuery),
+		chromedp.Evaluate(`(() => {
+  document.querySelector('#add-path').value = '~/Notes';
+  document.querySelector('#add-path-form').requestSubmit();
+})()`, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUpload(t, sctx, "Notes")
+	var urls []string
+	if err := chromedp.Run(sctx, chromedp.Evaluate(`window.addURLs`, &urls)); err != nil {
+		t.Fatal(err)
+	}
+	if len(urls) != 1 || !strings.Contains(urls[0], "skip_unreadable=true") {
+		t.Errorf("the add asked %v, want skip_unreadable=true", urls)
+	}
+
+	var said string
+	res := `{unreadable_count: 2, unreadable: [{path: 'lost+found', reason: 'permission denied'}, {path: 'sub/secret.txt', reason: 'permission denied'}]}`
+	if err := chromedp.Run(sctx, chromedp.Evaluate(`import('/ui/js/upload.js').then((m) => m.unreadableSentence(`+res+`))`, &said, awaitPromise)); err != nil {
+		t.Fatal(err)
+	}
+	if want := " Left out 2 files or folders the daemon may not read: lost+found (permission denied), sub/secret.txt (permission denied)."; said != want {
+		t.Errorf("the row says %q, want %q", said, want)
 	}
 }

@@ -97,7 +97,7 @@ export function folderShareBox(g, { onChange = () => {} } = {}) {
       return;
     }
     bar.value = 100;
-    let said = `Added ${added.name}, ${bytes(added.size)}.${skippedSentence(added)}${unreadableSentence(added)}`;
+    let said = `Added ${added.name}, ${bytes(added.size)}.${skippedSentence(added)}${unreadableSentence(added, true)}`;
     let in_;
     try {
       // path: the daemon shares the folder's modes and times with it.

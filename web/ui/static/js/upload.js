@@ -193,13 +193,19 @@ export function upload(item, onProgress, { private: priv = false } = {}) {
 
 /**
  * unreadableSentence says which files an add result says it left out, not
- * able to read them (the add's skipUnreadable), or '' if none.
+ * able to read them (the add's skipUnreadable), or '' if none; watched:
+ * the first share of a folder followed, whose watch tries them again.
  */
-export function unreadableSentence(res) {
+export function unreadableSentence(res, watched = false) {
   const n = res.unreadable_count || 0;
   if (!n) return '';
   const named = (res.unreadable || []).map((f) => `${f.path} (${f.reason})`);
   if (n > named.length) named.push(`${n - named.length} more`);
+  if (!watched) {
+    return n === 1
+      ? ` Left out a file or folder the daemon may not read: ${named[0]}.`
+      : ` Left out ${n} files or folders the daemon may not read: ${named.join(', ')}.`;
+  }
   return n === 1
     ? ` Left out a file the daemon may not read: ${named[0]}. The folder's watch tries it again every 10 minutes, and names it below until it is shared.`
     : ` Left out ${n} files the daemon may not read: ${named.join(', ')}. The folder's watch tries them again every 10 minutes, and names them below until they are shared.`;
@@ -222,7 +228,9 @@ export function skippedSentence(res) {
  * computer that the daemon reads itself (nothing goes through the page),
  * leaving out the names exclude matches (the CLI's --exclude). It pins it
  * as name; private keeps it out of the DHT (the CLI's --private); nocopy
- * keeps where its bytes are in the files, not a copy (the CLI's --nocopy).
+ * keeps where its bytes are in the files, not a copy (the CLI's --nocopy);
+ * skipUnreadable leaves out what the daemon may not read (the CLI's
+ * --skip-unreadable).
  * onProgress({added, total, rate}) reports the bytes imported. It resolves
  * with the add result {cid, name, size, ...} and rejects with an Error
  * whose message is the daemon's sentence.

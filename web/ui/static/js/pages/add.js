@@ -9,7 +9,7 @@ import { groupShareBox } from '../groupshare.js';
 import { ticketBox } from '../ticket.js';
 import { downloadersOf } from '../uploads.js';
 import { baseName, pathField } from '../localpath.js';
-import { addPath, folderName, itemsFromDrop, itemsFromInput, skippedSentence, upload, wrapItems } from '../upload.js';
+import { addPath, folderName, itemsFromDrop, itemsFromInput, skippedSentence, unreadableSentence, upload, wrapItems } from '../upload.js';
 
 export const title = 'Add';
 
@@ -71,13 +71,15 @@ function pathForm(list, opts) {
   // As kith add --nocopy: the repo keeps where the bytes of large files
   // are, not a second copy, for a folder the user keeps as it is.
   const nocopy = h('input', { type: 'checkbox', id: 'add-nocopy' });
+  // As kith add --skip-unreadable.
+  const skip = h('input', { type: 'checkbox', id: 'add-skip-unreadable' });
   return h('form', { class: 'add-path', id: 'add-path-form', onsubmit: (e) => {
     e.preventDefault();
     const { path, error } = field.resolve();
     said.textContent = error || '';
     if (error) return;
     field.input.value = '';
-    const o = { ...opts(), nocopy: nocopy.checked };
+    const o = { ...opts(), nocopy: nocopy.checked, skipUnreadable: skip.checked };
     enqueue(list, baseName(path), path, 'Adding…', (onProgress) =>
       addPath(path, o, (p) => onProgress({ ...p, sent: p.total })).then((res) => ({ ...res, inFiles: o.nocopy })));
   } },
@@ -86,6 +88,8 @@ function pathForm(list, opts) {
   h('p', { class: 'muted small' }, 'The daemon reads it where it is: nothing goes through the browser, which is faster for a big folder.'),
   h('p', { class: 'wrap-option' },
     h('label', { for: 'add-nocopy' }, nocopy, ' Leave the bytes in the files: no second copy in the repo (files of 64 KiB and more); keep them as they are, since a file changed or moved is no longer shared')),
+  h('p', { class: 'wrap-option' },
+    h('label', { for: 'add-skip-unreadable' }, skip, ' Leave out the files and folders in it the daemon may not read, and name them, rather than stop')),
   said);
 }
 
@@ -123,7 +127,7 @@ function enqueue(list, label, detail, first, run, name = label) {
       bar.value = 100;
       el.dataset.state = 'done';
       el.dataset.cid = res.cid;
-      status.textContent = `Added and pinned, ${bytes(res.size)}.${skippedSentence(res)}` +
+      status.textContent = `Added and pinned, ${bytes(res.size)}.${skippedSentence(res)}${unreadableSentence(res)}` +
         (res.inFiles ? ' Its large files are read where they are: keep them as they are.' : '');
       replace(result,
         h('code', { class: 'cid' }, res.cid), ' ', copyButton(res.cid), ' ',
