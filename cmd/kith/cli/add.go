@@ -263,7 +263,7 @@ func (e *env) printAdded(res api.AddResult, quiet bool) error {
 	}
 	if !e.json {
 		e.printSkipped(res)
-		e.printUnreadable(res, "1 file or folder that may not be read", "%d files or folders that may not be read")
+		e.printUnreadable(res, unreadOne, unreadMany)
 	}
 	return nil
 }
@@ -286,6 +286,13 @@ func (e *env) printSkipped(res api.AddResult) {
 		fmt.Fprintf(e.stderr, "  and %d more\n", more)
 	}
 }
+
+// unreadOne and unreadMany say what --skip-unreadable left out
+// (printUnreadable).
+const (
+	unreadOne  = "1 file or folder that may not be read"
+	unreadMany = "%d files or folders that may not be read"
+)
 
 // printUnreadable names the files an add left out, not able to read them
 // (AddOptions.SkipUnreadable), after a line saying what they are: one (for

@@ -22,8 +22,9 @@ type hashed struct {
 // hashOnly prints the CID each path (or, with opts.Wrap, all of them as
 // one folder) would have if added, reading them here and storing nothing
 // (Kubo's add --only-hash): no daemon is needed. What an add leaves out
-// (opts.Exclude, a folder's .kithignore, the repo, special files) is left
-// out too, so the CID is the one add would print.
+// (opts.Exclude, a folder's .kithignore, the repo, special files, and with
+// opts.SkipUnreadable what may not be read) is left out too, so the CID is
+// the one add would print.
 func (e *env) hashOnly(ctx context.Context, paths []string, recursive bool, opts api.AddOptions, quiet bool) error {
 	exclude, err := dag.NewExclusion(opts.Exclude)
 	if err != nil {
@@ -42,6 +43,7 @@ func (e *env) hashOnly(ctx context.Context, paths []string, recursive bool, opts
 	}
 	for _, group := range groups {
 		var node files.Node
+		var unread dag.Unread
 		name := opts.Name
 		if len(group) == 1 && group[0] == "-" {
 			node, name = files.NewReaderFile(e.stdin), stdinName(opts.Name)
@@ -52,7 +54,11 @@ func (e *env) hashOnly(ctx context.Context, paths []string, recursive bool, opts
 				}
 			}
 			var opened string
-			if node, opened, err = dag.OpenAdd(absPaths(group), opts.Wrap, exclude); err != nil {
+			x := exclude
+			if opts.SkipUnreadable {
+				x = x.LeavingUnreadable(&unread)
+			}
+			if node, opened, err = dag.OpenAdd(absPaths(group), opts.Wrap, x); err != nil {
 				return fmt.Errorf("add %s: %w", opened, err)
 			}
 			if name == "" {
@@ -65,7 +71,7 @@ func (e *env) hashOnly(ctx context.Context, paths []string, recursive bool, opts
 		node.Close()
 		p.done()
 		if err != nil {
-			return fmt.Errorf("hash %s: %w", name, api.Unreadable(err, ""))
+			return skipAdvice(fmt.Errorf("hash %s: %w", name, api.Unreadable(err, "")))
 		}
 		h := hashed{Cid: res.Root.String(), Name: name, Size: res.Size}
 		switch {
@@ -77,6 +83,11 @@ func (e *env) hashOnly(ctx context.Context, paths []string, recursive bool, opts
 			fmt.Fprintln(e.stdout, h.Cid)
 		default:
 			fmt.Fprintf(e.stdout, "%s %s (%s): not added (--only-hash)\n", h.Cid, printable(h.Name), humanBytes(int64(h.Size)))
+		}
+		if !e.json {
+			var left api.AddResult
+			left.Unreadable, left.UnreadableCount = api.UnreadOf(&unread)
+			e.printUnreadable(left, unreadOne, unreadMany)
 		}
 	}
 	return nil
