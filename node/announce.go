@@ -23,8 +23,8 @@ import (
 // is on the router's word: the port mapper hands the IP ones to libp2p as
 // the mapping of the listen address of the same transport (GetMapping),
 // so AutoNAT v2 dials them back, a confirmed one makes the node public,
-// and one no peer could dial is given out no more and the doctor says so. A name is given out as it is: AutoNAT v2 tests
-// addresses, not names.
+// and one no peer could dial is given out no more and the doctor says so.
+// A name is given out as it is: AutoNAT v2 tests addresses, not names.
 
 // validateAnnounce checks one entry of network.announce_addrs.
 func validateAnnounce(s string) error {
