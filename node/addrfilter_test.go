@@ -192,10 +192,7 @@ func TestPortForwardedByHand(t *testing.T) {
 			if tc.before {
 				ip = public
 			}
-			got := tc.pm.GetMapping(tc.in)
-			if (tc.want == "" && got != nil) || (tc.want != "" && (got == nil || got.String() != tc.want)) {
-				t.Errorf("GetMapping(%s) = %v, want %q", tc.in, got, tc.want)
-			}
+			wantMapping(t, tc.pm, tc.in, tc.want)
 		})
 	}
 
@@ -256,5 +253,15 @@ func TestPortMapperRediscovers(t *testing.T) {
 	pm.ifaces = "another network again"
 	if old := pm.Rediscover(); old != nil {
 		t.Fatal("closed: looked again")
+	}
+}
+
+// wantMapping fails t unless pm gives listen address in the mapping want
+// ("" for none).
+func wantMapping(t *testing.T, pm *portMapper, in ma.Multiaddr, want string) {
+	t.Helper()
+	got := pm.GetMapping(in)
+	if (want == "" && got != nil) || (want != "" && (got == nil || got.String() != want)) {
+		t.Errorf("GetMapping(%s) = %v, want %q", in, got, want)
 	}
 }

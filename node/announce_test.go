@@ -57,10 +57,7 @@ func TestAnnouncedMappings(t *testing.T) {
 			if tc.pm.newMgr != nil {
 				tc.pm.startLocked()
 			}
-			got := tc.pm.GetMapping(tc.in)
-			if (tc.want == "" && got != nil) || (tc.want != "" && (got == nil || got.String() != tc.want)) {
-				t.Errorf("GetMapping(%s) = %v, want %q", tc.in, got, tc.want)
-			}
+			wantMapping(t, tc.pm, tc.in, tc.want)
 		})
 	}
 

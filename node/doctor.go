@@ -421,10 +421,11 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 
 	// direct: also the addresses of network.announce_addrs, on the user's
 	// word until a peer could not dial one back.
-	direct := slices.Concat(forwarded, announceAddrs(f.announced, announceReachable),
+	confirmed := announceAddrs(f.announced, announceReachable)
+	direct := slices.Concat(forwarded, confirmed,
 		announceAddrs(f.announced, announceUntested), announceAddrs(f.announced, announceName))
-	if a := announceAddrs(f.announced, announceReachable); len(a) > 0 {
-		ok("Peers on the internet dial this node at " + transportsText(a) + " (network.announce_addrs): they dialled it back")
+	if len(confirmed) > 0 {
+		ok("Peers on the internet dial this node at " + transportsText(confirmed) + " (network.announce_addrs): they dialled it back")
 	}
 	if a := announceAddrs(f.announced, announceUnreachable); len(a) > 0 {
 		warn("No peer could dial "+transportsText(a)+" back (network.announce_addrs), so kith gives it out no more.",
