@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ipfs/boxo/namesys"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -81,6 +82,7 @@ type Node struct {
 	history       statsHistory // the last two minutes of traffic, for the UI's chart
 	host          host.Host
 	dht           *dht.DHT
+	names         namesys.NameSystem // IPNS names and DNSLink domains (names.go)
 	server        *fetch.Server
 	bitswap       *bitswap.Exchange // nil when fetch.bitswap is off
 	fetcher       *fetch.Fetcher
@@ -256,6 +258,9 @@ func New(opts Options) (n *Node, err error) {
 	n.connBytes = newConnCounter(n.host.Network())
 	n.host = countingHost{Host: n.host, c: n.connBytes}
 	if n.dht, err = newDHT(ctx, n.host, n.cfg, n.store.Datastore()); err != nil {
+		return n, err
+	}
+	if n.names, err = newNames(n.dht.Routing()); err != nil {
 		return n, err
 	}
 	n.withdrawStaleCodes(ctx)

@@ -139,6 +139,14 @@ func (n *Node) resolvePath(ctx context.Context, s string) (resolved, error) {
 	if err != nil {
 		return resolved{}, &api.Error{Kind: api.KindInvalid, Message: err.Error()}
 	}
+	if name, ok := dag.IsName(ref); ok {
+		// What the name points to, and the path under it (names.go).
+		var under []string
+		if ref, under, err = n.resolveName(ctx, name); err != nil {
+			return resolved{}, err
+		}
+		names = append(under, names...)
+	}
 	root, meta, err := n.resolveRoot(ctx, ref)
 	if err != nil || len(names) == 0 {
 		return resolved{root: root, c: root, meta: meta}, err

@@ -281,6 +281,9 @@ func nameParam(r *http.Request) string {
 	if t, err := ticket.Parse(root); err == nil {
 		return t.Name
 	}
+	if name, ok := dag.IsName(root); ok {
+		return ticket.CleanName(name)
+	}
 	return ""
 }
 

@@ -7,7 +7,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ipfs/boxo/ipns"
 	"github.com/ipfs/go-cid"
+	"github.com/miekg/dns"
 
 	"github.com/kith-p2p/kith/blockstore"
 )
@@ -20,23 +22,39 @@ var (
 	ErrNoEntry = errors.New("no such file or folder")
 )
 
+// NamePrefix starts the root SplitPath returns for a name: an IPNS name
+// or a DNSLink domain, whose content the caller looks up.
+const NamePrefix = "/ipns/"
+
 // SplitPath reads a content path as people write and paste it: ROOT,
 // ROOT/a/b, /ipfs/ROOT/a/b or ipfs://ROOT/a/b, where ROOT is a CID (or a
 // share ticket: the caller reads it). It returns ROOT and the names under
 // it, none for ROOT alone. Empty names (a doubled or trailing slash) are
 // dropped; "." and ".." are refused: a path goes down a folder, never up.
+//
+// A name, /ipns/NAME/a/b or ipns://NAME/a/b (NAME an IPNS name or a
+// domain with a DNSLink record), gives the root /ipns/NAME (NamePrefix
+// and NAME: see IsName): the caller resolves it.
 func SplitPath(path string) (root string, names []string, err error) {
 	s := strings.TrimSpace(path)
+	var name bool
 	switch {
 	case strings.HasPrefix(s, "/ipfs/"):
 		s = s[len("/ipfs/"):]
 	case strings.HasPrefix(s, "ipfs://"):
 		s = s[len("ipfs://"):]
+	case strings.HasPrefix(s, NamePrefix):
+		s, name = s[len(NamePrefix):], true
+	case strings.HasPrefix(s, "ipns://"):
+		s, name = s[len("ipns://"):], true
 	}
 	parts := strings.Split(s, "/")
 	root = parts[0]
 	if root == "" {
 		return "", nil, fmt.Errorf("%q %w", path, ErrBadPath)
+	}
+	if name {
+		root = NamePrefix + root
 	}
 	for _, p := range parts[1:] {
 		switch p {
@@ -48,6 +66,31 @@ func SplitPath(path string) (root string, names []string, err error) {
 		names = append(names, p)
 	}
 	return root, names, nil
+}
+
+// IsName reports whether root (as SplitPath returns it) is a name rather
+// than a CID or a ticket, and returns the name (without NamePrefix).
+func IsName(root string) (string, bool) {
+	return strings.CutPrefix(root, NamePrefix)
+}
+
+// ErrBadName is returned (wrapped) by CheckIPNSName for what is no name.
+var ErrBadName = errors.New("is neither an IPNS name (k51... or 12D3KooW...) nor a domain name (for its DNSLink record)")
+
+// CheckIPNSName reports whether name (IsName's) is an IPNS name, the
+// multihash of a key as a peer ID or a libp2p-key CID, or else a domain,
+// whose DNSLink record says what it points to (domain true).
+func CheckIPNSName(name string) (domain bool, err error) {
+	if _, err := ipns.NameFromString(name); err == nil {
+		return false, nil
+	}
+	if _, ok := dns.IsDomainName(name); ok && strings.Contains(strings.Trim(name, "."), ".") {
+		return true, nil
+	}
+	if len(name) > 64 {
+		name = name[:61] + "..."
+	}
+	return false, fmt.Errorf("%q %w", name, ErrBadName)
 }
 
 // Resolve returns the CID that names lead to from the folder at root,

@@ -132,10 +132,11 @@ func TestPinNames(t *testing.T) {
 		mustKith(t, repo, c.args...)
 	}
 	for args, want := range map[string]string{
-		"ls twice":     "2 pins are named twice ('kith pin ls' lists them): give the CID of the one you mean",
-		"cat nowhere":  `"nowhere" is neither a CID, a kith ticket, a code nor the name of a pin of yours ('kith pin ls' lists them)`,
-		"get nowhere":  `"nowhere" is neither a CID, a kith ticket, a code nor the name of a pin of yours`,
-		"status twice": "2 pins are named twice",
+		"ls twice":               "2 pins are named twice ('kith pin ls' lists them): give the CID of the one you mean",
+		"cat nowhere":            `"nowhere" is neither a CID, a kith ticket, a code nor the name of a pin of yours ('kith pin ls' lists them)`,
+		"get nowhere":            `"nowhere" is neither a CID, a kith ticket, a code nor the name of a pin of yours`,
+		"status twice":           "2 pins are named twice",
+		"get /ipns/not-a-name/x": `"not-a-name" is neither an IPNS name (k51... or 12D3KooW...) nor a domain name (for its DNSLink record)`,
 	} {
 		if _, stderr, err := runKith(t, repo, strings.Fields(args)...); err == nil || !strings.Contains(stderr, want) {
 			t.Errorf("kith %s: %v: %s; want %q", args, err, stderr, want)

@@ -115,7 +115,7 @@ func TestBrowserGetByCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, ctx, "#get-status", "or a code (7961-orbit-canyon-velvet)")
+	waitText(t, ctx, "#get-status", "a code (7961-orbit-canyon-velvet) or a name (/ipns/k51… or /ipns/example.org)")
 	// Words of three letters to eight, typed as they come.
 	for in, want := range map[string]string{
 		"0042 AIR zoo-act":               "0042-air-zoo-act",

@@ -124,7 +124,7 @@ func TestBrowserTicketBetweenDaemons(t *testing.T) {
 	if err != nil {
 		t.Fatalf("get by ticket: %v", err)
 	}
-	if label != "CID, ticket or code" || !strings.Contains(placeholder, "kith1") {
+	if label != "CID, ticket, code or name" || !strings.Contains(placeholder, "kith1") {
 		t.Errorf("the Get field is labelled %q with placeholder %q", label, placeholder)
 	}
 	if err := chromedp.Run(tab, chromedp.WaitVisible(job+`[data-state="done"]`, chromedp.ByQuery)); err != nil {

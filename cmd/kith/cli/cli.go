@@ -257,6 +257,9 @@ func (e *env) cidClient(arg string) (string, *client.Client, error) {
 	if err != nil && !errors.As(err, &notRef) {
 		return "", nil, err
 	}
+	if err == nil {
+		e.sayLookup(id)
+	}
 	c, err := e.client()
 	switch {
 	case err != nil && notRef != "":
@@ -265,6 +268,18 @@ func (e *env) cidClient(arg string) (string, *client.Client, error) {
 		id, _, err = pinNamed(context.Background(), c, arg, notRef)
 	}
 	return id, c, err
+}
+
+// sayLookup tells on stderr that the daemon looks up the name ref starts
+// with (parseCID's /ipns/NAME), which may take up to a minute in the DHT.
+func (e *env) sayLookup(ref string) {
+	root, _, err := dag.SplitPath(ref)
+	if err != nil || e.json {
+		return
+	}
+	if name, ok := dag.IsName(root); ok {
+		fmt.Fprintf(e.stderr, "looking up %s%s (up to a minute)...\n", dag.NamePrefix, name)
+	}
 }
 
 // printJSON writes v as one line of JSON on stdout; with progress events
@@ -286,13 +301,19 @@ func (e notRefError) Error() string {
 // A share ticket (kith1...) is accepted wherever a CID is: it is checked
 // here, so a damaged one fails before any request, and sent as it is (the
 // daemon dials its peers). Either may be followed by a path into the
-// folder it names (CID/a/b, /ipfs/CID/a/b), which the daemon follows.
+// folder it names (CID/a/b, /ipfs/CID/a/b), which the daemon follows. So
+// is a name, /ipns/NAME (an IPNS name or a DNSLink domain), which the
+// daemon looks up.
 func parseCID(s string) (string, error) {
 	root, names, err := dag.SplitPath(s)
 	if err != nil {
 		return "", err
 	}
-	if ticket.IsTicket(root) {
+	if name, ok := dag.IsName(root); ok {
+		if _, err := dag.CheckIPNSName(name); err != nil {
+			return "", err
+		}
+	} else if ticket.IsTicket(root) {
 		if _, err := ticket.Parse(root); err != nil {
 			return "", err
 		}
@@ -326,6 +347,9 @@ func refName(ref string) string {
 			return t.Name
 		}
 		return t.Cid.String()
+	}
+	if name, ok := dag.IsName(root); ok {
+		return name // as Kubo's ipfs get names it
 	}
 	return root
 }

@@ -47,6 +47,12 @@ spaces, a word's first four letters are the same code), kith finds the
 sender among connected peers, then through the DHT, proves it knows the
 code (the code itself is never sent) and gets the ticket it gives.
 
+An IPNS name or a domain with a DNSLink record goes where a CID goes, as
+in Kubo: /ipns/k51... (or 12D3KooW..., ipns://...) is looked up in the
+DHT (the newest signed record), /ipns/docs.example.org in DNS (the TXT
+record _dnslink.docs.example.org), up to a minute; what it points to now
+is got, saved under the name. So do cat, ls, pin add and export.
+
 With no daemon running, get starts one for itself (the repo's, made on
 first use as kith daemon makes it; while it runs it also does what the
 daemon does for your groups and folders) and stops it when the get ends,
@@ -76,6 +82,7 @@ there is shared in turn as the newest version (see kith share --sync);
 many as any device that syncs the folder asked for).`,
 		Example: "  kith get kith1ab...                  # ./holiday, as the sharer named it\n" +
 			"  kith get 7961-orbit-canyon-velvet    # the code kith send printed\n" +
+			"  kith get /ipns/k51qzi5uqu5d...       # what an IPNS name points to\n" +
 			"  kith get kith1ab... -o ~/Downloads   # ~/Downloads/holiday\n" +
 			"  kith get bafy... -o holiday\n" +
 			"  kith get Documents --group family -o ~/Documents  # what family keeps\n" +

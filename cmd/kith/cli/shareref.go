@@ -108,6 +108,7 @@ func (e *env) refClient(ctx context.Context, arg, group string) (ref, name strin
 			return "", "", nil, err
 		}
 		name = refName(ref)
+		e.sayLookup(ref)
 	}
 	if c, err = e.client(); err != nil {
 		if notRef != "" {

@@ -173,3 +173,24 @@ func TestNoDNSInTheLab(t *testing.T) {
 		t.Errorf("the failed lookup took %s; it should fail at once", took)
 	}
 }
+
+// TestServeDNS: the lab's DNS server answers a laptop behind a NAT and a
+// public host, each through its own resolver (resolv.conf), made before
+// and after the server started: TXT records of its names, NXDOMAIN for
+// others.
+func TestServeDNS(t *testing.T) {
+	lab := netlab.New(t)
+	laptop := lab.HomeRouter("home", netlab.RouterConfig{NAT: netlab.Cone}).Laptop("laptop")
+	lab.ServeDNS(map[string][]string{"_dnslink.Site.example.org": {"dnslink=/ipfs/bafy1", "other"}})
+	public := lab.PublicHost("pub")
+	for _, ns := range []*netlab.Namespace{laptop.Namespace, public.Namespace} {
+		f := startHelper(t, ns, "txt", "_dnslink.site.example.org").fields("", step)
+		if got := strings.Join(f, " "); got != `found ["dnslink=/ipfs/bafy1" "other"]` {
+			t.Errorf("%s: TXT of _dnslink.site.example.org: %s", ns.Name(), got)
+		}
+		f = startHelper(t, ns, "txt", "_dnslink.elsewhere.example.org").fields("", step)
+		if got := strings.Join(f, " "); !strings.HasPrefix(got, "error ") || !strings.Contains(got, "no such host") {
+			t.Errorf("%s: TXT of a name the server does not hold: %s, want no such host", ns.Name(), got)
+		}
+	}
+}

@@ -48,6 +48,9 @@ type Lab struct {
 	// the next IPv6 address of the bridge to give out.
 	v6          bool
 	nextPublic6 netip.Addr
+	// resolv is the resolv.conf of the lab's namespaces: resolvConf, or
+	// once ServeDNS runs, one that names its server.
+	resolv string
 }
 
 // New builds an empty lab, removed at the end of the test. Where network
@@ -68,6 +71,7 @@ func New(t testing.TB) *Lab {
 		t:          t,
 		suffix:     fmt.Sprintf("-%d-%d", os.Getpid(), labSeq.Add(1)),
 		nextPublic: coreAddr.Next(),
+		resolv:     resolvConf,
 	}
 	t.Cleanup(l.close)
 	core, err := l.addNamespace("inet")
@@ -190,7 +194,7 @@ func (l *Lab) addNamespace(node string) (*Namespace, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(resolvConf), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(l.resolv), 0o644); err != nil {
 		return nil, err
 	}
 	return ns, nil
@@ -198,8 +202,9 @@ func (l *Lab) addNamespace(node string) (*Namespace, error) {
 
 // resolvConf is the /etc/resolv.conf of programs in a lab namespace (`ip
 // netns exec` mounts /etc/netns/NAME/resolv.conf over it). The lab has no
-// DNS server: asking the namespace's own loopback fails at once, where the
-// machine's resolver, out of reach, would time out after seconds.
+// DNS server unless a test starts one (ServeDNS): asking the namespace's
+// own loopback fails at once, where the machine's resolver, out of reach,
+// would time out after seconds.
 const resolvConf = "# netlab: no DNS in the lab\nnameserver 127.0.0.1\n"
 
 // etcDir holds the files `ip netns exec` puts over /etc in namespace name.

@@ -50,6 +50,7 @@ func runHelper(args []string) error {
 		"tcp-send":    tcpSend,
 		"tcp-recv":    tcpRecv,
 		"lookup":      lookup,
+		"txt":         lookupTXT,
 		"upnp-map":    upnpMap,
 	}
 	run, ok := programs[args[0]]
@@ -286,6 +287,18 @@ func lookup(args []string) error {
 		return nil
 	}
 	fmt.Printf("found %s\n", strings.Join(addrs, " "))
+	return nil
+}
+
+// lookupTXT: txt NAME asks the namespace's resolver for NAME's TXT
+// records; it prints "found TXT..." (one line, quoted) or "error ERR".
+func lookupTXT(args []string) error {
+	txt, err := net.LookupTXT(argOr(args, 0, ""))
+	if err != nil {
+		fmt.Printf("error %v\n", err)
+		return nil
+	}
+	fmt.Printf("found %q\n", txt)
 	return nil
 }
 

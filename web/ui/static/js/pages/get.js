@@ -11,8 +11,9 @@ import { uploadsSection } from '../uploads.js';
 export const title = 'Get';
 
 /**
- * ref reads what was pasted: a CID or a ticket, maybe followed by a path
- * into its folder (CID/a/b.jpg, /ipfs/CID/a/b.jpg). Whitespace goes from
+ * ref reads what was pasted: a CID, a ticket or a name (/ipns/NAME, an
+ * IPNS name or a DNSLink domain), maybe followed by a path into its folder
+ * (CID/a/b.jpg, /ipfs/CID/a/b.jpg). Whitespace goes from
  * the CID or ticket (a ticket may come wrapped over lines), line breaks
  * from the path (its names may hold spaces). It is checked only loosely,
  * the daemon says what is wrong in detail: a ticket starts with kith1, a
@@ -24,23 +25,26 @@ export function ref(text) {
   if (/^\d{4}([\s-]+[A-Za-z]{3,8}){3}$/.test(text.trim())) {
     return { value: text.trim().toLowerCase().split(/[\s-]+/).join('-'), code: true };
   }
+  // A name (IPNS or DNSLink, as in IPFS): the daemon looks it up.
+  const name = text.trim().match(/^(?:\/ipns\/|ipns:\/\/)([^/\s]+)(.*)$/s);
+  if (name) return { value: '/ipns/' + name[1] + name[2].replace(/[\r\n]+/g, ''), name: true };
   const s = text.trim().replace(/^\/ipfs\//, '').replace(/^ipfs:\/\//, '');
   const slash = s.indexOf('/');
   const root = (slash < 0 ? s : s.slice(0, slash)).replace(/\s+/g, '');
   const value = root + (slash < 0 ? '' : s.slice(slash).replace(/[\r\n]+/g, ''));
   if (root.startsWith('kith1')) return { value, ticket: true };
   if (/^[A-Za-z0-9]+$/.test(root)) return { value, ticket: false };
-  return { value, problem: 'Paste a CID (bafy… or Qm…), a share ticket (kith1…) or a code (7961-orbit-canyon-velvet), maybe followed by a path in it (CID/folder/file).' };
+  return { value, problem: 'Paste a CID (bafy… or Qm…), a share ticket (kith1…), a code (7961-orbit-canyon-velvet) or a name (/ipns/k51… or /ipns/example.org), maybe followed by a path in it (CID/folder/file).' };
 }
 
 export function render(main, _arg, query) {
   const cidInput = h('input', { id: 'get-cid', name: 'cid', type: 'text', required: true, spellcheck: 'false',
-    autocomplete: 'off', placeholder: 'bafy…, kith1…, 7961-orbit-canyon-velvet, or CID/path/in/it', value: query.get('cid') || '' });
+    autocomplete: 'off', placeholder: 'bafy…, kith1…, 7961-orbit-canyon-velvet, /ipns/…, or CID/path/in/it', value: query.get('cid') || '' });
   const nameInput = h('input', { id: 'get-name', name: 'name', type: 'text', autocomplete: 'off', placeholder: 'optional' });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Get');
   const status = h('p', { class: 'status', id: 'get-status', role: 'status', 'aria-live': 'polite' });
   const form = h('form', { class: 'get-form', id: 'get-form' },
-    h('div', { class: 'field wide' }, h('label', { for: 'get-cid' }, 'CID, ticket or code'), cidInput),
+    h('div', { class: 'field wide' }, h('label', { for: 'get-cid' }, 'CID, ticket, code or name'), cidInput),
     h('div', { class: 'field' }, h('label', { for: 'get-name' }, 'Name'), nameInput),
     submit);
   form.addEventListener('submit', async (e) => {
@@ -61,7 +65,8 @@ export function render(main, _arg, query) {
         cid = (await api('/codes/resolve', { method: 'POST', body: r.value })).ticket;
       }
       // A ticket's peers are dialled before the daemon answers.
-      status.textContent = r.ticket || r.code ? 'Reaching the peers in the ticket…' : 'Starting…';
+      if (r.name) status.textContent = 'Looking up the name (up to a minute)…';
+      else status.textContent = r.ticket || r.code ? 'Reaching the peers in the ticket…' : 'Starting…';
       const job = await api('/jobs/fetch', { method: 'POST', params: { cid, name: nameInput.value.trim() } });
       live.addJob(job);
       status.textContent = '';
@@ -80,7 +85,8 @@ export function render(main, _arg, query) {
     h('section', { class: 'card' }, form, status,
       h('p', { class: 'muted' }, 'A ticket (from a friend\'s Files page or ', h('code', {}, 'kith add'),
         ') also names the peers that have it, so they are dialled first. A code (from a friend\'s ', h('code', {}, 'kith send'),
-        ') finds their computer while their send runs. ',
+        ') finds their computer while their send runs. A name (', h('code', {}, '/ipns/k51…'), ' or ', h('code', {}, '/ipns/example.org'),
+        ', as in IPFS) gets what it points to now. ',
         'The transfer runs in the daemon: you can reload or close this page and come back.')),
     h('h2', {}, 'Downloads'), list);
   const uploads = uploadsSection();

@@ -1,0 +1,89 @@
+//go:build linux
+
+package internet_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
+)
+
+// TestNamesFromKubo: a public Kubo node adds a site and publishes it
+// under its IPNS name (`ipfs name publish`, into the lab's DHT); the lab's
+// DNS holds two DNSLink records, one to the site's CID and one to a
+// folder under the IPNS name. A kith laptop behind a NAT, which knows
+// only the lab's bootstrap peers, gets a file through the IPNS name, cats
+// one through the first domain, gets the folder through the second (a
+// domain to a name to a CID), and is told plainly of a domain with no
+// record.
+func TestNamesFromKubo(t *testing.T) {
+	lab := netlab.New(t)
+	pub := startPublicNet(t, lab, 2, true)
+	site := filepath.Join(t.TempDir(), "site")
+	files := map[string]string{"index.html": "<h1>kith and Kubo</h1>\n", "docs/report.txt": "the report\n"}
+	for name, body := range files {
+		p := filepath.Join(site, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := kuboMust(t, pub.kubo, "add", "-Q", "-r", site)
+	published := kuboMust(t, pub.kubo, "name", "publish", "--key=self", "/ipfs/"+root)
+	m := regexp.MustCompile(`^Published to (k51[a-z0-9]+): /ipfs/`).FindStringSubmatch(published)
+	if m == nil {
+		t.Fatalf("ipfs name publish said %q", published)
+	}
+	name := m[1]
+	lab.ServeDNS(map[string][]string{
+		"_dnslink.site.example.org": {"dnslink=/ipfs/" + root},
+		"_dnslink.docs.example.org": {"dnslink=/ipns/" + name + "/docs"},
+	})
+	home := lab.HomeRouter("home", netlab.RouterConfig{NAT: netlab.Cone})
+	b := startKith(t, "laptop-B", home.Laptop("b"), laptopConfig(pub.boot))
+
+	out := filepath.Join(b.files, "report.txt")
+	if _, err := b.run("get", "/ipns/"+name+"/docs/report.txt", "-o", out); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); string(got) != files["docs/report.txt"] {
+		t.Fatalf("get through the IPNS name wrote %q", got)
+	}
+	if got, err := b.run("cat", "/ipns/site.example.org/index.html"); err != nil || got != files["index.html"] {
+		t.Fatalf("cat through the DNSLink domain: %q, %v", got, err)
+	}
+	docs := filepath.Join(b.files, "docs")
+	if _, err := b.run("get", "ipns://docs.example.org", "-o", docs); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(docs, "report.txt")); string(got) != files["docs/report.txt"] {
+		t.Fatalf("get through a domain to the IPNS name wrote %q in docs", got)
+	}
+	_, err := b.run("ls", "/ipns/nothing.example.org")
+	if err == nil || !strings.Contains(err.Error(), "kith: nothing.example.org has no DNSLink record (a TXT record at _dnslink.nothing.example.org holding dnslink=/ipfs/CID)") {
+		t.Fatalf("ls of a domain with no record: %v", err)
+	}
+}
+
+// kuboMust runs an ipfs command against k's daemon and returns its
+// trimmed standard output, failing the test if it fails.
+func kuboMust(t *testing.T, k *netlab.Kubo, args ...string) string {
+	t.Helper()
+	out, err := k.Command(args...).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("ipfs %s: %v %s", strings.Join(args, " "), err, stderr)
+	}
+	return strings.TrimSpace(string(out))
+}

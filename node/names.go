@@ -1,0 +1,97 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/ipfs/boxo/namesys"
+	"github.com/ipfs/boxo/path"
+	kb "github.com/libp2p/go-libp2p-kbucket"
+	"github.com/libp2p/go-libp2p/core/routing"
+
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// nameLookupWait bounds the lookup of a name, as Kubo's (a DHT search for
+// an IPNS record, or DNS for a DNSLink domain, and what they point to).
+const nameLookupWait = time.Minute
+
+// errNameWait is the cause of a lookup's end at nameLookupWait.
+var errNameWait = errors.New("name lookup took too long")
+
+// newNames is the node's name system, boxo's namesys as Kubo has it: an
+// IPNS name (k51..., 12D3Koo...) is a signed record found in the DHT (the
+// newest of those the closest peers hold), a domain name a DNSLink record
+// (a TXT record at _dnslink.DOMAIN, dnslink=/ipfs/CID or /ipns/NAME) asked
+// of the system's resolver. Looked-up names are cached for their records'
+// TTL (at most the cache's size of them).
+func newNames(r routing.ValueStore) (namesys.NameSystem, error) {
+	ns, err := namesys.NewNameSystem(r, namesys.WithCache(256))
+	if err != nil {
+		return nil, fmt.Errorf("start the name system: %w", err)
+	}
+	return ns, nil
+}
+
+// resolveName looks up the name of a path's root (dag.SplitPath's
+// /ipns/NAME) and returns the CID it points to and the names under it the
+// record gives (a record may point into a folder).
+func (n *Node) resolveName(ctx context.Context, name string) (root string, names []string, err error) {
+	domain, err := dag.CheckIPNSName(name)
+	if err != nil {
+		return "", nil, &api.Error{Kind: api.KindInvalid, Message: err.Error()}
+	}
+	p, err := path.NewPath(dag.NamePrefix + name)
+	if err != nil {
+		return "", nil, &api.Error{Kind: api.KindInvalid, Message: fmt.Sprintf("%s%s is not a name kith can look up: %v", dag.NamePrefix, short(name), err)}
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, nameLookupWait, errNameWait)
+	defer cancel()
+	res, err := n.names.Resolve(ctx, p, namesys.ResolveWithDhtTimeout(nameLookupWait))
+	if err != nil {
+		return "", nil, nameError(ctx, name, domain, n.dht.RoutingTableSize() == 0, err)
+	}
+	to := res.Path.String()
+	if res.Path.Namespace() != path.IPFSNamespace {
+		return "", nil, &api.Error{Kind: api.KindInvalid, Message: fmt.Sprintf("%s%s points to %s, which is not content kith can read (an /ipfs/ path)", dag.NamePrefix, short(name), short(to))}
+	}
+	root, names, err = dag.SplitPath(to)
+	if err != nil {
+		return "", nil, &api.Error{Kind: api.KindInvalid, Message: fmt.Sprintf("%s%s points to %s: %v", dag.NamePrefix, short(name), short(to), err)}
+	}
+	n.log.Info("name resolved", "name", name, "to", to, "ttl", res.TTL)
+	return root, names, nil
+}
+
+// nameError says why a name was not resolved, in the vocabulary of API
+// errors: no record (or none that points anywhere) is not found; no DHT
+// peer to ask (alone: the routing table is empty), DNS out of reach, or
+// no answer in time, unavailable.
+func nameError(ctx context.Context, name string, domain, alone bool, err error) error {
+	at := dag.NamePrefix + short(name)
+	var dnsErr *net.DNSError
+	switch {
+	case errors.Is(err, namesys.ErrMissingDNSLinkRecord):
+		return &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("%s has no DNSLink record (a TXT record at _dnslink.%s holding dnslink=/ipfs/CID)", short(name), short(name))}
+	case errors.Is(err, namesys.ErrResolveRecursion):
+		return &api.Error{Kind: api.KindInvalid, Message: fmt.Sprintf("%s leads to names that lead to names, over 32 times: a loop", at)}
+	case errors.As(err, &dnsErr):
+		return &api.Error{Kind: api.KindUnavailable, Message: fmt.Sprintf("%s: DNS did not answer for _dnslink.%s: %v", at, short(name), dnsErr.Err)}
+	case context.Cause(ctx) == errNameWait:
+		return &api.Error{Kind: api.KindUnavailable, Message: fmt.Sprintf("no record of %s came within %s", at, nameLookupWait)}
+	case ctx.Err() != nil:
+		return fmt.Errorf("look up %s: %w", at, ctx.Err())
+	case domain:
+		return &api.Error{Kind: api.KindUnavailable, Message: fmt.Sprintf("%s: DNSLink lookup failed: %v", at, err)}
+	case alone || errors.Is(err, kb.ErrLookupFailure):
+		return &api.Error{Kind: api.KindUnavailable, Message: fmt.Sprintf("%s: this node knows no DHT peer to ask yet ('kith doctor' says why)", at)}
+	case errors.Is(err, namesys.ErrResolveFailed), errors.Is(err, routing.ErrNotFound):
+		return &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("no peer in the DHT holds a record of %s: its publisher may have been offline for longer than a record lasts (48 hours, as Kubo publishes them), or the name is mistyped", at)}
+	default:
+		return fmt.Errorf("look up %s: %w", at, err)
+	}
+}
