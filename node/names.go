@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipfs/boxo/namesys"
 	"github.com/ipfs/boxo/path"
+	"github.com/ipfs/go-datastore"
 	kb "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/routing"
 
@@ -20,6 +21,11 @@ import (
 // an IPNS record, or DNS for a DNSLink domain, and what they point to).
 const nameLookupWait = time.Minute
 
+// defaultDHTPeerWait is how long a name's lookup or publish waits for a
+// first DHT peer on a daemon that has none yet: one just started (by the
+// command itself, say) is bootstrapping.
+const defaultDHTPeerWait = 15 * time.Second
+
 // errNameWait is the cause of a lookup's end at nameLookupWait.
 var errNameWait = errors.New("name lookup took too long")
 
@@ -28,9 +34,10 @@ var errNameWait = errors.New("name lookup took too long")
 // newest of those the closest peers hold), a domain name a DNSLink record
 // (a TXT record at _dnslink.DOMAIN, dnslink=/ipfs/CID or /ipns/NAME) asked
 // of the system's resolver. Looked-up names are cached for their records'
-// TTL (at most the cache's size of them).
-func newNames(r routing.ValueStore) (namesys.NameSystem, error) {
-	ns, err := namesys.NewNameSystem(r, namesys.WithCache(256))
+// TTL (at most the cache's size of them). published keeps the record this
+// node publishes (names_publish.go).
+func newNames(r routing.ValueStore, published datastore.Datastore) (namesys.NameSystem, error) {
+	ns, err := namesys.NewNameSystem(r, namesys.WithCache(256), namesys.WithDatastore(published))
 	if err != nil {
 		return nil, fmt.Errorf("start the name system: %w", err)
 	}
@@ -51,6 +58,9 @@ func (n *Node) resolveName(ctx context.Context, name string) (root string, names
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, nameLookupWait, errNameWait)
 	defer cancel()
+	if !domain {
+		n.awaitDHTPeer(ctx)
+	}
 	res, err := n.names.Resolve(ctx, p, namesys.ResolveWithDhtTimeout(nameLookupWait))
 	if err != nil {
 		return "", nil, nameError(ctx, name, domain, n.dht.RoutingTableSize() == 0, err)
@@ -65,6 +75,25 @@ func (n *Node) resolveName(ctx context.Context, name string) (root string, names
 	}
 	n.log.Info("name resolved", "name", name, "to", to, "ttl", res.TTL)
 	return root, names, nil
+}
+
+// awaitDHTPeer waits, up to n.dhtPeerWait, until the DHT's routing table
+// holds a peer, or ctx ends.
+func (n *Node) awaitDHTPeer(ctx context.Context) {
+	if n.dht.RoutingTableSize() > 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.dhtPeerWait)
+	defer cancel()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for n.dht.RoutingTableSize() == 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // nameError says why a name was not resolved, in the vocabulary of API

@@ -112,8 +112,105 @@ func TestResolveNames(t *testing.T) {
 	// A node that knows no DHT peer says so, rather than that no record
 	// was found.
 	alone := newLocalNode(t)
+	alone.dhtPeerWait = 0
 	_, err = alone.ResolveRef(ctx, "/ipns/"+name.String())
 	if want := "/ipns/" + name.String() + ": this node knows no DHT peer to ask yet"; api.KindOf(err) != api.KindUnavailable || !strings.Contains(api.Sentence(err), want) {
 		t.Errorf("resolve on a node alone: %v (%s), want unavailable saying %q", err, api.KindOf(err), want)
+	}
+}
+
+// TestPublishName: a node points its IPNS name to content it pinned; a
+// peer resolves it; a new CID gets the next sequence number and a node
+// with no cached answer finds the new one. Content not pinned here, or
+// private, is refused; a node with no DHT peer keeps the record and says
+// it could not give it out; the record survives a restart, and a
+// republish renews it.
+func TestPublishName(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	a, b := newNodeAt(t, dir, nil), newLocalNode(t)
+	connect(t, b, a.Host())
+	if _, err := a.OwnName(ctx); api.KindOf(err) != api.KindNotFound {
+		t.Fatalf("own name before any publish: %v, want not found", err)
+	}
+	first, second := addData(t, a, randomData(1000)), addData(t, a, randomData(1000))
+	rec, err := a.PublishName(ctx, first, api.NameOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ipns.NameFromPeer(a.Host().ID()).String()
+	if rec.Name != want || rec.Value != "/ipfs/"+first.String() || rec.Sequence != 0 || time.Until(rec.Expires) < 47*time.Hour || rec.TTLSeconds != 300 {
+		t.Fatalf("published %+v, want %s to /ipfs/%s, sequence 0, for 48 hours, TTL 5 minutes", rec, want, first)
+	}
+	if got, err := b.ResolveRef(ctx, "/ipns/"+rec.Name); err != nil || got != first {
+		t.Fatalf("B resolved the name to %s, %v; want %s", got, err, first)
+	}
+
+	rec, err = a.PublishName(ctx, second, api.NameOptions{Lifetime: time.Hour, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Value != "/ipfs/"+second.String() || rec.Sequence != 1 || time.Until(rec.Expires) > time.Hour || rec.TTLSeconds != 60 {
+		t.Fatalf("published again %+v, want /ipfs/%s, sequence 1, for an hour, TTL a minute", rec, second)
+	}
+	c := newLocalNode(t)
+	connect(t, c, a.Host())
+	if got, err := c.ResolveRef(ctx, "/ipns/"+rec.Name); err != nil || got != second {
+		t.Fatalf("C resolved the name to %s, %v; want the new %s", got, err, second)
+	}
+	if got, err := c.ResolveName(ctx, "ipns://"+rec.Name); err != nil || got != "/ipfs/"+second.String() {
+		t.Fatalf("ResolveName: %s, %v", got, err)
+	}
+
+	private, err := a.Add(ctx, "private.bin", files.NewBytesFile(randomData(100)), api.AddOptions{Private: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		c    cid.Cid
+		says string
+	}{
+		{cid.MustParse("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"), "is not pinned here: pin it first"},
+		{cid.MustParse(private.Cid), "is private (not announced in the DHT)"},
+	} {
+		if _, err := a.PublishName(ctx, tt.c, api.NameOptions{}); api.KindOf(err) != api.KindConflict || !strings.Contains(api.Sentence(err), tt.says) {
+			t.Errorf("publish %s: %v, want a conflict saying %q", tt.c, err, tt.says)
+		}
+	}
+
+	alone := newLocalNode(t)
+	alone.dhtPeerWait = 0
+	lone := addData(t, alone, randomData(100))
+	_, err = alone.PublishName(ctx, lone, api.NameOptions{})
+	if api.KindOf(err) != api.KindUnavailable || !strings.Contains(api.Sentence(err), "this node knows no DHT peer to give the record to yet") {
+		t.Errorf("publish on a node alone: %v", err)
+	}
+	if own, err := alone.OwnName(ctx); err != nil || own.Value != "/ipfs/"+lone.String() {
+		t.Errorf("the record a node alone could not give out: %+v, %v; want it kept", own, err)
+	}
+
+	// A restart keeps the record; a republish renews it (same value and
+	// sequence, valid for 48 hours from now).
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a = newNodeAt(t, dir, nil)
+	a.dhtPeerWait = 0
+	own, err := a.OwnName(ctx)
+	if err != nil || own.Value != "/ipfs/"+second.String() || own.Sequence != 1 {
+		t.Fatalf("the record after a restart: %+v, %v", own, err)
+	}
+	if err := a.republishName(ctx); err == nil {
+		t.Fatal("republish with no DHT peer succeeded")
+	}
+	connect(t, a, b.Host())
+	waitFor(t, time.Minute, "B in A's routing table", func() bool { return a.dht.RoutingTableSize() > 0 })
+	if err := a.republishName(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, err := a.OwnName(ctx)
+	if err != nil || again.Value != own.Value || again.Sequence != own.Sequence || time.Until(again.Expires) < 47*time.Hour || again.TTLSeconds != 60 {
+		t.Fatalf("the record after a republish: %+v, %v; want %+v renewed for 48 hours", again, err, own)
 	}
 }

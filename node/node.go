@@ -83,6 +83,7 @@ type Node struct {
 	host          host.Host
 	dht           *dht.DHT
 	names         namesys.NameSystem // IPNS names and DNSLink domains (names.go)
+	republishSoon chan struct{}      // a publish failed: republishLoop tries again soon
 	server        *fetch.Server
 	bitswap       *bitswap.Exchange // nil when fetch.bitswap is off
 	fetcher       *fetch.Fetcher
@@ -108,6 +109,7 @@ type Node struct {
 	logFile       string // where the log goes besides stderr ("" if nowhere)
 	jobs          *jobRegistry
 	dropWait      time.Duration  // a get's or pin add's wait for peers that went away (defaultDropWait)
+	dhtPeerWait   time.Duration  // a name's wait for a first DHT peer (defaultDHTPeerWait)
 	groupWatch    groupWatchers  // who to tell when what the groups show changed
 	uploads       *uploadTracker // what peers download from us
 	stopFetched   func()         // ends the fetch.FetchedID handler
@@ -170,6 +172,7 @@ func New(opts Options) (n *Node, err error) {
 		logFile:       opts.LogFile,
 		gcl:           blockstore.NewGCLocker(),
 		dropWait:      defaultDropWait,
+		dhtPeerWait:   defaultDHTPeerWait,
 		reg:           prometheus.NewRegistry(),
 		bw:            metrics.NewBandwidthCounter(),
 		ctx:           ctx,
@@ -178,6 +181,7 @@ func New(opts Options) (n *Node, err error) {
 		stop:          make(chan struct{}),
 		rejoin:        make(chan struct{}, 1),
 		groupRelayNow: make(chan struct{}, 1),
+		republishSoon: make(chan struct{}, 1),
 	}
 	n.jobs = newJobRegistry(n)
 	n.trim = newMemTrimmer(func() error {
@@ -260,7 +264,7 @@ func New(opts Options) (n *Node, err error) {
 	if n.dht, err = newDHT(ctx, n.host, n.cfg, n.store.Datastore()); err != nil {
 		return n, err
 	}
-	if n.names, err = newNames(n.dht.Routing()); err != nil {
+	if n.names, err = newNames(n.dht.Routing(), n.namesStore()); err != nil {
 		return n, err
 	}
 	n.withdrawStaleCodes(ctx)
@@ -349,6 +353,7 @@ func (n *Node) Start(ctx context.Context) error {
 	n.background(n.punchLoop)
 	n.background(n.recordStats)
 	n.background(n.repairLoop)
+	n.background(n.republishLoop)
 	n.background(func(ctx context.Context) { n.trimCache(ctx, nil) }) // a limit lowered since the last run
 	n.host.Network().Notify(&network.NotifyBundle{ConnectedF: func(nw network.Network, c network.Conn) {
 		go n.dropStaleDirect(nw, c) // not on libp2p's notification goroutine

@@ -155,7 +155,7 @@ every machine, and any IPFS tool agrees on it.`,
 	root.AddCommand(
 		daemonCmd(e), addCmd(e), sendCmd(e), getCmd(e), catCmd(e), lsCmd(e), pinCmd(e), gcCmd(e),
 		repoCmd(e), exportCmd(e), importCmd(e), idCmd(e), versionCmd(e), shutdownCmd(e),
-		connectCmd(e), peersCmd(e), uploadsCmd(e), dhtCmd(e), doctorCmd(e),
+		connectCmd(e), peersCmd(e), uploadsCmd(e), dhtCmd(e), nameCmd(e), doctorCmd(e),
 		groupCmd(e), shareCmd(e), unshareCmd(e), statusCmd(e), watchCmd(e), mirrorCmd(e),
 		uiCmd(e), configCmd(e), logCmd(e), serviceCmd(e),
 	)

@@ -3,6 +3,7 @@
 package internet_test
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,8 +11,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
+	"github.com/kith-p2p/kith/web/api"
 )
 
 // TestNamesFromKubo: a public Kubo node adds a site and publishes it
@@ -21,7 +24,8 @@ import (
 // only the lab's bootstrap peers, gets a file through the IPNS name, cats
 // one through the first domain, gets the folder through the second (a
 // domain to a name to a CID), and is told plainly of a domain with no
-// record.
+// record. Then the other way: the laptop publishes its own name, and Kubo
+// resolves it and cats what it points to.
 func TestNamesFromKubo(t *testing.T) {
 	lab := netlab.New(t)
 	pub := startPublicNet(t, lab, 2, true)
@@ -70,6 +74,29 @@ func TestNamesFromKubo(t *testing.T) {
 	_, err := b.run("ls", "/ipns/nothing.example.org")
 	if err == nil || !strings.Contains(err.Error(), "kith: nothing.example.org has no DNSLink record (a TXT record at _dnslink.nothing.example.org holding dnslink=/ipfs/CID)") {
 		t.Fatalf("ls of a domain with no record: %v", err)
+	}
+
+	// The other way: B, behind its NAT, publishes its own name, and Kubo
+	// reads it and what it points to.
+	added, data := b.addFile(64 << 10)
+	var rec api.NameRecord
+	if err := b.runJSON(&rec, "name", "publish", added.Cid); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Value != "/ipfs/"+added.Cid || !strings.HasPrefix(rec.Name, "k51") {
+		t.Fatalf("kith name publish: %+v", rec)
+	}
+	if got := kuboMust(t, pub.kubo, "name", "resolve", "/ipns/"+rec.Name); got != "/ipfs/"+added.Cid {
+		t.Fatalf("Kubo resolved kith's name to %q, want /ipfs/%s", got, added.Cid)
+	}
+	// As soon as B's provider record is out (B announces once it has an
+	// address others can reach it at: its relay's, here), Kubo finds B.
+	waitFor(t, time.Minute, "Kubo to find B's provider record", func() bool {
+		out, err := pub.kubo.Command("routing", "findprovs", "-n", "1", added.Cid).Output()
+		return err == nil && strings.Contains(string(out), b.id.PeerID)
+	})
+	if got, err := pub.kubo.Command("cat", "/ipns/"+rec.Name).Output(); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Kubo's cat of kith's name gave %d bytes (%v), want the %d added", len(got), err, len(data))
 	}
 }
 

@@ -1,0 +1,185 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ipfs/boxo/ipns"
+	"github.com/ipfs/boxo/namesys"
+	"github.com/ipfs/boxo/path"
+	"github.com/ipfs/go-cid"
+	"github.com/ipfs/go-datastore"
+	"github.com/ipfs/go-datastore/namespace"
+	kb "github.com/libp2p/go-libp2p-kbucket"
+	"github.com/libp2p/go-libp2p/core/crypto"
+
+	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/dag"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// namesNamespace holds, in the repo's datastore, the record this node
+// published last (boxo's publisher keeps it): the next publish takes the
+// next sequence number, and a daemon started again publishes it again.
+var namesNamespace = datastore.NewKey("/kith/names")
+
+const (
+	// nameRepublishInterval is how often the record is put into the DHT
+	// again while the daemon runs, as Kubo's republisher does: DHT peers
+	// drop records they were given 48 hours ago.
+	nameRepublishInterval = 4 * time.Hour
+	// nameRepublishFirst is the first republish after the daemon starts
+	// (once it has DHT peers), nameRepublishRetry the next after a failed
+	// one.
+	nameRepublishFirst = time.Minute
+	nameRepublishRetry = 5 * time.Minute
+)
+
+// PublishName points this node's IPNS name (that of its peer key, as
+// Kubo's "self") to c, a user pin here that is not private: a name must
+// lead to content this node keeps and announces. The record is signed,
+// stored in the repo, and put into the DHT now and every 4 hours while
+// the daemon runs; it is valid for opts.Lifetime (48 hours) from now.
+func (n *Node) PublishName(ctx context.Context, c cid.Cid, opts api.NameOptions) (api.NameRecord, error) {
+	pin, err := n.store.GetPin(ctx, c, blockstore.OwnerUser)
+	switch {
+	case errors.Is(err, blockstore.ErrNotFound):
+		return api.NameRecord{}, &api.Error{Kind: api.KindConflict, Message: fmt.Sprintf("%s is not pinned here: pin it first (kith pin add %s), so that the name never leads to content this node may let go", c, c)}
+	case err != nil:
+		return api.NameRecord{}, fmt.Errorf("publish %s: %w", c, err)
+	case pin.Private:
+		return api.NameRecord{}, &api.Error{Kind: api.KindConflict, Message: fmt.Sprintf("%s is private (not announced in the DHT): a name would lead to content no one finds; pin it without --private to publish it", c)}
+	}
+	if opts.Lifetime <= 0 {
+		opts.Lifetime = ipns.DefaultRecordLifetime
+	}
+	if opts.TTL <= 0 {
+		opts.TTL = ipns.DefaultRecordTTL
+	}
+	n.awaitDHTPeer(ctx)
+	err = n.names.Publish(ctx, n.key(), path.FromCid(c), namesys.PublishWithEOL(time.Now().Add(opts.Lifetime)), namesys.PublishWithTTL(opts.TTL))
+	if err != nil {
+		// The record is kept (boxo's publisher stores it first): the
+		// republish loop tries again soon.
+		select {
+		case n.republishSoon <- struct{}{}:
+		default:
+		}
+		return api.NameRecord{}, publishError(ipns.NameFromPeer(n.host.ID()), err)
+	}
+	n.log.Info("name published", "name", ipns.NameFromPeer(n.host.ID()), "to", c)
+	return n.OwnName(ctx)
+}
+
+// publishError says why a record did not reach the DHT.
+func publishError(name ipns.Name, err error) error {
+	if errors.Is(err, kb.ErrLookupFailure) {
+		return &api.Error{Kind: api.KindUnavailable, Message: fmt.Sprintf("publish /ipns/%s: this node knows no DHT peer to give the record to yet ('kith doctor' says why); the daemon tries again in %s", name, nameRepublishRetry)}
+	}
+	return fmt.Errorf("publish /ipns/%s (the daemon tries again in %s): %w", name, nameRepublishRetry, err)
+}
+
+// OwnName returns the record this node published last (not found if it
+// published none).
+func (n *Node) OwnName(ctx context.Context) (api.NameRecord, error) {
+	name := ipns.NameFromPeer(n.host.ID())
+	raw, err := n.namesStore().Get(ctx, namesys.IpnsDsKey(name))
+	if errors.Is(err, datastore.ErrNotFound) {
+		return api.NameRecord{}, &api.Error{Kind: api.KindNotFound, Message: "this node has published no name yet ('kith name publish CID' does)"}
+	}
+	if err != nil {
+		return api.NameRecord{}, fmt.Errorf("read this node's IPNS record: %w", err)
+	}
+	rec, err := ipns.UnmarshalRecord(raw)
+	if err != nil {
+		return api.NameRecord{}, fmt.Errorf("read this node's IPNS record: %w", err)
+	}
+	value, err := rec.Value()
+	if err != nil {
+		return api.NameRecord{}, fmt.Errorf("read this node's IPNS record: %w", err)
+	}
+	seq, _ := rec.Sequence()
+	eol, _ := rec.Validity()
+	ttl, _ := rec.TTL()
+	return api.NameRecord{Name: name.String(), Value: value.String(), Sequence: seq, Expires: eol.UTC(), TTLSeconds: ttl.Seconds()}, nil
+}
+
+// ResolveName returns the path name (an IPNS name or a DNSLink domain,
+// with or without /ipns/ and a path after it) points to now.
+func (n *Node) ResolveName(ctx context.Context, name string) (string, error) {
+	r, err := n.resolvePath(ctx, dag.NamePrefix+trimNamePrefix(name))
+	if err != nil {
+		return "", err
+	}
+	return path.FromCid(r.c).String(), nil
+}
+
+// trimNamePrefix is name without the /ipns/ or ipns:// it may start with.
+func trimNamePrefix(name string) string {
+	name = strings.TrimSpace(name)
+	for _, p := range []string{dag.NamePrefix, "ipns://"} {
+		if s, ok := strings.CutPrefix(name, p); ok {
+			return s
+		}
+	}
+	return name
+}
+
+// key is this node's private key, whose IPNS name it publishes.
+func (n *Node) key() crypto.PrivKey { return n.repo.key }
+
+// namesStore is the datastore of the records this node publishes.
+func (n *Node) namesStore() datastore.Datastore {
+	return namespace.Wrap(n.store.Datastore(), namesNamespace)
+}
+
+// republishLoop puts this node's record into the DHT again, a minute
+// after start and then every nameRepublishInterval (after a failure, or
+// a publish that did not reach the DHT, every nameRepublishRetry), with
+// its validity renewed, as Kubo's republisher does.
+func (n *Node) republishLoop(ctx context.Context) {
+	t := time.NewTimer(nameRepublishFirst)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-n.republishSoon:
+			t.Reset(nameRepublishRetry)
+			continue
+		}
+		next := nameRepublishInterval
+		if err := n.republishName(ctx); err != nil {
+			n.log.Info("name not published again; trying later", "err", err, "in", nameRepublishRetry)
+			next = nameRepublishRetry
+		}
+		t.Reset(next)
+	}
+}
+
+// republishName publishes this node's record again (if it has one): same
+// value, sequence and TTL, valid for 48 hours from now (or as long as it
+// was, if longer).
+func (n *Node) republishName(ctx context.Context) error {
+	own, err := n.OwnName(ctx)
+	if api.KindOf(err) == api.KindNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	value, err := path.NewPath(own.Value)
+	if err != nil {
+		return fmt.Errorf("republish: %w", err)
+	}
+	eol := time.Now().Add(ipns.DefaultRecordLifetime)
+	if own.Expires.After(eol) {
+		eol = own.Expires
+	}
+	ttl := time.Duration(own.TTLSeconds * float64(time.Second))
+	return n.names.Publish(ctx, n.key(), value, namesys.PublishWithEOL(eol), namesys.PublishWithTTL(ttl))
+}

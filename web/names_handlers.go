@@ -1,0 +1,85 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// namesBackend is the backend's api.Names, or an answer that it has none.
+func (s *Server) namesBackend(w http.ResponseWriter) (api.Names, bool) {
+	ns, ok := s.backend.(api.Names)
+	if !ok {
+		writeError(w, &api.Error{Kind: api.KindUnavailable, Message: "this daemon has no IPNS names"})
+	}
+	return ns, ok
+}
+
+// handlePublishName points this node's IPNS name to ?cid= (a CID, ticket,
+// path or name, pinned here), valid for ?lifetime= and cached for ?ttl=
+// (Go durations: 48h, 5m).
+func (s *Server) handlePublishName(w http.ResponseWriter, r *http.Request) {
+	ns, ok := s.namesBackend(w)
+	if !ok {
+		return
+	}
+	var opts api.NameOptions
+	for param, d := range map[string]*time.Duration{"lifetime": &opts.Lifetime, "ttl": &opts.TTL} {
+		v := r.URL.Query().Get(param)
+		if v == "" {
+			continue
+		}
+		var err error
+		if *d, err = time.ParseDuration(v); err != nil || *d <= 0 {
+			writeError(w, fmt.Errorf("parameter %s=%q is not a duration such as 48h or 5m: %w", param, v, api.ErrInvalid))
+			return
+		}
+	}
+	c, err := s.cidParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	rec, err := ns.PublishName(r.Context(), c, opts)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, rec)
+}
+
+// handleOwnName answers this node's IPNS record.
+func (s *Server) handleOwnName(w http.ResponseWriter, r *http.Request) {
+	ns, ok := s.namesBackend(w)
+	if !ok {
+		return
+	}
+	rec, err := ns.OwnName(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, rec)
+}
+
+// handleResolveName answers what ?name= (an IPNS name or a DNSLink
+// domain, maybe with a path after it) points to now.
+func (s *Server) handleResolveName(w http.ResponseWriter, r *http.Request) {
+	ns, ok := s.namesBackend(w)
+	if !ok {
+		return
+	}
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		writeError(w, fmt.Errorf("missing name parameter: %w", api.ErrInvalid))
+		return
+	}
+	p, err := ns.ResolveName(r.Context(), name)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, api.NamePath{Path: p})
+}
