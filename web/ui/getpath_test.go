@@ -9,12 +9,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/ipfs/boxo/files"
 	"github.com/ipfs/boxo/ipns"
-	"github.com/ipfs/boxo/namesys"
-	"github.com/ipfs/boxo/path"
-	ds "github.com/ipfs/go-datastore"
-	dssync "github.com/ipfs/go-datastore/sync"
-	"github.com/libp2p/go-libp2p"
-	kaddht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -90,7 +84,7 @@ func TestBrowserGetAName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := publishTo(t, d, "/ipfs/"+album.Cid)
+	name := publishFrom(t, ipfsPeer(t, d), "/ipfs/"+album.Cid)
 	d.login(t, ctx)
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -132,51 +126,6 @@ func TestBrowserGetAName(t *testing.T) {
 	if err != nil || !strings.Contains(status, "no peer in the DHT holds a record of /ipns/"+nobody.String()) {
 		t.Fatalf("get by a name no one published: %v, the page says %q", err, status)
 	}
-}
-
-// publishTo publishes value under a new IPNS name from another IPFS peer
-// (a libp2p host of the test's with Amino's DHT protocol, as Kubo runs
-// it) connected to d: the record goes into d's DHT. It returns the name.
-func publishTo(t *testing.T, d *daemon, value string) ipns.Name {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	id, err := d.c.ID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ai, err := peer.AddrInfoFromString(id.Addresses[0] + "/p2p/" + id.PeerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dht, err := kaddht.New(h, kaddht.Mode(kaddht.ModeServer), kaddht.ProtocolPrefix("/ipfs"), kaddht.BootstrapPeers(*ai))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dht.Close() })
-	if err := h.Connect(ctx, *ai); err != nil {
-		t.Fatal(err)
-	}
-	for dht.RoutingTable().Find(ai.ID) == "" {
-		if ctx.Err() != nil {
-			t.Fatal("the daemon never joined the test peer's DHT routing table")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	p, err := path.NewPath(value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := namesys.NewIPNSPublisher(dht, dssync.MutexWrap(ds.NewMapDatastore()))
-	if err := pub.Publish(ctx, h.Peerstore().PrivKey(h.ID()), p); err != nil {
-		t.Fatalf("publish %s: %v", value, err)
-	}
-	return ipns.NameFromPeer(h.ID())
 }
 
 // peerOf is the peer ID of a new key, whose name no one published.

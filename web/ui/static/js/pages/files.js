@@ -12,6 +12,7 @@ import * as live from '../live.js';
 import * as replication from '../replication.js';
 import { groupShareBox } from '../groupshare.js';
 import { longList } from '../longlist.js';
+import { nameBox } from '../namebox.js';
 import { privacyBox } from '../privacy.js';
 import { closeCodes, ticketBox } from '../ticket.js';
 
@@ -81,7 +82,7 @@ export function render(main, _arg, query) {
       return;
     }
     const slot = h('div', {}, h('p', { class: 'muted' }, 'Making a ticket…'));
-    const cell = h('td', { colspan: 6 }, slot, privacyBox(pin, load), groupShareBox(pin.cid, pin.name, { onChange: load }));
+    const cell = h('td', { colspan: 6 }, slot, privacyBox(pin, load), pin.replica ? null : nameBox(pin), groupShareBox(pin.cid, pin.name, { onChange: load }));
     const tr = h('tr', { class: 'ticket-row', dataset: { ticketFor: pin.cid } }, cell);
     tickets.set(pin.cid, tr);
     placeTicket(row, tr);

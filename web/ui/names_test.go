@@ -1,0 +1,152 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/boxo/ipns"
+	"github.com/ipfs/boxo/namesys"
+	"github.com/ipfs/boxo/path"
+	ds "github.com/ipfs/go-datastore"
+	dssync "github.com/ipfs/go-datastore/sync"
+	"github.com/libp2p/go-libp2p"
+	kaddht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestBrowserPublishName: a pin's Share panel publishes it under this
+// node's IPNS name; the panel then says the name leads there, and
+// another IPFS peer (the test's own libp2p host and DHT) finds the record
+// in the DHT. A private pin's panel says it cannot be published.
+func TestBrowserPublishName(t *testing.T) {
+	ctx := newBrowser(t)
+	d := startDaemon(t, nil)
+	other := ipfsPeer(t, d)
+	res, err := d.c.Add(ctx, "notes.txt", files.NewBytesFile([]byte("notes\n")), 0, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	private, err := d.c.Add(ctx, "diary.txt", files.NewBytesFile([]byte("diary\n")), 0, api.AddOptions{Private: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := d.c.ID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := peer.Decode(id.PeerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "/ipns/" + ipns.NameFromPeer(pid).String()
+	d.login(t, ctx)
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	row := fmt.Sprintf(`#pins tr[data-cid="%s"]`, res.Cid)
+	box := fmt.Sprintf(`tr[data-ticket-for="%s"] .ipns-name`, res.Cid)
+	err = chromedp.Run(sctx,
+		chromedp.Navigate(d.base()+"/#/files"),
+		chromedp.WaitVisible(row+` [data-action="share"]`, chromedp.ByQuery),
+		clickJS(row+` [data-action="share"]`),
+		chromedp.WaitVisible(box+` [data-action="publish-name"]`, chromedp.ByQuery),
+		clickJS(box+` [data-action="publish-name"]`),
+		chromedp.WaitVisible(box+`[data-published="true"]`, chromedp.ByQuery),
+	)
+	if err != nil {
+		var said string
+		_ = chromedp.Run(ctx, chromedp.Text(box, &said, chromedp.ByQuery))
+		t.Fatalf("publish from the Share panel: %v (it says %q)", err, said)
+	}
+	waitText(t, sctx, box, "Your IPNS name leads here: "+name)
+	screenshot(t, ctx, artifacts(t), "files-ipns-name")
+
+	own, err := d.c.OwnName(ctx)
+	if err != nil || own.Value != "/ipfs/"+res.Cid {
+		t.Fatalf("the daemon's record: %+v, %v", own, err)
+	}
+	ns, err := namesys.NewNameSystem(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := path.NewPath(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ns.Resolve(sctx, p)
+	if err != nil || got.Path.String() != "/ipfs/"+res.Cid {
+		t.Fatalf("another IPFS peer resolved %s to %v, %v; want /ipfs/%s", name, got.Path, err, res.Cid)
+	}
+
+	prow := fmt.Sprintf(`#pins tr[data-cid="%s"]`, private.Cid)
+	pbox := fmt.Sprintf(`tr[data-ticket-for="%s"] .ipns-name`, private.Cid)
+	if err := chromedp.Run(sctx, clickJS(prow+` [data-action="share"]`), chromedp.WaitVisible(pbox, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, pbox, "Private content cannot be published under your IPNS name")
+	var buttons int
+	if err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf(`[...document.querySelectorAll(%q)].filter((b) => !b.hidden).length`, pbox+" button"), &buttons)); err != nil || buttons != 0 {
+		t.Fatalf("a private pin's name box shows %d buttons (%v)", buttons, err)
+	}
+}
+
+// ipfsPeer is another IPFS peer: a libp2p host of the test's with Amino's
+// DHT protocol (as Kubo runs it), connected to d, each in the other's
+// routing table. It stops at the end of the test.
+func ipfsPeer(t *testing.T, d *daemon) *kaddht.IpfsDHT {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	id, err := d.c.ID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ai, err := peer.AddrInfoFromString(id.Addresses[0] + "/p2p/" + id.PeerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dht, err := kaddht.New(h, kaddht.Mode(kaddht.ModeServer), kaddht.ProtocolPrefix("/ipfs"), kaddht.BootstrapPeers(*ai))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dht.Close() })
+	if err := h.Connect(ctx, *ai); err != nil {
+		t.Fatal(err)
+	}
+	for dht.RoutingTable().Find(ai.ID) == "" {
+		if ctx.Err() != nil {
+			t.Fatal("the daemon never joined the test peer's DHT routing table")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return dht
+}
+
+// publishFrom publishes value under the IPNS name of the peer of dht,
+// into the DHT, and returns the name.
+func publishFrom(t *testing.T, dht *kaddht.IpfsDHT, value string) ipns.Name {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p, err := path.NewPath(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := dht.Host()
+	pub := namesys.NewIPNSPublisher(dht, dssync.MutexWrap(ds.NewMapDatastore()))
+	if err := pub.Publish(ctx, h.Peerstore().PrivKey(h.ID()), p); err != nil {
+		t.Fatalf("publish %s: %v", value, err)
+	}
+	return ipns.NameFromPeer(h.ID())
+}
+
