@@ -149,4 +149,3 @@ func publishFrom(t *testing.T, dht *kaddht.IpfsDHT, value string) ipns.Name {
 	}
 	return ipns.NameFromPeer(h.ID())
 }
-
