@@ -1,0 +1,55 @@
+package main_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestNamePublishAndGet: `kith name publish` on one daemon pins a file
+// added with --no-pin and points the node's IPNS name to it; a second
+// daemon, connected to the first, resolves the name and gets the file by
+// it; `kith name resolve` with no name shows the first's own record.
+func TestNamePublishAndGet(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	startDaemon(t, a)
+	startDaemon(t, b)
+	if _, stderr, err := runKith(t, a, "name", "resolve"); err == nil || !strings.Contains(stderr, "kith: this node has published no name yet ('kith name publish CID' does)") {
+		t.Fatalf("name resolve before a publish: %v: %s", err, stderr)
+	}
+	src := filepath.Join(t.TempDir(), "site.txt")
+	if err := os.WriteFile(src, []byte("version 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cid := mustKith(t, a, "add", "-q", "--no-pin", src)
+	mustKith(t, b, "connect", p2pAddrOf(t, a))
+
+	out := mustKith(t, a, "name", "publish", cid)
+	m := regexp.MustCompile(`(?m)^/ipns/(k51[a-z0-9]+) -> /ipfs/` + cid + `$`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "sequence 0, valid until ") || !strings.Contains(out, "anyone gets it with: kith get /ipns/"+m[1]) {
+		t.Fatalf("kith name publish said:\n%s", out)
+	}
+	name := m[1]
+	var pins []struct{ Cid string }
+	if err := json.Unmarshal([]byte(mustKith(t, a, "--json", "pin", "ls")), &pins); err != nil || len(pins) != 1 || pins[0].Cid != cid {
+		t.Fatalf("pins after the publish: %+v, %v; want the published file pinned", pins, err)
+	}
+	if own := mustKith(t, a, "name", "resolve"); !strings.HasPrefix(own, "/ipns/"+name+" -> /ipfs/"+cid+"\n") {
+		t.Fatalf("name resolve of its own record:\n%s", own)
+	}
+
+	if got := mustKith(t, b, "name", "resolve", name); got != "/ipfs/"+cid {
+		t.Fatalf("B resolved the name to %q, want /ipfs/%s", got, cid)
+	}
+	dst := filepath.Join(t.TempDir(), "got.txt")
+	stdout, stderr, err := runKith(t, b, "get", "/ipns/"+name, "-o", dst)
+	if err != nil || !strings.Contains(stderr, "looking up /ipns/"+name+" (up to a minute)...") {
+		t.Fatalf("get by the name: %v\n%s%s", err, stdout, stderr)
+	}
+	if body, _ := os.ReadFile(dst); string(body) != "version 1\n" {
+		t.Fatalf("get by the name wrote %q", body)
+	}
+}
