@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,9 +78,9 @@ func (n *Node) PublishName(ctx context.Context, c cid.Cid, opts api.NameOptions)
 // publishError says why a record did not reach the DHT.
 func publishError(name ipns.Name, err error) error {
 	if errors.Is(err, kb.ErrLookupFailure) {
-		return &api.Error{Kind: api.KindUnavailable, Message: fmt.Sprintf("publish /ipns/%s: this node knows no DHT peer to give the record to yet ('kith doctor' says why); the daemon tries again in %s", name, nameRepublishRetry)}
+		return &api.Error{Kind: api.KindUnavailable, Message: fmt.Sprintf("publish /ipns/%s: this node knows no DHT peer to give the record to yet ('kith doctor' says why); the daemon tries again in %d minutes", name, int(nameRepublishRetry.Minutes()))}
 	}
-	return fmt.Errorf("publish /ipns/%s (the daemon tries again in %s): %w", name, nameRepublishRetry, err)
+	return fmt.Errorf("publish /ipns/%s (the daemon tries again in %d minutes): %w", name, int(nameRepublishRetry.Minutes()), err)
 }
 
 // OwnName returns the record this node published last (not found if it
@@ -107,14 +108,21 @@ func (n *Node) OwnName(ctx context.Context) (api.NameRecord, error) {
 	return api.NameRecord{Name: name.String(), Value: value.String(), Sequence: seq, Expires: eol.UTC(), TTLSeconds: ttl.Seconds()}, nil
 }
 
-// ResolveName returns the path name (an IPNS name or a DNSLink domain,
-// with or without /ipns/ and a path after it) points to now.
+// ResolveName returns the /ipfs/ path name (an IPNS name or a DNSLink
+// domain, with or without /ipns/, and a path after it) points to now, as
+// Kubo's ipfs name resolve: the record's path with the rest after it,
+// read from no folder on the way.
 func (n *Node) ResolveName(ctx context.Context, name string) (string, error) {
-	r, err := n.resolvePath(ctx, dag.NamePrefix+trimNamePrefix(name))
+	root, rest, err := dag.SplitPath(dag.NamePrefix + trimNamePrefix(name))
+	if err != nil {
+		return "", &api.Error{Kind: api.KindInvalid, Message: err.Error()}
+	}
+	name, _ = dag.IsName(root)
+	c, under, err := n.resolveName(ctx, name)
 	if err != nil {
 		return "", err
 	}
-	return path.FromCid(r.c).String(), nil
+	return "/ipfs/" + strings.Join(slices.Concat([]string{c}, under, rest), "/"), nil
 }
 
 // trimNamePrefix is name without the /ipns/ or ipns:// it may start with.

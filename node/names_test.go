@@ -162,6 +162,9 @@ func TestPublishName(t *testing.T) {
 	if got, err := c.ResolveName(ctx, "ipns://"+rec.Name); err != nil || got != "/ipfs/"+second.String() {
 		t.Fatalf("ResolveName: %s, %v", got, err)
 	}
+	if got, err := c.ResolveName(ctx, rec.Name+"/a/b c"); err != nil || got != "/ipfs/"+second.String()+"/a/b c" {
+		t.Fatalf("ResolveName of a path under the name: %s, %v; want the path after the CID, unread", got, err)
+	}
 
 	private, err := a.Add(ctx, "private.bin", files.NewBytesFile(randomData(100)), api.AddOptions{Private: true}, nil)
 	if err != nil {
