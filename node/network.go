@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ipfs/boxo/ipns"
 	"os"
 	"strings"
 	"time"
@@ -196,6 +197,7 @@ func (n *Node) ID(ctx context.Context) (api.ID, error) {
 		Share:        withID(share),
 		LAN:          withID(lan),
 		PeerID:       n.host.ID().String(),
+		IPNSName:     ipns.NameFromPeer(n.host.ID()).String(),
 		Version:      BuildVersion(),
 		Repo:         n.repo.dir,
 		API:          n.APIAddr(),

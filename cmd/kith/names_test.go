@@ -12,7 +12,8 @@ import (
 // TestNamePublishAndGet: `kith name publish` on one daemon pins a file
 // added with --no-pin and points the node's IPNS name to it; a second
 // daemon, connected to the first, resolves the name and gets the file by
-// it; `kith name resolve` with no name shows the first's own record.
+// it; `kith name resolve` with no name shows the first's own record, and
+// `kith id` its name.
 func TestNamePublishAndGet(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	startDaemon(t, a)
@@ -39,6 +40,9 @@ func TestNamePublishAndGet(t *testing.T) {
 	}
 	if own := mustKith(t, a, "name", "resolve"); !strings.HasPrefix(own, "/ipns/"+name+" -> /ipfs/"+cid+"\n") {
 		t.Fatalf("name resolve of its own record:\n%s", own)
+	}
+	if id := mustKith(t, a, "id"); !strings.Contains(id, "\nipns name:    /ipns/"+name+" ('kith name publish CID' points it)\n") {
+		t.Fatalf("kith id does not name the IPNS name:\n%s", id)
 	}
 
 	if got := mustKith(t, b, "name", "resolve", name); got != "/ipfs/"+cid {

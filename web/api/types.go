@@ -60,10 +60,13 @@ type ErrorBody struct {
 
 // ID describes the daemon.
 type ID struct {
-	PeerID  string `json:"peer_id"`
-	Version string `json:"version"`
-	Repo    string `json:"repo"`
-	API     string `json:"api"`
+	PeerID string `json:"peer_id"`
+	// IPNSName is this node's IPNS name (k51...: its key's, which kith
+	// name publish points to content).
+	IPNSName string `json:"ipns_name"`
+	Version  string `json:"version"`
+	Repo     string `json:"repo"`
+	API      string `json:"api"`
 	// Home is the home folder of the user the daemon runs as (empty when
 	// it has none): the web UI reads a path typed as ~/... from there.
 	Home string `json:"home,omitempty"`

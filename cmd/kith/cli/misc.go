@@ -33,8 +33,8 @@ reachable.`,
 			if e.json {
 				return e.printJSON(id)
 			}
-			fmt.Fprintf(e.stdout, "peer id:      %s\nreachability: %s\ndht peers:    %d\napi:          http://%s\nrepo:         %s\nversion:      %s\n",
-				id.PeerID, reachabilityText(id.Reachability), id.DHTPeers, id.API, id.Repo, id.Version)
+			fmt.Fprintf(e.stdout, "peer id:      %s\nipns name:    /ipns/%s ('kith name publish CID' points it)\nreachability: %s\ndht peers:    %d\napi:          http://%s\nrepo:         %s\nversion:      %s\n",
+				id.PeerID, id.IPNSName, reachabilityText(id.Reachability), id.DHTPeers, id.API, id.Repo, id.Version)
 			fmt.Fprintln(e.stdout, "listening on:")
 			for _, a := range id.Listen {
 				fmt.Fprintln(e.stdout, "  "+a)
