@@ -40,21 +40,8 @@ go).`,
 		Example: "  kith name publish bafy...\n  kith name publish site-v2 --ttl 1m   # a pin's name",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			stop, err := e.daemonForRef(cmd.Context(), args[0], "", "name publish")
-			if err != nil {
-				return err
-			}
+			pin, c, stop, err := e.pinRef(cmd.Context(), args[0], "name publish", api.PinOptions{})
 			defer stop()
-			id, c, err := e.cidClient(args[0])
-			if err != nil {
-				return err
-			}
-			p := e.newProgress("pinning", true)
-			pin, err := c.PinAdd(cmd.Context(), id, api.PinOptions{}, p.event)
-			p.done()
-			if err != nil && cmd.Context().Err() != nil {
-				return p.stopped("name publish")
-			}
 			if err != nil {
 				return err
 			}

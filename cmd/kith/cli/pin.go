@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kith-p2p/kith/web/api"
+	"github.com/kith-p2p/kith/web/client"
 )
 
 func pinCmd(e *env) *cobra.Command {
@@ -32,25 +34,12 @@ that was; --private=false announces it.`,
 		Example: "  kith pin add bafy...\n  kith pin add bafy... --private   # no longer announced in the DHT",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			stop, err := e.daemonForRef(cmd.Context(), args[0], "", "pin add")
-			if err != nil {
-				return err
-			}
-			defer stop()
-			id, c, err := e.cidClient(args[0])
-			if err != nil {
-				return err
-			}
-			p := e.newProgress("pinning", true)
 			opts := api.PinOptions{Name: name}
 			if cmd.Flags().Changed("private") {
 				opts.Private = &private
 			}
-			pin, err := c.PinAdd(cmd.Context(), id, opts, p.event)
-			p.done()
-			if err != nil && cmd.Context().Err() != nil {
-				return p.stopped("pin add")
-			}
+			pin, _, stop, err := e.pinRef(cmd.Context(), args[0], "pin add", opts)
+			defer stop()
 			if err != nil {
 				return err
 			}
@@ -169,4 +158,26 @@ func pinGroupsNote(p api.Pin) string {
 		return " · also kept for " + strings.Join(shown, ", ") + private
 	}
 	return private
+}
+
+// pinRef pins what arg names (a CID, ticket, path, IPNS name or a pin's
+// name), as kith pin add does, with progress on stderr; for a command
+// (what) that starts a daemon for itself when none runs, which stop ends.
+// It returns the pin and the client it used.
+func (e *env) pinRef(ctx context.Context, arg, what string, opts api.PinOptions) (pin api.Pin, c *client.Client, stop func(), err error) {
+	stop, err = e.daemonForRef(ctx, arg, "", what)
+	if err != nil {
+		return api.Pin{}, nil, func() {}, err
+	}
+	id, c, err := e.cidClient(arg)
+	if err != nil {
+		return api.Pin{}, nil, stop, err
+	}
+	p := e.newProgress("pinning", true)
+	pin, err = c.PinAdd(ctx, id, opts, p.event)
+	p.done()
+	if err != nil && ctx.Err() != nil {
+		return api.Pin{}, nil, stop, p.stopped(what)
+	}
+	return pin, c, stop, err
 }
