@@ -78,9 +78,9 @@ func (n *Node) PublishName(ctx context.Context, c cid.Cid, opts api.NameOptions)
 // publishError says why a record did not reach the DHT.
 func publishError(name ipns.Name, err error) error {
 	if errors.Is(err, kb.ErrLookupFailure) {
-		return &api.Error{Kind: api.KindUnavailable, Message: fmt.Sprintf("publish /ipns/%s: this node knows no DHT peer to give the record to yet ('kith doctor' says why); the daemon tries again in %d minutes", name, int(nameRepublishRetry.Minutes()))}
+		return &api.Error{Kind: api.KindUnavailable, Message: fmt.Sprintf("publish /ipns/%s: this node knows no DHT peer to give the record to yet ('kith doctor' says why); the record is kept, and given out within %d minutes while the daemon runs", name, int(nameRepublishRetry.Minutes()))}
 	}
-	return fmt.Errorf("publish /ipns/%s (the daemon tries again in %d minutes): %w", name, int(nameRepublishRetry.Minutes()), err)
+	return fmt.Errorf("publish /ipns/%s (the record is kept, and given out within %d minutes while the daemon runs): %w", name, int(nameRepublishRetry.Minutes()), err)
 }
 
 // OwnName returns the record this node published last (not found if it
