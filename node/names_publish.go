@@ -15,7 +15,6 @@ import (
 	"github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/namespace"
 	kb "github.com/libp2p/go-libp2p-kbucket"
-	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
@@ -39,12 +38,21 @@ const (
 	nameRepublishRetry = 5 * time.Minute
 )
 
-// PublishName points this node's IPNS name (that of its peer key, as
-// Kubo's "self") to c, a user pin here that is not private: a name must
-// lead to content this node keeps and announces. The record is signed,
-// stored in the repo, and put into the DHT now and every 4 hours while
-// the daemon runs; it is valid for opts.Lifetime (48 hours) from now.
+// PublishName points the IPNS name of one of this node's keys (opts.Key:
+// its peer key's, as Kubo's "self", by default) to c, a user pin here
+// that is not private: a name must lead to content this node keeps and
+// announces. The record is signed, stored in the repo, and put into the
+// DHT now and every 4 hours while the daemon runs; it is valid for
+// opts.Lifetime (48 hours) from now.
 func (n *Node) PublishName(ctx context.Context, c cid.Cid, opts api.NameOptions) (api.NameRecord, error) {
+	k, err := n.nameKey(opts.Key)
+	if err != nil {
+		return api.NameRecord{}, err
+	}
+	name, err := nameOf(k)
+	if err != nil {
+		return api.NameRecord{}, err
+	}
 	pin, err := n.store.GetPin(ctx, c, blockstore.OwnerUser)
 	switch {
 	case errors.Is(err, blockstore.ErrNotFound):
@@ -61,7 +69,7 @@ func (n *Node) PublishName(ctx context.Context, c cid.Cid, opts api.NameOptions)
 		opts.TTL = ipns.DefaultRecordTTL
 	}
 	n.awaitDHTPeer(ctx)
-	err = n.names.Publish(ctx, n.key(), path.FromCid(c), namesys.PublishWithEOL(time.Now().Add(opts.Lifetime)), namesys.PublishWithTTL(opts.TTL))
+	err = n.names.Publish(ctx, k, path.FromCid(c), namesys.PublishWithEOL(time.Now().Add(opts.Lifetime)), namesys.PublishWithTTL(opts.TTL))
 	if err != nil {
 		// The record is kept (boxo's publisher stores it first): the
 		// republish loop tries again soon.
@@ -69,10 +77,18 @@ func (n *Node) PublishName(ctx context.Context, c cid.Cid, opts api.NameOptions)
 		case n.republishSoon <- struct{}{}:
 		default:
 		}
-		return api.NameRecord{}, publishError(ipns.NameFromPeer(n.host.ID()), err)
+		return api.NameRecord{}, publishError(name, err)
 	}
-	n.log.Info("name published", "name", ipns.NameFromPeer(n.host.ID()), "to", c)
-	return n.OwnName(ctx)
+	n.log.Info("name published", "key", keyLabel(opts.Key), "name", name, "to", c)
+	return n.OwnName(ctx, opts.Key)
+}
+
+// keyLabel is what the API calls a key: "" is self.
+func keyLabel(key string) string {
+	if key == "" {
+		return api.SelfKey
+	}
+	return key
 }
 
 // publishError says why a record did not reach the DHT.
@@ -83,29 +99,39 @@ func publishError(name ipns.Name, err error) error {
 	return fmt.Errorf("publish /ipns/%s (the record is kept, and given out within %d minutes while the daemon runs): %w", name, int(nameRepublishRetry.Minutes()), err)
 }
 
-// OwnName returns the record this node published last (not found if it
-// published none).
-func (n *Node) OwnName(ctx context.Context) (api.NameRecord, error) {
-	name := ipns.NameFromPeer(n.host.ID())
+// OwnName returns the record published last with one of this node's
+// keys ("": self); not found if none was.
+func (n *Node) OwnName(ctx context.Context, key string) (api.NameRecord, error) {
+	k, err := n.nameKey(key)
+	if err != nil {
+		return api.NameRecord{}, err
+	}
+	name, err := nameOf(k)
+	if err != nil {
+		return api.NameRecord{}, err
+	}
 	raw, err := n.namesStore().Get(ctx, namesys.IpnsDsKey(name))
 	if errors.Is(err, datastore.ErrNotFound) {
-		return api.NameRecord{}, &api.Error{Kind: api.KindNotFound, Message: "this node has published no name yet ('kith name publish CID' does)"}
+		if key == "" || key == api.SelfKey {
+			return api.NameRecord{}, &api.Error{Kind: api.KindNotFound, Message: "this node has published no name yet ('kith name publish CID' does)"}
+		}
+		return api.NameRecord{}, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("nothing is published with key %q yet ('kith name publish --key %s CID' does)", key, key)}
 	}
 	if err != nil {
-		return api.NameRecord{}, fmt.Errorf("read this node's IPNS record: %w", err)
+		return api.NameRecord{}, fmt.Errorf("read the IPNS record of key %s: %w", keyLabel(key), err)
 	}
 	rec, err := ipns.UnmarshalRecord(raw)
 	if err != nil {
-		return api.NameRecord{}, fmt.Errorf("read this node's IPNS record: %w", err)
+		return api.NameRecord{}, fmt.Errorf("read the IPNS record of key %s: %w", keyLabel(key), err)
 	}
 	value, err := rec.Value()
 	if err != nil {
-		return api.NameRecord{}, fmt.Errorf("read this node's IPNS record: %w", err)
+		return api.NameRecord{}, fmt.Errorf("read the IPNS record of key %s: %w", keyLabel(key), err)
 	}
 	seq, _ := rec.Sequence()
 	eol, _ := rec.Validity()
 	ttl, _ := rec.TTL()
-	return api.NameRecord{Name: name.String(), Value: value.String(), Sequence: seq, Expires: eol.UTC(), TTLSeconds: ttl.Seconds()}, nil
+	return api.NameRecord{Key: keyLabel(key), Name: name.String(), Value: value.String(), Sequence: seq, Expires: eol.UTC(), TTLSeconds: ttl.Seconds()}, nil
 }
 
 // ResolveName returns the /ipfs/ path name (an IPNS name or a DNSLink
@@ -136,18 +162,16 @@ func trimNamePrefix(name string) string {
 	return name
 }
 
-// key is this node's private key, whose IPNS name it publishes.
-func (n *Node) key() crypto.PrivKey { return n.repo.key }
-
 // namesStore is the datastore of the records this node publishes.
 func (n *Node) namesStore() datastore.Datastore {
 	return namespace.Wrap(n.store.Datastore(), namesNamespace)
 }
 
-// republishLoop puts this node's record into the DHT again, a minute
-// after start and then every nameRepublishInterval (after a failure, or
-// a publish that did not reach the DHT, every nameRepublishRetry), with
-// its validity renewed, as Kubo's republisher does.
+// republishLoop puts the records of this node's keys into the DHT
+// again, a minute after start and then every nameRepublishInterval (after
+// a failure, or a publish that did not reach the DHT, every
+// nameRepublishRetry), with their validity renewed, as Kubo's
+// republisher does.
 func (n *Node) republishLoop(ctx context.Context) {
 	t := time.NewTimer(nameRepublishFirst)
 	defer t.Stop()
@@ -161,22 +185,42 @@ func (n *Node) republishLoop(ctx context.Context) {
 			continue
 		}
 		next := nameRepublishInterval
-		if err := n.republishName(ctx); err != nil {
-			n.log.Info("name not published again; trying later", "err", err, "in", nameRepublishRetry)
+		if err := n.republishNames(ctx); err != nil {
+			n.log.Info("names not published again; trying later", "err", err, "in", nameRepublishRetry)
 			next = nameRepublishRetry
 		}
 		t.Reset(next)
 	}
 }
 
-// republishName publishes this node's record again (if it has one): same
+// republishNames publishes again the record of each of this node's keys
+// that has one.
+func (n *Node) republishNames(ctx context.Context) error {
+	keys, err := n.keyNames()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, key := range append([]string{api.SelfKey}, keys...) {
+		if err := n.republishName(ctx, key); err != nil {
+			errs = append(errs, fmt.Errorf("key %s: %w", key, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// republishName publishes a key's record again (if it has one): same
 // value, sequence and TTL, valid for 48 hours from now (or as long as it
 // was, if longer).
-func (n *Node) republishName(ctx context.Context) error {
-	own, err := n.OwnName(ctx)
+func (n *Node) republishName(ctx context.Context, key string) error {
+	own, err := n.OwnName(ctx, key)
 	if api.KindOf(err) == api.KindNotFound {
 		return nil
 	}
+	if err != nil {
+		return err
+	}
+	k, err := n.nameKey(key)
 	if err != nil {
 		return err
 	}
@@ -189,5 +233,5 @@ func (n *Node) republishName(ctx context.Context) error {
 		eol = own.Expires
 	}
 	ttl := time.Duration(own.TTLSeconds * float64(time.Second))
-	return n.names.Publish(ctx, n.key(), value, namesys.PublishWithEOL(eol), namesys.PublishWithTTL(ttl))
+	return n.names.Publish(ctx, k, value, namesys.PublishWithEOL(eol), namesys.PublishWithTTL(ttl))
 }

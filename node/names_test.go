@@ -131,7 +131,7 @@ func TestPublishName(t *testing.T) {
 	dir := t.TempDir()
 	a, b := newNodeAt(t, dir, nil), newLocalNode(t)
 	connect(t, b, a.Host())
-	if _, err := a.OwnName(ctx); api.KindOf(err) != api.KindNotFound {
+	if _, err := a.OwnName(ctx, ""); api.KindOf(err) != api.KindNotFound {
 		t.Fatalf("own name before any publish: %v, want not found", err)
 	}
 	first, second := addData(t, a, randomData(1000)), addData(t, a, randomData(1000))
@@ -189,7 +189,7 @@ func TestPublishName(t *testing.T) {
 	if api.KindOf(err) != api.KindUnavailable || !strings.Contains(api.Sentence(err), "this node knows no DHT peer to give the record to yet") {
 		t.Errorf("publish on a node alone: %v", err)
 	}
-	if own, err := alone.OwnName(ctx); err != nil || own.Value != "/ipfs/"+lone.String() {
+	if own, err := alone.OwnName(ctx, ""); err != nil || own.Value != "/ipfs/"+lone.String() {
 		t.Errorf("the record a node alone could not give out: %+v, %v; want it kept", own, err)
 	}
 
@@ -200,20 +200,90 @@ func TestPublishName(t *testing.T) {
 	}
 	a = newNodeAt(t, dir, nil)
 	a.dhtPeerWait = 0
-	own, err := a.OwnName(ctx)
+	own, err := a.OwnName(ctx, "")
 	if err != nil || own.Value != "/ipfs/"+second.String() || own.Sequence != 1 {
 		t.Fatalf("the record after a restart: %+v, %v", own, err)
 	}
-	if err := a.republishName(ctx); err == nil {
+	if err := a.republishName(ctx, ""); err == nil {
 		t.Fatal("republish with no DHT peer succeeded")
 	}
 	connect(t, a, b.Host())
 	waitFor(t, time.Minute, "B in A's routing table", func() bool { return a.dht.RoutingTableSize() > 0 })
-	if err := a.republishName(ctx); err != nil {
+	if err := a.republishName(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
-	again, err := a.OwnName(ctx)
+	again, err := a.OwnName(ctx, "")
 	if err != nil || again.Value != own.Value || again.Sequence != own.Sequence || time.Until(again.Expires) < 47*time.Hour || again.TTLSeconds != 60 {
 		t.Fatalf("the record after a republish: %+v, %v; want %+v renewed for 48 hours", again, err, own)
+	}
+}
+
+// TestNameKeys: a key made for one more name publishes under a name of
+// its own, which a peer resolves while the node's own name is untouched;
+// the keys are listed with their records, republished, and a removed key
+// publishes no more. Names no key may have, a second key of one name,
+// and removing self are refused.
+func TestNameKeys(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	a, b := newLocalNode(t), newLocalNode(t)
+	connect(t, b, a.Host())
+	site, err := a.NewNameKey(ctx, "site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := ipns.NameFromPeer(a.Host().ID()).String()
+	if site.Key != "site" || site.Name == self || !strings.HasPrefix(site.Name, "k51") {
+		t.Fatalf("new key: %+v (self's name %s)", site, self)
+	}
+	root := addData(t, a, randomData(1000))
+	rec, err := a.PublishName(ctx, root, api.NameOptions{Key: "site"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Key != "site" || rec.Name != site.Name || rec.Value != "/ipfs/"+root.String() {
+		t.Fatalf("published with key site: %+v", rec)
+	}
+	if got, err := b.ResolveRef(ctx, "/ipns/"+site.Name); err != nil || got != root {
+		t.Fatalf("B resolved the site's name to %s, %v; want %s", got, err, root)
+	}
+	if _, err := a.OwnName(ctx, ""); api.KindOf(err) != api.KindNotFound {
+		t.Fatalf("self's record after publishing with another key: %v, want none", err)
+	}
+	keys, err := a.NameKeys(ctx)
+	if err != nil || len(keys) != 2 || keys[0].Key != api.SelfKey || keys[0].Name != self || keys[0].Record != nil ||
+		keys[1].Key != "site" || keys[1].Record == nil || keys[1].Record.Value != rec.Value {
+		t.Fatalf("keys: %+v, %v", keys, err)
+	}
+	if err := a.republishNames(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tt := range []struct {
+		key  string
+		kind api.Kind
+		says string
+	}{
+		{"self", api.KindInvalid, `"self" is this node's own key`},
+		{"../x", api.KindInvalid, `"../x" cannot name a key`},
+		{"", api.KindInvalid, `"" cannot name a key`},
+		{"site", api.KindConflict, `this node has a key "site" already`},
+	} {
+		if _, err := a.NewNameKey(ctx, tt.key); api.KindOf(err) != tt.kind || !strings.Contains(api.Sentence(err), tt.says) {
+			t.Errorf("new key %q: %v, want %s saying %q", tt.key, err, tt.kind, tt.says)
+		}
+	}
+	if err := a.RemoveNameKey(ctx, "self"); api.KindOf(err) != api.KindInvalid {
+		t.Errorf("remove self: %v, want invalid", err)
+	}
+	if err := a.RemoveNameKey(ctx, "site"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.PublishName(ctx, root, api.NameOptions{Key: "site"})
+	if api.KindOf(err) != api.KindNotFound || !strings.Contains(api.Sentence(err), `this node has no key "site" ('kith name keys new site' makes one)`) {
+		t.Fatalf("publish with a removed key: %v", err)
+	}
+	if keys, err := a.NameKeys(ctx); err != nil || len(keys) != 1 {
+		t.Fatalf("keys after the removal: %+v, %v", keys, err)
 	}
 }

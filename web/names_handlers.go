@@ -17,15 +17,15 @@ func (s *Server) namesBackend(w http.ResponseWriter) (api.Names, bool) {
 	return ns, ok
 }
 
-// handlePublishName points this node's IPNS name to ?cid= (a CID, ticket,
-// path or name, pinned here), valid for ?lifetime= and cached for ?ttl=
-// (Go durations: 48h, 5m).
+// handlePublishName points the IPNS name of this node's ?key= (self by
+// default) to ?cid= (a CID, ticket, path or name, pinned here), valid for
+// ?lifetime= and cached for ?ttl= (Go durations: 48h, 5m).
 func (s *Server) handlePublishName(w http.ResponseWriter, r *http.Request) {
 	ns, ok := s.namesBackend(w)
 	if !ok {
 		return
 	}
-	var opts api.NameOptions
+	opts := api.NameOptions{Key: r.URL.Query().Get("key")}
 	for param, d := range map[string]*time.Duration{"lifetime": &opts.Lifetime, "ttl": &opts.TTL} {
 		v := r.URL.Query().Get(param)
 		if v == "" {
@@ -50,13 +50,14 @@ func (s *Server) handlePublishName(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, rec)
 }
 
-// handleOwnName answers this node's IPNS record.
+// handleOwnName answers the IPNS record of this node's ?key= (self by
+// default).
 func (s *Server) handleOwnName(w http.ResponseWriter, r *http.Request) {
 	ns, ok := s.namesBackend(w)
 	if !ok {
 		return
 	}
-	rec, err := ns.OwnName(r.Context())
+	rec, err := ns.OwnName(r.Context(), r.URL.Query().Get("key"))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -82,4 +83,45 @@ func (s *Server) handleResolveName(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, api.NamePath{Path: p})
+}
+
+// handleNameKeys lists this node's keys, self first, with their records.
+func (s *Server) handleNameKeys(w http.ResponseWriter, r *http.Request) {
+	ns, ok := s.namesBackend(w)
+	if !ok {
+		return
+	}
+	keys, err := ns.NameKeys(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, keys)
+}
+
+// handleNewNameKey makes the key ?key=, for one more name.
+func (s *Server) handleNewNameKey(w http.ResponseWriter, r *http.Request) {
+	ns, ok := s.namesBackend(w)
+	if !ok {
+		return
+	}
+	k, err := ns.NewNameKey(r.Context(), r.URL.Query().Get("key"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, k)
+}
+
+// handleRemoveNameKey deletes the key ?key= and its record.
+func (s *Server) handleRemoveNameKey(w http.ResponseWriter, r *http.Request) {
+	ns, ok := s.namesBackend(w)
+	if !ok {
+		return
+	}
+	if err := ns.RemoveNameKey(r.Context(), r.URL.Query().Get("key")); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, struct{}{})
 }

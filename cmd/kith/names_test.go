@@ -13,7 +13,8 @@ import (
 // added with --no-pin and points the node's IPNS name to it; a second
 // daemon, connected to the first, resolves the name and gets the file by
 // it; `kith name resolve` with no name shows the first's own record, and
-// `kith id` its name.
+// `kith id` its name. A second key gives a second name, listed, resolved
+// and removed.
 func TestNamePublishAndGet(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	startDaemon(t, a)
@@ -55,5 +56,31 @@ func TestNamePublishAndGet(t *testing.T) {
 	}
 	if body, _ := os.ReadFile(dst); string(body) != "version 1\n" {
 		t.Fatalf("get by the name wrote %q", body)
+	}
+
+	// One more name, with a key of its own.
+	made := mustKith(t, a, "name", "keys", "new", "site")
+	km := regexp.MustCompile(`^made key site: its name is /ipns/(k51[a-z0-9]+) \('kith name publish --key site CID' points it\)$`).FindStringSubmatch(made)
+	if km == nil || km[1] == name {
+		t.Fatalf("kith name keys new said %q", made)
+	}
+	out = mustKith(t, a, "name", "publish", "--key", "site", cid)
+	if !strings.Contains(out, "/ipns/"+km[1]+" -> /ipfs/"+cid+"\nkey site, sequence 0") {
+		t.Fatalf("publish with key site said:\n%s", out)
+	}
+	ls := mustKith(t, a, "name", "keys", "ls")
+	for _, want := range []string{"self  /ipns/" + name + "  /ipfs/" + cid, "site  /ipns/" + km[1] + "  /ipfs/" + cid} {
+		if !strings.Contains(ls, want) {
+			t.Fatalf("kith name keys ls:\n%s\nwant a row %q", ls, want)
+		}
+	}
+	if got := mustKith(t, b, "name", "resolve", "/ipns/"+km[1]); got != "/ipfs/"+cid {
+		t.Fatalf("B resolved the site's name to %q", got)
+	}
+	if got := mustKith(t, a, "name", "keys", "rm", "site"); got != "removed key site" {
+		t.Fatalf("kith name keys rm said %q", got)
+	}
+	if _, stderr, err := runKith(t, a, "name", "resolve", "--key", "site"); err == nil || !strings.Contains(stderr, `kith: this node has no key "site" ('kith name keys new site' makes one)`) {
+		t.Fatalf("resolve of a removed key: %v: %s", err, stderr)
 	}
 }

@@ -12,6 +12,9 @@ import (
 // options are the daemon's defaults.
 func (c *Client) PublishName(ctx context.Context, ref string, opts api.NameOptions) (api.NameRecord, error) {
 	q := cidQuery(ref)
+	if opts.Key != "" {
+		q.Set("key", opts.Key)
+	}
 	for param, d := range map[string]time.Duration{"lifetime": opts.Lifetime, "ttl": opts.TTL} {
 		if d > 0 {
 			q.Set(param, d.String())
@@ -21,10 +24,31 @@ func (c *Client) PublishName(ctx context.Context, ref string, opts api.NameOptio
 	return rec, c.postJSON(ctx, "/names/publish", q, &rec)
 }
 
-// OwnName returns this node's IPNS record.
-func (c *Client) OwnName(ctx context.Context) (api.NameRecord, error) {
+// OwnName returns the IPNS record of one of this node's keys ("": self).
+func (c *Client) OwnName(ctx context.Context, key string) (api.NameRecord, error) {
 	var rec api.NameRecord
-	return rec, c.getJSON(ctx, "/names/self", nil, &rec)
+	var q url.Values
+	if key != "" {
+		q = url.Values{"key": {key}}
+	}
+	return rec, c.getJSON(ctx, "/names/self", q, &rec)
+}
+
+// NameKeys lists this node's keys, self first, with their records.
+func (c *Client) NameKeys(ctx context.Context) ([]api.NameKey, error) {
+	var keys []api.NameKey
+	return keys, c.getJSON(ctx, "/names/keys", nil, &keys)
+}
+
+// NewNameKey makes a key called key, for one more name.
+func (c *Client) NewNameKey(ctx context.Context, key string) (api.NameKey, error) {
+	var k api.NameKey
+	return k, c.postJSON(ctx, "/names/keys/new", url.Values{"key": {key}}, &k)
+}
+
+// RemoveNameKey deletes the key called key and its record.
+func (c *Client) RemoveNameKey(ctx context.Context, key string) error {
+	return c.postJSON(ctx, "/names/keys/rm", url.Values{"key": {key}}, nil)
 }
 
 // ResolveName returns the /ipfs/ path an IPNS name or a DNSLink domain

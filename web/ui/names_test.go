@@ -66,7 +66,7 @@ func TestBrowserPublishName(t *testing.T) {
 	waitText(t, sctx, box, "Your IPNS name leads here: "+name)
 	screenshot(t, ctx, artifacts(t), "files-ipns-name")
 
-	own, err := d.c.OwnName(ctx)
+	own, err := d.c.OwnName(ctx, "")
 	if err != nil || own.Value != "/ipfs/"+res.Cid {
 		t.Fatalf("the daemon's record: %+v, %v", own, err)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,7 +18,9 @@ func nameCmd(e *env) *cobra.Command {
 this node's name (its key's, /ipns/k51...) points to a CID you choose, in
 a signed record kept in the DHT; publish a new CID and the same name
 leads to it. Kubo reads it (ipfs get /ipns/k51...), and so does kith
-(kith get /ipns/k51..., and cat, ls, pin add, export).`,
+(kith get /ipns/k51..., and cat, ls, pin add, export). For more names
+than one (a site, a photo album), make a key for each ('kith name keys
+new site') and publish with --key site.`,
 	}
 	var opts api.NameOptions
 	publish := &cobra.Command{
@@ -54,21 +57,24 @@ go).`,
 			}
 			printRecord(e, rec)
 			fmt.Fprintf(e.stdout, "anyone gets it with: kith get /ipns/%s (or ipfs get /ipns/%s)\n", rec.Name, rec.Name)
-			if e.started {
+			if e.started && !e.json {
 				fmt.Fprintln(e.stderr, "note: the daemon started for this publish stops now; others fetch the content, and the name is published again, only while 'kith daemon' runs here")
 			}
 			return nil
 		},
 	}
+	publish.Flags().StringVar(&opts.Key, "key", api.SelfKey, "the key whose name to publish ('kith name keys ls')")
 	publish.Flags().DurationVar(&opts.Lifetime, "lifetime", 48*time.Hour, "how long the record stays valid")
 	publish.Flags().DurationVar(&opts.TTL, "ttl", 5*time.Minute, "how long readers may cache the record")
+	var key string
 	resolve := &cobra.Command{
 		Use:   "resolve [NAME]",
 		Short: "Say what an IPNS name or a DNSLink domain points to now",
 		Long: `Say what NAME points to now: an IPNS name (/ipns/k51..., or a peer ID)
 is looked up in the DHT, a domain (docs.example.org) by its DNSLink
-record, for up to a minute. Without NAME, this node's own record: what it
-points to, its sequence number and until when it is valid.`,
+record, for up to a minute. Without NAME, this node's own record (or,
+with --key, that of one of its keys): what it points to, its sequence
+number and until when it is valid.`,
 		Example: "  kith name resolve /ipns/k51...\n  kith name resolve docs.example.org\n  kith name resolve",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -82,7 +88,7 @@ points to, its sequence number and until when it is valid.`,
 				return err
 			}
 			if len(args) == 0 {
-				rec, err := c.OwnName(cmd.Context())
+				rec, err := c.OwnName(cmd.Context(), key)
 				if err != nil {
 					return err
 				}
@@ -106,7 +112,91 @@ points to, its sequence number and until when it is valid.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(publish, resolve)
+	resolve.Flags().StringVar(&key, "key", api.SelfKey, "without NAME: the key whose record to show")
+	cmd.AddCommand(publish, resolve, nameKeysCmd(e))
+	return cmd
+}
+
+func nameKeysCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "The keys this node publishes names with (ls, new, rm)",
+		Long: `Each key is one IPNS name. "self" is this node's own (its peer key);
+more are made with 'kith name keys new NAME' and kept in the repo
+(keys/NAME.key: back it up with the repo, or the name is lost with it).`,
+	}
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List this node's keys, their names and what each points to",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			keys, err := c.NameKeys(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(keys)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "KEY\tNAME\tPOINTS TO")
+			for _, k := range keys {
+				to := "(nothing published yet)"
+				if k.Record != nil {
+					to = k.Record.Value
+				}
+				fmt.Fprintf(tw, "%s\t/ipns/%s\t%s\n", printable(k.Key), k.Name, to)
+			}
+			return tw.Flush()
+		},
+	}
+	add := &cobra.Command{
+		Use:     "new KEY",
+		Short:   "Make a key, for one more IPNS name",
+		Example: "  kith name keys new site\n  kith name publish --key site bafy...",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			k, err := c.NewNameKey(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(k)
+			}
+			fmt.Fprintf(e.stdout, "made key %s: its name is /ipns/%s ('kith name publish --key %s CID' points it)\n", printable(k.Key), k.Name, printable(k.Key))
+			return nil
+		},
+	}
+	rm := &cobra.Command{
+		Use:   "rm KEY",
+		Short: "Delete a key: its name is published no more",
+		Long: `Delete a key and the record published with it: the daemon publishes its
+name no more, and peers drop the record once it expires (48 hours after
+it was last published, at the most). The key cannot be made again: the
+name is gone for good.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			if err := c.RemoveNameKey(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			if !e.json {
+				fmt.Fprintf(e.stdout, "removed key %s\n", printable(args[0]))
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(ls, add, rm)
 	return cmd
 }
 
@@ -114,6 +204,9 @@ points to, its sequence number and until when it is valid.`,
 // and until when.
 func printRecord(e *env, rec api.NameRecord) {
 	fmt.Fprintf(e.stdout, "/ipns/%s -> %s\n", rec.Name, rec.Value)
+	if rec.Key != api.SelfKey {
+		fmt.Fprintf(e.stdout, "key %s, ", printable(rec.Key))
+	}
 	fmt.Fprintf(e.stdout, "sequence %d, valid until %s (published again every 4 hours while the daemon runs)\n",
 		rec.Sequence, rec.Expires.Local().Format("2006-01-02 15:04 MST"))
 }
