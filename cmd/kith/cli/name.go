@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kith-p2p/kith/web/api"
+	"github.com/kith-p2p/kith/web/client"
 )
 
 func nameCmd(e *env) *cobra.Command {
@@ -30,7 +32,8 @@ new site') and publish with --key site.`,
 name, or the name of a pin of yours): it is pinned here first (fetched if
 need be, as kith pin add does), so that the name never leads to content
 this node may let go, then the record is signed with this node's key and
-put into the DHT. Private content (kith pin add --private) is refused:
+put into the DHT. With --key, the name of another of this node's keys
+('kith name keys'). Private content (kith pin add --private) is refused:
 no one could find it.
 
 A record is valid for --lifetime (48 hours) and cached by those who read
@@ -57,7 +60,7 @@ go).`,
 			}
 			printRecord(e, rec)
 			fmt.Fprintf(e.stdout, "anyone gets it with: kith get /ipns/%s (or ipfs get /ipns/%s)\n", rec.Name, rec.Name)
-			if e.started && !e.json {
+			if e.started {
 				fmt.Fprintln(e.stderr, "note: the daemon started for this publish stops now; others fetch the content, and the name is published again, only while 'kith daemon' runs here")
 			}
 			return nil
@@ -78,7 +81,12 @@ number and until when it is valid.`,
 		Example: "  kith name resolve /ipns/k51...\n  kith name resolve docs.example.org\n  kith name resolve",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			stop, err := e.daemonFor(cmd.Context(), "name resolve")
+			// Its own record is in the repo: no network needed.
+			start := e.daemonFor
+			if len(args) == 0 {
+				start = e.daemonForRepo
+			}
+			stop, err := start(cmd.Context(), "name resolve")
 			if err != nil {
 				return err
 			}
@@ -130,7 +138,8 @@ more are made with 'kith name keys new NAME' and kept in the repo
 		Short: "List this node's keys, their names and what each points to",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
+			c, stop, err := e.repoClient(cmd.Context(), "name keys ls")
+			defer stop()
 			if err != nil {
 				return err
 			}
@@ -159,7 +168,8 @@ more are made with 'kith name keys new NAME' and kept in the repo
 		Example: "  kith name keys new site\n  kith name publish --key site bafy...",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
+			c, stop, err := e.repoClient(cmd.Context(), "name keys new")
+			defer stop()
 			if err != nil {
 				return err
 			}
@@ -183,7 +193,8 @@ it was last published, at the most). The key cannot be made again: the
 name is gone for good.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
+			c, stop, err := e.repoClient(cmd.Context(), "name keys rm")
+			defer stop()
 			if err != nil {
 				return err
 			}
@@ -209,4 +220,16 @@ func printRecord(e *env, rec api.NameRecord) {
 	}
 	fmt.Fprintf(e.stdout, "sequence %d, valid until %s (published again every 4 hours while the daemon runs)\n",
 		rec.Sequence, rec.Expires.Local().Format("2006-01-02 15:04 MST"))
+}
+
+// repoClient is the client of the repo's daemon for a command (what) that
+// only reads or changes the repo: with none running, one started for it,
+// off the network (daemonForRepo), which stop ends.
+func (e *env) repoClient(ctx context.Context, what string) (*client.Client, func(), error) {
+	stop, err := e.daemonForRepo(ctx, what)
+	if err != nil {
+		return nil, func() {}, err
+	}
+	c, err := e.client()
+	return c, stop, err
 }
