@@ -143,9 +143,10 @@ func newRoot(e *env) *cobra.Command {
 Run the daemon with 'kith daemon' (or have it start at login: 'kith
 service install'): it serves what you add and share, and keeps your
 groups' copies. Commands that need it only while they run (add, get,
-cat, ls, pin, export, import, repo, gc) start one for themselves when none
-runs. Content is addressed by CID: the same bytes give the same CID on
-every machine, and any IPFS tool agrees on it.`,
+cat, ls, pin, name, export, import, repo, gc) start one for themselves
+when none runs. Content is addressed by CID: the same bytes give the same
+CID on every machine, and any IPFS tool agrees on it, as it does on IPNS
+names (kith name).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
