@@ -33,7 +33,7 @@ func TestTwoHomesByCode(t *testing.T) {
 	if _, err := b.run("get", code, "-o", out); err != nil {
 		t.Fatal(err)
 	}
-	b.gotDirectly(out, a, data)
+	b.gotDirectlyUnless(out, a, data, send.Done())
 	select {
 	case <-send.Done():
 	case <-time.After(30 * time.Second):

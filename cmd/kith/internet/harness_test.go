@@ -327,12 +327,39 @@ func (k *kith) getsDirectly(ticket string, from *kith, data []byte) time.Duratio
 // over a direct (not relayed) connection to from.
 func (k *kith) gotDirectly(out string, from *kith, data []byte) {
 	k.t.Helper()
+	k.gotDirectlyUnless(out, from, data, nil)
+}
+
+// gotDirectlyUnless is gotDirectly for a sender that stops once k's get
+// has it all (kith send --once, whose end closes gone): when it has
+// stopped before k is asked, the connection is gone with it, and what
+// is left to check is that k had no relay that carries transfers (a
+// stranger's relay is limited to hole punching: it carries none), so the
+// copy came directly.
+func (k *kith) gotDirectlyUnless(out string, from *kith, data []byte, gone <-chan struct{}) {
+	k.t.Helper()
 	got, err := os.ReadFile(out)
 	if err != nil || !bytes.Equal(got, data) {
 		k.t.Fatalf("%s's copy differs from %s's file (%d of %d bytes, err %v)", k.name, from.name, len(got), len(data), err)
 	}
-	if ps := k.peers(); !hasDirectConnTo(ps, from.id.PeerID, int64(len(data))) {
+	ps := k.peers()
+	if hasDirectConnTo(ps, from.id.PeerID, int64(len(data))) {
+		return
+	}
+	if gone == nil {
 		k.t.Fatalf("%s's copy did not come over a direct connection to %s: %+v", k.name, from.name, ps)
+	}
+	wait := time.After(30 * time.Second) // the connection may go before the sender's process ends
+	select {
+	case <-gone:
+		for _, p := range ps {
+			if p.Relayed && !p.Limited {
+				k.t.Fatalf("%s has a relayed connection that carries transfers: %+v", k.name, p)
+			}
+		}
+		k.t.Logf("%s stopped before %s was asked for its connections: no relay that carries transfers, so the copy came directly", from.name, k.name)
+	case <-wait:
+		k.t.Fatalf("%s's copy did not come over a direct connection to %s, which still runs: %+v", k.name, from.name, ps)
 	}
 }
 
