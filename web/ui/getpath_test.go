@@ -21,46 +21,9 @@ import (
 func TestBrowserGetAPath(t *testing.T) {
 	ctx := newBrowser(t)
 	d := startDaemon(t, nil)
-	album, err := d.c.Add(ctx, "album", files.NewMapDirectory(map[string]files.Node{
-		"day 1": files.NewMapDirectory(map[string]files.Node{
-			"beach photo.txt": files.NewBytesFile([]byte("sand\n")),
-		}),
-	}), 0, api.AddOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, err := d.c.Stat(ctx, album.Cid+"/day 1/beach photo.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, file := addAlbum(t, ctx, d)
 	d.login(t, ctx)
-	sctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	err = chromedp.Run(sctx,
-		chromedp.Navigate(d.base()+"/#/get"),
-		chromedp.WaitVisible("#get-cid", chromedp.ByQuery),
-		chromedp.SetValue("#get-cid", " /ipfs/"+album.Cid+"/day 1/beach photo.txt ", chromedp.ByQuery),
-		chromedp.Click(`#get-form button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`li.job[data-cid="`+file.Cid+`"][data-state="done"]`, chromedp.ByQuery),
-	)
-	if err != nil {
-		var status string
-		_ = chromedp.Run(ctx, chromedp.Evaluate(`document.getElementById('get-status').textContent`, &status))
-		t.Fatalf("get a path: %v (the page says %q)", err, status)
-	}
-	pins, err := d.c.Pins(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range pins {
-		if p.Cid == file.Cid {
-			if p.Name != "beach photo.txt" {
-				t.Fatalf("the file got by its path is pinned as %q, want its name", p.Name)
-			}
-			return
-		}
-	}
-	t.Fatalf("the file got by its path is not pinned: %+v", pins)
+	getPasted(t, ctx, d, " /ipfs/"+root+"/day 1/beach photo.txt ", file, "beach photo.txt")
 }
 
 // TestBrowserGetAName: the Get page takes an IPNS name with a path in it
@@ -72,52 +35,17 @@ func TestBrowserGetAPath(t *testing.T) {
 func TestBrowserGetAName(t *testing.T) {
 	ctx := newBrowser(t)
 	d := startDaemon(t, nil)
-	album, err := d.c.Add(ctx, "album", files.NewMapDirectory(map[string]files.Node{
-		"day 1": files.NewMapDirectory(map[string]files.Node{
-			"beach photo.txt": files.NewBytesFile([]byte("sand\n")),
-		}),
-	}), 0, api.AddOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, err := d.c.Stat(ctx, album.Cid+"/day 1/beach photo.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := publishFrom(t, ipfsPeer(t, d), "/ipfs/"+album.Cid)
+	root, file := addAlbum(t, ctx, d)
+	name := publishFrom(t, ipfsPeer(t, d), "/ipfs/"+root)
 	d.login(t, ctx)
-	sctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	err = chromedp.Run(sctx,
-		chromedp.Navigate(d.base()+"/#/get"),
-		chromedp.WaitVisible("#get-cid", chromedp.ByQuery),
-		chromedp.SetValue("#get-cid", "ipns://"+name.String()+"/day 1/beach photo.txt", chromedp.ByQuery),
-		chromedp.Click(`#get-form button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`li.job[data-cid="`+file.Cid+`"][data-state="done"]`, chromedp.ByQuery),
-	)
-	if err != nil {
-		var status string
-		_ = chromedp.Run(ctx, chromedp.Evaluate(`document.getElementById('get-status').textContent`, &status))
-		t.Fatalf("get by a name: %v (the page says %q)", err, status)
-	}
-	pins, err := d.c.Pins(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pinned := ""
-	for _, p := range pins {
-		if p.Cid == file.Cid {
-			pinned = p.Name
-		}
-	}
-	if pinned != "beach photo.txt" {
-		t.Fatalf("the file got by a name is pinned as %q, want its name (%+v)", pinned, pins)
-	}
+	getPasted(t, ctx, d, "ipns://"+name.String()+"/day 1/beach photo.txt", file, "beach photo.txt")
 
 	// A name with no record: the daemon's sentence, on the page.
 	nobody := ipns.NameFromPeer(peerOf(t))
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	var status string
-	err = chromedp.Run(sctx,
+	err := chromedp.Run(sctx,
 		chromedp.SetValue("#get-cid", "/ipns/"+nobody.String(), chromedp.ByQuery),
 		chromedp.Click(`#get-form button[type="submit"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#get-status.error`, chromedp.ByQuery),
@@ -126,6 +54,58 @@ func TestBrowserGetAName(t *testing.T) {
 	if err != nil || !strings.Contains(status, "no peer in the DHT holds a record of /ipns/"+nobody.String()) {
 		t.Fatalf("get by a name no one published: %v, the page says %q", err, status)
 	}
+}
+
+// addAlbum adds the folder album, holding day 1/beach photo.txt, on d and
+// returns its CID and the file's.
+func addAlbum(t *testing.T, ctx context.Context, d *daemon) (root, file string) {
+	t.Helper()
+	album, err := d.c.Add(ctx, "album", files.NewMapDirectory(map[string]files.Node{
+		"day 1": files.NewMapDirectory(map[string]files.Node{
+			"beach photo.txt": files.NewBytesFile([]byte("sand\n")),
+		}),
+	}), 0, api.AddOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := d.c.Stat(ctx, album.Cid+"/day 1/beach photo.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return album.Cid, e.Cid
+}
+
+// getPasted pastes text into the Get page of d (signed in) and waits
+// until the download of want is done and pinned under the name pinned.
+func getPasted(t *testing.T, ctx context.Context, d *daemon, text, want, pinned string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err := chromedp.Run(sctx,
+		chromedp.Navigate(d.base()+"/#/get"),
+		chromedp.WaitVisible("#get-cid", chromedp.ByQuery),
+		chromedp.SetValue("#get-cid", text, chromedp.ByQuery),
+		chromedp.Click(`#get-form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`li.job[data-cid="`+want+`"][data-state="done"]`, chromedp.ByQuery),
+	)
+	if err != nil {
+		var status string
+		_ = chromedp.Run(ctx, chromedp.Evaluate(`document.getElementById('get-status').textContent`, &status))
+		t.Fatalf("get %q: %v (the page says %q)", text, err, status)
+	}
+	pins, err := d.c.Pins(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pins {
+		if p.Cid == want {
+			if p.Name != pinned {
+				t.Fatalf("what %q led to is pinned as %q, want %q", text, p.Name, pinned)
+			}
+			return
+		}
+	}
+	t.Fatalf("what %q led to is not pinned: %+v", text, pins)
 }
 
 // peerOf is the peer ID of a new key, whose name no one published.
