@@ -26,7 +26,9 @@
 // and nothing in the lab can leave the machine, whatever its addresses.
 // The public range is [PublicRange] (11.0.0.0/8: public to libp2p's address
 // classification, and reachable here only inside the lab). There is no
-// DNS: lookups in the lab fail at once. The lab's cleanup ends any process
+// DNS unless a test starts the lab's own server ([Lab.ServeDNS]: the TXT
+// records it is given, as DNSLink needs, on the internet's core address):
+// lookups in the lab fail at once. The lab's cleanup ends any process
 // left in its namespaces and deletes them.
 //
 // Programs run in a namespace through [Namespace.Command] (a process group
