@@ -5,7 +5,8 @@
 // them down in order. It implements api.Backend, the daemon's side of the
 // local API, and api.Gateway: what the web gateway serves, the repo plus
 // what peers hold, read through BlockSources a few blocks at a time
-// (gateway.go, demand.go). It reads IPNS names and DNSLink domains
-// wherever a reference goes, and publishes the names of its keys
-// (names.go, names_publish.go, names_keys.go: boxo's namesys over the DHT).
+// (gateway.go, demand.go), and names (gateway_names.go). It reads IPNS
+// names and DNSLink domains wherever a reference goes, and publishes the
+// names of its keys (names.go, names_publish.go, names_keys.go: boxo's
+// namesys over the DHT).
 package node

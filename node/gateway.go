@@ -8,10 +8,8 @@ import (
 
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/gateway"
-	"github.com/ipfs/boxo/namesys"
 	"github.com/ipfs/boxo/path"
 	"github.com/ipfs/go-cid"
-	ci "github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
@@ -35,25 +33,30 @@ const (
 // the demand store (content here, or fetched from peers as it is read),
 // with kith's own reader for UnixFS files so that a Range request, a seek
 // in a video, reads only the blocks it returns (boxo's reader preloads ten
-// blocks at every level). Paths are /ipfs/ only: names (IPNS, DNSLink) are
-// refused, so serving never looks anything up in DNS.
+// blocks at every level). Names (/ipns/ paths, NAME.ipns.localhost) are
+// looked up as `kith get` looks them up (gatewayNames), and each read is
+// of the DAG its path resolved to (hinted).
 type gatewayBackend struct {
 	*gateway.BlocksBackend
 	store *demandStore
+	// names looks up IPNS names and DNSLink domains; its node's DHT
+	// serves IPNS records (GetIPNSRecord).
+	names gatewayNames
 	// patience, when set, gives each request's reads a readPatience: a
 	// video whose sharer went away in the middle waits, as kith cat does.
 	patience func() *readPatience
 }
 
-func newGatewayBackend(d *demandStore) (*gatewayBackend, error) {
+func newGatewayBackend(n *Node) (*gatewayBackend, error) {
 	// No exchange: the demand store under the block service fetches
 	// what is missing itself, with kith's sources.
-	bs := blockservice.New(boxoStore{d}, nil)
-	bb, err := gateway.NewBlocksBackend(bs, gateway.WithNameSystem(noNames{}))
+	bs := blockservice.New(boxoStore{n.demand}, nil)
+	names := gatewayNames{n}
+	bb, err := gateway.NewBlocksBackend(bs, gateway.WithNameSystem(names), gateway.WithValueStore(n.dht.Routing()))
 	if err != nil {
 		return nil, fmt.Errorf("gateway backend: %w", err)
 	}
-	return &gatewayBackend{BlocksBackend: bb, store: d}, nil
+	return &gatewayBackend{BlocksBackend: bb, store: n.demand, names: names}, nil
 }
 
 // WrapContextForRequest gives each gateway request its GC holds
@@ -70,6 +73,7 @@ func (g *gatewayBackend) WrapContextForRequest(ctx context.Context) context.Cont
 
 // Get serves UnixFS files with a dag.Stream, the rest as boxo does.
 func (g *gatewayBackend) Get(ctx context.Context, p path.ImmutablePath, ranges ...gateway.ByteRange) (gateway.ContentPathMetadata, *gateway.GetResponse, error) {
+	ctx = hinted(ctx, p)
 	md, s, size, err := g.openFile(ctx, p)
 	if err != nil {
 		return md, nil, err
@@ -91,6 +95,7 @@ func (g *gatewayBackend) Get(ctx context.Context, p path.ImmutablePath, ranges .
 // Head serves UnixFS files with a dag.Stream limited to what boxo reads
 // to guess a type, so a HEAD fetches at most the file's first leaf.
 func (g *gatewayBackend) Head(ctx context.Context, p path.ImmutablePath) (gateway.ContentPathMetadata, *gateway.HeadResponse, error) {
+	ctx = hinted(ctx, p)
 	md, s, size, err := g.openFile(ctx, p)
 	if err != nil {
 		return md, nil, err
@@ -163,26 +168,6 @@ func (n *Node) Resolve(ctx context.Context, root cid.Cid, sub string) (api.Entry
 
 // GatewayBackend is what the web server's IPFS gateway serves.
 func (n *Node) GatewayBackend() gateway.IPFSBackend { return n.gateway }
-
-// noNames refuses every name: kith's gateway serves /ipfs/ paths only.
-type noNames struct{}
-
-var errNoNames = fmt.Errorf("%w: this gateway serves /ipfs/ paths only, not names", namesys.ErrResolveFailed)
-
-func (noNames) Resolve(context.Context, path.Path, ...namesys.ResolveOption) (namesys.Result, error) {
-	return namesys.Result{}, errNoNames
-}
-
-func (noNames) ResolveAsync(context.Context, path.Path, ...namesys.ResolveOption) <-chan namesys.AsyncResult {
-	ch := make(chan namesys.AsyncResult, 1)
-	ch <- namesys.AsyncResult{Err: errNoNames}
-	close(ch)
-	return ch
-}
-
-func (noNames) Publish(context.Context, ci.PrivKey, path.Path, ...namesys.PublishOption) error {
-	return errNoNames
-}
 
 // BrowseStat is Stat for content that may be held only by peers: what is
 // not here is described from its root block, fetched on demand.

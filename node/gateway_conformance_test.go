@@ -190,7 +190,7 @@ func TestSubdomainGateway(t *testing.T) {
 		}
 	})
 	t.Run("no other hosts", func(t *testing.T) {
-		for _, h := range []string{"x.ipfs.localhost:" + p, res.Cid + ".ipns.localhost:" + p, res.Cid + ".ipfs.localhost:1", "a." + res.Cid + ".ipfs.localhost:" + p} {
+		for _, h := range []string{"x.ipfs.localhost:" + p, "evil.ipns.localhost:" + p, res.Cid + ".ipfs.localhost:1", "a." + res.Cid + ".ipfs.localhost:" + p} {
 			resp, _ := gatewayGet(t, n, h, "/", nil)
 			if resp.StatusCode == http.StatusOK {
 				t.Errorf("Host %s answered 200", h)

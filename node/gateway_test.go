@@ -85,7 +85,6 @@ func TestGateway(t *testing.T) {
 		{"missing entry", base + "/nope.txt", nil, 404, "text/plain; charset=utf-8", nil, `no link named "nope.txt"`},
 		{"bad cid", "/ipfs/not-a-cid", nil, 400, "text/plain; charset=utf-8", nil, "invalid cid"},
 		{"nobody has it", "/ipfs/bafkreicljtzuqjre64mv5kc5pf3plz2wsh2fjhkrof3v6rgdvkdfva24qe", nil, 404, "text/plain; charset=utf-8", nil, "neither in this repo nor with any peer"},
-		{"names are not served", "/ipns/example.com", nil, 401, "", nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

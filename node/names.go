@@ -48,9 +48,9 @@ func newNames(r routing.ValueStore, published datastore.Datastore) (namesys.Name
 // /ipns/NAME) and returns the CID it points to and the names under it the
 // record gives (a record may point into a folder).
 func (n *Node) resolveName(ctx context.Context, name string) (root string, names []string, err error) {
-	domain, err := dag.CheckIPNSName(name)
+	domain, err := checkName(name)
 	if err != nil {
-		return "", nil, &api.Error{Kind: api.KindInvalid, Message: err.Error()}
+		return "", nil, err
 	}
 	p, err := path.NewPath(dag.NamePrefix + name)
 	if err != nil {

@@ -302,7 +302,7 @@ func New(opts Options) (n *Node, err error) {
 	}
 	n.demand = newDemandStore(n.store, n.gcl, n.reg, sources...)
 	n.demand.reads.done = n.readEnded
-	if n.gateway, err = newGatewayBackend(n.demand); err != nil {
+	if n.gateway, err = newGatewayBackend(n); err != nil {
 		return n, err
 	}
 	n.gateway.patience = func() *readPatience { return n.readPatience("gateway") }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/url"
@@ -8,31 +9,38 @@ import (
 	"strings"
 
 	"github.com/ipfs/boxo/gateway"
+	ipath "github.com/ipfs/boxo/path"
 	"github.com/ipfs/go-cid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/web/api"
 )
 
 // The content gateway is boxo's (the IPFS HTTP gateway specification:
 // path, subdomain and trustless gateways) over what the backend serves:
-// the repo, and content held by peers, fetched as requests read it. It
-// answers on two kinds of host:
+// the repo, and content held by peers, fetched as requests read it, and
+// names (IPNS names and DNSLink domains) looked up as `kith get` looks
+// them up. It answers on two kinds of host:
 //
 //   - the daemon's own address (127.0.0.1:PORT, [::1]:PORT): the path
-//     gateway, /ipfs/CID[/path]. That origin is the web UI's, so
-//     everything is sandboxed (pathPolicy): shared HTML or SVG runs
-//     without scripts, in an opaque origin. On localhost:PORT, /ipfs/CID
-//     redirects to the subdomain gateway, as Kubo's does.
-//   - CID.ipfs.localhost:PORT (browsers resolve *.localhost to loopback):
-//     the subdomain gateway. Every CID is an origin of its own, which
-//     holds no credential and reaches no API (the guard sends a gateway
-//     host nothing but this), so content runs there as the web would run
-//     it, scripts included. The web UI opens previews there.
+//     gateway, /ipfs/CID[/path] and /ipns/NAME[/path]. That origin is the
+//     web UI's, so everything is sandboxed (pathPolicy): shared HTML or
+//     SVG runs without scripts, in an opaque origin. On localhost:PORT,
+//     both redirect to the subdomain gateway, as Kubo's do.
+//   - CID.ipfs.localhost:PORT and NAME.ipns.localhost:PORT (browsers
+//     resolve *.localhost to loopback): the subdomain gateway. Every CID
+//     and every name is an origin of its own, which holds no credential
+//     and reaches no API (the guard sends a gateway host nothing but
+//     this), so content runs there as the web would run it, scripts
+//     included. The web UI opens previews there.
 //
-// Names (/ipns/, DNSLink) are not served.
+// A request's Host is never looked up in DNS (NoDNSLink): a DNSLink site
+// is opened by its name, /ipns/DOMAIN or DOMAIN.ipns.localhost, so a page
+// can make the daemon ask DNS only by a link the user follows.
 
-// gatewayDomain is the subdomain gateway's parent: CID.ipfs.localhost.
+// gatewayDomain is the subdomain gateway's parent: CID.ipfs.localhost,
+// NAME.ipns.localhost.
 const gatewayDomain = "localhost"
 
 // pathPolicy sandboxes everything the path gateway serves. Shared content
@@ -61,7 +69,10 @@ func newGateway(gw api.Gateway, port string, reg prometheus.Registerer) http.Han
 		NoDNSLink:             true,
 		DisableHTMLErrors:     true,
 		PublicGateways: map[string]*gateway.PublicGateway{
-			gatewayDomain: {Paths: []string{"/ipfs"}, UseSubdomains: true, NoDNSLink: true, DeserializedResponses: true},
+			// A DNSLink domain keeps its dots (docs.example.org.ipns.
+			// localhost), as on Kubo's localhost: there is no certificate
+			// for a label to fit.
+			gatewayDomain: {Paths: []string{"/ipfs", "/ipns"}, UseSubdomains: true, NoDNSLink: true, DeserializedResponses: true},
 		},
 		MetricsRegistry: reg,
 	}
@@ -137,7 +148,7 @@ func (g *gatewayFront) invited(r *http.Request) bool {
 // ownOrigins are the web UI's origins, for frame-ancestors.
 func (g *gatewayFront) ownOrigins() []string {
 	return []string{"http://127.0.0.1:" + g.port, "http://localhost:" + g.port, "http://[::1]:" + g.port,
-		"http://*.ipfs." + gatewayDomain + ":" + g.port}
+		"http://*.ipfs." + gatewayDomain + ":" + g.port, "http://*.ipns." + gatewayDomain + ":" + g.port}
 }
 
 // isOwnHost accepts the daemon's loopback names with its port.
@@ -153,20 +164,36 @@ func isOwnHost(hostport, port string) bool {
 	return false
 }
 
-// isGatewayHost accepts LABEL.ipfs.localhost:PORT, the subdomain
-// gateway's hosts, where LABEL is a CID (boxo redirects other spellings
-// of one to its canonical label).
+// isGatewayHost accepts the subdomain gateway's hosts: LABEL.ipfs.localhost:PORT,
+// where LABEL is a CID (boxo redirects other spellings of one to its
+// canonical label), and NAME.ipns.localhost:PORT, where NAME is an IPNS
+// name or a DNSLink domain (dots kept, or inlined in one label as
+// docs-example-org, which boxo reads back).
 func isGatewayHost(hostport, port string) bool {
 	host, p, err := net.SplitHostPort(hostport)
 	if err != nil || p != port {
 		return false
 	}
-	label, ok := strings.CutSuffix(strings.ToLower(host), ".ipfs."+gatewayDomain)
-	if !ok || label == "" || strings.Contains(label, ".") {
+	host = strings.ToLower(host)
+	if label, ok := strings.CutSuffix(host, ".ipfs."+gatewayDomain); ok {
+		if label == "" || strings.Contains(label, ".") {
+			return false
+		}
+		_, err = cid.Decode(label)
+		return err == nil
+	}
+	name, ok := strings.CutSuffix(host, ".ipns."+gatewayDomain)
+	if !ok || name == "" {
 		return false
 	}
-	_, err = cid.Decode(label)
-	return err == nil
+	if _, err := cid.Decode(name); err == nil {
+		return true // a name's key as a CID (k51...)
+	}
+	if !strings.Contains(name, ".") {
+		name = gateway.UninlineDNSLink(name)
+	}
+	domain, err := dag.CheckIPNSName(name)
+	return err == nil && domain
 }
 
 // folderDownloads makes ?download=true on a folder what it was before the
@@ -176,15 +203,14 @@ func isGatewayHost(hostport, port string) bool {
 func folderDownloads(gw api.Gateway, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		rest, isPath := strings.CutPrefix(r.URL.Path, "/ipfs/")
+		isPath := strings.HasPrefix(r.URL.Path, "/ipfs/") || strings.HasPrefix(r.URL.Path, "/ipns/")
 		if q.Get("download") != "true" || q.Get("format") != "" || !isPath || strings.Contains(r.Header.Get("Accept"), "application/") {
 			next.ServeHTTP(w, r)
 			return
 		}
-		cidStr, sub, _ := strings.Cut(rest, "/")
-		root, err := cid.Decode(cidStr)
+		root, sub, err := contentRoot(r.Context(), gw, r.URL.Path)
 		if err != nil {
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r) // an error boxo will report
 			return
 		}
 		e, err := gw.Resolve(r.Context(), root, sub)
@@ -194,8 +220,8 @@ func folderDownloads(gw api.Gateway, next http.Handler) http.Handler {
 		}
 		name := q.Get("filename")
 		if name == "" {
-			if name = path.Base("/" + strings.Trim(sub, "/")); name == "/" {
-				name = cidStr
+			if name = path.Base(strings.TrimRight(r.URL.Path, "/")); strings.HasPrefix(name, "/") || name == "." {
+				name = root.String()
 			}
 		}
 		if !strings.HasSuffix(name, ".tar") {
@@ -213,6 +239,21 @@ func folderDownloads(gw api.Gateway, next http.Handler) http.Handler {
 		next.ServeHTTP(tw, r)
 		tw.finish()
 	})
+}
+
+// contentRoot splits a gateway path, /ipfs/CID[/sub] or /ipns/NAME[/sub],
+// into the CID it starts from and the path under it (a name looked up as
+// the gateway looks it up, its record's path joined with the rest).
+func contentRoot(ctx context.Context, gw api.Gateway, p string) (cid.Cid, string, error) {
+	cp, err := ipath.NewPath(p)
+	if err != nil {
+		return cid.Undef, "", err
+	}
+	ip, _, _, err := gw.GatewayBackend().ResolveMutable(ctx, cp)
+	if err != nil {
+		return cid.Undef, "", err
+	}
+	return ip.RootCid(), strings.Join(ip.Segments()[2:], "/"), nil
 }
 
 // streamWriter notes whether the response has started.

@@ -243,6 +243,7 @@ func (s *Server) publicRoutes(port string, gw http.Handler) *http.ServeMux {
 	m.Handle("GET /favicon.ico", ui)
 	m.Handle("GET /ui/", ui)
 	m.Handle("GET /ipfs/", gw)
+	m.Handle("GET /ipns/", gw)
 	return m
 }
 

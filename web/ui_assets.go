@@ -25,7 +25,7 @@ func uiPolicy(port string) string {
 // content gateway.
 func isPublicPath(p string) bool {
 	return p == "/" || p == "/favicon.ico" ||
-		strings.HasPrefix(p, "/ui/") || strings.HasPrefix(p, "/ipfs/")
+		strings.HasPrefix(p, "/ui/") || strings.HasPrefix(p, "/ipfs/") || strings.HasPrefix(p, "/ipns/")
 }
 
 // uiHandler serves index.html at / and the assets under /ui/.

@@ -113,7 +113,8 @@ type StatsSource interface {
 }
 
 // Gateway is implemented by backends whose content the web server serves
-// to browsers, at /ipfs/CID[/path] and on CID.ipfs.localhost. Content that
+// to browsers, at /ipfs/CID[/path] and on CID.ipfs.localhost, and by name
+// (/ipns/NAME, NAME.ipns.localhost: GatewayBackend looks names up). Content that
 // is not in the repo is fetched from peers, only the blocks a request
 // reads, verified, and kept unpinned: a cache that gc empties.
 type Gateway interface {

@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,21 @@ func TestBrowserPublishName(t *testing.T) {
 	var buttons int
 	if err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf(`[...document.querySelectorAll(%q)].filter((b) => !b.hidden).length`, pbox+" button"), &buttons)); err != nil || buttons != 0 {
 		t.Fatalf("a private pin's name box shows %d buttons (%v)", buttons, err)
+	}
+
+	// The panel's link opens the content by the name, on the name's own
+	// origin of the subdomain gateway (the browser resolves
+	// NAME.ipns.localhost to this computer; the daemon looks the name up).
+	var href, body string
+	if err := chromedp.Run(sctx, chromedp.AttributeValue(box+` [data-action="open-name"]`, "href", &href, nil, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	port := d.base()[strings.LastIndex(d.base(), ":"):]
+	if want := "http://" + strings.TrimPrefix(name, "/ipns/") + ".ipns.localhost" + port + "/"; href != want {
+		t.Fatalf("Open by name links to %q, want %q", href, want)
+	}
+	if err := chromedp.Run(sctx, chromedp.Navigate(href), chromedp.Text("body", &body, chromedp.ByQuery)); err != nil || strings.TrimSpace(body) != "notes" {
+		t.Fatalf("the content opened by name: %q (%v), want the file's text", body, err)
 	}
 }
 

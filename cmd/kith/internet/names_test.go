@@ -5,6 +5,7 @@ package internet_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,6 +72,15 @@ func TestNamesFromKubo(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(docs, "report.txt")); string(got) != files["docs/report.txt"] {
 		t.Fatalf("get through a domain to the IPNS name wrote %q in docs", got)
 	}
+	// B's gateway serves the names too, as a browser on B would open
+	// them: a domain's site on the path gateway, and the domain that
+	// leads to the IPNS name on its own origin.
+	if got, err := b.gatewayGet("", "/ipns/site.example.org/index.html"); err != nil || got != files["index.html"] {
+		t.Fatalf("B's gateway, /ipns/site.example.org/index.html: %q, %v", got, err)
+	}
+	if got, err := b.gatewayGet("docs.example.org.ipns.localhost", "/report.txt"); err != nil || got != files["docs/report.txt"] {
+		t.Fatalf("B's gateway, docs.example.org.ipns.localhost/report.txt: %q, %v", got, err)
+	}
 	_, err := b.run("ls", "/ipns/nothing.example.org")
 	if err == nil || !strings.Contains(err.Error(), "kith: nothing.example.org has no DNSLink record (a TXT record at _dnslink.nothing.example.org holding dnslink=/ipfs/CID)") {
 		t.Fatalf("ls of a domain with no record: %v", err)
@@ -98,6 +108,29 @@ func TestNamesFromKubo(t *testing.T) {
 	if got, err := pub.kubo.Command("cat", "/ipns/"+rec.Name).Output(); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("Kubo's cat of kith's name gave %d bytes (%v), want the %d added", len(got), err, len(data))
 	}
+}
+
+// gatewayGet fetches path from k's gateway with curl in k's namespace (the
+// daemon listens on its loopback), as a browser on that laptop would, with
+// host (and the daemon's port) as the request's Host when it is not empty.
+func (k *kith) gatewayGet(host, path string) (string, error) {
+	addr, err := os.ReadFile(filepath.Join(k.repo, "api"))
+	if err != nil {
+		return "", err
+	}
+	hostport := strings.TrimSpace(string(addr))
+	args := []string{"-sS", "--fail-with-body", "--max-time", "90"}
+	if host != "" {
+		args = append(args, "-H", "Host: "+host+hostport[strings.LastIndex(hostport, ":"):])
+	}
+	var stderr bytes.Buffer
+	cmd := k.host.Command("curl", append(args, "http://"+hostport+path)...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("curl %s: %w: %s", path, err, stderr.String())
+	}
+	return string(out), nil
 }
 
 // kuboMust runs an ipfs command against k's daemon and returns its

@@ -147,6 +147,17 @@ export function gatewayURL(cid, { name, download, path } = {}) {
 }
 
 /**
+ * nameURL is where a browser opens what an IPNS name (k51...) leads to:
+ * the name's own origin on the subdomain gateway,
+ * http://NAME.ipns.localhost:PORT/, which the daemon serves from what the
+ * name's newest record points to.
+ */
+export function nameURL(name) {
+  const port = location.port ? ':' + location.port : '';
+  return `http://${name}.ipns.localhost${port}/`;
+}
+
+/**
  * openCode opens a short code for cid (POST /codes, as kith send does): it
  * resolves with {code, close} once the daemon gave one; the code stays
  * open until close() or the page goes. onClosed(message) hears why, if

@@ -3,7 +3,7 @@
 // publish), so that IPFS users (Kubo, and kith) get it at a stable
 // address.
 
-import { api } from './api.js';
+import { api, nameURL } from './api.js';
 import { h, copyButton, replace } from './dom.js';
 
 /**
@@ -19,8 +19,9 @@ export function nameBox(pin) {
     box.dataset.published = String(!!here);
     const addr = rec ? '/ipns/' + rec.name : '';
     if (here) {
-      replace(said, 'Your IPNS name leads here: ', h('code', {}, addr), ' ', copyButton(addr),
-        ' Anyone with kith or IPFS gets it by that name (', h('code', {}, 'kith get'), ', ', h('code', {}, 'ipfs get'), ').');
+      replace(said, 'Your IPNS name leads here: ', h('code', {}, addr), ' ', copyButton(addr), ' ',
+        h('a', { class: 'button small', href: nameURL(rec.name), target: '_blank', rel: 'noopener', dataset: { action: 'open-name' } }, 'Open by name'),
+        ' Anyone with kith or IPFS gets it by that name (', h('code', {}, 'kith get'), ', ', h('code', {}, 'ipfs get'), ', a gateway\'s ', h('code', {}, addr), ').');
     } else if (rec) {
       replace(said, 'Your IPNS name ', h('code', {}, addr), ' leads to other content; publish this under it instead (a stable address for what changes).');
     } else {
