@@ -41,8 +41,11 @@ func checkKeyName(key string) error {
 	return nil
 }
 
-func (n *Node) keyPath(key string) string {
-	return filepath.Join(n.repo.dir, keysDir, key+keySuffix)
+func (n *Node) keyPath(key string) string { return keyPath(n.repo.dir, key) }
+
+// keyPath is the file of the key called key in the repo at dir.
+func keyPath(dir, key string) string {
+	return filepath.Join(dir, keysDir, key+keySuffix)
 }
 
 // nameKey returns the private key called key ("" or "self": the node's).
@@ -50,10 +53,15 @@ func (n *Node) nameKey(key string) (crypto.PrivKey, error) {
 	if key == "" || key == api.SelfKey {
 		return n.repo.key, nil
 	}
+	return readNameKey(n.repo.dir, key)
+}
+
+// readNameKey reads the key called key (not self) from the repo at dir.
+func readNameKey(dir, key string) (crypto.PrivKey, error) {
 	if err := checkKeyName(key); err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(n.keyPath(key))
+	b, err := os.ReadFile(keyPath(dir, key))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, &api.Error{Kind: api.KindNotFound, Message: fmt.Sprintf("this node has no key %q ('kith name keys new %s' makes one)", key, key)}
 	}
@@ -62,7 +70,7 @@ func (n *Node) nameKey(key string) (crypto.PrivKey, error) {
 	}
 	k, err := crypto.UnmarshalPrivateKey(b)
 	if err != nil {
-		return nil, fmt.Errorf("key %s (%s) is damaged: %w", key, n.keyPath(key), err)
+		return nil, fmt.Errorf("key %s (%s) is damaged: %w", key, keyPath(dir, key), err)
 	}
 	return k, nil
 }
@@ -78,31 +86,48 @@ func nameOf(k crypto.PrivKey) (ipns.Name, error) {
 
 // NewNameKey makes an Ed25519 key called key, for one more IPNS name.
 func (n *Node) NewNameKey(ctx context.Context, key string) (api.NameKey, error) {
-	if err := checkKeyName(key); err != nil {
+	if err := n.freeKeyName(key); err != nil {
 		return api.NameKey{}, err
-	}
-	if _, err := os.Stat(n.keyPath(key)); err == nil {
-		return api.NameKey{}, &api.Error{Kind: api.KindConflict, Message: fmt.Sprintf("this node has a key %q already ('kith name keys ls' lists them)", key)}
 	}
 	k, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		return api.NameKey{}, fmt.Errorf("make key %s: %w", key, err)
 	}
-	raw, err := crypto.MarshalPrivateKey(k)
+	nk, err := n.storeNameKey(key, k)
 	if err != nil {
 		return api.NameKey{}, fmt.Errorf("make key %s: %w", key, err)
 	}
-	if err := os.MkdirAll(filepath.Join(n.repo.dir, keysDir), 0o700); err != nil {
-		return api.NameKey{}, fmt.Errorf("make key %s: %w", key, err)
+	n.log.Info("name key made", "key", key, "name", nk.Name)
+	return nk, nil
+}
+
+// freeKeyName refuses a name no key may have, or one a key has.
+func (n *Node) freeKeyName(key string) error {
+	if err := checkKeyName(key); err != nil {
+		return err
 	}
-	if err := writeFileAtomic(n.keyPath(key), raw, 0o600); err != nil {
-		return api.NameKey{}, fmt.Errorf("make key %s: %w", key, err)
+	if _, err := os.Stat(n.keyPath(key)); err == nil {
+		return &api.Error{Kind: api.KindConflict, Message: fmt.Sprintf("this node has a key %q already ('kith name keys ls' lists them)", key)}
+	}
+	return nil
+}
+
+// storeNameKey writes k as the key called key.
+func (n *Node) storeNameKey(key string, k crypto.PrivKey) (api.NameKey, error) {
+	raw, err := crypto.MarshalPrivateKey(k)
+	if err != nil {
+		return api.NameKey{}, err
 	}
 	name, err := nameOf(k)
 	if err != nil {
 		return api.NameKey{}, err
 	}
-	n.log.Info("name key made", "key", key, "name", name)
+	if err := os.MkdirAll(filepath.Join(n.repo.dir, keysDir), 0o700); err != nil {
+		return api.NameKey{}, err
+	}
+	if err := writeFileAtomic(n.keyPath(key), raw, 0o600); err != nil {
+		return api.NameKey{}, err
+	}
 	return api.NameKey{Key: key, Name: name.String()}, nil
 }
 

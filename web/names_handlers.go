@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -106,6 +107,32 @@ func (s *Server) handleNewNameKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, err := ns.NewNameKey(r.Context(), r.URL.Query().Get("key"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, k)
+}
+
+// maxKeyBytes bounds a key file sent to POST /names/keys/import.
+const maxKeyBytes = 64 << 10
+
+// handleImportNameKey stores the key file in the body as the key ?key=.
+func (s *Server) handleImportNameKey(w http.ResponseWriter, r *http.Request) {
+	ns, ok := s.namesBackend(w)
+	if !ok {
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxKeyBytes+1))
+	if err != nil {
+		writeError(w, fmt.Errorf("read the key file: %w", err))
+		return
+	}
+	if len(b) > maxKeyBytes {
+		writeError(w, &api.Error{Kind: api.KindInvalid, Message: fmt.Sprintf("not a key kith can import: the file is over %d KiB", maxKeyBytes>>10)})
+		return
+	}
+	k, err := ns.ImportNameKey(r.Context(), r.URL.Query().Get("key"), b)
 	if err != nil {
 		writeError(w, err)
 		return

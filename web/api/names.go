@@ -68,6 +68,11 @@ type Names interface {
 	NameKeys(ctx context.Context) ([]NameKey, error)
 	// NewNameKey makes a key, for one more name.
 	NewNameKey(ctx context.Context, key string) (NameKey, error)
+	// ImportNameKey stores a private key (a key file: libp2p's format or
+	// PEM PKCS #8, as Kubo's ipfs key export writes them) as key, for a
+	// name made elsewhere. No route exports one: `kith name keys export`
+	// reads the repo's file.
+	ImportNameKey(ctx context.Context, key string, data []byte) (NameKey, error)
 	// RemoveNameKey deletes a key and its record: its name is published
 	// no more.
 	RemoveNameKey(ctx context.Context, key string) error

@@ -1,7 +1,10 @@
 package client
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -44,6 +47,18 @@ func (c *Client) NameKeys(ctx context.Context) ([]api.NameKey, error) {
 func (c *Client) NewNameKey(ctx context.Context, key string) (api.NameKey, error) {
 	var k api.NameKey
 	return k, c.postJSON(ctx, "/names/keys/new", url.Values{"key": {key}}, &k)
+}
+
+// ImportNameKey stores a key file (libp2p's format or PEM PKCS #8) as the
+// key called key (POST /names/keys/import).
+func (c *Client) ImportNameKey(ctx context.Context, key string, data []byte) (api.NameKey, error) {
+	resp, err := c.do(ctx, http.MethodPost, "/names/keys/import", url.Values{"key": {key}}, bytes.NewReader(data), "application/octet-stream")
+	if err != nil {
+		return api.NameKey{}, err
+	}
+	defer resp.Body.Close()
+	var k api.NameKey
+	return k, json.NewDecoder(resp.Body).Decode(&k)
 }
 
 // RemoveNameKey deletes the key called key and its record.

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -122,92 +121,6 @@ number and until when it is valid.`,
 	}
 	resolve.Flags().StringVar(&key, "key", api.SelfKey, "without NAME: the key whose record to show")
 	cmd.AddCommand(publish, resolve, nameKeysCmd(e))
-	return cmd
-}
-
-func nameKeysCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "keys",
-		Short: "The keys this node publishes names with (ls, new, rm)",
-		Long: `Each key is one IPNS name. "self" is this node's own (its peer key);
-more are made with 'kith name keys new NAME' and kept in the repo
-(keys/NAME.key: back it up with the repo, or the name is lost with it).`,
-	}
-	ls := &cobra.Command{
-		Use:   "ls",
-		Short: "List this node's keys, their names and what each points to",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, stop, err := e.repoClient(cmd.Context(), "name keys ls")
-			defer stop()
-			if err != nil {
-				return err
-			}
-			keys, err := c.NameKeys(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if e.json {
-				return e.printJSON(keys)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KEY\tNAME\tPOINTS TO")
-			for _, k := range keys {
-				to := "(nothing published yet)"
-				if k.Record != nil {
-					to = k.Record.Value
-				}
-				fmt.Fprintf(tw, "%s\t/ipns/%s\t%s\n", printable(k.Key), k.Name, to)
-			}
-			return tw.Flush()
-		},
-	}
-	add := &cobra.Command{
-		Use:     "new KEY",
-		Short:   "Make a key, for one more IPNS name",
-		Example: "  kith name keys new site\n  kith name publish --key site bafy...",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, stop, err := e.repoClient(cmd.Context(), "name keys new")
-			defer stop()
-			if err != nil {
-				return err
-			}
-			k, err := c.NewNameKey(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if e.json {
-				return e.printJSON(k)
-			}
-			fmt.Fprintf(e.stdout, "made key %s: its name is /ipns/%s ('kith name publish --key %s CID' points it)\n", printable(k.Key), k.Name, printable(k.Key))
-			return nil
-		},
-	}
-	rm := &cobra.Command{
-		Use:   "rm KEY",
-		Short: "Delete a key: its name is published no more",
-		Long: `Delete a key and the record published with it: the daemon publishes its
-name no more, and peers drop the record once it expires (48 hours after
-it was last published, at the most). The key cannot be made again: the
-name is gone for good.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, stop, err := e.repoClient(cmd.Context(), "name keys rm")
-			defer stop()
-			if err != nil {
-				return err
-			}
-			if err := c.RemoveNameKey(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			if !e.json {
-				fmt.Fprintf(e.stdout, "removed key %s\n", printable(args[0]))
-			}
-			return nil
-		},
-	}
-	cmd.AddCommand(ls, add, rm)
 	return cmd
 }
 
