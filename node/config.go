@@ -45,6 +45,9 @@ type Config struct {
 	Fetch FetchConfig `json:"fetch"`
 	// Groups configures group replication (see groups_config.go).
 	Groups GroupsConfig `json:"groups"`
+	// Names configures how IPNS names and DNSLink domains are looked up
+	// (see names_config.go).
+	Names NamesConfig `json:"names"`
 }
 
 // IdentityConfig names the node.
@@ -221,6 +224,7 @@ func DefaultConfig() Config {
 			Mode: "auto", ReprovideInterval: Duration(22 * time.Hour)},
 		Fetch:  FetchConfig{Bitswap: true, CacheMax: DefaultCacheMax},
 		Groups: DefaultGroupsConfig(),
+		Names:  NamesConfig{DNSResolvers: defaultDNSResolvers()},
 	}
 }
 

@@ -119,6 +119,9 @@ func (c Config) validate() error {
 	case g.FetchConcurrency < 1:
 		return fmt.Errorf("groups.fetch_concurrency %d must be at least 1", g.FetchConcurrency)
 	}
+	if _, err := parseDNSResolvers(c.Names.DNSResolvers); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -33,11 +33,17 @@ var errNameWait = errors.New("name lookup took too long")
 // IPNS name (k51..., 12D3Koo...) is a signed record found in the DHT (the
 // newest of those the closest peers hold), a domain name a DNSLink record
 // (a TXT record at _dnslink.DOMAIN, dnslink=/ipfs/CID or /ipns/NAME) asked
-// of the system's resolver. Looked-up names are cached for their records'
+// of the system's resolver, or of the DNS-over-HTTPS server
+// names.dns_resolvers names for the domain (.eth: eth.limo's, as Kubo's).
+// Looked-up names are cached for their records'
 // TTL (at most the cache's size of them). published keeps the record this
 // node publishes (names_publish.go).
-func newNames(r routing.ValueStore, published datastore.Datastore) (namesys.NameSystem, error) {
-	ns, err := namesys.NewNameSystem(r, namesys.WithCache(256), namesys.WithDatastore(published))
+func newNames(r routing.ValueStore, published datastore.Datastore, c NamesConfig) (namesys.NameSystem, error) {
+	res, err := dnsResolver(c)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := namesys.NewNameSystem(r, namesys.WithCache(256), namesys.WithDatastore(published), namesys.WithDNSResolver(res))
 	if err != nil {
 		return nil, fmt.Errorf("start the name system: %w", err)
 	}

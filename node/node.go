@@ -264,7 +264,7 @@ func New(opts Options) (n *Node, err error) {
 	if n.dht, err = newDHT(ctx, n.host, n.cfg, n.store.Datastore()); err != nil {
 		return n, err
 	}
-	if n.names, err = newNames(n.dht.Routing(), n.namesStore()); err != nil {
+	if n.names, err = newNames(n.dht.Routing(), n.namesStore(), n.cfg.Names); err != nil {
 		return n, err
 	}
 	n.withdrawStaleCodes(ctx)
