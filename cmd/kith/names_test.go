@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,6 +37,26 @@ func TestNamePublishAndGet(t *testing.T) {
 		t.Fatalf("kith name publish said:\n%s", out)
 	}
 	name := m[1]
+	// The URL it gives for a browser opens the file by name, on the
+	// name's own origin of the daemon's gateway.
+	web := regexp.MustCompile(`(?m)^in a browser here: (http://` + name + `\.ipns\.localhost:(\d+)/)$`).FindStringSubmatch(out)
+	if web == nil {
+		t.Fatalf("kith name publish gave no address for a browser:\n%s", out)
+	}
+	req, err := http.NewRequest(http.MethodGet, "http://127.0.0.1:"+web[2]+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = name + ".ipns.localhost:" + web[2]
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "version 1\n" {
+		t.Fatalf("%s: %d %q, want the published file", web[1], resp.StatusCode, body)
+	}
 	var pins []struct{ Cid string }
 	if err := json.Unmarshal([]byte(mustKith(t, a, "--json", "pin", "ls")), &pins); err != nil || len(pins) != 1 || pins[0].Cid != cid {
 		t.Fatalf("pins after the publish: %+v, %v; want the published file pinned", pins, err)

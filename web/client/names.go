@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/kith-p2p/kith/web/api"
@@ -71,4 +72,12 @@ func (c *Client) RemoveNameKey(ctx context.Context, key string) error {
 func (c *Client) ResolveName(ctx context.Context, name string) (string, error) {
 	var p api.NamePath
 	return p.Path, c.getJSON(ctx, "/names/resolve", url.Values{"name": {name}}, &p)
+}
+
+// NameURL is where a browser on this computer opens what an IPNS name
+// leads to: the name's own origin on the daemon's subdomain gateway,
+// http://NAME.ipns.localhost:PORT/ (browsers resolve *.localhost here).
+func (c *Client) NameURL(name string) string {
+	port := c.base[strings.LastIndex(c.base, ":"):]
+	return "http://" + name + ".ipns.localhost" + port + "/"
 }

@@ -22,9 +22,11 @@ import (
 )
 
 // TestBrowserPublishName: a pin's Share panel publishes it under this
-// node's IPNS name; the panel then says the name leads there, and
-// another IPFS peer (the test's own libp2p host and DHT) finds the record
-// in the DHT. A private pin's panel says it cannot be published.
+// node's IPNS name, then under the name of its other key; the panel then
+// says each leads there, another IPFS peer (the test's own libp2p host
+// and DHT) finds the record in the DHT, and the panel's link opens the
+// content by name on the gateway. A private pin's panel says it cannot be
+// published.
 func TestBrowserPublishName(t *testing.T) {
 	ctx := newBrowser(t)
 	d := startDaemon(t, nil)
@@ -46,6 +48,10 @@ func TestBrowserPublishName(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := "/ipns/" + ipns.NameFromPeer(pid).String()
+	siteKey, err := d.c.NewNameKey(ctx, "site")
+	if err != nil {
+		t.Fatal(err)
+	}
 	d.login(t, ctx)
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -65,7 +71,24 @@ func TestBrowserPublishName(t *testing.T) {
 		t.Fatalf("publish from the Share panel: %v (it says %q)", err, said)
 	}
 	waitText(t, sctx, box, "Your IPNS name leads here: "+name)
+
+	// With a second key, the panel offers the names that do not lead
+	// here yet: the key's.
+	if err := chromedp.Run(sctx,
+		clickJS(box+` [data-action="publish-name"]`),
+		chromedp.WaitVisible(box+` .name-line[data-key="site"]`, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("publish under key site: %v", err)
+	}
+	waitText(t, sctx, box, "The name of key site leads here: /ipns/"+siteKey.Name)
 	screenshot(t, ctx, artifacts(t), "files-ipns-name")
+	var hidden bool
+	if err := chromedp.Run(sctx, chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).hidden`, box+` [data-action="publish-name"]`), &hidden)); err != nil || !hidden {
+		t.Fatalf("the publish button shows (hidden=%v, %v) once every name leads here", hidden, err)
+	}
+	if rec, err := d.c.OwnName(ctx, "site"); err != nil || rec.Value != "/ipfs/"+res.Cid {
+		t.Fatalf("key site's record: %+v, %v", rec, err)
+	}
 
 	own, err := d.c.OwnName(ctx, "")
 	if err != nil || own.Value != "/ipfs/"+res.Cid {

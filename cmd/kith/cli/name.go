@@ -61,6 +61,8 @@ go).`,
 			fmt.Fprintf(e.stdout, "anyone gets it with: kith get /ipns/%s (or ipfs get /ipns/%s)\n", rec.Name, rec.Name)
 			if e.started {
 				fmt.Fprintln(e.stderr, "note: the daemon started for this publish stops now; others fetch the content, and the name is published again, only while 'kith daemon' runs here")
+			} else {
+				fmt.Fprintf(e.stdout, "in a browser here: %s\n", c.NameURL(rec.Name))
 			}
 			return nil
 		},
