@@ -34,9 +34,17 @@ const NamePrefix = "/ipns/"
 //
 // A name, /ipns/NAME/a/b or ipns://NAME/a/b (NAME an IPNS name or a
 // domain with a DNSLink record), gives the root /ipns/NAME (NamePrefix
-// and NAME: see IsName): the caller resolves it.
+// and NAME: see IsName): the caller resolves it. A gateway's URL
+// (https://ipfs.io/ipfs/CID/a, https://CID.ipfs.dweb.link/a, and their
+// /ipns/ forms) is read as the path in it (fromGatewayURL).
 func SplitPath(path string) (root string, names []string, err error) {
 	s := strings.TrimSpace(path)
+	if p, ok, err := fromGatewayURL(s); ok {
+		if err != nil {
+			return "", nil, err
+		}
+		s = p
+	}
 	var name bool
 	switch {
 	case strings.HasPrefix(s, "/ipfs/"):

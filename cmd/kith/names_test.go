@@ -79,6 +79,11 @@ func TestNamePublishAndGet(t *testing.T) {
 	if body, _ := os.ReadFile(dst); string(body) != "version 1\n" {
 		t.Fatalf("get by the name wrote %q", body)
 	}
+	// The browser's address (A's gateway) pasted into B: the name in it,
+	// looked up by B, not asked of A's gateway.
+	if got := mustKith(t, b, "cat", web[1]); got != "version 1" {
+		t.Fatalf("cat %s on B: %q", web[1], got)
+	}
 
 	// One more name, with a key of its own.
 	made := mustKith(t, a, "name", "keys", "new", "site")

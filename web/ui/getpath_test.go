@@ -24,10 +24,24 @@ func TestBrowserGetAPath(t *testing.T) {
 	root, file := addAlbum(t, ctx, d)
 	d.login(t, ctx)
 	getPasted(t, ctx, d, " /ipfs/"+root+"/day 1/beach photo.txt ", file, "beach photo.txt")
+	// A subdomain gateway's link, as a browser shows it: the CID and the
+	// path in it (never fetched from that gateway).
+	getPasted(t, ctx, d, "https://"+root+".ipfs.dweb.link/day%201/", folderCID(t, ctx, d, root+"/day 1"), "day 1")
+}
+
+// folderCID is the CID of the content at path (CID/names) on d.
+func folderCID(t *testing.T, ctx context.Context, d *daemon, path string) string {
+	t.Helper()
+	e, err := d.c.Stat(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Cid
 }
 
 // TestBrowserGetAName: the Get page takes an IPNS name with a path in it
-// (ipns://NAME/day 1/...), as an IPFS user pastes one: another IPFS peer
+// (ipns://NAME/day 1/..., and a gateway's link to it), as an IPFS user
+// pastes one: another IPFS peer
 // (the test's own libp2p host and DHT) published the name, pointing to a
 // folder, into the daemon's DHT; the daemon looks it up and gets the file
 // it leads to, pinned under its last name. A name no one published is
@@ -39,6 +53,7 @@ func TestBrowserGetAName(t *testing.T) {
 	name := publishFrom(t, ipfsPeer(t, d), "/ipfs/"+root)
 	d.login(t, ctx)
 	getPasted(t, ctx, d, "ipns://"+name.String()+"/day 1/beach photo.txt", file, "beach photo.txt")
+	getPasted(t, ctx, d, "https://dweb.link/ipns/"+name.String()+"/day%201", folderCID(t, ctx, d, root+"/day 1"), "day 1")
 
 	// A name with no record: the daemon's sentence, on the page.
 	nobody := ipns.NameFromPeer(peerOf(t))

@@ -13,7 +13,7 @@ export const title = 'Get';
 /**
  * ref reads what was pasted: a CID, a ticket or a name (/ipns/NAME, an
  * IPNS name or a DNSLink domain), maybe followed by a path into its folder
- * (CID/a/b.jpg, /ipfs/CID/a/b.jpg). Whitespace goes from
+ * (CID/a/b.jpg, /ipfs/CID/a/b.jpg), or a gateway's link to one of those. Whitespace goes from
  * the CID or ticket (a ticket may come wrapped over lines), line breaks
  * from the path (its names may hold spaces). It is checked only loosely,
  * the daemon says what is wrong in detail: a ticket starts with kith1, a
@@ -25,6 +25,12 @@ export function ref(text) {
   if (/^\d{4}([\s-]+[A-Za-z]{3,8}){3}$/.test(text.trim())) {
     return { value: text.trim().toLowerCase().split(/[\s-]+/).join('-'), code: true };
   }
+  // A gateway's link (https://ipfs.io/ipfs/CID/..., https://CID.ipfs.dweb.link/...):
+  // the daemon reads the CID or name in it and never asks that gateway.
+  if (/^https?:\/\//i.test(text.trim())) {
+    const value = text.trim().replace(/[\r\n]+/g, '');
+    return { value, name: /^https?:\/\/([^/?#]*\.ipns\.|[^/?#]*\/ipns\/)/i.test(value) };
+  }
   // A name (IPNS or DNSLink, as in IPFS): the daemon looks it up.
   const name = text.trim().match(/^(?:\/ipns\/|ipns:\/\/)([^/\s]+)(.*)$/s);
   if (name) return { value: '/ipns/' + name[1] + name[2].replace(/[\r\n]+/g, ''), name: true };
@@ -34,7 +40,7 @@ export function ref(text) {
   const value = root + (slash < 0 ? '' : s.slice(slash).replace(/[\r\n]+/g, ''));
   if (root.startsWith('kith1')) return { value, ticket: true };
   if (/^[A-Za-z0-9]+$/.test(root)) return { value, ticket: false };
-  return { value, problem: 'Paste a CID (bafy… or Qm…), a share ticket (kith1…), a code (7961-orbit-canyon-velvet) or a name (/ipns/k51… or /ipns/example.org), maybe followed by a path in it (CID/folder/file).' };
+  return { value, problem: 'Paste a CID (bafy… or Qm…), a share ticket (kith1…), a code (7961-orbit-canyon-velvet) or a name (/ipns/k51… or /ipns/example.org), maybe followed by a path in it (CID/folder/file), or a gateway\'s link to one.' };
 }
 
 export function render(main, _arg, query) {
@@ -86,7 +92,8 @@ export function render(main, _arg, query) {
       h('p', { class: 'muted' }, 'A ticket (from a friend\'s Files page or ', h('code', {}, 'kith add'),
         ') also names the peers that have it, so they are dialled first. A code (from a friend\'s ', h('code', {}, 'kith send'),
         ') finds their computer while their send runs. A name (', h('code', {}, '/ipns/k51…'), ' or ', h('code', {}, '/ipns/example.org'),
-        ', as in IPFS) gets what it points to now. ',
+        ', as in IPFS) gets what it points to now. A gateway\'s link (', h('code', {}, 'https://ipfs.io/ipfs/…'),
+        ') works too: the content comes from peers, not from that gateway. ',
         'The transfer runs in the daemon: you can reload or close this page and come back.')),
     h('h2', {}, 'Downloads'), list);
   const uploads = uploadsSection();
