@@ -51,7 +51,10 @@ An IPNS name or a domain with a DNSLink record goes where a CID goes, as
 in Kubo: /ipns/k51... (or 12D3KooW..., ipns://...) is looked up in the
 DHT (the newest signed record), /ipns/docs.example.org in DNS (the TXT
 record _dnslink.docs.example.org), up to a minute; what it points to now
-is got, saved under the name. So do cat, ls, pin add and export.
+is got, saved under the name. So do cat, ls, pin add and export. A
+gateway's link works as well (https://ipfs.io/ipfs/CID/a.txt,
+https://CID.ipfs.dweb.link/a.txt, and their /ipns/ forms): the CID or
+name and the path are read from it, and that gateway is never asked.
 
 With no daemon running, get starts one for itself (the repo's, made on
 first use as kith daemon makes it; while it runs it also does what the
