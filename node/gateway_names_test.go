@@ -15,8 +15,6 @@ import (
 	"github.com/ipfs/boxo/files"
 	"github.com/ipfs/boxo/ipns"
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -105,15 +103,7 @@ func TestGatewayNames(t *testing.T) {
 		t.Fatalf("the record served points to %v (%v), want /ipfs/%s", v, err, site.Cid)
 	}
 
-	key, _, err := crypto.GenerateEd25519Key(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := peer.IDFromPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nobody := ipns.NameFromPeer(id).String()
+	nobody := unpublishedName(t).String()
 	for _, tt := range []struct {
 		host, path string
 		status     int

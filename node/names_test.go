@@ -41,6 +41,20 @@ func publishName(t *testing.T, n *Node, value string) ipns.Name {
 	return ipns.NameFromPeer(n.Host().ID())
 }
 
+// unpublishedName is the name of a new key, which no one published.
+func unpublishedName(t *testing.T) ipns.Name {
+	t.Helper()
+	k, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ipns.NameFromPeer(id)
+}
+
 // TestResolveNames: a node publishes an IPNS record of its own key into
 // the DHT, pointing into a folder it added; another node, which knows
 // only it, gets what the name points to (and a path under it), by the
@@ -86,15 +100,7 @@ func TestResolveNames(t *testing.T) {
 		t.Fatalf("the name resolved to %s, want the docs folder %s", folder, want)
 	}
 
-	other, _, err := crypto.GenerateEd25519Key(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherID, err := peer.IDFromPrivateKey(other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unpublished := ipns.NameFromPeer(otherID)
+	unpublished := unpublishedName(t)
 	for _, tt := range []struct {
 		ref  string
 		kind api.Kind
