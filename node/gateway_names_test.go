@@ -112,6 +112,7 @@ func TestGatewayNames(t *testing.T) {
 		{"", "/ipns/" + nobody + "/", 404, "no peer in the DHT holds a record of /ipns/" + nobody},
 		{nobody + ".ipns.localhost:" + p, "/", 404, "no peer in the DHT holds a record of /ipns/" + nobody},
 		{"", "/ipns/" + nobody + "?format=ipns-record", 404, "no peer in the DHT holds a record of /ipns/" + nobody},
+		{"", "/ipns/" + nobody + "/docs/?download=true", 404, "no peer in the DHT holds a record of /ipns/" + nobody},
 		{"", "/ipns/not_a_name/", 400, `"not_a_name" is neither an IPNS name`},
 		{"", "/ipns/" + name + "/nothing.txt", 404, `no link named "nothing.txt"`},
 	} {

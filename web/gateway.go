@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -209,7 +210,14 @@ func folderDownloads(gw api.Gateway, next http.Handler) http.Handler {
 			return
 		}
 		root, sub, err := contentRoot(r.Context(), gw, r.URL.Path)
-		if err != nil {
+		var status *gateway.ErrorStatusCode
+		switch {
+		case errors.As(err, &status):
+			// A name not looked up (said now: boxo would look it up
+			// again, as long again).
+			gatewayError(w, status.StatusCode, api.Sentence(status.Err))
+			return
+		case err != nil:
 			next.ServeHTTP(w, r) // an error boxo will report
 			return
 		}
@@ -279,11 +287,16 @@ func (s *streamWriter) Flush() {
 	}
 }
 
-// gatewayRefusal is a gateway error: plain text, one sentence.
+// gatewayRefusal is a gateway's refusal: plain text, one sentence.
 func gatewayRefusal(w http.ResponseWriter, msg string) {
+	gatewayError(w, http.StatusForbidden, msg)
+}
+
+// gatewayError is a gateway error: plain text, one sentence, as boxo's.
+func gatewayError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusForbidden)
+	w.WriteHeader(status)
 	_, _ = w.Write([]byte(msg + "\n"))
 }
