@@ -108,7 +108,7 @@ func parseKeyFile(data []byte) (crypto.PrivKey, error) {
 	var k crypto.PrivKey
 	if block, _ := pem.Decode(data); block != nil {
 		if block.Type != "PRIVATE KEY" {
-			return nil, bad("a PEM file of a %s, not of a PRIVATE KEY (PKCS #8, as 'openssl genpkey' writes)", block.Type)
+			return nil, bad("the PEM file holds a %q block, not a PRIVATE KEY (PKCS #8, unencrypted, as 'openssl genpkey' writes)", block.Type)
 		}
 		std, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 		if err != nil {

@@ -83,7 +83,7 @@ func TestImportNameKey(t *testing.T) {
 		{"moved", raw, api.KindConflict, `this node has a key "moved" already`},
 		{"mine", self, api.KindConflict, "that key is this node's own (self)"},
 		{"p256", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), api.KindInvalid, "its type is ECDSA: names are published with Ed25519 or RSA keys"},
-		{"cert", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), api.KindInvalid, "a PEM file of a CERTIFICATE"},
+		{"cert", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), api.KindInvalid, `the PEM file holds a "CERTIFICATE" block, not a PRIVATE KEY`},
 		{"junk", []byte("not a key\n"), api.KindInvalid, "not a key kith can import: neither a libp2p key"},
 		{"../up", raw, api.KindInvalid, `"../up" cannot name a key`},
 	} {

@@ -136,9 +136,13 @@ exported.`,
 			if err := writeNewFile(out, data); err != nil {
 				return err
 			}
-			if !e.json {
-				fmt.Fprintf(e.stdout, "wrote key %s to %s (keep it secret: whoever holds it can publish under its name)\n", printable(key), out)
+			if e.json {
+				return e.printJSON(struct {
+					Key  string `json:"key"`
+					File string `json:"file"`
+				}{key, out})
 			}
+			fmt.Fprintf(e.stdout, "wrote key %s to %s (keep it secret: whoever holds it can publish under its name)\n", printable(key), out)
 			return nil
 		},
 	}
