@@ -134,6 +134,58 @@ func TestBrowserPublishName(t *testing.T) {
 	}
 }
 
+// TestBrowserNameKeys: the Settings page lists this node's keys, makes
+// one (refusing a name no key may have, in the daemon's words) and,
+// after a confirm step, removes it.
+func TestBrowserNameKeys(t *testing.T) {
+	ctx := newBrowser(t)
+	d := startDaemon(t, nil)
+	d.login(t, ctx)
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	newKey := func(key string) error {
+		return chromedp.Run(sctx,
+			chromedp.SetValue("#name-key-new", key, chromedp.ByQuery),
+			chromedp.Evaluate(`document.getElementById('name-key-form').requestSubmit()`, nil))
+	}
+	err := chromedp.Run(sctx,
+		chromedp.Navigate(d.base()+"/#/settings"),
+		chromedp.WaitVisible(`#name-keys tr[data-key="self"]`, chromedp.ByQuery))
+	if err == nil {
+		err = newKey("site")
+	}
+	if err == nil {
+		err = chromedp.Run(sctx, chromedp.WaitVisible(`#name-keys tr[data-key="site"]`, chromedp.ByQuery))
+	}
+	if err != nil {
+		t.Fatalf("make a key on the Settings page: %v", err)
+	}
+	keys, err := d.c.NameKeys(ctx)
+	if err != nil || len(keys) != 2 || keys[1].Key != "site" {
+		t.Fatalf("the daemon's keys: %+v, %v; want self and site", keys, err)
+	}
+	waitText(t, sctx, `#name-keys tr[data-key="site"]`, "/ipns/"+keys[1].Name)
+	waitText(t, sctx, "#name-key-status", "Made key site: its name is /ipns/"+keys[1].Name)
+	screenshot(t, ctx, artifacts(t), "settings-names")
+
+	if err := newKey("self"); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#name-key-status", `"self" is this node's own key`)
+
+	err = chromedp.Run(sctx,
+		clickJS(`#name-keys tr[data-key="site"] [data-action="remove-key"]`),
+		chromedp.WaitVisible(`#name-keys tr[data-key="site"] [data-action="remove-key-confirm"]`, chromedp.ByQuery),
+		clickJS(`#name-keys tr[data-key="site"] [data-action="remove-key-confirm"]`),
+		chromedp.WaitNotPresent(`#name-keys tr[data-key="site"]`, chromedp.ByQuery))
+	if err != nil {
+		t.Fatalf("remove the key: %v", err)
+	}
+	if keys, err := d.c.NameKeys(ctx); err != nil || len(keys) != 1 {
+		t.Fatalf("the daemon's keys after the removal: %+v, %v; want self only", keys, err)
+	}
+}
+
 // ipfsPeer is another IPFS peer: a libp2p host of the test's with Amino's
 // DHT protocol (as Kubo runs it), connected to d, each in the other's
 // routing table. It stops at the end of the test.

@@ -1,11 +1,13 @@
 // Settings: the settings people change most, as `kith config set` changes
 // them (the daemon checks each value and writes config.json; the caps,
 // the downloads' cache and the space offered to groups apply at once, the
-// others when the daemon restarts), then every setting with its value.
+// others when the daemon restarts), this node's IPNS names (namekeys.js),
+// then every setting with its value.
 
 import { api } from '../api.js';
 import { h, errorBox, replace, section } from '../dom.js';
 import { bytes } from '../format.js';
+import { nameKeysSection } from '../namekeys.js';
 
 export const title = 'Settings';
 
@@ -36,7 +38,7 @@ const edited = [
 export function render(main) {
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   const all = h('div', {});
-  replace(main, h('div', { class: 'page-head' }, h('h1', {}, 'Settings')), body,
+  replace(main, h('div', { class: 'page-head' }, h('h1', {}, 'Settings')), body, nameKeysSection(),
     section('Every setting', h('p', { class: 'muted small' },
       'As config.json holds them. Change any of them with ', h('code', {}, 'kith config set KEY VALUE'), ' in a terminal.'), all));
 
