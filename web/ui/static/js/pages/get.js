@@ -29,6 +29,7 @@ export function ref(text) {
   // the daemon reads the CID or name in it and never asks that gateway.
   if (/^https?:\/\//i.test(text.trim())) {
     const value = text.trim().replace(/[\r\n]+/g, '');
+    if (!/^https?:\/\/([^/?#]*\.ip[fn]s\.|[^/?#]*\/ip[fn]s\/)/i.test(value)) return { value, problem: pasteThis };
     return { value, name: /^https?:\/\/([^/?#]*\.ipns\.|[^/?#]*\/ipns\/)/i.test(value) };
   }
   // A name (IPNS or DNSLink, as in IPFS): the daemon looks it up.
@@ -40,8 +41,10 @@ export function ref(text) {
   const value = root + (slash < 0 ? '' : s.slice(slash).replace(/[\r\n]+/g, ''));
   if (root.startsWith('kith1')) return { value, ticket: true };
   if (/^[A-Za-z0-9]+$/.test(root)) return { value, ticket: false };
-  return { value, problem: 'Paste a CID (bafy… or Qm…), a share ticket (kith1…), a code (7961-orbit-canyon-velvet) or a name (/ipns/k51… or /ipns/example.org), maybe followed by a path in it (CID/folder/file), or a gateway\'s link to one.' };
+  return { value, problem: pasteThis };
 }
+
+const pasteThis = 'Paste a CID (bafy… or Qm…), a share ticket (kith1…), a code (7961-orbit-canyon-velvet) or a name (/ipns/k51… or /ipns/example.org), maybe followed by a path in it (CID/folder/file), or a gateway\'s link to one.';
 
 export function render(main, _arg, query) {
   const cidInput = h('input', { id: 'get-cid', name: 'cid', type: 'text', required: true, spellcheck: 'false',
