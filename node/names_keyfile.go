@@ -123,7 +123,7 @@ func parseKeyFile(data []byte) (crypto.PrivKey, error) {
 	} else {
 		var err error
 		if k, err = crypto.UnmarshalPrivateKey(data); err != nil {
-			return nil, bad("neither a libp2p key (as 'kith name keys export' and 'ipfs key export' write) nor PEM PKCS #8 (%v)", err)
+			return nil, bad("neither a libp2p key (as 'kith name keys export' and 'ipfs key export' write) nor PEM PKCS #8")
 		}
 	}
 	switch k.(type) {
