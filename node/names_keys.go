@@ -178,6 +178,35 @@ func (n *Node) NameKeys(ctx context.Context) ([]api.NameKey, error) {
 	return out, nil
 }
 
+// RenameNameKey gives the key called key another name, to: its IPNS name
+// and its record stay as they are (the record is kept by name, not by
+// what the key is called).
+func (n *Node) RenameNameKey(ctx context.Context, key, to string) (api.NameKey, error) {
+	if key == "" || key == api.SelfKey {
+		return api.NameKey{}, &api.Error{Kind: api.KindInvalid, Message: "this node's own key (self) cannot be renamed"}
+	}
+	k, err := n.nameKey(key)
+	if err != nil {
+		return api.NameKey{}, err
+	}
+	if err := n.freeKeyName(to); err != nil {
+		return api.NameKey{}, err
+	}
+	if err := os.Rename(n.keyPath(key), n.keyPath(to)); err != nil {
+		return api.NameKey{}, fmt.Errorf("rename key %s to %s: %w", key, to, err)
+	}
+	name, err := nameOf(k)
+	if err != nil {
+		return api.NameKey{}, err
+	}
+	n.log.Info("name key renamed", "key", key, "to", to, "name", name)
+	nk := api.NameKey{Key: to, Name: name.String()}
+	if rec, err := n.OwnName(ctx, to); err == nil {
+		nk.Record = &rec
+	}
+	return nk, nil
+}
+
 // RemoveNameKey deletes the key called key and the record published with
 // it: its name is published no more (peers drop the record when it
 // expires, 48 hours after it was last published at the most).

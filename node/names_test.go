@@ -276,6 +276,35 @@ func TestNameKeys(t *testing.T) {
 			t.Errorf("new key %q: %v, want %s saying %q", tt.key, err, tt.kind, tt.says)
 		}
 	}
+	// A rename keeps the name and its record.
+	if _, err := a.NewNameKey(ctx, "spare"); err != nil {
+		t.Fatal(err)
+	}
+	moved, err := a.RenameNameKey(ctx, "site", "blog")
+	if err != nil || moved.Key != "blog" || moved.Name != site.Name || moved.Record == nil || moved.Record.Value != rec.Value {
+		t.Fatalf("rename site to blog: %+v, %v; want the same name and record", moved, err)
+	}
+	for _, tt := range []struct {
+		key, to string
+		kind    api.Kind
+		says    string
+	}{
+		{"self", "mine", api.KindInvalid, "this node's own key (self) cannot be renamed"},
+		{"blog", "spare", api.KindConflict, `this node has a key "spare" already`},
+		{"blog", "self", api.KindInvalid, `"self" is this node's own key`},
+		{"site", "x", api.KindNotFound, `this node has no key "site"`},
+	} {
+		if _, err := a.RenameNameKey(ctx, tt.key, tt.to); api.KindOf(err) != tt.kind || !strings.Contains(api.Sentence(err), tt.says) {
+			t.Errorf("rename %q to %q: %v, want %s saying %q", tt.key, tt.to, err, tt.kind, tt.says)
+		}
+	}
+	if _, err := a.RenameNameKey(ctx, "blog", "site"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RemoveNameKey(ctx, "spare"); err != nil {
+		t.Fatal(err)
+	}
+
 	if err := a.RemoveNameKey(ctx, "self"); api.KindOf(err) != api.KindInvalid {
 		t.Errorf("remove self: %v, want invalid", err)
 	}

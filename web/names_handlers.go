@@ -140,6 +140,21 @@ func (s *Server) handleImportNameKey(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, k)
 }
 
+// handleRenameNameKey calls the key ?key= ?to= instead.
+func (s *Server) handleRenameNameKey(w http.ResponseWriter, r *http.Request) {
+	ns, ok := s.namesBackend(w)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	k, err := ns.RenameNameKey(r.Context(), q.Get("key"), q.Get("to"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, k)
+}
+
 // handleRemoveNameKey deletes the key ?key= and its record.
 func (s *Server) handleRemoveNameKey(w http.ResponseWriter, r *http.Request) {
 	ns, ok := s.namesBackend(w)

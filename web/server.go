@@ -202,6 +202,7 @@ func (s *Server) routes() *routeMux {
 	m.HandleFunc("GET "+p+"/names/keys", s.handleNameKeys)
 	m.HandleFunc("POST "+p+"/names/keys/new", s.handleNewNameKey)
 	m.HandleFunc("POST "+p+"/names/keys/import", s.handleImportNameKey)
+	m.HandleFunc("POST "+p+"/names/keys/rename", s.handleRenameNameKey)
 	m.HandleFunc("POST "+p+"/names/keys/rm", s.handleRemoveNameKey)
 	m.HandleFunc("POST "+p+"/config/apply", s.handleApplyConfig)
 	m.HandleFunc("GET "+p+"/config", s.handleSettings)

@@ -16,7 +16,8 @@ import (
 // of Kubo's formats, and one Kubo made comes to kith, each keeping its
 // name (Kubo's ipfs key export/import, on a Kubo repo with no daemon). A
 // file is never overwritten; self, a key the node has under another
-// name, and what is not a key are refused, each in one sentence.
+// name, and what is not a key are refused, each in one sentence. A key
+// renamed keeps its name.
 func TestNameKeysMoveToAndFromKubo(t *testing.T) {
 	repo, files := t.TempDir(), t.TempDir()
 	startDaemon(t, repo)
@@ -85,5 +86,12 @@ func TestNameKeysMoveToAndFromKubo(t *testing.T) {
 		if err == nil || !strings.Contains(stderr, "kith: "+tt.says) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
 			t.Errorf("kith name keys %s: %v, said %q; want one line saying %q", strings.Join(tt.args, " "), err, stderr, tt.says)
 		}
+	}
+
+	if out := mustKith(t, repo, "name", "keys", "rename", "blog", "journal"); out != "renamed key blog to journal: its name is still /ipns/"+blog {
+		t.Fatalf("rename said %q", out)
+	}
+	if ls := mustKith(t, repo, "name", "keys", "ls"); !regexp.MustCompile(`(?m)^journal\s+/ipns/` + blog + `\s`).MatchString(ls) || strings.Contains(ls, "blog ") {
+		t.Fatalf("name keys ls after the rename:\n%s", ls)
 	}
 }

@@ -73,6 +73,9 @@ type Names interface {
 	// name made elsewhere. No route exports one: `kith name keys export`
 	// reads the repo's file.
 	ImportNameKey(ctx context.Context, key string, data []byte) (NameKey, error)
+	// RenameNameKey calls a key (not self) to instead; its name and
+	// record stay.
+	RenameNameKey(ctx context.Context, key, to string) (NameKey, error)
 	// RemoveNameKey deletes a key and its record: its name is published
 	// no more.
 	RemoveNameKey(ctx context.Context, key string) error

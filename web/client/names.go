@@ -74,6 +74,12 @@ func (c *Client) ResolveName(ctx context.Context, name string) (string, error) {
 	return p.Path, c.getJSON(ctx, "/names/resolve", url.Values{"name": {name}}, &p)
 }
 
+// RenameNameKey calls the key key to instead (POST /names/keys/rename).
+func (c *Client) RenameNameKey(ctx context.Context, key, to string) (api.NameKey, error) {
+	var k api.NameKey
+	return k, c.postJSON(ctx, "/names/keys/rename", url.Values{"key": {key}, "to": {to}}, &k)
+}
+
 // NameURL is where a browser on this computer opens what an IPNS name
 // leads to: the name's own origin on the daemon's subdomain gateway,
 // http://NAME.ipns.localhost:PORT/ (browsers resolve *.localhost here).

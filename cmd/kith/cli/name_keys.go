@@ -16,7 +16,7 @@ import (
 func nameKeysCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "The keys this node publishes names with (ls, new, rm, export...)",
+		Short: "The keys this node publishes names with (ls, new, export...)",
 		Long: `Each key is one IPNS name. "self" is this node's own (its peer key);
 more are made with 'kith name keys new NAME' and kept in the repo
 (keys/NAME.key: back it up with the repo, or the name is lost with it).
@@ -97,7 +97,28 @@ name is gone for good.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(ls, add, rm, nameKeyExportCmd(e), nameKeyImportCmd(e))
+	rename := &cobra.Command{
+		Use:   "rename KEY NEW",
+		Short: "Call a key NEW instead: its name and record stay",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, stop, err := e.repoClient(cmd.Context(), "name keys rename")
+			defer stop()
+			if err != nil {
+				return err
+			}
+			k, err := c.RenameNameKey(cmd.Context(), args[0], args[1])
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return e.printJSON(k)
+			}
+			fmt.Fprintf(e.stdout, "renamed key %s to %s: its name is still /ipns/%s\n", printable(args[0]), printable(k.Key), k.Name)
+			return nil
+		},
+	}
+	cmd.AddCommand(ls, add, rename, rm, nameKeyExportCmd(e), nameKeyImportCmd(e))
 	return cmd
 }
 
