@@ -91,7 +91,7 @@ func TestNameKeysMoveToAndFromKubo(t *testing.T) {
 	if out := mustKith(t, repo, "name", "keys", "rename", "blog", "journal"); out != "renamed key blog to journal: its name is still /ipns/"+blog {
 		t.Fatalf("rename said %q", out)
 	}
-	if ls := mustKith(t, repo, "name", "keys", "ls"); !regexp.MustCompile(`(?m)^journal\s+/ipns/` + blog + `\s`).MatchString(ls) || strings.Contains(ls, "blog ") {
+	if ls := mustKith(t, repo, "name", "keys", "ls"); !regexp.MustCompile(`(?m)^journal\s+/ipns/`+blog+`\s`).MatchString(ls) || strings.Contains(ls, "blog ") {
 		t.Fatalf("name keys ls after the rename:\n%s", ls)
 	}
 }
