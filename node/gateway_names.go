@@ -13,7 +13,6 @@ import (
 	"github.com/ipfs/go-cid"
 	ci "github.com/libp2p/go-libp2p/core/crypto"
 
-	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -29,27 +28,13 @@ func (g gatewayNames) Resolve(ctx context.Context, p path.Path, opts ...namesys.
 	if p.Namespace() != path.IPNSNamespace {
 		return g.n.names.Resolve(ctx, p, opts...)
 	}
-	name := p.Segments()[1]
-	ctx, cancel := context.WithTimeoutCause(ctx, nameLookupWait, errNameWait)
-	defer cancel()
-	domain, err := checkName(name)
-	if err != nil {
-		return namesys.Result{}, gatewayStatus(err)
+	res, err := g.n.lookupName(ctx, p.Segments()[1], p, opts...)
+	if err != nil && err != namesys.ErrResolveRecursion {
+		// boxo's GetDNSLinkRecord, one step deep, compares with the
+		// sentinel: a name that leads to another name is no error there.
+		err = gatewayStatus(err)
 	}
-	if !domain {
-		g.n.awaitDHTPeer(ctx)
-	}
-	res, err := g.n.names.Resolve(ctx, p, append(opts, namesys.ResolveWithDhtTimeout(nameLookupWait))...)
-	if err == nil {
-		return res, nil
-	}
-	if errors.Is(err, namesys.ErrResolveRecursion) && namesys.ProcessResolveOptions(opts).Depth != namesys.DefaultDepthLimit {
-		// A lookup limited in depth (boxo's GetDNSLinkRecord asks for
-		// one step) ends so when the name leads to another name: boxo
-		// tells this from an error by comparing with the sentinel.
-		return res, namesys.ErrResolveRecursion
-	}
-	return res, gatewayStatus(nameError(ctx, name, domain, g.n.dht.RoutingTableSize() == 0, err))
+	return res, err
 }
 
 func (g gatewayNames) ResolveAsync(ctx context.Context, p path.Path, opts ...namesys.ResolveOption) <-chan namesys.AsyncResult {
@@ -63,15 +48,6 @@ func (g gatewayNames) ResolveAsync(ctx context.Context, p path.Path, opts ...nam
 // Publish is not the gateway's to do (kith name publish is the node's).
 func (gatewayNames) Publish(context.Context, ci.PrivKey, path.Path, ...namesys.PublishOption) error {
 	return errors.New("the gateway publishes no names")
-}
-
-// checkName is dag.CheckIPNSName in the vocabulary of API errors.
-func checkName(name string) (domain bool, err error) {
-	domain, err = dag.CheckIPNSName(name)
-	if err != nil {
-		return false, &api.Error{Kind: api.KindInvalid, Message: err.Error()}
-	}
-	return domain, nil
 }
 
 // gatewayStatus gives err the HTTP status of its kind, which boxo's

@@ -54,22 +54,16 @@ func newNames(r routing.ValueStore, published datastore.Datastore, c NamesConfig
 // /ipns/NAME) and returns the CID it points to and the names under it the
 // record gives (a record may point into a folder).
 func (n *Node) resolveName(ctx context.Context, name string) (root string, names []string, err error) {
-	domain, err := checkName(name)
-	if err != nil {
+	if _, err := checkName(name); err != nil {
 		return "", nil, err
 	}
 	p, err := path.NewPath(dag.NamePrefix + name)
 	if err != nil {
 		return "", nil, &api.Error{Kind: api.KindInvalid, Message: fmt.Sprintf("%s%s is not a name kith can look up: %v", dag.NamePrefix, short(name), err)}
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, nameLookupWait, errNameWait)
-	defer cancel()
-	if !domain {
-		n.awaitDHTPeer(ctx)
-	}
-	res, err := n.names.Resolve(ctx, p, namesys.ResolveWithDhtTimeout(nameLookupWait))
+	res, err := n.lookupName(ctx, name, p)
 	if err != nil {
-		return "", nil, nameError(ctx, name, domain, n.dht.RoutingTableSize() == 0, err)
+		return "", nil, err
 	}
 	to := res.Path.String()
 	if res.Path.Namespace() != path.IPFSNamespace {
@@ -81,6 +75,41 @@ func (n *Node) resolveName(ctx context.Context, name string) (root string, names
 	}
 	n.log.Info("name resolved", "name", name, "to", to, "ttl", res.TTL)
 	return root, names, nil
+}
+
+// lookupName resolves p, the path /ipns/NAME[/...], as every lookup of a
+// name here does (kith get, the gateway): an IPNS name waits for a first
+// DHT peer on a daemon just started, the whole lookup takes at most
+// nameLookupWait, and a failure is an API error (nameError), except that a
+// lookup limited in depth (opts) that ends at another name returns
+// namesys.ErrResolveRecursion itself, as boxo expects.
+func (n *Node) lookupName(ctx context.Context, name string, p path.Path, opts ...namesys.ResolveOption) (namesys.Result, error) {
+	domain, err := checkName(name)
+	if err != nil {
+		return namesys.Result{}, err
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, nameLookupWait, errNameWait)
+	defer cancel()
+	if !domain {
+		n.awaitDHTPeer(ctx)
+	}
+	res, err := n.names.Resolve(ctx, p, append(opts, namesys.ResolveWithDhtTimeout(nameLookupWait))...)
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.Is(err, namesys.ErrResolveRecursion) && namesys.ProcessResolveOptions(opts).Depth != namesys.DefaultDepthLimit:
+		return res, namesys.ErrResolveRecursion
+	}
+	return res, nameError(ctx, name, domain, n.dht.RoutingTableSize() == 0, err)
+}
+
+// checkName is dag.CheckIPNSName in the vocabulary of API errors.
+func checkName(name string) (domain bool, err error) {
+	domain, err = dag.CheckIPNSName(name)
+	if err != nil {
+		return false, &api.Error{Kind: api.KindInvalid, Message: err.Error()}
+	}
+	return domain, nil
 }
 
 // awaitDHTPeer waits, up to n.dhtPeerWait, until the DHT's routing table
