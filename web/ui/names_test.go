@@ -3,6 +3,8 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	ds "github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	kaddht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -135,8 +138,10 @@ func TestBrowserPublishName(t *testing.T) {
 }
 
 // TestBrowserNameKeys: the Settings page lists this node's keys, makes
-// one (refusing a name no key may have, in the daemon's words) and,
-// after a confirm step, removes it.
+// one (refusing a name no key may have, in the daemon's words), renames
+// one (its name stays; a taken name refused), imports a key file (named
+// after the file; the same key twice and a file that is no key refused)
+// and, after a confirm step, removes one.
 func TestBrowserNameKeys(t *testing.T) {
 	ctx := newBrowser(t)
 	d := startDaemon(t, nil)
@@ -173,16 +178,102 @@ func TestBrowserNameKeys(t *testing.T) {
 	}
 	waitText(t, sctx, "#name-key-status", `"self" is this node's own key`)
 
+	// Rename: the name stays; a taken name is refused in the daemon's words.
+	rename := func(key, to string) error {
+		row := fmt.Sprintf(`#name-keys tr[data-key=%q]`, key)
+		return chromedp.Run(sctx,
+			clickJS(row+` [data-action="rename-key"]`),
+			chromedp.WaitVisible(row+` [data-field="rename-to"]`, chromedp.ByQuery),
+			chromedp.SetValue(row+` [data-field="rename-to"]`, to, chromedp.ByQuery),
+			chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).requestSubmit()`, row+` [data-action="rename-form"]`), nil))
+	}
+	if err := rename("site", "blog"); err != nil {
+		t.Fatalf("rename the key: %v", err)
+	}
+	waitText(t, sctx, `#name-keys tr[data-key="blog"]`, "/ipns/"+keys[1].Name)
+	waitText(t, sctx, "#name-key-status", "Renamed key site to blog: its name stays /ipns/"+keys[1].Name)
+	if got, err := d.c.NameKeys(ctx); err != nil || len(got) != 2 || got[1].Key != "blog" || got[1].Name != keys[1].Name {
+		t.Fatalf("the daemon's keys after the rename: %+v, %v; want self and blog with site's name", got, err)
+	}
+	if err := newKey("site"); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#name-key-status", "Made key site")
+	if err := rename("blog", "site"); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#name-key-status", `this node has a key "site" already`)
+
+	// Import: a key file from elsewhere (Kubo's default format), named
+	// after the file; the same file again, and a file that is no key, are
+	// refused in the daemon's words.
+	priv, pub, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := crypto.MarshalPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := peer.IDFromPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	keyFile, junk := filepath.Join(dir, "travel.key"), filepath.Join(dir, "notes.key")
+	if err := os.WriteFile(keyFile, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(junk, []byte("not a key at all\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	importFile := func(file, as string) error {
+		acts := []chromedp.Action{chromedp.SetUploadFiles("#name-key-file", []string{file}, chromedp.ByQuery)}
+		if as != "" {
+			acts = append(acts, chromedp.SetValue("#name-key-import-as", as, chromedp.ByQuery))
+		}
+		return chromedp.Run(sctx, append(acts,
+			chromedp.Evaluate(`document.getElementById('name-key-import').requestSubmit()`, nil))...)
+	}
+	var suggested string
 	err = chromedp.Run(sctx,
-		clickJS(`#name-keys tr[data-key="site"] [data-action="remove-key"]`),
-		chromedp.WaitVisible(`#name-keys tr[data-key="site"] [data-action="remove-key-confirm"]`, chromedp.ByQuery),
-		clickJS(`#name-keys tr[data-key="site"] [data-action="remove-key-confirm"]`),
-		chromedp.WaitNotPresent(`#name-keys tr[data-key="site"]`, chromedp.ByQuery))
+		chromedp.SetUploadFiles("#name-key-file", []string{keyFile}, chromedp.ByQuery),
+		chromedp.Value("#name-key-import-as", &suggested, chromedp.ByQuery))
+	if err != nil || suggested != "travel" {
+		t.Fatalf("the key name suggested for travel.key: %q, %v; want travel", suggested, err)
+	}
+	if err := importFile(keyFile, ""); err != nil {
+		t.Fatalf("import a key file: %v", err)
+	}
+	name := ipns.NameFromPeer(pid).String()
+	waitText(t, sctx, `#name-keys tr[data-key="travel"]`, "/ipns/"+name)
+	waitText(t, sctx, "#name-key-status", "Imported key travel: its name is /ipns/"+name)
+	screenshot(t, ctx, artifacts(t), "settings-names-import")
+	if err := importFile(keyFile, "again"); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#name-key-status", `this node has that key already, as "travel"`)
+	if err := importFile(junk, "notes"); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#name-key-status", "not a key kith can import")
+
+	err = chromedp.Run(sctx,
+		clickJS(`#name-keys tr[data-key="blog"] [data-action="remove-key"]`),
+		chromedp.WaitVisible(`#name-keys tr[data-key="blog"] [data-action="remove-key-confirm"]`, chromedp.ByQuery),
+		clickJS(`#name-keys tr[data-key="blog"] [data-action="remove-key-confirm"]`),
+		chromedp.WaitNotPresent(`#name-keys tr[data-key="blog"]`, chromedp.ByQuery))
 	if err != nil {
 		t.Fatalf("remove the key: %v", err)
 	}
-	if keys, err := d.c.NameKeys(ctx); err != nil || len(keys) != 1 {
-		t.Fatalf("the daemon's keys after the removal: %+v, %v; want self only", keys, err)
+	got, err := d.c.NameKeys(ctx)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("the daemon's keys after the removal: %+v, %v; want self, site and travel", got, err)
+	}
+	for _, k := range got {
+		if k.Key == "blog" || k.Key == "notes" || k.Key == "again" {
+			t.Errorf("the daemon has key %s after the removal and the refused imports", k.Key)
+		}
 	}
 }
 
