@@ -20,6 +20,7 @@ import (
 	ds "github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -32,14 +33,36 @@ import (
 // only an IPFS node holds (a host running boxo's Bitswap server, Kubo's,
 // and no /kith/fetch), fetching only the blocks the range needs.
 func TestGatewayFromBitswapPeer(t *testing.T) {
-	ctx := context.Background()
 	data := randomData(16<<20 + 4321)
+	h, root := bitswapPeer(t, data)
+	viewer := newLocalNode(t)
+	connect(t, viewer, h)
+	from := int64(9<<20 + 777)
+	resp := streamGet(t, viewer, "/ipfs/"+root.String()+"?filename=clip.bin", fmt.Sprintf("bytes=%d-%d", from, from+1<<20-1))
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusPartialContent {
+		t.Fatalf("range request: %d, %v: %s", resp.StatusCode, err, body)
+	}
+	if !bytes.Equal(body, data[from:from+1<<20]) {
+		t.Fatalf("the range returned %d bytes that differ from the file's", len(body))
+	}
+	if fetched := testutil.ToFloat64(viewer.demand.fetched); fetched < 2 || fetched > 4 {
+		t.Fatalf("the range fetched %v blocks, want 2 to 4", fetched)
+	}
+}
+
+// bitswapPeer is an IPFS node holding data as a file: a libp2p host on
+// loopback running boxo's Bitswap server (Kubo's) and no /kith/fetch. It
+// stops at the end of the test.
+func bitswapPeer(t *testing.T, data []byte) (host.Host, cid.Cid) {
+	t.Helper()
+	ctx := context.Background()
 	src := blockstore.NewMemStore()
 	res, err := dag.NewImporter(src).Add(ctx, files.NewBytesFile(data), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := res.Root
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
 		t.Fatal(err)
@@ -59,22 +82,7 @@ func TestGatewayFromBitswapPeer(t *testing.T) {
 	srv := bsserver.New(ctx, net, bstore)
 	net.Start(srv)
 	t.Cleanup(func() { net.Stop(); srv.Close() })
-
-	viewer := newLocalNode(t)
-	connect(t, viewer, h)
-	from := int64(9<<20 + 777)
-	resp := streamGet(t, viewer, "/ipfs/"+root.String()+"?filename=clip.bin", fmt.Sprintf("bytes=%d-%d", from, from+1<<20-1))
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusPartialContent {
-		t.Fatalf("range request: %d, %v: %s", resp.StatusCode, err, body)
-	}
-	if !bytes.Equal(body, data[from:from+1<<20]) {
-		t.Fatalf("the range returned %d bytes that differ from the file's", len(body))
-	}
-	if fetched := testutil.ToFloat64(viewer.demand.fetched); fetched < 2 || fetched > 4 {
-		t.Fatalf("the range fetched %v blocks, want 2 to 4", fetched)
-	}
+	return h, res.Root
 }
 
 // fakeBitswap is an in-memory fetch.Bitswap: each peer answers from its

@@ -149,6 +149,14 @@ type DHTConfig struct {
 	Mode string `json:"mode"`
 	// ReprovideInterval is how often provider records are renewed.
 	ReprovideInterval Duration `json:"reprovide_interval"`
+	// DelegatedRouters are asked who provides a CID, beside the DHT, over
+	// the Delegated Routing V1 HTTP API (Kubo's Routing.DelegatedRouters):
+	// https://cid.contact, IPNI's indexer, by default, as Kubo asks it, so
+	// content that pinning services and storage providers announce only
+	// there is found too. Every CID a fetch looks for in the DHT is asked
+	// for there as well; [] asks the DHT only (the local profile, and a
+	// closed network).
+	DelegatedRouters []string `json:"delegated_routers"`
 }
 
 // FetchConfig configures block transfers. UploadLimit, DownloadLimit and
@@ -221,7 +229,8 @@ func DefaultConfig() Config {
 			MaxFileDescriptors: 1024,
 		},
 		DHT: DHTConfig{ProtocolPrefix: "/ipfs", Dual: true, Announce: true,
-			Mode: "auto", ReprovideInterval: Duration(22 * time.Hour)},
+			Mode: "auto", ReprovideInterval: Duration(22 * time.Hour),
+			DelegatedRouters: DefaultDelegatedRouters()},
 		Fetch:  FetchConfig{Bitswap: true, CacheMax: DefaultCacheMax},
 		Groups: DefaultGroupsConfig(),
 		Names:  NamesConfig{DNSResolvers: defaultDNSResolvers()},
@@ -260,6 +269,7 @@ func stayLocal(c *Config) {
 	c.Network.GroupRelay = false
 	c.DHT.Dual = false
 	c.DHT.Mode = "server"
+	c.DHT.DelegatedRouters = []string{}
 }
 
 // LocalOverlay narrows an existing repo's config to what the local
@@ -283,7 +293,7 @@ func LocalOverlay(c *Config) {
 func isLocal(c Config) bool {
 	o := c
 	LocalOverlay(&o)
-	return reflect.DeepEqual(c.Network, o.Network) && c.DHT == o.DHT
+	return reflect.DeepEqual(c.Network, o.Network) && reflect.DeepEqual(c.DHT, o.DHT)
 }
 
 // loopbackOnly keeps the multiaddrs whose IP is a loopback address.
@@ -309,6 +319,12 @@ func DefaultBootstrap() []string {
 		out = append(out, a.String())
 	}
 	return out
+}
+
+// DefaultDelegatedRouters is where a new repo on the public network asks
+// for providers beside the DHT: IPNI's indexer, as Kubo asks.
+func DefaultDelegatedRouters() []string {
+	return []string{"https://cid.contact"}
 }
 
 // Profiles are the named presets `kith daemon --profile` accepts for a new repo.
@@ -358,6 +374,9 @@ func upgradeConfig(raw []byte, cfg *Config) {
 	if json.Unmarshal(raw, &probe) != nil || probe.DHT == nil {
 		return
 	}
+	if _, ok := probe.DHT["delegated_routers"]; !ok {
+		defer keepToItself(cfg)
+	}
 	if _, ok := probe.DHT["protocol_prefix"]; ok {
 		return
 	}
@@ -367,6 +386,18 @@ func upgradeConfig(raw []byte, cfg *Config) {
 	}
 	if _, ok := probe.Network["bootstrap"]; !ok {
 		cfg.Network.Bootstrap = []string{} // the old default: no public peers
+	}
+}
+
+// keepToItself upgrades a config written before dht.delegated_routers:
+// a node that stays on the machine (the local profile's config) or on a
+// closed network (another DHT than the public one) asks no router, so no
+// CID it looks for leaves for an indexer it never named.
+func keepToItself(cfg *Config) {
+	o := *cfg
+	o.DHT.DelegatedRouters = []string{}
+	if cfg.DHT.ProtocolPrefix != "/ipfs" || isLocal(o) {
+		cfg.DHT.DelegatedRouters = []string{}
 	}
 }
 

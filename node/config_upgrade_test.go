@@ -1,15 +1,20 @@
 package node
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
 // TestConfigNetworks: which DHT a config joins. A new repo joins the
 // public Amino DHT; the local profile dials no public peer; a config
 // written before the public DHT became the default keeps meaning what it
-// meant (the closed /kith network, with its own bootstrap list).
+// meant (the closed /kith network, with its own bootstrap list). A config
+// written before dht.delegated_routers asks cid.contact only if it is on
+// the public network: the local profile's and a closed network's ask no
+// router.
 func TestConfigNetworks(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -17,11 +22,16 @@ func TestConfigNetworks(t *testing.T) {
 		prefix     string
 		dual       bool
 		publicBoot bool
+		routers    []string
 	}{
-		{"new default", "", "/ipfs", true, true},
-		{"written before the public DHT", `{"api": {"address": "127.0.0.1:5091"}, "network": {"bootstrap": ["/ip4/192.0.2.1/tcp/4101/p2p/12D3KooWA1b2RkSKDfFyRRXXnGzRWDQFoPRVSGJstxA4q8DvwzqT"]}, "dht": {"mode": "auto"}}`, "/kith", false, false},
-		{"old, hand-written, without bootstrap", `{"dht": {"mode": "server"}}`, "/kith", false, false},
-		{"new, closed network", `{"dht": {"protocol_prefix": "/family"}, "network": {"bootstrap": []}}`, "/family", true, false},
+		{"new default", "", "/ipfs", true, true, []string{"https://cid.contact"}},
+		{"written before the public DHT", `{"api": {"address": "127.0.0.1:5091"}, "network": {"bootstrap": ["/ip4/192.0.2.1/tcp/4101/p2p/12D3KooWA1b2RkSKDfFyRRXXnGzRWDQFoPRVSGJstxA4q8DvwzqT"]}, "dht": {"mode": "auto"}}`, "/kith", false, false, nil},
+		{"old, hand-written, without bootstrap", `{"dht": {"mode": "server"}}`, "/kith", false, false, nil},
+		{"new, closed network", `{"dht": {"protocol_prefix": "/family"}, "network": {"bootstrap": []}}`, "/family", true, false, nil},
+		{"public, written before delegated routers", `{"dht": {"protocol_prefix": "/ipfs", "dual": true, "mode": "auto"}}`, "/ipfs", true, true, []string{"https://cid.contact"}},
+		{"local profile's, written before delegated routers", localWithoutRouters(t), "/ipfs", false, false, nil},
+		{"closed network, a router named", `{"dht": {"protocol_prefix": "/family", "delegated_routers": ["http://127.0.0.1:8080"]}, "network": {"bootstrap": []}}`, "/family", true, false, []string{"http://127.0.0.1:8080"}},
+		{"public, no router", `{"dht": {"protocol_prefix": "/ipfs", "delegated_routers": []}}`, "/ipfs", true, true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,9 +60,31 @@ func TestConfigNetworks(t *testing.T) {
 			if public != tt.publicBoot {
 				t.Errorf("public bootstrap peers %v, want %v (%v)", public, tt.publicBoot, cfg.Network.Bootstrap)
 			}
+			if !slices.Equal(cfg.DHT.DelegatedRouters, tt.routers) {
+				t.Errorf("delegated routers %q, want %q", cfg.DHT.DelegatedRouters, tt.routers)
+			}
 		})
 	}
-	if l := LocalConfig(); len(l.Network.Bootstrap) != 0 || l.DHT.Dual || l.Network.RelayService {
+	if l := LocalConfig(); len(l.Network.Bootstrap) != 0 || l.DHT.Dual || l.Network.RelayService || len(l.DHT.DelegatedRouters) != 0 {
 		t.Errorf("the local profile dials or offers something public: %+v %+v", l.Network, l.DHT)
 	}
+}
+
+// localWithoutRouters is the config file the local profile wrote before
+// dht.delegated_routers.
+func localWithoutRouters(t *testing.T) string {
+	t.Helper()
+	b, err := json.Marshal(LocalConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m["dht"], "delegated_routers")
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

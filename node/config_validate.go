@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-p2p/kith/dht"
+	"github.com/kith-p2p/kith/dht/delegated"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -83,6 +85,14 @@ func (c Config) validate() error {
 	}
 	if m := dht.MaxReprovideInterval(); time.Duration(d.ReprovideInterval) > m {
 		return fmt.Errorf("dht.reprovide_interval %s is above %s: provider records would expire between two announcements", time.Duration(d.ReprovideInterval), m)
+	}
+	for i, u := range d.DelegatedRouters {
+		if err := delegated.Check(u); err != nil {
+			return fmt.Errorf("dht.delegated_routers: %w", err)
+		}
+		if slices.Contains(d.DelegatedRouters[:i], u) {
+			return fmt.Errorf("dht.delegated_routers lists %s twice", u)
+		}
 	}
 	if c.Fetch.UploadLimit < 0 {
 		return fmt.Errorf("fetch.upload_limit %d is negative (0: no cap)", c.Fetch.UploadLimit)

@@ -15,7 +15,7 @@ import (
 
 // providerSource finds peers that may have a DAG: first every connected
 // peer (a fast "not found" costs one round trip), then whoever the DHT
-// names; kith peers and IPFS nodes alike (the fetcher asks each in the
+// and the delegated routers name (findProviders); kith peers and IPFS nodes alike (the fetcher asks each in the
 // protocol its identify lists). It implements fetch.Providers.
 type providerSource struct{ n *Node }
 
@@ -41,7 +41,7 @@ func (ps providerSource) FindProviders(ctx context.Context, c cid.Cid) <-chan pe
 				return
 			}
 		}
-		for ai := range ps.n.dht.FindProviders(ctx, c, 0) {
+		for ai := range ps.n.findProviders(ctx, c, 0) {
 			if !send(ai) {
 				return
 			}

@@ -21,12 +21,13 @@ type missReason struct {
 	text      string
 	fix       string // what to do about it
 	connected int    // peers connected when the fetch failed
-	providers int    // providers the DHT named
+	providers int    // providers the DHT and the delegated routers named
 }
 
-// explainMiss looks at the node's connections and asks the DHT who
-// provides c, then picks the most useful explanation. within are roots c
-// may be part of (a path inside a folder a group shares).
+// explainMiss looks at the node's connections and asks the DHT (and the
+// delegated routers) who provides c, then picks the most useful
+// explanation. within are roots c may be part of (a path inside a folder
+// a group shares).
 func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) missReason {
 	r := missReason{connected: len(n.host.Network().Peers())}
 	if k, ok := n.keptOffline(ctx, append([]cid.Cid{c}, within...)); ok {
@@ -36,7 +37,7 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 	defer cancel()
 	reachable, relayedOnly, hopeless := 0, 0, 0
 	st := n.tracker.Status()
-	for ai := range n.dht.FindProviders(ctx, c, 20) {
+	for ai := range n.findProviders(ctx, c, 20) {
 		if ai.ID == n.host.ID() {
 			continue
 		}
@@ -82,7 +83,7 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 		r.text = "No peers at all: this node is not connected to any peer, so nobody could be asked for this content."
 		r.fix = "Are you offline? `kith doctor` checks the network."
 	case r.providers == 0:
-		r.text = fmt.Sprintf("No providers found: none of the %d connected peers has this content, and the DHT names nobody else who does.", r.connected)
+		r.text = fmt.Sprintf("No providers found: none of the %d connected peers has this content, and %s nobody else who does.", r.connected, n.providerSources("names", "name"))
 		r.fix = "Check that the sharer's kith (or IPFS node) is running, or ask a kith sharer for a ticket (kith add prints one) and get that instead."
 	case relayedOnly > 0 && relayedOnly == r.providers && symmetric:
 		r.text = fmt.Sprintf("Only relayed connections: %d provider(s) found, reachable only through a stranger's relay, which does not carry transfers, and hole punching fails because %s.", r.providers, why)
@@ -91,7 +92,7 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 		r.text = fmt.Sprintf("Only relayed connections: %d provider(s) found, reachable only through a stranger's relay, which does not carry transfers, and hole punching to them has not succeeded.", r.providers)
 		r.fix = "They may be behind a symmetric NAT: UPnP (or NAT-PMP) on their router gives them a port peers dial directly, and a group with a publicly reachable member carries transfers through its relay; `kith doctor` on their side tells."
 	case reachable == 0:
-		r.text = fmt.Sprintf("Providers found but unreachable: the DHT names %d provider(s), but none of them could be dialled.", r.providers)
+		r.text = fmt.Sprintf("Providers found but unreachable: %s %d provider(s), but none of them could be dialled.", n.providerSources("names", "name"), r.providers)
 		r.fix = "They may be offline; ask the sharer for a fresh ticket, and run `kith doctor` on both sides."
 	default:
 		r.text = fmt.Sprintf("Providers found, but none of the %d reachable ones has every block of this content.", reachable)

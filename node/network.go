@@ -304,12 +304,12 @@ func toPeerInfo(ai peer.AddrInfo) api.PeerInfo {
 	return api.PeerInfo{ID: ai.ID.String(), Addrs: addrStrings(ai.Addrs)}
 }
 
-// FindProviders asks the DHT who provides c.
+// FindProviders asks the DHT and the delegated routers who provides c.
 func (n *Node) FindProviders(ctx context.Context, c cid.Cid, max int) ([]api.PeerInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	out := []api.PeerInfo{}
-	for ai := range n.dht.FindProviders(ctx, c, max) {
+	for ai := range n.findProviders(ctx, c, max) {
 		out = append(out, toPeerInfo(ai))
 	}
 	return out, nil

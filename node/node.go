@@ -24,6 +24,7 @@ import (
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/dht"
+	"github.com/kith-p2p/kith/dht/delegated"
 	"github.com/kith-p2p/kith/node/mirror"
 	"github.com/kith-p2p/kith/node/reach"
 	"github.com/kith-p2p/kith/node/relaysvc"
@@ -82,6 +83,7 @@ type Node struct {
 	history       statsHistory // the last two minutes of traffic, for the UI's chart
 	host          host.Host
 	dht           *dht.DHT
+	delegated     *delegated.Routers // dht.delegated_routers (providers.go)
 	names         namesys.NameSystem // IPNS names and DNSLink domains (names.go)
 	republishSoon chan struct{}      // a publish failed: republishLoop tries again soon
 	server        *fetch.Server
@@ -263,6 +265,9 @@ func New(opts Options) (n *Node, err error) {
 	n.host = countingHost{Host: n.host, c: n.connBytes}
 	if n.dht, err = newDHT(ctx, n.host, n.cfg, n.store.Datastore()); err != nil {
 		return n, err
+	}
+	if n.delegated, err = delegated.New(n.cfg.DHT.DelegatedRouters, "kith/"+BuildVersion()); err != nil {
+		return n, fmt.Errorf("config dht.delegated_routers: %w", err)
 	}
 	if n.names, err = newNames(n.dht.Routing(), n.namesStore(), n.cfg.Names); err != nil {
 		return n, err

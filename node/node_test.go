@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 		// sweeper that is never stopped by design.
 		goleak.IgnoreAnyFunction("github.com/libp2p/go-flow-metrics.(*sweeper).run"),
 		goleak.IgnoreAnyFunction("github.com/libp2p/go-flow-metrics.(*sweeper).runActive"),
+		// boxo's delegated routing client measures with OpenCensus, whose
+		// package starts one process-wide worker when it loads.
+		goleak.IgnoreTopFunction("go.opencensus.io/stats/view.(*worker).start"),
 	)
 }
 

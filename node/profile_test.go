@@ -43,8 +43,8 @@ func TestLocalOverlay(t *testing.T) {
 			if len(n.AnnounceAddrs) > 0 {
 				t.Errorf("announce addresses %v kept: a local run gives out loopback addresses only", n.AnnounceAddrs)
 			}
-			if n.MDNS || n.PortMapping || n.AutoNAT || n.HolePunching || n.RelayClient || n.RelayService || n.GroupRelay || c.DHT.Dual {
-				t.Errorf("something still reaches beyond the machine: %+v, dual DHT %v", n, c.DHT.Dual)
+			if n.MDNS || n.PortMapping || n.AutoNAT || n.HolePunching || n.RelayClient || n.RelayService || n.GroupRelay || c.DHT.Dual || len(c.DHT.DelegatedRouters) > 0 {
+				t.Errorf("something still reaches beyond the machine: %+v, dual DHT %v, delegated routers %v", n, c.DHT.Dual, c.DHT.DelegatedRouters)
 			}
 			if c.API.Address != "127.0.0.1:5099" {
 				t.Errorf("API address changed to %s", c.API.Address)

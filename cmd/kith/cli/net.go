@@ -90,7 +90,7 @@ func dhtCmd(e *env) *cobra.Command {
 	var max int
 	findprovs := &cobra.Command{
 		Use:   "findprovs CID",
-		Short: "List peers that announce they provide CID",
+		Short: "List the providers of CID that the DHT and delegated routers name",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, c, err := e.cidClient(args[0])

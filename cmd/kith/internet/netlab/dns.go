@@ -80,50 +80,74 @@ func answer(zone map[string][]string, q *dns.Msg) *dns.Msg {
 	return m
 }
 
-// listenPacketIn opens a UDP socket on addr in the network namespace ns:
-// a thread of this process enters it for the call (a socket stays in the
-// namespace it was made in) and comes back. The thread is locked to a
-// goroutine of its own, so that one which could not come back ends with
-// it rather than serve others.
+// listenPacketIn opens a UDP socket on addr in the network namespace ns.
 func listenPacketIn(ns, addr string) (net.PacketConn, error) {
-	type result struct {
-		pc  net.PacketConn
-		err error
-	}
-	ch := make(chan result, 1)
+	var pc net.PacketConn
+	err := inNamespace(ns, func() (func(), error) {
+		var err error
+		pc, err = net.ListenPacket("udp4", addr)
+		if err != nil {
+			return nil, err
+		}
+		return func() { pc.Close() }, nil
+	})
+	return pc, err
+}
+
+// listenIn opens a TCP listener on addr in the network namespace ns.
+func listenIn(ns, addr string) (net.Listener, error) {
+	var l net.Listener
+	err := inNamespace(ns, func() (func(), error) {
+		var err error
+		l, err = net.Listen("tcp4", addr)
+		if err != nil {
+			return nil, err
+		}
+		return func() { l.Close() }, nil
+	})
+	return l, err
+}
+
+// inNamespace runs open (which makes a socket) in the network namespace
+// ns: a thread of this process enters it for the call (a socket stays in
+// the namespace it was made in) and comes back. The thread is locked to a
+// goroutine of its own, so that one which could not come back ends with
+// it rather than serve others; what open made is then undone (the func it
+// returned) and an error returned.
+func inNamespace(ns string, open func() (undo func(), err error)) error {
+	ch := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		here, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
 		if err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{err: err}
+			ch <- err
 			return
 		}
 		defer here.Close()
 		there, err := os.Open(filepath.Join("/run/netns", ns))
 		if err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{err: err}
+			ch <- err
 			return
 		}
 		defer there.Close()
 		if err := unix.Setns(int(there.Fd()), unix.CLONE_NEWNET); err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{err: fmt.Errorf("enter namespace %s: %w", ns, err)}
+			ch <- fmt.Errorf("enter namespace %s: %w", ns, err)
 			return
 		}
-		pc, err := net.ListenPacket("udp4", addr)
+		undo, err := open()
 		if back := unix.Setns(int(here.Fd()), unix.CLONE_NEWNET); back != nil {
 			// Still locked: the thread ends with this goroutine.
-			if pc != nil {
-				pc.Close()
+			if undo != nil {
+				undo()
 			}
-			ch <- result{err: fmt.Errorf("leave namespace %s: %w", ns, back)}
+			ch <- fmt.Errorf("leave namespace %s: %w", ns, back)
 			return
 		}
 		runtime.UnlockOSThread()
-		ch <- result{pc, err}
+		ch <- err
 	}()
-	r := <-ch
-	return r.pc, r.err
+	return <-ch
 }

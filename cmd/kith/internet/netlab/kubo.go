@@ -43,6 +43,10 @@ type KuboConfig struct {
 	// instead of a public server's settings; the host must then be a
 	// laptop.
 	Laptop bool
+	// NoDHT runs a public node in no DHT (Routing.Type none), as a
+	// storage provider or pinning service that announces what it holds to
+	// an indexer only: peers reach it by the addresses the index gives.
+	NoDHT bool
 }
 
 // A Kubo is a Kubo daemon running on a public host of a lab.
@@ -89,6 +93,11 @@ func StartKubo(t testing.TB, h *Host, cfg KuboConfig) *Kubo {
 	}
 	if err := k.configure(cfg.Bootstrap, cfg.Laptop); err != nil {
 		t.Fatal(err)
+	}
+	if cfg.NoDHT {
+		if err := EditKuboConfig(k.Repo, map[string]any{"Routing.Type": "none"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	k.Process = Start(t, k.Command("daemon"))
 	deadline := time.Now().Add(2 * time.Minute)

@@ -1,0 +1,82 @@
+//go:build linux
+
+package internet_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
+	"github.com/kith-p2p/kith/dht/delegated/indextest"
+	"github.com/kith-p2p/kith/web/api"
+)
+
+// TestFromAStorageProvider: a Kubo node on the internet that is in no
+// DHT, as a storage provider or pinning service that announces what it
+// holds to an indexer only, holds a file; an indexer on the internet
+// (the Delegated Routing V1 HTTP API, as IPNI's cid.contact serves it)
+// says so. A kith laptop behind a NAT whose delegated router is that
+// indexer lists the provider (`kith dht findprovs`) and gets the file
+// from it over Bitswap.
+func TestFromAStorageProvider(t *testing.T) {
+	lab := netlab.New(t)
+	pub := startPublicNet(t, lab, 1, false)
+	sp := netlab.StartKubo(t, lab.PublicHost("storage"), netlab.KuboConfig{NoDHT: true})
+	data := make([]byte, 3<<20+99)
+	rand.Read(data)
+	file := filepath.Join(t.TempDir(), "dataset.bin")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := kuboMust(t, sp, "add", "-Q", "--cid-version=1", file)
+
+	c, err := cid.Decode(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.Decode(sp.PeerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addrs []ma.Multiaddr
+	for _, s := range sp.Addrs {
+		a, _ := peer.SplitAddr(ma.StringCast(s))
+		addrs = append(addrs, a)
+	}
+	var index indextest.Index
+	index.Announce(c, id, []string{"transport-bitswap"}, addrs...)
+	router := lab.ServeHTTP(index.Handler())
+
+	home := lab.HomeRouter("home", netlab.RouterConfig{NAT: netlab.Cone})
+	cfg := laptopConfig(pub.boot)
+	cfg["dht"].(map[string]any)["delegated_routers"] = []string{router}
+	b := startKith(t, "laptop-B", home.Laptop("b"), cfg)
+
+	if out, err := b.run("dht", "findprovs", root); err != nil || !strings.Contains(out, sp.PeerID) {
+		t.Fatalf("findprovs through the indexer: %q, %v; want %s", out, err, sp.PeerID)
+	}
+	out := filepath.Join(b.files, "dataset.bin")
+	var res api.GetResult
+	if err := b.runJSON(&res, "get", root, "-o", out); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
+		t.Fatalf("the copy differs from the storage provider's file (%d of %d bytes)", len(got), len(data))
+	}
+	if bs := res.Fetched.Protocols["bitswap"]; bs.Bytes == 0 || bs.Peers != 1 {
+		t.Fatalf("fetched %+v, want it all over Bitswap from the storage provider", res.Fetched)
+	}
+	for _, ua := range index.Asked() {
+		if !strings.HasPrefix(ua, "kith/") {
+			t.Errorf("the indexer was asked by %q, want kith/VERSION", ua)
+		}
+	}
+}

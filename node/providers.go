@@ -1,0 +1,111 @@
+package node
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// findPeerWait bounds the DHT lookup of a provider that a delegated
+// router named without an address.
+const findPeerWait = 15 * time.Second
+
+// findProviders asks the DHT and the delegated routers
+// (dht.delegated_routers) at once who provides c, and streams each
+// provider once, as it is found, at most max of them (<= 0: no limit);
+// this node is never sent. A provider a router names without an address
+// is looked up in the peerstore, then in the DHT. The channel closes when
+// every source is done or ctx is; the caller reads it to the end or
+// cancels ctx.
+func (n *Node) findProviders(ctx context.Context, c cid.Cid, max int) <-chan peer.AddrInfo {
+	out := make(chan peer.AddrInfo)
+	ctx, cancel := context.WithCancel(ctx)
+	fromDHT := n.dht.FindProviders(ctx, c, max)
+	fromRouters := n.delegated.FindProviders(ctx, c, func(url string, err error) {
+		n.log.Debug("delegated router", "url", url, "cid", c, "err", err)
+	})
+	go func() {
+		defer close(out)
+		dhtCh, routerCh := fromDHT, fromRouters
+		defer func() {
+			// Stop both lookups and wait for their channels to close, so
+			// nothing outlives this one.
+			cancel()
+			for range dhtCh {
+			}
+			for range routerCh {
+			}
+		}()
+		seen := map[peer.ID]bool{n.host.ID(): true}
+		sent := 0
+		for fromDHT != nil || fromRouters != nil {
+			var ai peer.AddrInfo
+			var ok bool
+			select {
+			case ai, ok = <-fromDHT:
+				if !ok {
+					fromDHT = nil
+					continue
+				}
+			case ai, ok = <-fromRouters:
+				if !ok {
+					fromRouters = nil
+					continue
+				}
+				if len(ai.Addrs) == 0 && !seen[ai.ID] {
+					ai = n.whereIs(ctx, ai.ID)
+				}
+			case <-ctx.Done():
+				return
+			}
+			if seen[ai.ID] {
+				continue
+			}
+			seen[ai.ID] = true
+			select {
+			case out <- ai:
+			case <-ctx.Done():
+				return
+			}
+			if sent++; max > 0 && sent >= max {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// whereIs finds the addresses of a provider named without them: those
+// the node knows, else the DHT's (within findPeerWait); none if neither
+// knows.
+func (n *Node) whereIs(ctx context.Context, id peer.ID) peer.AddrInfo {
+	if addrs := n.host.Peerstore().Addrs(id); len(addrs) > 0 {
+		return peer.AddrInfo{ID: id, Addrs: addrs}
+	}
+	ctx, cancel := context.WithTimeout(ctx, findPeerWait)
+	defer cancel()
+	if ai, err := n.dht.FindPeer(ctx, id); err == nil {
+		return ai
+	}
+	return peer.AddrInfo{ID: id}
+}
+
+// providerSources names where findProviders looks, for a sentence: "the
+// DHT names", or "the DHT and cid.contact name" (one, many: the verb's
+// two forms).
+func (n *Node) providerSources(one, many string) string {
+	if len(n.cfg.DHT.DelegatedRouters) == 0 {
+		return "the DHT " + one
+	}
+	var hosts []string
+	for _, s := range n.cfg.DHT.DelegatedRouters {
+		if u, err := url.Parse(s); err == nil {
+			hosts = append(hosts, u.Host)
+		}
+	}
+	return "the DHT and " + strings.Join(hosts, ", ") + " " + many
+}
