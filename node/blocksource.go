@@ -35,7 +35,8 @@ const (
 	// askInParallel bounds the connected peers asked at once when no peer
 	// is known to have a DAG yet.
 	askInParallel = 8
-	// dialTimeout bounds connecting to a provider the DHT names.
+	// dialTimeout bounds connecting to a provider the DHT (or a delegated
+	// router) names.
 	dialTimeout = 10 * time.Second
 	// rememberRoots bounds how many DAGs a source remembers holders of.
 	rememberRoots = 256
@@ -44,9 +45,9 @@ const (
 // kithSource asks kith peers over /kith/fetch: first the peers that lately
 // had blocks of the same DAG (a seek goes straight to the peer that served
 // the start of the video), then group members that hold it, then the
-// connected kith peers, a few at a time, then the providers the DHT names
-// (it connects to them; those that are IPFS nodes are then bitswapSource's
-// to ask).
+// connected kith peers, a few at a time, then the providers the DHT and
+// the delegated routers name (it connects to them; those that are IPFS
+// nodes are then bitswapSource's to ask).
 type kithSource struct {
 	n       *Node
 	fetcher *fetch.Fetcher
@@ -80,7 +81,7 @@ func (k *kithSource) FetchBlocks(ctx context.Context, root cid.Cid, cids []cid.C
 	if a.done(ctx) || !root.Defined() {
 		return
 	}
-	for ai := range k.n.dht.FindProviders(ctx, root, 0) {
+	for ai := range k.n.findProviders(ctx, root, 0) {
 		if a.tried[ai.ID] {
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/kith-p2p/kith/node/atomicfile"
+	"github.com/kith-p2p/kith/protocol/trustless"
 )
 
 // DefaultAPIAddress is where the local API listens unless configured.
@@ -174,6 +175,19 @@ type FetchConfig struct {
 	// IPFS's Bitswap protocol: it serves them what this node holds, and
 	// fetches from providers that do not speak kith's own protocol.
 	Bitswap bool `json:"bitswap"`
+	// HTTPProviders fetches from HTTP providers: trustless gateways that
+	// pinning services and storage providers announce to the delegated
+	// routers (dht.delegated_routers), over HTTPS, each block checked
+	// against its CID, as Kubo's HTTPRetrieval. Only hosts at public
+	// addresses are asked.
+	HTTPProviders bool `json:"http_providers"`
+
+	// httpTrust, if set, is how HTTP providers are asked: for tests only
+	// (a provider on 127.0.0.1 with a certificate of the test's; set
+	// through Options.Configure). Unexported, it is never read from or
+	// written to the config file, so a daemon always asks public hosts
+	// with the system's certificate authorities.
+	httpTrust *trustless.Options
 	// CacheMax bounds what finished `kith get`s, followed folders and
 	// reads (`kith cat`, the gateway) leave in the repo (unpinned blocks:
 	// the same content again at once, and served to peers); beyond it the
@@ -231,7 +245,7 @@ func DefaultConfig() Config {
 		DHT: DHTConfig{ProtocolPrefix: "/ipfs", Dual: true, Announce: true,
 			Mode: "auto", ReprovideInterval: Duration(22 * time.Hour),
 			DelegatedRouters: DefaultDelegatedRouters()},
-		Fetch:  FetchConfig{Bitswap: true, CacheMax: DefaultCacheMax},
+		Fetch:  FetchConfig{Bitswap: true, HTTPProviders: true, CacheMax: DefaultCacheMax},
 		Groups: DefaultGroupsConfig(),
 		Names:  NamesConfig{DNSResolvers: defaultDNSResolvers()},
 	}

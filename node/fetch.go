@@ -57,7 +57,12 @@ func (ps providerSource) FindProviders(ctx context.Context, c cid.Cid) <-chan pe
 // Tickets' peers get the same wait (connectTicketPeers); a CID found in
 // the DHT did not, and a `kith get` run seconds after the daemon started
 // failed where a second try succeeded.
+// An HTTP provider (only HTTPS addresses, as delegated routers name
+// them) is probed instead, and then asked through exchanges.
 func (n *Node) connectProvider(ctx context.Context, ai peer.AddrInfo) error {
+	if base, ok := onlyHTTP(ai); ok && n.httpProviders != nil {
+		return n.httpProviders.connect(ctx, ai.ID, base)
+	}
 	if err := n.host.Connect(ctx, ai); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -36,12 +37,23 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 	ctx, cancel := context.WithTimeout(ctx, missLookup)
 	defer cancel()
 	reachable, relayedOnly, hopeless := 0, 0, 0
+	var httpFailed []string // HTTP providers that could not be asked, and why
 	st := n.tracker.Status()
 	for ai := range n.findProviders(ctx, c, 20) {
 		if ai.ID == n.host.ID() {
 			continue
 		}
 		r.providers++
+		if base, ok := onlyHTTP(ai); ok && n.httpProviders != nil {
+			if err := n.httpProviders.failure(ai.ID); err != nil {
+				httpFailed = append(httpFailed, err.Error())
+			} else if _, ok := n.httpProviders.endpoint(ai.ID); ok {
+				reachable++
+			} else {
+				httpFailed = append(httpFailed, "HTTP provider "+base.Host+" was not asked")
+			}
+			continue
+		}
 		conns := n.host.Network().ConnsToPeer(ai.ID)
 		if len(conns) == 0 || n.host.Network().Connectedness(ai.ID) != network.Connected {
 			if len(conns) > 0 {
@@ -91,6 +103,9 @@ func (n *Node) explainMiss(ctx context.Context, c cid.Cid, within ...cid.Cid) mi
 	case relayedOnly > 0 && relayedOnly == r.providers:
 		r.text = fmt.Sprintf("Only relayed connections: %d provider(s) found, reachable only through a stranger's relay, which does not carry transfers, and hole punching to them has not succeeded.", r.providers)
 		r.fix = "They may be behind a symmetric NAT: UPnP (or NAT-PMP) on their router gives them a port peers dial directly, and a group with a publicly reachable member carries transfers through its relay; `kith doctor` on their side tells."
+	case reachable == 0 && len(httpFailed) > 0:
+		r.text = fmt.Sprintf("Providers found but unreachable: %s %d provider(s), but none of them could be asked (%s).", n.providerSources("names", "name"), r.providers, strings.Join(httpFailed, "; "))
+		r.fix = "An HTTP provider must answer over HTTPS with a certificate this machine trusts; try again later, or ask the sharer for a ticket."
 	case reachable == 0:
 		r.text = fmt.Sprintf("Providers found but unreachable: %s %d provider(s), but none of them could be dialled.", n.providerSources("names", "name"), r.providers)
 		r.fix = "They may be offline; ask the sharer for a fresh ticket, and run `kith doctor` on both sides."

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,7 @@ import (
 	"github.com/kith-p2p/kith/protocol/bitswap"
 	"github.com/kith-p2p/kith/protocol/code"
 	"github.com/kith-p2p/kith/protocol/fetch"
+	"github.com/kith-p2p/kith/protocol/trustless"
 	"github.com/kith-p2p/kith/web"
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -84,6 +86,7 @@ type Node struct {
 	host          host.Host
 	dht           *dht.DHT
 	delegated     *delegated.Routers // dht.delegated_routers (providers.go)
+	httpProviders *httpProviders     // fetch.http_providers (httpproviders.go); nil when off
 	names         namesys.NameSystem // IPNS names and DNSLink domains (names.go)
 	republishSoon chan struct{}      // a publish failed: republishLoop tries again soon
 	server        *fetch.Server
@@ -266,7 +269,17 @@ func New(opts Options) (n *Node, err error) {
 	if n.dht, err = newDHT(ctx, n.host, n.cfg, n.store.Datastore()); err != nil {
 		return n, err
 	}
-	if n.delegated, err = delegated.New(n.cfg.DHT.DelegatedRouters, "kith/"+BuildVersion()); err != nil {
+	protocols := delegated.Bitswap
+	if n.cfg.Fetch.HTTPProviders {
+		protocols = append(slices.Clone(protocols), delegated.HTTP...)
+		var o trustless.Options
+		if n.cfg.Fetch.httpTrust != nil {
+			o = *n.cfg.Fetch.httpTrust
+		}
+		o.UserAgent = "kith/" + BuildVersion()
+		n.httpProviders = newHTTPProviders(o)
+	}
+	if n.delegated, err = delegated.New(n.cfg.DHT.DelegatedRouters, "kith/"+BuildVersion(), protocols); err != nil {
 		return n, fmt.Errorf("config dht.delegated_routers: %w", err)
 	}
 	if n.names, err = newNames(n.dht.Routing(), n.namesStore(), n.cfg.Names); err != nil {
@@ -295,10 +308,14 @@ func New(opts Options) (n *Node, err error) {
 	n.stopCodes = code.Serve(n.host, n.answerCode)
 	fopts := []fetch.FetcherOption{fetch.WithFetcherMetrics(fm), fetch.WithConnect(n.connectProvider),
 		fetch.WithDownloadLimiter(n.download)}
+	ex := exchanges{http: n.httpProviders}
 	if n.cfg.Fetch.Bitswap {
 		n.bitswap = bitswap.New(n.host, n.store, bitswap.WithUploadLimiter(n.upload), bitswap.WithMetrics(bitswap.NewMetrics(n.reg)),
 			bitswap.WithServeObserver(n.uploads.observer(protoBitswap)))
-		fopts = append(fopts, fetch.WithBitswap(n.bitswap))
+		ex.bs = n.bitswap
+	}
+	if ex.bs != nil || ex.http != nil {
+		fopts = append(fopts, fetch.WithBitswap(ex))
 	}
 	n.fetcher = fetch.NewFetcher(n.host, n.store, fopts...)
 	sources := []BlockSource{newKithSource(n)}
@@ -453,6 +470,9 @@ func (n *Node) Close() error {
 		}
 		if n.bitswap != nil {
 			_ = n.bitswap.Close()
+		}
+		if n.httpProviders != nil {
+			n.httpProviders.c.Close()
 		}
 		if n.dht != nil {
 			if err := n.dht.Close(); err != nil {

@@ -3,7 +3,11 @@ package node
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
+	"fmt"
+	"net"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -11,9 +15,15 @@ import (
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/dht/delegated/indextest"
+	"github.com/kith-p2p/kith/protocol/trustless"
+	"github.com/kith-p2p/kith/protocol/trustless/gatewaytest"
 )
 
 // TestProvidersFromDelegatedRouter: content an IPFS node announced only
@@ -77,4 +87,81 @@ func TestProvidersFromDelegatedRouter(t *testing.T) {
 			t.Fatalf("fetched %d bytes from %d peers, want the file from the IPFS node", len(got), res.Fetched.Peers)
 		}
 	})
+}
+
+// trustlessGateway is an HTTP provider holding data as a file
+// (gatewaytest) over TLS and HTTP/2 on loopback. It returns the file's
+// root, the gateway's HTTPS multiaddr, and how a node must ask it
+// (trusting its certificate, at a loopback address).
+func trustlessGateway(t *testing.T, data []byte) (cid.Cid, ma.Multiaddr, *trustless.Options) {
+	t.Helper()
+	h, root := gatewaytest.Handler(t, data)
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	return root, ma.StringCast(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/tls/http", port)), &trustless.Options{RootCAs: pool, AllowPrivate: true}
+}
+
+// TestFetchFromHTTPProvider: content a pinning service serves from a
+// trustless gateway and announced to an indexer only is fetched over
+// HTTPS, each block checked; a node that asks only hosts on the internet
+// (a daemon) does not ask it on loopback, and says why; with
+// fetch.http_providers off it is not asked.
+func TestFetchFromHTTPProvider(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	data := randomData(5<<20 + 321)
+	root, addr, trust := trustlessGateway(t, data)
+	provider := testPeerID(t)
+	var index indextest.Index
+	index.Announce(root, provider, []string{"transport-ipfs-gateway-http"}, addr)
+	router := index.Serve(t)
+
+	n := newNodeAt(t, t.TempDir(), func(c *Config) {
+		c.DHT.DelegatedRouters = []string{router}
+		c.Fetch.httpTrust = trust
+	})
+	got, res := getBytes(t, n, root)
+	if !bytes.Equal(got, data) {
+		t.Fatalf("fetched %d bytes that differ from the provider's file", len(got))
+	}
+	if h := res.Fetched.Protocols["http"]; h.Peers != 1 || h.Bytes != res.Fetched.Bytes || res.Fetched.Bytes == 0 {
+		t.Fatalf("fetched %+v, want it all over HTTP from one provider", res.Fetched)
+	}
+
+	// A node as a daemon runs: it asks only hosts on the internet, so not
+	// this one on loopback, and says so.
+	daemonLike := newNodeAt(t, t.TempDir(), func(c *Config) { c.DHT.DelegatedRouters = []string{router} })
+	_, err := daemonLike.Get(ctx, root.String(), filepath.Join(t.TempDir(), "x"), nil, nil)
+	if !errors.Is(err, blockstore.ErrNotFound) || !strings.Contains(err.Error(), "none of them could be asked (HTTP provider 127.0.0.1:") ||
+		!strings.Contains(err.Error(), "127.0.0.1 is not a public address") {
+		t.Fatalf("get from a provider on loopback, by a node that asks the internet only: %v", err)
+	}
+
+	off := newNodeAt(t, t.TempDir(), func(c *Config) {
+		c.DHT.DelegatedRouters = []string{router}
+		c.Fetch.httpTrust = trust
+		c.Fetch.HTTPProviders = false
+	})
+	if _, err := off.Get(ctx, root.String(), filepath.Join(t.TempDir(), "y"), nil, nil); !errors.Is(err, blockstore.ErrNotFound) {
+		t.Fatalf("get with fetch.http_providers off: %v, want not found", err)
+	}
+}
+
+// testPeerID is a new peer ID of nobody's.
+func testPeerID(t *testing.T) peer.ID {
+	t.Helper()
+	_, pub, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

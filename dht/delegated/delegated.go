@@ -4,16 +4,18 @@
 // (pinning services, storage providers) announce to an indexer rather
 // than the DHT, so content found nowhere in the DHT is found here.
 //
-// Only providers that serve Bitswap (or say nothing of how they serve,
-// as the API's "unknown") are asked for: kith fetches over its own
-// protocol and Bitswap, not from HTTP gateways. The routers are asked
-// with boxo's client, all at once, each lookup bounded by Timeout.
+// Only providers that serve over the protocols the caller names are asked
+// for (IPIP-484's filter: "transport-bitswap", "unknown" for providers
+// that say nothing of how they serve, "transport-ipfs-gateway-http" for
+// HTTP providers). The routers are asked with boxo's client, all at once,
+// each lookup bounded by Timeout.
 package delegated
 
 import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -49,15 +51,24 @@ func Check(s string) error {
 	return nil
 }
 
-// New returns the routers at urls, each asked with the User-Agent ua.
-func New(urls []string, ua string) (*Routers, error) {
+// Bitswap and HTTP name the protocols of providers kith fetches from:
+// Bitswap (and "unknown"), and the Trustless Gateway protocol of HTTP
+// providers.
+var (
+	Bitswap = []string{"transport-bitswap", "unknown"}
+	HTTP    = []string{"transport-ipfs-gateway-http"}
+)
+
+// New returns the routers at urls, each asked with the User-Agent ua for
+// providers over the protocols named (Bitswap, HTTP).
+func New(urls []string, ua string, protocols []string) (*Routers, error) {
 	r := &Routers{}
 	for _, s := range urls {
 		if err := Check(s); err != nil {
 			return nil, err
 		}
 		c, err := client.New(s, client.WithUserAgent(ua), client.WithStreamResultsRequired(),
-			client.WithProtocolFilter([]string{"transport-bitswap", "unknown"}))
+			client.WithProtocolFilter(slices.Clone(protocols)))
 		if err != nil {
 			return nil, fmt.Errorf("delegated router %s: %w", s, err)
 		}

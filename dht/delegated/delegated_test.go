@@ -71,7 +71,8 @@ func TestFindProviders(t *testing.T) {
 	two.Announce(c, a, bitswap, ma.StringCast("/ip4/127.0.0.1/tcp/4001"))
 	two.Announce(c, b, nil, ma.StringCast("/ip4/127.0.0.1/udp/4001/quic-v1"))
 	two.Announce(c, n, bitswap)
-	r, err := New([]string{one.Serve(t), two.Serve(t) + "/"}, "kith/test")
+	u1, u2 := one.Serve(t), two.Serve(t)
+	r, err := New([]string{u1, u2 + "/"}, "kith/test", Bitswap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +96,15 @@ func TestFindProviders(t *testing.T) {
 		if asked := x.Asked(); len(asked) != 1 || asked[0] != "kith/test" {
 			t.Errorf("requests' User-Agent %v, want one kith/test", asked)
 		}
+	}
+
+	// Asked for HTTP providers too, the gateway comes as well.
+	withHTTP, err := New([]string{u1, u2}, "kith/test", append(slices.Clone(Bitswap), HTTP...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(withHTTP.FindProviders(ctx, c, nil)); len(got) != 4 || !slices.Equal(got[g], []string{"/dns4/gw.example/tcp/443/https"}) {
+		t.Errorf("providers over Bitswap and HTTP: %v, want the gateway with the others", got)
 	}
 
 	// A CID no indexer knows: nothing, and no router failed.
@@ -125,7 +135,7 @@ func TestFindProvidersFailures(t *testing.T) {
 	defer silent.Close()
 	defer close(release)
 
-	r, err := New([]string{broken.URL, good.Serve(t)}, "kith/test")
+	r, err := New([]string{broken.URL, good.Serve(t)}, "kith/test", Bitswap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +153,7 @@ func TestFindProvidersFailures(t *testing.T) {
 		t.Errorf("failures %q, want the broken router's", failed)
 	}
 
-	r, err = New([]string{silent.URL}, "kith/test")
+	r, err = New([]string{silent.URL}, "kith/test", Bitswap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +191,7 @@ func TestCheck(t *testing.T) {
 			t.Errorf("Check(%q) = %v, want ok %v", tc.url, err, tc.ok)
 		}
 	}
-	if _, err := New([]string{"https://cid.contact", "nope"}, "kith/test"); err == nil {
+	if _, err := New([]string{"https://cid.contact", "nope"}, "kith/test", Bitswap); err == nil {
 		t.Error("New took a URL that is none")
 	}
 }

@@ -17,7 +17,23 @@ const (
 	// ProtocolBitswap is IPFS's Bitswap, for peers that do not speak
 	// /kith/fetch (Kubo and other IPFS nodes).
 	ProtocolBitswap Protocol = "bitswap"
+	// ProtocolHTTP is the Trustless Gateway protocol of HTTP providers
+	// (package protocol/trustless), asked through a Bitswap that carries
+	// it too (ProtocolNamer) as a Bitswap peer is asked.
+	ProtocolHTTP Protocol = "http"
 )
+
+// wantlisted reports whether a peer of protocol p is asked through a
+// Wantlist (Bitswap, HTTP) rather than over /kith/fetch.
+func (p Protocol) wantlisted() bool { return p == ProtocolBitswap || p == ProtocolHTTP }
+
+// ProtocolNamer is a Bitswap that carries more than Bitswap (node's also
+// asks HTTP providers): it names the protocol a peer it Speaks to is
+// asked in, for the counts of what each carried. A Bitswap that is no
+// ProtocolNamer carries Bitswap only.
+type ProtocolNamer interface {
+	ProtocolOf(p peer.ID) Protocol
+}
 
 // bitswapMaxWants caps the blocks one fetch keeps on a Bitswap peer's
 // wantlist. A Bitswap server sends each message of blocks on a stream of

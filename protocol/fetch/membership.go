@@ -108,7 +108,7 @@ func (s *scheduler) connectEnded(id peer.ID, proto Protocol, err error) *peerSta
 		s.checkStuck()
 		return nil
 	}
-	if proto == ProtocolBitswap {
+	if proto.wantlisted() {
 		p.bitswap = newBitswapPeer(s.r, p)
 	}
 	s.usable++

@@ -95,7 +95,7 @@ func (p *peerState) batchBytes() int64 {
 // batchBlocks is how many CIDs p's next batch may name: a Bitswap peer
 // keeps at most bitswapMaxWants on its wantlist.
 func (p *peerState) batchBlocks() int {
-	if p.proto == ProtocolBitswap {
+	if p.proto.wantlisted() {
 		return min(maxBatchBlocks, bitswapMaxWants-p.wants)
 	}
 	return maxBatchBlocks

@@ -56,7 +56,7 @@ func (r *run) findPeers(ctx context.Context, providers Providers) {
 			p := r.sched.connectEnded(ai.ID, proto, err)
 			switch {
 			case p == nil:
-			case p.proto == ProtocolBitswap:
+			case p.proto.wantlisted():
 				r.runBitswapPeer(p)
 			default:
 				r.runPeer(p)
@@ -95,6 +95,9 @@ func (r *run) protocolOf(ctx context.Context, id peer.ID) Protocol {
 			return ProtocolKith
 		}
 		if r.f.bitswap != nil && r.f.bitswap.Speaks(id) {
+			if n, ok := r.f.bitswap.(ProtocolNamer); ok {
+				return n.ProtocolOf(id)
+			}
 			return ProtocolBitswap
 		}
 		// The protocol list is complete once identify has run, which is

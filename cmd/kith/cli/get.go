@@ -31,9 +31,11 @@ it is: a folder is read whole to tell; so is the folder -o names, which a
 get run again with the same -o finds holding it).
 
 Whatever the repo lacks is fetched from every peer that has it at once
-(connected peers first, then providers found through the DHT), each block
-checked against its CID. IPFS nodes (Kubo and others) are asked over
-Bitswap, kith peers over kith's own protocol. If the peers it fetches
+(connected peers first, then providers found through the DHT and the
+delegated routers, cid.contact by default), each block checked against
+its CID. IPFS nodes (Kubo and others) are asked over Bitswap, HTTP
+providers (trustless gateways) over HTTPS, kith peers over kith's own
+protocol. If the peers it fetches
 from go away in the middle, it waits for one that has the rest (up to 10
 minutes since the last block came). Interrupted? Run the same command
 again: only what is missing is fetched. Names inside the content that
@@ -237,13 +239,17 @@ func patternList(exclude []string) string {
 	return printable(strings.Join(exclude, ", "))
 }
 
-// bitswapShare says what IPFS nodes carried over Bitswap, if anything.
+// bitswapShare says what IPFS nodes carried over Bitswap, and HTTP
+// providers over HTTPS, if anything.
 func bitswapShare(f api.FetchStats) string {
-	b := f.Protocols["bitswap"]
-	if b.Blocks == 0 {
-		return ""
+	var out string
+	if b := f.Protocols["bitswap"]; b.Blocks > 0 {
+		out += fmt.Sprintf("; %s of it over Bitswap from %d IPFS node%s", humanBytes(b.Bytes), b.Peers, plural(b.Peers))
 	}
-	return fmt.Sprintf("; %s of it over Bitswap from %d IPFS node%s", humanBytes(b.Bytes), b.Peers, plural(b.Peers))
+	if b := f.Protocols["http"]; b.Blocks > 0 {
+		out += fmt.Sprintf("; %s of it over HTTPS from %d HTTP provider%s", humanBytes(b.Bytes), b.Peers, plural(b.Peers))
+	}
+	return out
 }
 
 // errSyncExclude refuses --exclude on a folder that syncs both ways.

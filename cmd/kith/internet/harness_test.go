@@ -54,6 +54,7 @@ type kith struct {
 	files string
 	proc  *netlab.Process
 	id    api.ID
+	env   []string // more of the daemon's environment
 }
 
 // config is a kith config.json, as nested maps, merged over the defaults
@@ -81,7 +82,14 @@ func serverConfig(bootstrap []string) config {
 // and waits until it answers.
 func startKith(t testing.TB, name string, h *netlab.Host, cfg config) *kith {
 	t.Helper()
-	k := &kith{t: t, name: name, host: h, repo: t.TempDir(), files: t.TempDir()}
+	return startKithEnv(t, name, h, cfg, nil)
+}
+
+// startKithEnv is startKith with more of the daemon's environment
+// ("SSL_CERT_FILE=...", say).
+func startKithEnv(t testing.TB, name string, h *netlab.Host, cfg config, env []string) *kith {
+	t.Helper()
+	k := &kith{t: t, name: name, host: h, repo: t.TempDir(), files: t.TempDir(), env: env}
 	k.writeConfig(cfg)
 	k.start()
 	register(k)
@@ -107,6 +115,7 @@ func (k *kith) start() {
 	}
 	cmd := k.host.Command(kithBin, args...)
 	cmd.Env = append(os.Environ(), "HOME="+k.repo, "GOLOG_LOG_LEVEL="+os.Getenv("KITH_TEST_GOLOG"))
+	cmd.Env = append(cmd.Env, k.env...)
 	k.proc = netlab.Start(k.t, cmd)
 	waitFor(k.t, time.Minute, k.name+"'s daemon to answer", func() bool {
 		select {

@@ -11,11 +11,13 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-p2p/kith/cmd/kith/internet/netlab"
 	"github.com/kith-p2p/kith/dht/delegated/indextest"
+	"github.com/kith-p2p/kith/protocol/trustless/gatewaytest"
 	"github.com/kith-p2p/kith/web/api"
 )
 
@@ -78,5 +80,50 @@ func TestFromAStorageProvider(t *testing.T) {
 		if !strings.HasPrefix(ua, "kith/") {
 			t.Errorf("the indexer was asked by %q, want kith/VERSION", ua)
 		}
+	}
+}
+
+// TestFromAnHTTPProvider: a pinning service's trustless gateway on the
+// internet (HTTPS, HTTP/2, a certificate of its own, which the laptop's
+// SSL_CERT_FILE trusts as a real one would be trusted) holds a file and
+// is announced to the indexer only, as an HTTP provider. The kith laptop
+// behind a NAT gets the file from it over HTTPS, each block checked.
+func TestFromAnHTTPProvider(t *testing.T) {
+	lab := netlab.New(t)
+	pub := startPublicNet(t, lab, 1, false)
+	data := make([]byte, 5<<20+7)
+	rand.Read(data)
+	handler, root := gatewaytest.Handler(t, data)
+	addr, certFile := lab.ServeHTTPS(lab.PublicHost("pinning"), handler)
+	_, pubKey, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPublicKey(pubKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var index indextest.Index
+	index.Announce(root, id, []string{"transport-ipfs-gateway-http"}, ma.StringCast(addr))
+	router := lab.ServeHTTP(index.Handler())
+
+	home := lab.HomeRouter("home", netlab.RouterConfig{NAT: netlab.Cone})
+	cfg := laptopConfig(pub.boot)
+	cfg["dht"].(map[string]any)["delegated_routers"] = []string{router}
+	b := startKithEnv(t, "laptop-B", home.Laptop("b"), cfg, []string{"SSL_CERT_FILE=" + certFile})
+
+	out := filepath.Join(b.files, "dataset.bin")
+	var res api.GetResult
+	if err := b.runJSON(&res, "get", root.String(), "-o", out); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
+		t.Fatalf("the copy differs from the provider's file (%d of %d bytes)", len(got), len(data))
+	}
+	if h := res.Fetched.Protocols["http"]; h.Peers != 1 || h.Bytes != res.Fetched.Bytes {
+		t.Fatalf("fetched %+v, want it all over HTTPS from the pinning service", res.Fetched)
+	}
+	if text, err := b.run("get", root.String(), "-o", filepath.Join(b.files, "again.bin")); err != nil || !strings.Contains(text, "saved") {
+		t.Fatalf("a second get (from the repo): %q, %v", text, err)
 	}
 }
