@@ -15,8 +15,9 @@ import (
 
 // providerSource finds peers that may have a DAG: first every connected
 // peer (a fast "not found" costs one round trip), then whoever the DHT
-// and the delegated routers name (findProviders); kith peers and IPFS nodes alike (the fetcher asks each in the
-// protocol its identify lists). It implements fetch.Providers.
+// and the delegated routers name (findProviders); kith peers, IPFS nodes
+// and HTTP providers alike (the fetcher asks each in the protocol its
+// identify lists, or over HTTPS). It implements fetch.Providers.
 type providerSource struct{ n *Node }
 
 func (ps providerSource) FindProviders(ctx context.Context, c cid.Cid) <-chan peer.AddrInfo {
@@ -56,9 +57,9 @@ func (ps providerSource) FindProviders(ctx context.Context, c cid.Cid) <-chan pe
 // come (see awaitDirect): the fetch is bounded by its connect timeout.
 // Tickets' peers get the same wait (connectTicketPeers); a CID found in
 // the DHT did not, and a `kith get` run seconds after the daemon started
-// failed where a second try succeeded.
-// An HTTP provider (only HTTPS addresses, as delegated routers name
-// them) is probed instead, and then asked through exchanges.
+// failed where a second try succeeded. An HTTP provider (only HTTP
+// addresses, as delegated routers name them) is probed instead, and then
+// asked through exchanges.
 func (n *Node) connectProvider(ctx context.Context, ai peer.AddrInfo) error {
 	if base, ok := onlyHTTP(ai); ok && n.httpProviders != nil {
 		return n.httpProviders.connect(ctx, ai.ID, base)

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,7 +32,6 @@ import (
 	"github.com/kith-p2p/kith/protocol/bitswap"
 	"github.com/kith-p2p/kith/protocol/code"
 	"github.com/kith-p2p/kith/protocol/fetch"
-	"github.com/kith-p2p/kith/protocol/trustless"
 	"github.com/kith-p2p/kith/web"
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -269,18 +267,8 @@ func New(opts Options) (n *Node, err error) {
 	if n.dht, err = newDHT(ctx, n.host, n.cfg, n.store.Datastore()); err != nil {
 		return n, err
 	}
-	protocols := delegated.Bitswap
-	if n.cfg.Fetch.HTTPProviders {
-		protocols = append(slices.Clone(protocols), delegated.HTTP...)
-		var o trustless.Options
-		if n.cfg.Fetch.httpTrust != nil {
-			o = *n.cfg.Fetch.httpTrust
-		}
-		o.UserAgent = "kith/" + BuildVersion()
-		n.httpProviders = newHTTPProviders(o)
-	}
-	if n.delegated, err = delegated.New(n.cfg.DHT.DelegatedRouters, "kith/"+BuildVersion(), protocols); err != nil {
-		return n, fmt.Errorf("config dht.delegated_routers: %w", err)
+	if err := n.startRouters(); err != nil {
+		return n, err
 	}
 	if n.names, err = newNames(n.dht.Routing(), n.namesStore(), n.cfg.Names); err != nil {
 		return n, err

@@ -2,13 +2,38 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/kith-p2p/kith/dht/delegated"
+	"github.com/kith-p2p/kith/protocol/trustless"
 )
+
+// startRouters sets up the delegated routers (dht.delegated_routers) and
+// the HTTP providers they may name (fetch.http_providers).
+func (n *Node) startRouters() error {
+	protocols := delegated.Bitswap
+	if n.cfg.Fetch.HTTPProviders {
+		protocols = append(slices.Clone(protocols), delegated.HTTP...)
+		var o trustless.Options
+		if n.cfg.Fetch.httpTrust != nil {
+			o = *n.cfg.Fetch.httpTrust
+		}
+		o.UserAgent = "kith/" + BuildVersion()
+		n.httpProviders = newHTTPProviders(o)
+	}
+	var err error
+	if n.delegated, err = delegated.New(n.cfg.DHT.DelegatedRouters, "kith/"+BuildVersion(), protocols); err != nil {
+		return fmt.Errorf("config dht.delegated_routers: %w", err)
+	}
+	return nil
+}
 
 // findPeerWait bounds the DHT lookup of a provider that a delegated
 // router named without an address.
