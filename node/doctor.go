@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -76,6 +77,7 @@ func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 		DHTLAN:             f.dht.LAN,
 		Bootstrap:          f.dht.Bootstrap,
 		BootstrapConnected: f.dht.BootstrapConnected,
+		Routers:            routersHow(n.delegated.Status(), time.Now()),
 		Peers:              f.peers,
 		Share:              addrStrings(share),
 		LAN:                addrStrings(lan),

@@ -134,3 +134,30 @@ func (n *Node) providerSources(one, many string) string {
 	}
 	return "the DHT and " + strings.Join(hosts, ", ") + " " + many
 }
+
+// routersHow is the doctor's line on the delegated routers: what each did
+// lately, as of now.
+func routersHow(st []delegated.Status, now time.Time) string {
+	var parts []string
+	for _, s := range st {
+		how := "not asked yet"
+		switch {
+		case !s.Failed.IsZero() && s.Failed.After(s.Answered):
+			how = fmt.Sprintf("failed %s ago (%v)", ago(now, s.Failed), s.Err)
+		case !s.Answered.IsZero():
+			how = fmt.Sprintf("answered %s ago", ago(now, s.Answered))
+		}
+		parts = append(parts, s.URL+": "+how)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ago says how long before now t was, to the second (to the minute past
+// an hour).
+func ago(now, t time.Time) string {
+	d := now.Sub(t).Round(time.Second)
+	if d >= time.Hour {
+		d = d.Round(time.Minute)
+	}
+	return d.String()
+}

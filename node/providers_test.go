@@ -21,6 +21,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/dht/delegated"
 	"github.com/kith-p2p/kith/dht/delegated/indextest"
 	"github.com/kith-p2p/kith/protocol/trustless"
 	"github.com/kith-p2p/kith/protocol/trustless/gatewaytest"
@@ -56,6 +57,9 @@ func TestProvidersFromDelegatedRouter(t *testing.T) {
 			if !strings.HasPrefix(ua, "kith/") {
 				t.Errorf("the router was asked by %q, want kith/VERSION", ua)
 			}
+		}
+		if d, err := n.Doctor(ctx); err != nil || !strings.HasPrefix(d.Routers, router+": answered ") {
+			t.Errorf("the doctor's routers: %q (%v), want %s answered", d.Routers, err, router)
 		}
 
 		// Nobody has it: the sentence names where the node looked.
@@ -164,4 +168,21 @@ func testPeerID(t *testing.T) peer.ID {
 		t.Fatal(err)
 	}
 	return id
+}
+
+func TestRoutersHow(t *testing.T) {
+	now := time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC)
+	st := []delegated.Status{
+		{URL: "https://cid.contact", Answered: now.Add(-90 * time.Second)},
+		{URL: "https://a.example", Answered: now.Add(-time.Hour), Failed: now.Add(-5 * time.Second), Err: errors.New("no such host")},
+		{URL: "https://b.example"},
+		{URL: "https://c.example", Answered: now.Add(-2*time.Hour - 20*time.Second), Failed: now.Add(-3 * time.Hour), Err: errors.New("503")},
+	}
+	want := "https://cid.contact: answered 1m30s ago; https://a.example: failed 5s ago (no such host); https://b.example: not asked yet; https://c.example: answered 2h0m0s ago"
+	if got := routersHow(st, now); got != want {
+		t.Errorf("routersHow:\n got %q\nwant %q", got, want)
+	}
+	if got := routersHow(nil, now); got != "" {
+		t.Errorf("routersHow of no router: %q", got)
+	}
 }

@@ -33,12 +33,40 @@ const Timeout = 15 * time.Second
 // Routers are the delegated routers a node asks. The zero value and nil
 // ask none. A Routers is safe for concurrent use.
 type Routers struct {
-	routers []router
+	routers []*router
 }
 
 type router struct {
 	url string
 	c   *client.Client
+
+	mu     sync.Mutex
+	answer time.Time // the last lookup it answered (found something or not)
+	failed time.Time // the last lookup it failed
+	err    error     // why, then
+}
+
+// Status is what a router did lately.
+type Status struct {
+	URL string
+	// Answered is when it last answered a lookup, Failed when it last
+	// failed one, and Err why (zero, nil: not yet).
+	Answered, Failed time.Time
+	Err              error
+}
+
+// Status says what each router did lately, in the order of New's urls.
+func (r *Routers) Status() []Status {
+	if r == nil {
+		return nil
+	}
+	out := make([]Status, 0, len(r.routers))
+	for _, rt := range r.routers {
+		rt.mu.Lock()
+		out = append(out, Status{URL: rt.url, Answered: rt.answer, Failed: rt.failed, Err: rt.err})
+		rt.mu.Unlock()
+	}
+	return out
 }
 
 // Check says whether s is a router's URL as New takes it: http or https,
@@ -72,7 +100,7 @@ func New(urls []string, ua string, protocols []string) (*Routers, error) {
 		if err != nil {
 			return nil, fmt.Errorf("delegated router %s: %w", s, err)
 		}
-		r.routers = append(r.routers, router{url: s, c: c})
+		r.routers = append(r.routers, &router{url: s, c: c})
 	}
 	return r, nil
 }
@@ -126,7 +154,17 @@ func (r *Routers) FindProviders(ctx context.Context, c cid.Cid, failed func(url 
 					return false
 				}
 			})
-			if err != nil && failed != nil && ctx.Err() == nil {
+			if ctx.Err() != nil {
+				return // the caller stopped asking: the router's answer is unknown
+			}
+			rt.mu.Lock()
+			if err != nil {
+				rt.failed, rt.err = time.Now(), err
+			} else {
+				rt.answer = time.Now()
+			}
+			rt.mu.Unlock()
+			if err != nil && failed != nil {
 				failed(rt.url, err)
 			}
 		}()
@@ -140,7 +178,7 @@ func (r *Routers) FindProviders(ctx context.Context, c cid.Cid, failed func(url 
 
 // find streams one router's providers of c to send until it returns
 // false.
-func (rt router) find(ctx context.Context, c cid.Cid, send func(peer.AddrInfo) bool) error {
+func (rt *router) find(ctx context.Context, c cid.Cid, send func(peer.AddrInfo) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	it, err := rt.c.FindProviders(ctx, c)

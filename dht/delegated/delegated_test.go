@@ -152,6 +152,11 @@ func TestFindProvidersFailures(t *testing.T) {
 	if len(failed) != 1 || !strings.HasPrefix(failed[0], broken.URL) {
 		t.Errorf("failures %q, want the broken router's", failed)
 	}
+	st := r.Status()
+	if len(st) != 2 || st[0].URL != broken.URL || st[0].Err == nil || st[0].Failed.IsZero() || !st[0].Answered.IsZero() ||
+		st[1].Err != nil || st[1].Answered.IsZero() {
+		t.Errorf("status %+v, want the broken router failed and the other answered", st)
+	}
 
 	r, err = New([]string{silent.URL}, "kith/test", Bitswap)
 	if err != nil {

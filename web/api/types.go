@@ -412,6 +412,10 @@ type Doctor struct {
 	DHTLAN             int    `json:"dht_lan_peers"`
 	Bootstrap          int    `json:"bootstrap_peers"`
 	BootstrapConnected int    `json:"bootstrap_connected"`
+	// Routers says what each delegated router (dht.delegated_routers)
+	// did lately: "https://cid.contact: answered 2m ago", or failed and
+	// why, or not asked yet; empty when there is none.
+	Routers string `json:"routers,omitempty"`
 	// Peers is the number of connected peers.
 	Peers int `json:"peers"`
 	// Share and LAN are as in ID.

@@ -55,6 +55,9 @@ needs action comes with the next step.`,
 			}
 			fmt.Fprintf(w, "DHT:            %s as a %s, %d WAN + %d LAN peers; bootstrap peers connected: %d of %d\n",
 				d.DHTProtocol, role, d.DHTWAN, d.DHTLAN, d.BootstrapConnected, d.Bootstrap)
+			if d.Routers != "" {
+				fmt.Fprintf(w, "routers:        %s\n", d.Routers)
+			}
 			fmt.Fprintf(w, "peers:          %d connected\n", d.Peers)
 			if d.Log != "" {
 				fmt.Fprintf(w, "log:            %s (`kith log` prints it)\n", d.Log)

@@ -95,7 +95,8 @@ function facts(d) {
       d.hole_punches ? `${d.hole_punches_ok} of ${d.hole_punches} made a direct connection` : 'none tried yet',
       d.last_hole_punch_error ? 'last failure: ' + d.last_hole_punch_error : null),
     local ? null : item('net-relays', 'Relays', relays(d), 'relaying for others: ' + d.relay_service),
-    item('net-dht', 'DHT', dht(d)));
+    item('net-dht', 'DHT', dht(d)),
+    d.routers ? item('net-routers', 'Routers', d.routers, 'asked who provides a CID, beside the DHT (dht.delegated_routers)') : null);
 }
 
 /**
