@@ -634,8 +634,8 @@ func (n *Node) readStore(ctx context.Context, c cid.Cid) (_ blockstore.Blockstor
 	if ok, err := n.store.Has(ctx, c); err == nil && ok {
 		return n.demand, ctx, end
 	}
-	if len(n.host.Network().Peers()) == 0 {
-		return n.store, ctx, end
+	if len(n.host.Network().Peers()) == 0 && n.delegated.Len() == 0 {
+		return n.store, ctx, end // nobody to ask
 	}
 	fctx, cancel := context.WithTimeout(ctx, rootFetchTimeout)
 	defer cancel()

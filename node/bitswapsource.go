@@ -20,7 +20,8 @@ import (
 const bitswapQuiet = 5 * time.Second
 
 // bitswapSource asks IPFS nodes over Bitswap: connected peers that speak
-// Bitswap but not /kith/fetch (kithSource asks the others). The peers that
+// Bitswap but not /kith/fetch (kithSource asks the others), and HTTP
+// providers of the DAG over HTTPS (bs is node's exchanges). The peers that
 // lately delivered blocks of the same DAG come first, one at a time; then
 // the others, askInParallel at a time, with a block that one delivers
 // withdrawn from the rest. Every block is hashed against its CID before it
@@ -30,8 +31,8 @@ type bitswapSource struct {
 	n      *Node
 	bs     fetch.Bitswap
 	recent recentHolders
-	// peers lists the peers to ask (tests replace it).
-	peers func() []peer.ID
+	// peers lists the peers to ask for blocks of root (tests replace it).
+	peers func(root cid.Cid) []peer.ID
 }
 
 func newBitswapSource(n *Node, bs fetch.Bitswap) *bitswapSource {
@@ -41,9 +42,9 @@ func newBitswapSource(n *Node, bs fetch.Bitswap) *bitswapSource {
 }
 
 // ipfsPeers lists the connected peers that speak Bitswap and not
-// /kith/fetch.
-func (s *bitswapSource) ipfsPeers() []peer.ID {
-	var out []peer.ID
+// /kith/fetch, and the HTTP providers of root that answered their probe.
+func (s *bitswapSource) ipfsPeers(root cid.Cid) []peer.ID {
+	out := s.n.httpProviders.holders(root)
 	for _, p := range s.n.host.Network().Peers() {
 		if kith, _ := s.n.speaksKith(p); !kith && s.bs.Speaks(p) {
 			out = append(out, p)
@@ -67,7 +68,7 @@ func (s *bitswapSource) FetchBlocks(ctx context.Context, root cid.Cid, cids []ci
 		a.ask(ctx, []peer.ID{p})
 	}
 	var wave []peer.ID
-	for _, p := range s.peers() {
+	for _, p := range s.peers(root) {
 		if tried[p] {
 			continue
 		}

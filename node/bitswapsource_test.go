@@ -185,7 +185,7 @@ func TestBitswapSource(t *testing.T) {
 				f.peers[id] = fp
 				ids = append(ids, id)
 			}
-			s := &bitswapSource{n: &Node{log: slog.New(slog.DiscardHandler)}, bs: f, peers: func() []peer.ID { return ids }}
+			s := &bitswapSource{n: &Node{log: slog.New(slog.DiscardHandler)}, bs: f, peers: func(cid.Cid) []peer.ID { return ids }}
 			var got []blocks.Block
 			start := time.Now()
 			s.FetchBlocks(context.Background(), cid.Undef, []cid.Cid{good.Cid(), missing.Cid()}, func(b blocks.Block) { got = append(got, b) })
@@ -214,7 +214,7 @@ func TestBitswapSource(t *testing.T) {
 			}
 			f := &fakeBitswap{peers: map[peer.ID]*fakeBitswapPeer{"holder": {blocks: have, after: slowAsked}, "slow": slow},
 				cancel: map[peer.ID][]cid.Cid{}}
-			s := &bitswapSource{n: &Node{log: slog.New(slog.DiscardHandler)}, bs: f, peers: func() []peer.ID { return []peer.ID{"holder", "slow"} }}
+			s := &bitswapSource{n: &Node{log: slog.New(slog.DiscardHandler)}, bs: f, peers: func(cid.Cid) []peer.ID { return []peer.ID{"holder", "slow"} }}
 			s.FetchBlocks(context.Background(), cid.Undef, []cid.Cid{good.Cid()}, func(blocks.Block) { close(delivered) })
 			f.mu.Lock()
 			defer f.mu.Unlock()

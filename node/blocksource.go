@@ -47,7 +47,8 @@ const (
 // the start of the video), then group members that hold it, then the
 // connected kith peers, a few at a time, then the providers the DHT and
 // the delegated routers name (it connects to them; those that are IPFS
-// nodes are then bitswapSource's to ask).
+// nodes, and the HTTP providers it probes, are then bitswapSource's to
+// ask).
 type kithSource struct {
 	n       *Node
 	fetcher *fetch.Fetcher
@@ -83,6 +84,15 @@ func (k *kithSource) FetchBlocks(ctx context.Context, root cid.Cid, cids []cid.C
 	}
 	for ai := range k.n.findProviders(ctx, root, 0) {
 		if a.tried[ai.ID] {
+			continue
+		}
+		if base, ok := onlyHTTP(ai); ok {
+			// An HTTP provider: probed here, asked by bitswapSource.
+			if k.n.httpProviders != nil {
+				dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+				_ = k.n.httpProviders.connectFor(dctx, root, ai.ID, base)
+				cancel()
+			}
 			continue
 		}
 		dctx, cancel := context.WithTimeout(ctx, dialTimeout)

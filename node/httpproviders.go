@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/protocol/fetch"
@@ -28,6 +29,7 @@ type httpProviders struct {
 	mu     sync.Mutex
 	peers  map[peer.ID]httpProvider
 	failed map[peer.ID]httpFailure // the last probe that failed, by provider
+	roots  recentHolders           // which provided which DAG (reads ask them)
 }
 
 type httpFailure struct {
@@ -58,6 +60,31 @@ func onlyHTTP(ai peer.AddrInfo) (*url.URL, bool) {
 		}
 	}
 	return trustless.Endpoint(ai.Addrs)
+}
+
+// holders are the HTTP providers that a lookup named for root and that
+// answered their probe, for reads of that DAG (bitswapSource).
+func (h *httpProviders) holders(root cid.Cid) []peer.ID {
+	if h == nil {
+		return nil
+	}
+	var out []peer.ID
+	for _, p := range h.roots.remembered(root) {
+		if _, ok := h.endpoint(p); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// connectFor is connect for a provider a lookup named for root: once it
+// answered, reads of root ask it (holders).
+func (h *httpProviders) connectFor(ctx context.Context, root cid.Cid, id peer.ID, base *url.URL) error {
+	if err := h.connect(ctx, id, base); err != nil {
+		return err
+	}
+	h.roots.remember(root, id)
+	return nil
 }
 
 // connect probes ai's endpoint base, unless it was lately, and remembers

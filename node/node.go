@@ -307,8 +307,8 @@ func New(opts Options) (n *Node, err error) {
 	}
 	n.fetcher = fetch.NewFetcher(n.host, n.store, fopts...)
 	sources := []BlockSource{newKithSource(n)}
-	if n.bitswap != nil {
-		sources = append(sources, newBitswapSource(n, n.bitswap))
+	if ex.bs != nil || ex.http != nil {
+		sources = append(sources, newBitswapSource(n, ex))
 	}
 	n.demand = newDemandStore(n.store, n.gcl, n.reg, sources...)
 	n.demand.reads.done = n.readEnded

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http/httptest"
 	"net/url"
@@ -112,7 +113,8 @@ func trustlessGateway(t *testing.T, data []byte) (cid.Cid, ma.Multiaddr, *trustl
 
 // TestFetchFromHTTPProvider: content a pinning service serves from a
 // trustless gateway and announced to an indexer only is fetched over
-// HTTPS, each block checked; a node that asks only hosts on the internet
+// HTTPS, each block checked, and read from it as well (cat); a node that
+// asks only hosts on the internet
 // (a daemon) does not ask it on loopback, and says why; with
 // fetch.http_providers off it is not asked.
 func TestFetchFromHTTPProvider(t *testing.T) {
@@ -137,10 +139,25 @@ func TestFetchFromHTTPProvider(t *testing.T) {
 		t.Fatalf("fetched %+v, want it all over HTTP from one provider", res.Fetched)
 	}
 
+	// A read (kith cat, the gateway) streams from it too.
+	reader := newNodeAt(t, t.TempDir(), func(c *Config) {
+		c.DHT.DelegatedRouters = []string{router}
+		c.Fetch.httpTrust = trust
+	})
+	rc, err := reader.Cat(ctx, root, 1<<20, 2<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(part, data[1<<20:3<<20]) {
+		t.Fatalf("cat of 2 MiB from the HTTP provider: %d bytes that differ (%v)", len(part), err)
+	}
+
 	// A node as a daemon runs: it asks only hosts on the internet, so not
 	// this one on loopback, and says so.
 	daemonLike := newNodeAt(t, t.TempDir(), func(c *Config) { c.DHT.DelegatedRouters = []string{router} })
-	_, err := daemonLike.Get(ctx, root.String(), filepath.Join(t.TempDir(), "x"), nil, nil)
+	_, err = daemonLike.Get(ctx, root.String(), filepath.Join(t.TempDir(), "x"), nil, nil)
 	if !errors.Is(err, blockstore.ErrNotFound) || !strings.Contains(err.Error(), "none of them could be asked (HTTP provider 127.0.0.1:") ||
 		!strings.Contains(err.Error(), "127.0.0.1 is not a public address") {
 		t.Fatalf("get from a provider on loopback, by a node that asks the internet only: %v", err)
