@@ -174,7 +174,7 @@ func TestFetchFromHTTPProvider(t *testing.T) {
 }
 
 // testPeerID is a new peer ID of nobody's.
-func testPeerID(t *testing.T) peer.ID {
+func testPeerID(t testing.TB) peer.ID {
 	t.Helper()
 	_, pub, err := crypto.GenerateEd25519Key(nil)
 	if err != nil {

@@ -73,7 +73,9 @@ func New(o Options) *Client {
 		d.Control = publicOnly
 	}
 	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		// No proxy: the providers are dialled as peers are, and only
+		// at public addresses (publicOnly), which a proxy would hide.
+		Proxy:                 nil,
 		DialContext:           d.DialContext,
 		TLSClientConfig:       &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12},
 		ForceAttemptHTTP2:     true,
