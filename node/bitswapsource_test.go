@@ -55,7 +55,7 @@ func TestGatewayFromBitswapPeer(t *testing.T) {
 // bitswapPeer is an IPFS node holding data as a file: a libp2p host on
 // loopback running boxo's Bitswap server (Kubo's) and no /kith/fetch. It
 // stops at the end of the test.
-func bitswapPeer(t *testing.T, data []byte) (host.Host, cid.Cid) {
+func bitswapPeer(t testing.TB, data []byte) (host.Host, cid.Cid) {
 	t.Helper()
 	ctx := context.Background()
 	src := blockstore.NewMemStore()

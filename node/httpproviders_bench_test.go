@@ -24,7 +24,9 @@ import (
 // provider holds (a trustless gateway over TLS and HTTP/2 on loopback,
 // named by a delegated router), and compares it with one HTTPS download
 // of the same bytes from the same server in the same run: the limit of
-// the transport, against blocks asked 16 at a time, each checked.
+// the transport, against blocks asked 16 at a time, each checked; and
+// with the same file over Bitswap from an IPFS node (boxo's server, as
+// Kubo's) in the same run.
 func BenchmarkFetchFromHTTPProvider(b *testing.B) {
 	const size = 256 << 20
 	data := randomData(size)
@@ -44,9 +46,23 @@ func BenchmarkFetchFromHTTPProvider(b *testing.B) {
 	index.Announce(root, testPeerID(b), []string{"transport-ipfs-gateway-http"}, ma.StringCast(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/tls/http", port)))
 	router := index.Serve(b)
 
+	ipfs, broot := bitswapPeer(b, data)
+
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		raw := rawHTTPSRate(b, srv.URL+"/raw", pool, size)
+		// The same bytes over Bitswap from an IPFS node (boxo's server),
+		// for comparison.
+		bsNode := benchNode(b, nil)
+		if err := bsNode.Host().Connect(context.Background(), ipfs.Peerstore().PeerInfo(ipfs.ID())); err != nil {
+			b.Fatal(err)
+		}
+		bsStart := time.Now()
+		if _, err := bsNode.PinAdd(context.Background(), broot, api.PinOptions{Name: "bench"}, nil); err != nil {
+			b.Fatal(err)
+		}
+		bsRate := float64(size) / time.Since(bsStart).Seconds() / 1e6
+		bsNode.Close()
 		r := benchNode(b, func(c *Config) {
 			c.DHT.DelegatedRouters = []string{router}
 			c.Fetch.httpTrust = trust
@@ -61,6 +77,8 @@ func BenchmarkFetchFromHTTPProvider(b *testing.B) {
 		b.ReportMetric(rate, "MB/s")
 		b.ReportMetric(raw, "raw_https_MB/s")
 		b.ReportMetric(rate/raw, "x_raw")
+		b.ReportMetric(bsRate, "bitswap_MB/s")
+		b.ReportMetric(rate/bsRate, "x_bitswap")
 		r.Close()
 		b.StartTimer()
 	}
