@@ -1,12 +1,15 @@
 package ui_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/kith-p2p/kith/dht/delegated/indextest"
 	"github.com/kith-p2p/kith/node"
 )
 
@@ -154,4 +157,26 @@ func TestBrowserNetworkPanelLocal(t *testing.T) {
 	if !slices.Equal(rows, []string{"Reachability", "DHT"}) {
 		t.Errorf("the panel's rows: %q, want Reachability and DHT only", rows)
 	}
+}
+
+// TestBrowserNetworkPanelRouters: the delegated routers have a row of
+// their own, saying what each did lately: not asked yet, then answered
+// once a lookup asked it.
+func TestBrowserNetworkPanelRouters(t *testing.T) {
+	ctx := newBrowser(t)
+	var index indextest.Index
+	router := index.Serve(t)
+	d := startDaemon(t, func(c *node.Config) { c.DHT.DelegatedRouters = []string{router} })
+	d.login(t, ctx)
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	waitText(t, sctx, "#net-routers", router+": not asked yet")
+	waitText(t, sctx, "#net-routers", "dht.delegated_routers")
+	if _, err := d.c.FindProviders(ctx, "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(sctx, chromedp.Reload()); err != nil { // not waiting for the panel's next turn
+		t.Fatal(err)
+	}
+	waitText(t, sctx, "#net-routers", router+": answered ")
 }
