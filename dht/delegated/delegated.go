@@ -13,6 +13,7 @@ package delegated
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -182,6 +183,9 @@ func (rt *router) find(ctx context.Context, c cid.Cid, send func(peer.AddrInfo) 
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	it, err := rt.c.FindProviders(ctx, c)
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		err = ue.Err // the URL says nothing the router's does not
+	}
 	if err != nil {
 		return err
 	}
