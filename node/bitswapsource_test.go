@@ -13,20 +13,15 @@ import (
 
 	"github.com/ipfs/boxo/bitswap/network/bsnet"
 	bsserver "github.com/ipfs/boxo/bitswap/server"
-	boxobs "github.com/ipfs/boxo/blockstore"
-	"github.com/ipfs/boxo/files"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
-	ds "github.com/ipfs/go-datastore"
-	dssync "github.com/ipfs/go-datastore/sync"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/kith-p2p/kith/blockstore"
-	"github.com/kith-p2p/kith/blockstore/dag"
 	"github.com/kith-p2p/kith/protocol/fetch"
+	"github.com/kith-p2p/kith/protocol/trustless/gatewaytest"
 )
 
 // TestGatewayFromBitswapPeer: the gateway serves a Range of a file that
@@ -57,32 +52,17 @@ func TestGatewayFromBitswapPeer(t *testing.T) {
 // stops at the end of the test.
 func bitswapPeer(t testing.TB, data []byte) (host.Host, cid.Cid) {
 	t.Helper()
-	ctx := context.Background()
-	src := blockstore.NewMemStore()
-	res, err := dag.NewImporter(src).Add(ctx, files.NewBytesFile(data), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bstore, root := gatewaytest.Store(t, data)
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
-	bstore := boxobs.NewBlockstore(dssync.MutexWrap(ds.NewMapDatastore()))
-	if err := src.AllKeys(ctx, func(c cid.Cid) error {
-		b, err := src.Get(ctx, c)
-		if err != nil {
-			return err
-		}
-		return bstore.Put(ctx, b)
-	}); err != nil {
-		t.Fatal(err)
-	}
 	net := bsnet.NewFromIpfsHost(h)
-	srv := bsserver.New(ctx, net, bstore)
+	srv := bsserver.New(context.Background(), net, bstore)
 	net.Start(srv)
 	t.Cleanup(func() { net.Stop(); srv.Close() })
-	return h, res.Root
+	return h, root
 }
 
 // fakeBitswap is an in-memory fetch.Bitswap: each peer answers from its

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -34,12 +33,7 @@ func BenchmarkFetchFromHTTPProvider(b *testing.B) {
 	mux := http.NewServeMux()
 	mux.Handle("/ipfs/", gw)
 	mux.HandleFunc("/raw", func(w http.ResponseWriter, r *http.Request) { w.Write(data) })
-	srv := httptest.NewUnstartedServer(mux)
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
-	b.Cleanup(srv.Close)
-	pool := x509.NewCertPool()
-	pool.AddCert(srv.Certificate())
+	srv, pool := gatewaytest.ServeTLS(b, mux)
 	trust := &trustless.Options{RootCAs: pool, AllowPrivate: true}
 	port := srv.Listener.Addr().(*net.TCPAddr).Port
 	var index indextest.Index

@@ -16,8 +16,6 @@ import (
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -44,15 +42,7 @@ func publishName(t *testing.T, n *Node, value string) ipns.Name {
 // unpublishedName is the name of a new key, which no one published.
 func unpublishedName(t *testing.T) ipns.Name {
 	t.Helper()
-	k, _, err := crypto.GenerateEd25519Key(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := peer.IDFromPrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ipns.NameFromPeer(id)
+	return ipns.NameFromPeer(testPeerID(t))
 }
 
 // TestResolveNames: a node publishes an IPNS record of its own key into

@@ -3,12 +3,10 @@ package node
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -101,12 +99,7 @@ func TestProvidersFromDelegatedRouter(t *testing.T) {
 func trustlessGateway(t *testing.T, data []byte) (cid.Cid, ma.Multiaddr, *trustless.Options) {
 	t.Helper()
 	h, root := gatewaytest.Handler(t, data)
-	srv := httptest.NewUnstartedServer(h)
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	pool := x509.NewCertPool()
-	pool.AddCert(srv.Certificate())
+	srv, pool := gatewaytest.ServeTLS(t, h)
 	port := srv.Listener.Addr().(*net.TCPAddr).Port
 	return root, ma.StringCast(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/tls/http", port)), &trustless.Options{RootCAs: pool, AllowPrivate: true}
 }

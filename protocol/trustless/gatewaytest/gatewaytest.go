@@ -7,7 +7,9 @@ package gatewaytest
 
 import (
 	"context"
+	"crypto/x509"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/ipfs/boxo/blockservice"
@@ -26,6 +28,22 @@ import (
 // file's root CID.
 func Handler(t testing.TB, data []byte) (http.Handler, cid.Cid) {
 	t.Helper()
+	bstore, root := Store(t, data)
+	// Identity CIDs (the probe's) are answered from themselves, as Kubo's
+	// store does.
+	backend, err := gateway.NewBlocksBackend(blockservice.New(boxobs.NewIdStore(bstore), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ipfs/", gateway.NewHandler(gateway.Config{DeserializedResponses: false}, backend))
+	return mux, root
+}
+
+// Store returns a boxo block store (as Kubo's) holding data as a file,
+// and the file's root CID.
+func Store(t testing.TB, data []byte) (boxobs.Blockstore, cid.Cid) {
+	t.Helper()
 	ctx := context.Background()
 	src := blockstore.NewMemStore()
 	res, err := dag.NewImporter(src).Add(ctx, files.NewBytesFile(data), nil)
@@ -42,13 +60,18 @@ func Handler(t testing.TB, data []byte) (http.Handler, cid.Cid) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// Identity CIDs (the probe's) are answered from themselves, as Kubo's
-	// store does.
-	backend, err := gateway.NewBlocksBackend(blockservice.New(boxobs.NewIdStore(bstore), nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/ipfs/", gateway.NewHandler(gateway.Config{DeserializedResponses: false}, backend))
-	return mux, res.Root
+	return bstore, res.Root
+}
+
+// ServeTLS serves h over TLS and HTTP/2 on loopback until the test ends,
+// and returns the server and a pool that trusts its certificate.
+func ServeTLS(t testing.TB, h http.Handler) (*httptest.Server, *x509.CertPool) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	return srv, pool
 }
