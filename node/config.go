@@ -247,7 +247,7 @@ func DefaultConfig() Config {
 			DelegatedRouters: DefaultDelegatedRouters()},
 		Fetch:  FetchConfig{Bitswap: true, HTTPProviders: true, CacheMax: DefaultCacheMax},
 		Groups: DefaultGroupsConfig(),
-		Names:  NamesConfig{DNSResolvers: defaultDNSResolvers()},
+		Names:  NamesConfig{DNSResolvers: defaultDNSResolvers(), DelegatedRouters: DefaultNameRouters()},
 	}
 }
 
@@ -284,6 +284,7 @@ func stayLocal(c *Config) {
 	c.DHT.Dual = false
 	c.DHT.Mode = "server"
 	c.DHT.DelegatedRouters = []string{}
+	c.Names.DelegatedRouters = []string{}
 }
 
 // LocalOverlay narrows an existing repo's config to what the local
@@ -384,12 +385,16 @@ func upgradeConfig(raw []byte, cfg *Config) {
 	var probe struct {
 		Network map[string]json.RawMessage `json:"network"`
 		DHT     map[string]json.RawMessage `json:"dht"`
+		Names   map[string]json.RawMessage `json:"names"`
 	}
 	if json.Unmarshal(raw, &probe) != nil || probe.DHT == nil {
 		return
 	}
 	if _, ok := probe.DHT["delegated_routers"]; !ok {
-		defer keepToItself(cfg)
+		defer keepToItself(cfg, &cfg.DHT.DelegatedRouters)
+	}
+	if _, ok := probe.Names["delegated_routers"]; !ok {
+		defer keepToItself(cfg, &cfg.Names.DelegatedRouters)
 	}
 	if _, ok := probe.DHT["protocol_prefix"]; ok {
 		return
@@ -403,15 +408,16 @@ func upgradeConfig(raw []byte, cfg *Config) {
 	}
 }
 
-// keepToItself upgrades a config written before dht.delegated_routers:
-// a node that stays on the machine (the local profile's config) or on a
+// keepToItself upgrades a config written before a list of delegated
+// routers (dht.delegated_routers, names.delegated_routers), routers: a
+// node that stays on the machine (the local profile's config) or on a
 // closed network (another DHT than the public one) asks no router, so no
-// CID it looks for leaves for an indexer it never named.
-func keepToItself(cfg *Config) {
+// CID or name it looks for leaves for a server it never named.
+func keepToItself(cfg *Config, routers *[]string) {
 	o := *cfg
 	o.DHT.DelegatedRouters = []string{}
 	if cfg.DHT.ProtocolPrefix != "/ipfs" || isLocal(o) {
-		cfg.DHT.DelegatedRouters = []string{}
+		*routers = []string{}
 	}
 }
 

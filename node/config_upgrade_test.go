@@ -23,15 +23,16 @@ func TestConfigNetworks(t *testing.T) {
 		dual       bool
 		publicBoot bool
 		routers    []string
+		names      bool // names.delegated_routers is the default list
 	}{
-		{"new default", "", "/ipfs", true, true, []string{"https://cid.contact"}},
-		{"written before the public DHT", `{"api": {"address": "127.0.0.1:5091"}, "network": {"bootstrap": ["/ip4/192.0.2.1/tcp/4101/p2p/12D3KooWA1b2RkSKDfFyRRXXnGzRWDQFoPRVSGJstxA4q8DvwzqT"]}, "dht": {"mode": "auto"}}`, "/kith", false, false, nil},
-		{"old, hand-written, without bootstrap", `{"dht": {"mode": "server"}}`, "/kith", false, false, nil},
-		{"new, closed network", `{"dht": {"protocol_prefix": "/family"}, "network": {"bootstrap": []}}`, "/family", true, false, nil},
-		{"public, written before delegated routers", `{"dht": {"protocol_prefix": "/ipfs", "dual": true, "mode": "auto"}}`, "/ipfs", true, true, []string{"https://cid.contact"}},
-		{"local profile's, written before delegated routers", localWithoutRouters(t), "/ipfs", false, false, nil},
-		{"closed network, a router named", `{"dht": {"protocol_prefix": "/family", "delegated_routers": ["http://127.0.0.1:8080"]}, "network": {"bootstrap": []}}`, "/family", true, false, []string{"http://127.0.0.1:8080"}},
-		{"public, no router", `{"dht": {"protocol_prefix": "/ipfs", "delegated_routers": []}}`, "/ipfs", true, true, nil},
+		{"new default", "", "/ipfs", true, true, []string{"https://cid.contact"}, true},
+		{"written before the public DHT", `{"api": {"address": "127.0.0.1:5091"}, "network": {"bootstrap": ["/ip4/192.0.2.1/tcp/4101/p2p/12D3KooWA1b2RkSKDfFyRRXXnGzRWDQFoPRVSGJstxA4q8DvwzqT"]}, "dht": {"mode": "auto"}}`, "/kith", false, false, nil, false},
+		{"old, hand-written, without bootstrap", `{"dht": {"mode": "server"}}`, "/kith", false, false, nil, false},
+		{"new, closed network", `{"dht": {"protocol_prefix": "/family"}, "network": {"bootstrap": []}}`, "/family", true, false, nil, false},
+		{"public, written before delegated routers", `{"dht": {"protocol_prefix": "/ipfs", "dual": true, "mode": "auto"}}`, "/ipfs", true, true, []string{"https://cid.contact"}, true},
+		{"local profile's, written before delegated routers", localWithoutRouters(t), "/ipfs", false, false, nil, false},
+		{"closed network, a router named", `{"dht": {"protocol_prefix": "/family", "delegated_routers": ["http://127.0.0.1:8080"]}, "network": {"bootstrap": []}}`, "/family", true, false, []string{"http://127.0.0.1:8080"}, false},
+		{"public, no router", `{"dht": {"protocol_prefix": "/ipfs", "delegated_routers": []}}`, "/ipfs", true, true, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,9 +64,13 @@ func TestConfigNetworks(t *testing.T) {
 			if !slices.Equal(cfg.DHT.DelegatedRouters, tt.routers) {
 				t.Errorf("delegated routers %q, want %q", cfg.DHT.DelegatedRouters, tt.routers)
 			}
+			// Names follow the same rule, with their own list.
+			if got := slices.Equal(cfg.Names.DelegatedRouters, DefaultNameRouters()); got != tt.names {
+				t.Errorf("name routers %q, want the default: %v", cfg.Names.DelegatedRouters, tt.names)
+			}
 		})
 	}
-	if l := LocalConfig(); len(l.Network.Bootstrap) != 0 || l.DHT.Dual || l.Network.RelayService || len(l.DHT.DelegatedRouters) != 0 {
+	if l := LocalConfig(); len(l.Network.Bootstrap) != 0 || l.DHT.Dual || l.Network.RelayService || len(l.DHT.DelegatedRouters) != 0 || len(l.Names.DelegatedRouters) != 0 {
 		t.Errorf("the local profile dials or offers something public: %+v %+v", l.Network, l.DHT)
 	}
 }
@@ -83,6 +88,7 @@ func localWithoutRouters(t *testing.T) string {
 		t.Fatal(err)
 	}
 	delete(m["dht"], "delegated_routers")
+	delete(m["names"], "delegated_routers")
 	if b, err = json.Marshal(m); err != nil {
 		t.Fatal(err)
 	}

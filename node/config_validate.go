@@ -129,6 +129,14 @@ func (c Config) validate() error {
 	case g.FetchConcurrency < 1:
 		return fmt.Errorf("groups.fetch_concurrency %d must be at least 1", g.FetchConcurrency)
 	}
+	for i, u := range c.Names.DelegatedRouters {
+		if err := delegated.Check(u); err != nil {
+			return fmt.Errorf("names.delegated_routers: %w", err)
+		}
+		if slices.Contains(c.Names.DelegatedRouters[:i], u) {
+			return fmt.Errorf("names.delegated_routers lists %s twice", u)
+		}
+	}
 	if _, err := parseDNSResolvers(c.Names.DNSResolvers); err != nil {
 		return err
 	}

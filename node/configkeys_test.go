@@ -73,6 +73,8 @@ func TestConfigSet(t *testing.T) {
 		{key: "dht.reprovide_interval", value: "3d", err: "is above 24h0m0s"},
 		{key: "dht.reprovide_interval", value: "soon", err: "takes a duration such as 90s"},
 		{key: "fetch.http_providers", value: "false", want: "false"},
+		{key: "names.delegated_routers", value: "", want: "[]"},
+		{key: "names.delegated_routers", value: "delegated-ipfs.dev", err: `names.delegated_routers: "delegated-ipfs.dev" is not the URL of a delegated router`},
 		{key: "dht.delegated_routers", value: "https://cid.contact,http://127.0.0.1:8080", want: "[\n  \"https://cid.contact\",\n  \"http://127.0.0.1:8080\"\n]"},
 		{key: "dht.delegated_routers", value: "", want: "[]"},
 		{key: "dht.delegated_routers", value: "cid.contact", err: `dht.delegated_routers: "cid.contact" is not the URL of a delegated router`},

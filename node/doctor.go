@@ -77,7 +77,7 @@ func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 		DHTLAN:             f.dht.LAN,
 		Bootstrap:          f.dht.Bootstrap,
 		BootstrapConnected: f.dht.BootstrapConnected,
-		Routers:            routersHow(n.delegated.Status(), time.Now()),
+		Routers:            routersHow(n.delegated.Status(), n.nameStore.routers.Status(), time.Now()),
 		Peers:              f.peers,
 		Share:              addrStrings(share),
 		LAN:                addrStrings(lan),

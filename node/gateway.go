@@ -52,7 +52,7 @@ func newGatewayBackend(n *Node) (*gatewayBackend, error) {
 	// what is missing itself, with kith's sources.
 	bs := blockservice.New(boxoStore{n.demand}, nil)
 	names := gatewayNames{n}
-	bb, err := gateway.NewBlocksBackend(bs, gateway.WithNameSystem(names), gateway.WithValueStore(n.dht.Routing()))
+	bb, err := gateway.NewBlocksBackend(bs, gateway.WithNameSystem(names), gateway.WithValueStore(n.nameStore))
 	if err != nil {
 		return nil, fmt.Errorf("gateway backend: %w", err)
 	}

@@ -56,20 +56,24 @@ func gatewayStatus(err error) error {
 	return gateway.NewErrorStatusCode(errors.New(api.Sentence(err)), api.KindOf(err).Status())
 }
 
-// GetIPNSRecord serves an IPNS record as it is in the DHT
-// (?format=ipns-record, for clients that check the signature themselves).
+// GetIPNSRecord serves an IPNS record as it is in the DHT (or a delegated
+// router: names.delegated_routers) (?format=ipns-record, for clients that
+// check the signature themselves).
 func (g *gatewayBackend) GetIPNSRecord(ctx context.Context, c cid.Cid) ([]byte, error) {
 	n := g.names.n
 	ctx, cancel := context.WithTimeoutCause(ctx, nameLookupWait, errNameWait)
 	defer cancel()
-	n.awaitDHTPeer(ctx)
+	routers := n.nameStore.routers.Len() > 0
+	if !routers {
+		n.awaitDHTPeer(ctx)
+	}
 	b, err := g.BlocksBackend.GetIPNSRecord(ctx, c)
 	if err != nil {
 		name := c.String()
 		if in, err := ipns.NameFromCid(c); err == nil {
 			name = in.String()
 		}
-		return nil, gatewayStatus(nameError(ctx, name, false, n.dht.RoutingTableSize() == 0, err))
+		return nil, gatewayStatus(nameError(ctx, name, false, n.dht.RoutingTableSize() == 0 && !routers, err))
 	}
 	return b, nil
 }

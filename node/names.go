@@ -79,7 +79,8 @@ func (n *Node) resolveName(ctx context.Context, name string) (root string, names
 
 // lookupName resolves p, the path /ipns/NAME[/...], as every lookup of a
 // name here does (kith get, the gateway): an IPNS name waits for a first
-// DHT peer on a daemon just started, the whole lookup takes at most
+// DHT peer on a daemon just started (unless a delegated router is asked
+// too: names_routing.go), the whole lookup takes at most
 // nameLookupWait, and a failure is an API error (nameError), except that a
 // lookup limited in depth (opts) that ends at another name returns
 // namesys.ErrResolveRecursion itself, as boxo expects.
@@ -90,8 +91,9 @@ func (n *Node) lookupName(ctx context.Context, name string, p path.Path, opts ..
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, nameLookupWait, errNameWait)
 	defer cancel()
-	if !domain {
-		n.awaitDHTPeer(ctx)
+	routers := n.nameStore.routers.Len() > 0
+	if !domain && !routers {
+		n.awaitDHTPeer(ctx) // a router answers at once; the DHT needs a peer
 	}
 	res, err := n.names.Resolve(ctx, p, append(opts, namesys.ResolveWithDhtTimeout(nameLookupWait))...)
 	switch {
@@ -100,7 +102,7 @@ func (n *Node) lookupName(ctx context.Context, name string, p path.Path, opts ..
 	case errors.Is(err, namesys.ErrResolveRecursion) && namesys.ProcessResolveOptions(opts).Depth != namesys.DefaultDepthLimit:
 		return res, namesys.ErrResolveRecursion
 	}
-	return res, nameError(ctx, name, domain, n.dht.RoutingTableSize() == 0, err)
+	return res, nameError(ctx, name, domain, n.dht.RoutingTableSize() == 0 && !routers, err)
 }
 
 // checkName is dag.CheckIPNSName in the vocabulary of API errors.

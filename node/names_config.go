@@ -20,6 +20,20 @@ type NamesConfig struct {
 	// resolver. Domains not listed use the system's resolver, except .eth,
 	// which uses dns.eth.limo unless listed otherwise.
 	DNSResolvers []string `json:"dns_resolvers"`
+	// DelegatedRouters are asked for IPNS records beside the DHT, and
+	// given the records this node publishes, over the Delegated Routing
+	// V1 HTTP API (GET and PUT /routing/v1/ipns), as Kubo asks and
+	// gives them: https://delegated-ipfs.dev by default, which answers
+	// within a second where a DHT lookup of a name takes up to a minute.
+	// [] keeps names in the DHT alone (the local profile, a closed
+	// network).
+	DelegatedRouters []string `json:"delegated_routers"`
+}
+
+// DefaultNameRouters is where a new repo on the public network asks for
+// names beside the DHT, and publishes them: as Kubo.
+func DefaultNameRouters() []string {
+	return []string{"https://delegated-ipfs.dev"}
 }
 
 // defaultDNSResolvers are Kubo's: ENS through eth.limo.

@@ -85,6 +85,7 @@ type Node struct {
 	dht           *dht.DHT
 	delegated     *delegated.Routers // dht.delegated_routers (providers.go)
 	httpProviders *httpProviders     // fetch.http_providers (httpproviders.go); nil when off
+	nameStore     nameRouting        // where names are looked up and published (names_routing.go)
 	names         namesys.NameSystem // IPNS names and DNSLink domains (names.go)
 	republishSoon chan struct{}      // a publish failed: republishLoop tries again soon
 	server        *fetch.Server
@@ -270,7 +271,7 @@ func New(opts Options) (n *Node, err error) {
 	if err := n.startRouters(); err != nil {
 		return n, err
 	}
-	if n.names, err = newNames(n.dht.Routing(), n.namesStore(), n.cfg.Names); err != nil {
+	if n.names, err = newNames(n.nameStore, n.namesStore(), n.cfg.Names); err != nil {
 		return n, err
 	}
 	n.withdrawStaleCodes(ctx)

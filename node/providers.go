@@ -15,8 +15,9 @@ import (
 	"github.com/kith-p2p/kith/protocol/trustless"
 )
 
-// startRouters sets up the delegated routers (dht.delegated_routers) and
-// the HTTP providers they may name (fetch.http_providers).
+// startRouters sets up the delegated routers (dht.delegated_routers), the
+// HTTP providers they may name (fetch.http_providers), and where names are
+// looked up and published (the DHT and names.delegated_routers).
 func (n *Node) startRouters() error {
 	protocols := delegated.Bitswap
 	if n.cfg.Fetch.HTTPProviders {
@@ -32,6 +33,11 @@ func (n *Node) startRouters() error {
 	if n.delegated, err = delegated.New(n.cfg.DHT.DelegatedRouters, "kith/"+BuildVersion(), protocols); err != nil {
 		return fmt.Errorf("config dht.delegated_routers: %w", err)
 	}
+	names, err := delegated.NewNames(n.cfg.Names.DelegatedRouters, "kith/"+BuildVersion())
+	if err != nil {
+		return fmt.Errorf("config names.delegated_routers: %w", err)
+	}
+	n.nameStore = nameRouting{dht: n.dht.Routing(), routers: names}
 	return nil
 }
 
@@ -136,20 +142,28 @@ func (n *Node) providerSources(one, many string) string {
 }
 
 // routersHow is the doctor's line on the delegated routers: what each did
-// lately, as of now.
-func routersHow(st []delegated.Status, now time.Time) string {
+// lately, as of now, those asked for providers, then those for names.
+func routersHow(providers, names []delegated.Status, now time.Time) string {
 	var parts []string
-	for _, s := range st {
-		how := "not asked yet"
-		switch {
-		case !s.Failed.IsZero() && s.Failed.After(s.Answered):
-			how = fmt.Sprintf("failed %s ago (%v)", ago(now, s.Failed), s.Err)
-		case !s.Answered.IsZero():
-			how = fmt.Sprintf("answered %s ago", ago(now, s.Answered))
-		}
-		parts = append(parts, s.URL+": "+how)
+	for _, s := range providers {
+		parts = append(parts, routerHow(s, "providers", now))
+	}
+	for _, s := range names {
+		parts = append(parts, routerHow(s, "names", now))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// routerHow says what one router, asked for what, did lately.
+func routerHow(s delegated.Status, what string, now time.Time) string {
+	how := "not asked yet"
+	switch {
+	case !s.Failed.IsZero() && s.Failed.After(s.Answered):
+		how = fmt.Sprintf("failed %s ago (%v)", ago(now, s.Failed), s.Err)
+	case !s.Answered.IsZero():
+		how = fmt.Sprintf("answered %s ago", ago(now, s.Answered))
+	}
+	return s.URL + " (" + what + "): " + how
 }
 
 // ago says how long before now t was, to the second (to the minute past

@@ -57,7 +57,7 @@ func TestProvidersFromDelegatedRouter(t *testing.T) {
 				t.Errorf("the router was asked by %q, want kith/VERSION", ua)
 			}
 		}
-		if d, err := n.Doctor(ctx); err != nil || !strings.HasPrefix(d.Routers, router+": answered ") {
+		if d, err := n.Doctor(ctx); err != nil || !strings.HasPrefix(d.Routers, router+" (providers): answered ") {
 			t.Errorf("the doctor's routers: %q (%v), want %s answered", d.Routers, err, router)
 		}
 
@@ -188,11 +188,13 @@ func TestRoutersHow(t *testing.T) {
 		{URL: "https://b.example"},
 		{URL: "https://c.example", Answered: now.Add(-2*time.Hour - 20*time.Second), Failed: now.Add(-3 * time.Hour), Err: errors.New("503")},
 	}
-	want := "https://cid.contact: answered 1m30s ago; https://a.example: failed 5s ago (no such host); https://b.example: not asked yet; https://c.example: answered 2h0m0s ago"
-	if got := routersHow(st, now); got != want {
+	names := []delegated.Status{{URL: "https://delegated-ipfs.dev", Answered: now.Add(-time.Second)}}
+	want := "https://cid.contact (providers): answered 1m30s ago; https://a.example (providers): failed 5s ago (no such host); " +
+		"https://b.example (providers): not asked yet; https://c.example (providers): answered 2h0m0s ago; https://delegated-ipfs.dev (names): answered 1s ago"
+	if got := routersHow(st, names, now); got != want {
 		t.Errorf("routersHow:\n got %q\nwant %q", got, want)
 	}
-	if got := routersHow(nil, now); got != "" {
+	if got := routersHow(nil, nil, now); got != "" {
 		t.Errorf("routersHow of no router: %q", got)
 	}
 }

@@ -1,8 +1,9 @@
-// Package delegated asks HTTP delegated routers who provides a CID: the
-// Delegated Routing V1 HTTP API (IPIP-337), which IPNI's indexers serve at
-// https://cid.contact and which Kubo asks beside the DHT. Large providers
-// (pinning services, storage providers) announce to an indexer rather
-// than the DHT, so content found nowhere in the DHT is found here.
+// Package delegated asks HTTP delegated routers, over the Delegated
+// Routing V1 HTTP API (IPIP-337) that Kubo asks beside the DHT: Routers
+// who provides a CID (IPNI's indexers serve it at https://cid.contact;
+// large providers, pinning services and storage providers, announce to
+// an indexer rather than the DHT, so content found nowhere in the DHT is
+// found there), and Names for IPNS records, both ways (names.go).
 //
 // Only providers that serve over the protocols the caller names are asked
 // for (IPIP-484's filter: "transport-bitswap", "unknown" for providers
@@ -13,7 +14,6 @@ package delegated
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -158,13 +158,7 @@ func (r *Routers) FindProviders(ctx context.Context, c cid.Cid, failed func(url 
 			if ctx.Err() != nil {
 				return // the caller stopped asking: the router's answer is unknown
 			}
-			rt.mu.Lock()
-			if err != nil {
-				rt.failed, rt.err = time.Now(), err
-			} else {
-				rt.answer = time.Now()
-			}
-			rt.mu.Unlock()
+			rt.note(err)
 			if err != nil && failed != nil {
 				failed(rt.url, err)
 			}
@@ -183,10 +177,7 @@ func (rt *router) find(ctx context.Context, c cid.Cid, send func(peer.AddrInfo) 
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	it, err := rt.c.FindProviders(ctx, c)
-	if ue, ok := errors.AsType[*url.Error](err); ok {
-		err = ue.Err // the URL says nothing the router's does not
-	}
-	if err != nil {
+	if err = unwrapURL(err); err != nil {
 		return err
 	}
 	defer it.Close()

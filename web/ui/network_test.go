@@ -170,7 +170,7 @@ func TestBrowserNetworkPanelRouters(t *testing.T) {
 	d.login(t, ctx)
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	waitText(t, sctx, "#net-routers", router+": not asked yet")
+	waitText(t, sctx, "#net-routers", router+" (providers): not asked yet")
 	waitText(t, sctx, "#net-routers", "dht.delegated_routers")
 	if _, err := d.c.FindProviders(ctx, "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku", 1); err != nil {
 		t.Fatal(err)
@@ -178,5 +178,5 @@ func TestBrowserNetworkPanelRouters(t *testing.T) {
 	if err := chromedp.Run(sctx, chromedp.Reload()); err != nil { // not waiting for the panel's next turn
 		t.Fatal(err)
 	}
-	waitText(t, sctx, "#net-routers", router+": answered ")
+	waitText(t, sctx, "#net-routers", router+" (providers): answered ")
 }

@@ -1,7 +1,8 @@
 // Package indextest runs a delegated router for tests, as an indexer
 // (IPNI's cid.contact) runs one: the provider records announced to it, by
-// CID, served over the Delegated Routing V1 HTTP API by boxo's server on
-// a loopback port. It is what httptest is to net/http.
+// CID, and, as delegated-ipfs.dev, the IPNS records put to it, served over
+// the Delegated Routing V1 HTTP API by boxo's server on a loopback port.
+// It is what httptest is to net/http.
 package indextest
 
 import (
@@ -28,6 +29,7 @@ type Index struct {
 	mu    sync.Mutex
 	recs  map[cid.Cid][]types.Record
 	asked []string // each request's User-Agent
+	names map[string]*ipns.Record
 }
 
 // Announce records that id provides c at addrs, serving it over the
@@ -90,14 +92,41 @@ func (x *Index) FindPeers(context.Context, peer.ID, int) (iter.ResultIter[*types
 	return nil, routing.ErrNotSupported
 }
 
-// GetIPNS implements server.DelegatedRouter: not supported.
-func (x *Index) GetIPNS(context.Context, ipns.Name) (*ipns.Record, error) {
-	return nil, routing.ErrNotSupported
+// GetIPNS implements server.DelegatedRouter: the record given last for
+// name (PutIPNS), as delegated-ipfs.dev keeps them.
+func (x *Index) GetIPNS(_ context.Context, name ipns.Name) (*ipns.Record, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	rec, ok := x.names[name.String()]
+	if !ok {
+		return nil, routing.ErrNotFound
+	}
+	return rec, nil
 }
 
-// PutIPNS implements server.DelegatedRouter: not supported.
-func (x *Index) PutIPNS(context.Context, ipns.Name, *ipns.Record) error {
-	return routing.ErrNotSupported
+// PutIPNS implements server.DelegatedRouter: it keeps the record (boxo's
+// server checked it against the name), unless it holds a newer one.
+func (x *Index) PutIPNS(_ context.Context, name ipns.Name, rec *ipns.Record) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.names == nil {
+		x.names = map[string]*ipns.Record{}
+	}
+	if have, ok := x.names[name.String()]; ok {
+		a, _ := have.Sequence()
+		b, _ := rec.Sequence()
+		if a > b {
+			return nil
+		}
+	}
+	x.names[name.String()] = rec
+	return nil
+}
+
+// Record returns the record the router holds for name, if any.
+func (x *Index) Record(name ipns.Name) (*ipns.Record, bool) {
+	rec, err := x.GetIPNS(context.Background(), name)
+	return rec, err == nil
 }
 
 // GetClosestPeers implements server.DelegatedRouter: not supported.

@@ -1,0 +1,158 @@
+package node
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/ipfs/boxo/ipns"
+	"github.com/libp2p/go-libp2p/core/routing"
+
+	"github.com/kith-p2p/kith/dht/delegated"
+)
+
+// nameRouterGrace is how long a name's lookup goes on asking the DHT once
+// a delegated router gave a record: a router answers within a second
+// from its own view of the DHT, where the DHT lookup waits for many peers
+// (up to a minute); a newer record the DHT finds meanwhile still wins.
+const nameRouterGrace = 3 * time.Second
+
+// nameRouting is where IPNS records are looked up and published: the DHT
+// and the delegated routers of names.delegated_routers, at once. A lookup
+// passes on each record better than the ones before (by ipns.Validator:
+// the highest sequence, then the longest validity), and ends when the DHT
+// and the routers are done, or nameRouterGrace after a router gave one. A
+// publish succeeds when the DHT or a router took the record. Other keys
+// (/pk/) are the DHT's alone. It is the name system's routing.ValueStore.
+type nameRouting struct {
+	dht     routing.ValueStore
+	routers *delegated.Names
+}
+
+var _ routing.ValueStore = nameRouting{}
+
+// PutValue implements routing.ValueStore.
+func (r nameRouting) PutValue(ctx context.Context, key string, value []byte, opts ...routing.Option) error {
+	name, rec, ok := ipnsKey(key, value)
+	if !ok || r.routers.Len() == 0 {
+		return r.dht.PutValue(ctx, key, value, opts...)
+	}
+	routerErr := make(chan error, 1)
+	go func() { routerErr <- r.routers.Put(ctx, name, rec) }()
+	dhtErr := r.dht.PutValue(ctx, key, value, opts...)
+	if err := <-routerErr; err == nil {
+		return nil
+	}
+	return dhtErr // nil when the DHT took it; its error says why it did not
+}
+
+// GetValue implements routing.ValueStore: the best record SearchValue
+// finds.
+func (r nameRouting) GetValue(ctx context.Context, key string, opts ...routing.Option) ([]byte, error) {
+	ch, err := r.SearchValue(ctx, key, opts...)
+	if err != nil {
+		return nil, err
+	}
+	var best []byte
+	for v := range ch {
+		best = v
+	}
+	if best == nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, routing.ErrNotFound
+	}
+	return best, nil
+}
+
+// SearchValue implements routing.ValueStore.
+func (r nameRouting) SearchValue(ctx context.Context, key string, opts ...routing.Option) (<-chan []byte, error) {
+	name, _, ok := ipnsKey(key, nil)
+	if !ok || r.routers.Len() == 0 {
+		return r.dht.SearchValue(ctx, key, opts...)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	fromDHT, err := r.dht.SearchValue(ctx, key, opts...)
+	if err != nil {
+		fromDHT = nil // the routers may still answer
+	}
+	fromRouters := r.routers.Get(ctx, name)
+	out := make(chan []byte)
+	go func() {
+		defer close(out)
+		defer cancel()
+		var best []byte
+		var grace <-chan time.Time
+		dhtDone := fromDHT == nil
+		for !dhtDone || fromRouters != nil {
+			var v []byte
+			var ok, router bool
+			select {
+			case v, ok = <-fromDHT:
+				if !ok {
+					dhtDone, fromDHT = true, nil
+					continue
+				}
+			case v, ok = <-fromRouters:
+				if !ok {
+					fromRouters = nil
+					continue
+				}
+				router = true
+			case <-grace:
+				return
+			case <-ctx.Done():
+				return
+			}
+			if !better(key, best, v) {
+				continue
+			}
+			best = v
+			select {
+			case out <- v:
+			case <-ctx.Done():
+				return
+			}
+			if router && grace == nil {
+				grace = time.After(nameRouterGrace)
+			}
+		}
+	}()
+	return out, nil
+}
+
+// better reports whether v is a valid record for key and better than
+// best (nil: none yet).
+func better(key string, best, v []byte) bool {
+	var val ipns.Validator
+	if val.Validate(key, v) != nil {
+		return false
+	}
+	if best == nil {
+		return true
+	}
+	i, err := val.Select(key, [][]byte{best, v})
+	return err == nil && i == 1
+}
+
+// ipnsKey reads an IPNS routing key (/ipns/...) and, when value is given,
+// the record in it; ok is false for another key or a record that does
+// not parse.
+func ipnsKey(key string, value []byte) (ipns.Name, *ipns.Record, bool) {
+	if !strings.HasPrefix(key, "/ipns/") {
+		return ipns.Name{}, nil, false
+	}
+	name, err := ipns.NameFromRoutingKey([]byte(key))
+	if err != nil {
+		return ipns.Name{}, nil, false
+	}
+	if value == nil {
+		return name, nil, true
+	}
+	rec, err := ipns.UnmarshalRecord(value)
+	if err != nil {
+		return ipns.Name{}, nil, false
+	}
+	return name, rec, true
+}
