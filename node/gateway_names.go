@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/ipfs/boxo/files"
 	"github.com/ipfs/boxo/gateway"
@@ -63,9 +64,9 @@ func (g *gatewayBackend) GetIPNSRecord(ctx context.Context, c cid.Cid) ([]byte, 
 	n := g.names.n
 	ctx, cancel := context.WithTimeoutCause(ctx, nameLookupWait, errNameWait)
 	defer cancel()
-	routers := n.nameStore.routers.Len() > 0
+	routers, start := n.nameStore.routers.Len() > 0, time.Now()
 	if !routers {
-		n.awaitDHTPeer(ctx)
+		n.awaitDHTPeer(ctx) // with routers, nameRouting waits for it beside them
 	}
 	b, err := g.BlocksBackend.GetIPNSRecord(ctx, c)
 	if err != nil {
@@ -73,7 +74,7 @@ func (g *gatewayBackend) GetIPNSRecord(ctx context.Context, c cid.Cid) ([]byte, 
 		if in, err := ipns.NameFromCid(c); err == nil {
 			name = in.String()
 		}
-		return nil, gatewayStatus(nameError(ctx, name, false, n.dht.RoutingTableSize() == 0 && !routers, err))
+		return nil, gatewayStatus(nameError(ctx, name, false, n.dht.RoutingTableSize() == 0 && !n.nameStore.routers.AnsweredSince(start), err))
 	}
 	return b, nil
 }

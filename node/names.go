@@ -91,9 +91,9 @@ func (n *Node) lookupName(ctx context.Context, name string, p path.Path, opts ..
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, nameLookupWait, errNameWait)
 	defer cancel()
-	routers := n.nameStore.routers.Len() > 0
+	routers, start := n.nameStore.routers.Len() > 0, time.Now()
 	if !domain && !routers {
-		n.awaitDHTPeer(ctx) // a router answers at once; the DHT needs a peer
+		n.awaitDHTPeer(ctx) // with routers, nameRouting waits for it beside them
 	}
 	res, err := n.names.Resolve(ctx, p, append(opts, namesys.ResolveWithDhtTimeout(nameLookupWait))...)
 	switch {
@@ -102,7 +102,7 @@ func (n *Node) lookupName(ctx context.Context, name string, p path.Path, opts ..
 	case errors.Is(err, namesys.ErrResolveRecursion) && namesys.ProcessResolveOptions(opts).Depth != namesys.DefaultDepthLimit:
 		return res, namesys.ErrResolveRecursion
 	}
-	return res, nameError(ctx, name, domain, n.dht.RoutingTableSize() == 0 && !routers, err)
+	return res, nameError(ctx, name, domain, n.dht.RoutingTableSize() == 0 && !n.nameStore.routers.AnsweredSince(start), err)
 }
 
 // checkName is dag.CheckIPNSName in the vocabulary of API errors.

@@ -24,9 +24,14 @@ const nameRouterGrace = 3 * time.Second
 // and the routers are done, or nameRouterGrace after a router gave one. A
 // publish succeeds when the DHT or a router took the record. Other keys
 // (/pk/) are the DHT's alone. It is the name system's routing.ValueStore.
+// A lookup on a node that knows no DHT peer yet asks the routers at once
+// and the DHT once it has a peer (waitDHT).
 type nameRouting struct {
 	dht     routing.ValueStore
 	routers *delegated.Names
+	// waitDHT waits (bounded) for a first DHT peer: a lookup asks the
+	// routers meanwhile.
+	waitDHT func(context.Context)
 }
 
 var _ routing.ValueStore = nameRouting{}
@@ -73,25 +78,45 @@ func (r nameRouting) SearchValue(ctx context.Context, key string, opts ...routin
 		return r.dht.SearchValue(ctx, key, opts...)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	fromDHT, err := r.dht.SearchValue(ctx, key, opts...)
-	if err != nil {
-		fromDHT = nil // the routers may still answer
-	}
 	fromRouters := r.routers.Get(ctx, name)
+	fromDHT := make(chan []byte)
+	go func() {
+		defer close(fromDHT)
+		if r.waitDHT != nil {
+			r.waitDHT(ctx)
+		}
+		ch, err := r.dht.SearchValue(ctx, key, opts...)
+		if err != nil {
+			return // the routers may still answer
+		}
+		for v := range ch {
+			select {
+			case fromDHT <- v:
+			case <-ctx.Done():
+				for range ch { // the DHT ends its search with ctx
+				}
+				return
+			}
+		}
+	}()
 	out := make(chan []byte)
 	go func() {
 		defer close(out)
-		defer cancel()
+		defer func() {
+			cancel()
+			for range fromDHT {
+			}
+		}()
 		var best []byte
 		var grace <-chan time.Time
-		dhtDone := fromDHT == nil
-		for !dhtDone || fromRouters != nil {
+		dht := fromDHT
+		for dht != nil || fromRouters != nil {
 			var v []byte
 			var ok, router bool
 			select {
-			case v, ok = <-fromDHT:
+			case v, ok = <-dht:
 				if !ok {
-					dhtDone, fromDHT = true, nil
+					dht = nil
 					continue
 				}
 			case v, ok = <-fromRouters:

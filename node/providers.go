@@ -37,7 +37,7 @@ func (n *Node) startRouters() error {
 	if err != nil {
 		return fmt.Errorf("config names.delegated_routers: %w", err)
 	}
-	n.nameStore = nameRouting{dht: n.dht.Routing(), routers: names}
+	n.nameStore = nameRouting{dht: n.dht.Routing(), routers: names, waitDHT: n.awaitDHTPeer}
 	return nil
 }
 

@@ -56,6 +56,17 @@ func (n *Names) Status() []Status {
 	return (&Routers{routers: n.routers}).Status()
 }
 
+// AnsweredSince reports whether a router answered a request (a record
+// or "none") since t.
+func (n *Names) AnsweredSince(t time.Time) bool {
+	for _, s := range n.Status() {
+		if s.Answered.After(t) {
+			return true
+		}
+	}
+	return false
+}
+
 // Get asks every router at once for name's record and sends each one a
 // router has (boxo's client checks it against the name), marshalled. The
 // channel is closed when every router has answered, failed or timed out
