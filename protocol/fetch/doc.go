@@ -29,7 +29,10 @@
 // what it serves. Fetcher walks a DAG breadth-first, asks several providers
 // at once, verifies every block against its CID before storing it, drops
 // peers that lie or stall, and resumes from what the local store already
-// holds. See Fetcher.Fetch. Fetcher.FetchBlocks asks one peer for a few
+// holds. Peers that do not speak /kith/fetch are asked through a Bitswap
+// (WithBitswap): IPFS nodes over Bitswap, and, when it is a ProtocolNamer
+// (node's), HTTP providers over HTTPS, each counted under its own
+// Protocol. See Fetcher.Fetch. Fetcher.FetchBlocks asks one peer for a few
 // named blocks and verifies them without storing them, for reading a DAG
 // piecemeal (the gateway's seeks into a file held by a peer).
 package fetch
