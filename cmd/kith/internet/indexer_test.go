@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ipfs/boxo/ipns"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -125,5 +127,48 @@ func TestFromAnHTTPProvider(t *testing.T) {
 	}
 	if text, err := b.run("get", root.String(), "-o", filepath.Join(b.files, "again.bin")); err != nil || !strings.Contains(text, "saved") {
 		t.Fatalf("a second get (from the repo): %q, %v", text, err)
+	}
+}
+
+// TestNamesThroughARouter: a kith laptop behind a NAT publishes its name;
+// the record goes into the DHT and to a delegated router on the internet
+// (names.delegated_routers, as delegated-ipfs.dev). A second laptop that
+// knows no DHT peer at all (no bootstrap peers) resolves the name through
+// the router alone.
+func TestNamesThroughARouter(t *testing.T) {
+	lab := netlab.New(t)
+	pub := startPublicNet(t, lab, 1, false)
+	var index indextest.Index
+	router := lab.ServeHTTP(index.Handler())
+	withRouter := func(boot []string) config {
+		cfg := laptopConfig(boot)
+		cfg["names"] = map[string]any{"delegated_routers": []string{router}}
+		return cfg
+	}
+	a := startKith(t, "laptop-A", lab.HomeRouter("home-a", netlab.RouterConfig{NAT: netlab.Cone}).Laptop("a"), withRouter(pub.boot))
+	b := startKith(t, "laptop-B", lab.HomeRouter("home-b", netlab.RouterConfig{NAT: netlab.Cone}).Laptop("b"), withRouter([]string{}))
+
+	added, _ := a.addFile(64 << 10)
+	var rec api.NameRecord
+	start := time.Now()
+	if err := a.runJSON(&rec, "name", "publish", added.Cid); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("A's publish took %v", time.Since(start).Round(time.Millisecond))
+	name, err := ipns.NameFromString(rec.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := index.Record(name); !ok {
+		t.Fatal("the router holds no record of A's name")
+	}
+	start = time.Now()
+	out, err := b.run("name", "resolve", rec.Name)
+	t.Logf("B's lookup took %v", time.Since(start).Round(time.Millisecond))
+	if err != nil || strings.TrimSpace(out) != "/ipfs/"+added.Cid {
+		t.Fatalf("B, with no DHT peer, resolved A's name to %q (%v), want /ipfs/%s", out, err, added.Cid)
+	}
+	if d := b.doctor(); !strings.Contains(d.Routers, router+" (names): answered") {
+		t.Errorf("B's doctor on its routers: %q", d.Routers)
 	}
 }
