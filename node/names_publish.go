@@ -68,7 +68,9 @@ func (n *Node) PublishName(ctx context.Context, c cid.Cid, opts api.NameOptions)
 	if opts.TTL <= 0 {
 		opts.TTL = ipns.DefaultRecordTTL
 	}
-	n.awaitDHTPeer(ctx)
+	if n.nameStore.routers.Len() == 0 {
+		n.awaitDHTPeer(ctx) // a router takes the record at once, and the DHT has it again soon
+	}
 	err = n.names.Publish(ctx, k, path.FromCid(c), namesys.PublishWithEOL(time.Now().Add(opts.Lifetime)), namesys.PublishWithTTL(opts.TTL))
 	if err != nil {
 		// The record is kept (boxo's publisher stores it first): the

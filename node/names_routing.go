@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/boxo/ipns"
@@ -22,16 +23,20 @@ const nameRouterGrace = 3 * time.Second
 // passes on each record better than the ones before (by ipns.Validator:
 // the highest sequence, then the longest validity), and ends when the DHT
 // and the routers are done, or nameRouterGrace after a router gave one. A
-// publish succeeds when the DHT or a router took the record. Other keys
-// (/pk/) are the DHT's alone. It is the name system's routing.ValueStore.
-// A lookup on a node that knows no DHT peer yet asks the routers at once
-// and the DHT once it has a peer (waitDHT).
+// publish succeeds when the DHT or a router took the record (one the
+// DHT missed is given to it again soon: dhtMissed). Other keys (/pk/) are
+// the DHT's alone. It is the name system's routing.ValueStore. A lookup on
+// a node that knows no DHT peer yet asks the routers at once and the DHT
+// once it has a peer (waitDHT), unless every router answered before.
 type nameRouting struct {
 	dht     routing.ValueStore
 	routers *delegated.Names
 	// waitDHT waits (bounded) for a first DHT peer: a lookup asks the
 	// routers meanwhile.
 	waitDHT func(context.Context)
+	// dhtMissed is told of a record a router took and the DHT did not
+	// (no DHT peer yet): it is given to the DHT again soon.
+	dhtMissed func()
 }
 
 var _ routing.ValueStore = nameRouting{}
@@ -46,6 +51,9 @@ func (r nameRouting) PutValue(ctx context.Context, key string, value []byte, opt
 	go func() { routerErr <- r.routers.Put(ctx, name, rec) }()
 	dhtErr := r.dht.PutValue(ctx, key, value, opts...)
 	if err := <-routerErr; err == nil {
+		if dhtErr != nil && r.dhtMissed != nil {
+			r.dhtMissed()
+		}
 		return nil
 	}
 	return dhtErr // nil when the DHT took it; its error says why it did not
@@ -80,11 +88,13 @@ func (r nameRouting) SearchValue(ctx context.Context, key string, opts ...routin
 	ctx, cancel := context.WithCancel(ctx)
 	fromRouters := r.routers.Get(ctx, name)
 	fromDHT := make(chan []byte)
+	var searching atomic.Bool // the DHT has a peer to ask, and is asked
 	go func() {
 		defer close(fromDHT)
 		if r.waitDHT != nil {
 			r.waitDHT(ctx)
 		}
+		searching.Store(true)
 		ch, err := r.dht.SearchValue(ctx, key, opts...)
 		if err != nil {
 			return // the routers may still answer
@@ -122,6 +132,12 @@ func (r nameRouting) SearchValue(ctx context.Context, key string, opts ...routin
 			case v, ok = <-fromRouters:
 				if !ok {
 					fromRouters = nil
+					if !searching.Load() {
+						// Every router answered while this node has
+						// no DHT peer to ask yet: what they said is
+						// the answer (they read the DHT themselves).
+						return
+					}
 					continue
 				}
 				router = true

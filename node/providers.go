@@ -37,7 +37,12 @@ func (n *Node) startRouters() error {
 	if err != nil {
 		return fmt.Errorf("config names.delegated_routers: %w", err)
 	}
-	n.nameStore = nameRouting{dht: n.dht.Routing(), routers: names, waitDHT: n.awaitDHTPeer}
+	n.nameStore = nameRouting{dht: n.dht.Routing(), routers: names, waitDHT: n.awaitDHTPeer, dhtMissed: func() {
+		select {
+		case n.republishSoon <- struct{}{}:
+		default:
+		}
+	}}
 	return nil
 }
 
