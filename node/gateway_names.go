@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"time"
 
 	"github.com/ipfs/boxo/files"
 	"github.com/ipfs/boxo/gateway"
@@ -64,17 +63,14 @@ func (g *gatewayBackend) GetIPNSRecord(ctx context.Context, c cid.Cid) ([]byte, 
 	n := g.names.n
 	ctx, cancel := context.WithTimeoutCause(ctx, nameLookupWait, errNameWait)
 	defer cancel()
-	routers, start := n.nameStore.routers.Len() > 0, time.Now()
-	if !routers {
-		n.awaitDHTPeer(ctx) // with routers, nameRouting waits for it beside them
-	}
+	alone := n.beforeNameLookup(ctx)
 	b, err := g.BlocksBackend.GetIPNSRecord(ctx, c)
 	if err != nil {
 		name := c.String()
 		if in, err := ipns.NameFromCid(c); err == nil {
 			name = in.String()
 		}
-		return nil, gatewayStatus(nameError(ctx, name, false, n.dht.RoutingTableSize() == 0 && !n.nameStore.routers.AnsweredSince(start), err))
+		return nil, gatewayStatus(nameError(ctx, name, false, alone(), err))
 	}
 	return b, nil
 }

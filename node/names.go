@@ -91,9 +91,9 @@ func (n *Node) lookupName(ctx context.Context, name string, p path.Path, opts ..
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, nameLookupWait, errNameWait)
 	defer cancel()
-	routers, start := n.nameStore.routers.Len() > 0, time.Now()
-	if !domain && !routers {
-		n.awaitDHTPeer(ctx) // with routers, nameRouting waits for it beside them
+	alone := func() bool { return false }
+	if !domain {
+		alone = n.beforeNameLookup(ctx)
 	}
 	res, err := n.names.Resolve(ctx, p, append(opts, namesys.ResolveWithDhtTimeout(nameLookupWait))...)
 	switch {
@@ -102,7 +102,21 @@ func (n *Node) lookupName(ctx context.Context, name string, p path.Path, opts ..
 	case errors.Is(err, namesys.ErrResolveRecursion) && namesys.ProcessResolveOptions(opts).Depth != namesys.DefaultDepthLimit:
 		return res, namesys.ErrResolveRecursion
 	}
-	return res, nameError(ctx, name, domain, n.dht.RoutingTableSize() == 0 && !n.nameStore.routers.AnsweredSince(start), err)
+	return res, nameError(ctx, name, domain, alone(), err)
+}
+
+// beforeNameLookup readies a lookup of an IPNS name: without name
+// routers it waits for a first DHT peer (with them, nameRouting waits for
+// it beside them). alone, asked after the lookup, reports whether the node
+// had no one to ask: no DHT peer, and no router answered.
+func (n *Node) beforeNameLookup(ctx context.Context) (alone func() bool) {
+	start := time.Now()
+	if n.nameStore.routers.Len() == 0 {
+		n.awaitDHTPeer(ctx)
+	}
+	return func() bool {
+		return n.dht.RoutingTableSize() == 0 && !n.nameStore.routers.AnsweredSince(start)
+	}
 }
 
 // checkName is dag.CheckIPNSName in the vocabulary of API errors.
