@@ -104,17 +104,11 @@ func publicOnly(_, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return err
 	}
-	if !manet.IsPublicAddr(ma.StringCast(addrPrefix(ap.Addr()) + ap.Addr().Unmap().String())) {
+	a, err := manet.FromIP(ap.Addr().WithZone("").Unmap().AsSlice())
+	if err != nil || !manet.IsPublicAddr(a) || ap.Addr().Zone() != "" {
 		return fmt.Errorf("%s is not a public address (only providers on the internet are asked)", ap.Addr())
 	}
 	return nil
-}
-
-func addrPrefix(a netip.Addr) string {
-	if a.Unmap().Is4() {
-		return "/ip4/"
-	}
-	return "/ip6/"
 }
 
 // Endpoint is the base URL (https://HOST[:PORT]) of an HTTP provider from

@@ -170,6 +170,29 @@ func (r *replies) wait(t *testing.T, what string, cond func(*replies) bool) {
 	}
 }
 
+// TestPublicOnly: what a Client that asks public hosts dials.
+func TestPublicOnly(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"203.0.113.9:443", false}, // documentation range
+		{"8.8.8.8:443", true},
+		{"[2606:4700::1111]:443", true},
+		{"127.0.0.1:443", false},
+		{"192.168.1.1:443", false},
+		{"100.64.0.1:443", false},
+		{"[::1]:443", false},
+		{"[fe80::1%eth0]:443", false},
+		{"[::ffff:10.0.0.1]:443", false},
+		{"not an address", false},
+	} {
+		if err := publicOnly("tcp", tc.addr, nil); (err == nil) != tc.ok {
+			t.Errorf("publicOnly(%s) = %v, want ok %v", tc.addr, err, tc.ok)
+		}
+	}
+}
+
 func TestEndpoint(t *testing.T) {
 	for _, tc := range []struct{ addr, want string }{
 		{"/dns4/gw.example.org/tcp/443/https", "https://gw.example.org"},
