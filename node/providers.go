@@ -61,9 +61,7 @@ func (n *Node) findProviders(ctx context.Context, c cid.Cid, max int) <-chan pee
 	out := make(chan peer.AddrInfo)
 	ctx, cancel := context.WithCancel(ctx)
 	fromDHT := n.dht.FindProviders(ctx, c, max)
-	fromRouters := n.delegated.FindProviders(ctx, c, func(url string, err error) {
-		n.log.Debug("delegated router", "url", url, "cid", c, "err", err)
-	})
+	fromRouters := n.delegated.FindProviders(ctx, c) // how each did: kith doctor
 	go func() {
 		defer close(out)
 		dhtCh, routerCh := fromDHT, fromRouters

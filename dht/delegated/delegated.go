@@ -118,9 +118,9 @@ func (r *Routers) Len() int {
 // providers as they come, each peer once (a provider whose record names
 // no address is sent without one: the caller finds where it is). The
 // channel is closed when every router has answered, failed or timed out,
-// or ctx is done; the caller reads it to the end or cancels ctx. failed,
-// if not nil, is told of each router that could not answer.
-func (r *Routers) FindProviders(ctx context.Context, c cid.Cid, failed func(url string, err error)) <-chan peer.AddrInfo {
+// or ctx is done; the caller reads it to the end or cancels ctx. How each
+// router did is in Status.
+func (r *Routers) FindProviders(ctx context.Context, c cid.Cid) <-chan peer.AddrInfo {
 	out := make(chan peer.AddrInfo)
 	if r.Len() == 0 || !c.Defined() {
 		close(out)
@@ -141,9 +141,7 @@ func (r *Routers) FindProviders(ctx context.Context, c cid.Cid, failed func(url 
 		return true
 	}
 	for _, rt := range r.routers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			err := rt.find(ctx, c, func(ai peer.AddrInfo) bool {
 				if !first(ai.ID) {
 					return true
@@ -159,10 +157,7 @@ func (r *Routers) FindProviders(ctx context.Context, c cid.Cid, failed func(url 
 				return // the caller stopped asking: the router's answer is unknown
 			}
 			rt.note(err)
-			if err != nil && failed != nil {
-				failed(rt.url, err)
-			}
-		}()
+		})
 	}
 	go func() {
 		wg.Wait()
