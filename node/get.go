@@ -83,11 +83,14 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 		total = 0 // a link's size is its target's length; nothing is copied
 	}
 	var written int64
+	var left []api.NotWritten
 	meter := newRateMeter(time.Now)
 	err = dag.WriteTo(ctx, n.store, c, out, func(b int64) {
 		written = b
 		report(progress, api.Progress{Phase: "write", Bytes: b, Total: total, Rate: meter.observe(b)})
-	}, dag.WithExclusion(x))
+	}, dag.WithExclusion(x), dag.WithUnwritable(func(rel string, why error) {
+		left = append(left, api.NotWritten{Path: rel, Why: why.Error()})
+	}))
 	if err != nil {
 		if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, fs.ErrExist) || errors.Is(err, dag.ErrInconsistent) {
 			err = fmt.Errorf("%w: %w", err, api.ErrInvalid)
@@ -96,12 +99,21 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 	}
 	var touched int
 	if st.Type != dag.TypeSymlink {
-		if touched, err = n.applySharedMeta(ctx, r, out); err != nil {
+		if touched, err = n.applySharedMeta(ctx, r, out, notWrittenPaths(left)); err != nil {
 			n.log.Warn("get: the files are written, without their modes and times", "cid", c, "path", out, "err", err)
 		}
 	}
 	// The size reported is what was written, never what the root claims.
-	return api.GetResult{Cid: c.String(), Path: out, Size: uint64(written), Fetched: fetched, Meta: touched}, nil
+	return api.GetResult{Cid: c.String(), Path: out, Size: uint64(written), Fetched: fetched, Meta: touched, NotWritten: left}, nil
+}
+
+// notWrittenPaths are the paths of what a get left out.
+func notWrittenPaths(left []api.NotWritten) []string {
+	ps := make([]string, len(left))
+	for i, l := range left {
+		ps[i] = l.Path
+	}
+	return ps
 }
 
 // holdsAlready reports whether out (fi) holds c already (a get run

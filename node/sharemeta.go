@@ -124,9 +124,10 @@ func (n *Node) sharedMeta(root cid.Cid) cid.Cid {
 // file in it, expects (a script executable, the photos' times), and what
 // a friend sent a folder expects too. A ticket's sharer may be a
 // stranger: its modes give nobody but the owner the right to write
-// (ticketModes). It says how many entries it changed; an error leaves the
-// files as written.
-func (n *Node) applySharedMeta(ctx context.Context, r resolved, out string) (int, error) {
+// (ticketModes). What the get left out (the slash paths left) is given
+// nothing: the path of one holds another entry. It says how many entries
+// it changed; an error leaves the files as written.
+func (n *Node) applySharedMeta(ctx context.Context, r resolved, out string, left []string) (int, error) {
 	root := r.root
 	meta, limit := n.sharedMeta(root), fs.ModePerm
 	if !meta.Defined() {
@@ -146,7 +147,7 @@ func (n *Node) applySharedMeta(ctx context.Context, r resolved, out string) (int
 	if err != nil {
 		return 0, fmt.Errorf("the modes and times of %s: %w", root, err)
 	}
-	m = m.Sub(path.Join(r.names...))
+	m = m.Sub(path.Join(r.names...)).Without(left)
 	for p, em := range m {
 		em.Mode &= uint32(limit)
 		m[p] = em

@@ -90,6 +90,12 @@ func (n *Node) GroupSync(ctx context.Context, groupName, name, path, c string, c
 	} else if st.Type != dag.TypeDir {
 		return api.GroupMirror{}, fmt.Errorf("%s's %s is a file, not a folder: only a folder syncs: %w", g.name, name, api.ErrInvalid)
 	}
+	if first, second, ok, err := mirror.CaseClash(ctx, n.store, root, path); err != nil {
+		return api.GroupMirror{}, fmt.Errorf("sync %s: %w", path, err)
+	} else if ok {
+		return api.GroupMirror{}, fmt.Errorf("%s cannot sync %s's %s: it holds %s and %s, and this file system does not tell names apart by case (a folder that syncs must hold every entry, or its next version would remove one on every device): rename one of them where it was shared: %w",
+			path, g.name, name, first, second, api.ErrInvalid)
+	}
 	meta := ""
 	var vers mirror.Versions
 	if in.Meta.Defined() {

@@ -2,6 +2,8 @@ package dag
 
 import (
 	"errors"
+	"fmt"
+	"path"
 	"strings"
 	"unicode"
 )
@@ -23,4 +25,46 @@ func FoldCase(name string) string {
 		}
 		return least
 	}, name)
+}
+
+// WithUnwritable has WriteTo leave out each entry of a folder that the
+// file system cannot hold where it goes, and write the rest: a name that
+// differs only in case from one written before it in the folder (the
+// first in the folder's order is written; the error matches
+// ErrCaseClash), a symbolic link where none can be made (FAT, exFAT, a
+// Windows user without Developer Mode). Each is handed to left with its
+// slash path in the DAG and why. Without it, the first such entry fails
+// the write, its error saying how to get the rest (--exclude).
+func WithUnwritable(left func(rel string, why error)) WriteOption {
+	return func(o *writeOpts) { o.unwritable = left }
+}
+
+// cannotHold is the error of an entry the file system cannot hold where
+// it goes (why), which WithUnwritable leaves out.
+type cannotHold struct{ why error }
+
+func (c cannotHold) Error() string { return c.why.Error() }
+func (c cannotHold) Unwrap() error { return c.why }
+
+// leaveOut is what becomes of the entry rel the file system cannot hold
+// (why): left out and handed on (WithUnwritable), or the write's error,
+// saying how to get the rest.
+func (w *treeWriter) leaveOut(rel string, why error) error {
+	if w.unwritable != nil {
+		w.unwritable(rel, why)
+		return nil
+	}
+	return fmt.Errorf("%s: %w (get the rest with --exclude /%s)", rel, why, rel)
+}
+
+// caseClash is why the entry name cannot be written in the folder dir (a
+// slash path in the DAG) where the names of written were written: one of
+// them differs from it only in case, and the file system takes them as
+// one (nil when none does).
+func caseClash(written map[string]string, name, dir string) error {
+	other, ok := written[FoldCase(name)]
+	if !ok || other == name {
+		return nil
+	}
+	return fmt.Errorf("%w: %s is there already, and this file system does not tell them apart", ErrCaseClash, path.Join(dir, other))
 }

@@ -76,3 +76,57 @@ func TestWriteToLinkWhereNoneCanBe(t *testing.T) {
 		t.Fatalf("write of a link on exFAT: %v", err)
 	}
 }
+
+// TestWriteToLeavingOutWhatCannotBeHeld: with WithUnwritable, what exFAT
+// cannot hold (the second of names that differ only in case, a file or a
+// folder with all it holds, and a symbolic link) is left out and named
+// with why, in the folder's order, and the rest is written and placed;
+// a third name of the same case orbit is said to clash with the one
+// written, not with one left out.
+func TestWriteToLeavingOutWhatCannotBeHeld(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	for name, body := range map[string]string{
+		"readme.md": "lower", "README.md": "UPPER", "ReadMe.md": "mixed",
+		"sub/a.txt": "a", "SUB/b.txt": "b", "keep/c.txt": "c",
+	} {
+		p := filepath.Join(src, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("../readme.md", filepath.Join(src, "keep", "link")); err != nil {
+		t.Fatal(err)
+	}
+	bs := blockstore.NewMemStore()
+	res := addReusing(t, bs, src, nil)
+	stick := fstest.ExFAT(t)
+	var left []string
+	err := WriteTo(ctx, bs, res.Root, filepath.Join(stick, "got"), nil, WithUnwritable(func(rel string, why error) {
+		left = append(left, rel+": "+why.Error())
+	}))
+	if err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	// In name order: README.md, ReadMe.md, SUB, keep, readme.md, sub.
+	want := []string{
+		"ReadMe.md: names differ only in case: README.md is there already, and this file system does not tell them apart",
+		"keep/link: create the symbolic link: function not implemented",
+		"readme.md: names differ only in case: README.md is there already, and this file system does not tell them apart",
+		"sub: names differ only in case: SUB is there already, and this file system does not tell them apart",
+	}
+	if strings.Join(left, "\n") != strings.Join(want, "\n") {
+		t.Errorf("left out:\n%s\nwant:\n%s", strings.Join(left, "\n"), strings.Join(want, "\n"))
+	}
+	for name, body := range map[string]string{"README.md": "UPPER", "SUB/b.txt": "b", "keep/c.txt": "c"} {
+		if b, err := os.ReadFile(filepath.Join(stick, "got", filepath.FromSlash(name))); err != nil || string(b) != body {
+			t.Errorf("%s holds %q (%v), want %q", name, b, err, body)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(stick, "got", "SUB", "a.txt")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("sub/a.txt was written into SUB: %v", err)
+	}
+}

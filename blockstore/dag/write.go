@@ -29,6 +29,7 @@ type writeOpts struct {
 	renameOver bool
 	noSweep    bool
 	skip       Exclusion
+	unwritable func(rel string, why error)
 }
 
 // WithOverwrite lets WriteTo replace an existing file or folder at the
@@ -146,7 +147,7 @@ func WriteTo(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, outPath s
 	if typ == TypeSymlink {
 		return renameSymlinkOver(linkTarget(nd), parent, base, outPath)
 	}
-	w := &treeWriter{ctx: ctx, rd: rd, progress: progress, skip: o.skip}
+	w := &treeWriter{ctx: ctx, rd: rd, progress: progress, skip: o.skip, unwritable: o.unwritable}
 
 	var tmp string
 	defer func() { activeTemps.Delete(filepath.Clean(tmp)) }()
@@ -252,9 +253,13 @@ func renameSymlinkOver(target, parent, base, outPath string) error {
 // symbolic link needs Developer Mode or an administrator there.
 const errPrivilegeNotHeld = syscall.Errno(1314)
 
-// symlinkErr adds to a failed symlink(2) what to do about it, where
-// something can be done.
+// symlinkErr is a failed symlink(2)'s error without the paths (the
+// caller names the link, never by its temporary name), and what to do
+// about it, where something can be done.
 func symlinkErr(err error) error {
+	if le := (*os.LinkError)(nil); errors.As(err, &le) {
+		err = le.Err
+	}
 	if runtime.GOOS == "windows" && errors.Is(err, errPrivilegeNotHeld) {
 		return fmt.Errorf("%w (Windows lets a user create symbolic links with Developer Mode on: Settings, System, For developers)", err)
 	}
@@ -268,6 +273,9 @@ type treeWriter struct {
 	progress func(int64)
 	total    int64
 	skip     Exclusion
+	// unwritable, if set, is handed each entry the file system cannot
+	// hold where it goes, which is then left out (WithUnwritable).
+	unwritable func(rel string, why error)
 }
 
 // writeDir writes the entries of the folder node nd into the existing
@@ -281,9 +289,16 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 	return dir.ForEachLink(w.ctx, func(l *ipld.Link) (err error) {
 		defer func() {
 			if errors.Is(err, fs.ErrExist) {
-				err = w.clash(err, written, l.Name, path.Join(rel, l.Name))
-			} else if err == nil {
+				if why := caseClash(written, l.Name, rel); why != nil {
+					err = cannotHold{why}
+				}
+			}
+			var c cannotHold
+			switch {
+			case err == nil:
 				written[FoldCase(l.Name)] = l.Name
+			case errors.As(err, &c):
+				err = w.leaveOut(path.Join(rel, l.Name), c.why)
 			}
 		}()
 		if err := CheckName(l.Name); err != nil {
@@ -308,13 +323,13 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 		if typ == TypeSymlink {
 			// Like O_EXCL below, symlink(2) never replaces what exists.
 			if err := os.Symlink(linkTarget(child), p); err != nil {
-				err = fmt.Errorf("%s: create the symbolic link: %w", childRel, symlinkErr(err))
-				if !errors.Is(err, fs.ErrExist) {
-					// A file system without links (FAT, exFAT), a user
-					// Windows lets make none: the rest can be had.
-					err = fmt.Errorf("%w (get the rest with --exclude /%s)", err, childRel)
+				why := fmt.Errorf("create the symbolic link: %w", symlinkErr(err))
+				if errors.Is(err, fs.ErrExist) {
+					return fmt.Errorf("%s: %w", childRel, why)
 				}
-				return err
+				// A file system without links (FAT, exFAT), a user
+				// Windows lets make none: the rest can be had.
+				return cannotHold{why}
 			}
 			return nil
 		}
@@ -340,19 +355,6 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 		}
 		return nil
 	})
-}
-
-// clash is the error err of writing the entry name (childRel) in a
-// folder where the names of written were written: where one of those
-// differs from name only in case, the file system does not tell them
-// apart, and the error says so (and how to get the rest).
-func (w *treeWriter) clash(err error, written map[string]string, name, childRel string) error {
-	other, ok := written[FoldCase(name)]
-	if !ok || other == name {
-		return err
-	}
-	return fmt.Errorf("%s: %w: %s is there already, and this file system does not tell them apart (get the rest with --exclude /%s)",
-		childRel, ErrCaseClash, path.Join(path.Dir(childRel), other), childRel)
 }
 
 // copyFile streams the file node nd into f, and checks that the file's

@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +15,9 @@ import (
 	"syscall"
 	"unicode"
 
+	"github.com/ipfs/go-cid"
+
+	"github.com/kith-p2p/kith/blockstore"
 	"github.com/kith-p2p/kith/blockstore/dag"
 )
 
@@ -184,4 +188,28 @@ func renameCase(from, to string) error {
 		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
 	}
 	return nil
+}
+
+// CaseClash names two paths of the version root whose names differ only
+// in case, where the folder dir's file system takes them as one (ok
+// false: none, or the file system tells them apart). Such a folder cannot
+// hold the version whole.
+func CaseClash(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, dir string) (first, second string, ok bool, err error) {
+	if !foldsCase(dir) {
+		return "", "", false, nil
+	}
+	a := &applier{ctx: ctx, v: Version{Root: root, Store: bs}, want: map[string]bool{}}
+	items, err := a.list(root, ".", nil)
+	if err != nil {
+		return "", "", false, err
+	}
+	seen := map[string]string{} // FoldCase(path) -> the path
+	for _, it := range items {
+		f := dag.FoldCase(it.rel)
+		if other, ok := seen[f]; ok {
+			return other, it.rel, true, nil
+		}
+		seen[f] = it.rel
+	}
+	return "", "", false, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,6 +132,22 @@ func (m Meta) Sub(p string) Meta {
 		}
 	}
 	return sub
+}
+
+// Without is m less the entries at the slash paths ps and all they hold
+// (entries a get left out: the path of one holds another's, whose modes
+// and times are not these).
+func (m Meta) Without(ps []string) Meta {
+	if len(ps) == 0 {
+		return m
+	}
+	rest := Meta{}
+	for r, em := range m {
+		if !slices.ContainsFunc(ps, func(p string) bool { return r == p || strings.HasPrefix(r, p+"/") }) {
+			rest[r] = em
+		}
+	}
+	return rest
 }
 
 // record gives the manifest's files and folders the modes and times m

@@ -295,3 +295,23 @@ func TestMetaSub(t *testing.T) {
 		}
 	}
 }
+
+// TestMetaWithout: what a get left out is taken from the meta with all
+// it holds, and nothing whose path only starts the same.
+func TestMetaWithout(t *testing.T) {
+	e := func(n int64) EntryMeta { return EntryMeta{Mode: 0o644, Mtime: n} }
+	m := Meta{".": e(0), "bin": e(1), "bin/run.sh": e(2), "bin/lib/x": e(3), "binary": e(4), "readme.md": e(5), "README.md": e(6)}
+	for _, tt := range []struct {
+		ps   []string
+		want Meta
+	}{
+		{nil, m},
+		{[]string{"readme.md"}, Meta{".": e(0), "bin": e(1), "bin/run.sh": e(2), "bin/lib/x": e(3), "binary": e(4), "README.md": e(6)}},
+		{[]string{"bin"}, Meta{".": e(0), "binary": e(4), "readme.md": e(5), "README.md": e(6)}},
+		{[]string{"bin/lib", "readme.md", "missing"}, Meta{".": e(0), "bin": e(1), "bin/run.sh": e(2), "binary": e(4), "README.md": e(6)}},
+	} {
+		if got := m.Without(tt.ps); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Without(%q) = %v, want %v", tt.ps, got, tt.want)
+		}
+	}
+}

@@ -207,6 +207,19 @@ type GetResult struct {
 	// Existed says the path held the same file already (a get run
 	// again): nothing was written.
 	Existed bool `json:"existed,omitempty"`
+	// NotWritten lists what the file system written to cannot hold
+	// where it goes, left out while the rest was written: the second
+	// of two names that differ only in case (macOS's, Windows', FAT and
+	// exFAT file systems take them as one), a symbolic link where none
+	// can be made.
+	NotWritten []NotWritten `json:"not_written,omitempty"`
+}
+
+// NotWritten is an entry a get left out: its slash path in what was got,
+// and why, in a sentence.
+type NotWritten struct {
+	Path string `json:"path"`
+	Why  string `json:"why"`
 }
 
 // FetchStats sums up a transfer from peers.

@@ -39,7 +39,11 @@ protocol. If the peers it fetches
 from go away in the middle, it waits for one that has the rest (up to 10
 minutes since the last block came). Interrupted? Run the same command
 again: only what is missing is fetched. Names inside the content that
-would escape the output folder are refused.
+would escape the output folder are refused. Where the disk cannot hold
+an entry (two names that differ only in case, on macOS's, Windows' or a
+memory stick's file system; a symbolic link on FAT), the rest is
+written, what was left out is listed with why, and get exits with an
+error.
 
 Given a ticket (what kith add prints: kith1...), kith dials the sharer
 directly first, through its relay if it is behind a NAT, with no DHT
@@ -112,6 +116,7 @@ many as any device that syncs the folder asked for).`,
 				return fmt.Errorf("--keep %d: give a number of earlier versions between 0 and 100", keep)
 			}
 			since := time.Now() // for --sync: what changes after is shared
+			var syncRefused error
 			follow = follow || sync
 			if follow && group == "" {
 				return errors.New("--follow follows what a group shares under a name: give the name and --group")
@@ -166,7 +171,11 @@ many as any device that syncs the folder asked for).`,
 				return err
 			}
 			var m *api.GroupMirror
-			if sync {
+			if sync && len(res.NotWritten) > 0 {
+				// Its next version, made from the folder, would lack them:
+				// removed on every device.
+				syncRefused = fmt.Errorf("it does not sync with %s: a folder that syncs must hold every entry, and this file system cannot hold %d of them (its next version would remove them on every device)", printable(group), len(res.NotWritten))
+			} else if sync {
 				gm, err := c.GroupSync(cmd.Context(), group, strings.Trim(args[0], "/"), res.Path, res.Cid, 0, keep, since)
 				if err != nil {
 					return fmt.Errorf("saved %s to %s, but it does not sync with %s: %w", res.Cid, res.Path, printable(group), err)
@@ -180,10 +189,13 @@ many as any device that syncs the folder asked for).`,
 				m = &gm
 			}
 			if e.json {
-				return e.printJSON(struct {
+				if err := e.printJSON(struct {
 					api.GetResult
 					Mirror *api.GroupMirror `json:"mirror,omitempty"`
-				}{res, m})
+				}{res, m}); err != nil {
+					return err
+				}
+				return notWrittenErr(res, syncRefused)
 			}
 			if res.Existed {
 				fmt.Fprintf(e.stdout, "%s holds %s already (%s, the same bytes): nothing to write\n", res.Path, res.Cid, humanBytes(int64(res.Size)))
@@ -202,6 +214,7 @@ many as any device that syncs the folder asked for).`,
 			if res.Meta > 0 {
 				fmt.Fprintf(e.stdout, "kept the sharer's modes and times (%d changed)\n", res.Meta)
 			}
+			notWritten(e.stdout, res)
 			if m != nil && m.Sync {
 				fmt.Fprintln(e.stdout, syncingText(*m))
 			} else if m != nil {
@@ -210,7 +223,7 @@ many as any device that syncs the folder asked for).`,
 			} else if len(exclude) > 0 {
 				fmt.Fprintf(e.stdout, "left out: %s\n", patternList(exclude))
 			}
-			return nil
+			return notWrittenErr(res, syncRefused)
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write, or a folder to write into (default ./NAME from a ticket, else ./CID)")

@@ -107,6 +107,15 @@ export function mirrorBox(g) {
         if (pct !== null) bar.value = pct;
         status.textContent = [`Getting ${share}… ${bytes(p.bytes || 0)}${p.total ? ' of ' + bytes(p.total) : ''}`, ...pace(p.bytes, p.total, p.rate)].join(' · ');
       }, 'The get');
+      // What this disk cannot hold (two names that differ only in case, a
+      // link on FAT) was left out; a folder that syncs without it would
+      // remove it on every device.
+      const left = got.not_written || [];
+      const leftOut = left.length ? ` Not written, as this disk cannot hold them: ${left.map((l) => `${l.path} (${l.why})`).join('; ')}.` : '';
+      if (left.length && sync.checked) {
+        status.textContent = `Wrote ${share} into ${got.path}, but it does not sync with ${g.name}: a folder that syncs must hold every entry.${leftOut}`;
+        return;
+      }
       try {
         if (sync.checked) {
           await api('/groups/sync', { method: 'POST', params: { group: g.id, name: share, path: got.path, cid: got.cid, since } });
@@ -114,7 +123,7 @@ export function mirrorBox(g) {
           return;
         }
         await api('/groups/mirror', { method: 'POST', params: { group: g.id, name: share, path: got.path, cid: got.cid, exclude: leaveOut } });
-        status.textContent = `Wrote ${share} into ${got.path}, ${bytes(got.size)}: it follows each newer version ${g.name} shares.`;
+        status.textContent = `Wrote ${share} into ${got.path}, ${bytes(got.size)}: it follows each newer version ${g.name} shares.${leftOut}`;
       } catch (err) {
         status.textContent = `Wrote ${share} into ${got.path}, but it does not follow ${g.name}: ${err.message}`;
       }
