@@ -13,6 +13,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/kith-p2p/kith/dht"
+	"github.com/kith-p2p/kith/dht/delegated"
 	"github.com/kith-p2p/kith/node/reach"
 	"github.com/kith-p2p/kith/protocol/fetch"
 	"github.com/kith-p2p/kith/web/api"
@@ -49,6 +50,10 @@ type facts struct {
 	downloadLimit, uploadLimit int64
 	// noAnnounce: dht.announce is off.
 	noAnnounce bool
+	// providerRouters and nameRouters say what each delegated router did
+	// lately, as of now.
+	providerRouters, nameRouters []delegated.Status
+	now                          time.Time
 }
 
 // Doctor describes how the node stands on the network and what to do.
@@ -77,7 +82,7 @@ func (n *Node) Doctor(ctx context.Context) (api.Doctor, error) {
 		DHTLAN:             f.dht.LAN,
 		Bootstrap:          f.dht.Bootstrap,
 		BootstrapConnected: f.dht.BootstrapConnected,
-		Routers:            routersHow(n.delegated.Status(), n.nameStore.routers.Status(), time.Now()),
+		Routers:            routersHow(f.providerRouters, f.nameRouters, f.now),
 		Peers:              f.peers,
 		Share:              addrStrings(share),
 		LAN:                addrStrings(lan),
@@ -149,6 +154,7 @@ func (n *Node) facts() facts {
 	f.announced = n.addrs.ports.announceStates(n.tracker.IsReachable, n.tracker.IsUnreachable)
 	f.downloadLimit, f.uploadLimit = fetch.LimitOf(n.download), fetch.LimitOf(n.upload)
 	f.noAnnounce = !n.cfg.DHT.Announce
+	f.providerRouters, f.nameRouters, f.now = n.delegated.Status(), n.nameStore.routers.Status(), time.Now()
 	share, lan, _ := n.shareAddrs()
 	f.share = n.internetReachable(share)
 	f.groupHasRely = len(n.groupRelayCandidates()) > 0
@@ -389,6 +395,11 @@ func diagnoseNetwork(f facts) (fails, warns, oks []api.Check) {
 			"to join the public IPFS network, run `kith config set dht.protocol_prefix /ipfs` and `kith config unset network.bootstrap` (the public bootstrap peers), then restart the daemon")
 	default:
 		ok(fmt.Sprintf("DHT (%s): %s in the routing table, %s", f.dht.Protocol, peersText(rt), map[bool]string{true: "serving queries", false: "as a client"}[f.dht.Server]))
+	}
+
+	if rt > 0 || f.dht.BootstrapConnected > 0 {
+		// Online (offline, every router fails, and the check above says why).
+		routerWarnings(f, warn)
 	}
 
 	switch f.reach.Reachability {

@@ -1,15 +1,18 @@
 package node
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/kith-p2p/kith/dht"
+	"github.com/kith-p2p/kith/dht/delegated"
 	"github.com/kith-p2p/kith/node/reach"
 	"github.com/kith-p2p/kith/web/api"
 )
@@ -21,6 +24,7 @@ func TestDiagnose(t *testing.T) {
 	online := dht.Stats{Protocol: "/ipfs/kad/1.0.0", WAN: 40, Server: true, Bootstrap: 4, BootstrapConnected: 2}
 	private := reach.Status{Reachability: network.ReachabilityPrivate}
 	v6addr := netip.MustParseAddr("3fff:0:0:1::2")
+	t0 := time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name string
 		f    facts
@@ -267,6 +271,28 @@ func TestDiagnose(t *testing.T) {
 			f: facts{reach: reach.Status{Reachability: network.ReachabilityPrivate, NAT: reach.NATCone, HolePunches: 3, HolePunchOK: 2},
 				dht: online, relayClient: true, relays: 1, share: 1},
 			want: map[string]string{"Hole punching works: 2 of 3": "ok", "keeps ports (cone)": "ok"},
+		},
+		{
+			name: "a router that fails while the DHT answers",
+			f: facts{reach: reach.Status{Reachability: network.ReachabilityPublic}, dht: online, share: 1, now: t0,
+				providerRouters: []delegated.Status{{URL: "https://cid.contact", Failed: t0.Add(-2 * time.Minute), Answered: t0.Add(-time.Hour), Err: errors.New("lookup cid.contact: no such host")}},
+				nameRouters:     []delegated.Status{{URL: "https://delegated-ipfs.dev", Answered: t0.Add(-time.Minute), Failed: t0.Add(-time.Hour), Err: errors.New("503")}}},
+			want: map[string]string{"The delegated router https://cid.contact could not be asked for providers (2m0s ago: lookup cid.contact: no such host): content that only its index knows of": "warn"},
+			not:  []string{"delegated-ipfs.dev"},
+			fix:  "`kith config set dht.delegated_routers '[]'` (then restart) stops asking it",
+		},
+		{
+			name: "a names router that fails",
+			f: facts{reach: private, dht: online, relayClient: true, relays: 1, share: 1, now: t0,
+				nameRouters: []delegated.Status{{URL: "https://delegated-ipfs.dev", Failed: t0.Add(-5 * time.Second), Err: errors.New("503 Service Unavailable")}}},
+			want: map[string]string{"The delegated router https://delegated-ipfs.dev could not be asked for names (5s ago: 503 Service Unavailable): IPNS names are looked up in the DHT alone": "warn"},
+		},
+		{
+			name: "offline: the routers fail too, and the offline finding says why",
+			f: facts{reach: reach.Status{}, dht: dht.Stats{Bootstrap: 4}, now: t0,
+				providerRouters: []delegated.Status{{URL: "https://cid.contact", Failed: t0, Err: errors.New("network is unreachable")}}},
+			want: map[string]string{"are you offline": "fail"},
+			not:  []string{"delegated router"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -169,6 +169,29 @@ func routerHow(s delegated.Status, what string, now time.Time) string {
 	return s.URL + " (" + what + "): " + how
 }
 
+// routerWarnings warns of each delegated router whose last lookup
+// failed (a firewall, a proxy or a DNS filter in the way, the service
+// down), saying what is missed and how to stop asking it.
+func routerWarnings(f facts, warn func(text, fix string)) {
+	for _, r := range []struct {
+		list   []delegated.Status
+		what   string
+		missed string
+		key    string
+	}{
+		{f.providerRouters, "providers", "content that only its index knows of (what pinning services and storage providers hold) is not found", "dht.delegated_routers"},
+		{f.nameRouters, "names", "IPNS names are looked up in the DHT alone, which takes longer", "names.delegated_routers"},
+	} {
+		for _, s := range r.list {
+			if s.Failed.IsZero() || !s.Failed.After(s.Answered) {
+				continue
+			}
+			warn(fmt.Sprintf("The delegated router %s could not be asked for %s (%s ago: %v): %s.", s.URL, r.what, ago(f.now, s.Failed), s.Err, r.missed),
+				fmt.Sprintf("check that this machine reaches %s (a firewall, a proxy or a DNS filter may block it); `kith config set %s '[]'` (then restart) stops asking it", s.URL, r.key))
+		}
+	}
+}
+
 // ago says how long before now t was, to the second (to the minute past
 // an hour).
 func ago(now, t time.Time) string {
