@@ -254,16 +254,49 @@ func (x Exclusion) LeftOut(rel string, dir bool) bool {
 // folders OpenPaths wraps), and is itself added as any file is.
 const IgnoreFile = ".kithignore"
 
+// SystemFiles are the patterns of the files and folders that operating
+// systems and office applications leave in folders of their own accord,
+// which nobody shares on purpose (as Dropbox, Resilio Sync and Nextcloud
+// leave them out): macOS's Finder settings (.DS_Store), the resource
+// forks it writes on other file systems (._NAME) and its volume folders;
+// Windows' thumbnail caches, folder settings and volume folders; the
+// lock files Microsoft Office (~$NAME) and LibreOffice (.~lock.NAME#)
+// keep beside a document while it is open (synced, another device would
+// take the document for open elsewhere). A folder read whole (OpenPath,
+// Fingerprint, DryRun, through WithIgnoreFile) leaves them out before its
+// IgnoreFile's patterns, so a !.DS_Store line there brings one back.
+var SystemFiles = []string{
+	".DS_Store", "._*", ".Spotlight-V100/", ".Trashes/", ".fseventsd/", ".TemporaryItems/",
+	"Thumbs.db", "ehthumbs.db", "desktop.ini", "$RECYCLE.BIN/", "System Volume Information/",
+	"~$*", ".~lock.*#",
+}
+
+// systemFiles is SystemFiles parsed, each named as built in.
+var systemFiles = func() []pattern {
+	var ps []pattern
+	for _, s := range SystemFiles {
+		pt, err := parsePattern(s)
+		if err != nil {
+			panic(err)
+		}
+		pt.text += " (a system file: !" + s + " in " + IgnoreFile + " keeps it)"
+		ps = append(ps, pt)
+	}
+	return ps
+}()
+
 // maxIgnoreFile bounds what of an IgnoreFile is read.
 const maxIgnoreFile = 64 << 10
 
-// WithIgnoreFile returns x with the patterns of the IgnoreFile at the top
-// of the folder dir added, and x as it is when there is none. A pattern
-// it cannot use is ErrBadPattern, naming the file and the line.
+// WithIgnoreFile returns x with SystemFiles and the patterns of the
+// IgnoreFile at the top of the folder dir added (before x's), SystemFiles
+// alone when there is none. A pattern it cannot use is ErrBadPattern,
+// naming the file and the line.
 func (x Exclusion) WithIgnoreFile(dir string) (Exclusion, error) {
 	p := filepath.Join(dir, IgnoreFile)
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
+		x.patterns = slices.Concat(systemFiles, x.patterns)
 		return x, nil
 	}
 	if err != nil {
@@ -291,6 +324,6 @@ func (x Exclusion) WithIgnoreFile(dir string) (Exclusion, error) {
 		pt.text = fmt.Sprintf("%s (%s, line %d)", pt.text, IgnoreFile, i+1)
 		file = append(file, pt)
 	}
-	x.patterns = append(file, x.patterns...)
+	x.patterns = slices.Concat(systemFiles, file, x.patterns)
 	return x, nil
 }

@@ -163,3 +163,76 @@ func mustExclusion(t *testing.T, patterns ...string) Exclusion {
 	}
 	return x
 }
+
+// TestSystemFiles: what operating systems and office applications leave
+// in a folder (Finder's .DS_Store and ._ files, Windows' Thumbs.db and
+// $RECYCLE.BIN, an Office or LibreOffice lock file) is left out of an add
+// and a look, at any depth, named as a system file by a dry run; a file
+// given by its own path is added; a ! line in .kithignore brings one back.
+func TestSystemFiles(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "docs")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kept := tree{
+		"report.docx": []byte("the report"),
+		"sub":         tree{"notes.odt": []byte("notes"), "~notes.txt": []byte("a tilde alone is a name")},
+	}
+	kept.writeDisk(t, src)
+	for name, body := range map[string]string{
+		".DS_Store": "finder", "._photo.jpg": "resource fork", "~$report.docx": "word's lock", "$RECYCLE.BIN/x": "bin",
+		"sub/Thumbs.db": "thumbs", "sub/desktop.ini": "[.ShellClassInfo]", "sub/.~lock.notes.odt#": "libreoffice's lock", "sub/.DS_Store": "finder",
+	} {
+		p := filepath.Join(src, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x := Exclusion{}
+	nd, err := OpenPath(src, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, exp := importNode(t, blockstore.NewMemStore(), nd), importNode(t, blockstore.NewMemStore(), kept.node()); got.Root != exp.Root {
+		t.Errorf("CID %s from disk, %s for the folder without system files", got.Root, exp.Root)
+	}
+	before, _, err := Fingerprint(src, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "sub", ".DS_Store"), []byte("finder, again"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if after, _, err := Fingerprint(src, x); err != nil || after != before {
+		t.Errorf("Finder's .DS_Store changed the fingerprint (%v)", err)
+	}
+	plan, err := DryRun(src, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(plan.Left, func(l LeftOut) bool { return l.Path == ".DS_Store" }); i < 0 ||
+		plan.Left[i].Pattern != ".DS_Store (a system file: !.DS_Store in .kithignore keeps it)" {
+		t.Errorf("dry run left out %+v", plan.Left)
+	}
+	if nd, err := OpenPath(filepath.Join(src, ".DS_Store"), x); err != nil {
+		t.Errorf("a system file given by its path: %v", err)
+	} else if size, _ := nd.Size(); size != int64(len("finder")) {
+		t.Errorf("a system file given by its path: %d bytes", size)
+	}
+	if err := os.WriteFile(filepath.Join(src, IgnoreFile), []byte("!.DS_Store\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nd, err = OpenPath(src, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept[IgnoreFile] = []byte("!.DS_Store\n")
+	kept[".DS_Store"] = []byte("finder")
+	kept["sub"].(tree)[".DS_Store"] = []byte("finder, again")
+	if got, exp := importNode(t, blockstore.NewMemStore(), nd), importNode(t, blockstore.NewMemStore(), kept.node()); got.Root != exp.Root {
+		t.Errorf("with !.DS_Store: CID %s, want %s (the .DS_Store files back)", got.Root, exp.Root)
+	}
+}

@@ -22,7 +22,8 @@ import (
 // listing of p, so that a folder that differs is mostly told without
 // reading a file; then every file is read. progress, if not nil, is
 // called with the bytes read so far, of the size. Anything p holds that
-// c does not (a socket, a file a get would not write) makes it differ.
+// c does not (a socket, a file a get would not write) makes it differ,
+// but for SystemFiles (a .DS_Store Finder wrote since).
 func HoldsTree(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, p string, progress func(done, total int64)) (bool, uint64, error) {
 	var files []sameFile
 	var total int64
@@ -77,6 +78,12 @@ func sameTree(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, p string
 	if err != nil {
 		return false, fmt.Errorf("compare %s: %w", p, err)
 	}
+	// What the system left there since (Finder's .DS_Store), when c has
+	// none of that name, is not the folder's content.
+	disk = slices.DeleteFunc(disk, func(d fs.DirEntry) bool {
+		return slices.ContainsFunc(systemFiles, func(pt pattern) bool { return pt.matches(d.Name(), d.IsDir()) }) &&
+			!slices.ContainsFunc(entries, func(e Entry) bool { return e.Name == d.Name() })
+	})
 	// Both sorted by name (Ls sorts; ReadDir does too).
 	if len(disk) != len(entries) || !slices.EqualFunc(entries, disk, func(e Entry, d fs.DirEntry) bool { return e.Name == d.Name() }) {
 		return false, nil

@@ -26,7 +26,11 @@ func TestHoldsTree(t *testing.T) {
 		{"as written", withLink, nil, true},
 		{"HAMT folder as written", hamtTree(3000), nil, true},
 		{"a file added", withLink, func(t *testing.T, dir string) { write(t, filepath.Join(dir, "sub", "new.txt"), "new") }, false},
-		{"a hidden file added", withLink, func(t *testing.T, dir string) { write(t, filepath.Join(dir, ".DS_Store"), "x") }, false},
+		{"a hidden file added", withLink, func(t *testing.T, dir string) { write(t, filepath.Join(dir, ".hidden"), "x") }, false},
+		{"Finder's .DS_Store and an Office lock file added", withLink, func(t *testing.T, dir string) {
+			write(t, filepath.Join(dir, ".DS_Store"), "x")
+			write(t, filepath.Join(dir, "sub", "~$report.docx"), "x")
+		}, true},
 		{"a file removed", withLink, func(t *testing.T, dir string) { remove(t, filepath.Join(dir, "hello2.txt")) }, false},
 		{"an empty folder removed", withLink, func(t *testing.T, dir string) { remove(t, filepath.Join(dir, "emptydir")) }, false},
 		{"a byte changed, the size kept", withLink, func(t *testing.T, dir string) {

@@ -55,8 +55,11 @@ Content pinned private before (added --private, shared in a group) stays
 private when added again: 'kith pin add CID --private=false' announces it.
 
 A folder is added with everything in it, hidden files included, except
-kith's own repo (its private key, every block) and the sockets, named
-pipes and devices in it (they hold no content: add names them); --exclude
+kith's own repo (its private key, every block), the sockets, named pipes
+and devices in it (they hold no content: add names them), and what systems
+and office apps leave there (.DS_Store, ._NAME, Thumbs.db, desktop.ini,
+~$NAME and .~lock.NAME# lock files, volume folders; --dry-run names
+them; a !.DS_Store line in .kithignore keeps one); --exclude
 leaves out what matches: a name at any depth (*.tmp, .git), or a path
 from the top of the folder (/build, docs/drafts, **/cache: ** stands for
 any folders), folders only with a trailing /, as .gitignore's patterns

@@ -34,7 +34,8 @@ func shareCmd(e *env) *cobra.Command {
 		Short: "Add a file or folder and keep N copies of it in a group",
 		Long: `Add a file or a folder (a folder always whole, with everything in it,
 hidden files included, except what --exclude and the folder's .kithignore
-name, as kith add's, and kith's own repo) and share it in a group: the
+name, as kith add's, kith's own repo, and what systems and office apps
+leave there: .DS_Store, Thumbs.db, lock files) and share it in a group: the
 group keeps N copies of it among its members.
 Modes and times go with it, a file's or each of a folder's (read by the
 daemon, when it can): a device that gets the share (kith get NAME
