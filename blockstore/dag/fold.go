@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"runtime"
 	"strings"
+	"syscall"
 	"unicode"
 )
 
@@ -31,8 +33,9 @@ func FoldCase(name string) string {
 // file system cannot hold where it goes, and write the rest: a name that
 // differs only in case from one written before it in the folder (the
 // first in the folder's order is written; the error matches
-// ErrCaseClash), a symbolic link where none can be made (FAT, exFAT, a
-// Windows user without Developer Mode). Each is handed to left with its
+// ErrCaseClash), a name it refuses (one with a character FAT, exFAT and
+// Windows do not take, one too long), a symbolic link where none can be
+// made (FAT, exFAT, a Windows user without Developer Mode). Each is handed to left with its
 // slash path in the DAG and why. Without it, the first such entry fails
 // the write, its error saying how to get the rest (--exclude).
 func WithUnwritable(left func(rel string, why error)) WriteOption {
@@ -67,4 +70,34 @@ func caseClash(written map[string]string, name, dir string) error {
 		return nil
 	}
 	return fmt.Errorf("%w: %s is there already, and this file system does not tell them apart", ErrCaseClash, path.Join(dir, other))
+}
+
+// errInvalidName is Windows' ERROR_INVALID_NAME: a name with a character
+// it does not take, or a name it reserves (CON, NUL, COM1...).
+const errInvalidName = syscall.Errno(123)
+
+// nameRefused is why the file system refused to make an entry called name
+// in a folder that is there (err), when the name is the reason: too
+// long, or one it does not take (nil otherwise). FUSE's exFAT says ENOENT
+// for a name with a character exFAT does not take, Linux's own EINVAL,
+// macOS's EILSEQ for one that is not UTF-8.
+func nameRefused(name string, err error) error {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return nil
+	}
+	switch {
+	case errno == syscall.ENAMETOOLONG:
+		return fmt.Errorf("the name is too long for this file system (%d bytes)", len(name))
+	case errno == syscall.EINVAL, errno == syscall.ENOENT, errno == syscall.EILSEQ,
+		runtime.GOOS == "windows" && errno == errInvalidName:
+		switch {
+		case strings.ContainsAny(name, `"*:<>?\|`):
+			return errors.New(`this file system does not take the name (FAT, exFAT and Windows take none with " * : < > ? \ |)`)
+		case errno == syscall.ENOENT:
+			return errors.New("this file system does not take the name")
+		}
+		return fmt.Errorf("this file system does not take the name (%w)", errno)
+	}
+	return nil
 }

@@ -79,7 +79,8 @@ func TestWriteToLinkWhereNoneCanBe(t *testing.T) {
 
 // TestWriteToLeavingOutWhatCannotBeHeld: with WithUnwritable, what exFAT
 // cannot hold (the second of names that differ only in case, a file or a
-// folder with all it holds, and a symbolic link) is left out and named
+// folder with all it holds, a name with a colon or a question mark, and
+// a symbolic link) is left out and named
 // with why, in the folder's order, and the rest is written and placed;
 // a third name of the same case orbit is said to clash with the one
 // written, not with one left out.
@@ -89,6 +90,7 @@ func TestWriteToLeavingOutWhatCannotBeHeld(t *testing.T) {
 	for name, body := range map[string]string{
 		"readme.md": "lower", "README.md": "UPPER", "ReadMe.md": "mixed",
 		"sub/a.txt": "a", "SUB/b.txt": "b", "keep/c.txt": "c",
+		"keep/notes: draft.txt": "a colon", "why?/d.txt": "d",
 	} {
 		p := filepath.Join(src, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -111,12 +113,14 @@ func TestWriteToLeavingOutWhatCannotBeHeld(t *testing.T) {
 	if err != nil {
 		t.Fatalf("write: %v", err)
 	}
-	// In name order: README.md, ReadMe.md, SUB, keep, readme.md, sub.
+	// In name order: README.md, ReadMe.md, SUB, keep, readme.md, sub, why?.
 	want := []string{
 		"ReadMe.md: names differ only in case: README.md is there already, and this file system does not tell them apart",
 		"keep/link: create the symbolic link: function not implemented",
+		`keep/notes: draft.txt: this file system does not take the name (FAT, exFAT and Windows take none with " * : < > ? \ |)`,
 		"readme.md: names differ only in case: README.md is there already, and this file system does not tell them apart",
 		"sub: names differ only in case: SUB is there already, and this file system does not tell them apart",
+		`why?: this file system does not take the name (FAT, exFAT and Windows take none with " * : < > ? \ |)`,
 	}
 	if strings.Join(left, "\n") != strings.Join(want, "\n") {
 		t.Errorf("left out:\n%s\nwant:\n%s", strings.Join(left, "\n"), strings.Join(want, "\n"))

@@ -336,6 +336,9 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 		if typ == TypeDir {
 			// Mkdir (not MkdirAll) fails on a duplicate name instead of merging.
 			if err := os.Mkdir(p, 0o755); err != nil {
+				if why := nameRefused(l.Name, err); why != nil {
+					return cannotHold{why}
+				}
 				return fmt.Errorf("%s: %w", childRel, err)
 			}
 			return w.writeDir(child, p, childRel)
@@ -344,6 +347,9 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 		// entry silently replace the first.
 		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
+			if why := nameRefused(l.Name, err); why != nil {
+				return cannotHold{why}
+			}
 			return fmt.Errorf("%s: %w", childRel, err)
 		}
 		err = w.copyFile(child, f)

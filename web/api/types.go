@@ -210,8 +210,8 @@ type GetResult struct {
 	// NotWritten lists what the file system written to cannot hold
 	// where it goes, left out while the rest was written: the second
 	// of two names that differ only in case (macOS's, Windows', FAT and
-	// exFAT file systems take them as one), a symbolic link where none
-	// can be made.
+	// exFAT file systems take them as one), a name it does not take (a
+	// colon on exFAT), a symbolic link where none can be made.
 	NotWritten []NotWritten `json:"not_written,omitempty"`
 }
 
