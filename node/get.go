@@ -89,7 +89,7 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 		written = b
 		report(progress, api.Progress{Phase: "write", Bytes: b, Total: total, Rate: meter.observe(b)})
 	}, dag.WithExclusion(x), dag.WithUnwritable(func(rel string, why error) {
-		left = append(left, api.NotWritten{Path: rel, Why: why.Error()})
+		left = append(left, api.NotWritten{Path: rel, Kind: notWrittenKind(why), Why: why.Error()})
 	}))
 	if err != nil {
 		if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, fs.ErrExist) || errors.Is(err, dag.ErrInconsistent) {
@@ -105,6 +105,17 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 	}
 	// The size reported is what was written, never what the root claims.
 	return api.GetResult{Cid: c.String(), Path: out, Size: uint64(written), Fetched: fetched, Meta: touched, NotWritten: left}, nil
+}
+
+// notWrittenKind sorts why a get left an entry out.
+func notWrittenKind(why error) string {
+	switch {
+	case errors.Is(why, dag.ErrCaseClash):
+		return "case"
+	case errors.Is(why, dag.ErrNoSymlink):
+		return "link"
+	}
+	return "name"
 }
 
 // notWrittenPaths are the paths of what a get left out.

@@ -16,6 +16,16 @@ import (
 // in case: one would be written over the other.
 var ErrCaseClash = errors.New("names differ only in case")
 
+// ErrNameRefused matches (with errors.Is) the error for an entry whose
+// name the file system does not take: one too long, one with a character
+// it refuses (FAT, exFAT and Windows take no " * : < > ? \ |).
+var ErrNameRefused = errors.New("this file system does not take the name")
+
+// ErrNoSymlink matches (with errors.Is) the error for a symbolic link the
+// file system (FAT, exFAT) or the user (Windows without Developer Mode)
+// cannot make.
+var ErrNoSymlink = errors.New("the symbolic link could not be made")
+
 // FoldCase is the form two names (or slash paths) that differ only in case
 // share, as strings.EqualFold compares them: each letter as the least of
 // its case orbit.
@@ -88,16 +98,16 @@ func nameRefused(name string, err error) error {
 	}
 	switch {
 	case errno == syscall.ENAMETOOLONG:
-		return fmt.Errorf("the name is too long for this file system (%d bytes)", len(name))
+		return fmt.Errorf("%w: it is too long (%d bytes)", ErrNameRefused, len(name))
 	case errno == syscall.EINVAL, errno == syscall.ENOENT, errno == syscall.EILSEQ,
 		runtime.GOOS == "windows" && errno == errInvalidName:
 		switch {
 		case strings.ContainsAny(name, `"*:<>?\|`):
-			return errors.New(`this file system does not take the name (FAT, exFAT and Windows take none with " * : < > ? \ |)`)
+			return fmt.Errorf(`%w (FAT, exFAT and Windows take none with " * : < > ? \ |)`, ErrNameRefused)
 		case errno == syscall.ENOENT:
-			return errors.New("this file system does not take the name")
+			return ErrNameRefused
 		}
-		return fmt.Errorf("this file system does not take the name (%w)", errno)
+		return fmt.Errorf("%w (%w)", ErrNameRefused, errno)
 	}
 	return nil
 }

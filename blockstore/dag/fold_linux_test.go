@@ -72,7 +72,7 @@ func TestWriteToLinkWhereNoneCanBe(t *testing.T) {
 	res := addReusing(t, bs, src, nil)
 	stick := fstest.ExFAT(t)
 	err := WriteTo(ctx, bs, res.Root, filepath.Join(stick, "got"), nil)
-	if err == nil || !strings.Contains(err.Error(), "bin/run: create the symbolic link: ") || !strings.HasSuffix(err.Error(), "(get the rest with --exclude /bin/run)") {
+	if err == nil || !strings.Contains(err.Error(), "bin/run: the symbolic link could not be made: ") || !strings.HasSuffix(err.Error(), "(get the rest with --exclude /bin/run)") {
 		t.Fatalf("write of a link on exFAT: %v", err)
 	}
 }
@@ -116,7 +116,7 @@ func TestWriteToLeavingOutWhatCannotBeHeld(t *testing.T) {
 	// In name order: README.md, ReadMe.md, SUB, keep, readme.md, sub, why?.
 	want := []string{
 		"ReadMe.md: names differ only in case: README.md is there already, and this file system does not tell them apart",
-		"keep/link: create the symbolic link: function not implemented",
+		"keep/link: the symbolic link could not be made: function not implemented",
 		`keep/notes: draft.txt: this file system does not take the name (FAT, exFAT and Windows take none with " * : < > ? \ |)`,
 		"readme.md: names differ only in case: README.md is there already, and this file system does not tell them apart",
 		"sub: names differ only in case: SUB is there already, and this file system does not tell them apart",

@@ -323,13 +323,12 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 		if typ == TypeSymlink {
 			// Like O_EXCL below, symlink(2) never replaces what exists.
 			if err := os.Symlink(linkTarget(child), p); err != nil {
-				why := fmt.Errorf("create the symbolic link: %w", symlinkErr(err))
 				if errors.Is(err, fs.ErrExist) {
-					return fmt.Errorf("%s: %w", childRel, why)
+					return fmt.Errorf("%s: create the symbolic link: %w", childRel, symlinkErr(err))
 				}
 				// A file system without links (FAT, exFAT), a user
 				// Windows lets make none: the rest can be had.
-				return cannotHold{why}
+				return cannotHold{fmt.Errorf("%w: %w", ErrNoSymlink, symlinkErr(err))}
 			}
 			return nil
 		}

@@ -23,7 +23,7 @@ func TestGetOntoACaseInsensitiveDisk(t *testing.T) {
 	startDaemon(t, repo)
 	src := filepath.Join(t.TempDir(), "notes")
 	upper, lower := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC), time.Date(2021, 7, 9, 8, 30, 0, 0, time.UTC)
-	for name, body := range map[string]string{"README.md": "UPPER", "readme.md": "lower", "SUB/b.txt": "b", "sub/a.txt": "a", "keep/c.txt": "c"} {
+	for name, body := range map[string]string{"README.md": "UPPER", "readme.md": "lower", "SUB/b.txt": "b", "sub/a.txt": "a", "keep/c.txt": "c", "keep/10:30 call.txt": "notes"} {
 		p := filepath.Join(src, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -49,17 +49,18 @@ func TestGetOntoACaseInsensitiveDisk(t *testing.T) {
 	}
 	for _, want := range []string{
 		"saved " + added.Cid + " to " + got,
-		"not written (3): this file system cannot hold them beside the rest\n" +
-			"  keep/link: create the symbolic link: function not implemented\n" +
+		"not written (4): this file system cannot hold them beside the rest\n" +
+			"  keep/10:30 call.txt: this file system does not take the name (FAT, exFAT and Windows take none with \" * : < > ? \\ |)\n" +
+			"  keep/link: the symbolic link could not be made: function not implemented\n" +
 			"  readme.md: names differ only in case: README.md is there already, and this file system does not tell them apart\n" +
 			"  sub: names differ only in case: SUB is there already, and this file system does not tell them apart\n" +
-			"get one elsewhere (another name, another disk): kith get " + added.Cid + "/keep/link -o PATH\n",
+			"get one elsewhere (another name, another disk): kith get '" + added.Cid + "/keep/10:30 call.txt' -o PATH\n",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("get's output lacks\n%s\nin\n%s", want, stdout)
 		}
 	}
-	if want := "kith: saved " + added.Cid + " to " + got + " without 3 of its entries (listed above)\n"; stderr != want {
+	if want := "kith: saved " + added.Cid + " to " + got + " without 4 of its entries (listed above)\n"; stderr != want {
 		t.Errorf("stderr %q, want %q", stderr, want)
 	}
 	for name, body := range map[string]string{"README.md": "UPPER", "SUB/b.txt": "b", "keep/c.txt": "c"} {
@@ -84,12 +85,19 @@ func TestGetOntoACaseInsensitiveDisk(t *testing.T) {
 	stdout, _, err = runKith(t, repo, "--json", "get", added.Cid, "-o", filepath.Join(stick, "again"))
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	var res struct {
-		NotWritten []struct{ Path, Why string } `json:"not_written"`
+		NotWritten []struct{ Path, Kind, Why string } `json:"not_written"`
 	}
 	var last struct{ Type, Error string }
-	if err == nil || len(lines) < 2 || json.Unmarshal([]byte(lines[len(lines)-2]), &res) != nil || len(res.NotWritten) != 3 ||
+	if err == nil || len(lines) < 2 || json.Unmarshal([]byte(lines[len(lines)-2]), &res) != nil ||
 		json.Unmarshal([]byte(lines[len(lines)-1]), &last) != nil || last.Type != "error" {
 		t.Errorf("--json get: %v\n%s", err, stdout)
+	}
+	var kinds []string
+	for _, l := range res.NotWritten {
+		kinds = append(kinds, l.Path+" "+l.Kind)
+	}
+	if want := "keep/10:30 call.txt name, keep/link link, readme.md case, sub case"; strings.Join(kinds, ", ") != want {
+		t.Errorf("--json get: not written %q, want %q", strings.Join(kinds, ", "), want)
 	}
 }
 

@@ -216,9 +216,11 @@ type GetResult struct {
 }
 
 // NotWritten is an entry a get left out: its slash path in what was got,
-// and why, in a sentence.
+// what kept it out (Kind: "case", "name" or "link"), and why, in a
+// sentence.
 type NotWritten struct {
 	Path string `json:"path"`
+	Kind string `json:"kind"`
 	Why  string `json:"why"`
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/kith-p2p/kith/web/api"
@@ -18,8 +19,13 @@ func notWritten(w io.Writer, res api.GetResult) {
 	for _, l := range res.NotWritten {
 		fmt.Fprintf(w, "  %s: %s\n", printable(l.Path), printable(l.Why))
 	}
-	fmt.Fprintf(w, "get one elsewhere (another name, another disk): kith get %s -o PATH\n",
-		shellWord(res.Cid+"/"+res.NotWritten[0].Path))
+	// A file or folder to name, rather than a link: one is as
+	// unwritable on any disk like this one.
+	one := res.NotWritten[0]
+	if i := slices.IndexFunc(res.NotWritten, func(l api.NotWritten) bool { return l.Kind != "link" }); i >= 0 {
+		one = res.NotWritten[i]
+	}
+	fmt.Fprintf(w, "get one elsewhere (another name, another disk): kith get %s -o PATH\n", shellWord(res.Cid+"/"+one.Path))
 }
 
 // notWrittenErr is a get's error when it left entries out (the command
