@@ -87,9 +87,9 @@ func TestGetOntoACaseInsensitiveDisk(t *testing.T) {
 	var res struct {
 		NotWritten []struct{ Path, Kind, Why string } `json:"not_written"`
 	}
-	var last struct{ Type, Error string }
+	var last struct{ Type, Error, Kind string }
 	if err == nil || len(lines) < 2 || json.Unmarshal([]byte(lines[len(lines)-2]), &res) != nil ||
-		json.Unmarshal([]byte(lines[len(lines)-1]), &last) != nil || last.Type != "error" {
+		json.Unmarshal([]byte(lines[len(lines)-1]), &last) != nil || last.Type != "error" || last.Kind != "conflict" {
 		t.Errorf("--json get: %v\n%s", err, stdout)
 	}
 	var kinds []string

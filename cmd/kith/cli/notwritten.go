@@ -32,11 +32,12 @@ func notWritten(w io.Writer, res api.GetResult) {
 // then fails, as rsync does for a partial transfer: a script must not
 // take the folder for whole), or when its folder was not made to sync.
 func notWrittenErr(res api.GetResult, syncRefused error) error {
+	// conflict, for --json: what was got and the disk it went to disagree.
 	switch {
 	case syncRefused != nil:
-		return fmt.Errorf("saved %s to %s, but %w", res.Cid, printable(res.Path), syncRefused)
+		return &api.Error{Kind: api.KindConflict, Message: fmt.Sprintf("saved %s to %s, but %v", res.Cid, printable(res.Path), syncRefused)}
 	case len(res.NotWritten) > 0:
-		return fmt.Errorf("saved %s to %s without %d of its entries (listed above)", res.Cid, printable(res.Path), len(res.NotWritten))
+		return &api.Error{Kind: api.KindConflict, Message: fmt.Sprintf("saved %s to %s without %d of its entries (listed above)", res.Cid, printable(res.Path), len(res.NotWritten))}
 	}
 	return nil
 }
