@@ -105,7 +105,8 @@ func only(t *testing.T, w *Watcher) Watch {
 
 // TestWatcherFollowsTheFolder: an unchanged folder is not shared again; a
 // change is, once, with the CID shared before, and the watch then holds
-// the new CID; a change to an excluded file is not; a folder that is gone,
+// the new CID; a change to an excluded file is not, nor one to a system
+// file (Finder's .DS_Store, Word's lock file); a folder that is gone,
 // or a share that fails, is recorded as the watch's error, which the next
 // good check clears; the watches survive reopening the file.
 func TestWatcherFollowsTheFolder(t *testing.T) {
@@ -151,6 +152,13 @@ func TestWatcherFollowsTheFolder(t *testing.T) {
 	w.CheckAll(ctx)
 	if s.count() != 0 {
 		t.Fatal("a change to an excluded file shared the folder again")
+	}
+	// What Finder and Word leave beside the files is no change either.
+	touch(t, filepath.Join(root, ".DS_Store"), "finder", time.Now())
+	touch(t, filepath.Join(root, "~$report.docx"), "word's lock", time.Now())
+	w.CheckAll(ctx)
+	if s.count() != 0 {
+		t.Fatal("Finder's .DS_Store or Word's lock file shared the folder again")
 	}
 
 	touch(t, filepath.Join(root, "a.jpg"), "new photo", time.Now())
