@@ -92,7 +92,9 @@ func (n *Node) get(ctx context.Context, r resolved, out string, x dag.Exclusion,
 		left = append(left, api.NotWritten{Path: rel, Kind: notWrittenKind(why), Why: why.Error()})
 	}))
 	if err != nil {
-		if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, fs.ErrExist) || errors.Is(err, dag.ErrInconsistent) {
+		if errors.Is(err, dag.ErrNameRefused) { // out's own name
+			err = fmt.Errorf("%w: save it under another name: %w", err, api.ErrInvalid)
+		} else if errors.Is(err, dag.ErrUnsafeName) || errors.Is(err, fs.ErrExist) || errors.Is(err, dag.ErrInconsistent) {
 			err = fmt.Errorf("%w: %w", err, api.ErrInvalid)
 		}
 		return api.GetResult{}, fmt.Errorf("get %s: %w", c, err)
@@ -181,6 +183,9 @@ func checkOutputFolder(out string) error {
 	// crash left them: so would a probe be.
 	f, err := os.CreateTemp(dir, "."+filepath.Base(out)+".kith-tmp-*")
 	if err != nil {
+		if err := dag.OutputNameErr(out, err); errors.Is(err, dag.ErrNameRefused) {
+			return fmt.Errorf("%w: save it under another name: %w", err, api.ErrInvalid)
+		}
 		return fmt.Errorf("cannot write in the folder %s: %w", dir, api.PathReason(err))
 	}
 	f.Close()

@@ -3,7 +3,9 @@ package dag
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -44,10 +46,11 @@ func FoldCase(name string) string {
 // differs only in case from one written before it in the folder (the
 // first in the folder's order is written; the error matches
 // ErrCaseClash), a name it refuses (one with a character FAT, exFAT and
-// Windows do not take, one too long), a symbolic link where none can be
-// made (FAT, exFAT, a Windows user without Developer Mode). Each is handed to left with its
-// slash path in the DAG and why. Without it, the first such entry fails
-// the write, its error saying how to get the rest (--exclude).
+// Windows do not take, one too long: ErrNameRefused), a symbolic link
+// where none can be made (FAT, exFAT, a Windows user without Developer
+// Mode: ErrNoSymlink). Each is handed to left with its slash path in the
+// DAG and why. Without it, the first such entry fails the write, its
+// error saying how to get the rest (--exclude).
 func WithUnwritable(left func(rel string, why error)) WriteOption {
 	return func(o *writeOpts) { o.unwritable = left }
 }
@@ -110,4 +113,22 @@ func nameRefused(name string, err error) error {
 		return fmt.Errorf("%w (%w)", ErrNameRefused, errno)
 	}
 	return nil
+}
+
+// OutputNameErr is the error err of making outPath, or the temporary
+// file or folder named for it (as WriteTo does), in its folder: where the
+// file system refused outPath's name, it says so (ErrNameRefused), naming
+// outPath, not the temporary name; else err.
+func OutputNameErr(outPath string, err error) error {
+	parent, base := filepath.Split(outPath)
+	if parent == "" {
+		parent = "."
+	}
+	if st, serr := os.Stat(parent); serr != nil || !st.IsDir() {
+		return err // no folder to write in: ENOENT says so
+	}
+	if why := nameRefused(base, err); why != nil {
+		return fmt.Errorf("%s: %w", outPath, why)
+	}
+	return err
 }

@@ -153,7 +153,7 @@ func WriteTo(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, outPath s
 	defer func() { activeTemps.Delete(filepath.Clean(tmp)) }()
 	if typ == TypeDir {
 		if tmp, err = os.MkdirTemp(parent, pattern); err != nil {
-			return err
+			return OutputNameErr(outPath, err)
 		}
 		activeTemps.Store(filepath.Clean(tmp), true)
 		if err = os.Chmod(tmp, 0o755); err == nil {
@@ -162,7 +162,7 @@ func WriteTo(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, outPath s
 	} else {
 		var f *os.File
 		if f, err = os.CreateTemp(parent, pattern); err != nil {
-			return err
+			return OutputNameErr(outPath, err)
 		}
 		tmp = f.Name()
 		activeTemps.Store(filepath.Clean(tmp), true)

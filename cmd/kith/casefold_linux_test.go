@@ -81,6 +81,13 @@ func TestGetOntoACaseInsensitiveDisk(t *testing.T) {
 		t.Errorf("readme.md got alone holds %q", b)
 	}
 
+	// A file given a name the disk does not take: said, with the way out.
+	_, stderr, err = runKith(t, repo, "get", added.Cid+"/readme.md", "-o", filepath.Join(stick, "10:30 call.txt"))
+	if want := "kith: " + filepath.Join(stick, "10:30 call.txt") +
+		`: this file system does not take the name (FAT, exFAT and Windows take none with " * : < > ? \ |): save it under another name` + "\n"; err == nil || stderr != want {
+		t.Errorf("get to a name exFAT does not take: %v\n%q, want\n%q", err, stderr, want)
+	}
+
 	// --json: the result with what was not written, then the error.
 	stdout, _, err = runKith(t, repo, "--json", "get", added.Cid, "-o", filepath.Join(stick, "again"))
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
@@ -129,3 +136,4 @@ func TestGetSyncOntoACaseInsensitiveDisk(t *testing.T) {
 		t.Errorf("Plan.txt holds %q (%v)", b, err)
 	}
 }
+
