@@ -136,4 +136,3 @@ func TestGetSyncOntoACaseInsensitiveDisk(t *testing.T) {
 		t.Errorf("Plan.txt holds %q (%v)", b, err)
 	}
 }
-
