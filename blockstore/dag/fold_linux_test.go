@@ -20,15 +20,7 @@ import (
 func TestWriteToCaseClash(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
-	for name, body := range map[string]string{"readme.md": "lower", "README.md": "UPPER", "sub/a.txt": "a", "SUB/b.txt": "b"} {
-		p := filepath.Join(src, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fstest.WriteFiles(t, src, map[string]string{"readme.md": "lower", "README.md": "UPPER", "sub/a.txt": "a", "SUB/b.txt": "b"})
 	bs := blockstore.NewMemStore()
 	res := addReusing(t, bs, src, nil)
 	stick := fstest.ExFAT(t)
@@ -87,19 +79,11 @@ func TestWriteToLinkWhereNoneCanBe(t *testing.T) {
 func TestWriteToLeavingOutWhatCannotBeHeld(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
-	for name, body := range map[string]string{
+	fstest.WriteFiles(t, src, map[string]string{
 		"readme.md": "lower", "README.md": "UPPER", "ReadMe.md": "mixed",
 		"sub/a.txt": "a", "SUB/b.txt": "b", "keep/c.txt": "c",
 		"keep/notes: draft.txt": "a colon", "why?/d.txt": "d",
-	} {
-		p := filepath.Join(src, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	if err := os.Symlink("../readme.md", filepath.Join(src, "keep", "link")); err != nil {
 		t.Fatal(err)
 	}

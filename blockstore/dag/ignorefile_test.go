@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kith-p2p/kith/blockstore"
+	"github.com/kith-p2p/kith/blockstore/fstest"
 )
 
 // TestIgnoreFile: the .kithignore at the top of a folder leaves out what
@@ -179,18 +180,10 @@ func TestSystemFiles(t *testing.T) {
 		"sub":         tree{"notes.odt": []byte("notes"), "~notes.txt": []byte("a tilde alone is a name")},
 	}
 	kept.writeDisk(t, src)
-	for name, body := range map[string]string{
+	fstest.WriteFiles(t, src, map[string]string{
 		".DS_Store": "finder", "._photo.jpg": "resource fork", "~$report.docx": "word's lock", "$RECYCLE.BIN/x": "bin",
 		"sub/Thumbs.db": "thumbs", "sub/desktop.ini": "[.ShellClassInfo]", "sub/.~lock.notes.odt#": "libreoffice's lock", "sub/.DS_Store": "finder",
-	} {
-		p := filepath.Join(src, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	x := Exclusion{}
 	nd, err := OpenPath(src, x)
 	if err != nil {

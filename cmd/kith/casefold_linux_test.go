@@ -23,15 +23,7 @@ func TestGetOntoACaseInsensitiveDisk(t *testing.T) {
 	startDaemon(t, repo)
 	src := filepath.Join(t.TempDir(), "notes")
 	upper, lower := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC), time.Date(2021, 7, 9, 8, 30, 0, 0, time.UTC)
-	for name, body := range map[string]string{"README.md": "UPPER", "readme.md": "lower", "SUB/b.txt": "b", "sub/a.txt": "a", "keep/c.txt": "c", "keep/10:30 call.txt": "notes"} {
-		p := filepath.Join(src, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fstest.WriteFiles(t, src, map[string]string{"README.md": "UPPER", "readme.md": "lower", "SUB/b.txt": "b", "sub/a.txt": "a", "keep/c.txt": "c", "keep/10:30 call.txt": "notes"})
 	os.Chtimes(filepath.Join(src, "README.md"), upper, upper)
 	os.Chtimes(filepath.Join(src, "readme.md"), lower, lower)
 	if err := os.Symlink("../README.md", filepath.Join(src, "keep", "link")); err != nil {

@@ -3,7 +3,6 @@ package ui_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -29,14 +28,7 @@ func TestBrowserFollowOntoACaseInsensitiveDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := filepath.Join(t.TempDir(), "Mixed")
-	for name, body := range map[string]string{"README.md": "UPPER\n", "readme.md": "lower\n"} {
-		if err := os.MkdirAll(src, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fstest.WriteFiles(t, src, map[string]string{"README.md": "UPPER\n", "readme.md": "lower\n"})
 	res, err := d.c.AddPath(ctx, src, true, api.AddOptions{Private: true}, nil)
 	if err != nil {
 		t.Fatal(err)
