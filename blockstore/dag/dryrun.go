@@ -60,6 +60,8 @@ func dryRun(p, top string, x Exclusion) (Plan, error) {
 		if x, err = x.WithIgnoreFile(p); err != nil {
 			return plan, err
 		}
+	} else {
+		x = x.WithSystemFiles() // as OpenPaths reads it
 	}
 	plan.Folders = 1
 	var walk func(dir, rel string) error

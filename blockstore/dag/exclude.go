@@ -263,8 +263,10 @@ const IgnoreFile = ".kithignore"
 // lock files Microsoft Office (~$NAME) and LibreOffice (.~lock.NAME#)
 // keep beside a document while it is open (synced, another device would
 // take the document for open elsewhere). A folder read whole (OpenPath,
-// Fingerprint, DryRun, through WithIgnoreFile) leaves them out before its
-// IgnoreFile's patterns, so a !.DS_Store line there brings one back.
+// Fingerprint, DryRun, through WithIgnoreFile; the folders OpenPaths
+// wraps, through WithSystemFiles) leaves them out before its IgnoreFile's
+// patterns, so a !.DS_Store line there brings one back. A path given
+// itself is never left out.
 var SystemFiles = []string{
 	".DS_Store", "._*", ".Spotlight-V100/", ".Trashes/", ".fseventsd/", ".TemporaryItems/",
 	"Thumbs.db", "ehthumbs.db", "desktop.ini", "$RECYCLE.BIN/", "System Volume Information/",
@@ -288,6 +290,13 @@ var systemFiles = func() []pattern {
 // maxIgnoreFile bounds what of an IgnoreFile is read.
 const maxIgnoreFile = 64 << 10
 
+// WithSystemFiles returns x with SystemFiles added before its patterns
+// (which can bring one back).
+func (x Exclusion) WithSystemFiles() Exclusion {
+	x.patterns = slices.Concat(systemFiles, x.patterns)
+	return x
+}
+
 // WithIgnoreFile returns x with SystemFiles and the patterns of the
 // IgnoreFile at the top of the folder dir added (before x's), SystemFiles
 // alone when there is none. A pattern it cannot use is ErrBadPattern,
@@ -296,8 +305,7 @@ func (x Exclusion) WithIgnoreFile(dir string) (Exclusion, error) {
 	p := filepath.Join(dir, IgnoreFile)
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		x.patterns = slices.Concat(systemFiles, x.patterns)
-		return x, nil
+		return x.WithSystemFiles(), nil
 	}
 	if err != nil {
 		return x, err

@@ -185,10 +185,12 @@ var ErrSameName = errors.New("two entries of the folder would have the same name
 // OpenPaths is a folder made here for Importer.Add, whose entries are the
 // files and folders at paths (each followed if it is a symbolic link, as
 // OpenPath does), named by their last element: `kith add --wrap NAME a b`.
-// Two paths with the same last element are refused, naming it. Entries
-// are opened one at a time, as the import reaches them.
+// Two paths with the same last element are refused, naming it. What is
+// in the folders among them is read as OpenPath reads it, SystemFiles
+// left out, but no IgnoreFile is read. Entries are opened one at a time,
+// as the import reaches them.
 func OpenPaths(paths []string, x Exclusion) (files.Directory, error) {
-	d := &pathsDir{x: x, byName: map[string]string{}}
+	d := &pathsDir{x: x.WithSystemFiles(), byName: map[string]string{}}
 	for _, p := range paths {
 		name := filepath.Base(filepath.Clean(p))
 		if err := CheckName(name); err != nil {

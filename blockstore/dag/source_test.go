@@ -250,14 +250,15 @@ func mustOpen(t *testing.T, p string, x Exclusion) files.Node {
 }
 
 // TestOpenPaths: several paths become the entries of one folder, named by
-// their last element, with the CID of the same tree built in memory; two
-// paths of the same name are refused.
+// their last element, with the CID of the same tree built in memory (the
+// system files in a folder among them left out, one given itself kept);
+// two paths of the same name are refused.
 func TestOpenPaths(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
-	tree{"beach.jpg": []byte("sand"), "notes": tree{"day1.txt": []byte("sun"), "link": link("day1.txt")}}.writeDisk(t, a)
-	tree{"sunset.jpg": []byte("orange"), "beach.jpg": []byte("other sand")}.writeDisk(t, b)
-	paths := []string{filepath.Join(a, "notes"), filepath.Join(a, "beach.jpg"), filepath.Join(b, "sunset.jpg")}
-	want := tree{"beach.jpg": []byte("sand"), "notes": tree{"day1.txt": []byte("sun"), "link": link("day1.txt")}, "sunset.jpg": []byte("orange")}
+	tree{"beach.jpg": []byte("sand"), "notes": tree{"day1.txt": []byte("sun"), "link": link("day1.txt"), ".DS_Store": []byte("finder")}}.writeDisk(t, a)
+	tree{"sunset.jpg": []byte("orange"), "beach.jpg": []byte("other sand"), "Thumbs.db": []byte("thumbs")}.writeDisk(t, b)
+	paths := []string{filepath.Join(a, "notes"), filepath.Join(a, "beach.jpg"), filepath.Join(b, "sunset.jpg"), filepath.Join(b, "Thumbs.db")}
+	want := tree{"beach.jpg": []byte("sand"), "notes": tree{"day1.txt": []byte("sun"), "link": link("day1.txt")}, "sunset.jpg": []byte("orange"), "Thumbs.db": []byte("thumbs")}
 
 	nd, err := OpenPaths(paths, Exclusion{})
 	if err != nil {
