@@ -127,3 +127,38 @@ func BenchmarkReaddChangedFolder(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFingerprint looks at a folder of 10,000 small files in 100
+// folders, as each look at a watched folder does (no file is read): what
+// a look costs, with the SystemFiles patterns each entry is checked
+// against and without.
+func BenchmarkFingerprint(b *testing.B) {
+	dir := b.TempDir()
+	for f := range 100 {
+		sub := filepath.Join(dir, fmt.Sprintf("dir-%03d", f))
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		for k := range 100 {
+			if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("file-%03d.bin", k)), []byte("x"), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	// Against a look with no SystemFiles to check: what checking them adds.
+	for _, tc := range []struct {
+		name string
+		sys  []pattern
+	}{{"system-files", systemFiles}, {"none", nil}} {
+		b.Run(tc.name, func(b *testing.B) {
+			saved := systemFiles
+			systemFiles = tc.sys
+			defer func() { systemFiles = saved }()
+			for b.Loop() {
+				if _, _, err := Fingerprint(dir, Exclusion{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

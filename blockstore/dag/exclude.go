@@ -45,6 +45,7 @@ type pattern struct {
 	elems   []string
 	dirOnly bool
 	negate  bool // !: brings back what matches
+	literal bool // glob has no wildcard: a name compared as it is
 }
 
 // NewExclusion checks patterns and returns the Exclusion they make.
@@ -76,6 +77,7 @@ func parsePattern(p string) (pattern, error) {
 			return pattern{}, fmt.Errorf("%w %q: %v", ErrBadPattern, p, err)
 		}
 		pt.glob = glob
+		pt.literal = !strings.ContainsAny(glob, `*?[\`)
 		return pt, nil
 	}
 	for _, el := range strings.Split(strings.TrimPrefix(glob, "/"), "/") {
@@ -98,14 +100,31 @@ func parsePattern(p string) (pattern, error) {
 
 // matches reports whether the entry at the slash path rel matches p.
 func (p pattern) matches(rel string, dir bool) bool {
+	return p.matchesEntry(&entryPath{rel: rel, base: path.Base(rel)}, dir)
+}
+
+// entryPath is an entry's slash path and its last element, split once
+// for all the patterns it is matched against.
+type entryPath struct {
+	rel, base string
+	elems     []string // split when a pattern first needs them
+}
+
+func (p pattern) matchesEntry(e *entryPath, dir bool) bool {
 	if p.dirOnly && !dir {
 		return false
 	}
 	if p.elems == nil {
-		ok, _ := path.Match(p.glob, path.Base(rel))
+		if p.literal {
+			return p.glob == e.base
+		}
+		ok, _ := path.Match(p.glob, e.base)
 		return ok
 	}
-	return matchElems(p.elems, strings.Split(rel, "/"))
+	if e.elems == nil {
+		e.elems = strings.Split(e.rel, "/")
+	}
+	return matchElems(p.elems, e.elems)
 }
 
 // matchElems matches the path elements names against the globs elems,
@@ -221,8 +240,9 @@ func (x Exclusion) Excludes(rel string, dir bool) bool {
 
 // last is the last of x's patterns that matches the entry at rel.
 func (x Exclusion) last(rel string, dir bool) (pattern, bool) {
+	e := &entryPath{rel: rel, base: path.Base(rel)}
 	for i := len(x.patterns) - 1; i >= 0; i-- {
-		if x.patterns[i].matches(rel, dir) {
+		if x.patterns[i].matchesEntry(e, dir) {
 			return x.patterns[i], true
 		}
 	}
