@@ -293,6 +293,19 @@ var SystemFiles = []string{
 	"~$*", ".~lock.*#",
 }
 
+// Clutter reports whether name is one of the SystemFiles that a system
+// writes into the folders it shows, holding nothing but how it shows
+// them (Finder's .DS_Store and ._NAME files, Windows' Thumbs.db,
+// ehthumbs.db and desktop.ini): a folder that holds nothing else is empty
+// to its user. Lock files are not: a document is open.
+func Clutter(name string) bool {
+	switch name {
+	case ".DS_Store", "Thumbs.db", "ehthumbs.db", "desktop.ini":
+		return true
+	}
+	return strings.HasPrefix(name, "._")
+}
+
 // systemFiles is SystemFiles parsed, each named as built in.
 var systemFiles = func() []pattern {
 	var ps []pattern

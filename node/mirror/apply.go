@@ -369,7 +369,7 @@ func (a *applier) entry(e dag.Entry, r, p string) error {
 		if st.IsDir() {
 			// A folder of the version before: it goes if it is empty
 			// (prune removed what the mirror wrote in it).
-			if err := os.Remove(p); err != nil {
+			if err := removeFolder(p); err != nil {
 				a.res.keep(r)
 				return nil
 			}
@@ -558,7 +558,7 @@ func (a *applier) prune(dir string) error {
 			return err
 		}
 		if rec.Type == dag.TypeDir {
-			if st.IsDir() && os.Remove(p) == nil {
+			if st.IsDir() && removeFolder(p) == nil {
 				a.res.Removed++
 				a.res.changed(r+"/", recent.Removed)
 			} else if a.holdsLater(r) {
@@ -592,6 +592,27 @@ func (a *applier) prune(dir string) error {
 		delete(a.man, r)
 	}
 	return nil
+}
+
+// removeFolder removes the folder p, gone from the version, once it is
+// empty but for the files a system writes into the folders it shows
+// (dag.Clutter: Finder's .DS_Store, Windows' Thumbs.db), which go with
+// it; anything else there keeps it.
+func removeFolder(p string) error {
+	err := os.Remove(p)
+	if err == nil {
+		return nil
+	}
+	ents, rerr := os.ReadDir(p)
+	if rerr != nil || len(ents) == 0 || slices.ContainsFunc(ents, func(e fs.DirEntry) bool { return !e.Type().IsRegular() || !dag.Clutter(e.Name()) }) {
+		return err
+	}
+	for _, e := range ents {
+		if err := os.Remove(filepath.Join(p, e.Name())); err != nil {
+			return err
+		}
+	}
+	return os.Remove(p)
 }
 
 // leftOut reports whether the version's entry at the slash path r (a

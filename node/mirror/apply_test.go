@@ -2,6 +2,8 @@ package mirror
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -86,8 +88,9 @@ func apply(t *testing.T, bs blockstore.Blockstore, root cid.Cid, dir string, man
 
 // TestApplyFollowsVersions: an empty folder gets the version whole; each
 // later version changes, adds and removes what it changed, added and
-// removed (a folder that became a file and the reverse, a link retargeted),
-// and nothing else is written.
+// removed (a folder that became a file and the reverse, a link retargeted;
+// a folder gone, with the .DS_Store Finder wrote in it), and nothing else
+// is written.
 func TestApplyFollowsVersions(t *testing.T) {
 	bs := blockstore.NewMemStore()
 	v1 := version(t, bs, tree{
@@ -114,9 +117,19 @@ func TestApplyFollowsVersions(t *testing.T) {
 		t.Errorf("first version: %+v, want 7 written, none kept", res)
 	}
 	same, _ := os.Stat(filepath.Join(dir, "same.txt"))
+	// Folders looked at in Finder and Explorer: what they wrote there
+	// does not keep a folder gone from the version.
+	for _, p := range []string{"old/deep/.DS_Store", "old/Thumbs.db", "old/._a.txt", "becomes/.DS_Store"} {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), []byte("view settings"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	res = apply(t, bs, v2, dir, man)
 	holds(t, dir, v2)
+	if _, err := os.Lstat(filepath.Join(dir, "old")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("old, gone from the version, holding only .DS_Store and Thumbs.db: %v", err)
+	}
 	if res.KeptCount != 0 || res.Written != 5 {
 		t.Errorf("second version: %+v, want 5 written (notes, c, becomes, inside, link), none kept", res)
 	}
