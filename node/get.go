@@ -116,6 +116,8 @@ func notWrittenKind(why error) string {
 		return "case"
 	case errors.Is(why, dag.ErrNoSymlink):
 		return "link"
+	case errors.Is(why, dag.ErrTooBig):
+		return "size"
 	}
 	return "name"
 }

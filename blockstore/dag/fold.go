@@ -28,6 +28,13 @@ var ErrNameRefused = errors.New("this file system does not take the name")
 // cannot make.
 var ErrNoSymlink = errors.New("the symbolic link could not be made")
 
+// ErrTooBig matches (with errors.Is) the error for a file larger than
+// the file system holds (FAT32's 4 GiB).
+var ErrTooBig = errors.New("the file is larger than this file system holds")
+
+// errTooBig is ErrTooBig, with what holds larger files.
+var errTooBig = fmt.Errorf("%w (FAT32 holds files up to 4 GiB; exFAT, NTFS, APFS and ext4 hold larger ones)", ErrTooBig)
+
 // FoldCase is the form two names (or slash paths) that differ only in case
 // share, as strings.EqualFold compares them: each letter as the least of
 // its case orbit.
@@ -46,9 +53,10 @@ func FoldCase(name string) string {
 // differs only in case from one written before it in the folder (the
 // first in the folder's order is written; the error matches
 // ErrCaseClash), a name it refuses (one with a character FAT, exFAT and
-// Windows do not take, one too long: ErrNameRefused), a symbolic link
-// where none can be made (FAT, exFAT, a Windows user without Developer
-// Mode: ErrNoSymlink). Each is handed to left with its slash path in the
+// Windows do not take, one too long: ErrNameRefused), a file larger
+// than it holds (FAT32's 4 GiB: ErrTooBig, what was written of it
+// removed), a symbolic link where none can be made (FAT, exFAT, a Windows
+// user without Developer Mode: ErrNoSymlink). Each is handed to left with its slash path in the
 // DAG and why. Without it, the first such entry fails the write, its
 // error saying how to get the rest (--exclude).
 func WithUnwritable(left func(rel string, why error)) WriteOption {

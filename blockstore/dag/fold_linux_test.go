@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/kith-p2p/kith/blockstore"
@@ -116,5 +117,57 @@ func TestWriteToLeavingOutWhatCannotBeHeld(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(stick, "got", "SUB", "a.txt")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("sub/a.txt was written into SUB: %v", err)
+	}
+}
+
+// TestWriteToLeavingOutWhatIsTooBig: a file larger than the file system
+// holds (as a FAT32 stick's 4 GiB; here a limit on the size of the files
+// this process writes, RLIMIT_FSIZE, of 64 KiB) is left out with why, what
+// was written of it removed and not counted, and the rest written; a
+// file got alone fails saying so.
+func TestWriteToLeavingOutWhatIsTooBig(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	fstest.WriteFiles(t, src, map[string]string{"notes.txt": "small", "video.mp4": strings.Repeat("frame ", 20<<10)})
+	bs := blockstore.NewMemStore()
+	res := addReusing(t, bs, src, nil)
+	video, err := Resolve(ctx, bs, res.Root, []string{"video.mp4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var was syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &was); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 64 << 10, Max: was.Max}); err != nil {
+		t.Skipf("no file size limit here: %v", err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_FSIZE, &was)
+
+	out := filepath.Join(t.TempDir(), "got")
+	var left []string
+	var written int64
+	err = WriteTo(ctx, bs, res.Root, out, func(n int64) { written = n }, WithUnwritable(func(rel string, why error) {
+		left = append(left, rel+": "+why.Error())
+	}))
+	if err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	want := "video.mp4: the file is larger than this file system holds (FAT32 holds files up to 4 GiB; exFAT, NTFS, APFS and ext4 hold larger ones)"
+	if strings.Join(left, "\n") != want {
+		t.Errorf("left out %q, want %q", left, want)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "notes.txt")); err != nil || string(b) != "small" {
+		t.Errorf("notes.txt holds %q (%v)", b, err)
+	}
+	if _, err := os.Lstat(filepath.Join(out, "video.mp4")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("what was written of video.mp4 stays: %v", err)
+	}
+	if written != int64(len("small")) {
+		t.Errorf("%d bytes counted as written, want the 5 of notes.txt", written)
+	}
+	err = WriteTo(ctx, bs, video, filepath.Join(t.TempDir(), "video.mp4"), nil)
+	if !errors.Is(err, ErrTooBig) || !strings.Contains(err.Error(), "video.mp4: the file is larger than this file system holds") {
+		t.Errorf("a file too big got alone: %v", err)
 	}
 }

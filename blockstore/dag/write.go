@@ -172,6 +172,9 @@ func WriteTo(ctx context.Context, bs blockstore.Blockstore, c cid.Cid, outPath s
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
+		if errors.Is(err, syscall.EFBIG) {
+			err = fmt.Errorf("%s: %w", outPath, errTooBig)
+		}
 	}
 	if err == nil {
 		err = w.ctx.Err()
@@ -351,9 +354,19 @@ func (w *treeWriter) writeDir(nd ipld.Node, dst, rel string) error {
 			}
 			return fmt.Errorf("%s: %w", childRel, err)
 		}
+		before := w.total
 		err = w.copyFile(child, f)
 		if cerr := f.Close(); err == nil {
 			err = cerr
+		}
+		if errors.Is(err, syscall.EFBIG) {
+			// Larger than the file system holds (FAT32: 4 GiB): what
+			// was written of it goes, and the rest can be had.
+			os.Remove(p)
+			if w.total = before; w.progress != nil {
+				w.progress(w.total) // what stays written
+			}
+			return cannotHold{errTooBig}
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", childRel, err)

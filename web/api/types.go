@@ -211,12 +211,13 @@ type GetResult struct {
 	// where it goes, left out while the rest was written: the second
 	// of two names that differ only in case (macOS's, Windows', FAT and
 	// exFAT file systems take them as one), a name it does not take (a
-	// colon on exFAT), a symbolic link where none can be made.
+	// colon on exFAT), a file larger than it holds (FAT32's 4 GiB), a
+	// symbolic link where none can be made.
 	NotWritten []NotWritten `json:"not_written,omitempty"`
 }
 
 // NotWritten is an entry a get left out: its slash path in what was got,
-// what kept it out (Kind: "case", "name" or "link"), and why, in a
+// what kept it out (Kind: "case", "name", "size" or "link"), and why, in a
 // sentence.
 type NotWritten struct {
 	Path string `json:"path"`

@@ -42,8 +42,9 @@ again: only what is missing is fetched. Names inside the content that
 would escape the output folder are refused. Where the disk cannot hold
 an entry (two names that differ only in case, on macOS's, Windows' or a
 memory stick's file system; a name with a colon on FAT, exFAT or
-Windows; a symbolic link on FAT), the rest is written, what was left out
-is listed with why, and get exits with an error.
+Windows; a file over 4 GiB on FAT32; a symbolic link on FAT), the rest
+is written, what was left out is listed with why, and get exits with an
+error.
 
 Given a ticket (what kith add prints: kith1...), kith dials the sharer
 directly first, through its relay if it is behind a NAT, with no DHT
