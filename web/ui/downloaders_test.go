@@ -38,7 +38,7 @@ func TestBrowserAddShowsWhoDownloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.login(t, ctx)
-	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	err = chromedp.Run(sctx, chromedp.Navigate(a.base()+"/#/add"), chromedp.WaitVisible("#add-path-form", chromedp.ByQuery),
 		chromedp.Evaluate(fmt.Sprintf(`(() => {
@@ -56,13 +56,18 @@ func TestBrowserAddShowsWhoDownloads(t *testing.T) {
 	}
 
 	// Its ticket box offers a short code, which B's get finds A by.
+	// Clicked in the page (not at the button's place on the screen, which
+	// the list's redraws can move), then waited on with what the row says
+	// if it never shows a code (an error the daemon gave, say).
 	var code string
 	err = chromedp.Run(sctx,
-		chromedp.Click(row+` button[data-action="code"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(row+` .code-box strong.code`, chromedp.ByQuery),
-		chromedp.Text(row+` .code-box strong.code`, &code, chromedp.ByQuery))
+		clickJS(row+` button[data-action="code"]`),
+		chromedp.Poll(fmt.Sprintf(`document.querySelector('%s .code-box strong.code')?.textContent || ''`, row), &code,
+			chromedp.WithPollingTimeout(time.Minute)))
 	if err != nil {
-		t.Fatalf("the Short code button: %v", err)
+		var says string
+		chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`document.querySelector('%s')?.textContent || '(no row)'`, row), &says))
+		t.Fatalf("the Short code button: %v; the row says: %s", err, says)
 	}
 	ticket, err := b.c.ResolveCode(ctx, code)
 	if err != nil {
